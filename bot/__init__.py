@@ -1,0 +1,1 @@
+"""Telegram front end of the after-sales service bot."""

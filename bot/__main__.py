@@ -1,0 +1,142 @@
+"""`python -m bot`: run the bot; `python -m bot import KIND FILE`: import master data."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from procedures import masterdata, roles
+from procedures.errors import ProcedureError
+
+from .config import ConfigError, Settings, load_settings
+from .runtime import build_services, configure_logging, engine_for, prepare_database
+
+logger = logging.getLogger("bot")
+EMULATOR_TOKEN = "1000001:local-emulator-token"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (default)")
+    importer = sub.add_parser("import", help="import master data from a CSV or XLSX file")
+    importer.add_argument("kind", choices=masterdata.KINDS)
+    importer.add_argument("file", type=Path)
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    if args.command == "import":
+        return asyncio.run(_import(settings, args.kind, args.file.name, args.file.read_bytes()))
+    return _run(settings)
+
+
+async def _import(settings: Settings, kind: str, filename: str, content: bytes) -> int:
+    from .handlers.masterdata import render_rejection_lines
+
+    engine = engine_for(settings)
+    services = build_services(settings, engine)
+    try:
+        await prepare_database(services, engine)
+        rows = masterdata.read_table(filename, content)
+        async with services.unit_of_work() as uow:
+            result = await masterdata.import_rows(uow, kind, rows, actor_id=None)
+    except masterdata.ImportRejected as rejected:
+        language = settings.default_language
+        print(
+            "\n".join(render_rejection_lines(services.texts, language, rejected)), file=sys.stderr
+        )
+        return 1
+    except ProcedureError as error:
+        print(
+            services.texts.get(settings.default_language, error.text_key, **error.params),
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await engine.dispose()
+    text = services.texts.get(
+        settings.default_language,
+        "import.done",
+        kind=kind,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
+    print(text)
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from .app import build_application
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    engine = engine_for(settings)
+    services = build_services(settings, engine)
+    loop.run_until_complete(prepare_database(services, engine))
+
+    emulator = None
+    if settings.uses_emulator:
+        from emulator.server import BotApiEmulator
+
+        emulator = BotApiEmulator()
+        port = loop.run_until_complete(emulator.start(settings.emulator_port))
+        token, base_url = EMULATOR_TOKEN, emulator.base_url
+        loop.run_until_complete(_print_emulator_help(services, port))
+    else:
+        token, base_url = settings.bot_token, settings.telegram_api_url  # type: ignore[assignment]
+
+    application = build_application(services, token, base_url=base_url)
+    try:
+        if settings.webhook_url and not settings.uses_emulator:
+            application.run_webhook(
+                listen=settings.webhook_listen,
+                port=settings.webhook_port,
+                url_path="telegram",
+                webhook_url=settings.webhook_url,
+                secret_token=settings.webhook_secret,  # PTB rejects requests without this header
+                allowed_updates=["message", "callback_query"],
+                close_loop=False,
+            )
+        else:
+            application.run_polling(allowed_updates=["message", "callback_query"], close_loop=False)
+    finally:
+        if emulator is not None:
+            loop.run_until_complete(emulator.stop())
+        loop.run_until_complete(engine.dispose())
+        loop.close()
+    return 0
+
+
+async def _print_emulator_help(services, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Without a token: a first admin invitation, and how to chat with the bot locally."""
+    from procedures import people
+    from procedures.outbox import users_with_roles
+
+    async with services.unit_of_work() as uow:
+        code = None
+        if not await users_with_roles(uow.session, [roles.ADMIN]):
+            invitation = await people.create_bootstrap_invitation(uow, roles.ADMIN)
+            code = invitation.code
+    lines = [
+        "",
+        f"No BOT_TOKEN set: the bot talks to the local Bot API emulator on http://127.0.0.1:{port}",
+        "Chat with it from another terminal:",
+        f"    .venv/bin/python -m emulator chat --port {port} --user 1001 --name Alice",
+    ]
+    if code:
+        lines.append(f"Become the first admin by sending:   /start {code}")
+    lines.append("")
+    print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Builds the python-telegram-bot Application: wires handlers, persistence, sender, scheduler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+
+from procedures.errors import ProcedureError
+from procedures.unit_of_work import DuplicateUpdate
+from scheduler.runtime import JobServices, build_scheduler
+
+from .commands import MENU_COMMANDS
+from .context import BotContext
+from .handlers import common, gate, invitations, masterdata
+from .outbox_sender import OutboxSender
+from .persistence import DatabasePersistence
+from .services import Services
+
+logger = logging.getLogger(__name__)
+
+
+class AfterSalesApplication(Application):  # type: ignore[type-arg]
+    """An Application that carries the services and saves dialogue state after every update."""
+
+    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+        self.outbox_sender = OutboxSender(services, self.bot)
+        self.scheduler = None
+        self.run_scheduler = True
+
+    async def process_update(self, update: object) -> None:
+        await super().process_update(update)
+        # The default flush runs once a minute; a restart must not lose a dialogue step.
+        await self.update_persistence()
+
+
+def file_url_for(api_url: str) -> str:
+    """The file download base that goes with a Bot API base URL (…/bot -> …/file/bot)."""
+    head, _, _ = api_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot" if head else api_url
+
+
+def build_application(
+    services: Services,
+    token: str,
+    *,
+    base_url: str,
+    run_scheduler: bool = True,
+    poll_timeout: float = 10.0,
+) -> AfterSalesApplication:
+    application = (
+        ApplicationBuilder()
+        .application_class(AfterSalesApplication, kwargs={"services": services})
+        .token(token)
+        .base_url(base_url)
+        .base_file_url(file_url_for(base_url))
+        .context_types(ContextTypes(context=BotContext))
+        .persistence(DatabasePersistence(services.session_factory))
+        # Handlers reply through the limiter too; a 429 there is retried after retry_after.
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(False)  # ConversationHandler needs updates one at a time
+        .get_updates_read_timeout(poll_timeout + 5)
+        .post_init(start_background_work)
+        .post_stop(stop_background_work)
+        .build()
+    )
+    assert isinstance(application, AfterSalesApplication)
+    application.run_scheduler = run_scheduler
+
+    gate.register(application)
+    common.register(application)
+    invitations.register(application)
+    masterdata.register(application)
+    common.register_fallbacks(application)  # last: only what no other handler took
+    application.add_error_handler(_on_error)
+    return application
+
+
+async def start_background_work(application: Application) -> None:  # type: ignore[type-arg]
+    """Command menu, outbox sender and scheduler; run_polling/run_webhook call this on start."""
+    assert isinstance(application, AfterSalesApplication)
+    services = application.services
+    texts = services.texts
+    for language_code, language in ((None, services.settings.default_language), ("en", "en")):
+        commands = [
+            BotCommand(name, texts.get(language, f"cmd.{name}")[:256]) for name in MENU_COMMANDS
+        ]
+        await application.bot.set_my_commands(commands, language_code=language_code)
+    application.outbox_sender.start()
+    if application.run_scheduler:
+        job_services = JobServices(services.session_factory, services.clock, services.outbox_ready)
+        application.scheduler = build_scheduler(job_services, services.settings.timezone)
+        application.scheduler.start()
+
+
+async def stop_background_work(application: Application) -> None:  # type: ignore[type-arg]
+    """Stops the scheduler and lets the sender finish its row while the bot can still send."""
+    assert isinstance(application, AfterSalesApplication)
+    if application.scheduler is not None:
+        application.scheduler.shutdown(wait=False)
+        application.scheduler = None
+    await application.outbox_sender.stop()
+
+
+async def _on_error(update: object, context: BotContext) -> None:
+    """Domain errors become a message in the user's language; anything else is logged."""
+    error = context.error
+    if isinstance(error, DuplicateUpdate):
+        return
+    if isinstance(error, ProcedureError):
+        key, params = error.text_key, error.params
+    else:
+        logger.error("unhandled error for update %s", update, exc_info=error)
+        key, params = "error.generic", {}
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(context.text(key, **params), show_alert=True)
+        elif update.effective_chat:
+            await context.reply(update, key, **params)
+    except TelegramError:
+        logger.exception("could not tell the user about an error")

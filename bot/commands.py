@@ -1,0 +1,36 @@
+"""The bot's commands and the roles that may use each: /help and the role checks read this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from procedures import roles
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    roles: frozenset[str] | None  # None: everyone registered
+
+
+HEADS_AND_ADMIN = frozenset({roles.ADMIN, *roles.HEAD_OF.values()})
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", None),
+    Command("help", None),
+    Command("lang", None),
+    Command("cancel", None),
+    Command("invite", HEADS_AND_ADMIN),
+    Command("import", frozenset({roles.ADMIN})),
+)
+
+# Shown in Telegram's command menu to everyone; role-specific ones appear in /help.
+MENU_COMMANDS = ("start", "help", "lang", "cancel")
+
+
+def command(name: str) -> Command:
+    return next(c for c in COMMANDS if c.name == name)
+
+
+def commands_for(user_roles: frozenset[str]) -> list[Command]:
+    return [c for c in COMMANDS if c.roles is None or c.roles & user_roles]

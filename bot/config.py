@@ -1,0 +1,145 @@
+"""Configuration from the environment or `.env`; a bad value stops start-up with one clear line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_telegram_ids: tuple[int, ...] = ()
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    default_language: str = "zh-Hant"
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    emulator_port: int = 8081
+    invitation_validity: dt.timedelta = dt.timedelta(days=7)
+    load_samples: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def uses_emulator(self) -> bool:
+        return self.bot_token is None
+
+
+def _int(name: str, raw: str, low: int = 0, high: int | None = None) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _http_url(name: str, raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Build settings from a mapping of variables; empty values count as unset."""
+    values = {k: v.strip() for k, v in env.items() if v is not None and v.strip()}
+    kwargs: dict[str, object] = {}
+
+    if token := values.get("BOT_TOKEN"):
+        if ":" not in token:
+            raise ConfigError("BOT_TOKEN does not look like a bot token (it has no ':')")
+        kwargs["bot_token"] = token
+    if api_url := values.get("TELEGRAM_API_URL"):
+        kwargs["telegram_api_url"] = _http_url("TELEGRAM_API_URL", api_url)
+    if database_url := values.get("DATABASE_URL"):
+        try:
+            backend = make_url(database_url).get_backend_name()
+        except ArgumentError:
+            raise ConfigError(f"DATABASE_URL is not a database URL: {database_url!r}") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ConfigError(f"DATABASE_URL must be SQLite or PostgreSQL, got {backend!r}")
+        kwargs["database_url"] = database_url
+    if admins := values.get("ADMIN_TELEGRAM_IDS"):
+        ids = []
+        for part in admins.split(","):
+            if part.strip():
+                ids.append(_int("ADMIN_TELEGRAM_IDS", part.strip(), low=1))
+        kwargs["admin_telegram_ids"] = tuple(ids)
+    if zone := values.get("TIMEZONE"):
+        try:
+            kwargs["timezone"] = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"TIMEZONE is not a known time zone: {zone!r}") from None
+    if language := values.get("DEFAULT_LANGUAGE"):
+        if language not in LANGUAGES:
+            raise ConfigError(
+                f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language!r}"
+            )
+        kwargs["default_language"] = language
+    if webhook_url := values.get("WEBHOOK_URL"):
+        if not webhook_url.startswith("https://"):
+            raise ConfigError(f"WEBHOOK_URL must be an https URL, got {webhook_url!r}")
+        kwargs["webhook_url"] = webhook_url
+        secret = values.get("WEBHOOK_SECRET")
+        if not secret:
+            raise ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set")
+        if not all(c.isalnum() or c in "_-" for c in secret) or not 1 <= len(secret) <= 256:
+            raise ConfigError("WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and - (1-256 chars)")
+        kwargs["webhook_secret"] = secret
+    if listen := values.get("WEBHOOK_LISTEN"):
+        kwargs["webhook_listen"] = listen
+    if port := values.get("WEBHOOK_PORT"):
+        kwargs["webhook_port"] = _int("WEBHOOK_PORT", port, 1, 65535)
+    if port := values.get("EMULATOR_PORT"):
+        kwargs["emulator_port"] = _int("EMULATOR_PORT", port, 0, 65535)
+    if days := values.get("INVITATION_VALID_DAYS"):
+        kwargs["invitation_validity"] = dt.timedelta(
+            days=_int("INVITATION_VALID_DAYS", days, 1, 365)
+        )
+    if samples := values.get("LOAD_SAMPLES"):
+        kwargs["load_samples"] = _bool("LOAD_SAMPLES", samples)
+    if level := values.get("LOG_LEVEL"):
+        if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        kwargs["log_level"] = level.upper()
+    return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Settings from `.env` (if present) overlaid by the process environment."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return settings_from(merged)

@@ -1,0 +1,116 @@
+"""The callback context every handler receives: services, the calling member, rendering."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from procedures.unit_of_work import UnitOfWork
+from storage.models import User
+
+from .services import Services
+
+
+@dataclass(frozen=True)
+class Member:
+    """A registered user as the gate found them at the start of the update (read-only)."""
+
+    user_id: int
+    telegram_id: int
+    full_name: str
+    language: str
+    roles: frozenset[str]
+    organisation_id: int | None
+    vendor_id: int | None
+    active: bool
+
+    @classmethod
+    def of(cls, user: User, language: str) -> Member:
+        return cls(
+            user_id=user.id,
+            telegram_id=user.telegram_id,
+            full_name=user.full_name,
+            language=language,
+            roles=user.role_names,
+            organisation_id=user.organisation_id,
+            vendor_id=user.vendor_id,
+            active=user.active,
+        )
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """One per update; the gate fills in `member` and `language` before any handler runs."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.member: Member | None = None
+        self.language: str = self.services.settings.default_language
+        self.update_id: int | None = None
+
+    @property
+    def services(self) -> Services:
+        return self.application.services  # type: ignore[attr-defined,no-any-return]
+
+    def now(self) -> dt.datetime:
+        return self.services.clock.now()
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A transaction that also records this update as processed when it commits."""
+        return self.services.unit_of_work(self.update_id)
+
+    def text(self, key: str, **params: Any) -> str:
+        return self.services.texts.get(self.language, key, **params)
+
+    def keyboard(self, rows: Sequence[Sequence[dict[str, Any]]]) -> InlineKeyboardMarkup:
+        """Buttons from {"text_key", "params", "data"} dicts, labelled in the user's language."""
+        return render_keyboard(self.services, self.language, rows)
+
+    async def reply(
+        self,
+        update: Update,
+        key: str,
+        *,
+        buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
+        **params: Any,
+    ) -> Message:
+        markup = self.keyboard(buttons) if buttons else None
+        return await self.bot.send_message(
+            chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+            text=fit_message(self.text(key, **params)),
+            reply_markup=markup,
+        )
+
+
+def render_keyboard(
+    services: Services, language: str, rows: Sequence[Sequence[dict[str, Any]]]
+) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    services.texts.get(language, b["text_key"], **b.get("params", {})),
+                    callback_data=b["data"],
+                )
+                for b in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+MAX_MESSAGE_LENGTH = 4096
+
+
+def fit_message(text: str) -> str:
+    """Telegram refuses messages over 4096 characters; cut with an ellipsis rather than fail."""
+    return text if len(text) <= MAX_MESSAGE_LENGTH else text[: MAX_MESSAGE_LENGTH - 1] + "…"

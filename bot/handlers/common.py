@@ -1,0 +1,135 @@
+"""/start (greeting and invitations), /help, /lang, /cancel and the answer to anything unknown."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from procedures import people
+from procedures.errors import ProcedureError
+from procedures.outbox import as_text, button
+
+from ..commands import commands_for
+from ..context import BotContext, Member
+
+LANGUAGE_CALLBACK = r"^lang:(zh-Hant|zh-Hans|en)$"
+
+
+def _commands_text(context: BotContext, roles: frozenset[str]) -> str:
+    lines = [context.text("help.header")]
+    for command in commands_for(roles):
+        lines.append(
+            context.text(
+                "help.line", command=command.name, description=context.text(f"cmd.{command.name}")
+            )
+        )
+    lines.append(context.text("help.footer"))
+    return "\n".join(lines)
+
+
+def _role_names(roles: frozenset[str]) -> list[dict[str, str]]:
+    return [as_text(f"role.{r}") for r in sorted(roles)] or [as_text("role.none")]
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """Greets; with a code (`/start CODE` or the deep link) redeems the invitation."""
+    if context.args:
+        await _redeem(update, context, context.args[0])
+        return
+    member = context.member
+    if member is None:
+        await context.reply(update, "start.greeting_unknown")
+        return
+    await context.reply(
+        update,
+        "start.greeting",
+        name=member.full_name or update.effective_user.full_name,  # type: ignore[union-attr]
+        roles=_role_names(member.roles),
+        commands=_commands_text(context, member.roles),
+    )
+
+
+async def _redeem(update: Update, context: BotContext, code: str) -> None:
+    telegram_user = update.effective_user
+    assert telegram_user is not None
+    identity = people.TelegramIdentity(
+        telegram_id=telegram_user.id,
+        full_name=telegram_user.full_name,
+        username=telegram_user.username,
+        language=context.member.language if context.member else context.language,
+    )
+    async with context.unit_of_work() as uow:
+        user = await people.redeem_invitation(uow, identity, code)
+        roles = user.role_names
+        new_role = user.roles[-1].role
+    context.services.outbox_ready.set()
+    await context.reply(
+        update,
+        "start.welcome_role",
+        name=telegram_user.full_name,
+        role=as_text(f"role.{new_role}"),
+        commands=_commands_text(context, roles),
+    )
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Lists the commands of the user's roles only."""
+    member: Member = context.member  # type: ignore[assignment]
+    await update.effective_message.reply_text(_commands_text(context, member.roles))  # type: ignore[union-attr]
+
+
+async def choose_language(update: Update, context: BotContext) -> None:
+    """Offers the three languages as buttons."""
+    buttons = [[button(f"language.name.{code}", f"lang:{code}")] for code in people.LANGUAGES]
+    await context.reply(update, "lang.choose", buttons=buttons)
+
+
+async def set_language(update: Update, context: BotContext) -> None:
+    """Stores the chosen language and confirms in it."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    language = context.match.group(1)
+    await query.answer()
+    async with context.unit_of_work() as uow:
+        user = await people.user_by_telegram_id(uow.session, update.effective_user.id)  # type: ignore[union-attr]
+        if user is None:
+            raise ProcedureError("gate.unregistered")
+        await people.set_language(uow, user, language)
+    context.language = language
+    await query.edit_message_text(context.text("lang.changed"))
+
+
+async def cancel_outside_conversation(update: Update, context: BotContext) -> None:
+    """/cancel when no conversation is running: nothing to leave."""
+    await context.reply(update, "cancel.nothing")
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    """Any command no handler took."""
+    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    await context.reply(update, "unknown.command", command=text.split()[0].split("@")[0])
+
+
+async def unknown_message(update: Update, context: BotContext) -> None:
+    """Any other message no conversation was waiting for."""
+    await context.reply(update, "unknown.text")
+
+
+async def stale_button(update: Update, context: BotContext) -> None:
+    """A button whose data no handler recognises: a forged or outdated callback."""
+    await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("lang", choose_language))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=LANGUAGE_CALLBACK))
+
+
+def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
+    """Added after every other handler of group 0, so they only see what nobody took."""
+    application.add_handler(CommandHandler("cancel", cancel_outside_conversation))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_handler(MessageHandler(filters.ALL, unknown_message))
+    application.add_handler(CallbackQueryHandler(stale_button))

@@ -1,0 +1,49 @@
+"""Runs before every handler: drops redelivered updates, identifies the user, stops strangers."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from procedures import people
+from storage.models import ProcessedUpdate
+
+from ..context import BotContext, Member
+
+GATE_GROUP = -1
+
+
+async def gate(update: Update, context: BotContext) -> None:
+    """Sets context.member and language; stops the update for unknown or inactive users."""
+    context.update_id = update.update_id
+    user = update.effective_user
+    if user is None:
+        raise ApplicationHandlerStop
+    texts = context.services.texts
+    async with context.services.session_factory() as session:
+        if await session.get(ProcessedUpdate, update.update_id) is not None:
+            raise ApplicationHandlerStop  # its effect is already committed
+        stored = await people.user_by_telegram_id(session, user.id)
+    if stored is None:
+        context.language = texts.language_for(None, user.language_code)
+        message = update.effective_message
+        if message is not None and (message.text or "").startswith("/start"):
+            return  # /start greets strangers and redeems invitations
+        await _turn_away(update, context, "gate.unregistered")
+        raise ApplicationHandlerStop
+    context.language = texts.language_for(stored.language, user.language_code)
+    context.member = Member.of(stored, context.language)
+    if not stored.active:
+        await _turn_away(update, context, "gate.inactive")
+        raise ApplicationHandlerStop
+
+
+async def _turn_away(update: Update, context: BotContext, key: str) -> None:
+    if update.callback_query:
+        await update.callback_query.answer(context.text(key), show_alert=True)
+    elif update.effective_chat:
+        await context.reply(update, key)
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)

@@ -1,0 +1,75 @@
+"""Admins import master data by sending a CSV or XLSX file captioned with its kind."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from procedures import masterdata
+
+from ..access import for_command
+from ..context import BotContext, fit_message
+from ..texts import Texts
+
+MAX_FILE_MB = 20  # the Bot API's getFile limit
+MAX_ERRORS_SHOWN = 30
+
+
+@for_command("import")
+async def import_help(update: Update, context: BotContext) -> None:
+    """/import: says how to send a file."""
+    await context.reply(update, "import.usage", kinds=", ".join(masterdata.KINDS))
+
+
+@for_command("import")
+async def import_document(update: Update, context: BotContext) -> None:
+    """Imports the sent file all or nothing and reports each bad line."""
+    message = update.effective_message
+    assert message is not None and message.document is not None and context.member is not None
+    kind = (message.caption or "").strip().lower()
+    if kind not in masterdata.KINDS:
+        await context.reply(update, "import.usage", kinds=", ".join(masterdata.KINDS))
+        return
+    document = message.document
+    if document.file_size and document.file_size > MAX_FILE_MB * 1024 * 1024:
+        await context.reply(update, "import.too_large", limit=MAX_FILE_MB)
+        return
+    telegram_file = await document.get_file()
+    content = bytes(await telegram_file.download_as_bytearray())
+    rows = masterdata.read_table(document.file_name or "upload.csv", content)
+    try:
+        async with context.unit_of_work() as uow:
+            result = await masterdata.import_rows(uow, kind, rows, actor_id=context.member.user_id)
+    except masterdata.ImportRejected as rejected:
+        lines = render_rejection_lines(context.services.texts, context.language, rejected)
+        await message.reply_text(fit_message("\n".join(lines)))
+        return
+    await context.reply(
+        update,
+        "import.done",
+        kind=kind,
+        created=result.created,
+        updated=result.updated,
+        unchanged=result.unchanged,
+    )
+
+
+def render_rejection_lines(
+    texts: Texts, language: str, rejected: masterdata.ImportRejected
+) -> list[str]:
+    """The rejection, then one line per bad row: line number, column and reason."""
+    lines = [texts.get(language, rejected.text_key, **rejected.params)]
+    for error in rejected.errors[:MAX_ERRORS_SHOWN]:
+        reason = texts.get(language, error.text_key, **error.params)
+        column = error.params.get("column")
+        key = "import.row_error" if column else "import.row_error_no_column"
+        lines.append(texts.get(language, key, line=error.line, column=column, reason=reason))
+    hidden = len(rejected.errors) - MAX_ERRORS_SHOWN
+    if hidden > 0:
+        lines.append(texts.get(language, "import.more_errors", count=hidden))
+    return lines
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("import", import_help))
+    application.add_handler(MessageHandler(filters.Document.ALL, import_document))

@@ -1,0 +1,27 @@
+"""What every handler and job needs, built once at start-up and handed in (no globals)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from procedures.clock import Clock
+from procedures.unit_of_work import UnitOfWork
+
+from .config import Settings
+from .texts import Texts
+
+
+@dataclass
+class Services:
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    texts: Texts
+    # Set when a transaction queued notifications, so the sender need not wait for its poll.
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def unit_of_work(self, update_id: int | None = None) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock, update_id)

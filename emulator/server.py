@@ -1,0 +1,767 @@
+"""A local Telegram Bot API: the bot side over HTTP, a user side for tests and people.
+
+The bot side answers the methods the bot uses, checks every call against the published API
+(unknown methods or fields, missing required fields, text over 4096 characters, callback data
+over 64 bytes) and enforces Telegram's flood limits with 429 and `retry_after`. The user side
+sends messages, button presses, photos, documents and locations as any user and reads what the
+bot sent; Python callers use the methods of `BotApiEmulator`, others the `/_emulator/` routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import itertools
+import json
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from .spec import Spec, SpecViolation, UploadedFile
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PATTERN = re.compile(r"^(\d+):[A-Za-z0-9_-]+$")
+COMMAND_PATTERN = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
+SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendmediagroup"})
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+@dataclass
+class FloodLimits:
+    """Token buckets: about 30 messages a second overall and 1 a second per chat.
+
+    `chat_burst` lets a handler answer with two or three messages at once, as Telegram does
+    in practice; set it to 1 for the strict limit.
+    """
+
+    overall_per_second: float = 30.0
+    overall_burst: float = 30.0
+    chat_per_second: float = 1.0
+    chat_burst: float = 3.0
+
+
+class _Bucket:
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = capacity
+        self.tokens = capacity
+        self.stamp = now
+
+    def take(self, now: float) -> float:
+        """Take one token; return 0, or the seconds until one would be there."""
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class EmulatedUser:
+    id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        for name in ("last_name", "username", "language_code"):
+            if getattr(self, name):
+                data[name] = getattr(self, name)
+        return data
+
+    def private_chat(self) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.id, "type": "private", "first_name": self.first_name}
+        if self.username:
+            chat["username"] = self.username
+        return chat
+
+
+@dataclass
+class StoredFile:
+    file_id: str
+    file_unique_id: str
+    content: bytes
+    file_name: str | None = None
+    mime_type: str | None = None
+
+    @property
+    def file_path(self) -> str:
+        return f"files/{self.file_unique_id}"
+
+
+@dataclass
+class BotState:
+    """Everything one bot token sees: its updates, the chats' messages, its files."""
+
+    token: str
+    bot_id: int
+    username: str
+    updates: list[dict[str, Any]] = field(default_factory=list)
+    confirmed_update_id: int = 0
+    # chat id -> messages in order, both directions; the bot's carry "from_bot": True
+    chats: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    messages_by_id: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    webhook_deleted: int = 0
+
+    def as_user(self) -> dict[str, Any]:
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": "After-sales",
+            "username": self.username,
+        }
+
+
+class BotApiEmulator:
+    def __init__(
+        self,
+        *,
+        flood_limits: FloodLimits | None = None,
+        spec: Spec | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.spec = spec or Spec()
+        self.flood_limits = flood_limits or FloodLimits()
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self.bots: dict[str, BotState] = {}
+        self.users: dict[int, EmulatedUser] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.violations: list[str] = []
+        self.calls: deque[tuple[str, dict[str, Any]]] = deque(maxlen=10_000)
+        self._changed = asyncio.Condition()
+        self._ids = itertools.count(1)
+        self._overall_bucket: dict[str, _Bucket] = {}
+        self._chat_buckets: dict[tuple[str, int], _Bucket] = {}
+        # A test can make the next calls fail, e.g. {"sendmessage": [ApiError(502, ...)]}.
+        self.injected_failures: dict[str, list[ApiError]] = {}
+        self._server: tornado.httpserver.HTTPServer | None = None
+        self.port: int | None = None
+
+    # --- life cycle --------------------------------------------------------------------------
+
+    async def start(self, port: int = 0, host: str = "127.0.0.1") -> int:
+        app = tornado.web.Application(
+            [
+                (r"/bot([^/]+)/([A-Za-z]+)", _BotApiHandler, {"emulator": self}),
+                (r"/file/bot([^/]+)/(.+)", _FileHandler, {"emulator": self}),
+                (r"/_emulator/(.*)", _UserSideHandler, {"emulator": self}),
+            ]
+        )
+        sockets = tornado.netutil.bind_sockets(port, host)
+        self._server = tornado.httpserver.HTTPServer(app, max_body_size=60 * 1024 * 1024)
+        self._server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            await self._server.close_all_connections()
+            self._server = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # --- state helpers -----------------------------------------------------------------------
+
+    def bot(self, token: str) -> BotState:
+        state = self.bots.get(token)
+        if state is None:
+            match = TOKEN_PATTERN.match(token)
+            if match is None:
+                raise ApiError(401, "Unauthorized")
+            bot_id = int(match.group(1))
+            state = BotState(token=token, bot_id=bot_id, username=f"after_sales_{bot_id}_bot")
+            self.bots[token] = state
+        return state
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> EmulatedUser:
+        user = EmulatedUser(user_id, first_name, last_name, username, language_code)
+        self.users[user_id] = user
+        return user
+
+    def _user(self, user_id: int) -> EmulatedUser:
+        if user_id not in self.users:
+            self.add_user(user_id, f"User {user_id}")
+        return self.users[user_id]
+
+    def _now(self) -> int:
+        return int(self._wall_clock())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_until(self, predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+        """Wait until `predicate()` is truthy (re-checked on every change); return its value."""
+        async with self._changed:
+            result = predicate()
+            if result:
+                return result
+            await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
+            return predicate()
+
+    def store_file(
+        self, content: bytes, file_name: str | None, mime_type: str | None
+    ) -> StoredFile:
+        unique = hashlib.sha1(content).hexdigest()[:16]
+        file_id = f"F{next(self._ids)}_{unique}"
+        stored = StoredFile(file_id, unique, content, file_name, mime_type)
+        self.files[file_id] = stored
+        return stored
+
+    # --- user side ---------------------------------------------------------------------------
+
+    async def _push_update(
+        self, bot: BotState, kind: str, payload: dict[str, Any]
+    ) -> dict[str, Any]:
+        update = {"update_id": next(self._ids), kind: payload}
+        bot.updates.append(update)
+        await self._notify()
+        return update
+
+    def _user_message(self, bot: BotState, user: EmulatedUser, **content: Any) -> dict[str, Any]:
+        message = {
+            "message_id": next(self._ids),
+            "from": user.as_api(),
+            "chat": user.private_chat(),
+            "date": self._now(),
+            **content,
+        }
+        bot.chats.setdefault(user.id, []).append(message)
+        bot.messages_by_id[(user.id, message["message_id"])] = message
+        return message
+
+    async def send_text(self, token: str, user_id: int, text: str) -> dict[str, Any]:
+        """The user types `text` in their private chat with the bot."""
+        bot, user = self.bot(token), self._user(user_id)
+        content: dict[str, Any] = {"text": text}
+        entities = _command_entities(text)
+        if entities:
+            content["entities"] = entities
+        return await self._push_update(bot, "message", self._user_message(bot, user, **content))
+
+    async def send_photo(
+        self,
+        token: str,
+        user_id: int,
+        content: bytes,
+        *,
+        caption: str | None = None,
+        media_group_id: str | None = None,
+    ) -> dict[str, Any]:
+        bot, user = self.bot(token), self._user(user_id)
+        stored = self.store_file(content, None, "image/jpeg")
+        photo = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": 1280,
+                "height": 960,
+                "file_size": len(content),
+            }
+        ]
+        extra: dict[str, Any] = {"photo": photo}
+        if caption:
+            extra["caption"] = caption
+        if media_group_id:
+            extra["media_group_id"] = media_group_id
+        return await self._push_update(bot, "message", self._user_message(bot, user, **extra))
+
+    async def send_document(
+        self,
+        token: str,
+        user_id: int,
+        content: bytes,
+        file_name: str,
+        *,
+        caption: str | None = None,
+        mime_type: str = "application/octet-stream",
+    ) -> dict[str, Any]:
+        bot, user = self.bot(token), self._user(user_id)
+        stored = self.store_file(content, file_name, mime_type)
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": len(content),
+        }
+        extra: dict[str, Any] = {"document": document}
+        if caption:
+            extra["caption"] = caption
+        return await self._push_update(bot, "message", self._user_message(bot, user, **extra))
+
+    async def send_location(
+        self, token: str, user_id: int, latitude: float, longitude: float
+    ) -> dict[str, Any]:
+        bot, user = self.bot(token), self._user(user_id)
+        location = {"latitude": latitude, "longitude": longitude}
+        return await self._push_update(
+            bot, "message", self._user_message(bot, user, location=location)
+        )
+
+    async def press_button(
+        self, token: str, user_id: int, message_id: int, data: str, *, forge: bool = False
+    ) -> dict[str, Any]:
+        """The user taps the button carrying `data` under one of the bot's messages.
+
+        With `forge`, the data need not be on the message: a crafted callback, as a malicious
+        client could send.
+        """
+        bot, user = self.bot(token), self._user(user_id)
+        message = bot.messages_by_id.get((user_id, message_id))
+        if message is None or not message.get("from", {}).get("is_bot"):
+            raise ApiError(400, "Bad Request: no such bot message in this chat")
+        if not forge:
+            buttons = [
+                b.get("callback_data")
+                for row in message.get("reply_markup", {}).get("inline_keyboard", [])
+                for b in row
+            ]
+            if data not in buttons:
+                raise ApiError(400, f"Bad Request: the message has no button with data {data!r}")
+        query = {
+            "id": str(next(self._ids)),
+            "from": user.as_api(),
+            "message": _public_message(message),
+            "chat_instance": str(user_id),
+            "data": data,
+        }
+        return await self._push_update(bot, "callback_query", query)
+
+    def bot_messages(self, token: str, chat_id: int) -> list[dict[str, Any]]:
+        """What the bot sent to the chat, oldest first, as currently shown (edits applied)."""
+        return [m for m in self.bot(token).chats.get(chat_id, []) if m["from"].get("is_bot")]
+
+    async def wait_for_bot_messages(
+        self, token: str, chat_id: int, count: int, *, after: int = 0, timeout: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Wait until the bot has sent `count` messages to the chat beyond the first `after`."""
+
+        def ready() -> list[dict[str, Any]] | None:
+            messages = self.bot_messages(token, chat_id)[after:]
+            return messages if len(messages) >= count else None
+
+        try:
+            return await self.wait_until(ready, timeout)
+        except TimeoutError:
+            got = [
+                m.get("text") or m.get("caption") for m in self.bot_messages(token, chat_id)[after:]
+            ]
+            raise AssertionError(
+                f"expected {count} bot message(s) in chat {chat_id} after {after}, got {got}"
+            ) from None
+
+    # --- bot side ----------------------------------------------------------------------------
+
+    async def call(self, token: str, method: str, params: dict[str, Any]) -> Any:
+        """Run one Bot API method as the bot with `token`; raise ApiError as Telegram would."""
+        bot = self.bot(token)
+        key = method.lower()
+        self.calls.append((method, params))
+        try:
+            self.spec.check_call(method, params)
+        except SpecViolation as violation:
+            self.violations.append(str(violation))
+            logger.error("Bot API violation: %s", violation)
+            raise ApiError(400, f"Bad Request: {violation}") from None
+        failures = self.injected_failures.get(key)
+        if failures:
+            raise failures.pop(0)
+        handler = getattr(self, f"_api_{key}", None)
+        if handler is None:
+            self.violations.append(f"{method}: not implemented by the emulator")
+            raise ApiError(501, f"Not Implemented: {method} is not emulated")
+        if key in SENDING_METHODS:
+            self._check_flood(token, _chat_id(params))
+        result = await handler(bot, params)
+        await self._notify()
+        return result
+
+    def _check_flood(self, token: str, chat_id: int) -> None:
+        now = self._monotonic()
+        limits = self.flood_limits
+        overall = self._overall_bucket.setdefault(
+            token, _Bucket(limits.overall_per_second, limits.overall_burst, now)
+        )
+        chat = self._chat_buckets.setdefault(
+            (token, chat_id), _Bucket(limits.chat_per_second, limits.chat_burst, now)
+        )
+        wait = max(overall.take(now), chat.take(now))
+        if wait > 0:
+            retry_after = max(1, int(wait + 0.999))
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+
+    async def _api_getme(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **bot.as_user(),
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_deletewebhook(self, bot: BotState, params: dict[str, Any]) -> bool:
+        bot.webhook_deleted += 1
+        if params.get("drop_pending_updates"):
+            bot.updates.clear()
+        return True
+
+    async def _api_getwebhookinfo(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(bot.updates),
+        }
+
+    async def _api_setmycommands(self, bot: BotState, params: dict[str, Any]) -> bool:
+        bot.commands = list(params["commands"])
+        return True
+
+    async def _api_getmycommands(self, bot: BotState, params: dict[str, Any]) -> list[Any]:
+        return bot.commands
+
+    async def _api_close(self, bot: BotState, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_sendchataction(self, bot: BotState, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_getupdates(self, bot: BotState, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        if offset:
+            bot.updates = [u for u in bot.updates if u["update_id"] >= offset]
+
+        def pending() -> list[dict[str, Any]]:
+            return bot.updates[:limit]
+
+        if not pending() and timeout > 0:
+            try:
+                await self.wait_until(pending, timeout)
+            except TimeoutError:
+                return []
+        return pending()
+
+    def _bot_message(self, bot: BotState, params: dict[str, Any], **content: Any) -> dict[str, Any]:
+        chat_id = _chat_id(params)
+        user = self.users.get(chat_id)
+        if user is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "from": bot.as_user(),
+            "chat": user.private_chat(),
+            "date": self._now(),
+            **content,
+        }
+        if "reply_markup" in params:
+            markup = params["reply_markup"]
+            if "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+        bot.chats.setdefault(chat_id, []).append(message)
+        bot.messages_by_id[(chat_id, message["message_id"])] = message
+        return message
+
+    async def _api_sendmessage(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        return _public_message(self._bot_message(bot, params, text=params["text"]))
+
+    async def _api_senddocument(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self._input_file(params["document"])
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": stored.file_name,
+            "mime_type": stored.mime_type,
+            "file_size": len(stored.content),
+        }
+        content: dict[str, Any] = {"document": {k: v for k, v in document.items() if v is not None}}
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return _public_message(self._bot_message(bot, params, **content))
+
+    async def _api_sendphoto(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self._input_file(params["photo"])
+        photo = [
+            {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "width": 1280,
+                "height": 960,
+                "file_size": len(stored.content),
+            }
+        ]
+        content: dict[str, Any] = {"photo": photo}
+        if params.get("caption"):
+            content["caption"] = params["caption"]
+        return _public_message(self._bot_message(bot, params, **content))
+
+    def _input_file(self, value: Any) -> StoredFile:
+        if isinstance(value, UploadedFile):
+            return self.store_file(value.content, value.filename, value.content_type)
+        if isinstance(value, str) and value in self.files:
+            return self.files[value]
+        raise ApiError(400, "Bad Request: wrong file identifier or upload")
+
+    def _editable(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        if "inline_message_id" in params:
+            raise ApiError(400, "Bad Request: inline messages are not emulated")
+        key = (_chat_id(params), int(params.get("message_id") or 0))
+        message = bot.messages_by_id.get(key)
+        if message is None or not message["from"].get("is_bot"):
+            raise ApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    async def _api_editmessagetext(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._editable(bot, params)
+        markup = params.get("reply_markup")
+        if message.get("text") == params["text"] and message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = params["text"]
+        _set_markup(message, markup)
+        message["edit_date"] = self._now()
+        return _public_message(message)
+
+    async def _api_editmessagereplymarkup(
+        self, bot: BotState, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = self._editable(bot, params)
+        markup = params.get("reply_markup")
+        if message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        _set_markup(message, markup)
+        message["edit_date"] = self._now()
+        return _public_message(message)
+
+    async def _api_deletemessage(self, bot: BotState, params: dict[str, Any]) -> bool:
+        message = self._editable(bot, params)
+        bot.chats[_chat_id(params)].remove(message)
+        return True
+
+    async def _api_answercallbackquery(self, bot: BotState, params: dict[str, Any]) -> bool:
+        query_id = params["callback_query_id"]
+        if query_id in bot.callback_answers:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired")
+        bot.callback_answers[query_id] = params
+        return True
+
+    async def _api_getfile(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        stored = self.files.get(params["file_id"])
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        return {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": len(stored.content),
+            "file_path": stored.file_path,
+        }
+
+
+def _chat_id(params: dict[str, Any]) -> int:
+    try:
+        return int(params.get("chat_id"))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ApiError(400, "Bad Request: chat not found") from None
+
+
+def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:
+    if markup and markup.get("inline_keyboard"):
+        message["reply_markup"] = markup
+    else:
+        message.pop("reply_markup", None)
+
+
+def _public_message(message: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(message))
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _command_entities(text: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "bot_command",
+            "offset": _utf16_length(text[: m.start()]),
+            "length": _utf16_length(m.group()),
+        }
+        for m in COMMAND_PATTERN.finditer(text)
+    ]
+
+
+# --- HTTP --------------------------------------------------------------------------------------
+
+
+class _BaseHandler(tornado.web.RequestHandler):
+    def initialize(self, emulator: BotApiEmulator) -> None:
+        self.emulator = emulator
+
+    def write_json(self, status: int, body: Any) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+
+class _BotApiHandler(_BaseHandler):
+    async def get(self, token: str, method: str) -> None:
+        await self.post(token, method)
+
+    async def post(self, token: str, method: str) -> None:
+        try:
+            params = self._params(method)
+            result = await self.emulator.call(token, method, params)
+        except ApiError as error:
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": error.code,
+                "description": error.description,
+            }
+            if error.retry_after is not None:
+                body["parameters"] = {"retry_after": error.retry_after}
+            self.write_json(error.code, body)
+            return
+        self.write_json(200, {"ok": True, "result": result})
+
+    def _params(self, method: str) -> dict[str, Any]:
+        content_type = self.request.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            return json.loads(self.request.body or b"{}")
+        try:
+            self.emulator.spec.method(method)
+        except SpecViolation:
+            return {}
+        params: dict[str, Any] = {}
+        for name, values in self.request.body_arguments.items():
+            params[name] = self.emulator.spec.decode_form_value(method, name, values[-1].decode())
+        for name, values in self.request.query_arguments.items():
+            params.setdefault(
+                name, self.emulator.spec.decode_form_value(method, name, values[-1].decode())
+            )
+        uploads = {
+            name: UploadedFile(f[0].filename, f[0].body, f[0].content_type)
+            for name, f in self.request.files.items()
+        }
+        for name, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                params[name] = uploads.pop(value.removeprefix("attach://"), value)
+        params.update(uploads)
+        return params
+
+
+class _FileHandler(_BaseHandler):
+    async def get(self, token: str, path: str) -> None:
+        self.emulator.bot(token)
+        for stored in self.emulator.files.values():
+            if stored.file_path == path:
+                self.set_header("Content-Type", stored.mime_type or "application/octet-stream")
+                self.finish(stored.content)
+                return
+        self.write_json(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+
+class _UserSideHandler(_BaseHandler):
+    """JSON routes for a web chat or a terminal: act as a user, read the bot's messages."""
+
+    async def get(self, path: str) -> None:
+        token = self.get_argument("token")
+        if path == "messages":
+            chat_id = int(self.get_argument("chat_id"))
+            after = int(self.get_argument("after", "0"))
+            wait = float(self.get_argument("wait", "0"))
+            if wait > 0:
+                try:
+                    await self.emulator.wait_for_bot_messages(
+                        token, chat_id, 1, after=after, timeout=wait
+                    )
+                except AssertionError:
+                    pass
+            self.write_json(200, {"messages": self.emulator.bot_messages(token, chat_id)[after:]})
+        elif path == "violations":
+            self.write_json(200, {"violations": self.emulator.violations})
+        else:
+            self.write_json(404, {"error": "unknown route"})
+
+    async def post(self, path: str) -> None:
+        body = json.loads(self.request.body or b"{}")
+        token = body["token"]
+        user_id = int(body["user_id"])
+        if "first_name" in body:
+            self.emulator.add_user(
+                user_id,
+                body["first_name"],
+                username=body.get("username"),
+                language_code=body.get("language_code"),
+            )
+        try:
+            if path == "text":
+                update = await self.emulator.send_text(token, user_id, body["text"])
+            elif path == "press":
+                update = await self.emulator.press_button(
+                    token, user_id, int(body["message_id"]), body["data"]
+                )
+            elif path == "document":
+                update = await self.emulator.send_document(
+                    token,
+                    user_id,
+                    base64.b64decode(body["content_base64"]),
+                    body["file_name"],
+                    caption=body.get("caption"),
+                )
+            elif path == "photo":
+                update = await self.emulator.send_photo(
+                    token,
+                    user_id,
+                    base64.b64decode(body["content_base64"]),
+                    caption=body.get("caption"),
+                    media_group_id=body.get("media_group_id"),
+                )
+            elif path == "location":
+                update = await self.emulator.send_location(
+                    token, user_id, float(body["latitude"]), float(body["longitude"])
+                )
+            else:
+                self.write_json(404, {"error": "unknown route"})
+                return
+        except ApiError as error:
+            self.write_json(400, {"error": error.description})
+            return
+        self.write_json(200, {"update_id": update["update_id"]})

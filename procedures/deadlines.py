@@ -1,0 +1,153 @@
+"""Deadlines as rows, and the sweep that reminds before and alerts after them.
+
+A reminder goes to the responsible role once 75 % of the window has passed; an overdue alert
+goes to the responsible role and its head when the deadline passes, and again every day while it
+stays open. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap
+sends only what is current, not one message per missed minute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Deadline
+
+from . import roles
+from .outbox import as_text, as_time, notify_roles
+from .timeline import record_event
+
+REMIND_AT_FRACTION = 0.75
+OVERDUE_REPEAT = dt.timedelta(days=1)
+
+
+def open_deadline(
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    subject_id: int,
+    subject_label: str,
+    kind: str,
+    responsible_role: str,
+    opened_at: dt.datetime,
+    due_at: dt.datetime,
+) -> Deadline:
+    if due_at <= opened_at:
+        raise ValueError("a deadline must fall after the moment it opens")
+    remind_at = opened_at + (due_at - opened_at) * REMIND_AT_FRACTION
+    deadline = Deadline(
+        subject_type=subject_type,
+        subject_id=subject_id,
+        subject_label=subject_label,
+        kind=kind,
+        responsible_role=responsible_role,
+        opened_at=opened_at,
+        due_at=due_at,
+        remind_at=remind_at,
+        next_check_at=remind_at,
+        alert_count=0,
+    )
+    session.add(deadline)
+    return deadline
+
+
+async def meet_deadline(
+    session: AsyncSession, *, subject_type: str, subject_id: int, kind: str, now: dt.datetime
+) -> Deadline | None:
+    """Mark the open deadline of this kind met; a late one stays visible as late."""
+    deadline = await session.scalar(
+        select(Deadline).where(
+            Deadline.subject_type == subject_type,
+            Deadline.subject_id == subject_id,
+            Deadline.kind == kind,
+            Deadline.met_at.is_(None),
+        )
+    )
+    if deadline is None:
+        return None
+    deadline.met_at = now
+    deadline.met_late = now > deadline.due_at
+    return deadline
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    reminders: int
+    overdue_alerts: int
+    messages: int
+
+
+def _params(deadline: Deadline) -> dict[str, object]:
+    return {
+        "subject": deadline.subject_label,
+        "kind": as_text(f"deadline.kind.{deadline.kind}"),
+        "due_at": as_time(deadline.due_at),
+    }
+
+
+async def sweep_deadlines(
+    session: AsyncSession, *, now: dt.datetime, limit: int = 500
+) -> SweepResult:
+    """Send what is due for every open deadline whose next check has come; caller commits."""
+    query = (
+        select(Deadline)
+        .where(Deadline.met_at.is_(None), Deadline.next_check_at <= now)
+        .order_by(Deadline.next_check_at)
+        .limit(limit)
+        # Two sweepers (bot and a split-off scheduler) never take the same row on PostgreSQL;
+        # SQLite serialises writers anyway.
+        .with_for_update(skip_locked=True)
+    )
+    reminders = alerts = messages = 0
+    for deadline in await session.scalars(query):
+        if now < deadline.due_at:
+            if deadline.reminded_at is None:
+                queued = await notify_roles(
+                    session,
+                    [deadline.responsible_role],
+                    "deadline.reminder",
+                    _params(deadline),
+                    now=now,
+                    dedupe_prefix=f"deadline:{deadline.id}:reminder",
+                )
+                deadline.reminded_at = now
+                reminders += 1
+                messages += len(queued)
+            deadline.next_check_at = deadline.due_at
+            continue
+
+        ordinal = int((now - deadline.due_at) / OVERDUE_REPEAT)
+        if deadline.alert_count <= ordinal:
+            recipients = [deadline.responsible_role]
+            head = roles.head_of(deadline.responsible_role)
+            if head:
+                recipients.append(head)
+            queued = await notify_roles(
+                session,
+                recipients,
+                "deadline.overdue",
+                {**_params(deadline), "days_overdue": ordinal},
+                now=now,
+                dedupe_prefix=f"deadline:{deadline.id}:overdue:{ordinal}",
+            )
+            record_event(
+                session,
+                subject_type=deadline.subject_type,
+                subject_id=deadline.subject_id,
+                action="deadline_overdue",
+                at=now,
+                after={
+                    "kind": deadline.kind,
+                    "due_at": deadline.due_at.isoformat(),
+                    "alert": ordinal,
+                },
+            )
+            deadline.alert_count = ordinal + 1
+            deadline.alerted_at = now
+            alerts += 1
+            messages += len(queued)
+        deadline.next_check_at = deadline.due_at + OVERDUE_REPEAT * (ordinal + 1)
+    return SweepResult(reminders=reminders, overdue_alerts=alerts, messages=messages)

@@ -1,0 +1,109 @@
+"""Writing notifications into the outbox, in the transaction of the change they report.
+
+Procedures never call Telegram and never hold text: a message is a catalogue key, parameters
+and buttons, rendered in the recipient's language when the sender delivers it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage, User, UserRole
+
+
+def as_time(moment: dt.datetime) -> dict[str, str]:
+    """A parameter the renderer shows as a local date and time."""
+    return {"$time": moment.astimezone(dt.UTC).isoformat()}
+
+
+def as_text(key: str) -> dict[str, str]:
+    """A parameter the renderer translates, e.g. a role or a deadline kind."""
+    return {"$text": key}
+
+
+def button(text_key: str, data: str, **params: Any) -> dict[str, Any]:
+    """An inline button: a catalogue key for its label and short callback data."""
+    if len(data.encode()) > 64:
+        raise ValueError(f"callback data over 64 bytes: {data!r}")
+    return {"text_key": text_key, "params": params, "data": data}
+
+
+async def users_with_roles(session: AsyncSession, roles: Iterable[str]) -> list[User]:
+    rows = await session.scalars(
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role.in_(list(roles)), User.active.is_(True))
+        .distinct()
+        .order_by(User.id)
+    )
+    return list(rows)
+
+
+async def notify_users(
+    session: AsyncSession,
+    users: Iterable[User],
+    text_key: str,
+    params: dict[str, Any] | None = None,
+    *,
+    now: dt.datetime,
+    buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
+    dedupe_prefix: str | None = None,
+) -> list[OutboxMessage]:
+    """Queue one message per user; with `dedupe_prefix`, a repeated call queues nothing new."""
+    recipients = {user.id: user for user in users}
+    existing: set[str] = set()
+    if dedupe_prefix is not None and recipients:
+        keys = [f"{dedupe_prefix}:u{user_id}" for user_id in recipients]
+        existing = set(
+            await session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+            )
+        )
+    queued = []
+    for user in recipients.values():
+        key = f"{dedupe_prefix}:u{user.id}" if dedupe_prefix is not None else None
+        if key in existing:
+            continue
+        message = OutboxMessage(
+            user_id=user.id,
+            chat_id=user.telegram_id,
+            text_key=text_key,
+            params=params or {},
+            buttons=[list(row) for row in buttons] if buttons else None,
+            dedupe_key=key,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+        session.add(message)
+        queued.append(message)
+    return queued
+
+
+async def notify_roles(
+    session: AsyncSession,
+    roles: Iterable[str],
+    text_key: str,
+    params: dict[str, Any] | None = None,
+    *,
+    now: dt.datetime,
+    buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
+    dedupe_prefix: str | None = None,
+) -> list[OutboxMessage]:
+    """Queue one message for every active holder of any of `roles` (each person once)."""
+    users = await users_with_roles(session, roles)
+    return await notify_users(
+        session,
+        users,
+        text_key,
+        params,
+        now=now,
+        buttons=buttons,
+        dedupe_prefix=dedupe_prefix,
+    )

@@ -1,0 +1,259 @@
+"""Users, their roles and languages, and the invitations through which they join."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Invitation, Organisation, User, UserRole, Vendor
+
+from . import roles
+from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .outbox import as_text, notify_users
+from .timeline import record_event
+from .unit_of_work import UnitOfWork
+
+LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+DEFAULT_INVITATION_VALIDITY = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class TelegramIdentity:
+    """Who is talking, as Telegram tells it."""
+
+    telegram_id: int
+    full_name: str
+    username: str | None = None
+    language: str | None = None
+
+
+async def user_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
+    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+async def ensure_admins(uow: UnitOfWork, telegram_ids: Iterable[int]) -> list[User]:
+    """Give the configured first admins their role, creating their users if need be."""
+    now = uow.clock.now()
+    admins = []
+    for telegram_id in telegram_ids:
+        user = await user_by_telegram_id(uow.session, telegram_id)
+        if user is None:
+            user = User(telegram_id=telegram_id, full_name="", active=True, created_at=now)
+            uow.session.add(user)
+            await uow.session.flush()
+            record_event(
+                uow.session,
+                subject_type="user",
+                subject_id=user.id,
+                action="created",
+                at=now,
+                after={"telegram_id": telegram_id, "source": "configuration"},
+            )
+        if roles.ADMIN not in user.role_names:
+            user.roles.append(UserRole(role=roles.ADMIN))
+            record_event(
+                uow.session,
+                subject_type="user",
+                subject_id=user.id,
+                action="role_granted",
+                at=now,
+                after={"role": roles.ADMIN, "source": "configuration"},
+            )
+        admins.append(user)
+    await uow.commit()
+    return admins
+
+
+async def create_invitation(
+    uow: UnitOfWork,
+    inviter: User,
+    role: str,
+    *,
+    party_code: str | None = None,
+    valid_for: dt.timedelta = DEFAULT_INVITATION_VALIDITY,
+) -> Invitation:
+    """A single-use code for `role`; customers and suppliers name their organisation, vendors
+    their company, by code."""
+    now = uow.clock.now()
+    if role not in roles.ALL_ROLES:
+        raise InvalidInput("invite.unknown_role", role=role)
+    if role not in roles.invitable_roles(inviter.role_names):
+        raise NotAllowed("invite.role_not_yours", role=as_text(f"role.{role}"))
+
+    organisation_id = vendor_id = None
+    if role in roles.ROLES_WITH_ORGANISATION:
+        if not party_code:
+            raise InvalidInput("invite.needs_organisation", role=as_text(f"role.{role}"))
+        organisation = await uow.session.scalar(
+            select(Organisation).where(Organisation.code == party_code)
+        )
+        if organisation is None or organisation.kind != role:
+            raise NotFound("invite.unknown_organisation", code=party_code)
+        organisation_id = organisation.id
+    elif role in roles.ROLES_WITH_VENDOR:
+        if not party_code:
+            raise InvalidInput("invite.needs_vendor")
+        vendor = await uow.session.scalar(select(Vendor).where(Vendor.code == party_code))
+        if vendor is None:
+            raise NotFound("invite.unknown_vendor", code=party_code)
+        vendor_id = vendor.id
+
+    invitation = Invitation(
+        code=secrets.token_urlsafe(12),
+        role=role,
+        organisation_id=organisation_id,
+        vendor_id=vendor_id,
+        created_by_id=inviter.id,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    uow.session.add(invitation)
+    await uow.session.flush()
+    record_event(
+        uow.session,
+        subject_type="invitation",
+        subject_id=invitation.id,
+        action="created",
+        actor_id=inviter.id,
+        at=now,
+        after={
+            "role": role,
+            "organisation_id": organisation_id,
+            "vendor_id": vendor_id,
+            "expires_at": invitation.expires_at.isoformat(),
+        },
+    )
+    await uow.commit()
+    return invitation
+
+
+async def create_bootstrap_invitation(
+    uow: UnitOfWork, role: str, valid_for: dt.timedelta = dt.timedelta(days=1)
+) -> Invitation:
+    """An invitation nobody issued: how the first admin joins when none is configured."""
+    now = uow.clock.now()
+    invitation = Invitation(
+        code=secrets.token_urlsafe(12), role=role, created_at=now, expires_at=now + valid_for
+    )
+    uow.session.add(invitation)
+    await uow.session.flush()
+    record_event(
+        uow.session,
+        subject_type="invitation",
+        subject_id=invitation.id,
+        action="created",
+        at=now,
+        after={"role": role, "source": "bootstrap"},
+    )
+    await uow.commit()
+    return invitation
+
+
+async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -> User:
+    """Give the invitation's role to whoever sends its code; a code works once, until it expires."""
+    now = uow.clock.now()
+    invitation = await uow.session.scalar(
+        select(Invitation).where(Invitation.code == code).with_for_update()
+    )
+    if invitation is None:
+        raise NotFound("invite.unknown_code")
+    if invitation.redeemed_at is not None:
+        raise WrongState("invite.already_used")
+    if invitation.expires_at <= now:
+        raise WrongState("invite.expired")
+
+    user = await user_by_telegram_id(uow.session, who.telegram_id)
+    if user is None:
+        user = User(
+            telegram_id=who.telegram_id,
+            full_name=who.full_name,
+            username=who.username,
+            language=who.language,
+            active=True,
+            created_at=now,
+        )
+        uow.session.add(user)
+        await uow.session.flush()
+        record_event(
+            uow.session,
+            subject_type="user",
+            subject_id=user.id,
+            action="created",
+            at=now,
+            actor_id=user.id,
+            after={"telegram_id": who.telegram_id, "full_name": who.full_name},
+        )
+    elif invitation.role in user.role_names:
+        raise WrongState("invite.already_has_role", role=as_text(f"role.{invitation.role}"))
+
+    before = {"organisation_id": user.organisation_id, "vendor_id": user.vendor_id}
+    user.roles.append(UserRole(role=invitation.role))
+    if invitation.organisation_id is not None:
+        user.organisation_id = invitation.organisation_id
+    if invitation.vendor_id is not None:
+        user.vendor_id = invitation.vendor_id
+    invitation.redeemed_by_id = user.id
+    invitation.redeemed_at = now
+    record_event(
+        uow.session,
+        subject_type="user",
+        subject_id=user.id,
+        action="role_granted",
+        actor_id=user.id,
+        at=now,
+        before=before,
+        after={
+            "role": invitation.role,
+            "invitation_id": invitation.id,
+            "organisation_id": user.organisation_id,
+            "vendor_id": user.vendor_id,
+        },
+    )
+    record_event(
+        uow.session,
+        subject_type="invitation",
+        subject_id=invitation.id,
+        action="redeemed",
+        actor_id=user.id,
+        at=now,
+        after={"user_id": user.id},
+    )
+    if invitation.created_by_id is not None:
+        inviter = await uow.session.get(User, invitation.created_by_id)
+        if inviter is not None:
+            await notify_users(
+                uow.session,
+                [inviter],
+                "invite.redeemed_notice",
+                {
+                    "name": user.full_name or str(user.telegram_id),
+                    "role": as_text(f"role.{invitation.role}"),
+                },
+                now=now,
+            )
+    await uow.commit()
+    return user
+
+
+async def set_language(uow: UnitOfWork, user: User, language: str) -> User:
+    if language not in LANGUAGES:
+        raise InvalidInput("lang.unknown", language=language)
+    before = user.language
+    user.language = language
+    record_event(
+        uow.session,
+        subject_type="user",
+        subject_id=user.id,
+        action="language_changed",
+        actor_id=user.id,
+        at=uow.clock.now(),
+        before={"language": before},
+        after={"language": language},
+    )
+    await uow.commit()
+    return user

@@ -1,0 +1,85 @@
+"""The roles of DESIGN.md, who heads whom, and who may invite whom."""
+
+from __future__ import annotations
+
+from typing import Final
+
+CUSTOMER: Final = "customer"
+CONSUMER: Final = "consumer"
+SUPPLIER: Final = "supplier"
+AFTER_SALES: Final = "after_sales"
+AFTER_SALES_HEAD: Final = "after_sales_head"
+QUALITY: Final = "quality"
+QUALITY_HEAD: Final = "quality_head"
+BUSINESS_HEAD: Final = "business_head"
+WAREHOUSE: Final = "warehouse"
+DRIVER: Final = "driver"
+FINANCE: Final = "finance"
+COMPANY_LEADER: Final = "company_leader"
+TECHNICIAN: Final = "technician"
+EQUIPMENT_ENGINEER: Final = "equipment_engineer"
+EQUIPMENT_SUPERVISOR: Final = "equipment_supervisor"
+EQUIPMENT_MANAGER: Final = "equipment_manager"
+VENDOR: Final = "vendor"
+MANAGEMENT_OFFICE: Final = "management_office"
+ADMIN: Final = "admin"
+
+ALL_ROLES: Final = (
+    CUSTOMER,
+    CONSUMER,
+    SUPPLIER,
+    AFTER_SALES,
+    AFTER_SALES_HEAD,
+    QUALITY,
+    QUALITY_HEAD,
+    BUSINESS_HEAD,
+    WAREHOUSE,
+    DRIVER,
+    FINANCE,
+    COMPANY_LEADER,
+    TECHNICIAN,
+    EQUIPMENT_ENGINEER,
+    EQUIPMENT_SUPERVISOR,
+    EQUIPMENT_MANAGER,
+    VENDOR,
+    MANAGEMENT_OFFICE,
+    ADMIN,
+)
+
+# Whom an overdue alert escalates to, and whose roles a head may invite. The seed's
+# departments: after-sales (售后服務科), quality (質管部/質量管理部), business (經營部, with the
+# warehouse), equipment (設備管理部, with its vendors); heads answer to the company leader and
+# the equipment manager to the management office (管理處).
+HEAD_OF: Final[dict[str, str]] = {
+    CUSTOMER: AFTER_SALES_HEAD,
+    CONSUMER: AFTER_SALES_HEAD,
+    AFTER_SALES: AFTER_SALES_HEAD,
+    DRIVER: AFTER_SALES_HEAD,
+    QUALITY: QUALITY_HEAD,
+    SUPPLIER: QUALITY_HEAD,
+    WAREHOUSE: BUSINESS_HEAD,
+    FINANCE: COMPANY_LEADER,
+    AFTER_SALES_HEAD: COMPANY_LEADER,
+    QUALITY_HEAD: COMPANY_LEADER,
+    BUSINESS_HEAD: COMPANY_LEADER,
+    TECHNICIAN: EQUIPMENT_MANAGER,
+    EQUIPMENT_ENGINEER: EQUIPMENT_MANAGER,
+    EQUIPMENT_SUPERVISOR: EQUIPMENT_MANAGER,
+    VENDOR: EQUIPMENT_MANAGER,
+    EQUIPMENT_MANAGER: MANAGEMENT_OFFICE,
+}
+
+# Roles whose invitation names the organisation or vendor the new user speaks for.
+ROLES_WITH_ORGANISATION: Final = frozenset({CUSTOMER, SUPPLIER})
+ROLES_WITH_VENDOR: Final = frozenset({VENDOR})
+
+
+def head_of(role: str) -> str | None:
+    return HEAD_OF.get(role)
+
+
+def invitable_roles(inviter_roles: frozenset[str]) -> frozenset[str]:
+    """Roles a user may invite: an admin any, a head the roles of their own department."""
+    if ADMIN in inviter_roles:
+        return frozenset(ALL_ROLES)
+    return frozenset(role for role, head in HEAD_OF.items() if head in inviter_roles)

@@ -1,0 +1,1 @@
+"""APScheduler set-up and its jobs: deadline sweeps and periodic runs."""

@@ -1,0 +1,27 @@
+"""The scheduled jobs: short async functions that call procedures, one transaction each."""
+
+from __future__ import annotations
+
+import logging
+
+from procedures import deadlines
+
+from .runtime import JobServices
+
+logger = logging.getLogger(__name__)
+
+
+async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
+    """Queue due reminders and overdue alerts; the database decides what is due."""
+    async with services.unit_of_work() as uow:
+        result = await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
+        await uow.commit()
+    if result.messages:
+        services.notify_outbox()
+        logger.info(
+            "deadline sweep: %s reminders, %s overdue alerts, %s messages",
+            result.reminders,
+            result.overdue_alerts,
+            result.messages,
+        )
+    return result

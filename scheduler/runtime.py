@@ -1,0 +1,48 @@
+"""What jobs need, and the scheduler that runs them on the bot's (or its own) event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from procedures.clock import Clock
+from procedures.unit_of_work import UnitOfWork
+
+# A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
+# collapse into one, which is safe because every job reads what is due from the database.
+JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 300, "max_instances": 1}
+
+
+@dataclass
+class JobServices:
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    outbox_ready: asyncio.Event | None = field(default=None)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock)
+
+    def notify_outbox(self) -> None:
+        if self.outbox_ready is not None:
+            self.outbox_ready.set()
+
+
+def build_scheduler(services: JobServices, timezone: ZoneInfo) -> AsyncIOScheduler:
+    from . import jobs
+
+    scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
+    scheduler.add_job(
+        jobs.sweep_deadlines,
+        "interval",
+        minutes=1,
+        args=[services],
+        id="deadline_sweep",
+        # first run at once: catch up on whatever fell due while the process was down
+        next_run_time=dt.datetime.now(timezone),
+    )
+    return scheduler

@@ -1,0 +1,317 @@
+"""SQLAlchemy models of every record the procedures keep."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Constraint names are fixed so migrations can refer to them on every database.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that is always timezone-aware UTC, also on SQLite which stores no zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+# --- master data ---------------------------------------------------------------------------
+
+
+class Organisation(Base):
+    """A customer company (本埠 local or 外埠 out-of-town buyer) or a product supplier."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # customer | supplier
+    locality: Mapped[str | None] = mapped_column(String(16))  # local | out_of_town
+    exchange_ratio_limit: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    exchange_window_days: Mapped[int | None] = mapped_column(Integer)
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    supplier_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    unit: Mapped[str | None] = mapped_column(String(16))
+
+    supplier: Mapped[Organisation | None] = relationship()
+
+
+class Batch(Base):
+    """A lot of a product; complaints and holds refer to it."""
+
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("product_id", "lot_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    lot_number: Mapped[str] = mapped_column(String(64))
+    expiry_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    product: Mapped[Product] = relationship()
+
+
+class Shipment(Base):
+    """A delivery of a batch to a customer: who bought what, which the P1 fan-out reads."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    shipped_on: Mapped[dt.date] = mapped_column(Date)
+
+    organisation: Mapped[Organisation] = relationship()
+    batch: Mapped[Batch] = relationship()
+
+
+class Vendor(Base):
+    """A maintenance subcontractor (分包方維保單位)."""
+
+    __tablename__ = "vendors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(100))
+    contact_phone: Mapped[str | None] = mapped_column(String(50))
+
+
+class EquipmentAsset(Base):
+    __tablename__ = "equipment_assets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    system: Mapped[str] = mapped_column(String(32))
+    location: Mapped[str | None] = mapped_column(String(200))
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+
+    vendor: Mapped[Vendor | None] = relationship()
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime]
+
+    roles: Mapped[list[UserRole]] = relationship(
+        back_populates="user", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.roles)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+    user: Mapped[User] = relationship(back_populates="roles")
+
+
+class Invitation(Base):
+    """A single-use, expiring code that gives its redeemer a role (`/start CODE`)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    redeemed_at: Mapped[dt.datetime | None]
+
+
+# --- cross-cutting records -----------------------------------------------------------------
+
+
+class TimelineEvent(Base):
+    """Append-only history of every record: who did what, when, and what it was before."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (Index("ix_timeline_events_subject", "subject_type", "subject_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[dt.datetime]
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]
+
+
+class OutboxMessage(Base):
+    """A notification written with the change that caused it; the sender delivers it later.
+
+    Text is rendered at delivery in the recipient's language from `text_key` and `params`.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    text_key: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # rows of buttons: [[{"text_key": ..., "params": {...}, "data": "qc:take:12"}]]
+    buttons: Mapped[list[list[dict[str, Any]]] | None] = mapped_column(JSON)
+    # unique when set, so that re-running the code that enqueues cannot duplicate a message
+    dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|parked
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[dt.datetime]
+    next_attempt_at: Mapped[dt.datetime]
+    sent_at: Mapped[dt.datetime | None]
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Deadline(Base):
+    """A time limit a procedure sets on a record, swept every minute for reminders and alerts."""
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        # The sweep's only read: open deadlines whose next action is due.
+        Index(
+            "ix_deadlines_open_next_check",
+            "next_check_at",
+            sqlite_where=text("met_at IS NULL"),
+            postgresql_where=text("met_at IS NULL"),
+        ),
+        Index("ix_deadlines_subject", "subject_type", "subject_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    subject_label: Mapped[str] = mapped_column(String(64))  # e.g. QC-2026-00001, for messages
+    kind: Mapped[str] = mapped_column(String(48))
+    responsible_role: Mapped[str] = mapped_column(String(32))
+    opened_at: Mapped[dt.datetime]
+    due_at: Mapped[dt.datetime]
+    remind_at: Mapped[dt.datetime]
+    next_check_at: Mapped[dt.datetime]
+    met_at: Mapped[dt.datetime | None]
+    met_late: Mapped[bool | None] = mapped_column(Boolean)
+    reminded_at: Mapped[dt.datetime | None]
+    alerted_at: Mapped[dt.datetime | None]
+    alert_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class NumberSequence(Base):
+    """Last number issued per prefix and year, so QC-2026-00001 is never reused."""
+
+    __tablename__ = "number_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids whose effect is committed; a redelivered update is ignored."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[dt.datetime]
+
+
+class ConversationState(Base):
+    """python-telegram-bot conversation states, so a dialogue survives a restart."""
+
+    __tablename__ = "conversation_states"
+
+    handler_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    conversation_key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[Any] = mapped_column(JSON)
+
+
+class ChatScratchpad(Base):
+    """Per-user or per-chat dialogue scratch data (a draft being filled in), as JSON."""
+
+    __tablename__ = "chat_scratchpads"
+
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # user | chat
+    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -1,0 +1,99 @@
+"""Shared fixtures: a migrated database per test (SQLite always, PostgreSQL when configured),
+a manual clock and the services built on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.runtime import build_services
+from bot.services import Services
+from procedures.clock import ManualClock
+from storage.db import make_engine, migrate
+from storage.models import Base
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A Thursday morning in the configured zone; every test starts here and moves time itself.
+START = dt.datetime(2026, 11, 26, 9, 0, tzinfo=SHANGHAI)
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test instead of migrating again."""
+    return tmp_path_factory.mktemp("template") / "template.db"
+
+
+@pytest.fixture(scope="session")
+async def postgres_schema() -> AsyncIterator[str | None]:
+    """A schema of our own in the shared test database, migrated once and dropped at the end."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield None
+        return
+    schema = f"test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(url)
+    async with admin.begin() as connection:
+        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"server_settings": {"search_path": schema}})
+    await migrate(engine)
+    await engine.dispose()
+    yield schema
+    async with admin.begin() as connection:
+        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    await admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+async def engine(
+    request: pytest.FixtureRequest,
+    sqlite_template: Path,
+    postgres_schema: str | None,
+    tmp_path: Path,
+) -> AsyncIterator[AsyncEngine]:
+    if request.param == "sqlite":
+        if not sqlite_template.exists():
+            template_engine = make_engine(f"sqlite+aiosqlite:///{sqlite_template}")
+            await migrate(template_engine)
+            await template_engine.dispose()
+        database = tmp_path / "test.db"
+        shutil.copy(sqlite_template, database)
+        engine = make_engine(f"sqlite+aiosqlite:///{database}")
+        yield engine
+        await engine.dispose()
+        return
+    engine = make_engine(
+        os.environ["TEST_DATABASE_URL"],
+        connect_args={"server_settings": {"search_path": postgres_schema}},
+    )
+    yield engine
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(admin_telegram_ids=(), timezone=SHANGHAI, default_language="zh-Hant")
+
+
+@pytest.fixture
+def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Services:
+    return build_services(settings, engine, clock)
