@@ -119,6 +119,10 @@ async def _on_error(update: object, context: BotContext) -> None:
         key, params = "error.generic", {}
     if not isinstance(update, Update):
         return
+    if update.effective_user is not None:
+        # An error handler gets a fresh context: find the user's language again.
+        async with context.services.session_factory() as session:
+            await gate.identify(session, context, update.effective_user)
     try:
         if update.callback_query:
             await update.callback_query.answer(context.text(key, **params), show_alert=True)

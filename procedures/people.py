@@ -43,7 +43,9 @@ async def ensure_admins(uow: UnitOfWork, telegram_ids: Iterable[int]) -> list[Us
     for telegram_id in telegram_ids:
         user = await user_by_telegram_id(uow.session, telegram_id)
         if user is None:
-            user = User(telegram_id=telegram_id, full_name="", active=True, created_at=now)
+            user = User(
+                telegram_id=telegram_id, full_name="", active=True, created_at=now, roles=[]
+            )
             uow.session.add(user)
             await uow.session.flush()
             record_event(
@@ -176,6 +178,7 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             language=who.language,
             active=True,
             created_at=now,
+            roles=[],  # a new user's roles must not be lazy-loaded (no implicit IO under asyncio)
         )
         uow.session.add(user)
         await uow.session.flush()

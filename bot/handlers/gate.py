@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram import User as TelegramUser
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from procedures import people
-from storage.models import ProcessedUpdate
+from storage.models import ProcessedUpdate, User
 
 from ..context import BotContext, Member
 
@@ -19,23 +21,28 @@ async def gate(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         raise ApplicationHandlerStop
-    texts = context.services.texts
     async with context.services.session_factory() as session:
         if await session.get(ProcessedUpdate, update.update_id) is not None:
             raise ApplicationHandlerStop  # its effect is already committed
-        stored = await people.user_by_telegram_id(session, user.id)
+        stored = await identify(session, context, user)
     if stored is None:
-        context.language = texts.language_for(None, user.language_code)
         message = update.effective_message
         if message is not None and (message.text or "").startswith("/start"):
             return  # /start greets strangers and redeems invitations
         await _turn_away(update, context, "gate.unregistered")
         raise ApplicationHandlerStop
-    context.language = texts.language_for(stored.language, user.language_code)
-    context.member = Member.of(stored, context.language)
     if not stored.active:
         await _turn_away(update, context, "gate.inactive")
         raise ApplicationHandlerStop
+
+
+async def identify(session: AsyncSession, context: BotContext, user: TelegramUser) -> User | None:
+    """Look the sender up; set the context's member (if registered) and language."""
+    stored = await people.user_by_telegram_id(session, user.id)
+    texts = context.services.texts
+    context.language = texts.language_for(stored.language if stored else None, user.language_code)
+    context.member = Member.of(stored, context.language) if stored else None
+    return stored
 
 
 async def _turn_away(update: Update, context: BotContext, key: str) -> None:

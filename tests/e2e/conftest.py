@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.app import AfterSalesApplication, build_application, start_background_work, stop_background_work
+from bot.app import (
+    AfterSalesApplication,
+    build_application,
+    start_background_work,
+    stop_background_work,
+)
 from bot.services import Services
 from emulator.server import BotApiEmulator
 
@@ -36,8 +41,12 @@ class Chat:
     async def send(self, text: str) -> None:
         await self.emulator.send_text(self.token, self.user_id, text)
 
-    async def send_document(self, content: bytes, file_name: str, caption: str | None = None) -> None:
-        await self.emulator.send_document(self.token, self.user_id, content, file_name, caption=caption)
+    async def send_document(
+        self, content: bytes, file_name: str, caption: str | None = None
+    ) -> None:
+        await self.emulator.send_document(
+            self.token, self.user_id, content, file_name, caption=caption
+        )
 
     async def press(self, message: dict[str, Any], data: str, *, forge: bool = False) -> None:
         await self.emulator.press_button(
@@ -90,7 +99,9 @@ class BotHarness:
 
 
 @pytest.fixture
-async def bot(emulator: BotApiEmulator, services: Services) -> AsyncIterator[BotHarness]:
+async def bot(
+    emulator: BotApiEmulator, services: Services, samples: None
+) -> AsyncIterator[BotHarness]:
     """The real Application polling the emulator, with its outbox sender running."""
     token = f"{next(_bot_ids)}:e2e-token"
     application = build_application(
@@ -108,3 +119,11 @@ async def bot(emulator: BotApiEmulator, services: Services) -> AsyncIterator[Bot
     await application.shutdown()
     new_violations = emulator.violations[violations_before:]
     assert not new_violations, f"Bot API calls the real API would refuse: {new_violations}"
+
+
+@pytest.fixture
+async def samples(services: Services) -> None:
+    """The sample master data that `make run` loads (organisations C001-C004, vendors, ...)."""
+    from bot.runtime import load_samples_if_empty
+
+    await load_samples_if_empty(services)
