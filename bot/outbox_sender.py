@@ -51,7 +51,8 @@ class OutboxSender:
         self._stopping = asyncio.Event()
 
     async def deliver_due(self) -> DeliveryReport:
-        """Send every pending row that is due, oldest first, until none is left or one defers."""
+        """Send every due row, oldest first, until none is left (parking may queue an alert) or one
+        defers."""
         report = DeliveryReport()
         while True:
             now = self.services.clock.now()
@@ -75,8 +76,6 @@ class OutboxSender:
                 if outcome == "deferred":
                     # Telegram asked us to slow down or is unreachable: stop this round.
                     return report
-            if len(rows) < BATCH_SIZE:
-                return report
 
     async def _deliver(self, row: OutboxMessage, language: str | None) -> str:
         texts = self.services.texts

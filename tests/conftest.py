@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.runtime import build_services
 from bot.services import Services
+from emulator.server import BotApiEmulator
 from procedures.clock import ManualClock
 from storage.db import make_engine, migrate
 from storage.models import Base
@@ -30,9 +31,13 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") e
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+async def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test instead of migrating again."""
-    return tmp_path_factory.mktemp("template") / "template.db"
+    template = tmp_path_factory.mktemp("template") / "template.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{template}")
+    await migrate(engine)
+    await engine.dispose()
+    return template
 
 
 @pytest.fixture(scope="session")
@@ -63,10 +68,6 @@ async def engine(
     tmp_path: Path,
 ) -> AsyncIterator[AsyncEngine]:
     if request.param == "sqlite":
-        if not sqlite_template.exists():
-            template_engine = make_engine(f"sqlite+aiosqlite:///{sqlite_template}")
-            await migrate(template_engine)
-            await template_engine.dispose()
         database = tmp_path / "test.db"
         shutil.copy(sqlite_template, database)
         engine = make_engine(f"sqlite+aiosqlite:///{database}")
@@ -97,3 +98,12 @@ def settings() -> Settings:
 @pytest.fixture
 def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Services:
     return build_services(settings, engine, clock)
+
+
+@pytest.fixture(scope="session")
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    """One local Bot API for the whole session; each test uses a bot token of its own."""
+    emulator = BotApiEmulator()
+    await emulator.start()
+    yield emulator
+    await emulator.stop()

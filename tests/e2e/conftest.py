@@ -21,14 +21,6 @@ _bot_ids = itertools.count(700_001)
 _user_ids = itertools.count(10_001)
 
 
-@pytest.fixture(scope="session")
-async def emulator() -> AsyncIterator[BotApiEmulator]:
-    emulator = BotApiEmulator()
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
 class Chat:
     """One user's private chat with the bot, as the user sees it."""
 

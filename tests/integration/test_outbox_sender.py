@@ -1,0 +1,174 @@
+"""The outbox sender against the emulator: rendering, 429, retries, parking, crash recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import Bot
+
+from bot.outbox_sender import MAX_ATTEMPTS, OutboxSender, backoff
+from bot.services import Services
+from emulator.server import ApiError, BotApiEmulator, FloodLimits
+from procedures.clock import ManualClock
+from procedures.outbox import as_text, button, notify_users
+from storage.models import User
+
+from ..unit.helpers import make_user, outbox_rows
+
+_bot_ids = itertools.count(800_001)
+
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+@pytest.fixture
+def monotonic() -> FakeMonotonic:
+    return FakeMonotonic()
+
+
+@pytest.fixture
+async def strict_emulator(monotonic: FakeMonotonic) -> AsyncIterator[BotApiEmulator]:
+    """An emulator with Telegram's strict 1-per-second chat limit and a clock we move."""
+    emulator = BotApiEmulator(flood_limits=FloodLimits(chat_burst=1), monotonic=monotonic)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+async def sender_for(services: Services, emulator: BotApiEmulator) -> tuple[OutboxSender, str]:
+    token = f"{next(_bot_ids)}:sender-token"
+    bot = Bot(token, base_url=emulator.base_url)
+    await bot.initialize()
+    return OutboxSender(services, bot), token
+
+
+async def queue(services: Services, user: User, key: str = "invite.redeemed_notice", **kw) -> None:
+    async with services.unit_of_work() as uow:
+        params = {"name": "Li Lei", "role": as_text("role.driver")}
+        await notify_users(uow.session, [user], key, params, now=uow.clock.now(), **kw)
+        await uow.commit()
+
+
+async def test_delivers_in_the_recipients_language_with_buttons_and_marks_sent_once(
+    services: Services, emulator: BotApiEmulator
+) -> None:
+    sender, token = await sender_for(services, emulator)
+    user = await make_user(services, "admin", language="zh-Hans")
+    emulator.add_user(user.telegram_id, "Admin")
+    await queue(services, user, buttons=[[button("language.name.en", "lang:en")]])
+
+    report = await sender.deliver_due()
+    again = await sender.deliver_due()
+
+    assert (report.sent, again.sent) == (1, 0)
+    (message,) = emulator.bot_messages(token, user.telegram_id)
+    assert message["text"] == "Li Lei 已接受您的邀请,登记为驾驶员。"
+    assert message["reply_markup"]["inline_keyboard"] == [
+        [{"text": "English", "callback_data": "lang:en"}]
+    ]
+    (row,) = await outbox_rows(services)
+    assert row.status == "sent" and row.telegram_message_id == message["message_id"]
+
+
+async def test_a_429_defers_the_row_by_retry_after_without_counting_an_attempt(
+    services: Services,
+    strict_emulator: BotApiEmulator,
+    clock: ManualClock,
+    monotonic: FakeMonotonic,
+) -> None:
+    sender, token = await sender_for(services, strict_emulator)
+    user = await make_user(services, "driver", language="en")
+    strict_emulator.add_user(user.telegram_id, "Driver")
+    await queue(services, user)
+    await queue(services, user)
+
+    report = await sender.deliver_due()
+
+    assert (report.sent, report.deferred) == (1, 1)
+    first, second = await outbox_rows(services)
+    assert first.status == "sent"
+    assert second.status == "pending" and second.attempts == 0
+    assert second.next_attempt_at == clock.now() + dt.timedelta(seconds=1)
+    assert second.last_error.startswith("Flood control exceeded")
+
+    assert (await sender.deliver_due()).sent == 0  # not due yet
+    clock.advance(dt.timedelta(seconds=1))
+    monotonic.value += 1
+    assert (await sender.deliver_due()).sent == 1
+    assert len(strict_emulator.bot_messages(token, user.telegram_id)) == 2
+
+
+async def test_server_errors_are_retried_with_backoff_then_parked_and_admins_told(
+    services: Services, emulator: BotApiEmulator, clock: ManualClock
+) -> None:
+    sender, _token = await sender_for(services, emulator)
+    admin = await make_user(services, "admin", language="en")
+    user = await make_user(services, "driver", name="Du Driver", language="en")
+    emulator.add_user(user.telegram_id, "Driver")
+    emulator.add_user(admin.telegram_id, "Admin")
+    await queue(services, user)
+    failures = [ApiError(502, "Bad Gateway") for _ in range(MAX_ATTEMPTS)]
+    emulator.injected_failures["sendmessage"] = failures
+
+    for attempt in range(1, MAX_ATTEMPTS):
+        assert (await sender.deliver_due()).deferred == 1
+        (row,) = await outbox_rows(services, user_id=user.id)
+        assert row.attempts == attempt
+        assert row.next_attempt_at == clock.now() + backoff(attempt)
+        clock.set(row.next_attempt_at)
+    report = await sender.deliver_due()
+
+    assert report.parked == 1 and report.sent == 1  # the admins' alert went out
+    (row,) = await outbox_rows(services, user_id=user.id)
+    assert row.status == "parked" and row.attempts == MAX_ATTEMPTS
+    (alert,) = emulator.bot_messages(_token, admin.telegram_id)
+    assert alert["text"].startswith(
+        f"A message to Du Driver could not be delivered after {MAX_ATTEMPTS} attempts"
+    )
+    emulator.injected_failures.clear()
+
+
+async def test_a_chat_telegram_refuses_is_parked_at_once(
+    services: Services, emulator: BotApiEmulator
+) -> None:
+    sender, _token = await sender_for(services, emulator)
+    user = await make_user(services, "driver")  # never talked to the bot: chat not found
+    await queue(services, user)
+
+    report = await sender.deliver_due()
+
+    assert report.parked == 1
+    (row,) = await outbox_rows(services, user_id=user.id)
+    assert row.status == "parked" and "chat not found" in row.last_error.lower()
+
+
+async def test_a_crash_between_sending_and_marking_sends_the_row_once_more_and_no_more(
+    services: Services, emulator: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender, token = await sender_for(services, emulator)
+    user = await make_user(services, "driver", language="en")
+    emulator.add_user(user.telegram_id, "Driver")
+    await queue(services, user)
+
+    async def crash(*_args: object) -> None:
+        raise KeyboardInterrupt("process killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sender, "_mark_sent", crash)
+        with pytest.raises(KeyboardInterrupt):
+            await sender.deliver_due()
+    (row,) = await outbox_rows(services)
+    assert row.status == "pending"  # nothing lost
+
+    restarted = OutboxSender(services, sender.bot)
+    assert (await restarted.deliver_due()).sent == 1
+    assert (await restarted.deliver_due()).sent == 0
+    assert len(emulator.bot_messages(token, user.telegram_id)) == 2

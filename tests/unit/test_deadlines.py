@@ -1,0 +1,162 @@
+"""Deadline reminders at 75 %, overdue alerts to the role and its head, repeated daily, once."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot.services import Services
+from procedures import deadlines
+from procedures.clock import ManualClock
+from storage.models import Deadline, TimelineEvent
+
+from .helpers import make_user, outbox_rows
+
+HOUR = dt.timedelta(hours=1)
+
+
+async def open_verification(services: Services, hours: int = 24) -> int:
+    async with services.unit_of_work() as uow:
+        now = uow.clock.now()
+        deadline = deadlines.open_deadline(
+            uow.session,
+            subject_type="complaint",
+            subject_id=7,
+            subject_label="QC-2026-00007",
+            kind="on_site_verification",
+            responsible_role="quality",
+            opened_at=now,
+            due_at=now + dt.timedelta(hours=hours),
+        )
+        await uow.commit()
+        return deadline.id
+
+
+async def sweep(services: Services) -> deadlines.SweepResult:
+    async with services.unit_of_work() as uow:
+        result = await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
+        await uow.commit()
+        return result
+
+
+async def test_reminder_comes_when_three_quarters_of_the_window_has_passed(
+    services: Services, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality")
+    await open_verification(services, hours=24)
+
+    clock.advance(18 * HOUR - dt.timedelta(minutes=1))
+    assert (await sweep(services)).messages == 0
+    clock.advance(dt.timedelta(minutes=1))
+    result = await sweep(services)
+
+    assert result.reminders == 1
+    (row,) = await outbox_rows(services)
+    assert row.user_id == qc.id and row.text_key == "deadline.reminder"
+    assert row.params["subject"] == "QC-2026-00007"
+    assert row.params["kind"] == {"$text": "deadline.kind.on_site_verification"}
+
+
+async def test_overdue_alert_goes_to_the_role_and_its_head_and_repeats_daily(
+    services: Services, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality")
+    head = await make_user(services, "quality_head")
+    await make_user(services, "warehouse")  # not responsible: hears nothing
+    await open_verification(services, hours=24)
+
+    clock.advance(24 * HOUR)
+    result = await sweep(services)
+    assert result.overdue_alerts == 1
+    alerts = await outbox_rows(services, text_key="deadline.overdue")
+    assert {row.user_id for row in alerts} == {qc.id, head.id}
+    assert {row.params["days_overdue"] for row in alerts} == {0}
+
+    clock.advance(23 * HOUR)
+    assert (await sweep(services)).messages == 0
+    clock.advance(HOUR)
+    assert (await sweep(services)).overdue_alerts == 1
+    alerts = await outbox_rows(services, text_key="deadline.overdue")
+    assert sorted(row.params["days_overdue"] for row in alerts) == [0, 0, 1, 1]
+
+    async with services.session_factory() as session:
+        events = list(
+            await session.scalars(
+                select(TimelineEvent).where(
+                    TimelineEvent.subject_type == "complaint",
+                    TimelineEvent.action == "deadline_overdue",
+                )
+            )
+        )
+    assert [e.after["alert"] for e in events] == [0, 1]
+
+
+async def test_sweeping_twice_or_after_a_missed_hour_sends_each_message_once(
+    services: Services, clock: ManualClock
+) -> None:
+    await make_user(services, "quality")
+    await make_user(services, "quality_head")
+    await open_verification(services, hours=4)
+
+    clock.advance(3 * HOUR)  # the 75 % mark
+    await sweep(services)
+    await sweep(services)
+    assert len(await outbox_rows(services, text_key="deadline.reminder")) == 1
+
+    # the process was down from before the due time until an hour after it
+    clock.advance(2 * HOUR)
+    first = await sweep(services)
+    second = await sweep(services)
+    assert first.overdue_alerts == 1 and second.messages == 0
+    assert len(await outbox_rows(services, text_key="deadline.overdue")) == 2  # qc and head
+
+
+async def test_a_sweep_after_the_due_time_skips_the_stale_reminder(
+    services: Services, clock: ManualClock
+) -> None:
+    await make_user(services, "quality")
+    await open_verification(services, hours=24)
+    clock.advance(3 * 24 * HOUR + HOUR)  # down for three days: two full days past due
+
+    result = await sweep(services)
+
+    assert result.reminders == 0 and result.overdue_alerts == 1
+    (alert,) = await outbox_rows(services)
+    assert alert.text_key == "deadline.overdue" and alert.params["days_overdue"] == 2
+
+
+async def test_a_met_deadline_is_silent_and_a_late_one_stays_marked_late(
+    services: Services, clock: ManualClock
+) -> None:
+    await make_user(services, "quality")
+    await open_verification(services, hours=24)
+    clock.advance(2 * HOUR)
+    async with services.unit_of_work() as uow:
+        met = await deadlines.meet_deadline(
+            uow.session,
+            subject_type="complaint",
+            subject_id=7,
+            kind="on_site_verification",
+            now=uow.clock.now(),
+        )
+        await uow.commit()
+    assert met is not None and met.met_late is False
+    clock.advance(30 * 24 * HOUR)
+    assert (await sweep(services)).messages == 0
+
+    await open_verification(services, hours=24)
+    clock.advance(25 * HOUR)
+    async with services.unit_of_work() as uow:
+        late = await deadlines.meet_deadline(
+            uow.session,
+            subject_type="complaint",
+            subject_id=7,
+            kind="on_site_verification",
+            now=uow.clock.now(),
+        )
+        await uow.commit()
+    assert late is not None and late.met_late is True
+    async with services.session_factory() as session:
+        stored = await session.get(Deadline, late.id)
+        assert stored.met_at == clock.now() and stored.met_at > stored.due_at
