@@ -418,12 +418,16 @@ def _parse_row(
     values: dict[str, Any] = {}
     errors: list[tuple[str, str, dict[str, Any]]] = []
     for column, parse in spec.fields.items():
+        if column not in raw:
+            continue  # a column the file lacks keeps what the record has (required ones are checked)
         try:
             values[column] = parse(raw.get(column, ""))
         except _BadValue as bad:
             errors.append((column, bad.text_key, bad.params))
     for ref in spec.references:
-        code = raw.get(ref.column, "")
+        if ref.column not in raw:
+            continue
+        code = raw[ref.column]
         if not code:
             if ref.required:
                 errors.append((ref.column, "import.required", {}))

@@ -1,0 +1,77 @@
+"""Configuration: defaults that need no set-up, and one clear line naming a bad value."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, settings_from
+
+
+def test_an_empty_environment_runs_on_sqlite_and_the_emulator() -> None:
+    settings = settings_from({})
+    assert settings.uses_emulator
+    assert settings.database_url == "sqlite+aiosqlite:///data/bot.db"
+    assert settings.telegram_api_url == "https://api.telegram.org/bot"
+    assert str(settings.timezone) == "Asia/Shanghai"
+    assert settings.default_language == "zh-Hant"
+    assert settings.invitation_validity == dt.timedelta(days=7)
+
+
+def test_values_are_read_and_trimmed() -> None:
+    settings = settings_from(
+        {
+            "BOT_TOKEN": " 123:abc ",
+            "TELEGRAM_API_URL": "http://127.0.0.1:8081/bot",
+            "DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1/test",
+            "ADMIN_TELEGRAM_IDS": "11, 22,",
+            "TIMEZONE": "Asia/Taipei",
+            "DEFAULT_LANGUAGE": "en",
+        }
+    )
+    assert settings.bot_token == "123:abc" and not settings.uses_emulator
+    assert settings.admin_telegram_ids == (11, 22)
+    assert str(settings.timezone) == "Asia/Taipei"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("BOT_TOKEN", "no-colon", "BOT_TOKEN does not look like a bot token"),
+        ("TELEGRAM_API_URL", "ftp://x", "TELEGRAM_API_URL must be an http(s) URL"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL must be SQLite or PostgreSQL"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL is not a database URL"),
+        ("ADMIN_TELEGRAM_IDS", "12,abc", "ADMIN_TELEGRAM_IDS must be a whole number"),
+        ("TIMEZONE", "Mars/Olympus", "TIMEZONE is not a known time zone"),
+        ("DEFAULT_LANGUAGE", "fr", "DEFAULT_LANGUAGE must be one of zh-Hant, zh-Hans, en"),
+        ("WEBHOOK_URL", "http://insecure", "WEBHOOK_URL must be an https URL"),
+        ("INVITATION_VALID_DAYS", "0", "INVITATION_VALID_DAYS must be between 1 and 365"),
+    ],
+)
+def test_a_bad_value_is_named(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        settings_from({name: value})
+
+
+def test_a_webhook_needs_a_secret_token() -> None:
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET is required"):
+        settings_from({"BOT_TOKEN": "1:a", "WEBHOOK_URL": "https://bot.example.com/hook"})
+
+
+def test_start_up_stops_with_one_line_naming_the_setting(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={"TIMEZONE": "Nowhere/Land", "PYTHONPATH": str(Path(__file__).parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: TIMEZONE is not a known time zone: 'Nowhere/Land'"
+    ]
