@@ -419,7 +419,7 @@ def _parse_row(
     errors: list[tuple[str, str, dict[str, Any]]] = []
     for column, parse in spec.fields.items():
         if column not in raw:
-            continue  # a column the file lacks keeps what the record has (required ones are checked)
+            continue  # a column the file lacks leaves the record as it is
         try:
             values[column] = parse(raw.get(column, ""))
         except _BadValue as bad:
