@@ -1,0 +1,75 @@
+"""Storage guarantees: append-only timeline, numbers never reused, SQLite settings, UTC times."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import delete, text, update
+from sqlalchemy.exc import DBAPIError
+
+from bot.services import Services
+from procedures.numbering import next_number
+from procedures.timeline import events_of, record_event
+from storage.models import TimelineEvent
+
+
+async def test_timeline_events_can_be_added_but_never_changed_or_deleted(
+    services: Services,
+) -> None:
+    async with services.unit_of_work() as uow:
+        record_event(
+            uow.session,
+            subject_type="complaint",
+            subject_id=1,
+            action="filed",
+            at=uow.clock.now(),
+            after={"status": "open"},
+        )
+        await uow.commit()
+    for statement in (
+        update(TimelineEvent).values(action="forged"),
+        delete(TimelineEvent),
+    ):
+        async with services.session_factory() as session:
+            with pytest.raises(DBAPIError, match="append-only"):
+                await session.execute(statement)
+                await session.commit()
+    async with services.session_factory() as session:
+        (event,) = await events_of(session, "complaint", 1)
+        assert event.action == "filed" and event.at == services.clock.now()
+        assert event.at.tzinfo is dt.UTC
+
+
+async def test_numbers_count_per_prefix_and_year_and_a_rollback_reuses_none_taken(
+    services: Services,
+) -> None:
+    async with services.unit_of_work() as uow:
+        taken = [await next_number(uow.session, "QC", 2026) for _ in range(3)]
+        taken.append(await next_number(uow.session, "RT", 2026))
+        taken.append(await next_number(uow.session, "QC", 2027))
+        await uow.commit()
+    assert taken == [
+        "QC-2026-00001",
+        "QC-2026-00002",
+        "QC-2026-00003",
+        "RT-2026-00001",
+        "QC-2027-00001",
+    ]
+    async with services.unit_of_work() as uow:
+        assert await next_number(uow.session, "QC", 2026) == "QC-2026-00004"
+        # not committed: the number goes back unused, so no gap appears in the ledger
+    async with services.unit_of_work() as uow:
+        assert await next_number(uow.session, "QC", 2026) == "QC-2026-00004"
+        await uow.commit()
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
+    services: Services,
+) -> None:
+    async with services.session_factory() as session:
+        if session.get_bind().dialect.name != "sqlite":
+            pytest.skip("SQLite settings")
+        assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
+        assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 10_000
