@@ -94,7 +94,9 @@ def _run(settings: Settings) -> int:
     else:
         token, base_url = settings.bot_token, settings.telegram_api_url  # type: ignore[assignment]
 
-    application = build_application(services, token, base_url=base_url)
+    application = build_application(
+        services, token, base_url=base_url, run_scheduler=settings.run_scheduler
+    )
     try:
         if settings.webhook_url and not settings.uses_emulator:
             application.run_webhook(

@@ -38,6 +38,7 @@ class Settings:
     emulator_port: int = 8081
     invitation_validity: dt.timedelta = dt.timedelta(days=7)
     load_samples: bool = True
+    run_scheduler: bool = True
     log_level: str = "INFO"
 
     @property
@@ -129,6 +130,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         )
     if samples := values.get("LOAD_SAMPLES"):
         kwargs["load_samples"] = _bool("LOAD_SAMPLES", samples)
+    if run_scheduler := values.get("RUN_SCHEDULER"):
+        kwargs["run_scheduler"] = _bool("RUN_SCHEDULER", run_scheduler)
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

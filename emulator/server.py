@@ -702,8 +702,8 @@ class _UserSideHandler(_BaseHandler):
     """JSON routes for a web chat or a terminal: act as a user, read the bot's messages."""
 
     async def get(self, path: str) -> None:
-        token = self.get_argument("token")
         if path == "messages":
+            token = self.get_argument("token")
             chat_id = int(self.get_argument("chat_id"))
             after = int(self.get_argument("after", "0"))
             wait = float(self.get_argument("wait", "0"))
@@ -715,6 +715,16 @@ class _UserSideHandler(_BaseHandler):
                 except AssertionError:
                     pass
             self.write_json(200, {"messages": self.emulator.bot_messages(token, chat_id)[after:]})
+        elif path == "bots":
+            self.write_json(
+                200,
+                {
+                    "bots": [
+                        {"token": b.token, "username": b.username}
+                        for b in self.emulator.bots.values()
+                    ]
+                },
+            )
         elif path == "violations":
             self.write_json(200, {"violations": self.emulator.violations})
         else:

@@ -1,0 +1,1 @@
+"""Local Bot API emulator, for trying the bot on one machine and for end-to-end tests."""
