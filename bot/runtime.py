@@ -27,6 +27,7 @@ def configure_logging(level: str) -> None:
     # httpx logs every request URL, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)  # the emulator's request log
 
 
 def build_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Deadline
+from storage.models import Deadline, User
 
 from . import roles
-from .outbox import as_text, as_time, notify_roles
+from .outbox import as_text, as_time, notify_users, users_with_roles
 from .timeline import record_event
 
 REMIND_AT_FRACTION = 0.75
@@ -102,12 +102,20 @@ async def sweep_deadlines(
         .with_for_update(skip_locked=True)
     )
     reminders = alerts = messages = 0
-    for deadline in await session.scalars(query):
+    recipients_of: dict[tuple[str, ...], list[User]] = {}
+
+    async def recipients(*role_names: str) -> list[User]:
+        # One sweep may alert hundreds of deadlines of the same roles: look each set up once.
+        if role_names not in recipients_of:
+            recipients_of[role_names] = await users_with_roles(session, role_names)
+        return recipients_of[role_names]
+
+    for deadline in list(await session.scalars(query)):
         if now < deadline.due_at:
             if deadline.reminded_at is None:
-                queued = await notify_roles(
+                queued = await notify_users(
                     session,
-                    [deadline.responsible_role],
+                    await recipients(deadline.responsible_role),
                     "deadline.reminder",
                     _params(deadline),
                     now=now,
@@ -121,13 +129,11 @@ async def sweep_deadlines(
 
         ordinal = int((now - deadline.due_at) / OVERDUE_REPEAT)
         if deadline.alert_count <= ordinal:
-            recipients = [deadline.responsible_role]
             head = roles.head_of(deadline.responsible_role)
-            if head:
-                recipients.append(head)
-            queued = await notify_roles(
+            role_names = (deadline.responsible_role, head) if head else (deadline.responsible_role,)
+            queued = await notify_users(
                 session,
-                recipients,
+                await recipients(*role_names),
                 "deadline.overdue",
                 {**_params(deadline), "days_overdue": ordinal},
                 now=now,

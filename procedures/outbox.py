@@ -59,11 +59,14 @@ async def notify_users(
     existing: set[str] = set()
     if dedupe_prefix is not None and recipients:
         keys = [f"{dedupe_prefix}:u{user_id}" for user_id in recipients]
-        existing = set(
-            await session.scalars(
-                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+        # Keys are unique per prefix, so rows still pending in this session cannot match; not
+        # flushing them here lets a sweep that queues thousands insert them in one batch.
+        with session.no_autoflush:
+            existing = set(
+                await session.scalars(
+                    select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys))
+                )
             )
-        )
     queued = []
     for user in recipients.values():
         key = f"{dedupe_prefix}:u{user.id}" if dedupe_prefix is not None else None

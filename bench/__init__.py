@@ -1,0 +1,1 @@
+"""Benchmarks: start-up time, idle memory, deadline sweep and outbox delivery throughput."""
