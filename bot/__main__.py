@@ -75,7 +75,7 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
 
 
 def _run(settings: Settings) -> int:
-    from .app import build_application
+    from .app import ALLOWED_UPDATES, build_application, webhook_options
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -99,17 +99,9 @@ def _run(settings: Settings) -> int:
     )
     try:
         if settings.webhook_url and not settings.uses_emulator:
-            application.run_webhook(
-                listen=settings.webhook_listen,
-                port=settings.webhook_port,
-                url_path="telegram",
-                webhook_url=settings.webhook_url,
-                secret_token=settings.webhook_secret,  # PTB rejects requests without this header
-                allowed_updates=["message", "callback_query"],
-                close_loop=False,
-            )
+            application.run_webhook(**webhook_options(settings), close_loop=False)
         else:
-            application.run_polling(allowed_updates=["message", "callback_query"], close_loop=False)
+            application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     finally:
         if emulator is not None:
             loop.run_until_complete(emulator.stop())

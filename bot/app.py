@@ -14,6 +14,7 @@ from procedures.unit_of_work import DuplicateUpdate
 from scheduler.runtime import JobServices, build_scheduler
 
 from .commands import MENU_COMMANDS
+from .config import Settings
 from .context import BotContext
 from .handlers import common, gate, invitations, masterdata
 from .outbox_sender import OutboxSender
@@ -37,6 +38,23 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
         await super().process_update(update)
         # The default flush runs once a minute; a restart must not lose a dialogue step.
         await self.update_persistence()
+
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+WEBHOOK_PATH = "telegram"
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """Arguments of run_webhook/start_webhook: python-telegram-bot answers 403 to any request
+    without the secret token header Telegram sends."""
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": WEBHOOK_PATH,
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
 
 
 def file_url_for(api_url: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from procedures.unit_of_work import UnitOfWork
@@ -89,6 +90,19 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             text=fit_message(self.text(key, **params)),
             reply_markup=markup,
         )
+
+
+async def edit_query_message(
+    update: Update, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit the message a button sits under; a double tap that would change nothing is fine."""
+    query = update.callback_query
+    assert query is not None
+    try:
+        await query.edit_message_text(fit_message(text), reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
 
 
 def render_keyboard(

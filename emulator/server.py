@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import tornado.httpserver
 import tornado.netutil
 import tornado.web
@@ -124,6 +125,10 @@ class BotState:
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
     webhook_deleted: int = 0
+    # set by setWebhook: updates are then POSTed there instead of waiting for getUpdates
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_failures: list[tuple[int, int]] = field(default_factory=list)  # (update_id, status)
 
     def as_user(self) -> dict[str, Any]:
         return {
@@ -253,9 +258,28 @@ class BotApiEmulator:
         self, bot: BotState, kind: str, payload: dict[str, Any]
     ) -> dict[str, Any]:
         update = {"update_id": next(self._ids), kind: payload}
-        bot.updates.append(update)
+        if bot.webhook_url:
+            await self._post_to_webhook(bot, update)
+        else:
+            bot.updates.append(update)
         await self._notify()
         return update
+
+    async def _post_to_webhook(self, bot: BotState, update: dict[str, Any]) -> None:
+        """Deliver as Telegram does: a JSON POST carrying the secret token header, if one is set."""
+        headers = {"Content-Type": "application/json"}
+        if bot.webhook_secret:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = bot.webhook_secret
+        async with httpx.AsyncClient(timeout=10) as client:
+            try:
+                reply = await client.post(
+                    bot.webhook_url, content=json.dumps(update), headers=headers
+                )
+                status = reply.status_code
+            except httpx.HTTPError:
+                status = 0
+        if status != 200:
+            bot.webhook_failures.append((update["update_id"], status))
 
     def _user_message(self, bot: BotState, user: EmulatedUser, **content: Any) -> dict[str, Any]:
         message = {
@@ -438,7 +462,20 @@ class BotApiEmulator:
             "supports_inline_queries": False,
         }
 
+    async def _api_setwebhook(self, bot: BotState, params: dict[str, Any]) -> bool:
+        url = params["url"]
+        local = url.startswith(("http://127.0.0.1", "http://localhost"))
+        if not (url.startswith("https://") or local):
+            raise ApiError(
+                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+            )
+        bot.webhook_url, bot.webhook_secret = url, params.get("secret_token")
+        if params.get("drop_pending_updates"):
+            bot.updates.clear()
+        return True
+
     async def _api_deletewebhook(self, bot: BotState, params: dict[str, Any]) -> bool:
+        bot.webhook_url = bot.webhook_secret = None
         bot.webhook_deleted += 1
         if params.get("drop_pending_updates"):
             bot.updates.clear()
@@ -446,7 +483,7 @@ class BotApiEmulator:
 
     async def _api_getwebhookinfo(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
         return {
-            "url": "",
+            "url": bot.webhook_url or "",
             "has_custom_certificate": False,
             "pending_update_count": len(bot.updates),
         }
@@ -465,6 +502,8 @@ class BotApiEmulator:
         return True
 
     async def _api_getupdates(self, bot: BotState, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if bot.webhook_url:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         timeout = float(params.get("timeout") or 0)

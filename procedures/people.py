@@ -247,6 +247,8 @@ async def set_language(uow: UnitOfWork, user: User, language: str) -> User:
     if language not in LANGUAGES:
         raise InvalidInput("lang.unknown", language=language)
     before = user.language
+    if before == language:
+        return user  # a repeated choice (a double tap) changes and records nothing
     user.language = language
     record_event(
         uow.session,

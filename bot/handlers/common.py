@@ -10,7 +10,7 @@ from procedures.errors import ProcedureError
 from procedures.outbox import as_text, button
 
 from ..commands import commands_for
-from ..context import BotContext, Member
+from ..context import BotContext, Member, edit_query_message
 
 LANGUAGE_CALLBACK = r"^lang:(zh-Hant|zh-Hans|en)$"
 
@@ -96,7 +96,7 @@ async def set_language(update: Update, context: BotContext) -> None:
             raise ProcedureError("gate.unregistered")
         await people.set_language(uow, user, language)
     context.language = language
-    await query.edit_message_text(context.text("lang.changed"))
+    await edit_query_message(update, context.text("lang.changed"))
 
 
 async def cancel_outside_conversation(update: Update, context: BotContext) -> None:

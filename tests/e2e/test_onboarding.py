@@ -8,7 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from procedures import people
-from storage.models import Invitation, OutboxMessage, ProcessedUpdate, User
+from storage.models import Invitation, OutboxMessage, ProcessedUpdate, TimelineEvent, User
 
 from .conftest import BotHarness, Chat, buttons_of
 
@@ -181,3 +181,28 @@ async def test_a_redelivered_update_changes_nothing_twice(bot: BotHarness) -> No
             .where(OutboxMessage.text_key == "invite.redeemed_notice")
         )
         assert notices == 1
+
+
+async def test_a_double_tap_on_a_language_button_changes_it_once(bot: BotHarness) -> None:
+    admin = bot.chat("Ada Admin")
+    await make_admin(bot, admin)
+    await admin.send("/lang")
+    (choice,) = await admin.expect()
+
+    await admin.press(choice, "lang:zh-Hant")
+    await admin.press(choice, "lang:zh-Hant", forge=True)  # the second tap races the edit
+    await bot.emulator.wait_until(lambda: len(bot.emulator.bot(bot.token).callback_answers) >= 2)
+    await admin.send("/help")
+    assert (await admin.expect_text()).startswith("您可以使用的指令:")
+
+    assert admin.all_bot_messages()[0]["text"] == "語言已設為繁體中文。"
+    async with bot.services.session_factory() as session:
+        changes = await session.scalar(
+            select(func.count())
+            .select_from(TimelineEvent)
+            .where(
+                TimelineEvent.action == "language_changed",
+                TimelineEvent.after["language"].as_string() == "zh-Hant",
+            )
+        )
+    assert changes == 1
