@@ -109,9 +109,8 @@ async def test_an_expired_invitation_is_refused(bot: BotHarness, clock) -> None:
     admin = bot.chat("Ada Admin")
     await make_admin(bot, admin)
     code = await invite(bot, admin, "driver")
-    clock.advance(bot.services.settings.invitation_validity)
-
     late = bot.chat("Late")
+    clock.advance(bot.services.settings.invitation_validity)
     await late.send(f"/start {code}")
     assert await late.expect_text() == "This invitation has expired. Please ask for a new one."
 
@@ -119,9 +118,8 @@ async def test_an_expired_invitation_is_refused(bot: BotHarness, clock) -> None:
 async def test_a_head_may_invite_only_their_own_department(bot: BotHarness) -> None:
     admin = bot.chat("Ada Admin")
     await make_admin(bot, admin)
-    head_code = await invite(bot, admin, "quality_head")
     head = bot.chat("Quinn Head")
-    await head.send(f"/start {head_code}")
+    await head.send(f"/start {await invite(bot, admin, 'quality_head')}")
     await head.expect()
 
     await invite(bot, head, "quality")  # own department: a link

@@ -33,6 +33,19 @@ async def open_verification(services: Services, hours: int = 24) -> int:
         return deadline.id
 
 
+async def meet_verification(services: Services) -> Deadline | None:
+    async with services.unit_of_work() as uow:
+        deadline = await deadlines.meet_deadline(
+            uow.session,
+            subject_type="complaint",
+            subject_id=7,
+            kind="on_site_verification",
+            now=uow.clock.now(),
+        )
+        await uow.commit()
+        return deadline
+
+
 async def sweep(services: Services) -> deadlines.SweepResult:
     async with services.unit_of_work() as uow:
         result = await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
@@ -132,30 +145,14 @@ async def test_a_met_deadline_is_silent_and_a_late_one_stays_marked_late(
     await make_user(services, "quality")
     await open_verification(services, hours=24)
     clock.advance(2 * HOUR)
-    async with services.unit_of_work() as uow:
-        met = await deadlines.meet_deadline(
-            uow.session,
-            subject_type="complaint",
-            subject_id=7,
-            kind="on_site_verification",
-            now=uow.clock.now(),
-        )
-        await uow.commit()
+    met = await meet_verification(services)
     assert met is not None and met.met_late is False
     clock.advance(30 * 24 * HOUR)
     assert (await sweep(services)).messages == 0
 
     await open_verification(services, hours=24)
     clock.advance(25 * HOUR)
-    async with services.unit_of_work() as uow:
-        late = await deadlines.meet_deadline(
-            uow.session,
-            subject_type="complaint",
-            subject_id=7,
-            kind="on_site_verification",
-            now=uow.clock.now(),
-        )
-        await uow.commit()
+    late = await meet_verification(services)
     assert late is not None and late.met_late is True
     async with services.session_factory() as session:
         stored = await session.get(Deadline, late.id)
