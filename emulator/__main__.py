@@ -1,4 +1,5 @@
 """`python -m emulator chat`: talk to the bot running on the local emulator from a terminal.
+`python -m emulator serve`: run the emulator alone, for a bot started with TELEGRAM_API_URL.
 
 Type a message and press Enter. Buttons under the bot's messages are numbered: type `!1` to
 press the first. `!doc PATH CAPTION` sends a file, `!photo PATH` a photo, `!quit` leaves.
@@ -7,8 +8,10 @@ press the first. `!doc PATH CAPTION` sends a file, `!photo PATH` a photo, `!quit
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import json
+import signal
 import sys
 import threading
 import urllib.request
@@ -113,8 +116,12 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--user", type=int, default=1001, help="your user id in the emulator")
     chat.add_argument("--name", default="Alice")
     chat.add_argument("--language", default="zh-hant", help="Telegram language code")
+    serve = sub.add_parser("serve", help="run the emulator on its own")
+    serve.add_argument("--port", type=int, default=8081)
     args = parser.parse_args(argv)
 
+    if args.command == "serve":
+        return asyncio.run(_serve(args.port))
     client = ChatClient(args.port, args.user, args.name, args.language)
     print(f"Chatting with @{client.username} as {args.name} (id {args.user}). !quit leaves.")
     stop = threading.Event()
@@ -133,6 +140,24 @@ def main(argv: list[str] | None = None) -> int:
         if line and not client.handle(line):
             break
     stop.set()
+    return 0
+
+
+async def _serve(port: int) -> int:
+    from .server import BotApiEmulator
+
+    emulator = BotApiEmulator()
+    bound = await emulator.start(port)
+    print(
+        f"Bot API emulator on http://127.0.0.1:{bound}: TELEGRAM_API_URL={emulator.base_url}",
+        flush=True,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await emulator.stop()
     return 0
 
 

@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 TOKEN_PATTERN = re.compile(r"^(\d+):[A-Za-z0-9_-]+$")
 COMMAND_PATTERN = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
-SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendmediagroup"})
+SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 
 
 class ApiError(Exception):
