@@ -20,8 +20,8 @@ class Services:
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
     texts: Texts
-    # Set when a transaction queued notifications, so the sender need not wait for its poll.
+    # Set after every commit (which may have queued notifications) to wake the outbox sender.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     def unit_of_work(self, update_id: int | None = None) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock, update_id)
+        return UnitOfWork(self.session_factory, self.clock, update_id, self.outbox_ready.set)

@@ -156,7 +156,13 @@ async def create_bootstrap_invitation(
     return invitation
 
 
-async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -> User:
+@dataclass(frozen=True)
+class Redemption:
+    user: User
+    role: str
+
+
+async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -> Redemption:
     """Give the invitation's role to whoever sends its code; a code works once, until it expires."""
     now = uow.clock.now()
     invitation = await uow.session.scalar(
@@ -240,7 +246,7 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
                 now=now,
             )
     await uow.commit()
-    return user
+    return Redemption(user=user, role=invitation.role)
 
 
 async def set_language(uow: UnitOfWork, user: User, language: str) -> User:

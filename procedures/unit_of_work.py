@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,10 +28,13 @@ class UnitOfWork:
         session_factory: async_sessionmaker[AsyncSession],
         clock: Clock,
         update_id: int | None = None,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.clock = clock
         self.update_id = update_id
+        # Told after every commit, so the outbox sender need not wait for its next poll.
+        self._on_commit = on_commit
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
@@ -58,3 +62,5 @@ class UnitOfWork:
             )
             self.update_id = None
         await self.session.commit()
+        if self._on_commit is not None:
+            self._on_commit()

@@ -17,7 +17,6 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
         result = await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
         await uow.commit()
     if result.messages:
-        services.notify_outbox()
         logger.info(
             "deadline sweep: %s reminders, %s overdue alerts, %s messages",
             result.reminders,

@@ -25,11 +25,8 @@ class JobServices:
     outbox_ready: asyncio.Event | None = field(default=None)
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock)
-
-    def notify_outbox(self) -> None:
-        if self.outbox_ready is not None:
-            self.outbox_ready.set()
+        wake = self.outbox_ready.set if self.outbox_ready is not None else None
+        return UnitOfWork(self.session_factory, self.clock, on_commit=wake)
 
 
 def build_scheduler(services: JobServices, timezone: ZoneInfo) -> AsyncIOScheduler:

@@ -59,16 +59,13 @@ async def _redeem(update: Update, context: BotContext, code: str) -> None:
         language=context.member.language if context.member else context.language,
     )
     async with context.unit_of_work() as uow:
-        user = await people.redeem_invitation(uow, identity, code)
-        roles = user.role_names
-        new_role = user.roles[-1].role
-    context.services.outbox_ready.set()
+        redemption = await people.redeem_invitation(uow, identity, code)
     await context.reply(
         update,
         "start.welcome_role",
         name=telegram_user.full_name,
-        role=as_text(f"role.{new_role}"),
-        commands=_commands_text(context, roles),
+        role=as_text(f"role.{redemption.role}"),
+        commands=_commands_text(context, redemption.user.role_names),
     )
 
 
