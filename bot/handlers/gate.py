@@ -19,7 +19,9 @@ async def gate(update: Update, context: BotContext) -> None:
     """Sets context.member and language; stops the update for unknown or inactive users."""
     context.update_id = update.update_id
     user = update.effective_user
-    if user is None:
+    chat = update.effective_chat
+    if user is None or user.is_bot or (chat is not None and chat.type != chat.PRIVATE):
+        # The procedures are run in private chats; a group the bot was added to is ignored.
         raise ApplicationHandlerStop
     async with context.services.session_factory() as session:
         if await session.get(ProcessedUpdate, update.update_id) is not None:
