@@ -16,7 +16,15 @@ from scheduler.runtime import JobServices, build_scheduler
 from .commands import MENU_COMMANDS
 from .config import Settings
 from .context import BotContext
-from .handlers import common, gate, invitations, masterdata
+from .handlers import (
+    common,
+    complaint_intake,
+    complaint_work,
+    gate,
+    invitations,
+    masterdata,
+    tickets,
+)
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
 from .services import Services
@@ -92,6 +100,9 @@ def build_application(
 
     gate.register(application)
     common.register(application)
+    complaint_intake.register(application)
+    complaint_work.register(application)
+    tickets.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from procedures import roles
+from procedures import complaints, roles
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", None),
     Command("invite", HEADS_AND_ADMIN),
     Command("import", frozenset({roles.ADMIN})),
+    Command("complain", frozenset({roles.CUSTOMER})),
+    Command("mytickets", frozenset({roles.CUSTOMER})),
+    Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
+    Command("queue", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
+    Command("ticket", frozenset({roles.CUSTOMER, *complaints.STAFF_VIEWERS})),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

@@ -39,6 +39,8 @@ class Settings:
     invitation_validity: dt.timedelta = dt.timedelta(days=7)
     load_samples: bool = True
     run_scheduler: bool = True
+    # reporting limit for a possible medical-device adverse event (醫療器械不良事件)
+    adverse_event_report_within: dt.timedelta = dt.timedelta(days=20)
     log_level: str = "INFO"
 
     @property
@@ -132,6 +134,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["load_samples"] = _bool("LOAD_SAMPLES", samples)
     if run_scheduler := values.get("RUN_SCHEDULER"):
         kwargs["run_scheduler"] = _bool("RUN_SCHEDULER", run_scheduler)
+    if days := values.get("ADVERSE_EVENT_REPORT_DAYS"):
+        kwargs["adverse_event_report_within"] = dt.timedelta(
+            days=_int("ADVERSE_EVENT_REPORT_DAYS", days, 1, 365)
+        )
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

@@ -69,6 +69,13 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         """A transaction that also records this update as processed when it commits."""
         return self.services.unit_of_work(self.update_id)
 
+    async def actor(self, uow: UnitOfWork) -> User:
+        """The calling user, loaded in the unit of work's session (to be changed or checked)."""
+        assert self.member is not None
+        user = await uow.session.get(User, self.member.user_id)
+        assert user is not None
+        return user
+
     def text(self, key: str, **params: Any) -> str:
         return self.services.texts.get(self.language, key, **params)
 

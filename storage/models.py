@@ -103,6 +103,8 @@ class Batch(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     lot_number: Mapped[str] = mapped_column(String(64))
     expiry_date: Mapped[dt.date | None] = mapped_column(Date)
+    # set when a complaint verifies the batch nonconforming (不合格品)
+    nonconforming_since: Mapped[dt.datetime | None]
 
     product: Mapped[Product] = relationship()
 
@@ -315,3 +317,98 @@ class ChatScratchpad(Base):
     scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # user | chat
     owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# --- P1: quality complaints ----------------------------------------------------------------
+
+
+class Complaint(Base):
+    """顧客質量投訴及處理記錄: one quality complaint and everything done about it."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))  # chat | phone | email | letter | visit
+    locality: Mapped[str] = mapped_column(String(16))  # the buyer's, when received
+    complainant_name: Mapped[str] = mapped_column(String(200))
+    complainant_contact: Mapped[str | None] = mapped_column(String(200))
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[dt.datetime]
+    taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    taken_at: Mapped[dt.datetime | None]
+    on_site: Mapped[bool | None] = mapped_column(Boolean)  # False: decided no visit was needed
+    verification_notes: Mapped[str | None] = mapped_column(Text)
+    verification_result: Mapped[str | None] = mapped_column(String(16))
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[dt.datetime | None]
+    disposition: Mapped[str | None] = mapped_column(Text)
+    disposition_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disposition_at: Mapped[dt.datetime | None]
+    corrective_action: Mapped[str | None] = mapped_column(Text)
+    adverse_event_at: Mapped[dt.datetime | None]
+    adverse_event_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supplier_query_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None]
+
+    organisation: Mapped[Organisation] = relationship()
+    product: Mapped[Product] = relationship()
+    batch: Mapped[Batch] = relationship()
+
+
+class ComplaintPhoto(Base):
+    __tablename__ = "complaint_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # intake | verification
+    telegram_file_id: Mapped[str] = mapped_column(String(200))
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime]
+
+
+class BatchHold(Base):
+    """暫停發貨: a shipment hold on a batch, placed by a complaint and lifted by the warehouse."""
+
+    __tablename__ = "batch_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    placed_at: Mapped[dt.datetime]
+    nonconforming: Mapped[bool] = mapped_column(Boolean, default=False)
+    lifted_at: Mapped[dt.datetime | None]
+    lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ReturnRequest(Base):
+    """A return or exchange (調退貨); a complaint verified nonconforming starts one."""
+
+    __tablename__ = "returns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # quality | unsalable
+    status: Mapped[str] = mapped_column(String(24))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    created_at: Mapped[dt.datetime]
+
+    lines: Mapped[list[ReturnLine]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class ReturnLine(Base):
+    __tablename__ = "return_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    quantity: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))

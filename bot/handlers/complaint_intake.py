@@ -1,0 +1,415 @@
+"""/complain (customers) and /complain_for (staff, for a complaint by phone, e-mail, letter or
+visit): the intake dialogue of a quality complaint, step by step, then one submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures import complaints
+from procedures.complaints import ComplaintDraft
+from procedures.outbox import as_text, button
+from storage.models import Batch, Organisation, Product
+
+from ..access import for_command
+from ..context import BotContext, edit_query_message
+from ..conversations import dialogue
+
+ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
+    9
+)
+DRAFT_KEY = "complaint_intake"
+# A form left unfinished this long is dropped rather than filed with stale answers.
+DRAFT_LIFETIME = dt.timedelta(hours=2)
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+# --- the draft between steps -----------------------------------------------------------------
+
+
+def _begin(context: BotContext, draft: ComplaintDraft) -> None:
+    context.user_data[DRAFT_KEY] = {
+        "draft": draft.to_json(),
+        "started_at": context.now().isoformat(),
+        "media_group": None,
+    }
+
+
+def _draft(context: BotContext) -> ComplaintDraft | None:
+    """The draft, or None when there is none or it has expired."""
+    stored = context.user_data.get(DRAFT_KEY)
+    if not stored:
+        return None
+    started = dt.datetime.fromisoformat(stored["started_at"])
+    if context.now() - started > DRAFT_LIFETIME:
+        context.user_data.pop(DRAFT_KEY, None)
+        return None
+    return ComplaintDraft.from_json(stored["draft"])
+
+
+def _save(context: BotContext, draft: ComplaintDraft) -> None:
+    context.user_data[DRAFT_KEY]["draft"] = draft.to_json()
+
+
+async def _expired(update: Update, context: BotContext) -> int:
+    if update.callback_query:
+        await update.callback_query.answer()
+    await context.reply(update, "complain.expired")
+    return ConversationHandler.END
+
+
+# --- entry points ----------------------------------------------------------------------------
+
+
+@for_command("complain")
+async def start_complaint(update: Update, context: BotContext) -> int | None:
+    """A customer starts a complaint for their own organisation; asks for the product."""
+    member = context.member
+    assert member is not None
+    if member.organisation_id is None:
+        await context.reply(update, "complain.not_linked")
+        return ConversationHandler.END
+    draft = ComplaintDraft(
+        organisation_id=member.organisation_id, complainant_name=member.full_name
+    )
+    _begin(context, draft)
+    return await _ask_product(update, context, draft)
+
+
+@for_command("complain_for")
+async def start_complaint_for(update: Update, context: BotContext) -> int | None:
+    """Staff file for a customer; asks which organisation."""
+    async with context.services.session_factory() as session:
+        organisations = await complaints.customer_organisations(session)
+    buttons = [
+        [button("complain.organisation", f"cp:org:{o.id}", code=o.code, name=o.name)]
+        for o in organisations
+    ]
+    context.user_data[DRAFT_KEY] = None
+    await context.reply(update, "complain.ask_organisation", buttons=buttons)
+    return ORGANISATION
+
+
+async def choose_organisation(update: Update, context: BotContext) -> int:
+    """Stores the organisation; asks for the channel."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    await query.answer()
+    _begin(context, ComplaintDraft(organisation_id=int(context.match.group(1)), channel="phone"))
+    buttons = [[button(f"complaint.channel.{c}", f"cp:ch:{c}") for c in complaints.CHANNELS]]
+    await edit_query_message(
+        update, context.text("complain.ask_channel"), context.keyboard(buttons)
+    )
+    return CHANNEL
+
+
+async def choose_channel(update: Update, context: BotContext) -> int:
+    """Stores the channel; asks who complained."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    draft.channel = context.match.group(1)
+    _save(context, draft)
+    await edit_query_message(update, context.text("complain.ask_complainant"))
+    return COMPLAINANT
+
+
+async def enter_complainant(update: Update, context: BotContext) -> int:
+    """Stores the complainant's name and contact; asks for the product."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    name, _, contact = update.effective_message.text.strip().partition(" ")  # type: ignore[union-attr]
+    draft.complainant_name, draft.complainant_contact = name, contact.strip() or None
+    _save(context, draft)
+    return await _ask_product(update, context, draft)
+
+
+# --- product, lot, quantity, description -----------------------------------------------------
+
+
+async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    async with context.services.session_factory() as session:
+        products = await complaints.shipped_products(session, draft.organisation_id)
+    if not products:
+        context.user_data.pop(DRAFT_KEY, None)
+        await context.reply(update, "complain.no_products")
+        return ConversationHandler.END
+    buttons = [
+        [button("complain.product", f"cp:prod:{p.id}", code=p.code, name=p.name)] for p in products
+    ]
+    await context.reply(update, "complain.ask_product", buttons=buttons)
+    return PRODUCT
+
+
+async def choose_product(update: Update, context: BotContext) -> int:
+    """Stores the product pressed; asks for the lot."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    product_id = int(context.match.group(1))
+    async with context.services.session_factory() as session:
+        shipped = {p.id for p in await complaints.shipped_products(session, draft.organisation_id)}
+    if product_id not in shipped:  # a forged button
+        await context.reply(update, "error.stale_button")
+        return PRODUCT
+    draft.product_id = product_id
+    return await _ask_batch(update, context, draft)
+
+
+async def type_product(update: Update, context: BotContext) -> int:
+    """Finds the product by the code or name typed; asks for the lot."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    async with context.services.session_factory() as session:
+        product = await complaints.find_shipped_product(
+            session,
+            draft.organisation_id,
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    draft.product_id = product.id
+    return await _ask_batch(update, context, draft)
+
+
+async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    _save(context, draft)
+    assert draft.product_id is not None
+    async with context.services.session_factory() as session:
+        batches = await complaints.shipped_batches(session, draft.organisation_id, draft.product_id)
+    buttons = [[button("complain.lot", f"cp:lot:{b.id}", lot=b.lot_number)] for b in batches]
+    await context.reply(update, "complain.ask_batch", buttons=buttons)
+    return BATCH
+
+
+async def choose_batch(update: Update, context: BotContext) -> int:
+    """Stores the lot pressed; asks for the quantity."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    assert draft.product_id is not None
+    async with context.services.session_factory() as session:
+        batches = await complaints.shipped_batches(session, draft.organisation_id, draft.product_id)
+    batch_id = int(context.match.group(1))
+    if batch_id not in {b.id for b in batches}:
+        await context.reply(update, "error.stale_button")
+        return BATCH
+    draft.batch_id = batch_id
+    _save(context, draft)
+    await context.reply(update, "complain.ask_quantity")
+    return QUANTITY
+
+
+async def type_batch(update: Update, context: BotContext) -> int:
+    """Accepts a typed lot only if it was shipped to the buyer; asks for the quantity."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    assert draft.product_id is not None
+    async with context.services.session_factory() as session:
+        batch = await complaints.find_shipped_batch(
+            session,
+            draft.organisation_id,
+            draft.product_id,
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    draft.batch_id = batch.id
+    _save(context, draft)
+    await context.reply(update, "complain.ask_quantity")
+    return QUANTITY
+
+
+async def enter_quantity(update: Update, context: BotContext) -> int:
+    """Stores a positive quantity no larger than was shipped; asks what is wrong."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    assert draft.batch_id is not None
+    async with context.services.session_factory() as session:
+        draft.quantity = await complaints.parse_quantity(
+            session,
+            draft.organisation_id,
+            draft.batch_id,
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    _save(context, draft)
+    await context.reply(update, "complain.ask_description")
+    return DESCRIPTION
+
+
+async def enter_description(update: Update, context: BotContext) -> int:
+    """Stores the description; asks for photos."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    draft.description = complaints.check_description(update.effective_message.text)  # type: ignore[union-attr]
+    _save(context, draft)
+    buttons = [
+        [button("complain.done", "cp:photos:done"), button("complain.skip", "cp:photos:done")]
+    ]
+    await context.reply(update, "complain.ask_photos", buttons=buttons)
+    return PHOTOS
+
+
+# --- photos and confirmation -----------------------------------------------------------------
+
+
+async def add_photo(update: Update, context: BotContext) -> int:
+    """Keeps the photo; an album (several photos at once) is acknowledged once."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    message = update.effective_message
+    assert message is not None and message.photo
+    draft.photo_file_ids.append(message.photo[-1].file_id)  # the largest size
+    _save(context, draft)
+    stored = context.user_data[DRAFT_KEY]
+    if message.media_group_id is None or message.media_group_id != stored["media_group"]:
+        stored["media_group"] = message.media_group_id
+        buttons = [[button("complain.done", "cp:photos:done")]]
+        await context.reply(
+            update, "complain.photo_received", buttons=buttons, count=len(draft.photo_file_ids)
+        )
+    return PHOTOS
+
+
+async def photos_done(update: Update, context: BotContext) -> int:
+    """Shows the summary with submit and cancel buttons."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    await context.reply(
+        update,
+        "complain.summary",
+        buttons=[[button("complain.submit", "cp:submit"), button("complain.cancel", "cp:cancel")]],
+        **await _summary(context, draft),
+    )
+    return CONFIRM
+
+
+async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]:
+    async with context.services.session_factory() as session:
+        organisation = await session.get(Organisation, draft.organisation_id)
+        product = await session.get(Product, draft.product_id)
+        batch = await session.get(Batch, draft.batch_id)
+    assert organisation and product and batch
+    return {
+        "organisation": organisation.name,
+        "product": product.name,
+        "lot": batch.lot_number,
+        "quantity": draft.quantity,
+        "description": draft.description,
+        "photos": len(draft.photo_file_ids),
+        "channel": as_text(f"complaint.channel.{draft.channel}"),
+    }
+
+
+async def submit(update: Update, context: BotContext) -> int:
+    """Files the complaint; answers with its number and the deadlines now running."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    async with context.unit_of_work() as uow:
+        complaint = await complaints.file_complaint(uow, await context.actor(uow), draft)
+        due = {d.kind: d.due_at for d in await complaints.deadlines_of(uow.session, complaint.id)}
+    context.user_data.pop(DRAFT_KEY, None)
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.filed",
+            number=complaint.number,
+            product=complaint.product.name,
+            lot=complaint.batch.lot_number,
+            quantity=complaint.quantity,
+            verify_due=due["on_site_verification"],
+            opinion_due=due["disposition_opinion"],
+        ),
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Drops the draft (button or /cancel)."""
+    context.user_data.pop(DRAFT_KEY, None)
+    if update.callback_query:
+        await update.callback_query.answer()
+        await edit_query_message(update, context.text("complain.cancelled"))
+    else:
+        await context.reply(update, "complain.cancelled")
+    return ConversationHandler.END
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    """Text where a button is expected: say so, stay on the step."""
+    await context.reply(update, "complain.use_buttons")
+
+
+def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "complaint_intake",
+        entry_points=[
+            CommandHandler("complain", start_complaint),
+            CommandHandler("complain_for", start_complaint_for),
+        ],
+        states={
+            ORGANISATION: [
+                CallbackQueryHandler(choose_organisation, pattern=r"^cp:org:(\d+)$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            CHANNEL: [
+                CallbackQueryHandler(choose_channel, pattern=r"^cp:ch:(phone|email|letter|visit)$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            COMPLAINANT: [MessageHandler(TEXT, enter_complainant)],
+            PRODUCT: [
+                CallbackQueryHandler(choose_product, pattern=r"^cp:prod:(\d+)$"),
+                MessageHandler(TEXT, type_product),
+            ],
+            BATCH: [
+                CallbackQueryHandler(choose_batch, pattern=r"^cp:lot:(\d+)$"),
+                MessageHandler(TEXT, type_batch),
+            ],
+            QUANTITY: [MessageHandler(TEXT, enter_quantity)],
+            DESCRIPTION: [MessageHandler(TEXT, enter_description)],
+            PHOTOS: [
+                MessageHandler(filters.PHOTO, add_photo),
+                CallbackQueryHandler(photos_done, pattern=r"^cp:photos:done$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(submit, pattern=r"^cp:submit$"),
+                CallbackQueryHandler(cancel, pattern=r"^cp:cancel$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+        },
+        cancel=cancel,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(conversation())

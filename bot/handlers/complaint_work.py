@@ -1,0 +1,356 @@
+"""Quality's work on complaints (/queue, take, verification, disposition opinion, adverse event)
+and the warehouse's confirmation that a hold is lifted. Every button re-checks role and state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures import complaints
+from procedures.outbox import as_text, button
+from storage.models import User
+
+from ..access import for_command
+from ..context import BotContext, edit_query_message
+from ..conversations import dialogue
+
+MODE, NOTES, PHOTOS, RESULT = range(4)
+OPINION_TEXT = 10
+VERIFY_KEY = "complaint_verification"
+OPINION_KEY = "complaint_opinion"
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def work_buttons(complaint_id: int) -> list[list[dict[str, Any]]]:
+    return [
+        [
+            button("complaint.button.verify", f"qc:verify:{complaint_id}"),
+            button("complaint.button.opinion", f"qc:opinion:{complaint_id}"),
+        ],
+        [button("complaint.button.adverse_event", f"qc:ae:{complaint_id}")],
+    ]
+
+
+def _complaint_id(context: BotContext) -> int:
+    assert context.match is not None
+    return int(context.match.group(1))
+
+
+@for_command("queue")
+async def show_queue(update: Update, context: BotContext) -> None:
+    """Lists complaints waiting for quality, each with its buttons."""
+    async with context.services.session_factory() as session:
+        waiting = await complaints.work_queue(session)
+    if not waiting:
+        await context.reply(update, "queue.empty")
+        return
+    await context.reply(update, "queue.header")
+    for complaint in waiting[:20]:
+        buttons = (
+            [[button("complaint.button.take", f"qc:take:{complaint.id}")]]
+            if complaint.status == complaints.OPEN
+            else work_buttons(complaint.id)
+        )
+        await context.reply(
+            update,
+            "queue.line",
+            buttons=buttons,
+            number=complaint.number,
+            organisation=complaint.organisation.name,
+            product=complaint.product.name,
+            lot=complaint.batch.lot_number,
+            status=as_text(f"complaint.status.{complaint.status}"),
+        )
+
+
+async def take(update: Update, context: BotContext) -> None:
+    """Takes the complaint for the pressing QC; offers the next steps."""
+    query = update.callback_query
+    assert query is not None
+    async with context.unit_of_work() as uow:
+        complaint = await complaints.take_complaint(
+            uow, await context.actor(uow), _complaint_id(context)
+        )
+    await query.answer()
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.taken",
+            number=complaint.number,
+            product=complaint.product.name,
+            lot=complaint.batch.lot_number,
+            quantity=complaint.quantity,
+            organisation=complaint.organisation.name,
+            description=complaint.description,
+        ),
+        context.keyboard(work_buttons(complaint.id)),
+    )
+
+
+async def flag_adverse_event(update: Update, context: BotContext) -> None:
+    """Flags a possible adverse event; the quality head is told at once."""
+    query = update.callback_query
+    assert query is not None
+    async with context.unit_of_work() as uow:
+        complaint = await complaints.flag_adverse_event(
+            uow,
+            await context.actor(uow),
+            _complaint_id(context),
+            context.services.settings.adverse_event_report_within,
+        )
+    await query.answer(
+        context.text("complaint.adverse_flagged", number=complaint.number), show_alert=True
+    )
+
+
+async def lift_hold(update: Update, context: BotContext) -> None:
+    """The warehouse confirms the hold is lifted."""
+    query = update.callback_query
+    assert query is not None
+    async with context.unit_of_work() as uow:
+        complaint = await complaints.lift_hold(
+            uow, await context.actor(uow), _complaint_id(context)
+        )
+    await query.answer()
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.hold_lifted_reply",
+            number=complaint.number,
+            product=complaint.product.name,
+            lot=complaint.batch.lot_number,
+        ),
+    )
+
+
+# --- verification dialogue -------------------------------------------------------------------
+
+
+async def begin_verification(update: Update, context: BotContext) -> int | None:
+    """Checks the complaint can be verified; asks whether a visit was made."""
+    query = update.callback_query
+    assert query is not None
+    async with context.services.session_factory() as session:
+        user = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
+        complaint = await complaints.complaint_for_verification(
+            session, user, _complaint_id(context)
+        )
+    await query.answer()
+    context.user_data[VERIFY_KEY] = {"complaint_id": complaint.id, "photos": []}
+    await context.reply(
+        update,
+        "verify.ask_mode",
+        number=complaint.number,
+        buttons=[
+            [button("verify.on_site", "vf:mode:on_site"), button("verify.waived", "vf:mode:waived")]
+        ],
+    )
+    return MODE
+
+
+async def choose_mode(update: Update, context: BotContext) -> int:
+    """Stores on-site or not; asks for the notes (or the reason no visit is needed)."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    await query.answer()
+    state = context.user_data.get(VERIFY_KEY)
+    if not state:
+        return ConversationHandler.END
+    state["on_site"] = context.match.group(1) == "on_site"
+    await edit_query_message(
+        update, context.text("verify.ask_notes" if state["on_site"] else "verify.ask_reason")
+    )
+    return NOTES
+
+
+async def enter_notes(update: Update, context: BotContext) -> int:
+    """Stores the notes; asks for photos (on site) or the result."""
+    state = context.user_data[VERIFY_KEY]
+    state["notes"] = update.effective_message.text.strip()  # type: ignore[union-attr]
+    if state["on_site"]:
+        await context.reply(
+            update,
+            "verify.ask_photos",
+            buttons=[
+                [
+                    button("complain.done", "vf:photos:done"),
+                    button("complain.skip", "vf:photos:done"),
+                ]
+            ],
+        )
+        return PHOTOS
+    return await _ask_result(update, context)
+
+
+async def add_photo(update: Update, context: BotContext) -> int:
+    """Keeps a verification photo."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    state = context.user_data[VERIFY_KEY]
+    state["photos"].append(message.photo[-1].file_id)
+    if message.media_group_id is None or message.media_group_id != state.get("media_group"):
+        state["media_group"] = message.media_group_id
+        await context.reply(
+            update,
+            "complain.photo_received",
+            count=len(state["photos"]),
+            buttons=[[button("complain.done", "vf:photos:done")]],
+        )
+    return PHOTOS
+
+
+async def photos_done(update: Update, context: BotContext) -> int:
+    """Asks for the result."""
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    return await _ask_result(update, context)
+
+
+async def _ask_result(update: Update, context: BotContext) -> int:
+    await context.reply(
+        update,
+        "verify.ask_result",
+        buttons=[
+            [
+                button("verify.conforming", "vf:res:conforming"),
+                button("verify.nonconforming", "vf:res:nonconforming"),
+            ]
+        ],
+    )
+    return RESULT
+
+
+async def choose_result(update: Update, context: BotContext) -> int:
+    """Records the verification and says what it set in motion."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    state = context.user_data.get(VERIFY_KEY)
+    if not state:
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    async with context.unit_of_work() as uow:
+        outcome = await complaints.record_verification(
+            uow,
+            await context.actor(uow),
+            state["complaint_id"],
+            result=context.match.group(1),
+            on_site=state["on_site"],
+            notes=state.get("notes", ""),
+            photo_file_ids=state["photos"],
+            timezone=context.services.settings.timezone,
+        )
+    context.user_data.pop(VERIFY_KEY, None)
+    await query.answer()
+    number = outcome.complaint.number
+    if outcome.complaint.verification_result == complaints.CONFORMING:
+        text = context.text("verify.recorded_conforming", number=number)
+    else:
+        note = (
+            context.text("verify.return_note", return_number=outcome.return_number)
+            if outcome.return_number
+            else context.text("verify.no_return_note")
+        )
+        text = context.text(
+            "verify.recorded_nonconforming",
+            number=number,
+            suspended=outcome.suspended_organisations,
+            return_note=note,
+        )
+    await edit_query_message(update, text)
+    return ConversationHandler.END
+
+
+# --- disposition opinion dialogue ------------------------------------------------------------
+
+
+async def begin_opinion(update: Update, context: BotContext) -> int | None:
+    """Checks an opinion may be given; asks for its text."""
+    query = update.callback_query
+    assert query is not None
+    async with context.services.session_factory() as session:
+        user = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
+        complaint = await complaints.complaint_for_opinion(session, user, _complaint_id(context))
+    await query.answer()
+    context.user_data[OPINION_KEY] = complaint.id
+    await context.reply(update, "opinion.ask", number=complaint.number)
+    return OPINION_TEXT
+
+
+async def enter_opinion(update: Update, context: BotContext) -> int:
+    """Records the opinion; the buyer receives it."""
+    complaint_id = context.user_data.get(OPINION_KEY)
+    if complaint_id is None:
+        return ConversationHandler.END
+    async with context.unit_of_work() as uow:
+        complaint = await complaints.record_disposition(
+            uow,
+            await context.actor(uow),
+            complaint_id,
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    context.user_data.pop(OPINION_KEY, None)
+    await context.reply(update, "opinion.recorded", number=complaint.number)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves the dialogue; nothing was recorded."""
+    context.user_data.pop(VERIFY_KEY, None)
+    context.user_data.pop(OPINION_KEY, None)
+    await context.reply(update, "cancel.done")
+    return ConversationHandler.END
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    """Text where a button is expected."""
+    await context.reply(update, "complain.use_buttons")
+
+
+def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "complaint_verification",
+        entry_points=[CallbackQueryHandler(begin_verification, pattern=r"^qc:verify:(\d+)$")],
+        states={
+            MODE: [
+                CallbackQueryHandler(choose_mode, pattern=r"^vf:mode:(on_site|waived)$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            NOTES: [MessageHandler(TEXT, enter_notes)],
+            PHOTOS: [
+                MessageHandler(filters.PHOTO, add_photo),
+                CallbackQueryHandler(photos_done, pattern=r"^vf:photos:done$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            RESULT: [
+                CallbackQueryHandler(choose_result, pattern=r"^vf:res:(conforming|nonconforming)$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+        },
+        cancel=cancel,
+    )
+
+
+def opinion_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "complaint_opinion",
+        entry_points=[CallbackQueryHandler(begin_opinion, pattern=r"^qc:opinion:(\d+)$")],
+        states={OPINION_TEXT: [MessageHandler(TEXT, enter_opinion)]},
+        cancel=cancel,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(verification_conversation())
+    application.add_handler(opinion_conversation())
+    application.add_handler(CommandHandler("queue", show_queue))
+    application.add_handler(CallbackQueryHandler(take, pattern=r"^qc:take:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(flag_adverse_event, pattern=r"^qc:ae:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(lift_hold, pattern=r"^wh:lift:(\d+)$"))
