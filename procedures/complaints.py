@@ -398,7 +398,10 @@ async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Com
 class VerificationOutcome:
     complaint: Complaint
     return_number: str | None = None
-    suspended_organisations: int = 0
+    # organisation codes of the other buyers told to suspend sales, and of those with no
+    # registered contact, whom staff must reach another way
+    suspension_sent_to: tuple[str, ...] = ()
+    suspension_without_contact: tuple[str, ...] = ()
 
 
 async def record_verification(
@@ -539,7 +542,7 @@ async def _after_nonconforming(
         now=now,
         dedupe_prefix=f"complaint:{complaint.id}:nc-business",
     )
-    suspended = await _suspend_sales_elsewhere(session, complaint, now)
+    reached, unreachable = await _suspend_sales_elsewhere(session, complaint, now)
 
     return_number = None
     today = now.astimezone(timezone).date()
@@ -600,12 +603,12 @@ async def _after_nonconforming(
         at=now,
         after={"supplier_id": product.supplier_id, "recipients": len(suppliers)},
     )
-    return VerificationOutcome(complaint, return_number, suspended)
+    return VerificationOutcome(complaint, return_number, reached, unreachable)
 
 
 async def _suspend_sales_elsewhere(
     session: AsyncSession, complaint: Complaint, now: dt.datetime
-) -> int:
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell every other buyer of the product to suspend its sales: one message per contact."""
     other_organisations = list(
         await session.scalars(
@@ -641,7 +644,7 @@ async def _suspend_sales_elsewhere(
         at=now,
         after={"organisations": reached, "without_contact": unreachable},
     )
-    return len(other_organisations)
+    return tuple(reached), tuple(unreachable)
 
 
 async def _start_quality_return(

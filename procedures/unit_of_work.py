@@ -47,10 +47,9 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            await self.session.rollback()
-        finally:
-            await self.session.close()
+        # Closing rolls back whatever was not committed. (An explicit rollback would also expire
+        # the objects the use case returns, which callers still read after the block.)
+        await self.session.close()
 
     async def commit(self) -> None:
         if self.update_id is not None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.config import Settings
 from bot.runtime import build_services
 from bot.services import Services
-from emulator.server import BotApiEmulator
+from emulator.server import BotApiEmulator, FloodLimits
 from procedures.clock import ManualClock
 from storage.db import make_engine, migrate
 from storage.models import Base
@@ -102,8 +102,11 @@ def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Ser
 
 @pytest.fixture(scope="session")
 async def emulator() -> AsyncIterator[BotApiEmulator]:
-    """One local Bot API for the whole session; each test uses a bot token of its own."""
-    emulator = BotApiEmulator()
+    """One local Bot API for the whole session; each test uses a bot token of its own.
+
+    A dialogue answers several times within a second; the per-chat burst is widened so those
+    tests do not wait out 429s. The strict limit has its own tests (test_outbox_sender)."""
+    emulator = BotApiEmulator(flood_limits=FloodLimits(chat_burst=10))
     await emulator.start()
     yield emulator
     await emulator.stop()

@@ -258,10 +258,13 @@ async def choose_result(update: Update, context: BotContext) -> int:
             if outcome.return_number
             else context.text("verify.no_return_note")
         )
+        if outcome.suspension_without_contact:
+            codes = ", ".join(outcome.suspension_without_contact)
+            note = context.text("verify.without_contact_note", codes=codes) + note
         text = context.text(
             "verify.recorded_nonconforming",
             number=number,
-            suspended=outcome.suspended_organisations,
+            suspended=len(outcome.suspension_sent_to),
             return_note=note,
         )
     await edit_query_message(update, text)

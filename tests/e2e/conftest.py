@@ -119,3 +119,38 @@ async def samples(services: Services) -> None:
     from bot.runtime import load_samples_if_empty
 
     await load_samples_if_empty(services)
+
+
+async def register(
+    bot: BotHarness,
+    role: str,
+    name: str,
+    *,
+    organisation: str | None = None,
+    language: str = "en",
+) -> Chat:
+    """A user who already joined with `role` (joining itself is tested in test_onboarding)."""
+    from sqlalchemy import select
+
+    from storage.models import Organisation, User, UserRole
+
+    chat = bot.chat(name, language_code=language)
+    async with bot.services.unit_of_work() as uow:
+        organisation_id = None
+        if organisation:
+            organisation_id = await uow.session.scalar(
+                select(Organisation.id).where(Organisation.code == organisation)
+            )
+        uow.session.add(
+            User(
+                telegram_id=chat.user_id,
+                full_name=name,
+                language=language,
+                active=True,
+                organisation_id=organisation_id,
+                created_at=uow.clock.now(),
+                roles=[UserRole(role=role)],
+            )
+        )
+        await uow.commit()
+    return chat

@@ -1,0 +1,310 @@
+"""P1 end to end: a customer files with photos, QC verifies nonconforming and every other buyer
+is told to suspend sales; and a complaint taken by phone verified conforming up to the lifted hold."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from storage.models import Batch, BatchHold, Complaint, Deadline, OutboxMessage, ReturnRequest
+
+from .conftest import BotHarness, Chat, buttons_of, register
+
+NUMBER = re.compile(r"QC-2026-\d{5}")
+
+
+def data_of(message: dict, label: str) -> str:
+    """The callback data of the button labelled `label` under `message`."""
+    for text, data in buttons_of(message):
+        if text == label:
+            return data
+    raise AssertionError(f"no button {label!r} in {buttons_of(message)}")
+
+
+async def press(chat: Chat, message: dict, label: str) -> None:
+    await chat.press(message, data_of(message, label))
+
+
+async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everywhere(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    other_local = await register(bot, "customer", "Wang Zhiqiang", organisation="C002")
+    other_far = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    qc = await register(bot, "quality", "Qiu QC")
+    qc_colleague = await register(bot, "quality", "Quan QC")
+    head = await register(bot, "quality_head", "Zhou Head")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    business = await register(bot, "business_head", "Bai Business")
+    supplier = await register(bot, "supplier", "Zhou Supplier", organisation="S001")
+
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    assert ask_product["text"].startswith("Which product")
+    assert [label for label, _ in buttons_of(ask_product)] == [
+        "P-1001 一次性使用無菌注射器 5ml",
+        "P-2001 電子血壓計 BP-200",
+    ]
+    await press(customer, ask_product, "P-1001 一次性使用無菌注射器 5ml")
+    (ask_lot,) = await customer.expect()
+    assert [label for label, _ in buttons_of(ask_lot)] == ["L20260301"]
+
+    await customer.send("L20250610")  # a lot of this product, but shipped to someone else
+    assert (await customer.expect_text()).startswith(
+        "Lot L20250610 was never shipped to your organisation"
+    )
+    await press(customer, ask_lot, "L20260301")
+    assert await customer.expect_text() == "How many units are affected?"
+    await customer.send("zero")
+    assert (await customer.expect_text()).startswith("Please send the quantity affected")
+    await customer.send("500")
+    assert (await customer.expect_text()).startswith("That is more than the 200 you were shipped")
+    await customer.send("12")
+    assert (await customer.expect_text()).startswith("What is wrong?")
+    await customer.send("Plungers stick; 12 syringes leak at the tip.")
+    (ask_photos,) = await customer.expect()
+    for content in (b"photo-1", b"photo-2"):  # an album: two updates, one media group
+        await bot.emulator.send_photo(bot.token, customer.user_id, content, media_group_id="A1")
+    (ack,) = await customer.expect()
+    assert ack["text"].startswith("Photo received (1 so far)")
+    await press(customer, ask_photos, "Done")
+    (summary,) = await customer.expect()
+    assert "Quantity affected: 12" in summary["text"] and "Photos: 2" in summary["text"]
+    await press(customer, summary, "Submit")
+    filed = await bot.emulator.wait_until(
+        lambda: NUMBER.search(customer.all_bot_messages()[-1].get("text", ""))
+    )
+    number = filed.group()
+    filed_text = customer.all_bot_messages()[-1]["text"]
+    assert f"Complaint {number} received" in filed_text
+    assert (
+        "On-site verification due 2026-11-27 09:00; disposition opinion due 2026-11-29 09:00."
+        in filed_text
+    )
+
+    (new_complaint,) = await qc.expect()
+    assert new_complaint["text"].startswith(
+        f"New quality complaint {number} from 仁和醫療器械有限公司"
+    )
+    assert "On-site verification due 2026-11-27 09:00" in new_complaint["text"]
+    for staff in (warehouse, business):
+        assert (await staff.expect_text()).startswith("Shipment hold (暫停發貨): do not ship")
+
+    await press(qc, new_complaint, "Take")
+    taken = await bot.emulator.wait_until(
+        lambda: (
+            qc.all_bot_messages()[0]["text"].startswith("You have taken")
+            and qc.all_bot_messages()[0]
+        )
+    )
+    (colleague_notice,) = await qc_colleague.expect()
+    await press(qc_colleague, colleague_notice, "Take")
+    assert (await qc_colleague.wait_for_callback_answer())[
+        "text"
+    ] == f"{number} was already taken by Qiu QC."
+
+    await press(qc, taken, "Record verification")
+    (ask_mode,) = await qc.expect()
+    await press(qc, ask_mode, "On-site verification")
+    await bot.emulator.wait_until(
+        lambda: qc.all_bot_messages()[-1]["text"].startswith("Send the verification notes")
+    )
+    await qc.send("Visited the buyer: 12 of 200 leak; seal ring undersized.")
+    (ask_photos,) = await qc.expect()
+    await bot.emulator.send_photo(bot.token, qc.user_id, b"seal-ring")
+    await qc.expect()
+    await press(qc, ask_photos, "Done")
+    (ask_result,) = await qc.expect()
+    await press(qc, ask_result, "Nonconforming")
+    recorded = await bot.emulator.wait_until(
+        lambda: (
+            "verified nonconforming" in qc.all_bot_messages()[-1]["text"]
+            and qc.all_bot_messages()[-1]
+        )
+    )
+    assert (
+        "2 other buyer(s) were told to suspend sales. No chat contact for C004: tell them another way. Return RT-2026-00001 was started."
+        in recorded["text"]
+    )
+
+    assert (await head.expect_text()).startswith(
+        f"Complaint {number}: 一次性使用無菌注射器 5ml, lot L20260301, was verified NONCONFORMING"
+    )
+    assert (
+        "Stop all outbound shipments of the lot and label it clearly."
+        in await warehouse.expect_text()
+    )
+    assert (await business.expect_text()).endswith("Stop selling the lot.")
+    for buyer in (other_local, other_far):
+        assert (await buyer.expect_text()).startswith(
+            "Quality notice: please suspend sales of 一次性使用無菌注射器 5ml"
+        )
+    assert (await supplier.expect_text()).startswith(
+        "Quality query: 一次性使用無菌注射器 5ml, lot L20260301"
+    )
+    assert (await customer.expect_text()) == (
+        f"Complaint {number}: a return RT-2026-00001 has been started for 12 × 一次性使用無菌注射器 5ml, lot L20260301."
+    )
+
+    # the disposition opinion goes to the buyer and closes the complaint
+    await press(qc, taken, "Disposition opinion")
+    assert (await qc.expect_text()).startswith(f"{number}: send the disposition opinion")
+    await qc.send("Return and replace the lot; supplier to correct the seal ring.")
+    assert (
+        await qc.expect_text()
+        == f"The disposition opinion on {number} was recorded and sent to the buyer."
+    )
+    assert "supplier to correct the seal ring" in await customer.expect_text()
+
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
+        assert complaint.status == "closed" and complaint.verification_result == "nonconforming"
+        batch = await session.get(Batch, complaint.batch_id)
+        assert batch.nonconforming_since is not None
+        hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
+        assert hold.lifted_at is None and hold.nonconforming
+        rt = await session.scalar(
+            select(ReturnRequest).where(ReturnRequest.complaint_id == complaint.id)
+        )
+        assert rt.number == "RT-2026-00001" and rt.lines[0].amount == Decimal("216.00")
+        suspend = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.text_key == "complaint.suspend_sales")
+        )
+        assert suspend == 2  # one each; C004 has no registered contact
+
+    await customer.send(f"/ticket {number}")
+    ticket = await customer.expect_text()
+    assert ticket.startswith(f"{number} — closed")
+    assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
+    for line in (
+        "Chen Meiling: filed (chat, 12 affected, 2 photo(s))",
+        "system: shipment hold placed on lot L20260301",
+        "Qiu QC: taken by quality",
+        "Qiu QC: verified: verified nonconforming",
+        "system: other buyers told to suspend sales",
+        "system: return RT-2026-00001 started",
+        "Qiu QC: disposition opinion recorded",
+        "system: closed",
+    ):
+        assert line in ticket, line
+    assert "• on-site verification: due 2026-11-27 09:00, met 2026-11-26 09:00" in ticket
+
+    await other_local.send(f"/ticket {number}")
+    assert await other_local.expect_text() == "No complaint with that number is visible to you."
+
+
+async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_hold(
+    bot: BotHarness, clock
+) -> None:
+    import datetime as dt
+
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    buyer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    business = await register(bot, "business_head", "Bai Business")
+
+    await after_sales.send("/complain_for")
+    (ask_org,) = await after_sales.expect()
+    await press(after_sales, ask_org, "C003 華南醫藥貿易公司")
+    ask_channel = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("How did")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_channel, "phone")
+    await bot.emulator.wait_until(
+        lambda: after_sales.all_bot_messages()[-1]["text"].startswith("Who complained?")
+    )
+    await after_sales.send("李家豪 020-8860-4411")
+    await after_sales.expect()
+    await after_sales.send("p-1001")  # typed, any case
+    await after_sales.expect()
+    await after_sales.send("L20260301")
+    assert await after_sales.expect_text() == "How many units are affected?"
+    await after_sales.send("5")
+    await after_sales.expect()
+    await after_sales.send("Labels smudged on 5 boxes.")
+    (ask_photos,) = await after_sales.expect()
+    await press(after_sales, ask_photos, "Skip")
+    (summary,) = await after_sales.expect()
+    assert "Channel: phone" in summary["text"]
+    await press(after_sales, summary, "Submit")
+    filed = await bot.emulator.wait_until(
+        lambda: NUMBER.search(after_sales.all_bot_messages()[-1]["text"])
+    )
+    number = filed.group()
+    assert (
+        "On-site verification due 2026-12-03 09:00" in after_sales.all_bot_messages()[-1]["text"]
+    )  # 7 days
+
+    (new_complaint,) = await qc.expect()
+    assert "(out-of-town buyer, 7 days)" in new_complaint["text"]
+    clock.advance(dt.timedelta(hours=3))
+    await press(qc, new_complaint, "Take")
+    taken = await bot.emulator.wait_until(
+        lambda: (
+            qc.all_bot_messages()[0]["text"].startswith("You have taken")
+            and qc.all_bot_messages()[0]
+        )
+    )
+    await press(qc, taken, "Record verification")
+    (ask_mode,) = await qc.expect()
+    await press(qc, ask_mode, "No visit needed")
+    await bot.emulator.wait_until(
+        lambda: qc.all_bot_messages()[-1]["text"].startswith("Send why no on-site")
+    )
+    await qc.send("Same lot verified on QC-2026-00001 last week; smudging is cosmetic.")
+    (ask_result,) = await qc.expect()
+    await press(qc, ask_result, "Conforming")
+    await bot.emulator.wait_until(
+        lambda: "verified conforming" in qc.all_bot_messages()[-1]["text"]
+    )
+
+    assert (await buyer.expect_text()) == (
+        f"Complaint {number}: 一次性使用無菌注射器 5ml, lot L20260301, was verified conforming. You may resume selling it."
+    )
+    await warehouse.expect()  # the hold notice from filing
+    (lift,) = await warehouse.expect()
+    assert "Lift the shipment hold by 2026-11-27 12:00" in lift["text"]
+    await business.expect()
+    (business_lift,) = await business.expect()
+    await press(business, business_lift, "Hold lifted")
+    assert (await business.wait_for_callback_answer())["text"] == (
+        "This command is for warehouse only. Nothing was changed."
+    )
+
+    lift_data = data_of(lift, "Hold lifted")
+    await warehouse.press(lift, lift_data)
+    await bot.emulator.wait_until(
+        lambda: warehouse.all_bot_messages()[-1]["text"].startswith("Hold on")
+    )
+    assert (await business.expect_text()) == (
+        f"Complaint {number}: the shipment hold on 一次性使用無菌注射器 5ml, lot L20260301, has been lifted."
+    )
+    await warehouse.press(lift, lift_data, forge=True)  # a double tap racing the edit
+    assert (await warehouse.wait_for_callback_answer())[
+        "text"
+    ] == f"The hold of {number} has already been lifted."
+
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
+        assert complaint.status == "conforming"  # open until the disposition opinion
+        assert complaint.on_site is False and complaint.channel == "phone"
+        assert (
+            complaint.complainant_name == "李家豪"
+            and complaint.complainant_contact == "020-8860-4411"
+        )
+        hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
+        assert hold.lifted_at == clock.now()
+        lift_deadline = await session.scalar(
+            select(Deadline).where(
+                Deadline.subject_id == complaint.id, Deadline.kind == "hold_lift"
+            )
+        )
+        assert lift_deadline.met_at == clock.now() and lift_deadline.met_late is False
