@@ -1,0 +1,300 @@
+"""P1 rules with an injected clock: deadlines, holds, the fan-out, returns, roles and states."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.runtime import load_samples_if_empty
+from bot.services import Services
+from procedures import complaints, deadlines
+from procedures.clock import ManualClock
+from procedures.complaints import ComplaintDraft
+from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from storage.models import Batch, Organisation, Product, ReturnRequest, User
+from tests.conftest import SHANGHAI
+
+from .helpers import make_user, outbox_rows
+
+HOUR = dt.timedelta(hours=1)
+
+
+@pytest.fixture
+async def samples(services: Services) -> None:
+    await load_samples_if_empty(services)
+
+
+async def ids(
+    services: Services, organisation: str, product: str, lot: str
+) -> tuple[int, int, int]:
+    async with services.session_factory() as session:
+        organisation_id = await session.scalar(
+            select(Organisation.id).where(Organisation.code == organisation)
+        )
+        product_id = await session.scalar(select(Product.id).where(Product.code == product))
+        batch_id = await session.scalar(
+            select(Batch.id).where(Batch.product_id == product_id, Batch.lot_number == lot)
+        )
+    return organisation_id, product_id, batch_id
+
+
+async def customer_of(services: Services, organisation: str) -> User:
+    user = await make_user(services, "customer", language="en")
+    async with services.unit_of_work() as uow:
+        stored = await uow.session.get(User, user.id)
+        stored.organisation_id = await uow.session.scalar(
+            select(Organisation.id).where(Organisation.code == organisation)
+        )
+        await uow.commit()
+    return stored
+
+
+async def file(
+    services: Services,
+    organisation: str = "C001",
+    lot: str = "L20260301",
+    quantity: int = 10,
+    product: str = "P-1001",
+):
+    organisation_id, product_id, batch_id = await ids(services, organisation, product, lot)
+    filer = await customer_of(services, organisation)
+    draft = ComplaintDraft(
+        organisation_id=organisation_id,
+        complainant_name="Chen",
+        product_id=product_id,
+        batch_id=batch_id,
+        quantity=quantity,
+        description="leaks",
+    )
+    async with services.unit_of_work() as uow:
+        return await complaints.file_complaint(uow, await uow.session.get(User, filer.id), draft)
+
+
+async def act(services: Services, procedure, user: User, *args, **kwargs):
+    async with services.unit_of_work() as uow:
+        return await procedure(uow, await uow.session.get(User, user.id), *args, **kwargs)
+
+
+async def verify(services: Services, qc: User, complaint_id: int, result: str):
+    return await act(
+        services,
+        complaints.record_verification,
+        qc,
+        complaint_id,
+        result=result,
+        on_site=True,
+        notes="checked",
+        timezone=SHANGHAI,
+    )
+
+
+async def due_of(services: Services, complaint_id: int) -> dict[str, dt.datetime]:
+    async with services.session_factory() as session:
+        return {d.kind: d.due_at for d in await complaints.deadlines_of(session, complaint_id)}
+
+
+async def test_a_local_buyer_gets_24_hours_an_out_of_town_buyer_7_days_and_everyone_3_days_for_the_opinion(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    local = await file(services, "C001")
+    far = await file(services, "C003")
+    assert await due_of(services, local.id) == {
+        "on_site_verification": clock.now() + 24 * HOUR,
+        "disposition_opinion": clock.now() + 72 * HOUR,
+    }
+    assert await due_of(services, far.id) == {
+        "on_site_verification": clock.now() + 7 * 24 * HOUR,
+        "disposition_opinion": clock.now() + 72 * HOUR,
+    }
+    assert (local.number, far.number) == ("QC-2026-00001", "QC-2026-00002")
+
+
+async def test_quality_is_reminded_at_75_percent_and_alerted_with_its_head_when_verification_is_late(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality", language="en")
+    head = await make_user(services, "quality_head", language="en")
+    complaint = await file(services, "C001")
+
+    async def sweep() -> None:
+        async with services.unit_of_work() as uow:
+            await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
+            await uow.commit()
+
+    clock.advance(18 * HOUR)
+    await sweep()
+    reminders = await outbox_rows(services, text_key="deadline.reminder")
+    assert [(r.user_id, r.params["subject"]) for r in reminders] == [(qc.id, complaint.number)]
+    assert reminders[0].params["kind"] == {"$text": "deadline.kind.on_site_verification"}
+    clock.advance(6 * HOUR)
+    await sweep()
+    alerts = await outbox_rows(services, text_key="deadline.overdue")
+    assert {a.user_id for a in alerts} == {qc.id, head.id}
+
+
+async def test_the_batch_is_held_while_open_and_a_conforming_hold_lifts_with_its_own_24_hours(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality")
+    warehouse = await make_user(services, "warehouse")
+    complaint = await file(services)
+    async with services.session_factory() as session:
+        assert await complaints.is_batch_on_hold(session, complaint.batch_id)
+
+    await act(services, complaints.take_complaint, qc, complaint.id)
+    clock.advance(5 * HOUR)
+    await verify(services, qc, complaint.id, "conforming")
+    confirmed_at = clock.now()
+    assert (await due_of(services, complaint.id))["hold_lift"] == confirmed_at + 24 * HOUR
+    (lift_notice,) = await outbox_rows(
+        services, text_key="complaint.lift_hold", user_id=warehouse.id
+    )
+    assert lift_notice.buttons[0][0]["data"] == f"wh:lift:{complaint.id}"
+
+    clock.advance(25 * HOUR)  # late, and stays visible as late
+    await act(services, complaints.lift_hold, warehouse, complaint.id)
+    async with services.session_factory() as session:
+        assert not await complaints.is_batch_on_hold(session, complaint.batch_id)
+        (lift,) = [
+            d for d in await complaints.deadlines_of(session, complaint.id) if d.kind == "hold_lift"
+        ]
+        assert lift.met_late is True
+
+
+async def test_nonconforming_tells_every_other_buyer_once_and_keeps_the_batch_held(
+    services: Services, samples: None
+) -> None:
+    qc = await make_user(services, "quality")
+    c002 = [await customer_of(services, "C002"), await customer_of(services, "C002")]
+    c003 = await customer_of(services, "C003")
+    complaint = await file(services, "C001", quantity=12)
+    await act(services, complaints.take_complaint, qc, complaint.id)
+
+    outcome = await verify(services, qc, complaint.id, "nonconforming")
+
+    assert outcome.suspension_sent_to == ("C002", "C003")
+    assert outcome.suspension_without_contact == ("C004",)  # shipped another lot, no contact
+    notices = await outbox_rows(services, text_key="complaint.suspend_sales")
+    assert sorted(n.user_id for n in notices) == sorted([c002[0].id, c002[1].id, c003.id])
+    async with services.session_factory() as session:
+        assert await complaints.is_batch_on_hold(session, complaint.batch_id)
+    with pytest.raises(WrongState, match="already_verified"):
+        await verify(services, qc, complaint.id, "nonconforming")
+    assert len(await outbox_rows(services, text_key="complaint.suspend_sales")) == 3
+
+
+@pytest.mark.parametrize(
+    ("expiry", "returned"),
+    [(dt.date(2026, 11, 25), False), (dt.date(2026, 11, 26), True), (None, True)],
+)
+async def test_the_expiry_date_decides_whether_the_buyer_gets_a_return(
+    services: Services, samples: None, expiry: dt.date | None, returned: bool
+) -> None:
+    qc = await make_user(services, "quality")
+    complaint = await file(services, "C004", lot="L20250610", quantity=8)
+    async with services.unit_of_work() as uow:
+        (await uow.session.get(Batch, complaint.batch_id)).expiry_date = expiry
+        await uow.commit()
+    await act(services, complaints.take_complaint, qc, complaint.id)
+
+    outcome = await verify(services, qc, complaint.id, "nonconforming")
+
+    async with services.session_factory() as session:
+        request = await session.scalar(
+            select(ReturnRequest).where(ReturnRequest.complaint_id == complaint.id)
+        )
+    if returned:
+        assert outcome.return_number == request.number == "RT-2026-00001"
+        assert (request.reason, request.lines[0].quantity, str(request.lines[0].amount)) == (
+            "quality",
+            8,
+            "136.00",
+        )
+    else:
+        assert outcome.return_number is None and request is None
+        (refusal,) = await outbox_rows(services, text_key="complaint.return_refused_expired")
+        assert refusal.params["expiry_date"] == "2026-11-25"
+
+
+async def test_roles_and_states_are_checked_on_every_step(
+    services: Services, samples: None
+) -> None:
+    qc = await make_user(services, "quality")
+    warehouse = await make_user(services, "warehouse")
+    complaint = await file(services)
+    customer = await customer_of(services, "C001")
+
+    with pytest.raises(NotAllowed):
+        await act(services, complaints.take_complaint, customer, complaint.id)
+    with pytest.raises(WrongState, match="not_taken"):
+        await verify(services, qc, complaint.id, "conforming")
+    with pytest.raises(WrongState, match="hold_not_liftable"):
+        await act(services, complaints.lift_hold, warehouse, complaint.id)
+    await act(services, complaints.take_complaint, qc, complaint.id)
+    with pytest.raises(WrongState, match="already_taken"):
+        await act(services, complaints.take_complaint, qc, complaint.id)
+    with pytest.raises(NotFound):
+        await act(services, complaints.take_complaint, qc, 999_999)
+    with pytest.raises(InvalidInput, match="empty_opinion"):
+        await act(services, complaints.record_disposition, qc, complaint.id, "   ")
+
+
+async def test_intake_refuses_lots_never_shipped_and_quantities_that_are_not_positive_or_too_large(
+    services: Services, samples: None
+) -> None:
+    organisation_id, product_id, batch_id = await ids(services, "C001", "P-1001", "L20260301")
+    async with services.session_factory() as session:
+        with pytest.raises(InvalidInput, match="batch_not_shipped"):
+            await complaints.find_shipped_batch(session, organisation_id, product_id, "L20250610")
+        assert (
+            await complaints.find_shipped_batch(session, organisation_id, product_id, "l20260301")
+        ).id == batch_id
+        for text in ("0", "-3", "two", "3.5"):
+            with pytest.raises(InvalidInput, match="bad_quantity"):
+                await complaints.parse_quantity(session, organisation_id, batch_id, text)
+        with pytest.raises(InvalidInput, match="quantity_over_shipped"):
+            await complaints.parse_quantity(session, organisation_id, batch_id, "201")
+        assert await complaints.parse_quantity(session, organisation_id, batch_id, " 200 ") == 200
+        with pytest.raises(NotFound):
+            await complaints.find_shipped_product(
+                session, organisation_id, "P-1002"
+            )  # not shipped to C001
+        assert (
+            await complaints.find_shipped_product(session, organisation_id, "血壓計")
+        ).code == "P-2001"
+
+
+async def test_an_adverse_event_flag_tells_the_quality_head_with_the_configured_deadline(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality")
+    head = await make_user(services, "quality_head")
+    complaint = await file(services)
+    await act(services, complaints.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
+    (notice,) = await outbox_rows(services, text_key="complaint.adverse_event")
+    assert notice.user_id == head.id
+    assert (await due_of(services, complaint.id))[
+        "adverse_event_report"
+    ] == clock.now() + dt.timedelta(days=20)
+    with pytest.raises(WrongState, match="already_flagged"):
+        await act(services, complaints.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
+
+
+async def test_a_customer_sees_only_their_own_organisations_complaints(
+    services: Services, samples: None
+) -> None:
+    complaint = await file(services, "C001")
+    own, other = await customer_of(services, "C001"), await customer_of(services, "C002")
+    warehouse = await make_user(services, "warehouse")
+    async with services.session_factory() as session:
+        for viewer in (own, warehouse):
+            found = await complaints.complaint_for_viewer(
+                session, await session.get(User, viewer.id), complaint.number.lower()
+            )
+            assert found.id == complaint.id
+        with pytest.raises(NotFound):
+            await complaints.complaint_for_viewer(
+                session, await session.get(User, other.id), complaint.number
+            )
