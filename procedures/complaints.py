@@ -704,10 +704,24 @@ async def _start_quality_return(
     return request.number
 
 
+def check_opinion(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("complaint.empty_opinion")
+    if len(text) > MAX_DESCRIPTION:
+        raise InvalidInput("complaint.description_too_long", limit=MAX_DESCRIPTION)
+    return text
+
+
 async def record_disposition(
-    uow: UnitOfWork, actor: User, complaint_id: int, opinion: str
+    uow: UnitOfWork,
+    actor: User,
+    complaint_id: int,
+    opinion: str,
+    corrective_action: str | None = None,
 ) -> Complaint:
-    """The disposition opinion (處置意見), due within 3 days of receipt; it goes to the buyer."""
+    """The disposition opinion (處置意見), due within 3 days of receipt, with the corrective
+    action if one was decided; the opinion goes to the buyer."""
     session, now = uow.session, uow.clock.now()
     _require(actor, VERIFIERS)
     complaint = await _load(session, complaint_id)
@@ -715,9 +729,8 @@ async def record_disposition(
         raise WrongState("complaint.not_taken", number=complaint.number)
     if complaint.disposition is not None:
         raise WrongState("complaint.already_has_opinion", number=complaint.number)
-    opinion = opinion.strip()
-    if not opinion:
-        raise InvalidInput("complaint.empty_opinion")
+    opinion = check_opinion(opinion)
+    complaint.corrective_action = (corrective_action or "").strip() or None
     complaint.disposition, complaint.disposition_by_id, complaint.disposition_at = (
         opinion,
         actor.id,
@@ -730,7 +743,7 @@ async def record_disposition(
         action="disposition_recorded",
         actor_id=actor.id,
         at=now,
-        after={"opinion": opinion},
+        after={"opinion": opinion, "corrective_action": complaint.corrective_action},
     )
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=complaint.id, kind="disposition_opinion", now=now

@@ -24,7 +24,7 @@ from ..context import BotContext, edit_query_message
 from ..conversations import dialogue
 
 MODE, NOTES, PHOTOS, RESULT = range(4)
-OPINION_TEXT = 10
+OPINION_TEXT, CORRECTIVE_ACTION = 10, 11
 VERIFY_KEY = "complaint_verification"
 OPINION_KEY = "complaint_opinion"
 TEXT = filters.TEXT & ~filters.COMMAND
@@ -282,22 +282,41 @@ async def begin_opinion(update: Update, context: BotContext) -> int | None:
         user = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
         complaint = await complaints.complaint_for_opinion(session, user, _complaint_id(context))
     await query.answer()
-    context.user_data[OPINION_KEY] = complaint.id
+    context.user_data[OPINION_KEY] = {"complaint_id": complaint.id}
     await context.reply(update, "opinion.ask", number=complaint.number)
     return OPINION_TEXT
 
 
 async def enter_opinion(update: Update, context: BotContext) -> int:
-    """Records the opinion; the buyer receives it."""
-    complaint_id = context.user_data.get(OPINION_KEY)
-    if complaint_id is None:
+    """Stores the opinion; asks for the corrective action (or Skip)."""
+    state = context.user_data.get(OPINION_KEY)
+    if not state:
+        return ConversationHandler.END
+    state["opinion"] = complaints.check_opinion(update.effective_message.text)  # type: ignore[union-attr]
+    await context.reply(
+        update, "opinion.ask_corrective_action", buttons=[[button("complain.skip", "op:ca:skip")]]
+    )
+    return CORRECTIVE_ACTION
+
+
+async def enter_corrective_action(update: Update, context: BotContext) -> int:
+    """Records opinion and corrective action; the buyer receives the opinion."""
+    return await _record_opinion(update, context, update.effective_message.text)  # type: ignore[union-attr]
+
+
+async def skip_corrective_action(update: Update, context: BotContext) -> int:
+    """Records the opinion alone."""
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    return await _record_opinion(update, context, None)
+
+
+async def _record_opinion(update: Update, context: BotContext, corrective: str | None) -> int:
+    state = context.user_data.get(OPINION_KEY)
+    if not state or "opinion" not in state:
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
         complaint = await complaints.record_disposition(
-            uow,
-            await context.actor(uow),
-            complaint_id,
-            update.effective_message.text,  # type: ignore[union-attr]
+            uow, await context.actor(uow), state["complaint_id"], state["opinion"], corrective
         )
     context.user_data.pop(OPINION_KEY, None)
     await context.reply(update, "opinion.recorded", number=complaint.number)
@@ -345,7 +364,13 @@ def opinion_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return dialogue(
         "complaint_opinion",
         entry_points=[CallbackQueryHandler(begin_opinion, pattern=r"^qc:opinion:(\d+)$")],
-        states={OPINION_TEXT: [MessageHandler(TEXT, enter_opinion)]},
+        states={
+            OPINION_TEXT: [MessageHandler(TEXT, enter_opinion)],
+            CORRECTIVE_ACTION: [
+                MessageHandler(TEXT, enter_corrective_action),
+                CallbackQueryHandler(skip_corrective_action, pattern=r"^op:ca:skip$"),
+            ],
+        },
         cancel=cancel,
     )
 

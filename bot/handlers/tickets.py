@@ -105,6 +105,8 @@ def render_ticket(
                 opinion=complaint.disposition,
             )
         )
+    if complaint.corrective_action:
+        lines.append(t("ticket.corrective_action", action=complaint.corrective_action))
     if complaint.adverse_event_at:
         lines.append(t("ticket.adverse", at=complaint.adverse_event_at))
     if deadlines:

@@ -152,6 +152,8 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     await press(qc, taken, "Disposition opinion")
     assert (await qc.expect_text()).startswith(f"{number}: send the disposition opinion")
     await qc.send("Return and replace the lot; supplier to correct the seal ring.")
+    assert (await qc.expect_text()).startswith("Send the corrective action decided")
+    await qc.send("Purchasing (Ms Zhou): incoming inspection of seal rings from S001.")
     assert (
         await qc.expect_text()
         == f"The disposition opinion on {number} was recorded and sent to the buyer."
@@ -192,6 +194,15 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     ):
         assert line in ticket, line
     assert "• on-site verification: due 2026-11-27 09:00, met 2026-11-26 09:00" in ticket
+    assert (
+        "Corrective action: Purchasing (Ms Zhou): incoming inspection of seal rings from S001."
+        in ticket
+    )
+
+    await customer.send("/mytickets")
+    assert await customer.expect_text() == (
+        f"Your organisation's complaints:\n{number} · 一次性使用無菌注射器 5ml lot L20260301 · closed"
+    )
 
     await other_local.send(f"/ticket {number}")
     assert await other_local.expect_text() == "No complaint with that number is visible to you."

@@ -1,61 +1,29 @@
-"""A dialogue survives a restart of the bot: its state is in the database, not in memory."""
+"""A dialogue survives a restart of the bot, and an abandoned one expires with a clear answer."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
-from telegram import Update
-from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
+from sqlalchemy import select
 
 from bot.app import build_application, start_background_work, stop_background_work
-from bot.context import BotContext
 from bot.persistence import DatabasePersistence
+from bot.runtime import load_samples_if_empty
 from bot.services import Services
 from emulator.server import BotApiEmulator
+from procedures.clock import ManualClock
+from storage.models import Complaint
 
-from .conftest import Chat
+from .conftest import BotHarness, buttons_of, register
 
-ASKING_NAME, ASKING_CITY = range(2)
 _bot_ids = itertools.count(900_001)
-
-
-def survey() -> ConversationHandler:
-    """A two-step dialogue used only to prove the platform keeps dialogue state."""
-
-    async def begin(update: Update, context: BotContext) -> int:
-        await update.effective_message.reply_text("name?")
-        return ASKING_NAME
-
-    async def name(update: Update, context: BotContext) -> int:
-        context.user_data["name"] = update.effective_message.text
-        await update.effective_message.reply_text("city?")
-        return ASKING_CITY
-
-    async def city(update: Update, context: BotContext) -> int:
-        name = context.user_data.pop("name")
-        await update.effective_message.reply_text(f"{name} from {update.effective_message.text}")
-        return ConversationHandler.END
-
-    text = filters.TEXT & ~filters.COMMAND
-    return ConversationHandler(
-        entry_points=[CommandHandler("survey", begin)],
-        states={
-            ASKING_NAME: [MessageHandler(text, name)],
-            ASKING_CITY: [MessageHandler(text, city)],
-        },
-        fallbacks=[],
-        name="survey",
-        persistent=True,
-    )
 
 
 async def run_bot(services: Services, emulator: BotApiEmulator, token: str):
     application = build_application(
         services, token, base_url=emulator.base_url, run_scheduler=False, poll_timeout=1
     )
-    application.add_handler(survey())
-    group = application.handlers[0]
-    group.insert(0, group.pop())  # ahead of the unknown-command fallbacks, as real dialogues are
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)
@@ -70,29 +38,71 @@ async def stop_bot(application) -> None:
     await application.shutdown()
 
 
-async def test_a_conversation_continues_after_the_bot_restarts(
+async def test_a_complaint_half_filed_before_a_restart_is_finished_after_it(
     services: Services, emulator: BotApiEmulator
 ) -> None:
-    from procedures import people
-
+    await load_samples_if_empty(services)
     token = f"{next(_bot_ids)}:restart-token"
-    chat = Chat(emulator, token, 77_001)
-    emulator.add_user(chat.user_id, "Rita", language_code="en")
-    async with services.unit_of_work() as uow:
-        await people.ensure_admins(uow, [chat.user_id])
-
     first = await run_bot(services, emulator, token)
-    await chat.send("/survey")
-    assert await chat.expect_text() == "name?"
-    await chat.send("Rita")
-    assert await chat.expect_text() == "city?"
+    customer = await register(
+        BotHarness(emulator, first, token), "customer", "Chen Meiling", organisation="C001"
+    )
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    await customer.press(ask_product, buttons_of(ask_product)[0][1])
+    (ask_lot,) = await customer.expect()
+    await customer.press(ask_lot, buttons_of(ask_lot)[0][1])
+    assert await customer.expect_text() == "How many units are affected?"
     await stop_bot(first)  # as if the process were killed after the step was answered
 
-    state = await DatabasePersistence(services.session_factory).get_conversations("survey")
-    assert state == {(chat.user_id, chat.user_id): ASKING_CITY}
+    state = await DatabasePersistence(services.session_factory).get_conversations(
+        "complaint_intake"
+    )
+    assert list(state.values()) == [5]  # waiting for the quantity
 
     second = await run_bot(services, emulator, token)
-    await chat.send("Taipei")
-    assert await chat.expect_text() == "Rita from Taipei"
-    await stop_bot(second)
-    assert await DatabasePersistence(services.session_factory).get_conversations("survey") == {}
+    try:
+        await customer.send("3")
+        assert (await customer.expect_text()).startswith("What is wrong?")
+        await customer.send("Cracked barrels.")
+        (ask_photos,) = await customer.expect()
+        await customer.press(ask_photos, "cp:photos:done")
+        (summary,) = await customer.expect()
+        await customer.press(summary, "cp:submit")
+        await emulator.wait_until(lambda: "received" in customer.all_bot_messages()[-1]["text"])
+    finally:
+        await stop_bot(second)
+    async with services.session_factory() as session:
+        (complaint,) = await session.scalars(select(Complaint))
+        assert (complaint.quantity, complaint.description) == (3, "Cracked barrels.")
+
+
+async def test_an_abandoned_complaint_form_expires_and_says_so(
+    bot: BotHarness, clock: ManualClock
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    await customer.press(ask_product, buttons_of(ask_product)[0][1])
+    await customer.expect()
+
+    clock.advance(dt.timedelta(hours=3))
+    await customer.send("L20260301")
+    assert await customer.expect_text() == (
+        "This complaint form was left unfinished for too long and has expired. "
+        "Send /complain to start again."
+    )
+    await customer.send("12")  # the dialogue is over: plain text is not taken as a quantity
+    assert await customer.expect_text() == (
+        "I did not understand that. Send /help to see what you can use."
+    )
+
+
+async def test_cancel_leaves_the_complaint_form_and_files_nothing(bot: BotHarness) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    await customer.send("/complain")
+    await customer.expect()
+    await customer.send("/cancel")
+    assert await customer.expect_text() == "The complaint was cancelled; nothing was filed."
+    async with bot.services.session_factory() as session:
+        assert list(await session.scalars(select(Complaint))) == []
