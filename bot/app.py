@@ -122,8 +122,13 @@ async def start_background_work(application: Application) -> None:  # type: igno
         await application.bot.set_my_commands(commands, language_code=language_code)
     application.outbox_sender.start()
     if application.run_scheduler:
-        job_services = JobServices(services.session_factory, services.clock, services.outbox_ready)
-        application.scheduler = build_scheduler(job_services, services.settings.timezone)
+        job_services = JobServices(
+            services.session_factory,
+            services.clock,
+            services.settings.timezone,
+            services.outbox_ready,
+        )
+        application.scheduler = build_scheduler(job_services)
         application.scheduler.start()
 
 

@@ -27,6 +27,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
     Command("queue", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("ticket", frozenset({roles.CUSTOMER, *complaints.STAFF_VIEWERS})),
+    Command("ledger", complaints.LEDGER_READERS),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

@@ -130,8 +130,14 @@ def render_keyboard(
 
 
 MAX_MESSAGE_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 
 
 def fit_message(text: str) -> str:
     """Telegram refuses messages over 4096 characters; cut with an ellipsis rather than fail."""
     return text if len(text) <= MAX_MESSAGE_LENGTH else text[: MAX_MESSAGE_LENGTH - 1] + "…"
+
+
+def fit_caption(text: str) -> str:
+    """A document's caption is limited to 1024 characters."""
+    return text if len(text) <= MAX_CAPTION_LENGTH else text[: MAX_CAPTION_LENGTH - 1] + "…"

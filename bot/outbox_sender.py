@@ -13,14 +13,15 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from telegram import Bot
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from procedures import roles
 from procedures.outbox import notify_roles
 from storage.models import OutboxMessage, User
 
-from .context import fit_message, render_keyboard
+from .context import fit_caption, fit_message, render_keyboard
+from .documents import UnknownDocument, render_document
 from .services import Services
 
 logger = logging.getLogger(__name__)
@@ -80,10 +81,18 @@ class OutboxSender:
     async def _deliver(self, row: OutboxMessage, language: str | None) -> str:
         texts = self.services.texts
         language = texts.language_for(language)
-        text = fit_message(texts.get(language, row.text_key, **row.params))
+        text = texts.get(language, row.text_key, **row.params)
         markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None
         try:
-            sent = await self.bot.send_message(chat_id=row.chat_id, text=text, reply_markup=markup)
+            if row.attachment:
+                sent = await self._send_document(row, language, text, markup)
+            else:
+                sent = await self.bot.send_message(
+                    chat_id=row.chat_id, text=fit_message(text), reply_markup=markup
+                )
+        except UnknownDocument as error:
+            await self._park(row.id, str(error))
+            return "parked"
         except RetryAfter as error:
             retry_after = error.retry_after
             seconds = (
@@ -108,6 +117,19 @@ class OutboxSender:
             return "deferred"
         await self._mark_sent(row.id, sent.message_id)
         return "sent"
+
+    async def _send_document(
+        self, row: OutboxMessage, language: str, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Message:
+        assert row.attachment is not None
+        async with self.services.session_factory() as session:
+            document = await render_document(self.services, session, row.attachment, language)
+        return await self.bot.send_document(
+            chat_id=row.chat_id,
+            document=InputFile(document.content, filename=document.file_name),
+            caption=fit_caption(text),
+            reply_markup=markup,
+        )
 
     async def _mark_sent(self, row_id: int, message_id: int) -> None:
         async with self.services.session_factory() as session:

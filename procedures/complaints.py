@@ -40,6 +40,7 @@ from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users
+from .periods import previous_quarter
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
@@ -883,6 +884,37 @@ async def complaint_for_opinion(session: AsyncSession, actor: User, complaint_id
     if complaint.disposition is not None:
         raise WrongState("complaint.already_has_opinion", number=complaint.number)
     return complaint
+
+
+# Who receives the quarterly complaint report, and who may ask for the ledger at any time.
+REPORT_READERS = frozenset({roles.QUALITY_HEAD, roles.QUALITY})
+LEDGER_READERS = frozenset(
+    {
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+
+
+async def queue_quarterly_report(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """Send the quality department last quarter's complaint report (once per quarter)."""
+    year, quarter = previous_quarter(now, timezone)
+    queued = await notify_roles(
+        session,
+        sorted(REPORT_READERS),
+        "report.quarterly_ready",
+        {"year": year, "quarter": quarter},
+        now=now,
+        attachment={"kind": "complaint_quarterly", "params": {"year": year, "quarter": quarter}},
+        dedupe_prefix=f"report:complaints:{year}-Q{quarter}",
+    )
+    return len(queued)
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -53,8 +53,12 @@ async def notify_users(
     now: dt.datetime,
     buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
     dedupe_prefix: str | None = None,
+    attachment: dict[str, Any] | None = None,
 ) -> list[OutboxMessage]:
-    """Queue one message per user; with `dedupe_prefix`, a repeated call queues nothing new."""
+    """Queue one message per user; with `dedupe_prefix`, a repeated call queues nothing new.
+
+    `attachment` describes a document ({"kind": ..., "params": ...}) the sender renders in the
+    recipient's language and sends with the text as its caption."""
     recipients = {user.id: user for user in users}
     existing: set[str] = set()
     if dedupe_prefix is not None and recipients:
@@ -78,6 +82,7 @@ async def notify_users(
             text_key=text_key,
             params=params or {},
             buttons=[list(row) for row in buttons] if buttons else None,
+            attachment=attachment,
             dedupe_key=key,
             status="pending",
             attempts=0,
@@ -98,6 +103,7 @@ async def notify_roles(
     now: dt.datetime,
     buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
     dedupe_prefix: str | None = None,
+    attachment: dict[str, Any] | None = None,
 ) -> list[OutboxMessage]:
     """Queue one message for every active holder of any of `roles` (each person once)."""
     users = await users_with_roles(session, roles)
@@ -109,4 +115,5 @@ async def notify_roles(
         now=now,
         buttons=buttons,
         dedupe_prefix=dedupe_prefix,
+        attachment=attachment,
     )

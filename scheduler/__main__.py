@@ -26,8 +26,8 @@ async def run() -> None:
     configure_logging(settings.log_level)
     engine = engine_for(settings)
     await migrate(engine)
-    services = JobServices(make_session_factory(engine), SystemClock())
-    scheduler = build_scheduler(services, settings.timezone)
+    services = JobServices(make_session_factory(engine), SystemClock(), settings.timezone)
+    scheduler = build_scheduler(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

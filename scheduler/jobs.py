@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from procedures import deadlines
+from procedures import complaints, deadlines
 
 from .runtime import JobServices
 
@@ -24,3 +24,13 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
             result.messages,
         )
     return result
+
+
+async def send_quarterly_complaint_report(services: JobServices) -> int:
+    """On the first day of a quarter: last quarter's complaint report to the quality department."""
+    async with services.unit_of_work() as uow:
+        queued = await complaints.queue_quarterly_report(
+            uow.session, now=uow.clock.now(), timezone=services.timezone
+        )
+        await uow.commit()
+    return queued

@@ -22,6 +22,7 @@ JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 300, "max_instances": 1}
 class JobServices:
     session_factory: async_sessionmaker[AsyncSession]
     clock: Clock
+    timezone: ZoneInfo
     outbox_ready: asyncio.Event | None = field(default=None)
 
     def unit_of_work(self) -> UnitOfWork:
@@ -29,9 +30,10 @@ class JobServices:
         return UnitOfWork(self.session_factory, self.clock, on_commit=wake)
 
 
-def build_scheduler(services: JobServices, timezone: ZoneInfo) -> AsyncIOScheduler:
+def build_scheduler(services: JobServices) -> AsyncIOScheduler:
     from . import jobs
 
+    timezone = services.timezone
     scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
         jobs.sweep_deadlines,
@@ -41,5 +43,16 @@ def build_scheduler(services: JobServices, timezone: ZoneInfo) -> AsyncIOSchedul
         id="deadline_sweep",
         # first run at once: catch up on whatever fell due while the process was down
         next_run_time=dt.datetime.now(timezone),
+    )
+    scheduler.add_job(
+        jobs.send_quarterly_complaint_report,
+        "cron",
+        month="1,4,7,10",
+        day=1,
+        hour=8,
+        args=[services],
+        id="quarterly_complaint_report",
+        # a run missed by a whole day still sends the report; its dedupe key keeps it once
+        misfire_grace_time=24 * 3600,
     )
     return scheduler

@@ -237,6 +237,9 @@ class OutboxMessage(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # rows of buttons: [[{"text_key": ..., "params": {...}, "data": "qc:take:12"}]]
     buttons: Mapped[list[list[dict[str, Any]]] | None] = mapped_column(JSON)
+    # a document to attach, described as {"kind": ..., "params": {...}} and rendered at delivery
+    # in the recipient's language, like the text
+    attachment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # unique when set, so that re-running the code that enqueues cannot duplicate a message
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|parked

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.runtime import build_services
+from bot.runtime import build_services, load_samples_if_empty
 from bot.services import Services
 from emulator.server import BotApiEmulator, FloodLimits
 from procedures.clock import ManualClock
@@ -83,6 +83,12 @@ async def engine(
     async with engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     await engine.dispose()
+
+
+@pytest.fixture
+async def samples(services: Services) -> None:
+    """The sample master data `make run` loads: organisations C001-C004, products, lots..."""
+    await load_samples_if_empty(services)
 
 
 @pytest.fixture

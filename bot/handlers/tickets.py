@@ -1,17 +1,20 @@
-"""/ticket QC-… shows a complaint (status, deadlines, timeline); /mytickets lists a buyer's own."""
+"""/ticket QC-… shows a complaint (status, deadlines, timeline); /mytickets lists a buyer's own;
+/ledger sends the complaint ledger or a quarter's report as a workbook."""
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from procedures import complaints
 from procedures.outbox import as_text
+from procedures.periods import parse_quarter
 from procedures.timeline import events_of
 from storage.models import Complaint, Deadline, TimelineEvent, User
 
 from ..access import for_command
-from ..context import BotContext, fit_message
+from ..context import BotContext, fit_caption, fit_message
+from ..documents import render_document
 
 
 @for_command("ticket")
@@ -169,3 +172,27 @@ async def my_tickets(update: Update, context: BotContext) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("ticket", show_ticket))
     application.add_handler(CommandHandler("mytickets", my_tickets))
+    application.add_handler(CommandHandler("ledger", send_ledger))
+
+
+@for_command("ledger")
+async def send_ledger(update: Update, context: BotContext) -> None:
+    """/ledger: the complaint ledger; /ledger 2026-Q4: that quarter's complaint report."""
+    if context.args:
+        quarter = parse_quarter(context.args[0])
+        if quarter is None:
+            await context.reply(update, "report.usage")
+            return
+        attachment = {
+            "kind": "complaint_quarterly",
+            "params": {"year": quarter[0], "quarter": quarter[1]},
+        }
+        caption = context.text("report.quarterly_ready", year=quarter[0], quarter=quarter[1])
+    else:
+        attachment = {"kind": "complaint_ledger", "params": {}}
+        caption = context.text("report.ledger_caption")
+    async with context.services.session_factory() as session:
+        document = await render_document(context.services, session, attachment, context.language)
+    await update.effective_message.reply_document(  # type: ignore[union-attr]
+        InputFile(document.content, filename=document.file_name), caption=fit_caption(caption)
+    )

@@ -113,14 +113,6 @@ async def bot(
     assert not new_violations, f"Bot API calls the real API would refuse: {new_violations}"
 
 
-@pytest.fixture
-async def samples(services: Services) -> None:
-    """The sample master data that `make run` loads (organisations C001-C004, vendors, ...)."""
-    from bot.runtime import load_samples_if_empty
-
-    await load_samples_if_empty(services)
-
-
 async def register(
     bot: BotHarness,
     role: str,

@@ -319,3 +319,23 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
             )
         )
         assert lift_deadline.met_at == clock.now() and lift_deadline.met_late is False
+
+
+async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer_may_not(
+    bot: BotHarness,
+) -> None:
+    qc = await register(bot, "quality", "Qiu QC", language="zh-Hant")
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+
+    await qc.send("/ledger")
+    (ledger,) = await qc.expect()
+    assert ledger["caption"] == "《顧客質量投訴臺帳》。"
+    assert ledger["document"]["file_name"] == "complaint-ledger-2026-11-26.xlsx"
+    await qc.send("/ledger 2026-Q4")
+    (report,) = await qc.expect()
+    assert report["document"]["file_name"] == "complaints-2026-Q4.xlsx"
+    await qc.send("/ledger last-year")
+    assert (await qc.expect_text()).startswith("用法:/ledger")
+
+    await customer.send("/ledger")
+    assert (await customer.expect_text()).startswith("This command is for")

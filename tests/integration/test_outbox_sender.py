@@ -172,3 +172,44 @@ async def test_a_crash_between_sending_and_marking_sends_the_row_once_more_and_n
     assert (await restarted.deliver_due()).sent == 1
     assert (await restarted.deliver_due()).sent == 0
     assert len(emulator.bot_messages(token, user.telegram_id)) == 2
+
+
+async def test_a_row_with_an_attachment_is_sent_as_a_document_rendered_in_the_readers_language(
+    services: Services, emulator: BotApiEmulator
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    sender, token = await sender_for(services, emulator)
+    user = await make_user(services, "quality_head", language="en")
+    emulator.add_user(user.telegram_id, "Head")
+    async with services.unit_of_work() as uow:
+        await notify_users(
+            uow.session,
+            [user],
+            "report.quarterly_ready",
+            {"year": 2026, "quarter": 3},
+            now=uow.clock.now(),
+            attachment={"kind": "complaint_quarterly", "params": {"year": 2026, "quarter": 3}},
+        )
+        await notify_users(
+            uow.session,
+            [user],
+            "report.quarterly_ready",
+            {"year": 1, "quarter": 1},
+            now=uow.clock.now(),
+            attachment={"kind": "no-such-document"},
+        )
+        await uow.commit()
+
+    report = await sender.deliver_due()
+
+    assert (report.sent, report.parked) == (1, 1)
+    (message,) = emulator.bot_messages(token, user.telegram_id)
+    assert message["caption"] == "Complaint report for 2026 Q3 (顧客投訴查詢商品質量記錄表)."
+    assert message["document"]["file_name"] == "complaints-2026-Q3.xlsx"
+    content = emulator.files[message["document"]["file_id"]].content
+    assert load_workbook(io.BytesIO(content)).worksheets[0].title == "Summary"
+    parked = await outbox_rows(services, status="parked")
+    assert "no renderer for document kind 'no-such-document'" in parked[0].last_error

@@ -1,4 +1,4 @@
-"""Small factories for unit tests: users with roles, counted outbox rows."""
+"""Small factories for unit tests: users with roles, outbox rows, complaints at each step."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services import Services
-from storage.models import OutboxMessage, User, UserRole
+from procedures import complaints
+from procedures.complaints import ComplaintDraft
+from storage.models import Batch, Organisation, OutboxMessage, Product, User, UserRole
+from tests.conftest import SHANGHAI
 
 _telegram_ids = itertools.count(5_000_001)
 
@@ -38,3 +41,67 @@ async def outbox_rows(services: Services, **filters: Any) -> list[OutboxMessage]
                 select(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
             )
         )
+
+
+async def ids(
+    services: Services, organisation: str, product: str, lot: str
+) -> tuple[int, int, int]:
+    async with services.session_factory() as session:
+        organisation_id = await session.scalar(
+            select(Organisation.id).where(Organisation.code == organisation)
+        )
+        product_id = await session.scalar(select(Product.id).where(Product.code == product))
+        batch_id = await session.scalar(
+            select(Batch.id).where(Batch.product_id == product_id, Batch.lot_number == lot)
+        )
+    return organisation_id, product_id, batch_id
+
+
+async def customer_of(services: Services, organisation: str) -> User:
+    user = await make_user(services, "customer", language="en")
+    async with services.unit_of_work() as uow:
+        stored = await uow.session.get(User, user.id)
+        stored.organisation_id = await uow.session.scalar(
+            select(Organisation.id).where(Organisation.code == organisation)
+        )
+        await uow.commit()
+    return stored
+
+
+async def file(
+    services: Services,
+    organisation: str = "C001",
+    lot: str = "L20260301",
+    quantity: int = 10,
+    product: str = "P-1001",
+):
+    organisation_id, product_id, batch_id = await ids(services, organisation, product, lot)
+    filer = await customer_of(services, organisation)
+    draft = ComplaintDraft(
+        organisation_id=organisation_id,
+        complainant_name="Chen",
+        product_id=product_id,
+        batch_id=batch_id,
+        quantity=quantity,
+        description="leaks",
+    )
+    async with services.unit_of_work() as uow:
+        return await complaints.file_complaint(uow, await uow.session.get(User, filer.id), draft)
+
+
+async def act(services: Services, procedure, user: User, *args, **kwargs):
+    async with services.unit_of_work() as uow:
+        return await procedure(uow, await uow.session.get(User, user.id), *args, **kwargs)
+
+
+async def verify(services: Services, qc: User, complaint_id: int, result: str):
+    return await act(
+        services,
+        complaints.record_verification,
+        qc,
+        complaint_id,
+        result=result,
+        on_site=True,
+        notes="checked",
+        timezone=SHANGHAI,
+    )

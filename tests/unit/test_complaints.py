@@ -7,87 +7,15 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.runtime import load_samples_if_empty
 from bot.services import Services
 from procedures import complaints, deadlines
 from procedures.clock import ManualClock
-from procedures.complaints import ComplaintDraft
 from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from storage.models import Batch, Organisation, Product, ReturnRequest, User
-from tests.conftest import SHANGHAI
+from storage.models import Batch, ReturnRequest, User
 
-from .helpers import make_user, outbox_rows
+from .helpers import act, customer_of, file, ids, make_user, outbox_rows, verify
 
 HOUR = dt.timedelta(hours=1)
-
-
-@pytest.fixture
-async def samples(services: Services) -> None:
-    await load_samples_if_empty(services)
-
-
-async def ids(
-    services: Services, organisation: str, product: str, lot: str
-) -> tuple[int, int, int]:
-    async with services.session_factory() as session:
-        organisation_id = await session.scalar(
-            select(Organisation.id).where(Organisation.code == organisation)
-        )
-        product_id = await session.scalar(select(Product.id).where(Product.code == product))
-        batch_id = await session.scalar(
-            select(Batch.id).where(Batch.product_id == product_id, Batch.lot_number == lot)
-        )
-    return organisation_id, product_id, batch_id
-
-
-async def customer_of(services: Services, organisation: str) -> User:
-    user = await make_user(services, "customer", language="en")
-    async with services.unit_of_work() as uow:
-        stored = await uow.session.get(User, user.id)
-        stored.organisation_id = await uow.session.scalar(
-            select(Organisation.id).where(Organisation.code == organisation)
-        )
-        await uow.commit()
-    return stored
-
-
-async def file(
-    services: Services,
-    organisation: str = "C001",
-    lot: str = "L20260301",
-    quantity: int = 10,
-    product: str = "P-1001",
-):
-    organisation_id, product_id, batch_id = await ids(services, organisation, product, lot)
-    filer = await customer_of(services, organisation)
-    draft = ComplaintDraft(
-        organisation_id=organisation_id,
-        complainant_name="Chen",
-        product_id=product_id,
-        batch_id=batch_id,
-        quantity=quantity,
-        description="leaks",
-    )
-    async with services.unit_of_work() as uow:
-        return await complaints.file_complaint(uow, await uow.session.get(User, filer.id), draft)
-
-
-async def act(services: Services, procedure, user: User, *args, **kwargs):
-    async with services.unit_of_work() as uow:
-        return await procedure(uow, await uow.session.get(User, user.id), *args, **kwargs)
-
-
-async def verify(services: Services, qc: User, complaint_id: int, result: str):
-    return await act(
-        services,
-        complaints.record_verification,
-        qc,
-        complaint_id,
-        result=result,
-        on_site=True,
-        notes="checked",
-        timezone=SHANGHAI,
-    )
 
 
 async def due_of(services: Services, complaint_id: int) -> dict[str, dt.datetime]:

@@ -1,0 +1,1 @@
+"""Ledgers, periodic reports and the files they are delivered as."""
