@@ -134,6 +134,8 @@ def render_ticket(
             details["channel"] = as_text(f"complaint.channel.{details['channel']}")
         if event.action == "deadline_overdue":
             details["kind"] = as_text(f"deadline.kind.{details.get('kind')}")
+        if event.action == "reply_to_complainant":
+            details["what"] = as_text(f"{details.get('text_key')}_name")
         action = t(f"timeline.complaint.{event.action}", **details)
         actor = names.get(event.actor_id, "") if event.actor_id else t("ticket.system")
         lines.append(t("ticket.event", at=event.at, actor=actor, action=action))

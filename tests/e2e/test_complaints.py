@@ -189,6 +189,8 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         "Qiu QC: verified: verified nonconforming",
         "system: other buyers told to suspend sales",
         "system: return RT-2026-00001 started",
+        "system: reply sent to the buyer: return started",
+        "system: reply sent to the buyer: disposition opinion",
         "Qiu QC: disposition opinion recorded",
         "system: closed",
     ):
@@ -256,6 +258,14 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
 
     (new_complaint,) = await qc.expect()
     assert "(out-of-town buyer, 7 days)" in new_complaint["text"]
+    await qc.send("/queue")
+    header, line = await qc.expect(2)
+    assert header["text"] == "Complaints waiting for quality:"
+    assert (
+        line["text"]
+        == f"{number} · 華南醫藥貿易公司 · 一次性使用無菌注射器 5ml lot L20260301 · open, waiting for quality"
+    )
+    assert buttons_of(line) == [("Take", data_of(new_complaint, "Take"))]
     clock.advance(dt.timedelta(hours=3))
     await press(qc, new_complaint, "Take")
     taken = await bot.emulator.wait_until(
