@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Base,
     Batch,
+    ChecklistItem,
     EquipmentAsset,
     Organisation,
     Product,
@@ -34,7 +35,7 @@ from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
 # Import order that satisfies the references between kinds.
-KINDS = ("organisations", "vendors", "products", "batches", "shipments", "assets")
+KINDS = ("organisations", "vendors", "products", "batches", "shipments", "assets", "checklist_items")
 EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
 MAX_ROWS = 50_000
 
@@ -295,6 +296,20 @@ SPECS: dict[str, _KindSpec] = {
             "location": _text(False),
         },
         references=(_Reference("vendor_code", Vendor, "vendor_id", False),),
+    ),
+    "checklist_items": _KindSpec(
+        model=ChecklistItem,
+        natural_key=("system", "code"),
+        fields={
+            "system": _choice(EQUIPMENT_SYSTEMS),
+            "code": _text(max_length=32),
+            "label": _text(),
+            "kind": _choice(("check", "reading")),
+            "unit": _text(False, 16),
+            "low": _decimal(False),
+            "high": _decimal(False),
+            "position": _integer(False),
+        },
     ),
 }
 

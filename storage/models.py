@@ -415,3 +415,157 @@ class ReturnLine(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+
+
+# --- P3: equipment patrols, defects, vendors ------------------------------------------------
+
+
+class ChecklistItem(Base):
+    """One line of the patrol checklist of an equipment system (設備巡視記錄)."""
+
+    __tablename__ = "checklist_items"
+    __table_args__ = (UniqueConstraint("system", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    system: Mapped[str] = mapped_column(String(32), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))  # check | reading
+    unit: Mapped[str | None] = mapped_column(String(16))
+    low: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    high: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+    position: Mapped[int | None] = mapped_column(Integer)
+
+
+class Patrol(Base):
+    """A technician's check-in at one asset on one day."""
+
+    __tablename__ = "patrols"
+    __table_args__ = (Index("ix_patrols_day_asset", "patrol_date", "asset_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("equipment_assets.id"))
+    technician_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    patrol_date: Mapped[dt.date] = mapped_column(Date)  # in the configured time zone
+    recorded_at: Mapped[dt.datetime]
+    abnormal: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+
+    checks: Mapped[list[PatrolCheck]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+
+class PatrolCheck(Base):
+    __tablename__ = "patrol_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patrol_id: Mapped[int] = mapped_column(ForeignKey("patrols.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    reading: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+
+
+class Defect(Base):
+    """A fault found on patrol (DF-YYYY-NNNNN), repaired by the vendor, verified by the technician."""
+
+    __tablename__ = "defects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # open|acknowledged|repaired|closed
+    asset_id: Mapped[int] = mapped_column(ForeignKey("equipment_assets.id"))
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
+    patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrols.id"))
+    description: Mapped[str] = mapped_column(Text)
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[dt.datetime]
+    acknowledged_at: Mapped[dt.datetime | None]
+    repaired_at: Mapped[dt.datetime | None]
+    repair_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None]
+    rejections: Mapped[int] = mapped_column(Integer, default=0)
+
+    asset: Mapped[EquipmentAsset] = relationship()
+
+
+class Photo(Base):
+    """A photo kept as evidence on a patrol, defect or rectification, by its Telegram file id."""
+
+    __tablename__ = "photos"
+    __table_args__ = (Index("ix_photos_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    stage: Mapped[str] = mapped_column(String(16))
+    telegram_file_id: Mapped[str] = mapped_column(String(200))
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime]
+
+
+class Rectification(Base):
+    """不合格項整改: a vendor's nonconforming service, up the ladder from a verbal request to a
+    written notice (RN-YYYY-NNNNN) to the service quality evaluation form."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str | None] = mapped_column(String(16), unique=True)  # from the written notice
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    defect_id: Mapped[int | None] = mapped_column(ForeignKey("defects.id"))
+    description: Mapped[str] = mapped_column(Text)
+    rung: Mapped[str] = mapped_column(String(16))  # verbal | written | evaluation
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    due_at: Mapped[dt.datetime]
+    raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    raised_at: Mapped[dt.datetime]
+    prompted_rung: Mapped[str | None] = mapped_column(String(16))  # last rung the manager was prompted on
+    written_at: Mapped[dt.datetime | None]
+    conformed_at: Mapped[dt.datetime | None]
+    evaluation: Mapped[str | None] = mapped_column(Text)
+    evaluation_score: Mapped[int | None] = mapped_column(Integer)
+    evaluated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    evaluated_at: Mapped[dt.datetime | None]
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+
+    vendor: Mapped[Vendor] = relationship()
+
+
+class VendorScore(Base):
+    """合格維保單位考核評分表: a vendor's monthly score, measured and judged parts."""
+
+    __tablename__ = "vendor_scores"
+    __table_args__ = (UniqueConstraint("vendor_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    measured: Mapped[dict[str, Any]] = mapped_column(JSON)
+    judged: Mapped[dict[str, Any]] = mapped_column(JSON)
+    total: Mapped[int] = mapped_column(Integer)
+    scored_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    scored_at: Mapped[dt.datetime]
+
+    vendor: Mapped[Vendor] = relationship()
+
+
+class Inspection(Base):
+    """A periodic inspection (the equipment supervisor's elevator inspection), one per asset and
+    period, with a deadline like any other."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (UniqueConstraint("asset_id", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("equipment_assets.id"))
+    period: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    due_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    asset: Mapped[EquipmentAsset] = relationship()
