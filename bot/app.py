@@ -23,7 +23,9 @@ from .handlers import (
     gate,
     invitations,
     masterdata,
+    patrols,
     tickets,
+    vendors,
 )
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
@@ -99,10 +101,12 @@ def build_application(
     application.run_scheduler = run_scheduler
 
     gate.register(application)
+    patrols.register(application)  # first: its sticker deep link is a /start with a payload
     common.register(application)
     complaint_intake.register(application)
     complaint_work.register(application)
     tickets.register(application)
+    vendors.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took
@@ -122,11 +126,14 @@ async def start_background_work(application: Application) -> None:  # type: igno
         await application.bot.set_my_commands(commands, language_code=language_code)
     application.outbox_sender.start()
     if application.run_scheduler:
+        settings = services.settings
         job_services = JobServices(
             services.session_factory,
             services.clock,
-            services.settings.timezone,
+            settings.timezone,
             services.outbox_ready,
+            patrol_reminder_hour=settings.patrol_reminder_hour,
+            inspection_months=settings.inspection_months,
         )
         application.scheduler = build_scheduler(job_services)
         application.scheduler.start()

@@ -14,6 +14,17 @@ class Command:
 
 
 HEADS_AND_ADMIN = frozenset({roles.ADMIN, *roles.HEAD_OF.values()})
+EQUIPMENT_STAFF = frozenset(
+    {
+        roles.TECHNICIAN,
+        roles.VENDOR,
+        roles.EQUIPMENT_ENGINEER,
+        roles.EQUIPMENT_SUPERVISOR,
+        roles.EQUIPMENT_MANAGER,
+        roles.MANAGEMENT_OFFICE,
+        roles.ADMIN,
+    }
+)
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", None),
@@ -28,6 +39,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("queue", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("ticket", frozenset({roles.CUSTOMER, *complaints.STAFF_VIEWERS})),
     Command("ledger", complaints.LEDGER_READERS),
+    Command("patrol", frozenset({roles.TECHNICIAN})),
+    Command("defect", EQUIPMENT_STAFF),
+    Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),
+    Command(
+        "rectifications",
+        frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER, roles.MANAGEMENT_OFFICE}),
+    ),
+    Command("score", frozenset({roles.EQUIPMENT_MANAGER})),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

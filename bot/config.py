@@ -41,6 +41,10 @@ class Settings:
     run_scheduler: bool = True
     # reporting limit for a possible medical-device adverse event (醫療器械不良事件)
     adverse_event_report_within: dt.timedelta = dt.timedelta(days=20)
+    # local hour at which technicians hear of assets still unpatrolled today
+    patrol_reminder_hour: int = 17
+    # periodic inspections: equipment system -> every how many months
+    inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
     log_level: str = "INFO"
 
     @property
@@ -72,6 +76,17 @@ def _http_url(name: str, raw: str) -> str:
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw
+
+
+def _inspection_months(raw: str) -> dict[str, int]:
+    """'elevator:1,fire_protection:3' -> {'elevator': 1, 'fire_protection': 3}"""
+    months = {}
+    for part in raw.split(","):
+        system, _, count = part.strip().partition(":")
+        if not system or not count:
+            raise ConfigError(f"INSPECTION_MONTHS must look like 'elevator:1,power:6', got {raw!r}")
+        months[system.strip()] = _int("INSPECTION_MONTHS", count.strip(), 1, 120)
+    return months
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
@@ -138,6 +153,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["adverse_event_report_within"] = dt.timedelta(
             days=_int("ADVERSE_EVENT_REPORT_DAYS", days, 1, 365)
         )
+    if hour := values.get("PATROL_REMINDER_HOUR"):
+        kwargs["patrol_reminder_hour"] = _int("PATROL_REMINDER_HOUR", hour, 0, 23)
+    if inspections := values.get("INSPECTION_MONTHS"):
+        kwargs["inspection_months"] = _inspection_months(inspections)
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

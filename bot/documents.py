@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
+from procedures import vendors
 from procedures.periods import quarter_bounds
 from reports import complaints as complaint_reports
+from reports import vendors as vendor_reports
+from storage.models import Rectification, User, VendorScore
 
 from .services import Services
 
@@ -45,4 +50,42 @@ async def render_document(
         return RenderedDocument(
             f"complaint-ledger-{day}.xlsx", complaint_reports.ledger_workbook(rows, label, timezone)
         )
+    if kind in ("rectification_notice", "evaluation_form"):
+        rectification = await session.get(Rectification, int(params["id"]))
+        if rectification is None:
+            raise UnknownDocument(f"rectification {params['id']} does not exist")
+        await session.refresh(rectification, ["vendor"])
+        if kind == "rectification_notice":
+            content = vendor_reports.rectification_notice(rectification, label, timezone)
+            return RenderedDocument(f"{rectification.number}.xlsx", content)
+        engineer = await session.get(User, rectification.evaluated_by_id or 0)
+        content = vendor_reports.evaluation_form(
+            rectification, engineer.full_name if engineer else "", label, timezone
+        )
+        return RenderedDocument(
+            f"{rectification.number or rectification.id}-evaluation.xlsx", content
+        )
+    if kind == "vendor_score":
+        score = await session.get(VendorScore, int(params["id"]))
+        if score is None:
+            raise UnknownDocument(f"vendor score {params['id']} does not exist")
+        await session.refresh(score, ["vendor"])
+        manager = await session.get(User, score.scored_by_id)
+        content = vendor_reports.score_sheet(
+            score, manager.full_name if manager else "", label, timezone
+        )
+        return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
+    if kind == "vendor_assessment":
+        year, half = int(params["year"]), int(params["half"])
+        periods = vendors.half_year_periods(year, half)
+        scores = list(
+            await session.scalars(
+                select(VendorScore)
+                .where(VendorScore.period.in_(periods))
+                .options(selectinload(VendorScore.vendor))
+            )
+        )
+        title = services.texts.get(language, "document.assessment.title", year=year, half=half)
+        content = vendor_reports.assessment(scores, periods, title, label)
+        return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)
     raise UnknownDocument(f"no renderer for document kind {kind!r}")

@@ -122,6 +122,13 @@ class OutboxSender:
         self, row: OutboxMessage, language: str, text: str, markup: InlineKeyboardMarkup | None
     ) -> Message:
         assert row.attachment is not None
+        if row.attachment.get("kind") == "photo":  # already on Telegram: send it by its id
+            return await self.bot.send_photo(
+                chat_id=row.chat_id,
+                photo=row.attachment["params"]["file_id"],
+                caption=fit_caption(text),
+                reply_markup=markup,
+            )
         async with self.services.session_factory() as session:
             document = await render_document(self.services, session, row.attachment, language)
         return await self.bot.send_document(

@@ -35,7 +35,15 @@ from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
 # Import order that satisfies the references between kinds.
-KINDS = ("organisations", "vendors", "products", "batches", "shipments", "assets", "checklist_items")
+KINDS = (
+    "organisations",
+    "vendors",
+    "products",
+    "batches",
+    "shipments",
+    "assets",
+    "checklist_items",
+)
 EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
 MAX_ROWS = 50_000
 

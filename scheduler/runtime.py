@@ -24,6 +24,8 @@ class JobServices:
     clock: Clock
     timezone: ZoneInfo
     outbox_ready: asyncio.Event | None = field(default=None)
+    patrol_reminder_hour: int = 17
+    inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
 
     def unit_of_work(self) -> UnitOfWork:
         wake = self.outbox_ready.set if self.outbox_ready is not None else None
@@ -43,6 +45,52 @@ def build_scheduler(services: JobServices) -> AsyncIOScheduler:
         id="deadline_sweep",
         # first run at once: catch up on whatever fell due while the process was down
         next_run_time=dt.datetime.now(timezone),
+    )
+    scheduler.add_job(
+        jobs.prompt_overdue_rectifications,
+        "interval",
+        minutes=1,
+        args=[services],
+        id="rectification_prompts",
+        next_run_time=dt.datetime.now(timezone),
+    )
+    scheduler.add_job(
+        jobs.remind_unpatrolled,
+        "cron",
+        hour=services.patrol_reminder_hour,
+        args=[services],
+        id="patrol_reminder",
+    )
+    scheduler.add_job(
+        jobs.report_missed_patrols, "cron", hour=8, args=[services], id="missed_patrols"
+    )
+    # daily, so a month's inspections are opened even if the 1st was missed; idempotent
+    scheduler.add_job(
+        jobs.schedule_inspections,
+        "cron",
+        hour=7,
+        args=[services],
+        id="inspections",
+        misfire_grace_time=12 * 3600,
+    )
+    scheduler.add_job(
+        jobs.request_vendor_scores,
+        "cron",
+        day=1,
+        hour=9,
+        args=[services],
+        id="vendor_scores",
+        misfire_grace_time=24 * 3600,
+    )
+    scheduler.add_job(
+        jobs.send_vendor_assessment,
+        "cron",
+        month="1,7",
+        day=15,
+        hour=10,
+        args=[services],
+        id="vendor_assessment",
+        misfire_grace_time=24 * 3600,
     )
     scheduler.add_job(
         jobs.send_quarterly_complaint_report,

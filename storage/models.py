@@ -467,7 +467,7 @@ class PatrolCheck(Base):
 
 
 class Defect(Base):
-    """A fault found on patrol (DF-YYYY-NNNNN), repaired by the vendor, verified by the technician."""
+    """A fault found on patrol (DF-YYYY-NNNNN), repaired by the vendor, verified on site."""
 
     __tablename__ = "defects"
 
@@ -520,7 +520,9 @@ class Rectification(Base):
     due_at: Mapped[dt.datetime]
     raised_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     raised_at: Mapped[dt.datetime]
-    prompted_rung: Mapped[str | None] = mapped_column(String(16))  # last rung the manager was prompted on
+    prompted_rung: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # last rung the manager was prompted on
     written_at: Mapped[dt.datetime | None]
     conformed_at: Mapped[dt.datetime | None]
     evaluation: Mapped[str | None] = mapped_column(Text)

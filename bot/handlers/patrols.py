@@ -1,0 +1,574 @@
+"""/patrol and the asset stickers' deep links: a technician's daily check-in, item by item;
+the vendor's and technician's buttons on a defect; the supervisor's inspection button; /defect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures import patrols
+from procedures.outbox import as_text, button
+from procedures.patrols import PatrolDraft
+from procedures.timeline import events_of
+from storage.models import ChecklistItem, Defect, EquipmentAsset, User
+
+from ..access import for_command
+from ..context import BotContext, edit_query_message, fit_message
+from ..conversations import dialogue
+
+ASSET, ITEM, NOTE, PHOTOS = range(4)
+REPAIR_NOTE, REPAIR_PHOTOS, REJECT_REASON = range(10, 13)
+PATROL_KEY = "patrol"
+REPAIR_KEY = "defect_repair"
+REJECT_KEY = "defect_reject"
+TEXT = filters.TEXT & ~filters.COMMAND
+STICKER_LINK = filters.Regex(r"^/start asset_")
+
+
+def _actor_id(context: BotContext) -> int:
+    assert context.member is not None
+    return context.member.user_id
+
+
+# --- choosing the asset ----------------------------------------------------------------------
+
+
+@for_command("patrol")
+async def start_patrol(update: Update, context: BotContext) -> int | None:
+    """Shows today's unpatrolled assets as buttons; a typed code picks one too."""
+    async with context.services.session_factory() as session:
+        day = patrols.local_day(context.now(), context.services.settings.timezone)
+        todo = await patrols.assets_to_patrol(session, day)
+    context.user_data[PATROL_KEY] = None
+    if not todo:
+        await context.reply(update, "patrol.all_done")
+        return ConversationHandler.END
+    buttons = [
+        [button("patrol.asset", f"pt:asset:{a.id}", code=a.code, name=a.name)] for a in todo[:40]
+    ]
+    await context.reply(update, "patrol.ask_asset", buttons=buttons, count=len(todo))
+    return ASSET
+
+
+@for_command("patrol")
+async def start_from_sticker(update: Update, context: BotContext) -> int | None:
+    """A scanned QR sticker (`/start asset_CODE`) opens the patrol of that asset."""
+    assert context.args
+    async with context.services.session_factory() as session:
+        asset = await patrols.find_asset(session, context.args[0])
+    return await _begin_asset(update, context, asset)
+
+
+async def choose_asset(update: Update, context: BotContext) -> int:
+    """Starts the checklist of the asset pressed."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    await query.answer()
+    async with context.services.session_factory() as session:
+        asset = await session.get(EquipmentAsset, int(context.match.group(1)))
+    if asset is None:
+        await context.reply(update, "error.stale_button")
+        return ConversationHandler.END
+    return await _begin_asset(update, context, asset)
+
+
+async def type_asset(update: Update, context: BotContext) -> int:
+    """Starts the checklist of the asset whose label code was typed."""
+    async with context.services.session_factory() as session:
+        asset = await patrols.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
+    return await _begin_asset(update, context, asset)
+
+
+async def _begin_asset(update: Update, context: BotContext, asset: EquipmentAsset) -> int:
+    async with context.services.session_factory() as session:
+        items = await patrols.checklist_for(session, asset.system)
+    context.user_data[PATROL_KEY] = {
+        "draft": PatrolDraft(asset_id=asset.id).to_json(),
+        "items": [item.id for item in items],
+        "media_group": None,
+    }
+    await context.reply(
+        update,
+        "patrol.started",
+        code=asset.code,
+        name=asset.name,
+        location=asset.location or "-",
+        count=len(items),
+    )
+    return await _ask_next_item(update, context)
+
+
+# --- the checklist ---------------------------------------------------------------------------
+
+
+def _state(context: BotContext) -> dict[str, Any]:
+    state = context.user_data.get(PATROL_KEY)
+    assert state, "no patrol in progress"
+    return state
+
+
+async def _ask_next_item(update: Update, context: BotContext) -> int:
+    state = _state(context)
+    answered = len(state["draft"]["answers"])
+    if answered == len(state["items"]):
+        await context.reply(
+            update, "patrol.ask_note", buttons=[[button("complain.skip", "pt:note:skip")]]
+        )
+        return NOTE
+    async with context.services.session_factory() as session:
+        item = await session.get(ChecklistItem, state["items"][answered])
+    assert item is not None
+    position = {"position": answered + 1, "total": len(state["items"]), "label": item.label}
+    if item.kind == "reading":
+        await context.reply(
+            update,
+            "patrol.ask_reading",
+            unit=item.unit or "",
+            low=_number(item.low),
+            high=_number(item.high),
+            **position,
+        )
+    else:
+        # the item's index is in the data, so a double tap cannot answer the next item too
+        await context.reply(
+            update,
+            "patrol.ask_check",
+            **position,
+            buttons=[
+                [
+                    button("patrol.ok", f"pt:ok:{answered}"),
+                    button("patrol.abnormal", f"pt:bad:{answered}"),
+                ]
+            ],
+        )
+    return ITEM
+
+
+def _number(value: Any) -> str:
+    return "-" if value is None else f"{value.normalize():f}"
+
+
+async def _current_item(context: BotContext) -> ChecklistItem:
+    state = _state(context)
+    async with context.services.session_factory() as session:
+        item = await session.get(ChecklistItem, state["items"][len(state["draft"]["answers"])])
+    assert item is not None
+    return item
+
+
+async def answer_check(update: Update, context: BotContext) -> int:
+    """Stores OK or abnormal for a check item; asks the next item."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    if int(context.match.group(2)) != len(_state(context)["draft"]["answers"]):
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return ITEM
+    await query.answer()
+    item = await _current_item(context)
+    ok = context.match.group(1) == "ok"
+    _state(context)["draft"]["answers"].append({"item_id": item.id, "ok": ok, "reading": None})
+    await edit_query_message(
+        update,
+        context.text(
+            "patrol.answered",
+            label=item.label,
+            answer=as_text("patrol.ok" if ok else "patrol.abnormal"),
+        ),
+    )
+    return await _ask_next_item(update, context)
+
+
+async def answer_reading(update: Update, context: BotContext) -> int:
+    """Stores a reading (outside its normal range it counts as abnormal); asks the next item."""
+    item = await _current_item(context)
+    if item.kind != "reading":
+        await context.reply(update, "complain.use_buttons")
+        return ITEM
+    value, in_range = patrols.check_reading(item, update.effective_message.text)  # type: ignore[union-attr]
+    _state(context)["draft"]["answers"].append(
+        {"item_id": item.id, "ok": in_range, "reading": str(value)}
+    )
+    if not in_range:
+        await context.reply(
+            update,
+            "patrol.out_of_range",
+            value=_number(value),
+            unit=item.unit or "",
+            low=_number(item.low),
+            high=_number(item.high),
+        )
+    return await _ask_next_item(update, context)
+
+
+# --- note, photos, location ------------------------------------------------------------------
+
+
+async def enter_note(update: Update, context: BotContext) -> int:
+    """Stores the note; asks for photos."""
+    _state(context)["draft"]["note"] = update.effective_message.text  # type: ignore[union-attr]
+    return await _ask_photos(update, context)
+
+
+async def skip_note(update: Update, context: BotContext) -> int:
+    """No note; asks for photos."""
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    return await _ask_photos(update, context)
+
+
+async def _ask_photos(update: Update, context: BotContext) -> int:
+    draft = PatrolDraft.from_json(_state(context)["draft"])
+    if draft.abnormal:
+        await context.reply(
+            update,
+            "patrol.ask_photos_required",
+            buttons=[[button("complain.done", "pt:photos:done")]],
+        )
+    else:
+        await context.reply(
+            update,
+            "patrol.ask_photos",
+            buttons=[
+                [
+                    button("complain.done", "pt:photos:done"),
+                    button("complain.skip", "pt:photos:done"),
+                ]
+            ],
+        )
+    return PHOTOS
+
+
+async def add_photo(update: Update, context: BotContext) -> int:
+    """Keeps a photo; an album is acknowledged once."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    state = _state(context)
+    state["draft"]["photo_file_ids"].append(message.photo[-1].file_id)
+    if message.media_group_id is None or message.media_group_id != state["media_group"]:
+        state["media_group"] = message.media_group_id
+        await context.reply(
+            update,
+            "complain.photo_received",
+            count=len(state["draft"]["photo_file_ids"]),
+            buttons=[[button("complain.done", "pt:photos:done")]],
+        )
+    return PHOTOS
+
+
+async def add_location(update: Update, context: BotContext) -> int:
+    """Stores a shared location with the check-in."""
+    location = update.effective_message.location  # type: ignore[union-attr]
+    assert location is not None
+    draft = _state(context)["draft"]
+    draft["latitude"], draft["longitude"] = location.latitude, location.longitude
+    await context.reply(update, "patrol.location_received")
+    return PHOTOS
+
+
+async def finish(update: Update, context: BotContext) -> int:
+    """Records the patrol; anything abnormal opens a defect."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = PatrolDraft.from_json(_state(context)["draft"])
+    if draft.abnormal and not draft.photo_file_ids:
+        await context.reply(update, "patrol.photo_required")
+        return PHOTOS
+    async with context.unit_of_work() as uow:
+        outcome = await patrols.record_patrol(
+            uow, await context.actor(uow), draft, context.services.settings.timezone
+        )
+        asset = await uow.session.get(EquipmentAsset, draft.asset_id)
+        remaining = len(await patrols.assets_to_patrol(uow.session, outcome.patrol.patrol_date))
+    context.user_data.pop(PATROL_KEY, None)
+    assert asset is not None
+    if outcome.defect is not None:
+        await context.reply(
+            update,
+            "patrol.recorded_abnormal",
+            code=asset.code,
+            number=outcome.defect.number,
+            remaining=remaining,
+        )
+    else:
+        await context.reply(update, "patrol.recorded_ok", code=asset.code, remaining=remaining)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves the patrol or repair dialogue; nothing was recorded."""
+    for key in (PATROL_KEY, REPAIR_KEY, REJECT_KEY):
+        context.user_data.pop(key, None)
+    await context.reply(update, "cancel.done")
+    return ConversationHandler.END
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    """Text where a button or a photo is expected."""
+    await context.reply(update, "complain.use_buttons")
+
+
+# --- defects: vendor and technician ----------------------------------------------------------
+
+
+def _defect_id(context: BotContext) -> int:
+    assert context.match is not None
+    return int(context.match.group(1))
+
+
+async def acknowledge(update: Update, context: BotContext) -> None:
+    """The vendor has seen the defect."""
+    query = update.callback_query
+    assert query is not None
+    async with context.unit_of_work() as uow:
+        defect = await patrols.acknowledge_defect(
+            uow, await context.actor(uow), _defect_id(context)
+        )
+    await query.answer(
+        context.text("defect.acknowledged_reply", number=defect.number), show_alert=True
+    )
+
+
+async def begin_repair(update: Update, context: BotContext) -> int:
+    """Asks the vendor what was repaired."""
+    query = update.callback_query
+    assert query is not None
+    async with context.services.session_factory() as session:
+        user = await session.get(User, _actor_id(context))
+        assert user is not None
+        defect = await patrols.defect_for_repair(session, user, _defect_id(context))
+    await query.answer()
+    context.user_data[REPAIR_KEY] = {"defect_id": defect.id, "photos": [], "media_group": None}
+    await context.reply(update, "defect.ask_repair_note", number=defect.number)
+    return REPAIR_NOTE
+
+
+async def enter_repair_note(update: Update, context: BotContext) -> int:
+    """Stores the repair note; asks for photos."""
+    context.user_data[REPAIR_KEY]["note"] = update.effective_message.text  # type: ignore[union-attr]
+    await context.reply(
+        update,
+        "defect.ask_repair_photos",
+        buttons=[
+            [button("complain.done", "df:photos:done"), button("complain.skip", "df:photos:done")]
+        ],
+    )
+    return REPAIR_PHOTOS
+
+
+async def add_repair_photo(update: Update, context: BotContext) -> int:
+    """Keeps a photo of the repair."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    state = context.user_data[REPAIR_KEY]
+    state["photos"].append(message.photo[-1].file_id)
+    if message.media_group_id is None or message.media_group_id != state["media_group"]:
+        state["media_group"] = message.media_group_id
+        await context.reply(
+            update,
+            "complain.photo_received",
+            count=len(state["photos"]),
+            buttons=[[button("complain.done", "df:photos:done")]],
+        )
+    return REPAIR_PHOTOS
+
+
+async def finish_repair(update: Update, context: BotContext) -> int:
+    """Records the repair; the technician is asked to verify it."""
+    query = update.callback_query
+    assert query is not None
+    state = context.user_data.get(REPAIR_KEY)
+    if not state:
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return ConversationHandler.END
+    async with context.unit_of_work() as uow:
+        defect = await patrols.record_repair(
+            uow,
+            await context.actor(uow),
+            state["defect_id"],
+            state.get("note", ""),
+            state["photos"],
+        )
+    await query.answer()
+    context.user_data.pop(REPAIR_KEY, None)
+    await context.reply(update, "defect.repaired_reply", number=defect.number)
+    return ConversationHandler.END
+
+
+async def accept_repair(update: Update, context: BotContext) -> None:
+    """The technician accepts the repair: the defect is closed."""
+    query = update.callback_query
+    assert query is not None
+    async with context.unit_of_work() as uow:
+        defect = await patrols.verify_repair(
+            uow, await context.actor(uow), _defect_id(context), accept=True
+        )
+    await query.answer()
+    await edit_query_message(update, context.text("defect.accepted_reply", number=defect.number))
+
+
+async def begin_reject(update: Update, context: BotContext) -> int:
+    """Asks the technician why the repair is rejected."""
+    query = update.callback_query
+    assert query is not None
+    async with context.services.session_factory() as session:
+        user = await session.get(User, _actor_id(context))
+        assert user is not None
+        defect = await patrols.defect_for_verification(session, user, _defect_id(context))
+    await query.answer()
+    context.user_data[REJECT_KEY] = defect.id
+    await context.reply(update, "defect.ask_reject_reason", number=defect.number)
+    return REJECT_REASON
+
+
+async def enter_reject_reason(update: Update, context: BotContext) -> int:
+    """Reopens the defect with the reason; the vendor is told."""
+    async with context.unit_of_work() as uow:
+        defect = await patrols.verify_repair(
+            uow,
+            await context.actor(uow),
+            context.user_data[REJECT_KEY],
+            accept=False,
+            reason=update.effective_message.text,
+        )  # type: ignore[union-attr]
+    context.user_data.pop(REJECT_KEY, None)
+    await context.reply(update, "defect.rejected_reply", number=defect.number)
+    return ConversationHandler.END
+
+
+async def inspection_done(update: Update, context: BotContext) -> None:
+    """The supervisor confirms the periodic inspection."""
+    query = update.callback_query
+    assert query is not None and context.match is not None
+    async with context.unit_of_work() as uow:
+        inspection = await patrols.record_inspection(
+            uow, await context.actor(uow), int(context.match.group(1))
+        )
+    await query.answer()
+    await edit_query_message(
+        update,
+        context.text(
+            "inspection.done_reply", asset=inspection.asset.code, period=inspection.period
+        ),
+    )
+
+
+@for_command("defect")
+async def show_defect(update: Update, context: BotContext) -> None:
+    """/defect DF-…: the defect, its repair and its timeline."""
+    if not context.args:
+        await context.reply(update, "defect.usage")
+        return
+    from sqlalchemy import select
+
+    async with context.services.session_factory() as session:
+        defect = await session.scalar(
+            select(Defect).where(Defect.number == context.args[0].upper())
+        )
+        viewer = await session.get(User, _actor_id(context))
+        if (
+            defect is None
+            or viewer is None
+            or (
+                context.member.roles == {"vendor"} and viewer.vendor_id != defect.vendor_id  # type: ignore[union-attr]
+            )
+        ):
+            await context.reply(update, "defect.not_found")
+            return
+        await session.refresh(defect, ["asset"])
+        events = await events_of(session, "defect", defect.id)
+        names = {
+            u.id: u.full_name
+            for u in await session.scalars(
+                select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
+            )
+        }
+    t = context.text
+    lines = [
+        t("defect.header", number=defect.number, status=as_text(f"defect.status.{defect.status}")),
+        t(
+            "defect.details",
+            asset=f"{defect.asset.code} {defect.asset.name}",
+            location=defect.asset.location or "-",
+            description=defect.description,
+            reported_at=defect.reported_at,
+            rejections=defect.rejections,
+        ),
+    ]
+    if defect.repair_note:
+        lines.append(t("defect.repair", at=defect.repaired_at, note=defect.repair_note))
+    lines += ["", t("ticket.timeline")]
+    for event in events:
+        details = {k: v for k, v in (event.after or {}).items() if isinstance(v, str | int)}
+        action = t(f"timeline.defect.{event.action}", **details)
+        actor = names.get(event.actor_id or 0) or t("ticket.system")
+        lines.append(t("ticket.event", at=event.at, actor=actor, action=action))
+    await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
+
+
+def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "patrol",
+        entry_points=[
+            CommandHandler("patrol", start_patrol),
+            CommandHandler("start", start_from_sticker, filters=STICKER_LINK),
+        ],
+        states={
+            ASSET: [
+                CallbackQueryHandler(choose_asset, pattern=r"^pt:asset:(\d+)$"),
+                MessageHandler(TEXT, type_asset),
+            ],
+            ITEM: [
+                CallbackQueryHandler(answer_check, pattern=r"^pt:(ok|bad):(\d+)$"),
+                MessageHandler(TEXT, answer_reading),
+            ],
+            NOTE: [
+                MessageHandler(TEXT, enter_note),
+                CallbackQueryHandler(skip_note, pattern=r"^pt:note:skip$"),
+            ],
+            PHOTOS: [
+                MessageHandler(filters.PHOTO, add_photo),
+                MessageHandler(filters.LOCATION, add_location),
+                CallbackQueryHandler(finish, pattern=r"^pt:photos:done$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+        },
+        cancel=cancel,
+    )
+
+
+def repair_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "defect_repair",
+        entry_points=[
+            CallbackQueryHandler(begin_repair, pattern=r"^df:fix:(\d+)$"),
+            CallbackQueryHandler(begin_reject, pattern=r"^df:reject:(\d+)$"),
+        ],
+        states={
+            REPAIR_NOTE: [MessageHandler(TEXT, enter_repair_note)],
+            REPAIR_PHOTOS: [
+                MessageHandler(filters.PHOTO, add_repair_photo),
+                CallbackQueryHandler(finish_repair, pattern=r"^df:photos:done$"),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            REJECT_REASON: [MessageHandler(TEXT, enter_reject_reason)],
+        },
+        cancel=cancel,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(patrol_conversation())
+    application.add_handler(repair_conversation())
+    application.add_handler(CallbackQueryHandler(acknowledge, pattern=r"^df:ack:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(accept_repair, pattern=r"^df:accept:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(inspection_done, pattern=r"^in:done:(\d+)$"))
+    application.add_handler(CommandHandler("defect", show_defect))

@@ -1,0 +1,665 @@
+"""P3, maintenance vendors (seed part 3): the rectification ladder and the vendor scores.
+
+A nonconforming service gets a verbal rectification request with a deadline. Not fixed by then:
+a written notice (不合格項整改單, RN-YYYY-NNNNN) with a new deadline, followed up until it
+conforms. Still not: the equipment engineer fills the subcontractor service quality evaluation
+form (分承包方服務質量檢查評價表), the equipment manager reviews it and the management office
+(管理處) approves or returns it. Every month the manager scores each vendor
+(合格維保單位考核評分表); every six months the scores are assembled for the management office.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Defect, Rectification, User, Vendor, VendorScore
+
+from . import roles
+from .deadlines import meet_deadline, open_deadline
+from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .numbering import next_number
+from .outbox import as_text, as_time, button, notify_roles, notify_users
+from .patrols import add_photos, local_day, vendor_staff
+from .timeline import record_event
+from .unit_of_work import UnitOfWork
+
+SUBJECT = "rectification"
+MANAGERS = frozenset({roles.EQUIPMENT_MANAGER})
+ENGINEERS = frozenset({roles.EQUIPMENT_ENGINEER})
+OFFICE = frozenset({roles.MANAGEMENT_OFFICE})
+FOLLOWERS = frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER})
+WRITTEN_NOTICE_DAYS = 7
+# the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
+SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")
+RUNGS = ("verbal", "written", "evaluation")
+
+
+def _require(actor: User, allowed: frozenset[str]) -> None:
+    if not actor.role_names & allowed:
+        raise NotAllowed(
+            "error.role_required", roles=[{"$text": f"role.{r}"} for r in sorted(allowed)]
+        )
+
+
+def _label(rectification: Rectification) -> str:
+    return rectification.number or f"#{rectification.id}"
+
+
+def _params(rectification: Rectification) -> dict[str, Any]:
+    return {
+        "label": _label(rectification),
+        "vendor": rectification.vendor.name,
+        "description": rectification.description,
+        "due_at": as_time(rectification.due_at),
+    }
+
+
+async def _load(session: AsyncSession, rectification_id: int) -> Rectification:
+    rectification = await session.scalar(
+        select(Rectification).where(Rectification.id == rectification_id).with_for_update()
+    )
+    if rectification is None:
+        raise NotFound("rectification.not_found")
+    await session.refresh(rectification, ["vendor"])
+    return rectification
+
+
+def _expect(rectification: Rectification, *statuses: str, rung: str | None = None) -> None:
+    if rectification.status not in statuses or (rung is not None and rectification.rung != rung):
+        raise WrongState(
+            "rectification.wrong_step",
+            label=_label(rectification),
+            status=as_text(f"rectification.status.{rectification.status}"),
+        )
+
+
+def _event(
+    session: AsyncSession,
+    rectification: Rectification,
+    action: str,
+    actor: User,
+    now: dt.datetime,
+    **after: Any,
+) -> None:
+    record_event(
+        session,
+        subject_type=SUBJECT,
+        subject_id=rectification.id,
+        action=action,
+        actor_id=actor.id,
+        at=now,
+        after={"rung": rectification.rung, "status": rectification.status, **after},
+    )
+
+
+# --- the ladder ------------------------------------------------------------------------------
+
+
+async def vendors(session: AsyncSession) -> list[Vendor]:
+    return list(await session.scalars(select(Vendor).order_by(Vendor.code)))
+
+
+async def raise_rectification(
+    uow: UnitOfWork,
+    manager: User,
+    vendor_id: int,
+    description: str,
+    due_at: dt.datetime,
+    defect_id: int | None = None,
+) -> Rectification:
+    """Rung 1: the verbal rectification request, recorded, the vendor's staff told."""
+    session, now = uow.session, uow.clock.now()
+    _require(manager, MANAGERS)
+    vendor = await session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise NotFound("rectification.unknown_vendor")
+    description = description.strip()
+    if not description:
+        raise InvalidInput("rectification.empty_description")
+    if due_at <= now:
+        raise InvalidInput("rectification.due_in_past")
+    if defect_id is not None and await session.get(Defect, defect_id) is None:
+        raise NotFound("defect.not_found")
+    rectification = Rectification(
+        vendor_id=vendor.id,
+        defect_id=defect_id,
+        description=description,
+        rung="verbal",
+        status="open",
+        due_at=due_at,
+        raised_by_id=manager.id,
+        raised_at=now,
+    )
+    session.add(rectification)
+    await session.flush()
+    await session.refresh(rectification, ["vendor"])
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=rectification.id,
+        subject_label=_label(rectification),
+        kind="rectification",
+        responsible_role=roles.EQUIPMENT_MANAGER,
+        opened_at=now,
+        due_at=due_at,
+    )
+    _event(
+        session,
+        rectification,
+        "verbal_request",
+        manager,
+        now,
+        description=description,
+        due_at=due_at.isoformat(),
+        defect_id=defect_id,
+    )
+    await notify_users(
+        session,
+        await vendor_staff(session, vendor.id),
+        "rectification.verbal",
+        _params(rectification),
+        now=now,
+        dedupe_prefix=f"rectification:{rectification.id}:verbal",
+    )
+    await uow.commit()
+    return rectification
+
+
+async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.datetime) -> int:
+    """A request not confirmed fixed by its deadline: prompt the manager to climb a rung."""
+    overdue = await session.scalars(
+        select(Rectification)
+        .where(
+            Rectification.status == "open",
+            Rectification.due_at <= now,
+            (Rectification.prompted_rung.is_(None))
+            | (Rectification.prompted_rung != Rectification.rung),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    prompted = 0
+    for rectification in list(overdue):
+        await session.refresh(rectification, ["vendor"])
+        if rectification.rung == "verbal":
+            key, climb = (
+                "rectification.prompt_written",
+                button("rectification.button.write", f"rn:write:{rectification.id}"),
+            )
+        else:
+            key, climb = (
+                "rectification.prompt_evaluation",
+                button("rectification.button.evaluate", f"rn:eval:{rectification.id}"),
+            )
+        await notify_roles(
+            session,
+            [roles.EQUIPMENT_MANAGER],
+            key,
+            _params(rectification),
+            now=now,
+            buttons=[[climb, button("rectification.button.conforms", f"rn:ok:{rectification.id}")]],
+            dedupe_prefix=f"rectification:{rectification.id}:prompt:{rectification.rung}",
+        )
+        rectification.prompted_rung = rectification.rung
+        prompted += 1
+    return prompted
+
+
+async def confirm_conforming(
+    uow: UnitOfWork, manager: User, rectification_id: int
+) -> Rectification:
+    """The manager confirms the service now conforms: the ladder ends here."""
+    session, now = uow.session, uow.clock.now()
+    _require(manager, MANAGERS)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "open")
+    rectification.status, rectification.conformed_at = "conforming", now
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
+    )
+    _event(session, rectification, "conforming", manager, now)
+    await notify_users(
+        session,
+        await vendor_staff(session, rectification.vendor_id),
+        "rectification.closed",
+        _params(rectification),
+        now=now,
+        dedupe_prefix=f"rectification:{rectification.id}:closed",
+    )
+    await uow.commit()
+    return rectification
+
+
+async def add_follow_up(
+    uow: UnitOfWork, actor: User, rectification_id: int, note: str, photo_file_ids: list[str]
+) -> Rectification:
+    """A follow-up check (跟蹤檢查) with its evidence, on any open rung."""
+    session, now = uow.session, uow.clock.now()
+    _require(actor, FOLLOWERS)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "open", "evaluating")
+    note = note.strip()
+    if not note:
+        raise InvalidInput("rectification.empty_note")
+    add_photos(session, SUBJECT, rectification.id, "follow_up", photo_file_ids, actor, now)
+    _event(session, rectification, "follow_up", actor, now, note=note, photos=len(photo_file_ids))
+    await uow.commit()
+    return rectification
+
+
+async def issue_written_notice(
+    uow: UnitOfWork, manager: User, rectification_id: int, days: int = WRITTEN_NOTICE_DAYS
+) -> Rectification:
+    """Rung 2: the written notice RN-YYYY-NNNNN, sent to the vendor as a document, new deadline."""
+    session, now = uow.session, uow.clock.now()
+    _require(manager, MANAGERS)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "open", rung="verbal")
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
+    )
+    rectification.number = await next_number(session, "RN", now.year)
+    rectification.rung, rectification.written_at = "written", now
+    rectification.due_at = now + dt.timedelta(days=days)
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=rectification.id,
+        subject_label=rectification.number,
+        kind="rectification",
+        responsible_role=roles.EQUIPMENT_MANAGER,
+        opened_at=now,
+        due_at=rectification.due_at,
+    )
+    _event(
+        session,
+        rectification,
+        "written_notice",
+        manager,
+        now,
+        number=rectification.number,
+        due_at=rectification.due_at.isoformat(),
+    )
+    notice = {"kind": "rectification_notice", "params": {"id": rectification.id}}
+    await notify_users(
+        session,
+        await vendor_staff(session, rectification.vendor_id),
+        "rectification.written",
+        _params(rectification),
+        now=now,
+        attachment=notice,
+        dedupe_prefix=f"rectification:{rectification.id}:written",
+    )
+    await notify_roles(
+        session,
+        [roles.EQUIPMENT_MANAGER],
+        "rectification.written_copy",
+        _params(rectification),
+        now=now,
+        attachment=notice,
+        dedupe_prefix=f"rectification:{rectification.id}:written-copy",
+    )
+    await uow.commit()
+    return rectification
+
+
+async def escalate_to_evaluation(
+    uow: UnitOfWork, manager: User, rectification_id: int
+) -> Rectification:
+    """Rung 3: the written notice did not work; the engineer is asked for the evaluation form."""
+    session, now = uow.session, uow.clock.now()
+    _require(manager, MANAGERS)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "open", rung="written")
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
+    )
+    rectification.rung, rectification.status = "evaluation", "evaluating"
+    _event(session, rectification, "evaluation_requested", manager, now)
+    await notify_roles(
+        session,
+        [roles.EQUIPMENT_ENGINEER],
+        "rectification.evaluation_requested",
+        _params(rectification),
+        now=now,
+        buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
+        dedupe_prefix=f"rectification:{rectification.id}:evaluate:{now.isoformat()}",
+    )
+    await uow.commit()
+    return rectification
+
+
+async def rectification_for_form(
+    session: AsyncSession, engineer: User, rectification_id: int
+) -> Rectification:
+    _require(engineer, ENGINEERS)
+    rectification = await session.get(Rectification, rectification_id)
+    if rectification is None:
+        raise NotFound("rectification.not_found")
+    await session.refresh(rectification, ["vendor"])
+    _expect(rectification, "evaluating")
+    return rectification
+
+
+def check_score(text: str) -> int:
+    try:
+        score = int(text.strip())
+    except ValueError:
+        raise InvalidInput("rectification.bad_score") from None
+    if not 0 <= score <= 100:
+        raise InvalidInput("rectification.bad_score")
+    return score
+
+
+async def submit_evaluation(
+    uow: UnitOfWork, engineer: User, rectification_id: int, findings: str, score: int
+) -> Rectification:
+    """分承包方服務質量檢查評價表, filled by the engineer; the manager reviews it."""
+    session, now = uow.session, uow.clock.now()
+    _require(engineer, ENGINEERS)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "evaluating")
+    findings = findings.strip()
+    if not findings:
+        raise InvalidInput("rectification.empty_evaluation")
+    rectification.evaluation, rectification.evaluation_score = findings, score
+    rectification.evaluated_by_id, rectification.evaluated_at = engineer.id, now
+    rectification.status = "form_submitted"
+    _event(
+        session,
+        rectification,
+        "evaluation_submitted",
+        engineer,
+        now,
+        findings=findings,
+        score=score,
+    )
+    await notify_roles(
+        session,
+        [roles.EQUIPMENT_MANAGER],
+        "rectification.review_form",
+        {**_params(rectification), "findings": findings, "score": score},
+        now=now,
+        buttons=[
+            [
+                button("rectification.button.forward", f"rn:fwd:{rectification.id}"),
+                button("rectification.button.back", f"rn:back:{rectification.id}"),
+            ]
+        ],
+        dedupe_prefix=f"rectification:{rectification.id}:review:{now.isoformat()}",
+    )
+    await uow.commit()
+    return rectification
+
+
+async def review_evaluation(
+    uow: UnitOfWork, manager: User, rectification_id: int, *, forward: bool
+) -> Rectification:
+    """The manager reviews the form: forward it to the management office, or send it back."""
+    session, now = uow.session, uow.clock.now()
+    _require(manager, MANAGERS)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "form_submitted")
+    if forward:
+        rectification.status = "reviewed"
+        rectification.reviewed_by_id, rectification.reviewed_at = manager.id, now
+        _event(session, rectification, "evaluation_reviewed", manager, now)
+        await notify_roles(
+            session,
+            [roles.MANAGEMENT_OFFICE],
+            "rectification.approve_form",
+            {
+                **_params(rectification),
+                "findings": rectification.evaluation,
+                "score": rectification.evaluation_score,
+            },
+            now=now,
+            buttons=[
+                [
+                    button("rectification.button.approve", f"rn:approve:{rectification.id}"),
+                    button("rectification.button.return", f"rn:return:{rectification.id}"),
+                ]
+            ],
+            attachment={"kind": "evaluation_form", "params": {"id": rectification.id}},
+            dedupe_prefix=f"rectification:{rectification.id}:approve:{now.isoformat()}",
+        )
+    else:
+        await _back_to_engineer(session, rectification, manager, now, "evaluation_sent_back")
+    await uow.commit()
+    return rectification
+
+
+async def decide_evaluation(
+    uow: UnitOfWork, office: User, rectification_id: int, *, approve: bool
+) -> Rectification:
+    """The management office approves the evaluation (the ladder ends) or returns it."""
+    session, now = uow.session, uow.clock.now()
+    _require(office, OFFICE)
+    rectification = await _load(session, rectification_id)
+    _expect(rectification, "reviewed")
+    if approve:
+        rectification.status = "approved"
+        rectification.decided_by_id, rectification.decided_at = office.id, now
+        _event(session, rectification, "evaluation_approved", office, now)
+        await notify_roles(
+            session,
+            [roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER],
+            "rectification.approved",
+            _params(rectification),
+            now=now,
+            dedupe_prefix=f"rectification:{rectification.id}:approved",
+        )
+    else:
+        await _back_to_engineer(session, rectification, office, now, "evaluation_returned")
+    await uow.commit()
+    return rectification
+
+
+async def _back_to_engineer(
+    session: AsyncSession, rectification: Rectification, actor: User, now: dt.datetime, action: str
+) -> None:
+    rectification.status = "evaluating"
+    rectification.reviewed_by_id = rectification.reviewed_at = None
+    _event(session, rectification, action, actor, now)
+    await notify_roles(
+        session,
+        [roles.EQUIPMENT_ENGINEER],
+        "rectification.form_returned",
+        _params(rectification),
+        now=now,
+        buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
+        dedupe_prefix=f"rectification:{rectification.id}:{action}:{now.isoformat()}",
+    )
+
+
+async def open_rectifications(session: AsyncSession) -> list[Rectification]:
+    rows = await session.scalars(
+        select(Rectification)
+        .where(Rectification.status.in_(("open", "evaluating", "form_submitted", "reviewed")))
+        .order_by(Rectification.raised_at)
+    )
+    found = list(rows)
+    for rectification in found:
+        await session.refresh(rectification, ["vendor"])
+    return found
+
+
+# --- monthly scores and the half-yearly assessment -------------------------------------------
+
+
+def month_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    year, month = (int(part) for part in period.split("-"))
+    start = dt.datetime(year, month, 1, tzinfo=timezone)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def previous_month(now: dt.datetime, timezone: ZoneInfo) -> str:
+    first = local_day(now, timezone).replace(day=1)
+    last_month = first - dt.timedelta(days=1)
+    return f"{last_month.year:04d}-{last_month.month:02d}"
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return round(delta.total_seconds() / 60)
+
+
+async def measured_figures(
+    session: AsyncSession, vendor_id: int, period: str, timezone: ZoneInfo
+) -> dict[str, Any]:
+    """What the bot measured of the vendor in the month: defects, response and repair times,
+    rejected repairs, rectifications and the highest rung they reached."""
+    start, end = month_bounds(period, timezone)
+    defects = list(
+        await session.scalars(
+            select(Defect).where(
+                Defect.vendor_id == vendor_id, Defect.reported_at >= start, Defect.reported_at < end
+            )
+        )
+    )
+    responses = [_minutes(d.acknowledged_at - d.reported_at) for d in defects if d.acknowledged_at]
+    repairs = [_minutes(d.repaired_at - d.reported_at) for d in defects if d.repaired_at]
+    rectifications = list(
+        await session.scalars(
+            select(Rectification).where(
+                Rectification.vendor_id == vendor_id,
+                Rectification.raised_at < end,
+                (Rectification.conformed_at.is_(None)) | (Rectification.conformed_at >= start),
+            )
+        )
+    )
+    highest = max((RUNGS.index(r.rung) for r in rectifications), default=None)
+    return {
+        "defects": len(defects),
+        "open_defects": sum(d.status != "closed" for d in defects),
+        "median_response_minutes": statistics.median(responses) if responses else None,
+        "worst_response_minutes": max(responses) if responses else None,
+        "median_repair_minutes": statistics.median(repairs) if repairs else None,
+        "worst_repair_minutes": max(repairs) if repairs else None,
+        "rejected_repairs": sum(d.rejections for d in defects),
+        "rectifications": len(rectifications),
+        "highest_rung": RUNGS[highest] if highest is not None else None,
+    }
+
+
+async def request_monthly_scores(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """On the 1st: ask the equipment manager to score each vendor for last month."""
+    period = previous_month(now, timezone)
+    queued = 0
+    for vendor in await vendors(session):
+        queued += len(
+            await notify_roles(
+                session,
+                [roles.EQUIPMENT_MANAGER],
+                "score.request",
+                {"vendor": vendor.name, "period": period},
+                now=now,
+                buttons=[
+                    [
+                        button(
+                            "score.button.start",
+                            f"vs:go:{vendor.id}:{period.replace('-', '')}",
+                            vendor=vendor.code,
+                        )
+                    ]
+                ],
+                dedupe_prefix=f"score:request:{vendor.id}:{period}",
+            )
+        )
+    return queued
+
+
+async def record_vendor_score(
+    uow: UnitOfWork,
+    manager: User,
+    vendor_id: int,
+    period: str,
+    judged: dict[str, int],
+    timezone: ZoneInfo,
+) -> VendorScore:
+    """Store the month's score sheet (measured parts filled in by the bot); it is sent as a file."""
+    session, now = uow.session, uow.clock.now()
+    _require(manager, MANAGERS)
+    if set(judged) != set(SCORE_CRITERIA) or not all(1 <= v <= 5 for v in judged.values()):
+        raise InvalidInput("score.incomplete")
+    vendor = await session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise NotFound("rectification.unknown_vendor")
+    if await session.scalar(
+        select(VendorScore.id).where(
+            VendorScore.vendor_id == vendor_id, VendorScore.period == period
+        )
+    ):
+        raise WrongState("score.already_scored", vendor=vendor.name, period=period)
+    score = VendorScore(
+        vendor_id=vendor_id,
+        period=period,
+        measured=await measured_figures(session, vendor_id, period, timezone),
+        judged=dict(judged),
+        total=sum(judged.values()) * 20 // len(SCORE_CRITERIA),
+        scored_by_id=manager.id,
+        scored_at=now,
+    )
+    session.add(score)
+    await session.flush()
+    record_event(
+        session,
+        subject_type="vendor_score",
+        subject_id=score.id,
+        action="scored",
+        actor_id=manager.id,
+        at=now,
+        after={"vendor": vendor.code, "period": period, "total": score.total},
+    )
+    await notify_users(
+        session,
+        [manager],
+        "score.sheet",
+        {"vendor": vendor.name, "period": period, "total": score.total},
+        now=now,
+        attachment={"kind": "vendor_score", "params": {"id": score.id}},
+        dedupe_prefix=f"score:sheet:{score.id}",
+    )
+    await uow.commit()
+    return score
+
+
+def half_year_before(now: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
+    """The half-year that ended before `now`: (year, 1) for Jan-Jun, (year, 2) for Jul-Dec."""
+    today = local_day(now, timezone)
+    return (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
+
+
+def half_year_periods(year: int, half: int) -> list[str]:
+    first = 1 if half == 1 else 7
+    return [f"{year:04d}-{month:02d}" for month in range(first, first + 6)]
+
+
+async def queue_half_year_assessment(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """Every six months: the comprehensive vendor assessment, from the six monthly sheets, to the
+    management office."""
+    year, half = half_year_before(now, timezone)
+    sheets = await session.scalar(
+        select(func.count())
+        .select_from(VendorScore)
+        .where(VendorScore.period.in_(half_year_periods(year, half)))
+    )
+    queued = await notify_roles(
+        session,
+        [roles.MANAGEMENT_OFFICE, roles.EQUIPMENT_MANAGER],
+        "score.assessment",
+        {"year": year, "half": half, "sheets": sheets or 0},
+        now=now,
+        attachment={"kind": "vendor_assessment", "params": {"year": year, "half": half}},
+        dedupe_prefix=f"score:assessment:{year}-H{half}",
+    )
+    return len(queued)

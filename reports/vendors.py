@@ -1,0 +1,150 @@
+"""P3 documents as XLSX workbooks: the written rectification notice (不合格項整改單), the service
+quality evaluation form (分承包方服務質量檢查評價表), the monthly vendor score sheet
+(合格維保單位考核評分表) and the half-yearly vendor assessment.
+
+Every title comes from the caller's `label` function (the reader's catalogue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from storage.models import Rectification, VendorScore
+
+Label = Callable[[str], str]
+MEASURED = (
+    "defects",
+    "open_defects",
+    "median_response_minutes",
+    "worst_response_minutes",
+    "median_repair_minutes",
+    "worst_repair_minutes",
+    "rejected_repairs",
+    "rectifications",
+    "highest_rung",
+)
+
+
+def _form(title: str, fields: Sequence[tuple[str, Any]]) -> bytes:
+    """A two-column form: a bold title, then label | value rows."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for name, value in fields:
+        sheet.append([name, "" if value is None else value])
+    sheet.column_dimensions["A"].width = 28
+    sheet.column_dimensions["B"].width = 70
+    for row in sheet.iter_rows(min_row=2):
+        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _time(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
+    return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def rectification_notice(rectification: Rectification, label: Label, timezone: ZoneInfo) -> bytes:
+    """不合格項整改單: the written notice the vendor receives."""
+    return _form(
+        label("document.notice.title"),
+        [
+            (label("document.notice.number"), rectification.number),
+            (label("document.notice.vendor"), rectification.vendor.name),
+            (label("document.notice.issue"), rectification.description),
+            (label("document.notice.raised_at"), _time(rectification.raised_at, timezone)),
+            (label("document.notice.written_at"), _time(rectification.written_at, timezone)),
+            (label("document.notice.due_at"), _time(rectification.due_at, timezone)),
+            (label("document.notice.instruction"), label("document.notice.instruction_text")),
+        ],
+    )
+
+
+def evaluation_form(
+    rectification: Rectification, engineer: str, label: Label, timezone: ZoneInfo
+) -> bytes:
+    """分承包方服務質量檢查評價表: the engineer's evaluation after the ladder failed."""
+    return _form(
+        label("document.evaluation.title"),
+        [
+            (label("document.notice.number"), rectification.number),
+            (label("document.notice.vendor"), rectification.vendor.name),
+            (label("document.notice.issue"), rectification.description),
+            (label("document.evaluation.findings"), rectification.evaluation),
+            (label("document.evaluation.score"), rectification.evaluation_score),
+            (label("document.evaluation.engineer"), engineer),
+            (label("document.evaluation.date"), _time(rectification.evaluated_at, timezone)),
+        ],
+    )
+
+
+def _measured_value(name: str, value: Any, label: Label) -> Any:
+    if value is None:
+        return "-"
+    if name == "highest_rung":
+        return label(f"rectification.rung.{value}")
+    return value
+
+
+def score_sheet(score: VendorScore, manager: str, label: Label, timezone: ZoneInfo) -> bytes:
+    """合格維保單位考核評分表 for one vendor and month."""
+    fields: list[tuple[str, Any]] = [
+        (label("document.score.vendor"), score.vendor.name),
+        (label("document.score.period"), score.period),
+    ]
+    fields += [
+        (label(f"document.measured.{name}"), _measured_value(name, score.measured.get(name), label))
+        for name in MEASURED
+    ]
+    fields += [(label(f"score.criterion.{name}"), value) for name, value in score.judged.items()]
+    fields += [
+        (label("document.score.total"), score.total),
+        (label("document.score.scored_by"), manager),
+        (label("document.score.scored_at"), _time(score.scored_at, timezone)),
+    ]
+    return _form(label("document.score.title"), fields)
+
+
+def assessment(scores: list[VendorScore], periods: list[str], title: str, label: Label) -> bytes:
+    """The half-yearly comprehensive assessment: each vendor's six monthly totals and mean."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = label("document.assessment.sheet")[:31]
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    sheet.append(
+        [
+            label("document.score.vendor"),
+            *periods,
+            label("document.assessment.mean"),
+            label("document.measured.defects"),
+            label("document.measured.rejected_repairs"),
+        ]
+    )
+    by_vendor: dict[str, dict[str, VendorScore]] = {}
+    for score in scores:
+        by_vendor.setdefault(score.vendor.name, {})[score.period] = score
+    for vendor, monthly in sorted(by_vendor.items()):
+        totals = [monthly[p].total if p in monthly else "" for p in periods]
+        given = [t for t in totals if t != ""]
+        sheet.append(
+            [
+                vendor,
+                *totals,
+                round(sum(given) / len(given), 1) if given else "",
+                sum(s.measured.get("defects", 0) for s in monthly.values()),
+                sum(s.measured.get("rejected_repairs", 0) for s in monthly.values()),
+            ]
+        )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
