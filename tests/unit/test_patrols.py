@@ -1,0 +1,240 @@
+"""P3 patrol rules: checklist ranges, defects from abnormal patrols, repair and verification,
+missed patrols across the configured time zone and midnight, periodic inspections."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import Services
+from procedures import patrols
+from procedures.clock import ManualClock
+from procedures.errors import InvalidInput, NotAllowed, WrongState
+from procedures.patrols import PatrolDraft
+from storage.models import ChecklistItem, Defect, EquipmentAsset, Inspection, User, Vendor
+from tests.conftest import SHANGHAI
+
+from .helpers import act, make_user, outbox_rows
+
+
+async def asset(services: Services, code: str) -> EquipmentAsset:
+    async with services.session_factory() as session:
+        return await session.scalar(select(EquipmentAsset).where(EquipmentAsset.code == code))
+
+
+async def vendor_user(services: Services, vendor_code: str) -> User:
+    user = await make_user(services, "vendor", language="en")
+    async with services.unit_of_work() as uow:
+        stored = await uow.session.get(User, user.id)
+        stored.vendor_id = await uow.session.scalar(
+            select(Vendor.id).where(Vendor.code == vendor_code)
+        )
+        await uow.commit()
+    return stored
+
+
+async def draft_for(
+    services: Services,
+    code: str,
+    *,
+    abnormal: str | None = None,
+    photos: int = 0,
+    readings: dict[str, str] | None = None,
+) -> PatrolDraft:
+    """A complete check-in of the asset: every item OK unless named abnormal or read."""
+    target = await asset(services, code)
+    async with services.session_factory() as session:
+        items = await patrols.checklist_for(session, target.system)
+    draft = PatrolDraft(asset_id=target.id, photo_file_ids=[f"photo-{i}" for i in range(photos)])
+    for item in items:
+        if item.kind == "reading":
+            value, ok = patrols.check_reading(
+                item, (readings or {}).get(item.code, str(item.low or 0))
+            )
+            draft.answers.append({"item_id": item.id, "ok": ok, "reading": str(value)})
+        else:
+            draft.answers.append({"item_id": item.id, "ok": item.code != abnormal, "reading": None})
+    return draft
+
+
+async def patrol(services: Services, technician: User, draft: PatrolDraft):
+    return await act(services, patrols.record_patrol, technician, draft, SHANGHAI)
+
+
+async def test_a_reading_outside_its_range_counts_as_abnormal(
+    services: Services, samples: None
+) -> None:
+    async with services.session_factory() as session:
+        level = await session.scalar(select(ChecklistItem).where(ChecklistItem.code == "EL-LEVEL"))
+    assert patrols.check_reading(level, "4") == (Decimal("4"), True)
+    assert patrols.check_reading(level, "10") == (Decimal("10"), True)  # the bounds are normal
+    assert patrols.check_reading(level, "12,5") == (Decimal("12.5"), False)
+    assert patrols.check_reading(level, "-1")[1] is False
+    for bad in ("about 3", "", "nan"):
+        with pytest.raises(InvalidInput, match="bad_reading"):
+            patrols.check_reading(level, bad)
+
+
+async def test_an_abnormal_patrol_needs_a_photo_and_opens_a_defect_for_the_vendor_and_manager(
+    services: Services, samples: None
+) -> None:
+    technician = await make_user(services, "technician")
+    manager = await make_user(services, "equipment_manager")
+    vendor = await vendor_user(services, "V001")
+    await vendor_user(services, "V002")  # another vendor's staff hear nothing
+
+    with pytest.raises(InvalidInput, match="photo_required"):
+        await patrol(
+            services, technician, await draft_for(services, "EL-01", readings={"EL-LEVEL": "15"})
+        )
+    outcome = await patrol(
+        services,
+        technician,
+        await draft_for(
+            services, "EL-01", readings={"EL-LEVEL": "15"}, abnormal="EL-DOOR", photos=2
+        ),
+    )
+
+    assert outcome.patrol.abnormal and outcome.defect.number == "DF-2026-00001"
+    assert outcome.defect.description == "門機開關順暢、無異響; 平層準確(誤差) 15 mm"
+    (to_vendor,) = await outbox_rows(services, text_key="defect.reported")
+    assert to_vendor.user_id == vendor.id
+    assert [b["data"] for b in to_vendor.buttons[0]] == [
+        f"df:ack:{outcome.defect.id}",
+        f"df:fix:{outcome.defect.id}",
+    ]
+    assert to_vendor.attachment == {"kind": "photo", "params": {"file_id": "photo-0"}}
+    (to_manager,) = await outbox_rows(services, text_key="defect.reported_manager")
+    assert (
+        to_manager.user_id == manager.id and to_manager.params["vendor"] == "迅達電梯維保有限公司"
+    )
+
+    normal = await patrol(services, technician, await draft_for(services, "EL-02"))
+    assert normal.defect is None and not normal.patrol.abnormal
+
+
+async def test_an_incomplete_checklist_or_a_wrong_role_records_nothing(
+    services: Services, samples: None
+) -> None:
+    technician = await make_user(services, "technician")
+    draft = await draft_for(services, "WP-01")
+    draft.answers.pop()
+    with pytest.raises(InvalidInput, match="incomplete"):
+        await patrol(services, technician, draft)
+    with pytest.raises(NotAllowed):
+        await patrol(
+            services, await make_user(services, "warehouse"), await draft_for(services, "WP-01")
+        )
+
+
+async def test_the_vendor_repairs_the_technician_rejects_then_accepts_and_times_are_kept(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    technician = await make_user(services, "technician")
+    vendor = await vendor_user(services, "V001")
+    other_vendor = await vendor_user(services, "V002")
+    outcome = await patrol(
+        services, technician, await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
+    )
+    defect_id = outcome.defect.id
+
+    with pytest.raises(NotAllowed, match="not_your_vendor"):
+        await act(services, patrols.acknowledge_defect, other_vendor, defect_id)
+    clock.advance(dt.timedelta(minutes=20))
+    await act(services, patrols.acknowledge_defect, vendor, defect_id)
+    with pytest.raises(WrongState, match="already_acknowledged"):
+        await act(services, patrols.acknowledge_defect, vendor, defect_id)
+    clock.advance(dt.timedelta(hours=2))
+    await act(services, patrols.record_repair, vendor, defect_id, "Replaced door roller", ["fix-1"])
+    (ask,) = await outbox_rows(services, text_key="defect.verify_repair")
+    assert ask.user_id == technician.id and ask.attachment["params"]["file_id"] == "fix-1"
+
+    await act(
+        services, patrols.verify_repair, technician, defect_id, accept=False, reason="Still grinds"
+    )
+    (rejected_to_vendor,) = await outbox_rows(
+        services, text_key="defect.rejected", user_id=vendor.id
+    )
+    assert rejected_to_vendor.params["reason"] == "Still grinds"
+    with pytest.raises(WrongState, match="not_repaired"):
+        await act(services, patrols.verify_repair, technician, defect_id, accept=True)
+    clock.advance(dt.timedelta(hours=1))
+    await act(services, patrols.record_repair, vendor, defect_id, "Door motor replaced", [])
+    await act(services, patrols.verify_repair, technician, defect_id, accept=True)
+
+    async with services.session_factory() as session:
+        defect = await session.get(Defect, defect_id)
+    assert defect.status == "closed" and defect.rejections == 1
+    assert defect.acknowledged_at - defect.reported_at == dt.timedelta(minutes=20)
+    assert defect.repaired_at - defect.reported_at == dt.timedelta(hours=3, minutes=20)
+
+
+async def test_missed_patrols_follow_the_local_day_across_midnight(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    technician = await make_user(services, "technician")
+    manager = await make_user(services, "equipment_manager")
+    # 23:30 in Shanghai is 15:30 UTC: the patrol counts for the local day, 26 November
+    clock.set(dt.datetime(2026, 11, 26, 23, 30, tzinfo=SHANGHAI))
+    for code in ("EL-01", "EL-02", "WP-01", "HV-01", "FP-01"):
+        await patrol(services, technician, await draft_for(services, code))
+
+    clock.set(dt.datetime(2026, 11, 27, 0, 30, tzinfo=SHANGHAI))  # after local midnight
+    async with services.session_factory() as session:
+        assert [a.code for a in await patrols.assets_to_patrol(session, dt.date(2026, 11, 26))] == [
+            "PW-01"
+        ]
+        assert len(await patrols.assets_to_patrol(session, dt.date(2026, 11, 27))) == 6
+
+    clock.set(dt.datetime(2026, 11, 27, 8, 0, tzinfo=SHANGHAI))
+    for _ in range(2):  # a second run sends nothing new
+        async with services.unit_of_work() as uow:
+            await patrols.report_missed_patrols(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
+            await uow.commit()
+    (missed,) = await outbox_rows(services, text_key="patrol.missed")
+    assert missed.user_id == manager.id
+    assert (
+        missed.params["date"] == "2026-11-26"
+        and missed.params["assets"] == "PW-01 低壓配電櫃 (地下一層配電房)"
+    )
+
+    clock.set(dt.datetime(2026, 11, 27, 17, 0, tzinfo=SHANGHAI))
+    async with services.unit_of_work() as uow:
+        await patrols.remind_unpatrolled(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
+        await uow.commit()
+    (reminder,) = await outbox_rows(services, text_key="patrol.reminder")
+    assert reminder.user_id == technician.id and reminder.params["count"] == 6
+
+
+async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_supervisor(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    supervisor = await make_user(services, "equipment_supervisor")
+
+    async def schedule() -> int:
+        async with services.unit_of_work() as uow:
+            created = await patrols.schedule_inspections(
+                uow.session,
+                now=uow.clock.now(),
+                timezone=SHANGHAI,
+                every_months={"elevator": 1, "fire_protection": 3},
+            )
+            await uow.commit()
+        return created
+
+    assert await schedule() == 2  # the two elevators; fire protection is due in January
+    assert await schedule() == 0
+    async with services.session_factory() as session:
+        inspections = list(await session.scalars(select(Inspection).order_by(Inspection.id)))
+    assert inspections[0].due_at == dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
+    notices = await outbox_rows(services, text_key="inspection.scheduled")
+    assert {n.user_id for n in notices} == {supervisor.id}
+    await act(services, patrols.record_inspection, supervisor, inspections[0].id)
+    with pytest.raises(WrongState, match="already_done"):
+        await act(services, patrols.record_inspection, supervisor, inspections[0].id)
+
+    clock.set(dt.datetime(2027, 1, 2, 9, tzinfo=SHANGHAI))
+    assert await schedule() == 3  # elevators again, and the fire protection pump

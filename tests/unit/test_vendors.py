@@ -1,0 +1,248 @@
+"""P3 vendor rules: the rectification ladder's transitions and deadlines, and the measured
+parts of the monthly score."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import Services
+from procedures import vendors
+from procedures.clock import ManualClock
+from procedures.errors import InvalidInput, NotAllowed, WrongState
+from storage.models import Deadline, Rectification, Vendor
+from tests.conftest import SHANGHAI
+
+from .helpers import act, make_user, outbox_rows
+from .test_patrols import draft_for, patrol, vendor_user
+
+DAY = dt.timedelta(days=1)
+
+
+async def vendor_id(services: Services, code: str) -> int:
+    async with services.session_factory() as session:
+        return await session.scalar(select(Vendor.id).where(Vendor.code == code))
+
+
+async def prompt(services: Services) -> int:
+    async with services.unit_of_work() as uow:
+        prompted = await vendors.prompt_overdue_rectifications(uow.session, now=uow.clock.now())
+        await uow.commit()
+    return prompted
+
+
+async def test_the_ladder_climbs_from_a_verbal_request_to_an_approved_evaluation(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    manager = await make_user(services, "equipment_manager")
+    engineer = await make_user(services, "equipment_engineer")
+    office = await make_user(services, "management_office")
+    staff = await vendor_user(services, "V002")
+    v002 = await vendor_id(services, "V002")
+
+    with pytest.raises(NotAllowed):
+        await act(services, vendors.raise_rectification, engineer, v002, "x", clock.now() + DAY)
+    with pytest.raises(InvalidInput, match="due_in_past"):
+        await act(services, vendors.raise_rectification, manager, v002, "x", clock.now())
+    rectification = await act(
+        services,
+        vendors.raise_rectification,
+        manager,
+        v002,
+        "Pump room not cleaned after service",
+        clock.now() + 3 * DAY,
+    )
+    rid = rectification.id
+    (verbal,) = await outbox_rows(services, text_key="rectification.verbal")
+    assert verbal.user_id == staff.id
+
+    assert await prompt(services) == 0  # not due yet
+    clock.advance(3 * DAY)
+    assert await prompt(services) == 1 and await prompt(services) == 0  # once per rung
+    (prompt_written,) = await outbox_rows(services, text_key="rectification.prompt_written")
+    assert [b["data"] for b in prompt_written.buttons[0]] == [f"rn:write:{rid}", f"rn:ok:{rid}"]
+
+    with pytest.raises(WrongState):
+        await act(services, vendors.escalate_to_evaluation, manager, rid)  # not written yet
+    written = await act(services, vendors.issue_written_notice, manager, rid)
+    assert written.number == "RN-2026-00001" and written.due_at == clock.now() + 7 * DAY
+    (notice,) = await outbox_rows(services, text_key="rectification.written")
+    assert notice.user_id == staff.id
+    assert notice.attachment == {"kind": "rectification_notice", "params": {"id": rid}}
+    await act(
+        services, vendors.add_follow_up, manager, rid, "Partly cleaned; drain still blocked", ["p1"]
+    )
+
+    clock.advance(7 * DAY)
+    assert await prompt(services) == 1
+    (prompt_evaluation,) = await outbox_rows(services, text_key="rectification.prompt_evaluation")
+    assert prompt_evaluation.buttons[0][0]["data"] == f"rn:eval:{rid}"
+    await act(services, vendors.escalate_to_evaluation, manager, rid)
+    (request,) = await outbox_rows(services, text_key="rectification.evaluation_requested")
+    assert request.user_id == engineer.id
+
+    await act(services, vendors.submit_evaluation, engineer, rid, "Repeated hygiene failures", 55)
+    await act(services, vendors.review_evaluation, manager, rid, forward=True)
+    (to_office,) = await outbox_rows(services, text_key="rectification.approve_form")
+    assert to_office.user_id == office.id
+    assert to_office.attachment == {"kind": "evaluation_form", "params": {"id": rid}}
+    await act(services, vendors.decide_evaluation, office, rid, approve=False)  # returned
+    with pytest.raises(WrongState):
+        await act(services, vendors.decide_evaluation, office, rid, approve=True)
+    await act(
+        services,
+        vendors.submit_evaluation,
+        engineer,
+        rid,
+        "Repeated hygiene failures; no logbook",
+        50,
+    )
+    await act(services, vendors.review_evaluation, manager, rid, forward=True)
+    await act(services, vendors.decide_evaluation, office, rid, approve=True)
+
+    async with services.session_factory() as session:
+        final = await session.get(Rectification, rid)
+        deadlines = list(
+            await session.scalars(
+                select(Deadline)
+                .where(Deadline.subject_type == "rectification", Deadline.subject_id == rid)
+                .order_by(Deadline.id)
+            )
+        )
+    assert (final.status, final.rung, final.evaluation_score) == ("approved", "evaluation", 50)
+    # one deadline per rung with a deadline: the verbal request's, then the written notice's
+    assert [d.due_at - d.opened_at for d in deadlines] == [3 * DAY, 7 * DAY]
+    assert all(d.met_at is not None for d in deadlines)
+
+
+async def test_a_request_confirmed_fixed_in_time_ends_the_ladder(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    manager = await make_user(services, "equipment_manager")
+    rectification = await act(
+        services,
+        vendors.raise_rectification,
+        manager,
+        await vendor_id(services, "V001"),
+        "Logbook missing",
+        clock.now() + 3 * DAY,
+    )
+    clock.advance(DAY)
+    await act(services, vendors.confirm_conforming, manager, rectification.id)
+    clock.advance(5 * DAY)
+    assert await prompt(services) == 0
+    with pytest.raises(WrongState):
+        await act(services, vendors.issue_written_notice, manager, rectification.id)
+
+
+async def test_the_monthly_score_prefills_what_was_measured(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from procedures import patrols
+
+    technician = await make_user(services, "technician")
+    manager = await make_user(services, "equipment_manager")
+    staff = await vendor_user(services, "V001")
+    clock.set(dt.datetime(2026, 10, 10, 9, tzinfo=SHANGHAI))
+    first = (
+        await patrol(
+            services, technician, await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
+        )
+    ).defect
+    second = (
+        await patrol(
+            services, technician, await draft_for(services, "EL-02", abnormal="EL-ALARM", photos=1)
+        )
+    ).defect
+    clock.advance(dt.timedelta(minutes=30))
+    await act(services, patrols.acknowledge_defect, staff, first.id)
+    clock.advance(dt.timedelta(minutes=60))
+    await act(services, patrols.acknowledge_defect, staff, second.id)
+    await act(services, patrols.record_repair, staff, first.id, "fixed", [])
+    await act(services, patrols.verify_repair, technician, first.id, accept=False, reason="no")
+    await act(
+        services,
+        vendors.raise_rectification,
+        manager,
+        await vendor_id(services, "V001"),
+        "Slow response",
+        clock.now() + 3 * DAY,
+    )
+
+    clock.set(dt.datetime(2026, 11, 1, 9, tzinfo=SHANGHAI))
+    async with services.session_factory() as session:
+        measured = await vendors.measured_figures(
+            session,
+            await vendor_id(services, "V001"),
+            vendors.previous_month(clock.now(), SHANGHAI),
+            SHANGHAI,
+        )
+    assert measured == {
+        "defects": 2,
+        "open_defects": 2,
+        "median_response_minutes": 60,
+        "worst_response_minutes": 90,
+        "median_repair_minutes": 90,
+        "worst_repair_minutes": 90,
+        "rejected_repairs": 1,
+        "rectifications": 1,
+        "highest_rung": "verbal",
+    }
+
+    async with services.unit_of_work() as uow:
+        await vendors.request_monthly_scores(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
+        await uow.commit()
+    requests = await outbox_rows(services, text_key="score.request")
+    assert len(requests) == 3 and requests[0].params["period"] == "2026-10"
+    judged = dict.fromkeys(vendors.SCORE_CRITERIA, 4)
+    score = await act(
+        services,
+        vendors.record_vendor_score,
+        manager,
+        await vendor_id(services, "V001"),
+        "2026-10",
+        judged,
+        SHANGHAI,
+    )
+    assert score.total == 80 and score.measured["rejected_repairs"] == 1
+    (sheet,) = await outbox_rows(services, text_key="score.sheet")
+    assert sheet.attachment == {"kind": "vendor_score", "params": {"id": score.id}}
+    with pytest.raises(WrongState, match="already_scored"):
+        await act(
+            services,
+            vendors.record_vendor_score,
+            manager,
+            await vendor_id(services, "V001"),
+            "2026-10",
+            judged,
+            SHANGHAI,
+        )
+
+
+def test_half_years_and_months_follow_the_local_calendar() -> None:
+    assert vendors.half_year_before(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
+        2026,
+        2,
+    )
+    assert vendors.half_year_before(dt.datetime(2026, 7, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
+        2026,
+        1,
+    )
+    assert vendors.half_year_periods(2026, 2) == [
+        "2026-07",
+        "2026-08",
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "2026-12",
+    ]
+    assert (
+        vendors.previous_month(dt.datetime(2026, 12, 31, 17, tzinfo=dt.UTC), SHANGHAI) == "2026-12"
+    )
+    start, end = vendors.month_bounds("2026-12", SHANGHAI)
+    assert (start, end) == (
+        dt.datetime(2026, 12, 1, tzinfo=SHANGHAI),
+        dt.datetime(2027, 1, 1, tzinfo=SHANGHAI),
+    )
