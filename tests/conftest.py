@@ -110,9 +110,9 @@ def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Ser
 async def emulator() -> AsyncIterator[BotApiEmulator]:
     """One local Bot API for the whole session; each test uses a bot token of its own.
 
-    A dialogue answers several times within a second; the per-chat burst is widened so those
+    A dialogue answers several times a second; the per-chat burst is widened so those
     tests do not wait out 429s. The strict limit has its own tests (test_outbox_sender)."""
-    emulator = BotApiEmulator(flood_limits=FloodLimits(chat_burst=10))
+    emulator = BotApiEmulator(flood_limits=FloodLimits(chat_burst=20))
     await emulator.start()
     yield emulator
     await emulator.stop()

@@ -1,0 +1,242 @@
+"""P3 end to end: a patrol with an abnormal reading and an album of photos, the vendor's repair
+rejected then accepted; a rectification that climbs to the evaluation form and is approved."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from storage.models import Defect, Patrol, Photo, Rectification
+
+from .conftest import BotHarness, Chat, buttons_of, register
+from .test_complaints import data_of, press
+
+
+async def last(chat: Chat, starts: str) -> dict:
+    """Wait until the chat's latest bot message starts with `starts`; return it (and read it)."""
+
+    def latest() -> dict | None:
+        messages = chat.all_bot_messages()
+        if not messages:
+            return None
+        text = messages[-1].get("text") or messages[-1].get("caption") or ""
+        return messages[-1] if text.startswith(starts) else None
+
+    try:
+        message = await chat.emulator.wait_until(latest)
+    except TimeoutError:
+        got = [m.get("text") or m.get("caption") for m in chat.all_bot_messages()[-3:]]
+        raise AssertionError(f"waited for {starts!r}, last messages: {got}") from None
+    chat.seen = len(chat.all_bot_messages())
+    return message
+
+
+async def registered_vendor(bot: BotHarness, name: str, vendor_code: str) -> Chat:
+    from storage.models import User, Vendor
+
+    chat = await register(bot, "vendor", name)
+    async with bot.services.unit_of_work() as uow:
+        user = await uow.session.scalar(select(User).where(User.telegram_id == chat.user_id))
+        user.vendor_id = await uow.session.scalar(
+            select(Vendor.id).where(Vendor.code == vendor_code)
+        )
+        await uow.commit()
+    return chat
+
+
+async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accepted(
+    bot: BotHarness,
+) -> None:
+    technician = await register(bot, "technician", "Tang Technician")
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+
+    await technician.send("/patrol")
+    (choose,) = await technician.expect()
+    assert (
+        choose["text"]
+        == "6 asset(s) still to patrol today. Choose one, or type the code on its label."
+    )
+    await technician.send("el-01")  # the code on the label, any case
+    started, door = await technician.expect(2)
+    assert started["text"] == "Patrol of EL-01 1號客梯 (A棟大堂): 4 checklist item(s)."
+    assert door["text"] == "1/4 門機開關順暢、無異響"
+    await press(technician, door, "OK")
+    level = await last(technician, "2/4")
+    assert level["text"] == "2/4 平層準確(誤差): send the reading in mm (normal 0–10)."
+    await technician.send("about twelve")
+    assert await technician.expect_text() == "Please send the reading as a number (mm)."
+    await technician.send("12")
+    out_of_range, alarm = await technician.expect(2)
+    assert out_of_range["text"] == "12 mm is outside the normal range 0–10: counted as abnormal."
+    await press(technician, alarm, "OK")
+    await last(technician, "4/4 機房溫度")
+    await technician.press(door, "pt:bad:0", forge=True)  # a late tap on the first item's button
+    stale = await technician.wait_for_callback_answer()
+    assert stale["text"] == "This button is no longer valid. Nothing was changed."
+    await technician.send("31.5")
+    ask_note = await last(technician, "Any note")
+    await technician.send("Car stops 12 mm above the 3rd floor.")
+    ask_photos = await last(technician, "Something is abnormal: send at least one photo")
+    await press(technician, ask_photos, "Done")
+    assert (
+        await technician.expect_text()
+        == "Something is abnormal: please send at least one photo before pressing Done."
+    )
+    for content in (b"level-1", b"level-2", b"level-3"):
+        await bot.emulator.send_photo(bot.token, technician.user_id, content, media_group_id="G7")
+    assert (await technician.expect_text()).startswith("Photo received (1 so far)")
+    await bot.emulator.send_location(bot.token, technician.user_id, 31.2304, 121.4737)
+    assert await technician.expect_text() == "Location saved with the patrol."
+    await press(technician, ask_photos, "Done")
+    recorded = await last(technician, "Patrol of EL-01 recorded.")
+    assert (
+        "Defect DF-2026-00001 opened" in recorded["text"]
+        and "5 asset(s) left today" in recorded["text"]
+    )
+    assert ask_note["text"].startswith("Any note")
+
+    (reported,) = await vendor.expect()
+    assert "photo" in reported and reported["caption"].startswith(
+        "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
+    )
+    assert "平層準確(誤差) 12 mm. Car stops 12 mm above the 3rd floor." in reported["caption"]
+    (to_manager,) = await manager.expect()
+    assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
+
+    await press(vendor, reported, "Acknowledge")
+    assert (await vendor.wait_for_callback_answer())["text"] == "Defect DF-2026-00001 acknowledged."
+    await press(vendor, reported, "Repaired")
+    await last(vendor, "DF-2026-00001: what was repaired?")
+    await vendor.send("Re-levelled the car, adjusted the encoder.")
+    ask_fix_photos = await last(vendor, "Send photos of the repair")
+    await bot.emulator.send_photo(bot.token, vendor.user_id, b"after-fix")
+    await last(vendor, "Photo received")
+    await press(vendor, ask_fix_photos, "Done")
+    await last(vendor, "Defect DF-2026-00001 marked repaired")
+
+    verify = await last(technician, "Defect DF-2026-00001 on EL-01 1號客梯 was repaired")
+    await press(technician, verify, "Reject repair")
+    await last(technician, "DF-2026-00001: why is the repair not acceptable?")
+    await technician.send("Still 6 mm off at the 3rd floor.")
+    await last(technician, "Repair of DF-2026-00001 rejected")
+    rejected = await last(vendor, "The repair of defect DF-2026-00001")
+    assert "Still 6 mm off at the 3rd floor." in rejected["text"]
+
+    await press(vendor, rejected, "Repaired")
+    await last(vendor, "DF-2026-00001: what was repaired?")
+    await vendor.send("Replaced the levelling sensor.")
+    ask_fix_photos = await last(vendor, "Send photos of the repair")
+    await press(vendor, ask_fix_photos, "Skip")
+    verify_again = await last(
+        technician, "Defect DF-2026-00001 on EL-01 1號客梯 was repaired: Replaced"
+    )
+    await press(technician, verify_again, "Accept repair")
+    await last(technician, "Repair of DF-2026-00001 accepted")
+    await last(manager, "Defect DF-2026-00001 on EL-01 1號客梯 is repaired and verified.")
+
+    async with bot.services.session_factory() as session:
+        patrol = await session.scalar(select(Patrol))
+        assert patrol.abnormal and (patrol.latitude, patrol.longitude) == (31.2304, 121.4737)
+        assert len(patrol.checks) == 4
+        defect = await session.scalar(select(Defect))
+        assert (defect.status, defect.rejections) == ("closed", 1)
+        photos = list(
+            await session.scalars(select(Photo.stage).where(Photo.subject_type == "defect"))
+        )
+        assert sorted(photos) == ["repair", "report", "report", "report"]
+
+    await technician.send("/defect DF-2026-00001")
+    ticket = await technician.expect_text()
+    for line in (
+        "DF-2026-00001 — closed",
+        "Tang Technician: defect reported:",
+        "Sun Vendor: acknowledged by the vendor",
+        "Sun Vendor: marked repaired: Re-levelled the car",
+        "Tang Technician: repair rejected: Still 6 mm off",
+        "Sun Vendor: marked repaired: Replaced the levelling sensor.",
+        "Tang Technician: repair verified; closed",
+    ):
+        assert line in ticket, line
+
+
+async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import prompt_overdue_rectifications
+    from scheduler.runtime import JobServices
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    engineer = await register(bot, "equipment_engineer", "Eng Engineer")
+    office = await register(bot, "management_office", "Guan Office")
+    vendor = await registered_vendor(bot, "Wu Vendor", "V002")
+    jobs = JobServices(
+        bot.services.session_factory,
+        bot.services.clock,
+        bot.services.settings.timezone,
+        bot.services.outbox_ready,
+    )
+
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    await manager.send("Pump room left dirty after each service.")
+    ask_due = await last(manager, "By when?")
+    assert [label for label, _ in buttons_of(ask_due)] == ["3 days", "7 days", "14 days"]
+    await press(manager, ask_due, "3 days")
+    await last(manager, "Verbal rectification request #")
+    assert (await vendor.expect_text()).startswith("Rectification request: Pump room left dirty")
+
+    clock.advance(dt.timedelta(days=3, minutes=1))
+    await prompt_overdue_rectifications(jobs)
+    prompt = await last(manager, "Rectification #")
+    await press(manager, prompt, "Issue written notice")
+    await last(manager, "Written notice RN-2026-00001 sent to 清源水務工程公司")
+    (notice,) = await vendor.expect()
+    assert notice["document"]["file_name"] == "RN-2026-00001.xlsx"
+    assert notice["caption"].startswith(
+        "Written rectification notice RN-2026-00001 (不合格項整改單)"
+    )
+
+    clock.advance(dt.timedelta(days=7, minutes=1))
+    await prompt_overdue_rectifications(jobs)
+    prompt = await last(
+        manager, "Written notice RN-2026-00001 (清源水務工程公司) was not confirmed"
+    )
+    await press(manager, prompt, "Start evaluation")
+    await last(manager, "RN-2026-00001 (清源水務工程公司): the engineers have been asked")
+
+    request = await last(engineer, "Please fill in the service quality evaluation form")
+    await press(engineer, request, "Fill in the form")
+    await last(engineer, "Evaluation form for 清源水務工程公司 (RN-2026-00001)")
+    await engineer.send("Three services in a row left the pump room dirty; no cleaning log kept.")
+    await last(engineer, "Send the overall score")
+    await engineer.send("150")
+    assert (await engineer.expect_text()) == "Please send a score from 0 to 100."
+    await engineer.send("55")
+    await last(engineer, "Evaluation of RN-2026-00001 submitted")
+
+    review = await last(manager, "Evaluation of 清源水務工程公司 (RN-2026-00001), score 55")
+    forward = data_of(review, "Forward to management office")
+    await manager.press(review, forward)
+    await last(manager, "Evaluation of 清源水務工程公司 (RN-2026-00001) forwarded")
+    await manager.press(review, forward, forge=True)  # a double tap
+    assert "that step is not possible now" in (await manager.wait_for_callback_answer())["text"]
+
+    (to_office,) = await office.expect()
+    assert to_office["document"]["file_name"] == "RN-2026-00001-evaluation.xlsx"
+    await press(engineer, request, "Fill in the form")  # the form is no longer waiting
+    assert "that step is not possible now" in (await engineer.wait_for_callback_answer())["text"]
+    await press(office, to_office, "Approve")
+    await last(office, "Evaluation of 清源水務工程公司 (RN-2026-00001) approved.")
+    await last(engineer, "The management office approved the evaluation")
+
+    async with bot.services.session_factory() as session:
+        rectification = await session.scalar(select(Rectification))
+    assert (rectification.status, rectification.rung, rectification.evaluation_score) == (
+        "approved",
+        "evaluation",
+        55,
+    )
