@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     importer = sub.add_parser("import", help="import master data from a CSV or XLSX file")
     importer.add_argument("kind", choices=masterdata.KINDS)
     importer.add_argument("file", type=Path)
+    stickers = sub.add_parser("stickers", help="write a PDF of QR stickers, one per asset")
+    stickers.add_argument("--out", type=Path, default=Path("data/stickers.pdf"))
+    stickers.add_argument("--bot", help="bot username (default: asked from the Bot API)")
     args = parser.parse_args(argv)
 
     try:
@@ -33,6 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
+    if args.command == "stickers":
+        bot_username, codes = asyncio.run(_sticker_assets(settings, args.bot))
+        from reports.stickers import stickers_pdf
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_bytes(stickers_pdf(bot_username, codes))
+        print(f"{len(codes)} stickers for @{bot_username} written to {args.out}")
+        return 0
     if args.command == "import":
         return asyncio.run(_import(settings, args.kind, args.file.name, args.file.read_bytes()))
     return _run(settings)
@@ -72,6 +83,41 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     )
     print(text)
     return 0
+
+
+async def _sticker_assets(settings: Settings, bot_username: str | None) -> tuple[str, list[str]]:
+    """The bot's username and every asset code, for the sticker sheet."""
+    from sqlalchemy import select
+
+    from storage.models import EquipmentAsset
+
+    if bot_username is None:
+        bot_username = await _bot_username(settings)
+    engine = engine_for(settings)
+    services = build_services(settings, engine)
+    try:
+        await prepare_database(services, engine)
+        async with services.session_factory() as session:
+            codes = list(
+                await session.scalars(select(EquipmentAsset.code).order_by(EquipmentAsset.code))
+            )
+    finally:
+        await engine.dispose()
+    return bot_username, codes
+
+
+async def _bot_username(settings: Settings) -> str:
+    """The username the stickers' links name: Telegram's answer, or the local emulator's bot."""
+    if settings.uses_emulator:
+        from emulator.server import TOKEN_PATTERN, bot_username_for
+
+        match = TOKEN_PATTERN.match(EMULATOR_TOKEN)
+        assert match is not None
+        return bot_username_for(int(match.group(1)))
+    from telegram import Bot
+
+    async with Bot(settings.bot_token, base_url=settings.telegram_api_url) as bot:  # type: ignore[arg-type]
+        return bot.username
 
 
 def _run(settings: Settings) -> int:

@@ -36,6 +36,11 @@ COMMAND_PATTERN = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?"
 SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
 
 
+def bot_username_for(bot_id: int) -> str:
+    """The username the emulator gives the bot with this id."""
+    return f"after_sales_{bot_id}_bot"
+
+
 class ApiError(Exception):
     def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
@@ -205,7 +210,7 @@ class BotApiEmulator:
             if match is None:
                 raise ApiError(401, "Unauthorized")
             bot_id = int(match.group(1))
-            state = BotState(token=token, bot_id=bot_id, username=f"after_sales_{bot_id}_bot")
+            state = BotState(token=token, bot_id=bot_id, username=bot_username_for(bot_id))
             self.bots[token] = state
         return state
 
