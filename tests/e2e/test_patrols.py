@@ -240,3 +240,70 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
         "evaluation",
         55,
     )
+
+
+async def test_a_scanned_sticker_opens_the_patrol_of_its_asset(bot: BotHarness) -> None:
+    technician = await register(bot, "technician", "Tang Technician")
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+
+    await technician.send("/start asset_HV-01")
+    started = await last(technician, "1/2 冷凍水供水溫度")
+    assert (
+        technician.all_bot_messages()[-2]["text"]
+        == "Patrol of HV-01 中央空調冷水機組 (屋頂機房): 2 checklist item(s)."
+    )
+    assert started["text"].endswith("(normal 6–9).")
+    await technician.send("/start asset_XX-99")
+    assert (
+        await technician.expect_text()
+        == "No asset has the code asset_XX-99. Type the code on its label, or choose a button."
+    )
+
+    await customer.send("/start asset_HV-01")
+    assert (await customer.expect_text()).startswith(
+        "This command is for equipment technician only."
+    )
+
+
+async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
+    bot: BotHarness, clock
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from procedures.clock import ManualClock
+    from scheduler.jobs import request_vendor_scores
+    from scheduler.runtime import JobServices
+    from tests.conftest import SHANGHAI
+
+    assert isinstance(clock, ManualClock)
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    jobs = JobServices(
+        bot.services.session_factory, bot.services.clock, SHANGHAI, bot.services.outbox_ready
+    )
+    await request_vendor_scores(jobs)
+    requests = await manager.expect(3)
+    v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
+    assert v001["text"] == "Please score 迅達電梯維保有限公司 for 2026-11 (合格維保單位考核評分表)."
+
+    await press(manager, v001, "Score V001")
+    measured = await last(manager, "1/5 Maintenance quality")
+    assert manager.all_bot_messages()[-2]["text"].startswith(
+        "迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0"
+    )
+    for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
+        await press(manager, measured, value)
+        measured = await last(manager, criterion)
+    last_button = data_of(measured, "4")
+    await manager.press(measured, last_button)
+    await manager.press(measured, last_button, forge=True)  # a double tap on the last criterion
+    await last(manager, "Score of 迅達電梯維保有限公司 for 2026-11 recorded: 84/100.")
+    (sheet,) = await manager.expect()
+    assert sheet["document"]["file_name"] == "vendor-score-V001-2026-11.xlsx"
+    workbook = load_workbook(io.BytesIO(bot.emulator.files[sheet["document"]["file_id"]].content))
+    rows = {row[0]: row[1] for row in workbook.active.iter_rows(min_row=2, values_only=True)}
+    assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
+    assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
+    assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"

@@ -246,3 +246,67 @@ def test_half_years_and_months_follow_the_local_calendar() -> None:
         dt.datetime(2026, 12, 1, tzinfo=SHANGHAI),
         dt.datetime(2027, 1, 1, tzinfo=SHANGHAI),
     )
+
+
+async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    from bot.documents import render_document
+
+    manager = await make_user(services, "equipment_manager")
+    office = await make_user(services, "management_office")
+    v001, v002 = await vendor_id(services, "V001"), await vendor_id(services, "V002")
+    for month, value in ((7, 5), (8, 4), (12, 3)):
+        clock.set(dt.datetime(2026, month, 2, 9, tzinfo=SHANGHAI))
+        await act(
+            services,
+            vendors.record_vendor_score,
+            manager,
+            v001,
+            f"2026-{month:02d}",
+            dict.fromkeys(vendors.SCORE_CRITERIA, value),
+            SHANGHAI,
+        )
+    await act(
+        services,
+        vendors.record_vendor_score,
+        manager,
+        v002,
+        "2026-12",
+        dict.fromkeys(vendors.SCORE_CRITERIA, 2),
+        SHANGHAI,
+    )
+
+    clock.set(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI))
+    for _ in range(2):
+        async with services.unit_of_work() as uow:
+            await vendors.queue_half_year_assessment(
+                uow.session, now=uow.clock.now(), timezone=SHANGHAI
+            )
+            await uow.commit()
+    rows = await outbox_rows(services, text_key="score.assessment")
+    assert sorted(r.user_id for r in rows) == sorted([manager.id, office.id])
+    assert rows[0].params == {"year": 2026, "half": 2, "sheets": 4}
+
+    async with services.session_factory() as session:
+        document = await render_document(services, session, rows[0].attachment, "en")
+    assert document.file_name == "vendor-assessment-2026-H2.xlsx"
+    sheet = load_workbook(io.BytesIO(document.content)).active
+    table = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert table[0][:8] == (
+        "Vendor",
+        "2026-07",
+        "2026-08",
+        "2026-09",
+        "2026-10",
+        "2026-11",
+        "2026-12",
+        "Mean score",
+    )
+    # an empty cell for a month without a sheet
+    assert table[1][:8] == ("清源水務工程公司", None, None, None, None, None, 40, 40.0)
+    assert table[2][:8] == ("迅達電梯維保有限公司", 100, 80, None, None, None, 60, 80.0)
