@@ -6,8 +6,13 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
+
+from procedures.outbox import button
+
+from .context import BotContext
 
 
 def dialogue(
@@ -32,3 +37,26 @@ def dialogue(
             persistent=True,
             allow_reentry=True,
         )
+
+
+async def keep_photo(
+    update: Update, context: BotContext, photos: list[str], state: dict[str, Any], done_data: str
+) -> None:
+    """Add the message's photo (its largest size) to `photos`, and acknowledge it with a Done
+    button, once per album: an album arrives as one update per photo sharing a media group."""
+    message = update.effective_message
+    assert message is not None and message.photo
+    photos.append(message.photo[-1].file_id)
+    if message.media_group_id is None or message.media_group_id != state.get("media_group"):
+        state["media_group"] = message.media_group_id
+        await context.reply(
+            update,
+            "complain.photo_received",
+            count=len(photos),
+            buttons=[[button("complain.done", done_data)]],
+        )
+
+
+async def use_buttons(update: Update, context: BotContext) -> None:
+    """Text where a button (or a photo) is expected: say so, stay on the step."""
+    await context.reply(update, "complain.use_buttons")

@@ -24,7 +24,6 @@ from storage.models import (
     Batch,
     BatchHold,
     Complaint,
-    ComplaintPhoto,
     Deadline,
     Organisation,
     Product,
@@ -41,6 +40,7 @@ from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users
 from .periods import previous_quarter
+from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
@@ -191,13 +191,6 @@ def check_description(text: str) -> str:
 # --- transitions ----------------------------------------------------------------------------
 
 
-def _require(actor: User, allowed: frozenset[str]) -> None:
-    if not actor.role_names & allowed:
-        raise NotAllowed(
-            "error.role_required", roles=[as_text(f"role.{r}") for r in sorted(allowed)]
-        )
-
-
 def _subject_params(complaint: Complaint) -> dict[str, Any]:
     return {
         "number": complaint.number,
@@ -257,11 +250,11 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
     session, now = uow.session, uow.clock.now()
     filing_for_others = draft.channel != "chat"
     if filing_for_others:
-        _require(actor, FILING_STAFF)
+        roles.require_role(actor.role_names, FILING_STAFF)
         if draft.channel not in CHANNELS:
             raise InvalidInput("complaint.bad_channel")
     else:
-        _require(actor, frozenset({roles.CUSTOMER}))
+        roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
         if actor.organisation_id != draft.organisation_id:
             raise NotAllowed()
     if draft.product_id is None or draft.batch_id is None or draft.quantity is None:
@@ -293,16 +286,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
     session.add(complaint)
     await session.flush()
     await session.refresh(complaint, ["organisation", "product", "batch"])
-    for file_id in draft.photo_file_ids:
-        session.add(
-            ComplaintPhoto(
-                complaint_id=complaint.id,
-                stage="intake",
-                telegram_file_id=file_id,
-                added_by_id=actor.id,
-                added_at=now,
-            )
-        )
+    add_photos(session, SUBJECT, complaint.id, "intake", draft.photo_file_ids, actor, now)
     record_event(
         session,
         subject_type=SUBJECT,
@@ -371,7 +355,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
 
 async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
     session, now = uow.session, uow.clock.now()
-    _require(actor, VERIFIERS)
+    roles.require_role(actor.role_names, VERIFIERS)
     complaint = await _load(session, complaint_id)
     if complaint.taken_by_id is not None:
         taker = await session.get(User, complaint.taken_by_id)
@@ -418,7 +402,7 @@ async def record_verification(
 ) -> VerificationOutcome:
     """Record the (on-site) verification and carry out what its result requires."""
     session, now = uow.session, uow.clock.now()
-    _require(actor, VERIFIERS)
+    roles.require_role(actor.role_names, VERIFIERS)
     if result not in (CONFORMING, NONCONFORMING):
         raise InvalidInput("complaint.bad_result")
     complaint = await _load(session, complaint_id)
@@ -435,16 +419,7 @@ async def record_verification(
     complaint.verification_result = result
     complaint.verified_by_id, complaint.verified_at = actor.id, now
     complaint.status = result
-    for file_id in photo_file_ids or []:
-        session.add(
-            ComplaintPhoto(
-                complaint_id=complaint.id,
-                stage="verification",
-                telegram_file_id=file_id,
-                added_by_id=actor.id,
-                added_at=now,
-            )
-        )
+    add_photos(session, SUBJECT, complaint.id, "verification", photo_file_ids or [], actor, now)
     record_event(
         session,
         subject_type=SUBJECT,
@@ -724,7 +699,7 @@ async def record_disposition(
     """The disposition opinion (處置意見), due within 3 days of receipt, with the corrective
     action if one was decided; the opinion goes to the buyer."""
     session, now = uow.session, uow.clock.now()
-    _require(actor, VERIFIERS)
+    roles.require_role(actor.role_names, VERIFIERS)
     complaint = await _load(session, complaint_id)
     if complaint.status == OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
@@ -767,7 +742,7 @@ async def flag_adverse_event(
     """Flag a possible medical-device adverse event (醫療器械不良事件): the quality head is told
     at once and a reporting deadline runs."""
     session, now = uow.session, uow.clock.now()
-    _require(actor, VERIFIERS)
+    roles.require_role(actor.role_names, VERIFIERS)
     complaint = await _load(session, complaint_id)
     if complaint.adverse_event_at is not None:
         raise WrongState("complaint.already_flagged", number=complaint.number)
@@ -807,7 +782,7 @@ async def flag_adverse_event(
 async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
     """The warehouse confirms the shipment hold of a conforming batch is lifted."""
     session, now = uow.session, uow.clock.now()
-    _require(actor, frozenset({roles.WAREHOUSE}))
+    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
     complaint = await _load(session, complaint_id)
     hold = await session.scalar(
         select(BatchHold).where(BatchHold.complaint_id == complaint.id).with_for_update()
@@ -866,7 +841,7 @@ async def complaint_for_verification(
     session: AsyncSession, actor: User, complaint_id: int
 ) -> Complaint:
     """The complaint, if `actor` may record its verification now (checked again on record)."""
-    _require(actor, VERIFIERS)
+    roles.require_role(actor.role_names, VERIFIERS)
     complaint = await _load(session, complaint_id, lock=False)
     if complaint.status == OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
@@ -877,7 +852,7 @@ async def complaint_for_verification(
 
 async def complaint_for_opinion(session: AsyncSession, actor: User, complaint_id: int) -> Complaint:
     """The complaint, if `actor` may give its disposition opinion now."""
-    _require(actor, VERIFIERS)
+    roles.require_role(actor.role_names, VERIFIERS)
     complaint = await _load(session, complaint_id, lock=False)
     if complaint.status == OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
@@ -981,14 +956,5 @@ async def deadlines_of(session: AsyncSession, complaint_id: int) -> list[Deadlin
         select(Deadline)
         .where(Deadline.subject_type == SUBJECT, Deadline.subject_id == complaint_id)
         .order_by(Deadline.id)
-    )
-    return list(rows)
-
-
-async def photos_of(session: AsyncSession, complaint_id: int) -> list[ComplaintPhoto]:
-    rows = await session.scalars(
-        select(ComplaintPhoto)
-        .where(ComplaintPhoto.complaint_id == complaint_id)
-        .order_by(ComplaintPhoto.id)
     )
     return list(rows)

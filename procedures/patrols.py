@@ -24,7 +24,6 @@ from storage.models import (
     Inspection,
     Patrol,
     PatrolCheck,
-    Photo,
     User,
     UserRole,
 )
@@ -34,18 +33,12 @@ from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_time, button, notify_roles, notify_users
+from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
 TECHNICIANS = frozenset({roles.TECHNICIAN})
 MAX_NOTE = 1000
-
-
-def _require(actor: User, allowed: frozenset[str]) -> None:
-    if not actor.role_names & allowed:
-        raise NotAllowed(
-            "error.role_required", roles=[{"$text": f"role.{r}"} for r in sorted(allowed)]
-        )
 
 
 def local_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.date:
@@ -55,37 +48,6 @@ def local_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.date:
 def photo_attachment(file_id: str) -> dict[str, Any]:
     """An outbox attachment that re-sends a photo already on Telegram's servers."""
     return {"kind": "photo", "params": {"file_id": file_id}}
-
-
-def add_photos(
-    session: AsyncSession,
-    subject_type: str,
-    subject_id: int,
-    stage: str,
-    file_ids: list[str],
-    actor: User,
-    now: dt.datetime,
-) -> None:
-    for file_id in file_ids:
-        session.add(
-            Photo(
-                subject_type=subject_type,
-                subject_id=subject_id,
-                stage=stage,
-                telegram_file_id=file_id,
-                added_by_id=actor.id,
-                added_at=now,
-            )
-        )
-
-
-async def photos_of(session: AsyncSession, subject_type: str, subject_id: int) -> list[Photo]:
-    rows = await session.scalars(
-        select(Photo)
-        .where(Photo.subject_type == subject_type, Photo.subject_id == subject_id)
-        .order_by(Photo.id)
-    )
-    return list(rows)
 
 
 # --- what to patrol --------------------------------------------------------------------------
@@ -166,7 +128,7 @@ async def record_patrol(
 ) -> PatrolOutcome:
     """Store the check-in; anything abnormal opens a defect the vendor and manager hear of."""
     session, now = uow.session, uow.clock.now()
-    _require(technician, TECHNICIANS)
+    roles.require_role(technician.role_names, TECHNICIANS)
     asset = await session.get(EquipmentAsset, draft.asset_id)
     if asset is None:
         raise NotFound("patrol.unknown_asset", code=str(draft.asset_id))
@@ -324,7 +286,7 @@ async def _load_defect(session: AsyncSession, defect_id: int) -> Defect:
 
 
 def _check_vendor(actor: User, defect: Defect) -> None:
-    _require(actor, frozenset({roles.VENDOR}))
+    roles.require_role(actor.role_names, frozenset({roles.VENDOR}))
     if actor.vendor_id is None or actor.vendor_id != defect.vendor_id:
         raise NotAllowed("defect.not_your_vendor", number=defect.number)
 
@@ -402,7 +364,7 @@ async def verify_repair(
 ) -> Defect:
     """Accept closes the defect; reject reopens it with the reason, and the vendor is told."""
     session, now = uow.session, uow.clock.now()
-    _require(technician, TECHNICIANS)
+    roles.require_role(technician.role_names, TECHNICIANS)
     defect = await _load_defect(session, defect_id)
     if defect.status != "repaired":
         raise WrongState("defect.not_repaired", number=defect.number)
@@ -477,7 +439,7 @@ async def defect_for_repair(session: AsyncSession, vendor_user: User, defect_id:
 async def defect_for_verification(
     session: AsyncSession, technician: User, defect_id: int
 ) -> Defect:
-    _require(technician, TECHNICIANS)
+    roles.require_role(technician.role_names, TECHNICIANS)
     defect = await session.get(Defect, defect_id)
     if defect is None:
         raise NotFound("defect.not_found")
@@ -602,7 +564,7 @@ async def schedule_inspections(
 
 async def record_inspection(uow: UnitOfWork, supervisor: User, inspection_id: int) -> Inspection:
     session, now = uow.session, uow.clock.now()
-    _require(supervisor, frozenset({roles.EQUIPMENT_SUPERVISOR}))
+    roles.require_role(supervisor.role_names, frozenset({roles.EQUIPMENT_SUPERVISOR}))
     inspection = await session.scalar(
         select(Inspection).where(Inspection.id == inspection_id).with_for_update()
     )

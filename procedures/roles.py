@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .errors import NotAllowed
+
 CUSTOMER: Final = "customer"
 CONSUMER: Final = "consumer"
 SUPPLIER: Final = "supplier"
@@ -72,6 +74,14 @@ HEAD_OF: Final[dict[str, str]] = {
 # Roles whose invitation names the organisation or vendor the new user speaks for.
 ROLES_WITH_ORGANISATION: Final = frozenset({CUSTOMER, SUPPLIER})
 ROLES_WITH_VENDOR: Final = frozenset({VENDOR})
+
+
+def require_role(actor_roles: frozenset[str], allowed: frozenset[str]) -> None:
+    """Refuse (NotAllowed, naming the roles that may) unless the actor holds one of `allowed`."""
+    if not actor_roles & allowed:
+        raise NotAllowed(
+            "error.role_required", roles=[{"$text": f"role.{r}"} for r in sorted(allowed)]
+        )
 
 
 def head_of(role: str) -> str | None:

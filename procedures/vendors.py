@@ -22,10 +22,11 @@ from storage.models import Defect, Rectification, User, Vendor, VendorScore
 
 from . import roles
 from .deadlines import meet_deadline, open_deadline
-from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users
-from .patrols import add_photos, local_day, vendor_staff
+from .patrols import local_day, vendor_staff
+from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
@@ -38,13 +39,6 @@ WRITTEN_NOTICE_DAYS = 7
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
 SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")
 RUNGS = ("verbal", "written", "evaluation")
-
-
-def _require(actor: User, allowed: frozenset[str]) -> None:
-    if not actor.role_names & allowed:
-        raise NotAllowed(
-            "error.role_required", roles=[{"$text": f"role.{r}"} for r in sorted(allowed)]
-        )
 
 
 def _label(rectification: Rectification) -> str:
@@ -115,7 +109,7 @@ async def raise_rectification(
 ) -> Rectification:
     """Rung 1: the verbal rectification request, recorded, the vendor's staff told."""
     session, now = uow.session, uow.clock.now()
-    _require(manager, MANAGERS)
+    roles.require_role(manager.role_names, MANAGERS)
     vendor = await session.get(Vendor, vendor_id)
     if vendor is None:
         raise NotFound("rectification.unknown_vendor")
@@ -215,7 +209,7 @@ async def confirm_conforming(
 ) -> Rectification:
     """The manager confirms the service now conforms: the ladder ends here."""
     session, now = uow.session, uow.clock.now()
-    _require(manager, MANAGERS)
+    roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "open")
     rectification.status, rectification.conformed_at = "conforming", now
@@ -240,7 +234,7 @@ async def add_follow_up(
 ) -> Rectification:
     """A follow-up check (跟蹤檢查) with its evidence, on any open rung."""
     session, now = uow.session, uow.clock.now()
-    _require(actor, FOLLOWERS)
+    roles.require_role(actor.role_names, FOLLOWERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "open", "evaluating")
     note = note.strip()
@@ -257,7 +251,7 @@ async def issue_written_notice(
 ) -> Rectification:
     """Rung 2: the written notice RN-YYYY-NNNNN, sent to the vendor as a document, new deadline."""
     session, now = uow.session, uow.clock.now()
-    _require(manager, MANAGERS)
+    roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "open", rung="verbal")
     await meet_deadline(
@@ -313,7 +307,7 @@ async def escalate_to_evaluation(
 ) -> Rectification:
     """Rung 3: the written notice did not work; the engineer is asked for the evaluation form."""
     session, now = uow.session, uow.clock.now()
-    _require(manager, MANAGERS)
+    roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "open", rung="written")
     await meet_deadline(
@@ -337,7 +331,7 @@ async def escalate_to_evaluation(
 async def rectification_for_form(
     session: AsyncSession, engineer: User, rectification_id: int
 ) -> Rectification:
-    _require(engineer, ENGINEERS)
+    roles.require_role(engineer.role_names, ENGINEERS)
     rectification = await session.get(Rectification, rectification_id)
     if rectification is None:
         raise NotFound("rectification.not_found")
@@ -361,7 +355,7 @@ async def submit_evaluation(
 ) -> Rectification:
     """分承包方服務質量檢查評價表, filled by the engineer; the manager reviews it."""
     session, now = uow.session, uow.clock.now()
-    _require(engineer, ENGINEERS)
+    roles.require_role(engineer.role_names, ENGINEERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "evaluating")
     findings = findings.strip()
@@ -402,7 +396,7 @@ async def review_evaluation(
 ) -> Rectification:
     """The manager reviews the form: forward it to the management office, or send it back."""
     session, now = uow.session, uow.clock.now()
-    _require(manager, MANAGERS)
+    roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "form_submitted")
     if forward:
@@ -439,7 +433,7 @@ async def decide_evaluation(
 ) -> Rectification:
     """The management office approves the evaluation (the ladder ends) or returns it."""
     session, now = uow.session, uow.clock.now()
-    _require(office, OFFICE)
+    roles.require_role(office.role_names, OFFICE)
     rectification = await _load(session, rectification_id)
     _expect(rectification, "reviewed")
     if approve:
@@ -586,7 +580,7 @@ async def record_vendor_score(
 ) -> VendorScore:
     """Store the month's score sheet (measured parts filled in by the bot); it is sent as a file."""
     session, now = uow.session, uow.clock.now()
-    _require(manager, MANAGERS)
+    roles.require_role(manager.role_names, MANAGERS)
     if set(judged) != set(SCORE_CRITERIA) or not all(1 <= v <= 5 for v in judged.values()):
         raise InvalidInput("score.incomplete")
     vendor = await session.get(Vendor, vendor_id)

@@ -365,17 +365,6 @@ class Complaint(Base):
     batch: Mapped[Batch] = relationship()
 
 
-class ComplaintPhoto(Base):
-    __tablename__ = "complaint_photos"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(16))  # intake | verification
-    telegram_file_id: Mapped[str] = mapped_column(String(200))
-    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    added_at: Mapped[dt.datetime]
-
-
 class BatchHold(Base):
     """暫停發貨: a shipment hold on a batch, placed by a complaint and lifted by the warehouse."""
 

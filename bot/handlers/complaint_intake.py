@@ -23,7 +23,7 @@ from storage.models import Batch, Organisation, Product
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue
+from ..conversations import dialogue, keep_photo, use_buttons
 
 ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
     9
@@ -278,17 +278,10 @@ async def add_photo(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    message = update.effective_message
-    assert message is not None and message.photo
-    draft.photo_file_ids.append(message.photo[-1].file_id)  # the largest size
+    await keep_photo(
+        update, context, draft.photo_file_ids, context.user_data[DRAFT_KEY], "cp:photos:done"
+    )
     _save(context, draft)
-    stored = context.user_data[DRAFT_KEY]
-    if message.media_group_id is None or message.media_group_id != stored["media_group"]:
-        stored["media_group"] = message.media_group_id
-        buttons = [[button("complain.done", "cp:photos:done")]]
-        await context.reply(
-            update, "complain.photo_received", buttons=buttons, count=len(draft.photo_file_ids)
-        )
     return PHOTOS
 
 
@@ -362,11 +355,6 @@ async def cancel(update: Update, context: BotContext) -> int:
     else:
         await context.reply(update, "complain.cancelled")
     return ConversationHandler.END
-
-
-async def use_buttons(update: Update, context: BotContext) -> None:
-    """Text where a button is expected: say so, stay on the step."""
-    await context.reply(update, "complain.use_buttons")
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]

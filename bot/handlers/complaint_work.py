@@ -21,7 +21,7 @@ from storage.models import User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue
+from ..conversations import dialogue, keep_photo, use_buttons
 
 MODE, NOTES, PHOTOS, RESULT = range(4)
 OPINION_TEXT, CORRECTIVE_ACTION = 10, 11
@@ -193,18 +193,8 @@ async def enter_notes(update: Update, context: BotContext) -> int:
 
 async def add_photo(update: Update, context: BotContext) -> int:
     """Keeps a verification photo."""
-    message = update.effective_message
-    assert message is not None and message.photo
     state = context.user_data[VERIFY_KEY]
-    state["photos"].append(message.photo[-1].file_id)
-    if message.media_group_id is None or message.media_group_id != state.get("media_group"):
-        state["media_group"] = message.media_group_id
-        await context.reply(
-            update,
-            "complain.photo_received",
-            count=len(state["photos"]),
-            buttons=[[button("complain.done", "vf:photos:done")]],
-        )
+    await keep_photo(update, context, state["photos"], state, "vf:photos:done")
     return PHOTOS
 
 
@@ -329,11 +319,6 @@ async def cancel(update: Update, context: BotContext) -> int:
     context.user_data.pop(OPINION_KEY, None)
     await context.reply(update, "cancel.done")
     return ConversationHandler.END
-
-
-async def use_buttons(update: Update, context: BotContext) -> None:
-    """Text where a button is expected."""
-    await context.reply(update, "complain.use_buttons")
 
 
 def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg]

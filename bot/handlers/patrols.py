@@ -23,7 +23,7 @@ from storage.models import ChecklistItem, Defect, EquipmentAsset, User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
-from ..conversations import dialogue
+from ..conversations import dialogue, keep_photo, use_buttons
 
 ASSET, ITEM, NOTE, PHOTOS = range(4)
 REPAIR_NOTE, REPAIR_PHOTOS, REJECT_REASON = range(10, 13)
@@ -248,18 +248,8 @@ async def _ask_photos(update: Update, context: BotContext) -> int:
 
 async def add_photo(update: Update, context: BotContext) -> int:
     """Keeps a photo; an album is acknowledged once."""
-    message = update.effective_message
-    assert message is not None and message.photo
     state = _state(context)
-    state["draft"]["photo_file_ids"].append(message.photo[-1].file_id)
-    if message.media_group_id is None or message.media_group_id != state["media_group"]:
-        state["media_group"] = message.media_group_id
-        await context.reply(
-            update,
-            "complain.photo_received",
-            count=len(state["draft"]["photo_file_ids"]),
-            buttons=[[button("complain.done", "pt:photos:done")]],
-        )
+    await keep_photo(update, context, state["draft"]["photo_file_ids"], state, "pt:photos:done")
     return PHOTOS
 
 
@@ -309,11 +299,6 @@ async def cancel(update: Update, context: BotContext) -> int:
         context.user_data.pop(key, None)
     await context.reply(update, "cancel.done")
     return ConversationHandler.END
-
-
-async def use_buttons(update: Update, context: BotContext) -> None:
-    """Text where a button or a photo is expected."""
-    await context.reply(update, "complain.use_buttons")
 
 
 # --- defects: vendor and technician ----------------------------------------------------------
@@ -366,18 +351,8 @@ async def enter_repair_note(update: Update, context: BotContext) -> int:
 
 async def add_repair_photo(update: Update, context: BotContext) -> int:
     """Keeps a photo of the repair."""
-    message = update.effective_message
-    assert message is not None and message.photo
     state = context.user_data[REPAIR_KEY]
-    state["photos"].append(message.photo[-1].file_id)
-    if message.media_group_id is None or message.media_group_id != state["media_group"]:
-        state["media_group"] = message.media_group_id
-        await context.reply(
-            update,
-            "complain.photo_received",
-            count=len(state["photos"]),
-            buttons=[[button("complain.done", "df:photos:done")]],
-        )
+    await keep_photo(update, context, state["photos"], state, "df:photos:done")
     return REPAIR_PHOTOS
 
 

@@ -9,6 +9,7 @@ from telegram.ext import Application, CommandHandler
 from procedures import complaints
 from procedures.outbox import as_text
 from procedures.periods import parse_quarter
+from procedures.photos import photos_of
 from procedures.timeline import events_of
 from storage.models import Complaint, Deadline, TimelineEvent, User
 
@@ -28,7 +29,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         assert viewer is not None
         complaint = await complaints.complaint_for_viewer(session, viewer, context.args[0])
         deadlines = await complaints.deadlines_of(session, complaint.id)
-        photos = await complaints.photos_of(session, complaint.id)
+        photos = await photos_of(session, complaints.SUBJECT, complaint.id)
         events = await events_of(session, complaints.SUBJECT, complaint.id)
         people_ids = {e.actor_id for e in events} | {
             complaint.verified_by_id,

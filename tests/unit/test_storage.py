@@ -73,3 +73,45 @@ async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(
         assert (await session.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
         assert (await session.execute(text("PRAGMA foreign_keys"))).scalar() == 1
         assert (await session.execute(text("PRAGMA busy_timeout"))).scalar() == 10_000
+
+
+async def test_the_migrations_build_exactly_the_schema_the_models_describe(
+    services: Services,
+) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    def differences(connection) -> list:  # type: ignore[no-untyped-def]
+        return compare_metadata(MigrationContext.configure(connection), Base.metadata)
+
+    async with services.session_factory() as session:
+        connection = await session.connection()
+        assert await connection.run_sync(differences) == []
+
+
+async def test_the_newest_migration_can_be_undone_and_redone(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from alembic import command
+
+    from storage.db import alembic_config, make_engine, migrate
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/roundtrip.db")
+    await migrate(engine)
+
+    def downgrade_one(connection) -> None:  # type: ignore[no-untyped-def]
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "-1")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade_one)
+    await migrate(engine)
+    async with engine.connect() as connection:
+        version = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar()
+    await engine.dispose()
+    from alembic.script import ScriptDirectory
+
+    assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
