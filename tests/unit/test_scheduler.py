@@ -1,0 +1,59 @@
+"""The scheduler carries every periodic job of the procedures, each safe to run late or twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.services import Services
+from procedures.clock import ManualClock
+from scheduler import jobs
+from scheduler.runtime import JobServices, build_scheduler
+from tests.conftest import SHANGHAI
+
+from .helpers import make_user, outbox_rows
+
+
+def job_services(services: Services) -> JobServices:
+    return JobServices(
+        services.session_factory,
+        services.clock,
+        SHANGHAI,
+        patrol_reminder_hour=17,
+        inspection_months={"elevator": 1},
+    )
+
+
+async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services: Services) -> None:
+    scheduler = build_scheduler(job_services(services))
+    scheduler.start(paused=True)  # job defaults apply once the scheduler runs
+    scheduled = {job.id: job for job in scheduler.get_jobs()}
+    scheduler.shutdown(wait=False)
+    assert set(scheduled) == {
+        "deadline_sweep",
+        "rectification_prompts",
+        "patrol_reminder",
+        "missed_patrols",
+        "inspections",
+        "vendor_scores",
+        "vendor_assessment",
+        "quarterly_complaint_report",
+    }
+    assert isinstance(scheduled["deadline_sweep"].trigger, IntervalTrigger)
+    reminder = scheduled["patrol_reminder"].trigger
+    assert isinstance(reminder, CronTrigger) and str(reminder.fields[5]) == "17"
+    assert str(reminder.timezone) == "Asia/Shanghai"
+    for job in scheduled.values():
+        assert job.coalesce is True and job.misfire_grace_time >= 300 and job.max_instances == 1
+
+
+async def test_a_job_run_twice_queues_its_messages_once(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    await make_user(services, "technician")
+    clock.set(dt.datetime(2026, 11, 26, 17, 0, tzinfo=SHANGHAI))
+    assert await jobs.remind_unpatrolled(job_services(services)) == 1
+    assert await jobs.remind_unpatrolled(job_services(services)) == 0
+    assert len(await outbox_rows(services, text_key="patrol.reminder")) == 1
