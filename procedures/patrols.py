@@ -448,6 +448,16 @@ async def defect_for_verification(
     return defect
 
 
+async def defect_for_viewer(session: AsyncSession, viewer: User, number: str) -> Defect:
+    """The defect, if `viewer` may see it: equipment staff any, a vendor's staff their own."""
+    defect = await session.scalar(select(Defect).where(Defect.number == number.strip().upper()))
+    own_vendor_only = viewer.role_names <= {roles.VENDOR}
+    if defect is None or (own_vendor_only and viewer.vendor_id != defect.vendor_id):
+        raise NotFound("defect.not_found")
+    await session.refresh(defect, ["asset"])
+    return defect
+
+
 # --- missed patrols --------------------------------------------------------------------------
 
 

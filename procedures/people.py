@@ -36,6 +36,15 @@ async def user_by_telegram_id(session: AsyncSession, telegram_id: int) -> User |
     return await session.scalar(select(User).where(User.telegram_id == telegram_id))
 
 
+async def names_of(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """Full names by user id, for showing who did what on a timeline."""
+    wanted = {i for i in user_ids if i is not None}
+    if not wanted:
+        return {}
+    rows = await session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
+
+
 async def ensure_admins(uow: UnitOfWork, telegram_ids: Iterable[int]) -> list[User]:
     """Give the configured first admins their role, creating their users if need be."""
     now = uow.clock.now()

@@ -15,11 +15,11 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import patrols
+from procedures import patrols, people
 from procedures.outbox import as_text, button
 from procedures.patrols import PatrolDraft
 from procedures.timeline import events_of
-from storage.models import ChecklistItem, Defect, EquipmentAsset, User
+from storage.models import ChecklistItem, EquipmentAsset, User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
@@ -442,30 +442,12 @@ async def show_defect(update: Update, context: BotContext) -> None:
     if not context.args:
         await context.reply(update, "defect.usage")
         return
-    from sqlalchemy import select
-
     async with context.services.session_factory() as session:
-        defect = await session.scalar(
-            select(Defect).where(Defect.number == context.args[0].upper())
-        )
         viewer = await session.get(User, _actor_id(context))
-        if (
-            defect is None
-            or viewer is None
-            or (
-                context.member.roles == {"vendor"} and viewer.vendor_id != defect.vendor_id  # type: ignore[union-attr]
-            )
-        ):
-            await context.reply(update, "defect.not_found")
-            return
-        await session.refresh(defect, ["asset"])
+        assert viewer is not None
+        defect = await patrols.defect_for_viewer(session, viewer, context.args[0])
         events = await events_of(session, "defect", defect.id)
-        names = {
-            u.id: u.full_name
-            for u in await session.scalars(
-                select(User).where(User.id.in_({e.actor_id for e in events if e.actor_id}))
-            )
-        }
+        names = await people.names_of(session, (e.actor_id for e in events))
     t = context.text
     lines = [
         t("defect.header", number=defect.number, status=as_text(f"defect.status.{defect.status}")),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from procedures import complaints
+from procedures import complaints, people
 from procedures.outbox import as_text
 from procedures.periods import parse_quarter
 from procedures.photos import photos_of
@@ -31,22 +31,12 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         deadlines = await complaints.deadlines_of(session, complaint.id)
         photos = await photos_of(session, complaints.SUBJECT, complaint.id)
         events = await events_of(session, complaints.SUBJECT, complaint.id)
-        people_ids = {e.actor_id for e in events} | {
-            complaint.verified_by_id,
-            complaint.disposition_by_id,
-        }
-        names = {u.id: u.full_name for u in await _users(session, people_ids)}
+        names = await people.names_of(
+            session,
+            [*(e.actor_id for e in events), complaint.verified_by_id, complaint.disposition_by_id],
+        )
     text = render_ticket(context, complaint, deadlines, len(photos), events, names)
     await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
-
-
-async def _users(session, ids: set[int | None]) -> list[User]:  # type: ignore[no-untyped-def]
-    from sqlalchemy import select
-
-    wanted = [i for i in ids if i is not None]
-    if not wanted:
-        return []
-    return list(await session.scalars(select(User).where(User.id.in_(wanted))))
 
 
 def render_ticket(
