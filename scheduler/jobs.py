@@ -1,21 +1,39 @@
-"""The scheduled jobs: short async functions that call procedures, one transaction each."""
+"""The scheduled jobs: short async functions that call procedures, one transaction each.
+
+Each job reads what is due from the database, so a late or repeated run sends nothing twice.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures import complaints, deadlines, patrols, vendors
 
 from .runtime import JobServices
 
 logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
+
+async def _in_one_transaction(
+    services: JobServices, work: Callable[[AsyncSession, dt.datetime], Awaitable[Result]]
+) -> Result:
+    async with services.unit_of_work() as uow:
+        result = await work(uow.session, uow.clock.now())
+        await uow.commit()
+    return result
 
 
 async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
     """Queue due reminders and overdue alerts; the database decides what is due."""
-    async with services.unit_of_work() as uow:
-        result = await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
-        await uow.commit()
+    result = await _in_one_transaction(
+        services, lambda session, now: deadlines.sweep_deadlines(session, now=now)
+    )
     if result.messages:
         logger.info(
             "deadline sweep: %s reminders, %s overdue alerts, %s messages",
@@ -28,70 +46,66 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
 
 async def send_quarterly_complaint_report(services: JobServices) -> int:
     """On the first day of a quarter: last quarter's complaint report to the quality department."""
-    async with services.unit_of_work() as uow:
-        queued = await complaints.queue_quarterly_report(
-            uow.session, now=uow.clock.now(), timezone=services.timezone
-        )
-        await uow.commit()
-    return queued
+    return await _in_one_transaction(
+        services,
+        lambda session, now: complaints.queue_quarterly_report(
+            session, now=now, timezone=services.timezone
+        ),
+    )
 
 
 async def prompt_overdue_rectifications(services: JobServices) -> int:
     """A rectification not fixed by its deadline: prompt the manager to climb a rung."""
-    async with services.unit_of_work() as uow:
-        prompted = await vendors.prompt_overdue_rectifications(uow.session, now=uow.clock.now())
-        await uow.commit()
-    return prompted
+    return await _in_one_transaction(
+        services, lambda session, now: vendors.prompt_overdue_rectifications(session, now=now)
+    )
 
 
 async def remind_unpatrolled(services: JobServices) -> int:
     """At the configured hour: technicians hear which assets are still unpatrolled."""
-    async with services.unit_of_work() as uow:
-        queued = await patrols.remind_unpatrolled(
-            uow.session, now=uow.clock.now(), timezone=services.timezone
-        )
-        await uow.commit()
-    return queued
+    return await _in_one_transaction(
+        services,
+        lambda session, now: patrols.remind_unpatrolled(
+            session, now=now, timezone=services.timezone
+        ),
+    )
 
 
 async def report_missed_patrols(services: JobServices) -> int:
     """In the morning: the equipment manager gets yesterday's missed patrols."""
-    async with services.unit_of_work() as uow:
-        queued = await patrols.report_missed_patrols(
-            uow.session, now=uow.clock.now(), timezone=services.timezone
-        )
-        await uow.commit()
-    return queued
+    return await _in_one_transaction(
+        services,
+        lambda session, now: patrols.report_missed_patrols(
+            session, now=now, timezone=services.timezone
+        ),
+    )
 
 
 async def schedule_inspections(services: JobServices) -> int:
     """Open this month's periodic inspections, each with its deadline."""
-    async with services.unit_of_work() as uow:
-        created = await patrols.schedule_inspections(
-            uow.session,
-            now=uow.clock.now(),
-            timezone=services.timezone,
-            every_months=services.inspection_months,
-        )
-        await uow.commit()
-    return created
+    return await _in_one_transaction(
+        services,
+        lambda session, now: patrols.schedule_inspections(
+            session, now=now, timezone=services.timezone, every_months=services.inspection_months
+        ),
+    )
 
 
 async def request_vendor_scores(services: JobServices) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month."""
-    async with services.unit_of_work() as uow:
-        queued = await vendors.request_monthly_scores(
-            uow.session, now=uow.clock.now(), timezone=services.timezone
-        )
-        await uow.commit()
-    return queued
+    return await _in_one_transaction(
+        services,
+        lambda session, now: vendors.request_monthly_scores(
+            session, now=now, timezone=services.timezone
+        ),
+    )
 
 
 async def send_vendor_assessment(services: JobServices) -> int:
     """Twice a year: the comprehensive vendor assessment to the management office."""
-    async with services.unit_of_work() as uow:
-        queued = await vendors.queue_half_year_assessment(
-            uow.session, now=uow.clock.now(), timezone=services.timezone
-        )
-        await uow.commit()
-    return queued
+    return await _in_one_transaction(
+        services,
+        lambda session, now: vendors.queue_half_year_assessment(
+            session, now=now, timezone=services.timezone
+        ),
+    )
