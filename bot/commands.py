@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
+from telegram import Bot, BotCommand, BotCommandScopeChat
+from telegram.error import TelegramError
+
 from procedures import complaints, roles
+
+from .texts import Texts
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,21 @@ COMMANDS: tuple[Command, ...] = (
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.
 MENU_COMMANDS = ("start", "help", "lang", "cancel")
+
+
+async def show_menu_of(
+    bot: Bot, texts: Texts, chat_id: int, user_roles: frozenset[str], language: str
+) -> None:
+    """Set the private chat's command menu to the commands of the user's roles, in their
+    language. The menu is a convenience: a failure is logged, never shown."""
+    commands = [
+        BotCommand(c.name, texts.get(language, f"cmd.{c.name}")[:256])
+        for c in commands_for(user_roles)
+    ]
+    try:
+        await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
+    except TelegramError:
+        logger.warning("could not set the command menu of chat %s", chat_id, exc_info=True)
 
 
 def command(name: str) -> Command:

@@ -128,7 +128,9 @@ class BotState:
     chats: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     messages_by_id: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     callback_answers: dict[str, dict[str, Any]] = field(default_factory=dict)
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: list[dict[str, Any]] = field(default_factory=list)  # default scope, any language
+    # every menu set: (scope as JSON, language code) -> commands
+    command_menus: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     webhook_deleted: int = 0
     # set by setWebhook: updates are then POSTed there instead of waiting for getUpdates
     webhook_url: str | None = None
@@ -493,12 +495,27 @@ class BotApiEmulator:
             "pending_update_count": len(bot.updates),
         }
 
+    @staticmethod
+    def _menu_key(params: dict[str, Any]) -> tuple[str, str]:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), params.get("language_code") or ""
+
     async def _api_setmycommands(self, bot: BotState, params: dict[str, Any]) -> bool:
-        bot.commands = list(params["commands"])
+        key = self._menu_key(params)
+        bot.command_menus[key] = list(params["commands"])
+        if key == self._menu_key({}):
+            bot.commands = list(params["commands"])
         return True
 
     async def _api_getmycommands(self, bot: BotState, params: dict[str, Any]) -> list[Any]:
-        return bot.commands
+        return bot.command_menus.get(self._menu_key(params), [])
+
+    def command_menu(self, token: str, chat_id: int) -> list[str]:
+        """The command names a user sees in the menu of their private chat with the bot."""
+        menus = self.bot(token).command_menus
+        chat_scope = json.dumps({"chat_id": chat_id, "type": "chat"}, sort_keys=True)
+        menu = next((m for (scope, _), m in menus.items() if scope == chat_scope), None)
+        return [c["command"] for c in (menu if menu is not None else self.bot(token).commands)]
 
     async def _api_close(self, bot: BotState, params: dict[str, Any]) -> bool:
         return True

@@ -9,7 +9,7 @@ from procedures import people
 from procedures.errors import ProcedureError
 from procedures.outbox import as_text, button
 
-from ..commands import commands_for
+from ..commands import commands_for, show_menu_of
 from ..context import BotContext, Member, edit_query_message
 
 LANGUAGE_CALLBACK = r"^lang:(zh-Hant|zh-Hans|en)$"
@@ -40,6 +40,9 @@ async def start(update: Update, context: BotContext) -> None:
     if member is None:
         await context.reply(update, "start.greeting_unknown")
         return
+    await show_menu_of(
+        context.bot, context.services.texts, member.telegram_id, member.roles, context.language
+    )
     await context.reply(
         update,
         "start.greeting",
@@ -60,6 +63,13 @@ async def _redeem(update: Update, context: BotContext, code: str) -> None:
     )
     async with context.unit_of_work() as uow:
         redemption = await people.redeem_invitation(uow, identity, code)
+    await show_menu_of(
+        context.bot,
+        context.services.texts,
+        telegram_user.id,
+        redemption.user.role_names,
+        context.language,
+    )
     await context.reply(
         update,
         "start.welcome_role",
@@ -94,6 +104,9 @@ async def set_language(update: Update, context: BotContext) -> None:
         await people.set_language(uow, user, language)
     context.language = language
     await edit_query_message(update, context.text("lang.changed"))
+    await show_menu_of(
+        context.bot, context.services.texts, user.telegram_id, user.role_names, language
+    )
 
 
 async def cancel_outside_conversation(update: Update, context: BotContext) -> None:

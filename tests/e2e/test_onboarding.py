@@ -46,6 +46,23 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
     assert "Welcome, Chen Meiling! You are now registered as customer." in welcome
     assert "/invite" not in welcome  # /help lists only the customer's commands
     assert "/lang" in welcome
+    # Telegram's command menu of the chat follows the role too
+    assert bot.emulator.command_menu(bot.token, customer.user_id) == [
+        "start",
+        "help",
+        "lang",
+        "cancel",
+        "complain",
+        "mytickets",
+        "ticket",
+    ]
+    stranger = bot.chat("Stranger")
+    assert bot.emulator.command_menu(bot.token, stranger.user_id) == [
+        "start",
+        "help",
+        "lang",
+        "cancel",
+    ]
 
     # the inviter hears about it through the outbox
     notice = await admin.expect_text()
