@@ -405,11 +405,7 @@ async def record_verification(
     roles.require_role(actor.role_names, VERIFIERS)
     if result not in (CONFORMING, NONCONFORMING):
         raise InvalidInput("complaint.bad_result")
-    complaint = await _load(session, complaint_id)
-    if complaint.status == OPEN:
-        raise WrongState("complaint.not_taken", number=complaint.number)
-    if complaint.verification_result is not None:
-        raise WrongState("complaint.already_verified", number=complaint.number)
+    complaint = await complaint_for_verification(session, actor, complaint_id, lock=True)
     notes = notes.strip()
     if not notes:
         raise InvalidInput("complaint.empty_notes")
@@ -699,12 +695,7 @@ async def record_disposition(
     """The disposition opinion (處置意見), due within 3 days of receipt, with the corrective
     action if one was decided; the opinion goes to the buyer."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, VERIFIERS)
-    complaint = await _load(session, complaint_id)
-    if complaint.status == OPEN:
-        raise WrongState("complaint.not_taken", number=complaint.number)
-    if complaint.disposition is not None:
-        raise WrongState("complaint.already_has_opinion", number=complaint.number)
+    complaint = await complaint_for_opinion(session, actor, complaint_id, lock=True)
     opinion = check_opinion(opinion)
     complaint.corrective_action = (corrective_action or "").strip() or None
     complaint.disposition, complaint.disposition_by_id, complaint.disposition_at = (
@@ -838,11 +829,12 @@ async def _close_if_done(session: AsyncSession, complaint: Complaint, now: dt.da
 
 
 async def complaint_for_verification(
-    session: AsyncSession, actor: User, complaint_id: int
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
 ) -> Complaint:
-    """The complaint, if `actor` may record its verification now (checked again on record)."""
+    """The complaint, if `actor` may record its verification now: asked before the dialogue
+    starts, and again (locking the row) when the verification is recorded."""
     roles.require_role(actor.role_names, VERIFIERS)
-    complaint = await _load(session, complaint_id, lock=False)
+    complaint = await _load(session, complaint_id, lock=lock)
     if complaint.status == OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
     if complaint.verification_result is not None:
@@ -850,10 +842,13 @@ async def complaint_for_verification(
     return complaint
 
 
-async def complaint_for_opinion(session: AsyncSession, actor: User, complaint_id: int) -> Complaint:
-    """The complaint, if `actor` may give its disposition opinion now."""
+async def complaint_for_opinion(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> Complaint:
+    """The complaint, if `actor` may give its disposition opinion now (before the dialogue,
+    and again, locking the row, when the opinion is recorded)."""
     roles.require_role(actor.role_names, VERIFIERS)
-    complaint = await _load(session, complaint_id, lock=False)
+    complaint = await _load(session, complaint_id, lock=lock)
     if complaint.status == OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
     if complaint.disposition is not None:

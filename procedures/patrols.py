@@ -277,8 +277,9 @@ async def _open_defect(
     return defect
 
 
-async def _load_defect(session: AsyncSession, defect_id: int) -> Defect:
-    defect = await session.scalar(select(Defect).where(Defect.id == defect_id).with_for_update())
+async def _load_defect(session: AsyncSession, defect_id: int, *, lock: bool = True) -> Defect:
+    query = select(Defect).where(Defect.id == defect_id)
+    defect = await session.scalar(query.with_for_update() if lock else query)
     if defect is None:
         raise NotFound("defect.not_found")
     await session.refresh(defect, ["asset"])
@@ -318,10 +319,7 @@ async def record_repair(
 ) -> Defect:
     """The vendor marks the fault repaired; the technician who found it is asked to verify."""
     session, now = uow.session, uow.clock.now()
-    defect = await _load_defect(session, defect_id)
-    _check_vendor(vendor_user, defect)
-    if defect.status not in ("open", "acknowledged"):
-        raise WrongState("defect.not_open", number=defect.number)
+    defect = await defect_for_repair(session, vendor_user, defect_id, lock=True)
     note = note.strip()
     if not note:
         raise InvalidInput("defect.empty_note")
@@ -364,10 +362,7 @@ async def verify_repair(
 ) -> Defect:
     """Accept closes the defect; reject reopens it with the reason, and the vendor is told."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(technician.role_names, TECHNICIANS)
-    defect = await _load_defect(session, defect_id)
-    if defect.status != "repaired":
-        raise WrongState("defect.not_repaired", number=defect.number)
+    defect = await defect_for_verification(session, technician, defect_id, lock=True)
     if accept:
         defect.status, defect.closed_at = "closed", now
         record_event(
@@ -425,11 +420,12 @@ async def verify_repair(
     return defect
 
 
-async def defect_for_repair(session: AsyncSession, vendor_user: User, defect_id: int) -> Defect:
-    """The defect, if `vendor_user` may mark it repaired now (checked again on record)."""
-    defect = await session.get(Defect, defect_id)
-    if defect is None:
-        raise NotFound("defect.not_found")
+async def defect_for_repair(
+    session: AsyncSession, vendor_user: User, defect_id: int, *, lock: bool = False
+) -> Defect:
+    """The defect, if `vendor_user` may mark it repaired now: asked before the dialogue starts,
+    and again (locking the row) when the repair is recorded."""
+    defect = await _load_defect(session, defect_id, lock=lock)
     _check_vendor(vendor_user, defect)
     if defect.status not in ("open", "acknowledged"):
         raise WrongState("defect.not_open", number=defect.number)
@@ -437,12 +433,12 @@ async def defect_for_repair(session: AsyncSession, vendor_user: User, defect_id:
 
 
 async def defect_for_verification(
-    session: AsyncSession, technician: User, defect_id: int
+    session: AsyncSession, technician: User, defect_id: int, *, lock: bool = False
 ) -> Defect:
+    """The defect, if `technician` may accept or reject its repair now (before the dialogue,
+    and again, locking the row, when the verdict is recorded)."""
     roles.require_role(technician.role_names, TECHNICIANS)
-    defect = await session.get(Defect, defect_id)
-    if defect is None:
-        raise NotFound("defect.not_found")
+    defect = await _load_defect(session, defect_id, lock=lock)
     if defect.status != "repaired":
         raise WrongState("defect.not_repaired", number=defect.number)
     return defect

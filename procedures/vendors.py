@@ -54,10 +54,11 @@ def _params(rectification: Rectification) -> dict[str, Any]:
     }
 
 
-async def _load(session: AsyncSession, rectification_id: int) -> Rectification:
-    rectification = await session.scalar(
-        select(Rectification).where(Rectification.id == rectification_id).with_for_update()
-    )
+async def _load(
+    session: AsyncSession, rectification_id: int, *, lock: bool = True
+) -> Rectification:
+    query = select(Rectification).where(Rectification.id == rectification_id)
+    rectification = await session.scalar(query.with_for_update() if lock else query)
     if rectification is None:
         raise NotFound("rectification.not_found")
     await session.refresh(rectification, ["vendor"])
@@ -329,13 +330,12 @@ async def escalate_to_evaluation(
 
 
 async def rectification_for_form(
-    session: AsyncSession, engineer: User, rectification_id: int
+    session: AsyncSession, engineer: User, rectification_id: int, *, lock: bool = False
 ) -> Rectification:
+    """The rectification, if `engineer` may fill its evaluation form now (before the dialogue,
+    and again, locking the row, when the form is submitted)."""
     roles.require_role(engineer.role_names, ENGINEERS)
-    rectification = await session.get(Rectification, rectification_id)
-    if rectification is None:
-        raise NotFound("rectification.not_found")
-    await session.refresh(rectification, ["vendor"])
+    rectification = await _load(session, rectification_id, lock=lock)
     _expect(rectification, "evaluating")
     return rectification
 
@@ -355,9 +355,7 @@ async def submit_evaluation(
 ) -> Rectification:
     """分承包方服務質量檢查評價表, filled by the engineer; the manager reviews it."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(engineer.role_names, ENGINEERS)
-    rectification = await _load(session, rectification_id)
-    _expect(rectification, "evaluating")
+    rectification = await rectification_for_form(session, engineer, rectification_id, lock=True)
     findings = findings.strip()
     if not findings:
         raise InvalidInput("rectification.empty_evaluation")
