@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -69,10 +70,10 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         """A transaction that also records this update as processed when it commits."""
         return self.services.unit_of_work(self.update_id)
 
-    async def actor(self, uow: UnitOfWork) -> User:
-        """The calling user, loaded in the unit of work's session (to be changed or checked)."""
+    async def actor(self, session: AsyncSession) -> User:
+        """The calling user, loaded in `session` (a unit of work's, to be changed or checked)."""
         assert self.member is not None
-        user = await uow.session.get(User, self.member.user_id)
+        user = await session.get(User, self.member.user_id)
         assert user is not None
         return user
 

@@ -6,7 +6,6 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from procedures import people
-from procedures.errors import ProcedureError
 from procedures.outbox import as_text, button
 
 from ..commands import commands_for, show_menu_of
@@ -98,9 +97,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     language = context.match.group(1)
     await query.answer()
     async with context.unit_of_work() as uow:
-        user = await people.user_by_telegram_id(uow.session, update.effective_user.id)  # type: ignore[union-attr]
-        if user is None:
-            raise ProcedureError("gate.unregistered")
+        user = await context.actor(uow.session)
         await people.set_language(uow, user, language)
     context.language = language
     await edit_query_message(update, context.text("lang.changed"))

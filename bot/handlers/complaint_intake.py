@@ -328,7 +328,7 @@ async def submit(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.unit_of_work() as uow:
-        complaint = await complaints.file_complaint(uow, await context.actor(uow), draft)
+        complaint = await complaints.file_complaint(uow, await context.actor(uow.session), draft)
         due = {d.kind: d.due_at for d in await complaints.deadlines_of(uow.session, complaint.id)}
     context.user_data.pop(DRAFT_KEY, None)
     await edit_query_message(

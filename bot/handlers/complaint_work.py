@@ -17,7 +17,6 @@ from telegram.ext import (
 
 from procedures import complaints
 from procedures.outbox import as_text, button
-from storage.models import User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
@@ -78,7 +77,7 @@ async def take(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         complaint = await complaints.take_complaint(
-            uow, await context.actor(uow), _complaint_id(context)
+            uow, await context.actor(uow.session), _complaint_id(context)
         )
     await query.answer()
     await edit_query_message(
@@ -103,7 +102,7 @@ async def flag_adverse_event(update: Update, context: BotContext) -> None:
     async with context.unit_of_work() as uow:
         complaint = await complaints.flag_adverse_event(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             _complaint_id(context),
             context.services.settings.adverse_event_report_within,
         )
@@ -118,7 +117,7 @@ async def lift_hold(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         complaint = await complaints.lift_hold(
-            uow, await context.actor(uow), _complaint_id(context)
+            uow, await context.actor(uow.session), _complaint_id(context)
         )
     await query.answer()
     await edit_query_message(
@@ -140,7 +139,7 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
     query = update.callback_query
     assert query is not None
     async with context.services.session_factory() as session:
-        user = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
+        user = await context.actor(session)
         complaint = await complaints.complaint_for_verification(
             session, user, _complaint_id(context)
         )
@@ -229,7 +228,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         outcome = await complaints.record_verification(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             state["complaint_id"],
             result=context.match.group(1),
             on_site=state["on_site"],
@@ -269,7 +268,7 @@ async def begin_opinion(update: Update, context: BotContext) -> int | None:
     query = update.callback_query
     assert query is not None
     async with context.services.session_factory() as session:
-        user = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
+        user = await context.actor(session)
         complaint = await complaints.complaint_for_opinion(session, user, _complaint_id(context))
     await query.answer()
     context.user_data[OPINION_KEY] = {"complaint_id": complaint.id}
@@ -306,7 +305,11 @@ async def _record_opinion(update: Update, context: BotContext, corrective: str |
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
         complaint = await complaints.record_disposition(
-            uow, await context.actor(uow), state["complaint_id"], state["opinion"], corrective
+            uow,
+            await context.actor(uow.session),
+            state["complaint_id"],
+            state["opinion"],
+            corrective,
         )
     context.user_data.pop(OPINION_KEY, None)
     await context.reply(update, "opinion.recorded", number=complaint.number)

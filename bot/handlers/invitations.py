@@ -24,8 +24,7 @@ async def invite(update: Update, context: BotContext) -> None:
     role = context.args[0].lower()
     party_code = context.args[1] if len(context.args) > 1 else None
     async with context.unit_of_work() as uow:
-        inviter = await people.user_by_telegram_id(uow.session, member.telegram_id)
-        assert inviter is not None
+        inviter = await context.actor(uow.session)
         invitation = await people.create_invitation(
             uow,
             inviter,

@@ -19,7 +19,7 @@ from procedures import patrols, people
 from procedures.outbox import as_text, button
 from procedures.patrols import PatrolDraft
 from procedures.timeline import events_of
-from storage.models import ChecklistItem, EquipmentAsset, User
+from storage.models import ChecklistItem, EquipmentAsset
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
@@ -32,11 +32,6 @@ REPAIR_KEY = "defect_repair"
 REJECT_KEY = "defect_reject"
 TEXT = filters.TEXT & ~filters.COMMAND
 STICKER_LINK = filters.Regex(r"^/start asset_")
-
-
-def _actor_id(context: BotContext) -> int:
-    assert context.member is not None
-    return context.member.user_id
 
 
 # --- choosing the asset ----------------------------------------------------------------------
@@ -274,7 +269,7 @@ async def finish(update: Update, context: BotContext) -> int:
         return PHOTOS
     async with context.unit_of_work() as uow:
         outcome = await patrols.record_patrol(
-            uow, await context.actor(uow), draft, context.services.settings.timezone
+            uow, await context.actor(uow.session), draft, context.services.settings.timezone
         )
         asset = await uow.session.get(EquipmentAsset, draft.asset_id)
         remaining = len(await patrols.assets_to_patrol(uow.session, outcome.patrol.patrol_date))
@@ -315,7 +310,7 @@ async def acknowledge(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         defect = await patrols.acknowledge_defect(
-            uow, await context.actor(uow), _defect_id(context)
+            uow, await context.actor(uow.session), _defect_id(context)
         )
     await query.answer(
         context.text("defect.acknowledged_reply", number=defect.number), show_alert=True
@@ -327,8 +322,7 @@ async def begin_repair(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     async with context.services.session_factory() as session:
-        user = await session.get(User, _actor_id(context))
-        assert user is not None
+        user = await context.actor(session)
         defect = await patrols.defect_for_repair(session, user, _defect_id(context))
     await query.answer()
     context.user_data[REPAIR_KEY] = {"defect_id": defect.id, "photos": [], "media_group": None}
@@ -367,7 +361,7 @@ async def finish_repair(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         defect = await patrols.record_repair(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             state["defect_id"],
             state.get("note", ""),
             state["photos"],
@@ -384,7 +378,7 @@ async def accept_repair(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         defect = await patrols.verify_repair(
-            uow, await context.actor(uow), _defect_id(context), accept=True
+            uow, await context.actor(uow.session), _defect_id(context), accept=True
         )
     await query.answer()
     await edit_query_message(update, context.text("defect.accepted_reply", number=defect.number))
@@ -395,8 +389,7 @@ async def begin_reject(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     async with context.services.session_factory() as session:
-        user = await session.get(User, _actor_id(context))
-        assert user is not None
+        user = await context.actor(session)
         defect = await patrols.defect_for_verification(session, user, _defect_id(context))
     await query.answer()
     context.user_data[REJECT_KEY] = defect.id
@@ -409,7 +402,7 @@ async def enter_reject_reason(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         defect = await patrols.verify_repair(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             context.user_data[REJECT_KEY],
             accept=False,
             reason=update.effective_message.text,
@@ -425,7 +418,7 @@ async def inspection_done(update: Update, context: BotContext) -> None:
     assert query is not None and context.match is not None
     async with context.unit_of_work() as uow:
         inspection = await patrols.record_inspection(
-            uow, await context.actor(uow), int(context.match.group(1))
+            uow, await context.actor(uow.session), int(context.match.group(1))
         )
     await query.answer()
     await edit_query_message(
@@ -443,8 +436,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         await context.reply(update, "defect.usage")
         return
     async with context.services.session_factory() as session:
-        viewer = await session.get(User, _actor_id(context))
-        assert viewer is not None
+        viewer = await context.actor(session)
         defect = await patrols.defect_for_viewer(session, viewer, context.args[0])
         events = await events_of(session, "defect", defect.id)
         names = await people.names_of(session, (e.actor_id for e in events))

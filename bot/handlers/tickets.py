@@ -11,7 +11,7 @@ from procedures.outbox import as_text
 from procedures.periods import parse_quarter
 from procedures.photos import photos_of
 from procedures.timeline import events_of
-from storage.models import Complaint, Deadline, TimelineEvent, User
+from storage.models import Complaint, Deadline, TimelineEvent
 
 from ..access import for_command
 from ..context import BotContext, fit_caption, fit_message
@@ -25,8 +25,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         await context.reply(update, "ticket.usage")
         return
     async with context.services.session_factory() as session:
-        viewer = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
-        assert viewer is not None
+        viewer = await context.actor(session)
         complaint = await complaints.complaint_for_viewer(session, viewer, context.args[0])
         deadlines = await complaints.deadlines_of(session, complaint.id)
         photos = await photos_of(session, complaints.SUBJECT, complaint.id)

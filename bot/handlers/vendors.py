@@ -18,7 +18,7 @@ from telegram.ext import (
 
 from procedures import roles, vendors
 from procedures.outbox import as_text, button
-from storage.models import Rectification, User, Vendor
+from storage.models import Rectification, Vendor
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
@@ -91,7 +91,7 @@ async def choose_due(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         rectification = await vendors.raise_rectification(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             state["vendor_id"],
             state["description"],
             context.now() + dt.timedelta(days=_id(context)),
@@ -169,7 +169,9 @@ async def _step(
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
-        rectification = await procedure(uow, await context.actor(uow), _id(context), **kwargs)
+        rectification = await procedure(
+            uow, await context.actor(uow.session), _id(context), **kwargs
+        )
     await query.answer()
     await edit_query_message(
         update,
@@ -250,7 +252,7 @@ async def enter_follow_up(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         rectification = await vendors.add_follow_up(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             state["id"],
             update.effective_message.text,
             state["photos"],
@@ -269,8 +271,7 @@ async def begin_form(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None
     async with context.services.session_factory() as session:
-        engineer = await session.get(User, context.member.user_id)  # type: ignore[union-attr]
-        assert engineer is not None
+        engineer = await context.actor(session)
         rectification = await vendors.rectification_for_form(session, engineer, _id(context))
     await query.answer()
     context.user_data[FORM_KEY] = {"id": rectification.id}
@@ -296,7 +297,7 @@ async def enter_score(update: Update, context: BotContext) -> int:
     state = context.user_data[FORM_KEY]
     async with context.unit_of_work() as uow:
         rectification = await vendors.submit_evaluation(
-            uow, await context.actor(uow), state["id"], state["findings"], score
+            uow, await context.actor(uow.session), state["id"], state["findings"], score
         )
     context.user_data.pop(FORM_KEY, None)
     await context.reply(
@@ -406,7 +407,7 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         score = await vendors.record_vendor_score(
             uow,
-            await context.actor(uow),
+            await context.actor(uow.session),
             state["vendor_id"],
             state["period"],
             state["judged"],
