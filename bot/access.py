@@ -8,7 +8,8 @@ from typing import Any
 
 from telegram import Update
 
-from procedures.outbox import as_text
+from procedures import roles
+from procedures.errors import NotAllowed
 
 from .commands import command
 from .context import BotContext
@@ -23,16 +24,17 @@ def for_command(name: str) -> Callable[[Handler], Handler]:
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
         async def checked(update: Update, context: BotContext) -> Any:
-            member = context.member
-            if allowed is not None and (member is None or not (member.roles & allowed)):
-                names = [as_text(f"role.{r}") for r in sorted(allowed)]
-                if update.callback_query:
-                    await update.callback_query.answer(
-                        context.text("error.role_required", roles=names), show_alert=True
-                    )
-                else:
-                    await context.reply(update, "error.role_required", roles=names)
-                return None
+            if allowed is not None:
+                member_roles = context.member.roles if context.member else frozenset()
+                try:
+                    roles.require_role(member_roles, allowed)
+                except NotAllowed as refusal:
+                    text = context.text(refusal.text_key, **refusal.params)
+                    if update.callback_query:
+                        await update.callback_query.answer(text, show_alert=True)
+                    else:
+                        await context.reply(update, refusal.text_key, **refusal.params)
+                    return None
             return await handler(update, context)
 
         return checked

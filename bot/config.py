@@ -14,7 +14,8 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+from procedures.people import LANGUAGES
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 

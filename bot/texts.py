@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from procedures import people
+
 LOCALES_DIR = Path(__file__).parent / "locales"
-LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+LANGUAGES = people.LANGUAGES
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
