@@ -80,6 +80,47 @@ async def ensure_admins(uow: UnitOfWork, telegram_ids: Iterable[int]) -> list[Us
     return admins
 
 
+async def _issue_invitation(
+    uow: UnitOfWork,
+    role: str,
+    valid_for: dt.timedelta,
+    *,
+    organisation_id: int | None = None,
+    vendor_id: int | None = None,
+    inviter_id: int | None = None,
+) -> Invitation:
+    """A new single-use code, recorded on the timeline (an invitation without an inviter is the
+    bootstrap one that makes the first admin)."""
+    now = uow.clock.now()
+    invitation = Invitation(
+        code=secrets.token_urlsafe(12),
+        role=role,
+        organisation_id=organisation_id,
+        vendor_id=vendor_id,
+        created_by_id=inviter_id,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    uow.session.add(invitation)
+    await uow.session.flush()
+    record_event(
+        uow.session,
+        subject_type="invitation",
+        subject_id=invitation.id,
+        action="created",
+        actor_id=inviter_id,
+        at=now,
+        after={
+            "role": role,
+            "organisation_id": organisation_id,
+            "vendor_id": vendor_id,
+            "expires_at": invitation.expires_at.isoformat(),
+            "source": "invitation" if inviter_id else "bootstrap",
+        },
+    )
+    return invitation
+
+
 async def create_invitation(
     uow: UnitOfWork,
     inviter: User,
@@ -90,7 +131,6 @@ async def create_invitation(
 ) -> Invitation:
     """A single-use code for `role`; customers and suppliers name their organisation, vendors
     their company, by code."""
-    now = uow.clock.now()
     if role not in roles.ALL_ROLES:
         raise InvalidInput("invite.unknown_role", role=role)
     if role not in roles.invitable_roles(inviter.role_names):
@@ -114,30 +154,13 @@ async def create_invitation(
             raise NotFound("invite.unknown_vendor", code=party_code)
         vendor_id = vendor.id
 
-    invitation = Invitation(
-        code=secrets.token_urlsafe(12),
-        role=role,
+    invitation = await _issue_invitation(
+        uow,
+        role,
+        valid_for,
         organisation_id=organisation_id,
         vendor_id=vendor_id,
-        created_by_id=inviter.id,
-        created_at=now,
-        expires_at=now + valid_for,
-    )
-    uow.session.add(invitation)
-    await uow.session.flush()
-    record_event(
-        uow.session,
-        subject_type="invitation",
-        subject_id=invitation.id,
-        action="created",
-        actor_id=inviter.id,
-        at=now,
-        after={
-            "role": role,
-            "organisation_id": organisation_id,
-            "vendor_id": vendor_id,
-            "expires_at": invitation.expires_at.isoformat(),
-        },
+        inviter_id=inviter.id,
     )
     await uow.commit()
     return invitation
@@ -147,20 +170,7 @@ async def create_bootstrap_invitation(
     uow: UnitOfWork, role: str, valid_for: dt.timedelta = dt.timedelta(days=1)
 ) -> Invitation:
     """An invitation nobody issued: how the first admin joins when none is configured."""
-    now = uow.clock.now()
-    invitation = Invitation(
-        code=secrets.token_urlsafe(12), role=role, created_at=now, expires_at=now + valid_for
-    )
-    uow.session.add(invitation)
-    await uow.session.flush()
-    record_event(
-        uow.session,
-        subject_type="invitation",
-        subject_id=invitation.id,
-        action="created",
-        at=now,
-        after={"role": role, "source": "bootstrap"},
-    )
+    invitation = await _issue_invitation(uow, role, valid_for)
     await uow.commit()
     return invitation
 
