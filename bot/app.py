@@ -126,14 +126,8 @@ async def start_background_work(application: Application) -> None:  # type: igno
         await application.bot.set_my_commands(commands, language_code=language_code)
     application.outbox_sender.start()
     if application.run_scheduler:
-        settings = services.settings
-        job_services = JobServices(
-            services.session_factory,
-            services.clock,
-            settings.timezone,
-            services.outbox_ready,
-            patrol_reminder_hour=settings.patrol_reminder_hour,
-            inspection_months=settings.inspection_months,
+        job_services = JobServices.for_settings(
+            services.settings, services.session_factory, services.clock, services.outbox_ready
         )
         application.scheduler = build_scheduler(job_services)
         application.scheduler.start()

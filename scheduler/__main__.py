@@ -26,13 +26,7 @@ async def run() -> None:
     configure_logging(settings.log_level)
     engine = engine_for(settings)
     await migrate(engine)
-    services = JobServices(
-        make_session_factory(engine),
-        SystemClock(),
-        settings.timezone,
-        patrol_reminder_hour=settings.patrol_reminder_hour,
-        inspection_months=settings.inspection_months,
-    )
+    services = JobServices.for_settings(settings, make_session_factory(engine), SystemClock())
     scheduler = build_scheduler(services)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from procedures.clock import Clock
 from procedures.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:  # the settings object is handed in; nothing of bot/ is imported at run time
+    from bot.config import Settings
 
 # A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
 # collapse into one, which is safe because every job reads what is due from the database.
@@ -26,6 +30,24 @@ class JobServices:
     outbox_ready: asyncio.Event | None = field(default=None)
     patrol_reminder_hour: int = 17
     inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        outbox_ready: asyncio.Event | None = None,
+    ) -> JobServices:
+        """What the jobs need, with the schedule taken from the configuration."""
+        return cls(
+            session_factory,
+            clock,
+            settings.timezone,
+            outbox_ready,
+            patrol_reminder_hour=settings.patrol_reminder_hour,
+            inspection_months=settings.inspection_months,
+        )
 
     def unit_of_work(self) -> UnitOfWork:
         wake = self.outbox_ready.set if self.outbox_ready is not None else None
