@@ -8,7 +8,6 @@ in the reader's language), so this module holds no user-facing text.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import Complaint, Deadline
+
+from .cells import append_row, workbook_bytes
 
 Label = Callable[[str], str]
 
@@ -148,18 +149,16 @@ def _cell(value: object, label: Label, column: str, timezone: ZoneInfo) -> objec
 
 
 def _write_rows(sheet, rows: list[LedgerRow], label: Label, timezone: ZoneInfo) -> None:  # type: ignore[no-untyped-def]
-    sheet.append([label(f"report.column.{c}") for c in LEDGER_COLUMNS])
+    append_row(sheet, [label(f"report.column.{c}") for c in LEDGER_COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
-        sheet.append([_cell(getattr(row, c), label, c, timezone) for c in LEDGER_COLUMNS])
+        append_row(sheet, [_cell(getattr(row, c), label, c, timezone) for c in LEDGER_COLUMNS])
     sheet.freeze_panes = "A2"
 
 
 def _save(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def ledger_workbook(rows: list[LedgerRow], label: Label, timezone: ZoneInfo) -> bytes:
@@ -168,7 +167,7 @@ def ledger_workbook(rows: list[LedgerRow], label: Label, timezone: ZoneInfo) -> 
     sheet = workbook.active
     sheet.title = label("report.sheet.ledger")[:31]
     _write_rows(sheet, rows, label, timezone)
-    return _save(workbook)
+    return workbook_bytes(workbook)
 
 
 def quarterly_workbook(
@@ -178,7 +177,7 @@ def quarterly_workbook(
     workbook = Workbook()
     summary = workbook.active
     summary.title = label("report.sheet.summary")[:31]
-    summary.append([title])
+    append_row(summary, [title])
     summary["A1"].font = Font(bold=True)
     results = Counter(r.result or "pending" for r in rows)
     verified = [r for r in rows if r.verification_on_time is not None]
@@ -202,19 +201,20 @@ def quarterly_workbook(
         ("report.figure.units", sum(r.quantity for r in rows)),
     ]
     for key, value in figures:
-        summary.append([label(key), value])
-    summary.append([])
-    summary.append(
+        append_row(summary, [label(key), value])
+    append_row(summary, [])
+    append_row(
+        summary,
         [
             label("report.column.product"),
             label("report.figure.total"),
             label("report.figure.nonconforming"),
-        ]
+        ],
     )
     by_product = Counter(r.product for r in rows)
     nonconforming = Counter(r.product for r in rows if r.result == "nonconforming")
     for product, count in sorted(by_product.items()):
-        summary.append([product, count, nonconforming[product]])
+        append_row(summary, [product, count, nonconforming[product]])
     summary.column_dimensions["A"].width = 36
     _write_rows(workbook.create_sheet(label("report.sheet.complaints")[:31]), rows, label, timezone)
-    return _save(workbook)
+    return workbook_bytes(workbook)

@@ -7,7 +7,6 @@ Every title comes from the caller's `label` function (the reader's catalogue).""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +15,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from storage.models import Rectification, VendorScore
+
+from .cells import append_row, workbook_bytes
 
 Label = Callable[[str], str]
 MEASURED = (
@@ -36,17 +37,15 @@ def _form(title: str, fields: Sequence[tuple[str, Any]]) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
-    sheet.append([title])
+    append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
     for name, value in fields:
-        sheet.append([name, "" if value is None else value])
+        append_row(sheet, [name, "" if value is None else value])
     sheet.column_dimensions["A"].width = 28
     sheet.column_dimensions["B"].width = 70
     for row in sheet.iter_rows(min_row=2):
         row[1].alignment = Alignment(wrap_text=True, vertical="top")
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def _time(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
@@ -119,16 +118,17 @@ def assessment(scores: list[VendorScore], periods: list[str], title: str, label:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = label("document.assessment.sheet")[:31]
-    sheet.append([title])
+    append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(
+    append_row(
+        sheet,
         [
             label("document.score.vendor"),
             *periods,
             label("document.assessment.mean"),
             label("document.measured.defects"),
             label("document.measured.rejected_repairs"),
-        ]
+        ],
     )
     by_vendor: dict[str, dict[str, VendorScore]] = {}
     for score in scores:
@@ -136,15 +136,14 @@ def assessment(scores: list[VendorScore], periods: list[str], title: str, label:
     for vendor, monthly in sorted(by_vendor.items()):
         totals = [monthly[p].total if p in monthly else "" for p in periods]
         given = [t for t in totals if t != ""]
-        sheet.append(
+        append_row(
+            sheet,
             [
                 vendor,
                 *totals,
                 round(sum(given) / len(given), 1) if given else "",
                 sum(s.measured.get("defects", 0) for s in monthly.values()),
                 sum(s.measured.get("rejected_repairs", 0) for s in monthly.values()),
-            ]
+            ],
         )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)

