@@ -164,8 +164,7 @@ async def _print_emulator_help(services, port: int) -> None:  # type: ignore[no-
     async with services.unit_of_work() as uow:
         code = None
         if not await users_with_roles(uow.session, [roles.ADMIN]):
-            invitation = await people.create_bootstrap_invitation(uow, roles.ADMIN)
-            code = invitation.code
+            code = (await people.create_bootstrap_invitation(uow, roles.ADMIN)).code
     lines = [
         "",
         f"No BOT_TOKEN set: the bot talks to the local Bot API emulator on http://127.0.0.1:{port}",

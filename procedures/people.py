@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Invitation, Organisation, User, UserRole, Vendor
+from storage.models import FailedRedemption, Invitation, Organisation, User, UserRole, Vendor
 
 from . import roles
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
@@ -20,6 +22,26 @@ from .unit_of_work import UnitOfWork
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 DEFAULT_INVITATION_VALIDITY = dt.timedelta(days=7)
+# 18 random bytes: 144 bits, 24 characters, inside a deep link's 64-character start payload
+CODE_BYTES = 18
+# More failed codes than this from one Telegram user within the window, and they must wait.
+MAX_FAILED_REDEMPTIONS = 5
+FAILED_REDEMPTION_WINDOW = dt.timedelta(minutes=15)
+
+logger = logging.getLogger(__name__)
+
+
+def hash_code(code: str) -> str:
+    """What is stored of a code: its SHA-256, so a copy of the database opens no door."""
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    """A new invitation and its code, which exists only here: the database keeps its hash."""
+
+    invitation: Invitation
+    code: str
 
 
 @dataclass(frozen=True)
@@ -88,12 +110,13 @@ async def _issue_invitation(
     organisation_id: int | None = None,
     vendor_id: int | None = None,
     inviter_id: int | None = None,
-) -> Invitation:
+) -> IssuedInvitation:
     """A new single-use code, recorded on the timeline (an invitation without an inviter is the
     bootstrap one that makes the first admin)."""
     now = uow.clock.now()
+    code = secrets.token_urlsafe(CODE_BYTES)
     invitation = Invitation(
-        code=secrets.token_urlsafe(12),
+        code_hash=hash_code(code),
         role=role,
         organisation_id=organisation_id,
         vendor_id=vendor_id,
@@ -118,7 +141,7 @@ async def _issue_invitation(
             "source": "invitation" if inviter_id else "bootstrap",
         },
     )
-    return invitation
+    return IssuedInvitation(invitation, code)
 
 
 async def create_invitation(
@@ -128,7 +151,7 @@ async def create_invitation(
     *,
     party_code: str | None = None,
     valid_for: dt.timedelta = DEFAULT_INVITATION_VALIDITY,
-) -> Invitation:
+) -> IssuedInvitation:
     """A single-use code for `role`; customers and suppliers name their organisation, vendors
     their company, by code."""
     if role not in roles.ALL_ROLES:
@@ -154,7 +177,7 @@ async def create_invitation(
             raise NotFound("invite.unknown_vendor", code=party_code)
         vendor_id = vendor.id
 
-    invitation = await _issue_invitation(
+    issued = await _issue_invitation(
         uow,
         role,
         valid_for,
@@ -163,16 +186,16 @@ async def create_invitation(
         inviter_id=inviter.id,
     )
     await uow.commit()
-    return invitation
+    return issued
 
 
 async def create_bootstrap_invitation(
     uow: UnitOfWork, role: str, valid_for: dt.timedelta = dt.timedelta(days=1)
-) -> Invitation:
+) -> IssuedInvitation:
     """An invitation nobody issued: how the first admin joins when none is configured."""
-    invitation = await _issue_invitation(uow, role, valid_for)
+    issued = await _issue_invitation(uow, role, valid_for)
     await uow.commit()
-    return invitation
+    return issued
 
 
 @dataclass(frozen=True)
@@ -182,12 +205,38 @@ class Redemption:
 
 
 async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -> Redemption:
-    """Give the invitation's role to whoever sends its code; a code works once, until it expires."""
+    """Give the invitation's role to whoever sends its code; a code works once, until it expires.
+
+    A user who keeps sending codes that match nothing is made to wait: 144-bit codes cannot be
+    guessed, and the log shows who tried (never the codes)."""
     now = uow.clock.now()
+    failures = await uow.session.scalar(
+        select(func.count())
+        .select_from(FailedRedemption)
+        .where(
+            FailedRedemption.telegram_id == who.telegram_id,
+            FailedRedemption.at > now - FAILED_REDEMPTION_WINDOW,
+        )
+    )
+    if (failures or 0) >= MAX_FAILED_REDEMPTIONS:
+        logger.warning(
+            "invitation redemption refused: telegram user %s is throttled", who.telegram_id
+        )
+        raise NotAllowed(
+            "invite.too_many_attempts", minutes=int(FAILED_REDEMPTION_WINDOW.total_seconds() // 60)
+        )
     invitation = await uow.session.scalar(
-        select(Invitation).where(Invitation.code == code).with_for_update()
+        select(Invitation).where(Invitation.code_hash == hash_code(code)).with_for_update()
     )
     if invitation is None:
+        uow.session.add(FailedRedemption(telegram_id=who.telegram_id, at=now))
+        await uow.commit()  # the failure counts even though the redemption is refused
+        logger.warning(
+            "unknown invitation code from telegram user %s (%s failed in %s)",
+            who.telegram_id,
+            (failures or 0) + 1,
+            FAILED_REDEMPTION_WINDOW,
+        )
         raise NotFound("invite.unknown_code")
     if invitation.redeemed_at is not None:
         raise WrongState("invite.already_used")
@@ -218,6 +267,8 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
         )
     elif invitation.role in user.role_names:
         raise WrongState("invite.already_has_role", role=as_text(f"role.{invitation.role}"))
+    else:
+        _refuse_another_party(user, invitation)
 
     before = {"organisation_id": user.organisation_id, "vendor_id": user.vendor_id}
     user.roles.append(UserRole(role=invitation.role))
@@ -266,6 +317,23 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             )
     await uow.commit()
     return Redemption(user=user, role=invitation.role)
+
+
+def _refuse_another_party(user: User, invitation: Invitation) -> None:
+    """One account speaks for one organisation and one vendor: a second role for another party
+    would re-assign the user's records (a buyer's complaints) to it, so it is refused."""
+    other_organisation = (
+        invitation.organisation_id is not None
+        and user.organisation_id is not None
+        and invitation.organisation_id != user.organisation_id
+    )
+    other_vendor = (
+        invitation.vendor_id is not None
+        and user.vendor_id is not None
+        and invitation.vendor_id != user.vendor_id
+    )
+    if other_organisation or other_vendor:
+        raise WrongState("invite.other_party", role=as_text(f"role.{invitation.role}"))
 
 
 async def set_language(uow: UnitOfWork, user: User, language: str) -> User:

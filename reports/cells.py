@@ -23,7 +23,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 def as_text_cell(value: str) -> str:
     """A user's string as it is written to a cell: printable, and never a formula."""
     value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+    # a lone "-" (an empty figure) is no formula and stays as it is
+    return "'" + value if len(value) > 1 and value.startswith(FORMULA_TRIGGERS) else value
 
 
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:

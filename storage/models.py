@@ -191,7 +191,8 @@ class Invitation(Base):
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    # SHA-256 of the code, hex: the code itself is shown once to the inviter and never stored
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
@@ -200,6 +201,16 @@ class Invitation(Base):
     expires_at: Mapped[dt.datetime]
     redeemed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     redeemed_at: Mapped[dt.datetime | None]
+
+
+class FailedRedemption(Base):
+    """A `/start CODE` whose code matched no invitation: counted to slow down guessing."""
+
+    __tablename__ = "failed_redemptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    at: Mapped[dt.datetime]
 
 
 # --- cross-cutting records -----------------------------------------------------------------

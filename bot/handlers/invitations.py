@@ -25,14 +25,14 @@ async def invite(update: Update, context: BotContext) -> None:
     party_code = context.args[1] if len(context.args) > 1 else None
     async with context.unit_of_work() as uow:
         inviter = await context.actor(uow.session)
-        invitation = await people.create_invitation(
+        issued = await people.create_invitation(
             uow,
             inviter,
             role,
             party_code=party_code,
             valid_for=context.services.settings.invitation_validity,
         )
-    link = f"https://t.me/{context.bot.username}?start={invitation.code}"
+    link = f"https://t.me/{context.bot.username}?start={issued.code}"
     party = context.text("invite.party", party=party_code) if party_code else ""
     await context.reply(
         update,
@@ -40,7 +40,7 @@ async def invite(update: Update, context: BotContext) -> None:
         role=as_text(f"role.{role}"),
         party=party,
         link=link,
-        expires_at=invitation.expires_at,
+        expires_at=issued.invitation.expires_at,
     )
 
 

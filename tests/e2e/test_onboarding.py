@@ -72,7 +72,9 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
         user = await session.scalar(select(User).where(User.telegram_id == customer.user_id))
         assert user is not None and user.role_names == {"customer"}
         assert user.organisation_id is not None
-        invitation = await session.scalar(select(Invitation).where(Invitation.code == code))
+        invitation = await session.scalar(
+            select(Invitation).where(Invitation.code_hash == people.hash_code(code))
+        )
         assert invitation.redeemed_by_id == user.id
 
     await customer.send("/lang")

@@ -1,0 +1,86 @@
+"""Invitations: long codes stored only as hashes, guessing slowed down, one party per account."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import Services
+from procedures import people
+from procedures.clock import ManualClock
+from procedures.errors import NotAllowed, NotFound, WrongState
+from storage.models import Invitation, Organisation, User
+
+from .helpers import make_user
+
+
+def identity(telegram_id: int = 7_000_001) -> people.TelegramIdentity:
+    return people.TelegramIdentity(telegram_id=telegram_id, full_name="Guesser")
+
+
+async def invite(services: Services, role: str, party: str | None = None) -> str:
+    admin = await make_user(services, "admin")
+    async with services.unit_of_work() as uow:
+        actor = await uow.session.get(User, admin.id)
+        return (await people.create_invitation(uow, actor, role, party_code=party)).code
+
+
+async def redeem(services: Services, code: str, who: people.TelegramIdentity) -> people.Redemption:
+    async with services.unit_of_work() as uow:
+        return await people.redeem_invitation(uow, who, code)
+
+
+async def test_a_code_has_at_least_128_bits_and_only_its_hash_is_stored(
+    services: Services,
+) -> None:
+    code = await invite(services, "quality")
+    assert len(code) >= 22  # 128 bits in URL-safe base64
+    async with services.session_factory() as session:
+        stored = await session.scalar(select(Invitation))
+        columns = {c.key: getattr(stored, c.key) for c in Invitation.__table__.columns}
+    assert code not in {str(v) for v in columns.values()}
+    assert stored.code_hash == people.hash_code(code)
+    redemption = await redeem(services, code, identity())
+    assert redemption.role == "quality"
+
+
+async def test_repeated_wrong_codes_are_slowed_down_and_logged_without_the_code(
+    services: Services, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    code = await invite(services, "quality")
+    guesser = identity()
+    for attempt in range(people.MAX_FAILED_REDEMPTIONS):
+        with pytest.raises(NotFound):
+            await redeem(services, f"wrong-guess-{attempt:04d}-xxxxxxxxxx", guesser)
+    # now even the right code waits until the window has passed
+    with pytest.raises(NotAllowed) as refused:
+        await redeem(services, code, guesser)
+    assert refused.value.text_key == "invite.too_many_attempts"
+    # another user is not held up by the guesser
+    other = await redeem(services, code, identity(7_000_002))
+    assert other.role == "quality"
+    assert "wrong-guess" not in caplog.text and code not in caplog.text
+    assert "telegram user 7000001" in caplog.text
+
+    clock.advance(people.FAILED_REDEMPTION_WINDOW + dt.timedelta(seconds=1))
+    second = await invite(services, "warehouse")
+    assert (await redeem(services, second, guesser)).role == "warehouse"
+
+
+async def test_a_second_role_for_another_organisation_is_refused_and_keeps_the_first(
+    services: Services, samples: None
+) -> None:
+    customer_code = await invite(services, "customer", "C001")
+    redemption = await redeem(services, customer_code, identity())
+    organisation_id = redemption.user.organisation_id
+    supplier_code = await invite(services, "supplier", "S001")
+    with pytest.raises(WrongState) as refused:
+        await redeem(services, supplier_code, identity())
+    assert refused.value.text_key == "invite.other_party"
+    async with services.session_factory() as session:
+        user = await session.get(User, redemption.user.id)
+        await session.refresh(user, ["roles"])
+        assert user.role_names == {"customer"} and user.organisation_id == organisation_id
+        assert (await session.get(Organisation, organisation_id)).code == "C001"
