@@ -37,6 +37,9 @@ def make_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")  # per connection, so on every connect
+        # INSERT OR REPLACE deletes the row it replaces; only with this do the triggers that
+        # keep records (migration 0008) see that delete and refuse it
+        cursor.execute("PRAGMA recursive_triggers=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
