@@ -2,7 +2,9 @@
 
 A file is checked whole before anything is written: one bad row rejects the file, and every bad
 row is reported with its line number and reason. Rows are matched on their natural key (code,
-lot, reference), so importing the same file twice changes nothing the second time.
+lot, reference), compared without case, so importing the same file twice changes nothing the
+second time and `c001` is the organisation `C001`. A file over MAX_FILE_BYTES or MAX_ROWS is
+refused as soon as the limit is seen, without reading the rest.
 """
 
 from __future__ import annotations
@@ -10,13 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -31,6 +33,7 @@ from storage.models import (
 )
 
 from .errors import InvalidInput
+from .text_input import clean_text
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
@@ -46,6 +49,9 @@ KINDS = (
 )
 EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
 MAX_ROWS = 50_000
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# a CSV field longer than this is a broken file, not a product name
+MAX_FIELD_CHARS = 10_000
 
 
 @dataclass(frozen=True)
@@ -84,44 +90,70 @@ class _BadValue(Exception):
 
 
 def read_table(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """Rows of a CSV or XLSX file as (line number, {header: text}); blank rows skipped."""
+    """Rows of a CSV or XLSX file as (line number, {header: text}); blank rows skipped.
+
+    Blocking work (a big workbook takes seconds): the bot calls it in a worker thread."""
+    if len(content) > MAX_FILE_BYTES:
+        raise InvalidInput("import.too_large", limit=MAX_FILE_BYTES // (1024 * 1024))
     suffix = PurePath(filename).suffix.lower()
     if suffix == ".csv":
-        try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise InvalidInput("import.not_utf8") from error
-        raw_rows = list(csv.reader(io.StringIO(text)))
+        raw_rows = _csv_rows(content)
     elif suffix == ".xlsx":
         raw_rows = _xlsx_rows(content)
     else:
         raise InvalidInput("import.unsupported_file", filename=filename)
-    if not raw_rows:
-        raise InvalidInput("import.empty_file")
-    headers = [h.strip().lower() for h in raw_rows[0]]
+    headers = None
     rows = []
-    for line, raw in enumerate(raw_rows[1:], start=2):
+    for line, raw in enumerate(raw_rows, start=1):
+        if headers is None:
+            headers = [h.strip().lower() for h in raw]
+            continue
         values = {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(headers) if h}
+        values = {h: clean_text(v) for h, v in values.items()}
         if any(values.values()):
             rows.append((line, values))
-    if len(rows) > MAX_ROWS:
-        raise InvalidInput("import.too_many_rows", limit=MAX_ROWS)
+            if len(rows) > MAX_ROWS:
+                raise InvalidInput("import.too_many_rows", limit=MAX_ROWS)
+    if headers is None:
+        raise InvalidInput("import.empty_file")
     return rows
 
 
-def _xlsx_rows(content: bytes) -> list[list[str]]:
+def _csv_rows(content: bytes) -> Iterator[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("import.not_utf8") from error
+    reader = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            if "field larger than field limit" in str(error):  # the csv module's own limit
+                raise InvalidInput(
+                    "import.field_too_long", line=reader.line_num, limit=MAX_FIELD_CHARS
+                ) from error
+            raise InvalidInput("import.bad_csv", line=reader.line_num) from error
+        if any(len(field) > MAX_FIELD_CHARS for field in row):
+            raise InvalidInput("import.field_too_long", line=reader.line_num, limit=MAX_FIELD_CHARS)
+        yield row
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list[str]]:
     from openpyxl import load_workbook  # only XLSX imports pay for loading it
 
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
         raise InvalidInput("import.bad_xlsx") from error
-    sheet = workbook.worksheets[0]
-    rows = []
-    for raw in sheet.iter_rows(values_only=True):
-        rows.append([_cell_text(value) for value in raw])
-    workbook.close()
-    return rows
+    try:
+        # read_only streams the sheet: a huge file is refused at MAX_ROWS, not read whole
+        for raw in workbook.worksheets[0].iter_rows(values_only=True):
+            yield [_cell_text(value) for value in raw]
+    finally:
+        workbook.close()
 
 
 def _cell_text(value: Any) -> str:
@@ -330,9 +362,14 @@ def columns_of(kind: str) -> list[str]:
     return columns
 
 
+def _fold(value: Any) -> Any:
+    """Codes and lots are compared without case: `c001` is `C001`."""
+    return value.lower() if isinstance(value, str) else value
+
+
 async def _lookup(session: AsyncSession, ref: _Reference) -> dict[str, Any]:
     rows = await session.execute(select(ref.model.code, ref.model.id).filter_by(**ref.where))  # type: ignore[attr-defined]
-    return dict(rows.all())
+    return {_fold(code): record_id for code, record_id in rows.all()}
 
 
 async def import_rows(
@@ -355,7 +392,9 @@ async def import_rows(
         rows_of_batches = await session.execute(
             select(Batch.product_id, Batch.lot_number, Batch.id)
         )
-        batches = {(product_id, lot): batch_id for product_id, lot, batch_id in rows_of_batches}
+        batches = {
+            (product_id, _fold(lot)): batch_id for product_id, lot, batch_id in rows_of_batches
+        }
     errors: list[RowError] = []
     parsed: list[tuple[int, dict[str, Any]]] = []
     seen_keys: dict[tuple[Any, ...], int] = {}
@@ -366,7 +405,7 @@ async def import_rows(
         )
         if row_errors:
             continue
-        key = tuple(values[k] for k in spec.natural_key)
+        key = tuple(_fold(values[k]) for k in spec.natural_key)
         if key in seen_keys:
             errors.append(RowError(line, "import.duplicate_row", {"first_line": seen_keys[key]}))
             continue
@@ -380,7 +419,14 @@ async def import_rows(
     subject_type = kind.removesuffix("s")
     for _line, values in parsed:
         existing = await session.scalar(
-            select(spec.model).filter_by(**{k: values[k] for k in spec.natural_key})
+            select(spec.model).where(
+                *(
+                    func.lower(getattr(spec.model, k)) == values[k].lower()
+                    if isinstance(values[k], str)
+                    else getattr(spec.model, k) == values[k]
+                    for k in spec.natural_key
+                )
+            )
         )
         if existing is None:
             record = spec.model(**values)
@@ -457,14 +503,14 @@ def _parse_row(
             else:
                 values[ref.attribute] = None
             continue
-        if code not in lookups[ref.column]:
+        if _fold(code) not in lookups[ref.column]:
             errors.append((ref.column, "import.unknown_reference", {"code": code}))
             continue
-        values[ref.attribute] = lookups[ref.column][code]
+        values[ref.attribute] = lookups[ref.column][_fold(code)]
     if "_product_id" in values:
         # A shipment names its batch by product and lot, as a delivery note does.
         lot = raw.get("lot_number", "")
-        batch_id = batches.get((values.pop("_product_id"), lot))
+        batch_id = batches.get((values.pop("_product_id"), _fold(lot)))
         if batch_id is None:
             errors.append(("lot_number", "import.unknown_batch", {"lot": lot}))
         values["batch_id"] = batch_id

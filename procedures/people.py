@@ -164,7 +164,7 @@ async def create_invitation(
         if not party_code:
             raise InvalidInput("invite.needs_organisation", role=as_text(f"role.{role}"))
         organisation = await uow.session.scalar(
-            select(Organisation).where(Organisation.code == party_code)
+            select(Organisation).where(func.lower(Organisation.code) == party_code.lower())
         )
         if organisation is None or organisation.kind != role:
             raise NotFound("invite.unknown_organisation", code=party_code)
@@ -172,7 +172,9 @@ async def create_invitation(
     elif role in roles.ROLES_WITH_VENDOR:
         if not party_code:
             raise InvalidInput("invite.needs_vendor")
-        vendor = await uow.session.scalar(select(Vendor).where(Vendor.code == party_code))
+        vendor = await uow.session.scalar(
+            select(Vendor).where(func.lower(Vendor.code) == party_code.lower())
+        )
         if vendor is None:
             raise NotFound("invite.unknown_vendor", code=party_code)
         vendor_id = vendor.id

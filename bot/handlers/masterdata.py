@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
@@ -11,7 +13,7 @@ from ..access import for_command
 from ..context import BotContext, fit_message
 from ..texts import Texts
 
-MAX_FILE_MB = 20  # the Bot API's getFile limit
+MAX_FILE_MB = masterdata.MAX_FILE_BYTES // (1024 * 1024)  # under the Bot API's 20 MB getFile
 MAX_ERRORS_SHOWN = 30
 
 
@@ -36,7 +38,10 @@ async def import_document(update: Update, context: BotContext) -> None:
         return
     telegram_file = await document.get_file()
     content = bytes(await telegram_file.download_as_bytearray())
-    rows = masterdata.read_table(document.file_name or "upload.csv", content)
+    # reading a large workbook takes seconds: off the event loop, so nobody else waits
+    rows = await asyncio.to_thread(
+        masterdata.read_table, document.file_name or "upload.csv", content
+    )
     try:
         async with context.unit_of_work() as uow:
             result = await masterdata.import_rows(uow, kind, rows, actor_id=context.member.user_id)
