@@ -11,11 +11,12 @@ from procedures.outbox import as_text
 from procedures.periods import parse_quarter
 from procedures.photos import photos_of
 from procedures.timeline import events_of
+from reports import documents
 from storage.models import Complaint, Deadline, TimelineEvent
 
 from ..access import for_command
 from ..context import BotContext, fit_caption, fit_message
-from ..documents import render_document
+from ..documents import document_context
 
 
 @for_command("ticket")
@@ -184,7 +185,8 @@ async def send_ledger(update: Update, context: BotContext) -> None:
         attachment = {"kind": "complaint_ledger", "params": {}}
         caption = context.text("report.ledger_caption")
     async with context.services.session_factory() as session:
-        document = await render_document(context.services, session, attachment, context.language)
+        reader = document_context(context.services, context.language)
+        document = await documents.render(session, attachment, reader)
     await update.effective_message.reply_document(  # type: ignore[union-attr]
         InputFile(document.content, filename=document.file_name), caption=fit_caption(caption)
     )
