@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import string
 from pathlib import Path
 
-from bot.texts import LANGUAGES, Texts, load_catalogues
+import pytest
+
+from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
 from procedures import roles
 from tests.conftest import SHANGHAI
 
@@ -69,7 +72,7 @@ def test_every_role_has_a_name() -> None:
 def test_rendering_translates_nested_texts_times_and_lists() -> None:
     import datetime as dt
 
-    texts = Texts(SHANGHAI)
+    texts = Texts(SHANGHAI, strict=True)
     due = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
     rendered = texts.get(
         "zh-Hant",
@@ -86,3 +89,25 @@ def test_rendering_translates_nested_texts_times_and_lists() -> None:
     assert texts.language_for(None, "zh-hans") == "zh-Hans"
     assert texts.language_for(None, "de") == "zh-Hant"
     assert texts.language_for("en", "zh-TW") == "en"
+
+
+def test_a_missing_text_falls_back_and_is_logged_once_or_raises_when_strict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalogues = load_catalogues()
+    catalogues["zh-Hant"] = {k: v for k, v in catalogues["zh-Hant"].items() if k != "help.header"}
+    texts = Texts(SHANGHAI, catalogues=catalogues)
+    with caplog.at_level(logging.ERROR, logger="bot.texts"):
+        assert texts.get("zh-Hant", "help.header") == catalogues["en"]["help.header"]
+        assert texts.get("zh-Hant", "help.header") == catalogues["en"]["help.header"]
+        assert texts.get("en", "no.such_text") == "no.such_text"
+    assert [r.getMessage() for r in caplog.records] == [
+        "text id 'help.header' is missing from the zh-Hant catalogue",
+        "text id 'no.such_text' is missing from the en catalogue",
+    ]
+
+    texts.strict = True
+    with pytest.raises(MissingText, match=r"help\.header"):
+        texts.get("zh-Hant", "help.header")
+    with pytest.raises(KeyError):
+        texts.get("en", "no.such_text")
