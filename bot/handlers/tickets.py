@@ -116,7 +116,7 @@ def render_ticket(
                 )
             lines.append(t(key, kind=kind, due_at=deadline.due_at, met_at=deadline.met_at))
     lines.append("")
-    lines.append(t("ticket.timeline"))
+    lines.append(t("timeline.header"))
     for event in events:
         details = {**(event.after or {})}
         if "result" in details:
@@ -128,8 +128,8 @@ def render_ticket(
         if event.action == "reply_to_complainant":
             details["what"] = as_text(f"{details.get('text_key')}_name")
         action = t(f"timeline.complaint.{event.action}", **details)
-        actor = names.get(event.actor_id, "") if event.actor_id else t("ticket.system")
-        lines.append(t("ticket.event", at=event.at, actor=actor, action=action))
+        actor = names.get(event.actor_id, "") if event.actor_id else t("timeline.system")
+        lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
     return "\n".join(lines)
 
 
@@ -139,7 +139,7 @@ async def my_tickets(update: Update, context: BotContext) -> None:
     member = context.member
     assert member is not None
     if member.organisation_id is None:
-        await context.reply(update, "complain.not_linked")
+        await context.reply(update, "common.not_linked")
         return
     async with context.services.session_factory() as session:
         own = await complaints.complaints_of(session, member.organisation_id)

@@ -234,6 +234,31 @@ def test_every_text_id_the_code_can_use_exists_in_every_language() -> None:
     assert len(checked) > 300, f"the scan found only {len(checked)} text ids"
 
 
+# The sections that belong to one dialogue; a text two dialogues share lives under common.*
+DIALOGUE_SECTIONS = {
+    "complain": "bot/handlers/complaint_intake.py",
+    "verify": "bot/handlers/complaint_work.py",
+    "opinion": "bot/handlers/complaint_work.py",
+    "queue": "bot/handlers/complaint_work.py",
+    "ticket": "bot/handlers/tickets.py",
+    "mytickets": "bot/handlers/tickets.py",
+    "patrol": "bot/handlers/patrols.py",
+    "score": "bot/handlers/vendors.py",
+}
+
+
+def test_a_dialogues_texts_are_used_by_that_dialogue_only() -> None:
+    sections = set(DIALOGUE_SECTIONS)
+    borrowed = [
+        f"{use.where}: {use.text_id}"
+        for use in text_id_uses(sections)
+        if use.where.startswith("bot/")
+        and (owner := DIALOGUE_SECTIONS.get(use.text_id.split(".")[0]))
+        and not use.where.startswith(f"{owner}:")
+    ]
+    assert not borrowed, f"move these shared texts to common.*: {borrowed}"
+
+
 def test_every_language_has_every_key() -> None:
     catalogues = load_catalogues()
     all_keys = set().union(*(set(c) for c in catalogues.values()))
