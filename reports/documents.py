@@ -100,6 +100,11 @@ async def complaint_ledger(
     return RenderedDocument(f"complaint-ledger-{day}.xlsx", content)
 
 
+async def _name_of(session: AsyncSession, user_id: int | None) -> str:
+    user = await session.get(User, user_id) if user_id else None
+    return user.full_name if user else ""
+
+
 async def _rectification(session: AsyncSession, params: Mapping[str, Any]) -> Rectification:
     rectification = await session.get(Rectification, int(params["id"]))
     if rectification is None:
@@ -122,9 +127,9 @@ async def evaluation_form(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
     rectification = await _rectification(session, params)
-    engineer = await session.get(User, rectification.evaluated_by_id or 0)
+    engineer = await _name_of(session, rectification.evaluated_by_id)
     content = vendor_reports.evaluation_form(
-        rectification, engineer.full_name if engineer else "", context.label, context.timezone
+        rectification, engineer, context.label, context.timezone
     )
     return RenderedDocument(f"{rectification.number or rectification.id}-evaluation.xlsx", content)
 
@@ -137,10 +142,8 @@ async def vendor_score(
     if score is None:
         raise UnknownDocument(f"vendor score {params['id']} does not exist")
     await session.refresh(score, ["vendor"])
-    manager = await session.get(User, score.scored_by_id)
-    content = vendor_reports.score_sheet(
-        score, manager.full_name if manager else "", context.label, context.timezone
-    )
+    manager = await _name_of(session, score.scored_by_id)
+    content = vendor_reports.score_sheet(score, manager, context.label, context.timezone)
     return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
 
 
