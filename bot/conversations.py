@@ -51,12 +51,12 @@ async def keep_photo(
         state["media_group"] = message.media_group_id
         await context.reply(
             update,
-            "complain.photo_received",
+            "common.photo_received",
             count=len(photos),
-            buttons=[[button("complain.done", done_data)]],
+            buttons=[[button("common.button.done", done_data)]],
         )
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:
     """Text where a button (or a photo) is expected: say so, stay on the step."""
-    await context.reply(update, "complain.use_buttons")
+    await context.reply(update, "common.use_buttons")

@@ -18,10 +18,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from procedures import roles
 from procedures.outbox import notify_roles
+from reports import documents
+from reports.documents import UnknownDocument
 from storage.models import OutboxMessage, User
 
 from .context import fit_caption, fit_message, render_keyboard
-from .documents import UnknownDocument, render_document
+from .documents import document_context
 from .services import Services
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,8 @@ BASE_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
 BATCH_SIZE = 50
 POLL_INTERVAL_SECONDS = 2.0
+# An attachment of this kind is already on Telegram: it is sent by its file id, not rendered.
+PHOTO_KIND = "photo"
 
 
 @dataclass
@@ -122,7 +126,7 @@ class OutboxSender:
         self, row: OutboxMessage, language: str, text: str, markup: InlineKeyboardMarkup | None
     ) -> Message:
         assert row.attachment is not None
-        if row.attachment.get("kind") == "photo":  # already on Telegram: send it by its id
+        if row.attachment.get("kind") == PHOTO_KIND:
             return await self.bot.send_photo(
                 chat_id=row.chat_id,
                 photo=row.attachment["params"]["file_id"],
@@ -130,7 +134,8 @@ class OutboxSender:
                 reply_markup=markup,
             )
         async with self.services.session_factory() as session:
-            document = await render_document(self.services, session, row.attachment, language)
+            context = document_context(self.services, language)
+            document = await documents.render(session, row.attachment, context)
         return await self.bot.send_document(
             chat_id=row.chat_id,
             document=InputFile(document.content, filename=document.file_name),

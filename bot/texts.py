@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from procedures import people
+
+logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LANGUAGES = people.LANGUAGES
@@ -39,11 +42,18 @@ class _Params(dict[str, Any]):
         return "{" + key + "}"
 
 
+class MissingText(KeyError):
+    """A text id the language's catalogue lacks."""
+
+
 class Texts:
     """Renders text ids in a language; parameters may be times or other text ids.
 
     A parameter `{"$time": iso}` is shown in the configured time zone, `{"$text": id}` is
     translated, and a list is joined with the language's list separator.
+
+    A text id a catalogue lacks is shown in English, else as the id itself, and logged once;
+    with `strict` set (the tests set it) it raises MissingText instead.
     """
 
     def __init__(
@@ -51,10 +61,15 @@ class Texts:
         timezone: ZoneInfo,
         default_language: str = "zh-Hant",
         catalogues: dict[str, dict[str, str]] | None = None,
+        *,
+        strict: bool = False,
     ) -> None:
         self.timezone = timezone
         self.default_language = default_language
         self.catalogues = catalogues if catalogues is not None else load_catalogues()
+        self.strict = strict
+        # (language, id) of every text id asked for and not found, each logged once
+        self.missing: set[tuple[str, str]] = set()
 
     def language_for(self, preferred: str | None, telegram_code: str | None = None) -> str:
         """The user's chosen language, else a guess from Telegram's language code."""
@@ -71,9 +86,17 @@ class Texts:
         catalogue = self.catalogues.get(language) or self.catalogues[self.default_language]
         template = catalogue.get(key)
         if template is None:
-            template = self.catalogues["en"].get(key, key)
+            template = self._missing(language, key)
         rendered = {name: self._value(language, value) for name, value in params.items()}
         return template.format_map(_Params(rendered))
+
+    def _missing(self, language: str, key: str) -> str:
+        if (language, key) not in self.missing:
+            self.missing.add((language, key))
+            logger.error("text id %r is missing from the %s catalogue", key, language)
+        if self.strict:
+            raise MissingText(f"text id {key!r} is missing from the {language} catalogue")
+        return self.catalogues["en"].get(key, key)
 
     def format_time(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")

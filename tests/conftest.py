@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -104,8 +104,14 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Services:
-    return build_services(settings, engine, clock)
+def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Iterator[Services]:
+    """The services the bot runs on, except that a text id missing from a catalogue raises."""
+    services = build_services(settings, engine, clock)
+    services.texts.strict = True
+    yield services
+    assert not services.texts.missing, (
+        f"text ids missing from a catalogue: {services.texts.missing}"
+    )
 
 
 @pytest.fixture(scope="session")

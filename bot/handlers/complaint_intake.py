@@ -77,7 +77,7 @@ async def start_complaint(update: Update, context: BotContext) -> int | None:
     member = context.member
     assert member is not None
     if member.organisation_id is None:
-        await context.reply(update, "complain.not_linked")
+        await context.reply(update, "common.not_linked")
         return ConversationHandler.END
     draft = ComplaintDraft(
         organisation_id=member.organisation_id, complainant_name=member.full_name
@@ -92,7 +92,7 @@ async def start_complaint_for(update: Update, context: BotContext) -> int | None
     async with context.services.session_factory() as session:
         organisations = await complaints.customer_organisations(session)
     buttons = [
-        [button("complain.organisation", f"cp:org:{o.id}", code=o.code, name=o.name)]
+        [button("common.organisation", f"cp:org:{o.id}", code=o.code, name=o.name)]
         for o in organisations
     ]
     context.user_data[DRAFT_KEY] = None
@@ -264,7 +264,10 @@ async def enter_description(update: Update, context: BotContext) -> int:
     draft.description = complaints.check_description(update.effective_message.text)  # type: ignore[union-attr]
     _save(context, draft)
     buttons = [
-        [button("complain.done", "cp:photos:done"), button("complain.skip", "cp:photos:done")]
+        [
+            button("common.button.done", "cp:photos:done"),
+            button("common.button.skip", "cp:photos:done"),
+        ]
     ]
     await context.reply(update, "complain.ask_photos", buttons=buttons)
     return PHOTOS

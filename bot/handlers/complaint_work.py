@@ -181,8 +181,8 @@ async def enter_notes(update: Update, context: BotContext) -> int:
             "verify.ask_photos",
             buttons=[
                 [
-                    button("complain.done", "vf:photos:done"),
-                    button("complain.skip", "vf:photos:done"),
+                    button("common.button.done", "vf:photos:done"),
+                    button("common.button.skip", "vf:photos:done"),
                 ]
             ],
         )
@@ -283,7 +283,9 @@ async def enter_opinion(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     state["opinion"] = complaints.check_opinion(update.effective_message.text)  # type: ignore[union-attr]
     await context.reply(
-        update, "opinion.ask_corrective_action", buttons=[[button("complain.skip", "op:ca:skip")]]
+        update,
+        "opinion.ask_corrective_action",
+        buttons=[[button("common.button.skip", "op:ca:skip")]],
     )
     return CORRECTIVE_ACTION
 

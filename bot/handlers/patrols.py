@@ -116,7 +116,7 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
     answered = len(state["draft"]["answers"])
     if answered == len(state["items"]):
         await context.reply(
-            update, "patrol.ask_note", buttons=[[button("complain.skip", "pt:note:skip")]]
+            update, "patrol.ask_note", buttons=[[button("common.button.skip", "pt:note:skip")]]
         )
         return NOTE
     async with context.services.session_factory() as session:
@@ -186,7 +186,7 @@ async def answer_reading(update: Update, context: BotContext) -> int:
     """Stores a reading (outside its normal range it counts as abnormal); asks the next item."""
     item = await _current_item(context)
     if item.kind != "reading":
-        await context.reply(update, "complain.use_buttons")
+        await context.reply(update, "common.use_buttons")
         return ITEM
     value, in_range = patrols.check_reading(item, update.effective_message.text)  # type: ignore[union-attr]
     _state(context)["draft"]["answers"].append(
@@ -225,7 +225,7 @@ async def _ask_photos(update: Update, context: BotContext) -> int:
         await context.reply(
             update,
             "patrol.ask_photos_required",
-            buttons=[[button("complain.done", "pt:photos:done")]],
+            buttons=[[button("common.button.done", "pt:photos:done")]],
         )
     else:
         await context.reply(
@@ -233,8 +233,8 @@ async def _ask_photos(update: Update, context: BotContext) -> int:
             "patrol.ask_photos",
             buttons=[
                 [
-                    button("complain.done", "pt:photos:done"),
-                    button("complain.skip", "pt:photos:done"),
+                    button("common.button.done", "pt:photos:done"),
+                    button("common.button.skip", "pt:photos:done"),
                 ]
             ],
         )
@@ -337,7 +337,10 @@ async def enter_repair_note(update: Update, context: BotContext) -> int:
         update,
         "defect.ask_repair_photos",
         buttons=[
-            [button("complain.done", "df:photos:done"), button("complain.skip", "df:photos:done")]
+            [
+                button("common.button.done", "df:photos:done"),
+                button("common.button.skip", "df:photos:done"),
+            ]
         ],
     )
     return REPAIR_PHOTOS
@@ -454,12 +457,12 @@ async def show_defect(update: Update, context: BotContext) -> None:
     ]
     if defect.repair_note:
         lines.append(t("defect.repair", at=defect.repaired_at, note=defect.repair_note))
-    lines += ["", t("ticket.timeline")]
+    lines += ["", t("timeline.header")]
     for event in events:
         details = {k: v for k, v in (event.after or {}).items() if isinstance(v, str | int)}
         action = t(f"timeline.defect.{event.action}", **details)
-        actor = names.get(event.actor_id or 0) or t("ticket.system")
-        lines.append(t("ticket.event", at=event.at, actor=actor, action=action))
+        actor = names.get(event.actor_id or 0) or t("timeline.system")
+        lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
     await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
 
 

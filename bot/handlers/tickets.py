@@ -11,11 +11,12 @@ from procedures.outbox import as_text
 from procedures.periods import parse_quarter
 from procedures.photos import photos_of
 from procedures.timeline import events_of
+from reports import documents
 from storage.models import Complaint, Deadline, TimelineEvent
 
 from ..access import for_command
 from ..context import BotContext, fit_caption, fit_message
-from ..documents import render_document
+from ..documents import document_context
 
 
 @for_command("ticket")
@@ -115,7 +116,7 @@ def render_ticket(
                 )
             lines.append(t(key, kind=kind, due_at=deadline.due_at, met_at=deadline.met_at))
     lines.append("")
-    lines.append(t("ticket.timeline"))
+    lines.append(t("timeline.header"))
     for event in events:
         details = {**(event.after or {})}
         if "result" in details:
@@ -127,8 +128,8 @@ def render_ticket(
         if event.action == "reply_to_complainant":
             details["what"] = as_text(f"{details.get('text_key')}_name")
         action = t(f"timeline.complaint.{event.action}", **details)
-        actor = names.get(event.actor_id, "") if event.actor_id else t("ticket.system")
-        lines.append(t("ticket.event", at=event.at, actor=actor, action=action))
+        actor = names.get(event.actor_id, "") if event.actor_id else t("timeline.system")
+        lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
     return "\n".join(lines)
 
 
@@ -138,7 +139,7 @@ async def my_tickets(update: Update, context: BotContext) -> None:
     member = context.member
     assert member is not None
     if member.organisation_id is None:
-        await context.reply(update, "complain.not_linked")
+        await context.reply(update, "common.not_linked")
         return
     async with context.services.session_factory() as session:
         own = await complaints.complaints_of(session, member.organisation_id)
@@ -184,7 +185,8 @@ async def send_ledger(update: Update, context: BotContext) -> None:
         attachment = {"kind": "complaint_ledger", "params": {}}
         caption = context.text("report.ledger_caption")
     async with context.services.session_factory() as session:
-        document = await render_document(context.services, session, attachment, context.language)
+        reader = document_context(context.services, context.language)
+        document = await documents.render(session, attachment, reader)
     await update.effective_message.reply_document(  # type: ignore[union-attr]
         InputFile(document.content, filename=document.file_name), caption=fit_caption(caption)
     )

@@ -54,8 +54,7 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
         update,
         "rectification.ask_vendor",
         buttons=[
-            [button("complain.organisation", f"rc:v:{v.id}", code=v.code, name=v.name)]
-            for v in found
+            [button("common.organisation", f"rc:v:{v.id}", code=v.code, name=v.name)] for v in found
         ],
     )
     return VENDOR

@@ -1,33 +1,262 @@
-"""Every text id exists in zh-Hant, zh-Hans and English, and every id the code uses exists."""
+"""Every text id the code can use, literal or built from known values, exists in zh-Hant, zh-Hans
+and English; the catalogues agree on keys and placeholders; a missing id is never silent."""
 
 from __future__ import annotations
 
+import ast
+import logging
 import re
 import string
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from bot.texts import LANGUAGES, Texts, load_catalogues
-from procedures import roles
+import pytest
+
+from bot.commands import COMMANDS, MENU_COMMANDS
+from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
+from procedures import complaints, roles, vendors
+from reports.complaints import LEDGER_COLUMNS
+from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
 
 ROOT = Path(__file__).parents[2]
-KEY_LITERAL = re.compile(r"""["']((?:[a-z_]+\.)+[a-z_]+)["']""")
-PREFIXES = (
-    "start.",
-    "gate.",
-    "help.",
-    "cmd.",
-    "lang.",
-    "cancel.",
-    "unknown.",
-    "error.",
-    "invite.",
-    "deadline.",
-    "outbox.",
-    "import.",
-    "role.",
-    "language.",
-)
+SOURCE_FOLDERS = ("bot", "procedures", "reports", "scheduler")
+TEXT_ID = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
+VALUE = "{}"  # stands for each interpolated value in an id built with an f-string
+# Functions that take a text id, and where: an f-string there is an id even without a section.
+TEXT_ARGUMENT = {"as_text": 0, "text": 0, "t": 0, "label": 0, "button": 0, "get": 1, "reply": 1}
+
+
+@dataclass(frozen=True)
+class TextIdUse:
+    where: str  # path:line
+    text_id: str  # a literal id, or an f-string's id with VALUE for each interpolated value
+
+
+@cache
+def _sources(folders: tuple[str, ...] = SOURCE_FOLDERS) -> tuple[tuple[str, ast.Module], ...]:
+    return tuple(
+        (str(path.relative_to(ROOT)), ast.parse(path.read_text(encoding="utf-8")))
+        for folder in folders
+        for path in sorted((ROOT / folder).rglob("*.py"))
+    )
+
+
+def text_id_uses(sections: set[str]) -> Iterator[TextIdUse]:
+    """Every string constant shaped like a text id whose first segment is a catalogue section or
+    that is handed to a text function, and every f-string that starts with `section.` or is
+    handed to one: whatever the code gives context.reply/text, texts.get, button(), as_text, an
+    error class or a notification."""
+    for path, tree in _sources():
+        in_fstrings: set[int] = set()
+        text_arguments: set[int] = set()
+        for node in ast.walk(tree):  # breadth first: a call and an f-string come before parts
+            if isinstance(node, ast.Call) and _name(node.func) in TEXT_ARGUMENT:
+                position = TEXT_ARGUMENT[_name(node.func)]  # type: ignore[index]
+                text_arguments.update(id(a) for a in node.args[position : position + 1])
+                text_arguments.update(id(k.value) for k in node.keywords if k.arg == "text_key")
+            elif isinstance(node, ast.JoinedStr):
+                in_fstrings.update(id(part) for part in node.values)
+                head = node.values[0] if node.values else None
+                starts_with_section = (
+                    isinstance(head, ast.Constant)
+                    and "." in head.value
+                    and head.value.split(".")[0] in sections
+                )
+                if starts_with_section or id(node) in text_arguments:
+                    text_id = "".join(
+                        part.value if isinstance(part, ast.Constant) else VALUE
+                        for part in node.values
+                    )
+                    yield TextIdUse(f"{path}:{node.lineno}", text_id)
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and id(node) not in in_fstrings
+                and TEXT_ID.match(node.value)
+                and (node.value.split(".")[0] in sections or id(node) in text_arguments)
+            ):
+                yield TextIdUse(f"{path}:{node.lineno}", node.value)
+
+
+def _name(func: ast.expr) -> str | None:
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+
+
+# --- the values the code interpolates into ids, where no constant lists them ---
+
+
+def _calls(name: str) -> Iterator[tuple[dict[str, str], ast.Call]]:
+    """Calls of `name` in procedures/, with the module's string constants to resolve names."""
+    for _, tree in _sources(("procedures",)):
+        constants = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                if _name(node.func) == name:
+                    yield constants, node
+
+
+def _keyword(constants: dict[str, str], call: ast.Call, name: str) -> str | None:
+    for keyword in call.keywords:
+        if keyword.arg == name:
+            if isinstance(keyword.value, ast.Constant):
+                return keyword.value.value
+            if isinstance(keyword.value, ast.Name):
+                return constants.get(keyword.value.id)
+    return None
+
+
+def field_values(model: str, field: str) -> set[str]:
+    """The literal values procedures/ gives `model.field`: `Model(field=...)` and
+    `model.field = ...` (also in a tuple assignment), with the instance named like the model."""
+    values = {v for c, call in _calls(model) if (v := _keyword(c, call, field)) is not None}
+    for _, tree in _sources(("procedures",)):
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Assign):
+                continue
+            for target in node.targets:
+                pairs: Iterable[tuple[ast.expr, ast.expr]] = [(target, node.value)]
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                    pairs = zip(target.elts, node.value.elts, strict=True)
+                for left, right in pairs:
+                    if (
+                        isinstance(left, ast.Attribute)
+                        and left.attr == field
+                        and isinstance(left.value, ast.Name)
+                        and left.value.id == model.lower()
+                        and isinstance(right, ast.Constant)
+                    ):
+                        values.add(right.value)
+    return values
+
+
+def told_complainant() -> set[str]:
+    """The text ids a complaint's timeline keeps as `text_key` of a reply to the complainant."""
+    return {
+        argument.value
+        for _, call in _calls("_tell_complainant")
+        if isinstance(argument := call.args[2], ast.Constant)
+    }
+
+
+def deadline_kinds() -> set[str]:
+    return {
+        kind
+        for name in ("open_deadline", "meet_deadline")
+        for constants, call in _calls(name)
+        if (kind := _keyword(constants, call, "kind")) is not None
+    }
+
+
+def timeline_actions(subject: str) -> set[str]:
+    """Actions recorded on `subject`; the deadline sweep records on `deadline.subject_type`,
+    so its actions may land on every subject that has deadlines."""
+    with_deadlines = {
+        _keyword(constants, call, "subject_type") for constants, call in _calls("open_deadline")
+    }
+    actions = set()
+    for constants, call in _calls("record_event"):
+        action = _keyword(constants, call, "action")
+        on = _keyword(constants, call, "subject_type")
+        of_a_deadline = any(
+            k.arg == "subject_type"
+            and isinstance(k.value, ast.Attribute)
+            and k.value.attr == "subject_type"
+            for k in call.keywords
+        )
+        if action is not None and (on == subject or (of_a_deadline and subject in with_deadlines)):
+            actions.add(action)
+    return actions
+
+
+def expansions() -> dict[str, set[str]]:
+    """For each id the code builds with an f-string, the values it can be built from."""
+    localities = set(complaints.VERIFICATION_WINDOW)
+    return {
+        "cmd.{}": {c.name for c in COMMANDS} | set(MENU_COMMANDS),
+        "role.{}": set(roles.ALL_ROLES),
+        "language.name.{}": set(LANGUAGES),
+        "complaint.status.{}": {*complaints.ACTIVE_STATUSES, complaints.CLOSED},
+        "complaint.locality.{}": localities,
+        "report.locality.{}": localities,
+        "complaint.channel.{}": {*complaints.CHANNELS, complaints.ComplaintDraft.channel},
+        "report.column.{}": set(LEDGER_COLUMNS),
+        "document.measured.{}": set(MEASURED),
+        "score.criterion.{}": set(vendors.SCORE_CRITERIA),
+        "rectification.rung.{}": set(vendors.RUNGS),
+        "rectification.status.{}": field_values("Rectification", "status"),
+        "defect.status.{}": field_values("Defect", "status"),
+        "deadline.kind.{}": deadline_kinds(),
+        "timeline.complaint.{}": timeline_actions(complaints.SUBJECT),
+        "timeline.defect.{}": timeline_actions("defect"),
+        "{}_name": told_complainant(),
+    }
+
+
+def _expand(text_id: str, values: dict[str, set[str]]) -> list[str]:
+    if VALUE not in text_id:
+        return [text_id]
+    return [text_id.replace(VALUE, value) for value in sorted(values[text_id])]
+
+
+def test_every_text_id_the_code_can_use_exists_in_every_language() -> None:
+    catalogues = load_catalogues()
+    sections = {key.split(".")[0] for catalogue in catalogues.values() for key in catalogue}
+    uses = list(text_id_uses(sections))
+    values = expansions()
+    assert all(values.values()), {t: v for t, v in values.items() if not v}
+
+    unknown = sorted(
+        f"{u.where}: {u.text_id}" for u in uses if VALUE in u.text_id and u.text_id not in values
+    )
+    assert not unknown, (
+        f"ids built from values this test cannot list (add to expansions()): {unknown}"
+    )
+
+    checked, missing = set(), []
+    for use in uses:
+        for text_id in _expand(use.text_id, values):
+            checked.add(text_id)
+            missing += [
+                f"{use.where}: {text_id} missing in {language}"
+                for language in LANGUAGES
+                if text_id not in catalogues[language]
+            ]
+    assert not missing, "\n".join(missing)
+    assert len(checked) > 300, f"the scan found only {len(checked)} text ids"
+
+
+# The sections that belong to one dialogue; a text two dialogues share lives under common.*
+DIALOGUE_SECTIONS = {
+    "complain": "bot/handlers/complaint_intake.py",
+    "verify": "bot/handlers/complaint_work.py",
+    "opinion": "bot/handlers/complaint_work.py",
+    "queue": "bot/handlers/complaint_work.py",
+    "ticket": "bot/handlers/tickets.py",
+    "mytickets": "bot/handlers/tickets.py",
+    "patrol": "bot/handlers/patrols.py",
+    "score": "bot/handlers/vendors.py",
+}
+
+
+def test_a_dialogues_texts_are_used_by_that_dialogue_only() -> None:
+    sections = set(DIALOGUE_SECTIONS)
+    borrowed = [
+        f"{use.where}: {use.text_id}"
+        for use in text_id_uses(sections)
+        if use.where.startswith("bot/")
+        and (owner := DIALOGUE_SECTIONS.get(use.text_id.split(".")[0]))
+        and not use.where.startswith(f"{owner}:")
+    ]
+    assert not borrowed, f"move these shared texts to common.*: {borrowed}"
 
 
 def test_every_language_has_every_key() -> None:
@@ -44,21 +273,13 @@ def test_placeholders_agree_across_languages() -> None:
     def fields(template: str) -> set[str]:
         return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
-    for key, english in catalogues["en"].items():
-        for language in ("zh-Hant", "zh-Hans"):
-            assert fields(catalogues[language][key]) == fields(english), (language, key)
-
-
-def test_every_text_id_used_in_the_code_exists() -> None:
-    keys = set(load_catalogues()["en"])
-    used = set()
-    for folder in ("bot", "procedures", "scheduler"):
-        for path in (ROOT / folder).rglob("*.py"):
-            for match in KEY_LITERAL.finditer(path.read_text(encoding="utf-8")):
-                if match.group(1).startswith(PREFIXES) and not match.group(1).endswith("."):
-                    used.add(match.group(1))
-    assert used, "the scan found no text ids"
-    assert sorted(used - keys) == []
+    disagreeing = [
+        (language, key, fields(catalogues[language][key]), fields(english))
+        for key, english in catalogues["en"].items()
+        for language in LANGUAGES
+        if key in catalogues[language] and fields(catalogues[language][key]) != fields(english)
+    ]
+    assert not disagreeing, disagreeing
 
 
 def test_every_role_has_a_name() -> None:
@@ -69,7 +290,7 @@ def test_every_role_has_a_name() -> None:
 def test_rendering_translates_nested_texts_times_and_lists() -> None:
     import datetime as dt
 
-    texts = Texts(SHANGHAI)
+    texts = Texts(SHANGHAI, strict=True)
     due = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
     rendered = texts.get(
         "zh-Hant",
@@ -86,3 +307,25 @@ def test_rendering_translates_nested_texts_times_and_lists() -> None:
     assert texts.language_for(None, "zh-hans") == "zh-Hans"
     assert texts.language_for(None, "de") == "zh-Hant"
     assert texts.language_for("en", "zh-TW") == "en"
+
+
+def test_a_missing_text_falls_back_and_is_logged_once_or_raises_when_strict(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    catalogues = load_catalogues()
+    catalogues["zh-Hant"] = {k: v for k, v in catalogues["zh-Hant"].items() if k != "help.header"}
+    texts = Texts(SHANGHAI, catalogues=catalogues)
+    with caplog.at_level(logging.ERROR, logger="bot.texts"):
+        assert texts.get("zh-Hant", "help.header") == catalogues["en"]["help.header"]
+        assert texts.get("zh-Hant", "help.header") == catalogues["en"]["help.header"]
+        assert texts.get("en", "no.such_text") == "no.such_text"
+    assert [r.getMessage() for r in caplog.records] == [
+        "text id 'help.header' is missing from the zh-Hant catalogue",
+        "text id 'no.such_text' is missing from the en catalogue",
+    ]
+
+    texts.strict = True
+    with pytest.raises(MissingText, match=r"help\.header"):
+        texts.get("zh-Hant", "help.header")
+    with pytest.raises(KeyError):
+        texts.get("en", "no.such_text")

@@ -255,7 +255,8 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
 
     from openpyxl import load_workbook
 
-    from bot.documents import render_document
+    from bot.documents import document_context
+    from reports.documents import render
 
     manager = await make_user(services, "equipment_manager")
     office = await make_user(services, "management_office")
@@ -293,7 +294,7 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
     assert rows[0].params == {"year": 2026, "half": 2, "sheets": 4}
 
     async with services.session_factory() as session:
-        document = await render_document(services, session, rows[0].attachment, "en")
+        document = await render(session, rows[0].attachment, document_context(services, "en"))
     assert document.file_name == "vendor-assessment-2026-H2.xlsx"
     sheet = load_workbook(io.BytesIO(document.content)).active
     table = list(sheet.iter_rows(min_row=2, values_only=True))
