@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import complaints, deadlines, patrols, vendors
+from procedures import deadlines, patrols, vendors
+from procedures.complaints import queries as complaint_queries
 
 from .runtime import JobServices
 
@@ -48,7 +49,7 @@ async def send_quarterly_complaint_report(services: JobServices) -> int:
     """On the first day of a quarter: last quarter's complaint report to the quality department."""
     return await _in_one_transaction(
         services,
-        lambda session, now: complaints.queue_quarterly_report(
+        lambda session, now: complaint_queries.queue_quarterly_report(
             session, now=now, timezone=services.timezone
         ),
     )
