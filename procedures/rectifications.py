@@ -19,10 +19,10 @@ from storage.models import Defect, Rectification, User, Vendor
 
 from . import roles
 from .deadlines import meet_deadline, open_deadline
+from .defects import vendor_staff
 from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users
-from .patrols import vendor_staff
 from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork

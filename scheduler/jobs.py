@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import deadlines, patrols, rectifications, vendor_scores
+from procedures import deadlines, inspections, patrols, rectifications, vendor_scores
 from procedures.complaints import queries as complaint_queries
 
 from .runtime import JobServices
@@ -87,7 +87,7 @@ async def schedule_inspections(services: JobServices) -> int:
     """Open this month's periodic inspections, each with its deadline."""
     return await _in_one_transaction(
         services,
-        lambda session, now: patrols.schedule_inspections(
+        lambda session, now: inspections.schedule_inspections(
             session, now=now, timezone=services.timezone, every_months=services.inspection_months
         ),
     )

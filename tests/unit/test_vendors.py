@@ -151,7 +151,7 @@ async def test_a_request_confirmed_fixed_in_time_ends_the_ladder(
 async def test_the_monthly_score_prefills_what_was_measured(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures import patrols
+    from procedures import defects
 
     technician = await make_user(services, "technician")
     manager = await make_user(services, "equipment_manager")
@@ -168,11 +168,11 @@ async def test_the_monthly_score_prefills_what_was_measured(
         )
     ).defect
     clock.advance(dt.timedelta(minutes=30))
-    await act(services, patrols.acknowledge_defect, staff, first.id)
+    await act(services, defects.acknowledge_defect, staff, first.id)
     clock.advance(dt.timedelta(minutes=60))
-    await act(services, patrols.acknowledge_defect, staff, second.id)
-    await act(services, patrols.record_repair, staff, first.id, "fixed", [])
-    await act(services, patrols.verify_repair, technician, first.id, accept=False, reason="no")
+    await act(services, defects.acknowledge_defect, staff, second.id)
+    await act(services, defects.record_repair, staff, first.id, "fixed", [])
+    await act(services, defects.verify_repair, technician, first.id, accept=False, reason="no")
     await act(
         services,
         rectifications.raise_rectification,
