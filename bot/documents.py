@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures import vendor_scores
-from procedures.periods import quarter_bounds
+from procedures.calendar import half_year_periods, quarter_bounds
 from reports import complaints as complaint_reports
 from reports import vendors as vendor_reports
 from storage.models import Rectification, User, VendorScore
@@ -77,7 +76,7 @@ async def render_document(
         return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
     if kind == "vendor_assessment":
         year, half = int(params["year"]), int(params["half"])
-        periods = vendor_scores.half_year_periods(year, half)
+        periods = half_year_periods(year, half)
         scores = list(
             await session.scalars(
                 select(VendorScore)

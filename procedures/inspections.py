@@ -15,16 +15,12 @@ from storage.models import (
 )
 
 from . import roles
+from .calendar import local_day, month_bounds, month_index, month_of
 from .deadlines import meet_deadline, open_deadline
 from .errors import NotFound, WrongState
 from .outbox import as_time, button, notify_roles
-from .patrols import local_day
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
-
-
-def _month_index(day: dt.date) -> int:
-    return day.year * 12 + day.month - 1
 
 
 async def schedule_inspections(
@@ -33,12 +29,11 @@ async def schedule_inspections(
     """Open this period's inspections (one per asset of each system whose interval falls due
     this month), each due at the end of the month, for the equipment supervisor."""
     today = local_day(now, timezone)
-    period = f"{today.year:04d}-{today.month:02d}"
-    first_of_next = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    due = dt.datetime.combine(first_of_next, dt.time(), tzinfo=timezone).astimezone(dt.UTC)
+    period = month_of(today)
+    _, due = month_bounds(period, timezone)
     created = 0
     for system, months in sorted(every_months.items()):
-        if months <= 0 or _month_index(today) % months:
+        if months <= 0 or month_index(today) % months:
             continue
         assets = await session.scalars(
             select(EquipmentAsset)

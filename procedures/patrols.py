@@ -26,17 +26,13 @@ from storage.models import (
 )
 
 from . import roles
+from .calendar import local_day
 from .defects import MAX_NOTE, TECHNICIANS, open_defect
 from .errors import InvalidInput, NotFound
 from .outbox import notify_roles
 from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
-
-
-def local_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.date:
-    return moment.astimezone(timezone).date()
-
 
 # --- what to patrol --------------------------------------------------------------------------
 

@@ -15,28 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Defect, Rectification, User, Vendor, VendorScore
 
 from . import roles
+from .calendar import half_year_before, half_year_periods, month_bounds, previous_month
 from .errors import InvalidInput, NotFound, WrongState
 from .outbox import button, notify_roles, notify_users
-from .patrols import local_day
 from .rectifications import MANAGERS, RUNGS, vendors
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
 SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")
-
-
-def month_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    year, month = (int(part) for part in period.split("-"))
-    start = dt.datetime(year, month, 1, tzinfo=timezone)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-def previous_month(now: dt.datetime, timezone: ZoneInfo) -> str:
-    first = local_day(now, timezone).replace(day=1)
-    last_month = first - dt.timedelta(days=1)
-    return f"{last_month.year:04d}-{last_month.month:02d}"
 
 
 def _minutes(delta: dt.timedelta) -> int:
@@ -163,17 +150,6 @@ async def record_vendor_score(
     )
     await uow.commit()
     return score
-
-
-def half_year_before(now: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
-    """The half-year that ended before `now`: (year, 1) for Jan-Jun, (year, 2) for Jul-Dec."""
-    today = local_day(now, timezone)
-    return (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
-
-
-def half_year_periods(year: int, half: int) -> list[str]:
-    first = 1 if half == 1 else 7
-    return [f"{year:04d}-{month:02d}" for month in range(first, first + 6)]
 
 
 async def queue_half_year_assessment(

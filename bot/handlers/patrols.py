@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from procedures import defects, inspections, patrols, people
+from procedures.calendar import local_day
 from procedures.outbox import as_text, button
 from procedures.patrols import PatrolDraft
 from procedures.timeline import events_of
@@ -41,7 +42,7 @@ STICKER_LINK = filters.Regex(r"^/start asset_")
 async def start_patrol(update: Update, context: BotContext) -> int | None:
     """Shows today's unpatrolled assets as buttons; a typed code picks one too."""
     async with context.services.session_factory() as session:
-        day = patrols.local_day(context.now(), context.services.settings.timezone)
+        day = local_day(context.now(), context.services.settings.timezone)
         todo = await patrols.assets_to_patrol(session, day)
     context.user_data[PATROL_KEY] = None
     if not todo:

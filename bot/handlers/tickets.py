@@ -7,10 +7,10 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from procedures import people
+from procedures.calendar import parse_quarter
 from procedures.complaints import queries
 from procedures.complaints.common import SUBJECT
 from procedures.outbox import as_text
-from procedures.periods import parse_quarter
 from procedures.photos import photos_of
 from procedures.timeline import events_of
 from storage.models import Complaint, Deadline, TimelineEvent

@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from procedures import rectifications, roles, vendor_scores
+from procedures.calendar import previous_month
 from procedures.outbox import as_text, button
 from storage.models import Rectification, Vendor
 
@@ -334,7 +335,7 @@ async def enter_score(update: Update, context: BotContext) -> int:
 @for_command("score")
 async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
     """/score: last month's sheet for each vendor, one button each."""
-    period = vendor_scores.previous_month(context.now(), context.services.settings.timezone)
+    period = previous_month(context.now(), context.services.settings.timezone)
     async with context.services.session_factory() as session:
         found = await rectifications.vendors(session)
     await context.reply(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Batch, BatchHold, Complaint, Organisation, Shipment, User, UserRole
 
 from .. import roles
+from ..calendar import local_day
 from ..deadlines import meet_deadline, open_deadline
 from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users
@@ -232,7 +233,7 @@ async def _after_nonconforming(
     reached, unreachable = await _suspend_sales_elsewhere(session, complaint, now)
 
     return_number = None
-    today = now.astimezone(timezone).date()
+    today = local_day(now, timezone)
     if batch.expiry_date is None or batch.expiry_date >= today:
         request = await start_quality_return(session, complaint, now)
         return_number = request.number

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Batch, BatchHold, Complaint, Deadline, User
 
 from .. import roles
+from ..calendar import previous_quarter
 from ..errors import NotFound
 from ..outbox import notify_roles
-from ..periods import previous_quarter
 from .common import ACTIVE_STATUSES, SUBJECT
 
 # Who sees every complaint.

@@ -8,9 +8,9 @@ import io
 from openpyxl import load_workbook
 
 from bot.services import Services
+from procedures.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.clock import ManualClock
 from procedures.complaints import handling, queries
-from procedures.periods import parse_quarter, previous_quarter, quarter_bounds
 from reports import complaints as complaint_reports
 from tests.conftest import SHANGHAI
 

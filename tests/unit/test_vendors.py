@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import rectifications, vendor_scores
+from procedures import calendar, rectifications, vendor_scores
 from procedures.clock import ManualClock
 from procedures.errors import InvalidInput, NotAllowed, WrongState
 from storage.models import Deadline, Rectification, Vendor
@@ -187,7 +187,7 @@ async def test_the_monthly_score_prefills_what_was_measured(
         measured = await vendor_scores.measured_figures(
             session,
             await vendor_id(services, "V001"),
-            vendor_scores.previous_month(clock.now(), SHANGHAI),
+            calendar.previous_month(clock.now(), SHANGHAI),
             SHANGHAI,
         )
     assert measured == {
@@ -235,19 +235,15 @@ async def test_the_monthly_score_prefills_what_was_measured(
 
 
 def test_half_years_and_months_follow_the_local_calendar() -> None:
-    assert vendor_scores.half_year_before(
-        dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI), SHANGHAI
-    ) == (
+    assert calendar.half_year_before(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
         2026,
         2,
     )
-    assert vendor_scores.half_year_before(
-        dt.datetime(2026, 7, 15, 10, tzinfo=SHANGHAI), SHANGHAI
-    ) == (
+    assert calendar.half_year_before(dt.datetime(2026, 7, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
         2026,
         1,
     )
-    assert vendor_scores.half_year_periods(2026, 2) == [
+    assert calendar.half_year_periods(2026, 2) == [
         "2026-07",
         "2026-08",
         "2026-09",
@@ -256,10 +252,9 @@ def test_half_years_and_months_follow_the_local_calendar() -> None:
         "2026-12",
     ]
     assert (
-        vendor_scores.previous_month(dt.datetime(2026, 12, 31, 17, tzinfo=dt.UTC), SHANGHAI)
-        == "2026-12"
+        calendar.previous_month(dt.datetime(2026, 12, 31, 17, tzinfo=dt.UTC), SHANGHAI) == "2026-12"
     )
-    start, end = vendor_scores.month_bounds("2026-12", SHANGHAI)
+    start, end = calendar.month_bounds("2026-12", SHANGHAI)
     assert (start, end) == (
         dt.datetime(2026, 12, 1, tzinfo=SHANGHAI),
         dt.datetime(2027, 1, 1, tzinfo=SHANGHAI),
