@@ -18,13 +18,12 @@ from storage.models import (
     EquipmentAsset,
     Patrol,
     User,
-    UserRole,
 )
 
 from . import roles
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
-from .outbox import button, notify_roles, notify_users
+from .outbox import button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
@@ -36,18 +35,6 @@ MAX_NOTE = 1000
 def photo_attachment(file_id: str) -> dict[str, Any]:
     """An outbox attachment that re-sends a photo already on Telegram's servers."""
     return {"kind": "photo", "params": {"file_id": file_id}}
-
-
-async def vendor_staff(session: AsyncSession, vendor_id: int | None) -> list[User]:
-    if vendor_id is None:
-        return []
-    rows = await session.scalars(
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == roles.VENDOR, User.vendor_id == vendor_id, User.active.is_(True))
-        .order_by(User.id)
-    )
-    return list(rows)
 
 
 def _defect_params(defect: Defect, asset: EquipmentAsset) -> dict[str, Any]:
@@ -95,7 +82,7 @@ async def open_defect(
     attachment = photo_attachment(photo_file_ids[0]) if photo_file_ids else None
     await notify_users(
         session,
-        await vendor_staff(session, asset.vendor_id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[asset.vendor_id]),
         "defect.reported",
         params,
         now=now,
@@ -244,7 +231,7 @@ async def verify_repair(
         params = {**_defect_params(defect, defect.asset), "reason": reason}
         await notify_users(
             session,
-            await vendor_staff(session, defect.vendor_id),
+            await users_with_roles(session, [roles.VENDOR], vendor_ids=[defect.vendor_id]),
             "defect.rejected",
             params,
             now=now,

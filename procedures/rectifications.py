@@ -19,10 +19,9 @@ from storage.models import Defect, Rectification, User, Vendor
 
 from . import roles
 from .deadlines import meet_deadline, open_deadline
-from .defects import vendor_staff
 from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
-from .outbox import as_text, as_time, button, notify_roles, notify_users
+from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
@@ -151,7 +150,7 @@ async def raise_rectification(
     )
     await notify_users(
         session,
-        await vendor_staff(session, vendor.id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[vendor.id]),
         "rectification.verbal",
         _params(rectification),
         now=now,
@@ -215,7 +214,7 @@ async def confirm_conforming(
     _event(session, rectification, "conforming", manager, now)
     await notify_users(
         session,
-        await vendor_staff(session, rectification.vendor_id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[rectification.vendor_id]),
         "rectification.closed",
         _params(rectification),
         now=now,
@@ -278,7 +277,7 @@ async def issue_written_notice(
     notice = {"kind": "rectification_notice", "params": {"id": rectification.id}}
     await notify_users(
         session,
-        await vendor_staff(session, rectification.vendor_id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[rectification.vendor_id]),
         "rectification.written",
         _params(rectification),
         now=now,

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, BatchHold, Complaint, Organisation, Shipment, User, UserRole
+from storage.models import Batch, BatchHold, Complaint, Organisation, Shipment, User
 
 from .. import roles
 from ..calendar import local_day
 from ..deadlines import meet_deadline, open_deadline
 from ..errors import InvalidInput, WrongState
-from ..outbox import as_time, button, notify_roles, notify_users
+from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..photos import add_photos
 from ..returns import start_quality_return
 from ..timeline import record_event
@@ -37,25 +37,13 @@ HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 
 
-async def _customers_of(session: AsyncSession, organisation_ids: list[int]) -> list[User]:
-    rows = await session.scalars(
-        select(User)
-        .join(UserRole, UserRole.user_id == User.id)
-        .where(
-            UserRole.role == roles.CUSTOMER,
-            User.organisation_id.in_(organisation_ids),
-            User.active.is_(True),
-        )
-        .order_by(User.id)
-    )
-    return list(rows)
-
-
 async def _tell_complainant(
     session: AsyncSession, complaint: Complaint, key: str, params: dict[str, Any], now: dt.datetime
 ) -> None:
     """A reply to the complainant: sent to the buyer's contacts and kept on the record."""
-    customers = await _customers_of(session, [complaint.organisation_id])
+    customers = await users_with_roles(
+        session, [roles.CUSTOMER], organisation_ids=[complaint.organisation_id]
+    )
     await notify_users(
         session, customers, key, params, now=now, dedupe_prefix=f"complaint:{complaint.id}:{key}"
     )
@@ -273,16 +261,8 @@ async def _after_nonconforming(
     product = complaint.product
     suppliers: list[User] = []
     if product.supplier_id is not None:
-        suppliers = list(
-            await session.scalars(
-                select(User)
-                .join(UserRole, UserRole.user_id == User.id)
-                .where(
-                    UserRole.role == roles.SUPPLIER,
-                    User.organisation_id == product.supplier_id,
-                    User.active.is_(True),
-                )
-            )
+        suppliers = await users_with_roles(
+            session, [roles.SUPPLIER], organisation_ids=[product.supplier_id]
         )
         await notify_users(
             session,
@@ -323,7 +303,9 @@ async def _suspend_sales_elsewhere(
     params = subject_params(complaint)
     reached, unreachable = [], []
     for organisation in other_organisations:
-        contacts = await _customers_of(session, [organisation.id])
+        contacts = await users_with_roles(
+            session, [roles.CUSTOMER], organisation_ids=[organisation.id]
+        )
         await notify_users(
             session,
             contacts,
