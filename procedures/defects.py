@@ -25,8 +25,10 @@ from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
-from .timeline import record_event
+from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
+
+SUBJECT = SUBJECT_TYPES[Defect]
 
 TECHNICIANS = frozenset({roles.TECHNICIAN})
 MAX_NOTE = 1000
@@ -68,14 +70,13 @@ async def open_defect(
     )
     session.add(defect)
     await session.flush()
-    add_photos(session, "defect", defect.id, "report", photo_file_ids, technician, now)
-    record_event(
+    add_photos(session, SUBJECT, defect.id, "report", photo_file_ids, technician, now)
+    record_change(
         session,
-        subject_type="defect",
-        subject_id=defect.id,
-        action="reported",
-        actor_id=technician.id,
-        at=now,
+        defect,
+        "reported",
+        now,
+        actor=technician,
         after={"asset": asset.code, "description": description, "patrol_id": patrol.id},
     )
     params = _defect_params(defect, asset)
@@ -130,13 +131,12 @@ async def acknowledge_defect(uow: UnitOfWork, vendor_user: User, defect_id: int)
     if defect.acknowledged_at is not None or defect.status != "open":
         raise WrongState("defect.already_acknowledged", number=defect.number)
     defect.acknowledged_at, defect.status = now, "acknowledged"
-    record_event(
+    record_change(
         session,
-        subject_type="defect",
-        subject_id=defect.id,
-        action="acknowledged",
-        actor_id=vendor_user.id,
-        at=now,
+        defect,
+        "acknowledged",
+        now,
+        actor=vendor_user,
         before={"status": "open"},
         after={"status": "acknowledged"},
     )
@@ -156,14 +156,13 @@ async def record_repair(
     before = defect.status
     defect.acknowledged_at = defect.acknowledged_at or now
     defect.status, defect.repaired_at, defect.repair_note = "repaired", now, note[:MAX_NOTE]
-    add_photos(session, "defect", defect.id, "repair", photo_file_ids, vendor_user, now)
-    record_event(
+    add_photos(session, SUBJECT, defect.id, "repair", photo_file_ids, vendor_user, now)
+    record_change(
         session,
-        subject_type="defect",
-        subject_id=defect.id,
-        action="repaired",
-        actor_id=vendor_user.id,
-        at=now,
+        defect,
+        "repaired",
+        now,
+        actor=vendor_user,
         before={"status": before},
         after={"status": "repaired", "note": defect.repair_note, "photos": len(photo_file_ids)},
     )
@@ -195,13 +194,12 @@ async def verify_repair(
     defect = await defect_for_verification(session, technician, defect_id, lock=True)
     if accept:
         defect.status, defect.closed_at = "closed", now
-        record_event(
+        record_change(
             session,
-            subject_type="defect",
-            subject_id=defect.id,
-            action="verified",
-            actor_id=technician.id,
-            at=now,
+            defect,
+            "verified",
+            now,
+            actor=technician,
             before={"status": "repaired"},
             after={"status": "closed"},
         )
@@ -218,13 +216,12 @@ async def verify_repair(
         if not reason:
             raise InvalidInput("defect.empty_reason")
         defect.status, defect.rejections = "open", defect.rejections + 1
-        record_event(
+        record_change(
             session,
-            subject_type="defect",
-            subject_id=defect.id,
-            action="rejected",
-            actor_id=technician.id,
-            at=now,
+            defect,
+            "rejected",
+            now,
+            actor=technician,
             before={"status": "repaired"},
             after={"status": "open", "reason": reason, "rejections": defect.rejections},
         )

@@ -19,8 +19,10 @@ from .calendar import local_day, month_bounds, month_index, month_of
 from .deadlines import meet_deadline, open_deadline
 from .errors import NotFound, WrongState
 from .outbox import as_time, button, notify_roles
-from .timeline import record_event
+from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
+
+SUBJECT = SUBJECT_TYPES[Inspection]
 
 
 async def schedule_inspections(
@@ -53,7 +55,7 @@ async def schedule_inspections(
             await session.flush()
             open_deadline(
                 session,
-                subject_type="inspection",
+                subject_type=SUBJECT,
                 subject_id=inspection.id,
                 subject_label=f"{asset.code} {period}",
                 kind="inspection",
@@ -61,13 +63,8 @@ async def schedule_inspections(
                 opened_at=now,
                 due_at=due,
             )
-            record_event(
-                session,
-                subject_type="inspection",
-                subject_id=inspection.id,
-                action="scheduled",
-                at=now,
-                after={"asset": asset.code, "period": period},
+            record_change(
+                session, inspection, "scheduled", now, after={"asset": asset.code, "period": period}
             )
             await notify_roles(
                 session,
@@ -99,16 +96,10 @@ async def record_inspection(uow: UnitOfWork, supervisor: User, inspection_id: in
         raise WrongState("inspection.already_done", asset=inspection.asset.code)
     inspection.done_at, inspection.done_by_id = now, supervisor.id
     await meet_deadline(
-        session, subject_type="inspection", subject_id=inspection.id, kind="inspection", now=now
+        session, subject_type=SUBJECT, subject_id=inspection.id, kind="inspection", now=now
     )
-    record_event(
-        session,
-        subject_type="inspection",
-        subject_id=inspection.id,
-        action="done",
-        actor_id=supervisor.id,
-        at=now,
-        after={"asset": inspection.asset.code},
+    record_change(
+        session, inspection, "done", now, actor=supervisor, after={"asset": inspection.asset.code}
     )
     await uow.commit()
     return inspection

@@ -31,8 +31,10 @@ from .defects import MAX_NOTE, TECHNICIANS, open_defect
 from .errors import InvalidInput, NotFound
 from .outbox import notify_roles
 from .photos import add_photos
-from .timeline import record_event
+from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
+
+SUBJECT = SUBJECT_TYPES[Patrol]
 
 # --- what to patrol --------------------------------------------------------------------------
 
@@ -144,14 +146,13 @@ async def record_patrol(
     )
     session.add(patrol)
     await session.flush()
-    add_photos(session, "patrol", patrol.id, "patrol", draft.photo_file_ids, technician, now)
-    record_event(
+    add_photos(session, SUBJECT, patrol.id, "patrol", draft.photo_file_ids, technician, now)
+    record_change(
         session,
-        subject_type="patrol",
-        subject_id=patrol.id,
-        action="recorded",
-        actor_id=technician.id,
-        at=now,
+        patrol,
+        "recorded",
+        now,
+        actor=technician,
         after={
             "asset": asset.code,
             "abnormal": draft.abnormal,

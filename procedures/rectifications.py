@@ -23,10 +23,10 @@ from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
-from .timeline import record_event
+from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
-SUBJECT = "rectification"
+SUBJECT = SUBJECT_TYPES[Rectification]
 MANAGERS = frozenset({roles.EQUIPMENT_MANAGER})
 ENGINEERS = frozenset({roles.EQUIPMENT_ENGINEER})
 OFFICE = frozenset({roles.MANAGEMENT_OFFICE})
@@ -72,17 +72,18 @@ def _event(
     session: AsyncSession,
     rectification: Rectification,
     action: str,
-    actor: User,
     now: dt.datetime,
+    *,
+    actor: User,
     **after: Any,
 ) -> None:
-    record_event(
+    """Every rectification event also records the rung and status it left the record at."""
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=rectification.id,
-        action=action,
-        actor_id=actor.id,
-        at=now,
+        rectification,
+        action,
+        now,
+        actor=actor,
         after={"rung": rectification.rung, "status": rectification.status, **after},
     )
 
@@ -142,8 +143,8 @@ async def raise_rectification(
         session,
         rectification,
         "verbal_request",
-        manager,
         now,
+        actor=manager,
         description=description,
         due_at=due_at.isoformat(),
         defect_id=defect_id,
@@ -211,7 +212,7 @@ async def confirm_conforming(
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
-    _event(session, rectification, "conforming", manager, now)
+    _event(session, rectification, "conforming", now, actor=manager)
     await notify_users(
         session,
         await users_with_roles(session, [roles.VENDOR], vendor_ids=[rectification.vendor_id]),
@@ -236,7 +237,9 @@ async def add_follow_up(
     if not note:
         raise InvalidInput("rectification.empty_note")
     add_photos(session, SUBJECT, rectification.id, "follow_up", photo_file_ids, actor, now)
-    _event(session, rectification, "follow_up", actor, now, note=note, photos=len(photo_file_ids))
+    _event(
+        session, rectification, "follow_up", now, actor=actor, note=note, photos=len(photo_file_ids)
+    )
     await uow.commit()
     return rectification
 
@@ -269,8 +272,8 @@ async def issue_written_notice(
         session,
         rectification,
         "written_notice",
-        manager,
         now,
+        actor=manager,
         number=rectification.number,
         due_at=rectification.due_at.isoformat(),
     )
@@ -309,7 +312,7 @@ async def escalate_to_evaluation(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
     rectification.rung, rectification.status = "evaluation", "evaluating"
-    _event(session, rectification, "evaluation_requested", manager, now)
+    _event(session, rectification, "evaluation_requested", now, actor=manager)
     await notify_roles(
         session,
         [roles.EQUIPMENT_ENGINEER],
@@ -360,8 +363,8 @@ async def submit_evaluation(
         session,
         rectification,
         "evaluation_submitted",
-        engineer,
         now,
+        actor=engineer,
         findings=findings,
         score=score,
     )
@@ -394,7 +397,7 @@ async def review_evaluation(
     if forward:
         rectification.status = "reviewed"
         rectification.reviewed_by_id, rectification.reviewed_at = manager.id, now
-        _event(session, rectification, "evaluation_reviewed", manager, now)
+        _event(session, rectification, "evaluation_reviewed", now, actor=manager)
         await notify_roles(
             session,
             [roles.MANAGEMENT_OFFICE],
@@ -431,7 +434,7 @@ async def decide_evaluation(
     if approve:
         rectification.status = "approved"
         rectification.decided_by_id, rectification.decided_at = office.id, now
-        _event(session, rectification, "evaluation_approved", office, now)
+        _event(session, rectification, "evaluation_approved", now, actor=office)
         await notify_roles(
             session,
             [roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER],
@@ -451,7 +454,7 @@ async def _back_to_engineer(
 ) -> None:
     rectification.status = "evaluating"
     rectification.reviewed_by_id = rectification.reviewed_at = None
-    _event(session, rectification, action, actor, now)
+    _event(session, rectification, action, now, actor=actor)
     await notify_roles(
         session,
         [roles.EQUIPMENT_ENGINEER],

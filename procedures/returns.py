@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Complaint, ReturnLine, ReturnRequest, Shipment
 
 from .numbering import next_number
-from .timeline import record_event
+from .timeline import SUBJECT_TYPES, record_change
 
-SUBJECT = "return"
+SUBJECT = SUBJECT_TYPES[ReturnRequest]
 
 
 async def start_quality_return(
@@ -50,12 +50,11 @@ async def start_quality_return(
     )
     session.add(request)
     await session.flush()
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=request.id,
-        action="created",
-        at=now,
+        request,
+        "created",
+        now,
         after={
             "number": request.number,
             "complaint": complaint.number,

@@ -19,7 +19,7 @@ from .calendar import half_year_before, half_year_periods, month_bounds, previou
 from .errors import InvalidInput, NotFound, WrongState
 from .outbox import button, notify_roles, notify_users
 from .rectifications import MANAGERS, RUNGS, vendors
-from .timeline import record_event
+from .timeline import record_change
 from .unit_of_work import UnitOfWork
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
@@ -130,13 +130,12 @@ async def record_vendor_score(
     )
     session.add(score)
     await session.flush()
-    record_event(
+    record_change(
         session,
-        subject_type="vendor_score",
-        subject_id=score.id,
-        action="scored",
-        actor_id=manager.id,
-        at=now,
+        score,
+        "scored",
+        now,
+        actor=manager,
         after={"vendor": vendor.code, "period": period, "total": score.total},
     )
     await notify_users(

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Complaint
 
 from ..errors import NotFound
+from ..timeline import SUBJECT_TYPES
 
-SUBJECT = "complaint"
+SUBJECT = SUBJECT_TYPES[Complaint]
 # the longest free text a complaint keeps (description, disposition opinion)
 MAX_TEXT = 2000
 

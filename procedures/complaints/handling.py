@@ -19,7 +19,7 @@ from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..photos import add_photos
 from ..returns import start_quality_return
-from ..timeline import record_event
+from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import (
     CLOSED,
@@ -47,12 +47,11 @@ async def _tell_complainant(
     await notify_users(
         session, customers, key, params, now=now, dedupe_prefix=f"complaint:{complaint.id}:{key}"
     )
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="reply_to_complainant",
-        at=now,
+        complaint,
+        "reply_to_complainant",
+        now,
         after={"text_key": key, "recipients": len(customers)},
     )
 
@@ -69,13 +68,12 @@ async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Com
             name=taker.full_name if taker else "",
         )
     complaint.taken_by_id, complaint.taken_at, complaint.status = actor.id, now, INVESTIGATING
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="taken",
-        actor_id=actor.id,
-        at=now,
+        complaint,
+        "taken",
+        now,
+        actor=actor,
         before={"status": OPEN},
         after={"status": INVESTIGATING},
     )
@@ -120,13 +118,12 @@ async def record_verification(
     complaint.verified_by_id, complaint.verified_at = actor.id, now
     complaint.status = result
     add_photos(session, SUBJECT, complaint.id, "verification", photo_file_ids or [], actor, now)
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="verified",
-        actor_id=actor.id,
-        at=now,
+        complaint,
+        "verified",
+        now,
+        actor=actor,
         before={"status": INVESTIGATING},
         after={
             "status": result,
@@ -185,13 +182,8 @@ async def _after_nonconforming(
     if hold is not None:
         hold.nonconforming = True
     batch.nonconforming_since = batch.nonconforming_since or now
-    record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="batch_marked_nonconforming",
-        at=now,
-        after={"batch": batch.lot_number},
+    record_change(
+        session, complaint, "batch_marked_nonconforming", now, after={"batch": batch.lot_number}
     )
 
     await notify_roles(
@@ -225,12 +217,11 @@ async def _after_nonconforming(
     if batch.expiry_date is None or batch.expiry_date >= today:
         request = await start_quality_return(session, complaint, now)
         return_number = request.number
-        record_event(
+        record_change(
             session,
-            subject_type=SUBJECT,
-            subject_id=complaint.id,
-            action="return_started",
-            at=now,
+            complaint,
+            "return_started",
+            now,
             after={"return_number": return_number, "amount": str(request.lines[0].amount)},
         )
         await _tell_complainant(
@@ -241,12 +232,11 @@ async def _after_nonconforming(
             now,
         )
     else:
-        record_event(
+        record_change(
             session,
-            subject_type=SUBJECT,
-            subject_id=complaint.id,
-            action="return_refused_expired",
-            at=now,
+            complaint,
+            "return_refused_expired",
+            now,
             after={"expiry_date": batch.expiry_date.isoformat()},
         )
         await _tell_complainant(
@@ -272,12 +262,11 @@ async def _after_nonconforming(
             now=now,
             dedupe_prefix=f"complaint:{complaint.id}:supplier",
         )
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="supplier_queried",
-        at=now,
+        complaint,
+        "supplier_queried",
+        now,
         after={"supplier_id": product.supplier_id, "recipients": len(suppliers)},
     )
     return VerificationOutcome(complaint, return_number, reached, unreachable)
@@ -315,12 +304,11 @@ async def _suspend_sales_elsewhere(
             dedupe_prefix=f"complaint:{complaint.id}:suspend:o{organisation.id}",
         )
         (reached if contacts else unreachable).append(organisation.code)
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="sales_suspension_sent",
-        at=now,
+        complaint,
+        "sales_suspension_sent",
+        now,
         after={"organisations": reached, "without_contact": unreachable},
     )
     return tuple(reached), tuple(unreachable)
@@ -353,13 +341,12 @@ async def record_disposition(
         actor.id,
         now,
     )
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="disposition_recorded",
-        actor_id=actor.id,
-        at=now,
+        complaint,
+        "disposition_recorded",
+        now,
+        actor=actor,
         after={"opinion": opinion, "corrective_action": complaint.corrective_action},
     )
     await meet_deadline(
@@ -399,13 +386,12 @@ async def flag_adverse_event(
         opened_at=now,
         due_at=due,
     )
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="adverse_event_flagged",
-        actor_id=actor.id,
-        at=now,
+        complaint,
+        "adverse_event_flagged",
+        now,
+        actor=actor,
         after={"report_due": due.isoformat()},
     )
     await notify_roles(
@@ -433,13 +419,12 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
     if hold.lifted_at is not None:
         raise WrongState("complaint.hold_already_lifted", number=complaint.number)
     hold.lifted_at, hold.lifted_by_id = now, actor.id
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="hold_lifted",
-        actor_id=actor.id,
-        at=now,
+        complaint,
+        "hold_lifted",
+        now,
+        actor=actor,
         after={"batch": complaint.batch.lot_number},
     )
     await meet_deadline(
@@ -467,14 +452,8 @@ async def _close_if_done(session: AsyncSession, complaint: Complaint, now: dt.da
             return
     before = complaint.status
     complaint.status, complaint.closed_at = CLOSED, now
-    record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="closed",
-        at=now,
-        before={"status": before},
-        after={"status": CLOSED},
+    record_change(
+        session, complaint, "closed", now, before={"status": before}, after={"status": CLOSED}
     )
 
 

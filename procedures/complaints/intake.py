@@ -17,7 +17,7 @@ from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, as_time, button, notify_roles
 from ..photos import add_photos
-from ..timeline import record_event
+from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import MAX_TEXT, OPEN, SUBJECT, subject_params
 
@@ -184,13 +184,12 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
     await session.flush()
     await session.refresh(complaint, ["organisation", "product", "batch"])
     add_photos(session, SUBJECT, complaint.id, "intake", draft.photo_file_ids, actor, now)
-    record_event(
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="filed",
-        actor_id=actor.id,
-        at=now,
+        complaint,
+        "filed",
+        now,
+        actor=actor,
         after={
             "number": complaint.number,
             "channel": complaint.channel,
@@ -215,14 +214,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         )
 
     session.add(BatchHold(batch_id=batch.id, complaint_id=complaint.id, placed_at=now))
-    record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        action="hold_placed",
-        at=now,
-        after={"batch": batch.lot_number},
-    )
+    record_change(session, complaint, "hold_placed", now, after={"batch": batch.lot_number})
     params = subject_params(complaint)
     await notify_roles(
         session,
