@@ -8,6 +8,7 @@ vendor's monthly score.
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,14 @@ from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
 SUBJECT = SUBJECT_TYPES[Defect]
+
+
+class DefectStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    REPAIRED = "repaired"
+    CLOSED = "closed"
+
 
 TECHNICIANS = frozenset({roles.TECHNICIAN})
 MAX_NOTE = 1000
@@ -59,7 +68,7 @@ async def open_defect(
 ) -> Defect:
     defect = Defect(
         number=await next_number(session, "DF", now.year),
-        status="open",
+        status=DefectStatus.OPEN,
         asset_id=asset.id,
         vendor_id=asset.vendor_id,
         patrol_id=patrol.id,
@@ -128,17 +137,17 @@ async def acknowledge_defect(uow: UnitOfWork, vendor_user: User, defect_id: int)
     session, now = uow.session, uow.clock.now()
     defect = await _load_defect(session, defect_id)
     _check_vendor(vendor_user, defect)
-    if defect.acknowledged_at is not None or defect.status != "open":
+    if defect.acknowledged_at is not None or defect.status != DefectStatus.OPEN:
         raise WrongState("defect.already_acknowledged", number=defect.number)
-    defect.acknowledged_at, defect.status = now, "acknowledged"
+    defect.acknowledged_at, defect.status = now, DefectStatus.ACKNOWLEDGED
     record_change(
         session,
         defect,
         "acknowledged",
         now,
         actor=vendor_user,
-        before={"status": "open"},
-        after={"status": "acknowledged"},
+        before={"status": DefectStatus.OPEN},
+        after={"status": DefectStatus.ACKNOWLEDGED},
     )
     await uow.commit()
     return defect
@@ -155,7 +164,11 @@ async def record_repair(
         raise InvalidInput("defect.empty_note")
     before = defect.status
     defect.acknowledged_at = defect.acknowledged_at or now
-    defect.status, defect.repaired_at, defect.repair_note = "repaired", now, note[:MAX_NOTE]
+    defect.status, defect.repaired_at, defect.repair_note = (
+        DefectStatus.REPAIRED,
+        now,
+        note[:MAX_NOTE],
+    )
     add_photos(session, SUBJECT, defect.id, "repair", photo_file_ids, vendor_user, now)
     record_change(
         session,
@@ -164,7 +177,11 @@ async def record_repair(
         now,
         actor=vendor_user,
         before={"status": before},
-        after={"status": "repaired", "note": defect.repair_note, "photos": len(photo_file_ids)},
+        after={
+            "status": DefectStatus.REPAIRED,
+            "note": defect.repair_note,
+            "photos": len(photo_file_ids),
+        },
     )
     reporter = await session.get(User, defect.reported_by_id)
     await notify_users(
@@ -193,15 +210,15 @@ async def verify_repair(
     session, now = uow.session, uow.clock.now()
     defect = await defect_for_verification(session, technician, defect_id, lock=True)
     if accept:
-        defect.status, defect.closed_at = "closed", now
+        defect.status, defect.closed_at = DefectStatus.CLOSED, now
         record_change(
             session,
             defect,
             "verified",
             now,
             actor=technician,
-            before={"status": "repaired"},
-            after={"status": "closed"},
+            before={"status": DefectStatus.REPAIRED},
+            after={"status": DefectStatus.CLOSED},
         )
         await notify_roles(
             session,
@@ -215,15 +232,15 @@ async def verify_repair(
         reason = reason.strip()
         if not reason:
             raise InvalidInput("defect.empty_reason")
-        defect.status, defect.rejections = "open", defect.rejections + 1
+        defect.status, defect.rejections = DefectStatus.OPEN, defect.rejections + 1
         record_change(
             session,
             defect,
             "rejected",
             now,
             actor=technician,
-            before={"status": "repaired"},
-            after={"status": "open", "reason": reason, "rejections": defect.rejections},
+            before={"status": DefectStatus.REPAIRED},
+            after={"status": DefectStatus.OPEN, "reason": reason, "rejections": defect.rejections},
         )
         params = {**_defect_params(defect, defect.asset), "reason": reason}
         await notify_users(
@@ -254,7 +271,7 @@ async def defect_for_repair(
     and again (locking the row) when the repair is recorded."""
     defect = await _load_defect(session, defect_id, lock=lock)
     _check_vendor(vendor_user, defect)
-    if defect.status not in ("open", "acknowledged"):
+    if defect.status not in (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED):
         raise WrongState("defect.not_open", number=defect.number)
     return defect
 
@@ -266,7 +283,7 @@ async def defect_for_verification(
     and again, locking the row, when the verdict is recorded)."""
     roles.require_role(technician.role_names, TECHNICIANS)
     defect = await _load_defect(session, defect_id, lock=lock)
-    if defect.status != "repaired":
+    if defect.status != DefectStatus.REPAIRED:
         raise WrongState("defect.not_repaired", number=defect.number)
     return defect
 

@@ -10,6 +10,7 @@ form (分承包方服務質量檢查評價表), the equipment manager reviews it
 from __future__ import annotations
 
 import datetime as dt
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -32,7 +33,35 @@ ENGINEERS = frozenset({roles.EQUIPMENT_ENGINEER})
 OFFICE = frozenset({roles.MANAGEMENT_OFFICE})
 FOLLOWERS = frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER})
 WRITTEN_NOTICE_DAYS = 7
-RUNGS = ("verbal", "written", "evaluation")
+
+
+class RectificationRung(StrEnum):
+    """The ladder's rungs, in the order they are climbed."""
+
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    EVALUATION = "evaluation"
+
+
+RUNGS = tuple(RectificationRung)
+
+
+class RectificationStatus(StrEnum):
+    OPEN = "open"
+    CONFORMING = "conforming"
+    EVALUATING = "evaluating"
+    FORM_SUBMITTED = "form_submitted"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+
+
+# the statuses in which the ladder still asks something of someone
+ACTIVE_STATUSES = (
+    RectificationStatus.OPEN,
+    RectificationStatus.EVALUATING,
+    RectificationStatus.FORM_SUBMITTED,
+    RectificationStatus.REVIEWED,
+)
 
 
 def _label(rectification: Rectification) -> str:
@@ -59,7 +88,11 @@ async def _load(
     return rectification
 
 
-def _expect(rectification: Rectification, *statuses: str, rung: str | None = None) -> None:
+def _expect(
+    rectification: Rectification,
+    *statuses: RectificationStatus,
+    rung: RectificationRung | None = None,
+) -> None:
     if rectification.status not in statuses or (rung is not None and rectification.rung != rung):
         raise WrongState(
             "rectification.wrong_step",
@@ -120,8 +153,8 @@ async def raise_rectification(
         vendor_id=vendor.id,
         defect_id=defect_id,
         description=description,
-        rung="verbal",
-        status="open",
+        rung=RectificationRung.VERBAL,
+        status=RectificationStatus.OPEN,
         due_at=due_at,
         raised_by_id=manager.id,
         raised_at=now,
@@ -166,7 +199,7 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
     overdue = await session.scalars(
         select(Rectification)
         .where(
-            Rectification.status == "open",
+            Rectification.status == RectificationStatus.OPEN,
             Rectification.due_at <= now,
             (Rectification.prompted_rung.is_(None))
             | (Rectification.prompted_rung != Rectification.rung),
@@ -176,7 +209,7 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
     prompted = 0
     for rectification in list(overdue):
         await session.refresh(rectification, ["vendor"])
-        if rectification.rung == "verbal":
+        if rectification.rung == RectificationRung.VERBAL:
             key, climb = (
                 "rectification.prompt_written",
                 button("rectification.button.write", f"rn:write:{rectification.id}"),
@@ -207,8 +240,8 @@ async def confirm_conforming(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open")
-    rectification.status, rectification.conformed_at = "conforming", now
+    _expect(rectification, RectificationStatus.OPEN)
+    rectification.status, rectification.conformed_at = RectificationStatus.CONFORMING, now
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
@@ -232,7 +265,7 @@ async def add_follow_up(
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, FOLLOWERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open", "evaluating")
+    _expect(rectification, RectificationStatus.OPEN, RectificationStatus.EVALUATING)
     note = note.strip()
     if not note:
         raise InvalidInput("rectification.empty_note")
@@ -251,12 +284,12 @@ async def issue_written_notice(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open", rung="verbal")
+    _expect(rectification, RectificationStatus.OPEN, rung=RectificationRung.VERBAL)
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
     rectification.number = await next_number(session, "RN", now.year)
-    rectification.rung, rectification.written_at = "written", now
+    rectification.rung, rectification.written_at = RectificationRung.WRITTEN, now
     rectification.due_at = now + dt.timedelta(days=days)
     open_deadline(
         session,
@@ -307,11 +340,14 @@ async def escalate_to_evaluation(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open", rung="written")
+    _expect(rectification, RectificationStatus.OPEN, rung=RectificationRung.WRITTEN)
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
-    rectification.rung, rectification.status = "evaluation", "evaluating"
+    rectification.rung, rectification.status = (
+        RectificationRung.EVALUATION,
+        RectificationStatus.EVALUATING,
+    )
     _event(session, rectification, "evaluation_requested", now, actor=manager)
     await notify_roles(
         session,
@@ -333,7 +369,7 @@ async def rectification_for_form(
     and again, locking the row, when the form is submitted)."""
     roles.require_role(engineer.role_names, ENGINEERS)
     rectification = await _load(session, rectification_id, lock=lock)
-    _expect(rectification, "evaluating")
+    _expect(rectification, RectificationStatus.EVALUATING)
     return rectification
 
 
@@ -358,7 +394,7 @@ async def submit_evaluation(
         raise InvalidInput("rectification.empty_evaluation")
     rectification.evaluation, rectification.evaluation_score = findings, score
     rectification.evaluated_by_id, rectification.evaluated_at = engineer.id, now
-    rectification.status = "form_submitted"
+    rectification.status = RectificationStatus.FORM_SUBMITTED
     _event(
         session,
         rectification,
@@ -393,9 +429,9 @@ async def review_evaluation(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "form_submitted")
+    _expect(rectification, RectificationStatus.FORM_SUBMITTED)
     if forward:
-        rectification.status = "reviewed"
+        rectification.status = RectificationStatus.REVIEWED
         rectification.reviewed_by_id, rectification.reviewed_at = manager.id, now
         _event(session, rectification, "evaluation_reviewed", now, actor=manager)
         await notify_roles(
@@ -430,9 +466,9 @@ async def decide_evaluation(
     session, now = uow.session, uow.clock.now()
     roles.require_role(office.role_names, OFFICE)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "reviewed")
+    _expect(rectification, RectificationStatus.REVIEWED)
     if approve:
-        rectification.status = "approved"
+        rectification.status = RectificationStatus.APPROVED
         rectification.decided_by_id, rectification.decided_at = office.id, now
         _event(session, rectification, "evaluation_approved", now, actor=office)
         await notify_roles(
@@ -452,7 +488,7 @@ async def decide_evaluation(
 async def _back_to_engineer(
     session: AsyncSession, rectification: Rectification, actor: User, now: dt.datetime, action: str
 ) -> None:
-    rectification.status = "evaluating"
+    rectification.status = RectificationStatus.EVALUATING
     rectification.reviewed_by_id = rectification.reviewed_at = None
     _event(session, rectification, action, now, actor=actor)
     await notify_roles(
@@ -469,7 +505,7 @@ async def _back_to_engineer(
 async def open_rectifications(session: AsyncSession) -> list[Rectification]:
     rows = await session.scalars(
         select(Rectification)
-        .where(Rectification.status.in_(("open", "evaluating", "form_submitted", "reviewed")))
+        .where(Rectification.status.in_(ACTIVE_STATUSES))
         .order_by(Rectification.raised_at)
     )
     found = list(rows)

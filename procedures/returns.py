@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,16 @@ from storage.models import Complaint, ReturnLine, ReturnRequest, Shipment
 
 from .numbering import next_number
 from .timeline import SUBJECT_TYPES, record_change
+
+
+class ReturnReason(StrEnum):
+    QUALITY = "quality"
+    UNSALABLE = "unsalable"
+
+
+class ReturnStatus(StrEnum):
+    REQUESTED = "requested"
+
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
 
@@ -35,8 +46,8 @@ async def start_quality_return(
     request = ReturnRequest(
         number=await next_number(session, "RT", now.year),
         organisation_id=complaint.organisation_id,
-        reason="quality",
-        status="requested",
+        reason=ReturnReason.QUALITY,
+        status=ReturnStatus.REQUESTED,
         complaint_id=complaint.id,
         created_at=now,
         lines=[

@@ -16,6 +16,7 @@ from storage.models import Defect, Rectification, User, Vendor, VendorScore
 
 from . import roles
 from .calendar import half_year_before, half_year_periods, month_bounds, previous_month
+from .defects import DefectStatus
 from .errors import InvalidInput, NotFound, WrongState
 from .outbox import button, notify_roles, notify_users
 from .rectifications import MANAGERS, RUNGS, vendors
@@ -57,7 +58,7 @@ async def measured_figures(
     highest = max((RUNGS.index(r.rung) for r in rectifications), default=None)
     return {
         "defects": len(defects),
-        "open_defects": sum(d.status != "closed" for d in defects),
+        "open_defects": sum(d.status != DefectStatus.CLOSED for d in defects),
         "median_response_minutes": statistics.median(responses) if responses else None,
         "worst_response_minutes": max(responses) if responses else None,
         "median_repair_minutes": statistics.median(repairs) if repairs else None,

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from procedures.complaints import handling, queries
-from procedures.complaints.common import CONFORMING, OPEN
+from procedures.complaints.common import ComplaintStatus
 from procedures.outbox import as_text, button
 
 from ..access import for_command
@@ -57,7 +57,7 @@ async def show_queue(update: Update, context: BotContext) -> None:
     for complaint in waiting[:20]:
         buttons = (
             [[button("complaint.button.take", f"qc:take:{complaint.id}")]]
-            if complaint.status == OPEN
+            if complaint.status == ComplaintStatus.OPEN
             else work_buttons(complaint.id)
         )
         await context.reply(
@@ -238,7 +238,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
     context.user_data.pop(VERIFY_KEY, None)
     await query.answer()
     number = outcome.complaint.number
-    if outcome.complaint.verification_result == CONFORMING:
+    if outcome.complaint.verification_result == ComplaintStatus.CONFORMING:
         text = context.text("verify.recorded_conforming", number=number)
     else:
         note = (

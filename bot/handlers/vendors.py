@@ -19,6 +19,7 @@ from telegram.ext import (
 from procedures import rectifications, roles, vendor_scores
 from procedures.calendar import previous_month
 from procedures.outbox import as_text, button
+from procedures.rectifications import RectificationRung, RectificationStatus
 from storage.models import Rectification, Vendor
 
 from ..access import for_command
@@ -117,22 +118,22 @@ async def choose_due(update: Update, context: BotContext) -> int:
 def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
     """What the manager can do at this rung."""
     rid = rectification.id
-    if rectification.status == "form_submitted":
+    if rectification.status == RectificationStatus.FORM_SUBMITTED:
         return [
             [
                 button("rectification.button.forward", f"rn:fwd:{rid}"),
                 button("rectification.button.back", f"rn:back:{rid}"),
             ]
         ]
-    if rectification.status != "open":
+    if rectification.status != RectificationStatus.OPEN:
         return (
             [[button("rectification.button.follow_up", f"rn:follow:{rid}")]]
-            if (rectification.status == "evaluating")
+            if (rectification.status == RectificationStatus.EVALUATING)
             else []
         )
     climb = (
         button("rectification.button.write", f"rn:write:{rid}")
-        if rectification.rung == "verbal"
+        if rectification.rung == RectificationRung.VERBAL
         else button("rectification.button.evaluate", f"rn:eval:{rid}")
     )
     return [

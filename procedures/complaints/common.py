@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -16,12 +17,23 @@ SUBJECT = SUBJECT_TYPES[Complaint]
 # the longest free text a complaint keeps (description, disposition opinion)
 MAX_TEXT = 2000
 
-OPEN = "open"
-INVESTIGATING = "investigating"
-CONFORMING = "conforming"
-NONCONFORMING = "nonconforming"
-CLOSED = "closed"
-ACTIVE_STATUSES = (OPEN, INVESTIGATING, CONFORMING, NONCONFORMING)
+
+class ComplaintStatus(StrEnum):
+    """A complaint's status; conforming and nonconforming are also the verification results."""
+
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    CONFORMING = "conforming"
+    NONCONFORMING = "nonconforming"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = (
+    ComplaintStatus.OPEN,
+    ComplaintStatus.INVESTIGATING,
+    ComplaintStatus.CONFORMING,
+    ComplaintStatus.NONCONFORMING,
+)
 
 
 def subject_params(complaint: Complaint) -> dict[str, Any]:

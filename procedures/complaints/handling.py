@@ -21,17 +21,7 @@ from ..photos import add_photos
 from ..returns import start_quality_return
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
-from .common import (
-    CLOSED,
-    CONFORMING,
-    INVESTIGATING,
-    MAX_TEXT,
-    NONCONFORMING,
-    OPEN,
-    SUBJECT,
-    load_complaint,
-    subject_params,
-)
+from .common import MAX_TEXT, SUBJECT, ComplaintStatus, load_complaint, subject_params
 
 HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
@@ -67,15 +57,19 @@ async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Com
             number=complaint.number,
             name=taker.full_name if taker else "",
         )
-    complaint.taken_by_id, complaint.taken_at, complaint.status = actor.id, now, INVESTIGATING
+    complaint.taken_by_id, complaint.taken_at, complaint.status = (
+        actor.id,
+        now,
+        ComplaintStatus.INVESTIGATING,
+    )
     record_change(
         session,
         complaint,
         "taken",
         now,
         actor=actor,
-        before={"status": OPEN},
-        after={"status": INVESTIGATING},
+        before={"status": ComplaintStatus.OPEN},
+        after={"status": ComplaintStatus.INVESTIGATING},
     )
     await uow.commit()
     return complaint
@@ -105,7 +99,7 @@ async def record_verification(
     """Record the (on-site) verification and carry out what its result requires."""
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, VERIFIERS)
-    if result not in (CONFORMING, NONCONFORMING):
+    if result not in (ComplaintStatus.CONFORMING, ComplaintStatus.NONCONFORMING):
         raise InvalidInput("complaint.bad_result")
     complaint = await complaint_for_verification(session, actor, complaint_id, lock=True)
     notes = notes.strip()
@@ -124,7 +118,7 @@ async def record_verification(
         "verified",
         now,
         actor=actor,
-        before={"status": INVESTIGATING},
+        before={"status": ComplaintStatus.INVESTIGATING},
         after={
             "status": result,
             "result": result,
@@ -136,7 +130,7 @@ async def record_verification(
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=complaint.id, kind="on_site_verification", now=now
     )
-    if result == CONFORMING:
+    if result == ComplaintStatus.CONFORMING:
         outcome = await _after_conforming(session, complaint, now)
     else:
         outcome = await _after_nonconforming(session, complaint, now, timezone)
@@ -414,7 +408,7 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
     hold = await session.scalar(
         select(BatchHold).where(BatchHold.complaint_id == complaint.id).with_for_update()
     )
-    if complaint.verification_result != CONFORMING or hold is None:
+    if complaint.verification_result != ComplaintStatus.CONFORMING or hold is None:
         raise WrongState("complaint.hold_not_liftable", number=complaint.number)
     if hold.lifted_at is not None:
         raise WrongState("complaint.hold_already_lifted", number=complaint.number)
@@ -446,14 +440,19 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
 async def _close_if_done(session: AsyncSession, complaint: Complaint, now: dt.datetime) -> None:
     if complaint.verification_result is None or complaint.disposition is None:
         return
-    if complaint.verification_result == CONFORMING:
+    if complaint.verification_result == ComplaintStatus.CONFORMING:
         hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
         if hold is not None and hold.lifted_at is None:
             return
     before = complaint.status
-    complaint.status, complaint.closed_at = CLOSED, now
+    complaint.status, complaint.closed_at = ComplaintStatus.CLOSED, now
     record_change(
-        session, complaint, "closed", now, before={"status": before}, after={"status": CLOSED}
+        session,
+        complaint,
+        "closed",
+        now,
+        before={"status": before},
+        after={"status": ComplaintStatus.CLOSED},
     )
 
 
@@ -464,7 +463,7 @@ async def complaint_for_verification(
     starts, and again (locking the row) when the verification is recorded."""
     roles.require_role(actor.role_names, VERIFIERS)
     complaint = await load_complaint(session, complaint_id, lock=lock)
-    if complaint.status == OPEN:
+    if complaint.status == ComplaintStatus.OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
     if complaint.verification_result is not None:
         raise WrongState("complaint.already_verified", number=complaint.number)
@@ -478,7 +477,7 @@ async def complaint_for_opinion(
     and again, locking the row, when the opinion is recorded)."""
     roles.require_role(actor.role_names, VERIFIERS)
     complaint = await load_complaint(session, complaint_id, lock=lock)
-    if complaint.status == OPEN:
+    if complaint.status == ComplaintStatus.OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
     if complaint.disposition is not None:
         raise WrongState("complaint.already_has_opinion", number=complaint.number)

@@ -19,7 +19,7 @@ from ..outbox import as_text, as_time, button, notify_roles
 from ..photos import add_photos
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
-from .common import MAX_TEXT, OPEN, SUBJECT, subject_params
+from .common import MAX_TEXT, SUBJECT, ComplaintStatus, subject_params
 
 CHANNELS = ("phone", "email", "letter", "visit")
 VERIFICATION_WINDOW = {"local": dt.timedelta(hours=24), "out_of_town": dt.timedelta(days=7)}
@@ -167,7 +167,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
 
     complaint = Complaint(
         number=await next_number(session, "QC", now.year),
-        status=OPEN,
+        status=ComplaintStatus.OPEN,
         organisation_id=organisation.id,
         product_id=batch.product_id,
         batch_id=batch.id,
