@@ -107,6 +107,9 @@ class PatrolDraft:
 class PatrolOutcome:
     patrol: Patrol
     defect: Defect | None
+    asset: EquipmentAsset
+    # assets nobody has patrolled yet on the patrol's day, this one excluded
+    remaining: int
 
 
 async def record_patrol(
@@ -176,8 +179,9 @@ async def record_patrol(
         defect = await open_defect(
             session, asset, patrol, technician, description, draft.photo_file_ids, now
         )
+    remaining = len(await assets_to_patrol(session, patrol.patrol_date))
     await uow.commit()
-    return PatrolOutcome(patrol, defect)
+    return PatrolOutcome(patrol, defect, asset, remaining)
 
 
 # --- missed patrols --------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.complaints import intake, queries
+from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
 from procedures.outbox import as_text, button
 from storage.models import Batch, Organisation, Product
@@ -328,9 +328,9 @@ async def submit(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.unit_of_work() as uow:
-        complaint = await intake.file_complaint(uow, await context.actor(uow.session), draft)
-        due = {d.kind: d.due_at for d in await queries.deadlines_of(uow.session, complaint.id)}
+        filed = await intake.file_complaint(uow, await context.actor(uow.session), draft)
     context.user_data.pop(DRAFT_KEY, None)
+    complaint = filed.complaint
     await edit_query_message(
         update,
         context.text(
@@ -339,8 +339,8 @@ async def submit(update: Update, context: BotContext) -> int:
             product=complaint.product.name,
             lot=complaint.batch.lot_number,
             quantity=complaint.quantity,
-            verify_due=due["on_site_verification"],
-            opinion_due=due["disposition_opinion"],
+            verify_due=filed.verify_due,
+            opinion_due=filed.opinion_due,
         ),
     )
     return ConversationHandler.END

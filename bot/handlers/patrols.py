@@ -272,20 +272,18 @@ async def finish(update: Update, context: BotContext) -> int:
         outcome = await patrols.record_patrol(
             uow, await context.actor(uow.session), draft, context.services.settings.timezone
         )
-        asset = await uow.session.get(EquipmentAsset, draft.asset_id)
-        remaining = len(await patrols.assets_to_patrol(uow.session, outcome.patrol.patrol_date))
     context.user_data.pop(PATROL_KEY, None)
-    assert asset is not None
+    code, remaining = outcome.asset.code, outcome.remaining
     if outcome.defect is not None:
         await context.reply(
             update,
             "patrol.recorded_abnormal",
-            code=asset.code,
+            code=code,
             number=outcome.defect.number,
             remaining=remaining,
         )
     else:
-        await context.reply(update, "patrol.recorded_ok", code=asset.code, remaining=remaining)
+        await context.reply(update, "patrol.recorded_ok", code=code, remaining=remaining)
     return ConversationHandler.END
 
 

@@ -142,7 +142,14 @@ def check_description(text: str) -> str:
     return text
 
 
-async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) -> Complaint:
+@dataclass(frozen=True)
+class FilingOutcome:
+    complaint: Complaint
+    verify_due: dt.datetime
+    opinion_due: dt.datetime
+
+
+async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) -> FilingOutcome:
     """Record the complaint, hold its batch, start the deadlines, tell QC and the warehouse."""
     session, now = uow.session, uow.clock.now()
     filing_for_others = draft.channel != "chat"
@@ -239,4 +246,4 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         dedupe_prefix=f"complaint:{complaint.id}:new",
     )
     await uow.commit()
-    return complaint
+    return FilingOutcome(complaint, verify_due, opinion_due)

@@ -86,7 +86,9 @@ async def file(
         description="leaks",
     )
     async with services.unit_of_work() as uow:
-        return await intake.file_complaint(uow, await uow.session.get(User, filer.id), draft)
+        return (
+            await intake.file_complaint(uow, await uow.session.get(User, filer.id), draft)
+        ).complaint
 
 
 async def act(services: Services, procedure, user: User, *args, **kwargs):
