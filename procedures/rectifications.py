@@ -24,7 +24,7 @@ from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
-from .timeline import SUBJECT_TYPES, record_change
+from .timeline import SUBJECT_TYPES, record_change, times_recorded
 from .unit_of_work import UnitOfWork
 
 SUBJECT = SUBJECT_TYPES[Rectification]
@@ -356,7 +356,7 @@ async def escalate_to_evaluation(
         _params(rectification),
         now=now,
         buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
-        dedupe_prefix=f"rectification:{rectification.id}:evaluate:{now.isoformat()}",
+        dedupe_prefix=f"rectification:{rectification.id}:evaluate",
     )
     await uow.commit()
     return rectification
@@ -404,6 +404,7 @@ async def submit_evaluation(
         findings=findings,
         score=score,
     )
+    submission = await times_recorded(session, rectification, "evaluation_submitted")
     await notify_roles(
         session,
         [roles.EQUIPMENT_MANAGER],
@@ -416,7 +417,7 @@ async def submit_evaluation(
                 button("rectification.button.back", f"rn:back:{rectification.id}"),
             ]
         ],
-        dedupe_prefix=f"rectification:{rectification.id}:review:{now.isoformat()}",
+        dedupe_prefix=f"rectification:{rectification.id}:review:{submission}",
     )
     await uow.commit()
     return rectification
@@ -434,6 +435,7 @@ async def review_evaluation(
         rectification.status = RectificationStatus.REVIEWED
         rectification.reviewed_by_id, rectification.reviewed_at = manager.id, now
         _event(session, rectification, "evaluation_reviewed", now, actor=manager)
+        review = await times_recorded(session, rectification, "evaluation_reviewed")
         await notify_roles(
             session,
             [roles.MANAGEMENT_OFFICE],
@@ -451,7 +453,7 @@ async def review_evaluation(
                 ]
             ],
             attachment={"kind": "evaluation_form", "params": {"id": rectification.id}},
-            dedupe_prefix=f"rectification:{rectification.id}:approve:{now.isoformat()}",
+            dedupe_prefix=f"rectification:{rectification.id}:approve:{review}",
         )
     else:
         await _back_to_engineer(session, rectification, manager, now, "evaluation_sent_back")
@@ -491,6 +493,7 @@ async def _back_to_engineer(
     rectification.status = RectificationStatus.EVALUATING
     rectification.reviewed_by_id = rectification.reviewed_at = None
     _event(session, rectification, action, now, actor=actor)
+    round_ = await times_recorded(session, rectification, action)
     await notify_roles(
         session,
         [roles.EQUIPMENT_ENGINEER],
@@ -498,7 +501,7 @@ async def _back_to_engineer(
         _params(rectification),
         now=now,
         buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
-        dedupe_prefix=f"rectification:{rectification.id}:{action}:{now.isoformat()}",
+        dedupe_prefix=f"rectification:{rectification.id}:{action}:{round_}",
     )
 
 

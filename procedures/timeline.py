@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -78,6 +78,21 @@ def record_change(
         before=before,
         after=after,
     )
+
+
+async def times_recorded(session: AsyncSession, record: Any, action: str) -> int:
+    """How often `action` is on the record's timeline, counting one recorded in this unit of
+    work: the round of a step that can repeat, for a dedupe key that is not a time."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(TimelineEvent)
+        .where(
+            TimelineEvent.subject_type == SUBJECT_TYPES[type(record)],
+            TimelineEvent.subject_id == record.id,
+            TimelineEvent.action == action,
+        )
+    )
+    return int(count or 0)
 
 
 async def events_of(

@@ -323,3 +323,50 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
     # an empty cell for a month without a sheet
     assert table[1][:8] == ("清源水務工程公司", None, None, None, None, None, 40, 40.0)
     assert table[2][:8] == ("迅達電梯維保有限公司", 100, 80, None, None, None, 60, 80.0)
+
+
+async def test_rectification_messages_are_keyed_by_step_and_round_never_by_time(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    """A step that can happen more than once (the form sent back and submitted again) gets one
+    key per round, so a rerun of the same round queues nothing new."""
+    manager = await make_user(services, "equipment_manager")
+    engineer = await make_user(services, "equipment_engineer")
+    office = await make_user(services, "management_office")
+    v002 = await vendor_id(services, "V002")
+    rid = (
+        await act(
+            services, rectifications.raise_rectification, manager, v002, "x", clock.now() + DAY
+        )
+    ).id
+    await act(services, rectifications.issue_written_notice, manager, rid)
+    await act(services, rectifications.escalate_to_evaluation, manager, rid)
+    for _ in range(2):
+        clock.advance(DAY)
+        await act(services, rectifications.submit_evaluation, engineer, rid, "findings", 60)
+        clock.advance(DAY)
+        await act(services, rectifications.review_evaluation, manager, rid, forward=False)
+    await act(services, rectifications.submit_evaluation, engineer, rid, "findings", 60)
+    await act(services, rectifications.review_evaluation, manager, rid, forward=True)
+    clock.advance(DAY)
+    await act(services, rectifications.decide_evaluation, office, rid, approve=False)
+    await act(services, rectifications.submit_evaluation, engineer, rid, "findings", 60)
+    await act(services, rectifications.review_evaluation, manager, rid, forward=True)
+
+    def keys(text_key: str, rows: list) -> list[str]:
+        return [r.dedupe_key for r in rows if r.text_key == text_key]
+
+    rows = await outbox_rows(services)
+    prefix = f"rectification:{rid}"
+    assert keys("rectification.evaluation_requested", rows) == [f"{prefix}:evaluate:u{engineer.id}"]
+    assert keys("rectification.review_form", rows) == [
+        f"{prefix}:review:{n}:u{manager.id}" for n in (1, 2, 3, 4)
+    ]
+    assert keys("rectification.approve_form", rows) == [
+        f"{prefix}:approve:{n}:u{office.id}" for n in (1, 2)
+    ]
+    assert keys("rectification.form_returned", rows) == [
+        f"{prefix}:evaluation_sent_back:1:u{engineer.id}",
+        f"{prefix}:evaluation_sent_back:2:u{engineer.id}",
+        f"{prefix}:evaluation_returned:1:u{engineer.id}",
+    ]
