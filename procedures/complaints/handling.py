@@ -313,7 +313,7 @@ def check_opinion(text: str) -> str:
     if not text:
         raise InvalidInput("complaint.empty_opinion")
     if len(text) > MAX_TEXT:
-        raise InvalidInput("complaint.description_too_long", limit=MAX_TEXT)
+        raise InvalidInput("complaint.opinion_too_long", limit=MAX_TEXT)
     return text
 
 

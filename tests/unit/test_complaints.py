@@ -227,3 +227,10 @@ async def test_a_customer_sees_only_their_own_organisations_complaints(
             await queries.complaint_for_viewer(
                 session, await session.get(User, other.id), complaint.number
             )
+
+
+def test_an_overlong_opinion_is_refused_with_its_own_message() -> None:
+    with pytest.raises(InvalidInput, match="opinion_too_long") as refused:
+        handling.check_opinion("x" * 2001)
+    assert refused.value.params == {"limit": 2000}
+    assert handling.check_opinion(" " + "x" * 2000 + " ") == "x" * 2000
