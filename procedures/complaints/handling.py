@@ -22,6 +22,7 @@ from ..returns import start_quality_return
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import MAX_TEXT, SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .queries import is_batch_on_hold
 
 HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
@@ -401,7 +402,8 @@ async def flag_adverse_event(
 
 
 async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
-    """The warehouse confirms the shipment hold of a conforming batch is lifted."""
+    """The warehouse confirms the shipment hold of a conforming batch is lifted; business and
+    quality hear of it once the lot is free to ship."""
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
     complaint = await load_complaint(session, complaint_id)
@@ -413,25 +415,29 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
     if hold.lifted_at is not None:
         raise WrongState("complaint.hold_already_lifted", number=complaint.number)
     hold.lifted_at, hold.lifted_by_id = now, actor.id
+    # Another open complaint (or a nonconforming finding) may still hold the same lot: then
+    # this lift is recorded, but nobody is told the lot may ship again.
+    still_held = await is_batch_on_hold(session, complaint.batch_id)
     record_change(
         session,
         complaint,
         "hold_lifted",
         now,
         actor=actor,
-        after={"batch": complaint.batch.lot_number},
+        after={"batch": complaint.batch.lot_number, "batch_still_held": still_held},
     )
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=complaint.id, kind="hold_lift", now=now
     )
-    await notify_roles(
-        session,
-        [roles.BUSINESS_HEAD, roles.QUALITY],
-        "complaint.hold_lifted",
-        subject_params(complaint),
-        now=now,
-        dedupe_prefix=f"complaint:{complaint.id}:lifted",
-    )
+    if not still_held:
+        await notify_roles(
+            session,
+            [roles.BUSINESS_HEAD, roles.QUALITY],
+            "complaint.hold_lifted",
+            subject_params(complaint),
+            now=now,
+            dedupe_prefix=f"complaint:{complaint.id}:lifted",
+        )
     await _close_if_done(session, complaint, now)
     await uow.commit()
     return complaint

@@ -12,6 +12,7 @@ from procedures import deadlines
 from procedures.clock import ManualClock
 from procedures.complaints import handling, intake, queries
 from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.timeline import events_of
 from storage.models import Batch, ReturnRequest, User
 
 from .helpers import act, customer_of, file, ids, make_user, outbox_rows, verify
@@ -234,3 +235,29 @@ def test_an_overlong_opinion_is_refused_with_its_own_message() -> None:
         handling.check_opinion("x" * 2001)
     assert refused.value.params == {"limit": 2000}
     assert handling.check_opinion(" " + "x" * 2000 + " ") == "x" * 2000
+
+
+async def test_a_lifted_hold_is_announced_only_once_no_other_complaint_holds_the_lot(
+    services: Services, samples: None
+) -> None:
+    qc = await make_user(services, "quality")
+    warehouse = await make_user(services, "warehouse")
+    business = await make_user(services, "business_head")
+    first, second = await file(services, "C001"), await file(services, "C002")
+    assert first.batch_id == second.batch_id
+    for complaint in (first, second):
+        await act(services, handling.take_complaint, qc, complaint.id)
+        await verify(services, qc, complaint.id, "conforming")
+
+    await act(services, handling.lift_hold, warehouse, first.id)
+    async with services.session_factory() as session:
+        assert await queries.is_batch_on_hold(session, first.batch_id)
+        (lifted,) = [
+            e for e in await events_of(session, "complaint", first.id) if e.action == "hold_lifted"
+        ]
+    assert lifted.after["batch_still_held"] is True
+    assert await outbox_rows(services, text_key="complaint.hold_lifted", user_id=business.id) == []
+
+    await act(services, handling.lift_hold, warehouse, second.id)
+    (notice,) = await outbox_rows(services, text_key="complaint.hold_lifted", user_id=business.id)
+    assert notice.params["number"] == second.number
