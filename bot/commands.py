@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from procedures import complaints, roles
+from procedures import roles
+from procedures.complaints import queries as complaint_queries
 
 from .texts import Texts
 
@@ -45,8 +46,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("mytickets", frozenset({roles.CUSTOMER})),
     Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
     Command("queue", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
-    Command("ticket", frozenset({roles.CUSTOMER, *complaints.STAFF_VIEWERS})),
-    Command("ledger", complaints.LEDGER_READERS),
+    Command("ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS})),
+    Command("ledger", complaint_queries.LEDGER_READERS),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),

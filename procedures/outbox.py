@@ -33,14 +33,25 @@ def button(text_key: str, data: str, **params: Any) -> dict[str, Any]:
     return {"text_key": text_key, "params": params, "data": data}
 
 
-async def users_with_roles(session: AsyncSession, roles: Iterable[str]) -> list[User]:
-    rows = await session.scalars(
+async def users_with_roles(
+    session: AsyncSession,
+    roles: Iterable[str],
+    *,
+    organisation_ids: Iterable[int] | None = None,
+    vendor_ids: Iterable[int | None] | None = None,
+) -> list[User]:
+    """The active holders of any of `roles`, each once; narrowed, if given, to the members of
+    `organisation_ids` or the staff of `vendor_ids` (a None among them matches nobody)."""
+    query = (
         select(User)
         .join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role.in_(list(roles)), User.active.is_(True))
-        .distinct()
-        .order_by(User.id)
     )
+    if organisation_ids is not None:
+        query = query.where(User.organisation_id.in_(list(organisation_ids)))
+    if vendor_ids is not None:
+        query = query.where(User.vendor_id.in_([v for v in vendor_ids if v is not None]))
+    rows = await session.scalars(query.distinct().order_by(User.id))
     return list(rows)
 
 

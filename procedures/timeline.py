@@ -5,10 +5,32 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import TimelineEvent
+from storage.models import (
+    Complaint,
+    Defect,
+    Inspection,
+    Patrol,
+    Rectification,
+    ReturnRequest,
+    TimelineEvent,
+    User,
+    VendorScore,
+)
+
+# The subject type under which each kind of record keeps its timeline (and its deadlines and
+# photos): stored on every row, so these names never change.
+SUBJECT_TYPES: dict[type[Any], str] = {
+    Complaint: "complaint",
+    ReturnRequest: "return",
+    Patrol: "patrol",
+    Defect: "defect",
+    Inspection: "inspection",
+    Rectification: "rectification",
+    VendorScore: "vendor_score",
+}
 
 
 def record_event(
@@ -33,6 +55,44 @@ def record_event(
     )
     session.add(event)
     return event
+
+
+def record_change(
+    session: AsyncSession,
+    record: Any,
+    action: str,
+    now: dt.datetime,
+    *,
+    actor: User | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    """Append `action` to the timeline of a procedure's record (a complaint, return, defect...)."""
+    return record_event(
+        session,
+        subject_type=SUBJECT_TYPES[type(record)],
+        subject_id=record.id,
+        action=action,
+        at=now,
+        actor_id=actor.id if actor is not None else None,
+        before=before,
+        after=after,
+    )
+
+
+async def times_recorded(session: AsyncSession, record: Any, action: str) -> int:
+    """How often `action` is on the record's timeline, counting one recorded in this unit of
+    work: the round of a step that can repeat, for a dedupe key that is not a time."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(TimelineEvent)
+        .where(
+            TimelineEvent.subject_type == SUBJECT_TYPES[type(record)],
+            TimelineEvent.subject_id == record.id,
+            TimelineEvent.action == action,
+        )
+    )
+    return int(count or 0)
 
 
 async def events_of(

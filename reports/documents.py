@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures import vendors
-from procedures.periods import quarter_bounds
+from procedures.calendar import half_year_periods, quarter_bounds
 from storage.models import Rectification, User, VendorScore
 
 from . import complaints as complaint_reports
@@ -152,7 +151,7 @@ async def vendor_assessment(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
     year, half = int(params["year"]), int(params["half"])
-    periods = vendors.half_year_periods(year, half)
+    periods = half_year_periods(year, half)
     scores = list(
         await session.scalars(
             select(VendorScore)

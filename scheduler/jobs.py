@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import complaints, deadlines, patrols, vendors
+from procedures import deadlines, inspections, patrols, rectifications, vendor_scores
+from procedures.complaints import queries as complaint_queries
 
 from .runtime import JobServices
 
@@ -48,7 +49,7 @@ async def send_quarterly_complaint_report(services: JobServices) -> int:
     """On the first day of a quarter: last quarter's complaint report to the quality department."""
     return await _in_one_transaction(
         services,
-        lambda session, now: complaints.queue_quarterly_report(
+        lambda session, now: complaint_queries.queue_quarterly_report(
             session, now=now, timezone=services.timezone
         ),
     )
@@ -57,7 +58,8 @@ async def send_quarterly_complaint_report(services: JobServices) -> int:
 async def prompt_overdue_rectifications(services: JobServices) -> int:
     """A rectification not fixed by its deadline: prompt the manager to climb a rung."""
     return await _in_one_transaction(
-        services, lambda session, now: vendors.prompt_overdue_rectifications(session, now=now)
+        services,
+        lambda session, now: rectifications.prompt_overdue_rectifications(session, now=now),
     )
 
 
@@ -85,7 +87,7 @@ async def schedule_inspections(services: JobServices) -> int:
     """Open this month's periodic inspections, each with its deadline."""
     return await _in_one_transaction(
         services,
-        lambda session, now: patrols.schedule_inspections(
+        lambda session, now: inspections.schedule_inspections(
             session, now=now, timezone=services.timezone, every_months=services.inspection_months
         ),
     )
@@ -95,7 +97,7 @@ async def request_vendor_scores(services: JobServices) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month."""
     return await _in_one_transaction(
         services,
-        lambda session, now: vendors.request_monthly_scores(
+        lambda session, now: vendor_scores.request_monthly_scores(
             session, now=now, timezone=services.timezone
         ),
     )
@@ -105,7 +107,7 @@ async def send_vendor_assessment(services: JobServices) -> int:
     """Twice a year: the comprehensive vendor assessment to the management office."""
     return await _in_one_transaction(
         services,
-        lambda session, now: vendors.queue_half_year_assessment(
+        lambda session, now: vendor_scores.queue_half_year_assessment(
             session, now=now, timezone=services.timezone
         ),
     )

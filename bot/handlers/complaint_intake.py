@@ -16,8 +16,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import complaints
-from procedures.complaints import ComplaintDraft
+from procedures.complaints import intake
+from procedures.complaints.intake import ComplaintDraft
 from procedures.outbox import as_text, button
 from storage.models import Batch, Organisation, Product
 
@@ -90,7 +90,7 @@ async def start_complaint(update: Update, context: BotContext) -> int | None:
 async def start_complaint_for(update: Update, context: BotContext) -> int | None:
     """Staff file for a customer; asks which organisation."""
     async with context.services.session_factory() as session:
-        organisations = await complaints.customer_organisations(session)
+        organisations = await intake.customer_organisations(session)
     buttons = [
         [button("common.organisation", f"cp:org:{o.id}", code=o.code, name=o.name)]
         for o in organisations
@@ -106,7 +106,7 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
     assert query is not None and context.match is not None
     await query.answer()
     _begin(context, ComplaintDraft(organisation_id=int(context.match.group(1)), channel="phone"))
-    buttons = [[button(f"complaint.channel.{c}", f"cp:ch:{c}") for c in complaints.CHANNELS]]
+    buttons = [[button(f"complaint.channel.{c}", f"cp:ch:{c}") for c in intake.CHANNELS]]
     await edit_query_message(
         update, context.text("complain.ask_channel"), context.keyboard(buttons)
     )
@@ -143,7 +143,7 @@ async def enter_complainant(update: Update, context: BotContext) -> int:
 
 async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     async with context.services.session_factory() as session:
-        products = await complaints.shipped_products(session, draft.organisation_id)
+        products = await intake.shipped_products(session, draft.organisation_id)
     if not products:
         context.user_data.pop(DRAFT_KEY, None)
         await context.reply(update, "complain.no_products")
@@ -165,7 +165,7 @@ async def choose_product(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     product_id = int(context.match.group(1))
     async with context.services.session_factory() as session:
-        shipped = {p.id for p in await complaints.shipped_products(session, draft.organisation_id)}
+        shipped = {p.id for p in await intake.shipped_products(session, draft.organisation_id)}
     if product_id not in shipped:  # a forged button
         await context.reply(update, "error.stale_button")
         return PRODUCT
@@ -179,7 +179,7 @@ async def type_product(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.services.session_factory() as session:
-        product = await complaints.find_shipped_product(
+        product = await intake.find_shipped_product(
             session,
             draft.organisation_id,
             update.effective_message.text,  # type: ignore[union-attr]
@@ -192,7 +192,7 @@ async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft)
     _save(context, draft)
     assert draft.product_id is not None
     async with context.services.session_factory() as session:
-        batches = await complaints.shipped_batches(session, draft.organisation_id, draft.product_id)
+        batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
     buttons = [[button("complain.lot", f"cp:lot:{b.id}", lot=b.lot_number)] for b in batches]
     await context.reply(update, "complain.ask_batch", buttons=buttons)
     return BATCH
@@ -208,7 +208,7 @@ async def choose_batch(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     assert draft.product_id is not None
     async with context.services.session_factory() as session:
-        batches = await complaints.shipped_batches(session, draft.organisation_id, draft.product_id)
+        batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
     batch_id = int(context.match.group(1))
     if batch_id not in {b.id for b in batches}:
         await context.reply(update, "error.stale_button")
@@ -226,7 +226,7 @@ async def type_batch(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     assert draft.product_id is not None
     async with context.services.session_factory() as session:
-        batch = await complaints.find_shipped_batch(
+        batch = await intake.find_shipped_batch(
             session,
             draft.organisation_id,
             draft.product_id,
@@ -245,7 +245,7 @@ async def enter_quantity(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     assert draft.batch_id is not None
     async with context.services.session_factory() as session:
-        draft.quantity = await complaints.parse_quantity(
+        draft.quantity = await intake.parse_quantity(
             session,
             draft.organisation_id,
             draft.batch_id,
@@ -261,7 +261,7 @@ async def enter_description(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    draft.description = complaints.check_description(update.effective_message.text)  # type: ignore[union-attr]
+    draft.description = intake.check_description(update.effective_message.text)  # type: ignore[union-attr]
     _save(context, draft)
     buttons = [
         [
@@ -331,9 +331,9 @@ async def submit(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.unit_of_work() as uow:
-        complaint = await complaints.file_complaint(uow, await context.actor(uow.session), draft)
-        due = {d.kind: d.due_at for d in await complaints.deadlines_of(uow.session, complaint.id)}
+        filed = await intake.file_complaint(uow, await context.actor(uow.session), draft)
     context.user_data.pop(DRAFT_KEY, None)
+    complaint = filed.complaint
     await edit_query_message(
         update,
         context.text(
@@ -342,8 +342,8 @@ async def submit(update: Update, context: BotContext) -> int:
             product=complaint.product.name,
             lot=complaint.batch.lot_number,
             quantity=complaint.quantity,
-            verify_due=due["on_site_verification"],
-            opinion_due=due["disposition_opinion"],
+            verify_due=filed.verify_due,
+            opinion_due=filed.opinion_due,
         ),
     )
     return ConversationHandler.END

@@ -15,7 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import complaints
+from procedures.complaints import handling, queries
+from procedures.complaints.common import ComplaintStatus
 from procedures.outbox import as_text, button
 
 from ..access import for_command
@@ -48,7 +49,7 @@ def _complaint_id(context: BotContext) -> int:
 async def show_queue(update: Update, context: BotContext) -> None:
     """Lists complaints waiting for quality, each with its buttons."""
     async with context.services.session_factory() as session:
-        waiting = await complaints.work_queue(session)
+        waiting = await queries.work_queue(session)
     if not waiting:
         await context.reply(update, "queue.empty")
         return
@@ -56,7 +57,7 @@ async def show_queue(update: Update, context: BotContext) -> None:
     for complaint in waiting[:20]:
         buttons = (
             [[button("complaint.button.take", f"qc:take:{complaint.id}")]]
-            if complaint.status == complaints.OPEN
+            if complaint.status == ComplaintStatus.OPEN
             else work_buttons(complaint.id)
         )
         await context.reply(
@@ -76,7 +77,7 @@ async def take(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
-        complaint = await complaints.take_complaint(
+        complaint = await handling.take_complaint(
             uow, await context.actor(uow.session), _complaint_id(context)
         )
     await query.answer()
@@ -100,7 +101,7 @@ async def flag_adverse_event(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
-        complaint = await complaints.flag_adverse_event(
+        complaint = await handling.flag_adverse_event(
             uow,
             await context.actor(uow.session),
             _complaint_id(context),
@@ -116,7 +117,7 @@ async def lift_hold(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
-        complaint = await complaints.lift_hold(
+        complaint = await handling.lift_hold(
             uow, await context.actor(uow.session), _complaint_id(context)
         )
     await query.answer()
@@ -140,9 +141,7 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
     assert query is not None
     async with context.services.session_factory() as session:
         user = await context.actor(session)
-        complaint = await complaints.complaint_for_verification(
-            session, user, _complaint_id(context)
-        )
+        complaint = await handling.complaint_for_verification(session, user, _complaint_id(context))
     await query.answer()
     context.user_data[VERIFY_KEY] = {"complaint_id": complaint.id, "photos": []}
     await context.reply(
@@ -226,7 +225,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
-        outcome = await complaints.record_verification(
+        outcome = await handling.record_verification(
             uow,
             await context.actor(uow.session),
             state["complaint_id"],
@@ -239,7 +238,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
     context.user_data.pop(VERIFY_KEY, None)
     await query.answer()
     number = outcome.complaint.number
-    if outcome.complaint.verification_result == complaints.CONFORMING:
+    if outcome.complaint.verification_result == ComplaintStatus.CONFORMING:
         text = context.text("verify.recorded_conforming", number=number)
     else:
         note = (
@@ -269,7 +268,7 @@ async def begin_opinion(update: Update, context: BotContext) -> int | None:
     assert query is not None
     async with context.services.session_factory() as session:
         user = await context.actor(session)
-        complaint = await complaints.complaint_for_opinion(session, user, _complaint_id(context))
+        complaint = await handling.complaint_for_opinion(session, user, _complaint_id(context))
     await query.answer()
     context.user_data[OPINION_KEY] = {"complaint_id": complaint.id}
     await context.reply(update, "opinion.ask", number=complaint.number)
@@ -281,7 +280,7 @@ async def enter_opinion(update: Update, context: BotContext) -> int:
     state = context.user_data.get(OPINION_KEY)
     if not state:
         return ConversationHandler.END
-    state["opinion"] = complaints.check_opinion(update.effective_message.text)  # type: ignore[union-attr]
+    state["opinion"] = handling.check_opinion(update.effective_message.text)  # type: ignore[union-attr]
     await context.reply(
         update,
         "opinion.ask_corrective_action",
@@ -306,7 +305,7 @@ async def _record_opinion(update: Update, context: BotContext, corrective: str |
     if not state or "opinion" not in state:
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
-        complaint = await complaints.record_disposition(
+        complaint = await handling.record_disposition(
             uow,
             await context.actor(uow.session),
             state["complaint_id"],

@@ -15,7 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import patrols, people
+from procedures import defects, inspections, patrols, people
+from procedures.calendar import local_day
 from procedures.outbox import as_text, button
 from procedures.patrols import PatrolDraft
 from procedures.timeline import events_of
@@ -41,7 +42,7 @@ STICKER_LINK = filters.Regex(r"^/start asset_")
 async def start_patrol(update: Update, context: BotContext) -> int | None:
     """Shows today's unpatrolled assets as buttons; a typed code picks one too."""
     async with context.services.session_factory() as session:
-        day = patrols.local_day(context.now(), context.services.settings.timezone)
+        day = local_day(context.now(), context.services.settings.timezone)
         todo = await patrols.assets_to_patrol(session, day)
     context.user_data[PATROL_KEY] = None
     if not todo:
@@ -271,20 +272,18 @@ async def finish(update: Update, context: BotContext) -> int:
         outcome = await patrols.record_patrol(
             uow, await context.actor(uow.session), draft, context.services.settings.timezone
         )
-        asset = await uow.session.get(EquipmentAsset, draft.asset_id)
-        remaining = len(await patrols.assets_to_patrol(uow.session, outcome.patrol.patrol_date))
     context.user_data.pop(PATROL_KEY, None)
-    assert asset is not None
+    code, remaining = outcome.asset.code, outcome.remaining
     if outcome.defect is not None:
         await context.reply(
             update,
             "patrol.recorded_abnormal",
-            code=asset.code,
+            code=code,
             number=outcome.defect.number,
             remaining=remaining,
         )
     else:
-        await context.reply(update, "patrol.recorded_ok", code=asset.code, remaining=remaining)
+        await context.reply(update, "patrol.recorded_ok", code=code, remaining=remaining)
     return ConversationHandler.END
 
 
@@ -309,7 +308,7 @@ async def acknowledge(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
-        defect = await patrols.acknowledge_defect(
+        defect = await defects.acknowledge_defect(
             uow, await context.actor(uow.session), _defect_id(context)
         )
     await query.answer(
@@ -323,7 +322,7 @@ async def begin_repair(update: Update, context: BotContext) -> int:
     assert query is not None
     async with context.services.session_factory() as session:
         user = await context.actor(session)
-        defect = await patrols.defect_for_repair(session, user, _defect_id(context))
+        defect = await defects.defect_for_repair(session, user, _defect_id(context))
     await query.answer()
     context.user_data[REPAIR_KEY] = {"defect_id": defect.id, "photos": [], "media_group": None}
     await context.reply(update, "defect.ask_repair_note", number=defect.number)
@@ -362,7 +361,7 @@ async def finish_repair(update: Update, context: BotContext) -> int:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
-        defect = await patrols.record_repair(
+        defect = await defects.record_repair(
             uow,
             await context.actor(uow.session),
             state["defect_id"],
@@ -380,7 +379,7 @@ async def accept_repair(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
-        defect = await patrols.verify_repair(
+        defect = await defects.verify_repair(
             uow, await context.actor(uow.session), _defect_id(context), accept=True
         )
     await query.answer()
@@ -393,7 +392,7 @@ async def begin_reject(update: Update, context: BotContext) -> int:
     assert query is not None
     async with context.services.session_factory() as session:
         user = await context.actor(session)
-        defect = await patrols.defect_for_verification(session, user, _defect_id(context))
+        defect = await defects.defect_for_verification(session, user, _defect_id(context))
     await query.answer()
     context.user_data[REJECT_KEY] = defect.id
     await context.reply(update, "defect.ask_reject_reason", number=defect.number)
@@ -403,7 +402,7 @@ async def begin_reject(update: Update, context: BotContext) -> int:
 async def enter_reject_reason(update: Update, context: BotContext) -> int:
     """Reopens the defect with the reason; the vendor is told."""
     async with context.unit_of_work() as uow:
-        defect = await patrols.verify_repair(
+        defect = await defects.verify_repair(
             uow,
             await context.actor(uow.session),
             context.user_data[REJECT_KEY],
@@ -420,7 +419,7 @@ async def inspection_done(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None and context.match is not None
     async with context.unit_of_work() as uow:
-        inspection = await patrols.record_inspection(
+        inspection = await inspections.record_inspection(
             uow, await context.actor(uow.session), int(context.match.group(1))
         )
     await query.answer()
@@ -440,7 +439,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         return
     async with context.services.session_factory() as session:
         viewer = await context.actor(session)
-        defect = await patrols.defect_for_viewer(session, viewer, context.args[0])
+        defect = await defects.defect_for_viewer(session, viewer, context.args[0])
         events = await events_of(session, "defect", defect.id)
         names = await people.names_of(session, (e.actor_id for e in events))
     t = context.text

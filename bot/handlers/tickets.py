@@ -6,9 +6,11 @@ from __future__ import annotations
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from procedures import complaints, people
+from procedures import people
+from procedures.calendar import parse_quarter
+from procedures.complaints import queries
+from procedures.complaints.common import SUBJECT
 from procedures.outbox import as_text
-from procedures.periods import parse_quarter
 from procedures.photos import photos_of
 from procedures.timeline import events_of
 from reports import documents
@@ -27,10 +29,10 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         return
     async with context.services.session_factory() as session:
         viewer = await context.actor(session)
-        complaint = await complaints.complaint_for_viewer(session, viewer, context.args[0])
-        deadlines = await complaints.deadlines_of(session, complaint.id)
-        photos = await photos_of(session, complaints.SUBJECT, complaint.id)
-        events = await events_of(session, complaints.SUBJECT, complaint.id)
+        complaint = await queries.complaint_for_viewer(session, viewer, context.args[0])
+        deadlines = await queries.deadlines_of(session, complaint.id)
+        photos = await photos_of(session, SUBJECT, complaint.id)
+        events = await events_of(session, SUBJECT, complaint.id)
         names = await people.names_of(
             session,
             [*(e.actor_id for e in events), complaint.verified_by_id, complaint.disposition_by_id],
@@ -142,7 +144,7 @@ async def my_tickets(update: Update, context: BotContext) -> None:
         await context.reply(update, "common.not_linked")
         return
     async with context.services.session_factory() as session:
-        own = await complaints.complaints_of(session, member.organisation_id)
+        own = await queries.complaints_of(session, member.organisation_id)
         for complaint in own:
             await session.refresh(complaint, ["product", "batch"])
     if not own:

@@ -16,8 +16,10 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import roles, vendors
+from procedures import rectifications, roles, vendor_scores
+from procedures.calendar import previous_month
 from procedures.outbox import as_text, button
+from procedures.rectifications import RectificationRung, RectificationStatus
 from storage.models import Rectification, Vendor
 
 from ..access import for_command
@@ -48,7 +50,7 @@ def _id(context: BotContext) -> int:
 async def start_rectify(update: Update, context: BotContext) -> int | None:
     """Asks which vendor the rectification request is for."""
     async with context.services.session_factory() as session:
-        found = await vendors.vendors(session)
+        found = await rectifications.vendors(session)
     context.user_data[RAISE_KEY] = {}
     await context.reply(
         update,
@@ -88,7 +90,7 @@ async def choose_due(update: Update, context: BotContext) -> int:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
-        rectification = await vendors.raise_rectification(
+        rectification = await rectifications.raise_rectification(
             uow,
             await context.actor(uow.session),
             state["vendor_id"],
@@ -115,22 +117,22 @@ async def choose_due(update: Update, context: BotContext) -> int:
 def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
     """What the manager can do at this rung."""
     rid = rectification.id
-    if rectification.status == "form_submitted":
+    if rectification.status == RectificationStatus.FORM_SUBMITTED:
         return [
             [
                 button("rectification.button.forward", f"rn:fwd:{rid}"),
                 button("rectification.button.back", f"rn:back:{rid}"),
             ]
         ]
-    if rectification.status != "open":
+    if rectification.status != RectificationStatus.OPEN:
         return (
             [[button("rectification.button.follow_up", f"rn:follow:{rid}")]]
-            if (rectification.status == "evaluating")
+            if (rectification.status == RectificationStatus.EVALUATING)
             else []
         )
     climb = (
         button("rectification.button.write", f"rn:write:{rid}")
-        if rectification.rung == "verbal"
+        if rectification.rung == RectificationRung.VERBAL
         else button("rectification.button.evaluate", f"rn:eval:{rid}")
     )
     return [
@@ -143,7 +145,7 @@ def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
 async def list_rectifications(update: Update, context: BotContext) -> None:
     """Open rectifications, each with the buttons of its rung."""
     async with context.services.session_factory() as session:
-        found = await vendors.open_rectifications(session)
+        found = await rectifications.open_rectifications(session)
     if not found:
         await context.reply(update, "rectification.none_open")
         return
@@ -185,44 +187,64 @@ async def _step(
 
 async def conforms(update: Update, context: BotContext) -> None:
     """The service conforms now: the ladder ends."""
-    await _step(update, context, vendors.confirm_conforming, "rectification.conforming_reply")
+    await _step(
+        update, context, rectifications.confirm_conforming, "rectification.conforming_reply"
+    )
 
 
 async def write_notice(update: Update, context: BotContext) -> None:
     """Issues the written notice RN-… to the vendor."""
-    await _step(update, context, vendors.issue_written_notice, "rectification.written_reply")
+    await _step(update, context, rectifications.issue_written_notice, "rectification.written_reply")
 
 
 async def start_evaluation(update: Update, context: BotContext) -> None:
     """Asks the engineer for the evaluation form."""
-    await _step(update, context, vendors.escalate_to_evaluation, "rectification.evaluation_reply")
+    await _step(
+        update, context, rectifications.escalate_to_evaluation, "rectification.evaluation_reply"
+    )
 
 
 async def forward_form(update: Update, context: BotContext) -> None:
     """The manager forwards the form to the management office."""
     await _step(
-        update, context, vendors.review_evaluation, "rectification.forwarded_reply", forward=True
+        update,
+        context,
+        rectifications.review_evaluation,
+        "rectification.forwarded_reply",
+        forward=True,
     )
 
 
 async def send_form_back(update: Update, context: BotContext) -> None:
     """The manager sends the form back to the engineer."""
     await _step(
-        update, context, vendors.review_evaluation, "rectification.sent_back_reply", forward=False
+        update,
+        context,
+        rectifications.review_evaluation,
+        "rectification.sent_back_reply",
+        forward=False,
     )
 
 
 async def approve_form(update: Update, context: BotContext) -> None:
     """The management office approves the evaluation."""
     await _step(
-        update, context, vendors.decide_evaluation, "rectification.approved_reply", approve=True
+        update,
+        context,
+        rectifications.decide_evaluation,
+        "rectification.approved_reply",
+        approve=True,
     )
 
 
 async def return_form(update: Update, context: BotContext) -> None:
     """The management office returns the evaluation."""
     await _step(
-        update, context, vendors.decide_evaluation, "rectification.returned_reply", approve=False
+        update,
+        context,
+        rectifications.decide_evaluation,
+        "rectification.returned_reply",
+        approve=False,
     )
 
 
@@ -249,7 +271,7 @@ async def enter_follow_up(update: Update, context: BotContext) -> int:
     """Records the follow-up with its evidence."""
     state = context.user_data[FOLLOW_KEY]
     async with context.unit_of_work() as uow:
-        rectification = await vendors.add_follow_up(
+        rectification = await rectifications.add_follow_up(
             uow,
             await context.actor(uow.session),
             state["id"],
@@ -271,7 +293,7 @@ async def begin_form(update: Update, context: BotContext) -> int:
     assert query is not None
     async with context.services.session_factory() as session:
         engineer = await context.actor(session)
-        rectification = await vendors.rectification_for_form(session, engineer, _id(context))
+        rectification = await rectifications.rectification_for_form(session, engineer, _id(context))
     await query.answer()
     context.user_data[FORM_KEY] = {"id": rectification.id}
     await context.reply(
@@ -292,10 +314,10 @@ async def enter_findings(update: Update, context: BotContext) -> int:
 
 async def enter_score(update: Update, context: BotContext) -> int:
     """Submits the form; the manager reviews it."""
-    score = vendors.check_score(update.effective_message.text)  # type: ignore[union-attr]
+    score = rectifications.check_score(update.effective_message.text)  # type: ignore[union-attr]
     state = context.user_data[FORM_KEY]
     async with context.unit_of_work() as uow:
-        rectification = await vendors.submit_evaluation(
+        rectification = await rectifications.submit_evaluation(
             uow, await context.actor(uow.session), state["id"], state["findings"], score
         )
     context.user_data.pop(FORM_KEY, None)
@@ -313,9 +335,9 @@ async def enter_score(update: Update, context: BotContext) -> int:
 @for_command("score")
 async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
     """/score: last month's sheet for each vendor, one button each."""
-    period = vendors.previous_month(context.now(), context.services.settings.timezone)
+    period = previous_month(context.now(), context.services.settings.timezone)
     async with context.services.session_factory() as session:
-        found = await vendors.vendors(session)
+        found = await rectifications.vendors(session)
     await context.reply(
         update,
         "score.choose",
@@ -341,7 +363,7 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
         if vendor is None:
             await query.answer(context.text("error.stale_button"), show_alert=True)
             return ConversationHandler.END
-        measured = await vendors.measured_figures(
+        measured = await vendor_scores.measured_figures(
             session, vendor_id, period, context.services.settings.timezone
         )
     await query.answer()
@@ -366,14 +388,14 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
 
 async def _ask_criterion(update: Update, context: BotContext) -> int:
     state = context.user_data[SCORE_KEY]
-    pending = [c for c in vendors.SCORE_CRITERIA if c not in state["judged"]]
+    pending = [c for c in vendor_scores.SCORE_CRITERIA if c not in state["judged"]]
     criterion = pending[0]
     await context.reply(
         update,
         "score.ask_criterion",
         criterion=as_text(f"score.criterion.{criterion}"),
         position=len(state["judged"]) + 1,
-        total=len(vendors.SCORE_CRITERIA),
+        total=len(vendor_scores.SCORE_CRITERIA),
         buttons=[
             [
                 button("score.value", f"vs:c:{criterion}:{value}", value=value)
@@ -401,10 +423,10 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
             "score.answered", criterion=as_text(f"score.criterion.{criterion}"), value=value
         ),
     )
-    if len(state["judged"]) < len(vendors.SCORE_CRITERIA):
+    if len(state["judged"]) < len(vendor_scores.SCORE_CRITERIA):
         return await _ask_criterion(update, context)
     async with context.unit_of_work() as uow:
-        score = await vendors.record_vendor_score(
+        score = await vendor_scores.record_vendor_score(
             uow,
             await context.actor(uow.session),
             state["vendor_id"],

@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import complaints
-from procedures.complaints import ComplaintDraft
+from procedures.complaints import handling, intake
+from procedures.complaints.intake import ComplaintDraft
 from storage.models import Batch, Organisation, OutboxMessage, Product, User, UserRole
 from tests.conftest import SHANGHAI
 
@@ -87,7 +87,9 @@ async def file(
         description=description,
     )
     async with services.unit_of_work() as uow:
-        return await complaints.file_complaint(uow, await uow.session.get(User, filer.id), draft)
+        return (
+            await intake.file_complaint(uow, await uow.session.get(User, filer.id), draft)
+        ).complaint
 
 
 async def act(services: Services, procedure, user: User, *args, **kwargs):
@@ -98,7 +100,7 @@ async def act(services: Services, procedure, user: User, *args, **kwargs):
 async def verify(services: Services, qc: User, complaint_id: int, result: str):
     return await act(
         services,
-        complaints.record_verification,
+        handling.record_verification,
         qc,
         complaint_id,
         result=result,

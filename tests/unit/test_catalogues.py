@@ -7,7 +7,7 @@ import ast
 import logging
 import re
 import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +16,13 @@ import pytest
 
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
-from procedures import complaints, roles, vendors
+from procedures import roles
+from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
+from procedures.complaints.common import ComplaintStatus
+from procedures.complaints.intake import CHANNELS, VERIFICATION_WINDOW, ComplaintDraft
+from procedures.defects import DefectStatus
+from procedures.rectifications import RUNGS, RectificationStatus
+from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
 from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
@@ -114,30 +120,6 @@ def _keyword(constants: dict[str, str], call: ast.Call, name: str) -> str | None
     return None
 
 
-def field_values(model: str, field: str) -> set[str]:
-    """The literal values procedures/ gives `model.field`: `Model(field=...)` and
-    `model.field = ...` (also in a tuple assignment), with the instance named like the model."""
-    values = {v for c, call in _calls(model) if (v := _keyword(c, call, field)) is not None}
-    for _, tree in _sources(("procedures",)):
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Assign):
-                continue
-            for target in node.targets:
-                pairs: Iterable[tuple[ast.expr, ast.expr]] = [(target, node.value)]
-                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
-                    pairs = zip(target.elts, node.value.elts, strict=True)
-                for left, right in pairs:
-                    if (
-                        isinstance(left, ast.Attribute)
-                        and left.attr == field
-                        and isinstance(left.value, ast.Name)
-                        and left.value.id == model.lower()
-                        and isinstance(right, ast.Constant)
-                    ):
-                        values.add(right.value)
-    return values
-
-
 def told_complainant() -> set[str]:
     """The text ids a complaint's timeline keeps as `text_key` of a reply to the complainant."""
     return {
@@ -163,6 +145,15 @@ def timeline_actions(subject: str) -> set[str]:
         _keyword(constants, call, "subject_type") for constants, call in _calls("open_deadline")
     }
     actions = set()
+    for _constants, call in _calls("record_change"):
+        # record_change(session, record, action, now): the record's variable names its subject
+        record, action_node = call.args[1], call.args[2]
+        if (
+            isinstance(record, ast.Name)
+            and record.id == subject
+            and isinstance(action_node, ast.Constant)
+        ):
+            actions.add(action_node.value)
     for constants, call in _calls("record_event"):
         action = _keyword(constants, call, "action")
         on = _keyword(constants, call, "subject_type")
@@ -179,23 +170,23 @@ def timeline_actions(subject: str) -> set[str]:
 
 def expansions() -> dict[str, set[str]]:
     """For each id the code builds with an f-string, the values it can be built from."""
-    localities = set(complaints.VERIFICATION_WINDOW)
+    localities = set(VERIFICATION_WINDOW)
     return {
         "cmd.{}": {c.name for c in COMMANDS} | set(MENU_COMMANDS),
         "role.{}": set(roles.ALL_ROLES),
         "language.name.{}": set(LANGUAGES),
-        "complaint.status.{}": {*complaints.ACTIVE_STATUSES, complaints.CLOSED},
+        "complaint.status.{}": set(ComplaintStatus),
         "complaint.locality.{}": localities,
         "report.locality.{}": localities,
-        "complaint.channel.{}": {*complaints.CHANNELS, complaints.ComplaintDraft.channel},
+        "complaint.channel.{}": {*CHANNELS, ComplaintDraft.channel},
         "report.column.{}": set(LEDGER_COLUMNS),
         "document.measured.{}": set(MEASURED),
-        "score.criterion.{}": set(vendors.SCORE_CRITERIA),
-        "rectification.rung.{}": set(vendors.RUNGS),
-        "rectification.status.{}": field_values("Rectification", "status"),
-        "defect.status.{}": field_values("Defect", "status"),
+        "score.criterion.{}": set(SCORE_CRITERIA),
+        "rectification.rung.{}": set(RUNGS),
+        "rectification.status.{}": set(RectificationStatus),
+        "defect.status.{}": set(DefectStatus),
         "deadline.kind.{}": deadline_kinds(),
-        "timeline.complaint.{}": timeline_actions(complaints.SUBJECT),
+        "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
         "{}_name": told_complainant(),
     }

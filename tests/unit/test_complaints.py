@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import complaints, deadlines
+from procedures import deadlines
 from procedures.clock import ManualClock
+from procedures.complaints import handling, intake, queries
 from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.timeline import events_of
 from storage.models import Batch, ReturnRequest, User
 
 from .helpers import act, customer_of, file, ids, make_user, outbox_rows, verify
@@ -20,7 +22,7 @@ HOUR = dt.timedelta(hours=1)
 
 async def due_of(services: Services, complaint_id: int) -> dict[str, dt.datetime]:
     async with services.session_factory() as session:
-        return {d.kind: d.due_at for d in await complaints.deadlines_of(session, complaint_id)}
+        return {d.kind: d.due_at for d in await queries.deadlines_of(session, complaint_id)}
 
 
 async def test_a_local_buyer_gets_24_hours_an_out_of_town_buyer_7_days_and_everyone_3_days_for_the_opinion(
@@ -69,9 +71,9 @@ async def test_the_batch_is_held_while_open_and_a_conforming_hold_lifts_with_its
     warehouse = await make_user(services, "warehouse")
     complaint = await file(services)
     async with services.session_factory() as session:
-        assert await complaints.is_batch_on_hold(session, complaint.batch_id)
+        assert await queries.is_batch_on_hold(session, complaint.batch_id)
 
-    await act(services, complaints.take_complaint, qc, complaint.id)
+    await act(services, handling.take_complaint, qc, complaint.id)
     clock.advance(5 * HOUR)
     await verify(services, qc, complaint.id, "conforming")
     confirmed_at = clock.now()
@@ -82,11 +84,11 @@ async def test_the_batch_is_held_while_open_and_a_conforming_hold_lifts_with_its
     assert lift_notice.buttons[0][0]["data"] == f"wh:lift:{complaint.id}"
 
     clock.advance(25 * HOUR)  # late, and stays visible as late
-    await act(services, complaints.lift_hold, warehouse, complaint.id)
+    await act(services, handling.lift_hold, warehouse, complaint.id)
     async with services.session_factory() as session:
-        assert not await complaints.is_batch_on_hold(session, complaint.batch_id)
+        assert not await queries.is_batch_on_hold(session, complaint.batch_id)
         (lift,) = [
-            d for d in await complaints.deadlines_of(session, complaint.id) if d.kind == "hold_lift"
+            d for d in await queries.deadlines_of(session, complaint.id) if d.kind == "hold_lift"
         ]
         assert lift.met_late is True
 
@@ -98,7 +100,7 @@ async def test_nonconforming_tells_every_other_buyer_once_and_keeps_the_batch_he
     c002 = [await customer_of(services, "C002"), await customer_of(services, "C002")]
     c003 = await customer_of(services, "C003")
     complaint = await file(services, "C001", quantity=12)
-    await act(services, complaints.take_complaint, qc, complaint.id)
+    await act(services, handling.take_complaint, qc, complaint.id)
 
     outcome = await verify(services, qc, complaint.id, "nonconforming")
 
@@ -107,7 +109,7 @@ async def test_nonconforming_tells_every_other_buyer_once_and_keeps_the_batch_he
     notices = await outbox_rows(services, text_key="complaint.suspend_sales")
     assert sorted(n.user_id for n in notices) == sorted([c002[0].id, c002[1].id, c003.id])
     async with services.session_factory() as session:
-        assert await complaints.is_batch_on_hold(session, complaint.batch_id)
+        assert await queries.is_batch_on_hold(session, complaint.batch_id)
     with pytest.raises(WrongState, match="already_verified"):
         await verify(services, qc, complaint.id, "nonconforming")
     assert len(await outbox_rows(services, text_key="complaint.suspend_sales")) == 3
@@ -125,7 +127,7 @@ async def test_the_expiry_date_decides_whether_the_buyer_gets_a_return(
     async with services.unit_of_work() as uow:
         (await uow.session.get(Batch, complaint.batch_id)).expiry_date = expiry
         await uow.commit()
-    await act(services, complaints.take_complaint, qc, complaint.id)
+    await act(services, handling.take_complaint, qc, complaint.id)
 
     outcome = await verify(services, qc, complaint.id, "nonconforming")
 
@@ -155,18 +157,18 @@ async def test_roles_and_states_are_checked_on_every_step(
     customer = await customer_of(services, "C001")
 
     with pytest.raises(NotAllowed):
-        await act(services, complaints.take_complaint, customer, complaint.id)
+        await act(services, handling.take_complaint, customer, complaint.id)
     with pytest.raises(WrongState, match="not_taken"):
         await verify(services, qc, complaint.id, "conforming")
     with pytest.raises(WrongState, match="hold_not_liftable"):
-        await act(services, complaints.lift_hold, warehouse, complaint.id)
-    await act(services, complaints.take_complaint, qc, complaint.id)
+        await act(services, handling.lift_hold, warehouse, complaint.id)
+    await act(services, handling.take_complaint, qc, complaint.id)
     with pytest.raises(WrongState, match="already_taken"):
-        await act(services, complaints.take_complaint, qc, complaint.id)
+        await act(services, handling.take_complaint, qc, complaint.id)
     with pytest.raises(NotFound):
-        await act(services, complaints.take_complaint, qc, 999_999)
+        await act(services, handling.take_complaint, qc, 999_999)
     with pytest.raises(InvalidInput, match="empty_opinion"):
-        await act(services, complaints.record_disposition, qc, complaint.id, "   ")
+        await act(services, handling.record_disposition, qc, complaint.id, "   ")
 
 
 async def test_intake_refuses_lots_never_shipped_and_quantities_that_are_not_positive_or_too_large(
@@ -175,22 +177,22 @@ async def test_intake_refuses_lots_never_shipped_and_quantities_that_are_not_pos
     organisation_id, product_id, batch_id = await ids(services, "C001", "P-1001", "L20260301")
     async with services.session_factory() as session:
         with pytest.raises(InvalidInput, match="batch_not_shipped"):
-            await complaints.find_shipped_batch(session, organisation_id, product_id, "L20250610")
+            await intake.find_shipped_batch(session, organisation_id, product_id, "L20250610")
         assert (
-            await complaints.find_shipped_batch(session, organisation_id, product_id, "l20260301")
+            await intake.find_shipped_batch(session, organisation_id, product_id, "l20260301")
         ).id == batch_id
         for text in ("0", "-3", "two", "3.5"):
             with pytest.raises(InvalidInput, match="bad_quantity"):
-                await complaints.parse_quantity(session, organisation_id, batch_id, text)
+                await intake.parse_quantity(session, organisation_id, batch_id, text)
         with pytest.raises(InvalidInput, match="quantity_over_shipped"):
-            await complaints.parse_quantity(session, organisation_id, batch_id, "201")
-        assert await complaints.parse_quantity(session, organisation_id, batch_id, " 200 ") == 200
+            await intake.parse_quantity(session, organisation_id, batch_id, "201")
+        assert await intake.parse_quantity(session, organisation_id, batch_id, " 200 ") == 200
         with pytest.raises(NotFound):
-            await complaints.find_shipped_product(
+            await intake.find_shipped_product(
                 session, organisation_id, "P-1002"
             )  # not shipped to C001
         assert (
-            await complaints.find_shipped_product(session, organisation_id, "血壓計")
+            await intake.find_shipped_product(session, organisation_id, "血壓計")
         ).code == "P-2001"
 
 
@@ -200,14 +202,14 @@ async def test_an_adverse_event_flag_tells_the_quality_head_with_the_configured_
     qc = await make_user(services, "quality")
     head = await make_user(services, "quality_head")
     complaint = await file(services)
-    await act(services, complaints.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
+    await act(services, handling.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
     (notice,) = await outbox_rows(services, text_key="complaint.adverse_event")
     assert notice.user_id == head.id
     assert (await due_of(services, complaint.id))[
         "adverse_event_report"
     ] == clock.now() + dt.timedelta(days=20)
     with pytest.raises(WrongState, match="already_flagged"):
-        await act(services, complaints.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
+        await act(services, handling.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
 
 
 async def test_a_customer_sees_only_their_own_organisations_complaints(
@@ -218,11 +220,44 @@ async def test_a_customer_sees_only_their_own_organisations_complaints(
     warehouse = await make_user(services, "warehouse")
     async with services.session_factory() as session:
         for viewer in (own, warehouse):
-            found = await complaints.complaint_for_viewer(
+            found = await queries.complaint_for_viewer(
                 session, await session.get(User, viewer.id), complaint.number.lower()
             )
             assert found.id == complaint.id
         with pytest.raises(NotFound):
-            await complaints.complaint_for_viewer(
+            await queries.complaint_for_viewer(
                 session, await session.get(User, other.id), complaint.number
             )
+
+
+def test_an_overlong_opinion_is_refused_with_its_own_message() -> None:
+    with pytest.raises(InvalidInput, match="opinion_too_long") as refused:
+        handling.check_opinion("x" * 2001)
+    assert refused.value.params == {"limit": 2000}
+    assert handling.check_opinion(" " + "x" * 2000 + " ") == "x" * 2000
+
+
+async def test_a_lifted_hold_is_announced_only_once_no_other_complaint_holds_the_lot(
+    services: Services, samples: None
+) -> None:
+    qc = await make_user(services, "quality")
+    warehouse = await make_user(services, "warehouse")
+    business = await make_user(services, "business_head")
+    first, second = await file(services, "C001"), await file(services, "C002")
+    assert first.batch_id == second.batch_id
+    for complaint in (first, second):
+        await act(services, handling.take_complaint, qc, complaint.id)
+        await verify(services, qc, complaint.id, "conforming")
+
+    await act(services, handling.lift_hold, warehouse, first.id)
+    async with services.session_factory() as session:
+        assert await queries.is_batch_on_hold(session, first.batch_id)
+        (lifted,) = [
+            e for e in await events_of(session, "complaint", first.id) if e.action == "hold_lifted"
+        ]
+    assert lifted.after["batch_still_held"] is True
+    assert await outbox_rows(services, text_key="complaint.hold_lifted", user_id=business.id) == []
+
+    await act(services, handling.lift_hold, warehouse, second.id)
+    (notice,) = await outbox_rows(services, text_key="complaint.hold_lifted", user_id=business.id)
+    assert notice.params["number"] == second.number

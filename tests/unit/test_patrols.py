@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import patrols
+from procedures import defects, patrols
 from procedures.clock import ManualClock
 from procedures.errors import InvalidInput, NotAllowed, WrongState
+from procedures.inspections import record_inspection, schedule_inspections
 from procedures.patrols import PatrolDraft
 from storage.models import ChecklistItem, Defect, EquipmentAsset, Inspection, User, Vendor
 from tests.conftest import SHANGHAI
@@ -142,28 +143,28 @@ async def test_the_vendor_repairs_the_technician_rejects_then_accepts_and_times_
     defect_id = outcome.defect.id
 
     with pytest.raises(NotAllowed, match="not_your_vendor"):
-        await act(services, patrols.acknowledge_defect, other_vendor, defect_id)
+        await act(services, defects.acknowledge_defect, other_vendor, defect_id)
     clock.advance(dt.timedelta(minutes=20))
-    await act(services, patrols.acknowledge_defect, vendor, defect_id)
+    await act(services, defects.acknowledge_defect, vendor, defect_id)
     with pytest.raises(WrongState, match="already_acknowledged"):
-        await act(services, patrols.acknowledge_defect, vendor, defect_id)
+        await act(services, defects.acknowledge_defect, vendor, defect_id)
     clock.advance(dt.timedelta(hours=2))
-    await act(services, patrols.record_repair, vendor, defect_id, "Replaced door roller", ["fix-1"])
+    await act(services, defects.record_repair, vendor, defect_id, "Replaced door roller", ["fix-1"])
     (ask,) = await outbox_rows(services, text_key="defect.verify_repair")
     assert ask.user_id == technician.id and ask.attachment["params"]["file_id"] == "fix-1"
 
     await act(
-        services, patrols.verify_repair, technician, defect_id, accept=False, reason="Still grinds"
+        services, defects.verify_repair, technician, defect_id, accept=False, reason="Still grinds"
     )
     (rejected_to_vendor,) = await outbox_rows(
         services, text_key="defect.rejected", user_id=vendor.id
     )
     assert rejected_to_vendor.params["reason"] == "Still grinds"
     with pytest.raises(WrongState, match="not_repaired"):
-        await act(services, patrols.verify_repair, technician, defect_id, accept=True)
+        await act(services, defects.verify_repair, technician, defect_id, accept=True)
     clock.advance(dt.timedelta(hours=1))
-    await act(services, patrols.record_repair, vendor, defect_id, "Door motor replaced", [])
-    await act(services, patrols.verify_repair, technician, defect_id, accept=True)
+    await act(services, defects.record_repair, vendor, defect_id, "Door motor replaced", [])
+    await act(services, defects.verify_repair, technician, defect_id, accept=True)
 
     async with services.session_factory() as session:
         defect = await session.get(Defect, defect_id)
@@ -216,7 +217,7 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
 
     async def schedule() -> int:
         async with services.unit_of_work() as uow:
-            created = await patrols.schedule_inspections(
+            created = await schedule_inspections(
                 uow.session,
                 now=uow.clock.now(),
                 timezone=SHANGHAI,
@@ -232,9 +233,9 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
     assert inspections[0].due_at == dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
     notices = await outbox_rows(services, text_key="inspection.scheduled")
     assert {n.user_id for n in notices} == {supervisor.id}
-    await act(services, patrols.record_inspection, supervisor, inspections[0].id)
+    await act(services, record_inspection, supervisor, inspections[0].id)
     with pytest.raises(WrongState, match="already_done"):
-        await act(services, patrols.record_inspection, supervisor, inspections[0].id)
+        await act(services, record_inspection, supervisor, inspections[0].id)
 
     clock.set(dt.datetime(2027, 1, 2, 9, tzinfo=SHANGHAI))
     assert await schedule() == 3  # elevators again, and the fire protection pump

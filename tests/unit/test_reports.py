@@ -8,9 +8,9 @@ import io
 from openpyxl import load_workbook
 
 from bot.services import Services
-from procedures import complaints
+from procedures.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.clock import ManualClock
-from procedures.periods import parse_quarter, previous_quarter, quarter_bounds
+from procedures.complaints import handling, queries
 from reports import complaints as complaint_reports
 from tests.conftest import SHANGHAI
 
@@ -35,7 +35,7 @@ async def test_the_ledger_lists_every_complaint_with_its_handling_in_the_readers
     qc = await make_user(services, "quality")
     first = await file(services, "C001", quantity=12)
     await file(services, "C003", quantity=5)
-    await act(services, complaints.take_complaint, qc, first.id)
+    await act(services, handling.take_complaint, qc, first.id)
     clock.advance(dt.timedelta(hours=30))  # past the 24-hour limit
     await verify(services, qc, first.id, "nonconforming")
 
@@ -89,7 +89,7 @@ async def test_the_quarterly_report_is_queued_once_for_the_quality_department(
     clock.set(dt.datetime(2027, 1, 1, 8, tzinfo=SHANGHAI))
     for _ in range(2):  # a rerun after a restart
         async with services.unit_of_work() as uow:
-            await complaints.queue_quarterly_report(
+            await queries.queue_quarterly_report(
                 uow.session, now=uow.clock.now(), timezone=SHANGHAI
             )
             await uow.commit()

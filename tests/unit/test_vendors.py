@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import vendors
+from procedures import calendar, rectifications, vendor_scores
 from procedures.clock import ManualClock
 from procedures.errors import InvalidInput, NotAllowed, WrongState
 from storage.models import Deadline, Rectification, Vendor
@@ -28,7 +28,9 @@ async def vendor_id(services: Services, code: str) -> int:
 
 async def prompt(services: Services) -> int:
     async with services.unit_of_work() as uow:
-        prompted = await vendors.prompt_overdue_rectifications(uow.session, now=uow.clock.now())
+        prompted = await rectifications.prompt_overdue_rectifications(
+            uow.session, now=uow.clock.now()
+        )
         await uow.commit()
     return prompted
 
@@ -43,12 +45,14 @@ async def test_the_ladder_climbs_from_a_verbal_request_to_an_approved_evaluation
     v002 = await vendor_id(services, "V002")
 
     with pytest.raises(NotAllowed):
-        await act(services, vendors.raise_rectification, engineer, v002, "x", clock.now() + DAY)
+        await act(
+            services, rectifications.raise_rectification, engineer, v002, "x", clock.now() + DAY
+        )
     with pytest.raises(InvalidInput, match="due_in_past"):
-        await act(services, vendors.raise_rectification, manager, v002, "x", clock.now())
+        await act(services, rectifications.raise_rectification, manager, v002, "x", clock.now())
     rectification = await act(
         services,
-        vendors.raise_rectification,
+        rectifications.raise_rectification,
         manager,
         v002,
         "Pump room not cleaned after service",
@@ -65,42 +69,49 @@ async def test_the_ladder_climbs_from_a_verbal_request_to_an_approved_evaluation
     assert [b["data"] for b in prompt_written.buttons[0]] == [f"rn:write:{rid}", f"rn:ok:{rid}"]
 
     with pytest.raises(WrongState):
-        await act(services, vendors.escalate_to_evaluation, manager, rid)  # not written yet
-    written = await act(services, vendors.issue_written_notice, manager, rid)
+        await act(services, rectifications.escalate_to_evaluation, manager, rid)  # not written yet
+    written = await act(services, rectifications.issue_written_notice, manager, rid)
     assert written.number == "RN-2026-00001" and written.due_at == clock.now() + 7 * DAY
     (notice,) = await outbox_rows(services, text_key="rectification.written")
     assert notice.user_id == staff.id
     assert notice.attachment == {"kind": "rectification_notice", "params": {"id": rid}}
     await act(
-        services, vendors.add_follow_up, manager, rid, "Partly cleaned; drain still blocked", ["p1"]
+        services,
+        rectifications.add_follow_up,
+        manager,
+        rid,
+        "Partly cleaned; drain still blocked",
+        ["p1"],
     )
 
     clock.advance(7 * DAY)
     assert await prompt(services) == 1
     (prompt_evaluation,) = await outbox_rows(services, text_key="rectification.prompt_evaluation")
     assert prompt_evaluation.buttons[0][0]["data"] == f"rn:eval:{rid}"
-    await act(services, vendors.escalate_to_evaluation, manager, rid)
+    await act(services, rectifications.escalate_to_evaluation, manager, rid)
     (request,) = await outbox_rows(services, text_key="rectification.evaluation_requested")
     assert request.user_id == engineer.id
 
-    await act(services, vendors.submit_evaluation, engineer, rid, "Repeated hygiene failures", 55)
-    await act(services, vendors.review_evaluation, manager, rid, forward=True)
+    await act(
+        services, rectifications.submit_evaluation, engineer, rid, "Repeated hygiene failures", 55
+    )
+    await act(services, rectifications.review_evaluation, manager, rid, forward=True)
     (to_office,) = await outbox_rows(services, text_key="rectification.approve_form")
     assert to_office.user_id == office.id
     assert to_office.attachment == {"kind": "evaluation_form", "params": {"id": rid}}
-    await act(services, vendors.decide_evaluation, office, rid, approve=False)  # returned
+    await act(services, rectifications.decide_evaluation, office, rid, approve=False)  # returned
     with pytest.raises(WrongState):
-        await act(services, vendors.decide_evaluation, office, rid, approve=True)
+        await act(services, rectifications.decide_evaluation, office, rid, approve=True)
     await act(
         services,
-        vendors.submit_evaluation,
+        rectifications.submit_evaluation,
         engineer,
         rid,
         "Repeated hygiene failures; no logbook",
         50,
     )
-    await act(services, vendors.review_evaluation, manager, rid, forward=True)
-    await act(services, vendors.decide_evaluation, office, rid, approve=True)
+    await act(services, rectifications.review_evaluation, manager, rid, forward=True)
+    await act(services, rectifications.decide_evaluation, office, rid, approve=True)
 
     async with services.session_factory() as session:
         final = await session.get(Rectification, rid)
@@ -123,24 +134,24 @@ async def test_a_request_confirmed_fixed_in_time_ends_the_ladder(
     manager = await make_user(services, "equipment_manager")
     rectification = await act(
         services,
-        vendors.raise_rectification,
+        rectifications.raise_rectification,
         manager,
         await vendor_id(services, "V001"),
         "Logbook missing",
         clock.now() + 3 * DAY,
     )
     clock.advance(DAY)
-    await act(services, vendors.confirm_conforming, manager, rectification.id)
+    await act(services, rectifications.confirm_conforming, manager, rectification.id)
     clock.advance(5 * DAY)
     assert await prompt(services) == 0
     with pytest.raises(WrongState):
-        await act(services, vendors.issue_written_notice, manager, rectification.id)
+        await act(services, rectifications.issue_written_notice, manager, rectification.id)
 
 
 async def test_the_monthly_score_prefills_what_was_measured(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures import patrols
+    from procedures import defects
 
     technician = await make_user(services, "technician")
     manager = await make_user(services, "equipment_manager")
@@ -157,14 +168,14 @@ async def test_the_monthly_score_prefills_what_was_measured(
         )
     ).defect
     clock.advance(dt.timedelta(minutes=30))
-    await act(services, patrols.acknowledge_defect, staff, first.id)
+    await act(services, defects.acknowledge_defect, staff, first.id)
     clock.advance(dt.timedelta(minutes=60))
-    await act(services, patrols.acknowledge_defect, staff, second.id)
-    await act(services, patrols.record_repair, staff, first.id, "fixed", [])
-    await act(services, patrols.verify_repair, technician, first.id, accept=False, reason="no")
+    await act(services, defects.acknowledge_defect, staff, second.id)
+    await act(services, defects.record_repair, staff, first.id, "fixed", [])
+    await act(services, defects.verify_repair, technician, first.id, accept=False, reason="no")
     await act(
         services,
-        vendors.raise_rectification,
+        rectifications.raise_rectification,
         manager,
         await vendor_id(services, "V001"),
         "Slow response",
@@ -173,10 +184,10 @@ async def test_the_monthly_score_prefills_what_was_measured(
 
     clock.set(dt.datetime(2026, 11, 1, 9, tzinfo=SHANGHAI))
     async with services.session_factory() as session:
-        measured = await vendors.measured_figures(
+        measured = await vendor_scores.measured_figures(
             session,
             await vendor_id(services, "V001"),
-            vendors.previous_month(clock.now(), SHANGHAI),
+            calendar.previous_month(clock.now(), SHANGHAI),
             SHANGHAI,
         )
     assert measured == {
@@ -192,14 +203,16 @@ async def test_the_monthly_score_prefills_what_was_measured(
     }
 
     async with services.unit_of_work() as uow:
-        await vendors.request_monthly_scores(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
+        await vendor_scores.request_monthly_scores(
+            uow.session, now=uow.clock.now(), timezone=SHANGHAI
+        )
         await uow.commit()
     requests = await outbox_rows(services, text_key="score.request")
     assert len(requests) == 3 and requests[0].params["period"] == "2026-10"
-    judged = dict.fromkeys(vendors.SCORE_CRITERIA, 4)
+    judged = dict.fromkeys(vendor_scores.SCORE_CRITERIA, 4)
     score = await act(
         services,
-        vendors.record_vendor_score,
+        vendor_scores.record_vendor_score,
         manager,
         await vendor_id(services, "V001"),
         "2026-10",
@@ -212,7 +225,7 @@ async def test_the_monthly_score_prefills_what_was_measured(
     with pytest.raises(WrongState, match="already_scored"):
         await act(
             services,
-            vendors.record_vendor_score,
+            vendor_scores.record_vendor_score,
             manager,
             await vendor_id(services, "V001"),
             "2026-10",
@@ -222,15 +235,15 @@ async def test_the_monthly_score_prefills_what_was_measured(
 
 
 def test_half_years_and_months_follow_the_local_calendar() -> None:
-    assert vendors.half_year_before(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
+    assert calendar.half_year_before(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
         2026,
         2,
     )
-    assert vendors.half_year_before(dt.datetime(2026, 7, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
+    assert calendar.half_year_before(dt.datetime(2026, 7, 15, 10, tzinfo=SHANGHAI), SHANGHAI) == (
         2026,
         1,
     )
-    assert vendors.half_year_periods(2026, 2) == [
+    assert calendar.half_year_periods(2026, 2) == [
         "2026-07",
         "2026-08",
         "2026-09",
@@ -239,9 +252,9 @@ def test_half_years_and_months_follow_the_local_calendar() -> None:
         "2026-12",
     ]
     assert (
-        vendors.previous_month(dt.datetime(2026, 12, 31, 17, tzinfo=dt.UTC), SHANGHAI) == "2026-12"
+        calendar.previous_month(dt.datetime(2026, 12, 31, 17, tzinfo=dt.UTC), SHANGHAI) == "2026-12"
     )
-    start, end = vendors.month_bounds("2026-12", SHANGHAI)
+    start, end = calendar.month_bounds("2026-12", SHANGHAI)
     assert (start, end) == (
         dt.datetime(2026, 12, 1, tzinfo=SHANGHAI),
         dt.datetime(2027, 1, 1, tzinfo=SHANGHAI),
@@ -265,27 +278,27 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
         clock.set(dt.datetime(2026, month, 2, 9, tzinfo=SHANGHAI))
         await act(
             services,
-            vendors.record_vendor_score,
+            vendor_scores.record_vendor_score,
             manager,
             v001,
             f"2026-{month:02d}",
-            dict.fromkeys(vendors.SCORE_CRITERIA, value),
+            dict.fromkeys(vendor_scores.SCORE_CRITERIA, value),
             SHANGHAI,
         )
     await act(
         services,
-        vendors.record_vendor_score,
+        vendor_scores.record_vendor_score,
         manager,
         v002,
         "2026-12",
-        dict.fromkeys(vendors.SCORE_CRITERIA, 2),
+        dict.fromkeys(vendor_scores.SCORE_CRITERIA, 2),
         SHANGHAI,
     )
 
     clock.set(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI))
     for _ in range(2):
         async with services.unit_of_work() as uow:
-            await vendors.queue_half_year_assessment(
+            await vendor_scores.queue_half_year_assessment(
                 uow.session, now=uow.clock.now(), timezone=SHANGHAI
             )
             await uow.commit()
@@ -311,3 +324,50 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
     # an empty cell for a month without a sheet
     assert table[1][:8] == ("清源水務工程公司", None, None, None, None, None, 40, 40.0)
     assert table[2][:8] == ("迅達電梯維保有限公司", 100, 80, None, None, None, 60, 80.0)
+
+
+async def test_rectification_messages_are_keyed_by_step_and_round_never_by_time(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    """A step that can happen more than once (the form sent back and submitted again) gets one
+    key per round, so a rerun of the same round queues nothing new."""
+    manager = await make_user(services, "equipment_manager")
+    engineer = await make_user(services, "equipment_engineer")
+    office = await make_user(services, "management_office")
+    v002 = await vendor_id(services, "V002")
+    rid = (
+        await act(
+            services, rectifications.raise_rectification, manager, v002, "x", clock.now() + DAY
+        )
+    ).id
+    await act(services, rectifications.issue_written_notice, manager, rid)
+    await act(services, rectifications.escalate_to_evaluation, manager, rid)
+    for _ in range(2):
+        clock.advance(DAY)
+        await act(services, rectifications.submit_evaluation, engineer, rid, "findings", 60)
+        clock.advance(DAY)
+        await act(services, rectifications.review_evaluation, manager, rid, forward=False)
+    await act(services, rectifications.submit_evaluation, engineer, rid, "findings", 60)
+    await act(services, rectifications.review_evaluation, manager, rid, forward=True)
+    clock.advance(DAY)
+    await act(services, rectifications.decide_evaluation, office, rid, approve=False)
+    await act(services, rectifications.submit_evaluation, engineer, rid, "findings", 60)
+    await act(services, rectifications.review_evaluation, manager, rid, forward=True)
+
+    def keys(text_key: str, rows: list) -> list[str]:
+        return [r.dedupe_key for r in rows if r.text_key == text_key]
+
+    rows = await outbox_rows(services)
+    prefix = f"rectification:{rid}"
+    assert keys("rectification.evaluation_requested", rows) == [f"{prefix}:evaluate:u{engineer.id}"]
+    assert keys("rectification.review_form", rows) == [
+        f"{prefix}:review:{n}:u{manager.id}" for n in (1, 2, 3, 4)
+    ]
+    assert keys("rectification.approve_form", rows) == [
+        f"{prefix}:approve:{n}:u{office.id}" for n in (1, 2)
+    ]
+    assert keys("rectification.form_returned", rows) == [
+        f"{prefix}:evaluation_sent_back:1:u{engineer.id}",
+        f"{prefix}:evaluation_sent_back:2:u{engineer.id}",
+        f"{prefix}:evaluation_returned:1:u{engineer.id}",
+    ]

@@ -1,44 +1,67 @@
-"""P3, maintenance vendors (seed part 3): the rectification ladder and the vendor scores.
+"""P3, the rectification ladder (seed part 3) for a vendor's nonconforming service.
 
 A nonconforming service gets a verbal rectification request with a deadline. Not fixed by then:
 a written notice (不合格項整改單, RN-YYYY-NNNNN) with a new deadline, followed up until it
 conforms. Still not: the equipment engineer fills the subcontractor service quality evaluation
 form (分承包方服務質量檢查評價表), the equipment manager reviews it and the management office
-(管理處) approves or returns it. Every month the manager scores each vendor
-(合格維保單位考核評分表); every six months the scores are assembled for the management office.
+(管理處) approves or returns it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
+from enum import StrEnum
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Defect, Rectification, User, Vendor, VendorScore
+from storage.models import Defect, Rectification, User, Vendor
 
 from . import roles
 from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
-from .outbox import as_text, as_time, button, notify_roles, notify_users
-from .patrols import local_day, vendor_staff
+from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
-from .timeline import record_event
+from .timeline import SUBJECT_TYPES, record_change, times_recorded
 from .unit_of_work import UnitOfWork
 
-SUBJECT = "rectification"
+SUBJECT = SUBJECT_TYPES[Rectification]
 MANAGERS = frozenset({roles.EQUIPMENT_MANAGER})
 ENGINEERS = frozenset({roles.EQUIPMENT_ENGINEER})
 OFFICE = frozenset({roles.MANAGEMENT_OFFICE})
 FOLLOWERS = frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER})
 WRITTEN_NOTICE_DAYS = 7
-# the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
-SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")
-RUNGS = ("verbal", "written", "evaluation")
+
+
+class RectificationRung(StrEnum):
+    """The ladder's rungs, in the order they are climbed."""
+
+    VERBAL = "verbal"
+    WRITTEN = "written"
+    EVALUATION = "evaluation"
+
+
+RUNGS = tuple(RectificationRung)
+
+
+class RectificationStatus(StrEnum):
+    OPEN = "open"
+    CONFORMING = "conforming"
+    EVALUATING = "evaluating"
+    FORM_SUBMITTED = "form_submitted"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+
+
+# the statuses in which the ladder still asks something of someone
+ACTIVE_STATUSES = (
+    RectificationStatus.OPEN,
+    RectificationStatus.EVALUATING,
+    RectificationStatus.FORM_SUBMITTED,
+    RectificationStatus.REVIEWED,
+)
 
 
 def _label(rectification: Rectification) -> str:
@@ -65,7 +88,11 @@ async def _load(
     return rectification
 
 
-def _expect(rectification: Rectification, *statuses: str, rung: str | None = None) -> None:
+def _expect(
+    rectification: Rectification,
+    *statuses: RectificationStatus,
+    rung: RectificationRung | None = None,
+) -> None:
     if rectification.status not in statuses or (rung is not None and rectification.rung != rung):
         raise WrongState(
             "rectification.wrong_step",
@@ -78,17 +105,18 @@ def _event(
     session: AsyncSession,
     rectification: Rectification,
     action: str,
-    actor: User,
     now: dt.datetime,
+    *,
+    actor: User,
     **after: Any,
 ) -> None:
-    record_event(
+    """Every rectification event also records the rung and status it left the record at."""
+    record_change(
         session,
-        subject_type=SUBJECT,
-        subject_id=rectification.id,
-        action=action,
-        actor_id=actor.id,
-        at=now,
+        rectification,
+        action,
+        now,
+        actor=actor,
         after={"rung": rectification.rung, "status": rectification.status, **after},
     )
 
@@ -125,8 +153,8 @@ async def raise_rectification(
         vendor_id=vendor.id,
         defect_id=defect_id,
         description=description,
-        rung="verbal",
-        status="open",
+        rung=RectificationRung.VERBAL,
+        status=RectificationStatus.OPEN,
         due_at=due_at,
         raised_by_id=manager.id,
         raised_at=now,
@@ -148,15 +176,15 @@ async def raise_rectification(
         session,
         rectification,
         "verbal_request",
-        manager,
         now,
+        actor=manager,
         description=description,
         due_at=due_at.isoformat(),
         defect_id=defect_id,
     )
     await notify_users(
         session,
-        await vendor_staff(session, vendor.id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[vendor.id]),
         "rectification.verbal",
         _params(rectification),
         now=now,
@@ -171,7 +199,7 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
     overdue = await session.scalars(
         select(Rectification)
         .where(
-            Rectification.status == "open",
+            Rectification.status == RectificationStatus.OPEN,
             Rectification.due_at <= now,
             (Rectification.prompted_rung.is_(None))
             | (Rectification.prompted_rung != Rectification.rung),
@@ -181,7 +209,7 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
     prompted = 0
     for rectification in list(overdue):
         await session.refresh(rectification, ["vendor"])
-        if rectification.rung == "verbal":
+        if rectification.rung == RectificationRung.VERBAL:
             key, climb = (
                 "rectification.prompt_written",
                 button("rectification.button.write", f"rn:write:{rectification.id}"),
@@ -212,15 +240,15 @@ async def confirm_conforming(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open")
-    rectification.status, rectification.conformed_at = "conforming", now
+    _expect(rectification, RectificationStatus.OPEN)
+    rectification.status, rectification.conformed_at = RectificationStatus.CONFORMING, now
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
-    _event(session, rectification, "conforming", manager, now)
+    _event(session, rectification, "conforming", now, actor=manager)
     await notify_users(
         session,
-        await vendor_staff(session, rectification.vendor_id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[rectification.vendor_id]),
         "rectification.closed",
         _params(rectification),
         now=now,
@@ -237,12 +265,14 @@ async def add_follow_up(
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, FOLLOWERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open", "evaluating")
+    _expect(rectification, RectificationStatus.OPEN, RectificationStatus.EVALUATING)
     note = note.strip()
     if not note:
         raise InvalidInput("rectification.empty_note")
     add_photos(session, SUBJECT, rectification.id, "follow_up", photo_file_ids, actor, now)
-    _event(session, rectification, "follow_up", actor, now, note=note, photos=len(photo_file_ids))
+    _event(
+        session, rectification, "follow_up", now, actor=actor, note=note, photos=len(photo_file_ids)
+    )
     await uow.commit()
     return rectification
 
@@ -254,12 +284,12 @@ async def issue_written_notice(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open", rung="verbal")
+    _expect(rectification, RectificationStatus.OPEN, rung=RectificationRung.VERBAL)
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
     rectification.number = await next_number(session, "RN", now.year)
-    rectification.rung, rectification.written_at = "written", now
+    rectification.rung, rectification.written_at = RectificationRung.WRITTEN, now
     rectification.due_at = now + dt.timedelta(days=days)
     open_deadline(
         session,
@@ -275,15 +305,15 @@ async def issue_written_notice(
         session,
         rectification,
         "written_notice",
-        manager,
         now,
+        actor=manager,
         number=rectification.number,
         due_at=rectification.due_at.isoformat(),
     )
     notice = {"kind": "rectification_notice", "params": {"id": rectification.id}}
     await notify_users(
         session,
-        await vendor_staff(session, rectification.vendor_id),
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[rectification.vendor_id]),
         "rectification.written",
         _params(rectification),
         now=now,
@@ -310,12 +340,15 @@ async def escalate_to_evaluation(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "open", rung="written")
+    _expect(rectification, RectificationStatus.OPEN, rung=RectificationRung.WRITTEN)
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
     )
-    rectification.rung, rectification.status = "evaluation", "evaluating"
-    _event(session, rectification, "evaluation_requested", manager, now)
+    rectification.rung, rectification.status = (
+        RectificationRung.EVALUATION,
+        RectificationStatus.EVALUATING,
+    )
+    _event(session, rectification, "evaluation_requested", now, actor=manager)
     await notify_roles(
         session,
         [roles.EQUIPMENT_ENGINEER],
@@ -323,7 +356,7 @@ async def escalate_to_evaluation(
         _params(rectification),
         now=now,
         buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
-        dedupe_prefix=f"rectification:{rectification.id}:evaluate:{now.isoformat()}",
+        dedupe_prefix=f"rectification:{rectification.id}:evaluate",
     )
     await uow.commit()
     return rectification
@@ -336,7 +369,7 @@ async def rectification_for_form(
     and again, locking the row, when the form is submitted)."""
     roles.require_role(engineer.role_names, ENGINEERS)
     rectification = await _load(session, rectification_id, lock=lock)
-    _expect(rectification, "evaluating")
+    _expect(rectification, RectificationStatus.EVALUATING)
     return rectification
 
 
@@ -361,16 +394,17 @@ async def submit_evaluation(
         raise InvalidInput("rectification.empty_evaluation")
     rectification.evaluation, rectification.evaluation_score = findings, score
     rectification.evaluated_by_id, rectification.evaluated_at = engineer.id, now
-    rectification.status = "form_submitted"
+    rectification.status = RectificationStatus.FORM_SUBMITTED
     _event(
         session,
         rectification,
         "evaluation_submitted",
-        engineer,
         now,
+        actor=engineer,
         findings=findings,
         score=score,
     )
+    submission = await times_recorded(session, rectification, "evaluation_submitted")
     await notify_roles(
         session,
         [roles.EQUIPMENT_MANAGER],
@@ -383,7 +417,7 @@ async def submit_evaluation(
                 button("rectification.button.back", f"rn:back:{rectification.id}"),
             ]
         ],
-        dedupe_prefix=f"rectification:{rectification.id}:review:{now.isoformat()}",
+        dedupe_prefix=f"rectification:{rectification.id}:review:{submission}",
     )
     await uow.commit()
     return rectification
@@ -396,11 +430,12 @@ async def review_evaluation(
     session, now = uow.session, uow.clock.now()
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "form_submitted")
+    _expect(rectification, RectificationStatus.FORM_SUBMITTED)
     if forward:
-        rectification.status = "reviewed"
+        rectification.status = RectificationStatus.REVIEWED
         rectification.reviewed_by_id, rectification.reviewed_at = manager.id, now
-        _event(session, rectification, "evaluation_reviewed", manager, now)
+        _event(session, rectification, "evaluation_reviewed", now, actor=manager)
+        review = await times_recorded(session, rectification, "evaluation_reviewed")
         await notify_roles(
             session,
             [roles.MANAGEMENT_OFFICE],
@@ -418,7 +453,7 @@ async def review_evaluation(
                 ]
             ],
             attachment={"kind": "evaluation_form", "params": {"id": rectification.id}},
-            dedupe_prefix=f"rectification:{rectification.id}:approve:{now.isoformat()}",
+            dedupe_prefix=f"rectification:{rectification.id}:approve:{review}",
         )
     else:
         await _back_to_engineer(session, rectification, manager, now, "evaluation_sent_back")
@@ -433,11 +468,11 @@ async def decide_evaluation(
     session, now = uow.session, uow.clock.now()
     roles.require_role(office.role_names, OFFICE)
     rectification = await _load(session, rectification_id)
-    _expect(rectification, "reviewed")
+    _expect(rectification, RectificationStatus.REVIEWED)
     if approve:
-        rectification.status = "approved"
+        rectification.status = RectificationStatus.APPROVED
         rectification.decided_by_id, rectification.decided_at = office.id, now
-        _event(session, rectification, "evaluation_approved", office, now)
+        _event(session, rectification, "evaluation_approved", now, actor=office)
         await notify_roles(
             session,
             [roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER],
@@ -455,9 +490,10 @@ async def decide_evaluation(
 async def _back_to_engineer(
     session: AsyncSession, rectification: Rectification, actor: User, now: dt.datetime, action: str
 ) -> None:
-    rectification.status = "evaluating"
+    rectification.status = RectificationStatus.EVALUATING
     rectification.reviewed_by_id = rectification.reviewed_at = None
-    _event(session, rectification, action, actor, now)
+    _event(session, rectification, action, now, actor=actor)
+    round_ = await times_recorded(session, rectification, action)
     await notify_roles(
         session,
         [roles.EQUIPMENT_ENGINEER],
@@ -465,193 +501,17 @@ async def _back_to_engineer(
         _params(rectification),
         now=now,
         buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
-        dedupe_prefix=f"rectification:{rectification.id}:{action}:{now.isoformat()}",
+        dedupe_prefix=f"rectification:{rectification.id}:{action}:{round_}",
     )
 
 
 async def open_rectifications(session: AsyncSession) -> list[Rectification]:
     rows = await session.scalars(
         select(Rectification)
-        .where(Rectification.status.in_(("open", "evaluating", "form_submitted", "reviewed")))
+        .where(Rectification.status.in_(ACTIVE_STATUSES))
         .order_by(Rectification.raised_at)
     )
     found = list(rows)
     for rectification in found:
         await session.refresh(rectification, ["vendor"])
     return found
-
-
-# --- monthly scores and the half-yearly assessment -------------------------------------------
-
-
-def month_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    year, month = (int(part) for part in period.split("-"))
-    start = dt.datetime(year, month, 1, tzinfo=timezone)
-    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone)
-    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
-
-
-def previous_month(now: dt.datetime, timezone: ZoneInfo) -> str:
-    first = local_day(now, timezone).replace(day=1)
-    last_month = first - dt.timedelta(days=1)
-    return f"{last_month.year:04d}-{last_month.month:02d}"
-
-
-def _minutes(delta: dt.timedelta) -> int:
-    return round(delta.total_seconds() / 60)
-
-
-async def measured_figures(
-    session: AsyncSession, vendor_id: int, period: str, timezone: ZoneInfo
-) -> dict[str, Any]:
-    """What the bot measured of the vendor in the month: defects, response and repair times,
-    rejected repairs, rectifications and the highest rung they reached."""
-    start, end = month_bounds(period, timezone)
-    defects = list(
-        await session.scalars(
-            select(Defect).where(
-                Defect.vendor_id == vendor_id, Defect.reported_at >= start, Defect.reported_at < end
-            )
-        )
-    )
-    responses = [_minutes(d.acknowledged_at - d.reported_at) for d in defects if d.acknowledged_at]
-    repairs = [_minutes(d.repaired_at - d.reported_at) for d in defects if d.repaired_at]
-    rectifications = list(
-        await session.scalars(
-            select(Rectification).where(
-                Rectification.vendor_id == vendor_id,
-                Rectification.raised_at < end,
-                (Rectification.conformed_at.is_(None)) | (Rectification.conformed_at >= start),
-            )
-        )
-    )
-    highest = max((RUNGS.index(r.rung) for r in rectifications), default=None)
-    return {
-        "defects": len(defects),
-        "open_defects": sum(d.status != "closed" for d in defects),
-        "median_response_minutes": statistics.median(responses) if responses else None,
-        "worst_response_minutes": max(responses) if responses else None,
-        "median_repair_minutes": statistics.median(repairs) if repairs else None,
-        "worst_repair_minutes": max(repairs) if repairs else None,
-        "rejected_repairs": sum(d.rejections for d in defects),
-        "rectifications": len(rectifications),
-        "highest_rung": RUNGS[highest] if highest is not None else None,
-    }
-
-
-async def request_monthly_scores(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
-) -> int:
-    """On the 1st: ask the equipment manager to score each vendor for last month."""
-    period = previous_month(now, timezone)
-    queued = 0
-    for vendor in await vendors(session):
-        queued += len(
-            await notify_roles(
-                session,
-                [roles.EQUIPMENT_MANAGER],
-                "score.request",
-                {"vendor": vendor.name, "period": period},
-                now=now,
-                buttons=[
-                    [
-                        button(
-                            "score.button.start",
-                            f"vs:go:{vendor.id}:{period.replace('-', '')}",
-                            vendor=vendor.code,
-                        )
-                    ]
-                ],
-                dedupe_prefix=f"score:request:{vendor.id}:{period}",
-            )
-        )
-    return queued
-
-
-async def record_vendor_score(
-    uow: UnitOfWork,
-    manager: User,
-    vendor_id: int,
-    period: str,
-    judged: dict[str, int],
-    timezone: ZoneInfo,
-) -> VendorScore:
-    """Store the month's score sheet (measured parts filled in by the bot); it is sent as a file."""
-    session, now = uow.session, uow.clock.now()
-    roles.require_role(manager.role_names, MANAGERS)
-    if set(judged) != set(SCORE_CRITERIA) or not all(1 <= v <= 5 for v in judged.values()):
-        raise InvalidInput("score.incomplete")
-    vendor = await session.get(Vendor, vendor_id)
-    if vendor is None:
-        raise NotFound("rectification.unknown_vendor")
-    if await session.scalar(
-        select(VendorScore.id).where(
-            VendorScore.vendor_id == vendor_id, VendorScore.period == period
-        )
-    ):
-        raise WrongState("score.already_scored", vendor=vendor.name, period=period)
-    score = VendorScore(
-        vendor_id=vendor_id,
-        period=period,
-        measured=await measured_figures(session, vendor_id, period, timezone),
-        judged=dict(judged),
-        total=sum(judged.values()) * 20 // len(SCORE_CRITERIA),
-        scored_by_id=manager.id,
-        scored_at=now,
-    )
-    session.add(score)
-    await session.flush()
-    record_event(
-        session,
-        subject_type="vendor_score",
-        subject_id=score.id,
-        action="scored",
-        actor_id=manager.id,
-        at=now,
-        after={"vendor": vendor.code, "period": period, "total": score.total},
-    )
-    await notify_users(
-        session,
-        [manager],
-        "score.sheet",
-        {"vendor": vendor.name, "period": period, "total": score.total},
-        now=now,
-        attachment={"kind": "vendor_score", "params": {"id": score.id}},
-        dedupe_prefix=f"score:sheet:{score.id}",
-    )
-    await uow.commit()
-    return score
-
-
-def half_year_before(now: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
-    """The half-year that ended before `now`: (year, 1) for Jan-Jun, (year, 2) for Jul-Dec."""
-    today = local_day(now, timezone)
-    return (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
-
-
-def half_year_periods(year: int, half: int) -> list[str]:
-    first = 1 if half == 1 else 7
-    return [f"{year:04d}-{month:02d}" for month in range(first, first + 6)]
-
-
-async def queue_half_year_assessment(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
-) -> int:
-    """Every six months: the comprehensive vendor assessment, from the six monthly sheets, to the
-    management office."""
-    year, half = half_year_before(now, timezone)
-    sheets = await session.scalar(
-        select(func.count())
-        .select_from(VendorScore)
-        .where(VendorScore.period.in_(half_year_periods(year, half)))
-    )
-    queued = await notify_roles(
-        session,
-        [roles.MANAGEMENT_OFFICE, roles.EQUIPMENT_MANAGER],
-        "score.assessment",
-        {"year": year, "half": half, "sheets": sheets or 0},
-        now=now,
-        attachment={"kind": "vendor_assessment", "params": {"year": year, "half": half}},
-        dedupe_prefix=f"score:assessment:{year}-H{half}",
-    )
-    return len(queued)

@@ -1,0 +1,88 @@
+"""Days, months, quarters and half-years in the configured time zone, and their UTC bounds.
+
+Stored times are UTC; a rule like "last month" or "this quarter" is read on the local calendar.
+Months are named "YYYY-MM" (a vendor score's period, an inspection's period).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+
+def local_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.date:
+    return moment.astimezone(timezone).date()
+
+
+# --- months ---------------------------------------------------------------------------------
+
+
+def month_of(day: dt.date) -> str:
+    """The month's period name, "YYYY-MM"."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_index(day: dt.date) -> int:
+    """Months since year 0, for "every N months" intervals."""
+    return day.year * 12 + day.month - 1
+
+
+def month_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The month "YYYY-MM" as [start, end) in UTC, its edges at local midnight."""
+    year, month = (int(part) for part in period.split("-"))
+    start = dt.datetime(year, month, 1, tzinfo=timezone)
+    end = dt.datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def previous_month(now: dt.datetime, timezone: ZoneInfo) -> str:
+    first = local_day(now, timezone).replace(day=1)
+    return month_of(first - dt.timedelta(days=1))
+
+
+# --- quarters -------------------------------------------------------------------------------
+
+
+def quarter_of(moment: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
+    local = moment.astimezone(timezone)
+    return local.year, (local.month - 1) // 3 + 1
+
+
+def previous_quarter(moment: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
+    year, quarter = quarter_of(moment, timezone)
+    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+
+
+def quarter_bounds(year: int, quarter: int, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """The quarter as [start, end) in UTC, its edges at local midnight."""
+    if not 1 <= quarter <= 4:
+        raise ValueError("quarter must be 1-4")
+    start = dt.datetime(year, 3 * quarter - 2, 1, tzinfo=timezone)
+    end = (
+        dt.datetime(year + 1, 1, 1, tzinfo=timezone)
+        if quarter == 4
+        else dt.datetime(year, 3 * quarter + 1, 1, tzinfo=timezone)
+    )
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def parse_quarter(text: str) -> tuple[int, int] | None:
+    """'2026-Q4' or '2026Q4' -> (2026, 4); anything else -> None."""
+    cleaned = text.strip().upper().replace("-", "")
+    if len(cleaned) == 6 and cleaned[:4].isdigit() and cleaned[4] == "Q" and cleaned[5] in "1234":
+        return int(cleaned[:4]), int(cleaned[5])
+    return None
+
+
+# --- half-years -----------------------------------------------------------------------------
+
+
+def half_year_before(now: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
+    """The half-year that ended before `now`: (year, 1) for Jan-Jun, (year, 2) for Jul-Dec."""
+    today = local_day(now, timezone)
+    return (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
+
+
+def half_year_periods(year: int, half: int) -> list[str]:
+    first = 1 if half == 1 else 7
+    return [f"{year:04d}-{month:02d}" for month in range(first, first + 6)]

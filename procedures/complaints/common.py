@@ -1,0 +1,60 @@
+"""What the complaint modules share: the subject name, statuses, loading and message params."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Complaint
+
+from ..errors import NotFound
+from ..timeline import SUBJECT_TYPES
+
+SUBJECT = SUBJECT_TYPES[Complaint]
+# the longest free text a complaint keeps (description, disposition opinion)
+MAX_TEXT = 2000
+
+
+class ComplaintStatus(StrEnum):
+    """A complaint's status; conforming and nonconforming are also the verification results."""
+
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    CONFORMING = "conforming"
+    NONCONFORMING = "nonconforming"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = (
+    ComplaintStatus.OPEN,
+    ComplaintStatus.INVESTIGATING,
+    ComplaintStatus.CONFORMING,
+    ComplaintStatus.NONCONFORMING,
+)
+
+
+def subject_params(complaint: Complaint) -> dict[str, Any]:
+    return {
+        "number": complaint.number,
+        "product": complaint.product.name,
+        "lot": complaint.batch.lot_number,
+        "quantity": complaint.quantity,
+        "organisation": complaint.organisation.name,
+    }
+
+
+async def load_complaint(
+    session: AsyncSession, complaint_id: int, *, lock: bool = True
+) -> Complaint:
+    query = select(Complaint).where(Complaint.id == complaint_id)
+    if lock:
+        query = query.with_for_update()
+    complaint = await session.scalar(query)
+    if complaint is None:
+        raise NotFound("complaint.not_found")
+    # relationships used in messages, loaded now (no lazy IO under asyncio)
+    await session.refresh(complaint, ["organisation", "product", "batch"])
+    return complaint

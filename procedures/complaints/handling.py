@@ -1,0 +1,490 @@
+"""A complaint's transitions: taken, verified, disposition, adverse event, hold lifted, closed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Batch, BatchHold, Complaint, Organisation, Shipment, User
+
+from .. import roles
+from ..calendar import local_day
+from ..deadlines import meet_deadline, open_deadline
+from ..errors import InvalidInput, WrongState
+from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from ..photos import add_photos
+from ..returns import start_quality_return
+from ..timeline import record_change
+from ..unit_of_work import UnitOfWork
+from .common import MAX_TEXT, SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .queries import is_batch_on_hold
+
+HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
+VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+
+
+async def _tell_complainant(
+    session: AsyncSession, complaint: Complaint, key: str, params: dict[str, Any], now: dt.datetime
+) -> None:
+    """A reply to the complainant: sent to the buyer's contacts and kept on the record."""
+    customers = await users_with_roles(
+        session, [roles.CUSTOMER], organisation_ids=[complaint.organisation_id]
+    )
+    await notify_users(
+        session, customers, key, params, now=now, dedupe_prefix=f"complaint:{complaint.id}:{key}"
+    )
+    record_change(
+        session,
+        complaint,
+        "reply_to_complainant",
+        now,
+        after={"text_key": key, "recipients": len(customers)},
+    )
+
+
+async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, VERIFIERS)
+    complaint = await load_complaint(session, complaint_id)
+    if complaint.taken_by_id is not None:
+        taker = await session.get(User, complaint.taken_by_id)
+        raise WrongState(
+            "complaint.already_taken",
+            number=complaint.number,
+            name=taker.full_name if taker else "",
+        )
+    complaint.taken_by_id, complaint.taken_at, complaint.status = (
+        actor.id,
+        now,
+        ComplaintStatus.INVESTIGATING,
+    )
+    record_change(
+        session,
+        complaint,
+        "taken",
+        now,
+        actor=actor,
+        before={"status": ComplaintStatus.OPEN},
+        after={"status": ComplaintStatus.INVESTIGATING},
+    )
+    await uow.commit()
+    return complaint
+
+
+@dataclass(frozen=True)
+class VerificationOutcome:
+    complaint: Complaint
+    return_number: str | None = None
+    # organisation codes of the other buyers told to suspend sales, and of those with no
+    # registered contact, whom staff must reach another way
+    suspension_sent_to: tuple[str, ...] = ()
+    suspension_without_contact: tuple[str, ...] = ()
+
+
+async def record_verification(
+    uow: UnitOfWork,
+    actor: User,
+    complaint_id: int,
+    *,
+    result: str,
+    on_site: bool,
+    notes: str,
+    photo_file_ids: list[str] | None = None,
+    timezone: ZoneInfo,
+) -> VerificationOutcome:
+    """Record the (on-site) verification and carry out what its result requires."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, VERIFIERS)
+    if result not in (ComplaintStatus.CONFORMING, ComplaintStatus.NONCONFORMING):
+        raise InvalidInput("complaint.bad_result")
+    complaint = await complaint_for_verification(session, actor, complaint_id, lock=True)
+    notes = notes.strip()
+    if not notes:
+        raise InvalidInput("complaint.empty_notes")
+
+    complaint.on_site = on_site
+    complaint.verification_notes = notes
+    complaint.verification_result = result
+    complaint.verified_by_id, complaint.verified_at = actor.id, now
+    complaint.status = result
+    add_photos(session, SUBJECT, complaint.id, "verification", photo_file_ids or [], actor, now)
+    record_change(
+        session,
+        complaint,
+        "verified",
+        now,
+        actor=actor,
+        before={"status": ComplaintStatus.INVESTIGATING},
+        after={
+            "status": result,
+            "result": result,
+            "on_site": on_site,
+            "notes": notes,
+            "photos": len(photo_file_ids or []),
+        },
+    )
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=complaint.id, kind="on_site_verification", now=now
+    )
+    if result == ComplaintStatus.CONFORMING:
+        outcome = await _after_conforming(session, complaint, now)
+    else:
+        outcome = await _after_nonconforming(session, complaint, now, timezone)
+    await _close_if_done(session, complaint, now)
+    await uow.commit()
+    return outcome
+
+
+async def _after_conforming(
+    session: AsyncSession, complaint: Complaint, now: dt.datetime
+) -> VerificationOutcome:
+    params = subject_params(complaint)
+    await _tell_complainant(session, complaint, "complaint.resume_sales", params, now)
+    due = now + HOLD_LIFT_WINDOW
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        subject_label=complaint.number,
+        kind="hold_lift",
+        responsible_role=roles.WAREHOUSE,
+        opened_at=now,
+        due_at=due,
+    )
+    await notify_roles(
+        session,
+        [roles.WAREHOUSE, roles.BUSINESS_HEAD],
+        "complaint.lift_hold",
+        {**params, "due_at": as_time(due)},
+        now=now,
+        buttons=[[button("complaint.button.hold_lifted", f"wh:lift:{complaint.id}")]],
+        dedupe_prefix=f"complaint:{complaint.id}:lift",
+    )
+    return VerificationOutcome(complaint)
+
+
+async def _after_nonconforming(
+    session: AsyncSession, complaint: Complaint, now: dt.datetime, timezone: ZoneInfo
+) -> VerificationOutcome:
+    params = subject_params(complaint)
+    batch = complaint.batch
+    hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
+    if hold is not None:
+        hold.nonconforming = True
+    batch.nonconforming_since = batch.nonconforming_since or now
+    record_change(
+        session, complaint, "batch_marked_nonconforming", now, after={"batch": batch.lot_number}
+    )
+
+    await notify_roles(
+        session,
+        [roles.QUALITY_HEAD],
+        "complaint.nonconforming_head",
+        params,
+        now=now,
+        dedupe_prefix=f"complaint:{complaint.id}:nc-head",
+    )
+    await notify_roles(
+        session,
+        [roles.WAREHOUSE],
+        "complaint.nonconforming_warehouse",
+        params,
+        now=now,
+        dedupe_prefix=f"complaint:{complaint.id}:nc-warehouse",
+    )
+    await notify_roles(
+        session,
+        [roles.BUSINESS_HEAD],
+        "complaint.nonconforming_business",
+        params,
+        now=now,
+        dedupe_prefix=f"complaint:{complaint.id}:nc-business",
+    )
+    reached, unreachable = await _suspend_sales_elsewhere(session, complaint, now)
+
+    return_number = None
+    today = local_day(now, timezone)
+    if batch.expiry_date is None or batch.expiry_date >= today:
+        request = await start_quality_return(session, complaint, now)
+        return_number = request.number
+        record_change(
+            session,
+            complaint,
+            "return_started",
+            now,
+            after={"return_number": return_number, "amount": str(request.lines[0].amount)},
+        )
+        await _tell_complainant(
+            session,
+            complaint,
+            "complaint.return_started",
+            {**params, "return_number": return_number},
+            now,
+        )
+    else:
+        record_change(
+            session,
+            complaint,
+            "return_refused_expired",
+            now,
+            after={"expiry_date": batch.expiry_date.isoformat()},
+        )
+        await _tell_complainant(
+            session,
+            complaint,
+            "complaint.return_refused_expired",
+            {**params, "expiry_date": batch.expiry_date.isoformat()},
+            now,
+        )
+
+    complaint.supplier_query_at = now
+    product = complaint.product
+    suppliers: list[User] = []
+    if product.supplier_id is not None:
+        suppliers = await users_with_roles(
+            session, [roles.SUPPLIER], organisation_ids=[product.supplier_id]
+        )
+        await notify_users(
+            session,
+            suppliers,
+            "complaint.supplier_query",
+            params,
+            now=now,
+            dedupe_prefix=f"complaint:{complaint.id}:supplier",
+        )
+    record_change(
+        session,
+        complaint,
+        "supplier_queried",
+        now,
+        after={"supplier_id": product.supplier_id, "recipients": len(suppliers)},
+    )
+    return VerificationOutcome(complaint, return_number, reached, unreachable)
+
+
+async def _suspend_sales_elsewhere(
+    session: AsyncSession, complaint: Complaint, now: dt.datetime
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Tell every other buyer of the product to suspend its sales: one message per contact."""
+    other_organisations = list(
+        await session.scalars(
+            select(Organisation)
+            .join(Shipment, Shipment.organisation_id == Organisation.id)
+            .join(Batch, Batch.id == Shipment.batch_id)
+            .where(
+                Batch.product_id == complaint.product_id,
+                Organisation.id != complaint.organisation_id,
+            )
+            .distinct()
+            .order_by(Organisation.code)
+        )
+    )
+    params = subject_params(complaint)
+    reached, unreachable = [], []
+    for organisation in other_organisations:
+        contacts = await users_with_roles(
+            session, [roles.CUSTOMER], organisation_ids=[organisation.id]
+        )
+        await notify_users(
+            session,
+            contacts,
+            "complaint.suspend_sales",
+            params,
+            now=now,
+            dedupe_prefix=f"complaint:{complaint.id}:suspend:o{organisation.id}",
+        )
+        (reached if contacts else unreachable).append(organisation.code)
+    record_change(
+        session,
+        complaint,
+        "sales_suspension_sent",
+        now,
+        after={"organisations": reached, "without_contact": unreachable},
+    )
+    return tuple(reached), tuple(unreachable)
+
+
+def check_opinion(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("complaint.empty_opinion")
+    if len(text) > MAX_TEXT:
+        raise InvalidInput("complaint.opinion_too_long", limit=MAX_TEXT)
+    return text
+
+
+async def record_disposition(
+    uow: UnitOfWork,
+    actor: User,
+    complaint_id: int,
+    opinion: str,
+    corrective_action: str | None = None,
+) -> Complaint:
+    """The disposition opinion (處置意見), due within 3 days of receipt, with the corrective
+    action if one was decided; the opinion goes to the buyer."""
+    session, now = uow.session, uow.clock.now()
+    complaint = await complaint_for_opinion(session, actor, complaint_id, lock=True)
+    opinion = check_opinion(opinion)
+    complaint.corrective_action = (corrective_action or "").strip() or None
+    complaint.disposition, complaint.disposition_by_id, complaint.disposition_at = (
+        opinion,
+        actor.id,
+        now,
+    )
+    record_change(
+        session,
+        complaint,
+        "disposition_recorded",
+        now,
+        actor=actor,
+        after={"opinion": opinion, "corrective_action": complaint.corrective_action},
+    )
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=complaint.id, kind="disposition_opinion", now=now
+    )
+    await _tell_complainant(
+        session,
+        complaint,
+        "complaint.opinion_to_buyer",
+        {**subject_params(complaint), "opinion": opinion},
+        now,
+    )
+    await _close_if_done(session, complaint, now)
+    await uow.commit()
+    return complaint
+
+
+async def flag_adverse_event(
+    uow: UnitOfWork, actor: User, complaint_id: int, report_within: dt.timedelta
+) -> Complaint:
+    """Flag a possible medical-device adverse event (醫療器械不良事件): the quality head is told
+    at once and a reporting deadline runs."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, VERIFIERS)
+    complaint = await load_complaint(session, complaint_id)
+    if complaint.adverse_event_at is not None:
+        raise WrongState("complaint.already_flagged", number=complaint.number)
+    complaint.adverse_event_at, complaint.adverse_event_by_id = now, actor.id
+    due = now + report_within
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        subject_label=complaint.number,
+        kind="adverse_event_report",
+        responsible_role=roles.QUALITY_HEAD,
+        opened_at=now,
+        due_at=due,
+    )
+    record_change(
+        session,
+        complaint,
+        "adverse_event_flagged",
+        now,
+        actor=actor,
+        after={"report_due": due.isoformat()},
+    )
+    await notify_roles(
+        session,
+        [roles.QUALITY_HEAD],
+        "complaint.adverse_event",
+        {**subject_params(complaint), "due_at": as_time(due)},
+        now=now,
+        dedupe_prefix=f"complaint:{complaint.id}:adverse",
+    )
+    await uow.commit()
+    return complaint
+
+
+async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
+    """The warehouse confirms the shipment hold of a conforming batch is lifted; business and
+    quality hear of it once the lot is free to ship."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
+    complaint = await load_complaint(session, complaint_id)
+    hold = await session.scalar(
+        select(BatchHold).where(BatchHold.complaint_id == complaint.id).with_for_update()
+    )
+    if complaint.verification_result != ComplaintStatus.CONFORMING or hold is None:
+        raise WrongState("complaint.hold_not_liftable", number=complaint.number)
+    if hold.lifted_at is not None:
+        raise WrongState("complaint.hold_already_lifted", number=complaint.number)
+    hold.lifted_at, hold.lifted_by_id = now, actor.id
+    # Another open complaint (or a nonconforming finding) may still hold the same lot: then
+    # this lift is recorded, but nobody is told the lot may ship again.
+    still_held = await is_batch_on_hold(session, complaint.batch_id)
+    record_change(
+        session,
+        complaint,
+        "hold_lifted",
+        now,
+        actor=actor,
+        after={"batch": complaint.batch.lot_number, "batch_still_held": still_held},
+    )
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=complaint.id, kind="hold_lift", now=now
+    )
+    if not still_held:
+        await notify_roles(
+            session,
+            [roles.BUSINESS_HEAD, roles.QUALITY],
+            "complaint.hold_lifted",
+            subject_params(complaint),
+            now=now,
+            dedupe_prefix=f"complaint:{complaint.id}:lifted",
+        )
+    await _close_if_done(session, complaint, now)
+    await uow.commit()
+    return complaint
+
+
+async def _close_if_done(session: AsyncSession, complaint: Complaint, now: dt.datetime) -> None:
+    if complaint.verification_result is None or complaint.disposition is None:
+        return
+    if complaint.verification_result == ComplaintStatus.CONFORMING:
+        hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
+        if hold is not None and hold.lifted_at is None:
+            return
+    before = complaint.status
+    complaint.status, complaint.closed_at = ComplaintStatus.CLOSED, now
+    record_change(
+        session,
+        complaint,
+        "closed",
+        now,
+        before={"status": before},
+        after={"status": ComplaintStatus.CLOSED},
+    )
+
+
+async def complaint_for_verification(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> Complaint:
+    """The complaint, if `actor` may record its verification now: asked before the dialogue
+    starts, and again (locking the row) when the verification is recorded."""
+    roles.require_role(actor.role_names, VERIFIERS)
+    complaint = await load_complaint(session, complaint_id, lock=lock)
+    if complaint.status == ComplaintStatus.OPEN:
+        raise WrongState("complaint.not_taken", number=complaint.number)
+    if complaint.verification_result is not None:
+        raise WrongState("complaint.already_verified", number=complaint.number)
+    return complaint
+
+
+async def complaint_for_opinion(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> Complaint:
+    """The complaint, if `actor` may give its disposition opinion now (before the dialogue,
+    and again, locking the row, when the opinion is recorded)."""
+    roles.require_role(actor.role_names, VERIFIERS)
+    complaint = await load_complaint(session, complaint_id, lock=lock)
+    if complaint.status == ComplaintStatus.OPEN:
+        raise WrongState("complaint.not_taken", number=complaint.number)
+    if complaint.disposition is not None:
+        raise WrongState("complaint.already_has_opinion", number=complaint.number)
+    return complaint

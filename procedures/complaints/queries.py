@@ -1,0 +1,125 @@
+"""Reading complaints: who may see one, lists, the work queue, deadlines, the quarterly report."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Batch, BatchHold, Complaint, Deadline, User
+
+from .. import roles
+from ..calendar import previous_quarter
+from ..errors import NotFound
+from ..outbox import notify_roles
+from .common import ACTIVE_STATUSES, SUBJECT
+
+# Who sees every complaint.
+STAFF_VIEWERS = frozenset(
+    {
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.AFTER_SALES,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.WAREHOUSE,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+# Who receives the quarterly complaint report, and who may ask for the ledger at any time.
+REPORT_READERS = frozenset({roles.QUALITY_HEAD, roles.QUALITY})
+LEDGER_READERS = frozenset(
+    {
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+
+
+async def queue_quarterly_report(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """Send the quality department last quarter's complaint report (once per quarter)."""
+    year, quarter = previous_quarter(now, timezone)
+    queued = await notify_roles(
+        session,
+        sorted(REPORT_READERS),
+        "report.quarterly_ready",
+        {"year": year, "quarter": quarter},
+        now=now,
+        attachment={"kind": "complaint_quarterly", "params": {"year": year, "quarter": quarter}},
+        dedupe_prefix=f"report:complaints:{year}-Q{quarter}",
+    )
+    return len(queued)
+
+
+async def is_batch_on_hold(session: AsyncSession, batch_id: int) -> bool:
+    """A batch may not be shipped while any complaint holds it or it was found nonconforming."""
+    batch = await session.get(Batch, batch_id)
+    if batch is not None and batch.nonconforming_since is not None:
+        return True
+    active = await session.scalar(
+        select(func.count())
+        .select_from(BatchHold)
+        .where(BatchHold.batch_id == batch_id, BatchHold.lifted_at.is_(None))
+    )
+    return bool(active)
+
+
+def may_see(viewer: User, complaint: Complaint) -> bool:
+    if viewer.role_names & STAFF_VIEWERS:
+        return True
+    return (
+        roles.CUSTOMER in viewer.role_names and viewer.organisation_id == complaint.organisation_id
+    )
+
+
+async def complaint_for_viewer(session: AsyncSession, viewer: User, number: str) -> Complaint:
+    complaint = await session.scalar(select(Complaint).where(Complaint.number == number.upper()))
+    # Someone who may not see it is told the same as for a number that does not exist.
+    if complaint is None or not may_see(viewer, complaint):
+        raise NotFound("complaint.not_found")
+    await session.refresh(complaint, ["organisation", "product", "batch"])
+    return complaint
+
+
+async def complaints_of(session: AsyncSession, organisation_id: int) -> list[Complaint]:
+    rows = await session.scalars(
+        select(Complaint)
+        .where(Complaint.organisation_id == organisation_id)
+        .order_by(Complaint.id.desc())
+        .limit(30)
+    )
+    return list(rows)
+
+
+async def work_queue(session: AsyncSession) -> list[Complaint]:
+    """Complaints with something still to do for quality: not taken, unverified or no opinion."""
+    rows = await session.scalars(
+        select(Complaint)
+        .where(
+            Complaint.status.in_(ACTIVE_STATUSES),
+            or_(Complaint.verification_result.is_(None), Complaint.disposition.is_(None)),
+        )
+        .order_by(Complaint.received_at)
+    )
+    complaints = list(rows)
+    for complaint in complaints:
+        await session.refresh(complaint, ["organisation", "product", "batch"])
+    return complaints
+
+
+async def deadlines_of(session: AsyncSession, complaint_id: int) -> list[Deadline]:
+    rows = await session.scalars(
+        select(Deadline)
+        .where(Deadline.subject_type == SUBJECT, Deadline.subject_id == complaint_id)
+        .order_by(Deadline.id)
+    )
+    return list(rows)

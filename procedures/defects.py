@@ -1,0 +1,298 @@
+"""P3, defects (seed part 3): a fault found on patrol, the vendor's repair and its verification.
+
+The fault goes at once to the maintenance vendor's staff and the equipment manager; after the
+repair the technician who found it verifies it. Response and repair times are kept for the
+vendor's monthly score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Defect,
+    EquipmentAsset,
+    Patrol,
+    User,
+)
+
+from . import roles
+from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .numbering import next_number
+from .outbox import button, notify_roles, notify_users, users_with_roles
+from .photos import add_photos
+from .timeline import SUBJECT_TYPES, record_change
+from .unit_of_work import UnitOfWork
+
+SUBJECT = SUBJECT_TYPES[Defect]
+
+
+class DefectStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    REPAIRED = "repaired"
+    CLOSED = "closed"
+
+
+TECHNICIANS = frozenset({roles.TECHNICIAN})
+MAX_NOTE = 1000
+
+
+def photo_attachment(file_id: str) -> dict[str, Any]:
+    """An outbox attachment that re-sends a photo already on Telegram's servers."""
+    return {"kind": "photo", "params": {"file_id": file_id}}
+
+
+def _defect_params(defect: Defect, asset: EquipmentAsset) -> dict[str, Any]:
+    return {
+        "number": defect.number,
+        "asset": f"{asset.code} {asset.name}",
+        "location": asset.location or "",
+        "description": defect.description,
+    }
+
+
+async def open_defect(
+    session: AsyncSession,
+    asset: EquipmentAsset,
+    patrol: Patrol,
+    technician: User,
+    description: str,
+    photo_file_ids: list[str],
+    now: dt.datetime,
+) -> Defect:
+    defect = Defect(
+        number=await next_number(session, "DF", now.year),
+        status=DefectStatus.OPEN,
+        asset_id=asset.id,
+        vendor_id=asset.vendor_id,
+        patrol_id=patrol.id,
+        description=description,
+        reported_by_id=technician.id,
+        reported_at=now,
+        rejections=0,
+    )
+    session.add(defect)
+    await session.flush()
+    add_photos(session, SUBJECT, defect.id, "report", photo_file_ids, technician, now)
+    record_change(
+        session,
+        defect,
+        "reported",
+        now,
+        actor=technician,
+        after={"asset": asset.code, "description": description, "patrol_id": patrol.id},
+    )
+    params = _defect_params(defect, asset)
+    attachment = photo_attachment(photo_file_ids[0]) if photo_file_ids else None
+    await notify_users(
+        session,
+        await users_with_roles(session, [roles.VENDOR], vendor_ids=[asset.vendor_id]),
+        "defect.reported",
+        params,
+        now=now,
+        buttons=[
+            [
+                button("defect.button.acknowledge", f"df:ack:{defect.id}"),
+                button("defect.button.repaired", f"df:fix:{defect.id}"),
+            ]
+        ],
+        attachment=attachment,
+        dedupe_prefix=f"defect:{defect.id}:vendor",
+    )
+    await notify_roles(
+        session,
+        [roles.EQUIPMENT_MANAGER],
+        "defect.reported_manager",
+        {**params, "vendor": asset.vendor.name if asset.vendor else "-"},
+        now=now,
+        attachment=attachment,
+        dedupe_prefix=f"defect:{defect.id}:manager",
+    )
+    return defect
+
+
+async def _load_defect(session: AsyncSession, defect_id: int, *, lock: bool = True) -> Defect:
+    query = select(Defect).where(Defect.id == defect_id)
+    defect = await session.scalar(query.with_for_update() if lock else query)
+    if defect is None:
+        raise NotFound("defect.not_found")
+    await session.refresh(defect, ["asset"])
+    return defect
+
+
+def _check_vendor(actor: User, defect: Defect) -> None:
+    roles.require_role(actor.role_names, frozenset({roles.VENDOR}))
+    if actor.vendor_id is None or actor.vendor_id != defect.vendor_id:
+        raise NotAllowed("defect.not_your_vendor", number=defect.number)
+
+
+async def acknowledge_defect(uow: UnitOfWork, vendor_user: User, defect_id: int) -> Defect:
+    """The vendor has seen the fault: the response time stops here."""
+    session, now = uow.session, uow.clock.now()
+    defect = await _load_defect(session, defect_id)
+    _check_vendor(vendor_user, defect)
+    if defect.acknowledged_at is not None or defect.status != DefectStatus.OPEN:
+        raise WrongState("defect.already_acknowledged", number=defect.number)
+    defect.acknowledged_at, defect.status = now, DefectStatus.ACKNOWLEDGED
+    record_change(
+        session,
+        defect,
+        "acknowledged",
+        now,
+        actor=vendor_user,
+        before={"status": DefectStatus.OPEN},
+        after={"status": DefectStatus.ACKNOWLEDGED},
+    )
+    await uow.commit()
+    return defect
+
+
+async def record_repair(
+    uow: UnitOfWork, vendor_user: User, defect_id: int, note: str, photo_file_ids: list[str]
+) -> Defect:
+    """The vendor marks the fault repaired; the technician who found it is asked to verify."""
+    session, now = uow.session, uow.clock.now()
+    defect = await defect_for_repair(session, vendor_user, defect_id, lock=True)
+    note = note.strip()
+    if not note:
+        raise InvalidInput("defect.empty_note")
+    before = defect.status
+    defect.acknowledged_at = defect.acknowledged_at or now
+    defect.status, defect.repaired_at, defect.repair_note = (
+        DefectStatus.REPAIRED,
+        now,
+        note[:MAX_NOTE],
+    )
+    add_photos(session, SUBJECT, defect.id, "repair", photo_file_ids, vendor_user, now)
+    record_change(
+        session,
+        defect,
+        "repaired",
+        now,
+        actor=vendor_user,
+        before={"status": before},
+        after={
+            "status": DefectStatus.REPAIRED,
+            "note": defect.repair_note,
+            "photos": len(photo_file_ids),
+        },
+    )
+    reporter = await session.get(User, defect.reported_by_id)
+    await notify_users(
+        session,
+        [reporter] if reporter else [],
+        "defect.verify_repair",
+        {**_defect_params(defect, defect.asset), "note": defect.repair_note},
+        now=now,
+        buttons=[
+            [
+                button("defect.button.accept", f"df:accept:{defect.id}"),
+                button("defect.button.reject", f"df:reject:{defect.id}"),
+            ]
+        ],
+        attachment=photo_attachment(photo_file_ids[0]) if photo_file_ids else None,
+        dedupe_prefix=f"defect:{defect.id}:verify:{defect.rejections}",
+    )
+    await uow.commit()
+    return defect
+
+
+async def verify_repair(
+    uow: UnitOfWork, technician: User, defect_id: int, *, accept: bool, reason: str = ""
+) -> Defect:
+    """Accept closes the defect; reject reopens it with the reason, and the vendor is told."""
+    session, now = uow.session, uow.clock.now()
+    defect = await defect_for_verification(session, technician, defect_id, lock=True)
+    if accept:
+        defect.status, defect.closed_at = DefectStatus.CLOSED, now
+        record_change(
+            session,
+            defect,
+            "verified",
+            now,
+            actor=technician,
+            before={"status": DefectStatus.REPAIRED},
+            after={"status": DefectStatus.CLOSED},
+        )
+        await notify_roles(
+            session,
+            [roles.EQUIPMENT_MANAGER],
+            "defect.closed",
+            _defect_params(defect, defect.asset),
+            now=now,
+            dedupe_prefix=f"defect:{defect.id}:closed",
+        )
+    else:
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("defect.empty_reason")
+        defect.status, defect.rejections = DefectStatus.OPEN, defect.rejections + 1
+        record_change(
+            session,
+            defect,
+            "rejected",
+            now,
+            actor=technician,
+            before={"status": DefectStatus.REPAIRED},
+            after={"status": DefectStatus.OPEN, "reason": reason, "rejections": defect.rejections},
+        )
+        params = {**_defect_params(defect, defect.asset), "reason": reason}
+        await notify_users(
+            session,
+            await users_with_roles(session, [roles.VENDOR], vendor_ids=[defect.vendor_id]),
+            "defect.rejected",
+            params,
+            now=now,
+            buttons=[[button("defect.button.repaired", f"df:fix:{defect.id}")]],
+            dedupe_prefix=f"defect:{defect.id}:rejected:{defect.rejections}",
+        )
+        await notify_roles(
+            session,
+            [roles.EQUIPMENT_MANAGER],
+            "defect.rejected",
+            params,
+            now=now,
+            dedupe_prefix=f"defect:{defect.id}:rejected-manager:{defect.rejections}",
+        )
+    await uow.commit()
+    return defect
+
+
+async def defect_for_repair(
+    session: AsyncSession, vendor_user: User, defect_id: int, *, lock: bool = False
+) -> Defect:
+    """The defect, if `vendor_user` may mark it repaired now: asked before the dialogue starts,
+    and again (locking the row) when the repair is recorded."""
+    defect = await _load_defect(session, defect_id, lock=lock)
+    _check_vendor(vendor_user, defect)
+    if defect.status not in (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED):
+        raise WrongState("defect.not_open", number=defect.number)
+    return defect
+
+
+async def defect_for_verification(
+    session: AsyncSession, technician: User, defect_id: int, *, lock: bool = False
+) -> Defect:
+    """The defect, if `technician` may accept or reject its repair now (before the dialogue,
+    and again, locking the row, when the verdict is recorded)."""
+    roles.require_role(technician.role_names, TECHNICIANS)
+    defect = await _load_defect(session, defect_id, lock=lock)
+    if defect.status != DefectStatus.REPAIRED:
+        raise WrongState("defect.not_repaired", number=defect.number)
+    return defect
+
+
+async def defect_for_viewer(session: AsyncSession, viewer: User, number: str) -> Defect:
+    """The defect, if `viewer` may see it: equipment staff any, a vendor's staff their own."""
+    defect = await session.scalar(select(Defect).where(Defect.number == number.strip().upper()))
+    own_vendor_only = viewer.role_names <= {roles.VENDOR}
+    if defect is None or (own_vendor_only and viewer.vendor_id != defect.vendor_id):
+        raise NotFound("defect.not_found")
+    await session.refresh(defect, ["asset"])
+    return defect

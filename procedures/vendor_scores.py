@@ -1,0 +1,175 @@
+"""P3, vendor scores (seed part 3): the monthly score sheet (合格維保單位考核評分表), with what
+the bot measured filled in, and the half-yearly comprehensive assessment for the management office.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Defect, Rectification, User, Vendor, VendorScore
+
+from . import roles
+from .calendar import half_year_before, half_year_periods, month_bounds, previous_month
+from .defects import DefectStatus
+from .errors import InvalidInput, NotFound, WrongState
+from .outbox import button, notify_roles, notify_users
+from .rectifications import MANAGERS, RUNGS, vendors
+from .timeline import record_change
+from .unit_of_work import UnitOfWork
+
+# the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
+SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")
+
+
+def _minutes(delta: dt.timedelta) -> int:
+    return round(delta.total_seconds() / 60)
+
+
+async def measured_figures(
+    session: AsyncSession, vendor_id: int, period: str, timezone: ZoneInfo
+) -> dict[str, Any]:
+    """What the bot measured of the vendor in the month: defects, response and repair times,
+    rejected repairs, rectifications and the highest rung they reached."""
+    start, end = month_bounds(period, timezone)
+    defects = list(
+        await session.scalars(
+            select(Defect).where(
+                Defect.vendor_id == vendor_id, Defect.reported_at >= start, Defect.reported_at < end
+            )
+        )
+    )
+    responses = [_minutes(d.acknowledged_at - d.reported_at) for d in defects if d.acknowledged_at]
+    repairs = [_minutes(d.repaired_at - d.reported_at) for d in defects if d.repaired_at]
+    rectifications = list(
+        await session.scalars(
+            select(Rectification).where(
+                Rectification.vendor_id == vendor_id,
+                Rectification.raised_at < end,
+                (Rectification.conformed_at.is_(None)) | (Rectification.conformed_at >= start),
+            )
+        )
+    )
+    highest = max((RUNGS.index(r.rung) for r in rectifications), default=None)
+    return {
+        "defects": len(defects),
+        "open_defects": sum(d.status != DefectStatus.CLOSED for d in defects),
+        "median_response_minutes": statistics.median(responses) if responses else None,
+        "worst_response_minutes": max(responses) if responses else None,
+        "median_repair_minutes": statistics.median(repairs) if repairs else None,
+        "worst_repair_minutes": max(repairs) if repairs else None,
+        "rejected_repairs": sum(d.rejections for d in defects),
+        "rectifications": len(rectifications),
+        "highest_rung": RUNGS[highest] if highest is not None else None,
+    }
+
+
+async def request_monthly_scores(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """On the 1st: ask the equipment manager to score each vendor for last month."""
+    period = previous_month(now, timezone)
+    queued = 0
+    for vendor in await vendors(session):
+        queued += len(
+            await notify_roles(
+                session,
+                [roles.EQUIPMENT_MANAGER],
+                "score.request",
+                {"vendor": vendor.name, "period": period},
+                now=now,
+                buttons=[
+                    [
+                        button(
+                            "score.button.start",
+                            f"vs:go:{vendor.id}:{period.replace('-', '')}",
+                            vendor=vendor.code,
+                        )
+                    ]
+                ],
+                dedupe_prefix=f"score:request:{vendor.id}:{period}",
+            )
+        )
+    return queued
+
+
+async def record_vendor_score(
+    uow: UnitOfWork,
+    manager: User,
+    vendor_id: int,
+    period: str,
+    judged: dict[str, int],
+    timezone: ZoneInfo,
+) -> VendorScore:
+    """Store the month's score sheet (measured parts filled in by the bot); it is sent as a file."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(manager.role_names, MANAGERS)
+    if set(judged) != set(SCORE_CRITERIA) or not all(1 <= v <= 5 for v in judged.values()):
+        raise InvalidInput("score.incomplete")
+    vendor = await session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise NotFound("rectification.unknown_vendor")
+    if await session.scalar(
+        select(VendorScore.id).where(
+            VendorScore.vendor_id == vendor_id, VendorScore.period == period
+        )
+    ):
+        raise WrongState("score.already_scored", vendor=vendor.name, period=period)
+    score = VendorScore(
+        vendor_id=vendor_id,
+        period=period,
+        measured=await measured_figures(session, vendor_id, period, timezone),
+        judged=dict(judged),
+        total=sum(judged.values()) * 20 // len(SCORE_CRITERIA),
+        scored_by_id=manager.id,
+        scored_at=now,
+    )
+    session.add(score)
+    await session.flush()
+    record_change(
+        session,
+        score,
+        "scored",
+        now,
+        actor=manager,
+        after={"vendor": vendor.code, "period": period, "total": score.total},
+    )
+    await notify_users(
+        session,
+        [manager],
+        "score.sheet",
+        {"vendor": vendor.name, "period": period, "total": score.total},
+        now=now,
+        attachment={"kind": "vendor_score", "params": {"id": score.id}},
+        dedupe_prefix=f"score:sheet:{score.id}",
+    )
+    await uow.commit()
+    return score
+
+
+async def queue_half_year_assessment(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """Every six months: the comprehensive vendor assessment, from the six monthly sheets, to the
+    management office."""
+    year, half = half_year_before(now, timezone)
+    sheets = await session.scalar(
+        select(func.count())
+        .select_from(VendorScore)
+        .where(VendorScore.period.in_(half_year_periods(year, half)))
+    )
+    queued = await notify_roles(
+        session,
+        [roles.MANAGEMENT_OFFICE, roles.EQUIPMENT_MANAGER],
+        "score.assessment",
+        {"year": year, "half": half, "sheets": sheets or 0},
+        now=now,
+        attachment={"kind": "vendor_assessment", "params": {"year": year, "half": half}},
+        dedupe_prefix=f"score:assessment:{year}-H{half}",
+    )
+    return len(queued)
