@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -10,7 +12,6 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
 from procedures.errors import ProcedureError
-from procedures.unit_of_work import DuplicateUpdate
 from scheduler.runtime import JobServices, build_scheduler
 
 from .commands import MENU_COMMANDS
@@ -30,6 +31,7 @@ from .handlers import (
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
 from .services import Services
+from .update_transaction import already_processed, mark_processed, update_session
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +47,50 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
         self.run_scheduler = True
 
     async def process_update(self, update: object) -> None:
-        await super().process_update(update)
-        # The default flush runs once a minute; a restart must not lose a dialogue step.
-        await self.update_persistence()
+        """Handle the update in one transaction with its dialogue state and its id."""
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        try:
+            async with update_session(self.services.session_factory) as session:
+                if await already_processed(session, update.update_id):
+                    return  # its effect is committed: a redelivery changes nothing
+                await super().process_update(update)
+                await self.update_persistence()
+                mark_processed(session, update.update_id, self.services.clock.now())
+                await session.commit()
+        except Exception:
+            # The transaction rolled back: nothing of the update was kept. In polling mode the
+            # update is fetched again only after a restart, so the user is asked to repeat it.
+            logger.exception("update %s could not be committed", update.update_id)
+            await self._tell_try_again(update)
+        finally:
+            self.services.outbox_ready.set()
+
+    async def _tell_try_again(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        user = update.effective_user
+        language = self.services.texts.language_for(None, user.language_code if user else None)
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_message(
+                chat.id, self.services.texts.get(language, "gate.try_again")
+            )
+
+
+class ConfirmedAfterCommit(asyncio.Queue):  # type: ignore[type-arg]
+    """The update queue between fetching and handling: `put` returns once the update is handled.
+
+    python-telegram-bot confirms a batch of updates to Telegram (the next getUpdates' offset)
+    as soon as `put` returns; waiting here means an update is confirmed only after its effect
+    is committed. A kill before that leaves it unconfirmed, and it is fetched again. A webhook
+    request likewise gets its answer only after the commit.
+    """
+
+    async def put(self, item: object) -> None:
+        await super().put(item)
+        await self.join()
 
 
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -92,6 +135,7 @@ def build_application(
         # Handlers reply through the limiter too; a 429 there is retried after retry_after.
         .rate_limiter(AIORateLimiter(max_retries=2))
         .concurrent_updates(False)  # ConversationHandler needs updates one at a time
+        .update_queue(ConfirmedAfterCommit())
         .get_updates_read_timeout(poll_timeout + 5)
         .post_init(start_background_work)
         .post_stop(stop_background_work)
@@ -145,8 +189,6 @@ async def stop_background_work(application: Application) -> None:  # type: ignor
 async def _on_error(update: object, context: BotContext) -> None:
     """Domain errors become a message in the user's language; anything else is logged."""
     error = context.error
-    if isinstance(error, DuplicateUpdate):
-        return
     if isinstance(error, ProcedureError):
         key, params = error.text_key, error.params
     else:
@@ -156,12 +198,18 @@ async def _on_error(update: object, context: BotContext) -> None:
         return
     if update.effective_user is not None:
         # An error handler gets a fresh context: find the user's language again.
-        async with context.services.session_factory() as session:
+        async with context.session() as session:
             await gate.identify(session, context, update.effective_user)
-    try:
-        if update.callback_query:
+    if update.callback_query:
+        try:
             await update.callback_query.answer(context.text(key, **params), show_alert=True)
-        elif update.effective_chat:
+            return
+        except TelegramError:
+            # the handler answered the press already (every callback does, first): the alert
+            # is refused, so the error arrives as a message instead of as silence
+            pass
+    if update.effective_chat:
+        try:
             await context.reply(update, key, **params)
-    except TelegramError:
-        logger.exception("could not tell the user about an error")
+        except TelegramError:
+            logger.exception("could not tell the user about an error")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from procedures.unit_of_work import UnitOfWork
 from storage.models import User
 
 from .services import Services
+from .update_transaction import current_session
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.member: Member | None = None
         self.language: str = self.services.settings.default_language
-        self.update_id: int | None = None
 
     @property
     def services(self) -> Services:
@@ -67,8 +69,17 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         return self.services.clock.now()
 
     def unit_of_work(self) -> UnitOfWork:
-        """A transaction that also records this update as processed when it commits."""
-        return self.services.unit_of_work(self.update_id)
+        """A use case's transaction: a savepoint in the update's, committed with it."""
+        return UnitOfWork(
+            self.services.session_factory,
+            self.services.clock,
+            self.services.outbox_ready.set,
+            within=current_session(),
+        )
+
+    def session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """The update's session, for reading: it sees what this update wrote so far."""
+        return _borrowed(current_session() or self.services.session_factory())
 
     async def actor(self, session: AsyncSession) -> User:
         """The calling user, loaded in `session` (a unit of work's, to be changed or checked)."""
@@ -98,6 +109,16 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             text=fit_message(self.text(key, **params)),
             reply_markup=markup,
         )
+
+
+@contextlib.asynccontextmanager
+async def _borrowed(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """Lend the update's session without closing it (a session of its own is closed)."""
+    if session is current_session():
+        yield session
+        return
+    async with session:
+        yield session
 
 
 async def edit_query_message(

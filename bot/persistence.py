@@ -1,8 +1,9 @@
 """python-telegram-bot persistence in the database, so dialogues survive a restart.
 
-Conversation states and per-user/per-chat scratch data are written after every update (see
-`AfterSalesApplication.process_update`), not once a minute as a pickle file would be, and two
-processes can share them. bot_data and callback data are not kept: the records are the truth.
+Conversation states and per-user/per-chat scratch data are written at the end of every update,
+in the update's own transaction (bot/update_transaction.py), so a dialogue's step and the
+record it wrote are committed together; two processes can share them. bot_data and callback
+data are not kept: the records are the truth.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from telegram.ext import BasePersistence, PersistenceInput
 
 from storage.models import ChatScratchpad, ConversationState
 
+from .update_transaction import session_in_update
+
 ConversationDict = dict[tuple[str | int, ...], object]
 
 
@@ -25,7 +28,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             store_data=PersistenceInput(
                 bot_data=False, chat_data=True, user_data=True, callback_data=False
             ),
-            update_interval=60,
+            # written by every update itself; the library's own periodic flush would only
+            # compete with an update for the database
+            update_interval=24 * 3600,
         )
         self._session_factory = session_factory
 
@@ -42,7 +47,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self, name: str, key: tuple[str | int, ...], new_state: object | None
     ) -> None:
         encoded_key = json.dumps(list(key))
-        async with self._session_factory() as session:
+        async with session_in_update(self._session_factory) as (session, own):
             row = await session.get(ConversationState, (name, encoded_key))
             if new_state is None:
                 if row is not None:
@@ -55,7 +60,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 )
             else:
                 row.state = new_state
-            await session.commit()
+            if own:
+                await session.commit()
 
     # --- user and chat scratch data ---
 
@@ -67,7 +73,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return {row.owner_id: dict(row.data) for row in rows}
 
     async def _put(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
-        async with self._session_factory() as session:
+        async with session_in_update(self._session_factory) as (session, own):
             row = await session.get(ChatScratchpad, (scope, owner_id))
             if not data:
                 if row is not None:
@@ -75,17 +81,19 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             elif row is None:
                 session.add(ChatScratchpad(scope=scope, owner_id=owner_id, data=data))
             else:
-                row.data = data
-            await session.commit()
+                row.data = dict(data)
+            if own:
+                await session.commit()
 
     async def _drop(self, scope: str, owner_id: int) -> None:
-        async with self._session_factory() as session:
+        async with session_in_update(self._session_factory) as (session, own):
             await session.execute(
                 delete(ChatScratchpad).where(
                     ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id
                 )
             )
-            await session.commit()
+            if own:
+                await session.commit()
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return await self._get_all("user")

@@ -23,5 +23,5 @@ class Services:
     # Set after every commit (which may have queued notifications) to wake the outbox sender.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def unit_of_work(self, update_id: int | None = None) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock, update_id, self.outbox_ready.set)
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock, self.outbox_ready.set)

@@ -1,44 +1,45 @@
-"""One transaction per use case: rolls back unless `commit()` is called."""
+"""One transaction per use case: rolls back unless `commit()` is called.
+
+A use case run on its own (a job, an import, a test) gets a session and a transaction of its
+own. A use case run while the bot handles a Telegram update joins the update's transaction as a
+savepoint: its `commit()` keeps its changes, a failure undoes only them, and the update's
+transaction commits them together with the dialogue's new state and the update's id. So a step
+and its record are written together or not at all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from storage.models import ProcessedUpdate
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
 from .clock import Clock
 
 
-class DuplicateUpdate(Exception):
-    """The update's effect was committed before: this delivery must change nothing."""
-
-
 class UnitOfWork:
-    """Opens a session; `commit()` also records the Telegram update that caused the change.
-
-    Recording the update id in the same transaction as its effect is what makes a redelivered
-    update harmless: the gate sees the id and drops the update.
-    """
-
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         clock: Clock,
-        update_id: int | None = None,
         on_commit: Callable[[], None] | None = None,
+        *,
+        within: AsyncSession | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.clock = clock
-        self.update_id = update_id
         # Told after every commit, so the outbox sender need not wait for its next poll.
         self._on_commit = on_commit
+        self._within = within
+        self._savepoint: AsyncSessionTransaction | None = None
         self.session: AsyncSession
 
     async def __aenter__(self) -> UnitOfWork:
-        self.session = self._session_factory()
+        if self._within is not None:
+            self.session = self._within
+            self._savepoint = await self.session.begin_nested()
+        else:
+            self.session = self._session_factory()
         return self
 
     async def __aexit__(
@@ -47,19 +48,19 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._savepoint is not None:
+            if self._savepoint.is_active:
+                await self._savepoint.rollback()
+            return
         # Closing rolls back whatever was not committed. (An explicit rollback would also expire
         # the objects the use case returns, which callers still read after the block.)
         await self.session.close()
 
     async def commit(self) -> None:
-        if self.update_id is not None:
-            if await self.session.get(ProcessedUpdate, self.update_id) is not None:
-                raise DuplicateUpdate(self.update_id)
-            # On a race the primary key refuses the second insert and the commit fails whole.
-            self.session.add(
-                ProcessedUpdate(update_id=self.update_id, processed_at=self.clock.now())
-            )
-            self.update_id = None
+        if self._savepoint is not None:
+            await self.session.flush()
+            await self._savepoint.commit()
+            return  # the update's transaction commits, and wakes the sender, at its end
         await self.session.commit()
         if self._on_commit is not None:
             self._on_commit()

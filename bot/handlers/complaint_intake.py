@@ -89,7 +89,7 @@ async def start_complaint(update: Update, context: BotContext) -> int | None:
 @for_command("complain_for")
 async def start_complaint_for(update: Update, context: BotContext) -> int | None:
     """Staff file for a customer; asks which organisation."""
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         organisations = await intake.customer_organisations(session)
     buttons = [
         [button("common.organisation", f"cp:org:{o.id}", code=o.code, name=o.name)]
@@ -142,7 +142,7 @@ async def enter_complainant(update: Update, context: BotContext) -> int:
 
 
 async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         products = await intake.shipped_products(session, draft.organisation_id)
     if not products:
         context.user_data.pop(DRAFT_KEY, None)
@@ -164,7 +164,7 @@ async def choose_product(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     product_id = int(context.match.group(1))
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         shipped = {p.id for p in await intake.shipped_products(session, draft.organisation_id)}
     if product_id not in shipped:  # a forged button
         await context.reply(update, "error.stale_button")
@@ -178,7 +178,7 @@ async def type_product(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         product = await intake.find_shipped_product(
             session,
             draft.organisation_id,
@@ -191,7 +191,7 @@ async def type_product(update: Update, context: BotContext) -> int:
 async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     _save(context, draft)
     assert draft.product_id is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
     buttons = [[button("complain.lot", f"cp:lot:{b.id}", lot=b.lot_number)] for b in batches]
     await context.reply(update, "complain.ask_batch", buttons=buttons)
@@ -207,7 +207,7 @@ async def choose_batch(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     assert draft.product_id is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
     batch_id = int(context.match.group(1))
     if batch_id not in {b.id for b in batches}:
@@ -225,7 +225,7 @@ async def type_batch(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     assert draft.product_id is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         batch = await intake.find_shipped_batch(
             session,
             draft.organisation_id,
@@ -244,7 +244,7 @@ async def enter_quantity(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     assert draft.batch_id is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         draft.quantity = await intake.parse_quantity(
             session,
             draft.organisation_id,
@@ -306,7 +306,7 @@ async def photos_done(update: Update, context: BotContext) -> int:
 
 
 async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]:
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         organisation = await session.get(Organisation, draft.organisation_id)
         product = await session.get(Product, draft.product_id)
         batch = await session.get(Batch, draft.batch_id)

@@ -48,7 +48,7 @@ def _complaint_id(context: BotContext) -> int:
 @for_command("queue")
 async def show_queue(update: Update, context: BotContext) -> None:
     """Lists complaints waiting for quality, each with its buttons."""
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         waiting = await queries.work_queue(session)
     if not waiting:
         await context.reply(update, "queue.empty")
@@ -139,7 +139,7 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
     """Checks the complaint can be verified; asks whether a visit was made."""
     query = update.callback_query
     assert query is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         user = await context.actor(session)
         complaint = await handling.complaint_for_verification(session, user, _complaint_id(context))
     await query.answer()
@@ -266,7 +266,7 @@ async def begin_opinion(update: Update, context: BotContext) -> int | None:
     """Checks an opinion may be given; asks for its text."""
     query = update.callback_query
     assert query is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         user = await context.actor(session)
         complaint = await handling.complaint_for_opinion(session, user, _complaint_id(context))
     await query.answer()

@@ -2,31 +2,38 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram import User as TelegramUser
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from procedures import people
-from storage.models import ProcessedUpdate, User
+from storage.models import User
 
 from ..context import BotContext, Member
 
 GATE_GROUP = -1
+logger = logging.getLogger(__name__)
 
 
 async def gate(update: Update, context: BotContext) -> None:
     """Sets context.member and language; stops the update for unknown or inactive users."""
-    context.update_id = update.update_id
     user = update.effective_user
     chat = update.effective_chat
     if user is None or user.is_bot or (chat is not None and chat.type != chat.PRIVATE):
         # The procedures are run in private chats; a group the bot was added to is ignored.
         raise ApplicationHandlerStop
-    async with context.services.session_factory() as session:
-        if await session.get(ProcessedUpdate, update.update_id) is not None:
-            raise ApplicationHandlerStop  # its effect is already committed
-        stored = await identify(session, context, user)
+    try:
+        async with context.session() as session:
+            stored = await identify(session, context, user)
+    except Exception:
+        # Not knowing who is asking (a locked or unreachable database) must not let the update
+        # through as if from nobody: it stops here, and the user is asked to try again.
+        logger.exception("gate could not identify telegram user %s", user.id)
+        await _turn_away(update, context, "gate.try_again")
+        raise ApplicationHandlerStop from None
     if stored is None:
         message = update.effective_message
         if message is not None and (message.text or "").startswith("/start"):

@@ -41,7 +41,7 @@ STICKER_LINK = filters.Regex(r"^/start asset_")
 @for_command("patrol")
 async def start_patrol(update: Update, context: BotContext) -> int | None:
     """Shows today's unpatrolled assets as buttons; a typed code picks one too."""
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         day = local_day(context.now(), context.services.settings.timezone)
         todo = await patrols.assets_to_patrol(session, day)
     context.user_data[PATROL_KEY] = None
@@ -59,7 +59,7 @@ async def start_patrol(update: Update, context: BotContext) -> int | None:
 async def start_from_sticker(update: Update, context: BotContext) -> int | None:
     """A scanned QR sticker (`/start asset_CODE`) opens the patrol of that asset."""
     assert context.args
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         asset = await patrols.find_asset(session, context.args[0])
     return await _begin_asset(update, context, asset)
 
@@ -69,7 +69,7 @@ async def choose_asset(update: Update, context: BotContext) -> int:
     query = update.callback_query
     assert query is not None and context.match is not None
     await query.answer()
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         asset = await session.get(EquipmentAsset, int(context.match.group(1)))
     if asset is None:
         await context.reply(update, "error.stale_button")
@@ -79,13 +79,13 @@ async def choose_asset(update: Update, context: BotContext) -> int:
 
 async def type_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset whose label code was typed."""
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         asset = await patrols.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
     return await _begin_asset(update, context, asset)
 
 
 async def _begin_asset(update: Update, context: BotContext, asset: EquipmentAsset) -> int:
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         items = await patrols.checklist_for(session, asset.system)
     context.user_data[PATROL_KEY] = {
         "draft": PatrolDraft(asset_id=asset.id).to_json(),
@@ -120,7 +120,7 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
             update, "patrol.ask_note", buttons=[[button("common.button.skip", "pt:note:skip")]]
         )
         return NOTE
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         item = await session.get(ChecklistItem, state["items"][answered])
     assert item is not None
     position = {"position": answered + 1, "total": len(state["items"]), "label": item.label}
@@ -155,7 +155,7 @@ def _number(value: Any) -> str:
 
 async def _current_item(context: BotContext) -> ChecklistItem:
     state = _state(context)
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         item = await session.get(ChecklistItem, state["items"][len(state["draft"]["answers"])])
     assert item is not None
     return item
@@ -320,7 +320,7 @@ async def begin_repair(update: Update, context: BotContext) -> int:
     """Asks the vendor what was repaired."""
     query = update.callback_query
     assert query is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         user = await context.actor(session)
         defect = await defects.defect_for_repair(session, user, _defect_id(context))
     await query.answer()
@@ -390,7 +390,7 @@ async def begin_reject(update: Update, context: BotContext) -> int:
     """Asks the technician why the repair is rejected."""
     query = update.callback_query
     assert query is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         user = await context.actor(session)
         defect = await defects.defect_for_verification(session, user, _defect_id(context))
     await query.answer()
@@ -437,7 +437,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
     if not context.args:
         await context.reply(update, "defect.usage")
         return
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         viewer = await context.actor(session)
         defect = await defects.defect_for_viewer(session, viewer, context.args[0])
         events = await events_of(session, "defect", defect.id)

@@ -27,7 +27,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
     if not context.args:
         await context.reply(update, "ticket.usage")
         return
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         viewer = await context.actor(session)
         complaint = await queries.complaint_for_viewer(session, viewer, context.args[0])
         deadlines = await queries.deadlines_of(session, complaint.id)
@@ -143,7 +143,7 @@ async def my_tickets(update: Update, context: BotContext) -> None:
     if member.organisation_id is None:
         await context.reply(update, "common.not_linked")
         return
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         own = await queries.complaints_of(session, member.organisation_id)
         for complaint in own:
             await session.refresh(complaint, ["product", "batch"])
@@ -186,7 +186,7 @@ async def send_ledger(update: Update, context: BotContext) -> None:
     else:
         attachment = {"kind": "complaint_ledger", "params": {}}
         caption = context.text("report.ledger_caption")
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         reader = document_context(context.services, context.language)
         document = await documents.render(session, attachment, reader)
     await update.effective_message.reply_document(  # type: ignore[union-attr]

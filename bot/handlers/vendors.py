@@ -49,7 +49,7 @@ def _id(context: BotContext) -> int:
 @for_command("rectify")
 async def start_rectify(update: Update, context: BotContext) -> int | None:
     """Asks which vendor the rectification request is for."""
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         found = await rectifications.vendors(session)
     context.user_data[RAISE_KEY] = {}
     await context.reply(
@@ -144,7 +144,7 @@ def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
 @for_command("rectifications")
 async def list_rectifications(update: Update, context: BotContext) -> None:
     """Open rectifications, each with the buttons of its rung."""
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         found = await rectifications.open_rectifications(session)
     if not found:
         await context.reply(update, "rectification.none_open")
@@ -291,7 +291,7 @@ async def begin_form(update: Update, context: BotContext) -> int:
     """The engineer starts the evaluation form: asks for the findings."""
     query = update.callback_query
     assert query is not None
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         engineer = await context.actor(session)
         rectification = await rectifications.rectification_for_form(session, engineer, _id(context))
     await query.answer()
@@ -336,7 +336,7 @@ async def enter_score(update: Update, context: BotContext) -> int:
 async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
     """/score: last month's sheet for each vendor, one button each."""
     period = previous_month(context.now(), context.services.settings.timezone)
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         found = await rectifications.vendors(session)
     await context.reply(
         update,
@@ -358,7 +358,7 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
         return ConversationHandler.END
     vendor_id, raw_period = int(context.match.group(1)), context.match.group(2)
     period = f"{raw_period[:4]}-{raw_period[4:]}"
-    async with context.services.session_factory() as session:
+    async with context.session() as session:
         vendor = await session.get(Vendor, vendor_id)
         if vendor is None:
             await query.answer(context.text("error.stale_button"), show_alert=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,6 +84,10 @@ class BotHarness:
         self.application = application
         self.token = token
         self.services: Services = application.services
+
+    async def settled(self, timeout: float = 5.0) -> None:
+        """Until the update being handled is committed: a reply is sent before its commit."""
+        await asyncio.wait_for(self.application.update_queue.join(), timeout)
 
     def chat(self, first_name: str = "Tester", language_code: str | None = "en") -> Chat:
         user_id = next(_user_ids)

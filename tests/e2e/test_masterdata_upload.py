@@ -18,6 +18,7 @@ async def test_an_admin_imports_a_file_and_hears_what_changed(bot: BotHarness) -
     await admin.send_document(csv.encode(), "vendors.csv", caption="vendors")
 
     assert await admin.expect_text() == "Imported vendors: 1 new, 0 updated, 1 unchanged."
+    await bot.settled()
     async with bot.services.session_factory() as session:
         vendor = await session.scalar(select(Vendor).where(Vendor.code == "V009"))
         assert vendor is not None and vendor.contact_name == "林工"

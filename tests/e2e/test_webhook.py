@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import socket
 
 import httpx
@@ -12,6 +13,9 @@ from bot.services import Services
 from emulator.server import BotApiEmulator
 
 from .conftest import Chat
+
+# each run (SQLite, PostgreSQL) has a bot and a user of its own in the shared emulator
+_runs = itertools.count()
 
 
 def free_port() -> int:
@@ -32,7 +36,9 @@ async def test_the_bot_answers_over_a_webhook_and_refuses_requests_without_the_s
         webhook_secret="s3cret-token",
         webhook_port=port,
     )
-    token = "950001:webhook-token"
+    run = next(_runs)
+    token = f"{950001 + run}:webhook-token"
+    user_id = 88_001 + run
     application = build_application(
         services, token, base_url=emulator.base_url, run_scheduler=False
     )
@@ -45,7 +51,7 @@ async def test_the_bot_answers_over_a_webhook_and_refuses_requests_without_the_s
     await start_background_work(application)
     try:
         assert emulator.bot(token).webhook_secret == "s3cret-token"
-        chat = Chat(emulator, token, 88_001)
+        chat = Chat(emulator, token, user_id)
         emulator.add_user(chat.user_id, "Wendy", language_code="en")
         await chat.send("/start")
         assert "invitation link" in await chat.expect_text()
@@ -56,7 +62,7 @@ async def test_the_bot_answers_over_a_webhook_and_refuses_requests_without_the_s
                 "message_id": 1,
                 "date": 0,
                 "text": "/start",
-                "chat": {"id": 88_001, "type": "private"},
+                "chat": {"id": user_id, "type": "private"},
             },
         }
         async with httpx.AsyncClient() as client:
