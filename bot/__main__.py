@@ -8,11 +8,13 @@ import logging
 import sys
 from pathlib import Path
 
+from core.config import ConfigError, Settings, load_settings
+from core.database import engine_for, prepare_database
+from core.logging import configure_logging
 from procedures import masterdata, roles
 from procedures.errors import ProcedureError
 
-from .config import ConfigError, Settings, load_settings
-from .runtime import build_services, configure_logging, engine_for, prepare_database
+from .services import build_services
 
 logger = logging.getLogger("bot")
 EMULATOR_TOKEN = "1000001:local-emulator-token"

@@ -9,12 +9,12 @@ from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from core.config import Settings
 from procedures.errors import ProcedureError
 from procedures.unit_of_work import DuplicateUpdate
-from scheduler.runtime import JobServices, build_scheduler
+from scheduler.runtime import scheduler_for
 
 from .commands import MENU_COMMANDS
-from .config import Settings
 from .context import BotContext
 from .handlers import (
     common,
@@ -126,10 +126,7 @@ async def start_background_work(application: Application) -> None:  # type: igno
         await application.bot.set_my_commands(commands, language_code=language_code)
     application.outbox_sender.start()
     if application.run_scheduler:
-        job_services = JobServices.for_settings(
-            services.settings, services.session_factory, services.clock, services.outbox_ready
-        )
-        application.scheduler = build_scheduler(job_services)
+        application.scheduler = scheduler_for(services)
         application.scheduler.start()
 
 

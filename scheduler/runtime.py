@@ -5,17 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.services import Runtime
 from procedures.clock import Clock
 from procedures.unit_of_work import UnitOfWork
-
-if TYPE_CHECKING:  # the settings object is handed in; nothing of bot/ is imported at run time
-    from bot.config import Settings
 
 # A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
 # collapse into one, which is safe because every job reads what is due from the database.
@@ -32,19 +29,14 @@ class JobServices:
     inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
 
     @classmethod
-    def for_settings(
-        cls,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        clock: Clock,
-        outbox_ready: asyncio.Event | None = None,
-    ) -> JobServices:
-        """What the jobs need, with the schedule taken from the configuration."""
+    def for_runtime(cls, runtime: Runtime) -> JobServices:
+        """What the jobs need from a process's runtime, with the schedule from its settings."""
+        settings = runtime.settings
         return cls(
-            session_factory,
-            clock,
+            runtime.session_factory,
+            runtime.clock,
             settings.timezone,
-            outbox_ready,
+            runtime.outbox_ready,
             patrol_reminder_hour=settings.patrol_reminder_hour,
             inspection_months=settings.inspection_months,
         )
@@ -52,6 +44,11 @@ class JobServices:
     def unit_of_work(self) -> UnitOfWork:
         wake = self.outbox_ready.set if self.outbox_ready is not None else None
         return UnitOfWork(self.session_factory, self.clock, on_commit=wake)
+
+
+def scheduler_for(runtime: Runtime) -> AsyncIOScheduler:
+    """The scheduler of a process: the bot's (its commits wake the outbox sender) or its own."""
+    return build_scheduler(JobServices.for_runtime(runtime))
 
 
 def build_scheduler(services: JobServices) -> AsyncIOScheduler:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.app import build_application, start_background_work, stop_background_work
 from bot.persistence import DatabasePersistence
-from bot.runtime import load_samples_if_empty
 from bot.services import Services
+from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator
 from procedures.clock import ManualClock
 from storage.models import Complaint
