@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures import complaints, deadlines, patrols, vendors
 
-from .runtime import JobServices
+from .services import JobServices
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")

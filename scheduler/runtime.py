@@ -1,49 +1,19 @@
-"""What jobs need, and the scheduler that runs them on the bot's (or its own) event loop."""
+"""The scheduler that runs the jobs on the bot's (or its own) event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.services import Runtime
-from procedures.clock import Clock
-from procedures.unit_of_work import UnitOfWork
+
+from . import jobs
+from .services import JobServices
 
 # A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
 # collapse into one, which is safe because every job reads what is due from the database.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 300, "max_instances": 1}
-
-
-@dataclass
-class JobServices:
-    session_factory: async_sessionmaker[AsyncSession]
-    clock: Clock
-    timezone: ZoneInfo
-    outbox_ready: asyncio.Event | None = field(default=None)
-    patrol_reminder_hour: int = 17
-    inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
-
-    @classmethod
-    def for_runtime(cls, runtime: Runtime) -> JobServices:
-        """What the jobs need from a process's runtime, with the schedule from its settings."""
-        settings = runtime.settings
-        return cls(
-            runtime.session_factory,
-            runtime.clock,
-            settings.timezone,
-            runtime.outbox_ready,
-            patrol_reminder_hour=settings.patrol_reminder_hour,
-            inspection_months=settings.inspection_months,
-        )
-
-    def unit_of_work(self) -> UnitOfWork:
-        wake = self.outbox_ready.set if self.outbox_ready is not None else None
-        return UnitOfWork(self.session_factory, self.clock, on_commit=wake)
 
 
 def scheduler_for(runtime: Runtime) -> AsyncIOScheduler:
@@ -52,8 +22,6 @@ def scheduler_for(runtime: Runtime) -> AsyncIOScheduler:
 
 
 def build_scheduler(services: JobServices) -> AsyncIOScheduler:
-    from . import jobs
-
     timezone = services.timezone
     scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
