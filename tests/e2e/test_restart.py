@@ -21,9 +21,7 @@ _bot_ids = itertools.count(900_001)
 
 
 async def run_bot(services: Services, emulator: BotApiEmulator, token: str):
-    application = build_application(
-        services, token, base_url=emulator.base_url, run_scheduler=False, poll_timeout=1
-    )
+    application = build_application(services, token, base_url=emulator.base_url, poll_timeout=1)
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)
