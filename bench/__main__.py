@@ -15,9 +15,9 @@ from pathlib import Path
 from sqlalchemy import text
 from telegram import Bot
 
-from bot.config import Settings
 from bot.outbox_sender import OutboxSender
-from bot.runtime import build_services
+from bot.services import build_services
+from core.config import Settings
 from emulator.server import BotApiEmulator, FloodLimits
 from procedures import deadlines
 from procedures.clock import ManualClock

@@ -7,12 +7,18 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from core.config import ConfigError, Settings, load_settings
+from core.database import engine_for, prepare_database
+from core.logging import configure_logging
 from procedures import masterdata, roles
 from procedures.errors import ProcedureError
 
-from .config import ConfigError, Settings, load_settings
-from .runtime import build_services, configure_logging, engine_for, prepare_database
+from .services import build_services
+
+if TYPE_CHECKING:
+    from .app import BackgroundJobsFactory
 
 logger = logging.getLogger("bot")
 EMULATOR_TOKEN = "1000001:local-emulator-token"
@@ -120,6 +126,16 @@ async def _bot_username(settings: Settings) -> str:
         return bot.username
 
 
+def background_jobs_for(settings: Settings) -> BackgroundJobsFactory | None:
+    """The scheduler on the bot's event loop, unless RUN_SCHEDULER=false leaves the jobs to
+    `python -m scheduler`."""
+    if not settings.run_scheduler:
+        return None
+    from scheduler.runtime import scheduler_for
+
+    return scheduler_for
+
+
 def _run(settings: Settings) -> int:
     from .app import ALLOWED_UPDATES, build_application, webhook_options
 
@@ -141,7 +157,7 @@ def _run(settings: Settings) -> int:
         token, base_url = settings.bot_token, settings.telegram_api_url  # type: ignore[assignment]
 
     application = build_application(
-        services, token, base_url=base_url, run_scheduler=settings.run_scheduler
+        services, token, base_url=base_url, background_jobs=background_jobs_for(settings)
     )
     try:
         if settings.webhook_url and not settings.uses_emulator:

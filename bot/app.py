@@ -1,21 +1,21 @@
-"""Builds the python-telegram-bot Application: wires handlers, persistence, sender, scheduler."""
+"""Builds the python-telegram-bot Application: handlers, persistence, sender, background jobs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
 
+from core.config import Settings
 from procedures.errors import ProcedureError
-from scheduler.runtime import JobServices, build_scheduler
 
 from .commands import MENU_COMMANDS
-from .config import Settings
 from .context import BotContext
 from .handlers import (
     common,
@@ -36,6 +36,18 @@ from .update_transaction import already_processed, mark_processed, update_sessio
 logger = logging.getLogger(__name__)
 
 
+class BackgroundJobs(Protocol):
+    """What runs on the bot's event loop beside it: the scheduler, when this process runs it."""
+
+    def start(self) -> None: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+# Builds the background jobs on the bot's services; the entry point chooses which, if any.
+BackgroundJobsFactory = Callable[[Services], BackgroundJobs]
+
+
 class AfterSalesApplication(Application):  # type: ignore[type-arg]
     """An Application that carries the services and saves dialogue state after every update."""
 
@@ -43,8 +55,8 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
         super().__init__(**kwargs)
         self.services = services
         self.outbox_sender = OutboxSender(services, self.bot)
-        self.scheduler = None
-        self.run_scheduler = True
+        self.background_jobs_factory: BackgroundJobsFactory | None = None
+        self.background_jobs: BackgroundJobs | None = None
 
     async def process_update(self, update: object) -> None:
         """Handle the update in one transaction with its dialogue state and its id."""
@@ -121,7 +133,7 @@ def build_application(
     token: str,
     *,
     base_url: str,
-    run_scheduler: bool = True,
+    background_jobs: BackgroundJobsFactory | None = None,
     poll_timeout: float = 10.0,
 ) -> AfterSalesApplication:
     application = (
@@ -142,7 +154,7 @@ def build_application(
         .build()
     )
     assert isinstance(application, AfterSalesApplication)
-    application.run_scheduler = run_scheduler
+    application.background_jobs_factory = background_jobs
 
     gate.register(application)
     patrols.register(application)  # first: its sticker deep link is a /start with a payload
@@ -159,7 +171,7 @@ def build_application(
 
 
 async def start_background_work(application: Application) -> None:  # type: ignore[type-arg]
-    """Command menu, outbox sender and scheduler; run_polling/run_webhook call this on start."""
+    """Command menu, outbox sender, background jobs; run_polling/run_webhook call this on start."""
     assert isinstance(application, AfterSalesApplication)
     services = application.services
     texts = services.texts
@@ -169,20 +181,17 @@ async def start_background_work(application: Application) -> None:  # type: igno
         ]
         await application.bot.set_my_commands(commands, language_code=language_code)
     application.outbox_sender.start()
-    if application.run_scheduler:
-        job_services = JobServices.for_settings(
-            services.settings, services.session_factory, services.clock, services.outbox_ready
-        )
-        application.scheduler = build_scheduler(job_services)
-        application.scheduler.start()
+    if application.background_jobs_factory is not None:
+        application.background_jobs = application.background_jobs_factory(services)
+        application.background_jobs.start()
 
 
 async def stop_background_work(application: Application) -> None:  # type: ignore[type-arg]
-    """Stops the scheduler and lets the sender finish its row while the bot can still send."""
+    """Stops the background jobs; the sender finishes its row while the bot can still send."""
     assert isinstance(application, AfterSalesApplication)
-    if application.scheduler is not None:
-        application.scheduler.shutdown(wait=False)
-        application.scheduler = None
+    if application.background_jobs is not None:
+        application.background_jobs.shutdown(wait=False)
+        application.background_jobs = None
     await application.outbox_sender.stop()
 
 

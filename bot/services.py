@@ -1,27 +1,24 @@
-"""What every handler and job needs, built once at start-up and handed in (no globals)."""
+"""What every handler needs: the shared runtime and the message catalogues."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.config import Settings
+from core.services import Runtime
 from procedures.clock import Clock
-from procedures.unit_of_work import UnitOfWork
 
-from .config import Settings
 from .texts import Texts
 
 
 @dataclass
-class Services:
-    settings: Settings
-    session_factory: async_sessionmaker[AsyncSession]
-    clock: Clock
+class Services(Runtime):
     texts: Texts
-    # Set after every commit (which may have queued notifications) to wake the outbox sender.
-    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock, self.outbox_ready.set)
+
+def build_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:
+    return Services.on_engine(
+        settings, engine, clock, texts=Texts(settings.timezone, settings.default_language)
+    )

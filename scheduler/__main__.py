@@ -11,12 +11,13 @@ import logging
 import signal
 import sys
 
-from bot.config import ConfigError, load_settings
-from bot.runtime import configure_logging, engine_for
-from procedures.clock import SystemClock
-from storage.db import make_session_factory, migrate
+from core.config import ConfigError, load_settings
+from core.database import engine_for
+from core.logging import configure_logging
+from core.services import Runtime
+from storage.db import migrate
 
-from .runtime import JobServices, build_scheduler
+from .runtime import scheduler_for
 
 logger = logging.getLogger("scheduler")
 
@@ -26,8 +27,7 @@ async def run() -> None:
     configure_logging(settings.log_level)
     engine = engine_for(settings)
     await migrate(engine)
-    services = JobServices.for_settings(settings, make_session_factory(engine), SystemClock())
-    scheduler = build_scheduler(services)
+    scheduler = scheduler_for(Runtime.on_engine(settings, engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

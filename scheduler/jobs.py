@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures import deadlines, inspections, patrols, rectifications, vendor_scores
 from procedures.complaints import queries as complaint_queries
 
-from .runtime import JobServices
+from .services import JobServices
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")

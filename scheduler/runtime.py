@@ -1,62 +1,27 @@
-"""What jobs need, and the scheduler that runs them on the bot's (or its own) event loop."""
+"""The scheduler that runs the jobs on the bot's (or its own) event loop."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from procedures.clock import Clock
-from procedures.unit_of_work import UnitOfWork
+from core.services import Runtime
 
-if TYPE_CHECKING:  # the settings object is handed in; nothing of bot/ is imported at run time
-    from bot.config import Settings
+from . import jobs
+from .services import JobServices
 
 # A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
 # collapse into one, which is safe because every job reads what is due from the database.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 300, "max_instances": 1}
 
 
-@dataclass
-class JobServices:
-    session_factory: async_sessionmaker[AsyncSession]
-    clock: Clock
-    timezone: ZoneInfo
-    outbox_ready: asyncio.Event | None = field(default=None)
-    patrol_reminder_hour: int = 17
-    inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
-
-    @classmethod
-    def for_settings(
-        cls,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        clock: Clock,
-        outbox_ready: asyncio.Event | None = None,
-    ) -> JobServices:
-        """What the jobs need, with the schedule taken from the configuration."""
-        return cls(
-            session_factory,
-            clock,
-            settings.timezone,
-            outbox_ready,
-            patrol_reminder_hour=settings.patrol_reminder_hour,
-            inspection_months=settings.inspection_months,
-        )
-
-    def unit_of_work(self) -> UnitOfWork:
-        wake = self.outbox_ready.set if self.outbox_ready is not None else None
-        return UnitOfWork(self.session_factory, self.clock, on_commit=wake)
+def scheduler_for(runtime: Runtime) -> AsyncIOScheduler:
+    """The scheduler of a process: the bot's (its commits wake the outbox sender) or its own."""
+    return build_scheduler(JobServices.for_runtime(runtime))
 
 
 def build_scheduler(services: JobServices) -> AsyncIOScheduler:
-    from . import jobs
-
     timezone = services.timezone
     scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
-from bot.runtime import build_services, load_samples_if_empty
-from bot.services import Services
+from bot.services import Services, build_services
+from core.config import Settings
+from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator, FloodLimits
 from procedures.clock import ManualClock
 from storage.db import make_engine, migrate

@@ -101,9 +101,7 @@ async def bot(
 ) -> AsyncIterator[BotHarness]:
     """The real Application polling the emulator, with its outbox sender running."""
     token = f"{next(_bot_ids)}:e2e-token"
-    application = build_application(
-        services, token, base_url=emulator.base_url, run_scheduler=False, poll_timeout=1
-    )
+    application = build_application(services, token, base_url=emulator.base_url, poll_timeout=1)
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)

@@ -165,7 +165,7 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     bot: BotHarness, clock
 ) -> None:
     from scheduler.jobs import prompt_overdue_rectifications
-    from scheduler.runtime import JobServices
+    from scheduler.services import JobServices
 
     manager = await register(bot, "equipment_manager", "Ma Manager")
     engineer = await register(bot, "equipment_engineer", "Eng Engineer")
@@ -274,7 +274,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     from procedures.clock import ManualClock
     from scheduler.jobs import request_vendor_scores
-    from scheduler.runtime import JobServices
+    from scheduler.services import JobServices
     from tests.conftest import SHANGHAI
 
     assert isinstance(clock, ManualClock)

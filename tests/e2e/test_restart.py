@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from bot.app import build_application, start_background_work, stop_background_work
 from bot.persistence import DatabasePersistence
-from bot.runtime import load_samples_if_empty
 from bot.services import Services
+from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator
 from procedures.clock import ManualClock
 from storage.models import Complaint
@@ -21,9 +21,7 @@ _bot_ids = itertools.count(900_001)
 
 
 async def run_bot(services: Services, emulator: BotApiEmulator, token: str):
-    application = build_application(
-        services, token, base_url=emulator.base_url, run_scheduler=False, poll_timeout=1
-    )
+    application = build_application(services, token, base_url=emulator.base_url, poll_timeout=1)
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)

@@ -39,9 +39,7 @@ async def test_the_bot_answers_over_a_webhook_and_refuses_requests_without_the_s
     run = next(_runs)
     token = f"{950001 + run}:webhook-token"
     user_id = 88_001 + run
-    application = build_application(
-        services, token, base_url=emulator.base_url, run_scheduler=False
-    )
+    application = build_application(services, token, base_url=emulator.base_url)
     await application.initialize()
     await application.start()
     # Telegram would post to the public https URL; the emulator posts to where the bot listens.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, settings_from
+from core.config import ConfigError, settings_from
 
 
 def test_an_empty_environment_runs_on_sqlite_and_the_emulator() -> None:

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from bot.runtime import SAMPLES_DIR, load_samples_if_empty
 from bot.services import Services
+from core.database import SAMPLES_DIR, load_samples_if_empty
 from procedures import masterdata
 from procedures.errors import InvalidInput
 from storage.models import Batch, Organisation, Product, Shipment, TimelineEvent

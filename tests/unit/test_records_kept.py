@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 
-from bot.runtime import build_services
-from bot.services import Services
+from bot.services import Services, build_services
 from storage.app_role import application_role_sql
 from storage.db import make_engine
 from storage.models import Complaint

@@ -10,7 +10,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.services import Services
 from procedures.clock import ManualClock
 from scheduler import jobs
-from scheduler.runtime import JobServices, build_scheduler
+from scheduler.runtime import build_scheduler
+from scheduler.services import JobServices
 from tests.conftest import SHANGHAI
 
 from .helpers import make_user, outbox_rows

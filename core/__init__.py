@@ -1,0 +1,1 @@
+"""What both processes, the bot and the scheduler, share: configuration, logging, services."""

@@ -1,0 +1,43 @@
+"""What every handler and job needs, built once at start-up and handed in (no globals)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from procedures.clock import Clock, SystemClock
+from procedures.unit_of_work import UnitOfWork
+from storage.db import make_session_factory
+
+from .config import Settings
+
+
+@dataclass
+class Runtime:
+    """The settings, the database sessions and the clock, shared by the bot and the scheduler."""
+
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    clock: Clock
+    # Set after every commit (which may have queued notifications) to wake the outbox sender.
+    # Keyword-only, so a process's own services can add fields after it.
+    outbox_ready: asyncio.Event = field(default_factory=asyncio.Event, kw_only=True)
+
+    @classmethod
+    def on_engine(
+        cls, settings: Settings, engine: AsyncEngine, clock: Clock | None = None, **parts: Any
+    ) -> Self:
+        """Sessions on `engine`, the system clock unless one is handed in; `parts` are the
+        fields a subclass adds."""
+        return cls(
+            settings=settings,
+            session_factory=make_session_factory(engine),
+            clock=clock or SystemClock(),
+            **parts,
+        )
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.session_factory, self.clock, self.outbox_ready.set)

@@ -1,0 +1,177 @@
+"""The architecture as a test: imports point one way, and none closes a cycle.
+
+Every import counts, wherever it is written: at module level, inside a function, or under
+`if TYPE_CHECKING`. A deferred import still couples two modules; it only hides the coupling.
+"""
+
+from __future__ import annotations
+
+import ast
+import graphlib
+from dataclasses import dataclass
+from pathlib import Path
+
+# The architecture. Each package may import itself and the packages listed here, nothing else.
+# The entry points (`python -m bot`, `python -m scheduler`) wire the parts together and may
+# import anything; nothing imports them.
+ENTRY_POINTS = {"bot.__main__", "scheduler.__main__"}
+ALLOWED: dict[str, set[str]] = {
+    "bot": {"core", "reports", "procedures", "storage"},  # Telegram front end
+    "scheduler": {"core", "procedures", "storage"},  # the periodic jobs
+    "reports": {"procedures", "storage"},  # files and periodic reports
+    "core": {"procedures", "storage"},  # configuration and services both processes share
+    "procedures": {"storage"},  # the business: no Telegram, no texts
+    "storage": set(),  # models, engine, migrations
+    "emulator": set(),  # the local Bot API knows nothing of the bot
+}
+# Top-level folders that are not part of the application: they may import anything.
+OUTSIDE = {"tests", "bench"}
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str  # importing module, dotted
+    target: str  # imported module of ours, dotted
+    where: str  # file:line
+
+
+def module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imports_of(root: Path, packages: set[str]) -> list[Import]:
+    """Every import from one of our modules to another, resolved to the module it names."""
+    files = {
+        module_name(path, root): path
+        for package in sorted(packages)
+        for path in sorted((root / package).rglob("*.py"))
+    }
+    found = []
+    for source, path in files.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = source.split(".")
+                    if not is_package:
+                        anchor.pop()
+                    base = ".".join(anchor[: len(anchor) - (node.level - 1)])
+                    base = f"{base}.{node.module}" if node.module else base
+                else:
+                    base = node.module or ""
+                # `from package import name` names a module when `name` is one of ours
+                targets = [
+                    f"{base}.{alias.name}" if f"{base}.{alias.name}" in files else base
+                    for alias in node.names
+                ]
+            else:
+                continue
+            where = f"{path.relative_to(root)}:{node.lineno}"
+            for target in targets:
+                # `import a.b.c` names a.b.c; if c is not a module of ours, its package
+                while target and target not in files and "." in target:
+                    target = target.rpartition(".")[0]
+                if target in files and target != source:
+                    found.append(Import(source, target, where))
+    return list(dict.fromkeys(found))  # `from a import b, c` is one import of a
+
+
+def layering_violations(found: list[Import]) -> list[str]:
+    violations = []
+    for edge in found:
+        if edge.target in ENTRY_POINTS:
+            violations.append(f"{edge.where}: {edge.source} imports the entry point {edge.target}")
+        if edge.source in ENTRY_POINTS:
+            continue
+        source, target = edge.source.split(".")[0], edge.target.split(".")[0]
+        if source != target and target not in ALLOWED[source]:
+            allowed = ", ".join(sorted(ALLOWED[source])) or "nothing of ours"
+            violations.append(
+                f"{edge.where}: {edge.source} imports {edge.target}; {source} may import {allowed}"
+            )
+    return violations
+
+
+def cycles(found: list[Import]) -> list[str]:
+    """The import cycles a depth-first search meets, each as a chain of file:line; none if none."""
+    graph: dict[str, list[Import]] = {}
+    for edge in found:
+        graph.setdefault(edge.source, []).append(edge)
+    done: set[str] = set()
+    reported = []
+
+    def visit(module: str, path: list[Import], on_path: set[str]) -> None:
+        for edge in graph.get(module, []):
+            if edge.target in on_path:
+                chain = [*path, edge]
+                loop = chain[next(i for i, e in enumerate(chain) if e.source == edge.target) :]
+                reported.append(
+                    " -> ".join(f"{e.source} ({e.where})" for e in loop) + f" -> {edge.target}"
+                )
+            elif edge.target not in done:
+                visit(edge.target, [*path, edge], on_path | {edge.target})
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            visit(module, [], {module})
+    return reported
+
+
+def test_the_allowed_arrows_form_no_cycle() -> None:
+    graphlib.TopologicalSorter(ALLOWED).static_order()  # raises CycleError
+
+
+def test_every_package_has_its_place_in_the_architecture() -> None:
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - OUTSIDE
+    assert packages == set(ALLOWED)
+
+
+def test_imports_point_one_way() -> None:
+    violations = layering_violations(imports_of(ROOT, set(ALLOWED)))
+    assert not violations, "imports against the architecture:\n" + "\n".join(violations)
+
+
+def test_no_import_closes_a_cycle() -> None:
+    found = cycles(imports_of(ROOT, set(ALLOWED)))
+    assert not found, "import cycles:\n" + "\n".join(found)
+
+
+def test_the_checks_see_deferred_and_relative_imports(tmp_path: Path) -> None:
+    """The checks themselves: imports in functions and under TYPE_CHECKING count, relative
+    imports resolve to the module they name."""
+    package = tmp_path / "procedures"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("def f():\n    from .sub import b\n")
+    (package / "sub" / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .. import a\n"
+        "import bot.app\n"
+    )
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "__init__.py").write_text("")
+    (tmp_path / "bot" / "app.py").write_text("")
+
+    found = imports_of(tmp_path, {"procedures", "bot"})
+
+    assert {(e.source, e.target, e.where) for e in found} == {
+        ("procedures.a", "procedures.sub.b", "procedures/a.py:2"),
+        ("procedures.sub.b", "procedures.a", "procedures/sub/b.py:3"),
+        ("procedures.sub.b", "bot.app", "procedures/sub/b.py:4"),
+    }
+    assert layering_violations(found) == [
+        "procedures/sub/b.py:4: procedures.sub.b imports bot.app; procedures may import storage"
+    ]
+    assert cycles(found) == [
+        "procedures.a (procedures/a.py:2) -> procedures.sub.b (procedures/sub/b.py:3)"
+        " -> procedures.a"
+    ]
