@@ -85,9 +85,9 @@ class OutboxSender:
     async def _deliver(self, row: OutboxMessage, language: str | None) -> str:
         texts = self.services.texts
         language = texts.language_for(language)
-        text = texts.get(language, row.text_key, **row.params)
-        markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None
         try:
+            text = texts.get(language, row.text_key, **row.params)
+            markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None
             if row.attachment:
                 sent = await self._send_document(row, language, text, markup)
             else:
@@ -119,6 +119,12 @@ class OutboxSender:
                 return "parked"
             await self._reschedule(row.id, backoff(attempts), count_attempt=True, error=str(error))
             return "deferred"
+        except Exception as error:
+            # A row that cannot even be rendered (a bug, a broken parameter, a document that
+            # fails) would fail the same way every round and hold up every row behind it.
+            logger.exception("outbox row %s could not be rendered or sent", row.id)
+            await self._park(row.id, f"{type(error).__name__}: {error}")
+            return "parked"
         await self._mark_sent(row.id, sent.message_id)
         return "sent"
 

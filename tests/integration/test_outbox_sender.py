@@ -213,3 +213,31 @@ async def test_a_row_with_an_attachment_is_sent_as_a_document_rendered_in_the_re
     assert load_workbook(io.BytesIO(content)).worksheets[0].title == "Summary"
     parked = await outbox_rows(services, status="parked")
     assert "no renderer for document kind 'no-such-document'" in parked[0].last_error
+
+
+async def test_a_row_that_cannot_be_rendered_is_parked_and_the_rows_behind_it_go_on(
+    services: Services, emulator: BotApiEmulator
+) -> None:
+    sender, token = await sender_for(services, emulator)
+    admin = await make_user(services, "admin", language="en")
+    user = await make_user(services, "quality_head", language="en")
+    for person in (admin, user):
+        emulator.add_user(person.telegram_id, person.full_name)
+    # a quarterly report whose period is garbage: its renderer raises, not Telegram
+    await queue(
+        services,
+        user,
+        "report.quarterly_ready",
+        attachment={"kind": "complaint_quarterly", "params": {"year": "MMXXVI", "quarter": 1}},
+    )
+    await queue(services, user)  # an ordinary notice queued after it
+
+    report = await sender.deliver_due()
+
+    assert (report.sent, report.parked) == (2, 1)  # the notice, and the admins' alert
+    broken, notice, alert = await outbox_rows(services)
+    assert broken.status == "parked" and "ValueError" in broken.last_error
+    assert notice.status == "sent"
+    assert alert.text_key == "outbox.parked" and alert.status == "sent"
+    (told,) = emulator.bot_messages(token, admin.telegram_id)
+    assert "ValueError" in told["text"]
