@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from telegram.error import InvalidToken, NetworkError
+
 from core.config import ConfigError, Settings, load_settings
-from core.database import engine_for, prepare_database
+from core.database import DatabaseUnavailable, engine_for, prepare_database
 from core.logging import configure_logging
 from procedures import masterdata, roles
 from procedures.errors import ProcedureError
@@ -41,7 +43,23 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    redact = configure_logging(settings.log_level, secrets=[settings.bot_token])
+    try:
+        return _command(args, settings)
+    except DatabaseUnavailable as error:
+        print(f"database error: {redact(str(error))}", file=sys.stderr)
+        return 1
+    except InvalidToken:
+        print("configuration error: the Bot API refused BOT_TOKEN", file=sys.stderr)
+        return 2
+    except NetworkError as error:
+        print(
+            f"network error: the Bot API cannot be reached: {redact(str(error))}", file=sys.stderr
+        )
+        return 1
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "stickers":
         bot_username, codes = asyncio.run(_sticker_assets(settings, args.bot))
         from reports.stickers import stickers_pdf

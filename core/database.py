@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from procedures import masterdata, people
@@ -24,9 +27,51 @@ def engine_for(settings: Settings) -> AsyncEngine:
     return make_engine(settings.database_url)
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or opened at start-up; the message is one line."""
+
+
+# waits between start-up attempts: a database that is starting, locked or briefly unreachable
+# gets about a minute and a half before the process gives up
+STARTUP_BACKOFF = (1, 2, 4, 8, 15, 30, 30)
+
+
+async def migrate_when_reachable(
+    engine: AsyncEngine,
+    *,
+    backoff: tuple[float, ...] = STARTUP_BACKOFF,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+) -> None:
+    """Bring the schema up to date, retrying while the database is locked, missing or down."""
+    for attempt in range(len(backoff) + 1):
+        try:
+            await migrate(engine)
+            return
+        except (OperationalError, DBAPIError, OSError) as error:
+            reason = _one_line(error)
+            if attempt == len(backoff):
+                raise DatabaseUnavailable(
+                    f"the database cannot be used after {attempt + 1} attempts: {reason}"
+                ) from None
+            logger.warning(
+                "database not ready (%s); retrying in %s s (%s of %s)",
+                reason,
+                backoff[attempt],
+                attempt + 1,
+                len(backoff) + 1,
+            )
+            await sleep(backoff[attempt])
+
+
+def _one_line(error: BaseException) -> str:
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"[:300]
+
+
 async def prepare_database(runtime: Runtime, engine: AsyncEngine) -> None:
     """Migrate, load the samples into an empty database, give configured admins their role."""
-    await migrate(engine)
+    await migrate_when_reachable(engine)
     if runtime.settings.load_samples:
         await load_samples_if_empty(runtime)
     if runtime.settings.admin_telegram_ids:

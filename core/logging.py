@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+
+from .redaction import Redactor, install
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> Redactor:
+    """Format and levels; `secrets` (the bot token) and invitation codes are masked in every
+    record and uncaught traceback. Returns the redactor for messages printed outside logging."""
+    logging.basicConfig(format=LOG_FORMAT, level=level)
+    redact = Redactor(secrets)
+    install(redact, LOG_FORMAT)
     # httpx logs every request URL, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # the emulator's request log
+    return redact

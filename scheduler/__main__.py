@@ -12,10 +12,9 @@ import signal
 import sys
 
 from core.config import ConfigError, load_settings
-from core.database import engine_for
+from core.database import DatabaseUnavailable, engine_for, migrate_when_reachable
 from core.logging import configure_logging
 from core.services import Runtime
-from storage.db import migrate
 
 from .runtime import scheduler_for
 
@@ -24,9 +23,9 @@ logger = logging.getLogger("scheduler")
 
 async def run() -> None:
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=[settings.bot_token])
     engine = engine_for(settings)
-    await migrate(engine)
+    await migrate_when_reachable(engine)
     scheduler = scheduler_for(Runtime.on_engine(settings, engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -42,6 +41,9 @@ async def run() -> None:
 def main() -> int:
     try:
         asyncio.run(run())
+    except DatabaseUnavailable as error:
+        print(f"database error: {error}", file=sys.stderr)
+        return 1
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
