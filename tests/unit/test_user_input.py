@@ -12,11 +12,23 @@ from bot.services import Services
 from procedures import calendar, defects, patrols, people, rectifications
 from procedures.complaints import handling, intake
 from procedures.errors import InvalidInput, NotAllowed, NotFound
-from storage.models import ChecklistItem, Complaint, User
+from storage.models import ChecklistItem, Complaint, User, UserRole
 
 from .helpers import act, file, ids, make_user
 from .test_invitations import invite
-from .test_patrols import draft_for, patrol, vendor_user
+from .test_patrols import draft_for, patrol
+from .test_patrols import vendor_user as vendor_staff
+
+
+async def vendor_user(services: Services, vendor_code: str, also: str | None = None) -> User:
+    """Staff of the vendor, holding the role `also` besides."""
+    user = await vendor_staff(services, vendor_code)
+    if also:
+        async with services.unit_of_work() as uow:
+            stored = await uow.session.get(User, user.id)
+            stored.roles.append(UserRole(role=also))
+            await uow.commit()
+    return user
 
 
 async def repaired_defect(services: Services) -> tuple[User, int]:
@@ -53,17 +65,9 @@ async def test_a_vendor_with_another_role_sees_only_their_own_vendors_defects(
     _, defect_id = await repaired_defect(services)
     async with services.session_factory() as session:
         number = (await defects._load_defect(session, defect_id, lock=False)).number
-    other_vendor = await vendor_user(services, "V002")
-    async with services.unit_of_work() as uow:
-        stored = await uow.session.get(User, other_vendor.id)
-        stored.roles.append(type(stored.roles[0])(role="customer"))
-        await uow.commit()
+    other_vendor = await vendor_user(services, "V002", also="customer")
     own_vendor = await vendor_user(services, "V001")
-    vendor_and_technician = await vendor_user(services, "V002")
-    async with services.unit_of_work() as uow:
-        stored = await uow.session.get(User, vendor_and_technician.id)
-        stored.roles.append(type(stored.roles[0])(role="technician"))
-        await uow.commit()
+    vendor_and_technician = await vendor_user(services, "V002", also="technician")
     customer = await make_user(services, "customer")
     async with services.session_factory() as session:
         viewer = await session.get(User, other_vendor.id)
