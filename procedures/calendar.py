@@ -66,11 +66,17 @@ def quarter_bounds(year: int, quarter: int, timezone: ZoneInfo) -> tuple[dt.date
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
+# the years a quarter may name: the records start after 2000 and a date needs a 4-digit year
+QUARTER_YEARS = range(2000, 3000)
+
+
 def parse_quarter(text: str) -> tuple[int, int] | None:
-    """'2026-Q4' or '2026Q4' -> (2026, 4); anything else -> None."""
+    """ "2026-Q4" or "2026Q4" -> (2026, 4); anything else, or a year not in QUARTER_YEARS: None."""
     cleaned = text.strip().upper().replace("-", "")
-    if len(cleaned) == 6 and cleaned[:4].isdigit() and cleaned[4] == "Q" and cleaned[5] in "1234":
-        return int(cleaned[:4]), int(cleaned[5])
+    if len(cleaned) == 6 and cleaned[:4].isdecimal() and cleaned[4] == "Q" and cleaned[5] in "1234":
+        year = int(cleaned[:4])
+        if year in QUARTER_YEARS:
+            return year, int(cleaned[5])
     return None
 
 

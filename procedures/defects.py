@@ -22,10 +22,11 @@ from storage.models import (
 )
 
 from . import roles
-from .errors import InvalidInput, NotAllowed, NotFound, WrongState
+from .errors import NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
+from .text_input import check_text, clean_text
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
@@ -40,7 +41,32 @@ class DefectStatus(StrEnum):
 
 
 TECHNICIANS = frozenset({roles.TECHNICIAN})
+# Who may verify any defect's repair, not only one they reported (seed: the supervisor checks and
+# chases the repairs, the manager coordinates the vendors).
+REPAIR_OVERSEERS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
+# Who may see every vendor's defects: the property's equipment staff and admins. A vendor's staff
+# see their own vendor's, whatever other role they hold besides.
+DEFECT_OVERSEERS = frozenset(
+    {
+        roles.TECHNICIAN,
+        roles.EQUIPMENT_ENGINEER,
+        roles.EQUIPMENT_SUPERVISOR,
+        roles.EQUIPMENT_MANAGER,
+        roles.MANAGEMENT_OFFICE,
+        roles.ADMIN,
+    }
+)
 MAX_NOTE = 1000
+
+
+def check_repair_note(text: str) -> str:
+    """What the vendor says was repaired, cleaned; nothing visible is no note."""
+    return check_text(text, empty="defect.empty_note", limit=MAX_NOTE)
+
+
+def check_reason(text: str) -> str:
+    """Why the repair is rejected, cleaned; nothing visible is no reason."""
+    return check_text(text, empty="defect.empty_reason", limit=MAX_NOTE)
 
 
 def photo_attachment(file_id: str) -> dict[str, Any]:
@@ -159,15 +185,13 @@ async def record_repair(
     """The vendor marks the fault repaired; the technician who found it is asked to verify."""
     session, now = uow.session, uow.clock.now()
     defect = await defect_for_repair(session, vendor_user, defect_id, lock=True)
-    note = note.strip()
-    if not note:
-        raise InvalidInput("defect.empty_note")
+    note = check_repair_note(note)
     before = defect.status
     defect.acknowledged_at = defect.acknowledged_at or now
     defect.status, defect.repaired_at, defect.repair_note = (
         DefectStatus.REPAIRED,
         now,
-        note[:MAX_NOTE],
+        note,
     )
     add_photos(session, SUBJECT, defect.id, "repair", photo_file_ids, vendor_user, now)
     record_change(
@@ -229,9 +253,7 @@ async def verify_repair(
             dedupe_prefix=f"defect:{defect.id}:closed",
         )
     else:
-        reason = reason.strip()
-        if not reason:
-            raise InvalidInput("defect.empty_reason")
+        reason = check_reason(reason)
         defect.status, defect.rejections = DefectStatus.OPEN, defect.rejections + 1
         record_change(
             session,
@@ -280,19 +302,35 @@ async def defect_for_verification(
     session: AsyncSession, technician: User, defect_id: int, *, lock: bool = False
 ) -> Defect:
     """The defect, if `technician` may accept or reject its repair now (before the dialogue,
-    and again, locking the row, when the verdict is recorded)."""
-    roles.require_role(technician.role_names, TECHNICIANS)
+    and again, locking the row, when the verdict is recorded): the technician who reported it,
+    or the equipment supervisor or manager, may."""
+    roles.require_role(technician.role_names, TECHNICIANS | REPAIR_OVERSEERS)
     defect = await _load_defect(session, defect_id, lock=lock)
+    if technician.id != defect.reported_by_id and not technician.role_names & REPAIR_OVERSEERS:
+        raise NotAllowed("defect.not_your_report", number=defect.number)
     if defect.status != DefectStatus.REPAIRED:
         raise WrongState("defect.not_repaired", number=defect.number)
     return defect
 
 
 async def defect_for_viewer(session: AsyncSession, viewer: User, number: str) -> Defect:
-    """The defect, if `viewer` may see it: equipment staff any, a vendor's staff their own."""
-    defect = await session.scalar(select(Defect).where(Defect.number == number.strip().upper()))
-    own_vendor_only = viewer.role_names <= {roles.VENDOR}
-    if defect is None or (own_vendor_only and viewer.vendor_id != defect.vendor_id):
+    """The defect, if `viewer` may see it, else NotFound (a vendor learns nothing of others').
+
+    A holder of a DEFECT_OVERSEERS role (technician, equipment engineer, supervisor or manager,
+    management office, admin) sees every defect. A vendor's staff who hold none of those see
+    only the defects of their own vendor, whatever other role (a customer's, say) they hold
+    besides. Anyone else sees none."""
+    wanted = clean_text(number).strip().upper()
+    defect = await session.scalar(select(Defect).where(Defect.number == wanted))
+    if defect is None or not may_see_defect(viewer, defect):
         raise NotFound("defect.not_found")
     await session.refresh(defect, ["asset"])
     return defect
+
+
+def may_see_defect(viewer: User, defect: Defect) -> bool:
+    """See `defect_for_viewer`."""
+    if viewer.role_names & DEFECT_OVERSEERS:
+        return True
+    own_vendor = viewer.vendor_id is not None and viewer.vendor_id == defect.vendor_id
+    return roles.VENDOR in viewer.role_names and own_vendor

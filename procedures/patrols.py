@@ -8,6 +8,7 @@ equipment manager.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,6 +32,7 @@ from .defects import MAX_NOTE, TECHNICIANS, open_defect
 from .errors import InvalidInput, NotFound
 from .outbox import notify_roles
 from .photos import add_photos
+from .text_input import clean_text, optional_text
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
@@ -68,16 +70,41 @@ async def checklist_for(session: AsyncSession, system: str) -> list[ChecklistIte
     return list(rows)
 
 
+# patrol_checks.reading is Numeric(12, 3): under 10^9, kept to the thousandth
+READING_PLACES = Decimal("0.001")
+READING_LIMIT = Decimal("999999999.999")
+
+
 def check_reading(item: ChecklistItem, text: str) -> tuple[Decimal, bool]:
-    """The reading as a number, and whether it lies in the item's normal range."""
+    """The reading as a number the column holds (rounded to the thousandth; full-width digits and
+    a decimal comma are read), and whether it lies in the item's normal range."""
+    unit = item.unit or ""
+    typed = unicodedata.normalize("NFKC", clean_text(text)).strip().replace(",", ".")
     try:
-        value = Decimal(text.strip().replace(",", "."))
+        value = Decimal(typed)
     except InvalidOperation:
-        raise InvalidInput("patrol.bad_reading", unit=item.unit or "") from None
+        raise InvalidInput("patrol.bad_reading", unit=unit) from None
     if not value.is_finite():
-        raise InvalidInput("patrol.bad_reading", unit=item.unit or "")
+        raise InvalidInput("patrol.bad_reading", unit=unit)
+    if value.adjusted() >= 9:  # before rounding, which a huge exponent would overflow
+        raise InvalidInput("patrol.reading_out_of_range", limit=str(READING_LIMIT), unit=unit)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if exponent < -3:
+        value = value.quantize(READING_PLACES)
+    elif exponent > 0:  # 1e2 reads 100, not 1E+2
+        value = value.quantize(Decimal(1))
+    if abs(value) > READING_LIMIT:
+        raise InvalidInput("patrol.reading_out_of_range", limit=str(READING_LIMIT), unit=unit)
+    if value.is_zero():
+        value = abs(value)  # -0 reads 0
     in_range = (item.low is None or value >= item.low) and (item.high is None or value <= item.high)
     return value, in_range
+
+
+def check_note(text: str | None) -> str | None:
+    """The patrol's note, cleaned; none if nothing visible was typed."""
+    return optional_text(text, limit=MAX_NOTE)
 
 
 @dataclass
@@ -127,7 +154,7 @@ async def record_patrol(
         raise InvalidInput("patrol.incomplete")
     if draft.abnormal and not draft.photo_file_ids:
         raise InvalidInput("patrol.photo_required")
-    note = (draft.note or "").strip()[:MAX_NOTE] or None
+    note = check_note(draft.note)
 
     patrol = Patrol(
         asset_id=asset.id,

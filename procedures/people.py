@@ -17,6 +17,7 @@ from storage.models import FailedRedemption, Invitation, Organisation, User, Use
 from . import roles
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .outbox import as_text, notify_users
+from .text_input import column_length, cut_text
 from .timeline import record_event
 from .unit_of_work import UnitOfWork
 
@@ -26,6 +27,8 @@ DEFAULT_INVITATION_VALIDITY = dt.timedelta(days=7)
 CODE_BYTES = 18
 # More failed codes than this from one Telegram user within the window, and they must wait.
 MAX_FAILED_REDEMPTIONS = 5
+NAME_LENGTH = column_length(User.full_name)
+USERNAME_LENGTH = column_length(User.username)
 FAILED_REDEMPTION_WINDOW = dt.timedelta(minutes=15)
 
 logger = logging.getLogger(__name__)
@@ -249,8 +252,8 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
     if user is None:
         user = User(
             telegram_id=who.telegram_id,
-            full_name=who.full_name,
-            username=who.username,
+            full_name=cut_text(who.full_name, NAME_LENGTH),
+            username=cut_text(who.username, USERNAME_LENGTH) if who.username else None,
             language=who.language,
             active=True,
             created_at=now,
@@ -265,7 +268,7 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             action="created",
             at=now,
             actor_id=user.id,
-            after={"telegram_id": who.telegram_id, "full_name": who.full_name},
+            after={"telegram_id": who.telegram_id, "full_name": user.full_name},
         )
     elif invitation.role in user.role_names:
         raise WrongState("invite.already_has_role", role=as_text(f"role.{invitation.role}"))

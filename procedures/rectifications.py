@@ -24,6 +24,7 @@ from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
+from .text_input import MAX_TEXT, check_text, clean_text
 from .timeline import SUBJECT_TYPES, record_change, times_recorded
 from .unit_of_work import UnitOfWork
 
@@ -121,6 +122,24 @@ def _event(
     )
 
 
+# --- what the manager, engineer and office type ----------------------------------------------
+
+
+def check_description(text: str) -> str:
+    """What must be corrected, cleaned; nothing visible is no description."""
+    return check_text(text, empty="rectification.empty_description", limit=MAX_TEXT)
+
+
+def check_follow_up(text: str) -> str:
+    """A follow-up check's note, cleaned."""
+    return check_text(text, empty="rectification.empty_note", limit=MAX_TEXT)
+
+
+def check_findings(text: str) -> str:
+    """The evaluation form's findings, cleaned."""
+    return check_text(text, empty="rectification.empty_evaluation", limit=MAX_TEXT)
+
+
 # --- the ladder ------------------------------------------------------------------------------
 
 
@@ -142,9 +161,7 @@ async def raise_rectification(
     vendor = await session.get(Vendor, vendor_id)
     if vendor is None:
         raise NotFound("rectification.unknown_vendor")
-    description = description.strip()
-    if not description:
-        raise InvalidInput("rectification.empty_description")
+    description = check_description(description)
     if due_at <= now:
         raise InvalidInput("rectification.due_in_past")
     if defect_id is not None and await session.get(Defect, defect_id) is None:
@@ -266,9 +283,7 @@ async def add_follow_up(
     roles.require_role(actor.role_names, FOLLOWERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, RectificationStatus.OPEN, RectificationStatus.EVALUATING)
-    note = note.strip()
-    if not note:
-        raise InvalidInput("rectification.empty_note")
+    note = check_follow_up(note)
     add_photos(session, SUBJECT, rectification.id, "follow_up", photo_file_ids, actor, now)
     _event(
         session, rectification, "follow_up", now, actor=actor, note=note, photos=len(photo_file_ids)
@@ -375,7 +390,7 @@ async def rectification_for_form(
 
 def check_score(text: str) -> int:
     try:
-        score = int(text.strip())
+        score = int(clean_text(text).strip())
     except ValueError:
         raise InvalidInput("rectification.bad_score") from None
     if not 0 <= score <= 100:
@@ -389,9 +404,7 @@ async def submit_evaluation(
     """分承包方服務質量檢查評價表, filled by the engineer; the manager reviews it."""
     session, now = uow.session, uow.clock.now()
     rectification = await rectification_for_form(session, engineer, rectification_id, lock=True)
-    findings = findings.strip()
-    if not findings:
-        raise InvalidInput("rectification.empty_evaluation")
+    findings = check_findings(findings)
     rectification.evaluation, rectification.evaluation_score = findings, score
     rectification.evaluated_by_id, rectification.evaluated_at = engineer.id, now
     rectification.status = RectificationStatus.FORM_SUBMITTED

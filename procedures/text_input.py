@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
+
+from .errors import InvalidInput
 
 # C0 and C1 controls except tab and line feed, lone surrogates, and U+FFFE/U+FFFF
 _UNCARRIABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -23,3 +26,41 @@ def clean_text(text: str) -> str:
 def is_blank(text: str) -> bool:
     """Nothing a reader would see: only spaces and invisible format characters (zero-width)."""
     return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+
+
+# A free text kept whole (a description, an opinion) still fits in one Telegram message (4096
+# characters) with the frame of the message that shows it.
+MAX_TEXT = 2000
+
+
+def check_text(text: str, *, empty: str, limit: int, too_long: str = "error.text_too_long") -> str:
+    """The cleaned text without its surrounding spaces; refused (InvalidInput) when a reader
+    would see nothing (text id `empty`) or when longer than `limit` (`too_long`, naming it)."""
+    cleaned = clean_text(text).strip()
+    if is_blank(cleaned):
+        raise InvalidInput(empty)
+    if len(cleaned) > limit:
+        raise InvalidInput(too_long, limit=limit)
+    return cleaned
+
+
+def optional_text(text: str | None, *, limit: int) -> str | None:
+    """Like `check_text`, but a text a reader would not see is no text: None."""
+    cleaned = clean_text(text or "").strip()
+    if is_blank(cleaned):
+        return None
+    return check_text(cleaned, empty="error.invalid_input", limit=limit)
+
+
+def cut_text(text: str, limit: int) -> str:
+    """The cleaned text, cut to `limit` characters with an ellipsis at the end: for names,
+    where a shortened one still says who it is and refusing would lock the user out."""
+    cleaned = clean_text(text).strip()
+    if len(cleaned) <= limit:
+        return cleaned
+    return cleaned[: limit - 1].rstrip() + "…"
+
+
+def column_length(attribute: Any) -> int:
+    """The n of a String(n) column, so a check follows the schema."""
+    return attribute.property.columns[0].type.length

@@ -132,8 +132,8 @@ async def enter_complainant(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    name, _, contact = update.effective_message.text.strip().partition(" ")  # type: ignore[union-attr]
-    draft.complainant_name, draft.complainant_contact = name, contact.strip() or None
+    name, contact = intake.check_complainant(update.effective_message.text)  # type: ignore[union-attr]
+    draft.complainant_name, draft.complainant_contact = name, contact
     _save(context, draft)
     return await _ask_product(update, context, draft)
 

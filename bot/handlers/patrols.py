@@ -210,7 +210,7 @@ async def answer_reading(update: Update, context: BotContext) -> int:
 
 async def enter_note(update: Update, context: BotContext) -> int:
     """Stores the note; asks for photos."""
-    _state(context)["draft"]["note"] = update.effective_message.text  # type: ignore[union-attr]
+    _state(context)["draft"]["note"] = patrols.check_note(update.effective_message.text)  # type: ignore[union-attr]
     return await _ask_photos(update, context)
 
 
@@ -331,7 +331,7 @@ async def begin_repair(update: Update, context: BotContext) -> int:
 
 async def enter_repair_note(update: Update, context: BotContext) -> int:
     """Stores the repair note; asks for photos."""
-    context.user_data[REPAIR_KEY]["note"] = update.effective_message.text  # type: ignore[union-attr]
+    context.user_data[REPAIR_KEY]["note"] = defects.check_repair_note(update.effective_message.text)  # type: ignore[union-attr]
     await context.reply(
         update,
         "defect.ask_repair_photos",

@@ -72,7 +72,8 @@ async def choose_vendor(update: Update, context: BotContext) -> int:
 
 async def enter_description(update: Update, context: BotContext) -> int:
     """Stores the description; asks for the deadline."""
-    context.user_data[RAISE_KEY]["description"] = update.effective_message.text  # type: ignore[union-attr]
+    typed = update.effective_message.text  # type: ignore[union-attr]
+    context.user_data[RAISE_KEY]["description"] = rectifications.check_description(typed)
     await context.reply(
         update,
         "rectification.ask_due",
@@ -307,7 +308,8 @@ async def begin_form(update: Update, context: BotContext) -> int:
 
 async def enter_findings(update: Update, context: BotContext) -> int:
     """Stores the findings; asks for the score."""
-    context.user_data[FORM_KEY]["findings"] = update.effective_message.text  # type: ignore[union-attr]
+    typed = update.effective_message.text  # type: ignore[union-attr]
+    context.user_data[FORM_KEY]["findings"] = rectifications.check_findings(typed)
     await context.reply(update, "rectification.ask_score")
     return FORM_SCORE
 

@@ -14,8 +14,6 @@ from ..errors import NotFound
 from ..timeline import SUBJECT_TYPES
 
 SUBJECT = SUBJECT_TYPES[Complaint]
-# the longest free text a complaint keeps (description, disposition opinion)
-MAX_TEXT = 2000
 
 
 class ComplaintStatus(StrEnum):

@@ -19,9 +19,10 @@ from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..photos import add_photos
 from ..returns import start_quality_return
+from ..text_input import MAX_TEXT, check_text, optional_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
-from .common import MAX_TEXT, SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
 from .queries import is_batch_on_hold
 
 HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
@@ -103,9 +104,7 @@ async def record_verification(
     if result not in (ComplaintStatus.CONFORMING, ComplaintStatus.NONCONFORMING):
         raise InvalidInput("complaint.bad_result")
     complaint = await complaint_for_verification(session, actor, complaint_id, lock=True)
-    notes = notes.strip()
-    if not notes:
-        raise InvalidInput("complaint.empty_notes")
+    notes = check_notes(notes)
 
     complaint.on_site = on_site
     complaint.verification_notes = notes
@@ -309,13 +308,20 @@ async def _suspend_sales_elsewhere(
     return tuple(reached), tuple(unreachable)
 
 
+def check_notes(text: str) -> str:
+    """The verification notes, cleaned; nothing visible is no notes."""
+    return check_text(text, empty="complaint.empty_notes", limit=MAX_TEXT)
+
+
 def check_opinion(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("complaint.empty_opinion")
-    if len(text) > MAX_TEXT:
-        raise InvalidInput("complaint.opinion_too_long", limit=MAX_TEXT)
-    return text
+    return check_text(
+        text, empty="complaint.empty_opinion", limit=MAX_TEXT, too_long="complaint.opinion_too_long"
+    )
+
+
+def check_corrective_action(text: str | None) -> str | None:
+    """The corrective action, if one was decided: blank means none."""
+    return optional_text(text, limit=MAX_TEXT)
 
 
 async def record_disposition(
@@ -330,7 +336,7 @@ async def record_disposition(
     session, now = uow.session, uow.clock.now()
     complaint = await complaint_for_opinion(session, actor, complaint_id, lock=True)
     opinion = check_opinion(opinion)
-    complaint.corrective_action = (corrective_action or "").strip() or None
+    complaint.corrective_action = check_corrective_action(corrective_action)
     complaint.disposition, complaint.disposition_by_id, complaint.disposition_at = (
         opinion,
         actor.id,

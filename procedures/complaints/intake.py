@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,9 +19,10 @@ from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, as_time, button, notify_roles
 from ..photos import add_photos
+from ..text_input import MAX_TEXT, check_text, clean_text, column_length, cut_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
-from .common import MAX_TEXT, SUBJECT, ComplaintStatus, subject_params
+from .common import SUBJECT, ComplaintStatus, subject_params
 
 CHANNELS = ("phone", "email", "letter", "visit")
 VERIFICATION_WINDOW = {"local": dt.timedelta(hours=24), "out_of_town": dt.timedelta(days=7)}
@@ -27,6 +30,10 @@ DISPOSITION_WINDOW = dt.timedelta(days=3)
 
 # Who may file for a customer.
 FILING_STAFF = frozenset({roles.AFTER_SALES, roles.QUALITY})
+# complaints.quantity is a 32-bit Integer column
+MAX_QUANTITY = 2**31 - 1
+NAME_LENGTH = column_length(Complaint.complainant_name)
+CONTACT_LENGTH = column_length(Complaint.complainant_contact)
 
 
 @dataclass
@@ -121,25 +128,49 @@ async def parse_quantity(
     session: AsyncSession, organisation_id: int, batch_id: int, text: str
 ) -> int:
     """A positive whole number, no more than the buyer was shipped of the batch."""
-    try:
-        quantity = int(text.strip())
-    except ValueError:
-        raise InvalidInput("complaint.bad_quantity") from None
-    if quantity <= 0:
-        raise InvalidInput("complaint.bad_quantity")
+    quantity = check_quantity(text)
     shipped = await shipped_quantity(session, organisation_id, batch_id)
     if quantity > shipped:
         raise InvalidInput("complaint.quantity_over_shipped", shipped=shipped)
     return quantity
 
 
+def check_quantity(text: str) -> int:
+    """A positive whole number the quantity column holds; full-width digits are read as digits."""
+    cleaned = unicodedata.normalize("NFKC", clean_text(text)).strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidInput("complaint.bad_quantity") from None
+    if not value.is_finite() or value <= 0 or value != value.to_integral_value():
+        raise InvalidInput("complaint.bad_quantity")
+    if value > MAX_QUANTITY:
+        raise InvalidInput("complaint.quantity_too_large", limit=MAX_QUANTITY)
+    return int(value)
+
+
 def check_description(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("complaint.empty_description")
-    if len(text) > MAX_TEXT:
-        raise InvalidInput("complaint.description_too_long", limit=MAX_TEXT)
-    return text
+    return check_text(
+        text,
+        empty="complaint.empty_description",
+        limit=MAX_TEXT,
+        too_long="complaint.description_too_long",
+    )
+
+
+def check_complainant(text: str) -> tuple[str, str | None]:
+    """Staff type "name contact": the name (cut to its column) and the contact, if any."""
+    cleaned = check_text(text, empty="complaint.empty_complainant", limit=MAX_TEXT)
+    name, _, contact = cleaned.partition(" ")
+    return cut_text(name, NAME_LENGTH), check_contact(contact)
+
+
+def check_contact(text: str | None) -> str | None:
+    """A complainant's phone or e-mail, refused rather than cut: a cut number reaches nobody."""
+    cleaned = clean_text(text or "").strip()
+    if not cleaned:
+        return None
+    return check_text(cleaned, empty="complaint.empty_complainant", limit=CONTACT_LENGTH)
 
 
 @dataclass(frozen=True)
@@ -163,6 +194,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
             raise NotAllowed()
     if draft.product_id is None or draft.batch_id is None or draft.quantity is None:
         raise InvalidInput("complaint.incomplete")
+    check_quantity(str(draft.quantity))
     organisation = await session.get(Organisation, draft.organisation_id)
     if organisation is None or organisation.kind != "customer":
         raise NotFound("complaint.not_found")
@@ -182,8 +214,8 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         description=check_description(draft.description or ""),
         channel=draft.channel,
         locality=locality,
-        complainant_name=draft.complainant_name or actor.full_name,
-        complainant_contact=draft.complainant_contact,
+        complainant_name=cut_text(draft.complainant_name or actor.full_name, NAME_LENGTH),
+        complainant_contact=check_contact(draft.complainant_contact),
         filed_by_id=actor.id,
         received_at=now,
     )
