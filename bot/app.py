@@ -68,7 +68,12 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
                 if await already_processed(session, update.update_id):
                     return  # its effect is committed: a redelivery changes nothing
                 await super().process_update(update)
+                persistence = self.persistence
+                assert isinstance(persistence, DatabasePersistence)
+                persistence.failures.clear()
                 await self.update_persistence()
+                if persistence.failures:  # the state is not kept: neither is the step
+                    raise persistence.failures[0]
                 mark_processed(session, update.update_id, self.services.clock.now())
                 await session.commit()
         except Exception:

@@ -8,7 +8,10 @@ data are not kept: the records are the truth.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -33,6 +36,23 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=24 * 3600,
         )
         self._session_factory = session_factory
+        # python-telegram-bot writes conversations and scratch data concurrently and only logs
+        # a failed write; in an update they share one session, so they take turns, and a
+        # failure is kept for the update's transaction, which must then not commit.
+        self._write_lock = asyncio.Lock()
+        self.failures: list[BaseException] = []
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        async with self._write_lock:
+            try:
+                async with session_in_update(self._session_factory) as (session, own):
+                    yield session
+                    if own:
+                        await session.commit()
+            except Exception as error:
+                self.failures.append(error)
+                raise
 
     # --- conversations ---
 
@@ -47,7 +67,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self, name: str, key: tuple[str | int, ...], new_state: object | None
     ) -> None:
         encoded_key = json.dumps(list(key))
-        async with session_in_update(self._session_factory) as (session, own):
+        async with self._writing() as session:
             row = await session.get(ConversationState, (name, encoded_key))
             if new_state is None:
                 if row is not None:
@@ -60,8 +80,6 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 )
             else:
                 row.state = new_state
-            if own:
-                await session.commit()
 
     # --- user and chat scratch data ---
 
@@ -73,27 +91,24 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             return {row.owner_id: dict(row.data) for row in rows}
 
     async def _put(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
-        async with session_in_update(self._session_factory) as (session, own):
+        snapshot = json.loads(json.dumps(data))  # as stored, detached from the live dict
+        async with self._writing() as session:
             row = await session.get(ChatScratchpad, (scope, owner_id))
-            if not data:
+            if not snapshot:
                 if row is not None:
                     await session.delete(row)
             elif row is None:
-                session.add(ChatScratchpad(scope=scope, owner_id=owner_id, data=data))
+                session.add(ChatScratchpad(scope=scope, owner_id=owner_id, data=snapshot))
             else:
-                row.data = dict(data)
-            if own:
-                await session.commit()
+                row.data = snapshot
 
     async def _drop(self, scope: str, owner_id: int) -> None:
-        async with session_in_update(self._session_factory) as (session, own):
+        async with self._writing() as session:
             await session.execute(
                 delete(ChatScratchpad).where(
                     ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id
                 )
             )
-            if own:
-                await session.commit()
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return await self._get_all("user")

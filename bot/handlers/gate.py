@@ -32,6 +32,7 @@ async def gate(update: Update, context: BotContext) -> None:
         # Not knowing who is asking (a locked or unreachable database) must not let the update
         # through as if from nobody: it stops here, and the user is asked to try again.
         logger.exception("gate could not identify telegram user %s", user.id)
+        context.language = context.services.texts.language_for(None, user.language_code)
         await _turn_away(update, context, "gate.try_again")
         raise ApplicationHandlerStop from None
     if stored is None:

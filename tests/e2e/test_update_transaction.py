@@ -1,0 +1,162 @@
+"""Each update is one transaction: handled once, confirmed after its commit, all or nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
+
+from bot import persistence
+from bot.handlers import gate
+from procedures.errors import WrongState
+from storage.models import Complaint, Photo, ProcessedUpdate
+
+from .conftest import BotHarness, Chat, buttons_of, register
+
+
+async def redeliver(bot: BotHarness, update: dict) -> None:
+    """Telegram sends an update again (its confirmation was lost): the same id, the same body,
+    queued behind the updates being handled, as a fetched or posted update is."""
+    await bot.application.update_queue.put(Update.de_json(update, bot.application.bot))
+
+
+async def to_the_summary(bot: BotHarness, customer: Chat) -> dict:
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    await customer.press(ask_product, buttons_of(ask_product)[0][1])
+    (ask_lot,) = await customer.expect()
+    await customer.press(ask_lot, buttons_of(ask_lot)[0][1])
+    await customer.expect()
+    await customer.send("12")
+    await customer.expect()
+    await customer.send("Plungers stick.")
+    (ask_photos,) = await customer.expect()
+    await customer.press(ask_photos, "cp:photos:done")
+    (summary,) = await customer.expect()
+    return summary
+
+
+async def complaints(bot: BotHarness) -> int:
+    async with bot.services.session_factory() as session:
+        return await session.scalar(select(func.count()).select_from(Complaint))
+
+
+async def test_a_redelivered_update_is_not_handled_again(bot: BotHarness) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    help_update = await bot.emulator.send_text(bot.token, customer.user_id, "/help")
+    await customer.expect()
+    for _ in range(2):
+        await redeliver(bot, help_update)
+
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    await customer.press(ask_product, buttons_of(ask_product)[0][1])
+    (ask_lot,) = await customer.expect()
+    await customer.press(ask_lot, buttons_of(ask_lot)[0][1])
+    await customer.expect()
+    quantity = await bot.emulator.send_text(bot.token, customer.user_id, "12")
+    assert (await customer.expect_text()).startswith("What is wrong?")
+    await redeliver(bot, quantity)  # not taken as the description
+    await customer.send("Plungers stick.")
+    (ask_photos,) = await customer.expect()
+    photo = await bot.emulator.send_photo(bot.token, customer.user_id, b"photo-1")
+    await customer.expect()
+    await redeliver(bot, photo)  # not stored twice
+    await customer.press(ask_photos, "cp:photos:done")
+    (summary,) = await customer.expect()
+    assert "Problem: Plungers stick." in summary["text"] and "Photos: 1" in summary["text"]
+    await customer.press(summary, "cp:submit")
+    await bot.emulator.wait_until(lambda: "received" in customer.all_bot_messages()[-1]["text"])
+    await bot.settled()
+
+    assert len(customer.all_bot_messages()) == 8  # help, 6 dialogue steps, filed: no extra
+    async with bot.services.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(Photo)) == 1
+        assert await session.get(ProcessedUpdate, help_update["update_id"]) is not None
+
+
+async def test_a_step_and_its_dialogue_state_are_committed_together(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    summary = await to_the_summary(bot, customer)
+
+    @contextlib.asynccontextmanager
+    async def crash(*args, **kwargs):  # the disk fails while the dialogue's state is written
+        raise OperationalError("UPDATE conversation_states", {}, Exception("disk I/O error"))
+        yield
+
+    monkeypatch.setattr(persistence, "session_in_update", crash)
+    await customer.press(summary, "cp:submit")
+    await bot.settled()
+    assert customer.all_bot_messages()[-1]["text"].startswith("Something went wrong")
+    assert await complaints(bot) == 0  # the complaint went with the state: nothing half-kept
+
+
+async def test_an_update_is_confirmed_to_telegram_only_after_its_commit(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_step(update: Update, context) -> None:
+        entered.set()
+        await release.wait()
+        raise ApplicationHandlerStop
+
+    handler = MessageHandler(filters.Regex("^slow$"), slow_step)
+    bot.application.add_handler(handler, group=-2)
+    try:
+        sent = await bot.emulator.send_text(bot.token, customer.user_id, "slow")
+        await asyncio.wait_for(entered.wait(), 5)
+        pending = [u["update_id"] for u in bot.emulator.bot(bot.token).updates]
+        assert sent["update_id"] in pending  # handled but not committed: not confirmed yet
+        release.set()
+        await customer.send("/help")  # the next fetch confirms it
+        await customer.expect()
+        pending = [u["update_id"] for u in bot.emulator.bot(bot.token).updates]
+        assert sent["update_id"] not in pending
+    finally:
+        bot.application.remove_handler(handler, group=-2)
+
+
+async def test_a_database_failure_in_the_gate_stops_the_update_with_a_try_again(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+
+    async def locked(*args, **kwargs):
+        raise OperationalError("SELECT users", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(gate, "identify", locked)
+    await customer.send("/complain")
+    assert (await customer.expect_text()).startswith("Something went wrong on our side")
+    monkeypatch.undo()
+    await bot.settled()
+    assert await complaints(bot) == 0
+    await customer.send("/help")
+    assert (await customer.expect_text()).startswith("Commands you can use:")
+
+
+async def test_an_error_after_a_button_press_arrives_as_a_message(bot: BotHarness) -> None:
+    qc = await register(bot, "quality", "Qiu QC")
+
+    async def answers_then_fails(update: Update, context) -> None:
+        await update.callback_query.answer()  # every callback answers its press first
+        raise WrongState("complaint.already_verified", number="QC-2026-00009")
+
+    handler = CallbackQueryHandler(answers_then_fails, pattern="^late-error$")
+    bot.application.add_handler(handler, group=-2)
+    try:
+        await qc.send("/help")
+        (help_message,) = await qc.expect()
+        await qc.press(help_message, "late-error", forge=True)
+        # the alert can no longer be shown: the error comes as a message, not as silence
+        assert await qc.expect_text() == "QC-2026-00009 has already been verified."
+    finally:
+        bot.application.remove_handler(handler, group=-2)
