@@ -19,6 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Defect, Rectification, User, Vendor
 
 from . import roles
+from .actions import (
+    ApproveEvaluation,
+    BeginEvaluationForm,
+    ConfirmConforming,
+    ForwardEvaluation,
+    IssueWrittenNotice,
+    ReturnEvaluation,
+    SendEvaluationBack,
+    StartEvaluation,
+)
 from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
@@ -212,12 +222,18 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
         if rectification.rung == RectificationRung.VERBAL:
             key, climb = (
                 "rectification.prompt_written",
-                button("rectification.button.write", f"rn:write:{rectification.id}"),
+                button(
+                    "rectification.button.write",
+                    IssueWrittenNotice(rectification_id=rectification.id),
+                ),
             )
         else:
             key, climb = (
                 "rectification.prompt_evaluation",
-                button("rectification.button.evaluate", f"rn:eval:{rectification.id}"),
+                button(
+                    "rectification.button.evaluate",
+                    StartEvaluation(rectification_id=rectification.id),
+                ),
             )
         await notify_roles(
             session,
@@ -225,7 +241,15 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
             key,
             _params(rectification),
             now=now,
-            buttons=[[climb, button("rectification.button.conforms", f"rn:ok:{rectification.id}")]],
+            buttons=[
+                [
+                    climb,
+                    button(
+                        "rectification.button.conforms",
+                        ConfirmConforming(rectification_id=rectification.id),
+                    ),
+                ]
+            ],
             dedupe_prefix=f"rectification:{rectification.id}:prompt:{rectification.rung}",
         )
         rectification.prompted_rung = rectification.rung
@@ -355,7 +379,14 @@ async def escalate_to_evaluation(
         "rectification.evaluation_requested",
         _params(rectification),
         now=now,
-        buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
+        buttons=[
+            [
+                button(
+                    "rectification.button.fill_form",
+                    BeginEvaluationForm(rectification_id=rectification.id),
+                )
+            ]
+        ],
         dedupe_prefix=f"rectification:{rectification.id}:evaluate",
     )
     await uow.commit()
@@ -413,8 +444,14 @@ async def submit_evaluation(
         now=now,
         buttons=[
             [
-                button("rectification.button.forward", f"rn:fwd:{rectification.id}"),
-                button("rectification.button.back", f"rn:back:{rectification.id}"),
+                button(
+                    "rectification.button.forward",
+                    ForwardEvaluation(rectification_id=rectification.id),
+                ),
+                button(
+                    "rectification.button.back",
+                    SendEvaluationBack(rectification_id=rectification.id),
+                ),
             ]
         ],
         dedupe_prefix=f"rectification:{rectification.id}:review:{submission}",
@@ -448,8 +485,14 @@ async def review_evaluation(
             now=now,
             buttons=[
                 [
-                    button("rectification.button.approve", f"rn:approve:{rectification.id}"),
-                    button("rectification.button.return", f"rn:return:{rectification.id}"),
+                    button(
+                        "rectification.button.approve",
+                        ApproveEvaluation(rectification_id=rectification.id),
+                    ),
+                    button(
+                        "rectification.button.return",
+                        ReturnEvaluation(rectification_id=rectification.id),
+                    ),
                 ]
             ],
             attachment={"kind": "evaluation_form", "params": {"id": rectification.id}},
@@ -500,7 +543,14 @@ async def _back_to_engineer(
         "rectification.form_returned",
         _params(rectification),
         now=now,
-        buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
+        buttons=[
+            [
+                button(
+                    "rectification.button.fill_form",
+                    BeginEvaluationForm(rectification_id=rectification.id),
+                )
+            ]
+        ],
         dedupe_prefix=f"rectification:{rectification.id}:{action}:{round_}",
     )
 
