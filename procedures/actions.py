@@ -227,6 +227,12 @@ class RejectRepair(CallbackAction, prefix="df:reject"):
     defect_id: int
 
 
+class RectifyDefect(CallbackAction, prefix="df:rectify"):
+    """The equipment manager raises a rectification about the defect's vendor."""
+
+    defect_id: int
+
+
 class InspectionDone(CallbackAction, prefix="in:done"):
     inspection_id: int
 

@@ -22,7 +22,7 @@ from storage.models import (
 )
 
 from . import roles
-from .actions import AcceptRepair, AcknowledgeDefect, BeginRepair, RejectRepair
+from .actions import AcceptRepair, AcknowledgeDefect, BeginRepair, RectifyDefect, RejectRepair
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import button, notify_roles, notify_users, users_with_roles
@@ -112,6 +112,9 @@ async def open_defect(
         "defect.reported_manager",
         {**params, "vendor": asset.vendor.name if asset.vendor else "-"},
         now=now,
+        buttons=[[button("defect.button.rectify", RectifyDefect(defect_id=defect.id))]]
+        if asset.vendor_id is not None
+        else None,
         attachment=attachment,
         dedupe_prefix=f"defect:{defect.id}:manager",
     )

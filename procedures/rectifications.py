@@ -138,6 +138,18 @@ async def vendors(session: AsyncSession) -> list[Vendor]:
     return list(await session.scalars(select(Vendor).order_by(Vendor.code)))
 
 
+async def defect_for_rectification(session: AsyncSession, manager: User, defect_id: int) -> Defect:
+    """The defect a rectification may be raised about by `manager`: asked before the dialogue
+    starts, and again when the request is recorded. Its vendor is the one asked to rectify."""
+    roles.require_role(manager.role_names, MANAGERS)
+    defect = await session.get(Defect, defect_id)
+    if defect is None:
+        raise NotFound("defect.not_found")
+    if defect.vendor_id is None:
+        raise WrongState("rectification.defect_without_vendor", number=defect.number)
+    return defect
+
+
 async def raise_rectification(
     uow: UnitOfWork,
     manager: User,
@@ -157,8 +169,11 @@ async def raise_rectification(
         raise InvalidInput("rectification.empty_description")
     if due_at <= now:
         raise InvalidInput("rectification.due_in_past")
-    if defect_id is not None and await session.get(Defect, defect_id) is None:
-        raise NotFound("defect.not_found")
+    defect = None
+    if defect_id is not None:
+        defect = await defect_for_rectification(session, manager, defect_id)
+        if defect.vendor_id != vendor.id:
+            raise InvalidInput("rectification.defect_of_other_vendor", number=defect.number)
     rectification = Rectification(
         vendor_id=vendor.id,
         defect_id=defect_id,
@@ -191,7 +206,17 @@ async def raise_rectification(
         description=description,
         due_at=due_at.isoformat(),
         defect_id=defect_id,
+        defect=defect.number if defect else None,
     )
+    if defect is not None:  # the defect's own timeline points to the request it caused
+        record_change(
+            session,
+            defect,
+            "rectification_requested",
+            now,
+            actor=manager,
+            after={"rectification_id": rectification.id, "description": description},
+        )
     await notify_users(
         session,
         await users_with_roles(session, [roles.VENDOR], vendor_ids=[vendor.id]),
@@ -222,18 +247,12 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
         if rectification.rung == RectificationRung.VERBAL:
             key, climb = (
                 "rectification.prompt_written",
-                button(
-                    "rectification.button.write",
-                    IssueWrittenNotice(rectification_id=rectification.id),
-                ),
+                button("rectification.button.write", IssueWrittenNotice(rectification.id)),
             )
         else:
             key, climb = (
                 "rectification.prompt_evaluation",
-                button(
-                    "rectification.button.evaluate",
-                    StartEvaluation(rectification_id=rectification.id),
-                ),
+                button("rectification.button.evaluate", StartEvaluation(rectification.id)),
             )
         await notify_roles(
             session,
@@ -244,10 +263,7 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
             buttons=[
                 [
                     climb,
-                    button(
-                        "rectification.button.conforms",
-                        ConfirmConforming(rectification_id=rectification.id),
-                    ),
+                    button("rectification.button.conforms", ConfirmConforming(rectification.id)),
                 ]
             ],
             dedupe_prefix=f"rectification:{rectification.id}:prompt:{rectification.rung}",
@@ -379,14 +395,7 @@ async def escalate_to_evaluation(
         "rectification.evaluation_requested",
         _params(rectification),
         now=now,
-        buttons=[
-            [
-                button(
-                    "rectification.button.fill_form",
-                    BeginEvaluationForm(rectification_id=rectification.id),
-                )
-            ]
-        ],
+        buttons=[[button("rectification.button.fill_form", BeginEvaluationForm(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:evaluate",
     )
     await uow.commit()
@@ -444,14 +453,8 @@ async def submit_evaluation(
         now=now,
         buttons=[
             [
-                button(
-                    "rectification.button.forward",
-                    ForwardEvaluation(rectification_id=rectification.id),
-                ),
-                button(
-                    "rectification.button.back",
-                    SendEvaluationBack(rectification_id=rectification.id),
-                ),
+                button("rectification.button.forward", ForwardEvaluation(rectification.id)),
+                button("rectification.button.back", SendEvaluationBack(rectification.id)),
             ]
         ],
         dedupe_prefix=f"rectification:{rectification.id}:review:{submission}",
@@ -485,14 +488,8 @@ async def review_evaluation(
             now=now,
             buttons=[
                 [
-                    button(
-                        "rectification.button.approve",
-                        ApproveEvaluation(rectification_id=rectification.id),
-                    ),
-                    button(
-                        "rectification.button.return",
-                        ReturnEvaluation(rectification_id=rectification.id),
-                    ),
+                    button("rectification.button.approve", ApproveEvaluation(rectification.id)),
+                    button("rectification.button.return", ReturnEvaluation(rectification.id)),
                 ]
             ],
             attachment={"kind": "evaluation_form", "params": {"id": rectification.id}},
@@ -543,14 +540,7 @@ async def _back_to_engineer(
         "rectification.form_returned",
         _params(rectification),
         now=now,
-        buttons=[
-            [
-                button(
-                    "rectification.button.fill_form",
-                    BeginEvaluationForm(rectification_id=rectification.id),
-                )
-            ]
-        ],
+        buttons=[[button("rectification.button.fill_form", BeginEvaluationForm(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:{action}:{round_}",
     )
 

@@ -26,6 +26,7 @@ from procedures.actions import (
     ForwardEvaluation,
     IssueWrittenNotice,
     JudgeCriterion,
+    RectifyDefect,
     RectifyVendor,
     RectifyWithin,
     ReturnEvaluation,
@@ -83,6 +84,25 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
     return VENDOR
 
 
+@for_command("rectify")
+async def rectify_defect(update: Update, context: BotContext) -> int | None:
+    """From a defect's notice: the defect's vendor is chosen; asks what is nonconforming."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        defect = await rectifications.defect_for_rectification(
+            session, await context.actor(session), RectifyDefect.unpack(query.data).defect_id
+        )
+        vendor = await session.get(Vendor, defect.vendor_id)
+    assert vendor is not None
+    await query.answer()
+    context.user_data[RAISE_KEY] = {"vendor_id": vendor.id, "defect_id": defect.id}
+    await context.reply(
+        update, "rectification.ask_description_for_defect", number=defect.number, vendor=vendor.name
+    )
+    return DESCRIPTION
+
+
 async def choose_vendor(update: Update, context: BotContext) -> int:
     """Stores the vendor; asks what is nonconforming."""
     await update.callback_query.answer()  # type: ignore[union-attr]
@@ -123,6 +143,7 @@ async def choose_due(update: Update, context: BotContext) -> int:
             state["vendor_id"],
             state["description"],
             context.now() + dt.timedelta(days=RectifyWithin.unpack(query.data).days),
+            defect_id=state.get("defect_id"),
         )
     await query.answer()
     context.user_data.pop(RAISE_KEY, None)
@@ -512,7 +533,10 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         dialogue(
             "rectification_raise",
-            entry_points=[CommandHandler("rectify", start_rectify)],
+            entry_points=[
+                CommandHandler("rectify", start_rectify),
+                CallbackQueryHandler(rectify_defect, pattern=RectifyDefect.pattern()),
+            ],
             states={
                 VENDOR: [CallbackQueryHandler(choose_vendor, pattern=RectifyVendor.pattern())],
                 DESCRIPTION: [MessageHandler(TEXT, enter_description)],
