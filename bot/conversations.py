@@ -10,6 +10,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 from telegram.warnings import PTBUserWarning
 
+from procedures.actions import CallbackAction
 from procedures.outbox import button
 
 from .context import BotContext
@@ -40,7 +41,11 @@ def dialogue(
 
 
 async def keep_photo(
-    update: Update, context: BotContext, photos: list[str], state: dict[str, Any], done_data: str
+    update: Update,
+    context: BotContext,
+    photos: list[str],
+    state: dict[str, Any],
+    done: CallbackAction,
 ) -> None:
     """Add the message's photo (its largest size) to `photos`, and acknowledge it with a Done
     button, once per album: an album arrives as one update per photo sharing a media group."""
@@ -53,7 +58,7 @@ async def keep_photo(
             update,
             "common.photo_received",
             count=len(photos),
-            buttons=[[button("common.button.done", done_data)]],
+            buttons=[[button("common.button.done", done)]],
         )
 
 

@@ -22,6 +22,7 @@ from storage.models import (
 )
 
 from . import roles
+from .actions import AcceptRepair, AcknowledgeDefect, BeginRepair, RectifyDefect, RejectRepair
 from .errors import NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import button, notify_roles, notify_users, users_with_roles
@@ -124,8 +125,8 @@ async def open_defect(
         now=now,
         buttons=[
             [
-                button("defect.button.acknowledge", f"df:ack:{defect.id}"),
-                button("defect.button.repaired", f"df:fix:{defect.id}"),
+                button("defect.button.acknowledge", AcknowledgeDefect(defect_id=defect.id)),
+                button("defect.button.repaired", BeginRepair(defect_id=defect.id)),
             ]
         ],
         attachment=attachment,
@@ -137,6 +138,9 @@ async def open_defect(
         "defect.reported_manager",
         {**params, "vendor": asset.vendor.name if asset.vendor else "-"},
         now=now,
+        buttons=[[button("defect.button.rectify", RectifyDefect(defect_id=defect.id))]]
+        if asset.vendor_id is not None
+        else None,
         attachment=attachment,
         dedupe_prefix=f"defect:{defect.id}:manager",
     )
@@ -216,8 +220,8 @@ async def record_repair(
         now=now,
         buttons=[
             [
-                button("defect.button.accept", f"df:accept:{defect.id}"),
-                button("defect.button.reject", f"df:reject:{defect.id}"),
+                button("defect.button.accept", AcceptRepair(defect_id=defect.id)),
+                button("defect.button.reject", RejectRepair(defect_id=defect.id)),
             ]
         ],
         attachment=photo_attachment(photo_file_ids[0]) if photo_file_ids else None,
@@ -271,7 +275,7 @@ async def verify_repair(
             "defect.rejected",
             params,
             now=now,
-            buttons=[[button("defect.button.repaired", f"df:fix:{defect.id}")]],
+            buttons=[[button("defect.button.repaired", BeginRepair(defect_id=defect.id))]],
             dedupe_prefix=f"defect:{defect.id}:rejected:{defect.rejections}",
         )
         await notify_roles(

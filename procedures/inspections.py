@@ -15,6 +15,7 @@ from storage.models import (
 )
 
 from . import roles
+from .actions import InspectionDone
 from .calendar import local_day, month_bounds, month_index, month_of
 from .deadlines import meet_deadline, open_deadline
 from .errors import NotFound, WrongState
@@ -76,7 +77,9 @@ async def schedule_inspections(
                     "due_at": as_time(due),
                 },
                 now=now,
-                buttons=[[button("inspection.button.done", f"in:done:{inspection.id}")]],
+                buttons=[
+                    [button("inspection.button.done", InspectionDone(inspection_id=inspection.id))]
+                ],
                 dedupe_prefix=f"inspection:{inspection.id}:scheduled",
             )
             created += 1

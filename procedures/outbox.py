@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, User, UserRole
 
+from .actions import CallbackAction
+
 
 def as_time(moment: dt.datetime) -> dict[str, str]:
     """A parameter the renderer shows as a local date and time."""
@@ -26,11 +28,9 @@ def as_text(key: str) -> dict[str, str]:
     return {"$text": key}
 
 
-def button(text_key: str, data: str, **params: Any) -> dict[str, Any]:
-    """An inline button: a catalogue key for its label and short callback data."""
-    if len(data.encode()) > 64:
-        raise ValueError(f"callback data over 64 bytes: {data!r}")
-    return {"text_key": text_key, "params": params, "data": data}
+def button(text_key: str, action: CallbackAction, **params: Any) -> dict[str, Any]:
+    """An inline button: a catalogue key for its label and the action it packs as its data."""
+    return {"text_key": text_key, "params": params, "data": action.pack()}
 
 
 async def users_with_roles(

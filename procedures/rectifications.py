@@ -19,6 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Defect, Rectification, User, Vendor
 
 from . import roles
+from .actions import (
+    ApproveEvaluation,
+    BeginEvaluationForm,
+    ConfirmConforming,
+    ForwardEvaluation,
+    IssueWrittenNotice,
+    ReturnEvaluation,
+    SendEvaluationBack,
+    StartEvaluation,
+)
 from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
@@ -147,6 +157,18 @@ async def vendors(session: AsyncSession) -> list[Vendor]:
     return list(await session.scalars(select(Vendor).order_by(Vendor.code)))
 
 
+async def defect_for_rectification(session: AsyncSession, manager: User, defect_id: int) -> Defect:
+    """The defect a rectification may be raised about by `manager`: asked before the dialogue
+    starts, and again when the request is recorded. Its vendor is the one asked to rectify."""
+    roles.require_role(manager.role_names, MANAGERS)
+    defect = await session.get(Defect, defect_id)
+    if defect is None:
+        raise NotFound("defect.not_found")
+    if defect.vendor_id is None:
+        raise WrongState("rectification.defect_without_vendor", number=defect.number)
+    return defect
+
+
 async def raise_rectification(
     uow: UnitOfWork,
     manager: User,
@@ -164,8 +186,11 @@ async def raise_rectification(
     description = check_description(description)
     if due_at <= now:
         raise InvalidInput("rectification.due_in_past")
-    if defect_id is not None and await session.get(Defect, defect_id) is None:
-        raise NotFound("defect.not_found")
+    defect = None
+    if defect_id is not None:
+        defect = await defect_for_rectification(session, manager, defect_id)
+        if defect.vendor_id != vendor.id:
+            raise InvalidInput("rectification.defect_of_other_vendor", number=defect.number)
     rectification = Rectification(
         vendor_id=vendor.id,
         defect_id=defect_id,
@@ -198,7 +223,17 @@ async def raise_rectification(
         description=description,
         due_at=due_at.isoformat(),
         defect_id=defect_id,
+        defect=defect.number if defect else None,
     )
+    if defect is not None:  # the defect's own timeline points to the request it caused
+        record_change(
+            session,
+            defect,
+            "rectification_requested",
+            now,
+            actor=manager,
+            after={"rectification_id": rectification.id, "description": description},
+        )
     await notify_users(
         session,
         await users_with_roles(session, [roles.VENDOR], vendor_ids=[vendor.id]),
@@ -229,12 +264,12 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
         if rectification.rung == RectificationRung.VERBAL:
             key, climb = (
                 "rectification.prompt_written",
-                button("rectification.button.write", f"rn:write:{rectification.id}"),
+                button("rectification.button.write", IssueWrittenNotice(rectification.id)),
             )
         else:
             key, climb = (
                 "rectification.prompt_evaluation",
-                button("rectification.button.evaluate", f"rn:eval:{rectification.id}"),
+                button("rectification.button.evaluate", StartEvaluation(rectification.id)),
             )
         await notify_roles(
             session,
@@ -242,7 +277,12 @@ async def prompt_overdue_rectifications(session: AsyncSession, *, now: dt.dateti
             key,
             _params(rectification),
             now=now,
-            buttons=[[climb, button("rectification.button.conforms", f"rn:ok:{rectification.id}")]],
+            buttons=[
+                [
+                    climb,
+                    button("rectification.button.conforms", ConfirmConforming(rectification.id)),
+                ]
+            ],
             dedupe_prefix=f"rectification:{rectification.id}:prompt:{rectification.rung}",
         )
         rectification.prompted_rung = rectification.rung
@@ -370,7 +410,7 @@ async def escalate_to_evaluation(
         "rectification.evaluation_requested",
         _params(rectification),
         now=now,
-        buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
+        buttons=[[button("rectification.button.fill_form", BeginEvaluationForm(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:evaluate",
     )
     await uow.commit()
@@ -426,8 +466,8 @@ async def submit_evaluation(
         now=now,
         buttons=[
             [
-                button("rectification.button.forward", f"rn:fwd:{rectification.id}"),
-                button("rectification.button.back", f"rn:back:{rectification.id}"),
+                button("rectification.button.forward", ForwardEvaluation(rectification.id)),
+                button("rectification.button.back", SendEvaluationBack(rectification.id)),
             ]
         ],
         dedupe_prefix=f"rectification:{rectification.id}:review:{submission}",
@@ -461,8 +501,8 @@ async def review_evaluation(
             now=now,
             buttons=[
                 [
-                    button("rectification.button.approve", f"rn:approve:{rectification.id}"),
-                    button("rectification.button.return", f"rn:return:{rectification.id}"),
+                    button("rectification.button.approve", ApproveEvaluation(rectification.id)),
+                    button("rectification.button.return", ReturnEvaluation(rectification.id)),
                 ]
             ],
             attachment={"kind": "evaluation_form", "params": {"id": rectification.id}},
@@ -513,7 +553,7 @@ async def _back_to_engineer(
         "rectification.form_returned",
         _params(rectification),
         now=now,
-        buttons=[[button("rectification.button.fill_form", f"rn:form:{rectification.id}")]],
+        buttons=[[button("rectification.button.fill_form", BeginEvaluationForm(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:{action}:{round_}",
     )
 

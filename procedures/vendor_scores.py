@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Defect, Rectification, User, Vendor, VendorScore
 
 from . import roles
+from .actions import BeginScore
 from .calendar import half_year_before, half_year_periods, month_bounds, previous_month
 from .defects import DefectStatus
 from .errors import InvalidInput, NotFound, WrongState
@@ -87,7 +88,7 @@ async def request_monthly_scores(
                     [
                         button(
                             "score.button.start",
-                            f"vs:go:{vendor.id}:{period.replace('-', '')}",
+                            BeginScore.for_month(vendor.id, period),
                             vendor=vendor.code,
                         )
                     ]

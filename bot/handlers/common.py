@@ -6,12 +6,13 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from procedures import people
+from procedures.actions import (
+    ChooseLanguage,
+)
 from procedures.outbox import as_text, button
 
 from ..commands import commands_for, show_menu_of
 from ..context import BotContext, Member, edit_query_message
-
-LANGUAGE_CALLBACK = r"^lang:(zh-Hant|zh-Hans|en)$"
 
 
 def _commands_text(context: BotContext, roles: frozenset[str]) -> str:
@@ -86,15 +87,18 @@ async def help_command(update: Update, context: BotContext) -> None:
 
 async def choose_language(update: Update, context: BotContext) -> None:
     """Offers the three languages as buttons."""
-    buttons = [[button(f"language.name.{code}", f"lang:{code}")] for code in people.LANGUAGES]
+    buttons = [
+        [button(f"language.name.{code}", ChooseLanguage(language=code))]
+        for code in people.LANGUAGES
+    ]
     await context.reply(update, "lang.choose", buttons=buttons)
 
 
 async def set_language(update: Update, context: BotContext) -> None:
     """Stores the chosen language and confirms in it."""
     query = update.callback_query
-    assert query is not None and context.match is not None
-    language = context.match.group(1)
+    assert query is not None
+    language = ChooseLanguage.unpack(query.data).language
     await query.answer()
     async with context.unit_of_work() as uow:
         user = await context.actor(uow.session)
@@ -131,7 +135,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("lang", choose_language))
-    application.add_handler(CallbackQueryHandler(set_language, pattern=LANGUAGE_CALLBACK))
+    application.add_handler(CallbackQueryHandler(set_language, pattern=ChooseLanguage.pattern()))
 
 
 def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]

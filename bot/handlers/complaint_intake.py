@@ -16,6 +16,15 @@ from telegram.ext import (
     filters,
 )
 
+from procedures.actions import (
+    CancelComplaint,
+    ChooseBatch,
+    ChooseChannel,
+    ChooseOrganisation,
+    ChooseProduct,
+    ComplaintPhotosDone,
+    SubmitComplaint,
+)
 from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
 from procedures.outbox import as_text, button
@@ -92,7 +101,14 @@ async def start_complaint_for(update: Update, context: BotContext) -> int | None
     async with context.session() as session:
         organisations = await intake.customer_organisations(session)
     buttons = [
-        [button("common.organisation", f"cp:org:{o.id}", code=o.code, name=o.name)]
+        [
+            button(
+                "common.organisation",
+                ChooseOrganisation(organisation_id=o.id),
+                code=o.code,
+                name=o.name,
+            )
+        ]
         for o in organisations
     ]
     context.user_data[DRAFT_KEY] = None
@@ -103,10 +119,13 @@ async def start_complaint_for(update: Update, context: BotContext) -> int | None
 async def choose_organisation(update: Update, context: BotContext) -> int:
     """Stores the organisation; asks for the channel."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     await query.answer()
-    _begin(context, ComplaintDraft(organisation_id=int(context.match.group(1)), channel="phone"))
-    buttons = [[button(f"complaint.channel.{c}", f"cp:ch:{c}") for c in intake.CHANNELS]]
+    organisation_id = ChooseOrganisation.unpack(query.data).organisation_id
+    _begin(context, ComplaintDraft(organisation_id=organisation_id, channel="phone"))
+    buttons = [
+        [button(f"complaint.channel.{c}", ChooseChannel(channel=c)) for c in intake.CHANNELS]
+    ]
     await edit_query_message(
         update, context.text("complain.ask_channel"), context.keyboard(buttons)
     )
@@ -116,12 +135,12 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
 async def choose_channel(update: Update, context: BotContext) -> int:
     """Stores the channel; asks who complained."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     await query.answer()
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    draft.channel = context.match.group(1)
+    draft.channel = ChooseChannel.unpack(query.data).channel
     _save(context, draft)
     await edit_query_message(update, context.text("complain.ask_complainant"))
     return COMPLAINANT
@@ -149,7 +168,8 @@ async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraf
         await context.reply(update, "complain.no_products")
         return ConversationHandler.END
     buttons = [
-        [button("complain.product", f"cp:prod:{p.id}", code=p.code, name=p.name)] for p in products
+        [button("complain.product", ChooseProduct(product_id=p.id), code=p.code, name=p.name)]
+        for p in products
     ]
     await context.reply(update, "complain.ask_product", buttons=buttons)
     return PRODUCT
@@ -158,12 +178,12 @@ async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraf
 async def choose_product(update: Update, context: BotContext) -> int:
     """Stores the product pressed; asks for the lot."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     await query.answer()
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    product_id = int(context.match.group(1))
+    product_id = ChooseProduct.unpack(query.data).product_id
     async with context.session() as session:
         shipped = {p.id for p in await intake.shipped_products(session, draft.organisation_id)}
     if product_id not in shipped:  # a forged button
@@ -193,7 +213,9 @@ async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft)
     assert draft.product_id is not None
     async with context.session() as session:
         batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
-    buttons = [[button("complain.lot", f"cp:lot:{b.id}", lot=b.lot_number)] for b in batches]
+    buttons = [
+        [button("complain.lot", ChooseBatch(batch_id=b.id), lot=b.lot_number)] for b in batches
+    ]
     await context.reply(update, "complain.ask_batch", buttons=buttons)
     return BATCH
 
@@ -201,7 +223,7 @@ async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft)
 async def choose_batch(update: Update, context: BotContext) -> int:
     """Stores the lot pressed; asks for the quantity."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     await query.answer()
     draft = _draft(context)
     if draft is None:
@@ -209,7 +231,7 @@ async def choose_batch(update: Update, context: BotContext) -> int:
     assert draft.product_id is not None
     async with context.session() as session:
         batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
-    batch_id = int(context.match.group(1))
+    batch_id = ChooseBatch.unpack(query.data).batch_id
     if batch_id not in {b.id for b in batches}:
         await context.reply(update, "error.stale_button")
         return BATCH
@@ -265,8 +287,8 @@ async def enter_description(update: Update, context: BotContext) -> int:
     _save(context, draft)
     buttons = [
         [
-            button("common.button.done", "cp:photos:done"),
-            button("common.button.skip", "cp:photos:done"),
+            button("common.button.done", ComplaintPhotosDone()),
+            button("common.button.skip", ComplaintPhotosDone()),
         ]
     ]
     await context.reply(update, "complain.ask_photos", buttons=buttons)
@@ -282,7 +304,7 @@ async def add_photo(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     await keep_photo(
-        update, context, draft.photo_file_ids, context.user_data[DRAFT_KEY], "cp:photos:done"
+        update, context, draft.photo_file_ids, context.user_data[DRAFT_KEY], ComplaintPhotosDone()
     )
     _save(context, draft)
     return PHOTOS
@@ -299,7 +321,12 @@ async def photos_done(update: Update, context: BotContext) -> int:
     await context.reply(
         update,
         "complain.summary",
-        buttons=[[button("complain.submit", "cp:submit"), button("complain.cancel", "cp:cancel")]],
+        buttons=[
+            [
+                button("complain.submit", SubmitComplaint()),
+                button("complain.cancel", CancelComplaint()),
+            ]
+        ],
         **await _summary(context, draft),
     )
     return CONFIRM
@@ -369,32 +396,32 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         ],
         states={
             ORGANISATION: [
-                CallbackQueryHandler(choose_organisation, pattern=r"^cp:org:(\d+)$"),
+                CallbackQueryHandler(choose_organisation, pattern=ChooseOrganisation.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
             CHANNEL: [
-                CallbackQueryHandler(choose_channel, pattern=r"^cp:ch:(phone|email|letter|visit)$"),
+                CallbackQueryHandler(choose_channel, pattern=ChooseChannel.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
             COMPLAINANT: [MessageHandler(TEXT, enter_complainant)],
             PRODUCT: [
-                CallbackQueryHandler(choose_product, pattern=r"^cp:prod:(\d+)$"),
+                CallbackQueryHandler(choose_product, pattern=ChooseProduct.pattern()),
                 MessageHandler(TEXT, type_product),
             ],
             BATCH: [
-                CallbackQueryHandler(choose_batch, pattern=r"^cp:lot:(\d+)$"),
+                CallbackQueryHandler(choose_batch, pattern=ChooseBatch.pattern()),
                 MessageHandler(TEXT, type_batch),
             ],
             QUANTITY: [MessageHandler(TEXT, enter_quantity)],
             DESCRIPTION: [MessageHandler(TEXT, enter_description)],
             PHOTOS: [
                 MessageHandler(filters.PHOTO, add_photo),
-                CallbackQueryHandler(photos_done, pattern=r"^cp:photos:done$"),
+                CallbackQueryHandler(photos_done, pattern=ComplaintPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
             CONFIRM: [
-                CallbackQueryHandler(submit, pattern=r"^cp:submit$"),
-                CallbackQueryHandler(cancel, pattern=r"^cp:cancel$"),
+                CallbackQueryHandler(submit, pattern=SubmitComplaint.pattern()),
+                CallbackQueryHandler(cancel, pattern=CancelComplaint.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
         },

@@ -15,6 +15,17 @@ from telegram.ext import (
     filters,
 )
 
+from procedures.actions import (
+    BeginOpinion,
+    BeginVerification,
+    ChooseVerificationMode,
+    ChooseVerificationResult,
+    FlagAdverseEvent,
+    LiftHold,
+    SkipCorrectiveAction,
+    TakeComplaint,
+    VerificationPhotosDone,
+)
 from procedures.complaints import handling, queries
 from procedures.complaints.common import ComplaintStatus
 from procedures.outbox import as_text, button
@@ -33,16 +44,11 @@ TEXT = filters.TEXT & ~filters.COMMAND
 def work_buttons(complaint_id: int) -> list[list[dict[str, Any]]]:
     return [
         [
-            button("complaint.button.verify", f"qc:verify:{complaint_id}"),
-            button("complaint.button.opinion", f"qc:opinion:{complaint_id}"),
+            button("complaint.button.verify", BeginVerification(complaint_id=complaint_id)),
+            button("complaint.button.opinion", BeginOpinion(complaint_id=complaint_id)),
         ],
-        [button("complaint.button.adverse_event", f"qc:ae:{complaint_id}")],
+        [button("complaint.button.adverse_event", FlagAdverseEvent(complaint_id=complaint_id))],
     ]
-
-
-def _complaint_id(context: BotContext) -> int:
-    assert context.match is not None
-    return int(context.match.group(1))
 
 
 @for_command("queue")
@@ -56,7 +62,7 @@ async def show_queue(update: Update, context: BotContext) -> None:
     await context.reply(update, "queue.header")
     for complaint in waiting[:20]:
         buttons = (
-            [[button("complaint.button.take", f"qc:take:{complaint.id}")]]
+            [[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]]
             if complaint.status == ComplaintStatus.OPEN
             else work_buttons(complaint.id)
         )
@@ -78,7 +84,7 @@ async def take(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         complaint = await handling.take_complaint(
-            uow, await context.actor(uow.session), _complaint_id(context)
+            uow, await context.actor(uow.session), TakeComplaint.unpack(query.data).complaint_id
         )
     await query.answer()
     await edit_query_message(
@@ -104,7 +110,7 @@ async def flag_adverse_event(update: Update, context: BotContext) -> None:
         complaint = await handling.flag_adverse_event(
             uow,
             await context.actor(uow.session),
-            _complaint_id(context),
+            FlagAdverseEvent.unpack(query.data).complaint_id,
             context.services.settings.adverse_event_report_within,
         )
     await query.answer(
@@ -118,7 +124,7 @@ async def lift_hold(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         complaint = await handling.lift_hold(
-            uow, await context.actor(uow.session), _complaint_id(context)
+            uow, await context.actor(uow.session), LiftHold.unpack(query.data).complaint_id
         )
     await query.answer()
     await edit_query_message(
@@ -141,7 +147,9 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
     assert query is not None
     async with context.session() as session:
         user = await context.actor(session)
-        complaint = await handling.complaint_for_verification(session, user, _complaint_id(context))
+        complaint = await handling.complaint_for_verification(
+            session, user, BeginVerification.unpack(query.data).complaint_id
+        )
     await query.answer()
     context.user_data[VERIFY_KEY] = {"complaint_id": complaint.id, "photos": []}
     await context.reply(
@@ -149,7 +157,10 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
         "verify.ask_mode",
         number=complaint.number,
         buttons=[
-            [button("verify.on_site", "vf:mode:on_site"), button("verify.waived", "vf:mode:waived")]
+            [
+                button("verify.on_site", ChooseVerificationMode(mode="on_site")),
+                button("verify.waived", ChooseVerificationMode(mode="waived")),
+            ]
         ],
     )
     return MODE
@@ -158,12 +169,12 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
 async def choose_mode(update: Update, context: BotContext) -> int:
     """Stores on-site or not; asks for the notes (or the reason no visit is needed)."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     await query.answer()
     state = context.user_data.get(VERIFY_KEY)
     if not state:
         return ConversationHandler.END
-    state["on_site"] = context.match.group(1) == "on_site"
+    state["on_site"] = ChooseVerificationMode.unpack(query.data).mode == "on_site"
     await edit_query_message(
         update, context.text("verify.ask_notes" if state["on_site"] else "verify.ask_reason")
     )
@@ -180,8 +191,8 @@ async def enter_notes(update: Update, context: BotContext) -> int:
             "verify.ask_photos",
             buttons=[
                 [
-                    button("common.button.done", "vf:photos:done"),
-                    button("common.button.skip", "vf:photos:done"),
+                    button("common.button.done", VerificationPhotosDone()),
+                    button("common.button.skip", VerificationPhotosDone()),
                 ]
             ],
         )
@@ -192,7 +203,7 @@ async def enter_notes(update: Update, context: BotContext) -> int:
 async def add_photo(update: Update, context: BotContext) -> int:
     """Keeps a verification photo."""
     state = context.user_data[VERIFY_KEY]
-    await keep_photo(update, context, state["photos"], state, "vf:photos:done")
+    await keep_photo(update, context, state["photos"], state, VerificationPhotosDone())
     return PHOTOS
 
 
@@ -208,8 +219,8 @@ async def _ask_result(update: Update, context: BotContext) -> int:
         "verify.ask_result",
         buttons=[
             [
-                button("verify.conforming", "vf:res:conforming"),
-                button("verify.nonconforming", "vf:res:nonconforming"),
+                button("verify.conforming", ChooseVerificationResult(result="conforming")),
+                button("verify.nonconforming", ChooseVerificationResult(result="nonconforming")),
             ]
         ],
     )
@@ -219,7 +230,7 @@ async def _ask_result(update: Update, context: BotContext) -> int:
 async def choose_result(update: Update, context: BotContext) -> int:
     """Records the verification and says what it set in motion."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     state = context.user_data.get(VERIFY_KEY)
     if not state:
         await query.answer(context.text("error.stale_button"), show_alert=True)
@@ -229,7 +240,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
             uow,
             await context.actor(uow.session),
             state["complaint_id"],
-            result=context.match.group(1),
+            result=ChooseVerificationResult.unpack(query.data).result,
             on_site=state["on_site"],
             notes=state.get("notes", ""),
             photo_file_ids=state["photos"],
@@ -268,7 +279,9 @@ async def begin_opinion(update: Update, context: BotContext) -> int | None:
     assert query is not None
     async with context.session() as session:
         user = await context.actor(session)
-        complaint = await handling.complaint_for_opinion(session, user, _complaint_id(context))
+        complaint = await handling.complaint_for_opinion(
+            session, user, BeginOpinion.unpack(query.data).complaint_id
+        )
     await query.answer()
     context.user_data[OPINION_KEY] = {"complaint_id": complaint.id}
     await context.reply(update, "opinion.ask", number=complaint.number)
@@ -284,7 +297,7 @@ async def enter_opinion(update: Update, context: BotContext) -> int:
     await context.reply(
         update,
         "opinion.ask_corrective_action",
-        buttons=[[button("common.button.skip", "op:ca:skip")]],
+        buttons=[[button("common.button.skip", SkipCorrectiveAction())]],
     )
     return CORRECTIVE_ACTION
 
@@ -328,20 +341,22 @@ async def cancel(update: Update, context: BotContext) -> int:
 def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return dialogue(
         "complaint_verification",
-        entry_points=[CallbackQueryHandler(begin_verification, pattern=r"^qc:verify:(\d+)$")],
+        entry_points=[
+            CallbackQueryHandler(begin_verification, pattern=BeginVerification.pattern())
+        ],
         states={
             MODE: [
-                CallbackQueryHandler(choose_mode, pattern=r"^vf:mode:(on_site|waived)$"),
+                CallbackQueryHandler(choose_mode, pattern=ChooseVerificationMode.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
             NOTES: [MessageHandler(TEXT, enter_notes)],
             PHOTOS: [
                 MessageHandler(filters.PHOTO, add_photo),
-                CallbackQueryHandler(photos_done, pattern=r"^vf:photos:done$"),
+                CallbackQueryHandler(photos_done, pattern=VerificationPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
             RESULT: [
-                CallbackQueryHandler(choose_result, pattern=r"^vf:res:(conforming|nonconforming)$"),
+                CallbackQueryHandler(choose_result, pattern=ChooseVerificationResult.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
         },
@@ -352,12 +367,14 @@ def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg
 def opinion_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return dialogue(
         "complaint_opinion",
-        entry_points=[CallbackQueryHandler(begin_opinion, pattern=r"^qc:opinion:(\d+)$")],
+        entry_points=[CallbackQueryHandler(begin_opinion, pattern=BeginOpinion.pattern())],
         states={
             OPINION_TEXT: [MessageHandler(TEXT, enter_opinion)],
             CORRECTIVE_ACTION: [
                 MessageHandler(TEXT, enter_corrective_action),
-                CallbackQueryHandler(skip_corrective_action, pattern=r"^op:ca:skip$"),
+                CallbackQueryHandler(
+                    skip_corrective_action, pattern=SkipCorrectiveAction.pattern()
+                ),
             ],
         },
         cancel=cancel,
@@ -368,6 +385,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(verification_conversation())
     application.add_handler(opinion_conversation())
     application.add_handler(CommandHandler("queue", show_queue))
-    application.add_handler(CallbackQueryHandler(take, pattern=r"^qc:take:(\d+)$"))
-    application.add_handler(CallbackQueryHandler(flag_adverse_event, pattern=r"^qc:ae:(\d+)$"))
-    application.add_handler(CallbackQueryHandler(lift_hold, pattern=r"^wh:lift:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(take, pattern=TakeComplaint.pattern()))
+    application.add_handler(
+        CallbackQueryHandler(flag_adverse_event, pattern=FlagAdverseEvent.pattern())
+    )
+    application.add_handler(CallbackQueryHandler(lift_hold, pattern=LiftHold.pattern()))

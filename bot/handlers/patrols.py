@@ -16,6 +16,18 @@ from telegram.ext import (
 )
 
 from procedures import defects, inspections, patrols, people
+from procedures.actions import (
+    AcceptRepair,
+    AcknowledgeDefect,
+    AnswerCheck,
+    BeginRepair,
+    ChooseAsset,
+    InspectionDone,
+    PatrolPhotosDone,
+    RejectRepair,
+    RepairPhotosDone,
+    SkipPatrolNote,
+)
 from procedures.calendar import local_day
 from procedures.outbox import as_text, button
 from procedures.patrols import PatrolDraft
@@ -49,7 +61,8 @@ async def start_patrol(update: Update, context: BotContext) -> int | None:
         await context.reply(update, "patrol.all_done")
         return ConversationHandler.END
     buttons = [
-        [button("patrol.asset", f"pt:asset:{a.id}", code=a.code, name=a.name)] for a in todo[:40]
+        [button("patrol.asset", ChooseAsset(asset_id=a.id), code=a.code, name=a.name)]
+        for a in todo[:40]
     ]
     await context.reply(update, "patrol.ask_asset", buttons=buttons, count=len(todo))
     return ASSET
@@ -67,10 +80,10 @@ async def start_from_sticker(update: Update, context: BotContext) -> int | None:
 async def choose_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset pressed."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     await query.answer()
     async with context.session() as session:
-        asset = await session.get(EquipmentAsset, int(context.match.group(1)))
+        asset = await session.get(EquipmentAsset, ChooseAsset.unpack(query.data).asset_id)
     if asset is None:
         await context.reply(update, "error.stale_button")
         return ConversationHandler.END
@@ -117,7 +130,7 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
     answered = len(state["draft"]["answers"])
     if answered == len(state["items"]):
         await context.reply(
-            update, "patrol.ask_note", buttons=[[button("common.button.skip", "pt:note:skip")]]
+            update, "patrol.ask_note", buttons=[[button("common.button.skip", SkipPatrolNote())]]
         )
         return NOTE
     async with context.session() as session:
@@ -141,8 +154,8 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
             **position,
             buttons=[
                 [
-                    button("patrol.ok", f"pt:ok:{answered}"),
-                    button("patrol.abnormal", f"pt:bad:{answered}"),
+                    button("patrol.ok", AnswerCheck(answer="ok", index=answered)),
+                    button("patrol.abnormal", AnswerCheck(answer="bad", index=answered)),
                 ]
             ],
         )
@@ -164,13 +177,14 @@ async def _current_item(context: BotContext) -> ChecklistItem:
 async def answer_check(update: Update, context: BotContext) -> int:
     """Stores OK or abnormal for a check item; asks the next item."""
     query = update.callback_query
-    assert query is not None and context.match is not None
-    if int(context.match.group(2)) != len(_state(context)["draft"]["answers"]):
+    assert query is not None
+    action = AnswerCheck.unpack(query.data)
+    if action.index != len(_state(context)["draft"]["answers"]):
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ITEM
     await query.answer()
     item = await _current_item(context)
-    ok = context.match.group(1) == "ok"
+    ok = action.answer == "ok"
     _state(context)["draft"]["answers"].append({"item_id": item.id, "ok": ok, "reading": None})
     await edit_query_message(
         update,
@@ -226,7 +240,7 @@ async def _ask_photos(update: Update, context: BotContext) -> int:
         await context.reply(
             update,
             "patrol.ask_photos_required",
-            buttons=[[button("common.button.done", "pt:photos:done")]],
+            buttons=[[button("common.button.done", PatrolPhotosDone())]],
         )
     else:
         await context.reply(
@@ -234,8 +248,8 @@ async def _ask_photos(update: Update, context: BotContext) -> int:
             "patrol.ask_photos",
             buttons=[
                 [
-                    button("common.button.done", "pt:photos:done"),
-                    button("common.button.skip", "pt:photos:done"),
+                    button("common.button.done", PatrolPhotosDone()),
+                    button("common.button.skip", PatrolPhotosDone()),
                 ]
             ],
         )
@@ -245,7 +259,7 @@ async def _ask_photos(update: Update, context: BotContext) -> int:
 async def add_photo(update: Update, context: BotContext) -> int:
     """Keeps a photo; an album is acknowledged once."""
     state = _state(context)
-    await keep_photo(update, context, state["draft"]["photo_file_ids"], state, "pt:photos:done")
+    await keep_photo(update, context, state["draft"]["photo_file_ids"], state, PatrolPhotosDone())
     return PHOTOS
 
 
@@ -298,18 +312,13 @@ async def cancel(update: Update, context: BotContext) -> int:
 # --- defects: vendor and technician ----------------------------------------------------------
 
 
-def _defect_id(context: BotContext) -> int:
-    assert context.match is not None
-    return int(context.match.group(1))
-
-
 async def acknowledge(update: Update, context: BotContext) -> None:
     """The vendor has seen the defect."""
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
         defect = await defects.acknowledge_defect(
-            uow, await context.actor(uow.session), _defect_id(context)
+            uow, await context.actor(uow.session), AcknowledgeDefect.unpack(query.data).defect_id
         )
     await query.answer(
         context.text("defect.acknowledged_reply", number=defect.number), show_alert=True
@@ -322,7 +331,9 @@ async def begin_repair(update: Update, context: BotContext) -> int:
     assert query is not None
     async with context.session() as session:
         user = await context.actor(session)
-        defect = await defects.defect_for_repair(session, user, _defect_id(context))
+        defect = await defects.defect_for_repair(
+            session, user, BeginRepair.unpack(query.data).defect_id
+        )
     await query.answer()
     context.user_data[REPAIR_KEY] = {"defect_id": defect.id, "photos": [], "media_group": None}
     await context.reply(update, "defect.ask_repair_note", number=defect.number)
@@ -337,8 +348,8 @@ async def enter_repair_note(update: Update, context: BotContext) -> int:
         "defect.ask_repair_photos",
         buttons=[
             [
-                button("common.button.done", "df:photos:done"),
-                button("common.button.skip", "df:photos:done"),
+                button("common.button.done", RepairPhotosDone()),
+                button("common.button.skip", RepairPhotosDone()),
             ]
         ],
     )
@@ -348,7 +359,7 @@ async def enter_repair_note(update: Update, context: BotContext) -> int:
 async def add_repair_photo(update: Update, context: BotContext) -> int:
     """Keeps a photo of the repair."""
     state = context.user_data[REPAIR_KEY]
-    await keep_photo(update, context, state["photos"], state, "df:photos:done")
+    await keep_photo(update, context, state["photos"], state, RepairPhotosDone())
     return REPAIR_PHOTOS
 
 
@@ -380,7 +391,10 @@ async def accept_repair(update: Update, context: BotContext) -> None:
     assert query is not None
     async with context.unit_of_work() as uow:
         defect = await defects.verify_repair(
-            uow, await context.actor(uow.session), _defect_id(context), accept=True
+            uow,
+            await context.actor(uow.session),
+            AcceptRepair.unpack(query.data).defect_id,
+            accept=True,
         )
     await query.answer()
     await edit_query_message(update, context.text("defect.accepted_reply", number=defect.number))
@@ -392,7 +406,9 @@ async def begin_reject(update: Update, context: BotContext) -> int:
     assert query is not None
     async with context.session() as session:
         user = await context.actor(session)
-        defect = await defects.defect_for_verification(session, user, _defect_id(context))
+        defect = await defects.defect_for_verification(
+            session, user, RejectRepair.unpack(query.data).defect_id
+        )
     await query.answer()
     context.user_data[REJECT_KEY] = defect.id
     await context.reply(update, "defect.ask_reject_reason", number=defect.number)
@@ -417,10 +433,10 @@ async def enter_reject_reason(update: Update, context: BotContext) -> int:
 async def inspection_done(update: Update, context: BotContext) -> None:
     """The supervisor confirms the periodic inspection."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     async with context.unit_of_work() as uow:
         inspection = await inspections.record_inspection(
-            uow, await context.actor(uow.session), int(context.match.group(1))
+            uow, await context.actor(uow.session), InspectionDone.unpack(query.data).inspection_id
         )
     await query.answer()
     await edit_query_message(
@@ -474,21 +490,21 @@ def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         ],
         states={
             ASSET: [
-                CallbackQueryHandler(choose_asset, pattern=r"^pt:asset:(\d+)$"),
+                CallbackQueryHandler(choose_asset, pattern=ChooseAsset.pattern()),
                 MessageHandler(TEXT, type_asset),
             ],
             ITEM: [
-                CallbackQueryHandler(answer_check, pattern=r"^pt:(ok|bad):(\d+)$"),
+                CallbackQueryHandler(answer_check, pattern=AnswerCheck.pattern()),
                 MessageHandler(TEXT, answer_reading),
             ],
             NOTE: [
                 MessageHandler(TEXT, enter_note),
-                CallbackQueryHandler(skip_note, pattern=r"^pt:note:skip$"),
+                CallbackQueryHandler(skip_note, pattern=SkipPatrolNote.pattern()),
             ],
             PHOTOS: [
                 MessageHandler(filters.PHOTO, add_photo),
                 MessageHandler(filters.LOCATION, add_location),
-                CallbackQueryHandler(finish, pattern=r"^pt:photos:done$"),
+                CallbackQueryHandler(finish, pattern=PatrolPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
         },
@@ -500,14 +516,14 @@ def repair_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return dialogue(
         "defect_repair",
         entry_points=[
-            CallbackQueryHandler(begin_repair, pattern=r"^df:fix:(\d+)$"),
-            CallbackQueryHandler(begin_reject, pattern=r"^df:reject:(\d+)$"),
+            CallbackQueryHandler(begin_repair, pattern=BeginRepair.pattern()),
+            CallbackQueryHandler(begin_reject, pattern=RejectRepair.pattern()),
         ],
         states={
             REPAIR_NOTE: [MessageHandler(TEXT, enter_repair_note)],
             REPAIR_PHOTOS: [
                 MessageHandler(filters.PHOTO, add_repair_photo),
-                CallbackQueryHandler(finish_repair, pattern=r"^df:photos:done$"),
+                CallbackQueryHandler(finish_repair, pattern=RepairPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
             REJECT_REASON: [MessageHandler(TEXT, enter_reject_reason)],
@@ -519,7 +535,7 @@ def repair_conversation() -> ConversationHandler:  # type: ignore[type-arg]
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(patrol_conversation())
     application.add_handler(repair_conversation())
-    application.add_handler(CallbackQueryHandler(acknowledge, pattern=r"^df:ack:(\d+)$"))
-    application.add_handler(CallbackQueryHandler(accept_repair, pattern=r"^df:accept:(\d+)$"))
-    application.add_handler(CallbackQueryHandler(inspection_done, pattern=r"^in:done:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(acknowledge, pattern=AcknowledgeDefect.pattern()))
+    application.add_handler(CallbackQueryHandler(accept_repair, pattern=AcceptRepair.pattern()))
+    application.add_handler(CallbackQueryHandler(inspection_done, pattern=InspectionDone.pattern()))
     application.add_handler(CommandHandler("defect", show_defect))

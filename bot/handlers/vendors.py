@@ -17,6 +17,22 @@ from telegram.ext import (
 )
 
 from procedures import rectifications, roles, vendor_scores
+from procedures.actions import (
+    ApproveEvaluation,
+    BeginEvaluationForm,
+    BeginFollowUp,
+    BeginScore,
+    ConfirmConforming,
+    ForwardEvaluation,
+    IssueWrittenNotice,
+    JudgeCriterion,
+    RectifyDefect,
+    RectifyVendor,
+    RectifyWithin,
+    ReturnEvaluation,
+    SendEvaluationBack,
+    StartEvaluation,
+)
 from procedures.calendar import previous_month
 from procedures.outbox import as_text, button
 from procedures.rectifications import RectificationRung, RectificationStatus
@@ -36,11 +52,16 @@ FORM_KEY = "rectification_form"
 SCORE_KEY = "vendor_score"
 DUE_CHOICES = (3, 7, 14)
 TEXT = filters.TEXT & ~filters.COMMAND
-
-
-def _id(context: BotContext) -> int:
-    assert context.match is not None
-    return int(context.match.group(1))
+# the ladder's steps: each button carries the rectification's id
+RectificationAction = (
+    ConfirmConforming
+    | IssueWrittenNotice
+    | StartEvaluation
+    | ForwardEvaluation
+    | SendEvaluationBack
+    | ApproveEvaluation
+    | ReturnEvaluation
+)
 
 
 # --- raising a request -----------------------------------------------------------------------
@@ -56,16 +77,37 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
         update,
         "rectification.ask_vendor",
         buttons=[
-            [button("common.organisation", f"rc:v:{v.id}", code=v.code, name=v.name)] for v in found
+            [button("common.organisation", RectifyVendor(vendor_id=v.id), code=v.code, name=v.name)]
+            for v in found
         ],
     )
     return VENDOR
 
 
+@for_command("rectify")
+async def rectify_defect(update: Update, context: BotContext) -> int | None:
+    """From a defect's notice: the defect's vendor is chosen; asks what is nonconforming."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        defect = await rectifications.defect_for_rectification(
+            session, await context.actor(session), RectifyDefect.unpack(query.data).defect_id
+        )
+        vendor = await session.get(Vendor, defect.vendor_id)
+    assert vendor is not None
+    await query.answer()
+    context.user_data[RAISE_KEY] = {"vendor_id": vendor.id, "defect_id": defect.id}
+    await context.reply(
+        update, "rectification.ask_description_for_defect", number=defect.number, vendor=vendor.name
+    )
+    return DESCRIPTION
+
+
 async def choose_vendor(update: Update, context: BotContext) -> int:
     """Stores the vendor; asks what is nonconforming."""
     await update.callback_query.answer()  # type: ignore[union-attr]
-    context.user_data[RAISE_KEY] = {"vendor_id": _id(context)}
+    action = RectifyVendor.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    context.user_data[RAISE_KEY] = {"vendor_id": action.vendor_id}
     await edit_query_message(update, context.text("rectification.ask_description"))
     return DESCRIPTION
 
@@ -77,7 +119,12 @@ async def enter_description(update: Update, context: BotContext) -> int:
     await context.reply(
         update,
         "rectification.ask_due",
-        buttons=[[button("rectification.days", f"rc:d:{days}", days=days) for days in DUE_CHOICES]],
+        buttons=[
+            [
+                button("rectification.days", RectifyWithin(days=days), days=days)
+                for days in DUE_CHOICES
+            ]
+        ],
     )
     return DUE
 
@@ -96,7 +143,8 @@ async def choose_due(update: Update, context: BotContext) -> int:
             await context.actor(uow.session),
             state["vendor_id"],
             state["description"],
-            context.now() + dt.timedelta(days=_id(context)),
+            context.now() + dt.timedelta(days=RectifyWithin.unpack(query.data).days),
+            defect_id=state.get("defect_id"),
         )
     await query.answer()
     context.user_data.pop(RAISE_KEY, None)
@@ -121,24 +169,24 @@ def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
     if rectification.status == RectificationStatus.FORM_SUBMITTED:
         return [
             [
-                button("rectification.button.forward", f"rn:fwd:{rid}"),
-                button("rectification.button.back", f"rn:back:{rid}"),
+                button("rectification.button.forward", ForwardEvaluation(rectification_id=rid)),
+                button("rectification.button.back", SendEvaluationBack(rectification_id=rid)),
             ]
         ]
     if rectification.status != RectificationStatus.OPEN:
         return (
-            [[button("rectification.button.follow_up", f"rn:follow:{rid}")]]
+            [[button("rectification.button.follow_up", BeginFollowUp(rectification_id=rid))]]
             if (rectification.status == RectificationStatus.EVALUATING)
             else []
         )
     climb = (
-        button("rectification.button.write", f"rn:write:{rid}")
+        button("rectification.button.write", IssueWrittenNotice(rectification_id=rid))
         if rectification.rung == RectificationRung.VERBAL
-        else button("rectification.button.evaluate", f"rn:eval:{rid}")
+        else button("rectification.button.evaluate", StartEvaluation(rectification_id=rid))
     )
     return [
-        [button("rectification.button.conforms", f"rn:ok:{rid}"), climb],
-        [button("rectification.button.follow_up", f"rn:follow:{rid}")],
+        [button("rectification.button.conforms", ConfirmConforming(rectification_id=rid)), climb],
+        [button("rectification.button.follow_up", BeginFollowUp(rectification_id=rid))],
     ]
 
 
@@ -166,13 +214,19 @@ async def list_rectifications(update: Update, context: BotContext) -> None:
 
 
 async def _step(
-    update: Update, context: BotContext, procedure: Any, reply_key: str, **kwargs: Any
+    update: Update,
+    context: BotContext,
+    action: type[RectificationAction],
+    procedure: Any,
+    reply_key: str,
+    **kwargs: Any,
 ) -> None:
     query = update.callback_query
     assert query is not None
+    rectification_id = action.unpack(query.data).rectification_id
     async with context.unit_of_work() as uow:
         rectification = await procedure(
-            uow, await context.actor(uow.session), _id(context), **kwargs
+            uow, await context.actor(uow.session), rectification_id, **kwargs
         )
     await query.answer()
     await edit_query_message(
@@ -189,19 +243,33 @@ async def _step(
 async def conforms(update: Update, context: BotContext) -> None:
     """The service conforms now: the ladder ends."""
     await _step(
-        update, context, rectifications.confirm_conforming, "rectification.conforming_reply"
+        update,
+        context,
+        ConfirmConforming,
+        rectifications.confirm_conforming,
+        "rectification.conforming_reply",
     )
 
 
 async def write_notice(update: Update, context: BotContext) -> None:
     """Issues the written notice RN-… to the vendor."""
-    await _step(update, context, rectifications.issue_written_notice, "rectification.written_reply")
+    await _step(
+        update,
+        context,
+        IssueWrittenNotice,
+        rectifications.issue_written_notice,
+        "rectification.written_reply",
+    )
 
 
 async def start_evaluation(update: Update, context: BotContext) -> None:
     """Asks the engineer for the evaluation form."""
     await _step(
-        update, context, rectifications.escalate_to_evaluation, "rectification.evaluation_reply"
+        update,
+        context,
+        StartEvaluation,
+        rectifications.escalate_to_evaluation,
+        "rectification.evaluation_reply",
     )
 
 
@@ -210,6 +278,7 @@ async def forward_form(update: Update, context: BotContext) -> None:
     await _step(
         update,
         context,
+        ForwardEvaluation,
         rectifications.review_evaluation,
         "rectification.forwarded_reply",
         forward=True,
@@ -221,6 +290,7 @@ async def send_form_back(update: Update, context: BotContext) -> None:
     await _step(
         update,
         context,
+        SendEvaluationBack,
         rectifications.review_evaluation,
         "rectification.sent_back_reply",
         forward=False,
@@ -232,6 +302,7 @@ async def approve_form(update: Update, context: BotContext) -> None:
     await _step(
         update,
         context,
+        ApproveEvaluation,
         rectifications.decide_evaluation,
         "rectification.approved_reply",
         approve=True,
@@ -243,6 +314,7 @@ async def return_form(update: Update, context: BotContext) -> None:
     await _step(
         update,
         context,
+        ReturnEvaluation,
         rectifications.decide_evaluation,
         "rectification.returned_reply",
         approve=False,
@@ -255,7 +327,8 @@ async def return_form(update: Update, context: BotContext) -> None:
 async def begin_follow_up(update: Update, context: BotContext) -> int:
     """Asks for the follow-up note."""
     await update.callback_query.answer()  # type: ignore[union-attr]
-    context.user_data[FOLLOW_KEY] = {"id": _id(context), "photos": []}
+    action = BeginFollowUp.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    context.user_data[FOLLOW_KEY] = {"id": action.rectification_id, "photos": []}
     await context.reply(update, "rectification.ask_follow_up")
     return FOLLOW_UP_NOTE
 
@@ -294,7 +367,9 @@ async def begin_form(update: Update, context: BotContext) -> int:
     assert query is not None
     async with context.session() as session:
         engineer = await context.actor(session)
-        rectification = await rectifications.rectification_for_form(session, engineer, _id(context))
+        rectification = await rectifications.rectification_for_form(
+            session, engineer, BeginEvaluationForm.unpack(query.data).rectification_id
+        )
     await query.answer()
     context.user_data[FORM_KEY] = {"id": rectification.id}
     await context.reply(
@@ -345,7 +420,7 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
         "score.choose",
         period=period,
         buttons=[
-            [button("score.button.start", f"vs:go:{v.id}:{period.replace('-', '')}", vendor=v.code)]
+            [button("score.button.start", BeginScore.for_month(v.id, period), vendor=v.code)]
             for v in found
         ],
     )
@@ -354,12 +429,12 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
 async def begin_score(update: Update, context: BotContext) -> int | None:
     """Shows what was measured; asks the first judged criterion."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     if roles.EQUIPMENT_MANAGER not in context.member.roles:  # type: ignore[union-attr]
         await query.answer(context.text("error.not_allowed"), show_alert=True)
         return ConversationHandler.END
-    vendor_id, raw_period = int(context.match.group(1)), context.match.group(2)
-    period = f"{raw_period[:4]}-{raw_period[4:]}"
+    action = BeginScore.unpack(query.data)
+    vendor_id, period = action.vendor_id, action.month
     async with context.session() as session:
         vendor = await session.get(Vendor, vendor_id)
         if vendor is None:
@@ -400,7 +475,7 @@ async def _ask_criterion(update: Update, context: BotContext) -> int:
         total=len(vendor_scores.SCORE_CRITERIA),
         buttons=[
             [
-                button("score.value", f"vs:c:{criterion}:{value}", value=value)
+                button("score.value", JudgeCriterion(criterion=criterion, value=value), value=value)
                 for value in range(1, 6)
             ]
         ],
@@ -411,9 +486,10 @@ async def _ask_criterion(update: Update, context: BotContext) -> int:
 async def answer_criterion(update: Update, context: BotContext) -> int:
     """Stores one judged criterion; after the last, stores the sheet and sends it."""
     query = update.callback_query
-    assert query is not None and context.match is not None
+    assert query is not None
     state = context.user_data.get(SCORE_KEY)
-    criterion, value = context.match.group(1), int(context.match.group(2))
+    action = JudgeCriterion.unpack(query.data)
+    criterion, value = action.criterion, action.value
     if not state or criterion in state["judged"]:  # a stale or double-tapped button
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return CRITERION if state else ConversationHandler.END
@@ -459,11 +535,14 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         dialogue(
             "rectification_raise",
-            entry_points=[CommandHandler("rectify", start_rectify)],
+            entry_points=[
+                CommandHandler("rectify", start_rectify),
+                CallbackQueryHandler(rectify_defect, pattern=RectifyDefect.pattern()),
+            ],
             states={
-                VENDOR: [CallbackQueryHandler(choose_vendor, pattern=r"^rc:v:(\d+)$")],
+                VENDOR: [CallbackQueryHandler(choose_vendor, pattern=RectifyVendor.pattern())],
                 DESCRIPTION: [MessageHandler(TEXT, enter_description)],
-                DUE: [CallbackQueryHandler(choose_due, pattern=r"^rc:d:(\d+)$")],
+                DUE: [CallbackQueryHandler(choose_due, pattern=RectifyWithin.pattern())],
             },
             cancel=cancel,
         )
@@ -472,8 +551,8 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         dialogue(
             "rectification_work",
             entry_points=[
-                CallbackQueryHandler(begin_follow_up, pattern=r"^rn:follow:(\d+)$"),
-                CallbackQueryHandler(begin_form, pattern=r"^rn:form:(\d+)$"),
+                CallbackQueryHandler(begin_follow_up, pattern=BeginFollowUp.pattern()),
+                CallbackQueryHandler(begin_form, pattern=BeginEvaluationForm.pattern()),
             ],
             states={
                 FOLLOW_UP_NOTE: [
@@ -489,24 +568,24 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(
         dialogue(
             "vendor_score",
-            entry_points=[CallbackQueryHandler(begin_score, pattern=r"^vs:go:(\d+):(\d{6})$")],
+            entry_points=[CallbackQueryHandler(begin_score, pattern=BeginScore.pattern())],
             states={
                 CRITERION: [
-                    CallbackQueryHandler(answer_criterion, pattern=r"^vs:c:([a-z_]+):([1-5])$")
+                    CallbackQueryHandler(answer_criterion, pattern=JudgeCriterion.pattern())
                 ]
             },
             cancel=cancel,
         )
     )
-    for handler, pattern in (
-        (conforms, r"^rn:ok:(\d+)$"),
-        (write_notice, r"^rn:write:(\d+)$"),
-        (start_evaluation, r"^rn:eval:(\d+)$"),
-        (forward_form, r"^rn:fwd:(\d+)$"),
-        (send_form_back, r"^rn:back:(\d+)$"),
-        (approve_form, r"^rn:approve:(\d+)$"),
-        (return_form, r"^rn:return:(\d+)$"),
+    for handler, action in (
+        (conforms, ConfirmConforming),
+        (write_notice, IssueWrittenNotice),
+        (start_evaluation, StartEvaluation),
+        (forward_form, ForwardEvaluation),
+        (send_form_back, SendEvaluationBack),
+        (approve_form, ApproveEvaluation),
+        (return_form, ReturnEvaluation),
     ):
-        application.add_handler(CallbackQueryHandler(handler, pattern=pattern))
+        application.add_handler(CallbackQueryHandler(handler, pattern=action.pattern()))
     application.add_handler(CommandHandler("rectifications", list_rectifications))
     application.add_handler(CommandHandler("score", choose_vendor_to_score))

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Batch, BatchHold, Complaint, Organisation, Shipment, User
 
 from .. import roles
+from ..actions import LiftHold
 from ..calendar import local_day
 from ..deadlines import meet_deadline, open_deadline
 from ..errors import InvalidInput, WrongState
@@ -161,7 +162,7 @@ async def _after_conforming(
         "complaint.lift_hold",
         {**params, "due_at": as_time(due)},
         now=now,
-        buttons=[[button("complaint.button.hold_lifted", f"wh:lift:{complaint.id}")]],
+        buttons=[[button("complaint.button.hold_lifted", LiftHold(complaint_id=complaint.id))]],
         dedupe_prefix=f"complaint:{complaint.id}:lift",
     )
     return VerificationOutcome(complaint)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Batch, BatchHold, Complaint, Organisation, Product, Shipment, User
 
 from .. import roles
+from ..actions import TakeComplaint
 from ..deadlines import open_deadline
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
@@ -274,7 +275,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
             "opinion_due": as_time(opinion_due),
         },
         now=now,
-        buttons=[[button("complaint.button.take", f"qc:take:{complaint.id}")]],
+        buttons=[[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]],
         dedupe_prefix=f"complaint:{complaint.id}:new",
     )
     await uow.commit()

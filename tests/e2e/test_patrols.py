@@ -307,3 +307,54 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
     assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
     assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"
+
+
+async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_defect(
+    bot: BotHarness,
+) -> None:
+    from storage.models import User
+    from tests.unit.test_patrols import draft_for, patrol
+
+    technician = await register(bot, "technician", "Tang Technician")
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    async with bot.services.session_factory() as session:
+        found_by = await session.scalar(select(User).where(User.telegram_id == technician.user_id))
+    draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
+    draft.photo_file_ids = [bot.emulator.store_file(b"door", None, "image/jpeg").file_id]
+    defect = (await patrol(bot.services, found_by, draft)).defect
+
+    (reported,) = await vendor.expect()
+    assert buttons_of(reported)[0] == ("Acknowledge", f"df:ack:{defect.id}")
+    await vendor.press(reported, f"df:rectify:{defect.id}", forge=True)  # not the vendor's
+    assert (await vendor.wait_for_callback_answer())["text"] == (
+        "This command is for equipment manager only. Nothing was changed."
+    )
+    (notice,) = await manager.expect()
+    assert (notice.get("text") or notice.get("caption")).startswith("Defect DF-2026-00001 on EL-01")
+    assert buttons_of(notice) == [("Request rectification", f"df:rectify:{defect.id}")]
+    await manager.press(notice, f"df:rectify:{defect.id + 999}", forge=True)
+    assert (await manager.wait_for_callback_answer())["text"] == (
+        "No defect with that number is visible to you."
+    )
+
+    await press(manager, notice, "Request rectification")
+    await last(
+        manager,
+        "Rectification about defect DF-2026-00001, vendor 迅達電梯維保有限公司: "
+        "what must the vendor correct?",
+    )
+    await manager.send("Door operator faults keep coming back after each service.")
+    ask_due = await last(manager, "By when?")
+    await press(manager, ask_due, "7 days")
+    await last(manager, "Verbal rectification request #")
+    assert (await vendor.expect_text()).startswith("Rectification request: Door operator faults")
+
+    async with bot.services.session_factory() as session:
+        rectification = await session.scalar(select(Rectification))
+    assert (rectification.defect_id, rectification.vendor_id) == (defect.id, defect.vendor_id)
+    await manager.send("/defect DF-2026-00001")
+    assert (
+        "Ma Manager: rectification requested from the vendor: Door operator faults"
+        in await manager.expect_text()
+    )

@@ -12,6 +12,7 @@ from telegram import Bot
 from bot.outbox_sender import MAX_ATTEMPTS, OutboxSender, backoff
 from bot.services import Services
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
+from procedures.actions import ChooseLanguage
 from procedures.clock import ManualClock
 from procedures.outbox import as_text, button, notify_users
 from storage.models import User
@@ -63,7 +64,9 @@ async def test_delivers_in_the_recipients_language_with_buttons_and_marks_sent_o
     sender, token = await sender_for(services, emulator)
     user = await make_user(services, "admin", language="zh-Hans")
     emulator.add_user(user.telegram_id, "Admin")
-    await queue(services, user, buttons=[[button("language.name.en", "lang:en")]])
+    await queue(
+        services, user, buttons=[[button("language.name.en", ChooseLanguage(language="en"))]]
+    )
 
     report = await sender.deliver_due()
     again = await sender.deliver_due()

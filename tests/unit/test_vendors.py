@@ -371,3 +371,58 @@ async def test_rectification_messages_are_keyed_by_step_and_round_never_by_time(
         f"{prefix}:evaluation_sent_back:2:u{engineer.id}",
         f"{prefix}:evaluation_returned:1:u{engineer.id}",
     ]
+
+
+async def test_a_rectification_raised_from_a_defects_notice_is_linked_to_the_defect(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from procedures.actions import RectifyDefect
+    from procedures.errors import NotFound
+    from procedures.timeline import events_of
+
+    technician = await make_user(services, "technician")
+    manager = await make_user(services, "equipment_manager")
+    engineer = await make_user(services, "equipment_engineer")
+    draft = await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
+    defect = (await patrol(services, technician, draft)).defect
+    (notice,) = await outbox_rows(services, text_key="defect.reported_manager")
+    assert notice.user_id == manager.id
+    assert notice.buttons == [
+        [{"text_key": "defect.button.rectify", "params": {}, "data": f"df:rectify:{defect.id}"}]
+    ]
+    pressed = RectifyDefect.unpack(notice.buttons[0][0]["data"])
+
+    async with services.session_factory() as session:
+        for user, refusal in ((engineer, NotAllowed), (manager, None)):
+            check = rectifications.defect_for_rectification(session, user, pressed.defect_id)
+            if refusal:
+                with pytest.raises(refusal):
+                    await check
+            else:
+                assert (await check).vendor_id == defect.vendor_id
+        with pytest.raises(NotFound):  # a forged button
+            await rectifications.defect_for_rectification(session, manager, defect.id + 999)
+
+    due = clock.now() + 3 * DAY
+    raise_ = rectifications.raise_rectification
+    with pytest.raises(NotAllowed):  # the role is checked again when the request is recorded
+        await act(services, raise_, engineer, defect.vendor_id, "x", due, defect_id=defect.id)
+    with pytest.raises(InvalidInput, match="defect_of_other_vendor"):
+        await act(services, raise_, manager, await vendor_id(services, "V002"), "x", due, defect.id)
+    rectification = await act(
+        services,
+        raise_,
+        manager,
+        defect.vendor_id,
+        "Door operator faults keep coming back",
+        due,
+        defect_id=pressed.defect_id,
+    )
+    async with services.session_factory() as session:
+        stored = await session.get(Rectification, rectification.id)
+        assert stored.defect_id == defect.id
+        (raised,) = await events_of(session, "rectification", stored.id)
+        assert (raised.after["defect_id"], raised.after["defect"]) == (defect.id, defect.number)
+        on_defect = await events_of(session, "defect", defect.id)
+        assert [e.action for e in on_defect] == ["reported", "rectification_requested"]
+        assert on_defect[-1].after["rectification_id"] == stored.id
