@@ -12,7 +12,14 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import deadlines, inspections, patrols, rectifications, vendor_scores
+from procedures import (
+    bookkeeping,
+    deadlines,
+    inspections,
+    patrols,
+    rectifications,
+    vendor_scores,
+)
 from procedures.complaints import queries as complaint_queries
 
 from .services import JobServices
@@ -110,4 +117,11 @@ async def send_vendor_assessment(services: JobServices) -> int:
         lambda session, now: vendor_scores.queue_half_year_assessment(
             session, now=now, timezone=services.timezone
         ),
+    )
+
+
+async def prune_bookkeeping(services: JobServices) -> int:
+    """Hourly: forget update ids past Telegram's redelivery window, and old failed codes."""
+    return await _in_one_transaction(
+        services, lambda session, now: bookkeeping.prune_bookkeeping(session, now=now)
     )

@@ -25,6 +25,9 @@ def build_scheduler(services: JobServices) -> AsyncIOScheduler:
     timezone = services.timezone
     scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
     scheduler.add_job(
+        jobs.prune_bookkeeping, "interval", hours=1, args=[services], id="prune_bookkeeping"
+    )
+    scheduler.add_job(
         jobs.sweep_deadlines,
         "interval",
         minutes=1,

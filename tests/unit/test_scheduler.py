@@ -41,6 +41,7 @@ async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services:
         "vendor_scores",
         "vendor_assessment",
         "quarterly_complaint_report",
+        "prune_bookkeeping",
     }
     assert isinstance(scheduled["deadline_sweep"].trigger, IntervalTrigger)
     reminder = scheduled["patrol_reminder"].trigger
@@ -58,3 +59,23 @@ async def test_a_job_run_twice_queues_its_messages_once(
     assert await jobs.remind_unpatrolled(job_services(services)) == 1
     assert await jobs.remind_unpatrolled(job_services(services)) == 0
     assert len(await outbox_rows(services, text_key="patrol.reminder")) == 1
+
+
+async def test_update_ids_are_remembered_for_the_redelivery_window_only(
+    services: Services, clock: ManualClock
+) -> None:
+    from procedures.bookkeeping import REDELIVERY_WINDOW
+    from storage.models import ProcessedUpdate
+
+    async with services.unit_of_work() as uow:
+        uow.session.add(ProcessedUpdate(update_id=1, processed_at=clock.now()))
+        await uow.commit()
+    clock.advance(REDELIVERY_WINDOW - dt.timedelta(minutes=1))
+    async with services.unit_of_work() as uow:
+        uow.session.add(ProcessedUpdate(update_id=2, processed_at=clock.now()))
+        await uow.commit()
+    clock.advance(dt.timedelta(minutes=2))
+    assert await jobs.prune_bookkeeping(job_services(services)) == 1
+    async with services.session_factory() as session:
+        assert await session.get(ProcessedUpdate, 1) is None
+        assert await session.get(ProcessedUpdate, 2) is not None
