@@ -25,13 +25,17 @@ async def redeliver(bot: BotHarness, update: dict) -> None:
     await bot.application.update_queue.put(Update.de_json(update, bot.application.bot))
 
 
-async def to_the_summary(bot: BotHarness, customer: Chat) -> dict:
+async def to_the_quantity(customer: Chat) -> None:
     await customer.send("/complain")
     (ask_product,) = await customer.expect()
     await customer.press(ask_product, buttons_of(ask_product)[0][1])
     (ask_lot,) = await customer.expect()
     await customer.press(ask_lot, buttons_of(ask_lot)[0][1])
     await customer.expect()
+
+
+async def to_the_summary(bot: BotHarness, customer: Chat) -> dict:
+    await to_the_quantity(customer)
     await customer.send("12")
     await customer.expect()
     await customer.send("Plungers stick.")
@@ -53,12 +57,7 @@ async def test_a_redelivered_update_is_not_handled_again(bot: BotHarness) -> Non
     for _ in range(2):
         await redeliver(bot, help_update)
 
-    await customer.send("/complain")
-    (ask_product,) = await customer.expect()
-    await customer.press(ask_product, buttons_of(ask_product)[0][1])
-    (ask_lot,) = await customer.expect()
-    await customer.press(ask_lot, buttons_of(ask_lot)[0][1])
-    await customer.expect()
+    await to_the_quantity(customer)
     quantity = await bot.emulator.send_text(bot.token, customer.user_id, "12")
     assert (await customer.expect_text()).startswith("What is wrong?")
     await redeliver(bot, quantity)  # not taken as the description
