@@ -136,6 +136,8 @@ class BotState:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_failures: list[tuple[int, int]] = field(default_factory=list)  # (update_id, status)
+    # every Bot API call as (monotonic time, method in lower case, HTTP status of the answer)
+    call_log: list[tuple[float, str, int]] = field(default_factory=list)
 
     def as_user(self) -> dict[str, Any]:
         return {
@@ -170,6 +172,8 @@ class BotApiEmulator:
         self._chat_buckets: dict[tuple[str, int], _Bucket] = {}
         # A test can make the next calls fail, e.g. {"sendmessage": [ApiError(502, ...)]}.
         self.injected_failures: dict[str, list[ApiError]] = {}
+        # ...or answer them late: method -> seconds to hold each of the next calls
+        self.injected_delays: dict[str, list[float]] = {}
         self._server: tornado.httpserver.HTTPServer | None = None
         self.port: int | None = None
 
@@ -194,6 +198,47 @@ class BotApiEmulator:
             self._server.stop()
             await self._server.close_all_connections()
             self._server = None
+
+    # --- fault injection: what a test makes the Bot API do wrong -----------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        status: int = 502,
+        *,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` calls of `method` fail with `status` (a 429 may carry retry_after)
+        before anything is done, as Telegram refuses a call it did not carry out."""
+        if description is None:
+            description = (
+                f"Too Many Requests: retry after {retry_after}"
+                if status == 429
+                else f"injected failure {status}"
+            )
+        failures = self.injected_failures.setdefault(method.lower(), [])
+        failures.extend(ApiError(status, description, retry_after) for _ in range(times))
+
+    def delay_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next `times` calls of `method` are held `seconds` and then carried out: a client
+        that gave up earlier does not know whether the call took effect."""
+        self.injected_delays.setdefault(method.lower(), []).extend([seconds] * times)
+
+    def clear_faults(self) -> None:
+        self.injected_failures.clear()
+        self.injected_delays.clear()
+
+    async def refuse_connections(self) -> None:
+        """Stop listening, keeping every chat and update: connections are refused until
+        `accept_connections` opens the same port again."""
+        await self.stop()
+
+    async def accept_connections(self) -> None:
+        assert self.port is not None, "the emulator was never started"
+        if self._server is None:
+            await self.start(self.port)
 
     @property
     def base_url(self) -> str:
@@ -429,11 +474,24 @@ class BotApiEmulator:
         key = method.lower()
         self.calls.append((method, params))
         try:
+            result = await self._call(bot, key, method, params)
+        except ApiError as error:
+            bot.call_log.append((self._monotonic(), key, error.code))
+            raise
+        bot.call_log.append((self._monotonic(), key, 200))
+        return result
+
+    async def _call(self, bot: BotState, key: str, method: str, params: dict[str, Any]) -> Any:
+        token = bot.token
+        try:
             self.spec.check_call(method, params)
         except SpecViolation as violation:
             self.violations.append(str(violation))
             logger.error("Bot API violation: %s", violation)
             raise ApiError(400, f"Bad Request: {violation}") from None
+        delays = self.injected_delays.get(key)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
         failures = self.injected_failures.get(key)
         if failures:
             raise failures.pop(0)
