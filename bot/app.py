@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from telegram import BotCommand, Update
-from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.request import HTTPXRequest
 
 from core.config import Settings
 from procedures.errors import ProcedureError
@@ -96,6 +97,25 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
             )
 
 
+class AfterSalesBot(ExtBot[None]):
+    """The Bot API client of the application; a press it already answered is not an error.
+
+    An update whose commit was cut short (a kill) is delivered again, and its button press was
+    answered before: Telegram refuses a second answer ("query is too old"). That refusal must
+    not stop the redelivered step, which has yet to be committed.
+    """
+
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        try:
+            return await super().answer_callback_query(*args, **kwargs)
+        except BadRequest as error:
+            refusal = error.message.lower()
+            if "query is too old" not in refusal and "query id is invalid" not in refusal:
+                raise
+            logger.info("button press already answered: %s", error.message)
+            return False
+
+
 class ConfirmedAfterCommit(asyncio.Queue):  # type: ignore[type-arg]
     """The update queue between fetching and handling: `put` returns once the update is handled.
 
@@ -144,16 +164,21 @@ def build_application(
     application = (
         ApplicationBuilder()
         .application_class(AfterSalesApplication, kwargs={"services": services})
-        .token(token)
-        .base_url(base_url)
-        .base_file_url(file_url_for(base_url))
+        .bot(
+            AfterSalesBot(
+                token,
+                base_url=base_url,
+                base_file_url=file_url_for(base_url),
+                request=HTTPXRequest(connection_pool_size=256),  # the builder's default
+                get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 5),
+                # Handlers reply through the limiter too; a 429 there is retried after retry_after.
+                rate_limiter=AIORateLimiter(max_retries=2),
+            )
+        )
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.session_factory))
-        # Handlers reply through the limiter too; a 429 there is retried after retry_after.
-        .rate_limiter(AIORateLimiter(max_retries=2))
         .concurrent_updates(False)  # ConversationHandler needs updates one at a time
         .update_queue(ConfirmedAfterCommit())
-        .get_updates_read_timeout(poll_timeout + 5)
         .post_init(start_background_work)
         .post_stop(stop_background_work)
         .build()
@@ -216,8 +241,8 @@ async def _on_error(update: object, context: BotContext) -> None:
             await gate.identify(session, context, update.effective_user)
     if update.callback_query:
         try:
-            await update.callback_query.answer(context.text(key, **params), show_alert=True)
-            return
+            if await update.callback_query.answer(context.text(key, **params), show_alert=True):
+                return
         except TelegramError:
             # the handler answered the press already (every callback does, first): the alert
             # is refused, so the error arrives as a message instead of as silence

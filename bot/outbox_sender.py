@@ -54,6 +54,9 @@ class OutboxSender:
         self.bot = bot
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        # Telegram's retry_after holds the whole bot, not only the message that got the 429:
+        # nothing is sent before this moment.
+        self._quiet_until: dt.datetime | None = None
 
     async def deliver_due(self) -> DeliveryReport:
         """Send every due row, oldest first, until none is left (parking may queue an alert) or one
@@ -61,6 +64,8 @@ class OutboxSender:
         report = DeliveryReport()
         while True:
             now = self.services.clock.now()
+            if self._quiet_until is not None and now < self._quiet_until:
+                return report
             async with self.services.session_factory() as session:
                 rows = list(
                     await session.execute(
@@ -104,9 +109,9 @@ class OutboxSender:
                 if isinstance(retry_after, dt.timedelta)
                 else retry_after
             )
-            await self._reschedule(
-                row.id, dt.timedelta(seconds=seconds), count_attempt=False, error=str(error)
-            )
+            wait = dt.timedelta(seconds=seconds)
+            self._quiet_until = self.services.clock.now() + wait
+            await self._reschedule(row.id, wait, count_attempt=False, error=str(error))
             return "deferred"
         except (Forbidden, BadRequest) as error:
             # Telegram will refuse this message every time: set it aside at once.

@@ -66,13 +66,6 @@ def sends(emulator: BotApiEmulator, token: str) -> list[tuple[float, str, int]]:
     return [c for c in emulator.bot(token).call_log if c[1] == "sendmessage"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: OutboxSender defers only the row Telegram answered 429; the next round "
-        "(outbox_ready or 2 s later) sends the other due rows inside the retry_after window"
-    ),
-)
 async def test_after_a_429_nothing_is_sent_before_retry_after_and_everything_after_it(
     services: Services, emulator: BotApiEmulator, clock: ManualClock
 ) -> None:

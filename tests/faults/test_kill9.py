@@ -483,14 +483,6 @@ async def test_kill_nine_at_random_moments_loses_nothing_and_duplicates_little(
     assert duplicates <= bot.kills
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "defect: a callback query redelivered after a kill between answerCallbackQuery and the "
-        "commit fails at query.answer() (Telegram refuses a second answer), so the step the "
-        "user already saw answered is rolled back and their next message lands in the old step"
-    ),
-)
 async def test_a_press_answered_before_a_kill_is_not_undone_by_its_redelivery(
     database_url: str, tmp_path: Path
 ) -> None:
