@@ -122,7 +122,8 @@ class DemoSchedule:
             self._task = None
 
     async def _tick(self) -> None:
-        # the first run at once: catch up on what fell due while the demo was stopped
+        # the database is the truth: the first sweep, a minute in, catches up on what fell due
+        # while the demo was stopped
         while True:
             try:
                 await self.run_due()

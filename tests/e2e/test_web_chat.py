@@ -24,6 +24,7 @@ from bot.services import build_services
 from core.config import Settings
 from core.database import load_samples_if_empty
 from core.demo import DEMO_PEOPLE, FIRST_DEMO_ID
+from emulator.server import BotApiEmulator
 from emulator.web import WebChat
 from procedures import roles
 from procedures.clock import ManualClock
@@ -219,3 +220,23 @@ async def test_moving_the_clock_runs_the_17_00_patrol_reminder_and_the_page_hear
     refused = await demo.client.post("/web/api/clock", json={"to": "2026-11-26T10:00"})
     assert refused.status_code == 400 and "only moves forward" in refused.json()["error"]
     assert demo.clock.now() >= dt.datetime(2026, 11, 26, 17, 0, tzinfo=SHANGHAI)
+
+
+async def test_a_reply_keyboard_stays_under_the_chat_until_the_bot_removes_it(
+    emulator: BotApiEmulator,
+) -> None:
+    token, user = "960101:reply-keyboard", 960_102
+    emulator.add_user(user, "Kim")
+    web = WebChat(emulator, token)
+    keyboard = {"keyboard": [[{"text": "Yes"}, {"text": "No"}]], "one_time_keyboard": True}
+    await emulator.call(
+        token, "sendMessage", {"chat_id": user, "text": "Sure?", "reply_markup": keyboard}
+    )
+    assert web.chat(user, mark_read=True)["reply_keyboard"] == keyboard
+    assert web.state()["people"] and web.read[user] == 1
+
+    removal = {"remove_keyboard": True}
+    await emulator.call(
+        token, "sendMessage", {"chat_id": user, "text": "OK", "reply_markup": removal}
+    )
+    assert web.chat(user, mark_read=False)["reply_keyboard"] is None
