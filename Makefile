@@ -29,4 +29,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm
+	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm data/emulator-ids data/demo-clock

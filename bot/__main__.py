@@ -7,8 +7,9 @@ import asyncio
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import make_url
 from telegram.error import InvalidToken, NetworkError
 
 from core.config import ConfigError, Settings, load_settings
@@ -20,7 +21,12 @@ from procedures.errors import ProcedureError
 from .services import build_services
 
 if TYPE_CHECKING:
+    from emulator.server import BotApiEmulator
+    from emulator.web import WebChat
+    from procedures.clock import Clock
+
     from .app import BackgroundJobsFactory
+    from .services import Services
 
 logger = logging.getLogger("bot")
 EMULATOR_TOKEN = "1000001:local-emulator-token"
@@ -154,28 +160,43 @@ def background_jobs_for(settings: Settings) -> BackgroundJobsFactory | None:
     return scheduler_for
 
 
+def demo_state_dir(settings: Settings) -> Path:
+    """Where the demo keeps its small files: next to a SQLite database, else in data/."""
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().parent
+    return Path("data")
+
+
+def demo_clock_for(settings: Settings) -> Clock | None:
+    """Without a token the bot runs on the demo clock the web chat moves; else on real time."""
+    if not settings.uses_emulator:
+        return None
+    from scheduler.demo import DemoClock
+
+    return DemoClock(demo_state_dir(settings) / "demo-clock")
+
+
 def _run(settings: Settings) -> int:
     from .app import ALLOWED_UPDATES, build_application, webhook_options
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     engine = engine_for(settings)
-    services = build_services(settings, engine)
+    services = build_services(settings, engine, demo_clock_for(settings))
     loop.run_until_complete(prepare_database(services, engine))
 
     emulator = None
+    background_jobs = background_jobs_for(settings)
     if settings.uses_emulator:
-        from emulator.server import BotApiEmulator
-
-        emulator = BotApiEmulator()
-        port = loop.run_until_complete(emulator.start(settings.emulator_port))
+        emulator, web, background_jobs = loop.run_until_complete(start_demo(services))
         token, base_url = EMULATOR_TOKEN, emulator.base_url
-        loop.run_until_complete(_print_emulator_help(services, port))
+        loop.run_until_complete(_print_emulator_help(services, emulator.port, web))  # type: ignore[arg-type]
     else:
         token, base_url = settings.bot_token, settings.telegram_api_url  # type: ignore[assignment]
 
     application = build_application(
-        services, token, base_url=base_url, background_jobs=background_jobs_for(settings)
+        services, token, base_url=base_url, background_jobs=background_jobs
     )
     try:
         if settings.webhook_url and not settings.uses_emulator:
@@ -190,8 +211,60 @@ def _run(settings: Settings) -> int:
     return 0
 
 
-async def _print_emulator_help(services, port: int) -> None:  # type: ignore[no-untyped-def]
-    """Without a token: a first admin invitation, and how to chat with the bot locally."""
+async def start_demo(
+    services: Services, port: int | None = None
+) -> tuple[BotApiEmulator, WebChat, BackgroundJobsFactory | None]:
+    """The local demo: the emulator with its web chat, the demo people (each greeted by the
+    bot once it polls), and the scheduled jobs on the demo clock the page moves.
+
+    The emulator knows nothing of the bot: this registers the clock hook it calls."""
+    from core.demo import enrol_demo_people, known_people
+    from emulator.server import BotApiEmulator
+    from emulator.web import ClockHook, WebChat
+    from scheduler.demo import DemoClock, DemoSchedule
+
+    settings = services.settings
+    clock = services.clock
+    assert isinstance(clock, DemoClock), "the demo runs on the demo clock"
+    state_dir = demo_state_dir(settings)
+    # messages are dated in demo time, as the bot's records are
+    emulator = BotApiEmulator(
+        id_file=state_dir / "emulator-ids", wall_clock=lambda: clock.now().timestamp()
+    )
+    web = WebChat(emulator, EMULATOR_TOKEN)
+    background_jobs: BackgroundJobsFactory | None = None
+    if settings.run_scheduler:
+        schedule = DemoSchedule.for_runtime(services)
+
+        def demo_jobs(_: Any) -> DemoSchedule:
+            return schedule
+
+        background_jobs = demo_jobs
+        advance_to = schedule.advance_to
+    else:  # the jobs run in `python -m scheduler`, on its own clock: the page only moves time
+
+        async def advance_to(moment):  # type: ignore[no-untyped-def]
+            clock.move_to(moment)
+
+    web.clock = ClockHook(
+        now=lambda: clock.now().astimezone(settings.timezone), advance_to=advance_to
+    )
+    await emulator.start(
+        settings.emulator_port if port is None else port, extra_routes=web.routes()
+    )
+    if settings.load_samples:
+        await enrol_demo_people(services)
+    for person in await known_people(services):
+        language = person.language.lower() if person.language else None
+        emulator.add_user(person.telegram_id, person.name, language_code=language)
+        # waits in the emulator until the bot polls: the greeting lists what the role may do
+        await emulator.send_text(EMULATOR_TOKEN, person.telegram_id, "/start")
+    return emulator, web, background_jobs
+
+
+async def _print_emulator_help(services, port: int, web: WebChat) -> None:  # type: ignore[no-untyped-def]
+    """Without a token: the web chat's address first, then a first admin invitation if no
+    admin exists yet."""
     from procedures import people
     from procedures.outbox import users_with_roles
 
@@ -201,12 +274,15 @@ async def _print_emulator_help(services, port: int) -> None:  # type: ignore[no-
             code = (await people.create_bootstrap_invitation(uow, roles.ADMIN)).code
     lines = [
         "",
-        f"No BOT_TOKEN set: the bot talks to the local Bot API emulator on http://127.0.0.1:{port}",
-        "Chat with it from another terminal:",
-        f"    .venv/bin/python -m emulator chat --port {port} --user 1001 --name Alice",
+        f"Web chat: http://127.0.0.1:{port}/   (open it in a browser: every demo person, "
+        "the demo clock)",
+        f"No BOT_TOKEN set: the bot talks to the local Bot API emulator on http://127.0.0.1:{port}"
+        " (not Telegram).",
     ]
     if code:
         lines.append(f"Become the first admin by sending:   /start {code}")
+    if web.clock is not None:
+        lines.append(f"Demo time: {web.clock.now():%Y-%m-%d %H:%M %Z}")
     lines.append("")
     print("\n".join(lines), flush=True)
 

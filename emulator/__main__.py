@@ -1,5 +1,7 @@
-"""`python -m emulator chat`: talk to the bot running on the local emulator from a terminal.
-`python -m emulator serve`: run the emulator alone, for a bot started with TELEGRAM_API_URL.
+"""`python -m emulator serve`: run the emulator alone (with its web chat at its address), for a
+bot started with TELEGRAM_API_URL.
+`python -m emulator chat`: a bare terminal client; the web chat is the one to use: the terminal
+shows neither edits nor the answers to button presses.
 
 Type a message and press Enter. Buttons under the bot's messages are numbered: type `!1` to
 press the first. `!doc PATH CAPTION` sends a file, `!photo PATH` a photo, `!quit` leaves.
@@ -145,10 +147,12 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _serve(port: int) -> int:
     from .server import BotApiEmulator
+    from .web import WebChat
 
     emulator = BotApiEmulator()
-    bound = await emulator.start(port)
+    bound = await emulator.start(port, extra_routes=WebChat(emulator).routes())
     print(
+        f"Web chat: http://127.0.0.1:{bound}/\n"
         f"Bot API emulator on http://127.0.0.1:{bound}: TELEGRAM_API_URL={emulator.base_url}",
         flush=True,
     )

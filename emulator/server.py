@@ -18,8 +18,9 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ import tornado.httpserver
 import tornado.netutil
 import tornado.web
 
+from .ids import PersistentCounter
 from .spec import Spec, SpecViolation, UploadedFile
 
 logger = logging.getLogger(__name__)
@@ -138,6 +140,8 @@ class BotState:
     webhook_failures: list[tuple[int, int]] = field(default_factory=list)  # (update_id, status)
     # every Bot API call as (monotonic time, method in lower case, HTTP status of the answer)
     call_log: list[tuple[float, str, int]] = field(default_factory=list)
+    # chat id -> the reply keyboard the bot last sent there (until it removes it)
+    reply_keyboards: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def as_user(self) -> dict[str, Any]:
         return {
@@ -156,6 +160,7 @@ class BotApiEmulator:
         spec: Spec | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
+        id_file: Path | None = None,
     ) -> None:
         self.spec = spec or Spec()
         self.flood_limits = flood_limits or FloodLimits()
@@ -167,7 +172,9 @@ class BotApiEmulator:
         self.violations: list[str] = []
         self.calls: deque[tuple[str, dict[str, Any]]] = deque(maxlen=10_000)
         self._changed = asyncio.Condition()
-        self._ids = itertools.count(1)
+        # with a file, ids continue above the highest ever given, across restarts
+        self._ids: Iterator[int] = PersistentCounter(id_file) if id_file else itertools.count(1)
+        self.version = 0  # counts changes, for whoever shows them live
         self._overall_bucket: dict[str, _Bucket] = {}
         self._chat_buckets: dict[tuple[str, int], _Bucket] = {}
         # A test can make the next calls fail, e.g. {"sendmessage": [ApiError(502, ...)]}.
@@ -179,12 +186,16 @@ class BotApiEmulator:
 
     # --- life cycle --------------------------------------------------------------------------
 
-    async def start(self, port: int = 0, host: str = "127.0.0.1") -> int:
+    async def start(
+        self, port: int = 0, host: str = "127.0.0.1", extra_routes: list[Any] | None = None
+    ) -> int:
+        """Serve the Bot API; `extra_routes` (tornado rules) add pages, such as the web chat."""
         app = tornado.web.Application(
             [
                 (r"/bot([^/]+)/([A-Za-z]+)", _BotApiHandler, {"emulator": self}),
                 (r"/file/bot([^/]+)/(.+)", _FileHandler, {"emulator": self}),
                 (r"/_emulator/(.*)", _UserSideHandler, {"emulator": self}),
+                *(extra_routes or []),
             ]
         )
         sockets = tornado.netutil.bind_sockets(port, host)
@@ -283,6 +294,7 @@ class BotApiEmulator:
         return int(self._wall_clock())
 
     async def _notify(self) -> None:
+        self.version += 1
         async with self._changed:
             self._changed.notify_all()
 
@@ -616,6 +628,10 @@ class BotApiEmulator:
             markup = params["reply_markup"]
             if "inline_keyboard" in markup:
                 message["reply_markup"] = markup
+            elif "keyboard" in markup:
+                bot.reply_keyboards[chat_id] = markup
+            elif markup.get("remove_keyboard"):
+                bot.reply_keyboards.pop(chat_id, None)
         bot.chats.setdefault(chat_id, []).append(message)
         bot.messages_by_id[(chat_id, message["message_id"])] = message
         return message

@@ -1,0 +1,97 @@
+"""The people of the local demo: one per role, each enrolled through a real invitation.
+
+`make run` without a token creates them once, in the sample organisations (two buyers, so a
+nonconforming complaint has another buyer to warn), and the web chat lists them on the left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from procedures import people, roles
+from storage.models import User
+
+from .services import Runtime
+
+FIRST_DEMO_ID = 5_000_001
+DEMO_LANGUAGE = "en"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    role: str
+    name: str  # says the role, so a newcomer knows whom to switch to
+    party_code: str | None = None  # the organisation or vendor the role speaks for
+
+
+DEMO_PEOPLE: tuple[DemoPerson, ...] = (
+    DemoPerson(roles.ADMIN, "Ada Admin"),
+    DemoPerson(roles.CUSTOMER, "Chen Customer (C001, local buyer)", "C001"),
+    DemoPerson(roles.CUSTOMER, "Wang Customer (C002, other buyer)", "C002"),
+    DemoPerson(roles.CONSUMER, "Cora Consumer"),
+    DemoPerson(roles.SUPPLIER, "Zhou Supplier (S001)", "S001"),
+    DemoPerson(roles.AFTER_SALES, "An After-sales"),
+    DemoPerson(roles.AFTER_SALES_HEAD, "Hu After-sales Head"),
+    DemoPerson(roles.QUALITY, "Qiu Quality (QC)"),
+    DemoPerson(roles.QUALITY_HEAD, "Quan Quality Head"),
+    DemoPerson(roles.BUSINESS_HEAD, "Bai Business Head"),
+    DemoPerson(roles.WAREHOUSE, "Wu Warehouse"),
+    DemoPerson(roles.DRIVER, "Du Driver"),
+    DemoPerson(roles.FINANCE, "Fan Finance"),
+    DemoPerson(roles.COMPANY_LEADER, "Lei Company Leader"),
+    DemoPerson(roles.TECHNICIAN, "Tang Technician"),
+    DemoPerson(roles.EQUIPMENT_ENGINEER, "Jiang Equipment Engineer"),
+    DemoPerson(roles.EQUIPMENT_SUPERVISOR, "Shi Equipment Supervisor"),
+    DemoPerson(roles.EQUIPMENT_MANAGER, "Ma Equipment Manager"),
+    DemoPerson(roles.VENDOR, "Sun Vendor (V001 elevators)", "V001"),
+    DemoPerson(roles.MANAGEMENT_OFFICE, "Guan Management Office"),
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    telegram_id: int
+    name: str
+    language: str | None
+
+
+async def enrol_demo_people(runtime: Runtime) -> int:
+    """Create the demo people not yet there; return how many were enrolled.
+
+    Each redeems a real invitation: a bootstrap one (as the first admin of a deployment does),
+    or, for the roles that speak for an organisation or vendor, one the admin issued with its
+    code (the admin hears of each of these joining)."""
+    enrolled = 0
+    admin: User | None = None
+    for index, person in enumerate(DEMO_PEOPLE):
+        telegram_id = FIRST_DEMO_ID + index
+        async with runtime.session_factory() as session:
+            existing = await people.user_by_telegram_id(session, telegram_id)
+        if existing is not None:
+            admin = admin or existing
+            continue
+        async with runtime.unit_of_work() as uow:
+            if admin is None or person.party_code is None:
+                issued = await people.create_bootstrap_invitation(uow, person.role)
+            else:
+                inviter = await uow.session.get(User, admin.id)
+                assert inviter is not None
+                await uow.session.refresh(inviter, ["roles"])
+                issued = await people.create_invitation(
+                    uow, inviter, person.role, party_code=person.party_code
+                )
+        identity = people.TelegramIdentity(telegram_id, person.name, language=DEMO_LANGUAGE)
+        async with runtime.unit_of_work() as uow:
+            redemption = await people.redeem_invitation(uow, identity, issued.code)
+        admin = admin or redemption.user
+        enrolled += 1
+    return enrolled
+
+
+async def known_people(runtime: Runtime) -> list[Person]:
+    """Everyone with an account, demo people first, for the web chat's list."""
+    async with runtime.session_factory() as session:
+        users = await session.scalars(select(User).order_by(User.id))
+        return [Person(u.telegram_id, u.full_name or str(u.telegram_id), u.language) for u in users]
