@@ -485,6 +485,8 @@ class Defect(Base):
     repair_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[dt.datetime | None]
     rejections: Mapped[int] = mapped_column(Integer, default=0)
+    # urgent | normal | low, as the technician judged it; none on defects older than severities
+    severity: Mapped[str | None] = mapped_column(String(16))
 
     asset: Mapped[EquipmentAsset] = relationship()
 

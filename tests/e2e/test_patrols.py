@@ -90,9 +90,16 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     await bot.emulator.send_location(bot.token, technician.user_id, 31.2304, 121.4737)
     assert await technician.expect_text() == "Location saved with the patrol."
     await press(technician, ask_photos, "Done")
+    ask_severity = await last(technician, "How urgent is the repair?")
+    assert [label for label, _ in buttons_of(ask_severity)] == [
+        "Urgent (4 h)",
+        "Normal (48 h)",
+        "Low (168 h)",
+    ]
+    await press(technician, ask_severity, "Normal (48 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
-        "Defect DF-2026-00001 opened" in recorded["text"]
+        "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
         and "5 asset(s) left today" in recorded["text"]
     )
     assert ask_note["text"].startswith("Any note")
@@ -102,6 +109,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
         "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
     )
     assert "平層準確(誤差) 12 mm. Car stops 12 mm above the 3rd floor." in reported["caption"]
+    assert "Urgency: normal, repair by 2026-" in reported["caption"]
     (to_manager,) = await manager.expect()
     assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
 
@@ -357,4 +365,50 @@ async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_d
     assert (
         "Ma Manager: rectification requested from the vendor: Door operator faults"
         in await manager.expect_text()
+    )
+
+
+async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectification(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import sweep_deadlines
+    from scheduler.services import JobServices
+    from storage.models import User
+    from tests.unit.test_patrols import draft_for, patrol
+
+    technician = await register(bot, "technician", "Tang Technician")
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    jobs = JobServices(
+        bot.services.session_factory,
+        bot.services.clock,
+        bot.services.settings.timezone,
+        bot.services.outbox_ready,
+    )
+    async with bot.services.session_factory() as session:
+        found_by = await session.scalar(select(User).where(User.telegram_id == technician.user_id))
+    draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
+    draft.photo_file_ids = [bot.emulator.store_file(b"door", None, "image/jpeg").file_id]
+    draft.severity = "urgent"  # four hours by default
+    defect = (await patrol(bot.services, found_by, draft)).defect
+    await vendor.expect()
+    await manager.expect()
+
+    clock.advance(dt.timedelta(hours=3))
+    await sweep_deadlines(jobs)
+    for chat in (vendor, technician, manager):
+        assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due at")
+
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    await sweep_deadlines(jobs)
+    for chat in (vendor, technician):
+        alert = await last(chat, "OVERDUE: repair for DF-2026-00001 EL-01")
+        assert not buttons_of(alert)
+    alert = await last(manager, "OVERDUE: repair for DF-2026-00001 EL-01")
+    assert buttons_of(alert) == [("Request rectification", f"df:rectify:{defect.id}")]
+    await press(manager, alert, "Request rectification")
+    await last(
+        manager,
+        "Rectification about defect DF-2026-00001, vendor 迅達電梯維保有限公司: "
+        "what must the vendor correct?",
     )
