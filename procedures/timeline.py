@@ -12,6 +12,7 @@ from storage.models import (
     Complaint,
     Defect,
     Inspection,
+    MaintenanceVisit,
     Patrol,
     Rectification,
     ReturnRequest,
@@ -30,6 +31,7 @@ SUBJECT_TYPES: dict[type[Any], str] = {
     Inspection: "inspection",
     Rectification: "rectification",
     VendorScore: "vendor_score",
+    MaintenanceVisit: "maintenance_visit",
 }
 
 

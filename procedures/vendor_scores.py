@@ -19,6 +19,7 @@ from .actions import BeginScore
 from .calendar import half_year_before, half_year_periods, month_bounds, previous_month
 from .defects import DefectStatus
 from .errors import InvalidInput, NotFound, WrongState
+from .maintenance import contract_figures
 from .outbox import button, notify_roles, notify_users
 from .rectifications import MANAGERS, RUNGS, vendors
 from .timeline import record_change
@@ -36,7 +37,8 @@ async def measured_figures(
     session: AsyncSession, vendor_id: int, period: str, timezone: ZoneInfo
 ) -> dict[str, Any]:
     """What the bot measured of the vendor in the month: defects, response and repair times,
-    rejected repairs, rectifications and the highest rung they reached."""
+    rejected repairs, rectifications and the highest rung they reached; and against the
+    contracts, what was promised and how often it was missed (maintenance.contract_figures)."""
     start, end = month_bounds(period, timezone)
     defects = list(
         await session.scalars(
@@ -57,6 +59,7 @@ async def measured_figures(
         )
     )
     highest = max((RUNGS.index(r.rung) for r in rectifications), default=None)
+    promised = await contract_figures(session, vendor_id, period, timezone, defects)
     return {
         "defects": len(defects),
         "open_defects": sum(d.status != DefectStatus.CLOSED for d in defects),
@@ -67,6 +70,7 @@ async def measured_figures(
         "rejected_repairs": sum(d.rejections for d in defects),
         "rectifications": len(rectifications),
         "highest_rung": RUNGS[highest] if highest is not None else None,
+        **promised,
     }
 
 

@@ -1,5 +1,6 @@
 """/patrol and the asset stickers' deep links: a technician's daily check-in, item by item;
-the vendor's and technician's buttons on a defect; the supervisor's inspection button; /defect."""
+the vendor's and technician's buttons on a defect; the supervisor's inspection button; /defect;
+the vendor's /visit."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import defects, inspections, patrols, people
+from procedures import defects, inspections, maintenance, patrols, people
 from procedures.actions import (
     AcceptRepair,
     AcknowledgeDefect,
@@ -515,6 +516,35 @@ async def show_defect(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
 
 
+@for_command("visit")
+async def record_visit(update: Update, context: BotContext) -> None:
+    """/visit ASSET [note]: the vendor's staff record a maintenance visit."""
+    if not context.args:
+        await context.reply(update, "visit.usage")
+        return
+    async with context.unit_of_work() as uow:
+        outcome = await maintenance.record_visit(
+            uow,
+            await context.actor(uow.session),
+            context.args[0],
+            " ".join(context.args[1:]),
+            context.services.settings.timezone,
+        )
+    code = outcome.asset.code
+    if outcome.promised is None:
+        await context.reply(
+            update, "visit.recorded_uncontracted", asset=code, count=outcome.this_month
+        )
+    else:
+        await context.reply(
+            update,
+            "visit.recorded",
+            asset=code,
+            count=outcome.this_month,
+            promised=outcome.promised,
+        )
+
+
 def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return dialogue(
         "patrol",
@@ -577,3 +607,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(accept_repair, pattern=AcceptRepair.pattern()))
     application.add_handler(CallbackQueryHandler(inspection_done, pattern=InspectionDone.pattern()))
     application.add_handler(CommandHandler("defect", show_defect))
+    application.add_handler(CommandHandler("visit", record_visit))

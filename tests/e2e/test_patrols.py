@@ -287,6 +287,15 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     assert isinstance(clock, ManualClock)
     manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    await vendor.send("/visit")
+    assert (await vendor.expect_text()).startswith("Usage: /visit ASSET [note]")
+    await vendor.send("/visit WP-01")  # another vendor's pumps
+    assert await vendor.expect_text() == "WP-01 is not maintained by your company."
+    await vendor.send("/visit el-01 monthly service, brakes adjusted")
+    assert await vendor.expect_text() == (
+        "Maintenance visit to EL-01 recorded. Visits this month: 1; promised by the contract: 2."
+    )
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
     jobs = JobServices(
         bot.services.session_factory, bot.services.clock, SHANGHAI, bot.services.outbox_ready
@@ -298,8 +307,11 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     await press(manager, v001, "Score V001")
     measured = await last(manager, "1/5 Maintenance quality")
-    assert manager.all_bot_messages()[-2]["text"].startswith(
-        "迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0"
+    figures = manager.all_bot_messages()[-2]["text"]
+    assert figures.startswith("迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0")
+    assert figures.endswith(
+        "Against the contracts: response promised within 1 h, late: 0; repair promised within "
+        "24 h, late: 0; maintenance visits done: 1, promised: 4"
     )
     for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
         await press(manager, measured, value)
@@ -315,6 +327,8 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
     assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
     assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"
+    assert (rows["Maintenance visits done"], rows["Maintenance visits promised"]) == (1, 4)
+    assert (rows["Response promised (h)"], rows["Repair promised (h)"]) == (1, 24)
 
 
 async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_defect(

@@ -200,6 +200,14 @@ async def test_the_monthly_score_prefills_what_was_measured(
         "rejected_repairs": 1,
         "rectifications": 1,
         "highest_rung": "verbal",
+        # against V001's maintenance contracts of the samples (1 h response, 24 h repair,
+        # 2 visits a month for each of its two lifts)
+        "promised_response_hours": 1,
+        "late_responses": 1,
+        "promised_repair_hours": 24,
+        "late_repairs": 1,
+        "visits": 0,
+        "promised_visits": 4,
     }
 
     async with services.unit_of_work() as uow:
@@ -426,3 +434,78 @@ async def test_a_rectification_raised_from_a_defects_notice_is_linked_to_the_def
         on_defect = await events_of(session, "defect", defect.id)
         assert [e.action for e in on_defect] == ["reported", "rectification_requested"]
         assert on_defect[-1].after["rectification_id"] == stored.id
+
+
+async def test_contracts_are_imported_and_the_score_compares_the_month_with_their_promises(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from procedures import defects, maintenance, masterdata
+    from storage.models import Contract
+
+    reversed_period = (
+        "number,kind,vendor_code,asset_code,starts_on,ends_on,response_hours\n"
+        "MC-9,maintenance,V002,,2026-12-31,2026-01-01,3\n"
+        "MC-10,lease,V002,,2026-01-01,2026-12-31,3\n"
+    )
+    rows = masterdata.read_table("contracts.csv", reversed_period.encode())
+    async with services.unit_of_work() as uow:
+        with pytest.raises(masterdata.ImportRejected) as rejected:
+            await masterdata.import_rows(uow, "contracts", rows, actor_id=None)
+    assert [(e.line, e.text_key) for e in rejected.value.errors] == [
+        (2, "import.ends_before_start"),
+        (3, "import.not_one_of"),
+    ]
+    async with services.session_factory() as session:
+        samples = list(await session.scalars(select(Contract).order_by(Contract.number)))
+    assert [c.number for c in samples][:2] == ["MC-2026-001", "MC-2026-002"]
+    assert (samples[0].response_hours, samples[0].repair_hours, samples[0].visits_per_month) == (
+        1,
+        24,
+        2,
+    )
+
+    technician = await make_user(services, "technician")
+    staff = await vendor_user(services, "V003")
+    other = await vendor_user(services, "V001")
+    clock.set(dt.datetime(2026, 10, 10, 9, tzinfo=SHANGHAI))
+    # HV-01: the maintenance contract promises a 2 h response and a 48 h repair
+    defect = (
+        await patrol(
+            services,
+            technician,
+            await draft_for(services, "HV-01", readings={"HV-SUPPLY": "15"}, photos=1),
+        )
+    ).defect
+    clock.advance(dt.timedelta(hours=3))
+    await act(services, defects.acknowledge_defect, staff, defect.id)
+    clock.advance(dt.timedelta(hours=20))
+    await act(services, defects.record_repair, staff, defect.id, "Refrigerant topped up", [])
+
+    with pytest.raises(NotAllowed, match="not_your_asset"):
+        await act(services, maintenance.record_visit, other, "HV-01", "", SHANGHAI)
+    with pytest.raises(NotAllowed, match="role_required"):
+        await act(services, maintenance.record_visit, technician, "HV-01", "", SHANGHAI)
+    visit = await act(
+        services, maintenance.record_visit, staff, "hv-01", " Monthly service ", SHANGHAI
+    )
+    assert (visit.this_month, visit.promised, visit.visit.note) == (1, 1, "Monthly service")
+
+    async with services.session_factory() as session:
+        measured = await vendor_scores.measured_figures(
+            session, await vendor_id(services, "V003"), "2026-10", SHANGHAI
+        )
+    assert {
+        k: measured[k] for k in measured if "promised" in k or "late" in k or k == "visits"
+    } == {
+        "promised_response_hours": 2,
+        "late_responses": 1,
+        "promised_repair_hours": 48,
+        "late_repairs": 0,
+        "visits": 1,
+        "promised_visits": 1,
+    }
+    async with services.session_factory() as session:
+        november = await vendor_scores.measured_figures(
+            session, await vendor_id(services, "V003"), "2026-11", SHANGHAI
+        )
+    assert (november["visits"], november["promised_visits"]) == (0, 1)
