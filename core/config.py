@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 
 from procedures.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
 from procedures.people import LANGUAGES
+from procedures.vendor_scores import DEFAULT_SCORE_DUE_DAY
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -49,6 +50,8 @@ class Settings:
     inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
     # hours a vendor has to repair a defect, by the severity the technician gave it
     repair_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REPAIR_HOURS))
+    # day of the month by whose end the manager's monthly vendor scores are due
+    score_due_day: int = DEFAULT_SCORE_DUE_DAY
     log_level: str = "INFO"
 
     @property
@@ -181,6 +184,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["inspection_months"] = _inspection_months(inspections)
     if repair := values.get("REPAIR_HOURS"):
         kwargs["repair_hours"] = _repair_hours(repair)
+    if day := values.get("SCORE_DUE_DAY"):
+        kwargs["score_due_day"] = _int("SCORE_DUE_DAY", day, 1, 28)
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

@@ -57,17 +57,25 @@ def open_deadline(
 
 
 async def meet_deadline(
-    session: AsyncSession, *, subject_type: str, subject_id: int, kind: str, now: dt.datetime
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    now: dt.datetime,
+    subject_label: str | None = None,
 ) -> Deadline | None:
-    """Mark the open deadline of this kind met; a late one stays visible as late."""
-    deadline = await session.scalar(
-        select(Deadline).where(
-            Deadline.subject_type == subject_type,
-            Deadline.subject_id == subject_id,
-            Deadline.kind == kind,
-            Deadline.met_at.is_(None),
-        )
+    """Mark the open deadline of this kind met; a late one stays visible as late. A subject with
+    several open deadlines of one kind (a vendor's score, month by month) names it by label."""
+    query = select(Deadline).where(
+        Deadline.subject_type == subject_type,
+        Deadline.subject_id == subject_id,
+        Deadline.kind == kind,
+        Deadline.met_at.is_(None),
     )
+    if subject_label is not None:
+        query = query.where(Deadline.subject_label == subject_label)
+    deadline = await session.scalar(query)
     if deadline is None:
         return None
     deadline.met_at = now

@@ -18,6 +18,7 @@ from storage.models import (
     ReturnRequest,
     TimelineEvent,
     User,
+    Vendor,
     VendorScore,
 )
 
@@ -32,6 +33,9 @@ SUBJECT_TYPES: dict[type[Any], str] = {
     Rectification: "rectification",
     VendorScore: "vendor_score",
     MaintenanceVisit: "maintenance_visit",
+    # as master data imports have always recorded vendors; a monthly score's deadline is the
+    # vendor's until the score exists
+    Vendor: "vendor",
 }
 
 

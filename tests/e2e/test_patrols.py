@@ -426,3 +426,47 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
         "Rectification about defect DF-2026-00001, vendor 迅達電梯維保有限公司: "
         "what must the vendor correct?",
     )
+
+
+async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import request_vendor_scores, sweep_deadlines
+    from scheduler.services import JobServices
+    from tests.conftest import SHANGHAI
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    office = await register(bot, "management_office", "Guan Office")
+    jobs = JobServices(
+        bot.services.session_factory, bot.services.clock, SHANGHAI, bot.services.outbox_ready
+    )
+    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    await request_vendor_scores(jobs)
+    requests = await manager.expect(3)
+    v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
+
+    clock.set(dt.datetime(2026, 12, 5, 9, tzinfo=SHANGHAI))
+    await sweep_deadlines(jobs)
+    reminders = sorted(m["text"] for m in await manager.expect(3))
+    assert reminders[0] == (
+        "Reminder: monthly vendor score (合格維保單位考核評分表) for V001 2026-11 is due at "
+        "2026-12-06 00:00."
+    )
+
+    await press(manager, v001, "Score V001")
+    measured = await last(manager, "1/5 Maintenance quality")
+    for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
+        await press(manager, measured, value)
+        measured = await last(manager, criterion)
+    await press(manager, measured, "4")
+    await last(manager, "Score of 迅達電梯維保有限公司 for 2026-11 recorded")
+    await manager.expect()  # the sheet
+
+    clock.set(dt.datetime(2026, 12, 6, 0, 1, tzinfo=SHANGHAI))
+    await sweep_deadlines(jobs)
+    for chat in (manager, office):
+        alerts = sorted(m["text"] for m in await chat.expect(2))
+        assert [a.split(" was due")[0] for a in alerts] == [
+            "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V002 2026-11",
+            "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V003 2026-11",
+        ]

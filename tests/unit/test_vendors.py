@@ -509,3 +509,73 @@ async def test_contracts_are_imported_and_the_score_compares_the_month_with_thei
             session, await vendor_id(services, "V003"), "2026-11", SHANGHAI
         )
     assert (november["visits"], november["promised_visits"]) == (0, 1)
+
+
+async def test_a_monthly_score_not_given_by_the_fifth_is_chased_with_the_managers_head(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from procedures import deadlines
+
+    manager = await make_user(services, "equipment_manager")
+    office = await make_user(services, "management_office")
+
+    async def run(job, **kwargs) -> None:
+        async with services.unit_of_work() as uow:
+            await job(uow.session, now=uow.clock.now(), **kwargs)
+            await uow.commit()
+
+    clock.set(dt.datetime(2026, 11, 1, 9, tzinfo=SHANGHAI))
+    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI)
+    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI)  # a repeated run
+    async with services.session_factory() as session:
+        chased = list(await session.scalars(select(Deadline).where(Deadline.kind == "score")))
+    assert sorted(d.subject_label for d in chased) == [
+        "V001 2026-10",
+        "V002 2026-10",
+        "V003 2026-10",
+    ]
+    due = dt.datetime(2026, 11, 6, tzinfo=SHANGHAI)  # the end of the 5th
+    assert {d.due_at for d in chased} == {due}
+
+    judged = dict.fromkeys(vendor_scores.SCORE_CRITERIA, 4)
+    v001 = await vendor_id(services, "V001")
+    await act(
+        services, vendor_scores.record_vendor_score, manager, v001, "2026-10", judged, SHANGHAI
+    )
+    clock.set(dt.datetime(2026, 11, 5, 9, tzinfo=SHANGHAI))  # past 75 % of the window
+    await run(deadlines.sweep_deadlines)
+    reminders = await outbox_rows(services, text_key="deadline.reminder")
+    assert sorted(r.params["subject"] for r in reminders) == ["V002 2026-10", "V003 2026-10"]
+    assert {r.user_id for r in reminders} == {manager.id}
+    assert reminders[0].params["kind"] == {"$text": "deadline.kind.score"}
+
+    clock.set(due + dt.timedelta(minutes=1))
+    await run(deadlines.sweep_deadlines)
+    alerts = await outbox_rows(services, text_key="deadline.overdue")
+    assert sorted((a.params["subject"], a.user_id) for a in alerts) == sorted(
+        (label, user.id) for label in ("V002 2026-10", "V003 2026-10") for user in (manager, office)
+    )
+    await act(
+        services,
+        vendor_scores.record_vendor_score,
+        manager,
+        await vendor_id(services, "V002"),
+        "2026-10",
+        judged,
+        SHANGHAI,
+    )
+    async with services.session_factory() as session:
+        met = {
+            d.subject_label: d.met_late
+            for d in await session.scalars(select(Deadline).where(Deadline.kind == "score"))
+        }
+    assert met == {"V001 2026-10": False, "V002 2026-10": True, "V003 2026-10": None}
+
+    # next month's request opens next month's deadlines; October's stays open for V003
+    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI, due_day=3)
+    async with services.session_factory() as session:
+        december = await session.scalar(
+            select(Deadline).where(Deadline.subject_label == "V003 2026-11")
+        )
+    assert december.due_at == dt.datetime(2026, 12, 4, tzinfo=SHANGHAI)
