@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from scheduler.services import JobServices
 from storage.models import Defect, Patrol, Photo, Rectification
 
 from .conftest import BotHarness, Chat, buttons_of, register
@@ -30,6 +31,17 @@ async def last(chat: Chat, starts: str) -> dict:
         raise AssertionError(f"waited for {starts!r}, last messages: {got}") from None
     chat.seen = len(chat.all_bot_messages())
     return message
+
+
+def jobs_of(bot: BotHarness) -> JobServices:
+    """What the scheduled jobs get, on the bot's sessions, clock and outbox."""
+
+    return JobServices(
+        bot.services.session_factory,
+        bot.services.clock,
+        bot.services.settings.timezone,
+        bot.services.outbox_ready,
+    )
 
 
 async def registered_vendor(bot: BotHarness, name: str, vendor_code: str) -> Chat:
@@ -173,18 +185,12 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     bot: BotHarness, clock
 ) -> None:
     from scheduler.jobs import prompt_overdue_rectifications
-    from scheduler.services import JobServices
 
     manager = await register(bot, "equipment_manager", "Ma Manager")
     engineer = await register(bot, "equipment_engineer", "Eng Engineer")
     office = await register(bot, "management_office", "Guan Office")
     vendor = await registered_vendor(bot, "Wu Vendor", "V002")
-    jobs = JobServices(
-        bot.services.session_factory,
-        bot.services.clock,
-        bot.services.settings.timezone,
-        bot.services.outbox_ready,
-    )
+    jobs = jobs_of(bot)
 
     await manager.send("/rectify")
     (ask_vendor,) = await manager.expect()
@@ -282,7 +288,6 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     from procedures.clock import ManualClock
     from scheduler.jobs import request_vendor_scores
-    from scheduler.services import JobServices
     from tests.conftest import SHANGHAI
 
     assert isinstance(clock, ManualClock)
@@ -297,9 +302,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
         "Maintenance visit to EL-01 recorded. Visits this month: 1; promised by the contract: 2."
     )
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
-    jobs = JobServices(
-        bot.services.session_factory, bot.services.clock, SHANGHAI, bot.services.outbox_ready
-    )
+    jobs = jobs_of(bot)
     await request_vendor_scores(jobs)
     requests = await manager.expect(3)
     v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
@@ -386,19 +389,13 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
     bot: BotHarness, clock
 ) -> None:
     from scheduler.jobs import sweep_deadlines
-    from scheduler.services import JobServices
     from storage.models import User
     from tests.unit.test_patrols import draft_for, patrol
 
     technician = await register(bot, "technician", "Tang Technician")
     manager = await register(bot, "equipment_manager", "Ma Manager")
     vendor = await registered_vendor(bot, "Sun Vendor", "V001")
-    jobs = JobServices(
-        bot.services.session_factory,
-        bot.services.clock,
-        bot.services.settings.timezone,
-        bot.services.outbox_ready,
-    )
+    jobs = jobs_of(bot)
     async with bot.services.session_factory() as session:
         found_by = await session.scalar(select(User).where(User.telegram_id == technician.user_id))
     draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
@@ -432,14 +429,11 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
     bot: BotHarness, clock
 ) -> None:
     from scheduler.jobs import request_vendor_scores, sweep_deadlines
-    from scheduler.services import JobServices
     from tests.conftest import SHANGHAI
 
     manager = await register(bot, "equipment_manager", "Ma Manager")
     office = await register(bot, "management_office", "Guan Office")
-    jobs = JobServices(
-        bot.services.session_factory, bot.services.clock, SHANGHAI, bot.services.outbox_ready
-    )
+    jobs = jobs_of(bot)
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
     await request_vendor_scores(jobs)
     requests = await manager.expect(3)

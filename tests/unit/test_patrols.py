@@ -176,18 +176,13 @@ async def test_the_vendor_repairs_the_technician_rejects_then_accepts_and_times_
 async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_manager_until_accepted(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures import deadlines
+    from .test_deadlines import sweep
 
     technician = await make_user(services, "technician")
     manager = await make_user(services, "equipment_manager")
     vendor = await vendor_user(services, "V001")
     other_vendor = await vendor_user(services, "V002")  # hears nothing of V001's repair
     await make_user(services, "technician")  # nor does a technician who did not report it
-
-    async def sweep() -> None:
-        async with services.unit_of_work() as uow:
-            await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
-            await uow.commit()
 
     clock.set(dt.datetime(2026, 11, 10, 9, tzinfo=SHANGHAI))
     draft = await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
@@ -203,7 +198,7 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     assert told.params["severity"] == {"$text": "defect.severity.urgent"}
 
     clock.advance(dt.timedelta(hours=4, minutes=30))  # 75 % of six hours
-    await sweep()
+    await sweep(services)
     reminders = await outbox_rows(services, text_key="deadline.reminder")
     assert sorted(r.user_id for r in reminders) == sorted([technician.id, manager.id, vendor.id])
     assert reminders[0].params["kind"] == {"$text": "deadline.kind.repair"}
@@ -213,7 +208,7 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     await act(services, defects.record_repair, vendor, defect_id, "Adjusted", [])
     await act(services, defects.verify_repair, technician, defect_id, accept=False, reason="no")
     clock.set(due + dt.timedelta(minutes=1))
-    await sweep()
+    await sweep(services)
     alerts = {a.user_id: a for a in await outbox_rows(services, text_key="deadline.overdue")}
     assert set(alerts) == {technician.id, manager.id, vendor.id}
     assert other_vendor.id not in alerts
@@ -225,7 +220,7 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     await act(services, defects.record_repair, vendor, defect_id, "Door motor replaced", [])
     await act(services, defects.verify_repair, technician, defect_id, accept=True)
     clock.advance(dt.timedelta(days=2))
-    await sweep()
+    await sweep(services)
     assert len(await outbox_rows(services, text_key="deadline.overdue")) == 3
     async with services.session_factory() as session:
         deadline = await session.scalar(

@@ -514,7 +514,7 @@ async def test_contracts_are_imported_and_the_score_compares_the_month_with_thei
 async def test_a_monthly_score_not_given_by_the_fifth_is_chased_with_the_managers_head(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures import deadlines
+    from .test_deadlines import sweep
 
     manager = await make_user(services, "equipment_manager")
     office = await make_user(services, "management_office")
@@ -543,14 +543,14 @@ async def test_a_monthly_score_not_given_by_the_fifth_is_chased_with_the_manager
         services, vendor_scores.record_vendor_score, manager, v001, "2026-10", judged, SHANGHAI
     )
     clock.set(dt.datetime(2026, 11, 5, 9, tzinfo=SHANGHAI))  # past 75 % of the window
-    await run(deadlines.sweep_deadlines)
+    await sweep(services)
     reminders = await outbox_rows(services, text_key="deadline.reminder")
     assert sorted(r.params["subject"] for r in reminders) == ["V002 2026-10", "V003 2026-10"]
     assert {r.user_id for r in reminders} == {manager.id}
     assert reminders[0].params["kind"] == {"$text": "deadline.kind.score"}
 
     clock.set(due + dt.timedelta(minutes=1))
-    await run(deadlines.sweep_deadlines)
+    await sweep(services)
     alerts = await outbox_rows(services, text_key="deadline.overdue")
     assert sorted((a.params["subject"], a.user_id) for a in alerts) == sorted(
         (label, user.id) for label in ("V002 2026-10", "V003 2026-10") for user in (manager, office)
