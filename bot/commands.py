@@ -56,6 +56,7 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER, roles.MANAGEMENT_OFFICE}),
     ),
     Command("score", frozenset({roles.EQUIPMENT_MANAGER})),
+    Command("visit", frozenset({roles.VENDOR})),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

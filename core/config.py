@@ -14,7 +14,9 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from procedures.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
 from procedures.people import LANGUAGES
+from procedures.vendor_scores import DEFAULT_SCORE_DUE_DAY
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -46,6 +48,10 @@ class Settings:
     patrol_reminder_hour: int = 17
     # periodic inspections: equipment system -> every how many months
     inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
+    # hours a vendor has to repair a defect, by the severity the technician gave it
+    repair_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REPAIR_HOURS))
+    # day of the month by whose end the manager's monthly vendor scores are due
+    score_due_day: int = DEFAULT_SCORE_DUE_DAY
     log_level: str = "INFO"
 
     @property
@@ -88,6 +94,24 @@ def _inspection_months(raw: str) -> dict[str, int]:
             raise ConfigError(f"INSPECTION_MONTHS must look like 'elevator:1,power:6', got {raw!r}")
         months[system.strip()] = _int("INSPECTION_MONTHS", count.strip(), 1, 120)
     return months
+
+
+def _repair_hours(raw: str) -> dict[str, int]:
+    """'urgent:4,normal:48,low:168' -> hours by severity; a severity left out keeps its default."""
+    hours = dict(DEFAULT_REPAIR_HOURS)
+    for part in raw.split(","):
+        severity, _, count = part.strip().partition(":")
+        severity = severity.strip()
+        if not severity or not count:
+            raise ConfigError(
+                f"REPAIR_HOURS must look like 'urgent:4,normal:48,low:168', got {raw!r}"
+            )
+        if severity not in SEVERITIES:
+            raise ConfigError(
+                f"REPAIR_HOURS: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+            )
+        hours[severity] = _int("REPAIR_HOURS", count.strip(), 1, 24 * 365)
+    return hours
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
@@ -158,6 +182,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["patrol_reminder_hour"] = _int("PATROL_REMINDER_HOUR", hour, 0, 23)
     if inspections := values.get("INSPECTION_MONTHS"):
         kwargs["inspection_months"] = _inspection_months(inspections)
+    if repair := values.get("REPAIR_HOURS"):
+        kwargs["repair_hours"] = _repair_hours(repair)
+    if day := values.get("SCORE_DUE_DAY"):
+        kwargs["score_due_day"] = _int("SCORE_DUE_DAY", day, 1, 28)
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

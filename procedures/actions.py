@@ -207,6 +207,10 @@ class PatrolPhotosDone(CallbackAction, prefix="pt:photos:done"):
     pass
 
 
+class ChooseSeverity(CallbackAction, prefix="pt:sev"):
+    severity: Literal["urgent", "normal", "low"]
+
+
 class AcknowledgeDefect(CallbackAction, prefix="df:ack"):
     defect_id: int
 

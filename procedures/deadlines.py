@@ -2,8 +2,9 @@
 
 A reminder goes to the responsible role once 75 % of the window has passed; an overdue alert
 goes to the responsible role and its head when the deadline passes, and again every day while it
-stays open. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap
-sends only what is current, not one message per missed minute.
+stays open. A kind in deadline_audiences.AUDIENCES goes to the people it names instead. The
+sweep is idempotent: each message has a dedupe key, and a sweep after a gap sends only what is
+current, not one message per missed minute.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Deadline, User
+from storage.models import Deadline, OutboxMessage, User
 
 from . import roles
+from .deadline_audiences import AUDIENCES, Recipients
 from .outbox import as_text, as_time, notify_users, users_with_roles
 from .timeline import record_event
 
@@ -55,17 +57,25 @@ def open_deadline(
 
 
 async def meet_deadline(
-    session: AsyncSession, *, subject_type: str, subject_id: int, kind: str, now: dt.datetime
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    now: dt.datetime,
+    subject_label: str | None = None,
 ) -> Deadline | None:
-    """Mark the open deadline of this kind met; a late one stays visible as late."""
-    deadline = await session.scalar(
-        select(Deadline).where(
-            Deadline.subject_type == subject_type,
-            Deadline.subject_id == subject_id,
-            Deadline.kind == kind,
-            Deadline.met_at.is_(None),
-        )
+    """Mark the open deadline of this kind met; a late one stays visible as late. A subject with
+    several open deadlines of one kind (a vendor's score, month by month) names it by label."""
+    query = select(Deadline).where(
+        Deadline.subject_type == subject_type,
+        Deadline.subject_id == subject_id,
+        Deadline.kind == kind,
+        Deadline.met_at.is_(None),
     )
+    if subject_label is not None:
+        query = query.where(Deadline.subject_label == subject_label)
+    deadline = await session.scalar(query)
     if deadline is None:
         return None
     deadline.met_at = now
@@ -110,16 +120,35 @@ async def sweep_deadlines(
             recipients_of[role_names] = await users_with_roles(session, role_names)
         return recipients_of[role_names]
 
+    async def notify(
+        deadline: Deadline, role_names: tuple[str, ...], text_key: str, step: str, **extra: object
+    ) -> list[OutboxMessage]:
+        audience = AUDIENCES.get(deadline.kind)
+        groups = (
+            await audience(session, deadline, text_key == "deadline.overdue")
+            if audience is not None
+            else [Recipients(await recipients(*role_names))]
+        )
+        queued: list[OutboxMessage] = []
+        told: set[int] = set()  # one message a person, even if named in two groups
+        for group in groups:
+            queued += await notify_users(
+                session,
+                [user for user in group.users if user.id not in told],
+                text_key,
+                {**_params(deadline), **extra},
+                now=now,
+                buttons=group.buttons,
+                dedupe_prefix=f"deadline:{deadline.id}:{step}",
+            )
+            told.update(user.id for user in group.users)
+        return queued
+
     for deadline in list(await session.scalars(query)):
         if now < deadline.due_at:
             if deadline.reminded_at is None:
-                queued = await notify_users(
-                    session,
-                    await recipients(deadline.responsible_role),
-                    "deadline.reminder",
-                    _params(deadline),
-                    now=now,
-                    dedupe_prefix=f"deadline:{deadline.id}:reminder",
+                queued = await notify(
+                    deadline, (deadline.responsible_role,), "deadline.reminder", "reminder"
                 )
                 deadline.reminded_at = now
                 reminders += 1
@@ -131,13 +160,12 @@ async def sweep_deadlines(
         if deadline.alert_count <= ordinal:
             head = roles.head_of(deadline.responsible_role)
             role_names = (deadline.responsible_role, head) if head else (deadline.responsible_role,)
-            queued = await notify_users(
-                session,
-                await recipients(*role_names),
+            queued = await notify(
+                deadline,
+                role_names,
                 "deadline.overdue",
-                {**_params(deadline), "days_overdue": ordinal},
-                now=now,
-                dedupe_prefix=f"deadline:{deadline.id}:overdue:{ordinal}",
+                f"overdue:{ordinal}",
+                days_overdue=ordinal,
             )
             record_event(
                 session,

@@ -2,12 +2,14 @@
 
 The fault goes at once to the maintenance vendor's staff and the equipment manager; after the
 repair the technician who found it verifies it. Response and repair times are kept for the
-vendor's monthly score.
+vendor's monthly score. The repair has a deadline by the severity the technician gives
+(seed: the technician chases the repair, 督促維修保養) that runs until a repair is accepted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -23,9 +25,10 @@ from storage.models import (
 
 from . import roles
 from .actions import AcceptRepair, AcknowledgeDefect, BeginRepair, RectifyDefect, RejectRepair
-from .errors import NotAllowed, NotFound, WrongState
+from .deadlines import meet_deadline, open_deadline
+from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
-from .outbox import button, notify_roles, notify_users, users_with_roles
+from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
 from .text_input import check_text, clean_text
 from .timeline import SUBJECT_TYPES, record_change
@@ -39,6 +42,33 @@ class DefectStatus(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     REPAIRED = "repaired"
     CLOSED = "closed"
+
+
+class Severity(StrEnum):
+    """How soon the technician who found the fault needs it repaired."""
+
+    URGENT = "urgent"
+    NORMAL = "normal"
+    LOW = "low"
+
+
+SEVERITIES = tuple(Severity)
+# hours the vendor has to repair, by severity (REPAIR_HOURS overrides them)
+DEFAULT_REPAIR_HOURS: Mapping[str, int] = {"urgent": 4, "normal": 48, "low": 168}
+REPAIR_DEADLINE = "repair"
+
+
+def check_severity(severity: str) -> Severity:
+    if severity not in SEVERITIES:
+        raise InvalidInput("defect.bad_severity")
+    return Severity(severity)
+
+
+def repair_due(
+    reported_at: dt.datetime, severity: str, repair_hours: Mapping[str, int]
+) -> dt.datetime:
+    """When a fault of `severity` reported at `reported_at` must be repaired."""
+    return reported_at + dt.timedelta(hours=repair_hours[severity])
 
 
 TECHNICIANS = frozenset({roles.TECHNICIAN})
@@ -92,7 +122,14 @@ async def open_defect(
     description: str,
     photo_file_ids: list[str],
     now: dt.datetime,
+    *,
+    severity: Severity = Severity.NORMAL,
+    repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
 ) -> Defect:
+    """Open the defect, with its repair deadline by severity; the vendor and manager are told.
+
+    The deadline is met only when a repair is accepted: a rejected repair keeps the same one,
+    as the seed chases the repair until it is done."""
     defect = Defect(
         number=await next_number(session, "DF", now.year),
         status=DefectStatus.OPEN,
@@ -103,9 +140,23 @@ async def open_defect(
         reported_by_id=technician.id,
         reported_at=now,
         rejections=0,
+        severity=severity,
     )
     session.add(defect)
     await session.flush()
+    due_at = repair_due(now, severity, repair_hours)
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=defect.id,
+        subject_label=f"{defect.number} {asset.code}",
+        kind=REPAIR_DEADLINE,
+        # narrowed to the defect's own vendor, with its reporter and the manager: see
+        # procedures.deadline_audiences
+        responsible_role=roles.VENDOR,
+        opened_at=now,
+        due_at=due_at,
+    )
     add_photos(session, SUBJECT, defect.id, "report", photo_file_ids, technician, now)
     record_change(
         session,
@@ -113,9 +164,19 @@ async def open_defect(
         "reported",
         now,
         actor=technician,
-        after={"asset": asset.code, "description": description, "patrol_id": patrol.id},
+        after={
+            "asset": asset.code,
+            "description": description,
+            "patrol_id": patrol.id,
+            "severity": severity,
+            "repair_due": due_at.isoformat(),
+        },
     )
-    params = _defect_params(defect, asset)
+    params = {
+        **_defect_params(defect, asset),
+        "severity": as_text(f"defect.severity.{severity}"),
+        "due_at": as_time(due_at),
+    }
     attachment = photo_attachment(photo_file_ids[0]) if photo_file_ids else None
     await notify_users(
         session,
@@ -247,6 +308,9 @@ async def verify_repair(
             actor=technician,
             before={"status": DefectStatus.REPAIRED},
             after={"status": DefectStatus.CLOSED},
+        )
+        await meet_deadline(
+            session, subject_type=SUBJECT, subject_id=defect.id, kind=REPAIR_DEADLINE, now=now
         )
         await notify_roles(
             session,

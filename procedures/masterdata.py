@@ -1,4 +1,5 @@
-"""Importing master data (organisations, products, batches, shipments, vendors, assets).
+"""Importing master data (organisations, products, batches, shipments, vendors, assets, the
+vendors' contracts, checklists).
 
 A file is checked whole before anything is written: one bad row rejects the file, and every bad
 row is reported with its line number and reason. Rows are matched on their natural key (code,
@@ -25,6 +26,7 @@ from storage.models import (
     Base,
     Batch,
     ChecklistItem,
+    Contract,
     EquipmentAsset,
     Organisation,
     Product,
@@ -45,6 +47,7 @@ KINDS = (
     "batches",
     "shipments",
     "assets",
+    "contracts",
     "checklist_items",
 )
 EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
@@ -263,12 +266,24 @@ class _Reference:
     where: dict[str, Any] = field(default_factory=dict)
 
 
+# (column, text key, params) of what is wrong with a row's values taken together
+RowCheck = Callable[[dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]
+
+
 @dataclass(frozen=True)
 class _KindSpec:
     model: type[Base]
     natural_key: tuple[str, ...]
     fields: dict[str, Callable[[str], Any]]
     references: tuple[_Reference, ...] = ()
+    check: RowCheck | None = None
+
+
+def _period_in_order(values: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    starts, ends = values.get("starts_on"), values.get("ends_on")
+    if starts is not None and ends is not None and ends < starts:
+        return [("ends_on", "import.ends_before_start", {})]
+    return []
 
 
 SPECS: dict[str, _KindSpec] = {
@@ -336,6 +351,25 @@ SPECS: dict[str, _KindSpec] = {
             "location": _text(False),
         },
         references=(_Reference("vendor_code", Vendor, "vendor_id", False),),
+    ),
+    # a contract with no asset covers every asset of its vendor
+    "contracts": _KindSpec(
+        model=Contract,
+        natural_key=("number",),
+        fields={
+            "number": _text(max_length=64),
+            "kind": _choice(("maintenance", "purchase")),
+            "starts_on": _date(),
+            "ends_on": _date(),
+            "response_hours": _integer(False, positive=True),
+            "repair_hours": _integer(False, positive=True),
+            "visits_per_month": _integer(False, positive=True),
+        },
+        references=(
+            _Reference("vendor_code", Vendor, "vendor_id"),
+            _Reference("asset_code", EquipmentAsset, "asset_id", False),
+        ),
+        check=_period_in_order,
     ),
     "checklist_items": _KindSpec(
         model=ChecklistItem,
@@ -514,6 +548,8 @@ def _parse_row(
         if batch_id is None:
             errors.append(("lot_number", "import.unknown_batch", {"lot": lot}))
         values["batch_id"] = batch_id
+    if spec.check is not None and not errors:
+        errors += spec.check(values)
     return values, errors
 
 

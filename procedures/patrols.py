@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -28,7 +29,15 @@ from storage.models import (
 
 from . import roles
 from .calendar import local_day
-from .defects import MAX_NOTE, TECHNICIANS, open_defect
+from .defects import (
+    DEFAULT_REPAIR_HOURS,
+    MAX_NOTE,
+    TECHNICIANS,
+    Severity,
+    check_severity,
+    open_defect,
+    repair_due,
+)
 from .errors import InvalidInput, NotFound
 from .outbox import notify_roles
 from .photos import add_photos
@@ -117,6 +126,8 @@ class PatrolDraft:
     photo_file_ids: list[str] = field(default_factory=list)
     latitude: float | None = None
     longitude: float | None = None
+    # asked only when something is abnormal: how soon the defect must be repaired
+    severity: str = Severity.NORMAL
 
     @property
     def abnormal(self) -> bool:
@@ -137,12 +148,20 @@ class PatrolOutcome:
     asset: EquipmentAsset
     # assets nobody has patrolled yet on the patrol's day, this one excluded
     remaining: int
+    # when the defect's repair is due, if one was opened
+    repair_due_at: dt.datetime | None = None
 
 
 async def record_patrol(
-    uow: UnitOfWork, technician: User, draft: PatrolDraft, timezone: ZoneInfo
+    uow: UnitOfWork,
+    technician: User,
+    draft: PatrolDraft,
+    timezone: ZoneInfo,
+    *,
+    repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
 ) -> PatrolOutcome:
-    """Store the check-in; anything abnormal opens a defect the vendor and manager hear of."""
+    """Store the check-in; anything abnormal opens a defect the vendor and manager hear of,
+    due for repair within the hours of the severity the technician gave."""
     session, now = uow.session, uow.clock.now()
     roles.require_role(technician.role_names, TECHNICIANS)
     asset = await session.get(EquipmentAsset, draft.asset_id)
@@ -155,6 +174,7 @@ async def record_patrol(
     if draft.abnormal and not draft.photo_file_ids:
         raise InvalidInput("patrol.photo_required")
     note = check_note(draft.note)
+    severity = check_severity(draft.severity)
 
     patrol = Patrol(
         asset_id=asset.id,
@@ -204,11 +224,20 @@ async def record_patrol(
                 findings.append(f"{item.label}{reading}")
         description = "; ".join(findings) + (f". {note}" if note else "")
         defect = await open_defect(
-            session, asset, patrol, technician, description, draft.photo_file_ids, now
+            session,
+            asset,
+            patrol,
+            technician,
+            description,
+            draft.photo_file_ids,
+            now,
+            severity=severity,
+            repair_hours=repair_hours,
         )
     remaining = len(await assets_to_patrol(session, patrol.patrol_date))
     await uow.commit()
-    return PatrolOutcome(patrol, defect, asset, remaining)
+    due = repair_due(now, severity, repair_hours) if defect is not None else None
+    return PatrolOutcome(patrol, defect, asset, remaining, due)
 
 
 # --- missed patrols --------------------------------------------------------------------------

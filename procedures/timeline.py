@@ -12,11 +12,13 @@ from storage.models import (
     Complaint,
     Defect,
     Inspection,
+    MaintenanceVisit,
     Patrol,
     Rectification,
     ReturnRequest,
     TimelineEvent,
     User,
+    Vendor,
     VendorScore,
 )
 
@@ -30,6 +32,10 @@ SUBJECT_TYPES: dict[type[Any], str] = {
     Inspection: "inspection",
     Rectification: "rectification",
     VendorScore: "vendor_score",
+    MaintenanceVisit: "maintenance_visit",
+    # as master data imports have always recorded vendors; a monthly score's deadline is the
+    # vendor's until the score exists
+    Vendor: "vendor",
 }
 
 

@@ -12,16 +12,24 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Defect, Rectification, User, Vendor, VendorScore
+from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
 
 from . import roles
 from .actions import BeginScore
-from .calendar import half_year_before, half_year_periods, month_bounds, previous_month
+from .calendar import (
+    half_year_before,
+    half_year_periods,
+    local_day,
+    month_bounds,
+    previous_month,
+)
+from .deadlines import meet_deadline, open_deadline
 from .defects import DefectStatus
 from .errors import InvalidInput, NotFound, WrongState
+from .maintenance import contract_figures
 from .outbox import button, notify_roles, notify_users
 from .rectifications import MANAGERS, RUNGS, vendors
-from .timeline import record_change
+from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
@@ -36,7 +44,8 @@ async def measured_figures(
     session: AsyncSession, vendor_id: int, period: str, timezone: ZoneInfo
 ) -> dict[str, Any]:
     """What the bot measured of the vendor in the month: defects, response and repair times,
-    rejected repairs, rectifications and the highest rung they reached."""
+    rejected repairs, rectifications and the highest rung they reached; and against the
+    contracts, what was promised and how often it was missed (maintenance.contract_figures)."""
     start, end = month_bounds(period, timezone)
     defects = list(
         await session.scalars(
@@ -57,6 +66,7 @@ async def measured_figures(
         )
     )
     highest = max((RUNGS.index(r.rung) for r in rectifications), default=None)
+    promised = await contract_figures(session, vendor_id, period, timezone, defects)
     return {
         "defects": len(defects),
         "open_defects": sum(d.status != DefectStatus.CLOSED for d in defects),
@@ -67,16 +77,64 @@ async def measured_figures(
         "rejected_repairs": sum(d.rejections for d in defects),
         "rectifications": len(rectifications),
         "highest_rung": RUNGS[highest] if highest is not None else None,
+        **promised,
     }
 
 
+SCORE_DEADLINE = "score"
+VENDOR_SUBJECT = SUBJECT_TYPES[Vendor]
+DEFAULT_SCORE_DUE_DAY = 5
+
+
+def _score_label(vendor: Vendor, period: str) -> str:
+    return f"{vendor.code} {period}"
+
+
+def score_due(now: dt.datetime, timezone: ZoneInfo, due_day: int) -> dt.datetime:
+    """The end of day `due_day` of this month, local time; a day after `now` if that has passed
+    (a request sent late still gives the manager time)."""
+    today = local_day(now, timezone)
+    due = dt.datetime(today.year, today.month, due_day, tzinfo=timezone) + dt.timedelta(days=1)
+    return max(due, now + dt.timedelta(days=1))
+
+
 async def request_monthly_scores(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    due_day: int = DEFAULT_SCORE_DUE_DAY,
 ) -> int:
-    """On the 1st: ask the equipment manager to score each vendor for last month."""
+    """On the 1st: ask the equipment manager to score each vendor for last month, each score
+    with a deadline (the seed: a score not given is chased) met when it is recorded."""
     period = previous_month(now, timezone)
     queued = 0
     for vendor in await vendors(session):
+        label = _score_label(vendor, period)
+        scored = await session.scalar(
+            select(VendorScore.id).where(
+                VendorScore.vendor_id == vendor.id, VendorScore.period == period
+            )
+        )
+        chased = await session.scalar(
+            select(Deadline.id).where(
+                Deadline.subject_type == VENDOR_SUBJECT,
+                Deadline.subject_id == vendor.id,
+                Deadline.kind == SCORE_DEADLINE,
+                Deadline.subject_label == label,
+            )
+        )
+        if not scored and not chased:
+            open_deadline(
+                session,
+                subject_type=VENDOR_SUBJECT,
+                subject_id=vendor.id,
+                subject_label=label,
+                kind=SCORE_DEADLINE,
+                responsible_role=roles.EQUIPMENT_MANAGER,
+                opened_at=now,
+                due_at=score_due(now, timezone, due_day),
+            )
         queued += len(
             await notify_roles(
                 session,
@@ -132,6 +190,14 @@ async def record_vendor_score(
     )
     session.add(score)
     await session.flush()
+    await meet_deadline(
+        session,
+        subject_type=VENDOR_SUBJECT,
+        subject_id=vendor_id,
+        kind=SCORE_DEADLINE,
+        now=now,
+        subject_label=_score_label(vendor, period),
+    )
     record_change(
         session,
         score,

@@ -29,6 +29,12 @@ MEASURED = (
     "rejected_repairs",
     "rectifications",
     "highest_rung",
+    "promised_response_hours",
+    "late_responses",
+    "promised_repair_hours",
+    "late_repairs",
+    "promised_visits",
+    "visits",
 )
 
 

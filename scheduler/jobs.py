@@ -101,11 +101,11 @@ async def schedule_inspections(services: JobServices) -> int:
 
 
 async def request_vendor_scores(services: JobServices) -> int:
-    """On the 1st: ask the equipment manager to score each vendor for last month."""
+    """On the 1st: ask the equipment manager to score each vendor for last month, by a deadline."""
     return await _in_one_transaction(
         services,
         lambda session, now: vendor_scores.request_monthly_scores(
-            session, now=now, timezone=services.timezone
+            session, now=now, timezone=services.timezone, due_day=services.score_due_day
         ),
     )
 

@@ -485,6 +485,42 @@ class Defect(Base):
     repair_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[dt.datetime | None]
     rejections: Mapped[int] = mapped_column(Integer, default=0)
+    # urgent | normal | low, as the technician judged it; none on defects older than severities
+    severity: Mapped[str | None] = mapped_column(String(16))
+
+    asset: Mapped[EquipmentAsset] = relationship()
+
+
+class Contract(Base):
+    """What a vendor promised for an asset (or, with no asset, for all it serves): the maintenance
+    contract (設備維修保養合同) or the original purchase contract (設備采購合同)."""
+
+    __tablename__ = "contracts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # maintenance | purchase
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("equipment_assets.id"))
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date] = mapped_column(Date)
+    response_hours: Mapped[int | None] = mapped_column(Integer)
+    repair_hours: Mapped[int | None] = mapped_column(Integer)
+    visits_per_month: Mapped[int | None] = mapped_column(Integer)
+
+
+class MaintenanceVisit(Base):
+    """A maintenance visit to an asset, recorded by the vendor's staff (/visit)."""
+
+    __tablename__ = "maintenance_visits"
+    __table_args__ = (Index("ix_maintenance_visits_vendor_at", "vendor_id", "visited_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("equipment_assets.id"))
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    visited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    visited_at: Mapped[dt.datetime]
+    note: Mapped[str | None] = mapped_column(Text)
 
     asset: Mapped[EquipmentAsset] = relationship()
 

@@ -1,5 +1,6 @@
 """/patrol and the asset stickers' deep links: a technician's daily check-in, item by item;
-the vendor's and technician's buttons on a defect; the supervisor's inspection button; /defect."""
+the vendor's and technician's buttons on a defect; the supervisor's inspection button; /defect;
+the vendor's /visit."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import defects, inspections, patrols, people
+from procedures import defects, inspections, maintenance, patrols, people
 from procedures.actions import (
     AcceptRepair,
     AcknowledgeDefect,
     AnswerCheck,
     BeginRepair,
     ChooseAsset,
+    ChooseSeverity,
     InspectionDone,
     PatrolPhotosDone,
     RejectRepair,
@@ -38,7 +40,7 @@ from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
 from ..conversations import dialogue, keep_photo, use_buttons
 
-ASSET, ITEM, NOTE, PHOTOS = range(4)
+ASSET, ITEM, NOTE, PHOTOS, SEVERITY = range(5)
 REPAIR_NOTE, REPAIR_PHOTOS, REJECT_REASON = range(10, 13)
 PATROL_KEY = "patrol"
 REPAIR_KEY = "defect_repair"
@@ -274,17 +276,49 @@ async def add_location(update: Update, context: BotContext) -> int:
 
 
 async def finish(update: Update, context: BotContext) -> int:
-    """Records the patrol; anything abnormal opens a defect."""
+    """Records a normal patrol; for an abnormal one, asks how urgent the repair is."""
     query = update.callback_query
     assert query is not None
     await query.answer()
     draft = PatrolDraft.from_json(_state(context)["draft"])
-    if draft.abnormal and not draft.photo_file_ids:
+    if not draft.abnormal:
+        return await _record(update, context, draft)
+    if not draft.photo_file_ids:
         await context.reply(update, "patrol.photo_required")
         return PHOTOS
+    hours = context.services.settings.repair_hours
+    await context.reply(
+        update,
+        "patrol.ask_severity",
+        buttons=[
+            [
+                button(f"defect.severity_button.{s}", ChooseSeverity(severity=s), hours=hours[s])
+                for s in defects.SEVERITIES
+            ]
+        ],
+    )
+    return SEVERITY
+
+
+async def choose_severity(update: Update, context: BotContext) -> int:
+    """Stores the severity; records the patrol and opens the defect with its repair deadline."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = PatrolDraft.from_json(_state(context)["draft"])
+    draft.severity = ChooseSeverity.unpack(query.data).severity
+    return await _record(update, context, draft)
+
+
+async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> int:
+    settings = context.services.settings
     async with context.unit_of_work() as uow:
         outcome = await patrols.record_patrol(
-            uow, await context.actor(uow.session), draft, context.services.settings.timezone
+            uow,
+            await context.actor(uow.session),
+            draft,
+            settings.timezone,
+            repair_hours=settings.repair_hours,
         )
     context.user_data.pop(PATROL_KEY, None)
     code, remaining = outcome.asset.code, outcome.remaining
@@ -295,6 +329,7 @@ async def finish(update: Update, context: BotContext) -> int:
             code=code,
             number=outcome.defect.number,
             remaining=remaining,
+            due_at=outcome.repair_due_at,
         )
     else:
         await context.reply(update, "patrol.recorded_ok", code=code, remaining=remaining)
@@ -481,6 +516,35 @@ async def show_defect(update: Update, context: BotContext) -> None:
     await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
 
 
+@for_command("visit")
+async def record_visit(update: Update, context: BotContext) -> None:
+    """/visit ASSET [note]: the vendor's staff record a maintenance visit."""
+    if not context.args:
+        await context.reply(update, "visit.usage")
+        return
+    async with context.unit_of_work() as uow:
+        outcome = await maintenance.record_visit(
+            uow,
+            await context.actor(uow.session),
+            context.args[0],
+            " ".join(context.args[1:]),
+            context.services.settings.timezone,
+        )
+    code = outcome.asset.code
+    if outcome.promised is None:
+        await context.reply(
+            update, "visit.recorded_uncontracted", asset=code, count=outcome.this_month
+        )
+    else:
+        await context.reply(
+            update,
+            "visit.recorded",
+            asset=code,
+            count=outcome.this_month,
+            promised=outcome.promised,
+        )
+
+
 def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return dialogue(
         "patrol",
@@ -505,6 +569,10 @@ def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 MessageHandler(filters.PHOTO, add_photo),
                 MessageHandler(filters.LOCATION, add_location),
                 CallbackQueryHandler(finish, pattern=PatrolPhotosDone.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            SEVERITY: [
+                CallbackQueryHandler(choose_severity, pattern=ChooseSeverity.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
         },
@@ -539,3 +607,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(accept_repair, pattern=AcceptRepair.pattern()))
     application.add_handler(CallbackQueryHandler(inspection_done, pattern=InspectionDone.pattern()))
     application.add_handler(CommandHandler("defect", show_defect))
+    application.add_handler(CommandHandler("visit", record_visit))

@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from scheduler.services import JobServices
 from storage.models import Defect, Patrol, Photo, Rectification
 
 from .conftest import BotHarness, Chat, buttons_of, register
@@ -30,6 +31,17 @@ async def last(chat: Chat, starts: str) -> dict:
         raise AssertionError(f"waited for {starts!r}, last messages: {got}") from None
     chat.seen = len(chat.all_bot_messages())
     return message
+
+
+def jobs_of(bot: BotHarness) -> JobServices:
+    """What the scheduled jobs get, on the bot's sessions, clock and outbox."""
+
+    return JobServices(
+        bot.services.session_factory,
+        bot.services.clock,
+        bot.services.settings.timezone,
+        bot.services.outbox_ready,
+    )
 
 
 async def registered_vendor(bot: BotHarness, name: str, vendor_code: str) -> Chat:
@@ -90,9 +102,16 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     await bot.emulator.send_location(bot.token, technician.user_id, 31.2304, 121.4737)
     assert await technician.expect_text() == "Location saved with the patrol."
     await press(technician, ask_photos, "Done")
+    ask_severity = await last(technician, "How urgent is the repair?")
+    assert [label for label, _ in buttons_of(ask_severity)] == [
+        "Urgent (4 h)",
+        "Normal (48 h)",
+        "Low (168 h)",
+    ]
+    await press(technician, ask_severity, "Normal (48 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
-        "Defect DF-2026-00001 opened" in recorded["text"]
+        "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
         and "5 asset(s) left today" in recorded["text"]
     )
     assert ask_note["text"].startswith("Any note")
@@ -102,6 +121,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
         "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
     )
     assert "平層準確(誤差) 12 mm. Car stops 12 mm above the 3rd floor." in reported["caption"]
+    assert "Urgency: normal, repair by 2026-" in reported["caption"]
     (to_manager,) = await manager.expect()
     assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
 
@@ -165,18 +185,12 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     bot: BotHarness, clock
 ) -> None:
     from scheduler.jobs import prompt_overdue_rectifications
-    from scheduler.services import JobServices
 
     manager = await register(bot, "equipment_manager", "Ma Manager")
     engineer = await register(bot, "equipment_engineer", "Eng Engineer")
     office = await register(bot, "management_office", "Guan Office")
     vendor = await registered_vendor(bot, "Wu Vendor", "V002")
-    jobs = JobServices(
-        bot.services.session_factory,
-        bot.services.clock,
-        bot.services.settings.timezone,
-        bot.services.outbox_ready,
-    )
+    jobs = jobs_of(bot)
 
     await manager.send("/rectify")
     (ask_vendor,) = await manager.expect()
@@ -274,15 +288,21 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     from procedures.clock import ManualClock
     from scheduler.jobs import request_vendor_scores
-    from scheduler.services import JobServices
     from tests.conftest import SHANGHAI
 
     assert isinstance(clock, ManualClock)
     manager = await register(bot, "equipment_manager", "Ma Manager")
-    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
-    jobs = JobServices(
-        bot.services.session_factory, bot.services.clock, SHANGHAI, bot.services.outbox_ready
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    await vendor.send("/visit")
+    assert (await vendor.expect_text()).startswith("Usage: /visit ASSET [note]")
+    await vendor.send("/visit WP-01")  # another vendor's pumps
+    assert await vendor.expect_text() == "WP-01 is not maintained by your company."
+    await vendor.send("/visit el-01 monthly service, brakes adjusted")
+    assert await vendor.expect_text() == (
+        "Maintenance visit to EL-01 recorded. Visits this month: 1; promised by the contract: 2."
     )
+    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    jobs = jobs_of(bot)
     await request_vendor_scores(jobs)
     requests = await manager.expect(3)
     v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
@@ -290,8 +310,11 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     await press(manager, v001, "Score V001")
     measured = await last(manager, "1/5 Maintenance quality")
-    assert manager.all_bot_messages()[-2]["text"].startswith(
-        "迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0"
+    figures = manager.all_bot_messages()[-2]["text"]
+    assert figures.startswith("迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0")
+    assert figures.endswith(
+        "Against the contracts: response promised within 1 h, late: 0; repair promised within "
+        "24 h, late: 0; maintenance visits done: 1, promised: 4"
     )
     for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
         await press(manager, measured, value)
@@ -307,6 +330,8 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
     assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
     assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"
+    assert (rows["Maintenance visits done"], rows["Maintenance visits promised"]) == (1, 4)
+    assert (rows["Response promised (h)"], rows["Repair promised (h)"]) == (1, 24)
 
 
 async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_defect(
@@ -358,3 +383,84 @@ async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_d
         "Ma Manager: rectification requested from the vendor: Door operator faults"
         in await manager.expect_text()
     )
+
+
+async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectification(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import sweep_deadlines
+    from storage.models import User
+    from tests.unit.test_patrols import draft_for, patrol
+
+    technician = await register(bot, "technician", "Tang Technician")
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    jobs = jobs_of(bot)
+    async with bot.services.session_factory() as session:
+        found_by = await session.scalar(select(User).where(User.telegram_id == technician.user_id))
+    draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
+    draft.photo_file_ids = [bot.emulator.store_file(b"door", None, "image/jpeg").file_id]
+    draft.severity = "urgent"  # four hours by default
+    defect = (await patrol(bot.services, found_by, draft)).defect
+    await vendor.expect()
+    await manager.expect()
+
+    clock.advance(dt.timedelta(hours=3))
+    await sweep_deadlines(jobs)
+    for chat in (vendor, technician, manager):
+        assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due at")
+
+    clock.advance(dt.timedelta(hours=1, minutes=1))
+    await sweep_deadlines(jobs)
+    for chat in (vendor, technician):
+        alert = await last(chat, "OVERDUE: repair for DF-2026-00001 EL-01")
+        assert not buttons_of(alert)
+    alert = await last(manager, "OVERDUE: repair for DF-2026-00001 EL-01")
+    assert buttons_of(alert) == [("Request rectification", f"df:rectify:{defect.id}")]
+    await press(manager, alert, "Request rectification")
+    await last(
+        manager,
+        "Rectification about defect DF-2026-00001, vendor 迅達電梯維保有限公司: "
+        "what must the vendor correct?",
+    )
+
+
+async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import request_vendor_scores, sweep_deadlines
+    from tests.conftest import SHANGHAI
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    office = await register(bot, "management_office", "Guan Office")
+    jobs = jobs_of(bot)
+    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    await request_vendor_scores(jobs)
+    requests = await manager.expect(3)
+    v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
+
+    clock.set(dt.datetime(2026, 12, 5, 9, tzinfo=SHANGHAI))
+    await sweep_deadlines(jobs)
+    reminders = sorted(m["text"] for m in await manager.expect(3))
+    assert reminders[0] == (
+        "Reminder: monthly vendor score (合格維保單位考核評分表) for V001 2026-11 is due at "
+        "2026-12-06 00:00."
+    )
+
+    await press(manager, v001, "Score V001")
+    measured = await last(manager, "1/5 Maintenance quality")
+    for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
+        await press(manager, measured, value)
+        measured = await last(manager, criterion)
+    await press(manager, measured, "4")
+    await last(manager, "Score of 迅達電梯維保有限公司 for 2026-11 recorded")
+    await manager.expect()  # the sheet
+
+    clock.set(dt.datetime(2026, 12, 6, 0, 1, tzinfo=SHANGHAI))
+    await sweep_deadlines(jobs)
+    for chat in (manager, office):
+        alerts = sorted(m["text"] for m in await chat.expect(2))
+        assert [a.split(" was due")[0] for a in alerts] == [
+            "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V002 2026-11",
+            "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V003 2026-11",
+        ]

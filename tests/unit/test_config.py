@@ -50,11 +50,30 @@ def test_values_are_read_and_trimmed() -> None:
         ("DEFAULT_LANGUAGE", "fr", "DEFAULT_LANGUAGE must be one of zh-Hant, zh-Hans, en"),
         ("WEBHOOK_URL", "http://insecure", "WEBHOOK_URL must be an https URL"),
         ("INVITATION_VALID_DAYS", "0", "INVITATION_VALID_DAYS must be between 1 and 365"),
+        ("REPAIR_HOURS", "urgent=4", "REPAIR_HOURS must look like 'urgent:4,normal:48,low:168'"),
+        ("REPAIR_HOURS", "critical:2", "REPAIR_HOURS: severity must be one of urgent, normal, low"),
+        ("REPAIR_HOURS", "urgent:0", "REPAIR_HOURS must be between 1 and 8760"),
+        ("REPAIR_HOURS", "low:soon", "REPAIR_HOURS must be a whole number"),
+        ("SCORE_DUE_DAY", "31", "SCORE_DUE_DAY must be between 1 and 28"),
     ],
 )
 def test_a_bad_value_is_named(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         settings_from({name: value})
+
+
+def test_repair_hours_by_severity_default_and_override_one_at_a_time() -> None:
+    assert settings_from({}).repair_hours == {"urgent": 4, "normal": 48, "low": 168}
+    assert settings_from({"REPAIR_HOURS": " urgent:2 , low:72"}).repair_hours == {
+        "urgent": 2,
+        "normal": 48,
+        "low": 72,
+    }
+
+
+def test_the_monthly_scores_are_due_by_the_fifth_unless_configured() -> None:
+    assert settings_from({}).score_due_day == 5
+    assert settings_from({"SCORE_DUE_DAY": "10"}).score_due_day == 10
 
 
 def test_a_webhook_needs_a_secret_token() -> None:

@@ -15,7 +15,7 @@ from procedures.clock import ManualClock
 from procedures.errors import InvalidInput, NotAllowed, WrongState
 from procedures.inspections import record_inspection, schedule_inspections
 from procedures.patrols import PatrolDraft
-from storage.models import ChecklistItem, Defect, EquipmentAsset, Inspection, User, Vendor
+from storage.models import ChecklistItem, Deadline, Defect, EquipmentAsset, Inspection, User, Vendor
 from tests.conftest import SHANGHAI
 
 from .helpers import act, make_user, outbox_rows
@@ -171,6 +171,62 @@ async def test_the_vendor_repairs_the_technician_rejects_then_accepts_and_times_
     assert defect.status == "closed" and defect.rejections == 1
     assert defect.acknowledged_at - defect.reported_at == dt.timedelta(minutes=20)
     assert defect.repaired_at - defect.reported_at == dt.timedelta(hours=3, minutes=20)
+
+
+async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_manager_until_accepted(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from .test_deadlines import sweep
+
+    technician = await make_user(services, "technician")
+    manager = await make_user(services, "equipment_manager")
+    vendor = await vendor_user(services, "V001")
+    other_vendor = await vendor_user(services, "V002")  # hears nothing of V001's repair
+    await make_user(services, "technician")  # nor does a technician who did not report it
+
+    clock.set(dt.datetime(2026, 11, 10, 9, tzinfo=SHANGHAI))
+    draft = await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
+    draft.severity = "urgent"
+    hours = {"urgent": 6, "normal": 48, "low": 168}
+    outcome = await act(
+        services, patrols.record_patrol, technician, draft, SHANGHAI, repair_hours=hours
+    )
+    defect_id = outcome.defect.id
+    due = dt.datetime(2026, 11, 10, 15, tzinfo=SHANGHAI)
+    assert outcome.repair_due_at == due and outcome.defect.severity == "urgent"
+    (told,) = await outbox_rows(services, text_key="defect.reported")
+    assert told.params["severity"] == {"$text": "defect.severity.urgent"}
+
+    clock.advance(dt.timedelta(hours=4, minutes=30))  # 75 % of six hours
+    await sweep(services)
+    reminders = await outbox_rows(services, text_key="deadline.reminder")
+    assert sorted(r.user_id for r in reminders) == sorted([technician.id, manager.id, vendor.id])
+    assert reminders[0].params["kind"] == {"$text": "deadline.kind.repair"}
+    assert all(r.buttons is None for r in reminders)
+
+    # a repair that fails verification does not restart the clock: the seed chases until done
+    await act(services, defects.record_repair, vendor, defect_id, "Adjusted", [])
+    await act(services, defects.verify_repair, technician, defect_id, accept=False, reason="no")
+    clock.set(due + dt.timedelta(minutes=1))
+    await sweep(services)
+    alerts = {a.user_id: a for a in await outbox_rows(services, text_key="deadline.overdue")}
+    assert set(alerts) == {technician.id, manager.id, vendor.id}
+    assert other_vendor.id not in alerts
+    assert alerts[manager.id].buttons == [
+        [{"text_key": "defect.button.rectify", "params": {}, "data": f"df:rectify:{defect_id}"}]
+    ]
+    assert alerts[vendor.id].buttons is None and alerts[technician.id].buttons is None
+
+    await act(services, defects.record_repair, vendor, defect_id, "Door motor replaced", [])
+    await act(services, defects.verify_repair, technician, defect_id, accept=True)
+    clock.advance(dt.timedelta(days=2))
+    await sweep(services)
+    assert len(await outbox_rows(services, text_key="deadline.overdue")) == 3
+    async with services.session_factory() as session:
+        deadline = await session.scalar(
+            select(Deadline).where(Deadline.subject_id == defect_id, Deadline.kind == "repair")
+        )
+    assert deadline.due_at == due and deadline.met_late is True
 
 
 async def test_missed_patrols_follow_the_local_day_across_midnight(

@@ -200,6 +200,14 @@ async def test_the_monthly_score_prefills_what_was_measured(
         "rejected_repairs": 1,
         "rectifications": 1,
         "highest_rung": "verbal",
+        # against V001's maintenance contracts of the samples (1 h response, 24 h repair,
+        # 2 visits a month for each of its two lifts)
+        "promised_response_hours": 1,
+        "late_responses": 1,
+        "promised_repair_hours": 24,
+        "late_repairs": 1,
+        "visits": 0,
+        "promised_visits": 4,
     }
 
     async with services.unit_of_work() as uow:
@@ -426,3 +434,148 @@ async def test_a_rectification_raised_from_a_defects_notice_is_linked_to_the_def
         on_defect = await events_of(session, "defect", defect.id)
         assert [e.action for e in on_defect] == ["reported", "rectification_requested"]
         assert on_defect[-1].after["rectification_id"] == stored.id
+
+
+async def test_contracts_are_imported_and_the_score_compares_the_month_with_their_promises(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from procedures import defects, maintenance, masterdata
+    from storage.models import Contract
+
+    reversed_period = (
+        "number,kind,vendor_code,asset_code,starts_on,ends_on,response_hours\n"
+        "MC-9,maintenance,V002,,2026-12-31,2026-01-01,3\n"
+        "MC-10,lease,V002,,2026-01-01,2026-12-31,3\n"
+    )
+    rows = masterdata.read_table("contracts.csv", reversed_period.encode())
+    async with services.unit_of_work() as uow:
+        with pytest.raises(masterdata.ImportRejected) as rejected:
+            await masterdata.import_rows(uow, "contracts", rows, actor_id=None)
+    assert [(e.line, e.text_key) for e in rejected.value.errors] == [
+        (2, "import.ends_before_start"),
+        (3, "import.not_one_of"),
+    ]
+    async with services.session_factory() as session:
+        samples = list(await session.scalars(select(Contract).order_by(Contract.number)))
+    assert [c.number for c in samples][:2] == ["MC-2026-001", "MC-2026-002"]
+    assert (samples[0].response_hours, samples[0].repair_hours, samples[0].visits_per_month) == (
+        1,
+        24,
+        2,
+    )
+
+    technician = await make_user(services, "technician")
+    staff = await vendor_user(services, "V003")
+    other = await vendor_user(services, "V001")
+    clock.set(dt.datetime(2026, 10, 10, 9, tzinfo=SHANGHAI))
+    # HV-01: the maintenance contract promises a 2 h response and a 48 h repair
+    defect = (
+        await patrol(
+            services,
+            technician,
+            await draft_for(services, "HV-01", readings={"HV-SUPPLY": "15"}, photos=1),
+        )
+    ).defect
+    clock.advance(dt.timedelta(hours=3))
+    await act(services, defects.acknowledge_defect, staff, defect.id)
+    clock.advance(dt.timedelta(hours=20))
+    await act(services, defects.record_repair, staff, defect.id, "Refrigerant topped up", [])
+
+    with pytest.raises(NotAllowed, match="not_your_asset"):
+        await act(services, maintenance.record_visit, other, "HV-01", "", SHANGHAI)
+    with pytest.raises(NotAllowed, match="role_required"):
+        await act(services, maintenance.record_visit, technician, "HV-01", "", SHANGHAI)
+    visit = await act(
+        services, maintenance.record_visit, staff, "hv-01", " Monthly service ", SHANGHAI
+    )
+    assert (visit.this_month, visit.promised, visit.visit.note) == (1, 1, "Monthly service")
+
+    async with services.session_factory() as session:
+        measured = await vendor_scores.measured_figures(
+            session, await vendor_id(services, "V003"), "2026-10", SHANGHAI
+        )
+    assert {
+        k: measured[k] for k in measured if "promised" in k or "late" in k or k == "visits"
+    } == {
+        "promised_response_hours": 2,
+        "late_responses": 1,
+        "promised_repair_hours": 48,
+        "late_repairs": 0,
+        "visits": 1,
+        "promised_visits": 1,
+    }
+    async with services.session_factory() as session:
+        november = await vendor_scores.measured_figures(
+            session, await vendor_id(services, "V003"), "2026-11", SHANGHAI
+        )
+    assert (november["visits"], november["promised_visits"]) == (0, 1)
+
+
+async def test_a_monthly_score_not_given_by_the_fifth_is_chased_with_the_managers_head(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    from .test_deadlines import sweep
+
+    manager = await make_user(services, "equipment_manager")
+    office = await make_user(services, "management_office")
+
+    async def run(job, **kwargs) -> None:
+        async with services.unit_of_work() as uow:
+            await job(uow.session, now=uow.clock.now(), **kwargs)
+            await uow.commit()
+
+    clock.set(dt.datetime(2026, 11, 1, 9, tzinfo=SHANGHAI))
+    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI)
+    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI)  # a repeated run
+    async with services.session_factory() as session:
+        chased = list(await session.scalars(select(Deadline).where(Deadline.kind == "score")))
+    assert sorted(d.subject_label for d in chased) == [
+        "V001 2026-10",
+        "V002 2026-10",
+        "V003 2026-10",
+    ]
+    due = dt.datetime(2026, 11, 6, tzinfo=SHANGHAI)  # the end of the 5th
+    assert {d.due_at for d in chased} == {due}
+
+    judged = dict.fromkeys(vendor_scores.SCORE_CRITERIA, 4)
+    v001 = await vendor_id(services, "V001")
+    await act(
+        services, vendor_scores.record_vendor_score, manager, v001, "2026-10", judged, SHANGHAI
+    )
+    clock.set(dt.datetime(2026, 11, 5, 9, tzinfo=SHANGHAI))  # past 75 % of the window
+    await sweep(services)
+    reminders = await outbox_rows(services, text_key="deadline.reminder")
+    assert sorted(r.params["subject"] for r in reminders) == ["V002 2026-10", "V003 2026-10"]
+    assert {r.user_id for r in reminders} == {manager.id}
+    assert reminders[0].params["kind"] == {"$text": "deadline.kind.score"}
+
+    clock.set(due + dt.timedelta(minutes=1))
+    await sweep(services)
+    alerts = await outbox_rows(services, text_key="deadline.overdue")
+    assert sorted((a.params["subject"], a.user_id) for a in alerts) == sorted(
+        (label, user.id) for label in ("V002 2026-10", "V003 2026-10") for user in (manager, office)
+    )
+    await act(
+        services,
+        vendor_scores.record_vendor_score,
+        manager,
+        await vendor_id(services, "V002"),
+        "2026-10",
+        judged,
+        SHANGHAI,
+    )
+    async with services.session_factory() as session:
+        met = {
+            d.subject_label: d.met_late
+            for d in await session.scalars(select(Deadline).where(Deadline.kind == "score"))
+        }
+    assert met == {"V001 2026-10": False, "V002 2026-10": True, "V003 2026-10": None}
+
+    # next month's request opens next month's deadlines; October's stays open for V003
+    clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
+    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI, due_day=3)
+    async with services.session_factory() as session:
+        december = await session.scalar(
+            select(Deadline).where(Deadline.subject_label == "V003 2026-11")
+        )
+    assert december.due_at == dt.datetime(2026, 12, 4, tzinfo=SHANGHAI)
