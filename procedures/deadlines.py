@@ -2,7 +2,9 @@
 
 A reminder goes to the responsible role once 75 % of the window has passed; an overdue alert
 goes to the responsible role and its head when the deadline passes, and again every day while it
-stays open. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap
+stays open. A deadline about one equipment system goes to that system's staff
+(procedures.systems) instead of every holder of the role, and its overdue alert to them and the
+role's head. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap
 sends only what is current, not one message per missed minute.
 """
 
@@ -18,6 +20,7 @@ from storage.models import Deadline, User
 
 from . import roles
 from .outbox import as_text, as_time, notify_users, users_with_roles
+from .systems import system_staff
 from .timeline import record_event
 
 REMIND_AT_FRACTION = 0.75
@@ -34,6 +37,7 @@ def open_deadline(
     responsible_role: str,
     opened_at: dt.datetime,
     due_at: dt.datetime,
+    system: str | None = None,
 ) -> Deadline:
     if due_at <= opened_at:
         raise ValueError("a deadline must fall after the moment it opens")
@@ -44,6 +48,7 @@ def open_deadline(
         subject_label=subject_label,
         kind=kind,
         responsible_role=responsible_role,
+        system=system,
         opened_at=opened_at,
         due_at=due_at,
         remind_at=remind_at,
@@ -102,20 +107,26 @@ async def sweep_deadlines(
         .with_for_update(skip_locked=True)
     )
     reminders = alerts = messages = 0
-    recipients_of: dict[tuple[str, ...], list[User]] = {}
+    recipients_of: dict[tuple[str | None, ...], list[User]] = {}
 
-    async def recipients(*role_names: str) -> list[User]:
+    async def recipients(system: str | None, *role_names: str) -> list[User]:
         # One sweep may alert hundreds of deadlines of the same roles: look each set up once.
-        if role_names not in recipients_of:
-            recipients_of[role_names] = await users_with_roles(session, role_names)
-        return recipients_of[role_names]
+        key = (system, *role_names)
+        if key not in recipients_of:
+            if system is None:
+                recipients_of[key] = await users_with_roles(session, role_names)
+            else:  # the system's staff stand for the responsible role; its head is as ever
+                staff = await system_staff(session, system)
+                heads = await users_with_roles(session, role_names[1:]) if role_names[1:] else []
+                recipients_of[key] = [*staff, *heads]
+        return recipients_of[key]
 
     for deadline in list(await session.scalars(query)):
         if now < deadline.due_at:
             if deadline.reminded_at is None:
                 queued = await notify_users(
                     session,
-                    await recipients(deadline.responsible_role),
+                    await recipients(deadline.system, deadline.responsible_role),
                     "deadline.reminder",
                     _params(deadline),
                     now=now,
@@ -133,7 +144,7 @@ async def sweep_deadlines(
             role_names = (deadline.responsible_role, head) if head else (deadline.responsible_role,)
             queued = await notify_users(
                 session,
-                await recipients(*role_names),
+                await recipients(deadline.system, *role_names),
                 "deadline.overdue",
                 {**_params(deadline), "days_overdue": ordinal},
                 now=now,

@@ -27,6 +27,7 @@ from .errors import NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
+from .systems import system_staff
 from .text_input import check_text, clean_text
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
@@ -87,18 +88,23 @@ def _defect_params(defect: Defect, asset: EquipmentAsset) -> dict[str, Any]:
 async def open_defect(
     session: AsyncSession,
     asset: EquipmentAsset,
-    patrol: Patrol,
+    patrol: Patrol | None,
     technician: User,
     description: str,
     photo_file_ids: list[str],
     now: dt.datetime,
+    *,
+    inspection_id: int | None = None,
 ) -> Defect:
+    """A fault found on patrol (or, with `inspection_id`, on a periodic inspection): the vendor's
+    staff, the equipment manager and the staff of the asset's system are told."""
     defect = Defect(
         number=await next_number(session, "DF", now.year),
         status=DefectStatus.OPEN,
         asset_id=asset.id,
         vendor_id=asset.vendor_id,
-        patrol_id=patrol.id,
+        patrol_id=patrol.id if patrol else None,
+        inspection_id=inspection_id,
         description=description,
         reported_by_id=technician.id,
         reported_at=now,
@@ -113,7 +119,12 @@ async def open_defect(
         "reported",
         now,
         actor=technician,
-        after={"asset": asset.code, "description": description, "patrol_id": patrol.id},
+        after={
+            "asset": asset.code,
+            "description": description,
+            "patrol_id": patrol.id if patrol else None,
+            "inspection_id": inspection_id,
+        },
     )
     params = _defect_params(defect, asset)
     attachment = photo_attachment(photo_file_ids[0]) if photo_file_ids else None
@@ -143,6 +154,17 @@ async def open_defect(
         else None,
         attachment=attachment,
         dedupe_prefix=f"defect:{defect.id}:manager",
+    )
+    # the system's own staff too (the manager, told above, is not told twice)
+    staff = await system_staff(session, asset.system, fallback=False)
+    await notify_users(
+        session,
+        [user for user in staff if roles.EQUIPMENT_MANAGER not in user.role_names],
+        "defect.reported_staff",
+        {**params, "vendor": asset.vendor.name if asset.vendor else "-"},
+        now=now,
+        attachment=attachment,
+        dedupe_prefix=f"defect:{defect.id}:staff",
     )
     return defect
 

@@ -21,6 +21,7 @@ from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.common import ComplaintStatus
 from procedures.complaints.intake import CHANNELS, VERIFICATION_WINDOW, ComplaintDraft
 from procedures.defects import DefectStatus
+from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.rectifications import RUNGS, RectificationStatus
 from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
@@ -185,6 +186,7 @@ def expansions() -> dict[str, set[str]]:
         "rectification.rung.{}": set(RUNGS),
         "rectification.status.{}": set(RectificationStatus),
         "defect.status.{}": set(DefectStatus),
+        "system.{}": set(EQUIPMENT_SYSTEMS),
         "deadline.kind.{}": deadline_kinds(),
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
