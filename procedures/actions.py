@@ -233,7 +233,9 @@ class RectifyDefect(CallbackAction, prefix="df:rectify"):
     defect_id: int
 
 
-class InspectionDone(CallbackAction, prefix="in:done"):
+class RecordInspection(CallbackAction, prefix="in:done"):
+    """Starts recording the inspection's findings (the prefix of the older "done" button)."""
+
     inspection_id: int
 
 

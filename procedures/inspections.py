@@ -3,29 +3,38 @@ equipment staff (各系統設備管理人員); the elevators' by the equipment s
 
 An inspection, its deadline and its reminders go to the staff of the asset's system
 (procedures.systems): those named for it, for elevators also the equipment supervisors, and the
-equipment manager when nobody answers for the system.
+equipment manager when nobody answers for the system. It is recorded with what was found: the
+patrol checklist of the asset's system, a note, photos, and a defect raised from any finding
+the way a patrol raises one. The supervisor's chasing of the elevators' maintenance (督促) is a
+daily reminder of every elevator defect the vendor has not repaired yet.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Defect,
     EquipmentAsset,
     Inspection,
+    InspectionCheck,
     User,
 )
 
 from . import roles, systems
-from .actions import InspectionDone
+from .actions import BeginRepair, RecordInspection
 from .calendar import local_day, month_bounds, month_index, month_of
 from .deadlines import meet_deadline, open_deadline
+from .defects import DefectStatus, open_defect
 from .errors import NotAllowed, NotFound, WrongState
-from .outbox import as_time, button, notify_users
+from .outbox import as_text, as_time, button, notify_users, users_with_roles
+from .patrols import PatrolDraft, checked_draft, describe_findings
+from .photos import add_photos
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
@@ -86,7 +95,12 @@ async def schedule_inspections(
                 },
                 now=now,
                 buttons=[
-                    [button("inspection.button.done", InspectionDone(inspection_id=inspection.id))]
+                    [
+                        button(
+                            "inspection.button.record",
+                            RecordInspection(inspection_id=inspection.id),
+                        )
+                    ]
                 ],
                 dedupe_prefix=f"inspection:{inspection.id}:scheduled",
             )
@@ -118,15 +132,116 @@ async def inspection_for_recording(
     return inspection
 
 
-async def record_inspection(uow: UnitOfWork, supervisor: User, inspection_id: int) -> Inspection:
+@dataclass(frozen=True)
+class InspectionOutcome:
+    inspection: Inspection
+    asset: EquipmentAsset
+    defect: Defect | None
+
+
+async def record_inspection(
+    uow: UnitOfWork, inspector: User, inspection_id: int, draft: PatrolDraft
+) -> InspectionOutcome:
+    """Store what the inspection found (checklist, note, photos, location); anything abnormal
+    opens a defect the vendor, the manager and the system's staff hear of."""
     session, now = uow.session, uow.clock.now()
-    inspection = await inspection_for_recording(session, supervisor, inspection_id, lock=True)
-    inspection.done_at, inspection.done_by_id = now, supervisor.id
+    inspection = await inspection_for_recording(session, inspector, inspection_id, lock=True)
+    asset = inspection.asset
+    if draft.asset_id != asset.id:
+        raise WrongState("inspection.other_asset", asset=asset.code)
+    await session.refresh(asset, ["vendor"])
+    items, note = await checked_draft(session, asset, draft)
+    inspection.done_at, inspection.done_by_id = now, inspector.id
+    inspection.note, inspection.abnormal = note, draft.abnormal
+    inspection.latitude, inspection.longitude = draft.latitude, draft.longitude
+    inspection.checks.extend(InspectionCheck(**check) for check in draft.checks())
+    add_photos(session, SUBJECT, inspection.id, "inspection", draft.photo_file_ids, inspector, now)
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=inspection.id, kind="inspection", now=now
     )
     record_change(
-        session, inspection, "done", now, actor=supervisor, after={"asset": inspection.asset.code}
+        session,
+        inspection,
+        "done",
+        now,
+        actor=inspector,
+        after={
+            "asset": asset.code,
+            "abnormal": draft.abnormal,
+            "note": note,
+            "photos": len(draft.photo_file_ids),
+        },
     )
+    defect = None
+    if draft.abnormal:
+        defect = await open_defect(
+            session,
+            asset,
+            None,
+            inspector,
+            describe_findings(items, draft, note),
+            draft.photo_file_ids,
+            now,
+            inspection_id=inspection.id,
+        )
     await uow.commit()
-    return inspection
+    return InspectionOutcome(inspection, asset, defect)
+
+
+# --- chasing the elevators' maintenance (督促) ------------------------------------------------
+
+CHASED_SYSTEM = "elevator"
+# what the vendor still owes: a repair (a repaired defect waits for the technician instead)
+AWAITING_REPAIR = (DefectStatus.OPEN, DefectStatus.ACKNOWLEDGED)
+
+
+async def chase_elevator_defects(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """Daily: each elevator defect reported before today and not yet repaired is chased, the
+    staff of the elevators reminded and the vendor's staff asked again, once per defect a day."""
+    today = local_day(now, timezone)
+    start_of_day = dt.datetime.combine(today, dt.time(), tzinfo=timezone)
+    open_defects = list(
+        await session.scalars(
+            select(Defect)
+            .join(EquipmentAsset, EquipmentAsset.id == Defect.asset_id)
+            .where(
+                EquipmentAsset.system == CHASED_SYSTEM,
+                Defect.status.in_(list(AWAITING_REPAIR)),
+                Defect.reported_at < start_of_day,
+            )
+            .order_by(Defect.id)
+        )
+    )
+    if not open_defects:
+        return 0
+    staff = await systems.system_staff(session, CHASED_SYSTEM)
+    queued = 0
+    for defect in open_defects:
+        await session.refresh(defect, ["asset"])
+        params = {
+            "number": defect.number,
+            "asset": f"{defect.asset.code} {defect.asset.name}",
+            "location": defect.asset.location or "",
+            "description": defect.description,
+            "reported_at": as_time(defect.reported_at),
+            "status": as_text(f"defect.status.{defect.status}"),
+        }
+        key = f"defect:{defect.id}:chase:{today.isoformat()}"
+        sent = await notify_users(
+            session, staff, "defect.chase", params, now=now, dedupe_prefix=f"{key}:staff"
+        )
+        sent += await notify_users(
+            session,
+            await users_with_roles(session, [roles.VENDOR], vendor_ids=[defect.vendor_id]),
+            "defect.chase_vendor",
+            params,
+            now=now,
+            buttons=[[button("defect.button.repaired", BeginRepair(defect_id=defect.id))]],
+            dedupe_prefix=f"{key}:vendor",
+        )
+        if sent:
+            record_change(session, defect, "chased", now, after={"date": today.isoformat()})
+            queued += len(sent)
+    return queued

@@ -100,6 +100,16 @@ async def schedule_inspections(services: JobServices) -> int:
     )
 
 
+async def chase_elevator_defects(services: JobServices) -> int:
+    """Daily: elevator defects still awaiting repair are chased with the vendor (督促)."""
+    return await _in_one_transaction(
+        services,
+        lambda session, now: inspections.chase_elevator_defects(
+            session, now=now, timezone=services.timezone
+        ),
+    )
+
+
 async def request_vendor_scores(services: JobServices) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month."""
     return await _in_one_transaction(

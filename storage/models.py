@@ -586,6 +586,8 @@ class Inspection(Base):
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
     abnormal: Mapped[bool | None] = mapped_column(Boolean)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
 
     asset: Mapped[EquipmentAsset] = relationship()
     checks: Mapped[list[InspectionCheck]] = relationship(

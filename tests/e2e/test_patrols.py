@@ -358,3 +358,64 @@ async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_d
         "Ma Manager: rectification requested from the vendor: Door operator faults"
         in await manager.expect_text()
     )
+
+
+async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_chased(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import chase_elevator_defects, schedule_inspections
+    from scheduler.services import JobServices
+    from storage.models import Inspection
+    from tests.conftest import SHANGHAI
+
+    supervisor = await register(bot, "equipment_supervisor", "Zhu Supervisor")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    jobs = JobServices(
+        bot.services.session_factory,
+        bot.services.clock,
+        SHANGHAI,
+        bot.services.outbox_ready,
+        inspection_months={"elevator": 1},
+    )
+    clock.set(dt.datetime(2026, 12, 1, 7, tzinfo=SHANGHAI))
+    await schedule_inspections(jobs)
+    notices = await supervisor.expect(2)
+    notice = next(m for m in notices if "EL-01" in m["text"])
+    assert notice["text"].startswith("Periodic inspection of EL-01 1號客梯 (A棟大堂) is due by")
+    await press(supervisor, notice, "Record inspection")
+    door = await last(supervisor, "1/4 門機開關順暢")
+    assert supervisor.all_bot_messages()[-2]["text"] == (
+        "Inspection of EL-01 1號客梯 (A棟大堂): its checklist follows, item by item."
+    )
+    await press(supervisor, door, "Abnormal")
+    await last(supervisor, "2/4")
+    await supervisor.send("5")
+    alarm = await last(supervisor, "3/4")
+    await press(supervisor, alarm, "OK")
+    await last(supervisor, "4/4")
+    await supervisor.send("28")
+    await last(supervisor, "Any note")
+    await supervisor.send("Door drags at the 2nd floor.")
+    ask_photos = await last(supervisor, "Something is abnormal")
+    await bot.emulator.send_photo(bot.token, supervisor.user_id, b"door")
+    await last(supervisor, "Photo received")
+    await press(supervisor, ask_photos, "Done")
+    await last(
+        supervisor,
+        "Inspection of EL-01 for 2026-12 recorded. Defect DF-2026-00001 opened;",
+    )
+    reported = await last(vendor, "Defect DF-2026-00001 on EL-01")
+    assert "門機開關順暢、無異響. Door drags at the 2nd floor." in reported["caption"]
+    await press(supervisor, notice, "Record inspection")  # recorded already
+    assert (await supervisor.wait_for_callback_answer())["text"] == (
+        "The inspection of EL-01 is already recorded."
+    )
+
+    clock.set(dt.datetime(2026, 12, 2, 9, tzinfo=SHANGHAI))
+    await chase_elevator_defects(jobs)
+    chased = await last(vendor, "Reminder: defect DF-2026-00001 on EL-01")
+    assert [label for label, _ in buttons_of(chased)] == ["Repaired"]
+    await last(supervisor, "Elevator defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂) is still")
+    async with bot.services.session_factory() as session:
+        inspection = await session.scalar(select(Inspection).where(Inspection.done_at.is_not(None)))
+        assert inspection.abnormal and inspection.note == "Door drags at the 2nd floor."

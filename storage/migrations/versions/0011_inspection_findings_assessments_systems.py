@@ -26,7 +26,7 @@ FACTS: dict[str, tuple[str, ...] | None] = {
 # Columns that start empty and, once given, stay: an inspection's findings, a signature, the
 # inspection that raised a defect. A trigger of their own, beside those of 0008.
 SET_ONCE: dict[str, tuple[str, ...]] = {
-    "inspections": ("done_at", "done_by_id", "note", "abnormal"),
+    "inspections": ("done_at", "done_by_id", "note", "abnormal", "latitude", "longitude"),
     "assessments": ("signed_by_id", "signed_at"),
     "defects": ("inspection_id",),
 }
@@ -66,6 +66,8 @@ def upgrade() -> None:
     op.add_column("invitations", sa.Column("system", sa.String(length=32), nullable=True))
     op.add_column("deadlines", sa.Column("system", sa.String(length=32), nullable=True))
     op.add_column("inspections", sa.Column("abnormal", sa.Boolean(), nullable=True))
+    op.add_column("inspections", sa.Column("latitude", sa.Double(), nullable=True))
+    op.add_column("inspections", sa.Column("longitude", sa.Double(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         op.add_column(
             "defects",
@@ -196,6 +198,8 @@ def downgrade() -> None:
     if postgresql:
         op.drop_constraint("fk_defects_inspection_id_inspections", "defects", type_="foreignkey")
     op.execute("ALTER TABLE defects DROP COLUMN inspection_id")
+    op.drop_column("inspections", "longitude")
+    op.drop_column("inspections", "latitude")
     op.drop_column("inspections", "abnormal")
     op.drop_column("deadlines", "system")
     op.drop_column("invitations", "system")
