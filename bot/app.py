@@ -18,6 +18,7 @@ from procedures.errors import ProcedureError
 from .commands import MENU_COMMANDS
 from .context import BotContext
 from .handlers import (
+    assessments,
     common,
     complaint_intake,
     complaint_work,
@@ -168,6 +169,7 @@ def build_application(
     complaint_work.register(application)
     tickets.register(application)
     vendors.register(application)
+    assessments.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took

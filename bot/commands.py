@@ -56,6 +56,8 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER, roles.MANAGEMENT_OFFICE}),
     ),
     Command("score", frozenset({roles.EQUIPMENT_MANAGER})),
+    Command("assessment", frozenset({roles.EQUIPMENT_MANAGER})),
+    Command("escalate", frozenset({roles.EQUIPMENT_MANAGER})),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

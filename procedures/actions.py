@@ -305,6 +305,17 @@ class JudgeCriterion(CallbackAction, prefix="vs:c"):
     value: Annotated[int, Matches(r"[1-5]")]
 
 
+class AddAssessmentFinding(CallbackAction, prefix="as:find"):
+    """One of the people concerned adds a finding about a vendor to the half-year assessment."""
+
+    assessment_id: int
+    vendor_id: int
+
+
+class SignAssessment(CallbackAction, prefix="as:sign"):
+    assessment_id: int
+
+
 # --- everyone --------------------------------------------------------------------------------
 
 

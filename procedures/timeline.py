@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Assessment,
     Complaint,
     Defect,
     Inspection,
@@ -17,6 +18,7 @@ from storage.models import (
     ReturnRequest,
     TimelineEvent,
     User,
+    Vendor,
     VendorScore,
 )
 
@@ -30,6 +32,8 @@ SUBJECT_TYPES: dict[type[Any], str] = {
     Inspection: "inspection",
     Rectification: "rectification",
     VendorScore: "vendor_score",
+    Assessment: "assessment",
+    Vendor: "vendor",  # what the equipment manager escalates about a vendor
 }
 
 

@@ -419,3 +419,48 @@ async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_
     async with bot.services.session_factory() as session:
         inspection = await session.scalar(select(Inspection).where(Inspection.done_at.is_not(None)))
         assert inspection.abnormal and inspection.note == "Door drags at the 2nd floor."
+
+
+async def test_the_half_year_assessment_is_organised_signed_and_reported_to_the_client(
+    bot: BotHarness,
+) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    engineer = await register(bot, "equipment_engineer", "Eng Engineer")
+    client = await register(bot, "client_authority", "Ke Client")
+
+    await manager.send("/assessment 2027-H1")
+    assert await manager.expect_text() == "The half-year 2027 H1 has not begun."
+    await manager.send("/assessment")  # the half that ended last: 2026 H1
+    opened = await last(manager, "Vendor assessment 2026 H1 opened (open for findings)")
+    assert [label for label, _ in buttons_of(opened)] == [
+        "Finding: V001",
+        "Finding: V002",
+        "Finding: V003",
+        "Sign and report",
+    ]
+    await press(manager, opened, "Sign and report")
+    assert "has no findings yet" in (await manager.wait_for_callback_answer())["text"]
+
+    asked = await last(engineer, "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open.")
+    await press(engineer, asked, "Finding: V002")
+    await last(engineer, "Assessment 2026 H1: what did you find of 清源水務工程公司's work?")
+    await engineer.send("Pump room logs incomplete for three months.")
+    await last(engineer, "Finding about 清源水務工程公司 added to the assessment.")
+
+    await manager.send("/assessment")
+    state = await last(manager, "Vendor assessment 2026 H1 (open for findings). Findings:")
+    assert "• 清源水務工程公司: Pump room logs incomplete for three months." in state["text"]
+    await press(manager, state, "Sign and report")
+    await last(
+        manager,
+        "Vendor assessment 2026 H1 signed and sent to the client's competent department",
+    )
+    report = await last(client, "Half-year vendor assessment 2026 H1 (綜合檢查考核), signed by")
+    assert report["document"]["file_name"] == "vendor-assessment-2026-H1.xlsx"
+
+    await manager.send("/escalate V002 Pump room still not cleaned after two notices.")
+    await last(manager, "Reported to the client's competent department: 清源水務工程公司 (V002).")
+    notice = await last(client, "The equipment manager Ma Manager reports a matter about")
+    assert notice["text"].endswith("Pump room still not cleaned after two notices.")
+    await client.send("/escalate V002 x")
+    assert (await client.expect_text()).startswith("This command is for equipment manager only.")

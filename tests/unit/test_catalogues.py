@@ -17,6 +17,7 @@ import pytest
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
 from procedures import roles
+from procedures.assessments import AssessmentStatus
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.common import ComplaintStatus
 from procedures.complaints.intake import CHANNELS, VERIFICATION_WINDOW, ComplaintDraft
@@ -187,6 +188,7 @@ def expansions() -> dict[str, set[str]]:
         "rectification.status.{}": set(RectificationStatus),
         "defect.status.{}": set(DefectStatus),
         "system.{}": set(EQUIPMENT_SYSTEMS),
+        "assessment.status.{}": set(AssessmentStatus),
         "deadline.kind.{}": deadline_kinds(),
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
