@@ -117,3 +117,23 @@ async def test_open_elevator_defects_are_chased_once_a_day_until_repaired(
             )
         )
         assert [event["date"] for event in chased] == ["2026-11-27", "2026-11-28"]
+
+
+async def test_a_recorded_inspections_findings_cannot_be_rewritten_or_deleted(
+    services: Services, samples: None
+) -> None:
+    from sqlalchemy import delete, update
+
+    from storage.models import InspectionCheck
+
+    from .test_records_kept import refused
+
+    supervisor = await make_user(services, "equipment_supervisor")
+    el01, _ = await schedule(services)
+    draft = await draft_for(services, "EL-01")
+    draft.note = "All good."
+    await act(services, inspections.record_inspection, supervisor, el01.id, draft)
+    await refused(services, update(Inspection).values(note="nothing checked"))
+    await refused(services, update(Inspection).values(done_at=None))
+    await refused(services, update(InspectionCheck).values(ok=False))
+    await refused(services, delete(InspectionCheck))
