@@ -19,6 +19,7 @@ from procedures.errors import ProcedureError
 from .commands import MENU_COMMANDS
 from .context import BotContext
 from .handlers import (
+    assessments,
     common,
     complaint_intake,
     complaint_work,
@@ -193,6 +194,7 @@ def build_application(
     complaint_work.register(application)
     tickets.register(application)
     vendors.register(application)
+    assessments.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took

@@ -57,6 +57,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("score", frozenset({roles.EQUIPMENT_MANAGER})),
     Command("visit", frozenset({roles.VENDOR})),
+    Command("assessment", frozenset({roles.EQUIPMENT_MANAGER})),
+    Command("escalate", frozenset({roles.EQUIPMENT_MANAGER})),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

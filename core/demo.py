@@ -47,6 +47,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson(roles.EQUIPMENT_MANAGER, "Ma Equipment Manager"),
     DemoPerson(roles.VENDOR, "Sun Vendor (V001 elevators)", "V001"),
     DemoPerson(roles.MANAGEMENT_OFFICE, "Guan Management Office"),
+    DemoPerson(roles.CLIENT_AUTHORITY, "Ke Client Authority (貴方主管部門)"),
 )
 
 

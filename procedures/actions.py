@@ -237,7 +237,9 @@ class RectifyDefect(CallbackAction, prefix="df:rectify"):
     defect_id: int
 
 
-class InspectionDone(CallbackAction, prefix="in:done"):
+class RecordInspection(CallbackAction, prefix="in:done"):
+    """Starts recording the inspection's findings (the prefix of the older "done" button)."""
+
     inspection_id: int
 
 
@@ -305,6 +307,17 @@ class BeginScore(CallbackAction, prefix="vs:go"):
 class JudgeCriterion(CallbackAction, prefix="vs:c"):
     criterion: Annotated[str, Matches(r"[a-z_]+")]
     value: Annotated[int, Matches(r"[1-5]")]
+
+
+class AddAssessmentFinding(CallbackAction, prefix="as:find"):
+    """One of the people concerned adds a finding about a vendor to the half-year assessment."""
+
+    assessment_id: int
+    vendor_id: int
+
+
+class SignAssessment(CallbackAction, prefix="as:sign"):
+    assessment_id: int
 
 
 # --- everyone --------------------------------------------------------------------------------

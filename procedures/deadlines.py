@@ -2,9 +2,10 @@
 
 A reminder goes to the responsible role once 75 % of the window has passed; an overdue alert
 goes to the responsible role and its head when the deadline passes, and again every day while it
-stays open. A kind in deadline_audiences.AUDIENCES goes to the people it names instead. The
-sweep is idempotent: each message has a dedupe key, and a sweep after a gap sends only what is
-current, not one message per missed minute.
+stays open. A kind in deadline_audiences.AUDIENCES goes to the people it names instead, and a
+deadline about one equipment system to that system's staff (procedures.systems) and the role's
+head. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap sends only
+what is current, not one message per missed minute.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from storage.models import Deadline, OutboxMessage, User
 from . import roles
 from .deadline_audiences import AUDIENCES, Recipients
 from .outbox import as_text, as_time, notify_users, users_with_roles
+from .systems import system_staff
 from .timeline import record_event
 
 REMIND_AT_FRACTION = 0.75
@@ -36,6 +38,7 @@ def open_deadline(
     responsible_role: str,
     opened_at: dt.datetime,
     due_at: dt.datetime,
+    system: str | None = None,
 ) -> Deadline:
     if due_at <= opened_at:
         raise ValueError("a deadline must fall after the moment it opens")
@@ -46,6 +49,7 @@ def open_deadline(
         subject_label=subject_label,
         kind=kind,
         responsible_role=responsible_role,
+        system=system,
         opened_at=opened_at,
         due_at=due_at,
         remind_at=remind_at,
@@ -112,13 +116,19 @@ async def sweep_deadlines(
         .with_for_update(skip_locked=True)
     )
     reminders = alerts = messages = 0
-    recipients_of: dict[tuple[str, ...], list[User]] = {}
+    recipients_of: dict[tuple[str | None, ...], list[User]] = {}
 
-    async def recipients(*role_names: str) -> list[User]:
+    async def recipients(system: str | None, *role_names: str) -> list[User]:
         # One sweep may alert hundreds of deadlines of the same roles: look each set up once.
-        if role_names not in recipients_of:
-            recipients_of[role_names] = await users_with_roles(session, role_names)
-        return recipients_of[role_names]
+        key = (system, *role_names)
+        if key not in recipients_of:
+            if system is None:
+                recipients_of[key] = await users_with_roles(session, role_names)
+            else:  # the system's staff stand for the responsible role; its head is as ever
+                staff = await system_staff(session, system)
+                heads = await users_with_roles(session, role_names[1:]) if role_names[1:] else []
+                recipients_of[key] = [*staff, *heads]
+        return recipients_of[key]
 
     async def notify(
         deadline: Deadline, role_names: tuple[str, ...], text_key: str, step: str, **extra: object
@@ -127,7 +137,7 @@ async def sweep_deadlines(
         groups = (
             await audience(session, deadline, text_key == "deadline.overdue")
             if audience is not None
-            else [Recipients(await recipients(*role_names))]
+            else [Recipients(await recipients(deadline.system, *role_names))]
         )
         queued: list[OutboxMessage] = []
         told: set[int] = set()  # one message a person, even if named in two groups

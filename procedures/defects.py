@@ -30,6 +30,7 @@ from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
 from .photos import add_photos
+from .systems import system_staff
 from .text_input import check_text, clean_text
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
@@ -117,7 +118,7 @@ def _defect_params(defect: Defect, asset: EquipmentAsset) -> dict[str, Any]:
 async def open_defect(
     session: AsyncSession,
     asset: EquipmentAsset,
-    patrol: Patrol,
+    patrol: Patrol | None,
     technician: User,
     description: str,
     photo_file_ids: list[str],
@@ -125,8 +126,11 @@ async def open_defect(
     *,
     severity: Severity = Severity.NORMAL,
     repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
+    inspection_id: int | None = None,
 ) -> Defect:
-    """Open the defect, with its repair deadline by severity; the vendor and manager are told.
+    """A fault found on patrol (or, with `inspection_id`, on a periodic inspection), with its
+    repair deadline by severity: the vendor's staff, the equipment manager and the staff of the
+    asset's system are told.
 
     The deadline is met only when a repair is accepted: a rejected repair keeps the same one,
     as the seed chases the repair until it is done."""
@@ -135,7 +139,8 @@ async def open_defect(
         status=DefectStatus.OPEN,
         asset_id=asset.id,
         vendor_id=asset.vendor_id,
-        patrol_id=patrol.id,
+        patrol_id=patrol.id if patrol else None,
+        inspection_id=inspection_id,
         description=description,
         reported_by_id=technician.id,
         reported_at=now,
@@ -167,7 +172,8 @@ async def open_defect(
         after={
             "asset": asset.code,
             "description": description,
-            "patrol_id": patrol.id,
+            "patrol_id": patrol.id if patrol else None,
+            "inspection_id": inspection_id,
             "severity": severity,
             "repair_due": due_at.isoformat(),
         },
@@ -204,6 +210,17 @@ async def open_defect(
         else None,
         attachment=attachment,
         dedupe_prefix=f"defect:{defect.id}:manager",
+    )
+    # the system's own staff too (the manager, told above, is not told twice)
+    staff = await system_staff(session, asset.system, fallback=False)
+    await notify_users(
+        session,
+        [user for user in staff if roles.EQUIPMENT_MANAGER not in user.role_names],
+        "defect.reported_staff",
+        {**params, "vendor": asset.vendor.name if asset.vendor else "-"},
+        now=now,
+        attachment=attachment,
+        dedupe_prefix=f"defect:{defect.id}:staff",
     )
     return defect
 

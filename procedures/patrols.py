@@ -133,12 +133,51 @@ class PatrolDraft:
     def abnormal(self) -> bool:
         return any(not answer["ok"] for answer in self.answers)
 
+    def checks(self) -> list[dict[str, Any]]:
+        """The answers as the columns of a patrol's or an inspection's check rows."""
+        return [
+            {
+                "item_id": a["item_id"],
+                "ok": a["ok"],
+                "reading": Decimal(a["reading"]) if a.get("reading") is not None else None,
+            }
+            for a in self.answers
+        ]
+
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PatrolDraft:
         return cls(**data)
+
+
+async def checked_draft(
+    session: AsyncSession, asset: EquipmentAsset, draft: PatrolDraft
+) -> tuple[dict[int, ChecklistItem], str | None]:
+    """The checklist items of the asset's system, once the draft answers each of them and brings
+    a photo of anything abnormal, and the cleaned note: a patrol's and an inspection's check."""
+    items = {item.id: item for item in await checklist_for(session, asset.system)}
+    if {a["item_id"] for a in draft.answers} != set(items):
+        raise InvalidInput("patrol.incomplete")
+    if draft.abnormal and not draft.photo_file_ids:
+        raise InvalidInput("patrol.photo_required")
+    return items, check_note(draft.note)
+
+
+def describe_findings(items: dict[int, ChecklistItem], draft: PatrolDraft, note: str | None) -> str:
+    """The defect's description: each abnormal item (with its reading), then the note."""
+    findings = []
+    for answer in draft.answers:
+        if not answer["ok"]:
+            item = items[answer["item_id"]]
+            reading = (
+                f" {answer['reading']} {item.unit or ''}".rstrip()
+                if answer.get("reading") is not None
+                else ""
+            )
+            findings.append(f"{item.label}{reading}")
+    return "; ".join(findings) + (f". {note}" if note else "")
 
 
 @dataclass(frozen=True)
@@ -168,12 +207,7 @@ async def record_patrol(
     if asset is None:
         raise NotFound("patrol.unknown_asset", code=str(draft.asset_id))
     await session.refresh(asset, ["vendor"])
-    items = {item.id: item for item in await checklist_for(session, asset.system)}
-    if {a["item_id"] for a in draft.answers} != set(items):
-        raise InvalidInput("patrol.incomplete")
-    if draft.abnormal and not draft.photo_file_ids:
-        raise InvalidInput("patrol.photo_required")
-    note = check_note(draft.note)
+    items, note = await checked_draft(session, asset, draft)
     severity = check_severity(draft.severity)
 
     patrol = Patrol(
@@ -185,14 +219,7 @@ async def record_patrol(
         note=note,
         latitude=draft.latitude,
         longitude=draft.longitude,
-        checks=[
-            PatrolCheck(
-                item_id=a["item_id"],
-                ok=a["ok"],
-                reading=Decimal(a["reading"]) if a.get("reading") is not None else None,
-            )
-            for a in draft.answers
-        ],
+        checks=[PatrolCheck(**check) for check in draft.checks()],
     )
     session.add(patrol)
     await session.flush()
@@ -212,23 +239,12 @@ async def record_patrol(
     )
     defect = None
     if draft.abnormal:
-        findings = []
-        for answer in draft.answers:
-            if not answer["ok"]:
-                item = items[answer["item_id"]]
-                reading = (
-                    f" {answer['reading']} {item.unit or ''}".rstrip()
-                    if answer.get("reading") is not None
-                    else ""
-                )
-                findings.append(f"{item.label}{reading}")
-        description = "; ".join(findings) + (f". {note}" if note else "")
         defect = await open_defect(
             session,
             asset,
             patrol,
             technician,
-            description,
+            describe_findings(items, draft, note),
             draft.photo_file_ids,
             now,
             severity=severity,

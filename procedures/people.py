@@ -12,9 +12,17 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import FailedRedemption, Invitation, Organisation, User, UserRole, Vendor
+from storage.models import (
+    FailedRedemption,
+    Invitation,
+    Organisation,
+    User,
+    UserRole,
+    UserSystem,
+    Vendor,
+)
 
-from . import roles
+from . import roles, systems
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .outbox import as_text, notify_users
 from .text_input import column_length, cut_text
@@ -112,6 +120,7 @@ async def _issue_invitation(
     *,
     organisation_id: int | None = None,
     vendor_id: int | None = None,
+    system: str | None = None,
     inviter_id: int | None = None,
 ) -> IssuedInvitation:
     """A new single-use code, recorded on the timeline (an invitation without an inviter is the
@@ -123,6 +132,7 @@ async def _issue_invitation(
         role=role,
         organisation_id=organisation_id,
         vendor_id=vendor_id,
+        system=system,
         created_by_id=inviter_id,
         created_at=now,
         expires_at=now + valid_for,
@@ -140,6 +150,7 @@ async def _issue_invitation(
             "role": role,
             "organisation_id": organisation_id,
             "vendor_id": vendor_id,
+            "system": system,
             "expires_at": invitation.expires_at.isoformat(),
             "source": "invitation" if inviter_id else "bootstrap",
         },
@@ -156,13 +167,13 @@ async def create_invitation(
     valid_for: dt.timedelta = DEFAULT_INVITATION_VALIDITY,
 ) -> IssuedInvitation:
     """A single-use code for `role`; customers and suppliers name their organisation, vendors
-    their company, by code."""
+    their company, by code; an equipment engineer or supervisor may be named for a system."""
     if role not in roles.ALL_ROLES:
         raise InvalidInput("invite.unknown_role", role=role)
     if role not in roles.invitable_roles(inviter.role_names):
         raise NotAllowed("invite.role_not_yours", role=as_text(f"role.{role}"))
 
-    organisation_id = vendor_id = None
+    organisation_id = vendor_id = system = None
     if role in roles.ROLES_WITH_ORGANISATION:
         if not party_code:
             raise InvalidInput("invite.needs_organisation", role=as_text(f"role.{role}"))
@@ -181,6 +192,8 @@ async def create_invitation(
         if vendor is None:
             raise NotFound("invite.unknown_vendor", code=party_code)
         vendor_id = vendor.id
+    elif role in systems.ROLES_WITH_SYSTEM and party_code:
+        system = systems.check_system(party_code)
 
     issued = await _issue_invitation(
         uow,
@@ -188,6 +201,7 @@ async def create_invitation(
         valid_for,
         organisation_id=organisation_id,
         vendor_id=vendor_id,
+        system=system,
         inviter_id=inviter.id,
     )
     await uow.commit()
@@ -271,12 +285,17 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             after={"telegram_id": who.telegram_id, "full_name": user.full_name},
         )
     elif invitation.role in user.role_names:
-        raise WrongState("invite.already_has_role", role=as_text(f"role.{invitation.role}"))
+        named = await systems.systems_of(uow.session, user.id)
+        if invitation.system is None or invitation.system in named:
+            raise WrongState("invite.already_has_role", role=as_text(f"role.{invitation.role}"))
     else:
         _refuse_another_party(user, invitation)
 
     before = {"organisation_id": user.organisation_id, "vendor_id": user.vendor_id}
-    user.roles.append(UserRole(role=invitation.role))
+    if invitation.role not in user.role_names:  # else the invitation names one more system
+        user.roles.append(UserRole(role=invitation.role))
+    if invitation.system is not None:
+        uow.session.add(UserSystem(user_id=user.id, system=invitation.system))
     if invitation.organisation_id is not None:
         user.organisation_id = invitation.organisation_id
     if invitation.vendor_id is not None:
@@ -296,6 +315,7 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             "invitation_id": invitation.id,
             "organisation_id": user.organisation_id,
             "vendor_id": user.vendor_id,
+            "system": invitation.system,
         },
     )
     record_event(

@@ -24,6 +24,9 @@ EQUIPMENT_SUPERVISOR: Final = "equipment_supervisor"
 EQUIPMENT_MANAGER: Final = "equipment_manager"
 VENDOR: Final = "vendor"
 MANAGEMENT_OFFICE: Final = "management_office"
+# 貴方主管部門: the property owner's competent department, outside the company; it receives the
+# half-year vendor assessment and the equipment manager's escalations, and heads no one here
+CLIENT_AUTHORITY: Final = "client_authority"
 ADMIN: Final = "admin"
 
 ALL_ROLES: Final = (
@@ -45,6 +48,7 @@ ALL_ROLES: Final = (
     EQUIPMENT_MANAGER,
     VENDOR,
     MANAGEMENT_OFFICE,
+    CLIENT_AUTHORITY,
     ADMIN,
 )
 

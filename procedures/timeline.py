@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
+    Assessment,
     Complaint,
     Defect,
     Inspection,
@@ -33,8 +34,9 @@ SUBJECT_TYPES: dict[type[Any], str] = {
     Rectification: "rectification",
     VendorScore: "vendor_score",
     MaintenanceVisit: "maintenance_visit",
-    # as master data imports have always recorded vendors; a monthly score's deadline is the
-    # vendor's until the score exists
+    Assessment: "assessment",
+    # vendors: their master data imports, a monthly score's deadline until the score exists,
+    # and what the equipment manager escalates about them
     Vendor: "vendor",
 }
 

@@ -1,5 +1,5 @@
 """P3, vendor scores (seed part 3): the monthly score sheet (合格維保單位考核評分表), with what
-the bot measured filled in, and the half-yearly comprehensive assessment for the management office.
+the bot measured filled in. The half-yearly assessment they feed is procedures.assessments.
 """
 
 from __future__ import annotations
@@ -9,20 +9,14 @@ import statistics
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
 
 from . import roles
 from .actions import BeginScore
-from .calendar import (
-    half_year_before,
-    half_year_periods,
-    local_day,
-    month_bounds,
-    previous_month,
-)
+from .calendar import local_day, month_bounds, previous_month
 from .deadlines import meet_deadline, open_deadline
 from .defects import DefectStatus
 from .errors import InvalidInput, NotFound, WrongState
@@ -217,26 +211,3 @@ async def record_vendor_score(
     )
     await uow.commit()
     return score
-
-
-async def queue_half_year_assessment(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
-) -> int:
-    """Every six months: the comprehensive vendor assessment, from the six monthly sheets, to the
-    management office."""
-    year, half = half_year_before(now, timezone)
-    sheets = await session.scalar(
-        select(func.count())
-        .select_from(VendorScore)
-        .where(VendorScore.period.in_(half_year_periods(year, half)))
-    )
-    queued = await notify_roles(
-        session,
-        [roles.MANAGEMENT_OFFICE, roles.EQUIPMENT_MANAGER],
-        "score.assessment",
-        {"year": year, "half": half, "sheets": sheets or 0},
-        now=now,
-        attachment={"kind": "vendor_assessment", "params": {"year": year, "half": half}},
-        dedupe_prefix=f"score:assessment:{year}-H{half}",
-    )
-    return len(queued)

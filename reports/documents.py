@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from procedures.calendar import half_year_periods, quarter_bounds
-from storage.models import Rectification, User, VendorScore
+from procedures.people import names_of
+from storage.models import Assessment, Rectification, User, VendorScore
 
 from . import complaints as complaint_reports
 from . import vendors as vendor_reports
@@ -159,6 +160,15 @@ async def vendor_assessment(
             .options(selectinload(VendorScore.vendor))
         )
     )
+    record = await session.scalar(
+        select(Assessment).where(Assessment.year == year, Assessment.half == half)
+    )
+    names = {}
+    if record is not None:
+        people = [record.signed_by_id, *(f.added_by_id for f in record.findings)]
+        names = await names_of(session, people)
     title = context.text("document.assessment.title", year=year, half=half)
-    content = vendor_reports.assessment(scores, periods, title, context.label)
+    content = vendor_reports.assessment(
+        scores, periods, title, context.label, record=record, names=names, timezone=context.timezone
+    )
     return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)

@@ -1,6 +1,6 @@
 """P3 documents as XLSX workbooks: the written rectification notice (不合格項整改單), the service
 quality evaluation form (分承包方服務質量檢查評價表), the monthly vendor score sheet
-(合格維保單位考核評分表) and the half-yearly vendor assessment.
+(合格維保單位考核評分表) and the half-yearly vendor assessment with its findings and signature.
 
 Every title comes from the caller's `label` function (the reader's catalogue)."""
 
@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from storage.models import Rectification, VendorScore
+from storage.models import Assessment, Rectification, VendorScore
 
 from .cells import append_row, workbook_bytes
 
@@ -119,8 +119,18 @@ def score_sheet(score: VendorScore, manager: str, label: Label, timezone: ZoneIn
     return _form(label("document.score.title"), fields)
 
 
-def assessment(scores: list[VendorScore], periods: list[str], title: str, label: Label) -> bytes:
-    """The half-yearly comprehensive assessment: each vendor's six monthly totals and mean."""
+def assessment(
+    scores: list[VendorScore],
+    periods: list[str],
+    title: str,
+    label: Label,
+    *,
+    record: Assessment | None = None,
+    names: dict[int, str] | None = None,
+    timezone: ZoneInfo | None = None,
+) -> bytes:
+    """The half-yearly comprehensive assessment: each vendor's six monthly totals and mean, then
+    who signed it; on a second sheet the findings of the people concerned, vendor by vendor."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = label("document.assessment.sheet")[:31]
@@ -152,4 +162,31 @@ def assessment(scores: list[VendorScore], periods: list[str], title: str, label:
                 sum(s.measured.get("rejected_repairs", 0) for s in monthly.values()),
             ],
         )
+    if record is None:
+        return workbook_bytes(workbook)
+    names, zone = names or {}, timezone or ZoneInfo("UTC")
+    append_row(sheet, [])
+    append_row(sheet, [label("document.assessment.signed_by"), names.get(record.signed_by_id or 0)])
+    append_row(sheet, [label("document.assessment.signed_at"), _time(record.signed_at, zone)])
+    findings = workbook.create_sheet(label("document.assessment.findings_sheet")[:31])
+    append_row(
+        findings,
+        [
+            label("document.score.vendor"),
+            label("document.assessment.finding"),
+            label("document.assessment.found_by"),
+            label("document.assessment.found_at"),
+        ],
+    )
+    for finding in sorted(record.findings, key=lambda f: (f.vendor.name, f.id)):
+        append_row(
+            findings,
+            [
+                finding.vendor.name,
+                finding.text,
+                names.get(finding.added_by_id, ""),
+                _time(finding.added_at, zone),
+            ],
+        )
+    findings.column_dimensions["B"].width = 70
     return workbook_bytes(workbook)

@@ -13,6 +13,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures import (
+    assessments,
     bookkeeping,
     deadlines,
     inspections,
@@ -100,6 +101,16 @@ async def schedule_inspections(services: JobServices) -> int:
     )
 
 
+async def chase_elevator_defects(services: JobServices) -> int:
+    """Daily: elevator defects still awaiting repair are chased with the vendor (督促)."""
+    return await _in_one_transaction(
+        services,
+        lambda session, now: inspections.chase_elevator_defects(
+            session, now=now, timezone=services.timezone
+        ),
+    )
+
+
 async def request_vendor_scores(services: JobServices) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month, by a deadline."""
     return await _in_one_transaction(
@@ -111,10 +122,11 @@ async def request_vendor_scores(services: JobServices) -> int:
 
 
 async def send_vendor_assessment(services: JobServices) -> int:
-    """Twice a year: the comprehensive vendor assessment to the management office."""
+    """Twice a year: open the half-year's vendor assessment and remind the manager to organise
+    it; the signed assessment goes to the client's competent department."""
     return await _in_one_transaction(
         services,
-        lambda session, now: vendor_scores.queue_half_year_assessment(
+        lambda session, now: assessments.open_half_year_assessment(
             session, now=now, timezone=services.timezone
         ),
     )

@@ -64,6 +64,14 @@ def build_scheduler(services: JobServices) -> AsyncIOScheduler:
         misfire_grace_time=12 * 3600,
     )
     scheduler.add_job(
+        jobs.chase_elevator_defects,
+        "cron",
+        hour=9,
+        args=[services],
+        id="elevator_defect_chase",
+        misfire_grace_time=12 * 3600,
+    )
+    scheduler.add_job(
         jobs.request_vendor_scores,
         "cron",
         day=1,

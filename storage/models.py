@@ -176,6 +176,16 @@ class User(Base):
         return frozenset(r.role for r in self.roles)
 
 
+class UserSystem(Base):
+    """An equipment system a user is named for (各系統設備管理人員): that system's defects,
+    inspections and their deadlines reach them."""
+
+    __tablename__ = "user_systems"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    system: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
 class UserRole(Base):
     __tablename__ = "user_roles"
 
@@ -196,6 +206,8 @@ class Invitation(Base):
     role: Mapped[str] = mapped_column(String(32))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    # the equipment system the new user is named for (an engineer's or supervisor's)
+    system: Mapped[str | None] = mapped_column(String(32))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
@@ -283,6 +295,8 @@ class Deadline(Base):
     subject_label: Mapped[str] = mapped_column(String(64))  # e.g. QC-2026-00001, for messages
     kind: Mapped[str] = mapped_column(String(48))
     responsible_role: Mapped[str] = mapped_column(String(32))
+    # a deadline about one equipment system reaches that system's staff (procedures.systems)
+    system: Mapped[str | None] = mapped_column(String(32))
     opened_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime]
     remind_at: Mapped[dt.datetime]
@@ -477,6 +491,7 @@ class Defect(Base):
     asset_id: Mapped[int] = mapped_column(ForeignKey("equipment_assets.id"))
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"), index=True)
     patrol_id: Mapped[int | None] = mapped_column(ForeignKey("patrols.id"))
+    inspection_id: Mapped[int | None] = mapped_column(ForeignKey("inspections.id"))
     description: Mapped[str] = mapped_column(Text)
     reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     reported_at: Mapped[dt.datetime]
@@ -593,7 +608,8 @@ class VendorScore(Base):
 
 class Inspection(Base):
     """A periodic inspection (the equipment supervisor's elevator inspection), one per asset and
-    period, with a deadline like any other."""
+    period, with a deadline like any other; recorded with its checklist results, a note and
+    photos, and the defect any finding raised (Defect.inspection_id)."""
 
     __tablename__ = "inspections"
     __table_args__ = (UniqueConstraint("asset_id", "period"),)
@@ -605,5 +621,60 @@ class Inspection(Base):
     done_at: Mapped[dt.datetime | None]
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str | None] = mapped_column(Text)
+    abnormal: Mapped[bool | None] = mapped_column(Boolean)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
 
     asset: Mapped[EquipmentAsset] = relationship()
+    checks: Mapped[list[InspectionCheck]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class InspectionCheck(Base):
+    """One checklist item's result in an inspection (the patrol checklist of its system)."""
+
+    __tablename__ = "inspection_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(ForeignKey("inspections.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("checklist_items.id"))
+    ok: Mapped[bool] = mapped_column(Boolean)
+    reading: Mapped[Decimal | None] = mapped_column(Numeric(12, 3))
+
+
+class Assessment(Base):
+    """The half-yearly comprehensive inspection of the vendors' work (綜合檢查考核): opened by
+    the equipment manager, findings added per vendor by the people concerned, signed by the
+    manager and reported to the client's competent department (貴方主管部門)."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("year", "half"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(Integer)
+    half: Mapped[int] = mapped_column(Integer)  # 1: January-June, 2: July-December
+    status: Mapped[str] = mapped_column(String(16))  # open | signed
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the job
+    opened_at: Mapped[dt.datetime]
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[dt.datetime | None]
+
+    findings: Mapped[list[AssessmentFinding]] = relationship(
+        lazy="selectin", order_by="AssessmentFinding.id"
+    )
+
+
+class AssessmentFinding(Base):
+    """What one of the people concerned found of one vendor's work in the half-year."""
+
+    __tablename__ = "assessment_findings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("assessments.id"), index=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"))
+    text: Mapped[str] = mapped_column(Text)
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[dt.datetime]
+
+    vendor: Mapped[Vendor] = relationship(lazy="selectin")

@@ -1,4 +1,5 @@
-"""/invite ROLE [CODE]: admins and heads make single-use deep links for new users."""
+"""/invite ROLE [CODE]: admins and heads make single-use deep links for new users; the code is
+an organisation's, a vendor's, or the equipment system an engineer or supervisor is named for."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from procedures import people, roles
+from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.outbox import as_text
 
 from ..access import for_command
@@ -19,7 +21,9 @@ async def invite(update: Update, context: BotContext) -> None:
     assert member is not None
     if not context.args:
         allowed = sorted(roles.invitable_roles(member.roles))
-        await context.reply(update, "invite.usage", roles=", ".join(allowed))
+        await context.reply(
+            update, "invite.usage", roles=", ".join(allowed), systems=", ".join(EQUIPMENT_SYSTEMS)
+        )
         return
     role = context.args[0].lower()
     party_code = context.args[1] if len(context.args) > 1 else None
@@ -33,7 +37,9 @@ async def invite(update: Update, context: BotContext) -> None:
             valid_for=context.services.settings.invitation_validity,
         )
     link = f"https://t.me/{context.bot.username}?start={issued.code}"
-    party = context.text("invite.party", party=party_code) if party_code else ""
+    system = issued.invitation.system
+    shown = as_text(f"system.{system}") if system else party_code
+    party = context.text("invite.party", party=shown) if party_code else ""
     await context.reply(
         update,
         "invite.link",

@@ -1,6 +1,6 @@
-"""/patrol and the asset stickers' deep links: a technician's daily check-in, item by item;
-the vendor's and technician's buttons on a defect; the supervisor's inspection button; /defect;
-the vendor's /visit."""
+"""/patrol and the asset stickers' deep links: a technician's daily check-in, item by item; the
+periodic inspection, recorded through the same checklist dialogue from its notice's button; the
+vendor's and technician's buttons on a defect; /defect; the vendor's /visit."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from procedures.actions import (
     BeginRepair,
     ChooseAsset,
     ChooseSeverity,
-    InspectionDone,
     PatrolPhotosDone,
+    RecordInspection,
     RejectRepair,
     RepairPhotosDone,
     SkipPatrolNote,
@@ -99,17 +99,32 @@ async def type_asset(update: Update, context: BotContext) -> int:
     return await _begin_asset(update, context, asset)
 
 
-async def _begin_asset(update: Update, context: BotContext, asset: EquipmentAsset) -> int:
+async def begin_inspection(update: Update, context: BotContext) -> int:
+    """From an inspection's notice: starts the checklist of its asset, for the inspection."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        inspection = await inspections.inspection_for_recording(
+            session, await context.actor(session), RecordInspection.unpack(query.data).inspection_id
+        )
+    await query.answer()
+    return await _begin_asset(update, context, inspection.asset, inspection_id=inspection.id)
+
+
+async def _begin_asset(
+    update: Update, context: BotContext, asset: EquipmentAsset, inspection_id: int | None = None
+) -> int:
     async with context.session() as session:
         items = await patrols.checklist_for(session, asset.system)
     context.user_data[PATROL_KEY] = {
         "draft": PatrolDraft(asset_id=asset.id).to_json(),
         "items": [item.id for item in items],
         "media_group": None,
+        "inspection_id": inspection_id,
     }
     await context.reply(
         update,
-        "patrol.started",
+        "patrol.started" if inspection_id is None else "inspection.started",
         code=asset.code,
         name=asset.name,
         location=asset.location or "-",
@@ -269,14 +284,18 @@ async def add_location(update: Update, context: BotContext) -> int:
     """Stores a shared location with the check-in."""
     location = update.effective_message.location  # type: ignore[union-attr]
     assert location is not None
-    draft = _state(context)["draft"]
-    draft["latitude"], draft["longitude"] = location.latitude, location.longitude
-    await context.reply(update, "patrol.location_received")
+    state = _state(context)
+    state["draft"]["latitude"], state["draft"]["longitude"] = location.latitude, location.longitude
+    inspecting = state.get("inspection_id") is not None
+    await context.reply(
+        update, "inspection.location_received" if inspecting else "patrol.location_received"
+    )
     return PHOTOS
 
 
 async def finish(update: Update, context: BotContext) -> int:
-    """Records a normal patrol; for an abnormal one, asks how urgent the repair is."""
+    """Records a normal patrol or inspection; for an abnormal one, asks how urgent the repair
+    is first."""
     query = update.callback_query
     assert query is not None
     await query.answer()
@@ -301,7 +320,8 @@ async def finish(update: Update, context: BotContext) -> int:
 
 
 async def choose_severity(update: Update, context: BotContext) -> int:
-    """Stores the severity; records the patrol and opens the defect with its repair deadline."""
+    """Stores the severity; records the patrol (or inspection) and opens the defect with its
+    repair deadline."""
     query = update.callback_query
     assert query is not None
     await query.answer()
@@ -312,6 +332,8 @@ async def choose_severity(update: Update, context: BotContext) -> int:
 
 async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> int:
     settings = context.services.settings
+    if (inspection_id := _state(context).get("inspection_id")) is not None:
+        return await _finish_inspection(update, context, inspection_id, draft)
     async with context.unit_of_work() as uow:
         outcome = await patrols.record_patrol(
             uow,
@@ -336,8 +358,34 @@ async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> in
     return ConversationHandler.END
 
 
+async def _finish_inspection(
+    update: Update, context: BotContext, inspection_id: int, draft: PatrolDraft
+) -> int:
+    async with context.unit_of_work() as uow:
+        outcome = await inspections.record_inspection(
+            uow,
+            await context.actor(uow.session),
+            inspection_id,
+            draft,
+            repair_hours=context.services.settings.repair_hours,
+        )
+    context.user_data.pop(PATROL_KEY, None)
+    code, period = outcome.asset.code, outcome.inspection.period
+    if outcome.defect is not None:
+        await context.reply(
+            update,
+            "inspection.recorded_abnormal",
+            code=code,
+            period=period,
+            number=outcome.defect.number,
+        )
+    else:
+        await context.reply(update, "inspection.recorded_ok", code=code, period=period)
+    return ConversationHandler.END
+
+
 async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the patrol or repair dialogue; nothing was recorded."""
+    """Leaves the patrol, inspection or repair dialogue; nothing was recorded."""
     for key in (PATROL_KEY, REPAIR_KEY, REJECT_KEY):
         context.user_data.pop(key, None)
     await context.reply(update, "cancel.done")
@@ -465,23 +513,6 @@ async def enter_reject_reason(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def inspection_done(update: Update, context: BotContext) -> None:
-    """The supervisor confirms the periodic inspection."""
-    query = update.callback_query
-    assert query is not None
-    async with context.unit_of_work() as uow:
-        inspection = await inspections.record_inspection(
-            uow, await context.actor(uow.session), InspectionDone.unpack(query.data).inspection_id
-        )
-    await query.answer()
-    await edit_query_message(
-        update,
-        context.text(
-            "inspection.done_reply", asset=inspection.asset.code, period=inspection.period
-        ),
-    )
-
-
 @for_command("defect")
 async def show_defect(update: Update, context: BotContext) -> None:
     """/defect DF-…: the defect, its repair and its timeline."""
@@ -551,6 +582,7 @@ def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         entry_points=[
             CommandHandler("patrol", start_patrol),
             CommandHandler("start", start_from_sticker, filters=STICKER_LINK),
+            CallbackQueryHandler(begin_inspection, pattern=RecordInspection.pattern()),
         ],
         states={
             ASSET: [
@@ -605,6 +637,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(repair_conversation())
     application.add_handler(CallbackQueryHandler(acknowledge, pattern=AcknowledgeDefect.pattern()))
     application.add_handler(CallbackQueryHandler(accept_repair, pattern=AcceptRepair.pattern()))
-    application.add_handler(CallbackQueryHandler(inspection_done, pattern=InspectionDone.pattern()))
     application.add_handler(CommandHandler("defect", show_defect))
     application.add_handler(CommandHandler("visit", record_visit))

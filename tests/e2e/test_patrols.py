@@ -464,3 +464,111 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
             "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V002 2026-11",
             "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V003 2026-11",
         ]
+
+
+async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_chased(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import chase_elevator_defects, schedule_inspections
+    from scheduler.services import JobServices
+    from storage.models import Inspection
+    from tests.conftest import SHANGHAI
+
+    supervisor = await register(bot, "equipment_supervisor", "Zhu Supervisor")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+    jobs = JobServices(
+        bot.services.session_factory,
+        bot.services.clock,
+        SHANGHAI,
+        bot.services.outbox_ready,
+        inspection_months={"elevator": 1},
+    )
+    clock.set(dt.datetime(2026, 12, 1, 7, tzinfo=SHANGHAI))
+    await schedule_inspections(jobs)
+    notices = await supervisor.expect(2)
+    notice = next(m for m in notices if "EL-01" in m["text"])
+    assert notice["text"].startswith("Periodic inspection of EL-01 1號客梯 (A棟大堂) is due by")
+    await press(supervisor, notice, "Record inspection")
+    door = await last(supervisor, "1/4 門機開關順暢")
+    assert supervisor.all_bot_messages()[-2]["text"] == (
+        "Inspection of EL-01 1號客梯 (A棟大堂): its checklist follows, item by item."
+    )
+    await press(supervisor, door, "Abnormal")
+    await last(supervisor, "2/4")
+    await supervisor.send("5")
+    alarm = await last(supervisor, "3/4")
+    await press(supervisor, alarm, "OK")
+    await last(supervisor, "4/4")
+    await supervisor.send("28")
+    await last(supervisor, "Any note")
+    await supervisor.send("Door drags at the 2nd floor.")
+    ask_photos = await last(supervisor, "Something is abnormal")
+    await bot.emulator.send_photo(bot.token, supervisor.user_id, b"door")
+    await last(supervisor, "Photo received")
+    await press(supervisor, ask_photos, "Done")
+    urgency = await last(supervisor, "How urgent")
+    await press(supervisor, urgency, "Normal (48 h)")
+    await last(
+        supervisor,
+        "Inspection of EL-01 for 2026-12 recorded. Defect DF-2026-00001 opened;",
+    )
+    reported = await last(vendor, "Defect DF-2026-00001 on EL-01")
+    assert "門機開關順暢、無異響. Door drags at the 2nd floor." in reported["caption"]
+    await press(supervisor, notice, "Record inspection")  # recorded already
+    assert (await supervisor.wait_for_callback_answer())["text"] == (
+        "The inspection of EL-01 is already recorded."
+    )
+
+    clock.set(dt.datetime(2026, 12, 2, 9, tzinfo=SHANGHAI))
+    await chase_elevator_defects(jobs)
+    chased = await last(vendor, "Reminder: defect DF-2026-00001 on EL-01")
+    assert [label for label, _ in buttons_of(chased)] == ["Repaired"]
+    await last(supervisor, "Elevator defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂) is still")
+    async with bot.services.session_factory() as session:
+        inspection = await session.scalar(select(Inspection).where(Inspection.done_at.is_not(None)))
+        assert inspection.abnormal and inspection.note == "Door drags at the 2nd floor."
+
+
+async def test_the_half_year_assessment_is_organised_signed_and_reported_to_the_client(
+    bot: BotHarness,
+) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    engineer = await register(bot, "equipment_engineer", "Eng Engineer")
+    client = await register(bot, "client_authority", "Ke Client")
+
+    await manager.send("/assessment 2027-H1")
+    assert await manager.expect_text() == "The half-year 2027 H1 has not begun."
+    await manager.send("/assessment")  # the half that ended last: 2026 H1
+    opened = await last(manager, "Vendor assessment 2026 H1 opened (open for findings)")
+    assert [label for label, _ in buttons_of(opened)] == [
+        "Finding: V001",
+        "Finding: V002",
+        "Finding: V003",
+        "Sign and report",
+    ]
+    await press(manager, opened, "Sign and report")
+    assert "has no findings yet" in (await manager.wait_for_callback_answer())["text"]
+
+    asked = await last(engineer, "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open.")
+    await press(engineer, asked, "Finding: V002")
+    await last(engineer, "Assessment 2026 H1: what did you find of 清源水務工程公司's work?")
+    await engineer.send("Pump room logs incomplete for three months.")
+    await last(engineer, "Finding about 清源水務工程公司 added to the assessment.")
+
+    await manager.send("/assessment")
+    state = await last(manager, "Vendor assessment 2026 H1 (open for findings). Findings:")
+    assert "• 清源水務工程公司: Pump room logs incomplete for three months." in state["text"]
+    await press(manager, state, "Sign and report")
+    await last(
+        manager,
+        "Vendor assessment 2026 H1 signed and sent to the client's competent department",
+    )
+    report = await last(client, "Half-year vendor assessment 2026 H1 (綜合檢查考核), signed by")
+    assert report["document"]["file_name"] == "vendor-assessment-2026-H1.xlsx"
+
+    await manager.send("/escalate V002 Pump room still not cleaned after two notices.")
+    await last(manager, "Reported to the client's competent department: 清源水務工程公司 (V002).")
+    notice = await last(client, "The equipment manager Ma Manager reports a matter about")
+    assert notice["text"].endswith("Pump room still not cleaned after two notices.")
+    await client.send("/escalate V002 x")
+    assert (await client.expect_text()).startswith("This command is for equipment manager only.")

@@ -17,10 +17,12 @@ import pytest
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
 from procedures import roles
+from procedures.assessments import AssessmentStatus
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.common import ComplaintStatus
 from procedures.complaints.intake import CHANNELS, VERIFICATION_WINDOW, ComplaintDraft
 from procedures.defects import SEVERITIES, DefectStatus
+from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.rectifications import RUNGS, RectificationStatus
 from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
@@ -187,6 +189,8 @@ def expansions() -> dict[str, set[str]]:
         "defect.status.{}": set(DefectStatus),
         "defect.severity.{}": set(SEVERITIES),
         "defect.severity_button.{}": set(SEVERITIES),
+        "system.{}": set(EQUIPMENT_SYSTEMS),
+        "assessment.status.{}": set(AssessmentStatus),
         "deadline.kind.{}": deadline_kinds(),
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),

@@ -289,9 +289,10 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
     assert inspections[0].due_at == dt.datetime(2026, 12, 1, tzinfo=SHANGHAI)
     notices = await outbox_rows(services, text_key="inspection.scheduled")
     assert {n.user_id for n in notices} == {supervisor.id}
-    await act(services, record_inspection, supervisor, inspections[0].id)
+    draft = await draft_for(services, "EL-01")
+    await act(services, record_inspection, supervisor, inspections[0].id, draft)
     with pytest.raises(WrongState, match="already_done"):
-        await act(services, record_inspection, supervisor, inspections[0].id)
+        await act(services, record_inspection, supervisor, inspections[0].id, draft)
 
     clock.set(dt.datetime(2027, 1, 2, 9, tzinfo=SHANGHAI))
     assert await schedule() == 3  # elevators again, and the fire protection pump

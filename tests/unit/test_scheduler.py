@@ -38,6 +38,7 @@ async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services:
         "patrol_reminder",
         "missed_patrols",
         "inspections",
+        "elevator_defect_chase",
         "vendor_scores",
         "vendor_assessment",
         "quarterly_complaint_report",

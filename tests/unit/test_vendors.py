@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import calendar, rectifications, vendor_scores
+from procedures import assessments, calendar, rectifications, vendor_scores
 from procedures.clock import ManualClock
-from procedures.errors import InvalidInput, NotAllowed, WrongState
-from storage.models import Deadline, Rectification, Vendor
+from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from storage.models import Assessment, Deadline, Rectification, TimelineEvent, Vendor
 from tests.conftest import SHANGHAI
 
 from .helpers import act, make_user, outbox_rows
@@ -269,7 +269,7 @@ def test_half_years_and_months_follow_the_local_calendar() -> None:
     )
 
 
-async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
+async def test_the_half_year_assessment_gathers_findings_is_signed_and_goes_to_the_client(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
     import io
@@ -279,8 +279,10 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
     from bot.documents import document_context
     from reports.documents import render
 
-    manager = await make_user(services, "equipment_manager")
+    manager = await make_user(services, "equipment_manager", name="Ma Manager")
     office = await make_user(services, "management_office")
+    client = await make_user(services, "client_authority")
+    engineer = await make_user(services, "equipment_engineer", name="Eng Engineer")
     v001, v002 = await vendor_id(services, "V001"), await vendor_id(services, "V002")
     for month, value in ((7, 5), (8, 4), (12, 3)):
         clock.set(dt.datetime(2026, month, 2, 9, tzinfo=SHANGHAI))
@@ -303,16 +305,47 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
         SHANGHAI,
     )
 
+    # the twice-yearly job opens the assessment of the half that ended and reminds the manager
     clock.set(dt.datetime(2027, 1, 15, 10, tzinfo=SHANGHAI))
     for _ in range(2):
         async with services.unit_of_work() as uow:
-            await vendor_scores.queue_half_year_assessment(
+            await assessments.open_half_year_assessment(
                 uow.session, now=uow.clock.now(), timezone=SHANGHAI
             )
             await uow.commit()
-    rows = await outbox_rows(services, text_key="score.assessment")
-    assert sorted(r.user_id for r in rows) == sorted([manager.id, office.id])
-    assert rows[0].params == {"year": 2026, "half": 2, "sheets": 4}
+    (organise,) = await outbox_rows(services, text_key="assessment.organise")
+    assert organise.user_id == manager.id and organise.params == {"year": 2026, "half": 2}
+    (asked,) = await outbox_rows(services, text_key="assessment.opened")
+    assert asked.user_id == engineer.id and len(asked.buttons) == 3  # a button per vendor
+    assert await outbox_rows(services, text_key="assessment.report") == []
+    async with services.session_factory() as session:
+        assessment = await session.scalar(select(Assessment))
+    view = await act(services, assessments.open_assessment, manager, 2026, 2, SHANGHAI)
+    assert not view.created and view.assessment.id == assessment.id
+
+    with pytest.raises(WrongState, match="no_findings"):
+        await act(services, assessments.sign_assessment, manager, assessment.id)
+    with pytest.raises(NotAllowed):
+        await act(services, assessments.add_finding, office, assessment.id, v001, "x")
+    await act(
+        services,
+        assessments.add_finding,
+        engineer,
+        assessment.id,
+        v001,
+        "Machine rooms tidy; two door faults took over a day to repair.",
+    )
+    with pytest.raises(NotAllowed):
+        await act(services, assessments.sign_assessment, engineer, assessment.id)
+    signed = await act(services, assessments.sign_assessment, manager, assessment.id)
+    assert signed.authorities == 1 and signed.findings == 1
+    with pytest.raises(WrongState, match="already_signed"):
+        await act(services, assessments.sign_assessment, manager, assessment.id)
+    with pytest.raises(WrongState, match="already_signed"):
+        await act(services, assessments.add_finding, engineer, assessment.id, v001, "late")
+    rows = await outbox_rows(services, text_key="assessment.report")
+    assert sorted(r.user_id for r in rows) == sorted([client.id, office.id, manager.id])
+    assert rows[0].params["manager"] == "Ma Manager"
 
     async with services.session_factory() as session:
         document = await render(session, rows[0].attachment, document_context(services, "en"))
@@ -332,6 +365,64 @@ async def test_the_half_year_assessment_assembles_the_six_monthly_sheets(
     # an empty cell for a month without a sheet
     assert table[1][:8] == ("清源水務工程公司", None, None, None, None, None, 40, 40.0)
     assert table[2][:8] == ("迅達電梯維保有限公司", 100, 80, None, None, None, 60, 80.0)
+    assert table[-1][0] == "Signed at" and table[-2][:2] == (
+        "Signed by (equipment manager)",
+        "Ma Manager",
+    )
+    findings = load_workbook(io.BytesIO(document.content))["Findings"]
+    assert list(findings.iter_rows(min_row=2, values_only=True)) == [
+        (
+            "迅達電梯維保有限公司",
+            "Machine rooms tidy; two door faults took over a day to repair.",
+            "Eng Engineer",
+            "2027-01-15 10:00",
+        )
+    ]
+
+
+async def test_the_manager_escalates_a_vendor_matter_to_the_clients_competent_department(
+    services: Services, samples: None
+) -> None:
+    manager = await make_user(services, "equipment_manager", name="Ma Manager")
+    with pytest.raises(NotFound, match="unknown_target"):
+        await act(services, assessments.escalate, manager, "V999", "x")
+    nobody = await act(services, assessments.escalate, manager, "v001", "Lifts stop daily.")
+    assert nobody.authorities == 0 and nobody.subject == "V001"
+    client = await make_user(services, "client_authority")
+    with pytest.raises(NotAllowed):
+        await act(services, assessments.escalate, client, "V001", "x")
+    rectification = await act(
+        services,
+        rectifications.raise_rectification,
+        manager,
+        await vendor_id(services, "V002"),
+        "Pump room left dirty",
+        dt.datetime(2026, 12, 10, tzinfo=SHANGHAI),
+    )
+    async with services.unit_of_work() as uow:  # as if the written notice had been issued
+        stored = await uow.session.get(Rectification, rectification.id)
+        stored.number = "RN-2026-00007"
+        await uow.commit()
+    for _ in range(2):  # two escalations about the same notice: two messages
+        sent = await act(
+            services, assessments.escalate, manager, "rn-2026-00007", "Still dirty after notice."
+        )
+        assert sent.authorities == 1 and sent.vendor.code == "V002"
+    notices = await outbox_rows(services, text_key="escalation.notice")
+    assert [n.user_id for n in notices] == [client.id, client.id]
+    assert notices[0].params == {
+        "vendor": "清源水務工程公司",
+        "subject": "RN-2026-00007",
+        "text": "Still dirty after notice.",
+        "manager": "Ma Manager",
+    }
+    async with services.session_factory() as session:
+        escalated = list(
+            await session.scalars(
+                select(TimelineEvent.subject_type).where(TimelineEvent.action == "escalated")
+            )
+        )
+    assert escalated == ["vendor", "rectification", "rectification"]
 
 
 async def test_rectification_messages_are_keyed_by_step_and_round_never_by_time(
