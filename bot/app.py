@@ -20,6 +20,7 @@ from .context import BotContext
 from .handlers import (
     common,
     complaint_intake,
+    complaint_steps,
     complaint_work,
     gate,
     invitations,
@@ -166,6 +167,7 @@ def build_application(
     common.register(application)
     complaint_intake.register(application)
     complaint_work.register(application)
+    complaint_steps.register(application)
     tickets.register(application)
     vendors.register(application)
     invitations.register(application)

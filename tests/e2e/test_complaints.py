@@ -39,6 +39,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     warehouse = await register(bot, "warehouse", "Wu Warehouse")
     business = await register(bot, "business_head", "Bai Business")
     supplier = await register(bot, "supplier", "Zhou Supplier", organisation="S001")
+    after_sales = await register(bot, "after_sales", "An After-sales")
 
     await customer.send("/complain")
     (ask_product,) = await customer.expect()
@@ -53,7 +54,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
 
     await customer.send("L20250610")  # a lot of this product, but shipped to someone else
     assert (await customer.expect_text()).startswith(
-        "Lot L20250610 was never shipped to your organisation"
+        "Lot L20250610 is not among the lots shipped to your organisation for this product."
     )
     await press(customer, ask_lot, "L20260301")
     assert await customer.expect_text() == "How many units are affected?"
@@ -125,25 +126,37 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         )
     )
     assert (
-        "2 other buyer(s) were told to suspend sales. No chat contact for C004: tell them another way. Return RT-2026-00001 was started."
+        "2 other buyer(s) were told to suspend sales. No chat contact for C004: after-sales has a task to tell them. Return RT-2026-00001 was started."
         in recorded["text"]
     )
+    assert [label for label, _ in buttons_of(recorded)] == ["Hand over to nonconforming goods"]
 
     assert (await head.expect_text()).startswith(
         f"Complaint {number}: 一次性使用無菌注射器 5ml, lot L20260301, was verified NONCONFORMING"
     )
+    (stop_outbound,) = await warehouse.expect()
     assert (
-        "Stop all outbound shipments of the lot and label it clearly."
-        in await warehouse.expect_text()
+        "Stop all outbound shipments the hold covers and label the goods clearly (明顯標志)"
+        in stop_outbound["text"]
     )
-    assert (await business.expect_text()).endswith("Stop selling the lot.")
+    assert [label for label, _ in buttons_of(stop_outbound)] == [
+        "Outbound stopped",
+        "Labelled clearly",
+        "Hand over to nonconforming goods",
+    ]
+    (stop_sales,) = await business.expect()
+    assert stop_sales["text"].endswith(
+        "Stop selling it and confirm with the button by 2026-11-27 09:00."
+    )
     for buyer in (other_local, other_far):
         assert (await buyer.expect_text()).startswith(
             "Quality notice: please suspend sales of 一次性使用無菌注射器 5ml"
         )
-    assert (await supplier.expect_text()).startswith(
-        "Quality query: 一次性使用無菌注射器 5ml, lot L20260301"
-    )
+    (task,) = await after_sales.expect()
+    assert task["text"].startswith("Task: 北方衛材經銷部 (C004) bought 一次性使用無菌注射器 5ml")
+    assert "Contact on file: 趙立新 010-6650-7720" in task["text"]
+    (query,) = await supplier.expect()
+    assert query["text"].startswith("Quality query: 一次性使用無菌注射器 5ml, lot L20260301")
     assert (await customer.expect_text()) == (
         f"Complaint {number}: a return RT-2026-00001 has been started for 12 × 一次性使用無菌注射器 5ml, lot L20260301."
     )
@@ -159,6 +172,45 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         == f"The disposition opinion on {number} was recorded and sent to the buyer."
     )
     assert "supplier to correct the seal ring" in await customer.expect_text()
+
+    # the steps the finding set in motion, each confirmed by whoever owns it
+    await press(warehouse, stop_outbound, "Outbound stopped")
+    assert (await warehouse.expect_text()) == (
+        f"Recorded: outbound of 一次性使用無菌注射器 5ml stopped ({number})."
+    )
+    await press(warehouse, stop_outbound, "Labelled clearly")
+    await warehouse.expect()
+    await press(business, stop_sales, "Sales stopped")
+    assert (await business.expect_text()).startswith("Recorded: sales of")
+    await press(after_sales, task, "by phone")
+    told = await bot.emulator.wait_until(
+        lambda: (
+            "was told" in after_sales.all_bot_messages()[-1]["text"]
+            and after_sales.all_bot_messages()[-1]["text"]
+        )
+    )
+    assert told == (
+        f"北方衛材經銷部 (C004) was told by phone at 2026-11-26 09:00 to suspend sales ({number})."
+    )
+    await press(supplier, query, "Answer the query")
+    assert (await supplier.expect_text()).startswith(f"{number}: send the supplier's answer")
+    await supplier.send("Seal rings of March were undersized; replacement lot follows.")
+    assert (await supplier.expect_text()).startswith(f"The supplier's answer on {number}")
+    assert (await qc.expect_text()).startswith(f"Complaint {number}: the supplier answered")
+    await qc.send(f"/tech_support {number} Asked the factory's QA to test the seal ring stock.")
+    assert (await qc.expect_text()) == (
+        f"The contact with the manufacturer was recorded on {number}."
+    )
+    await press(warehouse, stop_outbound, "Hand over to nonconforming goods")
+    (ask_outcome,) = await warehouse.expect()
+    await press(warehouse, ask_outcome, "kept apart in the nonconforming area")
+    await bot.emulator.wait_until(
+        lambda: warehouse.all_bot_messages()[-1]["text"].startswith("Who took the goods over")
+    )
+    await warehouse.send("Wu took 12 boxes back; shelf N3 of the nonconforming area.")
+    assert (await warehouse.expect_text()) == (
+        f"The hand-off of the goods of {number} was recorded: kept apart in the nonconforming area."
+    )
 
     async with bot.services.session_factory() as session:
         complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
@@ -184,7 +236,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
         "Chen Meiling: filed (chat, 12 affected, 2 photo(s))",
-        "system: shipment hold placed on lot L20260301",
+        "system: shipment hold placed on every lot of the product (lot L20260301)",
         "Qiu QC: taken by quality",
         "Qiu QC: verified: verified nonconforming",
         "system: other buyers told to suspend sales",
@@ -192,9 +244,21 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         "system: reply sent to the buyer: return started",
         "system: reply sent to the buyer: disposition opinion",
         "Qiu QC: disposition opinion recorded",
+        "Wu Warehouse: confirmed: outbound stopped",
+        "Bai Business: confirmed: sales stopped",
+        "An After-sales: C004 told by phone",
+        "Zhou Supplier: supplier's answer recorded",
+        "Qiu QC: manufacturer contacted for technical support: Asked the factory's QA",
+        "Wu Warehouse: goods handed over to the nonconforming-goods procedure: kept apart",
         "system: closed",
+        "Shipment hold on every lot of the product since 2026-11-26 09:00.",
+        "• labelled clearly (明顯標志): Wu Warehouse, 2026-11-26 09:00",
+        "• C004: told by phone by An After-sales at 2026-11-26 09:00",
+        "Supplier's answer (Zhou Supplier, 2026-11-26 09:00): Seal rings of March",
+        "Nonconforming goods handed over (Wu Warehouse, 2026-11-26 09:00): kept apart",
     ):
         assert line in ticket, line
+    assert "handling completed" not in ticket  # the 7-day handling limit is for 外埠 only
     assert "• on-site verification: due 2026-11-27 09:00, met 2026-11-26 09:00" in ticket
     assert (
         "Corrective action: Purchasing (Ms Zhou): incoming inspection of seal rings from S001."
