@@ -394,6 +394,16 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
         )
         assert lift_deadline.met_at == clock.now() and lift_deadline.met_late is False
 
+    # the waiver is a decision on the record, not a visit made in time
+    await after_sales.send(f"/ticket {number}")
+    ticket = await after_sales.expect_text()
+    assert (
+        "Verification (no visit: waived by the verifier for the reason below, by Qiu QC" in ticket
+    )
+    assert "• on-site verification: due 2026-12-03 09:00, waived 2026-11-26 12:00" in ticket
+    assert "• handling completed (out-of-town buyer): due 2026-12-03 09:00" in ticket
+    assert "Qiu QC: on-site visit waived: Same lot verified on QC-2026-00001" in ticket
+
 
 async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer_may_not(
     bot: BotHarness,
@@ -413,3 +423,79 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
 
     await customer.send("/ledger")
     assert (await customer.expect_text()).startswith("This command is for")
+
+    business = await register(bot, "business_head", "Bai Business")
+    await business.send("/ledger 2026-Q4")
+    (report,) = await business.expect()
+    assert report["document"]["file_name"] == "complaints-2026-Q4.xlsx"
+
+
+async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_know(
+    bot: BotHarness,
+) -> None:
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    business = await register(bot, "business_head", "Bai Business")
+
+    await after_sales.send("/complain_for")
+    (ask_org,) = await after_sales.expect()
+    await press(after_sales, ask_org, "C002 康健藥房連鎖")
+    ask_channel = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("How did")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_channel, "letter")
+    await bot.emulator.wait_until(
+        lambda: after_sales.all_bot_messages()[-1]["text"].startswith("Who complained?")
+    )
+    await after_sales.send("王志強 021-5550-3388")
+    (ask_product,) = await after_sales.expect()
+    assert "a product not in the master data is recorded as typed" in ask_product["text"]
+    await after_sales.send("P-1001")  # never shipped to C002's records of this lot
+    await after_sales.expect()
+    await after_sales.send("L2026-0999")
+    assert await after_sales.expect_text() == "How many units are affected?"
+    await after_sales.send("500")  # no shipment to check it against
+    await after_sales.expect()
+    await after_sales.send("Cracked barrels in a lot our records do not show.")
+    (ask_photos,) = await after_sales.expect()
+    await press(after_sales, ask_photos, "Skip")
+    (summary,) = await after_sales.expect()
+    assert "Lot: L2026-0999" in summary["text"]
+    await press(after_sales, summary, "Submit")
+    filed = await bot.emulator.wait_until(
+        lambda: (
+            NUMBER.search(after_sales.all_bot_messages()[-1]["text"])
+            and after_sales.all_bot_messages()[-1]["text"]
+        )
+    )
+    number = NUMBER.search(filed).group()
+    assert "No shipment of this lot to the buyer is on file" in filed
+
+    (new_complaint,) = await qc.expect()
+    assert "No shipment of this lot to the buyer is on file" in new_complaint["text"]
+    assert (await warehouse.expect_text()).startswith(
+        "Shipment hold (暫停發貨): do not ship any lot of 一次性使用無菌注射器 5ml"
+    )
+    await business.expect()
+
+    # the business head reads the queue and the ticket, without quality's buttons
+    await business.send("/queue")
+    header, line = await business.expect(2)
+    assert line["text"].startswith(
+        f"{number} · 康健藥房連鎖 · 一次性使用無菌注射器 5ml lot L2026-0999"
+    )
+    assert buttons_of(line) == []
+    await business.send(f"/ticket {number}")
+    ticket = await business.expect_text()
+    assert "No shipment of this lot to the buyer is on file: recorded as reported." in ticket
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
+        assert (complaint.batch_id, complaint.lot_text, complaint.quantity) == (
+            None,
+            "L2026-0999",
+            500,
+        )
