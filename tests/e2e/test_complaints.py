@@ -211,6 +211,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert (await warehouse.expect_text()) == (
         f"The hand-off of the goods of {number} was recorded: kept apart in the nonconforming area."
     )
+    await bot.settled()  # the reply goes out before the update's commit
 
     async with bot.services.session_factory() as session:
         complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
@@ -485,6 +486,7 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
     # the business head reads the queue and the ticket, without quality's buttons
     await business.send("/queue")
     header, line = await business.expect(2)
+    assert header["text"] == "Complaints waiting for quality:"
     assert line["text"].startswith(
         f"{number} · 康健藥房連鎖 · 一次性使用無菌注射器 5ml lot L2026-0999"
     )
@@ -492,6 +494,7 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
     await business.send(f"/ticket {number}")
     ticket = await business.expect_text()
     assert "No shipment of this lot to the buyer is on file: recorded as reported." in ticket
+    await bot.settled()
     async with bot.services.session_factory() as session:
         complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
         assert (complaint.batch_id, complaint.lot_text, complaint.quantity) == (
