@@ -129,45 +129,48 @@ async def enter_answer(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def _complaint_and_text(
-    update: Update, context: BotContext, usage: str
-) -> tuple[int, str] | None:
-    """`/command QC-… free text`: the complaint (as the user may see it) and the text."""
+async def _record_by_command(
+    update: Update,
+    context: BotContext,
+    record: Callable[[UnitOfWork, User, int, str], Awaitable[Complaint]],
+    usage: str,
+    done: str,
+) -> None:
+    """`/command QC-… free text`: find the complaint as the user may see it, record the text
+    on it with `record`, and say so (or how the command is used)."""
     parts = (update.effective_message.text or "").split(maxsplit=2)  # type: ignore[union-attr]
     if len(parts) < 3:
         await context.reply(update, usage)
-        return None
-    async with context.session() as session:
-        complaint = await queries.complaint_for_viewer(
-            session, await context.actor(session), parts[1]
-        )
-    return complaint.id, parts[2]
+        return
+    async with context.unit_of_work() as uow:
+        actor = await context.actor(uow.session)
+        found = await queries.complaint_for_viewer(uow.session, actor, parts[1])
+        complaint = await record(uow, actor, found.id, parts[2])
+    await context.reply(update, done, number=complaint.number)
 
 
 @for_command("supplier_answer")
 async def supplier_answer_command(update: Update, context: BotContext) -> None:
     """/supplier_answer QC-… text: quality records the supplier's answer on its behalf."""
-    found = await _complaint_and_text(update, context, "steps.answer_usage")
-    if found is None:
-        return
-    async with context.unit_of_work() as uow:
-        complaint = await nonconforming.record_supplier_answer(
-            uow, await context.actor(uow.session), *found
-        )
-    await context.reply(update, "steps.answer_recorded", number=complaint.number)
+    await _record_by_command(
+        update,
+        context,
+        nonconforming.record_supplier_answer,
+        "steps.answer_usage",
+        "steps.answer_recorded",
+    )
 
 
 @for_command("tech_support")
 async def tech_support_command(update: Update, context: BotContext) -> None:
     """/tech_support QC-… notes: quality records a contact with the manufacturer."""
-    found = await _complaint_and_text(update, context, "steps.support_usage")
-    if found is None:
-        return
-    async with context.unit_of_work() as uow:
-        complaint = await nonconforming.record_technical_support(
-            uow, await context.actor(uow.session), *found
-        )
-    await context.reply(update, "steps.support_recorded", number=complaint.number)
+    await _record_by_command(
+        update,
+        context,
+        nonconforming.record_technical_support,
+        "steps.support_usage",
+        "steps.support_recorded",
+    )
 
 
 # --- the hand-off to the nonconforming-goods procedure ---------------------------------------
