@@ -70,16 +70,10 @@ def _keep(table: str, facts: tuple[str, ...], postgresql: bool, *, new_table: bo
     )
 
 
-def _defer_foreign_keys() -> None:
-    # SQLite's batch mode rebuilds a table by copying it, dropping the original and renaming
-    # the copy; rows elsewhere that refer to it must wait for the rename to be valid again.
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute("PRAGMA defer_foreign_keys = ON")
-
-
+# On SQLite the batch mode rebuilds complaints, which other tables refer to: storage.db.migrate
+# runs migrations with foreign keys off and checks them before committing.
 def upgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    _defer_foreign_keys()
     with op.batch_alter_table("deadlines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("closed_as", sa.String(length=16), nullable=True))
     op.execute("UPDATE deadlines SET closed_as = 'met' WHERE met_at IS NOT NULL")
@@ -182,7 +176,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
-    _defer_foreign_keys()
     for name in ("no_delete", "facts_fixed", "no_truncate"):
         on = " ON buyer_notice_tasks" if postgresql else ""
         op.execute(f"DROP TRIGGER IF EXISTS buyer_notice_tasks_{name}{on}")
