@@ -22,6 +22,7 @@ from .handlers import (
     assessments,
     common,
     complaint_intake,
+    complaint_steps,
     complaint_work,
     gate,
     invitations,
@@ -192,6 +193,7 @@ def build_application(
     common.register(application)
     complaint_intake.register(application)
     complaint_work.register(application)
+    complaint_steps.register(application)
     tickets.register(application)
     vendors.register(application)
     assessments.register(application)

@@ -50,7 +50,8 @@ class Texts:
     """Renders text ids in a language; parameters may be times or other text ids.
 
     A parameter `{"$time": iso}` is shown in the configured time zone, `{"$text": id}` is
-    translated, and a list is joined with the language's list separator.
+    translated (with its own `"params"`, if any), and a list is joined with the language's list
+    separator.
 
     A text id a catalogue lacks is shown in English, else as the id itself, and logged once;
     with `strict` set (the tests set it) it raises MissingText instead.
@@ -106,7 +107,7 @@ class Texts:
             if "$time" in value:
                 return self.format_time(dt.datetime.fromisoformat(value["$time"]))
             if "$text" in value:
-                return self.get(language, value["$text"])
+                return self.get(language, value["$text"], **value.get("params", {}))
         if isinstance(value, dt.datetime):
             return self.format_time(value)
         if isinstance(value, list | tuple):

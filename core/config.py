@@ -14,6 +14,7 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from procedures.complaints.intake import HOLD_SCOPES
 from procedures.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
 from procedures.people import LANGUAGES
 from procedures.vendor_scores import DEFAULT_SCORE_DUE_DAY
@@ -44,6 +45,10 @@ class Settings:
     run_scheduler: bool = True
     # reporting limit for a possible medical-device adverse event (醫療器械不良事件)
     adverse_event_report_within: dt.timedelta = dt.timedelta(days=20)
+    # 暫停發貨 of a complained product: the whole product (the seed's 該產品) or only the lot
+    hold_scope: str = "product"
+    # days the supplier has to answer a quality query before quality is chased
+    supplier_answer_within: dt.timedelta = dt.timedelta(days=7)
     # local hour at which technicians hear of assets still unpatrolled today
     patrol_reminder_hour: int = 17
     # periodic inspections: equipment system -> every how many months
@@ -177,6 +182,14 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if days := values.get("ADVERSE_EVENT_REPORT_DAYS"):
         kwargs["adverse_event_report_within"] = dt.timedelta(
             days=_int("ADVERSE_EVENT_REPORT_DAYS", days, 1, 365)
+        )
+    if scope := values.get("HOLD_SCOPE"):
+        if scope.lower() not in HOLD_SCOPES:
+            raise ConfigError(f"HOLD_SCOPE must be product or lot, got {scope!r}")
+        kwargs["hold_scope"] = scope.lower()
+    if days := values.get("SUPPLIER_ANSWER_DAYS"):
+        kwargs["supplier_answer_within"] = dt.timedelta(
+            days=_int("SUPPLIER_ANSWER_DAYS", days, 1, 365)
         )
     if hour := values.get("PATROL_REMINDER_HOUR"):
         kwargs["patrol_reminder_hour"] = _int("PATROL_REMINDER_HOUR", hour, 0, 23)

@@ -142,6 +142,35 @@ class LiftHold(CallbackAction, prefix="wh:lift"):
     complaint_id: int
 
 
+class ConfirmOutboundStopped(CallbackAction, prefix="wh:out"):
+    complaint_id: int
+
+
+class ConfirmGoodsLabelled(CallbackAction, prefix="wh:label"):
+    complaint_id: int
+
+
+class ConfirmSalesStopped(CallbackAction, prefix="bh:stop"):
+    complaint_id: int
+
+
+class ConfirmBuyerTold(CallbackAction, prefix="as:told"):
+    task_id: int
+    how: Literal["phone", "email", "visit"]
+
+
+class BeginSupplierAnswer(CallbackAction, prefix="sp:answer"):
+    complaint_id: int
+
+
+class BeginHandoff(CallbackAction, prefix="nc:handoff"):
+    complaint_id: int
+
+
+class ChooseHandoffOutcome(CallbackAction, prefix="nc:out"):
+    outcome: Literal["quarantined", "returned_to_supplier", "destroyed", "other"]
+
+
 class ChooseOrganisation(CallbackAction, prefix="cp:org"):
     organisation_id: int
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,6 +61,37 @@ def open_deadline(
     return deadline
 
 
+class ClosedAs(StrEnum):
+    MET = "met"
+    WAIVED = "waived"
+
+
+async def _open_deadline_of(
+    session: AsyncSession,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    subject_label: str | None = None,
+) -> Deadline | None:
+    query = select(Deadline).where(
+        Deadline.subject_type == subject_type,
+        Deadline.subject_id == subject_id,
+        Deadline.kind == kind,
+        Deadline.met_at.is_(None),
+    )
+    if subject_label is not None:
+        query = query.where(Deadline.subject_label == subject_label)
+    return await session.scalar(query)
+
+
+def close_deadline(deadline: Deadline, now: dt.datetime, closed_as: ClosedAs) -> Deadline:
+    """Close an open deadline: the sweep stops at once. A met one is late or in time; a waived
+    one (the step was decided unnecessary) is neither, and reports count it apart."""
+    deadline.met_at, deadline.closed_as = now, closed_as
+    deadline.met_late = now > deadline.due_at if closed_as == ClosedAs.MET else None
+    return deadline
+
+
 async def meet_deadline(
     session: AsyncSession,
     *,
@@ -71,20 +103,16 @@ async def meet_deadline(
 ) -> Deadline | None:
     """Mark the open deadline of this kind met; a late one stays visible as late. A subject with
     several open deadlines of one kind (a vendor's score, month by month) names it by label."""
-    query = select(Deadline).where(
-        Deadline.subject_type == subject_type,
-        Deadline.subject_id == subject_id,
-        Deadline.kind == kind,
-        Deadline.met_at.is_(None),
-    )
-    if subject_label is not None:
-        query = query.where(Deadline.subject_label == subject_label)
-    deadline = await session.scalar(query)
-    if deadline is None:
-        return None
-    deadline.met_at = now
-    deadline.met_late = now > deadline.due_at
-    return deadline
+    deadline = await _open_deadline_of(session, subject_type, subject_id, kind, subject_label)
+    return None if deadline is None else close_deadline(deadline, now, ClosedAs.MET)
+
+
+async def waive_deadline(
+    session: AsyncSession, *, subject_type: str, subject_id: int, kind: str, now: dt.datetime
+) -> Deadline | None:
+    """Close the open deadline of this kind as waived: not met, and not late either."""
+    deadline = await _open_deadline_of(session, subject_type, subject_id, kind)
+    return None if deadline is None else close_deadline(deadline, now, ClosedAs.WAIVED)
 
 
 @dataclass(frozen=True)

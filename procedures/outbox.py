@@ -23,9 +23,10 @@ def as_time(moment: dt.datetime) -> dict[str, str]:
     return {"$time": moment.astimezone(dt.UTC).isoformat()}
 
 
-def as_text(key: str) -> dict[str, str]:
-    """A parameter the renderer translates, e.g. a role or a deadline kind."""
-    return {"$text": key}
+def as_text(key: str, **params: Any) -> dict[str, Any]:
+    """A parameter the renderer translates, e.g. a role or a deadline kind, with parameters of
+    its own if it has any."""
+    return {"$text": key, "params": params} if params else {"$text": key}
 
 
 def button(text_key: str, action: CallbackAction, **params: Any) -> dict[str, Any]:

@@ -28,10 +28,14 @@ SUBJECT = SUBJECT_TYPES[ReturnRequest]
 
 
 async def start_quality_return(
-    session: AsyncSession, complaint: Complaint, now: dt.datetime
+    session: AsyncSession, complaint: Complaint, now: dt.datetime, *, goods_on_hold: bool
 ) -> ReturnRequest:
     """A return for the complained quantity, priced at what the buyer paid for the batch; the
-    complaint records on its own timeline that the return started."""
+    complaint records on its own timeline that the return started. `goods_on_hold` (the
+    caller asked the hold) is kept on the return: goods coming back under a shipment hold are
+    booked in as held, never as stock to ship."""
+    if complaint.product_id is None:
+        raise ValueError("a return needs a product of the master data")
     totals = (
         await session.execute(
             select(func.sum(Shipment.amount), func.sum(Shipment.quantity)).where(
@@ -71,6 +75,7 @@ async def start_quality_return(
             "complaint": complaint.number,
             "quantity": complaint.quantity,
             "amount": str(amount),
+            "goods_on_hold": goods_on_hold,
         },
     )
     return request

@@ -33,6 +33,7 @@ LEDGER_COLUMNS = (
     "product",
     "lot",
     "quantity",
+    "shipment_on_file",
     "channel",
     "complainant",
     "description",
@@ -40,12 +41,18 @@ LEDGER_COLUMNS = (
     "verified_at",
     "result",
     "on_site",
+    "visit_waived",
     "verification_on_time",
     "disposition_at",
     "disposition",
     "opinion_on_time",
     "corrective_action",
     "adverse_event",
+    "supplier_answer_at",
+    "handoff_at",
+    "handoff_outcome",
+    "closed_at",
+    "handling_on_time",
 )
 
 
@@ -57,6 +64,7 @@ class LedgerRow:
     locality: str
     product: str
     lot: str
+    shipment_on_file: bool
     quantity: int
     channel: str
     complainant: str
@@ -65,18 +73,30 @@ class LedgerRow:
     verified_at: dt.datetime | None
     result: str | None
     on_site: bool | None
+    visit_waived: bool
     verification_on_time: bool | None
     disposition_at: dt.datetime | None
     disposition: str | None
     opinion_on_time: bool | None
     corrective_action: str | None
     adverse_event: bool
+    supplier_answer_at: dt.datetime | None
+    handoff_at: dt.datetime | None
+    handoff_outcome: str | None
+    closed_at: dt.datetime | None
+    # 外埠: handling completed within 7 days; None for a local buyer or while open
+    handling_on_time: bool | None
 
 
 def _on_time(deadline: Deadline | None) -> bool | None:
-    if deadline is None or deadline.met_at is None:
+    """Met in time or late; None while open, and for a waived one, which was neither."""
+    if deadline is None or deadline.met_at is None or deadline.closed_as == "waived":
         return None
     return not deadline.met_late
+
+
+def _waived(deadline: Deadline | None) -> bool:
+    return deadline is not None and deadline.closed_as == "waived"
 
 
 async def ledger_rows(
@@ -111,8 +131,9 @@ async def ledger_rows(
             received_at=c.received_at,
             organisation=c.organisation.name,
             locality=c.locality,
-            product=c.product.name,
-            lot=c.batch.lot_number,
+            product=c.product_label,
+            lot=c.lot_label,
+            shipment_on_file=c.shipment_on_file,
             quantity=c.quantity,
             channel=c.channel,
             complainant=" ".join(filter(None, [c.complainant_name, c.complainant_contact])),
@@ -121,12 +142,18 @@ async def ledger_rows(
             verified_at=c.verified_at,
             result=c.verification_result,
             on_site=c.on_site,
+            visit_waived=_waived(deadlines.get((c.id, "on_site_verification"))),
             verification_on_time=_on_time(deadlines.get((c.id, "on_site_verification"))),
             disposition_at=c.disposition_at,
             disposition=c.disposition,
             opinion_on_time=_on_time(deadlines.get((c.id, "disposition_opinion"))),
             corrective_action=c.corrective_action,
             adverse_event=c.adverse_event_at is not None,
+            supplier_answer_at=c.supplier_answer_at,
+            handoff_at=c.handoff_at,
+            handoff_outcome=c.handoff_outcome,
+            closed_at=c.closed_at,
+            handling_on_time=_on_time(deadlines.get((c.id, "handling_complete"))),
         )
         for c in found
     ]
@@ -145,6 +172,8 @@ def _cell(value: object, label: Label, column: str, timezone: ZoneInfo) -> objec
         return label(f"complaint.channel.{value}")
     if column == "locality":
         return label(f"report.locality.{value}")
+    if column == "handoff_outcome":
+        return label(f"complaint.handoff_outcome.{value}")
     return value
 
 
@@ -182,10 +211,12 @@ def quarterly_workbook(
     results = Counter(r.result or "pending" for r in rows)
     verified = [r for r in rows if r.verification_on_time is not None]
     opinions = [r for r in rows if r.opinion_on_time is not None]
+    handled = [r for r in rows if r.handling_on_time is not None]
     figures = [
         ("report.figure.total", len(rows)),
         ("report.figure.local", sum(r.locality == "local" for r in rows)),
         ("report.figure.out_of_town", sum(r.locality == "out_of_town" for r in rows)),
+        ("report.figure.locality_unknown", sum(r.locality == "unknown" for r in rows)),
         ("report.figure.conforming", results["conforming"]),
         ("report.figure.nonconforming", results["nonconforming"]),
         ("report.figure.pending", results["pending"]),
@@ -193,6 +224,12 @@ def quarterly_workbook(
             "report.figure.verification_on_time",
             f"{sum(r.verification_on_time for r in verified)}/{len(verified)}",
         ),
+        ("report.figure.visits_waived", sum(r.visit_waived for r in rows)),
+        (
+            "report.figure.handling_on_time",
+            f"{sum(r.handling_on_time for r in handled)}/{len(handled)}",
+        ),
+        ("report.figure.not_on_file", sum(not r.shipment_on_file for r in rows)),
         (
             "report.figure.opinion_on_time",
             f"{sum(r.opinion_on_time for r in opinions)}/{len(opinions)}",

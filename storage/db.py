@@ -70,5 +70,22 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            await connection.run_sync(upgrade)
+        return
+    # SQLite changes a column by rebuilding its table (Alembic's batch mode): copy, drop the
+    # old table, rename the copy. With foreign keys enforced, dropping a table other rows refer
+    # to fails, so, as SQLite's own procedure for schema changes says, they are switched off
+    # outside the transaction (a PRAGMA inside one is ignored) and checked before it commits.
+    async with engine.connect() as connection:
+        driver = (await connection.get_raw_connection()).driver_connection
+        await driver.execute("PRAGMA foreign_keys=OFF")
+        try:
+            async with connection.begin():
+                await connection.run_sync(upgrade)
+                broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                if broken:
+                    raise RuntimeError(f"the migration left rows without their parent: {broken}")
+        finally:
+            await driver.execute("PRAGMA foreign_keys=ON")

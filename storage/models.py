@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -301,7 +302,10 @@ class Deadline(Base):
     due_at: Mapped[dt.datetime]
     remind_at: Mapped[dt.datetime]
     next_check_at: Mapped[dt.datetime]
+    # when it was closed, and how: "met" (done, `met_late` says whether in time) or "waived" (a
+    # recorded decision that the step is not needed: neither on time nor late)
     met_at: Mapped[dt.datetime | None]
+    closed_as: Mapped[str | None] = mapped_column(String(16))
     met_late: Mapped[bool | None] = mapped_column(Boolean)
     reminded_at: Mapped[dt.datetime | None]
     alerted_at: Mapped[dt.datetime | None]
@@ -359,8 +363,14 @@ class Complaint(Base):
     number: Mapped[str] = mapped_column(String(16), unique=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
-    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    # Every complaint is recorded (所有顧客的投訴), also one about goods the master or shipment
+    # data does not know: then the product or lot is kept as typed, and shipment_on_file says
+    # that no shipment to the buyer backs it.
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    product_text: Mapped[str | None] = mapped_column(String(200))
+    lot_text: Mapped[str | None] = mapped_column(String(64))
+    shipment_on_file: Mapped[bool] = mapped_column(Boolean, server_default=true())
     quantity: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(Text)
     channel: Mapped[str] = mapped_column(String(16))  # chat | phone | email | letter | visit
@@ -382,26 +392,73 @@ class Complaint(Base):
     corrective_action: Mapped[str | None] = mapped_column(Text)
     adverse_event_at: Mapped[dt.datetime | None]
     adverse_event_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    supplier_query_at: Mapped[dt.datetime | None]
+    supplier_query_at: Mapped[dt.datetime | None]  # set only when a supplier contact got it
+    supplier_answer: Mapped[str | None] = mapped_column(Text)
+    supplier_answer_at: Mapped[dt.datetime | None]
+    supplier_answer_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the hand-off of nonconforming goods to the nonconforming-goods procedure (不合格品管理)
+    handoff_at: Mapped[dt.datetime | None]
+    handoff_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    handoff_outcome: Mapped[str | None] = mapped_column(String(24))
+    handoff_notes: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[dt.datetime | None]
 
     organisation: Mapped[Organisation] = relationship()
-    product: Mapped[Product] = relationship()
-    batch: Mapped[Batch] = relationship()
+    product: Mapped[Product | None] = relationship()
+    batch: Mapped[Batch | None] = relationship()
+
+    @property
+    def product_label(self) -> str:
+        """The product's name from the master data, or as typed when it is not known there."""
+        return self.product.name if self.product is not None else self.product_text or ""
+
+    @property
+    def lot_label(self) -> str:
+        return self.batch.lot_number if self.batch is not None else self.lot_text or ""
 
 
 class BatchHold(Base):
-    """暫停發貨: a shipment hold on a batch, placed by a complaint and lifted by the warehouse."""
+    """暫停發貨: a shipment hold placed by a complaint, on the whole product (scope "product",
+    the seed's 該產品) or on one lot (scope "lot", where a deployment narrows it); lifted by the
+    warehouse. A nonconforming finding's stop of outbound, clear label (明顯標志) and stop of
+    sales are each confirmed here."""
 
     __tablename__ = "batch_holds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(8))  # product | lot
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), unique=True)
     placed_at: Mapped[dt.datetime]
     nonconforming: Mapped[bool] = mapped_column(Boolean, default=False)
+    outbound_stopped_at: Mapped[dt.datetime | None]
+    outbound_stopped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    labelled_at: Mapped[dt.datetime | None]
+    labelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    sales_stopped_at: Mapped[dt.datetime | None]
+    sales_stopped_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     lifted_at: Mapped[dt.datetime | None]
     lifted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class BuyerNoticeTask(Base):
+    """Another buyer of a nonconforming product who has no chat contact: after-sales tells them
+    to suspend sales another way (phone, e-mail, visit) within a deadline, and records how."""
+
+    __tablename__ = "buyer_notice_tasks"
+    __table_args__ = (UniqueConstraint("complaint_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    deadline_id: Mapped[int] = mapped_column(ForeignKey("deadlines.id"))
+    created_at: Mapped[dt.datetime]
+    told_at: Mapped[dt.datetime | None]
+    told_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    told_how: Mapped[str | None] = mapped_column(String(16))  # phone | email | visit
+
+    organisation: Mapped[Organisation] = relationship()
 
 
 class ReturnRequest(Base):

@@ -160,10 +160,14 @@ async def enter_complainant(update: Update, context: BotContext) -> int:
 # --- product, lot, quantity, description -----------------------------------------------------
 
 
+def _by_staff(draft: ComplaintDraft) -> bool:
+    return draft.channel != "chat"
+
+
 async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     async with context.session() as session:
         products = await intake.shipped_products(session, draft.organisation_id)
-    if not products:
+    if not products and not _by_staff(draft):
         context.user_data.pop(DRAFT_KEY, None)
         await context.reply(update, "complain.no_products")
         return ConversationHandler.END
@@ -171,7 +175,8 @@ async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraf
         [button("complain.product", ChooseProduct(product_id=p.id), code=p.code, name=p.name)]
         for p in products
     ]
-    await context.reply(update, "complain.ask_product", buttons=buttons)
+    question = "complain.ask_product_staff" if _by_staff(draft) else "complain.ask_product"
+    await context.reply(update, question, buttons=buttons)
     return PRODUCT
 
 
@@ -194,23 +199,29 @@ async def choose_product(update: Update, context: BotContext) -> int:
 
 
 async def type_product(update: Update, context: BotContext) -> int:
-    """Finds the product by the code or name typed; asks for the lot."""
+    """Finds the product by the code or name typed (staff: in the whole master data, else
+    kept as typed); asks for the lot."""
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
+    typed = update.effective_message.text  # type: ignore[union-attr]
     async with context.session() as session:
-        product = await intake.find_shipped_product(
-            session,
-            draft.organisation_id,
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
-    draft.product_id = product.id
+        if _by_staff(draft):
+            product = await intake.find_product(session, typed)
+        else:
+            product = await intake.find_shipped_product(session, draft.organisation_id, typed)
+    if product is None:
+        draft.product_text = intake.check_product_text(typed)
+    else:
+        draft.product_id = product.id
     return await _ask_batch(update, context, draft)
 
 
 async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     _save(context, draft)
-    assert draft.product_id is not None
+    if draft.product_id is None:  # a product the master data does not know: its lot is typed
+        await context.reply(update, "complain.ask_batch_typed", product=draft.product_text)
+        return BATCH
     async with context.session() as session:
         batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
     buttons = [
@@ -242,19 +253,26 @@ async def choose_batch(update: Update, context: BotContext) -> int:
 
 
 async def type_batch(update: Update, context: BotContext) -> int:
-    """Accepts a typed lot only if it was shipped to the buyer; asks for the quantity."""
+    """A customer's typed lot must have been shipped to them; staff's is found in the master
+    data or kept as typed. Asks for the quantity."""
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    assert draft.product_id is not None
+    typed = update.effective_message.text  # type: ignore[union-attr]
     async with context.session() as session:
-        batch = await intake.find_shipped_batch(
-            session,
-            draft.organisation_id,
-            draft.product_id,
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
-    draft.batch_id = batch.id
+        if not _by_staff(draft):
+            assert draft.product_id is not None
+            batch = await intake.find_shipped_batch(
+                session, draft.organisation_id, draft.product_id, typed
+            )
+        elif draft.product_id is not None:
+            batch = await intake.find_batch(session, draft.product_id, typed)
+        else:
+            batch = None
+    if batch is None:
+        draft.lot_text = intake.check_lot_text(typed)
+    else:
+        draft.batch_id = batch.id
     _save(context, draft)
     await context.reply(update, "complain.ask_quantity")
     return QUANTITY
@@ -265,12 +283,10 @@ async def enter_quantity(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    assert draft.batch_id is not None
     async with context.session() as session:
-        draft.quantity = await intake.parse_quantity(
+        draft.quantity = await intake.parse_draft_quantity(
             session,
-            draft.organisation_id,
-            draft.batch_id,
+            draft,
             update.effective_message.text,  # type: ignore[union-attr]
         )
     _save(context, draft)
@@ -335,13 +351,13 @@ async def photos_done(update: Update, context: BotContext) -> int:
 async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]:
     async with context.session() as session:
         organisation = await session.get(Organisation, draft.organisation_id)
-        product = await session.get(Product, draft.product_id)
-        batch = await session.get(Batch, draft.batch_id)
-    assert organisation and product and batch
+        product = await session.get(Product, draft.product_id) if draft.product_id else None
+        batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
+    assert organisation
     return {
         "organisation": organisation.name,
-        "product": product.name,
-        "lot": batch.lot_number,
+        "product": product.name if product else draft.product_text,
+        "lot": batch.lot_number if batch else draft.lot_text,
         "quantity": draft.quantity,
         "description": draft.description,
         "photos": len(draft.photo_file_ids),
@@ -358,7 +374,12 @@ async def submit(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.unit_of_work() as uow:
-        filed = await intake.file_complaint(uow, await context.actor(uow.session), draft)
+        filed = await intake.file_complaint(
+            uow,
+            await context.actor(uow.session),
+            draft,
+            hold_scope=context.services.settings.hold_scope,
+        )
     context.user_data.pop(DRAFT_KEY, None)
     complaint = filed.complaint
     await edit_query_message(
@@ -366,11 +387,14 @@ async def submit(update: Update, context: BotContext) -> int:
         context.text(
             "complaint.filed",
             number=complaint.number,
-            product=complaint.product.name,
-            lot=complaint.batch.lot_number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
             quantity=complaint.quantity,
             verify_due=filed.verify_due,
             opinion_due=filed.opinion_due,
+            shipment_note=""
+            if complaint.shipment_on_file
+            else as_text("complaint.note.shipment_not_on_file"),
         ),
     )
     return ConversationHandler.END

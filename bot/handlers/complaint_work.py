@@ -16,6 +16,7 @@ from telegram.ext import (
 )
 
 from procedures.actions import (
+    BeginHandoff,
     BeginOpinion,
     BeginVerification,
     ChooseVerificationMode,
@@ -60,9 +61,13 @@ async def show_queue(update: Update, context: BotContext) -> None:
         await context.reply(update, "queue.empty")
         return
     await context.reply(update, "queue.header")
+    # the business head reads the queue (收集和歸檔) but does not work it
+    works_it = bool(context.member and context.member.roles & handling.VERIFIERS)
     for complaint in waiting[:20]:
         buttons = (
-            [[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]]
+            None
+            if not works_it
+            else [[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]]
             if complaint.status == ComplaintStatus.OPEN
             else work_buttons(complaint.id)
         )
@@ -72,8 +77,8 @@ async def show_queue(update: Update, context: BotContext) -> None:
             buttons=buttons,
             number=complaint.number,
             organisation=complaint.organisation.name,
-            product=complaint.product.name,
-            lot=complaint.batch.lot_number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
             status=as_text(f"complaint.status.{complaint.status}"),
         )
 
@@ -92,8 +97,8 @@ async def take(update: Update, context: BotContext) -> None:
         context.text(
             "complaint.taken",
             number=complaint.number,
-            product=complaint.product.name,
-            lot=complaint.batch.lot_number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
             quantity=complaint.quantity,
             organisation=complaint.organisation.name,
             description=complaint.description,
@@ -132,8 +137,8 @@ async def lift_hold(update: Update, context: BotContext) -> None:
         context.text(
             "complaint.hold_lifted_reply",
             number=complaint.number,
-            product=complaint.product.name,
-            lot=complaint.batch.lot_number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
         ),
     )
 
@@ -245,13 +250,18 @@ async def choose_result(update: Update, context: BotContext) -> int:
             notes=state.get("notes", ""),
             photo_file_ids=state["photos"],
             timezone=context.services.settings.timezone,
+            supplier_answer_within=context.services.settings.supplier_answer_within,
         )
     context.user_data.pop(VERIFY_KEY, None)
     await query.answer()
     number = outcome.complaint.number
+    keyboard = None
     if outcome.complaint.verification_result == ComplaintStatus.CONFORMING:
         text = context.text("verify.recorded_conforming", number=number)
     else:
+        keyboard = context.keyboard(
+            [[button("complaint.button.handoff", BeginHandoff(complaint_id=outcome.complaint.id))]]
+        )
         note = (
             context.text("verify.return_note", return_number=outcome.return_number)
             if outcome.return_number
@@ -266,7 +276,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
             suspended=len(outcome.suspension_sent_to),
             return_note=note,
         )
-    await edit_query_message(update, text)
+    await edit_query_message(update, text, keyboard)
     return ConversationHandler.END
 
 

@@ -8,13 +8,13 @@ from telegram.ext import Application, CommandHandler
 
 from procedures import people
 from procedures.calendar import parse_quarter
-from procedures.complaints import queries
+from procedures.complaints import nonconforming, queries
 from procedures.complaints.common import SUBJECT
 from procedures.outbox import as_text
 from procedures.photos import photos_of
 from procedures.timeline import events_of
 from reports import documents
-from storage.models import Complaint, Deadline, TimelineEvent
+from storage.models import BatchHold, BuyerNoticeTask, Complaint, Deadline, TimelineEvent
 
 from ..access import for_command
 from ..context import BotContext, fit_caption, fit_message
@@ -33,11 +33,22 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         deadlines = await queries.deadlines_of(session, complaint.id)
         photos = await photos_of(session, SUBJECT, complaint.id)
         events = await events_of(session, SUBJECT, complaint.id)
+        hold = await queries.hold_of(session, complaint.id)
+        tasks = await nonconforming.buyer_tasks_of(session, complaint.id)
         names = await people.names_of(
             session,
-            [*(e.actor_id for e in events), complaint.verified_by_id, complaint.disposition_by_id],
+            [
+                *(e.actor_id for e in events),
+                complaint.verified_by_id,
+                complaint.disposition_by_id,
+                complaint.handoff_by_id,
+                complaint.supplier_answer_by_id,
+                *(t.told_by_id for t in tasks),
+            ],
         )
-    text = render_ticket(context, complaint, deadlines, len(photos), events, names)
+    text = render_ticket(
+        context, complaint, deadlines, len(photos), events, names, hold=hold, tasks=tasks
+    )
     await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
 
 
@@ -48,13 +59,16 @@ def render_ticket(
     photo_count: int,
     events: list[TimelineEvent],
     names: dict[int, str],
+    *,
+    hold: BatchHold | None = None,
+    tasks: list[BuyerNoticeTask] = (),  # type: ignore[assignment]
 ) -> str:
     """The complaint and handling record (顧客質量投訴及處理記錄) as the bot prints it."""
     t = context.text
     now = context.now()
     expiry = (
         t("ticket.expiry", date=complaint.batch.expiry_date.isoformat())
-        if complaint.batch.expiry_date
+        if complaint.batch is not None and complaint.batch.expiry_date
         else ""
     )
     lines = [
@@ -67,8 +81,8 @@ def render_ticket(
             "ticket.details",
             organisation=complaint.organisation.name,
             locality=as_text(f"complaint.locality.{complaint.locality}"),
-            product=complaint.product.name,
-            lot=complaint.batch.lot_number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
             expiry=expiry,
             quantity=complaint.quantity,
             received_at=complaint.received_at,
@@ -80,8 +94,11 @@ def render_ticket(
             photos=photo_count,
         ),
     ]
+    if not complaint.shipment_on_file:
+        lines.append(t("ticket.not_on_file"))
     if complaint.verification_result:
         mode = "ticket.mode_on_site" if complaint.on_site else "ticket.mode_waived"
+        # without a visit the notes are the reason it was waived, by the verifier named here
         lines.append(
             t(
                 "ticket.verification",
@@ -105,17 +122,22 @@ def render_ticket(
         lines.append(t("ticket.corrective_action", action=complaint.corrective_action))
     if complaint.adverse_event_at:
         lines.append(t("ticket.adverse", at=complaint.adverse_event_at))
+    lines += render_steps(context, complaint, hold, list(tasks), names)
     if deadlines:
         lines.append("")
         lines.append(t("ticket.deadlines"))
         for deadline in deadlines:
             kind = as_text(f"deadline.kind.{deadline.kind}")
-            if deadline.met_at is not None:
+            if deadline.closed_as == "waived":
+                key = "ticket.deadline_waived"
+            elif deadline.met_at is not None:
                 key = "ticket.deadline_late" if deadline.met_late else "ticket.deadline_met"
             else:
                 key = (
                     "ticket.deadline_overdue" if now >= deadline.due_at else "ticket.deadline_open"
                 )
+            label = deadline.subject_label.removeprefix(complaint.number).strip()
+            kind = t("ticket.deadline_for", kind=kind, who=label) if label else kind
             lines.append(t(key, kind=kind, due_at=deadline.due_at, met_at=deadline.met_at))
     lines.append("")
     lines.append(t("timeline.header"))
@@ -129,10 +151,85 @@ def render_ticket(
             details["kind"] = as_text(f"deadline.kind.{details.get('kind')}")
         if event.action == "reply_to_complainant":
             details["what"] = as_text(f"{details.get('text_key')}_name")
+        if event.action == "hold_placed":
+            details["scope"] = as_text(f"complaint.hold_scope.{details.get('scope', 'lot')}")
+        if "how" in details:
+            details["how"] = as_text(f"complaint.told_how.{details['how']}")
+        if "outcome" in details:
+            details["outcome"] = as_text(f"complaint.handoff_outcome.{details['outcome']}")
+        if "step" in details:
+            details["step"] = as_text(f"complaint.hold_step.{details['step']}")
         action = t(f"timeline.complaint.{event.action}", **details)
         actor = names.get(event.actor_id, "") if event.actor_id else t("timeline.system")
         lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
     return "\n".join(lines)
+
+
+def render_steps(
+    context: BotContext,
+    complaint: Complaint,
+    hold: BatchHold | None,
+    tasks: list[BuyerNoticeTask],
+    names: dict[int, str],
+) -> list[str]:
+    """The hold with its confirmations, the buyers told another way, the supplier's answer and
+    the hand-off of the goods: the steps the ticket's header does not show."""
+    t = context.text
+    lines = []
+    if hold is not None:
+        state = "ticket.hold_lifted" if hold.lifted_at else "ticket.hold_active"
+        lines.append(
+            t(
+                state,
+                scope=as_text(f"complaint.hold_scope.{hold.scope}"),
+                placed_at=hold.placed_at,
+                lifted_at=hold.lifted_at,
+            )
+        )
+        for step in ("outbound_stopped", "labelled", "sales_stopped"):
+            at = getattr(hold, f"{step}_at")
+            if at is not None:
+                lines.append(
+                    t(
+                        "ticket.hold_step",
+                        step=as_text(f"complaint.hold_step.{step}"),
+                        name=names.get(getattr(hold, f"{step}_by_id") or 0, ""),
+                        at=at,
+                    )
+                )
+    for task in tasks:
+        if task.told_at is None:
+            lines.append(t("ticket.buyer_task_open", code=task.organisation.code))
+        else:
+            lines.append(
+                t(
+                    "ticket.buyer_task_done",
+                    code=task.organisation.code,
+                    how=as_text(f"complaint.told_how.{task.told_how}"),
+                    name=names.get(task.told_by_id or 0, ""),
+                    at=task.told_at,
+                )
+            )
+    if complaint.supplier_answer:
+        lines.append(
+            t(
+                "ticket.supplier_answer",
+                name=names.get(complaint.supplier_answer_by_id or 0, ""),
+                at=complaint.supplier_answer_at,
+                answer=complaint.supplier_answer,
+            )
+        )
+    if complaint.handoff_at:
+        lines.append(
+            t(
+                "ticket.handoff",
+                name=names.get(complaint.handoff_by_id or 0, ""),
+                at=complaint.handoff_at,
+                outcome=as_text(f"complaint.handoff_outcome.{complaint.handoff_outcome}"),
+                notes=complaint.handoff_notes,
+            )
+        )
+    return lines
 
 
 @for_command("mytickets")
@@ -155,8 +252,8 @@ async def my_tickets(update: Update, context: BotContext) -> None:
         context.text(
             "mytickets.line",
             number=c.number,
-            product=c.product.name,
-            lot=c.batch.lot_number,
+            product=c.product_label,
+            lot=c.lot_label,
             status=as_text(f"complaint.status.{c.status}"),
         )
         for c in own

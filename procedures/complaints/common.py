@@ -37,8 +37,8 @@ ACTIVE_STATUSES = (
 def subject_params(complaint: Complaint) -> dict[str, Any]:
     return {
         "number": complaint.number,
-        "product": complaint.product.name,
-        "lot": complaint.batch.lot_number,
+        "product": complaint.product_label,
+        "lot": complaint.lot_label,
         "quantity": complaint.quantity,
         "organisation": complaint.organisation.name,
     }

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, BatchHold, Complaint, Organisation, Shipment, User
+from storage.models import BatchHold, Complaint, User
 
 from .. import roles
 from ..actions import LiftHold
 from ..calendar import local_day
-from ..deadlines import meet_deadline, open_deadline
+from ..deadlines import meet_deadline, open_deadline, waive_deadline
 from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..photos import add_photos
@@ -23,10 +23,13 @@ from ..returns import start_quality_return
 from ..text_input import MAX_TEXT, check_text, optional_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
+from .closing import close_if_done
 from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
-from .queries import is_batch_on_hold
+from .nonconforming import query_supplier, start_nonconforming_steps, suspend_sales_elsewhere
+from .queries import is_on_hold
 
 HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
+SUPPLIER_ANSWER_WITHIN = dt.timedelta(days=7)
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 
 
@@ -98,8 +101,11 @@ async def record_verification(
     notes: str,
     photo_file_ids: list[str] | None = None,
     timezone: ZoneInfo,
+    supplier_answer_within: dt.timedelta = SUPPLIER_ANSWER_WITHIN,
 ) -> VerificationOutcome:
-    """Record the (on-site) verification and carry out what its result requires."""
+    """Record the (on-site) verification and carry out what its result requires. Without a
+    visit, the notes are the reason it was waived: a decision recorded with who took it, which
+    closes the on-site deadline as waived, not met."""
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, VERIFIERS)
     if result not in (ComplaintStatus.CONFORMING, ComplaintStatus.NONCONFORMING):
@@ -128,14 +134,30 @@ async def record_verification(
             "photos": len(photo_file_ids or []),
         },
     )
-    await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind="on_site_verification", now=now
-    )
+    if on_site:
+        await meet_deadline(
+            session,
+            subject_type=SUBJECT,
+            subject_id=complaint.id,
+            kind="on_site_verification",
+            now=now,
+        )
+    else:
+        record_change(session, complaint, "visit_waived", now, actor=actor, after={"reason": notes})
+        await waive_deadline(
+            session,
+            subject_type=SUBJECT,
+            subject_id=complaint.id,
+            kind="on_site_verification",
+            now=now,
+        )
     if result == ComplaintStatus.CONFORMING:
         outcome = await _after_conforming(session, complaint, now)
     else:
-        outcome = await _after_nonconforming(session, complaint, now, timezone)
-    await _close_if_done(session, complaint, now)
+        outcome = await _after_nonconforming(
+            session, complaint, now, timezone, supplier_answer_within
+        )
+    await close_if_done(session, complaint, now)
     await uow.commit()
     return outcome
 
@@ -145,6 +167,9 @@ async def _after_conforming(
 ) -> VerificationOutcome:
     params = subject_params(complaint)
     await _tell_complainant(session, complaint, "complaint.resume_sales", params, now)
+    hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
+    if hold is None:  # a product the master data does not know was never held
+        return VerificationOutcome(complaint)
     due = now + HOLD_LIFT_WINDOW
     open_deadline(
         session,
@@ -169,17 +194,22 @@ async def _after_conforming(
 
 
 async def _after_nonconforming(
-    session: AsyncSession, complaint: Complaint, now: dt.datetime, timezone: ZoneInfo
+    session: AsyncSession,
+    complaint: Complaint,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    supplier_answer_within: dt.timedelta,
 ) -> VerificationOutcome:
     params = subject_params(complaint)
     batch = complaint.batch
     hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
     if hold is not None:
         hold.nonconforming = True
-    batch.nonconforming_since = batch.nonconforming_since or now
-    record_change(
-        session, complaint, "batch_marked_nonconforming", now, after={"batch": batch.lot_number}
-    )
+    if batch is not None:
+        batch.nonconforming_since = batch.nonconforming_since or now
+        record_change(
+            session, complaint, "batch_marked_nonconforming", now, after={"batch": batch.lot_number}
+        )
 
     await notify_roles(
         session,
@@ -189,44 +219,25 @@ async def _after_nonconforming(
         now=now,
         dedupe_prefix=f"complaint:{complaint.id}:nc-head",
     )
-    await notify_roles(
-        session,
-        [roles.WAREHOUSE],
-        "complaint.nonconforming_warehouse",
-        params,
-        now=now,
-        dedupe_prefix=f"complaint:{complaint.id}:nc-warehouse",
-    )
-    await notify_roles(
-        session,
-        [roles.BUSINESS_HEAD],
-        "complaint.nonconforming_business",
-        params,
-        now=now,
-        dedupe_prefix=f"complaint:{complaint.id}:nc-business",
-    )
-    reached, unreachable = await _suspend_sales_elsewhere(session, complaint, now)
+    await start_nonconforming_steps(session, complaint, hold, now)
+    reached, unreachable = await suspend_sales_elsewhere(session, complaint, now)
+    return_number = await _return_or_refusal(session, complaint, now, timezone)
+    await query_supplier(session, complaint, now, supplier_answer_within)
+    return VerificationOutcome(complaint, return_number, reached, unreachable)
 
-    return_number = None
+
+async def _return_or_refusal(
+    session: AsyncSession, complaint: Complaint, now: dt.datetime, timezone: ZoneInfo
+) -> str | None:
+    """A return for the buyer unless the lot is past its expiry (該批號產品未超過有效期的); a
+    product the master data does not know cannot be booked, so staff arrange that one."""
+    params = subject_params(complaint)
+    batch = complaint.batch
+    if complaint.product_id is None:
+        record_change(session, complaint, "return_not_started", now)
+        return None
     today = local_day(now, timezone)
-    if batch.expiry_date is None or batch.expiry_date >= today:
-        request = await start_quality_return(session, complaint, now)
-        return_number = request.number
-        record_change(
-            session,
-            complaint,
-            "return_started",
-            now,
-            after={"return_number": return_number, "amount": str(request.lines[0].amount)},
-        )
-        await _tell_complainant(
-            session,
-            complaint,
-            "complaint.return_started",
-            {**params, "return_number": return_number},
-            now,
-        )
-    else:
+    if batch is not None and batch.expiry_date is not None and batch.expiry_date < today:
         record_change(
             session,
             complaint,
@@ -241,72 +252,24 @@ async def _after_nonconforming(
             {**params, "expiry_date": batch.expiry_date.isoformat()},
             now,
         )
-
-    complaint.supplier_query_at = now
-    product = complaint.product
-    suppliers: list[User] = []
-    if product.supplier_id is not None:
-        suppliers = await users_with_roles(
-            session, [roles.SUPPLIER], organisation_ids=[product.supplier_id]
-        )
-        await notify_users(
-            session,
-            suppliers,
-            "complaint.supplier_query",
-            params,
-            now=now,
-            dedupe_prefix=f"complaint:{complaint.id}:supplier",
-        )
+        return None
+    on_hold = await is_on_hold(session, complaint.product_id, complaint.batch_id)
+    request = await start_quality_return(session, complaint, now, goods_on_hold=on_hold)
     record_change(
         session,
         complaint,
-        "supplier_queried",
+        "return_started",
         now,
-        after={"supplier_id": product.supplier_id, "recipients": len(suppliers)},
+        after={"return_number": request.number, "amount": str(request.lines[0].amount)},
     )
-    return VerificationOutcome(complaint, return_number, reached, unreachable)
-
-
-async def _suspend_sales_elsewhere(
-    session: AsyncSession, complaint: Complaint, now: dt.datetime
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Tell every other buyer of the product to suspend its sales: one message per contact."""
-    other_organisations = list(
-        await session.scalars(
-            select(Organisation)
-            .join(Shipment, Shipment.organisation_id == Organisation.id)
-            .join(Batch, Batch.id == Shipment.batch_id)
-            .where(
-                Batch.product_id == complaint.product_id,
-                Organisation.id != complaint.organisation_id,
-            )
-            .distinct()
-            .order_by(Organisation.code)
-        )
-    )
-    params = subject_params(complaint)
-    reached, unreachable = [], []
-    for organisation in other_organisations:
-        contacts = await users_with_roles(
-            session, [roles.CUSTOMER], organisation_ids=[organisation.id]
-        )
-        await notify_users(
-            session,
-            contacts,
-            "complaint.suspend_sales",
-            params,
-            now=now,
-            dedupe_prefix=f"complaint:{complaint.id}:suspend:o{organisation.id}",
-        )
-        (reached if contacts else unreachable).append(organisation.code)
-    record_change(
+    await _tell_complainant(
         session,
         complaint,
-        "sales_suspension_sent",
+        "complaint.return_started",
+        {**params, "return_number": request.number},
         now,
-        after={"organisations": reached, "without_contact": unreachable},
     )
-    return tuple(reached), tuple(unreachable)
+    return request.number
 
 
 def check_notes(text: str) -> str:
@@ -361,7 +324,7 @@ async def record_disposition(
         {**subject_params(complaint), "opinion": opinion},
         now,
     )
-    await _close_if_done(session, complaint, now)
+    await close_if_done(session, complaint, now)
     await uow.commit()
     return complaint
 
@@ -422,16 +385,16 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
     if hold.lifted_at is not None:
         raise WrongState("complaint.hold_already_lifted", number=complaint.number)
     hold.lifted_at, hold.lifted_by_id = now, actor.id
-    # Another open complaint (or a nonconforming finding) may still hold the same lot: then
-    # this lift is recorded, but nobody is told the lot may ship again.
-    still_held = await is_batch_on_hold(session, complaint.batch_id)
+    # Another open complaint (or a nonconforming finding) may still hold the same goods: then
+    # this lift is recorded, but nobody is told they may ship again.
+    still_held = await is_on_hold(session, hold.product_id, complaint.batch_id)
     record_change(
         session,
         complaint,
         "hold_lifted",
         now,
         actor=actor,
-        after={"batch": complaint.batch.lot_number, "batch_still_held": still_held},
+        after={"batch": complaint.lot_label, "batch_still_held": still_held},
     )
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=complaint.id, kind="hold_lift", now=now
@@ -445,28 +408,9 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
             now=now,
             dedupe_prefix=f"complaint:{complaint.id}:lifted",
         )
-    await _close_if_done(session, complaint, now)
+    await close_if_done(session, complaint, now)
     await uow.commit()
     return complaint
-
-
-async def _close_if_done(session: AsyncSession, complaint: Complaint, now: dt.datetime) -> None:
-    if complaint.verification_result is None or complaint.disposition is None:
-        return
-    if complaint.verification_result == ComplaintStatus.CONFORMING:
-        hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
-        if hold is not None and hold.lifted_at is None:
-            return
-    before = complaint.status
-    complaint.status, complaint.closed_at = ComplaintStatus.CLOSED, now
-    record_change(
-        session,
-        complaint,
-        "closed",
-        now,
-        before={"status": before},
-        after={"status": ComplaintStatus.CLOSED},
-    )
 
 
 async def complaint_for_verification(

@@ -26,14 +26,26 @@ from ..unit_of_work import UnitOfWork
 from .common import SUBJECT, ComplaintStatus, subject_params
 
 CHANNELS = ("phone", "email", "letter", "visit")
-VERIFICATION_WINDOW = {"local": dt.timedelta(hours=24), "out_of_town": dt.timedelta(days=7)}
+# A buyer whose locality the master data lacks is held to the stricter, local rule.
+VERIFICATION_WINDOW = {
+    "local": dt.timedelta(hours=24),
+    "out_of_town": dt.timedelta(days=7),
+    "unknown": dt.timedelta(hours=24),
+}
+# 外埠…七天內進行實地核實處理完畢: for an out-of-town buyer the handling, not only the visit, is
+# complete within 7 days (met when the complaint closes).
+HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
 DISPOSITION_WINDOW = dt.timedelta(days=3)
+HOLD_SCOPES = ("product", "lot")
+HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
 # Who may file for a customer.
 FILING_STAFF = frozenset({roles.AFTER_SALES, roles.QUALITY})
 # complaints.quantity is a 32-bit Integer column
 MAX_QUANTITY = 2**31 - 1
 NAME_LENGTH = column_length(Complaint.complainant_name)
+PRODUCT_TEXT_LENGTH = column_length(Complaint.product_text)
+LOT_TEXT_LENGTH = column_length(Complaint.lot_text)
 CONTACT_LENGTH = column_length(Complaint.complainant_contact)
 
 
@@ -47,6 +59,9 @@ class ComplaintDraft:
     complainant_contact: str | None = None
     product_id: int | None = None
     batch_id: int | None = None
+    # staff only: a product or lot the master data does not know, as typed
+    product_text: str | None = None
+    lot_text: str | None = None
     quantity: int | None = None
     description: str | None = None
     photo_file_ids: list[str] = field(default_factory=list)
@@ -116,6 +131,35 @@ async def find_shipped_batch(
     raise InvalidInput("complaint.batch_not_shipped", lot=lot_number.strip())
 
 
+async def find_product(session: AsyncSession, text: str) -> Product | None:
+    """A product of the master data named by its code, name or a part of the name that only
+    it has; None when none is, which staff may then record as typed."""
+    wanted = clean_text(text).strip().lower()
+    candidates = list(await session.scalars(select(Product).order_by(Product.code)))
+    exact = [p for p in candidates if p.code.lower() == wanted or p.name.lower() == wanted]
+    partial = [p for p in candidates if wanted and wanted in p.name.lower()]
+    matches = exact or partial
+    return matches[0] if len(matches) == 1 else None
+
+
+async def find_batch(session: AsyncSession, product_id: int, lot_number: str) -> Batch | None:
+    """The product's lot of this number in the master data, whoever it was shipped to."""
+    wanted = clean_text(lot_number).strip().lower()
+    for batch in await session.scalars(select(Batch).where(Batch.product_id == product_id)):
+        if batch.lot_number.lower() == wanted:
+            return batch
+    return None
+
+
+def check_product_text(text: str) -> str:
+    """A product the master data does not know, as staff typed it."""
+    return check_text(text, empty="complaint.empty_product", limit=PRODUCT_TEXT_LENGTH)
+
+
+def check_lot_text(text: str) -> str:
+    return check_text(text, empty="complaint.empty_lot", limit=LOT_TEXT_LENGTH)
+
+
 async def shipped_quantity(session: AsyncSession, organisation_id: int, batch_id: int) -> int:
     total = await session.scalar(
         select(func.coalesce(func.sum(Shipment.quantity), 0)).where(
@@ -134,6 +178,15 @@ async def parse_quantity(
     if quantity > shipped:
         raise InvalidInput("complaint.quantity_over_shipped", shipped=shipped)
     return quantity
+
+
+async def parse_draft_quantity(session: AsyncSession, draft: ComplaintDraft, text: str) -> int:
+    """The quantity affected: within what was shipped of the lot when a shipment is on file;
+    staff recording goods no shipment shows are held only to a positive whole number."""
+    if draft.batch_id is not None:
+        if await shipped_quantity(session, draft.organisation_id, draft.batch_id):
+            return await parse_quantity(session, draft.organisation_id, draft.batch_id, text)
+    return check_quantity(text)
 
 
 def check_quantity(text: str) -> int:
@@ -181,8 +234,53 @@ class FilingOutcome:
     opinion_due: dt.datetime
 
 
-async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) -> FilingOutcome:
-    """Record the complaint, hold its batch, start the deadlines, tell QC and the warehouse."""
+@dataclass(frozen=True)
+class _Goods:
+    """What the complaint is about, as far as the master and shipment data know it."""
+
+    product: Product | None
+    batch: Batch | None
+    product_text: str | None
+    lot_text: str | None
+    shipment_on_file: bool
+
+
+async def _goods_of(
+    session: AsyncSession, draft: ComplaintDraft, organisation: Organisation, by_staff: bool
+) -> _Goods:
+    """The product and lot of the draft. A customer complains about what was shipped to them;
+    staff may record any complaint (所有顧客的投訴), also about goods no shipment shows."""
+    if draft.product_id is None and draft.product_text is None:
+        raise InvalidInput("complaint.incomplete")
+    if draft.batch_id is None and draft.lot_text is None:
+        raise InvalidInput("complaint.incomplete")
+    product = await session.get(Product, draft.product_id) if draft.product_id else None
+    batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
+    if (draft.product_id and product is None) or (
+        batch is not None and (product is None or batch.product_id != product.id)
+    ):
+        raise InvalidInput("complaint.batch_not_shipped", lot="")
+    shipped = (
+        product is not None
+        and batch is not None
+        and batch.id in {b.id for b in await shipped_batches(session, organisation.id, product.id)}
+    )
+    if not by_staff and not shipped:
+        raise InvalidInput("complaint.batch_not_shipped", lot="")
+    return _Goods(
+        product=product,
+        batch=batch,
+        product_text=None if product else check_product_text(draft.product_text or ""),
+        lot_text=None if batch else check_lot_text(draft.lot_text or ""),
+        shipment_on_file=shipped,
+    )
+
+
+async def file_complaint(
+    uow: UnitOfWork, actor: User, draft: ComplaintDraft, *, hold_scope: str = "product"
+) -> FilingOutcome:
+    """Record the complaint, hold the product (or, by the deployment's setting, only the lot),
+    start the deadlines, tell QC, the warehouse and the business head."""
     session, now = uow.session, uow.clock.now()
     filing_for_others = draft.channel != "chat"
     if filing_for_others:
@@ -193,24 +291,26 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
         if actor.organisation_id != draft.organisation_id:
             raise NotAllowed()
-    if draft.product_id is None or draft.batch_id is None or draft.quantity is None:
+    if hold_scope not in HOLD_SCOPES:
+        raise ValueError(f"hold scope {hold_scope!r}")
+    if draft.quantity is None:
         raise InvalidInput("complaint.incomplete")
     check_quantity(str(draft.quantity))
     organisation = await session.get(Organisation, draft.organisation_id)
     if organisation is None or organisation.kind != "customer":
         raise NotFound("complaint.not_found")
-    shipped = await shipped_batches(session, organisation.id, draft.product_id)
-    batch = next((b for b in shipped if b.id == draft.batch_id), None)
-    if batch is None:
-        raise InvalidInput("complaint.batch_not_shipped", lot="")
-    locality = organisation.locality or "out_of_town"
+    goods = await _goods_of(session, draft, organisation, filing_for_others)
+    locality = organisation.locality or "unknown"
 
     complaint = Complaint(
         number=await next_number(session, "QC", now.year),
         status=ComplaintStatus.OPEN,
         organisation_id=organisation.id,
-        product_id=batch.product_id,
-        batch_id=batch.id,
+        product_id=goods.product.id if goods.product else None,
+        batch_id=goods.batch.id if goods.batch else None,
+        product_text=goods.product_text,
+        lot_text=goods.lot_text,
+        shipment_on_file=goods.shipment_on_file,
         quantity=draft.quantity,
         description=check_description(draft.description or ""),
         channel=draft.channel,
@@ -233,7 +333,9 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         after={
             "number": complaint.number,
             "channel": complaint.channel,
-            "batch": batch.lot_number,
+            "product": complaint.product_label,
+            "batch": complaint.lot_label,
+            "shipment_on_file": complaint.shipment_on_file,
             "quantity": complaint.quantity,
             "photos": len(draft.photo_file_ids),
         },
@@ -241,7 +343,10 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
 
     verify_due = now + VERIFICATION_WINDOW[locality]
     opinion_due = now + DISPOSITION_WINDOW
-    for kind, due in (("on_site_verification", verify_due), ("disposition_opinion", opinion_due)):
+    windows = [("on_site_verification", verify_due), ("disposition_opinion", opinion_due)]
+    if locality in HANDLING_WINDOW:
+        windows.append(("handling_complete", now + HANDLING_WINDOW[locality]))
+    for kind, due in windows:
         open_deadline(
             session,
             subject_type=SUBJECT,
@@ -253,17 +358,17 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
             due_at=due,
         )
 
-    session.add(BatchHold(batch_id=batch.id, complaint_id=complaint.id, placed_at=now))
-    record_change(session, complaint, "hold_placed", now, after={"batch": batch.lot_number})
     params = subject_params(complaint)
-    await notify_roles(
-        session,
-        [roles.WAREHOUSE, roles.BUSINESS_HEAD],
-        "complaint.hold_placed",
-        params,
-        now=now,
-        dedupe_prefix=f"complaint:{complaint.id}:hold",
-    )
+    held = _place_hold(session, complaint, hold_scope, now)
+    if held is not None:
+        await notify_roles(
+            session,
+            [roles.WAREHOUSE, roles.BUSINESS_HEAD],
+            HOLD_NOTICES[held],
+            params,
+            now=now,
+            dedupe_prefix=f"complaint:{complaint.id}:hold",
+        )
     await notify_roles(
         session,
         [roles.QUALITY],
@@ -273,6 +378,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
             "locality": as_text(f"complaint.locality.{locality}"),
             "verify_due": as_time(verify_due),
             "opinion_due": as_time(opinion_due),
+            **_intake_notes(complaint),
         },
         now=now,
         buttons=[[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]],
@@ -280,3 +386,43 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
     )
     await uow.commit()
     return FilingOutcome(complaint, verify_due, opinion_due)
+
+
+def _place_hold(
+    session: AsyncSession, complaint: Complaint, scope: str, now: dt.datetime
+) -> str | None:
+    """暫停發貨 on what is known: the product (or only the lot, where the deployment says so and
+    the lot is known). A product the master data does not know cannot be held: None."""
+    if complaint.product_id is None:
+        record_change(session, complaint, "hold_not_placed", now)
+        return None
+    if complaint.batch_id is None:
+        scope = "product"
+    session.add(
+        BatchHold(
+            product_id=complaint.product_id,
+            batch_id=complaint.batch_id,
+            scope=scope,
+            complaint_id=complaint.id,
+            placed_at=now,
+        )
+    )
+    record_change(
+        session,
+        complaint,
+        "hold_placed",
+        now,
+        after={"scope": scope, "product": complaint.product_label, "batch": complaint.lot_label},
+    )
+    return scope
+
+
+def _intake_notes(complaint: Complaint) -> dict[str, Any]:
+    """What quality must know before taking a complaint: the gaps in the master data, each a
+    line of the notice or nothing."""
+    gaps = {
+        "locality_note": ("complaint.note.locality_unknown", complaint.locality == "unknown"),
+        "shipment_note": ("complaint.note.shipment_not_on_file", not complaint.shipment_on_file),
+        "product_note": ("complaint.note.product_unknown", complaint.product_id is None),
+    }
+    return {name: as_text(key) if gap else "" for name, (key, gap) in gaps.items()}

@@ -29,8 +29,10 @@ STAFF_VIEWERS = frozenset(
         roles.ADMIN,
     }
 )
-# Who receives the quarterly complaint report, and who may ask for the ledger at any time.
-REPORT_READERS = frozenset({roles.QUALITY_HEAD, roles.QUALITY})
+# Who receives the quarterly complaint report, and who may ask for the ledger at any time. The
+# business department collects and archives service information (綜合業務部負責用戶服務信息的
+# 采集和歸檔管理), so its head reads both.
+REPORT_READERS = frozenset({roles.QUALITY_HEAD, roles.QUALITY, roles.BUSINESS_HEAD})
 LEDGER_READERS = frozenset(
     {
         roles.QUALITY,
@@ -60,15 +62,23 @@ async def queue_quarterly_report(
     return len(queued)
 
 
-async def is_batch_on_hold(session: AsyncSession, batch_id: int) -> bool:
-    """A batch may not be shipped while any complaint holds it or it was found nonconforming."""
-    batch = await session.get(Batch, batch_id)
-    if batch is not None and batch.nonconforming_since is not None:
-        return True
+async def is_on_hold(session: AsyncSession, product_id: int, batch_id: int | None) -> bool:
+    """May this product (of this lot, if known) not be shipped? Not while a complaint's hold
+    covers it: a product hold covers every lot, a lot hold its lot (and a lot not named is
+    covered by any hold of its product); nor once its lot was found nonconforming."""
+    if batch_id is not None:
+        batch = await session.get(Batch, batch_id)
+        if batch is not None and batch.nonconforming_since is not None:
+            return True
+    covering = BatchHold.scope == "product"
+    if batch_id is None:
+        covering = or_(covering, BatchHold.scope == "lot")
+    else:
+        covering = or_(covering, BatchHold.batch_id == batch_id)
     active = await session.scalar(
         select(func.count())
         .select_from(BatchHold)
-        .where(BatchHold.batch_id == batch_id, BatchHold.lifted_at.is_(None))
+        .where(BatchHold.product_id == product_id, BatchHold.lifted_at.is_(None), covering)
     )
     return bool(active)
 
@@ -114,6 +124,10 @@ async def work_queue(session: AsyncSession) -> list[Complaint]:
     for complaint in complaints:
         await session.refresh(complaint, ["organisation", "product", "batch"])
     return complaints
+
+
+async def hold_of(session: AsyncSession, complaint_id: int) -> BatchHold | None:
+    return await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint_id))
 
 
 async def deadlines_of(session: AsyncSession, complaint_id: int) -> list[Deadline]:

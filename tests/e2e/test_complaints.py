@@ -39,6 +39,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     warehouse = await register(bot, "warehouse", "Wu Warehouse")
     business = await register(bot, "business_head", "Bai Business")
     supplier = await register(bot, "supplier", "Zhou Supplier", organisation="S001")
+    after_sales = await register(bot, "after_sales", "An After-sales")
 
     await customer.send("/complain")
     (ask_product,) = await customer.expect()
@@ -53,7 +54,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
 
     await customer.send("L20250610")  # a lot of this product, but shipped to someone else
     assert (await customer.expect_text()).startswith(
-        "Lot L20250610 was never shipped to your organisation"
+        "Lot L20250610 is not among the lots shipped to your organisation for this product."
     )
     await press(customer, ask_lot, "L20260301")
     assert await customer.expect_text() == "How many units are affected?"
@@ -125,25 +126,37 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         )
     )
     assert (
-        "2 other buyer(s) were told to suspend sales. No chat contact for C004: tell them another way. Return RT-2026-00001 was started."
+        "2 other buyer(s) were told to suspend sales. No chat contact for C004: after-sales has a task to tell them. Return RT-2026-00001 was started."
         in recorded["text"]
     )
+    assert [label for label, _ in buttons_of(recorded)] == ["Hand over to nonconforming goods"]
 
     assert (await head.expect_text()).startswith(
         f"Complaint {number}: 一次性使用無菌注射器 5ml, lot L20260301, was verified NONCONFORMING"
     )
+    (stop_outbound,) = await warehouse.expect()
     assert (
-        "Stop all outbound shipments of the lot and label it clearly."
-        in await warehouse.expect_text()
+        "Stop all outbound shipments the hold covers and label the goods clearly (明顯標志)"
+        in stop_outbound["text"]
     )
-    assert (await business.expect_text()).endswith("Stop selling the lot.")
+    assert [label for label, _ in buttons_of(stop_outbound)] == [
+        "Outbound stopped",
+        "Labelled clearly",
+        "Hand over to nonconforming goods",
+    ]
+    (stop_sales,) = await business.expect()
+    assert stop_sales["text"].endswith(
+        "Stop selling it and confirm with the button by 2026-11-27 09:00."
+    )
     for buyer in (other_local, other_far):
         assert (await buyer.expect_text()).startswith(
             "Quality notice: please suspend sales of 一次性使用無菌注射器 5ml"
         )
-    assert (await supplier.expect_text()).startswith(
-        "Quality query: 一次性使用無菌注射器 5ml, lot L20260301"
-    )
+    (task,) = await after_sales.expect()
+    assert task["text"].startswith("Task: 北方衛材經銷部 (C004) bought 一次性使用無菌注射器 5ml")
+    assert "Contact on file: 趙立新 010-6650-7720" in task["text"]
+    (query,) = await supplier.expect()
+    assert query["text"].startswith("Quality query: 一次性使用無菌注射器 5ml, lot L20260301")
     assert (await customer.expect_text()) == (
         f"Complaint {number}: a return RT-2026-00001 has been started for 12 × 一次性使用無菌注射器 5ml, lot L20260301."
     )
@@ -159,6 +172,46 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         == f"The disposition opinion on {number} was recorded and sent to the buyer."
     )
     assert "supplier to correct the seal ring" in await customer.expect_text()
+
+    # the steps the finding set in motion, each confirmed by whoever owns it
+    await press(warehouse, stop_outbound, "Outbound stopped")
+    assert (await warehouse.expect_text()) == (
+        f"Recorded: outbound of 一次性使用無菌注射器 5ml stopped ({number})."
+    )
+    await press(warehouse, stop_outbound, "Labelled clearly")
+    await warehouse.expect()
+    await press(business, stop_sales, "Sales stopped")
+    assert (await business.expect_text()).startswith("Recorded: sales of")
+    await press(after_sales, task, "by phone")
+    told = await bot.emulator.wait_until(
+        lambda: (
+            "was told" in after_sales.all_bot_messages()[-1]["text"]
+            and after_sales.all_bot_messages()[-1]["text"]
+        )
+    )
+    assert told == (
+        f"北方衛材經銷部 (C004) was told by phone at 2026-11-26 09:00 to suspend sales ({number})."
+    )
+    await press(supplier, query, "Answer the query")
+    assert (await supplier.expect_text()).startswith(f"{number}: send the supplier's answer")
+    await supplier.send("Seal rings of March were undersized; replacement lot follows.")
+    assert (await supplier.expect_text()).startswith(f"The supplier's answer on {number}")
+    assert (await qc.expect_text()).startswith(f"Complaint {number}: the supplier answered")
+    await qc.send(f"/tech_support {number} Asked the factory's QA to test the seal ring stock.")
+    assert (await qc.expect_text()) == (
+        f"The contact with the manufacturer was recorded on {number}."
+    )
+    await press(warehouse, stop_outbound, "Hand over to nonconforming goods")
+    (ask_outcome,) = await warehouse.expect()
+    await press(warehouse, ask_outcome, "kept apart in the nonconforming area")
+    await bot.emulator.wait_until(
+        lambda: warehouse.all_bot_messages()[-1]["text"].startswith("Who took the goods over")
+    )
+    await warehouse.send("Wu took 12 boxes back; shelf N3 of the nonconforming area.")
+    assert (await warehouse.expect_text()) == (
+        f"The hand-off of the goods of {number} was recorded: kept apart in the nonconforming area."
+    )
+    await bot.settled()  # the reply goes out before the update's commit
 
     async with bot.services.session_factory() as session:
         complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
@@ -184,7 +237,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
         "Chen Meiling: filed (chat, 12 affected, 2 photo(s))",
-        "system: shipment hold placed on lot L20260301",
+        "system: shipment hold placed on every lot of the product (lot L20260301)",
         "Qiu QC: taken by quality",
         "Qiu QC: verified: verified nonconforming",
         "system: other buyers told to suspend sales",
@@ -192,9 +245,21 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         "system: reply sent to the buyer: return started",
         "system: reply sent to the buyer: disposition opinion",
         "Qiu QC: disposition opinion recorded",
+        "Wu Warehouse: confirmed: outbound stopped",
+        "Bai Business: confirmed: sales stopped",
+        "An After-sales: C004 told by phone",
+        "Zhou Supplier: supplier's answer recorded",
+        "Qiu QC: manufacturer contacted for technical support: Asked the factory's QA",
+        "Wu Warehouse: goods handed over to the nonconforming-goods procedure: kept apart",
         "system: closed",
+        "Shipment hold on every lot of the product since 2026-11-26 09:00.",
+        "• labelled clearly (明顯標志): Wu Warehouse, 2026-11-26 09:00",
+        "• C004: told by phone by An After-sales at 2026-11-26 09:00",
+        "Supplier's answer (Zhou Supplier, 2026-11-26 09:00): Seal rings of March",
+        "Nonconforming goods handed over (Wu Warehouse, 2026-11-26 09:00): kept apart",
     ):
         assert line in ticket, line
+    assert "handling completed" not in ticket  # the 7-day handling limit is for 外埠 only
     assert "• on-site verification: due 2026-11-27 09:00, met 2026-11-26 09:00" in ticket
     assert (
         "Corrective action: Purchasing (Ms Zhou): incoming inspection of seal rings from S001."
@@ -330,6 +395,16 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
         )
         assert lift_deadline.met_at == clock.now() and lift_deadline.met_late is False
 
+    # the waiver is a decision on the record, not a visit made in time
+    await after_sales.send(f"/ticket {number}")
+    ticket = await after_sales.expect_text()
+    assert (
+        "Verification (no visit: waived by the verifier for the reason below, by Qiu QC" in ticket
+    )
+    assert "• on-site verification: due 2026-12-03 09:00, waived 2026-11-26 12:00" in ticket
+    assert "• handling completed (out-of-town buyer): due 2026-12-03 09:00" in ticket
+    assert "Qiu QC: on-site visit waived: Same lot verified on QC-2026-00001" in ticket
+
 
 async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer_may_not(
     bot: BotHarness,
@@ -349,3 +424,81 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
 
     await customer.send("/ledger")
     assert (await customer.expect_text()).startswith("This command is for")
+
+    business = await register(bot, "business_head", "Bai Business")
+    await business.send("/ledger 2026-Q4")
+    (report,) = await business.expect()
+    assert report["document"]["file_name"] == "complaints-2026-Q4.xlsx"
+
+
+async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_know(
+    bot: BotHarness,
+) -> None:
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    business = await register(bot, "business_head", "Bai Business")
+
+    await after_sales.send("/complain_for")
+    (ask_org,) = await after_sales.expect()
+    await press(after_sales, ask_org, "C002 康健藥房連鎖")
+    ask_channel = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("How did")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_channel, "letter")
+    await bot.emulator.wait_until(
+        lambda: after_sales.all_bot_messages()[-1]["text"].startswith("Who complained?")
+    )
+    await after_sales.send("王志強 021-5550-3388")
+    (ask_product,) = await after_sales.expect()
+    assert "a product not in the master data is recorded as typed" in ask_product["text"]
+    await after_sales.send("P-1001")  # never shipped to C002's records of this lot
+    await after_sales.expect()
+    await after_sales.send("L2026-0999")
+    assert await after_sales.expect_text() == "How many units are affected?"
+    await after_sales.send("500")  # no shipment to check it against
+    await after_sales.expect()
+    await after_sales.send("Cracked barrels in a lot our records do not show.")
+    (ask_photos,) = await after_sales.expect()
+    await press(after_sales, ask_photos, "Skip")
+    (summary,) = await after_sales.expect()
+    assert "Lot: L2026-0999" in summary["text"]
+    await press(after_sales, summary, "Submit")
+    filed = await bot.emulator.wait_until(
+        lambda: (
+            NUMBER.search(after_sales.all_bot_messages()[-1]["text"])
+            and after_sales.all_bot_messages()[-1]["text"]
+        )
+    )
+    number = NUMBER.search(filed).group()
+    assert "No shipment of this lot to the buyer is on file" in filed
+
+    (new_complaint,) = await qc.expect()
+    assert "No shipment of this lot to the buyer is on file" in new_complaint["text"]
+    assert (await warehouse.expect_text()).startswith(
+        "Shipment hold (暫停發貨): do not ship any lot of 一次性使用無菌注射器 5ml"
+    )
+    await business.expect()
+
+    # the business head reads the queue and the ticket, without quality's buttons
+    await business.send("/queue")
+    header, line = await business.expect(2)
+    assert header["text"] == "Complaints waiting for quality:"
+    assert line["text"].startswith(
+        f"{number} · 康健藥房連鎖 · 一次性使用無菌注射器 5ml lot L2026-0999"
+    )
+    assert buttons_of(line) == []
+    await business.send(f"/ticket {number}")
+    ticket = await business.expect_text()
+    assert "No shipment of this lot to the buyer is on file: recorded as reported." in ticket
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(Complaint).where(Complaint.number == number))
+        assert (complaint.batch_id, complaint.lot_text, complaint.quantity) == (
+            None,
+            "L2026-0999",
+            500,
+        )

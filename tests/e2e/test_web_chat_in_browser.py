@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "web-chat"
@@ -324,10 +325,21 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
 
     # the ledger downloads and opens
     page.type("/ledger")
-    link = page.wait(lambda: page.css(".msg.bot a.document"), "the ledger file")[-1]
-    file_name = link.get_attribute("download")
+
+    def click_ledger() -> str | None:
+        # notifications keep arriving and re-render the list: a link may go stale under us
+        try:
+            links = page.css(".msg.bot a.document")
+            if not links:
+                return None
+            name = links[-1].get_attribute("download")
+            links[-1].click()
+            return name
+        except StaleElementReferenceException:
+            return None
+
+    file_name = page.wait(click_ledger, "the ledger file")
     assert file_name.startswith("complaint-ledger-") and file_name.endswith(".xlsx")
-    link.click()
     downloaded = page.downloads / file_name
     page.wait(lambda: downloaded.is_file() and downloaded.stat().st_size > 0, "the download")
     page.shot("ledger")

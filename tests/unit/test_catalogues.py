@@ -18,9 +18,10 @@ from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
 from procedures import roles
 from procedures.assessments import AssessmentStatus
+from procedures.complaints import nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.common import ComplaintStatus
-from procedures.complaints.intake import CHANNELS, VERIFICATION_WINDOW, ComplaintDraft
+from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WINDOW, ComplaintDraft
 from procedures.defects import SEVERITIES, DefectStatus
 from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.rectifications import RUNGS, RectificationStatus
@@ -181,6 +182,10 @@ def expansions() -> dict[str, set[str]]:
         "complaint.locality.{}": localities,
         "report.locality.{}": localities,
         "complaint.channel.{}": {*CHANNELS, ComplaintDraft.channel},
+        "complaint.told_how.{}": set(nonconforming.TOLD_HOW),
+        "complaint.handoff_outcome.{}": set(nonconforming.HANDOFF_OUTCOMES),
+        "complaint.hold_step.{}": set(nonconforming.HOLD_STEPS),
+        "complaint.hold_scope.{}": set(HOLD_SCOPES),
         "report.column.{}": set(LEDGER_COLUMNS),
         "document.measured.{}": set(MEASURED),
         "score.criterion.{}": set(SCORE_CRITERIA),

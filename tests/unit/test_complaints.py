@@ -37,6 +37,7 @@ async def test_a_local_buyer_gets_24_hours_an_out_of_town_buyer_7_days_and_every
     assert await due_of(services, far.id) == {
         "on_site_verification": clock.now() + 7 * 24 * HOUR,
         "disposition_opinion": clock.now() + 72 * HOUR,
+        "handling_complete": clock.now() + 7 * 24 * HOUR,
     }
     assert (local.number, far.number) == ("QC-2026-00001", "QC-2026-00002")
 
@@ -71,7 +72,7 @@ async def test_the_batch_is_held_while_open_and_a_conforming_hold_lifts_with_its
     warehouse = await make_user(services, "warehouse")
     complaint = await file(services)
     async with services.session_factory() as session:
-        assert await queries.is_batch_on_hold(session, complaint.batch_id)
+        assert await queries.is_on_hold(session, complaint.product_id, complaint.batch_id)
 
     await act(services, handling.take_complaint, qc, complaint.id)
     clock.advance(5 * HOUR)
@@ -86,7 +87,7 @@ async def test_the_batch_is_held_while_open_and_a_conforming_hold_lifts_with_its
     clock.advance(25 * HOUR)  # late, and stays visible as late
     await act(services, handling.lift_hold, warehouse, complaint.id)
     async with services.session_factory() as session:
-        assert not await queries.is_batch_on_hold(session, complaint.batch_id)
+        assert not await queries.is_on_hold(session, complaint.product_id, complaint.batch_id)
         (lift,) = [
             d for d in await queries.deadlines_of(session, complaint.id) if d.kind == "hold_lift"
         ]
@@ -109,7 +110,7 @@ async def test_nonconforming_tells_every_other_buyer_once_and_keeps_the_batch_he
     notices = await outbox_rows(services, text_key="complaint.suspend_sales")
     assert sorted(n.user_id for n in notices) == sorted([c002[0].id, c002[1].id, c003.id])
     async with services.session_factory() as session:
-        assert await queries.is_batch_on_hold(session, complaint.batch_id)
+        assert await queries.is_on_hold(session, complaint.product_id, complaint.batch_id)
     with pytest.raises(WrongState, match="already_verified"):
         await verify(services, qc, complaint.id, "nonconforming")
     assert len(await outbox_rows(services, text_key="complaint.suspend_sales")) == 3
@@ -251,7 +252,7 @@ async def test_a_lifted_hold_is_announced_only_once_no_other_complaint_holds_the
 
     await act(services, handling.lift_hold, warehouse, first.id)
     async with services.session_factory() as session:
-        assert await queries.is_batch_on_hold(session, first.batch_id)
+        assert await queries.is_on_hold(session, first.product_id, first.batch_id)
         (lifted,) = [
             e for e in await events_of(session, "complaint", first.id) if e.action == "hold_lifted"
         ]

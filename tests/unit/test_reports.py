@@ -74,7 +74,7 @@ async def test_the_quarterly_report_counts_the_quarter_only(
         rows, lambda key: services.texts.get("en", key), SHANGHAI, "2026 Q4"
     )
     summary, details = load_workbook(io.BytesIO(content)).worksheets
-    figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2, max_row=11)}
+    figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2, max_row=16)}
     assert figures["Complaints"] == 1 and figures["From local buyers"] == 1
     assert figures["Units complained about"] == 12 and figures["Not yet verified"] == 1
     assert details.max_row == 2  # header and the one complaint

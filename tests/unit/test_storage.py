@@ -115,3 +115,41 @@ async def test_the_newest_migration_can_be_undone_and_redone(tmp_path) -> None: 
     from alembic.script import ScriptDirectory
 
     assert version == ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+async def test_migrating_a_database_that_holds_complaints_keeps_them_and_their_holds(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """SQLite rebuilds the complaints table to change a column; rows that refer to it must
+    survive, which needs foreign keys off during the migration (storage.db.migrate)."""
+    from storage.db import make_engine, migrate
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/kept.db")
+    await migrate(engine, "0008")
+    moment = "'2026-01-01 00:00:00'"
+    async with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO organisations (id, code, name, kind, locality) "
+            "VALUES (1, 'C1', 'c', 'customer', 'local')",
+            "INSERT INTO products (id, code, name) VALUES (1, 'P1', 'p')",
+            "INSERT INTO batches (id, product_id, lot_number) VALUES (1, 1, 'L1')",
+            "INSERT INTO users (id, telegram_id, full_name, active, created_at) "
+            f"VALUES (1, 5, 'u', 1, {moment})",
+            "INSERT INTO complaints (id, number, status, organisation_id, product_id, batch_id, "
+            "quantity, description, channel, locality, complainant_name, filed_by_id, "
+            f"received_at) VALUES (1, 'QC-2026-00001', 'open', 1, 1, 1, 3, 'd', 'chat', "
+            f"'local', 'n', 1, {moment})",
+            "INSERT INTO batch_holds (id, batch_id, complaint_id, placed_at, nonconforming) "
+            f"VALUES (1, 1, 1, {moment}, 0)",
+        ):
+            await connection.execute(text(statement))
+    await migrate(engine)
+    async with engine.connect() as connection:
+        holds = (
+            await connection.execute(text("SELECT scope, product_id, batch_id FROM batch_holds"))
+        ).all()
+        complaints = (await connection.execute(text("SELECT number FROM complaints"))).all()
+        foreign_keys = (await connection.execute(text("PRAGMA foreign_keys"))).scalar()
+    await engine.dispose()
+    assert holds == [("lot", 1, 1)] and complaints == [("QC-2026-00001",)]
+    assert foreign_keys == 1

@@ -1,0 +1,284 @@
+"""The steps a nonconforming complaint sets in motion: the warehouse's and business head's
+confirmations of the hold, after-sales' notices to buyers without a chat contact, the
+supplier's answer (its button, or /supplier_answer for quality), quality's contacts with the
+manufacturer (/tech_support) and the hand-off of the goods to the nonconforming-goods
+procedure. Every button re-checks role and state in the procedure."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures.actions import (
+    BeginHandoff,
+    BeginSupplierAnswer,
+    ChooseHandoffOutcome,
+    ConfirmBuyerTold,
+    ConfirmGoodsLabelled,
+    ConfirmOutboundStopped,
+    ConfirmSalesStopped,
+)
+from procedures.complaints import nonconforming, queries
+from procedures.outbox import as_text, button
+from procedures.unit_of_work import UnitOfWork
+from storage.models import Complaint, User
+
+from ..access import for_command
+from ..context import BotContext, edit_query_message
+from ..conversations import dialogue, use_buttons
+
+ANSWER_TEXT = 20
+HANDOFF_OUTCOME, HANDOFF_NOTES = 21, 22
+ANSWER_KEY = "supplier_answer"
+HANDOFF_KEY = "complaint_handoff"
+TEXT = filters.TEXT & ~filters.COMMAND
+
+Confirmation = Callable[[UnitOfWork, User, int], Awaitable[Complaint]]
+
+
+def _confirmation(
+    action: type[ConfirmOutboundStopped | ConfirmGoodsLabelled | ConfirmSalesStopped],
+    confirm: Confirmation,
+    reply_key: str,
+):  # type: ignore[no-untyped-def]
+    async def confirmed(update: Update, context: BotContext) -> None:
+        """Records the confirmation; says so under the notice, whose other buttons stay."""
+        query = update.callback_query
+        assert query is not None
+        async with context.unit_of_work() as uow:
+            complaint = await confirm(
+                uow, await context.actor(uow.session), action.unpack(query.data).complaint_id
+            )
+        await query.answer()
+        await context.reply(
+            update,
+            reply_key,
+            number=complaint.number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
+        )
+
+    return confirmed
+
+
+async def buyer_told(update: Update, context: BotContext) -> None:
+    """After-sales confirms how a buyer without a chat contact was told; the buttons go."""
+    query = update.callback_query
+    assert query is not None
+    action = ConfirmBuyerTold.unpack(query.data)
+    async with context.unit_of_work() as uow:
+        told = await nonconforming.confirm_buyer_told(
+            uow, await context.actor(uow.session), action.task_id, action.how
+        )
+    await query.answer()
+    await edit_query_message(
+        update,
+        context.text(
+            "steps.buyer_told",
+            code=told.task.organisation.code,
+            buyer=told.task.organisation.name,
+            how=as_text(f"complaint.told_how.{told.task.told_how}"),
+            at=told.task.told_at,
+            number=told.complaint.number,
+        ),
+    )
+
+
+# --- the supplier's answer -------------------------------------------------------------------
+
+
+async def begin_answer(update: Update, context: BotContext) -> int | None:
+    """Checks the answer may be recorded; asks for it."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        complaint = await nonconforming.complaint_for_supplier_answer(
+            session,
+            await context.actor(session),
+            BeginSupplierAnswer.unpack(query.data).complaint_id,
+        )
+    await query.answer()
+    context.user_data[ANSWER_KEY] = {"complaint_id": complaint.id}
+    await context.reply(update, "steps.ask_answer", number=complaint.number)
+    return ANSWER_TEXT
+
+
+async def enter_answer(update: Update, context: BotContext) -> int:
+    """Records the answer; quality is told."""
+    state = context.user_data.get(ANSWER_KEY)
+    if not state:
+        return ConversationHandler.END
+    async with context.unit_of_work() as uow:
+        complaint = await nonconforming.record_supplier_answer(
+            uow,
+            await context.actor(uow.session),
+            state["complaint_id"],
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    context.user_data.pop(ANSWER_KEY, None)
+    await context.reply(update, "steps.answer_recorded", number=complaint.number)
+    return ConversationHandler.END
+
+
+async def _record_by_command(
+    update: Update,
+    context: BotContext,
+    record: Callable[[UnitOfWork, User, int, str], Awaitable[Complaint]],
+    usage: str,
+    done: str,
+) -> None:
+    """`/command QC-… free text`: find the complaint as the user may see it, record the text
+    on it with `record`, and say so (or how the command is used)."""
+    parts = (update.effective_message.text or "").split(maxsplit=2)  # type: ignore[union-attr]
+    if len(parts) < 3:
+        await context.reply(update, usage)
+        return
+    async with context.unit_of_work() as uow:
+        actor = await context.actor(uow.session)
+        found = await queries.complaint_for_viewer(uow.session, actor, parts[1])
+        complaint = await record(uow, actor, found.id, parts[2])
+    await context.reply(update, done, number=complaint.number)
+
+
+@for_command("supplier_answer")
+async def supplier_answer_command(update: Update, context: BotContext) -> None:
+    """/supplier_answer QC-… text: quality records the supplier's answer on its behalf."""
+    await _record_by_command(
+        update,
+        context,
+        nonconforming.record_supplier_answer,
+        "steps.answer_usage",
+        "steps.answer_recorded",
+    )
+
+
+@for_command("tech_support")
+async def tech_support_command(update: Update, context: BotContext) -> None:
+    """/tech_support QC-… notes: quality records a contact with the manufacturer."""
+    await _record_by_command(
+        update,
+        context,
+        nonconforming.record_technical_support,
+        "steps.support_usage",
+        "steps.support_recorded",
+    )
+
+
+# --- the hand-off to the nonconforming-goods procedure ---------------------------------------
+
+
+async def begin_handoff(update: Update, context: BotContext) -> int | None:
+    """Checks the goods can be handed over; asks for the outcome."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        complaint = await nonconforming.complaint_for_handoff(
+            session, await context.actor(session), BeginHandoff.unpack(query.data).complaint_id
+        )
+    await query.answer()
+    context.user_data[HANDOFF_KEY] = {"complaint_id": complaint.id}
+    await context.reply(
+        update,
+        "steps.ask_outcome",
+        number=complaint.number,
+        buttons=[
+            [button(f"complaint.handoff_outcome.{o}", ChooseHandoffOutcome(outcome=o))]
+            for o in nonconforming.HANDOFF_OUTCOMES
+        ],
+    )
+    return HANDOFF_OUTCOME
+
+
+async def choose_outcome(update: Update, context: BotContext) -> int:
+    """Stores the outcome; asks for the notes (who took the goods, where they are)."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    state = context.user_data.get(HANDOFF_KEY)
+    if not state:
+        return ConversationHandler.END
+    state["outcome"] = ChooseHandoffOutcome.unpack(query.data).outcome
+    await edit_query_message(update, context.text("steps.ask_handoff_notes"))
+    return HANDOFF_NOTES
+
+
+async def enter_handoff_notes(update: Update, context: BotContext) -> int:
+    """Records the hand-off; the complaint closes if nothing else is left."""
+    state = context.user_data.get(HANDOFF_KEY)
+    if not state or "outcome" not in state:
+        return ConversationHandler.END
+    async with context.unit_of_work() as uow:
+        complaint = await nonconforming.record_handoff(
+            uow,
+            await context.actor(uow.session),
+            state["complaint_id"],
+            state["outcome"],
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    context.user_data.pop(HANDOFF_KEY, None)
+    await context.reply(
+        update,
+        "steps.handoff_recorded",
+        number=complaint.number,
+        outcome=as_text(f"complaint.handoff_outcome.{complaint.handoff_outcome}"),
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves the dialogue; nothing was recorded."""
+    context.user_data.pop(ANSWER_KEY, None)
+    context.user_data.pop(HANDOFF_KEY, None)
+    await context.reply(update, "cancel.done")
+    return ConversationHandler.END
+
+
+def answer_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "supplier_answer",
+        entry_points=[CallbackQueryHandler(begin_answer, pattern=BeginSupplierAnswer.pattern())],
+        states={ANSWER_TEXT: [MessageHandler(TEXT, enter_answer)]},
+        cancel=cancel,
+    )
+
+
+def handoff_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "complaint_handoff",
+        entry_points=[CallbackQueryHandler(begin_handoff, pattern=BeginHandoff.pattern())],
+        states={
+            HANDOFF_OUTCOME: [
+                CallbackQueryHandler(choose_outcome, pattern=ChooseHandoffOutcome.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            HANDOFF_NOTES: [MessageHandler(TEXT, enter_handoff_notes)],
+        },
+        cancel=cancel,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(answer_conversation())
+    application.add_handler(handoff_conversation())
+    for action, confirm, reply_key in (
+        (ConfirmOutboundStopped, nonconforming.confirm_outbound_stopped, "steps.outbound_stopped"),
+        (ConfirmGoodsLabelled, nonconforming.confirm_goods_labelled, "steps.labelled"),
+        (ConfirmSalesStopped, nonconforming.confirm_sales_stopped, "steps.sales_stopped"),
+    ):
+        application.add_handler(
+            CallbackQueryHandler(
+                _confirmation(action, confirm, reply_key), pattern=action.pattern()
+            )
+        )
+    application.add_handler(CallbackQueryHandler(buyer_told, pattern=ConfirmBuyerTold.pattern()))
+    application.add_handler(CommandHandler("supplier_answer", supplier_answer_command))
+    application.add_handler(CommandHandler("tech_support", tech_support_command))
