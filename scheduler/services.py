@@ -21,6 +21,7 @@ class JobServices:
     outbox_ready: asyncio.Event | None = field(default=None)
     patrol_reminder_hour: int = 17
     inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
+    sweep_interval_seconds: int = 60
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> JobServices:
@@ -33,6 +34,7 @@ class JobServices:
             runtime.outbox_ready,
             patrol_reminder_hour=settings.patrol_reminder_hour,
             inspection_months=settings.inspection_months,
+            sweep_interval_seconds=settings.sweep_interval_seconds,
         )
 
     def unit_of_work(self) -> UnitOfWork:
