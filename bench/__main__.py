@@ -25,6 +25,8 @@ from procedures.outbox import notify_users
 from storage.db import make_engine, migrate
 from storage.models import User, UserRole
 
+from .scratch import scratch_schema
+
 ROOT = Path(__file__).resolve().parent.parent
 START = dt.datetime(2026, 11, 26, 1, 0, tzinfo=dt.UTC)
 
@@ -156,16 +158,8 @@ async def sweep_and_outbox(
 
 async def on_scratch_schema(url: str, deadline_count: int, message_count: int) -> None:
     """Run on PostgreSQL in a schema of its own, dropped afterwards."""
-    schema = f"bench_{os.getpid()}"
-    admin = make_engine(url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
+    async with scratch_schema(url, "sweep") as schema:
         await sweep_and_outbox(url, deadline_count, message_count, search_path=schema)
-    finally:
-        async with admin.begin() as connection:
-            await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
 
 
 def main() -> int:

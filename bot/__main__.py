@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     stickers = sub.add_parser("stickers", help="write a PDF of QR stickers, one per asset")
     stickers.add_argument("--out", type=Path, default=Path("data/stickers.pdf"))
     stickers.add_argument("--bot", help="bot username (default: asked from the Bot API)")
+    backup = sub.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
 
     try:
@@ -74,9 +76,25 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         args.out.write_bytes(stickers_pdf(bot_username, codes))
         print(f"{len(codes)} stickers for @{bot_username} written to {args.out}")
         return 0
+    if args.command == "backup":
+        return asyncio.run(_backup(settings, args.out))
     if args.command == "import":
         return asyncio.run(_import(settings, args.kind, args.file.name, args.file.read_bytes()))
     return _run(settings)
+
+
+async def _backup(settings: Settings, out: Path) -> int:
+    from core.backup import BackupFailed, backup
+
+    engine = engine_for(settings)
+    try:
+        print(await backup(engine, settings.database_url, out))
+    except BackupFailed as error:
+        print(f"backup error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    return 0
 
 
 async def _import(settings: Settings, kind: str, filename: str, content: bytes) -> int:

@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from copy import deepcopy
 from typing import Any, Protocol
 
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.ext._handlers.conversationhandler import PendingState
+from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.request import HTTPXRequest
 
 from core.config import Settings
@@ -34,7 +37,13 @@ from .handlers import (
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
 from .services import Services
-from .update_transaction import already_processed, mark_processed, update_session
+from .update_processor import DEFAULT_CONCURRENT_UPDATES, PerChatUpdateProcessor, order_keys
+from .update_transaction import (
+    already_processed,
+    mark_processed,
+    take_chat_turn,
+    update_session,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +77,13 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
             return
         try:
             async with update_session(self.services.session_factory) as session:
+                # Another process may hold this chat's turn: wait for it (PostgreSQL).
+                await take_chat_turn(session, order_keys(update))
                 if await already_processed(session, update.update_id):
                     return  # its effect is committed: a redelivery changes nothing
+                await self.load_conversations(update)
                 await super().process_update(update)
-                persistence = self.persistence
-                assert isinstance(persistence, DatabasePersistence)
-                persistence.failures.clear()
-                await self.update_persistence()
-                if persistence.failures:  # the state is not kept: neither is the step
-                    raise persistence.failures[0]
+                await self.persist_update(update)  # a state not kept fails the step too
                 mark_processed(session, update.update_id, self.services.clock.now())
                 await session.commit()
         except Exception:
@@ -85,7 +92,101 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
             logger.exception("update %s could not be committed", update.update_id)
             await self._tell_try_again(update)
         finally:
+            queue = self.update_queue
+            if isinstance(queue, ConfirmedAfterCommit):
+                queue.finished(update)
             self.services.outbox_ready.set()
+
+    async def load_conversations(self, update: Update) -> None:
+        """Read this chat's conversation states as stored: with several processes, another
+        one may have handled the chat's previous update. (Scratch data is read by the
+        persistence's refresh hooks.)"""
+        persistence = self.persistence
+        if not isinstance(persistence, DatabasePersistence):
+            return
+        conversations = self._conversation_handler_conversations
+        if not conversations:
+            return
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        user_id = update.effective_user.id if update.effective_user else None
+        keys = [(chat_id, user_id), (chat_id,), (user_id,)]
+        candidates = [key for key in keys if None not in key]
+        stored = await persistence.conversations_of(list(conversations), candidates)  # type: ignore[arg-type]
+        for name, states in conversations.items():
+            for key in candidates:
+                if (name, key) in stored:
+                    states.data[key] = stored[(name, key)]
+                else:
+                    states.data.pop(key, None)
+
+    async def persist_update(self, update: Update) -> None:
+        """Write this update's dialogue state, and only this update's, in its transaction.
+
+        python-telegram-bot's `update_persistence` writes whatever any update left pending;
+        with updates of other chats running at the same time, that would commit their
+        half-done state in this update's transaction. Keys of this update's chat and user are
+        only ever touched by this update (the update processor gives them one at a time).
+        """
+        persistence = self.persistence
+        if persistence is None:
+            return
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        user_id = update.effective_user.id if update.effective_user else None
+        writes: list[Awaitable[None]] = []
+
+        def take(pending: set[int], own: int | None) -> bool:
+            if own is not None and own in pending:
+                pending.discard(own)
+                return True
+            return False
+
+        if chat_id is not None:
+            if take(self._chat_ids_to_be_deleted_in_persistence, chat_id):
+                self._chat_ids_to_be_updated_in_persistence.discard(chat_id)
+                writes.append(persistence.drop_chat_data(chat_id))
+            elif take(self._chat_ids_to_be_updated_in_persistence, chat_id):
+                writes.append(
+                    persistence.update_chat_data(chat_id, deepcopy(self.chat_data[chat_id]))
+                )
+        if user_id is not None:
+            if take(self._user_ids_to_be_deleted_in_persistence, user_id):
+                self._user_ids_to_be_updated_in_persistence.discard(user_id)
+                writes.append(persistence.drop_user_data(user_id))
+            elif take(self._user_ids_to_be_updated_in_persistence, user_id):
+                writes.append(
+                    persistence.update_user_data(user_id, deepcopy(self.user_data[user_id]))
+                )
+        own_ids = {chat_id, user_id} - {None}
+        for name, states in self._conversation_handler_conversations.items():
+            # a conversation key is (chat id, user id), or one of them (per_chat/per_user)
+            mine = {key for key in states._write_access_keys if own_ids & set(key[:2])}
+            states._write_access_keys -= mine
+            for key in mine:
+                state = states.get(key, TrackingDict.DELETED)
+                if isinstance(state, PendingState):  # every step here blocks: resolved by now
+                    state = state.resolve() if state.done() else state.old_state
+                new_state = None if state is TrackingDict.DELETED else state
+                writes.append(
+                    persistence.update_conversation(name=name, key=key, new_state=new_state)
+                )
+        # one after another: they share the update's session; every one is awaited, and the
+        # first failure then fails the update, whose transaction is not committed
+        failures = []
+        for write in writes:
+            try:
+                await write
+            except Exception as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
+
+    async def update_persistence(self) -> None:
+        """While running, every update writes its own state (persist_update); writing all that
+        is pending from here would commit other updates' half-done state. On shutdown, after
+        the last update, whatever is left is written."""
+        if self.running:
+            return
+        await super().update_persistence()
 
     async def _tell_try_again(self, update: Update) -> None:
         chat = update.effective_chat
@@ -99,6 +200,10 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
             )
 
 
+# how long polling waits when a fetch brings back only updates still being handled
+STALE_FETCH_PAUSE_SECONDS = 0.2
+
+
 class AfterSalesBot(ExtBot[None]):
     """The Bot API client of the application; a press it already answered is not an error.
 
@@ -106,6 +211,26 @@ class AfterSalesBot(ExtBot[None]):
     answered before: Telegram refuses a second answer ("query is too old"). That refusal must
     not stop the redelivered step, which has yet to be committed.
     """
+
+    # set by build_application: the queue that knows which updates are committed
+    _confirmation: ConfirmedAfterCommit | None = None
+
+    async def get_updates(
+        self, offset: int | None = None, *args: Any, **kwargs: Any
+    ) -> tuple[Update, ...]:
+        """Fetch with an offset that confirms only committed updates; leave out what was
+        fetched before and is still being handled (or was handled after a later one)."""
+        queue = self._confirmation
+        if queue is None:
+            return await super().get_updates(offset, *args, **kwargs)
+        queue.confirm_by_offset = True
+        updates = await super().get_updates(queue.confirmable_offset(offset), *args, **kwargs)
+        fresh = tuple(u for u in updates if not offset or u.update_id >= offset)
+        if updates and not fresh:
+            # only unconfirmed ones came back at once: wait a moment for one to be committed
+            # rather than asking again and again
+            await queue.wait_for_progress(STALE_FETCH_PAUSE_SECONDS)
+        return fresh
 
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
         try:
@@ -119,17 +244,57 @@ class AfterSalesBot(ExtBot[None]):
 
 
 class ConfirmedAfterCommit(asyncio.Queue):  # type: ignore[type-arg]
-    """The update queue between fetching and handling: `put` returns once the update is handled.
+    """The update queue between fetching and handling; an update is confirmed to Telegram only
+    after its effect is committed, while other updates are fetched and handled meanwhile.
 
-    python-telegram-bot confirms a batch of updates to Telegram (the next getUpdates' offset)
-    as soon as `put` returns; waiting here means an update is confirmed only after its effect
-    is committed. A kill before that leaves it unconfirmed, and it is fetched again. A webhook
-    request likewise gets its answer only after the commit.
+    Webhook: `put` returns (and the request is answered) once this update is committed; other
+    requests are handled meanwhile. Polling: `put` returns at once, and the next getUpdates
+    confirms only up to the oldest update not yet committed (`confirmable_offset`); what is
+    fetched again of the unconfirmed ones is left out (`AfterSalesBot.get_updates`). A kill
+    leaves every uncommitted update unconfirmed, and it is fetched again after the restart.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.confirm_by_offset = False  # set once polling starts
+        self._unfinished: dict[int, int] = {}  # update id -> updates with it being handled
+        self._waiters: dict[int, asyncio.Future[None]] = {}  # id(update) -> its commit
+        self._progress = asyncio.Event()
+
     async def put(self, item: object) -> None:
+        if not isinstance(item, Update):
+            await super().put(item)
+            return
+        self._unfinished[item.update_id] = self._unfinished.get(item.update_id, 0) + 1
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters[id(item)] = waiter
         await super().put(item)
-        await self.join()
+        if not self.confirm_by_offset:
+            await waiter
+
+    def finished(self, update: Update) -> None:
+        """The update is committed (or given up): it may be confirmed."""
+        count = self._unfinished.get(update.update_id, 0)
+        if count <= 1:
+            self._unfinished.pop(update.update_id, None)
+        else:
+            self._unfinished[update.update_id] = count - 1
+        waiter = self._waiters.pop(id(update), None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._progress.set()
+
+    def confirmable_offset(self, offset: int | None) -> int | None:
+        """The getUpdates offset that confirms no update still being handled."""
+        if not self._unfinished:
+            return offset
+        oldest = min(self._unfinished)
+        return oldest if offset is None else min(offset, oldest)
+
+    async def wait_for_progress(self, timeout: float) -> None:
+        self._progress.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._progress.wait(), timeout)
 
 
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -162,25 +327,28 @@ def build_application(
     base_url: str,
     background_jobs: BackgroundJobsFactory | None = None,
     poll_timeout: float = 10.0,
+    concurrent_updates: int = DEFAULT_CONCURRENT_UPDATES,
 ) -> AfterSalesApplication:
+    queue = ConfirmedAfterCommit()
+    bot = AfterSalesBot(
+        token,
+        base_url=base_url,
+        base_file_url=file_url_for(base_url),
+        request=HTTPXRequest(connection_pool_size=256),  # the builder's default
+        get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 5),
+        # Handlers reply through the limiter too; a 429 there is retried after retry_after.
+        rate_limiter=AIORateLimiter(max_retries=2),
+    )
+    bot._confirmation = queue
     application = (
         ApplicationBuilder()
         .application_class(AfterSalesApplication, kwargs={"services": services})
-        .bot(
-            AfterSalesBot(
-                token,
-                base_url=base_url,
-                base_file_url=file_url_for(base_url),
-                request=HTTPXRequest(connection_pool_size=256),  # the builder's default
-                get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 5),
-                # Handlers reply through the limiter too; a 429 there is retried after retry_after.
-                rate_limiter=AIORateLimiter(max_retries=2),
-            )
-        )
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.session_factory))
-        .concurrent_updates(False)  # ConversationHandler needs updates one at a time
-        .update_queue(ConfirmedAfterCommit())
+        # a chat's updates one at a time (ConversationHandler needs that), chats side by side
+        .concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
+        .update_queue(queue)
         .post_init(start_background_work)
         .post_stop(stop_background_work)
         .build()
@@ -225,6 +393,9 @@ async def stop_background_work(application: Application) -> None:  # type: ignor
     assert isinstance(application, AfterSalesApplication)
     if application.background_jobs is not None:
         application.background_jobs.shutdown(wait=False)
+        release = getattr(application.background_jobs, "release_leadership", None)
+        if release is not None:
+            await release()
         application.background_jobs = None
     await application.outbox_sender.stop()
 

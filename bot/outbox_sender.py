@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Select, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from procedures import roles
-from procedures.outbox import notify_roles
+from procedures.outbox import URGENT, notify_roles
 from reports import documents
 from reports.documents import UnknownDocument
+from storage.db import read_only_sessions
 from storage.models import OutboxMessage, User
 
 from .context import fit_caption, fit_message, render_keyboard
@@ -31,7 +37,6 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 BASE_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
-BATCH_SIZE = 50
 POLL_INTERVAL_SECONDS = 2.0
 # An attachment of this kind is already on Telegram: it is sent by its file id, not rendered.
 PHOTO_KIND = "photo"
@@ -48,8 +53,53 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BASE_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
 
 
+@dataclass(frozen=True)
+class Pacing:
+    """How fast the sender goes: Telegram allows a bot about 30 messages a second, one a second
+    to a chat (a short burst of a few is tolerated), and up to 1,000 a second overall for
+    messages sent with allow_paid_broadcast."""
+
+    per_second: float = 30.0
+    chat_per_second: float = 1.0
+    chat_burst: float = 3.0
+    paid_per_second: float = 1000.0
+
+
+class _Bucket:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate, self.burst, self.tokens, self.stamp = rate, burst, burst, now
+
+    def wait(self, now: float) -> float:
+        """Seconds until a token is there (0: now)."""
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        self.tokens -= 1
+
+
+# Telegram counts a request when it arrives, the sender when it leaves; a little under the
+# limit keeps the jitter between the two from ever making a 429.
+PACE_MARGIN = 0.95
+
+
+def _bucket_under(rate: float, burst: float, now: float) -> _Bucket:
+    """A bucket a little under Telegram's: 95 % of the rate; the overall burst at 80 %, so the
+    server's bucket keeps some tokens in reserve."""
+    return _Bucket(rate * PACE_MARGIN, burst if burst <= 3 else burst * 0.8, now)
+
+
 class OutboxSender:
-    def __init__(self, services: Services, bot: Bot) -> None:
+    def __init__(
+        self,
+        services: Services,
+        bot: Bot,
+        *,
+        pacing: Pacing | Literal["settings"] | None = "settings",
+        paid_broadcast: bool | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.services = services
         self.bot = bot
         self._task: asyncio.Task[None] | None = None
@@ -57,50 +107,134 @@ class OutboxSender:
         # Telegram's retry_after holds the whole bot, not only the message that got the 429:
         # nothing is sent before this moment.
         self._quiet_until: dt.datetime | None = None
+        if pacing == "settings":
+            pacing = Pacing(per_second=services.settings.outbox_messages_per_second)
+        self.pacing = pacing
+        self.paid_broadcast = (
+            services.settings.paid_broadcast if paid_broadcast is None else paid_broadcast
+        )
+        self._monotonic = monotonic
+        now = monotonic()
+        self._overall = self._paid = None
+        if pacing is not None:
+            self._overall = _bucket_under(pacing.per_second, pacing.per_second, now)
+            self._paid = _bucket_under(pacing.paid_per_second, pacing.paid_per_second, now)
+        self._chats: dict[int, _Bucket] = {}
+        # On PostgreSQL a row is claimed FOR UPDATE SKIP LOCKED and held until it is marked, so
+        # several processes' senders never take the same row; SQLite (one process) lets go of
+        # its write lock while sending.
+        engine = services.session_factory.kw.get("bind")
+        self._holds_rows = engine is not None and engine.dialect.name == "postgresql"
+
+    def _paced_chats(self, now: float) -> list[int]:
+        """Chats that had their share for now: their next row waits."""
+        busy = []
+        for chat_id, bucket in list(self._chats.items()):
+            if bucket.wait(now) > 0:
+                busy.append(chat_id)
+            elif bucket.tokens >= bucket.burst:
+                del self._chats[chat_id]  # full again: forget it
+        return busy
+
+    def next_chat_ready_in(self) -> float | None:
+        now = self._monotonic()
+        waits = [b.wait(now) for b in self._chats.values()]
+        waits = [w for w in waits if w > 0]
+        return min(waits) if waits else None
+
+    async def _pace(self, paid: bool) -> None:
+        """Wait for the bot's next slot (the paid-broadcast one for paid messages)."""
+        if self.pacing is None:
+            return
+        bucket = self._paid if paid else self._overall
+        assert bucket is not None
+        wait = bucket.wait(self._monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)  # by then the token is there
+            bucket.wait(self._monotonic())
+        bucket.take()
+
+    def _delivered_to(self, chat_id: int) -> None:
+        """A message reached the chat: it counts against the chat's one a second (a refused
+        one does not; the chat's next row is not claimed before its slot)."""
+        if self.pacing is None:
+            return
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            chat = self._chats[chat_id] = _bucket_under(
+                self.pacing.chat_per_second, self.pacing.chat_burst, self._monotonic()
+            )
+        chat.wait(self._monotonic())
+        chat.take()
+
+    def _claim_query(self, now: dt.datetime, paced: list[int]) -> Select[Any]:
+        earlier = aliased(OutboxMessage)
+        query = (
+            select(OutboxMessage, User.language)
+            .outerjoin(User, User.id == OutboxMessage.user_id)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                # a chat's messages in the order written: only its oldest pending row goes
+                ~exists().where(
+                    earlier.chat_id == OutboxMessage.chat_id,
+                    earlier.status == "pending",
+                    earlier.id < OutboxMessage.id,
+                ),
+            )
+            # urgent rows (stop-sales, overdue alerts) before routine ones, then oldest first
+            .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
+            .limit(1)
+        )
+        if paced:
+            query = query.where(OutboxMessage.chat_id.not_in(paced))
+        if self._holds_rows:
+            query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+        return query
 
     async def deliver_due(self) -> DeliveryReport:
-        """Send every due row, oldest first, until none is left (parking may queue an alert) or one
-        defers."""
+        """Send due rows, urgent first, a chat's rows in order, at Telegram's pace, until none
+        is left that may go now (parking may queue an alert) or one defers."""
         report = DeliveryReport()
         while True:
             now = self.services.clock.now()
             if self._quiet_until is not None and now < self._quiet_until:
                 return report
             async with self.services.session_factory() as session:
-                rows = list(
-                    await session.execute(
-                        select(OutboxMessage, User.language)
-                        .outerjoin(User, User.id == OutboxMessage.user_id)
-                        .where(
-                            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now
-                        )
-                        .order_by(OutboxMessage.id)
-                        .limit(BATCH_SIZE)
-                    )
-                )
-            if not rows:
-                return report
-            for row, language in rows:
-                outcome = await self._deliver(row, language)
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                if outcome == "deferred":
-                    # Telegram asked us to slow down or is unreachable: stop this round.
+                query = self._claim_query(now, self._paced_chats(self._monotonic()))
+                claimed = (await session.execute(query)).first()
+                if claimed is None:
                     return report
+                row, language = claimed
+                if not self._holds_rows:
+                    await session.commit()  # SQLite: no write lock held while sending
+                outcome = await self._deliver(session, row, language)
+                await session.commit()
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            if outcome == "deferred":
+                # Telegram asked us to slow down or is unreachable: stop this round.
+                return report
 
-    async def _deliver(self, row: OutboxMessage, language: str | None) -> str:
+    async def _deliver(
+        self, session: AsyncSession, row: OutboxMessage, language: str | None
+    ) -> str:
         texts = self.services.texts
         language = texts.language_for(language)
+        # urgent fan-out may use Telegram's paid broadcast, where the operator has enabled it
+        paid = self.paid_broadcast and row.priority >= URGENT
+        extra = {"allow_paid_broadcast": True} if paid else {}
         try:
             text = texts.get(language, row.text_key, **row.params)
             markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None
+            await self._pace(paid)
             if row.attachment:
-                sent = await self._send_document(row, language, text, markup)
+                sent = await self._send_document(row, language, text, markup, extra)
             else:
                 sent = await self.bot.send_message(
-                    chat_id=row.chat_id, text=fit_message(text), reply_markup=markup
+                    chat_id=row.chat_id, text=fit_message(text), reply_markup=markup, **extra
                 )
         except UnknownDocument as error:
-            await self._park(row.id, str(error))
+            await self._park(session, row, str(error))
             return "parked"
         except RetryAfter as error:
             retry_after = error.retry_after
@@ -111,30 +245,36 @@ class OutboxSender:
             )
             wait = dt.timedelta(seconds=seconds)
             self._quiet_until = self.services.clock.now() + wait
-            await self._reschedule(row.id, wait, count_attempt=False, error=str(error))
+            self._reschedule(row, wait, count_attempt=False, error=str(error))
             return "deferred"
         except (Forbidden, BadRequest) as error:
             # Telegram will refuse this message every time: set it aside at once.
-            await self._park(row.id, str(error))
+            await self._park(session, row, str(error))
             return "parked"
         except (NetworkError, TelegramError) as error:
             attempts = row.attempts + 1
             if attempts >= MAX_ATTEMPTS:
-                await self._park(row.id, str(error), attempts=attempts)
+                await self._park(session, row, str(error), attempts=attempts)
                 return "parked"
-            await self._reschedule(row.id, backoff(attempts), count_attempt=True, error=str(error))
+            self._reschedule(row, backoff(attempts), count_attempt=True, error=str(error))
             return "deferred"
         except Exception as error:
             # A row that cannot even be rendered (a bug, a broken parameter, a document that
             # fails) would fail the same way every round and hold up every row behind it.
             logger.exception("outbox row %s could not be rendered or sent", row.id)
-            await self._park(row.id, f"{type(error).__name__}: {error}")
+            await self._park(session, row, f"{type(error).__name__}: {error}")
             return "parked"
-        await self._mark_sent(row.id, sent.message_id)
+        self._delivered_to(row.chat_id)
+        self._mark_sent(row, sent.message_id)
         return "sent"
 
     async def _send_document(
-        self, row: OutboxMessage, language: str, text: str, markup: InlineKeyboardMarkup | None
+        self,
+        row: OutboxMessage,
+        language: str,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        extra: dict[str, Any],
     ) -> Message:
         assert row.attachment is not None
         if row.attachment.get("kind") == PHOTO_KIND:
@@ -143,8 +283,10 @@ class OutboxSender:
                 photo=row.attachment["params"]["file_id"],
                 caption=fit_caption(text),
                 reply_markup=markup,
+                **extra,
             )
-        async with self.services.session_factory() as session:
+        # a read-only session: on SQLite a long rendering holds up no writer
+        async with read_only_sessions(self.services.session_factory)() as session:
             context = document_context(self.services, language)
             document = await documents.render(session, row.attachment, context)
         return await self.bot.send_document(
@@ -152,56 +294,47 @@ class OutboxSender:
             document=InputFile(document.content, filename=document.file_name),
             caption=fit_caption(text),
             reply_markup=markup,
+            **extra,
         )
 
-    async def _mark_sent(self, row_id: int, message_id: int) -> None:
-        async with self.services.session_factory() as session:
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.status = "sent"
-            row.sent_at = self.services.clock.now()
-            row.attempts += 1
-            row.telegram_message_id = message_id
-            await session.commit()
+    def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
+        row.status = "sent"
+        row.sent_at = self.services.clock.now()
+        row.attempts += 1
+        row.telegram_message_id = message_id
 
-    async def _reschedule(
-        self, row_id: int, delay: dt.timedelta, *, count_attempt: bool, error: str
+    def _reschedule(
+        self, row: OutboxMessage, delay: dt.timedelta, *, count_attempt: bool, error: str
     ) -> None:
-        async with self.services.session_factory() as session:
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            if count_attempt:
-                row.attempts += 1
-            row.next_attempt_at = self.services.clock.now() + delay
-            row.last_error = error[:1000]
-            await session.commit()
-        logger.warning("outbox row %s deferred by %s: %s", row_id, delay, error)
+        if count_attempt:
+            row.attempts += 1
+        row.next_attempt_at = self.services.clock.now() + delay
+        row.last_error = error[:1000]
+        logger.warning("outbox row %s deferred by %s: %s", row.id, delay, error)
 
-    async def _park(self, row_id: int, error: str, attempts: int | None = None) -> None:
+    async def _park(
+        self, session: AsyncSession, row: OutboxMessage, error: str, attempts: int | None = None
+    ) -> None:
         now = self.services.clock.now()
-        async with self.services.session_factory() as session:
-            row = await session.get(OutboxMessage, row_id)
-            assert row is not None
-            row.status = "parked"
-            row.last_error = error[:1000]
-            if attempts is not None:
-                row.attempts = attempts
-            if row.text_key != "outbox.parked":  # an alert about an alert would loop
-                recipient = await session.get(User, row.user_id) if row.user_id else None
-                await notify_roles(
-                    session,
-                    [roles.ADMIN],
-                    "outbox.parked",
-                    {
-                        "recipient": (recipient.full_name if recipient else "") or str(row.chat_id),
-                        "attempts": row.attempts,
-                        "error": error[:300],
-                    },
-                    now=now,
-                    dedupe_prefix=f"outbox:{row.id}:parked",
-                )
-            await session.commit()
-        logger.error("outbox row %s parked: %s", row_id, error)
+        row.status = "parked"
+        row.last_error = error[:1000]
+        if attempts is not None:
+            row.attempts = attempts
+        if row.text_key != "outbox.parked":  # an alert about an alert would loop
+            recipient = await session.get(User, row.user_id) if row.user_id else None
+            await notify_roles(
+                session,
+                [roles.ADMIN],
+                "outbox.parked",
+                {
+                    "recipient": (recipient.full_name if recipient else "") or str(row.chat_id),
+                    "attempts": row.attempts,
+                    "error": error[:300],
+                },
+                now=now,
+                dedupe_prefix=f"outbox:{row.id}:parked",
+            )
+        logger.error("outbox row %s parked: %s", row.id, error)
 
     # --- background loop ---
 
@@ -224,7 +357,9 @@ class OutboxSender:
                 await self.deliver_due()
             except Exception:
                 logger.exception("outbox delivery round failed; retrying on the next round")
+            # a chat that had its share is due again in under a second: look again then
+            pause = min(POLL_INTERVAL_SECONDS, self.next_chat_ready_in() or POLL_INTERVAL_SECONDS)
             try:
-                await asyncio.wait_for(ready.wait(), POLL_INTERVAL_SECONDS)
+                await asyncio.wait_for(ready.wait(), pause)
             except TimeoutError:
                 pass

@@ -8,7 +8,6 @@ data are not kept: the records are the truth.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -36,23 +35,16 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=24 * 3600,
         )
         self._session_factory = session_factory
-        # python-telegram-bot writes conversations and scratch data concurrently and only logs
-        # a failed write; in an update they share one session, so they take turns, and a
-        # failure is kept for the update's transaction, which must then not commit.
-        self._write_lock = asyncio.Lock()
-        self.failures: list[BaseException] = []
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
-        async with self._write_lock:
-            try:
-                async with session_in_update(self._session_factory) as (session, own):
-                    yield session
-                    if own:
-                        await session.commit()
-            except Exception as error:
-                self.failures.append(error)
-                raise
+        # In an update, the application writes its chat's and user's state one after another
+        # into the update's session (AfterSalesApplication.persist_update) and fails the
+        # update if a write fails; outside one (shutdown), each write commits on its own.
+        async with session_in_update(self._session_factory) as (session, own):
+            yield session
+            if own:
+                await session.commit()
 
     # --- conversations ---
 
@@ -110,6 +102,33 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 )
             )
 
+    async def _refresh(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
+        """Another process may have handled this chat's last update: read what it stored."""
+        async with session_in_update(self._session_factory) as (session, _own):
+            row = await session.get(ChatScratchpad, (scope, owner_id), populate_existing=True)
+            stored = dict(row.data) if row is not None else {}
+        if stored != data:
+            data.clear()
+            data.update(stored)
+
+    async def conversations_of(
+        self, names: list[str], keys: list[tuple[int, ...]]
+    ) -> dict[tuple[str, tuple[int, ...]], object]:
+        """The stored states of these conversation keys, read in the update's session."""
+        encoded = {json.dumps(list(key)): key for key in keys}
+        async with session_in_update(self._session_factory) as (session, _own):
+            rows = await session.execute(
+                select(
+                    ConversationState.handler_name,
+                    ConversationState.conversation_key,
+                    ConversationState.state,
+                ).where(
+                    ConversationState.handler_name.in_(names),
+                    ConversationState.conversation_key.in_(list(encoded)),
+                )
+            )
+            return {(name, encoded[key]): state for name, key, state in rows}
+
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return await self._get_all("user")
 
@@ -120,7 +139,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         await self._drop("user", user_id)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
-        return None
+        await self._refresh("user", user_id, user_data)
 
     async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
         return await self._get_all("chat")
@@ -132,7 +151,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         await self._drop("chat", chat_id)
 
     async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
-        return None
+        await self._refresh("chat", chat_id, chat_data)
 
     # --- not kept ---
 

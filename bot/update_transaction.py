@@ -8,11 +8,14 @@ either all of it or none of it; an update delivered again finds its id and chang
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import weakref
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import ProcessedUpdate
@@ -25,17 +28,36 @@ def current_session() -> AsyncSession | None:
     return _current.get()
 
 
+# SQLite has one writer, and every transaction here takes the write lock at BEGIN (IMMEDIATE):
+# an update's transaction holds it from its first read to its commit. Updates of one process
+# queue for it here, first come first served, rather than in SQLite's busy handler, which polls
+# and would give up after its timeout when many users wait at once.
+_sqlite_turns: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _sqlite_turn(session_factory: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    engine = session_factory.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    key = engine.sync_engine
+    if key not in _sqlite_turns:
+        _sqlite_turns[key] = asyncio.Lock()
+    return _sqlite_turns[key]
+
+
 @contextlib.asynccontextmanager
 async def update_session(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """Open the update's session and make it the current one until the block ends."""
-    async with session_factory() as session:
-        token = _current.set(session)
-        try:
-            yield session
-        finally:
-            _current.reset(token)
+    turn = _sqlite_turn(session_factory)
+    async with turn or contextlib.nullcontext():
+        async with session_factory() as session:
+            token = _current.set(session)
+            try:
+                yield session
+            finally:
+                _current.reset(token)
 
 
 @contextlib.asynccontextmanager
@@ -59,3 +81,18 @@ async def already_processed(session: AsyncSession, update_id: int) -> bool:
 def mark_processed(session: AsyncSession, update_id: int, now: dt.datetime) -> None:
     # On a race (two processes) the primary key refuses the second and its commit fails whole.
     session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
+
+
+async def take_chat_turn(session: AsyncSession, keys: list[tuple[str, int]]) -> None:
+    """Across processes, one update of a chat (and of a user) at a time: on PostgreSQL an
+    advisory lock on each id, held until the update's transaction ends. Within a process the
+    update processor already gives them turns; on SQLite one process is the rule.
+
+    Chat and user ids share one key space on purpose: a private chat's id is its user's id,
+    and group ids are negative. The ids are taken in ascending order, so two updates that share
+    both never wait on each other crosswise.
+    """
+    if session.bind.dialect.name != "postgresql" or not keys:
+        return
+    for key in sorted({identifier for _, identifier in keys}):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

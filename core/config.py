@@ -43,6 +43,14 @@ class Settings:
     invitation_validity: dt.timedelta = dt.timedelta(days=7)
     load_samples: bool = True
     run_scheduler: bool = True
+    # urgent fan-out (stop-sales notices, overdue alerts) with Telegram's allow_paid_broadcast:
+    # up to 1,000 messages a second, paid in Telegram Stars
+    paid_broadcast: bool = False
+    # the outbox sender's pace; Telegram allows a bot about 30 a second, so with several
+    # processes sending for one bot, each takes its share (two workers: 15)
+    outbox_messages_per_second: float = 30.0
+    # how often the deadline sweep runs
+    sweep_interval_seconds: int = 60
     # reporting limit for a possible medical-device adverse event (醫療器械不良事件)
     adverse_event_report_within: dt.timedelta = dt.timedelta(days=20)
     # 暫停發貨 of a complained product: the whole product (the seed's 該產品) or only the lot
@@ -179,6 +187,14 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["load_samples"] = _bool("LOAD_SAMPLES", samples)
     if run_scheduler := values.get("RUN_SCHEDULER"):
         kwargs["run_scheduler"] = _bool("RUN_SCHEDULER", run_scheduler)
+    if interval := values.get("SWEEP_INTERVAL_SECONDS"):
+        kwargs["sweep_interval_seconds"] = _int("SWEEP_INTERVAL_SECONDS", interval, 1, 3600)
+    if rate := values.get("OUTBOX_MESSAGES_PER_SECOND"):
+        kwargs["outbox_messages_per_second"] = float(
+            _int("OUTBOX_MESSAGES_PER_SECOND", rate, 1, 30)
+        )
+    if paid := values.get("PAID_BROADCAST"):
+        kwargs["paid_broadcast"] = _bool("PAID_BROADCAST", paid)
     if days := values.get("ADVERSE_EVENT_REPORT_DAYS"):
         kwargs["adverse_event_report_within"] = dt.timedelta(
             days=_int("ADVERSE_EVENT_REPORT_DAYS", days, 1, 365)

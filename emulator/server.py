@@ -63,6 +63,9 @@ class FloodLimits:
     overall_burst: float = 30.0
     chat_per_second: float = 1.0
     chat_burst: float = 3.0
+    # messages sent with allow_paid_broadcast count against this instead of the overall limit
+    paid_per_second: float = 1000.0
+    paid_burst: float = 1000.0
 
 
 class _Bucket:
@@ -176,6 +179,7 @@ class BotApiEmulator:
         self._ids: Iterator[int] = PersistentCounter(id_file) if id_file else itertools.count(1)
         self.version = 0  # counts changes, for whoever shows them live
         self._overall_bucket: dict[str, _Bucket] = {}
+        self._paid_bucket: dict[str, _Bucket] = {}
         self._chat_buckets: dict[tuple[str, int], _Bucket] = {}
         # A test can make the next calls fail, e.g. {"sendmessage": [ApiError(502, ...)]}.
         self.injected_failures: dict[str, list[ApiError]] = {}
@@ -512,17 +516,24 @@ class BotApiEmulator:
             self.violations.append(f"{method}: not implemented by the emulator")
             raise ApiError(501, f"Not Implemented: {method} is not emulated")
         if key in SENDING_METHODS:
-            self._check_flood(token, _chat_id(params))
+            self._check_flood(
+                token, _chat_id(params), paid=bool(params.get("allow_paid_broadcast"))
+            )
         result = await handler(bot, params)
         await self._notify()
         return result
 
-    def _check_flood(self, token: str, chat_id: int) -> None:
+    def _check_flood(self, token: str, chat_id: int, paid: bool = False) -> None:
         now = self._monotonic()
         limits = self.flood_limits
-        overall = self._overall_bucket.setdefault(
-            token, _Bucket(limits.overall_per_second, limits.overall_burst, now)
-        )
+        if paid:
+            overall = self._paid_bucket.setdefault(
+                token, _Bucket(limits.paid_per_second, limits.paid_burst, now)
+            )
+        else:
+            overall = self._overall_bucket.setdefault(
+                token, _Bucket(limits.overall_per_second, limits.overall_burst, now)
+            )
         chat = self._chat_buckets.setdefault(
             (token, chat_id), _Bucket(limits.chat_per_second, limits.chat_burst, now)
         )

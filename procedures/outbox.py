@@ -17,6 +17,16 @@ from storage.models import OutboxMessage, User, UserRole
 
 from .actions import CallbackAction
 
+ROUTINE = 0
+URGENT = 10
+# Messages that go before routine ones (and may use paid broadcast): a buyer told to stop
+# selling a product, and an alert that a deadline has passed. A new urgent kind is one entry.
+URGENT_TEXT_KEYS = frozenset({"complaint.suspend_sales", "deadline.overdue"})
+
+
+def priority_of(text_key: str) -> int:
+    return URGENT if text_key in URGENT_TEXT_KEYS else ROUTINE
+
 
 def as_time(moment: dt.datetime) -> dict[str, str]:
     """A parameter the renderer shows as a local date and time."""
@@ -96,6 +106,7 @@ async def notify_users(
             buttons=[list(row) for row in buttons] if buttons else None,
             attachment=attachment,
             dedupe_key=key,
+            priority=priority_of(text_key),
             status="pending",
             attempts=0,
             created_at=now,

@@ -7,6 +7,7 @@ The front end hands in what a renderer needs (time zone, `now`, the reader's tex
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ async def complaint_quarterly(
     start, end = quarter_bounds(year, quarter, context.timezone)
     rows = await complaint_reports.ledger_rows(session, start, end)
     title = context.text("report.quarterly_title", year=year, quarter=quarter)
-    content = complaint_reports.quarterly_workbook(rows, context.label, context.timezone, title)
+    content = await asyncio.to_thread(
+        complaint_reports.quarterly_workbook, rows, context.label, context.timezone, title
+    )
     return RenderedDocument(f"complaints-{year}-Q{quarter}.xlsx", content)
 
 
@@ -96,7 +99,11 @@ async def complaint_ledger(
 ) -> RenderedDocument:
     rows = await complaint_reports.ledger_rows(session)
     day = context.now.astimezone(context.timezone).date().isoformat()
-    content = complaint_reports.ledger_workbook(rows, context.label, context.timezone)
+    # a ledger of many thousand rows takes seconds to write: off the event loop, so nobody
+    # else's step waits for it (the rows are plain values, safe in another thread)
+    content = await asyncio.to_thread(
+        complaint_reports.ledger_workbook, rows, context.label, context.timezone
+    )
     return RenderedDocument(f"complaint-ledger-{day}.xlsx", content)
 
 

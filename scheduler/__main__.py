@@ -35,6 +35,7 @@ async def run() -> None:
     logger.info("scheduler running: %s", ", ".join(job.id for job in scheduler.get_jobs()))
     await stop.wait()
     scheduler.shutdown(wait=False)
+    await scheduler.release_leadership()
     await engine.dispose()
 
 

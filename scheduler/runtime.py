@@ -3,34 +3,73 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.services import Runtime
 
 from . import jobs
+from .leader import LeaderLock
 from .services import JobServices
+
+logger = logging.getLogger(__name__)
 
 # A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
 # collapse into one, which is safe because every job reads what is due from the database.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 300, "max_instances": 1}
 
 
-def scheduler_for(runtime: Runtime) -> AsyncIOScheduler:
+class JobScheduler(AsyncIOScheduler):
+    """The AsyncIOScheduler whose jobs run only while this process leads (scheduler.leader)."""
+
+    def __init__(self, leader: LeaderLock, **options: Any) -> None:
+        super().__init__(**options)
+        self.leader = leader
+
+    async def release_leadership(self) -> None:
+        """After shutdown: let a standby take over at once."""
+        await self.leader.release()
+
+
+def leader_only(
+    leader: LeaderLock, job: Callable[[JobServices], Awaitable[Any]]
+) -> Callable[[JobServices], Awaitable[Any]]:
+    @functools.wraps(job)
+    async def run(services: JobServices) -> Any:
+        if not await leader.held():
+            return None  # another process leads; this one stands by
+        return await job(services)
+
+    return run
+
+
+def scheduler_for(runtime: Runtime) -> JobScheduler:
     """The scheduler of a process: the bot's (its commits wake the outbox sender) or its own."""
     return build_scheduler(JobServices.for_runtime(runtime))
 
 
-def build_scheduler(services: JobServices) -> AsyncIOScheduler:
+def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> JobScheduler:
     timezone = services.timezone
-    scheduler = AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
+    if leader is None:
+        leader = LeaderLock(services.session_factory.kw.get("bind"))
+    scheduler = JobScheduler(leader, timezone=timezone, job_defaults=JOB_DEFAULTS)
+    add_job = scheduler.add_job
+
+    def add_leader_job(job: Callable[[JobServices], Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+        return add_job(leader_only(leader, job), *args, **kw)
+
+    scheduler.add_job = add_leader_job  # type: ignore[method-assign]
     scheduler.add_job(
         jobs.prune_bookkeeping, "interval", hours=1, args=[services], id="prune_bookkeeping"
     )
     scheduler.add_job(
         jobs.sweep_deadlines,
         "interval",
-        minutes=1,
+        seconds=services.sweep_interval_seconds,
         args=[services],
         id="deadline_sweep",
         # first run at once: catch up on whatever fell due while the process was down
@@ -101,4 +140,5 @@ def build_scheduler(services: JobServices) -> AsyncIOScheduler:
         # a run missed by a whole day still sends the report; its dedupe key keeps it once
         misfire_grace_time=24 * 3600,
     )
+    scheduler.add_job = add_job  # type: ignore[method-assign]
     return scheduler

@@ -22,6 +22,7 @@ class JobServices:
     patrol_reminder_hour: int = 17
     inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
     score_due_day: int = 5
+    sweep_interval_seconds: int = 60
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> JobServices:
@@ -35,6 +36,7 @@ class JobServices:
             patrol_reminder_hour=settings.patrol_reminder_hour,
             inspection_months=settings.inspection_months,
             score_due_day=settings.score_due_day,
+            sweep_interval_seconds=settings.sweep_interval_seconds,
         )
 
     def unit_of_work(self) -> UnitOfWork:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+READ_ONLY = "after_sales_read_only"
 
 
 def make_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
@@ -46,14 +47,27 @@ def make_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and then writes fails with SQLITE_BUSY instead of
-        # waiting; taking the write lock up front makes the busy timeout apply.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # waiting; taking the write lock up front makes the busy timeout apply. A session
+        # that only reads (read_only_sessions) takes no lock and waits for no writer (WAL).
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_sessions(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reading only, e.g. rendering a large report: on SQLite they hold no write
+    lock meanwhile, so writers go on; on PostgreSQL they are ordinary sessions."""
+    engine = session_factory.kw["bind"]
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def alembic_config() -> Config:

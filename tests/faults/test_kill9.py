@@ -19,7 +19,6 @@ import shutil
 import signal
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -27,17 +26,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from bot.services import build_services
 from core.config import Settings
 from core.database import load_samples_if_empty
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
-from storage.db import make_engine, migrate
+from storage.db import make_engine
 from storage.models import Complaint, Organisation, OutboxMessage, User, UserRole
 
 from ..conftest import BACKENDS
+from .postgres import own_database
 
 ROOT = Path(__file__).parents[2]
 SEEDS = (11, 23, 37)
@@ -64,19 +63,8 @@ async def database_url(
         shutil.copy(sqlite_template, database)
         yield f"sqlite+aiosqlite:///{database}"
         return
-    server = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"faults_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(server.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    await migrate(engine)
-    await engine.dispose()
-    yield url
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    await admin.dispose()
+    async with own_database("faults") as url:
+        yield url
 
 
 @dataclass

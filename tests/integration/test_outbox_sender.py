@@ -48,7 +48,8 @@ async def sender_for(services: Services, emulator: BotApiEmulator) -> tuple[Outb
     token = f"{next(_bot_ids)}:sender-token"
     bot = Bot(token, base_url=emulator.base_url)
     await bot.initialize()
-    return OutboxSender(services, bot), token
+    # pacing has tests of its own (test_outbox_pacing); these are about what is sent
+    return OutboxSender(services, bot, pacing=None), token
 
 
 async def queue(services: Services, user: User, key: str = "invite.redeemed_notice", **kw) -> None:
@@ -161,7 +162,7 @@ async def test_a_crash_between_sending_and_marking_sends_the_row_once_more_and_n
     emulator.add_user(user.telegram_id, "Driver")
     await queue(services, user)
 
-    async def crash(*_args: object) -> None:
+    def crash(*_args: object) -> None:
         raise KeyboardInterrupt("process killed")
 
     with monkeypatch.context() as patch:
