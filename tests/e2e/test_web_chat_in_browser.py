@@ -150,6 +150,11 @@ class Page:
         except Exception:
             return []
 
+    def load(self, address: str) -> None:
+        """Open the web chat and wait for the demo people."""
+        self.driver.get(address)
+        self.wait(lambda: len(self.css("#people li")) >= 20, "the demo people")
+
     def open_person(self, starts: str) -> None:
         def click() -> bool:
             for name in self.css("#people li .name"):
@@ -192,6 +197,13 @@ class Page:
         field = self.css("#text")[0]
         field.send_keys(text)
         field.send_keys(Keys.ENTER)
+
+    def send_photos(self, *paths: Path) -> None:
+        """Attach photos (several at once make an album) and wait for the bot's receipt."""
+        sent = len(self.css(".msg.me .photos"))
+        self.css("#photo-input")[0].send_keys("\n".join(str(p) for p in paths))
+        self.wait(lambda: len(self.css(".msg.me .photos")) > sent, "the photos in the chat")
+        self.bot_message("Photo received")
 
     def toast(self) -> str:
         return self.wait(
@@ -278,9 +290,8 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.bot_message("What is wrong?")
     page.type("Plungers stick; 12 syringes leak at the tip.")
     page.bot_message("Send photos of the problem")
-    page.css("#photo-input")[0].send_keys(str(_photo(tmp_path)))
-    page.bot_message("Photo received (1 so far)")
-    page.wait(lambda: page.css(".msg.me .photos img"), "the photo in the chat")
+    page.send_photos(_photo(tmp_path))
+    assert "Photo received (1 so far)" in page.texts()[-1]
     page.press("Done")
     page.bot_message("Photos: 1")
     page.press("Submit")
@@ -388,8 +399,7 @@ def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_bro
     demo: str, browser: Callable[[str], Page]
 ) -> None:
     page = browser("conforming")
-    page.driver.get(demo)
-    page.wait(lambda: len(page.css("#people li")) >= 20, "the demo people")
+    page.load(demo)
     number = _file_without_photo(page)
 
     # the warehouse is told of the hold, with no button yet
@@ -448,8 +458,7 @@ def test_only_the_warehouse_is_offered_the_hold_lifted_button(
     demo: str, browser: Callable[[str], Page]
 ) -> None:
     page = browser("lift-button")
-    page.driver.get(demo)
-    page.wait(lambda: len(page.css("#people li")) >= 20, "the demo people")
+    page.load(demo)
     number = _file_without_photo(page)
     _verify_conforming_without_visit(page, number)
 
@@ -467,8 +476,7 @@ def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     demo: str, browser: Callable[[str], Page], tmp_path: Path
 ) -> None:
     page = browser("patrol")
-    page.driver.get(demo)
-    page.wait(lambda: len(page.css("#people li")) >= 20, "the demo people")
+    page.load(demo)
     photo = _photo(tmp_path, "a door roller worn", "#335")
 
     # the technician patrols the elevator: the door is abnormal, the levelling out of range
@@ -487,15 +495,14 @@ def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     page.bot_message("Any note on this patrol?")
     page.type("The car stops 14 mm above the floor; the door grinds.")
     page.bot_message("Something is abnormal: send at least one photo")
-    page.css("#photo-input")[0].send_keys(str(photo))
-    page.bot_message("Photo received (1 so far)")
+    page.send_photos(photo)
     page.press("Done")
     page.press("Urgent (4 h)")
     recorded = page.bot_message("Patrol of EL-01 recorded. Defect")
     number = DEFECT.search(recorded.text).group()
     page.shot("technician-recorded")
 
-    # the vendor acknowledges (an alert), then marks it repaired with a note and a photo
+    # the vendor acknowledges (an alert), then marks it repaired with a note and two photos
     page.open_person("Sun Vendor")
     reported = page.bot_message(f"Defect {number} on EL-01")
     assert "The car stops 14 mm above the floor" in reported.text
@@ -510,11 +517,8 @@ def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     page.bot_message(f"{number}: what was repaired?")
     page.type("Re-levelled the car and replaced the door roller.")
     page.bot_message("Send photos of the repair")
-    # two photos at once: an album
-    repaired = _photo(tmp_path, "re-levelled", "#262")
-    page.css("#photo-input")[0].send_keys(f"{photo}\n{repaired}")
-    page.wait(lambda: page.css(".msg.me .photos[data-album] img:nth-child(2)"), "the album")
-    page.bot_message("Photo received")
+    page.send_photos(photo, _photo(tmp_path, "re-levelled", "#262"))  # an album
+    assert len(page.css(".msg.me .photos[data-album] img")) == 2
     page.press("Done")
     page.bot_message(f"Defect {number} marked repaired")
     page.shot("vendor-repaired")
