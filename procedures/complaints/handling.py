@@ -181,15 +181,21 @@ async def _after_conforming(
         opened_at=now,
         due_at=due,
     )
-    await notify_roles(
-        session,
-        [roles.WAREHOUSE, roles.BUSINESS_HEAD],
-        "complaint.lift_hold",
-        {**params, "due_at": as_time(due)},
-        now=now,
-        buttons=[[button("complaint.button.hold_lifted", LiftHold(complaint_id=complaint.id))]],
-        dedupe_prefix=f"complaint:{complaint.id}:lift",
-    )
+    # both are told to lift the suspension (解除該產品的暫停發貨); only the warehouse confirms it,
+    # so only its copy carries the button
+    for role, buttons in (
+        (roles.WAREHOUSE, [[button("complaint.button.hold_lifted", LiftHold(complaint.id))]]),
+        (roles.BUSINESS_HEAD, None),
+    ):
+        await notify_roles(
+            session,
+            [role],
+            "complaint.lift_hold",
+            {**params, "due_at": as_time(due)},
+            now=now,
+            buttons=buttons,
+            dedupe_prefix=f"complaint:{complaint.id}:lift:{role}",
+        )
     return VerificationOutcome(complaint)
 
 

@@ -360,7 +360,10 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
     assert "Lift the shipment hold by 2026-11-27 12:00" in lift["text"]
     await business.expect()
     (business_lift,) = await business.expect()
-    await press(business, business_lift, "Hold lifted")
+    assert "Lift the shipment hold by 2026-11-27 12:00" in business_lift["text"]
+    assert buttons_of(business_lift) == []  # only the warehouse confirms the lift
+    # a forged press of the warehouse's button is still refused
+    await business.press(business_lift, data_of(lift, "Hold lifted"), forge=True)
     assert (await business.wait_for_callback_answer())["text"] == (
         "This command is for warehouse only. Nothing was changed."
     )

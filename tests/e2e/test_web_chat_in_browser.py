@@ -449,11 +449,6 @@ def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_bro
     page.bot_message(f"Our disposition opinion on complaint {number}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the bot gives the business head the warehouse's Hold lifted button, "
-    "which then refuses: 'This command is for warehouse only.'",
-)
 def test_only_the_warehouse_is_offered_the_hold_lifted_button(
     demo: str, browser: Callable[[str], Page]
 ) -> None:
