@@ -41,7 +41,7 @@ from .defects import (
 from .errors import InvalidInput, NotFound
 from .outbox import notify_roles
 from .photos import add_photos
-from .text_input import clean_text, optional_text
+from .text_input import clean_text, is_chinese, optional_text
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
@@ -166,18 +166,28 @@ async def checked_draft(
 
 
 def describe_findings(items: dict[int, ChecklistItem], draft: PatrolDraft, note: str | None) -> str:
-    """The defect's description: each abnormal item (with its reading), then the note."""
+    """The defect's description: each abnormal item (with its reading), then the note.
+
+    The labels come from master data, so the description is in their language: Chinese labels
+    get Chinese punctuation (`平層準確（誤差）：15mm；…。備註`), others English (`Level 15 mm; …`).
+    """
     findings = []
     for answer in draft.answers:
         if not answer["ok"]:
             item = items[answer["item_id"]]
-            reading = (
-                f" {answer['reading']} {item.unit or ''}".rstrip()
-                if answer.get("reading") is not None
-                else ""
-            )
-            findings.append(f"{item.label}{reading}")
-    return "; ".join(findings) + (f". {note}" if note else "")
+            chinese = is_chinese(item.label)
+            reading = answer.get("reading")
+            if reading is None:
+                findings.append(item.label)
+            elif chinese:
+                findings.append(f"{item.label}：{reading}{item.unit or ''}")
+            else:
+                findings.append(f"{item.label} {reading} {item.unit or ''}".rstrip())
+    text = ("；" if is_chinese("".join(findings)) else "; ").join(findings)
+    if note:
+        text += "。" if is_chinese(text) else ". "
+        text += note
+    return text
 
 
 @dataclass(frozen=True)

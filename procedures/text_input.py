@@ -18,6 +18,14 @@ from .errors import InvalidInput
 _UNCARRIABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def is_chinese(text: str) -> bool:
+    """Whether the text has Chinese characters, so its punctuation must be full-width."""
+    return _HAN.search(text) is not None
+
+
 def clean_text(text: str) -> str:
     """The text without characters no file format or Telegram can carry; CR LF becomes LF."""
     return _UNCARRIABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -275,7 +275,7 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.type("Plungers stick; 12 syringes leak at the tip.")
     page.bot_message("Send photos of the problem")
     page.css("#photo-input")[0].send_keys(str(_photo(tmp_path)))
-    page.bot_message("Photo received (1 so far)")
+    page.bot_message("Photo received (1 photo so far)")
     page.wait(lambda: page.css(".msg.me .photos img"), "the photo in the chat")
     page.press("Done")
     page.bot_message("Photos: 1")

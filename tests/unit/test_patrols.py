@@ -100,7 +100,7 @@ async def test_an_abnormal_patrol_needs_a_photo_and_opens_a_defect_for_the_vendo
     )
 
     assert outcome.patrol.abnormal and outcome.defect.number == "DF-2026-00001"
-    assert outcome.defect.description == "門機開關順暢、無異響; 平層準確(誤差) 15 mm"
+    assert outcome.defect.description == "門機開關順暢、無異響；平層準確（誤差）：15mm"
     (to_vendor,) = await outbox_rows(services, text_key="defect.reported")
     assert to_vendor.user_id == vendor.id
     assert [b["data"] for b in to_vendor.buttons[0]] == [
@@ -296,3 +296,28 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
 
     clock.set(dt.datetime(2027, 1, 2, 9, tzinfo=SHANGHAI))
     assert await schedule() == 3  # elevators again, and the fire protection pump
+
+
+def test_a_defects_description_follows_the_punctuation_of_its_language() -> None:
+    chinese = {
+        1: ChecklistItem(id=1, label="平層準確（誤差）", unit="mm"),
+        2: ChecklistItem(id=2, label="機房溫度", unit="℃"),
+    }
+    english = {
+        1: ChecklistItem(id=1, label="Levelling", unit="mm"),
+        2: ChecklistItem(id=2, label="Door"),
+    }
+    draft = PatrolDraft(
+        asset_id=1,
+        answers=[
+            {"item_id": 1, "ok": False, "reading": Decimal("15")},
+            {"item_id": 2, "ok": False, "reading": Decimal("31.5")},
+        ],
+    )
+    assert patrols.describe_findings(chinese, draft, "轎廂停層偏高") == (
+        "平層準確（誤差）：15mm；機房溫度：31.5℃。轎廂停層偏高"
+    )
+    draft.answers[1] = {"item_id": 2, "ok": False, "reading": None}
+    assert patrols.describe_findings(english, draft, "Car stops high.") == (
+        "Levelling 15 mm; Door. Car stops high."
+    )
