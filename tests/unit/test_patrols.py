@@ -169,6 +169,9 @@ async def test_the_vendor_repairs_the_technician_rejects_then_accepts_and_times_
     async with services.session_factory() as session:
         defect = await session.get(Defect, defect_id)
     assert defect.status == "closed" and defect.rejections == 1
+    # the vendor who repaired hears it was accepted; another vendor's staff hear nothing
+    (accepted,) = await outbox_rows(services, text_key="defect.accepted")
+    assert accepted.user_id == vendor.id and accepted.params["number"] == defect.number
     assert defect.acknowledged_at - defect.reported_at == dt.timedelta(minutes=20)
     assert defect.repaired_at - defect.reported_at == dt.timedelta(hours=3, minutes=20)
 
