@@ -57,12 +57,16 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         "Lot L20250610 is not among the lots shipped to your organisation for this product."
     )
     await press(customer, ask_lot, "L20260301")
-    assert await customer.expect_text() == "How many units are affected?"
+    assert await customer.expect_text() == "How many units are affected? Count in 盒."
     await customer.send("zero")
     assert (await customer.expect_text()).startswith("Please send the quantity affected")
     await customer.send("500")
     assert (await customer.expect_text()).startswith("That is more than the 200 you were shipped")
-    await customer.send("12")
+    await customer.send("12 箱")  # another unit than the product's is refused, naming it
+    assert await customer.expect_text() == (
+        "The quantity is counted in 盒: please send it again, e.g. 20 盒."
+    )
+    await customer.send("１２盒")  # as typed on a Chinese keyboard
     assert (await customer.expect_text()).startswith("What is wrong?")
     await customer.send("Plungers stick; 12 syringes leak at the tip.")
     (ask_photos,) = await customer.expect()
@@ -304,7 +308,7 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
     await after_sales.send("p-1001")  # typed, any case
     await after_sales.expect()
     await after_sales.send("L20260301")
-    assert await after_sales.expect_text() == "How many units are affected?"
+    assert await after_sales.expect_text() == "How many units are affected? Count in 盒."
     await after_sales.send("5")
     await after_sales.expect()
     await after_sales.send("Labels smudged on 5 boxes.")
@@ -458,7 +462,7 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
     await after_sales.send("P-1001")  # never shipped to C002's records of this lot
     await after_sales.expect()
     await after_sales.send("L2026-0999")
-    assert await after_sales.expect_text() == "How many units are affected?"
+    assert await after_sales.expect_text() == "How many units are affected? Count in 盒."
     await after_sales.send("500")  # no shipment to check it against
     await after_sales.expect()
     await after_sales.send("Cracked barrels in a lot our records do not show.")

@@ -77,6 +77,28 @@ async def test_a_reading_outside_its_range_counts_as_abnormal(
     for bad in ("about 3", "", "nan"):
         with pytest.raises(InvalidInput, match="bad_reading"):
             patrols.check_reading(level, bad)
+    # as people type them: the item's unit after the number, full-width digits
+    for typed in ("15mm", "15 mm", "１５ＭＭ", "15"):
+        assert patrols.check_reading(level, typed) == (Decimal("15"), False)
+    with pytest.raises(InvalidInput, match="wrong_unit") as wrong:
+        patrols.check_reading(level, "1.5cm")
+    assert wrong.value.params == {"unit": "mm"}
+    room = ChecklistItem(label="機房溫度", unit="°C", low=Decimal(5), high=Decimal(40))
+    assert patrols.check_reading(room, "31.5℃") == (Decimal("31.5"), True)
+    assert patrols.check_reading(room, "31.5 °C") == (Decimal("31.5"), True)
+
+
+def test_a_quantity_is_read_as_typed_and_another_unit_is_refused_naming_the_expected_one() -> None:
+    from procedures.complaints import intake
+
+    for typed in ("20", "20盒", "20 盒", "２０", "２０盒"):
+        assert intake.check_quantity(typed, "盒") == 20
+    with pytest.raises(InvalidInput, match="wrong_unit") as wrong:
+        intake.check_quantity("20 箱", "盒")
+    assert wrong.value.params == {"unit": "盒"}
+    assert intake.check_quantity("20件", None) == 20  # unit unknown: a generic counter
+    with pytest.raises(InvalidInput, match="wrong_unit"):
+        intake.check_quantity("20kg", None)
 
 
 async def test_an_abnormal_patrol_needs_a_photo_and_opens_a_defect_for_the_vendor_and_manager(
