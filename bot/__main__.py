@@ -124,7 +124,7 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     text = services.texts.get(
         settings.default_language,
         "import.done",
-        kind=kind,
+        kind=masterdata.kind_named(kind),
         created=result.created,
         updated=result.updated,
         unchanged=result.unchanged,

@@ -20,6 +20,7 @@ Handler = Callable[[Update, BotContext], Awaitable[Any]]
 def for_command(name: str) -> Callable[[Handler], Handler]:
     """Let only the roles that `commands.COMMANDS` lists for `name` through."""
     allowed = command(name).roles
+    read_only = command(name).read_only
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -29,6 +30,8 @@ def for_command(name: str) -> Callable[[Handler], Handler]:
                 try:
                     roles.require_role(member_roles, allowed)
                 except NotAllowed as refusal:
+                    if read_only:  # nothing could have changed: say only who may
+                        refusal = NotAllowed("error.role_required_read", **refusal.params)
                     text = context.text(refusal.text_key, **refusal.params)
                     if update.callback_query:
                         await update.callback_query.answer(text, show_alert=True)

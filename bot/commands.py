@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 class Command:
     name: str
     roles: frozenset[str] | None  # None: everyone registered
+    # only shows what is on record: its refusal does not speak of changes
+    read_only: bool = False
 
 
 HEADS_AND_ADMIN = frozenset({roles.ADMIN, *roles.HEAD_OF.values()})
@@ -43,19 +45,26 @@ COMMANDS: tuple[Command, ...] = (
     Command("invite", HEADS_AND_ADMIN),
     Command("import", frozenset({roles.ADMIN})),
     Command("complain", frozenset({roles.CUSTOMER})),
-    Command("mytickets", frozenset({roles.CUSTOMER})),
+    Command("mytickets", frozenset({roles.CUSTOMER}), read_only=True),
     Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
-    Command("queue", frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.BUSINESS_HEAD})),
+    Command(
+        "queue",
+        frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.BUSINESS_HEAD}),
+        read_only=True,
+    ),
     Command("supplier_answer", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("tech_support", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
-    Command("ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS})),
-    Command("ledger", complaint_queries.LEDGER_READERS),
+    Command(
+        "ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS}), read_only=True
+    ),
+    Command("ledger", complaint_queries.LEDGER_READERS, read_only=True),
     Command("patrol", frozenset({roles.TECHNICIAN})),
-    Command("defect", EQUIPMENT_STAFF),
+    Command("defect", EQUIPMENT_STAFF, read_only=True),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),
     Command(
         "rectifications",
         frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER, roles.MANAGEMENT_OFFICE}),
+        read_only=True,
     ),
     Command("score", frozenset({roles.EQUIPMENT_MANAGER})),
     Command("visit", frozenset({roles.VENDOR})),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
+import string
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +39,28 @@ def load_catalogues(directory: Path = LOCALES_DIR) -> dict[str, dict[str, str]]:
     return catalogues
 
 
+# `{count, plural, one {# photo} other {# photos}}`: ICU's plural, in the two forms English
+# needs; `#` is the number. Chinese has no plural and writes `{count}張`.
+_PLURAL = re.compile(r"\{(\w+), plural, one \{([^{}]*)\} other \{([^{}]*)\}\}")
+
+
+def _plurals(template: str, params: Mapping[str, Any]) -> str:
+    def choose(match: re.Match[str]) -> str:
+        name, one, other = match.groups()
+        if name not in params:
+            return "{" + name + "}"
+        count = params[name]
+        return (one if str(count) == "1" else other).replace("#", str(count))
+
+    return _PLURAL.sub(choose, template)
+
+
+def placeholders(template: str) -> set[str]:
+    """The names a template inserts, a plural's count included."""
+    plain = _PLURAL.sub(lambda match: "{" + match.group(1) + "}", template)
+    return {name for _, name, _, _ in string.Formatter().parse(plain) if name}
+
+
 class _Params(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -49,6 +73,7 @@ class MissingText(KeyError):
 class Texts:
     """Renders text ids in a language; parameters may be times or other text ids.
 
+    A plural (`{count, plural, one {# photo} other {# photos}}`) is chosen by its number.
     A parameter `{"$time": iso}` is shown in the configured time zone, `{"$text": id}` is
     translated (with its own `"params"`, if any), and a list is joined with the language's list
     separator.
@@ -89,7 +114,17 @@ class Texts:
         if template is None:
             template = self._missing(language, key)
         rendered = {name: self._value(language, value) for name, value in params.items()}
-        return template.format_map(_Params(rendered))
+        return _plurals(template, params).format_map(_Params(rendered))
+
+    def named(self, prefix: str, ids: tuple[str, ...] | frozenset[str], typed: str) -> str | None:
+        """The id among `ids` that `typed` names: the id itself or its name (text `prefix` + id)
+        in any language (`vendors`, `維保單位`, `Equipment vendors`), without case or spaces."""
+        wanted = "".join(typed.split()).casefold()
+        for id_ in ids:
+            names = {id_} | {c.get(f"{prefix}{id_}", id_) for c in self.catalogues.values()}
+            if wanted in {"".join(name.split()).casefold() for name in names}:
+                return id_
+        return None
 
     def _missing(self, language: str, key: str) -> str:
         if (language, key) not in self.missing:

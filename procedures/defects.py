@@ -337,6 +337,15 @@ async def verify_repair(
             now=now,
             dedupe_prefix=f"defect:{defect.id}:closed",
         )
+        # the vendor's staff did the repair: they hear it was accepted and the defect closed
+        await notify_users(
+            session,
+            await users_with_roles(session, [roles.VENDOR], vendor_ids=[defect.vendor_id]),
+            "defect.accepted",
+            _defect_params(defect, defect.asset),
+            now=now,
+            dedupe_prefix=f"defect:{defect.id}:accepted",
+        )
     else:
         reason = check_reason(reason)
         defect.status, defect.rejections = DefectStatus.OPEN, defect.rejections + 1

@@ -194,7 +194,7 @@ def _choice(options: Iterable[str], required: bool = True) -> Callable[[str], st
         if not raw and not required:
             return None
         if raw not in allowed:
-            raise _BadValue("import.not_one_of", options=", ".join(allowed))
+            raise _BadValue("import.not_one_of", options=list(allowed))
         return raw
 
     return parse
@@ -388,6 +388,27 @@ SPECS: dict[str, _KindSpec] = {
 }
 
 
+def kind_named(kind: str) -> dict[str, Any]:
+    """A kind as the user reads it: its name in their language (a text parameter)."""
+    return {"$text": f"import.kind.{kind}"}
+
+
+def kind_options() -> list[dict[str, Any]]:
+    """The kinds a caption may name: each caption as typed, with its name in the user's language."""
+    return [
+        {"$text": "import.kind_option", "params": {"kind": kind, "name": kind_named(kind)}}
+        for kind in KINDS
+    ]
+
+
+def column_named(column: str) -> dict[str, Any]:
+    """A column as the user reads it: its name in their language and its header in the file."""
+    return {
+        "$text": "import.column_named",
+        "params": {"name": {"$text": f"import.column.{column}"}, "header": column},
+    }
+
+
 def columns_of(kind: str) -> list[str]:
     spec = SPECS[kind]
     columns = list(spec.fields) + [ref.column for ref in spec.references]
@@ -411,14 +432,14 @@ async def import_rows(
 ) -> ImportResult:
     """Validate every row, then create or update records; all or nothing."""
     if kind not in SPECS:
-        raise InvalidInput("import.unknown_kind", kind=kind, kinds=", ".join(KINDS))
+        raise InvalidInput("import.unknown_kind", kind=kind, kinds=kind_options())
     spec = SPECS[kind]
     session = uow.session
     if not rows:
         raise InvalidInput("import.empty_file")
     missing = [c for c in columns_of(kind) if c not in rows[0][1] and _is_required(spec, c)]
     if missing:
-        raise InvalidInput("import.missing_columns", columns=", ".join(missing))
+        raise InvalidInput("import.missing_columns", columns=[column_named(c) for c in missing])
 
     lookups = {ref.column: await _lookup(session, ref) for ref in spec.references}
     batches: dict[tuple[int, str], int] = {}

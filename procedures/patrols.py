@@ -8,7 +8,6 @@ equipment manager.
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -41,7 +40,7 @@ from .defects import (
 from .errors import InvalidInput, NotFound
 from .outbox import notify_roles
 from .photos import add_photos
-from .text_input import clean_text, optional_text
+from .text_input import is_chinese, number_and_unit, optional_text, same_unit
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
 
@@ -85,10 +84,13 @@ READING_LIMIT = Decimal("999999999.999")
 
 
 def check_reading(item: ChecklistItem, text: str) -> tuple[Decimal, bool]:
-    """The reading as a number the column holds (rounded to the thousandth; full-width digits and
-    a decimal comma are read), and whether it lies in the item's normal range."""
+    """The reading as a number the column holds (rounded to the thousandth; full-width digits, a
+    decimal comma and the item's own unit after the number are read: `15mm`, `31.5 ℃`), and
+    whether it lies in the item's normal range. Another unit is refused, naming the item's."""
     unit = item.unit or ""
-    typed = unicodedata.normalize("NFKC", clean_text(text)).strip().replace(",", ".")
+    typed, typed_unit = number_and_unit(text)
+    if typed_unit and not same_unit(typed_unit, unit):
+        raise InvalidInput("patrol.wrong_unit", unit=unit or "—")
     try:
         value = Decimal(typed)
     except InvalidOperation:
@@ -166,18 +168,28 @@ async def checked_draft(
 
 
 def describe_findings(items: dict[int, ChecklistItem], draft: PatrolDraft, note: str | None) -> str:
-    """The defect's description: each abnormal item (with its reading), then the note."""
+    """The defect's description: each abnormal item (with its reading), then the note.
+
+    The labels come from master data, so the description is in their language: Chinese labels
+    get Chinese punctuation (`平層準確（誤差）：15mm；…。備註`), others English (`Level 15 mm; …`).
+    """
     findings = []
     for answer in draft.answers:
         if not answer["ok"]:
             item = items[answer["item_id"]]
-            reading = (
-                f" {answer['reading']} {item.unit or ''}".rstrip()
-                if answer.get("reading") is not None
-                else ""
-            )
-            findings.append(f"{item.label}{reading}")
-    return "; ".join(findings) + (f". {note}" if note else "")
+            chinese = is_chinese(item.label)
+            reading = answer.get("reading")
+            if reading is None:
+                findings.append(item.label)
+            elif chinese:
+                findings.append(f"{item.label}：{reading}{item.unit or ''}")
+            else:
+                findings.append(f"{item.label} {reading} {item.unit or ''}".rstrip())
+    text = ("；" if is_chinese("".join(findings)) else "; ").join(findings)
+    if note:
+        text += "。" if is_chinese(text) else ". "
+        text += note
+    return text
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,40 @@ from .errors import InvalidInput
 _UNCARRIABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
+_HAN = re.compile("[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def is_chinese(text: str) -> bool:
+    """Whether the text has Chinese characters, so its punctuation must be full-width."""
+    return _HAN.search(text) is not None
+
+
+# a number as people type it, then what follows it: `20盒`, `20 盒`, `15mm`, `31.5℃`, `1e2`
+_NUMBER_THEN_UNIT = re.compile(
+    r"([+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?)\s*([^\d\s.,+-].*)?", re.S
+)
+
+
+def number_and_unit(text: str) -> tuple[str, str]:
+    """The number typed (full-width digits read as digits, a decimal comma as a point) and the
+    unit typed after it, if any (`20盒` is 20 and 盒); text that starts with no number is
+    returned whole as the number, for the caller's parser to refuse."""
+    typed = unicodedata.normalize("NFKC", clean_text(text)).strip()
+    match = _NUMBER_THEN_UNIT.fullmatch(typed)
+    if match is None:
+        return typed, ""
+    return match.group(1).replace(",", "."), (match.group(2) or "").strip()
+
+
+def same_unit(typed: str, expected: str) -> bool:
+    """Units compared as people write them: without case or spaces, ℃ as °C."""
+
+    def folded(unit: str) -> str:
+        return "".join(unicodedata.normalize("NFKC", unit).split()).casefold()
+
+    return folded(typed) == folded(expected)
+
+
 def clean_text(text: str) -> str:
     """The text without characters no file format or Telegram can carry; CR LF becomes LF."""
     return _UNCARRIABLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

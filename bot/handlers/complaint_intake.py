@@ -248,7 +248,9 @@ async def choose_batch(update: Update, context: BotContext) -> int:
         return BATCH
     draft.batch_id = batch_id
     _save(context, draft)
-    await context.reply(update, "complain.ask_quantity")
+    async with context.session() as session:
+        unit = await intake.product_unit(session, product_id=draft.product_id)
+    await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))
     return QUANTITY
 
 
@@ -274,7 +276,9 @@ async def type_batch(update: Update, context: BotContext) -> int:
     else:
         draft.batch_id = batch.id
     _save(context, draft)
-    await context.reply(update, "complain.ask_quantity")
+    async with context.session() as session:
+        unit = await intake.product_unit(session, product_id=draft.product_id)
+    await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))
     return QUANTITY
 
 

@@ -270,6 +270,8 @@ async def choose_result(update: Update, context: BotContext) -> int:
         if outcome.suspension_without_contact:
             codes = ", ".join(outcome.suspension_without_contact)
             note = context.text("verify.without_contact_note", codes=codes) + note
+        if not outcome.supplier_reached:
+            note += context.text("verify.supplier_unreached_note")
         text = context.text(
             "verify.recorded_nonconforming",
             number=number,

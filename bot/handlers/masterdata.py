@@ -20,7 +20,7 @@ MAX_ERRORS_SHOWN = 30
 @for_command("import")
 async def import_help(update: Update, context: BotContext) -> None:
     """/import: says how to send a file."""
-    await context.reply(update, "import.usage", kinds=", ".join(masterdata.KINDS))
+    await context.reply(update, "import.usage", kinds=masterdata.kind_options())
 
 
 @for_command("import")
@@ -28,9 +28,9 @@ async def import_document(update: Update, context: BotContext) -> None:
     """Imports the sent file all or nothing and reports each bad line."""
     message = update.effective_message
     assert message is not None and message.document is not None and context.member is not None
-    kind = (message.caption or "").strip().lower()
-    if kind not in masterdata.KINDS:
-        await context.reply(update, "import.usage", kinds=", ".join(masterdata.KINDS))
+    kind = context.services.texts.named("import.kind.", masterdata.KINDS, message.caption or "")
+    if kind is None:
+        await context.reply(update, "import.usage", kinds=masterdata.kind_options())
         return
     document = message.document
     if document.file_size and document.file_size > MAX_FILE_MB * 1024 * 1024:
@@ -52,7 +52,7 @@ async def import_document(update: Update, context: BotContext) -> None:
     await context.reply(
         update,
         "import.done",
-        kind=kind,
+        kind=masterdata.kind_named(kind),
         created=result.created,
         updated=result.updated,
         unchanged=result.unchanged,
@@ -68,7 +68,8 @@ def render_rejection_lines(
         reason = texts.get(language, error.text_key, **error.params)
         column = error.params.get("column")
         key = "import.row_error" if column else "import.row_error_no_column"
-        lines.append(texts.get(language, key, line=error.line, column=column, reason=reason))
+        named = masterdata.column_named(column) if column else None
+        lines.append(texts.get(language, key, line=error.line, column=named, reason=reason))
     hidden = len(rejected.errors) - MAX_ERRORS_SHOWN
     if hidden > 0:
         lines.append(texts.get(language, "import.more_errors", count=hidden))

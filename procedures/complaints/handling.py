@@ -89,6 +89,8 @@ class VerificationOutcome:
     # registered contact, whom staff must reach another way
     suspension_sent_to: tuple[str, ...] = ()
     suspension_without_contact: tuple[str, ...] = ()
+    # whether a supplier contact received the quality query (else quality sends it another way)
+    supplier_reached: bool = True
 
 
 async def record_verification(
@@ -228,8 +230,10 @@ async def _after_nonconforming(
     await start_nonconforming_steps(session, complaint, hold, now)
     reached, unreachable = await suspend_sales_elsewhere(session, complaint, now)
     return_number = await _return_or_refusal(session, complaint, now, timezone)
-    await query_supplier(session, complaint, now, supplier_answer_within)
-    return VerificationOutcome(complaint, return_number, reached, unreachable)
+    supplier_contacts = await query_supplier(session, complaint, now, supplier_answer_within)
+    return VerificationOutcome(
+        complaint, return_number, reached, unreachable, supplier_reached=supplier_contacts > 0
+    )
 
 
 async def _return_or_refusal(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,7 +19,15 @@ from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, as_time, button, notify_roles
 from ..photos import add_photos
-from ..text_input import MAX_TEXT, check_text, clean_text, column_length, cut_text
+from ..text_input import (
+    MAX_TEXT,
+    check_text,
+    clean_text,
+    column_length,
+    cut_text,
+    number_and_unit,
+    same_unit,
+)
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import SUBJECT, ComplaintStatus, subject_params
@@ -173,7 +180,7 @@ async def parse_quantity(
     session: AsyncSession, organisation_id: int, batch_id: int, text: str
 ) -> int:
     """A positive whole number, no more than the buyer was shipped of the batch."""
-    quantity = check_quantity(text)
+    quantity = check_quantity(text, await product_unit(session, batch_id=batch_id))
     shipped = await shipped_quantity(session, organisation_id, batch_id)
     if quantity > shipped:
         raise InvalidInput("complaint.quantity_over_shipped", shipped=shipped)
@@ -186,12 +193,39 @@ async def parse_draft_quantity(session: AsyncSession, draft: ComplaintDraft, tex
     if draft.batch_id is not None:
         if await shipped_quantity(session, draft.organisation_id, draft.batch_id):
             return await parse_quantity(session, draft.organisation_id, draft.batch_id, text)
-    return check_quantity(text)
+    return check_quantity(text, await product_unit(session, product_id=draft.product_id))
 
 
-def check_quantity(text: str) -> int:
-    """A positive whole number the quantity column holds; full-width digits are read as digits."""
-    cleaned = unicodedata.normalize("NFKC", clean_text(text)).strip()
+async def product_unit(
+    session: AsyncSession, *, product_id: int | None = None, batch_id: int | None = None
+) -> str | None:
+    """The unit the product is counted in (盒, 箱), if the master data has it."""
+    if batch_id is not None:
+        batch = await session.get(Batch, batch_id)
+        product_id = batch.product_id if batch is not None else None
+    product = await session.get(Product, product_id) if product_id is not None else None
+    return product.unit if product is not None and product.unit else None
+
+
+def quantity_unit(unit: str | None) -> Any:
+    """The unit a quantity prompt names: the product's, else a generic one in the user's words."""
+    return unit if unit else as_text("complaint.unit_generic")
+
+
+# What a quantity may be counted in when the product's unit is not on file
+GENERIC_UNITS = frozenset({"件", "個", "个", "pcs", "pc", "piece", "pieces", "unit", "units"})
+
+
+def check_quantity(text: str, unit: str | None = None) -> int:
+    """A positive whole number the quantity column holds, as people type it (`20`, `２０`,
+    `20盒`, `20 盒`); a unit after it must be the product's `unit` (any generic counter when
+    the product's unit is unknown), else it is refused naming the expected unit."""
+    cleaned, typed_unit = number_and_unit(text)
+    if typed_unit:
+        if unit is not None and not same_unit(typed_unit, unit):
+            raise InvalidInput("complaint.wrong_unit", unit=unit)
+        if unit is None and typed_unit.casefold() not in GENERIC_UNITS:
+            raise InvalidInput("complaint.wrong_unit", unit=as_text("complaint.unit_generic"))
     try:
         value = Decimal(cleaned)
     except InvalidOperation:

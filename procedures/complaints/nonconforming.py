@@ -353,6 +353,7 @@ async def query_supplier(
     answer is due and chased. Returns how many supplier contacts received it."""
     params = subject_params(complaint)
     supplier_id = complaint.product.supplier_id if complaint.product is not None else None
+    supplier = await session.get(Organisation, supplier_id) if supplier_id is not None else None
     suppliers: list[User] = []
     if supplier_id is not None:
         suppliers = await users_with_roles(
@@ -378,7 +379,7 @@ async def query_supplier(
             session,
             [roles.QUALITY],
             "complaint.supplier_unreachable",
-            {**params, "due_at": as_time(due)},
+            {**params, "due_at": as_time(due), "supplier": supplier.code if supplier else "—"},
             now=now,
             dedupe_prefix=f"complaint:{complaint.id}:supplier-unreachable",
         )

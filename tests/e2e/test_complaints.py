@@ -57,19 +57,23 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         "Lot L20250610 is not among the lots shipped to your organisation for this product."
     )
     await press(customer, ask_lot, "L20260301")
-    assert await customer.expect_text() == "How many units are affected?"
+    assert await customer.expect_text() == "How many units are affected? Count in 盒."
     await customer.send("zero")
     assert (await customer.expect_text()).startswith("Please send the quantity affected")
     await customer.send("500")
     assert (await customer.expect_text()).startswith("That is more than the 200 you were shipped")
-    await customer.send("12")
+    await customer.send("12 箱")  # another unit than the product's is refused, naming it
+    assert await customer.expect_text() == (
+        "The quantity is counted in 盒: please send it again, e.g. 20 盒."
+    )
+    await customer.send("１２盒")  # as typed on a Chinese keyboard
     assert (await customer.expect_text()).startswith("What is wrong?")
     await customer.send("Plungers stick; 12 syringes leak at the tip.")
     (ask_photos,) = await customer.expect()
     for content in (b"photo-1", b"photo-2"):  # an album: two updates, one media group
         await bot.emulator.send_photo(bot.token, customer.user_id, content, media_group_id="A1")
     (ack,) = await customer.expect()
-    assert ack["text"].startswith("Photo received (1 so far)")
+    assert ack["text"].startswith("Photo received (1 photo so far)")
     await press(customer, ask_photos, "Done")
     (summary,) = await customer.expect()
     assert "Quantity affected: 12" in summary["text"] and "Photos: 2" in summary["text"]
@@ -126,7 +130,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         )
     )
     assert (
-        "2 other buyer(s) were told to suspend sales. No chat contact for C004: after-sales has a task to tell them. Return RT-2026-00001 was started."
+        "2 other buyers were told to suspend sales. No chat contact for C004: after-sales has a task to tell them. Return RT-2026-00001 was started."
         in recorded["text"]
     )
     assert [label for label, _ in buttons_of(recorded)] == ["Hand over to nonconforming goods"]
@@ -136,7 +140,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     )
     (stop_outbound,) = await warehouse.expect()
     assert (
-        "Stop all outbound shipments the hold covers and label the goods clearly (明顯標志)"
+        "Stop all outbound shipments the hold covers and label the goods clearly (明顯標誌)"
         in stop_outbound["text"]
     )
     assert [label for label, _ in buttons_of(stop_outbound)] == [
@@ -236,7 +240,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert ticket.startswith(f"{number} — closed")
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
-        "Chen Meiling: filed (chat, 12 affected, 2 photo(s))",
+        "Chen Meiling: filed (chat, 12 affected, 2 photos)",
         "system: shipment hold placed on every lot of the product (lot L20260301)",
         "Qiu QC: taken by quality",
         "Qiu QC: verified: verified nonconforming",
@@ -253,7 +257,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         "Wu Warehouse: goods handed over to the nonconforming-goods procedure: kept apart",
         "system: closed",
         "Shipment hold on every lot of the product since 2026-11-26 09:00.",
-        "• labelled clearly (明顯標志): Wu Warehouse, 2026-11-26 09:00",
+        "• labelled clearly (明顯標誌): Wu Warehouse, 2026-11-26 09:00",
         "• C004: told by phone by An After-sales at 2026-11-26 09:00",
         "Supplier's answer (Zhou Supplier, 2026-11-26 09:00): Seal rings of March",
         "Nonconforming goods handed over (Wu Warehouse, 2026-11-26 09:00): kept apart",
@@ -304,7 +308,7 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
     await after_sales.send("p-1001")  # typed, any case
     await after_sales.expect()
     await after_sales.send("L20260301")
-    assert await after_sales.expect_text() == "How many units are affected?"
+    assert await after_sales.expect_text() == "How many units are affected? Count in 盒."
     await after_sales.send("5")
     await after_sales.expect()
     await after_sales.send("Labels smudged on 5 boxes.")
@@ -423,7 +427,7 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
     (report,) = await qc.expect()
     assert report["document"]["file_name"] == "complaints-2026-Q4.xlsx"
     await qc.send("/ledger last-year")
-    assert (await qc.expect_text()).startswith("用法:/ledger")
+    assert (await qc.expect_text()).startswith("用法：/ledger")
 
     await customer.send("/ledger")
     assert (await customer.expect_text()).startswith("This command is for")
@@ -461,7 +465,7 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
     await after_sales.send("P-1001")  # never shipped to C002's records of this lot
     await after_sales.expect()
     await after_sales.send("L2026-0999")
-    assert await after_sales.expect_text() == "How many units are affected?"
+    assert await after_sales.expect_text() == "How many units are affected? Count in 盒."
     await after_sales.send("500")  # no shipment to check it against
     await after_sales.expect()
     await after_sales.send("Cracked barrels in a lot our records do not show.")

@@ -17,7 +17,7 @@ async def test_an_admin_imports_a_file_and_hears_what_changed(bot: BotHarness) -
 
     await admin.send_document(csv.encode(), "vendors.csv", caption="vendors")
 
-    assert await admin.expect_text() == "Imported vendors: 1 new, 0 updated, 1 unchanged."
+    assert await admin.expect_text() == "Imported equipment vendors: 1 new, 0 updated, 1 unchanged."
     await bot.settled()
     async with bot.services.session_factory() as session:
         vendor = await session.scalar(select(Vendor).where(Vendor.code == "V009"))
@@ -33,13 +33,31 @@ async def test_a_bad_file_is_rejected_whole_with_each_line_named(bot: BotHarness
 
     assert await admin.expect_text() == "\n".join(
         [
-            "檔案未匯入:有 3 行有問題,未作任何變更。",
-            "第 2 行,欄位 vendor_code:沒有記錄的編號為 V404",
-            "第 3 行,欄位 name:必須填寫",
-            "第 3 行,欄位 system:須為下列之一:"
-            "elevator, water_supply, hvac, fire_protection, power, lighting",
+            "文件未導入：有3行有問題，未作任何變更。",
+            "第2行，「維保單位編號」（vendor_code）列：沒有記錄的編號為V404",
+            "第3行，「名稱」（name）列：必須填寫",
+            "第3行，「系統」（system）列：須為下列之一："
+            "elevator、water_supply、hvac、fire_protection、power、lighting",
         ]
     )
+
+
+async def test_an_import_answers_in_the_users_language_and_takes_the_kinds_chinese_name(
+    bot: BotHarness,
+) -> None:
+    admin = bot.chat("Ada Admin")
+    await make_admin(bot, admin, language="zh-Hant")
+    csv = "code,name,contact_name,contact_phone\nV001,迅達電梯,林工,021-5550-0101\n"
+
+    await admin.send_document(csv.encode(), "vendors.csv", caption="維保單位")
+    assert await admin.expect_text() == "已導入維保單位：新增0，更新1，不變0。"
+
+    await admin.send_document(b"code\nV1\n", "vendors.csv", caption="vendors")
+    assert await admin.expect_text() == "文件缺少列：「名稱」（name）"
+
+    await admin.send_document(b"code\n", "x.csv", caption="rockets")
+    usage = await admin.expect_text()
+    assert "vendors（維保單位）、" in usage and "checklist_items（巡視檢查項目）" in usage
 
 
 async def test_a_file_without_a_kind_gets_instructions_and_a_customer_is_refused(
@@ -61,3 +79,7 @@ async def test_a_file_without_a_kind_gets_instructions_and_a_customer_is_refused
     assert await stranger_admin_file.expect_text() == (
         "This command is for administrator only. Nothing was changed."
     )
+    # a command that only reads has nothing to leave unchanged
+    await stranger_admin_file.send("/ledger")
+    refusal = await stranger_admin_file.expect_text()
+    assert refusal.startswith("This command is for ") and refusal.endswith(" only.")

@@ -100,7 +100,7 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
 
     await customer.send("/help")
     help_text = await customer.expect_text()
-    assert help_text.startswith("您可以使用的命令:")
+    assert help_text.startswith("您可以使用的命令：")
     assert "/invite" not in help_text and "/import" not in help_text
 
 
@@ -152,7 +152,7 @@ async def test_strangers_unknown_commands_and_forged_buttons_get_clear_answers(
     stranger = bot.chat("Stranger", language_code="zh-hant")
     await stranger.send("hello")
     assert await stranger.expect_text() == (
-        "您尚未登記。請打開貴公司聯絡人發給您的邀請連結,或向其索取。"
+        "您尚未登記。請打開貴公司聯繫人發給您的邀請鏈接，或向其索取。"
     )
     await stranger.send("/invite admin")
     assert (await stranger.expect_text()).startswith("您尚未登記")
@@ -210,7 +210,7 @@ async def test_a_double_tap_on_a_language_button_changes_it_once(bot: BotHarness
     await admin.press(choice, "lang:zh-Hant", forge=True)  # the second tap races the edit
     await bot.emulator.wait_until(lambda: len(bot.emulator.bot(bot.token).callback_answers) >= 2)
     await admin.send("/help")
-    assert (await admin.expect_text()).startswith("您可以使用的指令:")
+    assert (await admin.expect_text()).startswith("您可以使用的命令：")
 
     assert admin.all_bot_messages()[0]["text"] == "語言已設為繁體中文。"
     async with bot.services.session_factory() as session:

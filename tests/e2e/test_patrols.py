@@ -68,15 +68,15 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     (choose,) = await technician.expect()
     assert (
         choose["text"]
-        == "6 asset(s) still to patrol today. Choose one, or type the code on its label."
+        == "6 assets still to patrol today. Choose one, or type the code on its label."
     )
     await technician.send("el-01")  # the code on the label, any case
     started, door = await technician.expect(2)
-    assert started["text"] == "Patrol of EL-01 1號客梯 (A棟大堂): 4 checklist item(s)."
+    assert started["text"] == "Patrol of EL-01 1號客梯 (A棟大堂): 4 checklist items."
     assert door["text"] == "1/4 門機開關順暢、無異響"
     await press(technician, door, "OK")
     level = await last(technician, "2/4")
-    assert level["text"] == "2/4 平層準確(誤差): send the reading in mm (normal 0–10)."
+    assert level["text"] == "2/4 平層準確（誤差）: send the reading in mm (normal 0–10)."
     await technician.send("about twelve")
     assert await technician.expect_text() == "Please send the reading as a number (mm)."
     await technician.send("12")
@@ -98,7 +98,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     )
     for content in (b"level-1", b"level-2", b"level-3"):
         await bot.emulator.send_photo(bot.token, technician.user_id, content, media_group_id="G7")
-    assert (await technician.expect_text()).startswith("Photo received (1 so far)")
+    assert (await technician.expect_text()).startswith("Photo received (1 photo so far)")
     await bot.emulator.send_location(bot.token, technician.user_id, 31.2304, 121.4737)
     assert await technician.expect_text() == "Location saved with the patrol."
     await press(technician, ask_photos, "Done")
@@ -112,7 +112,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
         "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
-        and "5 asset(s) left today" in recorded["text"]
+        and "5 assets left today" in recorded["text"]
     )
     assert ask_note["text"].startswith("Any note")
 
@@ -120,7 +120,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     assert "photo" in reported and reported["caption"].startswith(
         "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
     )
-    assert "平層準確(誤差) 12 mm. Car stops 12 mm above the 3rd floor." in reported["caption"]
+    assert "平層準確（誤差）：12mm。Car stops 12 mm above the 3rd floor." in reported["caption"]
     assert "Urgency: normal, repair by 2026-" in reported["caption"]
     (to_manager,) = await manager.expect()
     assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
@@ -264,7 +264,7 @@ async def test_a_scanned_sticker_opens_the_patrol_of_its_asset(bot: BotHarness) 
     started = await last(technician, "1/2 冷凍水供水溫度")
     assert (
         technician.all_bot_messages()[-2]["text"]
-        == "Patrol of HV-01 中央空調冷水機組 (屋頂機房): 2 checklist item(s)."
+        == "Patrol of HV-01 中央空調冷水機組 (屋頂機房): 2 checklist items."
     )
     assert started["text"].endswith("(normal 6–9).")
     await technician.send("/start asset_XX-99")
@@ -513,7 +513,7 @@ async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_
         "Inspection of EL-01 for 2026-12 recorded. Defect DF-2026-00001 opened;",
     )
     reported = await last(vendor, "Defect DF-2026-00001 on EL-01")
-    assert "門機開關順暢、無異響. Door drags at the 2nd floor." in reported["caption"]
+    assert "門機開關順暢、無異響。Door drags at the 2nd floor." in reported["caption"]
     await press(supervisor, notice, "Record inspection")  # recorded already
     assert (await supervisor.wait_for_callback_answer())["text"] == (
         "The inspection of EL-01 is already recorded."

@@ -50,7 +50,7 @@ async def test_a_complaint_half_filed_before_a_restart_is_finished_after_it(
     await customer.press(ask_product, buttons_of(ask_product)[0][1])
     (ask_lot,) = await customer.expect()
     await customer.press(ask_lot, buttons_of(ask_lot)[0][1])
-    assert await customer.expect_text() == "How many units are affected?"
+    assert (await customer.expect_text()).startswith("How many units are affected?")
     await stop_bot(first)  # as if the process were killed after the step was answered
 
     state = await DatabasePersistence(services.session_factory).get_conversations(

@@ -206,7 +206,7 @@ async def test_moving_the_clock_runs_the_17_00_patrol_reminder_and_the_page_hear
 
         moved = await demo.post("clock", {"hours": 8, "days": 0})
         assert moved["clock"]["now"].startswith("2026-11-26T17:00")
-        await demo.bot_says(technician, "Patrol reminder: 6 asset(s) are still unpatrolled today")
+        await demo.bot_says(technician, "Patrol reminder: 6 assets are still unpatrolled today")
 
         async def next_event() -> str:
             async for line in lines:

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -106,6 +107,15 @@ def demo(tmp_path: Path, browser_paths: tuple[str, str]) -> Iterator[str]:
         log.close()
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A bot message as the page showed it: its text, its buttons' labels, its images."""
+
+    text: str
+    buttons: list[str]
+    images: int
+
+
 class Page:
     """One browser window on the web chat, with the few gestures a person makes."""
 
@@ -166,12 +176,22 @@ class Page:
         self.wait(click, f"a person called {starts!r}")
         self.wait(lambda: self.css("#chat-title")[0].text.startswith(starts), "the chat to open")
 
-    def bot_message(self, contains: str) -> Any:
-        """The latest message from the bot containing `contains`, once it is there."""
+    def bot_message(self, contains: str) -> Shown:
+        """The latest message from the bot containing `contains`, once it is there, as it was
+        shown then (the chat re-renders as messages arrive, so elements do not outlive a look)."""
 
-        def find() -> Any:
+        def find() -> Shown | None:
             found = [m for m in self.css(".msg.bot") if contains in m.text]
-            return found[-1] if found else None
+            if not found:
+                return None
+            message = found[-1]
+            return Shown(
+                text=message.text,
+                buttons=[
+                    b.text for b in message.find_elements("css selector", "button.inline-btn")
+                ],
+                images=len(message.find_elements("css selector", ".photos img")),
+            )
 
         return self.wait(find, f"a bot message containing {contains!r}")
 
@@ -291,7 +311,7 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.type("Plungers stick; 12 syringes leak at the tip.")
     page.bot_message("Send photos of the problem")
     page.send_photos(_photo(tmp_path))
-    assert "Photo received (1 so far)" in page.texts()[-1]
+    assert "Photo received (1 photo so far)" in page.texts()[-1]
     page.press("Done")
     page.bot_message("Photos: 1")
     page.press("Submit")
@@ -336,7 +356,7 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     overdue = page.bot_message(f"OVERDUE: disposition opinion for {number}")
     assert "Reminder: disposition opinion for " + number in "\n".join(page.texts())
     page.shot("opinion-overdue")
-    assert overdue.is_displayed()
+    assert overdue.text
 
     # the ledger downloads and opens
     page.type("/ledger")
@@ -406,7 +426,7 @@ def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_bro
     page.open_person("Wu Warehouse")
     held = page.bot_message(f"Complaint {number} from")
     assert "Shipment hold" in held.text
-    assert not held.find_elements("css selector", "button.inline-btn")
+    assert not held.buttons
 
     _verify_conforming_without_visit(page, number)
     page.shot("qc-verified-conforming")
@@ -421,7 +441,7 @@ def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_bro
     page.bot_message("Lift the shipment hold by")
     page.press("Hold lifted", in_message=number)
     lifted = page.bot_message(f"lifted ({number})")
-    assert not lifted.find_elements("css selector", "button.inline-btn")
+    assert not lifted.buttons
     assert "edited" in lifted.text
     page.shot("warehouse-lifted")
 
@@ -461,7 +481,7 @@ def test_only_the_warehouse_is_offered_the_hold_lifted_button(
     told = page.bot_message("Lift the shipment hold by")
     assert number in told.text
     page.shot("business-head-told")
-    assert [b.text for b in told.find_elements("css selector", "button.inline-btn")] == []
+    assert told.buttons == []
 
 
 DEFECT = re.compile(r"DF-\d{4}-\d{5}")
@@ -481,7 +501,7 @@ def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     page.bot_message("Patrol of EL-01 1號客梯")
     page.press("Abnormal", in_message="1/4 門機開關順暢、無異響")
     page.bot_message("門機開關順暢、無異響: Abnormal")
-    page.bot_message("2/4 平層準確(誤差): send the reading in mm (normal 0–10)")
+    page.bot_message("2/4 平層準確（誤差）: send the reading in mm (normal 0–10)")
     page.type("14")
     page.bot_message("14 mm is outside the normal range 0–10")
     page.press("OK", in_message="3/4 轎廂警鈴及對講正常")
@@ -522,7 +542,7 @@ def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     page.open_person("Tang Technician")
     check = page.bot_message(f"Defect {number} on EL-01 1號客梯 was repaired")
     assert "Re-levelled the car" in check.text
-    assert check.find_elements("css selector", ".photos img")
+    assert check.images
     page.press("Accept repair", in_message=f"Defect {number}")
     page.bot_message(f"Repair of {number} accepted; the defect is closed.")
     page.type(f"/defect {number}")

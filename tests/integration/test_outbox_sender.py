@@ -74,7 +74,7 @@ async def test_delivers_in_the_recipients_language_with_buttons_and_marks_sent_o
 
     assert (report.sent, again.sent) == (1, 0)
     (message,) = emulator.bot_messages(token, user.telegram_id)
-    assert message["text"] == "Li Lei 已接受您的邀请,登记为驾驶员。"
+    assert message["text"] == "Li Lei已接受您的邀请，登记为驾驶员。"
     assert message["reply_markup"]["inline_keyboard"] == [
         [{"text": "English", "callback_data": "lang:en"}]
     ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import logging
 import re
-import string
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -15,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.commands import COMMANDS, MENU_COMMANDS
-from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
-from procedures import roles
+from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholders
+from procedures import masterdata, roles
 from procedures.assessments import AssessmentStatus
 from procedures.complaints import nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
@@ -195,6 +194,8 @@ def expansions() -> dict[str, set[str]]:
         "defect.severity.{}": set(SEVERITIES),
         "defect.severity_button.{}": set(SEVERITIES),
         "system.{}": set(EQUIPMENT_SYSTEMS),
+        "import.kind.{}": set(masterdata.KINDS),
+        "import.column.{}": {c for kind in masterdata.KINDS for c in masterdata.columns_of(kind)},
         "assessment.status.{}": set(AssessmentStatus),
         "deadline.kind.{}": deadline_kinds(),
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
@@ -273,7 +274,7 @@ def test_placeholders_agree_across_languages() -> None:
     catalogues = load_catalogues()
 
     def fields(template: str) -> set[str]:
-        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        return placeholders(template)
 
     disagreeing = [
         (language, key, fields(catalogues[language][key]), fields(english))
@@ -301,7 +302,7 @@ def test_rendering_translates_nested_texts_times_and_lists() -> None:
         kind={"$text": "deadline.kind.on_site_verification"},
         due_at={"$time": due.isoformat()},
     )
-    assert rendered == "提醒:QC-2026-00001 的實地核實期限為 2026-11-27 09:00。"
+    assert rendered == "提醒：QC-2026-00001的實地核實期限為2026-11-27 09:00。"
     assert texts.get(
         "en", "error.role_required", roles=[{"$text": "role.admin"}, {"$text": "role.quality_head"}]
     ) == ("This command is for administrator, quality head only. Nothing was changed.")
@@ -331,3 +332,76 @@ def test_a_missing_text_falls_back_and_is_logged_once_or_raises_when_strict(
         texts.get("zh-Hant", "help.header")
     with pytest.raises(KeyError):
         texts.get("en", "no.such_text")
+
+
+HAN = "\u3400-\u9fff\uf900-\ufaff"
+FULL_WIDTH = "，：；？！（）。、「」《》"
+
+
+@pytest.mark.parametrize("language", ["zh-Hant", "zh-Hans"])
+def test_chinese_texts_use_full_width_punctuation_and_no_spaces_around_values(
+    language: str,
+) -> None:
+    half_width = re.compile(rf"[{HAN}][,:;?!()]|[,:;?!()][{HAN}]")
+    spaced_value = re.compile(rf"[{HAN}{FULL_WIDTH}] +\{{|\}} +[{HAN}{FULL_WIDTH}]")
+    catalogue = load_catalogues()[language]
+    half = {k: v for k, v in catalogue.items() if half_width.search(v)}
+    spaced = {k: v for k, v in catalogue.items() if spaced_value.search(v)}
+    assert not half, f"half-width punctuation next to Chinese: {half}"
+    assert not spaced, f"spaces around an inserted value in Chinese: {spaced}"
+
+
+def test_zh_hant_keeps_the_seeds_register_and_one_name_for_one_thing() -> None:
+    # regional variants and non-standard characters, each with the seed's word for it
+    avoided = {
+        "身分": "身份",
+        "標志": "標誌",
+        "標簽": "標籤",
+        "分包方維保人員": "維保單位人員",
+        "售后": "售後",
+        "訊息": "消息",
+        "帳號": "賬號",
+        "檔案": "文件",
+        "連結": "鏈接",
+        "欄位": "列",
+        "資料行": "數據行",
+        "匯入": "導入",
+    }
+    catalogue = load_catalogues()["zh-Hant"]
+    found = [
+        f"{key}: {word} (use {instead})"
+        for key, value in catalogue.items()
+        for word, instead in avoided.items()
+        if word in value
+    ]
+    assert not found, found
+    assert "維保單位人員" in catalogue["role.vendor"]
+
+
+def test_english_counts_take_a_real_plural_and_chinese_a_counter() -> None:
+    texts = Texts(SHANGHAI, strict=True)
+    assert texts.get("en", "common.photo_received", count=1) == (
+        "Photo received (1 photo so far). Send more or press Done."
+    )
+    assert texts.get("en", "common.photo_received", count=3) == (
+        "Photo received (3 photos so far). Send more or press Done."
+    )
+    assert texts.get("zh-Hant", "common.photo_received", count=3) == (
+        "已收到照片（共3張）。可繼續發送或按「完成」。"
+    )
+    assert texts.get("en", "patrol.ask_asset", count=1).startswith("1 asset still to patrol")
+    assert texts.get("en", "rectification.days", days=7) == "7 days"
+    english = load_catalogues()["en"]
+    assert not [k for k, v in english.items() if "(s)" in v]
+    assert placeholders(english["common.photo_received"]) == {"count"}
+
+
+def test_a_refused_read_only_command_does_not_speak_of_changes() -> None:
+    texts = Texts(SHANGHAI, strict=True)
+    for language in LANGUAGES:
+        assert texts.get(language, "error.role_required_read", roles="x") not in (
+            texts.get(language, "error.role_required", roles="x"),
+        )
+    assert texts.get("zh-Hant", "error.role_required_read", roles="質量負責人") == (
+        "此命令僅限質量負責人使用。"
+    )

@@ -360,7 +360,10 @@ async def test_a_supplier_query_nobody_received_is_not_recorded_as_sent_and_qual
 
     assert (await stored(services, complaint.id)).supplier_query_at is None
     (told,) = await outbox_rows(services, text_key="complaint.supplier_unreachable")
-    assert told.user_id == qc.id
+    assert told.user_id == qc.id and told.params["supplier"] == "S001"
+    assert services.texts.get("zh-Hant", told.text_key, **told.params).startswith(
+        f"投訴{complaint.number}：供貨企業S001沒有聊天聯繫人，"
+    )
     answer_due = await deadline_of(services, complaint.id, "supplier_answer")
     assert answer_due.due_at == clock.now() + 7 * 24 * HOUR
 

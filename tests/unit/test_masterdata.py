@@ -113,7 +113,7 @@ async def test_missing_columns_and_unknown_files_are_refused(services: Services)
     with pytest.raises(InvalidInput) as missing:
         await import_csv(services, "vendors", "name\n某公司\n")
     assert missing.value.text_key == "import.missing_columns"
-    assert missing.value.params == {"columns": "code"}
+    assert missing.value.params == {"columns": [masterdata.column_named("code")]}
     with pytest.raises(InvalidInput) as unsupported:
         masterdata.read_table("vendors.pdf", b"%PDF")
     assert unsupported.value.text_key == "import.unsupported_file"

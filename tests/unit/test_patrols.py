@@ -77,6 +77,28 @@ async def test_a_reading_outside_its_range_counts_as_abnormal(
     for bad in ("about 3", "", "nan"):
         with pytest.raises(InvalidInput, match="bad_reading"):
             patrols.check_reading(level, bad)
+    # as people type them: the item's unit after the number, full-width digits
+    for typed in ("15mm", "15 mm", "１５ＭＭ", "15"):
+        assert patrols.check_reading(level, typed) == (Decimal("15"), False)
+    with pytest.raises(InvalidInput, match="wrong_unit") as wrong:
+        patrols.check_reading(level, "1.5cm")
+    assert wrong.value.params == {"unit": "mm"}
+    room = ChecklistItem(label="機房溫度", unit="°C", low=Decimal(5), high=Decimal(40))
+    assert patrols.check_reading(room, "31.5℃") == (Decimal("31.5"), True)
+    assert patrols.check_reading(room, "31.5 °C") == (Decimal("31.5"), True)
+
+
+def test_a_quantity_is_read_as_typed_and_another_unit_is_refused_naming_the_expected_one() -> None:
+    from procedures.complaints import intake
+
+    for typed in ("20", "20盒", "20 盒", "２０", "２０盒"):
+        assert intake.check_quantity(typed, "盒") == 20
+    with pytest.raises(InvalidInput, match="wrong_unit") as wrong:
+        intake.check_quantity("20 箱", "盒")
+    assert wrong.value.params == {"unit": "盒"}
+    assert intake.check_quantity("20件", None) == 20  # unit unknown: a generic counter
+    with pytest.raises(InvalidInput, match="wrong_unit"):
+        intake.check_quantity("20kg", None)
 
 
 async def test_an_abnormal_patrol_needs_a_photo_and_opens_a_defect_for_the_vendor_and_manager(
@@ -100,7 +122,7 @@ async def test_an_abnormal_patrol_needs_a_photo_and_opens_a_defect_for_the_vendo
     )
 
     assert outcome.patrol.abnormal and outcome.defect.number == "DF-2026-00001"
-    assert outcome.defect.description == "門機開關順暢、無異響; 平層準確(誤差) 15 mm"
+    assert outcome.defect.description == "門機開關順暢、無異響；平層準確（誤差）：15mm"
     (to_vendor,) = await outbox_rows(services, text_key="defect.reported")
     assert to_vendor.user_id == vendor.id
     assert [b["data"] for b in to_vendor.buttons[0]] == [
@@ -169,6 +191,9 @@ async def test_the_vendor_repairs_the_technician_rejects_then_accepts_and_times_
     async with services.session_factory() as session:
         defect = await session.get(Defect, defect_id)
     assert defect.status == "closed" and defect.rejections == 1
+    # the vendor who repaired hears it was accepted; another vendor's staff hear nothing
+    (accepted,) = await outbox_rows(services, text_key="defect.accepted")
+    assert accepted.user_id == vendor.id and accepted.params["number"] == defect.number
     assert defect.acknowledged_at - defect.reported_at == dt.timedelta(minutes=20)
     assert defect.repaired_at - defect.reported_at == dt.timedelta(hours=3, minutes=20)
 
@@ -296,3 +321,28 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
 
     clock.set(dt.datetime(2027, 1, 2, 9, tzinfo=SHANGHAI))
     assert await schedule() == 3  # elevators again, and the fire protection pump
+
+
+def test_a_defects_description_follows_the_punctuation_of_its_language() -> None:
+    chinese = {
+        1: ChecklistItem(id=1, label="平層準確（誤差）", unit="mm"),
+        2: ChecklistItem(id=2, label="機房溫度", unit="℃"),
+    }
+    english = {
+        1: ChecklistItem(id=1, label="Levelling", unit="mm"),
+        2: ChecklistItem(id=2, label="Door"),
+    }
+    draft = PatrolDraft(
+        asset_id=1,
+        answers=[
+            {"item_id": 1, "ok": False, "reading": Decimal("15")},
+            {"item_id": 2, "ok": False, "reading": Decimal("31.5")},
+        ],
+    )
+    assert patrols.describe_findings(chinese, draft, "轎廂停層偏高") == (
+        "平層準確（誤差）：15mm；機房溫度：31.5℃。轎廂停層偏高"
+    )
+    draft.answers[1] = {"item_id": 2, "ok": False, "reading": None}
+    assert patrols.describe_findings(english, draft, "Car stops high.") == (
+        "Levelling 15 mm; Door. Car stops high."
+    )
