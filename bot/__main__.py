@@ -67,11 +67,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "stickers":
-        bot_username, codes = asyncio.run(_sticker_assets(settings, args.bot))
+        bot_username, assets = asyncio.run(_sticker_assets(settings, args.bot))
         from reports.stickers import stickers_pdf
 
+        codes = [code for code, _ in assets]
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(stickers_pdf(bot_username, codes))
+        args.out.write_bytes(stickers_pdf(bot_username, codes, [name for _, name in assets]))
         print(f"{len(codes)} stickers for @{bot_username} written to {args.out}")
         return 0
     if args.command == "import":
@@ -115,8 +116,10 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     return 0
 
 
-async def _sticker_assets(settings: Settings, bot_username: str | None) -> tuple[str, list[str]]:
-    """The bot's username and every asset code, for the sticker sheet."""
+async def _sticker_assets(
+    settings: Settings, bot_username: str | None
+) -> tuple[str, list[tuple[str, str]]]:
+    """The bot's username and every asset's code and name, for the sticker sheet."""
     from sqlalchemy import select
 
     from storage.models import EquipmentAsset
@@ -128,12 +131,14 @@ async def _sticker_assets(settings: Settings, bot_username: str | None) -> tuple
     try:
         await prepare_database(services, engine)
         async with services.session_factory() as session:
-            codes = list(
-                await session.scalars(select(EquipmentAsset.code).order_by(EquipmentAsset.code))
-            )
+            assets = (
+                await session.execute(
+                    select(EquipmentAsset.code, EquipmentAsset.name).order_by(EquipmentAsset.code)
+                )
+            ).all()
     finally:
         await engine.dispose()
-    return bot_username, codes
+    return bot_username, [(code, name) for code, name in assets]
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -349,6 +349,25 @@ class SignAssessment(CallbackAction, prefix="as:sign"):
     assessment_id: int
 
 
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ApproveQuarterly(CallbackAction, prefix="rp:ok"):
+    """The quality head approves a quarter's complaint report with a written conclusion."""
+
+    year: int
+    quarter: Annotated[int, Matches(r"[1-4]")]
+
+
+class ChooseReport(CallbackAction, prefix="rp:k"):
+    kind: Annotated[str, Matches(r"[a-z_]+")]
+
+
+class ChoosePeriod(CallbackAction, prefix="rp:p"):
+    kind: Annotated[str, Matches(r"[a-z_]+")]
+    period: Annotated[str, Matches(r"\d{4}-(?:\d{2}|Q[1-4]|H[12])")]
+
+
 # --- everyone --------------------------------------------------------------------------------
 
 
