@@ -28,6 +28,7 @@ from .handlers import (
     invitations,
     masterdata,
     patrols,
+    reports,
     tickets,
     vendors,
 )
@@ -195,6 +196,7 @@ def build_application(
     complaint_work.register(application)
     complaint_steps.register(application)
     tickets.register(application)
+    reports.register(application)
     vendors.register(application)
     assessments.register(application)
     invitations.register(application)

@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from procedures import roles
 from procedures.complaints import queries as complaint_queries
+from reports import registry as report_registry
 
 from .texts import Texts
 
@@ -50,6 +51,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("tech_support", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS})),
     Command("ledger", complaint_queries.LEDGER_READERS),
+    Command("report", report_registry.MANAGERS),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),

@@ -356,7 +356,7 @@ class ApproveQuarterly(CallbackAction, prefix="rp:ok"):
     """The quality head approves a quarter's complaint report with a written conclusion."""
 
     year: int
-    quarter: Annotated[int, Matches(r"[1-4]")]
+    quarter: Literal[1, 2, 3, 4]
 
 
 class ChooseReport(CallbackAction, prefix="rp:k"):
@@ -365,7 +365,7 @@ class ChooseReport(CallbackAction, prefix="rp:k"):
 
 class ChoosePeriod(CallbackAction, prefix="rp:p"):
     kind: Annotated[str, Matches(r"[a-z_]+")]
-    period: Annotated[str, Matches(r"\d{4}-(?:\d{2}|Q[1-4]|H[12])")]
+    period: Annotated[str, Matches(r"\d{4}-[0-9QH]\d")]  # 2026-11, 2026-Q3, 2026-H2
 
 
 # --- everyone --------------------------------------------------------------------------------

@@ -20,7 +20,14 @@ from sqlalchemy.orm import selectinload
 
 from procedures.calendar import half_year_periods, month_bounds, quarter_bounds
 from procedures.people import names_of
-from storage.models import Assessment, Rectification, ReportApproval, User, VendorScore
+from storage.models import (
+    Assessment,
+    Rectification,
+    ReportApproval,
+    User,
+    Vendor,
+    VendorScore,
+)
 
 from . import complaints as complaint_reports
 from . import vendors as vendor_reports
@@ -102,11 +109,10 @@ def _printed(context: DocumentContext) -> dt.date:
     return context.now.astimezone(context.timezone).date()
 
 
-@renderer("complaint_quarterly")
-async def complaint_quarterly(
-    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
-) -> RenderedDocument:
-    year, quarter = int(params["year"]), int(params["quarter"])
+async def quarterly_report(
+    session: AsyncSession, year: int, quarter: int, context: DocumentContext
+) -> tuple[RenderedDocument, complaint_reports.QuarterFigures]:
+    """The quarter's report (a draft until the quality head approved it) and its figures."""
     start, end = quarter_bounds(year, quarter, context.timezone)
     approval = await quarterly_approval(session, year, quarter)
     title = complaint_reports.title_row(
@@ -117,7 +123,7 @@ async def complaint_quarterly(
         _printed(context),
     )
     buffer = io.BytesIO()
-    await complaint_reports.write_quarterly(
+    figures = await complaint_reports.write_quarterly(
         complaint_reports.iter_ledger_rows(session, start, end),
         buffer,
         context.label,
@@ -126,7 +132,16 @@ async def complaint_quarterly(
         approval,
     )
     suffix = "" if approval else "-draft"
-    return RenderedDocument(f"complaints-{year}-Q{quarter}{suffix}.xlsx", buffer.getvalue())
+    name = f"complaints-{year}-Q{quarter}{suffix}.xlsx"
+    return RenderedDocument(name, buffer.getvalue()), figures
+
+
+@renderer("complaint_quarterly")
+async def complaint_quarterly(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    year, quarter = int(params["year"]), int(params["quarter"])
+    return (await quarterly_report(session, year, quarter, context))[0]
 
 
 @renderer("complaint_ledger")
@@ -154,6 +169,13 @@ async def complaint_ledger(
     )
     name = f"complaint-ledger-{month}.xlsx" if month else f"complaint-ledger-{day}.xlsx"
     return RenderedDocument(name, buffer.getvalue())
+
+
+async def vendor_names(session: AsyncSession, vendor_ids: list[int]) -> dict[int, str]:
+    if not vendor_ids:
+        return {}
+    rows = await session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(vendor_ids)))
+    return dict(rows.all())
 
 
 async def _name_of(session: AsyncSession, user_id: int | None) -> str:

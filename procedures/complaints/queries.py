@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Batch, BatchHold, Complaint, Deadline, User
 
 from .. import roles
+from ..actions import ApproveQuarterly
 from ..calendar import previous_quarter
 from ..errors import NotFound
-from ..actions import ApproveQuarterly
 from ..outbox import button, notify_roles
 from .common import ACTIVE_STATUSES, SUBJECT
 
