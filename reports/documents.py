@@ -221,7 +221,9 @@ async def vendor_score(
         raise UnknownDocument(f"vendor score {params['id']} does not exist")
     await session.refresh(score, ["vendor"])
     manager = await _name_of(session, score.scored_by_id)
-    content = vendor_reports.score_sheet(score, manager, context.label, context.timezone)
+    content = vendor_reports.score_sheet(
+        score, manager, context.label, context.timezone, context.pass_mark
+    )
     return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
 
 
@@ -247,6 +249,13 @@ async def vendor_assessment(
         names = await names_of(session, people)
     title = context.text("document.assessment.title", year=year, half=half)
     content = vendor_reports.assessment(
-        scores, periods, title, context.label, record=record, names=names, timezone=context.timezone
+        scores,
+        periods,
+        title,
+        context.label,
+        record=record,
+        names=names,
+        timezone=context.timezone,
+        pass_mark=context.pass_mark,
     )
     return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)

@@ -192,6 +192,7 @@ def expansions() -> dict[str, set[str]]:
         "report.period_usage.{}": {r.period_type for r in REPORTS.values()},
         "document.measured.{}": set(MEASURED),
         "score.criterion.{}": set(SCORE_CRITERIA),
+        "document.standard.{}": set(SCORE_CRITERIA),
         "rectification.rung.{}": set(RUNGS),
         "rectification.status.{}": set(RectificationStatus),
         "defect.status.{}": set(DefectStatus),

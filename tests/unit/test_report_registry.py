@@ -11,9 +11,10 @@ from functools import partial
 import pytest
 from matplotlib import font_manager
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bot.services import Services
-from procedures import report_approvals
+from procedures import report_approvals, vendor_scores
 from procedures.calendar import period_bounds, period_type, recent_periods
 from procedures.clock import ManualClock
 from procedures.complaints import handling, queries
@@ -21,6 +22,7 @@ from procedures.errors import NotAllowed, WrongState
 from reports import charts, documents
 from reports.documents import DocumentContext
 from reports.registry import REPORTS
+from storage.models import Vendor
 from tests.conftest import SHANGHAI
 
 from .helpers import act, file, make_user, outbox_rows, verify
@@ -151,3 +153,35 @@ async def test_the_quality_head_approves_the_quarter_with_a_conclusion_and_it_is
     assert "本季度投訴均已按時處理，無需糾正措施。" in values
     cells = {row[0].value: row[1].value for row in summary.iter_rows() if len(row) > 1}
     assert cells["狀態"] == "定稿：質量負責人已審核" and cells["審核人"] == "Hu Head"
+
+
+async def test_the_score_sheet_shows_weights_standards_and_the_conclusion_against_the_pass_mark(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    manager = await make_user(services, "equipment_manager", name="Ma Manager")
+    async with services.session_factory() as session:
+        vendor = await session.scalar(select(Vendor.id).where(Vendor.code == "V001"))
+    judged = dict.fromkeys(vendor_scores.SCORE_CRITERIA, 3)  # 60 of 100
+    score = await act(
+        services, vendor_scores.record_vendor_score, manager, vendor, "2026-10", judged, SHANGHAI
+    )
+    context = reader(services)
+    for pass_mark, conclusion in ((60, "合格"), (70, "不合格")):
+        context = DocumentContext(
+            timezone=SHANGHAI, now=context.now, text=context.text, pass_mark=pass_mark
+        )
+        async with services.session_factory() as session:
+            document = await documents.render(
+                session, {"kind": "vendor_score", "params": {"id": score.id}}, context
+            )
+        rows = list(load_workbook(io.BytesIO(document.content)).active.iter_rows(values_only=True))
+        assert rows[0][0] == "合格維保單位考核評分表"
+        by_label = {row[0]: row[1:] for row in rows}
+        assert by_label["考核項目"][:3] == ("評分（1–5）", "權重", "評分標準")
+        weight, standard = by_label["維修保養質量"][1:3]
+        assert (by_label["維修保養質量"][0], weight) == (3, "20%")
+        assert standard.startswith("按合同完成保養項目")
+        assert by_label["總分(0–100)"][0] == 60 and by_label["合格分數線"][0] == pass_mark
+        assert by_label["考核結論"][0] == conclusion
+        assert by_label["備註"][0].startswith("響應逾時0次")
+        assert by_label["評分人"][0] == "Ma Manager" and "審批（管理處）" in by_label
