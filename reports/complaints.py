@@ -182,10 +182,12 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
     """What one page of complaints needs from other tables, each read in one query."""
     ids = [c.id for c in found]
     deadlines: dict[tuple[int, str], Deadline] = {}
+    outcomes: dict[int, dict[str, str]] = {}
     for deadline in await session.scalars(
         select(Deadline).where(Deadline.subject_type == "complaint", Deadline.subject_id.in_(ids))
     ):
         deadlines[(deadline.subject_id, deadline.kind)] = deadline
+        outcomes.setdefault(deadline.subject_id, {})[deadline.kind] = _outcome(deadline)
     returns: dict[int, str] = {}
     for complaint_id, number in await session.execute(
         select(ReturnRequest.complaint_id, ReturnRequest.number)
@@ -221,6 +223,7 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
     )
     return {
         "deadlines": deadlines,
+        "outcomes": outcomes,
         "returns": returns,
         "replies": replies,
         "holds": holds,
@@ -273,11 +276,7 @@ def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
         handling_on_time=_on_time(deadlines.get((c.id, "handling_complete"))),
         handled_by=details["names"].get(c.taken_by_id, ""),
         reviewed_by=details["names"].get(c.disposition_by_id, ""),
-        deadlines={
-            kind: _outcome(deadline)
-            for (subject_id, kind), deadline in deadlines.items()
-            if subject_id == c.id
-        },
+        deadlines=details["outcomes"].get(c.id, {}),
         hold=details["holds"].get(c.id),
     )
 
