@@ -42,3 +42,13 @@ async def test_a_head_chooses_a_report_and_a_period_and_gets_the_workbook_and_th
     assert await head.expect_text() == (
         "This report is quarterly: for example /report complaint_quarterly 2026-Q3."
     )
+
+
+async def test_the_manager_scores_an_earlier_month_by_naming_it(bot: BotHarness) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    await manager.send("/score 2026-09")
+    (menu,) = await manager.expect()
+    assert "2026-09" in menu["text"]
+    assert all(data.endswith(":202609") for _, data in buttons_of(menu))
+    await manager.send("/score 2026-11")  # this month is not over
+    assert (await manager.expect_text()).startswith("Usage: /score for last month")
