@@ -56,7 +56,7 @@ def stacked_bars(
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel(y_label)  # type: ignore[attr-defined]
     if series:
-        axes.legend(fontsize="small")  # type: ignore[attr-defined]
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
     return _png(figure)
 
 
@@ -93,5 +93,5 @@ def lines(
     if len(x) > 12:
         axes.tick_params(axis="x", labelrotation=90, labelsize="small")  # type: ignore[attr-defined]
     if series or limit is not None:
-        axes.legend(fontsize="small")  # type: ignore[attr-defined]
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
     return _png(figure)

@@ -534,8 +534,9 @@ class Approval:
     approved_at: dt.datetime
 
 
-def _rate(value: float | None) -> Any:
-    return round(value, 4) if value is not None else "-"
+def _rate(writer: SheetWriter, value: float | None) -> Any:
+    """A rate as a percentage cell; "-" where nothing was decided yet."""
+    return "-" if value is None else writer.cell(value, number_format="0.0%")
 
 
 async def write_quarterly(
@@ -620,7 +621,7 @@ async def write_quarterly(
                 counts["late"],
                 counts["waived"],
                 counts["open"],
-                _rate(figures.on_time_rate(kind)),
+                _rate(summary, figures.on_time_rate(kind)),
             ]
         )
 
