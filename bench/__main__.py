@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 from telegram import Bot
 
+from bench import quarterly
 from bot.outbox_sender import OutboxSender
 from bot.services import build_services
 from core.config import Settings
@@ -168,6 +169,7 @@ def main() -> int:
         asyncio.run(sweep_and_outbox(f"sqlite+aiosqlite:///{folder}/bench.db", 10_000, 1_000))
     if url := os.environ.get("BENCH_DATABASE_URL"):
         asyncio.run(on_scratch_schema(url, 10_000, 1_000))
+    quarterly.main()
     return 0
 
 

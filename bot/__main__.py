@@ -1,4 +1,5 @@
-"""`python -m bot`: run the bot; `python -m bot import KIND FILE`: import master data."""
+"""`python -m bot`: run the bot; `python -m bot import KIND FILE`: import master data;
+`python -m bot report KIND --period 2026-Q3 --out FILE`: write a report."""
 
 from __future__ import annotations
 
@@ -44,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     stickers.add_argument("--bot", help="bot username (default: asked from the Bot API)")
     backup = sub.add_parser("backup", help="write a consistent copy of the database")
     backup.add_argument("--out", type=Path, required=True)
+    report = sub.add_parser("report", help="write a report's workbook (and its chart beside it)")
+    report.add_argument("kind", help="complaint_ledger, complaint_quarterly, vendor_scores, …")
+    report.add_argument("--period", required=True, help="2026-11, 2026-Q3 or 2026-H2")
+    report.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
+    report.add_argument("--lang", choices=("zh-Hant", "zh-Hans", "en"), help="default: configured")
     args = parser.parse_args(argv)
 
     try:
@@ -69,15 +75,18 @@ def main(argv: list[str] | None = None) -> int:
 
 def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "stickers":
-        bot_username, codes = asyncio.run(_sticker_assets(settings, args.bot))
+        bot_username, assets = asyncio.run(_sticker_assets(settings, args.bot))
         from reports.stickers import stickers_pdf
 
+        codes = [code for code, _ in assets]
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_bytes(stickers_pdf(bot_username, codes))
+        args.out.write_bytes(stickers_pdf(bot_username, codes, [name for _, name in assets]))
         print(f"{len(codes)} stickers for @{bot_username} written to {args.out}")
         return 0
     if args.command == "backup":
         return asyncio.run(_backup(settings, args.out))
+    if args.command == "report":
+        return _report(args, settings)
     if args.command == "import":
         return asyncio.run(_import(settings, args.kind, args.file.name, args.file.read_bytes()))
     return _run(settings)
@@ -133,8 +142,53 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     return 0
 
 
-async def _sticker_assets(settings: Settings, bot_username: str | None) -> tuple[str, list[str]]:
-    """The bot's username and every asset code, for the sticker sheet."""
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    """Render one registered report: the workbook to --out, its chart beside it as .png."""
+    from procedures.calendar import period_type
+    from reports.registry import REPORTS
+
+    found = REPORTS.get(args.kind)
+    if found is None:
+        print(f"unknown report {args.kind!r}; known: {', '.join(REPORTS)}", file=sys.stderr)
+        return 2
+    period = args.period.upper()
+    if period_type(period) != found.period_type:
+        example = {"month": "2026-11", "quarter": "2026-Q3", "half": "2026-H2"}
+        print(
+            f"{args.kind} is a {found.period_type} report: give a period like "
+            f"{example[found.period_type]}",
+            file=sys.stderr,
+        )
+        return 2
+    language = args.lang or settings.default_language
+    files = asyncio.run(_render_report(settings, found, period, language))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(files.workbook.content)
+    print(f"{files.workbook.file_name} written to {args.out}")
+    if files.chart is not None:
+        chart = args.out.with_suffix(".png")
+        chart.write_bytes(files.chart.content)
+        print(f"{files.chart.file_name} written to {chart}")
+    return 0
+
+
+async def _render_report(settings: Settings, found: Any, period: str, language: str) -> Any:
+    from .documents import document_context
+
+    engine = engine_for(settings)
+    services = build_services(settings, engine)
+    try:
+        await prepare_database(services, engine)
+        async with services.session_factory() as session:
+            return await found.render(session, period, document_context(services, language))
+    finally:
+        await engine.dispose()
+
+
+async def _sticker_assets(
+    settings: Settings, bot_username: str | None
+) -> tuple[str, list[tuple[str, str]]]:
+    """The bot's username and every asset's code and name, for the sticker sheet."""
     from sqlalchemy import select
 
     from storage.models import EquipmentAsset
@@ -146,12 +200,14 @@ async def _sticker_assets(settings: Settings, bot_username: str | None) -> tuple
     try:
         await prepare_database(services, engine)
         async with services.session_factory() as session:
-            codes = list(
-                await session.scalars(select(EquipmentAsset.code).order_by(EquipmentAsset.code))
-            )
+            assets = (
+                await session.execute(
+                    select(EquipmentAsset.code, EquipmentAsset.name).order_by(EquipmentAsset.code)
+                )
+            ).all()
     finally:
         await engine.dispose()
-    return bot_username, codes
+    return bot_username, [(code, name) for code, name in assets]
 
 
 async def _bot_username(settings: Settings) -> str:

@@ -31,6 +31,7 @@ from .handlers import (
     invitations,
     masterdata,
     patrols,
+    reports,
     tickets,
     vendors,
 )
@@ -363,6 +364,7 @@ def build_application(
     complaint_work.register(application)
     complaint_steps.register(application)
     tickets.register(application)
+    reports.register(application)
     vendors.register(application)
     assessments.register(application)
     invitations.register(application)

@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from procedures import roles
 from procedures.complaints import queries as complaint_queries
+from reports import registry as report_registry
 
 from .texts import Texts
 
@@ -58,6 +59,7 @@ COMMANDS: tuple[Command, ...] = (
         "ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS}), read_only=True
     ),
     Command("ledger", complaint_queries.LEDGER_READERS, read_only=True),
+    Command("report", report_registry.MANAGERS, read_only=True),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF, read_only=True),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),

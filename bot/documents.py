@@ -15,4 +15,6 @@ def document_context(services: Services, language: str) -> DocumentContext:
         timezone=services.settings.timezone,
         now=services.clock.now(),
         text=partial(services.texts.get, language),
+        company=services.settings.company_name,
+        pass_mark=services.settings.vendor_pass_mark,
     )

@@ -65,6 +65,10 @@ class Settings:
     repair_hours: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_REPAIR_HOURS))
     # day of the month by whose end the manager's monthly vendor scores are due
     score_due_day: int = DEFAULT_SCORE_DUE_DAY
+    # the company named in the title row of every ledger and report
+    company_name: str = "售後服務部"
+    # a vendor's monthly score (out of 100) at or above this is 合格, below it 不合格
+    vendor_pass_mark: int = 60
     log_level: str = "INFO"
 
     @property
@@ -215,6 +219,12 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["repair_hours"] = _repair_hours(repair)
     if day := values.get("SCORE_DUE_DAY"):
         kwargs["score_due_day"] = _int("SCORE_DUE_DAY", day, 1, 28)
+    if company := values.get("COMPANY_NAME"):
+        if len(company) > 100:
+            raise ConfigError("COMPANY_NAME must be at most 100 characters")
+        kwargs["company_name"] = company.strip()
+    if mark := values.get("VENDOR_PASS_MARK"):
+        kwargs["vendor_pass_mark"] = _int("VENDOR_PASS_MARK", mark, 0, 100)
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

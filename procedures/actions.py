@@ -349,6 +349,25 @@ class SignAssessment(CallbackAction, prefix="as:sign"):
     assessment_id: int
 
 
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ApproveQuarterly(CallbackAction, prefix="rp:ok"):
+    """The quality head approves a quarter's complaint report with a written conclusion."""
+
+    year: int
+    quarter: Literal[1, 2, 3, 4]
+
+
+class ChooseReport(CallbackAction, prefix="rp:k"):
+    kind: Annotated[str, Matches(r"[a-z_]+")]
+
+
+class ChoosePeriod(CallbackAction, prefix="rp:p"):
+    kind: Annotated[str, Matches(r"[a-z_]+")]
+    period: Annotated[str, Matches(r"\d{4}-[0-9QH]\d")]  # 2026-11, 2026-Q3, 2026-H2
+
+
 # --- everyone --------------------------------------------------------------------------------
 
 

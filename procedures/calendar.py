@@ -92,3 +92,60 @@ def half_year_before(now: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
 def half_year_periods(year: int, half: int) -> list[str]:
     first = 1 if half == 1 else 7
     return [f"{year:04d}-{month:02d}" for month in range(first, first + 6)]
+
+
+# --- any period -----------------------------------------------------------------------------
+
+
+def parse_month(text: str) -> str | None:
+    """ "2026-11" (or "2026-1") -> "2026-11"; anything else: None."""
+    parts = text.strip().split("-")
+    if len(parts) != 2 or not all(p.isdecimal() for p in parts) or len(parts[0]) != 4:
+        return None
+    year, month = int(parts[0]), int(parts[1])
+    if year not in QUARTER_YEARS or not 1 <= month <= 12:
+        return None
+    return f"{year:04d}-{month:02d}"
+
+
+def period_type(text: str) -> str | None:
+    """Which kind of period a name is: "month" (2026-11), "quarter" (2026-Q3), "half"
+    (2026-H2); None for anything else."""
+    cleaned = text.strip().upper()
+    if parse_month(cleaned):
+        return "month"
+    if parse_quarter(cleaned):
+        return "quarter"
+    year, marker, half = cleaned[:4], cleaned[4:6], cleaned[6:]
+    if year.isdecimal() and marker == "-H" and half in ("1", "2"):
+        return "half" if int(year) in QUARTER_YEARS else None
+    return None
+
+
+def period_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """Any period name as [start, end) in UTC."""
+    kind = period_type(period)
+    if kind == "month":
+        return month_bounds(parse_month(period), timezone)  # type: ignore[arg-type]
+    if kind == "quarter":
+        return quarter_bounds(*parse_quarter(period), timezone)  # type: ignore[misc]
+    if kind == "half":
+        months = half_year_periods(int(period[:4]), int(period[-1]))
+        return month_bounds(months[0], timezone)[0], month_bounds(months[-1], timezone)[1]
+    raise ValueError(f"not a period: {period!r}")
+
+
+def recent_periods(kind: str, now: dt.datetime, timezone: ZoneInfo, count: int) -> list[str]:
+    """The `count` periods of `kind` that ended last, the latest first (for buttons)."""
+    today = local_day(now, timezone)
+    found: list[str] = []
+    if kind == "month":
+        index = month_index(today) - 1
+        found = [f"{(i) // 12:04d}-{i % 12 + 1:02d}" for i in range(index, index - count, -1)]
+    elif kind == "quarter":
+        index = today.year * 4 + (today.month - 1) // 3 - 1
+        found = [f"{i // 4:04d}-Q{i % 4 + 1}" for i in range(index, index - count, -1)]
+    elif kind == "half":
+        index = today.year * 2 + (today.month > 6) - 1
+        found = [f"{i // 2:04d}-H{i % 2 + 1}" for i in range(index, index - count, -1)]
+    return found

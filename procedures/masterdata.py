@@ -314,7 +314,14 @@ SPECS: dict[str, _KindSpec] = {
     "products": _KindSpec(
         model=Product,
         natural_key=("code",),
-        fields={"code": _text(max_length=32), "name": _text(), "unit": _text(False, 16)},
+        fields={
+            "code": _text(max_length=32),
+            "name": _text(),
+            "unit": _text(False, 16),
+            "specification": _text(False, 200),
+            "manufacturer": _text(False, 200),
+            "registration_number": _text(False, 100),
+        },
         references=(
             _Reference("supplier_code", Organisation, "supplier_id", False, {"kind": "supplier"}),
         ),

@@ -1,37 +1,59 @@
 """P1 records as files: the complaint ledger (顧客質量投訴臺帳) and the quarterly complaint
-report (顧客投訴查詢商品質量記錄表), as XLSX workbooks.
+report (顧客投訴查詢商品質量記錄表), as XLSX workbooks an inspector can print.
 
-Column titles and sheet names come from the caller's `label` function (the message catalogue
-in the reader's language), so this module holds no user-facing text.
+Rows are read a page at a time and streamed into write-only worksheets, so a quarter of any size
+is rendered in bounded memory. Column titles and sheet names come from the caller's `label`
+function (the message catalogue in the reader's language): this module holds no user-facing text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
-from sqlalchemy import select
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import Complaint, Deadline
+from storage.models import (
+    BatchHold,
+    Complaint,
+    Deadline,
+    Product,
+    ReturnRequest,
+    TimelineEvent,
+    User,
+)
 
-from .cells import append_row, workbook_bytes
+from .cells import as_text_cell
 
 Label = Callable[[str], str]
+PAGE = 1000  # complaints read per query
 
 LEDGER_COLUMNS = (
+    "serial",
     "number",
     "received_at",
     "organisation",
     "locality",
+    "buyer_contact",
     "product",
+    "specification",
+    "manufacturer",
+    "supplier",
+    "registration_number",
     "lot",
+    "expiry_date",
     "quantity",
     "shipment_on_file",
     "channel",
@@ -49,21 +71,62 @@ LEDGER_COLUMNS = (
     "corrective_action",
     "adverse_event",
     "supplier_answer_at",
+    "return_number",
     "handoff_at",
     "handoff_outcome",
+    "follow_up",
     "closed_at",
     "handling_on_time",
+    "handled_by",
+    "reviewed_by",
 )
+# widths in characters of a CJK-wide font; a column not named here fits its title
+WIDTHS = {
+    "serial": 6,
+    "number": 15,
+    "received_at": 17,
+    "organisation": 24,
+    "buyer_contact": 22,
+    "product": 28,
+    "specification": 22,
+    "manufacturer": 26,
+    "supplier": 24,
+    "registration_number": 22,
+    "lot": 14,
+    "expiry_date": 12,
+    "complainant": 20,
+    "description": 40,
+    "verified_at": 17,
+    "disposition_at": 17,
+    "disposition": 40,
+    "corrective_action": 30,
+    "supplier_answer_at": 17,
+    "handoff_at": 17,
+    "follow_up": 30,
+    "closed_at": 17,
+}
+WRAPPED = frozenset({"description", "disposition", "corrective_action", "follow_up"})
+DATE_TIME_FORMAT = "yyyy-mm-dd hh:mm"
+DATE_FORMAT = "yyyy-mm-dd"
+# the deadlines a complaint runs, in the order the quarterly report lists their on-time rates
+DEADLINE_KINDS = ("on_site_verification", "disposition_opinion", "handling_complete")
 
 
 @dataclass(frozen=True)
 class LedgerRow:
+    serial: int
     number: str
     received_at: dt.datetime
     organisation: str
     locality: str
+    buyer_contact: str
     product: str
+    specification: str
+    manufacturer: str
+    supplier: str
+    registration_number: str
     lot: str
+    expiry_date: dt.date | None
     shipment_on_file: bool
     quantity: int
     channel: str
@@ -81,11 +144,19 @@ class LedgerRow:
     corrective_action: str | None
     adverse_event: bool
     supplier_answer_at: dt.datetime | None
+    return_number: str | None
     handoff_at: dt.datetime | None
     handoff_outcome: str | None
+    # 回訪: the latest reply to the buyer on the record (its text id) and when it went
+    follow_up: tuple[str, dt.datetime] | None
     closed_at: dt.datetime | None
     # 外埠: handling completed within 7 days; None for a local buyer or while open
     handling_on_time: bool | None
+    handled_by: str  # 經辦: the quality inspector who took the complaint
+    reviewed_by: str  # 審核: who gave the disposition opinion
+    # for the quarterly analysis, not columns of the ledger
+    deadlines: dict[str, str] = field(default_factory=dict)  # kind -> on_time|late|waived|open
+    hold: str | None = None  # held | lifted
 
 
 def _on_time(deadline: Deadline | None) -> bool | None:
@@ -99,71 +170,238 @@ def _waived(deadline: Deadline | None) -> bool:
     return deadline is not None and deadline.closed_as == "waived"
 
 
+def _outcome(deadline: Deadline) -> str:
+    if deadline.closed_as == "waived":
+        return "waived"
+    if deadline.met_at is None:
+        return "open"
+    return "late" if deadline.met_late else "on_time"
+
+
+async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[str, Any]:
+    """What one page of complaints needs from other tables, each read in one query."""
+    ids = [c.id for c in found]
+    deadlines: dict[tuple[int, str], Deadline] = {}
+    outcomes: dict[int, dict[str, str]] = {}
+    for deadline in await session.scalars(
+        select(Deadline).where(Deadline.subject_type == "complaint", Deadline.subject_id.in_(ids))
+    ):
+        deadlines[(deadline.subject_id, deadline.kind)] = deadline
+        outcomes.setdefault(deadline.subject_id, {})[deadline.kind] = _outcome(deadline)
+    returns: dict[int, str] = {}
+    for complaint_id, number in await session.execute(
+        select(ReturnRequest.complaint_id, ReturnRequest.number)
+        .where(ReturnRequest.complaint_id.in_(ids))
+        .order_by(ReturnRequest.id)
+    ):
+        returns.setdefault(complaint_id, number)
+    replies: dict[int, tuple[str, dt.datetime]] = {}
+    for subject_id, after, at in await session.execute(
+        select(TimelineEvent.subject_id, TimelineEvent.after, TimelineEvent.at)
+        .where(
+            TimelineEvent.subject_type == "complaint",
+            TimelineEvent.subject_id.in_(ids),
+            TimelineEvent.action == "reply_to_complainant",
+        )
+        .order_by(TimelineEvent.id)
+    ):
+        replies[subject_id] = ((after or {}).get("text_key", ""), at)  # the latest wins
+    holds = {
+        complaint_id: "lifted" if lifted_at else "held"
+        for complaint_id, lifted_at in await session.execute(
+            select(BatchHold.complaint_id, BatchHold.lifted_at).where(
+                BatchHold.complaint_id.in_(ids)
+            )
+        )
+    }
+    people = {c.taken_by_id for c in found} | {c.disposition_by_id for c in found}
+    people.discard(None)
+    names = dict(
+        (await session.execute(select(User.id, User.full_name).where(User.id.in_(people)))).all()
+        if people
+        else []
+    )
+    return {
+        "deadlines": deadlines,
+        "outcomes": outcomes,
+        "returns": returns,
+        "replies": replies,
+        "holds": holds,
+        "names": names,
+    }
+
+
+def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
+    deadlines = details["deadlines"]
+    product = c.product
+    organisation = c.organisation
+    return LedgerRow(
+        serial=serial,
+        number=c.number,
+        received_at=c.received_at,
+        organisation=organisation.name,
+        locality=c.locality,
+        buyer_contact=" ".join(
+            filter(None, [organisation.contact_name, organisation.contact_phone])
+        ),
+        product=c.product_label,
+        specification=(product.specification or "") if product else "",
+        manufacturer=(product.manufacturer or "") if product else "",
+        supplier=product.supplier.name if product and product.supplier else "",
+        registration_number=(product.registration_number or "") if product else "",
+        lot=c.lot_label,
+        expiry_date=c.batch.expiry_date if c.batch is not None else None,
+        shipment_on_file=c.shipment_on_file,
+        quantity=c.quantity,
+        channel=c.channel,
+        complainant=" ".join(filter(None, [c.complainant_name, c.complainant_contact])),
+        description=c.description,
+        status=c.status,
+        verified_at=c.verified_at,
+        result=c.verification_result,
+        on_site=c.on_site,
+        visit_waived=_waived(deadlines.get((c.id, "on_site_verification"))),
+        verification_on_time=_on_time(deadlines.get((c.id, "on_site_verification"))),
+        disposition_at=c.disposition_at,
+        disposition=c.disposition,
+        opinion_on_time=_on_time(deadlines.get((c.id, "disposition_opinion"))),
+        corrective_action=c.corrective_action,
+        adverse_event=c.adverse_event_at is not None,
+        supplier_answer_at=c.supplier_answer_at,
+        return_number=details["returns"].get(c.id),
+        handoff_at=c.handoff_at,
+        handoff_outcome=c.handoff_outcome,
+        follow_up=details["replies"].get(c.id),
+        closed_at=c.closed_at,
+        handling_on_time=_on_time(deadlines.get((c.id, "handling_complete"))),
+        handled_by=details["names"].get(c.taken_by_id, ""),
+        reviewed_by=details["names"].get(c.disposition_by_id, ""),
+        deadlines=details["outcomes"].get(c.id, {}),
+        hold=details["holds"].get(c.id),
+    )
+
+
+async def iter_ledger_rows(
+    session: AsyncSession,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    *,
+    page: int = PAGE,
+) -> AsyncIterator[LedgerRow]:
+    """One row per complaint received in [start, end), oldest first, read `page` at a time (by
+    keyset on received_at and id), each page forgotten by the session once it is written."""
+    serial = 0
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        query = (
+            select(Complaint)
+            .options(
+                selectinload(Complaint.organisation),
+                selectinload(Complaint.product).selectinload(Product.supplier),
+                selectinload(Complaint.batch),
+            )
+            .order_by(Complaint.received_at, Complaint.id)
+            .limit(page)
+        )
+        if start is not None:
+            query = query.where(Complaint.received_at >= start)
+        if end is not None:
+            query = query.where(Complaint.received_at < end)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Complaint.received_at > after[0],
+                    and_(Complaint.received_at == after[0], Complaint.id > after[1]),
+                )
+            )
+        found = list(await session.scalars(query))
+        if not found:
+            return
+        details = await _page_details(session, found)
+        for complaint in found:
+            serial += 1
+            yield _row(serial, complaint, details)
+        after = (found[-1].received_at, found[-1].id)
+        session.expunge_all()
+        if len(found) < page:
+            return
+
+
 async def ledger_rows(
     session: AsyncSession, start: dt.datetime | None = None, end: dt.datetime | None = None
 ) -> list[LedgerRow]:
-    """One row per complaint received in [start, end), oldest first."""
-    query = (
-        select(Complaint)
-        .options(
-            selectinload(Complaint.organisation),
-            selectinload(Complaint.product),
-            selectinload(Complaint.batch),
-        )
-        .order_by(Complaint.received_at, Complaint.id)
-    )
-    if start is not None:
-        query = query.where(Complaint.received_at >= start)
-    if end is not None:
-        query = query.where(Complaint.received_at < end)
-    found = list(await session.scalars(query))
-    deadlines: dict[tuple[int, str], Deadline] = {}
-    if found:
-        for deadline in await session.scalars(
-            select(Deadline).where(
-                Deadline.subject_type == "complaint", Deadline.subject_id.in_([c.id for c in found])
-            )
-        ):
-            deadlines[(deadline.subject_id, deadline.kind)] = deadline
-    return [
-        LedgerRow(
-            number=c.number,
-            received_at=c.received_at,
-            organisation=c.organisation.name,
-            locality=c.locality,
-            product=c.product_label,
-            lot=c.lot_label,
-            shipment_on_file=c.shipment_on_file,
-            quantity=c.quantity,
-            channel=c.channel,
-            complainant=" ".join(filter(None, [c.complainant_name, c.complainant_contact])),
-            description=c.description,
-            status=c.status,
-            verified_at=c.verified_at,
-            result=c.verification_result,
-            on_site=c.on_site,
-            visit_waived=_waived(deadlines.get((c.id, "on_site_verification"))),
-            verification_on_time=_on_time(deadlines.get((c.id, "on_site_verification"))),
-            disposition_at=c.disposition_at,
-            disposition=c.disposition,
-            opinion_on_time=_on_time(deadlines.get((c.id, "disposition_opinion"))),
-            corrective_action=c.corrective_action,
-            adverse_event=c.adverse_event_at is not None,
-            supplier_answer_at=c.supplier_answer_at,
-            handoff_at=c.handoff_at,
-            handoff_outcome=c.handoff_outcome,
-            closed_at=c.closed_at,
-            handling_on_time=_on_time(deadlines.get((c.id, "handling_complete"))),
-        )
-        for c in found
-    ]
+    """Every row at once, for a short period or a test."""
+    return [row async for row in iter_ledger_rows(session, start, end)]
 
 
-def _cell(value: object, label: Label, column: str, timezone: ZoneInfo) -> object:
-    if value is None:
-        return ""
+# --- writing ---------------------------------------------------------------------------------
+
+
+def display_width(text: str) -> int:
+    """Columns a string takes in a spreadsheet: a CJK (wide) character takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _local(moment: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
+    # a spreadsheet date cell has no zone: the configured zone's wall time, as the reader reads it
+    return moment.astimezone(timezone).replace(tzinfo=None)
+
+
+@dataclass
+class SheetWriter:
+    """A write-only worksheet and the styled cells it is written with."""
+
+    sheet: WriteOnlyWorksheet
+    bold: Font = field(default_factory=lambda: Font(bold=True))
+    title_font: Font = field(default_factory=lambda: Font(bold=True, size=14))
+    wrap: Alignment = field(default_factory=lambda: Alignment(wrap_text=True, vertical="top"))
+
+    def cell(self, value: Any, *, font: Font | None = None, number_format: str | None = None):  # type: ignore[no-untyped-def]
+        cell = WriteOnlyCell(self.sheet, value=value)
+        if font is not None:
+            cell.font = font
+        if number_format is not None:
+            cell.number_format = number_format
+        return cell
+
+    def title(self, text: str) -> None:
+        self.sheet.append([self.cell(as_text_cell(text), font=self.title_font)])
+
+    def header(self, titles: Iterable[str]) -> None:
+        self.sheet.append([self.cell(as_text_cell(t), font=self.bold) for t in titles])
+
+    def row(self, values: Iterable[Any]) -> None:
+        self.sheet.append([self.value(v) for v in values])
+
+    def value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return as_text_cell(value)
+        if isinstance(value, dt.datetime):
+            return self.cell(value, number_format=DATE_TIME_FORMAT)
+        if isinstance(value, dt.date):
+            return self.cell(value, number_format=DATE_FORMAT)
+        return value
+
+
+def prepare_for_print(sheet: WriteOnlyWorksheet, header_row: int) -> None:
+    """Landscape A4, fitted to one page wide, the header row repeated on every page."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.freeze_panes = f"A{header_row + 1}"
+
+
+def _ledger_value(row: LedgerRow, column: str, label: Label, timezone: ZoneInfo) -> Any:
+    value = getattr(row, column)
+    if value is None or value == "":
+        return None
     if isinstance(value, dt.datetime):
-        return value.astimezone(timezone).strftime("%Y-%m-%d %H:%M")
+        return _local(value, timezone)
     if isinstance(value, bool):
         return label("report.yes" if value else "report.no")
     if column in ("status", "result"):
@@ -174,84 +412,235 @@ def _cell(value: object, label: Label, column: str, timezone: ZoneInfo) -> objec
         return label(f"report.locality.{value}")
     if column == "handoff_outcome":
         return label(f"complaint.handoff_outcome.{value}")
+    if column == "follow_up":
+        text_key, at = value
+        return f"{_local(at, timezone):%Y-%m-%d %H:%M} {label(f'{text_key}_name')}"
     return value
 
 
-def _write_rows(sheet, rows: list[LedgerRow], label: Label, timezone: ZoneInfo) -> None:  # type: ignore[no-untyped-def]
-    append_row(sheet, [label(f"report.column.{c}") for c in LEDGER_COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        append_row(sheet, [_cell(getattr(row, c), label, c, timezone) for c in LEDGER_COLUMNS])
-    sheet.freeze_panes = "A2"
+class LedgerSheet:
+    """The ledger's columns on one worksheet: a title row, the header, then a row a complaint."""
+
+    def __init__(
+        self, workbook: Workbook, sheet_title: str, title: str, label: Label, timezone: ZoneInfo
+    ) -> None:
+        self.writer = SheetWriter(workbook.create_sheet(sheet_title[:31]))
+        self.label, self.timezone = label, timezone
+        titles = [label(f"report.column.{c}") for c in LEDGER_COLUMNS]
+        sheet = self.writer.sheet
+        for index, (column, heading) in enumerate(zip(LEDGER_COLUMNS, titles, strict=True), 1):
+            width = max(WIDTHS.get(column, 0), display_width(heading) + 2)
+            sheet.column_dimensions[get_column_letter(index)].width = width
+        prepare_for_print(sheet, header_row=2)
+        self.writer.title(title)
+        self.writer.header(titles)
+
+    def add(self, row: LedgerRow) -> None:
+        values = [_ledger_value(row, c, self.label, self.timezone) for c in LEDGER_COLUMNS]
+        self.writer.row(values)
 
 
-def _save(workbook: Workbook) -> bytes:
-    return workbook_bytes(workbook)
+def title_row(label: Label, company: str, title: str, period: str, printed: dt.date) -> str:
+    """The first row of a printed ledger: whose it is, what, for when, printed when."""
+    return "　".join(
+        filter(
+            None,
+            [
+                company,
+                title,
+                f"{label('report.period')}：{period}" if period else "",
+                f"{label('report.printed_on')}：{printed.isoformat()}",
+            ],
+        )
+    )
 
 
-def ledger_workbook(rows: list[LedgerRow], label: Label, timezone: ZoneInfo) -> bytes:
-    """顧客質量投訴臺帳: every complaint, one row each."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = label("report.sheet.ledger")[:31]
-    _write_rows(sheet, rows, label, timezone)
-    return workbook_bytes(workbook)
+async def write_ledger(
+    rows: AsyncIterator[LedgerRow] | Iterable[LedgerRow],
+    out: IO[bytes] | str,
+    label: Label,
+    timezone: ZoneInfo,
+    title: str,
+) -> int:
+    """顧客質量投訴臺帳: every complaint of the period, one row each; returns the count."""
+    workbook = Workbook(write_only=True)
+    ledger = LedgerSheet(workbook, label("report.sheet.ledger"), title, label, timezone)
+    count = 0
+    async for row in _aiter(rows):
+        ledger.add(row)
+        count += 1
+    workbook.save(out)
+    return count
 
 
-def quarterly_workbook(
-    rows: list[LedgerRow], label: Label, timezone: ZoneInfo, title: str
-) -> bytes:
-    """顧客投訴查詢商品質量記錄表: the quarter's figures, then its complaints."""
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = label("report.sheet.summary")[:31]
-    append_row(summary, [title])
-    summary["A1"].font = Font(bold=True)
-    results = Counter(r.result or "pending" for r in rows)
-    verified = [r for r in rows if r.verification_on_time is not None]
-    opinions = [r for r in rows if r.opinion_on_time is not None]
-    handled = [r for r in rows if r.handling_on_time is not None]
-    figures = [
-        ("report.figure.total", len(rows)),
-        ("report.figure.local", sum(r.locality == "local" for r in rows)),
-        ("report.figure.out_of_town", sum(r.locality == "out_of_town" for r in rows)),
-        ("report.figure.locality_unknown", sum(r.locality == "unknown" for r in rows)),
-        ("report.figure.conforming", results["conforming"]),
-        ("report.figure.nonconforming", results["nonconforming"]),
-        ("report.figure.pending", results["pending"]),
-        (
-            "report.figure.verification_on_time",
-            f"{sum(r.verification_on_time for r in verified)}/{len(verified)}",
-        ),
-        ("report.figure.visits_waived", sum(r.visit_waived for r in rows)),
-        (
-            "report.figure.handling_on_time",
-            f"{sum(r.handling_on_time for r in handled)}/{len(handled)}",
-        ),
-        ("report.figure.not_on_file", sum(not r.shipment_on_file for r in rows)),
-        (
-            "report.figure.opinion_on_time",
-            f"{sum(r.opinion_on_time for r in opinions)}/{len(opinions)}",
-        ),
-        ("report.figure.adverse_events", sum(r.adverse_event for r in rows)),
-        ("report.figure.units", sum(r.quantity for r in rows)),
-    ]
-    for key, value in figures:
-        append_row(summary, [label(key), value])
-    append_row(summary, [])
-    append_row(
-        summary,
+async def _aiter(rows: AsyncIterator[LedgerRow] | Iterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
+    if hasattr(rows, "__aiter__"):
+        async for row in rows:  # type: ignore[union-attr]
+            yield row
+    else:
+        for row in rows:  # type: ignore[union-attr]
+            yield row
+
+
+@dataclass
+class QuarterFigures:
+    """What the quarterly report counts, gathered while its complaints are streamed out."""
+
+    rows: int = 0
+    units: int = 0
+    localities: Counter[str] = field(default_factory=Counter)
+    results: Counter[str] = field(default_factory=Counter)
+    waived: int = 0
+    not_on_file: int = 0
+    adverse_events: int = 0
+    by_product_lot: Counter[tuple[str, str]] = field(default_factory=Counter)
+    nonconforming_by_lot: Counter[tuple[str, str]] = field(default_factory=Counter)
+    deadlines: dict[str, Counter[str]] = field(default_factory=dict)
+    holds: Counter[str] = field(default_factory=Counter)
+    returns: int = 0
+    by_month_product: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    def add(self, row: LedgerRow, timezone: ZoneInfo) -> None:
+        self.rows += 1
+        self.units += row.quantity
+        self.localities[row.locality] += 1
+        self.results[row.result or "pending"] += 1
+        self.waived += row.visit_waived
+        self.not_on_file += not row.shipment_on_file
+        self.adverse_events += row.adverse_event
+        self.by_product_lot[(row.product, row.lot)] += 1
+        if row.result == "nonconforming":
+            self.nonconforming_by_lot[(row.product, row.lot)] += 1
+        for kind, outcome in row.deadlines.items():
+            self.deadlines.setdefault(kind, Counter())[outcome] += 1
+        if row.hold is not None:
+            self.holds[row.hold] += 1
+        self.returns += row.return_number is not None
+        month = row.received_at.astimezone(timezone).strftime("%Y-%m")
+        self.by_month_product[(month, row.product)] += 1
+
+    def on_time_rate(self, kind: str) -> float | None:
+        counts = self.deadlines.get(kind, Counter())
+        decided = counts["on_time"] + counts["late"]
+        return counts["on_time"] / decided if decided else None
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The quality head's conclusion that makes a quarterly report final."""
+
+    conclusion: str
+    approved_by: str
+    approved_at: dt.datetime
+
+
+def _rate(writer: SheetWriter, value: float | None) -> Any:
+    """A rate as a percentage cell; "-" where nothing was decided yet."""
+    return "-" if value is None else writer.cell(value, number_format="0.0%")
+
+
+async def write_quarterly(
+    rows: AsyncIterator[LedgerRow] | Iterable[LedgerRow],
+    out: IO[bytes] | str,
+    label: Label,
+    timezone: ZoneInfo,
+    title: str,
+    approval: Approval | None = None,
+) -> QuarterFigures:
+    """顧客投訴查詢商品質量記錄表: the quarter's figures and analysis, the quality head's
+    conclusion (a draft until there is one), then every complaint of the quarter."""
+    workbook = Workbook(write_only=True)
+    summary = SheetWriter(workbook.create_sheet(label("report.sheet.summary")[:31]))
+    summary.sheet.column_dimensions["A"].width = 40
+    for letter in "BCDEF":
+        summary.sheet.column_dimensions[letter].width = 16
+    prepare_for_print(summary.sheet, header_row=1)
+    summary.sheet.freeze_panes = None
+    ledger = LedgerSheet(workbook, label("report.sheet.complaints"), title, label, timezone)
+    figures = QuarterFigures()
+    async for row in _aiter(rows):
+        ledger.add(row)
+        figures.add(row, timezone)
+
+    def on_time(kind: str) -> str:
+        counts = figures.deadlines.get(kind, Counter())
+        return f"{counts['on_time']}/{counts['on_time'] + counts['late']}"
+
+    summary.title(title)
+    state = "report.final" if approval else "report.draft"
+    summary.row([label("report.state"), label(state)])
+    for key, value in [
+        ("report.figure.total", figures.rows),
+        ("report.figure.local", figures.localities["local"]),
+        ("report.figure.out_of_town", figures.localities["out_of_town"]),
+        ("report.figure.locality_unknown", figures.localities["unknown"]),
+        ("report.figure.conforming", figures.results["conforming"]),
+        ("report.figure.nonconforming", figures.results["nonconforming"]),
+        ("report.figure.pending", figures.results["pending"]),
+        ("report.figure.verification_on_time", on_time("on_site_verification")),
+        ("report.figure.visits_waived", figures.waived),
+        ("report.figure.handling_on_time", on_time("handling_complete")),
+        ("report.figure.not_on_file", figures.not_on_file),
+        ("report.figure.opinion_on_time", on_time("disposition_opinion")),
+        ("report.figure.adverse_events", figures.adverse_events),
+        ("report.figure.units", figures.units),
+    ]:
+        summary.row([label(key), value])
+
+    summary.row([])
+    summary.header([label("report.analysis.by_lot")])
+    summary.header(
         [
             label("report.column.product"),
+            label("report.column.lot"),
             label("report.figure.total"),
             label("report.figure.nonconforming"),
-        ],
+        ]
     )
-    by_product = Counter(r.product for r in rows)
-    nonconforming = Counter(r.product for r in rows if r.result == "nonconforming")
-    for product, count in sorted(by_product.items()):
-        append_row(summary, [product, count, nonconforming[product]])
-    summary.column_dimensions["A"].width = 36
-    _write_rows(workbook.create_sheet(label("report.sheet.complaints")[:31]), rows, label, timezone)
-    return workbook_bytes(workbook)
+    for (product, lot), count in sorted(figures.by_product_lot.items()):
+        summary.row([product, lot, count, figures.nonconforming_by_lot[(product, lot)]])
+
+    summary.row([])
+    summary.header([label("report.analysis.on_time")])
+    summary.header(
+        [
+            label("report.analysis.deadline_kind"),
+            label("report.analysis.on_time_count"),
+            label("report.analysis.late"),
+            label("report.analysis.waived"),
+            label("report.analysis.open"),
+            label("report.analysis.rate"),
+        ]
+    )
+    for kind in DEADLINE_KINDS:
+        counts = figures.deadlines.get(kind, Counter())
+        summary.row(
+            [
+                label(f"deadline.kind.{kind}"),
+                counts["on_time"],
+                counts["late"],
+                counts["waived"],
+                counts["open"],
+                _rate(summary, figures.on_time_rate(kind)),
+            ]
+        )
+
+    summary.row([])
+    summary.header([label("report.analysis.holds_and_returns")])
+    summary.row(
+        [label("report.analysis.lots_held"), figures.holds["held"] + figures.holds["lifted"]]
+    )
+    summary.row([label("report.analysis.lots_released"), figures.holds["lifted"]])
+    summary.row([label("report.analysis.lots_still_held"), figures.holds["held"]])
+    summary.row([label("report.analysis.returns_started"), figures.returns])
+
+    summary.row([])
+    summary.header([label("report.conclusion")])
+    if approval is None:
+        summary.row([label("report.conclusion_pending")])
+    else:
+        summary.row([approval.conclusion])
+        summary.row([label("report.approved_by"), approval.approved_by])
+        summary.row([label("report.approved_at"), _local(approval.approved_at, timezone)])
+    workbook.save(out)
+    return figures

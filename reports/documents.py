@@ -7,8 +7,8 @@ The front end hands in what a renderer needs (time zone, `now`, the reader's tex
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+import io
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,9 +18,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures.calendar import half_year_periods, quarter_bounds
+from procedures.calendar import half_year_periods, month_bounds, quarter_bounds
 from procedures.people import names_of
-from storage.models import Assessment, Rectification, User, VendorScore
+from storage.models import (
+    Assessment,
+    Rectification,
+    ReportApproval,
+    User,
+    Vendor,
+    VendorScore,
+)
 
 from . import complaints as complaint_reports
 from . import vendors as vendor_reports
@@ -37,6 +44,8 @@ class DocumentContext:
     timezone: ZoneInfo
     now: dt.datetime
     text: TextFunction  # a text id with parameters, in the reader's language
+    company: str = ""  # COMPANY_NAME, for the title rows
+    pass_mark: int = 60  # VENDOR_PASS_MARK
 
     def label(self, key: str) -> str:
         return self.text(key)
@@ -79,32 +88,94 @@ async def render(
     return await function(session, attachment.get("params", {}), context)
 
 
+async def quarterly_approval(
+    session: AsyncSession, year: int, quarter: int
+) -> complaint_reports.Approval | None:
+    """The quality head's conclusion on the quarter's report, if it was approved."""
+    record = await session.scalar(
+        select(ReportApproval).where(
+            ReportApproval.kind == "complaint_quarterly",
+            ReportApproval.period == f"{year}-Q{quarter}",
+        )
+    )
+    if record is None:
+        return None
+    return complaint_reports.Approval(
+        record.conclusion, await _name_of(session, record.approved_by_id), record.approved_at
+    )
+
+
+def _printed(context: DocumentContext) -> dt.date:
+    return context.now.astimezone(context.timezone).date()
+
+
+async def quarterly_report(
+    session: AsyncSession, year: int, quarter: int, context: DocumentContext
+) -> tuple[RenderedDocument, complaint_reports.QuarterFigures]:
+    """The quarter's report (a draft until the quality head approved it) and its figures."""
+    start, end = quarter_bounds(year, quarter, context.timezone)
+    approval = await quarterly_approval(session, year, quarter)
+    title = complaint_reports.title_row(
+        context.label,
+        context.company,
+        context.text("report.quarterly_title", year=year, quarter=quarter),
+        f"{year}-Q{quarter}",
+        _printed(context),
+    )
+    buffer = io.BytesIO()
+    figures = await complaint_reports.write_quarterly(
+        complaint_reports.iter_ledger_rows(session, start, end),
+        buffer,
+        context.label,
+        context.timezone,
+        title,
+        approval,
+    )
+    suffix = "" if approval else "-draft"
+    name = f"complaints-{year}-Q{quarter}{suffix}.xlsx"
+    return RenderedDocument(name, buffer.getvalue()), figures
+
+
 @renderer("complaint_quarterly")
 async def complaint_quarterly(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
     year, quarter = int(params["year"]), int(params["quarter"])
-    start, end = quarter_bounds(year, quarter, context.timezone)
-    rows = await complaint_reports.ledger_rows(session, start, end)
-    title = context.text("report.quarterly_title", year=year, quarter=quarter)
-    content = await asyncio.to_thread(
-        complaint_reports.quarterly_workbook, rows, context.label, context.timezone, title
-    )
-    return RenderedDocument(f"complaints-{year}-Q{quarter}.xlsx", content)
+    return (await quarterly_report(session, year, quarter, context))[0]
 
 
 @renderer("complaint_ledger")
 async def complaint_ledger(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
-    rows = await complaint_reports.ledger_rows(session)
-    day = context.now.astimezone(context.timezone).date().isoformat()
-    # a ledger of many thousand rows takes seconds to write: off the event loop, so nobody
-    # else's step waits for it (the rows are plain values, safe in another thread)
-    content = await asyncio.to_thread(
-        complaint_reports.ledger_workbook, rows, context.label, context.timezone
+    """The ledger of one month (params "month": YYYY-MM), or of every complaint."""
+    month = params.get("month")
+    start, end = month_bounds(month, context.timezone) if month else (None, None)
+    day = _printed(context).isoformat()
+    title = complaint_reports.title_row(
+        context.label,
+        context.company,
+        context.label("report.sheet.ledger"),
+        month or context.label("report.all_periods"),
+        _printed(context),
     )
-    return RenderedDocument(f"complaint-ledger-{day}.xlsx", content)
+    buffer = io.BytesIO()
+    await complaint_reports.write_ledger(
+        complaint_reports.iter_ledger_rows(session, start, end),
+        buffer,
+        context.label,
+        context.timezone,
+        title,
+    )
+    name = f"complaint-ledger-{month}.xlsx" if month else f"complaint-ledger-{day}.xlsx"
+    return RenderedDocument(name, buffer.getvalue())
+
+
+async def vendor_names(session: AsyncSession, vendor_ids: list[int]) -> dict[int, str]:
+    if not vendor_ids:
+        return {}
+    rows = await session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(vendor_ids)))
+    return dict(rows.all())
 
 
 async def _name_of(session: AsyncSession, user_id: int | None) -> str:
@@ -150,7 +221,9 @@ async def vendor_score(
         raise UnknownDocument(f"vendor score {params['id']} does not exist")
     await session.refresh(score, ["vendor"])
     manager = await _name_of(session, score.scored_by_id)
-    content = vendor_reports.score_sheet(score, manager, context.label, context.timezone)
+    content = vendor_reports.score_sheet(
+        score, manager, context.label, context.timezone, context.pass_mark
+    )
     return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
 
 
@@ -176,6 +249,13 @@ async def vendor_assessment(
         names = await names_of(session, people)
     title = context.text("document.assessment.title", year=year, half=half)
     content = vendor_reports.assessment(
-        scores, periods, title, context.label, record=record, names=names, timezone=context.timezone
+        scores,
+        periods,
+        title,
+        context.label,
+        record=record,
+        names=names,
+        timezone=context.timezone,
+        pass_mark=context.pass_mark,
     )
     return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)

@@ -38,19 +38,25 @@ MEASURED = (
 )
 
 
-def _form(title: str, fields: Sequence[tuple[str, Any]]) -> bytes:
-    """A two-column form: a bold title, then label | value rows."""
+def _form(title: str, fields: Sequence[tuple[Any, ...]]) -> bytes:
+    """A form: a bold title, then label | value rows (a row may carry more columns)."""
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
     append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
-    for name, value in fields:
-        append_row(sheet, [name, "" if value is None else value])
+    for name, value, *more in fields:
+        append_row(sheet, [name, "" if value is None else value, *more])
     sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions["B"].width = 70
+    sheet.column_dimensions["B"].width = 70 if sheet.max_column <= 2 else 16
+    for letter, width in (("C", 10), ("D", 60)):
+        sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=2):
-        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+        row[min(len(row), 4) - 1].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
     return workbook_bytes(workbook)
 
 
@@ -100,9 +106,17 @@ def _measured_value(name: str, value: Any, label: Label) -> Any:
     return value
 
 
-def score_sheet(score: VendorScore, manager: str, label: Label, timezone: ZoneInfo) -> bytes:
-    """合格維保單位考核評分表 for one vendor and month."""
-    fields: list[tuple[str, Any]] = [
+def passes(total: float, pass_mark: int) -> bool:
+    return total >= pass_mark
+
+
+def score_sheet(
+    score: VendorScore, manager: str, label: Label, timezone: ZoneInfo, pass_mark: int = 60
+) -> bytes:
+    """合格維保單位考核評分表 for one vendor and month: what was measured, each judged criterion
+    with its weight and standard, the total against the pass mark and its conclusion (合格 /
+    不合格), remarks, who scored it and the approval lines to be signed."""
+    fields: list[tuple[Any, ...]] = [
         (label("document.score.vendor"), score.vendor.name),
         (label("document.score.period"), score.period),
     ]
@@ -110,11 +124,43 @@ def score_sheet(score: VendorScore, manager: str, label: Label, timezone: ZoneIn
         (label(f"document.measured.{name}"), _measured_value(name, score.measured.get(name), label))
         for name in MEASURED
     ]
-    fields += [(label(f"score.criterion.{name}"), value) for name, value in score.judged.items()]
+    weight = 100 // max(len(score.judged), 1)
+    fields.append(
+        (
+            label("document.score.criterion"),
+            label("document.score.judged"),
+            label("document.score.weight"),
+            label("document.score.standard"),
+        )
+    )
+    fields += [
+        (
+            label(f"score.criterion.{name}"),
+            value,
+            f"{weight}%",
+            label(f"document.standard.{name}"),
+        )
+        for name, value in score.judged.items()
+    ]
+    conclusion = "document.score.pass" if passes(score.total, pass_mark) else "document.score.fail"
+    rung = score.measured.get("highest_rung")
+    remarks = [
+        label("document.score.remark_late").format(
+            responses=score.measured.get("late_responses") or 0,
+            repairs=score.measured.get("late_repairs") or 0,
+        )
+    ]
+    if rung:
+        remarks.append(label(f"rectification.rung.{rung}"))
     fields += [
         (label("document.score.total"), score.total),
+        (label("document.score.pass_mark"), pass_mark),
+        (label("document.score.conclusion"), label(conclusion)),
+        (label("document.score.remarks"), "；".join(remarks)),
         (label("document.score.scored_by"), manager),
         (label("document.score.scored_at"), _time(score.scored_at, timezone)),
+        (label("document.score.approved_by"), ""),
+        (label("document.score.approved_at"), ""),
     ]
     return _form(label("document.score.title"), fields)
 
@@ -128,6 +174,7 @@ def assessment(
     record: Assessment | None = None,
     names: dict[int, str] | None = None,
     timezone: ZoneInfo | None = None,
+    pass_mark: int = 60,
 ) -> bytes:
     """The half-yearly comprehensive assessment: each vendor's six monthly totals and mean, then
     who signed it; on a second sheet the findings of the people concerned, vendor by vendor."""
@@ -142,6 +189,7 @@ def assessment(
             label("document.score.vendor"),
             *periods,
             label("document.assessment.mean"),
+            label("document.score.conclusion"),
             label("document.measured.defects"),
             label("document.measured.rejected_repairs"),
         ],
@@ -152,17 +200,27 @@ def assessment(
     for vendor, monthly in sorted(by_vendor.items()):
         totals = [monthly[p].total if p in monthly else "" for p in periods]
         given = [t for t in totals if t != ""]
+        mean = round(sum(given) / len(given), 1) if given else None
+        verdict = (
+            ""
+            if mean is None
+            else label("document.score.pass" if passes(mean, pass_mark) else "document.score.fail")
+        )
         append_row(
             sheet,
             [
                 vendor,
                 *totals,
-                round(sum(given) / len(given), 1) if given else "",
+                "" if mean is None else mean,
+                verdict,
                 sum(s.measured.get("defects", 0) for s in monthly.values()),
                 sum(s.measured.get("rejected_repairs", 0) for s in monthly.values()),
             ],
         )
+    append_row(sheet, [])
+    append_row(sheet, [label("document.score.pass_mark"), pass_mark])
     if record is None:
+        append_row(sheet, [label("document.score.approved_by"), ""])
         return workbook_bytes(workbook)
     names, zone = names or {}, timezone or ZoneInfo("UTC")
     append_row(sheet, [])

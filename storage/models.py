@@ -91,6 +91,11 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(200))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     unit: Mapped[str | None] = mapped_column(String(16))
+    # what the complaint ledger (顧客質量投訴臺帳) names a medical device by: 規格型號,
+    # 生產企業 and 註冊證號
+    specification: Mapped[str | None] = mapped_column(String(200))
+    manufacturer: Mapped[str | None] = mapped_column(String(200))
+    registration_number: Mapped[str | None] = mapped_column(String(100))
 
     supplier: Mapped[Organisation | None] = relationship()
 
@@ -668,6 +673,21 @@ class VendorScore(Base):
     scored_at: Mapped[dt.datetime]
 
     vendor: Mapped[Vendor] = relationship()
+
+
+class ReportApproval(Base):
+    """A periodic report made final: the conclusion its approver wrote (the quality head's on
+    the quarterly complaint report, 顧客投訴查詢商品質量記錄表), and who approved it when."""
+
+    __tablename__ = "report_approvals"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(8))  # 2026-Q3, 2026-11, 2026-H2
+    conclusion: Mapped[str] = mapped_column(Text)
+    approved_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[dt.datetime]
 
 
 class Inspection(Base):

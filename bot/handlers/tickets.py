@@ -7,7 +7,7 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from procedures import people
-from procedures.calendar import parse_quarter
+from procedures.calendar import parse_month, parse_quarter
 from procedures.complaints import nonconforming, queries
 from procedures.complaints.common import SUBJECT
 from procedures.outbox import as_text
@@ -269,11 +269,16 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
 
 @for_command("ledger")
 async def send_ledger(update: Update, context: BotContext) -> None:
-    """/ledger: the complaint ledger; /ledger 2026-Q4: that quarter's complaint report."""
-    if context.args:
+    """/ledger: the complaint ledger; /ledger 2026-11: that month's; /ledger 2026-Q4: that
+    quarter's complaint report."""
+    month = parse_month(context.args[0]) if context.args else None
+    if month is not None:
+        attachment = {"kind": "complaint_ledger", "params": {"month": month}}
+        caption = context.text("report.month_ledger_caption", month=month)
+    elif context.args:
         quarter = parse_quarter(context.args[0])
         if quarter is None:
-            await context.reply(update, "report.usage")
+            await context.reply(update, "report.ledger_usage")
             return
         attachment = {
             "kind": "complaint_quarterly",

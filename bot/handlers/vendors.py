@@ -33,7 +33,7 @@ from procedures.actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
-from procedures.calendar import previous_month
+from procedures.calendar import parse_month, previous_month
 from procedures.outbox import as_text, button
 from procedures.rectifications import RectificationRung, RectificationStatus
 from storage.models import Rectification, Vendor
@@ -411,8 +411,16 @@ async def enter_score(update: Update, context: BotContext) -> int:
 
 @for_command("score")
 async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
-    """/score: last month's sheet for each vendor, one button each."""
-    period = previous_month(context.now(), context.services.settings.timezone)
+    """/score: last month's sheet for each vendor, one button each; /score 2026-10: that
+    month's (any month before this one)."""
+    zone = context.services.settings.timezone
+    period = previous_month(context.now(), zone)
+    if context.args:
+        asked = parse_month(context.args[0])
+        if asked is None or asked > period:
+            await context.reply(update, "score.period_usage")
+            return
+        period = asked
     async with context.session() as session:
         found = await rectifications.vendors(session)
     await context.reply(

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Batch, BatchHold, Complaint, Deadline, User
 
 from .. import roles
+from ..actions import ApproveQuarterly
 from ..calendar import previous_quarter
 from ..errors import NotFound
-from ..outbox import notify_roles
+from ..outbox import button, notify_roles
 from .common import ACTIVE_STATUSES, SUBJECT
 
 # Who sees every complaint.
@@ -50,13 +51,27 @@ async def queue_quarterly_report(
 ) -> int:
     """Send the quality department last quarter's complaint report (once per quarter)."""
     year, quarter = previous_quarter(now, timezone)
+    attachment = {"kind": "complaint_quarterly", "params": {"year": year, "quarter": quarter}}
+    params = {"year": year, "quarter": quarter}
+    # the quality head's copy first (a reader with both roles gets it), with the button that
+    # asks for the conclusion (審核)
     queued = await notify_roles(
+        session,
+        [roles.QUALITY_HEAD],
+        "report.quarterly_ready",
+        params,
+        now=now,
+        attachment=attachment,
+        buttons=[[button("report.button.approve", ApproveQuarterly(year=year, quarter=quarter))]],
+        dedupe_prefix=f"report:complaints:{year}-Q{quarter}",
+    )
+    queued += await notify_roles(
         session,
         sorted(REPORT_READERS),
         "report.quarterly_ready",
-        {"year": year, "quarter": quarter},
+        params,
         now=now,
-        attachment={"kind": "complaint_quarterly", "params": {"year": year, "quarter": quarter}},
+        attachment=attachment,
         dedupe_prefix=f"report:complaints:{year}-Q{quarter}",
     )
     return len(queued)

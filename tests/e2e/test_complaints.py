@@ -423,9 +423,13 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
     (ledger,) = await qc.expect()
     assert ledger["caption"] == "《顧客質量投訴臺帳》。"
     assert ledger["document"]["file_name"] == "complaint-ledger-2026-11-26.xlsx"
+    await qc.send("/ledger 2026-11")  # a month, as users try it
+    (month,) = await qc.expect()
+    assert month["caption"] == "《顧客質量投訴臺帳》2026-11。"
+    assert month["document"]["file_name"] == "complaint-ledger-2026-11.xlsx"
     await qc.send("/ledger 2026-Q4")
     (report,) = await qc.expect()
-    assert report["document"]["file_name"] == "complaints-2026-Q4.xlsx"
+    assert report["document"]["file_name"] == "complaints-2026-Q4-draft.xlsx"
     await qc.send("/ledger last-year")
     assert (await qc.expect_text()).startswith("用法：/ledger")
 
@@ -435,7 +439,7 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
     business = await register(bot, "business_head", "Bai Business")
     await business.send("/ledger 2026-Q4")
     (report,) = await business.expect()
-    assert report["document"]["file_name"] == "complaints-2026-Q4.xlsx"
+    assert report["document"]["file_name"] == "complaints-2026-Q4-draft.xlsx"
 
 
 async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_know(

@@ -212,7 +212,7 @@ async def test_a_row_with_an_attachment_is_sent_as_a_document_rendered_in_the_re
     assert (report.sent, report.parked) == (1, 1)
     (message,) = emulator.bot_messages(token, user.telegram_id)
     assert message["caption"] == "Complaint report for 2026 Q3 (顧客投訴查詢商品質量記錄表)."
-    assert message["document"]["file_name"] == "complaints-2026-Q3.xlsx"
+    assert message["document"]["file_name"] == "complaints-2026-Q3-draft.xlsx"
     content = emulator.files[message["document"]["file_id"]].content
     assert load_workbook(io.BytesIO(content)).worksheets[0].title == "Summary"
     parked = await outbox_rows(services, status="parked")

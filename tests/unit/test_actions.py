@@ -28,7 +28,13 @@ from procedures.outbox import button
 
 ACTIONS = sorted(CallbackAction.registry.values(), key=lambda cls: cls.__name__)
 # a value for each narrowed field; plain ids and Literals are enumerated from their types
-NARROWED_EXAMPLES = {r"\d{6}": "202405", r"[a-z_]+": "response", r"[^:]+": "x", r"[1-5]": "5"}
+NARROWED_EXAMPLES = {
+    r"\d{6}": "202405",
+    r"[a-z_]+": "response",
+    r"[^:]+": "x",
+    r"[1-5]": "5",
+    r"\d{4}-[0-9QH]\d": "2026-Q3",
+}
 
 
 def examples(action: type[CallbackAction]) -> list[CallbackAction]:

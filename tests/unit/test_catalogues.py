@@ -26,6 +26,7 @@ from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.rectifications import RUNGS, RectificationStatus
 from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
+from reports.registry import REPORTS
 from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
 
@@ -186,8 +187,11 @@ def expansions() -> dict[str, set[str]]:
         "complaint.hold_step.{}": set(nonconforming.HOLD_STEPS),
         "complaint.hold_scope.{}": set(HOLD_SCOPES),
         "report.column.{}": set(LEDGER_COLUMNS),
+        "report.kind.{}": set(REPORTS),
+        "report.period_usage.{}": {r.period_type for r in REPORTS.values()},
         "document.measured.{}": set(MEASURED),
         "score.criterion.{}": set(SCORE_CRITERIA),
+        "document.standard.{}": set(SCORE_CRITERIA),
         "rectification.rung.{}": set(RUNGS),
         "rectification.status.{}": set(RectificationStatus),
         "defect.status.{}": set(DefectStatus),

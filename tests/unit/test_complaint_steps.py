@@ -123,11 +123,12 @@ async def test_a_waived_visit_is_a_recorded_decision_closed_as_waived_and_report
     async with services.session_factory() as session:
         rows = await complaint_reports.ledger_rows(session)
     assert (rows[0].visit_waived, rows[0].verification_on_time) == (True, None)
-    content = complaint_reports.quarterly_workbook(
-        rows, lambda key: services.texts.get("en", key), SHANGHAI, "2026 Q4"
+    buffer = io.BytesIO()
+    await complaint_reports.write_quarterly(
+        rows, buffer, lambda key: services.texts.get("en", key), SHANGHAI, "2026 Q4"
     )
-    summary = load_workbook(io.BytesIO(content)).worksheets[0]
-    figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2, max_row=16)}
+    summary = load_workbook(buffer).worksheets[0]
+    figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2, max_row=17)}
     assert figures["Verifications in time"] == "0/0"
     assert figures["Visits waived (not counted as in time)"] == 1
 

@@ -94,3 +94,48 @@ def test_start_up_stops_with_one_line_naming_the_setting(tmp_path: Path) -> None
     assert result.stderr.strip().splitlines() == [
         "configuration error: TIMEZONE is not a known time zone: 'Nowhere/Land'"
     ]
+
+
+def test_company_name_and_vendor_pass_mark_are_settings() -> None:
+    assert settings_from({}).vendor_pass_mark == 60
+    settings = settings_from({"COMPANY_NAME": " 康華醫藥有限公司 ", "VENDOR_PASS_MARK": "75"})
+    assert (settings.company_name, settings.vendor_pass_mark) == ("康華醫藥有限公司", 75)
+    with pytest.raises(ConfigError, match="VENDOR_PASS_MARK must be between 0 and 100"):
+        settings_from({"VENDOR_PASS_MARK": "101"})
+
+
+def test_the_report_command_writes_the_workbook_and_the_chart(tmp_path: Path) -> None:
+    root = Path(__file__).parents[2]
+    env = {
+        "PYTHONPATH": str(root),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+        "LOG_LEVEL": "WARNING",
+        "DEFAULT_LANGUAGE": "en",
+    }
+    command = [sys.executable, "-m", "bot", "report", "deadline_on_time", "--out"]
+    result = subprocess.run(
+        [*command, str(tmp_path / "q3.xlsx"), "--period", "2026-q3"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"deadlines-2026-Q3.xlsx written to {tmp_path / 'q3.xlsx'}",
+        f"deadlines-2026-Q3.png written to {tmp_path / 'q3.png'}",
+    ]
+    assert (tmp_path / "q3.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    wrong = subprocess.run(
+        [*command, str(tmp_path / "x.xlsx"), "--period", "2026-11"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip() == (
+        "deadline_on_time is a quarter report: give a period like 2026-Q3"
+    )

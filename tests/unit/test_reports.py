@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from functools import partial
 
 from openpyxl import load_workbook
 
@@ -12,6 +13,8 @@ from procedures.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.clock import ManualClock
 from procedures.complaints import handling, queries
 from reports import complaints as complaint_reports
+from reports import documents
+from reports.documents import DocumentContext
 from tests.conftest import SHANGHAI
 
 from .helpers import act, file, make_user, outbox_rows, verify
@@ -29,10 +32,24 @@ def test_quarters_follow_the_local_calendar() -> None:
     assert parse_quarter("2026-Q5") is None and parse_quarter("last quarter") is None
 
 
-async def test_the_ledger_lists_every_complaint_with_its_handling_in_the_readers_language(
+def reader(services: Services, language: str = "zh-Hant") -> DocumentContext:
+    return DocumentContext(
+        timezone=SHANGHAI,
+        now=services.clock.now(),
+        text=partial(services.texts.get, language),
+        company="康華醫藥有限公司",
+    )
+
+
+async def render(services: Services, attachment: dict, language: str = "zh-Hant"):
+    async with services.session_factory() as session:
+        return await documents.render(session, attachment, reader(services, language))
+
+
+async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_and_print_set_up(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    qc = await make_user(services, "quality")
+    qc = await make_user(services, "quality", name="Qiu Quality")
     first = await file(services, "C001", quantity=12)
     await file(services, "C003", quantity=5)
     await act(services, handling.take_complaint, qc, first.id)
@@ -46,38 +63,96 @@ async def test_the_ledger_lists_every_complaint_with_its_handling_in_the_readers
         ("QC-2026-00002", None, None),
     ]
 
-    def label(key: str) -> str:
-        return services.texts.get("zh-Hant", key)
-
-    workbook = load_workbook(io.BytesIO(complaint_reports.ledger_workbook(rows, label, SHANGHAI)))
-    sheet = workbook.active
+    document = await render(services, {"kind": "complaint_ledger", "params": {"month": "2026-11"}})
+    assert document.file_name == "complaint-ledger-2026-11.xlsx"
+    sheet = load_workbook(io.BytesIO(document.content)).active
     assert sheet.title == "顧客質量投訴臺帳"
-    header = [cell.value for cell in sheet[1]]
-    assert header[:7] == ["投訴編號", "收到時間", "客戶", "本埠/外埠", "產品", "批號", "數量"]
-    first_row = dict(zip(header, [cell.value for cell in sheet[2]], strict=True))
-    assert first_row["收到時間"] == "2026-11-26 09:00"
+    assert (
+        sheet["A1"].value
+        == "康華醫藥有限公司　顧客質量投訴臺帳　期間：2026-11　打印日期：2026-11-27"
+    )
+    header = [cell.value for cell in sheet[2]]
+    assert header[:8] == [
+        "序號",
+        "投訴編號",
+        "收到時間",
+        "客戶",
+        "本埠/外埠",
+        "購貨方聯繫人及電話",
+        "產品",
+        "規格型號",
+    ]
+    for column in (
+        "生產企業",
+        "供貨單位",
+        "註冊證號",
+        "批號",
+        "有效期",
+        "退貨單號",
+        "回訪結果",
+        "經辦人",
+        "審核人",
+    ):
+        assert column in header
+    first_row = dict(zip(header, [cell.value for cell in sheet[3]], strict=True))
+    assert first_row["序號"] == 1
+    assert first_row["收到時間"] == dt.datetime(2026, 11, 26, 9, 0)  # a date cell, local time
+    assert sheet.cell(row=3, column=3).is_date
+    assert first_row["有效期"] == dt.datetime(2029, 2, 28)
+    assert first_row["規格型號"] == "5ml 帶針 0.6×25mm"
+    assert first_row["生產企業"] == "康華醫療器械有限公司"
+    assert first_row["註冊證號"] == "國械注準20193140123"
     assert first_row["本埠/外埠"] == "本埠" and first_row["核實結果"] == "核實不合格"
     assert first_row["按時核實"] == "否" and first_row["實地核實"] == "是"
+    assert first_row["退貨單號"].startswith("RT-2026-")
+    assert first_row["回訪結果"].startswith("2026-11-27 15:00 ")
+    assert first_row["經辦人"] == "Qiu Quality"
+    assert [cell.value for cell in sheet[4]][1] == "QC-2026-00002"
+    # printed as the quality department files it
+    assert sheet.freeze_panes == "A3"
+    assert sheet.print_title_rows == "$2:$2"
+    assert sheet.page_setup.orientation == "landscape"
+    assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.column_dimensions["G"].width >= 28  # the product's Chinese name fits
 
 
-async def test_the_quarterly_report_counts_the_quarter_only(
+async def test_the_quarterly_report_counts_the_quarter_only_and_analyses_it(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    await file(services, "C001", quantity=12)  # 2026 Q4
+    qc = await make_user(services, "quality")
+    first = await file(services, "C001", quantity=12)  # 2026 Q4
+    await act(services, handling.take_complaint, qc, first.id)
+    await verify(services, qc, first.id, "conforming")
     clock.set(dt.datetime(2027, 1, 2, 10, tzinfo=SHANGHAI))
     await file(services, "C003", quantity=5)  # 2027 Q1
 
-    start, end = quarter_bounds(2026, 4, SHANGHAI)
-    async with services.session_factory() as session:
-        rows = await complaint_reports.ledger_rows(session, start, end)
-    content = complaint_reports.quarterly_workbook(
-        rows, lambda key: services.texts.get("en", key), SHANGHAI, "2026 Q4"
+    document = await render(
+        services, {"kind": "complaint_quarterly", "params": {"year": 2026, "quarter": 4}}, "en"
     )
-    summary, details = load_workbook(io.BytesIO(content)).worksheets
-    figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2, max_row=16)}
+    assert document.file_name == "complaints-2026-Q4-draft.xlsx"
+    summary, details = load_workbook(io.BytesIO(document.content)).worksheets
+    figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2)}
+    assert figures["Status"] == "draft: awaiting the quality head's approval"
     assert figures["Complaints"] == 1 and figures["From local buyers"] == 1
-    assert figures["Units complained about"] == 12 and figures["Not yet verified"] == 1
-    assert details.max_row == 2  # header and the one complaint
+    assert figures["Units complained about"] == 12 and figures["Verified conforming"] == 1
+    labels = [row[0].value for row in summary.iter_rows()]
+    by_lot = labels.index("Complaints by product and lot")
+    assert [c.value for c in summary[by_lot + 3]][:4] == [
+        "一次性使用無菌注射器 5ml",
+        "L20260301",
+        1,
+        0,
+    ]
+    on_time = labels.index("On-time rate by deadline")
+    rates = {
+        r[0].value: (r[1].value, r[5].value)
+        for r in summary.iter_rows(min_row=on_time + 3, max_row=on_time + 5)
+    }
+    assert rates["on-site verification"] == (1, 1)
+    assert figures["Holds placed"] == 1 and figures["Holds lifted"] == 0
+    assert figures["Returns started"] == 0
+    assert labels[labels.index("Conclusion") + 1] == "(to be written by the quality head)"
+    assert details.max_row == 3  # title, header and the one complaint
 
 
 async def test_the_quarterly_report_is_queued_once_for_the_quality_department(

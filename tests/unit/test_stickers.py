@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import segno
+from pypdf import PdfReader
 
 from reports.stickers import sticker_link, stickers_pdf
 
@@ -36,3 +38,17 @@ def test_the_xref_table_points_at_every_object() -> None:
     offsets = [int(e.split()[0]) for e in entries if e.endswith(b" n ")]
     for number, offset in enumerate(offsets, start=1):
         assert pdf[offset:].startswith(b"%d 0 obj" % number)
+
+
+def test_the_sticker_prints_the_assets_chinese_name_in_the_embedded_font() -> None:
+    pdf = stickers_pdf("after_sales_bot", ["EL-01", "WP-02"], ["1號客梯 (A座)", "生活水泵"])
+
+    reader = PdfReader(io.BytesIO(pdf))
+    text = reader.pages[0].extract_text()
+    assert "EL-01" in text and "WP-02" in text
+    assert "1號客梯" in text and "A座" in text and "生活水泵" in text
+    # the font travels inside the file: a reader without CJK fonts shows the same glyphs
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    cjk = fonts["/F2"].get_object()["/DescendantFonts"][0].get_object()
+    assert "/FontFile2" in cjk["/FontDescriptor"].get_object()
+    assert cjk["/BaseFont"].endswith("+DroidSansFallback")

@@ -48,11 +48,13 @@ async def test_a_ledger_with_formulas_and_control_characters_in_descriptions_sti
 
     async with services.session_factory() as session:
         rows = await complaint_reports.ledger_rows(session)
-    content = complaint_reports.ledger_workbook(rows, lambda key: key, SHANGHAI)
-    sheet = load_workbook(io.BytesIO(content)).active
-    header = [cell.value for cell in sheet[1]]
+    buffer = io.BytesIO()
+    await complaint_reports.write_ledger(rows, buffer, lambda key: key, SHANGHAI, "=title")
+    sheet = load_workbook(buffer).active
+    assert sheet["A1"].value == "'=title"
+    header = [cell.value for cell in sheet[2]]  # under the title row
     column = header.index("report.column.description") + 1
-    descriptions = [sheet.cell(row=r, column=column) for r in range(2, 5)]
+    descriptions = [sheet.cell(row=r, column=column) for r in range(3, 6)]
     assert [c.value for c in descriptions] == [
         '\'=HYPERLINK("http://x","y")',
         "leaks at the tip",

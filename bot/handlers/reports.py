@@ -1,0 +1,175 @@
+"""/report: a head or manager chooses a report and a period with buttons, and gets its workbook
+and chart; the quality head approves a quarter's complaint report with a written conclusion."""
+
+from __future__ import annotations
+
+from telegram import InputFile, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures import report_approvals
+from procedures.actions import ApproveQuarterly, ChoosePeriod, ChooseReport
+from procedures.calendar import period_type, recent_periods
+from procedures.outbox import button
+from reports.registry import REPORTS, ReportFiles, reports_for
+
+from ..access import for_command
+from ..context import BotContext, fit_caption
+from ..conversations import dialogue
+from ..documents import document_context
+
+CONCLUSION = 40
+APPROVE_KEY = "report_approval"
+TEXT = filters.TEXT & ~filters.COMMAND
+RECENT = {"month": 6, "quarter": 4, "half": 2}
+
+
+@for_command("report")
+async def choose_report(update: Update, context: BotContext) -> None:
+    """/report: one button per report the user may ask for; /report KIND PERIOD sends it."""
+    user_roles = context.member.roles  # type: ignore[union-attr]
+    if len(context.args or []) == 2:
+        kind, period = context.args[0], context.args[1].upper()
+        found = REPORTS.get(kind)
+        if found is None or not found.recipients & user_roles:
+            await context.reply(update, "report.unknown_kind")
+            return
+        if period_type(period) != found.period_type:
+            await context.reply(update, f"report.period_usage.{found.period_type}", kind=kind)
+            return
+        await _send(update, context, kind, period)
+        return
+    await context.reply(
+        update,
+        "report.choose",
+        buttons=[
+            [button(f"report.kind.{r.kind}", ChooseReport(kind=r.kind))]
+            for r in reports_for(user_roles)
+        ],
+    )
+
+
+@for_command("report")
+async def choose_period(update: Update, context: BotContext) -> None:
+    """A report was chosen: one button per recent period of its type."""
+    query = update.callback_query
+    assert query is not None
+    found = REPORTS.get(ChooseReport.unpack(query.data).kind)
+    if found is None or not found.recipients & context.member.roles:  # type: ignore[union-attr]
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    periods = recent_periods(
+        found.period_type,
+        context.now(),
+        context.services.settings.timezone,
+        RECENT[found.period_type],
+    )
+    await context.reply(
+        update,
+        "report.choose_period",
+        report=context.text(f"report.kind.{found.kind}"),
+        buttons=[
+            [button("report.period_button", ChoosePeriod(kind=found.kind, period=p), period=p)]
+            for p in periods
+        ],
+    )
+
+
+@for_command("report")
+async def send_chosen(update: Update, context: BotContext) -> None:
+    """A period was chosen: the workbook and the chart arrive in the chat."""
+    query = update.callback_query
+    assert query is not None
+    action = ChoosePeriod.unpack(query.data)
+    found = REPORTS.get(action.kind)
+    if found is None or not found.recipients & context.member.roles:  # type: ignore[union-attr]
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await _send(update, context, action.kind, action.period)
+
+
+async def render_report(context: BotContext, kind: str, period: str) -> ReportFiles:
+    async with context.session() as session:
+        reader = document_context(context.services, context.language)
+        return await REPORTS[kind].render(session, period, reader)
+
+
+async def _send(update: Update, context: BotContext, kind: str, period: str) -> None:
+    files = await render_report(context, kind, period)
+    message = update.effective_message
+    assert message is not None
+    caption = context.text("report.sent", report=context.text(f"report.kind.{kind}"), period=period)
+    await message.reply_document(
+        InputFile(files.workbook.content, filename=files.workbook.file_name),
+        caption=fit_caption(caption),
+    )
+    if files.chart is not None:
+        await message.reply_photo(
+            InputFile(files.chart.content, filename=files.chart.file_name),
+            caption=fit_caption(caption),
+        )
+
+
+# --- the quality head's approval --------------------------------------------------------------
+
+
+async def begin_approval(update: Update, context: BotContext) -> int:
+    """Checks the quality head may approve the quarter; asks for the conclusion."""
+    query = update.callback_query
+    assert query is not None
+    action = ApproveQuarterly.unpack(query.data)
+    async with context.session() as session:
+        await report_approvals.check_may_approve(
+            session, await context.actor(session), action.year, action.quarter
+        )
+    await query.answer()
+    context.user_data[APPROVE_KEY] = {"year": action.year, "quarter": action.quarter}
+    await context.reply(update, "report.ask_conclusion", year=action.year, quarter=action.quarter)
+    return CONCLUSION
+
+
+async def enter_conclusion(update: Update, context: BotContext) -> int:
+    """Stores the conclusion; the final report goes out again."""
+    state = context.user_data[APPROVE_KEY]
+    async with context.unit_of_work() as uow:
+        await report_approvals.approve_quarterly_report(
+            uow,
+            await context.actor(uow.session),
+            state["year"],
+            state["quarter"],
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    context.user_data.pop(APPROVE_KEY, None)
+    await context.reply(
+        update, "report.approved_reply", year=state["year"], quarter=state["quarter"]
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves the dialogue; nothing was recorded."""
+    context.user_data.pop(APPROVE_KEY, None)
+    await context.reply(update, "cancel.done")
+    return ConversationHandler.END
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        dialogue(
+            "report_approval",
+            entry_points=[CallbackQueryHandler(begin_approval, pattern=ApproveQuarterly.pattern())],
+            states={CONCLUSION: [MessageHandler(TEXT, enter_conclusion)]},
+            cancel=cancel,
+        )
+    )
+    application.add_handler(CommandHandler("report", choose_report))
+    application.add_handler(CallbackQueryHandler(choose_period, pattern=ChooseReport.pattern()))
+    application.add_handler(CallbackQueryHandler(send_chosen, pattern=ChoosePeriod.pattern()))

@@ -1,0 +1,67 @@
+"""Approving a periodic report: the quality head writes the conclusion of a quarter's
+complaint report (顧客投訴查詢商品質量記錄表), which makes it final and sends it again."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ReportApproval, User
+
+from . import roles
+from .complaints.queries import REPORT_READERS
+from .errors import InvalidInput, WrongState
+from .outbox import notify_roles
+from .unit_of_work import UnitOfWork
+
+QUARTERLY = "complaint_quarterly"
+APPROVERS = frozenset({roles.QUALITY_HEAD})
+MAX_CONCLUSION = 4000
+
+
+async def approval_of(session: AsyncSession, kind: str, period: str) -> ReportApproval | None:
+    return await session.scalar(
+        select(ReportApproval).where(ReportApproval.kind == kind, ReportApproval.period == period)
+    )
+
+
+async def check_may_approve(session: AsyncSession, actor: User, year: int, quarter: int) -> None:
+    """Before the dialogue asks for the conclusion, and again when it is stored."""
+    roles.require_role(actor.role_names, APPROVERS)
+    if await approval_of(session, QUARTERLY, f"{year}-Q{quarter}") is not None:
+        raise WrongState("report.already_approved", year=year, quarter=quarter)
+
+
+def check_conclusion(text: str) -> str:
+    conclusion = text.strip()
+    if not conclusion or len(conclusion) > MAX_CONCLUSION:
+        raise InvalidInput("report.bad_conclusion", limit=MAX_CONCLUSION)
+    return conclusion
+
+
+async def approve_quarterly_report(
+    uow: UnitOfWork, actor: User, year: int, quarter: int, conclusion: str
+) -> ReportApproval:
+    """Store the conclusion; the final report goes to the quality department again."""
+    session, now = uow.session, uow.clock.now()
+    await check_may_approve(session, actor, year, quarter)
+    approval = ReportApproval(
+        kind=QUARTERLY,
+        period=f"{year}-Q{quarter}",
+        conclusion=check_conclusion(conclusion),
+        approved_by_id=actor.id,
+        approved_at=now,
+    )
+    session.add(approval)
+    await session.flush()
+    await notify_roles(
+        session,
+        sorted(REPORT_READERS),
+        "report.quarterly_final",
+        {"year": year, "quarter": quarter, "name": actor.full_name},
+        now=now,
+        attachment={"kind": QUARTERLY, "params": {"year": year, "quarter": quarter}},
+        dedupe_prefix=f"report:complaints:{year}-Q{quarter}:final",
+    )
+    await uow.commit()
+    return approval

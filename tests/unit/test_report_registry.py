@@ -1,0 +1,187 @@
+"""The report registry: every report renders a workbook in the reader's language and, where it
+has one, a PNG chart drawn in the bundled CJK font; the quarterly report's approval."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import warnings
+from functools import partial
+
+import pytest
+from matplotlib import font_manager
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from bot.services import Services
+from procedures import report_approvals, vendor_scores
+from procedures.calendar import period_bounds, period_type, recent_periods
+from procedures.clock import ManualClock
+from procedures.complaints import handling, queries
+from procedures.errors import NotAllowed, WrongState
+from reports import charts, documents
+from reports.documents import DocumentContext
+from reports.registry import REPORTS
+from storage.models import Vendor
+from tests.conftest import SHANGHAI
+
+from .helpers import act, file, make_user, outbox_rows, verify
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def reader(services: Services, language: str = "zh-Hant") -> DocumentContext:
+    return DocumentContext(
+        timezone=SHANGHAI,
+        now=services.clock.now(),
+        text=partial(services.texts.get, language),
+        company="康華醫藥有限公司",
+    )
+
+
+def test_periods_are_named_as_users_type_them() -> None:
+    assert [period_type(p) for p in ("2026-11", "2026-q3", "2026-H2", "2026-13", "Q3")] == [
+        "month",
+        "quarter",
+        "half",
+        None,
+        None,
+    ]
+    start, end = period_bounds("2026-H2", SHANGHAI)
+    assert start == dt.datetime(2026, 6, 30, 16, tzinfo=dt.UTC)
+    assert end == dt.datetime(2026, 12, 31, 16, tzinfo=dt.UTC)
+    now = dt.datetime(2026, 11, 27, 10, tzinfo=SHANGHAI)
+    assert recent_periods("month", now, SHANGHAI, 3) == ["2026-10", "2026-09", "2026-08"]
+    assert recent_periods("quarter", now, SHANGHAI, 2) == ["2026-Q3", "2026-Q2"]
+    assert recent_periods("half", now, SHANGHAI, 2) == ["2026-H1", "2025-H2"]
+
+
+def test_charts_draw_chinese_in_the_bundled_font_without_missing_glyphs() -> None:
+    family = charts.font_family()
+    resolved = font_manager.findfont(
+        font_manager.FontProperties(family=family), fallback_to_default=False
+    )
+    assert resolved == str(charts.FONT_FILE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        png = charts.stacked_bars(
+            "2026-Q4每月投訴件數（按產品）",
+            ["2026-10", "2026-11", "2026-12"],
+            {"一次性使用無菌注射器 5ml": [1, 2, 0], "醫用外科口罩": [0, 1, 3]},
+            "投訴件數",
+        )
+    assert png.startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.parametrize(
+    ("kind", "period", "sheet_title", "chart"),
+    [
+        ("complaint_ledger", "2026-11", "顧客質量投訴臺帳", False),
+        ("complaint_quarterly", "2026-Q4", "匯總", True),
+        ("deadline_on_time", "2026-Q4", "各類時限按時完成率（季度）", True),
+        ("vendor_scores", "2026-H2", None, True),
+        ("patrol_completion", "2026-11", "設備巡視完成率（月）", True),
+    ],
+)
+async def test_every_report_renders_its_workbook_and_chart(
+    services: Services,
+    samples: None,
+    clock: ManualClock,
+    kind: str,
+    period: str,
+    sheet_title: str | None,
+    chart: bool,
+) -> None:
+    qc = await make_user(services, "quality")
+    complaint = await file(services, "C001", quantity=3)
+    await act(services, handling.take_complaint, qc, complaint.id)
+    await verify(services, qc, complaint.id, "conforming")
+
+    async with services.session_factory() as session:
+        files = await REPORTS[kind].render(session, period, reader(services))
+
+    workbook = load_workbook(io.BytesIO(files.workbook.content))
+    assert files.workbook.file_name.endswith(".xlsx")
+    if sheet_title is not None:
+        assert workbook.worksheets[0].title == sheet_title
+    if chart:
+        assert files.chart is not None and files.chart.file_name.endswith(".png")
+        assert files.chart.content.startswith(PNG_SIGNATURE)
+    else:
+        assert files.chart is None
+
+
+async def test_the_quality_head_approves_the_quarter_with_a_conclusion_and_it_is_sent_final(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    head = await make_user(services, "quality_head", name="Hu Head")
+    qc = await make_user(services, "quality")
+    await file(services, "C001", quantity=3)
+    clock.set(dt.datetime(2027, 1, 1, 8, tzinfo=SHANGHAI))
+    async with services.unit_of_work() as uow:
+        await queries.queue_quarterly_report(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
+        await uow.commit()
+    notice = await outbox_rows(services, text_key="report.quarterly_ready")
+    by_user = {row.user_id: row for row in notice}
+    assert by_user[head.id].buttons[0][0]["data"] == "rp:ok:2026:4"
+    assert not by_user[qc.id].buttons
+
+    with pytest.raises(NotAllowed):
+        await act(services, report_approvals.approve_quarterly_report, qc, 2026, 4, "ok")
+    await act(
+        services,
+        report_approvals.approve_quarterly_report,
+        head,
+        2026,
+        4,
+        "本季度投訴均已按時處理，無需糾正措施。",
+    )
+    with pytest.raises(WrongState):
+        await act(services, report_approvals.approve_quarterly_report, head, 2026, 4, "again")
+    final = await outbox_rows(services, text_key="report.quarterly_final")
+    assert {row.user_id for row in final} >= {head.id, qc.id}
+
+    async with services.session_factory() as session:
+        document = await documents.render(
+            session,
+            {"kind": "complaint_quarterly", "params": {"year": 2026, "quarter": 4}},
+            reader(services),
+        )
+    assert document.file_name == "complaints-2026-Q4.xlsx"
+    summary = load_workbook(io.BytesIO(document.content)).worksheets[0]
+    values = [row[0].value for row in summary.iter_rows()]
+    assert "本季度投訴均已按時處理，無需糾正措施。" in values
+    cells = {row[0].value: row[1].value for row in summary.iter_rows() if len(row) > 1}
+    assert cells["狀態"] == "定稿：質量負責人已審核" and cells["審核人"] == "Hu Head"
+
+
+async def test_the_score_sheet_shows_weights_standards_and_the_conclusion_against_the_pass_mark(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    manager = await make_user(services, "equipment_manager", name="Ma Manager")
+    async with services.session_factory() as session:
+        vendor = await session.scalar(select(Vendor.id).where(Vendor.code == "V001"))
+    judged = dict.fromkeys(vendor_scores.SCORE_CRITERIA, 3)  # 60 of 100
+    score = await act(
+        services, vendor_scores.record_vendor_score, manager, vendor, "2026-10", judged, SHANGHAI
+    )
+    context = reader(services)
+    for pass_mark, conclusion in ((60, "合格"), (70, "不合格")):
+        context = DocumentContext(
+            timezone=SHANGHAI, now=context.now, text=context.text, pass_mark=pass_mark
+        )
+        async with services.session_factory() as session:
+            document = await documents.render(
+                session, {"kind": "vendor_score", "params": {"id": score.id}}, context
+            )
+        rows = list(load_workbook(io.BytesIO(document.content)).active.iter_rows(values_only=True))
+        assert rows[0][0] == "合格維保單位考核評分表"
+        by_label = {row[0]: row[1:] for row in rows}
+        assert by_label["考核項目"][:3] == ("評分（1–5）", "權重", "評分標準")
+        weight, standard = by_label["維修保養質量"][1:3]
+        assert (by_label["維修保養質量"][0], weight) == (3, "20%")
+        assert standard.startswith("按合同完成保養項目")
+        assert by_label["總分（0–100）"][0] == 60 and by_label["合格分數線"][0] == pass_mark
+        assert by_label["考核結論"][0] == conclusion
+        assert by_label["備註"][0].startswith("響應逾時0次")
+        assert by_label["評分人"][0] == "Ma Manager" and "審批（管理處）" in by_label
