@@ -50,6 +50,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("tech_support", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS})),
     Command("ledger", complaint_queries.LEDGER_READERS),
+    # a record's evidence files, for the managers who answer for records and an inspector's visit
+    Command(
+        "files",
+        HEADS_AND_ADMIN
+        | {
+            roles.QUALITY,
+            roles.EQUIPMENT_MANAGER,
+            roles.EQUIPMENT_SUPERVISOR,
+            roles.MANAGEMENT_OFFICE,
+        },
+    ),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),

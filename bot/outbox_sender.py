@@ -18,6 +18,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from procedures import roles
 from procedures.outbox import notify_roles
+from procedures.photos import DOCUMENT, split_ref
 from reports import documents
 from reports.documents import UnknownDocument
 from storage.models import OutboxMessage, User
@@ -33,7 +34,8 @@ BASE_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
 BATCH_SIZE = 50
 POLL_INTERVAL_SECONDS = 2.0
-# An attachment of this kind is already on Telegram: it is sent by its file id, not rendered.
+# An attachment of this kind is already on Telegram: it is sent by its file id, not rendered
+# (a photo, or a document by its `procedures.photos.document_ref`).
 PHOTO_KIND = "photo"
 
 
@@ -138,11 +140,16 @@ class OutboxSender:
     ) -> Message:
         assert row.attachment is not None
         if row.attachment.get("kind") == PHOTO_KIND:
+            kind, file_id = split_ref(row.attachment["params"]["file_id"])
+            if kind == DOCUMENT:  # evidence sent as a file goes back as one
+                return await self.bot.send_document(
+                    chat_id=row.chat_id,
+                    document=file_id,
+                    caption=fit_caption(text),
+                    reply_markup=markup,
+                )
             return await self.bot.send_photo(
-                chat_id=row.chat_id,
-                photo=row.attachment["params"]["file_id"],
-                caption=fit_caption(text),
-                reply_markup=markup,
+                chat_id=row.chat_id, photo=file_id, caption=fit_caption(text), reply_markup=markup
             )
         async with self.services.session_factory() as session:
             context = document_context(self.services, language)
