@@ -46,9 +46,15 @@ class EvidenceFetcher:
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # one round at a time: a round started while another runs would fetch the same files
+        self._round = asyncio.Lock()
 
     async def fetch_due(self) -> DownloadReport:
         """Download every file whose turn has come (the first try at once, retries later)."""
+        async with self._round:
+            return await self._fetch_due()
+
+    async def _fetch_due(self) -> DownloadReport:
         total = DownloadReport()
         store = self.services.file_store
         assert store is not None
@@ -67,6 +73,8 @@ class EvidenceFetcher:
         return total
 
     def start(self) -> None:
+        if self._task is not None:
+            return
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="evidence-fetcher")
 
