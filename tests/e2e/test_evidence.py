@@ -92,6 +92,9 @@ async def test_a_failed_download_is_retried_by_the_job_and_then_succeeds(
         return await real(file_id)
 
     fetcher.downloader = flaky
+    # a round the fetcher began before the swap (on a busy machine, still waiting for the
+    # database) would download with the real downloader: let it finish first
+    await fetcher.fetch_due()
     customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
     ask_photos = await _start_complaint(bot, customer)
     await bot.emulator.send_photo(bot.token, customer.user_id, JPEG)
