@@ -1,10 +1,12 @@
 """`python -m bot`: run the bot; `python -m bot import KIND FILE`: import master data;
-`python -m bot report KIND --period 2026-Q3 --out FILE`: write a report."""
+`python -m bot report KIND --period 2026-Q3 --out FILE`: write a report;
+`python -m bot export --from DATE --to DATE --out DIR`: the inspector's export of a period."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import sys
 from pathlib import Path
@@ -45,6 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     stickers.add_argument("--bot", help="bot username (default: asked from the Bot API)")
     backup = sub.add_parser("backup", help="write a consistent copy of the database")
     backup.add_argument("--out", type=Path, required=True)
+    export = sub.add_parser(
+        "export", help="write every record of a period with its timeline and files, for an audit"
+    )
+    export.add_argument("--from", dest="start", type=_date, required=True, help="YYYY-MM-DD")
+    export.add_argument("--to", dest="end", type=_date, required=True, help="YYYY-MM-DD, included")
+    export.add_argument("--out", type=Path, required=True, help="a new or empty folder")
     report = sub.add_parser("report", help="write a report's workbook (and its chart beside it)")
     report.add_argument("kind", help="complaint_ledger, complaint_quarterly, vendor_scores, …")
     report.add_argument("--period", required=True, help="2026-11, 2026-Q3 or 2026-H2")
@@ -73,7 +81,22 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def _date(raw: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {raw!r}") from None
+
+
 def _command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "export":
+        if args.end < args.start:
+            print("export: --to is before --from", file=sys.stderr)
+            return 2
+        if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
+            print(f"export: {args.out} must be a new or empty folder", file=sys.stderr)
+            return 2
+        return asyncio.run(_export(settings, args.start, args.end, args.out))
     if args.command == "stickers":
         bot_username, assets = asyncio.run(_sticker_assets(settings, args.bot))
         from reports.stickers import stickers_pdf
@@ -183,6 +206,39 @@ async def _render_report(settings: Settings, found: Any, period: str, language: 
             return await found.render(session, period, document_context(services, language))
     finally:
         await engine.dispose()
+
+
+async def _export(settings: Settings, first: dt.date, last: dt.date, out: Path) -> int:
+    """The records opened from `first` to `last` (whole days in the configured zone)."""
+    from reports.export import export_period
+
+    zone = settings.timezone
+    start = dt.datetime.combine(first, dt.time(), zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
+    engine = engine_for(settings)
+    services = build_services(settings, engine)
+    try:
+        await prepare_database(services, engine)
+        assert services.file_store is not None
+        summary = await export_period(
+            services.session_factory,
+            services.file_store,
+            start,
+            end,
+            out,
+            timezone=zone,
+            now=services.clock.now(),
+        )
+    finally:
+        await engine.dispose()
+    counts = ", ".join(f"{kind} {count}" for kind, count in summary.records.items() if count)
+    print(f"exported {first} to {last} into {out}: {counts or 'no records'}; {summary.files} files")
+    for missing in summary.missing_files:
+        print(
+            f"missing file: {missing['record']} (photo {missing['photo_id']}): {missing['error']}",
+            file=sys.stderr,
+        )
+    return 0
 
 
 async def _sticker_assets(

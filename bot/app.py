@@ -21,12 +21,14 @@ from procedures.errors import ProcedureError
 
 from .commands import MENU_COMMANDS
 from .context import BotContext
+from .evidence_fetcher import EvidenceFetcher, telegram_downloader
 from .handlers import (
     assessments,
     common,
     complaint_intake,
     complaint_steps,
     complaint_work,
+    evidence,
     gate,
     invitations,
     masterdata,
@@ -68,6 +70,7 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
         super().__init__(**kwargs)
         self.services = services
         self.outbox_sender = OutboxSender(services, self.bot)
+        self.evidence_fetcher = EvidenceFetcher(services, telegram_downloader(self.bot))
         self.background_jobs_factory: BackgroundJobsFactory | None = None
         self.background_jobs: BackgroundJobs | None = None
 
@@ -97,6 +100,7 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
             if isinstance(queue, ConfirmedAfterCommit):
                 queue.finished(update)
             self.services.outbox_ready.set()
+            self.evidence_fetcher.ready.set()  # files the update kept are fetched now
 
     async def load_conversations(self, update: Update) -> None:
         """Read this chat's conversation states as stored: with several processes, another
@@ -365,6 +369,7 @@ def build_application(
     complaint_steps.register(application)
     tickets.register(application)
     reports.register(application)
+    evidence.register(application)
     vendors.register(application)
     assessments.register(application)
     invitations.register(application)
@@ -385,6 +390,7 @@ async def start_background_work(application: Application) -> None:  # type: igno
         ]
         await application.bot.set_my_commands(commands, language_code=language_code)
     application.outbox_sender.start()
+    application.evidence_fetcher.start()
     if application.background_jobs_factory is not None:
         application.background_jobs = application.background_jobs_factory(services)
         application.background_jobs.start()
@@ -399,6 +405,7 @@ async def stop_background_work(application: Application) -> None:  # type: ignor
         if release is not None:
             await release()
         application.background_jobs = None
+    await application.evidence_fetcher.stop()
     await application.outbox_sender.stop()
 
 

@@ -60,6 +60,18 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("ledger", complaint_queries.LEDGER_READERS, read_only=True),
     Command("report", report_registry.MANAGERS, read_only=True),
+    # a record's evidence files, for the managers who answer for records and an inspector's visit
+    Command(
+        "files",
+        HEADS_AND_ADMIN
+        | {
+            roles.QUALITY,
+            roles.EQUIPMENT_MANAGER,
+            roles.EQUIPMENT_SUPERVISOR,
+            roles.MANAGEMENT_OFFICE,
+        },
+        read_only=True,
+    ),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF, read_only=True),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),

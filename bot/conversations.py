@@ -7,13 +7,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
 from procedures.actions import CallbackAction
 from procedures.outbox import button
+from procedures.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
 
 from .context import BotContext
+
+# What a photo step of a dialogue takes as evidence: a photo, or a file (a PDF, a full-size image).
+EVIDENCE = filters.PHOTO | filters.Document.ALL
 
 
 def dialogue(
@@ -47,11 +51,25 @@ async def keep_photo(
     state: dict[str, Any],
     done: CallbackAction,
 ) -> None:
-    """Add the message's photo (its largest size) to `photos`, and acknowledge it with a Done
-    button, once per album: an album arrives as one update per photo sharing a media group."""
+    """Add the message's photo (its largest size) or document to `photos`, and acknowledge it
+    with a Done button, once per album: an album arrives as one update per photo sharing a media
+    group. A file over what a bot may download is refused, naming the limit."""
     message = update.effective_message
-    assert message is not None and message.photo
-    photos.append(message.photo[-1].file_id)
+    assert message is not None and (message.photo or message.document)
+    if message.photo:
+        item, ref = message.photo[-1], message.photo[-1].file_id
+    else:
+        assert message.document is not None
+        item, ref = message.document, document_ref(message.document.file_id)
+    if too_large(item.file_size):
+        await context.reply(
+            update,
+            "evidence.too_large",
+            size=round((item.file_size or 0) / 1024 / 1024, 1),
+            limit=DOWNLOAD_LIMIT_BYTES // 1024 // 1024,
+        )
+        return
+    photos.append(ref)
     if message.media_group_id is None or message.media_group_id != state.get("media_group"):
         state["media_group"] = message.media_group_id
         await context.reply(

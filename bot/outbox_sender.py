@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from procedures import roles
 from procedures.outbox import URGENT, notify_roles
+from procedures.photos import DOCUMENT, split_ref
 from reports import documents
 from reports.documents import UnknownDocument
 from storage.db import read_only_sessions
@@ -38,7 +39,8 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
 POLL_INTERVAL_SECONDS = 2.0
-# An attachment of this kind is already on Telegram: it is sent by its file id, not rendered.
+# An attachment of this kind is already on Telegram: it is sent by its file id, not rendered
+# (a photo, or a document by its `procedures.photos.document_ref`).
 PHOTO_KIND = "photo"
 
 
@@ -278,9 +280,18 @@ class OutboxSender:
     ) -> Message:
         assert row.attachment is not None
         if row.attachment.get("kind") == PHOTO_KIND:
+            kind, file_id = split_ref(row.attachment["params"]["file_id"])
+            if kind == DOCUMENT:  # evidence sent as a file goes back as one
+                return await self.bot.send_document(
+                    chat_id=row.chat_id,
+                    document=file_id,
+                    caption=fit_caption(text),
+                    reply_markup=markup,
+                    **extra,
+                )
             return await self.bot.send_photo(
                 chat_id=row.chat_id,
-                photo=row.attachment["params"]["file_id"],
+                photo=file_id,
                 caption=fit_caption(text),
                 reply_markup=markup,
                 **extra,

@@ -18,6 +18,7 @@ from procedures.complaints.intake import HOLD_SCOPES
 from procedures.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
 from procedures.people import LANGUAGES
 from procedures.vendor_scores import DEFAULT_SCORE_DUE_DAY
+from storage.files import DEFAULT_FILE_STORE
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
@@ -69,6 +70,8 @@ class Settings:
     company_name: str = "售後服務部"
     # a vendor's monthly score (out of 100) at or above this is 合格, below it 不合格
     vendor_pass_mark: int = 60
+    # the folder the evidence files are kept in, each under its SHA-256
+    file_store: str = DEFAULT_FILE_STORE
     log_level: str = "INFO"
 
     @property
@@ -129,6 +132,25 @@ def _repair_hours(raw: str) -> dict[str, int]:
             )
         hours[severity] = _int("REPAIR_HOURS", count.strip(), 1, 24 * 365)
     return hours
+
+
+def _file_store(raw: str) -> str:
+    """A folder (made on first use); an S3-compatible bucket is an adapter still to be written."""
+    if "://" in raw:
+        scheme = raw.split("://", 1)[0].lower()
+        if scheme == "file":
+            raw = raw.split("://", 1)[1]
+        elif scheme == "s3":
+            raise ConfigError(
+                "FILE_STORE: an S3-compatible store is not available in this version; "
+                f"give a folder, got {raw!r}"
+            )
+        else:
+            raise ConfigError(f"FILE_STORE must be a folder, got {raw!r}")
+    path = Path(raw)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"FILE_STORE must be a folder, but {raw!r} is a file")
+    return raw
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
@@ -225,6 +247,8 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["company_name"] = company.strip()
     if mark := values.get("VENDOR_PASS_MARK"):
         kwargs["vendor_pass_mark"] = _int("VENDOR_PASS_MARK", mark, 0, 100)
+    if store := values.get("FILE_STORE"):
+        kwargs["file_store"] = _file_store(store)
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from procedures.clock import Clock, SystemClock
 from procedures.unit_of_work import UnitOfWork
 from storage.db import make_session_factory
+from storage.files import FileStore, file_store_for
 
 from .config import Settings
 
@@ -25,6 +26,12 @@ class Runtime:
     # Set after every commit (which may have queued notifications) to wake the outbox sender.
     # Keyword-only, so a process's own services can add fields after it.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event, kw_only=True)
+    # Where evidence files are kept by their hash (FILE_STORE).
+    file_store: FileStore | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        if self.file_store is None:
+            self.file_store = file_store_for(self.settings.file_store)
 
     @classmethod
     def on_engine(

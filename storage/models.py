@@ -610,10 +610,20 @@ class MaintenanceVisit(Base):
 
 
 class Photo(Base):
-    """A photo kept as evidence on a patrol, defect or rectification, by its Telegram file id."""
+    """A photo or document kept as evidence on a record: its Telegram file id (a cache for
+    re-sending) and, once downloaded, the file in the file store by its SHA-256."""
 
     __tablename__ = "photos"
-    __table_args__ = (Index("ix_photos_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_photos_subject", "subject_type", "subject_id"),
+        # The download job's only read: files not yet stored whose next attempt is due.
+        Index(
+            "ix_photos_pending_download",
+            "next_download_at",
+            sqlite_where=text("sha256 IS NULL"),
+            postgresql_where=text("sha256 IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_type: Mapped[str] = mapped_column(String(32))
@@ -622,6 +632,15 @@ class Photo(Base):
     telegram_file_id: Mapped[str] = mapped_column(String(200))
     added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     added_at: Mapped[dt.datetime]
+    kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
+    # set once, when the file is in the store (sha256 NULL: not yet downloaded)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    stored_at: Mapped[dt.datetime | None]
+    download_attempts: Mapped[int] = mapped_column(Integer, server_default="0", default=0)
+    next_download_at: Mapped[dt.datetime | None]
+    download_error: Mapped[str | None] = mapped_column(Text)
 
 
 class Rectification(Base):

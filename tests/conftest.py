@@ -99,8 +99,13 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(admin_telegram_ids=(), timezone=SHANGHAI, default_language="zh-Hant")
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        admin_telegram_ids=(),
+        timezone=SHANGHAI,
+        default_language="zh-Hant",
+        file_store=str(tmp_path / "files"),
+    )
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ from storage.models import Batch, Organisation, Product
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, keep_photo, use_buttons
+from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
 
 ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
     9
@@ -443,7 +443,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
             QUANTITY: [MessageHandler(TEXT, enter_quantity)],
             DESCRIPTION: [MessageHandler(TEXT, enter_description)],
             PHOTOS: [
-                MessageHandler(filters.PHOTO, add_photo),
+                MessageHandler(EVIDENCE, add_photo),
                 CallbackQueryHandler(photos_done, pattern=ComplaintPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],

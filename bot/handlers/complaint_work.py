@@ -33,7 +33,7 @@ from procedures.outbox import as_text, button
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, keep_photo, use_buttons
+from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
 
 MODE, NOTES, PHOTOS, RESULT = range(4)
 OPINION_TEXT, CORRECTIVE_ACTION = 10, 11
@@ -363,7 +363,7 @@ def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg
             ],
             NOTES: [MessageHandler(TEXT, enter_notes)],
             PHOTOS: [
-                MessageHandler(filters.PHOTO, add_photo),
+                MessageHandler(EVIDENCE, add_photo),
                 CallbackQueryHandler(photos_done, pattern=VerificationPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],

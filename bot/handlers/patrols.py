@@ -33,12 +33,14 @@ from procedures.actions import (
 from procedures.calendar import local_day
 from procedures.outbox import as_text, button
 from procedures.patrols import PatrolDraft
+from procedures.photos import photos_of
 from procedures.timeline import events_of
 from storage.models import ChecklistItem, EquipmentAsset
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
-from ..conversations import dialogue, keep_photo, use_buttons
+from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
+from .evidence import send_record_photos
 
 ASSET, ITEM, NOTE, PHOTOS, SEVERITY = range(5)
 REPAIR_NOTE, REPAIR_PHOTOS, REJECT_REASON = range(10, 13)
@@ -524,6 +526,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         defect = await defects.defect_for_viewer(session, viewer, context.args[0])
         events = await events_of(session, "defect", defect.id)
         names = await people.names_of(session, (e.actor_id for e in events))
+        kept = await photos_of(session, "defect", defect.id)
     t = context.text
     lines = [
         t("defect.header", number=defect.number, status=as_text(f"defect.status.{defect.status}")),
@@ -545,6 +548,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         actor = names.get(event.actor_id or 0) or t("timeline.system")
         lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
     await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
+    await send_record_photos(update, context, defect.number, kept)
 
 
 @for_command("visit")
@@ -598,7 +602,7 @@ def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 CallbackQueryHandler(skip_note, pattern=SkipPatrolNote.pattern()),
             ],
             PHOTOS: [
-                MessageHandler(filters.PHOTO, add_photo),
+                MessageHandler(EVIDENCE, add_photo),
                 MessageHandler(filters.LOCATION, add_location),
                 CallbackQueryHandler(finish, pattern=PatrolPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
@@ -622,7 +626,7 @@ def repair_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         states={
             REPAIR_NOTE: [MessageHandler(TEXT, enter_repair_note)],
             REPAIR_PHOTOS: [
-                MessageHandler(filters.PHOTO, add_repair_photo),
+                MessageHandler(EVIDENCE, add_repair_photo),
                 CallbackQueryHandler(finish_repair, pattern=RepairPhotosDone.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],

@@ -19,6 +19,7 @@ from storage.models import BatchHold, BuyerNoticeTask, Complaint, Deadline, Time
 from ..access import for_command
 from ..context import BotContext, fit_caption, fit_message
 from ..documents import document_context
+from .evidence import send_record_photos
 
 
 @for_command("ticket")
@@ -50,6 +51,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         context, complaint, deadlines, len(photos), events, names, hold=hold, tasks=tasks
     )
     await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
+    await send_record_photos(update, context, complaint.number, photos)
 
 
 def render_ticket(

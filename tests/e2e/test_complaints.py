@@ -89,10 +89,13 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         in filed_text
     )
 
-    (new_complaint,) = await qc.expect()
+    # the notice, then the customer's photos as they sent them
+    new_complaint, *photos = await qc.expect(3)
     assert new_complaint["text"].startswith(
         f"New quality complaint {number} from 仁和醫療器械有限公司"
     )
+    assert [p["caption"] for p in photos] == [f"{number}: photo 1 of 2", f"{number}: photo 2 of 2"]
+    assert all(p["photo"] for p in photos)
     assert "On-site verification due 2026-11-27 09:00" in new_complaint["text"]
     for staff in (warehouse, business):
         assert (await staff.expect_text()).startswith("Shipment hold (暫停發貨): do not ship")
@@ -104,7 +107,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
             and qc.all_bot_messages()[0]
         )
     )
-    (colleague_notice,) = await qc_colleague.expect()
+    colleague_notice, *_ = await qc_colleague.expect(3)
     await press(qc_colleague, colleague_notice, "Take")
     assert (await qc_colleague.wait_for_callback_answer())[
         "text"
@@ -236,8 +239,12 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         assert suspend == 2  # one each; C004 has no registered contact
 
     await customer.send(f"/ticket {number}")
-    ticket = await customer.expect_text()
+    ticket_message, *ticket_photos = await customer.expect(4)
+    ticket = ticket_message["text"]
     assert ticket.startswith(f"{number} — closed")
+    # the record's photos follow its text: the buyer's two, then the one taken on site
+    assert [p["caption"] for p in ticket_photos] == [f"{number}: photo {i} of 3" for i in (1, 2, 3)]
+    assert all(p["photo"] for p in ticket_photos)
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
         "Chen Meiling: filed (chat, 12 affected, 2 photos)",

@@ -79,6 +79,7 @@ async def demo(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Demo]:
         timezone=SHANGHAI,
         default_language="zh-Hant",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        file_store=str(tmp_path / "files"),
     )
     clock = DemoClock(system=ManualClock(START))
     services = build_services(settings, engine, clock)

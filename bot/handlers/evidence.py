@@ -1,0 +1,83 @@
+"""Evidence files shown with their record: /files NUMBER for managers, and the photos /ticket and
+/defect send after their text."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from telegram import InputFile, Update
+from telegram.ext import Application, CommandHandler
+
+from procedures import photos as evidence
+from storage.models import Photo
+
+from ..access import for_command
+from ..context import BotContext, fit_caption
+
+
+async def send_record_photos(
+    update: Update, context: BotContext, number: str, kept: list[Photo]
+) -> None:
+    """The record's photos (by their Telegram file ids, the cache), each captioned with the
+    record's number and its place; a record with more than a notice's worth points to /files."""
+    for index, photo in enumerate(kept[: evidence.NOTICE_PHOTOS], start=1):
+        caption = fit_caption(
+            context.text("evidence.photo_caption", number=number, index=index, count=len(kept))
+        )
+        await _send_by_file_id(update, context, photo, caption)
+    missing = evidence.missing_of(kept)
+    if missing:
+        await context.reply(update, "evidence.missing_note", missing=len(missing), count=len(kept))
+
+
+async def _send_by_file_id(update: Update, context: BotContext, photo: Photo, caption: str) -> None:
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    if photo.kind == evidence.DOCUMENT:
+        await context.bot.send_document(chat_id, photo.telegram_file_id, caption=caption)
+    else:
+        await context.bot.send_photo(chat_id, photo.telegram_file_id, caption=caption)
+
+
+@for_command("files")
+async def send_files(update: Update, context: BotContext) -> None:
+    """/files QC-…: every evidence file of the record, from the file store with its SHA-256
+    (a file not downloaded yet is said so and sent from Telegram)."""
+    if not context.args:
+        await context.reply(update, "files.usage")
+        return
+    number = context.args[0].strip().upper()
+    async with context.session() as session:
+        found = await evidence.find_numbered(session, number)
+        kept = await evidence.photos_of(session, *found) if found else []
+    if found is None:
+        await context.reply(update, "files.not_found", number=number)
+        return
+    if not kept:
+        await context.reply(update, "files.none", number=number)
+        return
+    await context.reply(update, "files.header", number=number, count=len(kept))
+    store = context.services.file_store
+    assert store is not None
+    for index, photo in enumerate(kept, start=1):
+        place = {"number": number, "index": index, "count": len(kept)}
+        if photo.sha256 is None:
+            await context.reply(update, "files.missing", error=photo.download_error or "-", **place)
+            await _send_by_file_id(update, context, photo, number)
+            continue
+        caption = context.text(
+            "files.caption",
+            sha256=photo.sha256,
+            size=photo.size,
+            mime=photo.mime_type,
+            at=photo.added_at,
+            **place,
+        )
+        extension = mimetypes.guess_extension(photo.mime_type or "") or ""
+        await update.effective_message.reply_document(  # type: ignore[union-attr]
+            InputFile(store.get(photo.sha256), filename=f"{photo.sha256}{extension}"),
+            caption=fit_caption(caption),
+        )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("files", send_files))
