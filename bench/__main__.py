@@ -1,4 +1,19 @@
-"""`python -m bench`: measure and print the figures bench/README.md records."""
+"""`python -m bench [SUBCOMMAND] [--full]`: measure and print the figures bench/README.md records.
+
+Subcommands, each runnable alone, with small sizes unless --full is given:
+  basics    start-up, idle memory, sweep of 10,000 open deadlines, outbox delivery (the default
+            of `make bench`, with all the others)
+  sweep     one sweep over 1,000 and 100,000 (--full: 1,000,000) open deadlines, and many
+            overdue at once
+  intake    complaint dialogues a second against a bare echo bot, limits lifted and at
+            Telegram's pace
+  latency   reply p50/p99 of 50 users alone and beside a ledger export and a sweep
+  resources start-up, idle memory, two workers' intake against one's on PostgreSQL
+  quarterly the quarterly complaint report at 10,000 and 100,000 complaints (python -m
+            bench.quarterly)
+  fanout    a stop-sales notice to 3,000 buyers (python -m bench.fanout)
+BENCH_DATABASE_URL=postgresql+asyncpg://... adds PostgreSQL (a schema or database of its own).
+"""
 
 from __future__ import annotations
 
@@ -60,7 +75,10 @@ def startup_and_idle_memory() -> None:
         rss_kib = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
         process.terminate()
         process.wait(timeout=30)
-    print(f"start-up (new SQLite database, migrations, samples, emulator): {started:.2f} s")
+    load = f"load {os.getloadavg()[0]:.1f}"
+    print(
+        f"start-up (new SQLite database, migrations, samples, emulator): {started:.2f} s ({load})"
+    )
     print(f"idle memory of the bot process (RSS after 10 s): {rss_kib / 1024:.1f} MiB")
 
 
@@ -163,13 +181,61 @@ async def on_scratch_schema(url: str, deadline_count: int, message_count: int) -
         await sweep_and_outbox(url, deadline_count, message_count, search_path=schema)
 
 
-def main() -> int:
+def basics() -> None:
     startup_and_idle_memory()
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(sweep_and_outbox(f"sqlite+aiosqlite:///{folder}/bench.db", 10_000, 1_000))
     if url := os.environ.get("BENCH_DATABASE_URL"):
         asyncio.run(on_scratch_schema(url, 10_000, 1_000))
-    quarterly.main()
+
+
+async def two_workers(full: bool) -> None:
+    """Intake with one bot process and with two on one PostgreSQL, limits lifted."""
+    from .intake import intake
+    from .live import LIFTED
+
+    each = 4 if full else 1
+    one = await intake("postgresql", LIFTED, "flood limits lifted", each, workers=1)
+    two = await intake("postgresql", LIFTED, "flood limits lifted", each, workers=2)
+    print(f"[postgresql] two workers / one worker, updates a second: {two / one:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import fanout, intake, latency, sweep
+
+    args = sys.argv[1:] if argv is None else argv
+    full = "--full" in args
+    names = [a for a in args if not a.startswith("--")] or [
+        "basics",
+        "sweep",
+        "intake",
+        "latency",
+        "resources",
+        "quarterly",
+    ]
+    print(f"{dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores", flush=True)
+    for name in names:
+        print(f"== {name}{' (full size)' if full else ''}", flush=True)
+        if name == "basics":
+            basics()
+        elif name == "sweep":
+            asyncio.run(sweep.run(full))
+        elif name == "intake":
+            asyncio.run(intake.run(full))
+        elif name == "latency":
+            asyncio.run(latency.run(full))
+        elif name == "resources":
+            startup_and_idle_memory()
+            if os.environ.get("BENCH_DATABASE_URL"):
+                asyncio.run(two_workers(full))
+        elif name == "quarterly":
+            quarterly.main()
+        elif name == "fanout":
+            sys.argv = [sys.argv[0]] + (["3000"] if full else ["300"])
+            fanout.main()
+        else:
+            print(__doc__)
+            return 2
     return 0
 
 

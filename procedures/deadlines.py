@@ -17,11 +17,11 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Deadline, OutboxMessage, User
+from storage.models import Deadline, User
 
 from . import roles
 from .deadline_audiences import AUDIENCES, Recipients
-from .outbox import as_text, as_time, notify_users, users_with_roles
+from .outbox import Notice, as_text, as_time, queue_notices, users_with_roles
 from .systems import system_staff
 from .timeline import record_event
 
@@ -143,7 +143,7 @@ async def sweep_deadlines(
         # SQLite serialises writers anyway.
         .with_for_update(skip_locked=True)
     )
-    reminders = alerts = messages = 0
+    reminders = alerts = 0
     recipients_of: dict[tuple[str | None, ...], list[User]] = {}
 
     async def recipients(system: str | None, *role_names: str) -> list[User]:
@@ -158,39 +158,39 @@ async def sweep_deadlines(
                 recipients_of[key] = [*staff, *heads]
         return recipients_of[key]
 
+    # every message of the sweep, queued together at the end (one dedupe lookup, one insert)
+    notices: list[Notice] = []
+
     async def notify(
         deadline: Deadline, role_names: tuple[str, ...], text_key: str, step: str, **extra: object
-    ) -> list[OutboxMessage]:
+    ) -> None:
         audience = AUDIENCES.get(deadline.kind)
         groups = (
             await audience(session, deadline, text_key == "deadline.overdue")
             if audience is not None
             else [Recipients(await recipients(deadline.system, *role_names))]
         )
-        queued: list[OutboxMessage] = []
         told: set[int] = set()  # one message a person, even if named in two groups
         for group in groups:
-            queued += await notify_users(
-                session,
-                [user for user in group.users if user.id not in told],
-                text_key,
-                {**_params(deadline), **extra},
-                now=now,
-                buttons=group.buttons,
-                dedupe_prefix=f"deadline:{deadline.id}:{step}",
+            notices.append(
+                Notice(
+                    users=[user for user in group.users if user.id not in told],
+                    text_key=text_key,
+                    params={**_params(deadline), **extra},
+                    buttons=group.buttons,
+                    dedupe_prefix=f"deadline:{deadline.id}:{step}",
+                )
             )
             told.update(user.id for user in group.users)
-        return queued
 
     for deadline in list(await session.scalars(query)):
         if now < deadline.due_at:
             if deadline.reminded_at is None:
-                queued = await notify(
+                await notify(
                     deadline, (deadline.responsible_role,), "deadline.reminder", "reminder"
                 )
                 deadline.reminded_at = now
                 reminders += 1
-                messages += len(queued)
             deadline.next_check_at = deadline.due_at
             continue
 
@@ -198,7 +198,7 @@ async def sweep_deadlines(
         if deadline.alert_count <= ordinal:
             head = roles.head_of(deadline.responsible_role)
             role_names = (deadline.responsible_role, head) if head else (deadline.responsible_role,)
-            queued = await notify(
+            await notify(
                 deadline,
                 role_names,
                 "deadline.overdue",
@@ -220,6 +220,6 @@ async def sweep_deadlines(
             deadline.alert_count = ordinal + 1
             deadline.alerted_at = now
             alerts += 1
-            messages += len(queued)
         deadline.next_check_at = deadline.due_at + OVERDUE_REPEAT * (ordinal + 1)
+    messages = await queue_notices(session, notices, now=now)
     return SweepResult(reminders=reminders, overdue_alerts=alerts, messages=messages)

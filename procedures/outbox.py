@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import OutboxMessage, User, UserRole
@@ -115,6 +116,70 @@ async def notify_users(
         session.add(message)
         queued.append(message)
     return queued
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notify_users call, to be queued with many others by queue_notices."""
+
+    users: Sequence[User]
+    text_key: str
+    params: dict[str, Any]
+    dedupe_prefix: str
+    buttons: Sequence[Sequence[dict[str, Any]]] | None = None
+
+
+# keys per dedupe lookup: well under SQLite's and asyncpg's limits on bound parameters
+DEDUPE_CHUNK = 1000
+
+
+async def queue_notices(
+    session: AsyncSession, notices: Sequence[Notice], *, now: dt.datetime
+) -> int:
+    """Queue the rows of many notify_users calls at once; returns how many were queued.
+
+    The same rows and the same dedupe rule as notify_users (one message per user and notice; a
+    key already in the outbox queues nothing), but one dedupe lookup per thousand keys and one
+    multi-row INSERT instead of a lookup per notice and an ORM object per row: a sweep with
+    thousands of overdue deadlines queues tens of thousands of rows."""
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        recipients = {user.id: user for user in notice.users}
+        for user in recipients.values():
+            rows.append(
+                {
+                    "user_id": user.id,
+                    "chat_id": user.telegram_id,
+                    "text_key": notice.text_key,
+                    "params": notice.params or {},
+                    "buttons": [list(row) for row in notice.buttons] if notice.buttons else None,
+                    "attachment": None,
+                    "dedupe_key": f"{notice.dedupe_prefix}:u{user.id}",
+                    "priority": priority_of(notice.text_key),
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                    "next_attempt_at": now,
+                }
+            )
+    if not rows:
+        return 0
+    # rows the session holds already (added by notify_users) get their ids first: a chat's
+    # messages go out in the order they were queued
+    await session.flush()
+    keys = [row["dedupe_key"] for row in rows]
+    existing: set[str] = set()
+    for start in range(0, len(keys), DEDUPE_CHUNK):
+        chunk = keys[start : start + DEDUPE_CHUNK]
+        existing.update(
+            await session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(chunk))
+            )
+        )
+    fresh = [row for row in rows if row["dedupe_key"] not in existing]
+    if fresh:
+        await session.execute(insert(OutboxMessage), fresh)
+    return len(fresh)
 
 
 async def notify_roles(
