@@ -28,6 +28,9 @@ from .handlers import (
     invitations,
     masterdata,
     patrols,
+    return_intake,
+    return_record,
+    return_work,
     tickets,
     vendors,
 )
@@ -195,6 +198,9 @@ def build_application(
     complaint_work.register(application)
     complaint_steps.register(application)
     tickets.register(application)
+    return_intake.register(application)
+    return_work.register(application)
+    return_record.register(application)
     vendors.register(application)
     assessments.register(application)
     invitations.register(application)

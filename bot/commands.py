@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from procedures import roles
 from procedures.complaints import queries as complaint_queries
+from procedures.returns import queries as return_queries
 
 from .texts import Texts
 
@@ -50,6 +51,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("tech_support", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS})),
     Command("ledger", complaint_queries.LEDGER_READERS),
+    Command("return", frozenset({roles.CUSTOMER, *return_queries.STAFF_VIEWERS})),
+    Command("return_for", frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})),
+    Command("returns", frozenset({roles.CUSTOMER, *return_queries.STAFF_VIEWERS})),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),
