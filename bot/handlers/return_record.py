@@ -138,7 +138,10 @@ def render_return(
                 result=as_text(f"return.result.{request.inspection_result}"),
                 name=names.get(request.inspected_by_id or 0, ""),
                 at=request.inspected_at,
-                notes=request.inspection_notes or "",
+                # a refusal's explanation is the customer's; the analysis of a fault is not
+                notes=request.inspection_notes or ""
+                if internal or request.inspection_result != "company_fault"
+                else "",
             )
         )
     if internal and request.responsible_department:
@@ -155,6 +158,8 @@ def render_return(
         lines += ["", t("return_view.deadlines")]
         now = context.now()
         for deadline in deadlines:
+            if not internal and deadline.kind in queries.INTERNAL_DEADLINES:
+                continue
             if deadline.met_at is not None:
                 key = (
                     "return_view.deadline_late" if deadline.met_late else "return_view.deadline_met"
@@ -186,7 +191,7 @@ def render_return(
             details["what"] = as_text(f"{details.get('text_key')}_name")
         if event.action == "inspected" and not internal:
             details["notes"] = ""
-        action = t(f"timeline.return.{event.action}", **details)
+        action = t(f"timeline.return.{event.action}", **details).rstrip()
         actor = names.get(event.actor_id, "") if event.actor_id else t("timeline.system")
         lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
     return "\n".join(lines)

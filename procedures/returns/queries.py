@@ -73,6 +73,7 @@ WAITING: dict[str, tuple[ReturnStatus, ...]] = {
 INTERNAL_ACTIONS = frozenset(
     {"corrective_action_opened", "corrective_action_done", "ratio_passed", "deadline_overdue"}
 )
+INTERNAL_DEADLINES = frozenset({"corrective_action"})
 
 
 def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list[dict[str, Any]]]:
