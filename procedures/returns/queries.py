@@ -27,9 +27,9 @@ from ..actions import (
     GoodsArrived,
     SignReturn,
 )
-from ..calendar import month_bounds
+from ..calendar import month_bounds, previous_month
 from ..errors import NotAllowed, NotFound
-from ..outbox import button
+from ..outbox import button, notify_roles
 from .common import SUBJECT, ReturnReason, ReturnStatus, Slot, signed_slots
 from .goods import settlement_buttons
 from .ratio import check_ratio
@@ -284,3 +284,24 @@ async def monthly_statistics(
             )
         )
     return MonthlyStatistics(period, by_reason, refused, figures)
+
+
+STATISTICS_READERS = (roles.BUSINESS_HEAD, roles.FINANCE)
+
+
+async def queue_monthly_statistics(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """On the 1st: last month's return and exchange statistics to the business head (4.4) and
+    finance (3.8), as a workbook in each reader's language; once per month."""
+    period = previous_month(now, timezone)
+    queued = await notify_roles(
+        session,
+        STATISTICS_READERS,
+        "return.statistics_ready",
+        {"period": period},
+        now=now,
+        attachment={"kind": "return_statistics", "params": {"period": period}},
+        dedupe_prefix=f"report:returns:{period}",
+    )
+    return len(queued)

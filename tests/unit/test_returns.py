@@ -4,6 +4,7 @@ signatures before booking in, the slip due by noon the next day, the refusals af
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from bot.services import Services
 from procedures.calendar import noon_next_day
 from procedures.errors import InvalidInput, WrongState
-from procedures.returns import goods, intake, review
+from procedures.returns import goods, intake, monthly_statistics, review
 from procedures.returns.common import SIGNATURE_ORDER, ReturnStatus, Slot, missing_signatures
 from procedures.returns.goods import Inspection
 from procedures.returns.intake import ReturnDraft
@@ -316,3 +317,38 @@ async def test_customer_damage_is_refused_with_the_written_explanation_to_the_cu
         assert (
             await intake.returned_quantity(session, organisation_id, filed.lines[0].batch_id) == 0
         )
+
+
+async def test_the_months_statistics_go_to_business_and_finance_as_a_workbook(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from bot.documents import document_context
+    from reports import documents
+    from scheduler import jobs
+    from scheduler.services import JobServices
+
+    await make_user(services, "business_head", language="en")
+    await make_user(services, "finance", language="en")
+    await request(services, 2)  # 90.00, inside
+    await request(services, 4)  # refused
+    clock.set(dt.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI))
+    job_services = JobServices(services.session_factory, services.clock, SHANGHAI)
+    assert await jobs.send_monthly_return_statistics(job_services) == 2
+    assert await jobs.send_monthly_return_statistics(job_services) == 0  # once a month
+    (row, _) = await outbox_rows(services, text_key="return.statistics_ready")
+    assert row.attachment == {"kind": "return_statistics", "params": {"period": "2026-11"}}
+    async with services.session_factory() as session:
+        statistics = await monthly_statistics(session, "2026-11", SHANGHAI)
+        rendered = await documents.render(session, row.attachment, document_context(services, "en"))
+    assert statistics.by_reason == {"unsalable": (1, 2, Decimal("90.00"))}
+    assert statistics.refused == 1
+    c003 = next(o for o in statistics.organisations if o.code == "C003")
+    assert (c003.exchanged, c003.purchased, c003.over_limit) == (
+        Decimal("90.00"),
+        Decimal("2700.00"),
+        False,
+    )
+    sheet = load_workbook(io.BytesIO(rendered.content)).active
+    assert sheet["A1"].value == "Returns and exchanges, 2026-11"
