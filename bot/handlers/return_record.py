@@ -131,19 +131,19 @@ def render_return(
         at = getattr(request, f"{step}_at")
         if at is not None:
             lines.append(t(key, name=names.get(getattr(request, f"{step}_by_id") or 0, ""), at=at))
-    if request.inspection_result:
-        lines.append(
-            t(
-                "return_view.inspection",
-                result=as_text(f"return.result.{request.inspection_result}"),
-                name=names.get(request.inspected_by_id or 0, ""),
-                at=request.inspected_at,
-                # a refusal's explanation is the customer's; the analysis of a fault is not
-                notes=request.inspection_notes or ""
-                if internal or request.inspection_result != "company_fault"
-                else "",
+        if step == "delivered" and request.inspection_result:
+            lines.append(
+                t(
+                    "return_view.inspection",
+                    result=as_text(f"return.result.{request.inspection_result}"),
+                    name=names.get(request.inspected_by_id or 0, ""),
+                    at=request.inspected_at,
+                    # a refusal's explanation is the customer's; the analysis of a fault is not
+                    notes=request.inspection_notes or ""
+                    if internal or request.inspection_result != "company_fault"
+                    else "",
+                ).rstrip()
             )
-        )
     if internal and request.responsible_department:
         lines.append(
             t(

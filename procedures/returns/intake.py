@@ -134,6 +134,14 @@ async def returnable_batches(
     return await shipped_batches(session, organisation_id, product_id)
 
 
+async def _store(session: AsyncSession, request: ReturnRequest) -> None:
+    """A new return with its lines, totalled on the record (統計數量和金額)."""
+    request.total_quantity, request.total_amount = totals(request)
+    session.add(request)
+    await session.flush()
+    await session.refresh(request, ["organisation", "signatures"])
+
+
 @dataclass(frozen=True)
 class FilingOutcome:
     request: ReturnRequest
@@ -188,10 +196,7 @@ async def file_return(
         created_at=now,
         lines=lines,
     )
-    request.total_quantity, request.total_amount = totals(request)
-    session.add(request)
-    await session.flush()
-    await session.refresh(request, ["organisation", "signatures"])
+    await _store(session, request)
     record_change(
         session,
         request,
@@ -320,10 +325,7 @@ async def start_quality_return(
             )
         ],
     )
-    request.total_quantity, request.total_amount = totals(request)
-    session.add(request)
-    await session.flush()
-    await session.refresh(request, ["organisation", "signatures"])
+    await _store(session, request)
     record_change(
         session,
         request,

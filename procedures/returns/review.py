@@ -82,16 +82,20 @@ async def approve_return(
         return request
     require_status(request, ReturnStatus.AWAITING_BUSINESS)
     add_signature(session, request, Slot.BUSINESS, actor, now)
-    await _approved(session, request, now, timezone)
+    await _approved(session, request, now, timezone, actor)
     await uow.commit()
     return request
 
 
 async def _approved(
-    session: AsyncSession, request: ReturnRequest, now: dt.datetime, timezone: ZoneInfo
+    session: AsyncSession,
+    request: ReturnRequest,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    actor: User,
 ) -> None:
     request.status = ReturnStatus.APPROVED
-    record_change(session, request, "approved", now)
+    record_change(session, request, "approved", now, actor=actor)
     await tell_customer(session, request, "return.send_goods", {}, now)
     await notify_roles(
         session,
@@ -213,7 +217,7 @@ async def decide_special_case(
         after={"decision": request.leader_decision},
     )
     if decision == "approve":
-        await _approved(session, request, now, timezone)
+        await _approved(session, request, now, timezone, actor)
         await notify_roles(
             session,
             [roles.BUSINESS_HEAD],

@@ -47,6 +47,27 @@ async def click(bot: BotHarness, chat: Chat, label: str) -> None:
     await press(chat, await with_button(bot, chat, label), label)
 
 
+async def carry_to_the_warehouse(bot: BotHarness, head: Chat, driver: Chat, qc: Chat) -> None:
+    """The goods reported at the station, collected and delivered; QC opens the inspection."""
+    await click(bot, head, "Goods at the station (貨已到站)")
+    await click(bot, driver, "Picked up")
+    await click(bot, driver, "Delivered to the warehouse")
+    await click(bot, qc, "Inspect")
+
+
+async def find_company_fault(
+    bot: BotHarness, qc: Chat, cause: str, department: str, who: str
+) -> None:
+    await click(bot, qc, "company fault")
+    await text_with(bot, qc, "What is the cause?")
+    await qc.send(cause)
+    await text_with(bot, qc, "Which department is responsible?")
+    await qc.send(department)
+    await text_with(bot, qc, "Who is the responsible person?")
+    await qc.send(who)
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: company fault.")
+
+
 async def stored(bot: BotHarness, number: str) -> ReturnRequest:
     await bot.settled()
     async with bot.services.session_factory() as session:
@@ -103,12 +124,7 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     assert (await text_with(bot, customer, "is approved")).startswith(
         "Your return RT-2026-00001 is approved: please send the goods"
     )
-    await click(bot, head, "Goods at the station (貨已到站)")
-    order = await text_with(bot, driver, "Transport order")
-    assert "Issued by Shou Head" in order
-    await click(bot, driver, "Picked up")
-    await click(bot, driver, "Delivered to the warehouse")
-    await click(bot, qc, "Inspect")
+    await carry_to_the_warehouse(bot, head, driver, qc)
     await click(bot, qc, "goods undamaged")
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
     await text_with(bot, warehouse, "all three signatures are given")
@@ -137,6 +153,7 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     print("\n" + record)
     assert "• after-sales: An After-sales, 2026-11-26 09:00" in record
     assert "• QC: Qiu QC, 2026-11-26 09:00" in record
+    assert "Transport order: Shou Head, 2026-11-26 09:00" in record
     assert "• return slip to the customer: due 2026-11-27 12:00, met 2026-11-26 09:00" in record
     assert "Wu Warehouse: return slip sent" in record
     await customer.send("/return RT-2026-00001")
@@ -225,18 +242,14 @@ async def test_a_quality_return_with_a_company_fault_opens_a_corrective_action(
     await click(bot, head, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")
-    await click(bot, head, "Goods at the station (貨已到站)")
-    await click(bot, driver, "Picked up")
-    await click(bot, driver, "Delivered to the warehouse")
-    await click(bot, qc, "Inspect")
-    await click(bot, qc, "company fault")
-    await text_with(bot, qc, "What is the cause?")
-    await qc.send("Cuff valve assembled without its seal in lot BP2026A07.")
-    await text_with(bot, qc, "Which department is responsible?")
-    await qc.send("Assembly line 2")
-    await text_with(bot, qc, "Who is the responsible person?")
-    await qc.send("Zhang Wei")
-    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: company fault.")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+    await find_company_fault(
+        bot,
+        qc,
+        "Cuff valve assembled without its seal in lot BP2026A07.",
+        "Assembly line 2",
+        "Zhang Wei",
+    )
     notice = await text_with(bot, quality_head, "Company fault found")
     assert "Responsible: Assembly line 2, Zhang Wei. Corrective action due 2026-12-26 09:00." in (
         notice
@@ -279,16 +292,10 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     await click(bot, head, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")
-    await click(bot, head, "Goods at the station (貨已到站)")
-    await click(bot, driver, "Picked up")
-    await click(bot, driver, "Delivered to the warehouse")
-    await click(bot, qc, "Inspect")
-    await click(bot, qc, "company fault")
-    await qc.send("Seal ring undersized, as the complaint found.")
-    await text_with(bot, qc, "Which department is responsible?")
-    await qc.send("Supplier quality")
-    await text_with(bot, qc, "Who is the responsible person?")
-    await qc.send("Zhou Wenjie")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+    await find_company_fault(
+        bot, qc, "Seal ring undersized, as the complaint found.", "Supplier quality", "Zhou Wenjie"
+    )
     await text_with(bot, warehouse, "all three signatures are given")
     await click(bot, warehouse, "Book in")
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")

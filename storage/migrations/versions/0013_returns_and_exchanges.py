@@ -7,6 +7,9 @@ Revises: 0011
 Create Date: 2026-11-28
 """
 
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -72,22 +75,18 @@ SET_ONCE: dict[str, tuple[str, ...]] = {
 }
 
 
-def _changed(columns: tuple[str, ...], postgresql: bool) -> str:
-    differs = "IS DISTINCT FROM" if postgresql else "IS NOT"
-    return " OR ".join(f"NEW.{c} {differs} OLD.{c}" for c in columns)
+def _records_kept_0011():  # type: ignore[no-untyped-def]
+    """Migration 0011, whose trigger helpers this one reuses for the tables it keeps."""
+    path = Path(__file__).with_name("0011_inspection_findings_assessments_systems.py")
+    spec = importlib.util.spec_from_file_location("records_kept_0011", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _refuse_update(table: str, name: str, when: str, postgresql: bool) -> None:
-    if postgresql:
-        op.execute(
-            f"CREATE TRIGGER {name} BEFORE UPDATE ON {table} FOR EACH ROW "
-            f"WHEN ({when}) EXECUTE FUNCTION records_kept()"
-        )
-    else:
-        op.execute(
-            f"CREATE TRIGGER {name} BEFORE UPDATE ON {table} WHEN {when} "
-            f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
-        )
+KEPT = _records_kept_0011()
+_changed, _refuse_update = KEPT._changed, KEPT._refuse_update
 
 
 def _add(table: str, columns: dict[str, tuple[sa.types.TypeEngine, str | None]]) -> None:
