@@ -34,6 +34,9 @@ from .handlers import (
     masterdata,
     patrols,
     reports,
+    return_intake,
+    return_record,
+    return_work,
     tickets,
     vendors,
 )
@@ -370,6 +373,9 @@ def build_application(
     tickets.register(application)
     reports.register(application)
     evidence.register(application)
+    return_intake.register(application)
+    return_work.register(application)
+    return_record.register(application)
     vendors.register(application)
     assessments.register(application)
     invitations.register(application)

@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 
 from procedures import roles
 from procedures.complaints import queries as complaint_queries
+from procedures.returns import queries as return_queries
 from reports import registry as report_registry
 
 from .texts import Texts
@@ -72,6 +73,9 @@ COMMANDS: tuple[Command, ...] = (
         },
         read_only=True,
     ),
+    Command("return", frozenset({roles.CUSTOMER, *return_queries.STAFF_VIEWERS})),
+    Command("return_for", frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})),
+    Command("returns", frozenset({roles.CUSTOMER, *return_queries.STAFF_VIEWERS}), read_only=True),
     Command("patrol", frozenset({roles.TECHNICIAN})),
     Command("defect", EQUIPMENT_STAFF, read_only=True),
     Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),

@@ -58,6 +58,8 @@ class Settings:
     hold_scope: str = "product"
     # days the supplier has to answer a quality query before quality is chased
     supplier_answer_within: dt.timedelta = dt.timedelta(days=7)
+    # days to complete the corrective action a return's company fault opens
+    corrective_action_within: dt.timedelta = dt.timedelta(days=30)
     # local hour at which technicians hear of assets still unpatrolled today
     patrol_reminder_hour: int = 17
     # periodic inspections: equipment system -> every how many months
@@ -232,6 +234,10 @@ def settings_from(env: Mapping[str, str]) -> Settings:
     if days := values.get("SUPPLIER_ANSWER_DAYS"):
         kwargs["supplier_answer_within"] = dt.timedelta(
             days=_int("SUPPLIER_ANSWER_DAYS", days, 1, 365)
+        )
+    if days := values.get("CORRECTIVE_ACTION_DAYS"):
+        kwargs["corrective_action_within"] = dt.timedelta(
+            days=_int("CORRECTIVE_ACTION_DAYS", days, 1, 365)
         )
     if hour := values.get("PATROL_REMINDER_HOUR"):
         kwargs["patrol_reminder_hour"] = _int("PATROL_REMINDER_HOUR", hour, 0, 23)

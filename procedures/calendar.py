@@ -14,6 +14,13 @@ def local_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.date:
     return moment.astimezone(timezone).date()
 
 
+def noon_next_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
+    """12:00 on the local day after `moment` (第二天上午12:00前), in UTC: across midnight the
+    day after is the next local date, whatever the date in UTC."""
+    day = local_day(moment, timezone) + dt.timedelta(days=1)
+    return dt.datetime.combine(day, dt.time(12), timezone).astimezone(dt.UTC)
+
+
 # --- months ---------------------------------------------------------------------------------
 
 

@@ -20,16 +20,19 @@ from sqlalchemy.orm import selectinload
 
 from procedures.calendar import half_year_periods, month_bounds, quarter_bounds
 from procedures.people import names_of
+from procedures.returns import monthly_statistics
 from storage.models import (
     Assessment,
     Rectification,
     ReportApproval,
+    ReturnRequest,
     User,
     Vendor,
     VendorScore,
 )
 
 from . import complaints as complaint_reports
+from . import returns as return_reports
 from . import vendors as vendor_reports
 
 
@@ -259,3 +262,25 @@ async def vendor_assessment(
         pass_mark=context.pass_mark,
     )
     return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)
+
+
+@renderer("return_slip")
+async def return_slip(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    request = await session.get(ReturnRequest, int(params["id"]))
+    if request is None:
+        raise UnknownDocument(f"return {params['id']} does not exist")
+    content = return_reports.return_slip(request, context.label, context.timezone)
+    return RenderedDocument(f"{request.number}-slip.xlsx", content)
+
+
+@renderer("return_statistics")
+async def return_statistics(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    period = str(params["period"])
+    statistics = await monthly_statistics(session, period, context.timezone)
+    title = context.text("document.return_stats.title", period=period)
+    content = return_reports.statistics_workbook(statistics, context.label, title)
+    return RenderedDocument(f"returns-{period}.xlsx", content)

@@ -22,6 +22,7 @@ from procedures import (
     vendor_scores,
 )
 from procedures.complaints import queries as complaint_queries
+from procedures.returns import queries as return_queries
 
 from .services import JobServices
 
@@ -58,6 +59,16 @@ async def send_quarterly_complaint_report(services: JobServices) -> int:
     return await _in_one_transaction(
         services,
         lambda session, now: complaint_queries.queue_quarterly_report(
+            session, now=now, timezone=services.timezone
+        ),
+    )
+
+
+async def send_monthly_return_statistics(services: JobServices) -> int:
+    """On the first day of a month: last month's return statistics to business and finance."""
+    return await _in_one_transaction(
+        services,
+        lambda session, now: return_queries.queue_monthly_statistics(
             session, now=now, timezone=services.timezone
         ),
     )

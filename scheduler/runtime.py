@@ -140,5 +140,14 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
         # a run missed by a whole day still sends the report; its dedupe key keeps it once
         misfire_grace_time=24 * 3600,
     )
+    scheduler.add_job(
+        jobs.send_monthly_return_statistics,
+        "cron",
+        day=1,
+        hour=8,
+        args=[services],
+        id="monthly_return_statistics",
+        misfire_grace_time=24 * 3600,
+    )
     scheduler.add_job = add_job  # type: ignore[method-assign]
     return scheduler

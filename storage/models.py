@@ -474,7 +474,9 @@ class BuyerNoticeTask(Base):
 
 
 class ReturnRequest(Base):
-    """A return or exchange (調退貨); a complaint verified nonconforming starts one."""
+    """A return or exchange (調退貨明細表): its lines, the exchange-ratio check of an unsalable
+    one, the goods' way back (transport order, pick-up, delivery), QC's inspection, the booking
+    in and the exchange or refund, and the return slip (退貨單). Each step is set once."""
 
     __tablename__ = "returns"
 
@@ -485,8 +487,55 @@ class ReturnRequest(Base):
     status: Mapped[str] = mapped_column(String(24))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     created_at: Mapped[dt.datetime]
+    # chat (the customer), phone (after-sales for the customer), complaint (a nonconforming one)
+    channel: Mapped[str | None] = mapped_column(String(16))
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    goods_on_hold: Mapped[bool | None] = mapped_column(Boolean)
+    total_quantity: Mapped[int | None] = mapped_column(Integer)
+    total_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    # the exchange-ratio check of an unsalable request, as computed at submission
+    exchanged_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    purchased_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    ratio_limit: Mapped[Decimal | None] = mapped_column(Numeric(6, 4))
+    window_days: Mapped[int | None] = mapped_column(Integer)
+    ratio_inside: Mapped[bool | None] = mapped_column(Boolean)
+    refused_at: Mapped[dt.datetime | None]
+    refusal: Mapped[str | None] = mapped_column(String(24))
+    # the company leader's decision on a special case (特殊情況), final
+    leader_decision: Mapped[str | None] = mapped_column(String(16))
+    leader_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    leader_at: Mapped[dt.datetime | None]
+    # 貨已到站: the after-sales head issues the transport order (退貨運輸單)
+    order_issued_at: Mapped[dt.datetime | None]
+    order_issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    picked_up_at: Mapped[dt.datetime | None]
+    picked_up_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    delivered_at: Mapped[dt.datetime | None]
+    delivered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    inspection_result: Mapped[str | None] = mapped_column(String(24))
+    inspection_notes: Mapped[str | None] = mapped_column(Text)
+    responsible_department: Mapped[str | None] = mapped_column(String(100))
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    inspected_at: Mapped[dt.datetime | None]
+    inspected_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    corrective_done_at: Mapped[dt.datetime | None]
+    corrective_done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    booked_in_at: Mapped[dt.datetime | None]
+    booked_in_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    settlement: Mapped[str | None] = mapped_column(String(16))  # exchange | refund
+    settled_at: Mapped[dt.datetime | None]
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    credit_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    slip_sent_at: Mapped[dt.datetime | None]
+    slip_sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    lines: Mapped[list[ReturnLine]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    lines: Mapped[list[ReturnLine]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="ReturnLine.id"
+    )
+    signatures: Mapped[list[ReturnSignature]] = relationship(
+        lazy="selectin", order_by="ReturnSignature.id"
+    )
+    organisation: Mapped[Organisation] = relationship(lazy="selectin")
 
 
 class ReturnLine(Base):
@@ -498,6 +547,29 @@ class ReturnLine(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     quantity: Mapped[int] = mapped_column(Integer)
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    # the exchange like for like: the lot and quantity given in its place
+    replacement_batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    replacement_quantity: Mapped[int | None] = mapped_column(Integer)
+
+    product: Mapped[Product] = relationship(lazy="selectin")
+    batch: Mapped[Batch | None] = relationship(foreign_keys=[batch_id], lazy="selectin")
+    replacement_batch: Mapped[Batch | None] = relationship(
+        foreign_keys=[replacement_batch_id], lazy="selectin"
+    )
+
+
+class ReturnSignature(Base):
+    """One of the three signatures the warehouse books goods in against (4.2.7): after-sales,
+    the business head, QC."""
+
+    __tablename__ = "return_signatures"
+    __table_args__ = (UniqueConstraint("return_id", "slot"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    slot: Mapped[str] = mapped_column(String(16))  # after_sales | business | quality
+    signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signed_at: Mapped[dt.datetime]
 
 
 # --- P3: equipment patrols, defects, vendors ------------------------------------------------

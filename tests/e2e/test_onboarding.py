@@ -55,6 +55,8 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
         "complain",
         "mytickets",
         "ticket",
+        "return",
+        "returns",
     ]
     stranger = bot.chat("Stranger")
     assert bot.emulator.command_menu(bot.token, stranger.user_id) == [

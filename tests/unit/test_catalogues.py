@@ -24,6 +24,9 @@ from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WIN
 from procedures.defects import SEVERITIES, DefectStatus
 from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.rectifications import RUNGS, RectificationStatus
+from procedures.returns import goods as return_goods
+from procedures.returns import review as return_review
+from procedures.returns.common import ReturnReason, ReturnStatus, Slot
 from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
 from reports.registry import REPORTS
@@ -124,10 +127,12 @@ def _keyword(constants: dict[str, str], call: ast.Call, name: str) -> str | None
 
 
 def told_complainant() -> set[str]:
-    """The text ids a complaint's timeline keeps as `text_key` of a reply to the complainant."""
+    """The text ids a complaint's or a return's timeline keeps as `text_key` of a reply to the
+    complainant or the customer."""
     return {
         argument.value
-        for _, call in _calls("_tell_complainant")
+        for name in ("_tell_complainant", "tell_customer")
+        for _, call in _calls(name)
         if isinstance(argument := call.args[2], ast.Constant)
     }
 
@@ -205,6 +210,48 @@ def expansions() -> dict[str, set[str]]:
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
         "{}_name": told_complainant(),
+        "return.reason.{}": set(ReturnReason),
+        "return.status.{}": set(ReturnStatus),
+        "return.slot.{}": set(Slot),
+        "return.refusal.{}": {
+            "over_limit",
+            "no_limit",
+            "no_purchases",
+            "damaged",
+            "customer_damage",
+        },
+        "return.result.{}": {r for results in return_goods.RESULTS.values() for r in results},
+        "return.leader.{}": {"approved", "refused"},
+        "return.button.leader_{}": set(return_review.LEADER_DECISIONS),
+        "return.button.{}": {s for kinds in return_goods.SETTLEMENTS.values() for s in kinds},
+        "return_qc.ask_notes_{}": {"damaged", "company_fault", "customer_damage"},
+        "timeline.return.{}": timeline_actions("request") | {"deadline_overdue"},
+        "document.return_slip.{}": {
+            "number",
+            "customer",
+            "reason",
+            "booked_in",
+            "product",
+            "lot",
+            "quantity",
+            "amount",
+            "replacement",
+            "total",
+            "credit",
+        },
+        "document.return_stats.{}": {
+            "reason",
+            "returns",
+            "quantity",
+            "amount",
+            "refused",
+            "customer",
+            "exchanged",
+            "purchased",
+            "ratio",
+            "limit",
+            "over_limit",
+        },
     }
 
 
@@ -251,6 +298,11 @@ DIALOGUE_SECTIONS = {
     "mytickets": "bot/handlers/tickets.py",
     "patrol": "bot/handlers/patrols.py",
     "score": "bot/handlers/vendors.py",
+    "return_form": "bot/handlers/return_intake.py",
+    "return_view": "bot/handlers/return_record.py",
+    "return_qc": "bot/handlers/return_work.py",
+    "return_exchange": "bot/handlers/return_work.py",
+    "return_credit": "bot/handlers/return_work.py",
 }
 
 

@@ -1,0 +1,232 @@
+"""/return RT-… shows a return (lines, signatures, steps, deadlines, timeline); customers see
+their own organisation's, without internal notes. /returns lists what waits for the caller."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from procedures import people
+from procedures.outbox import as_text
+from procedures.returns import queries
+from procedures.returns.common import SUBJECT, status_key, totals
+from procedures.timeline import events_of
+from storage.models import Deadline, ReturnRequest, TimelineEvent
+
+from ..access import for_command
+from ..context import BotContext, fit_message
+
+STEPS = (
+    ("order_issued", "return_view.order"),
+    ("picked_up", "return_view.picked_up"),
+    ("delivered", "return_view.delivered"),
+    ("booked_in", "return_view.booked_in"),
+    ("slip_sent", "return_view.slip_sent"),
+)
+
+
+async def show_return(update: Update, context: BotContext) -> None:
+    """Shows one return the user may see (reached through /return RT-…)."""
+    async with context.session() as session:
+        viewer = await context.actor(session)
+        request = await queries.return_for_viewer(session, viewer, context.args[0])
+        deadlines = await queries.deadlines_of(session, request.id)
+        events = await events_of(session, SUBJECT, request.id)
+        names = await people.names_of(
+            session,
+            [
+                *(e.actor_id for e in events),
+                *(s.signed_by_id for s in request.signatures),
+                *(getattr(request, f"{step}_by_id") for step, _ in STEPS),
+                request.inspected_by_id,
+                request.leader_by_id,
+            ],
+        )
+    internal = bool(viewer.role_names & queries.STAFF_VIEWERS)
+    text = render_return(context, request, deadlines, events, names, internal=internal)
+    await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
+
+
+def render_return(
+    context: BotContext,
+    request: ReturnRequest,
+    deadlines: list[Deadline],
+    events: list[TimelineEvent],
+    names: dict[int, str],
+    *,
+    internal: bool,
+) -> str:
+    """The detail sheet (調退貨明細表) and its handling, as the bot prints it."""
+    t = context.text
+    quantity, amount = totals(request)
+    lines = [
+        t("return_view.header", number=request.number, status=as_text(status_key(request))),
+        t(
+            "return_view.details",
+            organisation=request.organisation.name,
+            reason=as_text(f"return.reason.{request.reason}"),
+            created_at=request.created_at,
+        ),
+    ]
+    for line in request.lines:
+        lines.append(
+            t(
+                "return.line",
+                product=line.product.name,
+                lot=line.batch.lot_number if line.batch else "—",
+                quantity=line.quantity,
+                amount=f"{line.amount:.2f}",
+            )
+        )
+        if line.replacement_batch is not None:
+            lines.append(
+                t(
+                    "return_view.replacement",
+                    lot=line.replacement_batch.lot_number,
+                    quantity=line.replacement_quantity,
+                )
+            )
+    lines.append(t("return_view.totals", quantity=quantity, amount=f"{amount:.2f}"))
+    if request.ratio_inside is not None:
+        ratio = (
+            f"{request.exchanged_amount / request.purchased_amount * 100:.2f}%"
+            if request.purchased_amount
+            else "—"
+        )
+        lines.append(
+            t(
+                "return_view.ratio",
+                exchanged=f"{request.exchanged_amount:.2f}",
+                purchased=f"{request.purchased_amount:.2f}",
+                ratio=ratio,
+                limit="—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
+                window_days=request.window_days or "—",
+                inside=as_text("return.inside.yes" if request.ratio_inside else "return.inside.no"),
+            )
+        )
+    if request.leader_decision:
+        lines.append(
+            t(
+                "return_view.leader",
+                decision=as_text(f"return.leader.{request.leader_decision}"),
+                name=names.get(request.leader_by_id or 0, ""),
+                at=request.leader_at,
+            )
+        )
+    signed = {s.slot: s for s in request.signatures}
+    lines.append(t("return_view.signatures"))
+    for slot in ("after_sales", "business", "quality"):
+        signature = signed.get(slot)
+        lines.append(
+            t(
+                "return_view.signed",
+                slot=as_text(f"return.slot.{slot}"),
+                name=names.get(signature.signed_by_id, ""),
+                at=signature.signed_at,
+            )
+            if signature
+            else t("return_view.unsigned", slot=as_text(f"return.slot.{slot}"))
+        )
+    for step, key in STEPS:
+        at = getattr(request, f"{step}_at")
+        if at is not None:
+            lines.append(t(key, name=names.get(getattr(request, f"{step}_by_id") or 0, ""), at=at))
+        if step == "delivered" and request.inspection_result:
+            lines.append(
+                t(
+                    "return_view.inspection",
+                    result=as_text(f"return.result.{request.inspection_result}"),
+                    name=names.get(request.inspected_by_id or 0, ""),
+                    at=request.inspected_at,
+                    # a refusal's explanation is the customer's; the analysis of a fault is not
+                    notes=request.inspection_notes or ""
+                    if internal or request.inspection_result != "company_fault"
+                    else "",
+                ).rstrip()
+            )
+    if internal and request.responsible_department:
+        lines.append(
+            t(
+                "return_view.responsible",
+                department=request.responsible_department,
+                person=request.responsible_person,
+            )
+        )
+    if request.credit_amount is not None:
+        lines.append(t("return_view.credit", amount=f"{request.credit_amount:.2f}"))
+    if deadlines:
+        lines += ["", t("return_view.deadlines")]
+        now = context.now()
+        for deadline in deadlines:
+            if not internal and deadline.kind in queries.INTERNAL_DEADLINES:
+                continue
+            if deadline.met_at is not None:
+                key = (
+                    "return_view.deadline_late" if deadline.met_late else "return_view.deadline_met"
+                )
+            elif now >= deadline.due_at:
+                key = "return_view.deadline_overdue"
+            else:
+                key = "return_view.deadline_open"
+            kind = as_text(f"deadline.kind.{deadline.kind}")
+            lines.append(t(key, kind=kind, due_at=deadline.due_at, met_at=deadline.met_at))
+    lines += ["", t("timeline.header")]
+    for event in events:
+        if not internal and event.action in queries.INTERNAL_ACTIONS:
+            continue
+        details = {**(event.after or {})}
+        if "slot" in details:
+            details["slot"] = as_text(f"return.slot.{details['slot']}")
+        if "reason" in details:
+            details["reason"] = as_text(f"return.reason.{details['reason']}")
+        if "result" in details:
+            details["result"] = as_text(f"return.result.{details['result']}")
+        if "refusal" in details:
+            details["refusal"] = as_text(f"return.refusal.{details['refusal']}")
+        if "decision" in details:
+            details["decision"] = as_text(f"return.leader.{details['decision']}")
+        if "kind" in details:
+            details["kind"] = as_text(f"deadline.kind.{details['kind']}")
+        if event.action == "reply_to_customer":
+            details["what"] = as_text(f"{details.get('text_key')}_name")
+        if event.action == "inspected" and not internal:
+            details["notes"] = ""
+        action = t(f"timeline.return.{event.action}", **details).rstrip()
+        actor = names.get(event.actor_id, "") if event.actor_id else t("timeline.system")
+        lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
+    return "\n".join(lines)
+
+
+@for_command("returns")
+async def list_returns(update: Update, context: BotContext) -> None:
+    """Lists the returns waiting for the caller's roles (a customer: their own), with buttons."""
+    member = context.member
+    assert member is not None
+    async with context.session() as session:
+        if member.roles & queries.STAFF_VIEWERS:
+            waiting = await queries.waiting_for(session, member.roles)
+        elif member.organisation_id is not None:
+            waiting = await queries.returns_of(session, member.organisation_id)
+        else:
+            waiting = []
+    if not waiting:
+        await context.reply(update, "return_view.none_waiting")
+        return
+    await context.reply(update, "return_view.waiting_header", count=len(waiting))
+    for request in waiting:
+        quantity, amount = totals(request)
+        await context.reply(
+            update,
+            "return_view.list_line",
+            buttons=queries.buttons_for(request, member.roles) or None,
+            number=request.number,
+            organisation=request.organisation.name,
+            reason=as_text(f"return.reason.{request.reason}"),
+            quantity=quantity,
+            amount=f"{amount:.2f}",
+            status=as_text(status_key(request)),
+        )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("returns", list_returns))

@@ -1,0 +1,163 @@
+"""What the return modules share: statuses, the three signatures, loading, telling the customer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ReturnRequest, ReturnSignature, User
+
+from .. import roles
+from ..errors import NotFound, WrongState
+from ..outbox import notify_users, users_with_roles
+from ..timeline import SUBJECT_TYPES, record_change
+
+SUBJECT = SUBJECT_TYPES[ReturnRequest]
+
+
+class ReturnReason(StrEnum):
+    QUALITY = "quality"
+    UNSALABLE = "unsalable"  # 不適銷
+
+
+class ReturnStatus(StrEnum):
+    """Where a return stands; each step's facts are on the record, set once."""
+
+    AWAITING_AFTER_SALES = "awaiting_after_sales"
+    AWAITING_BUSINESS = "awaiting_business"
+    REFUSED = "refused"  # outside the exchange ratio: after-sales may take it to the leader
+    SPECIAL_CASE = "special_case"  # with the company leader
+    APPROVED = "approved"  # the customer is told to send the goods
+    ORDER_ISSUED = "order_issued"  # 退貨運輸單: the driver may collect
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"  # at the warehouse, waiting for QC
+    INSPECTED = "inspected"
+    REJECTED = "rejected"  # final: the leader said no, or QC refused the goods
+    BOOKED_IN = "booked_in"
+    SETTLED = "settled"  # exchanged or credited, the slip not yet sent
+    CLOSED = "closed"
+
+
+# Requests that take up some of the organisation's shipped quantity and exchange ratio: all
+# but those refused, with the leader, or rejected.
+NOT_COUNTED = (ReturnStatus.REFUSED, ReturnStatus.SPECIAL_CASE, ReturnStatus.REJECTED)
+
+
+class Slot(StrEnum):
+    """The three signatures the warehouse books goods in against (4.2.7)."""
+
+    AFTER_SALES = "after_sales"
+    BUSINESS = "business"
+    QUALITY = "quality"
+
+
+SIGNATURE_ORDER = (Slot.AFTER_SALES, Slot.BUSINESS, Slot.QUALITY)
+SIGNERS: dict[str, frozenset[str]] = {
+    # 4.2.3: after-sales staff sign an unsalable exchange; 4.2.4: the head signs a quality return
+    f"{ReturnReason.UNSALABLE}:{Slot.AFTER_SALES}": frozenset(
+        {roles.AFTER_SALES, roles.AFTER_SALES_HEAD}
+    ),
+    f"{ReturnReason.QUALITY}:{Slot.AFTER_SALES}": frozenset({roles.AFTER_SALES_HEAD}),
+    f"{ReturnReason.UNSALABLE}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
+    f"{ReturnReason.QUALITY}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
+    f"{ReturnReason.UNSALABLE}:{Slot.QUALITY}": frozenset({roles.QUALITY, roles.QUALITY_HEAD}),
+    f"{ReturnReason.QUALITY}:{Slot.QUALITY}": frozenset({roles.QUALITY, roles.QUALITY_HEAD}),
+}
+
+
+def missing_signatures(signed: set[str] | frozenset[str]) -> list[Slot]:
+    """The signatures the warehouse still lacks, in the order the procedure gives them."""
+    return [slot for slot in SIGNATURE_ORDER if slot not in signed]
+
+
+def signed_slots(request: ReturnRequest) -> set[str]:
+    return {signature.slot for signature in request.signatures}
+
+
+def add_signature(
+    session: AsyncSession, request: ReturnRequest, slot: Slot, actor: User, now: dt.datetime
+) -> None:
+    """Sign for `slot`, once: a second signature is refused, never replaces the first."""
+    roles.require_role(actor.role_names, SIGNERS[f"{request.reason}:{slot}"])
+    if slot in signed_slots(request):
+        raise WrongState("return.already_signed", number=request.number)
+    signature = ReturnSignature(slot=slot, signed_by_id=actor.id, signed_at=now)
+    request.signatures.append(signature)
+    record_change(session, request, "signed", now, actor=actor, after={"slot": slot})
+
+
+async def load_return(session: AsyncSession, return_id: int, *, lock: bool = True) -> ReturnRequest:
+    query = select(ReturnRequest).where(ReturnRequest.id == return_id)
+    if lock:
+        query = query.with_for_update()
+    request = await session.scalar(query)
+    if request is None:
+        raise NotFound("return.not_found")
+    return request
+
+
+def require_status(request: ReturnRequest, *allowed: ReturnStatus) -> None:
+    if request.status not in allowed:
+        raise WrongState(
+            "return.wrong_step", number=request.number, status={"$text": status_key(request)}
+        )
+
+
+def status_key(request: ReturnRequest) -> str:
+    return f"return.status.{request.status}"
+
+
+def totals(request: ReturnRequest) -> tuple[int, Decimal]:
+    return (
+        sum(line.quantity for line in request.lines),
+        sum((line.amount for line in request.lines), Decimal("0.00")),
+    )
+
+
+def subject_params(request: ReturnRequest) -> dict[str, Any]:
+    quantity, amount = totals(request)
+    return {
+        "number": request.number,
+        "organisation": request.organisation.name,
+        "reason": {"$text": f"return.reason.{request.reason}"},
+        "lines": len(request.lines),
+        "quantity": quantity,
+        "amount": f"{amount:.2f}",
+    }
+
+
+async def tell_customer(
+    session: AsyncSession,
+    request: ReturnRequest,
+    key: str,
+    params: dict[str, Any],
+    now: dt.datetime,
+    *,
+    attachment: dict[str, Any] | None = None,
+) -> int:
+    """A message to the organisation's contacts, kept on the return's timeline; how many got it."""
+    customers = await users_with_roles(
+        session, [roles.CUSTOMER], organisation_ids=[request.organisation_id]
+    )
+    await notify_users(
+        session,
+        customers,
+        key,
+        {**subject_params(request), **params},
+        now=now,
+        attachment=attachment,
+        dedupe_prefix=f"return:{request.id}:{key}",
+    )
+    record_change(
+        session,
+        request,
+        "reply_to_customer",
+        now,
+        after={"text_key": key, "recipients": len(customers)},
+    )
+    return len(customers)

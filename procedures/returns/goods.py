@@ -1,0 +1,496 @@
+"""The goods' way back and what becomes of them: the transport order (退貨運輸單), pick-up and
+delivery, QC's inspection, the booking in against three signatures, the exchange or refund,
+and the return slip (退貨單) by 12:00 the next day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Batch, ReturnRequest, User
+
+from .. import roles
+from ..actions import (
+    BeginCredit,
+    BeginReturnInspection,
+    BookIn,
+    ChooseSettlement,
+    CloseCorrectiveAction,
+    ConfirmPickUp,
+    SendReturnSlip,
+)
+from ..calendar import noon_next_day
+from ..complaints.intake import check_quantity
+from ..deadlines import meet_deadline, open_deadline
+from ..errors import InvalidInput, WrongState
+from ..outbox import as_time, button, notify_roles
+from ..text_input import MAX_TEXT, check_text, column_length
+from ..timeline import record_change
+from ..unit_of_work import UnitOfWork
+from .common import (
+    SUBJECT,
+    ReturnReason,
+    ReturnStatus,
+    Slot,
+    add_signature,
+    load_return,
+    missing_signatures,
+    require_status,
+    signed_slots,
+    subject_params,
+    tell_customer,
+)
+
+# QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
+# second refuses the return with a written explanation that goes back to the customer.
+RESULTS = {
+    ReturnReason.UNSALABLE: ("undamaged", "damaged"),
+    ReturnReason.QUALITY: ("company_fault", "customer_damage"),
+}
+REFUSING_RESULTS = frozenset({"damaged", "customer_damage"})
+SETTLEMENTS = {
+    ReturnReason.UNSALABLE: ("exchange",),  # 按原品種予以調換
+    ReturnReason.QUALITY: ("exchange", "refund"),
+}
+CORRECTIVE_ACTION_WITHIN = dt.timedelta(days=30)
+DEPARTMENT_LENGTH = column_length(ReturnRequest.responsible_department)
+PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
+QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+
+
+def _open(
+    session: AsyncSession, request: ReturnRequest, kind: str, role: str, due: dt.datetime, now
+) -> None:
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=request.id,
+        subject_label=request.number,
+        kind=kind,
+        responsible_role=role,
+        opened_at=now,
+        due_at=due,
+    )
+
+
+# --- the way back -------------------------------------------------------------------------------
+
+
+async def issue_transport_order(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """貨已到站: the freight station reported the goods; the after-sales head issues the
+    transport order and the drivers get it (4.2.5)."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES_HEAD}))
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.APPROVED)
+    request.status = ReturnStatus.ORDER_ISSUED
+    request.order_issued_at, request.order_issued_by_id = now, actor.id
+    record_change(session, request, "transport_order_issued", now, actor=actor)
+    await notify_roles(
+        session,
+        [roles.DRIVER],
+        "return.transport_order",
+        {**subject_params(request), "issued_by": actor.full_name},
+        now=now,
+        buttons=[[button("return.button.picked_up", ConfirmPickUp(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:order",
+    )
+    await uow.commit()
+    return request
+
+
+async def confirm_pick_up(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """The driver collected the goods at the station: only against a transport order."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.DRIVER}))
+    request = await load_return(session, return_id)
+    if request.order_issued_at is None:
+        raise WrongState("return.no_transport_order", number=request.number)
+    require_status(request, ReturnStatus.ORDER_ISSUED)
+    request.status = ReturnStatus.PICKED_UP
+    request.picked_up_at, request.picked_up_by_id = now, actor.id
+    record_change(session, request, "picked_up", now, actor=actor)
+    await uow.commit()
+    return request
+
+
+async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """The driver delivered the goods to the warehouse: only after picking them up. QC is
+    asked to inspect; the warehouse hears the goods are in."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.DRIVER}))
+    request = await load_return(session, return_id)
+    if request.picked_up_at is None:
+        raise WrongState("return.not_picked_up", number=request.number)
+    require_status(request, ReturnStatus.PICKED_UP)
+    request.status = ReturnStatus.DELIVERED
+    request.delivered_at, request.delivered_by_id = now, actor.id
+    record_change(session, request, "delivered", now, actor=actor)
+    params = subject_params(request)
+    await notify_roles(
+        session,
+        [roles.QUALITY],
+        "return.inspect",
+        params,
+        now=now,
+        buttons=[[button("return.button.inspect", BeginReturnInspection(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:inspect",
+    )
+    await notify_roles(
+        session,
+        [roles.WAREHOUSE],
+        "return.delivered_to_warehouse",
+        params,
+        now=now,
+        buttons=[[button("return.button.book_in", BookIn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:delivered",
+    )
+    await uow.commit()
+    return request
+
+
+# --- QC's inspection ------------------------------------------------------------------------
+
+
+async def return_for_inspection(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
+) -> ReturnRequest:
+    """The return, if `actor` may inspect it now (asked before the dialogue and at commit)."""
+    roles.require_role(actor.role_names, QC_STAFF)
+    request = await load_return(session, return_id, lock=lock)
+    require_status(request, ReturnStatus.DELIVERED)
+    return request
+
+
+@dataclass(frozen=True)
+class Inspection:
+    result: str
+    notes: str = ""
+    department: str | None = None
+    person: str | None = None
+
+
+def check_inspection(reason: str, inspection: Inspection) -> Inspection:
+    """The finding fits the return's reason; a refusal has its written explanation and a
+    company fault its cause, responsible department and person."""
+    if inspection.result not in RESULTS[ReturnReason(reason)]:
+        raise InvalidInput("return.bad_result")
+    notes = inspection.notes
+    if inspection.result != "undamaged":
+        notes = check_text(notes, empty="return.empty_notes", limit=MAX_TEXT)
+    if inspection.result != "company_fault":
+        return Inspection(inspection.result, notes.strip())
+    department = check_text(
+        inspection.department or "", empty="return.empty_department", limit=DEPARTMENT_LENGTH
+    )
+    person = check_text(inspection.person or "", empty="return.empty_person", limit=PERSON_LENGTH)
+    return Inspection(inspection.result, notes, department, person)
+
+
+async def record_inspection(
+    uow: UnitOfWork,
+    actor: User,
+    return_id: int,
+    inspection: Inspection,
+    *,
+    corrective_within: dt.timedelta = CORRECTIVE_ACTION_WITHIN,
+) -> ReturnRequest:
+    """QC's inspection (4.2.6). Undamaged goods, or a company fault, are signed; a company
+    fault names the responsible department and person and opens a corrective action with a
+    deadline. Damaged goods, or customer damage, are refused: not signed, and the written
+    explanation goes to the customer."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_inspection(session, actor, return_id, lock=True)
+    inspection = check_inspection(request.reason, inspection)
+    request.inspection_result, request.inspection_notes = inspection.result, inspection.notes
+    request.responsible_department = inspection.department
+    request.responsible_person = inspection.person
+    request.inspected_at, request.inspected_by_id = now, actor.id
+    record_change(
+        session,
+        request,
+        "inspected",
+        now,
+        actor=actor,
+        after={"result": inspection.result, "notes": inspection.notes},
+    )
+    params = subject_params(request)
+    if inspection.result in REFUSING_RESULTS:
+        request.status, request.refused_at = ReturnStatus.REJECTED, now
+        request.refusal = inspection.result
+        await tell_customer(
+            session, request, "return.refused_after_inspection", {"notes": inspection.notes}, now
+        )
+        await notify_roles(
+            session,
+            [roles.AFTER_SALES, roles.AFTER_SALES_HEAD],
+            "return.refused_after_inspection_staff",
+            {**params, "notes": inspection.notes},
+            now=now,
+            dedupe_prefix=f"return:{request.id}:qc-refused",
+        )
+        await uow.commit()
+        return request
+    add_signature(session, request, Slot.QUALITY, actor, now)
+    request.status = ReturnStatus.INSPECTED
+    if inspection.result == "company_fault":
+        due = now + corrective_within
+        _open(session, request, "corrective_action", roles.QUALITY, due, now)
+        record_change(
+            session,
+            request,
+            "corrective_action_opened",
+            now,
+            after={"department": inspection.department, "person": inspection.person},
+        )
+        await notify_roles(
+            session,
+            [roles.QUALITY_HEAD, roles.QUALITY],
+            "return.corrective_action",
+            {
+                **params,
+                "department": inspection.department,
+                "person": inspection.person,
+                "cause": inspection.notes,
+                "due_at": as_time(due),
+            },
+            now=now,
+            buttons=[
+                [button("return.button.corrected", CloseCorrectiveAction(return_id=request.id))]
+            ],
+            dedupe_prefix=f"return:{request.id}:corrective",
+        )
+    missing = missing_signatures(signed_slots(request))
+    await notify_roles(
+        session,
+        [roles.WAREHOUSE],
+        "return.ready_to_book_in" if not missing else "return.inspected_missing",
+        {**params, "missing": [{"$text": f"return.slot.{slot}"} for slot in missing]},
+        now=now,
+        buttons=[[button("return.button.book_in", BookIn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:inspected",
+    )
+    await uow.commit()
+    return request
+
+
+async def close_corrective_action(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """Quality confirms the corrective and preventive action (糾正和預防) is done."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, QC_STAFF)
+    request = await load_return(session, return_id)
+    if request.inspection_result != "company_fault":
+        raise WrongState("return.no_corrective_action", number=request.number)
+    if request.corrective_done_at is not None:
+        raise WrongState("return.corrective_already_done", number=request.number)
+    request.corrective_done_at, request.corrective_done_by_id = now, actor.id
+    record_change(session, request, "corrective_action_done", now, actor=actor)
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=request.id, kind="corrective_action", now=now
+    )
+    await uow.commit()
+    return request
+
+
+# --- booking in, exchange or refund, the slip ------------------------------------------------
+
+
+async def book_in(
+    uow: UnitOfWork, actor: User, return_id: int, *, timezone: ZoneInfo
+) -> ReturnRequest:
+    """The warehouse books the goods in, only against all three signatures (4.2.7): one
+    missing is named and nothing changes. The return slip is due by 12:00 the next day."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.DELIVERED, ReturnStatus.INSPECTED)
+    missing = missing_signatures(signed_slots(request))
+    if missing:
+        raise WrongState(
+            "return.signatures_missing",
+            number=request.number,
+            missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
+        )
+    request.status = ReturnStatus.BOOKED_IN
+    request.booked_in_at, request.booked_in_by_id = now, actor.id
+    record_change(
+        session,
+        request,
+        "booked_in",
+        now,
+        actor=actor,
+        after={"held": bool(request.goods_on_hold)},
+    )
+    _open(session, request, "return_slip", roles.WAREHOUSE, noon_next_day(now, timezone), now)
+    await uow.commit()
+    return request
+
+
+def settlement_buttons(request: ReturnRequest) -> list[list[dict]]:
+    """What the warehouse may do once the goods are in: exchange (or, for quality, refund), and
+    send the slip."""
+    rows = []
+    if request.settlement is None:
+        rows.append(
+            [
+                button(
+                    f"return.button.{kind}", ChooseSettlement(return_id=request.id, settlement=kind)
+                )
+                for kind in SETTLEMENTS[ReturnReason(request.reason)]
+            ]
+        )
+    if request.slip_sent_at is None:
+        rows.append([button("return.button.slip", SendReturnSlip(return_id=request.id))])
+    return rows
+
+
+async def return_for_settlement(
+    session: AsyncSession, actor: User, return_id: int, settlement: str, *, lock: bool = False
+) -> ReturnRequest:
+    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
+    request = await load_return(session, return_id, lock=lock)
+    require_status(request, ReturnStatus.BOOKED_IN)
+    if request.settlement is not None:
+        raise WrongState("return.already_settled", number=request.number)
+    if settlement not in SETTLEMENTS[ReturnReason(request.reason)]:
+        raise InvalidInput("return.bad_settlement")
+    return request
+
+
+async def replacement_batches(session: AsyncSession, product_id: int) -> list[Batch]:
+    """Lots of the same product (like for like) that are not nonconforming."""
+    rows = await session.scalars(
+        select(Batch)
+        .where(Batch.product_id == product_id, Batch.nonconforming_since.is_(None))
+        .order_by(Batch.lot_number)
+    )
+    return list(rows)
+
+
+async def record_exchange(
+    uow: UnitOfWork, actor: User, return_id: int, replacements: list[tuple[int, int]]
+) -> ReturnRequest:
+    """The exchange like for like: for each line, in order, the replacement lot and quantity."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_settlement(session, actor, return_id, "exchange", lock=True)
+    if len(replacements) != len(request.lines):
+        raise InvalidInput("return.incomplete")
+    for line, (batch_id, quantity) in zip(request.lines, replacements, strict=True):
+        allowed = {b.id for b in await replacement_batches(session, line.product_id)}
+        if batch_id not in allowed:
+            raise InvalidInput("return.bad_replacement")
+        line.replacement_batch_id = batch_id
+        line.replacement_quantity = check_quantity(str(quantity))
+    request.settlement = "exchange"
+    await _settled(session, request, actor, now)
+    record_change(
+        session,
+        request,
+        "exchanged",
+        now,
+        actor=actor,
+        after={"quantity": sum(q for _, q in replacements)},
+    )
+    await tell_customer(session, request, "return.exchanged", {}, now)
+    await uow.commit()
+    return request
+
+
+async def choose_refund(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """A quality return refunded: finance is asked to record the credit."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_settlement(session, actor, return_id, "refund", lock=True)
+    request.settlement = "refund"
+    record_change(session, request, "refund_chosen", now, actor=actor)
+    await notify_roles(
+        session,
+        [roles.FINANCE],
+        "return.credit_to_record",
+        subject_params(request),
+        now=now,
+        buttons=[[button("return.button.credit", BeginCredit(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:credit",
+    )
+    await uow.commit()
+    return request
+
+
+async def return_for_credit(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
+) -> ReturnRequest:
+    roles.require_role(actor.role_names, frozenset({roles.FINANCE}))
+    request = await load_return(session, return_id, lock=lock)
+    if request.settlement != "refund" or request.settled_at is not None:
+        raise WrongState("return.no_credit_due", number=request.number)
+    return request
+
+
+def check_credit(text: str, limit: Decimal) -> Decimal:
+    """A positive amount with at most two decimals, no more than the return's amount."""
+    cleaned = unicodedata.normalize("NFKC", text).strip().replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidInput("return.bad_credit") from None
+    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput("return.bad_credit")
+    if amount > limit:
+        raise InvalidInput("return.credit_over_amount", amount=f"{limit:.2f}")
+    return amount
+
+
+async def record_credit(uow: UnitOfWork, actor: User, return_id: int, text: str) -> ReturnRequest:
+    """Finance records the credit amount of a refund; the customer is told."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_credit(session, actor, return_id, lock=True)
+    request.credit_amount = check_credit(text, request.total_amount or Decimal(0))
+    await _settled(session, request, actor, now)
+    record_change(
+        session, request, "credited", now, actor=actor, after={"amount": str(request.credit_amount)}
+    )
+    await tell_customer(
+        session, request, "return.credited", {"credit": f"{request.credit_amount:.2f}"}, now
+    )
+    await uow.commit()
+    return request
+
+
+async def _settled(
+    session: AsyncSession, request: ReturnRequest, actor: User, now: dt.datetime
+) -> None:
+    request.settled_at, request.settled_by_id = now, actor.id
+    request.status = ReturnStatus.CLOSED if request.slip_sent_at else ReturnStatus.SETTLED
+
+
+async def send_slip(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """The return slip (退貨單) goes to the customer as a document (4.2.9), due by 12:00 the
+    day after booking in."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.BOOKED_IN, ReturnStatus.SETTLED)
+    if request.slip_sent_at is not None:
+        raise WrongState("return.slip_already_sent", number=request.number)
+    request.slip_sent_at, request.slip_sent_by_id = now, actor.id
+    if request.status == ReturnStatus.SETTLED:
+        request.status = ReturnStatus.CLOSED
+    recipients = await tell_customer(
+        session,
+        request,
+        "return.slip",
+        {},
+        now,
+        attachment={"kind": "return_slip", "params": {"id": request.id}},
+    )
+    record_change(session, request, "slip_sent", now, actor=actor, after={"recipients": recipients})
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=request.id, kind="return_slip", now=now
+    )
+    await uow.commit()
+    return request

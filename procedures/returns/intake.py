@@ -1,0 +1,343 @@
+"""Filing a return (調退貨明細表): the dialogue's look-ups and checks, and the submission; and the
+quality return a nonconforming complaint starts, which enters at the same step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Batch, Complaint, Organisation, ReturnLine, ReturnRequest, Shipment, User
+
+from .. import roles
+from ..actions import ForwardToLeader, SignReturn
+from ..complaints.intake import check_quantity, shipped_batches
+from ..errors import InvalidInput, NotAllowed, NotFound
+from ..numbering import next_number
+from ..outbox import as_text, button, notify_roles
+from ..timeline import record_change
+from ..unit_of_work import UnitOfWork
+from .common import NOT_COUNTED, ReturnReason, ReturnStatus, subject_params, tell_customer, totals
+from .ratio import RatioCheck, check_ratio
+
+CHANNELS = ("chat", "phone")
+# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+MAX_LINES = 20
+CENT = Decimal("0.01")
+
+
+@dataclass
+class ReturnDraft:
+    """What the dialogue has gathered (kept as JSON between steps)."""
+
+    organisation_id: int
+    reason: str | None = None
+    channel: str = "chat"
+    # each {"batch_id", "quantity"}; the product is the lot's, the amount the shipment's price
+    lines: list[dict[str, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReturnDraft:
+        return cls(**data)
+
+
+async def unit_price(session: AsyncSession, organisation_id: int, batch_id: int) -> Decimal:
+    """What the organisation paid a unit of the lot, over all its shipments of it."""
+    amount, quantity = (
+        await session.execute(
+            select(func.sum(Shipment.amount), func.sum(Shipment.quantity)).where(
+                Shipment.organisation_id == organisation_id, Shipment.batch_id == batch_id
+            )
+        )
+    ).one()
+    return Decimal(amount) / quantity if quantity else Decimal(0)
+
+
+async def line_amount(
+    session: AsyncSession, organisation_id: int, batch_id: int, quantity: int
+) -> Decimal:
+    price = await unit_price(session, organisation_id, batch_id)
+    return (price * quantity).quantize(CENT, ROUND_HALF_UP)
+
+
+async def returned_quantity(session: AsyncSession, organisation_id: int, batch_id: int) -> int:
+    """What the organisation has already sent back, or asked to, of the lot (refused and
+    rejected requests do not count)."""
+    total = await session.scalar(
+        select(func.coalesce(func.sum(ReturnLine.quantity), 0))
+        .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
+        .where(
+            ReturnRequest.organisation_id == organisation_id,
+            ReturnLine.batch_id == batch_id,
+            ReturnRequest.status.not_in(list(NOT_COUNTED)),
+        )
+    )
+    return int(total or 0)
+
+
+async def returnable_quantity(session: AsyncSession, draft: ReturnDraft, batch_id: int) -> int:
+    shipped = await session.scalar(
+        select(func.coalesce(func.sum(Shipment.quantity), 0)).where(
+            Shipment.organisation_id == draft.organisation_id, Shipment.batch_id == batch_id
+        )
+    )
+    drafted = sum(line["quantity"] for line in draft.lines if line["batch_id"] == batch_id)
+    returned = await returned_quantity(session, draft.organisation_id, batch_id)
+    return int(shipped or 0) - returned - drafted
+
+
+async def check_line(session: AsyncSession, draft: ReturnDraft, batch_id: int, text: str) -> int:
+    """A positive whole number no more than was shipped of the lot less what is already
+    returned (or in this request): refused with the figures otherwise."""
+    quantity = check_quantity(text)
+    if batch_id not in {b.id for b in await _shipped(session, draft.organisation_id)}:
+        raise InvalidInput("return.lot_not_shipped")
+    shipped = await session.scalar(
+        select(func.coalesce(func.sum(Shipment.quantity), 0)).where(
+            Shipment.organisation_id == draft.organisation_id, Shipment.batch_id == batch_id
+        )
+    )
+    left = await returnable_quantity(session, draft, batch_id)
+    if quantity > left:
+        raise InvalidInput(
+            "return.quantity_over_left",
+            quantity=quantity,
+            shipped=int(shipped or 0),
+            returned=int(shipped or 0) - left,
+            left=max(left, 0),
+        )
+    return quantity
+
+
+async def _shipped(session: AsyncSession, organisation_id: int) -> list[Batch]:
+    rows = await session.scalars(
+        select(Batch)
+        .join(Shipment, Shipment.batch_id == Batch.id)
+        .where(Shipment.organisation_id == organisation_id)
+        .distinct()
+    )
+    return list(rows)
+
+
+async def returnable_batches(
+    session: AsyncSession, organisation_id: int, product_id: int
+) -> list[Batch]:
+    return await shipped_batches(session, organisation_id, product_id)
+
+
+async def _store(session: AsyncSession, request: ReturnRequest) -> None:
+    """A new return with its lines, totalled on the record (統計數量和金額)."""
+    request.total_quantity, request.total_amount = totals(request)
+    session.add(request)
+    await session.flush()
+    await session.refresh(request, ["organisation", "signatures"])
+
+
+@dataclass(frozen=True)
+class FilingOutcome:
+    request: ReturnRequest
+    check: RatioCheck | None
+
+
+async def file_return(
+    uow: UnitOfWork, actor: User, draft: ReturnDraft, *, timezone: ZoneInfo
+) -> FilingOutcome:
+    """Record the request with its lines priced from the shipments. Unsalable: the exchange
+    ratio is checked; inside, after-sales is asked to sign; outside, it is refused with the
+    figures and after-sales may take it to the company leader. Quality: the after-sales head
+    is asked to sign."""
+    session, now = uow.session, uow.clock.now()
+    if draft.channel == "chat":
+        roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
+        if actor.organisation_id != draft.organisation_id:
+            raise NotAllowed()
+    else:
+        roles.require_role(actor.role_names, FILING_STAFF)
+        if draft.channel not in CHANNELS:
+            raise InvalidInput("return.incomplete")
+    if draft.reason not in tuple(ReturnReason) or not draft.lines:
+        raise InvalidInput("return.incomplete")
+    if len(draft.lines) > MAX_LINES:
+        raise InvalidInput("return.too_many_lines", limit=MAX_LINES)
+    organisation = await session.get(Organisation, draft.organisation_id)
+    if organisation is None or organisation.kind != "customer":
+        raise NotFound("return.not_found")
+    # every line again, as at commit: the shipments or other returns may have changed
+    lines, checked = [], ReturnDraft(draft.organisation_id, draft.reason, draft.channel)
+    for line in draft.lines:
+        quantity = await check_line(session, checked, line["batch_id"], str(line["quantity"]))
+        checked.lines.append(line)
+        batch = await session.get(Batch, line["batch_id"])
+        assert batch is not None
+        lines.append(
+            ReturnLine(
+                product_id=batch.product_id,
+                batch_id=batch.id,
+                quantity=quantity,
+                amount=await line_amount(session, organisation.id, batch.id, quantity),
+            )
+        )
+    request = ReturnRequest(
+        number=await next_number(session, "RT", now.year),
+        organisation_id=organisation.id,
+        reason=draft.reason,
+        status=ReturnStatus.AWAITING_AFTER_SALES,
+        channel=draft.channel,
+        filed_by_id=actor.id,
+        created_at=now,
+        lines=lines,
+    )
+    await _store(session, request)
+    record_change(
+        session,
+        request,
+        "filed",
+        now,
+        actor=actor,
+        after={
+            "channel": draft.channel,
+            "reason": draft.reason,
+            "lines": len(lines),
+            "quantity": request.total_quantity,
+            "amount": str(request.total_amount),
+        },
+    )
+    check = None
+    if request.reason == ReturnReason.UNSALABLE:
+        check = await check_ratio(
+            session, organisation, request.total_amount, now, timezone, excluding=request.id
+        )
+        await _after_ratio_check(session, request, check, now)
+    else:
+        await ask_after_sales_head(session, request, now)
+    await uow.commit()
+    return FilingOutcome(request, check)
+
+
+async def _after_ratio_check(
+    session: AsyncSession, request: ReturnRequest, check: RatioCheck, now: dt.datetime
+) -> None:
+    """Keep the figures on the record; show them to after-sales and finance; refuse one
+    outside, telling the customer why."""
+    request.exchanged_amount, request.purchased_amount = check.exchanged, check.purchased
+    request.ratio_limit, request.window_days = check.limit, check.window_days
+    request.ratio_inside = check.inside
+    record_change(
+        session,
+        request,
+        "ratio_checked",
+        now,
+        after={**check.as_params(), "inside": check.inside},
+    )
+    params = {**subject_params(request), **check.as_params()}
+    if check.inside:
+        await notify_roles(
+            session,
+            [roles.AFTER_SALES],
+            "return.ratio_inside",
+            params,
+            now=now,
+            buttons=[[button("return.button.sign", SignReturn(return_id=request.id))]],
+            dedupe_prefix=f"return:{request.id}:review",
+        )
+    else:
+        refusal = check.refusal
+        request.status, request.refused_at, request.refusal = ReturnStatus.REFUSED, now, refusal
+        record_change(session, request, "refused", now, after={"refusal": refusal})
+        reason = as_text(f"return.refusal.{refusal}", **check.as_params())
+        await notify_roles(
+            session,
+            [roles.AFTER_SALES],
+            "return.ratio_outside",
+            {**params, "refusal": reason},
+            now=now,
+            buttons=[[button("return.button.to_leader", ForwardToLeader(return_id=request.id))]],
+            dedupe_prefix=f"return:{request.id}:review",
+        )
+        await tell_customer(
+            session, request, "return.refused_to_customer", {"refusal": reason}, now
+        )
+    await notify_roles(
+        session,
+        [roles.FINANCE],
+        "return.ratio_for_finance",
+        {**params, "inside": as_text("return.inside.yes" if check.inside else "return.inside.no")},
+        now=now,
+        dedupe_prefix=f"return:{request.id}:finance",
+    )
+
+
+async def ask_after_sales_head(
+    session: AsyncSession, request: ReturnRequest, now: dt.datetime
+) -> None:
+    """A quality return waits for the after-sales head's signature (4.2.4)."""
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES_HEAD],
+        "return.quality_to_sign",
+        subject_params(request),
+        now=now,
+        buttons=[[button("return.button.sign", SignReturn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:review",
+    )
+
+
+async def start_quality_return(
+    session: AsyncSession, complaint: Complaint, now: dt.datetime, *, goods_on_hold: bool
+) -> ReturnRequest:
+    """A return for the complained quantity, priced at what the buyer paid for the batch; it
+    enters the quality path, waiting for the after-sales head. `goods_on_hold` (the caller
+    asked the hold) is kept on the return: goods coming back under a shipment hold are
+    booked in as held, never as stock to ship."""
+    if complaint.product_id is None:
+        raise ValueError("a return needs a product of the master data")
+    amount = (
+        await line_amount(
+            session, complaint.organisation_id, complaint.batch_id, complaint.quantity
+        )
+        if complaint.batch_id is not None
+        else Decimal("0.00")
+    )
+    request = ReturnRequest(
+        number=await next_number(session, "RT", now.year),
+        organisation_id=complaint.organisation_id,
+        reason=ReturnReason.QUALITY,
+        status=ReturnStatus.AWAITING_AFTER_SALES,
+        complaint_id=complaint.id,
+        channel="complaint",
+        goods_on_hold=goods_on_hold,
+        created_at=now,
+        lines=[
+            ReturnLine(
+                product_id=complaint.product_id,
+                batch_id=complaint.batch_id,
+                quantity=complaint.quantity,
+                amount=amount,
+            )
+        ],
+    )
+    await _store(session, request)
+    record_change(
+        session,
+        request,
+        "created",
+        now,
+        after={
+            "number": request.number,
+            "complaint": complaint.number,
+            "quantity": complaint.quantity,
+            "amount": str(amount),
+            "goods_on_hold": goods_on_hold,
+        },
+    )
+    await ask_after_sales_head(session, request, now)
+    return request

@@ -1,0 +1,307 @@
+"""Reading returns: one for a viewer, what waits for a role (with its buttons), the deadlines,
+and the month's return and exchange statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Deadline, Organisation, ReturnRequest, User
+
+from .. import roles
+from ..actions import (
+    ApproveReturn,
+    BeginCredit,
+    BeginReturnInspection,
+    BookIn,
+    CloseCorrectiveAction,
+    ConfirmDelivery,
+    ConfirmPickUp,
+    ForwardToLeader,
+    GoodsArrived,
+    SignReturn,
+)
+from ..calendar import month_bounds, previous_month
+from ..errors import NotAllowed, NotFound
+from ..outbox import button, notify_roles
+from .common import SUBJECT, ReturnReason, ReturnStatus, Slot, signed_slots
+from .goods import settlement_buttons
+from .ratio import check_ratio
+
+S = ReturnStatus
+STAFF_VIEWERS = frozenset(
+    {
+        roles.AFTER_SALES,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.WAREHOUSE,
+        roles.DRIVER,
+        roles.FINANCE,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+# What each role works on: the statuses it is waiting for.
+WAITING: dict[str, tuple[ReturnStatus, ...]] = {
+    roles.AFTER_SALES: (S.AWAITING_AFTER_SALES, S.REFUSED),
+    roles.AFTER_SALES_HEAD: (S.AWAITING_AFTER_SALES, S.APPROVED),
+    roles.BUSINESS_HEAD: (
+        S.AWAITING_BUSINESS,
+        S.APPROVED,
+        S.ORDER_ISSUED,
+        S.PICKED_UP,
+        S.DELIVERED,
+        S.INSPECTED,
+    ),
+    roles.COMPANY_LEADER: (S.SPECIAL_CASE,),
+    roles.DRIVER: (S.ORDER_ISSUED, S.PICKED_UP),
+    roles.QUALITY: (S.DELIVERED, S.INSPECTED),
+    roles.QUALITY_HEAD: (S.DELIVERED, S.INSPECTED),
+    roles.WAREHOUSE: (S.DELIVERED, S.INSPECTED, S.BOOKED_IN, S.SETTLED),
+    roles.FINANCE: (S.BOOKED_IN,),
+}
+# Steps after-sales staff see on the record that a customer does not (4.2.6's responsible
+# people, the leader's and finance's business, overdue alerts).
+INTERNAL_ACTIONS = frozenset(
+    {"corrective_action_opened", "corrective_action_done", "ratio_passed", "deadline_overdue"}
+)
+INTERNAL_DEADLINES = frozenset({"corrective_action"})
+
+
+def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list[dict[str, Any]]]:
+    """The buttons of the steps `role_names` may take on the return now."""
+    rows: list[list[dict[str, Any]]] = []
+    status, rid = request.status, request.id
+    signed = signed_slots(request)
+
+    def offer(role: str, when: bool, key: str, action: Any) -> None:
+        if role in role_names and when:
+            rows.append([button(key, action)])
+
+    unsalable = request.reason == ReturnReason.UNSALABLE
+    offer(
+        roles.AFTER_SALES,
+        status == S.AWAITING_AFTER_SALES and unsalable,
+        "return.button.sign",
+        SignReturn(return_id=rid),
+    )
+    offer(
+        roles.AFTER_SALES_HEAD,
+        status == S.AWAITING_AFTER_SALES,
+        "return.button.sign",
+        SignReturn(return_id=rid),
+    )
+    offer(
+        roles.AFTER_SALES,
+        status == S.REFUSED and request.ratio_inside is False,
+        "return.button.to_leader",
+        ForwardToLeader(return_id=rid),
+    )
+    offer(
+        roles.BUSINESS_HEAD,
+        status == S.AWAITING_BUSINESS
+        or (status in WAITING[roles.BUSINESS_HEAD] and Slot.BUSINESS not in signed),
+        "return.button.approve",
+        ApproveReturn(return_id=rid),
+    )
+    offer(
+        roles.AFTER_SALES_HEAD,
+        status == S.APPROVED,
+        "return.button.arrived",
+        GoodsArrived(return_id=rid),
+    )
+    offer(
+        roles.DRIVER,
+        status == S.ORDER_ISSUED,
+        "return.button.picked_up",
+        ConfirmPickUp(return_id=rid),
+    )
+    offer(
+        roles.DRIVER,
+        status == S.PICKED_UP,
+        "return.button.delivered",
+        ConfirmDelivery(return_id=rid),
+    )
+    for qc in (roles.QUALITY, roles.QUALITY_HEAD):
+        offer(
+            qc, status == S.DELIVERED, "return.button.inspect", BeginReturnInspection(return_id=rid)
+        )
+        offer(
+            qc,
+            request.inspection_result == "company_fault" and request.corrective_done_at is None,
+            "return.button.corrected",
+            CloseCorrectiveAction(return_id=rid),
+        )
+    offer(
+        roles.WAREHOUSE,
+        status in (S.DELIVERED, S.INSPECTED),
+        "return.button.book_in",
+        BookIn(return_id=rid),
+    )
+    if roles.WAREHOUSE in role_names and status in (S.BOOKED_IN, S.SETTLED):
+        rows += settlement_buttons(request)
+    offer(
+        roles.FINANCE,
+        request.settlement == "refund" and request.settled_at is None,
+        "return.button.credit",
+        BeginCredit(return_id=rid),
+    )
+    unique: dict[str, list[dict[str, Any]]] = {row[0]["data"]: row for row in rows}
+    return list(unique.values())
+
+
+async def waiting_for(
+    session: AsyncSession, role_names: frozenset[str], limit: int = 30
+) -> list[ReturnRequest]:
+    """Returns with a step the roles may take now, oldest first."""
+    statuses = {status for role in role_names for status in WAITING.get(role, ())}
+    if not statuses:
+        return []
+    rows = await session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.status.in_(sorted(statuses)))
+        .order_by(ReturnRequest.id)
+        .limit(limit * 3)
+    )
+    return [r for r in rows if buttons_for(r, role_names)][:limit]
+
+
+async def returns_of(session: AsyncSession, organisation_id: int) -> list[ReturnRequest]:
+    rows = await session.scalars(
+        select(ReturnRequest)
+        .where(ReturnRequest.organisation_id == organisation_id)
+        .order_by(ReturnRequest.id.desc())
+        .limit(30)
+    )
+    return list(rows)
+
+
+async def return_for_viewer(session: AsyncSession, viewer: User, number: str) -> ReturnRequest:
+    """The return numbered `number`, if the viewer may see it: staff any, a customer their
+    own organisation's."""
+    request = await session.scalar(
+        select(ReturnRequest).where(ReturnRequest.number == number.strip().upper())
+    )
+    if request is None:
+        raise NotFound("return.not_found")
+    if not viewer.role_names & STAFF_VIEWERS:
+        if roles.CUSTOMER not in viewer.role_names:
+            raise NotAllowed()
+        if viewer.organisation_id != request.organisation_id:
+            raise NotFound("return.not_found")
+    return request
+
+
+async def deadlines_of(session: AsyncSession, return_id: int) -> list[Deadline]:
+    rows = await session.scalars(
+        select(Deadline)
+        .where(Deadline.subject_type == SUBJECT, Deadline.subject_id == return_id)
+        .order_by(Deadline.id)
+    )
+    return list(rows)
+
+
+# --- the month's statistics ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganisationFigures:
+    code: str
+    name: str
+    returns: int
+    quantity: int
+    amount: Decimal
+    exchanged: Decimal  # counted unsalable exchanges within the contract window, at month end
+    purchased: Decimal
+    ratio: Decimal | None
+    limit: Decimal | None
+
+    @property
+    def over_limit(self) -> bool:
+        return self.ratio is not None and self.limit is not None and self.ratio > self.limit
+
+
+@dataclass(frozen=True)
+class MonthlyStatistics:
+    period: str
+    by_reason: dict[str, tuple[int, int, Decimal]]  # reason -> returns, quantity, amount
+    refused: int
+    organisations: list[OrganisationFigures]
+
+
+async def monthly_statistics(
+    session: AsyncSession, period: str, timezone: ZoneInfo
+) -> MonthlyStatistics:
+    """The month's returns and exchanges (quantities, amounts by reason; refusals), and each
+    customer's exchange ratio against its limit as it stood at the month's end (4.4, 3.8)."""
+    start, end = month_bounds(period, timezone)
+    month = list(
+        await session.scalars(
+            select(ReturnRequest)
+            .where(ReturnRequest.created_at >= start, ReturnRequest.created_at < end)
+            .order_by(ReturnRequest.id)
+        )
+    )
+    by_reason: dict[str, tuple[int, int, Decimal]] = {}
+    refused = 0
+    for request in month:
+        if request.status in (S.REFUSED, S.REJECTED, S.SPECIAL_CASE):
+            refused += 1
+            continue
+        count, quantity, amount = by_reason.get(request.reason, (0, 0, Decimal("0.00")))
+        lines = request.lines
+        by_reason[request.reason] = (
+            count + 1,
+            quantity + sum(line.quantity for line in lines),
+            amount + sum((line.amount for line in lines), Decimal("0.00")),
+        )
+    figures = []
+    at_end = end - dt.timedelta(microseconds=1)
+    for organisation in await session.scalars(
+        select(Organisation).where(Organisation.kind == "customer").order_by(Organisation.code)
+    ):
+        own = [r for r in month if r.organisation_id == organisation.id]
+        check = await check_ratio(session, organisation, Decimal(0), at_end, timezone)
+        figures.append(
+            OrganisationFigures(
+                code=organisation.code,
+                name=organisation.name,
+                returns=len(own),
+                quantity=sum(line.quantity for r in own for line in r.lines),
+                amount=sum((line.amount for r in own for line in r.lines), Decimal("0.00")),
+                exchanged=check.exchanged,
+                purchased=check.purchased,
+                ratio=check.ratio,
+                limit=check.limit,
+            )
+        )
+    return MonthlyStatistics(period, by_reason, refused, figures)
+
+
+STATISTICS_READERS = (roles.BUSINESS_HEAD, roles.FINANCE)
+
+
+async def queue_monthly_statistics(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """On the 1st: last month's return and exchange statistics to the business head (4.4) and
+    finance (3.8), as a workbook in each reader's language; once per month."""
+    period = previous_month(now, timezone)
+    queued = await notify_roles(
+        session,
+        STATISTICS_READERS,
+        "return.statistics_ready",
+        {"period": period},
+        now=now,
+        attachment={"kind": "return_statistics", "params": {"period": period}},
+        dedupe_prefix=f"report:returns:{period}",
+    )
+    return len(queued)

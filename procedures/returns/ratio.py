@@ -1,0 +1,131 @@
+"""The exchange ratio (調換率): exchanged over purchased within the organisation's contract window.
+
+Computed, never typed: the organisation's unsalable returns still counted (this request
+included) over what it was shipped, both within `exchange_window_days` of today, against its
+`exchange_ratio_limit` (master data). Exactly at the limit is inside.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Organisation, ReturnLine, ReturnRequest, Shipment
+
+from ..calendar import local_day
+from .common import NOT_COUNTED, ReturnReason
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class RatioCheck:
+    exchanged: Decimal  # this request included
+    purchased: Decimal
+    limit: Decimal | None
+    window_days: int | None
+
+    @property
+    def ratio(self) -> Decimal | None:
+        return None if not self.purchased else self.exchanged / self.purchased
+
+    @property
+    def inside(self) -> bool:
+        """Within the limit (exactly at it counts as inside); no limit or no purchases on file
+        is outside: nothing allows the exchange."""
+        if self.limit is None or self.window_days is None or self.ratio is None:
+            return False
+        return self.ratio <= self.limit
+
+    @property
+    def refusal(self) -> str | None:
+        """Why it is outside, as a catalogue key's last part; None when inside."""
+        if self.inside:
+            return None
+        if self.limit is None or self.window_days is None:
+            return "no_limit"
+        if not self.purchased:
+            return "no_purchases"
+        return "over_limit"
+
+    def as_params(self) -> dict[str, str]:
+        ratio = self.ratio
+        return {
+            "exchanged": f"{self.exchanged:.2f}",
+            "purchased": f"{self.purchased:.2f}",
+            "ratio": "—" if ratio is None else f"{ratio * 100:.2f}%",
+            "limit": "—" if self.limit is None else f"{self.limit * 100:.2f}%",
+            "window_days": "—" if self.window_days is None else str(self.window_days),
+        }
+
+
+def window_start(now: dt.datetime, days: int, timezone: ZoneInfo) -> dt.date:
+    """The first local day of a window of `days` days that ends today."""
+    return local_day(now, timezone) - dt.timedelta(days=days)
+
+
+async def purchased_amount(
+    session: AsyncSession, organisation_id: int, since: dt.date, until: dt.date
+) -> Decimal:
+    total = await session.scalar(
+        select(func.coalesce(func.sum(Shipment.amount), 0)).where(
+            Shipment.organisation_id == organisation_id,
+            Shipment.shipped_on >= since,
+            Shipment.shipped_on <= until,
+        )
+    )
+    return Decimal(total or 0).quantize(CENT)
+
+
+async def exchanged_amount(
+    session: AsyncSession,
+    organisation_id: int,
+    since: dt.datetime,
+    *,
+    until: dt.datetime | None = None,
+    excluding: int | None = None,
+) -> Decimal:
+    """The amount of the organisation's unsalable returns filed since `since` that still count."""
+    query = (
+        select(func.coalesce(func.sum(ReturnLine.amount), 0))
+        .join(ReturnRequest, ReturnRequest.id == ReturnLine.return_id)
+        .where(
+            ReturnRequest.organisation_id == organisation_id,
+            ReturnRequest.reason == ReturnReason.UNSALABLE,
+            ReturnRequest.status.not_in(list(NOT_COUNTED)),
+            ReturnRequest.created_at >= since,
+        )
+    )
+    if until is not None:
+        query = query.where(ReturnRequest.created_at < until)
+    if excluding is not None:
+        query = query.where(ReturnRequest.id != excluding)
+    return Decimal(await session.scalar(query) or 0).quantize(CENT)
+
+
+async def check_ratio(
+    session: AsyncSession,
+    organisation: Organisation,
+    amount: Decimal,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    *,
+    excluding: int | None = None,
+) -> RatioCheck:
+    """The ratio the organisation would reach with `amount` more exchanged."""
+    days = organisation.exchange_window_days
+    limit = organisation.exchange_ratio_limit
+    if days is None:
+        return RatioCheck(amount, Decimal("0.00"), limit, None)
+    first_day = window_start(now, days, timezone)
+    since = dt.datetime.combine(first_day, dt.time(), timezone).astimezone(dt.UTC)
+    purchased = await purchased_amount(
+        session, organisation.id, first_day, local_day(now, timezone)
+    )
+    exchanged = await exchanged_amount(session, organisation.id, since, excluding=excluding)
+    return RatioCheck((exchanged + amount).quantize(CENT), purchased, limit, days)

@@ -1,0 +1,242 @@
+"""Reviewing a return: after-sales signs, the business head approves, an unsalable exchange
+outside the ratio goes to the company leader as a special case, whose decision is final."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ReturnRequest, User
+
+from .. import roles
+from ..actions import ApproveReturn, DecideSpecialCase, GoodsArrived
+from ..errors import InvalidInput, WrongState
+from ..outbox import as_text, button, notify_roles
+from ..timeline import record_change
+from ..unit_of_work import UnitOfWork
+from .common import (
+    ReturnReason,
+    ReturnStatus,
+    Slot,
+    add_signature,
+    load_return,
+    require_status,
+    signed_slots,
+    subject_params,
+    tell_customer,
+)
+from .ratio import check_ratio
+
+# Once approved, the business head's signature may still be missing (the leader's special
+# case): it can be given until the goods are booked in.
+BEFORE_BOOKING_IN = (
+    ReturnStatus.APPROVED,
+    ReturnStatus.ORDER_ISSUED,
+    ReturnStatus.PICKED_UP,
+    ReturnStatus.DELIVERED,
+    ReturnStatus.INSPECTED,
+)
+LEADER_DECISIONS = ("approve", "refuse")
+
+
+async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """After-sales signs (an unsalable exchange inside the ratio: after-sales staff, 4.2.3; a
+    quality return: the after-sales head, 4.2.4); the business head is asked next."""
+    session, now = uow.session, uow.clock.now()
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.AWAITING_AFTER_SALES)
+    add_signature(session, request, Slot.AFTER_SALES, actor, now)
+    request.status = ReturnStatus.AWAITING_BUSINESS
+    key = (
+        "return.unsalable_to_approve"
+        if request.reason == ReturnReason.UNSALABLE
+        else "return.quality_to_business"
+    )
+    await notify_roles(
+        session,
+        [roles.BUSINESS_HEAD],
+        key,
+        {**subject_params(request), **_figures(request)},
+        now=now,
+        buttons=[[button("return.button.approve", ApproveReturn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:business",
+    )
+    await uow.commit()
+    return request
+
+
+async def approve_return(
+    uow: UnitOfWork, actor: User, return_id: int, *, timezone: ZoneInfo
+) -> ReturnRequest:
+    """The business head approves and signs: the customer is told to send the goods back
+    (for a quality return the business department tells them, 4.2.4). On a special case the
+    leader approved, the same button countersigns for the warehouse."""
+    session, now = uow.session, uow.clock.now()
+    request = await load_return(session, return_id)
+    if request.status in BEFORE_BOOKING_IN and Slot.BUSINESS not in signed_slots(request):
+        add_signature(session, request, Slot.BUSINESS, actor, now)
+        await uow.commit()
+        return request
+    require_status(request, ReturnStatus.AWAITING_BUSINESS)
+    add_signature(session, request, Slot.BUSINESS, actor, now)
+    await _approved(session, request, now, timezone, actor)
+    await uow.commit()
+    return request
+
+
+async def _approved(
+    session: AsyncSession,
+    request: ReturnRequest,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    actor: User,
+) -> None:
+    request.status = ReturnStatus.APPROVED
+    record_change(session, request, "approved", now, actor=actor)
+    await tell_customer(session, request, "return.send_goods", {}, now)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES_HEAD],
+        "return.await_goods",
+        subject_params(request),
+        now=now,
+        buttons=[[button("return.button.arrived", GoodsArrived(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:await-goods",
+    )
+    if request.reason == ReturnReason.UNSALABLE:
+        await _watch_ratio(session, request, now, timezone)
+
+
+async def _watch_ratio(
+    session: AsyncSession, request: ReturnRequest, now: dt.datetime, timezone: ZoneInfo
+) -> None:
+    """Finance is alerted once, with the figures, when this exchange takes the organisation's
+    ratio past its limit (3.8: 發現問題即刻知會)."""
+    organisation = request.organisation
+    amount = request.total_amount or Decimal(0)
+    after = await check_ratio(session, organisation, amount, now, timezone, excluding=request.id)
+    if after.limit is None or after.ratio is None or after.inside:
+        return
+    before = await check_ratio(
+        session, organisation, Decimal(0), now, timezone, excluding=request.id
+    )
+    if before.ratio is not None and not before.inside:
+        return  # it was past the limit already: finance heard then
+    record_change(session, request, "ratio_passed", now, after=after.as_params())
+    await notify_roles(
+        session,
+        [roles.FINANCE, roles.BUSINESS_HEAD],
+        "return.ratio_passed",
+        {**subject_params(request), **after.as_params(), "code": organisation.code},
+        now=now,
+        dedupe_prefix=f"return:{request.id}:ratio-passed",
+    )
+
+
+def _figures(request: ReturnRequest) -> dict[str, str]:
+    """The ratio check kept on the record, as message parameters."""
+    if request.ratio_inside is None:
+        return {"check": ""}
+    ratio = (
+        f"{request.exchanged_amount / request.purchased_amount * 100:.2f}%"
+        if request.purchased_amount
+        else "—"
+    )
+    limit = "—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%"
+    return {
+        "check": as_text(
+            "return.check_line",
+            exchanged=f"{request.exchanged_amount:.2f}",
+            purchased=f"{request.purchased_amount:.2f}",
+            ratio=ratio,
+            limit=limit,
+            window_days=str(request.window_days or "—"),
+        )
+    }
+
+
+async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """After-sales takes a refused exchange to the company leader as a special case (特殊情況),
+    signing for it."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD}))
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.REFUSED)
+    if request.reason != ReturnReason.UNSALABLE or request.ratio_inside is not False:
+        raise WrongState("return.not_special_case", number=request.number)
+    add_signature(session, request, Slot.AFTER_SALES, actor, now)
+    request.status = ReturnStatus.SPECIAL_CASE
+    record_change(session, request, "sent_to_leader", now, actor=actor)
+    await notify_roles(
+        session,
+        [roles.COMPANY_LEADER],
+        "return.special_case",
+        {
+            **subject_params(request),
+            **_figures(request),
+            "refusal": as_text(f"return.refusal.{request.refusal}"),
+        },
+        now=now,
+        buttons=[
+            [
+                button(
+                    f"return.button.leader_{decision}",
+                    DecideSpecialCase(return_id=request.id, decision=decision),
+                )
+                for decision in LEADER_DECISIONS
+            ]
+        ],
+        dedupe_prefix=f"return:{request.id}:leader",
+    )
+    await uow.commit()
+    return request
+
+
+async def decide_special_case(
+    uow: UnitOfWork, actor: User, return_id: int, decision: str, *, timezone: ZoneInfo
+) -> ReturnRequest:
+    """The company leader's decision on a special case: final, and recorded. Approved, it goes
+    on as any approved exchange; the business head still signs for the warehouse."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.COMPANY_LEADER}))
+    if decision not in LEADER_DECISIONS:
+        raise InvalidInput("return.bad_decision")
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.SPECIAL_CASE)
+    request.leader_decision = "approved" if decision == "approve" else "refused"
+    request.leader_by_id, request.leader_at = actor.id, now
+    record_change(
+        session,
+        request,
+        "leader_decided",
+        now,
+        actor=actor,
+        after={"decision": request.leader_decision},
+    )
+    if decision == "approve":
+        await _approved(session, request, now, timezone, actor)
+        await notify_roles(
+            session,
+            [roles.BUSINESS_HEAD],
+            "return.countersign",
+            subject_params(request),
+            now=now,
+            buttons=[[button("return.button.approve", ApproveReturn(return_id=request.id))]],
+            dedupe_prefix=f"return:{request.id}:countersign",
+        )
+    else:
+        request.status = ReturnStatus.REJECTED
+        await tell_customer(session, request, "return.leader_refused", {}, now)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "return.leader_approved_staff" if decision == "approve" else "return.leader_refused_staff",
+        subject_params(request),
+        now=now,
+        dedupe_prefix=f"return:{request.id}:leader-decided",
+    )
+    await uow.commit()
+    return request

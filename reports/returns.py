@@ -1,0 +1,128 @@
+"""P2 documents as XLSX workbooks: the return slip (退貨單) that goes to the customer, and the
+month's return and exchange statistics.
+
+Every title comes from the caller's `label` function (the reader's catalogue)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from procedures.returns.queries import MonthlyStatistics
+from storage.models import ReturnRequest
+
+from .cells import append_row, workbook_bytes
+
+Label = Callable[[str], str]
+
+
+def _time(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
+    return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def return_slip(request: ReturnRequest, label: Label, timezone: ZoneInfo) -> bytes:
+    """The return slip: the customer, the lines with their quantities and amounts, the totals,
+    what was given back (exchange or credit) and when the goods were booked in."""
+    workbook = Workbook()
+    sheet = workbook.active
+    title = label("document.return_slip.title")
+    sheet.title = title[:31]
+    append_row(sheet, [title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    for key, value in (
+        ("number", request.number),
+        ("customer", f"{request.organisation.code} {request.organisation.name}"),
+        ("reason", label(f"return.reason.{request.reason}")),
+        ("booked_in", _time(request.booked_in_at, timezone)),
+    ):
+        append_row(sheet, [label(f"document.return_slip.{key}"), value])
+    append_row(sheet, [])
+    append_row(
+        sheet,
+        [
+            label(f"document.return_slip.{column}")
+            for column in ("product", "lot", "quantity", "amount", "replacement")
+        ],
+    )
+    for line in request.lines:
+        replacement = (
+            f"{line.replacement_batch.lot_number} × {line.replacement_quantity}"
+            if line.replacement_batch is not None
+            else ""
+        )
+        append_row(
+            sheet,
+            [
+                f"{line.product.code} {line.product.name}",
+                line.batch.lot_number if line.batch else "",
+                line.quantity,
+                float(line.amount),
+                replacement,
+            ],
+        )
+    quantity = sum(line.quantity for line in request.lines)
+    amount = sum((line.amount for line in request.lines), Decimal("0.00"))
+    append_row(sheet, [label("document.return_slip.total"), "", quantity, float(amount), ""])
+    if request.credit_amount is not None:
+        append_row(
+            sheet, [label("document.return_slip.credit"), "", "", float(request.credit_amount)]
+        )
+    for column, width in zip("ABCDE", (34, 16, 12, 14, 22), strict=True):
+        sheet.column_dimensions[column].width = width
+    return workbook_bytes(workbook)
+
+
+def statistics_workbook(statistics: MonthlyStatistics, label: Label, title: str) -> bytes:
+    """The month's returns by reason, and each customer's exchange ratio against its limit."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    append_row(sheet, [title])
+    sheet["A1"].font = Font(bold=True, size=14)
+    append_row(
+        sheet,
+        [label(f"document.return_stats.{c}") for c in ("reason", "returns", "quantity", "amount")],
+    )
+    for reason, (count, quantity, amount) in sorted(statistics.by_reason.items()):
+        append_row(sheet, [label(f"return.reason.{reason}"), count, quantity, float(amount)])
+    append_row(sheet, [label("document.return_stats.refused"), statistics.refused])
+    append_row(sheet, [])
+    append_row(
+        sheet,
+        [
+            label(f"document.return_stats.{c}")
+            for c in (
+                "customer",
+                "returns",
+                "quantity",
+                "amount",
+                "exchanged",
+                "purchased",
+                "ratio",
+                "limit",
+                "over_limit",
+            )
+        ],
+    )
+    for row in statistics.organisations:
+        append_row(
+            sheet,
+            [
+                f"{row.code} {row.name}",
+                row.returns,
+                row.quantity,
+                float(row.amount),
+                float(row.exchanged),
+                float(row.purchased),
+                "" if row.ratio is None else f"{row.ratio * 100:.2f}%",
+                "" if row.limit is None else f"{row.limit * 100:.2f}%",
+                label("report.yes" if row.over_limit else "report.no"),
+            ],
+        )
+    sheet.column_dimensions["A"].width = 34
+    return workbook_bytes(workbook)

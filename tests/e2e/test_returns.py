@@ -1,0 +1,325 @@
+"""P2 end to end: an exchange inside the ratio from the request to the slip, one over the limit
+approved by the company leader, a quality return with a company fault, and a nonconforming
+complaint's return carried to a refund."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+
+from procedures.complaints import handling
+from storage.models import Deadline, OutboxMessage, ReturnRequest
+from tests.unit.helpers import act, file, make_user, verify
+
+from .conftest import BotHarness, Chat, buttons_of, register
+from .test_complaints import press
+
+
+async def with_button(bot: BotHarness, chat: Chat, label: str) -> dict[str, Any]:
+    """The newest message in the chat that carries a button labelled `label`."""
+
+    def found() -> dict[str, Any] | None:
+        for message in reversed(chat.all_bot_messages()):
+            if label in [text for text, _ in buttons_of(message)]:
+                return message
+        return None
+
+    return await bot.emulator.wait_until(found)
+
+
+async def text_with(bot: BotHarness, chat: Chat, part: str) -> str:
+    """The newest message (or caption) in the chat containing `part`."""
+
+    def found() -> str | None:
+        for message in reversed(chat.all_bot_messages()):
+            text = message.get("text") or message.get("caption") or ""
+            if part in text:
+                return text
+        return None
+
+    return await bot.emulator.wait_until(found)
+
+
+async def click(bot: BotHarness, chat: Chat, label: str) -> None:
+    await press(chat, await with_button(bot, chat, label), label)
+
+
+async def carry_to_the_warehouse(bot: BotHarness, head: Chat, driver: Chat, qc: Chat) -> None:
+    """The goods reported at the station, collected and delivered; QC opens the inspection."""
+    await click(bot, head, "Goods at the station (貨已到站)")
+    await click(bot, driver, "Picked up")
+    await click(bot, driver, "Delivered to the warehouse")
+    await click(bot, qc, "Inspect")
+
+
+async def find_company_fault(
+    bot: BotHarness, qc: Chat, cause: str, department: str, who: str
+) -> None:
+    await click(bot, qc, "company fault")
+    await text_with(bot, qc, "What is the cause?")
+    await qc.send(cause)
+    await text_with(bot, qc, "Which department is responsible?")
+    await qc.send(department)
+    await text_with(bot, qc, "Who is the responsible person?")
+    await qc.send(who)
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: company fault.")
+
+
+async def stored(bot: BotHarness, number: str) -> ReturnRequest:
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        return await session.scalar(select(ReturnRequest).where(ReturnRequest.number == number))
+
+
+async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: BotHarness) -> None:
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    finance = await register(bot, "finance", "Fan Finance")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+
+    await customer.send("/return")
+    await click(bot, customer, "unsalable (不適銷)")
+    ask_product = await with_button(bot, customer, "P-2002 血糖試紙 GL-50")
+    assert [label for label, _ in buttons_of(ask_product)] == [
+        "P-1001 一次性使用無菌注射器 5ml",
+        "P-2002 血糖試紙 GL-50",
+    ]
+    await press(customer, ask_product, "P-2002 血糖試紙 GL-50")
+    await click(bot, customer, "GL2026B12")
+    assert await text_with(bot, customer, "How many?") == "How many? (at most 60)"
+    await customer.send("61")
+    assert await text_with(bot, customer, "You cannot return 61") == (
+        "You cannot return 61: 60 were shipped of this lot and 0 are already returned or "
+        "requested, so at most 60 can be returned."
+    )
+    await customer.send("2")
+    added = await with_button(bot, customer, "Done")
+    assert added["text"].startswith(
+        "Line 1: 血糖試紙 GL-50, lot GL2026B12, quantity 2, amount 90.00."
+    )
+    await press(customer, added, "Done")
+    summary = await with_button(bot, customer, "Submit")
+    assert "Total: quantity 2, amount 90.00" in summary["text"]
+    await press(customer, summary, "Submit")
+    filed = await text_with(bot, customer, "received")
+    assert filed == (
+        "Return RT-2026-00001 received: quantity 2, amount 90.00.\n"
+        "Exchange ratio 3.33% (limit 5.00%): inside the limit. After-sales and the business "
+        "head review it."
+    )
+    assert "= 3.33%; limit 5.00%. Inside the limit: yes." in await text_with(
+        bot, finance, "RT-2026-00001"
+    )
+
+    await click(bot, after_sales, "Sign")
+    assert "Exchange ratio: exchanged 90.00" in await text_with(bot, business, "Please approve")
+    await click(bot, business, "Approve and sign")
+    assert (await text_with(bot, customer, "is approved")).startswith(
+        "Your return RT-2026-00001 is approved: please send the goods"
+    )
+    await carry_to_the_warehouse(bot, head, driver, qc)
+    await click(bot, qc, "goods undamaged")
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
+    await text_with(bot, warehouse, "all three signatures are given")
+    await click(bot, warehouse, "Book in")
+    await text_with(bot, warehouse, "RT-2026-00001 booked in.")
+    await click(bot, warehouse, "Exchange")
+    await click(bot, warehouse, "GL2026B12")
+    await text_with(bot, warehouse, "How many of that lot?")
+    await warehouse.send("2")
+    await text_with(bot, warehouse, "The exchange of RT-2026-00001 is recorded")
+    await click(bot, warehouse, "Send the return slip")
+
+    slip = await bot.emulator.wait_until(
+        lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
+    )
+    assert slip["caption"] == "Return slip (退貨單) of RT-2026-00001: quantity 2, amount 90.00."
+    assert slip["document"]["file_name"] == "RT-2026-00001-slip.xlsx"
+    request = await stored(bot, "RT-2026-00001")
+    assert request.status == "closed" and request.lines[0].replacement_quantity == 2
+    async with bot.services.session_factory() as session:
+        deadline = await session.scalar(select(Deadline).where(Deadline.kind == "return_slip"))
+    assert deadline.met_at is not None and not deadline.met_late
+
+    await after_sales.send("/return RT-2026-00001")
+    record = await text_with(bot, after_sales, "RT-2026-00001 — closed")
+    print("\n" + record)
+    assert "• after-sales: An After-sales, 2026-11-26 09:00" in record
+    assert "• QC: Qiu QC, 2026-11-26 09:00" in record
+    assert "Transport order: Shou Head, 2026-11-26 09:00" in record
+    assert "• return slip to the customer: due 2026-11-27 12:00, met 2026-11-26 09:00" in record
+    assert "Wu Warehouse: return slip sent" in record
+    await customer.send("/return RT-2026-00001")
+    assert "closed" in await text_with(bot, customer, "RT-2026-00001 — closed")
+
+
+async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_company_leader(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    leader = await register(bot, "company_leader", "Lin Leader")
+    business = await register(bot, "business_head", "Bai Business")
+    finance = await register(bot, "finance", "Fan Finance")
+    head = await register(bot, "after_sales_head", "Shou Head")
+
+    await customer.send("/return")
+    await click(bot, customer, "unsalable (不適銷)")
+    await click(bot, customer, "P-2002 血糖試紙 GL-50")
+    await click(bot, customer, "GL2026B12")
+    await text_with(bot, customer, "How many?")
+    await customer.send("4")
+    await click(bot, customer, "Done")
+    await click(bot, customer, "Submit")
+    refusal = (
+        "the exchanged amount 180.00 (this request included) is 6.67% of the purchases 2700.00 "
+        "in the last 90 days, over the contract's limit of 5.00%."
+    )
+    assert await text_with(bot, customer, "received") == (
+        f"Return RT-2026-00001 received: quantity 4, amount 180.00.\nIt cannot be accepted: {refusal}"
+    )
+    assert refusal in await text_with(bot, after_sales, "Refused:")
+    assert (await stored(bot, "RT-2026-00001")).status == "refused"
+
+    await click(bot, after_sales, "Send to the company leader")
+    special = await text_with(bot, leader, "Special case")
+    assert "Exchange ratio: exchanged 180.00 (this request included) / purchased 2700.00" in special
+    await click(bot, leader, "Approve (special case)")
+    await text_with(bot, customer, "is approved")
+    await text_with(bot, business, "approved exchange RT-2026-00001")
+    passed = await text_with(bot, finance, "is now past its limit")
+    assert passed.startswith(
+        "Exchange ratio of C003 華南醫藥貿易公司 is now past its limit: exchanged 180.00 / "
+        "purchased 2700.00 in 90 days = 6.67%; limit 5.00%"
+    )
+    await with_button(bot, head, "Goods at the station (貨已到站)")
+    request = await stored(bot, "RT-2026-00001")
+    assert (request.status, request.leader_decision) == ("approved", "approved")
+    assert [s.slot for s in request.signatures] == ["after_sales"]
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        alerts = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.text_key == "return.ratio_passed")
+        )
+        assert len(list(alerts)) == 2  # finance and the business head, once each
+
+    await leader.send("/return RT-2026-00001")
+    record = await text_with(bot, leader, "RT-2026-00001 — approved")
+    assert "Company leader: approved as a special case (Lin Leader, 2026-11-26 09:00)" in record
+    assert "Lin Leader: company leader: approved as a special case" in record
+
+
+async def test_a_quality_return_with_a_company_fault_opens_a_corrective_action(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    quality_head = await register(bot, "quality_head", "Zhou Head")
+
+    await after_sales.send("/return_for")
+    await click(bot, after_sales, "C001 仁和醫療器械有限公司")
+    await click(bot, after_sales, "quality")
+    await click(bot, after_sales, "P-2001 電子血壓計 BP-200")
+    await click(bot, after_sales, "BP2026A07")
+    await text_with(bot, after_sales, "How many?")
+    await after_sales.send("1")
+    await click(bot, after_sales, "Done")
+    await click(bot, after_sales, "Submit")
+    assert (await text_with(bot, after_sales, "received")).startswith(
+        "Return RT-2026-00001 received: quantity 1, amount 390.00."
+    )
+    await click(bot, head, "Sign")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+    await find_company_fault(
+        bot,
+        qc,
+        "Cuff valve assembled without its seal in lot BP2026A07.",
+        "Assembly line 2",
+        "Zhang Wei",
+    )
+    notice = await text_with(bot, quality_head, "Company fault found")
+    assert "Responsible: Assembly line 2, Zhang Wei. Corrective action due 2026-12-26 09:00." in (
+        notice
+    )
+    async with bot.services.session_factory() as session:
+        deadline = await session.scalar(
+            select(Deadline).where(Deadline.kind == "corrective_action")
+        )
+    assert deadline.responsible_role == "quality" and deadline.met_at is None
+    assert deadline.due_at == dt.datetime(2026, 12, 26, 1, 0, tzinfo=dt.UTC)
+    await click(bot, quality_head, "Corrective action done")
+    await text_with(bot, quality_head, "recorded as done")
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        assert (await session.get(Deadline, deadline.id)).met_at is not None
+
+    # the customer sees the record without the responsible department and person
+    await customer.send("/return RT-2026-00001")
+    seen = await text_with(bot, customer, "RT-2026-00001 — inspected")
+    assert "Zhang Wei" not in seen and "corrective action" not in seen
+    assert "Qiu QC: inspected: company fault" in seen
+
+
+async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: BotHarness) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    finance = await register(bot, "finance", "Fan Finance")
+
+    complaint = await file(bot.services, "C001", quantity=12)
+    verifier = await make_user(bot.services, "quality")
+    await act(bot.services, handling.take_complaint, verifier, complaint.id)
+    outcome = await verify(bot.services, verifier, complaint.id, "nonconforming")
+    assert outcome.return_number == "RT-2026-00001"
+    to_sign = await text_with(bot, head, "Quality return RT-2026-00001")
+    assert "quantity 12, amount 216.00" in to_sign
+    await click(bot, head, "Sign")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+    await find_company_fault(
+        bot, qc, "Seal ring undersized, as the complaint found.", "Supplier quality", "Zhou Wenjie"
+    )
+    await text_with(bot, warehouse, "all three signatures are given")
+    await click(bot, warehouse, "Book in")
+    await text_with(bot, warehouse, "RT-2026-00001 booked in.")
+    await click(bot, warehouse, "Refund")
+    await text_with(bot, warehouse, "refund chosen")
+    await click(bot, finance, "Record the credit")
+    await text_with(bot, finance, "Credit amount for RT-2026-00001")
+    await finance.send("300")
+    assert await text_with(bot, finance, "cannot exceed") == (
+        "The credit cannot exceed the return's amount, 216.00."
+    )
+    await finance.send("216.00")
+    await text_with(bot, finance, "Credit 216.00 recorded for RT-2026-00001")
+    assert await text_with(bot, customer, "was refunded") == (
+        "Your return RT-2026-00001 was refunded: credit 216.00."
+    )
+    await click(bot, warehouse, "Send the return slip")
+    await bot.emulator.wait_until(
+        lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
+    )
+    request = await stored(bot, "RT-2026-00001")
+    assert (request.status, request.settlement, request.credit_amount) == (
+        "closed",
+        "refund",
+        Decimal("216.00"),
+    )
+    assert request.complaint_id == complaint.id and request.goods_on_hold

@@ -1,0 +1,354 @@
+"""P2 rules with an injected clock: the exchange ratio, the quantity left to return, the three
+signatures before booking in, the slip due by noon the next day, the refusals after inspection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import itertools
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.services import Services
+from procedures.calendar import noon_next_day
+from procedures.errors import InvalidInput, WrongState
+from procedures.returns import goods, intake, monthly_statistics, review
+from procedures.returns.common import SIGNATURE_ORDER, ReturnStatus, Slot, missing_signatures
+from procedures.returns.goods import Inspection
+from procedures.returns.intake import ReturnDraft
+from procedures.returns.ratio import RatioCheck
+from storage.models import Deadline, Organisation, ReturnRequest, Shipment, User
+from tests.conftest import SHANGHAI, START
+
+from .helpers import act, customer_of, ids, make_user, outbox_rows
+
+# C003 bought 60 of lot GL2026B12 for 2700.00 on 2026-09-03 (45.00 each); its contract allows
+# exchanges up to 5 % of its purchases within 90 days: 135.00, three units.
+
+
+async def request(
+    services: Services,
+    quantity: int,
+    *,
+    reason: str = "unsalable",
+    organisation: str = "C003",
+    product: str = "P-2002",
+    lot: str = "GL2026B12",
+) -> ReturnRequest:
+    organisation_id, _, batch_id = await ids(services, organisation, product, lot)
+    customer = await customer_of(services, organisation)
+    draft = ReturnDraft(
+        organisation_id, reason, lines=[{"batch_id": batch_id, "quantity": quantity}]
+    )
+    async with services.unit_of_work() as uow:
+        filed = await intake.file_return(
+            uow, await uow.session.get(User, customer.id), draft, timezone=SHANGHAI
+        )
+    return filed.request
+
+
+async def stored(services: Services, return_id: int) -> ReturnRequest:
+    async with services.session_factory() as session:
+        return await session.get(ReturnRequest, return_id)
+
+
+def test_the_ratio_is_inside_up_to_and_at_the_limit_and_outside_over_it() -> None:
+    def check(exchanged: str) -> RatioCheck:
+        return RatioCheck(Decimal(exchanged), Decimal("2700.00"), Decimal("0.05"), 90)
+
+    assert check("90.00").inside and check("90.00").refusal is None
+    assert check("135.00").inside  # exactly at the limit
+    assert not check("135.01").inside and check("180.00").refusal == "over_limit"
+    assert check("180.00").as_params()["ratio"] == "6.67%"
+    assert RatioCheck(Decimal(1), Decimal(0), Decimal("0.05"), 90).refusal == "no_purchases"
+    assert RatioCheck(Decimal(1), Decimal(100), None, None).refusal == "no_limit"
+
+
+async def test_an_exchange_inside_the_limit_waits_for_after_sales_with_the_figures(
+    services: Services, samples: None
+) -> None:
+    await make_user(services, "after_sales")
+    await make_user(services, "finance")
+    filed = await request(services, 2)
+    assert filed.status == ReturnStatus.AWAITING_AFTER_SALES
+    assert (filed.exchanged_amount, filed.purchased_amount, filed.ratio_inside) == (
+        Decimal("90.00"),
+        Decimal("2700.00"),
+        True,
+    )
+    assert (filed.total_quantity, filed.total_amount) == (2, Decimal("90.00"))
+    (review_notice,) = await outbox_rows(services, text_key="return.ratio_inside")
+    assert review_notice.params["ratio"] == "3.33%" and review_notice.params["limit"] == "5.00%"
+    assert await outbox_rows(services, text_key="return.ratio_for_finance")
+
+
+async def test_an_exchange_over_the_limit_is_refused_with_the_figures(
+    services: Services, samples: None
+) -> None:
+    customer = await customer_of(services, "C003")
+    await make_user(services, "after_sales")
+    filed = await request(services, 4)
+    assert filed.status == ReturnStatus.REFUSED and filed.refusal == "over_limit"
+    told = await outbox_rows(services, text_key="return.refused_to_customer")
+    assert customer.id in {m.user_id for m in told}  # and the filer, a contact too
+    to_customer = told[0]
+    assert to_customer.params["refusal"]["params"]["ratio"] == "6.67%"
+    (to_staff,) = await outbox_rows(services, text_key="return.ratio_outside")
+    assert "rt:leader" in to_staff.buttons[0][0]["data"]
+
+
+async def test_several_requests_in_a_window_add_up(services: Services, samples: None) -> None:
+    first = await request(services, 2)  # 90.00
+    second = await request(services, 1)  # 135.00 with the first: at the limit
+    third = await request(services, 1)  # 180.00: over
+    assert first.ratio_inside and second.ratio_inside
+    assert second.exchanged_amount == Decimal("135.00")
+    assert third.status == ReturnStatus.REFUSED and third.exchanged_amount == Decimal("180.00")
+    # a refused request takes nothing up: the next small one is inside again... at the limit
+    assert (await request(services, 1)).status == ReturnStatus.REFUSED
+
+
+async def test_requests_and_shipments_outside_the_window_do_not_count(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    organisation_id, _, batch_id = await ids(services, "C003", "P-2002", "GL2026B12")
+    async with services.unit_of_work() as uow:
+        uow.session.add(
+            Shipment(
+                reference="SO-OLD",
+                organisation_id=organisation_id,
+                batch_id=batch_id,
+                quantity=100,
+                amount=Decimal("4500.00"),
+                shipped_on=dt.date(2026, 6, 1),
+            )
+        )
+        await uow.commit()
+    clock.set(dt.datetime(2026, 7, 1, 9, 0, tzinfo=SHANGHAI))
+    early = await request(services, 2)
+    # June's lot and April's syringes (5400.00) were bought within 90 days of July
+    assert early.purchased_amount == Decimal("9900.00") and early.ratio_inside
+    clock.set(START)
+    later = await request(services, 3)
+    # only September's shipment is within 90 days now, and July's request is not
+    assert (later.exchanged_amount, later.purchased_amount) == (
+        Decimal("135.00"),
+        Decimal("2700.00"),
+    )
+    assert later.ratio_inside
+
+
+async def test_a_line_for_more_than_is_left_to_return_is_refused_with_the_figures(
+    services: Services, samples: None
+) -> None:
+    await request(services, 50, reason="quality")
+    organisation_id, _, batch_id = await ids(services, "C003", "P-2002", "GL2026B12")
+    draft = ReturnDraft(organisation_id, "quality")
+    async with services.session_factory() as session:
+        with pytest.raises(InvalidInput) as refused:
+            await intake.check_line(session, draft, batch_id, "11")
+        assert await intake.check_line(session, draft, batch_id, "10") == 10
+    assert refused.value.text_key == "return.quantity_over_left"
+    assert refused.value.params == {"quantity": 11, "shipped": 60, "returned": 50, "left": 10}
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(SIGNATURE_ORDER)))
+def test_the_gate_opens_only_with_all_three_signatures_in_any_order(order) -> None:  # type: ignore[no-untyped-def]
+    signed: set[str] = set()
+    for slot in order:
+        assert missing_signatures(signed) == [s for s in SIGNATURE_ORDER if s not in signed]
+        signed.add(slot)
+    assert missing_signatures(signed) == []
+
+
+class Staff:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def make(self) -> Staff:
+        s = self.services
+        self.after_sales = await make_user(s, "after_sales")
+        self.head = await make_user(s, "after_sales_head")
+        self.business = await make_user(s, "business_head")
+        self.leader = await make_user(s, "company_leader")
+        self.driver = await make_user(s, "driver")
+        self.qc = await make_user(s, "quality")
+        self.warehouse = await make_user(s, "warehouse")
+        return self
+
+    async def to_the_warehouse(self, return_id: int) -> None:
+        s = self.services
+        await act(s, goods.issue_transport_order, self.head, return_id)
+        await act(s, goods.confirm_pick_up, self.driver, return_id)
+        await act(s, goods.confirm_delivery, self.driver, return_id)
+
+
+@pytest.mark.parametrize("business_signs_first", [True, False])
+async def test_booking_in_names_the_missing_signature_and_changes_nothing(
+    services: Services, samples: None, business_signs_first: bool
+) -> None:
+    staff = await Staff(services).make()
+    refused = await request(services, 4)  # over the limit: the leader's special case
+    await act(services, review.forward_to_leader, staff.after_sales, refused.id)
+    await act(
+        services,
+        review.decide_special_case,
+        staff.leader,
+        refused.id,
+        "approve",
+        timezone=SHANGHAI,
+    )
+    await staff.to_the_warehouse(refused.id)
+
+    async def book_in_refused(missing: list[Slot]) -> None:
+        with pytest.raises(WrongState) as refusal:
+            await act(services, goods.book_in, staff.warehouse, refused.id, timezone=SHANGHAI)
+        assert refusal.value.text_key == "return.signatures_missing"
+        assert refusal.value.params["missing"] == [{"$text": f"return.slot.{m}"} for m in missing]
+        assert (await stored(services, refused.id)).booked_in_at is None
+
+    await book_in_refused([Slot.BUSINESS, Slot.QUALITY])
+    approve = (review.approve_return, staff.business, {"timezone": SHANGHAI})
+    inspect = (goods.record_inspection, staff.qc, {})
+    steps = [approve, inspect] if business_signs_first else [inspect, approve]
+    for number, (step, actor, extra) in enumerate(steps):
+        args = (Inspection("undamaged"),) if step is goods.record_inspection else ()
+        await act(services, step, actor, refused.id, *args, **extra)
+        if number == 0:
+            await book_in_refused([Slot.QUALITY] if business_signs_first else [Slot.BUSINESS])
+    booked = await act(services, goods.book_in, staff.warehouse, refused.id, timezone=SHANGHAI)
+    assert booked.status == ReturnStatus.BOOKED_IN
+    assert {s.slot for s in booked.signatures} == set(SIGNATURE_ORDER)
+
+
+async def test_a_driver_needs_a_transport_order_and_delivers_only_after_picking_up(
+    services: Services, samples: None
+) -> None:
+    staff = await Staff(services).make()
+    filed = await request(services, 2)
+    await act(services, review.sign_return, staff.after_sales, filed.id)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    with pytest.raises(WrongState, match="no_transport_order"):
+        await act(services, goods.confirm_pick_up, staff.driver, filed.id)
+    await act(services, goods.issue_transport_order, staff.head, filed.id)
+    with pytest.raises(WrongState, match="not_picked_up"):
+        await act(services, goods.confirm_delivery, staff.driver, filed.id)
+    (order,) = await outbox_rows(services, text_key="return.transport_order")
+    assert order.user_id == staff.driver.id
+
+
+@pytest.mark.parametrize(
+    ("booked_local", "due_local"),
+    [
+        (dt.datetime(2026, 11, 26, 9, 0), dt.datetime(2026, 11, 27, 12, 0)),
+        # across midnight: 23:59 and 00:01 local fall on two days, hence two noons
+        (dt.datetime(2026, 11, 26, 23, 59), dt.datetime(2026, 11, 27, 12, 0)),
+        (dt.datetime(2026, 11, 27, 0, 1), dt.datetime(2026, 11, 28, 12, 0)),
+        # month and year ends
+        (dt.datetime(2026, 11, 30, 15, 0), dt.datetime(2026, 12, 1, 12, 0)),
+        (dt.datetime(2026, 12, 31, 23, 30), dt.datetime(2027, 1, 1, 12, 0)),
+        (dt.datetime(2027, 2, 28, 8, 0), dt.datetime(2027, 3, 1, 12, 0)),
+    ],
+)
+def test_the_slip_is_due_at_noon_the_next_local_day(booked_local, due_local) -> None:  # type: ignore[no-untyped-def]
+    booked = booked_local.replace(tzinfo=SHANGHAI).astimezone(dt.UTC)
+    due = noon_next_day(booked, SHANGHAI)
+    assert due == due_local.replace(tzinfo=SHANGHAI)
+    assert due.tzinfo == dt.UTC
+
+
+async def test_booking_in_opens_the_slip_deadline_for_the_warehouse(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    staff = await Staff(services).make()
+    filed = await request(services, 2)
+    await act(services, review.sign_return, staff.after_sales, filed.id)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(filed.id)
+    await act(services, goods.record_inspection, staff.qc, filed.id, Inspection("undamaged"))
+    clock.set(dt.datetime(2026, 11, 30, 23, 40, tzinfo=SHANGHAI))  # the month's last evening
+    await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
+    async with services.session_factory() as session:
+        deadline = await session.scalar(select(Deadline).where(Deadline.kind == "return_slip"))
+    assert deadline.responsible_role == "warehouse"
+    assert deadline.due_at == dt.datetime(2026, 12, 1, 12, 0, tzinfo=SHANGHAI)
+    await act(services, goods.send_slip, staff.warehouse, filed.id)
+    (slip,) = await outbox_rows(services, text_key="return.slip")
+    assert slip.attachment == {"kind": "return_slip", "params": {"id": filed.id}}
+
+
+async def test_customer_damage_is_refused_with_the_written_explanation_to_the_customer(
+    services: Services, samples: None
+) -> None:
+    staff = await Staff(services).make()
+    customer = await customer_of(services, "C003")
+    filed = await request(services, 5, reason="quality")
+    await act(services, review.sign_return, staff.head, filed.id)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(filed.id)
+    with pytest.raises(InvalidInput):  # an unsalable finding does not fit a quality return
+        await act(services, goods.record_inspection, staff.qc, filed.id, Inspection("undamaged"))
+    with pytest.raises(InvalidInput):  # nor a refusal without its explanation
+        await act(
+            services, goods.record_inspection, staff.qc, filed.id, Inspection("customer_damage")
+        )
+    explanation = "Strips were stored wet: the vials show water damage after delivery."
+    rejected = await act(
+        services,
+        goods.record_inspection,
+        staff.qc,
+        filed.id,
+        Inspection("customer_damage", explanation),
+    )
+    assert rejected.status == ReturnStatus.REJECTED and rejected.refusal == "customer_damage"
+    assert Slot.QUALITY not in {s.slot for s in rejected.signatures}
+    told = await outbox_rows(services, text_key="return.refused_after_inspection")
+    assert customer.id in {m.user_id for m in told}
+    assert {m.params["notes"] for m in told} == {explanation}
+    with pytest.raises(WrongState):
+        await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
+    # the refused quantity may be asked for again
+    async with services.session_factory() as session:
+        organisation_id = await session.scalar(
+            select(Organisation.id).where(Organisation.code == "C003")
+        )
+        assert (
+            await intake.returned_quantity(session, organisation_id, filed.lines[0].batch_id) == 0
+        )
+
+
+async def test_the_months_statistics_go_to_business_and_finance_as_a_workbook(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    from openpyxl import load_workbook
+
+    from bot.documents import document_context
+    from reports import documents
+    from scheduler import jobs
+    from scheduler.services import JobServices
+
+    await make_user(services, "business_head", language="en")
+    await make_user(services, "finance", language="en")
+    await request(services, 2)  # 90.00, inside
+    await request(services, 4)  # refused
+    clock.set(dt.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI))
+    job_services = JobServices(services.session_factory, services.clock, SHANGHAI)
+    assert await jobs.send_monthly_return_statistics(job_services) == 2
+    assert await jobs.send_monthly_return_statistics(job_services) == 0  # once a month
+    (row, _) = await outbox_rows(services, text_key="return.statistics_ready")
+    assert row.attachment == {"kind": "return_statistics", "params": {"period": "2026-11"}}
+    async with services.session_factory() as session:
+        statistics = await monthly_statistics(session, "2026-11", SHANGHAI)
+        rendered = await documents.render(session, row.attachment, document_context(services, "en"))
+    assert statistics.by_reason == {"unsalable": (1, 2, Decimal("90.00"))}
+    assert statistics.refused == 1
+    c003 = next(o for o in statistics.organisations if o.code == "C003")
+    assert (c003.exchanged, c003.purchased, c003.over_limit) == (
+        Decimal("90.00"),
+        Decimal("2700.00"),
+        False,
+    )
+    sheet = load_workbook(io.BytesIO(rendered.content)).active
+    assert sheet["A1"].value == "Returns and exchanges, 2026-11"
