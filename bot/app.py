@@ -24,6 +24,7 @@ from .handlers import (
     complaint_intake,
     complaint_steps,
     complaint_work,
+    consumer_complaints,
     gate,
     invitations,
     masterdata,
@@ -194,6 +195,7 @@ def build_application(
     complaint_intake.register(application)
     complaint_work.register(application)
     complaint_steps.register(application)
+    consumer_complaints.register(application)
     tickets.register(application)
     vendors.register(application)
     assessments.register(application)

@@ -45,6 +45,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("complain", frozenset({roles.CUSTOMER})),
     Command("mytickets", frozenset({roles.CUSTOMER})),
     Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
+    Command("consumer_complaint", frozenset({roles.CONSUMER})),
+    Command("consumer_for", frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})),
     Command("queue", frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.BUSINESS_HEAD})),
     Command("supplier_answer", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
     Command("tech_support", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
