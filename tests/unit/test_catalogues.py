@@ -16,7 +16,7 @@ import pytest
 
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues
-from procedures import roles
+from procedures import consumer_complaints, personal_records, roles
 from procedures.assessments import AssessmentStatus
 from procedures.complaints import nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
@@ -27,6 +27,7 @@ from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.rectifications import RUNGS, RectificationStatus
 from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
+from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
 
@@ -200,6 +201,16 @@ def expansions() -> dict[str, set[str]]:
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
         "{}_name": told_complainant(),
+        "consumer.status.{}": set(consumer_complaints.ConsumerComplaintStatus),
+        "consumer.cause.{}": set(consumer_complaints.CAUSES),
+        "consumer.remedy.{}": set(consumer_complaints.REMEDIES),
+        "consumer.verdict.{}": set(consumer_complaints.Verdict),
+        "consumer.verdict_button.{}": set(consumer_complaints.Verdict),
+        "consumer.channel.{}": set(consumer_complaints.CHANNELS),
+        "report.monthly.figure.{}": set(FIGURES),
+        "report.monthly.column.{}": set(SUMMARY_COLUMNS),
+        "record.column.{}": set(STEP_COLUMNS),
+        "record.outcome.{}": set(personal_records.OUTCOMES),
     }
 
 
