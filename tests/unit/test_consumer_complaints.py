@@ -444,3 +444,28 @@ async def test_the_monthly_summary_counts_standing_remedies_products_and_causes(
     assert figures_shown["Standing rate"] == "50%"
     assert figures_shown["First answers in time"] == "3/3"
     assert figures_shown["exchange"] == 1 and figures_shown["product quality"] == 2
+
+
+async def test_a_consumer_complaint_is_kept_its_facts_and_answer_fixed(
+    services: Services, people: dict[str, User]
+) -> None:
+    from sqlalchemy import delete, update
+
+    from .test_records_kept import refused
+
+    complaint = await file_as_consumer(services, people["consumer"])
+    await act(
+        services,
+        cc.answer_not_standing,
+        people["after_sales"],
+        complaint.id,
+        cause="usage",
+        answer="no",
+    )
+    await refused(services, delete(ConsumerComplaint))
+    await refused(services, update(ConsumerComplaint).values(description="nothing happened"))
+    await refused(services, update(ConsumerComplaint).values(answer="yes after all"))
+    await refused(services, update(ConsumerComplaint).values(verdict="standing"))
+    async with services.session_factory() as session:  # what is still empty may be given
+        await session.execute(update(ConsumerComplaint).values(return_number="RT-2026-00001"))
+        await session.commit()
