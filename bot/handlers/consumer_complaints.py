@@ -6,6 +6,7 @@ and state in the procedure."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -339,39 +340,40 @@ async def _show(update: Update, context: BotContext, complaint: ConsumerComplain
     )
 
 
-async def begin_judgement(update: Update, context: BotContext) -> int:
-    """After-sales may judge it: asks whether it stands."""
+Check = Callable[..., Awaitable[ConsumerComplaint]]
+Begun = type[JudgeConsumerComplaint | DecideConsumerComplaint | AnswerConsumerComplaint]
+
+
+async def _begin_work(
+    update: Update, context: BotContext, mode: str, check: Check, action: Begun
+) -> ConsumerComplaint:
+    """Checks the pressing user may do this step on this complaint now; starts the dialogue."""
     query = update.callback_query
     assert query is not None
     async with context.session() as session:
-        complaint = await cc.complaint_for_judgement(
-            session,
-            await context.actor(session),
-            JudgeConsumerComplaint.unpack(query.data).complaint_id,
+        complaint = await check(
+            session, await context.actor(session), action.unpack(query.data).complaint_id
         )
     await query.answer()
-    context.user_data[WORK_KEY] = {"mode": "judge", "complaint_id": complaint.id}
-    await _show(update, context, complaint)
-    await context.reply(
-        update,
-        "consumer.ask_verdict",
-        buttons=_verdict_buttons(tuple(Verdict)),
+    context.user_data[WORK_KEY] = {"mode": mode, "complaint_id": complaint.id}
+    return complaint
+
+
+async def begin_judgement(update: Update, context: BotContext) -> int:
+    """After-sales may judge it: asks whether it stands."""
+    complaint = await _begin_work(
+        update, context, "judge", cc.complaint_for_judgement, JudgeConsumerComplaint
     )
+    await _show(update, context, complaint)
+    await context.reply(update, "consumer.ask_verdict", buttons=_verdict_buttons(tuple(Verdict)))
     return VERDICT
 
 
 async def begin_decision(update: Update, context: BotContext) -> int:
-    """The business head may decide it: shows after-sales' note, asks whether it stands."""
-    query = update.callback_query
-    assert query is not None
-    async with context.session() as session:
-        complaint = await cc.complaint_for_decision(
-            session,
-            await context.actor(session),
-            DecideConsumerComplaint.unpack(query.data).complaint_id,
-        )
-    await query.answer()
-    context.user_data[WORK_KEY] = {"mode": "decide", "complaint_id": complaint.id}
+    """The business head may decide it: asks whether it stands."""
+    complaint = await _begin_work(
+        update, context, "decide", cc.complaint_for_decision, DecideConsumerComplaint
+    )
     await context.reply(
         update,
         "consumer.ask_decision",
@@ -383,16 +385,9 @@ async def begin_decision(update: Update, context: BotContext) -> int:
 
 async def begin_answer(update: Update, context: BotContext) -> int:
     """After-sales is to give the decision: asks for the answer's words."""
-    query = update.callback_query
-    assert query is not None
-    async with context.session() as session:
-        complaint = await cc.complaint_for_answer(
-            session,
-            await context.actor(session),
-            AnswerConsumerComplaint.unpack(query.data).complaint_id,
-        )
-    await query.answer()
-    context.user_data[WORK_KEY] = {"mode": "answer", "complaint_id": complaint.id}
+    complaint = await _begin_work(
+        update, context, "answer", cc.complaint_for_answer, AnswerConsumerComplaint
+    )
     await context.reply(update, "consumer.ask_final_answer", number=complaint.number)
     return ANSWER
 
