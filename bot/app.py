@@ -28,6 +28,7 @@ from .handlers import (
     complaint_intake,
     complaint_steps,
     complaint_work,
+    consumer_complaints,
     evidence,
     gate,
     invitations,
@@ -370,6 +371,7 @@ def build_application(
     complaint_intake.register(application)
     complaint_work.register(application)
     complaint_steps.register(application)
+    consumer_complaints.register(application)
     tickets.register(application)
     reports.register(application)
     evidence.register(application)

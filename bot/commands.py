@@ -49,6 +49,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("complain", frozenset({roles.CUSTOMER})),
     Command("mytickets", frozenset({roles.CUSTOMER}), read_only=True),
     Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
+    Command("consumer_complaint", frozenset({roles.CONSUMER})),
+    Command("consumer_for", frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})),
     Command(
         "queue",
         frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.BUSINESS_HEAD}),

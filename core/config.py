@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from procedures.complaints.intake import HOLD_SCOPES
+from procedures.consumer_complaints import DEFAULT_ANSWER_WITHIN, DEFAULT_DECISION_WITHIN
 from procedures.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
 from procedures.people import LANGUAGES
 from procedures.vendor_scores import DEFAULT_SCORE_DUE_DAY
@@ -74,6 +75,10 @@ class Settings:
     vendor_pass_mark: int = 60
     # the folder the evidence files are kept in, each under its SHA-256
     file_store: str = DEFAULT_FILE_STORE
+    # a consumer complaint's first answer by after-sales (and its answer after a decision)
+    consumer_answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN
+    # the business head's decision on a consumer complaint after-sales could not resolve
+    consumer_decision_within: dt.timedelta = DEFAULT_DECISION_WITHIN
     log_level: str = "INFO"
 
     @property
@@ -255,6 +260,14 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["vendor_pass_mark"] = _int("VENDOR_PASS_MARK", mark, 0, 100)
     if store := values.get("FILE_STORE"):
         kwargs["file_store"] = _file_store(store)
+    if hours := values.get("CONSUMER_ANSWER_HOURS"):
+        kwargs["consumer_answer_within"] = dt.timedelta(
+            hours=_int("CONSUMER_ANSWER_HOURS", hours, 1, 24 * 30)
+        )
+    if days := values.get("CONSUMER_DECISION_DAYS"):
+        kwargs["consumer_decision_within"] = dt.timedelta(
+            days=_int("CONSUMER_DECISION_DAYS", days, 1, 90)
+        )
     if level := values.get("LOG_LEVEL"):
         if level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")

@@ -263,7 +263,12 @@ async def sign_assessment(uow: UnitOfWork, manager: User, assessment_id: int) ->
     assessment.status = AssessmentStatus.SIGNED
     assessment.signed_by_id, assessment.signed_at = manager.id, now
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=assessment.id, kind="assessment", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=assessment.id,
+        kind="assessment",
+        now=now,
+        by=manager,
     )
     record_change(
         session,

@@ -84,10 +84,14 @@ async def _open_deadline_of(
     return await session.scalar(query)
 
 
-def close_deadline(deadline: Deadline, now: dt.datetime, closed_as: ClosedAs) -> Deadline:
+def close_deadline(
+    deadline: Deadline, now: dt.datetime, closed_as: ClosedAs, *, by: User | None = None
+) -> Deadline:
     """Close an open deadline: the sweep stops at once. A met one is late or in time; a waived
-    one (the step was decided unnecessary) is neither, and reports count it apart."""
+    one (the step was decided unnecessary) is neither, and reports count it apart. `by` is the
+    person whose act closed it, for their monthly record (None: no one person's)."""
     deadline.met_at, deadline.closed_as = now, closed_as
+    deadline.met_by_id = by.id if by is not None else None
     deadline.met_late = now > deadline.due_at if closed_as == ClosedAs.MET else None
     return deadline
 
@@ -100,19 +104,26 @@ async def meet_deadline(
     kind: str,
     now: dt.datetime,
     subject_label: str | None = None,
+    by: User | None = None,
 ) -> Deadline | None:
     """Mark the open deadline of this kind met; a late one stays visible as late. A subject with
     several open deadlines of one kind (a vendor's score, month by month) names it by label."""
     deadline = await _open_deadline_of(session, subject_type, subject_id, kind, subject_label)
-    return None if deadline is None else close_deadline(deadline, now, ClosedAs.MET)
+    return None if deadline is None else close_deadline(deadline, now, ClosedAs.MET, by=by)
 
 
 async def waive_deadline(
-    session: AsyncSession, *, subject_type: str, subject_id: int, kind: str, now: dt.datetime
+    session: AsyncSession,
+    *,
+    subject_type: str,
+    subject_id: int,
+    kind: str,
+    now: dt.datetime,
+    by: User | None = None,
 ) -> Deadline | None:
     """Close the open deadline of this kind as waived: not met, and not late either."""
     deadline = await _open_deadline_of(session, subject_type, subject_id, kind)
-    return None if deadline is None else close_deadline(deadline, now, ClosedAs.WAIVED)
+    return None if deadline is None else close_deadline(deadline, now, ClosedAs.WAIVED, by=by)
 
 
 @dataclass(frozen=True)

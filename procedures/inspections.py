@@ -164,7 +164,12 @@ async def record_inspection(
     inspection.checks.extend(InspectionCheck(**check) for check in draft.checks())
     add_photos(session, SUBJECT, inspection.id, "inspection", draft.photo_file_ids, inspector, now)
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=inspection.id, kind="inspection", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=inspection.id,
+        kind="inspection",
+        now=now,
+        by=inspector,
     )
     record_change(
         session,

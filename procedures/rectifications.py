@@ -300,7 +300,12 @@ async def confirm_conforming(
     _expect(rectification, RectificationStatus.OPEN)
     rectification.status, rectification.conformed_at = RectificationStatus.CONFORMING, now
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=rectification.id,
+        kind="rectification",
+        now=now,
+        by=manager,
     )
     _event(session, rectification, "conforming", now, actor=manager)
     await notify_users(
@@ -341,7 +346,12 @@ async def issue_written_notice(
     rectification = await _load(session, rectification_id)
     _expect(rectification, RectificationStatus.OPEN, rung=RectificationRung.VERBAL)
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=rectification.id,
+        kind="rectification",
+        now=now,
+        by=manager,
     )
     rectification.number = await next_number(session, "RN", now.year)
     rectification.rung, rectification.written_at = RectificationRung.WRITTEN, now
@@ -397,7 +407,12 @@ async def escalate_to_evaluation(
     rectification = await _load(session, rectification_id)
     _expect(rectification, RectificationStatus.OPEN, rung=RectificationRung.WRITTEN)
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=rectification.id, kind="rectification", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=rectification.id,
+        kind="rectification",
+        now=now,
+        by=manager,
     )
     rectification.rung, rectification.status = (
         RectificationRung.EVALUATION,

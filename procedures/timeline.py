@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Assessment,
     Complaint,
+    ConsumerComplaint,
     Defect,
     Inspection,
     MaintenanceVisit,
@@ -28,6 +29,7 @@ from storage.models import (
 SUBJECT_TYPES: dict[type[Any], str] = {
     Complaint: "complaint",
     ReturnRequest: "return",
+    ConsumerComplaint: "consumer_complaint",
     Patrol: "patrol",
     Defect: "defect",
     Inspection: "inspection",

@@ -191,6 +191,7 @@ async def record_vendor_score(
         kind=SCORE_DEADLINE,
         now=now,
         subject_label=_score_label(vendor, period),
+        by=manager,
     )
     record_change(
         session,

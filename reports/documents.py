@@ -20,6 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from procedures.calendar import half_year_periods, month_bounds, quarter_bounds
 from procedures.people import names_of
+from procedures.personal_records import roles_read_by, steps_of_month
 from procedures.returns import monthly_statistics
 from storage.models import (
     Assessment,
@@ -32,6 +33,7 @@ from storage.models import (
 )
 
 from . import complaints as complaint_reports
+from . import consumer_complaints as consumer_reports
 from . import returns as return_reports
 from . import vendors as vendor_reports
 
@@ -284,3 +286,31 @@ async def return_statistics(
     title = context.text("document.return_stats.title", period=period)
     content = return_reports.statistics_workbook(statistics, context.label, title)
     return RenderedDocument(f"returns-{period}.xlsx", content)
+
+
+@renderer("consumer_complaint_monthly")
+async def consumer_complaint_monthly(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    period = str(params["period"])
+    start, end = month_bounds(period, context.timezone)
+    complaints, first_answers = await consumer_reports.complaints_of_month(session, start, end)
+    title = context.text("report.monthly.title", period=period)
+    content = consumer_reports.summary_workbook(
+        complaints, first_answers, title, context.label, context.timezone
+    )
+    return RenderedDocument(f"consumer-complaints-{period}.xlsx", content)
+
+
+@renderer("personal_record")
+async def personal_record(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    period, head = str(params["period"]), str(params["head"])
+    start, end = month_bounds(period, context.timezone)
+    steps = await steps_of_month(session, start, end, roles_read_by(head))
+    title = context.text("record.title", period=period, head={"$text": f"role.{head}"})
+    content = consumer_reports.personal_record_workbook(
+        steps, title, context.label, context.timezone
+    )
+    return RenderedDocument(f"personal-record-{head}-{period}.xlsx", content)

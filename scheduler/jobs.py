@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures import (
     assessments,
     bookkeeping,
+    consumer_complaints,
     deadlines,
     inspections,
     patrols,
+    personal_records,
     rectifications,
     vendor_scores,
 )
@@ -138,6 +140,27 @@ async def send_vendor_assessment(services: JobServices) -> int:
     return await _in_one_transaction(
         services,
         lambda session, now: assessments.open_half_year_assessment(
+            session, now=now, timezone=services.timezone
+        ),
+    )
+
+
+async def send_consumer_complaint_summary(services: JobServices) -> int:
+    """On the 1st: last month's consumer complaint summary and analysis to the after-sales head
+    (and the business head)."""
+    return await _in_one_transaction(
+        services,
+        lambda session, now: consumer_complaints.queue_monthly_summary(
+            session, now=now, timezone=services.timezone
+        ),
+    )
+
+
+async def send_personal_records(services: JobServices) -> int:
+    """On the 1st: each department head gets last month's record of their people."""
+    return await _in_one_transaction(
+        services,
+        lambda session, now: personal_records.queue_personal_records(
             session, now=now, timezone=services.timezone
         ),
     )

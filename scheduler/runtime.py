@@ -119,6 +119,27 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
         id="vendor_scores",
         misfire_grace_time=24 * 3600,
     )
+    # the month's consumer complaint summary and each person's record; their dedupe keys name
+    # the month, so a run missed by a day still sends them once
+    scheduler.add_job(
+        jobs.send_consumer_complaint_summary,
+        "cron",
+        day=1,
+        hour=8,
+        args=[services],
+        id="consumer_complaint_summary",
+        misfire_grace_time=24 * 3600,
+    )
+    scheduler.add_job(
+        jobs.send_personal_records,
+        "cron",
+        day=1,
+        hour=8,
+        minute=30,
+        args=[services],
+        id="personal_records",
+        misfire_grace_time=24 * 3600,
+    )
     scheduler.add_job(
         jobs.send_vendor_assessment,
         "cron",

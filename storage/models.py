@@ -319,6 +319,9 @@ class Deadline(Base):
     met_at: Mapped[dt.datetime | None]
     closed_as: Mapped[str | None] = mapped_column(String(16))
     met_late: Mapped[bool | None] = mapped_column(Boolean)
+    # who closed it, where the step was one person's act (None: the system, or older rows):
+    # each person's monthly record reads it
+    met_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reminded_at: Mapped[dt.datetime | None]
     alerted_at: Mapped[dt.datetime | None]
     alert_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -570,6 +573,61 @@ class ReturnSignature(Base):
     slot: Mapped[str] = mapped_column(String(16))  # after_sales | business | quality
     signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[dt.datetime]
+
+
+class ConsumerComplaint(Base):
+    """顧客投訴記錄表: a consumer's complaint (CC-YYYY-NNNNN), judged by after-sales; one that
+    after-sales cannot resolve is decided by the business head and answered by after-sales."""
+
+    __tablename__ = "consumer_complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    # open | escalated | decided | closed
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # chat | phone
+    # the consumer's account when they filed in the chat; None for a call taken by after-sales
+    consumer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    consumer_name: Mapped[str] = mapped_column(String(200))
+    contact: Mapped[str] = mapped_column(String(200))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    product_text: Mapped[str | None] = mapped_column(String(200))  # a product not on file
+    description: Mapped[str] = mapped_column(Text)
+    filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    received_at: Mapped[dt.datetime]
+    # after-sales' judgement: standing | not_standing | unresolved, with the cause found
+    verdict: Mapped[str | None] = mapped_column(String(16))
+    cause: Mapped[str | None] = mapped_column(String(16))
+    judgement_note: Mapped[str | None] = mapped_column(Text)
+    judged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    judged_at: Mapped[dt.datetime | None]
+    # the business head's decision on an unresolved one: standing | not_standing
+    decision_verdict: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    # return | exchange | discount | mail_back, when it stands
+    remedy: Mapped[str | None] = mapped_column(String(16))
+    # the answer that went back to the consumer, by after-sales
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    answered_at: Mapped[dt.datetime | None]
+    # goods coming back (return, exchange, mail back) go through QC (4.3.3 -> 4.2.6): the
+    # return RT-… that takes them is named here when the returns procedure starts it
+    return_number: Mapped[str | None] = mapped_column(String(16))
+
+    product: Mapped[Product | None] = relationship()
+
+    @property
+    def product_label(self) -> str:
+        return self.product.name if self.product is not None else self.product_text or ""
+
+    @property
+    def final_verdict(self) -> str | None:
+        """Whether it stood in the end: the business head's decision, else the judgement."""
+        if self.decision_verdict is not None:
+            return self.decision_verdict
+        return None if self.verdict == "unresolved" else self.verdict
 
 
 # --- P3: equipment patrols, defects, vendors ------------------------------------------------

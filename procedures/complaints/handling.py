@@ -143,6 +143,7 @@ async def record_verification(
             subject_id=complaint.id,
             kind="on_site_verification",
             now=now,
+            by=actor,
         )
     else:
         record_change(session, complaint, "visit_waived", now, actor=actor, after={"reason": notes})
@@ -152,6 +153,7 @@ async def record_verification(
             subject_id=complaint.id,
             kind="on_site_verification",
             now=now,
+            by=actor,
         )
     if result == ComplaintStatus.CONFORMING:
         outcome = await _after_conforming(session, complaint, now)
@@ -325,7 +327,12 @@ async def record_disposition(
         after={"opinion": opinion, "corrective_action": complaint.corrective_action},
     )
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind="disposition_opinion", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind="disposition_opinion",
+        now=now,
+        by=actor,
     )
     await _tell_complainant(
         session,
@@ -407,7 +414,7 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
         after={"batch": complaint.lot_label, "batch_still_held": still_held},
     )
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind="hold_lift", now=now
+        session, subject_type=SUBJECT, subject_id=complaint.id, kind="hold_lift", now=now, by=actor
     )
     if not still_held:
         await notify_roles(

@@ -164,7 +164,12 @@ async def _confirm_hold_step(
         session, complaint, "hold_confirmed", now, actor=actor, after={"step": step.column}
     )
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind=step.deadline, now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind=step.deadline,
+        now=now,
+        by=actor,
     )
     await close_if_done(session, complaint, now)
     await uow.commit()
@@ -324,7 +329,7 @@ async def confirm_buyer_told(uow: UnitOfWork, actor: User, task_id: int, how: st
     )
     deadline = await session.get(Deadline, task.deadline_id)
     if deadline is not None and deadline.met_at is None:
-        close_deadline(deadline, now, ClosedAs.MET)
+        close_deadline(deadline, now, ClosedAs.MET, by=actor)
     await close_if_done(session, complaint, now)
     await uow.commit()
     return BuyerTold(complaint, task)
@@ -432,7 +437,12 @@ async def record_supplier_answer(
         session, complaint, "supplier_answered", now, actor=actor, after={"answer": answer}
     )
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind="supplier_answer", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind="supplier_answer",
+        now=now,
+        by=actor,
     )
     await notify_roles(
         session,
@@ -503,6 +513,7 @@ async def record_handoff(
         subject_id=complaint.id,
         kind="nonconforming_handoff",
         now=now,
+        by=actor,
     )
     await close_if_done(session, complaint, now)
     await uow.commit()

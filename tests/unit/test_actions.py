@@ -13,11 +13,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler
 from bot.app import build_application
 from bot.handlers.common import stale_button
 from bot.services import Services
-from procedures import people, vendor_scores
+from procedures import consumer_complaints, people, vendor_scores
 from procedures.actions import (
     BeginScore,
     CallbackAction,
     ChooseChannel,
+    ChooseConsumerCause,
+    ChooseConsumerRemedy,
+    ChooseConsumerVerdict,
     ChooseLanguage,
     InvalidAction,
     JudgeCriterion,
@@ -99,6 +102,9 @@ def test_the_data_strings_are_those_buttons_already_in_chats_carry() -> None:
 def test_the_fixed_choices_are_the_procedures_own() -> None:
     assert set(ChooseChannel.fields()[0].choices or ()) == set(intake.CHANNELS)
     assert set(ChooseLanguage.fields()[0].choices or ()) == set(people.LANGUAGES)
+    assert set(ChooseConsumerVerdict.fields()[0].choices or ()) == set(consumer_complaints.Verdict)
+    assert set(ChooseConsumerCause.fields()[0].choices or ()) == set(consumer_complaints.CAUSES)
+    assert set(ChooseConsumerRemedy.fields()[0].choices or ()) == set(consumer_complaints.REMEDIES)
     for criterion in vendor_scores.SCORE_CRITERIA:
         assert JudgeCriterion(criterion=criterion, value=5).pack()
 

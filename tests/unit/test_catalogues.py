@@ -15,7 +15,7 @@ import pytest
 
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholders
-from procedures import masterdata, roles
+from procedures import consumer_complaints, masterdata, personal_records, roles
 from procedures.assessments import AssessmentStatus
 from procedures.complaints import nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
@@ -29,6 +29,7 @@ from procedures.returns import review as return_review
 from procedures.returns.common import ReturnReason, ReturnStatus, Slot
 from procedures.vendor_scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS
+from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.registry import REPORTS
 from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
@@ -252,6 +253,16 @@ def expansions() -> dict[str, set[str]]:
             "limit",
             "over_limit",
         },
+        "consumer.status.{}": set(consumer_complaints.ConsumerComplaintStatus),
+        "consumer.cause.{}": set(consumer_complaints.CAUSES),
+        "consumer.remedy.{}": set(consumer_complaints.REMEDIES),
+        "consumer.verdict.{}": set(consumer_complaints.Verdict),
+        "consumer.verdict_button.{}": set(consumer_complaints.Verdict),
+        "consumer.channel.{}": set(consumer_complaints.CHANNELS),
+        "report.monthly.figure.{}": set(FIGURES),
+        "report.monthly.column.{}": set(SUMMARY_COLUMNS),
+        "record.column.{}": set(STEP_COLUMNS),
+        "record.outcome.{}": set(personal_records.OUTCOMES),
     }
 
 

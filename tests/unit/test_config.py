@@ -55,6 +55,9 @@ def test_values_are_read_and_trimmed() -> None:
         ("REPAIR_HOURS", "urgent:0", "REPAIR_HOURS must be between 1 and 8760"),
         ("REPAIR_HOURS", "low:soon", "REPAIR_HOURS must be a whole number"),
         ("SCORE_DUE_DAY", "31", "SCORE_DUE_DAY must be between 1 and 28"),
+        ("CONSUMER_ANSWER_HOURS", "0", "CONSUMER_ANSWER_HOURS must be between 1 and 720"),
+        ("CONSUMER_ANSWER_HOURS", "a day", "CONSUMER_ANSWER_HOURS must be a whole number"),
+        ("CONSUMER_DECISION_DAYS", "91", "CONSUMER_DECISION_DAYS must be between 1 and 90"),
     ],
 )
 def test_a_bad_value_is_named(name: str, value: str, message: str) -> None:
@@ -74,6 +77,17 @@ def test_repair_hours_by_severity_default_and_override_one_at_a_time() -> None:
 def test_the_monthly_scores_are_due_by_the_fifth_unless_configured() -> None:
     assert settings_from({}).score_due_day == 5
     assert settings_from({"SCORE_DUE_DAY": "10"}).score_due_day == 10
+
+
+def test_consumer_complaints_are_answered_in_24_hours_and_decided_in_3_days_unless_configured() -> (
+    None
+):
+    defaults = settings_from({})
+    assert defaults.consumer_answer_within == dt.timedelta(hours=24)
+    assert defaults.consumer_decision_within == dt.timedelta(days=3)
+    configured = settings_from({"CONSUMER_ANSWER_HOURS": "8", "CONSUMER_DECISION_DAYS": "5"})
+    assert configured.consumer_answer_within == dt.timedelta(hours=8)
+    assert configured.consumer_decision_within == dt.timedelta(days=5)
 
 
 def test_a_webhook_needs_a_secret_token() -> None:

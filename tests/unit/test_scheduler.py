@@ -43,6 +43,8 @@ async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services:
         "vendor_assessment",
         "quarterly_complaint_report",
         "monthly_return_statistics",
+        "consumer_complaint_summary",
+        "personal_records",
         "prune_bookkeeping",
     }
     assert isinstance(scheduled["deadline_sweep"].trigger, IntervalTrigger)

@@ -1,0 +1,569 @@
+"""Consumer complaints (P2, 4.3): /consumer_complaint (consumers) and /consumer_for (after-sales,
+for a call) record one; after-sales judges it with buttons, the business head decides one
+after-sales could not resolve, and after-sales gives the answer. Every button re-checks role
+and state in the procedure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures import consumer_complaints as cc
+from procedures.actions import (
+    AnswerConsumerComplaint,
+    CancelConsumerComplaint,
+    ChooseConsumerCause,
+    ChooseConsumerProduct,
+    ChooseConsumerRemedy,
+    ChooseConsumerVerdict,
+    ConsumerPhotosDone,
+    DecideConsumerComplaint,
+    JudgeConsumerComplaint,
+    SubmitConsumerComplaint,
+)
+from procedures.consumer_complaints import ConsumerComplaintDraft, Verdict
+from procedures.outbox import as_text, button
+from storage.models import ConsumerComplaint, Product
+
+from ..access import for_command
+from ..context import BotContext, edit_query_message
+from ..conversations import dialogue, keep_photo, use_buttons
+
+CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
+VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
+DRAFT_KEY = "consumer_intake"
+WORK_KEY = "consumer_work"
+DRAFT_LIFETIME = dt.timedelta(hours=2)
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+# --- intake ----------------------------------------------------------------------------------
+
+
+def _begin(context: BotContext, draft: ConsumerComplaintDraft) -> None:
+    context.user_data[DRAFT_KEY] = {
+        "draft": draft.to_json(),
+        "started_at": context.now().isoformat(),
+        "media_group": None,
+    }
+
+
+def _draft(context: BotContext) -> ConsumerComplaintDraft | None:
+    stored = context.user_data.get(DRAFT_KEY)
+    if not stored:
+        return None
+    if context.now() - dt.datetime.fromisoformat(stored["started_at"]) > DRAFT_LIFETIME:
+        context.user_data.pop(DRAFT_KEY, None)
+        return None
+    return ConsumerComplaintDraft.from_json(stored["draft"])
+
+
+def _save(context: BotContext, draft: ConsumerComplaintDraft) -> None:
+    context.user_data[DRAFT_KEY]["draft"] = draft.to_json()
+
+
+async def _expired(update: Update, context: BotContext) -> int:
+    if update.callback_query:
+        await update.callback_query.answer()
+    await context.reply(update, "consumer.expired")
+    return ConversationHandler.END
+
+
+@for_command("consumer_complaint")
+async def start_complaint(update: Update, context: BotContext) -> int:
+    """A consumer starts a complaint; asks which product."""
+    assert context.member is not None
+    _begin(context, ConsumerComplaintDraft(consumer_name=context.member.full_name))
+    return await _ask_product(update, context)
+
+
+@for_command("consumer_for")
+async def start_complaint_for(update: Update, context: BotContext) -> int:
+    """After-sales records a consumer's call; asks who called."""
+    _begin(context, ConsumerComplaintDraft(channel="phone"))
+    await context.reply(update, "consumer.ask_consumer")
+    return CONSUMER
+
+
+async def enter_consumer(update: Update, context: BotContext) -> int:
+    """Stores the caller's name and contact; asks which product."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    draft.consumer_name, draft.contact = cc.check_consumer(update.effective_message.text)  # type: ignore[union-attr]
+    _save(context, draft)
+    return await _ask_product(update, context)
+
+
+async def _ask_product(update: Update, context: BotContext) -> int:
+    async with context.session() as session:
+        products = await cc.products_to_choose(session)
+    buttons = [
+        [
+            button(
+                "consumer.product", ChooseConsumerProduct(product_id=p.id), code=p.code, name=p.name
+            )
+        ]
+        for p in products
+    ]
+    await context.reply(update, "consumer.ask_product", buttons=buttons)
+    return PRODUCT
+
+
+async def choose_product(update: Update, context: BotContext) -> int:
+    """Stores the product pressed; asks what happened."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    product_id = ChooseConsumerProduct.unpack(query.data).product_id
+    async with context.session() as session:
+        if await session.get(Product, product_id) is None:
+            await context.reply(update, "error.stale_button")
+            return PRODUCT
+    draft.product_id, draft.product_text = product_id, None
+    _save(context, draft)
+    await context.reply(update, "consumer.ask_description")
+    return DESCRIPTION
+
+
+async def type_product(update: Update, context: BotContext) -> int:
+    """Finds the product typed in the master data, or keeps it as typed; asks what happened."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    async with context.session() as session:
+        draft.product_id, draft.product_text = await cc.product_of(
+            session,
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    _save(context, draft)
+    await context.reply(update, "consumer.ask_description")
+    return DESCRIPTION
+
+
+async def enter_description(update: Update, context: BotContext) -> int:
+    """Stores what happened; asks a consumer for a contact, after-sales for photos."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    draft.description = cc.check_description(update.effective_message.text)  # type: ignore[union-attr]
+    _save(context, draft)
+    if draft.contact is None:
+        await context.reply(update, "consumer.ask_contact")
+        return CONTACT
+    return await _ask_photos(update, context)
+
+
+async def enter_contact(update: Update, context: BotContext) -> int:
+    """Stores the consumer's phone or e-mail; asks for photos."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    draft.contact = cc.check_contact(update.effective_message.text)  # type: ignore[union-attr]
+    _save(context, draft)
+    return await _ask_photos(update, context)
+
+
+async def _ask_photos(update: Update, context: BotContext) -> int:
+    done = ConsumerPhotosDone()
+    buttons = [[button("common.button.done", done), button("common.button.skip", done)]]
+    await context.reply(update, "consumer.ask_photos", buttons=buttons)
+    return PHOTOS
+
+
+async def add_photo(update: Update, context: BotContext) -> int:
+    """Keeps the photo; an album is acknowledged once."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    await keep_photo(
+        update, context, draft.photo_file_ids, context.user_data[DRAFT_KEY], ConsumerPhotosDone()
+    )
+    _save(context, draft)
+    return PHOTOS
+
+
+async def photos_done(update: Update, context: BotContext) -> int:
+    """Shows the summary with submit and cancel buttons."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    async with context.session() as session:
+        product = await session.get(Product, draft.product_id) if draft.product_id else None
+    await context.reply(
+        update,
+        "consumer.summary",
+        buttons=[
+            [
+                button("consumer.button.submit", SubmitConsumerComplaint()),
+                button("consumer.button.cancel", CancelConsumerComplaint()),
+            ]
+        ],
+        name=draft.consumer_name,
+        contact=draft.contact,
+        product=product.name if product else draft.product_text,
+        description=draft.description,
+        photos=len(draft.photo_file_ids),
+    )
+    return CONFIRM
+
+
+async def submit(update: Update, context: BotContext) -> int:
+    """Files the complaint; answers with its number and when the first answer is due."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    async with context.unit_of_work() as uow:
+        filed = await cc.file_consumer_complaint(
+            uow,
+            await context.actor(uow.session),
+            draft,
+            answer_within=context.services.settings.consumer_answer_within,
+        )
+    context.user_data.pop(DRAFT_KEY, None)
+    key = "consumer.filed" if draft.channel == "chat" else "consumer.filed_for"
+    await edit_query_message(
+        update,
+        context.text(
+            key,
+            number=filed.complaint.number,
+            product=filed.complaint.product_label,
+            due_at=filed.answer_due,
+        ),
+    )
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Drops the draft or the judgement under way (button or /cancel)."""
+    context.user_data.pop(DRAFT_KEY, None)
+    context.user_data.pop(WORK_KEY, None)
+    if update.callback_query:
+        await update.callback_query.answer()
+        await edit_query_message(update, context.text("consumer.cancelled"))
+    else:
+        await context.reply(update, "consumer.cancelled")
+    return ConversationHandler.END
+
+
+def intake_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "consumer_intake",
+        entry_points=[
+            CommandHandler("consumer_complaint", start_complaint),
+            CommandHandler("consumer_for", start_complaint_for),
+        ],
+        states={
+            CONSUMER: [MessageHandler(TEXT, enter_consumer)],
+            PRODUCT: [
+                CallbackQueryHandler(choose_product, pattern=ChooseConsumerProduct.pattern()),
+                MessageHandler(TEXT, type_product),
+            ],
+            DESCRIPTION: [MessageHandler(TEXT, enter_description)],
+            CONTACT: [MessageHandler(TEXT, enter_contact)],
+            PHOTOS: [
+                MessageHandler(filters.PHOTO, add_photo),
+                CallbackQueryHandler(photos_done, pattern=ConsumerPhotosDone.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(submit, pattern=SubmitConsumerComplaint.pattern()),
+                CallbackQueryHandler(cancel, pattern=CancelConsumerComplaint.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+        },
+        cancel=cancel,
+    )
+
+
+# --- judging, deciding, answering ------------------------------------------------------------
+
+
+def _verdict_buttons(verdicts: tuple[str, ...]) -> list[list[dict[str, Any]]]:
+    return [
+        [button(f"consumer.verdict_button.{v}", ChooseConsumerVerdict(verdict=v))]  # type: ignore[arg-type]
+        for v in verdicts
+    ]
+
+
+def _cause_buttons() -> list[list[dict[str, Any]]]:
+    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in cc.CAUSES]  # type: ignore[arg-type]
+
+
+def _remedy_buttons() -> list[list[dict[str, Any]]]:
+    return [
+        [button(f"consumer.remedy.{r}", ChooseConsumerRemedy(remedy=r))]  # type: ignore[arg-type]
+        for r in cc.REMEDIES
+    ]
+
+
+WORDS_ASKED = {
+    Verdict.STANDING: "consumer.ask_words_standing",
+    Verdict.NOT_STANDING: "consumer.ask_words_not_standing",
+    Verdict.UNRESOLVED: "consumer.ask_words_unresolved",
+}
+
+
+async def _show(update: Update, context: BotContext, complaint: ConsumerComplaint) -> None:
+    """The complaint as the one about to act on it reads it."""
+    await edit_query_message(
+        update,
+        context.text(
+            "consumer.details",
+            number=complaint.number,
+            name=complaint.consumer_name,
+            contact=complaint.contact,
+            product=complaint.product_label,
+            description=complaint.description,
+            received_at=complaint.received_at,
+        ),
+    )
+
+
+Check = Callable[..., Awaitable[ConsumerComplaint]]
+Begun = type[JudgeConsumerComplaint | DecideConsumerComplaint | AnswerConsumerComplaint]
+
+
+async def _begin_work(
+    update: Update, context: BotContext, mode: str, check: Check, action: Begun
+) -> ConsumerComplaint:
+    """Checks the pressing user may do this step on this complaint now; starts the dialogue."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        complaint = await check(
+            session, await context.actor(session), action.unpack(query.data).complaint_id
+        )
+    await query.answer()
+    context.user_data[WORK_KEY] = {"mode": mode, "complaint_id": complaint.id}
+    return complaint
+
+
+async def begin_judgement(update: Update, context: BotContext) -> int:
+    """After-sales may judge it: asks whether it stands."""
+    complaint = await _begin_work(
+        update, context, "judge", cc.complaint_for_judgement, JudgeConsumerComplaint
+    )
+    await _show(update, context, complaint)
+    await context.reply(update, "consumer.ask_verdict", buttons=_verdict_buttons(tuple(Verdict)))
+    return VERDICT
+
+
+async def begin_decision(update: Update, context: BotContext) -> int:
+    """The business head may decide it: asks whether it stands."""
+    complaint = await _begin_work(
+        update, context, "decide", cc.complaint_for_decision, DecideConsumerComplaint
+    )
+    await context.reply(
+        update,
+        "consumer.ask_decision",
+        buttons=_verdict_buttons(tuple(cc.DECISION_VERDICTS)),
+        number=complaint.number,
+    )
+    return VERDICT
+
+
+async def begin_answer(update: Update, context: BotContext) -> int:
+    """After-sales is to give the decision: asks for the answer's words."""
+    complaint = await _begin_work(
+        update, context, "answer", cc.complaint_for_answer, AnswerConsumerComplaint
+    )
+    await context.reply(update, "consumer.ask_final_answer", number=complaint.number)
+    return ANSWER
+
+
+def _work(context: BotContext) -> dict[str, Any] | None:
+    return context.user_data.get(WORK_KEY)
+
+
+async def choose_verdict(update: Update, context: BotContext) -> int:
+    """Stores the verdict; asks after-sales the cause, the head the remedy or the words."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    work = _work(context)
+    if not work:
+        return await _expired(update, context)
+    verdict = ChooseConsumerVerdict.unpack(query.data).verdict
+    if work["mode"] == "decide" and verdict not in cc.DECISION_VERDICTS:
+        await context.reply(update, "error.stale_button")
+        return VERDICT
+    work["verdict"] = verdict
+    await edit_query_message(update, context.text(f"consumer.verdict.{verdict}"))
+    if work["mode"] == "judge":
+        await context.reply(
+            update,
+            "consumer.ask_cause",
+            buttons=_cause_buttons(),
+        )
+        return CAUSE
+    return await _after_cause(update, context, work)
+
+
+async def choose_cause(update: Update, context: BotContext) -> int:
+    """Stores the cause; asks for the remedy if it stands, else for the words."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    work = _work(context)
+    if not work or "verdict" not in work:
+        return await _expired(update, context)
+    work["cause"] = ChooseConsumerCause.unpack(query.data).cause
+    await edit_query_message(update, context.text(f"consumer.cause.{work['cause']}"))
+    return await _after_cause(update, context, work)
+
+
+async def _after_cause(update: Update, context: BotContext, work: dict[str, Any]) -> int:
+    if work["verdict"] == Verdict.STANDING:
+        await context.reply(
+            update,
+            "consumer.ask_remedy",
+            buttons=_remedy_buttons(),
+        )
+        return REMEDY
+    return await _ask_words(update, context, work)
+
+
+async def choose_remedy(update: Update, context: BotContext) -> int:
+    """Stores the remedy; asks for the words."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    work = _work(context)
+    if not work or work.get("verdict") != Verdict.STANDING:
+        return await _expired(update, context)
+    work["remedy"] = ChooseConsumerRemedy.unpack(query.data).remedy
+    await edit_query_message(update, context.text(f"consumer.remedy.{work['remedy']}"))
+    return await _ask_words(update, context, work)
+
+
+async def _ask_words(update: Update, context: BotContext, work: dict[str, Any]) -> int:
+    if work["mode"] == "decide":
+        await context.reply(update, "consumer.ask_decision_text")
+    else:
+        await context.reply(update, WORDS_ASKED[work["verdict"]])
+    return ANSWER
+
+
+async def enter_words(update: Update, context: BotContext) -> int:
+    """Records the judgement, the decision or the answer, as the dialogue was begun for."""
+    work = _work(context)
+    if not work:
+        return await _expired(update, context)
+    words = update.effective_message.text or ""  # type: ignore[union-attr]
+    settings = context.services.settings
+    complaint_id = work["complaint_id"]
+    async with context.unit_of_work() as uow:
+        actor = await context.actor(uow.session)
+        if work["mode"] == "decide":
+            decided = await cc.decide(
+                uow,
+                actor,
+                complaint_id,
+                verdict=work["verdict"],
+                remedy=work.get("remedy"),
+                decision=words,
+                answer_within=settings.consumer_answer_within,
+            )
+            context.user_data.pop(WORK_KEY, None)
+            await context.reply(
+                update,
+                "consumer.decided",
+                number=decided.complaint.number,
+                due_at=decided.answer_due,
+            )
+            return ConversationHandler.END
+        if work["mode"] == "answer":
+            answered = await cc.answer_after_decision(uow, actor, complaint_id, words)
+        elif work["verdict"] == Verdict.UNRESOLVED:
+            escalated = await cc.escalate_to_business_head(
+                uow,
+                actor,
+                complaint_id,
+                cause=work["cause"],
+                note=words,
+                decision_within=settings.consumer_decision_within,
+            )
+            context.user_data.pop(WORK_KEY, None)
+            await context.reply(
+                update,
+                "consumer.escalated",
+                number=escalated.complaint.number,
+                due_at=escalated.decision_due,
+                phone_note=_phone_note(escalated.complaint, escalated.reached_consumer),
+            )
+            return ConversationHandler.END
+        elif work["verdict"] == Verdict.STANDING:
+            answered = await cc.agree_remedy(
+                uow, actor, complaint_id, cause=work["cause"], remedy=work["remedy"], answer=words
+            )
+        else:
+            answered = await cc.answer_not_standing(
+                uow, actor, complaint_id, cause=work["cause"], answer=words
+            )
+    context.user_data.pop(WORK_KEY, None)
+    await context.reply(
+        update,
+        "consumer.answered",
+        number=answered.complaint.number,
+        phone_note=_phone_note(answered.complaint, answered.reached_consumer),
+    )
+    return ConversationHandler.END
+
+
+def _phone_note(complaint: ConsumerComplaint, reached: bool) -> Any:
+    if reached:
+        return ""
+    return as_text("consumer.phone_note", name=complaint.consumer_name, contact=complaint.contact)
+
+
+def work_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "consumer_work",
+        entry_points=[
+            CallbackQueryHandler(begin_judgement, pattern=JudgeConsumerComplaint.pattern()),
+            CallbackQueryHandler(begin_decision, pattern=DecideConsumerComplaint.pattern()),
+            CallbackQueryHandler(begin_answer, pattern=AnswerConsumerComplaint.pattern()),
+        ],
+        states={
+            VERDICT: [
+                CallbackQueryHandler(choose_verdict, pattern=ChooseConsumerVerdict.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            CAUSE: [
+                CallbackQueryHandler(choose_cause, pattern=ChooseConsumerCause.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            REMEDY: [
+                CallbackQueryHandler(choose_remedy, pattern=ChooseConsumerRemedy.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            ANSWER: [MessageHandler(TEXT, enter_words)],
+        },
+        cancel=cancel,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(intake_conversation())
+    application.add_handler(work_conversation())

@@ -1,0 +1,710 @@
+"""P2, consumer complaints (seed part 2, 4.3): recorded (顧客投訴記錄表), judged by after-sales,
+decided by the business head when after-sales cannot resolve them, answered through after-sales.
+
+After-sales judges whether a complaint stands (4.3.1): not standing, a polite answer goes back;
+standing, an apology and a remedy (4.3.2: return, exchange, a discount, or mail the goods back
+for an exchange); unresolved, the business department (經營部) decides and after-sales gives the
+answer, keeping the whole service in its hands. Goods that come back for a quality problem go
+through QC as every return does (4.3.3 -> 4.2.6): the consumer complaint names the return that
+takes them (`link_return`) once the returns procedure starts it. The first answer and the
+business head's decision each have a deadline, with the sweep's reminders and alerts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ConsumerComplaint, Product, User
+
+from . import roles
+from .actions import AnswerConsumerComplaint, DecideConsumerComplaint, JudgeConsumerComplaint
+from .calendar import previous_month
+from .complaints.intake import find_product
+from .deadlines import meet_deadline, open_deadline
+from .errors import InvalidInput, NotFound, WrongState
+from .numbering import next_number
+from .outbox import as_text, as_time, button, notify_roles, notify_users
+from .photos import add_photos
+from .text_input import MAX_TEXT, check_text, column_length, cut_text
+from .timeline import SUBJECT_TYPES, record_change
+from .unit_of_work import UnitOfWork
+
+SUBJECT = SUBJECT_TYPES[ConsumerComplaint]
+
+
+class ConsumerComplaintStatus(StrEnum):
+    OPEN = "open"  # waiting for after-sales' judgement
+    ESCALATED = "escalated"  # with the business head
+    DECIDED = "decided"  # decided; after-sales is to answer
+    CLOSED = "closed"  # the answer went back
+
+
+class Verdict(StrEnum):
+    STANDING = "standing"
+    NOT_STANDING = "not_standing"
+    UNRESOLVED = "unresolved"
+
+
+CHANNELS = ("chat", "phone")
+# what the complaint turned out to be about, for the monthly analysis (分析)
+CAUSES = ("quality", "usage", "expectation", "service", "other")
+# 退貨、換貨、讓步折價、直接寄回公司予以調換
+REMEDIES = ("return", "exchange", "discount", "mail_back")
+# remedies whose goods come back to the company, and so through QC (4.3.3)
+GOODS_BACK = frozenset({"return", "exchange", "mail_back"})
+DECISION_VERDICTS = (Verdict.STANDING, Verdict.NOT_STANDING)
+
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+JUDGES = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+DECIDERS = frozenset({roles.BUSINESS_HEAD})
+# who is told that goods of a consumer complaint are coming back
+GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
+# who receives the monthly summary: the after-sales head sums up (4.3.4) and hands the month's
+# after-sales information to the business head (4.4)
+SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)
+
+FIRST_ANSWER = "consumer_first_answer"
+DECISION = "consumer_decision"
+FINAL_ANSWER = "consumer_final_answer"
+DEFAULT_ANSWER_WITHIN = dt.timedelta(hours=24)
+DEFAULT_DECISION_WITHIN = dt.timedelta(days=3)
+PRODUCT_BUTTONS = 10
+
+NAME_LENGTH = column_length(ConsumerComplaint.consumer_name)
+CONTACT_LENGTH = column_length(ConsumerComplaint.contact)
+PRODUCT_TEXT_LENGTH = column_length(ConsumerComplaint.product_text)
+
+
+@dataclass
+class ConsumerComplaintDraft:
+    """What the intake dialogue has gathered so far (kept as JSON between steps)."""
+
+    channel: str = "chat"
+    consumer_name: str = ""
+    contact: str | None = None
+    product_id: int | None = None
+    product_text: str | None = None
+    description: str | None = None
+    photo_file_ids: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ConsumerComplaintDraft:
+        return cls(**data)
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def check_description(text: str) -> str:
+    return check_text(text, empty="consumer.empty_description", limit=MAX_TEXT)
+
+
+def check_contact(text: str | None) -> str:
+    """A phone number or e-mail: required, since an answer may have to go back by phone."""
+    return check_text(text or "", empty="consumer.empty_contact", limit=CONTACT_LENGTH)
+
+
+def check_consumer(text: str) -> tuple[str, str]:
+    """After-sales type "name contact" for a call: both are needed."""
+    cleaned = check_text(text, empty="consumer.empty_consumer", limit=MAX_TEXT)
+    name, _, contact = cleaned.partition(" ")
+    if not contact.strip():
+        raise InvalidInput("consumer.empty_consumer")
+    return cut_text(name, NAME_LENGTH), check_contact(contact)
+
+
+def check_answer(text: str) -> str:
+    return check_text(text, empty="consumer.empty_answer", limit=MAX_TEXT)
+
+
+async def products_to_choose(session: AsyncSession) -> list[Product]:
+    """The products offered as buttons; any other is typed (and kept as typed if unknown)."""
+    rows = await session.scalars(select(Product).order_by(Product.code).limit(PRODUCT_BUTTONS))
+    return list(rows)
+
+
+async def product_of(session: AsyncSession, text: str) -> tuple[int | None, str | None]:
+    """(product id, None) for a product of the master data, else (None, the text as typed)."""
+    product = await find_product(session, text)
+    if product is not None:
+        return product.id, None
+    return None, check_text(text, empty="consumer.empty_product", limit=PRODUCT_TEXT_LENGTH)
+
+
+# --- filing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilingOutcome:
+    complaint: ConsumerComplaint
+    answer_due: dt.datetime
+
+
+async def file_consumer_complaint(
+    uow: UnitOfWork,
+    actor: User,
+    draft: ConsumerComplaintDraft,
+    *,
+    answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN,
+) -> FilingOutcome:
+    """Record the complaint (a consumer's own in the chat, or a call after-sales took), start
+    the first answer's deadline and give after-sales the button to judge it."""
+    session, now = uow.session, uow.clock.now()
+    if draft.channel == "chat":
+        roles.require_role(actor.role_names, frozenset({roles.CONSUMER}))
+    elif draft.channel == "phone":
+        roles.require_role(actor.role_names, FILING_STAFF)
+    else:
+        raise InvalidInput("consumer.incomplete")
+    if draft.product_id is None and draft.product_text is None:
+        raise InvalidInput("consumer.incomplete")
+    product = await session.get(Product, draft.product_id) if draft.product_id else None
+    if draft.product_id is not None and product is None:
+        raise InvalidInput("consumer.incomplete")
+    by_consumer = draft.channel == "chat"
+    consumer_complaint = ConsumerComplaint(
+        number=await next_number(session, "CC", now.year),
+        status=ConsumerComplaintStatus.OPEN,
+        channel=draft.channel,
+        consumer_id=actor.id if by_consumer else None,
+        consumer_name=cut_text(draft.consumer_name or actor.full_name, NAME_LENGTH)
+        if by_consumer
+        else cut_text(draft.consumer_name, NAME_LENGTH),
+        contact=check_contact(draft.contact),
+        product_id=product.id if product else None,
+        product_text=None
+        if product
+        else check_text(
+            draft.product_text or "", empty="consumer.empty_product", limit=PRODUCT_TEXT_LENGTH
+        ),
+        description=check_description(draft.description or ""),
+        filed_by_id=actor.id,
+        received_at=now,
+    )
+    if not consumer_complaint.consumer_name:
+        raise InvalidInput("consumer.empty_consumer")
+    session.add(consumer_complaint)
+    await session.flush()
+    await session.refresh(consumer_complaint, ["product"])
+    add_photos(session, SUBJECT, consumer_complaint.id, "intake", draft.photo_file_ids, actor, now)
+    record_change(
+        session,
+        consumer_complaint,
+        "filed",
+        now,
+        actor=actor,
+        after={
+            "number": consumer_complaint.number,
+            "channel": consumer_complaint.channel,
+            "product": consumer_complaint.product_label,
+            "photos": len(draft.photo_file_ids),
+        },
+    )
+    due = now + answer_within
+    _open(session, consumer_complaint, FIRST_ANSWER, roles.AFTER_SALES, now, due)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "consumer.new_for_after_sales",
+        {
+            **_params(consumer_complaint),
+            "description": consumer_complaint.description,
+            "photos": len(draft.photo_file_ids),
+            "due_at": as_time(due),
+        },
+        now=now,
+        buttons=[[button("consumer.button.judge", JudgeConsumerComplaint(consumer_complaint.id))]],
+        dedupe_prefix=f"cc:{consumer_complaint.id}:new",
+    )
+    await uow.commit()
+    return FilingOutcome(consumer_complaint, due)
+
+
+def _open(
+    session: AsyncSession,
+    consumer_complaint: ConsumerComplaint,
+    kind: str,
+    role: str,
+    now: dt.datetime,
+    due: dt.datetime,
+) -> None:
+    open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=consumer_complaint.id,
+        subject_label=consumer_complaint.number,
+        kind=kind,
+        responsible_role=role,
+        opened_at=now,
+        due_at=due,
+    )
+
+
+def _params(consumer_complaint: ConsumerComplaint) -> dict[str, Any]:
+    return {
+        "number": consumer_complaint.number,
+        "name": consumer_complaint.consumer_name,
+        "contact": consumer_complaint.contact,
+        "product": consumer_complaint.product_label,
+    }
+
+
+async def load_consumer_complaint(
+    session: AsyncSession, complaint_id: int, *, lock: bool = False
+) -> ConsumerComplaint:
+    query = select(ConsumerComplaint).where(ConsumerComplaint.id == complaint_id)
+    if lock:
+        query = query.with_for_update()
+    consumer_complaint = await session.scalar(query)
+    if consumer_complaint is None:
+        raise NotFound("consumer.not_found")
+    await session.refresh(consumer_complaint, ["product"])
+    return consumer_complaint
+
+
+def _expect(consumer_complaint: ConsumerComplaint, status: ConsumerComplaintStatus) -> None:
+    if consumer_complaint.status != status:
+        raise WrongState(
+            "consumer.wrong_state",
+            number=consumer_complaint.number,
+            status=as_text(f"consumer.status.{consumer_complaint.status}"),
+        )
+
+
+# --- after-sales' judgement ----------------------------------------------------------------
+
+
+async def complaint_for_judgement(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> ConsumerComplaint:
+    """The complaint, if `actor` may judge it now (before the dialogue, and again, locking the
+    row, when the judgement is recorded)."""
+    roles.require_role(actor.role_names, JUDGES)
+    consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
+    _expect(consumer_complaint, ConsumerComplaintStatus.OPEN)
+    return consumer_complaint
+
+
+def _check_cause(cause: str) -> None:
+    if cause not in CAUSES:
+        raise InvalidInput("consumer.incomplete")
+
+
+def _check_remedy(remedy: str | None) -> str:
+    if remedy not in REMEDIES:
+        raise InvalidInput("consumer.incomplete")
+    return remedy
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    """What happened to an answer: whether it reached the consumer in the chat (else after-sales
+    gives it by phone, at the contact recorded)."""
+
+    complaint: ConsumerComplaint
+    reached_consumer: bool
+
+
+def _judge(
+    consumer_complaint: ConsumerComplaint,
+    actor: User,
+    verdict: Verdict,
+    cause: str,
+    now: dt.datetime,
+) -> None:
+    consumer_complaint.verdict, consumer_complaint.cause = verdict, cause
+    consumer_complaint.judged_by_id, consumer_complaint.judged_at = actor.id, now
+
+
+async def answer_not_standing(
+    uow: UnitOfWork, actor: User, complaint_id: int, *, cause: str, answer: str
+) -> AnswerOutcome:
+    """The complaint does not stand: a polite answer goes back (以溫和的態度婉轉答復), recorded."""
+    session, now = uow.session, uow.clock.now()
+    consumer_complaint = await complaint_for_judgement(session, actor, complaint_id, lock=True)
+    _check_cause(cause)
+    answer = check_answer(answer)
+    _judge(consumer_complaint, actor, Verdict.NOT_STANDING, cause, now)
+    reached = await _close_with_answer(
+        session,
+        consumer_complaint,
+        actor,
+        answer,
+        "consumer.answer_not_standing",
+        FIRST_ANSWER,
+        now,
+    )
+    await uow.commit()
+    return AnswerOutcome(consumer_complaint, reached)
+
+
+async def agree_remedy(
+    uow: UnitOfWork, actor: User, complaint_id: int, *, cause: str, remedy: str, answer: str
+) -> AnswerOutcome:
+    """The complaint stands: an apology and the remedy agreed go back; goods that come back are
+    announced to QC, who inspect them as every return."""
+    session, now = uow.session, uow.clock.now()
+    consumer_complaint = await complaint_for_judgement(session, actor, complaint_id, lock=True)
+    _check_cause(cause)
+    consumer_complaint.remedy = _check_remedy(remedy)
+    answer = check_answer(answer)
+    _judge(consumer_complaint, actor, Verdict.STANDING, cause, now)
+    reached = await _close_with_answer(
+        session, consumer_complaint, actor, answer, "consumer.answer_standing", FIRST_ANSWER, now
+    )
+    await _announce_goods_back(session, consumer_complaint, now)
+    await uow.commit()
+    return AnswerOutcome(consumer_complaint, reached)
+
+
+@dataclass(frozen=True)
+class EscalationOutcome:
+    complaint: ConsumerComplaint
+    decision_due: dt.datetime
+    reached_consumer: bool
+
+
+async def escalate_to_business_head(
+    uow: UnitOfWork,
+    actor: User,
+    complaint_id: int,
+    *,
+    cause: str,
+    note: str,
+    decision_within: dt.timedelta = DEFAULT_DECISION_WITHIN,
+) -> EscalationOutcome:
+    """After-sales cannot resolve it: the business head decides by a deadline; the consumer is
+    told the answer will follow (the first answer, given in time or late)."""
+    session, now = uow.session, uow.clock.now()
+    consumer_complaint = await complaint_for_judgement(session, actor, complaint_id, lock=True)
+    _check_cause(cause)
+    note = check_answer(note)
+    _judge(consumer_complaint, actor, Verdict.UNRESOLVED, cause, now)
+    consumer_complaint.judgement_note = note
+    consumer_complaint.status = ConsumerComplaintStatus.ESCALATED
+    record_change(
+        session,
+        consumer_complaint,
+        "escalated",
+        now,
+        actor=actor,
+        before={"status": ConsumerComplaintStatus.OPEN},
+        after={"status": consumer_complaint.status, "cause": cause, "note": note},
+    )
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=consumer_complaint.id,
+        kind=FIRST_ANSWER,
+        now=now,
+        by=actor,
+    )
+    due = now + decision_within
+    _open(session, consumer_complaint, DECISION, roles.BUSINESS_HEAD, now, due)
+    reached = await _tell_consumer(
+        session,
+        consumer_complaint,
+        "consumer.answer_escalated",
+        {"number": consumer_complaint.number},
+        now,
+    )
+    await notify_roles(
+        session,
+        sorted(DECIDERS),
+        "consumer.escalated_to_business",
+        {
+            **_params(consumer_complaint),
+            "description": consumer_complaint.description,
+            "cause": as_text(f"consumer.cause.{cause}"),
+            "note": note,
+            "judge": actor.full_name,
+            "due_at": as_time(due),
+        },
+        now=now,
+        buttons=[
+            [button("consumer.button.decide", DecideConsumerComplaint(consumer_complaint.id))]
+        ],
+        dedupe_prefix=f"cc:{consumer_complaint.id}:escalated",
+    )
+    await uow.commit()
+    return EscalationOutcome(consumer_complaint, due, reached)
+
+
+# --- the business head's decision and after-sales' answer ----------------------------------
+
+
+async def complaint_for_decision(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> ConsumerComplaint:
+    roles.require_role(actor.role_names, DECIDERS)
+    consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
+    _expect(consumer_complaint, ConsumerComplaintStatus.ESCALATED)
+    return consumer_complaint
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    complaint: ConsumerComplaint
+    answer_due: dt.datetime
+
+
+async def decide(
+    uow: UnitOfWork,
+    actor: User,
+    complaint_id: int,
+    *,
+    verdict: str,
+    remedy: str | None,
+    decision: str,
+    answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN,
+) -> DecisionOutcome:
+    """The business head decides (經營部研究處理方法): whether it stands and, if so, the remedy;
+    after-sales is to give the answer by a deadline."""
+    session, now = uow.session, uow.clock.now()
+    consumer_complaint = await complaint_for_decision(session, actor, complaint_id, lock=True)
+    if verdict not in DECISION_VERDICTS:
+        raise InvalidInput("consumer.incomplete")
+    consumer_complaint.remedy = _check_remedy(remedy) if verdict == Verdict.STANDING else None
+    consumer_complaint.decision_verdict, consumer_complaint.decision = (
+        verdict,
+        check_answer(decision),
+    )
+    consumer_complaint.decided_by_id, consumer_complaint.decided_at = actor.id, now
+    consumer_complaint.status = ConsumerComplaintStatus.DECIDED
+    record_change(
+        session,
+        consumer_complaint,
+        "decided",
+        now,
+        actor=actor,
+        before={"status": ConsumerComplaintStatus.ESCALATED},
+        after={
+            "status": consumer_complaint.status,
+            "verdict": verdict,
+            "remedy": consumer_complaint.remedy,
+            "decision": consumer_complaint.decision,
+        },
+    )
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=consumer_complaint.id,
+        kind=DECISION,
+        now=now,
+        by=actor,
+    )
+    due = now + answer_within
+    _open(session, consumer_complaint, FINAL_ANSWER, roles.AFTER_SALES, now, due)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "consumer.decided_for_after_sales",
+        {
+            **_params(consumer_complaint),
+            "verdict": as_text(f"consumer.verdict.{verdict}"),
+            "remedy": _remedy_line(consumer_complaint),
+            "decision": consumer_complaint.decision,
+            "head": actor.full_name,
+            "due_at": as_time(due),
+        },
+        now=now,
+        buttons=[
+            [button("consumer.button.answer", AnswerConsumerComplaint(consumer_complaint.id))]
+        ],
+        dedupe_prefix=f"cc:{consumer_complaint.id}:decided",
+    )
+    await uow.commit()
+    return DecisionOutcome(consumer_complaint, due)
+
+
+async def complaint_for_answer(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> ConsumerComplaint:
+    roles.require_role(actor.role_names, JUDGES)
+    consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
+    _expect(consumer_complaint, ConsumerComplaintStatus.DECIDED)
+    return consumer_complaint
+
+
+async def answer_after_decision(
+    uow: UnitOfWork, actor: User, complaint_id: int, answer: str
+) -> AnswerOutcome:
+    """After-sales gives the consumer the business head's decision (售后服務科負責服務的全過程)."""
+    session, now = uow.session, uow.clock.now()
+    consumer_complaint = await complaint_for_answer(session, actor, complaint_id, lock=True)
+    answer = check_answer(answer)
+    reached = await _close_with_answer(
+        session, consumer_complaint, actor, answer, "consumer.answer_final", FINAL_ANSWER, now
+    )
+    await _announce_goods_back(session, consumer_complaint, now)
+    await uow.commit()
+    return AnswerOutcome(consumer_complaint, reached)
+
+
+def _remedy_line(consumer_complaint: ConsumerComplaint) -> Any:
+    if consumer_complaint.remedy is None:
+        return ""
+    return as_text(
+        "consumer.remedy_line", remedy=as_text(f"consumer.remedy.{consumer_complaint.remedy}")
+    )
+
+
+async def _close_with_answer(
+    session: AsyncSession,
+    consumer_complaint: ConsumerComplaint,
+    actor: User,
+    answer: str,
+    key: str,
+    deadline_kind: str,
+    now: dt.datetime,
+) -> bool:
+    before = consumer_complaint.status
+    consumer_complaint.answer, consumer_complaint.answered_by_id, consumer_complaint.answered_at = (
+        answer,
+        actor.id,
+        now,
+    )
+    consumer_complaint.status = ConsumerComplaintStatus.CLOSED
+    record_change(
+        session,
+        consumer_complaint,
+        "answered",
+        now,
+        actor=actor,
+        before={"status": before},
+        after={
+            "status": consumer_complaint.status,
+            "verdict": consumer_complaint.final_verdict,
+            "cause": consumer_complaint.cause,
+            "remedy": consumer_complaint.remedy,
+            "answer": answer,
+        },
+    )
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=consumer_complaint.id,
+        kind=deadline_kind,
+        now=now,
+        by=actor,
+    )
+    return await _tell_consumer(
+        session,
+        consumer_complaint,
+        key,
+        {
+            "number": consumer_complaint.number,
+            "answer": answer,
+            "remedy": _remedy_line(consumer_complaint),
+        },
+        now,
+    )
+
+
+async def _tell_consumer(
+    session: AsyncSession,
+    consumer_complaint: ConsumerComplaint,
+    key: str,
+    params: dict[str, Any],
+    now: dt.datetime,
+) -> bool:
+    """A message to the consumer in the chat, kept on the record; False when they filed by
+    phone (or left), and after-sales answers at the contact recorded."""
+    consumer = (
+        await session.get(User, consumer_complaint.consumer_id)
+        if consumer_complaint.consumer_id
+        else None
+    )
+    reached = consumer is not None and consumer.active
+    if reached:
+        assert consumer is not None
+        await notify_users(
+            session,
+            [consumer],
+            key,
+            params,
+            now=now,
+            dedupe_prefix=f"cc:{consumer_complaint.id}:{key}",
+        )
+    record_change(
+        session,
+        consumer_complaint,
+        "reply_to_consumer",
+        now,
+        after={"text_key": key, "in_chat": reached},
+    )
+    return reached
+
+
+async def _announce_goods_back(
+    session: AsyncSession, consumer_complaint: ConsumerComplaint, now: dt.datetime
+) -> None:
+    """Goods coming back (return, exchange, mail back) are inspected by QC as every return
+    (4.3.3 -> 4.2.6); the return that takes them is named on the complaint (`link_return`)."""
+    if consumer_complaint.remedy not in GOODS_BACK:
+        return
+    await notify_roles(
+        session,
+        list(GOODS_BACK_READERS),
+        "consumer.goods_coming_back",
+        {
+            **_params(consumer_complaint),
+            "remedy": as_text(f"consumer.remedy.{consumer_complaint.remedy}"),
+        },
+        now=now,
+        dedupe_prefix=f"cc:{consumer_complaint.id}:goods-back",
+    )
+    record_change(
+        session,
+        consumer_complaint,
+        "goods_coming_back",
+        now,
+        after={"remedy": consumer_complaint.remedy},
+    )
+
+
+async def link_return(
+    session: AsyncSession, complaint_id: int, return_number: str, now: dt.datetime
+) -> ConsumerComplaint:
+    """The hand-off to the returns procedure: the return RT-… that takes this complaint's goods
+    is named on it, once. Called by the returns procedure in its own unit of work."""
+    consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=True)
+    if consumer_complaint.remedy not in GOODS_BACK:
+        raise WrongState("consumer.no_goods_back", number=consumer_complaint.number)
+    if consumer_complaint.return_number is not None:
+        raise WrongState("consumer.return_already_linked", number=consumer_complaint.number)
+    consumer_complaint.return_number = return_number
+    record_change(
+        session, consumer_complaint, "return_linked", now, after={"return_number": return_number}
+    )
+    return consumer_complaint
+
+
+# --- the monthly summary -------------------------------------------------------------------
+
+
+async def queue_monthly_summary(
+    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
+) -> int:
+    """On the 1st: last month's consumer complaint summary and analysis (4.3.4), once."""
+    period = previous_month(now, timezone)
+    queued = await notify_roles(
+        session,
+        list(SUMMARY_READERS),
+        "consumer.summary_ready",
+        {"period": period},
+        now=now,
+        attachment={"kind": "consumer_complaint_monthly", "params": {"period": period}},
+        dedupe_prefix=f"report:consumer-complaints:{period}",
+    )
+    return len(queued)

@@ -1,0 +1,265 @@
+"""P2 records as files: the month's consumer complaint summary and analysis (4.3.4), and each
+person's monthly record (獎罰辦法), as XLSX workbooks.
+
+Titles, column names and values come from the caller's `label` function (the reader's
+catalogue), so this module holds no user-facing text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from procedures.consumer_complaints import CAUSES, FIRST_ANSWER, REMEDIES, SUBJECT, Verdict
+from procedures.personal_records import OUTCOMES, Step
+from storage.models import ConsumerComplaint, Deadline
+
+from .cells import append_row, workbook_bytes
+
+Label = Callable[[str], str]
+
+SUMMARY_COLUMNS = (
+    "number",
+    "received_at",
+    "channel",
+    "consumer",
+    "product",
+    "description",
+    "cause",
+    "verdict",
+    "escalated",
+    "remedy",
+    "answered_at",
+    "first_answer_on_time",
+    "return_number",
+)
+FIGURES = (
+    "total",
+    "standing",
+    "not_standing",
+    "pending",
+    "standing_rate",
+    "escalated",
+    "first_answers_on_time",
+)
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """The figures of a month's consumer complaints, as the summary sheet shows them."""
+
+    total: int
+    standing: int
+    not_standing: int
+    pending: int
+    escalated: int
+    first_answers_on_time: int
+    first_answers: int
+    remedies: dict[str, int]
+    by_product: dict[str, tuple[int, int]]  # product -> (complaints, standing)
+    by_cause: dict[str, tuple[int, int]]  # cause -> (complaints, standing)
+
+    @property
+    def standing_rate(self) -> float | None:
+        """Standing among those judged (decided, for the escalated), or None if none were."""
+        judged = self.standing + self.not_standing
+        return self.standing / judged if judged else None
+
+
+async def complaints_of_month(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> tuple[list[ConsumerComplaint], dict[int, Deadline]]:
+    """The consumer complaints received in [start, end), oldest first, and their first-answer
+    deadlines by complaint."""
+    complaints = list(
+        await session.scalars(
+            select(ConsumerComplaint)
+            .where(ConsumerComplaint.received_at >= start, ConsumerComplaint.received_at < end)
+            .options(selectinload(ConsumerComplaint.product))
+            .order_by(ConsumerComplaint.received_at, ConsumerComplaint.id)
+        )
+    )
+    deadlines: dict[int, Deadline] = {}
+    if complaints:
+        for deadline in await session.scalars(
+            select(Deadline).where(
+                Deadline.subject_type == SUBJECT,
+                Deadline.kind == FIRST_ANSWER,
+                Deadline.subject_id.in_([c.id for c in complaints]),
+            )
+        ):
+            deadlines[deadline.subject_id] = deadline
+    return complaints, deadlines
+
+
+def _in_time(deadline: Deadline | None) -> bool | None:
+    if deadline is None or deadline.met_at is None:
+        return None
+    return not deadline.met_late
+
+
+def month_figures(
+    complaints: list[ConsumerComplaint], first_answers: dict[int, Deadline]
+) -> MonthFigures:
+    verdicts = Counter(c.final_verdict for c in complaints)
+    answered = [t for c in complaints if (t := _in_time(first_answers.get(c.id))) is not None]
+
+    def by(key: Callable[[ConsumerComplaint], str]) -> dict[str, tuple[int, int]]:
+        counts = Counter(key(c) for c in complaints)
+        standing = Counter(key(c) for c in complaints if c.final_verdict == Verdict.STANDING)
+        return {k: (n, standing[k]) for k, n in sorted(counts.items())}
+
+    return MonthFigures(
+        total=len(complaints),
+        standing=verdicts[Verdict.STANDING],
+        not_standing=verdicts[Verdict.NOT_STANDING],
+        pending=verdicts[None],
+        escalated=sum(c.verdict == Verdict.UNRESOLVED for c in complaints),
+        first_answers_on_time=sum(answered),
+        first_answers=len(answered),
+        remedies={r: n for r in REMEDIES if (n := sum(c.remedy == r for c in complaints))},
+        by_product=by(lambda c: c.product_label),
+        by_cause=by(lambda c: c.cause or ""),
+    )
+
+
+def _bold_row(sheet: Worksheet, values: Iterable[Any]) -> None:
+    append_row(sheet, values)
+    for cell in sheet[sheet.max_row]:
+        cell.font = Font(bold=True)
+
+
+def _time(value: dt.datetime | None, timezone: ZoneInfo) -> str:
+    return value.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _yes_no(value: bool | None, label: Label) -> str:
+    return "" if value is None else label("report.yes" if value else "report.no")
+
+
+def summary_workbook(
+    complaints: list[ConsumerComplaint],
+    first_answers: dict[int, Deadline],
+    title: str,
+    label: Label,
+    timezone: ZoneInfo,
+) -> bytes:
+    """The month's figures, remedies, and the analysis by product and by cause; then the
+    complaints one row each."""
+    figures = month_figures(complaints, first_answers)
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = label("report.monthly.sheet.summary")[:31]
+    _bold_row(summary, [title])
+    rate = figures.standing_rate
+    values = {
+        "total": figures.total,
+        "standing": figures.standing,
+        "not_standing": figures.not_standing,
+        "pending": figures.pending,
+        "standing_rate": "" if rate is None else f"{rate:.0%}",
+        "escalated": figures.escalated,
+        "first_answers_on_time": f"{figures.first_answers_on_time}/{figures.first_answers}",
+    }
+    for key in FIGURES:
+        append_row(summary, [label(f"report.monthly.figure.{key}"), values[key]])
+    append_row(summary, [])
+    _bold_row(summary, [label("report.monthly.column.remedy"), label("report.monthly.count")])
+    for remedy, count in figures.remedies.items():
+        append_row(summary, [label(f"consumer.remedy.{remedy}"), count])
+    for heading, rows, name in (
+        ("report.monthly.column.product", figures.by_product, lambda k: k),
+        (
+            "report.monthly.column.cause",
+            figures.by_cause,
+            lambda k: label(f"consumer.cause.{k}" if k in CAUSES else "report.monthly.no_cause"),
+        ),
+    ):
+        append_row(summary, [])
+        _bold_row(
+            summary,
+            [label(heading), label("report.monthly.count"), label("report.monthly.standing")],
+        )
+        for key, (count, standing) in rows.items():
+            append_row(summary, [name(key), count, standing])
+    summary.column_dimensions["A"].width = 40
+
+    sheet = workbook.create_sheet(label("report.monthly.sheet.complaints")[:31])
+    _bold_row(sheet, [label(f"report.monthly.column.{c}") for c in SUMMARY_COLUMNS])
+    for c in complaints:
+        append_row(
+            sheet,
+            [
+                c.number,
+                _time(c.received_at, timezone),
+                label(f"consumer.channel.{c.channel}"),
+                f"{c.consumer_name} {c.contact}",
+                c.product_label,
+                c.description,
+                label(f"consumer.cause.{c.cause}") if c.cause else "",
+                label(f"consumer.verdict.{c.final_verdict}") if c.final_verdict else "",
+                _yes_no(c.verdict == Verdict.UNRESOLVED, label),
+                label(f"consumer.remedy.{c.remedy}") if c.remedy else "",
+                _time(c.answered_at, timezone),
+                _yes_no(_in_time(first_answers.get(c.id)), label),
+                c.return_number or "",
+            ],
+        )
+    sheet.freeze_panes = "A2"
+    return workbook_bytes(workbook)
+
+
+# --- each person's monthly record ----------------------------------------------------------
+
+STEP_COLUMNS = ("person", "role", "subject", "kind", "due_at", "closed_at", "outcome")
+
+
+def personal_record_workbook(
+    steps: list[Step], title: str, label: Label, timezone: ZoneInfo
+) -> bytes:
+    """Per person: steps closed in time, late, waived; then every step, and those not done by
+    the month's end under their role."""
+    workbook = Workbook()
+    people = workbook.active
+    people.title = label("record.sheet.people")[:31]
+    _bold_row(people, [title])
+    _bold_row(
+        people,
+        [label("record.column.person"), *(label(f"record.outcome.{o}") for o in OUTCOMES)],
+    )
+    counts: dict[str, Counter[str]] = {}
+    for step in steps:
+        who = step.person or label("record.no_person")
+        counts.setdefault(who, Counter())[step.outcome] += 1
+    for who, outcomes in counts.items():
+        append_row(people, [who, *(outcomes[o] for o in OUTCOMES)])
+    people.column_dimensions["A"].width = 30
+
+    sheet = workbook.create_sheet(label("record.sheet.steps")[:31])
+    _bold_row(sheet, [label(f"record.column.{c}") for c in STEP_COLUMNS])
+    for step in steps:
+        append_row(
+            sheet,
+            [
+                step.person or label("record.no_person"),
+                label(f"role.{step.responsible_role}"),
+                step.subject,
+                label(f"deadline.kind.{step.kind}"),
+                _time(step.due_at, timezone),
+                _time(step.closed_at, timezone),
+                label(f"record.outcome.{step.outcome}"),
+            ],
+        )
+    sheet.freeze_panes = "A2"
+    return workbook_bytes(workbook)
