@@ -91,6 +91,8 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(200))
     supplier_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     unit: Mapped[str | None] = mapped_column(String(16))
+    # the GS1 GTIN-14 on the device's UDI label, by which a scanned label finds the product
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
 
     supplier: Mapped[Organisation | None] = relationship()
 
