@@ -43,18 +43,22 @@ FORMATS = (
 
 
 class UnusableImage(Exception):
-    """Not an image, or one too large to decode."""
+    """Not an image, or one too large to decode (`too_large`)."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
 
 
 def decode_image(content: bytes) -> list[Barcode]:
     """The barcodes in an image file (JPEG, PNG, WebP...). Blocking: run it in a thread."""
     if len(content) > MAX_BYTES:
-        raise UnusableImage("file too large")
+        raise UnusableImage(f"{len(content)} bytes", too_large=True)
     try:
         with Image.open(io.BytesIO(content)) as image:  # reads the header only
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise UnusableImage(f"{width}x{height} pixels")
+                raise UnusableImage(f"{width}x{height} pixels", too_large=True)
             scale = (DECODE_PIXELS / (width * height)) ** 0.5
             if scale < 1:
                 # a JPEG decodes straight at a fraction of its size: cheaper than shrinking after
@@ -95,8 +99,8 @@ async def read_barcodes(update: Update, context: BotContext) -> list[Barcode] | 
         return await asyncio.wait_for(asyncio.to_thread(decode_image, content), DECODE_SECONDS)
     except UnusableImage as error:
         log.info("label photo not decoded: %s", error)
-        key = "label.too_large" if len(content) > MAX_BYTES or "pixels" in str(error) else None
-        await context.reply(update, key or "label.no_barcode", limit=MAX_BYTES // (1024 * 1024))
+        key = "label.too_large" if error.too_large else "label.no_barcode"
+        await context.reply(update, key, limit=MAX_BYTES // (1024 * 1024))
         return None
     except TimeoutError:
         log.warning("label photo: decoding took over %s s", DECODE_SECONDS)
