@@ -187,6 +187,12 @@ class ChooseBatch(CallbackAction, prefix="cp:lot"):
     batch_id: int
 
 
+class UseLabel(CallbackAction, prefix="label:use"):
+    """Take the product and lot a scanned label named (any intake's product step)."""
+
+    batch_id: int
+
+
 class ComplaintPhotosDone(CallbackAction, prefix="cp:photos:done"):
     pass
 

@@ -19,6 +19,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import PurePath
 from typing import Any
 
+from biip import ParseError
+from biip.gtin import Gtin
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -252,6 +254,17 @@ def _date(required: bool = True) -> Callable[[str], dt.date | None]:
     return parse
 
 
+def _gtin(raw: str) -> str | None:
+    """A GTIN-8, -12, -13 or -14 with a right check digit, kept as the GTIN-14 a label's (01)
+    holds."""
+    if not raw:
+        return None
+    try:
+        return Gtin.parse(raw).as_gtin_14()
+    except ParseError as error:
+        raise _BadValue("import.not_gtin") from error
+
+
 # --- kinds ---------------------------------------------------------------------------------
 
 
@@ -277,6 +290,8 @@ class _KindSpec:
     fields: dict[str, Callable[[str], Any]]
     references: tuple[_Reference, ...] = ()
     check: RowCheck | None = None
+    # columns besides the natural key that no two records share (a product's GTIN)
+    unique: tuple[str, ...] = ()
 
 
 def _period_in_order(values: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
@@ -321,10 +336,12 @@ SPECS: dict[str, _KindSpec] = {
             "specification": _text(False, 200),
             "manufacturer": _text(False, 200),
             "registration_number": _text(False, 100),
+            "gtin": _gtin,
         },
         references=(
             _Reference("supplier_code", Organisation, "supplier_id", False, {"kind": "supplier"}),
         ),
+        unique=("gtin",),
     ),
     "batches": _KindSpec(
         model=Batch,
@@ -473,6 +490,7 @@ async def import_rows(
             continue
         seen_keys[key] = line
         parsed.append((line, values))
+    errors += await _taken_values(session, spec, parsed)
     if errors:
         raise ImportRejected(errors)
 
@@ -524,6 +542,38 @@ async def import_rows(
         updated += 1
     await uow.commit()
     return ImportResult(kind=kind, created=created, updated=updated, unchanged=unchanged)
+
+
+async def _taken_values(
+    session: AsyncSession, spec: _KindSpec, parsed: list[tuple[int, dict[str, Any]]]
+) -> list[RowError]:
+    """A unique column's value given twice in the file, or held by another record."""
+    errors = []
+    for column in spec.unique:
+        stored = await session.execute(
+            select(getattr(spec.model, column), *(getattr(spec.model, k) for k in spec.natural_key))
+        )
+        holders = {value: tuple(_fold(v) for v in key) for value, *key in stored if value}
+        first: dict[Any, int] = {}
+        for line, values in parsed:
+            value = values.get(column)
+            if value is None:
+                continue
+            key = tuple(_fold(values[k]) for k in spec.natural_key)
+            if value in first:
+                errors.append(
+                    RowError(
+                        line,
+                        "import.duplicate_value",
+                        {"column": column, "first_line": first[value]},
+                    )
+                )
+            elif holders.get(value, key) != key:
+                errors.append(
+                    RowError(line, "import.value_taken", {"column": column, "value": value})
+                )
+            first.setdefault(value, line)
+    return errors
 
 
 def _is_required(spec: _KindSpec, column: str) -> bool:

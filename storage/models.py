@@ -96,6 +96,8 @@ class Product(Base):
     specification: Mapped[str | None] = mapped_column(String(200))
     manufacturer: Mapped[str | None] = mapped_column(String(200))
     registration_number: Mapped[str | None] = mapped_column(String(100))
+    # the GS1 GTIN-14 on the device's UDI label, by which a scanned label finds the product
+    gtin: Mapped[str | None] = mapped_column(String(14), unique=True)
 
     supplier: Mapped[Organisation | None] = relationship()
 

@@ -24,12 +24,14 @@ from procedures.actions import (
     ChooseProduct,
     ComplaintPhotosDone,
     SubmitComplaint,
+    UseLabel,
 )
 from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
 from procedures.outbox import as_text, button
 from storage.models import Batch, Organisation, Product
 
+from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
@@ -41,6 +43,7 @@ DRAFT_KEY = "complaint_intake"
 # A form left unfinished this long is dropped rather than filed with stale answers.
 DRAFT_LIFETIME = dt.timedelta(hours=2)
 TEXT = filters.TEXT & ~filters.COMMAND
+IMAGE = filters.PHOTO | filters.Document.IMAGE
 
 
 # --- the draft between steps -----------------------------------------------------------------
@@ -176,7 +179,7 @@ async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraf
         for p in products
     ]
     question = "complain.ask_product_staff" if _by_staff(draft) else "complain.ask_product"
-    await context.reply(update, question, buttons=buttons)
+    await context.reply(update, "label.with_hint", question=context.text(question), buttons=buttons)
     return PRODUCT
 
 
@@ -215,6 +218,53 @@ async def type_product(update: Update, context: BotContext) -> int:
     else:
         draft.product_id = product.id
     return await _ask_batch(update, context, draft)
+
+
+def _goods_step(draft: ComplaintDraft) -> int:
+    """The step a label photo came in at: the product's, or the lot's once a product is set."""
+    return PRODUCT if draft.product_id is None and draft.product_text is None else BATCH
+
+
+async def scan_label(update: Update, context: BotContext) -> int:
+    """Reads a photo of the label: offers its product and lot with one button, or says what
+    was read and what is wrong. The draft keeps the label; the step stays as it was."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    buyer = None if _by_staff(draft) else draft.organisation_id
+    scan = await label_photos.scan_label(update, context, organisation_id=buyer)
+    if scan is not None and scan.evidence() is not None:
+        draft.label = scan.evidence()
+        _save(context, draft)
+    return _goods_step(draft)
+
+
+async def use_label(update: Update, context: BotContext) -> int:
+    """Takes the product and lot of the scanned label; asks for the quantity."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    batch_id = UseLabel.unpack(query.data).batch_id
+    async with context.session() as session:
+        batch = await session.get(Batch, batch_id)
+        if batch is not None and not _by_staff(draft):
+            shipped = await intake.shipped_batches(session, draft.organisation_id, batch.product_id)
+            batch = batch if batch.id in {b.id for b in shipped} else None
+    if batch is None or (draft.label or {}).get("batch_id") != batch_id:
+        await context.reply(update, "error.stale_button")
+        return _goods_step(draft)
+    draft.product_id, draft.product_text = batch.product_id, None
+    draft.batch_id, draft.lot_text = batch.id, None
+    _save(context, draft)
+    if query.message is not None and getattr(query.message, "text", None):
+        await edit_query_message(update, query.message.text)  # type: ignore[union-attr]
+    async with context.session() as session:
+        unit = await intake.product_unit(session, product_id=draft.product_id)
+    await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))
+    return QUANTITY
 
 
 async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
@@ -435,10 +485,14 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
             PRODUCT: [
                 CallbackQueryHandler(choose_product, pattern=ChooseProduct.pattern()),
                 MessageHandler(TEXT, type_product),
+                MessageHandler(IMAGE, scan_label),
+                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
             ],
             BATCH: [
                 CallbackQueryHandler(choose_batch, pattern=ChooseBatch.pattern()),
                 MessageHandler(TEXT, type_batch),
+                MessageHandler(IMAGE, scan_label),
+                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
             ],
             QUANTITY: [MessageHandler(TEXT, enter_quantity)],
             DESCRIPTION: [MessageHandler(TEXT, enter_description)],

@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import defects, inspections, maintenance, patrols, people
+from procedures import defects, inspections, labels, maintenance, patrols, people
 from procedures.actions import (
     AcceptRepair,
     AcknowledgeDefect,
@@ -37,6 +37,7 @@ from procedures.photos import photos_of
 from procedures.timeline import events_of
 from storage.models import ChecklistItem, EquipmentAsset
 
+from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
 from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
@@ -49,6 +50,7 @@ REPAIR_KEY = "defect_repair"
 REJECT_KEY = "defect_reject"
 TEXT = filters.TEXT & ~filters.COMMAND
 STICKER_LINK = filters.Regex(r"^/start asset_")
+IMAGE = filters.PHOTO | filters.Document.IMAGE
 
 
 # --- choosing the asset ----------------------------------------------------------------------
@@ -98,6 +100,21 @@ async def type_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset whose label code was typed."""
     async with context.session() as session:
         asset = await patrols.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
+    return await _begin_asset(update, context, asset)
+
+
+async def scan_sticker(update: Update, context: BotContext) -> int:
+    """Starts the checklist of the asset whose QR sticker is in the photo, as its deep link
+    would; without one, says so and stays on the choice."""
+    barcodes = await label_photos.read_barcodes(update, context)
+    if barcodes is None:
+        return ASSET
+    code = labels.sticker_asset_code(barcodes)
+    if code is None:
+        await context.reply(update, "label.no_sticker")
+        return ASSET
+    async with context.session() as session:
+        asset = await patrols.find_asset(session, code)
     return await _begin_asset(update, context, asset)
 
 
@@ -592,6 +609,7 @@ def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             ASSET: [
                 CallbackQueryHandler(choose_asset, pattern=ChooseAsset.pattern()),
                 MessageHandler(TEXT, type_asset),
+                MessageHandler(IMAGE, scan_sticker),
             ],
             ITEM: [
                 CallbackQueryHandler(answer_check, pattern=AnswerCheck.pattern()),

@@ -72,6 +72,9 @@ class ComplaintDraft:
     quantity: int | None = None
     description: str | None = None
     photo_file_ids: list[str] = field(default_factory=list)
+    # the last UDI label scanned at the product step (labels.LabelMatch.evidence): kept with
+    # the record, and named as the source of the lot when the draft's lot is the label's
+    label: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -358,6 +361,7 @@ async def file_complaint(
     await session.flush()
     await session.refresh(complaint, ["organisation", "product", "batch"])
     add_photos(session, SUBJECT, complaint.id, "intake", draft.photo_file_ids, actor, now)
+    _keep_label(session, complaint, draft.label, actor, now)
     record_change(
         session,
         complaint,
@@ -428,6 +432,31 @@ async def file_complaint(
     )
     await uow.commit()
     return FilingOutcome(complaint, verify_due, opinion_due)
+
+
+def _keep_label(
+    session: AsyncSession,
+    complaint: Complaint,
+    label: dict[str, Any] | None,
+    actor: User,
+    now: dt.datetime,
+) -> None:
+    """A scanned label is evidence: its photo (stage "label") and the fields read go with the
+    record, and the timeline says whether the product and lot came from it."""
+    if not label:
+        return
+    if label.get("file_id"):
+        add_photos(session, SUBJECT, complaint.id, "label", [label["file_id"]], actor, now)
+    used = label.get("batch_id") is not None and label.get("batch_id") == complaint.batch_id
+    fields = ("gtin", "lot", "expiry", "serial", "element_string")
+    record_change(
+        session,
+        complaint,
+        "lot_from_label" if used else "label_scanned",
+        now,
+        actor=actor,
+        after={name: label.get(name) for name in fields},
+    )
 
 
 def _place_hold(

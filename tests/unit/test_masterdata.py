@@ -142,3 +142,35 @@ async def test_the_shipped_samples_load_into_an_empty_database_once(services: Se
         await count(services, Shipment)
         == len((SAMPLES_DIR / "shipments.csv").read_text(encoding="utf-8").strip().splitlines()) - 1
     )
+
+
+async def test_a_product_gtin_is_checked_kept_as_gtin_14_and_never_shared(
+    services: Services,
+) -> None:
+    await load_samples_if_empty(services)
+    async with services.session_factory() as session:
+        syringe = await session.scalar(select(Product).where(Product.code == "P-1001"))
+        assert syringe.gtin == "06901234000016"  # the samples carry GTINs
+    await import_csv(services, "products", "code,name,gtin\nP-3001,體溫計,6901234000061\n")
+    async with services.session_factory() as session:
+        thermometer = await session.scalar(select(Product).where(Product.code == "P-3001"))
+        assert thermometer.gtin == "06901234000061"  # a GTIN-13 padded to the label's 14
+    with pytest.raises(masterdata.ImportRejected) as rejected:
+        await import_csv(
+            services,
+            "products",
+            "code,name,gtin\n"
+            "P-3002,紗布,06901234000069\n"  # wrong check digit
+            "P-3003,棉籤,06901234000016\n"  # P-1001's
+            "P-3004,膠布,06901234000078\n"
+            "P-3005,繃帶,06901234000078\n",  # twice in the file
+        )
+    errors = [(e.line, e.params.get("column"), e.text_key) for e in rejected.value.errors]
+    assert errors == [
+        (2, "gtin", "import.not_gtin"),
+        (3, "gtin", "import.value_taken"),
+        (5, "gtin", "import.duplicate_value"),
+    ]
+    # re-importing a product with its own GTIN is no conflict
+    again = await import_csv(services, "products", "code,name,gtin\nP-3001,體溫計,06901234000061\n")
+    assert again.unchanged == 1

@@ -1,0 +1,166 @@
+"""A photo of a label or a sticker (or an image sent as a file): downloaded from Telegram and
+decoded off the event loop, bounded in bytes, pixels and time; and the label step every intake
+shares (`scan_label`).
+
+zxing-cpp finds and decodes the barcodes (DataMatrix, QR, GS1-128); procedures.labels says what
+they mean. A phone photo is a few megapixels: larger images are shrunk before decoding (a
+barcode that fills a tenth of the frame still has pixels to spare), and images past
+MAX_PIXELS, or files past MAX_BYTES, are refused before they are decoded at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import zxingcpp
+from PIL import Image, UnidentifiedImageError
+from telegram import Update
+
+from procedures import labels
+from procedures.actions import UseLabel
+from procedures.calendar import local_day
+from procedures.labels import Barcode, LabelMatch
+from procedures.outbox import button
+
+from .context import BotContext
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 50_000_000  # refused: no phone takes it, a decompression bomb does
+DECODE_PIXELS = 4_000_000  # shrunk to this before decoding
+DECODE_SECONDS = 10.0
+FORMATS = (
+    zxingcpp.BarcodeFormat.DataMatrix,
+    zxingcpp.BarcodeFormat.QRCode,
+    zxingcpp.BarcodeFormat.Code128,  # GS1-128
+    zxingcpp.BarcodeFormat.DataBarExp,
+)
+
+
+class UnusableImage(Exception):
+    """Not an image, or one too large to decode (`too_large`)."""
+
+    def __init__(self, reason: str, *, too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.too_large = too_large
+
+
+def decode_image(content: bytes) -> list[Barcode]:
+    """The barcodes in an image file (JPEG, PNG, WebP...). Blocking: run it in a thread."""
+    if len(content) > MAX_BYTES:
+        raise UnusableImage(f"{len(content)} bytes", too_large=True)
+    try:
+        with Image.open(io.BytesIO(content)) as image:  # reads the header only
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise UnusableImage(f"{width}x{height} pixels", too_large=True)
+            scale = (DECODE_PIXELS / (width * height)) ** 0.5
+            if scale < 1:
+                # a JPEG decodes straight at a fraction of its size: cheaper than shrinking after
+                image.draft("L", (int(width * scale), int(height * scale)))
+            gray = image.convert("L")
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise UnusableImage(str(error)) from error
+    if gray.width * gray.height > DECODE_PIXELS:
+        gray.thumbnail((int(gray.width * scale), int(gray.height * scale)))
+    return [
+        Barcode(text=found.text, symbology=found.symbology_identifier, format=str(found.format))
+        for found in zxingcpp.read_barcodes(gray, formats=FORMATS)
+    ]
+
+
+def _image_file_id(update: Update) -> tuple[str, int | None]:
+    """The photo's largest size within MAX_BYTES, or the image file, with its size if known."""
+    message = update.effective_message
+    assert message is not None
+    if message.photo:
+        sizes = [p for p in message.photo if (p.file_size or 0) <= MAX_BYTES] or message.photo[:1]
+        return sizes[-1].file_id, sizes[-1].file_size
+    assert message.document is not None
+    return message.document.file_id, message.document.file_size
+
+
+async def read_barcodes(update: Update, context: BotContext) -> list[Barcode] | None:
+    """The barcodes in the message's photo or image file; None (and the user told why) when the
+    image cannot be read or is too large."""
+    file_id, size = _image_file_id(update)
+    if size is not None and size > MAX_BYTES:
+        await context.reply(update, "label.too_large", limit=MAX_BYTES // (1024 * 1024))
+        return None
+    content = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+    try:
+        # The thread cannot be stopped; the bounds above keep it to a second or two, and the
+        # timeout only spares the user a wait the bounds did not foresee.
+        return await asyncio.wait_for(asyncio.to_thread(decode_image, content), DECODE_SECONDS)
+    except UnusableImage as error:
+        log.info("label photo not decoded: %s", error)
+        key = "label.too_large" if error.too_large else "label.no_barcode"
+        await context.reply(update, key, limit=MAX_BYTES // (1024 * 1024))
+        return None
+    except TimeoutError:
+        log.warning("label photo: decoding took over %s s", DECODE_SECONDS)
+        await context.reply(update, "label.no_barcode")
+        return None
+
+
+@dataclass(frozen=True)
+class LabelScan:
+    """What a label photo gave: the photo's file id and the label held against the master data
+    (None when no UDI was read). `usable` when the product and lot can be taken as they are."""
+
+    file_id: str
+    match: LabelMatch | None
+
+    @property
+    def usable(self) -> bool:
+        return self.match is not None and self.match.problem is None
+
+    def evidence(self) -> dict[str, Any] | None:
+        """What the record keeps of the label (photo and fields), for the draft; None if no UDI."""
+        return self.match.evidence(self.file_id) if self.match else None
+
+
+async def scan_label(
+    update: Update, context: BotContext, *, organisation_id: int | None
+) -> LabelScan | None:
+    """The label step of an intake, in one call from a handler of its product (or lot) step:
+    decodes the photo, finds the product by the GTIN and the lot (a buyer's among what was
+    shipped to them; None: anywhere in the master data) and answers the user: the product, lot
+    and expiry with a *Use these* button (`UseLabel`, which the caller's step must answer), or
+    what was read and what is wrong, or that no barcode was found. The dialogue stays where it
+    was. Returns None when no barcode could be read at all."""
+    barcodes = await read_barcodes(update, context)
+    if barcodes is None:
+        return None
+    if not barcodes:
+        await context.reply(update, "label.no_barcode")
+        return None
+    file_id, _ = _image_file_id(update)
+    label = labels.pick_udi(barcodes)
+    if label is None:
+        await context.reply(update, "label.no_udi", count=len(barcodes))
+        return LabelScan(file_id=file_id, match=None)
+    today = local_day(context.now(), context.services.settings.timezone)
+    async with context.session() as session:
+        match = await labels.match_label(
+            session, label, organisation_id=organisation_id, today=today
+        )
+    params = match.params
+    read = context.text("label.read", **params)
+    if match.problem is not None:
+        problem = context.text(match.problem, **params)
+        await context.reply(update, "label.problem", read=read, problem=problem)
+    else:
+        assert match.batch is not None
+        await context.reply(
+            update,
+            "label.found",
+            read=read,
+            buttons=[[button("label.use", UseLabel(batch_id=match.batch.id))]],
+        )
+    return LabelScan(file_id=file_id, match=match)

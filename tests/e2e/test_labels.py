@@ -1,0 +1,125 @@
+"""Label photos end to end: a buyer files a complaint from a photo of the device's UDI label
+without typing the product or the lot; a photo that holds no barcode, or a lot never shipped to
+the buyer, is answered and the dialogue goes on; a technician opens a patrol from a photo of
+the asset's QR sticker."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import Batch, Complaint, Photo, TimelineEvent
+from tests.label_images import label, photographed, png, qr_code, udi_barcode
+
+from .conftest import BotHarness, buttons_of, register
+from .test_complaints import NUMBER, press
+from .test_patrols import last
+
+SYRINGE_LABEL = "(01)06901234000016(17)290200(10)L20260301(21)SN0042"
+
+
+async def test_a_buyer_files_a_complaint_from_a_label_photo_without_typing_product_or_lot(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    assert ask_product["text"].endswith(
+        "Or send a photo of the label: its UDI barcode fills in the product, lot and expiry."
+    )
+    photo = photographed(label(udi_barcode(SYRINGE_LABEL)), angle=11, seed=3)
+    await bot.emulator.send_photo(bot.token, customer.user_id, photo)
+    (found,) = await customer.expect(timeout=15)
+    assert found["text"] == (
+        "Read from the label: P-1001 一次性使用無菌注射器 5ml, GTIN 06901234000016, "
+        "lot L20260301, expiry 2029-02-28, serial SN0042.\nUse this product and lot?"
+    )
+    await press(customer, found, "Use these")
+    assert await customer.expect_text() == "How many units are affected? Count in 盒."
+    await customer.send("4")
+    assert (await customer.expect_text()).startswith("What is wrong?")
+    await customer.send("The plungers stick.")
+    (ask_photos,) = await customer.expect()
+    await press(customer, ask_photos, "Skip")
+    (summary,) = await customer.expect()
+    assert "Lot: L20260301" in summary["text"]
+    await press(customer, summary, "Submit")
+    filed = await bot.emulator.wait_until(
+        lambda: NUMBER.search(customer.all_bot_messages()[-1].get("text", ""))
+    )
+    await bot.settled()
+
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(Complaint).where(Complaint.number == filed.group()))
+        batch = await session.get(Batch, complaint.batch_id)
+        assert batch.lot_number == "L20260301" and complaint.shipment_on_file
+        stages = list(
+            await session.scalars(
+                select(Photo.stage).where(
+                    Photo.subject_type == "complaint", Photo.subject_id == complaint.id
+                )
+            )
+        )
+        assert stages == ["label"]
+        actions = list(
+            await session.scalars(
+                select(TimelineEvent.action).where(
+                    TimelineEvent.subject_type == "complaint",
+                    TimelineEvent.subject_id == complaint.id,
+                )
+            )
+        )
+        assert "lot_from_label" in actions
+    await customer.send(f"/ticket {filed.group()}")
+    ticket = await last(customer, filed.group())
+    assert f"product and lot taken from a scanned label: {SYRINGE_LABEL}" in ticket["text"]
+
+
+async def test_a_photo_without_a_barcode_is_answered_and_the_dialogue_goes_on(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    await bot.emulator.send_photo(bot.token, customer.user_id, photographed(label()))
+    assert (
+        await customer.expect_text(timeout=15)
+        == "No barcode found; type the lot or try a sharper photo."
+    )
+    await press(customer, ask_product, "P-1001 一次性使用無菌注射器 5ml")
+    (ask_lot,) = await customer.expect()
+    assert [text for text, _ in buttons_of(ask_lot)] == ["L20260301"]
+
+
+async def test_a_label_of_a_lot_never_shipped_to_the_buyer_says_so_and_typing_still_works(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    await customer.send("/complain")
+    await customer.expect()
+    other_lot = png(label(udi_barcode("(01)06901234000016(17)270609(10)L20250610")))
+    # sent as a file, not as a photo: an image file is read the same way
+    await bot.emulator.send_document(
+        bot.token, customer.user_id, other_lot, "label.png", mime_type="image/png"
+    )
+    problem = await customer.expect_text(timeout=15)
+    assert problem == (
+        "Read from the label: P-1001 一次性使用無菌注射器 5ml, GTIN 06901234000016, "
+        "lot L20250610, expiry 2027-06-09, serial -.\n"
+        "Lot L20250610 of this product was never shipped to your organisation.\n"
+        "You can still choose or type as asked above, or send a sharper photo."
+    )
+    await customer.send("P-1001")
+    (ask_lot,) = await customer.expect()
+    assert ask_lot["text"].startswith("Which lot")
+
+
+async def test_a_photo_of_an_asset_sticker_opens_its_patrol(bot: BotHarness) -> None:
+    technician = await register(bot, "technician", "Tang Technician")
+    await technician.send("/patrol")
+    await technician.expect()
+    sticker = label(qr_code("https://t.me/aftersales_bot?start=asset_EL-01"), caption_lines=1)
+    await bot.emulator.send_photo(
+        bot.token, technician.user_id, photographed(sticker, angle=-8, seed=5)
+    )
+    started = await last(technician, "Patrol of EL-01")
+    assert "checklist items" in started["text"]
