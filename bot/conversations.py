@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, filters
@@ -14,7 +16,61 @@ from procedures.actions import CallbackAction
 from procedures.outbox import button
 from procedures.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
 
-from .context import BotContext
+from .context import BotContext, edit_query_message
+
+Draft = TypeVar("Draft")
+
+
+@dataclass(frozen=True)
+class DialogueDraft(Generic[Draft]):
+    """Where an intake dialogue keeps its draft between steps (the user's scratch data), for how
+    long, and what it says when the draft has expired or is cancelled."""
+
+    key: str
+    load: Callable[[dict[str, Any]], Draft]
+    expired_text: str
+    cancelled_text: str
+    # a form left unfinished this long is dropped rather than filed with stale answers
+    lifetime: dt.timedelta = dt.timedelta(hours=2)
+
+    def begin(self, context: BotContext, draft: Any) -> None:
+        context.user_data[self.key] = {
+            "draft": draft.to_json(),
+            "started_at": context.now().isoformat(),
+            "media_group": None,
+        }
+
+    def get(self, context: BotContext) -> Draft | None:
+        """The draft, or None when there is none or it has expired."""
+        stored = context.user_data.get(self.key)
+        if not stored:
+            return None
+        if context.now() - dt.datetime.fromisoformat(stored["started_at"]) > self.lifetime:
+            context.user_data.pop(self.key, None)
+            return None
+        return self.load(stored["draft"])
+
+    def save(self, context: BotContext, draft: Any, **extra: object) -> None:
+        context.user_data[self.key]["draft"] = draft.to_json()
+        context.user_data[self.key].update(extra)
+
+    async def expired(self, update: Update, context: BotContext) -> int:
+        if update.callback_query:
+            await update.callback_query.answer()
+        await context.reply(update, self.expired_text)
+        return ConversationHandler.END
+
+    async def cancel(self, update: Update, context: BotContext, *also: str) -> int:
+        """Drop the draft (and the `also` scratch keys): by a button or /cancel."""
+        for key in (self.key, *also):
+            context.user_data.pop(key, None)
+        if update.callback_query:
+            await update.callback_query.answer()
+            await edit_query_message(update, context.text(self.cancelled_text))
+        else:
+            await context.reply(update, self.cancelled_text)
+        return ConversationHandler.END
+
 
 # What a photo step of a dialogue takes as evidence: a photo, or a file (a PDF, a full-size image).
 EVIDENCE = filters.PHOTO | filters.Document.ALL

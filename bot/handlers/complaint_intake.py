@@ -3,7 +3,6 @@ visit): the intake dialogue of a quality complaint, step by step, then one submi
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from telegram import Update
@@ -34,14 +33,12 @@ from storage.models import Batch, Organisation, Product
 from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
+from ..conversations import EVIDENCE, DialogueDraft, dialogue, keep_photo, use_buttons
 
 ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
     9
 )
 DRAFT_KEY = "complaint_intake"
-# A form left unfinished this long is dropped rather than filed with stale answers.
-DRAFT_LIFETIME = dt.timedelta(hours=2)
 TEXT = filters.TEXT & ~filters.COMMAND
 IMAGE = filters.PHOTO | filters.Document.IMAGE
 
@@ -49,35 +46,10 @@ IMAGE = filters.PHOTO | filters.Document.IMAGE
 # --- the draft between steps -----------------------------------------------------------------
 
 
-def _begin(context: BotContext, draft: ComplaintDraft) -> None:
-    context.user_data[DRAFT_KEY] = {
-        "draft": draft.to_json(),
-        "started_at": context.now().isoformat(),
-        "media_group": None,
-    }
-
-
-def _draft(context: BotContext) -> ComplaintDraft | None:
-    """The draft, or None when there is none or it has expired."""
-    stored = context.user_data.get(DRAFT_KEY)
-    if not stored:
-        return None
-    started = dt.datetime.fromisoformat(stored["started_at"])
-    if context.now() - started > DRAFT_LIFETIME:
-        context.user_data.pop(DRAFT_KEY, None)
-        return None
-    return ComplaintDraft.from_json(stored["draft"])
-
-
-def _save(context: BotContext, draft: ComplaintDraft) -> None:
-    context.user_data[DRAFT_KEY]["draft"] = draft.to_json()
-
-
-async def _expired(update: Update, context: BotContext) -> int:
-    if update.callback_query:
-        await update.callback_query.answer()
-    await context.reply(update, "complain.expired")
-    return ConversationHandler.END
+DRAFTS = DialogueDraft(
+    DRAFT_KEY, ComplaintDraft.from_json, "complain.expired", "complain.cancelled"
+)
+_begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.expired
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -456,13 +428,7 @@ async def submit(update: Update, context: BotContext) -> int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """Drops the draft (button or /cancel)."""
-    context.user_data.pop(DRAFT_KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-        await edit_query_message(update, context.text("complain.cancelled"))
-    else:
-        await context.reply(update, "complain.cancelled")
-    return ConversationHandler.END
+    return await DRAFTS.cancel(update, context)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -5,7 +5,6 @@ and state in the procedure."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,46 +37,25 @@ from storage.models import ConsumerComplaint, Product
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, keep_photo, use_buttons
+from ..conversations import DialogueDraft, dialogue, keep_photo, use_buttons
 
 CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
 VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
 DRAFT_KEY = "consumer_intake"
 WORK_KEY = "consumer_work"
-DRAFT_LIFETIME = dt.timedelta(hours=2)
 TEXT = filters.TEXT & ~filters.COMMAND
 
 
 # --- intake ----------------------------------------------------------------------------------
 
 
-def _begin(context: BotContext, draft: ConsumerComplaintDraft) -> None:
-    context.user_data[DRAFT_KEY] = {
-        "draft": draft.to_json(),
-        "started_at": context.now().isoformat(),
-        "media_group": None,
-    }
-
-
-def _draft(context: BotContext) -> ConsumerComplaintDraft | None:
-    stored = context.user_data.get(DRAFT_KEY)
-    if not stored:
-        return None
-    if context.now() - dt.datetime.fromisoformat(stored["started_at"]) > DRAFT_LIFETIME:
-        context.user_data.pop(DRAFT_KEY, None)
-        return None
-    return ConsumerComplaintDraft.from_json(stored["draft"])
-
-
-def _save(context: BotContext, draft: ConsumerComplaintDraft) -> None:
-    context.user_data[DRAFT_KEY]["draft"] = draft.to_json()
-
-
-async def _expired(update: Update, context: BotContext) -> int:
-    if update.callback_query:
-        await update.callback_query.answer()
-    await context.reply(update, "consumer.expired")
-    return ConversationHandler.END
+DRAFTS = DialogueDraft(
+    DRAFT_KEY,
+    ConsumerComplaintDraft.from_json,
+    "consumer.expired",
+    "consumer.cancelled",
+)
+_begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.expired
 
 
 @for_command("consumer_complaint")
@@ -256,14 +234,7 @@ async def submit(update: Update, context: BotContext) -> int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """Drops the draft or the judgement under way (button or /cancel)."""
-    context.user_data.pop(DRAFT_KEY, None)
-    context.user_data.pop(WORK_KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-        await edit_query_message(update, context.text("consumer.cancelled"))
-    else:
-        await context.reply(update, "consumer.cancelled")
-    return ConversationHandler.END
+    return await DRAFTS.cancel(update, context, WORK_KEY)
 
 
 def intake_conversation() -> ConversationHandler:  # type: ignore[type-arg]

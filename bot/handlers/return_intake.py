@@ -4,8 +4,6 @@ one return instead (return_record)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -34,43 +32,19 @@ from storage.models import Batch, Organisation, Product
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, use_buttons
+from ..conversations import DialogueDraft, dialogue, use_buttons
 from . import return_record
 
 ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
 DRAFT_KEY = "return_intake"
-DRAFT_LIFETIME = dt.timedelta(hours=2)
 TEXT = filters.TEXT & ~filters.COMMAND
 REASONS = ("unsalable", "quality")
 
 
-def _begin(context: BotContext, draft: ReturnDraft) -> None:
-    context.user_data[DRAFT_KEY] = {
-        "draft": draft.to_json(),
-        "started_at": context.now().isoformat(),
-    }
-
-
-def _draft(context: BotContext) -> ReturnDraft | None:
-    stored = context.user_data.get(DRAFT_KEY)
-    if not stored:
-        return None
-    if context.now() - dt.datetime.fromisoformat(stored["started_at"]) > DRAFT_LIFETIME:
-        context.user_data.pop(DRAFT_KEY, None)
-        return None
-    return ReturnDraft.from_json(stored["draft"])
-
-
-def _save(context: BotContext, draft: ReturnDraft, **extra: object) -> None:
-    context.user_data[DRAFT_KEY]["draft"] = draft.to_json()
-    context.user_data[DRAFT_KEY].update(extra)
-
-
-async def _expired(update: Update, context: BotContext) -> int:
-    if update.callback_query:
-        await update.callback_query.answer()
-    await context.reply(update, "return_form.expired")
-    return ConversationHandler.END
+DRAFTS = DialogueDraft(
+    DRAFT_KEY, ReturnDraft.from_json, "return_form.expired", "return_form.cancelled"
+)
+_begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.expired
 
 
 @for_command("return")
@@ -337,13 +311,7 @@ async def submit(update: Update, context: BotContext) -> int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """Drops the draft (button or /cancel)."""
-    context.user_data.pop(DRAFT_KEY, None)
-    if update.callback_query:
-        await update.callback_query.answer()
-        await edit_query_message(update, context.text("return_form.cancelled"))
-    else:
-        await context.reply(update, "return_form.cancelled")
-    return ConversationHandler.END
+    return await DRAFTS.cancel(update, context)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
