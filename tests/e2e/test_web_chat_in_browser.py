@@ -211,6 +211,19 @@ class Page:
 
         self.wait(click, f"a button {label!r}")
 
+    def click_command(self, command: str) -> Callable[[], bool]:
+        """A click on the offered command, to be retried by `wait`: the menu re-renders on every
+        key typed, so the element found a moment ago may be gone."""
+
+        def click() -> bool:
+            for line in self.css("#commands .command"):
+                if line.get_attribute("data-command") == command:
+                    line.click()
+                    return True
+            return False
+
+        return click
+
     def type(self, text: str) -> None:
         from selenium.webdriver.common.keys import Keys
 
@@ -298,10 +311,13 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.open_person("Chen Customer")
     page.bot_message("You are registered as")
     page.css("#text")[0].send_keys("/comp")
-    offered = page.wait(lambda: page.css("#commands .command"), "the command menu")
-    assert [c.get_attribute("data-command") for c in offered] == ["complain"]
+    offered = page.wait(
+        lambda: [c.get_attribute("data-command") for c in page.css("#commands .command")],
+        "the command menu",
+    )
+    assert offered == ["complain"]
     page.shot("commands-offered")
-    offered[0].click()
+    page.wait(page.click_command("complain"), "the offered command to take a click")
     page.bot_message("Which product")
     page.press("P-1001 一次性使用無菌注射器 5ml")
     page.press("L20260301")
