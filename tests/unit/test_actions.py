@@ -23,10 +23,12 @@ from procedures.actions import (
     ChooseConsumerVerdict,
     ChooseLanguage,
     InvalidAction,
+    InviteForSystem,
     JudgeCriterion,
     TakeComplaint,
 )
 from procedures.complaints import intake
+from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.outbox import button
 
 ACTIONS = sorted(CallbackAction.registry.values(), key=lambda cls: cls.__name__)
@@ -105,6 +107,7 @@ def test_the_fixed_choices_are_the_procedures_own() -> None:
     assert set(ChooseConsumerVerdict.fields()[0].choices or ()) == set(consumer_complaints.Verdict)
     assert set(ChooseConsumerCause.fields()[0].choices or ()) == set(consumer_complaints.CAUSES)
     assert set(ChooseConsumerRemedy.fields()[0].choices or ()) == set(consumer_complaints.REMEDIES)
+    assert set(InviteForSystem.fields()[1].choices or ()) == {*EQUIPMENT_SYSTEMS, "none"}
     for criterion in vendor_scores.SCORE_CRITERIA:
         assert JudgeCriterion(criterion=criterion, value=5).pack()
 
