@@ -562,3 +562,12 @@ class InviteForSystem(CallbackAction, prefix="inv:sys"):
     system: Literal[
         "elevator", "water_supply", "hvac", "fire_protection", "power", "lighting", "none"
     ]
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+class OpenFound(CallbackAction, prefix="find:open"):
+    """Opens a record /find listed, as /ticket, /return or /defect shows it to the user."""
+
+    number: Annotated[str, Matches(r"(?:QC|RT|DF)-\d{4}-\d{5,6}")]

@@ -5,7 +5,7 @@ names (or the equipment system an engineer or supervisor answers for); typed, `/
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.ext import (
@@ -175,30 +175,37 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
     return CHOOSE_PARTY
 
 
-async def _refused(update: Update, context: BotContext, role: str) -> bool:
-    """Whether the press is refused (with an alert): a role the user may not invite now, or a
-    forged one. An accepted press is answered by its handler."""
+Pressed = TypeVar("Pressed", InviteRole, InviteParty, InvitePartyPage, InviteForSystem)
+
+
+async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) -> Pressed | None:
+    """The press, unless refused with an alert: a role the user may not invite now, or a forged
+    one. An accepted press is answered by its handler."""
     query = update.callback_query
     assert query is not None
+    action = kind.unpack(query.data)
     try:
-        people.check_invitable(context.member.roles, role)  # type: ignore[union-attr]
-    except (NotAllowed, InvalidInput) as refusal:
-        key, params = refusal.text_key, refusal.params
-        if isinstance(refusal, InvalidInput):
-            key, params = "error.stale_button", {}
-        await query.answer(context.text(key, **params), show_alert=True)
-        return True
-    return False
+        people.check_invitable(context.member.roles, action.role)  # type: ignore[union-attr]
+    except NotAllowed as refusal:
+        await query.answer(context.text(refusal.text_key, **refusal.params), show_alert=True)
+        return None
+    except InvalidInput:
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return None
+    return action
+
+
+async def _stale(update: Update, context: BotContext) -> None:
+    await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
 
 
 async def choose_role(update: Update, context: BotContext) -> int | None:
     """A role was chosen: its organisations, its systems, or at once the link."""
-    query = update.callback_query
-    assert query is not None
-    role = InviteRole.unpack(query.data).role
-    if await _refused(update, context, role):
+    action = await _accepted(update, context, InviteRole)
+    if action is None:
         return None  # the dialogue stays where it was
-    await query.answer()
+    role = action.role
+    await update.callback_query.answer()  # type: ignore[union-attr]
     if people.party_model(role) is not None:
         return await _offer_parties(update, context, role, page=0)
     if role in systems.ROLES_WITH_SYSTEM:
@@ -220,43 +227,37 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
 
 async def turn_page(update: Update, context: BotContext) -> int | None:
     """Shows the next or previous page of organisations or vendors."""
-    query = update.callback_query
-    assert query is not None
-    action = InvitePartyPage.unpack(query.data)
-    if await _refused(update, context, action.role):
+    action = await _accepted(update, context, InvitePartyPage)
+    if action is None:
         return None
-    await query.answer()
+    await update.callback_query.answer()  # type: ignore[union-attr]
     return await _offer_parties(update, context, action.role, page=action.page)
 
 
 async def choose_party(update: Update, context: BotContext) -> int | None:
     """The organisation or vendor was chosen: the link."""
-    query = update.callback_query
-    assert query is not None
-    action = InviteParty.unpack(query.data)
-    if await _refused(update, context, action.role):
+    action = await _accepted(update, context, InviteParty)
+    if action is None:
         return None
     async with context.session() as session:
         party = await people.party_for(session, action.role, action.party_id)
     if party is None:  # forged, or not of the role's kind
-        await query.answer(context.text("error.stale_button"), show_alert=True)
+        await _stale(update, context)
         return None
-    await query.answer()
+    await update.callback_query.answer()  # type: ignore[union-attr]
     await _issue(update, context, action.role, party.code, edit=True)
     return ConversationHandler.END
 
 
 async def choose_system(update: Update, context: BotContext) -> int | None:
     """The system the engineer or supervisor answers for (or none): the link."""
-    query = update.callback_query
-    assert query is not None
-    action = InviteForSystem.unpack(query.data)
-    if await _refused(update, context, action.role):
+    action = await _accepted(update, context, InviteForSystem)
+    if action is None:
         return None
     if action.role not in systems.ROLES_WITH_SYSTEM:  # forged
-        await query.answer(context.text("error.stale_button"), show_alert=True)
+        await _stale(update, context)
         return None
-    await query.answer()
+    await update.callback_query.answer()  # type: ignore[union-attr]
     system = None if action.system == "none" else action.system
     await _issue(update, context, action.role, system, edit=True)
     return ConversationHandler.END
