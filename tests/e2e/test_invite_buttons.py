@@ -58,6 +58,9 @@ async def alerted(bot: BotHarness, text: str) -> None:
 
 
 async def invitations(bot: BotHarness) -> list[Invitation]:
+    """The invitations made, once the update that shows a link is committed (it is shown
+    before)."""
+    await bot.settled()
     async with bot.services.session_factory() as session:
         return list(await session.scalars(select(Invitation).order_by(Invitation.id)))
 
@@ -100,8 +103,10 @@ async def test_an_admin_invites_a_customer_with_buttons_in_chinese_and_a_double_
     match = LINK.search(linked["text"])
     assert match is not None
     buyer = bot.chat("Chen Meiling", language_code="zh-hant")
+    await bot.settled()
     await buyer.send(f"/start {match.group(2)}")
     assert "客戶（購貨單位）" in await buyer.expect_text()
+    await bot.settled()
     async with bot.services.session_factory() as session:
         user = await session.scalar(select(User).where(User.telegram_id == buyer.user_id))
         organisation = await session.get(Organisation, user.organisation_id)  # type: ignore[union-attr]
@@ -150,7 +155,9 @@ async def test_a_head_is_offered_only_their_department_and_forged_presses_change
     admin = bot.chat("Ada Admin")
     await make_admin(bot, admin)
     head = bot.chat("Zhou Head")
-    await head.send(f"/start {await invite(bot, admin, 'quality_head')}")
+    code = await invite(bot, admin, "quality_head")
+    await bot.settled()
+    await head.send(f"/start {code}")
     await head.expect()
     await admin.expect()  # the inviter's notice
     before = len(await invitations(bot))
@@ -232,7 +239,9 @@ async def test_typed_role_ids_and_chinese_role_names_work_and_an_unknown_role_ge
     assert made[-1].system == "elevator"
 
     head = bot.chat("Zhou Head", language_code="zh-hans")
-    await head.send(f"/start {await invite(bot, admin, 'quality_head')}")
+    code = await invite(bot, admin, "quality_head")
+    await bot.settled()
+    await head.send(f"/start {code}")
     await head.expect()
     await admin.expect()
     async with bot.services.unit_of_work() as uow:
