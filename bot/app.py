@@ -38,6 +38,7 @@ from .handlers import (
     return_intake,
     return_record,
     return_work,
+    search,
     tickets,
     vendors,
 )
@@ -373,6 +374,7 @@ def build_application(
     complaint_steps.register(application)
     consumer_complaints.register(application)
     tickets.register(application)
+    search.register(application)
     reports.register(application)
     evidence.register(application)
     return_intake.register(application)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from procedures import roles
+from procedures import roles, search
 from procedures.complaints import queries as complaint_queries
 from procedures.returns import queries as return_queries
 from reports import registry as report_registry
@@ -62,6 +62,7 @@ COMMANDS: tuple[Command, ...] = (
         "ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS}), read_only=True
     ),
     Command("ledger", complaint_queries.LEDGER_READERS, read_only=True),
+    Command("find", search.SEARCHERS, read_only=True),
     Command("report", report_registry.MANAGERS, read_only=True),
     # a record's evidence files, for the managers who answer for records and an inspector's visit
     Command(

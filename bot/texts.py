@@ -61,6 +61,15 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(plain) if name}
 
 
+# where a name divides into names of the same thing: parentheses, list separators
+_NAME_PARTS = re.compile(r"[（）()、,，]")
+
+
+def _squeezed(text: str) -> str:
+    """Text as compared with a name: no case, no spaces."""
+    return "".join(text.split()).casefold()
+
+
 class _Params(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -116,15 +125,31 @@ class Texts:
         rendered = {name: self._value(language, value) for name, value in params.items()}
         return _plurals(template, params).format_map(_Params(rendered))
 
-    def named(self, prefix: str, ids: tuple[str, ...] | frozenset[str], typed: str) -> str | None:
+    def named(
+        self,
+        prefix: str,
+        ids: tuple[str, ...] | frozenset[str],
+        typed: str,
+        *,
+        aliases: str | None = None,
+    ) -> str | None:
         """The id among `ids` that `typed` names: the id itself or its name (text `prefix` + id)
-        in any language (`vendors`, `維保單位`, `Equipment vendors`), without case or spaces."""
-        wanted = "".join(typed.split()).casefold()
-        for id_ in ids:
-            names = {id_} | {c.get(f"{prefix}{id_}", id_) for c in self.catalogues.values()}
-            if wanted in {"".join(name.split()).casefold() for name in names}:
-                return id_
-        return None
+        in any language (`vendors`, `維保單位`, `Equipment vendors`), without case or spaces.
+        A name with a part in parentheses names by each part too (`客戶（購貨單位）`: `客戶`,
+        `購貨單位`); texts `aliases` + id list more names, separated by 、 or commas (`顧客`).
+        A name that fits more than one id names none."""
+        wanted = _squeezed(typed)
+        found = [id_ for id_ in ids if wanted and wanted in self._names(prefix, id_, aliases)]
+        return found[0] if len(found) == 1 else None
+
+    def _names(self, prefix: str, id_: str, aliases: str | None) -> set[str]:
+        names = {_squeezed(id_)}
+        for catalogue in self.catalogues.values():
+            name = catalogue.get(f"{prefix}{id_}", "")
+            listed = catalogue.get(f"{aliases}{id_}", "") if aliases else ""
+            names.add(_squeezed(name))
+            names.update(_squeezed(part) for part in _NAME_PARTS.split(f"{name}、{listed}"))
+        return names - {""}
 
     def _missing(self, language: str, key: str) -> str:
         if (language, key) not in self.missing:

@@ -531,3 +531,43 @@ class ChoosePeriod(CallbackAction, prefix="rp:p"):
 
 class ChooseLanguage(CallbackAction, prefix="lang"):
     language: Literal["zh-Hant", "zh-Hans", "en"]
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+# a role's id, checked against the roles the pressing user may invite when pressed
+RoleId = Annotated[str, Matches(r"[a-z_]+")]
+
+
+class InviteRole(CallbackAction, prefix="inv:role"):
+    role: RoleId
+
+
+class InviteParty(CallbackAction, prefix="inv:party"):
+    """The organisation (customer, supplier) or vendor the invitation names."""
+
+    role: RoleId
+    party_id: int
+
+
+class InvitePartyPage(CallbackAction, prefix="inv:page"):
+    role: RoleId
+    page: int
+
+
+class InviteForSystem(CallbackAction, prefix="inv:sys"):
+    """The equipment system an engineer or supervisor is named for ("none": no system)."""
+
+    role: RoleId
+    system: Literal[
+        "elevator", "water_supply", "hvac", "fire_protection", "power", "lighting", "none"
+    ]
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+class OpenFound(CallbackAction, prefix="find:open"):
+    """Opens a record /find listed, as /ticket, /return or /defect shows it to the user."""
+
+    number: Annotated[str, Matches(r"(?:QC|RT|DF)-\d{4}-\d{5,6}")]

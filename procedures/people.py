@@ -8,6 +8,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +38,8 @@ CODE_BYTES = 18
 MAX_FAILED_REDEMPTIONS = 5
 NAME_LENGTH = column_length(User.full_name)
 USERNAME_LENGTH = column_length(User.username)
+# a code as typed is cleaned and cut to the longest code there is before it is looked up
+PARTY_CODE_LENGTH = max(column_length(Organisation.code), column_length(Vendor.code))
 FAILED_REDEMPTION_WINDOW = dt.timedelta(minutes=15)
 
 logger = logging.getLogger(__name__)
@@ -158,6 +161,72 @@ async def _issue_invitation(
     return IssuedInvitation(invitation, code)
 
 
+def check_invitable(inviter_roles: frozenset[str], role: str) -> None:
+    """Refuse an unknown role (InvalidInput) or one the inviter may not invite (NotAllowed)."""
+    if role not in roles.ALL_ROLES:
+        raise InvalidInput("invite.unknown_role", role=role)
+    if role not in roles.invitable_roles(inviter_roles):
+        raise NotAllowed("invite.role_not_yours", role=as_text(f"role.{role}"))
+
+
+@dataclass(frozen=True)
+class Party:
+    """An organisation or a vendor an invitation may name."""
+
+    id: int
+    code: str
+    name: str
+
+
+def party_model(role: str) -> type[Organisation] | type[Vendor] | None:
+    """What an invitation for `role` names: an organisation, a vendor, or nothing."""
+    if role in roles.ROLES_WITH_ORGANISATION:
+        return Organisation
+    if role in roles.ROLES_WITH_VENDOR:
+        return Vendor
+    return None
+
+
+def _of_kind(model: type[Organisation] | type[Vendor], role: str) -> list[Any]:
+    # an organisation is a customer's or a supplier's, and only that role may name it
+    return [Organisation.kind == role] if model is Organisation else []
+
+
+async def parties_for(
+    session: AsyncSession, role: str, *, offset: int = 0, limit: int = 8
+) -> tuple[list[Party], int]:
+    """A page of the organisations (of the role's kind) or vendors an invitation for `role`
+    may name, by code, and how many there are in all."""
+    model = party_model(role)
+    if model is None:
+        return [], 0
+    where = _of_kind(model, role)
+    total = await session.scalar(select(func.count()).select_from(model).where(*where))
+    rows = await session.execute(
+        select(model.id, model.code, model.name)
+        .where(*where)
+        .order_by(model.code)
+        .offset(offset)
+        .limit(limit)
+    )
+    return [Party(*row) for row in rows], total or 0
+
+
+async def party_for(session: AsyncSession, role: str, party_id: int) -> Party | None:
+    """The organisation or vendor `party_id` if an invitation for `role` may name it."""
+    model = party_model(role)
+    if model is None:
+        return None
+    row = (
+        await session.execute(
+            select(model.id, model.code, model.name).where(
+                model.id == party_id, *_of_kind(model, role)
+            )
+        )
+    ).first()
+    return Party(*row) if row is not None else None
+
+
 async def create_invitation(
     uow: UnitOfWork,
     inviter: User,
@@ -168,10 +237,9 @@ async def create_invitation(
 ) -> IssuedInvitation:
     """A single-use code for `role`; customers and suppliers name their organisation, vendors
     their company, by code; an equipment engineer or supervisor may be named for a system."""
-    if role not in roles.ALL_ROLES:
-        raise InvalidInput("invite.unknown_role", role=role)
-    if role not in roles.invitable_roles(inviter.role_names):
-        raise NotAllowed("invite.role_not_yours", role=as_text(f"role.{role}"))
+    check_invitable(inviter.role_names, role)
+    if party_code is not None:
+        party_code = cut_text(party_code, PARTY_CODE_LENGTH)
 
     organisation_id = vendor_id = system = None
     if role in roles.ROLES_WITH_ORGANISATION:

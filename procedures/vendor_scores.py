@@ -141,7 +141,8 @@ async def request_monthly_scores(
                         button(
                             "score.button.start",
                             BeginScore.for_month(vendor.id, period),
-                            vendor=vendor.code,
+                            vendor=vendor.name,
+                            code=vendor.code,
                         )
                     ]
                 ],

@@ -1,32 +1,96 @@
-"""/invite ROLE [CODE]: admins and heads make single-use deep links for new users; the code is
-an organisation's, a vendor's, or the equipment system an engineer or supervisor is named for."""
+"""/invite: admins and heads make single-use deep links for new users. With no argument the
+roles they may invite are offered as buttons, then the organisation or vendor the invitation
+names (or the equipment system an engineer or supervisor answers for); typed, `/invite ROLE
+[CODE]` takes the role's id or its name in any language (`/invite 顧客 C001`)."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler
+from typing import Any, TypeVar
 
-from procedures import people, roles
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from procedures import people, roles, systems
+from procedures.actions import InviteForSystem, InviteParty, InvitePartyPage, InviteRole
+from procedures.errors import InvalidInput, NotAllowed
 from procedures.masterdata import EQUIPMENT_SYSTEMS
-from procedures.outbox import as_text
+from procedures.outbox import as_text, button
+from procedures.text_input import cut_text
+from storage.models import Organisation
 
 from ..access import for_command
-from ..context import BotContext
+from ..context import BotContext, edit_query_message
+from ..conversations import dialogue
+
+CHOOSE_ROLE, CHOOSE_PARTY = range(2)
+# the role whose organisation or vendor is being chosen, so a typed code can answer it
+INVITE_KEY = "invite"
+PAGE_SIZE = 8
+MAX_TYPED_ROLE = 40  # what an unknown role's answer repeats of it
+
+
+def _invitable(context: BotContext) -> list[str]:
+    """The roles the user may invite, in the order DESIGN.md lists them."""
+    member = context.member
+    allowed = roles.invitable_roles(member.roles if member else frozenset())
+    return [role for role in roles.ALL_ROLES if role in allowed]
+
+
+def _role_buttons(context: BotContext) -> list[list[dict[str, Any]]]:
+    offered = [button(f"role.{role}", InviteRole(role=role)) for role in _invitable(context)]
+    return [offered[i : i + 2] for i in range(0, len(offered), 2)]
+
+
+def _typed_role(context: BotContext, words: list[str]) -> tuple[str | None, list[str]]:
+    """The role the first words name (an id, or a name of several words: `quality head`),
+    and the words after it."""
+    for count in range(len(words), 0, -1):
+        role = context.services.texts.named(
+            "role.", roles.ALL_ROLES, " ".join(words[:count]), aliases="role_alias."
+        )
+        if role is not None:
+            return role, words[count:]
+    return None, words[1:]
 
 
 @for_command("invite")
-async def invite(update: Update, context: BotContext) -> None:
-    """Answers with a deep link `https://t.me/<bot>?start=<code>` for the named role."""
-    member = context.member
-    assert member is not None
+async def invite(update: Update, context: BotContext) -> int:
+    """Typed in full: the link. Otherwise offers the roles, or the role's organisations."""
     if not context.args:
-        allowed = sorted(roles.invitable_roles(member.roles))
+        await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
+        return CHOOSE_ROLE
+    role, rest = _typed_role(context, context.args)
+    if role is None:
+        lines = [
+            context.text("invite.role_line", name=as_text(f"role.{r}"), id=r)
+            for r in _invitable(context)
+        ]
         await context.reply(
-            update, "invite.usage", roles=", ".join(allowed), systems=", ".join(EQUIPMENT_SYSTEMS)
+            update,
+            "invite.unknown_role_list",
+            role=cut_text(context.args[0], MAX_TYPED_ROLE),
+            roles="\n".join(lines),
+            buttons=_role_buttons(context),
         )
-        return
-    role = context.args[0].lower()
-    party_code = context.args[1] if len(context.args) > 1 else None
+        return CHOOSE_ROLE
+    if not rest and people.party_model(role) is not None:
+        people.check_invitable(context.member.roles, role)  # type: ignore[union-attr]
+        return await _offer_parties(update, context, role, page=0)
+    await _issue(update, context, role, rest[0] if rest else None)
+    return ConversationHandler.END
+
+
+async def _issue(
+    update: Update, context: BotContext, role: str, party_code: str | None, *, edit: bool = False
+) -> None:
+    """Makes the invitation and shows its link, in place of the buttons when one was pressed."""
     async with context.unit_of_work() as uow:
         inviter = await context.actor(uow.session)
         issued = await people.create_invitation(
@@ -36,19 +100,205 @@ async def invite(update: Update, context: BotContext) -> None:
             party_code=party_code,
             valid_for=context.services.settings.invitation_validity,
         )
-    link = f"https://t.me/{context.bot.username}?start={issued.code}"
-    system = issued.invitation.system
-    shown = as_text(f"system.{system}") if system else party_code
-    party = context.text("invite.party", party=shown) if party_code else ""
-    await context.reply(
-        update,
+        invitation = issued.invitation
+        party = None
+        if invitation.system:
+            party = as_text(f"system.{invitation.system}")
+        elif invitation.organisation_id or invitation.vendor_id:
+            named = await people.party_for(
+                uow.session, role, invitation.organisation_id or invitation.vendor_id or 0
+            )
+            assert named is not None
+            party = context.text("invite.button.party", name=named.name, code=named.code)
+    context.user_data.pop(INVITE_KEY, None)
+    text = context.text(
         "invite.link",
         role=as_text(f"role.{role}"),
-        party=party,
-        link=link,
-        expires_at=issued.invitation.expires_at,
+        party=context.text("invite.party", party=party) if party else "",
+        link=f"https://t.me/{context.bot.username}?start={issued.code}",
+        expires_at=invitation.expires_at,
+    )
+    if edit:
+        await edit_query_message(update, text)
+    else:
+        await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+
+
+async def _offer_parties(update: Update, context: BotContext, role: str, *, page: int) -> int:
+    """A page of the organisations (or vendors) of the role, one button each, and a hint that
+    the code may be typed instead."""
+    async with context.session() as session:
+        found, total = await people.parties_for(
+            session, role, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+        )
+    if not found:
+        key, params = "invite.no_parties", {"role": as_text(f"role.{role}")}
+        if update.callback_query:
+            await edit_query_message(update, context.text(key, **params))
+        else:
+            await context.reply(update, key, **params)
+        return ConversationHandler.END
+    context.user_data[INVITE_KEY] = {"role": role}
+    rows = [
+        [
+            button(
+                "invite.button.party",
+                InviteParty(role=role, party_id=party.id),
+                name=party.name,
+                code=party.code,
+            )
+        ]
+        for party in found
+    ]
+    turns = []
+    if page > 0:
+        turns.append(button("invite.button.previous", InvitePartyPage(role=role, page=page - 1)))
+    if (page + 1) * PAGE_SIZE < total:
+        turns.append(button("invite.button.next", InvitePartyPage(role=role, page=page + 1)))
+    if turns:
+        rows.append(turns)
+    key = (
+        "invite.choose_organisation"
+        if people.party_model(role) is Organisation
+        else ("invite.choose_vendor")
+    )
+    params = {
+        "role": as_text(f"role.{role}"),
+        "first": page * PAGE_SIZE + 1,
+        "last": page * PAGE_SIZE + len(found),
+        "total": total,
+    }
+    if update.callback_query:
+        await edit_query_message(update, context.text(key, **params), context.keyboard(rows))
+    else:
+        await context.reply(update, key, buttons=rows, **params)
+    return CHOOSE_PARTY
+
+
+Pressed = TypeVar("Pressed", InviteRole, InviteParty, InvitePartyPage, InviteForSystem)
+
+
+async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) -> Pressed | None:
+    """The press, unless refused with an alert: a role the user may not invite now, or a forged
+    one. An accepted press is answered by its handler."""
+    query = update.callback_query
+    assert query is not None
+    action = kind.unpack(query.data)
+    try:
+        people.check_invitable(context.member.roles, action.role)  # type: ignore[union-attr]
+    except NotAllowed as refusal:
+        await query.answer(context.text(refusal.text_key, **refusal.params), show_alert=True)
+        return None
+    except InvalidInput:
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return None
+    return action
+
+
+async def _stale(update: Update, context: BotContext) -> None:
+    await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
+
+
+async def choose_role(update: Update, context: BotContext) -> int | None:
+    """A role was chosen: its organisations, its systems, or at once the link."""
+    action = await _accepted(update, context, InviteRole)
+    if action is None:
+        return None  # the dialogue stays where it was
+    role = action.role
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    if people.party_model(role) is not None:
+        return await _offer_parties(update, context, role, page=0)
+    if role in systems.ROLES_WITH_SYSTEM:
+        rows = [
+            [button(f"system.{s}", InviteForSystem(role=role, system=s))]  # type: ignore[arg-type]
+            for s in EQUIPMENT_SYSTEMS
+        ]
+        rows.append([button("invite.button.no_system", InviteForSystem(role=role, system="none"))])
+        context.user_data[INVITE_KEY] = {"role": role}  # a system's id may be typed too
+        await edit_query_message(
+            update,
+            context.text("invite.choose_system", role=as_text(f"role.{role}")),
+            context.keyboard(rows),
+        )
+        return CHOOSE_PARTY
+    await _issue(update, context, role, None, edit=True)
+    return ConversationHandler.END
+
+
+async def turn_page(update: Update, context: BotContext) -> int | None:
+    """Shows the next or previous page of organisations or vendors."""
+    action = await _accepted(update, context, InvitePartyPage)
+    if action is None:
+        return None
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    return await _offer_parties(update, context, action.role, page=action.page)
+
+
+async def choose_party(update: Update, context: BotContext) -> int | None:
+    """The organisation or vendor was chosen: the link."""
+    action = await _accepted(update, context, InviteParty)
+    if action is None:
+        return None
+    async with context.session() as session:
+        party = await people.party_for(session, action.role, action.party_id)
+    if party is None:  # forged, or not of the role's kind
+        await _stale(update, context)
+        return None
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    await _issue(update, context, action.role, party.code, edit=True)
+    return ConversationHandler.END
+
+
+async def choose_system(update: Update, context: BotContext) -> int | None:
+    """The system the engineer or supervisor answers for (or none): the link."""
+    action = await _accepted(update, context, InviteForSystem)
+    if action is None:
+        return None
+    if action.role not in systems.ROLES_WITH_SYSTEM:  # forged
+        await _stale(update, context)
+        return None
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    system = None if action.system == "none" else action.system
+    await _issue(update, context, action.role, system, edit=True)
+    return ConversationHandler.END
+
+
+async def type_code(update: Update, context: BotContext) -> int:
+    """The organisation's or vendor's code (or the system's id), typed instead of chosen: the
+    link."""
+    role = (context.user_data.get(INVITE_KEY) or {}).get("role")
+    if role is None:  # the dialogue's scratch data is gone: begin again
+        await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
+        return CHOOSE_ROLE
+    words = (update.effective_message.text or "").split()  # type: ignore[union-attr]
+    await _issue(update, context, role, words[0] if words else "")
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: BotContext) -> int:
+    """Leaves the dialogue; no invitation was made."""
+    context.user_data.pop(INVITE_KEY, None)
+    await context.reply(update, "cancel.done")
+    return ConversationHandler.END
+
+
+def invite_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "invite",
+        entry_points=[CommandHandler("invite", invite)],
+        states={
+            CHOOSE_ROLE: [CallbackQueryHandler(choose_role, pattern=InviteRole.pattern())],
+            CHOOSE_PARTY: [
+                CallbackQueryHandler(choose_party, pattern=InviteParty.pattern()),
+                CallbackQueryHandler(turn_page, pattern=InvitePartyPage.pattern()),
+                CallbackQueryHandler(choose_system, pattern=InviteForSystem.pattern()),
+                CallbackQueryHandler(choose_role, pattern=InviteRole.pattern()),
+                MessageHandler(filters.TEXT & ~filters.COMMAND, type_code),
+            ],
+        },
+        cancel=cancel,
     )
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(CommandHandler("invite", invite))
+    application.add_handler(invite_conversation())

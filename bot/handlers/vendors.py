@@ -428,7 +428,14 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
         "score.choose",
         period=period,
         buttons=[
-            [button("score.button.start", BeginScore.for_month(v.id, period), vendor=v.code)]
+            [
+                button(
+                    "score.button.start",
+                    BeginScore.for_month(v.id, period),
+                    vendor=v.name,
+                    code=v.code,
+                )
+            ]
             for v in found
         ],
     )

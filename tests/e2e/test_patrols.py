@@ -308,7 +308,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
     assert v001["text"] == "Please score 迅達電梯維保有限公司 for 2026-11 (合格維保單位考核評分表)."
 
-    await press(manager, v001, "Score V001")
+    await press(manager, v001, "Score 迅達電梯維保有限公司 (V001)")
     measured = await last(manager, "1/5 Maintenance quality")
     figures = manager.all_bot_messages()[-2]["text"]
     assert figures.startswith("迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0")
@@ -447,7 +447,7 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
         "2026-12-06 00:00."
     )
 
-    await press(manager, v001, "Score V001")
+    await press(manager, v001, "Score 迅達電梯維保有限公司 (V001)")
     measured = await last(manager, "1/5 Maintenance quality")
     for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
         await press(manager, measured, value)

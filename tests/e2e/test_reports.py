@@ -50,5 +50,11 @@ async def test_the_manager_scores_an_earlier_month_by_naming_it(bot: BotHarness)
     (menu,) = await manager.expect()
     assert "2026-09" in menu["text"]
     assert all(data.endswith(":202609") for _, data in buttons_of(menu))
+    # a vendor is named as people know it, with its code beside the name
+    assert [label for label, _ in buttons_of(menu)] == [
+        "Score 迅達電梯維保有限公司 (V001)",
+        "Score 清源水務工程公司 (V002)",
+        "Score 恆溫空調機電服務 (V003)",
+    ]
     await manager.send("/score 2026-11")  # this month is not over
     assert (await manager.expect_text()).startswith("Usage: /score for last month")

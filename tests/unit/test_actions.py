@@ -23,10 +23,12 @@ from procedures.actions import (
     ChooseConsumerVerdict,
     ChooseLanguage,
     InvalidAction,
+    InviteForSystem,
     JudgeCriterion,
     TakeComplaint,
 )
 from procedures.complaints import intake
+from procedures.masterdata import EQUIPMENT_SYSTEMS
 from procedures.outbox import button
 
 ACTIONS = sorted(CallbackAction.registry.values(), key=lambda cls: cls.__name__)
@@ -37,6 +39,7 @@ NARROWED_EXAMPLES = {
     r"[^:]+": "x",
     r"[1-5]": "5",
     r"\d{4}-[0-9QH]\d": "2026-Q3",
+    r"(?:QC|RT|DF)-\d{4}-\d{5,6}": "DF-2026-100000",
 }
 
 
@@ -105,6 +108,7 @@ def test_the_fixed_choices_are_the_procedures_own() -> None:
     assert set(ChooseConsumerVerdict.fields()[0].choices or ()) == set(consumer_complaints.Verdict)
     assert set(ChooseConsumerCause.fields()[0].choices or ()) == set(consumer_complaints.CAUSES)
     assert set(ChooseConsumerRemedy.fields()[0].choices or ()) == set(consumer_complaints.REMEDIES)
+    assert set(InviteForSystem.fields()[1].choices or ()) == {*EQUIPMENT_SYSTEMS, "none"}
     for criterion in vendor_scores.SCORE_CRITERIA:
         assert JudgeCriterion(criterion=criterion, value=5).pack()
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import people
+from procedures import people, roles
 from procedures.clock import ManualClock
 from procedures.errors import NotAllowed, NotFound, WrongState
 from storage.models import Invitation, Organisation, User
@@ -84,3 +85,36 @@ async def test_a_second_role_for_another_organisation_is_refused_and_keeps_the_f
         await session.refresh(user, ["roles"])
         assert user.role_names == {"customer"} and user.organisation_id == organisation_id
         assert (await session.get(Organisation, organisation_id)).code == "C001"
+
+
+def test_every_name_of_a_role_in_every_language_names_that_role_and_no_other(
+    services: Services,
+) -> None:
+    texts = services.texts
+    for role in roles.ALL_ROLES:
+        for language in people.LANGUAGES:
+            name = texts.get(language, f"role.{role}")
+            parts = [p for p in re.split(r"[（）()]", name) if p]
+            for typed in (role, role.upper(), name, name.upper(), *parts):
+                assert texts.named("role.", roles.ALL_ROLES, typed, aliases="role_alias.") == (
+                    role
+                ), (language, typed)
+    for typed, role in (("顧客", "customer"), ("顾客", "customer"), ("QC", "quality")):
+        assert texts.named("role.", roles.ALL_ROLES, typed, aliases="role_alias.") == role
+    for typed in ("", " ", "chef", "、", "%", "a" * 300):
+        assert texts.named("role.", roles.ALL_ROLES, typed, aliases="role_alias.") is None
+
+
+async def test_a_page_of_parties_lists_only_the_roles_kind_by_code(
+    services: Services, samples: None
+) -> None:
+    async with services.session_factory() as session:
+        customers, total = await people.parties_for(session, "customer", offset=2, limit=2)
+        assert [p.code for p in customers] == ["C003", "C004"] and total == 4
+        suppliers, total = await people.parties_for(session, "supplier")
+        assert [p.code for p in suppliers] == ["S001", "S002"] and total == 2
+        vendors, total = await people.parties_for(session, "vendor")
+        assert [p.code for p in vendors] == ["V001", "V002", "V003"] and total == 3
+        assert await people.parties_for(session, "quality") == ([], 0)
+        assert await people.party_for(session, "supplier", customers[0].id) is None
+        assert await people.party_for(session, "customer", customers[0].id) == customers[0]
