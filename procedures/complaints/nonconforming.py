@@ -194,39 +194,53 @@ async def confirm_sales_stopped(uow: UnitOfWork, actor: User, complaint_id: int)
 # --- other buyers ------------------------------------------------------------------------------
 
 
+async def other_buyers(
+    session: AsyncSession, complaint: Complaint
+) -> list[tuple[Organisation, list[User]]]:
+    """Every other buyer of the complaint's product, with its chat contacts (maybe none)."""
+    if complaint.product_id is None:  # nobody is known to have bought an unknown product
+        return []
+    organisations = await session.scalars(
+        select(Organisation)
+        .join(Shipment, Shipment.organisation_id == Organisation.id)
+        .join(Batch, Batch.id == Shipment.batch_id)
+        .where(
+            Batch.product_id == complaint.product_id,
+            Organisation.id != complaint.organisation_id,
+        )
+        .distinct()
+        .order_by(Organisation.code)
+    )
+    return [
+        (
+            organisation,
+            await users_with_roles(session, [roles.CUSTOMER], organisation_ids=[organisation.id]),
+        )
+        for organisation in list(organisations)
+    ]
+
+
+async def supplier_of(
+    session: AsyncSession, complaint: Complaint
+) -> tuple[Organisation | None, list[User]]:
+    """The product's supplier and its chat contacts (none for an unknown product)."""
+    supplier_id = complaint.product.supplier_id if complaint.product is not None else None
+    if supplier_id is None:
+        return None, []
+    supplier = await session.get(Organisation, supplier_id)
+    return supplier, await users_with_roles(
+        session, [roles.SUPPLIER], organisation_ids=[supplier_id]
+    )
+
+
 async def suspend_sales_elsewhere(
     session: AsyncSession, complaint: Complaint, now: dt.datetime
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell every other buyer of the product to suspend its sales, one message per contact; a
     buyer with no chat contact becomes a task for after-sales with a deadline."""
-    if complaint.product_id is None:  # nobody is known to have bought an unknown product
-        record_change(
-            session,
-            complaint,
-            "sales_suspension_sent",
-            now,
-            after={"organisations": [], "without_contact": []},
-        )
-        return (), ()
-    other_organisations = list(
-        await session.scalars(
-            select(Organisation)
-            .join(Shipment, Shipment.organisation_id == Organisation.id)
-            .join(Batch, Batch.id == Shipment.batch_id)
-            .where(
-                Batch.product_id == complaint.product_id,
-                Organisation.id != complaint.organisation_id,
-            )
-            .distinct()
-            .order_by(Organisation.code)
-        )
-    )
     params = subject_params(complaint)
     reached, unreachable = [], []
-    for organisation in other_organisations:
-        contacts = await users_with_roles(
-            session, [roles.CUSTOMER], organisation_ids=[organisation.id]
-        )
+    for organisation, contacts in await other_buyers(session, complaint):
         await notify_users(
             session,
             contacts,
@@ -357,13 +371,8 @@ async def query_supplier(
     contact received it; otherwise quality is told to send it another way. Either way its
     answer is due and chased. Returns how many supplier contacts received it."""
     params = subject_params(complaint)
-    supplier_id = complaint.product.supplier_id if complaint.product is not None else None
-    supplier = await session.get(Organisation, supplier_id) if supplier_id is not None else None
-    suppliers: list[User] = []
-    if supplier_id is not None:
-        suppliers = await users_with_roles(
-            session, [roles.SUPPLIER], organisation_ids=[supplier_id]
-        )
+    supplier, suppliers = await supplier_of(session, complaint)
+    supplier_id = supplier.id if supplier is not None else None
     due = now + answer_within
     _open(session, complaint, "supplier_answer", roles.QUALITY, due, now)
     if suppliers:
