@@ -10,37 +10,10 @@ from typing import Any
 
 from telegram import Update
 
-from procedures.actions import (
-    BeginHandoff,
-    BeginOpinion,
-    BeginSupplierAnswer,
-    BeginVerification,
-    CallbackAction,
-    ConfirmGoodsLabelled,
-    ConfirmOutboundStopped,
-    ConfirmSalesStopped,
-    FlagAdverseEvent,
-    LiftHold,
-    TakeComplaint,
-)
 from procedures.complaints import queries
 from storage.models import Complaint
 
 from ..context import BotContext, drop_used_buttons, rows_of
-
-# the kinds of button a complaint's messages carry, each for one step of the complaint
-STEP_BUTTONS: tuple[type[CallbackAction], ...] = (
-    TakeComplaint,
-    BeginVerification,
-    BeginOpinion,
-    FlagAdverseEvent,
-    LiftHold,
-    ConfirmOutboundStopped,
-    ConfirmGoodsLabelled,
-    ConfirmSalesStopped,
-    BeginHandoff,
-    BeginSupplierAnswer,
-)
 
 
 def origin_of(update: Update) -> dict[str, Any] | None:
@@ -65,7 +38,7 @@ async def retire_used_buttons(
         still_open = await queries.steps_still_open(session, complaint)
 
     def used(data: str) -> bool:
-        for kind in STEP_BUTTONS:
+        for kind in queries.STEP_BUTTONS:
             if kind.pattern().fullmatch(data):
                 action = kind.unpack(data)
                 return action.complaint_id == complaint.id and kind not in still_open  # type: ignore[attr-defined]

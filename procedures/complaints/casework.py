@@ -18,13 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Complaint, User, UserRole
 
 from .. import roles
-from ..deadlines import open_deadline
 from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, notify_users
 from ..text_input import MAX_TEXT, check_text
 from ..timeline import record_change, times_recorded
 from ..unit_of_work import UnitOfWork
-from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .common import ComplaintStatus, load_complaint, open_complaint_deadline, subject_params
 from .handling import VERIFIERS, tell_complainant
 from .intake import DISPOSITION_WINDOW
 from .queries import work_buttons
@@ -149,15 +148,8 @@ async def reopen_complaint(
     complaint.closed_at = None
     complaint.disposition = complaint.disposition_by_id = complaint.disposition_at = None
     due = now + DISPOSITION_WINDOW
-    open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=complaint.number,
-        kind="disposition_opinion",
-        responsible_role=roles.QUALITY,
-        opened_at=now,
-        due_at=due,
+    open_complaint_deadline(
+        session, complaint, kind="disposition_opinion", role=roles.QUALITY, due=due, now=now
     )
     record_change(
         session,

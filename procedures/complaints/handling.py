@@ -15,7 +15,7 @@ from storage.models import BatchHold, Complaint, Deadline, User
 from .. import roles
 from ..actions import LiftHold
 from ..calendar import local_day
-from ..deadlines import meet_deadline, open_deadline, waive_deadline
+from ..deadlines import meet_deadline, waive_deadline
 from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..photos import add_photos
@@ -24,7 +24,13 @@ from ..text_input import MAX_TEXT, check_text, optional_text
 from ..timeline import record_change, times_recorded
 from ..unit_of_work import UnitOfWork
 from .closing import close_if_done
-from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .common import (
+    SUBJECT,
+    ComplaintStatus,
+    load_complaint,
+    open_complaint_deadline,
+    subject_params,
+)
 from .nonconforming import (
     other_buyers,
     query_supplier,
@@ -191,15 +197,8 @@ async def _after_conforming(
     if hold is None:  # a product the master data does not know was never held
         return VerificationOutcome(complaint)
     due = now + HOLD_LIFT_WINDOW
-    open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=complaint.number,
-        kind="hold_lift",
-        responsible_role=roles.WAREHOUSE,
-        opened_at=now,
-        due_at=due,
+    open_complaint_deadline(
+        session, complaint, kind="hold_lift", role=roles.WAREHOUSE, due=due, now=now
     )
     # both are told to lift the suspension (解除該產品的暫停發貨); only the warehouse confirms it,
     # so only its copy carries the button
@@ -419,15 +418,8 @@ async def flag_adverse_event(
         raise WrongState("complaint.already_flagged", number=complaint.number)
     complaint.adverse_event_at, complaint.adverse_event_by_id = now, actor.id
     due = now + report_within
-    open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=complaint.number,
-        kind="adverse_event_report",
-        responsible_role=roles.QUALITY_HEAD,
-        opened_at=now,
-        due_at=due,
+    open_complaint_deadline(
+        session, complaint, kind="adverse_event_report", role=roles.QUALITY_HEAD, due=due, now=now
     )
     record_change(
         session,

@@ -37,14 +37,20 @@ from ..actions import (
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
 )
-from ..deadlines import ClosedAs, close_deadline, meet_deadline, open_deadline
+from ..deadlines import ClosedAs, close_deadline, meet_deadline
 from ..errors import InvalidInput, NotFound, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..text_input import MAX_TEXT, check_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .closing import close_if_done
-from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .common import (
+    SUBJECT,
+    ComplaintStatus,
+    load_complaint,
+    open_complaint_deadline,
+    subject_params,
+)
 
 # How long the warehouse and the business head have to confirm the stop, and after-sales to
 # reach a buyer without a chat contact; the seed asks for it at once (及時), a working day.
@@ -73,27 +79,6 @@ HOLD_STEPS = {
 }
 
 
-def _open(
-    session: AsyncSession,
-    complaint: Complaint,
-    kind: str,
-    role: str,
-    due: dt.datetime,
-    now: dt.datetime,
-    label: str | None = None,
-):  # type: ignore[no-untyped-def]
-    return open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=label or complaint.number,
-        kind=kind,
-        responsible_role=role,
-        opened_at=now,
-        due_at=due,
-    )
-
-
 async def start_nonconforming_steps(
     session: AsyncSession, complaint: Complaint, hold: BatchHold | None, now: dt.datetime
 ) -> None:
@@ -106,7 +91,14 @@ async def start_nonconforming_steps(
     business_buttons = None
     if hold is not None:
         for step in HOLD_STEPS.values():
-            _open(session, complaint, step.deadline, step.role, now + CONFIRM_WINDOW, now)
+            open_complaint_deadline(
+                session,
+                complaint,
+                kind=step.deadline,
+                role=step.role,
+                due=now + CONFIRM_WINDOW,
+                now=now,
+            )
         warehouse_buttons = [
             [
                 button(
@@ -124,7 +116,14 @@ async def start_nonconforming_steps(
                 )
             ]
         ]
-    _open(session, complaint, "nonconforming_handoff", roles.WAREHOUSE, now + HANDOFF_WINDOW, now)
+    open_complaint_deadline(
+        session,
+        complaint,
+        kind="nonconforming_handoff",
+        role=roles.WAREHOUSE,
+        due=now + HANDOFF_WINDOW,
+        now=now,
+    )
     await notify_roles(
         session,
         [roles.WAREHOUSE],
@@ -268,13 +267,13 @@ async def _buyer_task(
     session: AsyncSession, complaint: Complaint, organisation: Organisation, now: dt.datetime
 ) -> None:
     due = now + BUYER_NOTICE_WINDOW
-    deadline = _open(
+    deadline = open_complaint_deadline(
         session,
         complaint,
-        "buyer_notice",
-        roles.AFTER_SALES,
-        due,
-        now,
+        kind="buyer_notice",
+        role=roles.AFTER_SALES,
+        due=due,
+        now=now,
         label=f"{complaint.number} {organisation.code}",
     )
     await session.flush()
@@ -374,7 +373,9 @@ async def query_supplier(
     supplier, suppliers = await supplier_of(session, complaint)
     supplier_id = supplier.id if supplier is not None else None
     due = now + answer_within
-    _open(session, complaint, "supplier_answer", roles.QUALITY, due, now)
+    open_complaint_deadline(
+        session, complaint, kind="supplier_answer", role=roles.QUALITY, due=due, now=now
+    )
     if suppliers:
         complaint.supplier_query_at = now
         await notify_users(

@@ -209,6 +209,21 @@ def work_buttons(complaint: Complaint) -> list[list[dict[str, Any]]]:
     return rows
 
 
+# the kinds of button a complaint's messages carry, each for one step of the complaint
+STEP_BUTTONS: tuple[type[CallbackAction], ...] = (
+    TakeComplaint,
+    BeginVerification,
+    BeginOpinion,
+    FlagAdverseEvent,
+    LiftHold,
+    ConfirmOutboundStopped,
+    ConfirmGoodsLabelled,
+    ConfirmSalesStopped,
+    BeginHandoff,
+    BeginSupplierAnswer,
+)
+
+
 async def steps_still_open(
     session: AsyncSession, complaint: Complaint
 ) -> frozenset[type[CallbackAction]]:

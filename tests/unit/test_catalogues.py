@@ -141,7 +141,7 @@ def told_complainant() -> set[str]:
 def deadline_kinds() -> set[str]:
     return {
         kind
-        for name in ("open_deadline", "meet_deadline")
+        for name in ("open_deadline", "open_complaint_deadline", "meet_deadline")
         for constants, call in _calls(name)
         if (kind := _keyword(constants, call, "kind")) is not None
     }
