@@ -133,7 +133,7 @@ async def lift_hold(update: Update, context: BotContext) -> None:
     params = _hold_params(complaint)
     releases = context.text(f"complaint.lift_releases_{preview.scope}", **params)
     if preview.still_held_by:
-        after = context.text("complaint.lift_still_held", numbers=", ".join(preview.still_held_by))
+        after = context.text("complaint.lift_still_held", numbers=list(preview.still_held_by))
     else:
         after = context.text("complaint.lift_frees")
     await edit_query_message(
@@ -337,7 +337,7 @@ def _consequences(context: BotContext, preview: handling.NonconformingPreview) -
             "verify.preview_buyers_some_unreachable",
             count=preview.other_buyers,
             without=without,
-            codes=", ".join(preview.without_contact),
+            codes=list(preview.without_contact),
         )
     else:
         buyers = t("verify.preview_buyers", count=preview.other_buyers)
@@ -417,7 +417,7 @@ async def _record_verification(
             else context.text("verify.no_return_note")
         )
         if outcome.suspension_without_contact:
-            codes = ", ".join(outcome.suspension_without_contact)
+            codes = list(outcome.suspension_without_contact)
             note = context.text("verify.without_contact_note", codes=codes) + note
         if not outcome.supplier_reached:
             note += context.text("verify.supplier_unreached_note")

@@ -72,7 +72,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     (ask_photos,) = await customer.expect()
     for content in (b"photo-1", b"photo-2"):  # an album: two updates, one media group
         await bot.emulator.send_photo(bot.token, customer.user_id, content, media_group_id="A1")
-    (ack,) = await customer.expect()  # one acknowledgement, counting the whole album
+    await customer.expect()  # one acknowledgement, counting the whole album
     await bot.emulator.wait_until(
         lambda: customer.all_bot_messages()[-1]["text"].startswith(
             "Photo received (2 photos so far)"
@@ -200,6 +200,19 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     await press(warehouse, stop_outbound, "Outbound stopped")
     assert (await warehouse.expect_text()) == (
         f"Recorded: outbound of 一次性使用無菌注射器 5ml stopped ({number})."
+    )
+    # the used button goes from the notice; the steps still to do stay
+    notice_id = stop_outbound["message_id"]
+    await bot.emulator.wait_until(
+        lambda: (
+            [
+                label
+                for m in warehouse.all_bot_messages()
+                if m["message_id"] == notice_id
+                for label, _ in buttons_of(m)
+            ]
+            == ["Labelled clearly", "Hand over to nonconforming goods"]
+        )
     )
     await press(warehouse, stop_outbound, "Labelled clearly")
     await warehouse.expect()
