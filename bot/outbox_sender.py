@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Interval, Select, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
@@ -127,6 +127,8 @@ class OutboxSender:
         # its write lock while sending.
         engine = services.session_factory.kw.get("bind")
         self._holds_rows = engine is not None and engine.dialect.name == "postgresql"
+        # and those processes share each chat's pace through the rows handed to it
+        self.shares_chat_pace = self._holds_rows and pacing is not None
 
     def _paced_chats(self, now: float) -> list[int]:
         """Chats that had their share for now: their next row waits."""
@@ -192,7 +194,27 @@ class OutboxSender:
             query = query.where(OutboxMessage.chat_id.not_in(paced))
         if self._holds_rows:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+            if self.shares_chat_pace:
+                query = query.where(self._chat_window_has_room())
         return query
+
+    def _chat_window_has_room(self) -> Any:
+        """Several processes send for one bot: a chat's pace is kept across all of them by the
+        rows handed to it within the last window, on the database server's clock. At most a
+        burst's worth a window is never more than Telegram's bucket (a burst, then one a second)
+        allows."""
+        assert self.pacing is not None
+        recent = aliased(OutboxMessage)
+        window = dt.timedelta(seconds=self.pacing.chat_burst / self.pacing.chat_per_second)
+        handed = (
+            select(func.count())
+            .where(
+                recent.chat_id == OutboxMessage.chat_id,
+                recent.handed_at > func.clock_timestamp() - literal(window, Interval()),
+            )
+            .scalar_subquery()
+        )
+        return handed < int(self.pacing.chat_burst)
 
     async def deliver_due(self) -> DeliveryReport:
         """Send due rows, urgent first, a chat's rows in order, at Telegram's pace, until none
@@ -311,6 +333,8 @@ class OutboxSender:
     def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
         row.status = "sent"
         row.sent_at = self.services.clock.now()
+        if self._holds_rows:
+            row.handed_at = func.clock_timestamp()
         row.attempts += 1
         row.telegram_message_id = message_id
 

@@ -264,6 +264,8 @@ class OutboxMessage(Base):
         Index("ix_outbox_pending", "status", "next_attempt_at"),
         # the sender's claim: a chat's oldest pending row (per-chat order)
         Index("ix_outbox_chat_order", "chat_id", "status", "id"),
+        # several senders' shared per-chat pace: what reached a chat in the last seconds
+        Index("ix_outbox_chat_handed", "chat_id", "handed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -285,6 +287,9 @@ class OutboxMessage(Base):
     created_at: Mapped[dt.datetime]
     next_attempt_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]
+    # when Telegram accepted it by the database server's own clock (PostgreSQL), which every
+    # sender process shares; `sent_at` follows the application's clock
+    handed_at: Mapped[dt.datetime | None]
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
 

@@ -155,10 +155,13 @@ class Page:
         return self.driver.find_elements(By.CSS_SELECTOR, selector)
 
     def texts(self) -> list[str]:
-        try:
-            return [m.text for m in self.css(".msg .bubble")]
-        except Exception:
-            return []
+        """Every bubble's text; looked at again when the chat re-renders during the look."""
+        for _ in range(20):
+            try:
+                return [m.text for m in self.css(".msg .bubble")]
+            except Exception:
+                time.sleep(0.1)
+        return []
 
     def load(self, address: str) -> None:
         """Open the web chat and wait for the demo people."""
@@ -327,7 +330,7 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.type("Plungers stick; 12 syringes leak at the tip.")
     page.bot_message("Send photos of the problem")
     page.send_photos(_photo(tmp_path))
-    assert "Photo received (1 photo so far)" in page.texts()[-1]
+    assert "Photo received (1 photo so far)" in page.bot_message("Photo received").text
     page.press("Done")
     page.bot_message("Photos: 1")
     page.press("Submit")
@@ -372,7 +375,7 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
         "the clock to show the new time",
     )
     overdue = page.bot_message(f"OVERDUE: disposition opinion for {number}")
-    page.bot_message("Reminder: disposition opinion for " + number)
+    page.bot_message(f"Reminder: disposition opinion for {number}")
     page.shot("opinion-overdue")
     assert overdue.text
 

@@ -110,6 +110,20 @@ async def open_deadlines(url: str, now: dt.datetime) -> None:
     await engine.dispose()
 
 
+async def ready(emulator: BotApiEmulator, schedulers: list[Process], timeout: float) -> None:
+    """Wait until a worker polls the emulator and a scheduler has taken the lead."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        polled = any(method.lower() == "getupdates" for method, _ in emulator.calls)
+        leading = any(
+            s.log.is_file() and b"scheduler leader" in s.log.read_bytes() for s in schedulers
+        )
+        if polled and leading:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("the workers and schedulers did not come up")
+
+
 async def settled(url: str, timeout: float) -> tuple[int, int]:
     """Wait until every deadline has had its overdue alert and nothing waits in the outbox."""
     engine = make_engine(url)
@@ -135,8 +149,6 @@ async def settled(url: str, timeout: float) -> tuple[int, int]:
 async def test_two_workers_and_two_schedulers_deliver_every_notification_once(
     database_url: str, tmp_path: Path
 ) -> None:
-    now = dt.datetime.now(dt.UTC)
-    await open_deadlines(database_url, now)
     emulator = BotApiEmulator(flood_limits=FloodLimits())
     await emulator.start()
     for telegram_id in [*QUALITY, HEAD]:
@@ -158,6 +170,10 @@ async def test_two_workers_and_two_schedulers_deliver_every_notification_once(
     try:
         for process in everyone:
             await process.start()
+        # the deadlines fall due relative to when the processes are up, not to when they were
+        # launched: on a loaded machine start-up alone can outlast the first reminders
+        await ready(emulator, schedulers, timeout=90)
+        await open_deadlines(database_url, dt.datetime.now(dt.UTC))
         # kills while the deadlines fall due: a worker, the first scheduler (the likely
         # leader), the other worker, the other scheduler; each back after a moment
         for victim, wait in zip(
