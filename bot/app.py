@@ -25,6 +25,7 @@ from .evidence_fetcher import EvidenceFetcher, telegram_downloader
 from .handlers import (
     assessments,
     common,
+    complaint_casework,
     complaint_intake,
     complaint_steps,
     complaint_work,
@@ -372,6 +373,8 @@ def build_application(
     complaint_intake.register(application)
     complaint_work.register(application)
     complaint_steps.register(application)
+    complaint_casework.register(application)
+    complaint_casework.register(application)
     consumer_complaints.register(application)
     tickets.register(application)
     search.register(application)

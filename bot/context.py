@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -19,6 +20,8 @@ from storage.models import User
 
 from .services import Services
 from .update_transaction import current_session
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,43 @@ async def edit_query_message(
     except BadRequest as error:
         if "not modified" not in error.message.lower():
             raise
+
+
+# A button as a dialogue remembers it: its label and its callback data.
+ButtonRows = list[list[tuple[str, str]]]
+
+
+def rows_of(markup: InlineKeyboardMarkup | None) -> ButtonRows:
+    """The (label, data) of each callback button of a keyboard, row by row."""
+    if markup is None:
+        return []
+    return [
+        [(b.text, b.callback_data) for b in row if isinstance(b.callback_data, str)]
+        for row in markup.inline_keyboard
+    ]
+
+
+async def drop_used_buttons(
+    bot: Bot, chat_id: int, message_id: int, rows: ButtonRows, used: Callable[[str], bool]
+) -> None:
+    """Take the buttons whose data `used` names off a message (the whole keyboard when none is
+    left), so that a button already acted upon cannot be pressed again by mistake. A message
+    Telegram no longer lets the bot edit keeps them: the state checks still refuse them."""
+    kept = [[(text, data) for text, data in row if not used(data)] for row in rows]
+    kept = [row for row in kept if row]
+    if kept == [row for row in rows if row]:
+        return
+    markup = (
+        InlineKeyboardMarkup(
+            [[InlineKeyboardButton(text, callback_data=data) for text, data in row] for row in kept]
+        )
+        if kept
+        else None
+    )
+    try:
+        await bot.edit_message_reply_markup(chat_id, message_id, reply_markup=markup)
+    except BadRequest as error:
+        logger.info("the buttons of message %s stay: %s", message_id, error.message)
 
 
 def render_keyboard(

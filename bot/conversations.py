@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, filters
 from telegram.warnings import PTBUserWarning
 
@@ -109,7 +110,8 @@ async def keep_photo(
 ) -> None:
     """Add the message's photo (its largest size) or document to `photos`, and acknowledge it
     with a Done button, once per album: an album arrives as one update per photo sharing a media
-    group. A file over what a bot may download is refused, naming the limit."""
+    group, and each photo after the first updates the album's acknowledgement to the count so
+    far. A file over what a bot may download is refused, naming the limit."""
     message = update.effective_message
     assert message is not None and (message.photo or message.document)
     if message.photo:
@@ -126,14 +128,24 @@ async def keep_photo(
         )
         return
     photos.append(ref)
-    if message.media_group_id is None or message.media_group_id != state.get("media_group"):
-        state["media_group"] = message.media_group_id
-        await context.reply(
-            update,
-            "common.photo_received",
-            count=len(photos),
-            buttons=[[button("common.button.done", done)]],
-        )
+    buttons = [[button("common.button.done", done)]]
+    same_album = message.media_group_id is not None and (
+        message.media_group_id == state.get("media_group")
+    )
+    if same_album and state.get("ack"):
+        try:
+            await context.bot.edit_message_text(
+                context.text("common.photo_received", count=len(photos)),
+                chat_id=message.chat_id,
+                message_id=state["ack"],
+                reply_markup=context.keyboard(buttons),
+            )
+            return
+        except BadRequest:  # the acknowledgement is gone: a new one says the count
+            pass
+    state["media_group"] = message.media_group_id
+    ack = await context.reply(update, "common.photo_received", count=len(photos), buttons=buttons)
+    state["ack"] = ack.message_id
 
 
 async def use_buttons(update: Update, context: BotContext) -> None:

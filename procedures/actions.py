@@ -171,6 +171,43 @@ class ChooseHandoffOutcome(CallbackAction, prefix="nc:out"):
     outcome: Literal["quarantined", "returned_to_supplier", "destroyed", "other"]
 
 
+class ConfirmNonconforming(CallbackAction, prefix="vf:ncok"):
+    """Confirms the nonconforming result after its consequences were named."""
+
+    complaint_id: int
+
+
+class BackToResult(CallbackAction, prefix="vf:ncback"):
+    """Cancels the nonconforming confirmation: the result is asked again, nothing recorded."""
+
+    complaint_id: int
+
+
+class ConfirmLiftHold(CallbackAction, prefix="wh:liftok"):
+    complaint_id: int
+
+
+class KeepHold(CallbackAction, prefix="wh:liftno"):
+    complaint_id: int
+
+
+class BeginReassign(CallbackAction, prefix="qc:reassign"):
+    complaint_id: int
+
+
+class ReassignTo(CallbackAction, prefix="qc:to"):
+    complaint_id: int
+    user_id: int
+
+
+class BeginReopen(CallbackAction, prefix="qc:reopen"):
+    complaint_id: int
+
+
+class BeginWaitingOnBuyer(CallbackAction, prefix="qc:wait"):
+    complaint_id: int
+
+
 class ChooseOrganisation(CallbackAction, prefix="cp:org"):
     organisation_id: int
 

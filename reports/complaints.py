@@ -79,6 +79,7 @@ LEDGER_COLUMNS = (
     "handling_on_time",
     "handled_by",
     "reviewed_by",
+    "remarks",
 )
 # widths in characters of a CJK-wide font; a column not named here fits its title
 WIDTHS = {
@@ -104,8 +105,11 @@ WIDTHS = {
     "handoff_at": 17,
     "follow_up": 30,
     "closed_at": 17,
+    "remarks": 30,
 }
-WRAPPED = frozenset({"description", "disposition", "corrective_action", "follow_up"})
+WRAPPED = frozenset({"description", "disposition", "corrective_action", "follow_up", "remarks"})
+# what the timeline keeps that explains a deadline missed: shown in the ledger's remarks
+REMARK_ACTIONS = ("waiting_on_buyer", "reopened")
 DATE_TIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 # the deadlines a complaint runs, in the order the quarterly report lists their on-time rates
@@ -154,6 +158,8 @@ class LedgerRow:
     handling_on_time: bool | None
     handled_by: str  # 經辦: the quality inspector who took the complaint
     reviewed_by: str  # 審核: who gave the disposition opinion
+    # 備註: what waited on the buyer and why the complaint was reopened, (action, reason, when)
+    remarks: tuple[tuple[str, str, dt.datetime], ...] = ()
     # for the quarterly analysis, not columns of the ledger
     deadlines: dict[str, str] = field(default_factory=dict)  # kind -> on_time|late|waived|open
     hold: str | None = None  # held | lifted
@@ -184,7 +190,9 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
     deadlines: dict[tuple[int, str], Deadline] = {}
     outcomes: dict[int, dict[str, str]] = {}
     for deadline in await session.scalars(
-        select(Deadline).where(Deadline.subject_type == "complaint", Deadline.subject_id.in_(ids))
+        select(Deadline)
+        .where(Deadline.subject_type == "complaint", Deadline.subject_id.in_(ids))
+        .order_by(Deadline.id)  # a reopened complaint's new disposition deadline wins
     ):
         deadlines[(deadline.subject_id, deadline.kind)] = deadline
         outcomes.setdefault(deadline.subject_id, {})[deadline.kind] = _outcome(deadline)
@@ -206,6 +214,19 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
         .order_by(TimelineEvent.id)
     ):
         replies[subject_id] = ((after or {}).get("text_key", ""), at)  # the latest wins
+    remarks: dict[int, list[tuple[str, str, dt.datetime]]] = {}
+    for subject_id, action, after, at in await session.execute(
+        select(
+            TimelineEvent.subject_id, TimelineEvent.action, TimelineEvent.after, TimelineEvent.at
+        )
+        .where(
+            TimelineEvent.subject_type == "complaint",
+            TimelineEvent.subject_id.in_(ids),
+            TimelineEvent.action.in_(REMARK_ACTIONS),
+        )
+        .order_by(TimelineEvent.id)
+    ):
+        remarks.setdefault(subject_id, []).append((action, (after or {}).get("reason", ""), at))
     holds = {
         complaint_id: "lifted" if lifted_at else "held"
         for complaint_id, lifted_at in await session.execute(
@@ -226,6 +247,7 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
         "outcomes": outcomes,
         "returns": returns,
         "replies": replies,
+        "remarks": remarks,
         "holds": holds,
         "names": names,
     }
@@ -276,6 +298,7 @@ def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
         handling_on_time=_on_time(deadlines.get((c.id, "handling_complete"))),
         handled_by=details["names"].get(c.taken_by_id, ""),
         reviewed_by=details["names"].get(c.disposition_by_id, ""),
+        remarks=tuple(details["remarks"].get(c.id, ())),
         deadlines=details["outcomes"].get(c.id, {}),
         hold=details["holds"].get(c.id),
     )
@@ -398,7 +421,7 @@ def prepare_for_print(sheet: WriteOnlyWorksheet, header_row: int) -> None:
 
 def _ledger_value(row: LedgerRow, column: str, label: Label, timezone: ZoneInfo) -> Any:
     value = getattr(row, column)
-    if value is None or value == "":
+    if value is None or value == "" or value == ():
         return None
     if isinstance(value, dt.datetime):
         return _local(value, timezone)
@@ -412,6 +435,12 @@ def _ledger_value(row: LedgerRow, column: str, label: Label, timezone: ZoneInfo)
         return label(f"report.locality.{value}")
     if column == "handoff_outcome":
         return label(f"complaint.handoff_outcome.{value}")
+    if column == "remarks":
+        return "\n".join(
+            f"{_local(at, timezone):%Y-%m-%d %H:%M} "
+            + label(f"report.remark.{action}").format(reason=reason)
+            for action, reason, at in value
+        )
     if column == "follow_up":
         text_key, at = value
         return f"{_local(at, timezone):%Y-%m-%d %H:%M} {label(f'{text_key}_name')}"

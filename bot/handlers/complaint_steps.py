@@ -35,6 +35,7 @@ from storage.models import Complaint, User
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import dialogue, use_buttons
+from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 ANSWER_TEXT = 20
 HANDOFF_OUTCOME, HANDOFF_NOTES = 21, 22
@@ -51,7 +52,7 @@ def _confirmation(
     reply_key: str,
 ):  # type: ignore[no-untyped-def]
     async def confirmed(update: Update, context: BotContext) -> None:
-        """Records the confirmation; says so under the notice, whose other buttons stay."""
+        """Records the confirmation; says so under the notice, whose used buttons go."""
         query = update.callback_query
         assert query is not None
         async with context.unit_of_work() as uow:
@@ -66,6 +67,7 @@ def _confirmation(
             product=complaint.product_label,
             lot=complaint.lot_label,
         )
+        await retire_pressed(update, context, complaint)
 
     return confirmed
 
@@ -107,7 +109,7 @@ async def begin_answer(update: Update, context: BotContext) -> int | None:
             BeginSupplierAnswer.unpack(query.data).complaint_id,
         )
     await query.answer()
-    context.user_data[ANSWER_KEY] = {"complaint_id": complaint.id}
+    context.user_data[ANSWER_KEY] = {"complaint_id": complaint.id, "origin": origin_of(update)}
     await context.reply(update, "steps.ask_answer", number=complaint.number)
     return ANSWER_TEXT
 
@@ -126,6 +128,7 @@ async def enter_answer(update: Update, context: BotContext) -> int:
         )
     context.user_data.pop(ANSWER_KEY, None)
     await context.reply(update, "steps.answer_recorded", number=complaint.number)
+    await retire_used_buttons(context, complaint, state.get("origin"))
     return ConversationHandler.END
 
 
@@ -185,7 +188,7 @@ async def begin_handoff(update: Update, context: BotContext) -> int | None:
             session, await context.actor(session), BeginHandoff.unpack(query.data).complaint_id
         )
     await query.answer()
-    context.user_data[HANDOFF_KEY] = {"complaint_id": complaint.id}
+    context.user_data[HANDOFF_KEY] = {"complaint_id": complaint.id, "origin": origin_of(update)}
     await context.reply(
         update,
         "steps.ask_outcome",
@@ -231,6 +234,7 @@ async def enter_handoff_notes(update: Update, context: BotContext) -> int:
         number=complaint.number,
         outcome=as_text(f"complaint.handoff_outcome.{complaint.handoff_outcome}"),
     )
+    await retire_used_buttons(context, complaint, state.get("origin"))
     return ConversationHandler.END
 
 

@@ -16,12 +16,16 @@ from telegram.ext import (
 )
 
 from procedures.actions import (
+    BackToResult,
     BeginHandoff,
     BeginOpinion,
     BeginVerification,
     ChooseVerificationMode,
     ChooseVerificationResult,
+    ConfirmLiftHold,
+    ConfirmNonconforming,
     FlagAdverseEvent,
+    KeepHold,
     LiftHold,
     SkipCorrectiveAction,
     TakeComplaint,
@@ -30,26 +34,18 @@ from procedures.actions import (
 from procedures.complaints import handling, queries
 from procedures.complaints.common import ComplaintStatus
 from procedures.outbox import as_text, button
+from storage.models import Complaint
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
+from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
-MODE, NOTES, PHOTOS, RESULT = range(4)
+MODE, NOTES, PHOTOS, RESULT, CONFIRM = range(5)
 OPINION_TEXT, CORRECTIVE_ACTION = 10, 11
 VERIFY_KEY = "complaint_verification"
 OPINION_KEY = "complaint_opinion"
 TEXT = filters.TEXT & ~filters.COMMAND
-
-
-def work_buttons(complaint_id: int) -> list[list[dict[str, Any]]]:
-    return [
-        [
-            button("complaint.button.verify", BeginVerification(complaint_id=complaint_id)),
-            button("complaint.button.opinion", BeginOpinion(complaint_id=complaint_id)),
-        ],
-        [button("complaint.button.adverse_event", FlagAdverseEvent(complaint_id=complaint_id))],
-    ]
 
 
 @for_command("queue")
@@ -69,7 +65,7 @@ async def show_queue(update: Update, context: BotContext) -> None:
             if not works_it
             else [[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]]
             if complaint.status == ComplaintStatus.OPEN
-            else work_buttons(complaint.id)
+            else queries.work_buttons(complaint)
         )
         await context.reply(
             update,
@@ -103,7 +99,7 @@ async def take(update: Update, context: BotContext) -> None:
             organisation=complaint.organisation.name,
             description=complaint.description,
         ),
-        context.keyboard(work_buttons(complaint.id)),
+        context.keyboard(queries.work_buttons(complaint)),
     )
 
 
@@ -121,25 +117,81 @@ async def flag_adverse_event(update: Update, context: BotContext) -> None:
     await query.answer(
         context.text("complaint.adverse_flagged", number=complaint.number), show_alert=True
     )
+    await retire_pressed(update, context, complaint)
 
 
 async def lift_hold(update: Update, context: BotContext) -> None:
-    """The warehouse confirms the hold is lifted."""
+    """The warehouse pressed Hold lifted: asks first, naming what the lift releases."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        preview = await handling.preview_lift_hold(
+            session, await context.actor(session), LiftHold.unpack(query.data).complaint_id
+        )
+    await query.answer()
+    complaint = preview.complaint
+    params = _hold_params(complaint)
+    releases = context.text(f"complaint.lift_releases_{preview.scope}", **params)
+    if preview.still_held_by:
+        after = context.text("complaint.lift_still_held", numbers=list(preview.still_held_by))
+    else:
+        after = context.text("complaint.lift_frees")
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.lift_confirm", number=complaint.number, releases=releases, after=after
+        ),
+        context.keyboard(
+            [
+                [
+                    button("complaint.button.confirm_lift", ConfirmLiftHold(complaint.id)),
+                    button("complaint.button.keep_hold", KeepHold(complaint.id)),
+                ]
+            ]
+        ),
+    )
+
+
+def _hold_params(complaint: Complaint) -> dict[str, Any]:
+    return {
+        "number": complaint.number,
+        "product": complaint.product_label,
+        "lot": complaint.lot_label,
+    }
+
+
+async def confirm_lift(update: Update, context: BotContext) -> None:
+    """The warehouse confirmed: the hold is lifted; the question gives way to the record."""
     query = update.callback_query
     assert query is not None
     async with context.unit_of_work() as uow:
         complaint = await handling.lift_hold(
-            uow, await context.actor(uow.session), LiftHold.unpack(query.data).complaint_id
+            uow, await context.actor(uow.session), ConfirmLiftHold.unpack(query.data).complaint_id
         )
     await query.answer()
     await edit_query_message(
+        update, context.text("complaint.hold_lifted_reply", **_hold_params(complaint))
+    )
+
+
+async def keep_hold(update: Update, context: BotContext) -> None:
+    """The warehouse cancelled: nothing changes, and the notice is back as it was."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        preview = await handling.preview_lift_hold(
+            session, await context.actor(session), KeepHold.unpack(query.data).complaint_id
+        )
+    await query.answer(context.text("complaint.hold_kept"))
+    complaint = preview.complaint
+    await edit_query_message(
         update,
         context.text(
-            "complaint.hold_lifted_reply",
-            number=complaint.number,
-            product=complaint.product_label,
-            lot=complaint.lot_label,
+            "complaint.lift_hold",
+            **_hold_params(complaint),
+            due_at=preview.due_at,
         ),
+        context.keyboard([[button("complaint.button.hold_lifted", LiftHold(complaint.id))]]),
     )
 
 
@@ -156,7 +208,11 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
             session, user, BeginVerification.unpack(query.data).complaint_id
         )
     await query.answer()
-    context.user_data[VERIFY_KEY] = {"complaint_id": complaint.id, "photos": []}
+    context.user_data[VERIFY_KEY] = {
+        "complaint_id": complaint.id,
+        "photos": [],
+        "origin": origin_of(update),
+    }
     await context.reply(
         update,
         "verify.ask_mode",
@@ -218,34 +274,127 @@ async def photos_done(update: Update, context: BotContext) -> int:
     return await _ask_result(update, context)
 
 
+def _result_buttons() -> list[list[dict[str, Any]]]:
+    return [
+        [
+            button("verify.conforming", ChooseVerificationResult(result="conforming")),
+            button("verify.nonconforming", ChooseVerificationResult(result="nonconforming")),
+        ]
+    ]
+
+
 async def _ask_result(update: Update, context: BotContext) -> int:
-    await context.reply(
-        update,
-        "verify.ask_result",
-        buttons=[
-            [
-                button("verify.conforming", ChooseVerificationResult(result="conforming")),
-                button("verify.nonconforming", ChooseVerificationResult(result="nonconforming")),
-            ]
-        ],
-    )
+    await context.reply(update, "verify.ask_result", buttons=_result_buttons())
     return RESULT
 
 
 async def choose_result(update: Update, context: BotContext) -> int:
-    """Records the verification and says what it set in motion."""
+    """Conforming is recorded at once; nonconforming first names what it will set in motion
+    and asks to confirm."""
     query = update.callback_query
     assert query is not None
     state = context.user_data.get(VERIFY_KEY)
     if not state:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ConversationHandler.END
+    result = ChooseVerificationResult.unpack(query.data).result
+    if result == ComplaintStatus.CONFORMING:
+        return await _record_verification(update, context, state, result)
+    async with context.session() as session:
+        preview = await handling.preview_nonconforming(
+            session,
+            await context.actor(session),
+            state["complaint_id"],
+            context.now(),
+            context.services.settings.timezone,
+        )
+    await query.answer()
+    await edit_query_message(
+        update,
+        _consequences(context, preview),
+        context.keyboard(
+            [
+                [
+                    button(
+                        "verify.confirm_nonconforming", ConfirmNonconforming(state["complaint_id"])
+                    ),
+                    button("verify.back", BackToResult(state["complaint_id"])),
+                ]
+            ]
+        ),
+    )
+    return CONFIRM
+
+
+def _consequences(context: BotContext, preview: handling.NonconformingPreview) -> str:
+    """The confirmation question: every step a nonconforming result sets in motion, counted."""
+    t = context.text
+    without = len(preview.without_contact)
+    if not preview.other_buyers:
+        buyers = t("verify.preview_no_buyers")
+    elif without:
+        buyers = t(
+            "verify.preview_buyers_some_unreachable",
+            count=preview.other_buyers,
+            without=without,
+            codes=list(preview.without_contact),
+        )
+    else:
+        buyers = t("verify.preview_buyers", count=preview.other_buyers)
+    if preview.supplier is None:
+        supplier = t("verify.preview_no_supplier")
+    elif preview.supplier_reachable:
+        supplier = t("verify.preview_supplier", supplier=preview.supplier)
+    else:
+        supplier = t("verify.preview_supplier_unreachable", supplier=preview.supplier)
+    return t(
+        "verify.confirm_question",
+        number=preview.number,
+        buyers=buyers,
+        return_note=t(f"verify.preview_{preview.return_outlook}"),
+        supplier=supplier,
+    )
+
+
+async def confirm_nonconforming(update: Update, context: BotContext) -> int:
+    """Records the nonconforming verification once confirmed (for this complaint's dialogue)."""
+    query = update.callback_query
+    assert query is not None
+    state = context.user_data.get(VERIFY_KEY)
+    action = ConfirmNonconforming.unpack(query.data)
+    if not state or state["complaint_id"] != action.complaint_id:
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return CONFIRM if state else ConversationHandler.END
+    return await _record_verification(update, context, state, ComplaintStatus.NONCONFORMING)
+
+
+async def back_to_result(update: Update, context: BotContext) -> int:
+    """Cancels the confirmation: nothing was recorded; the result is asked again."""
+    query = update.callback_query
+    assert query is not None
+    state = context.user_data.get(VERIFY_KEY)
+    if not state or state["complaint_id"] != BackToResult.unpack(query.data).complaint_id:
+        await query.answer(context.text("error.stale_button"), show_alert=True)
+        return CONFIRM if state else ConversationHandler.END
+    await query.answer(context.text("verify.not_recorded"))
+    await edit_query_message(
+        update, context.text("verify.ask_result"), context.keyboard(_result_buttons())
+    )
+    return RESULT
+
+
+async def _record_verification(
+    update: Update, context: BotContext, state: dict[str, Any], result: str
+) -> int:
+    """Records the verification and says what it set in motion."""
+    query = update.callback_query
+    assert query is not None
     async with context.unit_of_work() as uow:
         outcome = await handling.record_verification(
             uow,
             await context.actor(uow.session),
             state["complaint_id"],
-            result=ChooseVerificationResult.unpack(query.data).result,
+            result=result,
             on_site=state["on_site"],
             notes=state.get("notes", ""),
             photo_file_ids=state["photos"],
@@ -268,7 +417,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
             else context.text("verify.no_return_note")
         )
         if outcome.suspension_without_contact:
-            codes = ", ".join(outcome.suspension_without_contact)
+            codes = list(outcome.suspension_without_contact)
             note = context.text("verify.without_contact_note", codes=codes) + note
         if not outcome.supplier_reached:
             note += context.text("verify.supplier_unreached_note")
@@ -279,6 +428,7 @@ async def choose_result(update: Update, context: BotContext) -> int:
             return_note=note,
         )
     await edit_query_message(update, text, keyboard)
+    await retire_used_buttons(context, outcome.complaint, state.get("origin"))
     return ConversationHandler.END
 
 
@@ -295,7 +445,7 @@ async def begin_opinion(update: Update, context: BotContext) -> int | None:
             session, user, BeginOpinion.unpack(query.data).complaint_id
         )
     await query.answer()
-    context.user_data[OPINION_KEY] = {"complaint_id": complaint.id}
+    context.user_data[OPINION_KEY] = {"complaint_id": complaint.id, "origin": origin_of(update)}
     await context.reply(update, "opinion.ask", number=complaint.number)
     return OPINION_TEXT
 
@@ -339,6 +489,7 @@ async def _record_opinion(update: Update, context: BotContext, corrective: str |
         )
     context.user_data.pop(OPINION_KEY, None)
     await context.reply(update, "opinion.recorded", number=complaint.number)
+    await retire_used_buttons(context, complaint, state.get("origin"))
     return ConversationHandler.END
 
 
@@ -369,6 +520,11 @@ def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg
             ],
             RESULT: [
                 CallbackQueryHandler(choose_result, pattern=ChooseVerificationResult.pattern()),
+                MessageHandler(TEXT, use_buttons),
+            ],
+            CONFIRM: [
+                CallbackQueryHandler(confirm_nonconforming, pattern=ConfirmNonconforming.pattern()),
+                CallbackQueryHandler(back_to_result, pattern=BackToResult.pattern()),
                 MessageHandler(TEXT, use_buttons),
             ],
         },
@@ -402,3 +558,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         CallbackQueryHandler(flag_adverse_event, pattern=FlagAdverseEvent.pattern())
     )
     application.add_handler(CallbackQueryHandler(lift_hold, pattern=LiftHold.pattern()))
+    application.add_handler(CallbackQueryHandler(confirm_lift, pattern=ConfirmLiftHold.pattern()))
+    application.add_handler(CallbackQueryHandler(keep_hold, pattern=KeepHold.pattern()))

@@ -16,13 +16,18 @@ from ..context import BotContext, fit_caption
 
 
 async def send_record_photos(
-    update: Update, context: BotContext, number: str, kept: list[Photo]
+    update: Update,
+    context: BotContext,
+    number: str,
+    kept: list[Photo],
+    caption_key: str = "evidence.photo_caption",
 ) -> None:
     """The record's photos (by their Telegram file ids, the cache), each captioned with the
-    record's number and its place; a record with more than a notice's worth points to /files."""
+    record's number and its place among `kept` (`caption_key` may say whose they are); a record
+    with more than a notice's worth points to /files."""
     for index, photo in enumerate(kept[: evidence.NOTICE_PHOTOS], start=1):
         caption = fit_caption(
-            context.text("evidence.photo_caption", number=number, index=index, count=len(kept))
+            context.text(caption_key, number=number, index=index, count=len(kept))
         )
         await _send_by_file_id(update, context, photo, caption)
     missing = evidence.missing_of(kept)

@@ -3,28 +3,44 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from procedures import people
+from procedures.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
 from procedures.calendar import parse_month, parse_quarter
-from procedures.complaints import nonconforming, queries
-from procedures.complaints.common import SUBJECT
-from procedures.outbox import as_text
+from procedures.complaints import casework, nonconforming, queries
+from procedures.complaints.common import SUBJECT, ComplaintStatus
+from procedures.outbox import as_text, button
 from procedures.photos import photos_of
 from procedures.timeline import events_of
 from reports import documents
-from storage.models import BatchHold, BuyerNoticeTask, Complaint, Deadline, TimelineEvent
+from storage.models import (
+    BatchHold,
+    BuyerNoticeTask,
+    Complaint,
+    Deadline,
+    Photo,
+    TimelineEvent,
+)
 
 from ..access import for_command
 from ..context import BotContext, fit_caption, fit_message
 from ..documents import document_context
 from .evidence import send_record_photos
 
+# the photos a buyer sent with the complaint (and its label's), and those taken at verification
+BUYER_STAGES = ("intake", "label")
+VERIFICATION_STAGES = ("verification",)
+# the deadlines a buyer is told of when filing: the rest are the department's own steps
+BUYER_DEADLINES = ("on_site_verification", "disposition_opinion", "handling_complete")
+
 
 @for_command("ticket")
 async def show_ticket(update: Update, context: BotContext) -> None:
-    """Shows one complaint the user may see."""
+    """Shows one complaint the user may see: staff the whole record, a buyer its own view."""
     if not context.args:
         await context.reply(update, "ticket.usage")
         return
@@ -34,6 +50,11 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         deadlines = await queries.deadlines_of(session, complaint.id)
         photos = await photos_of(session, SUBJECT, complaint.id)
         events = await events_of(session, SUBJECT, complaint.id)
+        if not queries.is_staff(viewer):
+            text = render_buyer_ticket(context, complaint, deadlines, photos, events)
+            await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
+            await _send_photos(update, context, complaint.number, photos, BUYER_STAGES)
+            return
         hold = await queries.hold_of(session, complaint.id)
         tasks = await nonconforming.buyer_tasks_of(session, complaint.id)
         names = await people.names_of(
@@ -48,31 +69,145 @@ async def show_ticket(update: Update, context: BotContext) -> None:
             ],
         )
     text = render_ticket(
-        context, complaint, deadlines, len(photos), events, names, hold=hold, tasks=tasks
+        context, complaint, deadlines, photos, events, names, hold=hold, tasks=tasks
     )
-    await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
-    await send_record_photos(update, context, complaint.number, photos)
+    buttons = casework_buttons(complaint, viewer.role_names)
+    await update.effective_message.reply_text(  # type: ignore[union-attr]
+        fit_message(text), reply_markup=context.keyboard(buttons) if buttons else None
+    )
+    await _send_photos(update, context, complaint.number, photos, BUYER_STAGES)
+    await _send_photos(update, context, complaint.number, photos, VERIFICATION_STAGES)
+
+
+def _of_stages(photos: list[Photo], stages: tuple[str, ...]) -> list[Photo]:
+    return [p for p in photos if p.stage in stages]
+
+
+async def _send_photos(
+    update: Update,
+    context: BotContext,
+    number: str,
+    photos: list[Photo],
+    stages: tuple[str, ...],
+) -> None:
+    """The photos of these stages, captioned as the ticket counts them."""
+    caption = (
+        "ticket.caption_verification" if stages == VERIFICATION_STAGES else "ticket.caption_buyer"
+    )
+    await send_record_photos(update, context, number, _of_stages(photos, stages), caption)
+
+
+def casework_buttons(
+    complaint: Complaint, viewer_roles: frozenset[str]
+) -> list[list[dict[str, Any]]]:
+    """The staff ticket's buttons: the quality head reassigns a taken complaint; quality
+    records what waits on the buyer while it is open, and reopens it once closed."""
+    if not viewer_roles & casework.VERIFIERS:
+        return []
+    if complaint.status == ComplaintStatus.CLOSED:
+        return [[button("ticket.button.reopen", BeginReopen(complaint.id))]]
+    row = [button("ticket.button.waiting", BeginWaitingOnBuyer(complaint.id))]
+    if complaint.taken_by_id is not None and viewer_roles & casework.REASSIGNERS:
+        row.append(button("ticket.button.reassign", BeginReassign(complaint.id)))
+    return [row]
+
+
+def render_buyer_ticket(
+    context: BotContext,
+    complaint: Complaint,
+    deadlines: list[Deadline],
+    photos: list[Photo],
+    events: list[TimelineEvent],
+) -> str:
+    """What the buyer sees of its complaint: its status, what it reported, the result and the
+    opinion, the deadlines it was told of, and the replies sent to it; no internal notes, no
+    staff names, no internal timeline."""
+    t = context.text
+    lines = [
+        t(
+            "ticket.header",
+            number=complaint.number,
+            status=as_text(f"complaint.status.{complaint.status}"),
+        ),
+        t(
+            "ticket.buyer_details",
+            product=complaint.product_label,
+            lot=complaint.lot_label,
+            expiry=_expiry(context, complaint),
+            quantity=complaint.quantity,
+            received_at=complaint.received_at,
+            channel=as_text(f"complaint.channel.{complaint.channel}"),
+            description=complaint.description,
+        ),
+        t("ticket.buyer_photos", count=len(_of_stages(photos, BUYER_STAGES))),
+    ]
+    if complaint.verification_result:
+        lines.append(
+            t(
+                "ticket.buyer_result",
+                at=complaint.verified_at,
+                result=as_text(f"complaint.status.{complaint.verification_result}"),
+            )
+        )
+    if complaint.disposition:
+        lines.append(
+            t("ticket.buyer_opinion", at=complaint.disposition_at, opinion=complaint.disposition)
+        )
+    lines += render_deadlines(
+        context, complaint, [d for d in deadlines if d.kind in BUYER_DEADLINES]
+    )
+    replies = [e for e in events if e.action == "reply_to_complainant"]
+    if replies:
+        lines += ["", t("ticket.replies")]
+        for event in replies:
+            what = as_text(f"{(event.after or {}).get('text_key')}_name")
+            lines.append(t("ticket.reply", at=event.at, what=what))
+    return "\n".join(lines)
+
+
+def _expiry(context: BotContext, complaint: Complaint) -> str:
+    if complaint.batch is not None and complaint.batch.expiry_date:
+        return context.text("ticket.expiry", date=complaint.batch.expiry_date.isoformat())
+    return ""
+
+
+def render_deadlines(
+    context: BotContext, complaint: Complaint, deadlines: list[Deadline]
+) -> list[str]:
+    """The deadlines, each with how it stands now."""
+    t = context.text
+    now = context.now()
+    if not deadlines:
+        return []
+    lines = ["", t("ticket.deadlines")]
+    for deadline in deadlines:
+        kind = as_text(f"deadline.kind.{deadline.kind}")
+        if deadline.closed_as == "waived":
+            key = "ticket.deadline_waived"
+        elif deadline.met_at is not None:
+            key = "ticket.deadline_late" if deadline.met_late else "ticket.deadline_met"
+        else:
+            key = "ticket.deadline_overdue" if now >= deadline.due_at else "ticket.deadline_open"
+        label = deadline.subject_label.removeprefix(complaint.number).strip()
+        kind = t("ticket.deadline_for", kind=kind, who=label) if label else kind
+        lines.append(t(key, kind=kind, due_at=deadline.due_at, met_at=deadline.met_at))
+    return lines
 
 
 def render_ticket(
     context: BotContext,
     complaint: Complaint,
     deadlines: list[Deadline],
-    photo_count: int,
+    photos: list[Photo],
     events: list[TimelineEvent],
     names: dict[int, str],
     *,
     hold: BatchHold | None = None,
     tasks: list[BuyerNoticeTask] = (),  # type: ignore[assignment]
 ) -> str:
-    """The complaint and handling record (顧客質量投訴及處理記錄) as the bot prints it."""
+    """The complaint and handling record (顧客質量投訴及處理記錄) as staff read it."""
     t = context.text
-    now = context.now()
-    expiry = (
-        t("ticket.expiry", date=complaint.batch.expiry_date.isoformat())
-        if complaint.batch is not None and complaint.batch.expiry_date
-        else ""
-    )
+    expiry = _expiry(context, complaint)
     lines = [
         t(
             "ticket.header",
@@ -93,8 +228,8 @@ def render_ticket(
                 filter(None, [complaint.complainant_name, complaint.complainant_contact])
             ),
             description=complaint.description,
-            photos=photo_count,
         ),
+        t("ticket.buyer_photos", count=len(_of_stages(photos, BUYER_STAGES))),
     ]
     if not complaint.shipment_on_file:
         lines.append(t("ticket.not_on_file"))
@@ -111,6 +246,12 @@ def render_ticket(
                 notes=complaint.verification_notes,
             )
         )
+        lines.append(
+            t(
+                "ticket.verification_photos",
+                count=len(_of_stages(photos, VERIFICATION_STAGES)),
+            )
+        )
     if complaint.disposition:
         lines.append(
             t(
@@ -125,22 +266,7 @@ def render_ticket(
     if complaint.adverse_event_at:
         lines.append(t("ticket.adverse", at=complaint.adverse_event_at))
     lines += render_steps(context, complaint, hold, list(tasks), names)
-    if deadlines:
-        lines.append("")
-        lines.append(t("ticket.deadlines"))
-        for deadline in deadlines:
-            kind = as_text(f"deadline.kind.{deadline.kind}")
-            if deadline.closed_as == "waived":
-                key = "ticket.deadline_waived"
-            elif deadline.met_at is not None:
-                key = "ticket.deadline_late" if deadline.met_late else "ticket.deadline_met"
-            else:
-                key = (
-                    "ticket.deadline_overdue" if now >= deadline.due_at else "ticket.deadline_open"
-                )
-            label = deadline.subject_label.removeprefix(complaint.number).strip()
-            kind = t("ticket.deadline_for", kind=kind, who=label) if label else kind
-            lines.append(t(key, kind=kind, due_at=deadline.due_at, met_at=deadline.met_at))
+    lines += render_deadlines(context, complaint, deadlines)
     lines.append("")
     lines.append(t("timeline.header"))
     for event in events:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Complaint
+from storage.models import Complaint, Deadline
 
+from ..deadlines import open_deadline
 from ..errors import NotFound
 from ..timeline import SUBJECT_TYPES
 
@@ -56,3 +58,25 @@ async def load_complaint(
     # relationships used in messages, loaded now (no lazy IO under asyncio)
     await session.refresh(complaint, ["organisation", "product", "batch"])
     return complaint
+
+
+def open_complaint_deadline(
+    session: AsyncSession,
+    complaint: Complaint,
+    kind: str,
+    role: str,
+    due: dt.datetime,
+    now: dt.datetime,
+    label: str | None = None,
+) -> Deadline:
+    """A deadline on the complaint, opened now, labelled with its number (or `label`)."""
+    return open_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        subject_label=label or complaint.number,
+        kind=kind,
+        responsible_role=role,
+        opened_at=now,
+        due_at=due,
+    )

@@ -10,38 +10,60 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BatchHold, Complaint, User
+from storage.models import BatchHold, Complaint, Deadline, User
 
 from .. import roles
 from ..actions import LiftHold
 from ..calendar import local_day
-from ..deadlines import meet_deadline, open_deadline, waive_deadline
+from ..deadlines import meet_deadline, waive_deadline
 from ..errors import InvalidInput, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..photos import add_photos
 from ..returns import start_quality_return
 from ..text_input import MAX_TEXT, check_text, optional_text
-from ..timeline import record_change
+from ..timeline import record_change, times_recorded
 from ..unit_of_work import UnitOfWork
 from .closing import close_if_done
-from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
-from .nonconforming import query_supplier, start_nonconforming_steps, suspend_sales_elsewhere
-from .queries import is_on_hold
+from .common import (
+    SUBJECT,
+    ComplaintStatus,
+    load_complaint,
+    open_complaint_deadline,
+    subject_params,
+)
+from .nonconforming import (
+    other_buyers,
+    query_supplier,
+    start_nonconforming_steps,
+    supplier_of,
+    suspend_sales_elsewhere,
+)
+from .queries import is_on_hold, other_holds_on
 
 HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
 SUPPLIER_ANSWER_WITHIN = dt.timedelta(days=7)
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+# the warehouse confirms the lift (倉庫…解除該產品的暫停發貨)
+HOLD_LIFTERS = frozenset({roles.WAREHOUSE})
 
 
-async def _tell_complainant(
+async def tell_complainant(
     session: AsyncSession, complaint: Complaint, key: str, params: dict[str, Any], now: dt.datetime
 ) -> None:
-    """A reply to the complainant: sent to the buyer's contacts and kept on the record."""
+    """A reply to the complainant: sent to the buyer's contacts and kept on the record. A
+    reopened complaint's replies are new ones (a second opinion is sent too)."""
     customers = await users_with_roles(
         session, [roles.CUSTOMER], organisation_ids=[complaint.organisation_id]
     )
+    reopened = await times_recorded(session, complaint, "reopened")
+    round_ = f":r{reopened}" if reopened else ""
     await notify_users(
-        session, customers, key, params, now=now, dedupe_prefix=f"complaint:{complaint.id}:{key}"
+        session,
+        customers,
+        key,
+        params,
+        now=now,
+        dedupe_prefix=f"complaint:{complaint.id}{round_}:{key}",
     )
     record_change(
         session,
@@ -170,20 +192,13 @@ async def _after_conforming(
     session: AsyncSession, complaint: Complaint, now: dt.datetime
 ) -> VerificationOutcome:
     params = subject_params(complaint)
-    await _tell_complainant(session, complaint, "complaint.resume_sales", params, now)
+    await tell_complainant(session, complaint, "complaint.resume_sales", params, now)
     hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
     if hold is None:  # a product the master data does not know was never held
         return VerificationOutcome(complaint)
     due = now + HOLD_LIFT_WINDOW
-    open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=complaint.number,
-        kind="hold_lift",
-        responsible_role=roles.WAREHOUSE,
-        opened_at=now,
-        due_at=due,
+    open_complaint_deadline(
+        session, complaint, kind="hold_lift", role=roles.WAREHOUSE, due=due, now=now
     )
     # both are told to lift the suspension (解除該產品的暫停發貨); only the warehouse confirms it,
     # so only its copy carries the button
@@ -245,11 +260,11 @@ async def _return_or_refusal(
     product the master data does not know cannot be booked, so staff arrange that one."""
     params = subject_params(complaint)
     batch = complaint.batch
-    if complaint.product_id is None:
+    outlook = return_outlook(complaint, now, timezone)
+    if outlook == "unknown_product":
         record_change(session, complaint, "return_not_started", now)
         return None
-    today = local_day(now, timezone)
-    if batch is not None and batch.expiry_date is not None and batch.expiry_date < today:
+    if outlook == "expired" and batch is not None and batch.expiry_date is not None:
         record_change(
             session,
             complaint,
@@ -257,7 +272,7 @@ async def _return_or_refusal(
             now,
             after={"expiry_date": batch.expiry_date.isoformat()},
         )
-        await _tell_complainant(
+        await tell_complainant(
             session,
             complaint,
             "complaint.return_refused_expired",
@@ -274,7 +289,7 @@ async def _return_or_refusal(
         now,
         after={"return_number": request.number, "amount": str(request.lines[0].amount)},
     )
-    await _tell_complainant(
+    await tell_complainant(
         session,
         complaint,
         "complaint.return_started",
@@ -282,6 +297,51 @@ async def _return_or_refusal(
         now,
     )
     return request.number
+
+
+RETURN_OUTLOOKS = ("return", "expired", "unknown_product")
+
+
+def return_outlook(complaint: Complaint, now: dt.datetime, timezone: ZoneInfo) -> str:
+    """What a nonconforming finding means for the buyer's goods: a return ("return"), none
+    because the lot is past its expiry ("expired"), or none the bot can book because the product
+    is not in the master data ("unknown_product")."""
+    if complaint.product_id is None:
+        return "unknown_product"
+    batch = complaint.batch
+    expiry = batch.expiry_date if batch is not None else None
+    if expiry is not None and expiry < local_day(now, timezone):
+        return "expired"
+    return "return"
+
+
+@dataclass(frozen=True)
+class NonconformingPreview:
+    """What confirming a nonconforming verification will set in motion, asked before it is."""
+
+    number: str
+    other_buyers: int  # told to suspend sales, those without a chat contact included
+    without_contact: tuple[str, ...]  # their codes: after-sales gets a task for each
+    return_outlook: str  # see return_outlook
+    supplier: str | None  # the supplier's code, None for a product the master data lacks
+    supplier_reachable: bool
+
+
+async def preview_nonconforming(
+    session: AsyncSession, actor: User, complaint_id: int, now: dt.datetime, timezone: ZoneInfo
+) -> NonconformingPreview:
+    """The consequences of verifying the complaint nonconforming, counted now; nothing changes."""
+    complaint = await complaint_for_verification(session, actor, complaint_id)
+    buyers = await other_buyers(session, complaint)
+    supplier, contacts = await supplier_of(session, complaint)
+    return NonconformingPreview(
+        number=complaint.number,
+        other_buyers=len(buyers),
+        without_contact=tuple(o.code for o, reached in buyers if not reached),
+        return_outlook=return_outlook(complaint, now, timezone),
+        supplier=supplier.code if supplier is not None else None,
+        supplier_reachable=bool(contacts),
+    )
 
 
 def check_notes(text: str) -> str:
@@ -334,7 +394,7 @@ async def record_disposition(
         now=now,
         by=actor,
     )
-    await _tell_complainant(
+    await tell_complainant(
         session,
         complaint,
         "complaint.opinion_to_buyer",
@@ -358,15 +418,8 @@ async def flag_adverse_event(
         raise WrongState("complaint.already_flagged", number=complaint.number)
     complaint.adverse_event_at, complaint.adverse_event_by_id = now, actor.id
     due = now + report_within
-    open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=complaint.number,
-        kind="adverse_event_report",
-        responsible_role=roles.QUALITY_HEAD,
-        opened_at=now,
-        due_at=due,
+    open_complaint_deadline(
+        session, complaint, kind="adverse_event_report", role=roles.QUALITY_HEAD, due=due, now=now
     )
     record_change(
         session,
@@ -388,19 +441,51 @@ async def flag_adverse_event(
     return complaint
 
 
-async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
-    """The warehouse confirms the shipment hold of a conforming batch is lifted; business and
-    quality hear of it once the lot is free to ship."""
-    session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
-    complaint = await load_complaint(session, complaint_id)
-    hold = await session.scalar(
-        select(BatchHold).where(BatchHold.complaint_id == complaint.id).with_for_update()
-    )
+async def _liftable_hold(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool
+) -> tuple[Complaint, BatchHold]:
+    roles.require_role(actor.role_names, HOLD_LIFTERS)
+    complaint = await load_complaint(session, complaint_id, lock=lock)
+    query = select(BatchHold).where(BatchHold.complaint_id == complaint.id)
+    hold = await session.scalar(query.with_for_update() if lock else query)
     if complaint.verification_result != ComplaintStatus.CONFORMING or hold is None:
         raise WrongState("complaint.hold_not_liftable", number=complaint.number)
     if hold.lifted_at is not None:
         raise WrongState("complaint.hold_already_lifted", number=complaint.number)
+    return complaint, hold
+
+
+@dataclass(frozen=True)
+class HoldLiftPreview:
+    """What lifting a complaint's hold releases, asked before it is lifted."""
+
+    complaint: Complaint
+    scope: str  # product (every lot) or lot
+    still_held_by: tuple[str, ...]  # other complaints whose holds keep the goods held
+    due_at: dt.datetime | None  # when the lift is due (24 h after the confirmation)
+
+
+async def preview_lift_hold(
+    session: AsyncSession, actor: User, complaint_id: int
+) -> HoldLiftPreview:
+    """What the lift would release, counted now; nothing changes."""
+    complaint, hold = await _liftable_hold(session, actor, complaint_id, lock=False)
+    others = await other_holds_on(session, hold, complaint.batch_id)
+    due = await session.scalar(
+        select(Deadline.due_at).where(
+            Deadline.subject_type == SUBJECT,
+            Deadline.subject_id == complaint.id,
+            Deadline.kind == "hold_lift",
+        )
+    )
+    return HoldLiftPreview(complaint, hold.scope, tuple(others), due)
+
+
+async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
+    """The warehouse confirms the shipment hold of a conforming batch is lifted; business and
+    quality hear of it once the lot is free to ship."""
+    session, now = uow.session, uow.clock.now()
+    complaint, hold = await _liftable_hold(session, actor, complaint_id, lock=True)
     hold.lifted_at, hold.lifted_by_id = now, actor.id
     # Another open complaint (or a nonconforming finding) may still hold the same goods: then
     # this lift is recorded, but nobody is told they may ship again.

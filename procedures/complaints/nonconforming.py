@@ -37,14 +37,20 @@ from ..actions import (
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
 )
-from ..deadlines import ClosedAs, close_deadline, meet_deadline, open_deadline
+from ..deadlines import ClosedAs, close_deadline, meet_deadline
 from ..errors import InvalidInput, NotFound, WrongState
 from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from ..text_input import MAX_TEXT, check_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .closing import close_if_done
-from .common import SUBJECT, ComplaintStatus, load_complaint, subject_params
+from .common import (
+    SUBJECT,
+    ComplaintStatus,
+    load_complaint,
+    open_complaint_deadline,
+    subject_params,
+)
 
 # How long the warehouse and the business head have to confirm the stop, and after-sales to
 # reach a buyer without a chat contact; the seed asks for it at once (及時), a working day.
@@ -73,27 +79,6 @@ HOLD_STEPS = {
 }
 
 
-def _open(
-    session: AsyncSession,
-    complaint: Complaint,
-    kind: str,
-    role: str,
-    due: dt.datetime,
-    now: dt.datetime,
-    label: str | None = None,
-):  # type: ignore[no-untyped-def]
-    return open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=complaint.id,
-        subject_label=label or complaint.number,
-        kind=kind,
-        responsible_role=role,
-        opened_at=now,
-        due_at=due,
-    )
-
-
 async def start_nonconforming_steps(
     session: AsyncSession, complaint: Complaint, hold: BatchHold | None, now: dt.datetime
 ) -> None:
@@ -106,7 +91,14 @@ async def start_nonconforming_steps(
     business_buttons = None
     if hold is not None:
         for step in HOLD_STEPS.values():
-            _open(session, complaint, step.deadline, step.role, now + CONFIRM_WINDOW, now)
+            open_complaint_deadline(
+                session,
+                complaint,
+                kind=step.deadline,
+                role=step.role,
+                due=now + CONFIRM_WINDOW,
+                now=now,
+            )
         warehouse_buttons = [
             [
                 button(
@@ -124,7 +116,14 @@ async def start_nonconforming_steps(
                 )
             ]
         ]
-    _open(session, complaint, "nonconforming_handoff", roles.WAREHOUSE, now + HANDOFF_WINDOW, now)
+    open_complaint_deadline(
+        session,
+        complaint,
+        kind="nonconforming_handoff",
+        role=roles.WAREHOUSE,
+        due=now + HANDOFF_WINDOW,
+        now=now,
+    )
     await notify_roles(
         session,
         [roles.WAREHOUSE],
@@ -194,39 +193,53 @@ async def confirm_sales_stopped(uow: UnitOfWork, actor: User, complaint_id: int)
 # --- other buyers ------------------------------------------------------------------------------
 
 
+async def other_buyers(
+    session: AsyncSession, complaint: Complaint
+) -> list[tuple[Organisation, list[User]]]:
+    """Every other buyer of the complaint's product, with its chat contacts (maybe none)."""
+    if complaint.product_id is None:  # nobody is known to have bought an unknown product
+        return []
+    organisations = await session.scalars(
+        select(Organisation)
+        .join(Shipment, Shipment.organisation_id == Organisation.id)
+        .join(Batch, Batch.id == Shipment.batch_id)
+        .where(
+            Batch.product_id == complaint.product_id,
+            Organisation.id != complaint.organisation_id,
+        )
+        .distinct()
+        .order_by(Organisation.code)
+    )
+    return [
+        (
+            organisation,
+            await users_with_roles(session, [roles.CUSTOMER], organisation_ids=[organisation.id]),
+        )
+        for organisation in list(organisations)
+    ]
+
+
+async def supplier_of(
+    session: AsyncSession, complaint: Complaint
+) -> tuple[Organisation | None, list[User]]:
+    """The product's supplier and its chat contacts (none for an unknown product)."""
+    supplier_id = complaint.product.supplier_id if complaint.product is not None else None
+    if supplier_id is None:
+        return None, []
+    supplier = await session.get(Organisation, supplier_id)
+    return supplier, await users_with_roles(
+        session, [roles.SUPPLIER], organisation_ids=[supplier_id]
+    )
+
+
 async def suspend_sales_elsewhere(
     session: AsyncSession, complaint: Complaint, now: dt.datetime
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Tell every other buyer of the product to suspend its sales, one message per contact; a
     buyer with no chat contact becomes a task for after-sales with a deadline."""
-    if complaint.product_id is None:  # nobody is known to have bought an unknown product
-        record_change(
-            session,
-            complaint,
-            "sales_suspension_sent",
-            now,
-            after={"organisations": [], "without_contact": []},
-        )
-        return (), ()
-    other_organisations = list(
-        await session.scalars(
-            select(Organisation)
-            .join(Shipment, Shipment.organisation_id == Organisation.id)
-            .join(Batch, Batch.id == Shipment.batch_id)
-            .where(
-                Batch.product_id == complaint.product_id,
-                Organisation.id != complaint.organisation_id,
-            )
-            .distinct()
-            .order_by(Organisation.code)
-        )
-    )
     params = subject_params(complaint)
     reached, unreachable = [], []
-    for organisation in other_organisations:
-        contacts = await users_with_roles(
-            session, [roles.CUSTOMER], organisation_ids=[organisation.id]
-        )
+    for organisation, contacts in await other_buyers(session, complaint):
         await notify_users(
             session,
             contacts,
@@ -254,13 +267,13 @@ async def _buyer_task(
     session: AsyncSession, complaint: Complaint, organisation: Organisation, now: dt.datetime
 ) -> None:
     due = now + BUYER_NOTICE_WINDOW
-    deadline = _open(
+    deadline = open_complaint_deadline(
         session,
         complaint,
-        "buyer_notice",
-        roles.AFTER_SALES,
-        due,
-        now,
+        kind="buyer_notice",
+        role=roles.AFTER_SALES,
+        due=due,
+        now=now,
         label=f"{complaint.number} {organisation.code}",
     )
     await session.flush()
@@ -357,15 +370,12 @@ async def query_supplier(
     contact received it; otherwise quality is told to send it another way. Either way its
     answer is due and chased. Returns how many supplier contacts received it."""
     params = subject_params(complaint)
-    supplier_id = complaint.product.supplier_id if complaint.product is not None else None
-    supplier = await session.get(Organisation, supplier_id) if supplier_id is not None else None
-    suppliers: list[User] = []
-    if supplier_id is not None:
-        suppliers = await users_with_roles(
-            session, [roles.SUPPLIER], organisation_ids=[supplier_id]
-        )
+    supplier, suppliers = await supplier_of(session, complaint)
+    supplier_id = supplier.id if supplier is not None else None
     due = now + answer_within
-    _open(session, complaint, "supplier_answer", roles.QUALITY, due, now)
+    open_complaint_deadline(
+        session, complaint, kind="supplier_answer", role=roles.QUALITY, due=due, now=now
+    )
     if suppliers:
         complaint.supplier_query_at = now
         await notify_users(

@@ -72,8 +72,12 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     (ask_photos,) = await customer.expect()
     for content in (b"photo-1", b"photo-2"):  # an album: two updates, one media group
         await bot.emulator.send_photo(bot.token, customer.user_id, content, media_group_id="A1")
-    (ack,) = await customer.expect()
-    assert ack["text"].startswith("Photo received (1 photo so far)")
+    await customer.expect()  # one acknowledgement, counting the whole album
+    await bot.emulator.wait_until(
+        lambda: customer.all_bot_messages()[-1]["text"].startswith(
+            "Photo received (2 photos so far)"
+        )
+    )
     await press(customer, ask_photos, "Done")
     (summary,) = await customer.expect()
     assert "Quantity affected: 12" in summary["text"] and "Photos: 2" in summary["text"]
@@ -126,6 +130,18 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     await press(qc, ask_photos, "Done")
     (ask_result,) = await qc.expect()
     await press(qc, ask_result, "Nonconforming")
+    # the consequences are named first; the result is recorded only once confirmed
+    confirm = await bot.emulator.wait_until(
+        lambda: (
+            qc.all_bot_messages()[-1]["text"].startswith(f"Verify {number} nonconforming?")
+            and qc.all_bot_messages()[-1]
+        )
+    )
+    assert (
+        "• tell 3 other buyers to suspend sales; 1 of them (C004) has no chat contact"
+        in confirm["text"]
+    )
+    await press(qc, confirm, "Confirm nonconforming")
     recorded = await bot.emulator.wait_until(
         lambda: (
             "verified nonconforming" in qc.all_bot_messages()[-1]["text"]
@@ -185,6 +201,19 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert (await warehouse.expect_text()) == (
         f"Recorded: outbound of 一次性使用無菌注射器 5ml stopped ({number})."
     )
+    # the used button goes from the notice; the steps still to do stay
+    notice_id = stop_outbound["message_id"]
+    await bot.emulator.wait_until(
+        lambda: (
+            [
+                label
+                for m in warehouse.all_bot_messages()
+                if m["message_id"] == notice_id
+                for label, _ in buttons_of(m)
+            ]
+            == ["Labelled clearly", "Hand over to nonconforming goods"]
+        )
+    )
     await press(warehouse, stop_outbound, "Labelled clearly")
     await warehouse.expect()
     await press(business, stop_sales, "Sales stopped")
@@ -238,12 +267,18 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         )
         assert suspend == 2  # one each; C004 has no registered contact
 
-    await customer.send(f"/ticket {number}")
-    ticket_message, *ticket_photos = await customer.expect(4)
+    # staff read the whole record (顧客質量投訴及處理記錄) with its timeline
+    await qc.send(f"/ticket {number}")
+    ticket_message, *ticket_photos = await qc.expect(4)
     ticket = ticket_message["text"]
     assert ticket.startswith(f"{number} — closed")
+    assert "Photos from the buyer: 2" in ticket and "Verification photos: 1" in ticket
     # the record's photos follow its text: the buyer's two, then the one taken on site
-    assert [p["caption"] for p in ticket_photos] == [f"{number}: photo {i} of 3" for i in (1, 2, 3)]
+    assert [p["caption"] for p in ticket_photos] == [
+        f"{number}: photo from the buyer 1 of 2",
+        f"{number}: photo from the buyer 2 of 2",
+        f"{number}: verification photo 1 of 1",
+    ]
     assert all(p["photo"] for p in ticket_photos)
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
@@ -281,6 +316,15 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert await customer.expect_text() == (
         f"Your organisation's complaints:\n{number} · 一次性使用無菌注射器 5ml lot L20260301 · closed"
     )
+    # the buyer reads its own view: no staff names, no internal notes, no internal timeline
+    await customer.send(f"/ticket {number}")
+    buyer_view, *buyer_photos = await customer.expect(3)
+    assert [p["caption"] for p in buyer_photos] == [
+        f"{number}: photo from the buyer {i} of 2" for i in (1, 2)
+    ]
+    assert "Photos from the buyer: 2" in buyer_view["text"]
+    for internal in ("Qiu QC", "Timeline", "undersized", "Purchasing (Ms Zhou)", "C004"):
+        assert internal not in buyer_view["text"], internal
 
     await other_local.send(f"/ticket {number}")
     assert await other_local.expect_text() == "No complaint with that number is visible to you."
@@ -381,6 +425,13 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
 
     lift_data = data_of(lift, "Hold lifted")
     await warehouse.press(lift, lift_data)
+    confirm_lift = await bot.emulator.wait_until(
+        lambda: (
+            warehouse.all_bot_messages()[-1]["text"].startswith("Lift the shipment hold")
+            and warehouse.all_bot_messages()[-1]
+        )
+    )
+    await press(warehouse, confirm_lift, "Lift the hold")
     await bot.emulator.wait_until(
         lambda: warehouse.all_bot_messages()[-1]["text"].startswith("Hold on")
     )

@@ -69,8 +69,12 @@ async def test_a_buyer_files_a_complaint_from_a_label_photo_without_typing_produ
             )
         )
         assert "lot_from_label" in actions
+    # the buyer counts the label's photo among its own; staff read where the lot came from
     await customer.send(f"/ticket {filed.group()}")
-    ticket = await last(customer, filed.group())
+    assert "Photos from the buyer: 1" in (await last(customer, filed.group()))["text"]
+    qc = await register(bot, "quality", "Qiu QC")
+    await qc.send(f"/ticket {filed.group()}")
+    ticket = await last(qc, filed.group() + " — ")
     assert f"product and lot taken from a scanned label: {SYRINGE_LABEL}" in ticket["text"]
 
 

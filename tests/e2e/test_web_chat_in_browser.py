@@ -351,6 +351,8 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.bot_message("Send photos from the verification")
     page.press("Skip")
     page.press("Nonconforming")
+    page.bot_message(f"Verify {number} nonconforming?")
+    page.press("Confirm nonconforming")
     page.bot_message("verified nonconforming")
     page.shot("qc-verified")
 
@@ -459,6 +461,8 @@ def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_bro
     page.open_person("Wu Warehouse")
     page.bot_message("Lift the shipment hold by")
     page.press("Hold lifted", in_message=number)
+    page.bot_message(f"Lift the shipment hold of {number}?")
+    page.press("Lift the hold", in_message=number)
     lifted = page.bot_message(f"lifted ({number})")
     assert not lifted.buttons
     assert "edited" in lifted.text

@@ -17,7 +17,7 @@ from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholders
 from procedures import consumer_complaints, masterdata, personal_records, roles
 from procedures.assessments import AssessmentStatus
-from procedures.complaints import nonconforming
+from procedures.complaints import handling, nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.common import ComplaintStatus
 from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WINDOW, ComplaintDraft
@@ -28,7 +28,7 @@ from procedures.returns import goods as return_goods
 from procedures.returns import review as return_review
 from procedures.returns.common import ReturnReason, ReturnStatus, Slot
 from procedures.vendor_scores import SCORE_CRITERIA
-from reports.complaints import LEDGER_COLUMNS
+from reports.complaints import LEDGER_COLUMNS, REMARK_ACTIONS
 from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.registry import REPORTS
 from reports.vendors import MEASURED
@@ -132,7 +132,7 @@ def told_complainant() -> set[str]:
     complainant or the customer."""
     return {
         argument.value
-        for name in ("_tell_complainant", "tell_customer")
+        for name in ("tell_complainant", "tell_customer")
         for _, call in _calls(name)
         if isinstance(argument := call.args[2], ast.Constant)
     }
@@ -141,7 +141,7 @@ def told_complainant() -> set[str]:
 def deadline_kinds() -> set[str]:
     return {
         kind
-        for name in ("open_deadline", "meet_deadline")
+        for name in ("open_deadline", "open_complaint_deadline", "meet_deadline")
         for constants, call in _calls(name)
         if (kind := _keyword(constants, call, "kind")) is not None
     }
@@ -193,6 +193,10 @@ def expansions() -> dict[str, set[str]]:
         "complaint.hold_step.{}": set(nonconforming.HOLD_STEPS),
         "complaint.hold_scope.{}": set(HOLD_SCOPES),
         "report.column.{}": set(LEDGER_COLUMNS),
+        "report.remark.{}": set(REMARK_ACTIONS),
+        "casework.ask_{}": {"reopen", "waiting"},
+        "complaint.lift_releases_{}": set(HOLD_SCOPES),
+        "verify.preview_{}": set(handling.RETURN_OUTLOOKS),
         "report.kind.{}": set(REPORTS),
         "report.period_usage.{}": {r.period_type for r in REPORTS.values()},
         "document.measured.{}": set(MEASURED),
