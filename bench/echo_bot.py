@@ -1,7 +1,8 @@
 """A bare python-telegram-bot echo bot: the floor the after-sales bot is measured against.
 
 `python -m bench.echo_bot` with BOT_TOKEN and TELEGRAM_API_URL; polls like the after-sales bot,
-with the same concurrency bound and the same rate limiter, and answers every text with itself.
+with the same concurrency bound and the same rate limiter (`MessageRateLimiter`, from the same
+TELEGRAM_* settings), and answers every text with itself.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import logging
 import os
 
 from telegram import Update
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bot.rate_limiter import MessageRateLimiter
 from bot.update_processor import DEFAULT_CONCURRENT_UPDATES
+from core.config import settings_from
 
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -27,7 +30,7 @@ def main() -> None:
         ApplicationBuilder()
         .token(os.environ["BOT_TOKEN"])
         .base_url(os.environ["TELEGRAM_API_URL"])
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        .rate_limiter(MessageRateLimiter.from_settings(settings_from(os.environ)))
         .concurrent_updates(DEFAULT_CONCURRENT_UPDATES)
         .build()
     )

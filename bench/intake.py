@@ -15,7 +15,7 @@ from pathlib import Path
 from emulator.server import FloodLimits
 
 from .common import backends, database, load, percentile
-from .live import LIFTED, STEPS, Process, bot_env, dialogues, emulator_with, register
+from .live import LIFTED, LIFTED_ENV, STEPS, Process, bot_env, dialogues, emulator_with, register
 
 USERS = 50
 
@@ -36,20 +36,30 @@ def line(label: str, users: int, each: int, elapsed: float, timings, load_now: s
 async def intake(
     backend: str, limits: FloodLimits, pace: str, each: int, workers: int = 1
 ) -> float:
+    # both bots' rate limiters (the same class, from the same settings) lifted with the flood
+    # limits, or at Telegram's pace with them
+    lifted = LIFTED_ENV if limits is LIFTED else {}
     async with database(backend, "intake") as url, emulator_with(limits) as emulator:
         with tempfile.TemporaryDirectory() as folder:
             bots = [
                 Process(
                     "bot",
                     bot_env(
-                        emulator, "810001:bench", url, LOAD_SAMPLES="true", RUN_SCHEDULER="false"
+                        emulator,
+                        "810001:bench",
+                        url,
+                        LOAD_SAMPLES="true",
+                        RUN_SCHEDULER="false",
+                        **lifted,
                     ),
                     Path(folder) / f"bot{i}.log",
                 )
                 for i in range(workers)
             ]
             echo = Process(
-                "bench.echo_bot", bot_env(emulator, "810002:echo", url), Path(folder) / "echo.log"
+                "bench.echo_bot",
+                bot_env(emulator, "810002:echo", url, **lifted),
+                Path(folder) / "echo.log",
             )
             try:
                 for process in bots:

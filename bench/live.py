@@ -26,6 +26,12 @@ from .common import open_engine
 ROOT = Path(__file__).resolve().parent.parent
 LIFTED = FloodLimits(overall_per_second=1e9, overall_burst=1e9, chat_per_second=1e9, chat_burst=1e9)
 STEPS = 7  # updates in one complaint dialogue
+# the bot's own rate limiter lifted too, where the emulator's flood limits are
+LIFTED_ENV = {
+    "TELEGRAM_MESSAGES_PER_SECOND": "0",
+    "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "0",
+    "TELEGRAM_GROUP_MESSAGES_PER_MINUTE": "0",
+}
 
 
 def rss_mib(pid: int) -> tuple[float, float]:
@@ -34,6 +40,14 @@ def rss_mib(pid: int) -> tuple[float, float]:
     now = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
     peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
     return now / 1024, peak / 1024
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes `pid` started (the bot's rendering worker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
 
 
 @dataclass

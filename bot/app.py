@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from telegram import BotCommand, Update
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 from telegram.ext._handlers.conversationhandler import PendingState
 from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.request import HTTPXRequest
@@ -45,10 +45,13 @@ from .handlers import (
 )
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
+from .rate_limiter import MessageRateLimiter
+from .rendering import DocumentDesk, Renderer, renderer_for
 from .services import Services
 from .update_processor import DEFAULT_CONCURRENT_UPDATES, PerChatUpdateProcessor, order_keys
 from .update_transaction import (
     already_processed,
+    committed,
     mark_processed,
     take_chat_turn,
     update_session,
@@ -72,10 +75,11 @@ BackgroundJobsFactory = Callable[[Services], BackgroundJobs]
 class AfterSalesApplication(Application):  # type: ignore[type-arg]
     """An Application that carries the services and saves dialogue state after every update."""
 
-    def __init__(self, *, services: Services, **kwargs: Any) -> None:
+    def __init__(self, *, services: Services, renderer: Renderer, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
-        self.outbox_sender = OutboxSender(services, self.bot)
+        self.documents = DocumentDesk(services, self.bot, renderer)
+        self.outbox_sender = OutboxSender(services, self.bot, renderer=renderer)
         self.evidence_fetcher = EvidenceFetcher(services, telegram_downloader(self.bot))
         self.background_jobs_factory: BackgroundJobsFactory | None = None
         self.background_jobs: BackgroundJobs | None = None
@@ -96,6 +100,7 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
                 await self.persist_update(update)  # a state not kept fails the step too
                 mark_processed(session, update.update_id, self.services.clock.now())
                 await session.commit()
+            committed(session)  # e.g. a requested ledger is rendered now
         except Exception:
             # The transaction rolled back: nothing of the update was kept. In polling mode the
             # update is fetched again only after a restart, so the user is asked to repeat it.
@@ -339,7 +344,10 @@ def build_application(
     background_jobs: BackgroundJobsFactory | None = None,
     poll_timeout: float = 10.0,
     concurrent_updates: int = DEFAULT_CONCURRENT_UPDATES,
+    renderer: Renderer | None = None,
 ) -> AfterSalesApplication:
+    """The Application on `services`; documents are rendered by `renderer` (by default in a
+    worker process where the database can be opened there, `bot.rendering.renderer_for`)."""
     queue = ConfirmedAfterCommit()
     bot = AfterSalesBot(
         token,
@@ -347,13 +355,17 @@ def build_application(
         base_file_url=file_url_for(base_url),
         request=HTTPXRequest(connection_pool_size=256),  # the builder's default
         get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 5),
-        # Handlers reply through the limiter too; a 429 there is retried after retry_after.
-        rate_limiter=AIORateLimiter(max_retries=2),
+        # Replies and the outbox alike, at Telegram's pace (messages only); a 429 is retried
+        # after its retry_after.
+        rate_limiter=MessageRateLimiter.from_settings(services.settings),
     )
     bot._confirmation = queue
     application = (
         ApplicationBuilder()
-        .application_class(AfterSalesApplication, kwargs={"services": services})
+        .application_class(
+            AfterSalesApplication,
+            kwargs={"services": services, "renderer": renderer or renderer_for(services)},
+        )
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .persistence(DatabasePersistence(services.session_factory))
@@ -420,6 +432,7 @@ async def stop_background_work(application: Application) -> None:  # type: ignor
         application.background_jobs = None
     await application.evidence_fetcher.stop()
     await application.outbox_sender.stop()
+    await application.documents.stop()
 
 
 async def _on_error(update: object, context: BotContext) -> None:

@@ -3,18 +3,29 @@ configured time zone and the clock, handed to the renderers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 
+from core.config import Settings
 from reports.documents import DocumentContext
 
 from .services import Services
+from .texts import Texts
 
 
 def document_context(services: Services, language: str) -> DocumentContext:
+    return reader_context(services.settings, services.texts, language, services.clock.now())
+
+
+def reader_context(
+    settings: Settings, texts: Texts, language: str, now: dt.datetime
+) -> DocumentContext:
+    """What a renderer needs, from settings and catalogues alone (a worker process has no
+    services)."""
     return DocumentContext(
-        timezone=services.settings.timezone,
-        now=services.clock.now(),
-        text=partial(services.texts.get, language),
-        company=services.settings.company_name,
-        pass_mark=services.settings.vendor_pass_mark,
+        timezone=settings.timezone,
+        now=now,
+        text=partial(texts.get, language),
+        company=settings.company_name,
+        pass_mark=settings.vendor_pass_mark,
     )

@@ -24,13 +24,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from procedures import roles
 from procedures.outbox import URGENT, notify_roles
 from procedures.photos import DOCUMENT, split_ref
-from reports import documents
 from reports.documents import UnknownDocument
-from storage.db import read_only_sessions
 from storage.models import OutboxMessage, User
 
 from .context import fit_caption, fit_message, render_keyboard
-from .documents import document_context
+from .rendering import Renderer, Rendering, RenderOnLoop
 from .services import Services
 
 logger = logging.getLogger(__name__)
@@ -101,9 +99,12 @@ class OutboxSender:
         pacing: Pacing | Literal["settings"] | None = "settings",
         paid_broadcast: bool | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        renderer: Renderer | None = None,
     ) -> None:
         self.services = services
         self.bot = bot
+        # a document (a monthly report, a rectification notice) is rendered by this
+        self.renderer = renderer or RenderOnLoop(services)
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         # Telegram's retry_after holds the whole bot, not only the message that got the 429:
@@ -318,10 +319,8 @@ class OutboxSender:
                 reply_markup=markup,
                 **extra,
             )
-        # a read-only session: on SQLite a long rendering holds up no writer
-        async with read_only_sessions(self.services.session_factory)() as session:
-            context = document_context(self.services, language)
-            document = await documents.render(session, row.attachment, context)
+        rendering = Rendering(language, self.services.clock.now(), attachment=row.attachment)
+        document = (await self.renderer.render(rendering)).workbook
         return await self.bot.send_document(
             chat_id=row.chat_id,
             document=InputFile(document.content, filename=document.file_name),

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 
 from sqlalchemy import text
@@ -72,6 +72,25 @@ async def session_in_update(
         return
     async with session_factory() as own:
         yield own, True
+
+
+_AFTER_COMMIT = "after_commit"
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Call `callback` once the current update's transaction is committed (dropped if it rolls
+    back); outside an update, at once."""
+    session = current_session()
+    if session is None:
+        callback()
+        return
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
+def committed(session: AsyncSession) -> None:
+    """The update's transaction is committed: what waited for it goes now."""
+    for callback in session.info.pop(_AFTER_COMMIT, []):
+        callback()
 
 
 async def already_processed(session: AsyncSession, update_id: int) -> bool:

@@ -51,6 +51,13 @@ class Settings:
     # the outbox sender's pace; Telegram allows a bot about 30 a second, so with several
     # processes sending for one bot, each takes its share (two workers: 15)
     outbox_messages_per_second: float = 30.0
+    # the pace of every message this process sends (replies and the outbox alike), as Telegram
+    # limits them: overall, per private chat (with a short burst) and per group; 0 lifts one.
+    # Other requests (button answers, file downloads, getUpdates) are not limited.
+    telegram_messages_per_second: float = 30.0
+    telegram_chat_messages_per_second: float = 1.0
+    telegram_chat_burst: int = 3
+    telegram_group_messages_per_minute: float = 20.0
     # how often the deadline sweep runs
     sweep_interval_seconds: int = 60
     # reporting limit for a possible medical-device adverse event (醫療器械不良事件)
@@ -93,6 +100,17 @@ def _int(name: str, raw: str, low: int = 0, high: int | None = None) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
     if value < low or (high is not None and value > high):
         raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _rate(name: str, raw: str, high: float) -> float:
+    """A rate from 0 (no limit) to `high`; decimals allowed (0.5 a second)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not 0 <= value <= high:  # also refuses nan
+        raise ConfigError(f"{name} must be between 0 and {high:g}, got {raw}")
     return value
 
 
@@ -226,6 +244,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["outbox_messages_per_second"] = float(
             _int("OUTBOX_MESSAGES_PER_SECOND", rate, 1, 30)
         )
+    for name, high in (
+        ("TELEGRAM_MESSAGES_PER_SECOND", 1000.0),
+        ("TELEGRAM_CHAT_MESSAGES_PER_SECOND", 30.0),
+        ("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", 1000.0),
+    ):
+        if rate := values.get(name):
+            kwargs[name.lower()] = _rate(name, rate, high)
+    if burst := values.get("TELEGRAM_CHAT_BURST"):
+        kwargs["telegram_chat_burst"] = _int("TELEGRAM_CHAT_BURST", burst, 1, 30)
     if paid := values.get("PAID_BROADCAST"):
         kwargs["paid_broadcast"] = _bool("PAID_BROADCAST", paid)
     if days := values.get("ADVERSE_EVENT_REPORT_DAYS"):

@@ -105,6 +105,8 @@ def settings(tmp_path: Path) -> Settings:
         timezone=SHANGHAI,
         default_language="zh-Hant",
         file_store=str(tmp_path / "files"),
+        # as the emulator's (below): a dialogue answers several times a second
+        telegram_chat_burst=20,
     )
 
 

@@ -3,7 +3,7 @@ and chart; the quality head approves a quarter's complaint report with a written
 
 from __future__ import annotations
 
-from telegram import InputFile, Update
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -17,12 +17,12 @@ from procedures import report_approvals
 from procedures.actions import ApproveQuarterly, ChoosePeriod, ChooseReport
 from procedures.calendar import period_type, recent_periods
 from procedures.outbox import button
-from reports.registry import REPORTS, ReportFiles, reports_for
+from reports.registry import REPORTS, reports_for
 
 from ..access import for_command
-from ..context import BotContext, fit_caption
+from ..context import BotContext
 from ..conversations import dialogue
-from ..documents import document_context
+from ..rendering import send_when_ready
 
 CONCLUSION = 40
 APPROVE_KEY = "report_approval"
@@ -96,26 +96,9 @@ async def send_chosen(update: Update, context: BotContext) -> None:
     await _send(update, context, action.kind, action.period)
 
 
-async def render_report(context: BotContext, kind: str, period: str) -> ReportFiles:
-    async with context.session() as session:
-        reader = document_context(context.services, context.language)
-        return await REPORTS[kind].render(session, period, reader)
-
-
 async def _send(update: Update, context: BotContext, kind: str, period: str) -> None:
-    files = await render_report(context, kind, period)
-    message = update.effective_message
-    assert message is not None
     caption = context.text("report.sent", report=context.text(f"report.kind.{kind}"), period=period)
-    await message.reply_document(
-        InputFile(files.workbook.content, filename=files.workbook.file_name),
-        caption=fit_caption(caption),
-    )
-    if files.chart is not None:
-        await message.reply_photo(
-            InputFile(files.chart.content, filename=files.chart.file_name),
-            caption=fit_caption(caption),
-        )
+    await send_when_ready(update, context, caption, report=kind, period=period)
 
 
 # --- the quality head's approval --------------------------------------------------------------

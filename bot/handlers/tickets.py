@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InputFile, Update
+from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from procedures import people
@@ -16,7 +16,6 @@ from procedures.complaints.common import SUBJECT, ComplaintStatus
 from procedures.outbox import as_text, button
 from procedures.photos import photos_of
 from procedures.timeline import events_of
-from reports import documents
 from storage.models import (
     BatchHold,
     BuyerNoticeTask,
@@ -27,8 +26,8 @@ from storage.models import (
 )
 
 from ..access import for_command
-from ..context import BotContext, fit_caption, fit_message
-from ..documents import document_context
+from ..context import BotContext, fit_message
+from ..rendering import send_when_ready
 from .evidence import send_record_photos
 
 # the photos a buyer sent with the complaint (and its label's), and those taken at verification
@@ -416,9 +415,4 @@ async def send_ledger(update: Update, context: BotContext) -> None:
     else:
         attachment = {"kind": "complaint_ledger", "params": {}}
         caption = context.text("report.ledger_caption")
-    async with context.session() as session:
-        reader = document_context(context.services, context.language)
-        document = await documents.render(session, attachment, reader)
-    await update.effective_message.reply_document(  # type: ignore[union-attr]
-        InputFile(document.content, filename=document.file_name), caption=fit_caption(caption)
-    )
+    await send_when_ready(update, context, caption, attachment=attachment)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
@@ -95,13 +96,16 @@ class BotHarness:
         return Chat(self.emulator, self.token, user_id)
 
 
-@pytest.fixture
-async def bot(
-    emulator: BotApiEmulator, services: Services, samples: None
+@contextlib.asynccontextmanager
+async def running_bot(
+    emulator: BotApiEmulator, services: Services, **options: Any
 ) -> AsyncIterator[BotHarness]:
-    """The real Application polling the emulator, with its outbox sender running."""
+    """The real Application polling the emulator, with its outbox sender running; `options`
+    go to build_application."""
     token = f"{next(_bot_ids)}:e2e-token"
-    application = build_application(services, token, base_url=emulator.base_url, poll_timeout=1)
+    application = build_application(
+        services, token, base_url=emulator.base_url, poll_timeout=1, **options
+    )
     await application.initialize()
     await application.start()
     await application.updater.start_polling(poll_interval=0, timeout=1)
@@ -114,6 +118,15 @@ async def bot(
     await application.shutdown()
     new_violations = emulator.violations[violations_before:]
     assert not new_violations, f"Bot API calls the real API would refuse: {new_violations}"
+
+
+@pytest.fixture
+async def bot(
+    emulator: BotApiEmulator, services: Services, samples: None
+) -> AsyncIterator[BotHarness]:
+    """The real Application polling the emulator, with its outbox sender running."""
+    async with running_bot(emulator, services) as harness:
+        yield harness
 
 
 async def register(

@@ -478,15 +478,16 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
     customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
 
     await qc.send("/ledger")
-    (ledger,) = await qc.expect()
+    preparing, ledger = await qc.expect(2)
+    assert preparing["text"].startswith("正在準備文件")
     assert ledger["caption"] == "《顧客質量投訴臺帳》。"
     assert ledger["document"]["file_name"] == "complaint-ledger-2026-11-26.xlsx"
     await qc.send("/ledger 2026-11")  # a month, as users try it
-    (month,) = await qc.expect()
+    _, month = await qc.expect(2)
     assert month["caption"] == "《顧客質量投訴臺帳》2026-11。"
     assert month["document"]["file_name"] == "complaint-ledger-2026-11.xlsx"
     await qc.send("/ledger 2026-Q4")
-    (report,) = await qc.expect()
+    _, report = await qc.expect(2)
     assert report["document"]["file_name"] == "complaints-2026-Q4-draft.xlsx"
     await qc.send("/ledger last-year")
     assert (await qc.expect_text()).startswith("用法：/ledger")
@@ -496,7 +497,7 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
 
     business = await register(bot, "business_head", "Bai Business")
     await business.send("/ledger 2026-Q4")
-    (report,) = await business.expect()
+    _, report = await business.expect(2)
     assert report["document"]["file_name"] == "complaints-2026-Q4-draft.xlsx"
 
 

@@ -9,10 +9,14 @@ from sqlalchemy import select
 from telegram import Chat as TelegramChat
 from telegram import Message, Update, User
 
+from bot.rendering import Rendering, RenderOnLoop
+from bot.services import Services
 from bot.update_transaction import current_session, update_session
+from emulator.server import BotApiEmulator
+from reports.registry import ReportFiles
 from storage.models import ChatScratchpad, Complaint, ConversationState
 
-from .conftest import BotHarness, Chat, buttons_of, register
+from .conftest import BotHarness, Chat, buttons_of, register, running_bot
 from .test_update_transaction import to_the_summary
 
 
@@ -180,3 +184,67 @@ async def test_a_stored_step_from_another_process_is_read_before_the_next_update
     await bot.settled()
     # this process's memory still had the dialogue at the product step; the stored state won
     assert not any(m.get("text", "").startswith("Which lot") for m in customer.all_bot_messages())
+
+
+class HeldRenderer:
+    """Renders as the bot does, but only once the test lets it go: until then the file is
+    being rendered."""
+
+    def __init__(self, services: Services) -> None:
+        self.inner = RenderOnLoop(services)
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def render(self, rendering: Rendering) -> ReportFiles:
+        self.started.set()
+        await self.release.wait()
+        return await self.inner.render(rendering)
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_ledger_is_answered_at_once_and_others_go_on_while_it_is_rendered(
+    emulator: BotApiEmulator, services: Services, samples: None
+) -> None:
+    renderer = HeldRenderer(services)
+    async with running_bot(emulator, services, renderer=renderer) as bot:
+        qc = await register(bot, "quality", "Qiu QC")
+        customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+
+        await qc.send("/ledger")
+        assert (await qc.expect_text()).startswith("Preparing the file")
+        await asyncio.wait_for(renderer.started.wait(), 5)
+        await bot.settled()  # the /ledger update was committed; the rendering goes on
+
+        # another user steps through a dialogue, each step committed (on SQLite the one
+        # writer's lock is free: the rendering holds none)
+        await customer.send("/complain")
+        (ask_product,) = await customer.expect()
+        assert ask_product["text"].startswith("Which product")
+        await customer.press(ask_product, buttons_of(ask_product)[0][1])
+        (ask_lot,) = await customer.expect()
+        assert buttons_of(ask_lot)
+        await bot.settled()
+        assert not [m for m in qc.all_bot_messages() if "document" in m]
+
+        renderer.release.set()
+        (ledger,) = await qc.expect()
+        assert ledger["document"]["file_name"] == "complaint-ledger-2026-11-26.xlsx"
+        assert ledger["caption"] == "Complaint ledger (顧客質量投訴臺帳)."
+
+
+async def test_a_ledger_that_cannot_be_rendered_is_said_so(
+    emulator: BotApiEmulator, services: Services, samples: None
+) -> None:
+    class Broken(HeldRenderer):
+        async def render(self, rendering: Rendering) -> ReportFiles:
+            raise RuntimeError("the worker died")
+
+    async with running_bot(emulator, services, renderer=Broken(services)) as bot:
+        qc = await register(bot, "quality", "Qiu QC")
+        await qc.send("/ledger 2026-11")
+        assert (await qc.expect_text()).startswith("Preparing the file")
+        assert await qc.expect_text() == (
+            "The file could not be prepared. Nothing was changed; please ask for it again."
+        )

@@ -30,7 +30,8 @@ async def test_a_head_chooses_a_report_and_a_period_and_gets_the_workbook_and_th
     assert [label for label, _ in buttons_of(periods)][:2] == ["2026-Q3", "2026-Q2"]
 
     await press(head, periods, "2026-Q3")
-    workbook, chart = await head.expect(2)
+    preparing, workbook, chart = await head.expect(3)
+    assert preparing["text"].startswith("Preparing the file")
     assert workbook["document"]["file_name"] == "complaints-2026-Q3-draft.xlsx"
     content = bot.emulator.files[workbook["document"]["file_id"]].content
     assert load_workbook(io.BytesIO(content)).worksheets[0].title == "Summary"

@@ -124,6 +124,7 @@ class BotProcess:
             "ADMIN_TELEGRAM_IDS": "39001",
             "LOAD_SAMPLES": "false",
             "RUN_SCHEDULER": "false",  # deadlines are a day away; the sweeps are tested elsewhere
+            "TELEGRAM_CHAT_BURST": "20",  # as the emulator's: users here answer without pause
         }
         self.log = log
         self.process: asyncio.subprocess.Process | None = None

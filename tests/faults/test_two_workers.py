@@ -163,6 +163,7 @@ async def test_two_workers_and_two_schedulers_deliver_every_notification_once(
         "SWEEP_INTERVAL_SECONDS": "1",
         # two workers send for one bot: each takes half of Telegram's 30 a second
         "OUTBOX_MESSAGES_PER_SECOND": "15",
+        "TELEGRAM_MESSAGES_PER_SECOND": "15",
     }
     workers = [Process("bot", env, tmp_path / f"worker{i}.log") for i in range(2)]
     schedulers = [Process("scheduler", env, tmp_path / f"scheduler{i}.log") for i in range(2)]

@@ -58,6 +58,11 @@ def test_values_are_read_and_trimmed() -> None:
         ("CONSUMER_ANSWER_HOURS", "0", "CONSUMER_ANSWER_HOURS must be between 1 and 720"),
         ("CONSUMER_ANSWER_HOURS", "a day", "CONSUMER_ANSWER_HOURS must be a whole number"),
         ("CONSUMER_DECISION_DAYS", "91", "CONSUMER_DECISION_DAYS must be between 1 and 90"),
+        ("TELEGRAM_MESSAGES_PER_SECOND", "fast", "TELEGRAM_MESSAGES_PER_SECOND must be a number"),
+        ("TELEGRAM_MESSAGES_PER_SECOND", "-1", "must be between 0 and 1000, got -1"),
+        ("TELEGRAM_CHAT_MESSAGES_PER_SECOND", "nan", "must be between 0 and 30, got nan"),
+        ("TELEGRAM_GROUP_MESSAGES_PER_MINUTE", "inf", "must be between 0 and 1000"),
+        ("TELEGRAM_CHAT_BURST", "0", "TELEGRAM_CHAT_BURST must be between 1 and 30"),
     ],
 )
 def test_a_bad_value_is_named(name: str, value: str, message: str) -> None:
@@ -88,6 +93,22 @@ def test_consumer_complaints_are_answered_in_24_hours_and_decided_in_3_days_unle
     configured = settings_from({"CONSUMER_ANSWER_HOURS": "8", "CONSUMER_DECISION_DAYS": "5"})
     assert configured.consumer_answer_within == dt.timedelta(hours=8)
     assert configured.consumer_decision_within == dt.timedelta(days=5)
+
+
+def test_telegrams_pace_is_the_default_and_each_rate_a_setting() -> None:
+    default = settings_from({})
+    assert (
+        default.telegram_messages_per_second,
+        default.telegram_chat_messages_per_second,
+        default.telegram_chat_burst,
+        default.telegram_group_messages_per_minute,
+    ) == (30.0, 1.0, 3, 20.0)
+    three_workers = settings_from(
+        {"TELEGRAM_MESSAGES_PER_SECOND": "10", "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "0.5"}
+    )
+    assert three_workers.telegram_messages_per_second == 10.0
+    assert three_workers.telegram_chat_messages_per_second == 0.5
+    assert settings_from({"TELEGRAM_MESSAGES_PER_SECOND": "0"}).telegram_messages_per_second == 0
 
 
 def test_a_webhook_needs_a_secret_token() -> None:

@@ -1,0 +1,220 @@
+"""Ledgers, reports and outbox documents rendered away from the event loop, and sent when ready.
+
+A ledger of 100,000 complaints is a minute of CPU (SQLAlchemy loading the pages, openpyxl
+writing the cells). Rendered on the bot's event loop, or in the update's transaction (which on
+SQLite holds the write lock from its first read), it made every other user wait for it. So:
+
+- the update that asks for a document only answers "being prepared" and commits;
+- after the commit, `DocumentDesk` hands the rendering to a `Renderer` and sends the file when it
+  is ready (a follow-up message: a request lost to a restart is asked again, nothing is written);
+- `RenderInWorkerProcess` renders in a process of its own, over a connection of its own that
+  only reads (on SQLite a plain BEGIN under WAL: no write lock, no writer waits for it).
+  `RenderOnLoop` renders here, in such a read-only session, where the database cannot be opened
+  again by its URL (the tests' databases).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any, Protocol
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InputFile, Update
+from telegram.error import TelegramError
+
+from core.config import Settings
+from core.database import engine_for
+from reports import documents
+from reports.registry import REPORTS, ReportFiles
+from storage.db import make_session_factory, read_only_sessions
+
+from .context import BotContext, fit_caption
+from .documents import reader_context
+from .services import Services
+from .texts import Texts
+from .update_transaction import after_commit
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What to render and for whom: an outbox document kind (`reports.documents`) or a report
+    of the registry (`reports.registry`, with its chart), in the reader's language, as of `now`."""
+
+    language: str
+    now: dt.datetime
+    attachment: Mapping[str, Any] | None = None
+    report: str | None = None
+    period: str = ""
+
+
+async def render_in(
+    session: AsyncSession, settings: Settings, texts: Texts, rendering: Rendering
+) -> ReportFiles:
+    context = reader_context(settings, texts, rendering.language, rendering.now)
+    if rendering.report is not None:
+        return await REPORTS[rendering.report].render(session, rendering.period, context)
+    return ReportFiles(await documents.render(session, rendering.attachment or {}, context))
+
+
+class Renderer(Protocol):
+    async def render(self, rendering: Rendering) -> ReportFiles: ...
+
+    def close(self) -> None: ...
+
+
+class RenderOnLoop:
+    """Renders on this event loop, in a read-only session: for a database that another process
+    cannot open by its URL (an in-memory one, a test's schema)."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def render(self, rendering: Rendering) -> ReportFiles:
+        async with read_only_sessions(self.services.session_factory)() as session:
+            return await render_in(session, self.services.settings, self.services.texts, rendering)
+
+    def close(self) -> None:
+        pass
+
+
+class RenderInWorkerProcess:
+    """Renders in a worker process (started at the first rendering and kept), which opens the
+    configured database itself; a rendering waits there for the one before it."""
+
+    def __init__(self, settings: Settings, workers: int = 1) -> None:
+        self.settings = settings
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def render(self, rendering: Rendering) -> ReportFiles:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                # not fork: the bot's process has threads (the database driver's, httpx's)
+                mp_context=get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.settings,),
+            )
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, _render_in_worker, rendering
+            )
+        except BrokenProcessPool:
+            self._pool = None  # the worker died (killed, out of memory): the next starts anew
+            raise
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+_worker: tuple[Settings, Texts] | None = None
+
+
+def _start_worker(settings: Settings) -> None:
+    global _worker
+    _worker = (settings, Texts(settings.timezone, settings.default_language))
+
+
+def _render_in_worker(rendering: Rendering) -> ReportFiles:
+    assert _worker is not None
+    return asyncio.run(_render_by_url(*_worker, rendering))
+
+
+async def _render_by_url(settings: Settings, texts: Texts, rendering: Rendering) -> ReportFiles:
+    engine = engine_for(settings)
+    try:
+        async with read_only_sessions(make_session_factory(engine))() as session:
+            return await render_in(session, settings, texts, rendering)
+    finally:
+        await engine.dispose()
+
+
+def renderer_for(services: Services) -> Renderer:
+    """A worker process when the services' database is the configured one (which the worker can
+    open by its URL), else on this loop."""
+    engine = services.session_factory.kw.get("bind")
+    configured = make_url(services.settings.database_url)
+    in_memory = configured.get_backend_name() == "sqlite" and configured.database in (
+        None,
+        "",
+        ":memory:",
+    )
+    if engine is None or engine.url != configured or in_memory:
+        return RenderOnLoop(services)
+    return RenderInWorkerProcess(services.settings)
+
+
+@dataclass
+class DocumentDesk:
+    """Documents asked for in a chat: rendered once the asking update is committed, sent when
+    ready. The asker was already told the document is being prepared."""
+
+    services: Services
+    bot: Bot
+    renderer: Renderer
+    _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def request(self, chat_id: int, rendering: Rendering, caption: str) -> None:
+        after_commit(lambda: self._start(chat_id, rendering, caption))
+
+    def _start(self, chat_id: int, rendering: Rendering, caption: str) -> None:
+        task = asyncio.create_task(self._deliver(chat_id, rendering, caption))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, chat_id: int, rendering: Rendering, caption: str) -> None:
+        try:
+            files = await self.renderer.render(rendering)
+            workbook, chart = files.workbook, files.chart
+            await self.bot.send_document(
+                chat_id,
+                InputFile(workbook.content, filename=workbook.file_name),
+                caption=fit_caption(caption),
+            )
+            if chart is not None:
+                await self.bot.send_photo(
+                    chat_id,
+                    InputFile(chart.content, filename=chart.file_name),
+                    caption=fit_caption(caption),
+                )
+        except Exception:
+            logger.exception("document %s for chat %s failed", rendering, chat_id)
+            text = self.services.texts.get(rendering.language, "report.failed")
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(chat_id, text)
+
+    async def stop(self) -> None:
+        """Drops the deliveries still under way (their users ask again) and the worker."""
+        for task in list(self._deliveries):
+            task.cancel()
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
+        self.renderer.close()
+
+
+async def send_when_ready(
+    update: Update,
+    context: BotContext,
+    caption: str,
+    *,
+    attachment: Mapping[str, Any] | None = None,
+    report: str | None = None,
+    period: str = "",
+) -> None:
+    """Answers at once that the document is being prepared; it follows when rendered."""
+    await context.reply(update, "report.preparing")
+    desk: DocumentDesk = context.application.documents  # type: ignore[attr-defined]
+    rendering = Rendering(context.language, context.now(), attachment, report, period)
+    desk.request(update.effective_chat.id, rendering, caption)  # type: ignore[union-attr]

@@ -1,0 +1,48 @@
+"""Documents rendered in a worker process read the configured database themselves and come out
+as they do on the bot's own loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.rendering import Rendering, RenderInWorkerProcess, RenderOnLoop, renderer_for
+from bot.services import Services
+from procedures.clock import ManualClock
+
+
+def rows_of(content: bytes) -> list[tuple[object, ...]]:
+    workbook = load_workbook(io.BytesIO(content))
+    return [row for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True)]
+
+
+async def test_a_worker_process_renders_the_ledger_as_the_loop_would(
+    services: Services, engine: AsyncEngine, clock: ManualClock, samples: None
+) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the tests' PostgreSQL schema is chosen per connection, not by the URL")
+    url = engine.url.render_as_string(hide_password=False)
+    on_url = dataclasses.replace(
+        services, settings=dataclasses.replace(services.settings, database_url=url)
+    )
+    worker = renderer_for(on_url)
+    assert isinstance(worker, RenderInWorkerProcess)
+    assert isinstance(renderer_for(services), RenderOnLoop)  # another database is configured
+
+    rendering = Rendering("en", clock.now(), attachment={"kind": "complaint_ledger", "params": {}})
+    try:
+        there = await worker.render(rendering)
+        report = await worker.render(
+            Rendering("en", clock.now(), report="complaint_quarterly", period="2026-Q3")
+        )
+    finally:
+        worker.close()
+    here = await RenderOnLoop(services).render(rendering)
+    assert there.workbook.file_name == here.workbook.file_name == "complaint-ledger-2026-11-26.xlsx"
+    assert rows_of(there.workbook.content) == rows_of(here.workbook.content)
+    assert report.workbook.file_name == "complaints-2026-Q3-draft.xlsx"
+    assert report.chart is not None
