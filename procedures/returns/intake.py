@@ -12,14 +12,25 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, Complaint, Organisation, ReturnLine, ReturnRequest, Shipment, User
+from storage.models import (
+    Batch,
+    Complaint,
+    Organisation,
+    Product,
+    ReturnLine,
+    ReturnRequest,
+    Shipment,
+    User,
+)
 
 from .. import roles
 from ..actions import ForwardToLeader, SignReturn
-from ..complaints.intake import check_quantity, shipped_batches
+from ..complaints.intake import check_quantity, find_shipped_product, shipped_batches
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, button, notify_roles
+from ..photos import keep_label
+from ..text_input import clean_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import NOT_COUNTED, ReturnReason, ReturnStatus, subject_params, tell_customer, totals
@@ -39,8 +50,12 @@ class ReturnDraft:
     organisation_id: int
     reason: str | None = None
     channel: str = "chat"
-    # each {"batch_id", "quantity"}; the product is the lot's, the amount the shipment's price
-    lines: list[dict[str, int]] = field(default_factory=list)
+    # each {"batch_id", "quantity"} and the "label" scanned for it, if any; the product is the
+    # lot's, the amount the shipment's price
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    # the UDI label scanned at the line being filled in (labels.LabelMatch.evidence): it goes
+    # with that line, as evidence and as the source of its lot
+    label: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -128,6 +143,23 @@ async def _shipped(session: AsyncSession, organisation_id: int) -> list[Batch]:
     return list(rows)
 
 
+async def typed_goods(
+    session: AsyncSession, organisation_id: int, text: str, *, product_id: int | None = None
+) -> tuple[Product | None, Batch | None]:
+    """What a line's product (or, with `product_id`, lot) step was typed: a lot shipped to the
+    organisation (of that product), else a product shipped to it, by code or name."""
+    wanted = clean_text(text).strip().lower()
+    for batch in await _shipped(session, organisation_id):
+        if batch.lot_number.lower() == wanted and product_id in (None, batch.product_id):
+            return None, batch
+    if product_id is not None:
+        raise InvalidInput("return.typed_lot_not_shipped", lot=text.strip()[:40])
+    try:
+        return await find_shipped_product(session, organisation_id, text), None
+    except NotFound:
+        raise InvalidInput("return.typed_not_shipped", text=text.strip()[:40]) from None
+
+
 async def returnable_batches(
     session: AsyncSession, organisation_id: int, product_id: int
 ) -> list[Batch]:
@@ -211,6 +243,10 @@ async def file_return(
             "amount": str(request.total_amount),
         },
     )
+    for number, line in enumerate(draft.lines, start=1):
+        keep_label(
+            session, request, line.get("label"), actor, now, batch_id=line["batch_id"], line=number
+        )
     check = None
     if request.reason == ReturnReason.UNSALABLE:
         check = await check_ratio(
