@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Batch, Complaint, Photo, ReturnRequest, TimelineEvent
+from storage.models import (
+    Batch,
+    Complaint,
+    ConsumerComplaint,
+    Photo,
+    ReturnRequest,
+    TimelineEvent,
+)
 from tests.label_images import label, photographed, png, qr_code, udi_barcode
 
 from .conftest import BotHarness, buttons_of, register
@@ -228,3 +235,40 @@ async def test_a_return_label_of_a_lot_not_shipped_is_refused_with_what_was_read
     # the label read is kept as evidence, and the timeline says its lot was not taken
     stages, actions = await evidence_of(bot, "return", request.id)
     assert stages == ["label"] and "label_scanned" in actions
+
+
+async def test_a_consumer_files_a_complaint_from_a_label_photo_without_typing_the_product(
+    bot: BotHarness,
+) -> None:
+    consumer = await register(bot, "consumer", "Xu Consumer")
+    await consumer.send("/consumer_complaint")
+    (ask_product,) = await consumer.expect()
+    assert ask_product["text"].endswith(
+        "Or send a photo of the label: its UDI barcode fills in the product, lot and expiry."
+    )
+    monitor = label(udi_barcode("(01)06901234000030(17)310701(10)BP2026A07"))
+    await bot.emulator.send_photo(bot.token, consumer.user_id, photographed(monitor, angle=3))
+    (found,) = await consumer.expect(timeout=15)
+    assert found["text"] == (
+        "Read from the label: P-2001 電子血壓計 BP-200, GTIN 06901234000030, lot BP2026A07, "
+        "expiry 2031-07-01, serial -.\nUse this product and lot?"
+    )
+    await press(consumer, found, "Use these")
+    assert (await consumer.expect_text()).startswith("What happened?")
+    await consumer.send("The display stays blank.")
+    await consumer.expect_text()
+    await consumer.send("138 0013 8000")
+    (ask_photos,) = await consumer.expect()
+    await press(consumer, ask_photos, "Skip")
+    (summary,) = await consumer.expect()
+    assert "Product: 電子血壓計 BP-200, lot BP2026A07" in summary["text"]
+    await press(consumer, summary, "Submit")
+    filed = await last(consumer, "Your complaint CC-")
+    assert "about 電子血壓計 BP-200, lot BP2026A07 is recorded" in filed["text"]
+
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(ConsumerComplaint))
+        batch = await session.get(Batch, complaint.batch_id)
+        assert (complaint.product_id, batch.lot_number) == (batch.product_id, "BP2026A07")
+    stages, actions = await evidence_of(bot, "consumer_complaint", complaint.id)
+    assert stages == ["label"] and "lot_from_label" in actions
