@@ -268,6 +268,12 @@ class ApproveReturn(CallbackAction, prefix="rt:approve"):
     return_id: int
 
 
+class RefuseReturn(CallbackAction, prefix="rt:refuse"):
+    """The business head does not approve an unsalable exchange (不批准); the reason is typed."""
+
+    return_id: int
+
+
 class ForwardToLeader(CallbackAction, prefix="rt:leader"):
     return_id: int
 

@@ -40,6 +40,7 @@ async def show_return(update: Update, context: BotContext) -> None:
                 *(getattr(request, f"{step}_by_id") for step, _ in STEPS),
                 request.inspected_by_id,
                 request.leader_by_id,
+                request.business_refused_by_id,
             ],
         )
     internal = bool(viewer.role_names & queries.STAFF_VIEWERS)
@@ -102,6 +103,15 @@ def render_return(
                 limit="—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
                 window_days=request.window_days or "—",
                 inside=as_text("return.inside.yes" if request.ratio_inside else "return.inside.no"),
+            )
+        )
+    if request.business_refusal:
+        lines.append(
+            t(
+                "return_view.business_refused",
+                name=names.get(request.business_refused_by_id or 0, ""),
+                at=request.business_refused_at,
+                reason=request.business_refusal,
             )
         )
     if request.leader_decision:

@@ -31,6 +31,7 @@ from procedures.actions import (
     DecideSpecialCase,
     ForwardToLeader,
     GoodsArrived,
+    RefuseReturn,
     SendReturnSlip,
     SignReturn,
 )
@@ -48,7 +49,9 @@ from ..conversations import dialogue, use_buttons
 RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
 CREDIT = 60
+REFUSAL = 70
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
+REFUSAL_KEY = "return_refusal"
 TEXT = filters.TEXT & ~filters.COMMAND
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
@@ -122,6 +125,40 @@ async def decide(update: Update, context: BotContext) -> None:
         )
     await query.answer()
     await _reply(update, context, request, "return.reply.decided")
+
+
+# --- the business head's refusal -----------------------------------------------------------
+
+
+async def begin_refusal(update: Update, context: BotContext) -> int:
+    """Checks the business head may refuse the exchange now; asks the reason."""
+    query = update.callback_query
+    assert query is not None
+    async with context.session() as session:
+        request = await review.return_for_refusal(
+            session, await context.actor(session), RefuseReturn.unpack(query.data).return_id
+        )
+    await query.answer()
+    context.user_data[REFUSAL_KEY] = {"return_id": request.id}
+    await context.reply(update, "return_refusal.ask", number=request.number)
+    return REFUSAL
+
+
+async def enter_refusal(update: Update, context: BotContext) -> int:
+    """Records the refusal with its reason; the customer and after-sales are told."""
+    state = context.user_data.get(REFUSAL_KEY)
+    if not state:
+        return ConversationHandler.END
+    async with context.unit_of_work() as uow:
+        request = await review.refuse_return(
+            uow,
+            await context.actor(uow.session),
+            state["return_id"],
+            update.effective_message.text,  # type: ignore[union-attr]
+        )
+    context.user_data.pop(REFUSAL_KEY, None)
+    await context.reply(update, "return_refusal.recorded", number=request.number)
+    return ConversationHandler.END
 
 
 # --- QC's inspection ----------------------------------------------------------------------
@@ -347,7 +384,7 @@ async def enter_credit(update: Update, context: BotContext) -> int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """Leaves the dialogue; nothing was recorded."""
-    for key in (INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY):
+    for key in (INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY, REFUSAL_KEY):
         context.user_data.pop(key, None)
     await context.reply(update, "cancel.done")
     return ConversationHandler.END
@@ -391,7 +428,17 @@ def settlement_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
+def refusal_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    return dialogue(
+        "return_refusal",
+        entry_points=[CallbackQueryHandler(begin_refusal, pattern=RefuseReturn.pattern())],
+        states={REFUSAL: [MessageHandler(TEXT, enter_refusal)]},
+        cancel=cancel,
+    )
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(refusal_conversation())
     application.add_handler(inspection_conversation())
     application.add_handler(settlement_conversation())
     for action in STEPS:
