@@ -106,14 +106,9 @@ def render_return(
             )
         )
     if request.business_refusal:
-        lines.append(
-            t(
-                "return_view.business_refused",
-                name=names.get(request.business_refused_by_id or 0, ""),
-                at=request.business_refused_at,
-                reason=request.business_refusal,
-            )
-        )
+        head = names.get(request.business_refused_by_id or 0, "")
+        refused = {"name": head, "at": request.business_refused_at}
+        lines.append(t("return_view.business_refused", **refused, reason=request.business_refusal))
     if request.leader_decision:
         lines.append(
             t(

@@ -100,7 +100,7 @@ async def return_for_refusal(session: AsyncSession, actor: User, return_id: int)
 
 
 async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: str) -> ReturnRequest:
-    """The business head does not approve (不批准) an unsalable exchange: final, with the reason,
+    """The business head does not approve (不批準) an unsalable exchange: final, with the reason,
     which goes to the customer (耐心向客戶說明) and to after-sales, who signed it."""
     session, now = uow.session, uow.clock.now()
     request = await return_for_refusal(session, actor, return_id)
@@ -108,15 +108,7 @@ async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: st
     request.status = ReturnStatus.REJECTED
     request.business_refusal = reason
     request.business_refused_by_id, request.business_refused_at = actor.id, now
-    record_change(
-        session,
-        request,
-        "business_refused",
-        now,
-        actor=actor,
-        before={"status": ReturnStatus.AWAITING_BUSINESS},
-        after={"status": request.status, "note": reason},
-    )
+    record_change(session, request, "business_refused", now, actor=actor, after={"note": reason})
     await tell_customer(session, request, "return.business_refused", {"refusal": reason}, now)
     await notify_roles(
         session,

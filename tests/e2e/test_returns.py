@@ -68,6 +68,18 @@ async def find_company_fault(
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: company fault.")
 
 
+async def request_exchange(bot: BotHarness, customer: Chat, quantity: int) -> None:
+    """The customer asks to exchange `quantity` of C003's lot GL2026B12 (unsalable)."""
+    await customer.send("/return")
+    await click(bot, customer, "unsalable (不適銷)")
+    await click(bot, customer, "P-2002 血糖試紙 GL-50")
+    await click(bot, customer, "GL2026B12")
+    await text_with(bot, customer, "How many?")
+    await customer.send(str(quantity))
+    await click(bot, customer, "Done")
+    await click(bot, customer, "Submit")
+
+
 async def stored(bot: BotHarness, number: str) -> ReturnRequest:
     await bot.settled()
     async with bot.services.session_factory() as session:
@@ -170,14 +182,7 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     finance = await register(bot, "finance", "Fan Finance")
     head = await register(bot, "after_sales_head", "Shou Head")
 
-    await customer.send("/return")
-    await click(bot, customer, "unsalable (不適銷)")
-    await click(bot, customer, "P-2002 血糖試紙 GL-50")
-    await click(bot, customer, "GL2026B12")
-    await text_with(bot, customer, "How many?")
-    await customer.send("4")
-    await click(bot, customer, "Done")
-    await click(bot, customer, "Submit")
+    await request_exchange(bot, customer, 4)
     refusal = (
         "the exchanged amount 180.00 (this request included) is 6.67% of the purchases 2700.00 "
         "in the last 90 days, over the contract's limit of 5.00%."
@@ -325,21 +330,14 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     assert request.complaint_id == complaint.id and request.goods_on_hold
 
 
-async def test_the_business_head_refuses_an_exchange_with_a_reason_and_a_second_press_changes_nothing(
-    bot: BotHarness,
-) -> None:
+async def test_the_business_head_refuses_an_exchange_with_a_reason(bot: BotHarness) -> None:
+    """Told to the customer and after-sales, shown on the record; a second press changes
+    nothing."""
     customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
     after_sales = await register(bot, "after_sales", "An After-sales")
     business = await register(bot, "business_head", "Bai Business")
 
-    await customer.send("/return")
-    await click(bot, customer, "unsalable (不適銷)")
-    await click(bot, customer, "P-2002 血糖試紙 GL-50")
-    await click(bot, customer, "GL2026B12")
-    await text_with(bot, customer, "How many?")
-    await customer.send("2")
-    await click(bot, customer, "Done")
-    await click(bot, customer, "Submit")
+    await request_exchange(bot, customer, 2)
     await text_with(bot, customer, "RT-2026-00001 received")
     await click(bot, after_sales, "Sign")
 
