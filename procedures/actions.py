@@ -367,6 +367,12 @@ class AnswerConsumerComplaint(CallbackAction, prefix="cc:answer"):
     complaint_id: int
 
 
+class StartConsumerReturn(CallbackAction, prefix="cc:return"):
+    """After-sales files the return that takes a consumer complaint's goods back."""
+
+    complaint_id: int
+
+
 class ChooseConsumerVerdict(CallbackAction, prefix="cc:v"):
     verdict: Literal["standing", "not_standing", "unresolved"]
 

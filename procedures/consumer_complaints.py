@@ -695,16 +695,32 @@ async def _announce_goods_back(
     )
 
 
+def _expect_goods_back(consumer_complaint: ConsumerComplaint) -> None:
+    """Its remedy brings goods back, and no return takes them yet."""
+    if consumer_complaint.remedy not in GOODS_BACK:
+        raise WrongState("consumer.no_goods_back", number=consumer_complaint.number)
+    if consumer_complaint.return_number is not None:
+        raise WrongState("consumer.return_already_linked", number=consumer_complaint.number)
+
+
+async def complaint_for_return(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> ConsumerComplaint:
+    """The complaint, if `actor` (after-sales) may file the return that takes its goods back
+    now: its remedy brings goods back and no return is named on it yet."""
+    roles.require_role(actor.role_names, FILING_STAFF)
+    consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
+    _expect_goods_back(consumer_complaint)
+    return consumer_complaint
+
+
 async def link_return(
     session: AsyncSession, complaint_id: int, return_number: str, now: dt.datetime
 ) -> ConsumerComplaint:
     """The hand-off to the returns procedure: the return RT-… that takes this complaint's goods
     is named on it, once. Called by the returns procedure in its own unit of work."""
     consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=True)
-    if consumer_complaint.remedy not in GOODS_BACK:
-        raise WrongState("consumer.no_goods_back", number=consumer_complaint.number)
-    if consumer_complaint.return_number is not None:
-        raise WrongState("consumer.return_already_linked", number=consumer_complaint.number)
+    _expect_goods_back(consumer_complaint)
     consumer_complaint.return_number = return_number
     record_change(
         session, consumer_complaint, "return_linked", now, after={"return_number": return_number}

@@ -29,6 +29,7 @@ from procedures.actions import (
     ConsumerPhotosDone,
     DecideConsumerComplaint,
     JudgeConsumerComplaint,
+    StartConsumerReturn,
     SubmitConsumerComplaint,
     UseLabel,
 )
@@ -527,9 +528,12 @@ async def enter_words(update: Update, context: BotContext) -> int:
                 uow, actor, complaint_id, cause=work["cause"], answer=words
             )
     context.user_data.pop(WORK_KEY, None)
+    goods_back = answered.complaint.remedy in cc.GOODS_BACK
+    start = StartConsumerReturn(complaint_id=answered.complaint.id)
     await context.reply(
         update,
         "consumer.answered",
+        buttons=[[button("consumer.button.start_return", start)]] if goods_back else None,
         number=answered.complaint.number,
         phone_note=_phone_note(answered.complaint, answered.reached_consumer),
     )

@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from procedures import consumer_complaints as cc
 from procedures.actions import (
     AddReturnLine,
     CancelReturn,
@@ -22,6 +23,7 @@ from procedures.actions import (
     ChooseReturnProduct,
     ChooseReturnReason,
     FinishReturnLines,
+    StartConsumerReturn,
     SubmitReturn,
     UseLabel,
 )
@@ -39,6 +41,7 @@ from . import return_record
 
 ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
 DRAFT_KEY = "return_intake"
+CONSUMER_KEY = "return_for_consumer"  # the consumer complaint, until the organisation is chosen
 TEXT = filters.TEXT & ~filters.COMMAND
 IMAGE = filters.PHOTO | filters.Document.IMAGE
 REASONS = ("unsalable", "quality")
@@ -71,6 +74,23 @@ async def start_return(update: Update, context: BotContext) -> int | None:
 @for_command("return_for")
 async def start_return_for(update: Update, context: BotContext) -> int:
     """After-sales files for a customer; asks which organisation."""
+    context.user_data.pop(CONSUMER_KEY, None)
+    return await _ask_organisation(update, context)
+
+
+async def start_consumer_return(update: Update, context: BotContext) -> int:
+    """After-sales files the return that takes a consumer complaint's goods back (4.3.3);
+    asks which customer (the shop) takes them."""
+    pressed = StartConsumerReturn.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    async with context.session() as session:
+        actor = await context.actor(session)
+        complaint = await cc.complaint_for_return(session, actor, pressed.complaint_id)
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    context.user_data[CONSUMER_KEY] = complaint.id
+    return await _ask_organisation(update, context)
+
+
+async def _ask_organisation(update: Update, context: BotContext) -> int:
     async with context.session() as session:
         organisations = await customer_organisations(session)
     buttons = [
@@ -95,7 +115,11 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
     assert query is not None
     await query.answer()
     organisation_id = ChooseReturnOrganisation.unpack(query.data).organisation_id
-    _begin(context, ReturnDraft(organisation_id=organisation_id, channel="phone"))
+    consumer_complaint_id = context.user_data.pop(CONSUMER_KEY, None)
+    _begin(
+        context,
+        ReturnDraft(organisation_id, channel="phone", consumer_complaint_id=consumer_complaint_id),
+    )
     return await _ask_reason(update, context)
 
 
@@ -371,6 +395,9 @@ async def submit(update: Update, context: BotContext) -> int:
             number=request.number,
             quantity=request.total_quantity,
             amount=f"{request.total_amount:.2f}",
+            linked=as_text("return_form.linked", number=filed.consumer_complaint)
+            if filed.consumer_complaint
+            else "",
             next_step=next_step,
         ),
     )
@@ -379,7 +406,7 @@ async def submit(update: Update, context: BotContext) -> int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """Drops the draft (button or /cancel)."""
-    return await DRAFTS.cancel(update, context)
+    return await DRAFTS.cancel(update, context, CONSUMER_KEY)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
@@ -388,6 +415,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         entry_points=[
             CommandHandler("return", start_return),
             CommandHandler("return_for", start_return_for),
+            CallbackQueryHandler(start_consumer_return, pattern=StartConsumerReturn.pattern()),
         ],
         states={
             ORGANISATION: [

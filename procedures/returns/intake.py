@@ -26,6 +26,7 @@ from storage.models import (
 from .. import roles
 from ..actions import ForwardToLeader, SignReturn
 from ..complaints.intake import check_quantity, find_shipped_product, shipped_batches
+from ..consumer_complaints import link_return
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, button, notify_roles
@@ -53,6 +54,8 @@ class ReturnDraft:
     # each {"batch_id", "quantity"} and the "label" scanned for it, if any; the product is the
     # lot's, the amount the shipment's price
     lines: list[dict[str, Any]] = field(default_factory=list)
+    # the consumer complaint whose goods this return takes back (4.3.3), filed by after-sales
+    consumer_complaint_id: int | None = None
     # the UDI label scanned at the line being filled in (labels.LabelMatch.evidence): it goes
     # with that line, as evidence and as the source of its lot
     label: dict[str, Any] | None = None
@@ -178,6 +181,7 @@ async def _store(session: AsyncSession, request: ReturnRequest) -> None:
 class FilingOutcome:
     request: ReturnRequest
     check: RatioCheck | None
+    consumer_complaint: str | None = None  # the number of the one the return was linked to
 
 
 async def file_return(
@@ -196,6 +200,8 @@ async def file_return(
         roles.require_role(actor.role_names, FILING_STAFF)
         if draft.channel not in CHANNELS:
             raise InvalidInput("return.incomplete")
+    if draft.consumer_complaint_id is not None and draft.channel == "chat":
+        raise NotAllowed()  # after-sales files a consumer's goods back
     if draft.reason not in tuple(ReturnReason) or not draft.lines:
         raise InvalidInput("return.incomplete")
     if len(draft.lines) > MAX_LINES:
@@ -247,6 +253,10 @@ async def file_return(
         keep_label(
             session, request, line.get("label"), actor, now, batch_id=line["batch_id"], line=number
         )
+    linked = None
+    if draft.consumer_complaint_id is not None:
+        linked = await link_return(session, draft.consumer_complaint_id, request.number, now)
+        record_change(session, request, "consumer_complaint", now, after={"number": linked.number})
     check = None
     if request.reason == ReturnReason.UNSALABLE:
         check = await check_ratio(
@@ -256,7 +266,7 @@ async def file_return(
     else:
         await ask_after_sales_head(session, request, now)
     await uow.commit()
-    return FilingOutcome(request, check)
+    return FilingOutcome(request, check, linked.number if linked else None)
 
 
 async def _after_ratio_check(
