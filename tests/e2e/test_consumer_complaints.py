@@ -228,6 +228,7 @@ async def test_a_consumer_complaints_return_is_filed_from_the_answer_and_named_o
         "Return RT-2026-00001 received: quantity 1, amount 390.00. "
         f"It is recorded on consumer complaint {number}."
     )
+    await bot.settled()
     async with bot.services.session_factory() as session:
         complaint = await session.scalar(
             select(ConsumerComplaint).where(ConsumerComplaint.number == number)

@@ -181,6 +181,7 @@ async def test_a_customer_files_a_return_line_from_a_label_photo_without_typing_
     await click(bot, customer, "Submit")
     number = (await text_with(bot, customer, "received")).split()[1]
 
+    await bot.settled()
     async with bot.services.session_factory() as session:
         request = await session.scalar(select(ReturnRequest).where(ReturnRequest.number == number))
         (line,) = request.lines
@@ -227,6 +228,7 @@ async def test_a_return_label_of_a_lot_not_shipped_is_refused_with_what_was_read
     await click(bot, after_sales, "Submit")
     filed = await text_with(bot, after_sales, "received")
     number = filed.split()[1]
+    await bot.settled()
     async with bot.services.session_factory() as session:
         request = await session.scalar(select(ReturnRequest).where(ReturnRequest.number == number))
         assert [(line.batch.lot_number, line.quantity) for line in request.lines] == [
@@ -266,6 +268,7 @@ async def test_a_consumer_files_a_complaint_from_a_label_photo_without_typing_th
     filed = await last(consumer, "Your complaint CC-")
     assert "about 電子血壓計 BP-200, lot BP2026A07 is recorded" in filed["text"]
 
+    await bot.settled()
     async with bot.services.session_factory() as session:
         complaint = await session.scalar(select(ConsumerComplaint))
         batch = await session.get(Batch, complaint.batch_id)
