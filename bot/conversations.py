@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, filters
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 from telegram.warnings import PTBUserWarning
 
 from procedures.actions import CallbackAction
 from procedures.outbox import button
 from procedures.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
+from procedures.unit_of_work import UnitOfWork
+from storage.models import User
 
 from .context import BotContext, edit_query_message
 
@@ -99,6 +109,67 @@ def dialogue(
             persistent=True,
             allow_reentry=True,
         )
+
+
+def typed_step(
+    name: str,
+    action: type[CallbackAction],
+    check: Callable[[AsyncSession, User, int], Any],
+    record: Callable[[UnitOfWork, User, int, str], Any],
+    texts: tuple[str, str],
+    state: int,
+    cancel: Any,
+    details: Callable[[Any], dict[str, Any]] = lambda _: {},
+    remember: Callable[[Update], dict[str, Any]] = lambda _: {},
+    after: Callable[[Update, BotContext, Any, dict[str, Any]], Awaitable[None]] | None = None,
+) -> ConversationHandler[Any]:
+    """A button that asks for one typed text and records it (a reason, an answer, an amount).
+    Pressed, `check` finds the record the action names if the user may take the step on it
+    now; the text typed next is recorded by `record`, which checks again with the row locked.
+    The question and the confirmation (`texts`) name the record's number and its
+    `details`; the scratch state is kept under `name`, which `cancel` drops. `remember` adds
+    what the press should leave in the scratch state (the pressed message, say); `after` runs
+    once the text is recorded, with that state, to tidy up the buttons that are now used."""
+    (field_name,) = (spec.name for spec in action.fields())
+    asked, recorded = texts
+
+    async def begin(update: Update, context: BotContext) -> int:
+        query = update.callback_query
+        assert query is not None
+        async with context.session() as session:
+            found = await check(
+                session,
+                await context.actor(session),
+                getattr(action.unpack(query.data), field_name),
+            )
+        await query.answer()
+        context.user_data[name] = {"id": found.id, **remember(update)}
+        await context.reply(update, asked, number=found.number, **details(found))
+        return state
+
+    async def enter(update: Update, context: BotContext) -> int:
+        scratch = context.user_data.get(name)
+        if not scratch:
+            return ConversationHandler.END
+        async with context.unit_of_work() as uow:
+            done = await record(
+                uow,
+                await context.actor(uow.session),
+                scratch["id"],
+                update.effective_message.text,  # type: ignore[union-attr]
+            )
+        context.user_data.pop(name, None)
+        await context.reply(update, recorded, number=done.number, **details(done))
+        if after is not None:
+            await after(update, context, done, scratch)
+        return ConversationHandler.END
+
+    return dialogue(
+        name,
+        entry_points=[CallbackQueryHandler(begin, pattern=action.pattern())],
+        states={state: [MessageHandler(filters.TEXT & ~filters.COMMAND, enter)]},
+        cancel=cancel,
+    )
 
 
 async def keep_photo(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,8 +26,11 @@ from procedures.actions import UseLabel
 from procedures.calendar import local_day
 from procedures.labels import Barcode, LabelMatch
 from procedures.outbox import button
+from procedures.photos import document_ref
+from storage.models import Batch
 
-from .context import BotContext
+from .context import BotContext, edit_query_message
+from .conversations import DialogueDraft
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,8 @@ def decode_image(content: bytes) -> list[Barcode]:
 
 
 def _image_file_id(update: Update) -> tuple[str, int | None]:
-    """The photo's largest size within MAX_BYTES, or the image file, with its size if known."""
+    """The photo's largest size within MAX_BYTES, or the image file, with its size if known
+    (Telegram's file id, to download)."""
     message = update.effective_message
     assert message is not None
     if message.photo:
@@ -83,6 +88,13 @@ def _image_file_id(update: Update) -> tuple[str, int | None]:
         return sizes[-1].file_id, sizes[-1].file_size
     assert message.document is not None
     return message.document.file_id, message.document.file_size
+
+
+def _evidence_ref(update: Update) -> str:
+    """The image as evidence is kept: a photo by its file id, an image file as a document."""
+    file_id, _ = _image_file_id(update)
+    message = update.effective_message
+    return file_id if message is not None and message.photo else document_ref(file_id)
 
 
 async def read_barcodes(update: Update, context: BotContext) -> list[Barcode] | None:
@@ -110,8 +122,9 @@ async def read_barcodes(update: Update, context: BotContext) -> list[Barcode] | 
 
 @dataclass(frozen=True)
 class LabelScan:
-    """What a label photo gave: the photo's file id and the label held against the master data
-    (None when no UDI was read). `usable` when the product and lot can be taken as they are."""
+    """What a label photo gave: the photo's evidence reference (its file id; an image file's is
+    `document:…`) and the label held against the master data (None when no UDI was read).
+    `usable` when the product and lot can be taken as they are."""
 
     file_id: str
     match: LabelMatch | None
@@ -140,7 +153,7 @@ async def scan_label(
     if not barcodes:
         await context.reply(update, "label.no_barcode")
         return None
-    file_id, _ = _image_file_id(update)
+    file_id = _evidence_ref(update)
     label = labels.pick_udi(barcodes)
     if label is None:
         await context.reply(update, "label.no_udi", count=len(barcodes))
@@ -164,3 +177,45 @@ async def scan_label(
             buttons=[[button("label.use", UseLabel(batch_id=match.batch.id))]],
         )
     return LabelScan(file_id=file_id, match=match)
+
+
+async def label_step(
+    update: Update,
+    context: BotContext,
+    drafts: DialogueDraft[Any],
+    *,
+    buyer: Callable[[Any], int | None],
+    step: Callable[[Any], int],
+) -> int:
+    """A dialogue's handler of a label photo at its product (or lot) step: the draft keeps the
+    label read (its `label`) for the *Use these* button and as evidence; the step stays
+    (`step` of the draft). `buyer` is the organisation whose shipments the lot must be among
+    (None: anywhere in the master data)."""
+    draft = drafts.get(context)
+    if draft is None:
+        return await drafts.expired(update, context)
+    scan = await scan_label(update, context, organisation_id=buyer(draft))
+    evidence = scan.evidence() if scan is not None else None
+    if evidence is not None:
+        draft.label = evidence
+        drafts.save(context, draft)
+    return step(draft)
+
+
+async def take_label(
+    update: Update, context: BotContext, label: dict[str, Any] | None, *, buyer: int | None
+) -> Batch | None:
+    """The lot of a pressed *Use these* button (its query already answered), if it is the draft's
+    `label`'s and, for a `buyer`, was shipped to them; the button leaves the message. None,
+    and the user told, for a stale or forged one."""
+    query = update.callback_query
+    assert query is not None
+    batch_id = UseLabel.unpack(query.data).batch_id
+    async with context.session() as session:
+        batch = await labels.labelled_batch(session, batch_id, label, organisation_id=buyer)
+    if batch is None:
+        await context.reply(update, "error.stale_button")
+        return None
+    if query.message is not None and getattr(query.message, "text", None):
+        await edit_query_message(update, query.message.text)  # type: ignore[union-attr]
+    return batch

@@ -305,6 +305,12 @@ class ApproveReturn(CallbackAction, prefix="rt:approve"):
     return_id: int
 
 
+class RefuseReturn(CallbackAction, prefix="rt:refuse"):
+    """The business head does not approve an unsalable exchange (不批准); the reason is typed."""
+
+    return_id: int
+
+
 class ForwardToLeader(CallbackAction, prefix="rt:leader"):
     return_id: int
 
@@ -394,6 +400,12 @@ class DecideConsumerComplaint(CallbackAction, prefix="cc:decide"):
 
 class AnswerConsumerComplaint(CallbackAction, prefix="cc:answer"):
     """After-sales gives the consumer the business head's decision."""
+
+    complaint_id: int
+
+
+class StartConsumerReturn(CallbackAction, prefix="cc:return"):
+    """After-sales files the return that takes a consumer complaint's goods back."""
 
     complaint_id: int
 

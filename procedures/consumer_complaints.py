@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ConsumerComplaint, Product, User
+from storage.models import Batch, ConsumerComplaint, Product, User
 
 from . import roles
 from .actions import AnswerConsumerComplaint, DecideConsumerComplaint, JudgeConsumerComplaint
@@ -31,7 +31,7 @@ from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users
-from .photos import add_photos
+from .photos import add_photos, keep_label
 from .text_input import MAX_TEXT, check_text, column_length, cut_text
 from .timeline import SUBJECT_TYPES, record_change
 from .unit_of_work import UnitOfWork
@@ -91,6 +91,9 @@ class ConsumerComplaintDraft:
     contact: str | None = None
     product_id: int | None = None
     product_text: str | None = None
+    # the lot a scanned label named, and that label (labels.LabelMatch.evidence), kept as evidence
+    batch_id: int | None = None
+    label: dict[str, Any] | None = None
     description: str | None = None
     photo_file_ids: list[str] = field(default_factory=list)
 
@@ -171,6 +174,11 @@ async def file_consumer_complaint(
     product = await session.get(Product, draft.product_id) if draft.product_id else None
     if draft.product_id is not None and product is None:
         raise InvalidInput("consumer.incomplete")
+    batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
+    if draft.batch_id is not None and (
+        batch is None or product is None or batch.product_id != product.id
+    ):
+        raise InvalidInput("consumer.incomplete")
     by_consumer = draft.channel == "chat"
     consumer_complaint = ConsumerComplaint(
         number=await next_number(session, "CC", now.year),
@@ -182,6 +190,7 @@ async def file_consumer_complaint(
         else cut_text(draft.consumer_name, NAME_LENGTH),
         contact=check_contact(draft.contact),
         product_id=product.id if product else None,
+        batch_id=batch.id if batch else None,
         product_text=None
         if product
         else check_text(
@@ -195,7 +204,7 @@ async def file_consumer_complaint(
         raise InvalidInput("consumer.empty_consumer")
     session.add(consumer_complaint)
     await session.flush()
-    await session.refresh(consumer_complaint, ["product"])
+    await session.refresh(consumer_complaint, ["product", "batch"])
     add_photos(session, SUBJECT, consumer_complaint.id, "intake", draft.photo_file_ids, actor, now)
     record_change(
         session,
@@ -207,9 +216,11 @@ async def file_consumer_complaint(
             "number": consumer_complaint.number,
             "channel": consumer_complaint.channel,
             "product": consumer_complaint.product_label,
+            "lot": batch.lot_number if batch else None,
             "photos": len(draft.photo_file_ids),
         },
     )
+    keep_label(session, consumer_complaint, draft.label, actor, now, batch_id=draft.batch_id)
     due = now + answer_within
     _open(session, consumer_complaint, FIRST_ANSWER, roles.AFTER_SALES, now, due)
     await notify_roles(
@@ -250,12 +261,23 @@ def _open(
     )
 
 
+def product_param(consumer_complaint: ConsumerComplaint) -> Any:
+    """The product as messages name it: with its lot when a label named one."""
+    if consumer_complaint.batch is None:
+        return consumer_complaint.product_label
+    return as_text(
+        "consumer.product_lot",
+        product=consumer_complaint.product_label,
+        lot=consumer_complaint.batch.lot_number,
+    )
+
+
 def _params(consumer_complaint: ConsumerComplaint) -> dict[str, Any]:
     return {
         "number": consumer_complaint.number,
         "name": consumer_complaint.consumer_name,
         "contact": consumer_complaint.contact,
-        "product": consumer_complaint.product_label,
+        "product": product_param(consumer_complaint),
     }
 
 
@@ -268,7 +290,7 @@ async def load_consumer_complaint(
     consumer_complaint = await session.scalar(query)
     if consumer_complaint is None:
         raise NotFound("consumer.not_found")
-    await session.refresh(consumer_complaint, ["product"])
+    await session.refresh(consumer_complaint, ["product", "batch"])
     return consumer_complaint
 
 
@@ -673,16 +695,32 @@ async def _announce_goods_back(
     )
 
 
+def _expect_goods_back(consumer_complaint: ConsumerComplaint) -> None:
+    """Its remedy brings goods back, and no return takes them yet."""
+    if consumer_complaint.remedy not in GOODS_BACK:
+        raise WrongState("consumer.no_goods_back", number=consumer_complaint.number)
+    if consumer_complaint.return_number is not None:
+        raise WrongState("consumer.return_already_linked", number=consumer_complaint.number)
+
+
+async def complaint_for_return(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> ConsumerComplaint:
+    """The complaint, if `actor` (after-sales) may file the return that takes its goods back
+    now: its remedy brings goods back and no return is named on it yet."""
+    roles.require_role(actor.role_names, FILING_STAFF)
+    consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
+    _expect_goods_back(consumer_complaint)
+    return consumer_complaint
+
+
 async def link_return(
     session: AsyncSession, complaint_id: int, return_number: str, now: dt.datetime
 ) -> ConsumerComplaint:
     """The hand-off to the returns procedure: the return RT-… that takes this complaint's goods
     is named on it, once. Called by the returns procedure in its own unit of work."""
     consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=True)
-    if consumer_complaint.remedy not in GOODS_BACK:
-        raise WrongState("consumer.no_goods_back", number=consumer_complaint.number)
-    if consumer_complaint.return_number is not None:
-        raise WrongState("consumer.return_already_linked", number=consumer_complaint.number)
+    _expect_goods_back(consumer_complaint)
     consumer_complaint.return_number = return_number
     record_change(
         session, consumer_complaint, "return_linked", now, after={"return_number": return_number}

@@ -200,3 +200,22 @@ async def match_label(
     if problem is None and expiry is not None and expiry < today:
         problem = "label.expired"
     return LabelMatch(label=label, product=product, batch=batch, expiry=expiry, problem=problem)
+
+
+async def labelled_batch(
+    session: AsyncSession,
+    batch_id: int,
+    label: dict[str, Any] | None,
+    *,
+    organisation_id: int | None,
+) -> Batch | None:
+    """The lot a *Use these* button names, if it is the one the draft's last scanned label
+    (`label`, LabelMatch.evidence) found and, for a buyer, one shipped to them; None for a
+    stale or forged button."""
+    if not label or label.get("batch_id") != batch_id:
+        return None
+    batch = await session.get(Batch, batch_id)
+    if batch is None or organisation_id is None:
+        return batch
+    shipped = await shipped_batches(session, organisation_id, batch.product_id)
+    return batch if batch.id in {b.id for b in shipped} else None

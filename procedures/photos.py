@@ -22,7 +22,7 @@ from storage.models import Photo, User
 
 from . import roles
 from .outbox import notify_roles
-from .timeline import SUBJECT_TYPES
+from .timeline import SUBJECT_TYPES, record_change
 
 # Telegram lets a bot download files up to this size (getFile); a larger one is refused at intake.
 DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024
@@ -76,6 +76,40 @@ def add_photos(
                 next_download_at=now,
             )
         )
+
+
+# what the timeline keeps of a scanned label (labels.UdiLabel.to_json)
+LABEL_FIELDS = ("gtin", "lot", "expiry", "serial", "element_string")
+
+
+def keep_label(
+    session: AsyncSession,
+    record: Any,
+    label: dict[str, Any] | None,
+    actor: User,
+    now: dt.datetime,
+    *,
+    batch_id: int | None,
+    **more: Any,
+) -> None:
+    """A scanned label (labels.LabelMatch.evidence) is evidence on any record: its photo (stage
+    "label") and the fields read, with the timeline saying whether the product and lot were
+    taken from it (the record's lot, `batch_id`, is the label's). `more` adds to the timeline
+    entry (a return's line number)."""
+    if not label:
+        return
+    used = label.get("batch_id") is not None and label.get("batch_id") == batch_id
+    if label.get("file_id"):
+        subject_type = SUBJECT_TYPES[type(record)]
+        add_photos(session, subject_type, record.id, "label", [label["file_id"]], actor, now)
+    record_change(
+        session,
+        record,
+        "lot_from_label" if used else "label_scanned",
+        now,
+        actor=actor,
+        after={**{name: label.get(name) for name in LABEL_FIELDS}, **more},
+    )
 
 
 async def photos_of(session: AsyncSession, subject_type: str, subject_id: int) -> list[Photo]:

@@ -511,6 +511,10 @@ class ReturnRequest(Base):
     ratio_inside: Mapped[bool | None] = mapped_column(Boolean)
     refused_at: Mapped[dt.datetime | None]
     refusal: Mapped[str | None] = mapped_column(String(24))
+    # the business head's refusal of an unsalable exchange inside the ratio (不批准), final
+    business_refusal: Mapped[str | None] = mapped_column(Text)
+    business_refused_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    business_refused_at: Mapped[dt.datetime | None]
     # the company leader's decision on a special case (特殊情況), final
     leader_decision: Mapped[str | None] = mapped_column(String(16))
     leader_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -599,6 +603,8 @@ class ConsumerComplaint(Base):
     contact: Mapped[str] = mapped_column(String(200))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     product_text: Mapped[str | None] = mapped_column(String(200))  # a product not on file
+    # the lot, when a photo of the device's label named one of the master data
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
     description: Mapped[str] = mapped_column(Text)
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     received_at: Mapped[dt.datetime]
@@ -624,6 +630,7 @@ class ConsumerComplaint(Base):
     return_number: Mapped[str | None] = mapped_column(String(16))
 
     product: Mapped[Product | None] = relationship()
+    batch: Mapped[Batch | None] = relationship()
 
     @property
     def product_label(self) -> str:

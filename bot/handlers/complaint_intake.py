@@ -197,42 +197,29 @@ def _goods_step(draft: ComplaintDraft) -> int:
     return PRODUCT if draft.product_id is None and draft.product_text is None else BATCH
 
 
+def _buyer(draft: ComplaintDraft) -> int | None:
+    """Whose shipments a scanned lot must be among: the customer's; staff file any lot."""
+    return None if _by_staff(draft) else draft.organisation_id
+
+
 async def scan_label(update: Update, context: BotContext) -> int:
     """Reads a photo of the label: offers its product and lot with one button, or says what
     was read and what is wrong. The draft keeps the label; the step stays as it was."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    buyer = None if _by_staff(draft) else draft.organisation_id
-    scan = await label_photos.scan_label(update, context, organisation_id=buyer)
-    if scan is not None and scan.evidence() is not None:
-        draft.label = scan.evidence()
-        _save(context, draft)
-    return _goods_step(draft)
+    return await label_photos.label_step(update, context, DRAFTS, buyer=_buyer, step=_goods_step)
 
 
 async def use_label(update: Update, context: BotContext) -> int:
     """Takes the product and lot of the scanned label; asks for the quantity."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await update.callback_query.answer()  # type: ignore[union-attr]
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    batch_id = UseLabel.unpack(query.data).batch_id
-    async with context.session() as session:
-        batch = await session.get(Batch, batch_id)
-        if batch is not None and not _by_staff(draft):
-            shipped = await intake.shipped_batches(session, draft.organisation_id, batch.product_id)
-            batch = batch if batch.id in {b.id for b in shipped} else None
-    if batch is None or (draft.label or {}).get("batch_id") != batch_id:
-        await context.reply(update, "error.stale_button")
+    batch = await label_photos.take_label(update, context, draft.label, buyer=_buyer(draft))
+    if batch is None:
         return _goods_step(draft)
     draft.product_id, draft.product_text = batch.product_id, None
     draft.batch_id, draft.lot_text = batch.id, None
     _save(context, draft)
-    if query.message is not None and getattr(query.message, "text", None):
-        await edit_query_message(update, query.message.text)  # type: ignore[union-attr]
     async with context.session() as session:
         unit = await intake.product_unit(session, product_id=draft.product_id)
     await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))

@@ -7,6 +7,7 @@ procedure. Every button re-checks role and state in the procedure."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -34,7 +35,7 @@ from storage.models import Complaint, User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, use_buttons
+from ..conversations import dialogue, typed_step, use_buttons
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 ANSWER_TEXT = 20
@@ -96,40 +97,6 @@ async def buyer_told(update: Update, context: BotContext) -> None:
 
 
 # --- the supplier's answer -------------------------------------------------------------------
-
-
-async def begin_answer(update: Update, context: BotContext) -> int | None:
-    """Checks the answer may be recorded; asks for it."""
-    query = update.callback_query
-    assert query is not None
-    async with context.session() as session:
-        complaint = await nonconforming.complaint_for_supplier_answer(
-            session,
-            await context.actor(session),
-            BeginSupplierAnswer.unpack(query.data).complaint_id,
-        )
-    await query.answer()
-    context.user_data[ANSWER_KEY] = {"complaint_id": complaint.id, "origin": origin_of(update)}
-    await context.reply(update, "steps.ask_answer", number=complaint.number)
-    return ANSWER_TEXT
-
-
-async def enter_answer(update: Update, context: BotContext) -> int:
-    """Records the answer; quality is told."""
-    state = context.user_data.get(ANSWER_KEY)
-    if not state:
-        return ConversationHandler.END
-    async with context.unit_of_work() as uow:
-        complaint = await nonconforming.record_supplier_answer(
-            uow,
-            await context.actor(uow.session),
-            state["complaint_id"],
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
-    context.user_data.pop(ANSWER_KEY, None)
-    await context.reply(update, "steps.answer_recorded", number=complaint.number)
-    await retire_used_buttons(context, complaint, state.get("origin"))
-    return ConversationHandler.END
 
 
 async def _record_by_command(
@@ -247,12 +214,29 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 def answer_conversation() -> ConversationHandler:  # type: ignore[type-arg]
-    return dialogue(
-        "supplier_answer",
-        entry_points=[CallbackQueryHandler(begin_answer, pattern=BeginSupplierAnswer.pattern())],
-        states={ANSWER_TEXT: [MessageHandler(TEXT, enter_answer)]},
-        cancel=cancel,
+    """The supplier's answer, recorded by quality; quality is told."""
+    texts = ("steps.ask_answer", "steps.answer_recorded")
+    check, record = (
+        nonconforming.complaint_for_supplier_answer,
+        nonconforming.record_supplier_answer,
     )
+    return typed_step(
+        ANSWER_KEY,
+        BeginSupplierAnswer,
+        check,
+        record,
+        texts,
+        ANSWER_TEXT,
+        cancel,
+        remember=lambda update: {"origin": origin_of(update)},
+        after=_retire_answer_button,
+    )
+
+
+async def _retire_answer_button(
+    update: Update, context: BotContext, complaint: Complaint, scratch: dict[str, Any]
+) -> None:
+    await retire_used_buttons(context, complaint, scratch.get("origin"))
 
 
 def handoff_conversation() -> ConversationHandler:  # type: ignore[type-arg]

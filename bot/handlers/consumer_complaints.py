@@ -29,12 +29,15 @@ from procedures.actions import (
     ConsumerPhotosDone,
     DecideConsumerComplaint,
     JudgeConsumerComplaint,
+    StartConsumerReturn,
     SubmitConsumerComplaint,
+    UseLabel,
 )
 from procedures.consumer_complaints import ConsumerComplaintDraft, Verdict
 from procedures.outbox import as_text, button
-from storage.models import ConsumerComplaint, Product
+from storage.models import Batch, ConsumerComplaint, Product
 
+from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import DialogueDraft, dialogue, keep_photo, use_buttons
@@ -44,6 +47,7 @@ VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
 DRAFT_KEY = "consumer_intake"
 WORK_KEY = "consumer_work"
 TEXT = filters.TEXT & ~filters.COMMAND
+IMAGE = filters.PHOTO | filters.Document.IMAGE
 
 
 # --- intake ----------------------------------------------------------------------------------
@@ -95,7 +99,8 @@ async def _ask_product(update: Update, context: BotContext) -> int:
         ]
         for p in products
     ]
-    await context.reply(update, "consumer.ask_product", buttons=buttons)
+    question = context.text("consumer.ask_product")
+    await context.reply(update, "label.with_hint", question=question, buttons=buttons)
     return PRODUCT
 
 
@@ -112,7 +117,7 @@ async def choose_product(update: Update, context: BotContext) -> int:
         if await session.get(Product, product_id) is None:
             await context.reply(update, "error.stale_button")
             return PRODUCT
-    draft.product_id, draft.product_text = product_id, None
+    draft.product_id, draft.product_text, draft.batch_id = product_id, None, None
     _save(context, draft)
     await context.reply(update, "consumer.ask_description")
     return DESCRIPTION
@@ -128,6 +133,30 @@ async def type_product(update: Update, context: BotContext) -> int:
             session,
             update.effective_message.text,  # type: ignore[union-attr]
         )
+    draft.batch_id = None
+    _save(context, draft)
+    await context.reply(update, "consumer.ask_description")
+    return DESCRIPTION
+
+
+async def scan_label(update: Update, context: BotContext) -> int:
+    """Reads a photo of the label: offers its product and lot (any in the master data) with one
+    button, or says what was read and what is wrong; the product step stays."""
+    return await label_photos.label_step(
+        update, context, DRAFTS, buyer=lambda _: None, step=lambda _: PRODUCT
+    )
+
+
+async def use_label(update: Update, context: BotContext) -> int:
+    """Takes the product and lot of the scanned label; asks what happened."""
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    batch = await label_photos.take_label(update, context, draft.label, buyer=None)
+    if batch is None:
+        return PRODUCT
+    draft.product_id, draft.product_text, draft.batch_id = batch.product_id, None, batch.id
     _save(context, draft)
     await context.reply(update, "consumer.ask_description")
     return DESCRIPTION
@@ -185,6 +214,8 @@ async def photos_done(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     async with context.session() as session:
         product = await session.get(Product, draft.product_id) if draft.product_id else None
+        batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
+    product_name = product.name if product else draft.product_text
     await context.reply(
         update,
         "consumer.summary",
@@ -196,7 +227,9 @@ async def photos_done(update: Update, context: BotContext) -> int:
         ],
         name=draft.consumer_name,
         contact=draft.contact,
-        product=product.name if product else draft.product_text,
+        product=as_text("consumer.product_lot", product=product_name, lot=batch.lot_number)
+        if batch
+        else product_name,
         description=draft.description,
         photos=len(draft.photo_file_ids),
     )
@@ -225,7 +258,7 @@ async def submit(update: Update, context: BotContext) -> int:
         context.text(
             key,
             number=filed.complaint.number,
-            product=filed.complaint.product_label,
+            product=cc.product_param(filed.complaint),
             due_at=filed.answer_due,
         ),
     )
@@ -249,6 +282,8 @@ def intake_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             PRODUCT: [
                 CallbackQueryHandler(choose_product, pattern=ChooseConsumerProduct.pattern()),
                 MessageHandler(TEXT, type_product),
+                MessageHandler(IMAGE, scan_label),
+                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
             ],
             DESCRIPTION: [MessageHandler(TEXT, enter_description)],
             CONTACT: [MessageHandler(TEXT, enter_contact)],
@@ -304,7 +339,7 @@ async def _show(update: Update, context: BotContext, complaint: ConsumerComplain
             number=complaint.number,
             name=complaint.consumer_name,
             contact=complaint.contact,
-            product=complaint.product_label,
+            product=cc.product_param(complaint),
             description=complaint.description,
             received_at=complaint.received_at,
         ),
@@ -493,9 +528,12 @@ async def enter_words(update: Update, context: BotContext) -> int:
                 uow, actor, complaint_id, cause=work["cause"], answer=words
             )
     context.user_data.pop(WORK_KEY, None)
+    goods_back = answered.complaint.remedy in cc.GOODS_BACK
+    start = StartConsumerReturn(complaint_id=answered.complaint.id)
     await context.reply(
         update,
         "consumer.answered",
+        buttons=[[button("consumer.button.start_return", start)]] if goods_back else None,
         number=answered.complaint.number,
         phone_note=_phone_note(answered.complaint, answered.reached_consumer),
     )

@@ -14,6 +14,7 @@ from telegram.ext import (
     filters,
 )
 
+from procedures import consumer_complaints as cc
 from procedures.actions import (
     AddReturnLine,
     CancelReturn,
@@ -22,7 +23,9 @@ from procedures.actions import (
     ChooseReturnProduct,
     ChooseReturnReason,
     FinishReturnLines,
+    StartConsumerReturn,
     SubmitReturn,
+    UseLabel,
 )
 from procedures.complaints.intake import customer_organisations, shipped_products
 from procedures.outbox import as_text, button
@@ -30,6 +33,7 @@ from procedures.returns import intake
 from procedures.returns.intake import ReturnDraft
 from storage.models import Batch, Organisation, Product
 
+from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import DialogueDraft, dialogue, use_buttons
@@ -37,7 +41,9 @@ from . import return_record
 
 ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
 DRAFT_KEY = "return_intake"
+CONSUMER_KEY = "return_for_consumer"  # the consumer complaint, until the organisation is chosen
 TEXT = filters.TEXT & ~filters.COMMAND
+IMAGE = filters.PHOTO | filters.Document.IMAGE
 REASONS = ("unsalable", "quality")
 
 
@@ -68,6 +74,23 @@ async def start_return(update: Update, context: BotContext) -> int | None:
 @for_command("return_for")
 async def start_return_for(update: Update, context: BotContext) -> int:
     """After-sales files for a customer; asks which organisation."""
+    context.user_data.pop(CONSUMER_KEY, None)
+    return await _ask_organisation(update, context)
+
+
+async def start_consumer_return(update: Update, context: BotContext) -> int:
+    """After-sales files the return that takes a consumer complaint's goods back (4.3.3);
+    asks which customer (the shop) takes them."""
+    pressed = StartConsumerReturn.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    async with context.session() as session:
+        actor = await context.actor(session)
+        complaint = await cc.complaint_for_return(session, actor, pressed.complaint_id)
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    context.user_data[CONSUMER_KEY] = complaint.id
+    return await _ask_organisation(update, context)
+
+
+async def _ask_organisation(update: Update, context: BotContext) -> int:
     async with context.session() as session:
         organisations = await customer_organisations(session)
     buttons = [
@@ -92,7 +115,11 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
     assert query is not None
     await query.answer()
     organisation_id = ChooseReturnOrganisation.unpack(query.data).organisation_id
-    _begin(context, ReturnDraft(organisation_id=organisation_id, channel="phone"))
+    consumer_complaint_id = context.user_data.pop(CONSUMER_KEY, None)
+    _begin(
+        context,
+        ReturnDraft(organisation_id, channel="phone", consumer_complaint_id=consumer_complaint_id),
+    )
     return await _ask_reason(update, context)
 
 
@@ -133,30 +160,58 @@ async def _ask_product(update: Update, context: BotContext, draft: ReturnDraft) 
         ]
         for p in products
     ]
-    await context.reply(update, "return_form.ask_product", buttons=buttons)
+    question = context.text("return_form.ask_product")
+    await context.reply(update, "label.with_hint", question=question, buttons=buttons)
     return PRODUCT
 
 
 async def choose_product(update: Update, context: BotContext) -> int:
-    """Stores nothing yet; asks for the lot among those shipped of the product."""
+    """Stores the product for this line; asks for the lot among those shipped of it."""
     query = update.callback_query
     assert query is not None
     await query.answer()
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    product_id = ChooseReturnProduct.unpack(query.data).product_id
+    return await _ask_batch(
+        update, context, draft, ChooseReturnProduct.unpack(query.data).product_id
+    )
+
+
+async def _ask_batch(
+    update: Update, context: BotContext, draft: ReturnDraft, product_id: int
+) -> int:
     async with context.session() as session:
         batches = await intake.returnable_batches(session, draft.organisation_id, product_id)
     if not batches:
         await context.reply(update, "error.stale_button")
         return PRODUCT
+    _save(context, draft, product_id=product_id)
     buttons = [
         [button("return_form.lot", ChooseReturnBatch(batch_id=b.id), lot=b.lot_number)]
         for b in batches
     ]
     await context.reply(update, "return_form.ask_batch", buttons=buttons)
     return BATCH
+
+
+async def type_goods(update: Update, context: BotContext) -> int:
+    """A product code or name, or a lot, typed (among what was shipped to the organisation):
+    asks for the lot, or the quantity."""
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    async with context.session() as session:
+        product, batch = await intake.typed_goods(
+            session,
+            draft.organisation_id,
+            update.effective_message.text,  # type: ignore[union-attr]
+            product_id=context.user_data[DRAFT_KEY].get("product_id"),
+        )
+    if batch is not None:
+        return await _ask_quantity(update, context, draft, batch.id)
+    assert product is not None
+    return await _ask_batch(update, context, draft, product.id)
 
 
 async def choose_batch(update: Update, context: BotContext) -> int:
@@ -167,7 +222,43 @@ async def choose_batch(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    batch_id = ChooseReturnBatch.unpack(query.data).batch_id
+    return await _ask_quantity(
+        update, context, draft, ChooseReturnBatch.unpack(query.data).batch_id
+    )
+
+
+def _line_step(context: BotContext) -> int:
+    """Where a label photo leaves the line: at its product, or at its lot once one is chosen."""
+    return BATCH if context.user_data[DRAFT_KEY].get("product_id") else PRODUCT
+
+
+async def scan_label(update: Update, context: BotContext) -> int:
+    """Reads a photo of the label: offers its product and lot (shipped to the organisation)
+    with one button, or says what was read and what is wrong; the line's step stays."""
+    return await label_photos.label_step(
+        update,
+        context,
+        DRAFTS,
+        buyer=lambda draft: draft.organisation_id,
+        step=lambda _: _line_step(context),
+    )
+
+
+async def use_label(update: Update, context: BotContext) -> int:
+    """Takes the lot of the scanned label for this line; asks the quantity."""
+    await update.callback_query.answer()  # type: ignore[union-attr]
+    draft = _draft(context)
+    if draft is None:
+        return await _expired(update, context)
+    batch = await label_photos.take_label(update, context, draft.label, buyer=draft.organisation_id)
+    if batch is None:
+        return _line_step(context)
+    return await _ask_quantity(update, context, draft, batch.id)
+
+
+async def _ask_quantity(
+    update: Update, context: BotContext, draft: ReturnDraft, batch_id: int
+) -> int:
     async with context.session() as session:
         left = await intake.returnable_quantity(session, draft, batch_id)
     _save(context, draft, batch_id=batch_id)
@@ -191,8 +282,9 @@ async def enter_quantity(update: Update, context: BotContext) -> int:
         amount = await intake.line_amount(session, draft.organisation_id, batch_id, quantity)
         batch = await session.get(Batch, batch_id)
         product = await session.get(Product, batch.product_id) if batch else None
-    draft.lines.append({"batch_id": batch_id, "quantity": quantity})
-    _save(context, draft, batch_id=None)
+    draft.lines.append({"batch_id": batch_id, "quantity": quantity, "label": draft.label})
+    draft.label = None
+    _save(context, draft, batch_id=None, product_id=None)
     assert batch is not None and product is not None
     await context.reply(
         update,
@@ -303,6 +395,9 @@ async def submit(update: Update, context: BotContext) -> int:
             number=request.number,
             quantity=request.total_quantity,
             amount=f"{request.total_amount:.2f}",
+            linked=as_text("return_form.linked", number=filed.consumer_complaint)
+            if filed.consumer_complaint
+            else "",
             next_step=next_step,
         ),
     )
@@ -311,7 +406,7 @@ async def submit(update: Update, context: BotContext) -> int:
 
 async def cancel(update: Update, context: BotContext) -> int:
     """Drops the draft (button or /cancel)."""
-    return await DRAFTS.cancel(update, context)
+    return await DRAFTS.cancel(update, context, CONSUMER_KEY)
 
 
 def conversation() -> ConversationHandler:  # type: ignore[type-arg]
@@ -320,6 +415,7 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
         entry_points=[
             CommandHandler("return", start_return),
             CommandHandler("return_for", start_return_for),
+            CallbackQueryHandler(start_consumer_return, pattern=StartConsumerReturn.pattern()),
         ],
         states={
             ORGANISATION: [
@@ -334,11 +430,15 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
             ],
             PRODUCT: [
                 CallbackQueryHandler(choose_product, pattern=ChooseReturnProduct.pattern()),
-                MessageHandler(TEXT, use_buttons),
+                MessageHandler(TEXT, type_goods),
+                MessageHandler(IMAGE, scan_label),
+                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
             ],
             BATCH: [
                 CallbackQueryHandler(choose_batch, pattern=ChooseReturnBatch.pattern()),
-                MessageHandler(TEXT, use_buttons),
+                MessageHandler(TEXT, type_goods),
+                MessageHandler(IMAGE, scan_label),
+                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
             ],
             QUANTITY: [MessageHandler(TEXT, enter_quantity)],
             MORE: [

@@ -40,6 +40,7 @@ async def show_return(update: Update, context: BotContext) -> None:
                 *(getattr(request, f"{step}_by_id") for step, _ in STEPS),
                 request.inspected_by_id,
                 request.leader_by_id,
+                request.business_refused_by_id,
             ],
         )
     internal = bool(viewer.role_names & queries.STAFF_VIEWERS)
@@ -104,6 +105,10 @@ def render_return(
                 inside=as_text("return.inside.yes" if request.ratio_inside else "return.inside.no"),
             )
         )
+    if request.business_refusal:
+        head = names.get(request.business_refused_by_id or 0, "")
+        refused = {"name": head, "at": request.business_refused_at}
+        lines.append(t("return_view.business_refused", **refused, reason=request.business_refusal))
     if request.leader_decision:
         lines.append(
             t(

@@ -31,6 +31,7 @@ from procedures.actions import (
     DecideSpecialCase,
     ForwardToLeader,
     GoodsArrived,
+    RefuseReturn,
     SendReturnSlip,
     SignReturn,
 )
@@ -43,12 +44,14 @@ from procedures.returns.queries import buttons_for
 from storage.models import ReturnRequest, User
 
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, use_buttons
+from ..conversations import dialogue, typed_step, use_buttons
 
 RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
 CREDIT = 60
+REFUSAL = 70
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
+REFUSAL_KEY = "return_refusal"
 TEXT = filters.TEXT & ~filters.COMMAND
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
@@ -304,50 +307,9 @@ async def enter_replacement_quantity(update: Update, context: BotContext) -> int
     return ConversationHandler.END
 
 
-async def begin_credit(update: Update, context: BotContext) -> int:
-    """Checks a credit is due; asks finance for the amount."""
-    query = update.callback_query
-    assert query is not None
-    async with context.session() as session:
-        request = await goods.return_for_credit(
-            session, await context.actor(session), BeginCredit.unpack(query.data).return_id
-        )
-    await query.answer()
-    context.user_data[CREDIT_KEY] = {"return_id": request.id}
-    await context.reply(
-        update,
-        "return_credit.ask",
-        number=request.number,
-        amount=f"{request.total_amount or 0:.2f}",
-    )
-    return CREDIT
-
-
-async def enter_credit(update: Update, context: BotContext) -> int:
-    """Records the credit amount; the customer is told."""
-    state = context.user_data.get(CREDIT_KEY)
-    if not state:
-        return ConversationHandler.END
-    async with context.unit_of_work() as uow:
-        request = await goods.record_credit(
-            uow,
-            await context.actor(uow.session),
-            state["return_id"],
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
-    context.user_data.pop(CREDIT_KEY, None)
-    await context.reply(
-        update,
-        "return_credit.recorded",
-        number=request.number,
-        amount=f"{request.credit_amount:.2f}",
-    )
-    return ConversationHandler.END
-
-
 async def cancel(update: Update, context: BotContext) -> int:
     """Leaves the dialogue; nothing was recorded."""
-    for key in (INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY):
+    for key in (INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY, REFUSAL_KEY):
         context.user_data.pop(key, None)
     await context.reply(update, "cancel.done")
     return ConversationHandler.END
@@ -377,7 +339,6 @@ def settlement_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         "return_settlement",
         entry_points=[
             CallbackQueryHandler(begin_settlement, pattern=ChooseSettlement.pattern()),
-            CallbackQueryHandler(begin_credit, pattern=BeginCredit.pattern()),
         ],
         states={
             REPLACEMENT_LOT: [
@@ -385,13 +346,39 @@ def settlement_conversation() -> ConversationHandler:  # type: ignore[type-arg]
                 MessageHandler(TEXT, use_buttons),
             ],
             REPLACEMENT_QUANTITY: [MessageHandler(TEXT, enter_replacement_quantity)],
-            CREDIT: [MessageHandler(TEXT, enter_credit)],
         },
         cancel=cancel,
     )
 
 
+def credit_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    """Finance records a refund's credit amount; the customer is told."""
+    texts = ("return_credit.ask", "return_credit.recorded")
+    check, record = goods.return_for_credit, goods.record_credit
+    step = typed_step(
+        CREDIT_KEY, BeginCredit, check, record, texts, CREDIT, cancel, _credit_figures
+    )
+    return step
+
+
+def _credit_figures(request: ReturnRequest) -> dict[str, str]:
+    return {
+        "amount": f"{request.total_amount or 0:.2f}",
+        "credit": f"{request.credit_amount or 0:.2f}",
+    }
+
+
+def refusal_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+    """The business head's refusal of an exchange, with its reason; the customer and
+    after-sales are told."""
+    texts = ("return_refusal.ask", "return_refusal.recorded")
+    check, record = review.return_for_refusal, review.refuse_return
+    return typed_step(REFUSAL_KEY, RefuseReturn, check, record, texts, REFUSAL, cancel)
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(refusal_conversation())
+    application.add_handler(credit_conversation())
     application.add_handler(inspection_conversation())
     application.add_handler(settlement_conversation())
     for action in STEPS:

@@ -18,7 +18,7 @@ from ..deadlines import open_deadline
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, as_time, button, notify_roles
-from ..photos import add_photos, send_photos_to_roles
+from ..photos import add_photos, keep_label, send_photos_to_roles
 from ..text_input import (
     MAX_TEXT,
     check_text,
@@ -361,7 +361,7 @@ async def file_complaint(
     await session.flush()
     await session.refresh(complaint, ["organisation", "product", "batch"])
     add_photos(session, SUBJECT, complaint.id, "intake", draft.photo_file_ids, actor, now)
-    _keep_label(session, complaint, draft.label, actor, now)
+    keep_label(session, complaint, draft.label, actor, now, batch_id=complaint.batch_id)
     record_change(
         session,
         complaint,
@@ -432,31 +432,6 @@ async def file_complaint(
     )
     await uow.commit()
     return FilingOutcome(complaint, verify_due, opinion_due)
-
-
-def _keep_label(
-    session: AsyncSession,
-    complaint: Complaint,
-    label: dict[str, Any] | None,
-    actor: User,
-    now: dt.datetime,
-) -> None:
-    """A scanned label is evidence: its photo (stage "label") and the fields read go with the
-    record, and the timeline says whether the product and lot came from it."""
-    if not label:
-        return
-    if label.get("file_id"):
-        add_photos(session, SUBJECT, complaint.id, "label", [label["file_id"]], actor, now)
-    used = label.get("batch_id") is not None and label.get("batch_id") == complaint.batch_id
-    fields = ("gtin", "lot", "expiry", "serial", "element_string")
-    record_change(
-        session,
-        complaint,
-        "lot_from_label" if used else "label_scanned",
-        now,
-        actor=actor,
-        after={name: label.get(name) for name in fields},
-    )
 
 
 def _place_hold(

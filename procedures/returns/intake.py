@@ -12,14 +12,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, Complaint, Organisation, ReturnLine, ReturnRequest, Shipment, User
+from storage.models import (
+    Batch,
+    Complaint,
+    Organisation,
+    Product,
+    ReturnLine,
+    ReturnRequest,
+    Shipment,
+    User,
+)
 
 from .. import roles
 from ..actions import ForwardToLeader, SignReturn
-from ..complaints.intake import check_quantity, shipped_batches
+from ..complaints.intake import check_quantity, find_shipped_product, shipped_batches
+from ..consumer_complaints import link_return
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, button, notify_roles
+from ..photos import keep_label
+from ..text_input import clean_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import NOT_COUNTED, ReturnReason, ReturnStatus, subject_params, tell_customer, totals
@@ -39,8 +51,14 @@ class ReturnDraft:
     organisation_id: int
     reason: str | None = None
     channel: str = "chat"
-    # each {"batch_id", "quantity"}; the product is the lot's, the amount the shipment's price
-    lines: list[dict[str, int]] = field(default_factory=list)
+    # each {"batch_id", "quantity"} and the "label" scanned for it, if any; the product is the
+    # lot's, the amount the shipment's price
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    # the consumer complaint whose goods this return takes back (4.3.3), filed by after-sales
+    consumer_complaint_id: int | None = None
+    # the UDI label scanned at the line being filled in (labels.LabelMatch.evidence): it goes
+    # with that line, as evidence and as the source of its lot
+    label: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -128,6 +146,23 @@ async def _shipped(session: AsyncSession, organisation_id: int) -> list[Batch]:
     return list(rows)
 
 
+async def typed_goods(
+    session: AsyncSession, organisation_id: int, text: str, *, product_id: int | None = None
+) -> tuple[Product | None, Batch | None]:
+    """What a line's product (or, with `product_id`, lot) step was typed: a lot shipped to the
+    organisation (of that product), else a product shipped to it, by code or name."""
+    wanted = clean_text(text).strip().lower()
+    for batch in await _shipped(session, organisation_id):
+        if batch.lot_number.lower() == wanted and product_id in (None, batch.product_id):
+            return None, batch
+    if product_id is not None:
+        raise InvalidInput("return.typed_lot_not_shipped", lot=text.strip()[:40])
+    try:
+        return await find_shipped_product(session, organisation_id, text), None
+    except NotFound:
+        raise InvalidInput("return.typed_not_shipped", text=text.strip()[:40]) from None
+
+
 async def returnable_batches(
     session: AsyncSession, organisation_id: int, product_id: int
 ) -> list[Batch]:
@@ -146,6 +181,7 @@ async def _store(session: AsyncSession, request: ReturnRequest) -> None:
 class FilingOutcome:
     request: ReturnRequest
     check: RatioCheck | None
+    consumer_complaint: str | None = None  # the number of the one the return was linked to
 
 
 async def file_return(
@@ -164,6 +200,8 @@ async def file_return(
         roles.require_role(actor.role_names, FILING_STAFF)
         if draft.channel not in CHANNELS:
             raise InvalidInput("return.incomplete")
+    if draft.consumer_complaint_id is not None and draft.channel == "chat":
+        raise NotAllowed()  # after-sales files a consumer's goods back
     if draft.reason not in tuple(ReturnReason) or not draft.lines:
         raise InvalidInput("return.incomplete")
     if len(draft.lines) > MAX_LINES:
@@ -211,6 +249,14 @@ async def file_return(
             "amount": str(request.total_amount),
         },
     )
+    for number, line in enumerate(draft.lines, start=1):
+        keep_label(
+            session, request, line.get("label"), actor, now, batch_id=line["batch_id"], line=number
+        )
+    linked = None
+    if draft.consumer_complaint_id is not None:
+        linked = await link_return(session, draft.consumer_complaint_id, request.number, now)
+        record_change(session, request, "consumer_complaint", now, after={"number": linked.number})
     check = None
     if request.reason == ReturnReason.UNSALABLE:
         check = await check_ratio(
@@ -220,7 +266,7 @@ async def file_return(
     else:
         await ask_after_sales_head(session, request, now)
     await uow.commit()
-    return FilingOutcome(request, check)
+    return FilingOutcome(request, check, linked.number if linked else None)
 
 
 async def _after_ratio_check(

@@ -25,6 +25,7 @@ from ..actions import (
     ConfirmPickUp,
     ForwardToLeader,
     GoodsArrived,
+    RefuseReturn,
     SignReturn,
 )
 from ..calendar import month_bounds, previous_month
@@ -111,6 +112,12 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
         or (status in WAITING[roles.BUSINESS_HEAD] and Slot.BUSINESS not in signed),
         "return.button.approve",
         ApproveReturn(return_id=rid),
+    )
+    offer(
+        roles.BUSINESS_HEAD,
+        status == S.AWAITING_BUSINESS and unsalable,
+        "return.button.refuse",
+        RefuseReturn(return_id=rid),
     )
     offer(
         roles.AFTER_SALES_HEAD,

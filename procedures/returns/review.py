@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import ReturnRequest, User
 
 from .. import roles
-from ..actions import ApproveReturn, DecideSpecialCase, GoodsArrived
+from ..actions import ApproveReturn, DecideSpecialCase, GoodsArrived, RefuseReturn
 from ..errors import InvalidInput, WrongState
 from ..outbox import as_text, button, notify_roles
+from ..text_input import MAX_TEXT, check_text
 from ..timeline import record_change
 from ..unit_of_work import UnitOfWork
 from .common import (
@@ -50,18 +51,17 @@ async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReq
     require_status(request, ReturnStatus.AWAITING_AFTER_SALES)
     add_signature(session, request, Slot.AFTER_SALES, actor, now)
     request.status = ReturnStatus.AWAITING_BUSINESS
-    key = (
-        "return.unsalable_to_approve"
-        if request.reason == ReturnReason.UNSALABLE
-        else "return.quality_to_business"
-    )
+    unsalable = request.reason == ReturnReason.UNSALABLE
+    decisions = [button("return.button.approve", ApproveReturn(return_id=request.id))]
+    if unsalable:  # 4.2.3: the business head approves, or does not
+        decisions.append(button("return.button.refuse", RefuseReturn(return_id=request.id)))
     await notify_roles(
         session,
         [roles.BUSINESS_HEAD],
-        key,
+        "return.unsalable_to_approve" if unsalable else "return.quality_to_business",
         {**subject_params(request), **_figures(request)},
         now=now,
-        buttons=[[button("return.button.approve", ApproveReturn(return_id=request.id))]],
+        buttons=[decisions],
         dedupe_prefix=f"return:{request.id}:business",
     )
     await uow.commit()
@@ -83,6 +83,41 @@ async def approve_return(
     require_status(request, ReturnStatus.AWAITING_BUSINESS)
     add_signature(session, request, Slot.BUSINESS, actor, now)
     await _approved(session, request, now, timezone, actor)
+    await uow.commit()
+    return request
+
+
+async def return_for_refusal(session: AsyncSession, actor: User, return_id: int) -> ReturnRequest:
+    """The return, if `actor` may refuse it now: the business head, on an unsalable exchange
+    waiting for his approval (4.2.3). Checked when the button is pressed and again, the row
+    locked, when the refusal is recorded."""
+    roles.require_role(actor.role_names, frozenset({roles.BUSINESS_HEAD}))
+    request = await load_return(session, return_id)
+    require_status(request, ReturnStatus.AWAITING_BUSINESS)
+    if request.reason != ReturnReason.UNSALABLE:
+        raise WrongState("return.not_refusable", number=request.number)
+    return request
+
+
+async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: str) -> ReturnRequest:
+    """The business head does not approve (不批準) an unsalable exchange: final, with the reason,
+    which goes to the customer (耐心向客戶說明) and to after-sales, who signed it."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_refusal(session, actor, return_id)
+    reason = check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
+    request.status = ReturnStatus.REJECTED
+    request.business_refusal = reason
+    request.business_refused_by_id, request.business_refused_at = actor.id, now
+    record_change(session, request, "business_refused", now, actor=actor, after={"note": reason})
+    await tell_customer(session, request, "return.business_refused", {"refusal": reason}, now)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "return.business_refused_staff",
+        {**subject_params(request), "refusal": reason, "head": actor.full_name},
+        now=now,
+        dedupe_prefix=f"return:{request.id}:business-refused",
+    )
     await uow.commit()
     return request
 

@@ -18,9 +18,10 @@ from scheduler.jobs import send_consumer_complaint_summary
 from storage.models import ConsumerComplaint, Deadline, User
 from tests.conftest import SHANGHAI
 
-from .conftest import BotHarness, buttons_of, register
+from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import press
 from .test_patrols import jobs_of, last
+from .test_returns import click, text_with
 
 NUMBER = re.compile(r"CC-2026-\d{5}")
 
@@ -173,3 +174,68 @@ async def test_on_the_first_the_after_sales_head_receives_the_months_summary_wor
     )
     await bot.settled()
     assert not head.all_bot_messages()[1:]
+
+
+async def go_through(bot: BotHarness, chat: Chat, *steps: str) -> None:
+    """The user's steps in turn: "?text" waits for a message with it, "!text" sends it, and
+    anything else presses the newest button of that label."""
+    for step in steps:
+        if step.startswith("?"):
+            await text_with(bot, chat, step[1:])
+        elif step.startswith("!"):
+            await chat.send(step[1:])
+        else:
+            await click(bot, chat, step)
+
+
+async def test_a_consumer_complaints_return_is_filed_from_the_answer_and_named_on_it(
+    bot: BotHarness,
+) -> None:
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    await go_through(
+        bot,
+        after_sales,
+        "!/consumer_for",
+        "?Who called?",
+        "!Zhou 139 0000 0000",
+        "P-2001 電子血壓計 BP-200",
+        "?What happened?",
+        "!The display stays blank.",
+        "Skip",
+        "Submit",
+    )
+    number = NUMBER.search(await text_with(bot, after_sales, "is recorded")).group()
+    await go_through(
+        bot,
+        after_sales,
+        *("Judge", "Stands", "product quality", "return at a local store"),
+        "?Write the answer to the consumer",
+        "!Sorry: bring it back to the shop for a refund.",
+    )
+    answered = await last(after_sales, f"The answer on {number} is recorded")
+    assert [label for label, _ in buttons_of(answered)] == ["File the return (調退貨明細表)"]
+    await press(after_sales, answered, "File the return (調退貨明細表)")
+    # each step waits for its own question: older messages carry buttons of the same labels
+    await go_through(
+        bot,
+        after_sales,
+        *("C001 仁和醫療器械有限公司", "quality"),
+        "?Which product? Choose it, or type its code or the lot.",
+        *("P-2001 電子血壓計 BP-200", "BP2026A07", "?How many?", "!1"),
+        *("?Line 1: 電子血壓計 BP-200", "Done", "?Return request (調退貨明細表)", "Submit"),
+    )
+    assert (await text_with(bot, after_sales, "Return RT-2026-00001 received")).startswith(
+        "Return RT-2026-00001 received: quantity 1, amount 390.00. "
+        f"It is recorded on consumer complaint {number}."
+    )
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(
+            select(ConsumerComplaint).where(ConsumerComplaint.number == number)
+        )
+        assert complaint.return_number == "RT-2026-00001"
+    # the button again: the complaint already names its return, nothing is filed
+    await press(after_sales, answered, "File the return (調退貨明細表)")
+    assert (await after_sales.wait_for_callback_answer())["text"] == (
+        f"{number} already names its return."
+    )

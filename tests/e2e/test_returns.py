@@ -68,6 +68,18 @@ async def find_company_fault(
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: company fault.")
 
 
+async def request_exchange(bot: BotHarness, customer: Chat, quantity: int) -> None:
+    """The customer asks to exchange `quantity` of C003's lot GL2026B12 (unsalable)."""
+    await customer.send("/return")
+    await click(bot, customer, "unsalable (不適銷)")
+    await click(bot, customer, "P-2002 血糖試紙 GL-50")
+    await click(bot, customer, "GL2026B12")
+    await text_with(bot, customer, "How many?")
+    await customer.send(str(quantity))
+    await click(bot, customer, "Done")
+    await click(bot, customer, "Submit")
+
+
 async def stored(bot: BotHarness, number: str) -> ReturnRequest:
     await bot.settled()
     async with bot.services.session_factory() as session:
@@ -170,14 +182,7 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     finance = await register(bot, "finance", "Fan Finance")
     head = await register(bot, "after_sales_head", "Shou Head")
 
-    await customer.send("/return")
-    await click(bot, customer, "unsalable (不適銷)")
-    await click(bot, customer, "P-2002 血糖試紙 GL-50")
-    await click(bot, customer, "GL2026B12")
-    await text_with(bot, customer, "How many?")
-    await customer.send("4")
-    await click(bot, customer, "Done")
-    await click(bot, customer, "Submit")
+    await request_exchange(bot, customer, 4)
     refusal = (
         "the exchanged amount 180.00 (this request included) is 6.67% of the purchases 2700.00 "
         "in the last 90 days, over the contract's limit of 5.00%."
@@ -323,3 +328,44 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
         Decimal("216.00"),
     )
     assert request.complaint_id == complaint.id and request.goods_on_hold
+
+
+async def test_the_business_head_refuses_an_exchange_with_a_reason(bot: BotHarness) -> None:
+    """Told to the customer and after-sales, shown on the record; a second press changes
+    nothing."""
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    business = await register(bot, "business_head", "Bai Business")
+
+    await request_exchange(bot, customer, 2)
+    await text_with(bot, customer, "RT-2026-00001 received")
+    await click(bot, after_sales, "Sign")
+
+    to_approve = await with_button(bot, business, "Refuse")
+    assert [label for label, _ in buttons_of(to_approve)] == ["Approve and sign", "Refuse"]
+    await press(business, to_approve, "Refuse")
+    await text_with(bot, business, "Why is RT-2026-00001 not approved?")
+    await business.send("Seasonal stock: the customer ordered it for the winter.")
+    assert await text_with(bot, business, "is not approved.") == (
+        "RT-2026-00001 is not approved. The customer and after-sales were told."
+    )
+    assert await text_with(bot, customer, "was not approved") == (
+        "Your exchange request RT-2026-00001 was not approved by the business head: "
+        "Seasonal stock: the customer ordered it for the winter."
+    )
+    assert (await text_with(bot, after_sales, "did not approve")).startswith(
+        "The business head (Bai Business) did not approve exchange RT-2026-00001"
+    )
+
+    # the same button pressed again, or Approve: a clear answer, nothing changes
+    for label in ("Refuse", "Approve and sign"):
+        await press(business, to_approve, label)
+        assert (await business.wait_for_callback_answer())["text"] == (
+            "RT-2026-00001 is rejected: that step is not open now. Nothing was changed."
+        )
+    request = await stored(bot, "RT-2026-00001")
+    assert request.status == "rejected" and request.business_refused_at is not None
+    await customer.send("/return RT-2026-00001")
+    shown = await text_with(bot, customer, "RT-2026-00001 — rejected")
+    assert "Business head: not approved (Bai Business, " in shown
+    assert "not approved by the business head: Seasonal stock" in shown

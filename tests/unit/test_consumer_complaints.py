@@ -8,7 +8,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.documents import document_context
 from bot.services import Services
@@ -19,7 +19,7 @@ from procedures.consumer_complaints import ConsumerComplaintDraft
 from procedures.errors import NotAllowed, WrongState
 from reports import consumer_complaints as consumer_reports
 from reports.documents import render
-from storage.models import ConsumerComplaint, Deadline, Photo, Product, User
+from storage.models import ConsumerComplaint, Deadline, Photo, Product, ReturnRequest, User
 from tests.conftest import SHANGHAI
 
 from .helpers import act, make_user, outbox_rows
@@ -138,9 +138,11 @@ async def test_a_complaint_that_does_not_stand_gets_a_polite_answer_recorded_and
     assert first.met_by_id == people["after_sales"].id
 
 
-async def test_a_standing_complaint_is_apologised_for_and_goods_coming_back_go_to_qc(
-    services: Services, people: dict[str, User]
-) -> None:
+async def agreed(
+    services: Services, people: dict[str, User], remedy: str, answer: str
+) -> ConsumerComplaint:
+    """A consumer's complaint that after-sales found standing (product quality), with the
+    remedy agreed and the answer given."""
     complaint = await file_as_consumer(services, people["consumer"])
     await act(
         services,
@@ -148,9 +150,17 @@ async def test_a_standing_complaint_is_apologised_for_and_goods_coming_back_go_t
         people["after_sales"],
         complaint.id,
         cause="quality",
-        remedy="mail_back",
-        answer="Please send it to us; a new one goes out the day it arrives.",
+        remedy=remedy,
+        answer=answer,
     )
+    return complaint
+
+
+async def test_a_standing_complaint_is_apologised_for_and_goods_coming_back_go_to_qc(
+    services: Services, people: dict[str, User]
+) -> None:
+    answer = "Please send it to us; a new one goes out the day it arrives."
+    complaint = await agreed(services, people, "mail_back", answer)
     after = await stored(services, complaint.id)
     assert (after.status, after.verdict, after.remedy) == ("closed", "standing", "mail_back")
     (answer,) = await outbox_rows(services, text_key="consumer.answer_standing")
@@ -169,6 +179,40 @@ async def test_a_standing_complaint_is_apologised_for_and_goods_coming_back_go_t
     async with services.unit_of_work() as uow:
         with pytest.raises(WrongState):
             await cc.link_return(uow.session, complaint.id, "RT-2026-00008", uow.clock.now())
+
+
+async def test_the_return_after_sales_files_for_the_goods_is_named_on_the_complaint_once(
+    services: Services, people: dict[str, User]
+) -> None:
+    from procedures.returns import intake as returns
+
+    from .helpers import ids
+
+    complaint = await agreed(services, people, "return", "Please bring it to the shop.")
+    organisation_id, _, batch_id = await ids(services, "C001", "P-2001", "BP2026A07")
+    draft = returns.ReturnDraft(
+        organisation_id,
+        "quality",
+        channel="phone",
+        lines=[{"batch_id": batch_id, "quantity": 1}],
+        consumer_complaint_id=complaint.id,
+    )
+    filed = await act(
+        services, returns.file_return, people["after_sales"], draft, timezone=SHANGHAI
+    )
+    assert filed.consumer_complaint == complaint.number
+    assert (await stored(services, complaint.id)).return_number == filed.request.number
+    # a second return for the same goods is refused whole: no RT number is used up
+    with pytest.raises(WrongState) as second:
+        await act(services, returns.file_return, people["after_sales"], draft, timezone=SHANGHAI)
+    assert second.value.text_key == "consumer.return_already_linked"
+    async with services.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(ReturnRequest)) == 1
+    # and only after-sales may tie a return to it
+    async with services.session_factory() as session:
+        consumer = await session.get(User, people["consumer"].id)
+        with pytest.raises(NotAllowed):
+            await cc.complaint_for_return(session, consumer, complaint.id)
 
 
 async def test_a_discount_brings_no_goods_back(services: Services, people: dict[str, User]) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.services import Services
 from procedures.calendar import noon_next_day
-from procedures.errors import InvalidInput, WrongState
+from procedures.errors import InvalidInput, NotAllowed, WrongState
 from procedures.returns import goods, intake, monthly_statistics, review
 from procedures.returns.common import SIGNATURE_ORDER, ReturnStatus, Slot, missing_signatures
 from procedures.returns.goods import Inspection
@@ -221,6 +221,65 @@ async def test_booking_in_names_the_missing_signature_and_changes_nothing(
     booked = await act(services, goods.book_in, staff.warehouse, refused.id, timezone=SHANGHAI)
     assert booked.status == ReturnStatus.BOOKED_IN
     assert {s.slot for s in booked.signatures} == set(SIGNATURE_ORDER)
+
+
+async def test_the_business_head_refuses_an_exchange_with_a_reason_told_and_recorded(
+    services: Services, samples: None
+) -> None:
+    staff = await Staff(services).make()
+    customer = await customer_of(services, "C003")
+    filed = await request(services, 2)
+    await act(services, review.sign_return, staff.after_sales, filed.id)
+    (to_approve,) = await outbox_rows(services, text_key="return.unsalable_to_approve")
+    assert [b["data"] for b in to_approve.buttons[0]] == [
+        f"rt:approve:{filed.id}",
+        f"rt:refuse:{filed.id}",
+    ]
+    # after-sales may not refuse, nor the reason be empty; nothing changes
+    with pytest.raises(NotAllowed):
+        await act(services, review.refuse_return, staff.after_sales, filed.id, "no")
+    with pytest.raises(InvalidInput):
+        await act(services, review.refuse_return, staff.business, filed.id, " \x07 ")
+    assert (await stored(services, filed.id)).status == ReturnStatus.AWAITING_BUSINESS
+
+    reason = "Seasonal stock 🙂 " + "x" * 300
+    refused = await act(services, review.refuse_return, staff.business, filed.id, reason)
+    assert refused.status == ReturnStatus.REJECTED
+    assert (refused.business_refusal, refused.business_refused_by_id) == (
+        reason.strip(),
+        staff.business.id,
+    )
+    told = await outbox_rows(services, text_key="return.business_refused")
+    assert customer.id in {m.user_id for m in told}
+    assert {m.params["refusal"] for m in told} == {reason.strip()}
+    (to_staff,) = await outbox_rows(services, text_key="return.business_refused_staff")
+    assert to_staff.user_id == staff.after_sales.id
+    # a second press, or Approve on the refused exchange: a clear answer, nothing changes
+    for step, args in (
+        (review.refuse_return, ("again",)),
+        (review.approve_return, ()),
+    ):
+        extra = {"timezone": SHANGHAI} if step is review.approve_return else {}
+        with pytest.raises(WrongState):
+            await act(services, step, staff.business, filed.id, *args, **extra)
+    after = await stored(services, filed.id)
+    assert (after.status, after.business_refusal) == (ReturnStatus.REJECTED, reason.strip())
+    assert [s.slot for s in after.signatures] == [Slot.AFTER_SALES]
+    # a refused exchange takes up none of the ratio: the same request is inside again
+    assert (await request(services, 3)).ratio_inside
+
+
+async def test_a_quality_return_is_not_refused_by_the_business_head(
+    services: Services, samples: None
+) -> None:
+    staff = await Staff(services).make()
+    filed = await request(services, 2, reason="quality")
+    await act(services, review.sign_return, staff.head, filed.id)
+    (to_sign,) = await outbox_rows(services, text_key="return.quality_to_business")
+    assert [b["data"] for b in to_sign.buttons[0]] == [f"rt:approve:{filed.id}"]
+    with pytest.raises(WrongState) as refusal:
+        await act(services, review.refuse_return, staff.business, filed.id, "no")
+    assert refusal.value.text_key == "return.not_refusable"
 
 
 async def test_a_driver_needs_a_transport_order_and_delivers_only_after_picking_up(
