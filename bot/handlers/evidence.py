@@ -12,30 +12,30 @@ from procedures import photos as evidence
 from storage.models import Photo
 
 from ..access import for_command
+from ..albums import send_group, sendable
 from ..context import BotContext, fit_caption
 
 
 async def send_record_photos(
     update: Update, context: BotContext, number: str, kept: list[Photo]
 ) -> None:
-    """The record's photos (by their Telegram file ids, the cache), each captioned with the
-    record's number and its place; a record with more than a notice's worth points to /files."""
-    for index, photo in enumerate(kept[: evidence.NOTICE_PHOTOS], start=1):
-        caption = fit_caption(
-            context.text("evidence.photo_caption", number=number, index=index, count=len(kept))
-        )
-        await _send_by_file_id(update, context, photo, caption)
+    """The record's files as albums (photos together, documents together, ten at most each),
+    each captioned with the record's number and its place; says which are not stored yet."""
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    files = sendable(kept)
+    index = 1
+    for group in evidence.album_groups(files):
+        captions = [
+            fit_caption(
+                context.text("evidence.photo_caption", number=number, index=i, count=len(files))
+            )
+            for i in range(index, index + len(group))
+        ]
+        await send_group(context.bot, chat_id, group, captions, context.services.file_store)
+        index += len(group)
     missing = evidence.missing_of(kept)
     if missing:
         await context.reply(update, "evidence.missing_note", missing=len(missing), count=len(kept))
-
-
-async def _send_by_file_id(update: Update, context: BotContext, photo: Photo, caption: str) -> None:
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
-    if photo.kind == evidence.DOCUMENT:
-        await context.bot.send_document(chat_id, photo.telegram_file_id, caption=caption)
-    else:
-        await context.bot.send_photo(chat_id, photo.telegram_file_id, caption=caption)
 
 
 @for_command("files")
@@ -62,7 +62,9 @@ async def send_files(update: Update, context: BotContext) -> None:
         place = {"number": number, "index": index, "count": len(kept)}
         if photo.sha256 is None:
             await context.reply(update, "files.missing", error=photo.download_error or "-", **place)
-            await _send_by_file_id(update, context, photo, number)
+            if photo.telegram_file_id:
+                chat_id = update.effective_chat.id  # type: ignore[union-attr]
+                await send_group(context.bot, chat_id, [photo], [number], store)
             continue
         caption = context.text(
             "files.caption",

@@ -96,6 +96,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     )
     assert [p["caption"] for p in photos] == [f"{number}: photo 1 of 2", f"{number}: photo 2 of 2"]
     assert all(p["photo"] for p in photos)
+    assert photos[0]["media_group_id"] == photos[1]["media_group_id"]  # one album
     assert "On-site verification due 2026-11-27 09:00" in new_complaint["text"]
     for staff in (warehouse, business):
         assert (await staff.expect_text()).startswith("Shipment hold (暫停發貨): do not ship")
@@ -245,6 +246,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     # the record's photos follow its text: the buyer's two, then the one taken on site
     assert [p["caption"] for p in ticket_photos] == [f"{number}: photo {i} of 3" for i in (1, 2, 3)]
     assert all(p["photo"] for p in ticket_photos)
+    assert len({p["media_group_id"] for p in ticket_photos}) == 1  # one album
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
         "Chen Meiling: filed (chat, 12 affected, 2 photos)",
