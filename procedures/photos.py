@@ -9,6 +9,7 @@ after the commit, off the dialogue (bot/evidence_fetcher.py), through the functi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -246,7 +247,8 @@ async def download_due(
             download = await downloader(file_id)
             if too_large(len(download.content)):
                 raise ValueError(f"file over {DOWNLOAD_LIMIT_BYTES} bytes")
-            stored = store.put(download.content)
+            # off the event loop: the store may be a bucket across the network
+            stored = await asyncio.to_thread(store.put, download.content)
             error = None
         except Exception as failure:  # any failure: the row keeps it and is tried again
             error = f"{type(failure).__name__}: {failure}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 
 from telegram import InputFile, Update
@@ -76,7 +77,10 @@ async def send_files(update: Update, context: BotContext) -> None:
         )
         extension = mimetypes.guess_extension(photo.mime_type or "") or ""
         await update.effective_message.reply_document(  # type: ignore[union-attr]
-            InputFile(store.get(photo.sha256), filename=f"{photo.sha256}{extension}"),
+            InputFile(
+                await asyncio.to_thread(store.get, photo.sha256),  # a bucket: the network
+                filename=f"{photo.sha256}{extension}",
+            ),
             caption=fit_caption(caption),
         )
 

@@ -148,14 +148,20 @@ async def test_a_file_over_the_20_mb_limit_is_refused_naming_the_limit(bot: BotH
     assert len(await _until_stored(bot, 1)) == 1
 
 
-async def test_a_manager_gets_a_records_files_with_their_hashes(bot: BotHarness) -> None:
-    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
-    head = await register(bot, "quality_head", "Zhou Head")
+async def file_with_one_photo(bot: BotHarness, customer: Chat) -> tuple[str, Photo]:
+    """The customer files a complaint with one photo; its number and the photo, once stored."""
     ask_photos = await _start_complaint(bot, customer)
     await bot.emulator.send_photo(bot.token, customer.user_id, JPEG)
     await customer.expect()
     number = await _submit(bot, customer, ask_photos)
     (stored,) = await _until_stored(bot, 1)
+    return number, stored
+
+
+async def test_a_manager_gets_a_records_files_with_their_hashes(bot: BotHarness) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    head = await register(bot, "quality_head", "Zhou Head")
+    number, stored = await file_with_one_photo(bot, customer)
 
     await head.send(f"/files {number.lower()}")
     header, sent = await head.expect(2)
@@ -224,6 +230,31 @@ async def _sent_rows(bot: BotHarness, chat_id: int, text_key: str) -> list[Outbo
     return await _until(read, lambda rows: all(r.status == "sent" for r in rows), "not all sent")
 
 
+async def keep_in_store_only(bot: BotHarness, beside: Photo, content: bytes, file_id: str) -> None:
+    """A photo of the same record kept in the file store but not on Telegram: with no file id
+    (""), or one Telegram does not know."""
+    store = bot.services.file_store
+    assert store is not None
+    stored = store.put(content)
+    async with bot.services.unit_of_work() as uow:
+        uow.session.add(
+            Photo(
+                subject_type=beside.subject_type,
+                subject_id=beside.subject_id,
+                stage="verification",
+                telegram_file_id=file_id,
+                kind="photo",
+                added_by_id=beside.added_by_id,
+                added_at=uow.clock.now(),
+                sha256=stored.sha256,
+                size=stored.size,
+                mime_type="image/jpeg",
+                stored_at=uow.clock.now(),
+            )
+        )
+        await uow.commit()
+
+
 async def test_ticket_sends_ten_photos_an_album_and_the_rest_in_the_next_some_from_the_store(
     bot: BotHarness,
 ) -> None:
@@ -236,28 +267,9 @@ async def test_ticket_sends_ten_photos_an_album_and_the_rest_in_the_next_some_fr
     number = await _submit(bot, customer, ask_photos)
     kept = await _until_stored(bot, 11)
     # a file the store has but Telegram does not: no file id, and an id Telegram has forgotten
-    store = bot.services.file_store
-    assert store is not None
     unknown = [b"\xff\xd8\xff on site, no file id", b"\xff\xd8\xff on site, forgotten id"]
-    async with bot.services.unit_of_work() as uow:
-        for content, file_id in zip(unknown, ("", "F999999_gone"), strict=True):
-            stored = store.put(content)
-            uow.session.add(
-                Photo(
-                    subject_type="complaint",
-                    subject_id=kept[0].subject_id,
-                    stage="verification",
-                    telegram_file_id=file_id,
-                    kind="photo",
-                    added_by_id=kept[0].added_by_id,
-                    added_at=uow.clock.now(),
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    mime_type="image/jpeg",
-                    stored_at=uow.clock.now(),
-                )
-            )
-        await uow.commit()
+    await keep_in_store_only(bot, kept[0], unknown[0], file_id="")
+    await keep_in_store_only(bot, kept[0], unknown[1], file_id="F999999_gone")
 
     await customer.send(f"/ticket {number}")
     ticket, *sent = await customer.expect(14)
