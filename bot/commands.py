@@ -63,7 +63,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("ledger", complaint_queries.LEDGER_READERS, read_only=True),
     Command("find", search.SEARCHERS, read_only=True),
-    Command("report", report_registry.MANAGERS, read_only=True),
+    # heads and managers; finance for the exchange ratios it watches (seed 3.8)
+    Command("report", report_registry.MANAGERS | report_registry.EXCHANGE_READERS, read_only=True),
     # a record's evidence files, for the managers who answer for records and an inspector's visit
     Command(
         "files",

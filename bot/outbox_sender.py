@@ -23,10 +23,12 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from procedures import roles
 from procedures.outbox import URGENT, notify_roles
-from procedures.photos import DOCUMENT, split_ref
+from procedures.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
-from storage.models import OutboxMessage, User
+from storage.db import read_only_sessions
+from storage.models import OutboxMessage, Photo, User
 
+from .albums import send_group, sendable
 from .context import fit_caption, fit_message, render_keyboard
 from .rendering import Renderer, Rendering, RenderOnLoop
 from .services import Services
@@ -302,6 +304,8 @@ class OutboxSender:
         extra: dict[str, Any],
     ) -> Message:
         assert row.attachment is not None
+        if row.attachment.get("kind") == ALBUM:
+            return await self._send_album(row, language, extra)
         if row.attachment.get("kind") == PHOTO_KIND:
             kind, file_id = split_ref(row.attachment["params"]["file_id"])
             if kind == DOCUMENT:  # evidence sent as a file goes back as one
@@ -328,6 +332,32 @@ class OutboxSender:
             reply_markup=markup,
             **extra,
         )
+
+    async def _send_album(
+        self, row: OutboxMessage, language: str, extra: dict[str, Any]
+    ) -> Message:
+        """A record's files as one album (an album carries no buttons), each captioned with the
+        row's text at its own `index`; the row keeps the album's first message id."""
+        assert row.attachment is not None
+        ids = [int(i) for i in row.attachment["params"]["photo_ids"]]
+        async with read_only_sessions(self.services.session_factory)() as session:
+            found = {p.id: p for p in await session.scalars(select(Photo).where(Photo.id.in_(ids)))}
+        files = sendable([found[i] for i in ids if i in found])
+        if not files:
+            raise UnknownDocument(f"album of files {ids}: none has a file id or a stored copy")
+        first = int(row.params.get("index", 1))
+        captions = [
+            fit_caption(
+                self.services.texts.get(
+                    language, row.text_key, **{**row.params, "index": first + i}
+                )
+            )
+            for i in range(len(files))
+        ]
+        sent = await send_group(
+            self.bot, row.chat_id, files, captions, self.services.file_store, **extra
+        )
+        return sent[0]
 
     def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
         row.status = "sent"

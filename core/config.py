@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +82,11 @@ class Settings:
     company_name: str = "售後服務部"
     # a vendor's monthly score (out of 100) at or above this is 合格, below it 不合格
     vendor_pass_mark: int = 60
-    # the folder the evidence files are kept in, each under its SHA-256
+    # where the evidence files are kept, each under its SHA-256: a folder, or s3://bucket/prefix
     file_store: str = DEFAULT_FILE_STORE
+    # an S3-compatible server of one's own (MinIO, Ceph, …); unset: AWS S3
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
     # a consumer complaint's first answer by after-sales (and its answer after a decision)
     consumer_answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN
     # the business head's decision on a consumer complaint after-sales could not resolve
@@ -159,23 +164,41 @@ def _repair_hours(raw: str) -> dict[str, int]:
     return hours
 
 
+# S3's rules for a bucket's name (which every compatible server accepts)
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+
+
 def _file_store(raw: str) -> str:
-    """A folder (made on first use); an S3-compatible bucket is an adapter still to be written."""
+    """A folder (made on first use), or an S3-compatible bucket `s3://bucket[/prefix]`."""
     if "://" in raw:
-        scheme = raw.split("://", 1)[0].lower()
-        if scheme == "file":
-            raw = raw.split("://", 1)[1]
-        elif scheme == "s3":
-            raise ConfigError(
-                "FILE_STORE: an S3-compatible store is not available in this version; "
-                f"give a folder, got {raw!r}"
-            )
+        scheme, rest = raw.split("://", 1)
+        if scheme.lower() == "file":
+            raw = rest
+        elif scheme.lower() == "s3":
+            return _s3_location(rest)
         else:
-            raise ConfigError(f"FILE_STORE must be a folder, got {raw!r}")
+            raise ConfigError(f"FILE_STORE must be a folder or s3://bucket/prefix, got {raw!r}")
     path = Path(raw)
     if path.exists() and not path.is_dir():
         raise ConfigError(f"FILE_STORE must be a folder, but {raw!r} is a file")
     return raw
+
+
+def _s3_location(rest: str) -> str:
+    bucket, _, prefix = rest.partition("/")
+    if not BUCKET_NAME.match(bucket) or ".." in bucket:
+        raise ConfigError(
+            "FILE_STORE: a bucket's name is 3-63 lower-case letters, digits, dots and hyphens, "
+            f"got {bucket!r}"
+        )
+    if any(ord(c) < 32 for c in prefix) or len(prefix) > 512:
+        raise ConfigError("FILE_STORE: the prefix after the bucket must be printable, 512 at most")
+    if importlib.util.find_spec("boto3") is None:
+        raise ConfigError(
+            "FILE_STORE=s3://… needs the S3 client: install the bot with its s3 extra "
+            "(pip install '.[s3]')"
+        )
+    return f"s3://{bucket}/{prefix}" if prefix else f"s3://{bucket}"
 
 
 def settings_from(env: Mapping[str, str]) -> Settings:
@@ -287,6 +310,15 @@ def settings_from(env: Mapping[str, str]) -> Settings:
         kwargs["vendor_pass_mark"] = _int("VENDOR_PASS_MARK", mark, 0, 100)
     if store := values.get("FILE_STORE"):
         kwargs["file_store"] = _file_store(store)
+    for name in ("S3_ENDPOINT_URL", "S3_REGION"):
+        if name in values and not str(kwargs.get("file_store", "")).startswith("s3://"):
+            raise ConfigError(f"{name} is set, but FILE_STORE is not an s3:// bucket")
+    if endpoint := values.get("S3_ENDPOINT_URL"):
+        kwargs["s3_endpoint_url"] = _http_url("S3_ENDPOINT_URL", endpoint)
+    if region := values.get("S3_REGION"):
+        if not re.fullmatch(r"[a-z0-9-]{1,40}", region):
+            raise ConfigError(f"S3_REGION must look like eu-central-1, got {region!r}")
+        kwargs["s3_region"] = region
     if hours := values.get("CONSUMER_ANSWER_HOURS"):
         kwargs["consumer_answer_within"] = dt.timedelta(
             hours=_int("CONSUMER_ANSWER_HOURS", hours, 1, 24 * 30)

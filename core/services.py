@@ -31,7 +31,11 @@ class Runtime:
 
     def __post_init__(self) -> None:
         if self.file_store is None:
-            self.file_store = file_store_for(self.settings.file_store)
+            self.file_store = file_store_for(
+                self.settings.file_store,
+                endpoint_url=self.settings.s3_endpoint_url,
+                region=self.settings.s3_region,
+            )
 
     @classmethod
     def on_engine(

@@ -35,7 +35,10 @@ logger = logging.getLogger(__name__)
 
 TOKEN_PATTERN = re.compile(r"^(\d+):[A-Za-z0-9_-]+$")
 COMMAND_PATTERN = re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]+)?")
-SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto"})
+SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendmediagroup"})
+# what the emulator's sendMediaGroup groups: photos together, documents only with documents
+# (Telegram also groups videos with photos, and audio; the bot sends neither)
+ALBUM_FAMILIES = {"photo": "photo", "document": "document"}
 
 
 def bot_username_for(bot_id: int) -> str:
@@ -381,16 +384,7 @@ class BotApiEmulator:
     ) -> dict[str, Any]:
         bot, user = self.bot(token), self._user(user_id)
         stored = self.store_file(content, None, "image/jpeg")
-        photo = [
-            {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "width": 1280,
-                "height": 960,
-                "file_size": len(content),
-            }
-        ]
-        extra: dict[str, Any] = {"photo": photo}
+        extra: dict[str, Any] = {"photo": _photo_sizes(stored)}
         if caption:
             extra["caption"] = caption
         if media_group_id:
@@ -409,14 +403,7 @@ class BotApiEmulator:
     ) -> dict[str, Any]:
         bot, user = self.bot(token), self._user(user_id)
         stored = self.store_file(content, file_name, mime_type)
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_name": file_name,
-            "mime_type": mime_type,
-            "file_size": len(content),
-        }
-        extra: dict[str, Any] = {"document": document}
+        extra: dict[str, Any] = {"document": _document_of(stored)}
         if caption:
             extra["caption"] = caption
         return await self._push_update(bot, "message", self._user_message(bot, user, **extra))
@@ -484,20 +471,35 @@ class BotApiEmulator:
 
     # --- bot side ----------------------------------------------------------------------------
 
-    async def call(self, token: str, method: str, params: dict[str, Any]) -> Any:
-        """Run one Bot API method as the bot with `token`; raise ApiError as Telegram would."""
+    async def call(
+        self,
+        token: str,
+        method: str,
+        params: dict[str, Any],
+        attachments: dict[str, UploadedFile] | None = None,
+    ) -> Any:
+        """Run one Bot API method as the bot with `token`; raise ApiError as Telegram would.
+
+        `attachments` are the uploads that the media of an album name as `attach://<name>`."""
         bot = self.bot(token)
         key = method.lower()
         self.calls.append((method, params))
         try:
-            result = await self._call(bot, key, method, params)
+            result = await self._call(bot, key, method, params, attachments or {})
         except ApiError as error:
             bot.call_log.append((self._monotonic(), key, error.code))
             raise
         bot.call_log.append((self._monotonic(), key, 200))
         return result
 
-    async def _call(self, bot: BotState, key: str, method: str, params: dict[str, Any]) -> Any:
+    async def _call(
+        self,
+        bot: BotState,
+        key: str,
+        method: str,
+        params: dict[str, Any],
+        attachments: dict[str, UploadedFile],
+    ) -> Any:
         token = bot.token
         try:
             self.spec.check_call(method, params)
@@ -505,6 +507,9 @@ class BotApiEmulator:
             self.violations.append(str(violation))
             logger.error("Bot API violation: %s", violation)
             raise ApiError(400, f"Bad Request: {violation}") from None
+        if attachments and isinstance(params.get("media"), list):
+            # checked as the strings they are sent as; handled as the files they name
+            params = {**params, "media": [_attach(item, attachments) for item in params["media"]]}
         delays = self.injected_delays.get(key)
         if delays:
             await asyncio.sleep(delays.pop(0))
@@ -651,34 +656,45 @@ class BotApiEmulator:
         return _public_message(self._bot_message(bot, params, text=params["text"]))
 
     async def _api_senddocument(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
-        stored = self._input_file(params["document"])
-        document = {
-            "file_id": stored.file_id,
-            "file_unique_id": stored.file_unique_id,
-            "file_name": stored.file_name,
-            "mime_type": stored.mime_type,
-            "file_size": len(stored.content),
-        }
-        content: dict[str, Any] = {"document": {k: v for k, v in document.items() if v is not None}}
+        content: dict[str, Any] = {"document": _document_of(self._input_file(params["document"]))}
         if params.get("caption"):
             content["caption"] = params["caption"]
         return _public_message(self._bot_message(bot, params, **content))
 
     async def _api_sendphoto(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
-        stored = self._input_file(params["photo"])
-        photo = [
-            {
-                "file_id": stored.file_id,
-                "file_unique_id": stored.file_unique_id,
-                "width": 1280,
-                "height": 960,
-                "file_size": len(stored.content),
-            }
-        ]
-        content: dict[str, Any] = {"photo": photo}
+        content: dict[str, Any] = {"photo": _photo_sizes(self._input_file(params["photo"]))}
         if params.get("caption"):
             content["caption"] = params["caption"]
         return _public_message(self._bot_message(bot, params, **content))
+
+    async def _api_sendmediagroup(
+        self, bot: BotState, params: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """An album: one message per item, all sharing a fresh media_group_id; an item's
+        caption stays on its own message, as Telegram keeps it."""
+        media = params["media"]  # 2-10 items, as the spec check made sure
+        kinds = [item.get("type") for item in media]
+        families = {ALBUM_FAMILIES.get(kind) for kind in kinds}
+        if None in families:
+            raise ApiError(400, f"Bad Request: media of types {kinds} are not emulated")
+        if len(families) > 1:
+            raise ApiError(
+                400, "Bad Request: documents can be grouped in an album only with documents"
+            )
+        stored = [self._input_file(item["media"]) for item in media]
+        group = str(next(self._ids))
+        sent = []
+        for item, file in zip(media, stored, strict=True):
+            content: dict[str, Any] = (
+                {"document": _document_of(file)}
+                if item["type"] == "document"
+                else {"photo": _photo_sizes(file)}
+            )
+            content["media_group_id"] = group
+            if item.get("caption"):
+                content["caption"] = item["caption"]
+            sent.append(_public_message(self._bot_message(bot, params, **content)))
+        return sent
 
     def _input_file(self, value: Any) -> StoredFile:
         if isinstance(value, UploadedFile):
@@ -741,6 +757,39 @@ class BotApiEmulator:
         }
 
 
+def _photo_sizes(stored: StoredFile) -> list[dict[str, Any]]:
+    """A photo as a message carries it: its sizes (the emulator keeps one)."""
+    return [
+        {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "width": 1280,
+            "height": 960,
+            "file_size": len(stored.content),
+        }
+    ]
+
+
+def _document_of(stored: StoredFile) -> dict[str, Any]:
+    document = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_name": stored.file_name,
+        "mime_type": stored.mime_type,
+        "file_size": len(stored.content),
+    }
+    return {k: v for k, v in document.items() if v is not None}
+
+
+def _attach(item: Any, attachments: dict[str, UploadedFile]) -> Any:
+    """An album item whose media is `attach://<name>`, with the upload of that name instead."""
+    if isinstance(item, dict) and str(item.get("media", "")).startswith("attach://"):
+        name = item["media"].removeprefix("attach://")
+        if name in attachments:
+            return {**item, "media": attachments[name]}
+    return item
+
+
 def _chat_id(params: dict[str, Any]) -> int:
     try:
         return int(params.get("chat_id"))  # type: ignore[arg-type]
@@ -793,8 +842,8 @@ class _BotApiHandler(_BaseHandler):
 
     async def post(self, token: str, method: str) -> None:
         try:
-            params = self._params(method)
-            result = await self.emulator.call(token, method, params)
+            params, attachments = self._params(method)
+            result = await self.emulator.call(token, method, params, attachments)
         except ApiError as error:
             body: dict[str, Any] = {
                 "ok": False,
@@ -807,14 +856,15 @@ class _BotApiHandler(_BaseHandler):
             return
         self.write_json(200, {"ok": True, "result": result})
 
-    def _params(self, method: str) -> dict[str, Any]:
+    def _params(self, method: str) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+        """The call's fields, and the uploads its album items name (`attach://<name>`)."""
         content_type = self.request.headers.get("Content-Type", "")
         if content_type.startswith("application/json"):
-            return json.loads(self.request.body or b"{}")
+            return json.loads(self.request.body or b"{}"), {}
         try:
             self.emulator.spec.method(method)
         except SpecViolation:
-            return {}
+            return {}, {}
         params: dict[str, Any] = {}
         for name, values in self.request.body_arguments.items():
             params[name] = self.emulator.spec.decode_form_value(method, name, values[-1].decode())
@@ -829,8 +879,14 @@ class _BotApiHandler(_BaseHandler):
         for name, value in list(params.items()):
             if isinstance(value, str) and value.startswith("attach://"):
                 params[name] = uploads.pop(value.removeprefix("attach://"), value)
-        params.update(uploads)
-        return params
+        named = {
+            item["media"].removeprefix("attach://")
+            for item in params.get("media") or []
+            if isinstance(item, dict) and str(item.get("media", "")).startswith("attach://")
+        }
+        attachments = {name: uploads.pop(name) for name in named if name in uploads}
+        params.update(uploads)  # an upload nothing names is an unknown field
+        return params, attachments
 
 
 class _FileHandler(_BaseHandler):

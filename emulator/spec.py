@@ -11,6 +11,7 @@ SPEC_PATH = Path(__file__).parent / "spec" / "api.min.json"
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+MEDIA_GROUP_SIZE = (2, 10)
 SCALARS = {"Integer", "String", "Boolean", "Float", "True", "InputFile"}
 
 
@@ -57,9 +58,17 @@ class Spec:
             raise SpecViolation(
                 f"{method['name']}: text must be 1-{MAX_TEXT_LENGTH} characters, got {len(text)}"
             )
-        caption = params.get("caption")
-        if isinstance(caption, str) and len(caption) > MAX_CAPTION_LENGTH:
-            raise SpecViolation(f"{method['name']}: caption over {MAX_CAPTION_LENGTH} characters")
+        captions = [params.get("caption")]
+        if method["name"] == "sendMediaGroup":
+            low, high = MEDIA_GROUP_SIZE
+            if not low <= len(params["media"]) <= high:
+                raise SpecViolation(f"sendMediaGroup: media must include {low}-{high} items")
+            captions += [item.get("caption") for item in params["media"]]
+        for caption in captions:
+            if isinstance(caption, str) and len(caption) > MAX_CAPTION_LENGTH:
+                raise SpecViolation(
+                    f"{method['name']}: caption over {MAX_CAPTION_LENGTH} characters"
+                )
 
     def _check_value(self, where: str, value: Any, types: list[str]) -> None:
         problems = []

@@ -29,7 +29,7 @@ from .deadlines import meet_deadline, open_deadline
 from .errors import InvalidInput, NotAllowed, NotFound, WrongState
 from .numbering import next_number
 from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
-from .photos import add_photos
+from .photos import add_photos, photo_attachment
 from .systems import system_staff
 from .text_input import check_text, clean_text
 from .timeline import SUBJECT_TYPES, record_change
@@ -99,11 +99,6 @@ def check_repair_note(text: str) -> str:
 def check_reason(text: str) -> str:
     """Why the repair is rejected, cleaned; nothing visible is no reason."""
     return check_text(text, empty="defect.empty_reason", limit=MAX_NOTE)
-
-
-def photo_attachment(file_id: str) -> dict[str, Any]:
-    """An outbox attachment that re-sends a photo already on Telegram's servers."""
-    return {"kind": "photo", "params": {"file_id": file_id}}
 
 
 def _defect_params(defect: Defect, asset: EquipmentAsset) -> dict[str, Any]:

@@ -9,8 +9,9 @@ after the commit, off the dialogue (bot/evidence_fetcher.py), through the functi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,8 +127,11 @@ def missing_of(photos: Iterable[Photo]) -> list[Photo]:
     return [p for p in photos if p.sha256 is None]
 
 
-# Photos sent with a notice; more are on the record (/ticket, /files).
-NOTICE_PHOTOS = 10
+# Telegram's albums (sendMediaGroup) hold two to ten items; a single one goes as itself.
+ALBUM_LIMIT = 10
+# An outbox attachment that sends a record's files as one album, each item captioned with the
+# row's text rendered with `index` counted on from the row's own.
+ALBUM = "album"
 
 
 def photo_attachment(ref: str) -> dict[str, Any]:
@@ -135,28 +139,48 @@ def photo_attachment(ref: str) -> dict[str, Any]:
     return {"kind": PHOTO, "params": {"file_id": ref}}
 
 
-async def send_photos_to_roles(
+def album_groups(files: Sequence[Photo]) -> list[list[Photo]]:
+    """The record's files as Telegram can group them: photos together, then documents together
+    (a document joins an album only with documents), at most ten a group, each in the order
+    kept."""
+    pictures = [f for f in files if f.kind != DOCUMENT]
+    documents = [f for f in files if f.kind == DOCUMENT]
+    return [
+        kind[start : start + ALBUM_LIMIT]
+        for kind in (pictures, documents)
+        for start in range(0, len(kind), ALBUM_LIMIT)
+    ]
+
+
+async def send_album_to_roles(
     session: AsyncSession,
     recipients: Iterable[str],
+    subject_type: str,
+    subject_id: int,
+    stage: str,
     number: str,
-    refs: list[str],
     *,
     now: dt.datetime,
     dedupe_prefix: str,
 ) -> None:
-    """Queue the record's photos after its notice, each captioned with the record's number and
-    its place ("QC-… photo 2/3"): the holders of `recipients` see what the sender saw."""
+    """Queue the files the record keeps at `stage` as albums after its notice, one outbox row
+    per album and recipient (so a retry re-sends one whole album or nothing), each file
+    captioned with the record's number and its place ("QC-… photo 2 of 3")."""
+    await session.flush()  # the files added in this transaction get their ids
+    kept = [p for p in await photos_of(session, subject_type, subject_id) if p.stage == stage]
     recipients = list(recipients)
-    for index, ref in enumerate(refs[:NOTICE_PHOTOS], start=1):
+    first = 1
+    for group_index, group in enumerate(album_groups(kept), start=1):
         await notify_roles(
             session,
             recipients,
             "evidence.photo_caption",
-            {"number": number, "index": index, "count": len(refs)},
+            {"number": number, "index": first, "count": len(kept)},
             now=now,
-            attachment=photo_attachment(ref),
-            dedupe_prefix=f"{dedupe_prefix}:{index}",
+            attachment={"kind": ALBUM, "params": {"photo_ids": [p.id for p in group]}},
+            dedupe_prefix=f"{dedupe_prefix}:{group_index}",
         )
+        first += len(group)
 
 
 # --- the download, after the commit ----------------------------------------------------------
@@ -257,7 +281,8 @@ async def download_due(
             download = await downloader(file_id)
             if too_large(len(download.content)):
                 raise ValueError(f"file over {DOWNLOAD_LIMIT_BYTES} bytes")
-            stored = store.put(download.content)
+            # off the event loop: the store may be a bucket across the network
+            stored = await asyncio.to_thread(store.put, download.content)
             error = None
         except Exception as failure:  # any failure: the row keeps it and is tried again
             error = f"{type(failure).__name__}: {failure}"

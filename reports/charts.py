@@ -95,3 +95,45 @@ def lines(
     if series or limit is not None:
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
     return _png(figure)
+
+
+def bars_against_limits(
+    title: str,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    limits: Sequence[float | None],
+    y_label: str,
+    *,
+    limit_label: str,
+) -> bytes:
+    """One bar per label (a customer's exchange ratio, in %) and its own limit drawn across it
+    as a dashed marker; a bar over its limit is drawn red. A missing value is no bar, a missing
+    limit no marker."""
+    figure, axes = _figure(title)
+    positions = list(range(len(labels)))
+    heights = [v or 0.0 for v in values]
+    pairs = list(zip(values, limits, strict=True))
+    over = [v is not None and lim is not None and v > lim for v, lim in pairs]
+    bars = axes.bar(  # type: ignore[attr-defined]
+        positions, heights, color=["tab:red" if o else "tab:blue" for o in over]
+    )
+    axes.bar_label(bars, labels=["-" if v is None else f"{v:.2f}%" for v in values])  # type: ignore[attr-defined]
+    marked = [(x, lim) for x, lim in zip(positions, limits, strict=True) if lim is not None]
+    if marked:
+        axes.hlines(  # type: ignore[attr-defined]
+            [lim for _, lim in marked],
+            [x - 0.4 for x, _ in marked],
+            [x + 0.4 for x, _ in marked],
+            colors="black",
+            linestyles="--",
+            linewidth=2,
+            label=limit_label,
+        )
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
+    axes.set_xticks(positions, labels)  # type: ignore[attr-defined]
+    if len(labels) > 6:
+        axes.tick_params(axis="x", labelrotation=60, labelsize="small")  # type: ignore[attr-defined]
+    top = max([*heights, *(lim for _, lim in marked), 1.0])
+    axes.set_ylim(0, top * 1.2)  # type: ignore[attr-defined]
+    axes.set_ylabel(y_label)  # type: ignore[attr-defined]
+    return _png(figure)

@@ -2,9 +2,8 @@
 type (month, quarter, half-year), the roles it is for, and a renderer that streams its rows into
 an XLSX workbook in the reader's language and, where a picture says more, draws a PNG chart.
 
-A new report is one `@report(...)` function here or in the module that owns its records (the
-returns' exchange-ratio chart registers itself with the returns procedure). `/report` and
-`python -m bot report` list what is registered.
+A new report is one `@report(...)` function here. `/report` and `python -m bot report` list
+what is registered.
 """
 
 from __future__ import annotations
@@ -22,10 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures import roles
 from procedures.calendar import half_year_periods, parse_quarter, period_bounds
 from procedures.complaints.queries import LEDGER_READERS, REPORT_READERS
+from procedures.returns import monthly_statistics
 from storage.models import Deadline, EquipmentAsset, Patrol, VendorScore
 
 from . import charts, documents
 from . import complaints as complaint_reports
+from . import returns as return_reports
 from .complaints import SheetWriter, prepare_for_print
 from .documents import DocumentContext, RenderedDocument
 
@@ -37,6 +38,16 @@ MANAGERS = frozenset(
         roles.COMPANY_LEADER,
         roles.EQUIPMENT_MANAGER,
         roles.EQUIPMENT_SUPERVISOR,
+        roles.ADMIN,
+    }
+)
+# finance watches each customer's exchange ratio (seed 3.8); the business head approves exchanges
+EXCHANGE_READERS = frozenset(
+    {
+        roles.FINANCE,
+        roles.BUSINESS_HEAD,
+        roles.AFTER_SALES_HEAD,
+        roles.COMPANY_LEADER,
         roles.ADMIN,
     }
 )
@@ -200,6 +211,35 @@ async def deadline_on_time(
     return ReportFiles(
         RenderedDocument(f"deadlines-{period}.xlsx", content),
         RenderedDocument(f"deadlines-{period}.png", png),
+    )
+
+
+# --- P2 --------------------------------------------------------------------------------------
+
+
+@report("exchange_ratio", "month", EXCHANGE_READERS)
+async def exchange_ratio(
+    session: AsyncSession, period: str, context: DocumentContext
+) -> ReportFiles:
+    """The month's return and exchange statistics, and a chart of each customer's exchange
+    ratio (exchanged over purchased within its contract window, at the month's end) against its
+    own limit. Customers with nothing purchased or exchanged in their window are left off the
+    chart (they have no ratio); the workbook lists every customer."""
+    statistics = await monthly_statistics(session, period, context.timezone)
+    title = context.text("document.return_stats.title", period=period)
+    content = return_reports.statistics_workbook(statistics, context.label, title)
+    plotted = [row for row in statistics.organisations if row.purchased or row.exchanged]
+    png = charts.bars_against_limits(
+        context.text("chart.exchange_ratio", period=period),
+        [f"{row.code} {row.name}" for row in plotted],
+        [None if row.ratio is None else float(row.ratio * 100) for row in plotted],
+        [None if row.limit is None else float(row.limit * 100) for row in plotted],
+        context.label("chart.percent"),
+        limit_label=context.label("chart.exchange_limit"),
+    )
+    return ReportFiles(
+        RenderedDocument(f"exchange-ratio-{period}.xlsx", content),
+        RenderedDocument(f"exchange-ratio-{period}.png", png),
     )
 
 

@@ -21,6 +21,7 @@ from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator, FloodLimits
 from procedures.clock import ManualClock
 from storage.db import make_engine, migrate
+from storage.files import S3FileStore, file_store_for
 from storage.models import Base
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -131,3 +132,39 @@ async def emulator() -> AsyncIterator[BotApiEmulator]:
     await emulator.start()
     yield emulator
     await emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[str]:
+    """moto's S3-compatible server on 127.0.0.1 at a free port, for the S3 file store: a real
+    HTTP server the store's client talks to, started once (in about a second)."""
+    moto_server = pytest.importorskip(
+        "moto.server",
+        reason="moto[server] (a dev dependency) is not installed: the S3 file store is untested",
+    )
+    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_store(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> S3FileStore:
+    """An S3 file store on a bucket of its own (under a prefix, as a deployment may use)."""
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),  # never look for an instance's role
+    ):
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    store = file_store_for(
+        f"s3://evidence-{uuid.uuid4().hex[:12]}/gsp/records",
+        endpoint_url=s3_server,
+        region="us-east-1",
+    )
+    assert isinstance(store, S3FileStore)
+    store.client.create_bucket(Bucket=store.bucket)
+    return store

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 
 from telegram import InputFile, Update
@@ -12,6 +13,7 @@ from procedures import photos as evidence
 from storage.models import Photo
 
 from ..access import for_command
+from ..albums import send_group, sendable
 from ..context import BotContext, fit_caption
 
 
@@ -22,25 +24,22 @@ async def send_record_photos(
     kept: list[Photo],
     caption_key: str = "evidence.photo_caption",
 ) -> None:
-    """The record's photos (by their Telegram file ids, the cache), each captioned with the
-    record's number and its place among `kept` (`caption_key` may say whose they are); a record
-    with more than a notice's worth points to /files."""
-    for index, photo in enumerate(kept[: evidence.NOTICE_PHOTOS], start=1):
-        caption = fit_caption(
-            context.text(caption_key, number=number, index=index, count=len(kept))
-        )
-        await _send_by_file_id(update, context, photo, caption)
+    """The record's files as albums (photos together, documents together, ten at most each),
+    each captioned with the record's number and its place (`caption_key` may say whose they
+    are); says which are not stored yet."""
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    files = sendable(kept)
+    index = 1
+    for group in evidence.album_groups(files):
+        captions = [
+            fit_caption(context.text(caption_key, number=number, index=i, count=len(files)))
+            for i in range(index, index + len(group))
+        ]
+        await send_group(context.bot, chat_id, group, captions, context.services.file_store)
+        index += len(group)
     missing = evidence.missing_of(kept)
     if missing:
         await context.reply(update, "evidence.missing_note", missing=len(missing), count=len(kept))
-
-
-async def _send_by_file_id(update: Update, context: BotContext, photo: Photo, caption: str) -> None:
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
-    if photo.kind == evidence.DOCUMENT:
-        await context.bot.send_document(chat_id, photo.telegram_file_id, caption=caption)
-    else:
-        await context.bot.send_photo(chat_id, photo.telegram_file_id, caption=caption)
 
 
 @for_command("files")
@@ -67,7 +66,9 @@ async def send_files(update: Update, context: BotContext) -> None:
         place = {"number": number, "index": index, "count": len(kept)}
         if photo.sha256 is None:
             await context.reply(update, "files.missing", error=photo.download_error or "-", **place)
-            await _send_by_file_id(update, context, photo, number)
+            if photo.telegram_file_id:
+                chat_id = update.effective_chat.id  # type: ignore[union-attr]
+                await send_group(context.bot, chat_id, [photo], [number], store)
             continue
         caption = context.text(
             "files.caption",
@@ -79,7 +80,10 @@ async def send_files(update: Update, context: BotContext) -> None:
         )
         extension = mimetypes.guess_extension(photo.mime_type or "") or ""
         await update.effective_message.reply_document(  # type: ignore[union-attr]
-            InputFile(store.get(photo.sha256), filename=f"{photo.sha256}{extension}"),
+            InputFile(
+                await asyncio.to_thread(store.get, photo.sha256),  # a bucket: the network
+                filename=f"{photo.sha256}{extension}",
+            ),
             caption=fit_caption(caption),
         )
 

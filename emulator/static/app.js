@@ -119,7 +119,8 @@ function time(seconds) {
 }
 
 function groupAlbums(messages) {
-  // consecutive photos of one media group become one message, as Telegram shows an album
+  // consecutive messages of one media group (the user's photos, or an album the bot sent)
+  // become one message, as Telegram shows an album
   const groups = [];
   for (const message of messages) {
     const previous = groups[groups.length - 1];
@@ -153,12 +154,13 @@ function renderMessage(message) {
     }
     bubble.append(grid);
   }
-  if (message.document) {
+  for (const m of message.album.filter((m) => m.document)) {
+    // an album of files shows each, one under the other
     const link = document.createElement("a");
     link.className = "document";
-    link.href = fileUrl(message.document.file_id);
-    link.download = message.document.file_name || "file";
-    link.textContent = `File: ${message.document.file_name || "file"}`;
+    link.href = fileUrl(m.document.file_id);
+    link.download = m.document.file_name || "file";
+    link.textContent = `File: ${m.document.file_name || "file"}`;
     bubble.append(link, document.createElement("br"));
   }
   if (message.location) {

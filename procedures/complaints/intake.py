@@ -18,7 +18,7 @@ from ..deadlines import open_deadline
 from ..errors import InvalidInput, NotAllowed, NotFound
 from ..numbering import next_number
 from ..outbox import as_text, as_time, button, notify_roles
-from ..photos import add_photos, keep_label, send_photos_to_roles
+from ..photos import add_photos, keep_label, send_album_to_roles
 from ..text_input import (
     MAX_TEXT,
     check_text,
@@ -422,13 +422,15 @@ async def file_complaint(
         buttons=[[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]],
         dedupe_prefix=f"complaint:{complaint.id}:new",
     )
-    await send_photos_to_roles(
+    await send_album_to_roles(
         session,
         [roles.QUALITY],
+        SUBJECT,
+        complaint.id,
+        "intake",
         complaint.number,
-        draft.photo_file_ids,
         now=now,
-        dedupe_prefix=f"complaint:{complaint.id}:new:photo",
+        dedupe_prefix=f"complaint:{complaint.id}:new:album",
     )
     await uow.commit()
     return FilingOutcome(complaint, verify_due, opinion_due)

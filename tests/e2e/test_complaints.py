@@ -100,6 +100,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     )
     assert [p["caption"] for p in photos] == [f"{number}: photo 1 of 2", f"{number}: photo 2 of 2"]
     assert all(p["photo"] for p in photos)
+    assert photos[0]["media_group_id"] == photos[1]["media_group_id"]  # one album
     assert "On-site verification due 2026-11-27 09:00" in new_complaint["text"]
     for staff in (warehouse, business):
         assert (await staff.expect_text()).startswith("Shipment hold (暫停發貨): do not ship")
@@ -280,6 +281,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         f"{number}: verification photo 1 of 1",
     ]
     assert all(p["photo"] for p in ticket_photos)
+    assert len({p["media_group_id"] for p in ticket_photos}) == 1  # one album
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
         "Chen Meiling: filed (chat, 12 affected, 2 photos)",

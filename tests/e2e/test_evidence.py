@@ -5,16 +5,22 @@ get a record's files with /files."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import re
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import pytest
 from sqlalchemy import select
 
+from emulator.server import ApiError
 from procedures import photos
-from storage.models import Photo
+from storage.models import OutboxMessage, Photo
 from tests.e2e.conftest import BotHarness, Chat, register
 from tests.e2e.test_complaints import press
 
+T = TypeVar("T")
 NUMBER = re.compile(r"QC-\d{4}-\d{5}")
 JPEG = b"\xff\xd8\xff\xe0 a leaking syringe"
 
@@ -50,13 +56,24 @@ async def _photos(bot: BotHarness) -> list[Photo]:
         return list(await session.scalars(select(Photo).order_by(Photo.id)))
 
 
-async def _until_stored(bot: BotHarness, count: int) -> list[Photo]:
+async def _until(
+    read: Callable[[], Awaitable[list[T]]], done: Callable[[list[T]], bool], what: str
+) -> list[T]:
+    """What `read` gives once `done` holds for it (the work runs in the bot's background)."""
     for _ in range(100):
-        rows = await _photos(bot)
-        if len(rows) == count and all(r.sha256 for r in rows):
+        rows = await read()
+        if done(rows):
             return rows
         await asyncio.sleep(0.05)
-    raise AssertionError(f"not stored: {[(r.id, r.download_error) for r in await _photos(bot)]}")
+    raise AssertionError(f"{what}: {rows}")
+
+
+async def _until_stored(bot: BotHarness, count: int) -> list[Photo]:
+    return await _until(
+        lambda: _photos(bot),
+        lambda rows: len(rows) == count and all(r.sha256 for r in rows),
+        f"not all {count} stored",
+    )
 
 
 async def test_a_complaint_photo_is_downloaded_into_the_store_under_its_hash(
@@ -131,14 +148,20 @@ async def test_a_file_over_the_20_mb_limit_is_refused_naming_the_limit(bot: BotH
     assert len(await _until_stored(bot, 1)) == 1
 
 
-async def test_a_manager_gets_a_records_files_with_their_hashes(bot: BotHarness) -> None:
-    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
-    head = await register(bot, "quality_head", "Zhou Head")
+async def file_with_one_photo(bot: BotHarness, customer: Chat) -> tuple[str, Photo]:
+    """The customer files a complaint with one photo; its number and the photo, once stored."""
     ask_photos = await _start_complaint(bot, customer)
     await bot.emulator.send_photo(bot.token, customer.user_id, JPEG)
     await customer.expect()
     number = await _submit(bot, customer, ask_photos)
     (stored,) = await _until_stored(bot, 1)
+    return number, stored
+
+
+async def test_a_manager_gets_a_records_files_with_their_hashes(bot: BotHarness) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    head = await register(bot, "quality_head", "Zhou Head")
+    number, stored = await file_with_one_photo(bot, customer)
 
     await head.send(f"/files {number.lower()}")
     header, sent = await head.expect(2)
@@ -152,3 +175,136 @@ async def test_a_manager_gets_a_records_files_with_their_hashes(bot: BotHarness)
     await customer.send(f"/files {number}")  # not a manager: refused, nothing sent
     refusal = await customer.expect_text()
     assert "SHA-256" not in refusal and not customer.all_bot_messages()[-1].get("document")
+
+
+async def test_quality_gets_the_buyers_photos_as_one_album_and_a_failed_album_is_resent_whole(
+    bot: BotHarness,
+) -> None:
+    qc = await register(bot, "quality", "Qiu QC")
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    ask_photos = await _start_complaint(bot, customer)
+    pictures = [JPEG + bytes([index]) for index in range(3)]
+    for content in pictures:  # an album: one update per photo
+        await bot.emulator.send_photo(bot.token, customer.user_id, content, media_group_id="B1")
+    await customer.expect()
+    await customer.send_document(b"%PDF-1.4 delivery note", "delivery.pdf")
+    await customer.expect()
+    bot.emulator.fail_next("sendMediaGroup", 502)  # Telegram carried out nothing
+    number = await _submit(bot, customer, ask_photos)
+
+    (notice,) = await qc.expect()
+    assert notice["text"].startswith(f"New quality complaint {number}")
+    calls = bot.emulator.bot(bot.token).call_log
+    await bot.emulator.wait_until(lambda: ("sendmediagroup", 502) in [c[1:] for c in calls])
+    bot.services.clock.advance(dt.timedelta(seconds=5))  # type: ignore[attr-defined]
+    bot.services.outbox_ready.set()
+
+    *album, document = await qc.expect(4)
+    assert [m["caption"] for m in album] == [f"{number}: photo {i} of 4" for i in (1, 2, 3)]
+    assert len({m["media_group_id"] for m in album}) == 1 and "media_group_id" in album[0]
+    kept = await _photos(bot)
+    # the buyer's files, re-sent by the file ids Telegram gave them
+    assert [m["photo"][-1]["file_id"] for m in album] == [p.telegram_file_id for p in kept[:3]]
+    assert [bot.emulator.files[m["photo"][-1]["file_id"]].content for m in album] == pictures
+    assert document["caption"] == f"{number}: photo 4 of 4"  # a file goes in no photo album
+    assert document["document"]["file_id"] == kept[3].telegram_file_id
+    await bot.settled()
+    assert len(qc.all_bot_messages()) == 5  # the album once, not once per try
+    albums = await _sent_rows(bot, qc.user_id, "evidence.photo_caption")
+    assert [(r.attachment["kind"], r.attempts) for r in albums] == [("album", 2), ("album", 1)]
+
+
+async def _sent_rows(bot: BotHarness, chat_id: int, text_key: str) -> list[OutboxMessage]:
+    """The chat's outbox rows of `text_key`, once the sender has marked them all sent (it does
+    so just after Telegram accepts each)."""
+
+    async def read() -> list[OutboxMessage]:
+        async with bot.services.session_factory() as session:
+            query = (
+                select(OutboxMessage)
+                .where(OutboxMessage.chat_id == chat_id, OutboxMessage.text_key == text_key)
+                .order_by(OutboxMessage.id)
+            )
+            return list(await session.scalars(query))
+
+    return await _until(read, lambda rows: all(r.status == "sent" for r in rows), "not all sent")
+
+
+async def keep_in_store_only(bot: BotHarness, beside: Photo, content: bytes, file_id: str) -> None:
+    """A photo of the same record kept in the file store but not on Telegram: with no file id
+    (""), or one Telegram does not know."""
+    store = bot.services.file_store
+    assert store is not None
+    stored = store.put(content)
+    async with bot.services.unit_of_work() as uow:
+        uow.session.add(
+            Photo(
+                subject_type=beside.subject_type,
+                subject_id=beside.subject_id,
+                stage="verification",
+                telegram_file_id=file_id,
+                kind="photo",
+                added_by_id=beside.added_by_id,
+                added_at=uow.clock.now(),
+                sha256=stored.sha256,
+                size=stored.size,
+                mime_type="image/jpeg",
+                stored_at=uow.clock.now(),
+            )
+        )
+        await uow.commit()
+
+
+async def test_ticket_sends_ten_photos_an_album_and_the_rest_in_the_next_some_from_the_store(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    ask_photos = await _start_complaint(bot, customer)
+    pictures = [JPEG + b" %02d" % index for index in range(11)]
+    for content in pictures:  # one by one: each acknowledged
+        await bot.emulator.send_photo(bot.token, customer.user_id, content)
+        await customer.expect()
+    number = await _submit(bot, customer, ask_photos)
+    kept = await _until_stored(bot, 11)
+    # a file the store has but Telegram does not: no file id, and an id Telegram has forgotten
+    unknown = [b"\xff\xd8\xff on site, no file id", b"\xff\xd8\xff on site, forgotten id"]
+    await keep_in_store_only(bot, kept[0], unknown[0], file_id="")
+    await keep_in_store_only(bot, kept[0], unknown[1], file_id="F999999_gone")
+
+    await customer.send(f"/ticket {number}")
+    ticket, *sent = await customer.expect(14)
+    assert ticket["text"].startswith(f"{number} — ")
+    first, second = sent[:10], sent[10:]
+    assert [m["caption"] for m in sent] == [f"{number}: photo {i} of 13" for i in range(1, 14)]
+    assert len({m["media_group_id"] for m in first}) == 1
+    assert len({m["media_group_id"] for m in second}) == 1
+    assert first[0]["media_group_id"] != second[0]["media_group_id"]
+    assert [m["photo"][-1]["file_id"] for m in first] == [p.telegram_file_id for p in kept[:10]]
+    contents = [bot.emulator.files[m["photo"][-1]["file_id"]].content for m in sent]
+    assert contents == [*pictures, *unknown]  # the last two uploaded from the store
+
+
+async def test_the_emulator_groups_an_album_as_telegram_does(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    await bot.emulator.send_photo(bot.token, customer.user_id, JPEG)
+    file_id = bot.emulator.bot(bot.token).chats[customer.user_id][-1]["photo"][-1]["file_id"]
+    photo = {"type": "photo", "media": file_id}
+    sent = await bot.emulator.call(
+        bot.token, "sendMediaGroup", {"chat_id": customer.user_id, "media": [photo, photo]}
+    )
+    assert [m["photo"][-1]["file_id"] for m in sent] == [file_id, file_id]  # ids reused
+    assert sent[0]["media_group_id"] == sent[1]["media_group_id"]
+    document = {"type": "document", "media": file_id}
+    with pytest.raises(ApiError, match="documents can be grouped in an album only with"):
+        await bot.emulator.call(
+            bot.token, "sendMediaGroup", {"chat_id": customer.user_id, "media": [photo, document]}
+        )
+    before = len(bot.emulator.violations)
+    with pytest.raises(ApiError, match="media must include 2-10 items"):
+        await bot.emulator.call(
+            bot.token, "sendMediaGroup", {"chat_id": customer.user_id, "media": [photo]}
+        )
+    assert len(bot.emulator.violations) == before + 1
+    del bot.emulator.violations[before:]  # made on purpose: not the bot's

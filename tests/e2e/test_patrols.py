@@ -169,6 +169,9 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
 
     await technician.send("/defect DF-2026-00001")
     ticket = await technician.expect_text()
+    album = await technician.expect(4)  # the three photos of the report and the repair's
+    assert [m["caption"] for m in album] == [f"DF-2026-00001: photo {i} of 4" for i in range(1, 5)]
+    assert all(m["photo"] for m in album) and len({m["media_group_id"] for m in album}) == 1
     for line in (
         "DF-2026-00001 — closed",
         "Tang Technician: defect reported:",

@@ -45,6 +45,30 @@ async def test_a_head_chooses_a_report_and_a_period_and_gets_the_workbook_and_th
     )
 
 
+async def test_finance_gets_the_exchange_ratios_per_customer_with_their_chart(
+    bot: BotHarness,
+) -> None:
+    finance = await register(bot, "finance", "Fang Finance", language="zh-Hant")
+    await finance.send("/report")
+    (menu,) = await finance.expect()
+    assert [label for label, _ in buttons_of(menu)] == ["各客戶調換率（月）"]
+    await press(finance, menu, "各客戶調換率（月）")
+    (periods,) = await finance.expect()
+    await press(finance, periods, "2026-10")
+    workbook, chart = await finance.expect(2)
+    assert workbook["document"]["file_name"] == "exchange-ratio-2026-10.xlsx"
+    content = bot.emulator.files[workbook["document"]["file_id"]].content
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    assert rows[0][0] == "2026-10調退貨統計"
+    assert ("C002 康健藥房連鎖", 0, 0, 0, 0, 4800, "0.00%", "3.00%", "否") in rows
+    assert bot.emulator.files[chart["photo"][-1]["file_id"]].content.startswith(PNG_SIGNATURE)
+
+    await finance.send("/report exchange_ratio 2026-Q3")
+    assert await finance.expect_text() == "這個報表按月：例如/report exchange_ratio 2026-11。"
+    await finance.send("/report vendor_scores 2026-H2")  # not finance's report
+    assert await finance.expect_text() == "沒有這個報表。請發送/report並選擇。"
+
+
 async def test_the_manager_scores_an_earlier_month_by_naming_it(bot: BotHarness) -> None:
     manager = await register(bot, "equipment_manager", "Ma Manager")
     await manager.send("/score 2026-09")

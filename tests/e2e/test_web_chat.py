@@ -177,6 +177,28 @@ async def test_a_press_returns_the_bots_answer_and_photos_sent_together_are_one_
     image = await demo.client.get(f"/web/file/{sent[0]['photo'][0]['file_id']}")
     assert image.content == b"photo-a"
 
+    # filed, quality's notice is followed by the same two photos as one album of the bot's
+    await demo.post("press", _button(await demo.bot_says(buyer, "Photo received"), buyer, 0))
+    await demo.post("press", _button(await demo.bot_says(buyer, "Photos: 2"), buyer, 0))
+    qc = demo.person("Qiu Quality")
+    await demo.bot_says(qc, "New quality complaint")
+    await demo.bot_says(qc, "photo 2 of 2")
+    album = [m for m in (await demo.get("chat", user=qc))["messages"] if "photo" in m]
+    number = re.search(r"QC-\d{4}-\d{5}", album[0]["caption"]).group()  # type: ignore[union-attr]
+    assert [m["caption"] for m in album] == [f"{number}: photo {i} of 2" for i in (1, 2)]
+    assert album[0]["media_group_id"] == album[1]["media_group_id"]
+    assert [m["photo"][0]["file_id"] for m in album] == [m["photo"][0]["file_id"] for m in sent]
+
+
+def _button(message: dict[str, Any], user: int, index: int) -> dict[str, Any]:
+    """The body of a press on the message's button at `index` (in reading order)."""
+    buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+    return {
+        "user": user,
+        "message_id": message["message_id"],
+        "data": buttons[index]["callback_data"],
+    }
+
 
 async def test_the_ledger_downloads_as_a_workbook_with_its_name(demo: Demo) -> None:
     qc = demo.person("Qiu Quality")

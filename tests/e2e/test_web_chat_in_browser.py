@@ -329,10 +329,10 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     page.bot_message("What is wrong?")
     page.type("Plungers stick; 12 syringes leak at the tip.")
     page.bot_message("Send photos of the problem")
-    page.send_photos(_photo(tmp_path))
-    assert "Photo received (1 photo so far)" in page.bot_message("Photo received").text
+    page.send_photos(_photo(tmp_path), _photo(tmp_path, "a cracked barrel", "#262"))  # an album
+    assert "Photo received (2 photos so far)" in page.bot_message("2 photos so far").text
     page.press("Done")
-    page.bot_message("Photos: 1")
+    page.bot_message("Photos: 2")
     page.press("Submit")
     filed = page.bot_message("received:")
     number = NUMBER.search(filed.text).group()
@@ -341,6 +341,10 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     # QC takes it; the message is edited in place and its new buttons press
     page.open_person("Qiu Quality")
     page.bot_message(f"New quality complaint {number}")
+    # the buyer's photos follow the notice as one album: one bubble, both pictures
+    album = page.wait(lambda: page.css(".msg.bot .photos[data-album]"), "the buyer's album")
+    assert len(album[-1].find_elements("css selector", "img")) == 2
+    page.shot("qc-album")
     page.press("Take", in_message=number)
     page.bot_message(f"You have taken {number}")
     assert not [m for m in page.css(".msg.bot") if f"New quality complaint {number}" in m.text]

@@ -139,22 +139,27 @@ def test_company_name_and_vendor_pass_mark_are_settings() -> None:
         settings_from({"VENDOR_PASS_MARK": "101"})
 
 
-def test_the_report_command_writes_the_workbook_and_the_chart(tmp_path: Path) -> None:
-    root = Path(__file__).parents[2]
+def _report_command(tmp_path: Path, kind: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot report KIND ...` on a fresh SQLite database with the samples, in English."""
     env = {
-        "PYTHONPATH": str(root),
+        "PYTHONPATH": str(Path(__file__).parents[2]),
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
         "LOG_LEVEL": "WARNING",
         "DEFAULT_LANGUAGE": "en",
     }
-    command = [sys.executable, "-m", "bot", "report", "deadline_on_time", "--out"]
-    result = subprocess.run(
-        [*command, str(tmp_path / "q3.xlsx"), "--period", "2026-q3"],
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "report", kind, *args],
         cwd=tmp_path,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def test_the_report_command_writes_the_workbook_and_the_chart(tmp_path: Path) -> None:
+    result = _report_command(
+        tmp_path, "deadline_on_time", "--out", str(tmp_path / "q3.xlsx"), "--period", "2026-q3"
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -162,15 +167,28 @@ def test_the_report_command_writes_the_workbook_and_the_chart(tmp_path: Path) ->
         f"deadlines-2026-Q3.png written to {tmp_path / 'q3.png'}",
     ]
     assert (tmp_path / "q3.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
-    wrong = subprocess.run(
-        [*command, str(tmp_path / "x.xlsx"), "--period", "2026-11"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    wrong = _report_command(
+        tmp_path, "deadline_on_time", "--out", str(tmp_path / "x.xlsx"), "--period", "2026-11"
     )
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == (
         "deadline_on_time is a quarter report: give a period like 2026-Q3"
     )
+
+
+def test_the_report_command_writes_the_exchange_ratios_and_their_chart(tmp_path: Path) -> None:
+    result = _report_command(
+        tmp_path, "exchange_ratio", "--period", "2026-10", "--out", str(tmp_path / "ratios.xlsx")
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"exchange-ratio-2026-10.xlsx written to {tmp_path / 'ratios.xlsx'}",
+        f"exchange-ratio-2026-10.png written to {tmp_path / 'ratios.png'}",
+    ]
+    assert (tmp_path / "ratios.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(tmp_path / "ratios.xlsx").active.iter_rows(values_only=True))
+    by_first = {row[0]: row[1:] for row in rows}
+    # the sample customers at the end of October: C002 bought 4,800.00 on 10-08, no exchanges
+    assert by_first["C002 康健藥房連鎖"][3:8] == (0.0, 4800.0, "0.00%", "3.00%", "no")

@@ -10,17 +10,39 @@ import pytest
 from bot.documents import document_context
 from bot.outbox_sender import PHOTO_KIND
 from bot.services import Services
+from procedures.photos import ALBUM
 from reports.documents import RENDERERS, UnknownDocument, render
 
 ROOT = Path(__file__).parents[2]
 
 
+def _module_constants(tree: ast.Module) -> dict[str, str]:
+    """The module's string constants (`ALBUM = "album"`, `PHOTO, DOCUMENT = "photo", "document"`)."""
+    constants = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            pairs = (
+                zip(target.elts, node.value.elts, strict=False)
+                if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple)
+                else [(target, node.value)]
+            )
+            for name, value in pairs:
+                if isinstance(name, ast.Name) and isinstance(value, ast.Constant):
+                    constants[name.id] = value.value
+    return constants
+
+
 def attachment_kinds() -> dict[str, str]:
-    """Each literal {"kind": ..., "params": ...} in procedures/ and bot/, with where it is."""
+    """Each {"kind": ..., "params": ...} in procedures/ and bot/ whose kind is a literal or a
+    constant of its module, with where it is."""
     kinds = {}
     for folder in ("procedures", "bot"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            constants = _module_constants(tree)
+            for node in ast.walk(tree):
                 if not isinstance(node, ast.Dict):
                     continue
                 entries = {
@@ -29,16 +51,22 @@ def attachment_kinds() -> dict[str, str]:
                     if isinstance(key, ast.Constant)
                 }
                 kind = entries.get("kind")
-                if "params" in entries and isinstance(kind, ast.Constant):
+                if isinstance(kind, ast.Name):
+                    kind = ast.Constant(constants.get(kind.id))
+                if "params" in entries and isinstance(kind, ast.Constant) and kind.value:
                     kinds[kind.value] = f"{path.relative_to(ROOT)}:{node.lineno}"
     return kinds
 
 
 def test_every_attachment_kind_the_code_emits_has_a_renderer() -> None:
     kinds = attachment_kinds()
-    assert {"complaint_quarterly", "rectification_notice", PHOTO_KIND} <= set(kinds)
+    # evidence already on Telegram (or in the file store) is sent as it is, never rendered
+    sent_as_is = {PHOTO_KIND, ALBUM}
+    assert {"complaint_quarterly", "rectification_notice", *sent_as_is} <= set(kinds)
     unrendered = {
-        kind: where for kind, where in kinds.items() if kind not in RENDERERS and kind != PHOTO_KIND
+        kind: where
+        for kind, where in kinds.items()
+        if kind not in RENDERERS and kind not in sent_as_is
     }
     assert not unrendered, f"attachment kinds without a renderer: {unrendered}"
 

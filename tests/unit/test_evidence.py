@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,7 @@ from procedures.clock import ManualClock
 from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
 from reports.export import MANIFEST, check_manifest, export_period
-from storage.files import LocalFileStore, sha256_of
+from storage.files import LocalFileStore, sha256_of, split_s3_location
 from storage.models import Complaint, Deadline, OutboxMessage, Photo, TimelineEvent, User
 from tests.conftest import SHANGHAI, START
 from tests.unit.helpers import customer_of, ids, make_user
@@ -40,7 +42,9 @@ def test_the_store_keeps_a_file_once_under_its_sha256(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == [first.sha256]
 
 
-def test_file_store_must_be_a_folder_and_s3_is_not_offered_yet(tmp_path: Path) -> None:
+def test_file_store_is_a_folder_or_an_s3_bucket_checked_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert settings_from({}).file_store == "data/files"
     assert settings_from({"FILE_STORE": str(tmp_path)}).file_store == str(tmp_path)
     assert settings_from({"FILE_STORE": f"file://{tmp_path}"}).file_store == str(tmp_path)
@@ -48,8 +52,49 @@ def test_file_store_must_be_a_folder_and_s3_is_not_offered_yet(tmp_path: Path) -
     a_file.write_text("x")
     with pytest.raises(ConfigError, match="FILE_STORE must be a folder"):
         settings_from({"FILE_STORE": str(a_file)})
-    with pytest.raises(ConfigError, match="FILE_STORE: an S3-compatible store is not available"):
-        settings_from({"FILE_STORE": "s3://bucket/evidence"})
+    with pytest.raises(ConfigError, match="FILE_STORE must be a folder or s3://bucket/prefix"):
+        settings_from({"FILE_STORE": "ftp://files.example.com/evidence"})
+
+    bucket = settings_from(
+        {
+            "FILE_STORE": "S3://after-sales-evidence/gsp/records/",
+            "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+            "S3_REGION": "cn-north-1",
+        }
+    )
+    assert bucket.file_store == "s3://after-sales-evidence/gsp/records/"
+    assert (bucket.s3_endpoint_url, bucket.s3_region) == ("http://127.0.0.1:9000", "cn-north-1")
+    assert split_s3_location(bucket.file_store) == ("after-sales-evidence", "gsp/records/")
+    assert split_s3_location("s3://evidence") == ("evidence", "")
+    for name in ("ab", "Evidence", "-evidence", "evi_dence", "evi..dence", "x" * 64):
+        with pytest.raises(ConfigError, match="a bucket's name is 3-63 lower-case letters"):
+            settings_from({"FILE_STORE": f"s3://{name}/p"})
+    with pytest.raises(ConfigError, match="S3_ENDPOINT_URL is set, but FILE_STORE is not"):
+        settings_from({"S3_ENDPOINT_URL": "http://127.0.0.1:9000"})
+    with pytest.raises(ConfigError, match="S3_ENDPOINT_URL must be an http"):
+        settings_from({"FILE_STORE": "s3://evidence", "S3_ENDPOINT_URL": "127.0.0.1:9000"})
+    with pytest.raises(ConfigError, match="S3_REGION must look like eu-central-1"):
+        settings_from({"FILE_STORE": "s3://evidence", "S3_REGION": "EU Central"})
+    # without the s3 extra the bot still runs on a folder, and says what a bucket needs
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ConfigError, match=r"install the bot with its s3 extra \(pip install"):
+        settings_from({"FILE_STORE": "s3://evidence"})
+
+
+def test_the_bot_runs_on_a_folder_without_loading_the_s3_client(tmp_path: Path) -> None:
+    """boto3 is an optional extra: nothing on the folder's path imports it."""
+    code = (
+        "import sys, bot.__main__, bot.app, reports.export\n"
+        "from storage.files import file_store_for\n"
+        f"file_store_for({str(tmp_path)!r}).put(b'x')\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')]\n"
+        "assert not loaded, loaded\n"
+    )
+    root = Path(__file__).parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
 
 
 async def _complaint_with_evidence(services: Services, refs: list[str]) -> tuple[Complaint, User]:

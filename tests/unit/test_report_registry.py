@@ -26,6 +26,7 @@ from storage.models import Vendor
 from tests.conftest import SHANGHAI
 
 from .helpers import act, file, make_user, outbox_rows, verify
+from .test_returns import request as return_request
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -81,6 +82,7 @@ def test_charts_draw_chinese_in_the_bundled_font_without_missing_glyphs() -> Non
         ("deadline_on_time", "2026-Q4", "各類時限按時完成率（季度）", True),
         ("vendor_scores", "2026-H2", None, True),
         ("patrol_completion", "2026-11", "設備巡視完成率（月）", True),
+        ("exchange_ratio", "2026-11", "2026-11調退貨統計", True),
     ],
 )
 async def test_every_report_renders_its_workbook_and_chart(
@@ -185,3 +187,59 @@ async def test_the_score_sheet_shows_weights_standards_and_the_conclusion_agains
         assert by_label["考核結論"][0] == conclusion
         assert by_label["備註"][0].startswith("響應逾時0次")
         assert by_label["評分人"][0] == "Ma Manager" and "審批（管理處）" in by_label
+
+
+async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_against_its_limit(
+    services: Services, samples: None, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await return_request(services, 2)  # C003: 90.00 of its 2,700.00 in 90 days, limit 5 %
+    await return_request(services, 4)  # over the limit: refused, not counted
+    drawn = []
+    draw = charts._png
+    monkeypatch.setattr(charts, "_png", lambda figure: drawn.append(figure) or draw(figure))
+    clock.set(dt.datetime(2026, 12, 1, 8, tzinfo=SHANGHAI))
+    async with services.session_factory() as session:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a glyph missing from the font would warn
+            files = await REPORTS["exchange_ratio"].render(session, "2026-11", reader(services))
+
+    rows = list(
+        load_workbook(io.BytesIO(files.workbook.content)).active.iter_rows(values_only=True)
+    )
+    assert rows[0][0] == "2026-11調退貨統計"
+    by_first = {row[0]: row[1:] for row in rows}
+    assert by_first["不適銷"][:3] == (1, 2, 90.0)
+    assert by_first["不予批準或不予調退"][0] == 1
+    assert by_first["客戶"] == (
+        "退貨單數",
+        "數量",
+        "金額",
+        "期限內已調換",
+        "期限內進貨",
+        "調換率",
+        "規定調換率",
+        "超過規定",
+    )
+    assert by_first["C003 華南醫藥貿易公司"] == (2, 6, 270.0, 90.0, 2700.0, "3.33%", "5.00%", "否")
+    assert by_first["C002 康健藥房連鎖"][5:] == ("0.00%", "3.00%", "否")
+    assert by_first["C001 仁和醫療器械有限公司"][5:] == (
+        None,
+        "5.00%",
+        "否",
+    )  # nothing bought in its window
+
+    assert files.chart is not None and files.chart.file_name == "exchange-ratio-2026-11.png"
+    assert files.chart.content.startswith(PNG_SIGNATURE)
+    (figure,) = drawn
+    axes = figure.axes[0]
+    assert axes.get_title() == "2026-11月末各客戶調換率及規定調換率"
+    labels = [label.get_text() for label in axes.get_xticklabels()]
+    assert labels == ["C002 康健藥房連鎖", "C003 華南醫藥貿易公司"]  # C001 has no ratio to draw
+    bar = axes.patches[labels.index("C003 華南醫藥貿易公司")]
+    assert round(bar.get_height(), 2) == 3.33
+    (limits,) = axes.collections  # each customer's own limit, drawn across its bar
+    segments = {round(s[0][0] + 0.4): round(s[0][1], 2) for s in limits.get_segments()}
+    assert segments == {0: 3.0, 1: 5.0}
+    for text in [axes.title, *axes.get_xticklabels()]:
+        found = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
+        assert found == str(charts.FONT_FILE), text.get_text()
