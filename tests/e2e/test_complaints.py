@@ -281,7 +281,10 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
         f"{number}: verification photo 1 of 1",
     ]
     assert all(p["photo"] for p in ticket_photos)
-    assert len({p["media_group_id"] for p in ticket_photos}) == 1  # one album
+    # the buyer's two as one album; the verification photo, alone, follows on its own
+    buyers, verification = ticket_photos[:2], ticket_photos[2]
+    assert len({p["media_group_id"] for p in buyers}) == 1
+    assert "media_group_id" not in verification
     assert "Verification (on site, by Qiu QC at 2026-11-26 09:00): verified nonconforming" in ticket
     for line in (
         "Chen Meiling: filed (chat, 12 affected, 2 photos)",
