@@ -8,6 +8,7 @@ their glyphs, whatever the machine has installed.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -18,6 +19,10 @@ matplotlib.use("Agg")
 
 from matplotlib import font_manager
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+# month labels such as 2026-11 are categories on purpose; matplotlib says so at INFO each time
+logging.getLogger("matplotlib.category").setLevel(logging.WARNING)
 
 FONT_FILE = Path(__file__).resolve().parent / "fonts" / "DroidSansFallbackFull.ttf"
 
@@ -55,6 +60,8 @@ def stacked_bars(
         axes.bar(categories, values, bottom=bottom, label=name)  # type: ignore[attr-defined]
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     axes.set_ylabel(y_label)  # type: ignore[attr-defined]
+    # they are counts: no 0.2 of a complaint on the axis
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # type: ignore[attr-defined]
     if series:
         axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
     return _png(figure)
