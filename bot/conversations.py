@@ -22,6 +22,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from procedures.actions import CallbackAction
+from procedures.errors import NotAllowed, NotFound, ProcedureError, WrongState
 from procedures.outbox import button
 from procedures.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
 from procedures.unit_of_work import UnitOfWork
@@ -85,6 +86,17 @@ class DialogueDraft(Generic[Draft]):
 
 # What a photo step of a dialogue takes as evidence: a photo, or a file (a PDF, a full-size image).
 EVIDENCE = filters.PHOTO | filters.Document.ALL
+
+
+# Refusals that typing again cannot change (someone else took the step meanwhile, the record
+# moved on): the dialogue ends with the reason instead of refusing every later message.
+STEP_GONE = (WrongState, NotAllowed, NotFound)
+
+
+async def left_because(update: Update, context: BotContext, error: ProcedureError) -> int:
+    """Says why the step cannot be taken any more and leaves the dialogue."""
+    await context.reply(update, error.text_key, **error.params)
+    return ConversationHandler.END
 
 
 def dialogue(
@@ -151,13 +163,17 @@ def typed_step(
         scratch = context.user_data.get(name)
         if not scratch:
             return ConversationHandler.END
-        async with context.unit_of_work() as uow:
-            done = await record(
-                uow,
-                await context.actor(uow.session),
-                scratch["id"],
-                update.effective_message.text,  # type: ignore[union-attr]
-            )
+        try:
+            async with context.unit_of_work() as uow:
+                done = await record(
+                    uow,
+                    await context.actor(uow.session),
+                    scratch["id"],
+                    update.effective_message.text,  # type: ignore[union-attr]
+                )
+        except STEP_GONE as error:
+            context.user_data.pop(name, None)
+            return await left_because(update, context, error)
         context.user_data.pop(name, None)
         await context.reply(update, recorded, number=done.number, **details(done))
         if after is not None:

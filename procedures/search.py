@@ -32,6 +32,7 @@ from storage.models import (
     Vendor,
 )
 
+from .calendar import QUARTER_YEARS
 from .complaints.queries import STAFF_VIEWERS as COMPLAINT_VIEWERS
 from .defects import DEFECT_OVERSEERS
 from .errors import InvalidInput
@@ -85,6 +86,8 @@ class Results:
 def _day_span(text: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """A day or a month on the local calendar as [start, end) in UTC."""
     parts = [int(p) for p in text.split("-")]
+    if parts[0] not in QUARTER_YEARS:  # the years any period may name: no 9999 nor 0001
+        raise InvalidInput("find.bad_date", date=text)
     try:
         if len(parts) == 2:
             start = dt.date(parts[0], parts[1], 1)
@@ -92,7 +95,7 @@ def _day_span(text: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
         else:
             start = dt.date(*parts)
             end = start + dt.timedelta(days=1)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise InvalidInput("find.bad_date", date=text) from None
 
     def utc(day: dt.date) -> dt.datetime:

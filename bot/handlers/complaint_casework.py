@@ -24,7 +24,7 @@ from procedures.complaints import casework
 from procedures.outbox import button
 
 from ..context import BotContext, drop_used_buttons, edit_query_message
-from ..conversations import dialogue
+from ..conversations import STEP_GONE, dialogue, left_because
 from .complaint_buttons import origin_of
 
 REASON = 30
@@ -122,16 +122,20 @@ async def enter_reason(update: Update, context: BotContext) -> int:
     if not state:
         return ConversationHandler.END
     text = update.effective_message.text  # type: ignore[union-attr]
-    async with context.unit_of_work() as uow:
-        actor = await context.actor(uow.session)
-        if state["kind"] == "reopen":
-            complaint, due = await casework.reopen_complaint(
-                uow, actor, state["complaint_id"], text
-            )
-        else:
-            complaint = await casework.record_waiting_on_buyer(
-                uow, actor, state["complaint_id"], text
-            )
+    try:
+        async with context.unit_of_work() as uow:
+            actor = await context.actor(uow.session)
+            if state["kind"] == "reopen":
+                complaint, due = await casework.reopen_complaint(
+                    uow, actor, state["complaint_id"], text
+                )
+            else:
+                complaint = await casework.record_waiting_on_buyer(
+                    uow, actor, state["complaint_id"], text
+                )
+    except STEP_GONE as error:
+        context.user_data.pop(REASON_KEY, None)
+        return await left_because(update, context, error)
     context.user_data.pop(REASON_KEY, None)
     if state["kind"] == "waiting":
         await context.reply(update, "casework.waiting_recorded", number=complaint.number)

@@ -230,6 +230,11 @@ async def turn_page(update: Update, context: BotContext) -> int | None:
     action = await _accepted(update, context, InvitePartyPage)
     if action is None:
         return None
+    async with context.session() as session:
+        _, total = await people.parties_for(session, action.role, offset=0, limit=0)
+    if not 0 <= action.page * PAGE_SIZE < total:  # a page that is not there (any more)
+        await _stale(update, context)
+        return None
     await update.callback_query.answer()  # type: ignore[union-attr]
     return await _offer_parties(update, context, action.role, page=action.page)
 

@@ -24,7 +24,7 @@ from ..text_input import MAX_TEXT, check_text
 from ..timeline import record_change, times_recorded
 from ..unit_of_work import UnitOfWork
 from .common import ComplaintStatus, load_complaint, open_complaint_deadline, subject_params
-from .handling import VERIFIERS, tell_complainant
+from .handling import VERIFIERS, require_handler, tell_complainant
 from .intake import DISPOSITION_WINDOW
 from .queries import work_buttons
 
@@ -126,11 +126,13 @@ def check_reason(text: str) -> str:
 async def complaint_to_reopen(
     session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
 ) -> Complaint:
-    """The complaint, if `actor` may reopen it now: quality, and the complaint closed."""
+    """The complaint, if `actor` may reopen it now: the one who handled it or the quality head
+    (who may give it to someone else afterwards), and the complaint closed."""
     roles.require_role(actor.role_names, VERIFIERS)
     complaint = await load_complaint(session, complaint_id, lock=lock)
     if complaint.status != ComplaintStatus.CLOSED:
         raise WrongState("complaint.not_closed", number=complaint.number)
+    await require_handler(session, actor, complaint)
     return complaint
 
 

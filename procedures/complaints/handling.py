@@ -515,6 +515,19 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
     return complaint
 
 
+async def require_handler(session: AsyncSession, actor: User, complaint: Complaint) -> None:
+    """The one who took the complaint (or was given it by reassignment) records its steps;
+    the quality head may step in. Another QC member's old buttons do not work."""
+    if complaint.taken_by_id in (None, actor.id) or roles.QUALITY_HEAD in actor.role_names:
+        return
+    handler = await session.get(User, complaint.taken_by_id)
+    raise WrongState(
+        "complaint.taken_by_other",
+        number=complaint.number,
+        name=handler.full_name if handler else "",
+    )
+
+
 async def complaint_for_verification(
     session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
 ) -> Complaint:
@@ -524,6 +537,7 @@ async def complaint_for_verification(
     complaint = await load_complaint(session, complaint_id, lock=lock)
     if complaint.status == ComplaintStatus.OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
+    await require_handler(session, actor, complaint)
     if complaint.verification_result is not None:
         raise WrongState("complaint.already_verified", number=complaint.number)
     return complaint
@@ -538,6 +552,7 @@ async def complaint_for_opinion(
     complaint = await load_complaint(session, complaint_id, lock=lock)
     if complaint.status == ComplaintStatus.OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
+    await require_handler(session, actor, complaint)
     if complaint.disposition is not None:
         raise WrongState("complaint.already_has_opinion", number=complaint.number)
     return complaint

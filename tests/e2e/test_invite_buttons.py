@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from procedures import people
-from procedures.actions import InviteParty, InviteRole
+from procedures.actions import InviteParty, InvitePartyPage, InviteRole
 from storage.models import Invitation, Organisation, User
 
 from .conftest import BotHarness, Chat, buttons_of
@@ -167,7 +167,7 @@ async def test_a_head_is_offered_only_their_department_and_forged_presses_change
     assert labels(menu) == ["supplier", "quality control"]
     # a role the head may not invite, forged onto the menu
     await head.press(menu, InviteRole(role="admin").pack(), forge=True)
-    await alerted(bot, "You may not invite a administrator.")
+    await alerted(bot, "You may not invite anyone as administrator.")
     await head.press(menu, InviteRole(role="chef").pack(), forge=True)
     await alerted(bot, "This button is no longer valid. Nothing was changed.")
 
@@ -183,6 +183,11 @@ async def test_a_head_is_offered_only_their_department_and_forged_presses_change
         suppliers, InviteParty(role="supplier", party_id=customer_id or 0).pack(), forge=True
     )
     await alerted(bot, "This button is no longer valid. Nothing was changed.")
+    # a page that is not there, and one past any database's OFFSET: stale, the list stays
+    for page in (5, 10**40):
+        await head.press(suppliers, InvitePartyPage(role="supplier", page=page).pack(), forge=True)
+        await alerted(bot, "This button is no longer valid. Nothing was changed.")
+    await shown(head, menu, "Invite a supplier for which organisation?")
     assert len(await invitations(bot)) == before
 
     await head.press(suppliers, data_of(suppliers, "安心醫用耗材廠 (S001)"))

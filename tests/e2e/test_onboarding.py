@@ -145,7 +145,7 @@ async def test_a_head_may_invite_only_their_own_department(bot: BotHarness) -> N
 
     await invite(bot, head, "quality")  # own department: a link
     await head.send("/invite warehouse")
-    assert await head.expect_text() == "You may not invite a warehouse."
+    assert await head.expect_text() == "You may not invite anyone as warehouse."
 
 
 async def test_strangers_unknown_commands_and_forged_buttons_get_clear_answers(

@@ -369,3 +369,36 @@ async def test_the_business_head_refuses_an_exchange_with_a_reason(bot: BotHarne
     shown = await text_with(bot, customer, "RT-2026-00001 — rejected")
     assert "Business head: not approved (Bai Business, " in shown
     assert "not approved by the business head: Seasonal stock" in shown
+
+
+async def test_a_refusal_overtaken_by_anothers_approval_ends_the_dialogue_with_the_reason(
+    bot: BotHarness,
+) -> None:
+    """Two business heads: one asks to refuse, the other approves meanwhile. The reason typed
+    afterwards is answered with why it cannot be taken, and the next message is not read as a
+    reason again."""
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    first = await register(bot, "business_head", "Bai Business")
+    second = await register(bot, "business_head", "Bo Business")
+    await request_exchange(bot, customer, 2)
+    await text_with(bot, customer, "RT-2026-00001 received")
+    await click(bot, after_sales, "Sign")
+
+    await press(first, await with_button(bot, first, "Refuse"), "Refuse")
+    await text_with(bot, first, "Why is RT-2026-00001 not approved?")
+    await click(bot, second, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    assert (await stored(bot, "RT-2026-00001")).status == "approved"
+
+    first.seen = len(first.all_bot_messages())
+    await first.send("Seasonal stock")
+    assert await first.expect_text() == (
+        "RT-2026-00001 is approved, waiting for the goods: that step is not open now. "
+        "Nothing was changed."
+    )
+    await first.send("hello")
+    assert await first.expect_text() == (
+        "I did not understand that. Send /help to see what you can use."
+    )
+    assert (await stored(bot, "RT-2026-00001")).business_refused_at is None

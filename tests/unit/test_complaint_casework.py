@@ -66,3 +66,33 @@ async def test_reopening_needs_a_closed_complaint_and_a_reason_is_kept_as_typed(
             select(TimelineEvent.after).where(TimelineEvent.action == "waiting_on_buyer")
         )
     assert kept["reason"] == "買方未回覆 📞" + "等" * 300
+
+
+async def test_after_a_reassignment_only_the_new_holder_or_the_head_records_the_steps(
+    services: Services, samples: None
+) -> None:
+    complaint = await file(services)
+    qc = await make_user(services, "quality", name="Qiu")
+    colleague = await make_user(services, "quality", name="Quan")
+    head = await make_user(services, "quality_head", name="Zhou")
+    await act(services, handling.take_complaint, qc, complaint.id)
+    await act(services, casework.reassign_complaint, head, complaint.id, colleague.id)
+
+    # the previous holder's old "Record verification" button no longer works
+    for step in (handling.complaint_for_verification, handling.complaint_for_opinion):
+        async with services.session_factory() as session:
+            with pytest.raises(WrongState) as refused:
+                await step(session, await session.get(User, qc.id), complaint.id)
+        assert refused.value.text_key == "complaint.taken_by_other"
+        assert refused.value.params["name"] == "Quan"
+    with pytest.raises(WrongState):
+        await verify(services, qc, complaint.id, "conforming")
+    # the new holder records it; the head could have stepped in
+    async with services.session_factory() as session:
+        await handling.complaint_for_opinion(
+            session, await session.get(User, head.id), complaint.id
+        )
+    await verify(services, colleague, complaint.id, "conforming")
+    async with services.session_factory() as session:
+        verified = await session.get(type(complaint), complaint.id)
+        assert verified.verified_by_id == colleague.id

@@ -38,6 +38,11 @@ def test_days_months_and_ranges_are_local_and_the_last_day_is_included() -> None
         ("\x00\u200b ", "find.usage"),
         ("2026-11 2026-12", "find.usage"),
         ("2026-02-30", "find.bad_date"),
+        # the calendar's edges: no year 9999 nor 0001 (a day after 9999-12-31 does not exist)
+        ("9999-12-31", "find.bad_date"),
+        ("0001-01-01", "find.bad_date"),
+        ("9999-12", "find.bad_date"),
+        ("2026-11-01..9999-12-31", "find.bad_date"),
         ("2026-11-02..2026-11-01", "find.bad_range"),
         ("a b c d e f", "find.too_many_words"),
         ("x" * 101, "error.text_too_long"),
