@@ -3,7 +3,7 @@ data; maintenance visits recorded by the vendors' staff
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-02
+Create Date: 2026-11-26
 """
 
 import sqlalchemy as sa

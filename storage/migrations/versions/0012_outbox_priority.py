@@ -2,7 +2,7 @@
 
 Revision ID: 0012
 Revises: 0011
-Create Date: 2026-12-02 09:00:00.000000
+Create Date: 2026-11-26 09:00:00.000000
 """
 
 from alembic import op

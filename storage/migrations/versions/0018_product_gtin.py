@@ -2,7 +2,7 @@
 
 Revision ID: 0018
 Revises: 0014
-Create Date: 2026-12-10 09:00:00.000000
+Create Date: 2026-11-26 09:00:00.000000
 """
 
 import sqlalchemy as sa
