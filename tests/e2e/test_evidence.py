@@ -271,14 +271,21 @@ async def test_ticket_sends_ten_photos_an_album_and_the_rest_in_the_next_some_fr
     await keep_in_store_only(bot, kept[0], unknown[0], file_id="")
     await keep_in_store_only(bot, kept[0], unknown[1], file_id="F999999_gone")
 
-    await customer.send(f"/ticket {number}")
-    ticket, *sent = await customer.expect(14)
+    # the staff view (a buyer's own ticket leaves out the verification photos): the buyer's
+    # eleven as an album of ten and one more, then the two verification photos as an album
+    qc = await register(bot, "quality", "Qiu QC")
+    await qc.send(f"/ticket {number}")
+    ticket, *sent = await qc.expect(14)
     assert ticket["text"].startswith(f"{number} — ")
-    first, second = sent[:10], sent[10:]
-    assert [m["caption"] for m in sent] == [f"{number}: photo {i} of 13" for i in range(1, 14)]
+    first, eleventh, verification = sent[:10], sent[10], sent[11:]
+    assert [m["caption"] for m in sent] == [
+        *(f"{number}: photo from the buyer {i} of 11" for i in range(1, 12)),
+        *(f"{number}: verification photo {i} of 2" for i in range(1, 3)),
+    ]
     assert len({m["media_group_id"] for m in first}) == 1
-    assert len({m["media_group_id"] for m in second}) == 1
-    assert first[0]["media_group_id"] != second[0]["media_group_id"]
+    assert "media_group_id" not in eleventh
+    assert len({m["media_group_id"] for m in verification}) == 1
+    assert first[0]["media_group_id"] != verification[0]["media_group_id"]
     assert [m["photo"][-1]["file_id"] for m in first] == [p.telegram_file_id for p in kept[:10]]
     contents = [bot.emulator.files[m["photo"][-1]["file_id"]].content for m in sent]
     assert contents == [*pictures, *unknown]  # the last two uploaded from the store
