@@ -1,0 +1,73 @@
+"""Polling confirms only committed updates, and what it fetched before is not parsed again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from telegram import Bot, Update
+
+from bot.app import AfterSalesBot, ConfirmedAfterCommit
+
+
+def _raw(update_id: int) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "chat": {"id": 7, "type": "private"},
+            "from": {"id": 7, "is_bot": False, "first_name": "Ann"},
+            "text": f"step {update_id}",
+        },
+    }
+
+
+@pytest.fixture
+def polling(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """A bot whose getUpdates answers with `answer`, counting the updates parsed."""
+    seen: dict[str, Any] = {"answer": [], "sent": [], "parsed": []}
+
+    async def post(self: Bot, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        seen["sent"].append(dict(data or {}))
+        return list(seen["answer"])
+
+    real = Update.de_json.__func__  # type: ignore[attr-defined]
+
+    def de_json(cls: type[Update], data: Any, bot: Any = None) -> Update:
+        seen["parsed"].append(data["update_id"])
+        return real(cls, data, bot)
+
+    monkeypatch.setattr(Bot, "_post", post)
+    monkeypatch.setattr(Update, "de_json", classmethod(de_json))
+    queue = ConfirmedAfterCommit()
+    queue.confirm_by_offset = True  # polling: put returns at once
+    bot = AfterSalesBot("1:test")
+    bot._confirmation = queue
+    seen["bot"], seen["queue"] = bot, queue
+    return seen
+
+
+async def test_updates_still_being_handled_are_fetched_but_not_parsed_again(
+    polling: dict[str, Any],
+) -> None:
+    bot, queue = polling["bot"], polling["queue"]
+    await queue.put(Update.de_json(_raw(5), bot))  # fetched before, not committed yet
+    polling["parsed"].clear()
+    polling["answer"] = [_raw(5), _raw(6), _raw(7)]
+
+    updates = await bot.get_updates(offset=6)
+
+    assert [u.update_id for u in updates] == [6, 7]
+    assert polling["parsed"] == [6, 7]
+    assert polling["sent"][-1]["offset"] == 5  # update 5 is not confirmed to Telegram
+
+
+async def test_a_fetch_of_only_unconfirmed_updates_returns_none(polling: dict[str, Any]) -> None:
+    bot, queue = polling["bot"], polling["queue"]
+    await queue.put(Update.de_json(_raw(5), bot))
+    polling["parsed"].clear()
+    polling["answer"] = [_raw(5)]
+
+    assert await bot.get_updates(offset=6) == ()
+    assert polling["parsed"] == []
