@@ -415,7 +415,6 @@ def build_application(
     complaint_work.register(application)
     complaint_steps.register(application)
     complaint_casework.register(application)
-    complaint_casework.register(application)
     consumer_complaints.register(application)
     tickets.register(application)
     search.register(application)
