@@ -278,10 +278,16 @@ async def overdue_deadlines(url: str, count: int) -> None:
 
 
 async def open_deadlines(url: str) -> int:
+    """Overdue deadlines not alerted yet (the complaints filed meanwhile are not overdue)."""
     engine = open_engine(url)
+    moment = Deadline.__table__.c.due_at.type
     async with engine.connect() as connection:
         count = await connection.scalar(
-            text("SELECT count(*) FROM deadlines WHERE alert_count = 0 AND met_at IS NULL")
+            text(
+                "SELECT count(*) FROM deadlines WHERE alert_count = 0 AND met_at IS NULL "
+                "AND due_at < :now"
+            ).bindparams(bindparam("now", type_=moment)),
+            {"now": dt.datetime.now(dt.UTC)},
         )
     await engine.dispose()
     return int(count or 0)
