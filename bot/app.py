@@ -19,6 +19,7 @@ from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.request import HTTPXRequest
 
 from core.config import Settings
+from procedures import outbox, photos
 from procedures.errors import ProcedureError
 
 from .commands import MENU_COMMANDS
@@ -91,17 +92,21 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
         if not isinstance(update, Update):
             await super().process_update(update)
             return
+        queued = fetch = False
         try:
             async with update_session(self.services.session_factory) as session:
                 # Another process may hold this chat's turn: wait for it (PostgreSQL).
                 await take_chat_turn(session, order_keys(update))
                 if await already_processed(session, update.update_id):
                     return  # its effect is committed: a redelivery changes nothing
-                await self.load_conversations(update)
+                await self.load_dialogue_state(update)
                 await super().process_update(update)
                 await self.persist_update(update)  # a state not kept fails the step too
                 mark_processed(session, update.update_id, self.services.clock.now())
                 await session.commit()
+                # the sender and the fetcher are woken only by an update that gave them work
+                queued = session.info.pop(outbox.QUEUED, False)
+                fetch = session.info.pop(photos.FILES_TO_FETCH, False)
             committed(session)  # e.g. a requested ledger is rendered now
         except Exception:
             # The transaction rolled back: nothing of the update was kept. In polling mode the
@@ -112,24 +117,30 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
             queue = self.update_queue
             if isinstance(queue, ConfirmedAfterCommit):
                 queue.finished(update)
-            self.services.outbox_ready.set()
-            self.evidence_fetcher.ready.set()  # files the update kept are fetched now
+            if queued:
+                self.services.outbox_ready.set()
+            if fetch:
+                self.evidence_fetcher.ready.set()  # files the update kept are fetched now
 
-    async def load_conversations(self, update: Update) -> None:
-        """Read this chat's conversation states as stored: with several processes, another
-        one may have handled the chat's previous update. (Scratch data is read by the
-        persistence's refresh hooks.)"""
+    async def load_dialogue_state(self, update: Update) -> None:
+        """Read this chat's conversation states and scratch data as stored: with several
+        processes, another one may have handled the chat's previous update. The scratch data
+        is kept for the persistence's refresh hooks, which python-telegram-bot calls later."""
         persistence = self.persistence
         if not isinstance(persistence, DatabasePersistence):
             return
         conversations = self._conversation_handler_conversations
-        if not conversations:
-            return
         chat_id = update.effective_chat.id if update.effective_chat else None
         user_id = update.effective_user.id if update.effective_user else None
         keys = [(chat_id, user_id), (chat_id,), (user_id,)]
         candidates = [key for key in keys if None not in key]
-        stored = await persistence.conversations_of(list(conversations), candidates)  # type: ignore[arg-type]
+        scratchpads = [("chat", chat_id)] if chat_id is not None else []
+        scratchpads += [("user", user_id)] if user_id is not None else []
+        stored = await persistence.load_for_update(
+            list(conversations),
+            candidates,  # type: ignore[arg-type]
+            scratchpads,  # type: ignore[arg-type]
+        )
         for name, states in conversations.items():
             for key in candidates:
                 if (name, key) in stored:

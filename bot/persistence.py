@@ -4,16 +4,21 @@ Conversation states and per-user/per-chat scratch data are written at the end of
 in the update's own transaction (bot/update_transaction.py), so a dialogue's step and the
 record it wrote are committed together; two processes can share them. bot_data and callback
 data are not kept: the records are the truth.
+
+An update reads its chat's and user's rows once, at its start (`load_for_update`: one query for
+the conversation states, one for the scratch data), and keeps them in its session; the refresh
+hooks and the writes at its end use those rows instead of asking again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import BasePersistence, PersistenceInput
 
@@ -22,6 +27,15 @@ from storage.models import ChatScratchpad, ConversationState
 from .update_transaction import session_in_update
 
 ConversationDict = dict[tuple[str | int, ...], object]
+
+# In a session's `info`: the rows this update read, by key, None where there was none. Holding
+# them also keeps them in the session's identity map, which drops unreferenced rows.
+_ROWS = "persistence_rows"
+RowKey = tuple[str, str, str | int]
+
+
+def _rows(session: AsyncSession) -> dict[RowKey, ChatScratchpad | ConversationState | None]:
+    return session.info.setdefault(_ROWS, {})  # type: ignore[no-any-return]
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -60,17 +74,23 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     ) -> None:
         encoded_key = json.dumps(list(key))
         async with self._writing() as session:
-            row = await session.get(ConversationState, (name, encoded_key))
+            rows = _rows(session)
+            cache_key: RowKey = ("conversation", name, encoded_key)
+            if cache_key in rows:
+                row = rows[cache_key]
+            else:
+                row = await session.get(ConversationState, (name, encoded_key))
             if new_state is None:
                 if row is not None:
                     await session.delete(row)
+                rows[cache_key] = None
             elif row is None:
-                session.add(
-                    ConversationState(
-                        handler_name=name, conversation_key=encoded_key, state=new_state
-                    )
+                rows[cache_key] = ConversationState(
+                    handler_name=name, conversation_key=encoded_key, state=new_state
                 )
+                session.add(rows[cache_key])
             else:
+                assert isinstance(row, ConversationState)
                 row.state = new_state
 
     # --- user and chat scratch data ---
@@ -82,15 +102,31 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             )
             return {row.owner_id: dict(row.data) for row in rows}
 
+    async def _scratchpad(
+        self, session: AsyncSession, scope: str, owner_id: int
+    ) -> ChatScratchpad | None:
+        """The row as this update read it, else as stored now."""
+        rows = _rows(session)
+        key: RowKey = ("scratch", scope, owner_id)
+        if key not in rows:
+            rows[key] = await session.get(ChatScratchpad, (scope, owner_id), populate_existing=True)
+        row = rows[key]
+        assert row is None or isinstance(row, ChatScratchpad)
+        return row
+
     async def _put(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
         snapshot = json.loads(json.dumps(data))  # as stored, detached from the live dict
         async with self._writing() as session:
-            row = await session.get(ChatScratchpad, (scope, owner_id))
+            row = await self._scratchpad(session, scope, owner_id)
+            key: RowKey = ("scratch", scope, owner_id)
             if not snapshot:
                 if row is not None:
                     await session.delete(row)
+                _rows(session)[key] = None
             elif row is None:
-                session.add(ChatScratchpad(scope=scope, owner_id=owner_id, data=snapshot))
+                row = ChatScratchpad(scope=scope, owner_id=owner_id, data=snapshot)
+                session.add(row)
+                _rows(session)[key] = row
             else:
                 row.data = snapshot
 
@@ -101,33 +137,62 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                     ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id
                 )
             )
+            _rows(session)[("scratch", scope, owner_id)] = None
 
     async def _refresh(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
         """Another process may have handled this chat's last update: read what it stored."""
         async with session_in_update(self._session_factory) as (session, _own):
-            row = await session.get(ChatScratchpad, (scope, owner_id), populate_existing=True)
-            stored = dict(row.data) if row is not None else {}
+            row = await self._scratchpad(session, scope, owner_id)
+            # a deep copy: the handlers change nested dicts in place, and the row must keep
+            # what is stored, or the write at the update's end would find nothing changed
+            stored = copy.deepcopy(row.data) if row is not None else {}
         if stored != data:
             data.clear()
             data.update(stored)
 
-    async def conversations_of(
-        self, names: list[str], keys: list[tuple[int, ...]]
+    async def load_for_update(
+        self,
+        names: list[str],
+        conversation_keys: list[tuple[int, ...]],
+        scratchpads: list[tuple[str, int]],
     ) -> dict[tuple[str, tuple[int, ...]], object]:
-        """The stored states of these conversation keys, read in the update's session."""
-        encoded = {json.dumps(list(key)): key for key in keys}
+        """Read, in the update's session, the stored states of these conversation keys and
+        these scratch pads ((scope, owner id)); returns the states, and keeps every row (or
+        its absence) for the refresh hooks and the writes at the update's end."""
+        encoded = {json.dumps(list(key)): key for key in conversation_keys}
         async with session_in_update(self._session_factory) as (session, _own):
-            rows = await session.execute(
-                select(
-                    ConversationState.handler_name,
-                    ConversationState.conversation_key,
-                    ConversationState.state,
-                ).where(
+            rows = _rows(session)
+            states: dict[tuple[str, tuple[int, ...]], object] = {}
+            for name in names:
+                for encoded_key in encoded:
+                    rows[("conversation", name, encoded_key)] = None
+            for conversation in await session.scalars(
+                select(ConversationState)
+                .where(
                     ConversationState.handler_name.in_(names),
                     ConversationState.conversation_key.in_(list(encoded)),
                 )
-            )
-            return {(name, encoded[key]): state for name, key, state in rows}
+                .execution_options(populate_existing=True)
+            ):
+                rows[("conversation", conversation.handler_name, conversation.conversation_key)] = (
+                    conversation
+                )
+                key = encoded[conversation.conversation_key]
+                states[(conversation.handler_name, key)] = conversation.state
+            if scratchpads:
+                wanted = []
+                for scope, owner_id in scratchpads:
+                    rows[("scratch", scope, owner_id)] = None
+                    wanted.append(
+                        and_(ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id)
+                    )
+                for pad in await session.scalars(
+                    select(ChatScratchpad)
+                    .where(or_(*wanted))
+                    .execution_options(populate_existing=True)
+                ):
+                    rows[("scratch", pad.scope, pad.owner_id)] = pad
+            return states
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         return await self._get_all("user")

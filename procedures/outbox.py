@@ -25,6 +25,11 @@ URGENT = 10
 URGENT_TEXT_KEYS = frozenset({"complaint.suspend_sales", "deadline.overdue"})
 
 
+# Set in the `info` of a session that queued messages: whoever commits it wakes the sender at
+# once, and an update that queued nothing leaves the sender to its own schedule.
+QUEUED = "outbox_queued"
+
+
 def priority_of(text_key: str) -> int:
     return URGENT if text_key in URGENT_TEXT_KEYS else ROUTINE
 
@@ -115,6 +120,8 @@ async def notify_users(
         )
         session.add(message)
         queued.append(message)
+    if queued:
+        session.info[QUEUED] = True
     return queued
 
 
@@ -179,6 +186,7 @@ async def queue_notices(
     fresh = [row for row in rows if row["dedupe_key"] not in existing]
     if fresh:
         await session.execute(insert(OutboxMessage), fresh)
+        session.info[QUEUED] = True
     return len(fresh)
 
 

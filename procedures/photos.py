@@ -51,6 +51,10 @@ def too_large(size: int | None) -> bool:
     return size is not None and size > DOWNLOAD_LIMIT_BYTES
 
 
+# Set in the `info` of a session that kept files to download: its committer wakes the fetcher.
+FILES_TO_FETCH = "files_to_fetch"
+
+
 def add_photos(
     session: AsyncSession,
     subject_type: str,
@@ -62,6 +66,8 @@ def add_photos(
 ) -> None:
     """Keep the evidence (photos by their file ids, documents by `document_ref`) on the record,
     at the given stage; each is downloaded into the file store after the commit."""
+    if file_ids:
+        session.info[FILES_TO_FETCH] = True
     for ref in file_ids:
         kind, file_id = split_ref(ref)
         session.add(
