@@ -231,6 +231,10 @@ class AfterSalesApplication(Application):  # type: ignore[type-arg]
 
 # how long polling waits when a fetch brings back only updates still being handled
 STALE_FETCH_PAUSE_SECONDS = 0.2
+# and before the next fetch when one brought back new updates with some still being handled:
+# Telegram answers at once while any update is unconfirmed, so without a pause the polling
+# would fetch (and decode) the same unconfirmed updates after every commit
+BUSY_FETCH_PAUSE_SECONDS = 0.05
 
 
 @dataclass
@@ -254,6 +258,7 @@ class AfterSalesBot(ExtBot[None]):
 
     # set by build_application: the queue that knows which updates are committed
     _confirmation: ConfirmedAfterCommit | None = None
+    _pause_before_fetch = 0.0
 
     async def get_updates(
         self, offset: int | None = None, *args: Any, **kwargs: Any
@@ -264,6 +269,9 @@ class AfterSalesBot(ExtBot[None]):
         if queue is None:
             return await super().get_updates(offset, *args, **kwargs)
         queue.confirm_by_offset = True
+        if self._pause_before_fetch:
+            await asyncio.sleep(self._pause_before_fetch)
+            self._pause_before_fetch = 0.0
         fetch = _Fetch(fresh_from=offset or 0)
         token = _fetching.set(fetch)
         try:
@@ -274,6 +282,8 @@ class AfterSalesBot(ExtBot[None]):
             # only unconfirmed ones came back at once: wait a moment for one to be committed
             # rather than asking again and again
             await queue.wait_for_progress(STALE_FETCH_PAUSE_SECONDS)
+        elif fetch.stale:
+            self._pause_before_fetch = BUSY_FETCH_PAUSE_SECONDS  # after these are handed over
         return fresh
 
     async def _post(self, endpoint: str, *args: Any, **kwargs: Any) -> Any:

@@ -71,3 +71,38 @@ async def test_a_fetch_of_only_unconfirmed_updates_returns_none(polling: dict[st
 
     assert await bot.get_updates(offset=6) == ()
     assert polling["parsed"] == []
+
+
+async def test_after_new_updates_came_with_unconfirmed_ones_the_next_fetch_waits_a_moment(
+    polling: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Telegram answers at once while any update is unconfirmed: asked again straight away, it
+    would send back the same unconfirmed updates after every commit. A fetch that brought new
+    updates beside unconfirmed ones makes the next one wait a moment first; one that brought
+    none unconfirmed does not."""
+    from bot import app
+
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+
+    monkeypatch.setattr(app.asyncio, "sleep", sleep)
+    bot, queue = polling["bot"], polling["queue"]
+    polling["answer"] = [_raw(5)]
+    (first,) = await bot.get_updates(offset=5)
+    await queue.put(first)  # being handled
+    polling["answer"] = [_raw(5), _raw(6)]
+
+    assert [u.update_id for u in await bot.get_updates(offset=6)] == [6]
+    assert pauses == []  # these two are handed over at once
+    polling["answer"] = [_raw(5), _raw(6), _raw(7)]
+    await bot.get_updates(offset=7)
+    assert pauses == [app.BUSY_FETCH_PAUSE_SECONDS]
+
+    queue.finished(first)  # all committed: nothing unconfirmed comes back, no pause
+    polling["answer"] = [_raw(8)]
+    await bot.get_updates(offset=8)
+    polling["answer"] = []
+    await bot.get_updates(offset=9)
+    assert pauses == [app.BUSY_FETCH_PAUSE_SECONDS] * 2  # the one owed by the fetch of 5, 6, 7
