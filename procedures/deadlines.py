@@ -131,6 +131,15 @@ class SweepResult:
     reminders: int
     overdue_alerts: int
     messages: int
+    checked: int = 0  # due deadlines looked at (some need no message yet)
+
+    def __add__(self, other: SweepResult) -> SweepResult:
+        return SweepResult(
+            self.reminders + other.reminders,
+            self.overdue_alerts + other.overdue_alerts,
+            self.messages + other.messages,
+            self.checked + other.checked,
+        )
 
 
 def _params(deadline: Deadline) -> dict[str, object]:
@@ -154,7 +163,7 @@ async def sweep_deadlines(
         # SQLite serialises writers anyway.
         .with_for_update(skip_locked=True)
     )
-    reminders = alerts = 0
+    reminders = alerts = checked = 0
     recipients_of: dict[tuple[str | None, ...], list[User]] = {}
 
     async def recipients(system: str | None, *role_names: str) -> list[User]:
@@ -195,6 +204,7 @@ async def sweep_deadlines(
             told.update(user.id for user in group.users)
 
     for deadline in list(await session.scalars(query)):
+        checked += 1
         if now < deadline.due_at:
             if deadline.reminded_at is None:
                 await notify(
@@ -233,4 +243,6 @@ async def sweep_deadlines(
             alerts += 1
         deadline.next_check_at = deadline.due_at + OVERDUE_REPEAT * (ordinal + 1)
     messages = await queue_notices(session, notices, now=now)
-    return SweepResult(reminders=reminders, overdue_alerts=alerts, messages=messages)
+    return SweepResult(
+        reminders=reminders, overdue_alerts=alerts, messages=messages, checked=checked
+    )

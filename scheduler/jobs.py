@@ -41,11 +41,24 @@ async def _in_one_transaction(
     return result
 
 
+# A sweep works off at most SWEEP_LIMIT due deadlines, SWEEP_CHUNK to a transaction: on SQLite a
+# transaction holds the one write lock, and 500 overdue deadlines in one held every user's step
+# for a few hundred milliseconds; a backlog is worked off over the following sweeps.
+SWEEP_LIMIT = 500
+SWEEP_CHUNK = 100
+
+
 async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
     """Queue due reminders and overdue alerts; the database decides what is due."""
-    result = await _in_one_transaction(
-        services, lambda session, now: deadlines.sweep_deadlines(session, now=now)
-    )
+    result = deadlines.SweepResult(reminders=0, overdue_alerts=0, messages=0)
+    for _ in range(SWEEP_LIMIT // SWEEP_CHUNK):
+        chunk = await _in_one_transaction(
+            services,
+            lambda session, now: deadlines.sweep_deadlines(session, now=now, limit=SWEEP_CHUNK),
+        )
+        result += chunk
+        if chunk.checked < SWEEP_CHUNK:
+            break
     if result.messages:
         logger.info(
             "deadline sweep: %s reminders, %s overdue alerts, %s messages",

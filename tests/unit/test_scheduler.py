@@ -83,3 +83,58 @@ async def test_update_ids_are_remembered_for_the_redelivery_window_only(
     async with services.session_factory() as session:
         assert await session.get(ProcessedUpdate, 1) is None
         assert await session.get(ProcessedUpdate, 2) is not None
+
+
+async def test_a_sweep_works_off_a_backlog_in_short_transactions_of_at_most_five_hundred(
+    services: Services, clock: ManualClock
+) -> None:
+    """Each transaction takes at most SWEEP_CHUNK deadlines (on SQLite it holds the one write
+    lock meanwhile); one sweep takes at most SWEEP_LIMIT, and the next one the rest."""
+    from sqlalchemy import event, func, select
+
+    from procedures import deadlines
+    from storage.models import Deadline
+
+    qc = await make_user(services, "quality")
+    async with services.unit_of_work() as uow:
+        now = uow.clock.now()
+        for number in range(jobs.SWEEP_LIMIT + 130):
+            deadlines.open_deadline(
+                uow.session,
+                subject_type="complaint",
+                subject_id=number + 1,
+                subject_label=f"QC-2026-{number + 1:05d}",
+                kind="on_site_verification",
+                responsible_role="quality",
+                opened_at=now,
+                due_at=now + dt.timedelta(hours=1),
+            )
+        await uow.commit()
+    clock.advance(dt.timedelta(hours=2))
+
+    commits = 0
+
+    def count(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    engine = services.session_factory.kw["bind"].sync_engine
+    event.listen(engine, "commit", count)
+    try:
+        first = await jobs.sweep_deadlines(job_services(services))
+        first_commits, commits = commits, 0
+        second = await jobs.sweep_deadlines(job_services(services))
+    finally:
+        event.remove(engine, "commit", count)
+
+    assert (first.overdue_alerts, first_commits) == (
+        jobs.SWEEP_LIMIT,
+        jobs.SWEEP_LIMIT // jobs.SWEEP_CHUNK,
+    )
+    assert (second.overdue_alerts, commits) == (130, 2)
+    assert len(await outbox_rows(services, user_id=qc.id)) == jobs.SWEEP_LIMIT + 130
+    async with services.session_factory() as session:
+        unalerted = await session.scalar(
+            select(func.count()).select_from(Deadline).where(Deadline.alert_count == 0)
+        )
+    assert unalerted == 0
