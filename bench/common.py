@@ -27,8 +27,11 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def backends() -> list[str]:
-    """SQLite always; PostgreSQL when BENCH_DATABASE_URL names a server."""
-    return ["sqlite"] + (["postgresql"] if os.environ.get("BENCH_DATABASE_URL") else [])
+    """SQLite always; PostgreSQL when BENCH_DATABASE_URL names a server. BENCH_BACKENDS
+    (for example `postgresql`) keeps only the ones it names."""
+    found = ["sqlite"] + (["postgresql"] if os.environ.get("BENCH_DATABASE_URL") else [])
+    wanted = os.environ.get("BENCH_BACKENDS")
+    return [b for b in found if b in wanted.split(",")] if wanted else found
 
 
 @contextlib.asynccontextmanager
