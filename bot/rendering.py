@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -123,9 +124,16 @@ class RenderInWorkerProcess:
 _worker: tuple[Settings, Texts] | None = None
 
 
+# How much lower the worker's CPU priority is than the bot's (os.nice): a ledger is a minute of
+# CPU, and on a small machine the users' steps, not the ledger, should have the cores first.
+WORKER_NICENESS = 10
+
+
 def _start_worker(settings: Settings) -> None:
     global _worker
     _worker = (settings, Texts(settings.timezone, settings.default_language))
+    with contextlib.suppress(OSError):  # a platform without priorities renders all the same
+        os.nice(WORKER_NICENESS)
 
 
 def _render_in_worker(rendering: Rendering) -> ReportFiles:

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.rendering import Rendering, RenderInWorkerProcess, RenderOnLoop, renderer_for
+from bot.rendering import (
+    WORKER_NICENESS,
+    Rendering,
+    RenderInWorkerProcess,
+    RenderOnLoop,
+    renderer_for,
+)
 from bot.services import Services
 from procedures.clock import ManualClock
 
@@ -39,6 +46,11 @@ async def test_a_worker_process_renders_the_ledger_as_the_loop_would(
         report = await worker.render(
             Rendering("en", clock.now(), report="complaint_quarterly", period="2026-Q3")
         )
+        # the users' steps have the cores first: the worker runs at a lower priority
+        assert worker._pool is not None
+        (pid,) = worker._pool._processes  # type: ignore[attr-defined]
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(ours + WORKER_NICENESS, 19)
     finally:
         worker.close()
     here = await RenderOnLoop(services).render(rendering)
