@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from storage.models import (
     FailedRedemption,
@@ -69,7 +70,11 @@ class TelegramIdentity:
 
 
 async def user_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | None:
-    return await session.scalar(select(User).where(User.telegram_id == telegram_id))
+    # the roles joined in: every update asks this first, and one query is one round trip less
+    found = await session.scalars(
+        select(User).options(joinedload(User.roles)).where(User.telegram_id == telegram_id)
+    )
+    return found.unique().one_or_none()
 
 
 async def names_of(session: AsyncSession, user_ids: Iterable[int | None]) -> dict[int, str]:
