@@ -99,6 +99,19 @@ async def left_because(update: Update, context: BotContext, error: ProcedureErro
     return ConversationHandler.END
 
 
+def cancel_dropping(*keys: str) -> Callable[[Update, BotContext], Awaitable[int]]:
+    """The /cancel of a dialogue that keeps its scratch state under `keys`: drops it and says
+    nothing was recorded."""
+
+    async def cancel(update: Update, context: BotContext) -> int:
+        for key in keys:
+            context.user_data.pop(key, None)
+        await context.reply(update, "cancel.done")
+        return ConversationHandler.END
+
+    return cancel
+
+
 def dialogue(
     name: str,
     entry_points: Sequence[BaseHandler[Any, Any, Any]],

@@ -21,7 +21,7 @@ from procedures.rectifications import vendors
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue
+from ..conversations import cancel_dropping, dialogue
 
 FINDING = 0
 FINDING_KEY = "assessment_finding"
@@ -138,11 +138,7 @@ async def escalate(update: Update, context: BotContext) -> None:
     )
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the finding dialogue; nothing was recorded."""
-    context.user_data.pop(FINDING_KEY, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(FINDING_KEY)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -24,7 +24,7 @@ from procedures.complaints import casework
 from procedures.outbox import button
 
 from ..context import BotContext, drop_used_buttons, edit_query_message
-from ..conversations import STEP_GONE, dialogue, left_because
+from ..conversations import STEP_GONE, cancel_dropping, dialogue, left_because
 from .complaint_buttons import origin_of
 
 REASON = 30
@@ -156,11 +156,7 @@ async def enter_reason(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; nothing was recorded."""
-    context.user_data.pop(REASON_KEY, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(REASON_KEY)
 
 
 def reason_conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -35,7 +35,7 @@ from storage.models import Complaint, User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, typed_step, use_buttons
+from ..conversations import cancel_dropping, dialogue, typed_step, use_buttons
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 ANSWER_TEXT = 20
@@ -205,12 +205,7 @@ async def enter_handoff_notes(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; nothing was recorded."""
-    context.user_data.pop(ANSWER_KEY, None)
-    context.user_data.pop(HANDOFF_KEY, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(ANSWER_KEY, HANDOFF_KEY)
 
 
 def answer_conversation() -> ConversationHandler:  # type: ignore[type-arg]

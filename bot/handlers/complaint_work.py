@@ -38,7 +38,7 @@ from storage.models import Complaint
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
+from ..conversations import EVIDENCE, cancel_dropping, dialogue, keep_photo, use_buttons
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 MODE, NOTES, PHOTOS, RESULT, CONFIRM = range(5)
@@ -493,12 +493,7 @@ async def _record_opinion(update: Update, context: BotContext, corrective: str |
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; nothing was recorded."""
-    context.user_data.pop(VERIFY_KEY, None)
-    context.user_data.pop(OPINION_KEY, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(VERIFY_KEY, OPINION_KEY)
 
 
 def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -27,7 +27,7 @@ from storage.models import Organisation
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue
+from ..conversations import cancel_dropping, dialogue
 
 CHOOSE_ROLE, CHOOSE_PARTY = range(2)
 # the role whose organisation or vendor is being chosen, so a typed code can answer it
@@ -280,11 +280,7 @@ async def type_code(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; no invitation was made."""
-    context.user_data.pop(INVITE_KEY, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(INVITE_KEY)
 
 
 def invite_conversation() -> ConversationHandler:  # type: ignore[type-arg]

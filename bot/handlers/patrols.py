@@ -40,7 +40,7 @@ from storage.models import ChecklistItem, EquipmentAsset
 from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
-from ..conversations import EVIDENCE, dialogue, keep_photo, use_buttons
+from ..conversations import EVIDENCE, cancel_dropping, dialogue, keep_photo, use_buttons
 from .evidence import send_record_photos
 
 ASSET, ITEM, NOTE, PHOTOS, SEVERITY = range(5)
@@ -403,12 +403,7 @@ async def _finish_inspection(
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the patrol, inspection or repair dialogue; nothing was recorded."""
-    for key in (PATROL_KEY, REPAIR_KEY, REJECT_KEY):
-        context.user_data.pop(key, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(PATROL_KEY, REPAIR_KEY, REJECT_KEY)
 
 
 # --- defects: vendor and technician ----------------------------------------------------------

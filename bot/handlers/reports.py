@@ -21,7 +21,7 @@ from reports.registry import REPORTS, reports_for
 
 from ..access import for_command
 from ..context import BotContext
-from ..conversations import dialogue
+from ..conversations import cancel_dropping, dialogue
 from ..rendering import send_when_ready
 
 CONCLUSION = 40
@@ -137,11 +137,7 @@ async def enter_conclusion(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; nothing was recorded."""
-    context.user_data.pop(APPROVE_KEY, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(APPROVE_KEY)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

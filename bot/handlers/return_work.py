@@ -44,7 +44,7 @@ from procedures.returns.queries import buttons_for
 from storage.models import ReturnRequest, User
 
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, typed_step, use_buttons
+from ..conversations import cancel_dropping, dialogue, typed_step, use_buttons
 
 RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
@@ -307,12 +307,7 @@ async def enter_replacement_quantity(update: Update, context: BotContext) -> int
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; nothing was recorded."""
-    for key in (INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY, REFUSAL_KEY):
-        context.user_data.pop(key, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY, REFUSAL_KEY)
 
 
 def inspection_conversation() -> ConversationHandler:  # type: ignore[type-arg]

@@ -40,7 +40,7 @@ from storage.models import Rectification, Vendor
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import dialogue
+from ..conversations import cancel_dropping, dialogue
 
 VENDOR, DESCRIPTION, DUE = range(3)
 FOLLOW_UP_NOTE = 10
@@ -538,12 +538,7 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """Leaves the dialogue; nothing was recorded."""
-    for key in (RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY):
-        context.user_data.pop(key, None)
-    await context.reply(update, "cancel.done")
-    return ConversationHandler.END
+cancel = cancel_dropping(RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
