@@ -6,12 +6,15 @@ import datetime as dt
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import event, func, select
 
 from bot.services import Services
+from procedures import deadlines
 from procedures.clock import ManualClock
 from scheduler import jobs
 from scheduler.runtime import build_scheduler
 from scheduler.services import JobServices
+from storage.models import Deadline
 from tests.conftest import SHANGHAI
 
 from .helpers import make_user, outbox_rows
@@ -90,11 +93,6 @@ async def test_a_sweep_works_off_a_backlog_in_short_transactions_of_at_most_five
 ) -> None:
     """Each transaction takes at most SWEEP_CHUNK deadlines (on SQLite it holds the one write
     lock meanwhile); one sweep takes at most SWEEP_LIMIT, and the next one the rest."""
-    from sqlalchemy import event, func, select
-
-    from procedures import deadlines
-    from storage.models import Deadline
-
     qc = await make_user(services, "quality")
     async with services.unit_of_work() as uow:
         now = uow.clock.now()
