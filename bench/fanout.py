@@ -20,8 +20,8 @@ from bot.outbox_sender import OutboxSender, Pacing
 from bot.services import build_services
 from core.config import Settings
 from emulator.server import BotApiEmulator, FloodLimits
-from procedures.clock import ManualClock
-from procedures.outbox import notify_users
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.outbox import notify_users
 from storage.db import make_engine, migrate
 from storage.models import User, UserRole
 

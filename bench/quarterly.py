@@ -23,7 +23,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.texts import Texts, load_catalogues
-from procedures.clock import ManualClock
+from procedures.kernel.clock import ManualClock
 from reports.documents import DocumentContext, quarterly_report
 from storage.db import make_engine, migrate
 from storage.models import (

@@ -14,7 +14,7 @@ import time
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from procedures import deadlines
+from procedures.kernel import deadlines
 from storage.db import make_session_factory
 from storage.models import Deadline, User, UserRole
 

@@ -18,15 +18,17 @@ from telegram.error import InvalidToken, NetworkError
 from core.config import ConfigError, Settings, load_settings
 from core.database import DatabaseUnavailable, engine_for, prepare_database
 from core.logging import configure_logging
-from procedures import masterdata, roles
-from procedures.errors import ProcedureError
+from procedures.kernel import roles
+from procedures.kernel.errors import ProcedureError
+from procedures.masterdata import importing, kinds, table
+from procedures.people import invitations
 
 from .services import build_services
 
 if TYPE_CHECKING:
     from emulator.server import BotApiEmulator
     from emulator.web import WebChat
-    from procedures.clock import Clock
+    from procedures.kernel.clock import Clock
 
     from .app import BackgroundJobsFactory
     from .services import Services
@@ -40,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run the bot (default)")
     importer = sub.add_parser("import", help="import master data from a CSV or XLSX file")
-    importer.add_argument("kind", choices=masterdata.KINDS)
+    importer.add_argument("kind", choices=table.KINDS)
     importer.add_argument("file", type=Path)
     stickers = sub.add_parser("stickers", help="write a PDF of QR stickers, one per asset")
     stickers.add_argument("--out", type=Path, default=Path("data/stickers.pdf"))
@@ -136,10 +138,10 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     services = build_services(settings, engine)
     try:
         await prepare_database(services, engine)
-        rows = masterdata.read_table(filename, content)
+        rows = table.read_table(filename, content)
         async with services.unit_of_work() as uow:
-            result = await masterdata.import_rows(uow, kind, rows, actor_id=None)
-    except masterdata.ImportRejected as rejected:
+            result = await importing.import_rows(uow, kind, rows, actor_id=None)
+    except table.ImportRejected as rejected:
         language = settings.default_language
         print(
             "\n".join(render_rejection_lines(services.texts, language, rejected)), file=sys.stderr
@@ -156,7 +158,7 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     text = services.texts.get(
         settings.default_language,
         "import.done",
-        kind=masterdata.kind_named(kind),
+        kind=kinds.kind_named(kind),
         created=result.created,
         updated=result.updated,
         unchanged=result.unchanged,
@@ -167,7 +169,7 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
 
 def _report(args: argparse.Namespace, settings: Settings) -> int:
     """Render one registered report: the workbook to --out, its chart beside it as .png."""
-    from procedures.calendar import period_type
+    from procedures.kernel.calendar import period_type
     from reports.registry import REPORTS
 
     found = REPORTS.get(args.kind)
@@ -395,13 +397,12 @@ async def start_demo(
 async def _print_emulator_help(services, port: int, web: WebChat) -> None:  # type: ignore[no-untyped-def]
     """Without a token: the web chat's address first, then a first admin invitation if no
     admin exists yet."""
-    from procedures import people
-    from procedures.outbox import users_with_roles
+    from procedures.kernel.outbox import users_with_roles
 
     async with services.unit_of_work() as uow:
         code = None
         if not await users_with_roles(uow.session, [roles.ADMIN]):
-            code = (await people.create_bootstrap_invitation(uow, roles.ADMIN)).code
+            code = (await invitations.create_bootstrap_invitation(uow, roles.ADMIN)).code
     lines = [
         "",
         f"Web chat: http://127.0.0.1:{port}/   (open it in a browser: every demo person, "

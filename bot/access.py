@@ -8,8 +8,8 @@ from typing import Any
 
 from telegram import Update
 
-from procedures import roles
-from procedures.errors import NotAllowed
+from procedures.kernel import roles
+from procedures.kernel.errors import NotAllowed
 
 from .commands import command
 from .context import BotContext

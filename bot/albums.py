@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Bot, InputFile, InputMediaDocument, InputMediaPhoto, Message
 from telegram.error import BadRequest
 
-from procedures.photos import DOCUMENT
+from procedures.kernel.photos import DOCUMENT
 from storage.files import FileStore
 from storage.models import Photo
 

@@ -19,8 +19,8 @@ from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.request import HTTPXRequest
 
 from core.config import Settings
-from procedures import outbox, photos
-from procedures.errors import ProcedureError
+from procedures.kernel import outbox, photos
+from procedures.kernel.errors import ProcedureError
 
 from .commands import MENU_COMMANDS
 from .context import BotContext

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from procedures import roles, search
+from procedures import search
 from procedures.complaints import queries as complaint_queries
+from procedures.kernel import roles
 from procedures.returns import queries as return_queries
 from reports import registry as report_registry
 

@@ -15,7 +15,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from procedures.unit_of_work import UnitOfWork
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import User
 
 from .services import Services

@@ -21,11 +21,11 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from procedures.actions import CallbackAction
-from procedures.errors import NotAllowed, NotFound, ProcedureError, WrongState
-from procedures.outbox import button
-from procedures.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
-from procedures.unit_of_work import UnitOfWork
+from procedures.kernel.actions import CallbackAction
+from procedures.kernel.errors import NotAllowed, NotFound, ProcedureError, WrongState
+from procedures.kernel.outbox import button
+from procedures.kernel.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import User
 
 from .context import BotContext, edit_query_message

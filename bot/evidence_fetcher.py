@@ -3,7 +3,7 @@
 The dialogue step only records the file id (the row says the file is not stored yet); this
 loop, woken after every update and every few seconds for retries, fetches each pending file
 through the Bot API outside any transaction and records its hash. A failure is kept on the row
-and tried again with backoff (procedures.photos), so nothing is lost silently.
+and tried again with backoff (procedures.kernel.photos), so nothing is lost silently.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import mimetypes
 
 from telegram import Bot
 
-from procedures import photos
-from procedures.photos import Download, DownloadReport
+from procedures.kernel import photos
+from procedures.kernel.photos import Download, DownloadReport
 
 from .services import Services
 

@@ -2,8 +2,8 @@
 decoded off the event loop, bounded in bytes, pixels and time; and the label step every intake
 shares (`scan_label`).
 
-zxing-cpp finds and decodes the barcodes (DataMatrix, QR, GS1-128); procedures.labels says what
-they mean. A phone photo is a few megapixels: larger images are shrunk before decoding (a
+zxing-cpp finds and decodes the barcodes (DataMatrix, QR, GS1-128); procedures.kernel.labels
+says what they mean. A phone photo is a few megapixels: larger images are shrunk before decoding (a
 barcode that fills a tenth of the frame still has pixels to spare), and images past
 MAX_PIXELS, or files past MAX_BYTES, are refused before they are decoded at all.
 """
@@ -21,12 +21,12 @@ import zxingcpp
 from PIL import Image, UnidentifiedImageError
 from telegram import Update
 
-from procedures import labels
-from procedures.actions import UseLabel
-from procedures.calendar import local_day
-from procedures.labels import Barcode, LabelMatch
-from procedures.outbox import button
-from procedures.photos import document_ref
+from procedures.complaints.actions import UseLabel
+from procedures.kernel import labels
+from procedures.kernel.calendar import local_day
+from procedures.kernel.labels import Barcode, LabelMatch
+from procedures.kernel.outbox import button
+from procedures.kernel.photos import document_ref
 from storage.models import Batch
 
 from .context import BotContext, edit_query_message

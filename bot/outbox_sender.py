@@ -21,9 +21,9 @@ from sqlalchemy.orm import aliased
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from procedures import roles
-from procedures.outbox import URGENT, notify_roles
-from procedures.photos import ALBUM, DOCUMENT, split_ref
+from procedures.kernel import roles
+from procedures.kernel.outbox import URGENT, notify_roles
+from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
 from storage.db import read_only_sessions
 from storage.models import OutboxMessage, Photo, User
@@ -40,7 +40,7 @@ BASE_BACKOFF = dt.timedelta(seconds=5)
 MAX_BACKOFF = dt.timedelta(hours=1)
 POLL_INTERVAL_SECONDS = 2.0
 # An attachment of this kind is already on Telegram: it is sent by its file id, not rendered
-# (a photo, or a document by its `procedures.photos.document_ref`).
+# (a photo, or a document by its `procedures.kernel.photos.document_ref`).
 PHOTO_KIND = "photo"
 
 

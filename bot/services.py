@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.config import Settings
 from core.services import Runtime
-from procedures.clock import Clock
+from procedures.kernel.clock import Clock
 
 from .texts import Texts
 

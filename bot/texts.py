@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from procedures import people
+from procedures.people import users
 
 logger = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).parent / "locales"
-LANGUAGES = people.LANGUAGES
+LANGUAGES = users.LANGUAGES
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:

@@ -17,10 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from procedures.complaints.intake import HOLD_SCOPES
-from procedures.consumer_complaints import DEFAULT_ANSWER_WITHIN, DEFAULT_DECISION_WITHIN
-from procedures.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
-from procedures.people import LANGUAGES
-from procedures.vendor_scores import DEFAULT_SCORE_DUE_DAY
+from procedures.consumer_complaints.common import DEFAULT_ANSWER_WITHIN, DEFAULT_DECISION_WITHIN
+from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
+from procedures.people.users import LANGUAGES
+from procedures.vendors.scores import DEFAULT_SCORE_DUE_DAY
 from storage.files import DEFAULT_FILE_STORE
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/bot.db"

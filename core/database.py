@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from procedures import masterdata, people
+from procedures.masterdata import importing, table
+from procedures.people import users
 from storage.db import make_engine, migrate
 from storage.models import Organisation
 
@@ -76,19 +77,19 @@ async def prepare_database(runtime: Runtime, engine: AsyncEngine) -> None:
         await load_samples_if_empty(runtime)
     if runtime.settings.admin_telegram_ids:
         async with runtime.unit_of_work() as uow:
-            await people.ensure_admins(uow, runtime.settings.admin_telegram_ids)
+            await users.ensure_admins(uow, runtime.settings.admin_telegram_ids)
 
 
 async def load_samples_if_empty(runtime: Runtime, directory: Path = SAMPLES_DIR) -> bool:
     async with runtime.session_factory() as session:
         if await session.scalar(select(func.count()).select_from(Organisation)):
             return False
-    for kind in masterdata.KINDS:
+    for kind in table.KINDS:
         path = directory / f"{kind}.csv"
         if not path.is_file():
             continue
-        rows = masterdata.read_table(path.name, path.read_bytes())
+        rows = table.read_table(path.name, path.read_bytes())
         async with runtime.unit_of_work() as uow:
-            result = await masterdata.import_rows(uow, kind, rows, actor_id=None)
+            result = await importing.import_rows(uow, kind, rows, actor_id=None)
         logger.info("sample %s loaded: %s records", kind, result.created)
     return True

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from procedures import people, roles
+from procedures.kernel import roles
+from procedures.people import invitations, users
 from storage.models import User
 
 from .services import Runtime
@@ -69,23 +70,23 @@ async def enrol_demo_people(runtime: Runtime) -> int:
     for index, person in enumerate(DEMO_PEOPLE):
         telegram_id = FIRST_DEMO_ID + index
         async with runtime.session_factory() as session:
-            existing = await people.user_by_telegram_id(session, telegram_id)
+            existing = await users.user_by_telegram_id(session, telegram_id)
         if existing is not None:
             admin = admin or existing
             continue
         async with runtime.unit_of_work() as uow:
             if admin is None or person.party_code is None:
-                issued = await people.create_bootstrap_invitation(uow, person.role)
+                issued = await invitations.create_bootstrap_invitation(uow, person.role)
             else:
                 inviter = await uow.session.get(User, admin.id)
                 assert inviter is not None
                 await uow.session.refresh(inviter, ["roles"])
-                issued = await people.create_invitation(
+                issued = await invitations.create_invitation(
                     uow, inviter, person.role, party_code=person.party_code
                 )
-        identity = people.TelegramIdentity(telegram_id, person.name, language=DEMO_LANGUAGE)
+        identity = users.TelegramIdentity(telegram_id, person.name, language=DEMO_LANGUAGE)
         async with runtime.unit_of_work() as uow:
-            redemption = await people.redeem_invitation(uow, identity, issued.code)
+            redemption = await invitations.redeem_invitation(uow, identity, issued.code)
         admin = admin or redemption.user
         enrolled += 1
     return enrolled
@@ -94,5 +95,7 @@ async def enrol_demo_people(runtime: Runtime) -> int:
 async def known_people(runtime: Runtime) -> list[Person]:
     """Everyone with an account, demo people first, for the web chat's list."""
     async with runtime.session_factory() as session:
-        users = await session.scalars(select(User).order_by(User.id))
-        return [Person(u.telegram_id, u.full_name or str(u.telegram_id), u.language) for u in users]
+        everyone = await session.scalars(select(User).order_by(User.id))
+        return [
+            Person(u.telegram_id, u.full_name or str(u.telegram_id), u.language) for u in everyone
+        ]

@@ -8,8 +8,8 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from procedures.clock import Clock, SystemClock
-from procedures.unit_of_work import UnitOfWork
+from procedures.kernel.clock import Clock, SystemClock
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.db import make_session_factory
 from storage.files import FileStore, file_store_for
 

@@ -17,13 +17,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel import roles
+from procedures.kernel.calendar import previous_month
+from procedures.kernel.deadlines import ClosedAs
+from procedures.kernel.outbox import as_text, notify_users, users_with_roles
+from procedures.people.users import names_of
 from storage.models import Deadline
-
-from . import roles
-from .calendar import previous_month
-from .deadlines import ClosedAs
-from .outbox import as_text, notify_users, users_with_roles
-from .people import names_of
 
 # 5.3: the after-sales staff's service is judged monthly by the business department (經營部),
 # so the business head reads their record beside the after-sales head.

@@ -13,13 +13,21 @@ import datetime as dt
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from procedures.complaints.queries import STAFF_VIEWERS as COMPLAINT_VIEWERS
+from procedures.equipment.defects import DEFECT_OVERSEERS
+from procedures.kernel.actions import CallbackAction, Matches
+from procedures.kernel.calendar import QUARTER_YEARS
+from procedures.kernel.errors import InvalidInput
+from procedures.kernel.text_input import clean_text, cut_text, is_blank
+from procedures.returns.common import status_key
+from procedures.returns.queries import STAFF_VIEWERS as RETURN_VIEWERS
 from storage.models import (
     Batch,
     Complaint,
@@ -31,14 +39,6 @@ from storage.models import (
     ReturnRequest,
     Vendor,
 )
-
-from .calendar import QUARTER_YEARS
-from .complaints.queries import STAFF_VIEWERS as COMPLAINT_VIEWERS
-from .defects import DEFECT_OVERSEERS
-from .errors import InvalidInput
-from .returns.common import status_key
-from .returns.queries import STAFF_VIEWERS as RETURN_VIEWERS
-from .text_input import clean_text, cut_text, is_blank
 
 MAX_QUERY = 100  # characters: a search is a few words, not a paragraph
 MAX_WORDS = 5
@@ -341,3 +341,12 @@ async def find_records(session: AsyncSession, role_names: frozenset[str], query:
             total += count
     found.sort(key=lambda f: (f.at, f.number), reverse=True)
     return Results(found[:MAX_RESULTS], total)
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+class OpenFound(CallbackAction, prefix="find:open"):
+    """Opens a record /find listed, as /ticket, /return or /defect shows it to the user."""
+
+    number: Annotated[str, Matches(r"(?:QC|RT|DF)-\d{4}-\d{5,6}")]

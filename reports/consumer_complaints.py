@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures.consumer_complaints import CAUSES, FIRST_ANSWER, REMEDIES, SUBJECT, Verdict
+from procedures.consumer_complaints.common import CAUSES, FIRST_ANSWER, REMEDIES, SUBJECT, Verdict
 from procedures.personal_records import OUTCOMES, Step
 from storage.models import ConsumerComplaint, Deadline
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures.calendar import half_year_periods, month_bounds, quarter_bounds
-from procedures.people import names_of
+from procedures.kernel.calendar import half_year_periods, month_bounds, quarter_bounds
+from procedures.people.users import names_of
 from procedures.personal_records import roles_read_by, steps_of_month
 from procedures.returns import monthly_statistics
 from storage.models import (

@@ -30,7 +30,7 @@ from openpyxl import Workbook
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.timeline import SUBJECT_TYPES
+from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.files import FileStore, key_of
 from storage.models import Base, Deadline, Photo, TimelineEvent, User
 

@@ -18,9 +18,9 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import roles
-from procedures.calendar import half_year_periods, parse_quarter, period_bounds
 from procedures.complaints.queries import LEDGER_READERS, REPORT_READERS
+from procedures.kernel import roles
+from procedures.kernel.calendar import half_year_periods, parse_quarter, period_bounds
 from procedures.returns import monthly_statistics
 from storage.models import Deadline, EquipmentAsset, Patrol, VendorScore
 

@@ -22,7 +22,7 @@ from typing import Any
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.services import Runtime
-from procedures.clock import Clock, SystemClock
+from procedures.kernel.clock import Clock, SystemClock
 
 from .runtime import build_scheduler
 from .services import JobServices

@@ -12,19 +12,14 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import (
-    assessments,
-    bookkeeping,
-    consumer_complaints,
-    deadlines,
-    inspections,
-    patrols,
-    personal_records,
-    rectifications,
-    vendor_scores,
-)
+from procedures import personal_records
 from procedures.complaints import queries as complaint_queries
+from procedures.consumer_complaints import handling
+from procedures.equipment import inspections, patrols
+from procedures.kernel import bookkeeping, deadlines
 from procedures.returns import queries as return_queries
+from procedures.vendors import assessments, rectifications
+from procedures.vendors import scores as vendor_scores
 
 from .services import JobServices
 
@@ -163,7 +158,7 @@ async def send_consumer_complaint_summary(services: JobServices) -> int:
     (and the business head)."""
     return await _in_one_transaction(
         services,
-        lambda session, now: consumer_complaints.queue_monthly_summary(
+        lambda session, now: handling.queue_monthly_summary(
             session, now=now, timezone=services.timezone
         ),
     )

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.services import Runtime
-from procedures.clock import Clock
-from procedures.unit_of_work import UnitOfWork
+from procedures.kernel.clock import Clock
+from procedures.kernel.unit_of_work import UnitOfWork
 
 
 @dataclass

@@ -315,7 +315,8 @@ class Deadline(Base):
     subject_label: Mapped[str] = mapped_column(String(64))  # e.g. QC-2026-00001, for messages
     kind: Mapped[str] = mapped_column(String(48))
     responsible_role: Mapped[str] = mapped_column(String(32))
-    # a deadline about one equipment system reaches that system's staff (procedures.systems)
+    # a deadline about one equipment system reaches that system's staff
+    # (procedures.equipment.systems)
     system: Mapped[str | None] = mapped_column(String(32))
     opened_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime]

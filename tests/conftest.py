@@ -19,7 +19,7 @@ from bot.services import Services, build_services
 from core.config import Settings
 from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator, FloodLimits
-from procedures.clock import ManualClock
+from procedures.kernel.clock import ManualClock
 from storage.db import make_engine, migrate
 from storage.files import S3FileStore, file_store_for
 from storage.models import Base

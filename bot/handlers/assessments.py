@@ -13,11 +13,11 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import assessments
-from procedures.actions import AddAssessmentFinding, SignAssessment
-from procedures.calendar import half_year_before
-from procedures.outbox import as_text
-from procedures.rectifications import vendors
+from procedures.kernel.calendar import half_year_before
+from procedures.kernel.outbox import as_text
+from procedures.vendors import assessments
+from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
+from procedures.vendors.rectifications import vendors
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message

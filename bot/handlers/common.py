@@ -5,11 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from procedures import people
-from procedures.actions import (
-    ChooseLanguage,
-)
-from procedures.outbox import as_text, button
+from procedures.kernel.outbox import as_text, button
+from procedures.people import invitations, users
+from procedures.people.actions import ChooseLanguage
 
 from ..commands import commands_for, show_menu_of
 from ..context import BotContext, Member, edit_query_message
@@ -55,14 +53,14 @@ async def start(update: Update, context: BotContext) -> None:
 async def _redeem(update: Update, context: BotContext, code: str) -> None:
     telegram_user = update.effective_user
     assert telegram_user is not None
-    identity = people.TelegramIdentity(
+    identity = users.TelegramIdentity(
         telegram_id=telegram_user.id,
         full_name=telegram_user.full_name,
         username=telegram_user.username,
         language=context.member.language if context.member else context.language,
     )
     async with context.unit_of_work() as uow:
-        redemption = await people.redeem_invitation(uow, identity, code)
+        redemption = await invitations.redeem_invitation(uow, identity, code)
     await show_menu_of(
         context.bot,
         context.services.texts,
@@ -88,8 +86,7 @@ async def help_command(update: Update, context: BotContext) -> None:
 async def choose_language(update: Update, context: BotContext) -> None:
     """Offers the three languages as buttons."""
     buttons = [
-        [button(f"language.name.{code}", ChooseLanguage(language=code))]
-        for code in people.LANGUAGES
+        [button(f"language.name.{code}", ChooseLanguage(language=code))] for code in users.LANGUAGES
     ]
     await context.reply(update, "lang.choose", buttons=buttons)
 
@@ -102,7 +99,7 @@ async def set_language(update: Update, context: BotContext) -> None:
     await query.answer()
     async with context.unit_of_work() as uow:
         user = await context.actor(uow.session)
-        await people.set_language(uow, user, language)
+        await users.set_language(uow, user, language)
     context.language = language
     await edit_query_message(update, context.text("lang.changed"))
     await show_menu_of(

@@ -13,15 +13,15 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.actions import (
+from procedures.complaints import casework
+from procedures.complaints.actions import (
     BeginOpinion,
     BeginReassign,
     BeginReopen,
     BeginWaitingOnBuyer,
     ReassignTo,
 )
-from procedures.complaints import casework
-from procedures.outbox import button
+from procedures.kernel.outbox import button
 
 from ..context import BotContext, drop_used_buttons, edit_query_message
 from ..conversations import STEP_GONE, cancel_dropping, dialogue, left_because

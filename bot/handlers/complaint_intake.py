@@ -15,7 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.actions import (
+from procedures.complaints import intake
+from procedures.complaints.actions import (
     CancelComplaint,
     ChooseBatch,
     ChooseChannel,
@@ -25,9 +26,8 @@ from procedures.actions import (
     SubmitComplaint,
     UseLabel,
 )
-from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
-from procedures.outbox import as_text, button
+from procedures.kernel.outbox import as_text, button
 from storage.models import Batch, Organisation, Product
 
 from .. import label_photos

@@ -19,7 +19,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.actions import (
+from procedures.complaints import nonconforming, queries
+from procedures.complaints.actions import (
     BeginHandoff,
     BeginSupplierAnswer,
     ChooseHandoffOutcome,
@@ -28,9 +29,8 @@ from procedures.actions import (
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
 )
-from procedures.complaints import nonconforming, queries
-from procedures.outbox import as_text, button
-from procedures.unit_of_work import UnitOfWork
+from procedures.kernel.outbox import as_text, button
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import Complaint, User
 
 from ..access import for_command

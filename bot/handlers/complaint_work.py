@@ -15,7 +15,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.actions import (
+from procedures.complaints import handling, queries
+from procedures.complaints.actions import (
     BackToResult,
     BeginHandoff,
     BeginOpinion,
@@ -31,9 +32,8 @@ from procedures.actions import (
     TakeComplaint,
     VerificationPhotosDone,
 )
-from procedures.complaints import handling, queries
 from procedures.complaints.common import ComplaintStatus
-from procedures.outbox import as_text, button
+from procedures.kernel.outbox import as_text, button
 from storage.models import Complaint
 
 from ..access import for_command

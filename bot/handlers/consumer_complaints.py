@@ -18,8 +18,9 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import consumer_complaints as cc
-from procedures.actions import (
+from procedures.complaints.actions import UseLabel
+from procedures.consumer_complaints import common, handling, intake
+from procedures.consumer_complaints.actions import (
     AnswerConsumerComplaint,
     CancelConsumerComplaint,
     ChooseConsumerCause,
@@ -31,10 +32,9 @@ from procedures.actions import (
     JudgeConsumerComplaint,
     StartConsumerReturn,
     SubmitConsumerComplaint,
-    UseLabel,
 )
-from procedures.consumer_complaints import ConsumerComplaintDraft, Verdict
-from procedures.outbox import as_text, button
+from procedures.consumer_complaints.common import ConsumerComplaintDraft, Verdict
+from procedures.kernel.outbox import as_text, button
 from storage.models import Batch, ConsumerComplaint, Product
 
 from .. import label_photos
@@ -83,14 +83,14 @@ async def enter_consumer(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    draft.consumer_name, draft.contact = cc.check_consumer(update.effective_message.text)  # type: ignore[union-attr]
+    draft.consumer_name, draft.contact = common.check_consumer(update.effective_message.text)  # type: ignore[union-attr]
     _save(context, draft)
     return await _ask_product(update, context)
 
 
 async def _ask_product(update: Update, context: BotContext) -> int:
     async with context.session() as session:
-        products = await cc.products_to_choose(session)
+        products = await intake.products_to_choose(session)
     buttons = [
         [
             button(
@@ -129,7 +129,7 @@ async def type_product(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.session() as session:
-        draft.product_id, draft.product_text = await cc.product_of(
+        draft.product_id, draft.product_text = await intake.product_of(
             session,
             update.effective_message.text,  # type: ignore[union-attr]
         )
@@ -167,7 +167,7 @@ async def enter_description(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    draft.description = cc.check_description(update.effective_message.text)  # type: ignore[union-attr]
+    draft.description = common.check_description(update.effective_message.text)  # type: ignore[union-attr]
     _save(context, draft)
     if draft.contact is None:
         await context.reply(update, "consumer.ask_contact")
@@ -180,7 +180,7 @@ async def enter_contact(update: Update, context: BotContext) -> int:
     draft = _draft(context)
     if draft is None:
         return await _expired(update, context)
-    draft.contact = cc.check_contact(update.effective_message.text)  # type: ignore[union-attr]
+    draft.contact = common.check_contact(update.effective_message.text)  # type: ignore[union-attr]
     _save(context, draft)
     return await _ask_photos(update, context)
 
@@ -245,7 +245,7 @@ async def submit(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.unit_of_work() as uow:
-        filed = await cc.file_consumer_complaint(
+        filed = await intake.file_consumer_complaint(
             uow,
             await context.actor(uow.session),
             draft,
@@ -258,7 +258,7 @@ async def submit(update: Update, context: BotContext) -> int:
         context.text(
             key,
             number=filed.complaint.number,
-            product=cc.product_param(filed.complaint),
+            product=common.product_param(filed.complaint),
             due_at=filed.answer_due,
         ),
     )
@@ -313,13 +313,13 @@ def _verdict_buttons(verdicts: tuple[str, ...]) -> list[list[dict[str, Any]]]:
 
 
 def _cause_buttons() -> list[list[dict[str, Any]]]:
-    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in cc.CAUSES]  # type: ignore[arg-type]
+    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in common.CAUSES]  # type: ignore[arg-type]
 
 
 def _remedy_buttons() -> list[list[dict[str, Any]]]:
     return [
         [button(f"consumer.remedy.{r}", ChooseConsumerRemedy(remedy=r))]  # type: ignore[arg-type]
-        for r in cc.REMEDIES
+        for r in common.REMEDIES
     ]
 
 
@@ -339,7 +339,7 @@ async def _show(update: Update, context: BotContext, complaint: ConsumerComplain
             number=complaint.number,
             name=complaint.consumer_name,
             contact=complaint.contact,
-            product=cc.product_param(complaint),
+            product=common.product_param(complaint),
             description=complaint.description,
             received_at=complaint.received_at,
         ),
@@ -368,7 +368,7 @@ async def _begin_work(
 async def begin_judgement(update: Update, context: BotContext) -> int:
     """After-sales may judge it: asks whether it stands."""
     complaint = await _begin_work(
-        update, context, "judge", cc.complaint_for_judgement, JudgeConsumerComplaint
+        update, context, "judge", handling.complaint_for_judgement, JudgeConsumerComplaint
     )
     await _show(update, context, complaint)
     await context.reply(update, "consumer.ask_verdict", buttons=_verdict_buttons(tuple(Verdict)))
@@ -378,12 +378,12 @@ async def begin_judgement(update: Update, context: BotContext) -> int:
 async def begin_decision(update: Update, context: BotContext) -> int:
     """The business head may decide it: asks whether it stands."""
     complaint = await _begin_work(
-        update, context, "decide", cc.complaint_for_decision, DecideConsumerComplaint
+        update, context, "decide", handling.complaint_for_decision, DecideConsumerComplaint
     )
     await context.reply(
         update,
         "consumer.ask_decision",
-        buttons=_verdict_buttons(tuple(cc.DECISION_VERDICTS)),
+        buttons=_verdict_buttons(tuple(common.DECISION_VERDICTS)),
         number=complaint.number,
     )
     return VERDICT
@@ -392,7 +392,7 @@ async def begin_decision(update: Update, context: BotContext) -> int:
 async def begin_answer(update: Update, context: BotContext) -> int:
     """After-sales is to give the decision: asks for the answer's words."""
     complaint = await _begin_work(
-        update, context, "answer", cc.complaint_for_answer, AnswerConsumerComplaint
+        update, context, "answer", handling.complaint_for_answer, AnswerConsumerComplaint
     )
     await context.reply(update, "consumer.ask_final_answer", number=complaint.number)
     return ANSWER
@@ -411,7 +411,7 @@ async def choose_verdict(update: Update, context: BotContext) -> int:
     if not work:
         return await _expired(update, context)
     verdict = ChooseConsumerVerdict.unpack(query.data).verdict
-    if work["mode"] == "decide" and verdict not in cc.DECISION_VERDICTS:
+    if work["mode"] == "decide" and verdict not in common.DECISION_VERDICTS:
         await context.reply(update, "error.stale_button")
         return VERDICT
     work["verdict"] = verdict
@@ -482,7 +482,7 @@ async def enter_words(update: Update, context: BotContext) -> int:
     async with context.unit_of_work() as uow:
         actor = await context.actor(uow.session)
         if work["mode"] == "decide":
-            decided = await cc.decide(
+            decided = await handling.decide(
                 uow,
                 actor,
                 complaint_id,
@@ -500,9 +500,9 @@ async def enter_words(update: Update, context: BotContext) -> int:
             )
             return ConversationHandler.END
         if work["mode"] == "answer":
-            answered = await cc.answer_after_decision(uow, actor, complaint_id, words)
+            answered = await handling.answer_after_decision(uow, actor, complaint_id, words)
         elif work["verdict"] == Verdict.UNRESOLVED:
-            escalated = await cc.escalate_to_business_head(
+            escalated = await handling.escalate_to_business_head(
                 uow,
                 actor,
                 complaint_id,
@@ -520,15 +520,15 @@ async def enter_words(update: Update, context: BotContext) -> int:
             )
             return ConversationHandler.END
         elif work["verdict"] == Verdict.STANDING:
-            answered = await cc.agree_remedy(
+            answered = await handling.agree_remedy(
                 uow, actor, complaint_id, cause=work["cause"], remedy=work["remedy"], answer=words
             )
         else:
-            answered = await cc.answer_not_standing(
+            answered = await handling.answer_not_standing(
                 uow, actor, complaint_id, cause=work["cause"], answer=words
             )
     context.user_data.pop(WORK_KEY, None)
-    goods_back = answered.complaint.remedy in cc.GOODS_BACK
+    goods_back = answered.complaint.remedy in common.GOODS_BACK
     start = StartConsumerReturn(complaint_id=answered.complaint.id)
     await context.reply(
         update,

@@ -9,7 +9,7 @@ import mimetypes
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from procedures import photos as evidence
+from procedures.kernel import photos as evidence
 from storage.models import Photo
 
 from ..access import for_command

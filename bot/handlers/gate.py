@@ -9,7 +9,7 @@ from telegram import Update
 from telegram import User as TelegramUser
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from procedures import people
+from procedures.people import users
 from storage.models import User
 
 from ..context import BotContext, Member
@@ -48,7 +48,7 @@ async def gate(update: Update, context: BotContext) -> None:
 
 async def identify(session: AsyncSession, context: BotContext, user: TelegramUser) -> User | None:
     """Look the sender up; set the context's member (if registered) and language."""
-    stored = await people.user_by_telegram_id(session, user.id)
+    stored = await users.user_by_telegram_id(session, user.id)
     texts = context.services.texts
     context.language = texts.language_for(stored.language if stored else None, user.language_code)
     context.member = Member.of(stored, context.language) if stored else None

@@ -17,12 +17,14 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import people, roles, systems
-from procedures.actions import InviteForSystem, InviteParty, InvitePartyPage, InviteRole
-from procedures.errors import InvalidInput, NotAllowed
-from procedures.masterdata import EQUIPMENT_SYSTEMS
-from procedures.outbox import as_text, button
-from procedures.text_input import cut_text
+from procedures.equipment import systems
+from procedures.kernel import roles
+from procedures.kernel.errors import InvalidInput, NotAllowed
+from procedures.kernel.outbox import as_text, button
+from procedures.kernel.text_input import cut_text
+from procedures.masterdata.table import EQUIPMENT_SYSTEMS
+from procedures.people import invitations
+from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyPage, InviteRole
 from storage.models import Organisation
 
 from ..access import for_command
@@ -80,8 +82,8 @@ async def invite(update: Update, context: BotContext) -> int:
             buttons=_role_buttons(context),
         )
         return CHOOSE_ROLE
-    if not rest and people.party_model(role) is not None:
-        people.check_invitable(context.member.roles, role)  # type: ignore[union-attr]
+    if not rest and invitations.party_model(role) is not None:
+        invitations.check_invitable(context.member.roles, role)  # type: ignore[union-attr]
         return await _offer_parties(update, context, role, page=0)
     await _issue(update, context, role, rest[0] if rest else None)
     return ConversationHandler.END
@@ -93,7 +95,7 @@ async def _issue(
     """Makes the invitation and shows its link, in place of the buttons when one was pressed."""
     async with context.unit_of_work() as uow:
         inviter = await context.actor(uow.session)
-        issued = await people.create_invitation(
+        issued = await invitations.create_invitation(
             uow,
             inviter,
             role,
@@ -105,7 +107,7 @@ async def _issue(
         if invitation.system:
             party = as_text(f"system.{invitation.system}")
         elif invitation.organisation_id or invitation.vendor_id:
-            named = await people.party_for(
+            named = await invitations.party_for(
                 uow.session, role, invitation.organisation_id or invitation.vendor_id or 0
             )
             assert named is not None
@@ -128,7 +130,7 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
     """A page of the organisations (or vendors) of the role, one button each, and a hint that
     the code may be typed instead."""
     async with context.session() as session:
-        found, total = await people.parties_for(
+        found, total = await invitations.parties_for(
             session, role, offset=page * PAGE_SIZE, limit=PAGE_SIZE
         )
     if not found:
@@ -159,7 +161,7 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
         rows.append(turns)
     key = (
         "invite.choose_organisation"
-        if people.party_model(role) is Organisation
+        if invitations.party_model(role) is Organisation
         else ("invite.choose_vendor")
     )
     params = {
@@ -185,7 +187,7 @@ async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) ->
     assert query is not None
     action = kind.unpack(query.data)
     try:
-        people.check_invitable(context.member.roles, action.role)  # type: ignore[union-attr]
+        invitations.check_invitable(context.member.roles, action.role)  # type: ignore[union-attr]
     except NotAllowed as refusal:
         await query.answer(context.text(refusal.text_key, **refusal.params), show_alert=True)
         return None
@@ -206,7 +208,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
         return None  # the dialogue stays where it was
     role = action.role
     await update.callback_query.answer()  # type: ignore[union-attr]
-    if people.party_model(role) is not None:
+    if invitations.party_model(role) is not None:
         return await _offer_parties(update, context, role, page=0)
     if role in systems.ROLES_WITH_SYSTEM:
         rows = [
@@ -231,7 +233,7 @@ async def turn_page(update: Update, context: BotContext) -> int | None:
     if action is None:
         return None
     async with context.session() as session:
-        _, total = await people.parties_for(session, action.role, offset=0, limit=0)
+        _, total = await invitations.parties_for(session, action.role, offset=0, limit=0)
     if not 0 <= action.page * PAGE_SIZE < total:  # a page that is not there (any more)
         await _stale(update, context)
         return None
@@ -245,7 +247,7 @@ async def choose_party(update: Update, context: BotContext) -> int | None:
     if action is None:
         return None
     async with context.session() as session:
-        party = await people.party_for(session, action.role, action.party_id)
+        party = await invitations.party_for(session, action.role, action.party_id)
     if party is None:  # forged, or not of the role's kind
         await _stale(update, context)
         return None

@@ -16,8 +16,8 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import defects, inspections, labels, maintenance, patrols, people
-from procedures.actions import (
+from procedures.equipment import defects, inspections, maintenance, patrols
+from procedures.equipment.actions import (
     AcceptRepair,
     AcknowledgeDefect,
     AnswerCheck,
@@ -30,11 +30,13 @@ from procedures.actions import (
     RepairPhotosDone,
     SkipPatrolNote,
 )
-from procedures.calendar import local_day
-from procedures.outbox import as_text, button
-from procedures.patrols import PatrolDraft
-from procedures.photos import photos_of
-from procedures.timeline import events_of
+from procedures.equipment.patrols import PatrolDraft
+from procedures.kernel import labels
+from procedures.kernel.calendar import local_day
+from procedures.kernel.outbox import as_text, button
+from procedures.kernel.photos import photos_of
+from procedures.kernel.timeline import events_of
+from procedures.people import users
 from storage.models import ChecklistItem, EquipmentAsset
 
 from .. import label_photos
@@ -537,7 +539,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         viewer = await context.actor(session)
         defect = await defects.defect_for_viewer(session, viewer, context.args[0])
         events = await events_of(session, "defect", defect.id)
-        names = await people.names_of(session, (e.actor_id for e in events))
+        names = await users.names_of(session, (e.actor_id for e in events))
         kept = await photos_of(session, "defect", defect.id)
     t = context.text
     lines = [

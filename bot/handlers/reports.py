@@ -13,10 +13,11 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import report_approvals
-from procedures.actions import ApproveQuarterly, ChoosePeriod, ChooseReport
-from procedures.calendar import period_type, recent_periods
-from procedures.outbox import button
+from procedures import reporting as report_approvals
+from procedures.complaints.actions import ApproveQuarterly
+from procedures.kernel.calendar import period_type, recent_periods
+from procedures.kernel.outbox import button
+from procedures.reporting import ChoosePeriod, ChooseReport
 from reports.registry import REPORTS, reports_for
 
 from ..access import for_command

@@ -14,8 +14,13 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import consumer_complaints as cc
-from procedures.actions import (
+from procedures.complaints.actions import UseLabel
+from procedures.complaints.intake import customer_organisations, shipped_products
+from procedures.consumer_complaints import handling
+from procedures.consumer_complaints.actions import StartConsumerReturn
+from procedures.kernel.outbox import as_text, button
+from procedures.returns import intake
+from procedures.returns.actions import (
     AddReturnLine,
     CancelReturn,
     ChooseReturnBatch,
@@ -23,13 +28,8 @@ from procedures.actions import (
     ChooseReturnProduct,
     ChooseReturnReason,
     FinishReturnLines,
-    StartConsumerReturn,
     SubmitReturn,
-    UseLabel,
 )
-from procedures.complaints.intake import customer_organisations, shipped_products
-from procedures.outbox import as_text, button
-from procedures.returns import intake
 from procedures.returns.intake import ReturnDraft
 from storage.models import Batch, Organisation, Product
 
@@ -84,7 +84,7 @@ async def start_consumer_return(update: Update, context: BotContext) -> int:
     pressed = StartConsumerReturn.unpack(update.callback_query.data)  # type: ignore[union-attr]
     async with context.session() as session:
         actor = await context.actor(session)
-        complaint = await cc.complaint_for_return(session, actor, pressed.complaint_id)
+        complaint = await handling.complaint_for_return(session, actor, pressed.complaint_id)
     await update.callback_query.answer()  # type: ignore[union-attr]
     context.user_data[CONSUMER_KEY] = complaint.id
     return await _ask_organisation(update, context)

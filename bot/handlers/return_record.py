@@ -6,11 +6,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from procedures import people
-from procedures.outbox import as_text
+from procedures.kernel.outbox import as_text
+from procedures.kernel.timeline import events_of
+from procedures.people import users
 from procedures.returns import queries
 from procedures.returns.common import SUBJECT, status_key, totals
-from procedures.timeline import events_of
 from storage.models import Deadline, ReturnRequest, TimelineEvent
 
 from ..access import for_command
@@ -32,7 +32,7 @@ async def show_return(update: Update, context: BotContext) -> None:
         request = await queries.return_for_viewer(session, viewer, context.args[0])
         deadlines = await queries.deadlines_of(session, request.id)
         events = await events_of(session, SUBJECT, request.id)
-        names = await people.names_of(
+        names = await users.names_of(
             session,
             [
                 *(e.actor_id for e in events),

@@ -16,12 +16,15 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.actions import (
+from procedures.complaints.intake import check_quantity
+from procedures.kernel.actions import CallbackAction
+from procedures.kernel.outbox import as_text, button
+from procedures.returns import goods, review
+from procedures.returns.actions import (
     ApproveReturn,
     BeginCredit,
     BeginReturnInspection,
     BookIn,
-    CallbackAction,
     ChooseInspectionResult,
     ChooseReplacementBatch,
     ChooseSettlement,
@@ -35,9 +38,6 @@ from procedures.actions import (
     SendReturnSlip,
     SignReturn,
 )
-from procedures.complaints.intake import check_quantity
-from procedures.outbox import as_text, button
-from procedures.returns import goods, review
 from procedures.returns.common import ReturnReason, load_return, status_key
 from procedures.returns.goods import Inspection
 from procedures.returns.queries import buttons_for

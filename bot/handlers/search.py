@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from procedures import roles, search
-from procedures.actions import OpenFound
-from procedures.errors import NotAllowed
-from procedures.outbox import as_text, button
+from procedures import search
+from procedures.kernel import roles
+from procedures.kernel.errors import NotAllowed
+from procedures.kernel.outbox import as_text, button
+from procedures.search import OpenFound
 
 from ..access import for_command
 from ..context import BotContext, fit_message

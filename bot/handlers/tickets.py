@@ -8,14 +8,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from procedures import people
-from procedures.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
-from procedures.calendar import parse_month, parse_quarter
 from procedures.complaints import casework, nonconforming, queries
+from procedures.complaints.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
 from procedures.complaints.common import SUBJECT, ComplaintStatus
-from procedures.outbox import as_text, button
-from procedures.photos import photos_of
-from procedures.timeline import events_of
+from procedures.kernel.calendar import parse_month, parse_quarter
+from procedures.kernel.outbox import as_text, button
+from procedures.kernel.photos import photos_of
+from procedures.kernel.timeline import events_of
+from procedures.people import users
 from storage.models import (
     BatchHold,
     BuyerNoticeTask,
@@ -56,7 +56,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
             return
         hold = await queries.hold_of(session, complaint.id)
         tasks = await nonconforming.buyer_tasks_of(session, complaint.id)
-        names = await people.names_of(
+        names = await users.names_of(
             session,
             [
                 *(e.actor_id for e in events),

@@ -16,8 +16,13 @@ from telegram.ext import (
     filters,
 )
 
-from procedures import rectifications, roles, vendor_scores
-from procedures.actions import (
+from procedures.equipment.actions import RectifyDefect
+from procedures.kernel import roles
+from procedures.kernel.calendar import parse_month, previous_month
+from procedures.kernel.outbox import as_text, button
+from procedures.vendors import rectifications
+from procedures.vendors import scores as vendor_scores
+from procedures.vendors.actions import (
     ApproveEvaluation,
     BeginEvaluationForm,
     BeginFollowUp,
@@ -26,16 +31,13 @@ from procedures.actions import (
     ForwardEvaluation,
     IssueWrittenNotice,
     JudgeCriterion,
-    RectifyDefect,
     RectifyVendor,
     RectifyWithin,
     ReturnEvaluation,
     SendEvaluationBack,
     StartEvaluation,
 )
-from procedures.calendar import parse_month, previous_month
-from procedures.outbox import as_text, button
-from procedures.rectifications import RectificationRung, RectificationStatus
+from procedures.vendors.rectifications import RectificationRung, RectificationStatus
 from storage.models import Rectification, Vendor
 
 from ..access import for_command

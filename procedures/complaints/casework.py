@@ -15,18 +15,22 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.common import (
+    ComplaintStatus,
+    load_complaint,
+    open_complaint_deadline,
+    subject_params,
+)
+from procedures.complaints.handling import VERIFIERS, require_handler, tell_complainant
+from procedures.complaints.intake import DISPOSITION_WINDOW
+from procedures.complaints.queries import work_buttons
+from procedures.kernel import roles
+from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.outbox import as_time, notify_users
+from procedures.kernel.text_input import MAX_TEXT, check_text
+from procedures.kernel.timeline import record_change, times_recorded
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import Complaint, User, UserRole
-
-from .. import roles
-from ..errors import InvalidInput, WrongState
-from ..outbox import as_time, notify_users
-from ..text_input import MAX_TEXT, check_text
-from ..timeline import record_change, times_recorded
-from ..unit_of_work import UnitOfWork
-from .common import ComplaintStatus, load_complaint, open_complaint_deadline, subject_params
-from .handling import VERIFIERS, require_handler, tell_complainant
-from .intake import DISPOSITION_WINDOW
-from .queries import work_buttons
 
 REASSIGNERS = frozenset({roles.QUALITY_HEAD})
 

@@ -14,11 +14,10 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.common import SUBJECT, ComplaintStatus
+from procedures.kernel.deadlines import meet_deadline
+from procedures.kernel.timeline import record_change
 from storage.models import BatchHold, BuyerNoticeTask, Complaint
-
-from ..deadlines import meet_deadline
-from ..timeline import record_change
-from .common import SUBJECT, ComplaintStatus
 
 
 async def steps_left(session: AsyncSession, complaint: Complaint) -> list[str]:

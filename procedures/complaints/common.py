@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel.deadlines import open_deadline
+from procedures.kernel.errors import NotFound
+from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.models import Complaint, Deadline
-
-from ..deadlines import open_deadline
-from ..errors import NotFound
-from ..timeline import SUBJECT_TYPES
 
 SUBJECT = SUBJECT_TYPES[Complaint]
 

@@ -10,35 +10,34 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import BatchHold, Complaint, Deadline, User
-
-from .. import roles
-from ..actions import LiftHold
-from ..calendar import local_day
-from ..deadlines import meet_deadline, waive_deadline
-from ..errors import InvalidInput, WrongState
-from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
-from ..photos import add_photos
-from ..returns import start_quality_return
-from ..text_input import MAX_TEXT, check_text, optional_text
-from ..timeline import record_change, times_recorded
-from ..unit_of_work import UnitOfWork
-from .closing import close_if_done
-from .common import (
+from procedures.complaints.actions import LiftHold
+from procedures.complaints.closing import close_if_done
+from procedures.complaints.common import (
     SUBJECT,
     ComplaintStatus,
     load_complaint,
     open_complaint_deadline,
     subject_params,
 )
-from .nonconforming import (
+from procedures.complaints.nonconforming import (
     other_buyers,
     query_supplier,
     start_nonconforming_steps,
     supplier_of,
     suspend_sales_elsewhere,
 )
-from .queries import is_on_hold, other_holds_on
+from procedures.complaints.queries import is_on_hold, other_holds_on
+from procedures.kernel import roles
+from procedures.kernel.calendar import local_day
+from procedures.kernel.deadlines import meet_deadline, waive_deadline
+from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.photos import add_photos
+from procedures.kernel.text_input import MAX_TEXT, check_text, optional_text
+from procedures.kernel.timeline import record_change, times_recorded
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.returns import start_quality_return
+from storage.models import BatchHold, Complaint, Deadline, User
 
 HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
 SUPPLIER_ANSWER_WITHIN = dt.timedelta(days=7)

@@ -10,16 +10,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, BatchHold, Complaint, Organisation, Product, Shipment, User
-
-from .. import roles
-from ..actions import TakeComplaint
-from ..deadlines import open_deadline
-from ..errors import InvalidInput, NotAllowed, NotFound
-from ..numbering import next_number
-from ..outbox import as_text, as_time, button, notify_roles
-from ..photos import add_photos, keep_label, send_album_to_roles
-from ..text_input import (
+from procedures.complaints.actions import TakeComplaint
+from procedures.complaints.common import SUBJECT, ComplaintStatus, subject_params
+from procedures.kernel import roles
+from procedures.kernel.deadlines import open_deadline
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
+from procedures.kernel.numbering import next_number
+from procedures.kernel.outbox import as_text, as_time, button, notify_roles
+from procedures.kernel.photos import add_photos, keep_label, send_album_to_roles
+from procedures.kernel.text_input import (
     MAX_TEXT,
     check_text,
     clean_text,
@@ -28,9 +27,9 @@ from ..text_input import (
     number_and_unit,
     same_unit,
 )
-from ..timeline import record_change
-from ..unit_of_work import UnitOfWork
-from .common import SUBJECT, ComplaintStatus, subject_params
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from storage.models import Batch, BatchHold, Complaint, Organisation, Product, Shipment, User
 
 CHANNELS = ("phone", "email", "letter", "visit")
 # A buyer whose locality the master data lacks is held to the stricter, local rule.

@@ -17,6 +17,29 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.actions import (
+    BeginHandoff,
+    BeginSupplierAnswer,
+    ConfirmBuyerTold,
+    ConfirmGoodsLabelled,
+    ConfirmOutboundStopped,
+    ConfirmSalesStopped,
+)
+from procedures.complaints.closing import close_if_done
+from procedures.complaints.common import (
+    SUBJECT,
+    ComplaintStatus,
+    load_complaint,
+    open_complaint_deadline,
+    subject_params,
+)
+from procedures.kernel import roles
+from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
+from procedures.kernel.errors import InvalidInput, NotFound, WrongState
+from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.text_input import MAX_TEXT, check_text
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import (
     Batch,
     BatchHold,
@@ -26,30 +49,6 @@ from storage.models import (
     Organisation,
     Shipment,
     User,
-)
-
-from .. import roles
-from ..actions import (
-    BeginHandoff,
-    BeginSupplierAnswer,
-    ConfirmBuyerTold,
-    ConfirmGoodsLabelled,
-    ConfirmOutboundStopped,
-    ConfirmSalesStopped,
-)
-from ..deadlines import ClosedAs, close_deadline, meet_deadline
-from ..errors import InvalidInput, NotFound, WrongState
-from ..outbox import as_time, button, notify_roles, notify_users, users_with_roles
-from ..text_input import MAX_TEXT, check_text
-from ..timeline import record_change
-from ..unit_of_work import UnitOfWork
-from .closing import close_if_done
-from .common import (
-    SUBJECT,
-    ComplaintStatus,
-    load_complaint,
-    open_complaint_deadline,
-    subject_params,
 )
 
 # How long the warehouse and the business head have to confirm the stop, and after-sales to

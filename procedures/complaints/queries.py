@@ -9,16 +9,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, BatchHold, Complaint, Deadline, User
-
-from .. import roles
-from ..actions import (
+from procedures.complaints.actions import (
     ApproveQuarterly,
     BeginHandoff,
     BeginOpinion,
     BeginSupplierAnswer,
     BeginVerification,
-    CallbackAction,
     ConfirmGoodsLabelled,
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
@@ -26,10 +22,13 @@ from ..actions import (
     LiftHold,
     TakeComplaint,
 )
-from ..calendar import previous_quarter
-from ..errors import NotFound
-from ..outbox import button, notify_roles
-from .common import ACTIVE_STATUSES, SUBJECT, ComplaintStatus
+from procedures.complaints.common import ACTIVE_STATUSES, SUBJECT, ComplaintStatus
+from procedures.kernel import roles
+from procedures.kernel.actions import CallbackAction
+from procedures.kernel.calendar import previous_quarter
+from procedures.kernel.errors import NotFound
+from procedures.kernel.outbox import button, notify_roles
+from storage.models import Batch, BatchHold, Complaint, Deadline, User
 
 # Who sees every complaint.
 STAFF_VIEWERS = frozenset(

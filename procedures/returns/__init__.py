@@ -15,7 +15,7 @@ approves it, `goods` carries the goods back and settles them, `ratio` computes t
 ratio, `queries` reads returns and the month's statistics; `common` holds what they share.
 """
 
-from .intake import start_quality_return
-from .queries import monthly_statistics
+from procedures.returns.intake import start_quality_return
+from procedures.returns.queries import monthly_statistics
 
 __all__ = ["monthly_statistics", "start_quality_return"]

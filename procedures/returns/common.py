@@ -10,12 +10,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel import roles
+from procedures.kernel.errors import NotFound, WrongState
+from procedures.kernel.outbox import notify_users, users_with_roles
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from storage.models import ReturnRequest, ReturnSignature, User
-
-from .. import roles
-from ..errors import NotFound, WrongState
-from ..outbox import notify_users, users_with_roles
-from ..timeline import SUBJECT_TYPES, record_change
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
 

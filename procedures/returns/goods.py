@@ -13,10 +13,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, ReturnRequest, User
-
-from .. import roles
-from ..actions import (
+from procedures.complaints.intake import check_quantity
+from procedures.kernel import roles
+from procedures.kernel.calendar import noon_next_day
+from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.outbox import as_time, button, notify_roles
+from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.returns.actions import (
     BeginCredit,
     BeginReturnInspection,
     BookIn,
@@ -25,15 +31,7 @@ from ..actions import (
     ConfirmPickUp,
     SendReturnSlip,
 )
-from ..calendar import noon_next_day
-from ..complaints.intake import check_quantity
-from ..deadlines import meet_deadline, open_deadline
-from ..errors import InvalidInput, WrongState
-from ..outbox import as_time, button, notify_roles
-from ..text_input import MAX_TEXT, check_text, column_length
-from ..timeline import record_change
-from ..unit_of_work import UnitOfWork
-from .common import (
+from procedures.returns.common import (
     SUBJECT,
     ReturnReason,
     ReturnStatus,
@@ -46,6 +44,7 @@ from .common import (
     subject_params,
     tell_customer,
 )
+from storage.models import Batch, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
 # second refuses the return with a written explanation that goes back to the customer.

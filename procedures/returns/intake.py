@@ -12,6 +12,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.intake import check_quantity, find_shipped_product, shipped_batches
+from procedures.consumer_complaints.handling import link_return
+from procedures.kernel import roles
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
+from procedures.kernel.numbering import next_number
+from procedures.kernel.outbox import as_text, button, notify_roles
+from procedures.kernel.photos import keep_label
+from procedures.kernel.text_input import clean_text
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.returns.actions import ForwardToLeader, SignReturn
+from procedures.returns.common import (
+    NOT_COUNTED,
+    ReturnReason,
+    ReturnStatus,
+    subject_params,
+    tell_customer,
+    totals,
+)
+from procedures.returns.ratio import RatioCheck, check_ratio
 from storage.models import (
     Batch,
     Complaint,
@@ -22,20 +42,6 @@ from storage.models import (
     Shipment,
     User,
 )
-
-from .. import roles
-from ..actions import ForwardToLeader, SignReturn
-from ..complaints.intake import check_quantity, find_shipped_product, shipped_batches
-from ..consumer_complaints import link_return
-from ..errors import InvalidInput, NotAllowed, NotFound
-from ..numbering import next_number
-from ..outbox import as_text, button, notify_roles
-from ..photos import keep_label
-from ..text_input import clean_text
-from ..timeline import record_change
-from ..unit_of_work import UnitOfWork
-from .common import NOT_COUNTED, ReturnReason, ReturnStatus, subject_params, tell_customer, totals
-from .ratio import RatioCheck, check_ratio
 
 CHANNELS = ("chat", "phone")
 # Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).

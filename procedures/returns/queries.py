@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Deadline, Organisation, ReturnRequest, User
-
-from .. import roles
-from ..actions import (
+from procedures.kernel import roles
+from procedures.kernel.calendar import month_bounds, previous_month
+from procedures.kernel.errors import NotAllowed, NotFound
+from procedures.kernel.outbox import button, notify_roles
+from procedures.returns.actions import (
     ApproveReturn,
     BeginCredit,
     BeginReturnInspection,
@@ -28,12 +29,10 @@ from ..actions import (
     RefuseReturn,
     SignReturn,
 )
-from ..calendar import month_bounds, previous_month
-from ..errors import NotAllowed, NotFound
-from ..outbox import button, notify_roles
-from .common import SUBJECT, ReturnReason, ReturnStatus, Slot, signed_slots
-from .goods import settlement_buttons
-from .ratio import check_ratio
+from procedures.returns.common import SUBJECT, ReturnReason, ReturnStatus, Slot, signed_slots
+from procedures.returns.goods import settlement_buttons
+from procedures.returns.ratio import check_ratio
+from storage.models import Deadline, Organisation, ReturnRequest, User
 
 S = ReturnStatus
 STAFF_VIEWERS = frozenset(

@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel.calendar import local_day
+from procedures.returns.common import NOT_COUNTED, ReturnReason
 from storage.models import Organisation, ReturnLine, ReturnRequest, Shipment
-
-from ..calendar import local_day
-from .common import NOT_COUNTED, ReturnReason
 
 CENT = Decimal("0.01")
 

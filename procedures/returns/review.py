@@ -9,16 +9,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ReturnRequest, User
-
-from .. import roles
-from ..actions import ApproveReturn, DecideSpecialCase, GoodsArrived, RefuseReturn
-from ..errors import InvalidInput, WrongState
-from ..outbox import as_text, button, notify_roles
-from ..text_input import MAX_TEXT, check_text
-from ..timeline import record_change
-from ..unit_of_work import UnitOfWork
-from .common import (
+from procedures.kernel import roles
+from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.outbox import as_text, button, notify_roles
+from procedures.kernel.text_input import MAX_TEXT, check_text
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.returns.actions import ApproveReturn, DecideSpecialCase, GoodsArrived, RefuseReturn
+from procedures.returns.common import (
     ReturnReason,
     ReturnStatus,
     Slot,
@@ -29,7 +27,8 @@ from .common import (
     subject_params,
     tell_customer,
 )
-from .ratio import check_ratio
+from procedures.returns.ratio import check_ratio
+from storage.models import ReturnRequest, User
 
 # Once approved, the business head's signature may still be missing (the leader's special
 # case): it can be given until the goods are booked in.

@@ -11,9 +11,9 @@ import re
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from procedures import consumer_complaints as cc
-from procedures.clock import ManualClock
-from procedures.consumer_complaints import ConsumerComplaintDraft
+from procedures.consumer_complaints import common, handling, intake
+from procedures.consumer_complaints.common import ConsumerComplaintDraft
+from procedures.kernel.clock import ManualClock
 from scheduler.jobs import send_consumer_complaint_summary
 from storage.models import ConsumerComplaint, Deadline, User
 from tests.conftest import SHANGHAI
@@ -127,7 +127,7 @@ async def test_a_consumer_complaint_is_escalated_decided_and_answered_through_af
                 )
             )
         )
-    assert sorted(closed) == sorted([cc.FIRST_ANSWER, cc.DECISION, cc.FINAL_ANSWER])
+    assert sorted(closed) == sorted([common.FIRST_ANSWER, common.DECISION, common.FINAL_ANSWER])
 
 
 async def test_on_the_first_the_after_sales_head_receives_the_months_summary_workbook(
@@ -137,7 +137,7 @@ async def test_on_the_first_the_after_sales_head_receives_the_months_summary_wor
     await register(bot, "after_sales", "An After-sales")
     async with bot.services.unit_of_work() as uow:
         staff = await uow.session.scalar(select(User).where(User.full_name == "An After-sales"))
-        filed = await cc.file_consumer_complaint(
+        filed = await intake.file_consumer_complaint(
             uow,
             staff,
             ConsumerComplaintDraft(
@@ -150,7 +150,7 @@ async def test_on_the_first_the_after_sales_head_receives_the_months_summary_wor
         )
     async with bot.services.unit_of_work() as uow:
         staff = await uow.session.get(User, staff.id)
-        await cc.agree_remedy(
+        await handling.agree_remedy(
             uow, staff, filed.complaint.id, cause="quality", remedy="discount", answer="20 % off"
         )
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from emulator.server import ApiError
-from procedures import photos
+from procedures.kernel import photos
 from storage.models import OutboxMessage, Photo
 from tests.e2e.conftest import BotHarness, Chat, register
 from tests.e2e.test_complaints import press

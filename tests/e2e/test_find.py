@@ -8,8 +8,8 @@ import datetime as dt
 from collections.abc import Awaitable
 from typing import Any
 
-from procedures.actions import OpenFound
-from procedures.clock import ManualClock
+from procedures.kernel.clock import ManualClock
+from procedures.search import OpenFound
 from tests.conftest import SHANGHAI
 from tests.unit.helpers import file, make_user
 from tests.unit.test_patrols import draft_for, patrol

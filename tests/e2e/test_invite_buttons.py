@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from procedures import people
-from procedures.actions import InviteParty, InvitePartyPage, InviteRole
+from procedures.people import users
+from procedures.people.actions import InviteParty, InvitePartyPage, InviteRole
 from storage.models import Invitation, Organisation, User
 
 from .conftest import BotHarness, Chat, buttons_of
@@ -250,9 +250,9 @@ async def test_typed_role_ids_and_chinese_role_names_work_and_an_unknown_role_ge
     await head.expect()
     await admin.expect()
     async with bot.services.unit_of_work() as uow:
-        user = await people.user_by_telegram_id(uow.session, head.user_id)
+        user = await users.user_by_telegram_id(uow.session, head.user_id)
         assert user is not None
-        await people.set_language(uow, user, "zh-Hans")
+        await users.set_language(uow, user, "zh-Hans")
     await head.send("/invite 厨师 C001")
     (answer,) = await head.expect()
     assert answer["text"] == (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from procedures.people import invitations
 from storage.models import Vendor
 
 from .conftest import BotHarness
@@ -70,9 +71,7 @@ async def test_a_file_without_a_kind_gets_instructions_and_a_customer_is_refused
 
     stranger_admin_file = bot.chat("Customer")
     async with bot.services.unit_of_work() as uow:
-        from procedures import people
-
-        invitation = await people.create_bootstrap_invitation(uow, "consumer")
+        invitation = await invitations.create_bootstrap_invitation(uow, "consumer")
     await stranger_admin_file.send(f"/start {invitation.code}")
     await stranger_admin_file.expect()
     await stranger_admin_file.send_document(b"code,name\nV1,x\n", "vendors.csv", caption="vendors")

@@ -7,7 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
-from procedures import people
+from procedures.people import invitations, users
 from storage.models import Invitation, OutboxMessage, ProcessedUpdate, TimelineEvent, User
 
 from .conftest import BotHarness, Chat, buttons_of
@@ -18,10 +18,10 @@ LINK = re.compile(r"https://t\.me/(\w+)\?start=([\w-]+)")
 async def make_admin(bot: BotHarness, chat: Chat, language: str = "en") -> None:
     """A configured admin who has chosen `language` (notifications use the stored choice)."""
     async with bot.services.unit_of_work() as uow:
-        (admin,) = await people.ensure_admins(uow, [chat.user_id])
+        (admin,) = await users.ensure_admins(uow, [chat.user_id])
     async with bot.services.unit_of_work() as uow:
-        admin = await people.user_by_telegram_id(uow.session, chat.user_id)
-        await people.set_language(uow, admin, language)
+        admin = await users.user_by_telegram_id(uow.session, chat.user_id)
+        await users.set_language(uow, admin, language)
 
 
 async def invite(bot: BotHarness, admin: Chat, *args: str) -> str:
@@ -75,7 +75,7 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
         assert user is not None and user.role_names == {"customer"}
         assert user.organisation_id is not None
         invitation = await session.scalar(
-            select(Invitation).where(Invitation.code_hash == people.hash_code(code))
+            select(Invitation).where(Invitation.code_hash == invitations.hash_code(code))
         )
         assert invitation.redeemed_by_id == user.id
 
@@ -123,7 +123,7 @@ async def test_a_used_or_unknown_code_is_refused_and_grants_nothing(bot: BotHarn
     await second.send("/start not-a-real-code")
     assert "This invitation code is not valid" in await second.expect_text()
     async with bot.services.session_factory() as session:
-        assert await people.user_by_telegram_id(session, second.user_id) is None
+        assert await users.user_by_telegram_id(session, second.user_id) is None
 
 
 async def test_an_expired_invitation_is_refused(bot: BotHarness, clock) -> None:
@@ -175,7 +175,7 @@ async def test_strangers_unknown_commands_and_forged_buttons_get_clear_answers(
     assert answer["text"] == "This button is no longer valid. Nothing was changed."
     assert answer["show_alert"] is True
     async with bot.services.session_factory() as session:
-        user = await people.user_by_telegram_id(session, admin.user_id)
+        user = await users.user_by_telegram_id(session, admin.user_id)
         assert user.language == "en"  # unchanged by the forged button
 
 

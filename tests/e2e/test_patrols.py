@@ -289,7 +289,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
 
     from openpyxl import load_workbook
 
-    from procedures.clock import ManualClock
+    from procedures.kernel.clock import ManualClock
     from scheduler.jobs import request_vendor_scores
     from tests.conftest import SHANGHAI
 

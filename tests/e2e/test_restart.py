@@ -12,7 +12,7 @@ from bot.persistence import DatabasePersistence
 from bot.services import Services
 from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator
-from procedures.clock import ManualClock
+from procedures.kernel.clock import ManualClock
 from storage.models import Complaint
 
 from .conftest import BotHarness, buttons_of, register

@@ -13,7 +13,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHa
 
 from bot import persistence
 from bot.handlers import gate
-from procedures.errors import WrongState
+from procedures.kernel.errors import WrongState
 from storage.models import Complaint, Photo, ProcessedUpdate
 
 from .conftest import BotHarness, Chat, buttons_of, register

@@ -26,8 +26,8 @@ from core.database import load_samples_if_empty
 from core.demo import DEMO_PEOPLE, FIRST_DEMO_ID
 from emulator.server import BotApiEmulator
 from emulator.web import WebChat
-from procedures import roles
-from procedures.clock import ManualClock
+from procedures.kernel import roles
+from procedures.kernel.clock import ManualClock
 from scheduler.demo import DemoClock
 from storage.models import Invitation, User
 

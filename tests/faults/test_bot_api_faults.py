@@ -16,8 +16,8 @@ from telegram.request import HTTPXRequest
 from bot.outbox_sender import OutboxSender, backoff
 from bot.services import Services
 from emulator.server import BotApiEmulator, FloodLimits
-from procedures.clock import ManualClock
-from procedures.outbox import as_text, notify_users
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.outbox import as_text, notify_users
 from storage.models import User
 
 from ..e2e.conftest import BotHarness, register

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from emulator.server import BotApiEmulator, FloodLimits
-from procedures import deadlines
+from procedures.kernel import deadlines
 from scheduler.leader import LeaderLock
 from storage.db import make_engine, make_session_factory
 from storage.models import Deadline, OutboxMessage, User, UserRole

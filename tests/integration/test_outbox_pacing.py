@@ -15,7 +15,7 @@ from telegram import Bot
 from bot.outbox_sender import OutboxSender, Pacing
 from bot.services import Services
 from emulator.server import BotApiEmulator, FloodLimits
-from procedures.outbox import URGENT, notify_users
+from procedures.kernel.outbox import URGENT, notify_users
 from storage.models import User
 
 from ..unit.helpers import make_user, outbox_rows

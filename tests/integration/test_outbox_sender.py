@@ -12,9 +12,9 @@ from telegram import Bot
 from bot.outbox_sender import MAX_ATTEMPTS, OutboxSender, backoff
 from bot.services import Services
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
-from procedures.actions import ChooseLanguage
-from procedures.clock import ManualClock
-from procedures.outbox import as_text, button, notify_users
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.outbox import as_text, button, notify_users
+from procedures.people.actions import ChooseLanguage
 from storage.models import User
 
 from ..unit.helpers import make_user, outbox_rows

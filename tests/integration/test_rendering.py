@@ -19,7 +19,7 @@ from bot.rendering import (
     renderer_for,
 )
 from bot.services import Services
-from procedures.clock import ManualClock
+from procedures.kernel.clock import ManualClock
 
 
 def rows_of(content: bytes) -> list[tuple[object, ...]]:

@@ -13,23 +13,21 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler
 from bot.app import build_application
 from bot.handlers.common import stale_button
 from bot.services import Services
-from procedures import consumer_complaints, people, vendor_scores
-from procedures.actions import (
-    BeginScore,
-    CallbackAction,
-    ChooseChannel,
+from procedures.complaints import intake
+from procedures.complaints.actions import ChooseChannel, TakeComplaint
+from procedures.consumer_complaints import common
+from procedures.consumer_complaints.actions import (
     ChooseConsumerCause,
     ChooseConsumerRemedy,
     ChooseConsumerVerdict,
-    ChooseLanguage,
-    InvalidAction,
-    InviteForSystem,
-    JudgeCriterion,
-    TakeComplaint,
 )
-from procedures.complaints import intake
-from procedures.masterdata import EQUIPMENT_SYSTEMS
-from procedures.outbox import button
+from procedures.kernel.actions import CallbackAction, InvalidAction
+from procedures.kernel.outbox import button
+from procedures.masterdata.table import EQUIPMENT_SYSTEMS
+from procedures.people import users
+from procedures.people.actions import ChooseLanguage, InviteForSystem
+from procedures.vendors import scores as vendor_scores
+from procedures.vendors.actions import BeginScore, JudgeCriterion
 
 ACTIONS = sorted(CallbackAction.registry.values(), key=lambda cls: cls.__name__)
 # a value for each narrowed field; plain ids and Literals are enumerated from their types
@@ -104,10 +102,10 @@ def test_the_data_strings_are_those_buttons_already_in_chats_carry() -> None:
 
 def test_the_fixed_choices_are_the_procedures_own() -> None:
     assert set(ChooseChannel.fields()[0].choices or ()) == set(intake.CHANNELS)
-    assert set(ChooseLanguage.fields()[0].choices or ()) == set(people.LANGUAGES)
-    assert set(ChooseConsumerVerdict.fields()[0].choices or ()) == set(consumer_complaints.Verdict)
-    assert set(ChooseConsumerCause.fields()[0].choices or ()) == set(consumer_complaints.CAUSES)
-    assert set(ChooseConsumerRemedy.fields()[0].choices or ()) == set(consumer_complaints.REMEDIES)
+    assert set(ChooseLanguage.fields()[0].choices or ()) == set(users.LANGUAGES)
+    assert set(ChooseConsumerVerdict.fields()[0].choices or ()) == set(common.Verdict)
+    assert set(ChooseConsumerCause.fields()[0].choices or ()) == set(common.CAUSES)
+    assert set(ChooseConsumerRemedy.fields()[0].choices or ()) == set(common.REMEDIES)
     assert set(InviteForSystem.fields()[1].choices or ()) == {*EQUIPMENT_SYSTEMS, "none"}
     for criterion in vendor_scores.SCORE_CRITERIA:
         assert JudgeCriterion(criterion=criterion, value=5).pack()

@@ -15,19 +15,22 @@ import pytest
 
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholders
-from procedures import consumer_complaints, masterdata, personal_records, roles
-from procedures.assessments import AssessmentStatus
+from procedures import personal_records
 from procedures.complaints import handling, nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.common import ComplaintStatus
 from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WINDOW, ComplaintDraft
-from procedures.defects import SEVERITIES, DefectStatus
-from procedures.masterdata import EQUIPMENT_SYSTEMS
-from procedures.rectifications import RUNGS, RectificationStatus
+from procedures.consumer_complaints import common
+from procedures.equipment.defects import SEVERITIES, DefectStatus
+from procedures.kernel import roles
+from procedures.masterdata import kinds, table
+from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from procedures.returns import goods as return_goods
 from procedures.returns import review as return_review
 from procedures.returns.common import ReturnReason, ReturnStatus, Slot
-from procedures.vendor_scores import SCORE_CRITERIA
+from procedures.vendors.assessments import AssessmentStatus
+from procedures.vendors.rectifications import RUNGS, RectificationStatus
+from procedures.vendors.scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS, REMARK_ACTIONS
 from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.registry import REPORTS
@@ -208,8 +211,8 @@ def expansions() -> dict[str, set[str]]:
         "defect.severity.{}": set(SEVERITIES),
         "defect.severity_button.{}": set(SEVERITIES),
         "system.{}": set(EQUIPMENT_SYSTEMS),
-        "import.kind.{}": set(masterdata.KINDS),
-        "import.column.{}": {c for kind in masterdata.KINDS for c in masterdata.columns_of(kind)},
+        "import.kind.{}": set(table.KINDS),
+        "import.column.{}": {c for kind in table.KINDS for c in kinds.columns_of(kind)},
         "assessment.status.{}": set(AssessmentStatus),
         "deadline.kind.{}": deadline_kinds(),
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
@@ -257,12 +260,12 @@ def expansions() -> dict[str, set[str]]:
             "limit",
             "over_limit",
         },
-        "consumer.status.{}": set(consumer_complaints.ConsumerComplaintStatus),
-        "consumer.cause.{}": set(consumer_complaints.CAUSES),
-        "consumer.remedy.{}": set(consumer_complaints.REMEDIES),
-        "consumer.verdict.{}": set(consumer_complaints.Verdict),
-        "consumer.verdict_button.{}": set(consumer_complaints.Verdict),
-        "consumer.channel.{}": set(consumer_complaints.CHANNELS),
+        "consumer.status.{}": set(common.ConsumerComplaintStatus),
+        "consumer.cause.{}": set(common.CAUSES),
+        "consumer.remedy.{}": set(common.REMEDIES),
+        "consumer.verdict.{}": set(common.Verdict),
+        "consumer.verdict_button.{}": set(common.Verdict),
+        "consumer.channel.{}": set(common.CHANNELS),
         "report.monthly.figure.{}": set(FIGURES),
         "report.monthly.column.{}": set(SUMMARY_COLUMNS),
         "record.column.{}": set(STEP_COLUMNS),

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.services import Services
 from procedures.complaints import casework, handling
-from procedures.errors import InvalidInput, NotAllowed, WrongState
+from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from storage.models import TimelineEvent, User
 
 from .helpers import act, file, make_user, verify

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from bot.services import Services
 from core.config import ConfigError, settings_from
-from procedures import deadlines
-from procedures.clock import ManualClock
 from procedures.complaints import handling, intake, nonconforming, queries
 from procedures.complaints.intake import ComplaintDraft
-from procedures.errors import InvalidInput, NotAllowed, WrongState
-from procedures.timeline import events_of
+from procedures.kernel import deadlines
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
+from procedures.kernel.timeline import events_of
 from reports import complaints as complaint_reports
 from storage.models import BuyerNoticeTask, Complaint, Organisation, User
 from tests.conftest import SHANGHAI

@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import deadlines
-from procedures.clock import ManualClock
 from procedures.complaints import handling, intake, queries
-from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from procedures.timeline import events_of
+from procedures.kernel import deadlines
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.kernel.timeline import events_of
 from storage.models import Batch, ReturnRequest, User
 
 from .helpers import act, customer_of, file, ids, make_user, outbox_rows, verify

@@ -12,11 +12,11 @@ from sqlalchemy import func, select
 
 from bot.documents import document_context
 from bot.services import Services
-from procedures import consumer_complaints as cc
-from procedures import deadlines
-from procedures.clock import ManualClock
-from procedures.consumer_complaints import ConsumerComplaintDraft
-from procedures.errors import NotAllowed, WrongState
+from procedures.consumer_complaints import common, handling, intake
+from procedures.consumer_complaints.common import ConsumerComplaintDraft
+from procedures.kernel import deadlines
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import NotAllowed, WrongState
 from reports import consumer_complaints as consumer_reports
 from reports.documents import render
 from storage.models import ConsumerComplaint, Deadline, Photo, Product, ReturnRequest, User
@@ -41,7 +41,7 @@ async def file_as_consumer(
     }
     outcome = await act(
         services,
-        cc.file_consumer_complaint,
+        intake.file_consumer_complaint,
         consumer,
         ConsumerComplaintDraft(**{**defaults, **draft}),  # type: ignore[arg-type]
     )
@@ -96,7 +96,7 @@ async def test_a_consumer_files_and_after_sales_is_asked_to_judge_within_a_day(
         people["consumer"].id,
         "Xu Consumer",
     )
-    first = await deadline_of(services, complaint.id, cc.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
     assert first.responsible_role == "after_sales"
     assert first.due_at - first.opened_at == dt.timedelta(hours=24)
     (notice,) = await outbox_rows(services, text_key="consumer.new_for_after_sales")
@@ -115,7 +115,7 @@ async def test_a_complaint_that_does_not_stand_gets_a_polite_answer_recorded_and
     complaint = await file_as_consumer(services, people["consumer"])
     outcome = await act(
         services,
-        cc.answer_not_standing,
+        handling.answer_not_standing,
         people["after_sales"],
         complaint.id,
         cause="usage",
@@ -133,7 +133,7 @@ async def test_a_complaint_that_does_not_stand_gets_a_polite_answer_recorded_and
     (answer,) = await outbox_rows(services, text_key="consumer.answer_not_standing")
     assert answer.user_id == people["consumer"].id
     assert answer.params["answer"].startswith("The cuff is washable")
-    first = await deadline_of(services, complaint.id, cc.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
     assert first.met_at is not None and first.met_late is False
     assert first.met_by_id == people["after_sales"].id
 
@@ -146,7 +146,7 @@ async def agreed(
     complaint = await file_as_consumer(services, people["consumer"])
     await act(
         services,
-        cc.agree_remedy,
+        handling.agree_remedy,
         people["after_sales"],
         complaint.id,
         cause="quality",
@@ -173,12 +173,12 @@ async def test_a_standing_complaint_is_apologised_for_and_goods_coming_back_go_t
 
     # the hand-off: the return that takes the goods is named once
     async with services.unit_of_work() as uow:
-        await cc.link_return(uow.session, complaint.id, "RT-2026-00007", uow.clock.now())
+        await handling.link_return(uow.session, complaint.id, "RT-2026-00007", uow.clock.now())
         await uow.commit()
     assert (await stored(services, complaint.id)).return_number == "RT-2026-00007"
     async with services.unit_of_work() as uow:
         with pytest.raises(WrongState):
-            await cc.link_return(uow.session, complaint.id, "RT-2026-00008", uow.clock.now())
+            await handling.link_return(uow.session, complaint.id, "RT-2026-00008", uow.clock.now())
 
 
 async def test_the_return_after_sales_files_for_the_goods_is_named_on_the_complaint_once(
@@ -212,14 +212,14 @@ async def test_the_return_after_sales_files_for_the_goods_is_named_on_the_compla
     async with services.session_factory() as session:
         consumer = await session.get(User, people["consumer"].id)
         with pytest.raises(NotAllowed):
-            await cc.complaint_for_return(session, consumer, complaint.id)
+            await handling.complaint_for_return(session, consumer, complaint.id)
 
 
 async def test_a_discount_brings_no_goods_back(services: Services, people: dict[str, User]) -> None:
     complaint = await file_as_consumer(services, people["consumer"])
     await act(
         services,
-        cc.agree_remedy,
+        handling.agree_remedy,
         people["after_sales"],
         complaint.id,
         cause="quality",
@@ -229,7 +229,7 @@ async def test_a_discount_brings_no_goods_back(services: Services, people: dict[
     assert await outbox_rows(services, text_key="consumer.goods_coming_back") == []
     async with services.unit_of_work() as uow:
         with pytest.raises(WrongState):
-            await cc.link_return(uow.session, complaint.id, "RT-2026-00001", uow.clock.now())
+            await handling.link_return(uow.session, complaint.id, "RT-2026-00001", uow.clock.now())
 
 
 async def test_only_after_sales_judge_and_only_once(
@@ -240,7 +240,7 @@ async def test_only_after_sales_judge_and_only_once(
         with pytest.raises(NotAllowed):
             await act(
                 services,
-                cc.answer_not_standing,
+                handling.answer_not_standing,
                 people[who],
                 complaint.id,
                 cause="other",
@@ -248,7 +248,7 @@ async def test_only_after_sales_judge_and_only_once(
             )
     await act(
         services,
-        cc.answer_not_standing,
+        handling.answer_not_standing,
         people["after_sales"],
         complaint.id,
         cause="other",
@@ -257,7 +257,7 @@ async def test_only_after_sales_judge_and_only_once(
     with pytest.raises(WrongState):
         await act(
             services,
-            cc.agree_remedy,
+            handling.agree_remedy,
             people["after_sales_head"],
             complaint.id,
             cause="quality",
@@ -267,7 +267,7 @@ async def test_only_after_sales_judge_and_only_once(
     with pytest.raises(WrongState):  # never escalated: nothing for the business head
         await act(
             services,
-            cc.decide,
+            handling.decide,
             people["business_head"],
             complaint.id,
             verdict="standing",
@@ -283,7 +283,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
     clock.advance(dt.timedelta(hours=2))
     escalated = await act(
         services,
-        cc.escalate_to_business_head,
+        handling.escalate_to_business_head,
         people["after_sales"],
         complaint.id,
         cause="quality",
@@ -295,13 +295,13 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
     (to_head,) = await outbox_rows(services, text_key="consumer.escalated_to_business")
     assert to_head.user_id == people["business_head"].id
     assert to_head.buttons[0][0]["data"] == f"cc:decide:{complaint.id}"
-    first = await deadline_of(services, complaint.id, cc.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
     assert (first.met_late, first.met_by_id) == (False, people["after_sales"].id)
 
     with pytest.raises(NotAllowed):
         await act(
             services,
-            cc.decide,
+            handling.decide,
             people["after_sales"],
             complaint.id,
             verdict="standing",
@@ -311,7 +311,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
     clock.advance(dt.timedelta(days=1))
     decided = await act(
         services,
-        cc.decide,
+        handling.decide,
         people["business_head"],
         complaint.id,
         verdict="standing",
@@ -319,7 +319,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
         decision="A 30 % refund as a gesture; the cuff's wear is normal after a year.",
     )
     assert decided.answer_due == clock.now() + dt.timedelta(hours=24)
-    decision = await deadline_of(services, complaint.id, cc.DECISION)
+    decision = await deadline_of(services, complaint.id, common.DECISION)
     assert (decision.responsible_role, decision.met_late, decision.met_by_id) == (
         "business_head",
         False,
@@ -331,7 +331,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
 
     await act(
         services,
-        cc.answer_after_decision,
+        handling.answer_after_decision,
         people["after_sales"],
         complaint.id,
         "We refund 30 % of the price to your account this week.",
@@ -345,7 +345,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
     )
     (final,) = await outbox_rows(services, text_key="consumer.answer_final")
     assert final.user_id == people["consumer"].id
-    final_answer = await deadline_of(services, complaint.id, cc.FINAL_ANSWER)
+    final_answer = await deadline_of(services, complaint.id, common.FINAL_ANSWER)
     assert final_answer.met_by_id == people["after_sales"].id
 
 
@@ -369,13 +369,13 @@ async def test_the_first_answer_is_reminded_at_75_percent_and_alerted_to_the_hea
 
     await act(
         services,
-        cc.escalate_to_business_head,
+        handling.escalate_to_business_head,
         people["after_sales"],
         complaint.id,
         cause="service",
         note="late, and unresolved",
     )
-    first = await deadline_of(services, complaint.id, cc.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
     assert first.met_late is True
     clock.advance(dt.timedelta(days=3))
     await sweep(services)
@@ -393,7 +393,7 @@ async def test_a_call_taken_by_after_sales_is_answered_by_phone(
     with pytest.raises(NotAllowed):  # a consumer files their own, in the chat
         await act(
             services,
-            cc.file_consumer_complaint,
+            intake.file_consumer_complaint,
             people["consumer"],
             ConsumerComplaintDraft(
                 channel="phone", consumer_name="Ma", contact="1", product_text="x"
@@ -401,7 +401,7 @@ async def test_a_call_taken_by_after_sales_is_answered_by_phone(
         )
     outcome = await act(
         services,
-        cc.file_consumer_complaint,
+        intake.file_consumer_complaint,
         people["after_sales"],
         ConsumerComplaintDraft(
             channel="phone",
@@ -419,7 +419,7 @@ async def test_a_call_taken_by_after_sales_is_answered_by_phone(
     )
     answered = await act(
         services,
-        cc.agree_remedy,
+        handling.agree_remedy,
         people["after_sales"],
         complaint.id,
         cause="quality",
@@ -437,7 +437,7 @@ async def test_the_monthly_summary_counts_standing_remedies_products_and_causes(
     standing = await file_as_consumer(services, people["consumer"])
     await act(
         services,
-        cc.agree_remedy,
+        handling.agree_remedy,
         judge,
         standing.id,
         cause="quality",
@@ -445,10 +445,10 @@ async def test_the_monthly_summary_counts_standing_remedies_products_and_causes(
         answer="ok",
     )
     other = await file_as_consumer(services, people["consumer"], product="P-1001")
-    await act(services, cc.answer_not_standing, judge, other.id, cause="usage", answer="no")
+    await act(services, handling.answer_not_standing, judge, other.id, cause="usage", answer="no")
     escalated = await file_as_consumer(services, people["consumer"])
     await act(
-        services, cc.escalate_to_business_head, judge, escalated.id, cause="quality", note="?"
+        services, handling.escalate_to_business_head, judge, escalated.id, cause="quality", note="?"
     )
     clock.advance(dt.timedelta(days=2))
     await file_as_consumer(services, people["consumer"])  # still open: late by the month's end
@@ -470,8 +470,12 @@ async def test_the_monthly_summary_counts_standing_remedies_products_and_causes(
     assert figures.by_cause == {"": (1, 0), "quality": (2, 1), "usage": (1, 0)}
 
     async with services.unit_of_work() as uow:
-        queued = await cc.queue_monthly_summary(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
-        again = await cc.queue_monthly_summary(uow.session, now=uow.clock.now(), timezone=SHANGHAI)
+        queued = await handling.queue_monthly_summary(
+            uow.session, now=uow.clock.now(), timezone=SHANGHAI
+        )
+        again = await handling.queue_monthly_summary(
+            uow.session, now=uow.clock.now(), timezone=SHANGHAI
+        )
         await uow.commit()
     assert (queued, again) == (2, 0)
     rows = await outbox_rows(services, text_key="consumer.summary_ready")
@@ -500,7 +504,7 @@ async def test_a_consumer_complaint_is_kept_its_facts_and_answer_fixed(
     complaint = await file_as_consumer(services, people["consumer"])
     await act(
         services,
-        cc.answer_not_standing,
+        handling.answer_not_standing,
         people["after_sales"],
         complaint.id,
         cause="usage",

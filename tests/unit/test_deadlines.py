@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import deadlines
-from procedures.clock import ManualClock
+from procedures.kernel import deadlines
+from procedures.kernel.clock import ManualClock
 from storage.models import Deadline, TimelineEvent
 
 from .helpers import make_user, outbox_rows

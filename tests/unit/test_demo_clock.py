@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from emulator.ids import PersistentCounter
-from procedures.clock import ManualClock
+from procedures.kernel.clock import ManualClock
 from scheduler.demo import DemoClock, DemoSchedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -10,7 +10,7 @@ import pytest
 from bot.documents import document_context
 from bot.outbox_sender import PHOTO_KIND
 from bot.services import Services
-from procedures.photos import ALBUM
+from procedures.kernel.photos import ALBUM
 from reports.documents import RENDERERS, UnknownDocument, render
 
 ROOT = Path(__file__).parents[2]

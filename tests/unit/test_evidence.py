@@ -17,10 +17,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.services import Services
 from core.config import ConfigError, settings_from
-from procedures import photos
-from procedures.clock import ManualClock
 from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
+from procedures.kernel import photos
+from procedures.kernel.clock import ManualClock
 from reports.export import MANIFEST, check_manifest, export_period
 from storage.files import LocalFileStore, sha256_of, split_s3_location
 from storage.models import Complaint, Deadline, OutboxMessage, Photo, TimelineEvent, User

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import calendar, defects, patrols, rectifications
 from procedures.complaints import handling, intake
 from procedures.complaints.intake import ComplaintDraft
-from procedures.errors import ProcedureError
-from procedures.text_input import clean_text, cut_text
+from procedures.equipment import defects, patrols
+from procedures.kernel import calendar
+from procedures.kernel.errors import ProcedureError
+from procedures.kernel.text_input import clean_text, cut_text
+from procedures.vendors import rectifications
 from storage.models import ChecklistItem, Complaint, PatrolCheck, User
 
 from .helpers import customer_of, ids, make_user

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import defects, inspections
-from procedures.clock import ManualClock
-from procedures.errors import InvalidInput, NotAllowed
+from procedures.equipment import defects, inspections
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import InvalidInput, NotAllowed
 from storage.models import Defect, Inspection, Photo, TimelineEvent
 from tests.conftest import SHANGHAI
 

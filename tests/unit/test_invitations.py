@@ -9,28 +9,31 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import people, roles
-from procedures.clock import ManualClock
-from procedures.errors import NotAllowed, NotFound, WrongState
+from procedures.kernel import roles
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import NotAllowed, NotFound, WrongState
+from procedures.people import invitations, users
 from storage.models import Invitation, Organisation, User
 
 from .helpers import make_user
 
 
-def identity(telegram_id: int = 7_000_001) -> people.TelegramIdentity:
-    return people.TelegramIdentity(telegram_id=telegram_id, full_name="Guesser")
+def identity(telegram_id: int = 7_000_001) -> users.TelegramIdentity:
+    return users.TelegramIdentity(telegram_id=telegram_id, full_name="Guesser")
 
 
 async def invite(services: Services, role: str, party: str | None = None) -> str:
     admin = await make_user(services, "admin")
     async with services.unit_of_work() as uow:
         actor = await uow.session.get(User, admin.id)
-        return (await people.create_invitation(uow, actor, role, party_code=party)).code
+        return (await invitations.create_invitation(uow, actor, role, party_code=party)).code
 
 
-async def redeem(services: Services, code: str, who: people.TelegramIdentity) -> people.Redemption:
+async def redeem(
+    services: Services, code: str, who: users.TelegramIdentity
+) -> invitations.Redemption:
     async with services.unit_of_work() as uow:
-        return await people.redeem_invitation(uow, who, code)
+        return await invitations.redeem_invitation(uow, who, code)
 
 
 async def test_a_code_has_at_least_128_bits_and_only_its_hash_is_stored(
@@ -42,7 +45,7 @@ async def test_a_code_has_at_least_128_bits_and_only_its_hash_is_stored(
         stored = await session.scalar(select(Invitation))
         columns = {c.key: getattr(stored, c.key) for c in Invitation.__table__.columns}
     assert code not in {str(v) for v in columns.values()}
-    assert stored.code_hash == people.hash_code(code)
+    assert stored.code_hash == invitations.hash_code(code)
     redemption = await redeem(services, code, identity())
     assert redemption.role == "quality"
 
@@ -52,7 +55,7 @@ async def test_repeated_wrong_codes_are_slowed_down_and_logged_without_the_code(
 ) -> None:
     code = await invite(services, "quality")
     guesser = identity()
-    for attempt in range(people.MAX_FAILED_REDEMPTIONS):
+    for attempt in range(users.MAX_FAILED_REDEMPTIONS):
         with pytest.raises(NotFound):
             await redeem(services, f"wrong-guess-{attempt:04d}-xxxxxxxxxx", guesser)
     # now even the right code waits until the window has passed
@@ -65,7 +68,7 @@ async def test_repeated_wrong_codes_are_slowed_down_and_logged_without_the_code(
     assert "wrong-guess" not in caplog.text and code not in caplog.text
     assert "telegram user 7000001" in caplog.text
 
-    clock.advance(people.FAILED_REDEMPTION_WINDOW + dt.timedelta(seconds=1))
+    clock.advance(users.FAILED_REDEMPTION_WINDOW + dt.timedelta(seconds=1))
     second = await invite(services, "warehouse")
     assert (await redeem(services, second, guesser)).role == "warehouse"
 
@@ -92,7 +95,7 @@ def test_every_name_of_a_role_in_every_language_names_that_role_and_no_other(
 ) -> None:
     texts = services.texts
     for role in roles.ALL_ROLES:
-        for language in people.LANGUAGES:
+        for language in users.LANGUAGES:
             name = texts.get(language, f"role.{role}")
             parts = [p for p in re.split(r"[（）()]", name) if p]
             for typed in (role, role.upper(), name, name.upper(), *parts):
@@ -109,12 +112,12 @@ async def test_a_page_of_parties_lists_only_the_roles_kind_by_code(
     services: Services, samples: None
 ) -> None:
     async with services.session_factory() as session:
-        customers, total = await people.parties_for(session, "customer", offset=2, limit=2)
+        customers, total = await invitations.parties_for(session, "customer", offset=2, limit=2)
         assert [p.code for p in customers] == ["C003", "C004"] and total == 4
-        suppliers, total = await people.parties_for(session, "supplier")
+        suppliers, total = await invitations.parties_for(session, "supplier")
         assert [p.code for p in suppliers] == ["S001", "S002"] and total == 2
-        vendors, total = await people.parties_for(session, "vendor")
+        vendors, total = await invitations.parties_for(session, "vendor")
         assert [p.code for p in vendors] == ["V001", "V002", "V003"] and total == 3
-        assert await people.parties_for(session, "quality") == ([], 0)
-        assert await people.party_for(session, "supplier", customers[0].id) is None
-        assert await people.party_for(session, "customer", customers[0].id) == customers[0]
+        assert await invitations.parties_for(session, "quality") == ([], 0)
+        assert await invitations.party_for(session, "supplier", customers[0].id) is None
+        assert await invitations.party_for(session, "customer", customers[0].id) == customers[0]

@@ -11,15 +11,15 @@ from sqlalchemy import func, select
 
 from bot.services import Services
 from core.database import SAMPLES_DIR, load_samples_if_empty
-from procedures import masterdata
-from procedures.errors import InvalidInput
+from procedures.kernel.errors import InvalidInput
+from procedures.masterdata import importing, kinds, table
 from storage.models import Batch, Organisation, Product, Shipment, TimelineEvent
 
 
-async def import_csv(services: Services, kind: str, text: str) -> masterdata.ImportResult:
-    rows = masterdata.read_table(f"{kind}.csv", text.encode("utf-8"))
+async def import_csv(services: Services, kind: str, text: str) -> table.ImportResult:
+    rows = table.read_table(f"{kind}.csv", text.encode("utf-8"))
     async with services.unit_of_work() as uow:
-        return await masterdata.import_rows(uow, kind, rows, actor_id=None)
+        return await importing.import_rows(uow, kind, rows, actor_id=None)
 
 
 async def count(services: Services, model: type) -> int:
@@ -79,7 +79,7 @@ async def test_bad_rows_are_all_reported_by_line_and_nothing_is_imported(
         "P1,,2027-01-31\n"  # no lot
         "P1,L1,2028-01-01\n"  # the same batch twice
     )
-    with pytest.raises(masterdata.ImportRejected) as rejected:
+    with pytest.raises(table.ImportRejected) as rejected:
         await import_csv(services, "batches", text)
     errors = [(e.line, e.params.get("column"), e.text_key) for e in rejected.value.errors]
     assert errors == [
@@ -93,7 +93,7 @@ async def test_bad_rows_are_all_reported_by_line_and_nothing_is_imported(
 
 async def test_a_shipment_names_its_batch_by_product_and_lot(services: Services) -> None:
     await load_samples_if_empty(services)
-    with pytest.raises(masterdata.ImportRejected) as rejected:
+    with pytest.raises(table.ImportRejected) as rejected:
         await import_csv(
             services,
             "shipments",
@@ -113,12 +113,12 @@ async def test_missing_columns_and_unknown_files_are_refused(services: Services)
     with pytest.raises(InvalidInput) as missing:
         await import_csv(services, "vendors", "name\n某公司\n")
     assert missing.value.text_key == "import.missing_columns"
-    assert missing.value.params == {"columns": [masterdata.column_named("code")]}
+    assert missing.value.params == {"columns": [kinds.column_named("code")]}
     with pytest.raises(InvalidInput) as unsupported:
-        masterdata.read_table("vendors.pdf", b"%PDF")
+        table.read_table("vendors.pdf", b"%PDF")
     assert unsupported.value.text_key == "import.unsupported_file"
     with pytest.raises(InvalidInput) as not_utf8:
-        masterdata.read_table("vendors.csv", "code,name\nV1,維保\n".encode("big5"))
+        table.read_table("vendors.csv", "code,name\nV1,維保\n".encode("big5"))
     assert not_utf8.value.text_key == "import.not_utf8"
 
 
@@ -129,7 +129,7 @@ async def test_xlsx_files_import_like_csv(services: Services) -> None:
     sheet.append(["V1", "迅達電梯", 4008201111])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    rows = masterdata.read_table("vendors.xlsx", buffer.getvalue())
+    rows = table.read_table("vendors.xlsx", buffer.getvalue())
     assert rows == [(2, {"code": "V1", "name": "迅達電梯", "contact_phone": "4008201111"})]
 
 
@@ -155,7 +155,7 @@ async def test_a_product_gtin_is_checked_kept_as_gtin_14_and_never_shared(
     async with services.session_factory() as session:
         thermometer = await session.scalar(select(Product).where(Product.code == "P-3001"))
         assert thermometer.gtin == "06901234000061"  # a GTIN-13 padded to the label's 14
-    with pytest.raises(masterdata.ImportRejected) as rejected:
+    with pytest.raises(table.ImportRejected) as rejected:
         await import_csv(
             services,
             "products",

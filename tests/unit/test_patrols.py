@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import defects, patrols
-from procedures.clock import ManualClock
-from procedures.errors import InvalidInput, NotAllowed, WrongState
-from procedures.inspections import record_inspection, schedule_inspections
-from procedures.patrols import PatrolDraft
+from procedures.equipment import defects, patrols
+from procedures.equipment.inspections import record_inspection, schedule_inspections
+from procedures.equipment.patrols import PatrolDraft
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from storage.models import ChecklistItem, Deadline, Defect, EquipmentAsset, Inspection, User, Vendor
 from tests.conftest import SHANGHAI
 

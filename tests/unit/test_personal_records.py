@@ -10,12 +10,13 @@ from openpyxl import load_workbook
 
 from bot.documents import document_context
 from bot.services import Services
-from procedures import consumer_complaints as cc
 from procedures import personal_records
-from procedures.calendar import month_bounds
-from procedures.clock import ManualClock
 from procedures.complaints import handling
-from procedures.consumer_complaints import ConsumerComplaintDraft
+from procedures.consumer_complaints import handling as consumer_handling
+from procedures.consumer_complaints import intake as consumer_intake
+from procedures.consumer_complaints.common import ConsumerComplaintDraft
+from procedures.kernel.calendar import month_bounds
+from procedures.kernel.clock import ManualClock
 from reports.documents import render
 from tests.conftest import SHANGHAI
 
@@ -53,13 +54,13 @@ async def test_the_record_names_who_closed_each_step_in_time_or_late_and_what_st
     await act(services, handling.record_disposition, qc, complaint.id, "fine", "")  # late
     filed = await act(
         services,
-        cc.file_consumer_complaint,
+        consumer_intake.file_consumer_complaint,
         consumer,
         ConsumerComplaintDraft(product_text="a cuff", description="torn", contact="138"),
     )
     await act(
         services,
-        cc.answer_not_standing,
+        consumer_handling.answer_not_standing,
         after_sales,
         filed.complaint.id,
         cause="usage",

@@ -14,11 +14,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import report_approvals, vendor_scores
-from procedures.calendar import period_bounds, period_type, recent_periods
-from procedures.clock import ManualClock
+from procedures import reporting as report_approvals
 from procedures.complaints import handling, queries
-from procedures.errors import NotAllowed, WrongState
+from procedures.kernel.calendar import period_bounds, period_type, recent_periods
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import NotAllowed, WrongState
+from procedures.vendors import scores as vendor_scores
 from reports import charts, documents
 from reports.documents import DocumentContext
 from reports.registry import REPORTS

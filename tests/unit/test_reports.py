@@ -9,9 +9,9 @@ from functools import partial
 from openpyxl import load_workbook
 
 from bot.services import Services
-from procedures.calendar import parse_quarter, previous_quarter, quarter_bounds
-from procedures.clock import ManualClock
 from procedures.complaints import handling, queries
+from procedures.kernel.calendar import parse_quarter, previous_quarter, quarter_bounds
+from procedures.kernel.clock import ManualClock
 from reports import complaints as complaint_reports
 from reports import documents
 from reports.documents import DocumentContext

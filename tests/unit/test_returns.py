@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures.calendar import noon_next_day
-from procedures.errors import InvalidInput, NotAllowed, WrongState
+from procedures.kernel.calendar import noon_next_day
+from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from procedures.returns import goods, intake, monthly_statistics, review
 from procedures.returns.common import SIGNATURE_ORDER, ReturnStatus, Slot, missing_signatures
 from procedures.returns.goods import Inspection

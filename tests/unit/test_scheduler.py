@@ -9,8 +9,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import event, func, select
 
 from bot.services import Services
-from procedures import deadlines
-from procedures.clock import ManualClock
+from procedures.kernel import deadlines
+from procedures.kernel.clock import ManualClock
 from scheduler import jobs
 from scheduler.runtime import build_scheduler
 from scheduler.services import JobServices
@@ -71,7 +71,7 @@ async def test_a_job_run_twice_queues_its_messages_once(
 async def test_update_ids_are_remembered_for_the_redelivery_window_only(
     services: Services, clock: ManualClock
 ) -> None:
-    from procedures.bookkeeping import REDELIVERY_WINDOW
+    from procedures.kernel.bookkeeping import REDELIVERY_WINDOW
     from storage.models import ProcessedUpdate
 
     async with services.unit_of_work() as uow:

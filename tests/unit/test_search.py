@@ -9,7 +9,7 @@ import pytest
 
 from bot.commands import command
 from procedures import search
-from procedures.errors import InvalidInput
+from procedures.kernel.errors import InvalidInput
 from tests.conftest import SHANGHAI
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
 
 from bot.services import Services
-from procedures.numbering import next_number
-from procedures.timeline import events_of, record_event
+from procedures.kernel.numbering import next_number
+from procedures.kernel.timeline import events_of, record_event
 from storage.models import TimelineEvent
 
 

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import deadlines, inspections
-from procedures.clock import ManualClock
-from procedures.errors import InvalidInput, NotAllowed, WrongState
+from procedures.equipment import inspections
+from procedures.kernel import deadlines
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from storage.models import Inspection, User, UserSystem
 from tests.conftest import SHANGHAI
 

@@ -9,9 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import calendar, defects, patrols, people, rectifications
 from procedures.complaints import handling, intake
-from procedures.errors import InvalidInput, NotAllowed, NotFound
+from procedures.equipment import defects, patrols
+from procedures.kernel import calendar
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
+from procedures.people import invitations, users
+from procedures.vendors import rectifications
 from storage.models import ChecklistItem, Complaint, User, UserRole
 
 from .helpers import act, file, ids, make_user
@@ -142,9 +145,9 @@ async def test_a_300_character_telegram_name_is_cut_to_the_column_on_joining(
     services: Services,
 ) -> None:
     code = await invite(services, "quality")
-    who = people.TelegramIdentity(telegram_id=7_100_001, full_name="名" * 300 + "\x00")
+    who = users.TelegramIdentity(telegram_id=7_100_001, full_name="名" * 300 + "\x00")
     async with services.unit_of_work() as uow:
-        await people.redeem_invitation(uow, who, code)
+        await invitations.redeem_invitation(uow, who, code)
     async with services.session_factory() as session:
         user = await session.scalar(select(User).where(User.telegram_id == 7_100_001))
     assert len(user.full_name) == 200 and user.full_name == "名" * 199 + "…"

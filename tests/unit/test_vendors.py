@@ -9,9 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
-from procedures import assessments, calendar, rectifications, vendor_scores
-from procedures.clock import ManualClock
-from procedures.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.kernel import calendar
+from procedures.kernel.clock import ManualClock
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.masterdata import importing, table
+from procedures.vendors import assessments, rectifications
+from procedures.vendors import scores as vendor_scores
 from storage.models import Assessment, Deadline, Rectification, TimelineEvent, Vendor
 from tests.conftest import SHANGHAI
 
@@ -151,7 +154,7 @@ async def test_a_request_confirmed_fixed_in_time_ends_the_ladder(
 async def test_the_monthly_score_prefills_what_was_measured(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures import defects
+    from procedures.equipment import defects
 
     technician = await make_user(services, "technician")
     manager = await make_user(services, "equipment_manager")
@@ -475,9 +478,9 @@ async def test_rectification_messages_are_keyed_by_step_and_round_never_by_time(
 async def test_a_rectification_raised_from_a_defects_notice_is_linked_to_the_defect(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures.actions import RectifyDefect
-    from procedures.errors import NotFound
-    from procedures.timeline import events_of
+    from procedures.equipment.actions import RectifyDefect
+    from procedures.kernel.errors import NotFound
+    from procedures.kernel.timeline import events_of
 
     technician = await make_user(services, "technician")
     manager = await make_user(services, "equipment_manager")
@@ -530,7 +533,7 @@ async def test_a_rectification_raised_from_a_defects_notice_is_linked_to_the_def
 async def test_contracts_are_imported_and_the_score_compares_the_month_with_their_promises(
     services: Services, samples: None, clock: ManualClock
 ) -> None:
-    from procedures import defects, maintenance, masterdata
+    from procedures.equipment import defects, maintenance
     from storage.models import Contract
 
     reversed_period = (
@@ -538,10 +541,10 @@ async def test_contracts_are_imported_and_the_score_compares_the_month_with_thei
         "MC-9,maintenance,V002,,2026-12-31,2026-01-01,3\n"
         "MC-10,lease,V002,,2026-01-01,2026-12-31,3\n"
     )
-    rows = masterdata.read_table("contracts.csv", reversed_period.encode())
+    rows = table.read_table("contracts.csv", reversed_period.encode())
     async with services.unit_of_work() as uow:
-        with pytest.raises(masterdata.ImportRejected) as rejected:
-            await masterdata.import_rows(uow, "contracts", rows, actor_id=None)
+        with pytest.raises(table.ImportRejected) as rejected:
+            await importing.import_rows(uow, "contracts", rows, actor_id=None)
     assert [(e.line, e.text_key) for e in rejected.value.errors] == [
         (2, "import.ends_before_start"),
         (3, "import.not_one_of"),

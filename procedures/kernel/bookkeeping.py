@@ -7,9 +7,8 @@ import datetime as dt
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.people.users import FAILED_REDEMPTION_WINDOW
 from storage.models import FailedRedemption, ProcessedUpdate
-
-from .people import FAILED_REDEMPTION_WINDOW
 
 # Telegram keeps an undelivered update for 24 hours, and may reuse ids after a week without
 # updates: an id is remembered long enough to catch every redelivery, and no longer.

@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment.actions import RectifyDefect
+from procedures.kernel import roles
+from procedures.kernel.outbox import button, users_with_roles
 from storage.models import Deadline, Defect, User
-
-from . import roles
-from .actions import RectifyDefect
-from .outbox import button, users_with_roles
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """P3, vendor scores (seed part 3): the monthly score sheet (合格維保單位考核評分表), with what
-the bot measured filled in. The half-yearly assessment they feed is procedures.assessments.
+the bot measured filled in. The half-yearly assessment they feed is procedures.vendors.assessments.
 """
 
 from __future__ import annotations
@@ -12,19 +12,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment.defects import DefectStatus
+from procedures.equipment.maintenance import contract_figures
+from procedures.kernel import roles
+from procedures.kernel.calendar import local_day, month_bounds, previous_month
+from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.errors import InvalidInput, NotFound, WrongState
+from procedures.kernel.outbox import button, notify_roles, notify_users
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.vendors.actions import BeginScore
+from procedures.vendors.rectifications import MANAGERS, RUNGS, vendors
 from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
-
-from . import roles
-from .actions import BeginScore
-from .calendar import local_day, month_bounds, previous_month
-from .deadlines import meet_deadline, open_deadline
-from .defects import DefectStatus
-from .errors import InvalidInput, NotFound, WrongState
-from .maintenance import contract_figures
-from .outbox import button, notify_roles, notify_users
-from .rectifications import MANAGERS, RUNGS, vendors
-from .timeline import SUBJECT_TYPES, record_change
-from .unit_of_work import UnitOfWork
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
 SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")

@@ -14,7 +14,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
-from .clock import Clock
+from procedures.kernel.clock import Clock
 
 
 class UnitOfWork:

@@ -3,9 +3,9 @@
 A reminder goes to the responsible role once 75 % of the window has passed; an overdue alert
 goes to the responsible role and its head when the deadline passes, and again every day while it
 stays open. A kind in deadline_audiences.AUDIENCES goes to the people it names instead, and a
-deadline about one equipment system to that system's staff (procedures.systems) and the role's
-head. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap sends only
-what is current, not one message per missed minute.
+deadline about one equipment system to that system's staff (procedures.equipment.systems) and
+the role's head. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap
+sends only what is current, not one message per missed minute.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment.audiences import AUDIENCES, Recipients
+from procedures.equipment.systems import system_staff
+from procedures.kernel import roles
+from procedures.kernel.outbox import Notice, as_text, as_time, queue_notices, users_with_roles
+from procedures.kernel.timeline import record_event
 from storage.models import Deadline, User
-
-from . import roles
-from .deadline_audiences import AUDIENCES, Recipients
-from .outbox import Notice, as_text, as_time, queue_notices, users_with_roles
-from .systems import system_staff
-from .timeline import record_event
 
 REMIND_AT_FRACTION = 0.75
 OVERDUE_REPEAT = dt.timedelta(days=1)

@@ -3,16 +3,18 @@ complaint report (顧客投訴查詢商品質量記錄表), which makes it final
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.queries import REPORT_READERS
+from procedures.kernel import roles
+from procedures.kernel.actions import CallbackAction, Matches
+from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.outbox import notify_roles
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import ReportApproval, User
-
-from . import roles
-from .complaints.queries import REPORT_READERS
-from .errors import InvalidInput, WrongState
-from .outbox import notify_roles
-from .unit_of_work import UnitOfWork
 
 QUARTERLY = "complaint_quarterly"
 APPROVERS = frozenset({roles.QUALITY_HEAD})
@@ -65,3 +67,15 @@ async def approve_quarterly_report(
     )
     await uow.commit()
     return approval
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+class ChooseReport(CallbackAction, prefix="rp:k"):
+    kind: Annotated[str, Matches(r"[a-z_]+")]
+
+
+class ChoosePeriod(CallbackAction, prefix="rp:p"):
+    kind: Annotated[str, Matches(r"[a-z_]+")]
+    period: Annotated[str, Matches(r"\d{4}-[0-9QH]\d")]  # 2026-11, 2026-Q3, 2026-H2

@@ -2,11 +2,11 @@
 equipment staff (各系統設備管理人員); the elevators' by the equipment supervisor.
 
 An inspection, its deadline and its reminders go to the staff of the asset's system
-(procedures.systems): those named for it, for elevators also the equipment supervisors, and the
-equipment manager when nobody answers for the system. It is recorded with what was found: the
-patrol checklist of the asset's system, a note, photos, and a defect raised from any finding
-the way a patrol raises one. The supervisor's chasing of the elevators' maintenance (督促) is a
-daily reminder of every elevator defect the vendor has not repaired yet.
+(procedures.equipment.systems): those named for it, for elevators also the equipment
+supervisors, and the equipment manager when nobody answers for the system. It is recorded with
+what was found: the patrol checklist of the asset's system, a note, photos, and a defect raised
+from any finding the way a patrol raises one. The supervisor's chasing of the elevators'
+maintenance (督促) is a daily reminder of every elevator defect the vendor has not repaired yet.
 """
 
 from __future__ import annotations
@@ -19,6 +19,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment import systems
+from procedures.equipment.actions import BeginRepair, RecordInspection
+from procedures.equipment.defects import (
+    DEFAULT_REPAIR_HOURS,
+    DefectStatus,
+    check_severity,
+    open_defect,
+)
+from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
+from procedures.kernel import roles
+from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
+from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.errors import NotAllowed, NotFound, WrongState
+from procedures.kernel.outbox import as_text, as_time, button, notify_users, users_with_roles
+from procedures.kernel.photos import add_photos
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import (
     Defect,
     EquipmentAsset,
@@ -26,18 +43,6 @@ from storage.models import (
     InspectionCheck,
     User,
 )
-
-from . import roles, systems
-from .actions import BeginRepair, RecordInspection
-from .calendar import local_day, month_bounds, month_index, month_of
-from .deadlines import meet_deadline, open_deadline
-from .defects import DEFAULT_REPAIR_HOURS, DefectStatus, check_severity, open_defect
-from .errors import NotAllowed, NotFound, WrongState
-from .outbox import as_text, as_time, button, notify_users, users_with_roles
-from .patrols import PatrolDraft, checked_draft, describe_findings
-from .photos import add_photos
-from .timeline import SUBJECT_TYPES, record_change
-from .unit_of_work import UnitOfWork
 
 SUBJECT = SUBJECT_TYPES[Inspection]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .errors import NotAllowed
+from procedures.kernel.errors import NotAllowed
 
 CUSTOMER: Final = "customer"
 CONSUMER: Final = "consumer"

@@ -21,18 +21,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel import roles
+from procedures.kernel.calendar import half_year_before
+from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.errors import InvalidInput, NotFound, WrongState
+from procedures.kernel.outbox import button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.text_input import MAX_TEXT, check_text, clean_text
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recorded
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
+from procedures.vendors.rectifications import MANAGERS, vendors
 from storage.models import Assessment, AssessmentFinding, Rectification, User, Vendor
-
-from . import roles
-from .actions import AddAssessmentFinding, SignAssessment
-from .calendar import half_year_before
-from .deadlines import meet_deadline, open_deadline
-from .errors import InvalidInput, NotFound, WrongState
-from .outbox import button, notify_roles, notify_users, users_with_roles
-from .rectifications import MANAGERS, vendors
-from .text_input import MAX_TEXT, check_text, clean_text
-from .timeline import SUBJECT_TYPES, record_change, times_recorded
-from .unit_of_work import UnitOfWork
 
 SUBJECT = SUBJECT_TYPES[Assessment]
 # 有關人員: who adds findings; the manager may too

@@ -1,7 +1,7 @@
 """P3, equipment patrols (seed part 3): the technicians' daily check-ins and missed patrols.
 
 Technicians (設備工) patrol every asset daily and record each patrol. Anything abnormal opens a
-defect (procedures.defects) that goes at once to the maintenance vendor's staff and the
+defect (procedures.equipment.defects) that goes at once to the maintenance vendor's staff and the
 equipment manager.
 """
 
@@ -17,18 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    ChecklistItem,
-    Defect,
-    EquipmentAsset,
-    Patrol,
-    PatrolCheck,
-    User,
-)
-
-from . import roles
-from .calendar import local_day
-from .defects import (
+from procedures.equipment.defects import (
     DEFAULT_REPAIR_HOURS,
     MAX_NOTE,
     TECHNICIANS,
@@ -37,12 +26,22 @@ from .defects import (
     open_defect,
     repair_due,
 )
-from .errors import InvalidInput, NotFound
-from .outbox import notify_roles
-from .photos import add_photos
-from .text_input import is_chinese, number_and_unit, optional_text, same_unit
-from .timeline import SUBJECT_TYPES, record_change
-from .unit_of_work import UnitOfWork
+from procedures.kernel import roles
+from procedures.kernel.calendar import local_day
+from procedures.kernel.errors import InvalidInput, NotFound
+from procedures.kernel.outbox import notify_roles
+from procedures.kernel.photos import add_photos
+from procedures.kernel.text_input import is_chinese, number_and_unit, optional_text, same_unit
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from storage.models import (
+    ChecklistItem,
+    Defect,
+    EquipmentAsset,
+    Patrol,
+    PatrolCheck,
+    User,
+)
 
 SUBJECT = SUBJECT_TYPES[Patrol]
 

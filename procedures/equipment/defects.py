@@ -16,24 +16,36 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment.actions import (
+    AcceptRepair,
+    AcknowledgeDefect,
+    BeginRepair,
+    RectifyDefect,
+    RejectRepair,
+)
+from procedures.equipment.systems import system_staff
+from procedures.kernel import roles
+from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.kernel.numbering import next_number
+from procedures.kernel.outbox import (
+    as_text,
+    as_time,
+    button,
+    notify_roles,
+    notify_users,
+    users_with_roles,
+)
+from procedures.kernel.photos import add_photos, photo_attachment
+from procedures.kernel.text_input import check_text, clean_text
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import (
     Defect,
     EquipmentAsset,
     Patrol,
     User,
 )
-
-from . import roles
-from .actions import AcceptRepair, AcknowledgeDefect, BeginRepair, RectifyDefect, RejectRepair
-from .deadlines import meet_deadline, open_deadline
-from .errors import InvalidInput, NotAllowed, NotFound, WrongState
-from .numbering import next_number
-from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
-from .photos import add_photos, photo_attachment
-from .systems import system_staff
-from .text_input import check_text, clean_text
-from .timeline import SUBJECT_TYPES, record_change
-from .unit_of_work import UnitOfWork
 
 SUBJECT = SUBJECT_TYPES[Defect]
 
@@ -152,7 +164,7 @@ async def open_defect(
         subject_label=f"{defect.number} {asset.code}",
         kind=REPAIR_DEADLINE,
         # narrowed to the defect's own vendor, with its reporter and the manager: see
-        # procedures.deadline_audiences
+        # procedures.equipment.audiences
         responsible_role=roles.VENDOR,
         opened_at=now,
         due_at=due_at,

@@ -14,15 +14,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment.patrols import find_asset
+from procedures.kernel import roles
+from procedures.kernel.calendar import local_day, month_bounds, month_of
+from procedures.kernel.errors import NotAllowed
+from procedures.kernel.text_input import optional_text
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import Contract, Defect, EquipmentAsset, MaintenanceVisit, User
-
-from . import roles
-from .calendar import local_day, month_bounds, month_of
-from .errors import NotAllowed
-from .patrols import find_asset
-from .text_input import optional_text
-from .timeline import record_change
-from .unit_of_work import UnitOfWork
 
 MAX_VISIT_NOTE = 1000
 VENDORS = frozenset({roles.VENDOR})

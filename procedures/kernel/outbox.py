@@ -14,9 +14,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel.actions import CallbackAction
 from storage.models import OutboxMessage, User, UserRole
-
-from .actions import CallbackAction
 
 ROUTINE = 0
 URGENT = 10

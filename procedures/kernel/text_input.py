@@ -12,7 +12,7 @@ import re
 import unicodedata
 from typing import Any
 
-from .errors import InvalidInput
+from procedures.kernel.errors import InvalidInput
 
 # C0 and C1 controls except tab and line feed, lone surrogates, and U+FFFE/U+FFFF
 _UNCARRIABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")

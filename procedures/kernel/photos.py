@@ -18,12 +18,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel import roles
+from procedures.kernel.outbox import notify_roles
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from storage.files import FileStore
 from storage.models import Photo, User
-
-from . import roles
-from .outbox import notify_roles
-from .timeline import SUBJECT_TYPES, record_change
 
 # Telegram lets a bot download files up to this size (getFile); a larger one is refused at intake.
 DOWNLOAD_LIMIT_BYTES = 20 * 1024 * 1024

@@ -1,5 +1,5 @@
-"""P2, consumer complaints (seed part 2, 4.3): recorded (顧客投訴記錄表), judged by after-sales,
-decided by the business head when after-sales cannot resolve them, answered through after-sales.
+"""P2, consumer complaints (seed part 2, 4.3): judged by after-sales, decided by the business head
+when after-sales cannot resolve them, answered through after-sales.
 
 After-sales judges whether a complaint stands (4.3.1): not standing, a polite answer goes back;
 standing, an apology and a remedy (4.3.2: return, exchange, a discount, or mail the goods back
@@ -13,297 +13,48 @@ business head's decision each have a deadline, with the sweep's reminders and al
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, ConsumerComplaint, Product, User
-
-from . import roles
-from .actions import AnswerConsumerComplaint, DecideConsumerComplaint, JudgeConsumerComplaint
-from .calendar import previous_month
-from .complaints.intake import find_product
-from .deadlines import meet_deadline, open_deadline
-from .errors import InvalidInput, NotFound, WrongState
-from .numbering import next_number
-from .outbox import as_text, as_time, button, notify_roles, notify_users
-from .photos import add_photos, keep_label
-from .text_input import MAX_TEXT, check_text, column_length, cut_text
-from .timeline import SUBJECT_TYPES, record_change
-from .unit_of_work import UnitOfWork
-
-SUBJECT = SUBJECT_TYPES[ConsumerComplaint]
-
-
-class ConsumerComplaintStatus(StrEnum):
-    OPEN = "open"  # waiting for after-sales' judgement
-    ESCALATED = "escalated"  # with the business head
-    DECIDED = "decided"  # decided; after-sales is to answer
-    CLOSED = "closed"  # the answer went back
-
-
-class Verdict(StrEnum):
-    STANDING = "standing"
-    NOT_STANDING = "not_standing"
-    UNRESOLVED = "unresolved"
-
-
-CHANNELS = ("chat", "phone")
-# what the complaint turned out to be about, for the monthly analysis (分析)
-CAUSES = ("quality", "usage", "expectation", "service", "other")
-# 退貨、換貨、讓步折價、直接寄回公司予以調換
-REMEDIES = ("return", "exchange", "discount", "mail_back")
-# remedies whose goods come back to the company, and so through QC (4.3.3)
-GOODS_BACK = frozenset({"return", "exchange", "mail_back"})
-DECISION_VERDICTS = (Verdict.STANDING, Verdict.NOT_STANDING)
-
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
-JUDGES = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
-DECIDERS = frozenset({roles.BUSINESS_HEAD})
-# who is told that goods of a consumer complaint are coming back
-GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
-# who receives the monthly summary: the after-sales head sums up (4.3.4) and hands the month's
-# after-sales information to the business head (4.4)
-SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)
-
-FIRST_ANSWER = "consumer_first_answer"
-DECISION = "consumer_decision"
-FINAL_ANSWER = "consumer_final_answer"
-DEFAULT_ANSWER_WITHIN = dt.timedelta(hours=24)
-DEFAULT_DECISION_WITHIN = dt.timedelta(days=3)
-PRODUCT_BUTTONS = 10
-
-NAME_LENGTH = column_length(ConsumerComplaint.consumer_name)
-CONTACT_LENGTH = column_length(ConsumerComplaint.contact)
-PRODUCT_TEXT_LENGTH = column_length(ConsumerComplaint.product_text)
-
-
-@dataclass
-class ConsumerComplaintDraft:
-    """What the intake dialogue has gathered so far (kept as JSON between steps)."""
-
-    channel: str = "chat"
-    consumer_name: str = ""
-    contact: str | None = None
-    product_id: int | None = None
-    product_text: str | None = None
-    # the lot a scanned label named, and that label (labels.LabelMatch.evidence), kept as evidence
-    batch_id: int | None = None
-    label: dict[str, Any] | None = None
-    description: str | None = None
-    photo_file_ids: list[str] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ConsumerComplaintDraft:
-        return cls(**data)
-
-
-# --- input ---------------------------------------------------------------------------------
-
-
-def check_description(text: str) -> str:
-    return check_text(text, empty="consumer.empty_description", limit=MAX_TEXT)
-
-
-def check_contact(text: str | None) -> str:
-    """A phone number or e-mail: required, since an answer may have to go back by phone."""
-    return check_text(text or "", empty="consumer.empty_contact", limit=CONTACT_LENGTH)
-
-
-def check_consumer(text: str) -> tuple[str, str]:
-    """After-sales type "name contact" for a call: both are needed."""
-    cleaned = check_text(text, empty="consumer.empty_consumer", limit=MAX_TEXT)
-    name, _, contact = cleaned.partition(" ")
-    if not contact.strip():
-        raise InvalidInput("consumer.empty_consumer")
-    return cut_text(name, NAME_LENGTH), check_contact(contact)
-
-
-def check_answer(text: str) -> str:
-    return check_text(text, empty="consumer.empty_answer", limit=MAX_TEXT)
-
-
-async def products_to_choose(session: AsyncSession) -> list[Product]:
-    """The products offered as buttons; any other is typed (and kept as typed if unknown)."""
-    rows = await session.scalars(select(Product).order_by(Product.code).limit(PRODUCT_BUTTONS))
-    return list(rows)
-
-
-async def product_of(session: AsyncSession, text: str) -> tuple[int | None, str | None]:
-    """(product id, None) for a product of the master data, else (None, the text as typed)."""
-    product = await find_product(session, text)
-    if product is not None:
-        return product.id, None
-    return None, check_text(text, empty="consumer.empty_product", limit=PRODUCT_TEXT_LENGTH)
-
-
-# --- filing --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FilingOutcome:
-    complaint: ConsumerComplaint
-    answer_due: dt.datetime
-
-
-async def file_consumer_complaint(
-    uow: UnitOfWork,
-    actor: User,
-    draft: ConsumerComplaintDraft,
-    *,
-    answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN,
-) -> FilingOutcome:
-    """Record the complaint (a consumer's own in the chat, or a call after-sales took), start
-    the first answer's deadline and give after-sales the button to judge it."""
-    session, now = uow.session, uow.clock.now()
-    if draft.channel == "chat":
-        roles.require_role(actor.role_names, frozenset({roles.CONSUMER}))
-    elif draft.channel == "phone":
-        roles.require_role(actor.role_names, FILING_STAFF)
-    else:
-        raise InvalidInput("consumer.incomplete")
-    if draft.product_id is None and draft.product_text is None:
-        raise InvalidInput("consumer.incomplete")
-    product = await session.get(Product, draft.product_id) if draft.product_id else None
-    if draft.product_id is not None and product is None:
-        raise InvalidInput("consumer.incomplete")
-    batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
-    if draft.batch_id is not None and (
-        batch is None or product is None or batch.product_id != product.id
-    ):
-        raise InvalidInput("consumer.incomplete")
-    by_consumer = draft.channel == "chat"
-    consumer_complaint = ConsumerComplaint(
-        number=await next_number(session, "CC", now.year),
-        status=ConsumerComplaintStatus.OPEN,
-        channel=draft.channel,
-        consumer_id=actor.id if by_consumer else None,
-        consumer_name=cut_text(draft.consumer_name or actor.full_name, NAME_LENGTH)
-        if by_consumer
-        else cut_text(draft.consumer_name, NAME_LENGTH),
-        contact=check_contact(draft.contact),
-        product_id=product.id if product else None,
-        batch_id=batch.id if batch else None,
-        product_text=None
-        if product
-        else check_text(
-            draft.product_text or "", empty="consumer.empty_product", limit=PRODUCT_TEXT_LENGTH
-        ),
-        description=check_description(draft.description or ""),
-        filed_by_id=actor.id,
-        received_at=now,
-    )
-    if not consumer_complaint.consumer_name:
-        raise InvalidInput("consumer.empty_consumer")
-    session.add(consumer_complaint)
-    await session.flush()
-    await session.refresh(consumer_complaint, ["product", "batch"])
-    add_photos(session, SUBJECT, consumer_complaint.id, "intake", draft.photo_file_ids, actor, now)
-    record_change(
-        session,
-        consumer_complaint,
-        "filed",
-        now,
-        actor=actor,
-        after={
-            "number": consumer_complaint.number,
-            "channel": consumer_complaint.channel,
-            "product": consumer_complaint.product_label,
-            "lot": batch.lot_number if batch else None,
-            "photos": len(draft.photo_file_ids),
-        },
-    )
-    keep_label(session, consumer_complaint, draft.label, actor, now, batch_id=draft.batch_id)
-    due = now + answer_within
-    _open(session, consumer_complaint, FIRST_ANSWER, roles.AFTER_SALES, now, due)
-    await notify_roles(
-        session,
-        [roles.AFTER_SALES],
-        "consumer.new_for_after_sales",
-        {
-            **_params(consumer_complaint),
-            "description": consumer_complaint.description,
-            "photos": len(draft.photo_file_ids),
-            "due_at": as_time(due),
-        },
-        now=now,
-        buttons=[[button("consumer.button.judge", JudgeConsumerComplaint(consumer_complaint.id))]],
-        dedupe_prefix=f"cc:{consumer_complaint.id}:new",
-    )
-    await uow.commit()
-    return FilingOutcome(consumer_complaint, due)
-
-
-def _open(
-    session: AsyncSession,
-    consumer_complaint: ConsumerComplaint,
-    kind: str,
-    role: str,
-    now: dt.datetime,
-    due: dt.datetime,
-) -> None:
-    open_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=consumer_complaint.id,
-        subject_label=consumer_complaint.number,
-        kind=kind,
-        responsible_role=role,
-        opened_at=now,
-        due_at=due,
-    )
-
-
-def product_param(consumer_complaint: ConsumerComplaint) -> Any:
-    """The product as messages name it: with its lot when a label named one."""
-    if consumer_complaint.batch is None:
-        return consumer_complaint.product_label
-    return as_text(
-        "consumer.product_lot",
-        product=consumer_complaint.product_label,
-        lot=consumer_complaint.batch.lot_number,
-    )
-
-
-def _params(consumer_complaint: ConsumerComplaint) -> dict[str, Any]:
-    return {
-        "number": consumer_complaint.number,
-        "name": consumer_complaint.consumer_name,
-        "contact": consumer_complaint.contact,
-        "product": product_param(consumer_complaint),
-    }
-
-
-async def load_consumer_complaint(
-    session: AsyncSession, complaint_id: int, *, lock: bool = False
-) -> ConsumerComplaint:
-    query = select(ConsumerComplaint).where(ConsumerComplaint.id == complaint_id)
-    if lock:
-        query = query.with_for_update()
-    consumer_complaint = await session.scalar(query)
-    if consumer_complaint is None:
-        raise NotFound("consumer.not_found")
-    await session.refresh(consumer_complaint, ["product", "batch"])
-    return consumer_complaint
-
-
-def _expect(consumer_complaint: ConsumerComplaint, status: ConsumerComplaintStatus) -> None:
-    if consumer_complaint.status != status:
-        raise WrongState(
-            "consumer.wrong_state",
-            number=consumer_complaint.number,
-            status=as_text(f"consumer.status.{consumer_complaint.status}"),
-        )
-
-
-# --- after-sales' judgement ----------------------------------------------------------------
+from procedures.consumer_complaints.actions import (
+    AnswerConsumerComplaint,
+    DecideConsumerComplaint,
+)
+from procedures.consumer_complaints.common import (
+    CAUSES,
+    DECIDERS,
+    DECISION,
+    DECISION_VERDICTS,
+    DEFAULT_ANSWER_WITHIN,
+    DEFAULT_DECISION_WITHIN,
+    FILING_STAFF,
+    FINAL_ANSWER,
+    FIRST_ANSWER,
+    GOODS_BACK,
+    GOODS_BACK_READERS,
+    JUDGES,
+    REMEDIES,
+    SUBJECT,
+    SUMMARY_READERS,
+    ConsumerComplaintStatus,
+    Verdict,
+    _expect,
+    _params,
+    check_answer,
+    load_consumer_complaint,
+)
+from procedures.consumer_complaints.intake import _open
+from procedures.kernel import roles
+from procedures.kernel.calendar import previous_month
+from procedures.kernel.deadlines import meet_deadline
+from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.outbox import as_text, as_time, button, notify_roles, notify_users
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from storage.models import ConsumerComplaint, User
 
 
 async def complaint_for_judgement(

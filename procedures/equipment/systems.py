@@ -14,12 +14,11 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel import roles
+from procedures.kernel.errors import InvalidInput
+from procedures.kernel.outbox import users_with_roles
+from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from storage.models import User, UserRole, UserSystem
-
-from . import roles
-from .errors import InvalidInput
-from .masterdata import EQUIPMENT_SYSTEMS
-from .outbox import users_with_roles
 
 # the roles whose invitation may name a system
 ROLES_WITH_SYSTEM: Final = frozenset({roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR})

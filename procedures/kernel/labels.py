@@ -18,9 +18,8 @@ from biip.gs1_messages import GS1Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.intake import shipped_batches, shipped_products
 from storage.models import Batch, Product
-
-from .complaints.intake import shipped_batches, shipped_products
 
 # GS1 application identifiers of a UDI's production identifiers
 AI_GTIN, AI_LOT, AI_EXPIRY, AI_SERIAL = "01", "10", "17", "21"

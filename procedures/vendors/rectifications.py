@@ -16,10 +16,23 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Defect, Rectification, User, Vendor
-
-from . import roles
-from .actions import (
+from procedures.kernel import roles
+from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.errors import InvalidInput, NotFound, WrongState
+from procedures.kernel.numbering import next_number
+from procedures.kernel.outbox import (
+    as_text,
+    as_time,
+    button,
+    notify_roles,
+    notify_users,
+    users_with_roles,
+)
+from procedures.kernel.photos import add_photos
+from procedures.kernel.text_input import MAX_TEXT, check_text, clean_text
+from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recorded
+from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.vendors.actions import (
     ApproveEvaluation,
     BeginEvaluationForm,
     ConfirmConforming,
@@ -29,14 +42,7 @@ from .actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
-from .deadlines import meet_deadline, open_deadline
-from .errors import InvalidInput, NotFound, WrongState
-from .numbering import next_number
-from .outbox import as_text, as_time, button, notify_roles, notify_users, users_with_roles
-from .photos import add_photos
-from .text_input import MAX_TEXT, check_text, clean_text
-from .timeline import SUBJECT_TYPES, record_change, times_recorded
-from .unit_of_work import UnitOfWork
+from storage.models import Defect, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Rectification]
 MANAGERS = frozenset({roles.EQUIPMENT_MANAGER})

@@ -1,0 +1,2 @@
+"""Master data: organisations, products, batches, shipments, vendors, contracts and assets,
+imported from files."""

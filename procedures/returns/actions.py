@@ -1,0 +1,115 @@
+"""P2's buttons for returns and exchanges: intake, signatures, goods, inspection, settlement."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from procedures.kernel.actions import CallbackAction
+
+# --- returns and exchanges (P2) --------------------------------------------------------------
+
+
+class ChooseReturnOrganisation(CallbackAction, prefix="rt:org"):
+    organisation_id: int
+
+
+class ChooseReturnReason(CallbackAction, prefix="rt:why"):
+    reason: Literal["unsalable", "quality"]
+
+
+class ChooseReturnProduct(CallbackAction, prefix="rt:prod"):
+    product_id: int
+
+
+class ChooseReturnBatch(CallbackAction, prefix="rt:lot"):
+    batch_id: int
+
+
+class AddReturnLine(CallbackAction, prefix="rt:more"):
+    pass
+
+
+class FinishReturnLines(CallbackAction, prefix="rt:done"):
+    pass
+
+
+class SubmitReturn(CallbackAction, prefix="rt:submit"):
+    pass
+
+
+class CancelReturn(CallbackAction, prefix="rt:cancel"):
+    pass
+
+
+class SignReturn(CallbackAction, prefix="rt:sign"):
+    """After-sales signs the request (the after-sales head, for a quality return)."""
+
+    return_id: int
+
+
+class ApproveReturn(CallbackAction, prefix="rt:approve"):
+    """The business head approves and signs (or countersigns the leader's special case)."""
+
+    return_id: int
+
+
+class RefuseReturn(CallbackAction, prefix="rt:refuse"):
+    """The business head does not approve an unsalable exchange (不批准); the reason is typed."""
+
+    return_id: int
+
+
+class ForwardToLeader(CallbackAction, prefix="rt:leader"):
+    return_id: int
+
+
+class DecideSpecialCase(CallbackAction, prefix="rt:ld"):
+    return_id: int
+    decision: Literal["approve", "refuse"]
+
+
+class GoodsArrived(CallbackAction, prefix="rt:arrived"):
+    """貨已到站: the after-sales head issues the transport order."""
+
+    return_id: int
+
+
+class ConfirmPickUp(CallbackAction, prefix="rt:pick"):
+    return_id: int
+
+
+class ConfirmDelivery(CallbackAction, prefix="rt:deliver"):
+    return_id: int
+
+
+class BeginReturnInspection(CallbackAction, prefix="rt:qc"):
+    return_id: int
+
+
+class ChooseInspectionResult(CallbackAction, prefix="rt:qcres"):
+    result: Literal["undamaged", "damaged", "company_fault", "customer_damage"]
+
+
+class CloseCorrectiveAction(CallbackAction, prefix="rt:ca"):
+    return_id: int
+
+
+class BookIn(CallbackAction, prefix="rt:book"):
+    return_id: int
+
+
+class ChooseSettlement(CallbackAction, prefix="rt:settle"):
+    return_id: int
+    settlement: Literal["exchange", "refund"]
+
+
+class ChooseReplacementBatch(CallbackAction, prefix="rt:rlot"):
+    batch_id: int
+
+
+class BeginCredit(CallbackAction, prefix="rt:credit"):
+    return_id: int
+
+
+class SendReturnSlip(CallbackAction, prefix="rt:slip"):
+    return_id: int
