@@ -35,6 +35,7 @@ from bot.outbox_sender import OutboxSender
 from bot.services import build_services
 from core.config import Settings
 from emulator.server import BotApiEmulator, FloodLimits
+from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.outbox import notify_users
@@ -109,8 +110,7 @@ async def sweep_and_outbox(
                 subject_type="complaint",
                 subject_id=i,
                 subject_label=f"QC-2026-{i:05d}",
-                kind="on_site_verification",
-                responsible_role="quality",
+                rule=ON_SITE_VERIFICATION,
                 opened_at=START,
                 due_at=START + dt.timedelta(hours=24 + i % 48),
             )

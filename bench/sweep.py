@@ -14,6 +14,7 @@ import time
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from storage.db import make_session_factory
 from storage.models import Deadline, User, UserRole
@@ -57,8 +58,7 @@ async def open_many(engine: AsyncEngine, due: int, not_due: int) -> float:
                 subject_type="complaint",
                 subject_id=i + 1,
                 subject_label=f"QC-2026-{i + 1:05d}",
-                kind="on_site_verification",
-                responsible_role="quality",
+                rule=ON_SITE_VERIFICATION,
                 opened_at=START,
                 due_at=START + dt.timedelta(hours=24 + i % 48 if late else 24 * 365),
             )

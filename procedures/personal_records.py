@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
 from procedures.kernel.calendar import previous_month
-from procedures.kernel.deadlines import ClosedAs
 from procedures.kernel.outbox import as_text, notify_users, users_with_roles
+from procedures.kernel.rules import Outcome, outcome
 from procedures.people.users import names_of
 from storage.models import Deadline
 
@@ -52,11 +52,8 @@ class Step:
 
 
 def _outcome(deadline: Deadline, end: dt.datetime) -> str:
-    if deadline.met_at is None or deadline.met_at >= end:
-        return "not_done"  # still open when the month ended
-    if deadline.closed_as == ClosedAs.WAIVED:
-        return "waived"
-    return "late" if deadline.met_late else "on_time"
+    found = outcome(deadline, as_of=end)
+    return "not_done" if found == Outcome.OPEN else found.value  # still open when the month ended
 
 
 async def steps_of_month(

@@ -25,6 +25,9 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from procedures.complaints.rules import ComplaintDeadline
+from procedures.kernel.rules import Outcome, met_in_time
+from procedures.kernel.rules import outcome as outcome_of_deadline
 from storage.models import (
     BatchHold,
     Complaint,
@@ -165,23 +168,8 @@ class LedgerRow:
     hold: str | None = None  # held | lifted
 
 
-def _on_time(deadline: Deadline | None) -> bool | None:
-    """Met in time or late; None while open, and for a waived one, which was neither."""
-    if deadline is None or deadline.met_at is None or deadline.closed_as == "waived":
-        return None
-    return not deadline.met_late
-
-
 def _waived(deadline: Deadline | None) -> bool:
-    return deadline is not None and deadline.closed_as == "waived"
-
-
-def _outcome(deadline: Deadline) -> str:
-    if deadline.closed_as == "waived":
-        return "waived"
-    if deadline.met_at is None:
-        return "open"
-    return "late" if deadline.met_late else "on_time"
+    return deadline is not None and outcome_of_deadline(deadline) == Outcome.WAIVED
 
 
 async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[str, Any]:
@@ -195,7 +183,9 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
         .order_by(Deadline.id)  # a reopened complaint's new disposition deadline wins
     ):
         deadlines[(deadline.subject_id, deadline.kind)] = deadline
-        outcomes.setdefault(deadline.subject_id, {})[deadline.kind] = _outcome(deadline)
+        outcomes.setdefault(deadline.subject_id, {})[deadline.kind] = outcome_of_deadline(
+            deadline
+        ).value
     returns: dict[int, str] = {}
     for complaint_id, number in await session.execute(
         select(ReturnRequest.complaint_id, ReturnRequest.number)
@@ -255,6 +245,7 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
 
 def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
     deadlines = details["deadlines"]
+    visit = deadlines.get((c.id, ComplaintDeadline.ON_SITE_VERIFICATION))
     product = c.product
     organisation = c.organisation
     return LedgerRow(
@@ -282,11 +273,11 @@ def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
         verified_at=c.verified_at,
         result=c.verification_result,
         on_site=c.on_site,
-        visit_waived=_waived(deadlines.get((c.id, "on_site_verification"))),
-        verification_on_time=_on_time(deadlines.get((c.id, "on_site_verification"))),
+        visit_waived=_waived(visit),
+        verification_on_time=met_in_time(visit),
         disposition_at=c.disposition_at,
         disposition=c.disposition,
-        opinion_on_time=_on_time(deadlines.get((c.id, "disposition_opinion"))),
+        opinion_on_time=met_in_time(deadlines.get((c.id, ComplaintDeadline.DISPOSITION_OPINION))),
         corrective_action=c.corrective_action,
         adverse_event=c.adverse_event_at is not None,
         supplier_answer_at=c.supplier_answer_at,
@@ -295,7 +286,7 @@ def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
         handoff_outcome=c.handoff_outcome,
         follow_up=details["replies"].get(c.id),
         closed_at=c.closed_at,
-        handling_on_time=_on_time(deadlines.get((c.id, "handling_complete"))),
+        handling_on_time=met_in_time(deadlines.get((c.id, ComplaintDeadline.HANDLING_COMPLETE))),
         handled_by=details["names"].get(c.taken_by_id, ""),
         reviewed_by=details["names"].get(c.disposition_by_id, ""),
         remarks=tuple(details["remarks"].get(c.id, ())),

@@ -21,7 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures.consumer_complaints.common import CAUSES, FIRST_ANSWER, REMEDIES, SUBJECT, Verdict
+from procedures.consumer_complaints.common import CAUSES, REMEDIES, SUBJECT, Verdict
+from procedures.consumer_complaints.rules import ConsumerDeadline
+from procedures.kernel.rules import met_in_time
 from procedures.personal_records import OUTCOMES, Step
 from storage.models import ConsumerComplaint, Deadline
 
@@ -95,7 +97,7 @@ async def complaints_of_month(
         for deadline in await session.scalars(
             select(Deadline).where(
                 Deadline.subject_type == SUBJECT,
-                Deadline.kind == FIRST_ANSWER,
+                Deadline.kind == ConsumerDeadline.FIRST_ANSWER,
                 Deadline.subject_id.in_([c.id for c in complaints]),
             )
         ):
@@ -103,17 +105,11 @@ async def complaints_of_month(
     return complaints, deadlines
 
 
-def _in_time(deadline: Deadline | None) -> bool | None:
-    if deadline is None or deadline.met_at is None:
-        return None
-    return not deadline.met_late
-
-
 def month_figures(
     complaints: list[ConsumerComplaint], first_answers: dict[int, Deadline]
 ) -> MonthFigures:
     verdicts = Counter(c.final_verdict for c in complaints)
-    answered = [t for c in complaints if (t := _in_time(first_answers.get(c.id))) is not None]
+    answered = [t for c in complaints if (t := met_in_time(first_answers.get(c.id))) is not None]
 
     def by(key: Callable[[ConsumerComplaint], str]) -> dict[str, tuple[int, int]]:
         counts = Counter(key(c) for c in complaints)
@@ -212,7 +208,7 @@ def summary_workbook(
                 _yes_no(c.verdict == Verdict.UNRESOLVED, label),
                 label(f"consumer.remedy.{c.remedy}") if c.remedy else "",
                 _time(c.answered_at, timezone),
-                _yes_no(_in_time(first_answers.get(c.id)), label),
+                _yes_no(met_in_time(first_answers.get(c.id)), label),
                 c.return_number or "",
             ],
         )

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.complaints.queries import LEDGER_READERS, REPORT_READERS
 from procedures.kernel import roles
 from procedures.kernel.calendar import half_year_periods, parse_quarter, period_bounds
+from procedures.kernel.rules import outcome_of
 from procedures.returns import monthly_statistics
 from storage.models import Deadline, EquipmentAsset, Patrol, VendorScore
 
@@ -163,16 +164,7 @@ async def deadline_on_time(
         )
     )
     for kind, met, late, closed_as, count in rows:
-        outcome = (
-            "waived"
-            if closed_as == "waived"
-            else "open"
-            if not met
-            else "late"
-            if late
-            else "on_time"
-        )
-        counts.setdefault(kind, Counter())[outcome] += count
+        counts.setdefault(kind, Counter())[outcome_of(met, late, closed_as).value] += count
     kinds = sorted(counts)
     rates = []
     table = []

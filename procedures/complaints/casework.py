@@ -15,6 +15,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints import rules
 from procedures.complaints.common import (
     ComplaintStatus,
     load_complaint,
@@ -22,7 +23,6 @@ from procedures.complaints.common import (
     subject_params,
 )
 from procedures.complaints.handling import VERIFIERS, require_handler, tell_complainant
-from procedures.complaints.intake import DISPOSITION_WINDOW
 from procedures.complaints.queries import work_buttons
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, WrongState
@@ -153,10 +153,8 @@ async def reopen_complaint(
     complaint.status = complaint.verification_result or ComplaintStatus.INVESTIGATING
     complaint.closed_at = None
     complaint.disposition = complaint.disposition_by_id = complaint.disposition_at = None
-    due = now + DISPOSITION_WINDOW
-    open_complaint_deadline(
-        session, complaint, kind="disposition_opinion", role=roles.QUALITY, due=due, now=now
-    )
+    due = rules.DISPOSITION_OPINION.due(now)
+    open_complaint_deadline(session, complaint, rules.DISPOSITION_OPINION, now, due)
     record_change(
         session,
         complaint,

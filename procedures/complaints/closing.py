@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints.common import SUBJECT, ComplaintStatus
+from procedures.complaints.rules import ComplaintDeadline
 from procedures.kernel.deadlines import meet_deadline
 from procedures.kernel.timeline import record_change
 from storage.models import BatchHold, BuyerNoticeTask, Complaint
@@ -63,5 +64,9 @@ async def close_if_done(session: AsyncSession, complaint: Complaint, now: dt.dat
         after={"status": ComplaintStatus.CLOSED},
     )
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind="handling_complete", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind=ComplaintDeadline.HANDLING_COMPLETE,
+        now=now,
     )

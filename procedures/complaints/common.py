@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import NotFound
+from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.models import Complaint, Deadline
 
@@ -62,20 +63,19 @@ async def load_complaint(
 def open_complaint_deadline(
     session: AsyncSession,
     complaint: Complaint,
-    kind: str,
-    role: str,
-    due: dt.datetime,
+    rule: DeadlineRule,
     now: dt.datetime,
+    due: dt.datetime | None = None,
     label: str | None = None,
 ) -> Deadline:
-    """A deadline on the complaint, opened now, labelled with its number (or `label`)."""
+    """A deadline of `rule` on the complaint, opened now (due after the rule's window unless
+    `due` says when), labelled with its number (or `label`)."""
     return open_deadline(
         session,
+        rule=rule,
         subject_type=SUBJECT,
         subject_id=complaint.id,
         subject_label=label or complaint.number,
-        kind=kind,
-        responsible_role=role,
         opened_at=now,
         due_at=due,
     )

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints import rules
 from procedures.complaints.actions import LiftHold
 from procedures.complaints.closing import close_if_done
 from procedures.complaints.common import (
@@ -27,6 +28,7 @@ from procedures.complaints.nonconforming import (
     suspend_sales_elsewhere,
 )
 from procedures.complaints.queries import is_on_hold, other_holds_on
+from procedures.complaints.rules import ComplaintDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.deadlines import meet_deadline, waive_deadline
@@ -39,7 +41,6 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns import start_quality_return
 from storage.models import BatchHold, Complaint, Deadline, User
 
-HOLD_LIFT_WINDOW = dt.timedelta(hours=24)
 SUPPLIER_ANSWER_WITHIN = dt.timedelta(days=7)
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 # the warehouse confirms the lift (倉庫…解除該產品的暫停發貨)
@@ -162,7 +163,7 @@ async def record_verification(
             session,
             subject_type=SUBJECT,
             subject_id=complaint.id,
-            kind="on_site_verification",
+            kind=ComplaintDeadline.ON_SITE_VERIFICATION,
             now=now,
             by=actor,
         )
@@ -172,7 +173,7 @@ async def record_verification(
             session,
             subject_type=SUBJECT,
             subject_id=complaint.id,
-            kind="on_site_verification",
+            kind=ComplaintDeadline.ON_SITE_VERIFICATION,
             now=now,
             by=actor,
         )
@@ -195,10 +196,8 @@ async def _after_conforming(
     hold = await session.scalar(select(BatchHold).where(BatchHold.complaint_id == complaint.id))
     if hold is None:  # a product the master data does not know was never held
         return VerificationOutcome(complaint)
-    due = now + HOLD_LIFT_WINDOW
-    open_complaint_deadline(
-        session, complaint, kind="hold_lift", role=roles.WAREHOUSE, due=due, now=now
-    )
+    due = rules.HOLD_LIFT.due(now)
+    open_complaint_deadline(session, complaint, rules.HOLD_LIFT, now, due)
     # both are told to lift the suspension (解除該產品的暫停發貨); only the warehouse confirms it,
     # so only its copy carries the button
     for role, buttons in (
@@ -389,7 +388,7 @@ async def record_disposition(
         session,
         subject_type=SUBJECT,
         subject_id=complaint.id,
-        kind="disposition_opinion",
+        kind=ComplaintDeadline.DISPOSITION_OPINION,
         now=now,
         by=actor,
     )
@@ -417,9 +416,7 @@ async def flag_adverse_event(
         raise WrongState("complaint.already_flagged", number=complaint.number)
     complaint.adverse_event_at, complaint.adverse_event_by_id = now, actor.id
     due = now + report_within
-    open_complaint_deadline(
-        session, complaint, kind="adverse_event_report", role=roles.QUALITY_HEAD, due=due, now=now
-    )
+    open_complaint_deadline(session, complaint, rules.ADVERSE_EVENT_REPORT, now, due)
     record_change(
         session,
         complaint,
@@ -498,7 +495,12 @@ async def lift_hold(uow: UnitOfWork, actor: User, complaint_id: int) -> Complain
         after={"batch": complaint.lot_label, "batch_still_held": still_held},
     )
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=complaint.id, kind="hold_lift", now=now, by=actor
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind=ComplaintDeadline.HOLD_LIFT,
+        now=now,
+        by=actor,
     )
     if not still_held:
         await notify_roles(

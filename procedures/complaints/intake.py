@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints import rules
 from procedures.complaints.actions import TakeComplaint
 from procedures.complaints.common import SUBJECT, ComplaintStatus, subject_params
 from procedures.kernel import roles
@@ -41,7 +42,6 @@ VERIFICATION_WINDOW = {
 # 外埠…七天內進行實地核實處理完畢: for an out-of-town buyer the handling, not only the visit, is
 # complete within 7 days (met when the complaint closes).
 HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
-DISPOSITION_WINDOW = dt.timedelta(days=3)
 HOLD_SCOPES = ("product", "lot")
 HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
@@ -379,18 +379,17 @@ async def file_complaint(
     )
 
     verify_due = now + VERIFICATION_WINDOW[locality]
-    opinion_due = now + DISPOSITION_WINDOW
-    windows = [("on_site_verification", verify_due), ("disposition_opinion", opinion_due)]
+    opinion_due = rules.DISPOSITION_OPINION.due(now)
+    windows = [(rules.ON_SITE_VERIFICATION, verify_due), (rules.DISPOSITION_OPINION, opinion_due)]
     if locality in HANDLING_WINDOW:
-        windows.append(("handling_complete", now + HANDLING_WINDOW[locality]))
-    for kind, due in windows:
+        windows.append((rules.HANDLING_COMPLETE, now + HANDLING_WINDOW[locality]))
+    for rule, due in windows:
         open_deadline(
             session,
+            rule=rule,
             subject_type=SUBJECT,
             subject_id=complaint.id,
             subject_label=complaint.number,
-            kind=kind,
-            responsible_role=roles.QUALITY,
             opened_at=now,
             due_at=due,
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints import rules
 from procedures.complaints.actions import (
     BeginHandoff,
     BeginSupplierAnswer,
@@ -33,10 +34,12 @@ from procedures.complaints.common import (
     open_complaint_deadline,
     subject_params,
 )
+from procedures.complaints.rules import ComplaintDeadline
 from procedures.kernel import roles
 from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -53,9 +56,6 @@ from storage.models import (
 
 # How long the warehouse and the business head have to confirm the stop, and after-sales to
 # reach a buyer without a chat contact; the seed asks for it at once (及時), a working day.
-CONFIRM_WINDOW = dt.timedelta(hours=24)
-BUYER_NOTICE_WINDOW = dt.timedelta(hours=24)
-HANDOFF_WINDOW = dt.timedelta(days=3)
 QUALITY_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 HANDOFF_STAFF = frozenset({roles.WAREHOUSE, roles.QUALITY, roles.QUALITY_HEAD})
 HANDOFF_OUTCOMES = ("quarantined", "returned_to_supplier", "destroyed", "other")
@@ -64,17 +64,17 @@ TOLD_HOW = ("phone", "email", "visit")
 
 @dataclass(frozen=True)
 class HoldStep:
-    """A confirmation of the hold: who gives it, which columns keep it, its deadline kind."""
+    """A confirmation of the hold: the columns that keep it, and its deadline rule (whose owner
+    gives it)."""
 
     column: str
-    role: str
-    deadline: str
+    deadline: DeadlineRule
 
 
 HOLD_STEPS = {
-    "outbound_stopped": HoldStep("outbound_stopped", roles.WAREHOUSE, "outbound_stop"),
-    "labelled": HoldStep("labelled", roles.WAREHOUSE, "goods_labelled"),
-    "sales_stopped": HoldStep("sales_stopped", roles.BUSINESS_HEAD, "sales_stop"),
+    "outbound_stopped": HoldStep("outbound_stopped", rules.OUTBOUND_STOP),
+    "labelled": HoldStep("labelled", rules.GOODS_LABELLED),
+    "sales_stopped": HoldStep("sales_stopped", rules.SALES_STOP),
 }
 
 
@@ -83,21 +83,14 @@ async def start_nonconforming_steps(
 ) -> None:
     """Tell the warehouse and the business head what to stop, each with the buttons that
     confirm it and a deadline; the goods' hand-off is due too."""
-    params = {**subject_params(complaint), "due_at": as_time(now + CONFIRM_WINDOW)}
+    params = {**subject_params(complaint), "due_at": as_time(now + rules.CONFIRM_WINDOW)}
     warehouse_buttons = [
         [button("complaint.button.handoff", BeginHandoff(complaint_id=complaint.id))]
     ]
     business_buttons = None
     if hold is not None:
         for step in HOLD_STEPS.values():
-            open_complaint_deadline(
-                session,
-                complaint,
-                kind=step.deadline,
-                role=step.role,
-                due=now + CONFIRM_WINDOW,
-                now=now,
-            )
+            open_complaint_deadline(session, complaint, step.deadline, now)
         warehouse_buttons = [
             [
                 button(
@@ -118,10 +111,8 @@ async def start_nonconforming_steps(
     open_complaint_deadline(
         session,
         complaint,
-        kind="nonconforming_handoff",
-        role=roles.WAREHOUSE,
-        due=now + HANDOFF_WINDOW,
-        now=now,
+        rules.NONCONFORMING_HANDOFF,
+        now,
     )
     await notify_roles(
         session,
@@ -147,7 +138,7 @@ async def _confirm_hold_step(
     uow: UnitOfWork, actor: User, complaint_id: int, step: HoldStep
 ) -> Complaint:
     session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, frozenset({step.role}))
+    roles.require_role(actor.role_names, frozenset({step.deadline.owner}))
     complaint = await load_complaint(session, complaint_id)
     hold = await session.scalar(
         select(BatchHold).where(BatchHold.complaint_id == complaint.id).with_for_update()
@@ -165,7 +156,7 @@ async def _confirm_hold_step(
         session,
         subject_type=SUBJECT,
         subject_id=complaint.id,
-        kind=step.deadline,
+        kind=step.deadline.kind,
         now=now,
         by=actor,
     )
@@ -265,14 +256,13 @@ async def suspend_sales_elsewhere(
 async def _buyer_task(
     session: AsyncSession, complaint: Complaint, organisation: Organisation, now: dt.datetime
 ) -> None:
-    due = now + BUYER_NOTICE_WINDOW
+    due = rules.BUYER_NOTICE.due(now)
     deadline = open_complaint_deadline(
         session,
         complaint,
-        kind="buyer_notice",
-        role=roles.AFTER_SALES,
-        due=due,
-        now=now,
+        rules.BUYER_NOTICE,
+        now,
+        due,
         label=f"{complaint.number} {organisation.code}",
     )
     await session.flush()
@@ -372,9 +362,7 @@ async def query_supplier(
     supplier, suppliers = await supplier_of(session, complaint)
     supplier_id = supplier.id if supplier is not None else None
     due = now + answer_within
-    open_complaint_deadline(
-        session, complaint, kind="supplier_answer", role=roles.QUALITY, due=due, now=now
-    )
+    open_complaint_deadline(session, complaint, rules.SUPPLIER_ANSWER, now, due)
     if suppliers:
         complaint.supplier_query_at = now
         await notify_users(
@@ -449,7 +437,7 @@ async def record_supplier_answer(
         session,
         subject_type=SUBJECT,
         subject_id=complaint.id,
-        kind="supplier_answer",
+        kind=ComplaintDeadline.SUPPLIER_ANSWER,
         now=now,
         by=actor,
     )
@@ -520,7 +508,7 @@ async def record_handoff(
         session,
         subject_type=SUBJECT,
         subject_id=complaint.id,
-        kind="nonconforming_handoff",
+        kind=ComplaintDeadline.NONCONFORMING_HANDOFF,
         now=now,
         by=actor,
     )

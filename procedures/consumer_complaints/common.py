@@ -52,9 +52,6 @@ GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
 # after-sales information to the business head (4.4)
 SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)
 
-FIRST_ANSWER = "consumer_first_answer"
-DECISION = "consumer_decision"
-FINAL_ANSWER = "consumer_final_answer"
 DEFAULT_ANSWER_WITHIN = dt.timedelta(hours=24)
 DEFAULT_DECISION_WITHIN = dt.timedelta(days=3)
 PRODUCT_BUTTONS = 10

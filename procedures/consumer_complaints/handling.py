@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.consumer_complaints import rules
 from procedures.consumer_complaints.actions import (
     AnswerConsumerComplaint,
     DecideConsumerComplaint,
@@ -26,13 +27,10 @@ from procedures.consumer_complaints.actions import (
 from procedures.consumer_complaints.common import (
     CAUSES,
     DECIDERS,
-    DECISION,
     DECISION_VERDICTS,
     DEFAULT_ANSWER_WITHIN,
     DEFAULT_DECISION_WITHIN,
     FILING_STAFF,
-    FINAL_ANSWER,
-    FIRST_ANSWER,
     GOODS_BACK,
     GOODS_BACK_READERS,
     JUDGES,
@@ -47,6 +45,7 @@ from procedures.consumer_complaints.common import (
     load_consumer_complaint,
 )
 from procedures.consumer_complaints.intake import _open
+from procedures.consumer_complaints.rules import ConsumerDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import previous_month
 from procedures.kernel.deadlines import meet_deadline
@@ -114,7 +113,7 @@ async def answer_not_standing(
         actor,
         answer,
         "consumer.answer_not_standing",
-        FIRST_ANSWER,
+        ConsumerDeadline.FIRST_ANSWER,
         now,
     )
     await uow.commit()
@@ -133,7 +132,13 @@ async def agree_remedy(
     answer = check_answer(answer)
     _judge(consumer_complaint, actor, Verdict.STANDING, cause, now)
     reached = await _close_with_answer(
-        session, consumer_complaint, actor, answer, "consumer.answer_standing", FIRST_ANSWER, now
+        session,
+        consumer_complaint,
+        actor,
+        answer,
+        "consumer.answer_standing",
+        ConsumerDeadline.FIRST_ANSWER,
+        now,
     )
     await _announce_goods_back(session, consumer_complaint, now)
     await uow.commit()
@@ -178,12 +183,12 @@ async def escalate_to_business_head(
         session,
         subject_type=SUBJECT,
         subject_id=consumer_complaint.id,
-        kind=FIRST_ANSWER,
+        kind=ConsumerDeadline.FIRST_ANSWER,
         now=now,
         by=actor,
     )
     due = now + decision_within
-    _open(session, consumer_complaint, DECISION, roles.BUSINESS_HEAD, now, due)
+    _open(session, consumer_complaint, rules.DECISION, now, due)
     reached = await _tell_consumer(
         session,
         consumer_complaint,
@@ -272,12 +277,12 @@ async def decide(
         session,
         subject_type=SUBJECT,
         subject_id=consumer_complaint.id,
-        kind=DECISION,
+        kind=ConsumerDeadline.DECISION,
         now=now,
         by=actor,
     )
     due = now + answer_within
-    _open(session, consumer_complaint, FINAL_ANSWER, roles.AFTER_SALES, now, due)
+    _open(session, consumer_complaint, rules.FINAL_ANSWER, now, due)
     await notify_roles(
         session,
         [roles.AFTER_SALES],
@@ -317,7 +322,13 @@ async def answer_after_decision(
     consumer_complaint = await complaint_for_answer(session, actor, complaint_id, lock=True)
     answer = check_answer(answer)
     reached = await _close_with_answer(
-        session, consumer_complaint, actor, answer, "consumer.answer_final", FINAL_ANSWER, now
+        session,
+        consumer_complaint,
+        actor,
+        answer,
+        "consumer.answer_final",
+        ConsumerDeadline.FINAL_ANSWER,
+        now,
     )
     await _announce_goods_back(session, consumer_complaint, now)
     await uow.commit()
@@ -338,7 +349,7 @@ async def _close_with_answer(
     actor: User,
     answer: str,
     key: str,
-    deadline_kind: str,
+    deadline_kind: ConsumerDeadline,
     now: dt.datetime,
 ) -> bool:
     before = consumer_complaint.status

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints.intake import find_product
+from procedures.consumer_complaints import rules
 from procedures.consumer_complaints.actions import (
     JudgeConsumerComplaint,
 )
 from procedures.consumer_complaints.common import (
     DEFAULT_ANSWER_WITHIN,
     FILING_STAFF,
-    FIRST_ANSWER,
     NAME_LENGTH,
     PRODUCT_BUTTONS,
     PRODUCT_TEXT_LENGTH,
@@ -33,6 +33,7 @@ from procedures.kernel.errors import InvalidInput
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import as_time, button, notify_roles
 from procedures.kernel.photos import add_photos, keep_label
+from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import check_text, cut_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -131,7 +132,7 @@ async def file_consumer_complaint(
     )
     keep_label(session, consumer_complaint, draft.label, actor, now, batch_id=draft.batch_id)
     due = now + answer_within
-    _open(session, consumer_complaint, FIRST_ANSWER, roles.AFTER_SALES, now, due)
+    _open(session, consumer_complaint, rules.FIRST_ANSWER, now, due)
     await notify_roles(
         session,
         [roles.AFTER_SALES],
@@ -153,18 +154,16 @@ async def file_consumer_complaint(
 def _open(
     session: AsyncSession,
     consumer_complaint: ConsumerComplaint,
-    kind: str,
-    role: str,
+    rule: DeadlineRule,
     now: dt.datetime,
     due: dt.datetime,
 ) -> None:
     open_deadline(
         session,
+        rule=rule,
         subject_type=SUBJECT,
         subject_id=consumer_complaint.id,
         subject_label=consumer_complaint.number,
-        kind=kind,
-        responsible_role=role,
         opened_at=now,
         due_at=due,
     )

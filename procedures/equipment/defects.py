@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.equipment import rules
 from procedures.equipment.actions import (
     AcceptRepair,
     AcknowledgeDefect,
@@ -23,6 +24,7 @@ from procedures.equipment.actions import (
     RectifyDefect,
     RejectRepair,
 )
+from procedures.equipment.rules import EquipmentDeadline
 from procedures.equipment.systems import system_staff
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
@@ -68,7 +70,6 @@ class Severity(StrEnum):
 SEVERITIES = tuple(Severity)
 # hours the vendor has to repair, by severity (REPAIR_HOURS overrides them)
 DEFAULT_REPAIR_HOURS: Mapping[str, int] = {"urgent": 4, "normal": 48, "low": 168}
-REPAIR_DEADLINE = "repair"
 
 
 def check_severity(severity: str) -> Severity:
@@ -162,10 +163,9 @@ async def open_defect(
         subject_type=SUBJECT,
         subject_id=defect.id,
         subject_label=f"{defect.number} {asset.code}",
-        kind=REPAIR_DEADLINE,
         # narrowed to the defect's own vendor, with its reporter and the manager: see
-        # procedures.equipment.audiences
-        responsible_role=roles.VENDOR,
+        # procedures.equipment.rules
+        rule=rules.REPAIR,
         opened_at=now,
         due_at=due_at,
     )
@@ -334,7 +334,11 @@ async def verify_repair(
             after={"status": DefectStatus.CLOSED},
         )
         await meet_deadline(
-            session, subject_type=SUBJECT, subject_id=defect.id, kind=REPAIR_DEADLINE, now=now
+            session,
+            subject_type=SUBJECT,
+            subject_id=defect.id,
+            kind=EquipmentDeadline.REPAIR,
+            now=now,
         )
         await notify_roles(
             session,

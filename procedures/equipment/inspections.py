@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment import systems
+from procedures.equipment import rules, systems
 from procedures.equipment.actions import BeginRepair, RecordInspection
 from procedures.equipment.defects import (
     DEFAULT_REPAIR_HOURS,
@@ -28,6 +28,7 @@ from procedures.equipment.defects import (
     open_defect,
 )
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
+from procedures.equipment.rules import EquipmentDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
 from procedures.kernel.deadlines import meet_deadline, open_deadline
@@ -81,8 +82,8 @@ async def schedule_inspections(
                 subject_type=SUBJECT,
                 subject_id=inspection.id,
                 subject_label=f"{asset.code} {period}",
-                kind="inspection",
-                responsible_role=systems.SYSTEM_OWNERS.get(system, roles.EQUIPMENT_ENGINEER),
+                rule=rules.INSPECTION,
+                responsible_role=systems.SYSTEM_OWNERS.get(system, rules.INSPECTION.owner),
                 opened_at=now,
                 due_at=due,
                 system=system,
@@ -172,7 +173,7 @@ async def record_inspection(
         session,
         subject_type=SUBJECT,
         subject_id=inspection.id,
-        kind="inspection",
+        kind=EquipmentDeadline.INSPECTION,
         now=now,
         by=inspector,
     )

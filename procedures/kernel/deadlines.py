@@ -1,11 +1,12 @@
 """Deadlines as rows, and the sweep that reminds before and alerts after them.
 
-A reminder goes to the responsible role once 75 % of the window has passed; an overdue alert
-goes to the responsible role and its head when the deadline passes, and again every day while it
-stays open. A kind in deadline_audiences.AUDIENCES goes to the people it names instead, and a
-deadline about one equipment system to that system's staff (procedures.equipment.systems) and
-the role's head. The sweep is idempotent: each message has a dedupe key, and a sweep after a gap
-sends only what is current, not one message per missed minute.
+Each kind's rule (procedures.kernel.rules, declared by its record type) says who owns it and who
+hears of it. A reminder goes to the rule's reminded audience once its share of the window has
+passed (75 % unless the rule says otherwise); an overdue alert goes to its alerted audience (the
+owner and the owner's head unless the rule says otherwise) when the deadline passes, and again
+every day while it stays open. A deadline about one equipment system reaches that system's staff
+(procedures.equipment.systems) in place of its owner. The sweep is idempotent: each message has a
+dedupe key, and a sweep after a gap sends only what is current, not one message per missed minute.
 """
 
 from __future__ import annotations
@@ -17,41 +18,50 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.audiences import AUDIENCES, Recipients
 from procedures.equipment.systems import system_staff
 from procedures.kernel import roles
 from procedures.kernel.outbox import Notice, as_text, as_time, queue_notices, users_with_roles
+from procedures.kernel.rules import (
+    OWNER,
+    OWNER_AND_HEAD,
+    DeadlineRule,
+    Recipients,
+    rule_of,
+)
 from procedures.kernel.timeline import record_event
 from storage.models import Deadline, User
 
-REMIND_AT_FRACTION = 0.75
 OVERDUE_REPEAT = dt.timedelta(days=1)
 
 
 def open_deadline(
     session: AsyncSession,
     *,
+    rule: DeadlineRule,
     subject_type: str,
     subject_id: int,
     subject_label: str,
-    kind: str,
-    responsible_role: str,
     opened_at: dt.datetime,
-    due_at: dt.datetime,
+    due_at: dt.datetime | None = None,
+    responsible_role: str | None = None,
     system: str | None = None,
 ) -> Deadline:
-    if due_at <= opened_at:
+    """Open a deadline of `rule`'s kind, due after the rule's window unless `due_at` says when
+    (a rule whose due time is the procedure's own names it); owned by the rule's owner unless
+    `responsible_role` names another (an inspection's system owner)."""
+    due = due_at if due_at is not None else rule.due(opened_at)
+    if due <= opened_at:
         raise ValueError("a deadline must fall after the moment it opens")
-    remind_at = opened_at + (due_at - opened_at) * REMIND_AT_FRACTION
+    remind_at = opened_at + (due - opened_at) * rule.remind_at
     deadline = Deadline(
         subject_type=subject_type,
         subject_id=subject_id,
         subject_label=subject_label,
-        kind=kind,
-        responsible_role=responsible_role,
+        kind=str(rule.kind),
+        responsible_role=responsible_role or rule.owner,
         system=system,
         opened_at=opened_at,
-        due_at=due_at,
+        due_at=due,
         remind_at=remind_at,
         next_check_at=remind_at,
         alert_count=0,
@@ -177,20 +187,35 @@ async def sweep_deadlines(
                 recipients_of[key] = [*staff, *heads]
         return recipients_of[key]
 
+    async def audience_of(deadline: Deadline, overdue: bool) -> list[Recipients]:
+        rule = rule_of(deadline.kind)
+        if rule is None:  # a kind no record type declares: its owner, and its head when late
+            audience = OWNER_AND_HEAD if overdue else OWNER
+        else:
+            audience = rule.alerted if overdue else rule.reminded
+        groups: list[Recipients] = []
+        owner = deadline.responsible_role
+        head = roles.head_of(owner) if audience.owner_head else None
+        if audience.owner:
+            groups.append(
+                Recipients(await recipients(deadline.system, owner, *filter(None, [head])))
+            )
+        elif head is not None:
+            groups.append(Recipients(await recipients(None, head)))
+        if audience.roles:
+            groups.append(Recipients(await recipients(None, *audience.roles)))
+        if audience.subject is not None:
+            groups.extend(await audience.subject(session, deadline, overdue))
+        return groups
+
     # every message of the sweep, queued together at the end (one dedupe lookup, one insert)
     notices: list[Notice] = []
 
     async def notify(
-        deadline: Deadline, role_names: tuple[str, ...], text_key: str, step: str, **extra: object
+        deadline: Deadline, overdue: bool, text_key: str, step: str, **extra: object
     ) -> None:
-        audience = AUDIENCES.get(deadline.kind)
-        groups = (
-            await audience(session, deadline, text_key == "deadline.overdue")
-            if audience is not None
-            else [Recipients(await recipients(deadline.system, *role_names))]
-        )
         told: set[int] = set()  # one message a person, even if named in two groups
-        for group in groups:
+        for group in await audience_of(deadline, overdue):
             notices.append(
                 Notice(
                     users=[user for user in group.users if user.id not in told],
@@ -206,9 +231,7 @@ async def sweep_deadlines(
         checked += 1
         if now < deadline.due_at:
             if deadline.reminded_at is None:
-                await notify(
-                    deadline, (deadline.responsible_role,), "deadline.reminder", "reminder"
-                )
+                await notify(deadline, False, "deadline.reminder", "reminder")
                 deadline.reminded_at = now
                 reminders += 1
             deadline.next_check_at = deadline.due_at
@@ -216,11 +239,9 @@ async def sweep_deadlines(
 
         ordinal = int((now - deadline.due_at) / OVERDUE_REPEAT)
         if deadline.alert_count <= ordinal:
-            head = roles.head_of(deadline.responsible_role)
-            role_names = (deadline.responsible_role, head) if head else (deadline.responsible_role,)
             await notify(
                 deadline,
-                role_names,
+                True,
                 "deadline.overdue",
                 f"overdue:{ordinal}",
                 days_overdue=ordinal,

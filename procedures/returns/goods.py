@@ -19,9 +19,11 @@ from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles
+from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.returns import rules
 from procedures.returns.actions import (
     BeginCredit,
     BeginReturnInspection,
@@ -44,6 +46,7 @@ from procedures.returns.common import (
     subject_params,
     tell_customer,
 )
+from procedures.returns.rules import ReturnDeadline
 from storage.models import Batch, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
@@ -64,15 +67,14 @@ QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 
 
 def _open(
-    session: AsyncSession, request: ReturnRequest, kind: str, role: str, due: dt.datetime, now
+    session: AsyncSession, request: ReturnRequest, rule: DeadlineRule, due: dt.datetime, now
 ) -> None:
     open_deadline(
         session,
+        rule=rule,
         subject_type=SUBJECT,
         subject_id=request.id,
         subject_label=request.number,
-        kind=kind,
-        responsible_role=role,
         opened_at=now,
         due_at=due,
     )
@@ -240,7 +242,7 @@ async def record_inspection(
     request.status = ReturnStatus.INSPECTED
     if inspection.result == "company_fault":
         due = now + corrective_within
-        _open(session, request, "corrective_action", roles.QUALITY, due, now)
+        _open(session, request, rules.CORRECTIVE_ACTION, due, now)
         record_change(
             session,
             request,
@@ -291,7 +293,11 @@ async def close_corrective_action(uow: UnitOfWork, actor: User, return_id: int) 
     request.corrective_done_at, request.corrective_done_by_id = now, actor.id
     record_change(session, request, "corrective_action_done", now, actor=actor)
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=request.id, kind="corrective_action", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=request.id,
+        kind=ReturnDeadline.CORRECTIVE_ACTION,
+        now=now,
     )
     await uow.commit()
     return request
@@ -326,7 +332,7 @@ async def book_in(
         actor=actor,
         after={"held": bool(request.goods_on_hold)},
     )
-    _open(session, request, "return_slip", roles.WAREHOUSE, noon_next_day(now, timezone), now)
+    _open(session, request, rules.RETURN_SLIP, noon_next_day(now, timezone), now)
     await uow.commit()
     return request
 
@@ -489,7 +495,11 @@ async def send_slip(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReque
     )
     record_change(session, request, "slip_sent", now, actor=actor, after={"recipients": recipients})
     await meet_deadline(
-        session, subject_type=SUBJECT, subject_id=request.id, kind="return_slip", now=now
+        session,
+        subject_type=SUBJECT,
+        subject_id=request.id,
+        kind=ReturnDeadline.RETURN_SLIP,
+        now=now,
     )
     await uow.commit()
     return request

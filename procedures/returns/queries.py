@@ -16,6 +16,7 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import month_bounds, previous_month
 from procedures.kernel.errors import NotAllowed, NotFound
 from procedures.kernel.outbox import button, notify_roles
+from procedures.returns import rules
 from procedures.returns.actions import (
     ApproveReturn,
     BeginCredit,
@@ -73,7 +74,8 @@ WAITING: dict[str, tuple[ReturnStatus, ...]] = {
 INTERNAL_ACTIONS = frozenset(
     {"corrective_action_opened", "corrective_action_done", "ratio_passed", "deadline_overdue"}
 )
-INTERNAL_DEADLINES = frozenset({"corrective_action"})
+# company-internal steps, never on the customer's view of their return
+INTERNAL_DEADLINES = frozenset(kind for kind, rule in rules.DEADLINES.items() if rule.internal)
 
 
 def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list[dict[str, Any]]]:

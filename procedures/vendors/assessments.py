@@ -29,8 +29,10 @@ from procedures.kernel.outbox import button, notify_roles, notify_users, users_w
 from procedures.kernel.text_input import MAX_TEXT, check_text, clean_text
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.vendors import rules
 from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
 from procedures.vendors.rectifications import MANAGERS, vendors
+from procedures.vendors.rules import VendorDeadline
 from storage.models import Assessment, AssessmentFinding, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Assessment]
@@ -39,7 +41,6 @@ CONCERNED: Final = (roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR, roles.
 FINDERS: Final = frozenset({*CONCERNED, roles.EQUIPMENT_MANAGER})
 # 匯總上報貴方主管部門; the management office keeps its copy
 REPORTED_TO: Final = (roles.CLIENT_AUTHORITY, roles.MANAGEMENT_OFFICE)
-SIGNING_WINDOW = dt.timedelta(days=30)
 HALF = re.compile(r"(\d{4})-?H([12])")
 
 
@@ -113,10 +114,8 @@ async def _open(
         subject_type=SUBJECT,
         subject_id=assessment.id,
         subject_label=label,
-        kind="assessment",
-        responsible_role=roles.EQUIPMENT_MANAGER,
+        rule=rules.ASSESSMENT,
         opened_at=now,
-        due_at=now + SIGNING_WINDOW,
     )
     record_change(session, assessment, "opened", now, actor=opener, after={"half": label})
     found = await vendors(session)
@@ -265,7 +264,7 @@ async def sign_assessment(uow: UnitOfWork, manager: User, assessment_id: int) ->
         session,
         subject_type=SUBJECT,
         subject_id=assessment.id,
-        kind="assessment",
+        kind=VendorDeadline.ASSESSMENT,
         now=now,
         by=manager,
     )

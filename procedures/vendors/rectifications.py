@@ -32,6 +32,7 @@ from procedures.kernel.photos import add_photos
 from procedures.kernel.text_input import MAX_TEXT, check_text, clean_text
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.vendors import rules
 from procedures.vendors.actions import (
     ApproveEvaluation,
     BeginEvaluationForm,
@@ -42,6 +43,7 @@ from procedures.vendors.actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
+from procedures.vendors.rules import VendorDeadline
 from storage.models import Defect, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Rectification]
@@ -215,8 +217,7 @@ async def raise_rectification(
         subject_type=SUBJECT,
         subject_id=rectification.id,
         subject_label=_label(rectification),
-        kind="rectification",
-        responsible_role=roles.EQUIPMENT_MANAGER,
+        rule=rules.RECTIFICATION,
         opened_at=now,
         due_at=due_at,
     )
@@ -309,7 +310,7 @@ async def confirm_conforming(
         session,
         subject_type=SUBJECT,
         subject_id=rectification.id,
-        kind="rectification",
+        kind=VendorDeadline.RECTIFICATION,
         now=now,
         by=manager,
     )
@@ -355,7 +356,7 @@ async def issue_written_notice(
         session,
         subject_type=SUBJECT,
         subject_id=rectification.id,
-        kind="rectification",
+        kind=VendorDeadline.RECTIFICATION,
         now=now,
         by=manager,
     )
@@ -367,8 +368,7 @@ async def issue_written_notice(
         subject_type=SUBJECT,
         subject_id=rectification.id,
         subject_label=rectification.number,
-        kind="rectification",
-        responsible_role=roles.EQUIPMENT_MANAGER,
+        rule=rules.RECTIFICATION,
         opened_at=now,
         due_at=rectification.due_at,
     )
@@ -416,7 +416,7 @@ async def escalate_to_evaluation(
         session,
         subject_type=SUBJECT,
         subject_id=rectification.id,
-        kind="rectification",
+        kind=VendorDeadline.RECTIFICATION,
         now=now,
         by=manager,
     )

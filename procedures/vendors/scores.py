@@ -21,8 +21,10 @@ from procedures.kernel.errors import InvalidInput, NotFound, WrongState
 from procedures.kernel.outbox import button, notify_roles, notify_users
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.vendors import rules
 from procedures.vendors.actions import BeginScore
 from procedures.vendors.rectifications import MANAGERS, RUNGS, vendors
+from procedures.vendors.rules import VendorDeadline
 from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
@@ -74,7 +76,6 @@ async def measured_figures(
     }
 
 
-SCORE_DEADLINE = "score"
 VENDOR_SUBJECT = SUBJECT_TYPES[Vendor]
 DEFAULT_SCORE_DUE_DAY = 5
 
@@ -113,7 +114,7 @@ async def request_monthly_scores(
             select(Deadline.id).where(
                 Deadline.subject_type == VENDOR_SUBJECT,
                 Deadline.subject_id == vendor.id,
-                Deadline.kind == SCORE_DEADLINE,
+                Deadline.kind == VendorDeadline.SCORE,
                 Deadline.subject_label == label,
             )
         )
@@ -123,8 +124,7 @@ async def request_monthly_scores(
                 subject_type=VENDOR_SUBJECT,
                 subject_id=vendor.id,
                 subject_label=label,
-                kind=SCORE_DEADLINE,
-                responsible_role=roles.EQUIPMENT_MANAGER,
+                rule=rules.SCORE,
                 opened_at=now,
                 due_at=score_due(now, timezone, due_day),
             )
@@ -188,7 +188,7 @@ async def record_vendor_score(
         session,
         subject_type=VENDOR_SUBJECT,
         subject_id=vendor_id,
-        kind=SCORE_DEADLINE,
+        kind=VendorDeadline.SCORE,
         now=now,
         subject_label=_score_label(vendor, period),
         by=manager,

@@ -11,8 +11,9 @@ import re
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from procedures.consumer_complaints import common, handling, intake
+from procedures.consumer_complaints import handling, intake
 from procedures.consumer_complaints.common import ConsumerComplaintDraft
+from procedures.consumer_complaints.rules import ConsumerDeadline
 from procedures.kernel.clock import ManualClock
 from scheduler.jobs import send_consumer_complaint_summary
 from storage.models import ConsumerComplaint, Deadline, User
@@ -127,7 +128,9 @@ async def test_a_consumer_complaint_is_escalated_decided_and_answered_through_af
                 )
             )
         )
-    assert sorted(closed) == sorted([common.FIRST_ANSWER, common.DECISION, common.FINAL_ANSWER])
+    assert sorted(closed) == sorted(
+        [ConsumerDeadline.FIRST_ANSWER, ConsumerDeadline.DECISION, ConsumerDeadline.FINAL_ANSWER]
+    )
 
 
 async def test_on_the_first_the_after_sales_head_receives_the_months_summary_workbook(

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from emulator.server import BotApiEmulator, FloodLimits
+from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from scheduler.leader import LeaderLock
 from storage.db import make_engine, make_session_factory
@@ -101,8 +102,7 @@ async def open_deadlines(url: str, now: dt.datetime) -> None:
                 subject_type="complaint",
                 subject_id=i + 1,
                 subject_label=f"QC-2026-{i + 1:05d}",
-                kind="on_site_verification",
-                responsible_role="quality",
+                rule=ON_SITE_VERIFICATION,
                 opened_at=now - dt.timedelta(seconds=30),
                 due_at=now + dt.timedelta(seconds=10 + 2.5 * i),
             )

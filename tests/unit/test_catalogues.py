@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import procedures.rules
 from bot.commands import COMMANDS, MENU_COMMANDS
 from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholders
 from procedures import personal_records
@@ -141,15 +142,6 @@ def told_complainant() -> set[str]:
     }
 
 
-def deadline_kinds() -> set[str]:
-    return {
-        kind
-        for name in ("open_deadline", "open_complaint_deadline", "meet_deadline")
-        for constants, call in _calls(name)
-        if (kind := _keyword(constants, call, "kind")) is not None
-    }
-
-
 def timeline_actions(subject: str) -> set[str]:
     """Actions recorded on `subject`; the deadline sweep records on `deadline.subject_type`,
     so its actions may land on every subject that has deadlines."""
@@ -214,7 +206,7 @@ def expansions() -> dict[str, set[str]]:
         "import.kind.{}": set(table.KINDS),
         "import.column.{}": {c for kind in table.KINDS for c in kinds.columns_of(kind)},
         "assessment.status.{}": set(AssessmentStatus),
-        "deadline.kind.{}": deadline_kinds(),
+        "deadline.kind.{}": set(procedures.rules.DEADLINES),
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
         "{}_name": told_complainant(),

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from bot.documents import document_context
 from bot.services import Services
-from procedures.consumer_complaints import common, handling, intake
+from procedures.consumer_complaints import handling, intake
 from procedures.consumer_complaints.common import ConsumerComplaintDraft
+from procedures.consumer_complaints.rules import ConsumerDeadline
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import NotAllowed, WrongState
@@ -96,7 +97,7 @@ async def test_a_consumer_files_and_after_sales_is_asked_to_judge_within_a_day(
         people["consumer"].id,
         "Xu Consumer",
     )
-    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, ConsumerDeadline.FIRST_ANSWER)
     assert first.responsible_role == "after_sales"
     assert first.due_at - first.opened_at == dt.timedelta(hours=24)
     (notice,) = await outbox_rows(services, text_key="consumer.new_for_after_sales")
@@ -133,7 +134,7 @@ async def test_a_complaint_that_does_not_stand_gets_a_polite_answer_recorded_and
     (answer,) = await outbox_rows(services, text_key="consumer.answer_not_standing")
     assert answer.user_id == people["consumer"].id
     assert answer.params["answer"].startswith("The cuff is washable")
-    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, ConsumerDeadline.FIRST_ANSWER)
     assert first.met_at is not None and first.met_late is False
     assert first.met_by_id == people["after_sales"].id
 
@@ -295,7 +296,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
     (to_head,) = await outbox_rows(services, text_key="consumer.escalated_to_business")
     assert to_head.user_id == people["business_head"].id
     assert to_head.buttons[0][0]["data"] == f"cc:decide:{complaint.id}"
-    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, ConsumerDeadline.FIRST_ANSWER)
     assert (first.met_late, first.met_by_id) == (False, people["after_sales"].id)
 
     with pytest.raises(NotAllowed):
@@ -319,7 +320,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
         decision="A 30 % refund as a gesture; the cuff's wear is normal after a year.",
     )
     assert decided.answer_due == clock.now() + dt.timedelta(hours=24)
-    decision = await deadline_of(services, complaint.id, common.DECISION)
+    decision = await deadline_of(services, complaint.id, ConsumerDeadline.DECISION)
     assert (decision.responsible_role, decision.met_late, decision.met_by_id) == (
         "business_head",
         False,
@@ -345,7 +346,7 @@ async def test_an_unresolved_complaint_is_decided_by_the_business_head_and_answe
     )
     (final,) = await outbox_rows(services, text_key="consumer.answer_final")
     assert final.user_id == people["consumer"].id
-    final_answer = await deadline_of(services, complaint.id, common.FINAL_ANSWER)
+    final_answer = await deadline_of(services, complaint.id, ConsumerDeadline.FINAL_ANSWER)
     assert final_answer.met_by_id == people["after_sales"].id
 
 
@@ -375,7 +376,7 @@ async def test_the_first_answer_is_reminded_at_75_percent_and_alerted_to_the_hea
         cause="service",
         note="late, and unresolved",
     )
-    first = await deadline_of(services, complaint.id, common.FIRST_ANSWER)
+    first = await deadline_of(services, complaint.id, ConsumerDeadline.FIRST_ANSWER)
     assert first.met_late is True
     clock.advance(dt.timedelta(days=3))
     await sweep(services)

@@ -7,6 +7,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.services import Services
+from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from storage.models import Deadline, TimelineEvent
@@ -24,8 +25,7 @@ async def open_verification(services: Services, hours: int = 24) -> int:
             subject_type="complaint",
             subject_id=7,
             subject_label="QC-2026-00007",
-            kind="on_site_verification",
-            responsible_role="quality",
+            rule=ON_SITE_VERIFICATION,
             opened_at=now,
             due_at=now + dt.timedelta(hours=hours),
         )

@@ -9,6 +9,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import event, func, select
 
 from bot.services import Services
+from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from scheduler import jobs
@@ -102,8 +103,7 @@ async def test_a_sweep_works_off_a_backlog_in_short_transactions_of_at_most_five
                 subject_type="complaint",
                 subject_id=number + 1,
                 subject_label=f"QC-2026-{number + 1:05d}",
-                kind="on_site_verification",
-                responsible_role="quality",
+                rule=ON_SITE_VERIFICATION,
                 opened_at=now,
                 due_at=now + dt.timedelta(hours=1),
             )

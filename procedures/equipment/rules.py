@@ -1,37 +1,32 @@
-"""Who hears of a deadline whose responsible role is wider than the people concerned.
+"""P3's rules for the equipment as data: the repair and inspection deadlines and who hears of them.
 
 A repair deadline belongs to one vendor's staff, not to every vendor's: its reminder and overdue
 alerts go to the defect's vendor staff, the technician who reported it (who verifies and chases
 the repair) and the equipment manager, whose overdue alert offers a rectification request.
-Adding a kind here is adding one entry to AUDIENCES.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from enum import StrEnum
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
 from procedures.kernel.outbox import button, users_with_roles
+from procedures.kernel.rules import Audience, DeadlineRule, Recipients, deadline_table
 from storage.models import Deadline, Defect, User
 
 
-@dataclass(frozen=True)
-class Recipients:
-    """Some of a deadline's audience, and the buttons their message carries."""
-
-    users: list[User]
-    buttons: list[list[dict[str, Any]]] | None = None
+class EquipmentDeadline(StrEnum):
+    REPAIR = "repair"
+    INSPECTION = "inspection"
 
 
-Audience = Callable[[AsyncSession, Deadline, bool], Awaitable[list[Recipients]]]
-
-
-async def _repair(session: AsyncSession, deadline: Deadline, overdue: bool) -> list[Recipients]:
+async def _repair_audience(
+    session: AsyncSession, deadline: Deadline, overdue: bool
+) -> list[Recipients]:
     defect = await session.get(Defect, deadline.subject_id)
     if defect is None:
         return []
@@ -49,5 +44,23 @@ async def _repair(session: AsyncSession, deadline: Deadline, overdue: bool) -> l
     ]
 
 
-# deadline kind -> its audience; any other kind goes to its responsible role (and its head)
-AUDIENCES: dict[str, Audience] = {"repair": _repair}
+REPAIR_AUDIENCE: Final = Audience(owner=False, subject=_repair_audience)
+
+# hours by the severity the technician gave the defect
+REPAIR: Final = DeadlineRule(
+    EquipmentDeadline.REPAIR,
+    roles.VENDOR,
+    window=None,
+    setting="REPAIR_HOURS",
+    reminded=REPAIR_AUDIENCE,
+    alerted=REPAIR_AUDIENCE,
+)
+# due by the end of the period; owned by the system's staff (the supervisor for elevators)
+INSPECTION: Final = DeadlineRule(
+    EquipmentDeadline.INSPECTION,
+    roles.EQUIPMENT_ENGINEER,
+    window=None,
+    setting="INSPECTION_MONTHS",
+)
+
+DEADLINES: Final = deadline_table(REPAIR, INSPECTION)

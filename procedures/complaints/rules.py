@@ -1,0 +1,80 @@
+"""P1's rules as data: the complaint's deadline kinds, who owns each, its window and setting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Final
+
+from procedures.kernel import roles
+from procedures.kernel.rules import DeadlineRule, deadline_table
+
+
+class ComplaintDeadline(StrEnum):
+    ON_SITE_VERIFICATION = "on_site_verification"
+    DISPOSITION_OPINION = "disposition_opinion"
+    HANDLING_COMPLETE = "handling_complete"
+    HOLD_LIFT = "hold_lift"
+    ADVERSE_EVENT_REPORT = "adverse_event_report"
+    OUTBOUND_STOP = "outbound_stop"
+    GOODS_LABELLED = "goods_labelled"
+    SALES_STOP = "sales_stop"
+    BUYER_NOTICE = "buyer_notice"
+    SUPPLIER_ANSWER = "supplier_answer"
+    NONCONFORMING_HANDOFF = "nonconforming_handoff"
+
+
+D = ComplaintDeadline
+# a nonconforming verdict's confirmations (stop outbound, label, stop sales) are due in a day
+CONFIRM_WINDOW: Final = dt.timedelta(hours=24)
+
+ON_SITE_VERIFICATION: Final = DeadlineRule(
+    # 24 hours for a local buyer (本埠) and one whose locality is unknown, 7 days out of town
+    D.ON_SITE_VERIFICATION,
+    roles.QUALITY,
+    window=None,
+)
+DISPOSITION_OPINION: Final = DeadlineRule(
+    D.DISPOSITION_OPINION, roles.QUALITY, window=dt.timedelta(days=3)
+)
+# 外埠: the verification and its handling are completed within 7 days
+HANDLING_COMPLETE: Final = DeadlineRule(
+    D.HANDLING_COMPLETE, roles.QUALITY, window=dt.timedelta(days=7)
+)
+# verified conforming: the warehouse lifts the suspension within 24 hours of the confirmation
+HOLD_LIFT: Final = DeadlineRule(D.HOLD_LIFT, roles.WAREHOUSE, window=dt.timedelta(hours=24))
+ADVERSE_EVENT_REPORT: Final = DeadlineRule(
+    D.ADVERSE_EVENT_REPORT,
+    roles.QUALITY_HEAD,
+    window=dt.timedelta(days=20),
+    setting="ADVERSE_EVENT_REPORT_DAYS",
+)
+OUTBOUND_STOP: Final = DeadlineRule(D.OUTBOUND_STOP, roles.WAREHOUSE, window=CONFIRM_WINDOW)
+GOODS_LABELLED: Final = DeadlineRule(D.GOODS_LABELLED, roles.WAREHOUSE, window=CONFIRM_WINDOW)
+SALES_STOP: Final = DeadlineRule(D.SALES_STOP, roles.BUSINESS_HEAD, window=CONFIRM_WINDOW)
+# a buyer of the product with no chat contact: after-sales tells them to suspend sales
+BUYER_NOTICE: Final = DeadlineRule(D.BUYER_NOTICE, roles.AFTER_SALES, window=dt.timedelta(hours=24))
+SUPPLIER_ANSWER: Final = DeadlineRule(
+    D.SUPPLIER_ANSWER,
+    roles.QUALITY,
+    window=dt.timedelta(days=7),
+    setting="SUPPLIER_ANSWER_DAYS",
+)
+# the goods enter the nonconforming-goods procedure (不合格品管理工作程序)
+NONCONFORMING_HANDOFF: Final = DeadlineRule(
+    D.NONCONFORMING_HANDOFF, roles.WAREHOUSE, window=dt.timedelta(days=3)
+)
+
+DEADLINES: Final = deadline_table(
+    ON_SITE_VERIFICATION,
+    DISPOSITION_OPINION,
+    HANDLING_COMPLETE,
+    HOLD_LIFT,
+    ADVERSE_EVENT_REPORT,
+    OUTBOUND_STOP,
+    GOODS_LABELLED,
+    SALES_STOP,
+    BUYER_NOTICE,
+    SUPPLIER_ANSWER,
+    NONCONFORMING_HANDOFF,
+)

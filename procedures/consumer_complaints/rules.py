@@ -1,0 +1,40 @@
+"""P2's rules for consumer complaints as data: the answers' and the decision's deadlines."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Final
+
+from procedures.kernel import roles
+from procedures.kernel.rules import DeadlineRule, deadline_table
+
+
+class ConsumerDeadline(StrEnum):
+    FIRST_ANSWER = "consumer_first_answer"
+    DECISION = "consumer_decision"
+    FINAL_ANSWER = "consumer_final_answer"
+
+
+FIRST_ANSWER: Final = DeadlineRule(
+    ConsumerDeadline.FIRST_ANSWER,
+    roles.AFTER_SALES,
+    window=dt.timedelta(hours=24),
+    setting="CONSUMER_ANSWER_HOURS",
+)
+# unresolved by after-sales: the business department (經營部) decides
+DECISION: Final = DeadlineRule(
+    ConsumerDeadline.DECISION,
+    roles.BUSINESS_HEAD,
+    window=dt.timedelta(days=3),
+    setting="CONSUMER_DECISION_DAYS",
+)
+# after the decision, after-sales answers the consumer within the first answer's window
+FINAL_ANSWER: Final = DeadlineRule(
+    ConsumerDeadline.FINAL_ANSWER,
+    roles.AFTER_SALES,
+    window=dt.timedelta(hours=24),
+    setting="CONSUMER_ANSWER_HOURS",
+)
+
+DEADLINES: Final = deadline_table(FIRST_ANSWER, DECISION, FINAL_ANSWER)

@@ -1,0 +1,139 @@
+"""Rules as data: a deadline kind's owner, window, setting and audiences, and the one outcome of
+a deadline. Each record type declares its own in its `rules` module; the engine reads them.
+
+A `DeadlineRule` registers itself by kind when its record type's rules are imported, as a button
+action does (`procedures.rules` imports every record type's rules), so the deadline sweep finds
+the audience of any kind without the kernel importing a record type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Deadline, User
+
+Buttons = list[list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Recipients:
+    """Some of a deadline's audience, and the buttons their message carries."""
+
+    users: list[User]
+    buttons: Buttons | None = None
+
+
+# People tied to one subject (a defect's vendor staff and reporter); `overdue` tells the audience
+# whether it is answering a reminder or an overdue alert, for the buttons it offers.
+SubjectAudience = Callable[["AsyncSession", "Deadline", bool], Awaitable[list[Recipients]]]
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who hears of a deadline: its owner (the responsible role, or the equipment system's staff
+    standing in for it), the owner's head, other roles, and people tied to the subject."""
+
+    owner: bool = True
+    owner_head: bool = False
+    roles: tuple[str, ...] = ()
+    subject: SubjectAudience | None = None
+
+
+# the seed's "remind the owner; alert the owner and their head"
+OWNER: Final = Audience()
+OWNER_AND_HEAD: Final = Audience(owner_head=True)
+
+
+@dataclass(frozen=True)
+class DeadlineRule:
+    """One kind of deadline, as the procedure gives it."""
+
+    kind: StrEnum
+    owner: str  # the role that answers for it
+    # how long after the step opens it falls due; None where the procedure names a time of its
+    # own (12:00 the next day, the end of a month's due day, a contract's hours)
+    window: dt.timedelta | None
+    # the environment variable that changes the window, where one does
+    setting: str | None = None
+    reminded: Audience = OWNER
+    alerted: Audience = OWNER_AND_HEAD
+    # company-internal: shown to staff, never on what the customer reads
+    internal: bool = False
+    # when the reminder goes, as a share of the window
+    remind_at: float = 0.75
+
+    registry: ClassVar[dict[str, DeadlineRule]] = {}
+
+    def __post_init__(self) -> None:
+        if not 0 < self.remind_at < 1:
+            raise ValueError(f"{self.kind}: a reminder falls inside the window")
+        known = DeadlineRule.registry.get(self.kind)
+        if known is not None and known != self:
+            raise TypeError(f"two rules for the deadline kind {self.kind!r}")
+        DeadlineRule.registry[self.kind] = self
+
+    def due(self, opened_at: dt.datetime) -> dt.datetime:
+        """When a step opened at `opened_at` falls due, for a rule with a fixed window."""
+        if self.window is None:
+            raise ValueError(f"{self.kind}: the due time is the procedure's, not a window")
+        return opened_at + self.window
+
+
+def rule_of(kind: str) -> DeadlineRule | None:
+    """The rule of a stored deadline's kind; None for a kind no record type declares."""
+    return DeadlineRule.registry.get(kind)
+
+
+def deadline_table(*rules: DeadlineRule) -> Mapping[str, DeadlineRule]:
+    """A record type's deadline rules by kind: every member of its kind enum exactly once."""
+    table = {str(rule.kind): rule for rule in rules}
+    if len(table) != len(rules):
+        raise TypeError("a deadline kind is declared twice")
+    enums = {type(rule.kind) for rule in rules}
+    missing = {str(member) for enum in enums for member in enum} - set(table)
+    if missing:
+        raise TypeError(f"deadline kinds without a rule: {', '.join(sorted(missing))}")
+    return table
+
+
+class Outcome(StrEnum):
+    """How a deadline ended, or that it has not: the one answer every report and record uses."""
+
+    ON_TIME = "on_time"
+    LATE = "late"
+    WAIVED = "waived"  # decided unnecessary: neither met nor late
+    OPEN = "open"
+
+
+def outcome_of(
+    met_at: dt.datetime | bool | None,
+    met_late: bool | None,
+    closed_as: str | None,
+    *,
+    as_of: dt.datetime | None = None,
+) -> Outcome:
+    """The outcome from a deadline's stored columns (`met_at` may be a bool from a grouped
+    query). With `as_of`, one closed at or after it was still open then."""
+    if not met_at or (as_of is not None and isinstance(met_at, dt.datetime) and met_at >= as_of):
+        return Outcome.OPEN
+    if closed_as == Outcome.WAIVED:
+        return Outcome.WAIVED
+    return Outcome.LATE if met_late else Outcome.ON_TIME
+
+
+def outcome(deadline: Deadline, *, as_of: dt.datetime | None = None) -> Outcome:
+    return outcome_of(deadline.met_at, deadline.met_late, deadline.closed_as, as_of=as_of)
+
+
+def met_in_time(deadline: Deadline | None) -> bool | None:
+    """Met in time or late; None while open (or never opened), and for a waived one, which was
+    neither."""
+    found = outcome(deadline) if deadline is not None else Outcome.OPEN
+    return None if found in (Outcome.OPEN, Outcome.WAIVED) else found == Outcome.ON_TIME

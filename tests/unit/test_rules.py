@@ -1,0 +1,67 @@
+"""The rules as data: every deadline kind declared once with its owner, texts and setting, and the
+one outcome every report reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import procedures.rules
+import scheduler.jobs  # noqa: F401 - the process that sweeps loads every record type's rules
+from bot.texts import load_catalogues
+from procedures.kernel import roles
+from procedures.kernel.rules import DeadlineRule, Outcome, outcome_of
+
+ROOT = Path(__file__).resolve().parents[2]
+T0 = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+
+
+def test_the_sweeping_process_knows_the_rule_of_every_deadline_kind() -> None:
+    assert set(DeadlineRule.registry) == set(procedures.rules.DEADLINES)
+
+
+def test_each_rule_has_an_owner_role_a_name_in_every_language_and_a_documented_setting() -> None:
+    catalogues = load_catalogues()
+    documented = (ROOT / ".env.example").read_text(encoding="utf-8")
+    for kind, rule in procedures.rules.DEADLINES.items():
+        assert rule.owner in roles.ALL_ROLES, kind
+        for language, catalogue in catalogues.items():
+            assert catalogue.get(f"deadline.kind.{kind}"), (language, kind)
+        if rule.setting is not None:
+            assert f"{rule.setting}=" in documented, rule.setting
+
+
+def test_a_company_internal_step_is_marked_so_in_its_rule() -> None:
+    internal = {kind for kind, rule in procedures.rules.DEADLINES.items() if rule.internal}
+    assert internal == {"corrective_action"}
+
+
+def test_a_rule_with_a_window_gives_the_due_time_and_one_without_refuses_to_guess() -> None:
+    hold_lift = procedures.rules.DEADLINES["hold_lift"]
+    assert hold_lift.due(T0) == T0 + dt.timedelta(hours=24)
+    with pytest.raises(ValueError):
+        procedures.rules.DEADLINES["return_slip"].due(T0)
+
+
+def test_a_second_rule_for_a_declared_kind_is_refused() -> None:
+    hold_lift = procedures.rules.DEADLINES["hold_lift"]
+    with pytest.raises(TypeError):
+        DeadlineRule(hold_lift.kind, roles.QUALITY, window=dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize(
+    ("met_at", "late", "closed_as", "as_of", "expected"),
+    [
+        (None, None, None, None, Outcome.OPEN),
+        (T0, False, "met", None, Outcome.ON_TIME),
+        (T0, True, "met", None, Outcome.LATE),
+        (T0, None, "waived", None, Outcome.WAIVED),
+        (True, True, "met", None, Outcome.LATE),  # as a grouped query gives it
+        (T0, False, "met", T0, Outcome.OPEN),  # closed at the end of the period: still open then
+        (T0, False, "met", T0 + dt.timedelta(seconds=1), Outcome.ON_TIME),
+    ],
+)
+def test_one_outcome_for_a_deadline(met_at, late, closed_as, as_of, expected) -> None:
+    assert outcome_of(met_at, late, closed_as, as_of=as_of) == expected
