@@ -32,7 +32,7 @@ from procedures.complaints.actions import (
     TakeComplaint,
     VerificationPhotosDone,
 )
-from procedures.complaints.common import ComplaintStatus
+from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.outbox import as_text, button
 from storage.models import Complaint
 

@@ -10,7 +10,8 @@ from telegram.ext import Application, CommandHandler
 
 from procedures.complaints import casework, nonconforming, queries
 from procedures.complaints.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
-from procedures.complaints.common import SUBJECT, ComplaintStatus
+from procedures.complaints.common import SUBJECT
+from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.calendar import parse_month, parse_quarter
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of

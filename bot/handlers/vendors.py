@@ -37,7 +37,8 @@ from procedures.vendors.actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
-from procedures.vendors.rectifications import RectificationRung, RectificationStatus
+from procedures.vendors.rectifications import RectificationRung
+from procedures.vendors.rules import RectificationStatus
 from storage.models import Rectification, Vendor
 
 from ..access import for_command

@@ -16,14 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints import rules
-from procedures.complaints.common import (
-    ComplaintStatus,
-    load_complaint,
-    open_complaint_deadline,
-    subject_params,
-)
+from procedures.complaints.common import load_complaint, open_complaint_deadline, subject_params
 from procedures.complaints.handling import VERIFIERS, require_handler, tell_complainant
 from procedures.complaints.queries import work_buttons
+from procedures.complaints.rules import LIFECYCLE, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, notify_users
@@ -150,7 +146,7 @@ async def reopen_complaint(
     complaint = await complaint_to_reopen(session, actor, complaint_id, lock=True)
     reason = check_reason(reason)
     before = {"status": complaint.status, "opinion": complaint.disposition}
-    complaint.status = complaint.verification_result or ComplaintStatus.INVESTIGATING
+    LIFECYCLE.move(complaint, complaint.verification_result or ComplaintStatus.INVESTIGATING)
     complaint.closed_at = None
     complaint.disposition = complaint.disposition_by_id = complaint.disposition_at = None
     due = rules.DISPOSITION_OPINION.due(now)

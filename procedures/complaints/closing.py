@@ -14,8 +14,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.common import SUBJECT, ComplaintStatus
-from procedures.complaints.rules import ComplaintDeadline
+from procedures.complaints.common import SUBJECT
+from procedures.complaints.rules import LIFECYCLE, ComplaintDeadline, ComplaintStatus
 from procedures.kernel.deadlines import meet_deadline
 from procedures.kernel.timeline import record_change
 from storage.models import BatchHold, BuyerNoticeTask, Complaint
@@ -54,7 +54,8 @@ async def close_if_done(session: AsyncSession, complaint: Complaint, now: dt.dat
     if complaint.status == ComplaintStatus.CLOSED or await steps_left(session, complaint):
         return
     before = complaint.status
-    complaint.status, complaint.closed_at = ComplaintStatus.CLOSED, now
+    LIFECYCLE.move(complaint, ComplaintStatus.CLOSED)
+    complaint.closed_at = now
     record_change(
         session,
         complaint,

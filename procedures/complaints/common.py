@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import NotFound
 from procedures.kernel.rules import DeadlineRule
@@ -16,16 +16,6 @@ from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.models import Complaint, Deadline
 
 SUBJECT = SUBJECT_TYPES[Complaint]
-
-
-class ComplaintStatus(StrEnum):
-    """A complaint's status; conforming and nonconforming are also the verification results."""
-
-    OPEN = "open"
-    INVESTIGATING = "investigating"
-    CONFORMING = "conforming"
-    NONCONFORMING = "nonconforming"
-    CLOSED = "closed"
 
 
 ACTIVE_STATUSES = (

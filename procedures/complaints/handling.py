@@ -15,7 +15,6 @@ from procedures.complaints.actions import LiftHold
 from procedures.complaints.closing import close_if_done
 from procedures.complaints.common import (
     SUBJECT,
-    ComplaintStatus,
     load_complaint,
     open_complaint_deadline,
     subject_params,
@@ -28,7 +27,7 @@ from procedures.complaints.nonconforming import (
     suspend_sales_elsewhere,
 )
 from procedures.complaints.queries import is_on_hold, other_holds_on
-from procedures.complaints.rules import ComplaintDeadline
+from procedures.complaints.rules import LIFECYCLE, ComplaintDeadline, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.deadlines import meet_deadline, waive_deadline
@@ -85,11 +84,8 @@ async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Com
             number=complaint.number,
             name=taker.full_name if taker else "",
         )
-    complaint.taken_by_id, complaint.taken_at, complaint.status = (
-        actor.id,
-        now,
-        ComplaintStatus.INVESTIGATING,
-    )
+    LIFECYCLE.move(complaint, ComplaintStatus.INVESTIGATING)
+    complaint.taken_by_id, complaint.taken_at = actor.id, now
     record_change(
         session,
         complaint,
@@ -141,7 +137,7 @@ async def record_verification(
     complaint.verification_notes = notes
     complaint.verification_result = result
     complaint.verified_by_id, complaint.verified_at = actor.id, now
-    complaint.status = result
+    LIFECYCLE.move(complaint, result)
     add_photos(session, SUBJECT, complaint.id, "verification", photo_file_ids or [], actor, now)
     record_change(
         session,

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints import rules
 from procedures.complaints.actions import TakeComplaint
-from procedures.complaints.common import SUBJECT, ComplaintStatus, subject_params
+from procedures.complaints.common import SUBJECT, subject_params
+from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound

@@ -29,12 +29,11 @@ from procedures.complaints.actions import (
 from procedures.complaints.closing import close_if_done
 from procedures.complaints.common import (
     SUBJECT,
-    ComplaintStatus,
     load_complaint,
     open_complaint_deadline,
     subject_params,
 )
-from procedures.complaints.rules import ComplaintDeadline
+from procedures.complaints.rules import ComplaintDeadline, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState

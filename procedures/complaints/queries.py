@@ -22,7 +22,8 @@ from procedures.complaints.actions import (
     LiftHold,
     TakeComplaint,
 )
-from procedures.complaints.common import ACTIVE_STATUSES, SUBJECT, ComplaintStatus
+from procedures.complaints.common import ACTIVE_STATUSES, SUBJECT
+from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction
 from procedures.kernel.calendar import previous_quarter

@@ -7,7 +7,34 @@ from enum import StrEnum
 from typing import Final
 
 from procedures.kernel import roles
-from procedures.kernel.rules import DeadlineRule, deadline_table
+from procedures.kernel.errors import WrongState
+from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+
+
+class ComplaintStatus(StrEnum):
+    """A complaint's status; conforming and nonconforming are also the verification results."""
+
+    OPEN = "open"
+    INVESTIGATING = "investigating"
+    CONFORMING = "conforming"
+    NONCONFORMING = "nonconforming"
+    CLOSED = "closed"
+
+
+C = ComplaintStatus
+# taken by QC, verified conforming or nonconforming, closed when nothing is left; a closed
+# complaint may be reopened to the verdict it had (or to the investigation, without one). The
+# steps' own checks refuse out of turn with their own words; this table is the last word.
+LIFECYCLE: Final = Lifecycle[ComplaintStatus](
+    {
+        C.OPEN: frozenset({C.INVESTIGATING}),
+        C.INVESTIGATING: frozenset({C.CONFORMING, C.NONCONFORMING}),
+        C.CONFORMING: frozenset({C.CLOSED}),
+        C.NONCONFORMING: frozenset({C.CLOSED}),
+        C.CLOSED: frozenset({C.INVESTIGATING, C.CONFORMING, C.NONCONFORMING}),
+    },
+    lambda complaint: WrongState(),
+)
 
 
 class ComplaintDeadline(StrEnum):

@@ -12,20 +12,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.errors import InvalidInput, NotFound, WrongState
+from procedures.kernel.errors import InvalidInput, NotFound
 from procedures.kernel.outbox import as_text
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length, cut_text
 from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.models import ConsumerComplaint
 
 SUBJECT = SUBJECT_TYPES[ConsumerComplaint]
-
-
-class ConsumerComplaintStatus(StrEnum):
-    OPEN = "open"  # waiting for after-sales' judgement
-    ESCALATED = "escalated"  # with the business head
-    DECIDED = "decided"  # decided; after-sales is to answer
-    CLOSED = "closed"  # the answer went back
 
 
 class Verdict(StrEnum):
@@ -140,15 +133,6 @@ async def load_consumer_complaint(
         raise NotFound("consumer.not_found")
     await session.refresh(consumer_complaint, ["product", "batch"])
     return consumer_complaint
-
-
-def _expect(consumer_complaint: ConsumerComplaint, status: ConsumerComplaintStatus) -> None:
-    if consumer_complaint.status != status:
-        raise WrongState(
-            "consumer.wrong_state",
-            number=consumer_complaint.number,
-            status=as_text(f"consumer.status.{consumer_complaint.status}"),
-        )
 
 
 # --- after-sales' judgement ----------------------------------------------------------------

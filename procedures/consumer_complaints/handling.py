@@ -37,15 +37,17 @@ from procedures.consumer_complaints.common import (
     REMEDIES,
     SUBJECT,
     SUMMARY_READERS,
-    ConsumerComplaintStatus,
     Verdict,
-    _expect,
     _params,
     check_answer,
     load_consumer_complaint,
 )
 from procedures.consumer_complaints.intake import _open
-from procedures.consumer_complaints.rules import ConsumerDeadline
+from procedures.consumer_complaints.rules import (
+    LIFECYCLE,
+    ConsumerComplaintStatus,
+    ConsumerDeadline,
+)
 from procedures.kernel import roles
 from procedures.kernel.calendar import previous_month
 from procedures.kernel.deadlines import meet_deadline
@@ -63,7 +65,7 @@ async def complaint_for_judgement(
     row, when the judgement is recorded)."""
     roles.require_role(actor.role_names, JUDGES)
     consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
-    _expect(consumer_complaint, ConsumerComplaintStatus.OPEN)
+    LIFECYCLE.require(consumer_complaint, ConsumerComplaintStatus.OPEN)
     return consumer_complaint
 
 
@@ -169,7 +171,7 @@ async def escalate_to_business_head(
     note = check_answer(note)
     _judge(consumer_complaint, actor, Verdict.UNRESOLVED, cause, now)
     consumer_complaint.judgement_note = note
-    consumer_complaint.status = ConsumerComplaintStatus.ESCALATED
+    LIFECYCLE.move(consumer_complaint, ConsumerComplaintStatus.ESCALATED)
     record_change(
         session,
         consumer_complaint,
@@ -226,7 +228,7 @@ async def complaint_for_decision(
 ) -> ConsumerComplaint:
     roles.require_role(actor.role_names, DECIDERS)
     consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
-    _expect(consumer_complaint, ConsumerComplaintStatus.ESCALATED)
+    LIFECYCLE.require(consumer_complaint, ConsumerComplaintStatus.ESCALATED)
     return consumer_complaint
 
 
@@ -258,7 +260,7 @@ async def decide(
         check_answer(decision),
     )
     consumer_complaint.decided_by_id, consumer_complaint.decided_at = actor.id, now
-    consumer_complaint.status = ConsumerComplaintStatus.DECIDED
+    LIFECYCLE.move(consumer_complaint, ConsumerComplaintStatus.DECIDED)
     record_change(
         session,
         consumer_complaint,
@@ -310,7 +312,7 @@ async def complaint_for_answer(
 ) -> ConsumerComplaint:
     roles.require_role(actor.role_names, JUDGES)
     consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=lock)
-    _expect(consumer_complaint, ConsumerComplaintStatus.DECIDED)
+    LIFECYCLE.require(consumer_complaint, ConsumerComplaintStatus.DECIDED)
     return consumer_complaint
 
 
@@ -358,7 +360,7 @@ async def _close_with_answer(
         actor.id,
         now,
     )
-    consumer_complaint.status = ConsumerComplaintStatus.CLOSED
+    LIFECYCLE.move(consumer_complaint, ConsumerComplaintStatus.CLOSED)
     record_change(
         session,
         consumer_complaint,

@@ -22,11 +22,11 @@ from procedures.consumer_complaints.common import (
     PRODUCT_TEXT_LENGTH,
     SUBJECT,
     ConsumerComplaintDraft,
-    ConsumerComplaintStatus,
     _params,
     check_contact,
     check_description,
 )
+from procedures.consumer_complaints.rules import ConsumerComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput

@@ -7,7 +7,38 @@ from enum import StrEnum
 from typing import Final
 
 from procedures.kernel import roles
-from procedures.kernel.rules import DeadlineRule, deadline_table
+from procedures.kernel.errors import WrongState
+from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+from storage.models import ConsumerComplaint
+
+
+class ConsumerComplaintStatus(StrEnum):
+    OPEN = "open"  # waiting for after-sales' judgement
+    ESCALATED = "escalated"  # with the business head
+    DECIDED = "decided"  # decided; after-sales is to answer
+    CLOSED = "closed"  # the answer went back
+
+
+def _out_of_turn(consumer_complaint: ConsumerComplaint) -> WrongState:
+    return WrongState(
+        "consumer.wrong_state",
+        number=consumer_complaint.number,
+        status={"$text": f"consumer.status.{consumer_complaint.status}"},
+    )
+
+
+C = ConsumerComplaintStatus
+# 4.3: judged and answered by after-sales (closed), or escalated to the business head, who
+# decides; after-sales then answers
+LIFECYCLE: Final = Lifecycle[ConsumerComplaintStatus](
+    {
+        C.OPEN: frozenset({C.CLOSED, C.ESCALATED}),
+        C.ESCALATED: frozenset({C.DECIDED}),
+        C.DECIDED: frozenset({C.CLOSED}),
+        C.CLOSED: frozenset(),
+    },
+    _out_of_turn,
+)
 
 
 class ConsumerDeadline(StrEnum):

@@ -24,7 +24,7 @@ from procedures.equipment.actions import (
     RectifyDefect,
     RejectRepair,
 )
-from procedures.equipment.rules import EquipmentDeadline
+from procedures.equipment.rules import DEFECT_LIFECYCLE, DefectStatus, EquipmentDeadline
 from procedures.equipment.systems import system_staff
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
@@ -50,13 +50,6 @@ from storage.models import (
 )
 
 SUBJECT = SUBJECT_TYPES[Defect]
-
-
-class DefectStatus(StrEnum):
-    OPEN = "open"
-    ACKNOWLEDGED = "acknowledged"
-    REPAIRED = "repaired"
-    CLOSED = "closed"
 
 
 class Severity(StrEnum):
@@ -254,7 +247,8 @@ async def acknowledge_defect(uow: UnitOfWork, vendor_user: User, defect_id: int)
     _check_vendor(vendor_user, defect)
     if defect.acknowledged_at is not None or defect.status != DefectStatus.OPEN:
         raise WrongState("defect.already_acknowledged", number=defect.number)
-    defect.acknowledged_at, defect.status = now, DefectStatus.ACKNOWLEDGED
+    DEFECT_LIFECYCLE.move(defect, DefectStatus.ACKNOWLEDGED)
+    defect.acknowledged_at = now
     record_change(
         session,
         defect,
@@ -277,11 +271,8 @@ async def record_repair(
     note = check_repair_note(note)
     before = defect.status
     defect.acknowledged_at = defect.acknowledged_at or now
-    defect.status, defect.repaired_at, defect.repair_note = (
-        DefectStatus.REPAIRED,
-        now,
-        note,
-    )
+    DEFECT_LIFECYCLE.move(defect, DefectStatus.REPAIRED)
+    defect.repaired_at, defect.repair_note = now, note
     add_photos(session, SUBJECT, defect.id, "repair", photo_file_ids, vendor_user, now)
     record_change(
         session,
@@ -323,7 +314,8 @@ async def verify_repair(
     session, now = uow.session, uow.clock.now()
     defect = await defect_for_verification(session, technician, defect_id, lock=True)
     if accept:
-        defect.status, defect.closed_at = DefectStatus.CLOSED, now
+        DEFECT_LIFECYCLE.move(defect, DefectStatus.CLOSED)
+        defect.closed_at = now
         record_change(
             session,
             defect,
@@ -359,7 +351,8 @@ async def verify_repair(
         )
     else:
         reason = check_reason(reason)
-        defect.status, defect.rejections = DefectStatus.OPEN, defect.rejections + 1
+        DEFECT_LIFECYCLE.move(defect, DefectStatus.OPEN)
+        defect.rejections += 1
         record_change(
             session,
             defect,

@@ -21,14 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment import rules, systems
 from procedures.equipment.actions import BeginRepair, RecordInspection
-from procedures.equipment.defects import (
-    DEFAULT_REPAIR_HOURS,
-    DefectStatus,
-    check_severity,
-    open_defect,
-)
+from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, check_severity, open_defect
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
-from procedures.equipment.rules import EquipmentDeadline
+from procedures.equipment.rules import DefectStatus, EquipmentDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
 from procedures.kernel.deadlines import meet_deadline, open_deadline

@@ -14,9 +14,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
+from procedures.kernel.errors import WrongState
 from procedures.kernel.outbox import button, users_with_roles
-from procedures.kernel.rules import Audience, DeadlineRule, Recipients, deadline_table
+from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, Recipients, deadline_table
 from storage.models import Deadline, Defect, User
+
+
+class DefectStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    REPAIRED = "repaired"
+    CLOSED = "closed"
+
+
+D = DefectStatus
+# reported, acknowledged by the vendor, repaired, and accepted by the technician (closed) or
+# rejected back to open
+DEFECT_LIFECYCLE: Final = Lifecycle[DefectStatus](
+    {
+        D.OPEN: frozenset({D.ACKNOWLEDGED, D.REPAIRED}),
+        D.ACKNOWLEDGED: frozenset({D.REPAIRED}),
+        D.REPAIRED: frozenset({D.CLOSED, D.OPEN}),
+        D.CLOSED: frozenset(),
+    },
+    lambda defect: WrongState(),
+)
 
 
 class EquipmentDeadline(StrEnum):

@@ -12,7 +12,9 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Protocol, TypeVar
+
+from procedures.kernel.errors import WrongState
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -137,3 +139,44 @@ def met_in_time(deadline: Deadline | None) -> bool | None:
     neither."""
     found = outcome(deadline) if deadline is not None else Outcome.OPEN
     return None if found in (Outcome.OPEN, Outcome.WAIVED) else found == Outcome.ON_TIME
+
+
+S = TypeVar("S", bound=StrEnum)
+
+
+class HasStatus(Protocol):
+    status: Any
+
+
+@dataclass(frozen=True)
+class Lifecycle(Generic[S]):
+    """A record type's statuses and the moves its procedure allows between them: one table, and
+    one guard that every status change goes through. `refusal` is the record type's answer to a
+    step taken out of turn (its catalogue key, given the record)."""
+
+    moves: Mapping[S, frozenset[S]]
+    refusal: Callable[[Any], WrongState]
+
+    def __post_init__(self) -> None:
+        statuses = {member for status in self.moves for member in type(status)}
+        missing = statuses - set(self.moves)
+        if missing:
+            raise TypeError(f"statuses without their moves: {', '.join(sorted(missing))}")
+
+    def require(self, record: HasStatus, *statuses: S) -> None:
+        """Refuse unless the record stands at one of `statuses`."""
+        if record.status not in statuses:
+            raise self.refusal(record)
+
+    def may_move(self, record: HasStatus, target: S) -> bool:
+        return target in self.moves.get(record.status, frozenset())
+
+    def move(self, record: HasStatus, target: S) -> None:
+        """Change the record's status as the table allows; any other move is refused."""
+        if not self.may_move(record, target):
+            raise self.refusal(record)
+        record.status = target
+
+    def final(self) -> frozenset[S]:
+        """The statuses from which the procedure goes nowhere."""
+        return frozenset(status for status, targets in self.moves.items() if not targets)

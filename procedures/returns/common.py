@@ -14,6 +14,7 @@ from procedures.kernel import roles
 from procedures.kernel.errors import NotFound, WrongState
 from procedures.kernel.outbox import notify_users, users_with_roles
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
+from procedures.returns.rules import ReturnStatus
 from storage.models import ReturnRequest, ReturnSignature, User
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
@@ -22,24 +23,6 @@ SUBJECT = SUBJECT_TYPES[ReturnRequest]
 class ReturnReason(StrEnum):
     QUALITY = "quality"
     UNSALABLE = "unsalable"  # 不適銷
-
-
-class ReturnStatus(StrEnum):
-    """Where a return stands; each step's facts are on the record, set once."""
-
-    AWAITING_AFTER_SALES = "awaiting_after_sales"
-    AWAITING_BUSINESS = "awaiting_business"
-    REFUSED = "refused"  # outside the exchange ratio: after-sales may take it to the leader
-    SPECIAL_CASE = "special_case"  # with the company leader
-    APPROVED = "approved"  # the customer is told to send the goods
-    ORDER_ISSUED = "order_issued"  # 退貨運輸單: the driver may collect
-    PICKED_UP = "picked_up"
-    DELIVERED = "delivered"  # at the warehouse, waiting for QC
-    INSPECTED = "inspected"
-    REJECTED = "rejected"  # final: the leader said no, or QC refused the goods
-    BOOKED_IN = "booked_in"
-    SETTLED = "settled"  # exchanged or credited, the slip not yet sent
-    CLOSED = "closed"
 
 
 # Requests that take up some of the organisation's shipped quantity and exchange ratio: all
@@ -98,13 +81,6 @@ async def load_return(session: AsyncSession, return_id: int, *, lock: bool = Tru
     if request is None:
         raise NotFound("return.not_found")
     return request
-
-
-def require_status(request: ReturnRequest, *allowed: ReturnStatus) -> None:
-    if request.status not in allowed:
-        raise WrongState(
-            "return.wrong_step", number=request.number, status={"$text": status_key(request)}
-        )
 
 
 def status_key(request: ReturnRequest) -> str:

@@ -36,17 +36,15 @@ from procedures.returns.actions import (
 from procedures.returns.common import (
     SUBJECT,
     ReturnReason,
-    ReturnStatus,
     Slot,
     add_signature,
     load_return,
     missing_signatures,
-    require_status,
     signed_slots,
     subject_params,
     tell_customer,
 )
-from procedures.returns.rules import ReturnDeadline
+from procedures.returns.rules import LIFECYCLE, ReturnDeadline, ReturnStatus
 from storage.models import Batch, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
@@ -89,8 +87,8 @@ async def issue_transport_order(uow: UnitOfWork, actor: User, return_id: int) ->
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES_HEAD}))
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.APPROVED)
-    request.status = ReturnStatus.ORDER_ISSUED
+    LIFECYCLE.require(request, ReturnStatus.APPROVED)
+    LIFECYCLE.move(request, ReturnStatus.ORDER_ISSUED)
     request.order_issued_at, request.order_issued_by_id = now, actor.id
     record_change(session, request, "transport_order_issued", now, actor=actor)
     await notify_roles(
@@ -113,8 +111,8 @@ async def confirm_pick_up(uow: UnitOfWork, actor: User, return_id: int) -> Retur
     request = await load_return(session, return_id)
     if request.order_issued_at is None:
         raise WrongState("return.no_transport_order", number=request.number)
-    require_status(request, ReturnStatus.ORDER_ISSUED)
-    request.status = ReturnStatus.PICKED_UP
+    LIFECYCLE.require(request, ReturnStatus.ORDER_ISSUED)
+    LIFECYCLE.move(request, ReturnStatus.PICKED_UP)
     request.picked_up_at, request.picked_up_by_id = now, actor.id
     record_change(session, request, "picked_up", now, actor=actor)
     await uow.commit()
@@ -129,8 +127,8 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
     request = await load_return(session, return_id)
     if request.picked_up_at is None:
         raise WrongState("return.not_picked_up", number=request.number)
-    require_status(request, ReturnStatus.PICKED_UP)
-    request.status = ReturnStatus.DELIVERED
+    LIFECYCLE.require(request, ReturnStatus.PICKED_UP)
+    LIFECYCLE.move(request, ReturnStatus.DELIVERED)
     request.delivered_at, request.delivered_by_id = now, actor.id
     record_change(session, request, "delivered", now, actor=actor)
     params = subject_params(request)
@@ -165,7 +163,7 @@ async def return_for_inspection(
     """The return, if `actor` may inspect it now (asked before the dialogue and at commit)."""
     roles.require_role(actor.role_names, QC_STAFF)
     request = await load_return(session, return_id, lock=lock)
-    require_status(request, ReturnStatus.DELIVERED)
+    LIFECYCLE.require(request, ReturnStatus.DELIVERED)
     return request
 
 
@@ -223,7 +221,8 @@ async def record_inspection(
     )
     params = subject_params(request)
     if inspection.result in REFUSING_RESULTS:
-        request.status, request.refused_at = ReturnStatus.REJECTED, now
+        LIFECYCLE.move(request, ReturnStatus.REJECTED)
+        request.refused_at = now
         request.refusal = inspection.result
         await tell_customer(
             session, request, "return.refused_after_inspection", {"notes": inspection.notes}, now
@@ -239,7 +238,7 @@ async def record_inspection(
         await uow.commit()
         return request
     add_signature(session, request, Slot.QUALITY, actor, now)
-    request.status = ReturnStatus.INSPECTED
+    LIFECYCLE.move(request, ReturnStatus.INSPECTED)
     if inspection.result == "company_fault":
         due = now + corrective_within
         _open(session, request, rules.CORRECTIVE_ACTION, due, now)
@@ -314,7 +313,7 @@ async def book_in(
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.DELIVERED, ReturnStatus.INSPECTED)
+    LIFECYCLE.require(request, ReturnStatus.DELIVERED, ReturnStatus.INSPECTED)
     missing = missing_signatures(signed_slots(request))
     if missing:
         raise WrongState(
@@ -322,7 +321,7 @@ async def book_in(
             number=request.number,
             missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
         )
-    request.status = ReturnStatus.BOOKED_IN
+    LIFECYCLE.move(request, ReturnStatus.BOOKED_IN)
     request.booked_in_at, request.booked_in_by_id = now, actor.id
     record_change(
         session,
@@ -360,7 +359,7 @@ async def return_for_settlement(
 ) -> ReturnRequest:
     roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
     request = await load_return(session, return_id, lock=lock)
-    require_status(request, ReturnStatus.BOOKED_IN)
+    LIFECYCLE.require(request, ReturnStatus.BOOKED_IN)
     if request.settlement is not None:
         raise WrongState("return.already_settled", number=request.number)
     if settlement not in SETTLEMENTS[ReturnReason(request.reason)]:
@@ -470,7 +469,7 @@ async def _settled(
     session: AsyncSession, request: ReturnRequest, actor: User, now: dt.datetime
 ) -> None:
     request.settled_at, request.settled_by_id = now, actor.id
-    request.status = ReturnStatus.CLOSED if request.slip_sent_at else ReturnStatus.SETTLED
+    LIFECYCLE.move(request, ReturnStatus.CLOSED if request.slip_sent_at else ReturnStatus.SETTLED)
 
 
 async def send_slip(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
@@ -479,12 +478,12 @@ async def send_slip(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReque
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.BOOKED_IN, ReturnStatus.SETTLED)
+    LIFECYCLE.require(request, ReturnStatus.BOOKED_IN, ReturnStatus.SETTLED)
     if request.slip_sent_at is not None:
         raise WrongState("return.slip_already_sent", number=request.number)
     request.slip_sent_at, request.slip_sent_by_id = now, actor.id
     if request.status == ReturnStatus.SETTLED:
-        request.status = ReturnStatus.CLOSED
+        LIFECYCLE.move(request, ReturnStatus.CLOSED)
     recipients = await tell_customer(
         session,
         request,

@@ -26,12 +26,12 @@ from procedures.returns.actions import ForwardToLeader, SignReturn
 from procedures.returns.common import (
     NOT_COUNTED,
     ReturnReason,
-    ReturnStatus,
     subject_params,
     tell_customer,
     totals,
 )
 from procedures.returns.ratio import RatioCheck, check_ratio
+from procedures.returns.rules import LIFECYCLE, ReturnStatus
 from storage.models import (
     Batch,
     Complaint,
@@ -303,7 +303,8 @@ async def _after_ratio_check(
         )
     else:
         refusal = check.refusal
-        request.status, request.refused_at, request.refusal = ReturnStatus.REFUSED, now, refusal
+        LIFECYCLE.move(request, ReturnStatus.REFUSED)
+        request.refused_at, request.refusal = now, refusal
         record_change(session, request, "refused", now, after={"refusal": refusal})
         reason = as_text(f"return.refusal.{refusal}", **check.as_params())
         await notify_roles(

@@ -30,9 +30,10 @@ from procedures.returns.actions import (
     RefuseReturn,
     SignReturn,
 )
-from procedures.returns.common import SUBJECT, ReturnReason, ReturnStatus, Slot, signed_slots
+from procedures.returns.common import SUBJECT, ReturnReason, Slot, signed_slots
 from procedures.returns.goods import settlement_buttons
 from procedures.returns.ratio import check_ratio
+from procedures.returns.rules import ReturnStatus
 from storage.models import Deadline, Organisation, ReturnRequest, User
 
 S = ReturnStatus

@@ -18,16 +18,15 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns.actions import ApproveReturn, DecideSpecialCase, GoodsArrived, RefuseReturn
 from procedures.returns.common import (
     ReturnReason,
-    ReturnStatus,
     Slot,
     add_signature,
     load_return,
-    require_status,
     signed_slots,
     subject_params,
     tell_customer,
 )
 from procedures.returns.ratio import check_ratio
+from procedures.returns.rules import LIFECYCLE, ReturnStatus
 from storage.models import ReturnRequest, User
 
 # Once approved, the business head's signature may still be missing (the leader's special
@@ -47,9 +46,9 @@ async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReq
     quality return: the after-sales head, 4.2.4); the business head is asked next."""
     session, now = uow.session, uow.clock.now()
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.AWAITING_AFTER_SALES)
+    LIFECYCLE.require(request, ReturnStatus.AWAITING_AFTER_SALES)
     add_signature(session, request, Slot.AFTER_SALES, actor, now)
-    request.status = ReturnStatus.AWAITING_BUSINESS
+    LIFECYCLE.move(request, ReturnStatus.AWAITING_BUSINESS)
     unsalable = request.reason == ReturnReason.UNSALABLE
     decisions = [button("return.button.approve", ApproveReturn(return_id=request.id))]
     if unsalable:  # 4.2.3: the business head approves, or does not
@@ -79,7 +78,7 @@ async def approve_return(
         add_signature(session, request, Slot.BUSINESS, actor, now)
         await uow.commit()
         return request
-    require_status(request, ReturnStatus.AWAITING_BUSINESS)
+    LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS)
     add_signature(session, request, Slot.BUSINESS, actor, now)
     await _approved(session, request, now, timezone, actor)
     await uow.commit()
@@ -92,7 +91,7 @@ async def return_for_refusal(session: AsyncSession, actor: User, return_id: int)
     locked, when the refusal is recorded."""
     roles.require_role(actor.role_names, frozenset({roles.BUSINESS_HEAD}))
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.AWAITING_BUSINESS)
+    LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS)
     if request.reason != ReturnReason.UNSALABLE:
         raise WrongState("return.not_refusable", number=request.number)
     return request
@@ -104,7 +103,7 @@ async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: st
     session, now = uow.session, uow.clock.now()
     request = await return_for_refusal(session, actor, return_id)
     reason = check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
-    request.status = ReturnStatus.REJECTED
+    LIFECYCLE.move(request, ReturnStatus.REJECTED)
     request.business_refusal = reason
     request.business_refused_by_id, request.business_refused_at = actor.id, now
     record_change(session, request, "business_refused", now, actor=actor, after={"note": reason})
@@ -128,7 +127,7 @@ async def _approved(
     timezone: ZoneInfo,
     actor: User,
 ) -> None:
-    request.status = ReturnStatus.APPROVED
+    LIFECYCLE.move(request, ReturnStatus.APPROVED)
     record_change(session, request, "approved", now, actor=actor)
     await tell_customer(session, request, "return.send_goods", {}, now)
     await notify_roles(
@@ -198,11 +197,11 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD}))
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.REFUSED)
+    LIFECYCLE.require(request, ReturnStatus.REFUSED)
     if request.reason != ReturnReason.UNSALABLE or request.ratio_inside is not False:
         raise WrongState("return.not_special_case", number=request.number)
     add_signature(session, request, Slot.AFTER_SALES, actor, now)
-    request.status = ReturnStatus.SPECIAL_CASE
+    LIFECYCLE.move(request, ReturnStatus.SPECIAL_CASE)
     record_change(session, request, "sent_to_leader", now, actor=actor)
     await notify_roles(
         session,
@@ -239,7 +238,7 @@ async def decide_special_case(
     if decision not in LEADER_DECISIONS:
         raise InvalidInput("return.bad_decision")
     request = await load_return(session, return_id)
-    require_status(request, ReturnStatus.SPECIAL_CASE)
+    LIFECYCLE.require(request, ReturnStatus.SPECIAL_CASE)
     request.leader_decision = "approved" if decision == "approve" else "refused"
     request.leader_by_id, request.leader_at = actor.id, now
     record_change(
@@ -262,7 +261,7 @@ async def decide_special_case(
             dedupe_prefix=f"return:{request.id}:countersign",
         )
     else:
-        request.status = ReturnStatus.REJECTED
+        LIFECYCLE.move(request, ReturnStatus.REJECTED)
         await tell_customer(session, request, "return.leader_refused", {}, now)
     await notify_roles(
         session,

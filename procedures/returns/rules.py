@@ -7,7 +7,61 @@ from enum import StrEnum
 from typing import Final
 
 from procedures.kernel import roles
-from procedures.kernel.rules import DeadlineRule, deadline_table
+from procedures.kernel.errors import WrongState
+from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+from storage.models import ReturnRequest
+
+
+class ReturnStatus(StrEnum):
+    """Where a return stands; each step's facts are on the record, set once."""
+
+    AWAITING_AFTER_SALES = "awaiting_after_sales"
+    AWAITING_BUSINESS = "awaiting_business"
+    REFUSED = "refused"  # outside the exchange ratio: after-sales may take it to the leader
+    SPECIAL_CASE = "special_case"  # with the company leader
+    APPROVED = "approved"  # the customer is told to send the goods
+    ORDER_ISSUED = "order_issued"  # 退貨運輸單: the driver may collect
+    PICKED_UP = "picked_up"
+    DELIVERED = "delivered"  # at the warehouse, waiting for QC
+    INSPECTED = "inspected"
+    REJECTED = "rejected"  # final: the leader said no, or QC refused the goods
+    BOOKED_IN = "booked_in"
+    SETTLED = "settled"  # exchanged or credited, the slip not yet sent
+    CLOSED = "closed"
+
+
+def _out_of_turn(request: ReturnRequest) -> WrongState:
+    return WrongState(
+        "return.wrong_step",
+        number=request.number,
+        status={"$text": f"return.status.{request.status}"},
+    )
+
+
+S = ReturnStatus
+# 4.2.2-4.2.9: signed by after-sales, approved by the business head (or refused: the ratio at
+# filing, the head's 不批準; a refused exchange may go to the leader as a special case), the
+# transport order, pick-up, delivery, QC's inspection (goods refused: rejected), booking in with
+# the three signatures, settled, the slip sent; booking in may follow delivery directly when
+# QC's verdict needs no separate step
+LIFECYCLE: Final = Lifecycle[ReturnStatus](
+    {
+        S.AWAITING_AFTER_SALES: frozenset({S.AWAITING_BUSINESS, S.REFUSED}),
+        S.AWAITING_BUSINESS: frozenset({S.APPROVED, S.REJECTED}),
+        S.REFUSED: frozenset({S.SPECIAL_CASE}),
+        S.SPECIAL_CASE: frozenset({S.APPROVED, S.REJECTED}),
+        S.APPROVED: frozenset({S.ORDER_ISSUED}),
+        S.ORDER_ISSUED: frozenset({S.PICKED_UP}),
+        S.PICKED_UP: frozenset({S.DELIVERED}),
+        S.DELIVERED: frozenset({S.INSPECTED, S.REJECTED, S.BOOKED_IN}),
+        S.INSPECTED: frozenset({S.BOOKED_IN}),
+        S.BOOKED_IN: frozenset({S.SETTLED, S.CLOSED}),
+        S.SETTLED: frozenset({S.CLOSED}),
+        S.REJECTED: frozenset(),
+        S.CLOSED: frozenset(),
+    },
+    _out_of_turn,
+)
 
 
 class ReturnDeadline(StrEnum):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -32,7 +31,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
 from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
 from procedures.vendors.rectifications import MANAGERS, vendors
-from procedures.vendors.rules import VendorDeadline
+from procedures.vendors.rules import ASSESSMENT_LIFECYCLE, AssessmentStatus, VendorDeadline
 from storage.models import Assessment, AssessmentFinding, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Assessment]
@@ -42,11 +41,6 @@ FINDERS: Final = frozenset({*CONCERNED, roles.EQUIPMENT_MANAGER})
 # 匯總上報貴方主管部門; the management office keeps its copy
 REPORTED_TO: Final = (roles.CLIENT_AUTHORITY, roles.MANAGEMENT_OFFICE)
 HALF = re.compile(r"(\d{4})-?H([12])")
-
-
-class AssessmentStatus(StrEnum):
-    OPEN = "open"
-    SIGNED = "signed"
 
 
 def check_half(text: str) -> tuple[int, int]:
@@ -189,8 +183,7 @@ async def _load(session: AsyncSession, assessment_id: int, *, lock: bool) -> Ass
 
 
 def _expect_open(assessment: Assessment) -> None:
-    if assessment.status != AssessmentStatus.OPEN:
-        raise WrongState("assessment.already_signed", year=assessment.year, half=assessment.half)
+    ASSESSMENT_LIFECYCLE.require(assessment, AssessmentStatus.OPEN)
 
 
 async def assessment_for_finding(
@@ -258,7 +251,7 @@ async def sign_assessment(uow: UnitOfWork, manager: User, assessment_id: int) ->
     )
     if not findings:
         raise WrongState("assessment.no_findings", year=assessment.year, half=assessment.half)
-    assessment.status = AssessmentStatus.SIGNED
+    ASSESSMENT_LIFECYCLE.move(assessment, AssessmentStatus.SIGNED)
     assessment.signed_by_id, assessment.signed_at = manager.id, now
     await meet_deadline(
         session,

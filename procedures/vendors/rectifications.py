@@ -21,7 +21,6 @@ from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import (
-    as_text,
     as_time,
     button,
     notify_roles,
@@ -43,7 +42,7 @@ from procedures.vendors.actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
-from procedures.vendors.rules import VendorDeadline
+from procedures.vendors.rules import RECTIFICATION_LIFECYCLE, RectificationStatus, VendorDeadline
 from storage.models import Defect, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Rectification]
@@ -63,15 +62,6 @@ class RectificationRung(StrEnum):
 
 
 RUNGS = tuple(RectificationRung)
-
-
-class RectificationStatus(StrEnum):
-    OPEN = "open"
-    CONFORMING = "conforming"
-    EVALUATING = "evaluating"
-    FORM_SUBMITTED = "form_submitted"
-    REVIEWED = "reviewed"
-    APPROVED = "approved"
 
 
 # the statuses in which the ladder still asks something of someone
@@ -112,12 +102,9 @@ def _expect(
     *statuses: RectificationStatus,
     rung: RectificationRung | None = None,
 ) -> None:
-    if rectification.status not in statuses or (rung is not None and rectification.rung != rung):
-        raise WrongState(
-            "rectification.wrong_step",
-            label=_label(rectification),
-            status=as_text(f"rectification.status.{rectification.status}"),
-        )
+    RECTIFICATION_LIFECYCLE.require(rectification, *statuses)
+    if rung is not None and rectification.rung != rung:
+        raise RECTIFICATION_LIFECYCLE.refusal(rectification)
 
 
 def _event(
@@ -305,7 +292,8 @@ async def confirm_conforming(
     roles.require_role(manager.role_names, MANAGERS)
     rectification = await _load(session, rectification_id)
     _expect(rectification, RectificationStatus.OPEN)
-    rectification.status, rectification.conformed_at = RectificationStatus.CONFORMING, now
+    RECTIFICATION_LIFECYCLE.move(rectification, RectificationStatus.CONFORMING)
+    rectification.conformed_at = now
     await meet_deadline(
         session,
         subject_type=SUBJECT,
@@ -420,10 +408,8 @@ async def escalate_to_evaluation(
         now=now,
         by=manager,
     )
-    rectification.rung, rectification.status = (
-        RectificationRung.EVALUATION,
-        RectificationStatus.EVALUATING,
-    )
+    RECTIFICATION_LIFECYCLE.move(rectification, RectificationStatus.EVALUATING)
+    rectification.rung = RectificationRung.EVALUATION
     _event(session, rectification, "evaluation_requested", now, actor=manager)
     await notify_roles(
         session,
@@ -468,7 +454,7 @@ async def submit_evaluation(
     findings = check_findings(findings)
     rectification.evaluation, rectification.evaluation_score = findings, score
     rectification.evaluated_by_id, rectification.evaluated_at = engineer.id, now
-    rectification.status = RectificationStatus.FORM_SUBMITTED
+    RECTIFICATION_LIFECYCLE.move(rectification, RectificationStatus.FORM_SUBMITTED)
     _event(
         session,
         rectification,
@@ -506,7 +492,7 @@ async def review_evaluation(
     rectification = await _load(session, rectification_id)
     _expect(rectification, RectificationStatus.FORM_SUBMITTED)
     if forward:
-        rectification.status = RectificationStatus.REVIEWED
+        RECTIFICATION_LIFECYCLE.move(rectification, RectificationStatus.REVIEWED)
         rectification.reviewed_by_id, rectification.reviewed_at = manager.id, now
         _event(session, rectification, "evaluation_reviewed", now, actor=manager)
         review = await times_recorded(session, rectification, "evaluation_reviewed")
@@ -544,7 +530,7 @@ async def decide_evaluation(
     rectification = await _load(session, rectification_id)
     _expect(rectification, RectificationStatus.REVIEWED)
     if approve:
-        rectification.status = RectificationStatus.APPROVED
+        RECTIFICATION_LIFECYCLE.move(rectification, RectificationStatus.APPROVED)
         rectification.decided_by_id, rectification.decided_at = office.id, now
         _event(session, rectification, "evaluation_approved", now, actor=office)
         await notify_roles(
@@ -564,7 +550,7 @@ async def decide_evaluation(
 async def _back_to_engineer(
     session: AsyncSession, rectification: Rectification, actor: User, now: dt.datetime, action: str
 ) -> None:
-    rectification.status = RectificationStatus.EVALUATING
+    RECTIFICATION_LIFECYCLE.move(rectification, RectificationStatus.EVALUATING)
     rectification.reviewed_by_id = rectification.reviewed_at = None
     _event(session, rectification, action, now, actor=actor)
     round_ = await times_recorded(session, rectification, action)

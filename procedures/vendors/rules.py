@@ -7,7 +7,61 @@ from enum import StrEnum
 from typing import Final
 
 from procedures.kernel import roles
-from procedures.kernel.rules import DeadlineRule, deadline_table
+from procedures.kernel.errors import WrongState
+from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+from storage.models import Assessment, Rectification
+
+
+class AssessmentStatus(StrEnum):
+    OPEN = "open"
+    SIGNED = "signed"
+
+
+class RectificationStatus(StrEnum):
+    OPEN = "open"
+    CONFORMING = "conforming"
+    EVALUATING = "evaluating"
+    FORM_SUBMITTED = "form_submitted"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+
+
+def _rectification_out_of_turn(rectification: Rectification) -> WrongState:
+    return WrongState(
+        "rectification.wrong_step",
+        label=rectification.number or f"#{rectification.id}",
+        status={"$text": f"rectification.status.{rectification.status}"},
+    )
+
+
+R = RectificationStatus
+# the ladder: conforming at any open rung, or the evaluation form (分承包方服務質量檢查評價表) by
+# the engineer, reviewed by the equipment manager, approved by the management office; either of
+# them may send it back to the engineer
+RECTIFICATION_LIFECYCLE: Final = Lifecycle[RectificationStatus](
+    {
+        R.OPEN: frozenset({R.CONFORMING, R.EVALUATING}),
+        R.EVALUATING: frozenset({R.FORM_SUBMITTED}),
+        R.FORM_SUBMITTED: frozenset({R.REVIEWED, R.EVALUATING}),
+        R.REVIEWED: frozenset({R.APPROVED, R.EVALUATING}),
+        R.CONFORMING: frozenset(),
+        R.APPROVED: frozenset(),
+    },
+    _rectification_out_of_turn,
+)
+
+
+def _assessment_signed(assessment: Assessment) -> WrongState:
+    return WrongState("assessment.already_signed", year=assessment.year, half=assessment.half)
+
+
+ASSESSMENT_LIFECYCLE: Final = Lifecycle[AssessmentStatus](
+    {
+        AssessmentStatus.OPEN: frozenset({AssessmentStatus.SIGNED}),
+        AssessmentStatus.SIGNED: frozenset(),
+    },
+    _assessment_signed,
+)
 
 
 class VendorDeadline(StrEnum):

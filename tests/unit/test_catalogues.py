@@ -19,18 +19,21 @@ from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholde
 from procedures import personal_records
 from procedures.complaints import handling, nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
-from procedures.complaints.common import ComplaintStatus
 from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WINDOW, ComplaintDraft
+from procedures.complaints.rules import ComplaintStatus
 from procedures.consumer_complaints import common
-from procedures.equipment.defects import SEVERITIES, DefectStatus
+from procedures.consumer_complaints.rules import ConsumerComplaintStatus
+from procedures.equipment.defects import SEVERITIES
+from procedures.equipment.rules import DefectStatus
 from procedures.kernel import roles
 from procedures.masterdata import kinds, table
 from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from procedures.returns import goods as return_goods
 from procedures.returns import review as return_review
-from procedures.returns.common import ReturnReason, ReturnStatus, Slot
-from procedures.vendors.assessments import AssessmentStatus
-from procedures.vendors.rectifications import RUNGS, RectificationStatus
+from procedures.returns.common import ReturnReason, Slot
+from procedures.returns.rules import ReturnStatus
+from procedures.vendors.rectifications import RUNGS
+from procedures.vendors.rules import AssessmentStatus, RectificationStatus
 from procedures.vendors.scores import SCORE_CRITERIA
 from reports.complaints import LEDGER_COLUMNS, REMARK_ACTIONS
 from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
@@ -252,7 +255,7 @@ def expansions() -> dict[str, set[str]]:
             "limit",
             "over_limit",
         },
-        "consumer.status.{}": set(common.ConsumerComplaintStatus),
+        "consumer.status.{}": set(ConsumerComplaintStatus),
         "consumer.cause.{}": set(common.CAUSES),
         "consumer.remedy.{}": set(common.REMEDIES),
         "consumer.verdict.{}": set(common.Verdict),

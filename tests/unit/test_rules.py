@@ -3,16 +3,25 @@ one outcome every report reads."""
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 import procedures.rules
 import scheduler.jobs  # noqa: F401 - the process that sweeps loads every record type's rules
 from bot.texts import load_catalogues
+from procedures.complaints import rules as complaint_rules
+from procedures.consumer_complaints import rules as consumer_rules
+from procedures.equipment import rules as equipment_rules
 from procedures.kernel import roles
+from procedures.kernel.errors import WrongState
 from procedures.kernel.rules import DeadlineRule, Outcome, outcome_of
+from procedures.returns import rules as return_rules
+from procedures.returns.rules import ReturnStatus
+from procedures.vendors import rules as vendor_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
@@ -65,3 +74,66 @@ def test_a_second_rule_for_a_declared_kind_is_refused() -> None:
 )
 def test_one_outcome_for_a_deadline(met_at, late, closed_as, as_of, expected) -> None:
     assert outcome_of(met_at, late, closed_as, as_of=as_of) == expected
+
+
+LIFECYCLES = {
+    "complaint": complaint_rules.LIFECYCLE,
+    "return": return_rules.LIFECYCLE,
+    "consumer complaint": consumer_rules.LIFECYCLE,
+    "defect": equipment_rules.DEFECT_LIFECYCLE,
+    "rectification": vendor_rules.RECTIFICATION_LIFECYCLE,
+    "assessment": vendor_rules.ASSESSMENT_LIFECYCLE,
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIFECYCLES))
+def test_every_status_is_reachable_from_the_first_and_the_final_ones_are_the_procedures(
+    name: str,
+) -> None:
+    lifecycle = LIFECYCLES[name]
+    first = next(iter(lifecycle.moves))
+    reached, frontier = {first}, [first]
+    while frontier:
+        for target in lifecycle.moves[frontier.pop()]:
+            if target not in reached:
+                reached.add(target)
+                frontier.append(target)
+    assert reached == set(lifecycle.moves)
+    assert {str(s) for s in lifecycle.final()} <= {
+        "closed",
+        "rejected",
+        "approved",
+        "conforming",
+        "signed",
+    }
+
+
+def test_a_move_the_table_does_not_allow_is_refused_with_the_record_types_words() -> None:
+    request = SimpleNamespace(number="RT-2026-00001", status=ReturnStatus.DELIVERED)
+    with pytest.raises(WrongState) as refused:
+        return_rules.LIFECYCLE.move(request, ReturnStatus.SETTLED)
+    assert (refused.value.text_key, refused.value.params["number"]) == (
+        "return.wrong_step",
+        "RT-2026-00001",
+    )
+    assert request.status == ReturnStatus.DELIVERED
+    return_rules.LIFECYCLE.move(request, ReturnStatus.INSPECTED)
+    assert request.status == ReturnStatus.INSPECTED
+
+
+def test_statuses_change_only_through_their_lifecycle() -> None:
+    """An assignment to a record's status outside the kernel would skip the table."""
+    found = []
+    for path in sorted((ROOT / "procedures").rglob("*.py")):
+        if path.parent.name == "kernel":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                names = target.elts if isinstance(target, ast.Tuple) else [target]
+                found += [
+                    f"{path.relative_to(ROOT)}:{node.lineno}"
+                    for name in names
+                    if isinstance(name, ast.Attribute) and name.attr == "status"
+                ]
+    assert not found, found
