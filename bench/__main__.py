@@ -31,7 +31,7 @@ from sqlalchemy import text
 from telegram import Bot
 
 from bench import quarterly
-from bot.outbox_sender import OutboxSender
+from bot.runtime.outbox_sender import OutboxSender
 from bot.services import build_services
 from core.config import Settings
 from emulator.server import BotApiEmulator, FloodLimits

@@ -13,8 +13,8 @@ import os
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
-from bot.rate_limiter import MessageRateLimiter
-from bot.update_processor import DEFAULT_CONCURRENT_UPDATES
+from bot.runtime.rate_limiter import MessageRateLimiter
+from bot.runtime.update_processor import DEFAULT_CONCURRENT_UPDATES
 from core.config import settings_from
 
 

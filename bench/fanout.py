@@ -16,7 +16,7 @@ import time
 
 from telegram import Bot
 
-from bot.outbox_sender import OutboxSender, Pacing
+from bot.runtime.outbox_sender import OutboxSender, Pacing
 from bot.services import build_services
 from core.config import Settings
 from emulator.server import BotApiEmulator, FloodLimits

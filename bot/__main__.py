@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from emulator.web import WebChat
     from procedures.kernel.clock import Clock
 
-    from .app import BackgroundJobsFactory
+    from .runtime.application import BackgroundJobsFactory
     from .services import Services
 
 logger = logging.getLogger("bot")
@@ -310,7 +310,8 @@ def demo_clock_for(settings: Settings) -> Clock | None:
 
 
 def _run(settings: Settings) -> int:
-    from .app import ALLOWED_UPDATES, build_application, webhook_options
+    from .app import build_application
+    from .runtime.updates import ALLOWED_UPDATES, webhook_options
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

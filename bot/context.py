@@ -18,8 +18,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import User
 
+from .runtime.update_transaction import current_session
 from .services import Services
-from .update_transaction import current_session
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from reports.registry import REPORTS, reports_for
 from ..access import for_command
 from ..context import BotContext
 from ..conversations import cancel_dropping, dialogue
-from ..rendering import send_when_ready
+from ..runtime.rendering import send_when_ready
 
 CONCLUSION = 40
 APPROVE_KEY = "report_approval"

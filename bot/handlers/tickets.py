@@ -28,7 +28,7 @@ from storage.models import (
 
 from ..access import for_command
 from ..context import BotContext, fit_message
-from ..rendering import send_when_ready
+from ..runtime.rendering import send_when_ready
 from .evidence import send_record_photos
 
 # the photos a buyer sent with the complaint (and its label's), and those taken at verification

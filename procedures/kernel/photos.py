@@ -3,8 +3,8 @@ the Telegram file id as received, then the file itself in the file store, by its
 
 A dialogue collects references (a photo's file id, or a document's as `document:<file id>`);
 `add_photos` records them in the record's transaction, each pending download. The download runs
-after the commit, off the dialogue (bot/evidence_fetcher.py), through the functions below with a
-`downloader` handed in: nothing here talks to Telegram.
+after the commit, off the dialogue (bot/runtime/evidence_fetcher.py), through the functions below
+with a `downloader` handed in: nothing here talks to Telegram.
 """
 
 from __future__ import annotations

@@ -10,12 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.app import (
-    AfterSalesApplication,
-    build_application,
-    start_background_work,
-    stop_background_work,
-)
+from bot.app import build_application, start_background_work, stop_background_work
+from bot.runtime.application import AfterSalesApplication
 from bot.services import Services
 from emulator.server import BotApiEmulator
 

@@ -9,9 +9,10 @@ from sqlalchemy import select
 from telegram import Chat as TelegramChat
 from telegram import Message, Update, User
 
-from bot.rendering import Rendering, RenderOnLoop
+from bot.runtime import ptb_internals
+from bot.runtime.rendering import Rendering, RenderOnLoop
+from bot.runtime.update_transaction import current_session, update_session
 from bot.services import Services
-from bot.update_transaction import current_session, update_session
 from emulator.server import BotApiEmulator
 from reports.registry import ReportFiles
 from storage.models import ChatScratchpad, Complaint, ConversationState
@@ -100,7 +101,7 @@ def _update_of(user_id: int, update_id: int) -> Update:
 
 async def test_an_update_commits_its_own_dialogue_state_and_nobody_elses(bot: BotHarness) -> None:
     application = bot.application
-    name, states = next(iter(application._conversation_handler_conversations.items()))
+    name, states = next(iter(ptb_internals.conversations(application).items()))
     mine, theirs = 880_001, 880_002
     # both chats are mid-step in memory; only `mine` is being committed now
     states[(mine, mine)] = "STEP_MINE"
@@ -131,13 +132,15 @@ async def test_an_update_commits_its_own_dialogue_state_and_nobody_elses(bot: Bo
         assert f"[{mine}, {mine}]" in stored and f"[{theirs}, {theirs}]" not in stored
         assert scratch.get(mine) == {"draft": "mine"} and theirs not in scratch
         # the other chat's state is still pending, for its own update to write
-        assert (theirs, theirs) in states._write_access_keys
-        assert theirs in application._user_ids_to_be_updated_in_persistence
+        assert ptb_internals.take_conversation_writes(application, {theirs}) == [
+            (name, (theirs, theirs), "STEP_THEIRS")
+        ]
+        assert ptb_internals.take_data_write(application, "user", theirs) == "update"
     finally:
-        for key in ((mine, mine), (theirs, theirs)):
-            states.data.pop(key, None)
-            states._write_access_keys.discard(key)
-        application._user_ids_to_be_updated_in_persistence -= {mine, theirs}
+        ptb_internals.take_conversation_writes(application, {mine, theirs})
+        ptb_internals.load_conversations(application, [(mine, mine), (theirs, theirs)], {})
+        for user_id in (mine, theirs):
+            ptb_internals.take_data_write(application, "user", user_id)
         application.user_data[mine].clear()
         application.user_data[theirs].clear()
         async with bot.services.session_factory() as session:

@@ -8,7 +8,7 @@ import itertools
 from sqlalchemy import select
 
 from bot.app import build_application, start_background_work, stop_background_work
-from bot.persistence import DatabasePersistence
+from bot.runtime.persistence import DatabasePersistence
 from bot.services import Services
 from core.database import load_samples_if_empty
 from emulator.server import BotApiEmulator

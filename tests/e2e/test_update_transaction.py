@@ -11,8 +11,8 @@ from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
-from bot import persistence
 from bot.handlers import gate
+from bot.runtime import persistence
 from procedures.kernel.errors import WrongState
 from storage.models import Complaint, Photo, ProcessedUpdate
 

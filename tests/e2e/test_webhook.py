@@ -8,7 +8,8 @@ import socket
 
 import httpx
 
-from bot.app import build_application, start_background_work, stop_background_work, webhook_options
+from bot.app import build_application, start_background_work, stop_background_work
+from bot.runtime.updates import webhook_options
 from bot.services import Services
 from emulator.server import BotApiEmulator
 

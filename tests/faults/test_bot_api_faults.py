@@ -13,7 +13,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.outbox_sender import OutboxSender, backoff
+from bot.runtime.outbox_sender import OutboxSender, backoff
 from bot.services import Services
 from emulator.server import BotApiEmulator, FloodLimits
 from procedures.kernel.clock import ManualClock

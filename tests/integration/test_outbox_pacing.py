@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from bot.outbox_sender import OutboxSender, Pacing
+from bot.runtime.outbox_sender import OutboxSender, Pacing
 from bot.services import Services
 from emulator.server import BotApiEmulator, FloodLimits
 from procedures.kernel.outbox import URGENT, notify_users

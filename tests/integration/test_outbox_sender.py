@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from telegram import Bot
 
-from bot.outbox_sender import MAX_ATTEMPTS, OutboxSender, backoff
+from bot.runtime.outbox_sender import MAX_ATTEMPTS, OutboxSender, backoff
 from bot.services import Services
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
 from procedures.kernel.clock import ManualClock

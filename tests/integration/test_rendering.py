@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.rendering import (
+from bot.runtime.rendering import (
     WORKER_NICENESS,
     Rendering,
     RenderInWorkerProcess,

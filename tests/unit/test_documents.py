@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.documents import document_context
-from bot.outbox_sender import PHOTO_KIND
+from bot.runtime.outbox_sender import PHOTO_KIND
 from bot.services import Services
 from procedures.kernel.photos import ALBUM
 from reports.documents import RENDERERS, UnknownDocument, render

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from telegram import Bot, Update
+from telegram import Update
+from telegram.request import BaseRequest, RequestData
 
-from bot.app import AfterSalesBot, ConfirmedAfterCommit
+from bot.runtime.updates import AfterSalesBot, ConfirmedAfterCommit
 
 
 def _raw(update_id: int) -> dict[str, Any]:
@@ -23,27 +25,43 @@ def _raw(update_id: int) -> dict[str, Any]:
     }
 
 
+class _Telegram(BaseRequest):
+    """getUpdates' connection: answers with `seen["answer"]`, keeping what was asked."""
+
+    def __init__(self, seen: dict[str, Any]) -> None:
+        self.seen = seen
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+    ) -> tuple[int, bytes]:
+        self.seen["sent"].append(dict(request_data.parameters if request_data else {}))
+        return 200, json.dumps({"ok": True, "result": list(self.seen["answer"])}).encode()
+
+
 @pytest.fixture
 def polling(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """A bot whose getUpdates answers with `answer`, counting the updates parsed."""
     seen: dict[str, Any] = {"answer": [], "sent": [], "parsed": []}
-
-    async def post(self: Bot, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
-        seen["sent"].append(dict(data or {}))
-        return list(seen["answer"])
-
     real = Update.de_json.__func__  # type: ignore[attr-defined]
 
     def de_json(cls: type[Update], data: Any, bot: Any = None) -> Update:
         seen["parsed"].append(data["update_id"])
         return real(cls, data, bot)
 
-    monkeypatch.setattr(Bot, "_post", post)
     monkeypatch.setattr(Update, "de_json", classmethod(de_json))
     queue = ConfirmedAfterCommit()
     queue.confirm_by_offset = True  # polling: put returns at once
-    bot = AfterSalesBot("1:test")
-    bot._confirmation = queue
+    bot = AfterSalesBot("1:test", confirmation=queue, get_updates_request=_Telegram(seen))
     seen["bot"], seen["queue"] = bot, queue
     return seen
 
@@ -80,14 +98,14 @@ async def test_after_new_updates_came_with_unconfirmed_ones_the_next_fetch_waits
     would send back the same unconfirmed updates after every commit. A fetch that brought new
     updates beside unconfirmed ones makes the next one wait a moment first; one that brought
     none unconfirmed does not."""
-    from bot import app
+    from bot.runtime import updates
 
     pauses: list[float] = []
 
     async def sleep(seconds: float) -> None:
         pauses.append(seconds)
 
-    monkeypatch.setattr(app.asyncio, "sleep", sleep)
+    monkeypatch.setattr(updates.asyncio, "sleep", sleep)
     bot, queue = polling["bot"], polling["queue"]
     polling["answer"] = [_raw(5)]
     (first,) = await bot.get_updates(offset=5)
@@ -98,11 +116,11 @@ async def test_after_new_updates_came_with_unconfirmed_ones_the_next_fetch_waits
     assert pauses == []  # these two are handed over at once
     polling["answer"] = [_raw(5), _raw(6), _raw(7)]
     await bot.get_updates(offset=7)
-    assert pauses == [app.BUSY_FETCH_PAUSE_SECONDS]
+    assert pauses == [updates.BUSY_FETCH_PAUSE_SECONDS]
 
     queue.finished(first)  # all committed: nothing unconfirmed comes back, no pause
     polling["answer"] = [_raw(8)]
     await bot.get_updates(offset=8)
     polling["answer"] = []
     await bot.get_updates(offset=9)
-    assert pauses == [app.BUSY_FETCH_PAUSE_SECONDS] * 2  # the one owed by the fetch of 5, 6, 7
+    assert pauses == [updates.BUSY_FETCH_PAUSE_SECONDS] * 2  # the one owed by the fetch of 5, 6, 7

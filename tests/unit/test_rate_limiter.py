@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.rate_limiter import MessageRateLimiter, is_message
+from bot.runtime.rate_limiter import MessageRateLimiter, is_message
 
 # a chat's or the bot's bucket that refills once in 1,000 s: a request that must wait for it
 # is still waiting when the test looks

@@ -28,10 +28,10 @@ from reports.documents import UnknownDocument
 from storage.db import read_only_sessions
 from storage.models import OutboxMessage, Photo, User
 
-from .albums import send_group, sendable
-from .context import fit_caption, fit_message, render_keyboard
+from ..albums import send_group, sendable
+from ..context import fit_caption, fit_message, render_keyboard
+from ..services import Services
 from .rendering import Renderer, Rendering, RenderOnLoop
-from .services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from telegram import Bot
 from procedures.kernel import photos
 from procedures.kernel.photos import Download, DownloadReport
 
-from .services import Services
+from ..services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -38,10 +38,10 @@ from reports import documents
 from reports.registry import REPORTS, ReportFiles
 from storage.db import make_session_factory, read_only_sessions
 
-from .context import BotContext, fit_caption
-from .documents import reader_context
-from .services import Services
-from .texts import Texts
+from ..context import BotContext, fit_caption
+from ..documents import reader_context
+from ..services import Services
+from ..texts import Texts
 from .update_transaction import after_commit
 
 logger = logging.getLogger(__name__)

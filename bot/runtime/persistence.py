@@ -1,7 +1,7 @@
 """python-telegram-bot persistence in the database, so dialogues survive a restart.
 
 Conversation states and per-user/per-chat scratch data are written at the end of every update,
-in the update's own transaction (bot/update_transaction.py), so a dialogue's step and the
+in the update's own transaction (bot/runtime/update_transaction.py), so a dialogue's step and the
 record it wrote are committed together; two processes can share them. bot_data and callback
 data are not kept: the records are the truth.
 

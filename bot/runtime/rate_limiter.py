@@ -19,10 +19,12 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram._utils.types import JSONDict
 from telegram.ext import AIORateLimiter
 
 from core.config import Settings
+
+# A Bot API answer decoded from JSON, as python-telegram-bot's own (private) alias spells it.
+JSONDict = dict[str, Any]
 
 # Bot API methods that put a message into a chat or change one: what Telegram's limits count.
 MESSAGE_METHOD_PREFIXES = ("send", "copyMessage", "forwardMessage", "editMessage")

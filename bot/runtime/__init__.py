@@ -1,0 +1,1 @@
+"""The delivery runtime: updates in one transaction each, the outbox out, files and documents."""

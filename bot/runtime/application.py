@@ -1,0 +1,256 @@
+"""The Application's delivery runtime: each update in one transaction, the senders beside it.
+
+`build_runtime` builds a python-telegram-bot Application without handlers: the Bot API client,
+the update queue and processor, the persistence, the outbox sender, the evidence fetcher and the
+document desk. `bot.app` adds the chat (handlers, command menu, error replies) on top.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from copy import deepcopy
+from typing import Any, Protocol
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
+
+from procedures.kernel import outbox, photos
+
+from ..context import BotContext
+from ..services import Services
+from . import ptb_internals
+from .evidence_fetcher import EvidenceFetcher, telegram_downloader
+from .outbox_sender import OutboxSender
+from .persistence import DatabasePersistence
+from .rate_limiter import MessageRateLimiter
+from .rendering import DocumentDesk, Renderer, renderer_for
+from .update_processor import DEFAULT_CONCURRENT_UPDATES, PerChatUpdateProcessor, order_keys
+from .update_transaction import (
+    already_processed,
+    committed,
+    mark_processed,
+    take_chat_turn,
+    update_session,
+)
+from .updates import AfterSalesBot, ConfirmedAfterCommit, file_url_for
+
+logger = logging.getLogger(__name__)
+
+
+class BackgroundJobs(Protocol):
+    """What runs on the bot's event loop beside it: the scheduler, when this process runs it."""
+
+    def start(self) -> None: ...
+
+    def shutdown(self, wait: bool = True) -> None: ...
+
+
+# Builds the background jobs on the bot's services; the entry point chooses which, if any.
+BackgroundJobsFactory = Callable[[Services], BackgroundJobs]
+# post_init/post_stop of the Application: called with it when it starts and stops
+Hook = Callable[[Any], Coroutine[Any, Any, None]]
+
+
+class AfterSalesApplication(Application):  # type: ignore[type-arg]
+    """An Application that carries the services and saves dialogue state after every update."""
+
+    def __init__(self, *, services: Services, renderer: Renderer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+        self.documents = DocumentDesk(services, self.bot, renderer)
+        self.outbox_sender = OutboxSender(services, self.bot, renderer=renderer)
+        self.evidence_fetcher = EvidenceFetcher(services, telegram_downloader(self.bot))
+        self.background_jobs_factory: BackgroundJobsFactory | None = None
+        self.background_jobs: BackgroundJobs | None = None
+
+    async def process_update(self, update: object) -> None:
+        """Handle the update in one transaction with its dialogue state and its id."""
+        if not isinstance(update, Update):
+            await super().process_update(update)
+            return
+        queued = fetch = False
+        try:
+            async with update_session(self.services.session_factory) as session:
+                # Another process may hold this chat's turn: wait for it (PostgreSQL).
+                await take_chat_turn(session, order_keys(update))
+                if await already_processed(session, update.update_id):
+                    return  # its effect is committed: a redelivery changes nothing
+                await self.load_dialogue_state(update)
+                await super().process_update(update)
+                await self.persist_update(update)  # a state not kept fails the step too
+                mark_processed(session, update.update_id, self.services.clock.now())
+                await session.commit()
+                # the sender and the fetcher are woken only by an update that gave them work
+                queued = session.info.pop(outbox.QUEUED, False)
+                fetch = session.info.pop(photos.FILES_TO_FETCH, False)
+            committed(session)  # e.g. a requested ledger is rendered now
+        except Exception:
+            # The transaction rolled back: nothing of the update was kept. In polling mode the
+            # update is fetched again only after a restart, so the user is asked to repeat it.
+            logger.exception("update %s could not be committed", update.update_id)
+            await self._tell_try_again(update)
+        finally:
+            queue = self.update_queue
+            if isinstance(queue, ConfirmedAfterCommit):
+                queue.finished(update)
+            if queued:
+                self.services.outbox_ready.set()
+            if fetch:
+                self.evidence_fetcher.ready.set()  # files the update kept are fetched now
+
+    async def load_dialogue_state(self, update: Update) -> None:
+        """Read this chat's conversation states and scratch data as stored: with several
+        processes, another one may have handled the chat's previous update. The scratch data
+        is kept for the persistence's refresh hooks, which python-telegram-bot calls later."""
+        persistence = self.persistence
+        if not isinstance(persistence, DatabasePersistence):
+            return
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        user_id = update.effective_user.id if update.effective_user else None
+        candidates: list[tuple[int, ...]] = []
+        scratchpads: list[tuple[str, int]] = []
+        if chat_id is not None and user_id is not None:
+            candidates.append((chat_id, user_id))
+        if chat_id is not None:
+            candidates.append((chat_id,))
+            scratchpads.append(("chat", chat_id))
+        if user_id is not None:
+            candidates.append((user_id,))
+            scratchpads.append(("user", user_id))
+        names = list(ptb_internals.conversations(self))
+        stored = await persistence.load_for_update(names, candidates, scratchpads)
+        ptb_internals.load_conversations(self, candidates, stored)
+
+    async def persist_update(self, update: Update) -> None:
+        """Write this update's dialogue state, and only this update's, in its transaction.
+
+        python-telegram-bot's `update_persistence` writes whatever any update left pending;
+        with updates of other chats running at the same time, that would commit their
+        half-done state in this update's transaction. Keys of this update's chat and user are
+        only ever touched by this update (the update processor gives them one at a time).
+        """
+        persistence = self.persistence
+        if persistence is None:
+            return
+        chat_id = update.effective_chat.id if update.effective_chat else None
+        user_id = update.effective_user.id if update.effective_user else None
+        writes: list[Awaitable[None]] = []
+        if chat_id is not None:
+            pending = ptb_internals.take_data_write(self, "chat", chat_id)
+            if pending == "drop":
+                writes.append(persistence.drop_chat_data(chat_id))
+            elif pending == "update":
+                writes.append(
+                    persistence.update_chat_data(chat_id, deepcopy(self.chat_data[chat_id]))
+                )
+        if user_id is not None:
+            pending = ptb_internals.take_data_write(self, "user", user_id)
+            if pending == "drop":
+                writes.append(persistence.drop_user_data(user_id))
+            elif pending == "update":
+                writes.append(
+                    persistence.update_user_data(user_id, deepcopy(self.user_data[user_id]))
+                )
+        own_ids = {own for own in (chat_id, user_id) if own is not None}
+        for name, key, state in ptb_internals.take_conversation_writes(self, own_ids):
+            writes.append(persistence.update_conversation(name=name, key=key, new_state=state))
+        # one after another: they share the update's session; every one is awaited, and the
+        # first failure then fails the update, whose transaction is not committed
+        failures = []
+        for write in writes:
+            try:
+                await write
+            except Exception as error:
+                failures.append(error)
+        if failures:
+            raise failures[0]
+
+    async def update_persistence(self) -> None:
+        """While running, every update writes its own state (persist_update); writing all that
+        is pending from here would commit other updates' half-done state. On shutdown, after
+        the last update, whatever is left is written."""
+        if self.running:
+            return
+        await super().update_persistence()
+
+    def start_delivery(self) -> None:
+        """The outbox sender, the evidence fetcher and the background jobs start."""
+        self.outbox_sender.start()
+        self.evidence_fetcher.start()
+        if self.background_jobs_factory is not None:
+            self.background_jobs = self.background_jobs_factory(self.services)
+            self.background_jobs.start()
+
+    async def stop_delivery(self) -> None:
+        """Stops the background jobs; the sender finishes its row while the bot can still send."""
+        if self.background_jobs is not None:
+            self.background_jobs.shutdown(wait=False)
+            release = getattr(self.background_jobs, "release_leadership", None)
+            if release is not None:
+                await release()
+            self.background_jobs = None
+        await self.evidence_fetcher.stop()
+        await self.outbox_sender.stop()
+        await self.documents.stop()
+
+    async def _tell_try_again(self, update: Update) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        user = update.effective_user
+        language = self.services.texts.language_for(None, user.language_code if user else None)
+        with contextlib.suppress(TelegramError):
+            await self.bot.send_message(
+                chat.id, self.services.texts.get(language, "gate.try_again")
+            )
+
+
+def build_runtime(
+    services: Services,
+    token: str,
+    *,
+    base_url: str,
+    post_init: Hook,
+    post_stop: Hook,
+    background_jobs: BackgroundJobsFactory | None = None,
+    poll_timeout: float = 10.0,
+    concurrent_updates: int = DEFAULT_CONCURRENT_UPDATES,
+    renderer: Renderer | None = None,
+) -> AfterSalesApplication:
+    """The Application on `services`, without handlers; documents are rendered by `renderer`
+    (by default in a worker process where the database can be opened there, `renderer_for`)."""
+    queue = ConfirmedAfterCommit()
+    bot = AfterSalesBot(
+        token,
+        confirmation=queue,
+        base_url=base_url,
+        base_file_url=file_url_for(base_url),
+        request=HTTPXRequest(connection_pool_size=256),  # the builder's default
+        get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 5),
+        # Replies and the outbox alike, at Telegram's pace (messages only); a 429 is retried
+        # after its retry_after.
+        rate_limiter=MessageRateLimiter.from_settings(services.settings),
+    )
+    application = (
+        ApplicationBuilder()
+        .application_class(
+            AfterSalesApplication,
+            kwargs={"services": services, "renderer": renderer or renderer_for(services)},
+        )
+        .bot(bot)
+        .context_types(ContextTypes(context=BotContext))
+        .persistence(DatabasePersistence(services.session_factory))
+        # a chat's updates one at a time (ConversationHandler needs that), chats side by side
+        .concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
+        .update_queue(queue)
+        .post_init(post_init)
+        .post_stop(post_stop)
+        .build()
+    )
+    assert isinstance(application, AfterSalesApplication)
+    application.background_jobs_factory = background_jobs
+    return application
