@@ -38,9 +38,10 @@ from procedures.returns.actions import (
     SendReturnSlip,
     SignReturn,
 )
-from procedures.returns.common import ReturnReason, load_return, status_key
+from procedures.returns.common import load_return, status_key
 from procedures.returns.goods import Inspection
 from procedures.returns.queries import buttons_for
+from procedures.returns.rules import ReturnReason
 from storage.models import ReturnRequest, User
 
 from ..context import BotContext, edit_query_message

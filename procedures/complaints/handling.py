@@ -27,7 +27,13 @@ from procedures.complaints.nonconforming import (
     suspend_sales_elsewhere,
 )
 from procedures.complaints.queries import is_on_hold, other_holds_on
-from procedures.complaints.rules import LIFECYCLE, ComplaintDeadline, ComplaintStatus
+from procedures.complaints.rules import (
+    HOLD_LIFTERS,
+    LIFECYCLE,
+    VERIFIERS,
+    ComplaintDeadline,
+    ComplaintStatus,
+)
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.deadlines import meet_deadline, waive_deadline
@@ -41,9 +47,6 @@ from procedures.returns import start_quality_return
 from storage.models import BatchHold, Complaint, Deadline, User
 
 SUPPLIER_ANSWER_WITHIN = dt.timedelta(days=7)
-VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
-# the warehouse confirms the lift (倉庫…解除該產品的暫停發貨)
-HOLD_LIFTERS = frozenset({roles.WAREHOUSE})
 
 
 async def tell_complainant(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.complaints import rules
 from procedures.complaints.actions import TakeComplaint
 from procedures.complaints.common import SUBJECT, subject_params
-from procedures.complaints.rules import ComplaintStatus
+from procedures.complaints.rules import FILING_STAFF, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
@@ -46,8 +46,6 @@ HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
 HOLD_SCOPES = ("product", "lot")
 HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
-# Who may file for a customer.
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.QUALITY})
 # complaints.quantity is a 32-bit Integer column
 MAX_QUANTITY = 2**31 - 1
 NAME_LENGTH = column_length(Complaint.complainant_name)

@@ -26,17 +26,12 @@ from procedures.consumer_complaints.actions import (
 )
 from procedures.consumer_complaints.common import (
     CAUSES,
-    DECIDERS,
     DECISION_VERDICTS,
     DEFAULT_ANSWER_WITHIN,
     DEFAULT_DECISION_WITHIN,
-    FILING_STAFF,
     GOODS_BACK,
-    GOODS_BACK_READERS,
-    JUDGES,
     REMEDIES,
     SUBJECT,
-    SUMMARY_READERS,
     Verdict,
     _params,
     check_answer,
@@ -44,7 +39,12 @@ from procedures.consumer_complaints.common import (
 )
 from procedures.consumer_complaints.intake import _open
 from procedures.consumer_complaints.rules import (
+    DECIDERS,
+    FILING_STAFF,
+    GOODS_BACK_READERS,
+    JUDGES,
     LIFECYCLE,
+    SUMMARY_READERS,
     ConsumerComplaintStatus,
     ConsumerDeadline,
 )

@@ -16,7 +16,6 @@ from procedures.consumer_complaints.actions import (
 )
 from procedures.consumer_complaints.common import (
     DEFAULT_ANSWER_WITHIN,
-    FILING_STAFF,
     NAME_LENGTH,
     PRODUCT_BUTTONS,
     PRODUCT_TEXT_LENGTH,
@@ -26,7 +25,7 @@ from procedures.consumer_complaints.common import (
     check_contact,
     check_description,
 )
-from procedures.consumer_complaints.rules import ConsumerComplaintStatus
+from procedures.consumer_complaints.rules import FILING_STAFF, ConsumerComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput

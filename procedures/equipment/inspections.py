@@ -23,7 +23,7 @@ from procedures.equipment import rules, systems
 from procedures.equipment.actions import BeginRepair, RecordInspection
 from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, check_severity, open_defect
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
-from procedures.equipment.rules import DefectStatus, EquipmentDeadline
+from procedures.equipment.rules import INSPECTORS, DefectStatus, EquipmentDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
 from procedures.kernel.deadlines import meet_deadline, open_deadline
@@ -108,10 +108,6 @@ async def schedule_inspections(
             )
             created += 1
     return created
-
-
-# who may record any system's inspection; the staff named for a system may record its own
-INSPECTORS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
 
 
 async def inspection_for_recording(

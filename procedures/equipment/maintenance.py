@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.patrols import find_asset
+from procedures.equipment.rules import VENDORS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_of
 from procedures.kernel.errors import NotAllowed
@@ -24,7 +25,6 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import Contract, Defect, EquipmentAsset, MaintenanceVisit, User
 
 MAX_VISIT_NOTE = 1000
-VENDORS = frozenset({roles.VENDOR})
 
 
 async def contracts_in_force(

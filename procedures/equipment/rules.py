@@ -86,3 +86,42 @@ INSPECTION: Final = DeadlineRule(
 )
 
 DEADLINES: Final = deadline_table(REPAIR, INSPECTION)
+
+
+# --- who may read and act
+
+VENDORS = frozenset({roles.VENDOR})
+
+# who may record any system's inspection; the staff named for a system may record its own
+INSPECTORS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
+
+TECHNICIANS = frozenset({roles.TECHNICIAN})
+
+# Who may verify any defect's repair, not only one they reported (seed: the supervisor checks and
+# chases the repairs, the manager coordinates the vendors).
+REPAIR_OVERSEERS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
+
+# who reads a defect's record: those who oversee defects, and the vendors (their own)
+DEFECT_READERS = DEFECT_OVERSEERS | {roles.VENDOR}
+
+
+# Who may see every vendor's defects: the property's equipment staff and admins. A vendor's staff
+# see their own vendor's, whatever other role they hold besides.
+DEFECT_OVERSEERS = frozenset(
+    {
+        roles.TECHNICIAN,
+        roles.EQUIPMENT_ENGINEER,
+        roles.EQUIPMENT_SUPERVISOR,
+        roles.EQUIPMENT_MANAGER,
+        roles.MANAGEMENT_OFFICE,
+        roles.ADMIN,
+    }
+)
+
+# the roles whose invitation may name a system
+ROLES_WITH_SYSTEM: Final = frozenset({roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR})
+
+# the role that answers for a system by the seed, whoever else is named for it
+SYSTEM_OWNERS: Final[dict[str, str]] = {"elevator": roles.EQUIPMENT_SUPERVISOR}
+
+FALLBACK_ROLE: Final = roles.EQUIPMENT_MANAGER

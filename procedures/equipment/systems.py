@@ -9,22 +9,14 @@ nobody answers for falls back to the equipment manager, so nothing goes unheard.
 
 from __future__ import annotations
 
-from typing import Final
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.kernel import roles
+from procedures.equipment.rules import FALLBACK_ROLE, ROLES_WITH_SYSTEM, SYSTEM_OWNERS
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.outbox import users_with_roles
 from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from storage.models import User, UserRole, UserSystem
-
-# the roles whose invitation may name a system
-ROLES_WITH_SYSTEM: Final = frozenset({roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR})
-# the role that answers for a system by the seed, whoever else is named for it
-SYSTEM_OWNERS: Final[dict[str, str]] = {"elevator": roles.EQUIPMENT_SUPERVISOR}
-FALLBACK_ROLE: Final = roles.EQUIPMENT_MANAGER
 
 
 def check_system(text: str) -> str:

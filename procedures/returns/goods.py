@@ -35,8 +35,6 @@ from procedures.returns.actions import (
 )
 from procedures.returns.common import (
     SUBJECT,
-    ReturnReason,
-    Slot,
     add_signature,
     load_return,
     missing_signatures,
@@ -44,7 +42,14 @@ from procedures.returns.common import (
     subject_params,
     tell_customer,
 )
-from procedures.returns.rules import LIFECYCLE, ReturnDeadline, ReturnStatus
+from procedures.returns.rules import (
+    LIFECYCLE,
+    QC_STAFF,
+    ReturnDeadline,
+    ReturnReason,
+    ReturnStatus,
+    Slot,
+)
 from storage.models import Batch, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
@@ -61,7 +66,6 @@ SETTLEMENTS = {
 CORRECTIVE_ACTION_WITHIN = dt.timedelta(days=30)
 DEPARTMENT_LENGTH = column_length(ReturnRequest.responsible_department)
 PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
-QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 
 
 def _open(

@@ -23,15 +23,9 @@ from procedures.kernel.text_input import clean_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns.actions import ForwardToLeader, SignReturn
-from procedures.returns.common import (
-    NOT_COUNTED,
-    ReturnReason,
-    subject_params,
-    tell_customer,
-    totals,
-)
+from procedures.returns.common import NOT_COUNTED, subject_params, tell_customer, totals
 from procedures.returns.ratio import RatioCheck, check_ratio
-from procedures.returns.rules import LIFECYCLE, ReturnStatus
+from procedures.returns.rules import FILING_STAFF, LIFECYCLE, ReturnReason, ReturnStatus
 from storage.models import (
     Batch,
     Complaint,
@@ -44,8 +38,6 @@ from storage.models import (
 )
 
 CHANNELS = ("chat", "phone")
-# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
 MAX_LINES = 20
 CENT = Decimal("0.01")
 
