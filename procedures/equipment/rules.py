@@ -101,9 +101,6 @@ TECHNICIANS = frozenset({roles.TECHNICIAN})
 # chases the repairs, the manager coordinates the vendors).
 REPAIR_OVERSEERS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
 
-# who reads a defect's record: those who oversee defects, and the vendors (their own)
-DEFECT_READERS = DEFECT_OVERSEERS | {roles.VENDOR}
-
 
 # Who may see every vendor's defects: the property's equipment staff and admins. A vendor's staff
 # see their own vendor's, whatever other role they hold besides.
@@ -125,3 +122,6 @@ ROLES_WITH_SYSTEM: Final = frozenset({roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_
 SYSTEM_OWNERS: Final[dict[str, str]] = {"elevator": roles.EQUIPMENT_SUPERVISOR}
 
 FALLBACK_ROLE: Final = roles.EQUIPMENT_MANAGER
+
+# who reads a defect's record: those who oversee defects, and the vendors (their own)
+DEFECT_READERS = DEFECT_OVERSEERS | {roles.VENDOR}
