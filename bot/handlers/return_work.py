@@ -16,9 +16,9 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.complaints.intake import check_quantity
 from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.quantities import check_quantity
 from procedures.returns import goods, review
 from procedures.returns.actions import (
     ApproveReturn,

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.intake import find_product
 from procedures.consumer_complaints import rules
 from procedures.consumer_complaints.actions import (
     JudgeConsumerComplaint,
@@ -36,6 +35,7 @@ from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import check_text, cut_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.masterdata.queries import find_product
 from storage.models import Batch, ConsumerComplaint, Product, User
 
 

@@ -24,6 +24,7 @@ from procedures.equipment.actions import (
     RectifyDefect,
     RejectRepair,
 )
+from procedures.equipment.queries import system_staff
 from procedures.equipment.rules import (
     DEFECT_LIFECYCLE,
     DEFECT_OVERSEERS,
@@ -32,7 +33,6 @@ from procedures.equipment.rules import (
     DefectStatus,
     EquipmentDeadline,
 )
-from procedures.equipment.systems import system_staff
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState

@@ -2,7 +2,7 @@
 equipment staff (各系統設備管理人員); the elevators' by the equipment supervisor.
 
 An inspection, its deadline and its reminders go to the staff of the asset's system
-(procedures.equipment.systems): those named for it, for elevators also the equipment
+(procedures.equipment.queries): those named for it, for elevators also the equipment
 supervisors, and the equipment manager when nobody answers for the system. It is recorded with
 what was found: the patrol checklist of the asset's system, a note, photos, and a defect raised
 from any finding the way a patrol raises one. The supervisor's chasing of the elevators'
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment import rules, systems
+from procedures.equipment import queries, rules
 from procedures.equipment.actions import BeginRepair, RecordInspection
 from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, check_severity, open_defect
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
@@ -55,7 +55,7 @@ async def schedule_inspections(
     for system, months in sorted(every_months.items()):
         if months <= 0 or month_index(today) % months:
             continue
-        staff = await systems.system_staff(session, system)
+        staff = await queries.system_staff(session, system)
         assets = await session.scalars(
             select(EquipmentAsset)
             .where(EquipmentAsset.system == system)
@@ -78,7 +78,7 @@ async def schedule_inspections(
                 subject_id=inspection.id,
                 subject_label=f"{asset.code} {period}",
                 rule=rules.INSPECTION,
-                responsible_role=systems.SYSTEM_OWNERS.get(system, rules.INSPECTION.owner),
+                responsible_role=rules.SYSTEM_OWNERS.get(system, rules.INSPECTION.owner),
                 opened_at=now,
                 due_at=due,
                 system=system,
@@ -122,8 +122,8 @@ async def inspection_for_recording(
         raise NotFound("inspection.not_found")
     await session.refresh(inspection, ["asset"])
     if not inspector.role_names & INSPECTORS:
-        named = inspection.asset.system in await systems.systems_of(session, inspector.id)
-        if not (named and inspector.role_names & systems.ROLES_WITH_SYSTEM):
+        named = inspection.asset.system in await queries.systems_of(session, inspector.id)
+        if not (named and inspector.role_names & rules.ROLES_WITH_SYSTEM):
             raise NotAllowed("inspection.not_your_system", asset=inspection.asset.code)
     if inspection.done_at is not None:
         raise WrongState("inspection.already_done", asset=inspection.asset.code)
@@ -227,7 +227,7 @@ async def chase_elevator_defects(
     )
     if not open_defects:
         return 0
-    staff = await systems.system_staff(session, CHASED_SYSTEM)
+    staff = await queries.system_staff(session, CHASED_SYSTEM)
     queued = 0
     for defect in open_defects:
         await session.refresh(defect, ["asset"])

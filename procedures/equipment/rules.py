@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
-from procedures.kernel.errors import WrongState
+from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import button, users_with_roles
 from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, Recipients, deadline_table
 from storage.models import Deadline, Defect, User
@@ -125,3 +125,16 @@ FALLBACK_ROLE: Final = roles.EQUIPMENT_MANAGER
 
 # who reads a defect's record: those who oversee defects, and the vendors (their own)
 DEFECT_READERS = DEFECT_OVERSEERS | {roles.VENDOR}
+
+
+EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
+
+
+def check_system(text: str) -> str:
+    """An equipment system's name as typed (any case), or InvalidInput naming the systems."""
+    system = text.strip().lower()
+    if system not in EQUIPMENT_SYSTEMS:
+        raise InvalidInput(
+            "invite.unknown_system", system=text.strip(), systems=", ".join(EQUIPMENT_SYSTEMS)
+        )
+    return system

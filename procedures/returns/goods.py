@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.intake import check_quantity
 from procedures.kernel import roles
 from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles
+from procedures.kernel.quantities import check_quantity
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.maintenance import contract_figures
+from procedures.equipment.queries import contract_figures
 from procedures.equipment.rules import DefectStatus
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, previous_month
