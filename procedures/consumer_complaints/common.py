@@ -3,7 +3,6 @@ parameters."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -44,9 +43,6 @@ GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
 # who receives the monthly summary: the after-sales head sums up (4.3.4) and hands the month's
 # after-sales information to the business head (4.4)
 SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)
-
-DEFAULT_ANSWER_WITHIN = dt.timedelta(hours=24)
-DEFAULT_DECISION_WITHIN = dt.timedelta(days=3)
 PRODUCT_BUTTONS = 10
 
 NAME_LENGTH = column_length(ConsumerComplaint.consumer_name)

@@ -12,7 +12,6 @@ maintenance (督促) is a daily reminder of every elevator defect the vendor has
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment import rules, systems
 from procedures.equipment.actions import BeginRepair, RecordInspection
-from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, check_severity, open_defect
+from procedures.equipment.defects import check_severity, open_defect
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
+from procedures.equipment.policy import EquipmentPolicy
 from procedures.equipment.rules import DefectStatus, EquipmentDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
@@ -146,8 +146,6 @@ async def record_inspection(
     inspector: User,
     inspection_id: int,
     draft: PatrolDraft,
-    *,
-    repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
 ) -> InspectionOutcome:
     """Store what the inspection found (checklist, note, photos, location); anything abnormal
     opens a defect, due for repair by the severity the inspector gave, that the vendor, the
@@ -196,7 +194,7 @@ async def record_inspection(
             draft.photo_file_ids,
             now,
             severity=check_severity(draft.severity),
-            repair_hours=repair_hours,
+            repair_hours=uow.policy(EquipmentPolicy).repair_hours,
             inspection_id=inspection.id,
         )
     await uow.commit()
