@@ -303,10 +303,17 @@ def config_error(section: type[BaseSettings], error: ValidationError) -> ConfigE
 
 def _field(section: type[BaseSettings], name: str) -> FieldInfo | None:
     """The field whose variable is `name`."""
-    for field_name, field in section.model_fields.items():
-        if name in (field.validation_alias, field_name.upper()):
-            return field
-    return None
+    return next(
+        (field for variable, field in fields_by_variable(section) if variable == name), None
+    )
+
+
+def fields_by_variable(section: type[BaseSettings]) -> list[tuple[str, FieldInfo]]:
+    """A section's fields, each with the name of its variable."""
+    return [
+        (str(field.validation_alias or name.upper()), field)
+        for name, field in section.model_fields.items()
+    ]
 
 
 def settings_from(env: Mapping[str, str | None]) -> Settings:
