@@ -20,7 +20,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from annotated_types import Ge, Le, MaxLen
 from pydantic import AliasGenerator, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from pydantic_settings.sources.utils import parse_env_vars
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -103,6 +109,14 @@ class Settings(BaseSettings):
     @property
     def uses_emulator(self) -> bool:
         return self.bot_token is None
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, **_: Any
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Made in code, a section holds what it is given and its defaults, whatever the
+        environment says; reading the environment is start-up's (core.config.read_section)."""
+        return (init_settings,)
 
     @model_validator(mode="before")
     @classmethod
@@ -260,10 +274,14 @@ def read_section(
 ) -> Section:
     """A settings section from `env` alone, or (without it) from `env_file` overlaid by the process
     environment; a bad value raises ConfigError naming its variable."""
+    sources: tuple[PydanticBaseSettingsSource, ...]
+    if env is not None:
+        sources = (_Given(section, env),)
+    else:  # the process environment first, then the file
+        found = env_file if env_file is not None and env_file.is_file() else None
+        sources = (EnvSettingsSource(section), DotEnvSettingsSource(section, env_file=found))
     try:
-        if env is not None:
-            return section(_build_sources=((_Given(section, env),), {}))
-        return section(_env_file=env_file if env_file is not None and env_file.is_file() else None)
+        return section(_build_sources=(sources, {}))
     except ValidationError as error:
         raise config_error(section, error) from None
 
@@ -272,33 +290,41 @@ def config_error(section: type[BaseSettings], error: ValidationError) -> ConfigE
     """Pydantic's report, several lines long, as one line naming the first bad variable."""
     first = error.errors(include_url=False)[0]
     name = str(first["loc"][0]) if first["loc"] else ""
-    field = _field(section, name)
-    given, kind = first.get("input"), first["type"]
-    if kind == "value_error":
+    if first["type"] == "value_error":  # a validator's own words, the rest of a sentence
         reason = str(first.get("ctx", {}).get("error", first["msg"]))
-        if not name:
-            return ConfigError(reason)
-        return ConfigError(f"{name}{reason}" if reason[:1] in ":=" else f"{name} {reason}")
-    if kind in ("int_parsing", "int_from_float"):
-        return ConfigError(f"{name} must be a whole number, got {given!r}")
-    if kind == "float_parsing":
-        return ConfigError(f"{name} must be a number, got {given!r}")
-    if kind == "bool_parsing":
-        return ConfigError(f"{name} must be true or false, got {given!r}")
-    if kind == "literal_error" and field is not None:
-        choices = ", ".join(str(choice) for choice in get_args(field.annotation))
-        return ConfigError(f"{name} must be one of {choices}, got {given!r}")
-    if kind in ("greater_than_equal", "less_than_equal") and field is not None:
-        low = next((m.ge for m in field.metadata if isinstance(m, Ge)), None)
-        high = next((m.le for m in field.metadata if isinstance(m, Le)), None)
-        if low is None or high is None:
-            low = first.get("ctx", {}).get("ge", low)
-            return ConfigError(f"{name} must be at least {low}, got {given}")
-        return ConfigError(f"{name} must be between {low:g} and {high:g}, got {given}")
-    if kind == "string_too_long" and field is not None:
-        longest = next(m.max_length for m in field.metadata if isinstance(m, MaxLen))
-        return ConfigError(f"{name} must be at most {longest} characters")
-    return ConfigError(f"{name}: {first['msg']}" if name else first["msg"])
+        return ConfigError(
+            f"{name}{reason}" if not name or reason[:1] in ":=" else f"{name} {reason}"
+        )
+    field = _field(section, name)
+    explain = _REASONS.get(first["type"])
+    reason = explain(first, field) if explain is not None and field is not None else None
+    return ConfigError(f"{name} {reason}" if reason else f"{name}: {first['msg']}")
+
+
+def _bounds(error: Any, field: FieldInfo) -> str:
+    low = next((m.ge for m in field.metadata if isinstance(m, Ge)), None)
+    high = next((m.le for m in field.metadata if isinstance(m, Le)), None)
+    if low is None or high is None:  # a bound on the items of a list
+        return f"must be at least {error.get('ctx', {}).get('ge', low)}, got {error['input']}"
+    return f"must be between {low:g} and {high:g}, got {error['input']}"
+
+
+# pydantic's error types, in the words of a sentence naming the variable
+_REASONS: dict[str, Any] = {
+    "int_parsing": lambda error, _: f"must be a whole number, got {error['input']!r}",
+    "int_from_float": lambda error, _: f"must be a whole number, got {error['input']!r}",
+    "float_parsing": lambda error, _: f"must be a number, got {error['input']!r}",
+    "bool_parsing": lambda error, _: f"must be true or false, got {error['input']!r}",
+    "literal_error": lambda error, field: (
+        f"must be one of {', '.join(map(str, get_args(field.annotation)))}, got {error['input']!r}"
+    ),
+    "greater_than_equal": _bounds,
+    "less_than_equal": _bounds,
+    "string_too_long": lambda _, field: (
+        f"must be at most {next(m.max_length for m in field.metadata if isinstance(m, MaxLen))} "
+        "characters"
+    ),
+}
 
 
 def _field(section: type[BaseSettings], name: str) -> FieldInfo | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -14,7 +13,6 @@ from procedures.equipment.policy import EquipmentPolicy
 from procedures.kernel.clock import Clock
 from procedures.kernel.policy import Policies
 from procedures.kernel.unit_of_work import UnitOfWork
-from procedures.vendors.policy import VendorPolicy
 
 
 @dataclass
@@ -43,14 +41,6 @@ class JobServices:
     @property
     def patrol_reminder_hour(self) -> int:
         return self.policies.of(EquipmentPolicy).patrol_reminder_hour
-
-    @property
-    def inspection_months(self) -> Mapping[str, int]:
-        return self.policies.of(EquipmentPolicy).inspection_months
-
-    @property
-    def score_due_day(self) -> int:
-        return self.policies.of(VendorPolicy).score_due_day
 
     def unit_of_work(self) -> UnitOfWork:
         wake = self.outbox_ready.set if self.outbox_ready is not None else None

@@ -43,11 +43,12 @@ from storage.models import (
 SUBJECT = SUBJECT_TYPES[Inspection]
 
 
-async def schedule_inspections(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo, every_months: dict[str, int]
-) -> int:
+async def schedule_inspections(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     """Open this period's inspections (one per asset of each system whose interval falls due
-    this month), each due at the end of the month, for the staff of the asset's system."""
+    this month, as the policy's INSPECTION_MONTHS says), each due at the end of the month, for
+    the staff of the asset's system. The caller commits."""
+    session, now = uow.session, uow.clock.now()
+    every_months = uow.policy(EquipmentPolicy).inspection_months
     today = local_day(now, timezone)
     period = month_of(today)
     _, due = month_bounds(period, timezone)

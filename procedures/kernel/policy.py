@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import AliasGenerator, Field, ValidationInfo, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from procedures.kernel.rules import DeadlineRule
 
@@ -36,6 +36,14 @@ class PolicySection(BaseSettings):
         validate_by_name=True,
         alias_generator=AliasGenerator(validation_alias=str.upper),
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, **_: Any
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Made in code, a section holds what it is given and its defaults, whatever the
+        environment says; reading the environment is start-up's."""
+        return (init_settings,)
 
     @model_validator(mode="before")
     @classmethod
@@ -101,8 +109,7 @@ class Policies:
     def of(self, section: type[Section]) -> Section:
         found = self._sections.get(section)
         if found is None:
-            # the defaults alone, whatever the process environment holds
-            found = self._sections[section] = section.model_construct()
+            found = self._sections[section] = section()
         assert isinstance(found, section)
         return found
 

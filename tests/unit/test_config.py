@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, settings_from
+from core.config import ConfigError, Settings, load_settings, settings_from
 from core.services import load_policies
 from procedures.consumer_complaints.policy import ConsumerComplaintPolicy
 from procedures.equipment.policy import EquipmentPolicy
 from procedures.kernel.policy import Policies
 from procedures.people.policy import PeoplePolicy
+from procedures.returns.policy import ReturnPolicy
 from procedures.vendors.policy import VendorPolicy
 
 
@@ -212,3 +213,21 @@ def test_the_report_command_writes_the_exchange_ratios_and_their_chart(tmp_path:
     by_first = {row[0]: row[1:] for row in rows}
     # the sample customers at the end of October: C002 bought 4,800.00 on 10-08, no exchanges
     assert by_first["C002 康健藥房連鎖"][3:8] == (0.0, 4800.0, "0.00%", "3.00%", "no")
+
+
+def test_start_up_reads_the_env_file_under_the_process_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "TIMEZONE=Asia/Taipei\nLOG_LEVEL=debug\nCORRECTIVE_ACTION_DAYS=14\nOTHER=x\n"
+    )
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    monkeypatch.setenv("CORRECTIVE_ACTION_DAYS", "")  # empty: unset, the file's value holds
+    settings = load_settings(env_file)
+    assert (str(settings.timezone), settings.log_level) == ("Asia/Taipei", "WARNING")
+    policies = load_policies(env_file=env_file)
+    assert policies.of(ReturnPolicy).corrective_action_within == dt.timedelta(days=14)
+    # made in code, settings hold what they are given, whatever the environment says
+    assert Settings().log_level == "INFO"
+    assert ReturnPolicy().corrective_action_within == dt.timedelta(days=30)

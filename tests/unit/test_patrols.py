@@ -297,13 +297,9 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
     supervisor = await make_user(services, "equipment_supervisor")
 
     async def schedule() -> int:
-        async with services.unit_of_work() as uow:
-            created = await schedule_inspections(
-                uow.session,
-                now=uow.clock.now(),
-                timezone=SHANGHAI,
-                every_months={"elevator": 1, "fire_protection": 3},
-            )
+        policies = load_policies({"INSPECTION_MONTHS": "elevator:1,fire_protection:3"})
+        async with replace(services, policies=policies).unit_of_work() as uow:
+            created = await schedule_inspections(uow, timezone=SHANGHAI)
             await uow.commit()
         return created
 
