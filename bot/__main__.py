@@ -18,8 +18,10 @@ from telegram.error import InvalidToken, NetworkError
 from core.config import ConfigError, Settings, load_settings
 from core.database import DatabaseUnavailable, engine_for, prepare_database
 from core.logging import configure_logging
+from core.services import load_policies
 from procedures.kernel import roles
 from procedures.kernel.errors import ProcedureError
+from procedures.kernel.policy import Policies
 from procedures.masterdata import importing, kinds, table
 from procedures.people import invitations
 
@@ -64,12 +66,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
+        policies = load_policies()
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return 2
     redact = configure_logging(settings.log_level, secrets=[settings.bot_token])
     try:
-        return _command(args, settings)
+        return _command(args, settings, policies)
     except DatabaseUnavailable as error:
         print(f"database error: {redact(str(error))}", file=sys.stderr)
         return 1
@@ -90,7 +93,7 @@ def _date(raw: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {raw!r}") from None
 
 
-def _command(args: argparse.Namespace, settings: Settings) -> int:
+def _command(args: argparse.Namespace, settings: Settings, policies: Policies) -> int:
     if args.command == "export":
         if args.end < args.start:
             print("export: --to is before --from", file=sys.stderr)
@@ -98,9 +101,9 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
         if args.out.exists() and (not args.out.is_dir() or any(args.out.iterdir())):
             print(f"export: {args.out} must be a new or empty folder", file=sys.stderr)
             return 2
-        return asyncio.run(_export(settings, args.start, args.end, args.out))
+        return asyncio.run(_export(settings, policies, args.start, args.end, args.out))
     if args.command == "stickers":
-        bot_username, assets = asyncio.run(_sticker_assets(settings, args.bot))
+        bot_username, assets = asyncio.run(_sticker_assets(settings, policies, args.bot))
         from reports.stickers import stickers_pdf
 
         codes = [code for code, _ in assets]
@@ -111,10 +114,12 @@ def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "backup":
         return asyncio.run(_backup(settings, args.out))
     if args.command == "report":
-        return _report(args, settings)
+        return _report(args, settings, policies)
     if args.command == "import":
-        return asyncio.run(_import(settings, args.kind, args.file.name, args.file.read_bytes()))
-    return _run(settings)
+        return asyncio.run(
+            _import(settings, policies, args.kind, args.file.name, args.file.read_bytes())
+        )
+    return _run(settings, policies)
 
 
 async def _backup(settings: Settings, out: Path) -> int:
@@ -131,11 +136,13 @@ async def _backup(settings: Settings, out: Path) -> int:
     return 0
 
 
-async def _import(settings: Settings, kind: str, filename: str, content: bytes) -> int:
+async def _import(
+    settings: Settings, policies: Policies, kind: str, filename: str, content: bytes
+) -> int:
     from .handlers.masterdata import render_rejection_lines
 
     engine = engine_for(settings)
-    services = build_services(settings, engine)
+    services = build_services(settings, engine, policies=policies)
     try:
         await prepare_database(services, engine)
         rows = table.read_table(filename, content)
@@ -167,7 +174,7 @@ async def _import(settings: Settings, kind: str, filename: str, content: bytes) 
     return 0
 
 
-def _report(args: argparse.Namespace, settings: Settings) -> int:
+def _report(args: argparse.Namespace, settings: Settings, policies: Policies) -> int:
     """Render one registered report: the workbook to --out, its chart beside it as .png."""
     from procedures.kernel.calendar import period_type
     from reports.registry import REPORTS
@@ -186,7 +193,7 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     language = args.lang or settings.default_language
-    files = asyncio.run(_render_report(settings, found, period, language))
+    files = asyncio.run(_render_report(settings, policies, found, period, language))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(files.workbook.content)
     print(f"{files.workbook.file_name} written to {args.out}")
@@ -197,11 +204,13 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _render_report(settings: Settings, found: Any, period: str, language: str) -> Any:
+async def _render_report(
+    settings: Settings, policies: Policies, found: Any, period: str, language: str
+) -> Any:
     from .documents import document_context
 
     engine = engine_for(settings)
-    services = build_services(settings, engine)
+    services = build_services(settings, engine, policies=policies)
     try:
         await prepare_database(services, engine)
         async with services.session_factory() as session:
@@ -210,7 +219,9 @@ async def _render_report(settings: Settings, found: Any, period: str, language: 
         await engine.dispose()
 
 
-async def _export(settings: Settings, first: dt.date, last: dt.date, out: Path) -> int:
+async def _export(
+    settings: Settings, policies: Policies, first: dt.date, last: dt.date, out: Path
+) -> int:
     """The records opened from `first` to `last` (whole days in the configured zone)."""
     from reports.export import export_period
 
@@ -218,7 +229,7 @@ async def _export(settings: Settings, first: dt.date, last: dt.date, out: Path) 
     start = dt.datetime.combine(first, dt.time(), zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
     engine = engine_for(settings)
-    services = build_services(settings, engine)
+    services = build_services(settings, engine, policies=policies)
     try:
         await prepare_database(services, engine)
         assert services.file_store is not None
@@ -244,7 +255,7 @@ async def _export(settings: Settings, first: dt.date, last: dt.date, out: Path) 
 
 
 async def _sticker_assets(
-    settings: Settings, bot_username: str | None
+    settings: Settings, policies: Policies, bot_username: str | None
 ) -> tuple[str, list[tuple[str, str]]]:
     """The bot's username and every asset's code and name, for the sticker sheet."""
     from sqlalchemy import select
@@ -254,7 +265,7 @@ async def _sticker_assets(
     if bot_username is None:
         bot_username = await _bot_username(settings)
     engine = engine_for(settings)
-    services = build_services(settings, engine)
+    services = build_services(settings, engine, policies=policies)
     try:
         await prepare_database(services, engine)
         async with services.session_factory() as session:
@@ -309,14 +320,14 @@ def demo_clock_for(settings: Settings) -> Clock | None:
     return DemoClock(demo_state_dir(settings) / "demo-clock")
 
 
-def _run(settings: Settings) -> int:
+def _run(settings: Settings, policies: Policies) -> int:
     from .app import build_application
     from .runtime.updates import ALLOWED_UPDATES, webhook_options
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     engine = engine_for(settings)
-    services = build_services(settings, engine, demo_clock_for(settings))
+    services = build_services(settings, engine, demo_clock_for(settings), policies)
     loop.run_until_complete(prepare_database(services, engine))
 
     emulator = None

@@ -78,6 +78,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             self.services.clock,
             self.services.outbox_ready.set,
             within=current_session(),
+            policies=self.services.policies,
         )
 
     def session(self) -> AbstractAsyncContextManager[AsyncSession]:

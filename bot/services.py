@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.config import Settings
 from core.services import Runtime
 from procedures.kernel.clock import Clock
+from procedures.kernel.policy import Policies
 
 from .texts import Texts
 
@@ -18,7 +19,18 @@ class Services(Runtime):
     texts: Texts
 
 
-def build_services(settings: Settings, engine: AsyncEngine, clock: Clock | None = None) -> Services:
+def build_services(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock | None = None,
+    policies: Policies | None = None,
+) -> Services:
+    """The services on `engine`, with the record types' policies as loaded (else their
+    defaults)."""
     return Services.on_engine(
-        settings, engine, clock, texts=Texts(settings.timezone, settings.default_language)
+        settings,
+        engine,
+        clock,
+        texts=Texts(settings.timezone, settings.default_language),
+        policies=policies if policies is not None else Policies(),
     )

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from procedures.kernel.clock import Clock, SystemClock
+from procedures.kernel.policy import Policies
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.policies import SECTIONS
 from storage.db import make_session_factory
 from storage.files import FileStore, file_store_for
 
-from .config import Settings
+from .config import Settings, read_section
 
 
 @dataclass
@@ -28,6 +32,9 @@ class Runtime:
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event, kw_only=True)
     # Where evidence files are kept by their hash (FILE_STORE).
     file_store: FileStore | None = field(default=None, kw_only=True)
+    # The settings that change each record type's rules (procedures.policies), by section; the
+    # use cases read them from their unit of work. Defaults unless the process loaded them.
+    policies: Policies = field(default_factory=Policies, kw_only=True)
 
     def __post_init__(self) -> None:
         if self.file_store is None:
@@ -51,4 +58,15 @@ class Runtime:
         )
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.session_factory, self.clock, self.outbox_ready.set)
+        return UnitOfWork(
+            self.session_factory, self.clock, self.outbox_ready.set, policies=self.policies
+        )
+
+
+def load_policies(
+    env: Mapping[str, str | None] | None = None, *, env_file: Path | None = Path(".env")
+) -> Policies:
+    """Every record type's policy section, from `env` alone or (without it) from `env_file`
+    overlaid by the process environment, as the settings are; a bad value raises ConfigError
+    naming its variable."""
+    return Policies(read_section(section, env, env_file=env_file) for section in SECTIONS)

@@ -14,7 +14,7 @@ import sys
 from core.config import ConfigError, load_settings
 from core.database import DatabaseUnavailable, engine_for, migrate_when_reachable
 from core.logging import configure_logging
-from core.services import Runtime
+from core.services import Runtime, load_policies
 
 from .runtime import scheduler_for
 
@@ -23,10 +23,11 @@ logger = logging.getLogger("scheduler")
 
 async def run() -> None:
     settings = load_settings()
+    policies = load_policies()
     configure_logging(settings.log_level, secrets=[settings.bot_token])
     engine = engine_for(settings)
     await migrate_when_reachable(engine)
-    scheduler = scheduler_for(Runtime.on_engine(settings, engine))
+    scheduler = scheduler_for(Runtime.on_engine(settings, engine, policies=policies))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -115,12 +115,10 @@ async def report_missed_patrols(services: JobServices) -> int:
 
 async def schedule_inspections(services: JobServices) -> int:
     """Open this month's periodic inspections, each with its deadline."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: inspections.schedule_inspections(
-            session, now=now, timezone=services.timezone, every_months=services.inspection_months
-        ),
-    )
+    async with services.unit_of_work() as uow:
+        created = await inspections.schedule_inspections(uow, timezone=services.timezone)
+        await uow.commit()
+    return created
 
 
 async def chase_elevator_defects(services: JobServices) -> int:
@@ -135,12 +133,10 @@ async def chase_elevator_defects(services: JobServices) -> int:
 
 async def request_vendor_scores(services: JobServices) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month, by a deadline."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: vendor_scores.request_monthly_scores(
-            session, now=now, timezone=services.timezone, due_day=services.score_due_day
-        ),
-    )
+    async with services.unit_of_work() as uow:
+        queued = await vendor_scores.request_monthly_scores(uow, timezone=services.timezone)
+        await uow.commit()
+    return queued
 
 
 async def send_vendor_assessment(services: JobServices) -> int:

@@ -1,4 +1,4 @@
-"""What the jobs need: sessions, the clock and the schedule's settings."""
+"""What the jobs need: sessions, the clock, and the schedule from the record types' policies."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.services import Runtime
+from procedures.equipment.policy import EquipmentPolicy
 from procedures.kernel.clock import Clock
+from procedures.kernel.policy import Policies
 from procedures.kernel.unit_of_work import UnitOfWork
 
 
@@ -19,26 +21,27 @@ class JobServices:
     clock: Clock
     timezone: ZoneInfo
     outbox_ready: asyncio.Event | None = field(default=None)
-    patrol_reminder_hour: int = 17
-    inspection_months: dict[str, int] = field(default_factory=lambda: {"elevator": 1})
-    score_due_day: int = 5
     sweep_interval_seconds: int = 60
+    # the record types' policies as the process loaded them (else their defaults)
+    policies: Policies = field(default_factory=Policies)
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> JobServices:
-        """What the jobs need from a process's runtime, with the schedule from its settings."""
+        """What the jobs need from a process's runtime: its settings and policies."""
         settings = runtime.settings
         return cls(
             runtime.session_factory,
             runtime.clock,
             settings.timezone,
             runtime.outbox_ready,
-            patrol_reminder_hour=settings.patrol_reminder_hour,
-            inspection_months=settings.inspection_months,
-            score_due_day=settings.score_due_day,
             sweep_interval_seconds=settings.sweep_interval_seconds,
+            policies=runtime.policies,
         )
+
+    @property
+    def patrol_reminder_hour(self) -> int:
+        return self.policies.of(EquipmentPolicy).patrol_reminder_hour
 
     def unit_of_work(self) -> UnitOfWork:
         wake = self.outbox_ready.set if self.outbox_ready is not None else None
-        return UnitOfWork(self.session_factory, self.clock, on_commit=wake)
+        return UnitOfWork(self.session_factory, self.clock, on_commit=wake, policies=self.policies)

@@ -397,12 +397,7 @@ async def submit(update: Update, context: BotContext) -> int:
     if draft is None:
         return await _expired(update, context)
     async with context.unit_of_work() as uow:
-        filed = await intake.file_complaint(
-            uow,
-            await context.actor(uow.session),
-            draft,
-            hold_scope=context.services.settings.hold_scope,
-        )
+        filed = await intake.file_complaint(uow, await context.actor(uow.session), draft)
     context.user_data.pop(DRAFT_KEY, None)
     complaint = filed.complaint
     await edit_query_message(

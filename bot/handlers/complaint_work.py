@@ -112,7 +112,6 @@ async def flag_adverse_event(update: Update, context: BotContext) -> None:
             uow,
             await context.actor(uow.session),
             FlagAdverseEvent.unpack(query.data).complaint_id,
-            context.services.settings.adverse_event_report_within,
         )
     await query.answer(
         context.text("complaint.adverse_flagged", number=complaint.number), show_alert=True
@@ -399,7 +398,6 @@ async def _record_verification(
             notes=state.get("notes", ""),
             photo_file_ids=state["photos"],
             timezone=context.services.settings.timezone,
-            supplier_answer_within=context.services.settings.supplier_answer_within,
         )
     context.user_data.pop(VERIFY_KEY, None)
     await query.answer()

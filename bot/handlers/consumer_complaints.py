@@ -249,7 +249,6 @@ async def submit(update: Update, context: BotContext) -> int:
             uow,
             await context.actor(uow.session),
             draft,
-            answer_within=context.services.settings.consumer_answer_within,
         )
     context.user_data.pop(DRAFT_KEY, None)
     key = "consumer.filed" if draft.channel == "chat" else "consumer.filed_for"
@@ -477,7 +476,6 @@ async def enter_words(update: Update, context: BotContext) -> int:
     if not work:
         return await _expired(update, context)
     words = update.effective_message.text or ""  # type: ignore[union-attr]
-    settings = context.services.settings
     complaint_id = work["complaint_id"]
     async with context.unit_of_work() as uow:
         actor = await context.actor(uow.session)
@@ -489,7 +487,6 @@ async def enter_words(update: Update, context: BotContext) -> int:
                 verdict=work["verdict"],
                 remedy=work.get("remedy"),
                 decision=words,
-                answer_within=settings.consumer_answer_within,
             )
             context.user_data.pop(WORK_KEY, None)
             await context.reply(
@@ -508,7 +505,6 @@ async def enter_words(update: Update, context: BotContext) -> int:
                 complaint_id,
                 cause=work["cause"],
                 note=words,
-                decision_within=settings.consumer_decision_within,
             )
             context.user_data.pop(WORK_KEY, None)
             await context.reply(

@@ -100,7 +100,6 @@ async def _issue(
             inviter,
             role,
             party_code=party_code,
-            valid_for=context.services.settings.invitation_validity,
         )
         invitation = issued.invitation
         party = None

@@ -31,6 +31,7 @@ from procedures.equipment.actions import (
     SkipPatrolNote,
 )
 from procedures.equipment.patrols import PatrolDraft
+from procedures.equipment.policy import EquipmentPolicy
 from procedures.kernel.calendar import local_day
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of
@@ -326,7 +327,7 @@ async def finish(update: Update, context: BotContext) -> int:
     if not draft.photo_file_ids:
         await context.reply(update, "patrol.photo_required")
         return PHOTOS
-    hours = context.services.settings.repair_hours
+    hours = context.services.policies.of(EquipmentPolicy).repair_hours
     await context.reply(
         update,
         "patrol.ask_severity",
@@ -352,7 +353,6 @@ async def choose_severity(update: Update, context: BotContext) -> int:
 
 
 async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> int:
-    settings = context.services.settings
     if (inspection_id := _state(context).get("inspection_id")) is not None:
         return await _finish_inspection(update, context, inspection_id, draft)
     async with context.unit_of_work() as uow:
@@ -360,8 +360,7 @@ async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> in
             uow,
             await context.actor(uow.session),
             draft,
-            settings.timezone,
-            repair_hours=settings.repair_hours,
+            context.services.settings.timezone,
         )
     context.user_data.pop(PATROL_KEY, None)
     code, remaining = outcome.asset.code, outcome.remaining
@@ -388,7 +387,6 @@ async def _finish_inspection(
             await context.actor(uow.session),
             inspection_id,
             draft,
-            repair_hours=context.services.settings.repair_hours,
         )
     context.user_data.pop(PATROL_KEY, None)
     code, period = outcome.asset.code, outcome.inspection.period

@@ -205,7 +205,6 @@ async def _record_inspection(update: Update, context: BotContext) -> int:
                 state.get("department"),
                 state.get("person"),
             ),
-            corrective_within=context.services.settings.corrective_action_within,
         )
     context.user_data.pop(INSPECT_KEY, None)
     if update.callback_query:

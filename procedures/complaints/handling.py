@@ -26,6 +26,7 @@ from procedures.complaints.nonconforming import (
     supplier_of,
     suspend_sales_elsewhere,
 )
+from procedures.complaints.policy import ComplaintPolicy
 from procedures.complaints.queries import is_on_hold, other_holds_on
 from procedures.complaints.rules import (
     HOLD_LIFTERS,
@@ -45,8 +46,6 @@ from procedures.kernel.timeline import record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns import start_quality_return
 from storage.models import BatchHold, Complaint, Deadline, User
-
-SUPPLIER_ANSWER_WITHIN = dt.timedelta(days=7)
 
 
 async def tell_complainant(
@@ -124,7 +123,6 @@ async def record_verification(
     notes: str,
     photo_file_ids: list[str] | None = None,
     timezone: ZoneInfo,
-    supplier_answer_within: dt.timedelta = SUPPLIER_ANSWER_WITHIN,
 ) -> VerificationOutcome:
     """Record the (on-site) verification and carry out what its result requires. Without a
     visit, the notes are the reason it was waived: a decision recorded with who took it, which
@@ -180,7 +178,7 @@ async def record_verification(
         outcome = await _after_conforming(session, complaint, now)
     else:
         outcome = await _after_nonconforming(
-            session, complaint, now, timezone, supplier_answer_within
+            session, complaint, now, timezone, uow.policy(ComplaintPolicy).supplier_answer_within
         )
     await close_if_done(session, complaint, now)
     await uow.commit()
@@ -403,9 +401,7 @@ async def record_disposition(
     return complaint
 
 
-async def flag_adverse_event(
-    uow: UnitOfWork, actor: User, complaint_id: int, report_within: dt.timedelta
-) -> Complaint:
+async def flag_adverse_event(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
     """Flag a possible medical-device adverse event (醫療器械不良事件): the quality head is told
     at once and a reporting deadline runs."""
     session, now = uow.session, uow.clock.now()
@@ -414,7 +410,7 @@ async def flag_adverse_event(
     if complaint.adverse_event_at is not None:
         raise WrongState("complaint.already_flagged", number=complaint.number)
     complaint.adverse_event_at, complaint.adverse_event_by_id = now, actor.id
-    due = now + report_within
+    due = now + uow.policy(ComplaintPolicy).adverse_event_report_within
     open_complaint_deadline(session, complaint, rules.ADVERSE_EVENT_REPORT, now, due)
     record_change(
         session,

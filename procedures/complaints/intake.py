@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.complaints import rules
 from procedures.complaints.actions import TakeComplaint
 from procedures.complaints.common import SUBJECT, subject_params
+from procedures.complaints.policy import HOLD_SCOPES, ComplaintPolicy
 from procedures.complaints.rules import FILING_STAFF, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
@@ -45,7 +46,6 @@ VERIFICATION_WINDOW = {
 # 外埠…七天內進行實地核實處理完畢: for an out-of-town buyer the handling, not only the visit, is
 # complete within 7 days (met when the complaint closes).
 HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
-HOLD_SCOPES = ("product", "lot")
 HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
 NAME_LENGTH = column_length(Complaint.complainant_name)
@@ -187,12 +187,11 @@ async def _goods_of(
     )
 
 
-async def file_complaint(
-    uow: UnitOfWork, actor: User, draft: ComplaintDraft, *, hold_scope: str = "product"
-) -> FilingOutcome:
+async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) -> FilingOutcome:
     """Record the complaint, hold the product (or, by the deployment's setting, only the lot),
     start the deadlines, tell QC, the warehouse and the business head."""
     session, now = uow.session, uow.clock.now()
+    hold_scope = uow.policy(ComplaintPolicy).hold_scope
     filing_for_others = draft.channel != "chat"
     if filing_for_others:
         roles.require_role(actor.role_names, FILING_STAFF)

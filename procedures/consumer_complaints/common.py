@@ -3,7 +3,6 @@ parameters."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -35,9 +34,6 @@ REMEDIES = ("return", "exchange", "discount", "mail_back")
 GOODS_BACK = frozenset({"return", "exchange", "mail_back"})
 DECISION_VERDICTS = (Verdict.STANDING, Verdict.NOT_STANDING)
 
-
-DEFAULT_ANSWER_WITHIN = dt.timedelta(hours=24)
-DEFAULT_DECISION_WITHIN = dt.timedelta(days=3)
 PRODUCT_BUTTONS = 10
 
 NAME_LENGTH = column_length(ConsumerComplaint.consumer_name)

@@ -27,8 +27,6 @@ from procedures.consumer_complaints.actions import (
 from procedures.consumer_complaints.common import (
     CAUSES,
     DECISION_VERDICTS,
-    DEFAULT_ANSWER_WITHIN,
-    DEFAULT_DECISION_WITHIN,
     GOODS_BACK,
     REMEDIES,
     SUBJECT,
@@ -38,6 +36,7 @@ from procedures.consumer_complaints.common import (
     load_consumer_complaint,
 )
 from procedures.consumer_complaints.intake import _open
+from procedures.consumer_complaints.policy import ConsumerComplaintPolicy
 from procedures.consumer_complaints.rules import (
     DECIDERS,
     FILING_STAFF,
@@ -161,7 +160,6 @@ async def escalate_to_business_head(
     *,
     cause: str,
     note: str,
-    decision_within: dt.timedelta = DEFAULT_DECISION_WITHIN,
 ) -> EscalationOutcome:
     """After-sales cannot resolve it: the business head decides by a deadline; the consumer is
     told the answer will follow (the first answer, given in time or late)."""
@@ -189,7 +187,7 @@ async def escalate_to_business_head(
         now=now,
         by=actor,
     )
-    due = now + decision_within
+    due = now + uow.policy(ConsumerComplaintPolicy).decision_within
     _open(session, consumer_complaint, rules.DECISION, now, due)
     reached = await _tell_consumer(
         session,
@@ -246,7 +244,6 @@ async def decide(
     verdict: str,
     remedy: str | None,
     decision: str,
-    answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN,
 ) -> DecisionOutcome:
     """The business head decides (經營部研究處理方法): whether it stands and, if so, the remedy;
     after-sales is to give the answer by a deadline."""
@@ -283,7 +280,7 @@ async def decide(
         now=now,
         by=actor,
     )
-    due = now + answer_within
+    due = now + uow.policy(ConsumerComplaintPolicy).answer_within
     _open(session, consumer_complaint, rules.FINAL_ANSWER, now, due)
     await notify_roles(
         session,

@@ -14,7 +14,6 @@ from procedures.consumer_complaints.actions import (
     JudgeConsumerComplaint,
 )
 from procedures.consumer_complaints.common import (
-    DEFAULT_ANSWER_WITHIN,
     NAME_LENGTH,
     PRODUCT_BUTTONS,
     PRODUCT_TEXT_LENGTH,
@@ -24,6 +23,7 @@ from procedures.consumer_complaints.common import (
     check_contact,
     check_description,
 )
+from procedures.consumer_complaints.policy import ConsumerComplaintPolicy
 from procedures.consumer_complaints.rules import FILING_STAFF, ConsumerComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
@@ -66,8 +66,6 @@ async def file_consumer_complaint(
     uow: UnitOfWork,
     actor: User,
     draft: ConsumerComplaintDraft,
-    *,
-    answer_within: dt.timedelta = DEFAULT_ANSWER_WITHIN,
 ) -> FilingOutcome:
     """Record the complaint (a consumer's own in the chat, or a call after-sales took), start
     the first answer's deadline and give after-sales the button to judge it."""
@@ -130,7 +128,7 @@ async def file_consumer_complaint(
         },
     )
     keep_label(session, consumer_complaint, draft.label, actor, now, batch_id=draft.batch_id)
-    due = now + answer_within
+    due = now + uow.policy(ConsumerComplaintPolicy).answer_within
     _open(session, consumer_complaint, rules.FIRST_ANSWER, now, due)
     await notify_roles(
         session,

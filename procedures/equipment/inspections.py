@@ -12,7 +12,6 @@ maintenance (督促) is a daily reminder of every elevator defect the vendor has
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment import queries, rules
 from procedures.equipment.actions import BeginRepair, RecordInspection
-from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, check_severity, open_defect
+from procedures.equipment.defects import check_severity, open_defect
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
+from procedures.equipment.policy import EquipmentPolicy
 from procedures.equipment.rules import INSPECTORS, DefectStatus, EquipmentDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
@@ -43,11 +43,12 @@ from storage.models import (
 SUBJECT = SUBJECT_TYPES[Inspection]
 
 
-async def schedule_inspections(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo, every_months: dict[str, int]
-) -> int:
+async def schedule_inspections(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     """Open this period's inspections (one per asset of each system whose interval falls due
-    this month), each due at the end of the month, for the staff of the asset's system."""
+    this month, as the policy's INSPECTION_MONTHS says), each due at the end of the month, for
+    the staff of the asset's system. The caller commits."""
+    session, now = uow.session, uow.clock.now()
+    every_months = uow.policy(EquipmentPolicy).inspection_months
     today = local_day(now, timezone)
     period = month_of(today)
     _, due = month_bounds(period, timezone)
@@ -142,8 +143,6 @@ async def record_inspection(
     inspector: User,
     inspection_id: int,
     draft: PatrolDraft,
-    *,
-    repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
 ) -> InspectionOutcome:
     """Store what the inspection found (checklist, note, photos, location); anything abnormal
     opens a defect, due for repair by the severity the inspector gave, that the vendor, the
@@ -192,7 +191,7 @@ async def record_inspection(
             draft.photo_file_ids,
             now,
             severity=check_severity(draft.severity),
-            repair_hours=repair_hours,
+            repair_hours=uow.policy(EquipmentPolicy).repair_hours,
             inspection_id=inspection.id,
         )
     await uow.commit()

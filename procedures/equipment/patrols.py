@@ -8,7 +8,6 @@ equipment manager.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,13 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.defects import (
-    DEFAULT_REPAIR_HOURS,
     MAX_NOTE,
     Severity,
     check_severity,
     open_defect,
     repair_due,
 )
+from procedures.equipment.policy import EquipmentPolicy
 from procedures.equipment.rules import TECHNICIANS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
@@ -207,12 +206,11 @@ async def record_patrol(
     technician: User,
     draft: PatrolDraft,
     timezone: ZoneInfo,
-    *,
-    repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
 ) -> PatrolOutcome:
     """Store the check-in; anything abnormal opens a defect the vendor and manager hear of,
     due for repair within the hours of the severity the technician gave."""
     session, now = uow.session, uow.clock.now()
+    repair_hours = uow.policy(EquipmentPolicy).repair_hours
     roles.require_role(technician.role_names, TECHNICIANS)
     asset = await session.get(EquipmentAsset, draft.asset_id)
     if asset is None:

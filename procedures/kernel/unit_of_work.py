@@ -5,16 +5,23 @@ own. A use case run while the bot handles a Telegram update joins the update's t
 savepoint: its `commit()` keeps its changes, a failure undoes only them, and the update's
 transaction commits them together with the dialogue's new state and the update's id. So a step
 and its record are written together or not at all.
+
+The unit of work also carries the process's policy: the settings that change a record type's
+rules, read by the use case as `uow.policy(ReturnPolicy)` (its defaults when none was loaded).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 
 from procedures.kernel.clock import Clock
+from procedures.kernel.policy import Policies, PolicySection
+
+Section = TypeVar("Section", bound=PolicySection)
 
 
 class UnitOfWork:
@@ -25,6 +32,7 @@ class UnitOfWork:
         on_commit: Callable[[], None] | None = None,
         *,
         within: AsyncSession | None = None,
+        policies: Policies | None = None,
     ) -> None:
         self._session_factory = session_factory
         self.clock = clock
@@ -32,7 +40,12 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._within = within
         self._savepoint: AsyncSessionTransaction | None = None
+        self.policies = policies if policies is not None else Policies()
         self.session: AsyncSession
+
+    def policy(self, section: type[Section]) -> Section:
+        """The process's settings for one record type's rules."""
+        return self.policies.of(section)
 
     async def __aenter__(self) -> UnitOfWork:
         if self._within is not None:

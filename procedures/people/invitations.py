@@ -21,9 +21,9 @@ from procedures.kernel.outbox import as_text, notify_users
 from procedures.kernel.text_input import cut_text
 from procedures.kernel.timeline import record_event
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.people.policy import PeoplePolicy
 from procedures.people.users import (
     CODE_BYTES,
-    DEFAULT_INVITATION_VALIDITY,
     FAILED_REDEMPTION_WINDOW,
     MAX_FAILED_REDEMPTIONS,
     NAME_LENGTH,
@@ -175,7 +175,6 @@ async def create_invitation(
     role: str,
     *,
     party_code: str | None = None,
-    valid_for: dt.timedelta = DEFAULT_INVITATION_VALIDITY,
 ) -> IssuedInvitation:
     """A single-use code for `role`; customers and suppliers name their organisation, vendors
     their company, by code; an equipment engineer or supervisor may be named for a system."""
@@ -208,7 +207,7 @@ async def create_invitation(
     issued = await _issue_invitation(
         uow,
         role,
-        valid_for,
+        uow.policy(PeoplePolicy).invitation_validity,
         organisation_id=organisation_id,
         vendor_id=vendor_id,
         system=system,

@@ -42,6 +42,7 @@ from procedures.returns.common import (
     subject_params,
     tell_customer,
 )
+from procedures.returns.policy import ReturnPolicy
 from procedures.returns.rules import (
     LIFECYCLE,
     QC_STAFF,
@@ -63,7 +64,6 @@ SETTLEMENTS = {
     ReturnReason.UNSALABLE: ("exchange",),  # 按原品種予以調換
     ReturnReason.QUALITY: ("exchange", "refund"),
 }
-CORRECTIVE_ACTION_WITHIN = dt.timedelta(days=30)
 DEPARTMENT_LENGTH = column_length(ReturnRequest.responsible_department)
 PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
 
@@ -201,8 +201,6 @@ async def record_inspection(
     actor: User,
     return_id: int,
     inspection: Inspection,
-    *,
-    corrective_within: dt.timedelta = CORRECTIVE_ACTION_WITHIN,
 ) -> ReturnRequest:
     """QC's inspection (4.2.6). Undamaged goods, or a company fault, are signed; a company
     fault names the responsible department and person and opens a corrective action with a
@@ -244,7 +242,7 @@ async def record_inspection(
     add_signature(session, request, Slot.QUALITY, actor, now)
     LIFECYCLE.move(request, ReturnStatus.INSPECTED)
     if inspection.result == "company_fault":
-        due = now + corrective_within
+        due = now + uow.policy(ReturnPolicy).corrective_action_within
         _open(session, request, rules.CORRECTIVE_ACTION, due, now)
         record_change(
             session,

@@ -23,6 +23,7 @@ from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
 from procedures.vendors.actions import BeginScore
+from procedures.vendors.policy import VendorPolicy
 from procedures.vendors.rectifications import RUNGS, vendors
 from procedures.vendors.rules import MANAGERS, VendorDeadline
 from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
@@ -77,7 +78,6 @@ async def measured_figures(
 
 
 VENDOR_SUBJECT = SUBJECT_TYPES[Vendor]
-DEFAULT_SCORE_DUE_DAY = 5
 
 
 def _score_label(vendor: Vendor, period: str) -> str:
@@ -92,15 +92,12 @@ def score_due(now: dt.datetime, timezone: ZoneInfo, due_day: int) -> dt.datetime
     return max(due, now + dt.timedelta(days=1))
 
 
-async def request_monthly_scores(
-    session: AsyncSession,
-    *,
-    now: dt.datetime,
-    timezone: ZoneInfo,
-    due_day: int = DEFAULT_SCORE_DUE_DAY,
-) -> int:
+async def request_monthly_scores(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month, each score
-    with a deadline (the seed: a score not given is chased) met when it is recorded."""
+    with a deadline (the seed: a score not given is chased) met when it is recorded, by the end
+    of the policy's due day. The caller commits."""
+    session, now = uow.session, uow.clock.now()
+    due_day = uow.policy(VendorPolicy).score_due_day
     period = previous_month(now, timezone)
     queued = 0
     for vendor in await vendors(session):

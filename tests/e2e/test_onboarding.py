@@ -8,6 +8,7 @@ import re
 from sqlalchemy import func, select
 
 from procedures.people import invitations, users
+from procedures.people.policy import PeoplePolicy
 from storage.models import Invitation, OutboxMessage, ProcessedUpdate, TimelineEvent, User
 
 from .conftest import BotHarness, Chat, buttons_of
@@ -131,7 +132,7 @@ async def test_an_expired_invitation_is_refused(bot: BotHarness, clock) -> None:
     await make_admin(bot, admin)
     code = await invite(bot, admin, "driver")
     late = bot.chat("Late")
-    clock.advance(bot.services.settings.invitation_validity)
+    clock.advance(bot.services.policies.of(PeoplePolicy).invitation_validity)
     await late.send(f"/start {code}")
     assert await late.expect_text() == "This invitation has expired. Please ask for a new one."
 

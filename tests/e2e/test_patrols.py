@@ -472,6 +472,7 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
 async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_chased(
     bot: BotHarness, clock
 ) -> None:
+    from core.services import load_policies
     from scheduler.jobs import chase_elevator_defects, schedule_inspections
     from scheduler.services import JobServices
     from storage.models import Inspection
@@ -484,7 +485,7 @@ async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_
         bot.services.clock,
         SHANGHAI,
         bot.services.outbox_ready,
-        inspection_months={"elevator": 1},
+        policies=load_policies({"INSPECTION_MONTHS": "elevator:1"}),
     )
     clock.set(dt.datetime(2026, 12, 1, 7, tzinfo=SHANGHAI))
     await schedule_inspections(jobs)

@@ -34,7 +34,7 @@ async def test_a_worker_process_renders_the_ledger_as_the_loop_would(
         pytest.skip("the tests' PostgreSQL schema is chosen per connection, not by the URL")
     url = engine.url.render_as_string(hide_password=False)
     on_url = dataclasses.replace(
-        services, settings=dataclasses.replace(services.settings, database_url=url)
+        services, settings=services.settings.model_copy(update={"database_url": url})
     )
     worker = renderer_for(on_url)
     assert isinstance(worker, RenderInWorkerProcess)

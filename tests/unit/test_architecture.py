@@ -229,3 +229,14 @@ def test_the_checks_see_deferred_and_relative_imports(tmp_path: Path) -> None:
         "procedures.a (procedures/a.py:2) -> procedures.sub.b (procedures/sub/b.py:3)"
         " -> procedures.a"
     ]
+
+
+def test_the_configuration_imports_nothing_from_procedures() -> None:
+    """core.config is the deployment's settings; the record types' policies live beside their
+    rules and the wiring (core.services) loads them."""
+    found = [
+        edge.where
+        for edge in imports_of(ROOT, {"core", "procedures"})
+        if edge.source == "core.config" and edge.target.split(".")[0] == "procedures"
+    ]
+    assert not found, found

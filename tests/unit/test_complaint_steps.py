@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import replace
 
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.services import Services
-from core.config import ConfigError, settings_from
+from core.config import ConfigError
+from core.services import load_policies
 from procedures.complaints import handling, intake, nonconforming, queries
 from procedures.complaints.intake import ComplaintDraft
+from procedures.complaints.policy import ComplaintPolicy
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
@@ -74,9 +77,10 @@ async def staff_file(
         quantity=3,
         description="cracked housing",
     )
-    async with services.unit_of_work() as uow:
+    configured = replace(services, policies=load_policies({"HOLD_SCOPE": hold_scope}))
+    async with configured.unit_of_work() as uow:
         actor = await uow.session.get(User, filer.id)
-        filed = await intake.file_complaint(uow, actor, draft, hold_scope=hold_scope)
+        filed = await intake.file_complaint(uow, actor, draft)
     return filed.complaint
 
 
@@ -265,13 +269,14 @@ async def test_the_hold_covers_the_product_unless_the_deployment_narrows_it_to_t
 
 
 def test_the_hold_scope_setting_is_product_by_default_and_checked() -> None:
-    assert settings_from({}).hold_scope == "product"
-    assert settings_from({"HOLD_SCOPE": "Lot"}).hold_scope == "lot"
+    def policy(env: dict[str, str]) -> ComplaintPolicy:
+        return load_policies(env).of(ComplaintPolicy)
+
+    assert policy({}).hold_scope == "product"
+    assert policy({"HOLD_SCOPE": "Lot"}).hold_scope == "lot"
     with pytest.raises(ConfigError, match="HOLD_SCOPE must be product or lot"):
-        settings_from({"HOLD_SCOPE": "batch"})
-    assert settings_from({"SUPPLIER_ANSWER_DAYS": "10"}).supplier_answer_within == dt.timedelta(
-        days=10
-    )
+        policy({"HOLD_SCOPE": "batch"})
+    assert policy({"SUPPLIER_ANSWER_DAYS": "10"}).supplier_answer_within == dt.timedelta(days=10)
 
 
 async def test_the_warehouse_and_business_head_confirm_the_stop_each_within_its_deadline(

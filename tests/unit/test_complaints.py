@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from core.services import load_policies
 from procedures.complaints import handling, intake, queries
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
@@ -208,14 +210,26 @@ async def test_an_adverse_event_flag_tells_the_quality_head_with_the_configured_
     qc = await make_user(services, "quality")
     head = await make_user(services, "quality_head")
     complaint = await file(services)
-    await act(services, handling.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
+    configured = replace(services, policies=load_policies({"ADVERSE_EVENT_REPORT_DAYS": "15"}))
+    await act(configured, handling.flag_adverse_event, qc, complaint.id)
     (notice,) = await outbox_rows(services, text_key="complaint.adverse_event")
     assert notice.user_id == head.id
     assert (await due_of(services, complaint.id))[
         "adverse_event_report"
-    ] == clock.now() + dt.timedelta(days=20)
+    ] == clock.now() + dt.timedelta(days=15)
     with pytest.raises(WrongState, match="already_flagged"):
-        await act(services, handling.flag_adverse_event, qc, complaint.id, dt.timedelta(days=20))
+        await act(configured, handling.flag_adverse_event, qc, complaint.id)
+
+
+async def test_an_adverse_event_is_reported_within_20_days_unless_configured(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality")
+    complaint = await file(services)
+    await act(services, handling.flag_adverse_event, qc, complaint.id)
+    assert (await due_of(services, complaint.id))[
+        "adverse_event_report"
+    ] == clock.now() + dt.timedelta(days=20)
 
 
 async def test_a_customer_sees_only_their_own_organisations_complaints(

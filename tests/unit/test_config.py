@@ -9,7 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, settings_from
+from core.config import ConfigError, Settings, load_settings, settings_from
+from core.services import load_policies
+from procedures.consumer_complaints.policy import ConsumerComplaintPolicy
+from procedures.equipment.policy import EquipmentPolicy
+from procedures.kernel.policy import Policies
+from procedures.people.policy import PeoplePolicy
+from procedures.returns.policy import ReturnPolicy
+from procedures.vendors.policy import VendorPolicy
+
+
+def configuration_from(env: dict[str, str]) -> Policies:
+    """What start-up reads: the deployment's settings, then every record type's policy."""
+    settings_from(env)
+    return load_policies(env)
 
 
 def test_an_empty_environment_runs_on_sqlite_and_the_emulator() -> None:
@@ -19,7 +32,7 @@ def test_an_empty_environment_runs_on_sqlite_and_the_emulator() -> None:
     assert settings.telegram_api_url == "https://api.telegram.org/bot"
     assert str(settings.timezone) == "Asia/Shanghai"
     assert settings.default_language == "zh-Hant"
-    assert settings.invitation_validity == dt.timedelta(days=7)
+    assert load_policies({}).of(PeoplePolicy).invitation_validity == dt.timedelta(days=7)
 
 
 def test_values_are_read_and_trimmed() -> None:
@@ -67,12 +80,18 @@ def test_values_are_read_and_trimmed() -> None:
 )
 def test_a_bad_value_is_named(name: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        settings_from({name: value})
+        configuration_from({name: value})
 
 
 def test_repair_hours_by_severity_default_and_override_one_at_a_time() -> None:
-    assert settings_from({}).repair_hours == {"urgent": 4, "normal": 48, "low": 168}
-    assert settings_from({"REPAIR_HOURS": " urgent:2 , low:72"}).repair_hours == {
+    assert load_policies({}).of(EquipmentPolicy).repair_hours == {
+        "urgent": 4,
+        "normal": 48,
+        "low": 168,
+    }
+    assert load_policies({"REPAIR_HOURS": " urgent:2 , low:72"}).of(
+        EquipmentPolicy
+    ).repair_hours == {
         "urgent": 2,
         "normal": 48,
         "low": 72,
@@ -80,19 +99,21 @@ def test_repair_hours_by_severity_default_and_override_one_at_a_time() -> None:
 
 
 def test_the_monthly_scores_are_due_by_the_fifth_unless_configured() -> None:
-    assert settings_from({}).score_due_day == 5
-    assert settings_from({"SCORE_DUE_DAY": "10"}).score_due_day == 10
+    assert load_policies({}).of(VendorPolicy).score_due_day == 5
+    assert load_policies({"SCORE_DUE_DAY": "10"}).of(VendorPolicy).score_due_day == 10
 
 
 def test_consumer_complaints_are_answered_in_24_hours_and_decided_in_3_days_unless_configured() -> (
     None
 ):
-    defaults = settings_from({})
-    assert defaults.consumer_answer_within == dt.timedelta(hours=24)
-    assert defaults.consumer_decision_within == dt.timedelta(days=3)
-    configured = settings_from({"CONSUMER_ANSWER_HOURS": "8", "CONSUMER_DECISION_DAYS": "5"})
-    assert configured.consumer_answer_within == dt.timedelta(hours=8)
-    assert configured.consumer_decision_within == dt.timedelta(days=5)
+    defaults = load_policies({}).of(ConsumerComplaintPolicy)
+    assert defaults.answer_within == dt.timedelta(hours=24)
+    assert defaults.decision_within == dt.timedelta(days=3)
+    configured = load_policies({"CONSUMER_ANSWER_HOURS": "8", "CONSUMER_DECISION_DAYS": "5"}).of(
+        ConsumerComplaintPolicy
+    )
+    assert configured.answer_within == dt.timedelta(hours=8)
+    assert configured.decision_within == dt.timedelta(days=5)
 
 
 def test_telegrams_pace_is_the_default_and_each_rate_a_setting() -> None:
@@ -192,3 +213,21 @@ def test_the_report_command_writes_the_exchange_ratios_and_their_chart(tmp_path:
     by_first = {row[0]: row[1:] for row in rows}
     # the sample customers at the end of October: C002 bought 4,800.00 on 10-08, no exchanges
     assert by_first["C002 康健藥房連鎖"][3:8] == (0.0, 4800.0, "0.00%", "3.00%", "no")
+
+
+def test_start_up_reads_the_env_file_under_the_process_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "TIMEZONE=Asia/Taipei\nLOG_LEVEL=debug\nCORRECTIVE_ACTION_DAYS=14\nOTHER=x\n"
+    )
+    monkeypatch.setenv("LOG_LEVEL", "warning")
+    monkeypatch.setenv("CORRECTIVE_ACTION_DAYS", "")  # empty: unset, the file's value holds
+    settings = load_settings(env_file)
+    assert (str(settings.timezone), settings.log_level) == ("Asia/Taipei", "WARNING")
+    policies = load_policies(env_file=env_file)
+    assert policies.of(ReturnPolicy).corrective_action_within == dt.timedelta(days=14)
+    # made in code, settings hold what they are given, whatever the environment says
+    assert Settings().log_level == "INFO"
+    assert ReturnPolicy().corrective_action_within == dt.timedelta(days=30)

@@ -21,9 +21,7 @@ from .test_patrols import draft_for, vendor_user
 
 async def schedule(services: Services) -> list[Inspection]:
     async with services.unit_of_work() as uow:
-        await inspections.schedule_inspections(
-            uow.session, now=uow.clock.now(), timezone=SHANGHAI, every_months={"elevator": 1}
-        )
+        await inspections.schedule_inspections(uow, timezone=SHANGHAI)
         await uow.commit()
     async with services.session_factory() as session:
         return list(await session.scalars(select(Inspection).order_by(Inspection.id)))

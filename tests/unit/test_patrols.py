@@ -4,12 +4,14 @@ missed patrols across the configured time zone and midnight, periodic inspection
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from core.services import load_policies
 from procedures.equipment import defects, patrols
 from procedures.equipment.inspections import record_inspection, schedule_inspections
 from procedures.equipment.patrols import PatrolDraft
@@ -212,10 +214,8 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     clock.set(dt.datetime(2026, 11, 10, 9, tzinfo=SHANGHAI))
     draft = await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
     draft.severity = "urgent"
-    hours = {"urgent": 6, "normal": 48, "low": 168}
-    outcome = await act(
-        services, patrols.record_patrol, technician, draft, SHANGHAI, repair_hours=hours
-    )
+    configured = replace(services, policies=load_policies({"REPAIR_HOURS": "urgent:6"}))
+    outcome = await act(configured, patrols.record_patrol, technician, draft, SHANGHAI)
     defect_id = outcome.defect.id
     due = dt.datetime(2026, 11, 10, 15, tzinfo=SHANGHAI)
     assert outcome.repair_due_at == due and outcome.defect.severity == "urgent"
@@ -297,13 +297,9 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
     supervisor = await make_user(services, "equipment_supervisor")
 
     async def schedule() -> int:
-        async with services.unit_of_work() as uow:
-            created = await schedule_inspections(
-                uow.session,
-                now=uow.clock.now(),
-                timezone=SHANGHAI,
-                every_months={"elevator": 1, "fire_protection": 3},
-            )
+        policies = load_policies({"INSPECTION_MONTHS": "elevator:1,fire_protection:3"})
+        async with replace(services, policies=policies).unit_of_work() as uow:
+            created = await schedule_inspections(uow, timezone=SHANGHAI)
             await uow.commit()
         return created
 

@@ -9,6 +9,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import event, func, select
 
 from bot.services import Services
+from core.services import load_policies
 from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
@@ -26,8 +27,7 @@ def job_services(services: Services) -> JobServices:
         services.session_factory,
         services.clock,
         SHANGHAI,
-        patrol_reminder_hour=17,
-        inspection_months={"elevator": 1},
+        policies=load_policies({"PATROL_REMINDER_HOUR": "17", "INSPECTION_MONTHS": "elevator:1"}),
     )
 
 

@@ -5,11 +5,13 @@ nobody is named for falls back to the equipment manager."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from core.services import load_policies
 from procedures.equipment import inspections
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
@@ -69,13 +71,9 @@ async def test_a_systems_defects_inspections_and_reminders_reach_its_staff_or_th
     assert to_manager.user_id == manager.id
 
     clock.set(dt.datetime(2026, 12, 1, 7, tzinfo=SHANGHAI))
-    async with services.unit_of_work() as uow:
-        await inspections.schedule_inspections(
-            uow.session,
-            now=uow.clock.now(),
-            timezone=SHANGHAI,
-            every_months={"elevator": 1, "water_supply": 1, "hvac": 1},
-        )
+    every_month = load_policies({"INSPECTION_MONTHS": "elevator:1,water_supply:1,hvac:1"})
+    async with replace(services, policies=every_month).unit_of_work() as uow:
+        await inspections.schedule_inspections(uow, timezone=SHANGHAI)
         await uow.commit()
     by_asset: dict[str, set[int]] = {}
     for row in await outbox_rows(services, text_key="inspection.scheduled"):

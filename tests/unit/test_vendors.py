@@ -4,11 +4,13 @@ parts of the monthly score."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from core.services import load_policies
 from procedures.kernel import calendar
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
@@ -214,9 +216,7 @@ async def test_the_monthly_score_prefills_what_was_measured(
     }
 
     async with services.unit_of_work() as uow:
-        await vendor_scores.request_monthly_scores(
-            uow.session, now=uow.clock.now(), timezone=SHANGHAI
-        )
+        await vendor_scores.request_monthly_scores(uow, timezone=SHANGHAI)
         await uow.commit()
     requests = await outbox_rows(services, text_key="score.request")
     assert len(requests) == 3 and requests[0].params["period"] == "2026-10"
@@ -613,9 +613,10 @@ async def test_a_monthly_score_not_given_by_the_fifth_is_chased_with_the_manager
     manager = await make_user(services, "equipment_manager")
     office = await make_user(services, "management_office")
 
-    async def run(job, **kwargs) -> None:
-        async with services.unit_of_work() as uow:
-            await job(uow.session, now=uow.clock.now(), **kwargs)
+    async def run(job, env=None, **kwargs) -> None:
+        configured = replace(services, policies=load_policies(env or {}))
+        async with configured.unit_of_work() as uow:
+            await job(uow, **kwargs)
             await uow.commit()
 
     clock.set(dt.datetime(2026, 11, 1, 9, tzinfo=SHANGHAI))
@@ -667,7 +668,7 @@ async def test_a_monthly_score_not_given_by_the_fifth_is_chased_with_the_manager
 
     # next month's request opens next month's deadlines; October's stays open for V003
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
-    await run(vendor_scores.request_monthly_scores, timezone=SHANGHAI, due_day=3)
+    await run(vendor_scores.request_monthly_scores, {"SCORE_DUE_DAY": "3"}, timezone=SHANGHAI)
     async with services.session_factory() as session:
         december = await session.scalar(
             select(Deadline).where(Deadline.subject_label == "V003 2026-11")

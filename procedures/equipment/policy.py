@@ -1,0 +1,62 @@
+"""The settings that change the equipment's rules: repair hours by severity, how often each
+system is inspected, and when technicians hear of assets still unpatrolled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from annotated_types import Ge, Le
+from pydantic import Field, field_validator
+
+from procedures.equipment import rules
+from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
+from procedures.kernel.policy import PolicySection, whole
+
+
+class EquipmentPolicy(PolicySection):
+    # hours a vendor has to repair a defect, by the severity the technician gave it
+    repair_hours: Mapping[str, int] = Field(
+        default=DEFAULT_REPAIR_HOURS, validation_alias=rules.REPAIR.setting
+    )
+    # periodic inspections: equipment system -> every how many months
+    inspection_months: Mapping[str, int] = Field(
+        default_factory=lambda: {"elevator": 1}, validation_alias=rules.INSPECTION.setting
+    )
+    # local hour at which technicians hear of assets still unpatrolled today
+    patrol_reminder_hour: Annotated[int, Ge(0), Le(23)] = 17
+
+    @field_validator("repair_hours", mode="before")
+    @classmethod
+    def _repair_hours(cls, raw: Any) -> Any:
+        """'urgent:4,normal:48,low:168' -> hours by severity; one left out keeps its default."""
+        if not isinstance(raw, str):
+            return raw
+        hours = dict(DEFAULT_REPAIR_HOURS)
+        for severity, count in _pairs(raw, "must look like 'urgent:4,normal:48,low:168'"):
+            if severity not in SEVERITIES:
+                raise ValueError(
+                    f": severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+                )
+            hours[severity] = whole(count, 1, 24 * 365)
+        return hours
+
+    @field_validator("inspection_months", mode="before")
+    @classmethod
+    def _inspection_months(cls, raw: Any) -> Any:
+        """'elevator:1,fire_protection:3' -> {'elevator': 1, 'fire_protection': 3}"""
+        if not isinstance(raw, str):
+            return raw
+        pairs = _pairs(raw, "must look like 'elevator:1,power:6'")
+        return {system: whole(count, 1, 120) for system, count in pairs}
+
+
+def _pairs(raw: str, shape: str) -> list[tuple[str, str]]:
+    """'a:1, b:2' -> [('a', '1'), ('b', '2')]; `shape` says what is wrong otherwise."""
+    pairs = []
+    for part in raw.split(","):
+        name, _, count = part.strip().partition(":")
+        if not name.strip() or not count.strip():
+            raise ValueError(f"{shape}, got {raw!r}")
+        pairs.append((name.strip(), count.strip()))
+    return pairs
