@@ -6,7 +6,7 @@ and state in the procedure."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import Update
 from telegram.ext import (
@@ -32,6 +32,7 @@ from procedures.consumer_complaints.actions import (
     SubmitConsumerComplaint,
 )
 from procedures.consumer_complaints.common import ConsumerComplaintDraft, Verdict
+from procedures.consumer_complaints.queries import ConsumerComplaint
 from procedures.kernel.outbox import as_text, button
 
 from .. import label_photos
@@ -41,9 +42,6 @@ from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.steps import Intake, option_rows, wrong_button
 from ..dialogue.updates import pressed, query_of, text_of
-
-if TYPE_CHECKING:
-    from storage.models import ConsumerComplaint
 
 CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
 VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
@@ -292,7 +290,7 @@ async def _show(update: Update, context: BotContext, complaint: ConsumerComplain
     )
 
 
-Check = Callable[..., Awaitable["ConsumerComplaint"]]
+Check = Callable[..., Awaitable[ConsumerComplaint]]
 Begun = type[JudgeConsumerComplaint | DecideConsumerComplaint | AnswerConsumerComplaint]
 
 

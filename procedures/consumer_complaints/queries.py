@@ -1,10 +1,13 @@
-"""Reading consumer complaints for the chat: the product and lot a draft names."""
+"""Reading consumer complaints for the chat: the record as handlers read it, and the product
+and lot a draft names."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Batch, Product
+from storage.models import Batch, ConsumerComplaint, Product
+
+__all__ = ["ConsumerComplaint", "goods_names", "product_exists"]
 
 
 async def product_exists(session: AsyncSession, product_id: int) -> bool:
