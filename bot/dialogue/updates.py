@@ -12,6 +12,8 @@ from telegram import User as TelegramUser
 
 from procedures.kernel.actions import CallbackAction
 
+from ..context import BotContext, Member
+
 Action = TypeVar("Action", bound=CallbackAction)
 
 
@@ -56,3 +58,10 @@ def user_of(update: Update) -> TelegramUser:
     if update.effective_user is None:
         raise MissingInUpdate("user")
     return update.effective_user
+
+
+def member_of(context: BotContext) -> Member:
+    """The registered member the gate let through (every dialogue's handlers run after it)."""
+    if context.member is None:
+        raise MissingInUpdate("member")
+    return context.member

@@ -27,7 +27,7 @@ from ..context import BotContext, edit_query_message
 from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.steps import Intake, option_rows, wrong_button
-from ..dialogue.updates import pressed, query_of, text_of
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
     9
@@ -44,8 +44,7 @@ step = DRAFTS.step
 @for_command("complain")
 async def start_complaint(update: Update, context: BotContext) -> int | None:
     """A customer starts a complaint for their own organisation; asks for the product."""
-    member = context.member
-    assert member is not None
+    member = member_of(context)
     if member.organisation_id is None:
         await context.reply(update, "common.not_linked")
         return ConversationHandler.END

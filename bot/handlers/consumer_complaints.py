@@ -41,7 +41,7 @@ from ..context import BotContext, edit_query_message
 from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.steps import Intake, option_rows, wrong_button
-from ..dialogue.updates import pressed, query_of, text_of
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
 VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
@@ -64,8 +64,8 @@ step = DRAFTS.step
 @for_command("consumer_complaint")
 async def start_complaint(update: Update, context: BotContext) -> int:
     """A consumer starts a complaint; asks which product."""
-    assert context.member is not None  # the gate lets members only through
-    DRAFTS.begin(context, ConsumerComplaintDraft(consumer_name=context.member.full_name))
+    member = member_of(context)
+    DRAFTS.begin(context, ConsumerComplaintDraft(consumer_name=member.full_name))
     return await _ask_product(update, context)
 
 

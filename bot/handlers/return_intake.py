@@ -32,7 +32,7 @@ from ..context import BotContext
 from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.steps import Intake, option_rows, wrong_button
-from ..dialogue.updates import pressed, query_of, text_of
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 from . import return_record
 
 ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
@@ -50,8 +50,7 @@ async def start_return(update: Update, context: BotContext) -> int | None:
     if context.args:
         await return_record.show_return(update, context)
         return ConversationHandler.END
-    member = context.member
-    assert member is not None
+    member = member_of(context)
     if "customer" not in member.roles:
         await context.reply(update, "return_form.usage_staff")
         return ConversationHandler.END
