@@ -45,11 +45,33 @@ async def retire(
             retired.remove(pressed_id)
         if getattr(query.message, "reply_markup", None) is not None:
             retired.insert(0, pressed_id)
-    if not retired:
-        return
-    chat_id = chat_id_of(update)
     for message_id in retired:
-        try:
-            await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
-        except BadRequest as error:
-            logger.info("the buttons of message %s stay: %s", message_id, error.message)
+        await _take_off(update, context, message_id)
+
+
+async def replace(
+    update: Update,
+    context: BotContext,
+    state: MutableMapping[str, Any],
+    old: int | None,
+    new: int | None,
+) -> None:
+    """A new message of the step carries the buttons `old` did (a photo's acknowledgement with
+    Done, after the previous photo's): `old` loses them, so that one copy stays pressable."""
+    if new is None or new == old:
+        return
+    keep(state, new)
+    if old is not None:
+        kept = state.get(KEYBOARDS, [])
+        if old in kept:
+            kept.remove(old)
+        await _take_off(update, context, old)
+
+
+async def _take_off(update: Update, context: BotContext, message_id: int) -> None:
+    try:
+        await context.bot.edit_message_reply_markup(
+            chat_id_of(update), message_id, reply_markup=None
+        )
+    except BadRequest as error:
+        logger.info("the buttons of message %s stay: %s", message_id, error.message)

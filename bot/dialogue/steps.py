@@ -114,13 +114,15 @@ class Intake(DialogueDraft[Draft]):
 
     def photo_added(self, done: CallbackAction, stay: int) -> Handler:
         """The handler of a photo (or file) at the photo step: kept on the draft, acknowledged
-        with a Done button (once per album), which is one of the step's keyboards."""
+        with a Done button (once per album). The newest acknowledgement's Done is the step's
+        keyboard; the one before it loses its button."""
 
         async def add_photo(update: Update, context: BotContext, draft: Any) -> int:
             state = context.user_data[self.key]
+            before = state.get("ack")
             await keep_photo(update, context, draft.photo_file_ids, state, done)
-            keyboards.keep(state, state.get("ack"))
             self.save(context, draft)
+            await keyboards.replace(update, context, state, before, state.get("ack"))
             return stay
 
         return self.step(add_photo)

@@ -609,9 +609,15 @@ async def test_each_intake_step_that_moves_on_takes_the_previous_keyboard_away(
     (ask_photos,) = await customer.expect()
     assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]
     await bot.emulator.send_photo(bot.token, customer.user_id, b"photo-1")
-    (ack,) = await customer.expect()
-    assert ack["text"].startswith("Photo received (1 photo so far)")
+    (first_ack,) = await customer.expect()
+    assert first_ack["text"].startswith("Photo received (1 photo so far)")
     assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]  # still the step
+    await bot.emulator.send_photo(bot.token, customer.user_id, b"photo-2")
+    (ack,) = await customer.expect()
+    assert ack["text"].startswith("Photo received (2 photos so far)")
+    await bot.emulator.wait_until(lambda: buttons_of(first_ack) == [])  # one Done at a time
+    assert [label for label, _ in buttons_of(ack)] == ["Done"]
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]
     await press(customer, ack, "Done")
     (summary,) = await customer.expect()
     assert buttons_of(ask_photos) == [] and buttons_of(ack) == []  # Done, Skip and the ack's

@@ -112,3 +112,15 @@ async def test_moving_on_takes_the_steps_keyboards_and_the_pressed_one_away() ->
     state = {keyboards.KEYBOARDS: [5, 6]}
     await keyboards.retire(text_update("P-1001"), SimpleNamespace(bot=bot), state)  # type: ignore[arg-type]
     assert bot.edits == [(42, 6, None)]  # a message Telegram will not edit keeps its buttons
+
+
+async def test_a_new_acknowledgement_takes_the_buttons_of_the_one_before() -> None:
+    bot = Bot()
+    context = SimpleNamespace(bot=bot)
+    state: dict[str, Any] = {keyboards.KEYBOARDS: [4, 5]}  # the question, the first photo's
+    await keyboards.replace(text_update(None), context, state, 5, 5)  # type: ignore[arg-type]
+    assert bot.edits == [] and state[keyboards.KEYBOARDS] == [4, 5]  # an album's, edited
+    await keyboards.replace(text_update(None), context, state, 5, 6)  # type: ignore[arg-type]
+    assert bot.edits == [(42, 5, None)] and state[keyboards.KEYBOARDS] == [4, 6]
+    await keyboards.replace(text_update(None), context, state, None, 7)  # type: ignore[arg-type]
+    assert bot.edits == [(42, 5, None)] and state[keyboards.KEYBOARDS] == [4, 6, 7]
