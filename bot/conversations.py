@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Document, PhotoSize, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
@@ -29,6 +29,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import User
 
 from .context import BotContext, edit_query_message
+from .dialogue.updates import message_of, pressed, query_of, text_of
 
 Draft = TypeVar("Draft")
 
@@ -159,15 +160,10 @@ def typed_step(
     asked, recorded = texts
 
     async def begin(update: Update, context: BotContext) -> int:
-        query = update.callback_query
-        assert query is not None
+        record_id = getattr(pressed(update, action), field_name)
         async with context.session() as session:
-            found = await check(
-                session,
-                await context.actor(session),
-                getattr(action.unpack(query.data), field_name),
-            )
-        await query.answer()
+            found = await check(session, await context.actor(session), record_id)
+        await query_of(update).answer()
         context.user_data[name] = {"id": found.id, **remember(update)}
         await context.reply(update, asked, number=found.number, **details(found))
         return state
@@ -182,7 +178,7 @@ def typed_step(
                     uow,
                     await context.actor(uow.session),
                     scratch["id"],
-                    update.effective_message.text,  # type: ignore[union-attr]
+                    text_of(update),
                 )
         except STEP_GONE as error:
             context.user_data.pop(name, None)
@@ -212,13 +208,14 @@ async def keep_photo(
     with a Done button, once per album: an album arrives as one update per photo sharing a media
     group, and each photo after the first updates the album's acknowledgement to the count so
     far. A file over what a bot may download is refused, naming the limit."""
-    message = update.effective_message
-    assert message is not None and (message.photo or message.document)
+    message = message_of(update)
+    item: PhotoSize | Document
     if message.photo:
         item, ref = message.photo[-1], message.photo[-1].file_id
-    else:
-        assert message.document is not None
+    elif message.document is not None:
         item, ref = message.document, document_ref(message.document.file_id)
+    else:  # the photo steps take photos and files only
+        raise ValueError("a photo step got a message with neither photo nor file")
     if too_large(item.file_size):
         await context.reply(
             update,

@@ -15,7 +15,7 @@ import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
@@ -27,10 +27,14 @@ from procedures.kernel.outbox import button
 from procedures.kernel.photos import document_ref
 from procedures.masterdata import labels
 from procedures.masterdata.labels import Barcode, LabelMatch
-from storage.models import Batch
 
-from .context import BotContext, edit_query_message
+from .context import BotContext
 from .conversations import DialogueDraft
+from .dialogue import keyboards
+from .dialogue.updates import message_of, pressed
+
+if TYPE_CHECKING:
+    from storage.models import Batch
 
 log = logging.getLogger(__name__)
 
@@ -81,20 +85,19 @@ def decode_image(content: bytes) -> list[Barcode]:
 def _image_file_id(update: Update) -> tuple[str, int | None]:
     """The photo's largest size within MAX_BYTES, or the image file, with its size if known
     (Telegram's file id, to download)."""
-    message = update.effective_message
-    assert message is not None
+    message = message_of(update)
     if message.photo:
         sizes = [p for p in message.photo if (p.file_size or 0) <= MAX_BYTES] or message.photo[:1]
         return sizes[-1].file_id, sizes[-1].file_size
-    assert message.document is not None
+    if message.document is None:  # the handlers take photos and image files only
+        raise ValueError("a label step got a message with neither photo nor file")
     return message.document.file_id, message.document.file_size
 
 
 def _evidence_ref(update: Update) -> str:
     """The image as evidence is kept: a photo by its file id, an image file as a document."""
     file_id, _ = _image_file_id(update)
-    message = update.effective_message
-    return file_id if message is not None and message.photo else document_ref(file_id)
+    return file_id if message_of(update).photo else document_ref(file_id)
 
 
 async def read_barcodes(update: Update, context: BotContext) -> list[Barcode] | None:
@@ -124,10 +127,12 @@ async def read_barcodes(update: Update, context: BotContext) -> list[Barcode] | 
 class LabelScan:
     """What a label photo gave: the photo's evidence reference (its file id; an image file's is
     `document:…`) and the label held against the master data (None when no UDI was read).
-    `usable` when the product and lot can be taken as they are."""
+    `usable` when the product and lot can be taken as they are; `offer` is the message with the
+    *Use these* button, if one was sent."""
 
     file_id: str
     match: LabelMatch | None
+    offer: int | None = None
 
     @property
     def usable(self) -> bool:
@@ -169,13 +174,14 @@ async def scan_label(
         problem = context.text(match.problem, **params)
         await context.reply(update, "label.problem", read=read, problem=problem)
     else:
-        assert match.batch is not None
-        await context.reply(
+        assert match.batch is not None  # a match without a problem has its lot
+        offer = await context.reply(
             update,
             "label.found",
             read=read,
             buttons=[[button("label.use", UseLabel(batch_id=match.batch.id))]],
         )
+        return LabelScan(file_id=file_id, match=match, offer=offer.message_id)
     return LabelScan(file_id=file_id, match=match)
 
 
@@ -189,8 +195,9 @@ async def label_step(
 ) -> int:
     """A dialogue's handler of a label photo at its product (or lot) step: the draft keeps the
     label read (its `label`) for the *Use these* button and as evidence; the step stays
-    (`step` of the draft). `buyer` is the organisation whose shipments the lot must be among
-    (None: anywhere in the master data)."""
+    (`step` of the draft), and the button is one of its keyboards (it goes when the step
+    does). `buyer` is the organisation whose shipments the lot must be among (None: anywhere
+    in the master data)."""
     draft = drafts.get(context)
     if draft is None:
         return await drafts.expired(update, context)
@@ -199,6 +206,8 @@ async def label_step(
     if evidence is not None:
         draft.label = evidence
         drafts.save(context, draft)
+    if scan is not None:
+        keyboards.keep(context.user_data.get(drafts.key), scan.offer)
     return step(draft)
 
 
@@ -206,16 +215,12 @@ async def take_label(
     update: Update, context: BotContext, label: dict[str, Any] | None, *, buyer: int | None
 ) -> Batch | None:
     """The lot of a pressed *Use these* button (its query already answered), if it is the draft's
-    `label`'s and, for a `buyer`, was shipped to them; the button leaves the message. None,
-    and the user told, for a stale or forged one."""
-    query = update.callback_query
-    assert query is not None
-    batch_id = UseLabel.unpack(query.data).batch_id
+    `label`'s and, for a `buyer`, was shipped to them; the button goes with the step it
+    moves on from. None, and the user told, for a stale or forged one."""
+    batch_id = pressed(update, UseLabel).batch_id
     async with context.session() as session:
         batch = await labels.labelled_batch(session, batch_id, label, organisation_id=buyer)
     if batch is None:
         await context.reply(update, "error.stale_button")
         return None
-    if query.message is not None and getattr(query.message, "text", None):
-        await edit_query_message(update, query.message.text)  # type: ignore[union-attr]
     return batch

@@ -6,16 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import Application, CommandHandler, ConversationHandler
 
-from procedures.complaints import intake
+from procedures.complaints import intake, queries
 from procedures.complaints.actions import (
     CancelComplaint,
     ChooseBatch,
@@ -24,34 +17,27 @@ from procedures.complaints.actions import (
     ChooseProduct,
     ComplaintPhotosDone,
     SubmitComplaint,
-    UseLabel,
 )
 from procedures.complaints.intake import ComplaintDraft
 from procedures.kernel import quantities
 from procedures.kernel.outbox import as_text, button
 from procedures.masterdata import queries as masterdata_queries
-from storage.models import Batch, Organisation, Product
 
 from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import EVIDENCE, DialogueDraft, dialogue, keep_photo, use_buttons
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import Intake, option_rows, wrong_button
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
     9
 )
 DRAFT_KEY = "complaint_intake"
-TEXT = filters.TEXT & ~filters.COMMAND
-IMAGE = filters.PHOTO | filters.Document.IMAGE
 
-
-# --- the draft between steps -----------------------------------------------------------------
-
-
-DRAFTS = DialogueDraft(
-    DRAFT_KEY, ComplaintDraft.from_json, "complain.expired", "complain.cancelled"
-)
-_begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.expired
+DRAFTS = Intake(DRAFT_KEY, ComplaintDraft.from_json, "complain.expired", "complain.cancelled")
+step = DRAFTS.step
 
 
 # --- entry points ----------------------------------------------------------------------------
@@ -60,15 +46,14 @@ _begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.
 @for_command("complain")
 async def start_complaint(update: Update, context: BotContext) -> int | None:
     """A customer starts a complaint for their own organisation; asks for the product."""
-    member = context.member
-    assert member is not None
+    member = member_of(context)
     if member.organisation_id is None:
         await context.reply(update, "common.not_linked")
         return ConversationHandler.END
     draft = ComplaintDraft(
         organisation_id=member.organisation_id, complainant_name=member.full_name
     )
-    _begin(context, draft)
+    DRAFTS.begin(context, draft)
     return await _ask_product(update, context, draft)
 
 
@@ -77,29 +62,23 @@ async def start_complaint_for(update: Update, context: BotContext) -> int | None
     """Staff file for a customer; asks which organisation."""
     async with context.session() as session:
         organisations = await masterdata_queries.customer_organisations(session)
-    buttons = [
-        [
-            button(
-                "common.organisation",
-                ChooseOrganisation(organisation_id=o.id),
-                code=o.code,
-                name=o.name,
-            )
-        ]
-        for o in organisations
-    ]
+    buttons = option_rows(
+        "common.organisation",
+        (
+            (ChooseOrganisation(organisation_id=o.id), {"code": o.code, "name": o.name})
+            for o in organisations
+        ),
+    )
     context.user_data[DRAFT_KEY] = None
     await context.reply(update, "complain.ask_organisation", buttons=buttons)
     return ORGANISATION
 
 
 async def choose_organisation(update: Update, context: BotContext) -> int:
-    """Stores the organisation; asks for the channel."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    organisation_id = ChooseOrganisation.unpack(query.data).organisation_id
-    _begin(context, ComplaintDraft(organisation_id=organisation_id, channel="phone"))
+    """Stores the organisation; asks for the channel (in place of the organisations)."""
+    await query_of(update).answer()
+    organisation_id = pressed(update, ChooseOrganisation).organisation_id
+    DRAFTS.begin(context, ComplaintDraft(organisation_id=organisation_id, channel="phone"))
     buttons = [
         [button(f"complaint.channel.{c}", ChooseChannel(channel=c)) for c in intake.CHANNELS]
     ]
@@ -109,28 +88,20 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
     return CHANNEL
 
 
-async def choose_channel(update: Update, context: BotContext) -> int:
-    """Stores the channel; asks who complained."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    draft.channel = ChooseChannel.unpack(query.data).channel
-    _save(context, draft)
+@step
+async def choose_channel(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    """Stores the channel; asks who complained (in place of the channels)."""
+    draft.channel = pressed(update, ChooseChannel).channel
+    DRAFTS.save(context, draft)
     await edit_query_message(update, context.text("complain.ask_complainant"))
     return COMPLAINANT
 
 
-async def enter_complainant(update: Update, context: BotContext) -> int:
+@step
+async def enter_complainant(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Stores the complainant's name and contact; asks for the product."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    name, contact = intake.check_complainant(update.effective_message.text)  # type: ignore[union-attr]
-    draft.complainant_name, draft.complainant_contact = name, contact
-    _save(context, draft)
+    draft.complainant_name, draft.complainant_contact = intake.check_complainant(text_of(update))
+    DRAFTS.save(context, draft)
     return await _ask_product(update, context, draft)
 
 
@@ -145,45 +116,37 @@ async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraf
     async with context.session() as session:
         products = await masterdata_queries.shipped_products(session, draft.organisation_id)
     if not products and not _by_staff(draft):
-        context.user_data.pop(DRAFT_KEY, None)
-        await context.reply(update, "complain.no_products")
-        return ConversationHandler.END
-    buttons = [
-        [button("complain.product", ChooseProduct(product_id=p.id), code=p.code, name=p.name)]
-        for p in products
-    ]
+        return await DRAFTS.drop(update, context, "complain.no_products")
+    buttons = option_rows(
+        "complain.product",
+        ((ChooseProduct(product_id=p.id), {"code": p.code, "name": p.name}) for p in products),
+    )
     question = "complain.ask_product_staff" if _by_staff(draft) else "complain.ask_product"
-    await context.reply(update, "label.with_hint", question=context.text(question), buttons=buttons)
+    await DRAFTS.ask(
+        update, context, "label.with_hint", question=context.text(question), buttons=buttons
+    )
     return PRODUCT
 
 
-async def choose_product(update: Update, context: BotContext) -> int:
+@step
+async def choose_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Stores the product pressed; asks for the lot."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    product_id = ChooseProduct.unpack(query.data).product_id
+    product_id = pressed(update, ChooseProduct).product_id
     async with context.session() as session:
         shipped = {
             p.id for p in await masterdata_queries.shipped_products(session, draft.organisation_id)
         }
     if product_id not in shipped:  # a forged button
-        await context.reply(update, "error.stale_button")
-        return PRODUCT
+        return await wrong_button(update, context, PRODUCT)
     draft.product_id = product_id
     return await _ask_batch(update, context, draft)
 
 
-async def type_product(update: Update, context: BotContext) -> int:
+@step
+async def type_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Finds the product by the code or name typed (staff: in the whole master data, else
     kept as typed); asks for the lot."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    typed = update.effective_message.text  # type: ignore[union-attr]
+    typed = text_of(update)
     async with context.session() as session:
         if _by_staff(draft):
             product = await masterdata_queries.find_product(session, typed)
@@ -214,75 +177,57 @@ async def scan_label(update: Update, context: BotContext) -> int:
     return await label_photos.label_step(update, context, DRAFTS, buyer=_buyer, step=_goods_step)
 
 
-async def use_label(update: Update, context: BotContext) -> int:
+@step
+async def use_label(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Takes the product and lot of the scanned label; asks for the quantity."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     batch = await label_photos.take_label(update, context, draft.label, buyer=_buyer(draft))
     if batch is None:
         return _goods_step(draft)
     draft.product_id, draft.product_text = batch.product_id, None
     draft.batch_id, draft.lot_text = batch.id, None
-    _save(context, draft)
-    async with context.session() as session:
-        unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
-    await context.reply(update, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
-    return QUANTITY
+    return await _ask_quantity(update, context, draft)
 
 
 async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
-    _save(context, draft)
+    DRAFTS.save(context, draft)
     if draft.product_id is None:  # a product the master data does not know: its lot is typed
-        await context.reply(update, "complain.ask_batch_typed", product=draft.product_text)
+        await DRAFTS.ask(update, context, "complain.ask_batch_typed", product=draft.product_text)
         return BATCH
     async with context.session() as session:
         batches = await masterdata_queries.shipped_batches(
             session, draft.organisation_id, draft.product_id
         )
-    buttons = [
-        [button("complain.lot", ChooseBatch(batch_id=b.id), lot=b.lot_number)] for b in batches
-    ]
-    await context.reply(update, "complain.ask_batch", buttons=buttons)
+    buttons = option_rows(
+        "complain.lot", ((ChooseBatch(batch_id=b.id), {"lot": b.lot_number}) for b in batches)
+    )
+    await DRAFTS.ask(update, context, "complain.ask_batch", buttons=buttons)
     return BATCH
 
 
-async def choose_batch(update: Update, context: BotContext) -> int:
+@step
+async def choose_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Stores the lot pressed; asks for the quantity."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    assert draft.product_id is not None
+    if draft.product_id is None:  # a lot button where the product was typed
+        return await wrong_button(update, context, BATCH)
     async with context.session() as session:
         batches = await masterdata_queries.shipped_batches(
             session, draft.organisation_id, draft.product_id
         )
-    batch_id = ChooseBatch.unpack(query.data).batch_id
+    batch_id = pressed(update, ChooseBatch).batch_id
     if batch_id not in {b.id for b in batches}:
-        await context.reply(update, "error.stale_button")
-        return BATCH
+        return await wrong_button(update, context, BATCH)
     draft.batch_id = batch_id
-    _save(context, draft)
-    async with context.session() as session:
-        unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
-    await context.reply(update, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
-    return QUANTITY
+    return await _ask_quantity(update, context, draft)
 
 
-async def type_batch(update: Update, context: BotContext) -> int:
+@step
+async def type_batch(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """A customer's typed lot must have been shipped to them; staff's is found in the master
     data or kept as typed. Asks for the quantity."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    typed = update.effective_message.text  # type: ignore[union-attr]
+    typed = text_of(update)
     async with context.session() as session:
         if not _by_staff(draft):
-            assert draft.product_id is not None
+            assert draft.product_id is not None  # a customer chooses among shipped products
             batch = await masterdata_queries.find_shipped_batch(
                 session, draft.organisation_id, draft.product_id, typed
             )
@@ -294,78 +239,52 @@ async def type_batch(update: Update, context: BotContext) -> int:
         draft.lot_text = intake.check_lot_text(typed)
     else:
         draft.batch_id = batch.id
-    _save(context, draft)
+    return await _ask_quantity(update, context, draft)
+
+
+async def _ask_quantity(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    """A number with its unit: the product's, named in the question."""
+    DRAFTS.save(context, draft)
     async with context.session() as session:
         unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
-    await context.reply(update, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
+    await DRAFTS.ask(update, context, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
     return QUANTITY
 
 
-async def enter_quantity(update: Update, context: BotContext) -> int:
+@step
+async def enter_quantity(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Stores a positive quantity no larger than was shipped; asks what is wrong."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.session() as session:
-        draft.quantity = await intake.parse_draft_quantity(
-            session,
-            draft,
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
-    _save(context, draft)
-    await context.reply(update, "complain.ask_description")
+        draft.quantity = await intake.parse_draft_quantity(session, draft, text_of(update))
+    DRAFTS.save(context, draft)
+    await DRAFTS.ask(update, context, "complain.ask_description")
     return DESCRIPTION
 
 
-async def enter_description(update: Update, context: BotContext) -> int:
+@step
+async def enter_description(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Stores the description; asks for photos."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    draft.description = intake.check_description(update.effective_message.text)  # type: ignore[union-attr]
-    _save(context, draft)
-    buttons = [
-        [
-            button("common.button.done", ComplaintPhotosDone()),
-            button("common.button.skip", ComplaintPhotosDone()),
-        ]
-    ]
-    await context.reply(update, "complain.ask_photos", buttons=buttons)
+    draft.description = intake.check_description(text_of(update))
+    DRAFTS.save(context, draft)
+    await DRAFTS.ask_photos(update, context, "complain.ask_photos", ComplaintPhotosDone())
     return PHOTOS
 
 
 # --- photos and confirmation -----------------------------------------------------------------
 
 
-async def add_photo(update: Update, context: BotContext) -> int:
-    """Keeps the photo; an album (several photos at once) is acknowledged once."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    await keep_photo(
-        update, context, draft.photo_file_ids, context.user_data[DRAFT_KEY], ComplaintPhotosDone()
-    )
-    _save(context, draft)
-    return PHOTOS
+add_photo = DRAFTS.photo_added(ComplaintPhotosDone(), PHOTOS)
 
 
-async def photos_done(update: Update, context: BotContext) -> int:
+@step
+async def photos_done(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Shows the summary with submit and cancel buttons."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    await context.reply(
+    await DRAFTS.ask_summary(
         update,
+        context,
         "complain.summary",
-        buttons=[
-            [
-                button("complain.submit", SubmitComplaint()),
-                button("complain.cancel", CancelComplaint()),
-            ]
-        ],
+        button("complain.submit", SubmitComplaint()),
+        button("complain.cancel", CancelComplaint()),
         **await _summary(context, draft),
     )
     return CONFIRM
@@ -373,14 +292,13 @@ async def photos_done(update: Update, context: BotContext) -> int:
 
 async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]:
     async with context.session() as session:
-        organisation = await session.get(Organisation, draft.organisation_id)
-        product = await session.get(Product, draft.product_id) if draft.product_id else None
-        batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
-    assert organisation
+        names = await queries.intake_names(
+            session, draft.organisation_id, draft.product_id, draft.batch_id
+        )
     return {
-        "organisation": organisation.name,
-        "product": product.name if product else draft.product_text,
-        "lot": batch.lot_number if batch else draft.lot_text,
+        "organisation": names.organisation,
+        "product": names.product or draft.product_text,
+        "lot": names.lot or draft.lot_text,
         "quantity": draft.quantity,
         "description": draft.description,
         "photos": len(draft.photo_file_ids),
@@ -388,34 +306,26 @@ async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]
     }
 
 
-async def submit(update: Update, context: BotContext) -> int:
+@step
+async def submit(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Files the complaint; answers with its number and the deadlines now running."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.unit_of_work() as uow:
         filed = await intake.file_complaint(uow, await context.actor(uow.session), draft)
-    context.user_data.pop(DRAFT_KEY, None)
     complaint = filed.complaint
-    await edit_query_message(
+    return await DRAFTS.finish(
         update,
-        context.text(
-            "complaint.filed",
-            number=complaint.number,
-            product=complaint.product_label,
-            lot=complaint.lot_label,
-            quantity=complaint.quantity,
-            verify_due=filed.verify_due,
-            opinion_due=filed.opinion_due,
-            shipment_note=""
-            if complaint.shipment_on_file
-            else as_text("complaint.note.shipment_not_on_file"),
-        ),
+        context,
+        "complaint.filed",
+        number=complaint.number,
+        product=complaint.product_label,
+        lot=complaint.lot_label,
+        quantity=complaint.quantity,
+        verify_due=filed.verify_due,
+        opinion_due=filed.opinion_due,
+        shipment_note=""
+        if complaint.shipment_on_file
+        else as_text("complaint.note.shipment_not_on_file"),
     )
-    return ConversationHandler.END
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -423,7 +333,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     return await DRAFTS.cancel(update, context)
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[Any]:
     return dialogue(
         "complaint_intake",
         entry_points=[
@@ -431,43 +341,21 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
             CommandHandler("complain_for", start_complaint_for),
         ],
         states={
-            ORGANISATION: [
-                CallbackQueryHandler(choose_organisation, pattern=ChooseOrganisation.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            CHANNEL: [
-                CallbackQueryHandler(choose_channel, pattern=ChooseChannel.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            COMPLAINANT: [MessageHandler(TEXT, enter_complainant)],
-            PRODUCT: [
-                CallbackQueryHandler(choose_product, pattern=ChooseProduct.pattern()),
-                MessageHandler(TEXT, type_product),
-                MessageHandler(IMAGE, scan_label),
-                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
-            ],
-            BATCH: [
-                CallbackQueryHandler(choose_batch, pattern=ChooseBatch.pattern()),
-                MessageHandler(TEXT, type_batch),
-                MessageHandler(IMAGE, scan_label),
-                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
-            ],
-            QUANTITY: [MessageHandler(TEXT, enter_quantity)],
-            DESCRIPTION: [MessageHandler(TEXT, enter_description)],
-            PHOTOS: [
-                MessageHandler(EVIDENCE, add_photo),
-                CallbackQueryHandler(photos_done, pattern=ComplaintPhotosDone.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(submit, pattern=SubmitComplaint.pattern()),
-                CallbackQueryHandler(cancel, pattern=CancelComplaint.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
+            ORGANISATION: states.pressing((choose_organisation, ChooseOrganisation)),
+            CHANNEL: states.pressing((choose_channel, ChooseChannel)),
+            COMPLAINANT: states.typing(enter_complainant),
+            PRODUCT: states.goods(
+                (choose_product, ChooseProduct), type_product, scan_label, use_label
+            ),
+            BATCH: states.goods((choose_batch, ChooseBatch), type_batch, scan_label, use_label),
+            QUANTITY: states.typing(enter_quantity),
+            DESCRIPTION: states.typing(enter_description),
+            PHOTOS: states.photos(add_photo, (photos_done, ComplaintPhotosDone)),
+            CONFIRM: states.confirming((submit, SubmitComplaint), (cancel, CancelComplaint)),
         },
         cancel=cancel,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(conversation())

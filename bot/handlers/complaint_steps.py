@@ -7,7 +7,7 @@ procedure. Every button re-checks role and state in the procedure."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.ext import (
@@ -31,12 +31,15 @@ from procedures.complaints.actions import (
 )
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.unit_of_work import UnitOfWork
-from storage.models import Complaint, User
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue, typed_step, use_buttons
+from ..dialogue.updates import pressed, query_of, text_of
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
+
+if TYPE_CHECKING:
+    from storage.models import Complaint, User
 
 ANSWER_TEXT = 20
 HANDOFF_OUTCOME, HANDOFF_NOTES = 21, 22
@@ -44,23 +47,20 @@ ANSWER_KEY = "supplier_answer"
 HANDOFF_KEY = "complaint_handoff"
 TEXT = filters.TEXT & ~filters.COMMAND
 
-Confirmation = Callable[[UnitOfWork, User, int], Awaitable[Complaint]]
+Confirmation = Callable[[UnitOfWork, "User", int], Awaitable["Complaint"]]
 
 
 def _confirmation(
     action: type[ConfirmOutboundStopped | ConfirmGoodsLabelled | ConfirmSalesStopped],
     confirm: Confirmation,
     reply_key: str,
-):  # type: ignore[no-untyped-def]
+) -> Callable[[Update, BotContext], Awaitable[None]]:
     async def confirmed(update: Update, context: BotContext) -> None:
         """Records the confirmation; says so under the notice, whose used buttons go."""
-        query = update.callback_query
-        assert query is not None
+        complaint_id = pressed(update, action).complaint_id
         async with context.unit_of_work() as uow:
-            complaint = await confirm(
-                uow, await context.actor(uow.session), action.unpack(query.data).complaint_id
-            )
-        await query.answer()
+            complaint = await confirm(uow, await context.actor(uow.session), complaint_id)
+        await query_of(update).answer()
         await context.reply(
             update,
             reply_key,
@@ -75,14 +75,12 @@ def _confirmation(
 
 async def buyer_told(update: Update, context: BotContext) -> None:
     """After-sales confirms how a buyer without a chat contact was told; the buttons go."""
-    query = update.callback_query
-    assert query is not None
-    action = ConfirmBuyerTold.unpack(query.data)
+    action = pressed(update, ConfirmBuyerTold)
     async with context.unit_of_work() as uow:
         told = await nonconforming.confirm_buyer_told(
             uow, await context.actor(uow.session), action.task_id, action.how
         )
-    await query.answer()
+    await query_of(update).answer()
     await edit_query_message(
         update,
         context.text(
@@ -108,7 +106,7 @@ async def _record_by_command(
 ) -> None:
     """`/command QC-… free text`: find the complaint as the user may see it, record the text
     on it with `record`, and say so (or how the command is used)."""
-    parts = (update.effective_message.text or "").split(maxsplit=2)  # type: ignore[union-attr]
+    parts = text_of(update).split(maxsplit=2)
     if len(parts) < 3:
         await context.reply(update, usage)
         return
@@ -148,13 +146,12 @@ async def tech_support_command(update: Update, context: BotContext) -> None:
 
 async def begin_handoff(update: Update, context: BotContext) -> int | None:
     """Checks the goods can be handed over; asks for the outcome."""
-    query = update.callback_query
-    assert query is not None
+    complaint_id = pressed(update, BeginHandoff).complaint_id
     async with context.session() as session:
         complaint = await nonconforming.complaint_for_handoff(
-            session, await context.actor(session), BeginHandoff.unpack(query.data).complaint_id
+            session, await context.actor(session), complaint_id
         )
-    await query.answer()
+    await query_of(update).answer()
     context.user_data[HANDOFF_KEY] = {"complaint_id": complaint.id, "origin": origin_of(update)}
     await context.reply(
         update,
@@ -170,13 +167,11 @@ async def begin_handoff(update: Update, context: BotContext) -> int | None:
 
 async def choose_outcome(update: Update, context: BotContext) -> int:
     """Stores the outcome; asks for the notes (who took the goods, where they are)."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await query_of(update).answer()
     state = context.user_data.get(HANDOFF_KEY)
     if not state:
         return ConversationHandler.END
-    state["outcome"] = ChooseHandoffOutcome.unpack(query.data).outcome
+    state["outcome"] = pressed(update, ChooseHandoffOutcome).outcome
     await edit_query_message(update, context.text("steps.ask_handoff_notes"))
     return HANDOFF_NOTES
 
@@ -192,7 +187,7 @@ async def enter_handoff_notes(update: Update, context: BotContext) -> int:
             await context.actor(uow.session),
             state["complaint_id"],
             state["outcome"],
-            update.effective_message.text,  # type: ignore[union-attr]
+            text_of(update),
         )
     context.user_data.pop(HANDOFF_KEY, None)
     await context.reply(
@@ -208,7 +203,7 @@ async def enter_handoff_notes(update: Update, context: BotContext) -> int:
 cancel = cancel_dropping(ANSWER_KEY, HANDOFF_KEY)
 
 
-def answer_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def answer_conversation() -> ConversationHandler[Any]:
     """The supplier's answer, recorded by quality; quality is told."""
     texts = ("steps.ask_answer", "steps.answer_recorded")
     check, record = (
@@ -234,7 +229,7 @@ async def _retire_answer_button(
     await retire_used_buttons(context, complaint, scratch.get("origin"))
 
 
-def handoff_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def handoff_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "complaint_handoff",
         entry_points=[CallbackQueryHandler(begin_handoff, pattern=BeginHandoff.pattern())],
@@ -249,7 +244,7 @@ def handoff_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(answer_conversation())
     application.add_handler(handoff_conversation())
     for action, confirm, reply_key in (

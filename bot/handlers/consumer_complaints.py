@@ -14,12 +14,10 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
     filters,
 )
 
-from procedures.complaints.actions import UseLabel
-from procedures.consumer_complaints import common, handling, intake
+from procedures.consumer_complaints import common, handling, intake, queries
 from procedures.consumer_complaints.actions import (
     AnswerConsumerComplaint,
     CancelConsumerComplaint,
@@ -34,109 +32,92 @@ from procedures.consumer_complaints.actions import (
     SubmitConsumerComplaint,
 )
 from procedures.consumer_complaints.common import ConsumerComplaintDraft, Verdict
+from procedures.consumer_complaints.queries import ConsumerComplaint
 from procedures.kernel.outbox import as_text, button
-from storage.models import Batch, ConsumerComplaint, Product
 
 from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import DialogueDraft, dialogue, keep_photo, use_buttons
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import Intake, option_rows, wrong_button
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
 VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
 DRAFT_KEY = "consumer_intake"
 WORK_KEY = "consumer_work"
-TEXT = filters.TEXT & ~filters.COMMAND
-IMAGE = filters.PHOTO | filters.Document.IMAGE
 
 
 # --- intake ----------------------------------------------------------------------------------
 
 
-DRAFTS = DialogueDraft(
+DRAFTS = Intake(
     DRAFT_KEY,
     ConsumerComplaintDraft.from_json,
     "consumer.expired",
     "consumer.cancelled",
 )
-_begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.expired
+step = DRAFTS.step
 
 
 @for_command("consumer_complaint")
 async def start_complaint(update: Update, context: BotContext) -> int:
     """A consumer starts a complaint; asks which product."""
-    assert context.member is not None
-    _begin(context, ConsumerComplaintDraft(consumer_name=context.member.full_name))
+    member = member_of(context)
+    DRAFTS.begin(context, ConsumerComplaintDraft(consumer_name=member.full_name))
     return await _ask_product(update, context)
 
 
 @for_command("consumer_for")
 async def start_complaint_for(update: Update, context: BotContext) -> int:
     """After-sales records a consumer's call; asks who called."""
-    _begin(context, ConsumerComplaintDraft(channel="phone"))
-    await context.reply(update, "consumer.ask_consumer")
+    DRAFTS.begin(context, ConsumerComplaintDraft(channel="phone"))
+    await DRAFTS.ask(update, context, "consumer.ask_consumer")
     return CONSUMER
 
 
-async def enter_consumer(update: Update, context: BotContext) -> int:
+@step
+async def enter_consumer(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Stores the caller's name and contact; asks which product."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    draft.consumer_name, draft.contact = common.check_consumer(update.effective_message.text)  # type: ignore[union-attr]
-    _save(context, draft)
+    draft.consumer_name, draft.contact = common.check_consumer(text_of(update))
+    DRAFTS.save(context, draft)
     return await _ask_product(update, context)
 
 
 async def _ask_product(update: Update, context: BotContext) -> int:
     async with context.session() as session:
         products = await intake.products_to_choose(session)
-    buttons = [
-        [
-            button(
-                "consumer.product", ChooseConsumerProduct(product_id=p.id), code=p.code, name=p.name
-            )
-        ]
-        for p in products
-    ]
+    buttons = option_rows(
+        "consumer.product",
+        (
+            (ChooseConsumerProduct(product_id=p.id), {"code": p.code, "name": p.name})
+            for p in products
+        ),
+    )
     question = context.text("consumer.ask_product")
-    await context.reply(update, "label.with_hint", question=question, buttons=buttons)
+    await DRAFTS.ask(update, context, "label.with_hint", question=question, buttons=buttons)
     return PRODUCT
 
 
-async def choose_product(update: Update, context: BotContext) -> int:
+@step
+async def choose_product(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Stores the product pressed; asks what happened."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    product_id = ChooseConsumerProduct.unpack(query.data).product_id
+    product_id = pressed(update, ChooseConsumerProduct).product_id
     async with context.session() as session:
-        if await session.get(Product, product_id) is None:
-            await context.reply(update, "error.stale_button")
-            return PRODUCT
+        if not await queries.product_exists(session, product_id):
+            return await wrong_button(update, context, PRODUCT)
     draft.product_id, draft.product_text, draft.batch_id = product_id, None, None
-    _save(context, draft)
-    await context.reply(update, "consumer.ask_description")
-    return DESCRIPTION
+    return await _ask_description(update, context, draft)
 
 
-async def type_product(update: Update, context: BotContext) -> int:
+@step
+async def type_product(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Finds the product typed in the master data, or keeps it as typed; asks what happened."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.session() as session:
-        draft.product_id, draft.product_text = await intake.product_of(
-            session,
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
+        draft.product_id, draft.product_text = await intake.product_of(session, text_of(update))
     draft.batch_id = None
-    _save(context, draft)
-    await context.reply(update, "consumer.ask_description")
-    return DESCRIPTION
+    return await _ask_description(update, context, draft)
 
 
 async def scan_label(update: Update, context: BotContext) -> int:
@@ -147,88 +128,69 @@ async def scan_label(update: Update, context: BotContext) -> int:
     )
 
 
-async def use_label(update: Update, context: BotContext) -> int:
+@step
+async def use_label(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Takes the product and lot of the scanned label; asks what happened."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     batch = await label_photos.take_label(update, context, draft.label, buyer=None)
     if batch is None:
         return PRODUCT
     draft.product_id, draft.product_text, draft.batch_id = batch.product_id, None, batch.id
-    _save(context, draft)
-    await context.reply(update, "consumer.ask_description")
+    return await _ask_description(update, context, draft)
+
+
+async def _ask_description(
+    update: Update, context: BotContext, draft: ConsumerComplaintDraft
+) -> int:
+    DRAFTS.save(context, draft)
+    await DRAFTS.ask(update, context, "consumer.ask_description")
     return DESCRIPTION
 
 
-async def enter_description(update: Update, context: BotContext) -> int:
+@step
+async def enter_description(
+    update: Update, context: BotContext, draft: ConsumerComplaintDraft
+) -> int:
     """Stores what happened; asks a consumer for a contact, after-sales for photos."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    draft.description = common.check_description(update.effective_message.text)  # type: ignore[union-attr]
-    _save(context, draft)
+    draft.description = common.check_description(text_of(update))
+    DRAFTS.save(context, draft)
     if draft.contact is None:
-        await context.reply(update, "consumer.ask_contact")
+        await DRAFTS.ask(update, context, "consumer.ask_contact")
         return CONTACT
     return await _ask_photos(update, context)
 
 
-async def enter_contact(update: Update, context: BotContext) -> int:
+@step
+async def enter_contact(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Stores the consumer's phone or e-mail; asks for photos."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    draft.contact = common.check_contact(update.effective_message.text)  # type: ignore[union-attr]
-    _save(context, draft)
+    draft.contact = common.check_contact(text_of(update))
+    DRAFTS.save(context, draft)
     return await _ask_photos(update, context)
 
 
 async def _ask_photos(update: Update, context: BotContext) -> int:
-    done = ConsumerPhotosDone()
-    buttons = [[button("common.button.done", done), button("common.button.skip", done)]]
-    await context.reply(update, "consumer.ask_photos", buttons=buttons)
+    await DRAFTS.ask_photos(update, context, "consumer.ask_photos", ConsumerPhotosDone())
     return PHOTOS
 
 
-async def add_photo(update: Update, context: BotContext) -> int:
-    """Keeps the photo; an album is acknowledged once."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    await keep_photo(
-        update, context, draft.photo_file_ids, context.user_data[DRAFT_KEY], ConsumerPhotosDone()
-    )
-    _save(context, draft)
-    return PHOTOS
+add_photo = DRAFTS.photo_added(ConsumerPhotosDone(), PHOTOS)
 
 
-async def photos_done(update: Update, context: BotContext) -> int:
+@step
+async def photos_done(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Shows the summary with submit and cancel buttons."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.session() as session:
-        product = await session.get(Product, draft.product_id) if draft.product_id else None
-        batch = await session.get(Batch, draft.batch_id) if draft.batch_id else None
-    product_name = product.name if product else draft.product_text
-    await context.reply(
+        product, lot = await queries.goods_names(session, draft.product_id, draft.batch_id)
+    product_name = product or draft.product_text
+    await DRAFTS.ask_summary(
         update,
+        context,
         "consumer.summary",
-        buttons=[
-            [
-                button("consumer.button.submit", SubmitConsumerComplaint()),
-                button("consumer.button.cancel", CancelConsumerComplaint()),
-            ]
-        ],
+        button("consumer.button.submit", SubmitConsumerComplaint()),
+        button("consumer.button.cancel", CancelConsumerComplaint()),
         name=draft.consumer_name,
         contact=draft.contact,
-        product=as_text("consumer.product_lot", product=product_name, lot=batch.lot_number)
-        if batch
+        product=as_text("consumer.product_lot", product=product_name, lot=lot)
+        if lot
         else product_name,
         description=draft.description,
         photos=len(draft.photo_file_ids),
@@ -236,32 +198,23 @@ async def photos_done(update: Update, context: BotContext) -> int:
     return CONFIRM
 
 
-async def submit(update: Update, context: BotContext) -> int:
+@step
+async def submit(update: Update, context: BotContext, draft: ConsumerComplaintDraft) -> int:
     """Files the complaint; answers with its number and when the first answer is due."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.unit_of_work() as uow:
         filed = await intake.file_consumer_complaint(
             uow,
             await context.actor(uow.session),
             draft,
         )
-    context.user_data.pop(DRAFT_KEY, None)
-    key = "consumer.filed" if draft.channel == "chat" else "consumer.filed_for"
-    await edit_query_message(
+    return await DRAFTS.finish(
         update,
-        context.text(
-            key,
-            number=filed.complaint.number,
-            product=common.product_param(filed.complaint),
-            due_at=filed.answer_due,
-        ),
+        context,
+        "consumer.filed" if draft.channel == "chat" else "consumer.filed_for",
+        number=filed.complaint.number,
+        product=common.product_param(filed.complaint),
+        due_at=filed.answer_due,
     )
-    return ConversationHandler.END
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -269,7 +222,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     return await DRAFTS.cancel(update, context, WORK_KEY)
 
 
-def intake_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def intake_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "consumer_intake",
         entry_points=[
@@ -277,25 +230,16 @@ def intake_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             CommandHandler("consumer_for", start_complaint_for),
         ],
         states={
-            CONSUMER: [MessageHandler(TEXT, enter_consumer)],
-            PRODUCT: [
-                CallbackQueryHandler(choose_product, pattern=ChooseConsumerProduct.pattern()),
-                MessageHandler(TEXT, type_product),
-                MessageHandler(IMAGE, scan_label),
-                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
-            ],
-            DESCRIPTION: [MessageHandler(TEXT, enter_description)],
-            CONTACT: [MessageHandler(TEXT, enter_contact)],
-            PHOTOS: [
-                MessageHandler(filters.PHOTO, add_photo),
-                CallbackQueryHandler(photos_done, pattern=ConsumerPhotosDone.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(submit, pattern=SubmitConsumerComplaint.pattern()),
-                CallbackQueryHandler(cancel, pattern=CancelConsumerComplaint.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
+            CONSUMER: states.typing(enter_consumer),
+            PRODUCT: states.goods(
+                (choose_product, ChooseConsumerProduct), type_product, scan_label, use_label
+            ),
+            DESCRIPTION: states.typing(enter_description),
+            CONTACT: states.typing(enter_contact),
+            PHOTOS: states.photos(add_photo, (photos_done, ConsumerPhotosDone), filters.PHOTO),
+            CONFIRM: states.confirming(
+                (submit, SubmitConsumerComplaint), (cancel, CancelConsumerComplaint)
+            ),
         },
         cancel=cancel,
     )
@@ -353,13 +297,10 @@ async def _begin_work(
     update: Update, context: BotContext, mode: str, check: Check, action: Begun
 ) -> ConsumerComplaint:
     """Checks the pressing user may do this step on this complaint now; starts the dialogue."""
-    query = update.callback_query
-    assert query is not None
+    complaint_id = pressed(update, action).complaint_id
     async with context.session() as session:
-        complaint = await check(
-            session, await context.actor(session), action.unpack(query.data).complaint_id
-        )
-    await query.answer()
+        complaint = await check(session, await context.actor(session), complaint_id)
+    await query_of(update).answer()
     context.user_data[WORK_KEY] = {"mode": mode, "complaint_id": complaint.id}
     return complaint
 
@@ -403,16 +344,13 @@ def _work(context: BotContext) -> dict[str, Any] | None:
 
 async def choose_verdict(update: Update, context: BotContext) -> int:
     """Stores the verdict; asks after-sales the cause, the head the remedy or the words."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await query_of(update).answer()
     work = _work(context)
     if not work:
-        return await _expired(update, context)
-    verdict = ChooseConsumerVerdict.unpack(query.data).verdict
+        return await DRAFTS.expired(update, context)
+    verdict = pressed(update, ChooseConsumerVerdict).verdict
     if work["mode"] == "decide" and verdict not in common.DECISION_VERDICTS:
-        await context.reply(update, "error.stale_button")
-        return VERDICT
+        return await wrong_button(update, context, VERDICT)
     work["verdict"] = verdict
     await edit_query_message(update, context.text(f"consumer.verdict.{verdict}"))
     if work["mode"] == "judge":
@@ -427,13 +365,11 @@ async def choose_verdict(update: Update, context: BotContext) -> int:
 
 async def choose_cause(update: Update, context: BotContext) -> int:
     """Stores the cause; asks for the remedy if it stands, else for the words."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await query_of(update).answer()
     work = _work(context)
     if not work or "verdict" not in work:
-        return await _expired(update, context)
-    work["cause"] = ChooseConsumerCause.unpack(query.data).cause
+        return await DRAFTS.expired(update, context)
+    work["cause"] = pressed(update, ChooseConsumerCause).cause
     await edit_query_message(update, context.text(f"consumer.cause.{work['cause']}"))
     return await _after_cause(update, context, work)
 
@@ -451,13 +387,11 @@ async def _after_cause(update: Update, context: BotContext, work: dict[str, Any]
 
 async def choose_remedy(update: Update, context: BotContext) -> int:
     """Stores the remedy; asks for the words."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await query_of(update).answer()
     work = _work(context)
     if not work or work.get("verdict") != Verdict.STANDING:
-        return await _expired(update, context)
-    work["remedy"] = ChooseConsumerRemedy.unpack(query.data).remedy
+        return await DRAFTS.expired(update, context)
+    work["remedy"] = pressed(update, ChooseConsumerRemedy).remedy
     await edit_query_message(update, context.text(f"consumer.remedy.{work['remedy']}"))
     return await _ask_words(update, context, work)
 
@@ -474,8 +408,8 @@ async def enter_words(update: Update, context: BotContext) -> int:
     """Records the judgement, the decision or the answer, as the dialogue was begun for."""
     work = _work(context)
     if not work:
-        return await _expired(update, context)
-    words = update.effective_message.text or ""  # type: ignore[union-attr]
+        return await DRAFTS.expired(update, context)
+    words = text_of(update)
     complaint_id = work["complaint_id"]
     async with context.unit_of_work() as uow:
         actor = await context.actor(uow.session)
@@ -542,7 +476,7 @@ def _phone_note(complaint: ConsumerComplaint, reached: bool) -> Any:
     return as_text("consumer.phone_note", name=complaint.consumer_name, contact=complaint.contact)
 
 
-def work_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def work_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "consumer_work",
         entry_points=[
@@ -551,24 +485,15 @@ def work_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             CallbackQueryHandler(begin_answer, pattern=AnswerConsumerComplaint.pattern()),
         ],
         states={
-            VERDICT: [
-                CallbackQueryHandler(choose_verdict, pattern=ChooseConsumerVerdict.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            CAUSE: [
-                CallbackQueryHandler(choose_cause, pattern=ChooseConsumerCause.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            REMEDY: [
-                CallbackQueryHandler(choose_remedy, pattern=ChooseConsumerRemedy.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            ANSWER: [MessageHandler(TEXT, enter_words)],
+            VERDICT: states.pressing((choose_verdict, ChooseConsumerVerdict)),
+            CAUSE: states.pressing((choose_cause, ChooseConsumerCause)),
+            REMEDY: states.pressing((choose_remedy, ChooseConsumerRemedy)),
+            ANSWER: states.typing(enter_words),
         },
         cancel=cancel,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(intake_conversation())
     application.add_handler(work_conversation())

@@ -4,22 +4,16 @@ one return instead (return_record)."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
-)
+from typing import Any
 
-from procedures.complaints.actions import UseLabel
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler
+
 from procedures.consumer_complaints import handling
 from procedures.consumer_complaints.actions import StartConsumerReturn
 from procedures.kernel.outbox import as_text, button
 from procedures.masterdata.queries import customer_organisations, shipped_products
-from procedures.returns import intake
+from procedures.returns import intake, queries
 from procedures.returns.actions import (
     AddReturnLine,
     CancelReturn,
@@ -31,26 +25,23 @@ from procedures.returns.actions import (
     SubmitReturn,
 )
 from procedures.returns.intake import ReturnDraft
-from storage.models import Batch, Organisation, Product
 
 from .. import label_photos
 from ..access import for_command
-from ..context import BotContext, edit_query_message
-from ..conversations import DialogueDraft, dialogue, use_buttons
+from ..context import BotContext
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import Intake, option_rows, wrong_button
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 from . import return_record
 
 ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
 DRAFT_KEY = "return_intake"
 CONSUMER_KEY = "return_for_consumer"  # the consumer complaint, until the organisation is chosen
-TEXT = filters.TEXT & ~filters.COMMAND
-IMAGE = filters.PHOTO | filters.Document.IMAGE
 REASONS = ("unsalable", "quality")
 
-
-DRAFTS = DialogueDraft(
-    DRAFT_KEY, ReturnDraft.from_json, "return_form.expired", "return_form.cancelled"
-)
-_begin, _draft, _save, _expired = DRAFTS.begin, DRAFTS.get, DRAFTS.save, DRAFTS.expired
+DRAFTS = Intake(DRAFT_KEY, ReturnDraft.from_json, "return_form.expired", "return_form.cancelled")
+step = DRAFTS.step
 
 
 @for_command("return")
@@ -59,15 +50,14 @@ async def start_return(update: Update, context: BotContext) -> int | None:
     if context.args:
         await return_record.show_return(update, context)
         return ConversationHandler.END
-    member = context.member
-    assert member is not None
+    member = member_of(context)
     if "customer" not in member.roles:
         await context.reply(update, "return_form.usage_staff")
         return ConversationHandler.END
     if member.organisation_id is None:
         await context.reply(update, "common.not_linked")
         return ConversationHandler.END
-    _begin(context, ReturnDraft(organisation_id=member.organisation_id))
+    DRAFTS.begin(context, ReturnDraft(organisation_id=member.organisation_id))
     return await _ask_reason(update, context)
 
 
@@ -81,11 +71,11 @@ async def start_return_for(update: Update, context: BotContext) -> int:
 async def start_consumer_return(update: Update, context: BotContext) -> int:
     """After-sales files the return that takes a consumer complaint's goods back (4.3.3);
     asks which customer (the shop) takes them."""
-    pressed = StartConsumerReturn.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    complaint_id = pressed(update, StartConsumerReturn).complaint_id
     async with context.session() as session:
         actor = await context.actor(session)
-        complaint = await handling.complaint_for_return(session, actor, pressed.complaint_id)
-    await update.callback_query.answer()  # type: ignore[union-attr]
+        complaint = await handling.complaint_for_return(session, actor, complaint_id)
+    await query_of(update).answer()
     context.user_data[CONSUMER_KEY] = complaint.id
     return await _ask_organisation(update, context)
 
@@ -93,17 +83,13 @@ async def start_consumer_return(update: Update, context: BotContext) -> int:
 async def _ask_organisation(update: Update, context: BotContext) -> int:
     async with context.session() as session:
         organisations = await customer_organisations(session)
-    buttons = [
-        [
-            button(
-                "common.organisation",
-                ChooseReturnOrganisation(organisation_id=o.id),
-                code=o.code,
-                name=o.name,
-            )
-        ]
-        for o in organisations
-    ]
+    buttons = option_rows(
+        "common.organisation",
+        (
+            (ChooseReturnOrganisation(organisation_id=o.id), {"code": o.code, "name": o.name})
+            for o in organisations
+        ),
+    )
     context.user_data.pop(DRAFT_KEY, None)
     await context.reply(update, "return_form.ask_organisation", buttons=buttons)
     return ORGANISATION
@@ -111,12 +97,10 @@ async def _ask_organisation(update: Update, context: BotContext) -> int:
 
 async def choose_organisation(update: Update, context: BotContext) -> int:
     """Stores the organisation; asks the reason."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    organisation_id = ChooseReturnOrganisation.unpack(query.data).organisation_id
+    await query_of(update).answer()
+    organisation_id = pressed(update, ChooseReturnOrganisation).organisation_id
     consumer_complaint_id = context.user_data.pop(CONSUMER_KEY, None)
-    _begin(
+    DRAFTS.begin(
         context,
         ReturnDraft(organisation_id, channel="phone", consumer_complaint_id=consumer_complaint_id),
     )
@@ -125,20 +109,15 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
 
 async def _ask_reason(update: Update, context: BotContext) -> int:
     buttons = [[button(f"return.reason.{r}", ChooseReturnReason(reason=r)) for r in REASONS]]
-    await context.reply(update, "return_form.ask_reason", buttons=buttons)
+    await DRAFTS.ask(update, context, "return_form.ask_reason", buttons=buttons)
     return REASON
 
 
-async def choose_reason(update: Update, context: BotContext) -> int:
+@step
+async def choose_reason(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Stores the reason; asks for the first line's product."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    draft.reason = ChooseReturnReason.unpack(query.data).reason
-    _save(context, draft)
+    draft.reason = pressed(update, ChooseReturnReason).reason
+    DRAFTS.save(context, draft)
     return await _ask_product(update, context, draft)
 
 
@@ -146,36 +125,23 @@ async def _ask_product(update: Update, context: BotContext, draft: ReturnDraft) 
     async with context.session() as session:
         products = await shipped_products(session, draft.organisation_id)
     if not products:
-        context.user_data.pop(DRAFT_KEY, None)
-        await context.reply(update, "return_form.no_products")
-        return ConversationHandler.END
-    buttons = [
-        [
-            button(
-                "return_form.product",
-                ChooseReturnProduct(product_id=p.id),
-                code=p.code,
-                name=p.name,
-            )
-        ]
-        for p in products
-    ]
+        return await DRAFTS.drop(update, context, "return_form.no_products")
+    buttons = option_rows(
+        "return_form.product",
+        (
+            (ChooseReturnProduct(product_id=p.id), {"code": p.code, "name": p.name})
+            for p in products
+        ),
+    )
     question = context.text("return_form.ask_product")
-    await context.reply(update, "label.with_hint", question=question, buttons=buttons)
+    await DRAFTS.ask(update, context, "label.with_hint", question=question, buttons=buttons)
     return PRODUCT
 
 
-async def choose_product(update: Update, context: BotContext) -> int:
+@step
+async def choose_product(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Stores the product for this line; asks for the lot among those shipped of it."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    return await _ask_batch(
-        update, context, draft, ChooseReturnProduct.unpack(query.data).product_id
-    )
+    return await _ask_batch(update, context, draft, pressed(update, ChooseReturnProduct).product_id)
 
 
 async def _ask_batch(
@@ -184,47 +150,37 @@ async def _ask_batch(
     async with context.session() as session:
         batches = await intake.returnable_batches(session, draft.organisation_id, product_id)
     if not batches:
-        await context.reply(update, "error.stale_button")
-        return PRODUCT
-    _save(context, draft, product_id=product_id)
-    buttons = [
-        [button("return_form.lot", ChooseReturnBatch(batch_id=b.id), lot=b.lot_number)]
-        for b in batches
-    ]
-    await context.reply(update, "return_form.ask_batch", buttons=buttons)
+        return await wrong_button(update, context, PRODUCT)
+    DRAFTS.save(context, draft, product_id=product_id)
+    buttons = option_rows(
+        "return_form.lot",
+        ((ChooseReturnBatch(batch_id=b.id), {"lot": b.lot_number}) for b in batches),
+    )
+    await DRAFTS.ask(update, context, "return_form.ask_batch", buttons=buttons)
     return BATCH
 
 
-async def type_goods(update: Update, context: BotContext) -> int:
+@step
+async def type_goods(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """A product code or name, or a lot, typed (among what was shipped to the organisation):
     asks for the lot, or the quantity."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.session() as session:
         product, batch = await intake.typed_goods(
             session,
             draft.organisation_id,
-            update.effective_message.text,  # type: ignore[union-attr]
+            text_of(update),
             product_id=context.user_data[DRAFT_KEY].get("product_id"),
         )
     if batch is not None:
         return await _ask_quantity(update, context, draft, batch.id)
-    assert product is not None
+    assert product is not None  # typed_goods finds one of the two, or refuses the text
     return await _ask_batch(update, context, draft, product.id)
 
 
-async def choose_batch(update: Update, context: BotContext) -> int:
+@step
+async def choose_batch(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Stores the lot; asks the quantity, saying how much may still be returned."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
-    return await _ask_quantity(
-        update, context, draft, ChooseReturnBatch.unpack(query.data).batch_id
-    )
+    return await _ask_quantity(update, context, draft, pressed(update, ChooseReturnBatch).batch_id)
 
 
 def _line_step(context: BotContext) -> int:
@@ -244,12 +200,9 @@ async def scan_label(update: Update, context: BotContext) -> int:
     )
 
 
-async def use_label(update: Update, context: BotContext) -> int:
+@step
+async def use_label(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Takes the lot of the scanned label for this line; asks the quantity."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     batch = await label_photos.take_label(update, context, draft.label, buyer=draft.organisation_id)
     if batch is None:
         return _line_step(context)
@@ -259,35 +212,28 @@ async def use_label(update: Update, context: BotContext) -> int:
 async def _ask_quantity(
     update: Update, context: BotContext, draft: ReturnDraft, batch_id: int
 ) -> int:
+    """A number: how much of the lot may still be returned is named in the question."""
     async with context.session() as session:
         left = await intake.returnable_quantity(session, draft, batch_id)
-    _save(context, draft, batch_id=batch_id)
-    await context.reply(update, "return_form.ask_quantity", left=max(left, 0))
+    DRAFTS.save(context, draft, batch_id=batch_id)
+    await DRAFTS.ask(update, context, "return_form.ask_quantity", left=max(left, 0))
     return QUANTITY
 
 
-async def enter_quantity(update: Update, context: BotContext) -> int:
+@step
+async def enter_quantity(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Adds the line, priced from the shipment; offers another line or Done."""
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     batch_id = context.user_data[DRAFT_KEY].get("batch_id")
     async with context.session() as session:
-        quantity = await intake.check_line(
-            session,
-            draft,
-            batch_id,
-            update.effective_message.text,  # type: ignore[union-attr]
-        )
+        quantity = await intake.check_line(session, draft, batch_id, text_of(update))
         amount = await intake.line_amount(session, draft.organisation_id, batch_id, quantity)
-        batch = await session.get(Batch, batch_id)
-        product = await session.get(Product, batch.product_id) if batch else None
+        goods = await queries.line_goods(session, batch_id)
     draft.lines.append({"batch_id": batch_id, "quantity": quantity, "label": draft.label})
     draft.label = None
-    _save(context, draft, batch_id=None, product_id=None)
-    assert batch is not None and product is not None
-    await context.reply(
+    DRAFTS.save(context, draft, batch_id=None, product_id=None)
+    await DRAFTS.ask(
         update,
+        context,
         "return_form.line_added",
         buttons=[
             [
@@ -295,8 +241,8 @@ async def enter_quantity(update: Update, context: BotContext) -> int:
                 button("common.button.done", FinishReturnLines()),
             ]
         ],
-        product=product.name,
-        lot=batch.lot_number,
+        product=goods.product,
+        lot=goods.lot,
         quantity=quantity,
         amount=f"{amount:.2f}",
         lines=len(draft.lines),
@@ -304,56 +250,44 @@ async def enter_quantity(update: Update, context: BotContext) -> int:
     return MORE
 
 
-async def add_line(update: Update, context: BotContext) -> int:
+@step
+async def add_line(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Asks for the next line's product."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     if len(draft.lines) >= intake.MAX_LINES:
         await context.reply(update, "return.too_many_lines", limit=intake.MAX_LINES)
         return MORE
     return await _ask_product(update, context, draft)
 
 
-async def finish_lines(update: Update, context: BotContext) -> int:
+@step
+async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Shows the summary with submit and cancel."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     lines, total_quantity, total_amount = [], 0, 0
     async with context.session() as session:
-        organisation = await session.get(Organisation, draft.organisation_id)
+        organisation = await queries.organisation_name(session, draft.organisation_id)
         for line in draft.lines:
-            batch = await session.get(Batch, line["batch_id"])
-            assert batch is not None
-            product = await session.get(Product, batch.product_id)
+            goods = await queries.line_goods(session, line["batch_id"])
             amount = await intake.line_amount(
-                session, draft.organisation_id, batch.id, line["quantity"]
+                session, draft.organisation_id, line["batch_id"], line["quantity"]
             )
             total_quantity += line["quantity"]
             total_amount += amount
             lines.append(
                 context.text(
                     "return.line",
-                    product=product.name if product else "",
-                    lot=batch.lot_number,
+                    product=goods.product,
+                    lot=goods.lot,
                     quantity=line["quantity"],
                     amount=f"{amount:.2f}",
                 )
             )
-    assert organisation is not None
-    await context.reply(
+    await DRAFTS.ask_summary(
         update,
+        context,
         "return_form.summary",
-        buttons=[
-            [
-                button("return_form.submit", SubmitReturn()),
-                button("return_form.cancel", CancelReturn()),
-            ]
-        ],
-        organisation=organisation.name,
+        button("return_form.submit", SubmitReturn()),
+        button("return_form.cancel", CancelReturn()),
+        organisation=organisation,
         reason=as_text(f"return.reason.{draft.reason}"),
         lines="\n".join(lines),
         quantity=total_quantity,
@@ -362,13 +296,9 @@ async def finish_lines(update: Update, context: BotContext) -> int:
     return CONFIRM
 
 
-async def submit(update: Update, context: BotContext) -> int:
+@DRAFTS.step_answered_later
+async def submit(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Files the request; answers with its number and, for an exchange, the ratio check."""
-    query = update.callback_query
-    assert query is not None
-    draft = _draft(context)
-    if draft is None:
-        return await _expired(update, context)
     async with context.unit_of_work() as uow:
         filed = await intake.file_return(
             uow,
@@ -376,8 +306,7 @@ async def submit(update: Update, context: BotContext) -> int:
             draft,
             timezone=context.services.settings.timezone,
         )
-    await query.answer()
-    context.user_data.pop(DRAFT_KEY, None)
+    await query_of(update).answer()
     request = filed.request
     if filed.check is None:
         next_step = context.text("return_form.next_quality")
@@ -388,20 +317,18 @@ async def submit(update: Update, context: BotContext) -> int:
             "return_form.next_outside",
             refusal=as_text(f"return.refusal.{filed.check.refusal}", **filed.check.as_params()),
         )
-    await edit_query_message(
+    return await DRAFTS.finish(
         update,
-        context.text(
-            "return_form.filed",
-            number=request.number,
-            quantity=request.total_quantity,
-            amount=f"{request.total_amount:.2f}",
-            linked=as_text("return_form.linked", number=filed.consumer_complaint)
-            if filed.consumer_complaint
-            else "",
-            next_step=next_step,
-        ),
+        context,
+        "return_form.filed",
+        number=request.number,
+        quantity=request.total_quantity,
+        amount=f"{request.total_amount:.2f}",
+        linked=as_text("return_form.linked", number=filed.consumer_complaint)
+        if filed.consumer_complaint
+        else "",
+        next_step=next_step,
     )
-    return ConversationHandler.END
 
 
 async def cancel(update: Update, context: BotContext) -> int:
@@ -409,7 +336,7 @@ async def cancel(update: Update, context: BotContext) -> int:
     return await DRAFTS.cancel(update, context, CONSUMER_KEY)
 
 
-def conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def conversation() -> ConversationHandler[Any]:
     return dialogue(
         "return_intake",
         entry_points=[
@@ -418,43 +345,21 @@ def conversation() -> ConversationHandler:  # type: ignore[type-arg]
             CallbackQueryHandler(start_consumer_return, pattern=StartConsumerReturn.pattern()),
         ],
         states={
-            ORGANISATION: [
-                CallbackQueryHandler(
-                    choose_organisation, pattern=ChooseReturnOrganisation.pattern()
-                ),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            REASON: [
-                CallbackQueryHandler(choose_reason, pattern=ChooseReturnReason.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            PRODUCT: [
-                CallbackQueryHandler(choose_product, pattern=ChooseReturnProduct.pattern()),
-                MessageHandler(TEXT, type_goods),
-                MessageHandler(IMAGE, scan_label),
-                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
-            ],
-            BATCH: [
-                CallbackQueryHandler(choose_batch, pattern=ChooseReturnBatch.pattern()),
-                MessageHandler(TEXT, type_goods),
-                MessageHandler(IMAGE, scan_label),
-                CallbackQueryHandler(use_label, pattern=UseLabel.pattern()),
-            ],
-            QUANTITY: [MessageHandler(TEXT, enter_quantity)],
-            MORE: [
-                CallbackQueryHandler(add_line, pattern=AddReturnLine.pattern()),
-                CallbackQueryHandler(finish_lines, pattern=FinishReturnLines.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(submit, pattern=SubmitReturn.pattern()),
-                CallbackQueryHandler(cancel, pattern=CancelReturn.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
+            ORGANISATION: states.pressing((choose_organisation, ChooseReturnOrganisation)),
+            REASON: states.pressing((choose_reason, ChooseReturnReason)),
+            PRODUCT: states.goods(
+                (choose_product, ChooseReturnProduct), type_goods, scan_label, use_label
+            ),
+            BATCH: states.goods(
+                (choose_batch, ChooseReturnBatch), type_goods, scan_label, use_label
+            ),
+            QUANTITY: states.typing(enter_quantity),
+            MORE: states.pressing((add_line, AddReturnLine), (finish_lines, FinishReturnLines)),
+            CONFIRM: states.confirming((submit, SubmitReturn), (cancel, CancelReturn)),
         },
         cancel=cancel,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(conversation())

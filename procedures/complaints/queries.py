@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +30,7 @@ from procedures.kernel.actions import CallbackAction
 from procedures.kernel.calendar import previous_quarter
 from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import button, notify_roles
-from storage.models import Batch, BatchHold, Complaint, Deadline, User
+from storage.models import Batch, BatchHold, Complaint, Deadline, Organisation, Product, User
 
 
 async def queue_quarterly_report(
@@ -218,3 +219,29 @@ async def steps_still_open(
         BeginSupplierAnswer: nonconforming and complaint.supplier_answer is None,
     }
     return frozenset(kind for kind, open_ in still.items() if open_)
+
+
+@dataclass(frozen=True)
+class IntakeNames:
+    """What a complaint's draft names, as its summary shows it: the organisation, the product
+    and the lot (None for one typed that the master data does not know)."""
+
+    organisation: str
+    product: str | None
+    lot: str | None
+
+
+async def intake_names(
+    session: AsyncSession, organisation_id: int, product_id: int | None, batch_id: int | None
+) -> IntakeNames:
+    """The names of the organisation, product and lot a complaint's draft holds by id."""
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("error.not_found")
+    product = await session.get(Product, product_id) if product_id else None
+    batch = await session.get(Batch, batch_id) if batch_id else None
+    return IntakeNames(
+        organisation=organisation.name,
+        product=product.name if product else None,
+        lot=batch.lot_number if batch else None,
+    )

@@ -41,7 +41,7 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import Deadline, Organisation, ReturnRequest, User
+from storage.models import Batch, Deadline, Organisation, Product, ReturnRequest, User
 
 S = ReturnStatus
 
@@ -286,3 +286,28 @@ async def queue_monthly_statistics(
         dedupe_prefix=f"report:returns:{period}",
     )
     return len(queued)
+
+
+@dataclass(frozen=True)
+class LineGoods:
+    """A return line's goods as the form shows them: the product's name and the lot's number."""
+
+    product: str
+    lot: str
+
+
+async def line_goods(session: AsyncSession, batch_id: int) -> LineGoods:
+    """The product and lot of a return line's batch."""
+    batch = await session.get(Batch, batch_id)
+    product = await session.get(Product, batch.product_id) if batch else None
+    if batch is None or product is None:
+        raise NotFound("error.not_found")
+    return LineGoods(product=product.name, lot=batch.lot_number)
+
+
+async def organisation_name(session: AsyncSession, organisation_id: int) -> str:
+    """The name of the organisation a return is for."""
+    organisation = await session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("error.not_found")
+    return organisation.name

@@ -577,3 +577,78 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
             "L2026-0999",
             500,
         )
+
+
+STALE_BUTTON = "This button is no longer valid. Nothing was changed."
+
+
+async def test_each_intake_step_that_moves_on_takes_the_previous_keyboard_away(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    product_data = data_of(ask_product, "P-1001 一次性使用無菌注射器 5ml")
+    await press(customer, ask_product, "P-1001 一次性使用無菌注射器 5ml")
+    (ask_lot,) = await customer.expect()
+    assert buttons_of(ask_product) == []  # the product is chosen: its buttons are gone
+    assert [label for label, _ in buttons_of(ask_lot)] == ["L20260301"]
+
+    await customer.send("L20250610")  # refused: the step stays, and so do its buttons
+    await customer.expect_text()
+    assert [label for label, _ in buttons_of(ask_lot)] == ["L20260301"]
+    lot_data = data_of(ask_lot, "L20260301")
+    await press(customer, ask_lot, "L20260301")
+    assert await customer.expect_text() == "How many units are affected? Count in 盒."
+    assert buttons_of(ask_lot) == []
+
+    await customer.send("12")
+    await customer.expect_text()
+    await customer.send("Plungers stick.")
+    (ask_photos,) = await customer.expect()
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]
+    await bot.emulator.send_photo(bot.token, customer.user_id, b"photo-1")
+    (first_ack,) = await customer.expect()
+    assert first_ack["text"].startswith("Photo received (1 photo so far)")
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]  # still the step
+    await bot.emulator.send_photo(bot.token, customer.user_id, b"photo-2")
+    (ack,) = await customer.expect()
+    assert ack["text"].startswith("Photo received (2 photos so far)")
+    await bot.emulator.wait_until(lambda: buttons_of(first_ack) == [])  # one Done at a time
+    assert [label for label, _ in buttons_of(ack)] == ["Done"]
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]
+    await press(customer, ack, "Done")
+    (summary,) = await customer.expect()
+    assert buttons_of(ask_photos) == [] and buttons_of(ack) == []  # Done, Skip and the ack's
+    assert [label for label, _ in buttons_of(summary)] == ["Submit", "Cancel"]
+
+    # an old button pressed anyway (a copy, a client that kept it) is answered and changes nothing
+    for old, data in ((ask_product, product_data), (ask_lot, lot_data)):
+        await customer.press(old, data, forge=True)
+        assert (await customer.wait_for_callback_answer())["text"] == STALE_BUTTON
+    await press(customer, summary, "Submit")
+    await bot.emulator.wait_until(
+        lambda: NUMBER.search(customer.all_bot_messages()[-1].get("text", ""))
+    )
+    assert buttons_of(customer.all_bot_messages()[-1]) == []
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        complaint = await session.scalar(select(Complaint))
+        assert complaint.quantity == 12 and complaint.batch_id is not None
+
+
+async def test_a_typed_product_takes_the_product_buttons_away_and_cancel_the_last_ones(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+
+    await customer.send("/complain")
+    (ask_product,) = await customer.expect()
+    await customer.send("P-1001")  # typed instead of pressed
+    (ask_lot,) = await customer.expect()
+    assert buttons_of(ask_product) == []
+    assert [label for label, _ in buttons_of(ask_lot)] == ["L20260301"]
+    await customer.send("/cancel")
+    assert await customer.expect_text() == "The complaint was cancelled; nothing was filed."
+    assert buttons_of(ask_lot) == []

@@ -242,3 +242,27 @@ async def test_a_consumer_complaints_return_is_filed_from_the_answer_and_named_o
     assert (await after_sales.wait_for_callback_answer())["text"] == (
         f"{number} already names its return."
     )
+
+
+async def test_each_consumer_intake_step_that_moves_on_takes_the_previous_keyboard_away(
+    bot: BotHarness,
+) -> None:
+    consumer = await register(bot, "consumer", "Xu Consumer")
+
+    await consumer.send("/consumer_complaint")
+    (ask_product,) = await consumer.expect()
+    await press(consumer, ask_product, "P-2001 電子血壓計 BP-200")
+    assert (await consumer.expect_text()).startswith("What happened?")
+    assert buttons_of(ask_product) == []
+    await consumer.send("The cuff tore on the second day of use.")
+    await consumer.expect_text()
+    await consumer.send("138 0013 8000")
+    (ask_photos,) = await consumer.expect()
+    await bot.emulator.send_photo(bot.token, consumer.user_id, b"torn-cuff")
+    (ack,) = await consumer.expect()
+    assert [label for label, _ in buttons_of(ack)] == ["Done"]
+    await press(consumer, ask_photos, "Done")
+    (summary,) = await consumer.expect()
+    assert buttons_of(ask_photos) == [] and buttons_of(ack) == []
+    await press(consumer, summary, "Cancel")
+    await bot.emulator.wait_until(lambda: buttons_of(summary) == [])

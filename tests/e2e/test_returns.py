@@ -15,7 +15,7 @@ from storage.models import Deadline, OutboxMessage, ReturnRequest
 from tests.unit.helpers import act, file, make_user, verify
 
 from .conftest import BotHarness, Chat, buttons_of, register
-from .test_complaints import press
+from .test_complaints import data_of, press
 
 
 async def with_button(bot: BotHarness, chat: Chat, label: str) -> dict[str, Any]:
@@ -402,3 +402,53 @@ async def test_a_refusal_overtaken_by_anothers_approval_ends_the_dialogue_with_t
         "I did not understand that. Send /help to see what you can use."
     )
     assert (await stored(bot, "RT-2026-00001")).business_refused_at is None
+
+
+STALE_BUTTON = "This button is no longer valid. Nothing was changed."
+
+
+async def test_each_return_step_that_moves_on_takes_the_previous_keyboard_away(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+
+    await customer.send("/return")
+    ask_reason = await with_button(bot, customer, "unsalable (不適銷)")
+    reason_data = data_of(ask_reason, "unsalable (不適銷)")
+    await press(customer, ask_reason, "unsalable (不適銷)")
+    ask_product = await with_button(bot, customer, "P-2002 血糖試紙 GL-50")
+    assert buttons_of(ask_reason) == []  # the reason is chosen: its buttons are gone
+
+    await customer.send("P-2002")  # the product typed instead of pressed
+    ask_lot = await with_button(bot, customer, "GL2026B12")
+    assert buttons_of(ask_product) == []
+    lot_data = data_of(ask_lot, "GL2026B12")
+    await press(customer, ask_lot, "GL2026B12")
+    await text_with(bot, customer, "How many?")
+    assert buttons_of(ask_lot) == []
+
+    await customer.send("2")
+    first_line = await with_button(bot, customer, "Add a line")
+    await press(customer, first_line, "Add a line")
+    second_product = await with_button(bot, customer, "P-1001 一次性使用無菌注射器 5ml")
+    assert second_product is not ask_product
+    assert buttons_of(first_line) == []  # Add a line and Done, used, are gone
+    await press(customer, second_product, "P-2002 血糖試紙 GL-50")
+    await press(customer, await with_button(bot, customer, "GL2026B12"), "GL2026B12")
+    await text_with(bot, customer, "How many? (at most 58)")
+    await customer.send("1")
+    second_line = await with_button(bot, customer, "Add a line")
+    assert second_line is not first_line
+    await press(customer, second_line, "Done")
+    summary = await with_button(bot, customer, "Submit")
+    assert buttons_of(second_line) == [] and buttons_of(second_product) == []
+
+    # old buttons pressed anyway are answered and change nothing
+    for old, data in ((ask_reason, reason_data), (ask_lot, lot_data)):
+        await customer.press(old, data, forge=True)
+        assert (await customer.wait_for_callback_answer())["text"] == STALE_BUTTON
+    await press(customer, summary, "Submit")
+    await text_with(bot, customer, "RT-2026-00001")
+    assert buttons_of(summary) == []
+    request = await stored(bot, "RT-2026-00001")
+    assert request.total_quantity == 3
