@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.equipment import defects, inspections, maintenance, patrols
+from procedures.equipment import defects, inspections, maintenance, patrols, queries
 from procedures.equipment.actions import (
     AcceptRepair,
     AcknowledgeDefect,
@@ -31,13 +31,13 @@ from procedures.equipment.actions import (
     SkipPatrolNote,
 )
 from procedures.equipment.patrols import PatrolDraft
+from procedures.equipment.queries import ChecklistItem, EquipmentAsset
 from procedures.kernel import labels
 from procedures.kernel.calendar import local_day
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of
 from procedures.kernel.timeline import events_of
 from procedures.people import users
-from storage.models import ChecklistItem, EquipmentAsset
 
 from .. import label_photos
 from ..access import for_command
@@ -91,7 +91,7 @@ async def choose_asset(update: Update, context: BotContext) -> int:
     assert query is not None
     await query.answer()
     async with context.session() as session:
-        asset = await session.get(EquipmentAsset, ChooseAsset.unpack(query.data).asset_id)
+        asset = await queries.asset(session, ChooseAsset.unpack(query.data).asset_id)
     if asset is None:
         await context.reply(update, "error.stale_button")
         return ConversationHandler.END
@@ -172,7 +172,7 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
         )
         return NOTE
     async with context.session() as session:
-        item = await session.get(ChecklistItem, state["items"][answered])
+        item = await queries.checklist_item(session, state["items"][answered])
     assert item is not None
     position = {"position": answered + 1, "total": len(state["items"]), "label": item.label}
     if item.kind == "reading":
@@ -207,7 +207,7 @@ def _number(value: Any) -> str:
 async def _current_item(context: BotContext) -> ChecklistItem:
     state = _state(context)
     async with context.session() as session:
-        item = await session.get(ChecklistItem, state["items"][len(state["draft"]["answers"])])
+        item = await queries.checklist_item(session, state["items"][len(state["draft"]["answers"])])
     assert item is not None
     return item
 

@@ -29,7 +29,10 @@ from procedures.kernel.actions import CallbackAction
 from procedures.kernel.calendar import previous_quarter
 from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import button, notify_roles
-from storage.models import Batch, BatchHold, Complaint, Deadline, User
+from storage.models import Batch, Deadline, User
+from storage.models import BatchHold as BatchHold
+from storage.models import BuyerNoticeTask as BuyerNoticeTask
+from storage.models import Complaint as Complaint
 
 
 async def queue_quarterly_report(
@@ -218,3 +221,11 @@ async def steps_still_open(
         BeginSupplierAnswer: nonconforming and complaint.supplier_answer is None,
     }
     return frozenset(kind for kind, open_ in still.items() if open_)
+
+
+async def complaints_with_goods_of(session: AsyncSession, organisation_id: int) -> list[Complaint]:
+    """The organisation's complaints, as `complaints_of`, each with its product and lot loaded."""
+    own = await complaints_of(session, organisation_id)
+    for complaint in own:
+        await session.refresh(complaint, ["product", "batch"])
+    return own

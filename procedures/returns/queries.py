@@ -41,7 +41,8 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import Deadline, Organisation, ReturnRequest, User
+from storage.models import Deadline, Organisation, User
+from storage.models import ReturnRequest as ReturnRequest
 
 S = ReturnStatus
 
