@@ -63,7 +63,7 @@ async def start_patrol(update: Update, context: BotContext) -> int | None:
     """Shows today's unpatrolled assets as buttons; a typed code picks one too."""
     async with context.session() as session:
         day = local_day(context.now(), context.services.settings.timezone)
-        todo = await patrols.assets_to_patrol(session, day)
+        todo = await queries.assets_to_patrol(session, day)
     context.user_data[PATROL_KEY] = None
     if not todo:
         await context.reply(update, "patrol.all_done")
@@ -81,7 +81,7 @@ async def start_from_sticker(update: Update, context: BotContext) -> int | None:
     """A scanned QR sticker (`/start asset_CODE`) opens the patrol of that asset."""
     assert context.args
     async with context.session() as session:
-        asset = await patrols.find_asset(session, context.args[0])
+        asset = await queries.find_asset(session, context.args[0])
     return await _begin_asset(update, context, asset)
 
 
@@ -101,7 +101,7 @@ async def choose_asset(update: Update, context: BotContext) -> int:
 async def type_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset whose label code was typed."""
     async with context.session() as session:
-        asset = await patrols.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
+        asset = await queries.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
     return await _begin_asset(update, context, asset)
 
 
@@ -116,7 +116,7 @@ async def scan_sticker(update: Update, context: BotContext) -> int:
         await context.reply(update, "label.no_sticker")
         return ASSET
     async with context.session() as session:
-        asset = await patrols.find_asset(session, code)
+        asset = await queries.find_asset(session, code)
     return await _begin_asset(update, context, asset)
 
 
@@ -136,7 +136,7 @@ async def _begin_asset(
     update: Update, context: BotContext, asset: EquipmentAsset, inspection_id: int | None = None
 ) -> int:
     async with context.session() as session:
-        items = await patrols.checklist_for(session, asset.system)
+        items = await queries.checklist_for(session, asset.system)
     context.user_data[PATROL_KEY] = {
         "draft": PatrolDraft(asset_id=asset.id).to_json(),
         "items": [item.id for item in items],

@@ -74,7 +74,7 @@ RectificationAction = (
 async def start_rectify(update: Update, context: BotContext) -> int | None:
     """Asks which vendor the rectification request is for."""
     async with context.session() as session:
-        found = await rectifications.vendors(session)
+        found = await queries.vendors(session)
     context.user_data[RAISE_KEY] = {}
     await context.reply(
         update,
@@ -197,7 +197,7 @@ def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
 async def list_rectifications(update: Update, context: BotContext) -> None:
     """Open rectifications, each with the buttons of its rung."""
     async with context.session() as session:
-        found = await rectifications.open_rectifications(session)
+        found = await queries.open_rectifications(session)
     if not found:
         await context.reply(update, "rectification.none_open")
         return
@@ -425,7 +425,7 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
             return
         period = asked
     async with context.session() as session:
-        found = await rectifications.vendors(session)
+        found = await queries.vendors(session)
     await context.reply(
         update,
         "score.choose",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.patrols import find_asset
+from procedures.equipment.queries import find_asset
 from procedures.equipment.rules import VENDORS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_of
