@@ -258,9 +258,7 @@ async def _sticker_assets(
     settings: Settings, policies: Policies, bot_username: str | None
 ) -> tuple[str, list[tuple[str, str]]]:
     """The bot's username and every asset's code and name, for the sticker sheet."""
-    from sqlalchemy import select
-
-    from storage.models import EquipmentAsset
+    from procedures.equipment.queries import asset_labels
 
     if bot_username is None:
         bot_username = await _bot_username(settings)
@@ -269,14 +267,10 @@ async def _sticker_assets(
     try:
         await prepare_database(services, engine)
         async with services.session_factory() as session:
-            assets = (
-                await session.execute(
-                    select(EquipmentAsset.code, EquipmentAsset.name).order_by(EquipmentAsset.code)
-                )
-            ).all()
+            assets = await asset_labels(session)
     finally:
         await engine.dispose()
-    return bot_username, [(code, name) for code, name in assets]
+    return bot_username, assets
 
 
 async def _bot_username(settings: Settings) -> str:

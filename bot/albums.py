@@ -10,14 +10,19 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, InputFile, InputMediaDocument, InputMediaPhoto, Message
 from telegram.error import BadRequest
 
 from procedures.kernel.photos import DOCUMENT
-from storage.files import FileStore
-from storage.models import Photo
+from procedures.kernel.queries import Photo
+
+
+class FileSource(Protocol):
+    """Where a file with no Telegram file id is read from by its SHA-256: the file store."""
+
+    def get(self, sha256: str) -> bytes: ...
 
 
 class NothingToSend(Exception):
@@ -34,7 +39,7 @@ async def send_group(
     chat_id: int,
     files: Sequence[Photo],
     captions: Sequence[str],
-    store: FileStore | None,
+    store: FileSource | None,
     **extra: Any,
 ) -> tuple[Message, ...]:
     """One group of `album_groups` (one to ten photos, or documents), each file with its
@@ -54,7 +59,7 @@ async def _send(
     chat_id: int,
     files: Sequence[Photo],
     captions: Sequence[str],
-    store: FileStore | None,
+    store: FileSource | None,
     *,
     upload: bool,
     **extra: Any,
@@ -78,7 +83,7 @@ async def _send(
 
 
 async def _source(
-    file: Photo, store: FileStore | None, upload: bool, *, attach: bool
+    file: Photo, store: FileSource | None, upload: bool, *, attach: bool
 ) -> str | InputFile:
     if file.telegram_file_id and not upload:
         return file.telegram_file_id

@@ -16,7 +16,8 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from procedures.kernel.unit_of_work import UnitOfWork
-from storage.models import User
+from procedures.people import queries as people
+from procedures.people.queries import User
 
 from .runtime.update_transaction import current_session
 from .services import Services
@@ -88,7 +89,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     async def actor(self, session: AsyncSession) -> User:
         """The calling user, loaded in `session` (a unit of work's, to be changed or checked)."""
         assert self.member is not None
-        user = await session.get(User, self.member.user_id)
+        user = await people.user(session, self.member.user_id)
         assert user is not None
         return user
 

@@ -26,7 +26,7 @@ from procedures.kernel.errors import NotAllowed, NotFound, ProcedureError, Wrong
 from procedures.kernel.outbox import button
 from procedures.kernel.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_large
 from procedures.kernel.unit_of_work import UnitOfWork
-from storage.models import User
+from procedures.people.queries import User
 
 from .context import BotContext, edit_query_message
 from .dialogue.updates import message_of, pressed, query_of, text_of

@@ -34,7 +34,7 @@ from .dialogue import keyboards
 from .dialogue.updates import message_of, pressed
 
 if TYPE_CHECKING:
-    from storage.models import Batch
+    from procedures.masterdata.queries import Batch
 
 log = logging.getLogger(__name__)
 

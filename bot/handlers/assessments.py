@@ -17,7 +17,7 @@ from procedures.kernel.calendar import half_year_before
 from procedures.kernel.outbox import as_text
 from procedures.vendors import assessments
 from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
-from procedures.vendors.rectifications import vendors
+from procedures.vendors.queries import vendors
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message

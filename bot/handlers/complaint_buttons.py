@@ -11,7 +11,7 @@ from typing import Any
 from telegram import Update
 
 from procedures.complaints import queries
-from storage.models import Complaint
+from procedures.complaints.queries import Complaint
 
 from ..context import BotContext, drop_used_buttons, rows_of
 

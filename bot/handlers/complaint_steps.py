@@ -39,7 +39,8 @@ from ..dialogue.updates import pressed, query_of, text_of
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 if TYPE_CHECKING:
-    from storage.models import Complaint, User
+    from procedures.complaints.queries import Complaint
+    from procedures.people.queries import User
 
 ANSWER_TEXT = 20
 HANDOFF_OUTCOME, HANDOFF_NOTES = 21, 22

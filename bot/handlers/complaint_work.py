@@ -32,9 +32,9 @@ from procedures.complaints.actions import (
     TakeComplaint,
     VerificationPhotosDone,
 )
+from procedures.complaints.queries import Complaint
 from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.outbox import as_text, button
-from storage.models import Complaint
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message

@@ -10,7 +10,7 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
 from procedures.kernel import photos as evidence
-from storage.models import Photo
+from procedures.kernel.queries import Photo
 
 from ..access import for_command
 from ..albums import send_group, sendable

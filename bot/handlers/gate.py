@@ -10,7 +10,7 @@ from telegram import User as TelegramUser
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from procedures.people import users
-from storage.models import User
+from procedures.people.queries import User
 
 from ..context import BotContext, Member
 

@@ -25,7 +25,6 @@ from procedures.kernel.outbox import as_text, button
 from procedures.kernel.text_input import cut_text
 from procedures.people import invitations
 from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyPage, InviteRole
-from storage.models import Organisation
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
@@ -160,7 +159,7 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
         rows.append(turns)
     key = (
         "invite.choose_organisation"
-        if invitations.party_model(role) is Organisation
+        if role in roles.ROLES_WITH_ORGANISATION
         else ("invite.choose_vendor")
     )
     params = {

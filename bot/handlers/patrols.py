@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.equipment import defects, inspections, maintenance, patrols
+from procedures.equipment import defects, inspections, maintenance, patrols, queries
 from procedures.equipment.actions import (
     AcceptRepair,
     AcknowledgeDefect,
@@ -32,13 +32,13 @@ from procedures.equipment.actions import (
 )
 from procedures.equipment.patrols import PatrolDraft
 from procedures.equipment.policy import EquipmentPolicy
+from procedures.equipment.queries import ChecklistItem, EquipmentAsset
 from procedures.kernel.calendar import local_day
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of
 from procedures.kernel.timeline import events_of
 from procedures.masterdata import labels
 from procedures.people import users
-from storage.models import ChecklistItem, EquipmentAsset
 
 from .. import label_photos
 from ..access import for_command
@@ -64,7 +64,7 @@ async def start_patrol(update: Update, context: BotContext) -> int | None:
     """Shows today's unpatrolled assets as buttons; a typed code picks one too."""
     async with context.session() as session:
         day = local_day(context.now(), context.services.settings.timezone)
-        todo = await patrols.assets_to_patrol(session, day)
+        todo = await queries.assets_to_patrol(session, day)
     context.user_data[PATROL_KEY] = None
     if not todo:
         await context.reply(update, "patrol.all_done")
@@ -82,7 +82,7 @@ async def start_from_sticker(update: Update, context: BotContext) -> int | None:
     """A scanned QR sticker (`/start asset_CODE`) opens the patrol of that asset."""
     assert context.args
     async with context.session() as session:
-        asset = await patrols.find_asset(session, context.args[0])
+        asset = await queries.find_asset(session, context.args[0])
     return await _begin_asset(update, context, asset)
 
 
@@ -92,7 +92,7 @@ async def choose_asset(update: Update, context: BotContext) -> int:
     assert query is not None
     await query.answer()
     async with context.session() as session:
-        asset = await session.get(EquipmentAsset, ChooseAsset.unpack(query.data).asset_id)
+        asset = await queries.asset(session, ChooseAsset.unpack(query.data).asset_id)
     if asset is None:
         await context.reply(update, "error.stale_button")
         return ConversationHandler.END
@@ -102,7 +102,7 @@ async def choose_asset(update: Update, context: BotContext) -> int:
 async def type_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset whose label code was typed."""
     async with context.session() as session:
-        asset = await patrols.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
+        asset = await queries.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
     return await _begin_asset(update, context, asset)
 
 
@@ -117,7 +117,7 @@ async def scan_sticker(update: Update, context: BotContext) -> int:
         await context.reply(update, "label.no_sticker")
         return ASSET
     async with context.session() as session:
-        asset = await patrols.find_asset(session, code)
+        asset = await queries.find_asset(session, code)
     return await _begin_asset(update, context, asset)
 
 
@@ -137,7 +137,7 @@ async def _begin_asset(
     update: Update, context: BotContext, asset: EquipmentAsset, inspection_id: int | None = None
 ) -> int:
     async with context.session() as session:
-        items = await patrols.checklist_for(session, asset.system)
+        items = await queries.checklist_for(session, asset.system)
     context.user_data[PATROL_KEY] = {
         "draft": PatrolDraft(asset_id=asset.id).to_json(),
         "items": [item.id for item in items],
@@ -173,7 +173,7 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
         )
         return NOTE
     async with context.session() as session:
-        item = await session.get(ChecklistItem, state["items"][answered])
+        item = await queries.checklist_item(session, state["items"][answered])
     assert item is not None
     position = {"position": answered + 1, "total": len(state["items"]), "label": item.label}
     if item.kind == "reading":
@@ -208,7 +208,7 @@ def _number(value: Any) -> str:
 async def _current_item(context: BotContext) -> ChecklistItem:
     state = _state(context)
     async with context.session() as session:
-        item = await session.get(ChecklistItem, state["items"][len(state["draft"]["answers"])])
+        item = await queries.checklist_item(session, state["items"][len(state["draft"]["answers"])])
     assert item is not None
     return item
 

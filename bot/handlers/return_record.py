@@ -7,11 +7,12 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from procedures.kernel.outbox import as_text
+from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import queries
 from procedures.returns.common import SUBJECT, status_key, totals
-from storage.models import Deadline, ReturnRequest, TimelineEvent
+from procedures.returns.queries import ReturnRequest
 
 from ..access import for_command
 from ..context import BotContext, fit_message

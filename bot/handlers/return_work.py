@@ -19,6 +19,7 @@ from telegram.ext import (
 from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.quantities import check_quantity
+from procedures.people.queries import User
 from procedures.returns import goods, review
 from procedures.returns.actions import (
     ApproveReturn,
@@ -40,9 +41,8 @@ from procedures.returns.actions import (
 )
 from procedures.returns.common import load_return, status_key
 from procedures.returns.goods import Inspection
-from procedures.returns.queries import buttons_for
+from procedures.returns.queries import ReturnRequest, buttons_for
 from procedures.returns.rules import ReturnReason
-from storage.models import ReturnRequest, User
 
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue, typed_step, use_buttons

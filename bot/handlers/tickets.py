@@ -11,20 +11,14 @@ from telegram.ext import Application, CommandHandler
 from procedures.complaints import casework, nonconforming, queries
 from procedures.complaints.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
 from procedures.complaints.common import SUBJECT
+from procedures.complaints.queries import BatchHold, BuyerNoticeTask, Complaint
 from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.calendar import parse_month, parse_quarter
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of
+from procedures.kernel.queries import Deadline, Photo, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
-from storage.models import (
-    BatchHold,
-    BuyerNoticeTask,
-    Complaint,
-    Deadline,
-    Photo,
-    TimelineEvent,
-)
 
 from ..access import for_command
 from ..context import BotContext, fit_message
@@ -369,9 +363,7 @@ async def my_tickets(update: Update, context: BotContext) -> None:
         await context.reply(update, "common.not_linked")
         return
     async with context.session() as session:
-        own = await queries.complaints_of(session, member.organisation_id)
-        for complaint in own:
-            await session.refresh(complaint, ["product", "batch"])
+        own = await queries.complaints_with_goods_of(session, member.organisation_id)
     if not own:
         await context.reply(update, "mytickets.empty")
         return

@@ -20,7 +20,7 @@ from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
 from procedures.kernel.calendar import parse_month, previous_month
 from procedures.kernel.outbox import as_text, button
-from procedures.vendors import rectifications
+from procedures.vendors import queries, rectifications
 from procedures.vendors import scores as vendor_scores
 from procedures.vendors.actions import (
     ApproveEvaluation,
@@ -37,9 +37,9 @@ from procedures.vendors.actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
+from procedures.vendors.queries import Rectification
 from procedures.vendors.rectifications import RectificationRung
 from procedures.vendors.rules import RectificationStatus
-from storage.models import Rectification, Vendor
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
@@ -74,7 +74,7 @@ RectificationAction = (
 async def start_rectify(update: Update, context: BotContext) -> int | None:
     """Asks which vendor the rectification request is for."""
     async with context.session() as session:
-        found = await rectifications.vendors(session)
+        found = await queries.vendors(session)
     context.user_data[RAISE_KEY] = {}
     await context.reply(
         update,
@@ -96,7 +96,7 @@ async def rectify_defect(update: Update, context: BotContext) -> int | None:
         defect = await rectifications.defect_for_rectification(
             session, await context.actor(session), RectifyDefect.unpack(query.data).defect_id
         )
-        vendor = await session.get(Vendor, defect.vendor_id)
+        vendor = await queries.vendor(session, defect.vendor_id)
     assert vendor is not None
     await query.answer()
     context.user_data[RAISE_KEY] = {"vendor_id": vendor.id, "defect_id": defect.id}
@@ -197,7 +197,7 @@ def manager_buttons(rectification: Rectification) -> list[list[dict[str, Any]]]:
 async def list_rectifications(update: Update, context: BotContext) -> None:
     """Open rectifications, each with the buttons of its rung."""
     async with context.session() as session:
-        found = await rectifications.open_rectifications(session)
+        found = await queries.open_rectifications(session)
     if not found:
         await context.reply(update, "rectification.none_open")
         return
@@ -425,7 +425,7 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
             return
         period = asked
     async with context.session() as session:
-        found = await rectifications.vendors(session)
+        found = await queries.vendors(session)
     await context.reply(
         update,
         "score.choose",
@@ -454,7 +454,7 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
     action = BeginScore.unpack(query.data)
     vendor_id, period = action.vendor_id, action.month
     async with context.session() as session:
-        vendor = await session.get(Vendor, vendor_id)
+        vendor = await queries.vendor(session, vendor_id)
         if vendor is None:
             await query.answer(context.text("error.stale_button"), show_alert=True)
             return ConversationHandler.END

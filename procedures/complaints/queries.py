@@ -30,7 +30,10 @@ from procedures.kernel.actions import CallbackAction
 from procedures.kernel.calendar import previous_quarter
 from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import button, notify_roles
-from storage.models import Batch, BatchHold, Complaint, Deadline, Organisation, Product, User
+from storage.models import Batch, Deadline, Organisation, Product, User
+from storage.models import BatchHold as BatchHold
+from storage.models import BuyerNoticeTask as BuyerNoticeTask
+from storage.models import Complaint as Complaint
 
 
 async def queue_quarterly_report(
@@ -245,3 +248,11 @@ async def intake_names(
         product=product.name if product else None,
         lot=batch.lot_number if batch else None,
     )
+
+
+async def complaints_with_goods_of(session: AsyncSession, organisation_id: int) -> list[Complaint]:
+    """The organisation's complaints, as `complaints_of`, each with its product and lot loaded."""
+    own = await complaints_of(session, organisation_id)
+    for complaint in own:
+        await session.refresh(complaint, ["product", "batch"])
+    return own

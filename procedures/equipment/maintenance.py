@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from procedures.equipment.patrols import find_asset
-from procedures.equipment.queries import contracts_in_force, promise_for
+from procedures.equipment.queries import contracts_in_force, find_asset, promise_for
 from procedures.equipment.rules import VENDORS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_of

@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.defects import (
@@ -24,6 +23,7 @@ from procedures.equipment.defects import (
     repair_due,
 )
 from procedures.equipment.policy import EquipmentPolicy
+from procedures.equipment.queries import assets_to_patrol, checklist_for
 from procedures.equipment.rules import TECHNICIANS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
@@ -45,35 +45,6 @@ from storage.models import (
 SUBJECT = SUBJECT_TYPES[Patrol]
 
 # --- what to patrol --------------------------------------------------------------------------
-
-
-async def assets_to_patrol(session: AsyncSession, day: dt.date) -> list[EquipmentAsset]:
-    """Assets nobody has patrolled on `day` (the team shares every asset)."""
-    done = select(Patrol.asset_id).where(Patrol.patrol_date == day)
-    rows = await session.scalars(
-        select(EquipmentAsset).where(EquipmentAsset.id.not_in(done)).order_by(EquipmentAsset.code)
-    )
-    return list(rows)
-
-
-async def find_asset(session: AsyncSession, code: str) -> EquipmentAsset:
-    """The asset whose label or QR sticker reads `code`."""
-    wanted = code.strip().upper()
-    if wanted.startswith("ASSET_"):
-        wanted = wanted.removeprefix("ASSET_")
-    asset = await session.scalar(select(EquipmentAsset).where(EquipmentAsset.code == wanted))
-    if asset is None:
-        raise NotFound("patrol.unknown_asset", code=code.strip())
-    return asset
-
-
-async def checklist_for(session: AsyncSession, system: str) -> list[ChecklistItem]:
-    rows = await session.scalars(
-        select(ChecklistItem)
-        .where(ChecklistItem.system == system)
-        .order_by(ChecklistItem.position, ChecklistItem.code)
-    )
-    return list(rows)
 
 
 # patrol_checks.reading is Numeric(12, 3): under 10^9, kept to the thousandth

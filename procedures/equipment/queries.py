@@ -1,4 +1,5 @@
-"""The read side of the equipment procedure: who answers for a system, and what the vendors'
+"""The read side of the equipment procedure: the assets to patrol, an asset by id or by its
+label's code, a system's checklist and its items; who answers for a system; and what the vendors'
 contracts promised against what they did.
 
 Each equipment system's staff (各系統設備管理人員, seed part 3) hear of its defects, inspections
@@ -22,15 +23,66 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.equipment.rules import FALLBACK_ROLE, ROLES_WITH_SYSTEM, SYSTEM_OWNERS
 from procedures.kernel.calendar import local_day, month_bounds
 from procedures.kernel.deadlines import answer_for_systems
+from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import users_with_roles
+from storage.models import ChecklistItem as ChecklistItem
 from storage.models import (
     Contract,
     Defect,
     MaintenanceVisit,
+    Patrol,
     User,
     UserRole,
     UserSystem,
 )
+from storage.models import EquipmentAsset as EquipmentAsset
+
+
+async def asset(session: AsyncSession, asset_id: int) -> EquipmentAsset | None:
+    """One asset, or None."""
+    return await session.get(EquipmentAsset, asset_id)
+
+
+async def checklist_item(session: AsyncSession, item_id: int) -> ChecklistItem | None:
+    """One item of a system's patrol checklist, or None."""
+    return await session.get(ChecklistItem, item_id)
+
+
+async def assets_to_patrol(session: AsyncSession, day: dt.date) -> list[EquipmentAsset]:
+    """Assets nobody has patrolled on `day` (the team shares every asset)."""
+    done = select(Patrol.asset_id).where(Patrol.patrol_date == day)
+    rows = await session.scalars(
+        select(EquipmentAsset).where(EquipmentAsset.id.not_in(done)).order_by(EquipmentAsset.code)
+    )
+    return list(rows)
+
+
+async def find_asset(session: AsyncSession, code: str) -> EquipmentAsset:
+    """The asset whose label or QR sticker reads `code`."""
+    wanted = code.strip().upper()
+    if wanted.startswith("ASSET_"):
+        wanted = wanted.removeprefix("ASSET_")
+    asset = await session.scalar(select(EquipmentAsset).where(EquipmentAsset.code == wanted))
+    if asset is None:
+        raise NotFound("patrol.unknown_asset", code=code.strip())
+    return asset
+
+
+async def checklist_for(session: AsyncSession, system: str) -> list[ChecklistItem]:
+    rows = await session.scalars(
+        select(ChecklistItem)
+        .where(ChecklistItem.system == system)
+        .order_by(ChecklistItem.position, ChecklistItem.code)
+    )
+    return list(rows)
+
+
+async def asset_labels(session: AsyncSession) -> list[tuple[str, str]]:
+    """Every asset's code and name, by code: what its QR sticker shows."""
+    rows = await session.execute(
+        select(EquipmentAsset.code, EquipmentAsset.name).order_by(EquipmentAsset.code)
+    )
+    return [(code, name) for code, name in rows.all()]
 
 
 async def contracts_in_force(

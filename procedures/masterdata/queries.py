@@ -10,7 +10,10 @@ from procedures.kernel.errors import InvalidInput, NotFound
 from procedures.kernel.text_input import (
     clean_text,
 )
-from storage.models import Batch, Organisation, Product, Shipment
+from storage.models import Batch as Batch
+from storage.models import Organisation as Organisation
+from storage.models import Product as Product
+from storage.models import Shipment
 
 
 async def customer_organisations(session: AsyncSession) -> list[Organisation]:

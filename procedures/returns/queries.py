@@ -41,7 +41,8 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import Batch, Deadline, Organisation, Product, ReturnRequest, User
+from storage.models import Batch, Deadline, Organisation, Product, User
+from storage.models import ReturnRequest as ReturnRequest
 
 S = ReturnStatus
 

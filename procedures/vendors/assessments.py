@@ -29,7 +29,7 @@ from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recor
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
 from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
-from procedures.vendors.rectifications import vendors
+from procedures.vendors.queries import vendors
 from procedures.vendors.rules import (
     ASSESSMENT_LIFECYCLE,
     CONCERNED,

@@ -68,15 +68,6 @@ class RectificationRung(StrEnum):
 RUNGS = tuple(RectificationRung)
 
 
-# the statuses in which the ladder still asks something of someone
-ACTIVE_STATUSES = (
-    RectificationStatus.OPEN,
-    RectificationStatus.EVALUATING,
-    RectificationStatus.FORM_SUBMITTED,
-    RectificationStatus.REVIEWED,
-)
-
-
 def _label(rectification: Rectification) -> str:
     return rectification.number or f"#{rectification.id}"
 
@@ -150,10 +141,6 @@ def check_findings(text: str) -> str:
 
 
 # --- the ladder ------------------------------------------------------------------------------
-
-
-async def vendors(session: AsyncSession) -> list[Vendor]:
-    return list(await session.scalars(select(Vendor).order_by(Vendor.code)))
 
 
 async def defect_for_rectification(session: AsyncSession, manager: User, defect_id: int) -> Defect:
@@ -567,15 +554,3 @@ async def _back_to_engineer(
         buttons=[[button("rectification.button.fill_form", BeginEvaluationForm(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:{action}:{round_}",
     )
-
-
-async def open_rectifications(session: AsyncSession) -> list[Rectification]:
-    rows = await session.scalars(
-        select(Rectification)
-        .where(Rectification.status.in_(ACTIVE_STATUSES))
-        .order_by(Rectification.raised_at)
-    )
-    found = list(rows)
-    for rectification in found:
-        await session.refresh(rectification, ["vendor"])
-    return found

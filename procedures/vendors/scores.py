@@ -24,7 +24,8 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
 from procedures.vendors.actions import BeginScore
 from procedures.vendors.policy import VendorPolicy
-from procedures.vendors.rectifications import RUNGS, vendors
+from procedures.vendors.queries import vendors
+from procedures.vendors.rectifications import RUNGS
 from procedures.vendors.rules import MANAGERS, VendorDeadline
 from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
 
