@@ -314,3 +314,8 @@ async def queue_monthly_statistics(
         dedupe_prefix=f"report:returns:{period}",
     )
     return len(queued)
+
+
+async def return_request(session: AsyncSession, return_id: int) -> ReturnRequest | None:
+    """One return with its lines and customer, or None."""
+    return await session.get(ReturnRequest, return_id)
