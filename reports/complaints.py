@@ -23,6 +23,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from procedures.complaints.queries import LedgerRow
+from procedures.kernel.queries import on_time_rate
 from procedures.reporting import Approval
 
 from .cells import as_text_cell
@@ -295,9 +296,7 @@ class QuarterFigures:
         self.by_month_product[(month, row.product)] += 1
 
     def on_time_rate(self, kind: str) -> float | None:
-        counts = self.deadlines.get(kind, Counter())
-        decided = counts["on_time"] + counts["late"]
-        return counts["on_time"] / decided if decided else None
+        return on_time_rate(self.deadlines.get(kind, Counter()))
 
 
 def _rate(writer: SheetWriter, value: float | None) -> Any:

@@ -34,7 +34,7 @@ from procedures.kernel.calendar import (
     period_bounds,
     quarter_bounds,
 )
-from procedures.kernel.queries import deadline_outcomes
+from procedures.kernel.queries import deadline_outcomes, on_time_rate
 from procedures.people.users import names_of
 from procedures.returns import monthly_statistics
 from procedures.vendors import queries as vendor_queries
@@ -335,8 +335,7 @@ async def deadline_on_time(
     table = []
     for kind in kinds:
         c = counts[kind]
-        decided = c["on_time"] + c["late"]
-        rate = c["on_time"] / decided if decided else None
+        rate = on_time_rate(c)
         rates.append(rate)
         name = context.label(f"deadline.kind.{kind}")
         table.append(

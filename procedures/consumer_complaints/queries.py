@@ -12,7 +12,10 @@ from sqlalchemy.orm import selectinload
 from procedures.consumer_complaints.common import SUBJECT
 from procedures.consumer_complaints.rules import ConsumerDeadline
 from procedures.kernel.rules import met_in_time
-from storage.models import ConsumerComplaint, Deadline
+
+# the rows these queries return, named here for the reports that format them
+from storage.models import ConsumerComplaint as ConsumerComplaint
+from storage.models import Deadline
 
 
 async def complaints_of_month(

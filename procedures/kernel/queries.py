@@ -8,7 +8,7 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.kernel.rules import outcome_of
+from procedures.kernel.rules import Outcome, outcome_of
 from storage.models import Deadline
 
 
@@ -29,3 +29,10 @@ async def deadline_outcomes(
     for kind, met, late, closed_as, count in rows:
         counts.setdefault(kind, Counter())[outcome_of(met, late, closed_as).value] += count
     return counts
+
+
+def on_time_rate(outcomes: Counter[str]) -> float | None:
+    """Met on time among those met (on time or late); None while none was. A waived deadline
+    and one still open count for neither."""
+    decided = outcomes[Outcome.ON_TIME] + outcomes[Outcome.LATE]
+    return outcomes[Outcome.ON_TIME] / decided if decided else None

@@ -34,7 +34,10 @@ from procedures.returns.common import SUBJECT, ReturnReason, Slot, signed_slots
 from procedures.returns.goods import settlement_buttons
 from procedures.returns.ratio import check_ratio
 from procedures.returns.rules import ReturnStatus
-from storage.models import Deadline, Organisation, ReturnRequest, User
+from storage.models import Deadline, Organisation, User
+
+# the row these queries return, named here for the reports that format it
+from storage.models import ReturnRequest as ReturnRequest
 
 S = ReturnStatus
 STAFF_VIEWERS = frozenset(

@@ -7,7 +7,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import Assessment, Rectification, Vendor, VendorScore
+# the rows these queries return, named here for the reports that format them
+from storage.models import Assessment as Assessment
+from storage.models import Rectification as Rectification
+from storage.models import Vendor
+from storage.models import VendorScore as VendorScore
 
 
 async def vendor_names(session: AsyncSession, vendor_ids: list[int]) -> dict[int, str]:
