@@ -221,15 +221,14 @@ def _workbook(title: str, sheet_title: str, header: list[str], rows: list[list[o
     return buffer.getvalue()
 
 
-def _title(context: DocumentContext, key: str, period: str) -> str:
-    printed = context.now.astimezone(context.timezone).date()
-    return complaint_reports.title_row(
-        context.label, context.company, context.label(key), period, printed
-    )
-
-
 def _printed(context: DocumentContext) -> dt.date:
     return context.now.astimezone(context.timezone).date()
+
+
+def _title(context: DocumentContext, key: str, period: str) -> str:
+    return complaint_reports.title_row(
+        context.label, context.company, context.label(key), period, _printed(context)
+    )
 
 
 # --- P1 --------------------------------------------------------------------------------------
@@ -296,7 +295,7 @@ async def complaint_ledger(
     return ReportFiles(await complaint_ledger_document(session, {"month": period}, context))
 
 
-@document("complaint_quarterly")
+@document(reporting.QUARTERLY)  # the kind the quality head approves
 async def complaint_quarterly_document(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
@@ -304,7 +303,7 @@ async def complaint_quarterly_document(
     return (await quarterly_report(session, year, quarter, context))[0]
 
 
-@report("complaint_quarterly", "quarter", REPORT_READERS | MANAGERS)
+@report(reporting.QUARTERLY, "quarter", REPORT_READERS | MANAGERS)
 async def complaint_quarterly(
     session: AsyncSession, period: str, context: DocumentContext
 ) -> ReportFiles:
