@@ -3,6 +3,8 @@ complaint report (顧客投訴查詢商品質量記錄表), which makes it final
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Annotated
 
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from procedures.kernel.actions import CallbackAction, Matches
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import notify_roles
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.people.users import names_of
 from storage.models import ReportApproval, User
 
 QUARTERLY = "complaint_quarterly"
@@ -78,3 +81,24 @@ class ChooseReport(CallbackAction, prefix="rp:k"):
 class ChoosePeriod(CallbackAction, prefix="rp:p"):
     kind: Annotated[str, Matches(r"[a-z_]+")]
     period: Annotated[str, Matches(r"\d{4}-[0-9QH]\d")]  # 2026-11, 2026-Q3, 2026-H2
+
+
+# --- reading an approval ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The quality head's conclusion that makes a quarterly report final."""
+
+    conclusion: str
+    approved_by: str
+    approved_at: dt.datetime
+
+
+async def quarterly_approval(session: AsyncSession, year: int, quarter: int) -> Approval | None:
+    """The quality head's conclusion on the quarter's report, if it was approved."""
+    record = await approval_of(session, QUARTERLY, f"{year}-Q{quarter}")
+    if record is None:
+        return None
+    names = await names_of(session, [record.approved_by_id])
+    return Approval(record.conclusion, names.get(record.approved_by_id, ""), record.approved_at)

@@ -21,27 +21,14 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlalchemy import and_, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from procedures.complaints.rules import ComplaintDeadline
-from procedures.kernel.rules import Outcome, met_in_time
-from procedures.kernel.rules import outcome as outcome_of_deadline
-from storage.models import (
-    BatchHold,
-    Complaint,
-    Deadline,
-    Product,
-    ReturnRequest,
-    TimelineEvent,
-    User,
-)
+from procedures.complaints.queries import LedgerRow
+from procedures.kernel.queries import on_time_rate
+from procedures.reporting import Approval
 
 from .cells import as_text_cell
 
 Label = Callable[[str], str]
-PAGE = 1000  # complaints read per query
 
 LEDGER_COLUMNS = (
     "serial",
@@ -111,241 +98,10 @@ WIDTHS = {
     "remarks": 30,
 }
 WRAPPED = frozenset({"description", "disposition", "corrective_action", "follow_up", "remarks"})
-# what the timeline keeps that explains a deadline missed: shown in the ledger's remarks
-REMARK_ACTIONS = ("waiting_on_buyer", "reopened")
 DATE_TIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 # the deadlines a complaint runs, in the order the quarterly report lists their on-time rates
 DEADLINE_KINDS = ("on_site_verification", "disposition_opinion", "handling_complete")
-
-
-@dataclass(frozen=True)
-class LedgerRow:
-    serial: int
-    number: str
-    received_at: dt.datetime
-    organisation: str
-    locality: str
-    buyer_contact: str
-    product: str
-    specification: str
-    manufacturer: str
-    supplier: str
-    registration_number: str
-    lot: str
-    expiry_date: dt.date | None
-    shipment_on_file: bool
-    quantity: int
-    channel: str
-    complainant: str
-    description: str
-    status: str
-    verified_at: dt.datetime | None
-    result: str | None
-    on_site: bool | None
-    visit_waived: bool
-    verification_on_time: bool | None
-    disposition_at: dt.datetime | None
-    disposition: str | None
-    opinion_on_time: bool | None
-    corrective_action: str | None
-    adverse_event: bool
-    supplier_answer_at: dt.datetime | None
-    return_number: str | None
-    handoff_at: dt.datetime | None
-    handoff_outcome: str | None
-    # 回訪: the latest reply to the buyer on the record (its text id) and when it went
-    follow_up: tuple[str, dt.datetime] | None
-    closed_at: dt.datetime | None
-    # 外埠: handling completed within 7 days; None for a local buyer or while open
-    handling_on_time: bool | None
-    handled_by: str  # 經辦: the quality inspector who took the complaint
-    reviewed_by: str  # 審核: who gave the disposition opinion
-    # 備註: what waited on the buyer and why the complaint was reopened, (action, reason, when)
-    remarks: tuple[tuple[str, str, dt.datetime], ...] = ()
-    # for the quarterly analysis, not columns of the ledger
-    deadlines: dict[str, str] = field(default_factory=dict)  # kind -> on_time|late|waived|open
-    hold: str | None = None  # held | lifted
-
-
-def _waived(deadline: Deadline | None) -> bool:
-    return deadline is not None and outcome_of_deadline(deadline) == Outcome.WAIVED
-
-
-async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[str, Any]:
-    """What one page of complaints needs from other tables, each read in one query."""
-    ids = [c.id for c in found]
-    deadlines: dict[tuple[int, str], Deadline] = {}
-    outcomes: dict[int, dict[str, str]] = {}
-    for deadline in await session.scalars(
-        select(Deadline)
-        .where(Deadline.subject_type == "complaint", Deadline.subject_id.in_(ids))
-        .order_by(Deadline.id)  # a reopened complaint's new disposition deadline wins
-    ):
-        deadlines[(deadline.subject_id, deadline.kind)] = deadline
-        outcomes.setdefault(deadline.subject_id, {})[deadline.kind] = outcome_of_deadline(
-            deadline
-        ).value
-    returns: dict[int, str] = {}
-    for complaint_id, number in await session.execute(
-        select(ReturnRequest.complaint_id, ReturnRequest.number)
-        .where(ReturnRequest.complaint_id.in_(ids))
-        .order_by(ReturnRequest.id)
-    ):
-        returns.setdefault(complaint_id, number)
-    replies: dict[int, tuple[str, dt.datetime]] = {}
-    for subject_id, after, at in await session.execute(
-        select(TimelineEvent.subject_id, TimelineEvent.after, TimelineEvent.at)
-        .where(
-            TimelineEvent.subject_type == "complaint",
-            TimelineEvent.subject_id.in_(ids),
-            TimelineEvent.action == "reply_to_complainant",
-        )
-        .order_by(TimelineEvent.id)
-    ):
-        replies[subject_id] = ((after or {}).get("text_key", ""), at)  # the latest wins
-    remarks: dict[int, list[tuple[str, str, dt.datetime]]] = {}
-    for subject_id, action, after, at in await session.execute(
-        select(
-            TimelineEvent.subject_id, TimelineEvent.action, TimelineEvent.after, TimelineEvent.at
-        )
-        .where(
-            TimelineEvent.subject_type == "complaint",
-            TimelineEvent.subject_id.in_(ids),
-            TimelineEvent.action.in_(REMARK_ACTIONS),
-        )
-        .order_by(TimelineEvent.id)
-    ):
-        remarks.setdefault(subject_id, []).append((action, (after or {}).get("reason", ""), at))
-    holds = {
-        complaint_id: "lifted" if lifted_at else "held"
-        for complaint_id, lifted_at in await session.execute(
-            select(BatchHold.complaint_id, BatchHold.lifted_at).where(
-                BatchHold.complaint_id.in_(ids)
-            )
-        )
-    }
-    people = {c.taken_by_id for c in found} | {c.disposition_by_id for c in found}
-    people.discard(None)
-    names = dict(
-        (await session.execute(select(User.id, User.full_name).where(User.id.in_(people)))).all()
-        if people
-        else []
-    )
-    return {
-        "deadlines": deadlines,
-        "outcomes": outcomes,
-        "returns": returns,
-        "replies": replies,
-        "remarks": remarks,
-        "holds": holds,
-        "names": names,
-    }
-
-
-def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
-    deadlines = details["deadlines"]
-    visit = deadlines.get((c.id, ComplaintDeadline.ON_SITE_VERIFICATION))
-    product = c.product
-    organisation = c.organisation
-    return LedgerRow(
-        serial=serial,
-        number=c.number,
-        received_at=c.received_at,
-        organisation=organisation.name,
-        locality=c.locality,
-        buyer_contact=" ".join(
-            filter(None, [organisation.contact_name, organisation.contact_phone])
-        ),
-        product=c.product_label,
-        specification=(product.specification or "") if product else "",
-        manufacturer=(product.manufacturer or "") if product else "",
-        supplier=product.supplier.name if product and product.supplier else "",
-        registration_number=(product.registration_number or "") if product else "",
-        lot=c.lot_label,
-        expiry_date=c.batch.expiry_date if c.batch is not None else None,
-        shipment_on_file=c.shipment_on_file,
-        quantity=c.quantity,
-        channel=c.channel,
-        complainant=" ".join(filter(None, [c.complainant_name, c.complainant_contact])),
-        description=c.description,
-        status=c.status,
-        verified_at=c.verified_at,
-        result=c.verification_result,
-        on_site=c.on_site,
-        visit_waived=_waived(visit),
-        verification_on_time=met_in_time(visit),
-        disposition_at=c.disposition_at,
-        disposition=c.disposition,
-        opinion_on_time=met_in_time(deadlines.get((c.id, ComplaintDeadline.DISPOSITION_OPINION))),
-        corrective_action=c.corrective_action,
-        adverse_event=c.adverse_event_at is not None,
-        supplier_answer_at=c.supplier_answer_at,
-        return_number=details["returns"].get(c.id),
-        handoff_at=c.handoff_at,
-        handoff_outcome=c.handoff_outcome,
-        follow_up=details["replies"].get(c.id),
-        closed_at=c.closed_at,
-        handling_on_time=met_in_time(deadlines.get((c.id, ComplaintDeadline.HANDLING_COMPLETE))),
-        handled_by=details["names"].get(c.taken_by_id, ""),
-        reviewed_by=details["names"].get(c.disposition_by_id, ""),
-        remarks=tuple(details["remarks"].get(c.id, ())),
-        deadlines=details["outcomes"].get(c.id, {}),
-        hold=details["holds"].get(c.id),
-    )
-
-
-async def iter_ledger_rows(
-    session: AsyncSession,
-    start: dt.datetime | None = None,
-    end: dt.datetime | None = None,
-    *,
-    page: int = PAGE,
-) -> AsyncIterator[LedgerRow]:
-    """One row per complaint received in [start, end), oldest first, read `page` at a time (by
-    keyset on received_at and id), each page forgotten by the session once it is written."""
-    serial = 0
-    after: tuple[dt.datetime, int] | None = None
-    while True:
-        query = (
-            select(Complaint)
-            .options(
-                selectinload(Complaint.organisation),
-                selectinload(Complaint.product).selectinload(Product.supplier),
-                selectinload(Complaint.batch),
-            )
-            .order_by(Complaint.received_at, Complaint.id)
-            .limit(page)
-        )
-        if start is not None:
-            query = query.where(Complaint.received_at >= start)
-        if end is not None:
-            query = query.where(Complaint.received_at < end)
-        if after is not None:
-            query = query.where(
-                or_(
-                    Complaint.received_at > after[0],
-                    and_(Complaint.received_at == after[0], Complaint.id > after[1]),
-                )
-            )
-        found = list(await session.scalars(query))
-        if not found:
-            return
-        details = await _page_details(session, found)
-        for complaint in found:
-            serial += 1
-            yield _row(serial, complaint, details)
-        after = (found[-1].received_at, found[-1].id)
-        session.expunge_all()
-        if len(found) < page:
-            return
-
-
-async def ledger_rows(
-    session: AsyncSession, start: dt.datetime | None = None, end: dt.datetime | None = None
-) -> list[LedgerRow]:
-    """Every row at once, for a short period or a test."""
-    return [row async for row in iter_ledger_rows(session, start, end)]
 
 
 # --- writing ---------------------------------------------------------------------------------
@@ -540,18 +296,7 @@ class QuarterFigures:
         self.by_month_product[(month, row.product)] += 1
 
     def on_time_rate(self, kind: str) -> float | None:
-        counts = self.deadlines.get(kind, Counter())
-        decided = counts["on_time"] + counts["late"]
-        return counts["on_time"] / decided if decided else None
-
-
-@dataclass(frozen=True)
-class Approval:
-    """The quality head's conclusion that makes a quarterly report final."""
-
-    conclusion: str
-    approved_by: str
-    approved_at: dt.datetime
+        return on_time_rate(self.deadlines.get(kind, Counter()))
 
 
 def _rate(writer: SheetWriter, value: float | None) -> Any:

@@ -17,15 +17,10 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from procedures.consumer_complaints.common import CAUSES, REMEDIES, SUBJECT, Verdict
-from procedures.consumer_complaints.rules import ConsumerDeadline
-from procedures.kernel.rules import met_in_time
+from procedures.consumer_complaints.common import CAUSES, REMEDIES, Verdict
+from procedures.consumer_complaints.queries import ConsumerComplaint
 from procedures.personal_records import OUTCOMES, Step
-from storage.models import ConsumerComplaint, Deadline
 
 from .cells import append_row, workbook_bytes
 
@@ -79,37 +74,12 @@ class MonthFigures:
         return self.standing / judged if judged else None
 
 
-async def complaints_of_month(
-    session: AsyncSession, start: dt.datetime, end: dt.datetime
-) -> tuple[list[ConsumerComplaint], dict[int, Deadline]]:
-    """The consumer complaints received in [start, end), oldest first, and their first-answer
-    deadlines by complaint."""
-    complaints = list(
-        await session.scalars(
-            select(ConsumerComplaint)
-            .where(ConsumerComplaint.received_at >= start, ConsumerComplaint.received_at < end)
-            .options(selectinload(ConsumerComplaint.product))
-            .order_by(ConsumerComplaint.received_at, ConsumerComplaint.id)
-        )
-    )
-    deadlines: dict[int, Deadline] = {}
-    if complaints:
-        for deadline in await session.scalars(
-            select(Deadline).where(
-                Deadline.subject_type == SUBJECT,
-                Deadline.kind == ConsumerDeadline.FIRST_ANSWER,
-                Deadline.subject_id.in_([c.id for c in complaints]),
-            )
-        ):
-            deadlines[deadline.subject_id] = deadline
-    return complaints, deadlines
-
-
 def month_figures(
-    complaints: list[ConsumerComplaint], first_answers: dict[int, Deadline]
+    complaints: list[ConsumerComplaint], first_answers: dict[int, bool | None]
 ) -> MonthFigures:
+    """`first_answers`: by complaint, whether its first answer was in time (None: neither)."""
     verdicts = Counter(c.final_verdict for c in complaints)
-    answered = [t for c in complaints if (t := met_in_time(first_answers.get(c.id))) is not None]
+    answered = [t for c in complaints if (t := first_answers.get(c.id)) is not None]
 
     def by(key: Callable[[ConsumerComplaint], str]) -> dict[str, tuple[int, int]]:
         counts = Counter(key(c) for c in complaints)
@@ -146,7 +116,7 @@ def _yes_no(value: bool | None, label: Label) -> str:
 
 def summary_workbook(
     complaints: list[ConsumerComplaint],
-    first_answers: dict[int, Deadline],
+    first_answers: dict[int, bool | None],
     title: str,
     label: Label,
     timezone: ZoneInfo,
@@ -208,7 +178,7 @@ def summary_workbook(
                 _yes_no(c.verdict == Verdict.UNRESOLVED, label),
                 label(f"consumer.remedy.{c.remedy}") if c.remedy else "",
                 _time(c.answered_at, timezone),
-                _yes_no(met_in_time(first_answers.get(c.id)), label),
+                _yes_no(first_answers.get(c.id), label),
                 c.return_number or "",
             ],
         )

@@ -1,35 +1,50 @@
-"""The report registry: each report a user or a schedule may ask for, by kind, with its period
-type (month, quarter, half-year), the roles it is for, and a renderer that streams its rows into
-an XLSX workbook in the reader's language and, where a picture says more, draws a PNG chart.
+"""The report registry: every file the bot renders, by kind, registered once. A kind may be a
+report a user or a schedule asks for by period (`@report`: its period type, month, quarter or
+half-year, the roles that may ask for it, and a renderer that streams its rows into an XLSX
+workbook in the reader's language and, where a picture says more, draws a PNG chart), a document
+an outbox row or a command attaches with its parameters (`@document`), or both.
 
 A new report is one `@report(...)` function here. `/report` and `python -m bot report` list
-what is registered.
+what is registered; the outbox's documents are rendered through `reports.documents.render`.
+The front end hands in what a renderer needs (time zone, `now`, the reader's texts) as a
+`DocumentContext`, so this package never imports bot/. Renderers read through the procedures'
+queries and only format what they get.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from collections import Counter
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures import reporting
+from procedures.complaints.queries import iter_ledger_rows
 from procedures.complaints.rules import LEDGER_READERS, REPORT_READERS
+from procedures.equipment import queries as equipment_queries
 from procedures.kernel import roles
-from procedures.kernel.calendar import half_year_periods, parse_quarter, period_bounds
-from procedures.kernel.rules import outcome_of
+from procedures.kernel.calendar import (
+    half_year_periods,
+    month_bounds,
+    parse_quarter,
+    period_bounds,
+    quarter_bounds,
+)
+from procedures.kernel.queries import deadline_outcomes, on_time_rate
+from procedures.people.users import names_of
 from procedures.returns import monthly_statistics
-from storage.models import Deadline, EquipmentAsset, Patrol, VendorScore
+from procedures.vendors import queries as vendor_queries
 
-from . import charts, documents
+from . import charts
 from . import complaints as complaint_reports
 from . import returns as return_reports
+from . import vendors as vendor_reports
 from .complaints import SheetWriter, prepare_for_print
-from .documents import DocumentContext, RenderedDocument
 
 MANAGERS = frozenset(
     {
@@ -57,38 +72,134 @@ EQUIPMENT_READERS = frozenset(
 )
 
 
+class TextFunction(Protocol):
+    def __call__(self, key: str, /, **params: Any) -> str: ...
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    """The reader's side of a rendering: the configured zone, the time, the reader's texts."""
+
+    timezone: ZoneInfo
+    now: dt.datetime
+    text: TextFunction  # a text id with parameters, in the reader's language
+    company: str = ""  # COMPANY_NAME, for the title rows
+    pass_mark: int = 60  # VENDOR_PASS_MARK
+
+    def label(self, key: str) -> str:
+        return self.text(key)
+
+
+@dataclass(frozen=True)
+class RenderedDocument:
+    file_name: str
+    content: bytes
+
+
 @dataclass(frozen=True)
 class ReportFiles:
     workbook: RenderedDocument
     chart: RenderedDocument | None = None
 
 
+class UnknownDocument(Exception):
+    """An outbox row names a document kind nobody renders, or a record that does not exist: a bug,
+    parked with this reason."""
+
+
 Renderer = Callable[[AsyncSession, str, DocumentContext], Awaitable[ReportFiles]]
+DocumentRenderer = Callable[
+    [AsyncSession, Mapping[str, Any], DocumentContext], Awaitable[RenderedDocument]
+]
 
 
 @dataclass(frozen=True)
 class ReportKind:
+    """One kind of file: asked for by period (`by_period`, for `recipients`), attached with its
+    parameters (`document`), or both."""
+
     kind: str
-    period_type: str  # month | quarter | half
-    recipients: frozenset[str]
-    render: Renderer
+    period_type: str = ""  # month | quarter | half; "" when no one asks for it by period
+    recipients: frozenset[str] = frozenset()  # who may ask for it by period
+    by_period: Renderer | None = None
+    document: DocumentRenderer | None = None
+
+    async def render(
+        self, session: AsyncSession, period: str, context: DocumentContext
+    ) -> ReportFiles:
+        """The report of one period: its workbook and, where it has one, its chart."""
+        if self.by_period is None:
+            raise UnknownDocument(f"report kind {self.kind!r} is not asked for by period")
+        return await self.by_period(session, period, context)
 
 
-REPORTS: dict[str, ReportKind] = {}
+KINDS: dict[str, ReportKind] = {}
 
 
 def report(
     kind: str, period_type: str, recipients: frozenset[str]
 ) -> Callable[[Renderer], Renderer]:
-    """Registers the decorated function as the renderer of reports of `kind`."""
+    """Registers the decorated function as the renderer of reports of `kind` by period."""
 
     def register(function: Renderer) -> Renderer:
-        if kind in REPORTS:
+        found = KINDS.get(kind, ReportKind(kind))
+        if found.by_period is not None:
             raise ValueError(f"report kind {kind!r} is registered twice")
-        REPORTS[kind] = ReportKind(kind, period_type, recipients, function)
+        KINDS[kind] = replace(
+            found, period_type=period_type, recipients=recipients, by_period=function
+        )
         return function
 
     return register
+
+
+def document(kind: str) -> Callable[[DocumentRenderer], DocumentRenderer]:
+    """Registers the decorated function as the renderer of attachments of this kind."""
+
+    def register(function: DocumentRenderer) -> DocumentRenderer:
+        found = KINDS.get(kind, ReportKind(kind))
+        if found.document is not None:
+            raise ValueError(f"document kind {kind!r} has two renderers")
+        KINDS[kind] = replace(found, document=function)
+        return function
+
+    return register
+
+
+class _ByPeriod(Mapping[str, ReportKind]):
+    """The kinds asked for by period, in registry order."""
+
+    def __getitem__(self, kind: str) -> ReportKind:
+        found = KINDS[kind]
+        if found.by_period is None:
+            raise KeyError(kind)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return (kind for kind, found in KINDS.items() if found.by_period is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Documents(Mapping[str, DocumentRenderer]):
+    """The kinds attached with parameters, and their renderers."""
+
+    def __getitem__(self, kind: str) -> DocumentRenderer:
+        renderer = KINDS[kind].document
+        if renderer is None:
+            raise KeyError(kind)
+        return renderer
+
+    def __iter__(self) -> Iterator[str]:
+        return (kind for kind, found in KINDS.items() if found.document is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+REPORTS: Mapping[str, ReportKind] = _ByPeriod()
+RENDERERS: Mapping[str, DocumentRenderer] = _Documents()
 
 
 def reports_for(user_roles: frozenset[str]) -> list[ReportKind]:
@@ -111,31 +222,95 @@ def _workbook(title: str, sheet_title: str, header: list[str], rows: list[list[o
     return buffer.getvalue()
 
 
+def _printed(context: DocumentContext) -> dt.date:
+    return context.now.astimezone(context.timezone).date()
+
+
 def _title(context: DocumentContext, key: str, period: str) -> str:
-    printed = context.now.astimezone(context.timezone).date()
     return complaint_reports.title_row(
-        context.label, context.company, context.label(key), period, printed
+        context.label, context.company, context.label(key), period, _printed(context)
     )
 
 
 # --- P1 --------------------------------------------------------------------------------------
 
 
+async def quarterly_report(
+    session: AsyncSession, year: int, quarter: int, context: DocumentContext
+) -> tuple[RenderedDocument, complaint_reports.QuarterFigures]:
+    """The quarter's report (a draft until the quality head approved it) and its figures."""
+    start, end = quarter_bounds(year, quarter, context.timezone)
+    approval = await reporting.quarterly_approval(session, year, quarter)
+    title = complaint_reports.title_row(
+        context.label,
+        context.company,
+        context.text("report.quarterly_title", year=year, quarter=quarter),
+        f"{year}-Q{quarter}",
+        _printed(context),
+    )
+    buffer = io.BytesIO()
+    figures = await complaint_reports.write_quarterly(
+        iter_ledger_rows(session, start, end),
+        buffer,
+        context.label,
+        context.timezone,
+        title,
+        approval,
+    )
+    suffix = "" if approval else "-draft"
+    name = f"complaints-{year}-Q{quarter}{suffix}.xlsx"
+    return RenderedDocument(name, buffer.getvalue()), figures
+
+
+@document("complaint_ledger")
+async def complaint_ledger_document(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    """The ledger of one month (params "month": YYYY-MM), or of every complaint."""
+    month = params.get("month")
+    start, end = month_bounds(month, context.timezone) if month else (None, None)
+    day = _printed(context).isoformat()
+    title = complaint_reports.title_row(
+        context.label,
+        context.company,
+        context.label("report.sheet.ledger"),
+        month or context.label("report.all_periods"),
+        _printed(context),
+    )
+    buffer = io.BytesIO()
+    await complaint_reports.write_ledger(
+        iter_ledger_rows(session, start, end),
+        buffer,
+        context.label,
+        context.timezone,
+        title,
+    )
+    name = f"complaint-ledger-{month}.xlsx" if month else f"complaint-ledger-{day}.xlsx"
+    return RenderedDocument(name, buffer.getvalue())
+
+
 @report("complaint_ledger", "month", LEDGER_READERS)
 async def complaint_ledger(
     session: AsyncSession, period: str, context: DocumentContext
 ) -> ReportFiles:
-    attachment = {"kind": "complaint_ledger", "params": {"month": period}}
-    return ReportFiles(await documents.render(session, attachment, context))
+    return ReportFiles(await complaint_ledger_document(session, {"month": period}, context))
 
 
-@report("complaint_quarterly", "quarter", REPORT_READERS | MANAGERS)
+@document(reporting.QUARTERLY)  # the kind the quality head approves
+async def complaint_quarterly_document(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    year, quarter = int(params["year"]), int(params["quarter"])
+    return (await quarterly_report(session, year, quarter, context))[0]
+
+
+@report(reporting.QUARTERLY, "quarter", REPORT_READERS | MANAGERS)
 async def complaint_quarterly(
     session: AsyncSession, period: str, context: DocumentContext
 ) -> ReportFiles:
     """The quarter's report, and a chart of its complaints per month by product."""
     year, quarter = parse_quarter(period)  # type: ignore[misc]
-    workbook, figures = await documents.quarterly_report(session, year, quarter, context)
+    workbook, figures = await quarterly_report(session, year, quarter, context)
     months = [f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1)]
     products = sorted({product for _, product in figures.by_month_product})
     series = {p: [figures.by_month_product[(m, p)] for m in months] for p in products}
@@ -154,24 +329,13 @@ async def deadline_on_time(
 ) -> ReportFiles:
     """Every deadline due in the period, by kind: met on time, late, waived, still open."""
     start, end = period_bounds(period, context.timezone)
-    counts: dict[str, Counter[str]] = {}
-    rows = await session.execute(
-        select(Deadline.kind, Deadline.met_at.is_not(None), Deadline.met_late, Deadline.closed_as)
-        .add_columns(func.count())
-        .where(Deadline.due_at >= start, Deadline.due_at < end)
-        .group_by(
-            Deadline.kind, Deadline.met_at.is_not(None), Deadline.met_late, Deadline.closed_as
-        )
-    )
-    for kind, met, late, closed_as, count in rows:
-        counts.setdefault(kind, Counter())[outcome_of(met, late, closed_as).value] += count
+    counts = await deadline_outcomes(session, start, end)
     kinds = sorted(counts)
     rates = []
     table = []
     for kind in kinds:
         c = counts[kind]
-        decided = c["on_time"] + c["late"]
-        rate = c["on_time"] / decided if decided else None
+        rate = on_time_rate(c)
         rates.append(rate)
         name = context.label(f"deadline.kind.{kind}")
         table.append(
@@ -238,6 +402,32 @@ async def exchange_ratio(
 # --- P3 --------------------------------------------------------------------------------------
 
 
+@document("vendor_assessment")
+async def vendor_assessment(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    year, half = int(params["year"]), int(params["half"])
+    periods = half_year_periods(year, half)
+    scores = await vendor_queries.scores_of_periods(session, periods)
+    record = await vendor_queries.assessment_of(session, year, half)
+    names = {}
+    if record is not None:
+        people = [record.signed_by_id, *(f.added_by_id for f in record.findings)]
+        names = await names_of(session, people)
+    title = context.text("document.assessment.title", year=year, half=half)
+    content = vendor_reports.assessment(
+        scores,
+        periods,
+        title,
+        context.label,
+        record=record,
+        names=names,
+        timezone=context.timezone,
+        pass_mark=context.pass_mark,
+    )
+    return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)
+
+
 @report("vendor_scores", "half", EQUIPMENT_READERS | {roles.MANAGEMENT_OFFICE})
 async def vendor_scores(
     session: AsyncSession, period: str, context: DocumentContext
@@ -245,17 +435,10 @@ async def vendor_scores(
     """The half-year's assessment workbook and each vendor's monthly score over its six months,
     against the pass mark."""
     year, half = int(period[:4]), int(period[-1])
-    attachment = {"kind": "vendor_assessment", "params": {"year": year, "half": half}}
-    workbook = await documents.render(session, attachment, context)
+    workbook = await vendor_assessment(session, {"year": year, "half": half}, context)
     months = half_year_periods(year, half)
-    scores: dict[str, dict[str, int]] = {}
-    for name, month, total in await session.execute(
-        select(VendorScore.vendor_id, VendorScore.period, VendorScore.total).where(
-            VendorScore.period.in_(months)
-        )
-    ):
-        scores.setdefault(name, {})[month] = total
-    names = await documents.vendor_names(session, list(scores))
+    scores = await vendor_queries.score_totals(session, months)
+    names = await vendor_queries.vendor_names(session, list(scores))
     series = {
         names[vendor]: [monthly.get(m) for m in months]
         for vendor, monthly in sorted(scores.items(), key=lambda item: names[item[0]])
@@ -280,16 +463,8 @@ async def patrol_completion(
     first = start.astimezone(context.timezone).date()
     last = (end.astimezone(context.timezone) - dt.timedelta(days=1)).date()
     today = context.now.astimezone(context.timezone).date()
-    assets = await session.scalar(select(func.count()).select_from(EquipmentAsset)) or 0
-    done = dict(
-        (
-            await session.execute(
-                select(Patrol.patrol_date, func.count(func.distinct(Patrol.asset_id)))
-                .where(Patrol.patrol_date >= first, Patrol.patrol_date <= last)
-                .group_by(Patrol.patrol_date)
-            )
-        ).all()
-    )
+    assets = await equipment_queries.asset_count(session)
+    done = await equipment_queries.assets_patrolled_by_day(session, first, last)
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     days = [d for d in days if d <= today]
     rates = [done.get(d, 0) / assets if assets else None for d in days]

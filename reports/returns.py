@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from procedures.returns.queries import MonthlyStatistics
-from storage.models import ReturnRequest
+from procedures.returns.queries import MonthlyStatistics, ReturnRequest
 
 from .cells import append_row, workbook_bytes
 

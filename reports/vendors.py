@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from storage.models import Assessment, Rectification, VendorScore
+from procedures.vendors.queries import Assessment, Rectification, VendorScore
 
 from .cells import append_row, workbook_bytes
 

@@ -1,11 +1,24 @@
 """Reading consumer complaints for the chat: the record as handlers read it, and the product
-and lot a draft names."""
+and lot a draft names.
+
+Reading consumer complaints for their monthly summary: a month's complaints, and whether each
+was first answered in time.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import datetime as dt
 
-from storage.models import Batch, ConsumerComplaint, Product
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from procedures.consumer_complaints.common import SUBJECT
+from procedures.consumer_complaints.rules import ConsumerDeadline
+from procedures.kernel.rules import met_in_time
+
+# the rows these queries return, named here for the reports that format them
+from storage.models import Batch, ConsumerComplaint, Deadline, Product
 
 __all__ = ["ConsumerComplaint", "goods_names", "product_exists"]
 
@@ -22,3 +35,29 @@ async def goods_names(
     product = await session.get(Product, product_id) if product_id else None
     batch = await session.get(Batch, batch_id) if batch_id else None
     return (product.name if product else None, batch.lot_number if batch else None)
+
+
+async def complaints_of_month(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> tuple[list[ConsumerComplaint], dict[int, bool | None]]:
+    """The consumer complaints received in [start, end), oldest first, and by complaint whether
+    its first answer was given in time (True), late (False), or neither yet or waived (None)."""
+    complaints = list(
+        await session.scalars(
+            select(ConsumerComplaint)
+            .where(ConsumerComplaint.received_at >= start, ConsumerComplaint.received_at < end)
+            .options(selectinload(ConsumerComplaint.product))
+            .order_by(ConsumerComplaint.received_at, ConsumerComplaint.id)
+        )
+    )
+    deadlines: dict[int, Deadline] = {}
+    if complaints:
+        for deadline in await session.scalars(
+            select(Deadline).where(
+                Deadline.subject_type == SUBJECT,
+                Deadline.kind == ConsumerDeadline.FIRST_ANSWER,
+                Deadline.subject_id.in_([c.id for c in complaints]),
+            )
+        ):
+            deadlines[deadline.subject_id] = deadline
+    return complaints, {c.id: met_in_time(deadlines.get(c.id)) for c in complaints}

@@ -8,6 +8,8 @@ and their deadlines. A user is named for a system through their invitation
 for elevators, the equipment supervisors (the seed gives them the elevators' inspections and the
 chasing of their maintenance); a system nobody answers for falls back to the equipment manager,
 so nothing goes unheard.
+
+Reading equipment records for reports: the assets, and the patrols of a span of days.
 """
 
 from __future__ import annotations
@@ -203,3 +205,20 @@ async def systems_of(session: AsyncSession, user_id: int) -> list[str]:
         select(UserSystem.system).where(UserSystem.user_id == user_id).order_by(UserSystem.system)
     )
     return list(rows)
+
+
+async def asset_count(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count()).select_from(EquipmentAsset)) or 0
+
+
+async def assets_patrolled_by_day(
+    session: AsyncSession, first: dt.date, last: dt.date
+) -> dict[dt.date, int]:
+    """For each day from `first` to `last` (inclusive) with a patrol: how many assets were
+    patrolled that day."""
+    rows = await session.execute(
+        select(Patrol.patrol_date, func.count(func.distinct(Patrol.asset_id)))
+        .where(Patrol.patrol_date >= first, Patrol.patrol_date <= last)
+        .group_by(Patrol.patrol_date)
+    )
+    return dict(rows.all())

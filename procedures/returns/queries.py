@@ -42,6 +42,8 @@ from procedures.returns.rules import (
     Slot,
 )
 from storage.models import Batch, Deadline, Organisation, Product, User
+
+# the row these queries return, named here for the reports that format it
 from storage.models import ReturnRequest as ReturnRequest
 
 S = ReturnStatus
@@ -312,3 +314,8 @@ async def organisation_name(session: AsyncSession, organisation_id: int) -> str:
     if organisation is None:
         raise NotFound("error.not_found")
     return organisation.name
+
+
+async def return_request(session: AsyncSession, return_id: int) -> ReturnRequest | None:
+    """One return with its lines and customer, or None."""
+    return await session.get(ReturnRequest, return_id)

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 
 from procedures.complaints import handling, intake
 from procedures.complaints.intake import ComplaintDraft
-from reports.complaints import LEDGER_COLUMNS, ledger_rows, write_ledger
+from procedures.complaints.queries import ledger_rows
+from reports.complaints import LEDGER_COLUMNS, write_ledger
 from storage.models import (
     Batch,
     BatchHold,

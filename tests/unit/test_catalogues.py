@@ -20,6 +20,7 @@ from procedures import personal_records
 from procedures.complaints import handling, nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WINDOW, ComplaintDraft
+from procedures.complaints.queries import REMARK_ACTIONS
 from procedures.complaints.rules import ComplaintStatus
 from procedures.consumer_complaints import common
 from procedures.consumer_complaints.rules import ConsumerComplaintStatus
@@ -33,7 +34,7 @@ from procedures.returns.rules import ReturnReason, ReturnStatus, Slot
 from procedures.vendors.rectifications import RUNGS
 from procedures.vendors.rules import AssessmentStatus, RectificationStatus
 from procedures.vendors.scores import SCORE_CRITERIA
-from reports.complaints import LEDGER_COLUMNS, REMARK_ACTIONS
+from reports.complaints import LEDGER_COLUMNS
 from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.registry import REPORTS
 from reports.vendors import MEASURED

@@ -125,7 +125,7 @@ async def test_a_waived_visit_is_a_recorded_decision_closed_as_waived_and_report
     assert all("on_site" not in r.params["kind"]["$text"] for r in overdue)
 
     async with services.session_factory() as session:
-        rows = await complaint_reports.ledger_rows(session)
+        rows = await queries.ledger_rows(session)
     assert (rows[0].visit_waived, rows[0].verification_on_time) == (True, None)
     buffer = io.BytesIO()
     await complaint_reports.write_quarterly(
@@ -180,7 +180,7 @@ async def test_an_out_of_town_complaint_has_7_days_to_be_handled_completely_not_
     assert (handling_deadline.met_at, handling_deadline.met_late) == (clock.now(), True)
     assert (await stored(services, complaint.id)).status == "closed"
     async with services.session_factory() as session:
-        (row,) = await complaint_reports.ledger_rows(session)
+        (row,) = await queries.ledger_rows(session)
     assert (row.verification_on_time, row.handling_on_time) == (True, False)
 
 
@@ -204,7 +204,7 @@ async def test_staff_record_a_complaint_about_a_lot_not_on_file_and_what_is_know
     async with services.session_factory() as session:
         _, _, other_lot = await ids(services, "C004", "P-1001", "L20250610")
         assert await queries.is_on_hold(session, complaint.product_id, other_lot)
-        (row,) = await complaint_reports.ledger_rows(session)
+        (row,) = await queries.ledger_rows(session)
     assert (row.lot, row.shipment_on_file) == ("L2099-X", False)
 
     await act(services, handling.take_complaint, qc, complaint.id)
@@ -501,7 +501,7 @@ async def test_the_hand_off_to_the_nonconforming_goods_procedure_is_tracked_in_t
     with pytest.raises(WrongState, match="already_handed_off"):
         await act(services, nonconforming.record_handoff, qc, complaint.id, "destroyed", "again")
     async with services.session_factory() as session:
-        (row,) = await complaint_reports.ledger_rows(session)
+        (row,) = await queries.ledger_rows(session)
     assert (row.handoff_at, row.handoff_outcome) == (clock.now(), "returned_to_supplier")
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.documents import document_context
 from bot.services import Services
 from procedures.consumer_complaints import handling, intake
+from procedures.consumer_complaints import queries as consumer_queries
 from procedures.consumer_complaints.common import ConsumerComplaintDraft
 from procedures.consumer_complaints.rules import ConsumerDeadline
 from procedures.kernel import deadlines
@@ -461,7 +462,7 @@ async def test_the_monthly_summary_counts_standing_remedies_products_and_causes(
         dt.datetime(2026, 12, 1, tzinfo=SHANGHAI),
     )
     async with services.session_factory() as session:
-        complaints, first_answers = await consumer_reports.complaints_of_month(session, start, end)
+        complaints, first_answers = await consumer_queries.complaints_of_month(session, start, end)
     figures = consumer_reports.month_figures(complaints, first_answers)
     assert (figures.total, figures.standing, figures.not_standing, figures.pending) == (4, 1, 1, 2)
     assert figures.standing_rate == 0.5 and figures.escalated == 1

@@ -21,6 +21,7 @@ from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import NotAllowed, WrongState
 from procedures.vendors import scores as vendor_scores
 from reports import charts, documents
+from reports import registry as report_registry
 from reports.documents import DocumentContext
 from reports.registry import REPORTS
 from storage.models import Vendor
@@ -244,3 +245,30 @@ async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_ag
     for text in [axes.title, *axes.get_xticklabels()]:
         found = font_manager.findfont(text.get_fontproperties(), fallback_to_default=False)
         assert found == str(charts.FONT_FILE), text.get_text()
+
+
+def test_each_kind_is_registered_once_asked_for_by_period_attached_or_both() -> None:
+    kinds = report_registry.KINDS
+    # the ledger and the quarterly report are asked for with /report and attached to messages:
+    # one entry each, with both renderers
+    for kind in ("complaint_ledger", "complaint_quarterly"):
+        assert REPORTS[kind] is kinds[kind]
+        assert documents.RENDERERS[kind] is kinds[kind].document is not None
+    # a record's document is only attached; a chart of the deadlines only asked for
+    assert "rectification_notice" in documents.RENDERERS and "rectification_notice" not in REPORTS
+    assert "deadline_on_time" in REPORTS and "deadline_on_time" not in documents.RENDERERS
+    assert set(REPORTS) | set(documents.RENDERERS) == set(kinds)
+    assert list(REPORTS) == [
+        "complaint_ledger",
+        "complaint_quarterly",
+        "deadline_on_time",
+        "exchange_ratio",
+        "vendor_scores",
+        "patrol_completion",
+    ]
+    with pytest.raises(ValueError, match="report kind 'complaint_ledger' is registered twice"):
+        report_registry.report("complaint_ledger", "month", frozenset())(
+            report_registry.complaint_ledger
+        )
+    with pytest.raises(ValueError, match="document kind 'complaint_ledger' has two renderers"):
+        report_registry.document("complaint_ledger")(report_registry.complaint_ledger_document)

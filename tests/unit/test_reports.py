@@ -12,7 +12,6 @@ from bot.services import Services
 from procedures.complaints import handling, queries
 from procedures.kernel.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.kernel.clock import ManualClock
-from reports import complaints as complaint_reports
 from reports import documents
 from reports.documents import DocumentContext
 from tests.conftest import SHANGHAI
@@ -57,7 +56,7 @@ async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_
     await verify(services, qc, first.id, "nonconforming")
 
     async with services.session_factory() as session:
-        rows = await complaint_reports.ledger_rows(session)
+        rows = await queries.ledger_rows(session)
     assert [(r.number, r.result, r.verification_on_time) for r in rows] == [
         ("QC-2026-00001", "nonconforming", False),
         ("QC-2026-00002", None, None),

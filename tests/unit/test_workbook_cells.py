@@ -7,6 +7,7 @@ import io
 from openpyxl import Workbook, load_workbook
 
 from bot.services import Services
+from procedures.complaints import queries as complaint_queries
 from reports import complaints as complaint_reports
 from reports.cells import append_row, workbook_bytes
 from tests.conftest import SHANGHAI
@@ -47,7 +48,7 @@ async def test_a_ledger_with_formulas_and_control_characters_in_descriptions_sti
     await file(services, "C001", description="ordinary")
 
     async with services.session_factory() as session:
-        rows = await complaint_reports.ledger_rows(session)
+        rows = await complaint_queries.ledger_rows(session)
     buffer = io.BytesIO()
     await complaint_reports.write_ledger(rows, buffer, lambda key: key, SHANGHAI, "=title")
     sheet = load_workbook(buffer).active
