@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -366,6 +367,7 @@ async def start_demo(
     )
     web = WebChat(emulator, EMULATOR_TOKEN)
     background_jobs: BackgroundJobsFactory | None = None
+    advance_to: Callable[[dt.datetime], Awaitable[object]]
     if settings.run_scheduler:
         schedule = DemoSchedule.for_runtime(services)
 
@@ -376,8 +378,10 @@ async def start_demo(
         advance_to = schedule.advance_to
     else:  # the jobs run in `python -m scheduler`, on its own clock: the page only moves time
 
-        async def advance_to(moment):  # type: ignore[no-untyped-def]
+        async def move_clock(moment: dt.datetime) -> None:
             clock.move_to(moment)
+
+        advance_to = move_clock
 
     web.clock = ClockHook(
         now=lambda: clock.now().astimezone(settings.timezone), advance_to=advance_to
@@ -395,7 +399,7 @@ async def start_demo(
     return emulator, web, background_jobs
 
 
-async def _print_emulator_help(services, port: int, web: WebChat) -> None:  # type: ignore[no-untyped-def]
+async def _print_emulator_help(services: Services, port: int, web: WebChat) -> None:
     """Without a token: the web chat's address first, then a first admin invitation if no
     admin exists yet."""
     from procedures.kernel.outbox import users_with_roles

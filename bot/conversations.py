@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Document, PhotoSize, Update
 from telegram.error import BadRequest
 from telegram.ext import (
     BaseHandler,
@@ -28,7 +28,7 @@ from procedures.kernel.photos import DOWNLOAD_LIMIT_BYTES, document_ref, too_lar
 from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import User
 
-from .context import BotContext, edit_query_message
+from .context import BotContext, edit_query_message, text_of
 
 Draft = TypeVar("Draft")
 
@@ -182,7 +182,7 @@ def typed_step(
                     uow,
                     await context.actor(uow.session),
                     scratch["id"],
-                    update.effective_message.text,  # type: ignore[union-attr]
+                    text_of(update),  # a text message: the handler's filter
                 )
         except STEP_GONE as error:
             context.user_data.pop(name, None)
@@ -214,6 +214,7 @@ async def keep_photo(
     far. A file over what a bot may download is refused, naming the limit."""
     message = update.effective_message
     assert message is not None and (message.photo or message.document)
+    item: PhotoSize | Document
     if message.photo:
         item, ref = message.photo[-1], message.photo[-1].file_id
     else:

@@ -19,7 +19,7 @@ from typing import Any
 
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
-from telegram import Update
+from telegram import Message, Update
 
 from procedures.complaints.actions import UseLabel
 from procedures.kernel import labels
@@ -38,11 +38,13 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # refused: no phone takes it, a decompression bomb does
 DECODE_PIXELS = 4_000_000  # shrunk to this before decoding
 DECODE_SECONDS = 10.0
-FORMATS = (
-    zxingcpp.BarcodeFormat.DataMatrix,
-    zxingcpp.BarcodeFormat.QRCode,
-    zxingcpp.BarcodeFormat.Code128,  # GS1-128
-    zxingcpp.BarcodeFormat.DataBarExp,
+FORMATS = zxingcpp.BarcodeFormats(
+    (
+        zxingcpp.BarcodeFormat.DataMatrix,
+        zxingcpp.BarcodeFormat.QRCode,
+        zxingcpp.BarcodeFormat.Code128,  # GS1-128
+        zxingcpp.BarcodeFormat.DataBarExp,
+    )
 )
 
 
@@ -216,6 +218,6 @@ async def take_label(
     if batch is None:
         await context.reply(update, "error.stale_button")
         return None
-    if query.message is not None and getattr(query.message, "text", None):
-        await edit_query_message(update, query.message.text)  # type: ignore[union-attr]
+    if isinstance(query.message, Message) and query.message.text:
+        await edit_query_message(update, query.message.text)
     return batch

@@ -338,6 +338,7 @@ class BotApiEmulator:
 
     async def _post_to_webhook(self, bot: BotState, update: dict[str, Any]) -> None:
         """Deliver as Telegram does: a JSON POST carrying the secret token header, if one is set."""
+        assert bot.webhook_url is not None  # only a bot with a webhook is posted to
         headers = {"Content-Type": "application/json"}
         if bot.webhook_secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = bot.webhook_secret

@@ -310,11 +310,11 @@ class _EventsHandler(_WebHandler):
                 await self.flush()
             except tornado.iostream.StreamClosedError:
                 return
-            changed = asyncio.ensure_future(
-                self.emulator.wait_until(
-                    lambda seen=seen: self.emulator.version != seen, KEEPALIVE_SECONDS
-                )
-            )
+
+            def moved(seen: int = seen) -> bool:
+                return self.emulator.version != seen
+
+            changed = asyncio.ensure_future(self.emulator.wait_until(moved, KEEPALIVE_SECONDS))
             gone = asyncio.ensure_future(self._gone.wait())
             await asyncio.wait({changed, gone}, return_when=asyncio.FIRST_COMPLETED)
             for task in (changed, gone):

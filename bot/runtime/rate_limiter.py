@@ -86,8 +86,8 @@ class MessageRateLimiter(AIORateLimiter):
         if not self._chat_per_second or not isinstance(chat_id, int) or chat_id < 0:
             return None
         if len(self._chat_limiters) > KEPT_CHAT_LIMITERS:
-            for key, limiter in list(self._chat_limiters.items()):
-                if key != chat_id and limiter.has_capacity(limiter.max_rate):
+            for key, kept in list(self._chat_limiters.items()):
+                if key != chat_id and kept.has_capacity(kept.max_rate):
                     del self._chat_limiters[key]
         limiter = self._chat_limiters.get(chat_id)
         if limiter is None:

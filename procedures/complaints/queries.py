@@ -100,7 +100,7 @@ def _covering(batch_id: int | None) -> ColumnElement[bool]:
     return or_(covering, BatchHold.batch_id == batch_id)
 
 
-async def is_on_hold(session: AsyncSession, product_id: int, batch_id: int | None) -> bool:
+async def is_on_hold(session: AsyncSession, product_id: int | None, batch_id: int | None) -> bool:
     """May this product (of this lot, if known) not be shipped? Not while a complaint's hold
     covers it, nor once its lot was found nonconforming."""
     if batch_id is not None:

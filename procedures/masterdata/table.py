@@ -199,7 +199,9 @@ def _integer(required: bool = True, positive: bool = False) -> Callable[[str], i
     return parse
 
 
-def _decimal(required: bool = True, low: Decimal | None = None, high: Decimal | None = None):
+def _decimal(
+    required: bool = True, low: Decimal | None = None, high: Decimal | None = None
+) -> Callable[[str], Decimal | None]:
     def parse(raw: str) -> Decimal | None:
         if not raw:
             if required:
