@@ -279,7 +279,8 @@ async def _bot_username(settings: Settings) -> str:
         return bot_username_for(int(match.group(1)))
     from telegram import Bot
 
-    async with Bot(settings.bot_token, base_url=settings.telegram_api_url) as bot:  # type: ignore[arg-type]
+    assert settings.bot_token is not None  # not the emulator: a token
+    async with Bot(settings.bot_token, base_url=settings.telegram_api_url) as bot:
         return bot.username
 
 
@@ -325,9 +326,11 @@ def _run(settings: Settings) -> int:
     if settings.uses_emulator:
         emulator, web, background_jobs = loop.run_until_complete(start_demo(services))
         token, base_url = EMULATOR_TOKEN, emulator.base_url
-        loop.run_until_complete(_print_emulator_help(services, emulator.port, web))  # type: ignore[arg-type]
+        assert emulator.port is not None  # started
+        loop.run_until_complete(_print_emulator_help(services, emulator.port, web))
     else:
-        token, base_url = settings.bot_token, settings.telegram_api_url  # type: ignore[assignment]
+        assert settings.bot_token is not None  # not the emulator: a token
+        token, base_url = settings.bot_token, settings.telegram_api_url
 
     application = build_application(
         services, token, base_url=base_url, background_jobs=background_jobs

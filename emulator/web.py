@@ -144,9 +144,10 @@ class WebChat:
         update = await self.emulator.press_button(bot.token, user_id, message_id, data)
         query_id = update["callback_query"]["id"]
         try:
-            return await self.emulator.wait_until(
+            answer: dict[str, Any] | None = await self.emulator.wait_until(
                 lambda: bot.callback_answers.get(query_id), PRESS_ANSWER_WAIT
             )
+            return answer
         except TimeoutError:
             return None
 

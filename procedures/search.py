@@ -138,7 +138,8 @@ def _like(word: str) -> str:
 
 
 def _in(column: Any, pattern: str) -> ColumnElement[bool]:
-    return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
+    condition: ColumnElement[bool] = column.ilike(pattern, escape="\\")
+    return condition
 
 
 def _filters(

@@ -52,7 +52,8 @@ class DeliveryReport:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return min(BASE_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+    delay: dt.timedelta = BASE_BACKOFF * 2 ** (attempts - 1)
+    return min(delay, MAX_BACKOFF)
 
 
 @dataclass(frozen=True)

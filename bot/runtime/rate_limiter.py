@@ -108,9 +108,9 @@ class MessageRateLimiter(AIORateLimiter):
     ) -> bool | JSONDict | list[JSONDict]:
         if not is_message(endpoint):
             return await callback(*args, **kwargs)
-        chat_id = data.get("chat_id")
+        chat_id: Any = data.get("chat_id")
         with contextlib.suppress(ValueError, TypeError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
+            chat_id = int(chat_id)
         # a paid broadcast lifts the overall limit, not the chat's
         async with self._chat_limiter(chat_id) or contextlib.nullcontext():
             return await super().process_request(

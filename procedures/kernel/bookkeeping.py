@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.people.users import FAILED_REDEMPTION_WINDOW
@@ -23,4 +23,5 @@ async def prune_bookkeeping(session: AsyncSession, *, now: dt.datetime) -> int:
     await session.execute(
         delete(FailedRedemption).where(FailedRedemption.at < now - FAILED_REDEMPTION_WINDOW)
     )
-    return forgotten.rowcount or 0  # type: ignore[attr-defined]
+    assert isinstance(forgotten, CursorResult)  # a DELETE's result
+    return forgotten.rowcount or 0
