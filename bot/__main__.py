@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -283,7 +284,8 @@ async def _bot_username(settings: Settings) -> str:
         return bot_username_for(int(match.group(1)))
     from telegram import Bot
 
-    async with Bot(settings.bot_token, base_url=settings.telegram_api_url) as bot:  # type: ignore[arg-type]
+    assert settings.bot_token is not None  # not the emulator: a token
+    async with Bot(settings.bot_token, base_url=settings.telegram_api_url) as bot:
         return bot.username
 
 
@@ -329,9 +331,11 @@ def _run(settings: Settings, policies: Policies) -> int:
     if settings.uses_emulator:
         emulator, web, background_jobs = loop.run_until_complete(start_demo(services))
         token, base_url = EMULATOR_TOKEN, emulator.base_url
-        loop.run_until_complete(_print_emulator_help(services, emulator.port, web))  # type: ignore[arg-type]
+        assert emulator.port is not None  # started
+        loop.run_until_complete(_print_emulator_help(services, emulator.port, web))
     else:
-        token, base_url = settings.bot_token, settings.telegram_api_url  # type: ignore[assignment]
+        assert settings.bot_token is not None  # not the emulator: a token
+        token, base_url = settings.bot_token, settings.telegram_api_url
 
     application = build_application(
         services, token, base_url=base_url, background_jobs=background_jobs
@@ -371,6 +375,7 @@ async def start_demo(
     )
     web = WebChat(emulator, EMULATOR_TOKEN)
     background_jobs: BackgroundJobsFactory | None = None
+    advance_to: Callable[[dt.datetime], Awaitable[object]]
     if settings.run_scheduler:
         schedule = DemoSchedule.for_runtime(services)
 
@@ -381,8 +386,10 @@ async def start_demo(
         advance_to = schedule.advance_to
     else:  # the jobs run in `python -m scheduler`, on its own clock: the page only moves time
 
-        async def advance_to(moment):  # type: ignore[no-untyped-def]
+        async def move_clock(moment: dt.datetime) -> None:
             clock.move_to(moment)
+
+        advance_to = move_clock
 
     web.clock = ClockHook(
         now=lambda: clock.now().astimezone(settings.timezone), advance_to=advance_to
@@ -400,7 +407,7 @@ async def start_demo(
     return emulator, web, background_jobs
 
 
-async def _print_emulator_help(services, port: int, web: WebChat) -> None:  # type: ignore[no-untyped-def]
+async def _print_emulator_help(services: Services, port: int, web: WebChat) -> None:
     """Without a token: the web chat's address first, then a first admin invitation if no
     admin exists yet."""
     from procedures.kernel.outbox import users_with_roles

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -14,7 +14,8 @@ from procedures.kernel.errors import NotAllowed
 from .commands import command
 from .context import BotContext
 
-Handler = Callable[[Update, BotContext], Awaitable[Any]]
+# what python-telegram-bot's handlers take: a coroutine function
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 
 
 def for_command(name: str) -> Callable[[Handler], Handler]:

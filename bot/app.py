@@ -6,7 +6,6 @@ import logging
 
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import Application
 
 from procedures.kernel.errors import ProcedureError
 
@@ -33,7 +32,12 @@ from .handlers import (
     tickets,
     vendors,
 )
-from .runtime.application import AfterSalesApplication, BackgroundJobsFactory, build_runtime
+from .runtime.application import (
+    AfterSalesApplication,
+    BackgroundJobsFactory,
+    BotApplication,
+    build_runtime,
+)
 from .runtime.rendering import Renderer
 from .runtime.update_processor import DEFAULT_CONCURRENT_UPDATES
 from .services import Services
@@ -89,7 +93,7 @@ def build_application(
     return application
 
 
-async def start_background_work(application: Application) -> None:  # type: ignore[type-arg]
+async def start_background_work(application: BotApplication) -> None:
     """Command menu, outbox sender, background jobs; run_polling/run_webhook call this on start."""
     assert isinstance(application, AfterSalesApplication)
     services = application.services
@@ -102,7 +106,7 @@ async def start_background_work(application: Application) -> None:  # type: igno
     application.start_delivery()
 
 
-async def stop_background_work(application: Application) -> None:  # type: ignore[type-arg]
+async def stop_background_work(application: BotApplication) -> None:
     """Stops the delivery (`stop_delivery`); run_polling/run_webhook call this on stop."""
     assert isinstance(application, AfterSalesApplication)
     await application.stop_delivery()

@@ -8,10 +8,17 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -67,7 +74,26 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
 
     @property
     def services(self) -> Services:
-        return self.application.services  # type: ignore[attr-defined,no-any-return]
+        services: Services = getattr(self.application, "services")  # noqa: B009
+        return services
+
+    @property
+    def user_data(self) -> dict[Any, Any]:
+        """The user's scratch data between the steps of a dialogue. Every update the bot
+        handles comes from a user, so it is always there."""
+        data = super().user_data
+        assert data is not None, "an update without a user has no user data"
+        return data
+
+    @user_data.setter
+    def user_data(self, _: object) -> NoReturn:
+        raise AttributeError("user_data cannot be replaced, only changed")
+
+    @property
+    def caller(self) -> Member:
+        """The registered member who sent the update: handlers behind the gate have one."""
+        assert self.member is not None, "the gate lets only registered members through"
+        return self.member
 
     def now(self) -> dt.datetime:
         return self.services.clock.now()
@@ -110,10 +136,36 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     ) -> Message:
         markup = self.keyboard(buttons) if buttons else None
         return await self.bot.send_message(
-            chat_id=update.effective_chat.id,  # type: ignore[union-attr]
+            chat_id=chat_id_of(update),
             text=fit_message(self.text(key, **params)),
             reply_markup=markup,
         )
+
+
+def message_of(update: Update) -> Message:
+    """The message of an update that has one: a typed message, or the one under a button."""
+    message = update.effective_message
+    assert message is not None, "an update without a message"
+    return message
+
+
+def text_of(update: Update) -> str:
+    """What the user typed: the message's text, empty when it has none (a photo, say)."""
+    return message_of(update).text or ""
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press of a callback-query update."""
+    query = update.callback_query
+    assert query is not None, "not a button press"
+    return query
+
+
+def chat_id_of(update: Update) -> int:
+    """The chat the update came from, where replies go."""
+    chat = update.effective_chat
+    assert chat is not None, "an update without a chat"
+    return chat.id
 
 
 @contextlib.asynccontextmanager
@@ -130,8 +182,7 @@ async def edit_query_message(
     update: Update, text: str, markup: InlineKeyboardMarkup | None = None
 ) -> None:
     """Edit the message a button sits under; a double tap that would change nothing is fine."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     try:
         await query.edit_message_text(fit_message(text), reply_markup=markup)
     except BadRequest as error:

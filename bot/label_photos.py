@@ -42,11 +42,13 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 50_000_000  # refused: no phone takes it, a decompression bomb does
 DECODE_PIXELS = 4_000_000  # shrunk to this before decoding
 DECODE_SECONDS = 10.0
-FORMATS = (
-    zxingcpp.BarcodeFormat.DataMatrix,
-    zxingcpp.BarcodeFormat.QRCode,
-    zxingcpp.BarcodeFormat.Code128,  # GS1-128
-    zxingcpp.BarcodeFormat.DataBarExp,
+FORMATS = zxingcpp.BarcodeFormats(
+    (
+        zxingcpp.BarcodeFormat.DataMatrix,
+        zxingcpp.BarcodeFormat.QRCode,
+        zxingcpp.BarcodeFormat.Code128,  # GS1-128
+        zxingcpp.BarcodeFormat.DataBarExp,
+    )
 )
 
 

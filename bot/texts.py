@@ -108,8 +108,8 @@ class Texts:
 
     def language_for(self, preferred: str | None, telegram_code: str | None = None) -> str:
         """The user's chosen language, else a guess from Telegram's language code."""
-        if preferred in self.catalogues:
-            return preferred  # type: ignore[return-value]
+        if preferred is not None and preferred in self.catalogues:
+            return preferred
         code = (telegram_code or "").lower()
         if code.startswith("zh"):
             return "zh-Hans" if code in ("zh", "zh-cn", "zh-sg", "zh-hans") else "zh-Hant"

@@ -39,7 +39,8 @@ class ChatClient:
         from urllib.parse import urlencode
 
         with urllib.request.urlopen(f"{self.base}/{path}?{urlencode(query)}", timeout=60) as reply:
-            return json.load(reply)
+            answer: dict[str, Any] = json.load(reply)
+        return answer
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         payload = {
@@ -55,11 +56,13 @@ class ChatClient:
             headers={"Content-Type": "application/json"},
             method="POST",
         )
+        answer: dict[str, Any]
         try:
             with urllib.request.urlopen(request, timeout=30) as reply:
-                return json.load(reply)
+                answer = json.load(reply)
         except urllib.error.HTTPError as error:
-            return json.load(error)
+            answer = json.load(error)
+        return answer
 
     def handle(self, line: str) -> bool:
         if line == "!quit":

@@ -338,6 +338,7 @@ class BotApiEmulator:
 
     async def _post_to_webhook(self, bot: BotState, update: dict[str, Any]) -> None:
         """Deliver as Telegram does: a JSON POST carrying the secret token header, if one is set."""
+        assert bot.webhook_url is not None  # only a bot with a webhook is posted to
         headers = {"Content-Type": "application/json"}
         if bot.webhook_secret:
             headers["X-Telegram-Bot-Api-Secret-Token"] = bot.webhook_secret
@@ -460,7 +461,8 @@ class BotApiEmulator:
             return messages if len(messages) >= count else None
 
         try:
-            return await self.wait_until(ready, timeout)
+            messages: list[dict[str, Any]] = await self.wait_until(ready, timeout)
+            return messages
         except TimeoutError:
             got = [
                 m.get("text") or m.get("caption") for m in self.bot_messages(token, chat_id)[after:]
@@ -792,7 +794,8 @@ def _attach(item: Any, attachments: dict[str, UploadedFile]) -> Any:
 
 def _chat_id(params: dict[str, Any]) -> int:
     try:
-        return int(params.get("chat_id"))  # type: ignore[arg-type]
+        chat_id: Any = params.get("chat_id")
+        return int(chat_id)
     except (TypeError, ValueError):
         raise ApiError(400, "Bad Request: chat not found") from None
 
@@ -805,7 +808,8 @@ def _set_markup(message: dict[str, Any], markup: dict[str, Any] | None) -> None:
 
 
 def _public_message(message: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(json.dumps(message))
+    copied: dict[str, Any] = json.loads(json.dumps(message))
+    return copied
 
 
 def _utf16_length(text: str) -> int:

@@ -18,7 +18,8 @@ SCALARS = {"Integer", "String", "Boolean", "Float", "True", "InputFile"}
 @cache
 def load_spec() -> dict[str, Any]:
     with SPEC_PATH.open(encoding="utf-8") as file:
-        return json.load(file)
+        spec: dict[str, Any] = json.load(file)
+    return spec
 
 
 class SpecViolation(Exception):
@@ -36,7 +37,8 @@ class Spec:
         method = self.methods.get(name.lower())
         if method is None:
             raise SpecViolation(f"unknown method {name!r}")
-        return method
+        found: dict[str, Any] = method
+        return found
 
     def field_types(self, method_name: str) -> dict[str, list[str]]:
         return {f["name"]: f["types"] for f in self.method(method_name).get("fields", [])}

@@ -144,9 +144,10 @@ class WebChat:
         update = await self.emulator.press_button(bot.token, user_id, message_id, data)
         query_id = update["callback_query"]["id"]
         try:
-            return await self.emulator.wait_until(
+            answer: dict[str, Any] | None = await self.emulator.wait_until(
                 lambda: bot.callback_answers.get(query_id), PRESS_ANSWER_WAIT
             )
+            return answer
         except TimeoutError:
             return None
 
@@ -310,11 +311,11 @@ class _EventsHandler(_WebHandler):
                 await self.flush()
             except tornado.iostream.StreamClosedError:
                 return
-            changed = asyncio.ensure_future(
-                self.emulator.wait_until(
-                    lambda seen=seen: self.emulator.version != seen, KEEPALIVE_SECONDS
-                )
-            )
+
+            def moved(seen: int = seen) -> bool:
+                return self.emulator.version != seen
+
+            changed = asyncio.ensure_future(self.emulator.wait_until(moved, KEEPALIVE_SECONDS))
             gone = asyncio.ensure_future(self._gone.wait())
             await asyncio.wait({changed, gone}, return_when=asyncio.FIRST_COMPLETED)
             for task in (changed, gone):

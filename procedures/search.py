@@ -138,7 +138,8 @@ def _like(word: str) -> str:
 
 
 def _in(column: Any, pattern: str) -> ColumnElement[bool]:
-    return column.ilike(pattern, escape="\\")  # type: ignore[no-any-return]
+    condition: ColumnElement[bool] = column.ilike(pattern, escape="\\")
+    return condition
 
 
 def _filters(
@@ -165,7 +166,7 @@ def _dated(column: Any, query: Query) -> list[Any]:
 
 
 async def _page(
-    session: AsyncSession, statement: Select[Any], at: Any, key: Any, limit: int
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], at: Any, key: Any, limit: int
 ) -> tuple[list[Any], int]:
     """The newest `limit` rows (by `at`, then the record's id) and how many match in all."""
     counted = statement.with_only_columns(key, maintain_column_froms=True).subquery()

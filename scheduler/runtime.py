@@ -62,7 +62,7 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
     def add_leader_job(job: Callable[[JobServices], Awaitable[Any]], *args: Any, **kw: Any) -> Any:
         return add_job(leader_only(leader, job), *args, **kw)
 
-    scheduler.add_job = add_leader_job  # type: ignore[method-assign]
+    scheduler.add_job = add_leader_job
     scheduler.add_job(
         jobs.prune_bookkeeping, "interval", hours=1, args=[services], id="prune_bookkeeping"
     )
@@ -170,5 +170,5 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
         id="monthly_return_statistics",
         misfire_grace_time=24 * 3600,
     )
-    scheduler.add_job = add_job  # type: ignore[method-assign]
+    scheduler.add_job = add_job
     return scheduler

@@ -94,6 +94,7 @@ async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
     # outside the transaction (a PRAGMA inside one is ignored) and checked before it commits.
     async with engine.connect() as connection:
         driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None  # an open connection's
         await driver.execute("PRAGMA foreign_keys=OFF")
         try:
             async with connection.begin():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -17,7 +17,7 @@ from ..conversations import EVIDENCE, use_buttons
 TEXT = filters.TEXT & ~filters.COMMAND
 IMAGE = filters.PHOTO | filters.Document.IMAGE  # a label: a photo, or an image sent as a file
 
-Handler = Callable[[Update, BotContext], Awaitable[Any]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
 Handlers = list[BaseHandler[Any, Any, Any]]
 
 

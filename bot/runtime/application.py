@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 from telegram.request import HTTPXRequest
 
 from procedures.kernel import outbox, photos
@@ -55,7 +55,13 @@ BackgroundJobsFactory = Callable[[Services], BackgroundJobs]
 Hook = Callable[[Any], Coroutine[Any, Any, None]]
 
 
-class AfterSalesApplication(Application):  # type: ignore[type-arg]
+# bot, context, user/chat/bot data, job queue: what `build_runtime` configures
+BotApplication = Application[
+    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+]
+
+
+class AfterSalesApplication(BotApplication):
     """An Application that carries the services and saves dialogue state after every update."""
 
     def __init__(self, *, services: Services, renderer: Renderer, **kwargs: Any) -> None:

@@ -52,7 +52,8 @@ class DeliveryReport:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return min(BASE_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+    delay: dt.timedelta = BASE_BACKOFF * 2 ** (attempts - 1)
+    return min(delay, MAX_BACKOFF)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ class OutboxSender:
         chat.wait(self._monotonic())
         chat.take()
 
-    def _claim_query(self, now: dt.datetime, paced: list[int]) -> Select[Any]:
+    def _claim_query(self, now: dt.datetime, paced: list[int]) -> Select[*tuple[Any, ...]]:
         earlier = aliased(OutboxMessage)
         query = (
             select(OutboxMessage, User.language)
@@ -249,7 +250,7 @@ class OutboxSender:
         language = texts.language_for(language)
         # urgent fan-out may use Telegram's paid broadcast, where the operator has enabled it
         paid = self.paid_broadcast and row.priority >= URGENT
-        extra = {"allow_paid_broadcast": True} if paid else {}
+        extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
         try:
             text = texts.get(language, row.text_key, **row.params)
             markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None

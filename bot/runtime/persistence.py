@@ -35,7 +35,9 @@ RowKey = tuple[str, str, str | int]
 
 
 def _rows(session: AsyncSession) -> dict[RowKey, ChatScratchpad | ConversationState | None]:
-    return session.info.setdefault(_ROWS, {})  # type: ignore[no-any-return]
+    rows: dict[RowKey, ChatScratchpad | ConversationState | None]
+    rows = session.info.setdefault(_ROWS, {})
+    return rows
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

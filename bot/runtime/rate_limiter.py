@@ -86,8 +86,8 @@ class MessageRateLimiter(AIORateLimiter):
         if not self._chat_per_second or not isinstance(chat_id, int) or chat_id < 0:
             return None
         if len(self._chat_limiters) > KEPT_CHAT_LIMITERS:
-            for key, limiter in list(self._chat_limiters.items()):
-                if key != chat_id and limiter.has_capacity(limiter.max_rate):
+            for key, kept in list(self._chat_limiters.items()):
+                if key != chat_id and kept.has_capacity(kept.max_rate):
                     del self._chat_limiters[key]
         limiter = self._chat_limiters.get(chat_id)
         if limiter is None:
@@ -108,9 +108,9 @@ class MessageRateLimiter(AIORateLimiter):
     ) -> bool | JSONDict | list[JSONDict]:
         if not is_message(endpoint):
             return await callback(*args, **kwargs)
-        chat_id = data.get("chat_id")
+        chat_id: Any = data.get("chat_id")
         with contextlib.suppress(ValueError, TypeError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
+            chat_id = int(chat_id)
         # a paid broadcast lifts the overall limit, not the chat's
         async with self._chat_limiter(chat_id) or contextlib.nullcontext():
             return await super().process_request(

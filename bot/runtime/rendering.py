@@ -38,7 +38,7 @@ from reports import documents
 from reports.registry import REPORTS, ReportFiles
 from storage.db import make_session_factory, read_only_sessions
 
-from ..context import BotContext, fit_caption
+from ..context import BotContext, chat_id_of, fit_caption
 from ..documents import reader_context
 from ..services import Services
 from ..texts import Texts
@@ -223,6 +223,6 @@ async def send_when_ready(
 ) -> None:
     """Answers at once that the document is being prepared; it follows when rendered."""
     await context.reply(update, "report.preparing")
-    desk: DocumentDesk = context.application.documents  # type: ignore[attr-defined]
+    desk: DocumentDesk = getattr(context.application, "documents")  # noqa: B009
     rendering = Rendering(context.language, context.now(), attachment, report, period)
-    desk.request(update.effective_chat.id, rendering, caption)  # type: ignore[union-attr]
+    desk.request(chat_id_of(update), rendering, caption)

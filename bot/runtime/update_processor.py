@@ -74,7 +74,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._turns = _Turns()
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    # python-telegram-bot marks it final; the order of turn and slot is what this class changes
+    async def process_update(  # type: ignore[misc]
+        self, update: object, coroutine: Awaitable[Any]
+    ) -> None:
         # The chat's turn first, then a slot: the base class would take the slot first and
         # let a chat's queued updates occupy the bound while they only wait.
         async with self._turns.holding(order_keys(update)):

@@ -111,7 +111,7 @@ async def take_chat_turn(session: AsyncSession, keys: list[tuple[str, int]]) -> 
     and group ids are negative. The ids are taken in ascending order, so two updates that share
     both never wait on each other crosswise.
     """
-    if session.bind.dialect.name != "postgresql" or not keys:
+    if session.get_bind().dialect.name != "postgresql" or not keys:
         return
     for key in sorted({identifier for _, identifier in keys}):
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})

@@ -93,7 +93,8 @@ class FetchedOnce(BaseRequest):
     ) -> tuple[int, bytes]:
         return await self.connection.do_request(url, method, request_data, *args, **kwargs)
 
-    async def post(self, *args: Any, **kwargs: Any) -> Any:
+    # python-telegram-bot marks `post` final; this subclass only watches what getUpdates returns
+    async def post(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
         result = await super().post(*args, **kwargs)
         fetch = _fetching.get()
         if fetch is None or not isinstance(result, list):
@@ -171,7 +172,7 @@ class AfterSalesBot(ExtBot[None]):
             return False
 
 
-class ConfirmedAfterCommit(asyncio.Queue):  # type: ignore[type-arg]
+class ConfirmedAfterCommit(asyncio.Queue[object]):
     """The update queue between fetching and handling; an update is confirmed to Telegram only
     after its effect is committed, while other updates are fetched and handled meanwhile.
 

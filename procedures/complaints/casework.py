@@ -143,7 +143,9 @@ async def reopen_complaint(
     complaint = await complaint_to_reopen(session, actor, complaint_id, lock=True)
     reason = check_reason(reason)
     before = {"status": complaint.status, "opinion": complaint.disposition}
-    LIFECYCLE.move(complaint, complaint.verification_result or ComplaintStatus.INVESTIGATING)
+    LIFECYCLE.move(
+        complaint, ComplaintStatus(complaint.verification_result or ComplaintStatus.INVESTIGATING)
+    )
     complaint.closed_at = None
     complaint.disposition = complaint.disposition_by_id = complaint.disposition_at = None
     due = rules.DISPOSITION_OPINION.due(now)

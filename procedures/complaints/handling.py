@@ -138,7 +138,7 @@ async def record_verification(
     complaint.verification_notes = notes
     complaint.verification_result = result
     complaint.verified_by_id, complaint.verified_at = actor.id, now
-    LIFECYCLE.move(complaint, result)
+    LIFECYCLE.move(complaint, ComplaintStatus(result))
     add_photos(session, SUBJECT, complaint.id, "verification", photo_file_ids or [], actor, now)
     record_change(
         session,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +60,7 @@ from storage.models import (
 )
 
 HANDOFF_OUTCOMES = ("quarantined", "returned_to_supplier", "destroyed", "other")
-TOLD_HOW = ("phone", "email", "visit")
+TOLD_HOW: tuple[Literal["phone", "email", "visit"], ...] = ("phone", "email", "visit")
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ def _covering(batch_id: int | None) -> ColumnElement[bool]:
     return or_(covering, BatchHold.batch_id == batch_id)
 
 
-async def is_on_hold(session: AsyncSession, product_id: int, batch_id: int | None) -> bool:
+async def is_on_hold(session: AsyncSession, product_id: int | None, batch_id: int | None) -> bool:
     """May this product (of this lot, if known) not be shipped? Not while a complaint's hold
     covers it, nor once its lot was found nonconforming."""
     if batch_id is not None:
@@ -355,7 +355,8 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
         .where(ReturnRequest.complaint_id.in_(ids))
         .order_by(ReturnRequest.id)
     ):
-        returns.setdefault(complaint_id, number)
+        if complaint_id is not None:  # the `in_` above: never None
+            returns.setdefault(complaint_id, number)
     replies: dict[int, tuple[str, dt.datetime]] = {}
     for subject_id, after, at in await session.execute(
         select(TimelineEvent.subject_id, TimelineEvent.after, TimelineEvent.at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import typing
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 SEPARATOR = ":"
@@ -57,6 +57,8 @@ class CallbackAction:
 
     prefix: ClassVar[str]
     registry: ClassVar[dict[str, type[CallbackAction]]] = {}
+    # what `dataclass` gives each subclass (declared here, so the type checker knows)
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     def __init_subclass__(cls, *, prefix: str, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -70,7 +72,7 @@ class CallbackAction:
     @functools.cache
     def fields(cls) -> tuple[FieldSpec, ...]:
         hints = typing.get_type_hints(cls, include_extras=True)
-        return tuple(_spec(f.name, hints[f.name]) for f in fields(cls))  # type: ignore[arg-type]
+        return tuple(_spec(f.name, hints[f.name]) for f in fields(cls))
 
     @classmethod
     @functools.cache

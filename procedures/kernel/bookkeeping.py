@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete
+from sqlalchemy import CursorResult, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ProcessedUpdate
@@ -19,4 +19,5 @@ async def prune_bookkeeping(session: AsyncSession, *, now: dt.datetime) -> int:
     forgotten = await session.execute(
         delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < now - REDELIVERY_WINDOW)
     )
-    return forgotten.rowcount or 0  # type: ignore[attr-defined]
+    assert isinstance(forgotten, CursorResult)  # a DELETE's result
+    return forgotten.rowcount or 0

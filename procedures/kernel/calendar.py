@@ -7,7 +7,11 @@ Months are named "YYYY-MM" (a vendor score's period, an inspection's period).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 from zoneinfo import ZoneInfo
+
+Quarter = Literal[1, 2, 3, 4]
+QUARTERS: tuple[Quarter, ...] = (1, 2, 3, 4)
 
 
 def local_day(moment: dt.datetime, timezone: ZoneInfo) -> dt.date:
@@ -50,14 +54,14 @@ def previous_month(now: dt.datetime, timezone: ZoneInfo) -> str:
 # --- quarters -------------------------------------------------------------------------------
 
 
-def quarter_of(moment: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
+def quarter_of(moment: dt.datetime, timezone: ZoneInfo) -> tuple[int, Quarter]:
     local = moment.astimezone(timezone)
-    return local.year, (local.month - 1) // 3 + 1
+    return local.year, QUARTERS[(local.month - 1) // 3]
 
 
-def previous_quarter(moment: dt.datetime, timezone: ZoneInfo) -> tuple[int, int]:
+def previous_quarter(moment: dt.datetime, timezone: ZoneInfo) -> tuple[int, Quarter]:
     year, quarter = quarter_of(moment, timezone)
-    return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
+    return (year - 1, 4) if quarter == 1 else (year, QUARTERS[quarter - 2])
 
 
 def quarter_bounds(year: int, quarter: int, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
@@ -133,9 +137,13 @@ def period_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.date
     """Any period name as [start, end) in UTC."""
     kind = period_type(period)
     if kind == "month":
-        return month_bounds(parse_month(period), timezone)  # type: ignore[arg-type]
+        month = parse_month(period)
+        assert month is not None  # period_type read it as a month
+        return month_bounds(month, timezone)
     if kind == "quarter":
-        return quarter_bounds(*parse_quarter(period), timezone)  # type: ignore[misc]
+        quarter = parse_quarter(period)
+        assert quarter is not None  # period_type read it as a quarter
+        return quarter_bounds(*quarter, timezone)
     if kind == "half":
         months = half_year_periods(int(period[:4]), int(period[-1]))
         return month_bounds(months[0], timezone)[0], month_bounds(months[-1], timezone)[1]

@@ -208,7 +208,8 @@ class DownloadReport:
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
-    return min(BASE_RETRY * 2 ** (attempts - 1), MAX_RETRY)
+    delay: dt.timedelta = BASE_RETRY * 2 ** (attempts - 1)
+    return min(delay, MAX_RETRY)
 
 
 async def due_downloads(session: AsyncSession, now: dt.datetime, limit: int = 20) -> list[Photo]:
@@ -314,7 +315,7 @@ async def pending_count(session: AsyncSession) -> int:
 # --- records by their number, for /files and the export ----------------------------------------
 
 
-def numbered_kinds() -> dict[str, type]:
+def numbered_kinds() -> dict[str, Any]:
     """subject type -> model, of every record that carries a readable number (QC-, RT-, DF-, …)."""
     return {name: model for model, name in SUBJECT_TYPES.items() if hasattr(model, "number")}
 

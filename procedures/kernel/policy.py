@@ -39,7 +39,12 @@ class PolicySection(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, **_: Any
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Made in code, a section holds what it is given and its defaults, whatever the
         environment says; reading the environment is start-up's."""
@@ -65,7 +70,9 @@ class PolicySection(BaseSettings):
         extra = cls.model_fields[info.field_name].json_schema_extra
         if not isinstance(extra, dict) or "unit" not in extra:
             return value
-        count = whole(value, 1, int(extra["most"]))  # type: ignore[call-overload]
+        most = extra["most"]
+        assert isinstance(most, int)  # set by `window` below
+        count = whole(value, 1, most)
         return dt.timedelta(**{str(extra["unit"]): count})
 
 

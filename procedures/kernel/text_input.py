@@ -97,4 +97,5 @@ def cut_text(text: str, limit: int) -> str:
 
 def column_length(attribute: Any) -> int:
     """The n of a String(n) column, so a check follows the schema."""
-    return attribute.property.columns[0].type.length
+    length: int = attribute.property.columns[0].type.length
+    return length

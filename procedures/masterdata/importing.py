@@ -17,6 +17,7 @@ from procedures.masterdata.kinds import SPECS, column_named, columns_of, kind_op
 from procedures.masterdata.table import (
     ImportRejected,
     ImportResult,
+    MasterRecord,
     RowError,
     _BadValue,
     _KindSpec,
@@ -33,7 +34,7 @@ def _fold(value: Any) -> Any:
 
 
 async def _lookup(session: AsyncSession, ref: _Reference) -> dict[str, Any]:
-    rows = await session.execute(select(ref.model.code, ref.model.id).filter_by(**ref.where))  # type: ignore[attr-defined]
+    rows = await session.execute(select(ref.model.code, ref.model.id).filter_by(**ref.where))
     return {_fold(code): record_id for code, record_id in rows.all()}
 
 
@@ -101,7 +102,7 @@ async def import_rows(
             record_event(
                 session,
                 subject_type=subject_type,
-                subject_id=record.id,  # type: ignore[attr-defined]
+                subject_id=record.id,
                 action="imported",
                 actor_id=actor_id,
                 at=now,
@@ -109,6 +110,7 @@ async def import_rows(
             )
             created += 1
             continue
+        assert isinstance(existing, MasterRecord)  # a record of spec.model
         before = {k: getattr(existing, k) for k in values if getattr(existing, k) != values[k]}
         if not before:
             unchanged += 1
@@ -118,7 +120,7 @@ async def import_rows(
         record_event(
             session,
             subject_type=subject_type,
-            subject_id=existing.id,  # type: ignore[attr-defined]
+            subject_id=existing.id,
             action="updated",
             actor_id=actor_id,
             at=now,

@@ -18,8 +18,21 @@ from biip.gtin import Gtin
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.text_input import clean_text
 from storage.models import (
-    Base,
+    Batch,
+    ChecklistItem,
+    Contract,
+    EquipmentAsset,
+    Organisation,
+    Product,
+    Shipment,
+    Vendor,
 )
+
+# The records an import writes, and those a column may name by their code.
+MasterRecord = (
+    Organisation | Vendor | Product | Batch | Shipment | EquipmentAsset | Contract | ChecklistItem
+)
+CodedRecord = Organisation | Vendor | Product | EquipmentAsset
 
 # Import order that satisfies the references between kinds.
 KINDS = (
@@ -198,7 +211,9 @@ def _integer(required: bool = True, positive: bool = False) -> Callable[[str], i
     return parse
 
 
-def _decimal(required: bool = True, low: Decimal | None = None, high: Decimal | None = None):
+def _decimal(
+    required: bool = True, low: Decimal | None = None, high: Decimal | None = None
+) -> Callable[[str], Decimal | None]:
     def parse(raw: str) -> Decimal | None:
         if not raw:
             if required:
@@ -252,7 +267,7 @@ class _Reference:
     """A column holding another record's code, stored as that record's id."""
 
     column: str
-    model: type[Base]
+    model: type[CodedRecord]
     attribute: str
     required: bool = True
     where: dict[str, Any] = field(default_factory=dict)
@@ -264,7 +279,7 @@ RowCheck = Callable[[dict[str, Any]], list[tuple[str, str, dict[str, Any]]]]
 
 @dataclass(frozen=True)
 class _KindSpec:
-    model: type[Base]
+    model: type[MasterRecord]
     natural_key: tuple[str, ...]
     fields: dict[str, Callable[[str], Any]]
     references: tuple[_Reference, ...] = ()

@@ -8,6 +8,7 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -60,7 +61,7 @@ RESULTS = {
     ReturnReason.QUALITY: ("company_fault", "customer_damage"),
 }
 REFUSING_RESULTS = frozenset({"damaged", "customer_damage"})
-SETTLEMENTS = {
+SETTLEMENTS: dict[ReturnReason, tuple[Literal["exchange", "refund"], ...]] = {
     ReturnReason.UNSALABLE: ("exchange",),  # 按原品種予以調換
     ReturnReason.QUALITY: ("exchange", "refund"),
 }
@@ -69,7 +70,11 @@ PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
 
 
 def _open(
-    session: AsyncSession, request: ReturnRequest, rule: DeadlineRule, due: dt.datetime, now
+    session: AsyncSession,
+    request: ReturnRequest,
+    rule: DeadlineRule,
+    due: dt.datetime,
+    now: dt.datetime,
 ) -> None:
     open_deadline(
         session,
@@ -338,7 +343,7 @@ async def book_in(
     return request
 
 
-def settlement_buttons(request: ReturnRequest) -> list[list[dict]]:
+def settlement_buttons(request: ReturnRequest) -> list[list[dict[str, Any]]]:
     """What the warehouse may do once the goods are in: exchange (or, for quality, refund), and
     send the slip."""
     rows = []

@@ -107,7 +107,7 @@ async def returnable_quantity(session: AsyncSession, draft: ReturnDraft, batch_i
             Shipment.organisation_id == draft.organisation_id, Shipment.batch_id == batch_id
         )
     )
-    drafted = sum(line["quantity"] for line in draft.lines if line["batch_id"] == batch_id)
+    drafted: int = sum(line["quantity"] for line in draft.lines if line["batch_id"] == batch_id)
     returned = await returned_quantity(session, draft.organisation_id, batch_id)
     return int(shipped or 0) - returned - drafted
 
@@ -259,7 +259,12 @@ async def file_return(
     check = None
     if request.reason == ReturnReason.UNSALABLE:
         check = await check_ratio(
-            session, organisation, request.total_amount, now, timezone, excluding=request.id
+            session,
+            organisation,
+            request.total_amount or Decimal(0),
+            now,
+            timezone,
+            excluding=request.id,
         )
         await _after_ratio_check(session, request, check, now)
     else:

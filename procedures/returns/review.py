@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,7 @@ BEFORE_BOOKING_IN = (
     ReturnStatus.DELIVERED,
     ReturnStatus.INSPECTED,
 )
-LEADER_DECISIONS = ("approve", "refuse")
+LEADER_DECISIONS: tuple[Literal["approve", "refuse"], ...] = ("approve", "refuse")
 
 
 async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
@@ -167,10 +168,11 @@ async def _watch_ratio(
     )
 
 
-def _figures(request: ReturnRequest) -> dict[str, str]:
+def _figures(request: ReturnRequest) -> dict[str, Any]:
     """The ratio check kept on the record, as message parameters."""
     if request.ratio_inside is None:
         return {"check": ""}
+    assert request.exchanged_amount is not None  # kept with the check
     ratio = (
         f"{request.exchanged_amount / request.purchased_amount * 100:.2f}%"
         if request.purchased_amount
