@@ -140,12 +140,14 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
     LIFECYCLE.move(request, ReturnStatus.DELIVERED)
     request.delivered_at, request.delivered_by_id = now, actor.id
     record_change(session, request, "delivered", now, actor=actor)
+    inspect_by = now + uow.policy(ReturnPolicy).inspection_within
+    _open(session, request, rules.INSPECTION, inspect_by, now)
     params = subject_params(request)
     await notify_roles(
         session,
         [roles.QUALITY],
         "return.inspect",
-        params,
+        {**params, "due_at": as_time(inspect_by)},
         now=now,
         buttons=[[button("return.button.inspect", BeginReturnInspection(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:inspect",
@@ -164,6 +166,18 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
 
 
 # --- QC's inspection ------------------------------------------------------------------------
+
+
+async def _inspection_done(session: AsyncSession, request: ReturnRequest, now: dt.datetime) -> None:
+    """The goods leave the delivered state (inspected, refused or booked in): QC's inspection
+    deadline is met."""
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=request.id,
+        kind=ReturnDeadline.INSPECTION,
+        now=now,
+    )
 
 
 async def return_for_inspection(
@@ -218,6 +232,7 @@ async def record_inspection(
     request.responsible_department = inspection.department
     request.responsible_person = inspection.person
     request.inspected_at, request.inspected_by_id = now, actor.id
+    await _inspection_done(session, request, now)
     record_change(
         session,
         request,
@@ -328,6 +343,7 @@ async def book_in(
             number=request.number,
             missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
         )
+    await _inspection_done(session, request, now)
     LIFECYCLE.move(request, ReturnStatus.BOOKED_IN)
     request.booked_in_at, request.booked_in_by_id = now, actor.id
     record_change(

@@ -67,6 +67,7 @@ LIFECYCLE: Final = Lifecycle[ReturnStatus](
 class ReturnDeadline(StrEnum):
     CORRECTIVE_ACTION = "corrective_action"
     RETURN_SLIP = "return_slip"
+    INSPECTION = "return_inspection"
 
 
 # a company fault found by QC: the responsible department's corrective action; company-internal,
@@ -81,7 +82,17 @@ CORRECTIVE_ACTION: Final = DeadlineRule(
 # the return slip (退貨單) reaches the customer by 12:00 the next local day
 RETURN_SLIP: Final = DeadlineRule(ReturnDeadline.RETURN_SLIP, roles.WAREHOUSE, window=None)
 
-DEADLINES: Final = deadline_table(CORRECTIVE_ACTION, RETURN_SLIP)
+# 4.2.6: QC inspects the goods that came back and judges them in time (及時予以評定), from their
+# delivery to the warehouse; company-internal
+INSPECTION: Final = DeadlineRule(
+    ReturnDeadline.INSPECTION,
+    roles.QUALITY,
+    window=dt.timedelta(days=2),
+    setting="RETURN_INSPECTION_DAYS",
+    internal=True,
+)
+
+DEADLINES: Final = deadline_table(CORRECTIVE_ACTION, RETURN_SLIP, INSPECTION)
 
 
 # --- who may read and act

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from procedures.kernel import deadlines
 from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from procedures.returns import goods, intake, monthly_statistics, review
@@ -337,6 +338,49 @@ async def test_booking_in_opens_the_slip_deadline_for_the_warehouse(
     await act(services, goods.send_slip, staff.warehouse, filed.id)
     (slip,) = await outbox_rows(services, text_key="return.slip")
     assert slip.attachment == {"kind": "return_slip", "params": {"id": filed.id}}
+
+
+async def test_qc_has_two_days_to_inspect_delivered_goods_reminded_then_alerted_with_its_head(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """4.2.6: QC inspects the goods that came back in time (及時予以評定). The delivery opens the
+    deadline (RETURN_INSPECTION_DAYS, 2 by default) and its notice names it; QC is reminded,
+    then QC and the quality head are alerted; the inspection meets it."""
+    staff = await Staff(services).make()
+    head = await make_user(services, "quality_head")
+    filed = await request(services, 2)
+    await act(services, review.sign_return, staff.after_sales, filed.id)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(filed.id)
+    delivered_at = clock.now()
+    async with services.session_factory() as session:
+        deadline = await session.scalar(
+            select(Deadline).where(Deadline.kind == "return_inspection")
+        )
+    assert deadline.responsible_role == "quality"
+    assert deadline.due_at == delivered_at + dt.timedelta(days=2)
+    (notice,) = await outbox_rows(services, text_key="return.inspect")
+    assert notice.params["due_at"] == {"$time": deadline.due_at.isoformat()}
+
+    async def sweep() -> None:
+        async with services.unit_of_work() as uow:
+            await deadlines.sweep_deadlines(uow.session, now=uow.clock.now())
+            await uow.commit()
+
+    clock.advance(dt.timedelta(hours=36))  # three quarters of the window
+    await sweep()
+    reminders = await outbox_rows(services, text_key="deadline.reminder")
+    assert [r.user_id for r in reminders] == [staff.qc.id]
+    assert reminders[0].params["kind"] == {"$text": "deadline.kind.return_inspection"}
+    clock.advance(dt.timedelta(hours=12))
+    await sweep()
+    alerts = await outbox_rows(services, text_key="deadline.overdue")
+    assert {a.user_id for a in alerts} == {staff.qc.id, head.id}
+
+    await act(services, goods.record_inspection, staff.qc, filed.id, Inspection("undamaged"))
+    async with services.session_factory() as session:
+        met = await session.get(Deadline, deadline.id)
+    assert met.met_at == clock.now()
 
 
 async def test_customer_damage_is_refused_with_the_written_explanation_to_the_customer(
