@@ -16,7 +16,7 @@ import sys
 import time
 
 from bot.label_photos import decode_image
-from procedures.kernel.labels import pick_udi
+from procedures.masterdata.labels import pick_udi
 from tests.label_images import label, photographed, udi_barcode
 
 

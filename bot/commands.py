@@ -9,9 +9,12 @@ from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
 from procedures import search
-from procedures.complaints import queries as complaint_queries
+from procedures.complaints import rules as complaint_rules
+from procedures.consumer_complaints import rules as consumer_rules
+from procedures.equipment import rules as equipment_rules
 from procedures.kernel import roles
-from procedures.returns import queries as return_queries
+from procedures.returns import rules as return_rules
+from procedures.vendors import rules as vendor_rules
 from reports import registry as report_registry
 
 from .texts import Texts
@@ -28,17 +31,6 @@ class Command:
 
 
 HEADS_AND_ADMIN = frozenset({roles.ADMIN, *roles.HEAD_OF.values()})
-EQUIPMENT_STAFF = frozenset(
-    {
-        roles.TECHNICIAN,
-        roles.VENDOR,
-        roles.EQUIPMENT_ENGINEER,
-        roles.EQUIPMENT_SUPERVISOR,
-        roles.EQUIPMENT_MANAGER,
-        roles.MANAGEMENT_OFFICE,
-        roles.ADMIN,
-    }
-)
 
 COMMANDS: tuple[Command, ...] = (
     Command("start", None),
@@ -49,20 +41,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("import", frozenset({roles.ADMIN})),
     Command("complain", frozenset({roles.CUSTOMER})),
     Command("mytickets", frozenset({roles.CUSTOMER}), read_only=True),
-    Command("complain_for", frozenset({roles.AFTER_SALES, roles.QUALITY})),
+    Command("complain_for", complaint_rules.FILING_STAFF),
     Command("consumer_complaint", frozenset({roles.CONSUMER})),
-    Command("consumer_for", frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})),
-    Command(
-        "queue",
-        frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.BUSINESS_HEAD}),
-        read_only=True,
-    ),
-    Command("supplier_answer", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
-    Command("tech_support", frozenset({roles.QUALITY, roles.QUALITY_HEAD})),
-    Command(
-        "ticket", frozenset({roles.CUSTOMER, *complaint_queries.STAFF_VIEWERS}), read_only=True
-    ),
-    Command("ledger", complaint_queries.LEDGER_READERS, read_only=True),
+    Command("consumer_for", consumer_rules.FILING_STAFF),
+    Command("queue", complaint_rules.QUEUE_READERS, read_only=True),
+    Command("supplier_answer", complaint_rules.QUALITY_STAFF),
+    Command("tech_support", complaint_rules.QUALITY_STAFF),
+    Command("ticket", frozenset({roles.CUSTOMER, *complaint_rules.STAFF_VIEWERS}), read_only=True),
+    Command("ledger", complaint_rules.LEDGER_READERS, read_only=True),
     Command("find", search.SEARCHERS, read_only=True),
     # heads and managers; finance for the exchange ratios it watches (seed 3.8)
     Command("report", report_registry.MANAGERS | report_registry.EXCHANGE_READERS, read_only=True),
@@ -78,21 +64,17 @@ COMMANDS: tuple[Command, ...] = (
         },
         read_only=True,
     ),
-    Command("return", frozenset({roles.CUSTOMER, *return_queries.STAFF_VIEWERS})),
-    Command("return_for", frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})),
-    Command("returns", frozenset({roles.CUSTOMER, *return_queries.STAFF_VIEWERS}), read_only=True),
-    Command("patrol", frozenset({roles.TECHNICIAN})),
-    Command("defect", EQUIPMENT_STAFF, read_only=True),
-    Command("rectify", frozenset({roles.EQUIPMENT_MANAGER})),
-    Command(
-        "rectifications",
-        frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER, roles.MANAGEMENT_OFFICE}),
-        read_only=True,
-    ),
-    Command("score", frozenset({roles.EQUIPMENT_MANAGER})),
-    Command("visit", frozenset({roles.VENDOR})),
-    Command("assessment", frozenset({roles.EQUIPMENT_MANAGER})),
-    Command("escalate", frozenset({roles.EQUIPMENT_MANAGER})),
+    Command("return", frozenset({roles.CUSTOMER, *return_rules.STAFF_VIEWERS})),
+    Command("return_for", return_rules.FILING_STAFF),
+    Command("returns", frozenset({roles.CUSTOMER, *return_rules.STAFF_VIEWERS}), read_only=True),
+    Command("patrol", equipment_rules.TECHNICIANS),
+    Command("defect", equipment_rules.DEFECT_READERS, read_only=True),
+    Command("rectify", vendor_rules.MANAGERS),
+    Command("rectifications", vendor_rules.RECTIFICATION_READERS, read_only=True),
+    Command("score", vendor_rules.MANAGERS),
+    Command("visit", equipment_rules.VENDORS),
+    Command("assessment", vendor_rules.MANAGERS),
+    Command("escalate", vendor_rules.MANAGERS),
 )
 
 # Shown in Telegram's command menu to everyone; role-specific ones appear in /help.

@@ -2,7 +2,7 @@
 decoded off the event loop, bounded in bytes, pixels and time; and the label step every intake
 shares (`scan_label`).
 
-zxing-cpp finds and decodes the barcodes (DataMatrix, QR, GS1-128); procedures.kernel.labels
+zxing-cpp finds and decodes the barcodes (DataMatrix, QR, GS1-128); procedures.masterdata.labels
 says what they mean. A phone photo is a few megapixels: larger images are shrunk before decoding (a
 barcode that fills a tenth of the frame still has pixels to spare), and images past
 MAX_PIXELS, or files past MAX_BYTES, are refused before they are decoded at all.
@@ -22,11 +22,11 @@ from PIL import Image, UnidentifiedImageError
 from telegram import Update
 
 from procedures.complaints.actions import UseLabel
-from procedures.kernel import labels
 from procedures.kernel.calendar import local_day
-from procedures.kernel.labels import Barcode, LabelMatch
 from procedures.kernel.outbox import button
 from procedures.kernel.photos import document_ref
+from procedures.masterdata import labels
+from procedures.masterdata.labels import Barcode, LabelMatch
 from storage.models import Batch
 
 from .context import BotContext, edit_query_message

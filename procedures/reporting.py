@@ -8,7 +8,7 @@ from typing import Annotated
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.queries import REPORT_READERS
+from procedures.complaints.rules import REPORT_APPROVERS, REPORT_READERS
 from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction, Matches
 from procedures.kernel.errors import InvalidInput, WrongState
@@ -17,7 +17,6 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import ReportApproval, User
 
 QUARTERLY = "complaint_quarterly"
-APPROVERS = frozenset({roles.QUALITY_HEAD})
 MAX_CONCLUSION = 4000
 
 
@@ -29,7 +28,7 @@ async def approval_of(session: AsyncSession, kind: str, period: str) -> ReportAp
 
 async def check_may_approve(session: AsyncSession, actor: User, year: int, quarter: int) -> None:
     """Before the dialogue asks for the conclusion, and again when it is stored."""
-    roles.require_role(actor.role_names, APPROVERS)
+    roles.require_role(actor.role_names, REPORT_APPROVERS)
     if await approval_of(session, QUARTERLY, f"{year}-Q{quarter}") is not None:
         raise WrongState("report.already_approved", year=year, quarter=quarter)
 

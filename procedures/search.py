@@ -20,14 +20,14 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from procedures.complaints.queries import STAFF_VIEWERS as COMPLAINT_VIEWERS
-from procedures.equipment.defects import DEFECT_OVERSEERS
+from procedures.complaints.rules import STAFF_VIEWERS as COMPLAINT_VIEWERS
+from procedures.equipment.rules import DEFECT_OVERSEERS
 from procedures.kernel.actions import CallbackAction, Matches
 from procedures.kernel.calendar import QUARTER_YEARS
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.text_input import clean_text, cut_text, is_blank
 from procedures.returns.common import status_key
-from procedures.returns.queries import STAFF_VIEWERS as RETURN_VIEWERS
+from procedures.returns.rules import STAFF_VIEWERS as RETURN_VIEWERS
 from storage.models import (
     Batch,
     Complaint,

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.queries import LEDGER_READERS, REPORT_READERS
+from procedures.complaints.rules import LEDGER_READERS, REPORT_READERS
 from procedures.kernel import roles
 from procedures.kernel.calendar import half_year_periods, parse_quarter, period_bounds
 from procedures.kernel.rules import outcome_of

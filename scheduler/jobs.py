@@ -17,6 +17,7 @@ from procedures.complaints import queries as complaint_queries
 from procedures.consumer_complaints import handling
 from procedures.equipment import inspections, patrols
 from procedures.kernel import bookkeeping, deadlines
+from procedures.people import invitations
 from procedures.returns import queries as return_queries
 from procedures.vendors import assessments, rectifications
 from procedures.vendors import scores as vendor_scores
@@ -172,6 +173,9 @@ async def send_personal_records(services: JobServices) -> int:
 
 async def prune_bookkeeping(services: JobServices) -> int:
     """Hourly: forget update ids past Telegram's redelivery window, and old failed codes."""
-    return await _in_one_transaction(
-        services, lambda session, now: bookkeeping.prune_bookkeeping(session, now=now)
-    )
+
+    async def prune(session: AsyncSession, now: dt.datetime) -> int:
+        await invitations.prune_failed_redemptions(session, now=now)
+        return await bookkeeping.prune_bookkeeping(session, now=now)
+
+    return await _in_one_transaction(services, prune)

@@ -316,7 +316,7 @@ class Deadline(Base):
     kind: Mapped[str] = mapped_column(String(48))
     responsible_role: Mapped[str] = mapped_column(String(32))
     # a deadline about one equipment system reaches that system's staff
-    # (procedures.equipment.systems)
+    # (procedures.equipment.queries)
     system: Mapped[str | None] = mapped_column(String(32))
     opened_at: Mapped[dt.datetime]
     due_at: Mapped[dt.datetime]

@@ -27,7 +27,9 @@ from procedures.complaints.actions import (
     UseLabel,
 )
 from procedures.complaints.intake import ComplaintDraft
+from procedures.kernel import quantities
 from procedures.kernel.outbox import as_text, button
+from procedures.masterdata import queries as masterdata_queries
 from storage.models import Batch, Organisation, Product
 
 from .. import label_photos
@@ -74,7 +76,7 @@ async def start_complaint(update: Update, context: BotContext) -> int | None:
 async def start_complaint_for(update: Update, context: BotContext) -> int | None:
     """Staff file for a customer; asks which organisation."""
     async with context.session() as session:
-        organisations = await intake.customer_organisations(session)
+        organisations = await masterdata_queries.customer_organisations(session)
     buttons = [
         [
             button(
@@ -141,7 +143,7 @@ def _by_staff(draft: ComplaintDraft) -> bool:
 
 async def _ask_product(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     async with context.session() as session:
-        products = await intake.shipped_products(session, draft.organisation_id)
+        products = await masterdata_queries.shipped_products(session, draft.organisation_id)
     if not products and not _by_staff(draft):
         context.user_data.pop(DRAFT_KEY, None)
         await context.reply(update, "complain.no_products")
@@ -165,7 +167,9 @@ async def choose_product(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     product_id = ChooseProduct.unpack(query.data).product_id
     async with context.session() as session:
-        shipped = {p.id for p in await intake.shipped_products(session, draft.organisation_id)}
+        shipped = {
+            p.id for p in await masterdata_queries.shipped_products(session, draft.organisation_id)
+        }
     if product_id not in shipped:  # a forged button
         await context.reply(update, "error.stale_button")
         return PRODUCT
@@ -182,9 +186,11 @@ async def type_product(update: Update, context: BotContext) -> int:
     typed = update.effective_message.text  # type: ignore[union-attr]
     async with context.session() as session:
         if _by_staff(draft):
-            product = await intake.find_product(session, typed)
+            product = await masterdata_queries.find_product(session, typed)
         else:
-            product = await intake.find_shipped_product(session, draft.organisation_id, typed)
+            product = await masterdata_queries.find_shipped_product(
+                session, draft.organisation_id, typed
+            )
     if product is None:
         draft.product_text = intake.check_product_text(typed)
     else:
@@ -221,8 +227,8 @@ async def use_label(update: Update, context: BotContext) -> int:
     draft.batch_id, draft.lot_text = batch.id, None
     _save(context, draft)
     async with context.session() as session:
-        unit = await intake.product_unit(session, product_id=draft.product_id)
-    await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))
+        unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
+    await context.reply(update, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
     return QUANTITY
 
 
@@ -232,7 +238,9 @@ async def _ask_batch(update: Update, context: BotContext, draft: ComplaintDraft)
         await context.reply(update, "complain.ask_batch_typed", product=draft.product_text)
         return BATCH
     async with context.session() as session:
-        batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
+        batches = await masterdata_queries.shipped_batches(
+            session, draft.organisation_id, draft.product_id
+        )
     buttons = [
         [button("complain.lot", ChooseBatch(batch_id=b.id), lot=b.lot_number)] for b in batches
     ]
@@ -250,7 +258,9 @@ async def choose_batch(update: Update, context: BotContext) -> int:
         return await _expired(update, context)
     assert draft.product_id is not None
     async with context.session() as session:
-        batches = await intake.shipped_batches(session, draft.organisation_id, draft.product_id)
+        batches = await masterdata_queries.shipped_batches(
+            session, draft.organisation_id, draft.product_id
+        )
     batch_id = ChooseBatch.unpack(query.data).batch_id
     if batch_id not in {b.id for b in batches}:
         await context.reply(update, "error.stale_button")
@@ -258,8 +268,8 @@ async def choose_batch(update: Update, context: BotContext) -> int:
     draft.batch_id = batch_id
     _save(context, draft)
     async with context.session() as session:
-        unit = await intake.product_unit(session, product_id=draft.product_id)
-    await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))
+        unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
+    await context.reply(update, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
     return QUANTITY
 
 
@@ -273,11 +283,11 @@ async def type_batch(update: Update, context: BotContext) -> int:
     async with context.session() as session:
         if not _by_staff(draft):
             assert draft.product_id is not None
-            batch = await intake.find_shipped_batch(
+            batch = await masterdata_queries.find_shipped_batch(
                 session, draft.organisation_id, draft.product_id, typed
             )
         elif draft.product_id is not None:
-            batch = await intake.find_batch(session, draft.product_id, typed)
+            batch = await masterdata_queries.find_batch(session, draft.product_id, typed)
         else:
             batch = None
     if batch is None:
@@ -286,8 +296,8 @@ async def type_batch(update: Update, context: BotContext) -> int:
         draft.batch_id = batch.id
     _save(context, draft)
     async with context.session() as session:
-        unit = await intake.product_unit(session, product_id=draft.product_id)
-    await context.reply(update, "complain.ask_quantity", unit=intake.quantity_unit(unit))
+        unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
+    await context.reply(update, "complain.ask_quantity", unit=quantities.quantity_unit(unit))
     return QUANTITY
 
 

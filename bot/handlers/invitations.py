@@ -17,12 +17,12 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.equipment import systems
+from procedures.equipment import rules as equipment_rules
+from procedures.equipment.rules import EQUIPMENT_SYSTEMS
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, NotAllowed
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.text_input import cut_text
-from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from procedures.people import invitations
 from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyPage, InviteRole
 from storage.models import Organisation
@@ -209,7 +209,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
     await update.callback_query.answer()  # type: ignore[union-attr]
     if invitations.party_model(role) is not None:
         return await _offer_parties(update, context, role, page=0)
-    if role in systems.ROLES_WITH_SYSTEM:
+    if role in equipment_rules.ROLES_WITH_SYSTEM:
         rows = [
             [button(f"system.{s}", InviteForSystem(role=role, system=s))]  # type: ignore[arg-type]
             for s in EQUIPMENT_SYSTEMS
@@ -260,7 +260,7 @@ async def choose_system(update: Update, context: BotContext) -> int | None:
     action = await _accepted(update, context, InviteForSystem)
     if action is None:
         return None
-    if action.role not in systems.ROLES_WITH_SYSTEM:  # forged
+    if action.role not in equipment_rules.ROLES_WITH_SYSTEM:  # forged
         await _stale(update, context)
         return None
     await update.callback_query.answer()  # type: ignore[union-attr]

@@ -32,11 +32,11 @@ from procedures.equipment.actions import (
 )
 from procedures.equipment.patrols import PatrolDraft
 from procedures.equipment.policy import EquipmentPolicy
-from procedures.kernel import labels
 from procedures.kernel.calendar import local_day
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of
 from procedures.kernel.timeline import events_of
+from procedures.masterdata import labels
 from procedures.people import users
 from storage.models import ChecklistItem, EquipmentAsset
 

@@ -15,10 +15,10 @@ from telegram.ext import (
 )
 
 from procedures.complaints.actions import UseLabel
-from procedures.complaints.intake import customer_organisations, shipped_products
 from procedures.consumer_complaints import handling
 from procedures.consumer_complaints.actions import StartConsumerReturn
 from procedures.kernel.outbox import as_text, button
+from procedures.masterdata.queries import customer_organisations, shipped_products
 from procedures.returns import intake
 from procedures.returns.actions import (
     AddReturnLine,

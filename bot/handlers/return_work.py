@@ -16,9 +16,9 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.complaints.intake import check_quantity
 from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.quantities import check_quantity
 from procedures.returns import goods, review
 from procedures.returns.actions import (
     ApproveReturn,
@@ -38,9 +38,10 @@ from procedures.returns.actions import (
     SendReturnSlip,
     SignReturn,
 )
-from procedures.returns.common import ReturnReason, load_return, status_key
+from procedures.returns.common import load_return, status_key
 from procedures.returns.goods import Inspection
 from procedures.returns.queries import buttons_for
+from procedures.returns.rules import ReturnReason
 from storage.models import ReturnRequest, User
 
 from ..context import BotContext, edit_query_message

@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints import rules
 from procedures.complaints.common import load_complaint, open_complaint_deadline, subject_params
-from procedures.complaints.handling import VERIFIERS, require_handler, tell_complainant
+from procedures.complaints.handling import require_handler, tell_complainant
 from procedures.complaints.queries import work_buttons
-from procedures.complaints.rules import LIFECYCLE, ComplaintStatus
+from procedures.complaints.rules import LIFECYCLE, REASSIGNERS, VERIFIERS, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, notify_users
@@ -27,9 +27,6 @@ from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import Complaint, User, UserRole
-
-REASSIGNERS = frozenset({roles.QUALITY_HEAD})
-
 
 # --- reassignment ------------------------------------------------------------------------------
 

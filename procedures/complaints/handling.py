@@ -28,7 +28,13 @@ from procedures.complaints.nonconforming import (
 )
 from procedures.complaints.policy import ComplaintPolicy
 from procedures.complaints.queries import is_on_hold, other_holds_on
-from procedures.complaints.rules import LIFECYCLE, ComplaintDeadline, ComplaintStatus
+from procedures.complaints.rules import (
+    HOLD_LIFTERS,
+    LIFECYCLE,
+    VERIFIERS,
+    ComplaintDeadline,
+    ComplaintStatus,
+)
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.deadlines import meet_deadline, waive_deadline
@@ -40,10 +46,6 @@ from procedures.kernel.timeline import record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns import start_quality_return
 from storage.models import BatchHold, Complaint, Deadline, User
-
-VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
-# the warehouse confirms the lift (倉庫…解除該產品的暫停發貨)
-HOLD_LIFTERS = frozenset({roles.WAREHOUSE})
 
 
 async def tell_complainant(

@@ -4,35 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints import rules
 from procedures.complaints.actions import TakeComplaint
 from procedures.complaints.common import SUBJECT, subject_params
 from procedures.complaints.policy import HOLD_SCOPES, ComplaintPolicy
-from procedures.complaints.rules import ComplaintStatus
+from procedures.complaints.rules import FILING_STAFF, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import as_text, as_time, button, notify_roles
 from procedures.kernel.photos import add_photos, keep_label, send_album_to_roles
+from procedures.kernel.quantities import check_quantity
 from procedures.kernel.text_input import (
     MAX_TEXT,
     check_text,
     clean_text,
     column_length,
     cut_text,
-    number_and_unit,
-    same_unit,
 )
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
-from storage.models import Batch, BatchHold, Complaint, Organisation, Product, Shipment, User
+from procedures.masterdata.queries import (
+    product_unit,
+    shipped_batches,
+    shipped_quantity,
+)
+from storage.models import Batch, BatchHold, Complaint, Organisation, Product, User
 
 CHANNELS = ("phone", "email", "letter", "visit")
 # A buyer whose locality the master data lacks is held to the stricter, local rule.
@@ -46,10 +48,6 @@ VERIFICATION_WINDOW = {
 HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
 HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
-# Who may file for a customer.
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.QUALITY})
-# complaints.quantity is a 32-bit Integer column
-MAX_QUANTITY = 2**31 - 1
 NAME_LENGTH = column_length(Complaint.complainant_name)
 PRODUCT_TEXT_LENGTH = column_length(Complaint.product_text)
 LOT_TEXT_LENGTH = column_length(Complaint.lot_text)
@@ -87,80 +85,6 @@ class ComplaintDraft:
 # --- lookups for the intake dialogue --------------------------------------------------------
 
 
-async def customer_organisations(session: AsyncSession) -> list[Organisation]:
-    rows = await session.scalars(
-        select(Organisation).where(Organisation.kind == "customer").order_by(Organisation.code)
-    )
-    return list(rows)
-
-
-async def shipped_products(session: AsyncSession, organisation_id: int) -> list[Product]:
-    """Products the organisation was shipped, which are the ones it can complain about."""
-    rows = await session.scalars(
-        select(Product)
-        .join(Batch, Batch.product_id == Product.id)
-        .join(Shipment, Shipment.batch_id == Batch.id)
-        .where(Shipment.organisation_id == organisation_id)
-        .distinct()
-        .order_by(Product.code)
-    )
-    return list(rows)
-
-
-async def shipped_batches(
-    session: AsyncSession, organisation_id: int, product_id: int
-) -> list[Batch]:
-    rows = await session.scalars(
-        select(Batch)
-        .join(Shipment, Shipment.batch_id == Batch.id)
-        .where(Shipment.organisation_id == organisation_id, Batch.product_id == product_id)
-        .distinct()
-        .order_by(Batch.lot_number)
-    )
-    return list(rows)
-
-
-async def find_shipped_product(session: AsyncSession, organisation_id: int, text: str) -> Product:
-    """The product named by code or (part of) its name among those shipped to the buyer."""
-    wanted = text.strip().lower()
-    candidates = await shipped_products(session, organisation_id)
-    exact = [p for p in candidates if p.code.lower() == wanted or p.name.lower() == wanted]
-    partial = [p for p in candidates if wanted and wanted in p.name.lower()]
-    matches = exact or partial
-    if len(matches) != 1:
-        raise NotFound("complaint.product_not_shipped", text=text.strip())
-    return matches[0]
-
-
-async def find_shipped_batch(
-    session: AsyncSession, organisation_id: int, product_id: int, lot_number: str
-) -> Batch:
-    for batch in await shipped_batches(session, organisation_id, product_id):
-        if batch.lot_number.lower() == lot_number.strip().lower():
-            return batch
-    raise InvalidInput("complaint.batch_not_shipped", lot=lot_number.strip())
-
-
-async def find_product(session: AsyncSession, text: str) -> Product | None:
-    """A product of the master data named by its code, name or a part of the name that only
-    it has; None when none is, which staff may then record as typed."""
-    wanted = clean_text(text).strip().lower()
-    candidates = list(await session.scalars(select(Product).order_by(Product.code)))
-    exact = [p for p in candidates if p.code.lower() == wanted or p.name.lower() == wanted]
-    partial = [p for p in candidates if wanted and wanted in p.name.lower()]
-    matches = exact or partial
-    return matches[0] if len(matches) == 1 else None
-
-
-async def find_batch(session: AsyncSession, product_id: int, lot_number: str) -> Batch | None:
-    """The product's lot of this number in the master data, whoever it was shipped to."""
-    wanted = clean_text(lot_number).strip().lower()
-    for batch in await session.scalars(select(Batch).where(Batch.product_id == product_id)):
-        if batch.lot_number.lower() == wanted:
-            return batch
-    return None
-
-
 def check_product_text(text: str) -> str:
     """A product the master data does not know, as staff typed it."""
     return check_text(text, empty="complaint.empty_product", limit=PRODUCT_TEXT_LENGTH)
@@ -168,15 +92,6 @@ def check_product_text(text: str) -> str:
 
 def check_lot_text(text: str) -> str:
     return check_text(text, empty="complaint.empty_lot", limit=LOT_TEXT_LENGTH)
-
-
-async def shipped_quantity(session: AsyncSession, organisation_id: int, batch_id: int) -> int:
-    total = await session.scalar(
-        select(func.coalesce(func.sum(Shipment.quantity), 0)).where(
-            Shipment.organisation_id == organisation_id, Shipment.batch_id == batch_id
-        )
-    )
-    return int(total or 0)
 
 
 async def parse_quantity(
@@ -197,47 +112,6 @@ async def parse_draft_quantity(session: AsyncSession, draft: ComplaintDraft, tex
         if await shipped_quantity(session, draft.organisation_id, draft.batch_id):
             return await parse_quantity(session, draft.organisation_id, draft.batch_id, text)
     return check_quantity(text, await product_unit(session, product_id=draft.product_id))
-
-
-async def product_unit(
-    session: AsyncSession, *, product_id: int | None = None, batch_id: int | None = None
-) -> str | None:
-    """The unit the product is counted in (盒, 箱), if the master data has it."""
-    if batch_id is not None:
-        batch = await session.get(Batch, batch_id)
-        product_id = batch.product_id if batch is not None else None
-    product = await session.get(Product, product_id) if product_id is not None else None
-    return product.unit if product is not None and product.unit else None
-
-
-def quantity_unit(unit: str | None) -> Any:
-    """The unit a quantity prompt names: the product's, else a generic one in the user's words."""
-    return unit if unit else as_text("complaint.unit_generic")
-
-
-# What a quantity may be counted in when the product's unit is not on file
-GENERIC_UNITS = frozenset({"件", "個", "个", "pcs", "pc", "piece", "pieces", "unit", "units"})
-
-
-def check_quantity(text: str, unit: str | None = None) -> int:
-    """A positive whole number the quantity column holds, as people type it (`20`, `２０`,
-    `20盒`, `20 盒`); a unit after it must be the product's `unit` (any generic counter when
-    the product's unit is unknown), else it is refused naming the expected unit."""
-    cleaned, typed_unit = number_and_unit(text)
-    if typed_unit:
-        if unit is not None and not same_unit(typed_unit, unit):
-            raise InvalidInput("complaint.wrong_unit", unit=unit)
-        if unit is None and typed_unit.casefold() not in GENERIC_UNITS:
-            raise InvalidInput("complaint.wrong_unit", unit=as_text("complaint.unit_generic"))
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidInput("complaint.bad_quantity") from None
-    if not value.is_finite() or value <= 0 or value != value.to_integral_value():
-        raise InvalidInput("complaint.bad_quantity")
-    if value > MAX_QUANTITY:
-        raise InvalidInput("complaint.quantity_too_large", limit=MAX_QUANTITY)
-    return int(value)
 
 
 def check_description(text: str) -> str:

@@ -33,7 +33,12 @@ from procedures.complaints.common import (
     open_complaint_deadline,
     subject_params,
 )
-from procedures.complaints.rules import ComplaintDeadline, ComplaintStatus
+from procedures.complaints.rules import (
+    HANDOFF_STAFF,
+    QUALITY_STAFF,
+    ComplaintDeadline,
+    ComplaintStatus,
+)
 from procedures.kernel import roles
 from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
@@ -53,10 +58,6 @@ from storage.models import (
     User,
 )
 
-# How long the warehouse and the business head have to confirm the stop, and after-sales to
-# reach a buyer without a chat contact; the seed asks for it at once (及時), a working day.
-QUALITY_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
-HANDOFF_STAFF = frozenset({roles.WAREHOUSE, roles.QUALITY, roles.QUALITY_HEAD})
 HANDOFF_OUTCOMES = ("quarantined", "returned_to_supplier", "destroyed", "other")
 TOLD_HOW = ("phone", "email", "visit")
 

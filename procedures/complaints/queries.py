@@ -23,41 +23,13 @@ from procedures.complaints.actions import (
     TakeComplaint,
 )
 from procedures.complaints.common import ACTIVE_STATUSES, SUBJECT
-from procedures.complaints.rules import ComplaintStatus
+from procedures.complaints.rules import REPORT_READERS, STAFF_VIEWERS, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction
 from procedures.kernel.calendar import previous_quarter
 from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import button, notify_roles
 from storage.models import Batch, BatchHold, Complaint, Deadline, User
-
-# Who sees every complaint.
-STAFF_VIEWERS = frozenset(
-    {
-        roles.QUALITY,
-        roles.QUALITY_HEAD,
-        roles.AFTER_SALES,
-        roles.AFTER_SALES_HEAD,
-        roles.BUSINESS_HEAD,
-        roles.WAREHOUSE,
-        roles.COMPANY_LEADER,
-        roles.ADMIN,
-    }
-)
-# Who receives the quarterly complaint report, and who may ask for the ledger at any time. The
-# business department collects and archives service information (綜合業務部負責用戶服務信息的
-# 采集和歸檔管理), so its head reads both.
-REPORT_READERS = frozenset({roles.QUALITY_HEAD, roles.QUALITY, roles.BUSINESS_HEAD})
-LEDGER_READERS = frozenset(
-    {
-        roles.QUALITY,
-        roles.QUALITY_HEAD,
-        roles.AFTER_SALES_HEAD,
-        roles.BUSINESS_HEAD,
-        roles.COMPANY_LEADER,
-        roles.ADMIN,
-    }
-)
 
 
 async def queue_quarterly_report(

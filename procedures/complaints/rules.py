@@ -105,3 +105,60 @@ DEADLINES: Final = deadline_table(
     SUPPLIER_ANSWER,
     NONCONFORMING_HANDOFF,
 )
+
+
+# --- who may read and act
+
+# Who may file for a customer.
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.QUALITY})
+
+# QC takes and verifies a complaint
+VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+
+# the warehouse confirms the lift (倉庫…解除該產品的暫停發貨)
+HOLD_LIFTERS = frozenset({roles.WAREHOUSE})
+
+# QC and its head: record the supplier's answer and technical support, hand nonconforming goods on
+QUALITY_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+
+HANDOFF_STAFF = frozenset({roles.WAREHOUSE, roles.QUALITY, roles.QUALITY_HEAD})
+
+# the quality head gives a taken complaint to another QC
+REASSIGNERS = frozenset({roles.QUALITY_HEAD})
+
+# Who sees every complaint.
+STAFF_VIEWERS = frozenset(
+    {
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.AFTER_SALES,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.WAREHOUSE,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+
+# Who receives the quarterly complaint report, and who may ask for the ledger at any time. The
+# business department collects and archives service information (綜合業務部負責用戶服務信息的
+# 采集和歸檔管理), so its head reads both.
+REPORT_READERS = frozenset({roles.QUALITY_HEAD, roles.QUALITY, roles.BUSINESS_HEAD})
+
+# who reads the queue of complaints waiting for QC
+QUEUE_READERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.BUSINESS_HEAD})
+
+# who may ask for the complaint ledger at any time
+LEDGER_READERS = frozenset(
+    {
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+
+# the quality head concludes the quarter's complaint report, which makes it final
+REPORT_APPROVERS = frozenset({roles.QUALITY_HEAD})

@@ -10,7 +10,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, NotFound
 from procedures.kernel.outbox import as_text
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length, cut_text
@@ -35,14 +34,7 @@ REMEDIES = ("return", "exchange", "discount", "mail_back")
 GOODS_BACK = frozenset({"return", "exchange", "mail_back"})
 DECISION_VERDICTS = (Verdict.STANDING, Verdict.NOT_STANDING)
 
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
-JUDGES = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
-DECIDERS = frozenset({roles.BUSINESS_HEAD})
-# who is told that goods of a consumer complaint are coming back
-GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
-# who receives the monthly summary: the after-sales head sums up (4.3.4) and hands the month's
-# after-sales information to the business head (4.4)
-SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)
+
 PRODUCT_BUTTONS = 10
 
 NAME_LENGTH = column_length(ConsumerComplaint.consumer_name)

@@ -26,15 +26,10 @@ from procedures.consumer_complaints.actions import (
 )
 from procedures.consumer_complaints.common import (
     CAUSES,
-    DECIDERS,
     DECISION_VERDICTS,
-    FILING_STAFF,
     GOODS_BACK,
-    GOODS_BACK_READERS,
-    JUDGES,
     REMEDIES,
     SUBJECT,
-    SUMMARY_READERS,
     Verdict,
     _params,
     check_answer,
@@ -43,7 +38,12 @@ from procedures.consumer_complaints.common import (
 from procedures.consumer_complaints.intake import _open
 from procedures.consumer_complaints.policy import ConsumerComplaintPolicy
 from procedures.consumer_complaints.rules import (
+    DECIDERS,
+    FILING_STAFF,
+    GOODS_BACK_READERS,
+    JUDGES,
     LIFECYCLE,
+    SUMMARY_READERS,
     ConsumerComplaintStatus,
     ConsumerDeadline,
 )

@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.intake import find_product
 from procedures.consumer_complaints import rules
 from procedures.consumer_complaints.actions import (
     JudgeConsumerComplaint,
 )
 from procedures.consumer_complaints.common import (
-    FILING_STAFF,
     NAME_LENGTH,
     PRODUCT_BUTTONS,
     PRODUCT_TEXT_LENGTH,
@@ -26,7 +24,7 @@ from procedures.consumer_complaints.common import (
     check_description,
 )
 from procedures.consumer_complaints.policy import ConsumerComplaintPolicy
-from procedures.consumer_complaints.rules import ConsumerComplaintStatus
+from procedures.consumer_complaints.rules import FILING_STAFF, ConsumerComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput
@@ -37,6 +35,7 @@ from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import check_text, cut_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.masterdata.queries import find_product
 from storage.models import Batch, ConsumerComplaint, Product, User
 
 

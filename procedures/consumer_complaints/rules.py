@@ -69,3 +69,19 @@ FINAL_ANSWER: Final = DeadlineRule(
 )
 
 DEADLINES: Final = deadline_table(FIRST_ANSWER, DECISION, FINAL_ANSWER)
+
+
+# --- who may read and act
+
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+
+JUDGES = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+
+DECIDERS = frozenset({roles.BUSINESS_HEAD})
+
+# who is told that goods of a consumer complaint are coming back
+GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
+
+# who receives the monthly summary: the after-sales head sums up (4.3.4) and hands the month's
+# after-sales information to the business head (4.4)
+SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)

@@ -24,8 +24,15 @@ from procedures.equipment.actions import (
     RectifyDefect,
     RejectRepair,
 )
-from procedures.equipment.rules import DEFECT_LIFECYCLE, DefectStatus, EquipmentDeadline
-from procedures.equipment.systems import system_staff
+from procedures.equipment.queries import system_staff
+from procedures.equipment.rules import (
+    DEFECT_LIFECYCLE,
+    DEFECT_OVERSEERS,
+    REPAIR_OVERSEERS,
+    TECHNICIANS,
+    DefectStatus,
+    EquipmentDeadline,
+)
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
@@ -76,22 +83,6 @@ def repair_due(
     return reported_at + dt.timedelta(hours=repair_hours[severity])
 
 
-TECHNICIANS = frozenset({roles.TECHNICIAN})
-# Who may verify any defect's repair, not only one they reported (seed: the supervisor checks and
-# chases the repairs, the manager coordinates the vendors).
-REPAIR_OVERSEERS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
-# Who may see every vendor's defects: the property's equipment staff and admins. A vendor's staff
-# see their own vendor's, whatever other role they hold besides.
-DEFECT_OVERSEERS = frozenset(
-    {
-        roles.TECHNICIAN,
-        roles.EQUIPMENT_ENGINEER,
-        roles.EQUIPMENT_SUPERVISOR,
-        roles.EQUIPMENT_MANAGER,
-        roles.MANAGEMENT_OFFICE,
-        roles.ADMIN,
-    }
-)
 MAX_NOTE = 1000
 
 

@@ -2,7 +2,7 @@
 equipment staff (各系統設備管理人員); the elevators' by the equipment supervisor.
 
 An inspection, its deadline and its reminders go to the staff of the asset's system
-(procedures.equipment.systems): those named for it, for elevators also the equipment
+(procedures.equipment.queries): those named for it, for elevators also the equipment
 supervisors, and the equipment manager when nobody answers for the system. It is recorded with
 what was found: the patrol checklist of the asset's system, a note, photos, and a defect raised
 from any finding the way a patrol raises one. The supervisor's chasing of the elevators'
@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment import rules, systems
+from procedures.equipment import queries, rules
 from procedures.equipment.actions import BeginRepair, RecordInspection
 from procedures.equipment.defects import check_severity, open_defect
 from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
 from procedures.equipment.policy import EquipmentPolicy
-from procedures.equipment.rules import DefectStatus, EquipmentDeadline
+from procedures.equipment.rules import INSPECTORS, DefectStatus, EquipmentDeadline
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
 from procedures.kernel.deadlines import meet_deadline, open_deadline
@@ -56,7 +56,7 @@ async def schedule_inspections(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     for system, months in sorted(every_months.items()):
         if months <= 0 or month_index(today) % months:
             continue
-        staff = await systems.system_staff(session, system)
+        staff = await queries.system_staff(session, system)
         assets = await session.scalars(
             select(EquipmentAsset)
             .where(EquipmentAsset.system == system)
@@ -79,7 +79,7 @@ async def schedule_inspections(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
                 subject_id=inspection.id,
                 subject_label=f"{asset.code} {period}",
                 rule=rules.INSPECTION,
-                responsible_role=systems.SYSTEM_OWNERS.get(system, rules.INSPECTION.owner),
+                responsible_role=rules.SYSTEM_OWNERS.get(system, rules.INSPECTION.owner),
                 opened_at=now,
                 due_at=due,
                 system=system,
@@ -111,10 +111,6 @@ async def schedule_inspections(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     return created
 
 
-# who may record any system's inspection; the staff named for a system may record its own
-INSPECTORS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
-
-
 async def inspection_for_recording(
     session: AsyncSession, inspector: User, inspection_id: int, *, lock: bool = False
 ) -> Inspection:
@@ -127,8 +123,8 @@ async def inspection_for_recording(
         raise NotFound("inspection.not_found")
     await session.refresh(inspection, ["asset"])
     if not inspector.role_names & INSPECTORS:
-        named = inspection.asset.system in await systems.systems_of(session, inspector.id)
-        if not (named and inspector.role_names & systems.ROLES_WITH_SYSTEM):
+        named = inspection.asset.system in await queries.systems_of(session, inspector.id)
+        if not (named and inspector.role_names & rules.ROLES_WITH_SYSTEM):
             raise NotAllowed("inspection.not_your_system", asset=inspection.asset.code)
     if inspection.done_at is not None:
         raise WrongState("inspection.already_done", asset=inspection.asset.code)
@@ -230,7 +226,7 @@ async def chase_elevator_defects(
     )
     if not open_defects:
         return 0
-    staff = await systems.system_staff(session, CHASED_SYSTEM)
+    staff = await queries.system_staff(session, CHASED_SYSTEM)
     queued = 0
     for defect in open_defects:
         await session.refresh(defect, ["asset"])

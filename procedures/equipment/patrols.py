@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.defects import (
     MAX_NOTE,
-    TECHNICIANS,
     Severity,
     check_severity,
     open_defect,
     repair_due,
 )
 from procedures.equipment.policy import EquipmentPolicy
+from procedures.equipment.rules import TECHNICIANS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.errors import InvalidInput, NotFound

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
-from procedures.kernel.errors import WrongState
+from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import button, users_with_roles
 from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, Recipients, deadline_table
 from storage.models import Deadline, Defect, User
@@ -86,3 +86,55 @@ INSPECTION: Final = DeadlineRule(
 )
 
 DEADLINES: Final = deadline_table(REPAIR, INSPECTION)
+
+
+# --- who may read and act
+
+VENDORS = frozenset({roles.VENDOR})
+
+# who may record any system's inspection; the staff named for a system may record its own
+INSPECTORS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
+
+TECHNICIANS = frozenset({roles.TECHNICIAN})
+
+# Who may verify any defect's repair, not only one they reported (seed: the supervisor checks and
+# chases the repairs, the manager coordinates the vendors).
+REPAIR_OVERSEERS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
+
+
+# Who may see every vendor's defects: the property's equipment staff and admins. A vendor's staff
+# see their own vendor's, whatever other role they hold besides.
+DEFECT_OVERSEERS = frozenset(
+    {
+        roles.TECHNICIAN,
+        roles.EQUIPMENT_ENGINEER,
+        roles.EQUIPMENT_SUPERVISOR,
+        roles.EQUIPMENT_MANAGER,
+        roles.MANAGEMENT_OFFICE,
+        roles.ADMIN,
+    }
+)
+
+# the roles whose invitation may name a system
+ROLES_WITH_SYSTEM: Final = frozenset({roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR})
+
+# the role that answers for a system by the seed, whoever else is named for it
+SYSTEM_OWNERS: Final[dict[str, str]] = {"elevator": roles.EQUIPMENT_SUPERVISOR}
+
+FALLBACK_ROLE: Final = roles.EQUIPMENT_MANAGER
+
+# who reads a defect's record: those who oversee defects, and the vendors (their own)
+DEFECT_READERS = DEFECT_OVERSEERS | {roles.VENDOR}
+
+
+EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
+
+
+def check_system(text: str) -> str:
+    """An equipment system's name as typed (any case), or InvalidInput naming the systems."""
+    system = text.strip().lower()
+    if system not in EQUIPMENT_SYSTEMS:
+        raise InvalidInput(
+            "invite.unknown_system", system=text.strip(), systems=", ".join(EQUIPMENT_SYSTEMS)
+        )
+    return system

@@ -5,20 +5,21 @@ hears of it. A reminder goes to the rule's reminded audience once its share of t
 passed (75 % unless the rule says otherwise); an overdue alert goes to its alerted audience (the
 owner and the owner's head unless the rule says otherwise) when the deadline passes, and again
 every day while it stays open. A deadline about one equipment system reaches that system's staff
-(procedures.equipment.systems) in place of its owner. The sweep is idempotent: each message has a
-dedupe key, and a sweep after a gap sends only what is current, not one message per missed minute.
+(whom procedures.equipment.queries names through `answer_for_systems`) in place of its owner.
+The sweep is idempotent: each message has a dedupe key, and a sweep after a gap sends only what
+is current, not one message per missed minute.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.systems import system_staff
 from procedures.kernel import roles
 from procedures.kernel.outbox import Notice, as_text, as_time, queue_notices, users_with_roles
 from procedures.kernel.rules import (
@@ -157,6 +158,23 @@ def _params(deadline: Deadline) -> dict[str, object]:
         "kind": as_text(f"deadline.kind.{deadline.kind}"),
         "due_at": as_time(deadline.due_at),
     }
+
+
+# Who answers for an equipment system, as the equipment rules name them: the kernel knows no
+# record type, so the equipment package registers its finder when its rules are loaded.
+SystemStaff = Callable[[AsyncSession, str], Awaitable[list[User]]]
+_staff_of_system: list[SystemStaff] = []
+
+
+def answer_for_systems(finder: SystemStaff) -> None:
+    """Name who stands for the responsible role of a deadline about one system."""
+    _staff_of_system[:] = [finder]
+
+
+async def system_staff(session: AsyncSession, system: str) -> list[User]:
+    if not _staff_of_system:
+        raise LookupError("no record type names who answers for equipment systems")
+    return await _staff_of_system[0](session, system)
 
 
 async def sweep_deadlines(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from procedures.equipment.rules import EQUIPMENT_SYSTEMS
 from procedures.masterdata.table import (
-    EQUIPMENT_SYSTEMS,
     KINDS,
     _choice,
     _date,

@@ -32,7 +32,6 @@ KINDS = (
     "contracts",
     "checklist_items",
 )
-EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
 MAX_ROWS = 50_000
 MAX_FILE_BYTES = 10 * 1024 * 1024
 # a CSV field longer than this is a broken file, not a product name

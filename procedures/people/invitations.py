@@ -10,10 +10,11 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment import systems
+from procedures.equipment import queries as equipment_queries
+from procedures.equipment import rules as equipment_rules
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import as_text, notify_users
@@ -200,8 +201,8 @@ async def create_invitation(
         if vendor is None:
             raise NotFound("invite.unknown_vendor", code=party_code)
         vendor_id = vendor.id
-    elif role in systems.ROLES_WITH_SYSTEM and party_code:
-        system = systems.check_system(party_code)
+    elif role in equipment_rules.ROLES_WITH_SYSTEM and party_code:
+        system = equipment_rules.check_system(party_code)
 
     issued = await _issue_invitation(
         uow,
@@ -293,7 +294,7 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             after={"telegram_id": who.telegram_id, "full_name": user.full_name},
         )
     elif invitation.role in user.role_names:
-        named = await systems.systems_of(uow.session, user.id)
+        named = await equipment_queries.systems_of(uow.session, user.id)
         if invitation.system is None or invitation.system in named:
             raise WrongState("invite.already_has_role", role=as_text(f"role.{invitation.role}"))
     else:
@@ -367,3 +368,10 @@ def _refuse_another_party(user: User, invitation: Invitation) -> None:
     )
     if other_organisation or other_vendor:
         raise WrongState("invite.other_party", role=as_text(f"role.{invitation.role}"))
+
+
+async def prune_failed_redemptions(session: AsyncSession, *, now: dt.datetime) -> None:
+    """Forget failed codes once they no longer count towards the attempts limit."""
+    await session.execute(
+        delete(FailedRedemption).where(FailedRedemption.at < now - FAILED_REDEMPTION_WINDOW)
+    )

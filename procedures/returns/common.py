@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
@@ -14,42 +13,15 @@ from procedures.kernel import roles
 from procedures.kernel.errors import NotFound, WrongState
 from procedures.kernel.outbox import notify_users, users_with_roles
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
-from procedures.returns.rules import ReturnStatus
+from procedures.returns.rules import SIGNATURE_ORDER, SIGNERS, ReturnStatus, Slot
 from storage.models import ReturnRequest, ReturnSignature, User
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
 
 
-class ReturnReason(StrEnum):
-    QUALITY = "quality"
-    UNSALABLE = "unsalable"  # 不適銷
-
-
 # Requests that take up some of the organisation's shipped quantity and exchange ratio: all
 # but those refused, with the leader, or rejected.
 NOT_COUNTED = (ReturnStatus.REFUSED, ReturnStatus.SPECIAL_CASE, ReturnStatus.REJECTED)
-
-
-class Slot(StrEnum):
-    """The three signatures the warehouse books goods in against (4.2.7)."""
-
-    AFTER_SALES = "after_sales"
-    BUSINESS = "business"
-    QUALITY = "quality"
-
-
-SIGNATURE_ORDER = (Slot.AFTER_SALES, Slot.BUSINESS, Slot.QUALITY)
-SIGNERS: dict[str, frozenset[str]] = {
-    # 4.2.3: after-sales staff sign an unsalable exchange; 4.2.4: the head signs a quality return
-    f"{ReturnReason.UNSALABLE}:{Slot.AFTER_SALES}": frozenset(
-        {roles.AFTER_SALES, roles.AFTER_SALES_HEAD}
-    ),
-    f"{ReturnReason.QUALITY}:{Slot.AFTER_SALES}": frozenset({roles.AFTER_SALES_HEAD}),
-    f"{ReturnReason.UNSALABLE}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
-    f"{ReturnReason.QUALITY}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
-    f"{ReturnReason.UNSALABLE}:{Slot.QUALITY}": frozenset({roles.QUALITY, roles.QUALITY_HEAD}),
-    f"{ReturnReason.QUALITY}:{Slot.QUALITY}": frozenset({roles.QUALITY, roles.QUALITY_HEAD}),
-}
 
 
 def missing_signatures(signed: set[str] | frozenset[str]) -> list[Slot]:

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.intake import check_quantity
 from procedures.kernel import roles
 from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles
+from procedures.kernel.quantities import check_quantity
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
@@ -35,8 +35,6 @@ from procedures.returns.actions import (
 )
 from procedures.returns.common import (
     SUBJECT,
-    ReturnReason,
-    Slot,
     add_signature,
     load_return,
     missing_signatures,
@@ -45,7 +43,14 @@ from procedures.returns.common import (
     tell_customer,
 )
 from procedures.returns.policy import ReturnPolicy
-from procedures.returns.rules import LIFECYCLE, ReturnDeadline, ReturnStatus
+from procedures.returns.rules import (
+    LIFECYCLE,
+    QC_STAFF,
+    ReturnDeadline,
+    ReturnReason,
+    ReturnStatus,
+    Slot,
+)
 from storage.models import Batch, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
@@ -61,7 +66,6 @@ SETTLEMENTS = {
 }
 DEPARTMENT_LENGTH = column_length(ReturnRequest.responsible_department)
 PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
-QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 
 
 def _open(

@@ -12,26 +12,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.intake import check_quantity, find_shipped_product, shipped_batches
 from procedures.consumer_complaints.handling import link_return
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.photos import keep_label
+from procedures.kernel.quantities import check_quantity
 from procedures.kernel.text_input import clean_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.masterdata.queries import find_shipped_product, shipped_batches
 from procedures.returns.actions import ForwardToLeader, SignReturn
-from procedures.returns.common import (
-    NOT_COUNTED,
-    ReturnReason,
-    subject_params,
-    tell_customer,
-    totals,
-)
+from procedures.returns.common import NOT_COUNTED, subject_params, tell_customer, totals
 from procedures.returns.ratio import RatioCheck, check_ratio
-from procedures.returns.rules import LIFECYCLE, ReturnStatus
+from procedures.returns.rules import FILING_STAFF, LIFECYCLE, ReturnReason, ReturnStatus
 from storage.models import (
     Batch,
     Complaint,
@@ -44,8 +39,6 @@ from storage.models import (
 )
 
 CHANNELS = ("chat", "phone")
-# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
 MAX_LINES = 20
 CENT = Decimal("0.01")
 

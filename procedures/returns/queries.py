@@ -30,46 +30,21 @@ from procedures.returns.actions import (
     RefuseReturn,
     SignReturn,
 )
-from procedures.returns.common import SUBJECT, ReturnReason, Slot, signed_slots
+from procedures.returns.common import SUBJECT, signed_slots
 from procedures.returns.goods import settlement_buttons
 from procedures.returns.ratio import check_ratio
-from procedures.returns.rules import ReturnStatus
+from procedures.returns.rules import (
+    STAFF_VIEWERS,
+    STATISTICS_READERS,
+    WAITING,
+    ReturnReason,
+    ReturnStatus,
+    Slot,
+)
 from storage.models import Deadline, Organisation, ReturnRequest, User
 
 S = ReturnStatus
-STAFF_VIEWERS = frozenset(
-    {
-        roles.AFTER_SALES,
-        roles.AFTER_SALES_HEAD,
-        roles.BUSINESS_HEAD,
-        roles.QUALITY,
-        roles.QUALITY_HEAD,
-        roles.WAREHOUSE,
-        roles.DRIVER,
-        roles.FINANCE,
-        roles.COMPANY_LEADER,
-        roles.ADMIN,
-    }
-)
-# What each role works on: the statuses it is waiting for.
-WAITING: dict[str, tuple[ReturnStatus, ...]] = {
-    roles.AFTER_SALES: (S.AWAITING_AFTER_SALES, S.REFUSED),
-    roles.AFTER_SALES_HEAD: (S.AWAITING_AFTER_SALES, S.APPROVED),
-    roles.BUSINESS_HEAD: (
-        S.AWAITING_BUSINESS,
-        S.APPROVED,
-        S.ORDER_ISSUED,
-        S.PICKED_UP,
-        S.DELIVERED,
-        S.INSPECTED,
-    ),
-    roles.COMPANY_LEADER: (S.SPECIAL_CASE,),
-    roles.DRIVER: (S.ORDER_ISSUED, S.PICKED_UP),
-    roles.QUALITY: (S.DELIVERED, S.INSPECTED),
-    roles.QUALITY_HEAD: (S.DELIVERED, S.INSPECTED),
-    roles.WAREHOUSE: (S.DELIVERED, S.INSPECTED, S.BOOKED_IN, S.SETTLED),
-    roles.FINANCE: (S.BOOKED_IN,),
-}
+
 # Steps after-sales staff see on the record that a customer does not (4.2.6's responsible
 # people, the leader's and finance's business, overdue alerts).
 INTERNAL_ACTIONS = frozenset(
@@ -293,9 +268,6 @@ async def monthly_statistics(
             )
         )
     return MonthlyStatistics(period, by_reason, refused, figures)
-
-
-STATISTICS_READERS = (roles.BUSINESS_HEAD, roles.FINANCE)
 
 
 async def queue_monthly_statistics(

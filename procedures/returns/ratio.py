@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.calendar import local_day
-from procedures.returns.common import NOT_COUNTED, ReturnReason
+from procedures.returns.common import NOT_COUNTED
+from procedures.returns.rules import ReturnReason
 from storage.models import Organisation, ReturnLine, ReturnRequest, Shipment
 
 CENT = Decimal("0.01")

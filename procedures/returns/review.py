@@ -17,8 +17,6 @@ from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns.actions import ApproveReturn, DecideSpecialCase, GoodsArrived, RefuseReturn
 from procedures.returns.common import (
-    ReturnReason,
-    Slot,
     add_signature,
     load_return,
     signed_slots,
@@ -26,7 +24,7 @@ from procedures.returns.common import (
     tell_customer,
 )
 from procedures.returns.ratio import check_ratio
-from procedures.returns.rules import LIFECYCLE, ReturnStatus
+from procedures.returns.rules import LIFECYCLE, ReturnReason, ReturnStatus, Slot
 from storage.models import ReturnRequest, User
 
 # Once approved, the business head's signature may still be missing (the leader's special

@@ -82,3 +82,84 @@ CORRECTIVE_ACTION: Final = DeadlineRule(
 RETURN_SLIP: Final = DeadlineRule(ReturnDeadline.RETURN_SLIP, roles.WAREHOUSE, window=None)
 
 DEADLINES: Final = deadline_table(CORRECTIVE_ACTION, RETURN_SLIP)
+
+
+# --- who may read and act
+
+# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+
+# QC inspects the goods that came back (4.2.6)
+QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+
+# who sees every return
+STAFF_VIEWERS = frozenset(
+    {
+        roles.AFTER_SALES,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.QUALITY,
+        roles.QUALITY_HEAD,
+        roles.WAREHOUSE,
+        roles.DRIVER,
+        roles.FINANCE,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+
+# who receives the monthly return statistics
+STATISTICS_READERS = (roles.BUSINESS_HEAD, roles.FINANCE)
+
+
+class ReturnReason(StrEnum):
+    QUALITY = "quality"
+    UNSALABLE = "unsalable"  # 不適銷
+
+
+class Slot(StrEnum):
+    """The three signatures the warehouse books goods in against (4.2.7)."""
+
+    AFTER_SALES = "after_sales"
+    BUSINESS = "business"
+    QUALITY = "quality"
+
+
+SIGNATURE_ORDER = (Slot.AFTER_SALES, Slot.BUSINESS, Slot.QUALITY)
+
+SIGNERS: dict[str, frozenset[str]] = {
+    # 4.2.3: after-sales staff sign an unsalable exchange; 4.2.4: the head signs a quality return
+    f"{ReturnReason.UNSALABLE}:{Slot.AFTER_SALES}": frozenset(
+        {roles.AFTER_SALES, roles.AFTER_SALES_HEAD}
+    ),
+    f"{ReturnReason.QUALITY}:{Slot.AFTER_SALES}": frozenset({roles.AFTER_SALES_HEAD}),
+    f"{ReturnReason.UNSALABLE}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
+    f"{ReturnReason.QUALITY}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
+    f"{ReturnReason.UNSALABLE}:{Slot.QUALITY}": frozenset({roles.QUALITY, roles.QUALITY_HEAD}),
+    f"{ReturnReason.QUALITY}:{Slot.QUALITY}": frozenset({roles.QUALITY, roles.QUALITY_HEAD}),
+}
+
+# What each role works on: the statuses it is waiting for.
+WAITING: dict[str, tuple[ReturnStatus, ...]] = {
+    roles.AFTER_SALES: (S.AWAITING_AFTER_SALES, S.REFUSED),
+    roles.AFTER_SALES_HEAD: (S.AWAITING_AFTER_SALES, S.APPROVED),
+    roles.BUSINESS_HEAD: (
+        S.AWAITING_BUSINESS,
+        S.APPROVED,
+        S.ORDER_ISSUED,
+        S.PICKED_UP,
+        S.DELIVERED,
+        S.INSPECTED,
+    ),
+    roles.COMPANY_LEADER: (S.SPECIAL_CASE,),
+    roles.DRIVER: (S.ORDER_ISSUED, S.PICKED_UP),
+    roles.QUALITY: (S.DELIVERED, S.INSPECTED),
+    roles.QUALITY_HEAD: (S.DELIVERED, S.INSPECTED),
+    roles.WAREHOUSE: (
+        S.DELIVERED,
+        S.INSPECTED,
+        S.BOOKED_IN,
+        S.SETTLED,
+    ),
+    roles.FINANCE: (S.BOOKED_IN,),
+}

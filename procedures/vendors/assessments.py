@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -30,16 +29,19 @@ from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recor
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
 from procedures.vendors.actions import AddAssessmentFinding, SignAssessment
-from procedures.vendors.rectifications import MANAGERS, vendors
-from procedures.vendors.rules import ASSESSMENT_LIFECYCLE, AssessmentStatus, VendorDeadline
+from procedures.vendors.rectifications import vendors
+from procedures.vendors.rules import (
+    ASSESSMENT_LIFECYCLE,
+    CONCERNED,
+    FINDERS,
+    MANAGERS,
+    REPORTED_TO,
+    AssessmentStatus,
+    VendorDeadline,
+)
 from storage.models import Assessment, AssessmentFinding, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Assessment]
-# 有關人員: who adds findings; the manager may too
-CONCERNED: Final = (roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR, roles.TECHNICIAN)
-FINDERS: Final = frozenset({*CONCERNED, roles.EQUIPMENT_MANAGER})
-# 匯總上報貴方主管部門; the management office keeps its copy
-REPORTED_TO: Final = (roles.CLIENT_AUTHORITY, roles.MANAGEMENT_OFFICE)
 HALF = re.compile(r"(\d{4})-?H([12])")
 
 

@@ -42,14 +42,18 @@ from procedures.vendors.actions import (
     SendEvaluationBack,
     StartEvaluation,
 )
-from procedures.vendors.rules import RECTIFICATION_LIFECYCLE, RectificationStatus, VendorDeadline
+from procedures.vendors.rules import (
+    ENGINEERS,
+    FOLLOWERS,
+    MANAGERS,
+    OFFICE,
+    RECTIFICATION_LIFECYCLE,
+    RectificationStatus,
+    VendorDeadline,
+)
 from storage.models import Defect, Rectification, User, Vendor
 
 SUBJECT = SUBJECT_TYPES[Rectification]
-MANAGERS = frozenset({roles.EQUIPMENT_MANAGER})
-ENGINEERS = frozenset({roles.EQUIPMENT_ENGINEER})
-OFFICE = frozenset({roles.MANAGEMENT_OFFICE})
-FOLLOWERS = frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER})
 WRITTEN_NOTICE_DAYS = 7
 
 

@@ -84,3 +84,25 @@ ASSESSMENT: Final = DeadlineRule(
 )
 
 DEADLINES: Final = deadline_table(RECTIFICATION, SCORE, ASSESSMENT)
+
+
+# --- who may read and act
+
+MANAGERS = frozenset({roles.EQUIPMENT_MANAGER})
+
+ENGINEERS = frozenset({roles.EQUIPMENT_ENGINEER})
+
+OFFICE = frozenset({roles.MANAGEMENT_OFFICE})
+
+FOLLOWERS = frozenset({roles.EQUIPMENT_MANAGER, roles.EQUIPMENT_ENGINEER})
+
+# 有關人員: who adds findings; the manager may too
+CONCERNED: Final = (roles.EQUIPMENT_ENGINEER, roles.EQUIPMENT_SUPERVISOR, roles.TECHNICIAN)
+
+FINDERS: Final = frozenset({*CONCERNED, roles.EQUIPMENT_MANAGER})
+
+# 匯總上報貴方主管部門; the management office keeps its copy
+REPORTED_TO: Final = (roles.CLIENT_AUTHORITY, roles.MANAGEMENT_OFFICE)
+
+# who reads the rectification notices
+RECTIFICATION_READERS = MANAGERS | ENGINEERS | OFFICE

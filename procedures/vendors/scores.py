@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.maintenance import contract_figures
+from procedures.equipment.queries import contract_figures
 from procedures.equipment.rules import DefectStatus
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, previous_month
@@ -24,8 +24,8 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
 from procedures.vendors.actions import BeginScore
 from procedures.vendors.policy import VendorPolicy
-from procedures.vendors.rectifications import MANAGERS, RUNGS, vendors
-from procedures.vendors.rules import VendorDeadline
+from procedures.vendors.rectifications import RUNGS, vendors
+from procedures.vendors.rules import MANAGERS, VendorDeadline
 from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import socket
 
@@ -30,12 +29,13 @@ async def test_the_bot_answers_over_a_webhook_and_refuses_requests_without_the_s
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/telegram"
-    services.settings = dataclasses.replace(
-        services.settings,
-        bot_token="1:x",
-        webhook_url="https://bot.example.com/telegram",
-        webhook_secret="s3cret-token",
-        webhook_port=port,
+    services.settings = services.settings.model_copy(
+        update={
+            "bot_token": "1:x",
+            "webhook_url": "https://bot.example.com/telegram",
+            "webhook_secret": "s3cret-token",
+            "webhook_port": port,
+        }
     )
     run = next(_runs)
     token = f"{950001 + run}:webhook-token"

@@ -21,9 +21,9 @@ from procedures.consumer_complaints.actions import (
     ChooseConsumerRemedy,
     ChooseConsumerVerdict,
 )
+from procedures.equipment.rules import EQUIPMENT_SYSTEMS
 from procedures.kernel.actions import CallbackAction, InvalidAction
 from procedures.kernel.outbox import button
-from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from procedures.people import users
 from procedures.people.actions import ChooseLanguage, InviteForSystem
 from procedures.vendors import scores as vendor_scores

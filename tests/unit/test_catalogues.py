@@ -24,14 +24,12 @@ from procedures.complaints.rules import ComplaintStatus
 from procedures.consumer_complaints import common
 from procedures.consumer_complaints.rules import ConsumerComplaintStatus
 from procedures.equipment.defects import SEVERITIES
-from procedures.equipment.rules import DefectStatus
+from procedures.equipment.rules import EQUIPMENT_SYSTEMS, DefectStatus
 from procedures.kernel import roles
 from procedures.masterdata import kinds, table
-from procedures.masterdata.table import EQUIPMENT_SYSTEMS
 from procedures.returns import goods as return_goods
 from procedures.returns import review as return_review
-from procedures.returns.common import ReturnReason, Slot
-from procedures.returns.rules import ReturnStatus
+from procedures.returns.rules import ReturnReason, ReturnStatus, Slot
 from procedures.vendors.rectifications import RUNGS
 from procedures.vendors.rules import AssessmentStatus, RectificationStatus
 from procedures.vendors.scores import SCORE_CRITERIA

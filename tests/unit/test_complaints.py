@@ -15,6 +15,7 @@ from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from procedures.kernel.timeline import events_of
+from procedures.masterdata import queries as masterdata_queries
 from storage.models import Batch, ReturnRequest, User
 
 from .helpers import act, customer_of, file, ids, make_user, outbox_rows, verify
@@ -180,9 +181,13 @@ async def test_intake_refuses_lots_never_shipped_and_quantities_that_are_not_pos
     organisation_id, product_id, batch_id = await ids(services, "C001", "P-1001", "L20260301")
     async with services.session_factory() as session:
         with pytest.raises(InvalidInput, match="batch_not_shipped"):
-            await intake.find_shipped_batch(session, organisation_id, product_id, "L20250610")
+            await masterdata_queries.find_shipped_batch(
+                session, organisation_id, product_id, "L20250610"
+            )
         assert (
-            await intake.find_shipped_batch(session, organisation_id, product_id, "l20260301")
+            await masterdata_queries.find_shipped_batch(
+                session, organisation_id, product_id, "l20260301"
+            )
         ).id == batch_id
         for text in ("0", "-3", "two", "3.5"):
             with pytest.raises(InvalidInput, match="bad_quantity"):
@@ -191,11 +196,11 @@ async def test_intake_refuses_lots_never_shipped_and_quantities_that_are_not_pos
             await intake.parse_quantity(session, organisation_id, batch_id, "201")
         assert await intake.parse_quantity(session, organisation_id, batch_id, " 200 ") == 200
         with pytest.raises(NotFound):
-            await intake.find_shipped_product(
+            await masterdata_queries.find_shipped_product(
                 session, organisation_id, "P-1002"
             )  # not shipped to C001
         assert (
-            await intake.find_shipped_product(session, organisation_id, "血壓計")
+            await masterdata_queries.find_shipped_product(session, organisation_id, "血壓計")
         ).code == "P-2001"
 
 

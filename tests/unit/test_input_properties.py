@@ -15,7 +15,7 @@ from bot.services import Services
 from procedures.complaints import handling, intake
 from procedures.complaints.intake import ComplaintDraft
 from procedures.equipment import defects, patrols
-from procedures.kernel import calendar
+from procedures.kernel import calendar, quantities
 from procedures.kernel.errors import ProcedureError
 from procedures.kernel.text_input import clean_text, cut_text
 from procedures.vendors import rectifications
@@ -103,7 +103,7 @@ def test_a_reading_is_refused_or_fits_numeric_12_3(text: str) -> None:
 @FAST
 @given(text=numbers)
 def test_a_quantity_is_refused_or_fits_an_integer_column(text: str) -> None:
-    quantity = accepted(intake.check_quantity, text)
+    quantity = accepted(quantities.check_quantity, text)
     assert quantity is None or 0 < quantity < 2**31
 
 

@@ -13,10 +13,10 @@ from bot.label_photos import UnusableImage, decode_image
 from bot.services import Services
 from procedures.complaints import intake
 from procedures.complaints.intake import ComplaintDraft
-from procedures.kernel import labels
-from procedures.kernel.labels import Barcode, UdiLabel
 from procedures.kernel.photos import photos_of
 from procedures.kernel.timeline import events_of
+from procedures.masterdata import labels
+from procedures.masterdata.labels import Barcode, UdiLabel
 from storage.models import Organisation, User
 from tests.label_images import label, photographed, png, qr_code, udi_barcode
 from tests.unit.helpers import customer_of, ids

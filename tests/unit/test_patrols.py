@@ -91,16 +91,16 @@ async def test_a_reading_outside_its_range_counts_as_abnormal(
 
 
 def test_a_quantity_is_read_as_typed_and_another_unit_is_refused_naming_the_expected_one() -> None:
-    from procedures.complaints import intake
+    from procedures.kernel import quantities
 
     for typed in ("20", "20盒", "20 盒", "２０", "２０盒"):
-        assert intake.check_quantity(typed, "盒") == 20
+        assert quantities.check_quantity(typed, "盒") == 20
     with pytest.raises(InvalidInput, match="wrong_unit") as wrong:
-        intake.check_quantity("20 箱", "盒")
+        quantities.check_quantity("20 箱", "盒")
     assert wrong.value.params == {"unit": "盒"}
-    assert intake.check_quantity("20件", None) == 20  # unit unknown: a generic counter
+    assert quantities.check_quantity("20件", None) == 20  # unit unknown: a generic counter
     with pytest.raises(InvalidInput, match="wrong_unit"):
-        intake.check_quantity("20kg", None)
+        quantities.check_quantity("20kg", None)
 
 
 async def test_an_abnormal_patrol_needs_a_photo_and_opens_a_defect_for_the_vendor_and_manager(

@@ -15,11 +15,11 @@ from bot.services import Services
 from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from procedures.returns import goods, intake, monthly_statistics, review
-from procedures.returns.common import SIGNATURE_ORDER, Slot, missing_signatures
+from procedures.returns.common import missing_signatures
 from procedures.returns.goods import Inspection
 from procedures.returns.intake import ReturnDraft
 from procedures.returns.ratio import RatioCheck
-from procedures.returns.rules import ReturnStatus
+from procedures.returns.rules import SIGNATURE_ORDER, ReturnStatus, Slot
 from storage.models import Deadline, Organisation, ReturnRequest, Shipment, User
 from tests.conftest import SHANGHAI, START
 

@@ -137,3 +137,60 @@ def test_statuses_change_only_through_their_lifecycle() -> None:
                     if isinstance(name, ast.Attribute) and name.attr == "status"
                 ]
     assert not found, found
+
+
+# --- who may read and act
+
+RULES_MODULES = (complaint_rules, return_rules, consumer_rules, equipment_rules, vendor_rules)
+
+
+def role_sets_of(module: object) -> dict[str, frozenset[str] | tuple[str, ...]]:
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if name.isupper()
+        and isinstance(value, frozenset | tuple)
+        and value
+        and all(isinstance(role, str) and role in roles.ALL_ROLES for role in value)
+    }
+
+
+def test_every_record_type_names_who_may_read_and_act_with_known_roles() -> None:
+    for module in RULES_MODULES:
+        sets = role_sets_of(module)
+        assert sets, f"{module.__name__} names no roles"
+        for name, members in sets.items():
+            unknown = set(members) - set(roles.ALL_ROLES)
+            assert not unknown, f"{module.__name__}.{name}: unknown roles {unknown}"
+
+
+def test_role_sets_live_in_the_rules_not_beside_the_use_cases() -> None:
+    """A module-level set of roles outside a record type's rules is a rule that slipped out of
+    them: the next change of who may act would have to find it."""
+    homes = {"procedures/kernel/roles.py", "procedures/personal_records.py"}
+    homes |= {
+        f"procedures/{p.parent.name}/rules.py" for p in (ROOT / "procedures").glob("*/rules.py")
+    }
+    found = []
+    for path in sorted((ROOT / "procedures").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative in homes:
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            value = node.value if isinstance(node, ast.Assign | ast.AnnAssign) else None
+            if value is None:
+                continue
+            source = ast.unparse(value)
+            if source.startswith(("frozenset(", "{", "(")) and source.count("roles.") >= 1:
+                found.append(f"{relative}:{node.lineno}: {source[:60]}")
+    assert not found, "role sets outside the rules:\n" + "\n".join(found)
+
+
+def test_the_commands_take_their_roles_from_the_rules() -> None:
+    from bot.commands import command
+
+    assert command("complain_for").roles == complaint_rules.FILING_STAFF
+    assert command("return_for").roles == return_rules.FILING_STAFF
+    assert command("consumer_for").roles == consumer_rules.FILING_STAFF
+    assert command("patrol").roles == equipment_rules.TECHNICIANS
+    assert command("rectify").roles == vendor_rules.MANAGERS

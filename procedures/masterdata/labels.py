@@ -18,7 +18,7 @@ from biip.gs1_messages import GS1Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.intake import shipped_batches, shipped_products
+from procedures.masterdata.queries import shipped_batches, shipped_products
 from storage.models import Batch, Product
 
 # GS1 application identifiers of a UDI's production identifiers

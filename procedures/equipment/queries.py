@@ -1,0 +1,153 @@
+"""The read side of the equipment procedure: who answers for a system, and what the vendors'
+contracts promised against what they did.
+
+Each equipment system's staff (各系統設備管理人員, seed part 3) hear of its defects, inspections
+and their deadlines. A user is named for a system through their invitation
+(`/invite equipment_engineer elevator`). The staff of a system are the users named for it, plus,
+for elevators, the equipment supervisors (the seed gives them the elevators' inspections and the
+chasing of their maintenance); a system nobody answers for falls back to the equipment manager,
+so nothing goes unheard.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from procedures.equipment.rules import FALLBACK_ROLE, ROLES_WITH_SYSTEM, SYSTEM_OWNERS
+from procedures.kernel.calendar import local_day, month_bounds
+from procedures.kernel.deadlines import answer_for_systems
+from procedures.kernel.outbox import users_with_roles
+from storage.models import (
+    Contract,
+    Defect,
+    MaintenanceVisit,
+    User,
+    UserRole,
+    UserSystem,
+)
+
+
+async def contracts_in_force(
+    session: AsyncSession, vendor_id: int, first_day: dt.date, last_day: dt.date
+) -> list[Contract]:
+    """The vendor's contracts in force on any day from `first_day` to `last_day`."""
+    rows = await session.scalars(
+        select(Contract)
+        .where(
+            Contract.vendor_id == vendor_id,
+            Contract.starts_on <= last_day,
+            Contract.ends_on >= first_day,
+        )
+        .order_by(Contract.id)
+    )
+    return list(rows)
+
+
+def promise_for(
+    contracts: Sequence[Contract], asset_id: int, day: dt.date, measure: str
+) -> int | None:
+    """The hours promised for `measure` (response_hours, repair_hours) on the asset that day: the
+    asset's own contract before one for all the vendor's assets, maintenance before purchase."""
+    applicable = [
+        c
+        for c in contracts
+        if c.starts_on <= day <= c.ends_on
+        and c.asset_id in (asset_id, None)
+        and getattr(c, measure) is not None
+    ]
+    applicable.sort(key=lambda c: (c.asset_id is None, c.kind != "maintenance"))
+    return getattr(applicable[0], measure) if applicable else None
+
+
+async def contract_figures(
+    session: AsyncSession,
+    vendor_id: int,
+    period: str,
+    timezone: ZoneInfo,
+    defects: Sequence[Defect],
+) -> dict[str, Any]:
+    """What happened in the month against what the contracts promised: responses and repairs
+    slower than promised (one still awaited at the month's end counts from then), and the
+    maintenance visits done against those promised."""
+    start, end = month_bounds(period, timezone)
+    first_day, last_day = local_day(start, timezone), local_day(end, timezone) - dt.timedelta(1)
+    contracts = await contracts_in_force(session, vendor_id, first_day, last_day)
+
+    def late(measure: str, done: str) -> int:
+        count = 0
+        for defect in defects:
+            hours = promise_for(
+                contracts, defect.asset_id, local_day(defect.reported_at, timezone), measure
+            )
+            taken = (getattr(defect, done) or end) - defect.reported_at
+            count += hours is not None and taken > dt.timedelta(hours=hours)
+        return count
+
+    def strictest(measure: str) -> int | None:
+        return min((getattr(c, measure) for c in contracts if getattr(c, measure)), default=None)
+
+    visits = await session.scalar(
+        select(func.count())
+        .select_from(MaintenanceVisit)
+        .where(
+            MaintenanceVisit.vendor_id == vendor_id,
+            MaintenanceVisit.visited_at >= start,
+            MaintenanceVisit.visited_at < end,
+        )
+    )
+    promised_visits = [
+        c.visits_per_month for c in contracts if c.kind == "maintenance" and c.visits_per_month
+    ]
+    return {
+        "promised_response_hours": strictest("response_hours"),
+        "late_responses": late("response_hours", "acknowledged_at"),
+        "promised_repair_hours": strictest("repair_hours"),
+        "late_repairs": late("repair_hours", "repaired_at"),
+        "visits": visits or 0,
+        "promised_visits": sum(promised_visits) if promised_visits else None,
+    }
+
+
+async def named_staff(session: AsyncSession, system: str) -> list[User]:
+    """The active users named for `system`, holding a role that may be named for one."""
+    rows = await session.scalars(
+        select(User)
+        .join(UserSystem, UserSystem.user_id == User.id)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(
+            UserSystem.system == system,
+            UserRole.role.in_(list(ROLES_WITH_SYSTEM)),
+            User.active.is_(True),
+        )
+        .distinct()
+        .order_by(User.id)
+    )
+    return list(rows)
+
+
+async def system_staff(session: AsyncSession, system: str, *, fallback: bool = True) -> list[User]:
+    """Who answers for `system`: its named staff and its owner by the seed (elevators: the
+    equipment supervisors); with `fallback`, the equipment managers when that is nobody."""
+    staff = {user.id: user for user in await named_staff(session, system)}
+    if owner := SYSTEM_OWNERS.get(system):
+        staff.update((user.id, user) for user in await users_with_roles(session, [owner]))
+    if not staff and fallback:
+        staff.update((user.id, user) for user in await users_with_roles(session, [FALLBACK_ROLE]))
+    return [staff[user_id] for user_id in sorted(staff)]
+
+
+# a deadline about one system reaches its staff in place of the responsible role
+answer_for_systems(system_staff)
+
+
+async def systems_of(session: AsyncSession, user_id: int) -> list[str]:
+    rows = await session.scalars(
+        select(UserSystem.system).where(UserSystem.user_id == user_id).order_by(UserSystem.system)
+    )
+    return list(rows)

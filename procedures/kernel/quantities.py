@@ -1,0 +1,47 @@
+"""A quantity as people type it (`20`, `２０`, `20盒`), held to the product's unit."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from procedures.kernel.errors import InvalidInput
+from procedures.kernel.outbox import as_text
+from procedures.kernel.text_input import (
+    number_and_unit,
+    same_unit,
+)
+
+
+def quantity_unit(unit: str | None) -> Any:
+    """The unit a quantity prompt names: the product's, else a generic one in the user's words."""
+    return unit if unit else as_text("complaint.unit_generic")
+
+
+# What a quantity may be counted in when the product's unit is not on file
+GENERIC_UNITS = frozenset({"件", "個", "个", "pcs", "pc", "piece", "pieces", "unit", "units"})
+
+
+# complaints.quantity is a 32-bit Integer column
+MAX_QUANTITY = 2**31 - 1
+
+
+def check_quantity(text: str, unit: str | None = None) -> int:
+    """A positive whole number the quantity column holds, as people type it (`20`, `２０`,
+    `20盒`, `20 盒`); a unit after it must be the product's `unit` (any generic counter when
+    the product's unit is unknown), else it is refused naming the expected unit."""
+    cleaned, typed_unit = number_and_unit(text)
+    if typed_unit:
+        if unit is not None and not same_unit(typed_unit, unit):
+            raise InvalidInput("complaint.wrong_unit", unit=unit)
+        if unit is None and typed_unit.casefold() not in GENERIC_UNITS:
+            raise InvalidInput("complaint.wrong_unit", unit=as_text("complaint.unit_generic"))
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidInput("complaint.bad_quantity") from None
+    if not value.is_finite() or value <= 0 or value != value.to_integral_value():
+        raise InvalidInput("complaint.bad_quantity")
+    if value > MAX_QUANTITY:
+        raise InvalidInput("complaint.quantity_too_large", limit=MAX_QUANTITY)
+    return int(value)
