@@ -68,8 +68,6 @@ class Severity(StrEnum):
 
 
 SEVERITIES = tuple(Severity)
-# hours the vendor has to repair, by severity (REPAIR_HOURS overrides them)
-DEFAULT_REPAIR_HOURS: Mapping[str, int] = {"urgent": 4, "normal": 48, "low": 168}
 
 
 def check_severity(severity: str) -> Severity:
@@ -116,8 +114,8 @@ async def open_defect(
     photo_file_ids: list[str],
     now: dt.datetime,
     *,
+    repair_hours: Mapping[str, int],
     severity: Severity = Severity.NORMAL,
-    repair_hours: Mapping[str, int] = DEFAULT_REPAIR_HOURS,
     inspection_id: int | None = None,
 ) -> Defect:
     """A fault found on patrol (or, with `inspection_id`, on a periodic inspection), with its

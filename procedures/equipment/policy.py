@@ -4,18 +4,21 @@ system is inspected, and when technicians hear of assets still unpatrolled."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from annotated_types import Ge, Le
 from pydantic import Field, field_validator
 
 from procedures.equipment import rules
-from procedures.equipment.defects import DEFAULT_REPAIR_HOURS, SEVERITIES
+from procedures.equipment.defects import SEVERITIES
 from procedures.kernel.policy import PolicySection, whole
+
+# hours the vendor has to repair a defect, by the severity the technician gives it
+DEFAULT_REPAIR_HOURS: Final[Mapping[str, int]] = {"urgent": 4, "normal": 48, "low": 168}
 
 
 class EquipmentPolicy(PolicySection):
-    # hours a vendor has to repair a defect, by the severity the technician gave it
+    # hours a vendor has to repair a defect, by severity; one left out keeps its default
     repair_hours: Mapping[str, int] = Field(
         default=DEFAULT_REPAIR_HOURS, validation_alias=rules.REPAIR.setting
     )

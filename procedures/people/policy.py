@@ -8,13 +8,12 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from procedures.kernel.policy import PolicySection, whole
-from procedures.people.users import DEFAULT_INVITATION_VALIDITY
 
 
 class PeoplePolicy(PolicySection):
     # days an invitation link stays valid
     invitation_validity: dt.timedelta = Field(
-        default=DEFAULT_INVITATION_VALIDITY, validation_alias="INVITATION_VALID_DAYS"
+        default=dt.timedelta(days=7), validation_alias="INVITATION_VALID_DAYS"
     )
 
     @field_validator("invitation_validity", mode="before")

@@ -24,7 +24,6 @@ from storage.models import (
 )
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
-DEFAULT_INVITATION_VALIDITY = dt.timedelta(days=7)
 # 18 random bytes: 144 bits, 24 characters, inside a deep link's 64-character start payload
 CODE_BYTES = 18
 # More failed codes than this from one Telegram user within the window, and they must wait.

@@ -152,6 +152,27 @@ def test_start_up_stops_with_one_line_naming_the_setting(tmp_path: Path) -> None
     ]
 
 
+@pytest.mark.parametrize("program", ["bot", "scheduler"])
+def test_a_bad_policy_value_stops_either_process_with_one_line(
+    tmp_path: Path, program: str
+) -> None:
+    """The record types' policies are read at start-up too, from the .env file as well."""
+    (tmp_path / ".env").write_text("REPAIR_HOURS=urgent:4,critical:1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", program],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(Path(__file__).parents[2])},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "configuration error: REPAIR_HOURS: severity must be one of urgent, normal, low, "
+        "got 'critical'"
+    ]
+
+
 def test_company_name_and_vendor_pass_mark_are_settings() -> None:
     assert settings_from({}).vendor_pass_mark == 60
     settings = settings_from({"COMPANY_NAME": " 康華醫藥有限公司 ", "VENDOR_PASS_MARK": "75"})
