@@ -30,4 +30,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) data/*.db data/*.db-wal data/*.db-shm data/emulator-ids data/demo-clock
+	rm -rf $(VENV) .mypy_cache data/*.db data/*.db-wal data/*.db-shm data/emulator-ids data/demo-clock
