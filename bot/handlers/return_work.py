@@ -250,7 +250,9 @@ async def _ask_replacement(update: Update, context: BotContext) -> int:
     async with context.session() as session:
         request = await load_return(session, state["return_id"], lock=False)
         line = request.lines[len(state["replacements"])]
-        lots = await goods.replacement_batches(session, line.product_id)
+        lots = await goods.replacement_batches(
+            session, line.product_id, timezone=context.services.settings.timezone, now=context.now()
+        )
     await context.reply(
         update,
         "return_exchange.ask_lot",
@@ -293,6 +295,7 @@ async def enter_replacement_quantity(update: Update, context: BotContext) -> int
             await context.actor(uow.session),
             state["return_id"],
             [(b, q) for b, q in state["replacements"]],
+            timezone=context.services.settings.timezone,
         )
     context.user_data.pop(EXCHANGE_KEY, None)
     member = context.member

@@ -510,3 +510,18 @@ async def ledger_rows(
 ) -> list[LedgerRow]:
     """Every row at once, for a short period or a test."""
     return [row async for row in iter_ledger_rows(session, start, end)]
+
+
+async def holds_covering(session: AsyncSession, product_id: int, batch_id: int | None) -> list[str]:
+    """The numbers of the complaints whose unlifted holds cover these goods (暫停發貨)."""
+    rows = await session.scalars(
+        select(Complaint.number)
+        .join(BatchHold, BatchHold.complaint_id == Complaint.id)
+        .where(
+            BatchHold.product_id == product_id,
+            BatchHold.lifted_at.is_(None),
+            _covering(batch_id),
+        )
+        .order_by(Complaint.number)
+    )
+    return list(rows)

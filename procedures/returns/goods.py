@@ -11,11 +11,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.calendar import noon_next_day
+from procedures.kernel.calendar import local_day, noon_next_day
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles
@@ -24,6 +23,7 @@ from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.masterdata.outbound import check_outbound, lots_that_may_leave
 from procedures.returns import rules
 from procedures.returns.actions import (
     BeginCredit,
@@ -390,30 +390,62 @@ async def return_for_settlement(
     return request
 
 
-async def replacement_batches(session: AsyncSession, product_id: int) -> list[Batch]:
-    """Lots of the same product (like for like) that are not nonconforming."""
-    rows = await session.scalars(
-        select(Batch)
-        .where(Batch.product_id == product_id, Batch.nonconforming_since.is_(None))
-        .order_by(Batch.lot_number)
+async def replacement_batches(
+    session: AsyncSession, product_id: int, *, timezone: ZoneInfo, now: dt.datetime
+) -> list[Batch]:
+    """Lots of the same product (like for like) that may leave today: not held, not expired,
+    not nonconforming."""
+    return await lots_that_may_leave(session, product_id, today=local_day(now, timezone))
+
+
+async def check_replacement(
+    session: AsyncSession,
+    request: ReturnRequest,
+    line_index: int,
+    batch_id: int,
+    quantity: int | None,
+    *,
+    timezone: ZoneInfo,
+    now: dt.datetime,
+) -> None:
+    """Refuses, naming why, a replacement for the request's line that may not leave: another
+    product, a held, expired or nonconforming lot, or more than the line returned."""
+    if not 0 <= line_index < len(request.lines):
+        raise InvalidInput("return.incomplete")
+    line = request.lines[line_index]
+    await check_outbound(
+        session,
+        batch_id,
+        quantity,
+        like_product_id=line.product_id,
+        at_most=line.quantity,
+        today=local_day(now, timezone),
     )
-    return list(rows)
 
 
 async def record_exchange(
-    uow: UnitOfWork, actor: User, return_id: int, replacements: list[tuple[int, int]]
+    uow: UnitOfWork,
+    actor: User,
+    return_id: int,
+    replacements: list[tuple[int, int]],
+    *,
+    timezone: ZoneInfo,
 ) -> ReturnRequest:
-    """The exchange like for like: for each line, in order, the replacement lot and quantity."""
+    """The exchange like for like: for each line, in order, the replacement lot and quantity.
+    Every replacement passes the outbound check, under the request's lock."""
     session, now = uow.session, uow.clock.now()
     request = await return_for_settlement(session, actor, return_id, "exchange", lock=True)
     if len(replacements) != len(request.lines):
         raise InvalidInput("return.incomplete")
-    for line, (batch_id, quantity) in zip(request.lines, replacements, strict=True):
-        allowed = {b.id for b in await replacement_batches(session, line.product_id)}
-        if batch_id not in allowed:
-            raise InvalidInput("return.bad_replacement")
+    for index, (line, (batch_id, quantity)) in enumerate(
+        zip(request.lines, replacements, strict=True)
+    ):
+        quantity = check_quantity(str(quantity))
+        await check_replacement(
+            session, request, index, batch_id, quantity, timezone=timezone, now=now
+        )
         line.replacement_batch_id = batch_id
-        line.replacement_quantity = check_quantity(str(quantity))
+        line.replacement_quantity = quantity
     request.settlement = "exchange"
     await _settled(session, request, actor, now)
     record_change(

@@ -145,6 +145,8 @@ KNOWN_CROSSINGS = {
     ("procedures.complaints.handling", "procedures.returns"),
     # goods coming back from a consumer complaint are linked to the return that takes them
     ("procedures.returns.intake", "procedures.consumer_complaints.handling"),
+    # goods leave the warehouse (an exchange's replacement) only through the one outbound check
+    ("procedures.returns.goods", "procedures.masterdata.outbound"),
 }
 
 

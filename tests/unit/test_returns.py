@@ -21,10 +21,10 @@ from procedures.returns.goods import Inspection
 from procedures.returns.intake import ReturnDraft
 from procedures.returns.ratio import RatioCheck
 from procedures.returns.rules import SIGNATURE_ORDER, ReturnStatus, Slot
-from storage.models import Deadline, Organisation, ReturnRequest, Shipment, User
+from storage.models import Batch, Deadline, Organisation, Product, ReturnRequest, Shipment, User
 from tests.conftest import SHANGHAI, START
 
-from .helpers import act, customer_of, ids, make_user, outbox_rows
+from .helpers import act, customer_of, file, ids, make_user, outbox_rows
 
 # C003 bought 60 of lot GL2026B12 for 2700.00 on 2026-09-03 (45.00 each); its contract allows
 # exchanges up to 5 % of its purchases within 90 days: 135.00, three units.
@@ -381,6 +381,81 @@ async def test_qc_has_two_days_to_inspect_delivered_goods_reminded_then_alerted_
     async with services.session_factory() as session:
         met = await session.get(Deadline, deadline.id)
     assert met.met_at == clock.now()
+
+
+async def test_an_exchange_sends_out_only_goods_that_may_leave_and_names_why_not(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """P1 4.5/4.7 against P2 4.2.3: held, expired or nonconforming lots never leave; the
+    replacement is like for like and no more than came back; each refusal names why."""
+    staff = await Staff(services).make()
+    filed = await request(services, 2)  # 2 盒 of P-2002's lot GL2026B12
+    await act(services, review.sign_return, staff.after_sales, filed.id)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(filed.id)
+    await act(services, goods.record_inspection, staff.qc, filed.id, Inspection("undamaged"))
+    await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
+    async with services.unit_of_work() as uow:
+        product_id = await uow.session.scalar(select(Product.id).where(Product.code == "P-2002"))
+        other = await uow.session.scalar(select(Batch.id).where(Batch.lot_number == "BP2026A07"))
+        lots = {
+            "GL2025Z01": Batch(
+                product_id=product_id, lot_number="GL2025Z01", expiry_date=dt.date(2026, 11, 25)
+            ),
+            "GL2026N01": Batch(
+                product_id=product_id, lot_number="GL2026N01", nonconforming_since=START
+            ),
+            "GL2026C03": Batch(
+                product_id=product_id, lot_number="GL2026C03", expiry_date=dt.date(2028, 3, 31)
+            ),
+        }
+        uow.session.add_all(lots.values())
+        await uow.commit()
+        lot_ids = {number: lot.id for number, lot in lots.items()}
+
+    async def replacements() -> list[str]:
+        async with services.session_factory() as session:
+            found = await goods.replacement_batches(
+                session, product_id, timezone=SHANGHAI, now=clock.now()
+            )
+        return [lot.lot_number for lot in found]
+
+    async def refused(batch_id: int, quantity: int) -> InvalidInput:
+        with pytest.raises(InvalidInput) as refusal:
+            await act(
+                services,
+                goods.record_exchange,
+                staff.warehouse,
+                filed.id,
+                [(batch_id, quantity)],
+                timezone=SHANGHAI,
+            )
+        return refusal.value
+
+    assert await replacements() == ["GL2026B12", "GL2026C03"]
+    expired = await refused(lot_ids["GL2025Z01"], 2)
+    assert (expired.text_key, expired.params) == (
+        "outbound.expired",
+        {"lot": "GL2025Z01", "expiry": "2026-11-25"},
+    )
+    assert (await refused(lot_ids["GL2026N01"], 2)).text_key == "outbound.nonconforming"
+    assert (await refused(other, 2)).text_key == "outbound.other_product"
+    over = await refused(lot_ids["GL2026C03"], 3)
+    assert (over.text_key, over.params) == (
+        "outbound.more_than_returned",
+        {"quantity": 3, "returned": 2, "unit": "盒"},
+    )
+
+    complaint = await file(services, "C003", lot="GL2026B12", product="P-2002", quantity=1)
+    held = await refused(lot_ids["GL2026C03"], 2)  # the hold covers every lot of the product
+    assert (held.text_key, held.params) == (
+        "outbound.held",
+        {"lot": "GL2026C03", "complaints": complaint.number},
+    )
+    assert await replacements() == []
+    kept = await stored(services, filed.id)
+    assert kept.status == ReturnStatus.BOOKED_IN
+    assert all(line.replacement_batch_id is None for line in kept.lines)
 
 
 async def test_customer_damage_is_refused_with_the_written_explanation_to_the_customer(
