@@ -4,7 +4,7 @@ configured time zone and the clock, handed to the renderers."""
 from __future__ import annotations
 
 import datetime as dt
-from functools import partial
+from typing import Any
 
 from core.config import Settings
 from reports.documents import DocumentContext
@@ -22,10 +22,14 @@ def reader_context(
 ) -> DocumentContext:
     """What a renderer needs, from settings and catalogues alone (a worker process has no
     services)."""
+
+    def text(key: str, /, **params: Any) -> str:
+        return texts.get(language, key, **params)
+
     return DocumentContext(
         timezone=settings.timezone,
         now=now,
-        text=partial(texts.get, language),
+        text=text,
         company=settings.company_name,
         pass_mark=settings.vendor_pass_mark,
     )

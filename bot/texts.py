@@ -75,8 +75,24 @@ class _Params(dict[str, Any]):
         return "{" + key + "}"
 
 
+class _StrictParams(dict[str, Any]):
+    """The parameters of a text in strict mode: one the text names and the call did not pass
+    fails, instead of showing `{name}` to the reader."""
+
+    def __init__(self, values: dict[str, Any], key: str) -> None:
+        super().__init__(values)
+        self.key = key
+
+    def __missing__(self, name: str) -> str:
+        raise MissingParameter(f"text {self.key!r} names {{{name}}}, which was not given")
+
+
 class MissingText(KeyError):
     """A text id the language's catalogue lacks."""
+
+
+class MissingParameter(KeyError):
+    """A parameter a text names that its caller did not give."""
 
 
 class Texts:
@@ -88,7 +104,9 @@ class Texts:
     separator.
 
     A text id a catalogue lacks is shown in English, else as the id itself, and logged once;
-    with `strict` set (the tests set it) it raises MissingText instead.
+    with `strict` set (the tests set it) it raises MissingText instead. So does a parameter the
+    text names and the caller did not give: shown as `{name}` to a reader, MissingParameter in
+    strict mode.
     """
 
     def __init__(
@@ -105,6 +123,8 @@ class Texts:
         self.strict = strict
         # (language, id) of every text id asked for and not found, each logged once
         self.missing: set[tuple[str, str]] = set()
+        # in strict mode, what MissingParameter was raised for (a caller may swallow it)
+        self.unfilled: set[str] = set()
 
     def language_for(self, preferred: str | None, telegram_code: str | None = None) -> str:
         """The user's chosen language, else a guess from Telegram's language code."""
@@ -123,7 +143,13 @@ class Texts:
         if template is None:
             template = self._missing(language, key)
         rendered = {name: self._value(language, value) for name, value in params.items()}
-        return _plurals(template, params).format_map(_Params(rendered))
+        if not self.strict:
+            return _plurals(template, params).format_map(_Params(rendered))
+        try:
+            return _plurals(template, params).format_map(_StrictParams(rendered, key))
+        except MissingParameter as error:
+            self.unfilled.add(f"{language}: {error.args[0]}")
+            raise
 
     def named(
         self,

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class TextFunction(Protocol):
+    """A text id with its parameters, rendered in the reader's language."""
+
+    def __call__(self, key: str, /, **params: Any) -> str: ...
 
 
 def as_text_cell(value: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -26,9 +26,9 @@ from procedures.complaints.queries import LedgerRow
 from procedures.kernel.queries import on_time_rate
 from procedures.reporting import Approval
 
-from .cells import as_text_cell
+from .cells import TextFunction, as_text_cell
 
-Label = Callable[[str], str]
+Label = TextFunction  # a text id with parameters, in the reader's language
 
 LEDGER_COLUMNS = (
     "serial",
@@ -185,7 +185,7 @@ def _ledger_value(row: LedgerRow, column: str, label: Label, timezone: ZoneInfo)
     if column == "remarks":
         return "\n".join(
             f"{_local(at, timezone):%Y-%m-%d %H:%M} "
-            + label(f"report.remark.{action}").format(reason=reason)
+            + label(f"report.remark.{action}", reason=reason)
             for action, reason, at in value
         )
     if column == "follow_up":

@@ -22,9 +22,9 @@ from procedures.consumer_complaints.common import CAUSES, REMEDIES, Verdict
 from procedures.consumer_complaints.queries import ConsumerComplaint
 from procedures.personal_records import OUTCOMES, Step
 
-from .cells import append_row, workbook_bytes
+from .cells import TextFunction, append_row, workbook_bytes
 
-Label = Callable[[str], str]
+Label = TextFunction  # a text id with parameters, in the reader's language
 
 SUMMARY_COLUMNS = (
     "number",

@@ -17,7 +17,7 @@ import datetime as dt
 import io
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -44,6 +44,7 @@ from . import charts
 from . import complaints as complaint_reports
 from . import returns as return_reports
 from . import vendors as vendor_reports
+from .cells import TextFunction
 from .complaints import SheetWriter, prepare_for_print
 
 MANAGERS = frozenset(
@@ -72,10 +73,6 @@ EQUIPMENT_READERS = frozenset(
 )
 
 
-class TextFunction(Protocol):
-    def __call__(self, key: str, /, **params: Any) -> str: ...
-
-
 @dataclass(frozen=True)
 class DocumentContext:
     """The reader's side of a rendering: the configured zone, the time, the reader's texts."""
@@ -86,8 +83,8 @@ class DocumentContext:
     company: str = ""  # COMPANY_NAME, for the title rows
     pass_mark: int = 60  # VENDOR_PASS_MARK
 
-    def label(self, key: str) -> str:
-        return self.text(key)
+    def label(self, key: str, /, **params: Any) -> str:
+        return self.text(key, **params)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ Every title comes from the caller's `label` function (the reader's catalogue).""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -15,9 +14,9 @@ from openpyxl.styles import Font
 
 from procedures.returns.queries import MonthlyStatistics, ReturnRequest
 
-from .cells import append_row, workbook_bytes
+from .cells import TextFunction, append_row, workbook_bytes
 
-Label = Callable[[str], str]
+Label = TextFunction  # a text id with parameters, in the reader's language
 
 
 def _time(moment: dt.datetime | None, timezone: ZoneInfo) -> str:

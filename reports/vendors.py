@@ -7,7 +7,7 @@ Every title comes from the caller's `label` function (the reader's catalogue).""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,9 +16,9 @@ from openpyxl.styles import Alignment, Font
 
 from procedures.vendors.queries import Assessment, Rectification, VendorScore
 
-from .cells import append_row, workbook_bytes
+from .cells import TextFunction, append_row, workbook_bytes
 
-Label = Callable[[str], str]
+Label = TextFunction  # a text id with parameters, in the reader's language
 MEASURED = (
     "defects",
     "open_defects",
@@ -145,7 +145,8 @@ def score_sheet(
     conclusion = "document.score.pass" if passes(score.total, pass_mark) else "document.score.fail"
     rung = score.measured.get("highest_rung")
     remarks = [
-        label("document.score.remark_late").format(
+        label(
+            "document.score.remark_late",
             responses=score.measured.get("late_responses") or 0,
             repairs=score.measured.get("late_repairs") or 0,
         )

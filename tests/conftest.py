@@ -113,12 +113,16 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def services(settings: Settings, engine: AsyncEngine, clock: ManualClock) -> Iterator[Services]:
-    """The services the bot runs on, except that a text id missing from a catalogue raises."""
+    """The services the bot runs on, except that a text id missing from a catalogue, or a
+    parameter a text names and its caller did not give, raises."""
     services = build_services(settings, engine, clock)
     services.texts.strict = True
     yield services
     assert not services.texts.missing, (
         f"text ids missing from a catalogue: {services.texts.missing}"
+    )
+    assert not services.texts.unfilled, (
+        f"texts rendered with a parameter missing: {services.texts.unfilled}"
     )
 
 

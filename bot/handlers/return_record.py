@@ -11,7 +11,7 @@ from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import queries
-from procedures.returns.common import SUBJECT, status_key, totals
+from procedures.returns.common import SUBJECT, ratio_params, status_key, totals
 from procedures.returns.queries import ReturnRequest
 
 from ..access import for_command
@@ -188,7 +188,9 @@ def render_return(
         if "result" in details:
             details["result"] = as_text(f"return.result.{details['result']}")
         if "refusal" in details:
-            details["refusal"] = as_text(f"return.refusal.{details['refusal']}")
+            # entries written before the figures were kept with them take the request's
+            figures = {**ratio_params(request), **details}
+            details["refusal"] = as_text(f"return.refusal.{details['refusal']}", **figures)
         if "decision" in details:
             details["decision"] = as_text(f"return.leader.{details['decision']}")
         if "kind" in details:

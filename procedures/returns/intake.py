@@ -303,7 +303,10 @@ async def _after_ratio_check(
         refusal = check.refusal
         LIFECYCLE.move(request, ReturnStatus.REFUSED)
         request.refused_at, request.refusal = now, refusal
-        record_change(session, request, "refused", now, after={"refusal": refusal})
+        # the figures go with the entry: the timeline renders them as they were
+        record_change(
+            session, request, "refused", now, after={"refusal": refusal, **check.as_params()}
+        )
         reason = as_text(f"return.refusal.{refusal}", **check.as_params())
         await notify_roles(
             session,

@@ -20,6 +20,7 @@ from procedures.returns.actions import ApproveReturn, DecideSpecialCase, GoodsAr
 from procedures.returns.common import (
     add_signature,
     load_return,
+    ratio_params,
     signed_slots,
     subject_params,
     tell_customer,
@@ -172,23 +173,7 @@ def _figures(request: ReturnRequest) -> dict[str, Any]:
     """The ratio check kept on the record, as message parameters."""
     if request.ratio_inside is None:
         return {"check": ""}
-    assert request.exchanged_amount is not None  # kept with the check
-    ratio = (
-        f"{request.exchanged_amount / request.purchased_amount * 100:.2f}%"
-        if request.purchased_amount
-        else "—"
-    )
-    limit = "—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%"
-    return {
-        "check": as_text(
-            "return.check_line",
-            exchanged=f"{request.exchanged_amount:.2f}",
-            purchased=f"{request.purchased_amount:.2f}",
-            ratio=ratio,
-            limit=limit,
-            window_days=str(request.window_days or "—"),
-        )
-    }
+    return {"check": as_text("return.check_line", **ratio_params(request))}
 
 
 async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
@@ -210,7 +195,7 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
         {
             **subject_params(request),
             **_figures(request),
-            "refusal": as_text(f"return.refusal.{request.refusal}"),
+            "refusal": as_text(f"return.refusal.{request.refusal}", **ratio_params(request)),
         },
         now=now,
         buttons=[

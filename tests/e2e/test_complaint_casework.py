@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from functools import partial
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -457,7 +458,7 @@ async def test_qc_records_what_waits_on_the_buyer_on_the_timeline_and_the_ledger
         rows = await ledger_rows(session)
     workbook = io.BytesIO()
     texts = bot.services.texts
-    await write_ledger(rows, workbook, lambda key: texts.get("zh-Hant", key), SHANGHAI, "臺帳")
+    await write_ledger(rows, workbook, partial(texts.get, "zh-Hant"), SHANGHAI, "臺帳")
     sheet = load_workbook(io.BytesIO(workbook.getvalue())).active
     header = [cell.value for cell in sheet[2]]
     assert header[-1] == "備註" and len(header) == len(LEDGER_COLUMNS)

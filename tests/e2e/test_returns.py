@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from procedures.complaints import handling
+from procedures.kernel.timeline import record_change
 from storage.models import Deadline, OutboxMessage, ReturnRequest
 from tests.unit.helpers import act, file, make_user, verify
 
@@ -196,6 +197,19 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     await click(bot, after_sales, "Send to the company leader")
     special = await text_with(bot, leader, "Special case")
     assert "Exchange ratio: exchanged 180.00 (this request included) / purchased 2700.00" in special
+    assert refusal in special  # the refusal with its figures, not "{exchanged}"
+    # a refusal kept on the timeline before the figures went with the entry shows them too
+    async with bot.services.unit_of_work() as uow:
+        kept = await uow.session.scalar(
+            select(ReturnRequest).where(ReturnRequest.number == "RT-2026-00001")
+        )
+        record_change(
+            uow.session, kept, "refused", uow.clock.now(), after={"refusal": "over_limit"}
+        )
+        await uow.commit()
+    await after_sales.send("/return RT-2026-00001")
+    record = await text_with(bot, after_sales, "Timeline")
+    assert record.count(f"refused: {refusal}") == 2, record
     await click(bot, leader, "Approve (special case)")
     await text_with(bot, customer, "is approved")
     await text_with(bot, business, "approved exchange RT-2026-00001")

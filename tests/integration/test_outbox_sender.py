@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from telegram import Bot
@@ -52,9 +53,15 @@ async def sender_for(services: Services, emulator: BotApiEmulator) -> tuple[Outb
     return OutboxSender(services, bot, pacing=None), token
 
 
-async def queue(services: Services, user: User, key: str = "invite.redeemed_notice", **kw) -> None:
+async def queue(
+    services: Services,
+    user: User,
+    key: str = "invite.redeemed_notice",
+    params: dict[str, Any] | None = None,
+    **kw: Any,
+) -> None:
     async with services.unit_of_work() as uow:
-        params = {"name": "Li Lei", "role": as_text("role.driver")}
+        params = params or {"name": "Li Lei", "role": as_text("role.driver")}
         await notify_users(uow.session, [user], key, params, now=uow.clock.now(), **kw)
         await uow.commit()
 
@@ -232,6 +239,7 @@ async def test_a_row_that_cannot_be_rendered_is_parked_and_the_rows_behind_it_go
         services,
         user,
         "report.quarterly_ready",
+        {"year": "MMXXVI", "quarter": 1},
         attachment={"kind": "complaint_quarterly", "params": {"year": "MMXXVI", "quarter": 1}},
     )
     await queue(services, user)  # an ordinary notice queued after it

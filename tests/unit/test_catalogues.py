@@ -15,7 +15,7 @@ import pytest
 
 import procedures.rules
 from bot.commands import COMMANDS, MENU_COMMANDS
-from bot.texts import LANGUAGES, MissingText, Texts, load_catalogues, placeholders
+from bot.texts import LANGUAGES, MissingParameter, MissingText, Texts, load_catalogues, placeholders
 from procedures import personal_records
 from procedures.complaints import handling, nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
@@ -400,6 +400,36 @@ def test_a_missing_text_falls_back_and_is_logged_once_or_raises_when_strict(
         texts.get("zh-Hant", "help.header")
     with pytest.raises(KeyError):
         texts.get("en", "no.such_text")
+
+
+def test_a_parameter_left_out_shows_its_name_to_a_reader_and_raises_when_strict() -> None:
+    """Every test runs strict (tests/conftest.py): a text rendered without a figure it names,
+    even one nested in another text's parameter, fails the test that rendered it."""
+    texts = Texts(SHANGHAI)
+    refusal = {"$text": "return.refusal.over_limit"}  # its figures left out
+    assert "{exchanged}" in texts.get(
+        "en", "return.refused_to_customer", number="RT-1", refusal=refusal
+    )
+
+    texts.strict = True
+    for language in ("zh-Hant", "zh-Hans", "en"):
+        with pytest.raises(MissingParameter, match=r"over_limit.*\{exchanged\}"):
+            texts.get(language, "return.refused_to_customer", number="RT-1", refusal=refusal)
+    assert len(texts.unfilled) == 3
+    figures = {
+        "exchanged": "180.00",
+        "purchased": "2700.00",
+        "ratio": "6.67%",
+        "limit": "5.00%",
+        "window_days": "90",
+    }
+    filled = texts.get(
+        "zh-Hant",
+        "return.refused_to_customer",
+        number="RT-1",
+        refusal={**refusal, "params": figures},
+    )
+    assert "{" not in filled and "180.00" in filled
 
 
 HAN = "\u3400-\u9fff\uf900-\ufaff"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import replace
+from functools import partial
 
 import pytest
 from openpyxl import load_workbook
@@ -129,7 +130,7 @@ async def test_a_waived_visit_is_a_recorded_decision_closed_as_waived_and_report
     assert (rows[0].visit_waived, rows[0].verification_on_time) == (True, None)
     buffer = io.BytesIO()
     await complaint_reports.write_quarterly(
-        rows, buffer, lambda key: services.texts.get("en", key), SHANGHAI, "2026 Q4"
+        rows, buffer, partial(services.texts.get, "en"), SHANGHAI, "2026 Q4"
     )
     summary = load_workbook(buffer).worksheets[0]
     figures = {row[0].value: row[1].value for row in summary.iter_rows(min_row=2, max_row=17)}

@@ -50,7 +50,9 @@ async def test_a_ledger_with_formulas_and_control_characters_in_descriptions_sti
     async with services.session_factory() as session:
         rows = await complaint_queries.ledger_rows(session)
     buffer = io.BytesIO()
-    await complaint_reports.write_ledger(rows, buffer, lambda key: key, SHANGHAI, "=title")
+    await complaint_reports.write_ledger(
+        rows, buffer, lambda key, **params: key, SHANGHAI, "=title"
+    )
     sheet = load_workbook(buffer).active
     assert sheet["A1"].value == "'=title"
     header = [cell.value for cell in sheet[2]]  # under the title row
