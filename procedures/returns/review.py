@@ -146,8 +146,9 @@ async def _approved(
 async def _watch_ratio(
     session: AsyncSession, request: ReturnRequest, now: dt.datetime, timezone: ZoneInfo
 ) -> None:
-    """Finance is alerted once, with the figures, when this exchange takes the organisation's
-    ratio past its limit (3.8: 發現問題即刻知會)."""
+    """When this exchange takes the organisation's ratio past its limit, finance, the business
+    head and the company leader hear of it once, with the figures (3.8: finance watches the
+    ratios, 發現問題即刻知會經營部負責人和上報公司領導人)."""
     organisation = request.organisation
     amount = request.total_amount or Decimal(0)
     after = await check_ratio(session, organisation, amount, now, timezone, excluding=request.id)
@@ -161,7 +162,7 @@ async def _watch_ratio(
     record_change(session, request, "ratio_passed", now, after=after.as_params())
     await notify_roles(
         session,
-        [roles.FINANCE, roles.BUSINESS_HEAD],
+        [roles.FINANCE, roles.BUSINESS_HEAD, roles.COMPANY_LEADER],
         "return.ratio_passed",
         {**subject_params(request), **after.as_params(), "code": organisation.code},
         now=now,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from procedures.complaints import handling
 from procedures.kernel.timeline import record_change
-from storage.models import Deadline, OutboxMessage, ReturnRequest
+from storage.models import Deadline, OutboxMessage, ReturnRequest, User
 from tests.unit.helpers import act, file, make_user, verify
 
 from .conftest import BotHarness, Chat, buttons_of, register
@@ -224,10 +224,16 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     assert [s.slot for s in request.signatures] == ["after_sales"]
     await bot.settled()
     async with bot.services.session_factory() as session:
-        alerts = await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.text_key == "return.ratio_passed")
+        told = list(
+            await session.scalars(
+                select(User.telegram_id)
+                .join(OutboxMessage, OutboxMessage.user_id == User.id)
+                .where(OutboxMessage.text_key == "return.ratio_passed")
+            )
         )
-        assert len(list(alerts)) == 2  # finance and the business head, once each
+    # 3.8: finance, the business head and the company leader, once each
+    assert sorted(told) == sorted(chat.user_id for chat in (finance, business, leader))
+    await text_with(bot, leader, "is now past its limit")
 
     await leader.send("/return RT-2026-00001")
     record = await text_with(bot, leader, "RT-2026-00001 — approved")
