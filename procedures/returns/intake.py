@@ -265,6 +265,7 @@ async def file_return(
             now,
             timezone,
             excluding=request.id,
+            lots=[line.batch_id for line in lines if line.batch_id is not None],
         )
         await _after_ratio_check(session, request, check, now)
     else:

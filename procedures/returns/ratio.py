@@ -8,6 +8,7 @@ included) over what it was shipped, both within `exchange_window_days` of today,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.kernel.calendar import local_day
 from procedures.returns.common import NOT_COUNTED
 from procedures.returns.rules import ReturnReason
-from storage.models import Organisation, ReturnLine, ReturnRequest, Shipment
+from storage.models import Batch, Organisation, ReturnLine, ReturnRequest, Shipment
 
 CENT = Decimal("0.01")
 
@@ -29,6 +30,9 @@ class RatioCheck:
     purchased: Decimal
     limit: Decimal | None
     window_days: int | None
+    # lots of the request last shipped to the organisation before the window: past the time
+    # limit (限期) whatever the ratio
+    late_lots: tuple[str, ...] = ()
 
     @property
     def ratio(self) -> Decimal | None:
@@ -40,7 +44,7 @@ class RatioCheck:
         is outside: nothing allows the exchange."""
         if self.limit is None or self.window_days is None or self.ratio is None:
             return False
-        return self.ratio <= self.limit
+        return not self.late_lots and self.ratio <= self.limit
 
     @property
     def refusal(self) -> str | None:
@@ -51,6 +55,8 @@ class RatioCheck:
             return "no_limit"
         if not self.purchased:
             return "no_purchases"
+        if self.late_lots:
+            return "past_time_limit"
         return "over_limit"
 
     def as_params(self) -> dict[str, str]:
@@ -116,8 +122,10 @@ async def check_ratio(
     timezone: ZoneInfo,
     *,
     excluding: int | None = None,
+    lots: Sequence[int] = (),
 ) -> RatioCheck:
-    """The ratio the organisation would reach with `amount` more exchanged."""
+    """The ratio the organisation would reach with `amount` more exchanged; with `lots` (the
+    request's), whether each was shipped to it within the window, its time limit (限期)."""
     days = organisation.exchange_window_days
     limit = organisation.exchange_ratio_limit
     if days is None:
@@ -128,4 +136,22 @@ async def check_ratio(
         session, organisation.id, first_day, local_day(now, timezone)
     )
     exchanged = await exchanged_amount(session, organisation.id, since, excluding=excluding)
-    return RatioCheck((exchanged + amount).quantize(CENT), purchased, limit, days)
+    late = await lots_shipped_before(session, organisation.id, lots, first_day)
+    return RatioCheck((exchanged + amount).quantize(CENT), purchased, limit, days, late)
+
+
+async def lots_shipped_before(
+    session: AsyncSession, organisation_id: int, lots: Sequence[int], first_day: dt.date
+) -> tuple[str, ...]:
+    """The numbers of the lots the organisation was last shipped before `first_day`."""
+    if not lots:
+        return ()
+    last_shipped = (
+        select(Batch.lot_number)
+        .join(Shipment, Shipment.batch_id == Batch.id)
+        .where(Shipment.organisation_id == organisation_id, Batch.id.in_(list(lots)))
+        .group_by(Batch.id, Batch.lot_number)
+        .having(func.max(Shipment.shipped_on) < first_day)
+        .order_by(Batch.lot_number)
+    )
+    return tuple(await session.scalars(last_shipped))

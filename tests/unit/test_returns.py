@@ -101,6 +101,39 @@ async def test_an_exchange_over_the_limit_is_refused_with_the_figures(
     assert "rt:leader" in to_staff.buttons[0][0]["data"]
 
 
+async def test_goods_shipped_before_the_time_limit_are_refused_whatever_the_ratio(
+    services: Services, samples: None
+) -> None:
+    """4.2.3: the exchange must be within the contract's ratio *and* its time limit (限期).
+    C003's syringes of lot L20260301 were shipped on 2026-04-11, 229 days before: outside its
+    90 days, though one box keeps the ratio at 0.67 %. The leader may still allow it."""
+    customer = await customer_of(services, "C003")
+    after_sales = await make_user(services, "after_sales")
+    filed = await request(services, 1, product="P-1001", lot="L20260301")
+    assert filed.status == ReturnStatus.REFUSED and filed.refusal == "past_time_limit"
+    (told,) = [
+        m
+        for m in await outbox_rows(services, text_key="return.refused_to_customer")
+        if m.user_id == customer.id
+    ]
+    assert told.params["refusal"] == {
+        "$text": "return.refusal.past_time_limit",
+        "params": {
+            "exchanged": "18.00",
+            "purchased": "2700.00",
+            "ratio": "0.67%",
+            "limit": "5.00%",
+            "window_days": "90",
+        },
+    }
+    leader = await make_user(services, "company_leader")
+    await act(services, review.forward_to_leader, after_sales, filed.id)
+    (special,) = await outbox_rows(services, text_key="return.special_case")
+    assert special.user_id == leader.id
+    # the lot shipped within the window is still inside
+    assert (await request(services, 1)).ratio_inside
+
+
 async def test_several_requests_in_a_window_add_up(services: Services, samples: None) -> None:
     first = await request(services, 2)  # 90.00
     second = await request(services, 1)  # 135.00 with the first: at the limit
