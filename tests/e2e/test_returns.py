@@ -452,3 +452,79 @@ async def test_each_return_step_that_moves_on_takes_the_previous_keyboard_away(
     assert buttons_of(summary) == []
     request = await stored(bot, "RT-2026-00001")
     assert request.total_quantity == 3
+
+
+async def test_qcs_inspection_and_the_exchange_take_their_used_keyboards_away(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    await request_exchange(bot, customer, 2)
+    await click(bot, after_sales, "Sign")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+
+    ask_result = await with_button(bot, qc, "goods undamaged")
+    undamaged = data_of(ask_result, "goods undamaged")
+    assert len(buttons_of(ask_result)) > 1
+    await press(qc, ask_result, "goods undamaged")
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
+    assert buttons_of(ask_result) == []  # the finding is recorded: the findings are gone
+    await qc.press(ask_result, undamaged, forge=True)  # a copy pressed anyway
+    assert (await qc.wait_for_callback_answer())["text"] == STALE_BUTTON
+
+    await click(bot, warehouse, "Book in")
+    await text_with(bot, warehouse, "RT-2026-00001 booked in.")
+    booked = await with_button(bot, warehouse, "Exchange")
+    await press(warehouse, booked, "Exchange")
+    ask_lot = await with_button(bot, warehouse, "GL2026B12")
+    await press(warehouse, ask_lot, "GL2026B12")
+    await text_with(bot, warehouse, "How many of that lot?")
+    assert buttons_of(ask_lot) == []  # the lot is chosen: the lots are gone
+    await warehouse.send("2")
+    await text_with(bot, warehouse, "The exchange of RT-2026-00001 is recorded")
+    assert (await stored(bot, "RT-2026-00001")).lines[0].replacement_quantity == 2
+
+
+async def test_a_company_fault_finding_asks_its_cause_in_place_of_the_findings(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+
+    await after_sales.send("/return_for")
+    await click(bot, after_sales, "C001 仁和醫療器械有限公司")
+    await click(bot, after_sales, "quality")
+    await click(bot, after_sales, "P-2001 電子血壓計 BP-200")
+    await click(bot, after_sales, "BP2026A07")
+    await text_with(bot, after_sales, "How many?")
+    await after_sales.send("1")
+    await click(bot, after_sales, "Done")
+    await click(bot, after_sales, "Submit")
+    await click(bot, head, "Sign")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+
+    ask_result = await with_button(bot, qc, "company fault")
+    fault = data_of(ask_result, "company fault")
+    await press(qc, ask_result, "company fault")
+    await text_with(bot, qc, "What is the cause?")
+    assert buttons_of(ask_result) == []
+    await qc.press(ask_result, fault, forge=True)  # a second tap while the cause is asked
+    assert (await qc.wait_for_callback_answer())["text"] == STALE_BUTTON
+    await qc.send("Seal missing.")
+    await text_with(bot, qc, "Which department is responsible?")
+    await qc.send("/cancel")
+    await text_with(bot, qc, "Nothing was saved")
+    assert (await stored(bot, "RT-2026-00001")).inspection_result is None
