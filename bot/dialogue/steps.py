@@ -245,8 +245,9 @@ class StaffDialogue(Steps):
         """A step's handler that answers the pressed button itself (see `step`)."""
         return self.step(handler, answer=False)
 
-    async def end(self, update: Update, context: BotContext) -> int:
-        """The dialogue has recorded what it collected: its state and its keyboards go."""
-        await keyboards.retire(update, context, self.scratch(context))
+    async def end(self, update: Update, context: BotContext, *, pressed: bool = True) -> int:
+        """The dialogue has recorded what it collected: its state and its keyboards go (but for
+        the pressed message's when `pressed` is False: it becomes the record's answer)."""
+        await keyboards.retire(update, context, self.scratch(context), pressed=pressed)
         context.user_data.pop(self.key, None)
         return ConversationHandler.END

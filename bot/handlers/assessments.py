@@ -3,6 +3,8 @@ the equipment manager's escalation to the client's competent department (/escala
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -22,6 +24,7 @@ from procedures.vendors.queries import vendors
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue.updates import pressed, query_of, text_of
 
 FINDING = 0
 FINDING_KEY = "assessment_finding"
@@ -60,9 +63,8 @@ async def show_assessment(update: Update, context: BotContext) -> None:
 
 async def begin_finding(update: Update, context: BotContext) -> int:
     """Asks what was found of the vendor's work."""
-    query = update.callback_query
-    assert query is not None
-    action = AddAssessmentFinding.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, AddAssessmentFinding)
     async with context.session() as session:
         assessment, vendor = await assessments.assessment_for_finding(
             session, await context.actor(session), action.assessment_id, action.vendor_id
@@ -88,7 +90,7 @@ async def enter_finding(update: Update, context: BotContext) -> int:
             await context.actor(uow.session),
             state["assessment_id"],
             state["vendor_id"],
-            update.effective_message.text,  # type: ignore[union-attr]
+            text_of(update),
         )
     context.user_data.pop(FINDING_KEY, None)
     await context.reply(update, "assessment.finding_reply", vendor=finding.vendor.name)
@@ -97,13 +99,12 @@ async def enter_finding(update: Update, context: BotContext) -> int:
 
 async def sign(update: Update, context: BotContext) -> None:
     """The manager signs: the assessment goes to the client's competent department."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         signed = await assessments.sign_assessment(
             uow,
             await context.actor(uow.session),
-            SignAssessment.unpack(query.data).assessment_id,
+            pressed(update, SignAssessment).assessment_id,
         )
     await query.answer()
     assessment = signed.assessment
@@ -125,7 +126,7 @@ async def escalate(update: Update, context: BotContext) -> None:
             codes = ", ".join(v.code for v in await vendors(session))
         await context.reply(update, "escalation.usage", vendors=codes)
         return
-    text = update.effective_message.text.split(maxsplit=2)[2]  # type: ignore[union-attr]
+    text = text_of(update).split(maxsplit=2)[2]
     async with context.unit_of_work() as uow:
         escalation = await assessments.escalate(
             uow, await context.actor(uow.session), context.args[0], text
@@ -141,7 +142,7 @@ async def escalate(update: Update, context: BotContext) -> None:
 cancel = cancel_dropping(FINDING_KEY)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         dialogue(
             "assessment_finding",

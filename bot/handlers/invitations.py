@@ -29,6 +29,7 @@ from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyP
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of
 
 CHOOSE_ROLE, CHOOSE_PARTY = range(2)
 # the role whose organisation or vendor is being chosen, so a typed code can answer it
@@ -82,7 +83,7 @@ async def invite(update: Update, context: BotContext) -> int:
         )
         return CHOOSE_ROLE
     if not rest and invitations.party_model(role) is not None:
-        invitations.check_invitable(context.member.roles, role)  # type: ignore[union-attr]
+        invitations.check_invitable(member_of(context).roles, role)
         return await _offer_parties(update, context, role, page=0)
     await _issue(update, context, role, rest[0] if rest else None)
     return ConversationHandler.END
@@ -121,7 +122,7 @@ async def _issue(
     if edit:
         await edit_query_message(update, text)
     else:
-        await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+        await message_of(update).reply_text(text)
 
 
 async def _offer_parties(update: Update, context: BotContext, role: str, *, page: int) -> int:
@@ -181,11 +182,10 @@ Pressed = TypeVar("Pressed", InviteRole, InviteParty, InvitePartyPage, InviteFor
 async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) -> Pressed | None:
     """The press, unless refused with an alert: a role the user may not invite now, or a forged
     one. An accepted press is answered by its handler."""
-    query = update.callback_query
-    assert query is not None
-    action = kind.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, kind)
     try:
-        invitations.check_invitable(context.member.roles, action.role)  # type: ignore[union-attr]
+        invitations.check_invitable(member_of(context).roles, action.role)
     except NotAllowed as refusal:
         await query.answer(context.text(refusal.text_key, **refusal.params), show_alert=True)
         return None
@@ -196,7 +196,7 @@ async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) ->
 
 
 async def _stale(update: Update, context: BotContext) -> None:
-    await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
+    await query_of(update).answer(context.text("error.stale_button"), show_alert=True)
 
 
 async def choose_role(update: Update, context: BotContext) -> int | None:
@@ -205,7 +205,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
     if action is None:
         return None  # the dialogue stays where it was
     role = action.role
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     if invitations.party_model(role) is not None:
         return await _offer_parties(update, context, role, page=0)
     if role in equipment_rules.ROLES_WITH_SYSTEM:
@@ -235,7 +235,7 @@ async def turn_page(update: Update, context: BotContext) -> int | None:
     if not 0 <= action.page * PAGE_SIZE < total:  # a page that is not there (any more)
         await _stale(update, context)
         return None
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     return await _offer_parties(update, context, action.role, page=action.page)
 
 
@@ -249,7 +249,7 @@ async def choose_party(update: Update, context: BotContext) -> int | None:
     if party is None:  # forged, or not of the role's kind
         await _stale(update, context)
         return None
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     await _issue(update, context, action.role, party.code, edit=True)
     return ConversationHandler.END
 
@@ -262,7 +262,7 @@ async def choose_system(update: Update, context: BotContext) -> int | None:
     if action.role not in equipment_rules.ROLES_WITH_SYSTEM:  # forged
         await _stale(update, context)
         return None
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     system = None if action.system == "none" else action.system
     await _issue(update, context, action.role, system, edit=True)
     return ConversationHandler.END
@@ -275,7 +275,7 @@ async def type_code(update: Update, context: BotContext) -> int:
     if role is None:  # the dialogue's scratch data is gone: begin again
         await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
         return CHOOSE_ROLE
-    words = (update.effective_message.text or "").split()  # type: ignore[union-attr]
+    words = text_of(update).split()
     await _issue(update, context, role, words[0] if words else "")
     return ConversationHandler.END
 
@@ -283,7 +283,7 @@ async def type_code(update: Update, context: BotContext) -> int:
 cancel = cancel_dropping(INVITE_KEY)
 
 
-def invite_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def invite_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "invite",
         entry_points=[CommandHandler("invite", invite)],
@@ -301,5 +301,5 @@ def invite_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(invite_conversation())

@@ -3,6 +3,8 @@ and chart; the quality head approves a quarter's complaint report with a written
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
@@ -23,6 +25,7 @@ from reports.registry import REPORTS, reports_for
 from ..access import for_command
 from ..context import BotContext
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 from ..runtime.rendering import send_when_ready
 
 CONCLUSION = 40
@@ -34,7 +37,7 @@ RECENT = {"month": 6, "quarter": 4, "half": 2}
 @for_command("report")
 async def choose_report(update: Update, context: BotContext) -> None:
     """/report: one button per report the user may ask for; /report KIND PERIOD sends it."""
-    user_roles = context.member.roles  # type: ignore[union-attr]
+    user_roles = member_of(context).roles
     if len(context.args or []) == 2:
         kind, period = context.args[0], context.args[1].upper()
         found = REPORTS.get(kind)
@@ -59,10 +62,9 @@ async def choose_report(update: Update, context: BotContext) -> None:
 @for_command("report")
 async def choose_period(update: Update, context: BotContext) -> None:
     """A report was chosen: one button per recent period of its type."""
-    query = update.callback_query
-    assert query is not None
-    found = REPORTS.get(ChooseReport.unpack(query.data).kind)
-    if found is None or not found.recipients & context.member.roles:  # type: ignore[union-attr]
+    query = query_of(update)
+    found = REPORTS.get(pressed(update, ChooseReport).kind)
+    if found is None or not found.recipients & member_of(context).roles:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return
     await query.answer()
@@ -86,11 +88,10 @@ async def choose_period(update: Update, context: BotContext) -> None:
 @for_command("report")
 async def send_chosen(update: Update, context: BotContext) -> None:
     """A period was chosen: the workbook and the chart arrive in the chat."""
-    query = update.callback_query
-    assert query is not None
-    action = ChoosePeriod.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, ChoosePeriod)
     found = REPORTS.get(action.kind)
-    if found is None or not found.recipients & context.member.roles:  # type: ignore[union-attr]
+    if found is None or not found.recipients & member_of(context).roles:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return
     await query.answer()
@@ -107,9 +108,8 @@ async def _send(update: Update, context: BotContext, kind: str, period: str) -> 
 
 async def begin_approval(update: Update, context: BotContext) -> int:
     """Checks the quality head may approve the quarter; asks for the conclusion."""
-    query = update.callback_query
-    assert query is not None
-    action = ApproveQuarterly.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, ApproveQuarterly)
     async with context.session() as session:
         await report_approvals.check_may_approve(
             session, await context.actor(session), action.year, action.quarter
@@ -129,7 +129,7 @@ async def enter_conclusion(update: Update, context: BotContext) -> int:
             await context.actor(uow.session),
             state["year"],
             state["quarter"],
-            update.effective_message.text,  # type: ignore[union-attr]
+            text_of(update),
         )
     context.user_data.pop(APPROVE_KEY, None)
     await context.reply(
@@ -141,7 +141,7 @@ async def enter_conclusion(update: Update, context: BotContext) -> int:
 cancel = cancel_dropping(APPROVE_KEY)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         dialogue(
             "report_approval",

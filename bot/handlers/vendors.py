@@ -44,6 +44,7 @@ from procedures.vendors.rules import RectificationStatus
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 VENDOR, DESCRIPTION, DUE = range(3)
 FOLLOW_UP_NOTE = 10
@@ -90,11 +91,10 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
 @for_command("rectify")
 async def rectify_defect(update: Update, context: BotContext) -> int | None:
     """From a defect's notice: the defect's vendor is chosen; asks what is nonconforming."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         defect = await rectifications.defect_for_rectification(
-            session, await context.actor(session), RectifyDefect.unpack(query.data).defect_id
+            session, await context.actor(session), pressed(update, RectifyDefect).defect_id
         )
         vendor = await queries.vendor(session, defect.vendor_id)
     assert vendor is not None
@@ -108,8 +108,8 @@ async def rectify_defect(update: Update, context: BotContext) -> int | None:
 
 async def choose_vendor(update: Update, context: BotContext) -> int:
     """Stores the vendor; asks what is nonconforming."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    action = RectifyVendor.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    await query_of(update).answer()
+    action = pressed(update, RectifyVendor)
     context.user_data[RAISE_KEY] = {"vendor_id": action.vendor_id}
     await edit_query_message(update, context.text("rectification.ask_description"))
     return DESCRIPTION
@@ -117,7 +117,7 @@ async def choose_vendor(update: Update, context: BotContext) -> int:
 
 async def enter_description(update: Update, context: BotContext) -> int:
     """Stores the description; asks for the deadline."""
-    typed = update.effective_message.text  # type: ignore[union-attr]
+    typed = text_of(update)
     context.user_data[RAISE_KEY]["description"] = rectifications.check_description(typed)
     await context.reply(
         update,
@@ -134,8 +134,7 @@ async def enter_description(update: Update, context: BotContext) -> int:
 
 async def choose_due(update: Update, context: BotContext) -> int:
     """Records the verbal request; the vendor's staff are told."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     state = context.user_data.get(RAISE_KEY) or {}
     if "description" not in state:
         await query.answer(context.text("error.stale_button"), show_alert=True)
@@ -146,7 +145,7 @@ async def choose_due(update: Update, context: BotContext) -> int:
             await context.actor(uow.session),
             state["vendor_id"],
             state["description"],
-            context.now() + dt.timedelta(days=RectifyWithin.unpack(query.data).days),
+            context.now() + dt.timedelta(days=pressed(update, RectifyWithin).days),
             defect_id=state.get("defect_id"),
         )
     await query.answer()
@@ -201,7 +200,7 @@ async def list_rectifications(update: Update, context: BotContext) -> None:
     if not found:
         await context.reply(update, "rectification.none_open")
         return
-    is_manager = roles.EQUIPMENT_MANAGER in context.member.roles  # type: ignore[union-attr]
+    is_manager = roles.EQUIPMENT_MANAGER in member_of(context).roles
     for rectification in found:
         await context.reply(
             update,
@@ -224,9 +223,8 @@ async def _step(
     reply_key: str,
     **kwargs: Any,
 ) -> None:
-    query = update.callback_query
-    assert query is not None
-    rectification_id = action.unpack(query.data).rectification_id
+    query = query_of(update)
+    rectification_id = pressed(update, action).rectification_id
     async with context.unit_of_work() as uow:
         rectification = await procedure(
             uow, await context.actor(uow.session), rectification_id, **kwargs
@@ -329,8 +327,8 @@ async def return_form(update: Update, context: BotContext) -> None:
 
 async def begin_follow_up(update: Update, context: BotContext) -> int:
     """Asks for the follow-up note."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    action = BeginFollowUp.unpack(update.callback_query.data)  # type: ignore[union-attr]
+    await query_of(update).answer()
+    action = pressed(update, BeginFollowUp)
     context.user_data[FOLLOW_KEY] = {"id": action.rectification_id, "photos": []}
     await context.reply(update, "rectification.ask_follow_up")
     return FOLLOW_UP_NOTE
@@ -366,12 +364,11 @@ async def enter_follow_up(update: Update, context: BotContext) -> int:
 
 async def begin_form(update: Update, context: BotContext) -> int:
     """The engineer starts the evaluation form: asks for the findings."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         engineer = await context.actor(session)
         rectification = await rectifications.rectification_for_form(
-            session, engineer, BeginEvaluationForm.unpack(query.data).rectification_id
+            session, engineer, pressed(update, BeginEvaluationForm).rectification_id
         )
     await query.answer()
     context.user_data[FORM_KEY] = {"id": rectification.id}
@@ -386,7 +383,7 @@ async def begin_form(update: Update, context: BotContext) -> int:
 
 async def enter_findings(update: Update, context: BotContext) -> int:
     """Stores the findings; asks for the score."""
-    typed = update.effective_message.text  # type: ignore[union-attr]
+    typed = text_of(update)
     context.user_data[FORM_KEY]["findings"] = rectifications.check_findings(typed)
     await context.reply(update, "rectification.ask_score")
     return FORM_SCORE
@@ -394,7 +391,7 @@ async def enter_findings(update: Update, context: BotContext) -> int:
 
 async def enter_score(update: Update, context: BotContext) -> int:
     """Submits the form; the manager reviews it."""
-    score = rectifications.check_score(update.effective_message.text)  # type: ignore[union-attr]
+    score = rectifications.check_score(text_of(update))
     state = context.user_data[FORM_KEY]
     async with context.unit_of_work() as uow:
         rectification = await rectifications.submit_evaluation(
@@ -446,12 +443,11 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
 
 async def begin_score(update: Update, context: BotContext) -> int | None:
     """Shows what was measured; asks the first judged criterion."""
-    query = update.callback_query
-    assert query is not None
-    if roles.EQUIPMENT_MANAGER not in context.member.roles:  # type: ignore[union-attr]
+    query = query_of(update)
+    if roles.EQUIPMENT_MANAGER not in member_of(context).roles:
         await query.answer(context.text("error.not_allowed"), show_alert=True)
         return ConversationHandler.END
-    action = BeginScore.unpack(query.data)
+    action = pressed(update, BeginScore)
     vendor_id, period = action.vendor_id, action.month
     async with context.session() as session:
         vendor = await queries.vendor(session, vendor_id)
@@ -503,10 +499,9 @@ async def _ask_criterion(update: Update, context: BotContext) -> int:
 
 async def answer_criterion(update: Update, context: BotContext) -> int:
     """Stores one judged criterion; after the last, stores the sheet and sends it."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     state = context.user_data.get(SCORE_KEY)
-    action = JudgeCriterion.unpack(query.data)
+    action = pressed(update, JudgeCriterion)
     criterion, value = action.criterion, action.value
     if not state or criterion in state["judged"]:  # a stale or double-tapped button
         await query.answer(context.text("error.stale_button"), show_alert=True)
@@ -544,7 +539,7 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
 cancel = cancel_dropping(RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         dialogue(
             "rectification_raise",
