@@ -4,6 +4,7 @@ vendor score (/score and the 1st-of-month prompt)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import MutableMapping
 from typing import Any
 
 from telegram import Update
@@ -44,7 +45,9 @@ from procedures.vendors.rules import RectificationStatus
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue
-from ..dialogue.updates import member_of, pressed, query_of, text_of
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, option_rows
+from ..dialogue.updates import MissingInUpdate, member_of, message_of, pressed, query_of, text_of
 
 VENDOR, DESCRIPTION, DUE = range(3)
 FOLLOW_UP_NOTE = 10
@@ -55,7 +58,9 @@ FOLLOW_KEY = "rectification_follow_up"
 FORM_KEY = "rectification_form"
 SCORE_KEY = "vendor_score"
 DUE_CHOICES = (3, 7, 14)
-TEXT = filters.TEXT & ~filters.COMMAND
+RAISE, FOLLOW, FORM, SCORE = (
+    StaffDialogue(key) for key in (RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)
+)
 # the ladder's steps: each button carries the rectification's id
 RectificationAction = (
     ConfirmConforming
@@ -76,14 +81,15 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
     """Asks which vendor the rectification request is for."""
     async with context.session() as session:
         found = await queries.vendors(session)
-    context.user_data[RAISE_KEY] = {}
-    await context.reply(
+    await RAISE.begin(update, context)
+    await RAISE.ask(
         update,
+        context,
         "rectification.ask_vendor",
-        buttons=[
-            [button("common.organisation", RectifyVendor(vendor_id=v.id), code=v.code, name=v.name)]
-            for v in found
-        ],
+        buttons=option_rows(
+            "common.organisation",
+            ((RectifyVendor(vendor_id=v.id), {"code": v.code, "name": v.name}) for v in found),
+        ),
     )
     return VENDOR
 
@@ -99,28 +105,32 @@ async def rectify_defect(update: Update, context: BotContext) -> int | None:
         vendor = await queries.vendor(session, defect.vendor_id)
     assert vendor is not None
     await query.answer()
-    context.user_data[RAISE_KEY] = {"vendor_id": vendor.id, "defect_id": defect.id}
+    await RAISE.begin(update, context, vendor_id=vendor.id, defect_id=defect.id)
     await context.reply(
         update, "rectification.ask_description_for_defect", number=defect.number, vendor=vendor.name
     )
     return DESCRIPTION
 
 
-async def choose_vendor(update: Update, context: BotContext) -> int:
-    """Stores the vendor; asks what is nonconforming."""
-    await query_of(update).answer()
-    action = pressed(update, RectifyVendor)
-    context.user_data[RAISE_KEY] = {"vendor_id": action.vendor_id}
-    await edit_query_message(update, context.text("rectification.ask_description"))
+@RAISE.step
+async def choose_vendor(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores the vendor; asks what is nonconforming (in place of the vendors)."""
+    state["vendor_id"] = pressed(update, RectifyVendor).vendor_id
+    await RAISE.answered(update, context, context.text("rectification.ask_description"))
     return DESCRIPTION
 
 
-async def enter_description(update: Update, context: BotContext) -> int:
+@RAISE.step
+async def enter_description(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the description; asks for the deadline."""
-    typed = text_of(update)
-    context.user_data[RAISE_KEY]["description"] = rectifications.check_description(typed)
-    await context.reply(
+    state["description"] = rectifications.check_description(text_of(update))
+    await RAISE.ask(
         update,
+        context,
         "rectification.ask_due",
         buttons=[
             [
@@ -132,10 +142,10 @@ async def enter_description(update: Update, context: BotContext) -> int:
     return DUE
 
 
-async def choose_due(update: Update, context: BotContext) -> int:
+@RAISE.step_answered_later
+async def choose_due(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Records the verbal request; the vendor's staff are told."""
     query = query_of(update)
-    state = context.user_data.get(RAISE_KEY) or {}
     if "description" not in state:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ConversationHandler.END
@@ -149,7 +159,7 @@ async def choose_due(update: Update, context: BotContext) -> int:
             defect_id=state.get("defect_id"),
         )
     await query.answer()
-    context.user_data.pop(RAISE_KEY, None)
+    await RAISE.end(update, context, pressed=False)
     await edit_query_message(
         update,
         context.text(
@@ -329,31 +339,37 @@ async def begin_follow_up(update: Update, context: BotContext) -> int:
     """Asks for the follow-up note."""
     await query_of(update).answer()
     action = pressed(update, BeginFollowUp)
-    context.user_data[FOLLOW_KEY] = {"id": action.rectification_id, "photos": []}
+    await FOLLOW.begin(update, context, id=action.rectification_id, photos=[])
     await context.reply(update, "rectification.ask_follow_up")
     return FOLLOW_UP_NOTE
 
 
-async def follow_up_photo(update: Update, context: BotContext) -> int:
+@FOLLOW.step
+async def follow_up_photo(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Keeps a photo as evidence of the follow-up (before the note)."""
-    message = update.effective_message
-    assert message is not None and message.photo
-    context.user_data[FOLLOW_KEY]["photos"].append(message.photo[-1].file_id)
+    photo = message_of(update).photo
+    if not photo:  # registered for photos only
+        raise MissingInUpdate("photo")
+    state["photos"].append(photo[-1].file_id)
     return FOLLOW_UP_NOTE
 
 
-async def enter_follow_up(update: Update, context: BotContext) -> int:
+@FOLLOW.step
+async def enter_follow_up(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Records the follow-up with its evidence."""
-    state = context.user_data[FOLLOW_KEY]
     async with context.unit_of_work() as uow:
         rectification = await rectifications.add_follow_up(
             uow,
             await context.actor(uow.session),
             state["id"],
-            update.effective_message.text,
+            text_of(update),
             state["photos"],
-        )  # type: ignore[union-attr]
-    context.user_data.pop(FOLLOW_KEY, None)
+        )
+    await FOLLOW.end(update, context)
     await context.reply(
         update,
         "rectification.follow_up_reply",
@@ -371,7 +387,7 @@ async def begin_form(update: Update, context: BotContext) -> int:
             session, engineer, pressed(update, BeginEvaluationForm).rectification_id
         )
     await query.answer()
-    context.user_data[FORM_KEY] = {"id": rectification.id}
+    await FORM.begin(update, context, id=rectification.id)
     await context.reply(
         update,
         "rectification.ask_findings",
@@ -381,23 +397,25 @@ async def begin_form(update: Update, context: BotContext) -> int:
     return FORM_FINDINGS
 
 
-async def enter_findings(update: Update, context: BotContext) -> int:
+@FORM.step
+async def enter_findings(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the findings; asks for the score."""
-    typed = text_of(update)
-    context.user_data[FORM_KEY]["findings"] = rectifications.check_findings(typed)
+    state["findings"] = rectifications.check_findings(text_of(update))
     await context.reply(update, "rectification.ask_score")
     return FORM_SCORE
 
 
-async def enter_score(update: Update, context: BotContext) -> int:
+@FORM.step
+async def enter_score(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Submits the form; the manager reviews it."""
     score = rectifications.check_score(text_of(update))
-    state = context.user_data[FORM_KEY]
     async with context.unit_of_work() as uow:
         rectification = await rectifications.submit_evaluation(
             uow, await context.actor(uow.session), state["id"], state["findings"], score
         )
-    context.user_data.pop(FORM_KEY, None)
+    await FORM.end(update, context)
     await context.reply(
         update,
         "rectification.form_submitted_reply",
@@ -458,12 +476,9 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
             session, vendor_id, period, context.services.settings.timezone
         )
     await query.answer()
-    context.user_data[SCORE_KEY] = {
-        "vendor_id": vendor_id,
-        "period": period,
-        "judged": {},
-        "vendor": vendor.name,
-    }
+    state = await SCORE.begin(
+        update, context, vendor_id=vendor_id, period=period, judged={}, vendor=vendor.name
+    )
     await context.reply(
         update,
         "score.measured",
@@ -474,15 +489,19 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
         if measured["highest_rung"]
         else "-",
     )
-    return await _ask_criterion(update, context)
+    return await _ask_criterion(update, context, state)
 
 
-async def _ask_criterion(update: Update, context: BotContext) -> int:
-    state = context.user_data[SCORE_KEY]
+async def _ask_criterion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """The next criterion's question, beside the answered ones (each answer takes its own
+    question's buttons away)."""
     pending = [c for c in vendor_scores.SCORE_CRITERIA if c not in state["judged"]]
     criterion = pending[0]
-    await context.reply(
+    await SCORE.offer(
         update,
+        context,
         "score.ask_criterion",
         criterion=as_text(f"score.criterion.{criterion}"),
         position=len(state["judged"]) + 1,
@@ -497,25 +516,28 @@ async def _ask_criterion(update: Update, context: BotContext) -> int:
     return CRITERION
 
 
-async def answer_criterion(update: Update, context: BotContext) -> int:
+@SCORE.step_answered_later
+async def answer_criterion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores one judged criterion; after the last, stores the sheet and sends it."""
     query = query_of(update)
-    state = context.user_data.get(SCORE_KEY)
     action = pressed(update, JudgeCriterion)
     criterion, value = action.criterion, action.value
-    if not state or criterion in state["judged"]:  # a stale or double-tapped button
+    if criterion in state["judged"]:  # a stale or double-tapped button
         await query.answer(context.text("error.stale_button"), show_alert=True)
-        return CRITERION if state else ConversationHandler.END
+        return CRITERION
     await query.answer()
     state["judged"][criterion] = value
-    await edit_query_message(
+    await SCORE.answered(
         update,
+        context,
         context.text(
             "score.answered", criterion=as_text(f"score.criterion.{criterion}"), value=value
         ),
     )
     if len(state["judged"]) < len(vendor_scores.SCORE_CRITERIA):
-        return await _ask_criterion(update, context)
+        return await _ask_criterion(update, context, state)
     async with context.unit_of_work() as uow:
         score = await vendor_scores.record_vendor_score(
             uow,
@@ -525,7 +547,7 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
             state["judged"],
             context.services.settings.timezone,
         )
-    context.user_data.pop(SCORE_KEY, None)
+    await SCORE.end(update, context, pressed=False)
     await context.reply(
         update,
         "score.recorded_reply",
@@ -536,7 +558,11 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)
+async def cancel(update: Update, context: BotContext) -> int:
+    """/cancel: the dialogue's keyboards go with its scratch state; nothing was recorded."""
+    for steps in (RAISE, FOLLOW, FORM, SCORE):
+        await steps.retire(update, context)
+    return await cancel_dropping(RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)(update, context)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -548,9 +574,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
                 CallbackQueryHandler(rectify_defect, pattern=RectifyDefect.pattern()),
             ],
             states={
-                VENDOR: [CallbackQueryHandler(choose_vendor, pattern=RectifyVendor.pattern())],
-                DESCRIPTION: [MessageHandler(TEXT, enter_description)],
-                DUE: [CallbackQueryHandler(choose_due, pattern=RectifyWithin.pattern())],
+                VENDOR: states.pressing((choose_vendor, RectifyVendor)),
+                DESCRIPTION: states.typing(enter_description),
+                DUE: states.pressing((choose_due, RectifyWithin)),
             },
             cancel=cancel,
         )
@@ -565,10 +591,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             states={
                 FOLLOW_UP_NOTE: [
                     MessageHandler(filters.PHOTO, follow_up_photo),
-                    MessageHandler(TEXT, enter_follow_up),
+                    *states.typing(enter_follow_up),
                 ],
-                FORM_FINDINGS: [MessageHandler(TEXT, enter_findings)],
-                FORM_SCORE: [MessageHandler(TEXT, enter_score)],
+                FORM_FINDINGS: states.typing(enter_findings),
+                FORM_SCORE: states.typing(enter_score),
             },
             cancel=cancel,
         )
@@ -577,11 +603,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         dialogue(
             "vendor_score",
             entry_points=[CallbackQueryHandler(begin_score, pattern=BeginScore.pattern())],
-            states={
-                CRITERION: [
-                    CallbackQueryHandler(answer_criterion, pattern=JudgeCriterion.pattern())
-                ]
-            },
+            states={CRITERION: states.pressing((answer_criterion, JudgeCriterion))},
             cancel=cancel,
         )
     )

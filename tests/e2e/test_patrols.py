@@ -676,3 +676,55 @@ async def test_a_normal_patrol_skips_its_photos_and_a_cancel_takes_the_buttons_a
     await technician.send("/cancel")
     await last(technician, "Cancelled.")
     assert buttons_of(choose_again) == []
+
+
+async def test_the_monthly_score_takes_each_answered_criterions_buttons_away(
+    bot: BotHarness,
+) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    await manager.send("/score 2026-09")
+    (menu,) = await manager.expect()
+    await press(manager, menu, "Score 迅達電梯維保有限公司 (V001)")
+    await last(manager, "1/5 Maintenance quality")
+    asked = []
+    for position, value in enumerate(("4", "5", "3", "4", "5"), start=1):
+        question = await last(manager, f"{position}/5")
+        assert [label for label, _ in buttons_of(question)] == ["1", "2", "3", "4", "5"]
+        data = data_of(question, value)
+        await press(manager, question, value)
+        asked.append((question, data))
+        if position < 5:
+            await last(manager, f"{position + 1}/5")
+            assert buttons_of(question) == [] and question["text"].endswith(f": {value}")
+    await last(manager, "Score of 迅達電梯維保有限公司 for 2026-09 recorded")
+    assert all(buttons_of(question) == [] for question, _ in asked)
+    assert buttons_of(menu) != []  # the menu stays, for the other vendors
+    first, data = asked[0]
+    await manager.press(first, data, forge=True)  # an answered criterion pressed again
+    assert (await manager.wait_for_callback_answer())["text"] == STALE_BUTTON
+
+
+async def test_a_rectification_request_takes_its_vendor_and_deadline_buttons_away(
+    bot: BotHarness,
+) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    assert buttons_of(ask_vendor) == []
+    await manager.send("Pump room left dirty after each service.")
+    ask_due = await last(manager, "By when?")
+    await press(manager, ask_due, "7 days")
+    await last(manager, "Verbal rectification request #")
+    assert buttons_of(ask_due) == []
+
+    await manager.send("/rectifications")
+    line = await last(manager, "#")
+    await press(manager, line, "Follow-up")
+    await last(manager, "Send photos of the follow-up check")
+    await bot.emulator.send_photo(bot.token, manager.user_id, b"pump-room")
+    await manager.send("Cleaner than last week.")
+    await last(manager, "Follow-up on #")
+    async with bot.services.session_factory() as session:
+        assert (await session.scalar(select(Rectification))).status == "open"
