@@ -3,6 +3,7 @@ the equipment manager's escalation to the client's competent department (/escala
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from telegram import Update
@@ -11,8 +12,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from procedures.kernel.calendar import half_year_before
@@ -24,11 +23,13 @@ from procedures.vendors.queries import vendors
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue
 from ..dialogue.updates import pressed, query_of, text_of
 
 FINDING = 0
 FINDING_KEY = "assessment_finding"
-TEXT = filters.TEXT & ~filters.COMMAND
+FINDING_STEP = StaffDialogue(FINDING_KEY)
 
 
 @for_command("assessment")
@@ -70,7 +71,7 @@ async def begin_finding(update: Update, context: BotContext) -> int:
             session, await context.actor(session), action.assessment_id, action.vendor_id
         )
     await query.answer()
-    context.user_data[FINDING_KEY] = {"assessment_id": assessment.id, "vendor_id": vendor.id}
+    await FINDING_STEP.begin(update, context, assessment_id=assessment.id, vendor_id=vendor.id)
     await context.reply(
         update,
         "assessment.ask_finding",
@@ -81,9 +82,11 @@ async def begin_finding(update: Update, context: BotContext) -> int:
     return FINDING
 
 
-async def enter_finding(update: Update, context: BotContext) -> int:
+@FINDING_STEP.step
+async def enter_finding(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the finding with the assessment."""
-    state = context.user_data[FINDING_KEY]
     async with context.unit_of_work() as uow:
         finding = await assessments.add_finding(
             uow,
@@ -92,7 +95,7 @@ async def enter_finding(update: Update, context: BotContext) -> int:
             state["vendor_id"],
             text_of(update),
         )
-    context.user_data.pop(FINDING_KEY, None)
+    await FINDING_STEP.end(update, context)
     await context.reply(update, "assessment.finding_reply", vendor=finding.vendor.name)
     return ConversationHandler.END
 
@@ -149,7 +152,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             entry_points=[
                 CallbackQueryHandler(begin_finding, pattern=AddAssessmentFinding.pattern())
             ],
-            states={FINDING: [MessageHandler(TEXT, enter_finding)]},
+            states={FINDING: states.typing(enter_finding)},
             cancel=cancel,
         )
     )

@@ -29,11 +29,14 @@ from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyP
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue import keyboards
+from ..dialogue.steps import StaffDialogue
 from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of
 
 CHOOSE_ROLE, CHOOSE_PARTY = range(2)
 # the role whose organisation or vendor is being chosen, so a typed code can answer it
 INVITE_KEY = "invite"
+INVITE = StaffDialogue(INVITE_KEY)
 PAGE_SIZE = 8
 MAX_TYPED_ROLE = 40  # what an unknown role's answer repeats of it
 
@@ -65,8 +68,9 @@ def _typed_role(context: BotContext, words: list[str]) -> tuple[str | None, list
 @for_command("invite")
 async def invite(update: Update, context: BotContext) -> int:
     """Typed in full: the link. Otherwise offers the roles, or the role's organisations."""
+    await INVITE.begin(update, context)
     if not context.args:
-        await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
+        await INVITE.offer(update, context, "invite.choose_role", buttons=_role_buttons(context))
         return CHOOSE_ROLE
     role, rest = _typed_role(context, context.args)
     if role is None:
@@ -74,8 +78,9 @@ async def invite(update: Update, context: BotContext) -> int:
             context.text("invite.role_line", name=as_text(f"role.{r}"), id=r)
             for r in _invitable(context)
         ]
-        await context.reply(
+        await INVITE.offer(
             update,
+            context,
             "invite.unknown_role_list",
             role=cut_text(context.args[0], MAX_TYPED_ROLE),
             roles="\n".join(lines),
@@ -139,7 +144,7 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
         else:
             await context.reply(update, key, **params)
         return ConversationHandler.END
-    context.user_data[INVITE_KEY] = {"role": role}
+    _remember_role(context, role)
     rows = [
         [
             button(
@@ -172,8 +177,17 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
     if update.callback_query:
         await edit_query_message(update, context.text(key, **params), context.keyboard(rows))
     else:
-        await context.reply(update, key, buttons=rows, **params)
+        await INVITE.offer(update, context, key, buttons=rows, **params)
     return CHOOSE_PARTY
+
+
+def _remember_role(context: BotContext, role: str) -> None:
+    """The role whose organisation, vendor or system is being chosen, so that a typed code
+    answers it."""
+    state = INVITE.scratch(context)
+    if state is None:
+        state = context.user_data[INVITE_KEY] = {}
+    state["role"] = role
 
 
 Pressed = TypeVar("Pressed", InviteRole, InviteParty, InvitePartyPage, InviteForSystem)
@@ -214,7 +228,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
             for s in EQUIPMENT_SYSTEMS
         ]
         rows.append([button("invite.button.no_system", InviteForSystem(role=role, system="none"))])
-        context.user_data[INVITE_KEY] = {"role": role}  # a system's id may be typed too
+        _remember_role(context, role)  # a system's id may be typed too
         await edit_query_message(
             update,
             context.text("invite.choose_system", role=as_text(f"role.{role}")),
@@ -271,16 +285,22 @@ async def choose_system(update: Update, context: BotContext) -> int | None:
 async def type_code(update: Update, context: BotContext) -> int:
     """The organisation's or vendor's code (or the system's id), typed instead of chosen: the
     link."""
-    role = (context.user_data.get(INVITE_KEY) or {}).get("role")
+    state = INVITE.scratch(context)
+    role = (state or {}).get("role")
     if role is None:  # the dialogue's scratch data is gone: begin again
-        await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
+        await INVITE.begin(update, context)
+        await INVITE.offer(update, context, "invite.choose_role", buttons=_role_buttons(context))
         return CHOOSE_ROLE
     words = text_of(update).split()
     await _issue(update, context, role, words[0] if words else "")
+    await keyboards.retire(update, context, state)  # the list the code was typed instead of
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(INVITE_KEY)
+async def cancel(update: Update, context: BotContext) -> int:
+    """/cancel: the choice's buttons go; no invitation was made."""
+    await INVITE.retire(update, context)
+    return await cancel_dropping(INVITE_KEY)(update, context)
 
 
 def invite_conversation() -> ConversationHandler[Any]:

@@ -3,6 +3,7 @@ and chart; the quality head approves a quarter's complaint report with a written
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from telegram import Update
@@ -11,8 +12,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from procedures import reporting as report_approvals
@@ -25,12 +24,14 @@ from reports.registry import REPORTS, reports_for
 from ..access import for_command
 from ..context import BotContext
 from ..conversations import cancel_dropping, dialogue
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 from ..runtime.rendering import send_when_ready
 
 CONCLUSION = 40
 APPROVE_KEY = "report_approval"
-TEXT = filters.TEXT & ~filters.COMMAND
+APPROVAL = StaffDialogue(APPROVE_KEY)
 RECENT = {"month": 6, "quarter": 4, "half": 2}
 
 
@@ -115,14 +116,16 @@ async def begin_approval(update: Update, context: BotContext) -> int:
             session, await context.actor(session), action.year, action.quarter
         )
     await query.answer()
-    context.user_data[APPROVE_KEY] = {"year": action.year, "quarter": action.quarter}
+    await APPROVAL.begin(update, context, year=action.year, quarter=action.quarter)
     await context.reply(update, "report.ask_conclusion", year=action.year, quarter=action.quarter)
     return CONCLUSION
 
 
-async def enter_conclusion(update: Update, context: BotContext) -> int:
+@APPROVAL.step
+async def enter_conclusion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the conclusion; the final report goes out again."""
-    state = context.user_data[APPROVE_KEY]
     async with context.unit_of_work() as uow:
         await report_approvals.approve_quarterly_report(
             uow,
@@ -131,7 +134,7 @@ async def enter_conclusion(update: Update, context: BotContext) -> int:
             state["quarter"],
             text_of(update),
         )
-    context.user_data.pop(APPROVE_KEY, None)
+    await APPROVAL.end(update, context)
     await context.reply(
         update, "report.approved_reply", year=state["year"], quarter=state["quarter"]
     )
@@ -146,7 +149,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         dialogue(
             "report_approval",
             entry_points=[CallbackQueryHandler(begin_approval, pattern=ApproveQuarterly.pattern())],
-            states={CONCLUSION: [MessageHandler(TEXT, enter_conclusion)]},
+            states={CONCLUSION: states.typing(enter_conclusion)},
             cancel=cancel,
         )
     )
