@@ -14,7 +14,6 @@ from telegram.ext import (
     ConversationHandler,
 )
 
-from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.quantities import check_quantity
 from procedures.people.queries import User
@@ -70,8 +69,21 @@ def _with_zone(step: Callable[..., Awaitable[ReturnRequest]]) -> Callable[..., A
     return bound
 
 
+# the one-tap steps: each button carries the return's id
+ReturnStep = (
+    SignReturn
+    | ApproveReturn
+    | ForwardToLeader
+    | GoodsArrived
+    | ConfirmPickUp
+    | ConfirmDelivery
+    | CloseCorrectiveAction
+    | BookIn
+    | SendReturnSlip
+)
+
 # action -> (the use case, given the context; the reply's text id)
-STEPS: dict[type[CallbackAction], tuple[Callable[[BotContext], Step], str]] = {
+STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
     SignReturn: (lambda _: review.sign_return, "return.reply.signed"),
     ApproveReturn: (_with_zone(review.approve_return), "return.reply.approved"),
     ForwardToLeader: (lambda _: review.forward_to_leader, "return.reply.sent_to_leader"),
@@ -94,11 +106,11 @@ async def _reply(update: Update, context: BotContext, request: ReturnRequest, ke
     )
 
 
-def _step_handler(action: type[CallbackAction]) -> Callable[[Update, BotContext], Awaitable[None]]:
+def _step_handler(action: type[ReturnStep]) -> Callable[[Update, BotContext], Awaitable[None]]:
     use_case, key = STEPS[action]
 
     async def handle(update: Update, context: BotContext) -> None:
-        return_id = pressed(update, action).return_id  # type: ignore[attr-defined]
+        return_id = pressed(update, action).return_id
         async with context.unit_of_work() as uow:
             request = await use_case(context)(uow, await context.actor(uow.session), return_id)
         await query_of(update).answer()

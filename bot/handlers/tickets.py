@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -22,7 +23,7 @@ from procedures.people import users
 
 from ..access import for_command
 from ..context import BotContext, fit_message
-from ..dialogue.updates import message_of
+from ..dialogue.updates import member_of, message_of
 from ..runtime.rendering import send_when_ready
 from .evidence import send_record_photos
 
@@ -198,7 +199,7 @@ def render_ticket(
     names: dict[int, str],
     *,
     hold: BatchHold | None = None,
-    tasks: list[BuyerNoticeTask] = (),  # type: ignore[assignment]
+    tasks: Sequence[BuyerNoticeTask] = (),
 ) -> str:
     """The complaint and handling record (顧客質量投訴及處理記錄) as staff read it."""
     t = context.text
@@ -358,8 +359,7 @@ def render_steps(
 @for_command("mytickets")
 async def my_tickets(update: Update, context: BotContext) -> None:
     """Lists the complaints of the customer's organisation."""
-    member = context.member
-    assert member is not None
+    member = member_of(context)
     if member.organisation_id is None:
         await context.reply(update, "common.not_linked")
         return
