@@ -19,7 +19,7 @@ from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import button
 
 from ..context import BotContext, edit_query_message
-from ..conversations import DialogueDraft, Draft, keep_photo
+from ..conversations import DialogueDraft, Draft, cancel_dropping, keep_photo
 from . import keyboards
 
 Handler = Callable[[Update, BotContext], Awaitable[int]]
@@ -214,10 +214,8 @@ class StaffDialogue(Steps):
         self, update: Update, context: BotContext, **state: Any
     ) -> MutableMapping[str, Any]:
         """The dialogue's scratch state, new; the keyboards of one left unfinished go."""
-        if update.callback_query is None:
-            await keyboards.retire(update, context, self.scratch(context))
-        else:
-            await keyboards.retire(update, context, self.scratch(context), pressed=False)
+        # the button that opens it stays on its message (a ticket, a notice), for the next time
+        await keyboards.retire(update, context, self.scratch(context), pressed=False)
         context.user_data[self.key] = {"media_group": None, **state}
         return context.user_data[self.key]
 
@@ -251,3 +249,16 @@ class StaffDialogue(Steps):
         await keyboards.retire(update, context, self.scratch(context), pressed=pressed)
         context.user_data.pop(self.key, None)
         return ConversationHandler.END
+
+
+def cancelling(*dialogues: StaffDialogue, also: Sequence[str] = ()) -> Handler:
+    """The /cancel of staff dialogues: the open step's keyboards go with each one's scratch
+    state (and the `also` keys of the module's other dialogues); nothing was recorded."""
+    drop = cancel_dropping(*(d.key for d in dialogues), *also)
+
+    async def cancel(update: Update, context: BotContext) -> int:
+        for steps in dialogues:
+            await steps.retire(update, context)
+        return await drop(update, context)
+
+    return cancel

@@ -22,9 +22,9 @@ from procedures.vendors.queries import vendors
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
 from ..dialogue import states
-from ..dialogue.steps import StaffDialogue
+from ..dialogue.steps import StaffDialogue, cancelling
 from ..dialogue.updates import pressed, query_of, text_of
 
 FINDING = 0
@@ -142,7 +142,7 @@ async def escalate(update: Update, context: BotContext) -> None:
     )
 
 
-cancel = cancel_dropping(FINDING_KEY)
+cancel = cancelling(FINDING_STEP)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

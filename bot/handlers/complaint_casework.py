@@ -25,9 +25,9 @@ from procedures.complaints.actions import (
 from procedures.kernel.outbox import button
 
 from ..context import BotContext, drop_used_buttons, edit_query_message
-from ..conversations import STEP_GONE, cancel_dropping, dialogue, left_because
+from ..conversations import STEP_GONE, dialogue, left_because
 from ..dialogue import states
-from ..dialogue.steps import StaffDialogue
+from ..dialogue.steps import StaffDialogue, cancelling
 from ..dialogue.updates import pressed, query_of, text_of
 from .complaint_buttons import origin_of
 
@@ -155,7 +155,7 @@ async def enter_reason(update: Update, context: BotContext, state: MutableMappin
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(REASON_KEY)
+cancel = cancelling(REASON_STEP)
 
 
 def reason_conversation() -> ConversationHandler[Any]:

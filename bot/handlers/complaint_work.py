@@ -37,9 +37,9 @@ from procedures.kernel.outbox import as_text, button
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
 from ..dialogue import states
-from ..dialogue.steps import StaffDialogue
+from ..dialogue.steps import StaffDialogue, cancelling
 from ..dialogue.updates import pressed, query_of, text_of
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
@@ -477,11 +477,7 @@ async def _record_opinion(
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """/cancel: the dialogue's keyboards go with its scratch state; nothing was recorded."""
-    for steps in (VERIFICATION, OPINION):
-        await steps.retire(update, context)
-    return await cancel_dropping(VERIFY_KEY, OPINION_KEY)(update, context)
+cancel = cancelling(VERIFICATION, OPINION)
 
 
 def verification_conversation() -> ConversationHandler[Any]:

@@ -28,9 +28,9 @@ from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyP
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
 from ..dialogue import keyboards
-from ..dialogue.steps import StaffDialogue
+from ..dialogue.steps import StaffDialogue, cancelling
 from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of
 
 CHOOSE_ROLE, CHOOSE_PARTY = range(2)
@@ -297,10 +297,7 @@ async def type_code(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """/cancel: the choice's buttons go; no invitation was made."""
-    await INVITE.retire(update, context)
-    return await cancel_dropping(INVITE_KEY)(update, context)
+cancel = cancelling(INVITE)
 
 
 def invite_conversation() -> ConversationHandler[Any]:

@@ -44,10 +44,10 @@ from procedures.people import users
 from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.keyboards import drop_pressed_button
-from ..dialogue.steps import StaffDialogue, option_rows
+from ..dialogue.steps import StaffDialogue, cancelling, option_rows
 from ..dialogue.updates import MissingInUpdate, message_of, pressed, query_of, text_of
 from .evidence import send_record_photos
 
@@ -402,11 +402,7 @@ async def _finish_inspection(
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """/cancel: the dialogue's keyboards go with its scratch state; nothing was recorded."""
-    for steps in (PATROL, REPAIR, REJECT):
-        await steps.retire(update, context)
-    return await cancel_dropping(PATROL_KEY, REPAIR_KEY, REJECT_KEY)(update, context)
+cancel = cancelling(PATROL, REPAIR, REJECT)
 
 
 # --- defects: vendor and technician ----------------------------------------------------------

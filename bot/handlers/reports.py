@@ -23,9 +23,9 @@ from reports.registry import REPORTS, reports_for
 
 from ..access import for_command
 from ..context import BotContext
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
 from ..dialogue import states
-from ..dialogue.steps import StaffDialogue
+from ..dialogue.steps import StaffDialogue, cancelling
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 from ..runtime.rendering import send_when_ready
 
@@ -141,7 +141,7 @@ async def enter_conclusion(
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(APPROVE_KEY)
+cancel = cancelling(APPROVAL)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

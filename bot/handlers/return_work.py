@@ -42,9 +42,9 @@ from procedures.returns.queries import ReturnRequest, buttons_for
 from procedures.returns.rules import ReturnReason
 
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue, typed_step
+from ..conversations import dialogue, typed_step
 from ..dialogue import states
-from ..dialogue.steps import StaffDialogue, option_rows
+from ..dialogue.steps import StaffDialogue, cancelling, option_rows
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
@@ -319,13 +319,7 @@ async def enter_replacement_quantity(
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """/cancel: the dialogue's keyboards go with its scratch state; nothing was recorded."""
-    for steps in (INSPECTION, EXCHANGE):
-        await steps.retire(update, context)
-    return await cancel_dropping(INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY, REFUSAL_KEY)(
-        update, context
-    )
+cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY))
 
 
 def inspection_conversation() -> ConversationHandler[Any]:

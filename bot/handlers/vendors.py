@@ -44,9 +44,9 @@ from procedures.vendors.rules import RectificationStatus
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
 from ..dialogue import states
-from ..dialogue.steps import StaffDialogue, option_rows
+from ..dialogue.steps import StaffDialogue, cancelling, option_rows
 from ..dialogue.updates import MissingInUpdate, member_of, message_of, pressed, query_of, text_of
 
 VENDOR, DESCRIPTION, DUE = range(3)
@@ -558,11 +558,7 @@ async def answer_criterion(
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
-    """/cancel: the dialogue's keyboards go with its scratch state; nothing was recorded."""
-    for steps in (RAISE, FOLLOW, FORM, SCORE):
-        await steps.retire(update, context)
-    return await cancel_dropping(RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)(update, context)
+cancel = cancelling(RAISE, FOLLOW, FORM, SCORE)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
