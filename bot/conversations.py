@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -201,7 +201,7 @@ async def keep_photo(
     update: Update,
     context: BotContext,
     photos: list[str],
-    state: dict[str, Any],
+    state: MutableMapping[str, Any],
     done: CallbackAction,
 ) -> None:
     """Add the message's photo (its largest size) or document to `photos`, and acknowledge it

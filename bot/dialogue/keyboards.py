@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.error import BadRequest
 
-from ..context import BotContext
+from ..context import BotContext, drop_used_buttons, rows_of
 from .updates import chat_id_of
 
 logger = logging.getLogger(__name__)
@@ -32,18 +32,23 @@ def keep(state: MutableMapping[str, Any] | None, message: Message | int | None) 
 
 
 async def retire(
-    update: Update, context: BotContext, state: MutableMapping[str, Any] | None
+    update: Update,
+    context: BotContext,
+    state: MutableMapping[str, Any] | None,
+    *,
+    pressed: bool = True,
 ) -> None:
     """The step is over: take the keyboards of its messages away, and that of the message whose
-    button was pressed to move on. A message Telegram no longer lets the bot edit keeps its
-    buttons: the dialogue's checks still refuse them."""
+    button was pressed to move on (unless `pressed` is False: its text was edited in place, and
+    its keyboard with it). A message Telegram no longer lets the bot edit keeps its buttons: the
+    dialogue's checks still refuse them."""
     retired = list(state.pop(KEYBOARDS, None) or []) if state is not None else []
     query = update.callback_query
     if query is not None and query.message is not None:
         pressed_id = query.message.message_id
         if pressed_id in retired:
             retired.remove(pressed_id)
-        if getattr(query.message, "reply_markup", None) is not None:
+        if pressed and getattr(query.message, "reply_markup", None) is not None:
             retired.insert(0, pressed_id)
     for message_id in retired:
         await _take_off(update, context, message_id)
@@ -75,3 +80,19 @@ async def _take_off(update: Update, context: BotContext, message_id: int) -> Non
         )
     except BadRequest as error:
         logger.info("the buttons of message %s stay: %s", message_id, error.message)
+
+
+async def drop_pressed_button(update: Update, context: BotContext) -> None:
+    """A one-tap button done with (an acknowledgement): it goes from the message it was pressed
+    on, and the message's other buttons stay."""
+    query = update.callback_query
+    if query is None or query.message is None or not isinstance(query.message, Message):
+        return
+    data = query.data
+    await drop_used_buttons(
+        context.bot,
+        query.message.chat.id,
+        query.message.message_id,
+        rows_of(query.message.reply_markup),
+        lambda used: used == data,
+    )

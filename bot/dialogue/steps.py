@@ -1,7 +1,9 @@
-"""The steps the intake dialogues share, written once: the draft kept between steps and its
-guard (an expired or stale dialogue ends, saying so), a question that retires the previous
-step's keyboard, buttons to choose from, a wrong button refused, photos then Done or Skip, a
-summary then Submit or Cancel, and the filed record's answer in place of the summary."""
+"""The steps the dialogues share, written once: the draft kept between steps and its guard (an
+expired or stale dialogue ends, saying so), a question that retires the previous step's keyboard,
+buttons to choose from, a wrong button refused, photos then Done or Skip, a summary then Submit or
+Cancel, and the filed record's answer in place of the summary. `Intake` is the customer's and
+staff's intake of a new record; `StaffDialogue` a staff step on a record that asks more than
+one question."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import button
 
 from ..context import BotContext, edit_query_message
-from ..conversations import DialogueDraft, Draft, keep_photo
+from ..conversations import DialogueDraft, Draft, cancel_dropping, keep_photo
 from . import keyboards
 
 Handler = Callable[[Update, BotContext], Awaitable[int]]
@@ -37,14 +39,91 @@ async def wrong_button(update: Update, context: BotContext, stay: int) -> int:
     return stay
 
 
-@dataclass(frozen=True)
-class Intake(DialogueDraft[Draft]):
-    """An intake dialogue: its draft (see DialogueDraft) and the steps every intake takes."""
+class Steps:
+    """What every dialogue's steps share, whatever its scratch state holds: the state kept under
+    `key`, a question that retires the previous step's keyboards, the step's own messages with
+    buttons, photos then Done, and a pressed button's message turned into the step's answer."""
+
+    key: str
 
     def scratch(self, context: BotContext) -> MutableMapping[str, Any] | None:
-        """The dialogue's scratch state (the draft, and what the steps keep beside it)."""
+        """The dialogue's scratch state (its draft, and what the steps keep beside it)."""
         state = context.user_data.get(self.key)
         return state if isinstance(state, MutableMapping) else None
+
+    async def ask(
+        self,
+        update: Update,
+        context: BotContext,
+        key: str,
+        *,
+        buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
+        **params: Any,
+    ) -> Message:
+        """The next step's question: the previous step's keyboards go, this one's is kept."""
+        await keyboards.retire(update, context, self.scratch(context))
+        return await self.offer(update, context, key, buttons=buttons, **params)
+
+    async def offer(
+        self,
+        update: Update,
+        context: BotContext,
+        key: str,
+        *,
+        buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
+        **params: Any,
+    ) -> Message:
+        """A message of the current step (the step stays): its buttons are the step's too."""
+        message = await context.reply(update, key, buttons=buttons, **params)
+        if buttons:
+            keyboards.keep(self.scratch(context), message)
+        return message
+
+    async def retire(self, update: Update, context: BotContext) -> None:
+        """The step is over without a question of the dialogue's next (the next message is the
+        record's, or another dialogue's): its keyboards go, and the pressed message's."""
+        await keyboards.retire(update, context, self.scratch(context))
+
+    async def answered(self, update: Update, context: BotContext, text: str) -> None:
+        """The pressed button's message becomes the step's answer (its keyboard goes with the
+        edit), and the step's other keyboards go: the next question is `offer`ed."""
+        await edit_query_message(update, text)
+        await keyboards.retire(update, context, self.scratch(context), pressed=False)
+
+    async def ask_photos(
+        self,
+        update: Update,
+        context: BotContext,
+        key: str,
+        done: CallbackAction,
+        *,
+        skip: bool = True,
+    ) -> None:
+        """Asks for photos, with Done, and Skip (the same action) unless a photo is required."""
+        buttons = [button("common.button.done", done)]
+        if skip:
+            buttons.append(button("common.button.skip", done))
+        await self.ask(update, context, key, buttons=[buttons])
+
+    async def keep_photo(
+        self,
+        update: Update,
+        context: BotContext,
+        state: MutableMapping[str, Any],
+        photos: list[str],
+        done: CallbackAction,
+    ) -> None:
+        """A photo (or file) of the photo step, added to `photos` and acknowledged with a Done
+        button (once per album). The newest acknowledgement's Done is the step's keyboard; the
+        one before it loses its button."""
+        before = state.get("ack")
+        await keep_photo(update, context, photos, state, done)
+        await keyboards.replace(update, context, state, before, state.get("ack"))
+
+
+@dataclass(frozen=True)
+class Intake(DialogueDraft[Draft], Steps):
+    """An intake dialogue: its draft (see DialogueDraft) and the steps every intake takes."""
 
     def step(self, handler: DraftHandler[Draft]) -> Handler:
         """A step's handler, given the draft: a pressed button is answered first; an expired
@@ -76,53 +155,14 @@ class Intake(DialogueDraft[Draft]):
             return await self.expired(update, context)
         return await handler(update, context, draft)
 
-    async def ask(
-        self,
-        update: Update,
-        context: BotContext,
-        key: str,
-        *,
-        buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
-        **params: Any,
-    ) -> Message:
-        """The next step's question: the previous step's keyboards go, this one's is kept."""
-        state = self.scratch(context)
-        await keyboards.retire(update, context, state)
-        return await self.offer(update, context, key, buttons=buttons, **params)
-
-    async def offer(
-        self,
-        update: Update,
-        context: BotContext,
-        key: str,
-        *,
-        buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
-        **params: Any,
-    ) -> Message:
-        """A message of the current step (the step stays): its buttons are the step's too."""
-        message = await context.reply(update, key, buttons=buttons, **params)
-        if buttons:
-            keyboards.keep(self.scratch(context), message)
-        return message
-
-    async def ask_photos(
-        self, update: Update, context: BotContext, key: str, done: CallbackAction
-    ) -> None:
-        """Asks for photos, with Done and Skip (one action: no photo is fine)."""
-        buttons = [[button("common.button.done", done), button("common.button.skip", done)]]
-        await self.ask(update, context, key, buttons=buttons)
-
     def photo_added(self, done: CallbackAction, stay: int) -> Handler:
         """The handler of a photo (or file) at the photo step: kept on the draft, acknowledged
-        with a Done button (once per album). The newest acknowledgement's Done is the step's
-        keyboard; the one before it loses its button."""
+        with a Done button (see Steps.keep_photo)."""
 
         async def add_photo(update: Update, context: BotContext, draft: Any) -> int:
             state = context.user_data[self.key]
-            before = state.get("ack")
-            await keep_photo(update, context, draft.photo_file_ids, state, done)
+            await self.keep_photo(update, context, state, draft.photo_file_ids, done)
             self.save(context, draft)
-            await keyboards.replace(update, context, state, before, state.get("ack"))
             return stay
 
         return self.step(add_photo)
@@ -156,3 +196,69 @@ class Intake(DialogueDraft[Draft]):
         if update.callback_query is None:
             await keyboards.retire(update, context, self.scratch(context))
         return await super().cancel(update, context, *also)
+
+
+StateHandler = Callable[[Update, BotContext, MutableMapping[str, Any]], Awaitable[int]]
+
+
+@dataclass(frozen=True)
+class StaffDialogue(Steps):
+    """A staff dialogue on a record (a patrol, a repair, an inspection, an exchange): its scratch
+    state is begun by the button or command that opens it and ends with the step that records
+    it. A step whose state is gone (the dialogue ended, a button of an older one pressed) ends,
+    saying so, instead of running."""
+
+    key: str
+
+    async def begin(
+        self, update: Update, context: BotContext, **state: Any
+    ) -> MutableMapping[str, Any]:
+        """The dialogue's scratch state, new; the keyboards of one left unfinished go."""
+        # the button that opens it stays on its message (a ticket, a notice), for the next time
+        await keyboards.retire(update, context, self.scratch(context), pressed=False)
+        context.user_data[self.key] = {"media_group": None, **state}
+        return context.user_data[self.key]
+
+    def step(self, handler: StateHandler, *, answer: bool = True) -> Handler:
+        """A step's handler, given the scratch state; a pressed button is answered first (unless
+        `answer` is False: the handler answers it, with its refusal if it refuses)."""
+
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: BotContext) -> int:
+            state = self.scratch(context)
+            query = update.callback_query
+            if state is None:
+                if query is not None:
+                    await query.answer(context.text("error.stale_button"), show_alert=True)
+                else:
+                    await context.reply(update, "error.dialogue_ended")
+                return ConversationHandler.END
+            if query is not None and answer:
+                await query.answer()
+            return await handler(update, context, state)
+
+        return guarded
+
+    def step_answered_later(self, handler: StateHandler) -> Handler:
+        """A step's handler that answers the pressed button itself (see `step`)."""
+        return self.step(handler, answer=False)
+
+    async def end(self, update: Update, context: BotContext, *, pressed: bool = True) -> int:
+        """The dialogue has recorded what it collected: its state and its keyboards go (but for
+        the pressed message's when `pressed` is False: it becomes the record's answer)."""
+        await keyboards.retire(update, context, self.scratch(context), pressed=pressed)
+        context.user_data.pop(self.key, None)
+        return ConversationHandler.END
+
+
+def cancelling(*dialogues: StaffDialogue, also: Sequence[str] = ()) -> Handler:
+    """The /cancel of staff dialogues: the open step's keyboards go with each one's scratch
+    state (and the `also` keys of the module's other dialogues); nothing was recorded."""
+    drop = cancel_dropping(*(d.key for d in dialogues), *also)
+
+    async def cancel(update: Update, context: BotContext) -> int:
+        for steps in dialogues:
+            await steps.retire(update, context)
+        return await drop(update, context)
+
+    return cancel

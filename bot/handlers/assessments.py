@@ -3,14 +3,15 @@ the equipment manager's escalation to the client's competent department (/escala
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from procedures.kernel.calendar import half_year_before
@@ -21,11 +22,14 @@ from procedures.vendors.queries import vendors
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, cancelling
+from ..dialogue.updates import pressed, query_of, text_of
 
 FINDING = 0
 FINDING_KEY = "assessment_finding"
-TEXT = filters.TEXT & ~filters.COMMAND
+FINDING_STEP = StaffDialogue(FINDING_KEY)
 
 
 @for_command("assessment")
@@ -60,15 +64,14 @@ async def show_assessment(update: Update, context: BotContext) -> None:
 
 async def begin_finding(update: Update, context: BotContext) -> int:
     """Asks what was found of the vendor's work."""
-    query = update.callback_query
-    assert query is not None
-    action = AddAssessmentFinding.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, AddAssessmentFinding)
     async with context.session() as session:
         assessment, vendor = await assessments.assessment_for_finding(
             session, await context.actor(session), action.assessment_id, action.vendor_id
         )
     await query.answer()
-    context.user_data[FINDING_KEY] = {"assessment_id": assessment.id, "vendor_id": vendor.id}
+    await FINDING_STEP.begin(update, context, assessment_id=assessment.id, vendor_id=vendor.id)
     await context.reply(
         update,
         "assessment.ask_finding",
@@ -79,31 +82,32 @@ async def begin_finding(update: Update, context: BotContext) -> int:
     return FINDING
 
 
-async def enter_finding(update: Update, context: BotContext) -> int:
+@FINDING_STEP.step
+async def enter_finding(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the finding with the assessment."""
-    state = context.user_data[FINDING_KEY]
     async with context.unit_of_work() as uow:
         finding = await assessments.add_finding(
             uow,
             await context.actor(uow.session),
             state["assessment_id"],
             state["vendor_id"],
-            update.effective_message.text,  # type: ignore[union-attr]
+            text_of(update),
         )
-    context.user_data.pop(FINDING_KEY, None)
+    await FINDING_STEP.end(update, context)
     await context.reply(update, "assessment.finding_reply", vendor=finding.vendor.name)
     return ConversationHandler.END
 
 
 async def sign(update: Update, context: BotContext) -> None:
     """The manager signs: the assessment goes to the client's competent department."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         signed = await assessments.sign_assessment(
             uow,
             await context.actor(uow.session),
-            SignAssessment.unpack(query.data).assessment_id,
+            pressed(update, SignAssessment).assessment_id,
         )
     await query.answer()
     assessment = signed.assessment
@@ -125,7 +129,7 @@ async def escalate(update: Update, context: BotContext) -> None:
             codes = ", ".join(v.code for v in await vendors(session))
         await context.reply(update, "escalation.usage", vendors=codes)
         return
-    text = update.effective_message.text.split(maxsplit=2)[2]  # type: ignore[union-attr]
+    text = text_of(update).split(maxsplit=2)[2]
     async with context.unit_of_work() as uow:
         escalation = await assessments.escalate(
             uow, await context.actor(uow.session), context.args[0], text
@@ -138,17 +142,17 @@ async def escalate(update: Update, context: BotContext) -> None:
     )
 
 
-cancel = cancel_dropping(FINDING_KEY)
+cancel = cancelling(FINDING_STEP)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         dialogue(
             "assessment_finding",
             entry_points=[
                 CallbackQueryHandler(begin_finding, pattern=AddAssessmentFinding.pattern())
             ],
-            states={FINDING: [MessageHandler(TEXT, enter_finding)]},
+            states={FINDING: states.typing(enter_finding)},
             cancel=cancel,
         )
     )

@@ -4,13 +4,14 @@ records what waits on the buyer. Every button re-checks role and state in the pr
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from procedures.complaints import casework
@@ -24,19 +25,21 @@ from procedures.complaints.actions import (
 from procedures.kernel.outbox import button
 
 from ..context import BotContext, drop_used_buttons, edit_query_message
-from ..conversations import STEP_GONE, cancel_dropping, dialogue, left_because
+from ..conversations import STEP_GONE, dialogue, left_because
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, cancelling
+from ..dialogue.updates import pressed, query_of, text_of
 from .complaint_buttons import origin_of
 
 REASON = 30
 REASON_KEY = "complaint_casework"
-TEXT = filters.TEXT & ~filters.COMMAND
+REASON_STEP = StaffDialogue(REASON_KEY)
 
 
 async def begin_reassign(update: Update, context: BotContext) -> None:
     """Offers the other QC members, by name, to hand the complaint to."""
-    query = update.callback_query
-    assert query is not None
-    complaint_id = BeginReassign.unpack(query.data).complaint_id
+    query = query_of(update)
+    complaint_id = pressed(update, BeginReassign).complaint_id
     async with context.session() as session:
         staff = await casework.assignable_staff(session, await context.actor(session), complaint_id)
     await query.answer()
@@ -56,9 +59,8 @@ async def begin_reassign(update: Update, context: BotContext) -> None:
 async def reassign_to(update: Update, context: BotContext) -> None:
     """Hands the complaint to the chosen QC member; both are told. The choice gives way to
     the record, so it cannot be pressed twice."""
-    query = update.callback_query
-    assert query is not None
-    action = ReassignTo.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, ReassignTo)
     async with context.unit_of_work() as uow:
         number, previous, new = await casework.reassign_complaint(
             uow, await context.actor(uow.session), action.complaint_id, action.user_id
@@ -80,24 +82,20 @@ async def reassign_to(update: Update, context: BotContext) -> None:
 
 async def begin_reopen(update: Update, context: BotContext) -> int | None:
     """Checks the complaint may be reopened; asks why."""
-    query = update.callback_query
-    assert query is not None
     async with context.session() as session:
         complaint = await casework.complaint_to_reopen(
-            session, await context.actor(session), BeginReopen.unpack(query.data).complaint_id
+            session, await context.actor(session), pressed(update, BeginReopen).complaint_id
         )
     return await _ask_reason(update, context, complaint.id, complaint.number, "reopen")
 
 
 async def begin_waiting(update: Update, context: BotContext) -> int | None:
     """Checks the complaint is open; asks what waits on the buyer."""
-    query = update.callback_query
-    assert query is not None
     async with context.session() as session:
         complaint = await casework.complaint_waiting_on_buyer(
             session,
             await context.actor(session),
-            BeginWaitingOnBuyer.unpack(query.data).complaint_id,
+            pressed(update, BeginWaitingOnBuyer).complaint_id,
         )
     return await _ask_reason(update, context, complaint.id, complaint.number, "waiting")
 
@@ -105,23 +103,24 @@ async def begin_waiting(update: Update, context: BotContext) -> int | None:
 async def _ask_reason(
     update: Update, context: BotContext, complaint_id: int, number: str, kind: str
 ) -> int:
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    context.user_data[REASON_KEY] = {
-        "complaint_id": complaint_id,
-        "kind": kind,
-        "origin": origin_of(update),
-        "pressed": update.callback_query.data,  # type: ignore[union-attr]
-    }
+    query = query_of(update)
+    await query.answer()
+    await REASON_STEP.begin(
+        update,
+        context,
+        complaint_id=complaint_id,
+        kind=kind,
+        origin=origin_of(update),
+        pressed=query.data,
+    )
     await context.reply(update, f"casework.ask_{kind}", number=number)
     return REASON
 
 
-async def enter_reason(update: Update, context: BotContext) -> int:
+@REASON_STEP.step
+async def enter_reason(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Records the reopening (with the button for the new opinion) or what waits on the buyer."""
-    state = context.user_data.get(REASON_KEY)
-    if not state:
-        return ConversationHandler.END
-    text = update.effective_message.text  # type: ignore[union-attr]
+    text = text_of(update)
     try:
         async with context.unit_of_work() as uow:
             actor = await context.actor(uow.session)
@@ -156,22 +155,22 @@ async def enter_reason(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(REASON_KEY)
+cancel = cancelling(REASON_STEP)
 
 
-def reason_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def reason_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "complaint_casework",
         entry_points=[
             CallbackQueryHandler(begin_reopen, pattern=BeginReopen.pattern()),
             CallbackQueryHandler(begin_waiting, pattern=BeginWaitingOnBuyer.pattern()),
         ],
-        states={REASON: [MessageHandler(TEXT, enter_reason)]},
+        states={REASON: states.typing(enter_reason)},
         cancel=cancel,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(reason_conversation())
     application.add_handler(CallbackQueryHandler(begin_reassign, pattern=BeginReassign.pattern()))
     application.add_handler(CallbackQueryHandler(reassign_to, pattern=ReassignTo.pattern()))

@@ -3,6 +3,7 @@ and the warehouse's confirmation that a hold is lifted. Every button re-checks r
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from telegram import Update
@@ -11,8 +12,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from procedures.complaints import handling, queries
@@ -38,14 +37,17 @@ from procedures.kernel.outbox import as_text, button
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import EVIDENCE, cancel_dropping, dialogue, keep_photo, use_buttons
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, cancelling
+from ..dialogue.updates import pressed, query_of, text_of
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 MODE, NOTES, PHOTOS, RESULT, CONFIRM = range(5)
 OPINION_TEXT, CORRECTIVE_ACTION = 10, 11
 VERIFY_KEY = "complaint_verification"
 OPINION_KEY = "complaint_opinion"
-TEXT = filters.TEXT & ~filters.COMMAND
+VERIFICATION, OPINION = StaffDialogue(VERIFY_KEY), StaffDialogue(OPINION_KEY)
 
 
 @for_command("queue")
@@ -81,11 +83,10 @@ async def show_queue(update: Update, context: BotContext) -> None:
 
 async def take(update: Update, context: BotContext) -> None:
     """Takes the complaint for the pressing QC; offers the next steps."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         complaint = await handling.take_complaint(
-            uow, await context.actor(uow.session), TakeComplaint.unpack(query.data).complaint_id
+            uow, await context.actor(uow.session), pressed(update, TakeComplaint).complaint_id
         )
     await query.answer()
     await edit_query_message(
@@ -105,13 +106,12 @@ async def take(update: Update, context: BotContext) -> None:
 
 async def flag_adverse_event(update: Update, context: BotContext) -> None:
     """Flags a possible adverse event; the quality head is told at once."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         complaint = await handling.flag_adverse_event(
             uow,
             await context.actor(uow.session),
-            FlagAdverseEvent.unpack(query.data).complaint_id,
+            pressed(update, FlagAdverseEvent).complaint_id,
         )
     await query.answer(
         context.text("complaint.adverse_flagged", number=complaint.number), show_alert=True
@@ -121,11 +121,10 @@ async def flag_adverse_event(update: Update, context: BotContext) -> None:
 
 async def lift_hold(update: Update, context: BotContext) -> None:
     """The warehouse pressed Hold lifted: asks first, naming what the lift releases."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         preview = await handling.preview_lift_hold(
-            session, await context.actor(session), LiftHold.unpack(query.data).complaint_id
+            session, await context.actor(session), pressed(update, LiftHold).complaint_id
         )
     await query.answer()
     complaint = preview.complaint
@@ -161,11 +160,10 @@ def _hold_params(complaint: Complaint) -> dict[str, Any]:
 
 async def confirm_lift(update: Update, context: BotContext) -> None:
     """The warehouse confirmed: the hold is lifted; the question gives way to the record."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         complaint = await handling.lift_hold(
-            uow, await context.actor(uow.session), ConfirmLiftHold.unpack(query.data).complaint_id
+            uow, await context.actor(uow.session), pressed(update, ConfirmLiftHold).complaint_id
         )
     await query.answer()
     await edit_query_message(
@@ -175,11 +173,10 @@ async def confirm_lift(update: Update, context: BotContext) -> None:
 
 async def keep_hold(update: Update, context: BotContext) -> None:
     """The warehouse cancelled: nothing changes, and the notice is back as it was."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         preview = await handling.preview_lift_hold(
-            session, await context.actor(session), KeepHold.unpack(query.data).complaint_id
+            session, await context.actor(session), pressed(update, KeepHold).complaint_id
         )
     await query.answer(context.text("complaint.hold_kept"))
     complaint = preview.complaint
@@ -199,21 +196,20 @@ async def keep_hold(update: Update, context: BotContext) -> None:
 
 async def begin_verification(update: Update, context: BotContext) -> int | None:
     """Checks the complaint can be verified; asks whether a visit was made."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         user = await context.actor(session)
         complaint = await handling.complaint_for_verification(
-            session, user, BeginVerification.unpack(query.data).complaint_id
+            session, user, pressed(update, BeginVerification).complaint_id
         )
     await query.answer()
-    context.user_data[VERIFY_KEY] = {
-        "complaint_id": complaint.id,
-        "photos": [],
-        "origin": origin_of(update),
-    }
-    await context.reply(
+    await VERIFICATION.begin(
+        update, context, complaint_id=complaint.id, photos=[], origin=origin_of(update)
+    )
+    # the question comes beside the pressed ticket, whose used buttons go when it is recorded
+    await VERIFICATION.offer(
         update,
+        context,
         "verify.ask_mode",
         number=complaint.number,
         buttons=[
@@ -226,50 +222,37 @@ async def begin_verification(update: Update, context: BotContext) -> int | None:
     return MODE
 
 
-async def choose_mode(update: Update, context: BotContext) -> int:
+@VERIFICATION.step
+async def choose_mode(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores on-site or not; asks for the notes (or the reason no visit is needed)."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    state = context.user_data.get(VERIFY_KEY)
-    if not state:
-        return ConversationHandler.END
-    state["on_site"] = ChooseVerificationMode.unpack(query.data).mode == "on_site"
-    await edit_query_message(
-        update, context.text("verify.ask_notes" if state["on_site"] else "verify.ask_reason")
-    )
+    state["on_site"] = pressed(update, ChooseVerificationMode).mode == "on_site"
+    question = "verify.ask_notes" if state["on_site"] else "verify.ask_reason"
+    await VERIFICATION.answered(update, context, context.text(question))
     return NOTES
 
 
-async def enter_notes(update: Update, context: BotContext) -> int:
+@VERIFICATION.step
+async def enter_notes(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores the notes; asks for photos (on site) or the result."""
-    state = context.user_data[VERIFY_KEY]
-    state["notes"] = update.effective_message.text.strip()  # type: ignore[union-attr]
+    state["notes"] = text_of(update).strip()
     if state["on_site"]:
-        await context.reply(
-            update,
-            "verify.ask_photos",
-            buttons=[
-                [
-                    button("common.button.done", VerificationPhotosDone()),
-                    button("common.button.skip", VerificationPhotosDone()),
-                ]
-            ],
+        await VERIFICATION.ask_photos(
+            update, context, "verify.ask_photos", VerificationPhotosDone()
         )
         return PHOTOS
     return await _ask_result(update, context)
 
 
-async def add_photo(update: Update, context: BotContext) -> int:
+@VERIFICATION.step
+async def add_photo(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Keeps a verification photo."""
-    state = context.user_data[VERIFY_KEY]
-    await keep_photo(update, context, state["photos"], state, VerificationPhotosDone())
+    await VERIFICATION.keep_photo(update, context, state, state["photos"], VerificationPhotosDone())
     return PHOTOS
 
 
-async def photos_done(update: Update, context: BotContext) -> int:
+@VERIFICATION.step
+async def photos_done(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Asks for the result."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
     return await _ask_result(update, context)
 
 
@@ -283,20 +266,18 @@ def _result_buttons() -> list[list[dict[str, Any]]]:
 
 
 async def _ask_result(update: Update, context: BotContext) -> int:
-    await context.reply(update, "verify.ask_result", buttons=_result_buttons())
+    await VERIFICATION.ask(update, context, "verify.ask_result", buttons=_result_buttons())
     return RESULT
 
 
-async def choose_result(update: Update, context: BotContext) -> int:
+@VERIFICATION.step_answered_later
+async def choose_result(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Conforming is recorded at once; nonconforming first names what it will set in motion
     and asks to confirm."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(VERIFY_KEY)
-    if not state:
-        await query.answer(context.text("error.stale_button"), show_alert=True)
-        return ConversationHandler.END
-    result = ChooseVerificationResult.unpack(query.data).result
+    query = query_of(update)
+    result = pressed(update, ChooseVerificationResult).result
     if result == ComplaintStatus.CONFORMING:
         return await _record_verification(update, context, state, result)
     async with context.session() as session:
@@ -355,26 +336,26 @@ def _consequences(context: BotContext, preview: handling.NonconformingPreview) -
     )
 
 
-async def confirm_nonconforming(update: Update, context: BotContext) -> int:
+@VERIFICATION.step_answered_later
+async def confirm_nonconforming(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Records the nonconforming verification once confirmed (for this complaint's dialogue)."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(VERIFY_KEY)
-    action = ConfirmNonconforming.unpack(query.data)
-    if not state or state["complaint_id"] != action.complaint_id:
-        await query.answer(context.text("error.stale_button"), show_alert=True)
-        return CONFIRM if state else ConversationHandler.END
+    if state["complaint_id"] != pressed(update, ConfirmNonconforming).complaint_id:
+        await query_of(update).answer(context.text("error.stale_button"), show_alert=True)
+        return CONFIRM
     return await _record_verification(update, context, state, ComplaintStatus.NONCONFORMING)
 
 
-async def back_to_result(update: Update, context: BotContext) -> int:
+@VERIFICATION.step_answered_later
+async def back_to_result(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Cancels the confirmation: nothing was recorded; the result is asked again."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(VERIFY_KEY)
-    if not state or state["complaint_id"] != BackToResult.unpack(query.data).complaint_id:
+    query = query_of(update)
+    if state["complaint_id"] != pressed(update, BackToResult).complaint_id:
         await query.answer(context.text("error.stale_button"), show_alert=True)
-        return CONFIRM if state else ConversationHandler.END
+        return CONFIRM
     await query.answer(context.text("verify.not_recorded"))
     await edit_query_message(
         update, context.text("verify.ask_result"), context.keyboard(_result_buttons())
@@ -383,11 +364,10 @@ async def back_to_result(update: Update, context: BotContext) -> int:
 
 
 async def _record_verification(
-    update: Update, context: BotContext, state: dict[str, Any], result: str
+    update: Update, context: BotContext, state: MutableMapping[str, Any], result: str
 ) -> int:
-    """Records the verification and says what it set in motion."""
-    query = update.callback_query
-    assert query is not None
+    """Records the verification and says what it set in motion, in place of the question."""
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         outcome = await handling.record_verification(
             uow,
@@ -399,8 +379,8 @@ async def _record_verification(
             photo_file_ids=state["photos"],
             timezone=context.services.settings.timezone,
         )
-    context.user_data.pop(VERIFY_KEY, None)
     await query.answer()
+    await VERIFICATION.end(update, context, pressed=False)
     number = outcome.complaint.number
     keyboard = None
     if outcome.complaint.verification_result == ComplaintStatus.CONFORMING:
@@ -435,47 +415,53 @@ async def _record_verification(
 
 async def begin_opinion(update: Update, context: BotContext) -> int | None:
     """Checks an opinion may be given; asks for its text."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         user = await context.actor(session)
         complaint = await handling.complaint_for_opinion(
-            session, user, BeginOpinion.unpack(query.data).complaint_id
+            session, user, pressed(update, BeginOpinion).complaint_id
         )
     await query.answer()
-    context.user_data[OPINION_KEY] = {"complaint_id": complaint.id, "origin": origin_of(update)}
+    await OPINION.begin(update, context, complaint_id=complaint.id, origin=origin_of(update))
     await context.reply(update, "opinion.ask", number=complaint.number)
     return OPINION_TEXT
 
 
-async def enter_opinion(update: Update, context: BotContext) -> int:
+@OPINION.step
+async def enter_opinion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the opinion; asks for the corrective action (or Skip)."""
-    state = context.user_data.get(OPINION_KEY)
-    if not state:
-        return ConversationHandler.END
-    state["opinion"] = handling.check_opinion(update.effective_message.text)  # type: ignore[union-attr]
-    await context.reply(
+    state["opinion"] = handling.check_opinion(text_of(update))
+    await OPINION.ask(
         update,
+        context,
         "opinion.ask_corrective_action",
         buttons=[[button("common.button.skip", SkipCorrectiveAction())]],
     )
     return CORRECTIVE_ACTION
 
 
-async def enter_corrective_action(update: Update, context: BotContext) -> int:
+@OPINION.step
+async def enter_corrective_action(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Records opinion and corrective action; the buyer receives the opinion."""
-    return await _record_opinion(update, context, update.effective_message.text)  # type: ignore[union-attr]
+    return await _record_opinion(update, context, state, text_of(update))
 
 
-async def skip_corrective_action(update: Update, context: BotContext) -> int:
+@OPINION.step
+async def skip_corrective_action(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Records the opinion alone."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    return await _record_opinion(update, context, None)
+    return await _record_opinion(update, context, state, None)
 
 
-async def _record_opinion(update: Update, context: BotContext, corrective: str | None) -> int:
-    state = context.user_data.get(OPINION_KEY)
-    if not state or "opinion" not in state:
+async def _record_opinion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any], corrective: str | None
+) -> int:
+    if "opinion" not in state:
         return ConversationHandler.END
     async with context.unit_of_work() as uow:
         complaint = await handling.record_disposition(
@@ -485,54 +471,42 @@ async def _record_opinion(update: Update, context: BotContext, corrective: str |
             state["opinion"],
             corrective,
         )
-    context.user_data.pop(OPINION_KEY, None)
+    await OPINION.end(update, context)
     await context.reply(update, "opinion.recorded", number=complaint.number)
     await retire_used_buttons(context, complaint, state.get("origin"))
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(VERIFY_KEY, OPINION_KEY)
+cancel = cancelling(VERIFICATION, OPINION)
 
 
-def verification_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def verification_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "complaint_verification",
         entry_points=[
             CallbackQueryHandler(begin_verification, pattern=BeginVerification.pattern())
         ],
         states={
-            MODE: [
-                CallbackQueryHandler(choose_mode, pattern=ChooseVerificationMode.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            NOTES: [MessageHandler(TEXT, enter_notes)],
-            PHOTOS: [
-                MessageHandler(EVIDENCE, add_photo),
-                CallbackQueryHandler(photos_done, pattern=VerificationPhotosDone.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            RESULT: [
-                CallbackQueryHandler(choose_result, pattern=ChooseVerificationResult.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            CONFIRM: [
-                CallbackQueryHandler(confirm_nonconforming, pattern=ConfirmNonconforming.pattern()),
-                CallbackQueryHandler(back_to_result, pattern=BackToResult.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
+            MODE: states.pressing((choose_mode, ChooseVerificationMode)),
+            NOTES: states.typing(enter_notes),
+            PHOTOS: states.photos(add_photo, (photos_done, VerificationPhotosDone)),
+            RESULT: states.pressing((choose_result, ChooseVerificationResult)),
+            CONFIRM: states.confirming(
+                (confirm_nonconforming, ConfirmNonconforming), (back_to_result, BackToResult)
+            ),
         },
         cancel=cancel,
     )
 
 
-def opinion_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def opinion_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "complaint_opinion",
         entry_points=[CallbackQueryHandler(begin_opinion, pattern=BeginOpinion.pattern())],
         states={
-            OPINION_TEXT: [MessageHandler(TEXT, enter_opinion)],
+            OPINION_TEXT: states.typing(enter_opinion),
             CORRECTIVE_ACTION: [
-                MessageHandler(TEXT, enter_corrective_action),
+                *states.typing(enter_corrective_action),
                 CallbackQueryHandler(
                     skip_corrective_action, pattern=SkipCorrectiveAction.pattern()
                 ),
@@ -542,7 +516,7 @@ def opinion_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(verification_conversation())
     application.add_handler(opinion_conversation())
     application.add_handler(CommandHandler("queue", show_queue))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import mimetypes
+from typing import Any
 
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
@@ -15,6 +16,7 @@ from procedures.kernel.queries import Photo
 from ..access import for_command
 from ..albums import send_group, sendable
 from ..context import BotContext, fit_caption
+from ..dialogue.updates import chat_id_of, message_of
 
 
 async def send_record_photos(
@@ -27,7 +29,7 @@ async def send_record_photos(
     """The record's files as albums (photos together, documents together, ten at most each),
     each captioned with the record's number and its place (`caption_key` may say whose they
     are); says which are not stored yet."""
-    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    chat_id = chat_id_of(update)
     files = sendable(kept)
     index = 1
     for group in evidence.album_groups(files):
@@ -67,7 +69,7 @@ async def send_files(update: Update, context: BotContext) -> None:
         if photo.sha256 is None:
             await context.reply(update, "files.missing", error=photo.download_error or "-", **place)
             if photo.telegram_file_id:
-                chat_id = update.effective_chat.id  # type: ignore[union-attr]
+                chat_id = chat_id_of(update)
                 await send_group(context.bot, chat_id, [photo], [number], store)
             continue
         caption = context.text(
@@ -79,7 +81,7 @@ async def send_files(update: Update, context: BotContext) -> None:
             **place,
         )
         extension = mimetypes.guess_extension(photo.mime_type or "") or ""
-        await update.effective_message.reply_document(  # type: ignore[union-attr]
+        await message_of(update).reply_document(
             InputFile(
                 await asyncio.to_thread(store.get, photo.sha256),  # a bucket: the network
                 filename=f"{photo.sha256}{extension}",
@@ -88,5 +90,5 @@ async def send_files(update: Update, context: BotContext) -> None:
         )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("files", send_files))

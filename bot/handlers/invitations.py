@@ -28,11 +28,15 @@ from procedures.people.actions import InviteForSystem, InviteParty, InvitePartyP
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
+from ..dialogue import keyboards
+from ..dialogue.steps import StaffDialogue, cancelling
+from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of
 
 CHOOSE_ROLE, CHOOSE_PARTY = range(2)
 # the role whose organisation or vendor is being chosen, so a typed code can answer it
 INVITE_KEY = "invite"
+INVITE = StaffDialogue(INVITE_KEY)
 PAGE_SIZE = 8
 MAX_TYPED_ROLE = 40  # what an unknown role's answer repeats of it
 
@@ -64,8 +68,9 @@ def _typed_role(context: BotContext, words: list[str]) -> tuple[str | None, list
 @for_command("invite")
 async def invite(update: Update, context: BotContext) -> int:
     """Typed in full: the link. Otherwise offers the roles, or the role's organisations."""
+    await INVITE.begin(update, context)
     if not context.args:
-        await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
+        await INVITE.offer(update, context, "invite.choose_role", buttons=_role_buttons(context))
         return CHOOSE_ROLE
     role, rest = _typed_role(context, context.args)
     if role is None:
@@ -73,8 +78,9 @@ async def invite(update: Update, context: BotContext) -> int:
             context.text("invite.role_line", name=as_text(f"role.{r}"), id=r)
             for r in _invitable(context)
         ]
-        await context.reply(
+        await INVITE.offer(
             update,
+            context,
             "invite.unknown_role_list",
             role=cut_text(context.args[0], MAX_TYPED_ROLE),
             roles="\n".join(lines),
@@ -82,7 +88,7 @@ async def invite(update: Update, context: BotContext) -> int:
         )
         return CHOOSE_ROLE
     if not rest and invitations.party_model(role) is not None:
-        invitations.check_invitable(context.member.roles, role)  # type: ignore[union-attr]
+        invitations.check_invitable(member_of(context).roles, role)
         return await _offer_parties(update, context, role, page=0)
     await _issue(update, context, role, rest[0] if rest else None)
     return ConversationHandler.END
@@ -121,7 +127,7 @@ async def _issue(
     if edit:
         await edit_query_message(update, text)
     else:
-        await update.effective_message.reply_text(text)  # type: ignore[union-attr]
+        await message_of(update).reply_text(text)
 
 
 async def _offer_parties(update: Update, context: BotContext, role: str, *, page: int) -> int:
@@ -138,7 +144,7 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
         else:
             await context.reply(update, key, **params)
         return ConversationHandler.END
-    context.user_data[INVITE_KEY] = {"role": role}
+    _remember_role(context, role)
     rows = [
         [
             button(
@@ -171,8 +177,17 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
     if update.callback_query:
         await edit_query_message(update, context.text(key, **params), context.keyboard(rows))
     else:
-        await context.reply(update, key, buttons=rows, **params)
+        await INVITE.offer(update, context, key, buttons=rows, **params)
     return CHOOSE_PARTY
+
+
+def _remember_role(context: BotContext, role: str) -> None:
+    """The role whose organisation, vendor or system is being chosen, so that a typed code
+    answers it."""
+    state = INVITE.scratch(context)
+    if state is None:
+        state = context.user_data[INVITE_KEY] = {}
+    state["role"] = role
 
 
 Pressed = TypeVar("Pressed", InviteRole, InviteParty, InvitePartyPage, InviteForSystem)
@@ -181,11 +196,10 @@ Pressed = TypeVar("Pressed", InviteRole, InviteParty, InvitePartyPage, InviteFor
 async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) -> Pressed | None:
     """The press, unless refused with an alert: a role the user may not invite now, or a forged
     one. An accepted press is answered by its handler."""
-    query = update.callback_query
-    assert query is not None
-    action = kind.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, kind)
     try:
-        invitations.check_invitable(context.member.roles, action.role)  # type: ignore[union-attr]
+        invitations.check_invitable(member_of(context).roles, action.role)
     except NotAllowed as refusal:
         await query.answer(context.text(refusal.text_key, **refusal.params), show_alert=True)
         return None
@@ -196,7 +210,7 @@ async def _accepted(update: Update, context: BotContext, kind: type[Pressed]) ->
 
 
 async def _stale(update: Update, context: BotContext) -> None:
-    await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
+    await query_of(update).answer(context.text("error.stale_button"), show_alert=True)
 
 
 async def choose_role(update: Update, context: BotContext) -> int | None:
@@ -205,7 +219,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
     if action is None:
         return None  # the dialogue stays where it was
     role = action.role
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     if invitations.party_model(role) is not None:
         return await _offer_parties(update, context, role, page=0)
     if role in equipment_rules.ROLES_WITH_SYSTEM:
@@ -214,7 +228,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
             for s in EQUIPMENT_SYSTEMS
         ]
         rows.append([button("invite.button.no_system", InviteForSystem(role=role, system="none"))])
-        context.user_data[INVITE_KEY] = {"role": role}  # a system's id may be typed too
+        _remember_role(context, role)  # a system's id may be typed too
         await edit_query_message(
             update,
             context.text("invite.choose_system", role=as_text(f"role.{role}")),
@@ -235,7 +249,7 @@ async def turn_page(update: Update, context: BotContext) -> int | None:
     if not 0 <= action.page * PAGE_SIZE < total:  # a page that is not there (any more)
         await _stale(update, context)
         return None
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     return await _offer_parties(update, context, action.role, page=action.page)
 
 
@@ -249,7 +263,7 @@ async def choose_party(update: Update, context: BotContext) -> int | None:
     if party is None:  # forged, or not of the role's kind
         await _stale(update, context)
         return None
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     await _issue(update, context, action.role, party.code, edit=True)
     return ConversationHandler.END
 
@@ -262,7 +276,7 @@ async def choose_system(update: Update, context: BotContext) -> int | None:
     if action.role not in equipment_rules.ROLES_WITH_SYSTEM:  # forged
         await _stale(update, context)
         return None
-    await update.callback_query.answer()  # type: ignore[union-attr]
+    await query_of(update).answer()
     system = None if action.system == "none" else action.system
     await _issue(update, context, action.role, system, edit=True)
     return ConversationHandler.END
@@ -271,19 +285,22 @@ async def choose_system(update: Update, context: BotContext) -> int | None:
 async def type_code(update: Update, context: BotContext) -> int:
     """The organisation's or vendor's code (or the system's id), typed instead of chosen: the
     link."""
-    role = (context.user_data.get(INVITE_KEY) or {}).get("role")
+    state = INVITE.scratch(context)
+    role = (state or {}).get("role")
     if role is None:  # the dialogue's scratch data is gone: begin again
-        await context.reply(update, "invite.choose_role", buttons=_role_buttons(context))
+        await INVITE.begin(update, context)
+        await INVITE.offer(update, context, "invite.choose_role", buttons=_role_buttons(context))
         return CHOOSE_ROLE
-    words = (update.effective_message.text or "").split()  # type: ignore[union-attr]
+    words = text_of(update).split()
     await _issue(update, context, role, words[0] if words else "")
+    await keyboards.retire(update, context, state)  # the list the code was typed instead of
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(INVITE_KEY)
+cancel = cancelling(INVITE)
 
 
-def invite_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def invite_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "invite",
         entry_points=[CommandHandler("invite", invite)],
@@ -301,5 +318,5 @@ def invite_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(invite_conversation())

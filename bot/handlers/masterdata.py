@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -11,6 +12,7 @@ from procedures.masterdata import importing, kinds, table
 
 from ..access import for_command
 from ..context import BotContext, fit_message
+from ..dialogue.updates import MissingInUpdate, member_of, message_of
 from ..texts import Texts
 
 MAX_FILE_MB = table.MAX_FILE_BYTES // (1024 * 1024)  # under the Bot API's 20 MB getFile
@@ -26,8 +28,10 @@ async def import_help(update: Update, context: BotContext) -> None:
 @for_command("import")
 async def import_document(update: Update, context: BotContext) -> None:
     """Imports the sent file all or nothing and reports each bad line."""
-    message = update.effective_message
-    assert message is not None and message.document is not None and context.member is not None
+    message = message_of(update)
+    if message.document is None:  # registered for documents only
+        raise MissingInUpdate("document")
+    member = member_of(context)
     kind = context.services.texts.named("import.kind.", table.KINDS, message.caption or "")
     if kind is None:
         await context.reply(update, "import.usage", kinds=kinds.kind_options())
@@ -42,7 +46,7 @@ async def import_document(update: Update, context: BotContext) -> None:
     rows = await asyncio.to_thread(table.read_table, document.file_name or "upload.csv", content)
     try:
         async with context.unit_of_work() as uow:
-            result = await importing.import_rows(uow, kind, rows, actor_id=context.member.user_id)
+            result = await importing.import_rows(uow, kind, rows, actor_id=member.user_id)
     except table.ImportRejected as rejected:
         lines = render_rejection_lines(context.services.texts, context.language, rejected)
         await message.reply_text(fit_message("\n".join(lines)))
@@ -74,6 +78,6 @@ def render_rejection_lines(
     return lines
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("import", import_help))
     application.add_handler(MessageHandler(filters.Document.ALL, import_document))

@@ -4,9 +4,10 @@ vendor's and technician's buttons on a defect; /defect; the vendor's /visit."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -43,7 +44,11 @@ from procedures.people import users
 from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
-from ..conversations import EVIDENCE, cancel_dropping, dialogue, keep_photo, use_buttons
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.keyboards import drop_pressed_button
+from ..dialogue.steps import StaffDialogue, cancelling, option_rows
+from ..dialogue.updates import MissingInUpdate, message_of, pressed, query_of, text_of
 from .evidence import send_record_photos
 
 ASSET, ITEM, NOTE, PHOTOS, SEVERITY = range(5)
@@ -51,9 +56,8 @@ REPAIR_NOTE, REPAIR_PHOTOS, REJECT_REASON = range(10, 13)
 PATROL_KEY = "patrol"
 REPAIR_KEY = "defect_repair"
 REJECT_KEY = "defect_reject"
-TEXT = filters.TEXT & ~filters.COMMAND
+PATROL, REPAIR, REJECT = (StaffDialogue(key) for key in (PATROL_KEY, REPAIR_KEY, REJECT_KEY))
 STICKER_LINK = filters.Regex(r"^/start asset_")
-IMAGE = filters.PHOTO | filters.Document.IMAGE
 
 
 # --- choosing the asset ----------------------------------------------------------------------
@@ -65,15 +69,15 @@ async def start_patrol(update: Update, context: BotContext) -> int | None:
     async with context.session() as session:
         day = local_day(context.now(), context.services.settings.timezone)
         todo = await queries.assets_to_patrol(session, day)
-    context.user_data[PATROL_KEY] = None
+    await PATROL.begin(update, context)
     if not todo:
         await context.reply(update, "patrol.all_done")
         return ConversationHandler.END
-    buttons = [
-        [button("patrol.asset", ChooseAsset(asset_id=a.id), code=a.code, name=a.name)]
-        for a in todo[:40]
-    ]
-    await context.reply(update, "patrol.ask_asset", buttons=buttons, count=len(todo))
+    buttons = option_rows(
+        "patrol.asset",
+        ((ChooseAsset(asset_id=a.id), {"code": a.code, "name": a.name}) for a in todo[:40]),
+    )
+    await PATROL.ask(update, context, "patrol.ask_asset", buttons=buttons, count=len(todo))
     return ASSET
 
 
@@ -88,11 +92,9 @@ async def start_from_sticker(update: Update, context: BotContext) -> int | None:
 
 async def choose_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset pressed."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
+    await query_of(update).answer()
     async with context.session() as session:
-        asset = await queries.asset(session, ChooseAsset.unpack(query.data).asset_id)
+        asset = await queries.asset(session, pressed(update, ChooseAsset).asset_id)
     if asset is None:
         await context.reply(update, "error.stale_button")
         return ConversationHandler.END
@@ -102,7 +104,7 @@ async def choose_asset(update: Update, context: BotContext) -> int:
 async def type_asset(update: Update, context: BotContext) -> int:
     """Starts the checklist of the asset whose label code was typed."""
     async with context.session() as session:
-        asset = await queries.find_asset(session, update.effective_message.text)  # type: ignore[union-attr]
+        asset = await queries.find_asset(session, text_of(update))
     return await _begin_asset(update, context, asset)
 
 
@@ -123,13 +125,13 @@ async def scan_sticker(update: Update, context: BotContext) -> int:
 
 async def begin_inspection(update: Update, context: BotContext) -> int:
     """From an inspection's notice: starts the checklist of its asset, for the inspection."""
-    query = update.callback_query
-    assert query is not None
     async with context.session() as session:
         inspection = await inspections.inspection_for_recording(
-            session, await context.actor(session), RecordInspection.unpack(query.data).inspection_id
+            session,
+            await context.actor(session),
+            pressed(update, RecordInspection).inspection_id,
         )
-    await query.answer()
+    await query_of(update).answer()
     return await _begin_asset(update, context, inspection.asset, inspection_id=inspection.id)
 
 
@@ -138,12 +140,15 @@ async def _begin_asset(
 ) -> int:
     async with context.session() as session:
         items = await queries.checklist_for(session, asset.system)
-    context.user_data[PATROL_KEY] = {
-        "draft": PatrolDraft(asset_id=asset.id).to_json(),
-        "items": [item.id for item in items],
-        "media_group": None,
-        "inspection_id": inspection_id,
-    }
+    if inspection_id is None:  # the asset is chosen: the choice's buttons go
+        await PATROL.retire(update, context)
+    state = await PATROL.begin(
+        update,
+        context,
+        draft=PatrolDraft(asset_id=asset.id).to_json(),
+        items=[item.id for item in items],
+        inspection_id=inspection_id,
+    )
     await context.reply(
         update,
         "patrol.started" if inspection_id is None else "inspection.started",
@@ -152,33 +157,33 @@ async def _begin_asset(
         location=asset.location or "-",
         count=len(items),
     )
-    return await _ask_next_item(update, context)
+    return await _ask_next_item(update, context, state, PATROL.offer)
 
 
 # --- the checklist ---------------------------------------------------------------------------
 
 
-def _state(context: BotContext) -> dict[str, Any]:
-    state = context.user_data.get(PATROL_KEY)
-    assert state, "no patrol in progress"
-    return state
-
-
-async def _ask_next_item(update: Update, context: BotContext) -> int:
-    state = _state(context)
+async def _ask_next_item(
+    update: Update,
+    context: BotContext,
+    state: MutableMapping[str, Any],
+    ask: Callable[..., Awaitable[Message]] = PATROL.ask,
+) -> int:
+    """Asks the next checklist item (or the note after the last); `ask` is PATROL.offer when
+    the previous step's keyboard is already gone."""
     answered = len(state["draft"]["answers"])
     if answered == len(state["items"]):
-        await context.reply(
-            update, "patrol.ask_note", buttons=[[button("common.button.skip", SkipPatrolNote())]]
-        )
+        skip = [[button("common.button.skip", SkipPatrolNote())]]
+        await ask(update, context, "patrol.ask_note", buttons=skip)
         return NOTE
     async with context.session() as session:
         item = await queries.checklist_item(session, state["items"][answered])
     assert item is not None
     position = {"position": answered + 1, "total": len(state["items"]), "label": item.label}
     if item.kind == "reading":
-        await context.reply(
+        await ask(
             update,
+            context,
             "patrol.ask_reading",
             unit=item.unit or "",
             low=_number(item.low),
@@ -187,8 +192,9 @@ async def _ask_next_item(update: Update, context: BotContext) -> int:
         )
     else:
         # the item's index is in the data, so a double tap cannot answer the next item too
-        await context.reply(
+        await ask(
             update,
+            context,
             "patrol.ask_check",
             **position,
             buttons=[
@@ -205,47 +211,48 @@ def _number(value: Any) -> str:
     return "-" if value is None else f"{value.normalize():f}"
 
 
-async def _current_item(context: BotContext) -> ChecklistItem:
-    state = _state(context)
+async def _current_item(context: BotContext, state: MutableMapping[str, Any]) -> ChecklistItem:
     async with context.session() as session:
         item = await queries.checklist_item(session, state["items"][len(state["draft"]["answers"])])
     assert item is not None
     return item
 
 
-async def answer_check(update: Update, context: BotContext) -> int:
+@PATROL.step_answered_later
+async def answer_check(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores OK or abnormal for a check item; asks the next item."""
-    query = update.callback_query
-    assert query is not None
-    action = AnswerCheck.unpack(query.data)
-    if action.index != len(_state(context)["draft"]["answers"]):
+    query = query_of(update)
+    action = pressed(update, AnswerCheck)
+    if action.index != len(state["draft"]["answers"]):
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ITEM
     await query.answer()
-    item = await _current_item(context)
+    item = await _current_item(context, state)
     ok = action.answer == "ok"
-    _state(context)["draft"]["answers"].append({"item_id": item.id, "ok": ok, "reading": None})
-    await edit_query_message(
+    state["draft"]["answers"].append({"item_id": item.id, "ok": ok, "reading": None})
+    await PATROL.answered(
         update,
+        context,
         context.text(
             "patrol.answered",
             label=item.label,
             answer=as_text("patrol.ok" if ok else "patrol.abnormal"),
         ),
     )
-    return await _ask_next_item(update, context)
+    return await _ask_next_item(update, context, state, PATROL.offer)
 
 
-async def answer_reading(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def answer_reading(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores a reading (outside its normal range it counts as abnormal); asks the next item."""
-    item = await _current_item(context)
+    item = await _current_item(context, state)
     if item.kind != "reading":
         await context.reply(update, "common.use_buttons")
         return ITEM
-    value, in_range = patrols.check_reading(item, update.effective_message.text)  # type: ignore[union-attr]
-    _state(context)["draft"]["answers"].append(
-        {"item_id": item.id, "ok": in_range, "reading": str(value)}
-    )
+    value, in_range = patrols.check_reading(item, text_of(update))
+    state["draft"]["answers"].append({"item_id": item.id, "ok": in_range, "reading": str(value)})
     if not in_range:
         await context.reply(
             update,
@@ -255,58 +262,49 @@ async def answer_reading(update: Update, context: BotContext) -> int:
             low=_number(item.low),
             high=_number(item.high),
         )
-    return await _ask_next_item(update, context)
+    return await _ask_next_item(update, context, state)
 
 
 # --- note, photos, location ------------------------------------------------------------------
 
 
-async def enter_note(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def enter_note(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores the note; asks for photos."""
-    _state(context)["draft"]["note"] = patrols.check_note(update.effective_message.text)  # type: ignore[union-attr]
-    return await _ask_photos(update, context)
+    state["draft"]["note"] = patrols.check_note(text_of(update))
+    return await _ask_photos(update, context, state)
 
 
-async def skip_note(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def skip_note(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """No note; asks for photos."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    return await _ask_photos(update, context)
+    return await _ask_photos(update, context, state)
 
 
-async def _ask_photos(update: Update, context: BotContext) -> int:
-    draft = PatrolDraft.from_json(_state(context)["draft"])
-    if draft.abnormal:
-        await context.reply(
-            update,
-            "patrol.ask_photos_required",
-            buttons=[[button("common.button.done", PatrolPhotosDone())]],
+async def _ask_photos(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
+    if PatrolDraft.from_json(state["draft"]).abnormal:  # a photo is required: no Skip
+        await PATROL.ask_photos(
+            update, context, "patrol.ask_photos_required", PatrolPhotosDone(), skip=False
         )
     else:
-        await context.reply(
-            update,
-            "patrol.ask_photos",
-            buttons=[
-                [
-                    button("common.button.done", PatrolPhotosDone()),
-                    button("common.button.skip", PatrolPhotosDone()),
-                ]
-            ],
-        )
+        await PATROL.ask_photos(update, context, "patrol.ask_photos", PatrolPhotosDone())
     return PHOTOS
 
 
-async def add_photo(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def add_photo(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Keeps a photo; an album is acknowledged once."""
-    state = _state(context)
-    await keep_photo(update, context, state["draft"]["photo_file_ids"], state, PatrolPhotosDone())
+    photos = state["draft"]["photo_file_ids"]
+    await PATROL.keep_photo(update, context, state, photos, PatrolPhotosDone())
     return PHOTOS
 
 
-async def add_location(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def add_location(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores a shared location with the check-in."""
-    location = update.effective_message.location  # type: ignore[union-attr]
-    assert location is not None
-    state = _state(context)
+    location = message_of(update).location
+    if location is None:  # registered for locations only
+        raise MissingInUpdate("location")
     state["draft"]["latitude"], state["draft"]["longitude"] = location.latitude, location.longitude
     inspecting = state.get("inspection_id") is not None
     await context.reply(
@@ -315,21 +313,20 @@ async def add_location(update: Update, context: BotContext) -> int:
     return PHOTOS
 
 
-async def finish(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def finish(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Records a normal patrol or inspection; for an abnormal one, asks how urgent the repair
     is first."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = PatrolDraft.from_json(_state(context)["draft"])
+    draft = PatrolDraft.from_json(state["draft"])
     if not draft.abnormal:
-        return await _record(update, context, draft)
+        return await _record(update, context, state, draft)
     if not draft.photo_file_ids:
         await context.reply(update, "patrol.photo_required")
         return PHOTOS
     hours = context.services.policies.of(EquipmentPolicy).repair_hours
-    await context.reply(
+    await PATROL.ask(
         update,
+        context,
         "patrol.ask_severity",
         buttons=[
             [
@@ -341,19 +338,21 @@ async def finish(update: Update, context: BotContext) -> int:
     return SEVERITY
 
 
-async def choose_severity(update: Update, context: BotContext) -> int:
+@PATROL.step
+async def choose_severity(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the severity; records the patrol (or inspection) and opens the defect with its
     repair deadline."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    draft = PatrolDraft.from_json(_state(context)["draft"])
-    draft.severity = ChooseSeverity.unpack(query.data).severity
-    return await _record(update, context, draft)
+    draft = PatrolDraft.from_json(state["draft"])
+    draft.severity = pressed(update, ChooseSeverity).severity
+    return await _record(update, context, state, draft)
 
 
-async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> int:
-    if (inspection_id := _state(context).get("inspection_id")) is not None:
+async def _record(
+    update: Update, context: BotContext, state: MutableMapping[str, Any], draft: PatrolDraft
+) -> int:
+    if (inspection_id := state.get("inspection_id")) is not None:
         return await _finish_inspection(update, context, inspection_id, draft)
     async with context.unit_of_work() as uow:
         outcome = await patrols.record_patrol(
@@ -362,7 +361,7 @@ async def _record(update: Update, context: BotContext, draft: PatrolDraft) -> in
             draft,
             context.services.settings.timezone,
         )
-    context.user_data.pop(PATROL_KEY, None)
+    await PATROL.end(update, context)
     code, remaining = outcome.asset.code, outcome.remaining
     if outcome.defect is not None:
         await context.reply(
@@ -388,7 +387,7 @@ async def _finish_inspection(
             inspection_id,
             draft,
         )
-    context.user_data.pop(PATROL_KEY, None)
+    await PATROL.end(update, context)
     code, period = outcome.asset.code, outcome.inspection.period
     if outcome.defect is not None:
         await context.reply(
@@ -403,71 +402,62 @@ async def _finish_inspection(
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(PATROL_KEY, REPAIR_KEY, REJECT_KEY)
+cancel = cancelling(PATROL, REPAIR, REJECT)
 
 
 # --- defects: vendor and technician ----------------------------------------------------------
 
 
 async def acknowledge(update: Update, context: BotContext) -> None:
-    """The vendor has seen the defect."""
-    query = update.callback_query
-    assert query is not None
+    """The vendor has seen the defect: the Acknowledge button goes, the others stay."""
+    query = query_of(update)
     async with context.unit_of_work() as uow:
         defect = await defects.acknowledge_defect(
-            uow, await context.actor(uow.session), AcknowledgeDefect.unpack(query.data).defect_id
+            uow, await context.actor(uow.session), pressed(update, AcknowledgeDefect).defect_id
         )
     await query.answer(
         context.text("defect.acknowledged_reply", number=defect.number), show_alert=True
     )
+    await drop_pressed_button(update, context)
 
 
 async def begin_repair(update: Update, context: BotContext) -> int:
     """Asks the vendor what was repaired."""
-    query = update.callback_query
-    assert query is not None
     async with context.session() as session:
         user = await context.actor(session)
         defect = await defects.defect_for_repair(
-            session, user, BeginRepair.unpack(query.data).defect_id
+            session, user, pressed(update, BeginRepair).defect_id
         )
-    await query.answer()
-    context.user_data[REPAIR_KEY] = {"defect_id": defect.id, "photos": [], "media_group": None}
-    await context.reply(update, "defect.ask_repair_note", number=defect.number)
+    await query_of(update).answer()
+    await REPAIR.begin(update, context, defect_id=defect.id, photos=[])
+    await REPAIR.ask(update, context, "defect.ask_repair_note", number=defect.number)
     return REPAIR_NOTE
 
 
-async def enter_repair_note(update: Update, context: BotContext) -> int:
+@REPAIR.step
+async def enter_repair_note(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the repair note; asks for photos."""
-    context.user_data[REPAIR_KEY]["note"] = defects.check_repair_note(update.effective_message.text)  # type: ignore[union-attr]
-    await context.reply(
-        update,
-        "defect.ask_repair_photos",
-        buttons=[
-            [
-                button("common.button.done", RepairPhotosDone()),
-                button("common.button.skip", RepairPhotosDone()),
-            ]
-        ],
-    )
+    state["note"] = defects.check_repair_note(text_of(update))
+    await REPAIR.ask_photos(update, context, "defect.ask_repair_photos", RepairPhotosDone())
     return REPAIR_PHOTOS
 
 
-async def add_repair_photo(update: Update, context: BotContext) -> int:
+@REPAIR.step
+async def add_repair_photo(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Keeps a photo of the repair."""
-    state = context.user_data[REPAIR_KEY]
-    await keep_photo(update, context, state["photos"], state, RepairPhotosDone())
+    await REPAIR.keep_photo(update, context, state, state["photos"], RepairPhotosDone())
     return REPAIR_PHOTOS
 
 
-async def finish_repair(update: Update, context: BotContext) -> int:
+@REPAIR.step_answered_later
+async def finish_repair(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Records the repair; the technician is asked to verify it."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(REPAIR_KEY)
-    if not state:
-        await query.answer(context.text("error.stale_button"), show_alert=True)
-        return ConversationHandler.END
     async with context.unit_of_work() as uow:
         defect = await defects.record_repair(
             uow,
@@ -476,53 +466,52 @@ async def finish_repair(update: Update, context: BotContext) -> int:
             state.get("note", ""),
             state["photos"],
         )
-    await query.answer()
-    context.user_data.pop(REPAIR_KEY, None)
+    await query_of(update).answer()
+    await REPAIR.end(update, context)
     await context.reply(update, "defect.repaired_reply", number=defect.number)
     return ConversationHandler.END
 
 
 async def accept_repair(update: Update, context: BotContext) -> None:
     """The technician accepts the repair: the defect is closed."""
-    query = update.callback_query
-    assert query is not None
     async with context.unit_of_work() as uow:
         defect = await defects.verify_repair(
             uow,
             await context.actor(uow.session),
-            AcceptRepair.unpack(query.data).defect_id,
+            pressed(update, AcceptRepair).defect_id,
             accept=True,
         )
-    await query.answer()
+    await query_of(update).answer()
     await edit_query_message(update, context.text("defect.accepted_reply", number=defect.number))
 
 
 async def begin_reject(update: Update, context: BotContext) -> int:
     """Asks the technician why the repair is rejected."""
-    query = update.callback_query
-    assert query is not None
     async with context.session() as session:
         user = await context.actor(session)
         defect = await defects.defect_for_verification(
-            session, user, RejectRepair.unpack(query.data).defect_id
+            session, user, pressed(update, RejectRepair).defect_id
         )
-    await query.answer()
-    context.user_data[REJECT_KEY] = defect.id
+    await query_of(update).answer()
+    await REJECT.begin(update, context, defect_id=defect.id)
     await context.reply(update, "defect.ask_reject_reason", number=defect.number)
     return REJECT_REASON
 
 
-async def enter_reject_reason(update: Update, context: BotContext) -> int:
+@REJECT.step
+async def enter_reject_reason(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Reopens the defect with the reason; the vendor is told."""
     async with context.unit_of_work() as uow:
         defect = await defects.verify_repair(
             uow,
             await context.actor(uow.session),
-            context.user_data[REJECT_KEY],
+            state["defect_id"],
             accept=False,
-            reason=update.effective_message.text,
-        )  # type: ignore[union-attr]
-    context.user_data.pop(REJECT_KEY, None)
+            reason=text_of(update),
+        )
+    await REJECT.end(update, context)
     await context.reply(update, "defect.rejected_reply", number=defect.number)
     return ConversationHandler.END
 
@@ -559,7 +548,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         action = t(f"timeline.defect.{event.action}", **details)
         actor = names.get(event.actor_id or 0) or t("timeline.system")
         lines.append(t("timeline.event", at=event.at, actor=actor, action=action))
-    await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
+    await message_of(update).reply_text(fit_message("\n".join(lines)))
     await send_record_photos(update, context, defect.number, kept)
 
 
@@ -592,7 +581,7 @@ async def record_visit(update: Update, context: BotContext) -> None:
         )
 
 
-def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def patrol_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "patrol",
         entry_points=[
@@ -603,33 +592,28 @@ def patrol_conversation() -> ConversationHandler:  # type: ignore[type-arg]
         states={
             ASSET: [
                 CallbackQueryHandler(choose_asset, pattern=ChooseAsset.pattern()),
-                MessageHandler(TEXT, type_asset),
-                MessageHandler(IMAGE, scan_sticker),
+                MessageHandler(states.TEXT, type_asset),
+                MessageHandler(states.IMAGE, scan_sticker),
             ],
             ITEM: [
                 CallbackQueryHandler(answer_check, pattern=AnswerCheck.pattern()),
-                MessageHandler(TEXT, answer_reading),
+                *states.typing(answer_reading),
             ],
             NOTE: [
-                MessageHandler(TEXT, enter_note),
+                *states.typing(enter_note),
                 CallbackQueryHandler(skip_note, pattern=SkipPatrolNote.pattern()),
             ],
             PHOTOS: [
-                MessageHandler(EVIDENCE, add_photo),
                 MessageHandler(filters.LOCATION, add_location),
-                CallbackQueryHandler(finish, pattern=PatrolPhotosDone.pattern()),
-                MessageHandler(TEXT, use_buttons),
+                *states.photos(add_photo, (finish, PatrolPhotosDone)),
             ],
-            SEVERITY: [
-                CallbackQueryHandler(choose_severity, pattern=ChooseSeverity.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
+            SEVERITY: states.pressing((choose_severity, ChooseSeverity)),
         },
         cancel=cancel,
     )
 
 
-def repair_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def repair_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "defect_repair",
         entry_points=[
@@ -637,19 +621,15 @@ def repair_conversation() -> ConversationHandler:  # type: ignore[type-arg]
             CallbackQueryHandler(begin_reject, pattern=RejectRepair.pattern()),
         ],
         states={
-            REPAIR_NOTE: [MessageHandler(TEXT, enter_repair_note)],
-            REPAIR_PHOTOS: [
-                MessageHandler(EVIDENCE, add_repair_photo),
-                CallbackQueryHandler(finish_repair, pattern=RepairPhotosDone.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            REJECT_REASON: [MessageHandler(TEXT, enter_reject_reason)],
+            REPAIR_NOTE: states.typing(enter_repair_note),
+            REPAIR_PHOTOS: states.photos(add_repair_photo, (finish_repair, RepairPhotosDone)),
+            REJECT_REASON: states.typing(enter_reject_reason),
         },
         cancel=cancel,
     )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(patrol_conversation())
     application.add_handler(repair_conversation())
     application.add_handler(CallbackQueryHandler(acknowledge, pattern=AcknowledgeDefect.pattern()))

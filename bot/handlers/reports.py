@@ -3,14 +3,15 @@ and chart; the quality head approves a quarter's complaint report with a written
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from procedures import reporting as report_approvals
@@ -22,19 +23,22 @@ from reports.registry import REPORTS, reports_for
 
 from ..access import for_command
 from ..context import BotContext
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, cancelling
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 from ..runtime.rendering import send_when_ready
 
 CONCLUSION = 40
 APPROVE_KEY = "report_approval"
-TEXT = filters.TEXT & ~filters.COMMAND
+APPROVAL = StaffDialogue(APPROVE_KEY)
 RECENT = {"month": 6, "quarter": 4, "half": 2}
 
 
 @for_command("report")
 async def choose_report(update: Update, context: BotContext) -> None:
     """/report: one button per report the user may ask for; /report KIND PERIOD sends it."""
-    user_roles = context.member.roles  # type: ignore[union-attr]
+    user_roles = member_of(context).roles
     if len(context.args or []) == 2:
         kind, period = context.args[0], context.args[1].upper()
         found = REPORTS.get(kind)
@@ -59,10 +63,9 @@ async def choose_report(update: Update, context: BotContext) -> None:
 @for_command("report")
 async def choose_period(update: Update, context: BotContext) -> None:
     """A report was chosen: one button per recent period of its type."""
-    query = update.callback_query
-    assert query is not None
-    found = REPORTS.get(ChooseReport.unpack(query.data).kind)
-    if found is None or not found.recipients & context.member.roles:  # type: ignore[union-attr]
+    query = query_of(update)
+    found = REPORTS.get(pressed(update, ChooseReport).kind)
+    if found is None or not found.recipients & member_of(context).roles:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return
     await query.answer()
@@ -86,11 +89,10 @@ async def choose_period(update: Update, context: BotContext) -> None:
 @for_command("report")
 async def send_chosen(update: Update, context: BotContext) -> None:
     """A period was chosen: the workbook and the chart arrive in the chat."""
-    query = update.callback_query
-    assert query is not None
-    action = ChoosePeriod.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, ChoosePeriod)
     found = REPORTS.get(action.kind)
-    if found is None or not found.recipients & context.member.roles:  # type: ignore[union-attr]
+    if found is None or not found.recipients & member_of(context).roles:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return
     await query.answer()
@@ -107,46 +109,47 @@ async def _send(update: Update, context: BotContext, kind: str, period: str) -> 
 
 async def begin_approval(update: Update, context: BotContext) -> int:
     """Checks the quality head may approve the quarter; asks for the conclusion."""
-    query = update.callback_query
-    assert query is not None
-    action = ApproveQuarterly.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, ApproveQuarterly)
     async with context.session() as session:
         await report_approvals.check_may_approve(
             session, await context.actor(session), action.year, action.quarter
         )
     await query.answer()
-    context.user_data[APPROVE_KEY] = {"year": action.year, "quarter": action.quarter}
+    await APPROVAL.begin(update, context, year=action.year, quarter=action.quarter)
     await context.reply(update, "report.ask_conclusion", year=action.year, quarter=action.quarter)
     return CONCLUSION
 
 
-async def enter_conclusion(update: Update, context: BotContext) -> int:
+@APPROVAL.step
+async def enter_conclusion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the conclusion; the final report goes out again."""
-    state = context.user_data[APPROVE_KEY]
     async with context.unit_of_work() as uow:
         await report_approvals.approve_quarterly_report(
             uow,
             await context.actor(uow.session),
             state["year"],
             state["quarter"],
-            update.effective_message.text,  # type: ignore[union-attr]
+            text_of(update),
         )
-    context.user_data.pop(APPROVE_KEY, None)
+    await APPROVAL.end(update, context)
     await context.reply(
         update, "report.approved_reply", year=state["year"], quarter=state["quarter"]
     )
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(APPROVE_KEY)
+cancel = cancelling(APPROVAL)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         dialogue(
             "report_approval",
             entry_points=[CallbackQueryHandler(begin_approval, pattern=ApproveQuarterly.pattern())],
-            states={CONCLUSION: [MessageHandler(TEXT, enter_conclusion)]},
+            states={CONCLUSION: states.typing(enter_conclusion)},
             cancel=cancel,
         )
     )

@@ -4,19 +4,16 @@ QC's inspection, booking in, the exchange, the refund's credit and the return sl
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
-from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.quantities import check_quantity
 from procedures.people.queries import User
@@ -45,7 +42,10 @@ from procedures.returns.queries import ReturnRequest, buttons_for
 from procedures.returns.rules import ReturnReason
 
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue, typed_step, use_buttons
+from ..conversations import dialogue, typed_step
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, cancelling, option_rows
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 
 RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
@@ -53,7 +53,7 @@ CREDIT = 60
 REFUSAL = 70
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
 REFUSAL_KEY = "return_refusal"
-TEXT = filters.TEXT & ~filters.COMMAND
+INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
 
@@ -69,8 +69,21 @@ def _with_zone(step: Callable[..., Awaitable[ReturnRequest]]) -> Callable[..., A
     return bound
 
 
+# the one-tap steps: each button carries the return's id
+ReturnStep = (
+    SignReturn
+    | ApproveReturn
+    | ForwardToLeader
+    | GoodsArrived
+    | ConfirmPickUp
+    | ConfirmDelivery
+    | CloseCorrectiveAction
+    | BookIn
+    | SendReturnSlip
+)
+
 # action -> (the use case, given the context; the reply's text id)
-STEPS: dict[type[CallbackAction], tuple[Callable[[BotContext], Step], str]] = {
+STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
     SignReturn: (lambda _: review.sign_return, "return.reply.signed"),
     ApproveReturn: (_with_zone(review.approve_return), "return.reply.approved"),
     ForwardToLeader: (lambda _: review.forward_to_leader, "return.reply.sent_to_leader"),
@@ -85,9 +98,7 @@ STEPS: dict[type[CallbackAction], tuple[Callable[[BotContext], Step], str]] = {
 
 async def _reply(update: Update, context: BotContext, request: ReturnRequest, key: str) -> None:
     """The pressed message becomes the step's confirmation, with the presser's next buttons."""
-    member = context.member
-    assert member is not None
-    rows = buttons_for(request, member.roles)
+    rows = buttons_for(request, member_of(context).roles)
     await edit_query_message(
         update,
         context.text(key, number=request.number, status=as_text(status_key(request))),
@@ -95,16 +106,14 @@ async def _reply(update: Update, context: BotContext, request: ReturnRequest, ke
     )
 
 
-def _step_handler(action: type[CallbackAction]) -> Callable[[Update, BotContext], Awaitable[None]]:
+def _step_handler(action: type[ReturnStep]) -> Callable[[Update, BotContext], Awaitable[None]]:
     use_case, key = STEPS[action]
 
     async def handle(update: Update, context: BotContext) -> None:
-        query = update.callback_query
-        assert query is not None
-        return_id = action.unpack(query.data).return_id  # type: ignore[attr-defined]
+        return_id = pressed(update, action).return_id
         async with context.unit_of_work() as uow:
             request = await use_case(context)(uow, await context.actor(uow.session), return_id)
-        await query.answer()
+        await query_of(update).answer()
         await _reply(update, context, request, key)
 
     handle.__doc__ = f"Takes the step of {action.__name__} and shows what comes next."
@@ -113,18 +122,16 @@ def _step_handler(action: type[CallbackAction]) -> Callable[[Update, BotContext]
 
 async def decide(update: Update, context: BotContext) -> None:
     """The company leader's final decision on a special case."""
-    query = update.callback_query
-    assert query is not None
-    pressed = DecideSpecialCase.unpack(query.data)
+    decision = pressed(update, DecideSpecialCase)
     async with context.unit_of_work() as uow:
         request = await review.decide_special_case(
             uow,
             await context.actor(uow.session),
-            pressed.return_id,
-            pressed.decision,
+            decision.return_id,
+            decision.decision,
             timezone=context.services.settings.timezone,
         )
-    await query.answer()
+    await query_of(update).answer()
     await _reply(update, context, request, "return.reply.decided")
 
 
@@ -133,19 +140,18 @@ async def decide(update: Update, context: BotContext) -> None:
 
 async def begin_inspection(update: Update, context: BotContext) -> int:
     """Checks the return may be inspected; asks the finding (by the return's reason)."""
-    query = update.callback_query
-    assert query is not None
     async with context.session() as session:
         request = await goods.return_for_inspection(
             session,
             await context.actor(session),
-            BeginReturnInspection.unpack(query.data).return_id,
+            pressed(update, BeginReturnInspection).return_id,
         )
-    await query.answer()
-    context.user_data[INSPECT_KEY] = {"return_id": request.id}
+    await query_of(update).answer()
+    await INSPECTION.begin(update, context, return_id=request.id)
     results = goods.RESULTS[ReturnReason(request.reason)]
-    await context.reply(
+    await INSPECTION.ask(
         update,
+        context,
         "return_qc.ask_result",
         number=request.number,
         buttons=[[button(f"return.result.{r}", ChooseInspectionResult(result=r)) for r in results]],
@@ -153,47 +159,51 @@ async def begin_inspection(update: Update, context: BotContext) -> int:
     return RESULT
 
 
-async def choose_result(update: Update, context: BotContext) -> int:
+@INSPECTION.step_answered_later
+async def choose_result(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the finding; asks for the cause or the written explanation (undamaged: done)."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(INSPECT_KEY)
-    if not state:
-        await query.answer(context.text("error.stale_button"), show_alert=True)
-        return ConversationHandler.END
-    state["result"] = ChooseInspectionResult.unpack(query.data).result
+    state["result"] = pressed(update, ChooseInspectionResult).result
     if state["result"] == "undamaged":
-        return await _record_inspection(update, context)
-    await query.answer()
-    await edit_query_message(update, context.text(f"return_qc.ask_notes_{state['result']}"))
+        return await _record_inspection(update, context, state)
+    await query_of(update).answer()
+    await INSPECTION.answered(
+        update, context, context.text(f"return_qc.ask_notes_{state['result']}")
+    )
     return NOTES
 
 
-async def enter_notes(update: Update, context: BotContext) -> int:
+@INSPECTION.step
+async def enter_notes(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores the cause or explanation; a company fault asks the responsible department."""
-    state = context.user_data[INSPECT_KEY]
-    state["notes"] = update.effective_message.text  # type: ignore[union-attr]
+    state["notes"] = text_of(update)
     if state["result"] != "company_fault":
-        return await _record_inspection(update, context)
-    await context.reply(update, "return_qc.ask_department")
+        return await _record_inspection(update, context, state)
+    await INSPECTION.ask(update, context, "return_qc.ask_department")
     return DEPARTMENT
 
 
-async def enter_department(update: Update, context: BotContext) -> int:
+@INSPECTION.step
+async def enter_department(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the responsible department; asks the responsible person."""
-    context.user_data[INSPECT_KEY]["department"] = update.effective_message.text  # type: ignore[union-attr]
-    await context.reply(update, "return_qc.ask_person")
+    state["department"] = text_of(update)
+    await INSPECTION.ask(update, context, "return_qc.ask_person")
     return PERSON
 
 
-async def enter_person(update: Update, context: BotContext) -> int:
+@INSPECTION.step
+async def enter_person(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores the responsible person and records the inspection."""
-    context.user_data[INSPECT_KEY]["person"] = update.effective_message.text  # type: ignore[union-attr]
-    return await _record_inspection(update, context)
+    state["person"] = text_of(update)
+    return await _record_inspection(update, context, state)
 
 
-async def _record_inspection(update: Update, context: BotContext) -> int:
-    state = context.user_data[INSPECT_KEY]
+async def _record_inspection(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     async with context.unit_of_work() as uow:
         request = await goods.record_inspection(
             uow,
@@ -206,9 +216,9 @@ async def _record_inspection(update: Update, context: BotContext) -> int:
                 state.get("person"),
             ),
         )
-    context.user_data.pop(INSPECT_KEY, None)
-    if update.callback_query:
+    if update.callback_query is not None:
         await update.callback_query.answer()
+    await INSPECTION.end(update, context)
     await context.reply(
         update,
         "return_qc.recorded",
@@ -225,70 +235,81 @@ async def _record_inspection(update: Update, context: BotContext) -> int:
 async def begin_settlement(update: Update, context: BotContext) -> int:
     """Refund: finance is asked for the credit. Exchange: asks the replacement lot of each
     line in turn."""
-    query = update.callback_query
-    assert query is not None
-    pressed = ChooseSettlement.unpack(query.data)
-    if pressed.settlement == "refund":
+    choice = pressed(update, ChooseSettlement)
+    if choice.settlement == "refund":
         async with context.unit_of_work() as uow:
             request = await goods.choose_refund(
-                uow, await context.actor(uow.session), pressed.return_id
+                uow, await context.actor(uow.session), choice.return_id
             )
-        await query.answer()
+        await query_of(update).answer()
         await _reply(update, context, request, "return.reply.refund_chosen")
         return ConversationHandler.END
     async with context.session() as session:
         request = await goods.return_for_settlement(
-            session, await context.actor(session), pressed.return_id, "exchange"
+            session, await context.actor(session), choice.return_id, "exchange"
         )
-    await query.answer()
-    context.user_data[EXCHANGE_KEY] = {"return_id": request.id, "replacements": []}
-    return await _ask_replacement(update, context)
+    await query_of(update).answer()
+    state = await EXCHANGE.begin(update, context, return_id=request.id, replacements=[])
+    return await _ask_replacement(update, context, state, EXCHANGE.offer)
 
 
-async def _ask_replacement(update: Update, context: BotContext) -> int:
-    state = context.user_data[EXCHANGE_KEY]
+async def _ask_replacement(
+    update: Update,
+    context: BotContext,
+    state: MutableMapping[str, Any],
+    ask: Callable[..., Awaitable[Message]] = EXCHANGE.ask,
+) -> int:
+    """Asks the replacement lot of the next line; `ask` is EXCHANGE.offer for the first, whose
+    button (on the return's message) stays."""
     async with context.session() as session:
         request = await load_return(session, state["return_id"], lock=False)
         line = request.lines[len(state["replacements"])]
         lots = await goods.replacement_batches(
             session, line.product_id, timezone=context.services.settings.timezone, now=context.now()
         )
-    await context.reply(
+    if not lots:  # every lot held, expired or nonconforming: nothing may leave in its place
+        await EXCHANGE.end(update, context)
+        await context.reply(update, "return_exchange.no_lots", product=line.product.name)
+        return ConversationHandler.END
+    await ask(
         update,
+        context,
         "return_exchange.ask_lot",
-        buttons=[
-            [button("return_exchange.lot", ChooseReplacementBatch(batch_id=b.id), lot=b.lot_number)]
-            for b in lots
-        ],
+        buttons=option_rows(
+            "return_exchange.lot",
+            ((ChooseReplacementBatch(batch_id=b.id), {"lot": b.lot_number}) for b in lots),
+        ),
         product=line.product.name,
         quantity=line.quantity,
     )
     return REPLACEMENT_LOT
 
 
-async def choose_replacement(update: Update, context: BotContext) -> int:
-    """Stores the replacement lot; asks its quantity."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    state = context.user_data.get(EXCHANGE_KEY)
-    if not state:
-        return ConversationHandler.END
-    state["batch_id"] = ChooseReplacementBatch.unpack(query.data).batch_id
-    await context.reply(update, "return_exchange.ask_quantity")
+@EXCHANGE.step
+async def choose_replacement(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores the replacement lot, if it may leave; asks its quantity."""
+    batch_id = pressed(update, ChooseReplacementBatch).batch_id
+    await _check_replacement(context, state, batch_id, None)
+    state["batch_id"] = batch_id
+    await EXCHANGE.ask(update, context, "return_exchange.ask_quantity")
     return REPLACEMENT_QUANTITY
 
 
-async def enter_replacement_quantity(update: Update, context: BotContext) -> int:
+@EXCHANGE.step
+async def enter_replacement_quantity(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the line's replacement; asks the next line's, or records the exchange."""
-    state = context.user_data[EXCHANGE_KEY]
-    quantity = check_quantity(update.effective_message.text)  # type: ignore[union-attr]
+    quantity = check_quantity(text_of(update))
+    await _check_replacement(context, state, state["batch_id"], quantity)
     state["replacements"].append([state.pop("batch_id"), quantity])
     async with context.session() as session:
         request = await load_return(session, state["return_id"], lock=False)
         remaining = len(request.lines) - len(state["replacements"])
     if remaining:
-        return await _ask_replacement(update, context)
+        return await _ask_replacement(update, context, state)
     async with context.unit_of_work() as uow:
         request = await goods.record_exchange(
             uow,
@@ -297,59 +318,69 @@ async def enter_replacement_quantity(update: Update, context: BotContext) -> int
             [(b, q) for b, q in state["replacements"]],
             timezone=context.services.settings.timezone,
         )
-    context.user_data.pop(EXCHANGE_KEY, None)
-    member = context.member
-    assert member is not None
+    await EXCHANGE.end(update, context)
     await context.reply(
         update,
         "return.reply.exchanged",
-        buttons=buttons_for(request, member.roles) or None,
+        buttons=buttons_for(request, member_of(context).roles) or None,
         number=request.number,
         status=as_text(status_key(request)),
     )
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY, REFUSAL_KEY)
+async def _check_replacement(
+    context: BotContext, state: MutableMapping[str, Any], batch_id: int, quantity: int | None
+) -> None:
+    """Refuses at once, naming why, a lot or quantity that may not leave for this line (the
+    exchange checks them all again when it is recorded)."""
+    async with context.session() as session:
+        request = await load_return(session, state["return_id"], lock=False)
+        await goods.check_replacement(
+            session,
+            request,
+            len(state["replacements"]),
+            batch_id,
+            quantity,
+            timezone=context.services.settings.timezone,
+            now=context.now(),
+        )
 
 
-def inspection_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY))
+
+
+def inspection_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "return_inspection",
         entry_points=[
             CallbackQueryHandler(begin_inspection, pattern=BeginReturnInspection.pattern())
         ],
         states={
-            RESULT: [
-                CallbackQueryHandler(choose_result, pattern=ChooseInspectionResult.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            NOTES: [MessageHandler(TEXT, enter_notes)],
-            DEPARTMENT: [MessageHandler(TEXT, enter_department)],
-            PERSON: [MessageHandler(TEXT, enter_person)],
+            RESULT: states.pressing((choose_result, ChooseInspectionResult)),
+            NOTES: states.typing(enter_notes),
+            DEPARTMENT: states.typing(enter_department),
+            PERSON: states.typing(enter_person),
         },
         cancel=cancel,
     )
 
 
-def settlement_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def settlement_conversation() -> ConversationHandler[Any]:
     return dialogue(
         "return_settlement",
         entry_points=[
             CallbackQueryHandler(begin_settlement, pattern=ChooseSettlement.pattern()),
         ],
         states={
-            REPLACEMENT_LOT: [
-                CallbackQueryHandler(choose_replacement, pattern=ChooseReplacementBatch.pattern()),
-                MessageHandler(TEXT, use_buttons),
-            ],
-            REPLACEMENT_QUANTITY: [MessageHandler(TEXT, enter_replacement_quantity)],
+            REPLACEMENT_LOT: states.pressing((choose_replacement, ChooseReplacementBatch)),
+            REPLACEMENT_QUANTITY: states.typing(enter_replacement_quantity),
         },
         cancel=cancel,
     )
 
 
-def credit_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def credit_conversation() -> ConversationHandler[Any]:
     """Finance records a refund's credit amount; the customer is told."""
     texts = ("return_credit.ask", "return_credit.recorded")
     check, record = goods.return_for_credit, goods.record_credit
@@ -366,7 +397,7 @@ def _credit_figures(request: ReturnRequest) -> dict[str, str]:
     }
 
 
-def refusal_conversation() -> ConversationHandler:  # type: ignore[type-arg]
+def refusal_conversation() -> ConversationHandler[Any]:
     """The business head's refusal of an exchange, with its reason; the customer and
     after-sales are told."""
     texts = ("return_refusal.ask", "return_refusal.recorded")
@@ -374,7 +405,7 @@ def refusal_conversation() -> ConversationHandler:  # type: ignore[type-arg]
     return typed_step(REFUSAL_KEY, RefuseReturn, check, record, texts, REFUSAL, cancel)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(refusal_conversation())
     application.add_handler(credit_conversation())
     application.add_handler(inspection_conversation())

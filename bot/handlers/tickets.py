@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
@@ -22,6 +23,7 @@ from procedures.people import users
 
 from ..access import for_command
 from ..context import BotContext, fit_message
+from ..dialogue.updates import member_of, message_of
 from ..runtime.rendering import send_when_ready
 from .evidence import send_record_photos
 
@@ -46,7 +48,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         events = await events_of(session, SUBJECT, complaint.id)
         if not queries.is_staff(viewer):
             text = render_buyer_ticket(context, complaint, deadlines, photos, events)
-            await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
+            await message_of(update).reply_text(fit_message(text))
             await _send_photos(update, context, complaint.number, photos, BUYER_STAGES)
             return
         hold = await queries.hold_of(session, complaint.id)
@@ -66,7 +68,7 @@ async def show_ticket(update: Update, context: BotContext) -> None:
         context, complaint, deadlines, photos, events, names, hold=hold, tasks=tasks
     )
     buttons = casework_buttons(complaint, viewer.role_names)
-    await update.effective_message.reply_text(  # type: ignore[union-attr]
+    await message_of(update).reply_text(
         fit_message(text), reply_markup=context.keyboard(buttons) if buttons else None
     )
     await _send_photos(update, context, complaint.number, photos, BUYER_STAGES)
@@ -197,7 +199,7 @@ def render_ticket(
     names: dict[int, str],
     *,
     hold: BatchHold | None = None,
-    tasks: list[BuyerNoticeTask] = (),  # type: ignore[assignment]
+    tasks: Sequence[BuyerNoticeTask] = (),
 ) -> str:
     """The complaint and handling record (顧客質量投訴及處理記錄) as staff read it."""
     t = context.text
@@ -357,8 +359,7 @@ def render_steps(
 @for_command("mytickets")
 async def my_tickets(update: Update, context: BotContext) -> None:
     """Lists the complaints of the customer's organisation."""
-    member = context.member
-    assert member is not None
+    member = member_of(context)
     if member.organisation_id is None:
         await context.reply(update, "common.not_linked")
         return
@@ -378,10 +379,10 @@ async def my_tickets(update: Update, context: BotContext) -> None:
         )
         for c in own
     ]
-    await update.effective_message.reply_text(fit_message("\n".join(lines)))  # type: ignore[union-attr]
+    await message_of(update).reply_text(fit_message("\n".join(lines)))
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("ticket", show_ticket))
     application.add_handler(CommandHandler("mytickets", my_tickets))
     application.add_handler(CommandHandler("ledger", send_ledger))

@@ -4,6 +4,7 @@ vendor score (/score and the 1st-of-month prompt)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import MutableMapping
 from typing import Any
 
 from telegram import Update
@@ -43,7 +44,10 @@ from procedures.vendors.rules import RectificationStatus
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
-from ..conversations import cancel_dropping, dialogue
+from ..conversations import dialogue
+from ..dialogue import states
+from ..dialogue.steps import StaffDialogue, cancelling, option_rows
+from ..dialogue.updates import MissingInUpdate, member_of, message_of, pressed, query_of, text_of
 
 VENDOR, DESCRIPTION, DUE = range(3)
 FOLLOW_UP_NOTE = 10
@@ -54,7 +58,9 @@ FOLLOW_KEY = "rectification_follow_up"
 FORM_KEY = "rectification_form"
 SCORE_KEY = "vendor_score"
 DUE_CHOICES = (3, 7, 14)
-TEXT = filters.TEXT & ~filters.COMMAND
+RAISE, FOLLOW, FORM, SCORE = (
+    StaffDialogue(key) for key in (RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)
+)
 # the ladder's steps: each button carries the rectification's id
 RectificationAction = (
     ConfirmConforming
@@ -75,14 +81,15 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
     """Asks which vendor the rectification request is for."""
     async with context.session() as session:
         found = await queries.vendors(session)
-    context.user_data[RAISE_KEY] = {}
-    await context.reply(
+    await RAISE.begin(update, context)
+    await RAISE.ask(
         update,
+        context,
         "rectification.ask_vendor",
-        buttons=[
-            [button("common.organisation", RectifyVendor(vendor_id=v.id), code=v.code, name=v.name)]
-            for v in found
-        ],
+        buttons=option_rows(
+            "common.organisation",
+            ((RectifyVendor(vendor_id=v.id), {"code": v.code, "name": v.name}) for v in found),
+        ),
     )
     return VENDOR
 
@@ -90,37 +97,40 @@ async def start_rectify(update: Update, context: BotContext) -> int | None:
 @for_command("rectify")
 async def rectify_defect(update: Update, context: BotContext) -> int | None:
     """From a defect's notice: the defect's vendor is chosen; asks what is nonconforming."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         defect = await rectifications.defect_for_rectification(
-            session, await context.actor(session), RectifyDefect.unpack(query.data).defect_id
+            session, await context.actor(session), pressed(update, RectifyDefect).defect_id
         )
         vendor = await queries.vendor(session, defect.vendor_id)
     assert vendor is not None
     await query.answer()
-    context.user_data[RAISE_KEY] = {"vendor_id": vendor.id, "defect_id": defect.id}
+    await RAISE.begin(update, context, vendor_id=vendor.id, defect_id=defect.id)
     await context.reply(
         update, "rectification.ask_description_for_defect", number=defect.number, vendor=vendor.name
     )
     return DESCRIPTION
 
 
-async def choose_vendor(update: Update, context: BotContext) -> int:
-    """Stores the vendor; asks what is nonconforming."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    action = RectifyVendor.unpack(update.callback_query.data)  # type: ignore[union-attr]
-    context.user_data[RAISE_KEY] = {"vendor_id": action.vendor_id}
-    await edit_query_message(update, context.text("rectification.ask_description"))
+@RAISE.step
+async def choose_vendor(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores the vendor; asks what is nonconforming (in place of the vendors)."""
+    state["vendor_id"] = pressed(update, RectifyVendor).vendor_id
+    await RAISE.answered(update, context, context.text("rectification.ask_description"))
     return DESCRIPTION
 
 
-async def enter_description(update: Update, context: BotContext) -> int:
+@RAISE.step
+async def enter_description(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the description; asks for the deadline."""
-    typed = update.effective_message.text  # type: ignore[union-attr]
-    context.user_data[RAISE_KEY]["description"] = rectifications.check_description(typed)
-    await context.reply(
+    state["description"] = rectifications.check_description(text_of(update))
+    await RAISE.ask(
         update,
+        context,
         "rectification.ask_due",
         buttons=[
             [
@@ -132,11 +142,10 @@ async def enter_description(update: Update, context: BotContext) -> int:
     return DUE
 
 
-async def choose_due(update: Update, context: BotContext) -> int:
+@RAISE.step_answered_later
+async def choose_due(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Records the verbal request; the vendor's staff are told."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(RAISE_KEY) or {}
+    query = query_of(update)
     if "description" not in state:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return ConversationHandler.END
@@ -146,11 +155,11 @@ async def choose_due(update: Update, context: BotContext) -> int:
             await context.actor(uow.session),
             state["vendor_id"],
             state["description"],
-            context.now() + dt.timedelta(days=RectifyWithin.unpack(query.data).days),
+            context.now() + dt.timedelta(days=pressed(update, RectifyWithin).days),
             defect_id=state.get("defect_id"),
         )
     await query.answer()
-    context.user_data.pop(RAISE_KEY, None)
+    await RAISE.end(update, context, pressed=False)
     await edit_query_message(
         update,
         context.text(
@@ -201,7 +210,7 @@ async def list_rectifications(update: Update, context: BotContext) -> None:
     if not found:
         await context.reply(update, "rectification.none_open")
         return
-    is_manager = roles.EQUIPMENT_MANAGER in context.member.roles  # type: ignore[union-attr]
+    is_manager = roles.EQUIPMENT_MANAGER in member_of(context).roles
     for rectification in found:
         await context.reply(
             update,
@@ -224,9 +233,8 @@ async def _step(
     reply_key: str,
     **kwargs: Any,
 ) -> None:
-    query = update.callback_query
-    assert query is not None
-    rectification_id = action.unpack(query.data).rectification_id
+    query = query_of(update)
+    rectification_id = pressed(update, action).rectification_id
     async with context.unit_of_work() as uow:
         rectification = await procedure(
             uow, await context.actor(uow.session), rectification_id, **kwargs
@@ -329,33 +337,39 @@ async def return_form(update: Update, context: BotContext) -> None:
 
 async def begin_follow_up(update: Update, context: BotContext) -> int:
     """Asks for the follow-up note."""
-    await update.callback_query.answer()  # type: ignore[union-attr]
-    action = BeginFollowUp.unpack(update.callback_query.data)  # type: ignore[union-attr]
-    context.user_data[FOLLOW_KEY] = {"id": action.rectification_id, "photos": []}
+    await query_of(update).answer()
+    action = pressed(update, BeginFollowUp)
+    await FOLLOW.begin(update, context, id=action.rectification_id, photos=[])
     await context.reply(update, "rectification.ask_follow_up")
     return FOLLOW_UP_NOTE
 
 
-async def follow_up_photo(update: Update, context: BotContext) -> int:
+@FOLLOW.step
+async def follow_up_photo(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Keeps a photo as evidence of the follow-up (before the note)."""
-    message = update.effective_message
-    assert message is not None and message.photo
-    context.user_data[FOLLOW_KEY]["photos"].append(message.photo[-1].file_id)
+    photo = message_of(update).photo
+    if not photo:  # registered for photos only
+        raise MissingInUpdate("photo")
+    state["photos"].append(photo[-1].file_id)
     return FOLLOW_UP_NOTE
 
 
-async def enter_follow_up(update: Update, context: BotContext) -> int:
+@FOLLOW.step
+async def enter_follow_up(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Records the follow-up with its evidence."""
-    state = context.user_data[FOLLOW_KEY]
     async with context.unit_of_work() as uow:
         rectification = await rectifications.add_follow_up(
             uow,
             await context.actor(uow.session),
             state["id"],
-            update.effective_message.text,
+            text_of(update),
             state["photos"],
-        )  # type: ignore[union-attr]
-    context.user_data.pop(FOLLOW_KEY, None)
+        )
+    await FOLLOW.end(update, context)
     await context.reply(
         update,
         "rectification.follow_up_reply",
@@ -366,15 +380,14 @@ async def enter_follow_up(update: Update, context: BotContext) -> int:
 
 async def begin_form(update: Update, context: BotContext) -> int:
     """The engineer starts the evaluation form: asks for the findings."""
-    query = update.callback_query
-    assert query is not None
+    query = query_of(update)
     async with context.session() as session:
         engineer = await context.actor(session)
         rectification = await rectifications.rectification_for_form(
-            session, engineer, BeginEvaluationForm.unpack(query.data).rectification_id
+            session, engineer, pressed(update, BeginEvaluationForm).rectification_id
         )
     await query.answer()
-    context.user_data[FORM_KEY] = {"id": rectification.id}
+    await FORM.begin(update, context, id=rectification.id)
     await context.reply(
         update,
         "rectification.ask_findings",
@@ -384,23 +397,25 @@ async def begin_form(update: Update, context: BotContext) -> int:
     return FORM_FINDINGS
 
 
-async def enter_findings(update: Update, context: BotContext) -> int:
+@FORM.step
+async def enter_findings(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores the findings; asks for the score."""
-    typed = update.effective_message.text  # type: ignore[union-attr]
-    context.user_data[FORM_KEY]["findings"] = rectifications.check_findings(typed)
+    state["findings"] = rectifications.check_findings(text_of(update))
     await context.reply(update, "rectification.ask_score")
     return FORM_SCORE
 
 
-async def enter_score(update: Update, context: BotContext) -> int:
+@FORM.step
+async def enter_score(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Submits the form; the manager reviews it."""
-    score = rectifications.check_score(update.effective_message.text)  # type: ignore[union-attr]
-    state = context.user_data[FORM_KEY]
+    score = rectifications.check_score(text_of(update))
     async with context.unit_of_work() as uow:
         rectification = await rectifications.submit_evaluation(
             uow, await context.actor(uow.session), state["id"], state["findings"], score
         )
-    context.user_data.pop(FORM_KEY, None)
+    await FORM.end(update, context)
     await context.reply(
         update,
         "rectification.form_submitted_reply",
@@ -446,12 +461,11 @@ async def choose_vendor_to_score(update: Update, context: BotContext) -> None:
 
 async def begin_score(update: Update, context: BotContext) -> int | None:
     """Shows what was measured; asks the first judged criterion."""
-    query = update.callback_query
-    assert query is not None
-    if roles.EQUIPMENT_MANAGER not in context.member.roles:  # type: ignore[union-attr]
+    query = query_of(update)
+    if roles.EQUIPMENT_MANAGER not in member_of(context).roles:
         await query.answer(context.text("error.not_allowed"), show_alert=True)
         return ConversationHandler.END
-    action = BeginScore.unpack(query.data)
+    action = pressed(update, BeginScore)
     vendor_id, period = action.vendor_id, action.month
     async with context.session() as session:
         vendor = await queries.vendor(session, vendor_id)
@@ -462,12 +476,9 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
             session, vendor_id, period, context.services.settings.timezone
         )
     await query.answer()
-    context.user_data[SCORE_KEY] = {
-        "vendor_id": vendor_id,
-        "period": period,
-        "judged": {},
-        "vendor": vendor.name,
-    }
+    state = await SCORE.begin(
+        update, context, vendor_id=vendor_id, period=period, judged={}, vendor=vendor.name
+    )
     await context.reply(
         update,
         "score.measured",
@@ -478,15 +489,19 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
         if measured["highest_rung"]
         else "-",
     )
-    return await _ask_criterion(update, context)
+    return await _ask_criterion(update, context, state)
 
 
-async def _ask_criterion(update: Update, context: BotContext) -> int:
-    state = context.user_data[SCORE_KEY]
+async def _ask_criterion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """The next criterion's question, beside the answered ones (each answer takes its own
+    question's buttons away)."""
     pending = [c for c in vendor_scores.SCORE_CRITERIA if c not in state["judged"]]
     criterion = pending[0]
-    await context.reply(
+    await SCORE.offer(
         update,
+        context,
         "score.ask_criterion",
         criterion=as_text(f"score.criterion.{criterion}"),
         position=len(state["judged"]) + 1,
@@ -501,26 +516,28 @@ async def _ask_criterion(update: Update, context: BotContext) -> int:
     return CRITERION
 
 
-async def answer_criterion(update: Update, context: BotContext) -> int:
+@SCORE.step_answered_later
+async def answer_criterion(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
     """Stores one judged criterion; after the last, stores the sheet and sends it."""
-    query = update.callback_query
-    assert query is not None
-    state = context.user_data.get(SCORE_KEY)
-    action = JudgeCriterion.unpack(query.data)
+    query = query_of(update)
+    action = pressed(update, JudgeCriterion)
     criterion, value = action.criterion, action.value
-    if not state or criterion in state["judged"]:  # a stale or double-tapped button
+    if criterion in state["judged"]:  # a stale or double-tapped button
         await query.answer(context.text("error.stale_button"), show_alert=True)
-        return CRITERION if state else ConversationHandler.END
+        return CRITERION
     await query.answer()
     state["judged"][criterion] = value
-    await edit_query_message(
+    await SCORE.answered(
         update,
+        context,
         context.text(
             "score.answered", criterion=as_text(f"score.criterion.{criterion}"), value=value
         ),
     )
     if len(state["judged"]) < len(vendor_scores.SCORE_CRITERIA):
-        return await _ask_criterion(update, context)
+        return await _ask_criterion(update, context, state)
     async with context.unit_of_work() as uow:
         score = await vendor_scores.record_vendor_score(
             uow,
@@ -530,7 +547,7 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
             state["judged"],
             context.services.settings.timezone,
         )
-    context.user_data.pop(SCORE_KEY, None)
+    await SCORE.end(update, context, pressed=False)
     await context.reply(
         update,
         "score.recorded_reply",
@@ -541,10 +558,10 @@ async def answer_criterion(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(RAISE_KEY, FOLLOW_KEY, FORM_KEY, SCORE_KEY)
+cancel = cancelling(RAISE, FOLLOW, FORM, SCORE)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         dialogue(
             "rectification_raise",
@@ -553,9 +570,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
                 CallbackQueryHandler(rectify_defect, pattern=RectifyDefect.pattern()),
             ],
             states={
-                VENDOR: [CallbackQueryHandler(choose_vendor, pattern=RectifyVendor.pattern())],
-                DESCRIPTION: [MessageHandler(TEXT, enter_description)],
-                DUE: [CallbackQueryHandler(choose_due, pattern=RectifyWithin.pattern())],
+                VENDOR: states.pressing((choose_vendor, RectifyVendor)),
+                DESCRIPTION: states.typing(enter_description),
+                DUE: states.pressing((choose_due, RectifyWithin)),
             },
             cancel=cancel,
         )
@@ -570,10 +587,10 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
             states={
                 FOLLOW_UP_NOTE: [
                     MessageHandler(filters.PHOTO, follow_up_photo),
-                    MessageHandler(TEXT, enter_follow_up),
+                    *states.typing(enter_follow_up),
                 ],
-                FORM_FINDINGS: [MessageHandler(TEXT, enter_findings)],
-                FORM_SCORE: [MessageHandler(TEXT, enter_score)],
+                FORM_FINDINGS: states.typing(enter_findings),
+                FORM_SCORE: states.typing(enter_score),
             },
             cancel=cancel,
         )
@@ -582,11 +599,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         dialogue(
             "vendor_score",
             entry_points=[CallbackQueryHandler(begin_score, pattern=BeginScore.pattern())],
-            states={
-                CRITERION: [
-                    CallbackQueryHandler(answer_criterion, pattern=JudgeCriterion.pattern())
-                ]
-            },
+            states={CRITERION: states.pressing((answer_criterion, JudgeCriterion))},
             cancel=cancel,
         )
     )

@@ -139,9 +139,11 @@ async def test_many_organisations_come_a_page_at_a_time_and_a_typed_code_answers
 
     await admin.send("h999")  # a code nobody has: the step stays
     assert await admin.expect_text() == "No organisation of that kind has the code h999."
+    assert labels(page)[-1] == "◀ Previous"  # and so do its buttons
     await admin.send("h019")
     text = await admin.expect_text()
     assert text.startswith("Invitation for customer (Hospital 19 (H019)):")
+    await bot.emulator.wait_until(lambda: labels(page) == [])  # the list typed past is done
     assert LINK.search(text)
     (made,) = await invitations(bot)
     async with bot.services.session_factory() as session:

@@ -576,3 +576,155 @@ async def test_the_half_year_assessment_is_organised_signed_and_reported_to_the_
     assert notice["text"].endswith("Pump room still not cleaned after two notices.")
     await client.send("/escalate V002 x")
     assert (await client.expect_text()).startswith("This command is for equipment manager only.")
+
+
+STALE_BUTTON = "This button is no longer valid. Nothing was changed."
+
+
+async def test_each_patrol_step_that_moves_on_takes_the_previous_keyboard_away(
+    bot: BotHarness,
+) -> None:
+    technician = await register(bot, "technician", "Tang Technician")
+    vendor = await registered_vendor(bot, "Sun Vendor", "V001")
+
+    await technician.send("/patrol")
+    (choose,) = await technician.expect()
+    await press(technician, choose, "EL-01 1號客梯")
+    _, door = await technician.expect(2)
+    assert buttons_of(choose) == []  # the asset is chosen: the assets are gone
+    await press(technician, door, "OK")
+    await last(technician, "2/4")
+    assert door["text"].endswith("OK") and buttons_of(door) == []
+    await technician.send("12")  # out of range: abnormal
+    _, alarm = await technician.expect(2)
+    await press(technician, alarm, "OK")
+    await last(technician, "4/4 機房溫度")
+    assert buttons_of(alarm) == []
+    await technician.send("31.5")
+    ask_note = await last(technician, "Any note")
+    assert [label for label, _ in buttons_of(ask_note)] == ["Skip"]
+    await technician.send("Car stops high at the 3rd floor.")
+    ask_photos = await last(technician, "Something is abnormal: send at least one photo")
+    assert buttons_of(ask_note) == []  # the note is typed: its Skip is gone
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done"]  # a photo is required
+
+    await bot.emulator.send_photo(bot.token, technician.user_id, b"level-1")
+    first_ack = await last(technician, "Photo received (1 photo so far)")
+    await bot.emulator.send_photo(bot.token, technician.user_id, b"level-2")
+    ack = await last(technician, "Photo received (2 photos so far)")
+    await bot.emulator.wait_until(lambda: buttons_of(first_ack) == [])  # one Done at a time
+    assert [label for label, _ in buttons_of(ack)] == ["Done"]
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done"]  # still the step
+    await press(technician, ack, "Done")
+    ask_severity = await last(technician, "How urgent is the repair?")
+    assert buttons_of(ask_photos) == [] and buttons_of(ack) == []  # both Done buttons are gone
+    urgent = data_of(ask_severity, "Urgent (4 h)")
+    await press(technician, ask_severity, "Normal (48 h)")
+    await last(technician, "Patrol of EL-01 recorded.")
+    assert buttons_of(ask_severity) == []  # the urgency is chosen: the urgencies are gone
+    await technician.press(ask_severity, urgent, forge=True)  # a copy pressed anyway
+    assert (await technician.wait_for_callback_answer())["text"] == STALE_BUTTON
+    async with bot.services.session_factory() as session:
+        assert (await session.scalar(select(Defect))).severity == "normal"
+
+    (reported,) = await vendor.expect()
+    assert [label for label, _ in buttons_of(reported)] == ["Acknowledge", "Repaired"]
+    await press(vendor, reported, "Acknowledge")
+    await vendor.wait_for_callback_answer()
+    await bot.emulator.wait_until(
+        lambda: [label for label, _ in buttons_of(reported)] == ["Repaired"]
+    )  # acknowledged once: the Repaired button stays
+    await press(vendor, reported, "Repaired")
+    await last(vendor, "DF-2026-00001: what was repaired?")
+    await vendor.send("Re-levelled the car.")
+    ask_fix_photos = await last(vendor, "Send photos of the repair")
+    assert [label for label, _ in buttons_of(ask_fix_photos)] == ["Done", "Skip"]
+    await press(vendor, ask_fix_photos, "Skip")
+    await last(vendor, "Defect DF-2026-00001 marked repaired")
+    assert buttons_of(ask_fix_photos) == []
+
+
+async def test_a_normal_patrol_skips_its_photos_and_a_cancel_takes_the_buttons_away(
+    bot: BotHarness,
+) -> None:
+    technician = await register(bot, "technician", "Tang Technician")
+
+    await technician.send("/patrol")
+    (choose,) = await technician.expect()
+    await technician.send("EL-01")  # typed instead of pressed
+    _, door = await technician.expect(2)
+    assert buttons_of(choose) == []
+    await press(technician, door, "OK")
+    await last(technician, "2/4")
+    await technician.send("5")
+    alarm = await last(technician, "3/4")
+    await press(technician, alarm, "OK")
+    await last(technician, "4/4 機房溫度")
+    await technician.send("25")
+    ask_note = await last(technician, "Any note")
+    await press(technician, ask_note, "Skip")
+    ask_photos = await last(technician, "Send photos if you like")
+    assert buttons_of(ask_note) == []
+    assert [label for label, _ in buttons_of(ask_photos)] == ["Done", "Skip"]
+    await press(technician, ask_photos, "Skip")
+    await last(technician, "Patrol of EL-01 recorded: all normal.")
+    assert buttons_of(ask_photos) == []
+
+    await technician.send("/patrol")
+    (choose_again,) = await technician.expect()
+    assert buttons_of(choose_again) != []
+    await technician.send("/cancel")
+    await last(technician, "Cancelled.")
+    assert buttons_of(choose_again) == []
+
+
+async def test_the_monthly_score_takes_each_answered_criterions_buttons_away(
+    bot: BotHarness,
+) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    await manager.send("/score 2026-09")
+    (menu,) = await manager.expect()
+    await press(manager, menu, "Score 迅達電梯維保有限公司 (V001)")
+    await last(manager, "1/5 Maintenance quality")
+    asked = []
+    for position, value in enumerate(("4", "5", "3", "4", "5"), start=1):
+        question = await last(manager, f"{position}/5")
+        assert [label for label, _ in buttons_of(question)] == ["1", "2", "3", "4", "5"]
+        data = data_of(question, value)
+        await press(manager, question, value)
+        asked.append((question, data))
+        if position < 5:
+            await last(manager, f"{position + 1}/5")
+            assert buttons_of(question) == [] and question["text"].endswith(f": {value}")
+    await last(manager, "Score of 迅達電梯維保有限公司 for 2026-09 recorded")
+    assert all(buttons_of(question) == [] for question, _ in asked)
+    assert buttons_of(menu) != []  # the menu stays, for the other vendors
+    first, data = asked[0]
+    await manager.press(first, data, forge=True)  # an answered criterion pressed again
+    assert (await manager.wait_for_callback_answer())["text"] == STALE_BUTTON
+
+
+async def test_a_rectification_request_takes_its_vendor_and_deadline_buttons_away(
+    bot: BotHarness,
+) -> None:
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    assert buttons_of(ask_vendor) == []
+    await manager.send("Pump room left dirty after each service.")
+    ask_due = await last(manager, "By when?")
+    await press(manager, ask_due, "7 days")
+    await last(manager, "Verbal rectification request #")
+    assert buttons_of(ask_due) == []
+
+    await manager.send("/rectifications")
+    line = await last(manager, "#")
+    await press(manager, line, "Follow-up")
+    await last(manager, "Send photos of the follow-up check")
+    await bot.emulator.send_photo(bot.token, manager.user_id, b"pump-room")
+    await manager.send("Cleaner than last week.")
+    await last(manager, "Follow-up on #")
+    async with bot.services.session_factory() as session:
+        assert (await session.scalar(select(Rectification))).status == "open"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from procedures.complaints import handling
 from procedures.kernel.timeline import record_change
-from storage.models import Deadline, OutboxMessage, ReturnRequest, User
+from storage.models import Batch, Deadline, OutboxMessage, Product, ReturnRequest, User
 from tests.unit.helpers import act, file, make_user, verify
 
 from .conftest import BotHarness, Chat, buttons_of, register
@@ -171,6 +171,66 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     assert "Wu Warehouse: return slip sent" in record
     await customer.send("/return RT-2026-00001")
     assert "closed" in await text_with(bot, customer, "RT-2026-00001 — closed")
+
+
+async def said(bot: BotHarness, chat: Chat, part: str) -> str:
+    """The newest message or button answer (an alert) to the chat containing `part`."""
+    answers = bot.emulator.bot(bot.token).callback_answers
+
+    def found() -> str | None:
+        for message in reversed(chat.all_bot_messages()):
+            if part in (message.get("text") or ""):
+                return message["text"]
+        texts = [answer.get("text") or "" for answer in answers.values()]
+        return next((text for text in reversed(texts) if part in text), None)
+
+    return await bot.emulator.wait_until(found)
+
+
+async def test_an_exchange_never_sends_out_a_lot_a_complaint_holds(bot: BotHarness) -> None:
+    """P1 4.5/4.7 against P2 4.2.7: a complaint filed while the warehouse is choosing the
+    replacement holds the product; the lot pressed is refused naming the complaint, and the
+    exchange, asked again, offers no lot."""
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    async with bot.services.unit_of_work() as uow:
+        product_id = await uow.session.scalar(select(Product.id).where(Product.code == "P-2002"))
+        uow.session.add(
+            Batch(product_id=product_id, lot_number="GL2026C03", expiry_date=dt.date(2028, 3, 31))
+        )
+        await uow.commit()
+
+    await request_exchange(bot, customer, 2)
+    await click(bot, after_sales, "Sign")
+    await click(bot, business, "Approve and sign")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+    await click(bot, qc, "goods undamaged")
+    await click(bot, warehouse, "Book in")
+    await text_with(bot, warehouse, "RT-2026-00001 booked in.")
+    await click(bot, warehouse, "Exchange")
+    offer = await with_button(bot, warehouse, "GL2026C03")
+    assert [label for label, _ in buttons_of(offer)] == ["GL2026B12", "GL2026C03"]
+
+    complaint = await file(bot.services, "C003", lot="GL2026B12", product="P-2002", quantity=1)
+    await press(warehouse, offer, "GL2026C03")
+    refusal = await said(bot, warehouse, "may not leave")
+    assert refusal == (
+        f"Lot GL2026C03 is held by complaint {complaint.number} and may not leave the warehouse."
+    )
+    request = await stored(bot, "RT-2026-00001")
+    assert request.status == "booked_in" and request.lines[0].replacement_batch_id is None
+
+    await warehouse.send("/cancel")
+    await click(bot, warehouse, "Exchange")
+    assert await text_with(bot, warehouse, "No lot of") == (
+        "No lot of 血糖試紙 GL-50 may leave the warehouse now (held, expired and nonconforming "
+        "lots cannot replace goods): the exchange cannot be made yet."
+    )
 
 
 async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_company_leader(
@@ -472,3 +532,79 @@ async def test_each_return_step_that_moves_on_takes_the_previous_keyboard_away(
     assert buttons_of(summary) == []
     request = await stored(bot, "RT-2026-00001")
     assert request.total_quantity == 3
+
+
+async def test_qcs_inspection_and_the_exchange_take_their_used_keyboards_away(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    await request_exchange(bot, customer, 2)
+    await click(bot, after_sales, "Sign")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+
+    ask_result = await with_button(bot, qc, "goods undamaged")
+    undamaged = data_of(ask_result, "goods undamaged")
+    assert len(buttons_of(ask_result)) > 1
+    await press(qc, ask_result, "goods undamaged")
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
+    assert buttons_of(ask_result) == []  # the finding is recorded: the findings are gone
+    await qc.press(ask_result, undamaged, forge=True)  # a copy pressed anyway
+    assert (await qc.wait_for_callback_answer())["text"] == STALE_BUTTON
+
+    await click(bot, warehouse, "Book in")
+    await text_with(bot, warehouse, "RT-2026-00001 booked in.")
+    booked = await with_button(bot, warehouse, "Exchange")
+    await press(warehouse, booked, "Exchange")
+    ask_lot = await with_button(bot, warehouse, "GL2026B12")
+    await press(warehouse, ask_lot, "GL2026B12")
+    await text_with(bot, warehouse, "How many of that lot?")
+    assert buttons_of(ask_lot) == []  # the lot is chosen: the lots are gone
+    await warehouse.send("2")
+    await text_with(bot, warehouse, "The exchange of RT-2026-00001 is recorded")
+    assert (await stored(bot, "RT-2026-00001")).lines[0].replacement_quantity == 2
+
+
+async def test_a_company_fault_finding_asks_its_cause_in_place_of_the_findings(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+
+    await after_sales.send("/return_for")
+    await click(bot, after_sales, "C001 仁和醫療器械有限公司")
+    await click(bot, after_sales, "quality")
+    await click(bot, after_sales, "P-2001 電子血壓計 BP-200")
+    await click(bot, after_sales, "BP2026A07")
+    await text_with(bot, after_sales, "How many?")
+    await after_sales.send("1")
+    await click(bot, after_sales, "Done")
+    await click(bot, after_sales, "Submit")
+    await click(bot, head, "Sign")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)
+
+    ask_result = await with_button(bot, qc, "company fault")
+    fault = data_of(ask_result, "company fault")
+    await press(qc, ask_result, "company fault")
+    await text_with(bot, qc, "What is the cause?")
+    assert buttons_of(ask_result) == []
+    await qc.press(ask_result, fault, forge=True)  # a second tap while the cause is asked
+    assert (await qc.wait_for_callback_answer())["text"] == STALE_BUTTON
+    await qc.send("Seal missing.")
+    await text_with(bot, qc, "Which department is responsible?")
+    await qc.send("/cancel")
+    await text_with(bot, qc, "Nothing was saved")
+    assert (await stored(bot, "RT-2026-00001")).inspection_result is None

@@ -124,3 +124,82 @@ async def test_a_new_acknowledgement_takes_the_buttons_of_the_one_before() -> No
     assert bot.edits == [(42, 5, None)] and state[keyboards.KEYBOARDS] == [4, 6]
     await keyboards.replace(text_update(None), context, state, None, 7)  # type: ignore[arg-type]
     assert bot.edits == [(42, 5, None)] and state[keyboards.KEYBOARDS] == [4, 6, 7]
+
+
+async def test_an_answer_edited_in_place_is_not_taken_off_again() -> None:
+    bot = Bot()
+    state: dict[str, Any] = {keyboards.KEYBOARDS: [5, 6]}
+    update = press_update(6, "x", KEYBOARD)
+    await keyboards.retire(update, SimpleNamespace(bot=bot), state, pressed=False)  # type: ignore[arg-type]
+    assert bot.edits == [(42, 5, None)]  # the pressed message's keyboard went with its edit
+
+
+async def test_a_one_tap_button_goes_and_the_others_stay() -> None:
+    bot = Bot()
+    markup = InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Acknowledge", callback_data="a:1")]],
+    )
+    both = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("Acknowledge", callback_data="a:1"),
+                InlineKeyboardButton("Repaired", callback_data="r:1"),
+            ]
+        ]
+    )
+    await keyboards.drop_pressed_button(press_update(9, "a:1", both), SimpleNamespace(bot=bot))  # type: ignore[arg-type]
+    ((chat, message, kept),) = bot.edits
+    assert (chat, message) == (42, 9)
+    assert [[b.callback_data for b in row] for row in kept.inline_keyboard] == [["r:1"]]
+
+    bot = Bot()
+    await keyboards.drop_pressed_button(press_update(9, "a:1", markup), SimpleNamespace(bot=bot))  # type: ignore[arg-type]
+    assert bot.edits == [(42, 9, None)]  # the last button: the whole keyboard goes
+
+
+class Query:
+    def __init__(self) -> None:
+        self.answers: list[tuple[str | None, bool]] = []
+
+    async def answer(self, text: str | None = None, show_alert: bool = False) -> None:
+        self.answers.append((text, show_alert))
+
+
+class Context:
+    def __init__(self, user_data: dict[str, Any]) -> None:
+        self.user_data = user_data
+        self.replies: list[str] = []
+
+    def text(self, key: str, **_: Any) -> str:
+        return key
+
+    async def reply(self, update: Any, key: str, **_: Any) -> None:
+        self.replies.append(key)
+
+
+async def test_a_staff_step_whose_dialogue_is_gone_ends_saying_so() -> None:
+    from telegram.ext import ConversationHandler
+
+    from bot.dialogue.steps import StaffDialogue
+
+    steps = StaffDialogue("repair")
+    seen: list[Any] = []
+
+    @steps.step
+    async def enter_note(update: Any, context: Any, state: Any) -> int:
+        seen.append(state)
+        return 3
+
+    pressed_update, typed_update = (
+        SimpleNamespace(callback_query=Query()),
+        SimpleNamespace(callback_query=None),
+    )
+    context = Context({"repair": {"defect_id": 4}})
+    assert await enter_note(pressed_update, context) == 3  # type: ignore[arg-type]
+    assert seen == [{"defect_id": 4}] and pressed_update.callback_query.answers == [(None, False)]
+
+    gone = Context({})
+    assert await enter_note(pressed_update, gone) == ConversationHandler.END  # type: ignore[arg-type]
+    assert pressed_update.callback_query.answers[-1] == ("error.stale_button", True)
+    assert await enter_note(typed_update, gone) == ConversationHandler.END  # type: ignore[arg-type]
+    assert gone.replies == ["error.dialogue_ended"] and len(seen) == 1
