@@ -142,30 +142,35 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
         )
 
 
+class MissingInUpdate(LookupError):
+    """A handler read what its update does not carry: it was registered for other updates."""
+
+
 def message_of(update: Update) -> Message:
-    """The message of an update that has one: a typed message, or the one under a button."""
+    """The message the update brings (sent, or the one a pressed button sits under)."""
     message = update.effective_message
-    assert message is not None, "an update without a message"
+    if message is None:
+        raise MissingInUpdate("message")
     return message
 
 
 def text_of(update: Update) -> str:
-    """What the user typed: the message's text, empty when it has none (a photo, say)."""
+    """The text of the message the update brings ("" for a message without text)."""
     return message_of(update).text or ""
 
 
 def query_of(update: Update) -> CallbackQuery:
-    """The button press of a callback-query update."""
-    query = update.callback_query
-    assert query is not None, "not a button press"
-    return query
+    """The button press the update is."""
+    if update.callback_query is None:
+        raise MissingInUpdate("callback query")
+    return update.callback_query
 
 
 def chat_id_of(update: Update) -> int:
-    """The chat the update came from, where replies go."""
-    chat = update.effective_chat
-    assert chat is not None, "an update without a chat"
-    return chat.id
+    """The chat the update comes from, where replies go."""
+    if update.effective_chat is None:
+        raise MissingInUpdate("chat")
+    return update.effective_chat.id
 
 
 @contextlib.asynccontextmanager

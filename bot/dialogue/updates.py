@@ -7,50 +7,39 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from telegram import CallbackQuery, Message, Update
+from telegram import Update
 from telegram import User as TelegramUser
 
 from procedures.kernel.actions import CallbackAction
 
-from ..context import BotContext, Member
+from ..context import (
+    BotContext,
+    Member,
+    MissingInUpdate,
+    chat_id_of,
+    message_of,
+    query_of,
+    text_of,
+)
+
+# the accessors every handler uses, here with the dialogue's own
+__all__ = [
+    "MissingInUpdate",
+    "chat_id_of",
+    "member_of",
+    "message_of",
+    "pressed",
+    "query_of",
+    "text_of",
+    "user_of",
+]
 
 Action = TypeVar("Action", bound=CallbackAction)
-
-
-class MissingInUpdate(LookupError):
-    """A handler read what its update does not carry: it was registered for other updates."""
-
-
-def query_of(update: Update) -> CallbackQuery:
-    """The button press the update is."""
-    if update.callback_query is None:
-        raise MissingInUpdate("callback query")
-    return update.callback_query
 
 
 def pressed(update: Update, action: type[Action]) -> Action:
     """The action of the button pressed, unpacked (InvalidAction when the data is another's)."""
     return action.unpack(query_of(update).data)
-
-
-def message_of(update: Update) -> Message:
-    """The message the update brings (sent, or the one a pressed button sits under)."""
-    message = update.effective_message
-    if message is None:
-        raise MissingInUpdate("message")
-    return message
-
-
-def text_of(update: Update) -> str:
-    """The text of the message the update brings ("" for a message without text)."""
-    return message_of(update).text or ""
-
-
-def chat_id_of(update: Update) -> int:
-    """The chat the update comes from."""
-    if update.effective_chat is None:
-        raise MissingInUpdate("chat")
-    return update.effective_chat.id
 
 
 def user_of(update: Update) -> TelegramUser:
