@@ -13,6 +13,7 @@ from procedures.people import users
 from procedures.returns import queries
 from procedures.returns.common import SUBJECT, ratio_params, status_key, totals
 from procedures.returns.queries import ReturnRequest
+from procedures.returns.rules import SIGNATURE_ORDER, ReturnReason, Slot
 
 from ..access import for_command
 from ..context import BotContext, fit_message
@@ -121,7 +122,10 @@ def render_return(
         )
     signed = {s.slot: s for s in request.signatures}
     lines.append(t("return_view.signatures"))
-    for slot in ("after_sales", "business", "quality"):
+    # an unsalable exchange's review by after-sales staff (4.2.3), then the three the warehouse
+    # books in against (4.2.7)
+    review = (Slot.REVIEW,) if request.reason == ReturnReason.UNSALABLE else ()
+    for slot in (*review, *SIGNATURE_ORDER):
         signature = signed.get(slot)
         lines.append(
             t(

@@ -29,6 +29,7 @@ from procedures.returns.actions import (
     CloseCorrectiveAction,
     ConfirmDelivery,
     ConfirmPickUp,
+    CountersignReturn,
     DecideSpecialCase,
     ForwardToLeader,
     GoodsArrived,
@@ -72,6 +73,7 @@ def _with_zone(step: Callable[..., Awaitable[ReturnRequest]]) -> Callable[..., A
 # the one-tap steps: each button carries the return's id
 ReturnStep = (
     SignReturn
+    | CountersignReturn
     | ApproveReturn
     | ForwardToLeader
     | GoodsArrived
@@ -85,6 +87,7 @@ ReturnStep = (
 # action -> (the use case, given the context; the reply's text id)
 STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
     SignReturn: (lambda _: review.sign_return, "return.reply.signed"),
+    CountersignReturn: (lambda _: review.countersign_return, "return.reply.countersigned"),
     ApproveReturn: (_with_zone(review.approve_return), "return.reply.approved"),
     ForwardToLeader: (lambda _: review.forward_to_leader, "return.reply.sent_to_leader"),
     GoodsArrived: (lambda _: goods.issue_transport_order, "return.reply.order_issued"),

@@ -47,6 +47,12 @@ class SignReturn(CallbackAction, prefix="rt:sign"):
     return_id: int
 
 
+class CountersignReturn(CallbackAction, prefix="rt:counter"):
+    """The after-sales head countersigns an unsalable exchange for the warehouse (4.2.7)."""
+
+    return_id: int
+
+
 class ApproveReturn(CallbackAction, prefix="rt:approve"):
     """The business head approves and signs (or countersigns the leader's special case)."""
 

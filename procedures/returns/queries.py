@@ -25,6 +25,7 @@ from procedures.returns.actions import (
     CloseCorrectiveAction,
     ConfirmDelivery,
     ConfirmPickUp,
+    CountersignReturn,
     ForwardToLeader,
     GoodsArrived,
     RefuseReturn,
@@ -34,6 +35,7 @@ from procedures.returns.common import SUBJECT, signed_slots
 from procedures.returns.goods import settlement_buttons
 from procedures.returns.ratio import check_ratio
 from procedures.returns.rules import (
+    BEFORE_BOOKING_IN,
     STAFF_VIEWERS,
     STATISTICS_READERS,
     WAITING,
@@ -104,6 +106,12 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
         status == S.APPROVED,
         "return.button.arrived",
         GoodsArrived(return_id=rid),
+    )
+    offer(
+        roles.AFTER_SALES_HEAD,
+        status in (S.AWAITING_BUSINESS, *BEFORE_BOOKING_IN) and Slot.AFTER_SALES not in signed,
+        "return.button.countersign",
+        CountersignReturn(return_id=rid),
     )
     offer(
         roles.DRIVER,

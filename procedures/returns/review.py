@@ -16,7 +16,13 @@ from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
-from procedures.returns.actions import ApproveReturn, DecideSpecialCase, GoodsArrived, RefuseReturn
+from procedures.returns.actions import (
+    ApproveReturn,
+    CountersignReturn,
+    DecideSpecialCase,
+    GoodsArrived,
+    RefuseReturn,
+)
 from procedures.returns.common import (
     add_signature,
     load_return,
@@ -26,30 +32,27 @@ from procedures.returns.common import (
     tell_customer,
 )
 from procedures.returns.ratio import check_ratio
-from procedures.returns.rules import LIFECYCLE, ReturnReason, ReturnStatus, Slot
+from procedures.returns.rules import BEFORE_BOOKING_IN, LIFECYCLE, ReturnReason, ReturnStatus, Slot
 from storage.models import ReturnRequest, User
 
-# Once approved, the business head's signature may still be missing (the leader's special
-# case): it can be given until the goods are booked in.
-BEFORE_BOOKING_IN = (
-    ReturnStatus.APPROVED,
-    ReturnStatus.ORDER_ISSUED,
-    ReturnStatus.PICKED_UP,
-    ReturnStatus.DELIVERED,
-    ReturnStatus.INSPECTED,
-)
 LEADER_DECISIONS: tuple[Literal["approve", "refuse"], ...] = ("approve", "refuse")
 
 
 async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
-    """After-sales signs (an unsalable exchange inside the ratio: after-sales staff, 4.2.3; a
-    quality return: the after-sales head, 4.2.4); the business head is asked next."""
+    """After-sales signs: an unsalable exchange inside the ratio is reviewed by after-sales staff
+    (4.2.3), and the head's signature the warehouse needs comes with it when the head reviews; a
+    quality return is signed by the after-sales head (4.2.4). The business head is asked next."""
     session, now = uow.session, uow.clock.now()
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.AWAITING_AFTER_SALES)
-    add_signature(session, request, Slot.AFTER_SALES, actor, now)
-    LIFECYCLE.move(request, ReturnStatus.AWAITING_BUSINESS)
     unsalable = request.reason == ReturnReason.UNSALABLE
+    if unsalable:
+        add_signature(session, request, Slot.REVIEW, actor, now)
+        if roles.AFTER_SALES_HEAD in actor.role_names:
+            add_signature(session, request, Slot.AFTER_SALES, actor, now)
+    else:
+        add_signature(session, request, Slot.AFTER_SALES, actor, now)
+    LIFECYCLE.move(request, ReturnStatus.AWAITING_BUSINESS)
     decisions = [button("return.button.approve", ApproveReturn(return_id=request.id))]
     if unsalable:  # 4.2.3: the business head approves, or does not
         decisions.append(button("return.button.refuse", RefuseReturn(return_id=request.id)))
@@ -81,6 +84,18 @@ async def approve_return(
     LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS)
     add_signature(session, request, Slot.BUSINESS, actor, now)
     await _approved(session, request, now, timezone, actor)
+    await uow.commit()
+    return request
+
+
+async def countersign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """The after-sales head countersigns an unsalable exchange (or the leader's special case)
+    for the warehouse, which books goods in only against the head's signature (4.2.7); any
+    time from after-sales' review to booking in."""
+    session, now = uow.session, uow.clock.now()
+    request = await load_return(session, return_id)
+    LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS, *BEFORE_BOOKING_IN)
+    add_signature(session, request, Slot.AFTER_SALES, actor, now)
     await uow.commit()
     return request
 
@@ -139,6 +154,18 @@ async def _approved(
         buttons=[[button("return.button.arrived", GoodsArrived(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:await-goods",
     )
+    if Slot.AFTER_SALES not in signed_slots(request):
+        await notify_roles(
+            session,
+            [roles.AFTER_SALES_HEAD],
+            "return.to_countersign",
+            subject_params(request),
+            now=now,
+            buttons=[
+                [button("return.button.countersign", CountersignReturn(return_id=request.id))]
+            ],
+            dedupe_prefix=f"return:{request.id}:countersign",
+        )
     if request.reason == ReturnReason.UNSALABLE:
         await _watch_ratio(session, request, now, timezone)
 
@@ -178,15 +205,14 @@ def _figures(request: ReturnRequest) -> dict[str, Any]:
 
 
 async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
-    """After-sales takes a refused exchange to the company leader as a special case (特殊情況),
-    signing for it."""
+    """After-sales takes a refused exchange to the company leader as a special case (特殊情況).
+    It signs nothing: the after-sales head countersigns once the leader has approved."""
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD}))
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.REFUSED)
     if request.reason != ReturnReason.UNSALABLE or request.ratio_inside is not False:
         raise WrongState("return.not_special_case", number=request.number)
-    add_signature(session, request, Slot.AFTER_SALES, actor, now)
     LIFECYCLE.move(request, ReturnStatus.SPECIAL_CASE)
     record_change(session, request, "sent_to_leader", now, actor=actor)
     await notify_roles(

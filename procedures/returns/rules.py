@@ -64,6 +64,17 @@ LIFECYCLE: Final = Lifecycle[ReturnStatus](
 )
 
 
+# Once approved, a signature may still be missing (the business head's on the leader's special
+# case, the after-sales head's countersignature): it can be given until the goods are booked in.
+BEFORE_BOOKING_IN = (
+    ReturnStatus.APPROVED,
+    ReturnStatus.ORDER_ISSUED,
+    ReturnStatus.PICKED_UP,
+    ReturnStatus.DELIVERED,
+    ReturnStatus.INSPECTED,
+)
+
+
 class ReturnDeadline(StrEnum):
     CORRECTIVE_ACTION = "corrective_action"
     RETURN_SLIP = "return_slip"
@@ -129,20 +140,26 @@ class ReturnReason(StrEnum):
 
 
 class Slot(StrEnum):
-    """The three signatures the warehouse books goods in against (4.2.7)."""
+    """The three signatures the warehouse books goods in against (4.2.7: the after-sales head's,
+    the business head's, QC's), and after-sales staff's review of an unsalable exchange (4.2.3),
+    which the head countersigns."""
 
     AFTER_SALES = "after_sales"
     BUSINESS = "business"
     QUALITY = "quality"
+    REVIEW = "review"
 
 
 SIGNATURE_ORDER = (Slot.AFTER_SALES, Slot.BUSINESS, Slot.QUALITY)
 
 SIGNERS: dict[str, frozenset[str]] = {
-    # 4.2.3: after-sales staff sign an unsalable exchange; 4.2.4: the head signs a quality return
-    f"{ReturnReason.UNSALABLE}:{Slot.AFTER_SALES}": frozenset(
+    # 4.2.3: after-sales staff review and sign an unsalable exchange; 4.2.7: the warehouse books
+    # in against the after-sales head's signature, who countersigns it; 4.2.4: the head signs a
+    # quality return's review himself
+    f"{ReturnReason.UNSALABLE}:{Slot.REVIEW}": frozenset(
         {roles.AFTER_SALES, roles.AFTER_SALES_HEAD}
     ),
+    f"{ReturnReason.UNSALABLE}:{Slot.AFTER_SALES}": frozenset({roles.AFTER_SALES_HEAD}),
     f"{ReturnReason.QUALITY}:{Slot.AFTER_SALES}": frozenset({roles.AFTER_SALES_HEAD}),
     f"{ReturnReason.UNSALABLE}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),
     f"{ReturnReason.QUALITY}:{Slot.BUSINESS}": frozenset({roles.BUSINESS_HEAD}),

@@ -137,6 +137,10 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     assert (await text_with(bot, customer, "is approved")).startswith(
         "Your return RT-2026-00001 is approved: please send the goods"
     )
+    # 4.2.7: the warehouse books in against the after-sales head's signature, not the staff's
+    assert "please countersign it as after-sales head" in await text_with(bot, head, "Exchange RT-")
+    await click(bot, head, "Countersign")
+    await text_with(bot, head, "RT-2026-00001 countersigned")
     await carry_to_the_warehouse(bot, head, driver, qc)
     await click(bot, qc, "goods undamaged")
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
@@ -164,7 +168,8 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     await after_sales.send("/return RT-2026-00001")
     record = await text_with(bot, after_sales, "RT-2026-00001 — closed")
     print("\n" + record)
-    assert "• after-sales: An After-sales, 2026-11-26 09:00" in record
+    assert "• after-sales review: An After-sales, 2026-11-26 09:00" in record
+    assert "• the after-sales head: Shou Head, 2026-11-26 09:00" in record
     assert "• QC: Qiu QC, 2026-11-26 09:00" in record
     assert "Transport order: Shou Head, 2026-11-26 09:00" in record
     assert "• return slip to the customer: due 2026-11-27 12:00, met 2026-11-26 09:00" in record
@@ -208,6 +213,7 @@ async def test_an_exchange_never_sends_out_a_lot_a_complaint_holds(bot: BotHarne
     await request_exchange(bot, customer, 2)
     await click(bot, after_sales, "Sign")
     await click(bot, business, "Approve and sign")
+    await click(bot, head, "Countersign")
     await carry_to_the_warehouse(bot, head, driver, qc)
     await click(bot, qc, "goods undamaged")
     await click(bot, warehouse, "Book in")
@@ -281,7 +287,7 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     await with_button(bot, head, "Goods at the station (貨已到站)")
     request = await stored(bot, "RT-2026-00001")
     assert (request.status, request.leader_decision) == ("approved", "approved")
-    assert [s.slot for s in request.signatures] == ["after_sales"]
+    assert request.signatures == []  # sending it to the leader signed nothing
     await bot.settled()
     async with bot.services.session_factory() as session:
         told = list(
@@ -548,6 +554,7 @@ async def test_qcs_inspection_and_the_exchange_take_their_used_keyboards_away(
     await click(bot, after_sales, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")
+    await click(bot, head, "Countersign")
     await carry_to_the_warehouse(bot, head, driver, qc)
 
     ask_result = await with_button(bot, qc, "goods undamaged")

@@ -213,8 +213,14 @@ class Staff:
         self.warehouse = await make_user(s, "warehouse")
         return self
 
-    async def to_the_warehouse(self, return_id: int) -> None:
+    async def to_the_warehouse(self, return_id: int, *, countersign: bool = True) -> None:
+        """The head countersigns where the warehouse still needs it (4.2.7), and the goods come
+        back to the warehouse."""
         s = self.services
+        request = await stored(s, return_id)
+        signed = {signature.slot for signature in request.signatures}
+        if countersign and Slot.AFTER_SALES not in signed:
+            await act(s, review.countersign_return, self.head, return_id)
         await act(s, goods.issue_transport_order, self.head, return_id)
         await act(s, goods.confirm_pick_up, self.driver, return_id)
         await act(s, goods.confirm_delivery, self.driver, return_id)
@@ -235,7 +241,7 @@ async def test_booking_in_names_the_missing_signature_and_changes_nothing(
         "approve",
         timezone=SHANGHAI,
     )
-    await staff.to_the_warehouse(refused.id)
+    await staff.to_the_warehouse(refused.id, countersign=False)
 
     async def book_in_refused(missing: list[Slot]) -> None:
         with pytest.raises(WrongState) as refusal:
@@ -244,6 +250,9 @@ async def test_booking_in_names_the_missing_signature_and_changes_nothing(
         assert refusal.value.params["missing"] == [{"$text": f"return.slot.{m}"} for m in missing]
         assert (await stored(services, refused.id)).booked_in_at is None
 
+    # the leader's special case carries no signature: none was given
+    await book_in_refused([Slot.AFTER_SALES, Slot.BUSINESS, Slot.QUALITY])
+    await act(services, review.countersign_return, staff.head, refused.id)  # 4.2.7
     await book_in_refused([Slot.BUSINESS, Slot.QUALITY])
     approve = (review.approve_return, staff.business, {"timezone": SHANGHAI})
     inspect = (goods.record_inspection, staff.qc, {})
@@ -299,7 +308,7 @@ async def test_the_business_head_refuses_an_exchange_with_a_reason_told_and_reco
             await act(services, step, staff.business, filed.id, *args, **extra)
     after = await stored(services, filed.id)
     assert (after.status, after.business_refusal) == (ReturnStatus.REJECTED, reason.strip())
-    assert [s.slot for s in after.signatures] == [Slot.AFTER_SALES]
+    assert [s.slot for s in after.signatures] == [Slot.REVIEW]  # after-sales staff's review
     # a refused exchange takes up none of the ratio: the same request is inside again
     assert (await request(services, 3)).ratio_inside
 
