@@ -10,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
+from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotFound, WrongState
 from procedures.kernel.outbox import notify_users, users_with_roles
+from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
-from procedures.returns.rules import SIGNATURE_ORDER, SIGNERS, ReturnStatus, Slot
+from procedures.returns.rules import SIGNATURE_ORDER, SIGNERS, ReturnDeadline, ReturnStatus, Slot
 from storage.models import ReturnRequest, ReturnSignature, User
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
@@ -80,6 +82,35 @@ def ratio_params(request: ReturnRequest) -> dict[str, str]:
         "limit": "—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
         "window_days": "—" if request.window_days is None else str(request.window_days),
     }
+
+
+def open_step(
+    session: AsyncSession,
+    request: ReturnRequest,
+    rule: DeadlineRule,
+    now: dt.datetime,
+    *,
+    due: dt.datetime | None = None,
+    responsible_role: str | None = None,
+) -> None:
+    """Open the request's deadline of `rule`: due after its window unless `due` says when."""
+    open_deadline(
+        session,
+        rule=rule,
+        subject_type=SUBJECT,
+        subject_id=request.id,
+        subject_label=request.number,
+        opened_at=now,
+        due_at=due,
+        responsible_role=responsible_role,
+    )
+
+
+async def step_done(
+    session: AsyncSession, request: ReturnRequest, kind: ReturnDeadline, now: dt.datetime
+) -> None:
+    """The request's open deadline of `kind`, if any, is met."""
+    await meet_deadline(session, subject_type=SUBJECT, subject_id=request.id, kind=kind, now=now)
 
 
 def subject_params(request: ReturnRequest) -> dict[str, Any]:

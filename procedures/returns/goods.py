@@ -15,11 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, noon_next_day
-from procedures.kernel.deadlines import meet_deadline, open_deadline
+from procedures.kernel.deadlines import meet_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles
 from procedures.kernel.quantities import check_quantity
-from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -39,7 +38,9 @@ from procedures.returns.common import (
     add_signature,
     load_return,
     missing_signatures,
+    open_step,
     signed_slots,
+    step_done,
     subject_params,
     tell_customer,
 )
@@ -69,24 +70,6 @@ DEPARTMENT_LENGTH = column_length(ReturnRequest.responsible_department)
 PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
 
 
-def _open(
-    session: AsyncSession,
-    request: ReturnRequest,
-    rule: DeadlineRule,
-    due: dt.datetime,
-    now: dt.datetime,
-) -> None:
-    open_deadline(
-        session,
-        rule=rule,
-        subject_type=SUBJECT,
-        subject_id=request.id,
-        subject_label=request.number,
-        opened_at=now,
-        due_at=due,
-    )
-
-
 # --- the way back -------------------------------------------------------------------------------
 
 
@@ -98,6 +81,7 @@ async def issue_transport_order(uow: UnitOfWork, actor: User, return_id: int) ->
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.APPROVED)
     LIFECYCLE.move(request, ReturnStatus.ORDER_ISSUED)
+    open_step(session, request, rules.PICK_UP, now)
     request.order_issued_at, request.order_issued_by_id = now, actor.id
     record_change(session, request, "transport_order_issued", now, actor=actor)
     await notify_roles(
@@ -122,6 +106,7 @@ async def confirm_pick_up(uow: UnitOfWork, actor: User, return_id: int) -> Retur
         raise WrongState("return.no_transport_order", number=request.number)
     LIFECYCLE.require(request, ReturnStatus.ORDER_ISSUED)
     LIFECYCLE.move(request, ReturnStatus.PICKED_UP)
+    await step_done(session, request, ReturnDeadline.PICK_UP, now)
     request.picked_up_at, request.picked_up_by_id = now, actor.id
     record_change(session, request, "picked_up", now, actor=actor)
     await uow.commit()
@@ -141,7 +126,7 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
     request.delivered_at, request.delivered_by_id = now, actor.id
     record_change(session, request, "delivered", now, actor=actor)
     inspect_by = now + uow.policy(ReturnPolicy).inspection_within
-    _open(session, request, rules.INSPECTION, inspect_by, now)
+    open_step(session, request, rules.INSPECTION, now, due=inspect_by)
     params = subject_params(request)
     await notify_roles(
         session,
@@ -171,13 +156,7 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
 async def _inspection_done(session: AsyncSession, request: ReturnRequest, now: dt.datetime) -> None:
     """The goods leave the delivered state (inspected, refused or booked in): QC's inspection
     deadline is met."""
-    await meet_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=request.id,
-        kind=ReturnDeadline.INSPECTION,
-        now=now,
-    )
+    await step_done(session, request, ReturnDeadline.INSPECTION, now)
 
 
 async def return_for_inspection(
@@ -261,9 +240,10 @@ async def record_inspection(
         return request
     add_signature(session, request, Slot.QUALITY, actor, now)
     LIFECYCLE.move(request, ReturnStatus.INSPECTED)
+    open_step(session, request, rules.BOOKING_IN, now)
     if inspection.result == "company_fault":
         due = now + uow.policy(ReturnPolicy).corrective_action_within
-        _open(session, request, rules.CORRECTIVE_ACTION, due, now)
+        open_step(session, request, rules.CORRECTIVE_ACTION, now, due=due)
         record_change(
             session,
             request,
@@ -344,6 +324,7 @@ async def book_in(
             missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
         )
     await _inspection_done(session, request, now)
+    await step_done(session, request, ReturnDeadline.BOOKING_IN, now)
     LIFECYCLE.move(request, ReturnStatus.BOOKED_IN)
     request.booked_in_at, request.booked_in_by_id = now, actor.id
     record_change(
@@ -354,7 +335,7 @@ async def book_in(
         actor=actor,
         after={"held": bool(request.goods_on_hold)},
     )
-    _open(session, request, rules.RETURN_SLIP, noon_next_day(now, timezone), now)
+    open_step(session, request, rules.RETURN_SLIP, now, due=noon_next_day(now, timezone))
     await uow.commit()
     return request
 

@@ -23,8 +23,9 @@ from procedures.kernel.text_input import clean_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.masterdata.queries import find_shipped_product, shipped_batches
+from procedures.returns import rules
 from procedures.returns.actions import ForwardToLeader, SignReturn
-from procedures.returns.common import NOT_COUNTED, subject_params, tell_customer, totals
+from procedures.returns.common import NOT_COUNTED, open_step, subject_params, tell_customer, totals
 from procedures.returns.ratio import RatioCheck, check_ratio
 from procedures.returns.rules import FILING_STAFF, LIFECYCLE, ReturnReason, ReturnStatus
 from storage.models import (
@@ -291,6 +292,7 @@ async def _after_ratio_check(
     )
     params = {**subject_params(request), **check.as_params()}
     if check.inside:
+        open_step(session, request, rules.REVIEW, now)
         await notify_roles(
             session,
             [roles.AFTER_SALES],
@@ -335,6 +337,7 @@ async def ask_after_sales_head(
     session: AsyncSession, request: ReturnRequest, now: dt.datetime
 ) -> None:
     """A quality return waits for the after-sales head's signature (4.2.4)."""
+    open_step(session, request, rules.REVIEW, now, responsible_role=roles.AFTER_SALES_HEAD)
     await notify_roles(
         session,
         [roles.AFTER_SALES_HEAD],

@@ -16,6 +16,7 @@ from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.returns import rules
 from procedures.returns.actions import (
     ApproveReturn,
     CountersignReturn,
@@ -26,13 +27,22 @@ from procedures.returns.actions import (
 from procedures.returns.common import (
     add_signature,
     load_return,
+    open_step,
     ratio_params,
     signed_slots,
+    step_done,
     subject_params,
     tell_customer,
 )
 from procedures.returns.ratio import check_ratio
-from procedures.returns.rules import BEFORE_BOOKING_IN, LIFECYCLE, ReturnReason, ReturnStatus, Slot
+from procedures.returns.rules import (
+    BEFORE_BOOKING_IN,
+    LIFECYCLE,
+    ReturnDeadline,
+    ReturnReason,
+    ReturnStatus,
+    Slot,
+)
 from storage.models import ReturnRequest, User
 
 LEADER_DECISIONS: tuple[Literal["approve", "refuse"], ...] = ("approve", "refuse")
@@ -53,6 +63,8 @@ async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReq
     else:
         add_signature(session, request, Slot.AFTER_SALES, actor, now)
     LIFECYCLE.move(request, ReturnStatus.AWAITING_BUSINESS)
+    await step_done(session, request, ReturnDeadline.REVIEW, now)
+    open_step(session, request, rules.APPROVAL, now)
     decisions = [button("return.button.approve", ApproveReturn(return_id=request.id))]
     if unsalable:  # 4.2.3: the business head approves, or does not
         decisions.append(button("return.button.refuse", RefuseReturn(return_id=request.id)))
@@ -83,6 +95,7 @@ async def approve_return(
         return request
     LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS)
     add_signature(session, request, Slot.BUSINESS, actor, now)
+    await step_done(session, request, ReturnDeadline.APPROVAL, now)
     await _approved(session, request, now, timezone, actor)
     await uow.commit()
     return request
@@ -119,6 +132,7 @@ async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: st
     request = await return_for_refusal(session, actor, return_id)
     reason = check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
     LIFECYCLE.move(request, ReturnStatus.REJECTED)
+    await step_done(session, request, ReturnDeadline.APPROVAL, now)
     request.business_refusal = reason
     request.business_refused_by_id, request.business_refused_at = actor.id, now
     record_change(session, request, "business_refused", now, actor=actor, after={"note": reason})

@@ -79,6 +79,10 @@ class ReturnDeadline(StrEnum):
     CORRECTIVE_ACTION = "corrective_action"
     RETURN_SLIP = "return_slip"
     INSPECTION = "return_inspection"
+    REVIEW = "return_review"
+    APPROVAL = "return_approval"
+    PICK_UP = "return_pick_up"
+    BOOKING_IN = "return_booking_in"
 
 
 # a company fault found by QC: the responsible department's corrective action; company-internal,
@@ -103,7 +107,27 @@ INSPECTION: Final = DeadlineRule(
     internal=True,
 )
 
-DEADLINES: Final = deadline_table(CORRECTIVE_ACTION, RETURN_SLIP, INSPECTION)
+# The steps P2 asks to be taken in time (及時, 4.2.2–4.2.7) without naming a time: a day each,
+# company-internal. After-sales reviews a request (the head, a quality return: 4.2.4); the
+# business head approves it; a driver collects the goods once the transport order is issued;
+# the warehouse books them in once QC has inspected them.
+STEP_WINDOW: Final = dt.timedelta(hours=24)
+REVIEW: Final = DeadlineRule(
+    ReturnDeadline.REVIEW, roles.AFTER_SALES, window=STEP_WINDOW, internal=True
+)
+APPROVAL: Final = DeadlineRule(
+    ReturnDeadline.APPROVAL, roles.BUSINESS_HEAD, window=STEP_WINDOW, internal=True
+)
+PICK_UP: Final = DeadlineRule(
+    ReturnDeadline.PICK_UP, roles.DRIVER, window=STEP_WINDOW, internal=True
+)
+BOOKING_IN: Final = DeadlineRule(
+    ReturnDeadline.BOOKING_IN, roles.WAREHOUSE, window=STEP_WINDOW, internal=True
+)
+
+DEADLINES: Final = deadline_table(
+    CORRECTIVE_ACTION, RETURN_SLIP, INSPECTION, REVIEW, APPROVAL, PICK_UP, BOOKING_IN
+)
 
 
 # --- who may read and act

@@ -500,6 +500,42 @@ async def test_an_exchange_sends_out_only_goods_that_may_leave_and_names_why_not
     assert all(line.replacement_batch_id is None for line in kept.lines)
 
 
+async def test_every_step_of_an_exchange_has_its_deadline_opened_and_met_in_turn(
+    services: Services, samples: None, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """4.2.2–4.2.7 ask each step in time (及時): review, approval, pick-up, inspection and booking
+    in each open a day's deadline for their owner when the step before is done, and are met by
+    their own step."""
+    staff = await Staff(services).make()
+
+    async def deadlines_now() -> dict[str, tuple[str, bool]]:
+        async with services.session_factory() as session:
+            rows = await session.scalars(select(Deadline).order_by(Deadline.id))
+            return {d.kind: (d.responsible_role, d.met_at is not None) for d in rows}
+
+    filed = await request(services, 2)
+    assert await deadlines_now() == {"return_review": ("after_sales", False)}
+    await act(services, review.sign_return, staff.after_sales, filed.id)
+    assert (await deadlines_now())["return_review"] == ("after_sales", True)
+    assert (await deadlines_now())["return_approval"] == ("business_head", False)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(filed.id)
+    await act(services, goods.record_inspection, staff.qc, filed.id, Inspection("undamaged"))
+    assert (await deadlines_now())["return_booking_in"] == ("warehouse", False)
+    await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
+    assert {kind: met for kind, (_, met) in (await deadlines_now()).items()} == {
+        "return_review": True,
+        "return_approval": True,
+        "return_pick_up": True,
+        "return_inspection": True,
+        "return_booking_in": True,
+        "return_slip": False,  # the slip's is the next
+    }
+    async with services.session_factory() as session:
+        due = await session.scalar(select(Deadline.due_at).where(Deadline.kind == "return_pick_up"))
+    assert due == clock.now() + dt.timedelta(hours=24)
+
+
 async def test_customer_damage_is_refused_with_the_written_explanation_to_the_customer(
     services: Services, samples: None
 ) -> None:

@@ -44,7 +44,14 @@ def test_each_rule_has_an_owner_role_a_name_in_every_language_and_a_documented_s
 
 def test_a_company_internal_step_is_marked_so_in_its_rule() -> None:
     internal = {kind for kind, rule in procedures.rules.DEADLINES.items() if rule.internal}
-    assert internal == {"corrective_action", "return_inspection"}
+    assert internal == {
+        "corrective_action",
+        "return_inspection",
+        "return_review",
+        "return_approval",
+        "return_pick_up",
+        "return_booking_in",
+    }
 
 
 def test_a_rule_with_a_window_gives_the_due_time_and_one_without_refuses_to_guess() -> None:
