@@ -107,10 +107,17 @@ def open_step(
 
 
 async def step_done(
-    session: AsyncSession, request: ReturnRequest, kind: ReturnDeadline, now: dt.datetime
+    session: AsyncSession,
+    request: ReturnRequest,
+    kind: ReturnDeadline,
+    now: dt.datetime,
+    by: User | None = None,
 ) -> None:
-    """The request's open deadline of `kind`, if any, is met."""
-    await meet_deadline(session, subject_type=SUBJECT, subject_id=request.id, kind=kind, now=now)
+    """The request's open deadline of `kind`, if any, is met, by `by` (whose monthly record
+    counts it)."""
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=request.id, kind=kind, now=now, by=by
+    )
 
 
 def subject_params(request: ReturnRequest) -> dict[str, Any]:

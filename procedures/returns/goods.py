@@ -106,7 +106,7 @@ async def confirm_pick_up(uow: UnitOfWork, actor: User, return_id: int) -> Retur
         raise WrongState("return.no_transport_order", number=request.number)
     LIFECYCLE.require(request, ReturnStatus.ORDER_ISSUED)
     LIFECYCLE.move(request, ReturnStatus.PICKED_UP)
-    await step_done(session, request, ReturnDeadline.PICK_UP, now)
+    await step_done(session, request, ReturnDeadline.PICK_UP, now, actor)
     request.picked_up_at, request.picked_up_by_id = now, actor.id
     record_change(session, request, "picked_up", now, actor=actor)
     await uow.commit()
@@ -153,10 +153,12 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
 # --- QC's inspection ------------------------------------------------------------------------
 
 
-async def _inspection_done(session: AsyncSession, request: ReturnRequest, now: dt.datetime) -> None:
+async def _inspection_done(
+    session: AsyncSession, request: ReturnRequest, now: dt.datetime, actor: User | None
+) -> None:
     """The goods leave the delivered state (inspected, refused or booked in): QC's inspection
     deadline is met."""
-    await step_done(session, request, ReturnDeadline.INSPECTION, now)
+    await step_done(session, request, ReturnDeadline.INSPECTION, now, actor)
 
 
 async def return_for_inspection(
@@ -211,7 +213,7 @@ async def record_inspection(
     request.responsible_department = inspection.department
     request.responsible_person = inspection.person
     request.inspected_at, request.inspected_by_id = now, actor.id
-    await _inspection_done(session, request, now)
+    await _inspection_done(session, request, now, actor)
     record_change(
         session,
         request,
@@ -323,8 +325,8 @@ async def book_in(
             number=request.number,
             missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
         )
-    await _inspection_done(session, request, now)
-    await step_done(session, request, ReturnDeadline.BOOKING_IN, now)
+    await _inspection_done(session, request, now, None)  # QC's step, not the warehouse's
+    await step_done(session, request, ReturnDeadline.BOOKING_IN, now, actor)
     LIFECYCLE.move(request, ReturnStatus.BOOKED_IN)
     request.booked_in_at, request.booked_in_by_id = now, actor.id
     record_change(

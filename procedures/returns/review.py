@@ -63,7 +63,7 @@ async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReq
     else:
         add_signature(session, request, Slot.AFTER_SALES, actor, now)
     LIFECYCLE.move(request, ReturnStatus.AWAITING_BUSINESS)
-    await step_done(session, request, ReturnDeadline.REVIEW, now)
+    await step_done(session, request, ReturnDeadline.REVIEW, now, actor)
     open_step(session, request, rules.APPROVAL, now)
     decisions = [button("return.button.approve", ApproveReturn(return_id=request.id))]
     if unsalable:  # 4.2.3: the business head approves, or does not
@@ -95,7 +95,7 @@ async def approve_return(
         return request
     LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS)
     add_signature(session, request, Slot.BUSINESS, actor, now)
-    await step_done(session, request, ReturnDeadline.APPROVAL, now)
+    await step_done(session, request, ReturnDeadline.APPROVAL, now, actor)
     await _approved(session, request, now, timezone, actor)
     await uow.commit()
     return request
@@ -132,7 +132,7 @@ async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: st
     request = await return_for_refusal(session, actor, return_id)
     reason = check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
     LIFECYCLE.move(request, ReturnStatus.REJECTED)
-    await step_done(session, request, ReturnDeadline.APPROVAL, now)
+    await step_done(session, request, ReturnDeadline.APPROVAL, now, actor)
     request.business_refusal = reason
     request.business_refused_by_id, request.business_refused_at = actor.id, now
     record_change(session, request, "business_refused", now, actor=actor, after={"note": reason})

@@ -532,8 +532,13 @@ async def test_every_step_of_an_exchange_has_its_deadline_opened_and_met_in_turn
         "return_slip": False,  # the slip's is the next
     }
     async with services.session_factory() as session:
-        due = await session.scalar(select(Deadline.due_at).where(Deadline.kind == "return_pick_up"))
-    assert due == clock.now() + dt.timedelta(hours=24)
+        pick_up = await session.scalar(select(Deadline).where(Deadline.kind == "return_pick_up"))
+        review_met_by = await session.scalar(
+            select(Deadline.met_by_id).where(Deadline.kind == "return_review")
+        )
+    assert pick_up.due_at == clock.now() + dt.timedelta(hours=24)
+    # each is met by the person whose step it was: their monthly record counts it
+    assert (pick_up.met_by_id, review_met_by) == (staff.driver.id, staff.after_sales.id)
 
 
 async def test_customer_damage_is_refused_with_the_written_explanation_to_the_customer(
