@@ -464,6 +464,11 @@ def test_zh_hant_keeps_the_seeds_register_and_one_name_for_one_thing() -> None:
         "欄位": "列",
         "資料行": "數據行",
         "匯入": "導入",
+        # one spelling, one register: the seed's 批準; 什麼, 聯繫, 電子郵件 throughout
+        "批准": "批準",
+        "甚麼": "什麼",
+        "聯絡": "聯繫",
+        "電郵": "電子郵件",
     }
     catalogue = load_catalogues()["zh-Hant"]
     found = [
@@ -474,6 +479,25 @@ def test_zh_hant_keeps_the_seeds_register_and_one_name_for_one_thing() -> None:
     ]
     assert not found, found
     assert "維保單位人員" in catalogue["role.vendor"]
+
+
+def test_the_request_and_the_slip_are_never_named_for_each_other() -> None:
+    """P2: the customer's request is the 《調退貨明細表》, the warehouse's slip the 《退貨單》.
+    A text about a request (its number, not finding it, how many) never calls it 退貨單; the
+    company's corrective action on a return is 糾正和預防措施 (4.2.6)."""
+    catalogue = load_catalogues()["zh-Hant"]
+    request_texts = [
+        "return.not_found",
+        "complaint.return_started",
+        "report.column.return_number",
+        "document.return_stats.returns",
+    ]
+    for key in request_texts:
+        assert "退貨單" not in catalogue[key] and "調退貨明細表" in catalogue[key], key
+    slip_texts = ["document.return_slip.title", "return.slip_name", "deadline.kind.return_slip"]
+    for key in slip_texts:
+        assert "退貨單" in catalogue[key], key
+    assert "糾正和預防措施" in catalogue["deadline.kind.corrective_action"]
 
 
 def test_english_counts_take_a_real_plural_and_chinese_a_counter() -> None:

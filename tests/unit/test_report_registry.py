@@ -213,7 +213,7 @@ async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_ag
     assert by_first["不適銷"][:3] == (1, 2, 90.0)
     assert by_first["不予批準或不予調退"][0] == 1
     assert by_first["客戶"] == (
-        "退貨單數",
+        "調退貨明細表數",
         "數量",
         "金額",
         "期限內已調換",

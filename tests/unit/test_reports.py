@@ -87,7 +87,7 @@ async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_
         "註冊證號",
         "批號",
         "有效期",
-        "退貨單號",
+        "調退貨明細表號",
         "回訪結果",
         "經辦人",
         "審核人",
@@ -103,7 +103,7 @@ async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_
     assert first_row["註冊證號"] == "國械注準20193140123"
     assert first_row["本埠/外埠"] == "本埠" and first_row["核實結果"] == "核實不合格"
     assert first_row["按時核實"] == "否" and first_row["實地核實"] == "是"
-    assert first_row["退貨單號"].startswith("RT-2026-")
+    assert first_row["調退貨明細表號"].startswith("RT-2026-")
     assert first_row["回訪結果"].startswith("2026-11-27 15:00 ")
     assert first_row["經辦人"] == "Qiu Quality"
     assert [cell.value for cell in sheet[4]][1] == "QC-2026-00002"
