@@ -132,18 +132,20 @@ def _runs(text: str, font: EmbeddedFont | None) -> list[tuple[bool, str]]:
 
 def _name_line(name: str, font: EmbeddedFont | None, left: float, y: float, room: float) -> str:
     """The asset's name, cut to the sticker's width."""
-    operators, x = [], left
+    operators: list[str] = []
+    x = left
     for cjk, run in _runs(name, font):
+        embedded = font if cjk else None  # a CJK run is only made where there is the font
         for character in run:
             width = (
-                font.width(character, NAME_SIZE)  # type: ignore[union-attr]
-                if cjk
+                embedded.width(character, NAME_SIZE)
+                if embedded is not None
                 else HELVETICA_WIDTH * NAME_SIZE
             )
             if x + width > left + room:
                 return "\n".join(operators)
-            if cjk:
-                shown = f"<{font.encode(character)}>"  # type: ignore[union-attr]
+            if embedded is not None:
+                shown = f"<{embedded.encode(character)}>"
                 operators.append(f"BT /F2 {NAME_SIZE:.0f} Tf {x:.2f} {y:.2f} Td {shown} Tj ET")
             else:
                 text = _escape(character).encode("latin-1", "replace").decode("latin-1")
