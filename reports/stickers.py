@@ -57,15 +57,20 @@ class EmbeddedFont:
         self.data = buffer.getvalue()
         scale = 1000 / font["head"].unitsPerEm
         cmap = font.getBestCmap()
-        self.glyphs = {chr(code): font.getGlyphID(name) for code, name in cmap.items()}
-        self.widths = {
+        # fontTools ships no types: what it gives is Any, so the fields say what they hold
+        self.glyphs: dict[str, int] = {
+            chr(code): font.getGlyphID(name) for code, name in cmap.items()
+        }
+        self.widths: dict[int, int] = {
             gid: round(font["hmtx"][font.getGlyphName(gid)][0] * scale)
             for gid in self.glyphs.values()
         }
         head, os2 = font["head"], font["OS/2"]
-        self.bbox = [round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
-        self.ascent = round(os2.sTypoAscender * scale)
-        self.descent = round(os2.sTypoDescender * scale)
+        self.bbox: list[int] = [
+            round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)
+        ]
+        self.ascent: int = round(os2.sTypoAscender * scale)
+        self.descent: int = round(os2.sTypoDescender * scale)
 
     def encode(self, text: str) -> str:
         return "".join(f"{self.glyphs[c]:04X}" for c in text)
