@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args
 from urllib.parse import urlparse
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from annotated_types import Ge, Le, MaxLen
 from pydantic import AliasGenerator, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import (
     BaseSettings,
     DotEnvSettingsSource,
@@ -112,7 +113,12 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(
-        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource, **_: Any
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Made in code, a section holds what it is given and its defaults, whatever the
         environment says; reading the environment is start-up's (core.config.read_section)."""
@@ -297,11 +303,11 @@ def config_error(section: type[BaseSettings], error: ValidationError) -> ConfigE
         )
     field = _field(section, name)
     explain = _REASONS.get(first["type"])
-    reason = explain(first, field) if explain is not None and field is not None else None
-    return ConfigError(f"{name} {reason}" if reason else f"{name}: {first['msg']}")
+    explained = explain(first, field) if explain is not None and field is not None else None
+    return ConfigError(f"{name} {explained}" if explained else f"{name}: {first['msg']}")
 
 
-def _bounds(error: Any, field: FieldInfo) -> str:
+def _bounds(error: ErrorDetails, field: FieldInfo) -> str:
     low = next((m.ge for m in field.metadata if isinstance(m, Ge)), None)
     high = next((m.le for m in field.metadata if isinstance(m, Le)), None)
     if low is None or high is None:  # a bound on the items of a list
@@ -310,7 +316,7 @@ def _bounds(error: Any, field: FieldInfo) -> str:
 
 
 # pydantic's error types, in the words of a sentence naming the variable
-_REASONS: dict[str, Any] = {
+_REASONS: dict[str, Callable[[ErrorDetails, FieldInfo], str]] = {
     "int_parsing": lambda error, _: f"must be a whole number, got {error['input']!r}",
     "int_from_float": lambda error, _: f"must be a whole number, got {error['input']!r}",
     "float_parsing": lambda error, _: f"must be a number, got {error['input']!r}",

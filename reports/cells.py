@@ -14,7 +14,12 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
+from openpyxl.worksheet.page import PrintPageSetup
+from openpyxl.worksheet.properties import PageSetupProperties, WorksheetProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -35,12 +40,53 @@ def as_text_cell(value: str) -> str:
 
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
     """Append a row; strings are written as text cells (numbers and dates stay what they are)."""
-    values = list(values)
-    sheet.append([as_text_cell(v) if isinstance(v, str) else v for v in values])
-    row = sheet._current_row  # the row append() just wrote
-    for column, value in enumerate(values, start=1):
-        if isinstance(value, str):
-            sheet.cell(row=row, column=column).data_type = "s"  # a string cell is never evaluated
+    sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in values])
+
+
+def _text_cell(sheet: Worksheet, value: str) -> Cell:
+    """A string as a cell typed as a string, which is never evaluated; append() gives it its row
+    and column."""
+    cell = WriteOnlyCell(sheet, value=as_text_cell(value))
+    cell.data_type = "s"
+    return cell
+
+
+def active_sheet(workbook: Workbook) -> Worksheet:
+    """The worksheet a new workbook opens on. openpyxl types `Workbook.active` as possibly no
+    sheet or a chartsheet; a workbook made with `Workbook()` always has this one worksheet."""
+    sheet = workbook.active
+    if not isinstance(sheet, Worksheet):
+        raise TypeError(f"the workbook's active sheet is not a worksheet: {sheet!r}")
+    return sheet
+
+
+class SheetLayout(Protocol):
+    """What a worksheet's layout is set through: column widths, page setup, print options."""
+
+    column_dimensions: DimensionHolder[str, ColumnDimension]
+    page_setup: PrintPageSetup
+    sheet_properties: WorksheetProperties
+
+
+def layout(sheet: Worksheet | WriteOnlyWorksheet) -> SheetLayout:
+    """A worksheet's layout, of a write-only one too."""
+    if isinstance(sheet, Worksheet):
+        return sheet
+    # types-openpyxl declares none of these on WriteOnlyWorksheet, yet openpyxl gives it every
+    # one: its __init__ runs Worksheet._setup, which sets them
+    return sheet  # type: ignore[return-value]
+
+
+def fit_to_page_width(sheet: Worksheet | WriteOnlyWorksheet) -> None:
+    """Printed landscape, one page wide and as many pages long as it takes."""
+    setup = layout(sheet)
+    setup.page_setup.orientation = "landscape"
+    setup.page_setup.fitToWidth = 1
+    setup.page_setup.fitToHeight = 0
+    properties = setup.sheet_properties.pageSetUpPr
+    if properties is None:  # a new sheet has them; openpyxl types them as optional
+        properties = setup.sheet_properties.pageSetUpPr = PageSetupProperties()
+    properties.fitToPage = True
 
 
 def workbook_bytes(workbook: Workbook) -> bytes:

@@ -18,6 +18,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import font_manager
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -34,7 +35,7 @@ def font_family() -> str:
     return font_manager.FontProperties(fname=str(FONT_FILE)).get_name()
 
 
-def _figure(title: str) -> tuple[Figure, object]:
+def _figure(title: str) -> tuple[Figure, Axes]:
     # Latin letters and digits come from matplotlib's own DejaVu Sans: the CJK font has none
     matplotlib.rcParams["font.family"] = [font_family(), "DejaVu Sans"]
     matplotlib.rcParams["axes.unicode_minus"] = False  # the font has no U+2212
@@ -57,13 +58,13 @@ def stacked_bars(
     figure, axes = _figure(title)
     bottom = [0.0] * len(categories)
     for name, values in series.items():
-        axes.bar(categories, values, bottom=bottom, label=name)  # type: ignore[attr-defined]
+        axes.bar(categories, values, bottom=bottom, label=name)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    axes.set_ylabel(y_label)  # type: ignore[attr-defined]
+    axes.set_ylabel(y_label)
     # they are counts: no 0.2 of a complaint on the axis
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))  # type: ignore[attr-defined]
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     if series:
-        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return _png(figure)
 
 
@@ -73,10 +74,10 @@ def rate_bars(
     """One bar per label, a rate between 0 and 100 %; a missing rate is drawn as no bar."""
     figure, axes = _figure(title)
     values = [(r or 0.0) * 100 for r in rates]
-    bars = axes.bar(labels, values)  # type: ignore[attr-defined]
-    axes.bar_label(bars, labels=["-" if r is None else f"{r:.0%}" for r in rates])  # type: ignore[attr-defined]
-    axes.set_ylim(0, 110)  # type: ignore[attr-defined]
-    axes.set_ylabel(y_label)  # type: ignore[attr-defined]
+    bars = axes.bar(labels, values)
+    axes.bar_label(bars, labels=["-" if r is None else f"{r:.0%}" for r in rates])
+    axes.set_ylim(0, 110)
+    axes.set_ylabel(y_label)
     return _png(figure)
 
 
@@ -93,14 +94,14 @@ def lines(
     figure, axes = _figure(title)
     for name, values in series.items():
         points = [(i, v) for i, v in enumerate(values) if v is not None]
-        axes.plot([x[i] for i, _ in points], [v for _, v in points], marker="o", label=name)  # type: ignore[attr-defined]
+        axes.plot([x[i] for i, _ in points], [v for _, v in points], marker="o", label=name)
     if limit is not None:
-        axes.axhline(limit, color="red", linestyle="--", label=limit_label)  # type: ignore[attr-defined]
-    axes.set_ylabel(y_label)  # type: ignore[attr-defined]
+        axes.axhline(limit, color="red", linestyle="--", label=limit_label)
+    axes.set_ylabel(y_label)
     if len(x) > 12:
-        axes.tick_params(axis="x", labelrotation=90, labelsize="small")  # type: ignore[attr-defined]
+        axes.tick_params(axis="x", labelrotation=90, labelsize="small")
     if series or limit is not None:
-        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
     return _png(figure)
 
 
@@ -121,13 +122,11 @@ def bars_against_limits(
     heights = [v or 0.0 for v in values]
     pairs = list(zip(values, limits, strict=True))
     over = [v is not None and lim is not None and v > lim for v, lim in pairs]
-    bars = axes.bar(  # type: ignore[attr-defined]
-        positions, heights, color=["tab:red" if o else "tab:blue" for o in over]
-    )
-    axes.bar_label(bars, labels=["-" if v is None else f"{v:.2f}%" for v in values])  # type: ignore[attr-defined]
+    bars = axes.bar(positions, heights, color=["tab:red" if o else "tab:blue" for o in over])
+    axes.bar_label(bars, labels=["-" if v is None else f"{v:.2f}%" for v in values])
     marked = [(x, lim) for x, lim in zip(positions, limits, strict=True) if lim is not None]
     if marked:
-        axes.hlines(  # type: ignore[attr-defined]
+        axes.hlines(
             [lim for _, lim in marked],
             [x - 0.4 for x, _ in marked],
             [x + 0.4 for x, _ in marked],
@@ -136,11 +135,11 @@ def bars_against_limits(
             linewidth=2,
             label=limit_label,
         )
-        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # type: ignore[attr-defined]
-    axes.set_xticks(positions, labels)  # type: ignore[attr-defined]
+        axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes.set_xticks(positions, labels)
     if len(labels) > 6:
-        axes.tick_params(axis="x", labelrotation=60, labelsize="small")  # type: ignore[attr-defined]
+        axes.tick_params(axis="x", labelrotation=60, labelsize="small")
     top = max([*heights, *(lim for _, lim in marked), 1.0])
-    axes.set_ylim(0, top * 1.2)  # type: ignore[attr-defined]
-    axes.set_ylabel(y_label)  # type: ignore[attr-defined]
+    axes.set_ylim(0, top * 1.2)
+    axes.set_ylabel(y_label)
     return _png(figure)

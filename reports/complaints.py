@@ -17,7 +17,7 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -26,7 +26,7 @@ from procedures.complaints.queries import LedgerRow
 from procedures.kernel.queries import on_time_rate
 from procedures.reporting import Approval
 
-from .cells import TextFunction, as_text_cell
+from .cells import TextFunction, as_text_cell, fit_to_page_width, layout
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -126,7 +126,9 @@ class SheetWriter:
     title_font: Font = field(default_factory=lambda: Font(bold=True, size=14))
     wrap: Alignment = field(default_factory=lambda: Alignment(wrap_text=True, vertical="top"))
 
-    def cell(self, value: Any, *, font: Font | None = None, number_format: str | None = None):  # type: ignore[no-untyped-def]
+    def cell(
+        self, value: Any, *, font: Font | None = None, number_format: str | None = None
+    ) -> Cell:
         cell = WriteOnlyCell(self.sheet, value=value)
         if font is not None:
             cell.font = font
@@ -157,11 +159,8 @@ class SheetWriter:
 
 def prepare_for_print(sheet: WriteOnlyWorksheet, header_row: int) -> None:
     """Landscape A4, fitted to one page wide, the header row repeated on every page."""
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.paperSize = "9"  # A4
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_page_width(sheet)
+    layout(sheet).page_setup.paperSize = "9"  # A4
     sheet.print_title_rows = f"{header_row}:{header_row}"
     sheet.freeze_panes = f"A{header_row + 1}"
 
@@ -204,9 +203,10 @@ class LedgerSheet:
         self.label, self.timezone = label, timezone
         titles = [label(f"report.column.{c}") for c in LEDGER_COLUMNS]
         sheet = self.writer.sheet
+        columns = layout(sheet).column_dimensions
         for index, (column, heading) in enumerate(zip(LEDGER_COLUMNS, titles, strict=True), 1):
             width = max(WIDTHS.get(column, 0), display_width(heading) + 2)
-            sheet.column_dimensions[get_column_letter(index)].width = width
+            columns[get_column_letter(index)].width = width
         prepare_for_print(sheet, header_row=2)
         self.writer.title(title)
         self.writer.header(titles)
@@ -251,10 +251,10 @@ async def write_ledger(
 
 async def _aiter(rows: AsyncIterator[LedgerRow] | Iterable[LedgerRow]) -> AsyncIterator[LedgerRow]:
     if hasattr(rows, "__aiter__"):
-        async for row in rows:  # type: ignore[union-attr]
+        async for row in rows:
             yield row
     else:
-        for row in rows:  # type: ignore[union-attr]
+        for row in rows:
             yield row
 
 
@@ -316,9 +316,10 @@ async def write_quarterly(
     conclusion (a draft until there is one), then every complaint of the quarter."""
     workbook = Workbook(write_only=True)
     summary = SheetWriter(workbook.create_sheet(label("report.sheet.summary")[:31]))
-    summary.sheet.column_dimensions["A"].width = 40
+    columns = layout(summary.sheet).column_dimensions
+    columns["A"].width = 40
     for letter in "BCDEF":
-        summary.sheet.column_dimensions[letter].width = 16
+        columns[letter].width = 16
     prepare_for_print(summary.sheet, header_row=1)
     summary.sheet.freeze_panes = None
     ledger = LedgerSheet(workbook, label("report.sheet.complaints"), title, label, timezone)

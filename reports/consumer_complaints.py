@@ -22,7 +22,7 @@ from procedures.consumer_complaints.common import CAUSES, REMEDIES, Verdict
 from procedures.consumer_complaints.queries import ConsumerComplaint
 from procedures.personal_records import OUTCOMES, Step
 
-from .cells import TextFunction, append_row, workbook_bytes
+from .cells import TextFunction, active_sheet, append_row, workbook_bytes
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -125,7 +125,7 @@ def summary_workbook(
     complaints one row each."""
     figures = month_figures(complaints, first_answers)
     workbook = Workbook()
-    summary = workbook.active
+    summary = active_sheet(workbook)
     summary.title = label("report.monthly.sheet.summary")[:31]
     _bold_row(summary, [title])
     rate = figures.standing_rate
@@ -197,7 +197,7 @@ def personal_record_workbook(
     """Per person: steps closed in time, late, waived; then every step, and those not done by
     the month's end under their role."""
     workbook = Workbook()
-    people = workbook.active
+    people = active_sheet(workbook)
     people.title = label("record.sheet.people")[:31]
     _bold_row(people, [title])
     _bold_row(

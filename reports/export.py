@@ -27,14 +27,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from sqlalchemy import Table, select
+from sqlalchemy import FromClause, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.files import FileStore, key_of
 from storage.models import Base, Deadline, Photo, TimelineEvent, User
 
-from .cells import append_row
+from .cells import active_sheet, append_row
 
 # The column that places a record in a period: the first of these the record has.
 OPENED_AT = (
@@ -95,7 +95,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _row(table: Table, row: Any) -> dict[str, Any]:
+def _row(table: FromClause, row: Any) -> dict[str, Any]:
     return {column.name: _plain(getattr(row, column.key, None)) for column in table.columns}
 
 
@@ -143,7 +143,7 @@ async def export_period(
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
     summary = ExportSummary()
     workbook = Workbook()
-    workbook.remove(workbook.active)
+    workbook.remove(active_sheet(workbook))
     timeline_sheet = workbook.create_sheet("timeline")
     deadline_sheet = workbook.create_sheet("deadlines")
     file_sheet = workbook.create_sheet("files")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -44,7 +44,7 @@ from . import charts
 from . import complaints as complaint_reports
 from . import returns as return_reports
 from . import vendors as vendor_reports
-from .cells import TextFunction
+from .cells import TextFunction, layout
 from .complaints import SheetWriter, prepare_for_print
 
 MANAGERS = frozenset(
@@ -204,11 +204,14 @@ def reports_for(user_roles: frozenset[str]) -> list[ReportKind]:
     return [r for r in REPORTS.values() if r.recipients & user_roles]
 
 
-def _workbook(title: str, sheet_title: str, header: list[str], rows: list[list[object]]) -> bytes:
+def _workbook(
+    title: str, sheet_title: str, header: list[str], rows: Sequence[Sequence[object]]
+) -> bytes:
     workbook = Workbook(write_only=True)
     writer = SheetWriter(workbook.create_sheet(sheet_title[:31]))
+    columns = layout(writer.sheet).column_dimensions
     for index in range(len(header)):
-        writer.sheet.column_dimensions[chr(ord("A") + index)].width = 28 if index == 0 else 14
+        columns[chr(ord("A") + index)].width = 28 if index == 0 else 14
     prepare_for_print(writer.sheet, header_row=2)
     writer.title(title)
     writer.header(header)
@@ -306,7 +309,10 @@ async def complaint_quarterly(
     session: AsyncSession, period: str, context: DocumentContext
 ) -> ReportFiles:
     """The quarter's report, and a chart of its complaints per month by product."""
-    year, quarter = parse_quarter(period)  # type: ignore[misc]
+    quarter_of = parse_quarter(period)
+    if quarter_of is None:
+        raise ValueError(f"not a quarter: {period!r}")
+    year, quarter = quarter_of
     workbook, figures = await quarterly_report(session, year, quarter, context)
     months = [f"{year}-{month:02d}" for month in range(3 * quarter - 2, 3 * quarter + 1)]
     products = sorted({product for _, product in figures.by_month_product})
@@ -328,6 +334,7 @@ async def deadline_on_time(
     start, end = period_bounds(period, context.timezone)
     counts = await deadline_outcomes(session, start, end)
     kinds = sorted(counts)
+    names: list[str] = []
     rates = []
     table = []
     for kind in kinds:
@@ -335,6 +342,7 @@ async def deadline_on_time(
         rate = on_time_rate(c)
         rates.append(rate)
         name = context.label(f"deadline.kind.{kind}")
+        names.append(name)
         table.append(
             [
                 name,
@@ -357,7 +365,7 @@ async def deadline_on_time(
     content = _workbook(title, context.label("report.kind.deadline_on_time"), header, table)
     png = charts.rate_bars(
         context.text("chart.on_time_rate", period=period),
-        [row[0] for row in table],
+        names,
         rates,
         context.label("chart.percent"),
     )

@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 
 from procedures.returns.queries import MonthlyStatistics, ReturnRequest
 
-from .cells import TextFunction, append_row, workbook_bytes
+from .cells import TextFunction, active_sheet, append_row, workbook_bytes
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -27,7 +27,7 @@ def return_slip(request: ReturnRequest, label: Label, timezone: ZoneInfo) -> byt
     """The return slip: the customer, the lines with their quantities and amounts, the totals,
     what was given back (exchange or credit) and when the goods were booked in."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = active_sheet(workbook)
     title = label("document.return_slip.title")
     sheet.title = title[:31]
     append_row(sheet, [title])
@@ -78,7 +78,7 @@ def return_slip(request: ReturnRequest, label: Label, timezone: ZoneInfo) -> byt
 def statistics_workbook(statistics: MonthlyStatistics, label: Label, title: str) -> bytes:
     """The month's returns by reason, and each customer's exchange ratio against its limit."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = active_sheet(workbook)
     sheet.title = title[:31]
     append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)

@@ -57,15 +57,20 @@ class EmbeddedFont:
         self.data = buffer.getvalue()
         scale = 1000 / font["head"].unitsPerEm
         cmap = font.getBestCmap()
-        self.glyphs = {chr(code): font.getGlyphID(name) for code, name in cmap.items()}
-        self.widths = {
+        # fontTools ships no types: what it gives is Any, so the fields say what they hold
+        self.glyphs: dict[str, int] = {
+            chr(code): font.getGlyphID(name) for code, name in cmap.items()
+        }
+        self.widths: dict[int, int] = {
             gid: round(font["hmtx"][font.getGlyphName(gid)][0] * scale)
             for gid in self.glyphs.values()
         }
         head, os2 = font["head"], font["OS/2"]
-        self.bbox = [round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)]
-        self.ascent = round(os2.sTypoAscender * scale)
-        self.descent = round(os2.sTypoDescender * scale)
+        self.bbox: list[int] = [
+            round(v * scale) for v in (head.xMin, head.yMin, head.xMax, head.yMax)
+        ]
+        self.ascent: int = round(os2.sTypoAscender * scale)
+        self.descent: int = round(os2.sTypoDescender * scale)
 
     def encode(self, text: str) -> str:
         return "".join(f"{self.glyphs[c]:04X}" for c in text)
@@ -132,18 +137,20 @@ def _runs(text: str, font: EmbeddedFont | None) -> list[tuple[bool, str]]:
 
 def _name_line(name: str, font: EmbeddedFont | None, left: float, y: float, room: float) -> str:
     """The asset's name, cut to the sticker's width."""
-    operators, x = [], left
+    operators: list[str] = []
+    x = left
     for cjk, run in _runs(name, font):
+        embedded = font if cjk else None  # a CJK run is only made where there is the font
         for character in run:
             width = (
-                font.width(character, NAME_SIZE)  # type: ignore[union-attr]
-                if cjk
+                embedded.width(character, NAME_SIZE)
+                if embedded is not None
                 else HELVETICA_WIDTH * NAME_SIZE
             )
             if x + width > left + room:
                 return "\n".join(operators)
-            if cjk:
-                shown = f"<{font.encode(character)}>"  # type: ignore[union-attr]
+            if embedded is not None:
+                shown = f"<{embedded.encode(character)}>"
                 operators.append(f"BT /F2 {NAME_SIZE:.0f} Tf {x:.2f} {y:.2f} Td {shown} Tj ET")
             else:
                 text = _escape(character).encode("latin-1", "replace").decode("latin-1")

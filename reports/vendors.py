@@ -16,7 +16,7 @@ from openpyxl.styles import Alignment, Font
 
 from procedures.vendors.queries import Assessment, Rectification, VendorScore
 
-from .cells import TextFunction, append_row, workbook_bytes
+from .cells import TextFunction, active_sheet, append_row, fit_to_page_width, workbook_bytes
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 MEASURED = (
@@ -41,7 +41,7 @@ MEASURED = (
 def _form(title: str, fields: Sequence[tuple[Any, ...]]) -> bytes:
     """A form: a bold title, then label | value rows (a row may carry more columns)."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = active_sheet(workbook)
     sheet.title = title[:31]
     append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
@@ -53,10 +53,7 @@ def _form(title: str, fields: Sequence[tuple[Any, ...]]) -> bytes:
         sheet.column_dimensions[letter].width = width
     for row in sheet.iter_rows(min_row=2):
         row[min(len(row), 4) - 1].alignment = Alignment(wrap_text=True, vertical="top")
-    sheet.page_setup.orientation = "landscape"
-    sheet.page_setup.fitToWidth = 1
-    sheet.page_setup.fitToHeight = 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    fit_to_page_width(sheet)
     return workbook_bytes(workbook)
 
 
@@ -180,7 +177,7 @@ def assessment(
     """The half-yearly comprehensive assessment: each vendor's six monthly totals and mean, then
     who signed it; on a second sheet the findings of the people concerned, vendor by vendor."""
     workbook = Workbook()
-    sheet = workbook.active
+    sheet = active_sheet(workbook)
     sheet.title = label("document.assessment.sheet")[:31]
     append_row(sheet, [title])
     sheet["A1"].font = Font(bold=True, size=14)
@@ -200,7 +197,7 @@ def assessment(
         by_vendor.setdefault(score.vendor.name, {})[score.period] = score
     for vendor, monthly in sorted(by_vendor.items()):
         totals = [monthly[p].total if p in monthly else "" for p in periods]
-        given = [t for t in totals if t != ""]
+        given = [t for t in totals if not isinstance(t, str)]  # "": no score that month
         mean = round(sum(given) / len(given), 1) if given else None
         verdict = (
             ""
