@@ -454,6 +454,7 @@ async def _announce_goods_back(
         now,
         after={"remedy": consumer_complaint.remedy},
     )
+    _open(session, consumer_complaint, rules.RETURN_FILED, now, rules.RETURN_FILED.due(now))
 
 
 def _expect_goods_back(consumer_complaint: ConsumerComplaint) -> None:
@@ -476,12 +477,28 @@ async def complaint_for_return(
 
 
 async def link_return(
-    session: AsyncSession, complaint_id: int, return_number: str, now: dt.datetime
+    session: AsyncSession,
+    complaint_id: int,
+    return_number: str,
+    now: dt.datetime,
+    *,
+    quality_return: bool,
 ) -> ConsumerComplaint:
     """The hand-off to the returns procedure: the return RT-… that takes this complaint's goods
-    is named on it, once. Called by the returns procedure in its own unit of work."""
+    is named on it, once; goods of a complaint about the product's quality go the quality way
+    (4.3.3 -> 4.2.6), so only a quality return takes them. Called by the returns procedure in
+    its own unit of work."""
     consumer_complaint = await load_consumer_complaint(session, complaint_id, lock=True)
     _expect_goods_back(consumer_complaint)
+    if consumer_complaint.cause == "quality" and not quality_return:
+        raise WrongState("consumer.return_must_be_quality", number=consumer_complaint.number)
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=consumer_complaint.id,
+        kind=ConsumerDeadline.RETURN_FILED,
+        now=now,
+    )
     consumer_complaint.return_number = return_number
     record_change(
         session, consumer_complaint, "return_linked", now, after={"return_number": return_number}

@@ -45,6 +45,7 @@ class ConsumerDeadline(StrEnum):
     FIRST_ANSWER = "consumer_first_answer"
     DECISION = "consumer_decision"
     FINAL_ANSWER = "consumer_final_answer"
+    RETURN_FILED = "consumer_return_filed"
 
 
 FIRST_ANSWER: Final = DeadlineRule(
@@ -68,7 +69,16 @@ FINAL_ANSWER: Final = DeadlineRule(
     setting="CONSUMER_ANSWER_HOURS",
 )
 
-DEADLINES: Final = deadline_table(FIRST_ANSWER, DECISION, FINAL_ANSWER)
+# goods coming back: after-sales files the return that takes them, as a quality return when the
+# complaint's cause is the product's quality (4.3.3 -> 4.2.6); company-internal
+RETURN_FILED: Final = DeadlineRule(
+    ConsumerDeadline.RETURN_FILED,
+    roles.AFTER_SALES,
+    window=dt.timedelta(hours=24),
+    internal=True,
+)
+
+DEADLINES: Final = deadline_table(FIRST_ANSWER, DECISION, FINAL_ANSWER, RETURN_FILED)
 
 
 # --- who may read and act

@@ -255,7 +255,13 @@ async def file_return(
         )
     linked = None
     if draft.consumer_complaint_id is not None:
-        linked = await link_return(session, draft.consumer_complaint_id, request.number, now)
+        linked = await link_return(
+            session,
+            draft.consumer_complaint_id,
+            request.number,
+            now,
+            quality_return=request.reason == ReturnReason.QUALITY,
+        )
         record_change(session, request, "consumer_complaint", now, after={"number": linked.number})
     check = None
     if request.reason == ReturnReason.UNSALABLE:

@@ -173,14 +173,34 @@ async def test_a_standing_complaint_is_apologised_for_and_goods_coming_back_go_t
     told = {m.user_id for m in await outbox_rows(services, text_key="consumer.goods_coming_back")}
     assert told == {people["quality"].id, people["after_sales_head"].id}
 
-    # the hand-off: the return that takes the goods is named once
+    # after-sales has a day to file the return that takes them (company-internal)
+    async with services.session_factory() as session:
+        filing = await session.scalar(
+            select(Deadline).where(Deadline.kind == "consumer_return_filed")
+        )
+    assert (filing.responsible_role, filing.met_at) == ("after_sales", None)
+
+    # the goods of a quality complaint go the quality way (4.3.3 -> 4.2.6): not as unsalable
     async with services.unit_of_work() as uow:
-        await handling.link_return(uow.session, complaint.id, "RT-2026-00007", uow.clock.now())
+        with pytest.raises(WrongState) as unsalable:
+            await handling.link_return(
+                uow.session, complaint.id, "RT-2026-00006", uow.clock.now(), quality_return=False
+            )
+    assert unsalable.value.text_key == "consumer.return_must_be_quality"
+    # the hand-off: the return that takes the goods is named once, meeting the deadline
+    async with services.unit_of_work() as uow:
+        await handling.link_return(
+            uow.session, complaint.id, "RT-2026-00007", uow.clock.now(), quality_return=True
+        )
         await uow.commit()
     assert (await stored(services, complaint.id)).return_number == "RT-2026-00007"
+    async with services.session_factory() as session:
+        assert (await session.get(Deadline, filing.id)).met_at is not None
     async with services.unit_of_work() as uow:
         with pytest.raises(WrongState):
-            await handling.link_return(uow.session, complaint.id, "RT-2026-00008", uow.clock.now())
+            await handling.link_return(
+                uow.session, complaint.id, "RT-2026-00008", uow.clock.now(), quality_return=True
+            )
 
 
 async def test_the_return_after_sales_files_for_the_goods_is_named_on_the_complaint_once(
@@ -231,7 +251,9 @@ async def test_a_discount_brings_no_goods_back(services: Services, people: dict[
     assert await outbox_rows(services, text_key="consumer.goods_coming_back") == []
     async with services.unit_of_work() as uow:
         with pytest.raises(WrongState):
-            await handling.link_return(uow.session, complaint.id, "RT-2026-00001", uow.clock.now())
+            await handling.link_return(
+                uow.session, complaint.id, "RT-2026-00001", uow.clock.now(), quality_return=True
+            )
 
 
 async def test_only_after_sales_judge_and_only_once(
