@@ -108,3 +108,35 @@ async def verify(services: Services, qc: User, complaint_id: int, result: str):
         notes="checked",
         timezone=SHANGHAI,
     )
+
+
+async def book_in_return(services: Services, return_id: int) -> None:
+    """Carry an unsalable exchange inside its ratio from after-sales' review to booking in, each
+    step by a person of its role."""
+    from procedures.returns import goods, review
+    from procedures.returns.goods import Inspection
+    from tests.conftest import SHANGHAI
+
+    people = {
+        role: await make_user(services, role)
+        for role in (
+            "after_sales",
+            "business_head",
+            "after_sales_head",
+            "driver",
+            "quality",
+            "warehouse",
+        )
+    }
+    await act(services, review.sign_return, people["after_sales"], return_id)
+    await act(
+        services, review.approve_return, people["business_head"], return_id, timezone=SHANGHAI
+    )
+    await act(services, review.countersign_return, people["after_sales_head"], return_id)
+    await act(services, goods.issue_transport_order, people["after_sales_head"], return_id)
+    await act(services, goods.confirm_pick_up, people["driver"], return_id)
+    await act(services, goods.confirm_delivery, people["driver"], return_id)
+    await act(
+        services, goods.record_inspection, people["quality"], return_id, Inspection("undamaged")
+    )
+    await act(services, goods.book_in, people["warehouse"], return_id, timezone=SHANGHAI)

@@ -27,7 +27,7 @@ from reports.registry import REPORTS
 from storage.models import Vendor
 from tests.conftest import SHANGHAI
 
-from .helpers import act, file, make_user, outbox_rows, verify
+from .helpers import act, book_in_return, file, make_user, outbox_rows, verify
 from .test_returns import request as return_request
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -194,8 +194,10 @@ async def test_the_score_sheet_shows_weights_standards_and_the_conclusion_agains
 async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_against_its_limit(
     services: Services, samples: None, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await return_request(services, 2)  # C003: 90.00 of its 2,700.00 in 90 days, limit 5 %
-    await return_request(services, 4)  # over the limit: refused, not counted
+    # C003: 90.00 of its 2,700.00 in 90 days, limit 5 %, booked in during the month
+    booked = await return_request(services, 2)
+    await book_in_return(services, booked.id)
+    await return_request(services, 4)  # over the limit: refused, counted apart
     drawn = []
     draw = charts._png
     monkeypatch.setattr(charts, "_png", lambda figure: drawn.append(figure) or draw(figure))
@@ -222,7 +224,8 @@ async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_ag
         "規定調換率",
         "超過規定",
     )
-    assert by_first["C003 華南醫藥貿易公司"] == (2, 6, 270.0, 90.0, 2700.0, "3.33%", "5.00%", "否")
+    # the customer's row counts what the by-reason table counts: the goods booked in
+    assert by_first["C003 華南醫藥貿易公司"] == (1, 2, 90.0, 90.0, 2700.0, "3.33%", "5.00%", "否")
     assert by_first["C002 康健藥房連鎖"][5:] == ("0.00%", "3.00%", "否")
     assert by_first["C001 仁和醫療器械有限公司"][5:] == (
         None,

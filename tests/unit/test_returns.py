@@ -591,10 +591,16 @@ async def test_the_months_statistics_go_to_business_and_finance_as_a_workbook(
     from scheduler import jobs
     from scheduler.services import JobServices
 
-    await make_user(services, "business_head", language="en")
     await make_user(services, "finance", language="en")
-    await request(services, 2)  # 90.00, inside
-    await request(services, 4)  # refused
+    staff = await Staff(services).make()  # with the business head
+    booked = await request(services, 2)  # 90.00, inside: booked in during November
+    await act(services, review.sign_return, staff.after_sales, booked.id)
+    await act(services, review.approve_return, staff.business, booked.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(booked.id)
+    await act(services, goods.record_inspection, staff.qc, booked.id, Inspection("undamaged"))
+    await act(services, goods.book_in, staff.warehouse, booked.id, timezone=SHANGHAI)
+    await request(services, 1)  # inside, filed in November but not booked in: not counted
+    await request(services, 4)  # refused: counted apart
     clock.set(dt.datetime(2026, 12, 1, 8, 0, tzinfo=SHANGHAI))
     job_services = JobServices(services.session_factory, services.clock, SHANGHAI)
     assert await jobs.send_monthly_return_statistics(job_services) == 2
@@ -607,8 +613,10 @@ async def test_the_months_statistics_go_to_business_and_finance_as_a_workbook(
     assert statistics.by_reason == {"unsalable": (1, 2, Decimal("90.00"))}
     assert statistics.refused == 1
     c003 = next(o for o in statistics.organisations if o.code == "C003")
+    # the ratio counts every exchange still standing, booked in or not (90.00 + 45.00)
+    assert (c003.returns, c003.quantity) == (1, 2)  # as the by-reason table
     assert (c003.exchanged, c003.purchased, c003.over_limit) == (
-        Decimal("90.00"),
+        Decimal("135.00"),
         Decimal("2700.00"),
         False,
     )
