@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -128,14 +130,14 @@ async def stale_button(update: Update, context: BotContext) -> None:
     await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("lang", choose_language))
     application.add_handler(CallbackQueryHandler(set_language, pattern=ChooseLanguage.pattern()))
 
 
-def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
+def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Added after every other handler of group 0, so they only see what nobody took."""
     application.add_handler(CommandHandler("cancel", cancel_outside_conversation))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))

@@ -3,6 +3,8 @@ their own organisation's, without internal notes. /returns lists what waits for 
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
@@ -240,5 +242,5 @@ async def list_returns(update: Update, context: BotContext) -> None:
         )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("returns", list_returns))

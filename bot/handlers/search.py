@@ -4,6 +4,7 @@ asset or the days received; each result has a button that opens the record."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -80,6 +81,6 @@ async def open_found(update: Update, context: BotContext) -> None:
     await VIEWS[kind.prefix](update, context)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("find", find))
     application.add_handler(CallbackQueryHandler(open_found, pattern=OpenFound.pattern()))
