@@ -250,19 +250,17 @@ def intake_conversation() -> ConversationHandler[Any]:
 
 def _verdict_buttons(verdicts: tuple[str, ...]) -> list[list[dict[str, Any]]]:
     return [
-        [button(f"consumer.verdict_button.{v}", ChooseConsumerVerdict(verdict=v))]  # type: ignore[arg-type]
-        for v in verdicts
+        [button(f"consumer.verdict_button.{v}", ChooseConsumerVerdict(verdict=v))] for v in verdicts
     ]
 
 
 def _cause_buttons() -> list[list[dict[str, Any]]]:
-    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in common.CAUSES]  # type: ignore[arg-type]
+    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in common.CAUSES]
 
 
 def _remedy_buttons() -> list[list[dict[str, Any]]]:
     return [
-        [button(f"consumer.remedy.{r}", ChooseConsumerRemedy(remedy=r))]  # type: ignore[arg-type]
-        for r in common.REMEDIES
+        [button(f"consumer.remedy.{r}", ChooseConsumerRemedy(remedy=r))] for r in common.REMEDIES
     ]
 
 
