@@ -178,7 +178,7 @@ def render_deadlines(
         return []
     lines = ["", t("ticket.deadlines")]
     for deadline in deadlines:
-        kind = as_text(f"deadline.kind.{deadline.kind}")
+        kind: dict[str, Any] | str = as_text(f"deadline.kind.{deadline.kind}")
         if deadline.closed_as == "waived":
             key = "ticket.deadline_waived"
         elif deadline.met_at is not None:
