@@ -32,7 +32,7 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def load_catalogues(directory: Path = LOCALES_DIR) -> dict[str, dict[str, str]]:
-    catalogues = {}
+    catalogues: dict[str, dict[str, str]] = {}
     for language in LANGUAGES:
         with (directory / f"{language}.toml").open("rb") as file:
             catalogues[language] = _flatten(tomllib.load(file))

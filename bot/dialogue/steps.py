@@ -8,7 +8,15 @@ one question."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +30,8 @@ from ..context import BotContext, edit_query_message
 from ..conversations import DialogueDraft, Draft, cancel_dropping, keep_photo
 from . import keyboards
 
-Handler = Callable[[Update, BotContext], Awaitable[int]]
+# what the steps make: coroutine functions, as python-telegram-bot's handlers take them
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, int]]
 DraftHandler = Callable[[Update, BotContext, Draft], Awaitable[int]]
 Rows = list[list[dict[str, Any]]]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -10,7 +12,8 @@ from procedures.people import invitations, users
 from procedures.people.actions import ChooseLanguage
 
 from ..commands import commands_for, show_menu_of
-from ..context import BotContext, Member, edit_query_message
+from ..context import BotContext, edit_query_message
+from ..dialogue.updates import member_of, message_of, query_of, text_of, user_of
 
 
 def _commands_text(context: BotContext, roles: frozenset[str]) -> str:
@@ -44,7 +47,7 @@ async def start(update: Update, context: BotContext) -> None:
     await context.reply(
         update,
         "start.greeting",
-        name=member.full_name or update.effective_user.full_name,  # type: ignore[union-attr]
+        name=member.full_name or user_of(update).full_name,
         roles=_role_names(member.roles),
         commands=_commands_text(context, member.roles),
     )
@@ -79,8 +82,8 @@ async def _redeem(update: Update, context: BotContext, code: str) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Lists the commands of the user's roles only."""
-    member: Member = context.member  # type: ignore[assignment]
-    await update.effective_message.reply_text(_commands_text(context, member.roles))  # type: ignore[union-attr]
+    member = member_of(context)
+    await message_of(update).reply_text(_commands_text(context, member.roles))
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -114,7 +117,7 @@ async def cancel_outside_conversation(update: Update, context: BotContext) -> No
 
 async def unknown_command(update: Update, context: BotContext) -> None:
     """Any command no handler took."""
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    text = text_of(update)
     await context.reply(update, "unknown.command", command=text.split()[0].split("@")[0])
 
 
@@ -125,17 +128,17 @@ async def unknown_message(update: Update, context: BotContext) -> None:
 
 async def stale_button(update: Update, context: BotContext) -> None:
     """A button whose data no handler recognises: a forged or outdated callback."""
-    await update.callback_query.answer(context.text("error.stale_button"), show_alert=True)  # type: ignore[union-attr]
+    await query_of(update).answer(context.text("error.stale_button"), show_alert=True)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("lang", choose_language))
     application.add_handler(CallbackQueryHandler(set_language, pattern=ChooseLanguage.pattern()))
 
 
-def register_fallbacks(application: Application) -> None:  # type: ignore[type-arg]
+def register_fallbacks(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Added after every other handler of group 0, so they only see what nobody took."""
     application.add_handler(CommandHandler("cancel", cancel_outside_conversation))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 
 from procedures.complaints import queries
 from procedures.complaints.queries import Complaint
@@ -21,11 +21,10 @@ def origin_of(update: Update) -> dict[str, Any] | None:
     query = update.callback_query
     if query is None or query.message is None:
         return None
-    return {
-        "chat": query.message.chat.id,
-        "message": query.message.message_id,
-        "rows": rows_of(query.message.reply_markup),  # type: ignore[union-attr]
-    }
+    message = query.message
+    # a message too old for the bot to reach comes as InaccessibleMessage, without its buttons
+    markup = message.reply_markup if isinstance(message, Message) else None
+    return {"chat": message.chat.id, "message": message.message_id, "rows": rows_of(markup)}
 
 
 async def retire_used_buttons(
@@ -41,7 +40,7 @@ async def retire_used_buttons(
         for kind in queries.STEP_BUTTONS:
             if kind.pattern().fullmatch(data):
                 action = kind.unpack(data)
-                return action.complaint_id == complaint.id and kind not in still_open  # type: ignore[attr-defined]
+                return action.complaint_id == complaint.id and kind not in still_open
         return False
 
     rows = [[(text, data) for text, data in row] for row in origin["rows"]]

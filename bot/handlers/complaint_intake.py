@@ -225,6 +225,7 @@ async def type_batch(update: Update, context: BotContext, draft: ComplaintDraft)
     """A customer's typed lot must have been shipped to them; staff's is found in the master
     data or kept as typed. Asks for the quantity."""
     typed = text_of(update)
+    batch: masterdata_queries.Batch | None
     async with context.session() as session:
         if not _by_staff(draft):
             assert draft.product_id is not None  # a customer chooses among shipped products

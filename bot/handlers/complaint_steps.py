@@ -6,7 +6,7 @@ procedure. Every button re-checks role and state in the procedure."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from telegram import Update
@@ -55,7 +55,7 @@ def _confirmation(
     action: type[ConfirmOutboundStopped | ConfirmGoodsLabelled | ConfirmSalesStopped],
     confirm: Confirmation,
     reply_key: str,
-) -> Callable[[Update, BotContext], Awaitable[None]]:
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
     async def confirmed(update: Update, context: BotContext) -> None:
         """Records the confirmation; says so under the notice, whose used buttons go."""
         complaint_id = pressed(update, action).complaint_id

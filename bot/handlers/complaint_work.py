@@ -15,6 +15,7 @@ from telegram.ext import (
 )
 
 from procedures.complaints import handling, queries
+from procedures.complaints import rules as complaint_rules
 from procedures.complaints.actions import (
     BackToResult,
     BeginHandoff,
@@ -60,7 +61,7 @@ async def show_queue(update: Update, context: BotContext) -> None:
         return
     await context.reply(update, "queue.header")
     # the business head reads the queue (收集和歸檔) but does not work it
-    works_it = bool(context.member and context.member.roles & handling.VERIFIERS)
+    works_it = bool(context.member and context.member.roles & complaint_rules.VERIFIERS)
     for complaint in waiting[:20]:
         buttons = (
             None

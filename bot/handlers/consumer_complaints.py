@@ -5,8 +5,8 @@ and state in the procedure."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Literal
 
 from telegram import Update
 from telegram.ext import (
@@ -248,21 +248,29 @@ def intake_conversation() -> ConversationHandler[Any]:
 # --- judging, deciding, answering ------------------------------------------------------------
 
 
-def _verdict_buttons(verdicts: tuple[str, ...]) -> list[list[dict[str, Any]]]:
+# the verdicts as ChooseConsumerVerdict names them, in the order of Verdict
+VERDICTS: tuple[Literal["standing", "not_standing", "unresolved"], ...] = (
+    "standing",
+    "not_standing",
+    "unresolved",
+)
+
+
+def _verdict_buttons(
+    verdicts: Iterable[Literal["standing", "not_standing", "unresolved"]],
+) -> list[list[dict[str, Any]]]:
     return [
-        [button(f"consumer.verdict_button.{v}", ChooseConsumerVerdict(verdict=v))]  # type: ignore[arg-type]
-        for v in verdicts
+        [button(f"consumer.verdict_button.{v}", ChooseConsumerVerdict(verdict=v))] for v in verdicts
     ]
 
 
 def _cause_buttons() -> list[list[dict[str, Any]]]:
-    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in common.CAUSES]  # type: ignore[arg-type]
+    return [[button(f"consumer.cause.{c}", ChooseConsumerCause(cause=c))] for c in common.CAUSES]
 
 
 def _remedy_buttons() -> list[list[dict[str, Any]]]:
     return [
-        [button(f"consumer.remedy.{r}", ChooseConsumerRemedy(remedy=r))]  # type: ignore[arg-type]
-        for r in common.REMEDIES
+        [button(f"consumer.remedy.{r}", ChooseConsumerRemedy(remedy=r))] for r in common.REMEDIES
     ]
 
 
@@ -311,7 +319,7 @@ async def begin_judgement(update: Update, context: BotContext) -> int:
         update, context, "judge", handling.complaint_for_judgement, JudgeConsumerComplaint
     )
     await _show(update, context, complaint)
-    await context.reply(update, "consumer.ask_verdict", buttons=_verdict_buttons(tuple(Verdict)))
+    await context.reply(update, "consumer.ask_verdict", buttons=_verdict_buttons(VERDICTS))
     return VERDICT
 
 
@@ -323,7 +331,7 @@ async def begin_decision(update: Update, context: BotContext) -> int:
     await context.reply(
         update,
         "consumer.ask_decision",
-        buttons=_verdict_buttons(tuple(common.DECISION_VERDICTS)),
+        buttons=_verdict_buttons(v for v in VERDICTS if v in common.DECISION_VERDICTS),
         number=complaint.number,
     )
     return VERDICT

@@ -65,7 +65,7 @@ async def send_files(update: Update, context: BotContext) -> None:
     store = context.services.file_store
     assert store is not None
     for index, photo in enumerate(kept, start=1):
-        place = {"number": number, "index": index, "count": len(kept)}
+        place: dict[str, Any] = {"number": number, "index": index, "count": len(kept)}
         if photo.sha256 is None:
             await context.reply(update, "files.missing", error=photo.download_error or "-", **place)
             if photo.telegram_file_id:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -62,5 +63,5 @@ async def _turn_away(update: Update, context: BotContext, key: str) -> None:
         await context.reply(update, key)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)

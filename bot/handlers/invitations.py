@@ -107,7 +107,7 @@ async def _issue(
             party_code=party_code,
         )
         invitation = issued.invitation
-        party = None
+        party: dict[str, Any] | str | None = None
         if invitation.system:
             party = as_text(f"system.{invitation.system}")
         elif invitation.organisation_id or invitation.vendor_id:
@@ -138,7 +138,8 @@ async def _offer_parties(update: Update, context: BotContext, role: str, *, page
             session, role, offset=page * PAGE_SIZE, limit=PAGE_SIZE
         )
     if not found:
-        key, params = "invite.no_parties", {"role": as_text(f"role.{role}")}
+        key = "invite.no_parties"
+        params: dict[str, Any] = {"role": as_text(f"role.{role}")}
         if update.callback_query:
             await edit_query_message(update, context.text(key, **params))
         else:
@@ -224,8 +225,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
         return await _offer_parties(update, context, role, page=0)
     if role in equipment_rules.ROLES_WITH_SYSTEM:
         rows = [
-            [button(f"system.{s}", InviteForSystem(role=role, system=s))]  # type: ignore[arg-type]
-            for s in EQUIPMENT_SYSTEMS
+            [button(f"system.{s}", InviteForSystem(role=role, system=s))] for s in EQUIPMENT_SYSTEMS
         ]
         rows.append([button("invite.button.no_system", InviteForSystem(role=role, system="none"))])
         _remember_role(context, role)  # a system's id may be typed too

@@ -5,7 +5,7 @@ vendor's and technician's buttons on a defect; /defect; the vendor's /visit."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Literal
 
 from telegram import Message, Update
 from telegram.ext import (
@@ -56,6 +56,8 @@ REPAIR_NOTE, REPAIR_PHOTOS, REJECT_REASON = range(10, 13)
 PATROL_KEY = "patrol"
 REPAIR_KEY = "defect_repair"
 REJECT_KEY = "defect_reject"
+# the severities as ChooseSeverity names them, in the order of defects.Severity
+SEVERITY_CHOICES: tuple[Literal["urgent", "normal", "low"], ...] = ("urgent", "normal", "low")
 PATROL, REPAIR, REJECT = (StaffDialogue(key) for key in (PATROL_KEY, REPAIR_KEY, REJECT_KEY))
 STICKER_LINK = filters.Regex(r"^/start asset_")
 
@@ -331,7 +333,7 @@ async def finish(update: Update, context: BotContext, state: MutableMapping[str,
         buttons=[
             [
                 button(f"defect.severity_button.{s}", ChooseSeverity(severity=s), hours=hours[s])
-                for s in defects.SEVERITIES
+                for s in SEVERITY_CHOICES
             ]
         ],
     )

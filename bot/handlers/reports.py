@@ -39,8 +39,9 @@ RECENT = {"month": 6, "quarter": 4, "half": 2}
 async def choose_report(update: Update, context: BotContext) -> None:
     """/report: one button per report the user may ask for; /report KIND PERIOD sends it."""
     user_roles = member_of(context).roles
-    if len(context.args or []) == 2:
-        kind, period = context.args[0], context.args[1].upper()
+    args = context.args or []
+    if len(args) == 2:
+        kind, period = args[0], args[1].upper()
         found = REPORTS.get(kind)
         if found is None or not found.recipients & user_roles:
             await context.reply(update, "report.unknown_kind")

@@ -4,7 +4,8 @@ one return instead (return_record)."""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler
@@ -38,7 +39,7 @@ from . import return_record
 ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
 DRAFT_KEY = "return_intake"
 CONSUMER_KEY = "return_for_consumer"  # the consumer complaint, until the organisation is chosen
-REASONS = ("unsalable", "quality")
+REASONS: tuple[Literal["unsalable", "quality"], ...] = ("unsalable", "quality")
 
 DRAFTS = Intake(DRAFT_KEY, ReturnDraft.from_json, "return_form.expired", "return_form.cancelled")
 step = DRAFTS.step
@@ -262,7 +263,8 @@ async def add_line(update: Update, context: BotContext, draft: ReturnDraft) -> i
 @step
 async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Shows the summary with submit and cancel."""
-    lines, total_quantity, total_amount = [], 0, 0
+    lines: list[str] = []
+    total_quantity, total_amount = 0, Decimal(0)
     async with context.session() as session:
         organisation = await queries.organisation_name(session, draft.organisation_id)
         for line in draft.lines:

@@ -3,6 +3,8 @@ their own organisation's, without internal notes. /returns lists what waits for 
 
 from __future__ import annotations
 
+from typing import Any
+
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
@@ -11,12 +13,13 @@ from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import queries
+from procedures.returns import rules as return_rules
 from procedures.returns.common import SUBJECT, ratio_params, status_key, totals
 from procedures.returns.queries import ReturnRequest
 from procedures.returns.rules import SIGNATURE_ORDER, ReturnReason, Slot
 
 from ..access import for_command
-from ..context import BotContext, fit_message
+from ..context import BotContext, fit_message, message_of
 
 STEPS = (
     ("order_issued", "return_view.order"),
@@ -31,6 +34,7 @@ async def show_return(update: Update, context: BotContext) -> None:
     """Shows one return the user may see (reached through /return RT-…)."""
     async with context.session() as session:
         viewer = await context.actor(session)
+        assert context.args, "a return is shown by its number, the command's argument"
         request = await queries.return_for_viewer(session, viewer, context.args[0])
         deadlines = await queries.deadlines_of(session, request.id)
         events = await events_of(session, SUBJECT, request.id)
@@ -45,9 +49,9 @@ async def show_return(update: Update, context: BotContext) -> None:
                 request.business_refused_by_id,
             ],
         )
-    internal = bool(viewer.role_names & queries.STAFF_VIEWERS)
+    internal = bool(viewer.role_names & return_rules.STAFF_VIEWERS)
     text = render_return(context, request, deadlines, events, names, internal=internal)
-    await update.effective_message.reply_text(fit_message(text))  # type: ignore[union-attr]
+    await message_of(update).reply_text(fit_message(text))
 
 
 def render_return(
@@ -91,15 +95,17 @@ def render_return(
             )
     lines.append(t("return_view.totals", quantity=quantity, amount=f"{amount:.2f}"))
     if request.ratio_inside is not None:
+        exchanged = request.exchanged_amount
+        assert exchanged is not None, "the ratio check keeps its amounts with its result"
         ratio = (
-            f"{request.exchanged_amount / request.purchased_amount * 100:.2f}%"
+            f"{exchanged / request.purchased_amount * 100:.2f}%"
             if request.purchased_amount
             else "—"
         )
         lines.append(
             t(
                 "return_view.ratio",
-                exchanged=f"{request.exchanged_amount:.2f}",
+                exchanged=f"{exchanged:.2f}",
                 purchased=f"{request.purchased_amount:.2f}",
                 ratio=ratio,
                 limit="—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
@@ -215,7 +221,7 @@ async def list_returns(update: Update, context: BotContext) -> None:
     member = context.member
     assert member is not None
     async with context.session() as session:
-        if member.roles & queries.STAFF_VIEWERS:
+        if member.roles & return_rules.STAFF_VIEWERS:
             waiting = await queries.waiting_for(session, member.roles)
         elif member.organisation_id is not None:
             waiting = await queries.returns_of(session, member.organisation_id)
@@ -240,5 +246,5 @@ async def list_returns(update: Update, context: BotContext) -> None:
         )
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("returns", list_returns))

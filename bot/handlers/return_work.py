@@ -4,7 +4,7 @@ QC's inspection, booking in, the exchange, the refund's credit and the return sl
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
 from typing import Any
 
 from telegram import Message, Update
@@ -109,7 +109,9 @@ async def _reply(update: Update, context: BotContext, request: ReturnRequest, ke
     )
 
 
-def _step_handler(action: type[ReturnStep]) -> Callable[[Update, BotContext], Awaitable[None]]:
+def _step_handler(
+    action: type[ReturnStep],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
     use_case, key = STEPS[action]
 
     async def handle(update: Update, context: BotContext) -> None:

@@ -4,6 +4,7 @@ asset or the days received; each result has a button that opens the record."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -15,7 +16,7 @@ from procedures.kernel.outbox import as_text, button
 from procedures.search import OpenFound
 
 from ..access import for_command
-from ..context import BotContext, fit_message
+from ..context import BotContext, fit_message, message_of
 from . import patrols, return_record, tickets
 
 # The record opens through its own command's handler, so a result shows exactly what /ticket,
@@ -59,7 +60,7 @@ async def find(update: Update, context: BotContext) -> None:
         for found in results.found
     ]
     markup = context.keyboard([opens[i : i + 2] for i in range(0, len(opens), 2)])
-    await update.effective_message.reply_text(fit_message("\n".join(lines)), reply_markup=markup)  # type: ignore[union-attr]
+    await message_of(update).reply_text(fit_message("\n".join(lines)), reply_markup=markup)
 
 
 async def open_found(update: Update, context: BotContext) -> None:
@@ -80,6 +81,6 @@ async def open_found(update: Update, context: BotContext) -> None:
     await VIEWS[kind.prefix](update, context)
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("find", find))
     application.add_handler(CallbackQueryHandler(open_found, pattern=OpenFound.pattern()))

@@ -9,7 +9,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from procedures.complaints import casework, nonconforming, queries
+from procedures.complaints import nonconforming, queries
+from procedures.complaints import rules as complaint_rules
 from procedures.complaints.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
 from procedures.complaints.common import SUBJECT
 from procedures.complaints.queries import BatchHold, BuyerNoticeTask, Complaint
@@ -98,12 +99,12 @@ def casework_buttons(
 ) -> list[list[dict[str, Any]]]:
     """The staff ticket's buttons: the quality head reassigns a taken complaint; quality
     records what waits on the buyer while it is open, and reopens it once closed."""
-    if not viewer_roles & casework.VERIFIERS:
+    if not viewer_roles & complaint_rules.VERIFIERS:
         return []
     if complaint.status == ComplaintStatus.CLOSED:
         return [[button("ticket.button.reopen", BeginReopen(complaint.id))]]
     row = [button("ticket.button.waiting", BeginWaitingOnBuyer(complaint.id))]
-    if complaint.taken_by_id is not None and viewer_roles & casework.REASSIGNERS:
+    if complaint.taken_by_id is not None and viewer_roles & complaint_rules.REASSIGNERS:
         row.append(button("ticket.button.reassign", BeginReassign(complaint.id)))
     return [row]
 
@@ -177,7 +178,7 @@ def render_deadlines(
         return []
     lines = ["", t("ticket.deadlines")]
     for deadline in deadlines:
-        kind = as_text(f"deadline.kind.{deadline.kind}")
+        kind: dict[str, Any] | str = as_text(f"deadline.kind.{deadline.kind}")
         if deadline.closed_as == "waived":
             key = "ticket.deadline_waived"
         elif deadline.met_at is not None:

@@ -102,6 +102,7 @@ async def rectify_defect(update: Update, context: BotContext) -> int | None:
         defect = await rectifications.defect_for_rectification(
             session, await context.actor(session), pressed(update, RectifyDefect).defect_id
         )
+        assert defect.vendor_id is not None  # a defect without a vendor is refused above
         vendor = await queries.vendor(session, defect.vendor_id)
     assert vendor is not None
     await query.answer()
@@ -479,12 +480,13 @@ async def begin_score(update: Update, context: BotContext) -> int | None:
     state = await SCORE.begin(
         update, context, vendor_id=vendor_id, period=period, judged={}, vendor=vendor.name
     )
+    figures: dict[str, Any] = {k: "-" if v is None else v for k, v in measured.items()}
     await context.reply(
         update,
         "score.measured",
         vendor=vendor.name,
         period=period,
-        **{k: "-" if v is None else v for k, v in measured.items()},
+        **figures,
         rung=as_text(f"rectification.rung.{measured['highest_rung']}")
         if measured["highest_rung"]
         else "-",

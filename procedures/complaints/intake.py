@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,7 +36,12 @@ from procedures.masterdata.queries import (
 )
 from storage.models import Batch, BatchHold, Complaint, Organisation, Product, User
 
-CHANNELS = ("phone", "email", "letter", "visit")
+CHANNELS: tuple[Literal["phone", "email", "letter", "visit"], ...] = (
+    "phone",
+    "email",
+    "letter",
+    "visit",
+)
 # A buyer whose locality the master data lacks is held to the stricter, local rule.
 VERIFICATION_WINDOW = {
     "local": dt.timedelta(hours=24),

@@ -59,7 +59,9 @@ from storage.models import (
     User,
 )
 
-HANDOFF_OUTCOMES = ("quarantined", "returned_to_supplier", "destroyed", "other")
+HANDOFF_OUTCOMES: tuple[
+    Literal["quarantined", "returned_to_supplier", "destroyed", "other"], ...
+] = ("quarantined", "returned_to_supplier", "destroyed", "other")
 TOLD_HOW: tuple[Literal["phone", "email", "visit"], ...] = ("phone", "email", "visit")
 
 

@@ -203,7 +203,19 @@ def work_buttons(complaint: Complaint) -> list[list[dict[str, Any]]]:
 
 
 # the kinds of button a complaint's messages carry, each for one step of the complaint
-STEP_BUTTONS: tuple[type[CallbackAction], ...] = (
+StepButton = (
+    TakeComplaint
+    | BeginVerification
+    | BeginOpinion
+    | FlagAdverseEvent
+    | LiftHold
+    | ConfirmOutboundStopped
+    | ConfirmGoodsLabelled
+    | ConfirmSalesStopped
+    | BeginHandoff
+    | BeginSupplierAnswer
+)
+STEP_BUTTONS: tuple[type[StepButton], ...] = (
     TakeComplaint,
     BeginVerification,
     BeginOpinion,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +27,20 @@ class Verdict(StrEnum):
 
 CHANNELS = ("chat", "phone")
 # what the complaint turned out to be about, for the monthly analysis (分析)
-CAUSES = ("quality", "usage", "expectation", "service", "other")
+CAUSES: tuple[Literal["quality", "usage", "expectation", "service", "other"], ...] = (
+    "quality",
+    "usage",
+    "expectation",
+    "service",
+    "other",
+)
 # 退貨、換貨、讓步折價、直接寄回公司予以調換
-REMEDIES = ("return", "exchange", "discount", "mail_back")
+REMEDIES: tuple[Literal["return", "exchange", "discount", "mail_back"], ...] = (
+    "return",
+    "exchange",
+    "discount",
+    "mail_back",
+)
 # remedies whose goods come back to the company, and so through QC (4.3.3)
 GOODS_BACK = frozenset({"return", "exchange", "mail_back"})
 DECISION_VERDICTS = (Verdict.STANDING, Verdict.NOT_STANDING)

@@ -8,7 +8,7 @@ the repair) and the equipment manager, whose overdue alert offers a rectificatio
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Final
+from typing import Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -127,7 +127,9 @@ FALLBACK_ROLE: Final = roles.EQUIPMENT_MANAGER
 DEFECT_READERS = DEFECT_OVERSEERS | {roles.VENDOR}
 
 
-EQUIPMENT_SYSTEMS = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
+EQUIPMENT_SYSTEMS: tuple[
+    Literal["elevator", "water_supply", "hvac", "fire_protection", "power", "lighting"], ...
+] = ("elevator", "water_supply", "hvac", "fire_protection", "power", "lighting")
 
 
 def check_system(text: str) -> str:

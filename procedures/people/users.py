@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +24,7 @@ from storage.models import (
     Vendor,
 )
 
-LANGUAGES = ("zh-Hant", "zh-Hans", "en")
+LANGUAGES: tuple[Literal["zh-Hant", "zh-Hans", "en"], ...] = ("zh-Hant", "zh-Hans", "en")
 # 18 random bytes: 144 bits, 24 characters, inside a deep link's 64-character start payload
 CODE_BYTES = 18
 # More failed codes than this from one Telegram user within the window, and they must wait.

@@ -57,7 +57,9 @@ from storage.models import Batch, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
 # second refuses the return with a written explanation that goes back to the customer.
-RESULTS = {
+RESULTS: dict[
+    ReturnReason, tuple[Literal["undamaged", "damaged", "company_fault", "customer_damage"], ...]
+] = {
     ReturnReason.UNSALABLE: ("undamaged", "damaged"),
     ReturnReason.QUALITY: ("company_fault", "customer_damage"),
 }
