@@ -13,7 +13,7 @@ from procedures.people.actions import ChooseLanguage
 
 from ..commands import commands_for, show_menu_of
 from ..context import BotContext, edit_query_message
-from ..dialogue.updates import member_of, message_of, query_of, text_of, user_of
+from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of, user_of
 
 
 def _commands_text(context: BotContext, roles: frozenset[str]) -> str:
@@ -96,9 +96,8 @@ async def choose_language(update: Update, context: BotContext) -> None:
 
 async def set_language(update: Update, context: BotContext) -> None:
     """Stores the chosen language and confirms in it."""
-    query = update.callback_query
-    assert query is not None
-    language = ChooseLanguage.unpack(query.data).language
+    query = query_of(update)
+    language = pressed(update, ChooseLanguage).language
     await query.answer()
     async with context.unit_of_work() as uow:
         user = await context.actor(uow.session)

@@ -17,6 +17,7 @@ from procedures.search import OpenFound
 
 from ..access import for_command
 from ..context import BotContext, fit_message, message_of
+from ..dialogue.updates import member_of, pressed, query_of
 from . import patrols, return_record, tickets
 
 # The record opens through its own command's handler, so a result shows exactly what /ticket,
@@ -65,13 +66,13 @@ async def find(update: Update, context: BotContext) -> None:
 
 async def open_found(update: Update, context: BotContext) -> None:
     """Shows the record a result's button names, if the user may open that kind now."""
-    query = update.callback_query
-    assert query is not None and context.member is not None
-    number = OpenFound.unpack(query.data).number
+    query = query_of(update)
+    member = member_of(context)
+    number = pressed(update, OpenFound).number
     kind = search.kind_of(number)
     assert kind is not None  # the action's pattern admits only the kinds /find lists
     try:
-        roles.require_role(context.member.roles, kind.viewers)
+        roles.require_role(member.roles, kind.viewers)
     except NotAllowed as refusal:
         text = context.text("error.role_required_read", **refusal.params)
         await query.answer(text, show_alert=True)
