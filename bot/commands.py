@@ -43,6 +43,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("mytickets", frozenset({roles.CUSTOMER}), read_only=True),
     Command("complain_for", complaint_rules.FILING_STAFF),
     Command("consumer_complaint", frozenset({roles.CONSUMER})),
+    Command("mycomplaints", frozenset({roles.CONSUMER}), read_only=True),
     Command("consumer_for", consumer_rules.FILING_STAFF),
     Command("queue", complaint_rules.QUEUE_READERS, read_only=True),
     Command("supplier_answer", complaint_rules.QUALITY_STAFF),

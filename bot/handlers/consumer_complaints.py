@@ -37,11 +37,11 @@ from procedures.kernel.outbox import as_text, button
 
 from .. import label_photos
 from ..access import for_command
-from ..context import BotContext, edit_query_message
+from ..context import BotContext, edit_query_message, fit_message
 from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.steps import Intake, option_rows, wrong_button
-from ..dialogue.updates import member_of, pressed, query_of, text_of
+from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of
 
 CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
 VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
@@ -502,6 +502,37 @@ def work_conversation() -> ConversationHandler[Any]:
     )
 
 
+@for_command("mycomplaints")
+async def my_complaints(update: Update, context: BotContext) -> None:
+    """A consumer's own complaints: the number, when it was received, the product, where it
+    stands, and the answer given."""
+    member = member_of(context)
+    async with context.session() as session:
+        own = await queries.complaints_of_consumer(session, member.user_id)
+    if not own:
+        await context.reply(update, "mycomplaints.empty")
+        return
+    lines = [context.text("mycomplaints.header")]
+    for complaint in own:
+        lines.append(
+            context.text(
+                "mycomplaints.line",
+                number=complaint.number,
+                received_at=complaint.received_at,
+                product=complaint.product.name if complaint.product else complaint.product_text,
+                status=as_text(f"consumer.status.{complaint.status}"),
+            )
+        )
+        if complaint.answer and complaint.answered_at:
+            lines.append(
+                context.text(
+                    "mycomplaints.answer", answer=complaint.answer, at=complaint.answered_at
+                )
+            )
+    await message_of(update).reply_text(fit_message("\n".join(lines)))
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(intake_conversation())
     application.add_handler(work_conversation())
+    application.add_handler(CommandHandler("mycomplaints", my_complaints))

@@ -20,7 +20,7 @@ from procedures.kernel.rules import met_in_time
 # the rows these queries return, named here for the reports that format them
 from storage.models import Batch, ConsumerComplaint, Deadline, Product
 
-__all__ = ["ConsumerComplaint", "goods_names", "product_exists"]
+__all__ = ["ConsumerComplaint", "complaints_of_consumer", "goods_names", "product_exists"]
 
 
 async def product_exists(session: AsyncSession, product_id: int) -> bool:
@@ -61,3 +61,17 @@ async def complaints_of_month(
         ):
             deadlines[deadline.subject_id] = deadline
     return complaints, {c.id: met_in_time(deadlines.get(c.id)) for c in complaints}
+
+
+async def complaints_of_consumer(
+    session: AsyncSession, consumer_id: int
+) -> list[ConsumerComplaint]:
+    """The complaints a consumer filed or was recorded for, newest first, with their products."""
+    return list(
+        await session.scalars(
+            select(ConsumerComplaint)
+            .where(ConsumerComplaint.consumer_id == consumer_id)
+            .options(selectinload(ConsumerComplaint.product))
+            .order_by(ConsumerComplaint.received_at.desc(), ConsumerComplaint.id.desc())
+        )
+    )

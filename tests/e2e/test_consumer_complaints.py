@@ -60,6 +60,11 @@ async def test_a_consumer_complaint_is_escalated_decided_and_answered_through_af
         f"Your complaint {number} about 電子血壓計 BP-200 is recorded. "
         "After-sales will answer you by 2026-11-27 09:00."
     )
+    await consumer.send("/mycomplaints")  # P2 4.3: the consumer reads their own
+    assert await consumer.expect_text() == (
+        f"Your complaints:\n{number} (received 2026-11-26 09:00) 電子血壓計 BP-200: "
+        "waiting for after-sales' judgement"
+    )
 
     (notice,) = await after_sales.expect()
     assert notice["text"].startswith(f"New consumer complaint {number} from Xu Consumer")
@@ -106,6 +111,13 @@ async def test_a_consumer_complaint_is_escalated_decided_and_answered_through_af
     assert final == (
         f"About your complaint {number}:\nRemedy: exchange.\n"
         "A new cuff is on its way to you; please keep the torn one for us."
+    )
+    await consumer.send("/mycomplaints")
+    assert await consumer.expect_text() == (
+        f"Your complaints:\n{number} (received 2026-11-26 09:00) 電子血壓計 BP-200: "
+        "answered and closed\n"
+        "  Answer (2026-11-26 09:00): A new cuff is on its way to you; please keep the torn one "
+        "for us."
     )
 
     await bot.settled()
