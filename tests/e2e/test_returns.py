@@ -342,8 +342,9 @@ async def test_a_quality_return_with_a_company_fault_opens_a_corrective_action(
         "Zhang Wei",
     )
     notice = await text_with(bot, quality_head, "Company fault found")
-    assert "Responsible: Assembly line 2, Zhang Wei. Corrective action due 2026-12-26 09:00." in (
-        notice
+    assert (
+        "Responsible: Assembly line 2, Zhang Wei. Corrective and preventive action due "
+        "2026-12-26 09:00." in notice
     )
     async with bot.services.session_factory() as session:
         deadline = await session.scalar(
@@ -351,7 +352,7 @@ async def test_a_quality_return_with_a_company_fault_opens_a_corrective_action(
         )
     assert deadline.responsible_role == "quality" and deadline.met_at is None
     assert deadline.due_at == dt.datetime(2026, 12, 26, 1, 0, tzinfo=dt.UTC)
-    await click(bot, quality_head, "Corrective action done")
+    await click(bot, quality_head, "Corrective and preventive action done")
     await text_with(bot, quality_head, "recorded as done")
     await bot.settled()
     async with bot.services.session_factory() as session:
@@ -360,7 +361,7 @@ async def test_a_quality_return_with_a_company_fault_opens_a_corrective_action(
     # the customer sees the record without the responsible department and person
     await customer.send("/return RT-2026-00001")
     seen = await text_with(bot, customer, "RT-2026-00001 — inspected")
-    assert "Zhang Wei" not in seen and "corrective action" not in seen
+    assert "Zhang Wei" not in seen and "corrective" not in seen
     assert "Qiu QC: inspected: company fault" in seen
 
 
