@@ -14,8 +14,9 @@ from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import queries
 from procedures.returns import rules as return_rules
-from procedures.returns.common import SUBJECT, ratio_params, status_key, totals
+from procedures.returns.common import SUBJECT, status_key, totals
 from procedures.returns.queries import ReturnRequest
+from procedures.returns.ratio import ratio_params
 from procedures.returns.rules import SIGNATURE_ORDER, ReturnReason, Slot
 
 from ..access import for_command

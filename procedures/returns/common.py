@@ -68,22 +68,6 @@ def totals(request: ReturnRequest) -> tuple[int, Decimal]:
     )
 
 
-def ratio_params(request: ReturnRequest) -> dict[str, str]:
-    """The exchange-ratio check kept on the request, as the parameters its texts name
-    (`RatioCheck.as_params` at the time of the check)."""
-    if request.exchanged_amount is None or request.purchased_amount is None:
-        return {}
-    purchased = request.purchased_amount
-    ratio = f"{request.exchanged_amount / purchased * 100:.2f}%" if purchased else "—"
-    return {
-        "exchanged": f"{request.exchanged_amount:.2f}",
-        "purchased": f"{purchased:.2f}",
-        "ratio": ratio,
-        "limit": "—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
-        "window_days": "—" if request.window_days is None else str(request.window_days),
-    }
-
-
 def open_step(
     session: AsyncSession,
     request: ReturnRequest,

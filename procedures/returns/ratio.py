@@ -75,6 +75,20 @@ def window_start(now: dt.datetime, days: int, timezone: ZoneInfo) -> dt.date:
     return local_day(now, timezone) - dt.timedelta(days=days)
 
 
+def ratio_params(request: ReturnRequest) -> dict[str, str]:
+    """The ratio check kept on the request, as the parameters its texts name: what
+    `RatioCheck.as_params` gave when the check was made (none when no check was kept)."""
+    if request.exchanged_amount is None or request.purchased_amount is None:
+        return {}
+    kept = RatioCheck(
+        request.exchanged_amount,
+        request.purchased_amount,
+        request.ratio_limit,
+        request.window_days,
+    )
+    return kept.as_params()
+
+
 async def purchased_amount(
     session: AsyncSession, organisation_id: int, since: dt.date, until: dt.date
 ) -> Decimal:

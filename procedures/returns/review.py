@@ -28,13 +28,12 @@ from procedures.returns.common import (
     add_signature,
     load_return,
     open_step,
-    ratio_params,
     signed_slots,
     step_done,
     subject_params,
     tell_customer,
 )
-from procedures.returns.ratio import check_ratio
+from procedures.returns.ratio import check_ratio, ratio_params
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
     LIFECYCLE,
