@@ -216,6 +216,8 @@ async def test_an_exchange_never_sends_out_a_lot_a_complaint_holds(bot: BotHarne
     await click(bot, head, "Countersign")
     await carry_to_the_warehouse(bot, head, driver, qc)
     await click(bot, qc, "goods undamaged")
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
+    await text_with(bot, warehouse, "all three signatures are given")
     await click(bot, warehouse, "Book in")
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
     await click(bot, warehouse, "Exchange")
