@@ -30,6 +30,7 @@ from procedures.equipment import queries as equipment_queries
 from procedures.kernel import roles
 from procedures.kernel.calendar import (
     half_year_periods,
+    is_running,
     month_bounds,
     parse_quarter,
     period_bounds,
@@ -120,6 +121,9 @@ class ReportKind:
     recipients: frozenset[str] = frozenset()  # who may ask for it by period
     by_period: Renderer | None = None
     document: DocumentRenderer | None = None
+    # a month still running may be asked for: its figures so far make sense (a month's
+    # exchanges, complaints); not for a report that judges a period as a whole
+    running: bool = False
 
     async def render(
         self, session: AsyncSession, period: str, context: DocumentContext
@@ -134,16 +138,21 @@ KINDS: dict[str, ReportKind] = {}
 
 
 def report(
-    kind: str, period_type: str, recipients: frozenset[str]
+    kind: str, period_type: str, recipients: frozenset[str], *, running: bool = False
 ) -> Callable[[Renderer], Renderer]:
-    """Registers the decorated function as the renderer of reports of `kind` by period."""
+    """Registers the decorated function as the renderer of reports of `kind` by period;
+    `running`: the month still running may be asked for too."""
 
     def register(function: Renderer) -> Renderer:
         found = KINDS.get(kind, ReportKind(kind))
         if found.by_period is not None:
             raise ValueError(f"report kind {kind!r} is registered twice")
         KINDS[kind] = replace(
-            found, period_type=period_type, recipients=recipients, by_period=function
+            found,
+            period_type=period_type,
+            recipients=recipients,
+            by_period=function,
+            running=running,
         )
         return function
 
@@ -224,6 +233,19 @@ def _workbook(
 
 def _printed(context: DocumentContext) -> dt.date:
     return context.now.astimezone(context.timezone).date()
+
+
+def _running(context: DocumentContext, period: str) -> bool:
+    """The period is still running: its figures are so far, to today."""
+    return is_running(period, context.now, context.timezone)
+
+
+def _period_title(context: DocumentContext, key: str, period: str) -> str:
+    """A period's title text (`key`), or its "so far, to today" form (`key`_running) while the
+    period runs."""
+    if _running(context, period):
+        return context.text(f"{key}_running", period=period, day=_printed(context).isoformat())
+    return context.text(key, period=period)
 
 
 def _title(context: DocumentContext, key: str, period: str) -> str:
@@ -378,16 +400,19 @@ async def deadline_on_time(
 # --- P2 --------------------------------------------------------------------------------------
 
 
-@report("exchange_ratio", "month", EXCHANGE_READERS)
+@report("exchange_ratio", "month", EXCHANGE_READERS, running=True)
 async def exchange_ratio(
     session: AsyncSession, period: str, context: DocumentContext
 ) -> ReportFiles:
     """The month's return and exchange statistics, and a chart of each customer's exchange
-    ratio (exchanged over purchased within its contract window, at the month's end) against its
-    own limit. Customers with nothing purchased or exchanged in their window are left off the
-    chart (they have no ratio); the workbook lists every customer."""
-    statistics = await monthly_statistics(session, period, context.timezone)
-    title = context.text("document.return_stats.title", period=period)
+    ratio (exchanged over purchased within its contract window, at the month's end, or today
+    while the month runs) against its own limit. Customers with nothing purchased or exchanged
+    in their window are left off the chart (they have no ratio); the workbook lists every
+    customer."""
+    statistics = await monthly_statistics(
+        session, period, context.timezone, now=context.now if _running(context, period) else None
+    )
+    title = _period_title(context, "document.return_stats.title", period)
     content = return_reports.statistics_workbook(statistics, context.label, title)
     plotted = [row for row in statistics.organisations if row.purchased or row.exchanged]
     png = charts.bars_against_limits(

@@ -16,7 +16,12 @@ from telegram.ext import (
 
 from procedures import reporting as report_approvals
 from procedures.complaints.actions import ApproveQuarterly
-from procedures.kernel.calendar import period_type, recent_periods
+from procedures.kernel.calendar import (
+    is_running,
+    local_day,
+    period_type,
+    recent_periods,
+)
 from procedures.kernel.outbox import button
 from procedures.reporting import ChoosePeriod, ChooseReport
 from reports.registry import REPORTS, reports_for
@@ -70,18 +75,24 @@ async def choose_period(update: Update, context: BotContext) -> None:
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return
     await query.answer()
+    now, timezone = context.now(), context.services.settings.timezone
     periods = recent_periods(
-        found.period_type,
-        context.now(),
-        context.services.settings.timezone,
-        RECENT[found.period_type],
+        found.period_type, now, timezone, RECENT[found.period_type], running=found.running
     )
     await context.reply(
         update,
         "report.choose_period",
         report=context.text(f"report.kind.{found.kind}"),
         buttons=[
-            [button("report.period_button", ChoosePeriod(kind=found.kind, period=p), period=p)]
+            [
+                button(
+                    "report.period_button_running"
+                    if is_running(p, now, timezone)
+                    else "report.period_button",
+                    ChoosePeriod(kind=found.kind, period=p),
+                    period=p,
+                )
+            ]
             for p in periods
         ],
     )
@@ -101,7 +112,13 @@ async def send_chosen(update: Update, context: BotContext) -> None:
 
 
 async def _send(update: Update, context: BotContext, kind: str, period: str) -> None:
-    caption = context.text("report.sent", report=context.text(f"report.kind.{kind}"), period=period)
+    report = context.text(f"report.kind.{kind}")
+    now, timezone = context.now(), context.services.settings.timezone
+    if is_running(period, now, timezone):
+        day = local_day(now, timezone).isoformat()
+        caption = context.text("report.sent_running", report=report, period=period, day=day)
+    else:
+        caption = context.text("report.sent", report=report, period=period)
     await send_when_ready(update, context, caption, report=kind, period=period)
 
 

@@ -133,6 +133,12 @@ def period_type(text: str) -> str | None:
     return None
 
 
+def is_running(period: str, now: dt.datetime, timezone: ZoneInfo) -> bool:
+    """Whether `now` falls inside the period: its figures are partial, so far."""
+    start, end = period_bounds(period, timezone)
+    return start <= now < end
+
+
 def period_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
     """Any period name as [start, end) in UTC."""
     kind = period_type(period)
@@ -150,12 +156,15 @@ def period_bounds(period: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.date
     raise ValueError(f"not a period: {period!r}")
 
 
-def recent_periods(kind: str, now: dt.datetime, timezone: ZoneInfo, count: int) -> list[str]:
-    """The `count` periods of `kind` that ended last, the latest first (for buttons)."""
+def recent_periods(
+    kind: str, now: dt.datetime, timezone: ZoneInfo, count: int, *, running: bool = False
+) -> list[str]:
+    """The `count` periods of `kind` that ended last, the latest first (for buttons); with
+    `running`, the month still running first, then those that ended."""
     today = local_day(now, timezone)
     found: list[str] = []
     if kind == "month":
-        index = month_index(today) - 1
+        index = month_index(today) - (not running)
         found = [f"{(i) // 12:04d}-{i % 12 + 1:02d}" for i in range(index, index - count, -1)]
     elif kind == "quarter":
         index = today.year * 4 + (today.month - 1) // 3 - 1

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.calendar import month_bounds, previous_month
+from procedures.kernel.calendar import local_day, month_bounds, previous_month
 from procedures.kernel.errors import NotAllowed, NotFound
 from procedures.kernel.outbox import button, notify_roles
 from procedures.returns import rules
@@ -33,7 +33,12 @@ from procedures.returns.actions import (
 )
 from procedures.returns.common import SUBJECT, signed_slots
 from procedures.returns.goods import settlement_buttons
-from procedures.returns.ratio import check_ratio
+from procedures.returns.ratio import (
+    RatioCheck,
+    exchanged_amount,
+    purchased_amount,
+    window_start,
+)
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
     STAFF_VIEWERS,
@@ -233,13 +238,14 @@ class MonthlyStatistics:
 
 
 async def monthly_statistics(
-    session: AsyncSession, period: str, timezone: ZoneInfo
+    session: AsyncSession, period: str, timezone: ZoneInfo, *, now: dt.datetime | None = None
 ) -> MonthlyStatistics:
     """The month's returns and exchanges: the goods booked in during the month, by booking date
     (quantities and amounts by reason, and by customer, from the same requests, so the two
     tables agree); the requests of the month refused or rejected, counted apart; and each
     customer's exchange ratio against its limit as it stood at the month's end (4.2.11, 4.4,
-    3.8)."""
+    3.8). With `now` inside the month (a month still running), the figures so far: the ratio
+    as it stands at `now`."""
     start, end = month_bounds(period, timezone)
     month = list(
         await session.scalars(
@@ -267,12 +273,14 @@ async def monthly_statistics(
             amount + sum((line.amount for line in lines), Decimal("0.00")),
         )
     figures = []
-    at_end = end - dt.timedelta(microseconds=1)
+    # the ratio's window ends with the month (or today, while it runs): exchanges asked for
+    # after that belong to a later month's report
+    until = end if now is None else min(end, now + dt.timedelta(microseconds=1))
     for organisation in await session.scalars(
         select(Organisation).where(Organisation.kind == "customer").order_by(Organisation.code)
     ):
         own = [r for r in month if r.organisation_id == organisation.id]
-        check = await check_ratio(session, organisation, Decimal(0), at_end, timezone)
+        check = await _ratio_until(session, organisation, until, timezone)
         figures.append(
             OrganisationFigures(
                 code=organisation.code,
@@ -287,6 +295,24 @@ async def monthly_statistics(
             )
         )
     return MonthlyStatistics(period, by_reason, refused or 0, figures)
+
+
+async def _ratio_until(
+    session: AsyncSession, organisation: Organisation, until: dt.datetime, timezone: ZoneInfo
+) -> RatioCheck:
+    """The organisation's exchange ratio over the window that ends at `until`: the exchanges
+    asked for in it (none after it) over what was shipped to it in it."""
+    days = organisation.exchange_window_days
+    if days is None:
+        return RatioCheck(Decimal("0.00"), Decimal("0.00"), organisation.exchange_ratio_limit, None)
+    last_moment = until - dt.timedelta(microseconds=1)
+    first_day = window_start(last_moment, days, timezone)
+    since = dt.datetime.combine(first_day, dt.time(), timezone).astimezone(dt.UTC)
+    purchased = await purchased_amount(
+        session, organisation.id, first_day, local_day(last_moment, timezone)
+    )
+    exchanged = await exchanged_amount(session, organisation.id, since, until=until)
+    return RatioCheck(exchanged, purchased, organisation.exchange_ratio_limit, days)
 
 
 async def queue_monthly_statistics(
