@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,7 +19,7 @@ from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from procedures.consumer_complaints.common import CAUSES, REMEDIES, Verdict
-from procedures.consumer_complaints.queries import ConsumerComplaint
+from procedures.consumer_complaints.queries import ConsumerComplaint, MonthlyReview
 from procedures.personal_records import OUTCOMES, Step
 
 from .cells import TextFunction, active_sheet, append_row, workbook_bytes
@@ -120,9 +120,11 @@ def summary_workbook(
     title: str,
     label: Label,
     timezone: ZoneInfo,
+    reviews: Sequence[MonthlyReview] = (),
 ) -> bytes:
-    """The month's figures, remedies, and the analysis by product and by cause; then the
-    complaints one row each."""
+    """The month's figures, remedies, and the analysis by product and by cause; the
+    after-sales head's improvement proposals (the month before's, then the month's own) and the
+    hand-over to the business head; then the complaints one row each."""
     figures = month_figures(complaints, first_answers)
     workbook = Workbook()
     summary = active_sheet(workbook)
@@ -159,6 +161,7 @@ def summary_workbook(
         )
         for key, (count, standing) in rows.items():
             append_row(summary, [name(key), count, standing])
+    _write_reviews(summary, reviews, label, timezone)
     summary.column_dimensions["A"].width = 40
 
     sheet = workbook.create_sheet(label("report.monthly.sheet.complaints")[:31])
@@ -184,6 +187,37 @@ def summary_workbook(
         )
     sheet.freeze_panes = "A2"
     return workbook_bytes(workbook)
+
+
+def _write_reviews(
+    sheet: Worksheet, reviews: Sequence[MonthlyReview], label: Label, timezone: ZoneInfo
+) -> None:
+    """Each month's improvement proposals (改善辦法和方案) with who wrote them when, and who
+    passed the summary on to the business head when."""
+    append_row(sheet, [])
+    _bold_row(
+        sheet,
+        [
+            label("report.monthly.column.proposals_period"),
+            label("report.monthly.column.proposals"),
+            label("report.monthly.column.proposed_by"),
+            label("report.monthly.column.proposed_at"),
+            label("report.monthly.column.forwarded_by"),
+            label("report.monthly.column.forwarded_at"),
+        ],
+    )
+    for review in reviews:
+        append_row(
+            sheet,
+            [
+                review.period,
+                review.proposals or label("report.monthly.no_proposals"),
+                review.proposed_by or "",
+                _time(review.proposed_at, timezone),
+                review.forwarded_by or "",
+                _time(review.forwarded_at, timezone),
+            ],
+        )
 
 
 # --- each person's monthly record ----------------------------------------------------------

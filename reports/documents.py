@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.consumer_complaints.queries import complaints_of_month
 from procedures.kernel.calendar import month_bounds
 from procedures.people.users import names_of
 from procedures.personal_records import roles_read_by, steps_of_month
@@ -120,20 +119,6 @@ async def return_statistics(
     title = context.text("document.return_stats.title", period=period)
     content = return_reports.statistics_workbook(statistics, context.label, title)
     return RenderedDocument(f"returns-{period}.xlsx", content)
-
-
-@document("consumer_complaint_monthly")
-async def consumer_complaint_monthly(
-    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
-) -> RenderedDocument:
-    period = str(params["period"])
-    start, end = month_bounds(period, context.timezone)
-    complaints, first_answers = await complaints_of_month(session, start, end)
-    title = context.text("report.monthly.title", period=period)
-    content = consumer_reports.summary_workbook(
-        complaints, first_answers, title, context.label, context.timezone
-    )
-    return RenderedDocument(f"consumer-complaints-{period}.xlsx", content)
 
 
 @document("personal_record")

@@ -26,6 +26,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures import reporting
 from procedures.complaints.queries import iter_ledger_rows
 from procedures.complaints.rules import LEDGER_READERS, REPORT_READERS
+from procedures.consumer_complaints import monthly as consumer_monthly
+from procedures.consumer_complaints import queries as consumer_queries
+from procedures.consumer_complaints.rules import SUMMARY_READERS
 from procedures.equipment import queries as equipment_queries
 from procedures.kernel import roles
 from procedures.kernel.calendar import (
@@ -43,6 +46,7 @@ from procedures.vendors import queries as vendor_queries
 
 from . import charts
 from . import complaints as complaint_reports
+from . import consumer_complaints as consumer_reports
 from . import returns as return_reports
 from . import vendors as vendor_reports
 from .cells import TextFunction, layout
@@ -240,11 +244,11 @@ def _running(context: DocumentContext, period: str) -> bool:
     return is_running(period, context.now, context.timezone)
 
 
-def _period_title(context: DocumentContext, key: str, period: str) -> str:
-    """A period's title text (`key`), or its "so far, to today" form (`key`_running) while the
+def _period_title(context: DocumentContext, key: str, running_key: str, period: str) -> str:
+    """A period's title text (`key`), or its "so far, to today" form (`running_key`) while the
     period runs."""
     if _running(context, period):
-        return context.text(f"{key}_running", period=period, day=_printed(context).isoformat())
+        return context.text(running_key, period=period, day=_printed(context).isoformat())
     return context.text(key, period=period)
 
 
@@ -412,11 +416,13 @@ async def exchange_ratio(
     statistics = await monthly_statistics(
         session, period, context.timezone, now=context.now if _running(context, period) else None
     )
-    title = _period_title(context, "document.return_stats.title", period)
+    title = _period_title(
+        context, "document.return_stats.title", "document.return_stats.title_running", period
+    )
     content = return_reports.statistics_workbook(statistics, context.label, title)
     plotted = [row for row in statistics.organisations if row.purchased or row.exchanged]
     png = charts.bars_against_limits(
-        context.text("chart.exchange_ratio", period=period),
+        _period_title(context, "chart.exchange_ratio", "chart.exchange_ratio_running", period),
         [f"{row.code} {row.name}" for row in plotted],
         [None if row.ratio is None else float(row.ratio * 100) for row in plotted],
         [None if row.limit is None else float(row.limit * 100) for row in plotted],
@@ -426,6 +432,38 @@ async def exchange_ratio(
     return ReportFiles(
         RenderedDocument(f"exchange-ratio-{period}.xlsx", content),
         RenderedDocument(f"exchange-ratio-{period}.png", png),
+    )
+
+
+@document(consumer_monthly.DOCUMENT)
+async def consumer_complaint_monthly_document(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    """The month's consumer complaint summary and analysis (4.3.4), with the after-sales head's
+    improvement proposals of the month before and of the month, and its hand-over (4.4)."""
+    period = str(params["period"])
+    start, end = month_bounds(period, context.timezone)
+    complaints, first_answers = await consumer_queries.complaints_of_month(session, start, end)
+    periods = [consumer_monthly.month_before(period, context.timezone), period]
+    reviews = await consumer_queries.monthly_reviews(session, periods)
+    content = consumer_reports.summary_workbook(
+        complaints,
+        first_answers,
+        _period_title(context, "report.monthly.title", "report.monthly.title_running", period),
+        context.label,
+        context.timezone,
+        reviews,
+    )
+    return RenderedDocument(f"consumer-complaints-{period}.xlsx", content)
+
+
+@report(consumer_monthly.DOCUMENT, "month", SUMMARY_READERS, running=True)
+async def consumer_complaint_monthly(
+    session: AsyncSession, period: str, context: DocumentContext
+) -> ReportFiles:
+    """The summary of a chosen month, asked for at any time (so far, while the month runs)."""
+    return ReportFiles(
+        await consumer_complaint_monthly_document(session, {"period": period}, context)
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures import personal_records
 from procedures.complaints import queries as complaint_queries
-from procedures.consumer_complaints import handling
+from procedures.consumer_complaints import monthly as consumer_monthly
 from procedures.equipment import inspections, patrols
 from procedures.kernel import bookkeeping, deadlines
 from procedures.people import invitations
@@ -151,14 +151,12 @@ async def send_vendor_assessment(services: JobServices) -> int:
 
 
 async def send_consumer_complaint_summary(services: JobServices) -> int:
-    """On the 1st: last month's consumer complaint summary and analysis to the after-sales head
-    (and the business head)."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: handling.queue_monthly_summary(
-            session, now=now, timezone=services.timezone
-        ),
-    )
+    """On the 1st: last month's consumer complaint summary and analysis to the after-sales head,
+    who is asked for the improvement proposals and to pass it on to the business head."""
+    async with services.unit_of_work() as uow:
+        queued = await consumer_monthly.queue_monthly_summary(uow, timezone=services.timezone)
+        await uow.commit()
+    return queued
 
 
 async def send_personal_records(services: JobServices) -> int:

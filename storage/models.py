@@ -854,6 +854,24 @@ class ReportApproval(Base):
     approved_at: Mapped[dt.datetime]
 
 
+class ConsumerMonthlyReview(Base):
+    """The after-sales head's monthly duties on consumer complaints, one record a month: the
+    improvement proposals (改善辦法和方案, P2 4.3.4) written on the month's summary, and the
+    month's after-sales information passed on to the business head (4.4), each with who and
+    when."""
+
+    __tablename__ = "consumer_monthly_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), unique=True)  # YYYY-MM
+    requested_at: Mapped[dt.datetime]
+    proposals: Mapped[str | None] = mapped_column(Text)
+    proposed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    proposed_at: Mapped[dt.datetime | None]
+    forwarded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    forwarded_at: Mapped[dt.datetime | None]
+
+
 class Inspection(Base):
     """A periodic inspection (the equipment supervisor's elevator inspection), one per asset and
     period, with a deadline like any other; recorded with its checklist results, a note and

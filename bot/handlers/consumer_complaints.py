@@ -1,11 +1,12 @@
 """Consumer complaints (P2, 4.3): /consumer_complaint (consumers) and /consumer_for (after-sales,
 for a call) record one; after-sales judges it with buttons, the business head decides one
-after-sales could not resolve, and after-sales gives the answer. Every button re-checks role
-and state in the procedure."""
+after-sales could not resolve, and after-sales gives the answer; the after-sales head writes the
+month's improvement proposals and passes the summary on from its buttons. Every button
+re-checks role and state in the procedure."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any, Literal
 
 from telegram import Update
@@ -17,7 +18,7 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.consumer_complaints import common, handling, intake, queries
+from procedures.consumer_complaints import common, handling, intake, monthly, queries
 from procedures.consumer_complaints.actions import (
     AnswerConsumerComplaint,
     CancelConsumerComplaint,
@@ -27,7 +28,9 @@ from procedures.consumer_complaints.actions import (
     ChooseConsumerVerdict,
     ConsumerPhotosDone,
     DecideConsumerComplaint,
+    ForwardSummary,
     JudgeConsumerComplaint,
+    ProposeImprovements,
     StartConsumerReturn,
     SubmitConsumerComplaint,
 )
@@ -40,11 +43,12 @@ from ..access import for_command
 from ..context import BotContext, edit_query_message, fit_message
 from ..conversations import dialogue
 from ..dialogue import states
-from ..dialogue.steps import Intake, option_rows, wrong_button
+from ..dialogue.steps import Intake, StaffDialogue, cancelling, option_rows, wrong_button
 from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of
 
 CONSUMER, PRODUCT, DESCRIPTION, CONTACT, PHOTOS, CONFIRM = range(30, 36)
 VERDICT, CAUSE, REMEDY, ANSWER = range(40, 44)
+PROPOSALS = 45
 DRAFT_KEY = "consumer_intake"
 WORK_KEY = "consumer_work"
 
@@ -532,7 +536,60 @@ async def my_complaints(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(fit_message("\n".join(lines)))
 
 
+# --- the monthly summary's buttons: the after-sales head's proposals and hand-over ----------
+
+PROPOSALS_KEY = "consumer_proposals"
+PROPOSING = StaffDialogue(PROPOSALS_KEY)
+
+
+async def begin_proposals(update: Update, context: BotContext) -> int:
+    """Checks the after-sales head may write the month's proposals; asks for them."""
+    query = query_of(update)
+    period = pressed(update, ProposeImprovements).period
+    async with context.session() as session:
+        await monthly.review_for_proposals(session, await context.actor(session), period)
+    await query.answer()
+    await PROPOSING.begin(update, context, period=period)
+    await context.reply(update, "consumer.ask_proposals", period=period)
+    return PROPOSALS
+
+
+@PROPOSING.step
+async def enter_proposals(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores the proposals; the next month's summary shows them."""
+    period = state["period"]
+    async with context.unit_of_work() as uow:
+        actor = await context.actor(uow.session)
+        await monthly.record_proposals(uow, actor, period, text_of(update))
+    await PROPOSING.end(update, context)
+    await context.reply(update, "consumer.proposals_recorded", period=period)
+    return ConversationHandler.END
+
+
+async def forward_summary(update: Update, context: BotContext) -> None:
+    """The after-sales head passes the month's summary on to the business head."""
+    query = query_of(update)
+    period = pressed(update, ForwardSummary).period
+    async with context.unit_of_work() as uow:
+        await monthly.forward_summary(uow, await context.actor(uow.session), period)
+    await query.answer()
+    await context.reply(update, "consumer.summary_forwarded_reply", period=period)
+
+
+def proposals_conversation() -> ConversationHandler[Any]:
+    return dialogue(
+        "consumer_proposals",
+        entry_points=[CallbackQueryHandler(begin_proposals, pattern=ProposeImprovements.pattern())],
+        states={PROPOSALS: states.typing(enter_proposals)},
+        cancel=cancelling(PROPOSING),
+    )
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(intake_conversation())
     application.add_handler(work_conversation())
+    application.add_handler(proposals_conversation())
+    application.add_handler(CallbackQueryHandler(forward_summary, pattern=ForwardSummary.pattern()))
     application.add_handler(CommandHandler("mycomplaints", my_complaints))

@@ -1,10 +1,11 @@
-"""P2's buttons for consumer complaints: intake, judgement, decision, answer."""
+"""P2's buttons for consumer complaints: intake, judgement, decision, answer; the monthly
+summary's proposals and hand-over."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from procedures.kernel.actions import CallbackAction
+from procedures.kernel.actions import CallbackAction, Matches
 
 # --- consumer complaints (P2) -----------------------------------------------------------------
 
@@ -59,3 +60,20 @@ class ChooseConsumerCause(CallbackAction, prefix="cc:cause"):
 
 class ChooseConsumerRemedy(CallbackAction, prefix="cc:rem"):
     remedy: Literal["return", "exchange", "discount", "mail_back"]
+
+
+# --- the after-sales head's monthly summary (4.3.4, 4.4) --------------------------------------
+
+Month = Annotated[str, Matches(r"\d{4}-\d{2}")]
+
+
+class ProposeImprovements(CallbackAction, prefix="cc:prop"):
+    """The after-sales head writes the month's improvement proposals (改善辦法和方案)."""
+
+    period: Month
+
+
+class ForwardSummary(CallbackAction, prefix="cc:fwd"):
+    """The after-sales head passes the month's summary on to the business head."""
+
+    period: Month

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,12 +42,10 @@ from procedures.consumer_complaints.rules import (
     GOODS_BACK_READERS,
     JUDGES,
     LIFECYCLE,
-    SUMMARY_READERS,
     ConsumerComplaintStatus,
     ConsumerDeadline,
 )
 from procedures.kernel import roles
-from procedures.kernel.calendar import previous_month
 from procedures.kernel.deadlines import meet_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_text, as_time, button, notify_roles, notify_users
@@ -504,23 +501,3 @@ async def link_return(
         session, consumer_complaint, "return_linked", now, after={"return_number": return_number}
     )
     return consumer_complaint
-
-
-# --- the monthly summary -------------------------------------------------------------------
-
-
-async def queue_monthly_summary(
-    session: AsyncSession, *, now: dt.datetime, timezone: ZoneInfo
-) -> int:
-    """On the 1st: last month's consumer complaint summary and analysis (4.3.4), once."""
-    period = previous_month(now, timezone)
-    queued = await notify_roles(
-        session,
-        list(SUMMARY_READERS),
-        "consumer.summary_ready",
-        {"period": period},
-        now=now,
-        attachment={"kind": "consumer_complaint_monthly", "params": {"period": period}},
-        dedupe_prefix=f"report:consumer-complaints:{period}",
-    )
-    return len(queued)

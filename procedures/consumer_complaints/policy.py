@@ -1,4 +1,5 @@
-"""The settings that change a consumer complaint's rules: its answer and decision windows."""
+"""The settings that change a consumer complaint's rules: its answer and decision windows, and
+the windows of the after-sales head's monthly proposals and hand-over."""
 
 from __future__ import annotations
 
@@ -14,3 +15,7 @@ class ConsumerComplaintPolicy(PolicySection):
     answer_within: dt.timedelta = window(rules.FIRST_ANSWER, most=24 * 30)
     # the business head's decision on a consumer complaint after-sales could not resolve
     decision_within: dt.timedelta = window(rules.DECISION, most=90)
+    # the after-sales head's improvement proposals on the month's summary (4.3.4)
+    proposals_within: dt.timedelta = window(rules.PROPOSALS, most=28)
+    # the after-sales head passing the month's summary on to the business head (4.4)
+    forward_within: dt.timedelta = window(rules.FORWARDED, most=28)

@@ -1,13 +1,15 @@
 """Reading consumer complaints for the chat: the record as handlers read it, and the product
 and lot a draft names.
 
-Reading consumer complaints for their monthly summary: a month's complaints, and whether each
-was first answered in time.
+Reading consumer complaints for their monthly summary: a month's complaints, whether each was
+first answered in time, and the after-sales head's proposals and hand-over of the months shown.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,14 @@ from procedures.consumer_complaints.rules import ConsumerDeadline
 from procedures.kernel.rules import met_in_time
 
 # the rows these queries return, named here for the reports that format them
-from storage.models import Batch, ConsumerComplaint, Deadline, Product
+from storage.models import (
+    Batch,
+    ConsumerComplaint,
+    ConsumerMonthlyReview,
+    Deadline,
+    Product,
+    User,
+)
 
 __all__ = ["ConsumerComplaint", "complaints_of_consumer", "goods_names", "product_exists"]
 
@@ -75,3 +84,46 @@ async def complaints_of_consumer(
             .order_by(ConsumerComplaint.received_at.desc(), ConsumerComplaint.id.desc())
         )
     )
+
+
+@dataclass(frozen=True)
+class MonthlyReview:
+    """A month's improvement proposals (4.3.4) and its hand-over to the business head (4.4), as
+    the summary shows them: who and when, or None where not done."""
+
+    period: str
+    proposals: str | None
+    proposed_by: str | None
+    proposed_at: dt.datetime | None
+    forwarded_by: str | None
+    forwarded_at: dt.datetime | None
+
+
+async def monthly_reviews(session: AsyncSession, periods: Sequence[str]) -> list[MonthlyReview]:
+    """The months' records, in the order of `periods`; a month without one is left out."""
+    found = {
+        review.period: review
+        for review in await session.scalars(
+            select(ConsumerMonthlyReview).where(ConsumerMonthlyReview.period.in_(list(periods)))
+        )
+    }
+    people = [r.proposed_by_id for r in found.values()] + [
+        r.forwarded_by_id for r in found.values()
+    ]
+    wanted = [p for p in people if p is not None]
+    names: dict[int, str] = {}
+    if wanted:
+        rows = await session.execute(select(User.id, User.full_name).where(User.id.in_(wanted)))
+        names = {user_id: name for user_id, name in rows}
+    return [
+        MonthlyReview(
+            period=period,
+            proposals=review.proposals,
+            proposed_by=names.get(review.proposed_by_id) if review.proposed_by_id else None,
+            proposed_at=review.proposed_at,
+            forwarded_by=names.get(review.forwarded_by_id) if review.forwarded_by_id else None,
+            forwarded_at=review.forwarded_at,
+        )
+        for period in periods
+        if (review := found.get(period)) is not None
+    ]

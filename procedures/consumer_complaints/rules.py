@@ -1,4 +1,5 @@
-"""P2's rules for consumer complaints as data: the answers' and the decision's deadlines."""
+"""P2's rules for consumer complaints as data: the answers' and the decision's deadlines, and
+the after-sales head's monthly proposals and hand-over."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Final
 
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
-from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, deadline_table
 from storage.models import ConsumerComplaint
 
 
@@ -78,7 +79,36 @@ RETURN_FILED: Final = DeadlineRule(
     internal=True,
 )
 
-DEADLINES: Final = deadline_table(FIRST_ANSWER, DECISION, FINAL_ANSWER, RETURN_FILED)
+
+class MonthlyReviewDeadline(StrEnum):
+    PROPOSALS = "consumer_improvement_proposals"
+    FORWARDED = "consumer_summary_forwarded"
+
+
+# the after-sales head's improvement proposals (改善辦法和方案, 4.3.4) on the month's summary: a
+# week from the summary, so the analysis is written while the month is fresh and its proposals
+# are in hand well before the next summary, which shows them
+PROPOSALS: Final = DeadlineRule(
+    MonthlyReviewDeadline.PROPOSALS,
+    roles.AFTER_SALES_HEAD,
+    window=dt.timedelta(days=7),
+    setting="CONSUMER_PROPOSALS_DAYS",
+    internal=True,
+)
+# the month's after-sales information handed to the business head (匯總后交經營部負責人, 4.4):
+# the head passes the summary on within days; the business head hears when it is late
+FORWARDED: Final = DeadlineRule(
+    MonthlyReviewDeadline.FORWARDED,
+    roles.AFTER_SALES_HEAD,
+    window=dt.timedelta(days=3),
+    setting="CONSUMER_SUMMARY_FORWARD_DAYS",
+    alerted=Audience(owner_head=True, roles=(roles.BUSINESS_HEAD,)),
+    internal=True,
+)
+
+DEADLINES: Final = deadline_table(
+    FIRST_ANSWER, DECISION, FINAL_ANSWER, RETURN_FILED, PROPOSALS, FORWARDED
+)
 
 
 # --- who may read and act
@@ -92,6 +122,10 @@ DECIDERS = frozenset({roles.BUSINESS_HEAD})
 # who is told that goods of a consumer complaint are coming back
 GOODS_BACK_READERS = (roles.QUALITY, roles.AFTER_SALES_HEAD)
 
-# who receives the monthly summary: the after-sales head sums up (4.3.4) and hands the month's
-# after-sales information to the business head (4.4)
-SUMMARY_READERS = (roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD)
+# the monthly summary goes to the after-sales head, who sums up and proposes improvements
+# (4.3.4) and hands the month's after-sales information to the business head (4.4): the seed
+# gives the hand-over to the head, so the business head receives it from the head
+SUMMARY_HEADS = frozenset({roles.AFTER_SALES_HEAD})
+SUMMARY_RECEIVERS = (roles.BUSINESS_HEAD,)
+# who may ask /report for a month's summary at any time
+SUMMARY_READERS = frozenset({roles.AFTER_SALES_HEAD, roles.BUSINESS_HEAD})

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from bot.documents import document_context
 from bot.services import Services
-from procedures.consumer_complaints import handling, intake
+from procedures.consumer_complaints import handling, intake, monthly
 from procedures.consumer_complaints import queries as consumer_queries
 from procedures.consumer_complaints.common import ConsumerComplaintDraft
 from procedures.consumer_complaints.rules import ConsumerDeadline
@@ -494,16 +494,13 @@ async def test_the_monthly_summary_counts_standing_remedies_products_and_causes(
     assert figures.by_cause == {"": (1, 0), "quality": (2, 1), "usage": (1, 0)}
 
     async with services.unit_of_work() as uow:
-        queued = await handling.queue_monthly_summary(
-            uow.session, now=uow.clock.now(), timezone=SHANGHAI
-        )
-        again = await handling.queue_monthly_summary(
-            uow.session, now=uow.clock.now(), timezone=SHANGHAI
-        )
+        queued = await monthly.queue_monthly_summary(uow, timezone=SHANGHAI)
+        again = await monthly.queue_monthly_summary(uow, timezone=SHANGHAI)
         await uow.commit()
-    assert (queued, again) == (2, 0)
+    assert (queued, again) == (1, 0)
+    # the business head gets it from the after-sales head (4.4), not from the scheduler
     rows = await outbox_rows(services, text_key="consumer.summary_ready")
-    assert {r.user_id for r in rows} == {people["after_sales_head"].id, people["business_head"].id}
+    assert {r.user_id for r in rows} == {people["after_sales_head"].id}
     assert rows[0].attachment == {
         "kind": "consumer_complaint_monthly",
         "params": {"period": "2026-11"},
