@@ -173,7 +173,7 @@ async def test_on_the_first_the_after_sales_head_receives_the_months_summary_wor
     await send_consumer_complaint_summary(jobs_of(bot))
     await send_consumer_complaint_summary(jobs_of(bot))  # a second run sends nothing more
     (sheet,) = await head.expect()
-    assert sheet["caption"] == "Consumer complaints of 2026-11: summary and analysis."
+    assert sheet["caption"].startswith("Consumer complaints of 2026-11: summary and analysis.\n")
     assert sheet["document"]["file_name"] == "consumer-complaints-2026-11.xlsx"
     workbook = load_workbook(io.BytesIO(bot.emulator.files[sheet["document"]["file_id"]].content))
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row[0]}
