@@ -83,12 +83,12 @@ async def queue_monthly_summary(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     and a second run sends nothing. The caller commits."""
     session, now = uow.session, uow.clock.now()
     period = previous_month(now, timezone)
+    policy = uow.policy(ConsumerComplaintPolicy)
     review = await review_of(session, period)
     if review is None:
         review = ConsumerMonthlyReview(period=period, requested_at=now)
         session.add(review)
         await session.flush()
-        policy = uow.policy(ConsumerComplaintPolicy)
         for rule, window in (
             (rules.PROPOSALS, policy.proposals_within),
             (rules.FORWARDED, policy.forward_within),
@@ -103,7 +103,6 @@ async def queue_monthly_summary(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
                 due_at=now + window,
             )
         record_event(session, subject_type=SUBJECT, subject_id=review.id, action="sent", at=now)
-    policy = uow.policy(ConsumerComplaintPolicy)
     queued = await notify_roles(
         session,
         sorted(SUMMARY_HEADS),
