@@ -22,7 +22,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.rules import FALLBACK_ROLE, ROLES_WITH_SYSTEM, SYSTEM_OWNERS
+from procedures.equipment.rules import (
+    FALLBACK_ROLE,
+    ROLES_WITH_SYSTEM,
+    SYSTEM_OWNERS,
+    VisitStatus,
+)
 from procedures.kernel.calendar import local_day, month_bounds
 from procedures.kernel.deadlines import answer_for_systems
 from procedures.kernel.errors import NotFound
@@ -128,7 +133,7 @@ async def contract_figures(
 ) -> dict[str, Any]:
     """What happened in the month against what the contracts promised: responses and repairs
     slower than promised (one still awaited at the month's end counts from then), and the
-    maintenance visits done against those promised."""
+    confirmed maintenance visits against those promised."""
     start, end = month_bounds(period, timezone)
     first_day, last_day = local_day(start, timezone), local_day(end, timezone) - dt.timedelta(1)
     contracts = await contracts_in_force(session, vendor_id, first_day, last_day)
@@ -146,15 +151,16 @@ async def contract_figures(
     def strictest(measure: str) -> int | None:
         return min((getattr(c, measure) for c in contracts if getattr(c, measure)), default=None)
 
-    visits = await session.scalar(
-        select(func.count())
-        .select_from(MaintenanceVisit)
-        .where(
+    # only visits the system's staff confirmed count, one an asset a day (as the chase counts)
+    confirmed = await session.execute(
+        select(MaintenanceVisit.asset_id, MaintenanceVisit.visited_at).where(
             MaintenanceVisit.vendor_id == vendor_id,
+            MaintenanceVisit.status == VisitStatus.CONFIRMED,
             MaintenanceVisit.visited_at >= start,
             MaintenanceVisit.visited_at < end,
         )
     )
+    visits = len({(asset_id, local_day(at, timezone)) for asset_id, at in confirmed.all()})
     promised_visits = [
         c.visits_per_month for c in contracts if c.kind == "maintenance" and c.visits_per_month
     ]
@@ -163,7 +169,7 @@ async def contract_figures(
         "late_responses": late("response_hours", "acknowledged_at"),
         "promised_repair_hours": strictest("repair_hours"),
         "late_repairs": late("repair_hours", "repaired_at"),
-        "visits": visits or 0,
+        "visits": visits,
         "promised_visits": sum(promised_visits) if promised_visits else None,
     }
 
