@@ -391,6 +391,7 @@ async def _finish_inspection(
             await context.actor(uow.session),
             inspection_id,
             draft,
+            context.services.settings.timezone,
         )
     await PATROL.end(update, context)
     code, period = outcome.asset.code, outcome.inspection.period

@@ -143,6 +143,7 @@ async def record_inspection(
     inspector: User,
     inspection_id: int,
     draft: PatrolDraft,
+    timezone: ZoneInfo,
 ) -> InspectionOutcome:
     """Store what the inspection found (checklist, note, photos, location); anything abnormal
     opens a defect, due for repair by the severity the inspector gave, that the vendor, the
@@ -192,6 +193,7 @@ async def record_inspection(
             now,
             severity=check_severity(draft.severity),
             repair_hours=uow.policy(EquipmentPolicy).repair_hours,
+            day=local_day(now, timezone),
             inspection_id=inspection.id,
         )
     await uow.commit()

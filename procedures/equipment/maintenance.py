@@ -33,6 +33,16 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import EquipmentAsset, MaintenanceVisit, User
 
 MAX_VISIT_NOTE = 1000
+VISIT_STATUS_TEXTS = {
+    VisitStatus.DECLARED: "visit.status.declared",
+    VisitStatus.CONFIRMED: "visit.status.confirmed",
+    VisitStatus.DISPUTED: "visit.status.disputed",
+}
+# (to the vendor's staff, to the equipment manager), by whether the month has ended
+SHORTFALL_TEXTS = {
+    True: ("visit.short_ended_vendor", "visit.short_ended_manager"),
+    False: ("visit.short_unreachable_vendor", "visit.short_unreachable_manager"),
+}
 
 
 @dataclass(frozen=True)
@@ -63,9 +73,7 @@ async def _visits_in_month(
     return list(rows)
 
 
-async def promised_visits(
-    session: AsyncSession, asset: EquipmentAsset, day: dt.date
-) -> int | None:
+async def promised_visits(session: AsyncSession, asset: EquipmentAsset, day: dt.date) -> int | None:
     """Visits a month the asset's maintenance contract in force on `day` promises, if any."""
     if asset.vendor_id is None:
         return None
@@ -174,7 +182,7 @@ async def verify_visit(
         raise WrongState(
             "visit.already_verified",
             asset=asset.code,
-            status=as_text(f"visit.status.{visit.status}"),
+            status=as_text(VISIT_STATUS_TEXTS[VisitStatus(visit.status)]),
         )
     target = VisitStatus.CONFIRMED if confirm else VisitStatus.DISPUTED
     VISIT_LIFECYCLE.move(visit, target)
@@ -192,7 +200,7 @@ async def verify_visit(
     await notify_users(
         session,
         await users_with_roles(session, [roles.VENDOR], vendor_ids=[visit.vendor_id]),
-        f"visit.{target}",
+        "visit.confirmed" if confirm else "visit.disputed",
         params,
         now=now,
         dedupe_prefix=f"visit:{visit.id}:{target}",
@@ -276,6 +284,7 @@ async def chase_visit_shortfalls(
         asset = shortfall.asset
         await session.refresh(asset, ["vendor"])
         moment = "ended" if shortfall.ended else "unreachable"
+        to_vendor, to_manager = SHORTFALL_TEXTS[shortfall.ended]
         params = {
             "asset": f"{asset.code} {asset.name}",
             "vendor": asset.vendor.name if asset.vendor else "-",
@@ -287,7 +296,7 @@ async def chase_visit_shortfalls(
         sent = await notify_users(
             session,
             await users_with_roles(session, [roles.VENDOR], vendor_ids=[asset.vendor_id]),
-            f"visit.short_{moment}_vendor",
+            to_vendor,
             params,
             now=now,
             dedupe_prefix=f"{key}:vendor",
@@ -295,7 +304,7 @@ async def chase_visit_shortfalls(
         sent += await notify_users(
             session,
             managers,
-            f"visit.short_{moment}_manager",
+            to_manager,
             params,
             now=now,
             dedupe_prefix=f"{key}:manager",

@@ -108,11 +108,12 @@ async def contracts_in_force(
     return list(rows)
 
 
-def promise_for(
+def contract_promising(
     contracts: Sequence[Contract], asset_id: int, day: dt.date, measure: str
-) -> int | None:
-    """The hours promised for `measure` (response_hours, repair_hours) on the asset that day: the
-    asset's own contract before one for all the vendor's assets, maintenance before purchase."""
+) -> Contract | None:
+    """The contract whose `measure` (response_hours, repair_hours, visits_per_month) holds for
+    the asset that day: the asset's own contract before one for all the vendor's assets,
+    maintenance before purchase."""
     applicable = [
         c
         for c in contracts
@@ -121,7 +122,15 @@ def promise_for(
         and getattr(c, measure) is not None
     ]
     applicable.sort(key=lambda c: (c.asset_id is None, c.kind != "maintenance"))
-    return getattr(applicable[0], measure) if applicable else None
+    return applicable[0] if applicable else None
+
+
+def promise_for(
+    contracts: Sequence[Contract], asset_id: int, day: dt.date, measure: str
+) -> int | None:
+    """What `contract_promising` promises for `measure`, if any contract does."""
+    contract = contract_promising(contracts, asset_id, day, measure)
+    return getattr(contract, measure) if contract is not None else None
 
 
 async def contract_figures(
