@@ -302,8 +302,13 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert await vendor.expect_text() == "WP-01 is not maintained by your company."
     await vendor.send("/visit el-01 monthly service, brakes adjusted")
     assert await vendor.expect_text() == (
-        "Maintenance visit to EL-01 recorded. Visits this month: 1; promised by the contract: 2."
+        "Maintenance visit to EL-01 declared; it counts once the system's staff confirm it. "
+        "Confirmed visits this month: 0; promised by the contract: 2."
     )
+    # nobody else answers for the elevators here: the manager confirms the visit
+    ask = await last(manager, "迅達電梯維保有限公司 declares a maintenance visit to EL-01")
+    await press(manager, ask, "Confirm visit")
+    await last(manager, "Maintenance visit to EL-01 1號客梯 at")
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
     jobs = jobs_of(bot)
     await request_vendor_scores(jobs)
@@ -403,17 +408,17 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
         found_by = await session.scalar(select(User).where(User.telegram_id == technician.user_id))
     draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
     draft.photo_file_ids = [bot.emulator.store_file(b"door", None, "image/jpeg").file_id]
-    draft.severity = "urgent"  # four hours by default
+    draft.severity = "urgent"  # four hours by default; the elevator's contract gives 24 h
     defect = (await patrol(bot.services, found_by, draft)).defect
     await vendor.expect()
     await manager.expect()
 
-    clock.advance(dt.timedelta(hours=3))
+    clock.advance(dt.timedelta(hours=18))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician, manager):
         assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due at")
 
-    clock.advance(dt.timedelta(hours=1, minutes=1))
+    clock.advance(dt.timedelta(hours=6, minutes=1))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician):
         alert = await last(chat, "OVERDUE: repair for DF-2026-00001 EL-01")
