@@ -6,6 +6,7 @@ staff confirming or disputing it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict
 from typing import Any, Literal
 
 from telegram import Message, Update
@@ -328,11 +329,21 @@ async def finish(update: Update, context: BotContext, state: MutableMapping[str,
     if not draft.photo_file_ids:
         await context.reply(update, "patrol.photo_required")
         return PHOTOS
-    hours = context.services.policies.of(EquipmentPolicy).repair_hours
+    hours = dict(context.services.policies.of(EquipmentPolicy).repair_hours)
+    day = local_day(context.now(), context.services.settings.timezone)
+    async with context.session() as session:
+        asset = await queries.asset(session, draft.asset_id)
+        contract = await defects.contract_repair_terms(session, asset, day) if asset else None
+    key, params = "patrol.ask_severity", {}
+    if contract is not None:
+        # the vendor's contract sets the repair window whatever the urgency: the buttons say so
+        key, params = "patrol.ask_severity_contract", asdict(contract)
+        hours = dict.fromkeys(SEVERITY_CHOICES, contract.hours)
     await PATROL.ask(
         update,
         context,
-        "patrol.ask_severity",
+        key,
+        **params,
         buttons=[
             [
                 button(f"defect.severity_button.{s}", ChooseSeverity(severity=s), hours=hours[s])

@@ -89,6 +89,20 @@ class RepairTerms:
         return reported_at + dt.timedelta(hours=self.hours)
 
 
+async def contract_repair_terms(
+    session: AsyncSession, asset: EquipmentAsset, day: dt.date
+) -> RepairTerms | None:
+    """The repair hours the asset's vendor promised by a contract in force on local `day` (the
+    asset's own before one for all its assets, maintenance before purchase), if any."""
+    if asset.vendor_id is None:
+        return None
+    contracts = await contracts_in_force(session, asset.vendor_id, day, day)
+    contract = contract_promising(contracts, asset.id, day, "repair_hours")
+    if contract is None or contract.repair_hours is None:
+        return None
+    return RepairTerms(contract.repair_hours, contract.number)
+
+
 async def repair_terms(
     session: AsyncSession,
     asset: EquipmentAsset,
@@ -97,14 +111,11 @@ async def repair_terms(
     day: dt.date,
 ) -> RepairTerms:
     """The repair window of a defect on `asset` reported on local `day`: the vendor's contract
-    (the asset's own before one for all its assets, maintenance before purchase) where it
-    gives repair hours, whatever the severity; otherwise the policy's hours for the severity."""
-    if asset.vendor_id is not None:
-        contracts = await contracts_in_force(session, asset.vendor_id, day, day)
-        contract = contract_promising(contracts, asset.id, day, "repair_hours")
-        if contract is not None and contract.repair_hours is not None:
-            return RepairTerms(contract.repair_hours, contract.number)
-    return RepairTerms(repair_hours[severity], None)
+    where it gives repair hours, whatever the severity; otherwise the policy's hours for the
+    severity."""
+    return await contract_repair_terms(session, asset, day) or RepairTerms(
+        repair_hours[severity], None
+    )
 
 
 MAX_NOTE = 1000

@@ -103,12 +103,17 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     assert await technician.expect_text() == "Location saved with the patrol."
     await press(technician, ask_photos, "Done")
     ask_severity = await last(technician, "How urgent is the repair?")
+    # the elevator's maintenance contract gives 24 h to repair, whatever the urgency
+    assert ask_severity["text"] == (
+        "How urgent is the repair? The vendor's contract MC-2026-001 gives 24 h to repair it, "
+        "whatever the urgency."
+    )
     assert [label for label, _ in buttons_of(ask_severity)] == [
-        "Urgent (4 h)",
-        "Normal (48 h)",
-        "Low (168 h)",
+        "Urgent (24 h)",
+        "Normal (24 h)",
+        "Low (24 h)",
     ]
-    await press(technician, ask_severity, "Normal (48 h)")
+    await press(technician, ask_severity, "Normal (24 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
         "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
@@ -516,7 +521,7 @@ async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_
     await last(supervisor, "Photo received")
     await press(supervisor, ask_photos, "Done")
     urgency = await last(supervisor, "How urgent")
-    await press(supervisor, urgency, "Normal (48 h)")
+    await press(supervisor, urgency, "Normal (24 h)")
     await last(
         supervisor,
         "Inspection of EL-01 for 2026-12 recorded. Defect DF-2026-00001 opened;",
@@ -623,8 +628,8 @@ async def test_each_patrol_step_that_moves_on_takes_the_previous_keyboard_away(
     await press(technician, ack, "Done")
     ask_severity = await last(technician, "How urgent is the repair?")
     assert buttons_of(ask_photos) == [] and buttons_of(ack) == []  # both Done buttons are gone
-    urgent = data_of(ask_severity, "Urgent (4 h)")
-    await press(technician, ask_severity, "Normal (48 h)")
+    urgent = data_of(ask_severity, "Urgent (24 h)")
+    await press(technician, ask_severity, "Normal (24 h)")
     await last(technician, "Patrol of EL-01 recorded.")
     assert buttons_of(ask_severity) == []  # the urgency is chosen: the urgencies are gone
     await technician.press(ask_severity, urgent, forge=True)  # a copy pressed anyway

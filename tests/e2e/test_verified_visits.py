@@ -131,9 +131,17 @@ async def test_a_defect_on_a_contracted_asset_is_due_within_the_contracts_repair
     await last(technician, "Photo received")
     await press(technician, ask_photos, "Done")
     urgency = await last(technician, "How urgent")
-    await press(technician, urgency, "Low (168 h)")
-    # reported 2026-11-26 09:00: the elevator's maintenance contract gives 24 h, not the 168 h
-    # of a low urgency
+    # the elevator's maintenance contract gives 24 h, not the 168 h of a low urgency
+    assert urgency["text"] == (
+        "How urgent is the repair? The vendor's contract MC-2026-001 gives 24 h to repair it, "
+        "whatever the urgency."
+    )
+    assert [label for label, _ in buttons_of(urgency)] == [
+        "Urgent (24 h)",
+        "Normal (24 h)",
+        "Low (24 h)",
+    ]
+    await press(technician, urgency, "Low (24 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert "(repair due 2026-11-27 09:00)" in recorded["text"]
     reported = await last(vendor, "Defect DF-2026-00001 on EL-01")
