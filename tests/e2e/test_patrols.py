@@ -327,7 +327,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert figures.startswith("迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0")
     assert figures.endswith(
         "Against the contracts: response promised within 1 h, late: 0; repair promised within "
-        "24 h, late: 0; maintenance visits done: 1, promised: 4"
+        "24 h, late: 0; confirmed maintenance visits: 1, promised: 4"
     )
     for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
         await press(manager, measured, value)
@@ -343,7 +343,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
     assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
     assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"
-    assert (rows["Maintenance visits done"], rows["Maintenance visits promised"]) == (1, 4)
+    assert (rows["Maintenance visits confirmed"], rows["Maintenance visits promised"]) == (1, 4)
     assert (rows["Response promised (h)"], rows["Repair promised (h)"]) == (1, 24)
 
 
