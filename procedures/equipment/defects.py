@@ -2,8 +2,10 @@
 
 The fault goes at once to the maintenance vendor's staff and the equipment manager; after the
 repair the technician who found it verifies it. Response and repair times are kept for the
-vendor's monthly score. The repair has a deadline by the severity the technician gives
-(seed: the technician chases the repair, 督促維修保養) that runs until a repair is accepted.
+vendor's monthly score. The repair has a deadline (seed: the technician chases the repair,
+督促維修保養) that runs until a repair is accepted: the repair hours of the vendor's contract in
+force where it gives them (設備維修保養合同, 設備采購合同), else the hours of the severity the
+technician gives.
 """
 
 from __future__ import annotations

@@ -146,8 +146,8 @@ async def record_inspection(
     timezone: ZoneInfo,
 ) -> InspectionOutcome:
     """Store what the inspection found (checklist, note, photos, location); anything abnormal
-    opens a defect, due for repair by the severity the inspector gave, that the vendor, the
-    manager and the system's staff hear of."""
+    opens a defect, due for repair as a patrol's is (the contract's hours, else the severity's),
+    that the vendor, the manager and the system's staff hear of."""
     session, now = uow.session, uow.clock.now()
     inspection = await inspection_for_recording(session, inspector, inspection_id, lock=True)
     asset = inspection.asset

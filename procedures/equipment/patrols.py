@@ -179,7 +179,7 @@ async def record_patrol(
     timezone: ZoneInfo,
 ) -> PatrolOutcome:
     """Store the check-in; anything abnormal opens a defect the vendor and manager hear of,
-    due for repair within the hours of the severity the technician gave."""
+    due for repair within the contract's repair hours, else those of the severity given."""
     session, now = uow.session, uow.clock.now()
     repair_hours = uow.policy(EquipmentPolicy).repair_hours
     roles.require_role(technician.role_names, TECHNICIANS)

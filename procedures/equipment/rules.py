@@ -55,7 +55,7 @@ VISIT_LIFECYCLE: Final = Lifecycle[VisitStatus](
         VisitStatus.CONFIRMED: frozenset(),
         VisitStatus.DISPUTED: frozenset(),
     },
-    lambda visit: WrongState("visit.already_verified"),
+    lambda visit: WrongState(),
 )
 
 
