@@ -91,6 +91,12 @@ def evaluation_form(
             (label("document.evaluation.score"), rectification.evaluation_score),
             (label("document.evaluation.engineer"), engineer),
             (label("document.evaluation.date"), _time(rectification.evaluated_at, timezone)),
+            # the seed: issued by the engineer, reviewed by the equipment manager (審核),
+            # approved by the management office (審批); signed by hand on the printed form
+            (label("document.evaluation.reviewed_by"), ""),
+            (label("document.evaluation.reviewed_at"), _time(rectification.reviewed_at, timezone)),
+            (label("document.evaluation.approved_by"), ""),
+            (label("document.evaluation.approved_at"), _time(rectification.decided_at, timezone)),
         ],
     )
 
@@ -112,7 +118,8 @@ def score_sheet(
 ) -> bytes:
     """合格維保單位考核評分表 for one vendor and month: what was measured, each judged criterion
     with its weight and standard, the total against the pass mark and its conclusion (合格 /
-    不合格), remarks, who scored it and the approval lines to be signed."""
+    不合格), remarks and who scored it. The seed has the equipment manager fill it in and no one
+    approve it, so it carries no approval lines."""
     fields: list[tuple[Any, ...]] = [
         (label("document.score.vendor"), score.vendor.name),
         (label("document.score.period"), score.period),
@@ -157,8 +164,6 @@ def score_sheet(
         (label("document.score.remarks"), "；".join(remarks)),
         (label("document.score.scored_by"), manager),
         (label("document.score.scored_at"), _time(score.scored_at, timezone)),
-        (label("document.score.approved_by"), ""),
-        (label("document.score.approved_at"), ""),
     ]
     return _form(label("document.score.title"), fields)
 
@@ -218,7 +223,8 @@ def assessment(
     append_row(sheet, [])
     append_row(sheet, [label("document.score.pass_mark"), pass_mark])
     if record is None:
-        append_row(sheet, [label("document.score.approved_by"), ""])
+        # not signed yet: the manager signs it and reports it (匯總上報); nobody approves it
+        append_row(sheet, [label("document.assessment.signed_by"), ""])
         return workbook_bytes(workbook)
     names, zone = names or {}, timezone or ZoneInfo("UTC")
     append_row(sheet, [])

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures import personal_records
 from procedures.complaints import queries as complaint_queries
 from procedures.consumer_complaints import monthly as consumer_monthly
-from procedures.equipment import inspections, patrols
+from procedures.equipment import inspections, maintenance, patrols
 from procedures.kernel import bookkeeping, deadlines
 from procedures.people import invitations
 from procedures.returns import queries as return_queries
@@ -177,3 +177,14 @@ async def prune_bookkeeping(services: JobServices) -> int:
         return await bookkeeping.prune_bookkeeping(session, now=now)
 
     return await _in_one_transaction(services, prune)
+
+
+async def chase_visit_shortfalls(services: JobServices) -> int:
+    """Daily: a month whose confirmed maintenance visits fall short of the contract's (or can no
+    longer reach it) is chased with the vendor and told to the equipment manager (督促)."""
+    return await _in_one_transaction(
+        services,
+        lambda session, now: maintenance.chase_visit_shortfalls(
+            session, now=now, timezone=services.timezone
+        ),
+    )

@@ -110,6 +110,16 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
         id="elevator_defect_chase",
         misfire_grace_time=12 * 3600,
     )
+    # daily: the dedupe keys name the asset and month, so each shortfall is chased once
+    scheduler.add_job(
+        jobs.chase_visit_shortfalls,
+        "cron",
+        hour=9,
+        minute=15,
+        args=[services],
+        id="visit_shortfall_chase",
+        misfire_grace_time=12 * 3600,
+    )
     scheduler.add_job(
         jobs.request_vendor_scores,
         "cron",

@@ -739,7 +739,8 @@ class Contract(Base):
 
 
 class MaintenanceVisit(Base):
-    """A maintenance visit to an asset, recorded by the vendor's staff (/visit)."""
+    """A maintenance visit to an asset, declared by the vendor's staff (/visit) and verified by
+    the staff of the asset's system."""
 
     __tablename__ = "maintenance_visits"
     __table_args__ = (Index("ix_maintenance_visits_vendor_at", "vendor_id", "visited_at"),)
@@ -750,6 +751,11 @@ class MaintenanceVisit(Base):
     visited_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     visited_at: Mapped[dt.datetime]
     note: Mapped[str | None] = mapped_column(Text)
+    # declared by the vendor, then confirmed or disputed by the system's staff: only a confirmed
+    # visit counts against the contract's visits a month
+    status: Mapped[str] = mapped_column(String(16), default="declared", server_default="declared")
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    verified_at: Mapped[dt.datetime | None]
 
     asset: Mapped[EquipmentAsset] = relationship()
 

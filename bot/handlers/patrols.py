@@ -1,10 +1,12 @@
 """/patrol and the asset stickers' deep links: a technician's daily check-in, item by item; the
 periodic inspection, recorded through the same checklist dialogue from its notice's button; the
-vendor's and technician's buttons on a defect; /defect; the vendor's /visit."""
+vendor's and technician's buttons on a defect; /defect; the vendor's /visit and the system's
+staff confirming or disputing it."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import asdict
 from typing import Any, Literal
 
 from telegram import Message, Update
@@ -25,6 +27,8 @@ from procedures.equipment.actions import (
     BeginRepair,
     ChooseAsset,
     ChooseSeverity,
+    ConfirmVisit,
+    DisputeVisit,
     PatrolPhotosDone,
     RecordInspection,
     RejectRepair,
@@ -325,11 +329,21 @@ async def finish(update: Update, context: BotContext, state: MutableMapping[str,
     if not draft.photo_file_ids:
         await context.reply(update, "patrol.photo_required")
         return PHOTOS
-    hours = context.services.policies.of(EquipmentPolicy).repair_hours
+    hours = dict(context.services.policies.of(EquipmentPolicy).repair_hours)
+    day = local_day(context.now(), context.services.settings.timezone)
+    async with context.session() as session:
+        asset = await queries.asset(session, draft.asset_id)
+        contract = await defects.contract_repair_terms(session, asset, day) if asset else None
+    key, params = "patrol.ask_severity", {}
+    if contract is not None:
+        # the vendor's contract sets the repair window whatever the urgency: the buttons say so
+        key, params = "patrol.ask_severity_contract", asdict(contract)
+        hours = dict.fromkeys(SEVERITY_CHOICES, contract.hours)
     await PATROL.ask(
         update,
         context,
-        "patrol.ask_severity",
+        key,
+        **params,
         buttons=[
             [
                 button(f"defect.severity_button.{s}", ChooseSeverity(severity=s), hours=hours[s])
@@ -388,6 +402,7 @@ async def _finish_inspection(
             await context.actor(uow.session),
             inspection_id,
             draft,
+            context.services.settings.timezone,
         )
     await PATROL.end(update, context)
     code, period = outcome.asset.code, outcome.inspection.period
@@ -571,16 +586,45 @@ async def record_visit(update: Update, context: BotContext) -> None:
     code = outcome.asset.code
     if outcome.promised is None:
         await context.reply(
-            update, "visit.recorded_uncontracted", asset=code, count=outcome.this_month
+            update, "visit.recorded_uncontracted", asset=code, count=outcome.confirmed
         )
     else:
         await context.reply(
             update,
             "visit.recorded",
             asset=code,
-            count=outcome.this_month,
+            count=outcome.confirmed,
             promised=outcome.promised,
         )
+
+
+async def confirm_visit(update: Update, context: BotContext) -> None:
+    """The system's staff confirm a declared visit: it counts against the contract."""
+    await _verify_visit(update, context, pressed(update, ConfirmVisit).visit_id, confirm=True)
+
+
+async def dispute_visit(update: Update, context: BotContext) -> None:
+    """The system's staff dispute a declared visit: it does not count."""
+    await _verify_visit(update, context, pressed(update, DisputeVisit).visit_id, confirm=False)
+
+
+async def _verify_visit(
+    update: Update, context: BotContext, visit_id: int, *, confirm: bool
+) -> None:
+    async with context.unit_of_work() as uow:
+        visit, asset = await maintenance.verify_visit(
+            uow, await context.actor(uow.session), visit_id, confirm=confirm
+        )
+    await query_of(update).answer()
+    # the notice loses its buttons: the visit is verified once
+    await edit_query_message(
+        update,
+        context.text(
+            "visit.confirmed_reply" if confirm else "visit.disputed_reply",
+            asset=f"{asset.code} {asset.name}",
+            visited_at=visit.visited_at,
+        ),
+    )
 
 
 def patrol_conversation() -> ConversationHandler[Any]:
@@ -638,3 +682,5 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CallbackQueryHandler(accept_repair, pattern=AcceptRepair.pattern()))
     application.add_handler(CommandHandler("defect", show_defect))
     application.add_handler(CommandHandler("visit", record_visit))
+    application.add_handler(CallbackQueryHandler(confirm_visit, pattern=ConfirmVisit.pattern()))
+    application.add_handler(CallbackQueryHandler(dispute_visit, pattern=DisputeVisit.pattern()))

@@ -61,3 +61,15 @@ class RecordInspection(CallbackAction, prefix="in:done"):
     """Starts recording the inspection's findings (the prefix of the older "done" button)."""
 
     inspection_id: int
+
+
+class ConfirmVisit(CallbackAction, prefix="mv:ok"):
+    """The system's staff confirm the vendor's declared maintenance visit was done."""
+
+    visit_id: int
+
+
+class DisputeVisit(CallbackAction, prefix="mv:no"):
+    """The system's staff dispute it: the visit does not count against the contract."""
+
+    visit_id: int

@@ -2,14 +2,17 @@
 
 The fault goes at once to the maintenance vendor's staff and the equipment manager; after the
 repair the technician who found it verifies it. Response and repair times are kept for the
-vendor's monthly score. The repair has a deadline by the severity the technician gives
-(seed: the technician chases the repair, 督促維修保養) that runs until a repair is accepted.
+vendor's monthly score. The repair has a deadline (seed: the technician chases the repair,
+督促維修保養) that runs until a repair is accepted: the repair hours of the vendor's contract in
+force where it gives them (設備維修保養合同, 設備采購合同), else the hours of the severity the
+technician gives.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -24,7 +27,7 @@ from procedures.equipment.actions import (
     RectifyDefect,
     RejectRepair,
 )
-from procedures.equipment.queries import system_staff
+from procedures.equipment.queries import contract_promising, contracts_in_force, system_staff
 from procedures.equipment.rules import (
     DEFECT_LIFECYCLE,
     DEFECT_OVERSEERS,
@@ -76,11 +79,45 @@ def check_severity(severity: str) -> Severity:
     return Severity(severity)
 
 
-def repair_due(
-    reported_at: dt.datetime, severity: str, repair_hours: Mapping[str, int]
-) -> dt.datetime:
-    """When a fault of `severity` reported at `reported_at` must be repaired."""
-    return reported_at + dt.timedelta(hours=repair_hours[severity])
+@dataclass(frozen=True)
+class RepairTerms:
+    """How long the vendor has to repair a defect, and where that comes from: the contract in
+    force that promises repair hours for the asset, else the policy's hours by severity."""
+
+    hours: int
+    contract: str | None
+
+    def due(self, reported_at: dt.datetime) -> dt.datetime:
+        return reported_at + dt.timedelta(hours=self.hours)
+
+
+async def contract_repair_terms(
+    session: AsyncSession, asset: EquipmentAsset, day: dt.date
+) -> RepairTerms | None:
+    """The repair hours the asset's vendor promised by a contract in force on local `day` (the
+    asset's own before one for all its assets, maintenance before purchase), if any."""
+    if asset.vendor_id is None:
+        return None
+    contracts = await contracts_in_force(session, asset.vendor_id, day, day)
+    contract = contract_promising(contracts, asset.id, day, "repair_hours")
+    if contract is None or contract.repair_hours is None:
+        return None
+    return RepairTerms(contract.repair_hours, contract.number)
+
+
+async def repair_terms(
+    session: AsyncSession,
+    asset: EquipmentAsset,
+    severity: str,
+    repair_hours: Mapping[str, int],
+    day: dt.date,
+) -> RepairTerms:
+    """The repair window of a defect on `asset` reported on local `day`: the vendor's contract
+    where it gives repair hours, whatever the severity; otherwise the policy's hours for the
+    severity."""
+    return await contract_repair_terms(session, asset, day) or RepairTerms(
+        repair_hours[severity], None
+    )
 
 
 MAX_NOTE = 1000
@@ -115,12 +152,14 @@ async def open_defect(
     now: dt.datetime,
     *,
     repair_hours: Mapping[str, int],
+    day: dt.date,
     severity: Severity = Severity.NORMAL,
     inspection_id: int | None = None,
 ) -> Defect:
-    """A fault found on patrol (or, with `inspection_id`, on a periodic inspection), with its
-    repair deadline by severity: the vendor's staff, the equipment manager and the staff of the
-    asset's system are told.
+    """A fault found on patrol (or, with `inspection_id`, on a periodic inspection) on local
+    `day`, with its repair deadline (`repair_terms`: the contract's repair hours, else by
+    severity): the vendor's staff, the equipment manager and the staff of the asset's system are
+    told, the notice naming the contract whose hours it took.
 
     The deadline is met only when a repair is accepted: a rejected repair keeps the same one,
     as the seed chases the repair until it is done."""
@@ -139,7 +178,8 @@ async def open_defect(
     )
     session.add(defect)
     await session.flush()
-    due_at = repair_due(now, severity, repair_hours)
+    terms = await repair_terms(session, asset, severity, repair_hours, day)
+    due_at = terms.due(now)
     open_deadline(
         session,
         subject_type=SUBJECT,
@@ -165,12 +205,17 @@ async def open_defect(
             "inspection_id": inspection_id,
             "severity": severity,
             "repair_due": due_at.isoformat(),
+            "repair_hours": terms.hours,
+            "contract": terms.contract,
         },
     )
     params = {
         **_defect_params(defect, asset),
         "severity": as_text(f"defect.severity.{severity}"),
         "due_at": as_time(due_at),
+        "window": as_text("defect.window.contract", contract=terms.contract, hours=terms.hours)
+        if terms.contract
+        else as_text("defect.window.severity", hours=terms.hours),
     }
     attachment = photo_attachment(photo_file_ids[0]) if photo_file_ids else None
     await notify_users(

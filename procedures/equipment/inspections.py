@@ -143,10 +143,11 @@ async def record_inspection(
     inspector: User,
     inspection_id: int,
     draft: PatrolDraft,
+    timezone: ZoneInfo,
 ) -> InspectionOutcome:
     """Store what the inspection found (checklist, note, photos, location); anything abnormal
-    opens a defect, due for repair by the severity the inspector gave, that the vendor, the
-    manager and the system's staff hear of."""
+    opens a defect, due for repair as a patrol's is (the contract's hours, else the severity's),
+    that the vendor, the manager and the system's staff hear of."""
     session, now = uow.session, uow.clock.now()
     inspection = await inspection_for_recording(session, inspector, inspection_id, lock=True)
     asset = inspection.asset
@@ -192,6 +193,7 @@ async def record_inspection(
             now,
             severity=check_severity(draft.severity),
             repair_hours=uow.policy(EquipmentPolicy).repair_hours,
+            day=local_day(now, timezone),
             inspection_id=inspection.id,
         )
     await uow.commit()

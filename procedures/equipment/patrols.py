@@ -20,7 +20,7 @@ from procedures.equipment.defects import (
     Severity,
     check_severity,
     open_defect,
-    repair_due,
+    repair_terms,
 )
 from procedures.equipment.policy import EquipmentPolicy
 from procedures.equipment.queries import assets_to_patrol, checklist_for
@@ -179,7 +179,7 @@ async def record_patrol(
     timezone: ZoneInfo,
 ) -> PatrolOutcome:
     """Store the check-in; anything abnormal opens a defect the vendor and manager hear of,
-    due for repair within the hours of the severity the technician gave."""
+    due for repair within the contract's repair hours, else those of the severity given."""
     session, now = uow.session, uow.clock.now()
     repair_hours = uow.policy(EquipmentPolicy).repair_hours
     roles.require_role(technician.role_names, TECHNICIANS)
@@ -229,10 +229,15 @@ async def record_patrol(
             now,
             severity=severity,
             repair_hours=repair_hours,
+            day=patrol.patrol_date,
         )
+    due = (
+        (await repair_terms(session, asset, severity, repair_hours, patrol.patrol_date)).due(now)
+        if defect is not None
+        else None
+    )
     remaining = len(await assets_to_patrol(session, patrol.patrol_date))
     await uow.commit()
-    due = repair_due(now, severity, repair_hours) if defect is not None else None
     return PatrolOutcome(patrol, defect, asset, remaining, due)
 
 

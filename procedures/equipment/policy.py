@@ -15,6 +15,8 @@ from procedures.kernel.policy import PolicySection, whole
 
 # hours the vendor has to repair a defect, by the severity the technician gives it
 DEFAULT_REPAIR_HOURS: Final[Mapping[str, int]] = {"urgent": 4, "normal": 48, "low": 168}
+# every equipment system inspected every month
+DEFAULT_INSPECTION_MONTHS: Final[Mapping[str, int]] = dict.fromkeys(rules.EQUIPMENT_SYSTEMS, 1)
 
 
 class EquipmentPolicy(PolicySection):
@@ -22,9 +24,11 @@ class EquipmentPolicy(PolicySection):
     repair_hours: Mapping[str, int] = Field(
         default=DEFAULT_REPAIR_HOURS, validation_alias=rules.REPAIR.setting
     )
-    # periodic inspections: equipment system -> every how many months
+    # periodic inspections: equipment system -> every how many months (0: none). Every system is
+    # inspected monthly unless the setting says otherwise (seed part 3: each system's staff
+    # organise its periodic checks; the manager sums them up monthly).
     inspection_months: Mapping[str, int] = Field(
-        default_factory=lambda: {"elevator": 1}, validation_alias=rules.INSPECTION.setting
+        default=DEFAULT_INSPECTION_MONTHS, validation_alias=rules.INSPECTION.setting
     )
     # local hour at which technicians hear of assets still unpatrolled today
     patrol_reminder_hour: Annotated[int, Ge(0), Le(23)] = 17
@@ -47,11 +51,18 @@ class EquipmentPolicy(PolicySection):
     @field_validator("inspection_months", mode="before")
     @classmethod
     def _inspection_months(cls, raw: Any) -> Any:
-        """'elevator:1,fire_protection:3' -> {'elevator': 1, 'fire_protection': 3}"""
+        """'fire_protection:3,lighting:0' -> every system monthly but fire protection every
+        three months and lighting never; a system left out keeps its monthly inspection."""
         if not isinstance(raw, str):
             return raw
-        pairs = _pairs(raw, "must look like 'elevator:1,power:6'")
-        return {system: whole(count, 1, 120) for system, count in pairs}
+        months = dict(DEFAULT_INSPECTION_MONTHS)
+        for system, count in _pairs(raw, "must look like 'elevator:1,power:6'"):
+            if system not in rules.EQUIPMENT_SYSTEMS:
+                raise ValueError(
+                    f": system must be one of {', '.join(rules.EQUIPMENT_SYSTEMS)}, got {system!r}"
+                )
+            months[system] = whole(count, 0, 120)
+        return months
 
 
 def _pairs(raw: str, shape: str) -> list[tuple[str, str]]:

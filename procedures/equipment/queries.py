@@ -22,7 +22,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.rules import FALLBACK_ROLE, ROLES_WITH_SYSTEM, SYSTEM_OWNERS
+from procedures.equipment.rules import (
+    FALLBACK_ROLE,
+    ROLES_WITH_SYSTEM,
+    SYSTEM_OWNERS,
+    VisitStatus,
+)
 from procedures.kernel.calendar import local_day, month_bounds
 from procedures.kernel.deadlines import answer_for_systems
 from procedures.kernel.errors import NotFound
@@ -103,11 +108,12 @@ async def contracts_in_force(
     return list(rows)
 
 
-def promise_for(
+def contract_promising(
     contracts: Sequence[Contract], asset_id: int, day: dt.date, measure: str
-) -> int | None:
-    """The hours promised for `measure` (response_hours, repair_hours) on the asset that day: the
-    asset's own contract before one for all the vendor's assets, maintenance before purchase."""
+) -> Contract | None:
+    """The contract whose `measure` (response_hours, repair_hours, visits_per_month) holds for
+    the asset that day: the asset's own contract before one for all the vendor's assets,
+    maintenance before purchase."""
     applicable = [
         c
         for c in contracts
@@ -116,7 +122,15 @@ def promise_for(
         and getattr(c, measure) is not None
     ]
     applicable.sort(key=lambda c: (c.asset_id is None, c.kind != "maintenance"))
-    return getattr(applicable[0], measure) if applicable else None
+    return applicable[0] if applicable else None
+
+
+def promise_for(
+    contracts: Sequence[Contract], asset_id: int, day: dt.date, measure: str
+) -> int | None:
+    """What `contract_promising` promises for `measure`, if any contract does."""
+    contract = contract_promising(contracts, asset_id, day, measure)
+    return getattr(contract, measure) if contract is not None else None
 
 
 async def contract_figures(
@@ -128,7 +142,7 @@ async def contract_figures(
 ) -> dict[str, Any]:
     """What happened in the month against what the contracts promised: responses and repairs
     slower than promised (one still awaited at the month's end counts from then), and the
-    maintenance visits done against those promised."""
+    confirmed maintenance visits against those promised."""
     start, end = month_bounds(period, timezone)
     first_day, last_day = local_day(start, timezone), local_day(end, timezone) - dt.timedelta(1)
     contracts = await contracts_in_force(session, vendor_id, first_day, last_day)
@@ -146,15 +160,16 @@ async def contract_figures(
     def strictest(measure: str) -> int | None:
         return min((getattr(c, measure) for c in contracts if getattr(c, measure)), default=None)
 
-    visits = await session.scalar(
-        select(func.count())
-        .select_from(MaintenanceVisit)
-        .where(
+    # only visits the system's staff confirmed count, one an asset a day (as the chase counts)
+    confirmed = await session.execute(
+        select(MaintenanceVisit.asset_id, MaintenanceVisit.visited_at).where(
             MaintenanceVisit.vendor_id == vendor_id,
+            MaintenanceVisit.status == VisitStatus.CONFIRMED,
             MaintenanceVisit.visited_at >= start,
             MaintenanceVisit.visited_at < end,
         )
     )
+    visits = len({(asset_id, local_day(at, timezone)) for asset_id, at in confirmed.all()})
     promised_visits = [
         c.visits_per_month for c in contracts if c.kind == "maintenance" and c.visits_per_month
     ]
@@ -163,7 +178,7 @@ async def contract_figures(
         "late_responses": late("response_hours", "acknowledged_at"),
         "promised_repair_hours": strictest("repair_hours"),
         "late_repairs": late("repair_hours", "repaired_at"),
-        "visits": visits or 0,
+        "visits": visits,
         "promised_visits": sum(promised_visits) if promised_visits else None,
     }
 

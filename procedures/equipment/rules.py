@@ -41,6 +41,24 @@ DEFECT_LIFECYCLE: Final = Lifecycle[DefectStatus](
 )
 
 
+class VisitStatus(StrEnum):
+    DECLARED = "declared"
+    CONFIRMED = "confirmed"
+    DISPUTED = "disputed"
+
+
+# the vendor declares a visit; the system's staff confirm it or dispute it, once (seed part 3:
+# the technician verifies the result of the maintenance and checks the vendor's service)
+VISIT_LIFECYCLE: Final = Lifecycle[VisitStatus](
+    {
+        VisitStatus.DECLARED: frozenset({VisitStatus.CONFIRMED, VisitStatus.DISPUTED}),
+        VisitStatus.CONFIRMED: frozenset(),
+        VisitStatus.DISPUTED: frozenset(),
+    },
+    lambda visit: WrongState(),
+)
+
+
 class EquipmentDeadline(StrEnum):
     REPAIR = "repair"
     INSPECTION = "inspection"
@@ -96,6 +114,11 @@ VENDORS = frozenset({roles.VENDOR})
 INSPECTORS = frozenset({roles.EQUIPMENT_SUPERVISOR, roles.EQUIPMENT_MANAGER})
 
 TECHNICIANS = frozenset({roles.TECHNICIAN})
+
+# Who verifies a vendor's maintenance visit: any technician (they patrol every asset), and the
+# staff of the asset's system (procedures.equipment.queries.system_staff); never the vendor's
+# own staff, whatever other role they hold.
+VISIT_VERIFIERS = TECHNICIANS
 
 # Who may verify any defect's repair, not only one they reported (seed: the supervisor checks and
 # chases the repairs, the manager coordinates the vendors).

@@ -103,12 +103,17 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     assert await technician.expect_text() == "Location saved with the patrol."
     await press(technician, ask_photos, "Done")
     ask_severity = await last(technician, "How urgent is the repair?")
+    # the elevator's maintenance contract gives 24 h to repair, whatever the urgency
+    assert ask_severity["text"] == (
+        "How urgent is the repair? The vendor's contract MC-2026-001 gives 24 h to repair it, "
+        "whatever the urgency."
+    )
     assert [label for label, _ in buttons_of(ask_severity)] == [
-        "Urgent (4 h)",
-        "Normal (48 h)",
-        "Low (168 h)",
+        "Urgent (24 h)",
+        "Normal (24 h)",
+        "Low (24 h)",
     ]
-    await press(technician, ask_severity, "Normal (48 h)")
+    await press(technician, ask_severity, "Normal (24 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
         "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
@@ -302,8 +307,13 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert await vendor.expect_text() == "WP-01 is not maintained by your company."
     await vendor.send("/visit el-01 monthly service, brakes adjusted")
     assert await vendor.expect_text() == (
-        "Maintenance visit to EL-01 recorded. Visits this month: 1; promised by the contract: 2."
+        "Maintenance visit to EL-01 declared; it counts once the system's staff confirm it. "
+        "Confirmed visits this month: 0; promised by the contract: 2."
     )
+    # nobody else answers for the elevators here: the manager confirms the visit
+    ask = await last(manager, "迅達電梯維保有限公司 declares a maintenance visit to EL-01")
+    await press(manager, ask, "Confirm visit")
+    await last(manager, "Maintenance visit to EL-01 1號客梯 at")
     clock.set(dt.datetime(2026, 12, 1, 9, tzinfo=SHANGHAI))
     jobs = jobs_of(bot)
     await request_vendor_scores(jobs)
@@ -317,7 +327,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert figures.startswith("迅達電梯維保有限公司, 2026-11, measured by the bot:\nDefects: 0")
     assert figures.endswith(
         "Against the contracts: response promised within 1 h, late: 0; repair promised within "
-        "24 h, late: 0; maintenance visits done: 1, promised: 4"
+        "24 h, late: 0; confirmed maintenance visits: 1, promised: 4"
     )
     for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
         await press(manager, measured, value)
@@ -333,7 +343,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
     assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
     assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"
-    assert (rows["Maintenance visits done"], rows["Maintenance visits promised"]) == (1, 4)
+    assert (rows["Maintenance visits confirmed"], rows["Maintenance visits promised"]) == (1, 4)
     assert (rows["Response promised (h)"], rows["Repair promised (h)"]) == (1, 24)
 
 
@@ -403,17 +413,17 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
         found_by = await session.scalar(select(User).where(User.telegram_id == technician.user_id))
     draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
     draft.photo_file_ids = [bot.emulator.store_file(b"door", None, "image/jpeg").file_id]
-    draft.severity = "urgent"  # four hours by default
+    draft.severity = "urgent"  # four hours by default; the elevator's contract gives 24 h
     defect = (await patrol(bot.services, found_by, draft)).defect
     await vendor.expect()
     await manager.expect()
 
-    clock.advance(dt.timedelta(hours=3))
+    clock.advance(dt.timedelta(hours=18))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician, manager):
         assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due at")
 
-    clock.advance(dt.timedelta(hours=1, minutes=1))
+    clock.advance(dt.timedelta(hours=6, minutes=1))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician):
         alert = await last(chat, "OVERDUE: repair for DF-2026-00001 EL-01")
@@ -511,7 +521,7 @@ async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_
     await last(supervisor, "Photo received")
     await press(supervisor, ask_photos, "Done")
     urgency = await last(supervisor, "How urgent")
-    await press(supervisor, urgency, "Normal (48 h)")
+    await press(supervisor, urgency, "Normal (24 h)")
     await last(
         supervisor,
         "Inspection of EL-01 for 2026-12 recorded. Defect DF-2026-00001 opened;",
@@ -618,8 +628,8 @@ async def test_each_patrol_step_that_moves_on_takes_the_previous_keyboard_away(
     await press(technician, ack, "Done")
     ask_severity = await last(technician, "How urgent is the repair?")
     assert buttons_of(ask_photos) == [] and buttons_of(ack) == []  # both Done buttons are gone
-    urgent = data_of(ask_severity, "Urgent (4 h)")
-    await press(technician, ask_severity, "Normal (48 h)")
+    urgent = data_of(ask_severity, "Urgent (24 h)")
+    await press(technician, ask_severity, "Normal (24 h)")
     await last(technician, "Patrol of EL-01 recorded.")
     assert buttons_of(ask_severity) == []  # the urgency is chosen: the urgencies are gone
     await technician.press(ask_severity, urgent, forge=True)  # a copy pressed anyway

@@ -33,7 +33,7 @@ async def test_an_inspection_keeps_its_findings_and_a_finding_opens_a_defect_for
     supervisor = await make_user(services, "equipment_supervisor")
     manager = await make_user(services, "equipment_manager")
     vendor = await vendor_user(services, "V001")
-    el01, _ = await schedule(services)
+    el01, *_ = await schedule(services)  # every system's assets; EL-01 first
     (notice, *_) = await outbox_rows(services, text_key="inspection.scheduled")
     assert notice.buttons[0][0]["data"] == f"in:done:{el01.id}"
 
@@ -44,13 +44,16 @@ async def test_an_inspection_keeps_its_findings_and_a_finding_opens_a_defect_for
             await make_user(services, "technician"),
             el01.id,
             await draft_for(services, "EL-01"),
+            SHANGHAI,
         )
     finding = await draft_for(services, "EL-01", abnormal="EL-DOOR")
     finding.note = "Door closes slowly on every floor."
     with pytest.raises(InvalidInput, match="photo_required"):
-        await act(services, inspections.record_inspection, supervisor, el01.id, finding)
+        await act(services, inspections.record_inspection, supervisor, el01.id, finding, SHANGHAI)
     finding.photo_file_ids = ["door-1", "door-2"]
-    outcome = await act(services, inspections.record_inspection, supervisor, el01.id, finding)
+    outcome = await act(
+        services, inspections.record_inspection, supervisor, el01.id, finding, SHANGHAI
+    )
 
     assert outcome.defect.number == "DF-2026-00001"
     assert outcome.defect.description == "門機開關順暢、無異響。Door closes slowly on every floor."
@@ -79,9 +82,11 @@ async def test_open_elevator_defects_are_chased_once_a_day_until_repaired(
     supervisor = await make_user(services, "equipment_supervisor")
     vendor = await vendor_user(services, "V001")
     await vendor_user(services, "V002")  # the pumps' vendor hears nothing of the elevators
-    el01, _ = await schedule(services)
+    el01, *_ = await schedule(services)  # every system's assets; EL-01 first
     draft = await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
-    defect = (await act(services, inspections.record_inspection, supervisor, el01.id, draft)).defect
+    defect = (
+        await act(services, inspections.record_inspection, supervisor, el01.id, draft, SHANGHAI)
+    ).defect
 
     async def chase() -> int:
         async with services.unit_of_work() as uow:
@@ -127,10 +132,10 @@ async def test_a_recorded_inspections_findings_cannot_be_rewritten_or_deleted(
     from .test_records_kept import refused
 
     supervisor = await make_user(services, "equipment_supervisor")
-    el01, _ = await schedule(services)
+    el01, *_ = await schedule(services)  # every system's assets; EL-01 first
     draft = await draft_for(services, "EL-01")
     draft.note = "All good."
-    await act(services, inspections.record_inspection, supervisor, el01.id, draft)
+    await act(services, inspections.record_inspection, supervisor, el01.id, draft, SHANGHAI)
     await refused(services, update(Inspection).values(note="nothing checked"))
     await refused(services, update(Inspection).values(done_at=None))
     await refused(services, update(InspectionCheck).values(ok=False))

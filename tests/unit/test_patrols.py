@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.services import Services
 from core.services import load_policies
@@ -17,7 +17,16 @@ from procedures.equipment.inspections import record_inspection, schedule_inspect
 from procedures.equipment.patrols import PatrolDraft
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
-from storage.models import ChecklistItem, Deadline, Defect, EquipmentAsset, Inspection, User, Vendor
+from storage.models import (
+    ChecklistItem,
+    Contract,
+    Deadline,
+    Defect,
+    EquipmentAsset,
+    Inspection,
+    User,
+    Vendor,
+)
 from tests.conftest import SHANGHAI
 
 from .helpers import act, make_user, outbox_rows
@@ -211,6 +220,12 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     other_vendor = await vendor_user(services, "V002")  # hears nothing of V001's repair
     await make_user(services, "technician")  # nor does a technician who did not report it
 
+    # a maintenance contract silent on repair hours: the severity's window holds
+    async with services.unit_of_work() as uow:
+        await uow.session.execute(
+            update(Contract).where(Contract.number == "MC-2026-001").values(repair_hours=None)
+        )
+        await uow.commit()
     clock.set(dt.datetime(2026, 11, 10, 9, tzinfo=SHANGHAI))
     draft = await draft_for(services, "EL-01", abnormal="EL-DOOR", photos=1)
     draft.severity = "urgent"
@@ -303,7 +318,9 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
             await uow.commit()
         return created
 
-    assert await schedule() == 2  # the two elevators; fire protection is due in January
+    # every system monthly but fire protection, due in January: the two elevators, the pump,
+    # the chiller and the switchboard
+    assert await schedule() == 5
     assert await schedule() == 0
     async with services.session_factory() as session:
         inspections = list(await session.scalars(select(Inspection).order_by(Inspection.id)))
@@ -311,12 +328,12 @@ async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_s
     notices = await outbox_rows(services, text_key="inspection.scheduled")
     assert {n.user_id for n in notices} == {supervisor.id}
     draft = await draft_for(services, "EL-01")
-    await act(services, record_inspection, supervisor, inspections[0].id, draft)
+    await act(services, record_inspection, supervisor, inspections[0].id, draft, SHANGHAI)
     with pytest.raises(WrongState, match="already_done"):
-        await act(services, record_inspection, supervisor, inspections[0].id, draft)
+        await act(services, record_inspection, supervisor, inspections[0].id, draft, SHANGHAI)
 
     clock.set(dt.datetime(2027, 1, 2, 9, tzinfo=SHANGHAI))
-    assert await schedule() == 3  # elevators again, and the fire protection pump
+    assert await schedule() == 6  # the five again, and the fire protection pump
 
 
 def test_a_defects_description_follows_the_punctuation_of_its_language() -> None:

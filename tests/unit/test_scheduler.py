@@ -43,6 +43,7 @@ async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services:
         "missed_patrols",
         "inspections",
         "elevator_defect_chase",
+        "visit_shortfall_chase",
         "vendor_scores",
         "vendor_assessment",
         "quarterly_complaint_report",

@@ -79,12 +79,15 @@ async def test_a_systems_defects_inspections_and_reminders_reach_its_staff_or_th
     for row in await outbox_rows(services, text_key="inspection.scheduled"):
         by_asset.setdefault(row.params["asset"].split()[0], set()).add(row.user_id)
     # elevators: the supervisor (seed) and the engineer named for them; water: its engineer
-    # only; air conditioning, with nobody named: the equipment manager
+    # only; air conditioning, fire protection and power (every system is inspected unless the
+    # setting says otherwise), with nobody named: the equipment manager
     assert by_asset == {
         "EL-01": {supervisor.id, lifts.id},
         "EL-02": {supervisor.id, lifts.id},
         "WP-01": {water.id},
         "HV-01": {manager.id},
+        "FP-01": {manager.id},
+        "PW-01": {manager.id},
     }
 
     clock.set(dt.datetime(2026, 12, 25, 7, tzinfo=SHANGHAI))  # past 75 % of the month

@@ -582,7 +582,9 @@ async def test_contracts_are_imported_and_the_score_compares_the_month_with_thei
     visit = await act(
         services, maintenance.record_visit, staff, "hv-01", " Monthly service ", SHANGHAI
     )
-    assert (visit.this_month, visit.promised, visit.visit.note) == (1, 1, "Monthly service")
+    # declared, not yet confirmed: it does not count until the technician confirms it
+    assert (visit.confirmed, visit.promised, visit.visit.note) == (0, 1, "Monthly service")
+    await act(services, maintenance.verify_visit, technician, visit.visit.id, confirm=True)
 
     async with services.session_factory() as session:
         measured = await vendor_scores.measured_figures(
