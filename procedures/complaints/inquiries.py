@@ -1,0 +1,122 @@
+"""Inquiries and feedback (查詢, 情況反映, P1 4.2): answered without a hold, until quality judges
+one a quality complaint, which then holds the goods and starts P1 4.4's clocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from procedures.complaints.common import SUBJECT, load_complaint, subject_params
+from procedures.complaints.handling import tell_complainant
+from procedures.complaints.intake import start_complaint
+from procedures.complaints.policy import ComplaintPolicy
+from procedures.complaints.rules import (
+    INQUIRY_ANSWERERS,
+    INQUIRY_JUDGES,
+    LIFECYCLE,
+    ComplaintDeadline,
+    ComplaintStatus,
+)
+from procedures.kernel import roles
+from procedures.kernel.deadlines import meet_deadline
+from procedures.kernel.errors import WrongState
+from procedures.kernel.text_input import MAX_TEXT, check_text
+from procedures.kernel.timeline import record_change
+from procedures.kernel.unit_of_work import UnitOfWork
+from storage.models import Complaint, User
+
+
+async def inquiry_to_answer(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> Complaint:
+    """The inquiry, if `actor` may answer it now; asked before the dialogue and at commit."""
+    roles.require_role(actor.role_names, INQUIRY_ANSWERERS)
+    complaint = await load_complaint(session, complaint_id, lock=lock)
+    if complaint.status == ComplaintStatus.ANSWERED:
+        raise WrongState("complaint.inquiry_answered_already", number=complaint.number)
+    if complaint.status != ComplaintStatus.INQUIRY:
+        raise WrongState("complaint.not_inquiry", number=complaint.number)
+    return complaint
+
+
+async def answer_inquiry(uow: UnitOfWork, actor: User, complaint_id: int, text: str) -> Complaint:
+    """The answer goes to the buyer's contacts and stays on the record; nothing is held."""
+    session, now = uow.session, uow.clock.now()
+    complaint = await inquiry_to_answer(session, actor, complaint_id, lock=True)
+    answer = check_text(text, empty="complaint.empty_inquiry_answer", limit=MAX_TEXT)
+    LIFECYCLE.move(complaint, ComplaintStatus.ANSWERED)
+    complaint.answer, complaint.answered_at, complaint.answered_by_id = answer, now, actor.id
+    record_change(
+        session,
+        complaint,
+        "inquiry_answered",
+        now,
+        actor=actor,
+        before={"status": ComplaintStatus.INQUIRY},
+        after={"status": ComplaintStatus.ANSWERED, "answer": answer},
+    )
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind=ComplaintDeadline.INQUIRY_ANSWER,
+        now=now,
+        by=actor,
+    )
+    await tell_complainant(
+        session,
+        complaint,
+        "complaint.inquiry_answer",
+        {**subject_params(complaint), "answer": answer},
+        now,
+    )
+    await uow.commit()
+    return complaint
+
+
+@dataclass(frozen=True)
+class JudgedOutcome:
+    complaint: Complaint
+    verify_due: dt.datetime
+    opinion_due: dt.datetime
+
+
+async def judge_quality_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> JudgedOutcome:
+    """Quality judges the inquiry a quality complaint: from now on it is one (4.4 在接到醫療器械
+    質量投訴時), so its clocks start now, not at the inquiry's receipt, which would have had them
+    run out while nobody held it to them; the goods are held and QC is asked to take it."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, INQUIRY_JUDGES)
+    complaint = await load_complaint(session, complaint_id)
+    if complaint.received_as != "inquiry" or complaint.judged_at is not None:
+        raise WrongState("complaint.already_complaint", number=complaint.number)
+    before = complaint.status
+    LIFECYCLE.move(complaint, ComplaintStatus.OPEN)
+    complaint.judged_at, complaint.judged_by_id = now, actor.id
+    record_change(
+        session,
+        complaint,
+        "judged_quality_complaint",
+        now,
+        actor=actor,
+        before={"status": before},
+        after={"status": ComplaintStatus.OPEN},
+    )
+    # an unanswered inquiry's answer is now the complaint's handling: the deadline is met
+    await meet_deadline(
+        session,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        kind=ComplaintDeadline.INQUIRY_ANSWER,
+        now=now,
+        by=actor,
+    )
+    hold_scope = uow.policy(ComplaintPolicy).hold_scope
+    verify_due, opinion_due = await start_complaint(session, complaint, hold_scope, now, now)
+    await tell_complainant(
+        session, complaint, "complaint.inquiry_judged", subject_params(complaint), now
+    )
+    await uow.commit()
+    return JudgedOutcome(complaint, verify_due, opinion_due)
