@@ -31,7 +31,7 @@ from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import dialogue
-from ..dialogue import states
+from ..dialogue import keyboards, states
 from ..dialogue.steps import Intake, option_rows, wrong_button
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 
@@ -117,13 +117,14 @@ async def choose_channel(update: Update, context: BotContext, draft: ComplaintDr
     """Stores the channel; asks when it was received (in place of the channels)."""
     draft.channel = pressed(update, ChooseChannel).channel
     DRAFTS.save(context, draft)
-    await DRAFTS.ask(
+    await edit_query_message(
         update,
-        context,
-        "complain.ask_received",
-        buttons=[[button("complain.received_now", ReceivedNow())]],
-        now=context.now(),
+        context.text("complain.ask_received", now=context.now()),
+        context.keyboard([[button("complain.received_now", ReceivedNow())]]),
     )
+    # a typed time answers it too: then the next question takes this keyboard away
+    message = query_of(update).message
+    keyboards.keep(DRAFTS.scratch(context), message.message_id if message else None)
     return RECEIVED
 
 
@@ -144,7 +145,7 @@ async def received_now(update: Update, context: BotContext, draft: ComplaintDraf
     """It was received just now: the clocks start at filing; asks who complained."""
     draft.received_at = None
     DRAFTS.save(context, draft)
-    await DRAFTS.ask(update, context, "complain.ask_complainant")
+    await DRAFTS.answered(update, context, context.text("complain.ask_complainant"))
     return COMPLAINANT
 
 
