@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.services import Services
-from procedures.complaints import inquiries, intake, queries
+from procedures.complaints import handling, inquiries, intake, queries
 from procedures.complaints.intake import ComplaintDraft
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
@@ -275,3 +275,21 @@ async def test_the_ledger_lists_complaints_and_the_quarterly_record_counts_inqui
     assert figures["Inquiries and feedback judged quality complaints"] == 1
     listed = [row[1].value for row in details.iter_rows(min_row=3)]
     assert listed == [complaint.number, answered.number, judged.number]
+
+
+async def test_an_inquiry_is_not_taken_or_verified_before_quality_judges_it_a_complaint(
+    services: Services, samples: None
+) -> None:
+    after_sales = await make_user(services, "after_sales")
+    qc = await make_user(services, "quality")
+    inquiry = await key_in(services, after_sales, kind="inquiry")
+    with pytest.raises(WrongState, match="still_inquiry"):  # a forged Take button
+        await act(services, handling.take_complaint, qc, inquiry.id)
+    async with services.session_factory() as session:
+        with pytest.raises(WrongState, match="still_inquiry"):
+            await handling.complaint_for_verification(session, qc, inquiry.id)
+        with pytest.raises(WrongState, match="still_inquiry"):
+            await handling.complaint_for_opinion(session, qc, inquiry.id)
+    await act(services, inquiries.judge_quality_complaint, qc, inquiry.id)
+    taken = await act(services, handling.take_complaint, qc, inquiry.id)
+    assert taken.status == "investigating"
