@@ -23,11 +23,13 @@ from telegram.ext import (
 from procedures.complaints import inquiries, nonconforming, queries
 from procedures.complaints.actions import (
     AnswerInquiry,
+    BackToInquiry,
     BeginHandoff,
     BeginSupplierAnswer,
     ChooseHandoffOutcome,
     ConfirmBuyerTold,
     ConfirmGoodsLabelled,
+    ConfirmJudgement,
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
     JudgeQualityComplaint,
@@ -210,24 +212,89 @@ async def enter_handoff_notes(update: Update, context: BotContext) -> int:
 
 
 async def judge_complaint(update: Update, context: BotContext) -> None:
-    """Quality judges the inquiry a quality complaint: says what now holds and runs."""
+    """Quality pressed Judge a quality complaint: asks first, naming the hold and the clocks."""
     complaint_id = pressed(update, JudgeQualityComplaint).complaint_id
+    async with context.unit_of_work() as uow:
+        preview = await inquiries.preview_judgement(
+            uow, await context.actor(uow.session), complaint_id
+        )
+    await query_of(update).answer()
+    complaint = preview.complaint
+    goods = {"product": complaint.product_label, "lot": complaint.lot_label}
+    hold = (
+        context.text(f"complaint.lift_releases_{preview.hold_scope}", **goods)
+        if preview.hold_scope
+        else context.text("complaint.judge_no_hold")
+    )
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.judge_confirm",
+            number=complaint.number,
+            hold=hold,
+            locality=as_text(f"complaint.locality.{complaint.locality}"),
+        ),
+        context.keyboard(
+            [
+                [
+                    button("complaint.button.confirm_judgement", ConfirmJudgement(complaint.id)),
+                    button("complaint.button.back_to_inquiry", BackToInquiry(complaint.id)),
+                ]
+            ]
+        ),
+    )
+
+
+async def confirm_judgement(update: Update, context: BotContext) -> None:
+    """Quality confirmed: it is a quality complaint; the question gives way to the record."""
+    complaint_id = pressed(update, ConfirmJudgement).complaint_id
     async with context.unit_of_work() as uow:
         judged = await inquiries.judge_quality_complaint(
             uow, await context.actor(uow.session), complaint_id
         )
     await query_of(update).answer()
     complaint = judged.complaint
-    await context.reply(
+    await edit_query_message(
         update,
-        "complaint.judged",
-        number=complaint.number,
-        product=complaint.product_label,
-        lot=complaint.lot_label,
-        verify_due=judged.verify_due,
-        opinion_due=judged.opinion_due,
+        context.text(
+            "complaint.judged",
+            number=complaint.number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
+            verify_due=judged.verify_due,
+            opinion_due=judged.opinion_due,
+        ),
     )
-    await retire_pressed(update, context, complaint)
+
+
+async def back_to_inquiry(update: Update, context: BotContext) -> None:
+    """Quality went back: nothing changes; the inquiry's buttons still open come back."""
+    complaint_id = pressed(update, BackToInquiry).complaint_id
+    async with context.unit_of_work() as uow:
+        preview = await inquiries.preview_judgement(
+            uow, await context.actor(uow.session), complaint_id
+        )
+    complaint = preview.complaint
+    await query_of(update).answer(context.text("complaint.judge_kept", number=complaint.number))
+    rows = (
+        []
+        if preview.answer_due is None
+        else [[button("complaint.button.answer_inquiry", AnswerInquiry(complaint.id))]]
+    )
+    rows.append([button("complaint.button.judge_complaint", JudgeQualityComplaint(complaint.id))])
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.still_an_inquiry",
+            number=complaint.number,
+            organisation=complaint.organisation.name,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
+            description=complaint.description,
+            status=as_text(f"complaint.status.{complaint.status}"),
+        ),
+        context.keyboard(rows),
+    )
 
 
 def inquiry_conversation() -> ConversationHandler[Any]:
@@ -296,6 +363,10 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         CallbackQueryHandler(judge_complaint, pattern=JudgeQualityComplaint.pattern())
     )
+    application.add_handler(
+        CallbackQueryHandler(confirm_judgement, pattern=ConfirmJudgement.pattern())
+    )
+    application.add_handler(CallbackQueryHandler(back_to_inquiry, pattern=BackToInquiry.pattern()))
     application.add_handler(handoff_conversation())
     for action, confirm, reply_key in (
         (ConfirmOutboundStopped, nonconforming.confirm_outbound_stopped, "steps.outbound_stopped"),

@@ -123,6 +123,18 @@ class JudgeQualityComplaint(CallbackAction, prefix="iq:judge"):
     complaint_id: int
 
 
+class ConfirmJudgement(CallbackAction, prefix="iq:judgeok"):
+    """Confirms the judgment after its consequences (the hold, the clocks) were named."""
+
+    complaint_id: int
+
+
+class BackToInquiry(CallbackAction, prefix="iq:judgeno"):
+    """Cancels the judgment: the inquiry's notice is back as it was, nothing recorded."""
+
+    complaint_id: int
+
+
 class ChooseProduct(CallbackAction, prefix="cp:prod"):
     product_id: int
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints.common import SUBJECT, load_complaint, subject_params
@@ -25,7 +26,7 @@ from procedures.kernel.errors import WrongState
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
-from storage.models import Complaint, User
+from storage.models import Complaint, Deadline, User
 
 
 async def inquiry_to_answer(
@@ -83,15 +84,55 @@ class JudgedOutcome:
     opinion_due: dt.datetime
 
 
+@dataclass(frozen=True)
+class JudgementPreview:
+    """What judging the inquiry a quality complaint would set in motion, asked before it is."""
+
+    complaint: Complaint
+    hold_scope: str | None  # product | lot; None: a product the master data does not know
+    answer_due: dt.datetime | None  # the inquiry's answer, while it is still due
+
+
+async def inquiry_to_judge(
+    session: AsyncSession, actor: User, complaint_id: int, *, lock: bool = False
+) -> Complaint:
+    """The inquiry, if `actor` may judge it a quality complaint now."""
+    roles.require_role(actor.role_names, INQUIRY_JUDGES)
+    complaint = await load_complaint(session, complaint_id, lock=lock)
+    if complaint.received_as != "inquiry" or complaint.judged_at is not None:
+        raise WrongState("complaint.already_complaint", number=complaint.number)
+    return complaint
+
+
+async def preview_judgement(uow: UnitOfWork, actor: User, complaint_id: int) -> JudgementPreview:
+    """What the judgment would hold (by the deployment's hold scope), nothing recorded."""
+    complaint = await inquiry_to_judge(uow.session, actor, complaint_id)
+    scope = uow.policy(ComplaintPolicy).hold_scope if complaint.product_id else None
+    if scope == "lot" and complaint.batch_id is None:
+        scope = "product"
+    answer_due = await answer_due_of(uow.session, complaint)
+    return JudgementPreview(complaint, scope, answer_due)
+
+
+async def answer_due_of(session: AsyncSession, complaint: Complaint) -> dt.datetime | None:
+    """When the inquiry's answer is due, while it is."""
+    due: dt.datetime | None = await session.scalar(
+        select(Deadline.due_at).where(
+            Deadline.subject_type == SUBJECT,
+            Deadline.subject_id == complaint.id,
+            Deadline.kind == ComplaintDeadline.INQUIRY_ANSWER,
+            Deadline.met_at.is_(None),
+        )
+    )
+    return due
+
+
 async def judge_quality_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> JudgedOutcome:
     """Quality judges the inquiry a quality complaint: from now on it is one (4.4 在接到醫療器械
     質量投訴時), so its clocks start now, not at the inquiry's receipt, which would have had them
     run out while nobody held it to them; the goods are held and QC is asked to take it."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, INQUIRY_JUDGES)
-    complaint = await load_complaint(session, complaint_id)
-    if complaint.received_as != "inquiry" or complaint.judged_at is not None:
-        raise WrongState("complaint.already_complaint", number=complaint.number)
+    complaint = await inquiry_to_judge(session, actor, complaint_id, lock=True)
     before = complaint.status
     LIFECYCLE.move(complaint, ComplaintStatus.OPEN)
     complaint.judged_at, complaint.judged_by_id = now, actor.id

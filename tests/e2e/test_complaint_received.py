@@ -13,6 +13,7 @@ from storage.models import BatchHold, Complaint, Deadline
 from tests.conftest import SHANGHAI
 
 from .conftest import BotHarness, Chat, buttons_of, register
+from .test_complaint_casework import buttons_become, edited
 from .test_complaints import NUMBER
 from .test_returns import click, text_with, with_button
 
@@ -123,10 +124,29 @@ async def test_an_inquiry_is_answered_without_a_hold_then_judged_a_complaint_tha
         assert list(await session.scalars(select(BatchHold))) == []
     assert warehouse.all_bot_messages() == []  # nothing held, nobody told to hold
 
-    # the buyer writes again: quality judges it a quality complaint after all
+    # the answered inquiry keeps only the judgment's button
+    await buttons_become(bot, qc, inquiry, ["Judge a quality complaint"])
+
+    # the buyer writes again: quality judges it a quality complaint after all, asked first
     clock.advance(dt.timedelta(hours=2))
     await click(bot, qc, "Judge a quality complaint")
-    judged = await text_with(bot, qc, f"{number} is now a quality complaint")
+    confirm = await edited(bot, qc, inquiry, f"Judge {number} a quality complaint?")
+    assert "• hold every lot of 一次性使用無菌注射器 5ml;" in confirm["text"]
+    assert [label for label, _ in buttons_of(confirm)] == ["Confirm: quality complaint", "Back"]
+    await click(bot, qc, "Back")
+    assert (await qc.wait_for_callback_answer())["text"] == (
+        f"{number} stays an inquiry or feedback; nothing was changed."
+    )
+    back = await edited(bot, qc, inquiry, f"{number} (inquiry or feedback, answered)")
+    assert [label for label, _ in buttons_of(back)] == ["Judge a quality complaint"]
+    async with bot.services.session_factory() as session:
+        assert list(await session.scalars(select(BatchHold))) == []
+
+    await click(bot, qc, "Judge a quality complaint")
+    await edited(bot, qc, inquiry, f"Judge {number} a quality complaint?")
+    await click(bot, qc, "Confirm: quality complaint")
+    judged = (await edited(bot, qc, inquiry, f"{number} is now a quality complaint"))["text"]
+    assert buttons_of(await edited(bot, qc, inquiry, number)) == []
     assert "On-site verification due 2026-11-27 11:00" in judged  # 24 h from the judgment
     hold = await text_with(bot, warehouse, "Shipment hold (暫停發貨)")
     assert number in hold
