@@ -298,8 +298,9 @@ async def complaints_with_goods_of(session: AsyncSession, organisation_id: int) 
 # --- the ledger's rows (顧客質量投訴臺帳), for the ledger and the quarterly report -------------
 
 PAGE = 1000  # complaints read per query
-# what the timeline keeps that explains a deadline missed: shown in the ledger's remarks
-REMARK_ACTIONS = ("waiting_on_buyer", "reopened")
+# what the timeline keeps that explains a deadline missed or started late (an inquiry judged a
+# quality complaint: its clocks start then, not at its receipt): shown in the ledger's remarks
+REMARK_ACTIONS = ("waiting_on_buyer", "reopened", "judged_quality_complaint")
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,7 @@ async def test_the_ledger_lists_complaints_and_the_quarterly_record_counts_inqui
         (1, complaint.number, "質量投訴"),
         (2, judged.number, "查詢、情況反映，判定為質量投訴"),
     ]
+    assert rows[1]["備註"] == "2026-11-26 09:00 查詢、情況反映判定為質量投訴，期限自此起算"
 
     quarterly = await render(
         services, {"kind": "complaint_quarterly", "params": {"year": 2026, "quarter": 4}}, "en"
