@@ -12,7 +12,7 @@ import datetime as dt
 import unicodedata
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,7 @@ LEDGER_COLUMNS = (
     "quantity",
     "shipment_on_file",
     "channel",
+    "received_as",
     "complainant",
     "description",
     "status",
@@ -71,6 +72,11 @@ LEDGER_COLUMNS = (
     "reviewed_by",
     "remarks",
 )
+RECEIVED_AS_NAMES = {
+    "complaint": "report.received_as.complaint",
+    "inquiry": "report.received_as.inquiry",
+    "judged": "report.received_as.judged",
+}
 # widths in characters of a CJK-wide font; a column not named here fits its title
 WIDTHS = {
     "serial": 6,
@@ -177,6 +183,8 @@ def _ledger_value(row: LedgerRow, column: str, label: Label, timezone: ZoneInfo)
         return label(f"complaint.status.{value}")
     if column == "channel":
         return label(f"complaint.channel.{value}")
+    if column == "received_as":
+        return label(RECEIVED_AS_NAMES[value])
     if column == "locality":
         return label(f"report.locality.{value}")
     if column == "handoff_outcome":
@@ -238,13 +246,17 @@ async def write_ledger(
     timezone: ZoneInfo,
     title: str,
 ) -> int:
-    """顧客質量投訴臺帳: every complaint of the period, one row each; returns the count."""
+    """顧客質量投訴臺帳: every complaint of the period, one row each; returns the count. An
+    inquiry quality has not judged a quality complaint is not one (it is in the quarter's
+    record, 顧客投訴查詢商品質量記錄表)."""
     workbook = Workbook(write_only=True)
     ledger = LedgerSheet(workbook, label("report.sheet.ledger"), title, label, timezone)
     count = 0
     async for row in _aiter(rows):
-        ledger.add(row)
+        if row.received_as == "inquiry":
+            continue
         count += 1
+        ledger.add(replace(row, serial=count))
     workbook.save(out)
     return count
 
@@ -263,6 +275,9 @@ class QuarterFigures:
     """What the quarterly report counts, gathered while its complaints are streamed out."""
 
     rows: int = 0
+    inquiries: int = 0
+    inquiries_answered: int = 0
+    inquiries_judged: int = 0
     units: int = 0
     localities: Counter[str] = field(default_factory=Counter)
     results: Counter[str] = field(default_factory=Counter)
@@ -277,6 +292,12 @@ class QuarterFigures:
     by_month_product: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     def add(self, row: LedgerRow, timezone: ZoneInfo) -> None:
+        """A complaint counts in every figure; an inquiry (查詢, 情況反映) only as one."""
+        if row.received_as == "inquiry":
+            self.inquiries += 1
+            self.inquiries_answered += row.status == "answered"
+            return
+        self.inquiries_judged += row.received_as == "judged"
         self.rows += 1
         self.units += row.quantity
         self.localities[row.locality] += 1
@@ -313,7 +334,8 @@ async def write_quarterly(
     approval: Approval | None = None,
 ) -> QuarterFigures:
     """顧客投訴查詢商品質量記錄表: the quarter's figures and analysis, the quality head's
-    conclusion (a draft until there is one), then every complaint of the quarter."""
+    conclusion (a draft until there is one), then every complaint, inquiry and feedback of the
+    quarter."""
     workbook = Workbook(write_only=True)
     summary = SheetWriter(workbook.create_sheet(label("report.sheet.summary")[:31]))
     columns = layout(summary.sheet).column_dimensions
@@ -350,6 +372,9 @@ async def write_quarterly(
         ("report.figure.opinion_on_time", on_time("disposition_opinion")),
         ("report.figure.adverse_events", figures.adverse_events),
         ("report.figure.units", figures.units),
+        ("report.figure.inquiries", figures.inquiries),
+        ("report.figure.inquiries_answered", figures.inquiries_answered),
+        ("report.figure.inquiries_judged", figures.inquiries_judged),
     ]:
         summary.row([label(key), value])
 

@@ -401,7 +401,17 @@ class Complaint(Base):
     complainant_name: Mapped[str] = mapped_column(String(200))
     complainant_contact: Mapped[str | None] = mapped_column(String(200))
     filed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # when the company received it (staff give it for a phone call, letter or visit keyed in
+    # later): P1's clocks run from here, not from the keying in
     received_at: Mapped[dt.datetime]
+    # complaint | inquiry: a 查詢 or 情況反映 (P1 4.2) is recorded and answered without a hold
+    # until quality judges it a quality complaint (judged_at), whose clocks start then
+    received_as: Mapped[str] = mapped_column(String(16), server_default="complaint")
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[dt.datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    judged_at: Mapped[dt.datetime | None]
+    judged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     taken_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     taken_at: Mapped[dt.datetime | None]
     on_site: Mapped[bool | None] = mapped_column(Boolean)  # False: decided no visit was needed

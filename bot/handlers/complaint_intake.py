@@ -1,21 +1,25 @@
-"""/complain (customers) and /complain_for (staff, for a complaint by phone, e-mail, letter or
-visit): the intake dialogue of a quality complaint, step by step, then one submit."""
+"""/complain (customers) and /complain_for (staff, for a complaint, inquiry or feedback by
+phone, e-mail, letter or visit, with the time it was received): the intake dialogue of a quality
+complaint, step by step, then one submit."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, ConversationHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from procedures.complaints import intake, queries
 from procedures.complaints.actions import (
     CancelComplaint,
     ChooseBatch,
     ChooseChannel,
+    ChooseKind,
     ChooseOrganisation,
     ChooseProduct,
     ComplaintPhotosDone,
+    ReceivedNow,
     SubmitComplaint,
 )
 from procedures.complaints.intake import ComplaintDraft
@@ -27,13 +31,23 @@ from .. import label_photos
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import dialogue
-from ..dialogue import states
+from ..dialogue import keyboards, states
 from ..dialogue.steps import Intake, option_rows, wrong_button
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 
-ORGANISATION, CHANNEL, COMPLAINANT, PRODUCT, BATCH, QUANTITY, DESCRIPTION, PHOTOS, CONFIRM = range(
-    9
-)
+(
+    ORGANISATION,
+    KIND,
+    CHANNEL,
+    RECEIVED,
+    COMPLAINANT,
+    PRODUCT,
+    BATCH,
+    QUANTITY,
+    DESCRIPTION,
+    PHOTOS,
+    CONFIRM,
+) = range(11)
 DRAFT_KEY = "complaint_intake"
 
 DRAFTS = Intake(DRAFT_KEY, ComplaintDraft.from_json, "complain.expired", "complain.cancelled")
@@ -75,10 +89,20 @@ async def start_complaint_for(update: Update, context: BotContext) -> int | None
 
 
 async def choose_organisation(update: Update, context: BotContext) -> int:
-    """Stores the organisation; asks for the channel (in place of the organisations)."""
+    """Stores the organisation; asks whether it is a complaint or an inquiry (in place)."""
     await query_of(update).answer()
     organisation_id = pressed(update, ChooseOrganisation).organisation_id
     DRAFTS.begin(context, ComplaintDraft(organisation_id=organisation_id, channel="phone"))
+    buttons = [[button(intake.KIND_NAMES[k], ChooseKind(kind=k))] for k in intake.KINDS]
+    await edit_query_message(update, context.text("complain.ask_kind"), context.keyboard(buttons))
+    return KIND
+
+
+@step
+async def choose_kind(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    """Stores the kind; asks for the channel (in place of the kinds)."""
+    draft.kind = pressed(update, ChooseKind).kind
+    DRAFTS.save(context, draft)
     buttons = [
         [button(f"complaint.channel.{c}", ChooseChannel(channel=c)) for c in intake.CHANNELS]
     ]
@@ -90,10 +114,38 @@ async def choose_organisation(update: Update, context: BotContext) -> int:
 
 @step
 async def choose_channel(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
-    """Stores the channel; asks who complained (in place of the channels)."""
+    """Stores the channel; asks when it was received (in place of the channels)."""
     draft.channel = pressed(update, ChooseChannel).channel
     DRAFTS.save(context, draft)
-    await edit_query_message(update, context.text("complain.ask_complainant"))
+    await edit_query_message(
+        update,
+        context.text("complain.ask_received", now=context.now()),
+        context.keyboard([[button("complain.received_now", ReceivedNow())]]),
+    )
+    # a typed time answers it too: then the next question takes this keyboard away
+    message = query_of(update).message
+    keyboards.keep(DRAFTS.scratch(context), message.message_id if message else None)
+    return RECEIVED
+
+
+@step
+async def enter_received(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    """Stores the time it was received, as typed; asks who complained."""
+    received = intake.parse_received_at(
+        text_of(update), context.now(), context.services.settings.timezone
+    )
+    draft.received_at = received.isoformat()
+    DRAFTS.save(context, draft)
+    await DRAFTS.ask(update, context, "complain.ask_complainant")
+    return COMPLAINANT
+
+
+@step
+async def received_now(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
+    """It was received just now: the clocks start at filing; asks who complained."""
+    draft.received_at = None
+    DRAFTS.save(context, draft)
+    await DRAFTS.answered(update, context, context.text("complain.ask_complainant"))
     return COMPLAINANT
 
 
@@ -304,28 +356,40 @@ async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]
         "description": draft.description,
         "photos": len(draft.photo_file_ids),
         "channel": as_text(f"complaint.channel.{draft.channel}"),
+        "kind": as_text(intake.KIND_NAMES[draft.kind]),
+        "received_at": dt.datetime.fromisoformat(draft.received_at)
+        if draft.received_at
+        else as_text("complain.received_at_filing"),
     }
 
 
 @step
 async def submit(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
-    """Files the complaint; answers with its number and the deadlines now running."""
+    """Files the complaint (or inquiry); answers with its number and the deadlines running."""
     async with context.unit_of_work() as uow:
         filed = await intake.file_complaint(uow, await context.actor(uow.session), draft)
     complaint = filed.complaint
+    params = {
+        "number": complaint.number,
+        "product": complaint.product_label,
+        "lot": complaint.lot_label,
+        "quantity": complaint.quantity,
+        "received_at": complaint.received_at,
+        "shipment_note": ""
+        if complaint.shipment_on_file
+        else as_text("complaint.note.shipment_not_on_file"),
+    }
+    if filed.answer_due is not None:
+        return await DRAFTS.finish(
+            update, context, "complaint.inquiry_filed", answer_due=filed.answer_due, **params
+        )
     return await DRAFTS.finish(
         update,
         context,
         "complaint.filed",
-        number=complaint.number,
-        product=complaint.product_label,
-        lot=complaint.lot_label,
-        quantity=complaint.quantity,
         verify_due=filed.verify_due,
         opinion_due=filed.opinion_due,
-        shipment_note=""
-        if complaint.shipment_on_file
-        else as_text("complaint.note.shipment_not_on_file"),
+        **params,
     )
 
 
@@ -343,7 +407,12 @@ def conversation() -> ConversationHandler[Any]:
         ],
         states={
             ORGANISATION: states.pressing((choose_organisation, ChooseOrganisation)),
+            KIND: states.pressing((choose_kind, ChooseKind)),
             CHANNEL: states.pressing((choose_channel, ChooseChannel)),
+            RECEIVED: [
+                CallbackQueryHandler(received_now, pattern=ReceivedNow.pattern()),
+                *states.typing(enter_received),
+            ],
             COMPLAINANT: states.typing(enter_complainant),
             PRODUCT: states.goods(
                 (choose_product, ChooseProduct), type_product, scan_label, use_label

@@ -2,7 +2,8 @@
 confirmations of the hold, after-sales' notices to buyers without a chat contact, the
 supplier's answer (its button, or /supplier_answer for quality), quality's contacts with the
 manufacturer (/tech_support) and the hand-off of the goods to the nonconforming-goods
-procedure. Every button re-checks role and state in the procedure."""
+procedure; and an inquiry's answer, or quality's judgment that it is a quality complaint.
+Every button re-checks role and state in the procedure."""
 
 from __future__ import annotations
 
@@ -19,15 +20,19 @@ from telegram.ext import (
     filters,
 )
 
-from procedures.complaints import nonconforming, queries
+from procedures.complaints import inquiries, nonconforming, queries
 from procedures.complaints.actions import (
+    AnswerInquiry,
+    BackToInquiry,
     BeginHandoff,
     BeginSupplierAnswer,
     ChooseHandoffOutcome,
     ConfirmBuyerTold,
     ConfirmGoodsLabelled,
+    ConfirmJudgement,
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
+    JudgeQualityComplaint,
 )
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -44,7 +49,9 @@ if TYPE_CHECKING:
 
 ANSWER_TEXT = 20
 HANDOFF_OUTCOME, HANDOFF_NOTES = 21, 22
+INQUIRY_ANSWER_TEXT = 23
 ANSWER_KEY = "supplier_answer"
+INQUIRY_KEY = "inquiry_answer"
 HANDOFF_KEY = "complaint_handoff"
 TEXT = filters.TEXT & ~filters.COMMAND
 
@@ -201,7 +208,112 @@ async def enter_handoff_notes(update: Update, context: BotContext) -> int:
     return ConversationHandler.END
 
 
-cancel = cancel_dropping(ANSWER_KEY, HANDOFF_KEY)
+# --- inquiries and feedback ------------------------------------------------------------------
+
+
+async def judge_complaint(update: Update, context: BotContext) -> None:
+    """Quality pressed Judge a quality complaint: asks first, naming the hold and the clocks."""
+    complaint_id = pressed(update, JudgeQualityComplaint).complaint_id
+    async with context.unit_of_work() as uow:
+        preview = await inquiries.preview_judgement(
+            uow, await context.actor(uow.session), complaint_id
+        )
+    await query_of(update).answer()
+    complaint = preview.complaint
+    goods = {"product": complaint.product_label, "lot": complaint.lot_label}
+    hold = (
+        context.text(f"complaint.lift_releases_{preview.hold_scope}", **goods)
+        if preview.hold_scope
+        else context.text("complaint.judge_no_hold")
+    )
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.judge_confirm",
+            number=complaint.number,
+            hold=hold,
+            locality=as_text(f"complaint.locality.{complaint.locality}"),
+        ),
+        context.keyboard(
+            [
+                [
+                    button("complaint.button.confirm_judgement", ConfirmJudgement(complaint.id)),
+                    button("complaint.button.back_to_inquiry", BackToInquiry(complaint.id)),
+                ]
+            ]
+        ),
+    )
+
+
+async def confirm_judgement(update: Update, context: BotContext) -> None:
+    """Quality confirmed: it is a quality complaint; the question gives way to the record."""
+    complaint_id = pressed(update, ConfirmJudgement).complaint_id
+    async with context.unit_of_work() as uow:
+        judged = await inquiries.judge_quality_complaint(
+            uow, await context.actor(uow.session), complaint_id
+        )
+    await query_of(update).answer()
+    complaint = judged.complaint
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.judged",
+            number=complaint.number,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
+            verify_due=judged.verify_due,
+            opinion_due=judged.opinion_due,
+        ),
+    )
+
+
+async def back_to_inquiry(update: Update, context: BotContext) -> None:
+    """Quality went back: nothing changes; the inquiry's buttons still open come back."""
+    complaint_id = pressed(update, BackToInquiry).complaint_id
+    async with context.unit_of_work() as uow:
+        preview = await inquiries.preview_judgement(
+            uow, await context.actor(uow.session), complaint_id
+        )
+    complaint = preview.complaint
+    await query_of(update).answer(context.text("complaint.judge_kept", number=complaint.number))
+    rows = (
+        []
+        if preview.answer_due is None
+        else [[button("complaint.button.answer_inquiry", AnswerInquiry(complaint.id))]]
+    )
+    rows.append([button("complaint.button.judge_complaint", JudgeQualityComplaint(complaint.id))])
+    await edit_query_message(
+        update,
+        context.text(
+            "complaint.still_an_inquiry",
+            number=complaint.number,
+            organisation=complaint.organisation.name,
+            product=complaint.product_label,
+            lot=complaint.lot_label,
+            description=complaint.description,
+            status=as_text(f"complaint.status.{complaint.status}"),
+        ),
+        context.keyboard(rows),
+    )
+
+
+def inquiry_conversation() -> ConversationHandler[Any]:
+    """An inquiry's answer, typed by quality or after-sales; the buyer gets it."""
+    return typed_step(
+        INQUIRY_KEY,
+        AnswerInquiry,
+        inquiries.inquiry_to_answer,
+        inquiries.answer_inquiry,
+        ("complaint.ask_inquiry_answer", "complaint.inquiry_answered"),
+        INQUIRY_ANSWER_TEXT,
+        cancel,
+        details=lambda complaint: {"description": complaint.description},
+        remember=lambda update: {"origin": origin_of(update)},
+        after=_retire_answer_button,
+    )
+
+
+cancel = cancel_dropping(ANSWER_KEY, HANDOFF_KEY, INQUIRY_KEY)
 
 
 def answer_conversation() -> ConversationHandler[Any]:
@@ -247,6 +359,14 @@ def handoff_conversation() -> ConversationHandler[Any]:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(answer_conversation())
+    application.add_handler(inquiry_conversation())
+    application.add_handler(
+        CallbackQueryHandler(judge_complaint, pattern=JudgeQualityComplaint.pattern())
+    )
+    application.add_handler(
+        CallbackQueryHandler(confirm_judgement, pattern=ConfirmJudgement.pattern())
+    )
+    application.add_handler(CallbackQueryHandler(back_to_inquiry, pattern=BackToInquiry.pattern()))
     application.add_handler(handoff_conversation())
     for action, confirm, reply_key in (
         (ConfirmOutboundStopped, nonconforming.confirm_outbound_stopped, "steps.outbound_stopped"),

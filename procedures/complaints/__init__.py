@@ -8,6 +8,11 @@ the quality head is told, the batch stays held and is marked nonconforming, sale
 other buyer of the product is told to suspend sales, the buyer gets a return if the batch has
 not expired, and the supplier gets a quality query.
 
-`intake` records a complaint, `handling` carries it through its transitions, `queries` reads
-complaints for viewers, the work queue and the reports; `common` holds what they share.
+Staff keying in a complaint give when it was received, and its deadlines count from then. An
+inquiry or feedback (查詢, 情況反映) is recorded without a hold and answered, unless quality
+judges it a quality complaint: from then it is one, held and on P1's clocks.
+
+`intake` records a complaint, `inquiries` answers or judges an inquiry, `handling` carries a
+complaint through its transitions, `queries` reads complaints for viewers, the work queue and
+the reports; `common` holds what they share.
 """

@@ -103,6 +103,38 @@ class ChooseChannel(CallbackAction, prefix="cp:ch"):
     channel: Literal["phone", "email", "letter", "visit"]
 
 
+class ChooseKind(CallbackAction, prefix="cp:kind"):
+    """Staff say what they key in: a quality complaint or an inquiry or feedback (P1 4.2)."""
+
+    kind: Literal["complaint", "inquiry"]
+
+
+class ReceivedNow(CallbackAction, prefix="cp:now"):
+    """It was received just now: its clocks start at filing."""
+
+
+class AnswerInquiry(CallbackAction, prefix="iq:answer"):
+    complaint_id: int
+
+
+class JudgeQualityComplaint(CallbackAction, prefix="iq:judge"):
+    """Quality judges an inquiry a quality complaint: it is held and P1's clocks start."""
+
+    complaint_id: int
+
+
+class ConfirmJudgement(CallbackAction, prefix="iq:judgeok"):
+    """Confirms the judgment after its consequences (the hold, the clocks) were named."""
+
+    complaint_id: int
+
+
+class BackToInquiry(CallbackAction, prefix="iq:judgeno"):
+    """Cancels the judgment: the inquiry's notice is back as it was, nothing recorded."""
+
+    complaint_id: int
+
+
 class ChooseProduct(CallbackAction, prefix="cp:prod"):
     product_id: int
 

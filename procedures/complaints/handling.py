@@ -75,10 +75,18 @@ async def tell_complainant(
     )
 
 
+def refuse_inquiry(complaint: Complaint) -> None:
+    """An inquiry is taken, verified and given an opinion only once quality has judged it a
+    quality complaint (a forged or stale button otherwise)."""
+    if complaint.status in (ComplaintStatus.INQUIRY, ComplaintStatus.ANSWERED):
+        raise WrongState("complaint.still_inquiry", number=complaint.number)
+
+
 async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Complaint:
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, VERIFIERS)
     complaint = await load_complaint(session, complaint_id)
+    refuse_inquiry(complaint)
     if complaint.taken_by_id is not None:
         taker = await session.get(User, complaint.taken_by_id)
         raise WrongState(
@@ -531,6 +539,7 @@ async def complaint_for_verification(
     starts, and again (locking the row) when the verification is recorded."""
     roles.require_role(actor.role_names, VERIFIERS)
     complaint = await load_complaint(session, complaint_id, lock=lock)
+    refuse_inquiry(complaint)
     if complaint.status == ComplaintStatus.OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
     await require_handler(session, actor, complaint)
@@ -546,6 +555,7 @@ async def complaint_for_opinion(
     and again, locking the row, when the opinion is recorded)."""
     roles.require_role(actor.role_names, VERIFIERS)
     complaint = await load_complaint(session, complaint_id, lock=lock)
+    refuse_inquiry(complaint)
     if complaint.status == ComplaintStatus.OPEN:
         raise WrongState("complaint.not_taken", number=complaint.number)
     await require_handler(session, actor, complaint)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints import rules
-from procedures.complaints.actions import TakeComplaint
+from procedures.complaints.actions import AnswerInquiry, JudgeQualityComplaint, TakeComplaint
 from procedures.complaints.common import SUBJECT, subject_params
 from procedures.complaints.policy import HOLD_SCOPES, ComplaintPolicy
 from procedures.complaints.rules import FILING_STAFF, ComplaintStatus
 from procedures.kernel import roles
+from procedures.kernel.calendar import QUARTER_YEARS
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
 from procedures.kernel.numbering import next_number
@@ -51,6 +53,12 @@ VERIFICATION_WINDOW = {
 # 外埠…七天內進行實地核實處理完畢: for an out-of-town buyer the handling, not only the visit, is
 # complete within 7 days (met when the complaint closes).
 HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
+# what staff key in: a quality complaint, or an inquiry or feedback (查詢, 情況反映, P1 4.2)
+KINDS: tuple[Literal["complaint", "inquiry"], ...] = ("complaint", "inquiry")
+KIND_NAMES = {"complaint": "complaint.kind.complaint", "inquiry": "complaint.kind.inquiry"}
+# how far back a received time may go: a letter read late, a visit keyed in after a weekend;
+# further back is a typing mistake, and would start clocks long run out
+RECEIVED_AT_MOST = dt.timedelta(days=30)
 HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
 NAME_LENGTH = column_length(Complaint.complainant_name)
@@ -65,6 +73,9 @@ class ComplaintDraft:
 
     organisation_id: int
     channel: str = "chat"
+    kind: str = "complaint"
+    # staff: when it was received (ISO, UTC), which starts its clocks; None: now
+    received_at: str | None = None
     complainant_name: str = ""
     complainant_contact: str | None = None
     product_id: int | None = None
@@ -143,11 +154,42 @@ def check_contact(text: str | None) -> str | None:
     return check_text(cleaned, empty="complaint.empty_complainant", limit=CONTACT_LENGTH)
 
 
+def parse_received_at(text: str, now: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
+    """When staff say it was received, on the local clock: "2026-12-05 09:00", "12-05 09:00"
+    (this year) or "09:00" (today); in UTC, checked as `check_received_at` does."""
+    cleaned = " ".join(text.replace("：", ":").replace("/", "-").split())
+    today = now.astimezone(timezone).date()
+    day_part, _, time_part = cleaned.rpartition(" ")
+    try:
+        hour, minute = (int(p) for p in time_part.split(":"))
+        parts = [int(p) for p in day_part.split("-")] if day_part else []
+        if len(parts) == 2:
+            parts = [today.year, *parts]
+        if parts and (len(parts) != 3 or parts[0] not in QUARTER_YEARS):
+            raise ValueError(day_part)
+        day = dt.date(*parts) if parts else today
+        local = dt.datetime.combine(day, dt.time(hour, minute), timezone)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidInput("complaint.bad_received_at") from None
+    return check_received_at(local.astimezone(dt.UTC), now)
+
+
+def check_received_at(received_at: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """Not later than now, and not further back than RECEIVED_AT_MOST."""
+    if received_at > now:
+        raise InvalidInput("complaint.received_in_future", now=as_time(now))
+    if now - received_at > RECEIVED_AT_MOST:
+        raise InvalidInput("complaint.received_too_early", days=RECEIVED_AT_MOST.days)
+    return received_at
+
+
 @dataclass(frozen=True)
 class FilingOutcome:
     complaint: Complaint
-    verify_due: dt.datetime
-    opinion_due: dt.datetime
+    # a complaint's first deadlines; an inquiry has only its answer's
+    verify_due: dt.datetime | None = None
+    opinion_due: dt.datetime | None = None
+    answer_due: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -194,18 +236,25 @@ async def _goods_of(
 
 async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) -> FilingOutcome:
     """Record the complaint, hold the product (or, by the deployment's setting, only the lot),
-    start the deadlines, tell QC, the warehouse and the business head."""
+    start the deadlines from when it was received, tell QC, the warehouse and the business
+    department. An inquiry or feedback is recorded without a hold, for an answer."""
     session, now = uow.session, uow.clock.now()
     hold_scope = uow.policy(ComplaintPolicy).hold_scope
     filing_for_others = draft.channel != "chat"
+    received_at = now
     if filing_for_others:
         roles.require_role(actor.role_names, FILING_STAFF)
         if draft.channel not in CHANNELS:
             raise InvalidInput("complaint.bad_channel")
+        if draft.received_at is not None:  # checked again: the draft may have waited
+            received_at = check_received_at(dt.datetime.fromisoformat(draft.received_at), now)
     else:
         roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
         if actor.organisation_id != draft.organisation_id:
             raise NotAllowed()
+    if draft.kind not in KINDS:
+        raise InvalidInput("complaint.incomplete")
+    inquiry = draft.kind == "inquiry"
     if hold_scope not in HOLD_SCOPES:
         raise ValueError(f"hold scope {hold_scope!r}")
     if draft.quantity is None:
@@ -219,7 +268,8 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
 
     complaint = Complaint(
         number=await next_number(session, "QC", now.year),
-        status=ComplaintStatus.OPEN,
+        status=ComplaintStatus.INQUIRY if inquiry else ComplaintStatus.OPEN,
+        received_as=draft.kind,
         organisation_id=organisation.id,
         product_id=goods.product.id if goods.product else None,
         batch_id=goods.batch.id if goods.batch else None,
@@ -233,7 +283,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         complainant_name=cut_text(draft.complainant_name or actor.full_name, NAME_LENGTH),
         complainant_contact=check_contact(draft.complainant_contact),
         filed_by_id=actor.id,
-        received_at=now,
+        received_at=received_at,
     )
     session.add(complaint)
     await session.flush()
@@ -248,6 +298,8 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         actor=actor,
         after={
             "number": complaint.number,
+            "kind": complaint.received_as,
+            "received_at": received_at.isoformat(),
             "channel": complaint.channel,
             "product": complaint.product_label,
             "batch": complaint.lot_label,
@@ -257,11 +309,33 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         },
     )
 
-    verify_due = now + VERIFICATION_WINDOW[locality]
-    opinion_due = rules.DISPOSITION_OPINION.due(now)
+    if inquiry:
+        answer_due = await _ask_for_answer(session, complaint, now)
+        await uow.commit()
+        return FilingOutcome(complaint, answer_due=answer_due)
+    verify_due, opinion_due = await start_complaint(
+        session, complaint, hold_scope, received_at, now
+    )
+    await uow.commit()
+    return FilingOutcome(complaint, verify_due, opinion_due)
+
+
+async def start_complaint(
+    session: AsyncSession,
+    complaint: Complaint,
+    hold_scope: str,
+    start: dt.datetime,
+    now: dt.datetime,
+) -> tuple[dt.datetime, dt.datetime]:
+    """P1 4.4's clocks from `start` (the 24-hour or 7-day on-site check, the 3-day opinion),
+    the hold on the product (or lot), and the notices to QC, the warehouse and the business
+    department. Returns the verification's and the opinion's due times."""
+    locality = complaint.locality
+    verify_due = start + VERIFICATION_WINDOW[locality]
+    opinion_due = rules.DISPOSITION_OPINION.due(start)
     windows = [(rules.ON_SITE_VERIFICATION, verify_due), (rules.DISPOSITION_OPINION, opinion_due)]
     if locality in HANDLING_WINDOW:
-        windows.append((rules.HANDLING_COMPLETE, now + HANDLING_WINDOW[locality]))
+        windows.append((rules.HANDLING_COMPLETE, start + HANDLING_WINDOW[locality]))
     for rule, due in windows:
         open_deadline(
             session,
@@ -269,7 +343,7 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
             subject_type=SUBJECT,
             subject_id=complaint.id,
             subject_label=complaint.number,
-            opened_at=now,
+            opened_at=start,
             due_at=due,
         )
 
@@ -291,6 +365,8 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         {
             **params,
             "locality": as_text(f"complaint.locality.{locality}"),
+            "received_at": as_time(complaint.received_at),
+            "channel": as_text(f"complaint.channel.{complaint.channel}"),
             "verify_due": as_time(verify_due),
             "opinion_due": as_time(opinion_due),
             **_intake_notes(complaint),
@@ -309,8 +385,52 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         now=now,
         dedupe_prefix=f"complaint:{complaint.id}:new:album",
     )
-    await uow.commit()
-    return FilingOutcome(complaint, verify_due, opinion_due)
+    return verify_due, opinion_due
+
+
+async def _ask_for_answer(
+    session: AsyncSession, complaint: Complaint, now: dt.datetime
+) -> dt.datetime:
+    """An inquiry's answer is due in INQUIRY_ANSWER's window from its receipt: quality is asked
+    to answer it or judge it a quality complaint, after-sales to answer what it can."""
+    deadline = open_deadline(
+        session,
+        rule=rules.INQUIRY_ANSWER,
+        subject_type=SUBJECT,
+        subject_id=complaint.id,
+        subject_label=complaint.number,
+        opened_at=complaint.received_at,
+    )
+    params = {
+        **subject_params(complaint),
+        "description": complaint.description,
+        "received_at": as_time(complaint.received_at),
+        "channel": as_text(f"complaint.channel.{complaint.channel}"),
+        "answer_due": as_time(deadline.due_at),
+    }
+    answer = button("complaint.button.answer_inquiry", AnswerInquiry(complaint_id=complaint.id))
+    judge = button(
+        "complaint.button.judge_complaint", JudgeQualityComplaint(complaint_id=complaint.id)
+    )
+    await notify_roles(
+        session,
+        [roles.QUALITY],
+        "complaint.inquiry_for_quality",
+        params,
+        now=now,
+        buttons=[[answer], [judge]],
+        dedupe_prefix=f"complaint:{complaint.id}:inquiry",
+    )
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "complaint.inquiry_for_after_sales",
+        params,
+        now=now,
+        buttons=[[answer]],
+        dedupe_prefix=f"complaint:{complaint.id}:inquiry",
+    )
+    return deadline.due_at
 
 
 def _place_hold(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from procedures.complaints.actions import (
+    AnswerInquiry,
     ApproveQuarterly,
     BeginHandoff,
     BeginOpinion,
@@ -22,6 +23,7 @@ from procedures.complaints.actions import (
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
     FlagAdverseEvent,
+    JudgeQualityComplaint,
     LiftHold,
     TakeComplaint,
 )
@@ -214,6 +216,8 @@ StepButton = (
     | ConfirmSalesStopped
     | BeginHandoff
     | BeginSupplierAnswer
+    | AnswerInquiry
+    | JudgeQualityComplaint
 )
 STEP_BUTTONS: tuple[type[StepButton], ...] = (
     TakeComplaint,
@@ -226,6 +230,8 @@ STEP_BUTTONS: tuple[type[StepButton], ...] = (
     ConfirmSalesStopped,
     BeginHandoff,
     BeginSupplierAnswer,
+    AnswerInquiry,
+    JudgeQualityComplaint,
 )
 
 
@@ -249,6 +255,8 @@ async def steps_still_open(
         ConfirmSalesStopped: nonconforming and hold is not None and not hold.sales_stopped_at,
         BeginHandoff: nonconforming and complaint.handoff_at is None,
         BeginSupplierAnswer: nonconforming and complaint.supplier_answer is None,
+        AnswerInquiry: complaint.status == ComplaintStatus.INQUIRY,
+        JudgeQualityComplaint: complaint.received_as == "inquiry" and complaint.judged_at is None,
     }
     return frozenset(kind for kind, open_ in still.items() if open_)
 
@@ -290,8 +298,9 @@ async def complaints_with_goods_of(session: AsyncSession, organisation_id: int) 
 # --- the ledger's rows (顧客質量投訴臺帳), for the ledger and the quarterly report -------------
 
 PAGE = 1000  # complaints read per query
-# what the timeline keeps that explains a deadline missed: shown in the ledger's remarks
-REMARK_ACTIONS = ("waiting_on_buyer", "reopened")
+# what the timeline keeps that explains a deadline missed or started late (an inquiry judged a
+# quality complaint: its clocks start then, not at its receipt): shown in the ledger's remarks
+REMARK_ACTIONS = ("waiting_on_buyer", "reopened", "judged_quality_complaint")
 
 
 @dataclass(frozen=True)
@@ -312,6 +321,9 @@ class LedgerRow:
     shipment_on_file: bool
     quantity: int
     channel: str
+    # complaint | inquiry (查詢, 情況反映): an inquiry not judged a quality complaint is no
+    # complaint of the ledger's, but is reported in the quarter's record
+    received_as: str
     complainant: str
     description: str
     status: str
@@ -419,6 +431,13 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
     }
 
 
+def _received_as(complaint: Complaint) -> str:
+    """complaint; inquiry while it is one; judged, once quality found it a quality complaint."""
+    if complaint.received_as != "inquiry":
+        return "complaint"
+    return "judged" if complaint.judged_at is not None else "inquiry"
+
+
 def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
     deadlines = details["deadlines"]
     visit = deadlines.get((c.id, ComplaintDeadline.ON_SITE_VERIFICATION))
@@ -443,6 +462,7 @@ def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
         shipment_on_file=c.shipment_on_file,
         quantity=c.quantity,
         channel=c.channel,
+        received_as=_received_as(c),
         complainant=" ".join(filter(None, [c.complainant_name, c.complainant_contact])),
         description=c.description,
         status=c.status,

@@ -12,8 +12,12 @@ from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
 
 
 class ComplaintStatus(StrEnum):
-    """A complaint's status; conforming and nonconforming are also the verification results."""
+    """A complaint's status; conforming and nonconforming are also the verification results. An
+    inquiry or feedback (查詢, 情況反映) waits for its answer, then stays answered, unless quality
+    judges it a quality complaint, which opens it."""
 
+    INQUIRY = "inquiry"
+    ANSWERED = "answered"
     OPEN = "open"
     INVESTIGATING = "investigating"
     CONFORMING = "conforming"
@@ -22,11 +26,14 @@ class ComplaintStatus(StrEnum):
 
 
 C = ComplaintStatus
-# taken by QC, verified conforming or nonconforming, closed when nothing is left; a closed
-# complaint may be reopened to the verdict it had (or to the investigation, without one). The
-# steps' own checks refuse out of turn with their own words; this table is the last word.
+# an inquiry is answered, or judged a quality complaint (before or after its answer); a
+# complaint is taken by QC, verified conforming or nonconforming, closed when nothing is left; a
+# closed complaint may be reopened to the verdict it had (or to the investigation, without one).
+# The steps' own checks refuse out of turn with their own words; this table is the last word.
 LIFECYCLE: Final = Lifecycle[ComplaintStatus](
     {
+        C.INQUIRY: frozenset({C.ANSWERED, C.OPEN}),
+        C.ANSWERED: frozenset({C.OPEN}),
         C.OPEN: frozenset({C.INVESTIGATING}),
         C.INVESTIGATING: frozenset({C.CONFORMING, C.NONCONFORMING}),
         C.CONFORMING: frozenset({C.CLOSED}),
@@ -49,6 +56,7 @@ class ComplaintDeadline(StrEnum):
     BUYER_NOTICE = "buyer_notice"
     SUPPLIER_ANSWER = "supplier_answer"
     NONCONFORMING_HANDOFF = "nonconforming_handoff"
+    INQUIRY_ANSWER = "inquiry_answer"
 
 
 D = ComplaintDeadline
@@ -92,6 +100,10 @@ NONCONFORMING_HANDOFF: Final = DeadlineRule(
     D.NONCONFORMING_HANDOFF, roles.WAREHOUSE, window=dt.timedelta(days=3)
 )
 
+# an inquiry or feedback (P1 4.2) is answered in the time 4.4 gives every customer's complaint
+# an opinion (3 days); judged a quality complaint, it is met and P1's complaint clocks start
+INQUIRY_ANSWER: Final = DeadlineRule(D.INQUIRY_ANSWER, roles.QUALITY, window=dt.timedelta(days=3))
+
 DEADLINES: Final = deadline_table(
     ON_SITE_VERIFICATION,
     DISPOSITION_OPINION,
@@ -104,6 +116,7 @@ DEADLINES: Final = deadline_table(
     BUYER_NOTICE,
     SUPPLIER_ANSWER,
     NONCONFORMING_HANDOFF,
+    INQUIRY_ANSWER,
 )
 
 
@@ -111,6 +124,13 @@ DEADLINES: Final = deadline_table(
 
 # Who may file for a customer.
 FILING_STAFF = frozenset({roles.AFTER_SALES, roles.QUALITY})
+
+# who answers an inquiry or feedback: quality answers product-quality questions (質量管理部負責
+# 對用戶提出有關產品質量問題的解答處理); after-sales staff may answer what they can
+INQUIRY_ANSWERERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD, roles.AFTER_SALES})
+
+# who judges an inquiry a quality complaint: quality, which manages complaints (4.3 歸口管理)
+INQUIRY_JUDGES = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
 
 # QC takes and verifies a complaint
 VERIFIERS = frozenset({roles.QUALITY, roles.QUALITY_HEAD})

@@ -141,7 +141,7 @@ async def test_verifying_nonconforming_first_names_what_it_sets_in_motion(
     assert confirm["message_id"] == ask_result["message_id"]  # the question, in place
     assert confirm["text"] == (
         f"確認{number}核實不合格？確認後將：\n"
-        "• 通知質量負責人，並通知倉庫暫停出庫、明顯標誌，經營部負責人停止銷售；\n"
+        "• 通知質量負責人，並通知倉庫暫停出庫、明顯標誌，綜合業務部停止銷售；\n"
         "• 通知其他3個購貨方暫停銷售，其中2個沒有聊天聯繫人（C003、C004），"
         "由售後服務人員以電話、電子郵件或上門方式通知；\n"
         "• 為購貨方辦理退貨；\n"
@@ -202,8 +202,8 @@ async def test_lifting_a_hold_asks_first_naming_what_it_releases_and_cancel_keep
     confirm = await edited(bot, warehouse, lift, "Lift the shipment hold")
     assert confirm["text"] == (
         f"Lift the shipment hold of {complaint.number}? This releases every lot of "
-        "一次性使用無菌注射器 5ml. The goods may ship again, and the business head and quality "
-        "are told."
+        "一次性使用無菌注射器 5ml. The goods may ship again, and the business department "
+        "(綜合業務部) and quality are told."
     )
     await press(warehouse, confirm, "Cancel")
     assert (await warehouse.wait_for_callback_answer())["text"] == (
@@ -220,8 +220,8 @@ async def test_lifting_a_hold_asks_first_naming_what_it_releases_and_cancel_keep
     await press(warehouse, back, "Hold lifted")
     confirm = await edited(bot, warehouse, lift, "Lift the shipment hold")
     assert confirm["text"].endswith(
-        f"But {second.number} still hold these goods: they may not ship yet, and business and "
-        "quality are not told."
+        f"But {second.number} still hold these goods: they may not ship yet, and the business "
+        "department (綜合業務部) and quality are not told."
     )
     confirm_data = data_of(confirm, "Lift the hold")
     await press(warehouse, confirm, "Lift the hold")

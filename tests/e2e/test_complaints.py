@@ -349,6 +349,13 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
     await after_sales.send("/complain_for")
     (ask_org,) = await after_sales.expect()
     await press(after_sales, ask_org, "C003 華南醫藥貿易公司")
+    ask_kind = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("Is it a quality complaint")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_kind, "quality complaint")
     ask_channel = await bot.emulator.wait_until(
         lambda: (
             after_sales.all_bot_messages()[-1]["text"].startswith("How did")
@@ -356,6 +363,13 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
         )
     )
     await press(after_sales, ask_channel, "phone")
+    ask_received = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("When was it received?")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_received, "Just now")
     await bot.emulator.wait_until(
         lambda: after_sales.all_bot_messages()[-1]["text"].startswith("Who complained?")
     )
@@ -517,6 +531,13 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
     await after_sales.send("/complain_for")
     (ask_org,) = await after_sales.expect()
     await press(after_sales, ask_org, "C002 康健藥房連鎖")
+    ask_kind = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("Is it a quality complaint")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_kind, "quality complaint")
     ask_channel = await bot.emulator.wait_until(
         lambda: (
             after_sales.all_bot_messages()[-1]["text"].startswith("How did")
@@ -524,6 +545,13 @@ async def test_staff_record_a_complaint_about_a_lot_the_shipment_data_does_not_k
         )
     )
     await press(after_sales, ask_channel, "letter")
+    ask_received = await bot.emulator.wait_until(
+        lambda: (
+            after_sales.all_bot_messages()[-1]["text"].startswith("When was it received?")
+            and after_sales.all_bot_messages()[-1]
+        )
+    )
+    await press(after_sales, ask_received, "Just now")
     await bot.emulator.wait_until(
         lambda: after_sales.all_bot_messages()[-1]["text"].startswith("Who complained?")
     )
