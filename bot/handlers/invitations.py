@@ -110,6 +110,8 @@ async def _issue(
         party: dict[str, Any] | str | None = None
         if invitation.system:
             party = as_text(f"system.{invitation.system}")
+        elif invitation.territory:
+            party = context.text("invite.territory", territory=invitation.territory)
         elif invitation.organisation_id or invitation.vendor_id:
             named = await invitations.party_for(
                 uow.session, role, invitation.organisation_id or invitation.vendor_id or 0

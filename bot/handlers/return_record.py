@@ -12,7 +12,7 @@ from procedures.kernel.outbox import as_text
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
-from procedures.returns import queries
+from procedures.returns import corrective, queries
 from procedures.returns import rules as return_rules
 from procedures.returns.common import SUBJECT, status_key, totals
 from procedures.returns.queries import ReturnRequest
@@ -165,8 +165,22 @@ def render_return(
         lines.append(
             t(
                 "return_view.responsible",
-                department=request.responsible_department,
+                department=as_text(f"role.{request.responsible_department}")
+                if request.actions
+                else request.responsible_department,
                 person=request.responsible_person,
+            )
+        )
+    for measure in request.actions if internal else ():  # 4.2.6's actions are internal
+        lines.append(
+            t(
+                "return_view.action_done" if measure.done_at else "return_view.action_open",
+                action=corrective.action_name(measure),
+                person=measure.owner.full_name,
+                due_at=measure.due_at,
+                measure=measure.measure,
+                done_at=measure.done_at,
+                note=measure.done_note or "",
             )
         )
     if request.credit_amount is not None:
@@ -206,6 +220,8 @@ def render_return(
             details["decision"] = as_text(f"return.leader.{details['decision']}")
         if "kind" in details:
             details["kind"] = as_text(f"deadline.kind.{details['kind']}")
+        if details.get("department") in return_rules.RESPONSIBLE_DEPARTMENTS:
+            details["department"] = as_text(f"role.{details['department']}")
         if event.action == "reply_to_customer":
             details["what"] = as_text(f"{details.get('text_key')}_name")
         if event.action == "inspected" and not internal:

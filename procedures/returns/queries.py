@@ -22,7 +22,6 @@ from procedures.returns.actions import (
     BeginCredit,
     BeginReturnInspection,
     BookIn,
-    CloseCorrectiveAction,
     ConfirmDelivery,
     ConfirmPickUp,
     CountersignReturn,
@@ -128,12 +127,6 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
     for qc in (roles.QUALITY, roles.QUALITY_HEAD):
         offer(
             qc, status == S.DELIVERED, "return.button.inspect", BeginReturnInspection(return_id=rid)
-        )
-        offer(
-            qc,
-            request.inspection_result == "company_fault" and request.corrective_done_at is None,
-            "return.button.corrected",
-            CloseCorrectiveAction(return_id=rid),
         )
     offer(
         roles.WAREHOUSE,
