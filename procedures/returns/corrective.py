@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
@@ -230,7 +230,12 @@ async def close_corrective_action(
         actor=actor,
         after={"kind": str(rule.kind), "note": note},
     )
-    if all(other.done_at is not None for other in request.actions):
+    still_open = await session.scalar(
+        select(func.count())
+        .select_from(ReturnAction)
+        .where(ReturnAction.return_id == request.id, ReturnAction.done_at.is_(None))
+    )
+    if not still_open:
         request.corrective_done_at, request.corrective_done_by_id = now, actor.id
     await notify_roles(
         session,
