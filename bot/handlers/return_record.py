@@ -51,7 +51,10 @@ async def show_return(update: Update, context: BotContext) -> None:
             ],
         )
     internal = bool(viewer.role_names & return_rules.STAFF_VIEWERS)
-    text = render_return(context, request, deadlines, events, names, internal=internal)
+    territory = bool(viewer.role_names & return_rules.TERRITORY_STAFF)
+    text = render_return(
+        context, request, deadlines, events, names, internal=internal, territory=territory
+    )
     await message_of(update).reply_text(fit_message(text))
 
 
@@ -63,6 +66,7 @@ def render_return(
     names: dict[int, str],
     *,
     internal: bool,
+    territory: bool = False,
 ) -> str:
     """The detail sheet (調退貨明細表) and its handling, as the bot prints it."""
     t = context.text
@@ -76,6 +80,8 @@ def render_return(
             created_at=request.created_at,
         ),
     ]
+    if request.organisation.territory and (internal or territory):
+        lines.append(t("return_view.territory", territory=request.organisation.territory))
     for line in request.lines:
         lines.append(
             t(
@@ -240,6 +246,8 @@ async def list_returns(update: Update, context: BotContext) -> None:
     async with context.session() as session:
         if member.roles & return_rules.STAFF_VIEWERS:
             waiting = await queries.waiting_for(session, member.roles)
+        elif member.roles & return_rules.TERRITORY_STAFF:  # their territory's (4.2.10)
+            waiting = await queries.returns_of_territory(session, await context.actor(session))
         elif member.organisation_id is not None:
             waiting = await queries.returns_of(session, member.organisation_id)
         else:

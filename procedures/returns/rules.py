@@ -196,8 +196,14 @@ DEADLINES: Final = deadline_table(
 
 # --- who may read and act
 
-# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+# Market-sales staff (市場銷售科) help after-sales with the returns of their own territory
+# (片區; 3.4 配合和監督, 4.2.10 配合...辦理所管轄片區的客戶調退貨): they hear of each, read
+# them and may file one for a customer of it, never another territory's.
+TERRITORY_STAFF = frozenset({roles.MARKET_SALES})
+
+# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3;
+# market sales their territory's, 4.2.10).
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD, *TERRITORY_STAFF})
 
 # QC inspects the goods that came back (4.2.6)
 QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
