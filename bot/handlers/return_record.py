@@ -224,6 +224,8 @@ def render_return(
             details["refusal"] = as_text(f"return.refusal.{details['refusal']}", **figures)
         if "decision" in details:
             details["decision"] = as_text(f"return.leader.{details['decision']}")
+        if event.action == "corrective_action_done":  # older entries named neither
+            details = {"kind": "corrective_action", "note": "", **details}
         if "kind" in details:
             details["kind"] = as_text(f"deadline.kind.{details['kind']}")
         if details.get("department") in return_rules.RESPONSIBLE_DEPARTMENTS:
