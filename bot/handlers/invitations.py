@@ -237,6 +237,18 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
             context.keyboard(rows),
         )
         return CHOOSE_PARTY
+    if role in roles.ROLES_WITH_TERRITORY:  # the territory is typed, as the master data names it
+        async with context.session() as session:
+            known = await invitations.territories(session)
+        _remember_role(context, role)
+        await edit_query_message(
+            update,
+            context.text(
+                "invite.ask_territory",
+                territories="、".join(known) if known else as_text("invite.no_territories"),
+            ),
+        )
+        return CHOOSE_PARTY
     await _issue(update, context, role, None, edit=True)
     return ConversationHandler.END
 

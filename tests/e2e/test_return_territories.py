@@ -8,7 +8,9 @@ from sqlalchemy import select
 from storage.models import User
 
 from .conftest import BotHarness, Chat, register
-from .test_returns import click, request_exchange, text_with
+from .test_invite_buttons import data_of, shown
+from .test_onboarding import LINK, make_admin
+from .test_returns import click, request_exchange, text_with, with_button
 
 
 async def market_sales(bot: BotHarness, name: str, territory: str) -> Chat:
@@ -60,3 +62,28 @@ async def test_a_territorys_market_sales_is_told_of_its_return_and_another_is_re
     assert not [m for m in east.all_bot_messages() if "RT-2026-00001 —" in (m.get("text") or "")]
     await east.send("/returns")
     await text_with(bot, east, "No returns")
+
+
+async def test_an_admin_invites_market_sales_for_a_territory_the_master_data_knows(
+    bot: BotHarness,
+) -> None:
+    admin = bot.chat("Ada Admin", language_code="en")
+    await make_admin(bot, admin)
+    await admin.send("/invite")
+    menu = await with_button(bot, admin, "market sales (市場銷售科)")
+    await admin.press(menu, data_of(menu, "market sales (市場銷售科)"))
+    asked = await shown(admin, menu, "Which territory")
+    assert asked["text"] == "Which territory (片區) will they work in? Type it: 華北、華南、華東."
+    await admin.send("西北")
+    assert "There is no territory named" in await text_with(bot, admin, "Known territories")
+    await admin.send("/invite market_sales 華南")
+    link = LINK.search(await text_with(bot, admin, "territory 華南"))
+    assert link, "the link names the territory"
+
+    newcomer = bot.chat("Ma Sales", language_code="en")
+    await newcomer.send(f"/start {link.group(2)}")
+    await text_with(bot, newcomer, "market sales")
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        user = await session.scalar(select(User).where(User.telegram_id == newcomer.user_id))
+    assert user.territory == "華南"
