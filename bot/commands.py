@@ -65,9 +65,16 @@ COMMANDS: tuple[Command, ...] = (
         },
         read_only=True,
     ),
-    Command("return", frozenset({roles.CUSTOMER, *return_rules.STAFF_VIEWERS})),
+    Command(
+        "return",
+        frozenset({roles.CUSTOMER, *return_rules.STAFF_VIEWERS, *return_rules.TERRITORY_STAFF}),
+    ),
     Command("return_for", return_rules.FILING_STAFF),
-    Command("returns", frozenset({roles.CUSTOMER, *return_rules.STAFF_VIEWERS}), read_only=True),
+    Command(
+        "returns",
+        frozenset({roles.CUSTOMER, *return_rules.STAFF_VIEWERS, *return_rules.TERRITORY_STAFF}),
+        read_only=True,
+    ),
     Command("patrol", equipment_rules.TECHNICIANS),
     Command("defect", equipment_rules.DEFECT_READERS, read_only=True),
     Command("rectify", vendor_rules.MANAGERS),

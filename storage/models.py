@@ -81,6 +81,8 @@ class Organisation(Base):
     exchange_window_days: Mapped[int | None] = mapped_column(Integer)
     contact_name: Mapped[str | None] = mapped_column(String(100))
     contact_phone: Mapped[str | None] = mapped_column(String(50))
+    # the sales territory (片區) whose market-sales staff help with its returns (P2 4.2.10)
+    territory: Mapped[str | None] = mapped_column(String(50), index=True)
 
 
 class Product(Base):
@@ -173,6 +175,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
+    # the sales territory (片區) a market-sales person works in (P2 4.2.10)
+    territory: Mapped[str | None] = mapped_column(String(50))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
 
@@ -217,6 +221,8 @@ class Invitation(Base):
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
     # the equipment system the new user is named for (an engineer's or supervisor's)
     system: Mapped[str | None] = mapped_column(String(32))
+    # the sales territory (片區) a market-sales person is named for
+    territory: Mapped[str | None] = mapped_column(String(50))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime]
@@ -561,6 +567,40 @@ class ReturnRequest(Base):
         lazy="selectin", order_by="ReturnSignature.id"
     )
     organisation: Mapped[Organisation] = relationship(lazy="selectin")
+    actions: Mapped[list[ReturnAction]] = relationship(
+        lazy="selectin", order_by="ReturnAction.id", back_populates="request"
+    )
+
+
+class ReturnAction(Base):
+    """A corrective or preventive action (糾正措施, 預防措施) that QC's finding of a company
+    fault opens (P2 4.2.6): the responsible department and its person who owns it, what is to
+    be done and by when, and what the owner did."""
+
+    __tablename__ = "return_actions"
+    __table_args__ = (UniqueConstraint("return_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # corrective | preventive
+    # the responsible department, named by the role its people hold
+    department: Mapped[str] = mapped_column(String(32))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    measure: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[dt.datetime]
+    opened_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[dt.datetime]
+    done_at: Mapped[dt.datetime | None]
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    done_note: Mapped[str | None] = mapped_column(Text)
+
+    request: Mapped[ReturnRequest] = relationship(lazy="selectin", back_populates="actions")
+    owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="selectin")
+
+    @property
+    def number(self) -> str:
+        """The return's number, by which messages name the action."""
+        return self.request.number
 
 
 class ReturnLine(Base):

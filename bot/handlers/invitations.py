@@ -110,6 +110,8 @@ async def _issue(
         party: dict[str, Any] | str | None = None
         if invitation.system:
             party = as_text(f"system.{invitation.system}")
+        elif invitation.territory:
+            party = context.text("invite.territory", territory=invitation.territory)
         elif invitation.organisation_id or invitation.vendor_id:
             named = await invitations.party_for(
                 uow.session, role, invitation.organisation_id or invitation.vendor_id or 0
@@ -233,6 +235,18 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
             update,
             context.text("invite.choose_system", role=as_text(f"role.{role}")),
             context.keyboard(rows),
+        )
+        return CHOOSE_PARTY
+    if role in roles.ROLES_WITH_TERRITORY:  # the territory is typed, as the master data names it
+        async with context.session() as session:
+            known = await invitations.territories(session)
+        _remember_role(context, role)
+        await edit_query_message(
+            update,
+            context.text(
+                "invite.ask_territory",
+                territories="、".join(known) if known else as_text("invite.no_territories"),
+            ),
         )
         return CHOOSE_PARTY
     await _issue(update, context, role, None, edit=True)

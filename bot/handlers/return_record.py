@@ -12,7 +12,7 @@ from procedures.kernel.outbox import as_text
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
-from procedures.returns import queries
+from procedures.returns import corrective, queries
 from procedures.returns import rules as return_rules
 from procedures.returns.common import SUBJECT, status_key, totals
 from procedures.returns.queries import ReturnRequest
@@ -51,7 +51,10 @@ async def show_return(update: Update, context: BotContext) -> None:
             ],
         )
     internal = bool(viewer.role_names & return_rules.STAFF_VIEWERS)
-    text = render_return(context, request, deadlines, events, names, internal=internal)
+    territory = bool(viewer.role_names & return_rules.TERRITORY_STAFF)
+    text = render_return(
+        context, request, deadlines, events, names, internal=internal, territory=territory
+    )
     await message_of(update).reply_text(fit_message(text))
 
 
@@ -63,6 +66,7 @@ def render_return(
     names: dict[int, str],
     *,
     internal: bool,
+    territory: bool = False,
 ) -> str:
     """The detail sheet (調退貨明細表) and its handling, as the bot prints it."""
     t = context.text
@@ -76,6 +80,8 @@ def render_return(
             created_at=request.created_at,
         ),
     ]
+    if request.organisation.territory and (internal or territory):
+        lines.append(t("return_view.territory", territory=request.organisation.territory))
     for line in request.lines:
         lines.append(
             t(
@@ -165,8 +171,22 @@ def render_return(
         lines.append(
             t(
                 "return_view.responsible",
-                department=request.responsible_department,
+                department=as_text(f"role.{request.responsible_department}")
+                if request.actions
+                else request.responsible_department,
                 person=request.responsible_person,
+            )
+        )
+    for measure in request.actions if internal else ():  # 4.2.6's actions are internal
+        lines.append(
+            t(
+                "return_view.action_done" if measure.done_at else "return_view.action_open",
+                action=corrective.action_name(measure),
+                person=measure.owner.full_name,
+                due_at=measure.due_at,
+                measure=measure.measure,
+                done_at=measure.done_at,
+                note=measure.done_note or "",
             )
         )
     if request.credit_amount is not None:
@@ -204,8 +224,12 @@ def render_return(
             details["refusal"] = as_text(f"return.refusal.{details['refusal']}", **figures)
         if "decision" in details:
             details["decision"] = as_text(f"return.leader.{details['decision']}")
+        if event.action == "corrective_action_done":  # older entries named neither
+            details = {"kind": "corrective_action", "note": "", **details}
         if "kind" in details:
             details["kind"] = as_text(f"deadline.kind.{details['kind']}")
+        if details.get("department") in return_rules.RESPONSIBLE_DEPARTMENTS:
+            details["department"] = as_text(f"role.{details['department']}")
         if event.action == "reply_to_customer":
             details["what"] = as_text(f"{details.get('text_key')}_name")
         if event.action == "inspected" and not internal:
@@ -224,6 +248,8 @@ async def list_returns(update: Update, context: BotContext) -> None:
     async with context.session() as session:
         if member.roles & return_rules.STAFF_VIEWERS:
             waiting = await queries.waiting_for(session, member.roles)
+        elif member.roles & return_rules.TERRITORY_STAFF:  # their territory's (4.2.10)
+            waiting = await queries.returns_of_territory(session, await context.actor(session))
         elif member.organisation_id is not None:
             waiting = await queries.returns_of(session, member.organisation_id)
         else:

@@ -17,7 +17,7 @@ from telegram.ext import (
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.quantities import check_quantity
 from procedures.people.queries import User
-from procedures.returns import goods, review
+from procedures.returns import corrective, goods, review
 from procedures.returns.actions import (
     ApproveReturn,
     BeginCredit,
@@ -25,14 +25,16 @@ from procedures.returns.actions import (
     BookIn,
     ChooseInspectionResult,
     ChooseReplacementBatch,
+    ChooseResponsibleDepartment,
+    ChooseResponsiblePerson,
     ChooseSettlement,
-    CloseCorrectiveAction,
     ConfirmDelivery,
     ConfirmPickUp,
     CountersignReturn,
     DecideSpecialCase,
     ForwardToLeader,
     GoodsArrived,
+    RecordActionDone,
     RefuseReturn,
     SendReturnSlip,
     SignReturn,
@@ -40,7 +42,7 @@ from procedures.returns.actions import (
 from procedures.returns.common import load_return, status_key
 from procedures.returns.goods import Inspection
 from procedures.returns.queries import ReturnRequest, buttons_for
-from procedures.returns.rules import ReturnReason
+from procedures.returns.rules import RESPONSIBLE_DEPARTMENTS, ActionKind, ReturnReason
 
 from ..context import BotContext, edit_query_message
 from ..conversations import dialogue, typed_step
@@ -48,12 +50,13 @@ from ..dialogue import states
 from ..dialogue.steps import StaffDialogue, cancelling, option_rows
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 
-RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
+RESULT, NOTES, DEPARTMENT, PERSON, CORRECTIVE, PREVENTIVE = range(40, 46)
+ACTION_DONE = 80
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
 CREDIT = 60
 REFUSAL = 70
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
-REFUSAL_KEY = "return_refusal"
+REFUSAL_KEY, ACTION_DONE_KEY = "return_refusal", "return_action_done"
 INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
@@ -79,7 +82,6 @@ ReturnStep = (
     | GoodsArrived
     | ConfirmPickUp
     | ConfirmDelivery
-    | CloseCorrectiveAction
     | BookIn
     | SendReturnSlip
 )
@@ -93,7 +95,6 @@ STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
     GoodsArrived: (lambda _: goods.issue_transport_order, "return.reply.order_issued"),
     ConfirmPickUp: (lambda _: goods.confirm_pick_up, "return.reply.picked_up"),
     ConfirmDelivery: (lambda _: goods.confirm_delivery, "return.reply.delivered"),
-    CloseCorrectiveAction: (lambda _: goods.close_corrective_action, "return.reply.corrected"),
     BookIn: (_with_zone(goods.book_in), "return.reply.booked_in"),
     SendReturnSlip: (lambda _: goods.send_slip, "return.reply.slip_sent"),
 }
@@ -185,24 +186,94 @@ async def enter_notes(update: Update, context: BotContext, state: MutableMapping
     state["notes"] = text_of(update)
     if state["result"] != "company_fault":
         return await _record_inspection(update, context, state)
-    await INSPECTION.ask(update, context, "return_qc.ask_department")
+    await INSPECTION.ask(update, context, "return_qc.ask_department", buttons=_departments())
     return DEPARTMENT
 
 
-@INSPECTION.step
-async def enter_department(
+def _departments() -> list[list[dict[str, Any]]]:
+    return [
+        [button(f"role.{department}", ChooseResponsibleDepartment(department=department))]
+        for department in RESPONSIBLE_DEPARTMENTS
+    ]
+
+
+@INSPECTION.step_answered_later
+async def choose_department(
     update: Update, context: BotContext, state: MutableMapping[str, Any]
 ) -> int:
-    """Stores the responsible department; asks the responsible person."""
-    state["department"] = text_of(update)
-    await INSPECTION.ask(update, context, "return_qc.ask_person")
+    """Stores the responsible department; offers its enrolled people (none: another one)."""
+    department = corrective.check_department(
+        pressed(update, ChooseResponsibleDepartment).department
+    )
+    async with context.session() as session:
+        people = await corrective.people_of(session, department)
+    await query_of(update).answer()
+    if not people:
+        await INSPECTION.ask(
+            update,
+            context,
+            "return_qc.nobody_in_department",
+            buttons=_departments(),
+            department=as_text(f"role.{department}"),
+        )
+        return DEPARTMENT
+    state["department"] = department
+    await INSPECTION.answered(
+        update,
+        context,
+        context.text("return_qc.department_chosen", department=as_text(f"role.{department}")),
+    )
+    await INSPECTION.offer(
+        update,
+        context,
+        "return_qc.ask_person",
+        buttons=option_rows(
+            "return_qc.person",
+            (
+                (ChooseResponsiblePerson(user_id=user.id), {"name": user.full_name})
+                for user in people
+            ),
+        ),
+        department=as_text(f"role.{department}"),
+    )
     return PERSON
 
 
+@INSPECTION.step_answered_later
+async def choose_person(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores the person who will own the actions; asks the corrective action."""
+    user_id = pressed(update, ChooseResponsiblePerson).user_id
+    async with context.session() as session:
+        owner = await corrective.check_owner(
+            session, await context.actor(session), state["department"], user_id
+        )
+    await query_of(update).answer()
+    state["owner_id"] = owner.id
+    await INSPECTION.answered(
+        update, context, context.text("return_qc.person_chosen", name=owner.full_name)
+    )
+    await INSPECTION.offer(update, context, "return_qc.ask_corrective")
+    return CORRECTIVE
+
+
 @INSPECTION.step
-async def enter_person(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
-    """Stores the responsible person and records the inspection."""
-    state["person"] = text_of(update)
+async def enter_corrective(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores what is to be corrected; asks what is to prevent it happening again."""
+    state["corrective"] = corrective.check_measure(text_of(update), ActionKind.CORRECTIVE)
+    await INSPECTION.ask(update, context, "return_qc.ask_preventive")
+    return PREVENTIVE
+
+
+@INSPECTION.step
+async def enter_preventive(
+    update: Update, context: BotContext, state: MutableMapping[str, Any]
+) -> int:
+    """Stores the preventive action and records the inspection."""
+    state["preventive"] = corrective.check_measure(text_of(update), ActionKind.PREVENTIVE)
     return await _record_inspection(update, context, state)
 
 
@@ -217,8 +288,14 @@ async def _record_inspection(
             Inspection(
                 state["result"],
                 state.get("notes", ""),
-                state.get("department"),
-                state.get("person"),
+                corrective.Responsibility(
+                    state["department"],
+                    state["owner_id"],
+                    state["corrective"],
+                    state["preventive"],
+                )
+                if "owner_id" in state
+                else None,
             ),
         )
     if update.callback_query is not None:
@@ -352,7 +429,7 @@ async def _check_replacement(
         )
 
 
-cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY))
+cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY))
 
 
 def inspection_conversation() -> ConversationHandler[Any]:
@@ -364,8 +441,10 @@ def inspection_conversation() -> ConversationHandler[Any]:
         states={
             RESULT: states.pressing((choose_result, ChooseInspectionResult)),
             NOTES: states.typing(enter_notes),
-            DEPARTMENT: states.typing(enter_department),
-            PERSON: states.typing(enter_person),
+            DEPARTMENT: states.pressing((choose_department, ChooseResponsibleDepartment)),
+            PERSON: states.pressing((choose_person, ChooseResponsiblePerson)),
+            CORRECTIVE: states.typing(enter_corrective),
+            PREVENTIVE: states.typing(enter_preventive),
         },
         cancel=cancel,
     )
@@ -410,8 +489,25 @@ def refusal_conversation() -> ConversationHandler[Any]:
     return typed_step(REFUSAL_KEY, RefuseReturn, check, record, texts, REFUSAL, cancel)
 
 
+def action_done_conversation() -> ConversationHandler[Any]:
+    """The owner of a corrective or preventive action records what was done; quality is told."""
+    texts = ("return_action.ask", "return_action.recorded")
+    check, record = corrective.action_for_owner, corrective.close_corrective_action
+    return typed_step(
+        ACTION_DONE_KEY,
+        RecordActionDone,
+        check,
+        record,
+        texts,
+        ACTION_DONE,
+        cancel,
+        corrective.action_details,
+    )
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(refusal_conversation())
+    application.add_handler(action_done_conversation())
     application.add_handler(credit_conversation())
     application.add_handler(inspection_conversation())
     application.add_handler(settlement_conversation())

@@ -17,6 +17,9 @@ BUSINESS_HEAD: Final = "business_head"
 WAREHOUSE: Final = "warehouse"
 DRIVER: Final = "driver"
 FINANCE: Final = "finance"
+# 市場銷售科 of the business department (經營部, P2 4.2.11): helps after-sales with the returns
+# of its territory (片區, 3.4, 4.2.10)
+MARKET_SALES: Final = "market_sales"
 COMPANY_LEADER: Final = "company_leader"
 TECHNICIAN: Final = "technician"
 EQUIPMENT_ENGINEER: Final = "equipment_engineer"
@@ -41,6 +44,7 @@ ALL_ROLES: Final = (
     WAREHOUSE,
     DRIVER,
     FINANCE,
+    MARKET_SALES,
     COMPANY_LEADER,
     TECHNICIAN,
     EQUIPMENT_ENGINEER,
@@ -64,6 +68,7 @@ HEAD_OF: Final[dict[str, str]] = {
     QUALITY: QUALITY_HEAD,
     SUPPLIER: QUALITY_HEAD,
     WAREHOUSE: BUSINESS_HEAD,
+    MARKET_SALES: BUSINESS_HEAD,
     FINANCE: COMPANY_LEADER,
     AFTER_SALES_HEAD: COMPANY_LEADER,
     QUALITY_HEAD: COMPANY_LEADER,
@@ -78,6 +83,8 @@ HEAD_OF: Final[dict[str, str]] = {
 # Roles whose invitation names the organisation or vendor the new user speaks for.
 ROLES_WITH_ORGANISATION: Final = frozenset({CUSTOMER, SUPPLIER})
 ROLES_WITH_VENDOR: Final = frozenset({VENDOR})
+# Roles whose invitation names the sales territory (片區) the new user works in.
+ROLES_WITH_TERRITORY: Final = frozenset({MARKET_SALES})
 
 
 def require_role(actor_roles: frozenset[str], allowed: frozenset[str]) -> None:

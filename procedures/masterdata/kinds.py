@@ -49,6 +49,8 @@ SPECS: dict[str, _KindSpec] = {
             "exchange_window_days": _integer(False, positive=True),
             "contact_name": _text(False, 100),
             "contact_phone": _text(False, 50),
+            # 片區: the sales territory whose market-sales staff help with its returns
+            "territory": _text(False, 50),
         },
     ),
     "vendors": _KindSpec(

@@ -66,6 +66,7 @@ async def _issue_invitation(
     organisation_id: int | None = None,
     vendor_id: int | None = None,
     system: str | None = None,
+    territory: str | None = None,
     inviter_id: int | None = None,
 ) -> IssuedInvitation:
     """A new single-use code, recorded on the timeline (an invitation without an inviter is the
@@ -78,6 +79,7 @@ async def _issue_invitation(
         organisation_id=organisation_id,
         vendor_id=vendor_id,
         system=system,
+        territory=territory,
         created_by_id=inviter_id,
         created_at=now,
         expires_at=now + valid_for,
@@ -96,6 +98,7 @@ async def _issue_invitation(
             "organisation_id": organisation_id,
             "vendor_id": vendor_id,
             "system": system,
+            "territory": territory,
             "expires_at": invitation.expires_at.isoformat(),
             "source": "invitation" if inviter_id else "bootstrap",
         },
@@ -177,12 +180,13 @@ async def create_invitation(
     party_code: str | None = None,
 ) -> IssuedInvitation:
     """A single-use code for `role`; customers and suppliers name their organisation, vendors
-    their company, by code; an equipment engineer or supervisor may be named for a system."""
+    their company, by code; an equipment engineer or supervisor may be named for a system;
+    market-sales staff name their territory (片區), one the organisations' master data knows."""
     check_invitable(inviter.role_names, role)
     if party_code is not None:
         party_code = cut_text(party_code, PARTY_CODE_LENGTH)
 
-    organisation_id = vendor_id = system = None
+    organisation_id = vendor_id = system = territory = None
     if role in roles.ROLES_WITH_ORGANISATION:
         if not party_code:
             raise InvalidInput("invite.needs_organisation", role=as_text(f"role.{role}"))
@@ -203,6 +207,8 @@ async def create_invitation(
         vendor_id = vendor.id
     elif role in equipment_rules.ROLES_WITH_SYSTEM and party_code:
         system = equipment_rules.check_system(party_code)
+    elif role in roles.ROLES_WITH_TERRITORY:
+        territory = await known_territory(uow.session, party_code or "")
 
     issued = await _issue_invitation(
         uow,
@@ -211,10 +217,37 @@ async def create_invitation(
         organisation_id=organisation_id,
         vendor_id=vendor_id,
         system=system,
+        territory=territory,
         inviter_id=inviter.id,
     )
     await uow.commit()
     return issued
+
+
+async def known_territory(session: AsyncSession, typed: str) -> str:
+    """The territory (片區) `typed` names, as the organisations' master data spells it; refused,
+    listing the known ones, when it names none."""
+    known = await territories(session)
+    wanted = typed.strip().casefold()
+    for territory in known:
+        if territory.casefold() == wanted:
+            return territory
+    raise InvalidInput(
+        "invite.needs_territory" if not wanted else "invite.unknown_territory",
+        territory=typed.strip(),
+        territories="、".join(known) if known else as_text("invite.no_territories"),
+    )
+
+
+async def territories(session: AsyncSession) -> list[str]:
+    """The sales territories customer organisations are in, in order."""
+    rows = await session.scalars(
+        select(Organisation.territory)
+        .where(Organisation.kind == roles.CUSTOMER, Organisation.territory.is_not(None))
+        .distinct()
+        .order_by(Organisation.territory)
+    )
+    return [row for row in rows if row]
 
 
 async def create_bootstrap_invitation(
@@ -309,6 +342,8 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
         user.organisation_id = invitation.organisation_id
     if invitation.vendor_id is not None:
         user.vendor_id = invitation.vendor_id
+    if invitation.territory is not None:
+        user.territory = invitation.territory
     invitation.redeemed_by_id = user.id
     invitation.redeemed_at = now
     record_event(
@@ -325,6 +360,7 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
             "organisation_id": user.organisation_id,
             "vendor_id": user.vendor_id,
             "system": invitation.system,
+            "territory": invitation.territory,
         },
     )
     record_event(
@@ -366,7 +402,13 @@ def _refuse_another_party(user: User, invitation: Invitation) -> None:
         and user.vendor_id is not None
         and invitation.vendor_id != user.vendor_id
     )
-    if other_organisation or other_vendor:
+    # a market-sales person works one territory: another's returns are not theirs to see
+    other_territory = (
+        invitation.territory is not None
+        and user.territory is not None
+        and invitation.territory != user.territory
+    )
+    if other_organisation or other_vendor or other_territory:
         raise WrongState("invite.other_party", role=as_text(f"role.{invitation.role}"))
 
 

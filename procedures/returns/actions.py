@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from procedures.kernel.actions import CallbackAction
+from procedures.kernel.actions import CallbackAction, Matches
 
 # --- returns and exchanges (P2) --------------------------------------------------------------
 
@@ -96,10 +96,6 @@ class ChooseInspectionResult(CallbackAction, prefix="rt:qcres"):
     result: Literal["undamaged", "damaged", "company_fault", "customer_damage"]
 
 
-class CloseCorrectiveAction(CallbackAction, prefix="rt:ca"):
-    return_id: int
-
-
 class BookIn(CallbackAction, prefix="rt:book"):
     return_id: int
 
@@ -119,3 +115,24 @@ class BeginCredit(CallbackAction, prefix="rt:credit"):
 
 class SendReturnSlip(CallbackAction, prefix="rt:slip"):
     return_id: int
+
+
+# --- a company fault's corrective and preventive actions (4.2.6) ----------------------------
+
+
+class ChooseResponsibleDepartment(CallbackAction, prefix="rt:dept"):
+    """QC names the department responsible for a company fault, by the role its people hold."""
+
+    department: Annotated[str, Matches(r"[a-z_]+")]
+
+
+class ChooseResponsiblePerson(CallbackAction, prefix="rt:owner"):
+    """QC names the person of that department who owns the actions."""
+
+    user_id: int
+
+
+class RecordActionDone(CallbackAction, prefix="rt:acted"):
+    """The owner records what was done on a corrective or preventive action."""
+
+    action_id: int

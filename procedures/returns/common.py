@@ -11,12 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
-from procedures.kernel.errors import NotFound, WrongState
-from procedures.kernel.outbox import notify_users, users_with_roles
+from procedures.kernel.errors import NotAllowed, NotFound, WrongState
+from procedures.kernel.outbox import as_text, notify_users, users_with_roles
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
-from procedures.returns.rules import SIGNATURE_ORDER, SIGNERS, ReturnDeadline, ReturnStatus, Slot
-from storage.models import ReturnRequest, ReturnSignature, User
+from procedures.returns.rules import (
+    FILING_STAFF,
+    SIGNATURE_ORDER,
+    SIGNERS,
+    STAFF_VIEWERS,
+    TERRITORY_STAFF,
+    ReturnDeadline,
+    ReturnStatus,
+    Slot,
+)
+from storage.models import Organisation, ReturnRequest, ReturnSignature, User
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
 
@@ -145,4 +154,70 @@ async def tell_customer(
         now,
         after={"text_key": key, "recipients": len(customers)},
     )
+    await tell_territory(
+        session, request, "return.territory_update", {"what": as_text(f"{key}_name")}, now, key
+    )
     return len(customers)
+
+
+# --- the customer's territory (片區) and its market-sales staff (3.4, 4.2.10) -------------------
+
+
+def only_territory(viewer: User) -> bool:
+    """Whether `viewer` sees returns only as market sales do: their own territory's."""
+    return bool(viewer.role_names & TERRITORY_STAFF) and not viewer.role_names & (
+        STAFF_VIEWERS | (FILING_STAFF - TERRITORY_STAFF)
+    )
+
+
+def require_territory(viewer: User, organisation: Organisation) -> None:
+    """Refuse (naming the viewer's territory) a market-sales person the organisation of another
+    territory; anyone else passes."""
+    if only_territory(viewer) and (
+        viewer.territory is None or organisation.territory != viewer.territory
+    ):
+        raise NotAllowed(
+            "return.other_territory",
+            organisation=organisation.name,
+            territory=viewer.territory or "—",
+        )
+
+
+async def territory_staff(session: AsyncSession, territory: str | None) -> list[User]:
+    """The active market-sales staff of `territory` (none without one)."""
+    if not territory:
+        return []
+    staff = await users_with_roles(session, sorted(TERRITORY_STAFF))
+    return [user for user in staff if user.territory == territory]
+
+
+async def tell_territory(
+    session: AsyncSession,
+    request: ReturnRequest,
+    key: str,
+    params: dict[str, Any],
+    now: dt.datetime,
+    step: str | None = None,
+) -> None:
+    """The market-sales staff of the customer's territory hear of the return (4.2.10: they help
+    after-sales with it): when it is filed and whenever the customer is told something."""
+    territory = request.organisation.territory
+    await notify_users(
+        session,
+        await territory_staff(session, territory),
+        key,
+        {**subject_params(request), "territory": territory, **params},
+        now=now,
+        dedupe_prefix=f"return:{request.id}:territory:{step or key}",
+    )
+
+
+async def territory_filed(
+    session: AsyncSession, request: ReturnRequest, filer: User, now: dt.datetime
+) -> None:
+    """A return is filed: a market-sales filer must be of the customer's territory (nothing is
+    stored otherwise), and the territory's market-sales staff are told."""
+    organisation = await session.get(Organisation, request.organisation_id)
+    if request.channel != "chat" and organisation is not None:
+        require_territory(filer, organisation)
+    await tell_territory(session, request, "return.territory_filed", {}, now)

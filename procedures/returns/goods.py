@@ -19,7 +19,7 @@ from procedures.kernel.deadlines import meet_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles
 from procedures.kernel.quantities import check_quantity
-from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
+from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.masterdata.outbound import check_outbound, lots_that_may_leave
@@ -29,7 +29,6 @@ from procedures.returns.actions import (
     BeginReturnInspection,
     BookIn,
     ChooseSettlement,
-    CloseCorrectiveAction,
     ConfirmPickUp,
     SendReturnSlip,
 )
@@ -44,6 +43,7 @@ from procedures.returns.common import (
     subject_params,
     tell_customer,
 )
+from procedures.returns.corrective import Responsibility, open_actions
 from procedures.returns.policy import ReturnPolicy
 from procedures.returns.rules import (
     LIFECYCLE,
@@ -68,8 +68,6 @@ SETTLEMENTS: dict[ReturnReason, tuple[Literal["exchange", "refund"], ...]] = {
     ReturnReason.UNSALABLE: ("exchange",),  # 按原品種予以調換
     ReturnReason.QUALITY: ("exchange", "refund"),
 }
-DEPARTMENT_LENGTH = column_length(ReturnRequest.responsible_department)
-PERSON_LENGTH = column_length(ReturnRequest.responsible_person)
 
 
 # --- the way back -------------------------------------------------------------------------------
@@ -177,13 +175,13 @@ async def return_for_inspection(
 class Inspection:
     result: str
     notes: str = ""
-    department: str | None = None
-    person: str | None = None
+    # a company fault's responsible department and person, and the measures (4.2.6)
+    responsibility: Responsibility | None = None
 
 
 def check_inspection(reason: str, inspection: Inspection) -> Inspection:
     """The finding fits the return's reason; a refusal has its written explanation and a
-    company fault its cause, responsible department and person."""
+    company fault its cause and who answers for correcting and preventing it."""
     if inspection.result not in RESULTS[ReturnReason(reason)]:
         raise InvalidInput("return.bad_result")
     notes = inspection.notes
@@ -191,11 +189,9 @@ def check_inspection(reason: str, inspection: Inspection) -> Inspection:
         notes = check_text(notes, empty="return.empty_notes", limit=MAX_TEXT)
     if inspection.result != "company_fault":
         return Inspection(inspection.result, notes.strip())
-    department = check_text(
-        inspection.department or "", empty="return.empty_department", limit=DEPARTMENT_LENGTH
-    )
-    person = check_text(inspection.person or "", empty="return.empty_person", limit=PERSON_LENGTH)
-    return Inspection(inspection.result, notes, department, person)
+    if inspection.responsibility is None:
+        raise InvalidInput("return.bad_department")
+    return Inspection(inspection.result, notes, inspection.responsibility)
 
 
 async def record_inspection(
@@ -205,15 +201,13 @@ async def record_inspection(
     inspection: Inspection,
 ) -> ReturnRequest:
     """QC's inspection (4.2.6). Undamaged goods, or a company fault, are signed; a company
-    fault names the responsible department and person and opens a corrective action with a
-    deadline. Damaged goods, or customer damage, are refused: not signed, and the written
-    explanation goes to the customer."""
+    fault opens its corrective and preventive actions, owned by the responsible department's
+    person (procedures.returns.corrective). Damaged goods, or customer damage, are refused:
+    not signed, and the written explanation goes to the customer."""
     session, now = uow.session, uow.clock.now()
     request = await return_for_inspection(session, actor, return_id, lock=True)
     inspection = check_inspection(request.reason, inspection)
     request.inspection_result, request.inspection_notes = inspection.result, inspection.notes
-    request.responsible_department = inspection.department
-    request.responsible_person = inspection.person
     request.inspected_at, request.inspected_by_id = now, actor.id
     await _inspection_done(session, request, now, actor)
     record_change(
@@ -245,32 +239,10 @@ async def record_inspection(
     add_signature(session, request, Slot.QUALITY, actor, now)
     LIFECYCLE.move(request, ReturnStatus.INSPECTED)
     open_step(session, request, rules.BOOKING_IN, now)
-    if inspection.result == "company_fault":
-        due = now + uow.policy(ReturnPolicy).corrective_action_within
-        open_step(session, request, rules.CORRECTIVE_ACTION, now, due=due)
-        record_change(
-            session,
-            request,
-            "corrective_action_opened",
-            now,
-            after={"department": inspection.department, "person": inspection.person},
-        )
-        await notify_roles(
-            session,
-            [roles.QUALITY_HEAD, roles.QUALITY],
-            "return.corrective_action",
-            {
-                **params,
-                "department": inspection.department,
-                "person": inspection.person,
-                "cause": inspection.notes,
-                "due_at": as_time(due),
-            },
-            now=now,
-            buttons=[
-                [button("return.button.corrected", CloseCorrectiveAction(return_id=request.id))]
-            ],
-            dedupe_prefix=f"return:{request.id}:corrective",
+    if inspection.responsibility is not None:
+        within = uow.policy(ReturnPolicy).corrective_action_within
+        await open_actions(
+            session, request, actor, inspection.responsibility, inspection.notes, now, within
         )
     missing = missing_signatures(signed_slots(request))
     await notify_roles(
@@ -281,28 +253,6 @@ async def record_inspection(
         now=now,
         buttons=[[button("return.button.book_in", BookIn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:inspected",
-    )
-    await uow.commit()
-    return request
-
-
-async def close_corrective_action(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
-    """Quality confirms the corrective and preventive action (糾正和預防) is done."""
-    session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, QC_STAFF)
-    request = await load_return(session, return_id)
-    if request.inspection_result != "company_fault":
-        raise WrongState("return.no_corrective_action", number=request.number)
-    if request.corrective_done_at is not None:
-        raise WrongState("return.corrective_already_done", number=request.number)
-    request.corrective_done_at, request.corrective_done_by_id = now, actor.id
-    record_change(session, request, "corrective_action_done", now, actor=actor)
-    await meet_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=request.id,
-        kind=ReturnDeadline.CORRECTIVE_ACTION,
-        now=now,
     )
     await uow.commit()
     return request

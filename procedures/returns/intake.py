@@ -25,7 +25,14 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.masterdata.queries import find_shipped_product, shipped_batches
 from procedures.returns import rules
 from procedures.returns.actions import ForwardToLeader, SignReturn
-from procedures.returns.common import NOT_COUNTED, open_step, subject_params, tell_customer, totals
+from procedures.returns.common import (
+    NOT_COUNTED,
+    open_step,
+    subject_params,
+    tell_customer,
+    territory_filed,
+    totals,
+)
 from procedures.returns.ratio import RatioCheck, check_ratio
 from procedures.returns.rules import FILING_STAFF, LIFECYCLE, ReturnReason, ReturnStatus
 from storage.models import (
@@ -235,6 +242,7 @@ async def file_return(
         lines=lines,
     )
     await _store(session, request)
+    await territory_filed(session, request, actor, now)
     record_change(
         session,
         request,

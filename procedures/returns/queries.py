@@ -22,7 +22,6 @@ from procedures.returns.actions import (
     BeginCredit,
     BeginReturnInspection,
     BookIn,
-    CloseCorrectiveAction,
     ConfirmDelivery,
     ConfirmPickUp,
     CountersignReturn,
@@ -31,7 +30,7 @@ from procedures.returns.actions import (
     RefuseReturn,
     SignReturn,
 )
-from procedures.returns.common import SUBJECT, signed_slots
+from procedures.returns.common import SUBJECT, only_territory, require_territory, signed_slots
 from procedures.returns.goods import settlement_buttons
 from procedures.returns.ratio import (
     RatioCheck,
@@ -134,12 +133,6 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
         offer(
             qc, status == S.DELIVERED, "return.button.inspect", BeginReturnInspection(return_id=rid)
         )
-        offer(
-            qc,
-            request.inspection_result == "company_fault" and request.corrective_done_at is None,
-            "return.button.corrected",
-            CloseCorrectiveAction(return_id=rid),
-        )
     offer(
         roles.WAREHOUSE,
         status in (S.DELIVERED, S.INSPECTED),
@@ -184,15 +177,31 @@ async def returns_of(session: AsyncSession, organisation_id: int) -> list[Return
     return list(rows)
 
 
+async def returns_of_territory(session: AsyncSession, viewer: User) -> list[ReturnRequest]:
+    """The newest returns of the customers of a market-sales person's territory."""
+    if not viewer.territory:
+        return []
+    rows = await session.scalars(
+        select(ReturnRequest)
+        .join(Organisation, Organisation.id == ReturnRequest.organisation_id)
+        .where(Organisation.territory == viewer.territory)
+        .order_by(ReturnRequest.id.desc())
+        .limit(30)
+    )
+    return list(rows)
+
+
 async def return_for_viewer(session: AsyncSession, viewer: User, number: str) -> ReturnRequest:
-    """The return numbered `number`, if the viewer may see it: staff any, a customer their
-    own organisation's."""
+    """The return numbered `number`, if the viewer may see it: staff any, market sales their
+    territory's, a customer their own organisation's."""
     request = await session.scalar(
         select(ReturnRequest).where(ReturnRequest.number == number.strip().upper())
     )
     if request is None:
         raise NotFound("return.not_found")
-    if not viewer.role_names & STAFF_VIEWERS:
+    if only_territory(viewer):
+        require_territory(viewer, request.organisation)
+    elif not viewer.role_names & STAFF_VIEWERS:
         if roles.CUSTOMER not in viewer.role_names:
             raise NotAllowed()
         if viewer.organisation_id != request.organisation_id:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from sqlalchemy import select
 
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
-from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
-from storage.models import ReturnRequest
+from procedures.kernel.outbox import button
+from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, Recipients, deadline_table
+from procedures.returns.actions import RecordActionDone
+from storage.models import ReturnAction, ReturnRequest
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.models import Deadline
 
 
 class ReturnStatus(StrEnum):
@@ -77,6 +86,7 @@ BEFORE_BOOKING_IN = (
 
 class ReturnDeadline(StrEnum):
     CORRECTIVE_ACTION = "corrective_action"
+    PREVENTIVE_ACTION = "preventive_action"
     RETURN_SLIP = "return_slip"
     INSPECTION = "return_inspection"
     REVIEW = "return_review"
@@ -85,15 +95,62 @@ class ReturnDeadline(StrEnum):
     BOOKING_IN = "return_booking_in"
 
 
-# a company fault found by QC: the responsible department's corrective action; company-internal,
-# so the customer's view of the return never shows it
+class ActionKind(StrEnum):
+    """What a company fault opens (4.2.6, 及時予以糾正和預防): the correction of this fault
+    (糾正措施) and the prevention of its recurrence (預防措施)."""
+
+    CORRECTIVE = "corrective"
+    PREVENTIVE = "preventive"
+
+
+async def action_owner(
+    session: AsyncSession, deadline: Deadline, overdue: bool
+) -> list[Recipients]:
+    """The person who owns a corrective or preventive action, with the button that records what
+    was done; the deadline's responsible role is their department, whose head is alerted."""
+    action = await session.scalar(
+        select(ReturnAction).where(
+            ReturnAction.return_id == deadline.subject_id,
+            ReturnAction.kind == ACTION_OF_DEADLINE[deadline.kind],
+        )
+    )
+    if action is None or action.done_at is not None or not action.owner.active:
+        return []
+    done = button("return.button.action_done", RecordActionDone(action_id=action.id))
+    return [Recipients([action.owner], buttons=[[done]])]
+
+
+# a company fault's corrective and preventive actions: each reminds its owner (a person of the
+# responsible department, the deadline's responsible role), and alerts the owner, the
+# department's head and quality, which follows them; company-internal, so the customer's view
+# of the return never shows them. One setting gives both their window.
+ACTION_REMINDED: Final = Audience(owner=False, subject=action_owner)
+ACTION_ALERTED: Final = Audience(
+    owner=False, owner_head=True, roles=(roles.QUALITY,), subject=action_owner
+)
 CORRECTIVE_ACTION: Final = DeadlineRule(
     ReturnDeadline.CORRECTIVE_ACTION,
     roles.QUALITY,
     window=dt.timedelta(days=30),
     setting="CORRECTIVE_ACTION_DAYS",
+    reminded=ACTION_REMINDED,
+    alerted=ACTION_ALERTED,
     internal=True,
 )
+PREVENTIVE_ACTION: Final = DeadlineRule(
+    ReturnDeadline.PREVENTIVE_ACTION,
+    roles.QUALITY,
+    window=dt.timedelta(days=30),
+    setting="CORRECTIVE_ACTION_DAYS",
+    reminded=ACTION_REMINDED,
+    alerted=ACTION_ALERTED,
+    internal=True,
+)
+ACTION_DEADLINES: Final = {
+    ActionKind.CORRECTIVE: CORRECTIVE_ACTION,
+    ActionKind.PREVENTIVE: PREVENTIVE_ACTION,
+}
+ACTION_OF_DEADLINE: Final = {str(rule.kind): kind for kind, rule in ACTION_DEADLINES.items()}
 # the return slip (退貨單) reaches the customer by 12:00 the next local day
 RETURN_SLIP: Final = DeadlineRule(ReturnDeadline.RETURN_SLIP, roles.WAREHOUSE, window=None)
 
@@ -126,17 +183,48 @@ BOOKING_IN: Final = DeadlineRule(
 )
 
 DEADLINES: Final = deadline_table(
-    CORRECTIVE_ACTION, RETURN_SLIP, INSPECTION, REVIEW, APPROVAL, PICK_UP, BOOKING_IN
+    CORRECTIVE_ACTION,
+    PREVENTIVE_ACTION,
+    RETURN_SLIP,
+    INSPECTION,
+    REVIEW,
+    APPROVAL,
+    PICK_UP,
+    BOOKING_IN,
 )
 
 
 # --- who may read and act
 
-# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3).
-FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+# Market-sales staff (市場銷售科) help after-sales with the returns of their own territory
+# (片區; 3.4 配合和監督, 4.2.10 配合...辦理所管轄片區的客戶調退貨): they hear of each, read
+# them and may file one for a customer of it, never another territory's.
+TERRITORY_STAFF = frozenset({roles.MARKET_SALES})
+
+# Who may file for a customer by phone (after-sales takes every customer's returns, 3.3;
+# market sales their territory's, 4.2.10).
+FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD, *TERRITORY_STAFF})
 
 # QC inspects the goods that came back (4.2.6)
 QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
+
+# quality follows the corrective and preventive actions it opened (4.2.6: 質管部 ...
+# 確定責任部門及責任人): told when they open and as each is done
+ACTION_FOLLOWERS = (roles.QUALITY_HEAD, roles.QUALITY)
+
+# The departments QC may find responsible for a company fault (4.2.6), each named by the role
+# its people hold: the owner of a corrective or preventive action is one of those people.
+RESPONSIBLE_DEPARTMENTS: Final = (
+    roles.QUALITY,
+    roles.QUALITY_HEAD,
+    roles.WAREHOUSE,
+    roles.DRIVER,
+    roles.AFTER_SALES,
+    roles.AFTER_SALES_HEAD,
+    roles.MARKET_SALES,
+    roles.FINANCE,
+    roles.BUSINESS_HEAD,
+)
 
 # who sees every return
 STAFF_VIEWERS = frozenset(

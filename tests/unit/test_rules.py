@@ -46,6 +46,7 @@ def test_a_company_internal_step_is_marked_so_in_its_rule() -> None:
     internal = {kind for kind, rule in procedures.rules.DEADLINES.items() if rule.internal}
     assert internal == {
         "corrective_action",
+        "preventive_action",
         "return_inspection",
         "return_review",
         "return_approval",
