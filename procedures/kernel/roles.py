@@ -17,6 +17,10 @@ BUSINESS_HEAD: Final = "business_head"
 WAREHOUSE: Final = "warehouse"
 DRIVER: Final = "driver"
 FINANCE: Final = "finance"
+# 經營部營銷人員 (P2 二): the marketing statistician tallies returns booked in (3.6, 4.2.8); the
+# marketing clerk reviews the return slip and sends it to the customer (3.7, 4.2.9)
+MARKETING_STATISTICIAN: Final = "marketing_statistician"
+MARKETING_CLERK: Final = "marketing_clerk"
 COMPANY_LEADER: Final = "company_leader"
 TECHNICIAN: Final = "technician"
 EQUIPMENT_ENGINEER: Final = "equipment_engineer"
@@ -41,6 +45,8 @@ ALL_ROLES: Final = (
     WAREHOUSE,
     DRIVER,
     FINANCE,
+    MARKETING_STATISTICIAN,
+    MARKETING_CLERK,
     COMPANY_LEADER,
     TECHNICIAN,
     EQUIPMENT_ENGINEER,
@@ -64,6 +70,8 @@ HEAD_OF: Final[dict[str, str]] = {
     QUALITY: QUALITY_HEAD,
     SUPPLIER: QUALITY_HEAD,
     WAREHOUSE: BUSINESS_HEAD,
+    MARKETING_STATISTICIAN: BUSINESS_HEAD,
+    MARKETING_CLERK: BUSINESS_HEAD,
     FINANCE: COMPANY_LEADER,
     AFTER_SALES_HEAD: COMPANY_LEADER,
     QUALITY_HEAD: COMPANY_LEADER,
