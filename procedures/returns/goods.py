@@ -169,15 +169,25 @@ async def issue_transport_order(
     record_change(
         session, request, "transport_order_issued", now, actor=actor, after={"station": station}
     )
+    # the order in the chat, with its button, and as a document to print (a message with a
+    # document is a caption, which a pressed button could not turn into its confirmation)
     await notify_roles(
         session,
         [roles.DRIVER],
         "return.transport_order",
         transport_order_params(request, actor.full_name),
         now=now,
-        attachment={"kind": "transport_order", "params": {"id": request.id}},
         buttons=[[button("return.button.picked_up", ConfirmPickUp(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:order",
+    )
+    await notify_roles(
+        session,
+        [roles.DRIVER],
+        "return.transport_order_document",
+        {"number": request.number},
+        now=now,
+        attachment={"kind": "transport_order", "params": {"id": request.id}},
+        dedupe_prefix=f"return:{request.id}:order-document",
     )
     await uow.commit()
     return request
@@ -431,7 +441,7 @@ async def book_in(
     params = {**subject_params(request), "booked_by": actor.full_name}
     await notify_roles(
         session,
-        [roles.WAREHOUSE],
+        [roles.WAREHOUSE, roles.MARKETING_STATISTICIAN],
         "return.booking_in_slip",
         params,
         now=now,
@@ -444,7 +454,6 @@ async def book_in(
         "return.to_tally",
         {**params, "due_at": as_time(rules.TALLY.due(now))},
         now=now,
-        attachment=booking_in_slip,
         buttons=[[button("return.button.tally", TallyReturn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:to-tally",
     )

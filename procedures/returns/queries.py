@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -390,11 +390,14 @@ async def document_for_viewer(
     return request
 
 
-def documents_issued(request: ReturnRequest, *, staff: bool) -> list[str]:
+DocumentKind = Literal["transport_order", "return_booking_in", "return_slip"]
+
+
+def documents_issued(request: ReturnRequest, *, staff: bool) -> list[DocumentKind]:
     """The documents the return has so far, in the order they were issued: the transport
     order, the booking-in slip, the return slip (staff from the tally, when the clerk has it;
     the customer once sent)."""
-    issued = []
+    issued: list[DocumentKind] = []
     if staff and request.order_issued_at is not None:
         issued.append("transport_order")
     if staff and request.booked_in_at is not None:

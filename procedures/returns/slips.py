@@ -98,7 +98,6 @@ async def tally_return(
         "return.slip_to_send" if "chat" in channels else "return.slip_to_send_outside",
         {**subject_params(request), "tallied_by": actor.full_name, "due_at": as_time(due)},
         now=now,
-        attachment={**SLIP, "params": {"id": request.id}},
         buttons=[
             [
                 button(
@@ -109,6 +108,15 @@ async def tally_return(
             ]
         ],
         dedupe_prefix=f"return:{request.id}:slip-to-send",
+    )
+    await notify_roles(
+        session,
+        [roles.MARKETING_CLERK],
+        "return.slip_to_review",
+        {"number": request.number},
+        now=now,
+        attachment={**SLIP, "params": {"id": request.id}},
+        dedupe_prefix=f"return:{request.id}:slip-to-review",
     )
     await uow.commit()
     return request
