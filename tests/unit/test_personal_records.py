@@ -31,7 +31,12 @@ def test_each_head_reads_the_roles_they_head_and_the_business_head_also_after_sa
         "after_sales",
         "driver",
     }
-    assert personal_records.roles_read_by("business_head") == {"warehouse", "after_sales"}
+    assert personal_records.roles_read_by("business_head") == {
+        "warehouse",
+        "marketing_statistician",
+        "marketing_clerk",
+        "after_sales",
+    }
     assert "company_leader" in personal_records.HEADS
     assert "equipment_manager" in personal_records.HEADS
 
