@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
@@ -20,6 +21,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns import rules
 from procedures.returns.actions import SendReturnSlip
 from procedures.returns.common import (
+    SUBJECT,
     load_return,
     open_step,
     step_done,
@@ -28,7 +30,7 @@ from procedures.returns.common import (
     totals,
 )
 from procedures.returns.rules import LIFECYCLE, ReturnDeadline, ReturnStatus
-from storage.models import ReturnRequest, User
+from storage.models import Deadline, ReturnRequest, User
 
 AFTER_BOOKING_IN = (ReturnStatus.BOOKED_IN, ReturnStatus.SETTLED)
 # How the clerk sends the slip (4.2.9 faxes it): in the chat where the customer has one, else
@@ -55,6 +57,17 @@ async def return_for_tally(
         raise WrongState("return.already_tallied", number=request.number)
     _not_twice(request, actor, request.booked_in_by_id)
     return request
+
+
+async def _open_slip_deadline(session: AsyncSession, request: ReturnRequest) -> Deadline | None:
+    return await session.scalar(
+        select(Deadline).where(
+            Deadline.subject_type == SUBJECT,
+            Deadline.subject_id == request.id,
+            Deadline.kind == ReturnDeadline.RETURN_SLIP,
+            Deadline.met_at.is_(None),
+        )
+    )
 
 
 async def customer_has_chat(session: AsyncSession, request: ReturnRequest) -> bool:
@@ -90,7 +103,11 @@ async def tally_return(
         after={"quantity": quantity, "amount": f"{amount:.2f}"},
     )
     due = noon_next_day(now, timezone)
-    open_step(session, request, rules.RETURN_SLIP, now, due=due)
+    legacy = await _open_slip_deadline(session, request)
+    if legacy is None:
+        open_step(session, request, rules.RETURN_SLIP, now, due=due)
+    else:  # booked in before the tally was a step: its slip was due from the booking in
+        due = legacy.due_at
     channels = slip_channels(await customer_has_chat(session, request))
     await notify_roles(
         session,

@@ -19,8 +19,9 @@ from procedures.kernel.calendar import month_bounds
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from procedures.returns import goods, queries, review, slips
+from procedures.returns.common import open_step
 from procedures.returns.goods import Inspection
-from procedures.returns.rules import ReturnStatus
+from procedures.returns.rules import RETURN_SLIP, ReturnStatus
 from reports.documents import render
 from storage.models import Deadline, ReturnRequest, User
 from tests.conftest import SHANGHAI
@@ -295,3 +296,53 @@ def test_the_business_head_and_an_admin_invite_the_marketing_staff() -> None:
         assert role in roles.invitable_roles(frozenset({roles.BUSINESS_HEAD}))
         assert role in roles.invitable_roles(frozenset({roles.ADMIN}))
         assert role not in roles.invitable_roles(frozenset({roles.AFTER_SALES_HEAD}))
+
+
+async def test_the_marketing_staff_find_their_step_waiting_with_its_buttons(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    """/returns: the statistician finds the booked-in return with *Tallied*, then the clerk
+    with the ways to send the slip; the warehouse no longer sends it."""
+    staff = await Staff(services).make()
+    statistician = await make_user(services, "marketing_statistician")
+    filed = await booked_in(services, staff)
+
+    async def waiting(*role_names: str) -> list[list[str]]:
+        async with services.session_factory() as session:
+            found = await queries.waiting_for(session, frozenset(role_names))
+            return [
+                [b["data"] for row in queries.buttons_for(r, frozenset(role_names)) for b in row]
+                for r in found
+            ]
+
+    assert await waiting("marketing_statistician") == [[f"rt:tally:{filed.id}"]]
+    assert await waiting("marketing_clerk") == []
+    assert f"rt:slipby:{filed.id}:chat" not in str(await waiting("warehouse"))
+    await act(services, slips.tally_return, statistician, filed.id, timezone=SHANGHAI)
+    assert await waiting("marketing_statistician") == []
+    assert await waiting("marketing_clerk") == [
+        [f"rt:slipby:{filed.id}:{channel}" for channel in ("chat", "fax", "email")]
+    ]
+
+
+async def test_a_return_booked_in_before_the_tally_step_keeps_its_one_slip_deadline(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    """A slip already due from an earlier booking in (the migration hands it to the clerk) is
+    the one the clerk meets: the tally opens no second one."""
+    staff = await Staff(services).make()
+    statistician = await make_user(services, "marketing_statistician")
+    clerk = await make_user(services, "marketing_clerk")
+    filed = await booked_in(services, staff)
+    legacy_due = dt.datetime(2026, 11, 27, 12, 0, tzinfo=SHANGHAI)
+    async with services.unit_of_work() as uow:
+        kept = await uow.session.get(ReturnRequest, filed.id)
+        assert kept is not None
+        open_step(uow.session, kept, RETURN_SLIP, uow.clock.now(), due=legacy_due)
+        await uow.commit()
+    clock.advance(dt.timedelta(hours=2))
+    await act(services, slips.tally_return, statistician, filed.id, timezone=SHANGHAI)
+    await act(services, slips.send_slip, clerk, filed.id, "chat")
+    async with services.session_factory() as session:
+        found = list(await session.scalars(select(Deadline).where(Deadline.kind == "return_slip")))
+    assert [(d.due_at, d.met_by_id) for d in found] == [(legacy_due, clerk.id)]

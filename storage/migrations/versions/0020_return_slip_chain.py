@@ -62,9 +62,19 @@ def upgrade() -> None:
     # plain ADD COLUMN (no table copy): the table's triggers stay in place
     RETURNS._add("returns", CHAIN_COLUMNS)
     _set_once((*SET_ONCE_BEFORE, *CHAIN_COLUMNS))
+    # the slip is now the marketing clerk's (4.2.9): a slip still due from a booking in before
+    # this version is theirs to send, once the statistician has tallied the return
+    op.execute(
+        "UPDATE deadlines SET responsible_role = 'marketing_clerk' "
+        "WHERE kind = 'return_slip' AND met_at IS NULL"
+    )
 
 
 def downgrade() -> None:
+    op.execute(
+        "UPDATE deadlines SET responsible_role = 'warehouse' "
+        "WHERE kind = 'return_slip' AND met_at IS NULL"
+    )
     _set_once(SET_ONCE_BEFORE)
     if op.get_bind().dialect.name == "postgresql":
         for column in ("station_notice_by_id", "tallied_by_id"):
