@@ -49,6 +49,9 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     DemoPerson(roles.VENDOR, "Sun Vendor (V001 elevators)", "V001"),
     DemoPerson(roles.MANAGEMENT_OFFICE, "Guan Management Office"),
     DemoPerson(roles.CLIENT_AUTHORITY, "Ke Client Authority (貴方主管部門)"),
+    # last, so that the people above keep their demo ids
+    DemoPerson(roles.MARKETING_STATISTICIAN, "Tong Marketing Statistician"),
+    DemoPerson(roles.MARKETING_CLERK, "Wen Marketing Clerk"),
 )
 
 

@@ -110,6 +110,32 @@ async def return_slip(
     return RenderedDocument(f"{request.number}-slip.xlsx", content)
 
 
+@document("transport_order")
+async def transport_order(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    request = await return_request(session, int(params["id"]))
+    if request is None or request.order_issued_at is None:
+        raise UnknownDocument(f"return {params['id']} has no transport order")
+    issued_by = await _name_of(session, request.order_issued_by_id)
+    content = return_reports.transport_order(request, issued_by, context.label, context.timezone)
+    return RenderedDocument(f"{request.number}-transport-order.xlsx", content)
+
+
+@document("return_booking_in")
+async def return_booking_in(
+    session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
+) -> RenderedDocument:
+    request = await return_request(session, int(params["id"]))
+    if request is None or request.booked_in_at is None:
+        raise UnknownDocument(f"return {params['id']} is not booked in")
+    names = await names_of(
+        session, [request.booked_in_by_id, *(s.signed_by_id for s in request.signatures)]
+    )
+    content = return_reports.booking_in_slip(request, names, context.label, context.timezone)
+    return RenderedDocument(f"{request.number}-booking-in.xlsx", content)
+
+
 @document("return_statistics")
 async def return_statistics(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext

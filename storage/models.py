@@ -559,6 +559,16 @@ class ReturnRequest(Base):
     credit_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     slip_sent_at: Mapped[dt.datetime | None]
     slip_sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # the slip chain (4.2.5, 4.2.8, 4.2.9): the freight station's arrival notice, the station the
+    # transport order names, the marketing statistician's tally, how the clerk sent the slip
+    station_notice_at: Mapped[dt.datetime | None]
+    station_notice_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    transport_station: Mapped[str | None] = mapped_column(String(100))
+    tallied_at: Mapped[dt.datetime | None]
+    tallied_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    tallied_quantity: Mapped[int | None] = mapped_column(Integer)
+    tallied_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    slip_channel: Mapped[str | None] = mapped_column(String(16))  # chat | fax | email
 
     lines: Mapped[list[ReturnLine]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="ReturnLine.id"

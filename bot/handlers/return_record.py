@@ -1,19 +1,22 @@
-"""/return RT-… shows a return (lines, signatures, steps, deadlines, timeline); customers see
-their own organisation's, without internal notes. /returns lists what waits for the caller."""
+"""/return RT-… shows a return (lines, signatures, steps, deadlines, timeline) with buttons for
+its documents (the transport order, the booking-in slip, the archived return slip); customers
+see their own organisation's, without internal notes. /returns lists what waits for the
+caller."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from procedures.kernel.outbox import as_text
+from procedures.kernel.outbox import as_text, button
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import corrective, queries
 from procedures.returns import rules as return_rules
+from procedures.returns.actions import ReturnDocument
 from procedures.returns.common import SUBJECT, status_key, totals
 from procedures.returns.queries import ReturnRequest
 from procedures.returns.ratio import ratio_params
@@ -21,12 +24,16 @@ from procedures.returns.rules import SIGNATURE_ORDER, ReturnReason, Slot
 
 from ..access import for_command
 from ..context import BotContext, fit_message, message_of
+from ..dialogue.updates import pressed, query_of
+from ..runtime.rendering import send_when_ready
 
 STEPS = (
+    ("station_notice", "return_view.station_notice"),
     ("order_issued", "return_view.order"),
     ("picked_up", "return_view.picked_up"),
     ("delivered", "return_view.delivered"),
     ("booked_in", "return_view.booked_in"),
+    ("tallied", "return_view.tallied"),
     ("slip_sent", "return_view.slip_sent"),
 )
 
@@ -55,7 +62,26 @@ async def show_return(update: Update, context: BotContext) -> None:
     text = render_return(
         context, request, deadlines, events, names, internal=internal, territory=territory
     )
-    await message_of(update).reply_text(fit_message(text))
+    rows = [
+        [button(f"return.button.document_{kind}", ReturnDocument(return_id=request.id, kind=kind))]
+        for kind in queries.documents_issued(request, staff=internal)
+    ]
+    await message_of(update).reply_text(
+        fit_message(text), reply_markup=context.keyboard(rows) if rows else None
+    )
+
+
+async def send_document(update: Update, context: BotContext) -> None:
+    """One of the return's documents, produced again from the record, follows in the chat."""
+    action = pressed(update, ReturnDocument)
+    async with context.session() as session:
+        request = await queries.document_for_viewer(
+            session, await context.actor(session), action.return_id, action.kind
+        )
+    await query_of(update).answer()
+    caption = context.text(f"return.document.{action.kind}", number=request.number)
+    attachment = {"kind": action.kind, "params": {"id": request.id}}
+    await send_when_ready(update, context, caption, attachment=attachment)
 
 
 def render_return(
@@ -154,6 +180,23 @@ def render_return(
         at = getattr(request, f"{step}_at")
         if at is not None:
             lines.append(t(key, name=names.get(getattr(request, f"{step}_by_id") or 0, ""), at=at))
+        if step == "order_issued" and request.transport_station:
+            lines.append(t("return_view.station", station=request.transport_station))
+        if step == "tallied" and at is not None:
+            lines.append(
+                t(
+                    "return_view.tally",
+                    quantity=request.tallied_quantity,
+                    amount=f"{request.tallied_amount or 0:.2f}",
+                )
+            )
+        if step == "slip_sent" and request.slip_channel:
+            lines.append(
+                t(
+                    "return_view.slip_archived",
+                    channel=as_text(f"return.slip_channel.{request.slip_channel}"),
+                )
+            )
         if step == "delivered" and request.inspection_result:
             lines.append(
                 t(
@@ -275,3 +318,4 @@ async def list_returns(update: Update, context: BotContext) -> None:
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("returns", list_returns))
+    application.add_handler(CallbackQueryHandler(send_document, pattern=ReturnDocument.pattern()))

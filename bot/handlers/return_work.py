@@ -1,6 +1,7 @@
 """The staff's steps on a return, each a button re-checked for role and state when pressed:
-signing and approving, the leader's special case, the transport order, pick-up and delivery,
-QC's inspection, booking in, the exchange, the refund's credit and the return slip."""
+signing and approving, the leader's special case, the station's notice and the transport order,
+pick-up and delivery, QC's inspection, booking in, the exchange, the refund's credit, the tally
+and the return slip."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from telegram.ext import (
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.quantities import check_quantity
 from procedures.people.queries import User
-from procedures.returns import corrective, goods, review
+from procedures.returns import corrective, goods, queries, review, slips
 from procedures.returns.actions import (
     ApproveReturn,
     BeginCredit,
@@ -34,10 +35,12 @@ from procedures.returns.actions import (
     DecideSpecialCase,
     ForwardToLeader,
     GoodsArrived,
+    IssueTransportOrder,
     RecordActionDone,
     RefuseReturn,
     SendReturnSlip,
     SignReturn,
+    TallyReturn,
 )
 from procedures.returns.common import load_return, status_key
 from procedures.returns.goods import Inspection
@@ -57,6 +60,8 @@ CREDIT = 60
 REFUSAL = 70
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
 REFUSAL_KEY, ACTION_DONE_KEY = "return_refusal", "return_action_done"
+STATION = 90
+ORDER_KEY = "return_order"
 INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
@@ -83,7 +88,7 @@ ReturnStep = (
     | ConfirmPickUp
     | ConfirmDelivery
     | BookIn
-    | SendReturnSlip
+    | TallyReturn
 )
 
 # action -> (the use case, given the context; the reply's text id)
@@ -92,20 +97,26 @@ STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
     CountersignReturn: (lambda _: review.countersign_return, "return.reply.countersigned"),
     ApproveReturn: (_with_zone(review.approve_return), "return.reply.approved"),
     ForwardToLeader: (lambda _: review.forward_to_leader, "return.reply.sent_to_leader"),
-    GoodsArrived: (lambda _: goods.issue_transport_order, "return.reply.order_issued"),
+    GoodsArrived: (lambda _: goods.record_station_notice, "return.reply.station_notice"),
     ConfirmPickUp: (lambda _: goods.confirm_pick_up, "return.reply.picked_up"),
     ConfirmDelivery: (lambda _: goods.confirm_delivery, "return.reply.delivered"),
     BookIn: (_with_zone(goods.book_in), "return.reply.booked_in"),
-    SendReturnSlip: (lambda _: goods.send_slip, "return.reply.slip_sent"),
+    TallyReturn: (_with_zone(slips.tally_return), "return.reply.tallied"),
 }
+# the driver's steps answer on the transport order itself, which keeps its details
+ON_THE_ORDER = (ConfirmPickUp, ConfirmDelivery)
 
 
-async def _reply(update: Update, context: BotContext, request: ReturnRequest, key: str) -> None:
-    """The pressed message becomes the step's confirmation, with the presser's next buttons."""
+async def _reply(
+    update: Update, context: BotContext, request: ReturnRequest, key: str, *, above: str = ""
+) -> None:
+    """The pressed message becomes the step's confirmation (under `above`, what the message
+    said that stays), with the presser's next buttons."""
     rows = buttons_for(request, member_of(context).roles)
+    confirmation = context.text(key, number=request.number, status=as_text(status_key(request)))
     await edit_query_message(
         update,
-        context.text(key, number=request.number, status=as_text(status_key(request))),
+        f"{above}\n\n{confirmation}" if above else confirmation,
         context.keyboard(rows) if rows else None,
     )
 
@@ -120,7 +131,12 @@ def _step_handler(
         async with context.unit_of_work() as uow:
             request = await use_case(context)(uow, await context.actor(uow.session), return_id)
         await query_of(update).answer()
-        await _reply(update, context, request, key)
+        above = ""
+        if action in ON_THE_ORDER:
+            async with context.session() as session:
+                order = await queries.transport_order(session, return_id)
+            above = context.text("return.transport_order", **order)
+        await _reply(update, context, request, key, above=above)
 
     handle.__doc__ = f"Takes the step of {action.__name__} and shows what comes next."
     return handle
@@ -139,6 +155,18 @@ async def decide(update: Update, context: BotContext) -> None:
         )
     await query_of(update).answer()
     await _reply(update, context, request, "return.reply.decided")
+
+
+async def send_slip(update: Update, context: BotContext) -> None:
+    """The marketing clerk sends the reviewed slip: in the chat, or recorded as faxed or
+    e-mailed."""
+    choice = pressed(update, SendReturnSlip)
+    async with context.unit_of_work() as uow:
+        request = await slips.send_slip(
+            uow, await context.actor(uow.session), choice.return_id, choice.channel
+        )
+    await query_of(update).answer()
+    await _reply(update, context, request, f"return.reply.slip_sent_{choice.channel}")
 
 
 # --- QC's inspection ----------------------------------------------------------------------
@@ -429,7 +457,9 @@ async def _check_replacement(
         )
 
 
-cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY))
+cancel = cancelling(
+    INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY)
+)
 
 
 def inspection_conversation() -> ConversationHandler[Any]:
@@ -505,7 +535,22 @@ def action_done_conversation() -> ConversationHandler[Any]:
     )
 
 
+def transport_order_conversation() -> ConversationHandler[Any]:
+    """The after-sales head types the freight station the goods wait at; the transport order
+    goes to the drivers."""
+    texts = ("return_order.ask", "return_order.recorded")
+    check, record = goods.return_for_transport_order, goods.issue_transport_order
+    return typed_step(
+        ORDER_KEY, IssueTransportOrder, check, record, texts, STATION, cancel, _station
+    )
+
+
+def _station(request: ReturnRequest) -> dict[str, str]:
+    return {"station": request.transport_station or ""}
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(transport_order_conversation())
     application.add_handler(refusal_conversation())
     application.add_handler(action_done_conversation())
     application.add_handler(credit_conversation())
@@ -516,3 +561,4 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             CallbackQueryHandler(_step_handler(action), pattern=action.pattern())
         )
     application.add_handler(CallbackQueryHandler(decide, pattern=DecideSpecialCase.pattern()))
+    application.add_handler(CallbackQueryHandler(send_slip, pattern=SendReturnSlip.pattern()))

@@ -20,6 +20,10 @@ FINANCE: Final = "finance"
 # 市場銷售科 of the business department (經營部, P2 4.2.11): helps after-sales with the returns
 # of its territory (片區, 3.4, 4.2.10)
 MARKET_SALES: Final = "market_sales"
+# 經營部營銷人員 (P2 二): the marketing statistician tallies returns booked in (3.6, 4.2.8); the
+# marketing clerk reviews the return slip and sends it to the customer (3.7, 4.2.9)
+MARKETING_STATISTICIAN: Final = "marketing_statistician"
+MARKETING_CLERK: Final = "marketing_clerk"
 COMPANY_LEADER: Final = "company_leader"
 TECHNICIAN: Final = "technician"
 EQUIPMENT_ENGINEER: Final = "equipment_engineer"
@@ -45,6 +49,8 @@ ALL_ROLES: Final = (
     DRIVER,
     FINANCE,
     MARKET_SALES,
+    MARKETING_STATISTICIAN,
+    MARKETING_CLERK,
     COMPANY_LEADER,
     TECHNICIAN,
     EQUIPMENT_ENGINEER,
@@ -69,6 +75,8 @@ HEAD_OF: Final[dict[str, str]] = {
     SUPPLIER: QUALITY_HEAD,
     WAREHOUSE: BUSINESS_HEAD,
     MARKET_SALES: BUSINESS_HEAD,
+    MARKETING_STATISTICIAN: BUSINESS_HEAD,
+    MARKETING_CLERK: BUSINESS_HEAD,
     FINANCE: COMPANY_LEADER,
     AFTER_SALES_HEAD: COMPANY_LEADER,
     QUALITY_HEAD: COMPANY_LEADER,

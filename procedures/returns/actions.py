@@ -75,7 +75,7 @@ class DecideSpecialCase(CallbackAction, prefix="rt:ld"):
 
 
 class GoodsArrived(CallbackAction, prefix="rt:arrived"):
-    """貨已到站: the after-sales head issues the transport order."""
+    """貨已到站: the freight station's arrival notice is recorded (4.2.5)."""
 
     return_id: int
 
@@ -113,7 +113,12 @@ class BeginCredit(CallbackAction, prefix="rt:credit"):
     return_id: int
 
 
-class SendReturnSlip(CallbackAction, prefix="rt:slip"):
+# --- the slip chain (4.2.5, 4.2.7-4.2.9) ---------------------------------------------------
+
+
+class IssueTransportOrder(CallbackAction, prefix="rt:order"):
+    """The after-sales head issues the transport order (退貨運輸單), typing the freight station."""
+
     return_id: int
 
 
@@ -136,3 +141,23 @@ class RecordActionDone(CallbackAction, prefix="rt:acted"):
     """The owner records what was done on a corrective or preventive action."""
 
     action_id: int
+
+
+class TallyReturn(CallbackAction, prefix="rt:tally"):
+    """The marketing statistician tallies a return booked in (4.2.8)."""
+
+    return_id: int
+
+
+class SendReturnSlip(CallbackAction, prefix="rt:slipby"):
+    """The marketing clerk sends the reviewed return slip (退貨單), by this channel (4.2.9)."""
+
+    return_id: int
+    channel: Literal["chat", "fax", "email"]
+
+
+class ReturnDocument(CallbackAction, prefix="rt:doc"):
+    """One of a return's documents, produced again from the record."""
+
+    return_id: int
+    kind: Literal["transport_order", "return_booking_in", "return_slip"]

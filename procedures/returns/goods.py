@@ -1,6 +1,7 @@
-"""The goods' way back and what becomes of them: the transport order (退貨運輸單), pick-up and
-delivery, QC's inspection, the booking in against three signatures, the exchange or refund,
-and the return slip (退貨單) by 12:00 the next day."""
+"""The goods' way back and what becomes of them: the freight station's arrival notice and the
+transport order (退貨運輸單), pick-up and delivery, QC's inspection, the booking in against
+three signatures with its booking-in slip (退貨入庫單), the exchange or refund. The tally and
+the return slip (退貨單) that follow are in `slips`."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.calendar import local_day, noon_next_day
-from procedures.kernel.deadlines import meet_deadline
+from procedures.kernel.calendar import local_day
 from procedures.kernel.errors import InvalidInput, WrongState
-from procedures.kernel.outbox import as_time, button, notify_roles
+from procedures.kernel.outbox import as_text, as_time, button, notify_roles
 from procedures.kernel.quantities import check_quantity
-from procedures.kernel.text_input import MAX_TEXT, check_text
+from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.masterdata.outbound import check_outbound, lots_that_may_leave
@@ -30,10 +30,10 @@ from procedures.returns.actions import (
     BookIn,
     ChooseSettlement,
     ConfirmPickUp,
-    SendReturnSlip,
+    IssueTransportOrder,
+    TallyReturn,
 )
 from procedures.returns.common import (
-    SUBJECT,
     add_signature,
     load_return,
     missing_signatures,
@@ -48,6 +48,7 @@ from procedures.returns.policy import ReturnPolicy
 from procedures.returns.rules import (
     LIFECYCLE,
     QC_STAFF,
+    STATION_NOTICE_TAKERS,
     ReturnDeadline,
     ReturnReason,
     ReturnStatus,
@@ -68,30 +69,121 @@ SETTLEMENTS: dict[ReturnReason, tuple[Literal["exchange", "refund"], ...]] = {
     ReturnReason.UNSALABLE: ("exchange",),  # 按原品種予以調換
     ReturnReason.QUALITY: ("exchange", "refund"),
 }
+STATION_LENGTH = column_length(ReturnRequest.transport_station)
 
 
 # --- the way back -------------------------------------------------------------------------------
 
 
-async def issue_transport_order(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
-    """貨已到站: the freight station reported the goods; the after-sales head issues the
-    transport order and the drivers get it (4.2.5)."""
+async def record_station_notice(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """貨已到站: the freight station reported the customer's goods (4.2.5). The after-sales head
+    is to issue the transport order in time (及時): a day's deadline opens, and a head told by
+    after-sales staff gets the button."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES_HEAD}))
+    roles.require_role(actor.role_names, STATION_NOTICE_TAKERS)
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.APPROVED)
+    if request.station_notice_at is not None:
+        raise WrongState("return.notice_already_recorded", number=request.number)
+    _station_notice(session, request, actor, now)
+    if roles.AFTER_SALES_HEAD not in actor.role_names:
+        await notify_roles(
+            session,
+            [roles.AFTER_SALES_HEAD],
+            "return.goods_at_station",
+            {**subject_params(request), "noted_by": actor.full_name},
+            now=now,
+            buttons=[[button("return.button.order", IssueTransportOrder(return_id=request.id))]],
+            dedupe_prefix=f"return:{request.id}:at-station",
+        )
+    await uow.commit()
+    return request
+
+
+def _station_notice(
+    session: AsyncSession, request: ReturnRequest, actor: User, now: dt.datetime
+) -> None:
+    request.station_notice_at, request.station_notice_by_id = now, actor.id
+    record_change(session, request, "station_notice", now, actor=actor)
+    open_step(session, request, rules.TRANSPORT_ORDER, now)
+
+
+async def return_for_transport_order(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
+) -> ReturnRequest:
+    """The return, if `actor` may issue its transport order now (asked before the station is
+    typed and again at commit)."""
+    roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES_HEAD}))
+    request = await load_return(session, return_id, lock=lock)
+    LIFECYCLE.require(request, ReturnStatus.APPROVED)
+    return request
+
+
+def order_lines(request: ReturnRequest) -> list[dict[str, Any]]:
+    """The transport order's goods: each line's product, lot and quantity in its unit."""
+    return [
+        as_text(
+            "return.order_line",
+            product=line.product.name,
+            lot=line.batch.lot_number if line.batch else "—",
+            quantity=line.quantity,
+            unit=line.product.unit or "",
+        )
+        for line in request.lines
+    ]
+
+
+def transport_order_params(request: ReturnRequest, issued_by: str) -> dict[str, Any]:
+    """What the transport order (退貨運輸單) says: the station, the customer, the goods, who
+    issued it and when."""
+    assert request.order_issued_at is not None, "only an issued order is shown"
+    return {
+        **subject_params(request),
+        "station": request.transport_station or "—",
+        "goods": order_lines(request),
+        "issued_by": issued_by,
+        "issued_at": as_time(request.order_issued_at),
+    }
+
+
+async def issue_transport_order(
+    uow: UnitOfWork, actor: User, return_id: int, station: str
+) -> ReturnRequest:
+    """The after-sales head issues the transport order for the goods at `station` (4.2.5); the
+    drivers get it, as a message and a printable document. A head who took the station's call
+    himself records its notice with the order."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_transport_order(session, actor, return_id, lock=True)
+    station = check_text(station, empty="return.empty_station", limit=STATION_LENGTH)
+    if request.station_notice_at is None:
+        _station_notice(session, request, actor, now)
     LIFECYCLE.move(request, ReturnStatus.ORDER_ISSUED)
+    await step_done(session, request, ReturnDeadline.TRANSPORT_ORDER, now, actor)
     open_step(session, request, rules.PICK_UP, now)
     request.order_issued_at, request.order_issued_by_id = now, actor.id
-    record_change(session, request, "transport_order_issued", now, actor=actor)
+    request.transport_station = station
+    record_change(
+        session, request, "transport_order_issued", now, actor=actor, after={"station": station}
+    )
+    # the order in the chat, with its button, and as a document to print (a message with a
+    # document is a caption, which a pressed button could not turn into its confirmation)
     await notify_roles(
         session,
         [roles.DRIVER],
         "return.transport_order",
-        {**subject_params(request), "issued_by": actor.full_name},
+        transport_order_params(request, actor.full_name),
         now=now,
         buttons=[[button("return.button.picked_up", ConfirmPickUp(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:order",
+    )
+    await notify_roles(
+        session,
+        [roles.DRIVER],
+        "return.transport_order_document",
+        {"number": request.number},
+        now=now,
+        attachment={"kind": "transport_order", "params": {"id": request.id}},
+        dedupe_prefix=f"return:{request.id}:order-document",
     )
     await uow.commit()
     return request
@@ -264,8 +356,10 @@ async def record_inspection(
 async def book_in(
     uow: UnitOfWork, actor: User, return_id: int, *, timezone: ZoneInfo
 ) -> ReturnRequest:
-    """The warehouse books the goods in, only against all three signatures (4.2.7): one
-    missing is named and nothing changes. The return slip is due by 12:00 the next day."""
+    """The warehouse head (倉庫主管) books the goods in, only against all three signatures
+    (4.2.7): one missing is named and nothing changes. Booking in issues the booking-in slip
+    (退貨入庫單), rendered from the record whenever asked; it goes to the warehouse and to the
+    marketing statisticians, who tally it in time (4.2.8)."""
     session, now = uow.session, uow.clock.now()
     roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
     request = await load_return(session, return_id)
@@ -289,14 +383,34 @@ async def book_in(
         actor=actor,
         after={"held": bool(request.goods_on_hold)},
     )
-    open_step(session, request, rules.RETURN_SLIP, now, due=noon_next_day(now, timezone))
+    open_step(session, request, rules.TALLY, now)
+    record_change(session, request, "booking_in_slip_issued", now, actor=actor)
+    booking_in_slip = {"kind": "return_booking_in", "params": {"id": request.id}}
+    params = {**subject_params(request), "booked_by": actor.full_name}
+    await notify_roles(
+        session,
+        [roles.WAREHOUSE, roles.MARKETING_STATISTICIAN],
+        "return.booking_in_slip",
+        params,
+        now=now,
+        attachment=booking_in_slip,
+        dedupe_prefix=f"return:{request.id}:booking-in-slip",
+    )
+    await notify_roles(
+        session,
+        [roles.MARKETING_STATISTICIAN],
+        "return.to_tally",
+        {**params, "due_at": as_time(rules.TALLY.due(now))},
+        now=now,
+        buttons=[[button("return.button.tally", TallyReturn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:to-tally",
+    )
     await uow.commit()
     return request
 
 
 def settlement_buttons(request: ReturnRequest) -> list[list[dict[str, Any]]]:
-    """What the warehouse may do once the goods are in: exchange (or, for quality, refund), and
-    send the slip."""
+    """What the warehouse may do once the goods are in: exchange (or, for quality, refund)."""
     rows = []
     if request.settlement is None:
         rows.append(
@@ -307,8 +421,6 @@ def settlement_buttons(request: ReturnRequest) -> list[list[dict[str, Any]]]:
                 for kind in SETTLEMENTS[ReturnReason(request.reason)]
             ]
         )
-    if request.slip_sent_at is None:
-        rows.append([button("return.button.slip", SendReturnSlip(return_id=request.id))])
     return rows
 
 
@@ -460,35 +572,3 @@ async def _settled(
 ) -> None:
     request.settled_at, request.settled_by_id = now, actor.id
     LIFECYCLE.move(request, ReturnStatus.CLOSED if request.slip_sent_at else ReturnStatus.SETTLED)
-
-
-async def send_slip(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
-    """The return slip (退貨單) goes to the customer as a document (4.2.9), due by 12:00 the
-    day after booking in."""
-    session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
-    request = await load_return(session, return_id)
-    LIFECYCLE.require(request, ReturnStatus.BOOKED_IN, ReturnStatus.SETTLED)
-    if request.slip_sent_at is not None:
-        raise WrongState("return.slip_already_sent", number=request.number)
-    request.slip_sent_at, request.slip_sent_by_id = now, actor.id
-    if request.status == ReturnStatus.SETTLED:
-        LIFECYCLE.move(request, ReturnStatus.CLOSED)
-    recipients = await tell_customer(
-        session,
-        request,
-        "return.slip",
-        {},
-        now,
-        attachment={"kind": "return_slip", "params": {"id": request.id}},
-    )
-    record_change(session, request, "slip_sent", now, actor=actor, after={"recipients": recipients})
-    await meet_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=request.id,
-        kind=ReturnDeadline.RETURN_SLIP,
-        now=now,
-    )
-    await uow.commit()
-    return request

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, previous_month
 from procedures.kernel.errors import NotAllowed, NotFound
 from procedures.kernel.outbox import button, notify_roles
+from procedures.people import queries as people
 from procedures.returns import rules
 from procedures.returns.actions import (
     ApproveReturn,
@@ -27,11 +28,14 @@ from procedures.returns.actions import (
     CountersignReturn,
     ForwardToLeader,
     GoodsArrived,
+    IssueTransportOrder,
     RefuseReturn,
+    SendReturnSlip,
     SignReturn,
+    TallyReturn,
 )
 from procedures.returns.common import SUBJECT, only_territory, require_territory, signed_slots
-from procedures.returns.goods import settlement_buttons
+from procedures.returns.goods import settlement_buttons, transport_order_params
 from procedures.returns.ratio import (
     RatioCheck,
     exchanged_amount,
@@ -47,6 +51,7 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
+from procedures.returns.slips import SLIP_CHANNELS
 from storage.models import Batch, Deadline, Organisation, Product, User
 
 # the row these queries return, named here for the reports that format it
@@ -105,11 +110,18 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
         "return.button.refuse",
         RefuseReturn(return_id=rid),
     )
+    for taker in rules.STATION_NOTICE_TAKERS:
+        offer(
+            taker,
+            status == S.APPROVED and request.station_notice_at is None,
+            "return.button.arrived",
+            GoodsArrived(return_id=rid),
+        )
     offer(
         roles.AFTER_SALES_HEAD,
-        status == S.APPROVED,
-        "return.button.arrived",
-        GoodsArrived(return_id=rid),
+        status == S.APPROVED and request.station_notice_at is not None,
+        "return.button.order",
+        IssueTransportOrder(return_id=rid),
     )
     offer(
         roles.AFTER_SALES_HEAD,
@@ -141,6 +153,24 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
     )
     if roles.WAREHOUSE in role_names and status in (S.BOOKED_IN, S.SETTLED):
         rows += settlement_buttons(request)
+    after_booking_in = status in (S.BOOKED_IN, S.SETTLED)
+    offer(
+        roles.MARKETING_STATISTICIAN,
+        after_booking_in and request.tallied_at is None,
+        "return.button.tally",
+        TallyReturn(return_id=rid),
+    )
+    if roles.MARKETING_CLERK in role_names and after_booking_in and request.tallied_at:
+        if request.slip_sent_at is None:
+            rows.append(
+                [
+                    button(
+                        f"return.button.slip_{channel}",
+                        SendReturnSlip(return_id=rid, channel=channel),
+                    )
+                    for channel in SLIP_CHANNELS
+                ]
+            )
     offer(
         roles.FINANCE,
         request.settlement == "refund" and request.settled_at is None,
@@ -370,3 +400,43 @@ async def organisation_name(session: AsyncSession, organisation_id: int) -> str:
 async def return_request(session: AsyncSession, return_id: int) -> ReturnRequest | None:
     """One return with its lines and customer, or None."""
     return await session.get(ReturnRequest, return_id)
+
+
+async def transport_order(session: AsyncSession, return_id: int) -> dict[str, Any]:
+    """The issued transport order of a return, as its message parameters (the driver's copy)."""
+    request = await session.get(ReturnRequest, return_id)
+    if request is None or request.order_issued_at is None:
+        raise NotFound("return.not_found")
+    issuer = await people.user(session, request.order_issued_by_id or 0)
+    return transport_order_params(request, issuer.full_name if issuer else "")
+
+
+async def document_for_viewer(
+    session: AsyncSession, viewer: User, return_id: int, kind: str
+) -> ReturnRequest:
+    """The return whose document `kind` the viewer asks for, if it exists and they may read
+    it: staff each document issued, a customer their own organisation's slip once sent."""
+    request = await session.get(ReturnRequest, return_id)
+    if request is None:
+        raise NotFound("return.not_found")
+    request = await return_for_viewer(session, viewer, request.number)
+    if kind not in documents_issued(request, staff=bool(viewer.role_names & STAFF_VIEWERS)):
+        raise NotFound("return.no_document")
+    return request
+
+
+DocumentKind = Literal["transport_order", "return_booking_in", "return_slip"]
+
+
+def documents_issued(request: ReturnRequest, *, staff: bool) -> list[DocumentKind]:
+    """The documents the return has so far, in the order they were issued: the transport
+    order, the booking-in slip, the return slip (staff from the tally, when the clerk has it;
+    the customer once sent)."""
+    issued: list[DocumentKind] = []
+    if staff and request.order_issued_at is not None:
+        issued.append("transport_order")
+    if staff and request.booked_in_at is not None:
+        issued.append("return_booking_in")
+    if request.slip_sent_at is not None or (staff and request.tallied_at is not None):
+        issued.append("return_slip")
+    return issued

@@ -93,6 +93,8 @@ class ReturnDeadline(StrEnum):
     APPROVAL = "return_approval"
     PICK_UP = "return_pick_up"
     BOOKING_IN = "return_booking_in"
+    TRANSPORT_ORDER = "return_transport_order"
+    TALLY = "return_tally"
 
 
 class ActionKind(StrEnum):
@@ -151,8 +153,9 @@ ACTION_DEADLINES: Final = {
     ActionKind.PREVENTIVE: PREVENTIVE_ACTION,
 }
 ACTION_OF_DEADLINE: Final = {str(rule.kind): kind for kind, rule in ACTION_DEADLINES.items()}
-# the return slip (退貨單) reaches the customer by 12:00 the next local day
-RETURN_SLIP: Final = DeadlineRule(ReturnDeadline.RETURN_SLIP, roles.WAREHOUSE, window=None)
+# 4.2.9: once the tally is done, the marketing clerk reviews the return slip (退貨單) and sends
+# it to the customer by 12:00 the next local day
+RETURN_SLIP: Final = DeadlineRule(ReturnDeadline.RETURN_SLIP, roles.MARKETING_CLERK, window=None)
 
 # 4.2.6: QC inspects the goods that came back and judges them in time (及時予以評定), from their
 # delivery to the warehouse; company-internal
@@ -182,6 +185,16 @@ BOOKING_IN: Final = DeadlineRule(
     ReturnDeadline.BOOKING_IN, roles.WAREHOUSE, window=STEP_WINDOW, internal=True
 )
 
+# 4.2.5: the after-sales head issues the transport order in time (及時) once the freight
+# station's arrival notice is in; 4.2.8: the marketing statistician tallies the quantities and
+# amounts in time once the warehouse has issued the booking-in slip (退貨入庫單)
+TRANSPORT_ORDER: Final = DeadlineRule(
+    ReturnDeadline.TRANSPORT_ORDER, roles.AFTER_SALES_HEAD, window=STEP_WINDOW, internal=True
+)
+TALLY: Final = DeadlineRule(
+    ReturnDeadline.TALLY, roles.MARKETING_STATISTICIAN, window=STEP_WINDOW, internal=True
+)
+
 DEADLINES: Final = deadline_table(
     CORRECTIVE_ACTION,
     PREVENTIVE_ACTION,
@@ -191,6 +204,8 @@ DEADLINES: Final = deadline_table(
     APPROVAL,
     PICK_UP,
     BOOKING_IN,
+    TRANSPORT_ORDER,
+    TALLY,
 )
 
 
@@ -237,10 +252,15 @@ STAFF_VIEWERS = frozenset(
         roles.WAREHOUSE,
         roles.DRIVER,
         roles.FINANCE,
+        roles.MARKETING_STATISTICIAN,
+        roles.MARKETING_CLERK,
         roles.COMPANY_LEADER,
         roles.ADMIN,
     }
 )
+
+# Who may record the freight station's arrival notice (4.2.5: it reaches after-sales)
+STATION_NOTICE_TAKERS = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
 
 # who receives the monthly return statistics
 STATISTICS_READERS = (roles.BUSINESS_HEAD, roles.FINANCE)
@@ -281,7 +301,7 @@ SIGNERS: dict[str, frozenset[str]] = {
 
 # What each role works on: the statuses it is waiting for.
 WAITING: dict[str, tuple[ReturnStatus, ...]] = {
-    roles.AFTER_SALES: (S.AWAITING_AFTER_SALES, S.REFUSED),
+    roles.AFTER_SALES: (S.AWAITING_AFTER_SALES, S.REFUSED, S.APPROVED),
     roles.AFTER_SALES_HEAD: (S.AWAITING_AFTER_SALES, S.APPROVED),
     roles.BUSINESS_HEAD: (
         S.AWAITING_BUSINESS,
@@ -302,4 +322,6 @@ WAITING: dict[str, tuple[ReturnStatus, ...]] = {
         S.SETTLED,
     ),
     roles.FINANCE: (S.BOOKED_IN,),
+    roles.MARKETING_STATISTICIAN: (S.BOOKED_IN, S.SETTLED),
+    roles.MARKETING_CLERK: (S.BOOKED_IN, S.SETTLED),
 }

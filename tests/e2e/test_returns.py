@@ -49,8 +49,13 @@ async def click(bot: BotHarness, chat: Chat, label: str) -> None:
 
 
 async def carry_to_the_warehouse(bot: BotHarness, head: Chat, driver: Chat, qc: Chat) -> None:
-    """The goods reported at the station, collected and delivered; QC opens the inspection."""
+    """The goods reported at the station, the transport order issued, the goods collected and
+    delivered; QC opens the inspection."""
     await click(bot, head, "Goods at the station (貨已到站)")
+    await click(bot, head, "Issue the transport order")
+    await text_with(bot, head, "which station?")
+    await head.send("廣州貨運北站")
+    await text_with(bot, head, "Transport order issued for")
     await click(bot, driver, "Picked up")
     await click(bot, driver, "Delivered to the warehouse")
     await click(bot, qc, "Inspect")
@@ -91,6 +96,15 @@ async def request_exchange(bot: BotHarness, customer: Chat, quantity: int) -> No
     await click(bot, customer, "Submit")
 
 
+async def tally_and_send_the_slip(bot: BotHarness, statistician: Chat, clerk: Chat) -> None:
+    """The marketing statistician tallies the goods booked in; the clerk sends the slip in the
+    chat (4.2.8-4.2.9)."""
+    await click(bot, statistician, "Tallied")
+    await text_with(bot, statistician, "tallied: the marketing clerk")
+    await click(bot, clerk, "Send the slip in the chat")
+    await text_with(bot, clerk, "in the chat and archived")
+
+
 async def stored(bot: BotHarness, number: str) -> ReturnRequest:
     await bot.settled()
     async with bot.services.session_factory() as session:
@@ -106,6 +120,8 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     driver = await register(bot, "driver", "Du Driver")
     qc = await register(bot, "quality", "Qiu QC")
     warehouse = await register(bot, "warehouse", "Wu Warehouse")
+    statistician = await register(bot, "marketing_statistician", "Tong Statistician")
+    clerk = await register(bot, "marketing_clerk", "Wen Clerk")
 
     await customer.send("/return")
     await click(bot, customer, "unsalable (不適銷)")
@@ -162,7 +178,7 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     await text_with(bot, warehouse, "How many of that lot?")
     await warehouse.send("2")
     await text_with(bot, warehouse, "The exchange of RT-2026-00001 is recorded")
-    await click(bot, warehouse, "Send the return slip")
+    await tally_and_send_the_slip(bot, statistician, clerk)
 
     slip = await bot.emulator.wait_until(
         lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
@@ -183,7 +199,7 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     assert "• QC: Qiu QC, 2026-11-26 09:00" in record
     assert "Transport order: Shou Head, 2026-11-26 09:00" in record
     assert "• return slip to the customer: due 2026-11-27 12:00, met 2026-11-26 09:00" in record
-    assert "Wu Warehouse: return slip sent" in record
+    assert "Wen Clerk: return slip sent" in record
     await customer.send("/return RT-2026-00001")
     assert "closed" in await text_with(bot, customer, "RT-2026-00001 — closed")
 
@@ -327,6 +343,8 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     qc = await register(bot, "quality", "Qiu QC")
     warehouse = await register(bot, "warehouse", "Wu Warehouse")
     finance = await register(bot, "finance", "Fan Finance")
+    statistician = await register(bot, "marketing_statistician", "Tong Statistician")
+    clerk = await register(bot, "marketing_clerk", "Wen Clerk")
 
     complaint = await file(bot.services, "C001", quantity=12)
     verifier = await make_user(bot.services, "quality")
@@ -358,7 +376,7 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     assert await text_with(bot, customer, "was refunded") == (
         "Your return RT-2026-00001 was refunded: credit 216.00."
     )
-    await click(bot, warehouse, "Send the return slip")
+    await tally_and_send_the_slip(bot, statistician, clerk)
     await bot.emulator.wait_until(
         lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
     )

@@ -133,7 +133,9 @@ async def book_in_return(services: Services, return_id: int) -> None:
         services, review.approve_return, people["business_head"], return_id, timezone=SHANGHAI
     )
     await act(services, review.countersign_return, people["after_sales_head"], return_id)
-    await act(services, goods.issue_transport_order, people["after_sales_head"], return_id)
+    await act(
+        services, goods.issue_transport_order, people["after_sales_head"], return_id, "貨運北站"
+    )
     await act(services, goods.confirm_pick_up, people["driver"], return_id)
     await act(services, goods.confirm_delivery, people["driver"], return_id)
     await act(

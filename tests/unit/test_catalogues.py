@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -29,7 +30,9 @@ from procedures.equipment.rules import EQUIPMENT_SYSTEMS, DefectStatus
 from procedures.kernel import roles
 from procedures.masterdata import kinds, table
 from procedures.returns import goods as return_goods
+from procedures.returns import queries as return_queries
 from procedures.returns import review as return_review
+from procedures.returns import slips as return_slips
 from procedures.returns.rules import ReturnReason, ReturnStatus, Slot
 from procedures.vendors.rectifications import RUNGS
 from procedures.vendors.rules import AssessmentStatus, RectificationStatus
@@ -226,6 +229,31 @@ def expansions() -> dict[str, set[str]]:
         "return.leader.{}": {"approved", "refused"},
         "return.button.leader_{}": set(return_review.LEADER_DECISIONS),
         "return.button.{}": {s for kinds in return_goods.SETTLEMENTS.values() for s in kinds},
+        "return.button.slip_{}": set(return_slips.SLIP_CHANNELS),
+        "return.reply.slip_sent_{}": set(return_slips.SLIP_CHANNELS),
+        "return.slip_channel.{}": set(return_slips.SLIP_CHANNELS),
+        "return.button.document_{}": set(get_args(return_queries.DocumentKind)),
+        "return.document.{}": set(get_args(return_queries.DocumentKind)),
+        "document.transport_order.{}": {
+            "number",
+            "station",
+            "customer",
+            "issued_by",
+            "issued_at",
+            "product",
+            "lot",
+            "quantity",
+        },
+        "document.booking_in.{}": {
+            "number",
+            "customer",
+            "reason",
+            "product",
+            "lot",
+            "quantity",
+            "unit_price",
+            "amount",
+        },
         "return_qc.ask_notes_{}": {"damaged", "company_fault", "customer_damage"},
         "timeline.return.{}": timeline_actions("request") | {"deadline_overdue"},
         "document.return_slip.{}": {

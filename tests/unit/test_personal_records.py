@@ -34,6 +34,8 @@ def test_each_head_reads_the_roles_they_head_and_the_business_head_also_after_sa
     assert personal_records.roles_read_by("business_head") == {
         "warehouse",
         "market_sales",
+        "marketing_statistician",
+        "marketing_clerk",
         "after_sales",
     }
     assert "company_leader" in personal_records.HEADS

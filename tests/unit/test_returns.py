@@ -15,7 +15,7 @@ from bot.services import Services
 from procedures.kernel import deadlines
 from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
-from procedures.returns import goods, intake, monthly_statistics, review
+from procedures.returns import goods, intake, monthly_statistics, review, slips
 from procedures.returns.common import missing_signatures
 from procedures.returns.goods import Inspection
 from procedures.returns.intake import ReturnDraft
@@ -221,7 +221,7 @@ class Staff:
         signed = {signature.slot for signature in request.signatures}
         if countersign and Slot.AFTER_SALES not in signed:
             await act(s, review.countersign_return, self.head, return_id)
-        await act(s, goods.issue_transport_order, self.head, return_id)
+        await act(s, goods.issue_transport_order, self.head, return_id, "貨運北站")
         await act(s, goods.confirm_pick_up, self.driver, return_id)
         await act(s, goods.confirm_delivery, self.driver, return_id)
 
@@ -335,7 +335,7 @@ async def test_a_driver_needs_a_transport_order_and_delivers_only_after_picking_
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     with pytest.raises(WrongState, match="no_transport_order"):
         await act(services, goods.confirm_pick_up, staff.driver, filed.id)
-    await act(services, goods.issue_transport_order, staff.head, filed.id)
+    await act(services, goods.issue_transport_order, staff.head, filed.id, "貨運北站")
     with pytest.raises(WrongState, match="not_picked_up"):
         await act(services, goods.confirm_delivery, staff.driver, filed.id)
     (order,) = await outbox_rows(services, text_key="return.transport_order")
@@ -362,24 +362,30 @@ def test_the_slip_is_due_at_noon_the_next_local_day(booked_local, due_local) -> 
     assert due.tzinfo == dt.UTC
 
 
-async def test_booking_in_opens_the_slip_deadline_for_the_warehouse(
+async def test_the_tally_opens_the_slip_deadline_for_the_marketing_clerk(
     services: Services, samples: None, clock
 ) -> None:  # type: ignore[no-untyped-def]
+    """4.2.9: the slip is due by 12:00 the next local day after the tally, the clerk's."""
     staff = await Staff(services).make()
+    statistician = await make_user(services, "marketing_statistician")
+    clerk = await make_user(services, "marketing_clerk")
     filed = await request(services, 2)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     await staff.to_the_warehouse(filed.id)
     await act(services, goods.record_inspection, staff.qc, filed.id, Inspection("undamaged"))
-    clock.set(dt.datetime(2026, 11, 30, 23, 40, tzinfo=SHANGHAI))  # the month's last evening
     await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
+    clock.set(dt.datetime(2026, 11, 30, 23, 40, tzinfo=SHANGHAI))  # the month's last evening
+    await act(services, slips.tally_return, statistician, filed.id, timezone=SHANGHAI)
     async with services.session_factory() as session:
         deadline = await session.scalar(select(Deadline).where(Deadline.kind == "return_slip"))
-    assert deadline.responsible_role == "warehouse"
+    assert deadline.responsible_role == "marketing_clerk"
     assert deadline.due_at == dt.datetime(2026, 12, 1, 12, 0, tzinfo=SHANGHAI)
-    await act(services, goods.send_slip, staff.warehouse, filed.id)
-    (slip,) = await outbox_rows(services, text_key="return.slip")
-    assert slip.attachment == {"kind": "return_slip", "params": {"id": filed.id}}
+    await act(services, slips.send_slip, clerk, filed.id, "chat")
+    sent = await outbox_rows(services, text_key="return.slip")
+    assert sent and {str(s.attachment) for s in sent} == {
+        str({"kind": "return_slip", "params": {"id": filed.id}})
+    }
 
 
 async def test_qc_has_two_days_to_inspect_delivered_goods_reminded_then_alerted_with_its_head(
@@ -526,10 +532,11 @@ async def test_every_step_of_an_exchange_has_its_deadline_opened_and_met_in_turn
     assert {kind: met for kind, (_, met) in (await deadlines_now()).items()} == {
         "return_review": True,
         "return_approval": True,
+        "return_transport_order": True,
         "return_pick_up": True,
         "return_inspection": True,
         "return_booking_in": True,
-        "return_slip": False,  # the slip's is the next
+        "return_tally": False,  # the tally's is the next
     }
     async with services.session_factory() as session:
         pick_up = await session.scalar(select(Deadline).where(Deadline.kind == "return_pick_up"))
