@@ -29,8 +29,11 @@ from procedures.returns.actions import (
     CloseCorrectiveAction,
     ConfirmDelivery,
     ConfirmPickUp,
+    ConfirmReturnReceipt,
     CountersignReturn,
     DecideSpecialCase,
+    FinanceAgrees,
+    FinanceDisagrees,
     ForwardToLeader,
     GoodsArrived,
     RefuseReturn,
@@ -52,8 +55,10 @@ RESULT, NOTES, DEPARTMENT, PERSON = range(40, 44)
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
 CREDIT = 60
 REFUSAL = 70
+FINANCE_NOTE = 80
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
 REFUSAL_KEY = "return_refusal"
+FINANCE_KEY = "return_finance"
 INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
@@ -72,7 +77,9 @@ def _with_zone(step: Callable[..., Awaitable[ReturnRequest]]) -> Callable[..., A
 
 # the one-tap steps: each button carries the return's id
 ReturnStep = (
-    SignReturn
+    ConfirmReturnReceipt
+    | FinanceAgrees
+    | SignReturn
     | CountersignReturn
     | ApproveReturn
     | ForwardToLeader
@@ -86,6 +93,8 @@ ReturnStep = (
 
 # action -> (the use case, given the context; the reply's text id)
 STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
+    ConfirmReturnReceipt: (lambda _: review.confirm_receipt, "return.reply.received"),
+    FinanceAgrees: (lambda _: review.finance_agrees, "return.reply.finance_agreed"),
     SignReturn: (lambda _: review.sign_return, "return.reply.signed"),
     CountersignReturn: (lambda _: review.countersign_return, "return.reply.countersigned"),
     ApproveReturn: (_with_zone(review.approve_return), "return.reply.approved"),
@@ -352,7 +361,7 @@ async def _check_replacement(
         )
 
 
-cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY))
+cancel = cancelling(INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY, FINANCE_KEY))
 
 
 def inspection_conversation() -> ConversationHandler[Any]:
@@ -410,7 +419,16 @@ def refusal_conversation() -> ConversationHandler[Any]:
     return typed_step(REFUSAL_KEY, RefuseReturn, check, record, texts, REFUSAL, cancel)
 
 
+def finance_conversation() -> ConversationHandler[Any]:
+    """Finance does not agree with an exchange's figures, with its reason; the exchange is
+    refused, the customer and after-sales told."""
+    texts = ("return_finance.ask", "return_finance.recorded")
+    check, record = review.return_for_finance, review.finance_disagrees
+    return typed_step(FINANCE_KEY, FinanceDisagrees, check, record, texts, FINANCE_NOTE, cancel)
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(finance_conversation())
     application.add_handler(refusal_conversation())
     application.add_handler(credit_conversation())
     application.add_handler(inspection_conversation())

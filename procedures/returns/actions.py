@@ -119,3 +119,31 @@ class BeginCredit(CallbackAction, prefix="rt:credit"):
 
 class SendReturnSlip(CallbackAction, prefix="rt:slip"):
     return_id: int
+
+
+class ChooseReturnChannel(CallbackAction, prefix="rt:chan"):
+    """How a request keyed in by staff reached the company (4.2.1)."""
+
+    channel: Literal["fax", "phone", "in_person"]
+
+
+class ReceivedJustNow(CallbackAction, prefix="rt:now"):
+    """The keyed request was received just now: its received time is the filing moment."""
+
+
+class ConfirmReturnReceipt(CallbackAction, prefix="rt:rcpt"):
+    """After-sales staff confirm receipt of a keyed request (確認簽收, 4.2.2)."""
+
+    return_id: int
+
+
+class FinanceAgrees(CallbackAction, prefix="rt:finok"):
+    """Finance agrees with an unsalable exchange's figures (協調財務部評審, 4.2.3)."""
+
+    return_id: int
+
+
+class FinanceDisagrees(CallbackAction, prefix="rt:finno"):
+    """Finance does not agree; the reason is typed."""
+
+    return_id: int

@@ -30,6 +30,7 @@ from procedures.kernel import roles
 from procedures.masterdata import kinds, table
 from procedures.returns import goods as return_goods
 from procedures.returns import review as return_review
+from procedures.returns import rules as return_rules
 from procedures.returns.rules import ReturnReason, ReturnStatus, Slot
 from procedures.vendors.rectifications import RUNGS
 from procedures.vendors.rules import AssessmentStatus, RectificationStatus
@@ -215,6 +216,8 @@ def expansions() -> dict[str, set[str]]:
         "return.reason.{}": set(ReturnReason),
         "return.status.{}": set(ReturnStatus),
         "return.slot.{}": set(Slot),
+        "return.channel.{}": set(return_rules.CHANNELS),
+        "return_view.finance_{}": set(return_rules.FINANCE_REVIEWS),
         "return.refusal.{}": {
             "over_limit",
             "no_limit",

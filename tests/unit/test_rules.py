@@ -51,6 +51,8 @@ def test_a_company_internal_step_is_marked_so_in_its_rule() -> None:
         "return_approval",
         "return_pick_up",
         "return_booking_in",
+        "return_receipt",
+        "return_finance_review",
         "consumer_return_filed",
     }
 
