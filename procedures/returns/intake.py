@@ -263,9 +263,10 @@ async def file_return(
             raise NotAllowed()
     else:
         roles.require_role(actor.role_names, FILING_STAFF)
-        if draft.channel not in KEYED_CHANNELS or draft.received_at is None:
+        if draft.channel not in KEYED_CHANNELS:
             raise InvalidInput("return.incomplete")
-        received = check_received_time(dt.datetime.fromisoformat(draft.received_at), now)
+        if draft.received_at is not None:  # none given: received as it is keyed in
+            received = check_received_time(dt.datetime.fromisoformat(draft.received_at), now)
     if draft.consumer_complaint_id is not None and draft.channel == "chat":
         raise NotAllowed()  # after-sales files a consumer's goods back
     if draft.reason not in tuple(ReturnReason) or not draft.lines:
