@@ -344,7 +344,7 @@ async def file_return(
         )
         await _after_ratio_check(session, request, check, now)
     if request.channel in KEYED_CHANNELS:
-        await _ask_receipt(session, request, now, timezone)
+        await _ask_receipt(session, request, now, timezone, actor)
     else:
         await start_review(session, request, now)
     await uow.commit()
@@ -396,7 +396,11 @@ async def _after_ratio_check(
 
 
 async def _ask_receipt(
-    session: AsyncSession, request: ReturnRequest, now: dt.datetime, timezone: ZoneInfo
+    session: AsyncSession,
+    request: ReturnRequest,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    actor: User,
 ) -> None:
     """A keyed request: its registration on the timeline, and after-sales asked to confirm its
     receipt by the next working day after it was received (4.2.2)."""
@@ -406,6 +410,7 @@ async def _ask_receipt(
         request,
         "registered",
         now,
+        actor=actor,
         after={
             "channel": request.channel,
             "received_at": {"$time": received.isoformat()},
