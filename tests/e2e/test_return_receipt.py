@@ -30,7 +30,7 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
     await keyer.send("/return_for")
     await click(bot, keyer, "C003 華南醫藥貿易公司")
     ask_channel = await with_button(bot, keyer, "fax (傳真)")
-    assert ask_channel["text"] == "How was the request received?"
+    assert ask_channel["text"] == "How did the request come in?"
     assert [label for label, _ in buttons_of(ask_channel)] == [
         "fax (傳真)",
         "phone",
