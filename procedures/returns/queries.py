@@ -37,9 +37,9 @@ from procedures.returns.actions import (
 from procedures.returns.common import SUBJECT, signed_slots
 from procedures.returns.goods import settlement_buttons
 from procedures.returns.ratio import check_ratio
+from procedures.returns.review import waits_for_finance, waits_for_receipt
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
-    KEYED_CHANNELS,
     STAFF_VIEWERS,
     STATISTICS_READERS,
     WAITING,
@@ -76,16 +76,10 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
     unsalable = request.reason == ReturnReason.UNSALABLE
     # a keyed request is received (4.2.2), and an exchange's figures reviewed by finance
     # (4.2.3), before after-sales sign
-    unreceived = request.channel in KEYED_CHANNELS and request.receipt_confirmed_at is None
+    unreceived = waits_for_receipt(request)
     for receiver in (roles.AFTER_SALES, roles.AFTER_SALES_HEAD):
         offer(receiver, unreceived, "return.button.receive", ConfirmReturnReceipt(return_id=rid))
-    finance_due = (
-        status == S.AWAITING_AFTER_SALES
-        and unsalable
-        and request.ratio_inside is True
-        and request.finance_review is None
-        and not unreceived
-    )
+    finance_due = waits_for_finance(request)
     if roles.FINANCE in role_names and finance_due:
         rows.append(
             [

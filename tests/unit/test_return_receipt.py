@@ -316,3 +316,26 @@ async def test_the_new_notices_render_their_figures_in_every_language(
             assert "{" not in text and "2026-11-26 07:30" in text, (language, text)
     rendered = services.texts.get("zh-Hant", rows[-1].text_key, **rows[-1].params)
     assert "傳真" in rendered and "3.33%" in rendered
+
+
+async def test_each_role_is_offered_only_the_step_that_is_open(
+    services: Services, samples: None
+) -> None:
+    from procedures.returns.queries import buttons_for
+
+    staff, finance = frozenset({"after_sales"}), frozenset({"finance"})
+
+    def offered(request: ReturnRequest, role_names: frozenset[str]) -> list[str]:
+        return [
+            b["data"].rsplit(":", 1)[0] for row in buttons_for(request, role_names) for b in row
+        ]
+
+    keyer = await make_user(services, "after_sales")
+    filed = await keyed(services, keyer)
+    assert offered(filed, staff) == ["rt:rcpt"] and offered(filed, finance) == []
+    await act(services, review.confirm_receipt, await make_user(services, "after_sales"), filed.id)
+    received = await stored(services, filed.id)
+    assert offered(received, staff) == [] and offered(received, finance) == ["rt:finok", "rt:finno"]
+    await act(services, review.finance_agrees, await make_user(services, "finance"), filed.id)
+    agreed = await stored(services, filed.id)
+    assert offered(agreed, staff) == ["rt:sign"] and offered(agreed, finance) == []
