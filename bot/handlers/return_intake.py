@@ -28,7 +28,7 @@ from procedures.returns.actions import (
     SubmitReturn,
 )
 from procedures.returns.intake import ReturnDraft
-from procedures.returns.rules import KEYED_CHANNELS
+from procedures.returns.rules import CONSUMER_CHANNEL, KEYED_CHANNELS
 
 from .. import label_photos
 from ..access import for_command
@@ -100,14 +100,17 @@ async def _ask_organisation(update: Update, context: BotContext) -> int:
 
 
 async def choose_organisation(update: Update, context: BotContext) -> int:
-    """Stores the organisation; asks how the request was received (4.2.1)."""
+    """Stores the organisation; asks how the request was received (4.2.1), or for a consumer
+    complaint's goods, the reason."""
     await query_of(update).answer()
     organisation_id = pressed(update, ChooseReturnOrganisation).organisation_id
     consumer_complaint_id = context.user_data.pop(CONSUMER_KEY, None)
-    DRAFTS.begin(
-        context,
-        ReturnDraft(organisation_id, channel="", consumer_complaint_id=consumer_complaint_id),
-    )
+    if consumer_complaint_id is not None:  # after-sales' own consumer complaint: no sheet came in
+        draft = ReturnDraft(organisation_id, channel=CONSUMER_CHANNEL)
+        draft.consumer_complaint_id = consumer_complaint_id
+        DRAFTS.begin(context, draft)
+        return await _ask_reason(update, context)
+    DRAFTS.begin(context, ReturnDraft(organisation_id, channel=""))
     buttons = [
         [button(f"return.channel.{c}", ChooseReturnChannel(channel=c)) for c in KEYED_CHANNELS]
     ]

@@ -37,6 +37,7 @@ from procedures.returns.actions import (
 from procedures.returns.common import NOT_COUNTED, open_step, subject_params, tell_customer, totals
 from procedures.returns.ratio import RatioCheck, check_ratio, ratio_params
 from procedures.returns.rules import (
+    CONSUMER_CHANNEL,
     FILING_STAFF,
     KEYED_CHANNELS,
     LIFECYCLE,
@@ -263,7 +264,8 @@ async def file_return(
             raise NotAllowed()
     else:
         roles.require_role(actor.role_names, FILING_STAFF)
-        if draft.channel not in KEYED_CHANNELS:
+        consumer = draft.channel == CONSUMER_CHANNEL and draft.consumer_complaint_id is not None
+        if draft.channel not in KEYED_CHANNELS and not consumer:
             raise InvalidInput("return.incomplete")
         if draft.received_at is not None:  # none given: received as it is keyed in
             received = check_received_time(dt.datetime.fromisoformat(draft.received_at), now)

@@ -158,8 +158,12 @@ FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
 # a fax (傳真), a phone call or a sheet handed in (親自交予); a keyed one waits for receipt (4.2.2)
 KEYED_CHANNELS: tuple[Literal["fax", "phone", "in_person"], ...] = ("fax", "phone", "in_person")
 
-# every channel a return is filed by: the chat, keyed in, or started by a nonconforming complaint
-CHANNELS = ("chat", *KEYED_CHANNELS, "complaint")
+# after-sales files the goods of a consumer complaint it handled itself (4.3.3): no sheet is
+# handed over, so none is signed for
+CONSUMER_CHANNEL = "consumer"
+# every channel a return is filed by: the chat, keyed in, for a consumer complaint, or started
+# by a nonconforming complaint
+CHANNELS = ("chat", *KEYED_CHANNELS, CONSUMER_CHANNEL, "complaint")
 # finance's review of an exchange's figures (4.2.3)
 FINANCE_REVIEWS = ("agreed", "disagreed")
 

@@ -131,6 +131,9 @@ async def test_a_request_keyed_in_without_a_received_time_is_received_when_keyed
     in_the_future = START + dt.timedelta(minutes=1)
     with pytest.raises(InvalidInput):
         await keyed(services, await make_user(services, "after_sales"), received=in_the_future)
+    # the consumer-complaint channel is only for the goods of a consumer complaint
+    with pytest.raises(InvalidInput):
+        await keyed(services, await make_user(services, "after_sales"), channel="consumer")
     # a customer in the chat gives no channel of staff, and staff none of the customer's
     async with services.session_factory() as session:
         assert len(list(await session.scalars(select(ReturnRequest)))) == 1
