@@ -514,9 +514,20 @@ class ReturnRequest(Base):
     status: Mapped[str] = mapped_column(String(24))
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     created_at: Mapped[dt.datetime]
-    # chat (the customer), phone (after-sales for the customer), complaint (a nonconforming one)
+    # chat (the customer), fax | phone | in_person (keyed in by staff for the customer),
+    # complaint (a nonconforming one)
     channel: Mapped[str | None] = mapped_column(String(16))
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # when the request reached the company (staff give it for a keyed one): its clocks start here
+    received_at: Mapped[dt.datetime | None]
+    # 確認簽收 (4.2.2): after-sales staff confirm receipt of a keyed request
+    receipt_confirmed_at: Mapped[dt.datetime | None]
+    receipt_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # finance's review of an unsalable exchange (協調財務部評審, 4.2.3): agreed | disagreed
+    finance_review: Mapped[str | None] = mapped_column(String(16))
+    finance_review_note: Mapped[str | None] = mapped_column(Text)
+    finance_reviewed_at: Mapped[dt.datetime | None]
+    finance_reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     goods_on_hold: Mapped[bool | None] = mapped_column(Boolean)
     total_quantity: Mapped[int | None] = mapped_column(Integer)
     total_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))

@@ -1,6 +1,6 @@
-"""/return (customers) and /return_for (after-sales, for a request taken by phone): the
-return or exchange request (調退貨明細表), line by line, then one submit. /return RT-… shows
-one return instead (return_record)."""
+"""/return (customers) and /return_for (after-sales, keying in a request received by fax, phone
+or in person, with the time it was received): the return or exchange request (調退貨明細表),
+line by line, then one submit. /return RT-… shows one return instead (return_record)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,16 @@ from procedures.returns.actions import (
     AddReturnLine,
     CancelReturn,
     ChooseReturnBatch,
+    ChooseReturnChannel,
     ChooseReturnOrganisation,
     ChooseReturnProduct,
     ChooseReturnReason,
     FinishReturnLines,
+    ReceivedJustNow,
     SubmitReturn,
 )
 from procedures.returns.intake import ReturnDraft
+from procedures.returns.rules import CONSUMER_CHANNEL, KEYED_CHANNELS
 
 from .. import label_photos
 from ..access import for_command
@@ -36,7 +39,7 @@ from ..dialogue.steps import Intake, option_rows, wrong_button
 from ..dialogue.updates import member_of, pressed, query_of, text_of
 from . import return_record
 
-ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM = range(20, 27)
+ORGANISATION, REASON, PRODUCT, BATCH, QUANTITY, MORE, CONFIRM, CHANNEL, RECEIVED = range(20, 29)
 DRAFT_KEY = "return_intake"
 CONSUMER_KEY = "return_for_consumer"  # the consumer complaint, until the organisation is chosen
 REASONS: tuple[Literal["unsalable", "quality"], ...] = ("unsalable", "quality")
@@ -97,18 +100,54 @@ async def _ask_organisation(update: Update, context: BotContext) -> int:
 
 
 async def choose_organisation(update: Update, context: BotContext) -> int:
-    """Stores the organisation; asks the reason."""
+    """Stores the organisation; asks how the request was received (4.2.1), or for a consumer
+    complaint's goods, the reason."""
     await query_of(update).answer()
     organisation_id = pressed(update, ChooseReturnOrganisation).organisation_id
     consumer_complaint_id = context.user_data.pop(CONSUMER_KEY, None)
-    DRAFTS.begin(
-        context,
-        ReturnDraft(organisation_id, channel="phone", consumer_complaint_id=consumer_complaint_id),
+    if consumer_complaint_id is not None:  # after-sales' own consumer complaint: no sheet came in
+        draft = ReturnDraft(organisation_id, channel=CONSUMER_CHANNEL)
+        draft.consumer_complaint_id = consumer_complaint_id
+        DRAFTS.begin(context, draft)
+        return await _ask_reason(update, context)
+    DRAFTS.begin(context, ReturnDraft(organisation_id, channel=""))
+    buttons = [
+        [button(f"return.channel.{c}", ChooseReturnChannel(channel=c)) for c in KEYED_CHANNELS]
+    ]
+    await DRAFTS.ask(update, context, "return_form.ask_channel", buttons=buttons)
+    return CHANNEL
+
+
+@step
+async def choose_channel(update: Update, context: BotContext, draft: ReturnDraft) -> int:
+    """Stores the channel; asks when the request was received."""
+    draft.channel = pressed(update, ChooseReturnChannel).channel
+    DRAFTS.save(context, draft)
+    buttons = [[button("return_form.just_now", ReceivedJustNow())]]
+    await DRAFTS.ask(update, context, "return_form.ask_received", buttons=buttons)
+    return RECEIVED
+
+
+@step
+async def enter_received(update: Update, context: BotContext, draft: ReturnDraft) -> int:
+    """Stores the received time typed (not later than now); asks the reason."""
+    received = intake.check_received(
+        text_of(update), context.now(), context.services.settings.timezone
     )
-    return await _ask_reason(update, context)
+    draft.received_at = received.isoformat()
+    return await _ask_reason(update, context, draft)
 
 
-async def _ask_reason(update: Update, context: BotContext) -> int:
+@step
+async def received_now(update: Update, context: BotContext, draft: ReturnDraft) -> int:
+    """The request was received just now; asks the reason."""
+    draft.received_at = context.now().isoformat()
+    return await _ask_reason(update, context, draft)
+
+
+async def _ask_reason(update: Update, context: BotContext, draft: ReturnDraft | None = None) -> int:
+    if draft is not None:
+        DRAFTS.save(context, draft)
     buttons = [[button(f"return.reason.{r}", ChooseReturnReason(reason=r)) for r in REASONS]]
     await DRAFTS.ask(update, context, "return_form.ask_reason", buttons=buttons)
     return REASON
@@ -348,6 +387,11 @@ def conversation() -> ConversationHandler[Any]:
         ],
         states={
             ORGANISATION: states.pressing((choose_organisation, ChooseReturnOrganisation)),
+            CHANNEL: states.pressing((choose_channel, ChooseReturnChannel)),
+            RECEIVED: [
+                CallbackQueryHandler(received_now, pattern=ReceivedJustNow.pattern()),
+                *states.typing(enter_received),
+            ],
             REASON: states.pressing((choose_reason, ChooseReturnReason)),
             PRODUCT: states.goods(
                 (choose_product, ChooseReturnProduct), type_goods, scan_label, use_label

@@ -55,6 +55,8 @@ async def show_return(update: Update, context: BotContext) -> None:
                 request.inspected_by_id,
                 request.leader_by_id,
                 request.business_refused_by_id,
+                request.receipt_confirmed_by_id,
+                request.finance_reviewed_by_id,
             ],
         )
     internal = bool(viewer.role_names & return_rules.STAFF_VIEWERS)
@@ -103,11 +105,16 @@ def render_return(
             "return_view.details",
             organisation=request.organisation.name,
             reason=as_text(f"return.reason.{request.reason}"),
+            channel=as_text(f"return.channel.{request.channel}"),
+            received_at=request.received_at or request.created_at,
             created_at=request.created_at,
         ),
     ]
     if request.organisation.territory and (internal or territory):
         lines.append(t("return_view.territory", territory=request.organisation.territory))
+    if request.receipt_confirmed_at is not None:
+        name = names.get(request.receipt_confirmed_by_id or 0, "")
+        lines.append(t("return_view.receipt", name=name, at=request.receipt_confirmed_at))
     for line in request.lines:
         lines.append(
             t(
@@ -144,6 +151,15 @@ def render_return(
                 limit="—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
                 window_days=request.window_days or "—",
                 inside=as_text("return.inside.yes" if request.ratio_inside else "return.inside.no"),
+            )
+        )
+    if request.finance_review is not None:
+        lines.append(
+            t(
+                f"return_view.finance_{request.finance_review}",
+                name=names.get(request.finance_reviewed_by_id or 0, ""),
+                at=request.finance_reviewed_at,
+                note=request.finance_review_note or "",
             )
         )
     if request.business_refusal:
@@ -269,6 +285,8 @@ def render_return(
             details["decision"] = as_text(f"return.leader.{details['decision']}")
         if event.action == "corrective_action_done":  # older entries named neither
             details = {"kind": "corrective_action", "note": "", **details}
+        if "channel" in details:
+            details["channel"] = as_text(f"return.channel.{details['channel']}")
         if "kind" in details:
             details["kind"] = as_text(f"deadline.kind.{details['kind']}")
         if details.get("department") in return_rules.RESPONSIBLE_DEPARTMENTS:

@@ -31,8 +31,11 @@ from procedures.returns.actions import (
     ChooseSettlement,
     ConfirmDelivery,
     ConfirmPickUp,
+    ConfirmReturnReceipt,
     CountersignReturn,
     DecideSpecialCase,
+    FinanceAgrees,
+    FinanceDisagrees,
     ForwardToLeader,
     GoodsArrived,
     IssueTransportOrder,
@@ -58,10 +61,12 @@ ACTION_DONE = 80
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
 CREDIT = 60
 REFUSAL = 70
+FINANCE_NOTE = 100
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
 REFUSAL_KEY, ACTION_DONE_KEY = "return_refusal", "return_action_done"
 STATION = 90
 ORDER_KEY = "return_order"
+FINANCE_KEY = "return_finance"
 INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
 
 Step = Callable[[Any, User, int], Awaitable[ReturnRequest]]
@@ -80,7 +85,9 @@ def _with_zone(step: Callable[..., Awaitable[ReturnRequest]]) -> Callable[..., A
 
 # the one-tap steps: each button carries the return's id
 ReturnStep = (
-    SignReturn
+    ConfirmReturnReceipt
+    | FinanceAgrees
+    | SignReturn
     | CountersignReturn
     | ApproveReturn
     | ForwardToLeader
@@ -93,6 +100,8 @@ ReturnStep = (
 
 # action -> (the use case, given the context; the reply's text id)
 STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
+    ConfirmReturnReceipt: (lambda _: review.confirm_receipt, "return.reply.received"),
+    FinanceAgrees: (lambda _: review.finance_agrees, "return.reply.finance_agreed"),
     SignReturn: (lambda _: review.sign_return, "return.reply.signed"),
     CountersignReturn: (lambda _: review.countersign_return, "return.reply.countersigned"),
     ApproveReturn: (_with_zone(review.approve_return), "return.reply.approved"),
@@ -458,7 +467,9 @@ async def _check_replacement(
 
 
 cancel = cancelling(
-    INSPECTION, EXCHANGE, also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY)
+    INSPECTION,
+    EXCHANGE,
+    also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY, FINANCE_KEY),
 )
 
 
@@ -549,8 +560,17 @@ def _station(request: ReturnRequest) -> dict[str, str]:
     return {"station": request.transport_station or ""}
 
 
+def finance_conversation() -> ConversationHandler[Any]:
+    """Finance does not agree with an exchange's figures, with its reason; the exchange is
+    refused, the customer and after-sales told."""
+    texts = ("return_finance.ask", "return_finance.recorded")
+    check, record = review.return_for_finance, review.finance_disagrees
+    return typed_step(FINANCE_KEY, FinanceDisagrees, check, record, texts, FINANCE_NOTE, cancel)
+
+
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(transport_order_conversation())
+    application.add_handler(finance_conversation())
     application.add_handler(refusal_conversation())
     application.add_handler(action_done_conversation())
     application.add_handler(credit_conversation())

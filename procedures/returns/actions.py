@@ -149,6 +149,22 @@ class TallyReturn(CallbackAction, prefix="rt:tally"):
     return_id: int
 
 
+class ChooseReturnChannel(CallbackAction, prefix="rt:chan"):
+    """How a request keyed in by staff reached the company (4.2.1)."""
+
+    channel: Literal["fax", "phone", "in_person"]
+
+
+class ReceivedJustNow(CallbackAction, prefix="rt:now"):
+    """The keyed request was received just now: its received time is the filing moment."""
+
+
+class ConfirmReturnReceipt(CallbackAction, prefix="rt:rcpt"):
+    """After-sales staff confirm receipt of a keyed request (確認簽收, 4.2.2)."""
+
+    return_id: int
+
+
 class SendReturnSlip(CallbackAction, prefix="rt:slipby"):
     """The marketing clerk sends the reviewed return slip (退貨單), by this channel (4.2.9)."""
 
@@ -161,3 +177,15 @@ class ReturnDocument(CallbackAction, prefix="rt:doc"):
 
     return_id: int
     kind: Literal["transport_order", "return_booking_in", "return_slip"]
+
+
+class FinanceAgrees(CallbackAction, prefix="rt:finok"):
+    """Finance agrees with an unsalable exchange's figures (協調財務部評審, 4.2.3)."""
+
+    return_id: int
+
+
+class FinanceDisagrees(CallbackAction, prefix="rt:finno"):
+    """Finance does not agree; the reason is typed."""
+
+    return_id: int

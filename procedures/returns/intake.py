@@ -1,9 +1,12 @@
-"""Filing a return (調退貨明細表): the dialogue's look-ups and checks, and the submission; and the
-quality return a nonconforming complaint starts, which enters at the same step."""
+"""Filing a return (調退貨明細表): the dialogue's look-ups and checks, and the submission; a
+request keyed in by staff is registered with its channel and the time it was received, and waits
+for after-sales' receipt (4.2.1–4.2.2); and the quality return a nonconforming complaint starts,
+which enters at the same step."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -24,7 +27,13 @@ from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.masterdata.queries import find_shipped_product, shipped_batches
 from procedures.returns import rules
-from procedures.returns.actions import ForwardToLeader, SignReturn
+from procedures.returns.actions import (
+    ConfirmReturnReceipt,
+    FinanceAgrees,
+    FinanceDisagrees,
+    ForwardToLeader,
+    SignReturn,
+)
 from procedures.returns.common import (
     NOT_COUNTED,
     open_step,
@@ -33,8 +42,16 @@ from procedures.returns.common import (
     territory_filed,
     totals,
 )
-from procedures.returns.ratio import RatioCheck, check_ratio
-from procedures.returns.rules import FILING_STAFF, LIFECYCLE, ReturnReason, ReturnStatus
+from procedures.returns.ratio import RatioCheck, check_ratio, ratio_params
+from procedures.returns.rules import (
+    CONSUMER_CHANNEL,
+    FILING_STAFF,
+    KEYED_CHANNELS,
+    LIFECYCLE,
+    RECEIVERS,
+    ReturnReason,
+    ReturnStatus,
+)
 from storage.models import (
     Batch,
     Complaint,
@@ -46,8 +63,12 @@ from storage.models import (
     User,
 )
 
-CHANNELS = ("chat", "phone")
 MAX_LINES = 20
+# a request keyed in is received at most this long before it is filed: an older time is a typo
+MAX_RECEIVED_AGE = dt.timedelta(days=30)
+RECEIVED_FORMAT = re.compile(
+    r"\s*(?:(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s+)?(\d{1,2})[:：](\d{2})\s*"
+)
 CENT = Decimal("0.01")
 
 
@@ -58,6 +79,8 @@ class ReturnDraft:
     organisation_id: int
     reason: str | None = None
     channel: str = "chat"
+    # when a keyed request was received (ISO, UTC); a chat request is received when filed
+    received_at: str | None = None
     # each {"batch_id", "quantity"} and the "label" scanned for it, if any; the product is the
     # lot's, the amount the shipment's price
     lines: list[dict[str, Any]] = field(default_factory=list)
@@ -176,6 +199,46 @@ async def returnable_batches(
     return await shipped_batches(session, organisation_id, product_id)
 
 
+def check_received(text: str, now: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
+    """The local time a keyed request was received, typed as YYYY-MM-DD HH:MM (or HH:MM for
+    today): not later than now, nor more than MAX_RECEIVED_AGE before it."""
+    found = RECEIVED_FORMAT.fullmatch(clean_text(text))
+    if found is None:
+        raise InvalidInput("return.bad_received_at")
+    year, month, day, hour, minute = found.groups()
+    today = now.astimezone(timezone).date()
+    try:
+        local = dt.datetime(
+            int(year) if year else today.year,
+            int(month) if month else today.month,
+            int(day) if day else today.day,
+            int(hour),
+            int(minute),
+            tzinfo=timezone,
+        )
+    except ValueError:
+        raise InvalidInput("return.bad_received_at") from None
+    return check_received_time(local.astimezone(dt.UTC), now)
+
+
+def check_received_time(received: dt.datetime, now: dt.datetime) -> dt.datetime:
+    """`received` if it is a time the request can have been received at; refused otherwise."""
+    if received > now:
+        raise InvalidInput("return.received_in_future", now={"$time": now.isoformat()})
+    if received < now - MAX_RECEIVED_AGE:
+        raise InvalidInput("return.received_too_early", days=MAX_RECEIVED_AGE.days)
+    return received
+
+
+def one_working_day_after(moment: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
+    """The same local time on the next working day (Monday to Friday) after `moment`'s day:
+    及時 for a receipt (4.2.2). Public holidays are not known here."""
+    local = moment.astimezone(timezone) + dt.timedelta(days=1)
+    while local.weekday() >= 5:
+        local += dt.timedelta(days=1)
+    return local.astimezone(dt.UTC)
+
+
 async def _store(session: AsyncSession, request: ReturnRequest) -> None:
     """A new return with its lines, totalled on the record (統計數量和金額)."""
     request.total_quantity, request.total_amount = totals(request)
@@ -195,18 +258,24 @@ async def file_return(
     uow: UnitOfWork, actor: User, draft: ReturnDraft, *, timezone: ZoneInfo
 ) -> FilingOutcome:
     """Record the request with its lines priced from the shipments. Unsalable: the exchange
-    ratio is checked; inside, after-sales is asked to sign; outside, it is refused with the
-    figures and after-sales may take it to the company leader. Quality: the after-sales head
-    is asked to sign."""
+    ratio is checked; inside, finance reviews the figures, then after-sales signs; outside, it
+    is refused with the figures and after-sales may take it to the company leader. Quality: the
+    after-sales head is asked to sign. A request keyed in by staff is registered with its
+    channel and the time it was received, which starts its clocks; after-sales confirm its
+    receipt before it is reviewed (4.2.2)."""
     session, now = uow.session, uow.clock.now()
+    received = now
     if draft.channel == "chat":
         roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
         if actor.organisation_id != draft.organisation_id:
             raise NotAllowed()
     else:
         roles.require_role(actor.role_names, FILING_STAFF)
-        if draft.channel not in CHANNELS:
+        consumer = draft.channel == CONSUMER_CHANNEL and draft.consumer_complaint_id is not None
+        if draft.channel not in KEYED_CHANNELS and not consumer:
             raise InvalidInput("return.incomplete")
+        if draft.received_at is not None:  # none given: received as it is keyed in
+            received = check_received_time(dt.datetime.fromisoformat(draft.received_at), now)
     if draft.consumer_complaint_id is not None and draft.channel == "chat":
         raise NotAllowed()  # after-sales files a consumer's goods back
     if draft.reason not in tuple(ReturnReason) or not draft.lines:
@@ -217,7 +286,7 @@ async def file_return(
     if organisation is None or organisation.kind != "customer":
         raise NotFound("return.not_found")
     # every line again, as at commit: the shipments or other returns may have changed
-    lines, checked = [], ReturnDraft(draft.organisation_id, draft.reason, draft.channel)
+    lines, checked = [], ReturnDraft(draft.organisation_id, draft.reason)
     for line in draft.lines:
         quantity = await check_line(session, checked, line["batch_id"], str(line["quantity"]))
         checked.lines.append(line)
@@ -239,6 +308,7 @@ async def file_return(
         channel=draft.channel,
         filed_by_id=actor.id,
         created_at=now,
+        received_at=received,
         lines=lines,
     )
     await _store(session, request)
@@ -283,8 +353,10 @@ async def file_return(
             lots=[line.batch_id for line in lines if line.batch_id is not None],
         )
         await _after_ratio_check(session, request, check, now)
+    if request.channel in KEYED_CHANNELS:
+        await _ask_receipt(session, request, now, timezone, actor)
     else:
-        await ask_after_sales_head(session, request, now)
+        await start_review(session, request, now)
     await uow.commit()
     return FilingOutcome(request, check, linked.number if linked else None)
 
@@ -292,8 +364,8 @@ async def file_return(
 async def _after_ratio_check(
     session: AsyncSession, request: ReturnRequest, check: RatioCheck, now: dt.datetime
 ) -> None:
-    """Keep the figures on the record; show them to after-sales and finance; refuse one
-    outside, telling the customer why."""
+    """Keep the figures on the record; refuse one outside, telling the customer, after-sales
+    and finance why. One inside is reviewed by finance once received (start_review)."""
     request.exchanged_amount, request.purchased_amount = check.exchanged, check.purchased
     request.ratio_limit, request.window_days = check.limit, check.window_days
     request.ratio_inside = check.inside
@@ -306,43 +378,106 @@ async def _after_ratio_check(
     )
     params = {**subject_params(request), **check.as_params()}
     if check.inside:
-        open_step(session, request, rules.REVIEW, now)
-        await notify_roles(
-            session,
-            [roles.AFTER_SALES],
-            "return.ratio_inside",
-            params,
-            now=now,
-            buttons=[[button("return.button.sign", SignReturn(return_id=request.id))]],
-            dedupe_prefix=f"return:{request.id}:review",
-        )
-    else:
-        refusal = check.refusal
-        LIFECYCLE.move(request, ReturnStatus.REFUSED)
-        request.refused_at, request.refusal = now, refusal
-        # the figures go with the entry: the timeline renders them as they were
-        record_change(
-            session, request, "refused", now, after={"refusal": refusal, **check.as_params()}
-        )
-        reason = as_text(f"return.refusal.{refusal}", **check.as_params())
-        await notify_roles(
-            session,
-            [roles.AFTER_SALES],
-            "return.ratio_outside",
-            {**params, "refusal": reason},
-            now=now,
-            buttons=[[button("return.button.to_leader", ForwardToLeader(return_id=request.id))]],
-            dedupe_prefix=f"return:{request.id}:review",
-        )
-        await tell_customer(
-            session, request, "return.refused_to_customer", {"refusal": reason}, now
-        )
+        return
+    refusal = check.refusal
+    LIFECYCLE.move(request, ReturnStatus.REFUSED)
+    request.refused_at, request.refusal = now, refusal
+    # the figures go with the entry: the timeline renders them as they were
+    record_change(session, request, "refused", now, after={"refusal": refusal, **check.as_params()})
+    reason = as_text(f"return.refusal.{refusal}", **check.as_params())
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "return.ratio_outside",
+        {**params, "refusal": reason},
+        now=now,
+        buttons=[[button("return.button.to_leader", ForwardToLeader(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:review",
+    )
+    await tell_customer(session, request, "return.refused_to_customer", {"refusal": reason}, now)
     await notify_roles(
         session,
         [roles.FINANCE],
         "return.ratio_for_finance",
-        {**params, "inside": as_text("return.inside.yes" if check.inside else "return.inside.no")},
+        {**params, "inside": as_text("return.inside.no")},
         now=now,
+        dedupe_prefix=f"return:{request.id}:finance",
+    )
+
+
+async def _ask_receipt(
+    session: AsyncSession,
+    request: ReturnRequest,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+    actor: User,
+) -> None:
+    """A keyed request: its registration on the timeline, and after-sales asked to confirm its
+    receipt by the next working day after it was received (4.2.2)."""
+    received = request.received_at or now
+    record_change(
+        session,
+        request,
+        "registered",
+        now,
+        actor=actor,
+        after={
+            "channel": request.channel,
+            "received_at": {"$time": received.isoformat()},
+        },
+    )
+    open_step(
+        session, request, rules.RECEIPT, received, due=one_working_day_after(received, timezone)
+    )
+    await notify_roles(
+        session,
+        RECEIVERS,
+        "return.to_receive",
+        {**received_params(request)},
+        now=now,
+        buttons=[[button("return.button.receive", ConfirmReturnReceipt(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:receipt",
+    )
+
+
+def received_params(request: ReturnRequest) -> dict[str, Any]:
+    """The request's subject with how and when it was received, as its texts name them."""
+    received = request.received_at or request.created_at
+    return {
+        **subject_params(request),
+        "channel": {"$text": f"return.channel.{request.channel}"},
+        "received_at": {"$time": received.isoformat()},
+    }
+
+
+async def start_review(session: AsyncSession, request: ReturnRequest, now: dt.datetime) -> None:
+    """The request's review begins (once received): an unsalable exchange inside its ratio is
+    reviewed by finance first (4.2.3); a quality return by the after-sales head (4.2.4). One
+    already refused waits for nobody."""
+    if request.status != ReturnStatus.AWAITING_AFTER_SALES:
+        return
+    if request.reason == ReturnReason.UNSALABLE:
+        await ask_finance(session, request, now)
+    else:
+        await ask_after_sales_head(session, request, now)
+
+
+async def ask_finance(session: AsyncSession, request: ReturnRequest, now: dt.datetime) -> None:
+    """Finance reviews the figures of an exchange inside its ratio and time limit: agree, or
+    disagree with a reason (協調財務部評審, 4.2.3)."""
+    open_step(session, request, rules.FINANCE_REVIEW, now)
+    await notify_roles(
+        session,
+        [roles.FINANCE],
+        "return.finance_to_review",
+        {**received_params(request), **ratio_params(request)},
+        now=now,
+        buttons=[
+            [
+                button("return.button.finance_agree", FinanceAgrees(return_id=request.id)),
+                button("return.button.finance_disagree", FinanceDisagrees(return_id=request.id)),
+            ]
+        ],
         dedupe_prefix=f"return:{request.id}:finance",
     )
 

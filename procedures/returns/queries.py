@@ -25,7 +25,10 @@ from procedures.returns.actions import (
     BookIn,
     ConfirmDelivery,
     ConfirmPickUp,
+    ConfirmReturnReceipt,
     CountersignReturn,
+    FinanceAgrees,
+    FinanceDisagrees,
     ForwardToLeader,
     GoodsArrived,
     IssueTransportOrder,
@@ -42,6 +45,7 @@ from procedures.returns.ratio import (
     purchased_amount,
     window_start,
 )
+from procedures.returns.review import waits_for_finance, waits_for_receipt
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
     STAFF_VIEWERS,
@@ -79,21 +83,40 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
             rows.append([button(key, action)])
 
     unsalable = request.reason == ReturnReason.UNSALABLE
+    # a keyed request is received (4.2.2), and an exchange's figures reviewed by finance
+    # (4.2.3), before after-sales sign
+    unreceived = waits_for_receipt(request)
+    for receiver in (roles.AFTER_SALES, roles.AFTER_SALES_HEAD):
+        offer(receiver, unreceived, "return.button.receive", ConfirmReturnReceipt(return_id=rid))
+    finance_due = waits_for_finance(request)
+    if roles.FINANCE in role_names and finance_due:
+        rows.append(
+            [
+                button("return.button.finance_agree", FinanceAgrees(return_id=rid)),
+                button("return.button.finance_disagree", FinanceDisagrees(return_id=rid)),
+            ]
+        )
+    signable = (
+        status == S.AWAITING_AFTER_SALES
+        and not unreceived
+        and (not unsalable or request.finance_review == "agreed")
+    )
     offer(
         roles.AFTER_SALES,
-        status == S.AWAITING_AFTER_SALES and unsalable,
+        signable and unsalable,
         "return.button.sign",
         SignReturn(return_id=rid),
     )
     offer(
         roles.AFTER_SALES_HEAD,
-        status == S.AWAITING_AFTER_SALES,
+        signable,
         "return.button.sign",
         SignReturn(return_id=rid),
     )
     offer(
         roles.AFTER_SALES,
-        status == S.REFUSED and request.ratio_inside is False,
+        status == S.REFUSED
+        and (request.ratio_inside is False or request.finance_review == "disagreed"),
         "return.button.to_leader",
         ForwardToLeader(return_id=rid),
     )

@@ -1,5 +1,7 @@
-"""Reviewing a return: after-sales signs, the business head approves, an unsalable exchange
-outside the ratio goes to the company leader as a special case, whose decision is final."""
+"""Reviewing a return: after-sales confirm receipt of a keyed request, finance reviews an
+exchange's figures, after-sales signs, the business head approves, an unsalable exchange
+outside the ratio (or one finance did not agree with) goes to the company leader as a special
+case, whose decision is final."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.errors import InvalidInput, WrongState
+from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
@@ -21,8 +23,10 @@ from procedures.returns.actions import (
     ApproveReturn,
     CountersignReturn,
     DecideSpecialCase,
+    ForwardToLeader,
     GoodsArrived,
     RefuseReturn,
+    SignReturn,
 )
 from procedures.returns.common import (
     add_signature,
@@ -33,10 +37,14 @@ from procedures.returns.common import (
     subject_params,
     tell_customer,
 )
+from procedures.returns.intake import received_params, start_review
 from procedures.returns.ratio import check_ratio, ratio_params
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
+    FINANCE_REVIEWERS,
+    KEYED_CHANNELS,
     LIFECYCLE,
+    RECEIVERS,
     ReturnDeadline,
     ReturnReason,
     ReturnStatus,
@@ -47,14 +55,129 @@ from storage.models import ReturnRequest, User
 LEADER_DECISIONS: tuple[Literal["approve", "refuse"], ...] = ("approve", "refuse")
 
 
+def waits_for_receipt(request: ReturnRequest) -> bool:
+    """A request keyed in by staff whose receipt after-sales have not confirmed yet (4.2.2)."""
+    return request.channel in KEYED_CHANNELS and request.receipt_confirmed_at is None
+
+
+def waits_for_finance(request: ReturnRequest) -> bool:
+    """An unsalable exchange inside its ratio, received, that finance has not reviewed (4.2.3)."""
+    return (
+        request.status == ReturnStatus.AWAITING_AFTER_SALES
+        and request.reason == ReturnReason.UNSALABLE
+        and request.ratio_inside is True
+        and request.finance_review is None
+        and not waits_for_receipt(request)
+    )
+
+
+async def confirm_receipt(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """After-sales staff confirm receipt (確認簽收) of a request keyed in for a customer, which
+    the computer room registered (4.2.2): who and when are kept, and its review begins. The
+    person who keyed it in stands for the computer room and may not sign for its receipt."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, RECEIVERS)
+    request = await load_return(session, return_id)
+    if request.channel not in KEYED_CHANNELS:
+        raise WrongState("return.no_receipt_needed", number=request.number)
+    if request.receipt_confirmed_at is not None:
+        raise WrongState("return.already_received", number=request.number)
+    if request.filed_by_id == actor.id:
+        raise NotAllowed("return.receipt_by_filer", number=request.number)
+    request.receipt_confirmed_at, request.receipt_confirmed_by_id = now, actor.id
+    record_change(session, request, "receipt_confirmed", now, actor=actor)
+    await step_done(session, request, ReturnDeadline.RECEIPT, now, actor)
+    await start_review(session, request, now)
+    await uow.commit()
+    return request
+
+
+async def finance_agrees(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
+    """Finance agrees with the exchange's figures; after-sales staff are asked to sign (4.2.3)."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_finance(session, actor, return_id)
+    request.finance_review = "agreed"
+    request.finance_reviewed_at, request.finance_reviewed_by_id = now, actor.id
+    record_change(session, request, "finance_agreed", now, actor=actor)
+    await step_done(session, request, ReturnDeadline.FINANCE_REVIEW, now, actor)
+    open_step(session, request, rules.REVIEW, now)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "return.ratio_inside",
+        {**received_params(request), **ratio_params(request), "finance": actor.full_name},
+        now=now,
+        buttons=[[button("return.button.sign", SignReturn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:review",
+    )
+    await uow.commit()
+    return request
+
+
+async def return_for_finance(session: AsyncSession, actor: User, return_id: int) -> ReturnRequest:
+    """The return, if `actor` may review its figures now as finance: checked when a button is
+    pressed and again, the row locked, when the review is recorded."""
+    roles.require_role(actor.role_names, FINANCE_REVIEWERS)
+    request = await load_return(session, return_id)
+    LIFECYCLE.require(request, ReturnStatus.AWAITING_AFTER_SALES)
+    if request.finance_review is not None:
+        raise WrongState("return.already_reviewed", number=request.number)
+    if waits_for_receipt(request):
+        raise WrongState("return.awaiting_receipt", number=request.number)
+    if not waits_for_finance(request):
+        raise WrongState("return.no_finance_review", number=request.number)
+    return request
+
+
+async def finance_disagrees(
+    uow: UnitOfWork, actor: User, return_id: int, note: str
+) -> ReturnRequest:
+    """Finance does not agree with the figures, with its reason: the exchange is refused
+    (一律不予批準), the customer told why, and after-sales may take it to the company leader as
+    a special case (4.2.3)."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_finance(session, actor, return_id)
+    note = check_text(note, empty="return.empty_finance_note", limit=MAX_TEXT)
+    request.finance_review, request.finance_review_note = "disagreed", note
+    request.finance_reviewed_at, request.finance_reviewed_by_id = now, actor.id
+    record_change(session, request, "finance_disagreed", now, actor=actor, after={"note": note})
+    await step_done(session, request, ReturnDeadline.FINANCE_REVIEW, now, actor)
+    LIFECYCLE.move(request, ReturnStatus.REFUSED)
+    request.refused_at, request.refusal = now, "finance_disagreed"
+    figures = {**ratio_params(request), "note": note}
+    record_change(session, request, "refused", now, after={"refusal": request.refusal, **figures})
+    reason = as_text("return.refusal.finance_disagreed", **figures)
+    await tell_customer(session, request, "return.refused_to_customer", {"refusal": reason}, now)
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "return.finance_disagreed_staff",
+        {**subject_params(request), "finance": actor.full_name, "note": note},
+        now=now,
+        buttons=[[button("return.button.to_leader", ForwardToLeader(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:review",
+    )
+    await uow.commit()
+    return request
+
+
 async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
     """After-sales signs: an unsalable exchange inside the ratio is reviewed by after-sales staff
-    (4.2.3), and the head's signature the warehouse needs comes with it when the head reviews; a
-    quality return is signed by the after-sales head (4.2.4). The business head is asked next."""
+    once finance agreed with its figures (4.2.3), and the head's signature the warehouse needs
+    comes with it when the head reviews; a quality return is signed by the after-sales head
+    (4.2.4). A keyed request is signed only once its receipt is confirmed (4.2.2). The business
+    head is asked next."""
     session, now = uow.session, uow.clock.now()
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.AWAITING_AFTER_SALES)
+    if waits_for_receipt(request):
+        raise WrongState("return.awaiting_receipt", number=request.number)
     unsalable = request.reason == ReturnReason.UNSALABLE
+    if unsalable and request.finance_review != "agreed":
+        raise WrongState("return.awaiting_finance", number=request.number)
+    if unsalable and request.finance_reviewed_by_id == actor.id:
+        # one person, one seat: finance's review and after-sales' are two departments' steps
+        raise NotAllowed("return.finance_cannot_sign", number=request.number)
     if unsalable:
         add_signature(session, request, Slot.REVIEW, actor, now)
         if roles.AFTER_SALES_HEAD in actor.role_names:
@@ -224,7 +347,9 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
     roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD}))
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.REFUSED)
-    if request.reason != ReturnReason.UNSALABLE or request.ratio_inside is not False:
+    if request.reason != ReturnReason.UNSALABLE or not (
+        request.ratio_inside is False or request.finance_review == "disagreed"
+    ):
         raise WrongState("return.not_special_case", number=request.number)
     LIFECYCLE.move(request, ReturnStatus.SPECIAL_CASE)
     record_change(session, request, "sent_to_leader", now, actor=actor)
@@ -235,7 +360,11 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
         {
             **subject_params(request),
             **_figures(request),
-            "refusal": as_text(f"return.refusal.{request.refusal}", **ratio_params(request)),
+            "refusal": as_text(
+                f"return.refusal.{request.refusal}",
+                **ratio_params(request),
+                note=request.finance_review_note or "",
+            ),
         },
         now=now,
         buttons=[

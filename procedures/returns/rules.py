@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, Literal
 
 from sqlalchemy import select
 
@@ -95,6 +95,8 @@ class ReturnDeadline(StrEnum):
     BOOKING_IN = "return_booking_in"
     TRANSPORT_ORDER = "return_transport_order"
     TALLY = "return_tally"
+    RECEIPT = "return_receipt"
+    FINANCE_REVIEW = "return_finance_review"
 
 
 class ActionKind(StrEnum):
@@ -194,6 +196,14 @@ TRANSPORT_ORDER: Final = DeadlineRule(
 TALLY: Final = DeadlineRule(
     ReturnDeadline.TALLY, roles.MARKETING_STATISTICIAN, window=STEP_WINDOW, internal=True
 )
+# 4.2.2: a request keyed in for a customer (faxed, phoned, handed in) is confirmed received
+# (確認簽收) by after-sales staff in time (及時): by the same time the next working day after it
+# was received, so its due time is computed when it opens
+RECEIPT: Final = DeadlineRule(ReturnDeadline.RECEIPT, roles.AFTER_SALES, window=None, internal=True)
+# 4.2.3: finance reviews an unsalable exchange's figures with after-sales (協調財務部評審), a day
+FINANCE_REVIEW: Final = DeadlineRule(
+    ReturnDeadline.FINANCE_REVIEW, roles.FINANCE, window=STEP_WINDOW, internal=True
+)
 
 DEADLINES: Final = deadline_table(
     CORRECTIVE_ACTION,
@@ -206,6 +216,8 @@ DEADLINES: Final = deadline_table(
     BOOKING_IN,
     TRANSPORT_ORDER,
     TALLY,
+    RECEIPT,
+    FINANCE_REVIEW,
 )
 
 
@@ -219,6 +231,26 @@ TERRITORY_STAFF = frozenset({roles.MARKET_SALES})
 # Who may file for a customer by phone (after-sales takes every customer's returns, 3.3;
 # market sales their territory's, 4.2.10).
 FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD, *TERRITORY_STAFF})
+
+# How a request reached after-sales (4.2.1): the customer's own chat, or keyed in by staff from
+# a fax (傳真), a phone call or a sheet handed in (親自交予); a keyed one waits for receipt (4.2.2)
+KEYED_CHANNELS: tuple[Literal["fax", "phone", "in_person"], ...] = ("fax", "phone", "in_person")
+
+# after-sales files the goods of a consumer complaint it handled itself (4.3.3): no sheet is
+# handed over, so none is signed for
+CONSUMER_CHANNEL = "consumer"
+# every channel a return is filed by: the chat, keyed in, for a consumer complaint, or started
+# by a nonconforming complaint
+CHANNELS = ("chat", *KEYED_CHANNELS, CONSUMER_CHANNEL, "complaint")
+# finance's review of an exchange's figures (4.2.3)
+FINANCE_REVIEWS = ("agreed", "disagreed")
+
+# Who confirms receipt of a keyed request (售後服務科人員確認簽收, 4.2.2): not the person who
+# keyed it in, who stands for the computer room (電腦室) that registers it
+RECEIVERS = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
+
+# Finance reviews an unsalable exchange's figures before after-sales signs (4.2.3)
+FINANCE_REVIEWERS = frozenset({roles.FINANCE})
 
 # QC inspects the goods that came back (4.2.6)
 QC_STAFF = frozenset({roles.QUALITY, roles.QUALITY_HEAD})
@@ -321,7 +353,7 @@ WAITING: dict[str, tuple[ReturnStatus, ...]] = {
         S.BOOKED_IN,
         S.SETTLED,
     ),
-    roles.FINANCE: (S.BOOKED_IN,),
+    roles.FINANCE: (S.AWAITING_AFTER_SALES, S.BOOKED_IN),
     roles.MARKETING_STATISTICIAN: (S.BOOKED_IN, S.SETTLED),
     roles.MARKETING_CLERK: (S.BOOKED_IN, S.SETTLED),
 }

@@ -203,6 +203,8 @@ async def test_a_return_label_of_a_lot_not_shipped_is_refused_with_what_was_read
     after_sales = await register(bot, "after_sales", "An After-sales")
     await after_sales.send("/return_for")
     await click(bot, after_sales, "C001 仁和醫療器械有限公司")
+    await click(bot, after_sales, "phone")
+    await click(bot, after_sales, "Just now")
     await click(bot, after_sales, "quality")
     ask_product = await with_button(bot, after_sales, "P-1001 一次性使用無菌注射器 5ml")
     await press(after_sales, ask_product, "P-1001 一次性使用無菌注射器 5ml")

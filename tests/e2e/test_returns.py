@@ -153,10 +153,11 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
         "Exchange ratio 3.33% (limit 5.00%): inside the limit. After-sales and the business "
         "head review it."
     )
-    assert "= 3.33%; limit 5.00%. Inside the limit: yes." in await text_with(
+    assert "= 3.33%; limit 5.00%.\nTime limit (限期)" in await text_with(
         bot, finance, "RT-2026-00001"
     )
 
+    await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await click(bot, after_sales, "Sign")
     assert "Exchange ratio: exchanged 90.00" in await text_with(bot, business, "Please approve")
     await click(bot, business, "Approve and sign")
@@ -224,6 +225,7 @@ async def test_an_exchange_never_sends_out_a_lot_a_complaint_holds(bot: BotHarne
     exchange, asked again, offers no lot."""
     customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
     after_sales = await register(bot, "after_sales", "An After-sales")
+    finance = await register(bot, "finance", "Fan Finance")
     head = await register(bot, "after_sales_head", "Shou Head")
     business = await register(bot, "business_head", "Bai Business")
     driver = await register(bot, "driver", "Du Driver")
@@ -237,6 +239,7 @@ async def test_an_exchange_never_sends_out_a_lot_a_complaint_holds(bot: BotHarne
         await uow.commit()
 
     await request_exchange(bot, customer, 2)
+    await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await click(bot, after_sales, "Sign")
     await click(bot, business, "Approve and sign")
     await click(bot, head, "Countersign")
@@ -394,10 +397,12 @@ async def test_the_business_head_refuses_an_exchange_with_a_reason(bot: BotHarne
     nothing."""
     customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
     after_sales = await register(bot, "after_sales", "An After-sales")
+    finance = await register(bot, "finance", "Fan Finance")
     business = await register(bot, "business_head", "Bai Business")
 
     await request_exchange(bot, customer, 2)
     await text_with(bot, customer, "RT-2026-00001 received")
+    await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await click(bot, after_sales, "Sign")
 
     to_approve = await with_button(bot, business, "Refuse")
@@ -438,10 +443,12 @@ async def test_a_refusal_overtaken_by_anothers_approval_ends_the_dialogue_with_t
     reason again."""
     customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
     after_sales = await register(bot, "after_sales", "An After-sales")
+    finance = await register(bot, "finance", "Fan Finance")
     first = await register(bot, "business_head", "Bai Business")
     second = await register(bot, "business_head", "Bo Business")
     await request_exchange(bot, customer, 2)
     await text_with(bot, customer, "RT-2026-00001 received")
+    await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await click(bot, after_sales, "Sign")
 
     await press(first, await with_button(bot, first, "Refuse"), "Refuse")
@@ -518,12 +525,14 @@ async def test_qcs_inspection_and_the_exchange_take_their_used_keyboards_away(
 ) -> None:
     customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
     after_sales = await register(bot, "after_sales", "An After-sales")
+    finance = await register(bot, "finance", "Fan Finance")
     head = await register(bot, "after_sales_head", "Shou Head")
     business = await register(bot, "business_head", "Bai Business")
     driver = await register(bot, "driver", "Du Driver")
     qc = await register(bot, "quality", "Qiu QC")
     warehouse = await register(bot, "warehouse", "Wu Warehouse")
     await request_exchange(bot, customer, 2)
+    await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await click(bot, after_sales, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")
@@ -564,6 +573,8 @@ async def test_a_company_fault_finding_asks_its_cause_in_place_of_the_findings(
 
     await after_sales.send("/return_for")
     await click(bot, after_sales, "C001 仁和醫療器械有限公司")
+    await click(bot, after_sales, "phone")
+    await click(bot, after_sales, "Just now")
     await click(bot, after_sales, "quality")
     await click(bot, after_sales, "P-2001 電子血壓計 BP-200")
     await click(bot, after_sales, "BP2026A07")
@@ -571,6 +582,7 @@ async def test_a_company_fault_finding_asks_its_cause_in_place_of_the_findings(
     await after_sales.send("1")
     await click(bot, after_sales, "Done")
     await click(bot, after_sales, "Submit")
+    await click(bot, head, "Confirm receipt (確認簽收)")  # 4.2.2: keyed in, then received
     await click(bot, head, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")

@@ -120,6 +120,7 @@ async def book_in_return(services: Services, return_id: int) -> None:
     people = {
         role: await make_user(services, role)
         for role in (
+            "finance",
             "after_sales",
             "business_head",
             "after_sales_head",
@@ -128,6 +129,7 @@ async def book_in_return(services: Services, return_id: int) -> None:
             "warehouse",
         )
     }
+    await act(services, review.finance_agrees, people["finance"], return_id)
     await act(services, review.sign_return, people["after_sales"], return_id)
     await act(
         services, review.approve_return, people["business_head"], return_id, timezone=SHANGHAI

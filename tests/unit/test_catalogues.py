@@ -32,6 +32,7 @@ from procedures.masterdata import kinds, table
 from procedures.returns import goods as return_goods
 from procedures.returns import queries as return_queries
 from procedures.returns import review as return_review
+from procedures.returns import rules as return_rules
 from procedures.returns import slips as return_slips
 from procedures.returns.rules import ReturnReason, ReturnStatus, Slot
 from procedures.vendors.rectifications import RUNGS
@@ -218,6 +219,8 @@ def expansions() -> dict[str, set[str]]:
         "return.reason.{}": set(ReturnReason),
         "return.status.{}": set(ReturnStatus),
         "return.slot.{}": set(Slot),
+        "return.channel.{}": set(return_rules.CHANNELS),
+        "return_view.finance_{}": set(return_rules.FINANCE_REVIEWS),
         "return.refusal.{}": {
             "over_limit",
             "no_limit",

@@ -21,7 +21,16 @@ from procedures.returns.goods import Inspection
 from procedures.returns.intake import ReturnDraft
 from procedures.returns.ratio import RatioCheck
 from procedures.returns.rules import SIGNATURE_ORDER, ReturnStatus, Slot
-from storage.models import Batch, Deadline, Organisation, Product, ReturnRequest, Shipment, User
+from storage.models import (
+    Batch,
+    Deadline,
+    Organisation,
+    Product,
+    ReturnRequest,
+    Shipment,
+    User,
+    UserRole,
+)
 from tests.conftest import SHANGHAI, START
 
 from .helpers import act, customer_of, file, ids, make_user, outbox_rows
@@ -49,6 +58,16 @@ async def request(
             uow, await uow.session.get(User, customer.id), draft, timezone=SHANGHAI
         )
     return filed.request
+
+
+async def finance_review(services: Services, return_id: int) -> None:
+    """Finance agrees with an exchange's figures, before after-sales signs (4.2.3)."""
+    async with services.session_factory() as session:
+        finance = await session.scalar(
+            select(User).join(User.roles).where(UserRole.role == "finance").limit(1)
+        )
+    finance = finance or await make_user(services, "finance")
+    await act(services, review.finance_agrees, finance, return_id)
 
 
 async def stored(services: Services, return_id: int) -> ReturnRequest:
@@ -81,9 +100,11 @@ async def test_an_exchange_inside_the_limit_waits_for_after_sales_with_the_figur
         True,
     )
     assert (filed.total_quantity, filed.total_amount) == (2, Decimal("90.00"))
+    (finance_notice,) = await outbox_rows(services, text_key="return.finance_to_review")
+    assert finance_notice.params["ratio"] == "3.33%" and finance_notice.params["limit"] == "5.00%"
+    await finance_review(services, filed.id)
     (review_notice,) = await outbox_rows(services, text_key="return.ratio_inside")
     assert review_notice.params["ratio"] == "3.33%" and review_notice.params["limit"] == "5.00%"
-    assert await outbox_rows(services, text_key="return.ratio_for_finance")
 
 
 async def test_an_exchange_over_the_limit_is_refused_with_the_figures(
@@ -273,6 +294,7 @@ async def test_the_business_head_refuses_an_exchange_with_a_reason_told_and_reco
     staff = await Staff(services).make()
     customer = await customer_of(services, "C003")
     filed = await request(services, 2)
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     (to_approve,) = await outbox_rows(services, text_key="return.unsalable_to_approve")
     assert [b["data"] for b in to_approve.buttons[0]] == [
@@ -331,6 +353,7 @@ async def test_a_driver_needs_a_transport_order_and_delivers_only_after_picking_
 ) -> None:
     staff = await Staff(services).make()
     filed = await request(services, 2)
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     with pytest.raises(WrongState, match="no_transport_order"):
@@ -370,6 +393,7 @@ async def test_the_tally_opens_the_slip_deadline_for_the_marketing_clerk(
     statistician = await make_user(services, "marketing_statistician")
     clerk = await make_user(services, "marketing_clerk")
     filed = await request(services, 2)
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     await staff.to_the_warehouse(filed.id)
@@ -397,6 +421,7 @@ async def test_qc_has_two_days_to_inspect_delivered_goods_reminded_then_alerted_
     staff = await Staff(services).make()
     head = await make_user(services, "quality_head")
     filed = await request(services, 2)
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     await staff.to_the_warehouse(filed.id)
@@ -438,6 +463,7 @@ async def test_an_exchange_sends_out_only_goods_that_may_leave_and_names_why_not
     replacement is like for like and no more than came back; each refusal names why."""
     staff = await Staff(services).make()
     filed = await request(services, 2)  # 2 盒 of P-2002's lot GL2026B12
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     await staff.to_the_warehouse(filed.id)
@@ -520,7 +546,9 @@ async def test_every_step_of_an_exchange_has_its_deadline_opened_and_met_in_turn
             return {d.kind: (d.responsible_role, d.met_at is not None) for d in rows}
 
     filed = await request(services, 2)
-    assert await deadlines_now() == {"return_review": ("after_sales", False)}
+    assert await deadlines_now() == {"return_finance_review": ("finance", False)}
+    await finance_review(services, filed.id)
+    assert (await deadlines_now())["return_review"] == ("after_sales", False)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     assert (await deadlines_now())["return_review"] == ("after_sales", True)
     assert (await deadlines_now())["return_approval"] == ("business_head", False)
@@ -530,6 +558,7 @@ async def test_every_step_of_an_exchange_has_its_deadline_opened_and_met_in_turn
     assert (await deadlines_now())["return_booking_in"] == ("warehouse", False)
     await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
     assert {kind: met for kind, (_, met) in (await deadlines_now()).items()} == {
+        "return_finance_review": True,
         "return_review": True,
         "return_approval": True,
         "return_transport_order": True,
@@ -601,6 +630,7 @@ async def test_the_months_statistics_go_to_business_and_finance_as_a_workbook(
     await make_user(services, "finance", language="en")
     staff = await Staff(services).make()  # with the business head
     booked = await request(services, 2)  # 90.00, inside: booked in during November
+    await finance_review(services, booked.id)
     await act(services, review.sign_return, staff.after_sales, booked.id)
     await act(services, review.approve_return, staff.business, booked.id, timezone=SHANGHAI)
     await staff.to_the_warehouse(booked.id)

@@ -54,6 +54,8 @@ def test_a_company_internal_step_is_marked_so_in_its_rule() -> None:
         "return_booking_in",
         "return_transport_order",
         "return_tally",
+        "return_receipt",
+        "return_finance_review",
         "consumer_return_filed",
         "consumer_improvement_proposals",
         "consumer_summary_forwarded",
