@@ -27,7 +27,7 @@ from storage.models import Deadline, ReturnRequest, User
 from tests.conftest import SHANGHAI
 
 from .helpers import act, make_user, outbox_rows
-from .test_returns import Staff, request, stored
+from .test_returns import Staff, finance_review, request, stored
 
 
 async def deadline_of(services: Services, kind: str) -> Deadline:
@@ -39,6 +39,7 @@ async def deadline_of(services: Services, kind: str) -> Deadline:
 
 async def approved(services: Services, staff: Staff, quantity: int = 2) -> ReturnRequest:
     filed = await request(services, quantity)
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     await act(services, review.countersign_return, staff.head, filed.id)

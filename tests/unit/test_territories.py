@@ -17,7 +17,7 @@ from storage.models import Organisation, ReturnRequest, User
 from tests.conftest import SHANGHAI
 
 from .helpers import act, ids, make_user, outbox_rows
-from .test_returns import Staff, request
+from .test_returns import Staff, finance_review, request
 
 
 async def market_sales(services: Services, territory: str, name: str = "") -> User:
@@ -78,6 +78,7 @@ async def test_the_territorys_market_sales_hear_of_its_returns_and_no_other_terr
     told = await outbox_rows(services, text_key="return.territory_filed")
     assert [m.user_id for m in told] == [south.id]
     assert told[0].params["territory"] == "華南"
+    await finance_review(services, filed.id)
     await act(services, review.sign_return, staff.after_sales, filed.id)
     await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
     updates = await outbox_rows(services, text_key="return.territory_update")
