@@ -52,6 +52,7 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
     # last, so that the people above keep their demo ids
     DemoPerson(roles.MARKETING_STATISTICIAN, "Tong Marketing Statistician"),
     DemoPerson(roles.MARKETING_CLERK, "Wen Marketing Clerk"),
+    DemoPerson(roles.MARKET_SALES, "Shi Market Sales (華東 territory)", "華東"),
 )
 
 

@@ -8,6 +8,7 @@ import itertools
 from sqlalchemy import select
 
 from bot.app import build_application, start_background_work, stop_background_work
+from bot.handlers.complaint_intake import QUANTITY
 from bot.runtime.persistence import DatabasePersistence
 from bot.services import Services
 from core.database import load_samples_if_empty
@@ -56,7 +57,7 @@ async def test_a_complaint_half_filed_before_a_restart_is_finished_after_it(
     state = await DatabasePersistence(services.session_factory).get_conversations(
         "complaint_intake"
     )
-    assert list(state.values()) == [5]  # waiting for the quantity
+    assert list(state.values()) == [QUANTITY]  # waiting for the quantity
 
     second = await run_bot(services, emulator, token)
     try:
