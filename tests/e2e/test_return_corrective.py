@@ -40,6 +40,8 @@ async def quality_return_at_the_warehouse(bot: BotHarness) -> tuple[Chat, Chat]:
     qc = await register(bot, "quality", "Qiu QC")
     await after_sales.send("/return_for")
     await click(bot, after_sales, "C001 仁和醫療器械有限公司")
+    await click(bot, after_sales, "phone")
+    await click(bot, after_sales, "Just now")
     await click(bot, after_sales, "quality")
     await click(bot, after_sales, "P-2001 電子血壓計 BP-200")
     await click(bot, after_sales, "BP2026A07")
@@ -48,6 +50,8 @@ async def quality_return_at_the_warehouse(bot: BotHarness) -> tuple[Chat, Chat]:
     await click(bot, after_sales, "Done")
     await click(bot, after_sales, "Submit")
     await text_with(bot, after_sales, "Return RT-2026-00001 received")
+    await click(bot, head, "Confirm receipt (確認簽收)")  # 4.2.2: keyed in, then received
+    await text_with(bot, head, "receipt confirmed")
     await click(bot, head, "Sign")
     await text_with(bot, head, "RT-2026-00001")
     await click(bot, business, "Approve and sign")
@@ -71,8 +75,8 @@ async def test_a_company_fault_opens_corrective_and_preventive_actions_each_clos
     await qc.send("Cuffs crushed in storage: stacked above the rack's limit.")
     departments = await with_button(bot, qc, "warehouse")
     assert "driver" in [label for label, _ in buttons_of(departments)]
-    await click(bot, qc, "finance")  # nobody of finance is enrolled: another department
-    await text_with(bot, qc, "No one of finance is enrolled in the bot")
+    await click(bot, qc, "head of finance")  # nobody of finance is enrolled: another department
+    await text_with(bot, qc, "No one of head of finance is enrolled in the bot")
     await click(bot, qc, "warehouse")
     people = await with_button(bot, qc, "Wu Warehouse")
     assert [label for label, _ in buttons_of(people)] == ["Wu Warehouse"]

@@ -41,6 +41,7 @@ class People:
         self.driver = await register(bot, "driver", "Du Driver")
         self.qc = await register(bot, "quality", "Qiu QC")
         self.warehouse = await register(bot, "warehouse", "Wu Warehouse")
+        self.finance = await register(bot, "finance", "Fan Finance")
         self.statistician = await register(bot, "marketing_statistician", "Tong Statistician")
         self.clerk = await register(bot, "marketing_clerk", "Wen Clerk")
         return self
@@ -51,6 +52,8 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     p = people
     await request_exchange(bot, p.customer, 2)
     await text_with(bot, p.customer, "received")
+    await click(bot, p.finance, "Agree")  # 4.2.3: finance reviews first
+    await text_with(bot, p.finance, "finance agrees with the figures")
     await click(bot, p.after_sales, "Sign")
     await click(bot, p.business, "Approve and sign")
     await text_with(bot, p.customer, "is approved")

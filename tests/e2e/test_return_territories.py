@@ -28,6 +28,7 @@ async def test_a_territorys_market_sales_is_told_of_its_return_and_another_is_re
     customer = await register(bot, "customer", "Li Jiahao", organisation="C003")  # 華南
     after_sales = await register(bot, "after_sales", "An After-sales")
     business = await register(bot, "business_head", "Bai Business")
+    finance = await register(bot, "finance", "Fan Finance")
     south = await market_sales(bot, "Ma Sales", "華南")
     east = await market_sales(bot, "Dong Sales", "華東")
 
@@ -37,6 +38,8 @@ async def test_a_territorys_market_sales_is_told_of_its_return_and_another_is_re
         "Return RT-2026-00001 was filed for 華南醫藥貿易公司 of your territory 華南: unsalable"
         " (不適銷), 1 line, quantity 2, amount 90.00. After-sales handles it; you may help."
     )
+    await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
+    await text_with(bot, finance, "finance agrees with the figures")
     await click(bot, after_sales, "Sign")
     await text_with(bot, after_sales, "RT-2026-00001")
     await click(bot, business, "Approve and sign")
