@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
-from procedures.kernel.outbox import as_text, notify_users, users_with_roles
+from procedures.kernel.outbox import as_text, button, notify_roles, notify_users, users_with_roles
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
+from procedures.returns.actions import BookIn
 from procedures.returns.rules import (
     FILING_STAFF,
     SIGNATURE_ORDER,
@@ -54,6 +55,25 @@ def add_signature(
     signature = ReturnSignature(slot=slot, signed_by_id=actor.id, signed_at=now)
     request.signatures.append(signature)
     record_change(session, request, "signed", now, actor=actor, after={"slot": slot})
+
+
+async def tell_warehouse_when_signed(
+    session: AsyncSession, request: ReturnRequest, now: dt.datetime
+) -> None:
+    """A signature given after QC's (the head's countersignature, the business head's on a
+    special case) completes the three the warehouse books in against (4.2.7): the warehouse,
+    told at the inspection what was still missing, is told it may book the goods in now."""
+    if request.status != ReturnStatus.INSPECTED or missing_signatures(signed_slots(request)):
+        return
+    await notify_roles(
+        session,
+        [roles.WAREHOUSE],
+        "return.ready_to_book_in",
+        subject_params(request),
+        now=now,
+        buttons=[[button("return.button.book_in", BookIn(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:signed-for-warehouse",
+    )
 
 
 async def load_return(session: AsyncSession, return_id: int, *, lock: bool = True) -> ReturnRequest:

@@ -36,6 +36,7 @@ from procedures.returns.common import (
     step_done,
     subject_params,
     tell_customer,
+    tell_warehouse_when_signed,
 )
 from procedures.returns.intake import received_params, start_review
 from procedures.returns.ratio import check_ratio, ratio_params
@@ -213,6 +214,7 @@ async def approve_return(
     request = await load_return(session, return_id)
     if request.status in BEFORE_BOOKING_IN and Slot.BUSINESS not in signed_slots(request):
         add_signature(session, request, Slot.BUSINESS, actor, now)
+        await tell_warehouse_when_signed(session, request, now)
         await uow.commit()
         return request
     LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS)
@@ -231,6 +233,7 @@ async def countersign_return(uow: UnitOfWork, actor: User, return_id: int) -> Re
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.AWAITING_BUSINESS, *BEFORE_BOOKING_IN)
     add_signature(session, request, Slot.AFTER_SALES, actor, now)
+    await tell_warehouse_when_signed(session, request, now)
     await uow.commit()
     return request
 

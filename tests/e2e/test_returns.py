@@ -4,6 +4,7 @@ company fault's corrective and preventive actions: test_return_corrective)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -600,3 +601,50 @@ async def test_a_company_fault_finding_asks_its_cause_in_place_of_the_findings(
     await qc.send("/cancel")
     await text_with(bot, qc, "Nothing was saved")
     assert (await stored(bot, "RT-2026-00001")).inspection_result is None
+
+
+async def test_booking_in_is_refused_until_the_after_sales_head_has_countersigned(
+    bot: BotHarness,
+) -> None:
+    """4.2.7: the warehouse books in against the after-sales head's, the business head's and
+    QC's signatures; without the head's, booking in is refused naming it, and nothing moves."""
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    finance = await register(bot, "finance", "Fan Finance")
+    head = await register(bot, "after_sales_head", "Shou Head")
+    business = await register(bot, "business_head", "Bai Business")
+    driver = await register(bot, "driver", "Du Driver")
+    qc = await register(bot, "quality", "Qiu QC")
+    warehouse = await register(bot, "warehouse", "Wu Warehouse")
+
+    await request_exchange(bot, customer, 2)
+    await click(bot, finance, "Agree")
+    await text_with(bot, finance, "finance agrees with the figures")
+    await click(bot, after_sales, "Sign")
+    await text_with(bot, after_sales, "RT-2026-00001")
+    await click(bot, business, "Approve and sign")
+    await text_with(bot, customer, "is approved")
+    await carry_to_the_warehouse(bot, head, driver, qc)  # the head has not countersigned
+    await click(bot, qc, "goods undamaged")
+    await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
+    assert await text_with(bot, warehouse, "still missing") == (
+        "QC signed return RT-2026-00001 (華南醫藥貿易公司); still missing the signature of "
+        "the after-sales head."
+    )
+
+    await warehouse.send("/returns")
+    listed = await with_button(bot, warehouse, "Book in")
+    answer = asyncio.create_task(warehouse.wait_for_callback_answer())
+    await press(warehouse, listed, "Book in")
+    assert (await answer)["text"] == (
+        "RT-2026-00001 cannot be booked in: missing the signature of the after-sales head. "
+        "Nothing was changed."
+    )
+    assert (await stored(bot, "RT-2026-00001")).status == "inspected"
+
+    await click(bot, head, "Countersign")
+    await text_with(bot, head, "RT-2026-00001 countersigned")
+    await text_with(bot, warehouse, "all three signatures are given")
+    await click(bot, warehouse, "Book in")
+    await text_with(bot, warehouse, "RT-2026-00001 booked in.")
+    assert (await stored(bot, "RT-2026-00001")).status == "booked_in"
