@@ -25,6 +25,7 @@ from procedures.complaints.actions import (
 from procedures.complaints.intake import ComplaintDraft
 from procedures.kernel import quantities
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.received import parse_received_at
 from procedures.masterdata import queries as masterdata_queries
 
 from .. import label_photos
@@ -131,8 +132,8 @@ async def choose_channel(update: Update, context: BotContext, draft: ComplaintDr
 @step
 async def enter_received(update: Update, context: BotContext, draft: ComplaintDraft) -> int:
     """Stores the time it was received, as typed; asks who complained."""
-    received = intake.parse_received_at(
-        text_of(update), context.now(), context.services.settings.timezone
+    received = parse_received_at(
+        text_of(update), context.now(), context.services.settings.timezone, intake.RECEIVED_TEXTS
     )
     draft.received_at = received.isoformat()
     DRAFTS.save(context, draft)

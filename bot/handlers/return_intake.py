@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 from procedures.consumer_complaints import handling
 from procedures.consumer_complaints.actions import StartConsumerReturn
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.received import parse_received_at
 from procedures.masterdata.queries import customer_organisations, shipped_products
 from procedures.returns import intake, queries
 from procedures.returns.actions import (
@@ -131,8 +132,8 @@ async def choose_channel(update: Update, context: BotContext, draft: ReturnDraft
 @step
 async def enter_received(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Stores the received time typed (not later than now); asks the reason."""
-    received = intake.check_received(
-        text_of(update), context.now(), context.services.settings.timezone
+    received = parse_received_at(
+        text_of(update), context.now(), context.services.settings.timezone, intake.RECEIVED_TEXTS
     )
     draft.received_at = received.isoformat()
     return await _ask_reason(update, context, draft)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +14,13 @@ from procedures.complaints.common import SUBJECT, subject_params
 from procedures.complaints.policy import HOLD_SCOPES, ComplaintPolicy
 from procedures.complaints.rules import FILING_STAFF, ComplaintStatus
 from procedures.kernel import roles
-from procedures.kernel.calendar import QUARTER_YEARS
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import as_text, as_time, button, notify_roles
 from procedures.kernel.photos import add_photos, keep_label, send_album_to_roles
 from procedures.kernel.quantities import check_quantity
+from procedures.kernel.received import ReceivedTexts, check_received_at
 from procedures.kernel.text_input import (
     MAX_TEXT,
     check_text,
@@ -56,9 +55,12 @@ HANDLING_WINDOW = {"out_of_town": dt.timedelta(days=7)}
 # what staff key in: a quality complaint, or an inquiry or feedback (查詢, 情況反映, P1 4.2)
 KINDS: tuple[Literal["complaint", "inquiry"], ...] = ("complaint", "inquiry")
 KIND_NAMES = {"complaint": "complaint.kind.complaint", "inquiry": "complaint.kind.inquiry"}
-# how far back a received time may go: a letter read late, a visit keyed in after a weekend;
-# further back is a typing mistake, and would start clocks long run out
-RECEIVED_AT_MOST = dt.timedelta(days=30)
+# a letter read late, a visit keyed in after a weekend: the time staff give, refused in P1's words
+RECEIVED_TEXTS = ReceivedTexts(
+    unreadable="complaint.bad_received_at",
+    in_future="complaint.received_in_future",
+    too_early="complaint.received_too_early",
+)
 HOLD_NOTICES = {"product": "complaint.hold_placed_product", "lot": "complaint.hold_placed_lot"}
 
 NAME_LENGTH = column_length(Complaint.complainant_name)
@@ -154,35 +156,6 @@ def check_contact(text: str | None) -> str | None:
     return check_text(cleaned, empty="complaint.empty_complainant", limit=CONTACT_LENGTH)
 
 
-def parse_received_at(text: str, now: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
-    """When staff say it was received, on the local clock: "2026-12-05 09:00", "12-05 09:00"
-    (this year) or "09:00" (today); in UTC, checked as `check_received_at` does."""
-    cleaned = " ".join(text.replace("：", ":").replace("/", "-").split())
-    today = now.astimezone(timezone).date()
-    day_part, _, time_part = cleaned.rpartition(" ")
-    try:
-        hour, minute = (int(p) for p in time_part.split(":"))
-        parts = [int(p) for p in day_part.split("-")] if day_part else []
-        if len(parts) == 2:
-            parts = [today.year, *parts]
-        if parts and (len(parts) != 3 or parts[0] not in QUARTER_YEARS):
-            raise ValueError(day_part)
-        day = dt.date(*parts) if parts else today
-        local = dt.datetime.combine(day, dt.time(hour, minute), timezone)
-    except (ValueError, TypeError, OverflowError):
-        raise InvalidInput("complaint.bad_received_at") from None
-    return check_received_at(local.astimezone(dt.UTC), now)
-
-
-def check_received_at(received_at: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """Not later than now, and not further back than RECEIVED_AT_MOST."""
-    if received_at > now:
-        raise InvalidInput("complaint.received_in_future", now=as_time(now))
-    if now - received_at > RECEIVED_AT_MOST:
-        raise InvalidInput("complaint.received_too_early", days=RECEIVED_AT_MOST.days)
-    return received_at
-
-
 @dataclass(frozen=True)
 class FilingOutcome:
     complaint: Complaint
@@ -247,7 +220,9 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         if draft.channel not in CHANNELS:
             raise InvalidInput("complaint.bad_channel")
         if draft.received_at is not None:  # checked again: the draft may have waited
-            received_at = check_received_at(dt.datetime.fromisoformat(draft.received_at), now)
+            received_at = check_received_at(
+                dt.datetime.fromisoformat(draft.received_at), now, RECEIVED_TEXTS
+            )
     else:
         roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
         if actor.organisation_id != draft.organisation_id:

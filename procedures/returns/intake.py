@@ -6,7 +6,6 @@ which enters at the same step."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -22,6 +21,7 @@ from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.photos import keep_label
 from procedures.kernel.quantities import check_quantity
+from procedures.kernel.received import ReceivedTexts, check_received_at
 from procedures.kernel.text_input import clean_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -64,10 +64,10 @@ from storage.models import (
 )
 
 MAX_LINES = 20
-# a request keyed in is received at most this long before it is filed: an older time is a typo
-MAX_RECEIVED_AGE = dt.timedelta(days=30)
-RECEIVED_FORMAT = re.compile(
-    r"\s*(?:(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s+)?(\d{1,2})[:：](\d{2})\s*"
+RECEIVED_TEXTS = ReceivedTexts(
+    unreadable="return.bad_received_at",
+    in_future="return.received_in_future",
+    too_early="return.received_too_early",
 )
 CENT = Decimal("0.01")
 
@@ -199,37 +199,6 @@ async def returnable_batches(
     return await shipped_batches(session, organisation_id, product_id)
 
 
-def check_received(text: str, now: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
-    """The local time a keyed request was received, typed as YYYY-MM-DD HH:MM (or HH:MM for
-    today): not later than now, nor more than MAX_RECEIVED_AGE before it."""
-    found = RECEIVED_FORMAT.fullmatch(clean_text(text))
-    if found is None:
-        raise InvalidInput("return.bad_received_at")
-    year, month, day, hour, minute = found.groups()
-    today = now.astimezone(timezone).date()
-    try:
-        local = dt.datetime(
-            int(year) if year else today.year,
-            int(month) if month else today.month,
-            int(day) if day else today.day,
-            int(hour),
-            int(minute),
-            tzinfo=timezone,
-        )
-    except ValueError:
-        raise InvalidInput("return.bad_received_at") from None
-    return check_received_time(local.astimezone(dt.UTC), now)
-
-
-def check_received_time(received: dt.datetime, now: dt.datetime) -> dt.datetime:
-    """`received` if it is a time the request can have been received at; refused otherwise."""
-    if received > now:
-        raise InvalidInput("return.received_in_future", now={"$time": now.isoformat()})
-    if received < now - MAX_RECEIVED_AGE:
-        raise InvalidInput("return.received_too_early", days=MAX_RECEIVED_AGE.days)
-    return received
-
-
 def one_working_day_after(moment: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
     """The same local time on the next working day (Monday to Friday) after `moment`'s day:
     及時 for a receipt (4.2.2). Public holidays are not known here."""
@@ -275,7 +244,9 @@ async def file_return(
         if draft.channel not in KEYED_CHANNELS and not consumer:
             raise InvalidInput("return.incomplete")
         if draft.received_at is not None:  # none given: received as it is keyed in
-            received = check_received_time(dt.datetime.fromisoformat(draft.received_at), now)
+            received = check_received_at(
+                dt.datetime.fromisoformat(draft.received_at), now, RECEIVED_TEXTS
+            )
     if draft.consumer_complaint_id is not None and draft.channel == "chat":
         raise NotAllowed()  # after-sales files a consumer's goods back
     if draft.reason not in tuple(ReturnReason) or not draft.lines:

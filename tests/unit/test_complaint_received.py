@@ -15,6 +15,7 @@ from procedures.complaints.intake import ComplaintDraft
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
+from procedures.kernel.received import parse_received_at
 from procedures.kernel.timeline import events_of
 from storage.models import Complaint, User
 from tests.conftest import SHANGHAI
@@ -63,20 +64,32 @@ async def due_of(services: Services, complaint_id: int) -> dict[str, tuple[dt.da
 def test_staff_give_the_received_time_on_the_local_clock_and_absurd_ones_are_refused() -> None:
     now = dt.datetime(2026, 11, 26, 14, 30, tzinfo=SHANGHAI)
     yesterday_nine = dt.datetime(2026, 11, 25, 9, 0, tzinfo=SHANGHAI)
-    assert intake.parse_received_at("2026-11-25 09:00", now, SHANGHAI) == yesterday_nine
-    assert intake.parse_received_at(" 11-25  09:00 ", now, SHANGHAI) == yesterday_nine
-    assert intake.parse_received_at("2026/11/25 09：00", now, SHANGHAI) == yesterday_nine
-    assert intake.parse_received_at("08:15", now, SHANGHAI) == now.replace(hour=8, minute=15)
-    assert intake.parse_received_at("09:00", now, SHANGHAI).tzinfo is dt.UTC
+    assert (
+        parse_received_at("2026-11-25 09:00", now, SHANGHAI, intake.RECEIVED_TEXTS)
+        == yesterday_nine
+    )
+    assert (
+        parse_received_at(" 11-25  09:00 ", now, SHANGHAI, intake.RECEIVED_TEXTS) == yesterday_nine
+    )
+    assert (
+        parse_received_at("2026/11/25 09：00", now, SHANGHAI, intake.RECEIVED_TEXTS)
+        == yesterday_nine
+    )
+    assert parse_received_at("08:15", now, SHANGHAI, intake.RECEIVED_TEXTS) == now.replace(
+        hour=8, minute=15
+    )
+    assert parse_received_at("09:00", now, SHANGHAI, intake.RECEIVED_TEXTS).tzinfo is dt.UTC
 
     with pytest.raises(InvalidInput, match="received_in_future"):
-        intake.parse_received_at("15:00", now, SHANGHAI)
+        parse_received_at("15:00", now, SHANGHAI, intake.RECEIVED_TEXTS)
     with pytest.raises(InvalidInput, match="received_too_early") as too_early:
-        intake.parse_received_at("2026-10-01 09:00", now, SHANGHAI)
+        parse_received_at("2026-10-01 09:00", now, SHANGHAI, intake.RECEIVED_TEXTS)
     assert too_early.value.params == {"days": 30}
-    for garbage in ("yesterday", "25:00", "2026-13-01 09:00", "0001-11-25 09:00", "9", ""):
+    with pytest.raises(InvalidInput, match="received_too_early"):
+        parse_received_at("0001-11-25 09:00", now, SHANGHAI, intake.RECEIVED_TEXTS)
+    for garbage in ("yesterday", "25:00", "2026-13-01 09:00", "99999-11-25 09:00", "9", ""):
         with pytest.raises(InvalidInput, match="bad_received_at"):
-            intake.parse_received_at(garbage, now, SHANGHAI)
+            parse_received_at(garbage, now, SHANGHAI, intake.RECEIVED_TEXTS)
 
 
 async def test_a_phoned_in_complaint_received_yesterday_counts_its_deadlines_from_then(

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 from bot.services import Services
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
+from procedures.kernel.received import parse_received_at
 from procedures.kernel.timeline import events_of
 from procedures.returns import intake, review
 from procedures.returns.common import SUBJECT
-from procedures.returns.intake import ReturnDraft, check_received, one_working_day_after
+from procedures.returns.intake import RECEIVED_TEXTS, ReturnDraft, one_working_day_after
 from procedures.returns.rules import ReturnStatus, Slot
 from storage.models import Deadline, ReturnRequest, User
 from tests.conftest import SHANGHAI, START
@@ -65,22 +66,26 @@ async def timeline(services: Services, return_id: int) -> list[tuple[str, dict]]
 
 def test_the_received_time_is_read_as_local_time_and_refused_in_the_future_or_long_ago() -> None:
     now = START.astimezone(dt.UTC)
-    assert check_received("2026-11-25 17:45", now, SHANGHAI) == dt.datetime(
+    assert parse_received_at("2026-11-25 17:45", now, SHANGHAI, RECEIVED_TEXTS) == dt.datetime(
         2026, 11, 25, 9, 45, tzinfo=dt.UTC
     )
-    assert check_received(" 2026/11/26 08:05 ", now, SHANGHAI) == RECEIVED.replace(hour=8, minute=5)
-    assert check_received("07:30", now, SHANGHAI) == RECEIVED  # today
-    assert check_received("09:00", now, SHANGHAI) == now  # exactly now is not the future
+    assert parse_received_at(
+        " 2026/11/26 08:05 ", now, SHANGHAI, RECEIVED_TEXTS
+    ) == RECEIVED.replace(hour=8, minute=5)
+    assert parse_received_at("07:30", now, SHANGHAI, RECEIVED_TEXTS) == RECEIVED  # today
+    assert (
+        parse_received_at("09:00", now, SHANGHAI, RECEIVED_TEXTS) == now
+    )  # exactly now is not the future
     with pytest.raises(InvalidInput) as future:
-        check_received("2026-11-26 09:01", now, SHANGHAI)
+        parse_received_at("2026-11-26 09:01", now, SHANGHAI, RECEIVED_TEXTS)
     assert future.value.text_key == "return.received_in_future"
     assert future.value.params == {"now": {"$time": now.isoformat()}}
     with pytest.raises(InvalidInput) as early:
-        check_received("2026-10-26 08:59", now, SHANGHAI)
+        parse_received_at("2026-10-26 08:59", now, SHANGHAI, RECEIVED_TEXTS)
     assert (early.value.text_key, early.value.params) == ("return.received_too_early", {"days": 30})
     for typo in ("yesterday", "2026-11-31 10:00", "25:00", "2026-11-25"):
         with pytest.raises(InvalidInput) as bad:
-            check_received(typo, now, SHANGHAI)
+            parse_received_at(typo, now, SHANGHAI, RECEIVED_TEXTS)
         assert bad.value.text_key == "return.bad_received_at", typo
 
 
