@@ -19,6 +19,7 @@ from procedures.complaints.actions import ApproveQuarterly
 from procedures.kernel.calendar import (
     is_running,
     local_day,
+    period_bounds,
     period_type,
     recent_periods,
 )
@@ -107,9 +108,10 @@ async def send_chosen(update: Update, context: BotContext) -> None:
     if (
         found is None
         or not found.recipients & member_of(context).roles
-        # a period of another type (a quarter for a monthly report, 2026-H9) is not one the
-        # report's buttons offer: forged
+        # a period of another type (a quarter for a monthly report, 2026-H9), or one not yet
+        # begun, is not one the report's buttons offer: forged
         or period_type(action.period) != found.period_type
+        or period_bounds(action.period, context.services.settings.timezone)[0] > context.now()
     ):
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return

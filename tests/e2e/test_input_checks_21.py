@@ -157,8 +157,8 @@ async def test_forged_report_buttons_are_refused_with_a_clear_answer(bot: BotHar
     # a year past any report, and a 56-digit year, are stale buttons
     assert await answer_to_forged(head, menu, "rp:ok:99999:1") == STALE_BUTTON
     assert await answer_to_forged(head, menu, "rp:ok:" + "9" * 56 + ":1") == STALE_BUTTON
-    # a period of another type than the report's
-    for period in ("2026-H9", "2026-Q3", "2026-H1"):
+    # a period of another type than the report's, or one not yet begun
+    for period in ("2026-H9", "2026-Q3", "2026-H1", "2027-01", "9999-12"):
         assert await answer_to_forged(head, menu, f"rp:p:complaint_ledger:{period}") == (
             STALE_BUTTON
         )
