@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.complaints.rules import REPORT_APPROVERS, REPORT_READERS
 from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction, Matches
+from procedures.kernel.calendar import QUARTER_YEARS, quarter_bounds
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import notify_roles
+from procedures.kernel.text_input import clean_text, is_blank
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.people.users import names_of
 from storage.models import ReportApproval, User
@@ -29,26 +32,48 @@ async def approval_of(session: AsyncSession, kind: str, period: str) -> ReportAp
     )
 
 
-async def check_may_approve(session: AsyncSession, actor: User, year: int, quarter: int) -> None:
-    """Before the dialogue asks for the conclusion, and again when it is stored."""
+async def check_may_approve(
+    session: AsyncSession,
+    actor: User,
+    year: int,
+    quarter: int,
+    *,
+    now: dt.datetime,
+    timezone: ZoneInfo,
+) -> None:
+    """Before the dialogue asks for the conclusion, and again when it is stored. Only a quarter
+    that is over has its final figures: approving one still running (or a year no report has)
+    would lock out the approval of the real report."""
     roles.require_role(actor.role_names, REPORT_APPROVERS)
+    if year not in QUARTER_YEARS or quarter not in (1, 2, 3, 4):
+        raise InvalidInput("error.stale_button")
+    if now < quarter_bounds(year, quarter, timezone)[1]:
+        raise WrongState("report.quarter_not_over", year=year, quarter=quarter)
     if await approval_of(session, QUARTERLY, f"{year}-Q{quarter}") is not None:
         raise WrongState("report.already_approved", year=year, quarter=quarter)
 
 
 def check_conclusion(text: str) -> str:
-    conclusion = text.strip()
-    if not conclusion or len(conclusion) > MAX_CONCLUSION:
+    """The conclusion as written; one a reader would not see (spaces, zero-width characters)
+    is no conclusion."""
+    conclusion = clean_text(text).strip()
+    if is_blank(conclusion) or len(conclusion) > MAX_CONCLUSION:
         raise InvalidInput("report.bad_conclusion", limit=MAX_CONCLUSION)
     return conclusion
 
 
 async def approve_quarterly_report(
-    uow: UnitOfWork, actor: User, year: int, quarter: int, conclusion: str
+    uow: UnitOfWork,
+    actor: User,
+    year: int,
+    quarter: int,
+    conclusion: str,
+    *,
+    timezone: ZoneInfo,
 ) -> ReportApproval:
     """Store the conclusion; the final report goes to the quality department again."""
     session, now = uow.session, uow.clock.now()
-    await check_may_approve(session, actor, year, quarter)
+    await check_may_approve(session, actor, year, quarter, now=now, timezone=timezone)
     approval = ReportApproval(
         kind=QUARTERLY,
         period=f"{year}-Q{quarter}",

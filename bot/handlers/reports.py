@@ -19,6 +19,7 @@ from procedures.complaints.actions import ApproveQuarterly
 from procedures.kernel.calendar import (
     is_running,
     local_day,
+    period_bounds,
     period_type,
     recent_periods,
 )
@@ -104,7 +105,14 @@ async def send_chosen(update: Update, context: BotContext) -> None:
     query = query_of(update)
     action = pressed(update, ChoosePeriod)
     found = REPORTS.get(action.kind)
-    if found is None or not found.recipients & member_of(context).roles:
+    if (
+        found is None
+        or not found.recipients & member_of(context).roles
+        # a period of another type (a quarter for a monthly report, 2026-H9), or one not yet
+        # begun, is not one the report's buttons offer: forged
+        or period_type(action.period) != found.period_type
+        or period_bounds(action.period, context.services.settings.timezone)[0] > context.now()
+    ):
         await query.answer(context.text("error.stale_button"), show_alert=True)
         return
     await query.answer()
@@ -131,7 +139,12 @@ async def begin_approval(update: Update, context: BotContext) -> int:
     action = pressed(update, ApproveQuarterly)
     async with context.session() as session:
         await report_approvals.check_may_approve(
-            session, await context.actor(session), action.year, action.quarter
+            session,
+            await context.actor(session),
+            action.year,
+            action.quarter,
+            now=context.now(),
+            timezone=context.services.settings.timezone,
         )
     await query.answer()
     await APPROVAL.begin(update, context, year=action.year, quarter=action.quarter)
@@ -151,6 +164,7 @@ async def enter_conclusion(
             state["year"],
             state["quarter"],
             text_of(update),
+            timezone=context.services.settings.timezone,
         )
     await APPROVAL.end(update, context)
     await context.reply(

@@ -15,6 +15,7 @@ from telegram.ext import (
     ConversationHandler,
 )
 
+from procedures.kernel.errors import NotAllowed, NotFound, ProcedureError, WrongState
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.quantities import check_quantity
 from procedures.people.queries import User
@@ -220,7 +221,7 @@ async def choose_result(
 @INSPECTION.step
 async def enter_notes(update: Update, context: BotContext, state: MutableMapping[str, Any]) -> int:
     """Stores the cause or explanation; a company fault asks the responsible department."""
-    state["notes"] = text_of(update)
+    state["notes"] = goods.check_inspection_notes(text_of(update))
     if state["result"] != "company_fault":
         return await _record_inspection(update, context, state)
     await INSPECTION.ask(update, context, "return_qc.ask_department", buttons=_departments())
@@ -317,24 +318,29 @@ async def enter_preventive(
 async def _record_inspection(
     update: Update, context: BotContext, state: MutableMapping[str, Any]
 ) -> int:
-    async with context.unit_of_work() as uow:
-        request = await goods.record_inspection(
-            uow,
-            await context.actor(uow.session),
-            state["return_id"],
-            Inspection(
-                state["result"],
-                state.get("notes", ""),
-                corrective.Responsibility(
-                    state["department"],
-                    state["owner_id"],
-                    state["corrective"],
-                    state["preventive"],
-                )
-                if "owner_id" in state
-                else None,
-            ),
-        )
+    try:
+        async with context.unit_of_work() as uow:
+            request = await goods.record_inspection(
+                uow,
+                await context.actor(uow.session),
+                state["return_id"],
+                Inspection(
+                    state["result"],
+                    state.get("notes", ""),
+                    corrective.Responsibility(
+                        state["department"],
+                        state["owner_id"],
+                        state["corrective"],
+                        state["preventive"],
+                    )
+                    if "owner_id" in state
+                    else None,
+                ),
+            )
+    except (WrongState, NotAllowed, NotFound) as error:
+        # the return moved on under the dialogue (a colleague inspected it first): no answer
+        # of this dialogue can change that, so it ends instead of refusing every message
+        return await _ended(update, context, INSPECTION, error, "return_qc.not_recorded")
     if update.callback_query is not None:
         await update.callback_query.answer()
     await INSPECTION.end(update, context)
@@ -421,22 +427,34 @@ async def enter_replacement_quantity(
     update: Update, context: BotContext, state: MutableMapping[str, Any]
 ) -> int:
     """Stores the line's replacement; asks the next line's, or records the exchange."""
-    quantity = check_quantity(text_of(update))
-    await _check_replacement(context, state, state["batch_id"], quantity)
-    state["replacements"].append([state.pop("batch_id"), quantity])
+    if "batch_id" not in state:  # a dialogue left without its lot: it cannot go on
+        await EXCHANGE.end(update, context)
+        await context.reply(update, "error.dialogue_ended")
+        return ConversationHandler.END
     async with context.session() as session:
         request = await load_return(session, state["return_id"], lock=False)
-        remaining = len(request.lines) - len(state["replacements"])
-    if remaining:
+        line = request.lines[len(state["replacements"])]
+        quantity = check_quantity(text_of(update), line.product.unit or None)
+    await _check_replacement(context, state, state["batch_id"], quantity)
+    # the state changes only once the line is taken: a refusal leaves the step as it was
+    replacements = [*state["replacements"], [state["batch_id"], quantity]]
+    if len(replacements) < len(request.lines):
+        state["replacements"] = replacements
+        del state["batch_id"]
         return await _ask_replacement(update, context, state)
-    async with context.unit_of_work() as uow:
-        request = await goods.record_exchange(
-            uow,
-            await context.actor(uow.session),
-            state["return_id"],
-            [(b, q) for b, q in state["replacements"]],
-            timezone=context.services.settings.timezone,
-        )
+    try:
+        async with context.unit_of_work() as uow:
+            request = await goods.record_exchange(
+                uow,
+                await context.actor(uow.session),
+                state["return_id"],
+                [(b, q) for b, q in replacements],
+                timezone=context.services.settings.timezone,
+            )
+    except ProcedureError as error:
+        # refused at the commit's checks (a colleague settled the return first, a lot held
+        # since it was chosen): what was chosen no longer stands, so the dialogue ends
+        return await _ended(update, context, EXCHANGE, error, "return_exchange.not_recorded")
     await EXCHANGE.end(update, context)
     await context.reply(
         update,
@@ -445,6 +463,22 @@ async def enter_replacement_quantity(
         number=request.number,
         status=as_text(status_key(request)),
     )
+    return ConversationHandler.END
+
+
+async def _ended(
+    update: Update,
+    context: BotContext,
+    steps: StaffDialogue,
+    error: ProcedureError,
+    ended_key: str,
+) -> int:
+    """The dialogue cannot go on: its state goes, and the user is told why and that it ended."""
+    await steps.end(update, context)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await context.reply(update, error.text_key, **error.params)
+    await context.reply(update, ended_key)
     return ConversationHandler.END
 
 

@@ -41,6 +41,7 @@ from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import button, notify_roles
 from procedures.kernel.rules import Outcome, met_in_time
 from procedures.kernel.rules import outcome as outcome_of_deadline
+from procedures.kernel.text_input import record_number
 from storage.models import (
     Batch,
     Deadline,
@@ -144,7 +145,9 @@ def may_see(viewer: User, complaint: Complaint) -> bool:
 
 
 async def complaint_for_viewer(session: AsyncSession, viewer: User, number: str) -> Complaint:
-    complaint = await session.scalar(select(Complaint).where(Complaint.number == number.upper()))
+    complaint = await session.scalar(
+        select(Complaint).where(Complaint.number == record_number(number))
+    )
     # Someone who may not see it is told the same as for a number that does not exist.
     if complaint is None or not may_see(viewer, complaint):
         raise NotFound("complaint.not_found")

@@ -8,12 +8,26 @@ import typing
 from dataclasses import Field, dataclass, fields
 from typing import Annotated, Any, ClassVar, Literal, Self
 
+from procedures.kernel.errors import ProcedureError
+
 SEPARATOR = ":"
 MAX_DATA_BYTES = 64  # Telegram's limit on callback data
+# ids are 32-bit Integer columns: a larger number in a button names no record
+MAX_INT = 2**31 - 1
 
 
-class InvalidAction(ValueError):
-    """Callback data that no action of the expected kind packs to: garbled or forged."""
+class InvalidAction(ProcedureError, ValueError):
+    """Callback data that no action of the expected kind packs to: garbled or forged. The user
+    is told the button is no longer valid."""
+
+    text_key = "error.stale_button"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,8 @@ class CallbackAction:
             text = str(value)
             if spec.kind is int and (isinstance(value, bool) or not isinstance(value, int)):
                 raise InvalidAction(f"{type(self).__name__}.{spec.name} must be an int: {value!r}")
+            if spec.kind is int and value > MAX_INT:
+                raise InvalidAction(f"{type(self).__name__}.{spec.name} out of range: {value!r}")
             if not re.fullmatch(spec.regex, text) or (
                 spec.choices is not None and value not in spec.choices
             ):
@@ -110,4 +126,7 @@ class CallbackAction:
             spec.name: spec.kind(raw)
             for spec, raw in zip(cls.fields(), match.groups(), strict=True)
         }
+        for spec in cls.fields():
+            if spec.kind is int and values[spec.name] > MAX_INT:
+                raise InvalidAction(f"{cls.__name__}.{spec.name} out of range: {data!r}")
         return cls(**values)

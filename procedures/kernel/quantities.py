@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.outbox import as_text
 from procedures.kernel.text_input import (
+    clean_text,
     number_and_unit,
     same_unit,
 )
@@ -45,3 +47,25 @@ def check_quantity(text: str, unit: str | None = None) -> int:
     if value > MAX_QUANTITY:
         raise InvalidInput("complaint.quantity_too_large", limit=MAX_QUANTITY)
     return int(value)
+
+
+CENT = Decimal("0.01")
+# money columns are Numeric(14, 2): twelve digits before the point
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def check_amount(text: str, *, invalid: str) -> Decimal:
+    """A positive amount of money with at most two decimals that a money column holds, as people
+    type it (`136`, `１３６．００`, `1,360.50`); anything else (`1e999999999`, `NaN`, `0.001`)
+    is refused with text id `invalid`."""
+    cleaned = unicodedata.normalize("NFKC", clean_text(text)).strip().replace(",", "")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise InvalidInput(invalid) from None
+    # bounded before it is rounded: a huge exponent would overflow the rounding
+    if not amount.is_finite() or amount <= 0 or amount > MAX_AMOUNT:
+        raise InvalidInput(invalid)
+    if amount != amount.quantize(CENT):
+        raise InvalidInput(invalid)
+    return amount.quantize(CENT)

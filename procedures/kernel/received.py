@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -15,11 +16,8 @@ from procedures.kernel.text_input import clean_text
 # a record is keyed in at most this long after it was received: an older time is a typo
 RECEIVED_AT_MOST = dt.timedelta(days=30)
 
-# "2026-12-05 09:00" (also with / or .), "12-05 09:00" (this year) or "09:00" (today); the
-# colon may be full-width
-RECEIVED_FORMAT = re.compile(
-    r"(?:(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})\s+)?(\d{1,2})[:：](\d{2})"
-)
+# "2026-12-05 09:00" (also with / or .), "12-05 09:00" (this year) or "09:00" (today)
+RECEIVED_FORMAT = re.compile(r"(?:(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})\s+)?(\d{1,2}):(\d{2})")
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,8 @@ def parse_received_at(
     text: str, now: dt.datetime, timezone: ZoneInfo, texts: ReceivedTexts
 ) -> dt.datetime:
     """The local time typed, in UTC, checked as `check_received_at` does."""
-    found = RECEIVED_FORMAT.fullmatch(" ".join(clean_text(text).split()))
+    typed = unicodedata.normalize("NFKC", clean_text(text))  # full-width digits and colon too
+    found = RECEIVED_FORMAT.fullmatch(" ".join(typed.split()))
     if found is None:
         raise InvalidInput(texts.unreadable)
     year, month, day, hour, minute = found.groups()

@@ -43,6 +43,17 @@ def number_and_unit(text: str) -> tuple[str, str]:
     return match.group(1).replace(",", "."), (match.group(2) or "").strip()
 
 
+def lookup_key(text: str) -> str:
+    """A code or name as it is looked up: full-width letters and digits read as ASCII (NFKC),
+    without surrounding spaces or case, so `ＢＰ２０２６Ａ０７ ` finds lot bp2026a07."""
+    return unicodedata.normalize("NFKC", clean_text(text)).strip().casefold()
+
+
+def record_number(text: str) -> str:
+    """A record's number as typed (`ｒｔ－２０２６－００００１`), in the form it is stored."""
+    return unicodedata.normalize("NFKC", clean_text(text)).strip().upper()
+
+
 def same_unit(typed: str, expected: str) -> bool:
     """Units compared as people write them: without case or spaces, ℃ as °C."""
 

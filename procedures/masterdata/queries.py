@@ -7,9 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.errors import InvalidInput, NotFound
-from procedures.kernel.text_input import (
-    clean_text,
-)
+from procedures.kernel.text_input import lookup_key
 from storage.models import Batch as Batch
 from storage.models import Organisation as Organisation
 from storage.models import Product as Product
@@ -49,12 +47,19 @@ async def shipped_batches(
     return list(rows)
 
 
+def _named(candidates: list[Product], text: str) -> tuple[list[Product], list[Product]]:
+    """The products whose code or name is the text, and those whose name contains it, compared
+    as `lookup_key` reads them (full-width ＡＢ１ as AB1, without case or surrounding spaces)."""
+    wanted = lookup_key(text)
+    exact = [p for p in candidates if wanted in (lookup_key(p.code), lookup_key(p.name))]
+    partial = [p for p in candidates if wanted and wanted in lookup_key(p.name)]
+    return exact, partial
+
+
 async def find_shipped_product(session: AsyncSession, organisation_id: int, text: str) -> Product:
     """The product named by code or (part of) its name among those shipped to the buyer."""
-    wanted = text.strip().lower()
     candidates = await shipped_products(session, organisation_id)
-    exact = [p for p in candidates if p.code.lower() == wanted or p.name.lower() == wanted]
-    partial = [p for p in candidates if wanted and wanted in p.name.lower()]
+    exact, partial = _named(candidates, text)
     matches = exact or partial
     if len(matches) != 1:
         raise NotFound("complaint.product_not_shipped", text=text.strip())
@@ -65,7 +70,7 @@ async def find_shipped_batch(
     session: AsyncSession, organisation_id: int, product_id: int, lot_number: str
 ) -> Batch:
     for batch in await shipped_batches(session, organisation_id, product_id):
-        if batch.lot_number.lower() == lot_number.strip().lower():
+        if lookup_key(batch.lot_number) == lookup_key(lot_number):
             return batch
     raise InvalidInput("complaint.batch_not_shipped", lot=lot_number.strip())
 
@@ -73,19 +78,17 @@ async def find_shipped_batch(
 async def find_product(session: AsyncSession, text: str) -> Product | None:
     """A product of the master data named by its code, name or a part of the name that only
     it has; None when none is, which staff may then record as typed."""
-    wanted = clean_text(text).strip().lower()
     candidates = list(await session.scalars(select(Product).order_by(Product.code)))
-    exact = [p for p in candidates if p.code.lower() == wanted or p.name.lower() == wanted]
-    partial = [p for p in candidates if wanted and wanted in p.name.lower()]
+    exact, partial = _named(candidates, text)
     matches = exact or partial
     return matches[0] if len(matches) == 1 else None
 
 
 async def find_batch(session: AsyncSession, product_id: int, lot_number: str) -> Batch | None:
     """The product's lot of this number in the master data, whoever it was shipped to."""
-    wanted = clean_text(lot_number).strip().lower()
+    wanted = lookup_key(lot_number)
     for batch in await session.scalars(select(Batch).where(Batch.product_id == product_id)):
-        if batch.lot_number.lower() == wanted:
+        if lookup_key(batch.lot_number) == wanted:
             return batch
     return None
 

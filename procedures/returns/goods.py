@@ -6,9 +6,8 @@ the return slip (退貨單) that follow are in `slips`."""
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -18,7 +17,7 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_text, as_time, button, notify_roles
-from procedures.kernel.quantities import check_quantity
+from procedures.kernel.quantities import check_amount, check_quantity
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -271,6 +270,12 @@ class Inspection:
     responsibility: Responsibility | None = None
 
 
+def check_inspection_notes(text: str) -> str:
+    """The cause of a company fault, or the explanation of a refusal: checked at its own step
+    of the dialogue, and again when the inspection is recorded."""
+    return check_text(text, empty="return.empty_notes", limit=MAX_TEXT)
+
+
 def check_inspection(reason: str, inspection: Inspection) -> Inspection:
     """The finding fits the return's reason; a refusal has its written explanation and a
     company fault its cause and who answers for correcting and preventing it."""
@@ -278,7 +283,7 @@ def check_inspection(reason: str, inspection: Inspection) -> Inspection:
         raise InvalidInput("return.bad_result")
     notes = inspection.notes
     if inspection.result != "undamaged":
-        notes = check_text(notes, empty="return.empty_notes", limit=MAX_TEXT)
+        notes = check_inspection_notes(notes)
     if inspection.result != "company_fault":
         return Inspection(inspection.result, notes.strip())
     if inspection.responsibility is None:
@@ -539,13 +544,7 @@ async def return_for_credit(
 
 def check_credit(text: str, limit: Decimal) -> Decimal:
     """A positive amount with at most two decimals, no more than the return's amount."""
-    cleaned = unicodedata.normalize("NFKC", text).strip().replace(",", "")
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidInput("return.bad_credit") from None
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput("return.bad_credit")
+    amount = check_amount(text, invalid="return.bad_credit")
     if amount > limit:
         raise InvalidInput("return.credit_over_amount", amount=f"{limit:.2f}")
     return amount

@@ -22,10 +22,10 @@ from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.photos import keep_label
 from procedures.kernel.quantities import check_quantity
 from procedures.kernel.received import ReceivedTexts, check_received_at
-from procedures.kernel.text_input import clean_text
+from procedures.kernel.text_input import lookup_key
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
-from procedures.masterdata.queries import find_shipped_product, shipped_batches
+from procedures.masterdata.queries import find_shipped_product, product_unit, shipped_batches
 from procedures.returns import rules
 from procedures.returns.actions import (
     ConfirmReturnReceipt,
@@ -145,8 +145,9 @@ async def returnable_quantity(session: AsyncSession, draft: ReturnDraft, batch_i
 
 async def check_line(session: AsyncSession, draft: ReturnDraft, batch_id: int, text: str) -> int:
     """A positive whole number no more than was shipped of the lot less what is already
-    returned (or in this request): refused with the figures otherwise."""
-    quantity = check_quantity(text)
+    returned (or in this request): refused with the figures otherwise. A unit after the number
+    must be the product's (`2台`)."""
+    quantity = check_quantity(text, await product_unit(session, batch_id=batch_id))
     if batch_id not in {b.id for b in await _shipped(session, draft.organisation_id)}:
         raise InvalidInput("return.lot_not_shipped")
     shipped = await session.scalar(
@@ -181,9 +182,9 @@ async def typed_goods(
 ) -> tuple[Product | None, Batch | None]:
     """What a line's product (or, with `product_id`, lot) step was typed: a lot shipped to the
     organisation (of that product), else a product shipped to it, by code or name."""
-    wanted = clean_text(text).strip().lower()
+    wanted = lookup_key(text)
     for batch in await _shipped(session, organisation_id):
-        if batch.lot_number.lower() == wanted and product_id in (None, batch.product_id):
+        if lookup_key(batch.lot_number) == wanted and product_id in (None, batch.product_id):
             return None, batch
     if product_id is not None:
         raise InvalidInput("return.typed_lot_not_shipped", lot=text.strip()[:40])

@@ -16,6 +16,7 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, previous_month
 from procedures.kernel.errors import NotAllowed, NotFound
 from procedures.kernel.outbox import button, notify_roles
+from procedures.kernel.text_input import record_number
 from procedures.people import queries as people
 from procedures.returns import rules
 from procedures.returns.actions import (
@@ -248,7 +249,7 @@ async def return_for_viewer(session: AsyncSession, viewer: User, number: str) ->
     """The return numbered `number`, if the viewer may see it: staff any, market sales their
     territory's, a customer their own organisation's."""
     request = await session.scalar(
-        select(ReturnRequest).where(ReturnRequest.number == number.strip().upper())
+        select(ReturnRequest).where(ReturnRequest.number == record_number(number))
     )
     if request is None:
         raise NotFound("return.not_found")

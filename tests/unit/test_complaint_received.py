@@ -307,3 +307,11 @@ async def test_an_inquiry_is_not_taken_or_verified_before_quality_judges_it_a_co
     await act(services, inquiries.judge_quality_complaint, qc, inquiry.id)
     taken = await act(services, handling.take_complaint, qc, inquiry.id)
     assert taken.status == "investigating"
+
+
+def test_a_received_time_typed_full_width_is_read_as_typed() -> None:
+    now = dt.datetime(2026, 11, 26, 14, 30, tzinfo=SHANGHAI)
+    typed = "２０２６－１１－２５　０９：００"
+    assert parse_received_at(typed, now, SHANGHAI, intake.RECEIVED_TEXTS) == dt.datetime(
+        2026, 11, 25, 9, 0, tzinfo=SHANGHAI
+    )

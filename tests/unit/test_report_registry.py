@@ -133,7 +133,15 @@ async def test_the_quality_head_approves_the_quarter_with_a_conclusion_and_it_is
     assert not by_user[qc.id].buttons
 
     with pytest.raises(NotAllowed):
-        await act(services, report_approvals.approve_quarterly_report, qc, 2026, 4, "ok")
+        await act(
+            services,
+            report_approvals.approve_quarterly_report,
+            qc,
+            2026,
+            4,
+            "ok",
+            timezone=SHANGHAI,
+        )
     await act(
         services,
         report_approvals.approve_quarterly_report,
@@ -141,9 +149,18 @@ async def test_the_quality_head_approves_the_quarter_with_a_conclusion_and_it_is
         2026,
         4,
         "本季度投訴均已按時處理，無需糾正措施。",
+        timezone=SHANGHAI,
     )
     with pytest.raises(WrongState):
-        await act(services, report_approvals.approve_quarterly_report, head, 2026, 4, "again")
+        await act(
+            services,
+            report_approvals.approve_quarterly_report,
+            head,
+            2026,
+            4,
+            "again",
+            timezone=SHANGHAI,
+        )
     final = await outbox_rows(services, text_key="report.quarterly_final")
     assert {row.user_id for row in final} >= {head.id, qc.id}
 
