@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.services import Services
+from emulator.server import BotApiEmulator
 from procedures.evidence import READERS, readable_record
 from procedures.kernel import photos
 from storage.models import (
@@ -17,15 +18,18 @@ from storage.models import (
     Defect,
     EquipmentAsset,
     Organisation,
+    Photo,
     Rectification,
     ReturnRequest,
     User,
     Vendor,
 )
+from tests.e2e.conftest import register, running_bot
 
 from .helpers import make_user
 
 AT = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+JPEG = b"\xff\xd8\xff\xe0 a consumer's photo of the broken lid \xff\xd9"
 
 
 async def one_of_each(services: Services) -> dict[str, str]:
@@ -156,3 +160,46 @@ async def test_a_consumer_reads_their_own_complaint_and_no_one_elses(
         assert owner is not None
         await session.refresh(owner, ["roles"])
         assert await readable_record(session, owner, numbers["consumer_complaint"]) is not None
+
+
+async def test_the_equipment_supervisor_gets_no_consumers_photo_and_after_sales_gets_it(
+    services: Services, samples: None, emulator: BotApiEmulator
+) -> None:
+    """The attack: `/files CC-…` as the equipment supervisor sent the consumer's photo."""
+    numbers = await one_of_each(services)
+    number = numbers["consumer_complaint"]
+    assert services.file_store is not None
+    stored = services.file_store.put(JPEG)
+    async with services.unit_of_work() as uow:
+        complaint = await uow.session.scalar(
+            select(ConsumerComplaint).where(ConsumerComplaint.number == number)
+        )
+        assert complaint is not None
+        uow.session.add(
+            Photo(
+                subject_type="consumer_complaint",
+                subject_id=complaint.id,
+                stage="intake",
+                telegram_file_id="AgACAgIAAx0-consumer-photo",
+                kind="photo",
+                added_by_id=complaint.filed_by_id,
+                added_at=AT,
+                sha256=stored.sha256,
+                size=stored.size,
+                mime_type="image/jpeg",
+                stored_at=AT,
+            )
+        )
+        await uow.commit()
+
+    async with running_bot(emulator, services) as bot:
+        supervisor = await register(bot, "equipment_supervisor", "Shi Supervisor")
+        await supervisor.send(f"/files {number}")
+        assert await supervisor.expect_text() == f"No record numbered {number}."
+        assert not any(m.get("document") for m in supervisor.all_bot_messages())
+
+        head = await register(bot, "after_sales_head", "Hu Head")
+        await head.send(f"/files {number}")
+        header, sent = await head.expect(2)
+        assert header["text"] == f"{number}: 1 evidence files."
+        assert bot.emulator.files[sent["document"]["file_id"]].content == JPEG
