@@ -43,6 +43,7 @@ ALBUM_FAMILIES = {"photo": "photo", "document": "document"}
 # The emulator answers only this machine: requests naming another host (a DNS-rebound name) and
 # webhooks pointing elsewhere are refused.
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+BOT_TOKEN_IN_PATH = re.compile(r"^(/(?:file/)?bot)[^/]+/")
 # what a browser says of a request another site's page made (a link, an image, a form)
 FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 
@@ -880,6 +881,11 @@ class _BaseHandler(tornado.web.RequestHandler):
         refusal = self.emulator.foreign_request(self.request)
         if refusal is not None:
             self.write_json(403, {"ok": False, "error_code": 403, "description": refusal})
+
+    def _request_summary(self) -> str:
+        """The access log's line: no bot token (in the path) and no query (it may hold one)."""
+        path = BOT_TOKEN_IN_PATH.sub(r"\1…/", self.request.path)
+        return f"{self.request.method} {path} ({self.request.remote_ip})"
 
     def write_json(self, status: int, body: Any) -> None:
         self.set_status(status)

@@ -201,6 +201,10 @@ class _WebHandler(tornado.web.RequestHandler):
         if refusal is not None:
             self.write_json({"error": refusal}, 403)
 
+    def _request_summary(self) -> str:
+        """The access log's line, without the query (the page's token may be in it)."""
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
     def _token_given(self) -> bool:
         given = self.request.headers.get(TOKEN_HEADER) or self.get_query_argument("token", "")
         return secrets.compare_digest(given.encode(), self.web.page_token.encode())

@@ -4,6 +4,7 @@ nothing, and updates are never delivered off the machine."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -158,3 +159,17 @@ async def test_the_user_side_routes_refuse_other_sites_pages(local: Local) -> No
     # a program on this machine (the terminal chat) sends no Origin: answered
     sent = await local.client.post("/_emulator/text", content=body)
     assert sent.status_code == 200 and len(updates(local)) == 1
+
+
+async def test_the_access_log_holds_neither_the_pages_token_nor_the_bots(
+    local: Local, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="tornado.access")
+    page_token = local.web.page_token
+    await local.client.get(f"/web/file/nothing?token={page_token}")
+    await local.client.get("/web/api/state", params={"token": page_token})
+    await local.client.get(f"/bot{TOKEN}/getMe")
+    await local.client.get("/_emulator/messages", params={"token": TOKEN, "chat_id": USER})
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "/web/api/state" in logged and "/bot…/getMe" in logged  # the lines are there
+    assert page_token not in logged and TOKEN not in logged and "origin-token" not in logged
