@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -77,6 +78,8 @@ async def prepare_database(
     """Migrate, load the samples into an empty database, give configured admins their role.
     `starting_bot`: the bot itself starts, so its mode (token or demo) is checked and recorded
     before anything is written."""
+    if starting_bot and runtime.settings.uses_emulator:
+        await refuse_a_database_not_the_demos(engine)  # before a migration changes it
     await migrate_when_reachable(engine)
     if starting_bot:
         await record_deployment_mode(runtime)
@@ -112,6 +115,52 @@ class DemoRefused(Exception):
     message is one line, saying why and how to proceed."""
 
 
+USED_WITH_TOKEN = (
+    "this database was run with a BOT_TOKEN: without one the bot starts the local demo and will "
+    "not touch it; set BOT_TOKEN to run it, or point DATABASE_URL at another database for the demo"
+)
+
+
+def _people_not_the_demos(count: int) -> str:
+    who = "person who is" if count == 1 else "people who are"
+    return (
+        f"this database holds {count} {who} not the demo's: without BOT_TOKEN the bot starts the "
+        "local demo and will not touch it; set BOT_TOKEN to run it, or point DATABASE_URL at "
+        "another database for the demo"
+    )
+
+
+async def refuse_a_database_not_the_demos(engine: AsyncEngine) -> None:
+    """The demo's check on the database as it is, before it is migrated: a database of an older
+    schema must not be changed by a demo that then refuses it. A database not reachable yet is
+    checked after the migration's retries (`record_deployment_mode`)."""
+
+    def refusal(connection: Connection) -> str | None:
+        tables = set(inspect(connection).get_table_names())
+        if DeploymentMode.__tablename__ in tables:
+            modes = connection.scalars(select(DeploymentMode.mode)).all()
+            if TELEGRAM in modes:
+                return USED_WITH_TOKEN
+            if modes:
+                return None
+        if User.__tablename__ not in tables:
+            return None
+        others = connection.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.telegram_id.not_in(demo_telegram_ids()))
+        )
+        return _people_not_the_demos(others) if others else None
+
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(refusal)
+    except (OperationalError, DBAPIError, OSError):
+        return
+    if found is not None:
+        raise DemoRefused(found)
+
+
 async def record_deployment_mode(runtime: Runtime) -> None:
     """Remember that this database is run with a token, or let the demo (no token) have it only
     if it is the demo's: never started with a token, and, where nothing was recorded yet (a
@@ -123,11 +172,7 @@ async def record_deployment_mode(runtime: Runtime) -> None:
         session = uow.session
         recorded = await session.scalar(select(DeploymentMode).order_by(DeploymentMode.id))
         if mode == DEMO and recorded is not None and recorded.mode == TELEGRAM:
-            raise DemoRefused(
-                "this database was run with a BOT_TOKEN: without one the bot starts the local "
-                "demo and will not touch it; set BOT_TOKEN to run it, or point DATABASE_URL at "
-                "another database for the demo"
-            )
+            raise DemoRefused(USED_WITH_TOKEN)
         if mode == DEMO and recorded is None:
             others = await session.scalar(
                 select(func.count())
@@ -135,13 +180,7 @@ async def record_deployment_mode(runtime: Runtime) -> None:
                 .where(User.telegram_id.not_in(demo_telegram_ids()))
             )
             if others:
-                raise DemoRefused(
-                    f"this database holds {others} "
-                    f"{'person who is' if others == 1 else 'people who are'} not the demo's: "
-                    "without "
-                    "BOT_TOKEN the bot starts the local demo and will not touch it; set "
-                    "BOT_TOKEN to run it, or point DATABASE_URL at another database for the demo"
-                )
+                raise DemoRefused(_people_not_the_demos(others))
         now = uow.clock.now()
         if recorded is None:
             session.add(DeploymentMode(id=1, mode=mode, recorded_at=now))

@@ -9,12 +9,18 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 
 from bot.__main__ import main
 from bot.services import build_services
 from core.config import Settings
-from core.database import DEMO, TELEGRAM, DemoRefused, prepare_database
+from core.database import (
+    DEMO,
+    TELEGRAM,
+    DemoRefused,
+    prepare_database,
+    record_deployment_mode,
+)
 from core.demo import demo_telegram_ids, enrol_demo_people
 from procedures.kernel.clock import ManualClock
 from storage.db import make_engine
@@ -111,21 +117,74 @@ def test_the_demo_refuses_a_database_run_with_a_token_and_touches_nothing(
     assert asyncio.run(contents(url)) == before  # no demo account, the message still pending
 
 
-def test_the_demo_refuses_an_older_database_holding_other_people(
+async def schema_of(url: str) -> tuple[list[str], bool]:
+    """The database's migration revisions, and whether it has the mode's table."""
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            revisions = list(
+                await connection.scalars(text("SELECT version_num FROM alembic_version"))
+            )
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+            return revisions, "deployment_mode" in tables
+    finally:
+        await engine.dispose()
+
+
+async def as_before_the_mode_was_recorded(url: str) -> None:
+    """The database as a bot of the previous release left it: no mode table, one revision back."""
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("DROP TABLE deployment_mode"))
+            await connection.execute(
+                text("UPDATE alembic_version SET version_num = '0020_return_receipt'")
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_the_demo_refuses_an_older_database_holding_other_people_without_migrating_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A database from before the mode was recorded: its people say it is not the demo's."""
+    """A database from before the mode was recorded: its people say it is not the demo's, and
+    the demo leaves its schema as it found it."""
     url = database_url(tmp_path)
-    asyncio.run(start(url, token="1:real-token", starting_bot=False))  # nothing recorded
+    asyncio.run(start(url, token="1:real-token"))
     asyncio.run(add_real_user_with_pending_message(url))
-    before = asyncio.run(contents(url))
-    assert before[2] == []
+    asyncio.run(as_before_the_mode_was_recorded(url))
+    assert asyncio.run(schema_of(url)) == (["0020_return_receipt"], False)
 
     code, err = run_demo(tmp_path, monkeypatch, capsys)
 
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "holds 1 person who is not the demo's" in err and "set BOT_TOKEN" in err
-    assert asyncio.run(contents(url)) == before
+    assert asyncio.run(schema_of(url)) == (["0020_return_receipt"], False)  # not migrated
+
+
+def test_the_demo_refuses_after_migrating_when_the_check_before_could_not_read(
+    tmp_path: Path,
+) -> None:
+    """The second check, after the migration, holds on its own (a database not reachable at
+    first is checked only then)."""
+    url = database_url(tmp_path)
+    asyncio.run(start(url, token="1:real-token"))
+    asyncio.run(add_real_user_with_pending_message(url))
+    asyncio.run(as_before_the_mode_was_recorded(url))
+
+    async def demo_start_after_migration() -> None:
+        engine = make_engine(url)
+        try:
+            runtime = build_services(Settings(database_url=url), engine, ManualClock(NOW))
+            await prepare_database(runtime, engine)  # migrates, no check
+            await record_deployment_mode(runtime)
+        finally:
+            await engine.dispose()
+
+    with pytest.raises(DemoRefused, match="holds 1 person who is not the demo's"):
+        asyncio.run(demo_start_after_migration())
+    people, statuses, modes = asyncio.run(contents(url))
+    assert people == [REAL_TELEGRAM_ID] and statuses == ["pending"] and modes == []
 
 
 async def test_the_demo_keeps_its_own_database_until_it_is_run_with_a_token(
