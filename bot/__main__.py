@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from telegram.error import InvalidToken, NetworkError
 
 from core.config import ConfigError, Settings, load_settings
-from core.database import DatabaseUnavailable, engine_for, prepare_database
+from core.database import DatabaseUnavailable, DemoRefused, engine_for, prepare_database
 from core.logging import configure_logging
 from core.services import load_policies
 from procedures.kernel import roles
@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseUnavailable as error:
         print(f"database error: {redact(str(error))}", file=sys.stderr)
         return 1
+    except DemoRefused as error:
+        print(f"database refused: {error}", file=sys.stderr)
+        return 2
     except InvalidToken:
         print("configuration error: the Bot API refused BOT_TOKEN", file=sys.stderr)
         return 2
@@ -324,7 +327,12 @@ def _run(settings: Settings, policies: Policies) -> int:
     asyncio.set_event_loop(loop)
     engine = engine_for(settings)
     services = build_services(settings, engine, demo_clock_for(settings), policies)
-    loop.run_until_complete(prepare_database(services, engine))
+    try:
+        loop.run_until_complete(prepare_database(services, engine, starting_bot=True))
+    except BaseException:  # refused or unreachable: nothing started, nothing left open
+        loop.run_until_complete(engine.dispose())
+        loop.close()
+        raise
 
     emulator = None
     background_jobs = background_jobs_for(settings)

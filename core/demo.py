@@ -56,6 +56,11 @@ DEMO_PEOPLE: tuple[DemoPerson, ...] = (
 )
 
 
+def demo_telegram_ids() -> list[int]:
+    """The Telegram ids the demo gives its people."""
+    return [FIRST_DEMO_ID + index for index in range(len(DEMO_PEOPLE))]
+
+
 @dataclass(frozen=True)
 class Person:
     telegram_id: int
@@ -72,7 +77,7 @@ async def enrol_demo_people(runtime: Runtime) -> int:
     enrolled = 0
     admin: User | None = None
     for index, person in enumerate(DEMO_PEOPLE):
-        telegram_id = FIRST_DEMO_ID + index
+        telegram_id = demo_telegram_ids()[index]
         async with runtime.session_factory() as session:
             existing = await users.user_by_telegram_id(session, telegram_id)
         if existing is not None:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import tornado.httpserver
@@ -39,6 +40,22 @@ SENDING_METHODS = frozenset({"sendmessage", "senddocument", "sendphoto", "sendme
 # what the emulator's sendMediaGroup groups: photos together, documents only with documents
 # (Telegram also groups videos with photos, and audio; the bot sends neither)
 ALBUM_FAMILIES = {"photo": "photo", "document": "document"}
+# The emulator answers only this machine: requests naming another host (a DNS-rebound name) and
+# webhooks pointing elsewhere are refused.
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+BOT_TOKEN_IN_PATH = re.compile(r"^(/(?:file/)?bot)[^/]+/")
+# what a browser says of a request another site's page made (a link, an image, a form)
+FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
+
+
+def is_local_url(url: str) -> bool:
+    """Whether `url` is an http(s) address on this machine."""
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and hostname in LOCAL_HOSTS
 
 
 def bot_username_for(bot_id: int) -> str:
@@ -210,6 +227,29 @@ class BotApiEmulator:
         self._server.add_sockets(sockets)
         self.port = sockets[0].getsockname()[1]
         return self.port
+
+    def local_names(self) -> frozenset[str]:
+        """The Host headers this emulator answers: this machine's names with its port."""
+        assert self.port is not None, "the emulator was never started"
+        names = {f"[{h}]" if ":" in h else h for h in LOCAL_HOSTS}
+        with_port = {f"{name}:{self.port}" for name in names}
+        return frozenset(with_port | names) if self.port == 80 else frozenset(with_port)
+
+    def foreign_request(self, request: Any, *, navigation: bool = False) -> str | None:
+        """Why a request comes from elsewhere than this machine's own pages and programs (its
+        Host, its Origin, or what the browser says of the page that made it), or None.
+        `navigation`: a page opened by following a link from another site is let through."""
+        if request.host.lower() not in self.local_names():
+            return f"Forbidden: this emulator answers only {', '.join(sorted(self.local_names()))}"
+        origin = request.headers.get("Origin")
+        if origin is not None and origin.lower() not in {
+            f"http://{name}" for name in self.local_names()
+        }:
+            return "Forbidden: requests from other origins are refused"
+        fetch_site = request.headers.get("Sec-Fetch-Site", "").lower()
+        if not navigation and fetch_site in FOREIGN_FETCH_SITES:
+            return "Forbidden: requests made by another site's page are refused"
+        return None
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -559,10 +599,13 @@ class BotApiEmulator:
 
     async def _api_setwebhook(self, bot: BotState, params: dict[str, Any]) -> bool:
         url = params["url"]
-        local = url.startswith(("http://127.0.0.1", "http://localhost"))
-        if not (url.startswith("https://") or local):
+        # Telegram would take any public https URL; the emulator's updates (every user's
+        # messages) may go only to a bot on this machine.
+        if not is_local_url(url):
             raise ApiError(
-                400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+                400,
+                "Bad Request: bad webhook: the local emulator delivers updates only to "
+                "127.0.0.1, localhost or ::1",
             )
         bot.webhook_url, bot.webhook_secret = url, params.get("secret_token")
         if params.get("drop_pending_updates"):
@@ -833,6 +876,16 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
 class _BaseHandler(tornado.web.RequestHandler):
     def initialize(self, emulator: BotApiEmulator) -> None:
         self.emulator = emulator
+
+    def prepare(self) -> None:
+        refusal = self.emulator.foreign_request(self.request)
+        if refusal is not None:
+            self.write_json(403, {"ok": False, "error_code": 403, "description": refusal})
+
+    def _request_summary(self) -> str:
+        """The access log's line: no bot token (in the path) and no query (it may hold one)."""
+        path = BOT_TOKEN_IN_PATH.sub(r"\1…/", self.request.path)
+        return f"{self.request.method} {path} ({self.request.remote_ip})"
 
     def write_json(self, status: int, body: Any) -> None:
         self.set_status(status)

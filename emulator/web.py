@@ -5,6 +5,12 @@ with their unread counts and shows a chat with the bot as Telegram would: edits 
 inline and reply keyboards, photos, albums, files to download, the bot's command menu, and the
 answers to button presses as toasts. It is told of every change through server-sent events.
 
+The page's API answers only the page: each request carries the token the page was served with
+(in the `X-Web-Chat-Token` header; as `?token=` where a browser cannot set one, for the event
+stream and the files an image or a link shows), and requests naming another host, from another
+origin, or made by another site's page are refused with 403. A page on any other site the
+demo's user opens can neither drive the chat nor read it.
+
 The emulator knows nothing of the bot it serves. What only the bot's side knows, its clock,
 comes in through a hook: `WebChat.clock`, set by whoever starts the emulator for a demo, lets
 the page show the demo time and move it forward.
@@ -32,6 +38,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 FIRST_WEB_USER_ID = 7_000_001
 PRESS_ANSWER_WAIT = 10.0
 KEEPALIVE_SECONDS = 15.0
+TOKEN_HEADER = "X-Web-Chat-Token"
+TOKEN_PLACEHOLDER = b"{{web_chat_token}}"
 
 
 @dataclass
@@ -51,6 +59,8 @@ class WebChat:
         self.token = token  # the bot shown; by default the first that called the emulator
         self.clock: ClockHook | None = None
         self.read: dict[int, int] = {}  # user id -> bot messages read
+        # served in the page, asked of every call of its API: another site's page cannot read it
+        self.page_token = secrets.token_urlsafe(32)
         self._advancing = asyncio.Lock()
 
     def routes(self) -> list[Any]:
@@ -58,7 +68,7 @@ class WebChat:
         args = {"web": self}
         return [
             (r"/", _PageHandler, args),
-            (r"/web/static/(.*)", tornado.web.StaticFileHandler, {"path": str(STATIC_DIR)}),
+            (r"/web/static/(.*)", _StaticHandler, {"path": str(STATIC_DIR), "web": self}),
             (r"/web/api/events", _EventsHandler, args),
             (r"/web/api/([a-z]+)", _ApiHandler, args),
             (r"/web/file/([A-Za-z0-9_]+)", _WebFileHandler, args),
@@ -177,9 +187,27 @@ class WebChat:
 
 
 class _WebHandler(tornado.web.RequestHandler):
+    # the page itself and its static files may be opened from a link; the API only by the page
+    opened_from_links = False
+
     def initialize(self, web: WebChat) -> None:
         self.web = web
         self.emulator = web.emulator
+
+    def prepare(self) -> None:
+        refusal = self.emulator.foreign_request(self.request, navigation=self.opened_from_links)
+        if refusal is None and not self.opened_from_links and not self._token_given():
+            refusal = "Forbidden: the web chat's page token is missing or wrong"
+        if refusal is not None:
+            self.write_json({"error": refusal}, 403)
+
+    def _request_summary(self) -> str:
+        """The access log's line, without the query (the page's token may be in it)."""
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+    def _token_given(self) -> bool:
+        given = self.request.headers.get(TOKEN_HEADER) or self.get_query_argument("token", "")
+        return secrets.compare_digest(given.encode(), self.web.page_token.encode())
 
     def write_json(self, body: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -189,10 +217,29 @@ class _WebHandler(tornado.web.RequestHandler):
 
 
 class _PageHandler(_WebHandler):
+    opened_from_links = True
+
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        self.finish((STATIC_DIR / "index.html").read_bytes())
+        # no other site may frame the page (and so press on it)
+        self.set_header("X-Frame-Options", "DENY")
+        self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
+        page = (STATIC_DIR / "index.html").read_bytes()
+        self.finish(page.replace(TOKEN_PLACEHOLDER, self.web.page_token.encode()))
+
+
+class _StaticHandler(tornado.web.StaticFileHandler):
+    """The page's script and style, to this machine's names only."""
+
+    def initialize(self, path: str, web: WebChat) -> None:  # type: ignore[override]
+        super().initialize(path)
+        self.web = web
+
+    def prepare(self) -> None:
+        refusal = self.web.emulator.foreign_request(self.request, navigation=True)
+        if refusal is not None:
+            raise tornado.web.HTTPError(403, refusal)
 
 
 class _ApiHandler(_WebHandler):

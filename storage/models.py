@@ -1021,3 +1021,14 @@ class AssessmentFinding(Base):
     added_at: Mapped[dt.datetime]
 
     vendor: Mapped[Vendor] = relationship(lazy="selectin")
+
+
+class DeploymentMode(Base):
+    """How this database has been run: with a BOT_TOKEN ("telegram") or without it, as the local
+    demo ("demo"). One row, written at the bot's start: the demo refuses a Telegram database."""
+
+    __tablename__ = "deployment_mode"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[dt.datetime]

@@ -10,6 +10,7 @@ from typing import Any
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
+from procedures.evidence import readable_record
 from procedures.kernel import photos as evidence
 from procedures.kernel.queries import Photo
 
@@ -47,13 +48,15 @@ async def send_record_photos(
 @for_command("files")
 async def send_files(update: Update, context: BotContext) -> None:
     """/files QC-…: every evidence file of the record, from the file store with its SHA-256
-    (a file not downloaded yet is said so and sent from Telegram)."""
+    (a file not downloaded yet is said so and sent from Telegram), to those who may read the
+    record."""
     if not context.args:
         await context.reply(update, "files.usage")
         return
     number = context.args[0].strip().upper()
     async with context.session() as session:
-        found = await evidence.find_numbered(session, number)
+        # a record the asker may not read is answered as one that does not exist
+        found = await readable_record(session, await context.actor(session), number)
         kept = await evidence.photos_of(session, *found) if found else []
     if found is None:
         await context.reply(update, "files.not_found", number=number)

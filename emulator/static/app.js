@@ -12,10 +12,15 @@ const page = {
 
 const $ = (id) => document.getElementById(id);
 
+// The token the emulator served this page with: every call of its API carries it (a header
+// where fetch can set one; the event stream and file links cannot, so they name it).
+const TOKEN = document.querySelector('meta[name="web-chat-token"]').content;
+const TOKEN_HEADER = "X-Web-Chat-Token";
+
 async function api(path, body) {
-  const options = body === undefined ? {} : {
+  const options = body === undefined ? { headers: { [TOKEN_HEADER]: TOKEN } } : {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", [TOKEN_HEADER]: TOKEN },
     body: JSON.stringify(body),
   };
   const reply = await fetch(`/web/api/${path}`, options);
@@ -103,7 +108,7 @@ function linkify(text, container) {
 }
 
 function fileUrl(fileId) {
-  return `/web/file/${encodeURIComponent(fileId)}`;
+  return `/web/file/${encodeURIComponent(fileId)}?token=${encodeURIComponent(TOKEN)}`;
 }
 
 function time(seconds) {
@@ -274,7 +279,11 @@ async function upload(kind, files) {
   for (const file of files) form.append("file", file, file.name);
   const query = new URLSearchParams({ user: page.current, kind, caption: $("caption").value });
   page.scrollDown = true;
-  const reply = await fetch(`/web/api/upload?${query}`, { method: "POST", body: form });
+  const reply = await fetch(`/web/api/upload?${query}`, {
+    method: "POST",
+    headers: { [TOKEN_HEADER]: TOKEN },
+    body: form,
+  });
   if (!reply.ok) showToast((await reply.json()).error);
   $("caption").value = "";
 }
@@ -393,7 +402,7 @@ async function refresh(scrollDown = false) {
 }
 
 function listen() {
-  const events = new EventSource("/web/api/events");
+  const events = new EventSource(`/web/api/events?token=${encodeURIComponent(TOKEN)}`);
   events.onmessage = () => refresh();
   events.onerror = () => { $("bot-name").textContent = "Connection lost; retrying…"; };
 }

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from procedures.consumer_complaints.common import SUBJECT
-from procedures.consumer_complaints.rules import ConsumerDeadline
+from procedures.consumer_complaints.rules import STAFF_VIEWERS, ConsumerDeadline
+from procedures.kernel import roles
+from procedures.kernel.errors import NotFound
 from procedures.kernel.rules import met_in_time
 
 # the rows these queries return, named here for the reports that format them
@@ -29,7 +31,34 @@ from storage.models import (
     User,
 )
 
-__all__ = ["ConsumerComplaint", "complaints_of_consumer", "goods_names", "product_exists"]
+__all__ = [
+    "ConsumerComplaint",
+    "complaints_of_consumer",
+    "consumer_complaint_for_viewer",
+    "goods_names",
+    "product_exists",
+]
+
+
+def may_see(viewer: User, consumer_complaint: ConsumerComplaint) -> bool:
+    """Staff who handle consumer complaints see every one; a consumer sees their own."""
+    if viewer.role_names & STAFF_VIEWERS:
+        return True
+    own = consumer_complaint.consumer_id is not None and consumer_complaint.consumer_id == viewer.id
+    return roles.CONSUMER in viewer.role_names and own
+
+
+async def consumer_complaint_for_viewer(
+    session: AsyncSession, viewer: User, number: str
+) -> ConsumerComplaint:
+    """The consumer complaint numbered `number` if `viewer` may see it; else NotFound, as for a
+    number that does not exist."""
+    found = await session.scalar(
+        select(ConsumerComplaint).where(ConsumerComplaint.number == number.strip().upper())
+    )
+    if found is None or not may_see(viewer, found):
+        raise NotFound("consumer.not_found")
+    return found
 
 
 async def product_exists(session: AsyncSession, product_id: int) -> bool:

@@ -117,6 +117,20 @@ FILING_STAFF = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
 
 JUDGES = frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD})
 
+# Who reads every consumer complaint (its evidence too): after-sales, who handle it (4.3.1-4.3.2),
+# the business head, who decides what after-sales cannot (4.3.2), quality, who take back its
+# goods (4.3.3), and the company's leader and the admin. A consumer reads only their own.
+STAFF_VIEWERS = frozenset(
+    {
+        roles.AFTER_SALES,
+        roles.AFTER_SALES_HEAD,
+        roles.BUSINESS_HEAD,
+        roles.QUALITY,
+        roles.COMPANY_LEADER,
+        roles.ADMIN,
+    }
+)
+
 DECIDERS = frozenset({roles.BUSINESS_HEAD})
 
 # who is told that goods of a consumer complaint are coming back

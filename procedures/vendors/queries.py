@@ -11,11 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from procedures.vendors.rules import RectificationStatus
+from procedures.kernel.errors import NotFound
+from procedures.vendors.rules import RECTIFICATION_READERS, RectificationStatus
 
 # the rows these queries return, named here for the reports that format them
 from storage.models import Assessment as Assessment
 from storage.models import Rectification as Rectification
+from storage.models import User
 from storage.models import Vendor as Vendor
 from storage.models import VendorScore as VendorScore
 
@@ -62,6 +64,19 @@ async def rectification(session: AsyncSession, rectification_id: int) -> Rectifi
     found = await session.get(Rectification, rectification_id)
     if found is not None:
         await session.refresh(found, ["vendor"])
+    return found
+
+
+async def rectification_for_viewer(
+    session: AsyncSession, viewer: User, number: str
+) -> Rectification:
+    """The rectification numbered `number` if `viewer` reads rectification notices; else
+    NotFound, as for a number that does not exist."""
+    found = await session.scalar(
+        select(Rectification).where(Rectification.number == number.strip().upper())
+    )
+    if found is None or not viewer.role_names & RECTIFICATION_READERS:
+        raise NotFound("rectification.not_found")
     return found
 
 

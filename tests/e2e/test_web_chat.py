@@ -93,7 +93,9 @@ async def demo(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Demo]:
     await application.updater.start_polling(poll_interval=0, timeout=1)
     await start_background_work(application)
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{emulator.port}", timeout=30
+        base_url=f"http://127.0.0.1:{emulator.port}",
+        headers={"X-Web-Chat-Token": web.page_token},  # as the page sends it
+        timeout=30,
     ) as client:
         yield Demo(web, client, clock)
     await application.updater.stop()
