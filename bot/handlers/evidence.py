@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler
 from procedures.evidence import readable_record
 from procedures.kernel import photos as evidence
 from procedures.kernel.queries import Photo
+from procedures.kernel.text_input import record_number
 
 from ..access import for_command
 from ..albums import send_group, sendable
@@ -53,7 +54,7 @@ async def send_files(update: Update, context: BotContext) -> None:
     if not context.args:
         await context.reply(update, "files.usage")
         return
-    number = context.args[0].strip().upper()
+    number = record_number(context.args[0])  # typed full-width too
     async with context.session() as session:
         # a record the asker may not read is answered as one that does not exist
         found = await readable_record(session, await context.actor(session), number)
