@@ -64,11 +64,20 @@ BotApplication = Application[
 class AfterSalesApplication(BotApplication):
     """An Application that carries the services and saves dialogue state after every update."""
 
-    def __init__(self, *, services: Services, renderer: Renderer, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        services: Services,
+        renderer: Renderer,
+        outbox_renderer: Renderer | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.services = services
         self.documents = DocumentDesk(services, self.bot, renderer)
-        self.outbox_sender = OutboxSender(services, self.bot, renderer=renderer)
+        # the outbox's documents have a worker of their own: a minute-long ledger does not
+        # make a notice's rendering wait (and time out) behind it
+        self.outbox_sender = OutboxSender(services, self.bot, renderer=outbox_renderer or renderer)
         self.evidence_fetcher = EvidenceFetcher(services, telegram_downloader(self.bot))
         self.background_jobs_factory: BackgroundJobsFactory | None = None
         self.background_jobs: BackgroundJobs | None = None
@@ -201,6 +210,7 @@ class AfterSalesApplication(BotApplication):
             self.background_jobs = None
         await self.evidence_fetcher.stop()
         await self.outbox_sender.stop()
+        self.outbox_sender.renderer.close()
         await self.documents.stop()
 
     async def _tell_try_again(self, update: Update) -> None:
@@ -245,7 +255,11 @@ def build_runtime(
         ApplicationBuilder()
         .application_class(
             AfterSalesApplication,
-            kwargs={"services": services, "renderer": renderer or renderer_for(services)},
+            kwargs={
+                "services": services,
+                "renderer": renderer or renderer_for(services),
+                "outbox_renderer": renderer or renderer_for(services),
+            },
         )
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
