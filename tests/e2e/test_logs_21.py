@@ -1,0 +1,138 @@
+"""No invitation code, password, phone or e-mail in any log at any level, nor on a command line;
+an unhandled error logs the update's ids, not its content."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from telegram import Poll, PollOption, Update
+
+from bot.app import _on_error
+from core.backup import pg_dump_command
+from core.redaction import Redactor
+from emulator.server import BotApiEmulator, bot_username_for
+
+from .test_secrets_in_logs import run_bot
+
+TOKEN = "970021:SECRET-token-21-0123456789abcdefXYZ"
+PHONE, EMAIL = "13912345678", "wang.fang+returns@example.com.cn"
+
+
+async def invitation_code(emulator: BotApiEmulator, admin: int) -> str:
+    """A new invitation's code (the admin may be told of a redeemed one meanwhile)."""
+    seen = len(emulator.bot_messages(TOKEN, admin))
+    await emulator.send_text(TOKEN, admin, "/invite quality")
+
+    def link() -> str | None:
+        for message in emulator.bot_messages(TOKEN, admin)[seen:]:
+            found = re.search(r"start=([A-Za-z0-9_-]+)", message.get("text", ""))
+            if found:
+                return found.group(1)
+        return None
+
+    await emulator.wait_until(lambda: link() is not None, timeout=30)
+    code = link()
+    assert code is not None
+    return code
+
+
+async def test_codes_in_every_start_form_and_a_consumers_phone_and_email_are_never_logged(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    process = await run_bot(
+        {
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+            "ADMIN_TELEGRAM_IDS": "97211",
+        },
+        tmp_path / "bot.log",
+    )
+    botname = bot_username_for(int(TOKEN.split(":")[0]))
+    codes = []
+    try:
+        emulator.add_user(97211, "Admin", language_code="en")
+        await emulator.wait_until(lambda: emulator.bot(TOKEN).commands, timeout=60)
+        for person, form in enumerate(
+            (f"/start@{botname} {{}}", "/start\u00a0{}", "/start\n{}"), start=97212
+        ):
+            code = await invitation_code(emulator, 97211)
+            codes.append(code)
+            emulator.add_user(person, f"Newcomer {person}", language_code="en")
+            await emulator.send_text(TOKEN, person, form.format(code))
+            await emulator.wait_for_bot_messages(TOKEN, person, 1, timeout=30)
+        await emulator.send_text(TOKEN, 97212, f"my phone is {PHONE}, mail {EMAIL}")
+        await emulator.wait_for_bot_messages(TOKEN, 97212, 2, timeout=30)
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.wait(), 30)
+    log = (tmp_path / "bot.log").read_text()
+    assert "DEBUG" in log and "getUpdates" in log  # the run did log at DEBUG
+    for code in codes:
+        assert code not in log
+    assert PHONE not in log and EMAIL not in log and "example.com" not in log
+    assert "[parameters:" not in log or "[parameters: ***]" in log
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Update(message=Message(text='/start@after_sales_bot Q7xkP2mZ'))",
+        "{'text': '/start\\xa0Q7xkP2mZ'}",
+        '{"text": "/start\\u00a0Q7xkP2mZ"}',
+        "{'text': '/start\\nQ7xkP2mZ'}",
+        "/start\nQ7xkP2mZ",
+        "https://t.me/after_sales_bot?start=Q7xkP2mZ",
+    ],
+)
+def test_an_invitation_code_is_masked_however_start_was_written(text: str) -> None:
+    assert "Q7xkP2mZ" not in Redactor()(text)
+
+
+def test_passwords_phones_and_emails_are_masked_and_ids_are_kept() -> None:
+    redact = Redactor()
+    line = (
+        "postgresql+asyncpg://postgres:pa55word@127.0.0.1/bot; phone 139 1234 5678, "
+        "+86 139-1234-5678, (021) 6234-5678; mail li.lei@example.com; "
+        "[parameters: ('王芳', '13912345678')]\n; user 8123456789 update 733123456"
+    )
+    masked = redact(line)
+    for secret in ("pa55word", "139", "6234", "li.lei", "example.com", "王芳"):
+        assert secret not in masked
+    assert "user 8123456789 update 733123456" in masked  # ids are what an error is found by
+
+
+def test_the_backup_command_line_holds_no_password() -> None:
+    command = pg_dump_command("postgresql+asyncpg://postgres:pa55word@db:5432/bot", Path("x"))
+    assert not any("pa55word" in part for part in command)
+    assert command[-1] == "--dbname=postgresql://postgres@db:5432/bot"
+
+
+async def test_an_unhandled_error_logs_the_updates_ids_not_its_content(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    poll = Poll(
+        "p1",
+        f"Call me on {PHONE}",
+        [PollOption("yes", 0, persistent_id="o1")],
+        0,
+        False,
+        False,
+        Poll.REGULAR,
+        False,
+        allows_revoting=False,
+        members_only=False,
+    )
+    update = Update(4242, poll=poll)
+    context: Any = SimpleNamespace(error=RuntimeError("boom"))
+    with caplog.at_level(logging.ERROR):
+        await _on_error(update, context)
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.getMessage() == "unhandled error for update 4242 (chat -, user -)"
+    assert PHONE not in caplog.text
