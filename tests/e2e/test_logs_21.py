@@ -5,20 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import sqlite3
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from telegram import Poll, PollOption, Update
 
 from bot.app import _on_error
+from bot.runtime.evidence_fetcher import EvidenceFetcher
+from bot.services import Services
 from core.backup import pg_dump_command
+from core.config import Settings
+from core.database import engine_for
 from core.redaction import Redactor
 from emulator.server import BotApiEmulator, bot_username_for
+from procedures.kernel.photos import Download, DownloadReport
+from storage.db import migrate
 
-from .test_secrets_in_logs import run_bot
+from .test_secrets_in_logs import ROOT, run_bot
 
 TOKEN = "970021:SECRET-token-21-0123456789abcdefXYZ"
 PHONE, EMAIL = "13912345678", "wang.fang+returns@example.com.cn"
@@ -136,3 +146,64 @@ async def test_an_unhandled_error_logs_the_updates_ids_not_its_content(
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert record.getMessage() == "unhandled error for update 4242 (chat -, user -)"
     assert PHONE not in caplog.text
+
+
+async def test_a_locked_database_in_the_evidence_fetcher_is_one_line_and_a_retry(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def no_download(file_id: str) -> Download:
+        raise AssertionError("nothing to download")
+
+    fetcher = EvidenceFetcher(services, no_download)
+    rounds = asyncio.Queue[None]()
+
+    async def locked_round() -> DownloadReport:
+        rounds.put_nowait(None)
+        raise OperationalError("SELECT photos", {}, sqlite3.OperationalError("database is locked"))
+
+    fetcher.fetch_due = locked_round  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="bot.runtime.evidence_fetcher"):
+        fetcher.start()
+        await rounds.get()
+        fetcher.ready.set()  # a second round: it was retried
+        await rounds.get()
+        await fetcher.stop()
+
+    records = [r for r in caplog.records if r.name == "bot.runtime.evidence_fetcher"]
+    assert len(records) >= 2
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in records)
+    assert records[0].getMessage().startswith("evidence download round: the database is locked")
+
+
+async def test_a_command_line_run_beside_a_running_bot_does_not_migrate_nor_wait_for_its_lock(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "bot.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    engine = engine_for(Settings(database_url=url))
+    await migrate(engine)
+    await engine.dispose()
+    bot_holds_the_lock = sqlite3.connect(path, isolation_level=None)
+    bot_holds_the_lock.execute("BEGIN IMMEDIATE")
+    try:
+        run = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "stickers",
+            "--bot",
+            "after_sales_bot",
+            "--out",
+            str(tmp_path / "stickers.pdf"),
+            cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url, "LOAD_SAMPLES": "false"},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await asyncio.wait_for(run.communicate(), 40)
+    finally:
+        bot_holds_the_lock.rollback()
+        bot_holds_the_lock.close()
+    assert run.returncode == 0, output.decode()
+    assert "0 stickers for @after_sales_bot" in output.decode()
+    assert "locked" not in output.decode()
