@@ -7,6 +7,7 @@ document desk. `bot.app` adds the chat (handlers, command menu, error replies) o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -203,6 +204,7 @@ class AfterSalesApplication(BotApplication):
     async def stop_delivery(self) -> None:
         """Stops the background jobs; the sender finishes its row while the bot can still send."""
         if self.background_jobs is not None:
+            await _let_running_jobs_finish(self.background_jobs, JOBS_GRACE_SECONDS)
             self.background_jobs.shutdown(wait=False)
             release = getattr(self.background_jobs, "release_leadership", None)
             if release is not None:
@@ -223,6 +225,28 @@ class AfterSalesApplication(BotApplication):
             await self.bot.send_message(
                 chat.id, self.services.texts.get(language, "gate.try_again")
             )
+
+
+# how long a stop waits for the background jobs under way (a sweep's chunk, a monthly report):
+# the whole stop is to take under 5 s
+JOBS_GRACE_SECONDS = 2.0
+
+
+async def _let_running_jobs_finish(jobs: BackgroundJobs, seconds: float) -> None:
+    """APScheduler's asyncio executor cancels the jobs under way when it shuts down, and logs
+    each as failed, with a traceback. So no new job starts (pause), and those under way get a
+    moment to finish first; one cut after that rolls back (each job is its transactions)."""
+    with contextlib.suppress(Exception):  # not running (any more): nothing is under way
+        getattr(jobs, "pause", lambda: None)()
+    executors = getattr(jobs, "_executors", {})
+    running = [
+        future
+        for executor in executors.values()
+        for future in getattr(executor, "_pending_futures", ())
+        if not future.done()
+    ]
+    if running:
+        await asyncio.wait(running, timeout=seconds)
 
 
 def build_runtime(

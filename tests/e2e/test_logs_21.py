@@ -207,3 +207,34 @@ async def test_a_command_line_run_beside_a_running_bot_does_not_migrate_nor_wait
     assert run.returncode == 0, output.decode()
     assert "0 stickers for @after_sales_bot" in output.decode()
     assert "locked" not in output.decode()
+
+
+async def test_sigterm_stops_the_bot_within_5_seconds_with_a_clean_log(
+    emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    token = "970022:SECRET-token-22-0123456789abcdefXYZ"
+    process = await run_bot(
+        {
+            "BOT_TOKEN": token,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+            "ADMIN_TELEGRAM_IDS": "97221",
+            "LOG_LEVEL": "INFO",
+            "TELEGRAM_MESSAGES_PER_SECOND": "0",
+            "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "0",
+        },
+        tmp_path / "bot.log",
+    )
+    emulator.add_user(97221, "Admin", language_code="en")
+    await emulator.wait_until(lambda: emulator.bot(token).commands, timeout=60)
+    await emulator.send_text(token, 97221, "/invite quality")
+    await emulator.wait_for_bot_messages(token, 97221, 1, timeout=30)
+
+    process.terminate()
+    await asyncio.wait_for(process.wait(), 5)
+
+    log = (tmp_path / "bot.log").read_text()
+    assert process.returncode == 0, log
+    assert "Event loop is closed" not in log
+    assert "Task was destroyed but it is pending" not in log
+    assert "Traceback" not in log
