@@ -229,12 +229,16 @@ async def test_sigterm_stops_the_bot_within_5_seconds_with_a_clean_log(
     await emulator.wait_until(lambda: emulator.bot(token).commands, timeout=60)
     await emulator.send_text(token, 97221, "/invite quality")
     await emulator.wait_for_bot_messages(token, 97221, 1, timeout=30)
+    # a ledger being rendered when the stop comes: dropped cleanly (its asker asks again)
+    await emulator.send_text(token, 97221, "/ledger")
+    await emulator.wait_for_bot_messages(token, 97221, 2, timeout=30)
 
     process.terminate()
     await asyncio.wait_for(process.wait(), 5)
 
     log = (tmp_path / "bot.log").read_text()
     assert process.returncode == 0, log
+    assert "Preparing the file" in emulator.bot_messages(token, 97221)[1]["text"]
     assert "Event loop is closed" not in log
     assert "Task was destroyed but it is pending" not in log
     assert "Traceback" not in log
