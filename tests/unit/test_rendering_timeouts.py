@@ -43,6 +43,8 @@ def settings(tmp_path: Path) -> Settings:
         file_store=str(tmp_path / "files"),
         telegram_chat_burst=20,
         rendering_timeout_seconds=0.05,
+        # the SQLite test database (tests/conftest.py), which a worker process opens by its URL
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/test.db",
     )
 
 
@@ -179,3 +181,57 @@ def test_the_time_limit_is_a_setting() -> None:
     limited = Settings.model_validate({"RENDERING_TIMEOUT_SECONDS": "12.5"})
     assert limited.rendering_timeout_seconds == 12.5
     assert dt.timedelta(seconds=limited.rendering_timeout_seconds).seconds == 12
+
+
+async def test_a_stopped_worker_holds_up_no_notice_and_a_new_one_renders_the_document(
+    services: Services, emulator: BotApiEmulator, clock: ManualClock, settings: Settings
+) -> None:
+    if services.session_factory.kw["bind"].dialect.name != "sqlite":
+        pytest.skip("the worker opens the test database by its URL: SQLite's file")
+    bot, token = await bot_on(emulator)
+    services.settings = settings.model_copy(update={"rendering_timeout_seconds": 3.0})
+    renderer = RenderInWorkerProcess(services.settings)
+    sender = OutboxSender(services, bot, pacing=None, renderer=renderer)
+    try:
+        os.kill(stopped := await renderer.worker_pid(), signal.SIGSTOP)
+        head = await make_user(services, "quality_head", language="en")
+        others = [await make_user(services, "driver", language="en") for _ in range(5)]
+        for person in (head, *others):
+            emulator.add_user(person.telegram_id, person.full_name)
+        async with services.unit_of_work() as uow:
+            await notify_users(
+                uow.session,
+                [head],
+                "report.quarterly_ready",
+                {"year": 2026, "quarter": 3},
+                now=uow.clock.now(),
+                attachment=QUARTERLY,
+            )
+            await notify_users(
+                uow.session,
+                others,
+                "report.quarterly_ready",
+                {"year": 2026, "quarter": 2},
+                now=uow.clock.now(),
+            )
+            await uow.commit()
+
+        first = await sender.deliver_due()
+
+        assert first.sent == 5  # the five notices did not wait for the stopped worker
+        await sender.renderings_done()
+        await sender.deliver_due()
+        assert process_state(stopped) in ("Z", "gone")
+        (document_row,) = await outbox_rows(services, status="pending")
+        assert "rendering not finished after 3 s" in document_row.last_error
+
+        await renderer.worker_pid()  # the new worker is up (its start is not the rendering's)
+        clock.advance(backoff(1))
+        await sender.deliver_due()
+        await sender.renderings_done()
+        await sender.deliver_due()
+
+        (document,) = emulator.bot_messages(token, head.telegram_id)
+        assert document["document"]["file_name"] == "complaints-2026-Q3-draft.xlsx"
+    finally:
+        renderer.close()
