@@ -149,7 +149,7 @@ class RenderInWorkerProcess:
         if pool is None:
             return
         # a stopped (SIGSTOP) or busy worker never finishes by itself: killed, not waited for
-        stuck = [process for process in pool._processes.values() if process.is_alive()]
+        stuck = [process for process in (pool._processes or {}).values() if process.is_alive()]
         for process in stuck:
             process.kill()
         for process in stuck:
