@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import sys
@@ -29,6 +30,8 @@ from procedures.people import invitations
 from .services import build_services
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from emulator.server import BotApiEmulator
     from emulator.web import WebChat
     from procedures.kernel.clock import Clock
@@ -126,6 +129,33 @@ def _command(args: argparse.Namespace, settings: Settings, policies: Policies) -
     return _run(settings, policies)
 
 
+async def _schema_at_head(engine: AsyncEngine) -> bool:
+    """Whether the database's schema is the code's newest, read without taking a write lock."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config, make_session_factory, read_only_sessions
+
+    heads = set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    sessions = read_only_sessions(make_session_factory(engine))
+    async with sessions() as session:
+        connection = await session.connection()
+        current = await connection.run_sync(
+            lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+        )
+    return current == heads
+
+
+async def _prepare_for_command(services: Services, engine: AsyncEngine) -> None:
+    """A command-line run beside a running bot: a database already at the newest schema is used
+    as it is (migrating takes the write lock the bot's writers then wait for); only a new or
+    older one is prepared as the bot prepares it."""
+    with contextlib.suppress(Exception):  # unreachable, or no schema yet: prepared below
+        if await _schema_at_head(engine):
+            return
+    await prepare_database(services, engine)
+
+
 async def _backup(settings: Settings, out: Path) -> int:
     from core.backup import BackupFailed, backup
 
@@ -148,7 +178,7 @@ async def _import(
     engine = engine_for(settings)
     services = build_services(settings, engine, policies=policies)
     try:
-        await prepare_database(services, engine)
+        await _prepare_for_command(services, engine)
         rows = table.read_table(filename, content)
         async with services.unit_of_work() as uow:
             result = await importing.import_rows(uow, kind, rows, actor_id=None)
@@ -216,7 +246,7 @@ async def _render_report(
     engine = engine_for(settings)
     services = build_services(settings, engine, policies=policies)
     try:
-        await prepare_database(services, engine)
+        await _prepare_for_command(services, engine)
         async with services.session_factory() as session:
             return await found.render(session, period, document_context(services, language))
     finally:
@@ -235,7 +265,7 @@ async def _export(
     engine = engine_for(settings)
     services = build_services(settings, engine, policies=policies)
     try:
-        await prepare_database(services, engine)
+        await _prepare_for_command(services, engine)
         assert services.file_store is not None
         summary = await export_period(
             services.session_factory,
@@ -263,14 +293,16 @@ async def _sticker_assets(
 ) -> tuple[str, list[tuple[str, str]]]:
     """The bot's username and every asset's code and name, for the sticker sheet."""
     from procedures.equipment.queries import asset_labels
+    from storage.db import read_only_sessions
 
     if bot_username is None:
         bot_username = await _bot_username(settings)
     engine = engine_for(settings)
     services = build_services(settings, engine, policies=policies)
     try:
-        await prepare_database(services, engine)
-        async with services.session_factory() as session:
+        await _prepare_for_command(services, engine)
+        # only reads: no write lock a running bot's writers would wait for
+        async with read_only_sessions(services.session_factory)() as session:
             assets = await asset_labels(session)
     finally:
         await engine.dispose()

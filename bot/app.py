@@ -112,13 +112,24 @@ async def stop_background_work(application: BotApplication) -> None:
     await application.stop_delivery()
 
 
+def _ids_of(update: object) -> str:
+    if not isinstance(update, Update):
+        return type(update).__name__
+    chat, user = update.effective_chat, update.effective_user
+    return (
+        f"update {update.update_id} (chat {chat.id if chat else '-'}, "
+        f"user {user.id if user else '-'})"
+    )
+
+
 async def _on_error(update: object, context: BotContext) -> None:
     """Domain errors become a message in the user's language; anything else is logged."""
     error = context.error
     if isinstance(error, ProcedureError):
         key, params = error.text_key, error.params
     else:
-        logger.error("unhandled error for update %s", update, exc_info=error)
+        # ids, not the update: its text and names are the users' own
+        logger.error("unhandled error for %s", _ids_of(update), exc_info=error)
         key, params = "error.generic", {}
     if not isinstance(update, Update):
         return

@@ -9,6 +9,7 @@ must be at least as new as the server; the server's version is checked first.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import sqlite3
@@ -72,6 +73,18 @@ def pg_dump_major(executable: str = "pg_dump") -> int:
     return int(match.group(1))
 
 
+def pg_dump_command(database_url: str, out: Path) -> list[str]:
+    """pg_dump's command line: the database's URL without its password."""
+    url = make_url(database_url).set(drivername="postgresql")._replace(password=None)
+    return [
+        "pg_dump",
+        "--format=custom",
+        "--no-owner",
+        f"--file={out}",
+        f"--dbname={url.render_as_string(hide_password=False)}",
+    ]
+
+
 def pg_dump(database_url: str, out: Path, server_major: int) -> str:
     local = pg_dump_major()
     if local < server_major:
@@ -79,17 +92,13 @@ def pg_dump(database_url: str, out: Path, server_major: int) -> str:
             f"pg_dump {local} is older than the server ({server_major}): it refuses to dump; "
             f"install the PostgreSQL {server_major} client"
         )
-    url = make_url(database_url).set(drivername="postgresql")
+    password = make_url(database_url).password
+    # the password goes in pg_dump's environment, not on its command line, where `ps` shows it
+    environment = dict(os.environ)
+    if password is not None:
+        environment["PGPASSWORD"] = str(password)
     result = subprocess.run(
-        [
-            "pg_dump",
-            "--format=custom",
-            "--no-owner",
-            f"--file={out}",
-            url.render_as_string(hide_password=False),
-        ],
-        capture_output=True,
-        text=True,
+        pg_dump_command(database_url, out), capture_output=True, text=True, env=environment
     )
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines()

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # an S3-compatible server of one's own (MinIO, Ceph, …); unset: AWS S3
     s3_endpoint_url: str | None = None
     s3_region: str | None = None
+    # how long a ledger, report or notice document may take to render; a rendering still
+    # running then is given up (its worker replaced) so that it holds nothing else up
+    rendering_timeout_seconds: Annotated[float, Ge(0.01), Le(3600)] = 300.0
     log_level: LogLevel = "INFO"
 
     @property

@@ -11,8 +11,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> Redactor:
-    """Format and levels; `secrets` (the bot token) and invitation codes are masked in every
-    record and uncaught traceback. Returns the redactor for messages printed outside logging."""
+    """Format and levels; `secrets` (the bot token), invitation codes, passwords, phones and
+    e-mail addresses are masked in every record and uncaught traceback. Returns the redactor
+    for messages printed outside logging."""
     logging.basicConfig(format=LOG_FORMAT, level=level)
     redact = Redactor(secrets)
     install(redact, LOG_FORMAT)
@@ -20,4 +21,6 @@ def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> Redacto
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # the emulator's request log
+    # SQLAlchemy logs every statement's parameters (names, phones, codes) from INFO down
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     return redact

@@ -7,6 +7,7 @@ document desk. `bot.app` adds the chat (handlers, command menu, error replies) o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
@@ -64,11 +65,20 @@ BotApplication = Application[
 class AfterSalesApplication(BotApplication):
     """An Application that carries the services and saves dialogue state after every update."""
 
-    def __init__(self, *, services: Services, renderer: Renderer, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        services: Services,
+        renderer: Renderer,
+        outbox_renderer: Renderer | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.services = services
         self.documents = DocumentDesk(services, self.bot, renderer)
-        self.outbox_sender = OutboxSender(services, self.bot, renderer=renderer)
+        # the outbox's documents have a worker of their own: a minute-long ledger does not
+        # make a notice's rendering wait (and time out) behind it
+        self.outbox_sender = OutboxSender(services, self.bot, renderer=outbox_renderer or renderer)
         self.evidence_fetcher = EvidenceFetcher(services, telegram_downloader(self.bot))
         self.background_jobs_factory: BackgroundJobsFactory | None = None
         self.background_jobs: BackgroundJobs | None = None
@@ -194,6 +204,7 @@ class AfterSalesApplication(BotApplication):
     async def stop_delivery(self) -> None:
         """Stops the background jobs; the sender finishes its row while the bot can still send."""
         if self.background_jobs is not None:
+            await _let_running_jobs_finish(self.background_jobs, JOBS_GRACE_SECONDS)
             self.background_jobs.shutdown(wait=False)
             release = getattr(self.background_jobs, "release_leadership", None)
             if release is not None:
@@ -201,6 +212,7 @@ class AfterSalesApplication(BotApplication):
             self.background_jobs = None
         await self.evidence_fetcher.stop()
         await self.outbox_sender.stop()
+        self.outbox_sender.renderer.close()
         await self.documents.stop()
 
     async def _tell_try_again(self, update: Update) -> None:
@@ -213,6 +225,28 @@ class AfterSalesApplication(BotApplication):
             await self.bot.send_message(
                 chat.id, self.services.texts.get(language, "gate.try_again")
             )
+
+
+# how long a stop waits for the background jobs under way (a sweep's chunk, a monthly report):
+# the whole stop is to take under 5 s
+JOBS_GRACE_SECONDS = 2.0
+
+
+async def _let_running_jobs_finish(jobs: BackgroundJobs, seconds: float) -> None:
+    """APScheduler's asyncio executor cancels the jobs under way when it shuts down, and logs
+    each as failed, with a traceback. So no new job starts (pause), and those under way get a
+    moment to finish first; one cut after that rolls back (each job is its transactions)."""
+    with contextlib.suppress(Exception):  # not running (any more): nothing is under way
+        getattr(jobs, "pause", lambda: None)()
+    executors = getattr(jobs, "_executors", {})
+    running = [
+        future
+        for executor in executors.values()
+        for future in getattr(executor, "_pending_futures", ())
+        if not future.done()
+    ]
+    if running:
+        await asyncio.wait(running, timeout=seconds)
 
 
 def build_runtime(
@@ -245,7 +279,11 @@ def build_runtime(
         ApplicationBuilder()
         .application_class(
             AfterSalesApplication,
-            kwargs={"services": services, "renderer": renderer or renderer_for(services)},
+            kwargs={
+                "services": services,
+                "renderer": renderer or renderer_for(services),
+                "outbox_renderer": renderer or renderer_for(services),
+            },
         )
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import mimetypes
 
+from sqlalchemy.exc import OperationalError
 from telegram import Bot
 
 from procedures.kernel import photos
@@ -33,6 +34,11 @@ def telegram_downloader(bot: Bot) -> photos.Downloader:
         return Download(content, _mime_of(file.file_path))
 
     return download
+
+
+def database_locked(error: OperationalError) -> bool:
+    """SQLite's "database is locked": another connection holds the write lock for now."""
+    return "database is locked" in str(error.orig)
 
 
 def _mime_of(path: str | None) -> str | None:
@@ -90,8 +96,16 @@ class EvidenceFetcher:
             self.ready.clear()
             try:
                 await self.fetch_due()
-            except Exception:
-                logger.exception("evidence download round failed; retrying on the next round")
+            except Exception as error:
+                if isinstance(error, OperationalError) and database_locked(error):
+                    # another process (a command-line run, a backup) writes: the round is
+                    # simply tried again; the files stay pending meanwhile
+                    logger.warning(
+                        "evidence download round: the database is locked; retrying in %s s",
+                        POLL_INTERVAL_SECONDS,
+                    )
+                else:
+                    logger.exception("evidence download round failed; retrying on the next round")
             try:
                 await asyncio.wait_for(self.ready.wait(), POLL_INTERVAL_SECONDS)
             except TimeoutError:

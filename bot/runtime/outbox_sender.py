@@ -3,6 +3,10 @@
 A row is marked sent in its own transaction right after Telegram accepts it. A crash between
 the two sends that one row once more on restart; nothing is dropped. Rows that keep failing, or
 that Telegram refuses for good (blocked bot, unknown chat), are parked and the admins told.
+
+A row with a document to render (a monthly report, a rectification notice) never holds the
+others up: its rendering is started beside the sender and the row is passed over until the file
+is ready; a rendering that times out is retried with backoff like a network error.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ from procedures.kernel import roles
 from procedures.kernel.outbox import URGENT, notify_roles
 from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
+from reports.registry import RenderedDocument, ReportFiles
 from storage.db import read_only_sessions
 from storage.models import OutboxMessage, Photo, User
 
 from ..albums import send_group, sendable
 from ..context import fit_caption, fit_message, render_keyboard
 from ..services import Services
-from .rendering import Renderer, Rendering, RenderOnLoop
+from .rendering import Renderer, Rendering, RenderingTimedOut, RenderOnLoop, render_within
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +54,12 @@ class DeliveryReport:
     sent: int = 0
     deferred: int = 0
     parked: int = 0
+    # rows whose document is being rendered: they go once it is ready
+    rendering: int = 0
+
+
+class DocumentNotReady(Exception):
+    """The row's document is still being rendered."""
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -108,6 +119,8 @@ class OutboxSender:
         self.bot = bot
         # a document (a monthly report, a rectification notice) is rendered by this
         self.renderer = renderer or RenderOnLoop(services)
+        # renderings under way or done, by outbox row id, until their row is sent or deferred
+        self._renderings: dict[int, asyncio.Task[ReportFiles]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         # Telegram's retry_after holds the whole bot, not only the message that got the 429:
@@ -196,6 +209,9 @@ class OutboxSender:
         )
         if paced:
             query = query.where(OutboxMessage.chat_id.not_in(paced))
+        rendering = [row_id for row_id, task in self._renderings.items() if not task.done()]
+        if rendering:
+            query = query.where(OutboxMessage.id.not_in(rendering))
         if self._holds_rows:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
             if self.shares_chat_pace:
@@ -238,6 +254,9 @@ class OutboxSender:
                     await session.commit()  # SQLite: no write lock held while sending
                 outcome = await self._deliver(session, row, language)
                 await session.commit()
+            if outcome == "deferred_row":
+                report.deferred += 1  # this row's document only: the others go on
+                continue
             setattr(report, outcome, getattr(report, outcome) + 1)
             if outcome == "deferred":
                 # Telegram asked us to slow down or is unreachable: stop this round.
@@ -254,16 +273,34 @@ class OutboxSender:
         try:
             text = texts.get(language, row.text_key, **row.params)
             markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None
+            document = self._rendered_document(row, language)
             await self._pace(paid)
-            if row.attachment:
+            if document is not None:
+                sent = await self.bot.send_document(
+                    chat_id=row.chat_id,
+                    document=InputFile(document.content, filename=document.file_name),
+                    caption=fit_caption(text),
+                    reply_markup=markup,
+                    **extra,
+                )
+            elif row.attachment:
                 sent = await self._send_document(row, language, text, markup, extra)
             else:
                 sent = await self.bot.send_message(
                     chat_id=row.chat_id, text=fit_message(text), reply_markup=markup, **extra
                 )
+        except DocumentNotReady:
+            return "rendering"
         except UnknownDocument as error:
             await self._park(session, row, str(error))
             return "parked"
+        except RenderingTimedOut as error:
+            attempts = row.attempts + 1
+            if attempts >= MAX_ATTEMPTS:
+                await self._park(session, row, str(error), attempts=attempts)
+                return "parked"
+            self._reschedule(row, backoff(attempts), count_attempt=True, error=str(error))
+            return "deferred_row"
         except RetryAfter as error:
             retry_after = error.retry_after
             seconds = (
@@ -324,15 +361,28 @@ class OutboxSender:
                 reply_markup=markup,
                 **extra,
             )
-        rendering = Rendering(language, self.services.clock.now(), attachment=row.attachment)
-        document = (await self.renderer.render(rendering)).workbook
-        return await self.bot.send_document(
-            chat_id=row.chat_id,
-            document=InputFile(document.content, filename=document.file_name),
-            caption=fit_caption(text),
-            reply_markup=markup,
-            **extra,
-        )
+        raise AssertionError(f"outbox row {row.id}: a rendered document is sent by _deliver")
+
+    def _rendered_document(self, row: OutboxMessage, language: str) -> RenderedDocument | None:
+        """The row's rendered document when it is ready; None for a row without one. Raises
+        DocumentNotReady (its rendering started, or still running) or the rendering's error."""
+        if not row.attachment or row.attachment.get("kind") in (ALBUM, PHOTO_KIND):
+            return None
+        task = self._renderings.get(row.id)
+        if task is None:
+            rendering = Rendering(language, self.services.clock.now(), attachment=row.attachment)
+            seconds = self.services.settings.rendering_timeout_seconds
+            task = asyncio.create_task(
+                render_within(self.renderer, rendering, seconds), name=f"outbox-document-{row.id}"
+            )
+            # the row is claimed again once its file is ready (or the rendering failed)
+            task.add_done_callback(lambda _: self.services.outbox_ready.set())
+            self._renderings[row.id] = task
+            raise DocumentNotReady
+        if not task.done():
+            raise DocumentNotReady
+        del self._renderings[row.id]
+        return task.result().workbook
 
     async def _send_album(
         self, row: OutboxMessage, language: str, extra: dict[str, Any]
@@ -407,12 +457,22 @@ class OutboxSender:
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
+    async def renderings_done(self) -> None:
+        """Wait until the documents being rendered are ready (or have failed)."""
+        await asyncio.gather(*self._renderings.values(), return_exceptions=True)
+
     async def stop(self) -> None:
         self._stopping.set()
         self.services.outbox_ready.set()
         if self._task is not None:
             await self._task
             self._task = None
+        # renderings under way are dropped: their rows are still pending and go after a restart
+        renderings = list(self._renderings.values())
+        self._renderings.clear()
+        for task in renderings:
+            task.cancel()
+        await asyncio.gather(*renderings, return_exceptions=True)
 
     async def _run(self) -> None:
         ready = self.services.outbox_ready

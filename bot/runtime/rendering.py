@@ -11,6 +11,10 @@ SQLite holds the write lock from its first read), it made every other user wait 
   only reads (on SQLite a plain BEGIN under WAL: no write lock, no writer waits for it).
   `RenderOnLoop` renders here, in such a read-only session, where the database cannot be opened
   again by its URL (the tests' databases).
+
+Every rendering has a time limit (`rendering_timeout_seconds`): a worker that stops answering
+(stopped, swapping, a ledger far too big) is killed and the next rendering starts a new one; the
+asker is told their file is late.
 """
 
 from __future__ import annotations
@@ -20,12 +24,12 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -45,6 +49,8 @@ from ..texts import Texts
 from .update_transaction import after_commit
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,19 @@ async def render_in(
     if rendering.report is not None:
         return await REPORTS[rendering.report].render(session, rendering.period, context)
     return ReportFiles(await documents.render(session, rendering.attachment or {}, context))
+
+
+class RenderingTimedOut(Exception):
+    """A rendering did not finish within its time limit; it was given up."""
+
+
+async def render_within(renderer: Renderer, rendering: Rendering, seconds: float) -> ReportFiles:
+    """`renderer.render`, given up after `seconds` (a worker process is replaced then)."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await renderer.render(rendering)
+    except TimeoutError as error:
+        raise RenderingTimedOut(f"rendering not finished after {seconds:g} s") from error
 
 
 class Renderer(Protocol):
@@ -99,6 +118,13 @@ class RenderInWorkerProcess:
         self._pool: ProcessPoolExecutor | None = None
 
     async def render(self, rendering: Rendering) -> ReportFiles:
+        return await self._in_worker(_render_in_worker, rendering)
+
+    async def worker_pid(self) -> int:
+        """The worker's process id (the worker is started if it is not running)."""
+        return await self._in_worker(os.getpid)
+
+    async def _in_worker(self, function: Callable[..., _T], *args: Any) -> _T:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self.workers,
@@ -108,17 +134,32 @@ class RenderInWorkerProcess:
                 initargs=(self.settings,),
             )
         try:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._pool, _render_in_worker, rendering
-            )
+            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
         except BrokenProcessPool:
             self._pool = None  # the worker died (killed, out of memory): the next starts anew
             raise
+        except asyncio.CancelledError:
+            # given up (timed out, or the bot stops): a worker still busy with it, or stopped,
+            # would hold every rendering after it; the next rendering starts a new one
+            self._stop_worker()
+            raise
+
+    def _stop_worker(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # a stopped (SIGSTOP) or busy worker never finishes by itself: killed, not waited for
+        stuck = [process for process in (pool._processes or {}).values() if process.is_alive()]
+        for process in stuck:
+            process.kill()
+        for process in stuck:
+            process.join(1)  # a killed process is gone within milliseconds
+        if stuck:
+            logger.warning("rendering worker %s replaced", ", ".join(str(p.pid) for p in stuck))
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._stop_worker()
 
 
 _worker: tuple[Settings, Texts] | None = None
@@ -185,7 +226,9 @@ class DocumentDesk:
 
     async def _deliver(self, chat_id: int, rendering: Rendering, caption: str) -> None:
         try:
-            files = await self.renderer.render(rendering)
+            files = await render_within(
+                self.renderer, rendering, self.services.settings.rendering_timeout_seconds
+            )
             workbook, chart = files.workbook, files.chart
             await self.bot.send_document(
                 chat_id,
@@ -198,11 +241,26 @@ class DocumentDesk:
                     InputFile(chart.content, filename=chart.file_name),
                     caption=fit_caption(caption),
                 )
+        except RenderingTimedOut as error:
+            logger.warning("document for chat %s given up: %s", chat_id, error)
+            text = self.services.texts.get(rendering.language, "report.late")
+            with contextlib.suppress(TelegramError):
+                await self.bot.send_message(chat_id, text)
         except Exception:
-            logger.exception("document %s for chat %s failed", rendering, chat_id)
+            # the kind and period only: the rendering's parameters may name people
+            logger.exception(
+                "document %s %s for chat %s failed",
+                rendering.report or (rendering.attachment or {}).get("kind"),
+                rendering.period,
+                chat_id,
+            )
             text = self.services.texts.get(rendering.language, "report.failed")
             with contextlib.suppress(TelegramError):
                 await self.bot.send_message(chat_id, text)
+
+    async def deliveries_done(self) -> None:
+        """Wait until every requested document is sent, or its asker told why not."""
+        await asyncio.gather(*self._deliveries, return_exceptions=True)
 
     async def stop(self) -> None:
         """Drops the deliveries still under way (their users ask again) and the worker."""
