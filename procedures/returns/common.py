@@ -14,10 +14,12 @@ from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import as_text, button, notify_roles, notify_users, users_with_roles
 from procedures.kernel.rules import DeadlineRule
+from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.returns.actions import BookIn
 from procedures.returns.rules import (
     FILING_STAFF,
+    KEYED_CHANNELS,
     SIGNATURE_ORDER,
     SIGNERS,
     STAFF_VIEWERS,
@@ -52,9 +54,52 @@ def add_signature(
     roles.require_role(actor.role_names, SIGNERS[f"{request.reason}:{slot}"])
     if slot in signed_slots(request):
         raise WrongState("return.already_signed", number=request.number)
+    require_other_return_person(request, SEAT_OF_SLOT[slot], actor)
     signature = ReturnSignature(slot=slot, signed_by_id=actor.id, signed_at=now)
     request.signatures.append(signature)
     record_change(session, request, "signed", now, actor=actor, after={"slot": slot})
+
+
+# One person, one seat (4.2.3, 4.2.7): the steps of a return that different departments take.
+# After-sales' review and the head's countersignature are one department's seat; a request
+# keyed in by after-sales staff is theirs too, while one the customer filed is the customer's.
+SEAT_OF_SLOT = {
+    Slot.REVIEW: "after_sales",
+    Slot.AFTER_SALES: "after_sales",
+    Slot.BUSINESS: "business",
+    Slot.QUALITY: "quality",
+}
+_RETURN_SEATS = frozenset(
+    {"filed", "keyed_in", "finance_review", "after_sales", "business", "quality", "booked_in"}
+)
+# the steps each seat's holder may not also have taken on the same return
+RETURN_SEATS_APART: dict[str, frozenset[str]] = {
+    "after_sales": _RETURN_SEATS - {"keyed_in"},
+    # the warehouse is the business department's (經營部): its head signs, the warehouse books in
+    "business": _RETURN_SEATS - {"booked_in"},
+    "quality": _RETURN_SEATS,
+    "finance_review": _RETURN_SEATS,
+    "booked_in": _RETURN_SEATS - {"business"},
+}
+
+
+def return_seats(request: ReturnRequest) -> list[Seat]:
+    """Who took which of the return's separate steps so far."""
+    filed = "keyed_in" if request.channel in KEYED_CHANNELS else "filed"
+    seats: list[Seat] = [
+        (filed, request.filed_by_id),
+        ("finance_review", request.finance_reviewed_by_id),
+        ("booked_in", request.booked_in_by_id),
+    ]
+    seats += [(SEAT_OF_SLOT[Slot(s.slot)], s.signed_by_id) for s in request.signatures]
+    return seats
+
+
+def require_other_return_person(request: ReturnRequest, seat: str, actor: User) -> None:
+    """Refuse `seat` to whoever already took another department's step on this return."""
+    require_other_person(
+        request.number, seat, actor.id, return_seats(request), RETURN_SEATS_APART[seat]
+    )
 
 
 async def tell_warehouse_when_signed(

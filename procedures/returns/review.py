@@ -32,6 +32,7 @@ from procedures.returns.common import (
     add_signature,
     load_return,
     open_step,
+    require_other_return_person,
     signed_slots,
     step_done,
     subject_params,
@@ -127,6 +128,7 @@ async def return_for_finance(session: AsyncSession, actor: User, return_id: int)
         raise WrongState("return.awaiting_receipt", number=request.number)
     if not waits_for_finance(request):
         raise WrongState("return.no_finance_review", number=request.number)
+    require_other_return_person(request, "finance_review", actor)
     return request
 
 
