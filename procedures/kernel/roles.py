@@ -118,7 +118,5 @@ def invitable_roles(inviter_roles: frozenset[str]) -> frozenset[str]:
     if ADMIN in inviter_roles:
         return frozenset(ALL_ROLES)
     return frozenset(
-        role
-        for role, head in HEAD_OF.items()
-        if head in inviter_roles and role not in HEAD_ROLES
+        role for role, head in HEAD_OF.items() if head in inviter_roles and role not in HEAD_ROLES
     )
