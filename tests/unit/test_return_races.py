@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.services import Services
-from procedures.kernel.errors import InvalidInput
+from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.returns import intake
 from procedures.returns.intake import ReturnDraft
 from storage.models import ReturnLine, ReturnRequest, User
@@ -72,3 +72,44 @@ async def test_two_buyers_filing_at_once_cannot_return_more_than_was_shipped(
         )
         requests = await session.scalar(select(func.count()).select_from(ReturnRequest))
     assert (returned, requests) == (40, 1)
+
+
+async def test_a_special_case_whose_lot_was_taken_meanwhile_is_not_approved_over_the_shipment(
+    services: Services, samples: None
+) -> None:
+    """A request refused over its ratio does not count while the leader decides; another buyer's
+    return of the same lot meanwhile leaves too little for it, and the leader's approval is
+    refused with the figures instead of returning more than was shipped."""
+    from procedures.returns import review
+    from procedures.returns.rules import ReturnStatus
+
+    from .helpers import act, make_user
+
+    organisation_id, _, batch_id = await ids(services, "C003", "P-2002", "GL2026B12")
+    after_sales = await make_user(services, "after_sales")
+    leader = await make_user(services, "company_leader")
+
+    async def file(quantity: int, reason: str) -> ReturnRequest:
+        buyer = await customer_of(services, "C003")
+        lines = [{"batch_id": batch_id, "quantity": quantity}]
+        draft = ReturnDraft(organisation_id, reason, lines=lines)
+        return (await act(services, intake.file_return, buyer, draft, timezone=SHANGHAI)).request
+
+    special = await file(4, "unsalable")  # over the 5 % ratio: refused, to the leader
+    await act(services, review.forward_to_leader, after_sales, special.id)
+    await file(58, "quality")
+    with pytest.raises(WrongState) as refusal:
+        await act(
+            services, review.decide_special_case, leader, special.id, "approve", timezone=SHANGHAI
+        )
+    assert refusal.value.text_key == "return.special_case_over_left"
+    assert refusal.value.params == {
+        "number": special.number,
+        "lot": "GL2026B12",
+        "quantity": 4,
+        "returned": 58,
+        "left": 2,
+    }
+    async with services.session_factory() as session:
+        kept = await session.get(ReturnRequest, special.id)
+    assert kept.status == ReturnStatus.SPECIAL_CASE and kept.leader_decision is None
