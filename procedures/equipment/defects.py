@@ -61,6 +61,8 @@ from storage.models import (
 )
 
 SUBJECT = SUBJECT_TYPES[Defect]
+# one person, one seat: the vendor's staff record a repair, the technician verifies it
+REPAIR_SEATS = frozenset({"repaired", "repair_verified"})
 
 
 class Severity(StrEnum):
@@ -446,7 +448,7 @@ async def defect_for_verification(
     # one person, one seat: whoever recorded the repair for the vendor does not verify it
     repaired_by = await last_actor(session, SUBJECT, defect.id, "repaired")
     require_other_person(
-        defect.number, "repair_verified", technician.id, [("repaired", repaired_by)], {"repaired"}
+        defect.number, "repair_verified", technician.id, [("repaired", repaired_by)], REPAIR_SEATS
     )
     return defect
 

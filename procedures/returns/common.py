@@ -69,17 +69,17 @@ SEAT_OF_SLOT = {
     Slot.BUSINESS: "business",
     Slot.QUALITY: "quality",
 }
-_RETURN_SEATS = frozenset(
+RETURN_SEATS = frozenset(
     {"filed", "keyed_in", "finance_review", "after_sales", "business", "quality", "booked_in"}
 )
 # the steps each seat's holder may not also have taken on the same return
 RETURN_SEATS_APART: dict[str, frozenset[str]] = {
-    "after_sales": _RETURN_SEATS - {"keyed_in"},
+    "after_sales": RETURN_SEATS - {"keyed_in"},
     # the warehouse is the business department's (經營部): its head signs, the warehouse books in
-    "business": _RETURN_SEATS - {"booked_in"},
-    "quality": _RETURN_SEATS,
-    "finance_review": _RETURN_SEATS,
-    "booked_in": _RETURN_SEATS - {"business"},
+    "business": RETURN_SEATS - {"booked_in"},
+    "quality": RETURN_SEATS,
+    "finance_review": RETURN_SEATS,
+    "booked_in": RETURN_SEATS - {"business"},
 }
 
 
