@@ -19,7 +19,6 @@ from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.returns.actions import BookIn
 from procedures.returns.rules import (
     FILING_STAFF,
-    KEYED_CHANNELS,
     SIGNATURE_ORDER,
     SIGNERS,
     STAFF_VIEWERS,
@@ -62,7 +61,7 @@ def add_signature(
 
 # One person, one seat (4.2.3, 4.2.7): the steps of a return that different departments take.
 # After-sales' review and the head's countersignature are one department's seat; a request
-# keyed in by after-sales staff is theirs too, while one the customer filed is the customer's.
+# keyed in by staff is theirs too, while one the customer filed in the chat is the customer's.
 SEAT_OF_SLOT = {
     Slot.REVIEW: "after_sales",
     Slot.AFTER_SALES: "after_sales",
@@ -85,7 +84,8 @@ RETURN_SEATS_APART: dict[str, frozenset[str]] = {
 
 def return_seats(request: ReturnRequest) -> list[Seat]:
     """Who took which of the return's separate steps so far."""
-    filed = "keyed_in" if request.channel in KEYED_CHANNELS else "filed"
+    # staff filing for a customer or a consumer take after-sales' seat, not the buyer's
+    filed = "filed" if request.channel == "chat" else "keyed_in"
     seats: list[Seat] = [
         (filed, request.filed_by_id),
         ("finance_review", request.finance_reviewed_by_id),
