@@ -69,7 +69,16 @@ SEAT_OF_SLOT = {
     Slot.QUALITY: "quality",
 }
 RETURN_SEATS = frozenset(
-    {"filed", "keyed_in", "finance_review", "after_sales", "business", "quality", "booked_in"}
+    {
+        "filed",
+        "keyed_in",
+        "finance_review",
+        "after_sales",
+        "business",
+        "quality",
+        "booked_in",
+        "credited",
+    }
 )
 # the steps each seat's holder may not also have taken on the same return
 RETURN_SEATS_APART: dict[str, frozenset[str]] = {
@@ -79,6 +88,9 @@ RETURN_SEATS_APART: dict[str, frozenset[str]] = {
     "quality": RETURN_SEATS,
     "finance_review": RETURN_SEATS,
     "booked_in": RETURN_SEATS - {"business"},
+    # a refund's credit is finance's, like the review of an exchange's figures; it is the last
+    # step, so no seat after it needs to look back at who recorded it
+    "credited": RETURN_SEATS - {"finance_review"},
 }
 
 

@@ -536,6 +536,7 @@ async def return_for_credit(
     request = await load_return(session, return_id, lock=lock)
     if request.settlement != "refund" or request.settled_at is not None:
         raise WrongState("return.no_credit_due", number=request.number)
+    require_other_return_person(request, "credited", actor)
     return request
 
 

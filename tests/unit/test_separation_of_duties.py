@@ -216,3 +216,33 @@ def test_heads_still_invite_their_departments_staff() -> None:
         frozenset({roles.AFTER_SALES_HEAD})
     )
     assert roles.QUALITY in roles.invitable_roles(frozenset({roles.QUALITY_HEAD}))
+
+
+async def test_the_after_sales_head_who_signed_a_quality_return_may_not_record_its_refund(
+    services: Services, samples: None
+) -> None:
+    """The refund's credit is finance's: one who signed the return for after-sales and also
+    holds finance's role is refused it; finance's own person records it."""
+    from procedures.returns.corrective import Responsibility
+
+    staff = await Staff(services).make()
+    boss = await make_user(services, "after_sales_head", "finance")
+    filed = await request(services, 2, reason="quality")
+    await act(services, review.sign_return, boss, filed.id)
+    await act(services, review.approve_return, staff.business, filed.id, timezone=SHANGHAI)
+    await staff.to_the_warehouse(filed.id)
+    fault = Inspection(
+        "company_fault",
+        "Seals cracked in storage.",
+        Responsibility("warehouse", staff.warehouse.id, "Replace the seals.", "Check seals."),
+    )
+    await act(services, goods.record_inspection, staff.qc, filed.id, fault)
+    await act(services, goods.book_in, staff.warehouse, filed.id, timezone=SHANGHAI)
+    await act(services, goods.choose_refund, staff.warehouse, filed.id)
+    with pytest.raises(NotAllowed) as refusal:
+        await act(services, goods.record_credit, boss, filed.id, "90.00")
+    refused_for(refusal, filed.number, "credited", "after_sales")
+    assert (await stored(services, filed.id)).credit_amount is None
+    finance = await make_user(services, "finance")
+    credited = await act(services, goods.record_credit, finance, filed.id, "90.00")
+    assert credited.credit_amount == 90
