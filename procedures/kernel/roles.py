@@ -110,6 +110,10 @@ def head_of(role: str) -> str | None:
 # Roles that head others: a department's head is appointed by the admin, never by a peer or
 # by the leader alone (who could otherwise staff every department with their own accounts).
 HEAD_ROLES: Final = frozenset(HEAD_OF.values())
+# who may invite anyone at all: the admin, and the heads of a department with staff to invite
+INVITERS: Final = frozenset(
+    {ADMIN, *(head for role, head in HEAD_OF.items() if role not in HEAD_ROLES)}
+)
 
 
 def invitable_roles(inviter_roles: frozenset[str]) -> frozenset[str]:

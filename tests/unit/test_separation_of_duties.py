@@ -246,3 +246,14 @@ async def test_the_after_sales_head_who_signed_a_quality_return_may_not_record_i
     finance = await make_user(services, "finance")
     credited = await act(services, goods.record_credit, finance, filed.id, "90.00")
     assert credited.credit_amount == 90
+
+
+def test_invite_is_offered_only_to_those_with_someone_to_invite() -> None:
+    from bot.commands import COMMANDS
+
+    (invite,) = [command for command in COMMANDS if command.name == "invite"]
+    assert invite.roles is not None
+    assert roles.MANAGEMENT_OFFICE not in invite.roles  # its one report is a head: the admin's
+    assert {roles.ADMIN, roles.COMPANY_LEADER, roles.AFTER_SALES_HEAD} <= invite.roles
+    for inviter in invite.roles - {roles.ADMIN}:
+        assert roles.invitable_roles(frozenset({inviter}))
