@@ -37,7 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", None),
     Command("lang", None),
     Command("cancel", None),
-    Command("invite", HEADS_AND_ADMIN),
+    Command("invite", roles.INVITERS),
     Command("import", frozenset({roles.ADMIN})),
     Command("complain", frozenset({roles.CUSTOMER})),
     Command("mytickets", frozenset({roles.CUSTOMER}), read_only=True),

@@ -41,6 +41,7 @@ from procedures.kernel.deadlines import meet_deadline, waive_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
 from procedures.kernel.photos import add_photos
+from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.text_input import MAX_TEXT, check_text, optional_text
 from procedures.kernel.timeline import record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -451,6 +452,9 @@ async def _liftable_hold(
         raise WrongState("complaint.hold_not_liftable", number=complaint.number)
     if hold.lifted_at is not None:
         raise WrongState("complaint.hold_already_lifted", number=complaint.number)
+    require_other_person(
+        complaint.number, "hold_lifted", actor.id, complaint_seats(complaint, hold), COMPLAINT_SEATS
+    )
     return complaint, hold
 
 
@@ -545,7 +549,26 @@ async def complaint_for_verification(
     await require_handler(session, actor, complaint)
     if complaint.verification_result is not None:
         raise WrongState("complaint.already_verified", number=complaint.number)
+    require_other_person(
+        complaint.number, "verified", actor.id, complaint_seats(complaint, None), COMPLAINT_SEATS
+    )
     return complaint
+
+
+# One person, one seat: the buyer who filed in the chat, quality who verifies, and the
+# warehouse who lifts the hold on a conforming verdict are three different people.
+COMPLAINT_SEATS = frozenset({"complaint_filed", "verified", "hold_lifted"})
+
+
+def complaint_seats(complaint: Complaint, hold: BatchHold | None) -> list[Seat]:
+    """Who took which of the complaint's separate steps so far (staff keying a complaint in
+    for a buyer take no seat: quality files and verifies a phoned-in complaint)."""
+    seats: list[Seat] = [("verified", complaint.verified_by_id)]
+    if complaint.channel == "chat":
+        seats.append(("complaint_filed", complaint.filed_by_id))
+    if hold is not None:
+        seats.append(("hold_lifted", hold.lifted_by_id))
+    return seats
 
 
 async def complaint_for_opinion(

@@ -49,6 +49,7 @@ from procedures.kernel.outbox import (
     users_with_roles,
 )
 from procedures.kernel.photos import add_photos, photo_attachment
+from procedures.kernel.separation import last_actor, require_other_person
 from procedures.kernel.text_input import check_text, clean_text
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -60,6 +61,8 @@ from storage.models import (
 )
 
 SUBJECT = SUBJECT_TYPES[Defect]
+# one person, one seat: the vendor's staff record a repair, the technician verifies it
+REPAIR_SEATS = frozenset({"repaired", "repair_verified"})
 
 
 class Severity(StrEnum):
@@ -442,6 +445,11 @@ async def defect_for_verification(
         raise NotAllowed("defect.not_your_report", number=defect.number)
     if defect.status != DefectStatus.REPAIRED:
         raise WrongState("defect.not_repaired", number=defect.number)
+    # one person, one seat: whoever recorded the repair for the vendor does not verify it
+    repaired_by = await last_actor(session, SUBJECT, defect.id, "repaired")
+    require_other_person(
+        defect.number, "repair_verified", technician.id, [("repaired", repaired_by)], REPAIR_SEATS
+    )
     return defect
 
 

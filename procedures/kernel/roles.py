@@ -107,8 +107,20 @@ def head_of(role: str) -> str | None:
     return HEAD_OF.get(role)
 
 
+# Roles that head others: a department's head is appointed by the admin, never by a peer or
+# by the leader alone (who could otherwise staff every department with their own accounts).
+HEAD_ROLES: Final = frozenset(HEAD_OF.values())
+# who may invite anyone at all: the admin, and the heads of a department with staff to invite
+INVITERS: Final = frozenset(
+    {ADMIN, *(head for role, head in HEAD_OF.items() if role not in HEAD_ROLES)}
+)
+
+
 def invitable_roles(inviter_roles: frozenset[str]) -> frozenset[str]:
-    """Roles a user may invite: an admin any, a head the roles of their own department."""
+    """Roles a user may invite: an admin any, a head the staff of their own department (not
+    another head: a role above or beside one's department is the admin's to give)."""
     if ADMIN in inviter_roles:
         return frozenset(ALL_ROLES)
-    return frozenset(role for role, head in HEAD_OF.items() if head in inviter_roles)
+    return frozenset(
+        role for role, head in HEAD_OF.items() if head in inviter_roles and role not in HEAD_ROLES
+    )

@@ -305,6 +305,9 @@ async def redeem_invitation(uow: UnitOfWork, who: TelegramIdentity, code: str) -
         raise WrongState("invite.expired")
 
     user = await user_by_telegram_id(uow.session, who.telegram_id)
+    if user is not None and invitation.created_by_id == user.id:
+        # one person, one seat: a role is given by someone else, never taken by its inviter
+        raise NotAllowed("invite.own_invitation", role=as_text(f"role.{invitation.role}"))
     if user is None:
         user = User(
             telegram_id=who.telegram_id,

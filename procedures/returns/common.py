@@ -14,6 +14,7 @@ from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import as_text, button, notify_roles, notify_users, users_with_roles
 from procedures.kernel.rules import DeadlineRule
+from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.returns.actions import BookIn
 from procedures.returns.rules import (
@@ -52,9 +53,65 @@ def add_signature(
     roles.require_role(actor.role_names, SIGNERS[f"{request.reason}:{slot}"])
     if slot in signed_slots(request):
         raise WrongState("return.already_signed", number=request.number)
+    require_other_return_person(request, SEAT_OF_SLOT[slot], actor)
     signature = ReturnSignature(slot=slot, signed_by_id=actor.id, signed_at=now)
     request.signatures.append(signature)
     record_change(session, request, "signed", now, actor=actor, after={"slot": slot})
+
+
+# One person, one seat (4.2.3, 4.2.7): the steps of a return that different departments take.
+# After-sales' review and the head's countersignature are one department's seat; a request
+# keyed in by staff is theirs too, while one the customer filed in the chat is the customer's.
+SEAT_OF_SLOT = {
+    Slot.REVIEW: "after_sales",
+    Slot.AFTER_SALES: "after_sales",
+    Slot.BUSINESS: "business",
+    Slot.QUALITY: "quality",
+}
+RETURN_SEATS = frozenset(
+    {
+        "filed",
+        "keyed_in",
+        "finance_review",
+        "after_sales",
+        "business",
+        "quality",
+        "booked_in",
+        "credited",
+    }
+)
+# the steps each seat's holder may not also have taken on the same return
+RETURN_SEATS_APART: dict[str, frozenset[str]] = {
+    "after_sales": RETURN_SEATS - {"keyed_in"},
+    # the warehouse is the business department's (經營部): its head signs, the warehouse books in
+    "business": RETURN_SEATS - {"booked_in"},
+    "quality": RETURN_SEATS,
+    "finance_review": RETURN_SEATS,
+    "booked_in": RETURN_SEATS - {"business"},
+    # a refund's credit is finance's, like the review of an exchange's figures; it is the last
+    # step, so no seat after it needs to look back at who recorded it
+    "credited": RETURN_SEATS - {"finance_review"},
+}
+
+
+def return_seats(request: ReturnRequest) -> list[Seat]:
+    """Who took which of the return's separate steps so far."""
+    # staff filing for a customer or a consumer take after-sales' seat, not the buyer's
+    filed = "filed" if request.channel == "chat" else "keyed_in"
+    seats: list[Seat] = [
+        (filed, request.filed_by_id),
+        ("finance_review", request.finance_reviewed_by_id),
+        ("booked_in", request.booked_in_by_id),
+    ]
+    seats += [(SEAT_OF_SLOT[Slot(s.slot)], s.signed_by_id) for s in request.signatures]
+    return seats
+
+
+def require_other_return_person(request: ReturnRequest, seat: str, actor: User) -> None:
+    """Refuse `seat` to whoever already took another department's step on this return."""
+    require_other_person(
+        request.number, seat, actor.id, return_seats(request), RETURN_SEATS_APART[seat]
+    )
 
 
 async def tell_warehouse_when_signed(

@@ -37,6 +37,7 @@ from procedures.returns.common import (
     load_return,
     missing_signatures,
     open_step,
+    require_other_return_person,
     signed_slots,
     step_done,
     subject_params,
@@ -376,6 +377,7 @@ async def book_in(
             number=request.number,
             missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
         )
+    require_other_return_person(request, "booked_in", actor)
     await _inspection_done(session, request, now, None)  # QC's step, not the warehouse's
     await step_done(session, request, ReturnDeadline.BOOKING_IN, now, actor)
     LIFECYCLE.move(request, ReturnStatus.BOOKED_IN)
@@ -539,6 +541,7 @@ async def return_for_credit(
     request = await load_return(session, return_id, lock=lock)
     if request.settlement != "refund" or request.settled_at is not None:
         raise WrongState("return.no_credit_due", number=request.number)
+    require_other_return_person(request, "credited", actor)
     return request
 
 

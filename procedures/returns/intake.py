@@ -254,7 +254,10 @@ async def file_return(
         raise InvalidInput("return.incomplete")
     if len(draft.lines) > MAX_LINES:
         raise InvalidInput("return.too_many_lines", limit=MAX_LINES)
-    organisation = await session.get(Organisation, draft.organisation_id)
+    # the organisation's row locked until commit: what is left to return of each lot and its
+    # exchange ratio are counted over its requests, so two of its buyers filing at once are
+    # counted one after the other (on PostgreSQL; SQLite's writers already take turns)
+    organisation = await session.get(Organisation, draft.organisation_id, with_for_update=True)
     if organisation is None or organisation.kind != "customer":
         raise NotFound("return.not_found")
     # every line again, as at commit: the shipments or other returns may have changed

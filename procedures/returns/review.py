@@ -32,13 +32,20 @@ from procedures.returns.common import (
     add_signature,
     load_return,
     open_step,
+    require_other_return_person,
     signed_slots,
     step_done,
     subject_params,
     tell_customer,
     tell_warehouse_when_signed,
 )
-from procedures.returns.intake import received_params, start_review
+from procedures.returns.intake import (
+    ReturnDraft,
+    received_params,
+    returnable_quantity,
+    returned_quantity,
+    start_review,
+)
 from procedures.returns.ratio import check_ratio, ratio_params
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
@@ -51,7 +58,7 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import ReturnRequest, User
+from storage.models import Organisation, ReturnRequest, User
 
 LEADER_DECISIONS: tuple[Literal["approve", "refuse"], ...] = ("approve", "refuse")
 
@@ -127,6 +134,7 @@ async def return_for_finance(session: AsyncSession, actor: User, return_id: int)
         raise WrongState("return.awaiting_receipt", number=request.number)
     if not waits_for_finance(request):
         raise WrongState("return.no_finance_review", number=request.number)
+    require_other_return_person(request, "finance_review", actor)
     return request
 
 
@@ -309,6 +317,29 @@ async def _approved(
         await _watch_ratio(session, request, now, timezone)
 
 
+async def _require_still_returnable(session: AsyncSession, request: ReturnRequest) -> None:
+    """A special case does not count while it waits for the leader, so other returns may have
+    taken its lots meanwhile: approving it counts it again, so each line is checked against
+    what is left now, under the organisation's lock (as filing is)."""
+    await session.get(Organisation, request.organisation_id, with_for_update=True)
+    counted = ReturnDraft(request.organisation_id, request.reason)
+    for line in request.lines:
+        if line.batch_id is None:
+            continue
+        left = await returnable_quantity(session, counted, line.batch_id)
+        if line.quantity > left:
+            returned = await returned_quantity(session, request.organisation_id, line.batch_id)
+            raise WrongState(
+                "return.special_case_over_left",
+                number=request.number,
+                lot=line.batch.lot_number if line.batch else "",
+                quantity=line.quantity,
+                returned=returned,
+                left=max(left, 0),
+            )
+        counted.lines.append({"batch_id": line.batch_id, "quantity": line.quantity})
+
+
 async def _watch_ratio(
     session: AsyncSession, request: ReturnRequest, now: dt.datetime, timezone: ZoneInfo
 ) -> None:
@@ -396,6 +427,8 @@ async def decide_special_case(
         raise InvalidInput("return.bad_decision")
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.SPECIAL_CASE)
+    if decision == "approve":
+        await _require_still_returnable(session, request)
     request.leader_decision = "approved" if decision == "approve" else "refused"
     request.leader_by_id, request.leader_at = actor.id, now
     record_change(

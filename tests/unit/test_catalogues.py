@@ -25,10 +25,11 @@ from procedures.complaints.queries import REMARK_ACTIONS
 from procedures.complaints.rules import ComplaintStatus
 from procedures.consumer_complaints import common
 from procedures.consumer_complaints.rules import ConsumerComplaintStatus
-from procedures.equipment.defects import SEVERITIES
+from procedures.equipment.defects import REPAIR_SEATS, SEVERITIES
 from procedures.equipment.rules import EQUIPMENT_SYSTEMS, DefectStatus
 from procedures.kernel import roles
 from procedures.masterdata import kinds, table
+from procedures.returns import common as return_common
 from procedures.returns import goods as return_goods
 from procedures.returns import queries as return_queries
 from procedures.returns import review as return_review
@@ -178,6 +179,10 @@ def timeline_actions(subject: str) -> set[str]:
     return actions
 
 
+# every step one person may hold only one of (procedures.kernel.separation)
+SEATS = set(return_common.RETURN_SEATS) | set(handling.COMPLAINT_SEATS) | set(REPAIR_SEATS)
+
+
 def expansions() -> dict[str, set[str]]:
     """For each id the code builds with an f-string, the values it can be built from."""
     localities = set(VERIFICATION_WINDOW)
@@ -219,6 +224,8 @@ def expansions() -> dict[str, set[str]]:
         "return.reason.{}": set(ReturnReason),
         "return.status.{}": set(ReturnStatus),
         "return.slot.{}": set(Slot),
+        "separation.seat.{}": SEATS,
+        "separation.step.{}": SEATS,
         "return.channel.{}": set(return_rules.CHANNELS),
         "return_view.finance_{}": set(return_rules.FINANCE_REVIEWS),
         "return.refusal.{}": {
