@@ -12,6 +12,7 @@ from collections import Counter
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.documents import document_context
 from bot.services import Services
@@ -21,6 +22,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from reports import documents
 from scheduler import jobs, periodic
 from scheduler.demo import DemoClock, DemoSchedule
+from scheduler.leader import LeaderLock
 from scheduler.runtime import build_scheduler
 from scheduler.services import JobServices
 from storage.models import PeriodicDuty
@@ -282,3 +284,21 @@ async def test_the_demo_clock_jumping_across_the_first_does_the_months_duties_on
         < dt.datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
         for row in statistics
     )
+
+
+async def test_the_jobs_due_at_start_all_run_in_the_process_that_takes_the_lead(
+    engine: AsyncEngine,
+) -> None:
+    """On PostgreSQL the start's jobs ask for the lead at once; each must find it its own."""
+    leader = LeaderLock(engine)
+    try:
+        asked = await asyncio.gather(*(leader.held() for _ in range(4)))
+        assert asked == [True] * 4
+        if leader.shared:  # another process stands by
+            standby = LeaderLock(engine)
+            assert await standby.held() is False
+            await leader.release()
+            assert await standby.held() is True
+            await standby.release()
+    finally:
+        await leader.release()
