@@ -98,14 +98,15 @@ DUTIES = (
 )
 
 
-async def done(services: JobServices, duty: Duty, period: str) -> bool:
+async def done_of(services: JobServices, periods: set[str]) -> set[tuple[str, str]]:
+    """Which duties were done for these periods, as (kind, period)."""
     async with services.unit_of_work() as uow:
-        found = await uow.session.scalar(
-            select(PeriodicDuty.id).where(
-                PeriodicDuty.kind == duty.kind, PeriodicDuty.period == period
+        rows = await uow.session.execute(
+            select(PeriodicDuty.kind, PeriodicDuty.period).where(
+                PeriodicDuty.period.in_(sorted(periods))
             )
         )
-    return found is not None
+        return {(kind, period) for kind, period in rows}
 
 
 async def run_duty(services: JobServices, duty: Duty, expected: str | None = None) -> int:
@@ -139,11 +140,16 @@ async def run_duty(services: JobServices, duty: Duty, expected: str | None = Non
 async def run_due_duties(services: JobServices) -> dict[str, int]:
     """Every duty whose latest period's hour has come and which is not done yet; a scheduler
     that starts (or takes the lead) at any time makes up what it missed."""
-    now = services.clock.now()
+    now, zone = services.clock.now(), services.timezone
+    latest = [(duty, duty.period(now, zone)) for duty in DUTIES]
+    due = [(duty, period) for duty, period in latest if now >= duty.due_at(period, zone)]
+    if not due:
+        return {}
+    # one read for all of them: the job runs every few minutes, and hourly through a demo jump
+    done = await done_of(services, {period for _, period in due})
     ran: dict[str, int] = {}
-    for duty in DUTIES:
-        period = duty.period(now, services.timezone)
-        if now < duty.due_at(period, services.timezone) or await done(services, duty, period):
+    for duty, period in due:
+        if (duty.kind, period) in done:
             continue
         try:
             ran[duty.kind] = await run_duty(services, duty, period)
