@@ -270,8 +270,11 @@ async def test_the_demo_clock_jumping_across_the_first_does_the_months_duties_on
     await jobs.do_periodic_duties(job_services(services, clock))
     before = set(await duties_done(services))
 
-    await demo.advance_to(dt.datetime(2026, 12, 3, 9, 0, tzinfo=SHANGHAI))
-    await demo.advance_to(dt.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI))
+    try:
+        await demo.advance_to(dt.datetime(2026, 12, 3, 9, 0, tzinfo=SHANGHAI))
+        await demo.advance_to(dt.datetime(2026, 12, 3, 10, 0, tzinfo=SHANGHAI))
+    finally:
+        await template.release_leadership()
 
     done = await duties_done(services)
     assert len(done) == len(set(done))
