@@ -12,16 +12,12 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures import personal_records
-from procedures.complaints import queries as complaint_queries
-from procedures.consumer_complaints import monthly as consumer_monthly
 from procedures.equipment import inspections, maintenance, patrols
 from procedures.kernel import bookkeeping, deadlines
 from procedures.people import invitations
-from procedures.returns import queries as return_queries
-from procedures.vendors import assessments, rectifications
-from procedures.vendors import scores as vendor_scores
+from procedures.vendors import rectifications
 
+from . import periodic
 from .services import JobServices
 
 logger = logging.getLogger(__name__)
@@ -67,22 +63,12 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
 
 async def send_quarterly_complaint_report(services: JobServices) -> int:
     """On the first day of a quarter: last quarter's complaint report to the quality department."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: complaint_queries.queue_quarterly_report(
-            session, now=now, timezone=services.timezone
-        ),
-    )
+    return await periodic.run_duty(services, periodic.QUARTERLY_REPORT)
 
 
 async def send_monthly_return_statistics(services: JobServices) -> int:
     """On the first day of a month: last month's return statistics to business and finance."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: return_queries.queue_monthly_statistics(
-            session, now=now, timezone=services.timezone
-        ),
-    )
+    return await periodic.run_duty(services, periodic.RETURN_STATISTICS)
 
 
 async def prompt_overdue_rectifications(services: JobServices) -> int:
@@ -133,40 +119,24 @@ async def chase_elevator_defects(services: JobServices) -> int:
 
 async def request_vendor_scores(services: JobServices) -> int:
     """On the 1st: ask the equipment manager to score each vendor for last month, by a deadline."""
-    async with services.unit_of_work() as uow:
-        queued = await vendor_scores.request_monthly_scores(uow, timezone=services.timezone)
-        await uow.commit()
-    return queued
+    return await periodic.run_duty(services, periodic.VENDOR_SCORES)
 
 
 async def send_vendor_assessment(services: JobServices) -> int:
     """Twice a year: open the half-year's vendor assessment and remind the manager to organise
     it; the signed assessment goes to the client's competent department."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: assessments.open_half_year_assessment(
-            session, now=now, timezone=services.timezone
-        ),
-    )
+    return await periodic.run_duty(services, periodic.VENDOR_ASSESSMENT)
 
 
 async def send_consumer_complaint_summary(services: JobServices) -> int:
     """On the 1st: last month's consumer complaint summary and analysis to the after-sales head,
     who is asked for the improvement proposals and to pass it on to the business head."""
-    async with services.unit_of_work() as uow:
-        queued = await consumer_monthly.queue_monthly_summary(uow, timezone=services.timezone)
-        await uow.commit()
-    return queued
+    return await periodic.run_duty(services, periodic.CONSUMER_SUMMARY)
 
 
 async def send_personal_records(services: JobServices) -> int:
     """On the 1st: each department head gets last month's record of their people."""
-    return await _in_one_transaction(
-        services,
-        lambda session, now: personal_records.queue_personal_records(
-            session, now=now, timezone=services.timezone
-        ),
-    )
+    return await periodic.run_duty(services, periodic.PERSONAL_RECORDS)
 
 
 async def prune_bookkeeping(services: JobServices) -> int:
@@ -188,3 +158,10 @@ async def chase_visit_shortfalls(services: JobServices) -> int:
             session, now=now, timezone=services.timezone
         ),
     )
+
+
+async def do_periodic_duties(services: JobServices) -> dict[str, int]:
+    """Every few minutes: each monthly, quarterly and half-year duty whose hour has come and
+    which is not yet done for its period (scheduler.periodic); a scheduler that was down makes
+    it up when it starts."""
+    return await periodic.run_due_duties(services)

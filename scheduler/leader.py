@@ -10,6 +10,7 @@ process, which is always the leader.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import text
@@ -36,6 +37,10 @@ class LeaderLock:
             engine if engine is not None and engine.dialect.name == "postgresql" else None
         )
         self._connection: AsyncConnection | None = None
+        # the jobs due at start ask at once: without this, each would try the lock on a
+        # connection of its own, one would win, and the others would stand by for their
+        # leader's own sake until their next run
+        self._asking = asyncio.Lock()
 
     @property
     def shared(self) -> bool:
@@ -46,6 +51,10 @@ class LeaderLock:
         """True if this process leads (taking the lead if it is free)."""
         if self._engine is None:
             return True
+        async with self._asking:
+            return await self._held(self._engine)
+
+    async def _held(self, engine: AsyncEngine) -> bool:
         if self._connection is not None:
             try:
                 await self._connection.execute(text("SELECT 1"))
@@ -53,7 +62,7 @@ class LeaderLock:
             except Exception:
                 logger.warning("scheduler leadership lost with its connection; standing by")
                 await self._drop()
-        connection = await self._engine.execution_options(isolation_level="AUTOCOMMIT").connect()
+        connection = await engine.execution_options(isolation_level="AUTOCOMMIT").connect()
         try:
             taken = await connection.scalar(_TAKE, {"namespace": LOCK_NAMESPACE})
         except Exception:

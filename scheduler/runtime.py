@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 # A run that starts late (a busy loop, a suspended laptop) still runs; several missed runs
 # collapse into one, which is safe because every job reads what is due from the database.
 JOB_DEFAULTS = {"coalesce": True, "misfire_grace_time": 300, "max_instances": 1}
+PERIODIC_DUTY_MINUTES = 5
 
 
 class JobScheduler(AsyncIOScheduler):
@@ -120,65 +121,16 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
         id="visit_shortfall_chase",
         misfire_grace_time=12 * 3600,
     )
+    # the monthly, quarterly and half-year duties: each is a record of its period, so this
+    # runs what fell due and was not done, at once on start (or on taking the lead) and then
+    # every few minutes; a duty's hour is kept in scheduler.periodic
     scheduler.add_job(
-        jobs.request_vendor_scores,
-        "cron",
-        day=1,
-        hour=9,
+        jobs.do_periodic_duties,
+        "interval",
+        minutes=PERIODIC_DUTY_MINUTES,
         args=[services],
-        id="vendor_scores",
-        misfire_grace_time=24 * 3600,
-    )
-    # the month's consumer complaint summary and each person's record; their dedupe keys name
-    # the month, so a run missed by a day still sends them once
-    scheduler.add_job(
-        jobs.send_consumer_complaint_summary,
-        "cron",
-        day=1,
-        hour=8,
-        args=[services],
-        id="consumer_complaint_summary",
-        misfire_grace_time=24 * 3600,
-    )
-    scheduler.add_job(
-        jobs.send_personal_records,
-        "cron",
-        day=1,
-        hour=8,
-        minute=30,
-        args=[services],
-        id="personal_records",
-        misfire_grace_time=24 * 3600,
-    )
-    scheduler.add_job(
-        jobs.send_vendor_assessment,
-        "cron",
-        month="1,7",
-        day=15,
-        hour=10,
-        args=[services],
-        id="vendor_assessment",
-        misfire_grace_time=24 * 3600,
-    )
-    scheduler.add_job(
-        jobs.send_quarterly_complaint_report,
-        "cron",
-        month="1,4,7,10",
-        day=1,
-        hour=8,
-        args=[services],
-        id="quarterly_complaint_report",
-        # a run missed by a whole day still sends the report; its dedupe key keeps it once
-        misfire_grace_time=24 * 3600,
-    )
-    scheduler.add_job(
-        jobs.send_monthly_return_statistics,
-        "cron",
-        day=1,
-        hour=8,
-        args=[services],
-        id="monthly_return_statistics",
-        misfire_grace_time=24 * 3600,
+        id="periodic_duties",
+        next_run_time=dt.datetime.now(timezone),
     )
     scheduler.add_job = add_job
     return scheduler

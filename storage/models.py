@@ -1032,3 +1032,21 @@ class DeploymentMode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     mode: Mapped[str] = mapped_column(String(16))
     recorded_at: Mapped[dt.datetime]
+
+
+# --- scheduled duties ---------------------------------------------------------------------
+
+
+class PeriodicDuty(Base):
+    """A periodic duty done for its period (the month's vendor score requests, the quarter's
+    complaint report, the half-year's assessment...): written in the same transaction as the
+    duty's messages and records, so a scheduler that starts late does each period's duty it has
+    not done, and no two schedulers do it twice."""
+
+    __tablename__ = "periodic_duties"
+    __table_args__ = (UniqueConstraint("kind", "period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    period: Mapped[str] = mapped_column(String(8))  # 2026-11, 2026-Q4, 2026-H2
+    done_at: Mapped[dt.datetime]

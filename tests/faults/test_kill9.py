@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import random
 import re
@@ -32,8 +33,17 @@ from bot.services import build_services
 from core.config import Settings
 from core.database import load_samples_if_empty
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
+from procedures.kernel import roles
+from scheduler import periodic
 from storage.db import make_engine
-from storage.models import Complaint, Organisation, OutboxMessage, User, UserRole
+from storage.models import (
+    Complaint,
+    Organisation,
+    OutboxMessage,
+    PeriodicDuty,
+    User,
+    UserRole,
+)
 
 from ..conftest import BACKENDS
 from .postgres import own_database
@@ -517,3 +527,169 @@ async def test_a_press_answered_before_a_kill_is_not_undone_by_its_redelivery(
     finally:
         await bot.stop()
         await emulator.stop()
+
+
+# --- across a period boundary: the month's duties -------------------------------------------
+
+# whom the month's, quarter's and half-year's duties write to, each role on a person of its own
+DUTY_READERS = {
+    roles.EQUIPMENT_MANAGER: 34_001,
+    roles.BUSINESS_HEAD: 34_002,
+    roles.FINANCE: 34_003,
+    roles.AFTER_SALES_HEAD: 34_004,
+    roles.QUALITY_HEAD: 34_005,
+    roles.QUALITY: 34_006,
+}
+
+
+async def register_duty_readers(database_url: str) -> list[int]:
+    engine = make_engine(database_url)
+    services = build_services(Settings(database_url=database_url), engine)
+    await load_samples_if_empty(services)
+    async with services.unit_of_work() as uow:
+        for role, telegram_id in DUTY_READERS.items():
+            uow.session.add(
+                User(
+                    telegram_id=telegram_id,
+                    full_name=f"{role} {telegram_id}",
+                    language="en",
+                    active=True,
+                    created_at=uow.clock.now(),
+                    roles=[UserRole(role=role)],
+                )
+            )
+        await uow.commit()
+    await engine.dispose()
+    return list(DUTY_READERS.values())
+
+
+def duties_due_now(timezone: Any) -> set[tuple[str, str]]:
+    """The duties whose latest period ended while the bot was down (it never ran on this
+    database) and whose hour has come: each is to be done exactly once."""
+    now = dt.datetime.now(dt.UTC)
+    due = set()
+    for duty in periodic.DUTIES:
+        period = duty.period(now, timezone)
+        if now >= duty.due_at(period, timezone):
+            due.add((duty.kind, period))
+    return due
+
+
+async def spawn_and_kill(bot: BotProcess, after: float) -> None:
+    """Start `python -m bot` and kill it -9 `after` seconds once it has done a first duty (its
+    scheduler makes them up at once, one transaction each): the kill lands amid the next one.
+    With nothing left to do, the kill comes a second after the start."""
+    logged_before = bot.log.stat().st_size if bot.log.exists() else 0
+    with bot.log.open("ab") as log:
+        bot.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=ROOT, env=bot.env, stdout=log, stderr=log
+        )
+    bot.starts += 1
+
+    def logged(line: bytes) -> bool:
+        return line in bot.log.read_bytes()[logged_before:]
+
+    deadline = time.monotonic() + 60
+    while not logged(b"Application started"):
+        assert time.monotonic() < deadline, "the bot did not start within a minute"
+        await asyncio.sleep(0.01)
+    give_up = time.monotonic() + 1.0
+    while not logged(b"scheduler.periodic"):
+        if time.monotonic() > give_up:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(after)
+    await bot.kill()
+
+
+async def periodic_state(database_url: str) -> tuple[list[tuple[str, str]], list[Any]]:
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            done = [
+                (kind, period)
+                for kind, period in await connection.execute(
+                    select(PeriodicDuty.kind, PeriodicDuty.period)
+                )
+            ]
+            outbox = list(
+                await connection.execute(
+                    select(
+                        OutboxMessage.chat_id,
+                        OutboxMessage.status,
+                        OutboxMessage.telegram_message_id,
+                        OutboxMessage.dedupe_key,
+                        OutboxMessage.text_key,
+                    )
+                )
+            )
+    finally:
+        await engine.dispose()
+    return done, outbox
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+async def test_kill_nine_across_a_period_boundary_does_the_months_duties_exactly_once(
+    seed: int, database_url: str, tmp_path: Path
+) -> None:
+    """The bot was down across the 1st: it makes up the month's (and the last quarter's and
+    half-year's) duties when it starts, and is killed -9 again and again while doing them."""
+    rng = random.Random(seed)
+    readers = await register_duty_readers(database_url)
+    timezone = Settings(database_url=database_url).timezone
+    expected = duties_due_now(timezone)
+    emulator = BotApiEmulator(flood_limits=FloodLimits(chat_burst=20))
+    await emulator.start()
+    for telegram_id in readers:
+        emulator.add_user(telegram_id, f"User {telegram_id}", language_code="en")
+    bot = BotProcess(emulator, database_url, tmp_path / "bot.log")
+    bot.env["RUN_SCHEDULER"] = "true"
+    done_by_start: list[int] = []  # how many duties were done after each killed start
+    try:
+        for _ in range(KILLS_PER_SEED):
+            await spawn_and_kill(bot, rng.uniform(0.0, 0.1))
+            done_by_start.append(len((await periodic_state(database_url))[0]))
+        await bot.start()  # and this time it stays up
+        deadline = time.monotonic() + 60
+        while len(set((await periodic_state(database_url))[0])) < len(expected):
+            assert time.monotonic() < deadline, "the duties were not all done within a minute"
+            await asyncio.sleep(0.3)
+        await wait_for_outbox(database_url)
+        await bot.stop()
+    finally:
+        await bot.stop()
+        await emulator.stop()
+
+    done, outbox = await periodic_state(database_url)
+    chats = {chat: emulator.bot_messages(TOKEN, chat) for chat in readers}
+    delivered = {(chat, m["message_id"]) for chat, messages in chats.items() for m in messages}
+    duties_lost = len(expected - set(done))
+    done_twice = len(done) - len(set(done))
+    messages_queued_twice = sum(
+        count - 1 for count in Counter(row.dedupe_key for row in outbox).values()
+    )
+    notifications_lost = sum(
+        1
+        for chat, status, message_id, _, _ in outbox
+        if status != "sent" or (chat, message_id) not in delivered
+    )
+    duplicates = sum(duplicates_in(messages) for messages in chats.values())
+    print(
+        f"\nkill -9 across a period boundary, seed {seed}: kills {bot.kills}, duties due "
+        f"{len(expected)} (done after each killed start {done_by_start}), outbox rows "
+        f"{len(outbox)}; duties lost {duties_lost}, done twice {done_twice}, messages queued "
+        f"twice {messages_queued_twice}, notifications lost {notifications_lost}, duplicate "
+        f"messages {duplicates} ({duplicates / max(bot.kills, 1):.2f} per kill)"
+    )
+    assert bot.kills == KILLS_PER_SEED
+    assert set(done) == expected
+    assert done_twice == 0 and messages_queued_twice == 0
+    assert notifications_lost == 0
+    # each reader told of each duty once, but for a message sent just before a kill
+    assert duplicates <= bot.kills
+    told = Counter(row.text_key for row in outbox)
+    if (
+        periodic.RETURN_STATISTICS.kind,
+        periodic.RETURN_STATISTICS.period(dt.datetime.now(dt.UTC), timezone),
+    ) in expected:
+        assert told["return.statistics_ready"] == 2  # the business head and finance, once each

@@ -131,8 +131,12 @@ async def settled(url: str, timeout: float) -> tuple[int, int]:
         end = time.monotonic() + timeout
         while True:
             async with engine.connect() as connection:
+                # the run's deadlines (a scheduler's start also makes up the month's duties,
+                # whose deadlines fall due days later)
                 unalerted = await connection.scalar(
-                    select(func.count()).select_from(Deadline).where(Deadline.alert_count == 0)
+                    select(func.count())
+                    .select_from(Deadline)
+                    .where(Deadline.alert_count == 0, Deadline.subject_type == "complaint")
                 )
                 pending = await connection.scalar(
                     select(func.count())

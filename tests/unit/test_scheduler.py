@@ -44,12 +44,7 @@ async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services:
         "inspections",
         "elevator_defect_chase",
         "visit_shortfall_chase",
-        "vendor_scores",
-        "vendor_assessment",
-        "quarterly_complaint_report",
-        "monthly_return_statistics",
-        "consumer_complaint_summary",
-        "personal_records",
+        "periodic_duties",
         "prune_bookkeeping",
     }
     assert isinstance(scheduled["deadline_sweep"].trigger, IntervalTrigger)
