@@ -142,7 +142,7 @@ async def return_statistics(
 ) -> RenderedDocument:
     period = str(params["period"])
     statistics = await monthly_statistics(session, period, context.timezone)
-    title = context.text("document.return_stats.title", period=period)
+    title = context.printed(context.text("document.return_stats.title", period=period))
     content = return_reports.statistics_workbook(statistics, context.label, title)
     return RenderedDocument(f"returns-{period}.xlsx", content)
 
@@ -154,7 +154,9 @@ async def personal_record(
     period, head = str(params["period"]), str(params["head"])
     start, end = month_bounds(period, context.timezone)
     steps = await steps_of_month(session, start, end, roles_read_by(head))
-    title = context.text("record.title", period=period, head={"$text": f"role.{head}"})
+    title = context.printed(
+        context.text("record.title", period=period, head={"$text": f"role.{head}"})
+    )
     content = consumer_reports.personal_record_workbook(
         steps, title, context.label, context.timezone
     )

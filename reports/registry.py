@@ -91,6 +91,12 @@ class DocumentContext:
     def label(self, key: str, /, **params: Any) -> str:
         return self.text(key, **params)
 
+    def printed(self, title: str) -> str:
+        """A title that says the day it was produced: a month's duty made up after downtime
+        is printed days after the month it covers."""
+        day = self.now.astimezone(self.timezone).date().isoformat()
+        return self.text("report.printed_title", title=title, date=day)
+
 
 @dataclass(frozen=True)
 class RenderedDocument:
@@ -449,7 +455,9 @@ async def consumer_complaint_monthly_document(
     content = consumer_reports.summary_workbook(
         complaints,
         first_answers,
-        _period_title(context, "report.monthly.title", "report.monthly.title_running", period),
+        context.printed(
+            _period_title(context, "report.monthly.title", "report.monthly.title_running", period)
+        ),
         context.label,
         context.timezone,
         reviews,

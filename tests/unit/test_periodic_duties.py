@@ -131,6 +131,14 @@ async def test_down_across_the_first_and_started_on_the_sixth_does_the_months_du
         )
     assert any("Printed on" in cell and "2027-01-06" in cell for cell in cells_of(report.content))
     assert not any("2026-12-31" in cell for cell in cells_of(report.content)[:3])
+    # and so do the month's workbooks: the return statistics and the consumer summary
+    for key in ("return.statistics_ready", "consumer.summary_ready"):
+        row = (await outbox_rows(services, text_key=key))[0]
+        async with services.session_factory() as session:
+            monthly = await documents.render(
+                session, row.attachment or {}, document_context(services, "en")
+            )
+        assert "(printed on 2027-01-06)" in cells_of(monthly.content)[0], key
 
 
 async def test_a_restart_the_same_day_does_nothing_twice(
