@@ -452,12 +452,13 @@ async def consumer_complaint_monthly_document(
     complaints, first_answers = await consumer_queries.complaints_of_month(session, start, end)
     periods = [consumer_monthly.month_before(period, context.timezone), period]
     reviews = await consumer_queries.monthly_reviews(session, periods)
+    title = _period_title(context, "report.monthly.title", "report.monthly.title_running", period)
+    if not _running(context, period):  # a running month's title says its day already
+        title = context.printed(title)
     content = consumer_reports.summary_workbook(
         complaints,
         first_answers,
-        context.printed(
-            _period_title(context, "report.monthly.title", "report.monthly.title_running", period)
-        ),
+        title,
         context.label,
         context.timezone,
         reviews,
