@@ -132,11 +132,13 @@ async def schema_of(url: str) -> tuple[list[str], bool]:
 
 
 async def as_before_the_mode_was_recorded(url: str) -> None:
-    """The database as a bot of the previous release left it: no mode table, one revision back."""
+    """The database as a bot of the previous release left it: without the mode table nor the
+    tables of the migrations after it, at the revision before."""
     engine = make_engine(url)
     try:
         async with engine.begin() as connection:
-            await connection.execute(text("DROP TABLE deployment_mode"))
+            for table in ("periodic_duties", "deployment_mode"):
+                await connection.execute(text(f"DROP TABLE {table}"))
             await connection.execute(
                 text("UPDATE alembic_version SET version_num = '0020_return_receipt'")
             )
