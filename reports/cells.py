@@ -10,7 +10,8 @@ carry are dropped, so one bad row never stops a workbook from being written.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol
 
 from openpyxl import Workbook
@@ -93,3 +94,17 @@ def workbook_bytes(workbook: Workbook) -> bytes:
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+@contextmanager
+def discarded_on_error(workbook: Workbook) -> Iterator[None]:
+    """A write-only workbook given up half-way (its rows failed, or its rendering was
+    cancelled at its time limit) closes its sheets' temporary files at once: left to the
+    garbage collector, each would write its closing tags into a file already closed."""
+    try:
+        yield
+    except BaseException:
+        for sheet in workbook.worksheets:
+            with suppress(Exception):
+                sheet.close()
+        raise

@@ -26,7 +26,7 @@ from procedures.complaints.queries import LedgerRow
 from procedures.kernel.queries import on_time_rate
 from procedures.reporting import Approval
 
-from .cells import TextFunction, as_text_cell, fit_to_page_width, layout
+from .cells import TextFunction, as_text_cell, discarded_on_error, fit_to_page_width, layout
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -250,14 +250,15 @@ async def write_ledger(
     inquiry quality has not judged a quality complaint is not one (it is in the quarter's
     record, 顧客投訴查詢商品質量記錄表)."""
     workbook = Workbook(write_only=True)
-    ledger = LedgerSheet(workbook, label("report.sheet.ledger"), title, label, timezone)
-    count = 0
-    async for row in _aiter(rows):
-        if row.received_as == "inquiry":
-            continue
-        count += 1
-        ledger.add(replace(row, serial=count))
-    workbook.save(out)
+    with discarded_on_error(workbook):
+        ledger = LedgerSheet(workbook, label("report.sheet.ledger"), title, label, timezone)
+        count = 0
+        async for row in _aiter(rows):
+            if row.received_as == "inquiry":
+                continue
+            count += 1
+            ledger.add(replace(row, serial=count))
+        workbook.save(out)
     return count
 
 
@@ -337,101 +338,102 @@ async def write_quarterly(
     conclusion (a draft until there is one), then every complaint, inquiry and feedback of the
     quarter."""
     workbook = Workbook(write_only=True)
-    summary = SheetWriter(workbook.create_sheet(label("report.sheet.summary")[:31]))
-    columns = layout(summary.sheet).column_dimensions
-    columns["A"].width = 40
-    for letter in "BCDEF":
-        columns[letter].width = 16
-    prepare_for_print(summary.sheet, header_row=1)
-    summary.sheet.freeze_panes = None
-    ledger = LedgerSheet(workbook, label("report.sheet.complaints"), title, label, timezone)
-    figures = QuarterFigures()
-    async for row in _aiter(rows):
-        ledger.add(row)
-        figures.add(row, timezone)
+    with discarded_on_error(workbook):
+        summary = SheetWriter(workbook.create_sheet(label("report.sheet.summary")[:31]))
+        columns = layout(summary.sheet).column_dimensions
+        columns["A"].width = 40
+        for letter in "BCDEF":
+            columns[letter].width = 16
+        prepare_for_print(summary.sheet, header_row=1)
+        summary.sheet.freeze_panes = None
+        ledger = LedgerSheet(workbook, label("report.sheet.complaints"), title, label, timezone)
+        figures = QuarterFigures()
+        async for row in _aiter(rows):
+            ledger.add(row)
+            figures.add(row, timezone)
 
-    def on_time(kind: str) -> str:
-        counts = figures.deadlines.get(kind, Counter())
-        return f"{counts['on_time']}/{counts['on_time'] + counts['late']}"
+        def on_time(kind: str) -> str:
+            counts = figures.deadlines.get(kind, Counter())
+            return f"{counts['on_time']}/{counts['on_time'] + counts['late']}"
 
-    summary.title(title)
-    state = "report.final" if approval else "report.draft"
-    summary.row([label("report.state"), label(state)])
-    for key, value in [
-        ("report.figure.total", figures.rows),
-        ("report.figure.local", figures.localities["local"]),
-        ("report.figure.out_of_town", figures.localities["out_of_town"]),
-        ("report.figure.locality_unknown", figures.localities["unknown"]),
-        ("report.figure.conforming", figures.results["conforming"]),
-        ("report.figure.nonconforming", figures.results["nonconforming"]),
-        ("report.figure.pending", figures.results["pending"]),
-        ("report.figure.verification_on_time", on_time("on_site_verification")),
-        ("report.figure.visits_waived", figures.waived),
-        ("report.figure.handling_on_time", on_time("handling_complete")),
-        ("report.figure.not_on_file", figures.not_on_file),
-        ("report.figure.opinion_on_time", on_time("disposition_opinion")),
-        ("report.figure.adverse_events", figures.adverse_events),
-        ("report.figure.units", figures.units),
-        ("report.figure.inquiries", figures.inquiries),
-        ("report.figure.inquiries_answered", figures.inquiries_answered),
-        ("report.figure.inquiries_judged", figures.inquiries_judged),
-    ]:
-        summary.row([label(key), value])
+        summary.title(title)
+        state = "report.final" if approval else "report.draft"
+        summary.row([label("report.state"), label(state)])
+        for key, value in [
+            ("report.figure.total", figures.rows),
+            ("report.figure.local", figures.localities["local"]),
+            ("report.figure.out_of_town", figures.localities["out_of_town"]),
+            ("report.figure.locality_unknown", figures.localities["unknown"]),
+            ("report.figure.conforming", figures.results["conforming"]),
+            ("report.figure.nonconforming", figures.results["nonconforming"]),
+            ("report.figure.pending", figures.results["pending"]),
+            ("report.figure.verification_on_time", on_time("on_site_verification")),
+            ("report.figure.visits_waived", figures.waived),
+            ("report.figure.handling_on_time", on_time("handling_complete")),
+            ("report.figure.not_on_file", figures.not_on_file),
+            ("report.figure.opinion_on_time", on_time("disposition_opinion")),
+            ("report.figure.adverse_events", figures.adverse_events),
+            ("report.figure.units", figures.units),
+            ("report.figure.inquiries", figures.inquiries),
+            ("report.figure.inquiries_answered", figures.inquiries_answered),
+            ("report.figure.inquiries_judged", figures.inquiries_judged),
+        ]:
+            summary.row([label(key), value])
 
-    summary.row([])
-    summary.header([label("report.analysis.by_lot")])
-    summary.header(
-        [
-            label("report.column.product"),
-            label("report.column.lot"),
-            label("report.figure.total"),
-            label("report.figure.nonconforming"),
-        ]
-    )
-    for (product, lot), count in sorted(figures.by_product_lot.items()):
-        summary.row([product, lot, count, figures.nonconforming_by_lot[(product, lot)]])
-
-    summary.row([])
-    summary.header([label("report.analysis.on_time")])
-    summary.header(
-        [
-            label("report.analysis.deadline_kind"),
-            label("report.analysis.on_time_count"),
-            label("report.analysis.late"),
-            label("report.analysis.waived"),
-            label("report.analysis.open"),
-            label("report.analysis.rate"),
-        ]
-    )
-    for kind in DEADLINE_KINDS:
-        counts = figures.deadlines.get(kind, Counter())
-        summary.row(
+        summary.row([])
+        summary.header([label("report.analysis.by_lot")])
+        summary.header(
             [
-                label(f"deadline.kind.{kind}"),
-                counts["on_time"],
-                counts["late"],
-                counts["waived"],
-                counts["open"],
-                _rate(summary, figures.on_time_rate(kind)),
+                label("report.column.product"),
+                label("report.column.lot"),
+                label("report.figure.total"),
+                label("report.figure.nonconforming"),
             ]
         )
+        for (product, lot), count in sorted(figures.by_product_lot.items()):
+            summary.row([product, lot, count, figures.nonconforming_by_lot[(product, lot)]])
 
-    summary.row([])
-    summary.header([label("report.analysis.holds_and_returns")])
-    summary.row(
-        [label("report.analysis.lots_held"), figures.holds["held"] + figures.holds["lifted"]]
-    )
-    summary.row([label("report.analysis.lots_released"), figures.holds["lifted"]])
-    summary.row([label("report.analysis.lots_still_held"), figures.holds["held"]])
-    summary.row([label("report.analysis.returns_started"), figures.returns])
+        summary.row([])
+        summary.header([label("report.analysis.on_time")])
+        summary.header(
+            [
+                label("report.analysis.deadline_kind"),
+                label("report.analysis.on_time_count"),
+                label("report.analysis.late"),
+                label("report.analysis.waived"),
+                label("report.analysis.open"),
+                label("report.analysis.rate"),
+            ]
+        )
+        for kind in DEADLINE_KINDS:
+            counts = figures.deadlines.get(kind, Counter())
+            summary.row(
+                [
+                    label(f"deadline.kind.{kind}"),
+                    counts["on_time"],
+                    counts["late"],
+                    counts["waived"],
+                    counts["open"],
+                    _rate(summary, figures.on_time_rate(kind)),
+                ]
+            )
 
-    summary.row([])
-    summary.header([label("report.conclusion")])
-    if approval is None:
-        summary.row([label("report.conclusion_pending")])
-    else:
-        summary.row([approval.conclusion])
-        summary.row([label("report.approved_by"), approval.approved_by])
-        summary.row([label("report.approved_at"), _local(approval.approved_at, timezone)])
-    workbook.save(out)
+        summary.row([])
+        summary.header([label("report.analysis.holds_and_returns")])
+        summary.row(
+            [label("report.analysis.lots_held"), figures.holds["held"] + figures.holds["lifted"]]
+        )
+        summary.row([label("report.analysis.lots_released"), figures.holds["lifted"]])
+        summary.row([label("report.analysis.lots_still_held"), figures.holds["held"]])
+        summary.row([label("report.analysis.returns_started"), figures.returns])
+
+        summary.row([])
+        summary.header([label("report.conclusion")])
+        if approval is None:
+            summary.row([label("report.conclusion_pending")])
+        else:
+            summary.row([approval.conclusion])
+            summary.row([label("report.approved_by"), approval.approved_by])
+            summary.row([label("report.approved_at"), _local(approval.approved_at, timezone)])
+        workbook.save(out)
     return figures
