@@ -12,6 +12,7 @@ they were meant to change.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -163,21 +164,13 @@ async def record_proposals(
     review = await review_for_proposals(session, actor, period, lock=True)
     review.proposals = check_proposals(text)
     review.proposed_by_id, review.proposed_at = actor.id, now
-    await meet_deadline(
+    await _step_taken(
         session,
-        subject_type=SUBJECT,
-        subject_id=review.id,
-        kind=MonthlyReviewDeadline.PROPOSALS,
-        now=now,
-        by=actor,
-    )
-    record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=review.id,
-        action="proposals",
-        at=now,
-        actor_id=actor.id,
+        review,
+        MonthlyReviewDeadline.PROPOSALS,
+        "proposals",
+        now,
+        actor,
         after={"proposals": review.proposals},
     )
     if review.forwarded_at is not None:
@@ -208,22 +201,7 @@ async def forward_summary(uow: UnitOfWork, actor: User, period: str) -> Consumer
     if not await users_with_roles(session, SUMMARY_RECEIVERS):
         raise WrongState("consumer.no_business_head")
     review.forwarded_by_id, review.forwarded_at = actor.id, now
-    await meet_deadline(
-        session,
-        subject_type=SUBJECT,
-        subject_id=review.id,
-        kind=MonthlyReviewDeadline.FORWARDED,
-        now=now,
-        by=actor,
-    )
-    record_event(
-        session,
-        subject_type=SUBJECT,
-        subject_id=review.id,
-        action="forwarded",
-        at=now,
-        actor_id=actor.id,
-    )
+    await _step_taken(session, review, MonthlyReviewDeadline.FORWARDED, "forwarded", now, actor)
     await notify_roles(
         session,
         SUMMARY_RECEIVERS,
@@ -235,3 +213,27 @@ async def forward_summary(uow: UnitOfWork, actor: User, period: str) -> Consumer
     )
     await uow.commit()
     return review
+
+
+async def _step_taken(
+    session: AsyncSession,
+    review: ConsumerMonthlyReview,
+    deadline: MonthlyReviewDeadline,
+    action: str,
+    now: dt.datetime,
+    actor: User,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """The head took one of the month's steps: its deadline met in their name, on the record."""
+    await meet_deadline(
+        session, subject_type=SUBJECT, subject_id=review.id, kind=deadline, now=now, by=actor
+    )
+    record_event(
+        session,
+        subject_type=SUBJECT,
+        subject_id=review.id,
+        action=action,
+        at=now,
+        actor_id=actor.id,
+        after=after,
+    )
