@@ -18,6 +18,8 @@ from telegram.error import BadRequest
 from procedures.kernel.photos import DOCUMENT
 from procedures.kernel.queries import Photo
 
+from .runtime import replies
+
 
 class FileSource(Protocol):
     """Where a file with no Telegram file id is read from by its SHA-256: the file store."""
@@ -44,7 +46,12 @@ async def send_group(
 ) -> tuple[Message, ...]:
     """One group of `album_groups` (one to ten photos, or documents), each file with its
     caption: a single file as itself, more as one album. Telegram carries out an album whole
-    or not at all, so a retry never shows half of one twice."""
+    or not at all, so a retry never shows half of one twice.
+
+    Within an update the group goes after its commit, falling back to the store then too; its
+    messages are then not known here (none is returned)."""
+    if replies.defer("album", lambda: send_group(bot, chat_id, files, captions, store, **extra)):
+        return ()
     try:
         return await _send(bot, chat_id, files, captions, store, upload=False, **extra)
     except BadRequest:

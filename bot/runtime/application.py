@@ -23,7 +23,7 @@ from procedures.kernel import outbox, photos
 
 from ..context import BotContext
 from ..services import Services
-from . import ptb_internals
+from . import ptb_internals, replies
 from .evidence_fetcher import EvidenceFetcher, telegram_downloader
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
@@ -84,32 +84,41 @@ class AfterSalesApplication(BotApplication):
         self.background_jobs: BackgroundJobs | None = None
 
     async def process_update(self, update: object) -> None:
-        """Handle the update in one transaction with its dialogue state and its id."""
+        """Handle the update in one transaction with its dialogue state and its id; its
+        replies go out once that is committed."""
         if not isinstance(update, Update):
             await super().process_update(update)
             return
         queued = fetch = False
+        batch = replies.ReplyBatch()
         try:
-            async with update_session(self.services.session_factory) as session:
-                # Another process may hold this chat's turn: wait for it (PostgreSQL).
-                await take_chat_turn(session, order_keys(update))
-                if await already_processed(session, update.update_id):
-                    return  # its effect is committed: a redelivery changes nothing
-                await self.load_dialogue_state(update)
-                await super().process_update(update)
-                await self.persist_update(update)  # a state not kept fails the step too
-                mark_processed(session, update.update_id, self.services.clock.now())
-                await session.commit()
-                # the sender and the fetcher are woken only by an update that gave them work
-                queued = session.info.pop(outbox.QUEUED, False)
-                fetch = session.info.pop(photos.FILES_TO_FETCH, False)
-            committed(session)  # e.g. a requested ledger is rendered now
+            with replies.collecting(batch):
+                async with update_session(self.services.session_factory) as session:
+                    # Another process may hold this chat's turn: wait for it (PostgreSQL).
+                    await take_chat_turn(session, order_keys(update))
+                    if await already_processed(session, update.update_id):
+                        return  # its effect is committed: a redelivery changes nothing
+                    await self.load_dialogue_state(update)
+                    await super().process_update(update)
+                    await self.persist_update(update)  # a state not kept fails the step too
+                    mark_processed(session, update.update_id, self.services.clock.now())
+                    await session.commit()
+                    # the sender and the fetcher are woken only by an update that gave them work
+                    queued = session.info.pop(outbox.QUEUED, False)
+                    fetch = session.info.pop(photos.FILES_TO_FETCH, False)
+                batch.open = False  # what is sent from here on goes at once
+                committed(session)  # e.g. a requested ledger is rendered now
+            # kept: what the user is told goes now, the database no longer held meanwhile
+            await batch.deliver()
         except Exception:
-            # The transaction rolled back: nothing of the update was kept. In polling mode the
-            # update is fetched again only after a restart, so the user is asked to repeat it.
+            # The transaction rolled back: nothing of the update was kept, and nothing it
+            # would have said goes out. In polling mode the update is fetched again only after
+            # a restart, so the user is asked to repeat it.
+            batch.drop()
             logger.exception("update %s could not be committed", update.update_id)
             await self._tell_try_again(update)
         finally:
+            batch.drop()
             queue = self.update_queue
             if isinstance(queue, ConfirmedAfterCommit):
                 queue.finished(update)
@@ -287,7 +296,7 @@ def build_runtime(
         )
         .bot(bot)
         .context_types(ContextTypes(context=BotContext))
-        .persistence(DatabasePersistence(services.session_factory))
+        .persistence(DatabasePersistence(services.session_factory, bot.placeholders.resolve))
         # a chat's updates one at a time (ConversationHandler needs that), chats side by side
         .concurrent_updates(PerChatUpdateProcessor(concurrent_updates))
         .update_queue(queue)

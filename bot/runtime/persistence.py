@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
@@ -41,7 +41,11 @@ def _rows(session: AsyncSession) -> dict[RowKey, ChatScratchpad | ConversationSt
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        resolve: Callable[[Any], Any] | None = None,
+    ) -> None:
         super().__init__(
             store_data=PersistenceInput(
                 bot_data=False, chat_data=True, user_data=True, callback_data=False
@@ -51,6 +55,9 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=24 * 3600,
         )
         self._session_factory = session_factory
+        # scratch data as read, with the message ids of replies sent since it was written
+        # (bot/runtime/replies.py): a dialogue keeps the ids its handlers were given
+        self._resolve = resolve or (lambda data: data)
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
@@ -147,7 +154,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             row = await self._scratchpad(session, scope, owner_id)
             # a deep copy: the handlers change nested dicts in place, and the row must keep
             # what is stored, or the write at the update's end would find nothing changed
-            stored = copy.deepcopy(row.data) if row is not None else {}
+            stored = self._resolve(copy.deepcopy(row.data)) if row is not None else {}
         if stored != data:
             data.clear()
             data.update(stored)

@@ -16,10 +16,11 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from core.config import Settings
+
+from .replies import RepliesAfterCommit
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class FetchedOnce(BaseRequest):
         return fresh
 
 
-class AfterSalesBot(ExtBot[None]):
+class AfterSalesBot(RepliesAfterCommit):
     """The Bot API client of the application; a press it already answered is not an error.
 
     An update whose commit was cut short (a kill) is delivered again, and its button press was
@@ -112,7 +113,8 @@ class AfterSalesBot(ExtBot[None]):
     not stop the redelivered step, which has yet to be committed.
 
     With `confirmation`, the queue that knows which updates are committed, getUpdates confirms
-    only those (polling).
+    only those (polling). Within an update, its messages wait for its commit
+    (`RepliesAfterCommit`).
     """
 
     def __init__(

@@ -12,7 +12,9 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
 from bot.handlers import gate
+from bot.runtime import application as application_module
 from bot.runtime import persistence
+from bot.runtime.update_transaction import mark_processed
 from procedures.kernel.errors import WrongState
 from storage.models import Complaint, Photo, ProcessedUpdate
 
@@ -93,13 +95,54 @@ async def test_a_step_and_its_dialogue_state_are_committed_together(
 
     # the state is read as ever at the update's start; only its write at the end fails
     monkeypatch.setattr(persistence.DatabasePersistence, "_writing", crash)
+    before = len(customer.all_bot_messages())
     await customer.press(summary, "cp:submit")
     await customer.wait_for_callback_answer()
     await bot.settled()
-    shown = [m.get("text", "") for m in customer.all_bot_messages()]
-    assert any("received" in text for text in shown)  # the step itself was taken
-    assert shown[-1].startswith("Something went wrong")
+    shown = [m.get("text", "") for m in customer.all_bot_messages()[before:]]
+    assert len(shown) == 1 and shown[0].startswith("Something went wrong")
+    assert "received" not in summary["text"]  # what was not kept was never said
     assert await complaints(bot) == 0  # the complaint went with the state: nothing half-kept
+
+
+async def test_a_submit_whose_commit_fails_says_only_try_again_and_can_be_repeated(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    summary = await to_the_summary(bot, customer)
+    await bot.settled()
+    submit_buttons = buttons_of(summary)
+    assert ("Submit", "cp:submit") in submit_buttons
+
+    def failing_commit(session, update_id, now):
+        # every write of the step is flushed; the COMMIT itself fails, as a full disk does
+        mark_processed(session, update_id, now)
+
+        async def commit() -> None:
+            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+        session.commit = commit
+
+    monkeypatch.setattr(application_module, "mark_processed", failing_commit)
+    before = len(customer.all_bot_messages())
+    await customer.press(summary, "cp:submit")
+    await customer.wait_for_callback_answer()  # the button's spinner stops at once
+    assert (await customer.expect_text()).startswith("Something went wrong on our side")
+    await bot.settled()
+    assert len(customer.all_bot_messages()) == before + 1  # "try again", and nothing else
+    assert "received" not in summary["text"]
+    assert buttons_of(summary) == submit_buttons  # the summary still offers Submit
+    assert await complaints(bot) == 0
+
+    monkeypatch.undo()
+    await customer.press(summary, "cp:submit")
+    await bot.emulator.wait_until(lambda: "received" in summary["text"])
+    await bot.settled()
+    assert await complaints(bot) == 1
+    await customer.press(summary, "cp:submit", forge=True)  # a copy pressed: nothing more
+    await customer.wait_for_callback_answer()
+    await bot.settled()
+    assert await complaints(bot) == 1
 
 
 async def test_an_update_is_confirmed_to_telegram_only_after_its_commit(

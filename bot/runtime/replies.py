@@ -1,0 +1,263 @@
+"""An update's replies wait for its commit: the user never reads "received" for what was not kept.
+
+While an update is handled, the messages its handlers send, edit or delete are collected in a
+`ReplyBatch` instead of going to Telegram; the handler gets at once a stand-in of the message it
+sent, whose id is a placeholder (`PlaceholderIds`). Once the update's transaction has committed,
+the batch goes out in order, each placeholder in it replaced by the id Telegram gave; when the
+commit fails the batch is dropped and only the "try again" is sent. Button answers are not
+collected: they only stop a button's spinner and say nothing was kept.
+
+A placeholder that a dialogue keeps in its scratch data (the photo count's acknowledgement, a
+question's keyboard) is replaced by the real id where the bot reads that data again
+(`PlaceholderIds.resolve`) and where a later request names it, so the next step edits the real
+message without the user waiting for a second round trip first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import inspect
+import itertools
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+from telegram import Chat, InlineKeyboardMarkup, Message
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+logger = logging.getLogger(__name__)
+
+# Far below any chat's or message's id (a group's id is about -10**12), so a placeholder is
+# never taken for one; an int64, as the scratch data's JSON and the Bot API both carry.
+PLACEHOLDER_FLOOR = -(2**62)
+# the placeholders remembered: a dialogue's next step comes long before this many replies
+REMEMBERED_PLACEHOLDERS = 100_000
+
+Send = Callable[[], Awaitable[Any]]
+
+
+class PlaceholderIds:
+    """The placeholder ids handed out, and the real message id each became once sent."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count(1)
+        self._real: OrderedDict[int, int] = OrderedDict()
+
+    def new(self) -> int:
+        return PLACEHOLDER_FLOOR + next(self._next)
+
+    @staticmethod
+    def is_placeholder(value: object) -> bool:
+        return isinstance(value, int) and PLACEHOLDER_FLOOR < value < PLACEHOLDER_FLOOR + 2**40
+
+    def sent(self, placeholder: int, real: int) -> None:
+        self._real[placeholder] = real
+        if len(self._real) > REMEMBERED_PLACEHOLDERS:
+            self._real.popitem(last=False)
+
+    def real(self, value: Any) -> Any:
+        """`value`'s real message id where it is a placeholder already sent, else `value`."""
+        if self.is_placeholder(value):
+            return self._real.get(value, value)
+        return value
+
+    def resolve(self, data: Any) -> Any:
+        """`data` (scratch data as stored) with every placeholder already sent replaced."""
+        if isinstance(data, dict):
+            return {key: self.resolve(value) for key, value in data.items()}
+        if isinstance(data, list):
+            return [self.resolve(value) for value in data]
+        return self.real(data)
+
+
+class ReplyBatch:
+    """The requests an update made of Telegram, in order, to be sent after its commit."""
+
+    def __init__(self) -> None:
+        self.sends: list[tuple[str, Send]] = []
+        self.open = True
+
+    def add(self, what: str, send: Send) -> None:
+        self.sends.append((what, send))
+
+    async def deliver(self) -> None:
+        """Send everything, one after another; a request Telegram refuses (a message gone,
+        an edit that changes nothing) is logged and the others still go."""
+        self.open = False
+        sends, self.sends = self.sends, []
+        for what, send in sends:
+            try:
+                await send()
+            except TelegramError as error:
+                logger.info("a reply (%s) was not delivered: %s", what, error.message)
+            except Exception:  # the update is kept whatever its replies do
+                logger.exception("a reply (%s) could not be sent", what)
+
+    def drop(self) -> int:
+        """The update was not kept: nothing it said goes out."""
+        self.open = False
+        dropped = len(self.sends)
+        self.sends = []
+        return dropped
+
+
+_batch: ContextVar[ReplyBatch | None] = ContextVar("reply_batch", default=None)
+
+
+def open_batch() -> ReplyBatch | None:
+    """The batch of the update being handled, while it still collects."""
+    batch = _batch.get()
+    return batch if batch is not None and batch.open else None
+
+
+@contextlib.contextmanager
+def collecting(batch: ReplyBatch) -> Iterator[ReplyBatch]:
+    """Collect the replies made within the block (and the tasks it starts) into `batch`."""
+    token = _batch.set(batch)
+    try:
+        yield batch
+    finally:
+        _batch.reset(token)
+
+
+def defer(what: str, send: Send) -> bool:
+    """Within an update, have `send` run after its commit and say so (True); outside one, the
+    caller sends now (False). For a send whose own fallback needs Telegram's answer."""
+    batch = open_batch()
+    if batch is None:
+        return False
+    batch.add(what, send)
+    return True
+
+
+_SIGNATURES: dict[str, inspect.Signature] = {}
+
+
+def bind(method: Callable[..., Any], name: str, args: Any, kwargs: Any) -> inspect.BoundArguments:
+    if name not in _SIGNATURES:
+        _SIGNATURES[name] = inspect.signature(method)
+    return _SIGNATURES[name].bind(*args, **kwargs)
+
+
+def stand_in(
+    message_id: int, chat_id: int, bot: Any, now: dt.datetime | None = None, **fields: Any
+) -> Message:
+    """The message a handler gets for one not sent yet (its text, caption and buttons)."""
+    message = Message(
+        message_id=message_id,
+        date=now or dt.datetime.now(dt.UTC),
+        chat=Chat(id=chat_id, type=Chat.PRIVATE if chat_id > 0 else Chat.GROUP),
+        **fields,
+    )
+    message.set_bot(bot)
+    return message
+
+
+class RepliesAfterCommit(ExtBot[None]):
+    """A Bot API client whose messages, within an update, wait for the update's commit."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a Bot's attributes are frozen after its __init__, all but those named with "_"
+        self._placeholders = PlaceholderIds()
+
+    @property
+    def placeholders(self) -> PlaceholderIds:
+        return self._placeholders
+
+    def _collect(
+        self, name: str, args: Any, kwargs: Any
+    ) -> tuple[ReplyBatch, inspect.BoundArguments] | None:
+        batch = open_batch()
+        if batch is None:
+            return None
+        bound = bind(getattr(ExtBot, name), name, (self, *args), kwargs)
+        if not isinstance(bound.arguments.get("chat_id"), int):
+            return None  # an inline message, or a chat by its @name: not a reply of ours
+        return batch, bound
+
+    def _later(
+        self, batch: ReplyBatch, name: str, bound: inspect.BoundArguments, placeholders: list[int]
+    ) -> None:
+        async def send() -> None:
+            for key in ("message_id", "reply_to_message_id"):
+                if key in bound.arguments:
+                    bound.arguments[key] = self._placeholders.real(bound.arguments[key])
+            method = getattr(super(RepliesAfterCommit, self), name)
+            result = await method(*bound.args[1:], **bound.kwargs)
+            sent = result if isinstance(result, tuple) else (result,)
+            for placeholder, message in zip(placeholders, sent, strict=False):
+                if isinstance(message, Message):
+                    self._placeholders.sent(placeholder, message.message_id)
+
+        batch.add(name, send)
+
+    def _stand_in(self, bound: inspect.BoundArguments, message_id: int, **fields: Any) -> Message:
+        markup = bound.arguments.get("reply_markup")
+        if isinstance(markup, InlineKeyboardMarkup):
+            fields["reply_markup"] = markup
+        return stand_in(message_id, bound.arguments["chat_id"], self, **fields)
+
+    async def _new_message(self, name: str, args: Any, kwargs: Any, **fields: str) -> Message:
+        later = self._collect(name, args, kwargs)
+        if later is None:
+            message: Message = await getattr(super(), name)(*args, **kwargs)
+            return message
+        batch, bound = later
+        placeholder = self._placeholders.new()
+        self._later(batch, name, bound, [placeholder])
+        shown = {key: bound.arguments.get(value) for key, value in fields.items()}
+        return self._stand_in(bound, placeholder, **shown)
+
+    async def _edit(self, name: str, args: Any, kwargs: Any, **fields: str) -> Message | bool:
+        later = self._collect(name, args, kwargs)
+        if later is None:
+            edited: Message | bool = await getattr(super(), name)(*args, **kwargs)
+            return edited
+        batch, bound = later
+        self._later(batch, name, bound, [])
+        shown = {key: bound.arguments.get(value) for key, value in fields.items()}
+        return self._stand_in(bound, bound.arguments["message_id"], **shown)
+
+    async def send_message(self, *args: Any, **kwargs: Any) -> Message:
+        return await self._new_message("send_message", args, kwargs, text="text")
+
+    async def send_photo(self, *args: Any, **kwargs: Any) -> Message:
+        return await self._new_message("send_photo", args, kwargs, caption="caption")
+
+    async def send_document(self, *args: Any, **kwargs: Any) -> Message:
+        return await self._new_message("send_document", args, kwargs, caption="caption")
+
+    async def send_media_group(self, *args: Any, **kwargs: Any) -> tuple[Message, ...]:
+        later = self._collect("send_media_group", args, kwargs)
+        if later is None:
+            return await super().send_media_group(*args, **kwargs)
+        batch, bound = later
+        media = list(bound.arguments["media"])
+        placeholders = [self._placeholders.new() for _ in media]
+        self._later(batch, "send_media_group", bound, placeholders)
+        return tuple(
+            self._stand_in(bound, placeholder, caption=getattr(item, "caption", None))
+            for placeholder, item in zip(placeholders, media, strict=True)
+        )
+
+    async def edit_message_text(self, *args: Any, **kwargs: Any) -> Message | bool:
+        return await self._edit("edit_message_text", args, kwargs, text="text")
+
+    async def edit_message_caption(self, *args: Any, **kwargs: Any) -> Message | bool:
+        return await self._edit("edit_message_caption", args, kwargs, caption="caption")
+
+    async def edit_message_reply_markup(self, *args: Any, **kwargs: Any) -> Message | bool:
+        return await self._edit("edit_message_reply_markup", args, kwargs)
+
+    async def delete_message(self, *args: Any, **kwargs: Any) -> bool:
+        later = self._collect("delete_message", args, kwargs)
+        if later is None:
+            return await super().delete_message(*args, **kwargs)
+        batch, bound = later
+        self._later(batch, "delete_message", bound, [])
+        return True
