@@ -37,7 +37,7 @@ from .update_transaction import (
     take_chat_turn,
     update_session,
 )
-from .updates import AfterSalesBot, ConfirmedAfterCommit, file_url_for
+from .updates import AfterSalesBot, ConfirmedAfterCommit, confirm_committed, file_url_for
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ class AfterSalesApplication(BotApplication):
         self.evidence_fetcher = EvidenceFetcher(services, telegram_downloader(self.bot))
         self.background_jobs_factory: BackgroundJobsFactory | None = None
         self.background_jobs: BackgroundJobs | None = None
+        # set by `stop`: updates not begun are left for the next start
+        self.stopping = False
+        # the tasks of updates under way that have not reached their commit: a stop that has
+        # waited long enough cancels them, and they roll back
+        self._before_commit: set[asyncio.Task[Any]] = set()
 
     async def process_update(self, update: object) -> None:
         """Handle the update in one transaction with its dialogue state and its id; its
@@ -89,9 +94,17 @@ class AfterSalesApplication(BotApplication):
         if not isinstance(update, Update):
             await super().process_update(update)
             return
-        queued = fetch = False
+        queue = self.update_queue
+        if self.stopping:  # not begun: Telegram delivers it again after the restart
+            if isinstance(queue, ConfirmedAfterCommit):
+                queue.abandoned(update)
+            return
+        task = asyncio.current_task()
+        queued = fetch = abandoned = False
         batch = replies.ReplyBatch()
         try:
+            if task is not None:
+                self._before_commit.add(task)
             with replies.collecting(batch):
                 async with update_session(self.services.session_factory) as session:
                     # Another process may hold this chat's turn: wait for it (PostgreSQL).
@@ -102,14 +115,24 @@ class AfterSalesApplication(BotApplication):
                     await super().process_update(update)
                     await self.persist_update(update)  # a state not kept fails the step too
                     mark_processed(session, update.update_id, self.services.clock.now())
+                    # a commit under way is never cut: whether it landed would be unknown
+                    self._before_commit.discard(task)
                     await session.commit()
                     # the sender and the fetcher are woken only by an update that gave them work
                     queued = session.info.pop(outbox.QUEUED, False)
                     fetch = session.info.pop(photos.FILES_TO_FETCH, False)
                 batch.open = False  # what is sent from here on goes at once
-                committed(session)  # e.g. a requested ledger is rendered now
-            # kept: what the user is told goes now, the database no longer held meanwhile
-            await batch.deliver()
+            # kept: what the user is told goes now, the database no longer held meanwhile, and
+            # whole even when the bot is stopping
+            await asyncio.shield(batch.deliver())
+            # then what waited for the commit (a requested ledger is rendered now): its own
+            # messages come after the update's replies ("being prepared" before the file)
+            committed(session)
+        except asyncio.CancelledError:
+            # a stop cut it before its commit: it rolled back, said nothing, and is left for
+            # the next start
+            abandoned = True
+            raise
         except Exception:
             # The transaction rolled back: nothing of the update was kept, and nothing it
             # would have said goes out. In polling mode the update is fetched again only after
@@ -118,14 +141,36 @@ class AfterSalesApplication(BotApplication):
             logger.exception("update %s could not be committed", update.update_id)
             await self._tell_try_again(update)
         finally:
+            self._before_commit.discard(task)
             batch.drop()
-            queue = self.update_queue
             if isinstance(queue, ConfirmedAfterCommit):
-                queue.finished(update)
+                if abandoned:
+                    queue.abandoned(update)
+                else:
+                    queue.finished(update)
             if queued:
                 self.services.outbox_ready.set()
             if fetch:
                 self.evidence_fetcher.ready.set()  # files the update kept are fetched now
+
+    async def stop(self) -> None:
+        """Stop within a few seconds however many updates are queued: those not begun are left
+        to Telegram, those under way get `STOP_GRACE_SECONDS` to commit (and then send their
+        replies) before they are cut and roll back; what was committed is confirmed."""
+        self.stopping = True
+        logger.info("stopping: %d updates under way", len(self._before_commit))
+        waited = 0.0
+        while self._before_commit and waited < STOP_GRACE_SECONDS:
+            await asyncio.sleep(0.05)
+            waited += 0.05
+        for task in list(self._before_commit):
+            task.cancel()
+        if self._before_commit:
+            logger.info("stopping: %d updates cut before their commit", len(self._before_commit))
+        await super().stop()
+        queue = self.update_queue
+        if isinstance(queue, ConfirmedAfterCommit):
+            await confirm_committed(self.bot, queue)
 
     async def load_dialogue_state(self, update: Update) -> None:
         """Read this chat's conversation states and scratch data as stored: with several
@@ -195,12 +240,10 @@ class AfterSalesApplication(BotApplication):
             raise failures[0]
 
     async def update_persistence(self) -> None:
-        """While running, every update writes its own state (persist_update); writing all that
-        is pending from here would commit other updates' half-done state. On shutdown, after
-        the last update, whatever is left is written."""
-        if self.running:
-            return
-        await super().update_persistence()
+        """Nothing is left to write: every committed update wrote its own state
+        (persist_update). What is pending here belongs to updates under way, or cut by a stop
+        and rolled back; writing it would keep half a step."""
+        return None
 
     def start_delivery(self) -> None:
         """The outbox sender, the evidence fetcher and the background jobs start."""
@@ -223,6 +266,7 @@ class AfterSalesApplication(BotApplication):
         await self.outbox_sender.stop()
         self.outbox_sender.renderer.close()
         await self.documents.stop()
+        logger.info("delivery stopped")
 
     async def _tell_try_again(self, update: Update) -> None:
         chat = update.effective_chat
@@ -235,6 +279,10 @@ class AfterSalesApplication(BotApplication):
                 chat.id, self.services.texts.get(language, "gate.try_again")
             )
 
+
+# how long a stop lets the updates under way reach their commit: with the jobs' grace and the
+# senders' stop, the whole stop is to take under 5 s
+STOP_GRACE_SECONDS = 1.0
 
 # how long a stop waits for the background jobs under way (a sweep's chunk, a monthly report):
 # the whole stop is to take under 5 s

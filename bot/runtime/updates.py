@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from core.config import Settings
@@ -174,6 +175,22 @@ class AfterSalesBot(RepliesAfterCommit):
             return False
 
 
+class UpdateAbandoned(Exception):
+    """The bot stopped before handling the update: Telegram is to deliver it again."""
+
+
+async def confirm_committed(bot: ExtBot[None], queue: ConfirmedAfterCommit) -> None:
+    """After the polling and the updates under way have stopped: confirm to Telegram what was
+    committed, up to the oldest update left unhandled, so that only those come back."""
+    if not queue.confirm_by_offset or queue.next_offset is None:
+        return
+    offset = queue.confirmable_offset(queue.next_offset)
+    try:
+        await bot.get_updates(offset=offset, limit=1, timeout=0, allowed_updates=ALLOWED_UPDATES)
+    except TelegramError as error:  # they come back and are found handled: nothing is lost
+        logger.info("committed updates not confirmed at stop: %s", error.message)
+
+
 class ConfirmedAfterCommit(asyncio.Queue[object]):
     """The update queue between fetching and handling; an update is confirmed to Telegram only
     after its effect is committed, while other updates are fetched and handled meanwhile.
@@ -191,12 +208,14 @@ class ConfirmedAfterCommit(asyncio.Queue[object]):
         self._unfinished: dict[int, int] = {}  # update id -> updates with it being handled
         self._waiters: dict[int, asyncio.Future[None]] = {}  # id(update) -> its commit
         self._progress = asyncio.Event()
+        self.next_offset: int | None = None  # after the newest update put here
 
     async def put(self, item: object) -> None:
         if not isinstance(item, Update):
             await super().put(item)
             return
         self._unfinished[item.update_id] = self._unfinished.get(item.update_id, 0) + 1
+        self.next_offset = max(self.next_offset or 0, item.update_id + 1)
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[id(item)] = waiter
         await super().put(item)
@@ -213,6 +232,14 @@ class ConfirmedAfterCommit(asyncio.Queue[object]):
         waiter = self._waiters.pop(id(update), None)
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+        self._progress.set()
+
+    def abandoned(self, update: Update) -> None:
+        """The update was left unhandled (the bot is stopping): it stays unconfirmed, so
+        Telegram delivers it again; a webhook request is answered with an error for that."""
+        waiter = self._waiters.pop(id(update), None)
+        if waiter is not None and not waiter.done() and not self.confirm_by_offset:
+            waiter.set_exception(UpdateAbandoned(update.update_id))
         self._progress.set()
 
     def confirmable_offset(self, offset: int | None) -> int | None:
