@@ -1,10 +1,12 @@
 """What may go into a workbook cell: user text stays text, never a formula or a bad character.
 
 Whatever a user typed (a description, a name, an imported product) can reach a ledger that an
-inspector opens in Excel. A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage return
-would be read as a formula there, so it is escaped the way OWASP describes for CSV injection: a
-leading apostrophe, and the cell typed as a string. Characters that XML (and so XLSX) cannot
-carry are dropped, so one bad row never stops a workbook from being written.
+inspector opens in Excel. The record keeps exactly what was typed: a string is written as a
+string cell (`t="s"` in the file, which no spreadsheet evaluates), and one that begins with `=`,
+`+`, `-`, `@`, a tab or a carriage return is also given Excel's quote-prefix style, so editing it
+there keeps it text instead of turning it into a formula. No apostrophe is added to the value.
+Characters that XML (and so XLSX) cannot carry are dropped, so one bad row never stops a
+workbook from being written.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, Protocol
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Font
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.dimensions import ColumnDimension, DimensionHolder
 from openpyxl.worksheet.page import PrintPageSetup
@@ -32,24 +35,34 @@ class TextFunction(Protocol):
     def __call__(self, key: str, /, **params: Any) -> str: ...
 
 
-def as_text_cell(value: str) -> str:
-    """A user's string as it is written to a cell: printable, and never a formula."""
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    # a lone "-" (an empty figure) is no formula and stays as it is
-    return "'" + value if len(value) > 1 and value.startswith(FORMULA_TRIGGERS) else value
+def printable(value: str) -> str:
+    """A user's string without the characters an XLSX file cannot carry; nothing else changes."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
-def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
-    """Append a row; strings are written as text cells (numbers and dates stay what they are)."""
-    sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in values])
+def looks_like_formula(value: str) -> bool:
+    # a lone "-" (an empty figure) is no formula
+    return len(value) > 1 and value.startswith(FORMULA_TRIGGERS)
 
 
-def _text_cell(sheet: Worksheet, value: str) -> Cell:
-    """A string as a cell typed as a string, which is never evaluated; append() gives it its row
-    and column."""
-    cell = WriteOnlyCell(sheet, value=as_text_cell(value))
+def text_cell(sheet: Worksheet | WriteOnlyWorksheet, value: str, font: Font | None = None) -> Cell:
+    """A string as a cell typed as a string, which is never evaluated, kept as it was typed;
+    one that looks like a formula is marked as text with the quote-prefix style. append() gives
+    the cell its row and column."""
+    value = printable(value)
+    cell = WriteOnlyCell(sheet, value=value)
+    # openpyxl types a string beginning with "=" as a formula: the type is set back to string
     cell.data_type = "s"
+    if font is not None:
+        cell.font = font
+    if looks_like_formula(value):
+        cell.quotePrefix = True
     return cell
+
+
+def append_row(sheet: Worksheet | WriteOnlyWorksheet, values: Iterable[Any]) -> None:
+    """Append a row; strings are written as text cells (numbers and dates stay what they are)."""
+    sheet.append([text_cell(sheet, v) if isinstance(v, str) else v for v in values])
 
 
 def active_sheet(workbook: Workbook) -> Worksheet:

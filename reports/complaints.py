@@ -26,7 +26,7 @@ from procedures.complaints.queries import LedgerRow
 from procedures.kernel.queries import on_time_rate
 from procedures.reporting import Approval
 
-from .cells import TextFunction, as_text_cell, discarded_on_error, fit_to_page_width, layout
+from .cells import TextFunction, discarded_on_error, fit_to_page_width, layout, text_cell
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -143,10 +143,10 @@ class SheetWriter:
         return cell
 
     def title(self, text: str) -> None:
-        self.sheet.append([self.cell(as_text_cell(text), font=self.title_font)])
+        self.sheet.append([text_cell(self.sheet, text, self.title_font)])
 
     def header(self, titles: Iterable[str]) -> None:
-        self.sheet.append([self.cell(as_text_cell(t), font=self.bold) for t in titles])
+        self.sheet.append([text_cell(self.sheet, t, self.bold) for t in titles])
 
     def row(self, values: Iterable[Any]) -> None:
         self.sheet.append([self.value(v) for v in values])
@@ -155,7 +155,7 @@ class SheetWriter:
         if value is None:
             return None
         if isinstance(value, str):
-            return as_text_cell(value)
+            return text_cell(self.sheet, value)
         if isinstance(value, dt.datetime):
             return self.cell(value, number_format=DATE_TIME_FORMAT)
         if isinstance(value, dt.date):
