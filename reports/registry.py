@@ -282,7 +282,7 @@ async def quarterly_report(
     )
     buffer = io.BytesIO()
     figures = await complaint_reports.write_quarterly(
-        iter_ledger_rows(session, start, end),
+        iter_ledger_rows(session, start, end, timezone=context.timezone),
         buffer,
         context.label,
         context.timezone,
@@ -311,7 +311,7 @@ async def complaint_ledger_document(
     )
     buffer = io.BytesIO()
     await complaint_reports.write_ledger(
-        iter_ledger_rows(session, start, end),
+        iter_ledger_rows(session, start, end, timezone=context.timezone),
         buffer,
         context.label,
         context.timezone,

@@ -9,6 +9,7 @@ from functools import partial
 from openpyxl import load_workbook
 
 from bot.services import Services
+from procedures import reporting as report_approvals
 from procedures.complaints import handling, queries
 from procedures.kernel.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.kernel.clock import ManualClock
@@ -173,3 +174,51 @@ async def test_the_quarterly_report_is_queued_once_for_the_quality_department(
         "kind": "complaint_quarterly",
         "params": {"year": 2026, "quarter": 4},
     }
+
+
+async def test_the_ledgers_reviewer_is_the_quality_head_never_the_handler_again(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality", name="Qiu Quality")
+    head = await make_user(services, "quality_head", name="Hu Head")
+    by_handler = await file(services, "C001", quantity=2)
+    by_head = await file(services, "C003", quantity=1)
+    for complaint in (by_handler, by_head):
+        await act(services, handling.take_complaint, qc, complaint.id)
+        await verify(services, qc, complaint.id, "conforming")
+    await act(services, handling.record_disposition, qc, by_handler.id, "labels reprinted")
+    # the quality head gives the opinion in the handler's place: the head reviewed it
+    await act(services, handling.record_disposition, head, by_head.id, "goods re-inspected")
+
+    async def reviewers() -> dict[str, tuple[str, str]]:
+        async with services.session_factory() as session:
+            rows = await queries.ledger_rows(session, timezone=SHANGHAI)
+        return {r.number: (r.handled_by, r.reviewed_by) for r in rows}
+
+    assert await reviewers() == {
+        by_handler.number: ("Qiu Quality", ""),  # nobody reviewed yet: blank
+        by_head.number: ("Qiu Quality", "Hu Head"),
+    }
+
+    # the quality head approves the quarter's report: every complaint of it is reviewed
+    clock.set(dt.datetime(2027, 1, 1, 8, tzinfo=SHANGHAI))
+    await act(
+        services,
+        report_approvals.approve_quarterly_report,
+        head,
+        2026,
+        4,
+        "本季度投訴均已按時處理。",
+        timezone=SHANGHAI,
+    )
+    assert await reviewers() == {
+        by_handler.number: ("Qiu Quality", "Hu Head"),
+        by_head.number: ("Qiu Quality", "Hu Head"),
+    }
+    document = await render(services, {"kind": "complaint_ledger", "params": {"month": "2026-11"}})
+    sheet = load_workbook(io.BytesIO(document.content)).active
+    header = [cell.value for cell in sheet[2]]
+    printed = [
+        dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=3)
+    ]
+    assert [(r["經辦人"], r["審核人"]) for r in printed] == [("Qiu Quality", "Hu Head")] * 2
