@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.complaints.rules import REPORT_APPROVERS, REPORT_READERS
+from procedures.complaints.rules import QUARTERLY_REPORT, REPORT_APPROVERS, REPORT_READERS
 from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction, Matches
 from procedures.kernel.calendar import QUARTER_YEARS, quarter_bounds
@@ -22,7 +22,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.people.users import names_of
 from storage.models import ReportApproval, User
 
-QUARTERLY = "complaint_quarterly"
+QUARTERLY = QUARTERLY_REPORT
 MAX_CONCLUSION = 4000
 
 

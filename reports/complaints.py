@@ -9,7 +9,6 @@ function (the message catalogue in the reader's language): this module holds no 
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field, replace
@@ -26,38 +25,57 @@ from procedures.complaints.queries import LedgerRow
 from procedures.kernel.queries import on_time_rate
 from procedures.reporting import Approval
 
-from .cells import TextFunction, as_text_cell, discarded_on_error, fit_to_page_width, layout
+from .cells import (
+    PAGE_FOOTER,
+    TextFunction,
+    discarded_on_error,
+    display_width,
+    layout,
+    print_columns,
+    print_on_a4,
+    row_height,
+    text_cell,
+)
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
-LEDGER_COLUMNS = (
-    "serial",
-    "number",
-    "received_at",
-    "organisation",
+# what a reader needs on paper comes first, and only these columns are printed (A4 landscape,
+# each character at least 8 pt): number, dates, customer, product and lot, problem, result,
+# opinion, handler, reviewer, with their printed widths (in characters of the default font)
+PRINTED_COLUMNS = {
+    "serial": 4,
+    "number": 13,
+    "received_at": 16,
+    "organisation": 11,
+    "product": 13,
+    "lot": 11,
+    "description": 18,
+    "result": 8,
+    "disposition": 18,
+    "closed_at": 16,
+    "handled_by": 8,
+    "reviewed_by": 8,
+}
+# the rest of the ledger: in the workbook, outside the print area
+DETAIL_COLUMNS = (
     "locality",
     "buyer_contact",
-    "product",
     "specification",
     "manufacturer",
     "supplier",
     "registration_number",
-    "lot",
     "expiry_date",
     "quantity",
     "shipment_on_file",
     "channel",
     "received_as",
     "complainant",
-    "description",
     "status",
     "verified_at",
-    "result",
     "on_site",
     "visit_waived",
     "verification_on_time",
     "disposition_at",
-    "disposition",
     "opinion_on_time",
     "corrective_action",
     "adverse_event",
@@ -66,44 +84,32 @@ LEDGER_COLUMNS = (
     "handoff_at",
     "handoff_outcome",
     "follow_up",
-    "closed_at",
     "handling_on_time",
-    "handled_by",
-    "reviewed_by",
     "remarks",
 )
+LEDGER_COLUMNS = (*PRINTED_COLUMNS, *DETAIL_COLUMNS)
 RECEIVED_AS_NAMES = {
     "complaint": "report.received_as.complaint",
     "inquiry": "report.received_as.inquiry",
     "judged": "report.received_as.judged",
 }
-# widths in characters of a CJK-wide font; a column not named here fits its title
+# widths of the detail columns in characters of a CJK-wide font; one not named here fits its title
 WIDTHS = {
-    "serial": 6,
-    "number": 15,
-    "received_at": 17,
-    "organisation": 24,
     "buyer_contact": 22,
-    "product": 28,
     "specification": 22,
     "manufacturer": 26,
     "supplier": 24,
     "registration_number": 22,
-    "lot": 14,
     "expiry_date": 12,
     "complainant": 20,
-    "description": 40,
     "verified_at": 17,
     "disposition_at": 17,
-    "disposition": 40,
     "corrective_action": 30,
     "supplier_answer_at": 17,
     "handoff_at": 17,
     "follow_up": 30,
-    "closed_at": 17,
     "remarks": 30,
 }
-WRAPPED = frozenset({"description", "disposition", "corrective_action", "follow_up", "remarks"})
 DATE_TIME_FORMAT = "yyyy-mm-dd hh:mm"
 DATE_FORMAT = "yyyy-mm-dd"
 # the deadlines a complaint runs, in the order the quarterly report lists their on-time rates
@@ -111,11 +117,6 @@ DEADLINE_KINDS = ("on_site_verification", "disposition_opinion", "handling_compl
 
 
 # --- writing ---------------------------------------------------------------------------------
-
-
-def display_width(text: str) -> int:
-    """Columns a string takes in a spreadsheet: a CJK (wide) character takes two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def _local(moment: dt.datetime, timezone: ZoneInfo) -> dt.datetime:
@@ -131,6 +132,8 @@ class SheetWriter:
     bold: Font = field(default_factory=lambda: Font(bold=True))
     title_font: Font = field(default_factory=lambda: Font(bold=True, size=14))
     wrap: Alignment = field(default_factory=lambda: Alignment(wrap_text=True, vertical="top"))
+    rows: int = 0  # written so far, for the print area
+    widths: list[float] = field(default_factory=list)  # of the columns, for wrapped rows' height
 
     def cell(
         self, value: Any, *, font: Font | None = None, number_format: str | None = None
@@ -142,20 +145,50 @@ class SheetWriter:
             cell.number_format = number_format
         return cell
 
+    def append(self, cells: list[Any]) -> None:
+        self.sheet.append(cells)
+        self.rows += 1
+
     def title(self, text: str) -> None:
-        self.sheet.append([self.cell(as_text_cell(text), font=self.title_font)])
+        self.append([text_cell(self.sheet, text, self.title_font)])
 
-    def header(self, titles: Iterable[str]) -> None:
-        self.sheet.append([self.cell(as_text_cell(t), font=self.bold) for t in titles])
+    def header(self, titles: Iterable[str], *, wrapped: bool = False) -> None:
+        titles = list(titles)
+        cells = [text_cell(self.sheet, t, self.bold) for t in titles]
+        for cell in cells if wrapped else ():
+            cell.alignment = self.wrap
+        if wrapped:
+            self._fit_height(titles)
+        self.append(cells)
 
-    def row(self, values: Iterable[Any]) -> None:
-        self.sheet.append([self.value(v) for v in values])
+    def _fit_height(self, values: list[Any]) -> None:
+        """The row about to be written is as high as its longest wrapped text needs."""
+        height = row_height(
+            (value, width)
+            for value, width in zip(values, self.widths, strict=False)
+            if isinstance(value, str)
+        )
+        if height is not None:
+            layout(self.sheet).row_dimensions[self.rows + 1].height = height
+
+    def row(self, values: Iterable[Any], *, wrapped: int = 0) -> None:
+        """A row of values; the first `wrapped` columns wrap their text onto more lines."""
+        values = list(values)
+        cells = [self.value(v) for v in values]
+        for index, cell in enumerate(cells[:wrapped]):
+            if cell is not None and not isinstance(cell, Cell):
+                cell = cells[index] = self.cell(cell)
+            if cell is not None:
+                cell.alignment = self.wrap  # wrapped, and every cell of the row at its top
+        if wrapped:
+            self._fit_height(values[:wrapped])
+        self.append(cells)
 
     def value(self, value: Any) -> Any:
         if value is None:
             return None
         if isinstance(value, str):
-            return as_text_cell(value)
+            return text_cell(self.sheet, value)
         if isinstance(value, dt.datetime):
             return self.cell(value, number_format=DATE_TIME_FORMAT)
         if isinstance(value, dt.date):
@@ -163,11 +196,13 @@ class SheetWriter:
         return value
 
 
-def prepare_for_print(sheet: WriteOnlyWorksheet, header_row: int) -> None:
-    """Landscape A4, fitted to one page wide, the header row repeated on every page."""
-    fit_to_page_width(sheet)
-    layout(sheet).page_setup.paperSize = "9"  # A4
-    sheet.print_title_rows = f"{header_row}:{header_row}"
+def prepare_for_print(
+    sheet: WriteOnlyWorksheet, header_row: int, footer: str, widths: list[float]
+) -> None:
+    """Landscape A4 at the scale that fits the columns (`widths`) to the page's width, the
+    title and header rows repeated on every page, the page numbers in the footer (`footer`, in
+    the reader's language)."""
+    print_on_a4(sheet, footer, repeat_rows=header_row, widths=widths)
     sheet.freeze_panes = f"A{header_row + 1}"
 
 
@@ -213,15 +248,23 @@ class LedgerSheet:
         sheet = self.writer.sheet
         columns = layout(sheet).column_dimensions
         for index, (column, heading) in enumerate(zip(LEDGER_COLUMNS, titles, strict=True), 1):
-            width = max(WIDTHS.get(column, 0), display_width(heading) + 2)
+            width = PRINTED_COLUMNS.get(column) or max(
+                WIDTHS.get(column, 0), display_width(heading) + 2
+            )
             columns[get_column_letter(index)].width = width
-        prepare_for_print(sheet, header_row=2)
+            self.writer.widths.append(width)
+        # the printed columns at the scale that fits them to the page's width
+        prepare_for_print(sheet, 2, label(PAGE_FOOTER), self.writer.widths[: len(PRINTED_COLUMNS)])
         self.writer.title(title)
-        self.writer.header(titles)
+        self.writer.header(titles, wrapped=True)
 
     def add(self, row: LedgerRow) -> None:
         values = [_ledger_value(row, c, self.label, self.timezone) for c in LEDGER_COLUMNS]
-        self.writer.row(values)
+        self.writer.row(values, wrapped=len(PRINTED_COLUMNS))
+
+    def close(self) -> None:
+        """Prints the columns a reader needs on paper; the detail columns stay on screen."""
+        print_columns(self.writer.sheet, len(PRINTED_COLUMNS), self.writer.rows)
 
 
 def title_row(label: Label, company: str, title: str, period: str, printed: dt.date) -> str:
@@ -258,6 +301,7 @@ async def write_ledger(
                 continue
             count += 1
             ledger.add(replace(row, serial=count))
+        ledger.close()
         workbook.save(out)
     return count
 
@@ -344,13 +388,14 @@ async def write_quarterly(
         columns["A"].width = 40
         for letter in "BCDEF":
             columns[letter].width = 16
-        prepare_for_print(summary.sheet, header_row=1)
+        prepare_for_print(summary.sheet, 1, label(PAGE_FOOTER), [40, *[16] * 5])
         summary.sheet.freeze_panes = None
         ledger = LedgerSheet(workbook, label("report.sheet.complaints"), title, label, timezone)
         figures = QuarterFigures()
         async for row in _aiter(rows):
             ledger.add(row)
             figures.add(row, timezone)
+        ledger.close()
 
         def on_time(kind: str) -> str:
             counts = figures.deadlines.get(kind, Counter())

@@ -22,7 +22,14 @@ from procedures.consumer_complaints.common import CAUSES, REMEDIES, Verdict
 from procedures.consumer_complaints.queries import ConsumerComplaint, MonthlyReview
 from procedures.personal_records import OUTCOMES, Step
 
-from .cells import TextFunction, active_sheet, append_row, workbook_bytes
+from .cells import (
+    PAGE_FOOTER,
+    TextFunction,
+    active_sheet,
+    append_row,
+    print_workbook,
+    workbook_bytes,
+)
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -186,6 +193,7 @@ def summary_workbook(
             ],
         )
     sheet.freeze_panes = "A2"
+    print_workbook(workbook, label(PAGE_FOOTER))
     return workbook_bytes(workbook)
 
 
@@ -262,4 +270,5 @@ def personal_record_workbook(
             ],
         )
     sheet.freeze_panes = "A2"
+    print_workbook(workbook, label(PAGE_FOOTER))
     return workbook_bytes(workbook)

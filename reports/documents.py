@@ -143,7 +143,7 @@ async def return_statistics(
     period = str(params["period"])
     statistics = await monthly_statistics(session, period, context.timezone)
     title = context.printed(context.text("document.return_stats.title", period=period))
-    content = return_reports.statistics_workbook(statistics, context.label, title)
+    content = return_reports.statistics_workbook(statistics, context.label, title, context.company)
     return RenderedDocument(f"returns-{period}.xlsx", content)
 
 
@@ -154,8 +154,8 @@ async def personal_record(
     period, head = str(params["period"]), str(params["head"])
     start, end = month_bounds(period, context.timezone)
     steps = await steps_of_month(session, start, end, roles_read_by(head))
-    title = context.printed(
-        context.text("record.title", period=period, head={"$text": f"role.{head}"})
+    title = context.headed(
+        context.printed(context.text("record.title", period=period, head={"$text": f"role.{head}"}))
     )
     content = consumer_reports.personal_record_workbook(
         steps, title, context.label, context.timezone

@@ -49,7 +49,7 @@ from . import complaints as complaint_reports
 from . import consumer_complaints as consumer_reports
 from . import returns as return_reports
 from . import vendors as vendor_reports
-from .cells import TextFunction, layout
+from .cells import PAGE_FOOTER, TextFunction, layout
 from .complaints import SheetWriter, prepare_for_print
 
 MANAGERS = frozenset(
@@ -90,6 +90,10 @@ class DocumentContext:
 
     def label(self, key: str, /, **params: Any) -> str:
         return self.text(key, **params)
+
+    def headed(self, title: str) -> str:
+        """A title row that says whose it is: the company's name before the title."""
+        return "　".join(filter(None, [self.company, title]))
 
     def printed(self, title: str) -> str:
         """A title that says the day it was produced: a month's duty made up after downtime
@@ -224,18 +228,23 @@ def reports_for(user_roles: frozenset[str]) -> list[ReportKind]:
 
 
 def _workbook(
-    title: str, sheet_title: str, header: list[str], rows: Sequence[Sequence[object]]
+    title: str,
+    sheet_title: str,
+    header: list[str],
+    rows: Sequence[Sequence[object]],
+    footer: str,
 ) -> bytes:
     workbook = Workbook(write_only=True)
     writer = SheetWriter(workbook.create_sheet(sheet_title[:31]))
     columns = layout(writer.sheet).column_dimensions
-    for index in range(len(header)):
-        columns[chr(ord("A") + index)].width = 28 if index == 0 else 14
-    prepare_for_print(writer.sheet, header_row=2)
+    writer.widths = [28.0 if index == 0 else 14.0 for index in range(len(header))]
+    for index, width in enumerate(writer.widths):
+        columns[chr(ord("A") + index)].width = width
+    prepare_for_print(writer.sheet, 2, footer, writer.widths)
     writer.title(title)
-    writer.header(header)
+    writer.header(header, wrapped=True)
     for row in rows:
-        writer.row(row)
+        writer.row(row, wrapped=1)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -282,7 +291,7 @@ async def quarterly_report(
     )
     buffer = io.BytesIO()
     figures = await complaint_reports.write_quarterly(
-        iter_ledger_rows(session, start, end),
+        iter_ledger_rows(session, start, end, timezone=context.timezone),
         buffer,
         context.label,
         context.timezone,
@@ -311,7 +320,7 @@ async def complaint_ledger_document(
     )
     buffer = io.BytesIO()
     await complaint_reports.write_ledger(
-        iter_ledger_rows(session, start, end),
+        iter_ledger_rows(session, start, end, timezone=context.timezone),
         buffer,
         context.label,
         context.timezone,
@@ -394,7 +403,13 @@ async def deadline_on_time(
         context.label("report.analysis.rate"),
     ]
     title = _title(context, "report.kind.deadline_on_time", period)
-    content = _workbook(title, context.label("report.kind.deadline_on_time"), header, table)
+    content = _workbook(
+        title,
+        context.label("report.kind.deadline_on_time"),
+        header,
+        table,
+        context.label(PAGE_FOOTER),
+    )
     png = charts.rate_bars(
         context.text("chart.on_time_rate", period=period),
         names,
@@ -425,7 +440,7 @@ async def exchange_ratio(
     title = _period_title(
         context, "document.return_stats.title", "document.return_stats.title_running", period
     )
-    content = return_reports.statistics_workbook(statistics, context.label, title)
+    content = return_reports.statistics_workbook(statistics, context.label, title, context.company)
     plotted = [row for row in statistics.organisations if row.purchased or row.exchanged]
     png = charts.bars_against_limits(
         _period_title(context, "chart.exchange_ratio", "chart.exchange_ratio_running", period),
@@ -458,7 +473,7 @@ async def consumer_complaint_monthly_document(
     content = consumer_reports.summary_workbook(
         complaints,
         first_answers,
-        title,
+        context.headed(title),
         context.label,
         context.timezone,
         reviews,
@@ -491,7 +506,7 @@ async def vendor_assessment(
     if record is not None:
         people = [record.signed_by_id, *(f.added_by_id for f in record.findings)]
         names = await names_of(session, people)
-    title = context.text("document.assessment.title", year=year, half=half)
+    title = context.headed(context.text("document.assessment.title", year=year, half=half))
     content = vendor_reports.assessment(
         scores,
         periods,
@@ -556,7 +571,13 @@ async def patrol_completion(
         context.label("report.analysis.rate"),
     ]
     title = _title(context, "report.kind.patrol_completion", period)
-    content = _workbook(title, context.label("report.kind.patrol_completion"), header, table)
+    content = _workbook(
+        title,
+        context.label("report.kind.patrol_completion"),
+        header,
+        table,
+        context.label(PAGE_FOOTER),
+    )
     png = charts.lines(
         context.text("chart.patrol_completion", period=period),
         [f"{d:%m-%d}" for d in days],

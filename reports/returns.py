@@ -17,7 +17,14 @@ from openpyxl.styles import Font
 from procedures.returns.queries import MonthlyStatistics, ReturnRequest
 from procedures.returns.rules import SIGNATURE_ORDER
 
-from .cells import TextFunction, active_sheet, append_row, workbook_bytes
+from .cells import (
+    PAGE_FOOTER,
+    TextFunction,
+    active_sheet,
+    append_row,
+    print_workbook,
+    workbook_bytes,
+)
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 
@@ -182,12 +189,15 @@ def booking_in_slip(
     return workbook_bytes(workbook)
 
 
-def statistics_workbook(statistics: MonthlyStatistics, label: Label, title: str) -> bytes:
-    """The month's returns by reason, and each customer's exchange ratio against its limit."""
+def statistics_workbook(
+    statistics: MonthlyStatistics, label: Label, title: str, company: str = ""
+) -> bytes:
+    """The month's returns by reason, and each customer's exchange ratio against its limit,
+    under a title row with the company's name."""
     workbook = Workbook()
     sheet = active_sheet(workbook)
     sheet.title = title[:31]
-    append_row(sheet, [title])
+    append_row(sheet, ["　".join(filter(None, [company, title]))])
     sheet["A1"].font = Font(bold=True, size=14)
     append_row(
         sheet,
@@ -230,4 +240,5 @@ def statistics_workbook(statistics: MonthlyStatistics, label: Label, title: str)
             ],
         )
     sheet.column_dimensions["A"].width = 34
+    print_workbook(workbook, label(PAGE_FOOTER))
     return workbook_bytes(workbook)

@@ -16,7 +16,15 @@ from openpyxl.styles import Alignment, Font
 
 from procedures.vendors.queries import Assessment, Rectification, VendorScore
 
-from .cells import TextFunction, active_sheet, append_row, fit_to_page_width, workbook_bytes
+from .cells import (
+    PAGE_FOOTER,
+    TextFunction,
+    active_sheet,
+    append_row,
+    fit_to_page_width,
+    print_workbook,
+    workbook_bytes,
+)
 
 Label = TextFunction  # a text id with parameters, in the reader's language
 MEASURED = (
@@ -225,6 +233,7 @@ def assessment(
     if record is None:
         # not signed yet: the manager signs it and reports it (匯總上報); nobody approves it
         append_row(sheet, [label("document.assessment.signed_by"), ""])
+        print_workbook(workbook, label(PAGE_FOOTER))
         return workbook_bytes(workbook)
     names, zone = names or {}, timezone or ZoneInfo("UTC")
     append_row(sheet, [])
@@ -251,4 +260,5 @@ def assessment(
             ],
         )
     findings.column_dimensions["B"].width = 70
+    print_workbook(workbook, label(PAGE_FOOTER))
     return workbook_bytes(workbook)

@@ -29,6 +29,7 @@ from procedures.complaints.actions import (
 )
 from procedures.complaints.common import ACTIVE_STATUSES, SUBJECT
 from procedures.complaints.rules import (
+    QUARTERLY_REPORT,
     REPORT_READERS,
     STAFF_VIEWERS,
     ComplaintDeadline,
@@ -47,6 +48,7 @@ from storage.models import (
     Deadline,
     Organisation,
     Product,
+    ReportApproval,
     ReturnRequest,
     TimelineEvent,
     User,
@@ -54,6 +56,9 @@ from storage.models import (
 from storage.models import BatchHold as BatchHold
 from storage.models import BuyerNoticeTask as BuyerNoticeTask
 from storage.models import Complaint as Complaint
+
+# a quarter is placed in UTC unless the caller gives the deployment's zone
+LEDGER_DEFAULT_ZONE = ZoneInfo("UTC")
 
 
 async def queue_quarterly_report(
@@ -350,7 +355,9 @@ class LedgerRow:
     # 外埠: handling completed within 7 days; None for a local buyer or while open
     handling_on_time: bool | None
     handled_by: str  # 經辦: the quality inspector who took the complaint
-    reviewed_by: str  # 審核: who gave the disposition opinion
+    # 審核: the quality head who reviewed it, never the handler again: who gave the opinion in
+    # the handler's place, else who approved the quarter's report; blank while nobody has
+    reviewed_by: str
     # 備註: what waited on the buyer and why the complaint was reopened, (action, reason, when)
     remarks: tuple[tuple[str, str, dt.datetime], ...] = ()
     # for the quarterly analysis, not columns of the ledger
@@ -362,7 +369,27 @@ def _waived(deadline: Deadline | None) -> bool:
     return deadline is not None and outcome_of_deadline(deadline) == Outcome.WAIVED
 
 
-async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[str, Any]:
+def _quarter(moment: dt.datetime, timezone: ZoneInfo) -> str:
+    local = moment.astimezone(timezone)
+    return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+
+
+def _reviewer(complaint: Complaint, approvers: dict[str, int], timezone: ZoneInfo) -> int | None:
+    """Who reviewed the complaint's handling (審核): the quality head who gave the opinion when
+    the handler did not (only the handler or the quality head may give it), else the quality
+    head who approved the report of the quarter it was received in; never the handler."""
+    for candidate in (
+        complaint.disposition_by_id,
+        approvers.get(_quarter(complaint.received_at, timezone)),
+    ):
+        if candidate is not None and candidate != complaint.taken_by_id:
+            return candidate
+    return None
+
+
+async def _page_details(
+    session: AsyncSession, found: list[Complaint], timezone: ZoneInfo
+) -> dict[str, Any]:
     """What one page of complaints needs from other tables, each read in one query."""
     ids = [c.id for c in found]
     deadlines: dict[tuple[int, str], Deadline] = {}
@@ -416,7 +443,18 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
             )
         )
     }
-    people = {c.taken_by_id for c in found} | {c.disposition_by_id for c in found}
+    quarters = {_quarter(c.received_at, timezone) for c in found}
+    approvers: dict[str, int] = dict(
+        (
+            await session.execute(
+                select(ReportApproval.period, ReportApproval.approved_by_id).where(
+                    ReportApproval.kind == QUARTERLY_REPORT, ReportApproval.period.in_(quarters)
+                )
+            )
+        ).all()
+    )
+    reviewers = {c.id: _reviewer(c, approvers, timezone) for c in found}
+    people = {c.taken_by_id for c in found} | set(reviewers.values())
     people.discard(None)
     names = dict(
         (await session.execute(select(User.id, User.full_name).where(User.id.in_(people)))).all()
@@ -431,6 +469,7 @@ async def _page_details(session: AsyncSession, found: list[Complaint]) -> dict[s
         "remarks": remarks,
         "holds": holds,
         "names": names,
+        "reviewers": reviewers,
     }
 
 
@@ -487,7 +526,7 @@ def _row(serial: int, c: Complaint, details: dict[str, Any]) -> LedgerRow:
         closed_at=c.closed_at,
         handling_on_time=met_in_time(deadlines.get((c.id, ComplaintDeadline.HANDLING_COMPLETE))),
         handled_by=details["names"].get(c.taken_by_id, ""),
-        reviewed_by=details["names"].get(c.disposition_by_id, ""),
+        reviewed_by=details["names"].get(details["reviewers"][c.id], ""),
         remarks=tuple(details["remarks"].get(c.id, ())),
         deadlines=details["outcomes"].get(c.id, {}),
         hold=details["holds"].get(c.id),
@@ -499,10 +538,12 @@ async def iter_ledger_rows(
     start: dt.datetime | None = None,
     end: dt.datetime | None = None,
     *,
+    timezone: ZoneInfo = LEDGER_DEFAULT_ZONE,
     page: int = PAGE,
 ) -> AsyncIterator[LedgerRow]:
     """One row per complaint received in [start, end), oldest first, read `page` at a time (by
-    keyset on received_at and id), each page forgotten by the session once it is written."""
+    keyset on received_at and id), each page forgotten by the session once it is written.
+    `timezone` places a complaint in its quarter, whose approved report names its reviewer."""
     serial = 0
     after: tuple[dt.datetime, int] | None = None
     while True:
@@ -530,7 +571,7 @@ async def iter_ledger_rows(
         found = list(await session.scalars(query))
         if not found:
             return
-        details = await _page_details(session, found)
+        details = await _page_details(session, found, timezone)
         for complaint in found:
             serial += 1
             yield _row(serial, complaint, details)
@@ -541,10 +582,14 @@ async def iter_ledger_rows(
 
 
 async def ledger_rows(
-    session: AsyncSession, start: dt.datetime | None = None, end: dt.datetime | None = None
+    session: AsyncSession,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    *,
+    timezone: ZoneInfo = LEDGER_DEFAULT_ZONE,
 ) -> list[LedgerRow]:
     """Every row at once, for a short period or a test."""
-    return [row async for row in iter_ledger_rows(session, start, end)]
+    return [row async for row in iter_ledger_rows(session, start, end, timezone=timezone)]
 
 
 async def holds_covering(session: AsyncSession, product_id: int, batch_id: int | None) -> list[str]:

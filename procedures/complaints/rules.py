@@ -182,3 +182,4 @@ LEDGER_READERS = frozenset(
 
 # the quality head concludes the quarter's complaint report, which makes it final
 REPORT_APPROVERS = frozenset({roles.QUALITY_HEAD})
+QUARTERLY_REPORT = "complaint_quarterly"  # the approved report's kind

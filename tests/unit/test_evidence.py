@@ -278,7 +278,8 @@ async def test_the_export_holds_every_record_with_its_timeline_deadlines_and_fil
     header = [c.value for c in sheet[1]]
     row = {h: c for h, c in zip(header, sheet[2], strict=True)}
     assert row["number"].value == kept.number
-    assert row["description"].value == "'=1+1 leaks" and row["description"].data_type == "s"
+    assert row["description"].value == "=1+1 leaks" and row["description"].data_type == "s"
+    assert row["description"].quotePrefix
     assert row["received_at"].value == START.replace(tzinfo=None)
     assert sheet.max_row == 2
     assert workbook["timeline"].max_row == 1 + len(events)

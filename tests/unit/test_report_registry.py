@@ -231,7 +231,7 @@ async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_ag
     rows = list(
         load_workbook(io.BytesIO(files.workbook.content)).active.iter_rows(values_only=True)
     )
-    assert rows[0][0] == "2026-11調退貨統計"
+    assert rows[0][0] == "康華醫藥有限公司　2026-11調退貨統計"
     by_first = {row[0]: row[1:] for row in rows}
     assert by_first["不適銷"][:3] == (1, 2, 90.0)
     assert by_first["不予批準或不予調退"][0] == 1

@@ -7,12 +7,15 @@ import io
 from functools import partial
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from bot.services import Services
+from procedures import reporting as report_approvals
 from procedures.complaints import handling, queries
 from procedures.kernel.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.kernel.clock import ManualClock
 from reports import documents
+from reports.cells import print_scale, printed_font_size
 from reports.documents import DocumentContext
 from tests.conftest import SHANGHAI
 
@@ -71,15 +74,20 @@ async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_
         == "康華醫藥有限公司　顧客質量投訴臺帳　期間：2026-11　打印日期：2026-11-27"
     )
     header = [cell.value for cell in sheet[2]]
-    assert header[:8] == [
+    # what a reader needs on paper first: only these are printed
+    assert header[:12] == [
         "序號",
         "投訴編號",
         "收到時間",
         "客戶",
-        "本埠/外埠",
-        "購貨方聯繫人及電話",
         "產品",
-        "規格型號",
+        "批號",
+        "問題",
+        "核實結果",
+        "處置意見",
+        "處理完畢時間",
+        "經辦人",
+        "審核人",
     ]
     for column in (
         "生產企業",
@@ -107,12 +115,19 @@ async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_
     assert first_row["回訪結果"].startswith("2026-11-27 15:00 ")
     assert first_row["經辦人"] == "Qiu Quality"
     assert [cell.value for cell in sheet[4]][1] == "QC-2026-00002"
-    # printed as the quality department files it
+    # printed as the quality department files it: the title and headings on every page, the
+    # page numbers in the footer, the printed columns at 8 pt or more once fitted to A4's width
     assert sheet.freeze_panes == "A3"
-    assert sheet.print_title_rows == "$2:$2"
-    assert sheet.page_setup.orientation == "landscape"
-    assert sheet.page_setup.fitToWidth == 1 and sheet.sheet_properties.pageSetUpPr.fitToPage
-    assert sheet.column_dimensions["G"].width >= 28  # the product's Chinese name fits
+    assert sheet.print_title_rows == "$1:$2"
+    assert sheet.print_area == "'顧客質量投訴臺帳'!$A$1:$L$4"
+    assert sheet.oddFooter.center.text == "第&P頁，共&N頁"
+    assert sheet.page_setup.orientation == "landscape" and sheet.page_setup.paperSize == 9
+    widths = [sheet.column_dimensions[get_column_letter(i)].width for i in range(1, 13)]
+    assert (
+        sheet.page_setup.scale == print_scale(widths)
+        and printed_font_size(sheet.page_setup.scale) >= 8
+    )
+    assert sheet["E3"].alignment.wrap_text  # a long product name wraps instead of widening
 
 
 async def test_the_quarterly_report_counts_the_quarter_only_and_analyses_it(
@@ -173,3 +188,51 @@ async def test_the_quarterly_report_is_queued_once_for_the_quality_department(
         "kind": "complaint_quarterly",
         "params": {"year": 2026, "quarter": 4},
     }
+
+
+async def test_the_ledgers_reviewer_is_the_quality_head_never_the_handler_again(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality", name="Qiu Quality")
+    head = await make_user(services, "quality_head", name="Hu Head")
+    by_handler = await file(services, "C001", quantity=2)
+    by_head = await file(services, "C003", quantity=1)
+    for complaint in (by_handler, by_head):
+        await act(services, handling.take_complaint, qc, complaint.id)
+        await verify(services, qc, complaint.id, "conforming")
+    await act(services, handling.record_disposition, qc, by_handler.id, "labels reprinted")
+    # the quality head gives the opinion in the handler's place: the head reviewed it
+    await act(services, handling.record_disposition, head, by_head.id, "goods re-inspected")
+
+    async def reviewers() -> dict[str, tuple[str, str]]:
+        async with services.session_factory() as session:
+            rows = await queries.ledger_rows(session, timezone=SHANGHAI)
+        return {r.number: (r.handled_by, r.reviewed_by) for r in rows}
+
+    assert await reviewers() == {
+        by_handler.number: ("Qiu Quality", ""),  # nobody reviewed yet: blank
+        by_head.number: ("Qiu Quality", "Hu Head"),
+    }
+
+    # the quality head approves the quarter's report: every complaint of it is reviewed
+    clock.set(dt.datetime(2027, 1, 1, 8, tzinfo=SHANGHAI))
+    await act(
+        services,
+        report_approvals.approve_quarterly_report,
+        head,
+        2026,
+        4,
+        "本季度投訴均已按時處理。",
+        timezone=SHANGHAI,
+    )
+    assert await reviewers() == {
+        by_handler.number: ("Qiu Quality", "Hu Head"),
+        by_head.number: ("Qiu Quality", "Hu Head"),
+    }
+    document = await render(services, {"kind": "complaint_ledger", "params": {"month": "2026-11"}})
+    sheet = load_workbook(io.BytesIO(document.content)).active
+    header = [cell.value for cell in sheet[2]]
+    printed = [
+        dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=3)
+    ]
+    assert [(r["經辦人"], r["審核人"]) for r in printed] == [("Qiu Quality", "Hu Head")] * 2

@@ -25,19 +25,35 @@ ATTACKS = [
 ]
 
 
-def test_cells_that_would_be_formulas_are_written_as_escaped_text() -> None:
+def test_cells_that_would_be_formulas_keep_what_was_typed_marked_as_text() -> None:
     workbook = Workbook()
     sheet = workbook.active
     for attack in ATTACKS:
         append_row(sheet, [attack, 42])
-    append_row(sheet, ["plain text", "注射器漏液"])
+    append_row(sheet, ["plain text", "注射器漏液", "-"])
     reloaded = load_workbook(io.BytesIO(workbook_bytes(workbook))).active
     cells = [row[0] for row in reloaded.iter_rows(max_row=len(ATTACKS))]
     assert all(cell.data_type == "s" for cell in cells)
-    # (XML turns a carriage return into a line feed; the apostrophe is what matters)
-    assert [cell.value for cell in cells] == ["'" + a.replace("\r", "\n") for a in ATTACKS]
+    assert all(cell.quotePrefix for cell in cells)
+    # exactly what was typed, no apostrophe added (XML turns a carriage return into a line feed)
+    assert [cell.value for cell in cells] == [a.replace("\r", "\n") for a in ATTACKS]
     assert reloaded.cell(row=1, column=2).value == 42  # numbers stay numbers
-    assert [c.value for c in reloaded[len(ATTACKS) + 1]] == ["plain text", "注射器漏液"]
+    plain = reloaded[len(ATTACKS) + 1]
+    assert [c.value for c in plain] == ["plain text", "注射器漏液", "-"]
+    assert not any(c.quotePrefix for c in plain)
+
+
+def test_a_write_only_workbook_keeps_a_formula_like_string_as_text() -> None:
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("s")
+    append_row(sheet, ['=HYPERLINK("http://x","y")'])
+    reloaded = load_workbook(io.BytesIO(workbook_bytes(workbook))).active
+    cell = reloaded["A1"]
+    assert (cell.value, cell.data_type, cell.quotePrefix) == (
+        '=HYPERLINK("http://x","y")',
+        "s",
+        True,
+    )
 
 
 async def test_a_ledger_with_formulas_and_control_characters_in_descriptions_still_opens(
@@ -54,13 +70,14 @@ async def test_a_ledger_with_formulas_and_control_characters_in_descriptions_sti
         rows, buffer, lambda key, **params: key, SHANGHAI, "=title"
     )
     sheet = load_workbook(buffer).active
-    assert sheet["A1"].value == "'=title"
+    assert (sheet["A1"].value, sheet["A1"].quotePrefix) == ("=title", True)
     header = [cell.value for cell in sheet[2]]  # under the title row
     column = header.index("report.column.description") + 1
     descriptions = [sheet.cell(row=r, column=column) for r in range(3, 6)]
     assert [c.value for c in descriptions] == [
-        '\'=HYPERLINK("http://x","y")',
+        '=HYPERLINK("http://x","y")',
         "leaks at the tip",
         "ordinary",
     ]
     assert all(c.data_type == "s" for c in descriptions)
+    assert [c.quotePrefix for c in descriptions] == [True, False, False]
