@@ -117,10 +117,11 @@ def render_list(
             )
     if rest:
         lines.append(texts.get(language, "deadline.digest.more", count=len(rest)))
+    # a record with several deadlines listed gets one button
+    opening = {item.opens: item.number for item in shown if item.opens}
     opens = [
-        {"text_key": "deadline.button.item", "params": {"number": item.number}, "data": item.opens}
-        for item in shown
-        if item.opens
+        {"text_key": "deadline.button.item", "params": {"number": number}, "data": data}
+        for data, number in opening.items()
     ]
     keyboard = [opens[i : i + BUTTONS_A_ROW] for i in range(0, len(opens), BUTTONS_A_ROW)]
     if rest:

@@ -164,13 +164,9 @@ async def rectifications(session: AsyncSession, ids: Sequence[int]) -> dict[int,
 
 @describe_subjects(SUBJECT_TYPES[Vendor])
 async def vendors(session: AsyncSession, ids: Sequence[int]) -> dict[int, Subject]:
-    rows = await session.execute(
-        select(Vendor.id, Vendor.code, Vendor.name).where(Vendor.id.in_(ids))
-    )
-    return {
-        id_: Subject(code, as_text("deadline.about.vendor", vendor=name))
-        for id_, code, name in rows
-    }
+    # a score's number is its deadline's label: the vendor's code and the month
+    rows = await session.execute(select(Vendor.id, Vendor.name).where(Vendor.id.in_(ids)))
+    return {id_: Subject(None, as_text("deadline.about.vendor", vendor=name)) for id_, name in rows}
 
 
 @describe_subjects(SUBJECT_TYPES[Assessment])

@@ -23,7 +23,7 @@ def _item(waiting: deadlines.Waiting) -> Item:
     return Item(
         deadline_id=deadline.id,
         subject_type=deadline.subject_type,
-        number=waiting.subject.number,
+        number=waiting.subject.number or deadline.subject_label,
         about=waiting.subject.about,
         kind=as_text(f"deadline.kind.{deadline.kind}"),
         due=deadline.due_at,

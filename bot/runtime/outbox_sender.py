@@ -284,7 +284,6 @@ class OutboxSender:
                 OutboxMessage.id != row.id,
                 OutboxMessage.next_attempt_at <= now,
                 OutboxMessage.text_key.in_(DIGEST_TEXT_KEYS),
-                OutboxMessage.attachment.is_(None),
             )
             .order_by(OutboxMessage.id)
         )

@@ -185,7 +185,7 @@ class Subject:
     text parameter: the customer and product, the asset and vendor), and the action that opens
     it, where the record type has one."""
 
-    number: str
+    number: str | None  # None: the deadline's own label (a vendor's score is month by month)
     about: dict[str, Any]
     opens: CallbackAction | None = None
 
@@ -254,7 +254,7 @@ def _params(
     opens = subject.opens or step
     return {
         "subject": deadline.subject_label,
-        "number": subject.number,
+        "number": subject.number or deadline.subject_label,
         "about": subject.about,
         "kind": as_text(f"deadline.kind.{deadline.kind}"),
         "due_at": as_time(deadline.due_at),
@@ -277,7 +277,8 @@ def _buttons(deadline: Deadline, subject: Subject) -> list[list[dict[str, Any]]]
     if rule is not None and rule.step is not None:
         rows.append([button("deadline.button.step", rule.step(deadline))])
     if subject.opens is not None:
-        rows.append([button("deadline.button.open", subject.opens, number=subject.number)])
+        number = subject.number or deadline.subject_label
+        rows.append([button("deadline.button.open", subject.opens, number=number)])
     return rows
 
 
