@@ -30,6 +30,7 @@ from .handlers import (
     return_work,
     search,
     tickets,
+    todo,
     vendors,
 )
 from .runtime.application import (
@@ -86,6 +87,7 @@ def build_application(
     return_record.register(application)
     vendors.register(application)
     assessments.register(application)
+    todo.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took

@@ -37,6 +37,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("help", None),
     Command("lang", None),
     Command("cancel", None),
+    # what waits on me: every role has deadlines of its own
+    Command("todo", None, read_only=True),
     Command("invite", roles.INVITERS),
     Command("import", frozenset({roles.ADMIN})),
     Command("complain", frozenset({roles.CUSTOMER})),

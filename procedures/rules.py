@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
+# describing each record type's deadlines to the engine, with their rules
+from procedures import deadline_subjects  # noqa: F401
 from procedures.complaints import rules as complaints
 from procedures.consumer_complaints import rules as consumer_complaints
 from procedures.equipment import rules as equipment

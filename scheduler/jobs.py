@@ -12,8 +12,9 @@ from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import procedures.rules  # noqa: F401  (every deadline kind, and how its record is described)
 from procedures.equipment import inspections, maintenance, patrols
-from procedures.kernel import bookkeeping, deadlines
+from procedures.kernel import bookkeeping, deadlines, outbox
 from procedures.people import invitations
 from procedures.vendors import rectifications
 
@@ -35,8 +36,11 @@ async def _in_one_transaction(
 
 # A sweep works off at most SWEEP_LIMIT due deadlines, SWEEP_CHUNK to a transaction: on SQLite a
 # transaction holds the one write lock, and 500 overdue deadlines in one held every user's step
-# for a few hundred milliseconds; a backlog is worked off over the following sweeps.
-SWEEP_LIMIT = 500
+# for a few hundred milliseconds; a larger backlog is worked off over the following sweeps. The
+# messages of all the chunks go to the sender together at the end, folded into one digest per
+# person, so the limit is what a sweep may take in time (10,000: about 15 s on SQLite), no
+# longer what people can read.
+SWEEP_LIMIT = 10_000
 SWEEP_CHUNK = 100
 
 
@@ -46,11 +50,14 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
     for _ in range(SWEEP_LIMIT // SWEEP_CHUNK):
         chunk = await _in_one_transaction(
             services,
-            lambda session, now: deadlines.sweep_deadlines(session, now=now, limit=SWEEP_CHUNK),
+            lambda session, now: deadlines.sweep_deadlines(
+                session, now=now, limit=SWEEP_CHUNK, gather=True
+            ),
         )
         result += chunk
         if chunk.checked < SWEEP_CHUNK:
             break
+    await _in_one_transaction(services, lambda session, now: outbox.release_gathered(session))
     if result.messages:
         logger.info(
             "deadline sweep: %s reminders, %s overdue alerts, %s messages",

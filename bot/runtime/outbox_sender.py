@@ -7,6 +7,10 @@ that Telegram refuses for good (blocked bot, unknown chat), are parked and the a
 A row with a document to render (a monthly report, a rectification notice) never holds the
 others up: its rendering is started beside the sender and the row is passed over until the file
 is ready; a rendering that times out is retried with backoff like a network error.
+
+A chat's pending deadline reminders and alerts go as one digest (bot.digests) when more than
+one waits: the first claimed carries the others, which are marked sent with it, ahead of any
+other row of the chat written between them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from procedures.kernel import roles
+from procedures.kernel.deadlines import DIGEST_TEXT_KEYS
 from procedures.kernel.outbox import URGENT, notify_roles
 from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
@@ -35,6 +40,7 @@ from storage.models import OutboxMessage, Photo, User
 
 from ..albums import send_group, sendable
 from ..context import fit_caption, fit_message, render_keyboard
+from ..digests import digestible, render_digest
 from ..services import Services
 from .rendering import Renderer, Rendering, RenderingTimedOut, RenderOnLoop, render_within
 
@@ -250,9 +256,10 @@ class OutboxSender:
                 if claimed is None:
                     return report
                 row, language = claimed
+                companions = await self._digest_companions(session, row, now)
                 if not self._holds_rows:
                     await session.commit()  # SQLite: no write lock held while sending
-                outcome = await self._deliver(session, row, language)
+                outcome = await self._deliver(session, row, language, companions)
                 await session.commit()
             if outcome == "deferred_row":
                 report.deferred += 1  # this row's document only: the others go on
@@ -262,8 +269,34 @@ class OutboxSender:
                 # Telegram asked us to slow down or is unreachable: stop this round.
                 return report
 
+    async def _digest_companions(
+        self, session: AsyncSession, row: OutboxMessage, now: dt.datetime
+    ) -> list[OutboxMessage]:
+        """The chat's other deadline messages that may go now, when `row` is one: they go in
+        one digest with it."""
+        if not digestible(row):
+            return []
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == row.chat_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.id != row.id,
+                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.text_key.in_(DIGEST_TEXT_KEYS),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        if self._holds_rows:
+            query = query.with_for_update(skip_locked=True)
+        return [other for other in await session.scalars(query) if digestible(other)]
+
     async def _deliver(
-        self, session: AsyncSession, row: OutboxMessage, language: str | None
+        self,
+        session: AsyncSession,
+        row: OutboxMessage,
+        language: str | None,
+        companions: list[OutboxMessage] | None = None,
     ) -> str:
         texts = self.services.texts
         language = texts.language_for(language)
@@ -271,8 +304,14 @@ class OutboxSender:
         paid = self.paid_broadcast and row.priority >= URGENT
         extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
         try:
-            text = texts.get(language, row.text_key, **row.params)
-            markup = render_keyboard(self.services, language, row.buttons) if row.buttons else None
+            buttons: list[list[dict[str, Any]]] | None
+            if companions:
+                text, buttons = render_digest(
+                    texts, language, [row, *companions], self.services.clock.now()
+                )
+            else:
+                text, buttons = texts.get(language, row.text_key, **row.params), row.buttons
+            markup = render_keyboard(self.services, language, buttons) if buttons else None
             document = self._rendered_document(row, language)
             await self._pace(paid)
             if document is not None:
@@ -330,7 +369,8 @@ class OutboxSender:
             await self._park(session, row, f"{type(error).__name__}: {error}")
             return "parked"
         self._delivered_to(row.chat_id)
-        self._mark_sent(row, sent.message_id)
+        for delivered in [row, *(companions or [])]:
+            self._mark_sent(delivered, sent.message_id)
         return "sent"
 
     async def _send_document(

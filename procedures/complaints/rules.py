@@ -6,6 +6,12 @@ import datetime as dt
 from enum import StrEnum
 from typing import Final
 
+from procedures.complaints.actions import (
+    ConfirmGoodsLabelled,
+    ConfirmOutboundStopped,
+    ConfirmSalesStopped,
+    LiftHold,
+)
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
 from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
@@ -77,16 +83,36 @@ HANDLING_COMPLETE: Final = DeadlineRule(
     D.HANDLING_COMPLETE, roles.QUALITY, window=dt.timedelta(days=7)
 )
 # verified conforming: the warehouse lifts the suspension within 24 hours of the confirmation
-HOLD_LIFT: Final = DeadlineRule(D.HOLD_LIFT, roles.WAREHOUSE, window=dt.timedelta(hours=24))
+HOLD_LIFT: Final = DeadlineRule(
+    D.HOLD_LIFT,
+    roles.WAREHOUSE,
+    window=dt.timedelta(hours=24),
+    step=lambda deadline: LiftHold(complaint_id=deadline.subject_id),
+)
 ADVERSE_EVENT_REPORT: Final = DeadlineRule(
     D.ADVERSE_EVENT_REPORT,
     roles.QUALITY_HEAD,
     window=dt.timedelta(days=20),
     setting="ADVERSE_EVENT_REPORT_DAYS",
 )
-OUTBOUND_STOP: Final = DeadlineRule(D.OUTBOUND_STOP, roles.WAREHOUSE, window=CONFIRM_WINDOW)
-GOODS_LABELLED: Final = DeadlineRule(D.GOODS_LABELLED, roles.WAREHOUSE, window=CONFIRM_WINDOW)
-SALES_STOP: Final = DeadlineRule(D.SALES_STOP, roles.BUSINESS_HEAD, window=CONFIRM_WINDOW)
+OUTBOUND_STOP: Final = DeadlineRule(
+    D.OUTBOUND_STOP,
+    roles.WAREHOUSE,
+    window=CONFIRM_WINDOW,
+    step=lambda deadline: ConfirmOutboundStopped(complaint_id=deadline.subject_id),
+)
+GOODS_LABELLED: Final = DeadlineRule(
+    D.GOODS_LABELLED,
+    roles.WAREHOUSE,
+    window=CONFIRM_WINDOW,
+    step=lambda deadline: ConfirmGoodsLabelled(complaint_id=deadline.subject_id),
+)
+SALES_STOP: Final = DeadlineRule(
+    D.SALES_STOP,
+    roles.BUSINESS_HEAD,
+    window=CONFIRM_WINDOW,
+    step=lambda deadline: ConfirmSalesStopped(complaint_id=deadline.subject_id),
+)
 # a buyer of the product with no chat contact: after-sales tells them to suspend sales
 BUYER_NOTICE: Final = DeadlineRule(D.BUYER_NOTICE, roles.AFTER_SALES, window=dt.timedelta(hours=24))
 SUPPLIER_ANSWER: Final = DeadlineRule(

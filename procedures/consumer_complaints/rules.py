@@ -7,6 +7,14 @@ import datetime as dt
 from enum import StrEnum
 from typing import Final
 
+from procedures.consumer_complaints.actions import (
+    AnswerConsumerComplaint,
+    DecideConsumerComplaint,
+    ForwardSummary,
+    JudgeConsumerComplaint,
+    ProposeImprovements,
+    StartConsumerReturn,
+)
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
 from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, deadline_table
@@ -54,6 +62,7 @@ FIRST_ANSWER: Final = DeadlineRule(
     roles.AFTER_SALES,
     window=dt.timedelta(hours=24),
     setting="CONSUMER_ANSWER_HOURS",
+    step=lambda deadline: JudgeConsumerComplaint(complaint_id=deadline.subject_id),
 )
 # unresolved by after-sales: the business department (經營部) decides
 DECISION: Final = DeadlineRule(
@@ -61,6 +70,7 @@ DECISION: Final = DeadlineRule(
     roles.BUSINESS_HEAD,
     window=dt.timedelta(days=3),
     setting="CONSUMER_DECISION_DAYS",
+    step=lambda deadline: DecideConsumerComplaint(complaint_id=deadline.subject_id),
 )
 # after the decision, after-sales answers the consumer within the first answer's window
 FINAL_ANSWER: Final = DeadlineRule(
@@ -68,6 +78,7 @@ FINAL_ANSWER: Final = DeadlineRule(
     roles.AFTER_SALES,
     window=dt.timedelta(hours=24),
     setting="CONSUMER_ANSWER_HOURS",
+    step=lambda deadline: AnswerConsumerComplaint(complaint_id=deadline.subject_id),
 )
 
 # goods coming back: after-sales files the return that takes them, as a quality return when the
@@ -77,6 +88,7 @@ RETURN_FILED: Final = DeadlineRule(
     roles.AFTER_SALES,
     window=dt.timedelta(hours=24),
     internal=True,
+    step=lambda deadline: StartConsumerReturn(complaint_id=deadline.subject_id),
 )
 
 
@@ -94,6 +106,7 @@ PROPOSALS: Final = DeadlineRule(
     window=dt.timedelta(days=7),
     setting="CONSUMER_PROPOSALS_DAYS",
     internal=True,
+    step=lambda deadline: ProposeImprovements(period=deadline.subject_label),
 )
 # the month's after-sales information handed to the business head (匯總后交經營部負責人, 4.4):
 # the head passes the summary on within days; the business head hears when it is late
@@ -104,6 +117,7 @@ FORWARDED: Final = DeadlineRule(
     setting="CONSUMER_SUMMARY_FORWARD_DAYS",
     alerted=Audience(owner_head=True, roles=(roles.BUSINESS_HEAD,)),
     internal=True,
+    step=lambda deadline: ForwardSummary(period=deadline.subject_label),
 )
 
 DEADLINES: Final = deadline_table(

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.actions import RectifyDefect
+from procedures.equipment.actions import RecordInspection, RectifyDefect
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import button, users_with_roles
@@ -101,6 +101,7 @@ INSPECTION: Final = DeadlineRule(
     roles.EQUIPMENT_ENGINEER,
     window=None,
     setting="INSPECTION_MONTHS",
+    step=lambda deadline: RecordInspection(inspection_id=deadline.subject_id),
 )
 
 DEADLINES: Final = deadline_table(REPAIR, INSPECTION)

@@ -2,7 +2,11 @@
 
 Each kind's rule (procedures.kernel.rules, declared by its record type) says who owns it and who
 hears of it. A reminder goes to the rule's reminded audience once its share of the window has
-passed (75 % unless the rule says otherwise); an overdue alert goes to its alerted audience (the
+passed (75 % unless the rule says otherwise), while at least half of the time between the
+reminder and the deadline is left: a reminder found later (a sweep after downtime, a step whose
+window is nearly spent) is dropped, as a person could no longer act on it and the overdue alert
+follows shortly; so one deadline never gets a reminder after its due time, nor a reminder and an
+alert within moments of each other. An overdue alert goes to its alerted audience (the
 owner and the owner's head unless the rule says otherwise) when the deadline passes, and again
 every day while it stays open. A deadline about one equipment system reaches that system's staff
 (whom procedures.equipment.queries names through `answer_for_systems`) in place of its owner.
@@ -13,15 +17,24 @@ is current, not one message per missed minute.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.outbox import Notice, as_text, as_time, queue_notices, users_with_roles
+from procedures.kernel.actions import CallbackAction
+from procedures.kernel.outbox import (
+    Notice,
+    as_text,
+    as_time,
+    button,
+    queue_notices,
+    users_with_roles,
+)
 from procedures.kernel.rules import (
     OWNER,
     OWNER_AND_HEAD,
@@ -33,6 +46,13 @@ from procedures.kernel.timeline import record_event
 from storage.models import Deadline, User
 
 OVERDUE_REPEAT = dt.timedelta(days=1)
+REMINDER, OVERDUE = "deadline.reminder", "deadline.overdue"
+# the messages the sender folds into one digest when several wait for one chat (bot.digests)
+DIGEST_TEXT_KEYS = frozenset({REMINDER, OVERDUE})
+
+
+class ShowWaiting(CallbackAction, prefix="todo:show"):
+    """Shows what waits on the person who presses it, as /todo does."""
 
 
 def open_deadline(
@@ -53,7 +73,7 @@ def open_deadline(
     due = due_at if due_at is not None else rule.due(opened_at)
     if due <= opened_at:
         raise ValueError("a deadline must fall after the moment it opens")
-    remind_at = opened_at + (due - opened_at) * rule.remind_at
+    remind_at = opened_at + (due - opened_at) * rule.remind_share
     deadline = Deadline(
         subject_type=subject_type,
         subject_id=subject_id,
@@ -152,12 +172,114 @@ class SweepResult:
         )
 
 
-def _params(deadline: Deadline) -> dict[str, object]:
+def still_worth_reminding(deadline: Deadline, now: dt.datetime) -> bool:
+    """A reminder goes while at least half its lead (from the reminder's time to the deadline)
+    is left; after that the alert is near and the reminder would only precede it."""
+    lead = deadline.due_at - deadline.remind_at
+    return now < deadline.due_at - lead / 2
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a deadline's messages call its record: its number, who and what it is about (a
+    text parameter: the customer and product, the asset and vendor), and the action that opens
+    it, where the record type has one."""
+
+    number: str | None  # None: the deadline's own label (a vendor's score is month by month)
+    about: dict[str, Any]
+    opens: CallbackAction | None = None
+
+
+# How each record type describes its records, by subject type, many at once: registered by
+# procedures.deadline_subjects, as the kernel knows no record type.
+SubjectFinder = Callable[[AsyncSession, Sequence[int]], Awaitable[dict[int, Subject]]]
+_describers: dict[str, SubjectFinder] = {}
+
+
+def describe_subjects(subject_type: str) -> Callable[[SubjectFinder], SubjectFinder]:
+    """Register the finder that describes the records of `subject_type` by id."""
+
+    def register(finder: SubjectFinder) -> SubjectFinder:
+        _describers[subject_type] = finder
+        return finder
+
+    return register
+
+
+def described_subject_types() -> frozenset[str]:
+    """The subject types some record type describes (each has its group in a digest)."""
+    return frozenset(_describers)
+
+
+async def subjects_of(session: AsyncSession, found: Sequence[Deadline]) -> dict[int, Subject]:
+    """Each deadline's subject by deadline id: one query per record type. A record type that
+    describes nothing (or a record gone) is named by the deadline's own label."""
+    ids_by_type: dict[str, set[int]] = {}
+    for deadline in found:
+        ids_by_type.setdefault(deadline.subject_type, set()).add(deadline.subject_id)
+    described: dict[tuple[str, int], Subject] = {}
+    for subject_type, ids in ids_by_type.items():
+        finder = _describers.get(subject_type)
+        if finder is not None:
+            for subject_id, subject in (await finder(session, sorted(ids))).items():
+                described[subject_type, subject_id] = subject
+    plain = {"$text": "deadline.about.none"}
+    return {
+        deadline.id: described.get(
+            (deadline.subject_type, deadline.subject_id), Subject(deadline.subject_label, plain)
+        )
+        for deadline in found
+    }
+
+
+def span(delta: dt.timedelta) -> dict[str, Any]:
+    """A text parameter for how long: minutes under an hour, hours under a day, else days and
+    hours, each rounded down (never "0 full days" for an alert that is hours late)."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    if minutes < 60:
+        return as_text("deadline.span.minutes", count=minutes)
+    if minutes < 24 * 60:
+        return as_text("deadline.span.hours", count=minutes // 60)
+    days, hours = divmod(minutes // 60, 24)
+    if hours == 0:
+        return as_text("deadline.span.days", count=days)
+    return as_text("deadline.span.days_hours", days=days, hours=hours)
+
+
+def _params(
+    deadline: Deadline, subject: Subject, now: dt.datetime, overdue: bool
+) -> dict[str, Any]:
+    rule = rule_of(deadline.kind)
+    step = rule.step(deadline) if rule is not None and rule.step is not None else None
+    opens = subject.opens or step
     return {
         "subject": deadline.subject_label,
+        "number": subject.number or deadline.subject_label,
+        "about": subject.about,
         "kind": as_text(f"deadline.kind.{deadline.kind}"),
         "due_at": as_time(deadline.due_at),
+        # how late, or how long is left
+        "span": span(now - deadline.due_at if overdue else deadline.due_at - now),
+        # what a digest of several deadlines lists of this one (bot.digests)
+        "item": {
+            "type": deadline.subject_type,
+            "due": deadline.due_at.isoformat(),
+            "overdue": overdue,
+            "opens": opens.pack() if opens is not None else None,
+        },
     }
+
+
+def _buttons(deadline: Deadline, subject: Subject) -> list[list[dict[str, Any]]]:
+    """The step's own button, where its rule names one, and the one that opens the record."""
+    rule = rule_of(deadline.kind)
+    rows = []
+    if rule is not None and rule.step is not None:
+        rows.append([button("deadline.button.step", rule.step(deadline))])
+    if subject.opens is not None:
+        number = subject.number or deadline.subject_label
+        rows.append([button("deadline.button.open", subject.opens, number=number)])
+    return rows
 
 
 # Who answers for an equipment system, as the equipment rules name them: the kernel knows no
@@ -177,35 +299,30 @@ async def system_staff(session: AsyncSession, system: str) -> list[User]:
     return await _staff_of_system[0](session, system)
 
 
-async def sweep_deadlines(
-    session: AsyncSession, *, now: dt.datetime, limit: int = 500
-) -> SweepResult:
-    """Send what is due for every open deadline whose next check has come; caller commits."""
-    query = (
-        select(Deadline)
-        .where(Deadline.met_at.is_(None), Deadline.next_check_at <= now)
-        .order_by(Deadline.next_check_at)
-        .limit(limit)
-        # Two sweepers (bot and a split-off scheduler) never take the same row on PostgreSQL;
-        # SQLite serialises writers anyway.
-        .with_for_update(skip_locked=True)
-    )
-    reminders = alerts = checked = 0
-    recipients_of: dict[tuple[str | None, ...], list[User]] = {}
+class Audiences:
+    """Who hears of a deadline, as its rule says, for one sweep or one person's list: each set
+    of role holders looked up once (a sweep may alert hundreds of deadlines of the same roles)."""
 
-    async def recipients(system: str | None, *role_names: str) -> list[User]:
-        # One sweep may alert hundreds of deadlines of the same roles: look each set up once.
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._holders: dict[tuple[str | None, ...], list[User]] = {}
+
+    async def _recipients(self, system: str | None, *role_names: str) -> list[User]:
         key = (system, *role_names)
-        if key not in recipients_of:
+        if key not in self._holders:
             if system is None:
-                recipients_of[key] = await users_with_roles(session, role_names)
+                self._holders[key] = await users_with_roles(self.session, role_names)
             else:  # the system's staff stand for the responsible role; its head is as ever
-                staff = await system_staff(session, system)
-                heads = await users_with_roles(session, role_names[1:]) if role_names[1:] else []
-                recipients_of[key] = [*staff, *heads]
-        return recipients_of[key]
+                staff = await system_staff(self.session, system)
+                heads = (
+                    await users_with_roles(self.session, role_names[1:]) if role_names[1:] else []
+                )
+                self._holders[key] = [*staff, *heads]
+        return self._holders[key]
 
-    async def audience_of(deadline: Deadline, overdue: bool) -> list[Recipients]:
+    async def of(self, deadline: Deadline, overdue: bool) -> list[Recipients]:
+        """The reminded audience (`overdue` False) or the alerted one, in groups with their
+        buttons."""
         rule = rule_of(deadline.kind)
         if rule is None:  # a kind no record type declares: its owner, and its head when late
             audience = OWNER_AND_HEAD if overdue else OWNER
@@ -216,15 +333,34 @@ async def sweep_deadlines(
         head = roles.head_of(owner) if audience.owner_head else None
         if audience.owner:
             groups.append(
-                Recipients(await recipients(deadline.system, owner, *filter(None, [head])))
+                Recipients(await self._recipients(deadline.system, owner, *filter(None, [head])))
             )
         elif head is not None:
-            groups.append(Recipients(await recipients(None, head)))
+            groups.append(Recipients(await self._recipients(None, head)))
         if audience.roles:
-            groups.append(Recipients(await recipients(None, *audience.roles)))
+            groups.append(Recipients(await self._recipients(None, *audience.roles)))
         if audience.subject is not None:
-            groups.extend(await audience.subject(session, deadline, overdue))
+            groups.extend(await audience.subject(self.session, deadline, overdue))
         return groups
+
+
+async def sweep_deadlines(
+    session: AsyncSession, *, now: dt.datetime, limit: int = 500, gather: bool = False
+) -> SweepResult:
+    """Send what is due for every open deadline whose next check has come; caller commits.
+    With `gather`, the messages wait for the end of the whole sweep (outbox.release_gathered),
+    so that each person gets one digest of it."""
+    query = (
+        select(Deadline)
+        .where(Deadline.met_at.is_(None), Deadline.next_check_at <= now)
+        .order_by(Deadline.next_check_at)
+        .limit(limit)
+        # Two sweepers (bot and a split-off scheduler) never take the same row on PostgreSQL;
+        # SQLite serialises writers anyway.
+        .with_for_update(skip_locked=True)
+    )
+    reminders = alerts = checked = 0
+    audiences = Audiences(session)
 
     # every message of the sweep, queued together at the end (one dedupe lookup, one insert)
     notices: list[Notice] = []
@@ -233,23 +369,28 @@ async def sweep_deadlines(
         deadline: Deadline, overdue: bool, text_key: str, step: str, **extra: object
     ) -> None:
         told: set[int] = set()  # one message a person, even if named in two groups
-        for group in await audience_of(deadline, overdue):
+        subject = subjects[deadline.id]
+        params = {**_params(deadline, subject, now, overdue), **extra}
+        own = _buttons(deadline, subject)
+        for group in await audiences.of(deadline, overdue):
             notices.append(
                 Notice(
                     users=[user for user in group.users if user.id not in told],
                     text_key=text_key,
-                    params={**_params(deadline), **extra},
-                    buttons=group.buttons,
+                    params=params,
+                    buttons=[*(group.buttons or []), *own] or None,
                     dedupe_prefix=f"deadline:{deadline.id}:{step}",
                 )
             )
             told.update(user.id for user in group.users)
 
-    for deadline in list(await session.scalars(query)):
+    found = list(await session.scalars(query))
+    subjects = await subjects_of(session, found)
+    for deadline in found:
         checked += 1
         if now < deadline.due_at:
-            if deadline.reminded_at is None:
-                await notify(deadline, False, "deadline.reminder", "reminder")
+            if deadline.reminded_at is None and still_worth_reminding(deadline, now):
+                await notify(deadline, False, REMINDER, "reminder")
                 deadline.reminded_at = now
                 reminders += 1
             deadline.next_check_at = deadline.due_at
@@ -260,7 +401,7 @@ async def sweep_deadlines(
             await notify(
                 deadline,
                 True,
-                "deadline.overdue",
+                OVERDUE,
                 f"overdue:{ordinal}",
                 days_overdue=ordinal,
             )
@@ -280,7 +421,63 @@ async def sweep_deadlines(
             deadline.alerted_at = now
             alerts += 1
         deadline.next_check_at = deadline.due_at + OVERDUE_REPEAT * (ordinal + 1)
-    messages = await queue_notices(session, notices, now=now)
+    messages = await queue_notices(session, notices, now=now, gather=gather)
     return SweepResult(
         reminders=reminders, overdue_alerts=alerts, messages=messages, checked=checked
     )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open deadline that waits on someone, as their list shows it."""
+
+    deadline: Deadline
+    subject: Subject
+    overdue: bool
+    opens: CallbackAction | None
+
+
+# the open deadlines one person's list looks at, the soonest due first
+WAITING_LIMIT = 2000
+
+
+async def waiting_on(
+    session: AsyncSession, user_id: int, user_roles: frozenset[str], *, now: dt.datetime
+) -> list[Waiting]:
+    """The open deadlines whose reminder (or, once past due, alert) reaches this person, as the
+    rules give each one's audience, most overdue first, then soonest due."""
+    heads_of = {role for role, head in roles.HEAD_OF.items() if head in user_roles}
+    # kinds whose audience names roles of its own or people tied to the record
+    other_kinds = [
+        kind
+        for kind, rule in DeadlineRule.registry.items()
+        for audience in (rule.reminded, rule.alerted)
+        if audience.subject is not None or set(audience.roles) & user_roles
+    ]
+    query = (
+        select(Deadline)
+        .where(
+            Deadline.met_at.is_(None),
+            or_(
+                Deadline.responsible_role.in_(user_roles | heads_of),
+                Deadline.kind.in_(sorted(set(other_kinds))),
+            ),
+        )
+        .order_by(Deadline.due_at)
+        .limit(WAITING_LIMIT)
+    )
+    found = list(await session.scalars(query))
+    subjects = await subjects_of(session, found)
+    audiences = Audiences(session)
+    waiting = []
+    for deadline in found:
+        overdue = now >= deadline.due_at
+        groups = await audiences.of(deadline, overdue)
+        if not any(user.id == user_id for group in groups for user in group.users):
+            continue
+        rule = rule_of(deadline.kind)
+        step = rule.step(deadline) if rule is not None and rule.step is not None else None
+        subject = subjects[deadline.id]
+        waiting.append(Waiting(deadline, subject, overdue, subject.opens or step))
+    waiting.sort(key=lambda w: (not w.overdue, w.deadline.due_at))
+    return waiting

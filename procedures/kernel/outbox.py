@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import CursorResult, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.actions import CallbackAction
@@ -135,19 +135,41 @@ class Notice:
     buttons: Sequence[Sequence[dict[str, Any]]] | None = None
 
 
+# A sweep writes its deadlines' messages in many short transactions: they are held back as
+# "gathering" until the sweep has written them all, so that the sender, which folds a chat's
+# pending deadline messages into one digest, sees a whole sweep's at once, not a chunk at a time.
+GATHERING = "gathering"
+
+
+async def release_gathered(session: AsyncSession) -> int:
+    """Let the sender have every held message: the end of a sweep (any sweep's: one that died
+    half-way leaves its messages to the next)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == GATHERING)
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)  # an UPDATE's result
+    if result.rowcount:
+        session.info[QUEUED] = True
+    return result.rowcount or 0
+
+
 # keys per dedupe lookup: well under SQLite's and asyncpg's limits on bound parameters
 DEDUPE_CHUNK = 1000
 
 
 async def queue_notices(
-    session: AsyncSession, notices: Sequence[Notice], *, now: dt.datetime
+    session: AsyncSession, notices: Sequence[Notice], *, now: dt.datetime, gather: bool = False
 ) -> int:
     """Queue the rows of many notify_users calls at once; returns how many were queued.
 
     The same rows and the same dedupe rule as notify_users (one message per user and notice; a
     key already in the outbox queues nothing), but one dedupe lookup per thousand keys and one
     multi-row INSERT instead of a lookup per notice and an ORM object per row: a sweep with
-    thousands of overdue deadlines queues tens of thousands of rows."""
+    thousands of overdue deadlines queues tens of thousands of rows. With `gather`, the rows
+    wait for `release_gathered`."""
     rows: list[dict[str, Any]] = []
     for notice in notices:
         recipients = {user.id: user for user in notice.users}
@@ -162,7 +184,7 @@ async def queue_notices(
                     "attachment": None,
                     "dedupe_key": f"{notice.dedupe_prefix}:u{user.id}",
                     "priority": priority_of(notice.text_key),
-                    "status": "pending",
+                    "status": GATHERING if gather else "pending",
                     "attempts": 0,
                     "created_at": now,
                     "next_attempt_at": now,
@@ -185,7 +207,8 @@ async def queue_notices(
     fresh = [row for row in rows if row["dedupe_key"] not in existing]
     if fresh:
         await session.execute(insert(OutboxMessage), fresh)
-        session.info[QUEUED] = True
+        if not gather:
+            session.info[QUEUED] = True
     return len(fresh)
 
 

@@ -19,6 +19,7 @@ from procedures.kernel.errors import WrongState
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from procedures.kernel.actions import CallbackAction
     from storage.models import Deadline, User
 
 Buttons = list[list[dict[str, Any]]]
@@ -48,6 +49,10 @@ class Audience:
     subject: SubjectAudience | None = None
 
 
+# The action that takes a deadline's step (its subject id is the record's), offered on its
+# reminder and alert.
+StepAction = Callable[["Deadline"], "CallbackAction"]
+
 # the seed's "remind the owner; alert the owner and their head"
 OWNER: Final = Audience()
 OWNER_AND_HEAD: Final = Audience(owner_head=True)
@@ -68,13 +73,16 @@ class DeadlineRule:
     alerted: Audience = OWNER_AND_HEAD
     # company-internal: shown to staff, never on what the customer reads
     internal: bool = False
-    # when the reminder goes, as a share of the window
-    remind_at: float = 0.75
+    # when the reminder goes, as a share of the window: late enough to matter, early enough to
+    # act on (the sweep drops a reminder it finds with less than half of the rest left)
+    remind_share: float = 0.75
+    # the button on its reminder and alert that takes the step, where one button does
+    step: StepAction | None = None
 
     registry: ClassVar[dict[str, DeadlineRule]] = {}
 
     def __post_init__(self) -> None:
-        if not 0 < self.remind_at < 1:
+        if not 0 < self.remind_share < 1:
             raise ValueError(f"{self.kind}: a reminder falls inside the window")
         known = DeadlineRule.registry.get(self.kind)
         if known is not None and known != self:

@@ -9,6 +9,7 @@ from typing import Final
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
 from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+from procedures.vendors.actions import BeginScore
 from storage.models import Assessment, Rectification
 
 
@@ -76,7 +77,14 @@ RECTIFICATION: Final = DeadlineRule(
 )
 # the month's score sheet, due by the end of the due day of the next month
 SCORE: Final = DeadlineRule(
-    VendorDeadline.SCORE, roles.EQUIPMENT_MANAGER, window=None, setting="SCORE_DUE_DAY"
+    VendorDeadline.SCORE,
+    roles.EQUIPMENT_MANAGER,
+    window=None,
+    setting="SCORE_DUE_DAY",
+    # the deadline's label is "<vendor code> <YYYY-MM>"
+    step=lambda deadline: BeginScore.for_month(
+        deadline.subject_id, deadline.subject_label.split()[-1]
+    ),
 )
 # the half-year assessment is signed within 30 days of its opening
 ASSESSMENT: Final = DeadlineRule(

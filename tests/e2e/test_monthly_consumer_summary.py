@@ -96,18 +96,20 @@ async def test_a_head_who_does_not_answer_is_alerted_with_the_company_leader(
     await head.expect()
     clock.set(dt.datetime(2026, 12, 6, 15, tzinfo=SHANGHAI))  # 75 % of the week
     await sweep_deadlines(jobs)
-    assert await text_with(bot, head, "Reminder: improvement proposals") == (
-        "Reminder: improvement proposals on the monthly consumer complaint summary "
-        "(改善辦法和方案) for 2026-11 is due at 2026-12-08 08:00."
+    # the hand-over, due in three days, fell overdue meanwhile: one digest tells both, the
+    # overdue first
+    proposals = (
+        "2026-11 (consumer complaint summary of 2026-11): improvement proposals on the monthly "
+        "consumer complaint summary (改善辦法和方案)"
     )
+    digest = await text_with(bot, head, "2 deadlines waiting on you, 1 overdue")
+    assert digest.endswith(f"• {proposals}, due at 2026-12-08 08:00 (1 day 17 hours left)")
+    assert "passing the monthly consumer complaint summary to the business head, 2 days" in digest
     clock.set(dt.datetime(2026, 12, 8, 8, 1, tzinfo=SHANGHAI))
     await sweep_deadlines(jobs)
     for chat in (head, leader):
-        alert = await text_with(bot, chat, "OVERDUE: improvement proposals")
-        assert alert.startswith(
-            "OVERDUE: improvement proposals on the monthly consumer complaint summary "
-            "(改善辦法和方案) for 2026-11 was due at 2026-12-08 08:00"
-        )
+        alert = await text_with(bot, chat, "2 deadlines waiting on you, 2 overdue")
+        assert f"• {proposals}, 1 minute overdue" in alert
 
 
 async def test_the_summary_of_the_running_month_comes_through_report_so_far(

@@ -420,16 +420,18 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
 
     clock.advance(dt.timedelta(hours=18))
     await sweep_deadlines(jobs)
+    subject = "DF-2026-00001 (asset EL-01 1號客梯, vendor 迅達電梯維保有限公司): repair"
+    opens = ("Open DF-2026-00001", "find:open:DF-2026-00001")
     for chat in (vendor, technician, manager):
-        assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due at")
+        assert await last(chat, f"Reminder: {subject} is due at 2026-11-27 09:00 (6 hours left).")
 
     clock.advance(dt.timedelta(hours=6, minutes=1))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician):
-        alert = await last(chat, "OVERDUE: repair for DF-2026-00001 EL-01")
-        assert not buttons_of(alert)
-    alert = await last(manager, "OVERDUE: repair for DF-2026-00001 EL-01")
-    assert buttons_of(alert) == [("Request rectification", f"df:rectify:{defect.id}")]
+        alert = await last(chat, f"OVERDUE: {subject} was due at 2026-11-27 09:00, 1 minute ago.")
+        assert buttons_of(alert) == [opens]
+    alert = await last(manager, f"OVERDUE: {subject}")
+    assert buttons_of(alert) == [("Request rectification", f"df:rectify:{defect.id}"), opens]
     await press(manager, alert, "Request rectification")
     await last(
         manager,
@@ -452,15 +454,29 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
     requests = await manager.expect(3)
     v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
 
+    # the three reminders come due in one sweep: one digest, each score a button that starts it
     clock.set(dt.datetime(2026, 12, 5, 9, tzinfo=SHANGHAI))
     await sweep_deadlines(jobs)
-    reminders = sorted(m["text"] for m in await manager.expect(3))
-    assert reminders[0] == (
-        "Reminder: monthly vendor score (合格維保單位考核評分表) for V001 2026-11 is due at "
-        "2026-12-06 00:00."
+    (digest,) = await manager.expect(1)
+    score = "monthly vendor score (合格維保單位考核評分表)"
+    assert digest["text"] == (
+        "3 deadlines waiting on you, 0 overdue, most urgent first:\n"
+        "Monthly vendor scores\n"
+        f"• V001 2026-11 (vendor 迅達電梯維保有限公司): {score}, due at 2026-12-06 00:00 "
+        "(15 hours left)\n"
+        f"• V002 2026-11 (vendor 清源水務工程公司): {score}, due at 2026-12-06 00:00 "
+        "(15 hours left)\n"
+        f"• V003 2026-11 (vendor 恆溫空調機電服務): {score}, due at 2026-12-06 00:00 "
+        "(15 hours left)"
     )
+    assert [label for label, _ in buttons_of(digest)] == [
+        "V001 2026-11",
+        "V002 2026-11",
+        "V003 2026-11",
+    ]
+    assert buttons_of(digest)[0][1] == buttons_of(v001)[0][1]  # the request's own button
 
-    await press(manager, v001, "Score 迅達電梯維保有限公司 (V001)")
+    await press(manager, digest, "V001 2026-11")
     measured = await last(manager, "1/5 Maintenance quality")
     for value, criterion in zip("4535", ("2/5", "3/5", "4/5", "5/5"), strict=True):
         await press(manager, measured, value)
@@ -469,14 +485,22 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
     await last(manager, "Score of 迅達電梯維保有限公司 for 2026-11 recorded")
     await manager.expect()  # the sheet
 
+    # the two left fall overdue together: one digest each to the manager and the office
     clock.set(dt.datetime(2026, 12, 6, 0, 1, tzinfo=SHANGHAI))
     await sweep_deadlines(jobs)
     for chat in (manager, office):
-        alerts = sorted(m["text"] for m in await chat.expect(2))
-        assert [a.split(" was due")[0] for a in alerts] == [
-            "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V002 2026-11",
-            "OVERDUE: monthly vendor score (合格維保單位考核評分表) for V003 2026-11",
-        ]
+        (alerts,) = await chat.expect(1)
+        assert alerts["text"] == (
+            "2 deadlines waiting on you, 2 overdue, most urgent first:\n"
+            "Monthly vendor scores\n"
+            f"• V002 2026-11 (vendor 清源水務工程公司): {score}, 1 minute overdue\n"
+            f"• V003 2026-11 (vendor 恆溫空調機電服務): {score}, 1 minute overdue"
+        )
+        assert [label for label, _ in buttons_of(alerts)] == ["V002 2026-11", "V003 2026-11"]
+    # the office opens the list of all that waits on it
+    await office.send("/todo")
+    todo = await office.expect_text()
+    assert todo.startswith("2 deadlines waiting on you, 2 overdue") and "V003 2026-11" in todo
 
 
 async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_chased(

@@ -122,13 +122,33 @@ async def test_a_company_fault_opens_corrective_and_preventive_actions_each_clos
     # warehouse's head (the business head) and quality
     clock.advance(dt.timedelta(days=23))
     await sweep_deadlines(jobs_of(bot))
-    reminder = await arrived(bot, owner, "Reminder: corrective and preventive action: the ")
-    assert "RT-2026-00001" in reminder["text"] and [b for b, _ in buttons_of(reminder)] == [DONE]
+    # the two actions' reminders come in one sweep with the booking in, long overdue: one
+    # digest, the overdue first, the return's number a button that opens it
+    reminder = await arrived(bot, owner, "3 deadlines waiting on you, 1 overdue")
+    lines = reminder["text"].split("\n")
+    assert lines[1:3] == [
+        "Returns and exchanges",
+        "• RT-2026-00001 (customer 仁和醫療器械有限公司): booking in by the warehouse head "
+        "(in time), 22 days overdue",
+    ]
+    assert lines[3].endswith(
+        "the correction (return found a company fault), due at 2026-12-26 09:00 (7 days left)"
+    )
+    assert buttons_of(reminder) == [("RT-2026-00001", "find:open:RT-2026-00001")]
+    await press(owner, reminder, "RT-2026-00001")
+    assert "RT-2026-00001 — " in await text_with(bot, owner, "RT-2026-00001 — ")
     assert not [m for m in business.all_bot_messages() if "Reminder" in (m.get("text") or "")]
     clock.advance(dt.timedelta(days=8))
     await sweep_deadlines(jobs_of(bot))
     for chat in (owner, business, qc):
-        assert "RT-2026-00001" in await text_with(bot, chat, "OVERDUE: corrective and preventive")
+
+        def late_actions(chat: Chat = chat) -> str | None:
+            texts = [m.get("text") or "" for m in chat.all_bot_messages()]
+            return next((t for t in texts if "company fault), 1 day overdue" in t), None)
+
+        alerts = await bot.emulator.wait_until(late_actions)
+        assert "the correction (return found a company fault), 1 day overdue" in alerts
+        assert "the prevention (return found a company fault), 1 day overdue" in alerts
 
     # the owner closes each with what was done, from the message that told them; quality is
     # told; a second tap on a closed one is answered, and changes nothing

@@ -127,7 +127,10 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
     people = await People().register(bot)
     await to_the_tally(bot, clock, people)
     jobs = jobs_of(bot)
-    reminder = f"Reminder: return slip to the customer for {NUMBER} is due at 2026-11-27 12:00."
+    reminder = (
+        f"Reminder: {NUMBER} (customer 華南醫藥貿易公司): return slip to the customer is due at "
+        "2026-11-27 12:00 (5 hours left)."
+    )
 
     def reminded() -> bool:
         return any(m.get("text") == reminder for m in people.clerk.all_bot_messages())
@@ -190,8 +193,8 @@ async def test_a_slip_not_sent_by_noon_alerts_the_clerk_and_the_business_head(
     await to_the_tally(bot, clock, people)
     jobs = jobs_of(bot)
     overdue = (
-        f"OVERDUE: return slip to the customer for {NUMBER} was due at 2026-11-27 12:00 "
-        "(0 full days late)."
+        f"OVERDUE: {NUMBER} (customer 華南醫藥貿易公司): return slip to the customer was due at "
+        "2026-11-27 12:00, 1 minute ago."
     )
     clock.set(local(27, 11, 59))
     await sweep_deadlines(jobs)

@@ -27,7 +27,7 @@ from procedures.consumer_complaints import common
 from procedures.consumer_complaints.rules import ConsumerComplaintStatus
 from procedures.equipment.defects import REPAIR_SEATS, SEVERITIES
 from procedures.equipment.rules import EQUIPMENT_SYSTEMS, DefectStatus
-from procedures.kernel import roles
+from procedures.kernel import deadlines, roles
 from procedures.masterdata import kinds, table
 from procedures.returns import common as return_common
 from procedures.returns import goods as return_goods
@@ -218,6 +218,8 @@ def expansions() -> dict[str, set[str]]:
         "import.column.{}": {c for kind in table.KINDS for c in kinds.columns_of(kind)},
         "assessment.status.{}": set(AssessmentStatus),
         "deadline.kind.{}": set(procedures.rules.DEADLINES),
+        "deadline.half.{}": {"1", "2"},
+        "deadline.digest.group.{}": deadlines.described_subject_types() | {"other"},
         "timeline.complaint.{}": timeline_actions(COMPLAINT_SUBJECT),
         "timeline.defect.{}": timeline_actions("defect"),
         "{}_name": told_complainant(),
@@ -404,11 +406,15 @@ def test_rendering_translates_nested_texts_times_and_lists() -> None:
     rendered = texts.get(
         "zh-Hant",
         "deadline.reminder",
-        subject="QC-2026-00001",
+        number="QC-2026-00001",
+        about={"$text": "deadline.about.return", "params": {"customer": "甲公司"}},
         kind={"$text": "deadline.kind.on_site_verification"},
         due_at={"$time": due.isoformat()},
+        span={"$text": "deadline.span.days_hours", "params": {"days": 1, "hours": 2}},
     )
-    assert rendered == "提醒：QC-2026-00001的實地核實期限為2026-11-27 09:00。"
+    assert rendered == (
+        "提醒：QC-2026-00001（客戶甲公司）待辦「實地核實」，期限2026-11-27 09:00（尚餘1天2小時）。"
+    )
     assert texts.get(
         "en", "error.role_required", roles=[{"$text": "role.admin"}, {"$text": "role.quality_head"}]
     ) == ("This command is for administrator, quality head only. Nothing was changed.")

@@ -1,15 +1,20 @@
-"""Deadline reminders at 75 %, overdue alerts to the role and its head, repeated daily, once."""
+"""Deadline reminders at 75 % (or the rule's share) while one can still act on them, overdue
+alerts to the role and its head, repeated daily, once."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from enum import StrEnum
 
+import pytest
 from sqlalchemy import select
 
 from bot.services import Services
 from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
+from procedures.kernel.rules import DeadlineRule
 from storage.models import Deadline, TimelineEvent
 
 from .helpers import make_user, outbox_rows
@@ -157,3 +162,73 @@ async def test_a_met_deadline_is_silent_and_a_late_one_stays_marked_late(
     async with services.session_factory() as session:
         stored = await session.get(Deadline, late.id)
         assert stored.met_at == clock.now() and stored.met_at > stored.due_at
+
+
+async def test_a_reminder_with_less_than_half_its_lead_left_is_dropped_for_the_alert(
+    services: Services, clock: ManualClock
+) -> None:
+    """Reminder at 18 h of 24 (6 h lead): a sweep at 21 h 01 (the scheduler was down) finds
+    under 3 h left; it sends nothing, and at the due time the alert comes alone."""
+    await make_user(services, "quality")
+    await open_verification(services, hours=24)
+
+    clock.advance(21 * HOUR + dt.timedelta(minutes=1))
+    assert (await sweep(services)).messages == 0
+    clock.advance(3 * HOUR)
+    result = await sweep(services)
+
+    assert result.reminders == 0 and result.overdue_alerts == 1
+    assert [row.text_key for row in await outbox_rows(services)] == ["deadline.overdue"]
+
+
+async def test_a_reminder_in_time_and_the_alert_never_come_in_one_sweep(
+    services: Services, clock: ManualClock
+) -> None:
+    await make_user(services, "quality")
+    await open_verification(services, hours=24)
+
+    clock.advance(20 * HOUR)  # 4 h of the 6 h lead left: still worth it
+    first = await sweep(services)
+    clock.advance(4 * HOUR)
+    second = await sweep(services)
+
+    assert (first.reminders, first.overdue_alerts) == (1, 0)
+    assert (second.reminders, second.overdue_alerts) == (0, 1)
+
+
+class ShareKind(StrEnum):
+    SHARE = "test"
+
+
+@pytest.fixture
+def half_way() -> Iterator[DeadlineRule]:
+    """A kind reminded half-way through its window, known to the engine for one test only."""
+    yield DeadlineRule(ShareKind.SHARE, "quality", window=10 * HOUR, remind_share=0.5)
+    DeadlineRule.registry.pop(ShareKind.SHARE)
+
+
+async def test_a_rule_sets_its_own_share_of_the_window_for_the_reminder(
+    services: Services, clock: ManualClock, half_way: DeadlineRule
+) -> None:
+    await make_user(services, "quality")
+    async with services.unit_of_work() as uow:
+        deadline = deadlines.open_deadline(
+            uow.session,
+            rule=half_way,
+            subject_type="complaint",
+            subject_id=8,
+            subject_label="QC-2026-00008",
+            opened_at=uow.clock.now(),
+        )
+        await uow.commit()
+    assert deadline.remind_at == clock.now() + 5 * HOUR
+
+    clock.advance(5 * HOUR - dt.timedelta(minutes=1))
+    assert (await sweep(services)).reminders == 0
+    clock.advance(dt.timedelta(minutes=1))
+    assert (await sweep(services)).reminders == 1
+
+
+def test_a_rule_refuses_a_reminder_share_outside_the_window() -> None:
+    with pytest.raises(ValueError, match="inside the window"):
+        DeadlineRule(ShareKind.SHARE, "quality", window=HOUR, remind_share=1.0)

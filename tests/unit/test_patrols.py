@@ -242,7 +242,15 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     reminders = await outbox_rows(services, text_key="deadline.reminder")
     assert sorted(r.user_id for r in reminders) == sorted([technician.id, manager.id, vendor.id])
     assert reminders[0].params["kind"] == {"$text": "deadline.kind.repair"}
-    assert all(r.buttons is None for r in reminders)
+    defect_number = reminders[0].params["number"]
+    opens = [
+        {
+            "text_key": "deadline.button.open",
+            "params": {"number": defect_number},
+            "data": f"find:open:{defect_number}",
+        }
+    ]
+    assert all(r.buttons == [opens] for r in reminders)
 
     # a repair that fails verification does not restart the clock: the seed chases until done
     await act(services, defects.record_repair, vendor, defect_id, "Adjusted", [])
@@ -253,9 +261,10 @@ async def test_a_repair_deadline_by_severity_chases_the_vendor_technician_and_ma
     assert set(alerts) == {technician.id, manager.id, vendor.id}
     assert other_vendor.id not in alerts
     assert alerts[manager.id].buttons == [
-        [{"text_key": "defect.button.rectify", "params": {}, "data": f"df:rectify:{defect_id}"}]
+        [{"text_key": "defect.button.rectify", "params": {}, "data": f"df:rectify:{defect_id}"}],
+        opens,
     ]
-    assert alerts[vendor.id].buttons is None and alerts[technician.id].buttons is None
+    assert alerts[vendor.id].buttons == [opens] and alerts[technician.id].buttons == [opens]
 
     await act(services, defects.record_repair, vendor, defect_id, "Door motor replaced", [])
     await act(services, defects.verify_repair, technician, defect_id, accept=True)
