@@ -258,12 +258,17 @@ async def return_for_refusal(session: AsyncSession, actor: User, return_id: int)
     return request
 
 
+def check_refusal(reason: str) -> str:
+    """The business head's reason for refusing, as the customer will read it."""
+    return check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
+
+
 async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: str) -> ReturnRequest:
     """The business head does not approve (不批準) an unsalable exchange: final, with the reason,
     which goes to the customer (耐心向客戶說明) and to after-sales, who signed it."""
     session, now = uow.session, uow.clock.now()
     request = await return_for_refusal(session, actor, return_id)
-    reason = check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
+    reason = check_refusal(reason)
     LIFECYCLE.move(request, ReturnStatus.REJECTED)
     await step_done(session, request, ReturnDeadline.APPROVAL, now, actor)
     request.business_refusal = reason
@@ -416,17 +421,26 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
     return request
 
 
+async def return_for_decision(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
+) -> ReturnRequest:
+    """The special case the company leader may decide now (asked before the decision is
+    confirmed, and again under the row lock when it is)."""
+    roles.require_role(actor.role_names, frozenset({roles.COMPANY_LEADER}))
+    request = await load_return(session, return_id, lock=lock)
+    LIFECYCLE.require(request, ReturnStatus.SPECIAL_CASE)
+    return request
+
+
 async def decide_special_case(
     uow: UnitOfWork, actor: User, return_id: int, decision: str, *, timezone: ZoneInfo
 ) -> ReturnRequest:
     """The company leader's decision on a special case: final, and recorded. Approved, it goes
     on as any approved exchange; the business head still signs for the warehouse."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, frozenset({roles.COMPANY_LEADER}))
     if decision not in LEADER_DECISIONS:
         raise InvalidInput("return.bad_decision")
-    request = await load_return(session, return_id)
-    LIFECYCLE.require(request, ReturnStatus.SPECIAL_CASE)
+    request = await return_for_decision(session, actor, return_id, lock=True)
     if decision == "approve":
         await _require_still_returnable(session, request)
     request.leader_decision = "approved" if decision == "approve" else "refused"
