@@ -22,6 +22,7 @@ from procedures.people.queries import User
 from procedures.returns import corrective, goods, queries, review, slips
 from procedures.returns.actions import (
     ApproveReturn,
+    AskSpecialCase,
     BackToRefusal,
     BeginCredit,
     BeginReturnInspection,
@@ -68,6 +69,7 @@ FINANCE_NOTE = 100
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
 REFUSAL_KEY, ACTION_DONE_KEY = "return_refusal", "return_action_done"
 STATION = 90
+SPECIAL, SPECIAL_KEY = 110, "return_special"
 ORDER_KEY = "return_order"
 FINANCE_KEY = "return_finance"
 INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
@@ -469,7 +471,7 @@ async def _check_replacement(
 cancel = cancelling(
     INSPECTION,
     EXCHANGE,
-    also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY, FINANCE_KEY),
+    also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY, FINANCE_KEY, SPECIAL_KEY),
 )
 
 
@@ -541,6 +543,14 @@ def refusal_conversation() -> ConversationHandler[Any]:
     )
 
 
+def special_case_conversation() -> ConversationHandler[Any]:
+    """A customer whose exchange was refused states its special circumstance; after-sales is
+    asked whether to report it to the company leader."""
+    texts = ("return_special.ask", "return_special.recorded")
+    check, record = review.return_for_special_request, review.ask_special_case
+    return typed_step(SPECIAL_KEY, AskSpecialCase, check, record, texts, SPECIAL, cancel)
+
+
 def action_done_conversation() -> ConversationHandler[Any]:
     """The owner of a corrective or preventive action records what was done; quality is told."""
     texts = ("return_action.ask", "return_action.recorded")
@@ -583,6 +593,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(transport_order_conversation())
     application.add_handler(finance_conversation())
     application.add_handler(refusal_conversation())
+    application.add_handler(special_case_conversation())
     application.add_handler(action_done_conversation())
     application.add_handler(credit_conversation())
     application.add_handler(inspection_conversation())

@@ -217,3 +217,10 @@ class BackToRefusal(CallbackAction, prefix="rt:refback"):
     """The refusal's reason is asked again; nothing is recorded."""
 
     return_id: int
+
+
+class AskSpecialCase(CallbackAction, prefix="rt:askspc"):
+    """The customer asks for a refused exchange to be taken as a special case (特殊情況): the
+    circumstance is typed, and after-sales may report it to the company leader."""
+
+    return_id: int

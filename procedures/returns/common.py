@@ -255,11 +255,18 @@ async def tell_customer(
     now: dt.datetime,
     *,
     attachment: dict[str, Any] | None = None,
+    besides: int | None = None,
+    buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
 ) -> int:
-    """A message to the organisation's contacts, kept on the return's timeline; how many got it."""
-    customers = await users_with_roles(
-        session, [roles.CUSTOMER], organisation_ids=[request.organisation_id]
-    )
+    """A message to the organisation's contacts (but the user `besides`, told otherwise), kept
+    on the return's timeline; how many got it."""
+    customers = [
+        customer
+        for customer in await users_with_roles(
+            session, [roles.CUSTOMER], organisation_ids=[request.organisation_id]
+        )
+        if customer.id != besides
+    ]
     await notify_users(
         session,
         customers,
@@ -267,6 +274,7 @@ async def tell_customer(
         {**subject_params(request), **params},
         now=now,
         attachment=attachment,
+        buttons=buttons,
         dedupe_prefix=f"return:{request.id}:{key}",
     )
     record_change(

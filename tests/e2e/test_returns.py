@@ -298,6 +298,8 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     )
     assert await text_with(bot, customer, "received") == (
         f"Return RT-2026-00001 received: quantity 4, amount 180.00.\nIt cannot be accepted: {refusal}"
+        "\nIf yours is a special case, send /returns and press “Ask for a special case” under "
+        "RT-2026-00001 to explain it: after-sales may take it to the company leader."
     )
     assert refusal in await text_with(bot, after_sales, "Refused:")
     assert (await stored(bot, "RT-2026-00001")).status == "refused"
