@@ -137,6 +137,21 @@ def dialogue(
         )
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """A typed step that is final (a refusal with its reason): the text is checked by `check`,
+    then `question` (with the record's number, its details and the `text`) names what follows,
+    with the `button` that records it (`action`) and 返回 (`back`), which asks the text again;
+    the dialogue waits at `state` meanwhile."""
+
+    question: str
+    button: str
+    action: type[CallbackAction]
+    back: type[CallbackAction]
+    state: int
+    check: Callable[[str], str]
+
+
 def typed_step(
     name: str,
     action: type[CallbackAction],
@@ -148,6 +163,7 @@ def typed_step(
     details: Callable[[Any], dict[str, Any]] = lambda _: {},
     remember: Callable[[Update], dict[str, Any]] = lambda _: {},
     after: Callable[[Update, BotContext, Any, dict[str, Any]], Awaitable[None]] | None = None,
+    confirm: Confirmation | None = None,
 ) -> ConversationHandler[Any]:
     """A button that asks for one typed text and records it (a reason, an answer, an amount).
     Pressed, `check` finds the record the action names if the user may take the step on it
@@ -155,7 +171,8 @@ def typed_step(
     The question and the confirmation (`texts`) name the record's number and its
     `details`; the scratch state is kept under `name`, which `cancel` drops. `remember` adds
     what the press should leave in the scratch state (the pressed message, say); `after` runs
-    once the text is recorded, with that state, to tidy up the buttons that are now used."""
+    once the text is recorded, with that state, to tidy up the buttons that are now used; with
+    `confirm`, the text is recorded only once its confirmation is pressed."""
     (field_name,) = (spec.name for spec in action.fields())
     asked, recorded = texts
 
@@ -172,19 +189,71 @@ def typed_step(
         scratch = context.user_data.get(name)
         if not scratch:
             return ConversationHandler.END
+        if confirm is not None:
+            typed = confirm.check(text_of(update))  # refused at once, the step stays
+            try:
+                async with context.session() as session:
+                    found = await check(session, await context.actor(session), scratch["id"])
+            except STEP_GONE as error:  # taken by another meanwhile: the dialogue ends
+                context.user_data.pop(name, None)
+                return await left_because(update, context, error)
+            scratch["text"] = typed
+            ids = {field_name: found.id}
+            await context.reply(
+                update,
+                confirm.question,
+                buttons=[
+                    [
+                        button(confirm.button, confirm.action(**ids)),
+                        button("common.button.back", confirm.back(**ids)),
+                    ]
+                ],
+                number=found.number,
+                text=typed,
+                **details(found),
+            )
+            return confirm.state
+        return await take(update, context, scratch, text_of(update))
+
+    async def confirmed(update: Update, context: BotContext) -> int:
+        scratch = context.user_data.get(name)
+        await query_of(update).answer()
+        if not scratch or "text" not in scratch:
+            await context.reply(update, "error.dialogue_ended")
+            return ConversationHandler.END
+        return await take(update, context, scratch, scratch["text"])
+
+    async def back(update: Update, context: BotContext) -> int:
+        scratch = context.user_data.get(name)
+        await query_of(update).answer()
+        if not scratch:
+            await context.reply(update, "error.dialogue_ended")
+            return ConversationHandler.END
+        scratch.pop("text", None)
+        async with context.session() as session:
+            found = await check(session, await context.actor(session), scratch["id"])
+        await edit_query_message(update, context.text(asked, number=found.number, **details(found)))
+        return state
+
+    async def take(update: Update, context: BotContext, scratch: dict[str, Any], typed: str) -> int:
         try:
             async with context.unit_of_work() as uow:
                 done = await record(
                     uow,
                     await context.actor(uow.session),
                     scratch["id"],
-                    text_of(update),
+                    typed,
                 )
         except STEP_GONE as error:
             context.user_data.pop(name, None)
             return await left_because(update, context, error)
         context.user_data.pop(name, None)
-        await context.reply(update, recorded, number=done.number, **details(done))
+        if update.callback_query is not None:  # the confirmation becomes the answer
+            await edit_query_message(
+                update, context.text(recorded, number=done.number, **details(done))
+            )
+        else:
+            await context.reply(update, recorded, number=done.number, **details(done))
         if after is not None:
             await after(update, context, done, scratch)
         return ConversationHandler.END
@@ -192,7 +261,20 @@ def typed_step(
     return dialogue(
         name,
         entry_points=[CallbackQueryHandler(begin, pattern=action.pattern())],
-        states={state: [MessageHandler(filters.TEXT & ~filters.COMMAND, enter)]},
+        states={
+            state: [MessageHandler(filters.TEXT & ~filters.COMMAND, enter)],
+            **(
+                {
+                    confirm.state: [
+                        CallbackQueryHandler(confirmed, pattern=confirm.action.pattern()),
+                        CallbackQueryHandler(back, pattern=confirm.back.pattern()),
+                        MessageHandler(filters.TEXT & ~filters.COMMAND, use_buttons),
+                    ]
+                }
+                if confirm is not None
+                else {}
+            ),
+        },
         cancel=cancel,
     )
 

@@ -767,6 +767,22 @@ class BotApiEmulator:
         message["edit_date"] = self._now()
         return _public_message(message)
 
+    async def _api_editmessagecaption(
+        self, bot: BotState, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        message = self._editable(bot, params)
+        markup = params.get("reply_markup")
+        caption = params.get("caption")
+        if message.get("caption") == caption and message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        if caption:
+            message["caption"] = caption
+        else:
+            message.pop("caption", None)
+        _set_markup(message, markup)
+        message["edit_date"] = self._now()
+        return _public_message(message)
+
     async def _api_editmessagereplymarkup(
         self, bot: BotState, params: dict[str, Any]
     ) -> dict[str, Any]:

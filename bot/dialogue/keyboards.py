@@ -73,6 +73,12 @@ async def replace(
         await _take_off(update, context, old)
 
 
+async def take_off(update: Update, context: BotContext, message_id: int) -> None:
+    """The keyboard of a message of this chat goes: what it offered is done (a notice whose
+    step was taken once its confirmation was answered)."""
+    await _take_off(update, context, message_id)
+
+
 async def _take_off(update: Update, context: BotContext, message_id: int) -> None:
     try:
         await context.bot.edit_message_reply_markup(

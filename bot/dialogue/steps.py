@@ -207,6 +207,9 @@ class Intake(DialogueDraft[Draft], Steps):
         return await super().cancel(update, context, *also)
 
 
+# the scratch state's id of the message whose button opened a staff dialogue
+OPENED_ON = "opened_on"
+
 StateHandler = Callable[[Update, BotContext, MutableMapping[str, Any]], Awaitable[int]]
 
 
@@ -225,7 +228,9 @@ class StaffDialogue(Steps):
         """The dialogue's scratch state, new; the keyboards of one left unfinished go."""
         # the button that opens it stays on its message (a ticket, a notice), for the next time
         await keyboards.retire(update, context, self.scratch(context), pressed=False)
-        context.user_data[self.key] = {"media_group": None, **state}
+        query = update.callback_query
+        opened_on = query.message.message_id if query is not None and query.message else None
+        context.user_data[self.key] = {"media_group": None, OPENED_ON: opened_on, **state}
         return context.user_data[self.key]
 
     def step(self, handler: StateHandler, *, answer: bool = True) -> Handler:
@@ -252,10 +257,18 @@ class StaffDialogue(Steps):
         """A step's handler that answers the pressed button itself (see `step`)."""
         return self.step(handler, answer=False)
 
-    async def end(self, update: Update, context: BotContext, *, pressed: bool = True) -> int:
+    async def end(
+        self, update: Update, context: BotContext, *, pressed: bool = True, opener: bool = False
+    ) -> int:
         """The dialogue has recorded what it collected: its state and its keyboards go (but for
-        the pressed message's when `pressed` is False: it becomes the record's answer)."""
-        await keyboards.retire(update, context, self.scratch(context), pressed=pressed)
+        the pressed message's when `pressed` is False: it becomes the record's answer). With
+        `opener`, so do the buttons of the message that opened it: what they offered is done
+        (a return's 調換 and 退款 once the exchange is recorded)."""
+        state = self.scratch(context)
+        opened_on = state.get(OPENED_ON) if state is not None else None
+        if opener and state is not None and opened_on is not None:
+            keyboards.keep(state, opened_on)
+        await keyboards.retire(update, context, state, pressed=pressed)
         context.user_data.pop(self.key, None)
         return ConversationHandler.END
 

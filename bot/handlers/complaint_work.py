@@ -41,7 +41,7 @@ from ..context import BotContext, edit_query_message
 from ..conversations import dialogue
 from ..dialogue import states
 from ..dialogue.steps import StaffDialogue, cancelling
-from ..dialogue.updates import pressed, query_of, text_of
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 MODE, NOTES, PHOTOS, RESULT, CONFIRM = range(5)
@@ -61,14 +61,19 @@ async def show_queue(update: Update, context: BotContext) -> None:
         return
     await context.reply(update, "queue.header")
     # the business head reads the queue (收集和歸檔) but does not work it
-    works_it = bool(context.member and context.member.roles & complaint_rules.VERIFIERS)
+    member = member_of(context)
+    works_it = bool(member.roles & complaint_rules.VERIFIERS)
     for complaint in waiting[:20]:
+        # a taken complaint's steps are its handler's (and the quality head's): another QC
+        # member, the one it was taken from included, is offered none
         buttons = (
             None
             if not works_it
             else [[button("complaint.button.take", TakeComplaint(complaint_id=complaint.id))]]
             if complaint.status == ComplaintStatus.OPEN
             else queries.work_buttons(complaint)
+            if queries.works_on(complaint, member.user_id, member.roles)
+            else None
         )
         await context.reply(
             update,

@@ -357,6 +357,7 @@ async def submit(update: Update, context: BotContext, draft: ReturnDraft) -> int
     else:
         next_step = context.text(
             "return_form.next_outside",
+            number=request.number,
             refusal=as_text(f"return.refusal.{filed.check.refusal}", **filed.check.as_params()),
         )
     return await DRAFTS.finish(

@@ -22,9 +22,10 @@ from procedures.people.queries import User
 from procedures.returns import corrective, goods, queries, review, slips
 from procedures.returns.actions import (
     ApproveReturn,
+    AskSpecialCase,
+    BackToRefusal,
     BeginCredit,
     BeginReturnInspection,
-    BookIn,
     ChooseInspectionResult,
     ChooseReplacementBatch,
     ChooseResponsibleDepartment,
@@ -32,9 +33,9 @@ from procedures.returns.actions import (
     ChooseSettlement,
     ConfirmDelivery,
     ConfirmPickUp,
+    ConfirmRefusal,
     ConfirmReturnReceipt,
     CountersignReturn,
-    DecideSpecialCase,
     FinanceAgrees,
     FinanceDisagrees,
     ForwardToLeader,
@@ -51,21 +52,24 @@ from procedures.returns.goods import Inspection
 from procedures.returns.queries import ReturnRequest, buttons_for
 from procedures.returns.rules import RESPONSIBLE_DEPARTMENTS, ActionKind, ReturnReason
 
-from ..context import BotContext, edit_query_message
-from ..conversations import dialogue, typed_step
+from ..context import BotContext
+from ..conversations import Confirmation, dialogue, typed_step
 from ..dialogue import states
 from ..dialogue.steps import StaffDialogue, cancelling, option_rows
 from ..dialogue.updates import member_of, pressed, query_of, text_of
+from . import return_confirm
+from .return_confirm import reply_on_return
 
 RESULT, NOTES, DEPARTMENT, PERSON, CORRECTIVE, PREVENTIVE = range(40, 46)
 ACTION_DONE = 80
 REPLACEMENT_LOT, REPLACEMENT_QUANTITY = 50, 51
 CREDIT = 60
-REFUSAL = 70
+REFUSAL, REFUSAL_CONFIRM = 70, 71
 FINANCE_NOTE = 100
 INSPECT_KEY, EXCHANGE_KEY, CREDIT_KEY = "return_inspection", "return_exchange", "return_credit"
 REFUSAL_KEY, ACTION_DONE_KEY = "return_refusal", "return_action_done"
 STATION = 90
+SPECIAL, SPECIAL_KEY = 110, "return_special"
 ORDER_KEY = "return_order"
 FINANCE_KEY = "return_finance"
 INSPECTION, EXCHANGE = StaffDialogue(INSPECT_KEY), StaffDialogue(EXCHANGE_KEY)
@@ -95,7 +99,6 @@ ReturnStep = (
     | GoodsArrived
     | ConfirmPickUp
     | ConfirmDelivery
-    | BookIn
     | TallyReturn
 )
 
@@ -110,25 +113,10 @@ STEPS: dict[type[ReturnStep], tuple[Callable[[BotContext], Step], str]] = {
     GoodsArrived: (lambda _: goods.record_station_notice, "return.reply.station_notice"),
     ConfirmPickUp: (lambda _: goods.confirm_pick_up, "return.reply.picked_up"),
     ConfirmDelivery: (lambda _: goods.confirm_delivery, "return.reply.delivered"),
-    BookIn: (_with_zone(goods.book_in), "return.reply.booked_in"),
     TallyReturn: (_with_zone(slips.tally_return), "return.reply.tallied"),
 }
 # the driver's steps answer on the transport order itself, which keeps its details
 ON_THE_ORDER = (ConfirmPickUp, ConfirmDelivery)
-
-
-async def _reply(
-    update: Update, context: BotContext, request: ReturnRequest, key: str, *, above: str = ""
-) -> None:
-    """The pressed message becomes the step's confirmation (under `above`, what the message
-    said that stays), with the presser's next buttons."""
-    rows = buttons_for(request, member_of(context).roles)
-    confirmation = context.text(key, number=request.number, status=as_text(status_key(request)))
-    await edit_query_message(
-        update,
-        f"{above}\n\n{confirmation}" if above else confirmation,
-        context.keyboard(rows) if rows else None,
-    )
 
 
 def _step_handler(
@@ -146,25 +134,10 @@ def _step_handler(
             async with context.session() as session:
                 order = await queries.transport_order(session, return_id)
             above = context.text("return.transport_order", **order)
-        await _reply(update, context, request, key, above=above)
+        await reply_on_return(update, context, request, key, above=above)
 
     handle.__doc__ = f"Takes the step of {action.__name__} and shows what comes next."
     return handle
-
-
-async def decide(update: Update, context: BotContext) -> None:
-    """The company leader's final decision on a special case."""
-    decision = pressed(update, DecideSpecialCase)
-    async with context.unit_of_work() as uow:
-        request = await review.decide_special_case(
-            uow,
-            await context.actor(uow.session),
-            decision.return_id,
-            decision.decision,
-            timezone=context.services.settings.timezone,
-        )
-    await query_of(update).answer()
-    await _reply(update, context, request, "return.reply.decided")
 
 
 async def send_slip(update: Update, context: BotContext) -> None:
@@ -176,7 +149,7 @@ async def send_slip(update: Update, context: BotContext) -> None:
             uow, await context.actor(uow.session), choice.return_id, choice.channel
         )
     await query_of(update).answer()
-    await _reply(update, context, request, f"return.reply.slip_sent_{choice.channel}")
+    await reply_on_return(update, context, request, f"return.reply.slip_sent_{choice.channel}")
 
 
 # --- QC's inspection ----------------------------------------------------------------------
@@ -358,16 +331,11 @@ async def _record_inspection(
 
 
 async def begin_settlement(update: Update, context: BotContext) -> int:
-    """Refund: finance is asked for the credit. Exchange: asks the replacement lot of each
-    line in turn."""
+    """Refund: asked once more, then finance is asked for the credit. Exchange: asks the
+    replacement lot of each line in turn."""
     choice = pressed(update, ChooseSettlement)
-    if choice.settlement == "refund":
-        async with context.unit_of_work() as uow:
-            request = await goods.choose_refund(
-                uow, await context.actor(uow.session), choice.return_id
-            )
-        await query_of(update).answer()
-        await _reply(update, context, request, "return.reply.refund_chosen")
+    if choice.settlement == "refund":  # final: asked once more (return_confirm)
+        await return_confirm.ask_refund(update, context, choice.return_id)
         return ConversationHandler.END
     async with context.session() as session:
         request = await goods.return_for_settlement(
@@ -455,7 +423,7 @@ async def enter_replacement_quantity(
         # refused at the commit's checks (a colleague settled the return first, a lot held
         # since it was chosen): what was chosen no longer stands, so the dialogue ends
         return await _ended(update, context, EXCHANGE, error, "return_exchange.not_recorded")
-    await EXCHANGE.end(update, context)
+    await EXCHANGE.end(update, context, opener=True)
     await context.reply(
         update,
         "return.reply.exchanged",
@@ -503,7 +471,7 @@ async def _check_replacement(
 cancel = cancelling(
     INSPECTION,
     EXCHANGE,
-    also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY, FINANCE_KEY),
+    also=(CREDIT_KEY, REFUSAL_KEY, ACTION_DONE_KEY, ORDER_KEY, FINANCE_KEY, SPECIAL_KEY),
 )
 
 
@@ -561,7 +529,26 @@ def refusal_conversation() -> ConversationHandler[Any]:
     after-sales are told."""
     texts = ("return_refusal.ask", "return_refusal.recorded")
     check, record = review.return_for_refusal, review.refuse_return
-    return typed_step(REFUSAL_KEY, RefuseReturn, check, record, texts, REFUSAL, cancel)
+    # final (一律不予批準): asked once more with the reason, naming who is told
+    confirm = Confirmation(
+        "return_refusal.confirm",
+        "return_refusal.button_confirm",
+        ConfirmRefusal,
+        BackToRefusal,
+        REFUSAL_CONFIRM,
+        review.check_refusal,
+    )
+    return typed_step(
+        REFUSAL_KEY, RefuseReturn, check, record, texts, REFUSAL, cancel, confirm=confirm
+    )
+
+
+def special_case_conversation() -> ConversationHandler[Any]:
+    """A customer whose exchange was refused states its special circumstance; after-sales is
+    asked whether to report it to the company leader."""
+    texts = ("return_special.ask", "return_special.recorded")
+    check, record = review.return_for_special_request, review.ask_special_case
+    return typed_step(SPECIAL_KEY, AskSpecialCase, check, record, texts, SPECIAL, cancel)
 
 
 def action_done_conversation() -> ConversationHandler[Any]:
@@ -606,6 +593,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(transport_order_conversation())
     application.add_handler(finance_conversation())
     application.add_handler(refusal_conversation())
+    application.add_handler(special_case_conversation())
     application.add_handler(action_done_conversation())
     application.add_handler(credit_conversation())
     application.add_handler(inspection_conversation())
@@ -614,5 +602,5 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         application.add_handler(
             CallbackQueryHandler(_step_handler(action), pattern=action.pattern())
         )
-    application.add_handler(CallbackQueryHandler(decide, pattern=DecideSpecialCase.pattern()))
+    return_confirm.register(application)
     application.add_handler(CallbackQueryHandler(send_slip, pattern=SendReturnSlip.pattern()))

@@ -7,11 +7,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from procedures.complaints import nonconforming, queries
 from procedures.complaints import rules as complaint_rules
-from procedures.complaints.actions import BeginReassign, BeginReopen, BeginWaitingOnBuyer
+from procedures.complaints.actions import (
+    BeginReassign,
+    BeginReopen,
+    BeginWaitingOnBuyer,
+    OpenTicket,
+)
 from procedures.complaints.common import SUBJECT
 from procedures.complaints.queries import BatchHold, BuyerNoticeTask, Complaint
 from procedures.complaints.rules import ComplaintStatus
@@ -24,13 +29,15 @@ from procedures.people import users
 
 from ..access import for_command
 from ..context import BotContext, fit_message
-from ..dialogue.updates import member_of, message_of
+from ..dialogue.updates import member_of, message_of, pressed, query_of
 from ..runtime.rendering import send_when_ready
 from .evidence import send_record_photos
 
 # the photos a buyer sent with the complaint (and its label's), and those taken at verification
 BUYER_STAGES = ("intake", "label")
 VERIFICATION_STAGES = ("verification",)
+# /mytickets' buttons, one a complaint listed (Telegram takes at most 100 on a message)
+MAX_TICKET_BUTTONS = 30
 # the deadlines a buyer is told of when filing: the rest are the department's own steps
 BUYER_DEADLINES = ("on_site_verification", "disposition_opinion", "handling_complete")
 
@@ -41,9 +48,19 @@ async def show_ticket(update: Update, context: BotContext) -> None:
     if not context.args:
         await context.reply(update, "ticket.usage")
         return
+    await _show(update, context, context.args[0])
+
+
+async def open_ticket(update: Update, context: BotContext) -> None:
+    """A complaint of /mytickets, opened by its button (checked as /ticket checks it)."""
+    await query_of(update).answer()
+    await _show(update, context, pressed(update, OpenTicket).number)
+
+
+async def _show(update: Update, context: BotContext, number: str) -> None:
     async with context.session() as session:
         viewer = await context.actor(session)
-        complaint = await queries.complaint_for_viewer(session, viewer, context.args[0])
+        complaint = await queries.complaint_for_viewer(session, viewer, number)
         deadlines = await queries.deadlines_of(session, complaint.id)
         photos = await photos_of(session, SUBJECT, complaint.id)
         events = await events_of(session, SUBJECT, complaint.id)
@@ -258,6 +275,11 @@ def render_ticket(
                 opinion=complaint.disposition,
             )
         )
+    # an opinion a reopening withdrew stays readable, as history, oldest first
+    for event in events:
+        withdrawn = (event.before or {}).get("opinion") if event.action == "reopened" else None
+        if withdrawn:
+            lines.append(t("ticket.earlier_opinion", at=event.at, opinion=withdrawn))
     if complaint.corrective_action:
         lines.append(t("ticket.corrective_action", action=complaint.corrective_action))
     if complaint.adverse_event_at:
@@ -380,12 +402,20 @@ async def my_tickets(update: Update, context: BotContext) -> None:
         )
         for c in own
     ]
-    await message_of(update).reply_text(fit_message("\n".join(lines)))
+    # each complaint opens with a tap
+    buttons = [
+        [button("mytickets.open", OpenTicket(number=c.number), number=c.number)]
+        for c in own[:MAX_TICKET_BUTTONS]
+    ]
+    await message_of(update).reply_text(
+        fit_message("\n".join(lines)), reply_markup=context.keyboard(buttons)
+    )
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(CommandHandler("ticket", show_ticket))
     application.add_handler(CommandHandler("mytickets", my_tickets))
+    application.add_handler(CallbackQueryHandler(open_ticket, pattern=OpenTicket.pattern()))
     application.add_handler(CommandHandler("ledger", send_ledger))
 
 

@@ -506,6 +506,8 @@ async def _ask_criterion(
         context,
         "score.ask_criterion",
         criterion=as_text(f"score.criterion.{criterion}"),
+        # what the score sheet (評分表) scores it by, as the printed sheet says it
+        standard=as_text(f"document.standard.{criterion}"),
         position=len(state["judged"]) + 1,
         total=len(vendor_scores.SCORE_CRITERIA),
         buttons=[

@@ -111,6 +111,9 @@ class AfterSalesApplication(BotApplication):
                     await take_chat_turn(session, order_keys(update))
                     if await already_processed(session, update.update_id):
                         return  # its effect is committed: a redelivery changes nothing
+                    pressed = update.callback_query.message if update.callback_query else None
+                    if pressed is not None:  # a notice settled by this press is answered on it
+                        session.info[outbox.PRESSED] = (pressed.chat.id, pressed.message_id)
                     await self.load_dialogue_state(update)
                     await super().process_update(update)
                     await self.persist_update(update)  # a state not kept fails the step too

@@ -31,7 +31,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from procedures.kernel import roles
 from procedures.kernel.deadlines import DIGEST_TEXT_KEYS
-from procedures.kernel.outbox import URGENT, notify_roles
+from procedures.kernel.outbox import EDIT, URGENT, notify_roles
 from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
 from reports.registry import RenderedDocument, ReportFiles
@@ -314,7 +314,9 @@ class OutboxSender:
             markup = render_keyboard(self.services, language, buttons) if buttons else None
             document = self._rendered_document(row, language)
             await self._pace(paid)
-            if document is not None:
+            if row.attachment and row.attachment.get("kind") == EDIT:
+                sent_id = await self._edit(session, row, language, text, markup)
+            elif document is not None:
                 sent = await self.bot.send_document(
                     chat_id=row.chat_id,
                     document=InputFile(document.content, filename=document.file_name),
@@ -322,12 +324,15 @@ class OutboxSender:
                     reply_markup=markup,
                     **extra,
                 )
+                sent_id = sent.message_id
             elif row.attachment:
                 sent = await self._send_document(row, language, text, markup, extra)
+                sent_id = sent.message_id
             else:
                 sent = await self.bot.send_message(
                     chat_id=row.chat_id, text=fit_message(text), reply_markup=markup, **extra
                 )
+                sent_id = sent.message_id
         except DocumentNotReady:
             return "rendering"
         except UnknownDocument as error:
@@ -370,7 +375,7 @@ class OutboxSender:
             return "parked"
         self._delivered_to(row.chat_id)
         for delivered in [row, *(companions or [])]:
-            self._mark_sent(delivered, sent.message_id)
+            self._mark_sent(delivered, sent_id)
         return "sent"
 
     async def _send_document(
@@ -403,10 +408,48 @@ class OutboxSender:
             )
         raise AssertionError(f"outbox row {row.id}: a rendered document is sent by _deliver")
 
+    async def _edit(
+        self,
+        session: AsyncSession,
+        row: OutboxMessage,
+        language: str,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+    ) -> int | None:
+        """A notice acted on: the message the row's earlier row sent gets `text` below its own
+        and `markup` in place of its buttons (its text, or its caption when it carried a file).
+        A message that never went out, or that Telegram no longer lets the bot edit (deleted,
+        too old), stays as it is: the buttons' checks still refuse a step already taken."""
+        assert row.attachment is not None
+        original = await session.get(OutboxMessage, int(row.attachment["params"]["row"]))
+        if original is None or original.telegram_message_id is None:
+            return None
+        message_id = int(original.telegram_message_id)
+        before = self.services.texts.get(language, original.text_key, **original.params)
+        edited = f"{before}\n\n{text}"
+        try:
+            if original.attachment:
+                await self.bot.edit_message_caption(
+                    chat_id=row.chat_id,
+                    message_id=message_id,
+                    caption=fit_caption(edited),
+                    reply_markup=markup,
+                )
+            else:
+                await self.bot.edit_message_text(
+                    fit_message(edited),
+                    chat_id=row.chat_id,
+                    message_id=message_id,
+                    reply_markup=markup,
+                )
+        except BadRequest as error:
+            logger.info("outbox row %s: message %s stays: %s", row.id, message_id, error.message)
+        return message_id
+
     def _rendered_document(self, row: OutboxMessage, language: str) -> RenderedDocument | None:
         """The row's rendered document when it is ready; None for a row without one. Raises
         DocumentNotReady (its rendering started, or still running) or the rendering's error."""
-        if not row.attachment or row.attachment.get("kind") in (ALBUM, PHOTO_KIND):
+        if not row.attachment or row.attachment.get("kind") in (ALBUM, PHOTO_KIND, EDIT):
             return None
         task = self._renderings.get(row.id)
         if task is None:
@@ -450,7 +493,7 @@ class OutboxSender:
         )
         return sent[0]
 
-    def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
+    def _mark_sent(self, row: OutboxMessage, message_id: int | None) -> None:
         row.status = "sent"
         row.sent_at = self.services.clock.now()
         if self._holds_rows:

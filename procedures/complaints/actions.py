@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from procedures.kernel.actions import CallbackAction
+from procedures.kernel.actions import CallbackAction, Matches
 
 # --- complaints (P1) ---------------------------------------------------------------------------
 
@@ -182,3 +182,9 @@ class ApproveQuarterly(CallbackAction, prefix="rp:ok"):
 
     year: int
     quarter: Literal[1, 2, 3, 4]
+
+
+class OpenTicket(CallbackAction, prefix="tk:open"):
+    """A complaint of the buyer's /mytickets list, shown as /ticket shows it."""
+
+    number: Annotated[str, Matches(r"[A-Z]{2}-\d{4}-\d{1,6}")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -197,6 +197,12 @@ async def deadlines_of(session: AsyncSession, complaint_id: int) -> list[Deadlin
         .order_by(Deadline.id)
     )
     return list(rows)
+
+
+def works_on(complaint: Complaint, user_id: int, role_names: Iterable[str]) -> bool:
+    """Whether the user records a taken complaint's steps: the one who took it (or was given
+    it), or the quality head (as `handling.require_handler` checks when a step is recorded)."""
+    return complaint.taken_by_id in (None, user_id) or roles.QUALITY_HEAD in role_names
 
 
 def work_buttons(complaint: Complaint) -> list[list[dict[str, Any]]]:

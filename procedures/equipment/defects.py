@@ -46,6 +46,7 @@ from procedures.kernel.outbox import (
     button,
     notify_roles,
     notify_users,
+    settle_notice,
     users_with_roles,
 )
 from procedures.kernel.photos import add_photos, photo_attachment
@@ -294,6 +295,20 @@ async def acknowledge_defect(uow: UnitOfWork, vendor_user: User, defect_id: int)
         actor=vendor_user,
         before={"status": DefectStatus.OPEN},
         after={"status": DefectStatus.ACKNOWLEDGED},
+    )
+    # every copy of the vendor's notice says who acknowledged it; 已維修 stays
+    await settle_notice(
+        session,
+        [f"defect:{defect.id}:vendor"],
+        "notice.done",
+        {
+            "by": vendor_user.full_name,
+            "at": as_time(now),
+            "step": as_text("notice.step.acknowledge"),
+        },
+        now=now,
+        buttons=[[button("defect.button.repaired", BeginRepair(defect_id=defect.id))]],
+        leave_pressed=False,
     )
     await uow.commit()
     return defect

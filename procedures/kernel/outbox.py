@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, select, update
+from sqlalchemy import CursorResult, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.actions import CallbackAction
@@ -22,6 +22,15 @@ URGENT = 10
 # Messages that go before routine ones (and may use paid broadcast): a buyer told to stop
 # selling a product, and an alert that a deadline has passed. A new urgent kind is one entry.
 URGENT_TEXT_KEYS = frozenset({"complaint.suspend_sales", "deadline.overdue"})
+
+
+# An attachment kind: the row does not send a message, it edits the message an earlier row
+# sent (`{"kind": EDIT, "params": {"row": <that row's id>}}`) to say the notice was acted on.
+EDIT = "edit"
+# Set in the `info` of the update's session when the update is a button press: (chat id,
+# message id) of the message pressed. Its handler answers on that message itself, so a notice
+# settled by the press leaves that copy to it.
+PRESSED = "pressed_message"
 
 
 # Set in the `info` of a session that queued messages: whoever commits it wakes the sender at
@@ -235,3 +244,80 @@ async def notify_roles(
         dedupe_prefix=dedupe_prefix,
         attachment=attachment,
     )
+
+
+async def settle_notice(
+    session: AsyncSession,
+    dedupe_prefixes: Iterable[str],
+    text_key: str,
+    params: dict[str, Any],
+    *,
+    now: dt.datetime,
+    buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
+    leave_pressed: bool = True,
+) -> int:
+    """A notice with buttons was acted on (by anyone): every copy queued under
+    `dedupe_prefixes` (a notice's prefix: one copy a recipient, whoever of its audience got it;
+    a record's, `return:12`: all its notices) is edited to add
+    `text_key` (who did it, when) below its own text, with `buttons` in place of its own (none:
+    they go). The edits are outbox rows of their own, queued now with the change: each goes
+    after its copy, paced and retried like any message, and a copy is settled once (by the
+    first step that settles it). The copy the update's button was pressed on is left to its
+    handler, which answers on it (unless `leave_pressed` is False: the handler only acknowledged
+    the press). Returns how many edits were queued."""
+    prefixes = list(dedupe_prefixes)
+    if not prefixes:
+        return 0
+    copies = [
+        copy
+        for copy in await session.scalars(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    *(
+                        OutboxMessage.dedupe_key.startswith(f"{prefix}:", autoescape=True)
+                        for prefix in prefixes
+                    )
+                ),
+                OutboxMessage.status != "parked",
+            )
+            .order_by(OutboxMessage.id)
+        )
+        if copy.buttons and (copy.attachment or {}).get("kind") != EDIT
+    ]
+    pressed = session.info.get(PRESSED) if leave_pressed else None
+    copies = [c for c in copies if pressed is None or (c.chat_id, c.telegram_message_id) != pressed]
+    keys = {copy.id: f"edit:{copy.id}" for copy in copies}
+    existing = (
+        set(
+            await session.scalars(
+                select(OutboxMessage.dedupe_key).where(OutboxMessage.dedupe_key.in_(keys.values()))
+            )
+        )
+        if keys
+        else set()
+    )
+    queued = 0
+    for copy in copies:
+        if keys[copy.id] in existing:
+            continue
+        session.add(
+            OutboxMessage(
+                user_id=copy.user_id,
+                chat_id=copy.chat_id,
+                text_key=text_key,
+                params=params,
+                buttons=[list(row) for row in buttons] if buttons else None,
+                attachment={"kind": EDIT, "params": {"row": copy.id}},
+                dedupe_key=keys[copy.id],
+                priority=ROUTINE,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                next_attempt_at=now,
+            )
+        )
+        queued += 1
+    if queued:
+        session.info[QUEUED] = True
+    return queued

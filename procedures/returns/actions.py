@@ -189,3 +189,38 @@ class FinanceDisagrees(CallbackAction, prefix="rt:finno"):
     """Finance does not agree; the reason is typed."""
 
     return_id: int
+
+
+class ConfirmReturnStep(CallbackAction, prefix="rt:ok"):
+    """A final step confirmed once its consequences were named: booking in, a refund, the
+    company leader's decision. `message_id` is the message whose button asked: its buttons
+    go once the step is taken."""
+
+    return_id: int
+    step: Literal["book_in", "refund", "approve", "refuse"]
+    message_id: int
+
+
+class KeepReturnStep(CallbackAction, prefix="rt:keep"):
+    """The final step's question answered Back: nothing is recorded."""
+
+    return_id: int
+
+
+class ConfirmRefusal(CallbackAction, prefix="rt:refok"):
+    """The business head confirms the refusal with the reason typed."""
+
+    return_id: int
+
+
+class BackToRefusal(CallbackAction, prefix="rt:refback"):
+    """The refusal's reason is asked again; nothing is recorded."""
+
+    return_id: int
+
+
+class AskSpecialCase(CallbackAction, prefix="rt:askspc"):
+    """The customer asks for a refused exchange to be taken as a special case (特殊情況): the
+    circumstance is typed, and after-sales may report it to the company leader."""
+
+    return_id: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
-from procedures.kernel.outbox import as_text, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.outbox import (
+    as_text,
+    as_time,
+    button,
+    notify_roles,
+    notify_users,
+    settle_notice,
+    users_with_roles,
+)
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
@@ -188,6 +197,42 @@ async def step_done(
     await meet_deadline(
         session, subject_type=SUBJECT, subject_id=request.id, kind=kind, now=now, by=by
     )
+    settles = SETTLED_BY_STEP.get(kind)
+    if settles is not None and by is not None:
+        step, notices = settles
+        await settle_return_notices(session, request, by, step, now, notices)
+
+
+# the notices a step settles, by the deadline it meets: (what the step is called on them, the
+# notices' keys); the others' copies say who took it and when, and lose their buttons
+SETTLED_BY_STEP: dict[ReturnDeadline, tuple[str, tuple[str, ...]]] = {
+    ReturnDeadline.RECEIPT: ("receive", ("receipt",)),
+    ReturnDeadline.TRANSPORT_ORDER: ("order", ("at-station",)),
+    ReturnDeadline.INSPECTION: ("inspect", ("inspect",)),
+    ReturnDeadline.BOOKING_IN: ("book_in", ("delivered", "inspected", "signed-for-warehouse")),
+    ReturnDeadline.TALLY: ("tally", ("to-tally",)),
+    ReturnDeadline.RETURN_SLIP: ("slip", ("slip-to-send",)),
+}
+
+
+async def settle_return_notices(
+    session: AsyncSession,
+    request: ReturnRequest,
+    actor: User,
+    step: str,
+    now: dt.datetime,
+    notices: Sequence[str] = (),
+) -> None:
+    """The return's `notices` (all its notices, when none is named) were acted on by `actor`:
+    their copies still carrying buttons say so and lose them."""
+    prefix = f"return:{request.id}"
+    await settle_notice(
+        session,
+        [f"{prefix}:{notice}" for notice in notices] or [prefix],
+        "notice.done",
+        {"by": actor.full_name, "at": as_time(now), "step": as_text(f"notice.step.{step}")},
+        now=now,
+    )
 
 
 def subject_params(request: ReturnRequest) -> dict[str, Any]:
@@ -210,11 +255,18 @@ async def tell_customer(
     now: dt.datetime,
     *,
     attachment: dict[str, Any] | None = None,
+    besides: int | None = None,
+    buttons: Sequence[Sequence[dict[str, Any]]] | None = None,
 ) -> int:
-    """A message to the organisation's contacts, kept on the return's timeline; how many got it."""
-    customers = await users_with_roles(
-        session, [roles.CUSTOMER], organisation_ids=[request.organisation_id]
-    )
+    """A message to the organisation's contacts (but the user `besides`, told otherwise), kept
+    on the return's timeline; how many got it."""
+    customers = [
+        customer
+        for customer in await users_with_roles(
+            session, [roles.CUSTOMER], organisation_ids=[request.organisation_id]
+        )
+        if customer.id != besides
+    ]
     await notify_users(
         session,
         customers,
@@ -222,6 +274,7 @@ async def tell_customer(
         {**subject_params(request), **params},
         now=now,
         attachment=attachment,
+        buttons=buttons,
         dedupe_prefix=f"return:{request.id}:{key}",
     )
     record_change(

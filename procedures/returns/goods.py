@@ -38,6 +38,7 @@ from procedures.returns.common import (
     missing_signatures,
     open_step,
     require_other_return_person,
+    settle_return_notices,
     signed_slots,
     step_done,
     subject_params,
@@ -359,16 +360,14 @@ async def record_inspection(
 # --- booking in, exchange or refund, the slip ------------------------------------------------
 
 
-async def book_in(
-    uow: UnitOfWork, actor: User, return_id: int, *, timezone: ZoneInfo
+async def return_for_booking_in(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
 ) -> ReturnRequest:
-    """The warehouse head (倉庫主管) books the goods in, only against all three signatures
-    (4.2.7): one missing is named and nothing changes. Booking in issues the booking-in slip
-    (退貨入庫單), rendered from the record whenever asked; it goes to the warehouse and to the
-    marketing statisticians, who tally it in time (4.2.8)."""
-    session, now = uow.session, uow.clock.now()
+    """The return `actor` may book in now: delivered or inspected, with all three signatures
+    (one missing is named), by a warehouse head who took no other department's step on it.
+    Asked before the booking in is confirmed, and again under the row lock when it is."""
     roles.require_role(actor.role_names, frozenset({roles.WAREHOUSE}))
-    request = await load_return(session, return_id)
+    request = await load_return(session, return_id, lock=lock)
     LIFECYCLE.require(request, ReturnStatus.DELIVERED, ReturnStatus.INSPECTED)
     missing = missing_signatures(signed_slots(request))
     if missing:
@@ -378,6 +377,18 @@ async def book_in(
             missing=[{"$text": f"return.slot.{slot}"} for slot in missing],
         )
     require_other_return_person(request, "booked_in", actor)
+    return request
+
+
+async def book_in(
+    uow: UnitOfWork, actor: User, return_id: int, *, timezone: ZoneInfo
+) -> ReturnRequest:
+    """The warehouse head (倉庫主管) books the goods in, only against all three signatures
+    (4.2.7): one missing is named and nothing changes. Booking in issues the booking-in slip
+    (退貨入庫單), rendered from the record whenever asked; it goes to the warehouse and to the
+    marketing statisticians, who tally it in time (4.2.8)."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_booking_in(session, actor, return_id, lock=True)
     await _inspection_done(session, request, now, None)  # QC's step, not the warehouse's
     await step_done(session, request, ReturnDeadline.BOOKING_IN, now, actor)
     LIFECYCLE.move(request, ReturnStatus.BOOKED_IN)
@@ -574,3 +585,7 @@ async def _settled(
 ) -> None:
     request.settled_at, request.settled_by_id = now, actor.id
     LIFECYCLE.move(request, ReturnStatus.CLOSED if request.slip_sent_at else ReturnStatus.SETTLED)
+    # closed: none of the return's buttons is of use any more; else finance's credit is asked
+    closed = request.status == ReturnStatus.CLOSED
+    step = request.settlement or "exchange"
+    await settle_return_notices(session, request, actor, step, now, () if closed else ("credit",))

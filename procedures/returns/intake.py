@@ -28,6 +28,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.masterdata.queries import find_shipped_product, product_unit, shipped_batches
 from procedures.returns import rules
 from procedures.returns.actions import (
+    AskSpecialCase,
     ConfirmReturnReceipt,
     FinanceAgrees,
     FinanceDisagrees,
@@ -369,7 +370,17 @@ async def _after_ratio_check(
         buttons=[[button("return.button.to_leader", ForwardToLeader(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:review",
     )
-    await tell_customer(session, request, "return.refused_to_customer", {"refusal": reason}, now)
+    # the customer who filed it reads the refusal in the filing's answer; its colleagues are
+    # told here, each with the way to ask for a special case
+    await tell_customer(
+        session,
+        request,
+        "return.refused_to_customer",
+        {"refusal": reason},
+        now,
+        besides=request.filed_by_id,
+        buttons=[[button("return.button.ask_special", AskSpecialCase(return_id=request.id))]],
+    )
     await notify_roles(
         session,
         [roles.FINANCE],

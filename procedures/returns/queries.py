@@ -21,6 +21,7 @@ from procedures.people import queries as people
 from procedures.returns import rules
 from procedures.returns.actions import (
     ApproveReturn,
+    AskSpecialCase,
     BeginCredit,
     BeginReturnInspection,
     BookIn,
@@ -46,7 +47,7 @@ from procedures.returns.ratio import (
     purchased_amount,
     window_start,
 )
-from procedures.returns.review import waits_for_finance, waits_for_receipt
+from procedures.returns.review import special_case_possible, waits_for_finance, waits_for_receipt
 from procedures.returns.rules import (
     BEFORE_BOOKING_IN,
     STAFF_VIEWERS,
@@ -84,6 +85,13 @@ def buttons_for(request: ReturnRequest, role_names: frozenset[str]) -> list[list
             rows.append([button(key, action)])
 
     unsalable = request.reason == ReturnReason.UNSALABLE
+    # a refused exchange's customer may ask for a special case (4.2.3)
+    offer(
+        roles.CUSTOMER,
+        special_case_possible(request),
+        "return.button.ask_special",
+        AskSpecialCase(return_id=rid),
+    )
     # a keyed request is received (4.2.2), and an exchange's figures reviewed by finance
     # (4.2.3), before after-sales sign
     unreceived = waits_for_receipt(request)

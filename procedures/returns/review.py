@@ -10,10 +10,11 @@ from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
+from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import as_text, button, notify_roles
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
@@ -21,6 +22,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns import rules
 from procedures.returns.actions import (
     ApproveReturn,
+    AskSpecialCase,
     CountersignReturn,
     DecideSpecialCase,
     ForwardToLeader,
@@ -29,6 +31,7 @@ from procedures.returns.actions import (
     SignReturn,
 )
 from procedures.returns.common import (
+    SUBJECT,
     add_signature,
     load_return,
     open_step,
@@ -58,7 +61,7 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import Organisation, ReturnRequest, User
+from storage.models import Organisation, ReturnRequest, TimelineEvent, User
 
 LEADER_DECISIONS: tuple[Literal["approve", "refuse"], ...] = ("approve", "refuse")
 
@@ -156,7 +159,14 @@ async def finance_disagrees(
     figures = {**ratio_params(request), "note": note}
     record_change(session, request, "refused", now, after={"refusal": request.refusal, **figures})
     reason = as_text("return.refusal.finance_disagreed", **figures)
-    await tell_customer(session, request, "return.refused_to_customer", {"refusal": reason}, now)
+    await tell_customer(
+        session,
+        request,
+        "return.refused_to_customer",
+        {"refusal": reason},
+        now,
+        buttons=[[button("return.button.ask_special", AskSpecialCase(return_id=request.id))]],
+    )
     await notify_roles(
         session,
         [roles.AFTER_SALES],
@@ -258,12 +268,17 @@ async def return_for_refusal(session: AsyncSession, actor: User, return_id: int)
     return request
 
 
+def check_refusal(reason: str) -> str:
+    """The business head's reason for refusing, as the customer will read it."""
+    return check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
+
+
 async def refuse_return(uow: UnitOfWork, actor: User, return_id: int, reason: str) -> ReturnRequest:
     """The business head does not approve (不批準) an unsalable exchange: final, with the reason,
     which goes to the customer (耐心向客戶說明) and to after-sales, who signed it."""
     session, now = uow.session, uow.clock.now()
     request = await return_for_refusal(session, actor, return_id)
-    reason = check_text(reason, empty="return.empty_refusal", limit=MAX_TEXT)
+    reason = check_refusal(reason)
     LIFECYCLE.move(request, ReturnStatus.REJECTED)
     await step_done(session, request, ReturnDeadline.APPROVAL, now, actor)
     request.business_refusal = reason
@@ -374,6 +389,63 @@ def _figures(request: ReturnRequest) -> dict[str, Any]:
     return {"check": as_text("return.check_line", **ratio_params(request))}
 
 
+def special_case_possible(request: ReturnRequest) -> bool:
+    """An unsalable exchange refused on its ratio or time limit, or by finance's review: the
+    company leader may still approve it as a special case (4.2.3)."""
+    return (
+        request.status == ReturnStatus.REFUSED
+        and request.reason == ReturnReason.UNSALABLE
+        and (request.ratio_inside is False or request.finance_review == "disagreed")
+    )
+
+
+async def return_for_special_request(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
+) -> ReturnRequest:
+    """The refused exchange of the customer's own organisation it may ask a special case for,
+    once."""
+    roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
+    request = await load_return(session, return_id, lock=lock)
+    if actor.organisation_id != request.organisation_id:
+        raise NotFound("return.not_found")
+    if not special_case_possible(request):
+        raise WrongState("return.not_special_case", number=request.number)
+    asked = await session.scalar(
+        select(TimelineEvent.id).where(
+            TimelineEvent.subject_type == SUBJECT,
+            TimelineEvent.subject_id == request.id,
+            TimelineEvent.action == "special_case_asked",
+        )
+    )
+    if asked is not None:
+        raise WrongState("return.special_case_already_asked", number=request.number)
+    return request
+
+
+async def ask_special_case(
+    uow: UnitOfWork, actor: User, return_id: int, circumstance: str
+) -> ReturnRequest:
+    """The customer states its special circumstance: kept on the record, and after-sales is
+    asked whether to report it to the company leader (如客戶屬特殊情況…報經公司領導人批準)."""
+    session, now = uow.session, uow.clock.now()
+    request = await return_for_special_request(session, actor, return_id, lock=True)
+    circumstance = check_text(circumstance, empty="return.empty_circumstance", limit=MAX_TEXT)
+    record_change(
+        session, request, "special_case_asked", now, actor=actor, after={"note": circumstance}
+    )
+    await notify_roles(
+        session,
+        [roles.AFTER_SALES],
+        "return.special_case_asked",
+        {**subject_params(request), "customer": actor.full_name, "note": circumstance},
+        now=now,
+        buttons=[[button("return.button.to_leader", ForwardToLeader(return_id=request.id))]],
+        dedupe_prefix=f"return:{request.id}:special-asked",
+    )
+    await uow.commit()
+    return request
+
+
 async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> ReturnRequest:
     """After-sales takes a refused exchange to the company leader as a special case (特殊情況).
     It signs nothing: the after-sales head countersigns once the leader has approved."""
@@ -381,9 +453,7 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
     roles.require_role(actor.role_names, frozenset({roles.AFTER_SALES, roles.AFTER_SALES_HEAD}))
     request = await load_return(session, return_id)
     LIFECYCLE.require(request, ReturnStatus.REFUSED)
-    if request.reason != ReturnReason.UNSALABLE or not (
-        request.ratio_inside is False or request.finance_review == "disagreed"
-    ):
+    if not special_case_possible(request):
         raise WrongState("return.not_special_case", number=request.number)
     LIFECYCLE.move(request, ReturnStatus.SPECIAL_CASE)
     record_change(session, request, "sent_to_leader", now, actor=actor)
@@ -416,17 +486,26 @@ async def forward_to_leader(uow: UnitOfWork, actor: User, return_id: int) -> Ret
     return request
 
 
+async def return_for_decision(
+    session: AsyncSession, actor: User, return_id: int, *, lock: bool = False
+) -> ReturnRequest:
+    """The special case the company leader may decide now (asked before the decision is
+    confirmed, and again under the row lock when it is)."""
+    roles.require_role(actor.role_names, frozenset({roles.COMPANY_LEADER}))
+    request = await load_return(session, return_id, lock=lock)
+    LIFECYCLE.require(request, ReturnStatus.SPECIAL_CASE)
+    return request
+
+
 async def decide_special_case(
     uow: UnitOfWork, actor: User, return_id: int, decision: str, *, timezone: ZoneInfo
 ) -> ReturnRequest:
     """The company leader's decision on a special case: final, and recorded. Approved, it goes
     on as any approved exchange; the business head still signs for the warehouse."""
     session, now = uow.session, uow.clock.now()
-    roles.require_role(actor.role_names, frozenset({roles.COMPANY_LEADER}))
     if decision not in LEADER_DECISIONS:
         raise InvalidInput("return.bad_decision")
-    request = await load_return(session, return_id)
-    LIFECYCLE.require(request, ReturnStatus.SPECIAL_CASE)
+    request = await return_for_decision(session, actor, return_id, lock=True)
     if decision == "approve":
         await _require_still_returnable(session, request)
     request.leader_decision = "approved" if decision == "approve" else "refused"

@@ -24,6 +24,7 @@ from procedures.returns.common import (
     SUBJECT,
     load_return,
     open_step,
+    settle_return_notices,
     step_done,
     subject_params,
     tell_customer,
@@ -183,5 +184,7 @@ async def send_slip(uow: UnitOfWork, actor: User, return_id: int, channel: str) 
         after={"channel": channel, "recipients": recipients},
     )
     await step_done(session, request, ReturnDeadline.RETURN_SLIP, now, actor)
+    if request.status == ReturnStatus.CLOSED:  # none of the return's buttons is of use now
+        await settle_return_notices(session, request, actor, "slip", now)
     await uow.commit()
     return request

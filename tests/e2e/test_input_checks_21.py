@@ -20,8 +20,10 @@ from .conftest import BotHarness, Chat, register
 from .test_complaints import data_of, press
 from .test_return_corrective import quality_return_at_the_warehouse
 from .test_returns import (
+    book_in,
     carry_to_the_warehouse,
     click,
+    confirm,
     find_company_fault,
     request_exchange,
     stored,
@@ -91,9 +93,21 @@ async def booked_in_exchange(bot: BotHarness) -> tuple[Chat, Chat]:
     await carry_to_the_warehouse(bot, head, driver, qc)
     await click(bot, qc, "goods undamaged")
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
-    await click(bot, first, "Book in")
+    await book_in(bot, first)
     await text_with(bot, first, "RT-2026-00001 booked in.")
     return first, second
+
+
+async def text_message(bot: BotHarness, chat: Chat, part: str) -> dict[str, Any]:
+    """The newest message in the chat whose text contains `part`."""
+
+    def found() -> dict[str, Any] | None:
+        for message in reversed(chat.all_bot_messages()):
+            if part in (message.get("text") or ""):
+                return message
+        return None
+
+    return await bot.emulator.wait_until(found)
 
 
 async def test_an_exchange_a_colleague_recorded_first_ends_with_the_reason_not_an_error(
@@ -106,7 +120,9 @@ async def test_an_exchange_a_colleague_recorded_first_ends_with_the_reason_not_a
     await click(bot, first, "Exchange")
     await click(bot, first, "GL2026B12")
     await text_with(bot, first, "How many of that lot?")
-    await second.press(await with_button(bot, second, "Book in"), exchange, forge=True)
+    # (the notice's own Book in is gone: the first booked it in)
+    notice = await text_message(bot, second, "all three signatures are given")
+    await second.press(notice, exchange, forge=True)
     await click(bot, second, "GL2026B12")
     await text_with(bot, second, "How many of that lot?")
     # the first records it, typing the product's own unit (盒) full-width
@@ -202,9 +218,9 @@ async def test_a_credit_of_no_real_amount_is_refused_and_a_real_one_recorded(
     await carry_to_the_warehouse(bot, head, driver, qc)
     await find_company_fault(bot, qc, "Seal ring undersized.", "warehouse", "Wu Warehouse")
     await text_with(bot, warehouse, "all three signatures are given")
-    await click(bot, warehouse, "Book in")
+    await book_in(bot, warehouse)
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
-    await click(bot, warehouse, "Refund")
+    await confirm(bot, warehouse, "Refund", "Confirm refund")
     await text_with(bot, warehouse, "refund chosen")
     await click(bot, finance, "Record the credit")
     await text_with(bot, finance, "Credit amount for RT-2026-00001")

@@ -153,7 +153,9 @@ async def test_finance_disagreeing_refuses_a_chat_exchange_and_tells_the_custome
     await text_with(bot, finance, "RT-2026-00001: finance does not agree.")
     assert await text_with(bot, customer, "cannot be accepted") == (
         "Your exchange request RT-2026-00001 cannot be accepted: finance's review did not "
-        "agree: Purchases of September were credited back: the base is lower."
+        "agree: Purchases of September were credited back: the base is lower.\nIf yours is a "
+        "special case, press “Ask for a special case” and explain it: after-sales may take it "
+        "to the company leader."
     )
     refused = await with_button(bot, after_sales, "Send to the company leader")
     assert refused["text"].startswith(

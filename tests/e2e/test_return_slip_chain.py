@@ -13,7 +13,7 @@ from tests.conftest import SHANGHAI
 from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import press
 from .test_patrols import jobs_of
-from .test_returns import click, request_exchange, text_with, with_button
+from .test_returns import book_in, click, request_exchange, text_with, with_button
 
 NUMBER = "RT-2026-00001"
 
@@ -96,7 +96,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     await click(bot, p.qc, "goods undamaged")
     await text_with(bot, p.qc, f"Inspection of {NUMBER} recorded: goods undamaged.")
     await text_with(bot, p.warehouse, "all three signatures are given")
-    await click(bot, p.warehouse, "Book in")
+    await book_in(bot, p.warehouse)
     await text_with(bot, p.warehouse, f"{NUMBER} booked in.")
     # 4.2.7-4.2.8: the booking-in slip to the warehouse and the statistician, who tallies it
     booking_in = f"{NUMBER}-booking-in.xlsx"

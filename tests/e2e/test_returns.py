@@ -49,6 +49,16 @@ async def click(bot: BotHarness, chat: Chat, label: str) -> None:
     await press(chat, await with_button(bot, chat, label), label)
 
 
+async def confirm(bot: BotHarness, chat: Chat, label: str, confirmation: str) -> None:
+    """A final step: its button, then its confirmation's."""
+    await click(bot, chat, label)
+    await click(bot, chat, confirmation)
+
+
+async def book_in(bot: BotHarness, warehouse: Chat) -> None:
+    await confirm(bot, warehouse, "Book in", "Confirm booking in")
+
+
 async def carry_to_the_warehouse(bot: BotHarness, head: Chat, driver: Chat, qc: Chat) -> None:
     """The goods reported at the station, the transport order issued, the goods collected and
     delivered; QC opens the inspection."""
@@ -173,7 +183,7 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     await click(bot, qc, "goods undamaged")
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
     await text_with(bot, warehouse, "all three signatures are given")
-    await click(bot, warehouse, "Book in")
+    await book_in(bot, warehouse)
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
     await click(bot, warehouse, "Exchange")
     await click(bot, warehouse, "GL2026B12")
@@ -248,7 +258,7 @@ async def test_an_exchange_never_sends_out_a_lot_a_complaint_holds(bot: BotHarne
     await click(bot, qc, "goods undamaged")
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
     await text_with(bot, warehouse, "all three signatures are given")
-    await click(bot, warehouse, "Book in")
+    await book_in(bot, warehouse)
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
     await click(bot, warehouse, "Exchange")
     offer = await with_button(bot, warehouse, "GL2026C03")
@@ -288,6 +298,8 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     )
     assert await text_with(bot, customer, "received") == (
         f"Return RT-2026-00001 received: quantity 4, amount 180.00.\nIt cannot be accepted: {refusal}"
+        "\nIf yours is a special case, send /returns and press “Ask for a special case” under "
+        "RT-2026-00001 to explain it: after-sales may take it to the company leader."
     )
     assert refusal in await text_with(bot, after_sales, "Refused:")
     assert (await stored(bot, "RT-2026-00001")).status == "refused"
@@ -309,6 +321,11 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     record = await text_with(bot, after_sales, "Timeline")
     assert record.count(f"refused: {refusal}") == 2, record
     await click(bot, leader, "Approve (special case)")
+    assert (await text_with(bot, leader, "as a special case? Once confirmed:")).startswith(
+        "Approve exchange RT-2026-00001 (華南醫藥貿易公司, quantity 4, amount 180.00 yuan) as a "
+        "special case? Once confirmed:\n• the company leader's approval is recorded"
+    )
+    await click(bot, leader, "Confirm approval")
     await text_with(bot, customer, "is approved")
     await text_with(bot, business, "approved exchange RT-2026-00001")
     passed = await text_with(bot, finance, "is now past its limit")
@@ -365,9 +382,9 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
         bot, qc, "Seal ring undersized, as the complaint found.", "warehouse", "Wu Warehouse"
     )
     await text_with(bot, warehouse, "all three signatures are given")
-    await click(bot, warehouse, "Book in")
+    await book_in(bot, warehouse)
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
-    await click(bot, warehouse, "Refund")
+    await confirm(bot, warehouse, "Refund", "Confirm refund")
     await text_with(bot, warehouse, "refund chosen")
     await click(bot, finance, "Record the credit")
     await text_with(bot, finance, "Credit amount for RT-2026-00001")
@@ -411,6 +428,16 @@ async def test_the_business_head_refuses_an_exchange_with_a_reason(bot: BotHarne
     await press(business, to_approve, "Refuse")
     await text_with(bot, business, "Why is RT-2026-00001 not approved?")
     await business.send("Seasonal stock: the customer ordered it for the winter.")
+    question = await with_button(bot, business, "Confirm refusal")
+    assert question["text"].startswith(
+        "Refuse RT-2026-00001? Reason: Seasonal stock: the customer ordered it for the winter.\n"
+        "Once confirmed:\n• the refusal is recorded and cannot be taken back;"
+    )
+    await press(business, question, "Back")  # the reason asked again: nothing recorded
+    await text_with(bot, business, "Why is RT-2026-00001 not approved?")
+    assert (await stored(bot, "RT-2026-00001")).business_refused_at is None
+    await business.send("Seasonal stock: the customer ordered it for the winter.")
+    await click(bot, business, "Confirm refusal")
     assert await text_with(bot, business, "is not approved.") == (
         "RT-2026-00001 is not approved. The customer and after-sales were told."
     )
@@ -549,7 +576,7 @@ async def test_qcs_inspection_and_the_exchange_take_their_used_keyboards_away(
     await qc.press(ask_result, undamaged, forge=True)  # a copy pressed anyway
     assert (await qc.wait_for_callback_answer())["text"] == STALE_BUTTON
 
-    await click(bot, warehouse, "Book in")
+    await book_in(bot, warehouse)
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
     booked = await with_button(bot, warehouse, "Exchange")
     await press(warehouse, booked, "Exchange")
@@ -560,6 +587,7 @@ async def test_qcs_inspection_and_the_exchange_take_their_used_keyboards_away(
     await warehouse.send("2")
     await text_with(bot, warehouse, "The exchange of RT-2026-00001 is recorded")
     assert (await stored(bot, "RT-2026-00001")).lines[0].replacement_quantity == 2
+    assert buttons_of(booked) == []  # Exchange and Refund, done with, are gone
 
 
 async def test_a_company_fault_finding_asks_its_cause_in_place_of_the_findings(
@@ -645,6 +673,6 @@ async def test_booking_in_is_refused_until_the_after_sales_head_has_countersigne
     await click(bot, head, "Countersign")
     await text_with(bot, head, "RT-2026-00001 countersigned")
     await text_with(bot, warehouse, "all three signatures are given")
-    await click(bot, warehouse, "Book in")
+    await book_in(bot, warehouse)
     await text_with(bot, warehouse, "RT-2026-00001 booked in.")
     assert (await stored(bot, "RT-2026-00001")).status == "booked_in"

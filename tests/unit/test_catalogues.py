@@ -16,6 +16,7 @@ import pytest
 
 import procedures.rules
 from bot.commands import COMMANDS, MENU_COMMANDS
+from bot.handlers import return_confirm
 from bot.texts import LANGUAGES, MissingParameter, MissingText, Texts, load_catalogues, placeholders
 from procedures import personal_records
 from procedures.complaints import handling, nonconforming
@@ -237,6 +238,10 @@ def expansions() -> dict[str, set[str]]:
             "damaged",
             "customer_damage",
         },
+        "return.confirm.{}": {*return_confirm.REPLIES, "exchange", "either"},
+        "return.confirm.button_{}": set(return_confirm.REPLIES),
+        "notice.step.{}": {step for step, _ in return_common.SETTLED_BY_STEP.values()}
+        | {s for kinds in return_goods.SETTLEMENTS.values() for s in kinds},
         "return.result.{}": {r for results in return_goods.RESULTS.values() for r in results},
         "return.leader.{}": {"approved", "refused"},
         "return.button.leader_{}": set(return_review.LEADER_DECISIONS),

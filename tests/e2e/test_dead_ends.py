@@ -1,0 +1,54 @@
+"""People outside the company are never left at a dead end: a customer whose exchange was
+refused is told so once, with the way to ask for a special case, and can ask it."""
+
+from __future__ import annotations
+
+from .conftest import BotHarness, buttons_of, register
+from .test_complaints import press
+from .test_returns import request_exchange, stored, text_with, with_button
+
+
+async def test_a_refused_exchange_is_told_once_with_the_way_to_ask_for_a_special_case(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    colleague = await register(bot, "customer", "黃採購", organisation="C003", language="zh-Hant")
+    after_sales = await register(bot, "after_sales", "An After-sales")
+    await register(bot, "company_leader", "Lin Leader")
+
+    await request_exchange(bot, customer, 4)
+    await text_with(bot, after_sales, "Refused:")
+    filed = await text_with(bot, customer, "received")
+    assert "It cannot be accepted" in filed and "Ask for a special case" in filed
+    # the one who filed it reads the refusal in the filing's answer, and nowhere else
+    await bot.settled()
+    texts = [m.get("text") or "" for m in customer.all_bot_messages()]
+    assert sum("cannot be accepted" in text for text in texts) == 1, texts
+
+    # a colleague of the customer is told, with the button that asks
+    told = await with_button(bot, colleague, "申請特殊情況")
+    assert told["text"].startswith("您的調換貨申請RT-2026-00001不能接受：")
+    assert told["text"].endswith(
+        "\n如屬特殊情況，可按「申請特殊情況」說明，售後服務科可報公司領導人批準。"
+    )
+    await press(colleague, told, "申請特殊情況")
+    await text_with(bot, colleague, "請說明RT-2026-00001的特殊情況")
+    await colleague.send("冬季備貨，客戶已預訂。")
+    assert await text_with(bot, colleague, "已收到RT-2026-00001") == (
+        "已收到RT-2026-00001的特殊情況說明，售後服務科將決定是否報公司領導人批準。"
+    )
+    await text_with(bot, after_sales, "asks for exchange")
+    asked = await with_button(bot, after_sales, "Send to the company leader")
+    assert asked["text"] == (
+        "Customer 黃採購 (華南醫藥貿易公司) asks for exchange RT-2026-00001 to be taken as a "
+        "special case: 冬季備貨，客戶已預訂。\nIf it is one, send it to the company leader."
+    )
+    await press(after_sales, asked, "Send to the company leader")
+    await text_with(bot, after_sales, "RT-2026-00001 was sent to the company leader.")
+    assert (await stored(bot, "RT-2026-00001")).status == "special_case"
+    await customer.send("/returns")
+    await text_with(bot, customer, "with the company leader")
+    assert all(
+        "Ask for a special case" not in [label for label, _ in buttons_of(m)]
+        for m in customer.all_bot_messages()[-2:]
+    )
