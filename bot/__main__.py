@@ -434,6 +434,7 @@ async def start_demo(
     web.clock = ClockHook(
         now=lambda: clock.now().astimezone(settings.timezone), advance_to=advance_to
     )
+    web.language = settings.default_language  # the demo people's, until one is chosen
     await emulator.start(
         settings.emulator_port if port is None else port, extra_routes=web.routes()
     )

@@ -2,6 +2,7 @@
 
 `make run` without a token creates them once, in the sample organisations (two buyers, so a
 nonconforming complaint has another buyer to warn), and the web chat lists them on the left.
+They speak the deployment's default language (DEFAULT_LANGUAGE), as its real users mostly will.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from storage.models import User
 from .services import Runtime
 
 FIRST_DEMO_ID = 5_000_001
-DEMO_LANGUAGE = "en"
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,9 @@ async def enrol_demo_people(runtime: Runtime) -> int:
                 issued = await invitations.create_invitation(
                     uow, inviter, person.role, party_code=person.party_code
                 )
-        identity = users.TelegramIdentity(telegram_id, person.name, language=DEMO_LANGUAGE)
+        identity = users.TelegramIdentity(
+            telegram_id, person.name, language=runtime.settings.default_language
+        )
         async with runtime.unit_of_work() as uow:
             redemption = await invitations.redeem_invitation(uow, identity, issued.code)
         admin = admin or redemption.user

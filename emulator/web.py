@@ -11,9 +11,13 @@ stream and the files an image or a link shows), and requests naming another host
 origin, or made by another site's page are refused with 403. A page on any other site the
 demo's user opens can neither drive the chat nor read it.
 
-The emulator knows nothing of the bot it serves. What only the bot's side knows, its clock,
-comes in through a hook: `WebChat.clock`, set by whoever starts the emulator for a demo, lets
-the page show the demo time and move it forward.
+The page's words (`static/words.json`, in each language the bot speaks) follow the chosen
+person's Telegram language; before anyone is chosen, the language `WebChat.language` names.
+Below a tablet's width the people are a drawer over the chat.
+
+The emulator knows nothing of the bot it serves. What only the bot's side knows comes in
+through hooks set by whoever starts the emulator for a demo: `WebChat.clock` lets the page show
+the demo time and move it forward; `WebChat.language` is the deployment's default language.
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class WebChat:
         self.emulator = emulator
         self.token = token  # the bot shown; by default the first that called the emulator
         self.clock: ClockHook | None = None
+        # the page's language before a person is chosen (a Telegram language code)
+        self.language: str | None = None
         self.read: dict[int, int] = {}  # user id -> bot messages read
         # served in the page, asked of every call of its API: another site's page cannot read it
         self.page_token = secrets.token_urlsafe(32)
@@ -68,6 +74,7 @@ class WebChat:
         args = {"web": self}
         return [
             (r"/", _PageHandler, args),
+            (r"/favicon\.ico", _FaviconHandler, args),
             (r"/web/static/(.*)", _StaticHandler, {"path": str(STATIC_DIR), "web": self}),
             (r"/web/api/events", _EventsHandler, args),
             (r"/web/api/([a-z]+)", _ApiHandler, args),
@@ -97,6 +104,7 @@ class WebChat:
         return {
             "bot": {"username": bot.username, "name": bot.as_user()["first_name"]} if bot else None,
             "people": people,
+            "language": self.language,
             "clock": self.clock_state(),
             "version": self.emulator.version,
         }
@@ -108,7 +116,7 @@ class WebChat:
         return {
             "now": now.isoformat(timespec="seconds"),
             "zone": str(now.tzinfo),
-            "weekday": now.strftime("%a"),
+            "isoweekday": now.isoweekday(),  # the page names it in its language
         }
 
     def chat(self, user_id: int, *, mark_read: bool) -> dict[str, Any]:
@@ -227,6 +235,17 @@ class _PageHandler(_WebHandler):
         self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
         page = (STATIC_DIR / "index.html").read_bytes()
         self.finish(page.replace(TOKEN_PLACEHOLDER, self.web.page_token.encode()))
+
+
+class _FaviconHandler(_WebHandler):
+    """The icon a browser asks of every site at /favicon.ico (the page's own link names it too)."""
+
+    opened_from_links = True
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "image/svg+xml")
+        self.set_header("Cache-Control", "max-age=86400")
+        self.finish((STATIC_DIR / "favicon.svg").read_bytes())
 
 
 class _StaticHandler(tornado.web.StaticFileHandler):

@@ -1,6 +1,7 @@
 // The web chat of the local Bot API emulator: plain JavaScript, no build step.
 // It reads /web/api/state and /web/api/chat, acts through POSTs, and refreshes on every
-// server-sent event (the emulator's change counter).
+// server-sent event (the emulator's change counter). Its words are in words.json, one set per
+// language the bot speaks, and follow the open person's language.
 "use strict";
 
 const page = {
@@ -8,9 +9,82 @@ const page = {
   current: null, // the user id whose chat is open
   chat: null,
   pending: false,
+  language: null, // the language the page's words are shown in
 };
 
 const $ = (id) => document.getElementById(id);
+
+// --- the page's words --------------------------------------------------------------------------
+
+let WORDS = {};
+
+function languageOf(code) {
+  // a Telegram language code read as the bot reads it (bot/texts.py, Texts.language_for)
+  const lowered = (code || "").toLowerCase();
+  if (lowered.startsWith("zh")) {
+    return ["zh", "zh-cn", "zh-sg", "zh-hans"].includes(lowered) ? "zh-Hans" : "zh-Hant";
+  }
+  return lowered.startsWith("en") ? "en" : null;
+}
+
+function chosenLanguage() {
+  // the open person's, else the deployment's default (the demo people's), else the browser's
+  const person = page.state && page.state.people.find((p) => p.id === page.current);
+  return (person && languageOf(person.language))
+    || languageOf(page.state && page.state.language)
+    || languageOf(navigator.language)
+    || "en";
+}
+
+function words(key) {
+  const found = (WORDS[page.language] || {})[key];
+  return found !== undefined ? found : (WORDS.en || {})[key] || key;
+}
+
+// `params` fill a word's {placeholders}: text, or elements (a command shown as code)
+function wordParts(key, params = {}) {
+  return words(key).split(/\{(\w+)\}/).map((part, index) => {
+    if (index % 2 === 0) return part;
+    return part in params ? params[part] : `{${part}}`;
+  });
+}
+
+function t(key, params = {}) {
+  return wordParts(key, params).map(String).join("");
+}
+
+function code(text) {
+  const element = document.createElement("code");
+  element.textContent = text;
+  return element;
+}
+
+function showWords() {
+  document.documentElement.lang = page.language;
+  for (const element of document.querySelectorAll("[data-words]")) {
+    element.textContent = words(element.dataset.words);
+  }
+  for (const element of document.querySelectorAll("[data-words-title]")) {
+    element.title = words(element.dataset.wordsTitle);
+  }
+  for (const element of document.querySelectorAll("[data-words-placeholder]")) {
+    element.placeholder = words(element.dataset.wordsPlaceholder);
+  }
+  $("add-hint").replaceChildren(...wordParts("add.hint", { invite: code(words("add.hint.command")) }));
+  renderTitle();
+}
+
+function followLanguage() {
+  const language = chosenLanguage();
+  if (language === page.language) return;
+  page.language = language;
+  showWords();
+  if (page.state) {
+    renderBotName();
+    renderClock();
+  }
+  if (page.chat) renderChat();
+}
 
 // The token the emulator served this page with: every call of its API carries it (a header
 // where fetch can set one; the event stream and file links cannot, so they name it).
@@ -26,7 +100,7 @@ async function api(path, body) {
   const reply = await fetch(`/web/api/${path}`, options);
   const data = await reply.json();
   if (!reply.ok) {
-    showToast(data.error || `error ${reply.status}`);
+    showToast(data.error || t("error.status", { status: reply.status }));
     throw new Error(data.error);
   }
   return data;
@@ -55,7 +129,10 @@ function renderPeople() {
       badge.textContent = person.unread;
       item.append(badge);
     }
-    item.addEventListener("click", () => openChat(person.id));
+    item.addEventListener("click", () => {
+      closeDrawer();
+      openChat(person.id);
+    });
     list.append(item);
   }
   const select = $("deep-link-person");
@@ -67,14 +144,28 @@ function personName(id) {
   return person ? person.name : String(id);
 }
 
+function renderTitle() {
+  $("chat-title").textContent = page.current === null ? words("chat.choose") : personName(page.current);
+}
+
 async function openChat(id) {
   page.current = id;
   history.replaceState(null, "", `#${id}`);
-  $("chat-title").textContent = personName(id);
+  renderTitle();
   $("text").disabled = $("send").disabled = false;
   page.chat = null;
+  followLanguage();
   await refresh(true);
   $("text").focus();
+}
+
+// below a tablet's width the people are a drawer over the chat (style.css)
+function openDrawer() {
+  document.body.classList.add("drawer-open");
+}
+
+function closeDrawer() {
+  document.body.classList.remove("drawer-open");
 }
 
 // --- the chat ----------------------------------------------------------------------------------
@@ -91,7 +182,7 @@ function linkify(text, container) {
     if (start) {
       link.href = "#";
       link.className = "deep-link";
-      link.title = "a deep link: opens the chat with /start and its code";
+      link.title = words("message.deep_link.title");
       link.addEventListener("click", (event) => {
         event.preventDefault();
         openDeepLink(start[1]);
@@ -154,7 +245,7 @@ function renderMessage(message) {
       const image = document.createElement("img");
       const largest = m.photo[m.photo.length - 1];
       image.src = fileUrl(largest.file_id);
-      image.alt = "photo";
+      image.alt = words("message.photo");
       grid.append(image);
     }
     bubble.append(grid);
@@ -165,11 +256,12 @@ function renderMessage(message) {
     link.className = "document";
     link.href = fileUrl(m.document.file_id);
     link.download = m.document.file_name || "file";
-    link.textContent = `File: ${m.document.file_name || "file"}`;
+    link.textContent = t("message.file", { name: m.document.file_name || words("message.file.unnamed") });
     bubble.append(link, document.createElement("br"));
   }
   if (message.location) {
-    bubble.append(`Location: ${message.location.latitude}, ${message.location.longitude}`);
+    const { latitude, longitude } = message.location;
+    bubble.append(t("message.location", { latitude, longitude }));
   }
   const text = message.text || message.album.map((m) => m.caption).filter(Boolean).join("\n");
   if (text) {
@@ -180,7 +272,8 @@ function renderMessage(message) {
   }
   const meta = document.createElement("div");
   meta.className = "meta";
-  meta.textContent = (message.edit_date ? "edited " : "") + time(message.edit_date || message.date);
+  const moment = time(message.edit_date || message.date);
+  meta.textContent = message.edit_date ? t("message.edited", { time: moment }) : moment;
   bubble.append(meta);
   wrapper.append(bubble);
   const rows = (message.reply_markup && message.reply_markup.inline_keyboard) || [];
@@ -216,7 +309,7 @@ function renderChat() {
   if (!page.chat.messages.length) {
     const empty = document.createElement("div");
     empty.className = "system";
-    empty.textContent = "No messages yet. Type /start to begin.";
+    empty.textContent = words("chat.empty");
     box.append(empty);
   }
   if (atBottom || page.scrollDown) box.scrollTop = box.scrollHeight;
@@ -288,8 +381,10 @@ async function upload(kind, files) {
   $("caption").value = "";
 }
 
-function openDeepLink(code) {
-  $("deep-link-target").textContent = `start=${code}`;
+function openDeepLink(startCode) {
+  $("deep-link-prompt").replaceChildren(
+    ...wordParts("deep_link.prompt", { target: code(`start=${startCode}`), start: code("/start") }),
+  );
   $("deep-link-person").value = String(page.current);
   const dialog = $("deep-link");
   dialog.returnValue = "";
@@ -297,7 +392,7 @@ function openDeepLink(code) {
     if (dialog.returnValue !== "open") return;
     const who = Number($("deep-link-person").value);
     await openChat(who);
-    await sendText(`/start ${code}`);
+    await sendText(`/start ${startCode}`);
   };
   dialog.showModal();
 }
@@ -352,7 +447,8 @@ function renderClock() {
   $("clock").hidden = !clock;
   if (!clock) return;
   const [date, rest] = clock.now.split("T");
-  $("clock-now").textContent = `${clock.weekday} ${date} ${rest.slice(0, 5)} (${clock.zone})`;
+  const weekday = words("clock.weekdays").split(" ")[clock.isoweekday - 1];
+  $("clock-now").textContent = t("clock.now", { weekday, date, time: rest.slice(0, 5), zone: clock.zone });
   if (!$("advance-date").value) $("advance-date").value = clock.now.slice(0, 16);
 }
 
@@ -380,8 +476,8 @@ async function refresh(scrollDown = false) {
   page.pending = true;
   try {
     page.state = await api("state");
-    const bot = page.state.bot;
-    $("bot-name").textContent = bot ? `Bot: @${bot.username}` : "Waiting for a bot to connect…";
+    followLanguage();
+    renderBotName();
     if (page.current !== null) {
       const read = document.visibilityState === "visible" ? "1" : "0";
       page.chat = await api(`chat?user=${page.current}&read=${read}`);
@@ -401,10 +497,15 @@ async function refresh(scrollDown = false) {
   }
 }
 
+function renderBotName() {
+  const bot = page.state.bot;
+  $("bot-name").textContent = bot ? t("bot.name", { username: bot.username }) : words("bot.waiting");
+}
+
 function listen() {
   const events = new EventSource(`/web/api/events?token=${encodeURIComponent(TOKEN)}`);
   events.onmessage = () => refresh();
-  events.onerror = () => { $("bot-name").textContent = "Connection lost; retrying…"; };
+  events.onerror = () => { $("bot-name").textContent = words("bot.connection_lost"); };
 }
 
 function wire() {
@@ -448,11 +549,20 @@ function wire() {
     if (value) advance({ to: value });
   });
   document.addEventListener("visibilitychange", () => refresh());
+  $("people-open").addEventListener("click", openDrawer);
+  $("people-close").addEventListener("click", closeDrawer);
+  $("drawer-backdrop").addEventListener("click", closeDrawer);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeDrawer();
+  });
 }
 
 async function main() {
+  WORDS = await (await fetch("/web/static/words.json")).json();
   wire();
   await refresh();
+  // a person added speaks the deployment's language unless told otherwise, as the demo people do
+  $("new-language").value = chosenLanguage().toLowerCase();
   const fromHash = Number(location.hash.slice(1));
   if (fromHash) await openChat(fromHash);
   listen();

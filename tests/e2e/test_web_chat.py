@@ -1,12 +1,15 @@
-"""The web chat's routes with `make run`'s wiring in-process (no browser): the demo people, a
-person added and enrolled from the page, button answers, albums, files, live events and the
-demo clock that runs the scheduled jobs."""
+"""The web chat's routes with `make run`'s wiring in-process (no browser): the demo people, who
+speak the deployment's default language, a person added and enrolled from the page, button
+answers, albums, files, live events, the demo clock that runs the scheduled jobs, the page's
+words in every language and its favicon. The walks that read the bot's English run on a
+deployment whose default language is English."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +35,9 @@ from scheduler.demo import DemoClock
 from storage.models import Invitation, User
 
 from ..conftest import SHANGHAI, START
+
+STATIC = Path(__file__).resolve().parents[2] / "emulator" / "static"
+in_english = pytest.mark.parametrize("demo_language", ["en"])
 
 
 class Demo:
@@ -73,11 +79,17 @@ class Demo:
 
 
 @pytest.fixture
-async def demo(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Demo]:
+def demo_language() -> str:
+    """The deployment's DEFAULT_LANGUAGE, which the demo people speak."""
+    return "zh-Hant"
+
+
+@pytest.fixture
+async def demo(engine: AsyncEngine, tmp_path: Path, demo_language: str) -> AsyncIterator[Demo]:
     # the database URL only places the demo's small files (ids, clock) in tmp_path
     settings = Settings(
         timezone=SHANGHAI,
-        default_language="zh-Hant",
+        default_language=demo_language,
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         file_store=str(tmp_path / "files"),
     )
@@ -106,12 +118,10 @@ async def demo(engine: AsyncEngine, tmp_path: Path) -> AsyncIterator[Demo]:
     assert not emulator.violations
 
 
+@in_english
 async def test_the_page_lists_a_demo_person_for_every_role_each_enrolled_by_invitation(
     demo: Demo, engine: AsyncEngine
 ) -> None:
-    page = (await demo.client.get("/")).text
-    assert "Local emulator, not Telegram." in page
-
     state = await demo.get("state")
     names = [p["name"] for p in state["people"]]
     assert names == [p.name for p in DEMO_PEOPLE]
@@ -132,6 +142,7 @@ async def test_the_page_lists_a_demo_person_for_every_role_each_enrolled_by_invi
     assert state["clock"]["now"].startswith("2026-11-26T09:00")
 
 
+@in_english
 async def test_a_person_added_on_the_page_joins_through_the_admins_invitation_link(
     demo: Demo,
 ) -> None:
@@ -146,6 +157,7 @@ async def test_a_person_added_on_the_page_joins_through_the_admins_invitation_li
     await demo.bot_says(newcomer, "Welcome, Nina Newcomer! You are now registered as quality")
 
 
+@in_english
 async def test_a_press_returns_the_bots_answer_and_photos_sent_together_are_one_album(
     demo: Demo,
 ) -> None:
@@ -192,6 +204,72 @@ async def test_a_press_returns_the_bots_answer_and_photos_sent_together_are_one_
     assert [m["photo"][0]["file_id"] for m in album] == [m["photo"][0]["file_id"] for m in sent]
 
 
+async def test_the_demo_people_speak_the_deployments_default_language(
+    demo: Demo, engine: AsyncEngine
+) -> None:
+    state = await demo.get("state")
+    assert state["language"] == "zh-Hant"  # the page's, until a person is chosen
+    assert {p["language"] for p in state["people"]} == {"zh-hant"}
+    async with engine.connect() as connection:
+        stored = await connection.scalars(
+            select(User.language).where(User.telegram_id >= FIRST_DEMO_ID).distinct()
+        )
+        assert list(stored) == ["zh-Hant"]
+
+    qc = demo.person("Qiu Quality")
+    greeting = await demo.bot_says(qc, "您好")
+    assert greeting["text"].startswith("Qiu Quality (QC)，您好。您的身份：質量管理部（質檢員）。")
+    chat = await demo.get("chat", user=qc)
+    first_words = next(m for m in chat["messages"] if m["from"]["is_bot"])
+    assert first_words["text"] == greeting["text"]
+    menu = {c["command"]: c["description"] for c in chat["commands"]}
+    assert menu["queue"] == "待質量管理部處理的投訴"
+
+
+@in_english
+async def test_an_english_deployments_demo_people_speak_english(demo: Demo) -> None:
+    state = await demo.get("state")
+    assert state["language"] == "en"
+    assert {p["language"] for p in state["people"]} == {"en"}
+    await demo.bot_says(demo.person("Qiu Quality"), "Hello Qiu Quality (QC). You are registered as")
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(re.findall(r"\{(\w+)\}", text))
+
+
+async def test_every_word_of_the_page_is_in_its_catalogue_in_each_language(demo: Demo) -> None:
+    served = await demo.client.get("/web/static/words.json")
+    assert served.status_code == 200
+    words = served.json()
+    assert words == json.loads((STATIC / "words.json").read_text())
+    assert set(words) == {"zh-Hant", "zh-Hans", "en"}  # the bot's languages
+    english = words["en"]
+    for language, catalogue in words.items():
+        assert catalogue.keys() == english.keys(), language
+        for key, text in catalogue.items():
+            assert _placeholders(text) == _placeholders(english[key]), (language, key)
+        assert len(catalogue["clock.weekdays"].split(" ")) == 7
+
+    page = (await demo.client.get("/")).text
+    script = (STATIC / "app.js").read_text()
+    used = set(re.findall(r'data-words(?:-title|-placeholder)?="([\w.]+)"', page))
+    used |= set(re.findall(r'\b(?:words|t|wordParts)\("([\w.]+)"', script))
+    assert "composer.photo" in used and "chat.empty" in used and "message.edited" in used
+    assert used <= english.keys(), used - english.keys()
+    # no word of the page's own left in its markup or script, outside the catalogue
+    assert not re.search(r">\s*[A-Za-z][a-z]+[^<]*</(button|span|h2|h3|p|strong|label)>", page)
+    assert "Local emulator" not in page and "Demo time" not in script
+
+
+async def test_the_favicon_is_answered_with_a_small_icon(demo: Demo) -> None:
+    icon = await demo.client.get("/favicon.ico", headers={"X-Web-Chat-Token": ""})
+    assert icon.status_code == 200
+    assert icon.headers["Content-Type"] == "image/svg+xml"
+    assert icon.content.startswith(b"<svg") and len(icon.content) < 2_000
+    assert '<link rel="icon" href="/favicon.ico">' in (await demo.client.get("/")).text
+
+
 def _button(message: dict[str, Any], user: int, index: int) -> dict[str, Any]:
     """The body of a press on the message's button at `index` (in reading order)."""
     buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
@@ -219,6 +297,7 @@ async def test_the_ledger_downloads_as_a_workbook_with_its_name(demo: Demo) -> N
     openpyxl.load_workbook(io.BytesIO(download.content))
 
 
+@in_english
 async def test_moving_the_clock_runs_the_17_00_patrol_reminder_and_the_page_hears_it_live(
     demo: Demo,
 ) -> None:

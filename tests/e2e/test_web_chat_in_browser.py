@@ -9,7 +9,11 @@ gives a newcomer run here too: a complaint verified conforming without a visit, 
 by the warehouse's button, the opinion recorded and the complaint closed; and a patrol with an
 abnormal check and an out-of-range reading, its note and photo, an urgent defect the vendor
 acknowledges (an alert) and marks repaired with an album of photos, and the technician's
-acceptance closing it. A screenshot of every step is kept under test-output/web-chat/.
+acceptance closing it. Those walks read the bot's English, so their deployment speaks English;
+the demo people otherwise speak the deployment's default language, 繁體中文: the first words to
+them are Chinese, and the page's own words follow the chosen person's language. At a phone's
+width the people are a drawer, the chat takes the screen and the page never scrolls sideways.
+A screenshot of every step is kept under test-output/web-chat/.
 
 Without Chromium and its driver these tests are skipped, with the reason in the summary; with
 REQUIRE_BROWSER=1 (CI) a missing browser fails them instead.
@@ -38,6 +42,10 @@ OUTPUT = ROOT / "test-output" / "web-chat"
 NUMBER = re.compile(r"QC-\d{4}-\d{5}")
 WAIT = 20.0
 T = TypeVar("T")
+DESKTOP = (1366, 850)
+PHONE = (390, 844)
+# the walks that read the bot's English run on a deployment whose default language is English
+in_english = pytest.mark.parametrize("demo_language", ["en"])
 
 
 def _browser_paths() -> tuple[str, str] | str:
@@ -75,7 +83,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def demo(tmp_path: Path, browser_paths: tuple[str, str]) -> Iterator[str]:
+def demo_language() -> str:
+    """The deployment's DEFAULT_LANGUAGE, which the demo people speak."""
+    return "zh-Hant"
+
+
+@pytest.fixture
+def demo(tmp_path: Path, browser_paths: tuple[str, str], demo_language: str) -> Iterator[str]:
     """`make run` without a token (`python -m bot`) on a database of its own; its web address."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
@@ -84,7 +98,7 @@ def demo(tmp_path: Path, browser_paths: tuple[str, str]) -> Iterator[str]:
         EMULATOR_PORT=str(port),
         LOG_LEVEL="WARNING",
         TIMEZONE="Asia/Shanghai",
-        DEFAULT_LANGUAGE="zh-Hant",
+        DEFAULT_LANGUAGE=demo_language,
     )
     log = (tmp_path / "bot.log").open("w")
     process = subprocess.Popen(
@@ -246,9 +260,71 @@ class Page:
             lambda: (t := self.css("#toast")[0]).is_displayed() and t.text, "the press's answer"
         )
 
+    def words(self) -> dict[str, str]:
+        """The page's own words as shown: labels, buttons, placeholders and tooltips."""
+        return self.driver.execute_script(
+            """
+            const shown = (id) => document.getElementById(id);
+            return {
+              lang: document.documentElement.lang,
+              title: document.title,
+              banner: document.querySelector('#banner strong').textContent,
+              people: document.querySelector('#people-pane h2').textContent,
+              add: document.querySelector('#add-person h3').textContent,
+              name: shown('new-name').placeholder,
+              add_button: shown('add-person-button').textContent,
+              hint: shown('add-hint').textContent,
+              drawer: shown('people-open').textContent,
+              demo_time: document.querySelector('#clock > span').textContent,
+              clock: shown('clock-now').textContent,
+              hour: shown('advance-hour').textContent,
+              day: shown('advance-day').textContent,
+              go: shown('advance-to').textContent,
+              photo: document.querySelector('label.attach span').textContent,
+              photo_tip: document.querySelector('label.attach').title,
+              file: document.querySelectorAll('label.attach span')[1].textContent,
+              location: shown('location-button').textContent,
+              caption: shown('caption').placeholder,
+              message: shown('text').placeholder,
+              send: shown('send').textContent,
+            };
+            """
+        )
+
+    def scrolls_sideways(self) -> bool:
+        return self.driver.execute_script(
+            "const { scrollWidth, clientWidth } = document.scrollingElement;"
+            " return scrollWidth > clientWidth;"
+        )
+
+    def on_screen(self, selector: str) -> bool:
+        """Shown, and wholly inside the window."""
+        element = self.css(selector)[0]
+        return element.is_displayed() and self.driver.execute_script(
+            "const box = arguments[0].getBoundingClientRect();"
+            "return box.left >= 0 && box.top >= 0 && box.width > 0"
+            " && box.right <= innerWidth && box.bottom <= innerHeight;",
+            element,
+        )
+
+    def choose_person_in_drawer(self, starts: str) -> None:
+        """At a phone's width: open the people drawer, choose a person; it closes."""
+        self.css("#people-open")[0].click()
+        self.wait(lambda: self.on_screen("#people-pane"), "the drawer to open")
+        self.open_person(starts)
+        self.wait(lambda: not self.css("#people-pane")[0].is_displayed(), "the drawer to close")
+
+    def failed_loads(self) -> list[str]:
+        """What the browser's console says failed to load (a 404 favicon, say)."""
+        return [
+            entry["message"]
+            for entry in self.driver.get_log("browser")
+            if "Failed to load resource" in entry["message"]
+        ]
+
 
 @pytest.fixture
-def browser(browser_paths: tuple[str, str], tmp_path: Path) -> Iterator[Callable[[str], Page]]:
+def browser(browser_paths: tuple[str, str], tmp_path: Path) -> Iterator[Callable[..., Page]]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -257,7 +333,7 @@ def browser(browser_paths: tuple[str, str], tmp_path: Path) -> Iterator[Callable
     downloads.mkdir()
     drivers = []
 
-    def open_window(name: str) -> Page:
+    def open_window(name: str, size: tuple[int, int] = DESKTOP) -> Page:
         options = webdriver.ChromeOptions()
         options.binary_location = binary
         for argument in (
@@ -265,15 +341,22 @@ def browser(browser_paths: tuple[str, str], tmp_path: Path) -> Iterator[Callable
             "--no-sandbox",
             "--disable-dev-shm-usage",
             "--disable-gpu",
-            "--window-size=1280,860",
+            f"--window-size={size[0]},{size[1]}",
             "--lang=en-US",
         ):
             options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # failed loads too
         options.add_experimental_option(
             "prefs",
             {"download.default_directory": str(downloads), "download.prompt_for_download": False},
         )
         driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+        # the page's own size: a headless window is never narrower than 500 px
+        width, height = size
+        driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 760},
+        )
         driver.execute_cdp_cmd(
             "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
         )
@@ -294,6 +377,7 @@ def _photo(tmp_path: Path, what: str = "a leaking syringe", colour: str = "#a33"
     return path
 
 
+@in_english
 def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
     demo: str, browser: Callable[[str], Page], tmp_path: Path
 ) -> None:
@@ -445,6 +529,7 @@ def _verify_conforming_without_visit(page: Page, number: str) -> None:
     page.bot_message(f"{number} verified conforming")
 
 
+@in_english
 def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_browser(
     demo: str, browser: Callable[[str], Page]
 ) -> None:
@@ -501,6 +586,7 @@ def test_a_conforming_complaint_from_intake_to_lifted_hold_and_closed_in_the_bro
     page.bot_message(f"Our disposition opinion on complaint {number}")
 
 
+@in_english
 def test_only_the_warehouse_is_offered_the_hold_lifted_button(
     demo: str, browser: Callable[[str], Page]
 ) -> None:
@@ -519,6 +605,7 @@ def test_only_the_warehouse_is_offered_the_hold_lifted_button(
 DEFECT = re.compile(r"DF-\d{4}-\d{5}")
 
 
+@in_english
 def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     demo: str, browser: Callable[[str], Page], tmp_path: Path
 ) -> None:
@@ -581,3 +668,184 @@ def test_a_patrol_from_abnormal_reading_to_verified_repair_in_the_browser(
     shown = page.bot_message(f"{number} — closed")
     assert "Repaired" in shown.text and "Re-levelled the car" in shown.text
     page.shot("technician-closed")
+
+
+ZH_HANT_WORDS = {
+    "lang": "zh-Hant",
+    "title": "本機Bot API模擬器·網頁聊天（不是Telegram）",
+    "banner": "本機模擬器，不是Telegram。",
+    "people": "人員",
+    "add": "新增人員",
+    "name": "姓名",
+    "add_button": "新增",
+    "hint": "再以管理員身份發送/invite 角色，然後以此人身份開啟回覆中的邀請鏈接。",
+    "drawer": "人員",
+    "demo_time": "示範時間",
+    "hour": "+1小時",
+    "day": "+1天",
+    "go": "撥到",
+    "photo": "照片",
+    "photo_tip": "發送照片（多張會成為一個相冊）",
+    "file": "文件",
+    "location": "位置",
+    "caption": "說明",
+    "message": "消息（輸入/可選擇命令）",
+    "send": "發送",
+}
+EN_WORDS = {
+    "lang": "en",
+    "banner": "Local emulator, not Telegram.",
+    "people": "People",
+    "add": "Add a person",
+    "demo_time": "Demo time",
+    "hour": "+1 hour",
+    "photo": "Photo",
+    "photo_tip": "Send photos (several make an album)",
+    "file": "File",
+    "location": "Location",
+    "caption": "caption",
+    "message": "Message (type / for the commands)",
+    "send": "Send",
+}
+ZH_HANS_WORDS = {"lang": "zh-Hans", "people": "人员", "demo_time": "演示时间", "send": "发送"}
+
+
+def _words_shown(page: Page, expected: dict[str, str]) -> dict[str, str]:
+    """The page's words for each key of `expected`, once they are those (they change with the
+    state the page refreshes)."""
+
+    def shown() -> dict[str, str] | None:
+        words = page.words()
+        picked = {key: words[key] for key in expected}
+        return picked if picked == expected else None
+
+    try:
+        return page.wait(shown, f"the page's words {expected}", timeout=5)
+    except AssertionError:
+        words = page.words()
+        assert {key: words[key] for key in expected} == expected
+        raise
+
+
+def _add_person(page: Page, name: str, language: str) -> None:
+    from selenium.webdriver.support.select import Select
+
+    page.css("#new-name")[0].send_keys(name)
+    Select(page.css("#new-language")[0]).select_by_value(language)
+    page.css("#add-person-button")[0].click()
+    page.wait(lambda: page.css("#chat-title")[0].text == name, f"{name}'s chat")
+
+
+def test_the_demo_speaks_traditional_chinese_and_the_page_the_chosen_persons_language(
+    demo: str, browser: Callable[[str], Page], tmp_path: Path
+) -> None:
+    page = browser("zh-hant")
+    page.load(demo)
+    # before anyone is chosen, the deployment's language: the demo people's
+    _words_shown(page, ZH_HANT_WORDS)
+    clock = page.wait(lambda: page.css("#clock-now")[0].text, "the demo time")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d（週[一二三四五六日]）\d\d:\d\d（Asia/Shanghai）", clock)
+    assert page.css("#new-language")[0].get_attribute("value") == "zh-hant"
+    # at a desktop's width the layout is as it was: the people on the left, no drawer button
+    assert page.css("#people-pane")[0].rect["width"] == 280
+    assert page.on_screen("#people-pane") and not page.css("#people-open")[0].is_displayed()
+    assert page.on_screen("#text") and not page.scrolls_sideways()
+
+    # the first words to a demo person are Chinese: the bot's answer to the demo's /start
+    page.open_person("Chen Customer")
+    first = page.wait(lambda: [m.text for m in page.css(".msg.bot .bubble")], "the bot's words")[0]
+    assert first.startswith("Chen Customer (C001, local buyer)，您好。您的身份：客戶（購貨單位）。")
+    assert "您可以使用的命令：" in first
+
+    # a complaint in 繁體中文, by clicking and typing
+    page.type("/complain")
+    page.bot_message("投訴哪個產品？")
+    page.press("P-1001 一次性使用無菌注射器 5ml")
+    page.bot_message("哪個批號？")
+    page.press("L20260301")
+    page.bot_message("涉及數量")
+    page.type("12")
+    page.bot_message("出現什麼問題？")
+    page.type("柱塞卡滯，12支針頭處漏液。")
+    page.bot_message("請發送問題照片")
+    page.css("#photo-input")[0].send_keys(str(_photo(tmp_path)))
+    page.bot_message("已收到照片（共1張）")
+    page.press("完成")
+    page.bot_message("請確認您的投訴")
+    page.press("提交")
+    filed = page.bot_message("已收到投訴")
+    number = NUMBER.search(filed.text).group()
+    page.shot("buyer-filed")  # docs/webchat-buyer.png
+
+    page.open_person("Qiu Quality")
+    page.bot_message(f"新的質量投訴{number}")
+    page.press("受理", in_message=number)
+    page.bot_message(number)
+    page.shot("qc-took")  # docs/webchat-qc.png
+
+    # a person who speaks English: the page's words switch; back to a demo person, back again
+    _add_person(page, "Nina Newcomer", "en")
+    _words_shown(page, EN_WORDS)
+    # the newcomer has no messages yet: the page says so in English
+    assert page.css("#messages .system")[0].text == "No messages yet. Type /start to begin."
+    assert re.fullmatch(
+        r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun) .* \(Asia/Shanghai\)", page.words()["clock"]
+    )
+    page.shot("english-person")
+    _add_person(page, "Li Xiaoming", "zh-hans")
+    _words_shown(page, ZH_HANS_WORDS)
+    page.open_person("Chen Customer")
+    _words_shown(page, ZH_HANT_WORDS)
+
+
+def test_at_a_phones_width_the_people_are_a_drawer_and_the_chat_takes_the_screen(
+    demo: str, browser: Callable[..., Page]
+) -> None:
+    page = browser("phone", PHONE)
+    page.load(demo)
+    assert page.driver.execute_script("return innerWidth") == PHONE[0]
+    _words_shown(page, ZH_HANT_WORDS)
+    # the chat takes the screen; the people wait behind the header's button
+    assert not page.css("#people-pane")[0].is_displayed()
+    assert page.on_screen("#people-open") and page.on_screen("#text")
+    assert page.css("#chat-pane")[0].rect["width"] == PHONE[0]
+    assert not page.scrolls_sideways()
+
+    page.css("#people-open")[0].click()
+    page.wait(lambda: page.on_screen("#people-pane"), "the drawer to open")
+    page.shot("people-drawer")  # docs/webchat-phone-people.png
+    # a tap beside the drawer (at the window's right edge) closes it
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    backdrop = page.css("#drawer-backdrop")[0]
+    ActionChains(page.driver).move_to_element_with_offset(
+        backdrop, PHONE[0] // 2 - 10, 0
+    ).click().perform()
+    page.wait(lambda: not page.css("#people-pane")[0].is_displayed(), "the drawer to close")
+
+    page.choose_person_in_drawer("Chen Customer")
+    assert page.css("#chat-title")[0].text.startswith("Chen Customer")
+    page.bot_message("您好。您的身份：客戶（購貨單位）")
+    page.type("/complain")
+    page.press("P-1001 一次性使用無菌注射器 5ml")
+    page.press("L20260301")
+    page.type("3")
+    page.bot_message("出現什麼問題？")
+    page.type("三箱外包裝破損，內包裝完好。")
+    page.bot_message("請發送問題照片")
+    page.press("略過")
+    summary = page.bot_message("請確認您的投訴")
+    assert summary.buttons == ["提交", "取消"]
+    # long messages, their buttons and the two-line composer all fit the phone's width
+    assert not page.scrolls_sideways()
+    assert page.on_screen("#text") and page.on_screen("#send") and page.on_screen("#people-open")
+    page.shot("buyer-summary")  # docs/webchat-phone.png
+
+    # the browser's own favicon request, and the address anyone may ask, are answered
+    import urllib.request
+
+    with urllib.request.urlopen(demo + "favicon.ico") as answer:
+        assert answer.status == 200
+        assert answer.headers["Content-Type"] == "image/svg+xml"
+        assert answer.read().startswith(b"<svg")
+    assert page.failed_loads() == []
