@@ -7,7 +7,7 @@ import logging
 import re
 import string
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -70,6 +70,59 @@ def _squeezed(text: str) -> str:
     return "".join(text.split()).casefold()
 
 
+def is_chinese_language(language: str) -> bool:
+    return language.startswith("zh")
+
+
+# How the items of a list are joined: `list` names things (EL-01、EL-02), `clauses` joins
+# findings that are each a phrase with its own comma or enumeration comma (A：異常；B：15mm).
+JOINERS = {"list": ("、", ", "), "clauses": ("；", "; ")}
+
+
+def join_list(language: str, items: Iterable[str], joiner: str = "list") -> str:
+    """The items joined with the language's mark: `EL-01、EL-02` in Chinese, `EL-01, EL-02`."""
+    chinese, other = JOINERS[joiner]
+    return (chinese if is_chinese_language(language) else other).join(items)
+
+
+def parenthesised(language: str, text: str, aside: str) -> str:
+    """`text（aside）` in Chinese, `text (aside)` otherwise; no parentheses around nothing."""
+    if not aside:
+        return text
+    return f"{text}（{aside}）" if is_chinese_language(language) else f"{text} ({aside})"
+
+
+# the deadline a person would say: a midnight deadline is the whole day before it
+_DEADLINE_DAY = {
+    "zh-Hant": ("{month}月{day}日當天內", "{month}月{day}日{time}前"),
+    "zh-Hans": ("{month}月{day}日当天内", "{month}月{day}日{time}前"),
+    "en": ("by the end of {day} {month_name}", "by {time} on {day} {month_name}"),
+}
+_YEAR = {"zh-Hant": "{year}年", "zh-Hans": "{year}年", "en": " {year}"}
+
+
+def deadline_phrase(
+    language: str, moment: dt.datetime, timezone: ZoneInfo, now: dt.datetime | None = None
+) -> str:
+    """A deadline as people say it, in the time zone: `1月2日12:00前`, and at midnight the day
+    before, whole (`12月31日當天內`, not 1月1日00:00 nor 12月31日24:00); `by 12:00 on
+    2 January`, `by the end of 31 December`. The year is named only when it is not `now`'s."""
+    local = moment.astimezone(timezone)
+    whole_day = local.time() == dt.time()
+    day = local.date() - dt.timedelta(days=1) if whole_day else local.date()
+    templates = _DEADLINE_DAY.get(language, _DEADLINE_DAY["en"])
+    text = templates[0 if whole_day else 1].format(
+        month=day.month,
+        day=day.day,
+        month_name=day.strftime("%B"),
+        time=local.strftime("%H:%M"),
+    )
+    if now is not None and day.year != now.astimezone(timezone).year:
+        year = _YEAR.get(language, _YEAR["en"]).format(year=day.year)
+        text = year + text if is_chinese_language(language) else text + year
+    return text
+
+
 class _Params(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return "{" + key + "}"
@@ -99,9 +152,10 @@ class Texts:
     """Renders text ids in a language; parameters may be times or other text ids.
 
     A plural (`{count, plural, one {# photo} other {# photos}}`) is chosen by its number.
-    A parameter `{"$time": iso}` is shown in the configured time zone, `{"$text": id}` is
-    translated (with its own `"params"`, if any), and a list is joined with the language's list
-    separator.
+    A parameter `{"$time": iso}` is shown in the configured time zone, `{"$deadline": iso}` as
+    a deadline a person would say (`deadline_phrase`), `{"$text": id}` is translated (with its
+    own `"params"`, if any), and a list (or `{"$list": [...], "joiner": "clauses"}`) is joined
+    with the language's marks (`join_list`).
 
     A text id a catalogue lacks is shown in English, else as the id itself, and logged once;
     with `strict` set (the tests set it) it raises MissingText instead. So does a parameter the
@@ -185,6 +239,10 @@ class Texts:
             raise MissingText(f"text id {key!r} is missing from the {language} catalogue")
         return self.catalogues["en"].get(key, key)
 
+    def deadline(self, language: str, moment: dt.datetime) -> str:
+        """`deadline_phrase` in this renderer's time zone."""
+        return deadline_phrase(language, moment, self.timezone)
+
     def format_time(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
 
@@ -192,11 +250,15 @@ class Texts:
         if isinstance(value, dict):
             if "$time" in value:
                 return self.format_time(dt.datetime.fromisoformat(value["$time"]))
+            if "$deadline" in value:
+                return self.deadline(language, dt.datetime.fromisoformat(value["$deadline"]))
             if "$text" in value:
                 return self.get(language, value["$text"], **value.get("params", {}))
+            if "$list" in value:
+                items = (str(self._value(language, item)) for item in value["$list"])
+                return join_list(language, items, value.get("joiner", "list"))
         if isinstance(value, dt.datetime):
             return self.format_time(value)
         if isinstance(value, list | tuple):
-            separator = "、" if language.startswith("zh") else ", "
-            return separator.join(str(self._value(language, item)) for item in value)
+            return join_list(language, (str(self._value(language, item)) for item in value))
         return value

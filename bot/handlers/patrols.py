@@ -545,6 +545,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
         events = await events_of(session, "defect", defect.id)
         names = await users.names_of(session, (e.actor_id for e in events))
         kept = await photos_of(session, "defect", defect.id)
+        found = await queries.defect_findings(session, defect)
     t = context.text
     lines = [
         t("defect.header", number=defect.number, status=as_text(f"defect.status.{defect.status}")),
@@ -552,7 +553,7 @@ async def show_defect(update: Update, context: BotContext) -> None:
             "defect.details",
             asset=f"{defect.asset.code} {defect.asset.name}",
             location=defect.asset.location or "-",
-            description=defect.description,
+            description=found,
             reported_at=defect.reported_at,
             rejections=defect.rejections,
         ),
@@ -562,6 +563,8 @@ async def show_defect(update: Update, context: BotContext) -> None:
     lines += ["", t("timeline.header")]
     for event in events:
         details = {k: v for k, v in (event.after or {}).items() if isinstance(v, str | int)}
+        if event.action == "reported":
+            details["description"] = found  # what was found, in the reader's words
         action = t(f"timeline.defect.{event.action}", **details)
         actor = names.get(event.actor_id or 0) or t("timeline.system")
         lines.append(t("timeline.event", at=event.at, actor=actor, action=action))

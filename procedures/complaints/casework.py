@@ -92,10 +92,12 @@ async def reassign_complaint(
         "to_name": new.full_name,
         "by_name": actor.full_name,
     }
+    # the head taking a case over is told apart: "reassigned by Quan to Quan" named nobody
+    taken_over = new.id == actor.id
     await notify_users(
         session,
         [previous],
-        "complaint.reassigned_from",
+        "complaint.reassigned_from_taken_over" if taken_over else "complaint.reassigned_from",
         params,
         now=now,
         dedupe_prefix=f"complaint:{complaint.id}:reassigned:{round_}:from",
@@ -103,7 +105,7 @@ async def reassign_complaint(
     await notify_users(
         session,
         [new],
-        "complaint.reassigned_to",
+        "complaint.reassigned_to_self" if taken_over else "complaint.reassigned_to",
         {**params, "description": complaint.description},
         now=now,
         buttons=work_buttons(complaint),

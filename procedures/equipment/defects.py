@@ -159,11 +159,13 @@ async def open_defect(
     day: dt.date,
     severity: Severity = Severity.NORMAL,
     inspection_id: int | None = None,
+    findings: Any = None,
 ) -> Defect:
     """A fault found on patrol (or, with `inspection_id`, on a periodic inspection) on local
     `day`, with its repair deadline (`repair_terms`: the contract's repair hours, else by
     severity): the vendor's staff, the equipment manager and the staff of the asset's system are
-    told, the notice naming the contract whose hours it took.
+    told, the notice naming the contract whose hours it took, and `findings` (in the reader's
+    words: `queries.findings`) rather than the stored description.
 
     The deadline is met only when a repair is accepted: a rejected repair keeps the same one,
     as the seed chases the repair until it is done."""
@@ -215,6 +217,7 @@ async def open_defect(
     )
     params = {
         **_defect_params(defect, asset),
+        "description": findings if findings is not None else description,
         "severity": as_text(f"defect.severity.{severity}"),
         "due_at": as_time(due_at),
         "window": as_text("defect.window.contract", contract=terms.contract, hours=terms.hours)

@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.equipment import queries, rules
 from procedures.equipment.actions import BeginRepair, RecordInspection
 from procedures.equipment.defects import check_severity, open_defect
-from procedures.equipment.patrols import PatrolDraft, checked_draft, describe_findings
+from procedures.equipment.patrols import (
+    PatrolDraft,
+    checked_draft,
+    describe_findings,
+    draft_findings,
+)
 from procedures.equipment.policy import EquipmentPolicy
 from procedures.equipment.rules import INSPECTORS, DefectStatus, EquipmentDeadline
 from procedures.kernel import roles
@@ -195,6 +200,7 @@ async def record_inspection(
             repair_hours=uow.policy(EquipmentPolicy).repair_hours,
             day=local_day(now, timezone),
             inspection_id=inspection.id,
+            findings=draft_findings(items, draft, note),
         )
     await uow.commit()
     return InspectionOutcome(inspection, asset, defect)
@@ -236,7 +242,7 @@ async def chase_elevator_defects(
             "number": defect.number,
             "asset": f"{defect.asset.code} {defect.asset.name}",
             "location": defect.asset.location or "",
-            "description": defect.description,
+            "description": await queries.defect_findings(session, defect),
             "reported_at": as_time(defect.reported_at),
             "status": as_text(f"defect.status.{defect.status}"),
         }

@@ -23,7 +23,7 @@ from procedures.equipment.defects import (
     repair_terms,
 )
 from procedures.equipment.policy import EquipmentPolicy
-from procedures.equipment.queries import assets_to_patrol, checklist_for
+from procedures.equipment.queries import assets_to_patrol, checklist_for, findings
 from procedures.equipment.rules import TECHNICIANS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
@@ -140,7 +140,10 @@ def describe_findings(items: dict[int, ChecklistItem], draft: PatrolDraft, note:
     """The defect's description: each abnormal item (with its reading), then the note.
 
     The labels come from master data, so the description is in their language: Chinese labels
-    get Chinese punctuation (`平層準確（誤差）：15mm；…。備註`), others English (`Level 15 mm; …`).
+    get Chinese punctuation (`平層準確（誤差）：15mm；…——備註`), others English
+    (`Level 15 mm; … — note`).
+    Kept on the defect for search and the ledgers; notices and the record say it in the
+    reader's words (`draft_findings`).
     """
     findings = []
     for answer in draft.answers:
@@ -156,9 +159,15 @@ def describe_findings(items: dict[int, ChecklistItem], draft: PatrolDraft, note:
                 findings.append(f"{item.label} {reading} {item.unit or ''}".rstrip())
     text = ("；" if is_chinese("".join(findings)) else "; ").join(findings)
     if note:
-        text += "。" if is_chinese(text) else ". "
+        text += "——" if is_chinese(text) else " — "
         text += note
     return text
+
+
+def draft_findings(items: dict[int, ChecklistItem], draft: PatrolDraft, note: str | None) -> Any:
+    """The draft's findings in the reader's words (`queries.findings`), for the notices."""
+    checks = ((c["item_id"], c["ok"], c["reading"]) for c in draft.checks())
+    return findings(items, checks, note)
 
 
 @dataclass(frozen=True)
@@ -227,6 +236,7 @@ async def record_patrol(
             describe_findings(items, draft, note),
             draft.photo_file_ids,
             now,
+            findings=draft_findings(items, draft, note),
             severity=severity,
             repair_hours=repair_hours,
             day=patrol.patrol_date,

@@ -15,7 +15,8 @@ Reading equipment records for reports: the assets, and the patrols of a span of 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,11 +32,12 @@ from procedures.equipment.rules import (
 from procedures.kernel.calendar import local_day, month_bounds
 from procedures.kernel.deadlines import answer_for_systems
 from procedures.kernel.errors import NotFound
-from procedures.kernel.outbox import users_with_roles
+from procedures.kernel.outbox import as_list, as_text, users_with_roles
 from storage.models import ChecklistItem as ChecklistItem
 from storage.models import (
     Contract,
     Defect,
+    Inspection,
     MaintenanceVisit,
     Patrol,
     User,
@@ -53,6 +55,55 @@ async def asset(session: AsyncSession, asset_id: int) -> EquipmentAsset | None:
 async def checklist_item(session: AsyncSession, item_id: int) -> ChecklistItem | None:
     """One item of a system's patrol checklist, or None."""
     return await session.get(ChecklistItem, item_id)
+
+
+def findings(
+    items: Mapping[int, ChecklistItem],
+    checks: Iterable[tuple[int, bool, Decimal | None]],
+    note: str | None,
+) -> dict[str, Any]:
+    """What a patrol or an inspection found, as the reader's words: each failed item named with
+    that it failed (`門機開關順暢、無異響：異常`), a reading out of range with its value, then
+    the note (`…——門機開關時有明顯異響`)."""
+    found: list[Any] = []
+    for item_id, ok, reading in checks:
+        if ok:
+            continue
+        item = items[item_id]
+        if reading is None:
+            found.append(as_text("defect.finding_failed", label=item.label))
+        else:
+            found.append(
+                as_text(
+                    "defect.finding_reading",
+                    label=item.label,
+                    reading=f"{reading.normalize():f}",
+                    unit=item.unit or "",
+                )
+            )
+    listed = as_list(found, "clauses")
+    if note:
+        return as_text("defect.findings_noted", findings=listed, note=note)
+    return as_text("defect.findings", findings=listed)
+
+
+async def defect_findings(session: AsyncSession, defect: Defect) -> Any:
+    """The defect's findings in the reader's words (`findings`), from the checks of the patrol
+    or inspection that raised it; its stored description if it has neither."""
+    source: Patrol | Inspection | None = None
+    if defect.patrol_id is not None:
+        source = await session.get(Patrol, defect.patrol_id)
+    elif defect.inspection_id is not None:
+        source = await session.get(Inspection, defect.inspection_id)
+    if source is None or not source.checks:
+        return defect.description
+    items = {
+        item.id: item
+        for item in await session.scalars(
+            select(ChecklistItem).where(ChecklistItem.id.in_([c.item_id for c in source.checks]))
+        )
+    }
+    return findings(items, ((c.item_id, c.ok, c.reading) for c in source.checks), source.note)
 
 
 async def assets_to_patrol(session: AsyncSession, day: dt.date) -> list[EquipmentAsset]:

@@ -47,6 +47,18 @@ def as_time(moment: dt.datetime) -> dict[str, str]:
     return {"$time": moment.astimezone(dt.UTC).isoformat()}
 
 
+def as_deadline(moment: dt.datetime) -> dict[str, str]:
+    """A parameter the renderer shows as a deadline a person would say, `by` included
+    (`1月2日12:00前`, `12月31日當天內`)."""
+    return {"$deadline": moment.astimezone(dt.UTC).isoformat()}
+
+
+def as_list(items: list[Any], joiner: str = "list") -> dict[str, Any]:
+    """A parameter the renderer joins with the reader's marks: `list` (、 or a comma) or
+    `clauses` (； or a semicolon)."""
+    return {"$list": items, "joiner": joiner}
+
+
 def as_text(key: str, **params: Any) -> dict[str, Any]:
     """A parameter the renderer translates, e.g. a role or a deadline kind, with parameters of
     its own if it has any."""

@@ -327,7 +327,7 @@ async def test_the_quality_head_reassigns_a_taken_complaint_to_a_qc_member_by_na
 
     told_from = await last_message(bot, qc, f"投訴{complaint.number}")
     assert told_from["text"] == (
-        f"投訴{complaint.number}（一次性使用無菌注射器 5ml，批號L20260301）已由周負責改派給全質檢，"
+        f"投訴{complaint.number}（一次性使用無菌注射器 5ml，批號L20260301）已由周負責從邱質檢改派給全質檢，"
         "您無需再處理。期限不變。"
     )
     told_to = await last_message(bot, colleague, f"周負責將投訴{complaint.number}改派給您")
@@ -351,6 +351,31 @@ async def test_the_quality_head_reassigns_a_taken_complaint_to_a_qc_member_by_na
     await head.send(f"/ticket {complaint.number}")
     ticket = await last_message(bot, head, complaint.number + " — ")
     assert "2026-11-26 11:00 周負責：由邱質檢改派給全質檢" in ticket["text"]
+
+
+async def test_the_quality_head_taking_a_case_over_names_the_qc_member_taken_off_it(
+    bot: BotHarness,
+) -> None:
+    customer = await register(bot, "customer", "陳美玲", organisation="C001")
+    qc = await register(bot, "quality", "邱質檢", language="zh-Hant")
+    head = await register(bot, "quality_head", "周負責", language="zh-Hant")
+    complaint = await file_for(bot, customer)
+    await act(bot, qc, handling.take_complaint, complaint.id)
+
+    await head.send(f"/ticket {complaint.number}")
+    ticket = await last_message(bot, head, complaint.number + " — ")
+    await press(head, ticket, "改派")
+    ask = await last_message(bot, head, "改派給哪位質量管理部人員？")
+    await press(head, ask, "周負責")
+    done = await last_message(bot, head, complaint.number)
+    assert done["text"] == f"{complaint.number}已由邱質檢改派給周負責；兩人均已收到通知，期限不變。"
+
+    told_from = await last_message(bot, qc, f"投訴{complaint.number}")
+    assert told_from["text"] == (
+        f"投訴{complaint.number}（一次性使用無菌注射器 5ml，批號L20260301）原由邱質檢負責，"
+        "已由周負責接手，您無需再處理。期限不變。"
+    )
+    await last_message(bot, head, f"您已接手投訴{complaint.number}（原由邱質檢負責）")
 
 
 async def test_quality_reopens_a_closed_complaint_with_a_reason_and_closes_it_again(

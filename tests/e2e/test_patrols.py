@@ -44,10 +44,12 @@ def jobs_of(bot: BotHarness) -> JobServices:
     )
 
 
-async def registered_vendor(bot: BotHarness, name: str, vendor_code: str) -> Chat:
+async def registered_vendor(
+    bot: BotHarness, name: str, vendor_code: str, language: str | None = None
+) -> Chat:
     from storage.models import User, Vendor
 
-    chat = await register(bot, "vendor", name)
+    chat = await register(bot, "vendor", name, **({"language": language} if language else {}))
     async with bot.services.unit_of_work() as uow:
         user = await uow.session.scalar(select(User).where(User.telegram_id == chat.user_id))
         user.vendor_id = await uow.session.scalar(
@@ -125,7 +127,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     assert "photo" in reported and reported["caption"].startswith(
         "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
     )
-    assert "平層準確（誤差）：12mm。Car stops 12 mm above the 3rd floor." in reported["caption"]
+    assert "平層準確（誤差）: 12 mm — Car stops 12 mm above the 3rd floor." in reported["caption"]
     assert "Urgency: normal, repair by 2026-" in reported["caption"]
     (to_manager,) = await manager.expect()
     assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
@@ -187,6 +189,49 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
         "Tang Technician: repair verified; closed",
     ):
         assert line in ticket, line
+
+
+async def test_a_failed_item_is_named_with_that_it_failed_to_everyone_told_of_the_defect(
+    bot: BotHarness,
+) -> None:
+    technician = await register(bot, "technician", "唐設備", language="zh-Hant")
+    manager = await register(bot, "equipment_manager", "馬經理", language="zh-Hant")
+    supervisor = await register(bot, "equipment_supervisor", "蘇主管", language="zh-Hant")
+    vendor = await registered_vendor(bot, "孫維保", "V001", "zh-Hant")
+    found = "門機開關順暢、無異響：異常——門機開關時有明顯異響"
+
+    await technician.send("/patrol")
+    await last(technician, "今天還有")
+    await technician.send("EL-01")
+    door = await last(technician, "1/4 門機開關順暢、無異響")
+    await press(technician, door, "異常")
+    await last(technician, "2/4")
+    await technician.send("5mm")
+    alarm = await last(technician, "3/4")
+    await press(technician, alarm, "正常")
+    await last(technician, "4/4")
+    await technician.send("25")
+    await last(technician, "本次巡視有備註嗎？")
+    await technician.send("門機開關時有明顯異響")
+    ask_photos = await last(technician, "有異常項目")
+    await bot.emulator.send_photo(bot.token, technician.user_id, b"door")
+    await last(technician, "已收到照片")
+    await press(technician, ask_photos, "完成")
+    urgency = await last(technician, "維修有多緊急？")
+    await press(technician, urgency, "一般（24小時）")
+    await last(technician, "EL-01巡視已記錄。")
+
+    reported = await last(vendor, "故障DF-2026-00001：EL-01 1號客梯（A棟大堂）")
+    assert reported["caption"].split("\n")[1] == found
+    to_manager = await last(manager, "故障DF-2026-00001")
+    assert to_manager["caption"].split("\n")[1] == found
+    to_staff = await last(supervisor, "您負責的系統有故障DF-2026-00001")
+    assert found in (to_staff.get("caption") or to_staff["text"])
+
+    await technician.send("/defect DF-2026-00001")
+    record = await last(technician, "DF-2026-00001")
+    assert f"問題：{found}" in record["text"]
+    assert f"報告故障：{found}" in record["text"]
 
 
 async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
@@ -551,7 +596,7 @@ async def test_the_supervisor_records_an_inspections_findings_and_its_defect_is_
         "Inspection of EL-01 for 2026-12 recorded. Defect DF-2026-00001 opened;",
     )
     reported = await last(vendor, "Defect DF-2026-00001 on EL-01")
-    assert "門機開關順暢、無異響。Door drags at the 2nd floor." in reported["caption"]
+    assert "門機開關順暢、無異響: failed — Door drags at the 2nd floor." in reported["caption"]
     await press(supervisor, notice, "Record inspection")  # recorded already
     assert (await supervisor.wait_for_callback_answer())["text"] == (
         "The inspection of EL-01 is already recorded."

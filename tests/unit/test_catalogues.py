@@ -576,3 +576,16 @@ def test_a_refused_read_only_command_does_not_speak_of_changes() -> None:
     assert texts.get("zh-Hant", "error.role_required_read", roles="質量負責人") == (
         "此命令僅限質量負責人使用。"
     )
+
+
+@pytest.mark.parametrize("language", ["zh-Hant", "zh-Hans"])
+def test_no_chinese_text_says_a_word_twice_in_a_row(language: str) -> None:
+    """`請暫停暫停發貨範圍內的出庫`: a phrase that already holds its verb, given the verb again."""
+    doubled = re.compile(rf"([{HAN}]{{2,}})\1")
+    catalogue = load_catalogues()[language]
+    found = {k: m.group(0) for k, v in catalogue.items() if (m := doubled.search(v))}
+    assert not found, found
+    assert (
+        "請停止暫停發貨範圍內貨物的出庫"
+        in load_catalogues()["zh-Hant"]["complaint.nonconforming_warehouse"]
+    )

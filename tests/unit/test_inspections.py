@@ -56,7 +56,7 @@ async def test_an_inspection_keeps_its_findings_and_a_finding_opens_a_defect_for
     )
 
     assert outcome.defect.number == "DF-2026-00001"
-    assert outcome.defect.description == "門機開關順暢、無異響。Door closes slowly on every floor."
+    assert outcome.defect.description == "門機開關順暢、無異響——Door closes slowly on every floor."
     (to_vendor,) = await outbox_rows(services, text_key="defect.reported")
     assert to_vendor.user_id == vendor.id and to_vendor.attachment["params"]["file_id"] == "door-1"
     (to_manager,) = await outbox_rows(services, text_key="defect.reported_manager")

@@ -11,10 +11,12 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.services import Services
+from bot.texts import LANGUAGES, Texts
 from core.services import load_policies
 from procedures.equipment import defects, patrols
 from procedures.equipment.inspections import record_inspection, schedule_inspections
 from procedures.equipment.patrols import PatrolDraft
+from procedures.equipment.queries import findings
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, WrongState
 from storage.models import (
@@ -362,9 +364,44 @@ def test_a_defects_description_follows_the_punctuation_of_its_language() -> None
         ],
     )
     assert patrols.describe_findings(chinese, draft, "轎廂停層偏高") == (
-        "平層準確（誤差）：15mm；機房溫度：31.5℃。轎廂停層偏高"
+        "平層準確（誤差）：15mm；機房溫度：31.5℃——轎廂停層偏高"
     )
     draft.answers[1] = {"item_id": 2, "ok": False, "reading": None}
     assert patrols.describe_findings(english, draft, "Car stops high.") == (
-        "Levelling 15 mm; Door. Car stops high."
+        "Levelling 15 mm; Door — Car stops high."
+    )
+
+
+def test_a_failed_item_is_named_with_that_it_failed_in_each_readers_words() -> None:
+    items = {
+        1: ChecklistItem(id=1, label="門機開關順暢、無異響"),
+        2: ChecklistItem(id=2, label="平層準確（誤差）", unit="mm"),
+    }
+    texts = Texts(SHANGHAI, strict=True)
+    noted = findings(items, [(1, False, None)], "門機開關時有明顯異響")
+    said = {
+        language: texts.get(
+            language,
+            "defect.details",
+            description=noted,
+            asset="EL-01",
+            location="A",
+            reported_at="-",
+            rejections=0,
+        ).split("\n")[2]
+        for language in LANGUAGES
+    }
+    assert said == {
+        "zh-Hant": "問題：門機開關順暢、無異響：異常——門機開關時有明顯異響",
+        "zh-Hans": "问题：門機開關順暢、無異響：异常——門機開關時有明顯異響",
+        "en": "Problem: 門機開關順暢、無異響: failed — 門機開關時有明顯異響",
+    }
+    both = findings(items, [(1, False, None), (2, False, Decimal("15.000")), (1, True, None)], None)
+    assert texts.get(
+        "zh-Hant", "defect.verify_repair", number="DF-1", asset="EL-01", note=both
+    ).endswith("門機開關順暢、無異響：異常；平層準確（誤差）：15mm\n請驗證並接受或退回。")
+    assert texts.get(
+        "en", "defect.verify_repair", number="DF-1", asset="EL-01", note=both
+    ).startswith(
+        "Defect DF-1 on EL-01 was repaired: 門機開關順暢、無異響: failed; 平層準確（誤差）: 15 mm"
     )
