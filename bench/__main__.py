@@ -7,6 +7,7 @@ Subcommands, each runnable alone, with small sizes unless --full is given:
             overdue at once
   intake    complaint dialogues a second against a bare echo bot, limits lifted and at
             Telegram's pace
+  closedloop N users each sending their next step when answered, against the echo bot
   latency   reply p50/p99 of 50 users alone and beside a ledger export and a sweep
   resources start-up, idle memory, two workers' intake against one's on PostgreSQL
   quarterly the quarterly complaint report at 10,000 and 100,000 complaints (python -m
@@ -201,7 +202,7 @@ async def two_workers(full: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import fanout, intake, latency, sweep
+    from . import closed_loop, fanout, intake, latency, sweep
 
     args = sys.argv[1:] if argv is None else argv
     full = "--full" in args
@@ -222,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(sweep.run(full))
         elif name == "intake":
             asyncio.run(intake.run(full))
+        elif name == "closedloop":
+            asyncio.run(closed_loop.run(full))
         elif name == "latency":
             asyncio.run(latency.run(full))
         elif name == "resources":

@@ -31,10 +31,8 @@ from .rate_limiter import MessageRateLimiter
 from .rendering import DocumentDesk, Renderer, renderer_for
 from .update_processor import DEFAULT_CONCURRENT_UPDATES, PerChatUpdateProcessor, order_keys
 from .update_transaction import (
-    already_processed,
+    claim_update,
     committed,
-    mark_processed,
-    take_chat_turn,
     update_session,
 )
 from .updates import AfterSalesBot, ConfirmedAfterCommit, confirm_committed, file_url_for
@@ -108,8 +106,8 @@ class AfterSalesApplication(BotApplication):
             with replies.collecting(batch):
                 async with update_session(self.services.session_factory) as session:
                     # Another process may hold this chat's turn: wait for it (PostgreSQL).
-                    await take_chat_turn(session, order_keys(update))
-                    if await already_processed(session, update.update_id):
+                    now, turns = self.services.clock.now(), order_keys(update)
+                    if not await claim_update(session, update.update_id, now, turns):
                         return  # its effect is committed: a redelivery changes nothing
                     pressed = update.callback_query.message if update.callback_query else None
                     if pressed is not None:  # a notice settled by this press is answered on it
@@ -117,7 +115,6 @@ class AfterSalesApplication(BotApplication):
                     await self.load_dialogue_state(update)
                     await super().process_update(update)
                     await self.persist_update(update)  # a state not kept fails the step too
-                    mark_processed(session, update.update_id, self.services.clock.now())
                     # a commit under way is never cut: whether it landed would be unknown
                     self._before_commit.discard(task)
                     await session.commit()

@@ -5,8 +5,8 @@ in the update's own transaction (bot/runtime/update_transaction.py), so a dialog
 record it wrote are committed together; two processes can share them. bot_data and callback
 data are not kept: the records are the truth.
 
-An update reads its chat's and user's rows once, at its start (`load_for_update`: one query for
-the conversation states, one for the scratch data), and keeps them in its session; the refresh
+An update reads its chat's and user's rows once, at its start (`load_for_update`: one statement
+for the conversation states and the scratch data), and keeps them in its session; the refresh
 hooks and the writes at its end use those rows instead of asking again.
 """
 
@@ -18,8 +18,9 @@ import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import String, and_, cast, delete, false, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import make_transient_to_detached
 from telegram.ext import BasePersistence, PersistenceInput
 
 from storage.models import ChatScratchpad, ConversationState
@@ -175,32 +176,40 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             for name in names:
                 for encoded_key in encoded:
                     rows[("conversation", name, encoded_key)] = None
-            for conversation in await session.scalars(
-                select(ConversationState)
-                .where(
-                    ConversationState.handler_name.in_(names),
-                    ConversationState.conversation_key.in_(list(encoded)),
+            wanted = []
+            for scope, owner_id in scratchpads:
+                rows[("scratch", scope, owner_id)] = None
+                wanted.append(
+                    and_(ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id)
                 )
-                .execution_options(populate_existing=True)
-            ):
-                rows[("conversation", conversation.handler_name, conversation.conversation_key)] = (
-                    conversation
-                )
-                key = encoded[conversation.conversation_key]
-                states[(conversation.handler_name, key)] = conversation.state
-            if scratchpads:
-                wanted = []
-                for scope, owner_id in scratchpads:
-                    rows[("scratch", scope, owner_id)] = None
-                    wanted.append(
-                        and_(ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id)
-                    )
-                for pad in await session.scalars(
-                    select(ChatScratchpad)
-                    .where(or_(*wanted))
-                    .execution_options(populate_existing=True)
-                ):
-                    rows[("scratch", pad.scope, pad.owner_id)] = pad
+            # one statement for both tables; the rows become the session's own, as if loaded,
+            # so that the writes at the end change them in place
+            conversations = select(
+                literal("conversation").label("kind"),
+                ConversationState.handler_name.label("name"),
+                ConversationState.conversation_key.label("key"),
+                ConversationState.state.label("value"),
+            ).where(
+                ConversationState.handler_name.in_(names),
+                ConversationState.conversation_key.in_(list(encoded)),
+            )
+            pads = select(
+                literal("scratch"),
+                ChatScratchpad.scope,
+                cast(ChatScratchpad.owner_id, String),
+                ChatScratchpad.data,
+            ).where(or_(*wanted) if wanted else false())
+            for kind, name, key, value in await session.execute(union_all(conversations, pads)):
+                row: ConversationState | ChatScratchpad
+                if kind == "conversation":
+                    row = ConversationState(handler_name=name, conversation_key=key, state=value)
+                    rows[("conversation", name, key)] = row
+                    states[(name, encoded[key])] = value
+                else:
+                    row = ChatScratchpad(scope=name, owner_id=int(key), data=value)
+                    rows[("scratch", name, int(key))] = row
+                make_transient_to_detached(row)  # as stored: a change is written, no more
+                session.add(row)
             return states
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:

@@ -15,7 +15,8 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import ProcessedUpdate
@@ -93,25 +94,36 @@ def committed(session: AsyncSession) -> None:
         callback()
 
 
-async def already_processed(session: AsyncSession, update_id: int) -> bool:
-    return await session.get(ProcessedUpdate, update_id) is not None
+async def claim_update(
+    session: AsyncSession, update_id: int, now: dt.datetime, keys: list[tuple[str, int]]
+) -> bool:
+    """Write the update's id into its transaction, first thing, in one statement; False when
+    the id is there already (its effect is committed: a redelivery changes nothing). A read at
+    the start and a write at the end were two.
 
-
-def mark_processed(session: AsyncSession, update_id: int, now: dt.datetime) -> None:
-    # On a race (two processes) the primary key refuses the second and its commit fails whole.
-    session.add(ProcessedUpdate(update_id=update_id, processed_at=now))
-
-
-async def take_chat_turn(session: AsyncSession, keys: list[tuple[str, int]]) -> None:
-    """Across processes, one update of a chat (and of a user) at a time: on PostgreSQL an
-    advisory lock on each id, held until the update's transaction ends. Within a process the
-    update processor already gives them turns; on SQLite one process is the rule.
-
-    Chat and user ids share one key space on purpose: a private chat's id is its user's id,
-    and group ids are negative. The ids are taken in ascending order, so two updates that share
-    both never wait on each other crosswise.
-    """
-    if session.get_bind().dialect.name != "postgresql" or not keys:
-        return
-    for key in sorted({identifier for _, identifier in keys}):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    On PostgreSQL the same statement first takes the chat's turn across processes: one update
+    of a chat (and of a user, `keys`) at a time, an advisory lock on each id held until the
+    transaction ends; a second process handling the same update waits for the first one's
+    transaction, and then finds the id or takes it. Chat and user ids share one key space on
+    purpose (a private chat's id is its user's id, group ids are negative), taken in ascending
+    order, so two updates that share both never wait on each other crosswise. Within a process
+    the update processor already gives them turns; on SQLite one process is the rule."""
+    if session.get_bind().dialect.name == "postgresql":
+        turns = sorted({identifier for _, identifier in keys})
+        claimed = await session.execute(
+            text(
+                "INSERT INTO processed_updates (update_id, processed_at) "
+                "SELECT :update_id, :now FROM (SELECT count(pg_advisory_xact_lock(key)) "
+                "FROM (SELECT unnest(CAST(:keys AS BIGINT[])) AS key ORDER BY 1) AS ordered) "
+                "AS turn ON CONFLICT DO NOTHING RETURNING update_id"
+            ).bindparams(bindparam("now", type_=ProcessedUpdate.__table__.c.processed_at.type)),
+            {"update_id": update_id, "now": now, "keys": turns},
+        )
+        return claimed.first() is not None
+    claimed = await session.execute(
+        sqlite.insert(ProcessedUpdate)
+        .values(update_id=update_id, processed_at=now)
+        .on_conflict_do_nothing()
+        .returning(ProcessedUpdate.update_id)
+    )
+    return claimed.first() is not None

@@ -14,7 +14,7 @@ from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, MessageHa
 from bot.handlers import gate
 from bot.runtime import application as application_module
 from bot.runtime import persistence
-from bot.runtime.update_transaction import mark_processed
+from bot.runtime.update_transaction import claim_update
 from procedures.kernel.errors import WrongState
 from storage.models import Complaint, Photo, ProcessedUpdate
 
@@ -114,16 +114,15 @@ async def test_a_submit_whose_commit_fails_says_only_try_again_and_can_be_repeat
     submit_buttons = buttons_of(summary)
     assert ("Submit", "cp:submit") in submit_buttons
 
-    def failing_commit(session, update_id, now):
-        # every write of the step is flushed; the COMMIT itself fails, as a full disk does
-        mark_processed(session, update_id, now)
-
+    async def failing_commit(session, update_id, now, keys):
+        # the step runs and writes as ever; the COMMIT itself fails, as a full disk does
         async def commit() -> None:
             raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
 
         session.commit = commit
+        return await claim_update(session, update_id, now, keys)
 
-    monkeypatch.setattr(application_module, "mark_processed", failing_commit)
+    monkeypatch.setattr(application_module, "claim_update", failing_commit)
     before = len(customer.all_bot_messages())
     await customer.press(summary, "cp:submit")
     await customer.wait_for_callback_answer()  # the button's spinner stops at once
