@@ -20,6 +20,7 @@ from procedures.returns.queries import return_request
 from procedures.vendors import queries as vendor_queries
 
 from . import consumer_complaints as consumer_reports
+from . import form_documents  # registers the forms' renderer
 from . import returns as return_reports
 from . import vendors as vendor_reports
 from .registry import (
@@ -36,6 +37,7 @@ __all__ = [
     "DocumentContext",
     "RenderedDocument",
     "UnknownDocument",
+    "form_documents",
     "quarterly_report",
     "render",
 ]

@@ -1,0 +1,73 @@
+"""Which of the procedures' forms a reader may have for a record, by the record's number.
+
+Each record type's own reader rules decide: staff who may read the record, a customer their own
+organisation's complaints and returns (a return's slip once it was sent), a consumer their own
+complaint, the equipment side the rectification notices. A number the reader may not read is
+answered as one that does not exist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from procedures.complaints.queries import complaint_for_viewer
+from procedures.consumer_complaints.queries import consumer_complaint_for_viewer
+from procedures.kernel.errors import NotFound
+from procedures.kernel.text_input import record_number
+from procedures.returns.queries import documents_issued, return_for_viewer
+from procedures.returns.rules import STAFF_VIEWERS as RETURN_STAFF
+from procedures.vendors.queries import rectification_for_viewer
+from storage.models import User
+
+FORM_KIND = "form"  # the document kind every form is rendered under
+# a return's documents, as the returns' rules name them, and their forms
+RETURN_FORMS = {
+    "transport_order": "transport_order",
+    "return_booking_in": "booking_in",
+    "return_slip": "return_slip",
+}
+
+
+@dataclass(frozen=True)
+class FormRef:
+    """One form of one record: which form, of which row, under which number."""
+
+    form: str
+    record_id: int
+    number: str
+
+    @property
+    def attachment(self) -> dict[str, Any]:
+        return {"kind": FORM_KIND, "params": {"form": self.form, "id": self.record_id}}
+
+
+async def forms_for_viewer(session: AsyncSession, viewer: User, number: str) -> list[FormRef]:
+    """The forms of the record numbered `number` that `viewer` may have, in the order the
+    procedure issues them; NotFound for a number they may not read or that does not exist."""
+    number = record_number(number)
+    prefix = number.split("-", 1)[0]
+    if prefix == "QC":
+        complaint = await complaint_for_viewer(session, viewer, number)
+        return [FormRef("complaint_record", complaint.id, complaint.number)]
+    if prefix == "RT":
+        request = await return_for_viewer(session, viewer, number)
+        staff = bool(viewer.role_names & RETURN_STAFF)
+        # the detail sheet is the customer's own request: theirs and the staff's to print
+        forms = [FormRef("return_details", request.id, request.number)]
+        forms += [
+            FormRef(RETURN_FORMS[kind], request.id, request.number)
+            for kind in documents_issued(request, staff=staff)
+        ]
+        return forms
+    if prefix == "CC":
+        found = await consumer_complaint_for_viewer(session, viewer, number)
+        return [FormRef("consumer_record", found.id, found.number)]
+    if prefix == "RN":
+        rectification = await rectification_for_viewer(session, viewer, number)
+        forms = [FormRef("rectification_notice", rectification.id, number)]
+        if rectification.evaluated_at is not None:
+            forms.append(FormRef("evaluation", rectification.id, number))
+        return forms
+    raise NotFound("form.not_found")
