@@ -427,17 +427,11 @@ async def consumer_record(session: AsyncSession, record_id: int, context: Docume
         (t("report.monthly.column.product"), found.product_label),
         (t("form.lot"), found.batch.lot_number if found.batch else ""),
         (t("report.monthly.column.description"), found.description),
-        (
-            t("report.monthly.column.cause"),
-            t(f"consumer.cause.{found.cause}") if found.cause else "",
-        ),
+        (t("report.monthly.column.cause"), cause),
         (t("report.monthly.column.verdict"), t(f"consumer.verdict.{verdict}") if verdict else ""),
         (t("form.judgement"), found.judgement_note or ""),
         (t("form.decision"), found.decision or ""),
-        (
-            t("report.monthly.column.remedy"),
-            t(f"consumer.remedy.{found.remedy}") if found.remedy else "",
-        ),
+        (t("report.monthly.column.remedy"), remedy),
         (t("form.answer"), found.answer or ""),
         (t("report.monthly.column.return_number"), found.return_number or ""),
     ]
