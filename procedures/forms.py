@@ -13,15 +13,42 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints.queries import complaint_for_viewer
+from procedures.complaints.rules import STAFF_VIEWERS as COMPLAINT_STAFF
 from procedures.consumer_complaints.queries import consumer_complaint_for_viewer
+from procedures.consumer_complaints.rules import STAFF_VIEWERS as CONSUMER_STAFF
+from procedures.kernel import roles
 from procedures.kernel.errors import NotFound
 from procedures.kernel.text_input import record_number
 from procedures.returns.queries import documents_issued, return_for_viewer
 from procedures.returns.rules import STAFF_VIEWERS as RETURN_STAFF
+from procedures.returns.rules import TERRITORY_STAFF
 from procedures.vendors.queries import rectification_for_viewer
+from procedures.vendors.rules import RECTIFICATION_READERS
 from storage.models import User
 
 FORM_KIND = "form"  # the document kind every form is rendered under
+# who may ask for a record's forms at all: whoever reads a record type that has forms (each
+# record is checked again against its own type's readers)
+FORM_READERS = frozenset(
+    {roles.CUSTOMER, roles.CONSUMER}
+    | COMPLAINT_STAFF
+    | RETURN_STAFF
+    | TERRITORY_STAFF
+    | CONSUMER_STAFF
+    | RECTIFICATION_READERS
+)
+# the forms' names: the text ids of the procedure's names for them
+FORM_TITLES = {
+    "complaint_record": "form.name.complaint_record",
+    "return_details": "form.name.return_details",
+    "transport_order": "document.transport_order.title",
+    "booking_in": "document.booking_in.title",
+    "return_slip": "document.return_slip.title",
+    "consumer_record": "form.name.consumer_record",
+    "rectification_notice": "document.notice.title",
+    "evaluation": "document.evaluation.title",
+    "vendor_score": "document.score.title",
+}
 # a return's documents, as the returns' rules name them, and their forms
 RETURN_FORMS = {
     "transport_order": "transport_order",
@@ -37,6 +64,10 @@ class FormRef:
     form: str
     record_id: int
     number: str
+
+    @property
+    def title_key(self) -> str:
+        return FORM_TITLES[self.form]
 
     @property
     def attachment(self) -> dict[str, Any]:

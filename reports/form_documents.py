@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints.queries import LedgerRow, ledger_row
 from procedures.consumer_complaints.queries import consumer_complaint
-from procedures.forms import FORM_KIND
+from procedures.forms import FORM_KIND, FORM_TITLES
 from procedures.people.users import names_of
 from procedures.returns.queries import ReturnRequest, return_request
 from procedures.returns.rules import SIGNATURE_ORDER
@@ -28,18 +28,6 @@ from .vendors import MEASURED, passes
 
 Builder = Callable[[AsyncSession, int, DocumentContext], Awaitable[Form]]
 BUILDERS: dict[str, Builder] = {}
-# the forms' names: those the procedure's documents already had, and the new ones
-TITLES = {
-    "complaint_record": "form.name.complaint_record",
-    "return_details": "form.name.return_details",
-    "transport_order": "document.transport_order.title",
-    "booking_in": "document.booking_in.title",
-    "return_slip": "document.return_slip.title",
-    "consumer_record": "form.name.consumer_record",
-    "rectification_notice": "document.notice.title",
-    "evaluation": "document.evaluation.title",
-    "vendor_score": "document.score.title",
-}
 
 
 def builds(form: str) -> Callable[[Builder], Builder]:
@@ -51,7 +39,7 @@ def builds(form: str) -> Callable[[Builder], Builder]:
 
 
 def form_name(form: str, context: DocumentContext) -> str:
-    return context.label(TITLES[form])
+    return context.label(FORM_TITLES[form])
 
 
 @document(FORM_KIND)

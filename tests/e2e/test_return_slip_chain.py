@@ -9,6 +9,7 @@ from typing import Any
 
 from scheduler.jobs import sweep_deadlines
 from tests.conftest import SHANGHAI
+from tests.printing import read_pdf
 
 from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import press
@@ -181,6 +182,24 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
     # the customer follows their goods' way too, without the company-internal deadlines
     assert "return_tally" not in seen["text"] and "tally of the return" not in seen["text"]
     assert "Freight station" in seen["text"] and "Tallied" in seen["text"]
+
+    # /form: the record's forms as PDF, those each reader may have
+    await people.customer.send(f"/form {NUMBER.lower()}")
+    details = await document_named(
+        bot, people.customer, f"Return and exchange detail sheet-{NUMBER}.pdf"
+    )
+    assert details["caption"] == f"Return and exchange detail sheet {NUMBER}"
+    slip_pdf = await document_named(bot, people.customer, f"Return slip (退貨單)-{NUMBER}.pdf")
+    printed = read_pdf(bot.emulator.files[slip_pdf["document"]["file_id"]].content)
+    assert NUMBER in printed.text and "Wen Clerk" in printed.text and printed.smallest >= 8
+    names = [
+        (m.get("document") or {}).get("file_name", "") for m in people.customer.all_bot_messages()
+    ]
+    assert not [n for n in names if n.startswith(("Transport order", "Booking-in slip"))]
+    await people.clerk.send("/form RT-2026-09999")
+    assert await text_with(bot, people.clerk, "RT-2026-09999") == (
+        "No record numbered RT-2026-09999, or you may not read its forms."
+    )
 
 
 async def test_a_slip_not_sent_by_noon_alerts_the_clerk_and_the_business_head(
