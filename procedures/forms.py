@@ -74,6 +74,29 @@ class FormRef:
         return {"kind": FORM_KIND, "params": {"form": self.form, "id": self.record_id}}
 
 
+def forms_of_record(subject_type: str, record: Any) -> list[FormRef]:
+    """Every form a record has so far, as an inspector reads them (the inspector's export):
+    `record` is the stored row of `subject_type` (a timeline subject type)."""
+    number = getattr(record, "number", None) or ""
+    if subject_type == "complaint":
+        return [FormRef("complaint_record", record.id, number)]
+    if subject_type == "return":
+        return [FormRef("return_details", record.id, number)] + [
+            FormRef(RETURN_FORMS[kind], record.id, number)
+            for kind in documents_issued(record, staff=True)
+        ]
+    if subject_type == "consumer_complaint":
+        return [FormRef("consumer_record", record.id, number)]
+    if subject_type == "rectification" and record.number is not None:
+        forms = [FormRef("rectification_notice", record.id, number)]
+        if record.evaluated_at is not None:
+            forms.append(FormRef("evaluation", record.id, number))
+        return forms
+    if subject_type == "vendor_score":
+        return [FormRef("vendor_score", record.id, number)]
+    return []
+
+
 async def forms_for_viewer(session: AsyncSession, viewer: User, number: str) -> list[FormRef]:
     """The forms of the record numbered `number` that `viewer` may have, in the order the
     procedure issues them; NotFound for a number they may not read or that does not exist."""
