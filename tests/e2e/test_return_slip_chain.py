@@ -84,7 +84,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
         "Collect the goods at the station against this order."
     )
     assert await text_with(bot, p.driver, "Freight station:") == order
-    await document_named(bot, p.driver, f"{NUMBER}-transport-order.xlsx")
+    await document_named(bot, p.driver, f"Transport order (退貨運輸單)-{NUMBER}.pdf")
     # the driver's copy keeps the order's details after pick-up and delivery
     await click(bot, p.driver, "Picked up")
     kept = await text_with(bot, p.driver, f"Pick-up of {NUMBER} confirmed.")
@@ -100,7 +100,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     await click(bot, p.warehouse, "Book in")
     await text_with(bot, p.warehouse, f"{NUMBER} booked in.")
     # 4.2.7-4.2.8: the booking-in slip to the warehouse and the statistician, who tallies it
-    booking_in = f"{NUMBER}-booking-in.xlsx"
+    booking_in = f"Booking-in slip (退貨入庫單)-{NUMBER}.pdf"
     for chat in (p.warehouse, p.statistician):
         slip = await document_named(bot, chat, booking_in)
         assert slip["caption"] == (
@@ -119,7 +119,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
         "yuan) was tallied by Tong Statistician. Please review it and send it to the customer "
         "in the chat by 2026-11-27 12:00."
     )
-    await document_named(bot, p.clerk, f"{NUMBER}-slip.xlsx")
+    await document_named(bot, p.clerk, f"Return slip (退貨單)-{NUMBER}.pdf")
 
 
 async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_morning(
@@ -147,7 +147,7 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
     assert await text_with(bot, people.clerk, "archived") == (
         f"The return slip of {NUMBER} was sent to the customer in the chat and archived: booked in."
     )
-    slip = await document_named(bot, people.customer, f"{NUMBER}-slip.xlsx")
+    slip = await document_named(bot, people.customer, f"Return slip (退貨單)-{NUMBER}.pdf")
     assert slip["caption"] == f"Return slip (退貨單) of {NUMBER}: quantity 2, amount 90.00."
     clock.set(local(27, 12, 1))
     await sweep_deadlines(jobs)
@@ -175,7 +175,7 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
         "Return slip",
     ]
     await press(people.clerk, record, "Booking-in slip")
-    await document_named(bot, people.clerk, f"{NUMBER}-booking-in.xlsx")
+    await document_named(bot, people.clerk, f"Booking-in slip (退貨入庫單)-{NUMBER}.pdf")
     await people.customer.send(f"/return {NUMBER}")
     seen = await with_button(bot, people.customer, "Return slip")
     assert [label for label, _ in buttons_of(seen)] == ["Return slip"]
