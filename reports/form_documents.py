@@ -208,6 +208,14 @@ def _lines(request: ReturnRequest, context: DocumentContext, *, prices: bool) ->
     return Table(headings, rows, widths, totals, right=frozenset({2, 4, 5}))
 
 
+def _inspection(request: ReturnRequest, context: DocumentContext) -> str:
+    """QC's result, with its notes where it gave any."""
+    if request.inspection_result is None:
+        return ""
+    result = context.label(f"return.result.{request.inspection_result}")
+    return "：".join(filter(None, [result, request.inspection_notes or ""]))
+
+
 def _customer(request: ReturnRequest) -> str:
     return f"{request.organisation.code} {request.organisation.name}"
 
@@ -333,7 +341,7 @@ async def booking_in(session: AsyncSession, record_id: int, context: DocumentCon
         fields=[
             (t("document.booking_in.customer"), _customer(request)),
             (t("document.booking_in.reason"), t(f"return.reason.{request.reason}")),
-            (t("form.step.inspected"), request.inspection_notes or ""),
+            (t("form.step.inspected"), _inspection(request, context)),
         ],
         table=_lines(request, context, prices=True),
         signatures=[
