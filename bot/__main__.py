@@ -259,6 +259,8 @@ async def _export(
     """The records opened from `first` to `last` (whole days in the configured zone)."""
     from reports.export import export_period
 
+    from .documents import document_context
+
     zone = settings.timezone
     start = dt.datetime.combine(first, dt.time(), zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), zone)
@@ -275,6 +277,8 @@ async def _export(
             out,
             timezone=zone,
             now=services.clock.now(),
+            # the forms as the procedures name them, in the deployment's language
+            forms=document_context(services, settings.default_language),
         )
     finally:
         await engine.dispose()

@@ -20,6 +20,7 @@ from .handlers import (
     complaint_work,
     consumer_complaints,
     evidence,
+    forms,
     gate,
     invitations,
     masterdata,
@@ -80,6 +81,7 @@ def build_application(
     consumer_complaints.register(application)
     tickets.register(application)
     search.register(application)
+    forms.register(application)
     reports.register(application)
     evidence.register(application)
     return_intake.register(application)

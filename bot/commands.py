@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from telegram import Bot, BotCommand, BotCommandScopeChat
 from telegram.error import TelegramError
 
-from procedures import search
+from procedures import forms, search
 from procedures.complaints import rules as complaint_rules
 from procedures.consumer_complaints import rules as consumer_rules
 from procedures.equipment import rules as equipment_rules
@@ -53,6 +53,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("ticket", frozenset({roles.CUSTOMER, *complaint_rules.STAFF_VIEWERS}), read_only=True),
     Command("ledger", complaint_rules.LEDGER_READERS, read_only=True),
     Command("find", search.SEARCHERS, read_only=True),
+    # a record's forms as PDF; each record is checked against its own type's readers
+    Command("form", forms.FORM_READERS, read_only=True),
     # heads and managers; finance for the exchange ratios it watches (seed 3.8)
     Command("report", report_registry.MANAGERS | report_registry.EXCHANGE_READERS, read_only=True),
     # a record's evidence files, for the managers who answer for records and an inspector's visit

@@ -20,8 +20,8 @@ from procedures.returns.queries import return_request
 from procedures.vendors import queries as vendor_queries
 
 from . import consumer_complaints as consumer_reports
+from . import form_documents  # registers the forms' renderer
 from . import returns as return_reports
-from . import vendors as vendor_reports
 from .registry import (
     RENDERERS,
     DocumentContext,
@@ -36,6 +36,7 @@ __all__ = [
     "DocumentContext",
     "RenderedDocument",
     "UnknownDocument",
+    "form_documents",
     "quarterly_report",
     "render",
 ]
@@ -64,76 +65,67 @@ async def _rectification(
     return rectification
 
 
+async def _form(
+    session: AsyncSession, form: str, record_id: int, context: DocumentContext
+) -> RenderedDocument:
+    """A record's form, the PDF /form and the export give too (退貨單-RT-2026-00001.pdf)."""
+    return await form_documents.form_document(session, {"form": form, "id": record_id}, context)
+
+
 @document("rectification_notice")
 async def rectification_notice(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
+    """不合格項整改單, the written notice the vendor receives."""
     rectification = await _rectification(session, params)
-    content = vendor_reports.rectification_notice(rectification, context.label, context.timezone)
-    return RenderedDocument(f"{rectification.number}.xlsx", content)
+    return await _form(session, "rectification_notice", rectification.id, context)
 
 
 @document("evaluation_form")
 async def evaluation_form(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
+    """分承包方服務質量檢查評價表, for the manager's review and the office's approval."""
     rectification = await _rectification(session, params)
-    engineer = await _name_of(session, rectification.evaluated_by_id)
-    content = vendor_reports.evaluation_form(
-        rectification, engineer, context.label, context.timezone
-    )
-    return RenderedDocument(f"{rectification.number or rectification.id}-evaluation.xlsx", content)
+    return await _form(session, "evaluation", rectification.id, context)
 
 
 @document("vendor_score")
 async def vendor_score(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
-    score = await vendor_queries.vendor_score(session, int(params["id"]))
-    if score is None:
-        raise UnknownDocument(f"vendor score {params['id']} does not exist")
-    manager = await _name_of(session, score.scored_by_id)
-    content = vendor_reports.score_sheet(
-        score, manager, context.label, context.timezone, context.pass_mark
-    )
-    return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
+    """合格維保單位考核評分表 of one vendor and month."""
+    return await _form(session, "vendor_score", int(params["id"]), context)
 
 
 @document("return_slip")
 async def return_slip(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
-    request = await return_request(session, int(params["id"]))
-    if request is None:
-        raise UnknownDocument(f"return {params['id']} does not exist")
-    content = return_reports.return_slip(request, context.label, context.timezone)
-    return RenderedDocument(f"{request.number}-slip.xlsx", content)
+    """退貨單, the customer's copy."""
+    return await _form(session, "return_slip", int(params["id"]), context)
 
 
 @document("transport_order")
 async def transport_order(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
+    """退貨運輸單, the driver collects against it."""
     request = await return_request(session, int(params["id"]))
     if request is None or request.order_issued_at is None:
         raise UnknownDocument(f"return {params['id']} has no transport order")
-    issued_by = await _name_of(session, request.order_issued_by_id)
-    content = return_reports.transport_order(request, issued_by, context.label, context.timezone)
-    return RenderedDocument(f"{request.number}-transport-order.xlsx", content)
+    return await _form(session, "transport_order", request.id, context)
 
 
 @document("return_booking_in")
 async def return_booking_in(
     session: AsyncSession, params: Mapping[str, Any], context: DocumentContext
 ) -> RenderedDocument:
+    """退貨入庫單, with the signatures the goods were booked in against."""
     request = await return_request(session, int(params["id"]))
     if request is None or request.booked_in_at is None:
         raise UnknownDocument(f"return {params['id']} is not booked in")
-    names = await names_of(
-        session, [request.booked_in_by_id, *(s.signed_by_id for s in request.signatures)]
-    )
-    content = return_reports.booking_in_slip(request, names, context.label, context.timezone)
-    return RenderedDocument(f"{request.number}-booking-in.xlsx", content)
+    return await _form(session, "booking_in", request.id, context)
 
 
 @document("return_statistics")

@@ -8,6 +8,8 @@ and evidence files, readable without the bot.
 - `records.xlsx`: the same for people, a sheet per kind of record and sheets for the timeline,
   the deadlines and the files (user text written as text cells);
 - `files/ab/abcdef…`: each evidence file under its SHA-256, as the file store keeps it;
+- `forms/`: each record's forms as PDF (退貨單-RT-2026-00001.pdf, …), as the procedures name
+  them, in the language of the `forms` context it is given;
 - `export.json`: the period, when it was written, the counts and any file not in the store;
 - `MANIFEST.sha256`: the SHA-256 of every other file, in `sha256sum -c` format.
 
@@ -30,11 +32,14 @@ from openpyxl import Workbook
 from sqlalchemy import FromClause, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.forms import FormRef, forms_of_record
 from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.files import FileStore, key_of
 from storage.models import Base, Deadline, Photo, TimelineEvent, User
 
 from .cells import active_sheet, append_row
+from .form_documents import form_document
+from .registry import DocumentContext
 
 # The column that places a record in a period: the first of these the record has.
 OPENED_AT = (
@@ -136,8 +141,10 @@ async def export_period(
     *,
     timezone: ZoneInfo,
     now: dt.datetime,
+    forms: DocumentContext | None = None,
 ) -> ExportSummary:
-    """Write the records opened in [start, end) with everything kept on them into `out`.
+    """Write the records opened in [start, end) with everything kept on them into `out`, and
+    (given the reader's `forms` context) each record's forms.
 
     A batch for the command line, not the bot's event loop: it writes files as it goes."""
     out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240
@@ -325,6 +332,10 @@ async def export_period(
                                 photo.telegram_file_id,
                             ],
                         )
+                    if forms is not None:
+                        entry["forms"] = await _write_forms(
+                            session, out, forms, forms_of_record(subject_type, record)
+                        )
                     lines.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
     workbook.save(out / "records.xlsx")
     (out / "export.json").write_text(
@@ -345,6 +356,20 @@ async def export_period(
     )
     write_manifest(out)
     return summary
+
+
+async def _write_forms(
+    session: AsyncSession, out: Path, context: DocumentContext, refs: list[FormRef]
+) -> list[str]:
+    """The record's forms under forms/, by their names; the paths written."""
+    written = []
+    for ref in refs:
+        document = await form_document(session, ref.attachment["params"], context)
+        path = out / "forms" / document.file_name
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(document.content)
+        written.append(path.relative_to(out).as_posix())
+    return written
 
 
 def sha256_file(path: Path) -> str:

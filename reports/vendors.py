@@ -1,27 +1,24 @@
-"""P3 documents as XLSX workbooks: the written rectification notice (不合格項整改單), the service
-quality evaluation form (分承包方服務質量檢查評價表), the monthly vendor score sheet
-(合格維保單位考核評分表) and the half-yearly vendor assessment with its findings and signature.
+"""P3's half-yearly vendor assessment as an XLSX workbook, with its findings and signature (the
+forms, 不合格項整改單, 分承包方服務質量檢查評價表 and 合格維保單位考核評分表, are PDFs:
+`reports.form_documents`); what a monthly score measures, which the score's form lists.
 
 Every title comes from the caller's `label` function (the reader's catalogue)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 
-from procedures.vendors.queries import Assessment, Rectification, VendorScore
+from procedures.vendors.queries import Assessment, VendorScore
 
 from .cells import (
     PAGE_FOOTER,
     TextFunction,
     active_sheet,
     append_row,
-    fit_to_page_width,
     print_workbook,
     workbook_bytes,
 )
@@ -46,134 +43,12 @@ MEASURED = (
 )
 
 
-def _form(title: str, fields: Sequence[tuple[Any, ...]]) -> bytes:
-    """A form: a bold title, then label | value rows (a row may carry more columns)."""
-    workbook = Workbook()
-    sheet = active_sheet(workbook)
-    sheet.title = title[:31]
-    append_row(sheet, [title])
-    sheet["A1"].font = Font(bold=True, size=14)
-    for name, value, *more in fields:
-        append_row(sheet, [name, "" if value is None else value, *more])
-    sheet.column_dimensions["A"].width = 28
-    sheet.column_dimensions["B"].width = 70 if sheet.max_column <= 2 else 16
-    for letter, width in (("C", 10), ("D", 60)):
-        sheet.column_dimensions[letter].width = width
-    for row in sheet.iter_rows(min_row=2):
-        row[min(len(row), 4) - 1].alignment = Alignment(wrap_text=True, vertical="top")
-    fit_to_page_width(sheet)
-    return workbook_bytes(workbook)
-
-
 def _time(moment: dt.datetime | None, timezone: ZoneInfo) -> str:
     return moment.astimezone(timezone).strftime("%Y-%m-%d %H:%M") if moment else ""
 
 
-def rectification_notice(rectification: Rectification, label: Label, timezone: ZoneInfo) -> bytes:
-    """不合格項整改單: the written notice the vendor receives."""
-    return _form(
-        label("document.notice.title"),
-        [
-            (label("document.notice.number"), rectification.number),
-            (label("document.notice.vendor"), rectification.vendor.name),
-            (label("document.notice.issue"), rectification.description),
-            (label("document.notice.raised_at"), _time(rectification.raised_at, timezone)),
-            (label("document.notice.written_at"), _time(rectification.written_at, timezone)),
-            (label("document.notice.due_at"), _time(rectification.due_at, timezone)),
-            (label("document.notice.instruction"), label("document.notice.instruction_text")),
-        ],
-    )
-
-
-def evaluation_form(
-    rectification: Rectification, engineer: str, label: Label, timezone: ZoneInfo
-) -> bytes:
-    """分承包方服務質量檢查評價表: the engineer's evaluation after the ladder failed."""
-    return _form(
-        label("document.evaluation.title"),
-        [
-            (label("document.notice.number"), rectification.number),
-            (label("document.notice.vendor"), rectification.vendor.name),
-            (label("document.notice.issue"), rectification.description),
-            (label("document.evaluation.findings"), rectification.evaluation),
-            (label("document.evaluation.score"), rectification.evaluation_score),
-            (label("document.evaluation.engineer"), engineer),
-            (label("document.evaluation.date"), _time(rectification.evaluated_at, timezone)),
-            # the seed: issued by the engineer, reviewed by the equipment manager (審核),
-            # approved by the management office (審批); signed by hand on the printed form
-            (label("document.evaluation.reviewed_by"), ""),
-            (label("document.evaluation.reviewed_at"), _time(rectification.reviewed_at, timezone)),
-            (label("document.evaluation.approved_by"), ""),
-            (label("document.evaluation.approved_at"), _time(rectification.decided_at, timezone)),
-        ],
-    )
-
-
-def _measured_value(name: str, value: Any, label: Label) -> Any:
-    if value is None:
-        return "-"
-    if name == "highest_rung":
-        return label(f"rectification.rung.{value}")
-    return value
-
-
 def passes(total: float, pass_mark: int) -> bool:
     return total >= pass_mark
-
-
-def score_sheet(
-    score: VendorScore, manager: str, label: Label, timezone: ZoneInfo, pass_mark: int = 60
-) -> bytes:
-    """合格維保單位考核評分表 for one vendor and month: what was measured, each judged criterion
-    with its weight and standard, the total against the pass mark and its conclusion (合格 /
-    不合格), remarks and who scored it. The seed has the equipment manager fill it in and no one
-    approve it, so it carries no approval lines."""
-    fields: list[tuple[Any, ...]] = [
-        (label("document.score.vendor"), score.vendor.name),
-        (label("document.score.period"), score.period),
-    ]
-    fields += [
-        (label(f"document.measured.{name}"), _measured_value(name, score.measured.get(name), label))
-        for name in MEASURED
-    ]
-    weight = 100 // max(len(score.judged), 1)
-    fields.append(
-        (
-            label("document.score.criterion"),
-            label("document.score.judged"),
-            label("document.score.weight"),
-            label("document.score.standard"),
-        )
-    )
-    fields += [
-        (
-            label(f"score.criterion.{name}"),
-            value,
-            f"{weight}%",
-            label(f"document.standard.{name}"),
-        )
-        for name, value in score.judged.items()
-    ]
-    conclusion = "document.score.pass" if passes(score.total, pass_mark) else "document.score.fail"
-    rung = score.measured.get("highest_rung")
-    remarks = [
-        label(
-            "document.score.remark_late",
-            responses=score.measured.get("late_responses") or 0,
-            repairs=score.measured.get("late_repairs") or 0,
-        )
-    ]
-    if rung:
-        remarks.append(label(f"rectification.rung.{rung}"))
-    fields += [
-        (label("document.score.total"), score.total),
-        (label("document.score.pass_mark"), pass_mark),
-        (label("document.score.conclusion"), label(conclusion)),
-        (label("document.score.remarks"), "；".join(remarks)),
-        (label("document.score.scored_by"), manager),
-        (label("document.score.scored_at"), _time(score.scored_at, timezone)),
-    ]
-    return _form(label("document.score.title"), fields)
 
 
 def assessment(

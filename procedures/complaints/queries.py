@@ -587,6 +587,24 @@ async def iter_ledger_rows(
             return
 
 
+async def ledger_row(
+    session: AsyncSession, complaint_id: int, *, timezone: ZoneInfo = LEDGER_DEFAULT_ZONE
+) -> LedgerRow | None:
+    """One complaint's row, as its record form (顧客質量投訴及處理記錄) prints it."""
+    complaint = await session.scalar(
+        select(Complaint)
+        .where(Complaint.id == complaint_id)
+        .options(
+            selectinload(Complaint.organisation),
+            selectinload(Complaint.product).selectinload(Product.supplier),
+            selectinload(Complaint.batch),
+        )
+    )
+    if complaint is None:
+        return None
+    return _row(0, complaint, await _page_details(session, [complaint], timezone))
+
+
 async def ledger_rows(
     session: AsyncSession,
     start: dt.datetime | None = None,

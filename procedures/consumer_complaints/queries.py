@@ -156,3 +156,11 @@ async def monthly_reviews(session: AsyncSession, periods: Sequence[str]) -> list
         for period in periods
         if (review := found.get(period)) is not None
     ]
+
+
+async def consumer_complaint(session: AsyncSession, complaint_id: int) -> ConsumerComplaint | None:
+    """One consumer complaint with its product and lot, or None (its record form's rendering)."""
+    found = await session.get(ConsumerComplaint, complaint_id)
+    if found is not None:
+        await session.refresh(found, ["product", "batch"])
+    return found

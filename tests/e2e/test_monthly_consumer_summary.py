@@ -133,5 +133,6 @@ async def test_the_summary_of_the_running_month_comes_through_report_so_far(
     )
     rows = summary_rows(bot, workbook)
     assert (
-        rows[0][0] == "Consumer complaints, 2026-12 (so far, to 2026-12-06): summary and analysis"
+        rows[0][0]
+        == "售後服務部　Consumer complaints, 2026-12 (so far, to 2026-12-06): summary and analysis"
     )

@@ -56,6 +56,7 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
         "complain",
         "mytickets",
         "ticket",
+        "form",
         "return",
         "returns",
     ]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from scheduler.services import JobServices
 from storage.models import Defect, Patrol, Photo, Rectification
+from tests.printing import read_pdf
 
 from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import data_of, press
@@ -262,7 +263,9 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     await press(manager, prompt, "Issue written notice")
     await last(manager, "Written notice RN-2026-00001 sent to 清源水務工程公司")
     (notice,) = await vendor.expect()
-    assert notice["document"]["file_name"] == "RN-2026-00001.xlsx"
+    assert (
+        notice["document"]["file_name"] == "Rectification notice (不合格項整改單)-RN-2026-00001.pdf"
+    )
     assert notice["caption"].startswith(
         "Written rectification notice RN-2026-00001 (不合格項整改單)"
     )
@@ -293,7 +296,9 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     assert "that step is not possible now" in (await manager.wait_for_callback_answer())["text"]
 
     (to_office,) = await office.expect()
-    assert to_office["document"]["file_name"] == "RN-2026-00001-evaluation.xlsx"
+    assert to_office["document"]["file_name"] == (
+        "Subcontractor service quality evaluation (分承包方服務質量檢查評價表)-RN-2026-00001.pdf"
+    )
     await press(engineer, request, "Fill in the form")  # the form is no longer waiting
     assert "that step is not possible now" in (await engineer.wait_for_callback_answer())["text"]
     await press(office, to_office, "Approve")
@@ -335,10 +340,6 @@ async def test_a_scanned_sticker_opens_the_patrol_of_its_asset(bot: BotHarness) 
 async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     bot: BotHarness, clock
 ) -> None:
-    import io
-
-    from openpyxl import load_workbook
-
     from procedures.kernel.clock import ManualClock
     from scheduler.jobs import request_vendor_scores
     from tests.conftest import SHANGHAI
@@ -382,14 +383,23 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     await manager.press(measured, last_button, forge=True)  # a double tap on the last criterion
     await last(manager, "Score of 迅達電梯維保有限公司 for 2026-11 recorded: 84/100.")
     (sheet,) = await manager.expect()
-    assert sheet["document"]["file_name"] == "vendor-score-V001-2026-11.xlsx"
-    workbook = load_workbook(io.BytesIO(bot.emulator.files[sheet["document"]["file_id"]].content))
-    rows = {row[0]: row[1] for row in workbook.active.iter_rows(min_row=2, values_only=True)}
-    assert rows["Vendor"] == "迅達電梯維保有限公司" and rows["Month"] == "2026-11"
-    assert rows["Maintenance quality"] == 4 and rows["Safety"] == 4 and rows["Total (0–100)"] == 84
-    assert rows["Defects raised"] == 0 and rows["Median response (min)"] == "-"
-    assert (rows["Maintenance visits confirmed"], rows["Maintenance visits promised"]) == (1, 4)
-    assert (rows["Response promised (h)"], rows["Repair promised (h)"]) == (1, 24)
+    assert sheet["document"]["file_name"] == (
+        "Qualified maintenance vendor score sheet (合格維保單位考核評分表)-V001-2026-11.pdf"
+    )
+    printed = read_pdf(bot.emulator.files[sheet["document"]["file_id"]].content).text
+    for line in (
+        "Vendor 迅達電梯維保有限公司",
+        "Month 2026-11",
+        "Total (0–100) 84",
+        "Defects raised 0",
+        "Median response (min) -",
+        "Maintenance visits confirmed 1",
+        "Maintenance visits promised 4",
+        "Response promised (h) 1",
+        "Repair promised (h) 24",
+    ):
+        assert line in printed, line
+    assert "Maintenance quality 4 " in printed and "Safety 4 " in printed
 
 
 async def test_the_managers_defect_notice_raises_a_rectification_linked_to_the_defect(

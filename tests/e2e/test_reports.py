@@ -60,7 +60,7 @@ async def test_finance_gets_the_exchange_ratios_per_customer_with_their_chart(
     assert workbook["document"]["file_name"] == "exchange-ratio-2026-10.xlsx"
     content = bot.emulator.files[workbook["document"]["file_id"]].content
     rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
-    assert rows[0][0] == "2026-10調退貨統計"
+    assert rows[0][0] == "售後服務部　2026-10調退貨統計"
     assert ("C002 康健藥房連鎖", 0, 0, 0, 0, 4800, "0.00%", "3.00%", "否") in rows
     assert bot.emulator.files[chart["photo"][-1]["file_id"]].content.startswith(PNG_SIGNATURE)
 

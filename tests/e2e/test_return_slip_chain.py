@@ -9,6 +9,7 @@ from typing import Any
 
 from scheduler.jobs import sweep_deadlines
 from tests.conftest import SHANGHAI
+from tests.printing import read_pdf
 
 from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import press
@@ -83,7 +84,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
         "Collect the goods at the station against this order."
     )
     assert await text_with(bot, p.driver, "Freight station:") == order
-    await document_named(bot, p.driver, f"{NUMBER}-transport-order.xlsx")
+    await document_named(bot, p.driver, f"Transport order (退貨運輸單)-{NUMBER}.pdf")
     # the driver's copy keeps the order's details after pick-up and delivery
     await click(bot, p.driver, "Picked up")
     kept = await text_with(bot, p.driver, f"Pick-up of {NUMBER} confirmed.")
@@ -99,7 +100,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     await book_in(bot, p.warehouse)
     await text_with(bot, p.warehouse, f"{NUMBER} booked in.")
     # 4.2.7-4.2.8: the booking-in slip to the warehouse and the statistician, who tallies it
-    booking_in = f"{NUMBER}-booking-in.xlsx"
+    booking_in = f"Booking-in slip (退貨入庫單)-{NUMBER}.pdf"
     for chat in (p.warehouse, p.statistician):
         slip = await document_named(bot, chat, booking_in)
         assert slip["caption"] == (
@@ -118,7 +119,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
         "yuan) was tallied by Tong Statistician. Please review it and send it to the customer "
         "in the chat by 2026-11-27 12:00."
     )
-    await document_named(bot, p.clerk, f"{NUMBER}-slip.xlsx")
+    await document_named(bot, p.clerk, f"Return slip (退貨單)-{NUMBER}.pdf")
 
 
 async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_morning(
@@ -149,7 +150,7 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
     assert await text_with(bot, people.clerk, "archived") == (
         f"The return slip of {NUMBER} was sent to the customer in the chat and archived: booked in."
     )
-    slip = await document_named(bot, people.customer, f"{NUMBER}-slip.xlsx")
+    slip = await document_named(bot, people.customer, f"Return slip (退貨單)-{NUMBER}.pdf")
     assert slip["caption"] == f"Return slip (退貨單) of {NUMBER}: quantity 2, amount 90.00."
     clock.set(local(27, 12, 1))
     await sweep_deadlines(jobs)
@@ -177,13 +178,31 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
         "Return slip",
     ]
     await press(people.clerk, record, "Booking-in slip")
-    await document_named(bot, people.clerk, f"{NUMBER}-booking-in.xlsx")
+    await document_named(bot, people.clerk, f"Booking-in slip (退貨入庫單)-{NUMBER}.pdf")
     await people.customer.send(f"/return {NUMBER}")
     seen = await with_button(bot, people.customer, "Return slip")
     assert [label for label, _ in buttons_of(seen)] == ["Return slip"]
     # the customer follows their goods' way too, without the company-internal deadlines
     assert "return_tally" not in seen["text"] and "tally of the return" not in seen["text"]
     assert "Freight station" in seen["text"] and "Tallied" in seen["text"]
+
+    # /form: the record's forms as PDF, those each reader may have
+    await people.customer.send(f"/form {NUMBER.lower()}")
+    details = await document_named(
+        bot, people.customer, f"Return and exchange detail sheet-{NUMBER}.pdf"
+    )
+    assert details["caption"] == f"Return and exchange detail sheet {NUMBER}"
+    slip_pdf = await document_named(bot, people.customer, f"Return slip (退貨單)-{NUMBER}.pdf")
+    printed = read_pdf(bot.emulator.files[slip_pdf["document"]["file_id"]].content)
+    assert NUMBER in printed.text and "Wen Clerk" in printed.text and printed.smallest >= 8
+    names = [
+        (m.get("document") or {}).get("file_name", "") for m in people.customer.all_bot_messages()
+    ]
+    assert not [n for n in names if n.startswith(("Transport order", "Booking-in slip"))]
+    await people.clerk.send("/form RT-2026-09999")
+    assert await text_with(bot, people.clerk, "RT-2026-09999") == (
+        "No record numbered RT-2026-09999, or you may not read its forms."
+    )
 
 
 async def test_a_slip_not_sent_by_noon_alerts_the_clerk_and_the_business_head(

@@ -196,7 +196,7 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
         lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
     )
     assert slip["caption"] == "Return slip (退貨單) of RT-2026-00001: quantity 2, amount 90.00."
-    assert slip["document"]["file_name"] == "RT-2026-00001-slip.xlsx"
+    assert slip["document"]["file_name"] == "Return slip (退貨單)-RT-2026-00001.pdf"
     request = await stored(bot, "RT-2026-00001")
     assert request.status == "closed" and request.lines[0].replacement_quantity == 2
     async with bot.services.session_factory() as session:

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from bot.documents import document_context
 from bot.services import Services
 from core.config import ConfigError, settings_from
 from procedures.complaints import intake
@@ -25,6 +26,7 @@ from reports.export import MANIFEST, check_manifest, export_period
 from storage.files import LocalFileStore, sha256_of, split_s3_location
 from storage.models import Complaint, Deadline, OutboxMessage, Photo, TimelineEvent, User
 from tests.conftest import SHANGHAI, START
+from tests.printing import read_pdf
 from tests.unit.helpers import customer_of, ids, make_user
 
 JPEG = b"\xff\xd8\xff\xe0" + b"leaking plunger" * 10
@@ -225,8 +227,13 @@ async def test_the_export_holds_every_record_with_its_timeline_deadlines_and_fil
         out,
         timezone=SHANGHAI,
         now=clock.now(),
+        forms=document_context(services, "zh-Hant"),
     )
     assert summary.records["complaint"] == 1 and summary.files == 2
+    # the record's form, as the procedure names it, beside its data
+    (form,) = (out / "forms").iterdir()
+    assert form.name == f"顧客質量投訴及處理記錄-{complaint.number}.pdf"
+    assert complaint.number in read_pdf(form.read_bytes()).text
     assert [m["telegram_file_id"] for m in summary.missing_files] == ["F-never"]
 
     # the manifest covers every file and every sum holds
