@@ -21,6 +21,7 @@ from .handlers import (
     consumer_complaints,
     evidence,
     gate,
+    hours,
     invitations,
     masterdata,
     patrols,
@@ -88,6 +89,7 @@ def build_application(
     vendors.register(application)
     assessments.register(application)
     todo.register(application)
+    hours.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took

@@ -129,6 +129,14 @@ def render_list(
     return "\n".join(lines), keyboard
 
 
+def as_of(row: OutboxMessage, now: dt.datetime) -> dict[str, Any]:
+    """A deadline message's parameters with how long is left (or how late) as of its delivery:
+    one held for working hours goes hours after it was written."""
+    item = row.params["item"]
+    due = dt.datetime.fromisoformat(item["due"])
+    return {**row.params, "span": span(now - due if item["overdue"] else due - now)}
+
+
 def render_digest(
     texts: Texts, language: str, rows: Sequence[OutboxMessage], now: dt.datetime
 ) -> tuple[str, list[list[dict[str, Any]]]]:

@@ -51,13 +51,14 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
         chunk = await _in_one_transaction(
             services,
             lambda session, now: deadlines.sweep_deadlines(
-                session, now=now, limit=SWEEP_CHUNK, gather=True
+                session, now=now, limit=SWEEP_CHUNK, gather=True, hours=services.working_hours
             ),
         )
         result += chunk
         if chunk.checked < SWEEP_CHUNK:
             break
-    await _in_one_transaction(services, lambda session, now: outbox.release_gathered(session))
+    # the sweep's messages, and those that waited for someone's working hours to begin
+    await _in_one_transaction(services, lambda session, now: outbox.release_held(session, now=now))
     if result.messages:
         logger.info(
             "deadline sweep: %s reminders, %s overdue alerts, %s messages",

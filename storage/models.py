@@ -177,6 +177,8 @@ class User(Base):
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
     # the sales territory (片區) a market-sales person works in (P2 4.2.10)
     territory: Mapped[str | None] = mapped_column(String(50))
+    # their own hours of the day for routine reminders ("09:00-17:30"); None: the deployment's
+    working_hours: Mapped[str | None] = mapped_column(String(11))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
 

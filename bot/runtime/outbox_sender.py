@@ -40,7 +40,7 @@ from storage.models import OutboxMessage, Photo, User
 
 from ..albums import send_group, sendable
 from ..context import fit_caption, fit_message, render_keyboard
-from ..digests import digestible, render_digest
+from ..digests import as_of, digestible, render_digest
 from ..services import Services
 from .rendering import Renderer, Rendering, RenderingTimedOut, RenderOnLoop, render_within
 
@@ -310,7 +310,9 @@ class OutboxSender:
                     texts, language, [row, *companions], self.services.clock.now()
                 )
             else:
-                text, buttons = texts.get(language, row.text_key, **row.params), row.buttons
+                now = self.services.clock.now()
+                params = as_of(row, now) if digestible(row) else row.params
+                text, buttons = texts.get(language, row.text_key, **params), row.buttons
             markup = render_keyboard(self.services, language, buttons) if buttons else None
             document = self._rendered_document(row, language)
             await self._pace(paid)
@@ -369,8 +371,10 @@ class OutboxSender:
             await self._park(session, row, f"{type(error).__name__}: {error}")
             return "parked"
         self._delivered_to(row.chat_id)
-        for delivered in [row, *(companions or [])]:
-            self._mark_sent(delivered, sent.message_id)
+        self._mark_sent(row, sent.message_id)
+        for carried in companions or []:
+            # one Telegram message: only the row that carried it counts for the chat's pace
+            self._mark_sent(carried, sent.message_id, handed=False)
         return "sent"
 
     async def _send_document(
@@ -450,10 +454,10 @@ class OutboxSender:
         )
         return sent[0]
 
-    def _mark_sent(self, row: OutboxMessage, message_id: int) -> None:
+    def _mark_sent(self, row: OutboxMessage, message_id: int, *, handed: bool = True) -> None:
         row.status = "sent"
         row.sent_at = self.services.clock.now()
-        if self._holds_rows:
+        if self._holds_rows and handed:
             row.handed_at = func.clock_timestamp()
         row.attempts += 1
         row.telegram_message_id = message_id
