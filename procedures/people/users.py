@@ -122,6 +122,25 @@ async def set_language(uow: UnitOfWork, user: User, language: str) -> User:
     return user
 
 
+async def set_daily_list(uow: UnitOfWork, user: User, on: bool) -> None:
+    """Whether the person's list of what waits on them is the first message of each working
+    day (procedures.kernel.daily_lists)."""
+    if user.daily_list == on:
+        return
+    user.daily_list = on
+    record_event(
+        uow.session,
+        subject_type="user",
+        subject_id=user.id,
+        action="daily_list_changed",
+        actor_id=user.id,
+        at=uow.clock.now(),
+        before={"daily_list": not on},
+        after={"daily_list": on},
+    )
+    await uow.commit()
+
+
 DEPLOYMENT_HOURS = ("default", "reset", "預設", "预设", "默認", "默认")
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 from procedures.complaints.rules import HOLD_LIFT, ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.working_hours import WorkingHours
-from scheduler.jobs import sweep_deadlines
+from scheduler.jobs import send_daily_lists, sweep_deadlines
 from tests.conftest import SHANGHAI
 
 from .conftest import BotHarness, buttons_of, register
@@ -70,3 +70,15 @@ async def test_a_routine_reminder_waits_for_the_working_day_and_an_urgent_one_go
         "Reminder: QC-2026-00001: on-site verification is due at 2026-11-27 13:00 (4 hours left)."
     )
     assert buttons_of(reminder) == []  # the complaint is not on file here: nothing to open
+
+    # the list of what waits on me, at the start of each working day once asked for
+    await qc.send("/todo on")
+    assert (await qc.expect_text()).startswith("Done: at the start of each working day")
+    clock.set(local(30, 8, 30))  # Monday
+    await send_daily_lists(jobs)
+    daily = await qc.expect_text()
+    assert daily.startswith("Good morning! Here is what waits on you today")
+    assert "• QC-2026-00001: on-site verification, 2 days 19 hours overdue" in daily
+    await send_daily_lists(jobs)
+    await bot.settled()
+    assert sum("Good morning" in (m.get("text") or "") for m in qc.all_bot_messages()) == 1

@@ -10,7 +10,7 @@ import pytest
 
 from bot.services import Services
 from procedures.complaints.rules import HOLD_LIFT, ON_SITE_VERIFICATION
-from procedures.kernel import deadlines, outbox
+from procedures.kernel import daily_lists, deadlines, outbox
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.rules import DeadlineRule
@@ -155,3 +155,38 @@ async def test_setting_hours_back_to_the_company_s_and_refusing_nonsense(
         assert await users.set_working_hours(uow, stored, "default") is None
     async with services.session_factory() as session:
         assert (await session.get(User, person.id)).working_hours is None
+
+
+async def daily(services: Services) -> int:
+    async with services.unit_of_work() as uow:
+        queued = await daily_lists.queue_daily_lists(uow.session, now=uow.clock.now(), hours=HOURS)
+        await uow.commit()
+        return queued
+
+
+async def test_the_daily_list_comes_once_a_working_day_after_the_hours_begin(
+    services: Services, clock: ManualClock
+) -> None:
+    asked = await make_user(services, "quality")
+    await make_user(services, "quality")  # did not ask: gets none
+    async with services.unit_of_work() as uow:
+        await users.set_daily_list(uow, await uow.session.get(User, asked.id), True)
+    clock.set(local(26, 9))
+    await open_due(services, ON_SITE_VERIFICATION, 1, local(27, 13))
+
+    clock.set(local(27, 8, 29))  # Friday, before the day begins
+    assert await daily(services) == 0
+    clock.set(local(27, 10))  # the scheduler was down at 08:30: it sends the list now
+    assert await daily(services) == 1
+    clock.set(local(27, 10, 5))
+    assert await daily(services) == 0  # never twice a day
+    (row,) = await outbox_rows(services, text_key="deadline.todo.daily")
+    assert row.user_id == asked.id
+    assert [item["number"] for item in row.params["items"]] == ["QC-2026-00001"]
+
+    clock.set(local(28, 9))  # Saturday: no working day
+    assert await daily(services) == 0
+    clock.set(local(30, 8, 30))  # Monday: the overdue one again
+    assert await daily(services) == 1
+    (_, monday) = await outbox_rows(services, text_key="deadline.todo.daily")
+    assert monday.params["items"][0]["overdue"] is True
