@@ -8,6 +8,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+import procedures.rules  # noqa: F401  (how each record type's deadlines are described)
 from procedures.kernel import deadlines
 from procedures.kernel.deadlines import ShowWaiting
 from procedures.kernel.outbox import as_text
