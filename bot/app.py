@@ -22,6 +22,7 @@ from .handlers import (
     evidence,
     forms,
     gate,
+    hours,
     invitations,
     masterdata,
     patrols,
@@ -90,6 +91,7 @@ def build_application(
     vendors.register(application)
     assessments.register(application)
     todo.register(application)
+    hours.register(application)
     invitations.register(application)
     masterdata.register(application)
     common.register_fallbacks(application)  # last: only what no other handler took

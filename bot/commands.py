@@ -39,6 +39,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("cancel", None),
     # what waits on me: every role has deadlines of its own
     Command("todo", None, read_only=True),
+    # when routine reminders may reach me
+    Command("hours", None),
     Command("invite", roles.INVITERS),
     Command("import", frozenset({roles.ADMIN})),
     Command("complain", frozenset({roles.CUSTOMER})),

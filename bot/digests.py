@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from procedures.kernel.daily_lists import DAILY_LIST
 from procedures.kernel.deadlines import DIGEST_TEXT_KEYS, ShowWaiting, span
 from procedures.kernel.outbox import as_time, button
 
@@ -127,6 +128,39 @@ def render_list(
     if rest:
         keyboard.append([button("deadline.button.todo", ShowWaiting())])
     return "\n".join(lines), keyboard
+
+
+def as_of(row: OutboxMessage, now: dt.datetime) -> dict[str, Any]:
+    """A deadline message's parameters with how long is left (or how late) as of its delivery:
+    one held for working hours goes hours after it was written."""
+    item = row.params["item"]
+    due = dt.datetime.fromisoformat(item["due"])
+    return {**row.params, "span": span(now - due if item["overdue"] else due - now)}
+
+
+def items_from(listed: Sequence[dict[str, Any]]) -> list[Item]:
+    """The items a daily list was written with (procedures.kernel.daily_lists.item_of)."""
+    return [
+        Item(
+            deadline_id=index,
+            subject_type=str(item["type"]),
+            number=str(item["number"]),
+            about=item["about"],
+            kind=item["kind"],
+            due=dt.datetime.fromisoformat(item["due"]),
+            overdue=bool(item["overdue"]),
+            opens=item.get("opens"),
+        )
+        for index, item in enumerate(listed)
+    ]
+
+
+def render_daily(
+    texts: Texts, language: str, row: OutboxMessage, now: dt.datetime
+) -> tuple[str, list[list[dict[str, Any]]]]:
+    """The first message of a working day: the greeting, then the list as /todo shows it."""
+    text, buttons = render_list(texts, language, items_from(row.params["items"]), now)
+    return f"{texts.get(language, DAILY_LIST)}\n{text}", buttons
 
 
 def render_digest(

@@ -40,6 +40,13 @@ DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org/bot"
 Language = Literal["zh-Hant", "zh-Hans", "en"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
+# WORKING_HOURS, "08:30-18:00" (the hours with two digits, so that they compare as text), and
+# WORKING_DAYS, "1-5" or "1,2,3,4,5,6" (procedures.kernel.working_hours reads them)
+WORKING_SPAN = re.compile(
+    r"^([01]\d:[0-5]\d|2[0-3]:[0-5]\d)-([01]\d:[0-5]\d|2[0-3]:[0-5]\d|24:00)$"
+)
+WORKING_DAYS = re.compile(r"^(?:[1-7]-[1-7]|[1-7](?:,[1-7])*)$")
+
 # S3's rules for a bucket's name (which every compatible server accepts)
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
@@ -96,6 +103,11 @@ class Settings(BaseSettings):
     telegram_group_messages_per_minute: Annotated[float, Ge(0), Le(1000)] = 20.0
     # how often the deadline sweep runs
     sweep_interval_seconds: Annotated[int, Ge(1), Le(3600)] = 60
+    # when routine reminders may reach people (in TIMEZONE, on ISO weekdays: 1 is Monday);
+    # outside them a reminder waits for the next start, and each person may set their own
+    # hours of the day with /hours. Urgent ones and overdue alerts go at once.
+    working_hours: str = "08:30-18:00"
+    working_days: str = "1-5"
     # the company named in the title row of every ledger and report
     company_name: Annotated[str, MaxLen(100)] = "售後服務部"
     # a vendor's monthly score (out of 100) at or above this is 合格, below it 不合格
@@ -109,6 +121,21 @@ class Settings(BaseSettings):
     # running then is given up (its worker replaced) so that it holds nothing else up
     rendering_timeout_seconds: Annotated[float, Ge(0.01), Le(3600)] = 300.0
     log_level: LogLevel = "INFO"
+
+    @field_validator("working_hours")
+    @classmethod
+    def _working_hours(cls, span: str) -> str:
+        match = WORKING_SPAN.match(span)
+        if match is None or not match.group(1) < match.group(2) <= "24:00":
+            raise ValueError(f"is not a span of the day like 08:30-18:00: {span!r}")
+        return span
+
+    @field_validator("working_days")
+    @classmethod
+    def _working_days(cls, days: str) -> str:
+        if not WORKING_DAYS.match(days):
+            raise ValueError(f"are not ISO weekdays like 1-5 or 1,2,3,4,5,6: {days!r}")
+        return days
 
     @property
     def uses_emulator(self) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from procedures.equipment.defects import Severity
 from procedures.kernel.deadlines import Subject, describe_subjects
 from procedures.kernel.outbox import as_text
 from procedures.kernel.timeline import SUBJECT_TYPES
@@ -105,7 +106,14 @@ def _asset(code: str, name: str) -> str:
 @describe_subjects(SUBJECT_TYPES[Defect])
 async def defects(session: AsyncSession, ids: Sequence[int]) -> dict[int, Subject]:
     rows = await session.execute(
-        select(Defect.id, Defect.number, EquipmentAsset.code, EquipmentAsset.name, Vendor.name)
+        select(
+            Defect.id,
+            Defect.number,
+            EquipmentAsset.code,
+            EquipmentAsset.name,
+            Vendor.name,
+            Defect.severity,
+        )
         .join(EquipmentAsset, EquipmentAsset.id == Defect.asset_id)
         .outerjoin(Vendor, Vendor.id == Defect.vendor_id)
         .where(Defect.id.in_(ids))
@@ -119,8 +127,10 @@ async def defects(session: AsyncSession, ids: Sequence[int]) -> dict[int, Subjec
                 vendor=vendor or as_text("deadline.about.no_vendor"),
             ),
             OpenFound(number=number),
+            # an urgent repair's reminder cannot wait for working hours
+            urgent=severity == Severity.URGENT,
         )
-        for id_, number, code, name, vendor in rows
+        for id_, number, code, name, vendor, severity in rows
     }
 
 

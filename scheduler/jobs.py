@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import procedures.rules  # noqa: F401  (every deadline kind, and how its record is described)
 from procedures.equipment import inspections, maintenance, patrols
-from procedures.kernel import bookkeeping, deadlines, outbox
+from procedures.kernel import bookkeeping, daily_lists, deadlines, outbox
+from procedures.kernel.working_hours import WorkingHours
 from procedures.people import invitations
 from procedures.vendors import rectifications
 
@@ -51,13 +52,14 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
         chunk = await _in_one_transaction(
             services,
             lambda session, now: deadlines.sweep_deadlines(
-                session, now=now, limit=SWEEP_CHUNK, gather=True
+                session, now=now, limit=SWEEP_CHUNK, gather=True, hours=services.working_hours
             ),
         )
         result += chunk
         if chunk.checked < SWEEP_CHUNK:
             break
-    await _in_one_transaction(services, lambda session, now: outbox.release_gathered(session))
+    # the sweep's messages, and those that waited for someone's working hours to begin
+    await _in_one_transaction(services, lambda session, now: outbox.release_held(session, now=now))
     if result.messages:
         logger.info(
             "deadline sweep: %s reminders, %s overdue alerts, %s messages",
@@ -66,6 +68,17 @@ async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
             result.messages,
         )
     return result
+
+
+async def send_daily_lists(services: JobServices) -> int:
+    """Every few minutes: the list of what waits on them to each person who asked for it, once
+    their working day has begun, once a day (a scheduler down at the start of the day sends it
+    when it runs)."""
+    hours = services.working_hours or WorkingHours.of("00:00-24:00", "1-7", services.timezone)
+    return await _in_one_transaction(
+        services,
+        lambda session, now: daily_lists.queue_daily_lists(session, now=now, hours=hours),
+    )
 
 
 async def send_quarterly_complaint_report(services: JobServices) -> int:

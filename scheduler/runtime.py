@@ -121,6 +121,15 @@ def build_scheduler(services: JobServices, leader: LeaderLock | None = None) -> 
         id="visit_shortfall_chase",
         misfire_grace_time=12 * 3600,
     )
+    # each person's list at the start of their working day, once a day (scheduler.jobs)
+    scheduler.add_job(
+        jobs.send_daily_lists,
+        "interval",
+        minutes=PERIODIC_DUTY_MINUTES,
+        args=[services],
+        id="daily_lists",
+        next_run_time=dt.datetime.now(timezone),
+    )
     # the monthly, quarterly and half-year duties: each is a record of its period, so this
     # runs what fell due and was not done, at once on start (or on taking the lead) and then
     # every few minutes; a duty's hour is kept in scheduler.periodic

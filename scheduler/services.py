@@ -13,6 +13,7 @@ from procedures.equipment.policy import EquipmentPolicy
 from procedures.kernel.clock import Clock
 from procedures.kernel.policy import Policies
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.kernel.working_hours import WorkingHours
 
 
 @dataclass
@@ -22,6 +23,8 @@ class JobServices:
     timezone: ZoneInfo
     outbox_ready: asyncio.Event | None = field(default=None)
     sweep_interval_seconds: int = 60
+    # when routine reminders may reach people; None: at any hour
+    working_hours: WorkingHours | None = None
     # the record types' policies as the process loaded them (else their defaults)
     policies: Policies = field(default_factory=Policies)
 
@@ -35,6 +38,7 @@ class JobServices:
             settings.timezone,
             runtime.outbox_ready,
             sweep_interval_seconds=settings.sweep_interval_seconds,
+            working_hours=WorkingHours.of_settings(settings),
             policies=runtime.policies,
         )
 

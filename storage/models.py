@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
     true,
 )
@@ -177,6 +178,10 @@ class User(Base):
     vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendors.id"))
     # the sales territory (片區) a market-sales person works in (P2 4.2.10)
     territory: Mapped[str | None] = mapped_column(String(50))
+    # their own hours of the day for routine reminders ("09:00-17:30"); None: the deployment's
+    working_hours: Mapped[str | None] = mapped_column(String(11))
+    # their list of what waits on them (/todo) as the first message of each working day
+    daily_list: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime]
 

@@ -8,9 +8,11 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
+import procedures.rules  # noqa: F401  (how each record type's deadlines are described)
 from procedures.kernel import deadlines
 from procedures.kernel.deadlines import ShowWaiting
 from procedures.kernel.outbox import as_text
+from procedures.people import users
 
 from ..access import for_command
 from ..context import BotContext, fit_message, message_of
@@ -47,9 +49,23 @@ async def _send_list(update: Update, context: BotContext) -> None:
     await message_of(update).reply_text(fit_message(text), reply_markup=markup)
 
 
+DAILY_SWITCH = {"on": True, "off": False, "開": True, "开": True, "關": False, "关": False}
+
+
 @for_command("todo")
 async def show_todo(update: Update, context: BotContext) -> None:
-    """Lists the open deadlines that wait on the user, the most urgent first."""
+    """Lists the open deadlines that wait on the user, the most urgent first; `/todo on` (off)
+    sends the list as the first message of each working day (or stops it)."""
+    typed = " ".join(context.args or ()).strip().lower()
+    if typed:
+        if typed not in DAILY_SWITCH:
+            await context.reply(update, "deadline.todo.usage")
+            return
+        on = DAILY_SWITCH[typed]
+        async with context.unit_of_work() as uow:
+            await users.set_daily_list(uow, await context.actor(uow.session), on)
+        await context.reply(update, "deadline.todo.daily_on" if on else "deadline.todo.daily_off")
+        return
     await _send_list(update, context)
 
 

@@ -30,6 +30,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from procedures.kernel import roles
+from procedures.kernel.daily_lists import DAILY_LIST
 from procedures.kernel.deadlines import DIGEST_TEXT_KEYS
 from procedures.kernel.outbox import EDIT, URGENT, notify_roles
 from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
@@ -40,7 +41,7 @@ from storage.models import OutboxMessage, Photo, User
 
 from ..albums import send_group, sendable
 from ..context import fit_caption, fit_message, render_keyboard
-from ..digests import digestible, render_digest
+from ..digests import as_of, digestible, render_daily, render_digest
 from ..services import Services
 from .rendering import Renderer, Rendering, RenderingTimedOut, RenderOnLoop, render_within
 
@@ -236,7 +237,10 @@ class OutboxSender:
             select(func.count())
             .where(
                 recent.chat_id == OutboxMessage.chat_id,
-                recent.handed_at > func.clock_timestamp() - literal(window, Interval()),
+                # statement_timestamp(), not clock_timestamp(): a stable value the index on
+                # (chat_id, handed_at) can seek to; a volatile one made the check read every row
+                # the chat was ever handed, for every pending row (minutes with 30,000 pending)
+                recent.handed_at > func.statement_timestamp() - literal(window, Interval()),
             )
             .scalar_subquery()
         )
@@ -309,8 +313,12 @@ class OutboxSender:
                 text, buttons = render_digest(
                     texts, language, [row, *companions], self.services.clock.now()
                 )
+            elif row.text_key == DAILY_LIST:
+                text, buttons = render_daily(texts, language, row, self.services.clock.now())
             else:
-                text, buttons = texts.get(language, row.text_key, **row.params), row.buttons
+                now = self.services.clock.now()
+                params = as_of(row, now) if digestible(row) else row.params
+                text, buttons = texts.get(language, row.text_key, **params), row.buttons
             markup = render_keyboard(self.services, language, buttons) if buttons else None
             document = self._rendered_document(row, language)
             await self._pace(paid)
@@ -374,8 +382,10 @@ class OutboxSender:
             await self._park(session, row, f"{type(error).__name__}: {error}")
             return "parked"
         self._delivered_to(row.chat_id)
-        for delivered in [row, *(companions or [])]:
-            self._mark_sent(delivered, sent_id)
+        self._mark_sent(row, sent_id)
+        for carried in companions or []:
+            # one Telegram message: only the row that carried it counts for the chat's pace
+            self._mark_sent(carried, sent_id, handed=False)
         return "sent"
 
     async def _send_document(
@@ -493,10 +503,12 @@ class OutboxSender:
         )
         return sent[0]
 
-    def _mark_sent(self, row: OutboxMessage, message_id: int | None) -> None:
+    def _mark_sent(
+        self, row: OutboxMessage, message_id: int | None, *, handed: bool = True
+    ) -> None:
         row.status = "sent"
         row.sent_at = self.services.clock.now()
-        if self._holds_rows:
+        if self._holds_rows and handed:
             row.handed_at = func.clock_timestamp()
         row.attempts += 1
         row.telegram_message_id = message_id

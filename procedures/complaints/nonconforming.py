@@ -86,7 +86,12 @@ async def start_nonconforming_steps(
 ) -> None:
     """Tell the warehouse and the business head what to stop, each with the buttons that
     confirm it and a deadline; the goods' hand-off is due too."""
-    params = {**subject_params(complaint), "due_at": as_time(now + rules.CONFIRM_WINDOW)}
+    # each notice names the deadlines of the steps it starts: no reminder is the first word
+    params = {
+        **subject_params(complaint),
+        "due_at": as_time(now + rules.CONFIRM_WINDOW),
+        "handoff_due": as_time(rules.NONCONFORMING_HANDOFF.due(now)),
+    }
     warehouse_buttons = [
         [button("complaint.button.handoff", BeginHandoff(complaint_id=complaint.id))]
     ]

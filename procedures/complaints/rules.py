@@ -66,7 +66,8 @@ class ComplaintDeadline(StrEnum):
 
 
 D = ComplaintDeadline
-# a nonconforming verdict's confirmations (stop outbound, label, stop sales) are due in a day
+# a nonconforming verdict's confirmations (stop outbound, label, stop sales) are due in a day;
+# these and the lift of a hold are urgent: their reminders do not wait for working hours
 CONFIRM_WINDOW: Final = dt.timedelta(hours=24)
 
 ON_SITE_VERIFICATION: Final = DeadlineRule(
@@ -88,6 +89,7 @@ HOLD_LIFT: Final = DeadlineRule(
     roles.WAREHOUSE,
     window=dt.timedelta(hours=24),
     step=lambda deadline: LiftHold(complaint_id=deadline.subject_id),
+    urgent=True,
 )
 ADVERSE_EVENT_REPORT: Final = DeadlineRule(
     D.ADVERSE_EVENT_REPORT,
@@ -100,21 +102,26 @@ OUTBOUND_STOP: Final = DeadlineRule(
     roles.WAREHOUSE,
     window=CONFIRM_WINDOW,
     step=lambda deadline: ConfirmOutboundStopped(complaint_id=deadline.subject_id),
+    urgent=True,
 )
 GOODS_LABELLED: Final = DeadlineRule(
     D.GOODS_LABELLED,
     roles.WAREHOUSE,
     window=CONFIRM_WINDOW,
     step=lambda deadline: ConfirmGoodsLabelled(complaint_id=deadline.subject_id),
+    urgent=True,
 )
 SALES_STOP: Final = DeadlineRule(
     D.SALES_STOP,
     roles.BUSINESS_HEAD,
     window=CONFIRM_WINDOW,
     step=lambda deadline: ConfirmSalesStopped(complaint_id=deadline.subject_id),
+    urgent=True,
 )
 # a buyer of the product with no chat contact: after-sales tells them to suspend sales
-BUYER_NOTICE: Final = DeadlineRule(D.BUYER_NOTICE, roles.AFTER_SALES, window=dt.timedelta(hours=24))
+BUYER_NOTICE: Final = DeadlineRule(
+    D.BUYER_NOTICE, roles.AFTER_SALES, window=dt.timedelta(hours=24), urgent=True
+)
 SUPPLIER_ANSWER: Final = DeadlineRule(
     D.SUPPLIER_ANSWER,
     roles.QUALITY,

@@ -43,6 +43,7 @@ from procedures.kernel.rules import (
     rule_of,
 )
 from procedures.kernel.timeline import record_event
+from procedures.kernel.working_hours import WorkingHours
 from storage.models import Deadline, User
 
 OVERDUE_REPEAT = dt.timedelta(days=1)
@@ -172,11 +173,15 @@ class SweepResult:
         )
 
 
+def reminder_stale_at(deadline: Deadline) -> dt.datetime:
+    """When less than half the reminder's lead (from its time to the deadline) is left: after
+    that the alert is near, and a reminder would only precede it."""
+    return deadline.due_at - (deadline.due_at - deadline.remind_at) / 2
+
+
 def still_worth_reminding(deadline: Deadline, now: dt.datetime) -> bool:
-    """A reminder goes while at least half its lead (from the reminder's time to the deadline)
-    is left; after that the alert is near and the reminder would only precede it."""
-    lead = deadline.due_at - deadline.remind_at
-    return now < deadline.due_at - lead / 2
+    """A reminder goes (or is held for working hours) only until it is stale."""
+    return now < reminder_stale_at(deadline)
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,8 @@ class Subject:
     number: str | None  # None: the deadline's own label (a vendor's score is month by month)
     about: dict[str, Any]
     opens: CallbackAction | None = None
+    # what cannot wait for working hours whatever its kind (an urgent repair)
+    urgent: bool = False
 
 
 # How each record type describes its records, by subject type, many at once: registered by
@@ -345,11 +352,18 @@ class Audiences:
 
 
 async def sweep_deadlines(
-    session: AsyncSession, *, now: dt.datetime, limit: int = 500, gather: bool = False
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    limit: int = 500,
+    gather: bool = False,
+    hours: WorkingHours | None = None,
 ) -> SweepResult:
     """Send what is due for every open deadline whose next check has come; caller commits.
-    With `gather`, the messages wait for the end of the whole sweep (outbox.release_gathered),
-    so that each person gets one digest of it."""
+    With `gather`, the messages wait for the end of the whole sweep (outbox.release_held),
+    so that each person gets one digest of it. With `hours`, a routine reminder waits for each
+    recipient's working hours; an urgent one (its rule's, or its record's: an urgent repair)
+    and every overdue alert go at once."""
     query = (
         select(Deadline)
         .where(Deadline.met_at.is_(None), Deadline.next_check_at <= now)
@@ -372,6 +386,8 @@ async def sweep_deadlines(
         subject = subjects[deadline.id]
         params = {**_params(deadline, subject, now, overdue), **extra}
         own = _buttons(deadline, subject)
+        rule = rule_of(deadline.kind)
+        urgent = subject.urgent or (rule is not None and rule.urgent)
         for group in await audiences.of(deadline, overdue):
             notices.append(
                 Notice(
@@ -380,6 +396,8 @@ async def sweep_deadlines(
                     params=params,
                     buttons=[*(group.buttons or []), *own] or None,
                     dedupe_prefix=f"deadline:{deadline.id}:{step}",
+                    routine=not overdue and not urgent,
+                    stale_at=reminder_stale_at(deadline),
                 )
             )
             told.update(user.id for user in group.users)
@@ -421,7 +439,7 @@ async def sweep_deadlines(
             deadline.alerted_at = now
             alerts += 1
         deadline.next_check_at = deadline.due_at + OVERDUE_REPEAT * (ordinal + 1)
-    messages = await queue_notices(session, notices, now=now, gather=gather)
+    messages = await queue_notices(session, notices, now=now, gather=gather, hours=hours)
     return SweepResult(
         reminders=reminders, overdue_alerts=alerts, messages=messages, checked=checked
     )

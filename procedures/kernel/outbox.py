@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, or_, select, update
+from sqlalchemy import CursorResult, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.actions import CallbackAction
+from procedures.kernel.working_hours import WorkingHours
 from storage.models import OutboxMessage, User, UserRole
 
 ROUTINE = 0
@@ -154,20 +155,34 @@ class Notice:
     params: dict[str, Any]
     dedupe_prefix: str
     buttons: Sequence[Sequence[dict[str, Any]]] | None = None
+    # routine: may wait for the recipient's working hours, though not past `stale_at`, when
+    # it would no longer help (a reminder held past the time it could be acted on is dropped)
+    routine: bool = False
+    stale_at: dt.datetime | None = None
 
 
 # A sweep writes its deadlines' messages in many short transactions: they are held back as
 # "gathering" until the sweep has written them all, so that the sender, which folds a chat's
 # pending deadline messages into one digest, sees a whole sweep's at once, not a chunk at a time.
 GATHERING = "gathering"
+# A routine message queued outside its recipient's working hours waits, as "held", until the
+# next start of them (its next_attempt_at): held rather than pending, so that it holds up none
+# of the chat's later messages meanwhile (a chat's pending rows go in order).
+HELD = "held"
 
 
-async def release_gathered(session: AsyncSession) -> int:
-    """Let the sender have every held message: the end of a sweep (any sweep's: one that died
-    half-way leaves its messages to the next)."""
+async def release_held(session: AsyncSession, *, now: dt.datetime) -> int:
+    """Let the sender have the messages whose time has come: a sweep's, once it has written
+    them all (any sweep's: one that died half-way leaves its messages to the next), and those
+    that waited for working hours."""
     result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.status == GATHERING)
+        .where(
+            or_(
+                OutboxMessage.status == GATHERING,
+                and_(OutboxMessage.status == HELD, OutboxMessage.next_attempt_at <= now),
+            )
+        )
         .values(status="pending")
         .execution_options(synchronize_session=False)
     )
@@ -182,7 +197,12 @@ DEDUPE_CHUNK = 1000
 
 
 async def queue_notices(
-    session: AsyncSession, notices: Sequence[Notice], *, now: dt.datetime, gather: bool = False
+    session: AsyncSession,
+    notices: Sequence[Notice],
+    *,
+    now: dt.datetime,
+    gather: bool = False,
+    hours: WorkingHours | None = None,
 ) -> int:
     """Queue the rows of many notify_users calls at once; returns how many were queued.
 
@@ -190,11 +210,18 @@ async def queue_notices(
     key already in the outbox queues nothing), but one dedupe lookup per thousand keys and one
     multi-row INSERT instead of a lookup per notice and an ORM object per row: a sweep with
     thousands of overdue deadlines queues tens of thousands of rows. With `gather`, the rows
-    wait for `release_gathered`."""
+    wait for `release_held`; with `hours`, a routine notice to someone outside their working
+    hours is held until these begin."""
     rows: list[dict[str, Any]] = []
     for notice in notices:
         recipients = {user.id: user for user in notice.users}
         for user in recipients.values():
+            status, release = GATHERING if gather else "pending", now
+            if notice.routine and hours is not None:
+                release = hours.for_person(user.working_hours).next_open(now)
+                if notice.stale_at is not None and release >= notice.stale_at:
+                    continue
+                status = HELD if release > now else status
             rows.append(
                 {
                     "user_id": user.id,
@@ -205,10 +232,10 @@ async def queue_notices(
                     "attachment": None,
                     "dedupe_key": f"{notice.dedupe_prefix}:u{user.id}",
                     "priority": priority_of(notice.text_key),
-                    "status": GATHERING if gather else "pending",
+                    "status": status,
                     "attempts": 0,
                     "created_at": now,
-                    "next_attempt_at": now,
+                    "next_attempt_at": release,
                 }
             )
     if not rows:

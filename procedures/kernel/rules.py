@@ -78,6 +78,8 @@ class DeadlineRule:
     remind_share: float = 0.75
     # the button on its reminder and alert that takes the step, where one button does
     step: StepAction | None = None
+    # its reminder cannot wait for working hours (goods on hold, sales to stop)
+    urgent: bool = False
 
     registry: ClassVar[dict[str, DeadlineRule]] = {}
 

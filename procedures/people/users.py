@@ -17,6 +17,7 @@ from procedures.kernel.errors import InvalidInput
 from procedures.kernel.text_input import column_length
 from procedures.kernel.timeline import record_event
 from procedures.kernel.unit_of_work import UnitOfWork
+from procedures.kernel.working_hours import format_span, parse_span
 from storage.models import (
     Organisation,
     User,
@@ -119,3 +120,48 @@ async def set_language(uow: UnitOfWork, user: User, language: str) -> User:
     )
     await uow.commit()
     return user
+
+
+async def set_daily_list(uow: UnitOfWork, user: User, on: bool) -> None:
+    """Whether the person's list of what waits on them is the first message of each working
+    day (procedures.kernel.daily_lists)."""
+    if user.daily_list == on:
+        return
+    user.daily_list = on
+    record_event(
+        uow.session,
+        subject_type="user",
+        subject_id=user.id,
+        action="daily_list_changed",
+        actor_id=user.id,
+        at=uow.clock.now(),
+        before={"daily_list": not on},
+        after={"daily_list": on},
+    )
+    await uow.commit()
+
+
+DEPLOYMENT_HOURS = ("default", "reset", "預設", "预设", "默認", "默认")
+
+
+async def set_working_hours(uow: UnitOfWork, user: User, typed: str) -> str | None:
+    """A person's own hours of the day for routine reminders ("09:00-17:30"), or back to the
+    deployment's ("default"); returns what is now stored. InvalidInput for anything else."""
+    wanted = typed.strip()
+    hours = None if wanted.lower() in DEPLOYMENT_HOURS else format_span(*parse_span(wanted))
+    before = user.working_hours
+    if before == hours:
+        return hours
+    user.working_hours = hours
+    record_event(
+        uow.session,
+        subject_type="user",
+        subject_id=user.id,
+        action="working_hours_changed",
+        actor_id=user.id,
+        at=uow.clock.now(),
+        before={"working_hours": before},
+        after={"working_hours": hours},
+    )
+    await uow.commit()
+    return hours

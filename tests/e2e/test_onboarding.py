@@ -53,6 +53,8 @@ async def test_invited_customer_joins_switches_language_and_is_refused_admin_com
         "help",
         "lang",
         "cancel",
+        "todo",
+        "hours",
         "complain",
         "mytickets",
         "ticket",

@@ -46,6 +46,7 @@ async def test_every_job_is_scheduled_with_coalescing_and_a_grace_time(services:
         "elevator_defect_chase",
         "visit_shortfall_chase",
         "periodic_duties",
+        "daily_lists",
         "prune_bookkeeping",
     }
     assert isinstance(scheduled["deadline_sweep"].trigger, IntervalTrigger)
