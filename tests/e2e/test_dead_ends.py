@@ -1,10 +1,19 @@
 """People outside the company are never left at a dead end: a customer whose exchange was
-refused is told so once, with the way to ask for a special case, and can ask it."""
+refused is told so once, with the way to ask for a special case, and can ask it; a vendor
+reports a rectification done from the notice that asked it."""
 
 from __future__ import annotations
 
-from .conftest import BotHarness, buttons_of, register
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from storage.models import Rectification
+
+from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import press
+from .test_patrols import jobs_of, last, registered_vendor
 from .test_returns import request_exchange, stored, text_with, with_button
 
 
@@ -52,3 +61,61 @@ async def test_a_refused_exchange_is_told_once_with_the_way_to_ask_for_a_special
         "Ask for a special case" not in [label for label, _ in buttons_of(m)]
         for m in customer.all_bot_messages()[-2:]
     )
+
+
+async def test_the_vendor_reports_a_rectification_done_from_its_notice(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import prompt_overdue_rectifications
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Wu Vendor", "V002")
+    colleague = await registered_vendor(bot, "Wang Vendor", "V002")
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    await manager.send("Pump room left dirty after each service.")
+    await press(manager, await last(manager, "By when?"), "3 days")
+    await last(manager, "Verbal rectification request #")
+    (verbal,) = await vendor.expect()
+    (copy,) = await colleague.expect()
+    assert verbal["text"].endswith("Press “Rectified” once it is done.")
+    assert [label for label, _ in buttons_of(verbal)] == ["Rectified"]
+
+    # overdue: the written notice (不合格項整改單) carries the button too
+    clock.advance(dt.timedelta(days=3, minutes=1))
+    await prompt_overdue_rectifications(jobs_of(bot))
+    await press(manager, await last(manager, "Rectification #"), "Issue written notice")
+    written = await with_document(bot, vendor)
+    assert [label for label, _ in buttons_of(written)] == ["Rectified"]
+
+    await press(vendor, written, "Rectified")
+    assert (await vendor.wait_for_callback_answer())["text"].startswith("Rectification RN-2026-")
+    done = "Reported rectified by Wu Vendor, 2026-11-29 09:01."
+    for chat, message in ((vendor, written), (colleague, copy), (vendor, verbal)):
+        await bot.emulator.wait_until(
+            lambda chat=chat, message=message: _shown(chat, message).endswith(done)
+        )
+    assert buttons_of(written) == [] and buttons_of(copy) == []
+    reported = await with_button(bot, manager, "Conforms")
+    assert reported["text"].startswith("清源水務工程公司 reports rectification RN-2026-")
+    await press(manager, reported, "Conforms")
+    await last(manager, "RN-2026-")
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        stored = await session.scalar(select(Rectification))
+    assert stored.status == "conforming"
+    await vendor.press(written, "rn:done:1", forge=True)  # a copy pressed anyway
+    assert "not possible now" in (await vendor.wait_for_callback_answer())["text"]
+
+
+def _shown(chat: Chat, message: dict[str, Any]) -> str:
+    return message.get("text") or message.get("caption") or ""
+
+
+async def with_document(bot: BotHarness, chat: Chat) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        return next((m for m in reversed(chat.all_bot_messages()) if m.get("document")), None)
+
+    return await bot.emulator.wait_until(found)
