@@ -1,6 +1,7 @@
 """People outside the company are never left at a dead end: a customer whose exchange was
 refused is told so once, with the way to ask for a special case, and can ask it; a vendor
-reports a rectification done from the notice that asked it."""
+reports a rectification done from the notice that asked it; another buyer of a nonconforming
+product confirms it suspended sales, and after-sales chases one that does not."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from procedures.complaints import handling
 from storage.models import Rectification
+from tests.unit.helpers import file, verify
 
 from .conftest import BotHarness, Chat, buttons_of, register
+from .test_complaint_casework import act as act_as
+from .test_complaint_casework import user_of
 from .test_complaints import press
 from .test_patrols import jobs_of, last, registered_vendor
 from .test_returns import request_exchange, stored, text_with, with_button
@@ -119,3 +124,44 @@ async def with_document(bot: BotHarness, chat: Chat) -> dict[str, Any]:
         return next((m for m in reversed(chat.all_bot_messages()) if m.get("document")), None)
 
     return await bot.emulator.wait_until(found)
+
+
+async def test_other_buyers_confirm_the_suspension_and_those_who_do_not_are_chased(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import sweep_deadlines
+
+    buyer = await register(bot, "customer", "王志強", organisation="C002", language="zh-Hant")
+    colleague = await register(bot, "customer", "王同事", organisation="C002", language="zh-Hant")
+    silent = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "安售後", language="zh-Hant")
+    qc = await register(bot, "quality", "邱質檢", language="zh-Hant")
+    complaint = await file(bot.services, "C001")
+    await act_as(bot, qc, handling.take_complaint, complaint.id)
+    await verify(bot.services, await user_of(bot, qc), complaint.id, "nonconforming")
+
+    notice = await with_button(bot, buyer, "已暫停銷售")
+    copy = await with_button(bot, colleague, "已暫停銷售")
+    await with_button(bot, silent, "Sales suspended")
+    before = copy["text"]
+    await press(buyer, notice, "已暫停銷售")
+    done = "已由王志強於2026-11-26 09:00確認暫停銷售。"
+    for message in (notice, copy):
+        await bot.emulator.wait_until(
+            lambda message=message: message["text"].endswith(done) and not buttons_of(message)
+        )
+    assert copy["text"] == f"{before}\n\n{done}"
+    print("\n" + copy["text"])
+
+    # C003 never confirms: after-sales is reminded at 18 h, with the buttons that record how
+    # it told them another way (C004, without a chat contact, is its task from the start)
+    clock.advance(dt.timedelta(hours=19))
+    await sweep_deadlines(jobs_of(bot))
+    reminder = await text_with(bot, after_sales, f"提醒：{complaint.number} C003")
+    assert reminder == (
+        f"提醒：{complaint.number} C003的通知其他購貨方暫停銷售期限為2026-11-27 09:00。"
+    )
+    reminded = await with_button(bot, after_sales, "電話")
+    assert [label for label, _ in buttons_of(reminded)] == ["電話", "電子郵件", "上門"]
+    reminders = [m.get("text") or "" for m in after_sales.all_bot_messages()]
+    assert not any(f"{complaint.number} C002" in text for text in reminders)  # confirmed
