@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from procedures.complaints import inquiries, nonconforming, queries
 from procedures.complaints.actions import (
+    AcknowledgeSuspension,
     AnswerInquiry,
     BackToInquiry,
     BeginHandoff,
@@ -40,7 +41,7 @@ from procedures.kernel.unit_of_work import UnitOfWork
 from ..access import for_command
 from ..context import BotContext, edit_query_message
 from ..conversations import cancel_dropping, dialogue, typed_step, use_buttons
-from ..dialogue.updates import pressed, query_of, text_of
+from ..dialogue.updates import member_of, pressed, query_of, text_of
 from .complaint_buttons import origin_of, retire_pressed, retire_used_buttons
 
 if TYPE_CHECKING:
@@ -79,6 +80,25 @@ def _confirmation(
         await retire_pressed(update, context, complaint)
 
     return confirmed
+
+
+async def sales_suspended(update: Update, context: BotContext) -> None:
+    """Another buyer confirms it suspended sales: the notice says who and when, its button
+    goes (its colleagues' copies are edited through the outbox)."""
+    query = query_of(update)
+    async with context.unit_of_work() as uow:
+        told = await nonconforming.acknowledge_suspension(
+            uow, await context.actor(uow.session), pressed(update, AcknowledgeSuspension).task_id
+        )
+    await query.answer()
+    done = context.text(
+        "notice.done",
+        by=member_of(context).full_name,
+        at=told.task.told_at,
+        step=as_text("notice.step.suspended"),
+    )
+    above = query.message.text if isinstance(query.message, Message) else None
+    await edit_query_message(update, f"{above}\n\n{done}" if above else done)
 
 
 async def buyer_told(update: Update, context: BotContext) -> None:
@@ -379,5 +399,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             )
         )
     application.add_handler(CallbackQueryHandler(buyer_told, pattern=ConfirmBuyerTold.pattern()))
+    application.add_handler(
+        CallbackQueryHandler(sales_suspended, pattern=AcknowledgeSuspension.pattern())
+    )
     application.add_handler(CommandHandler("supplier_answer", supplier_answer_command))
     application.add_handler(CommandHandler("tech_support", tech_support_command))

@@ -21,7 +21,7 @@ from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
 from procedures.kernel.calendar import parse_month, previous_month
 from procedures.kernel.outbox import as_text, button
-from procedures.vendors import queries, rectifications
+from procedures.vendors import completion, queries, rectifications
 from procedures.vendors import scores as vendor_scores
 from procedures.vendors.actions import (
     ApproveEvaluation,
@@ -34,6 +34,7 @@ from procedures.vendors.actions import (
     JudgeCriterion,
     RectifyVendor,
     RectifyWithin,
+    ReportRectified,
     ReturnEvaluation,
     SendEvaluationBack,
     StartEvaluation,
@@ -250,6 +251,19 @@ async def _step(
             due_at=rectification.due_at,
         ),
     )
+
+
+async def report_done(update: Update, context: BotContext) -> None:
+    """The vendor's 整改完成: the manager is asked to check; the notice says who reported it."""
+    query = query_of(update)
+    async with context.unit_of_work() as uow:
+        rectification = await completion.report_rectified(
+            uow,
+            await context.actor(uow.session),
+            pressed(update, ReportRectified).rectification_id,
+        )
+    label = rectification.number or f"#{rectification.id}"
+    await query.answer(context.text("rectification.reported_reply", label=label), show_alert=True)
 
 
 async def conforms(update: Update, context: BotContext) -> None:
@@ -607,6 +621,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             cancel=cancel,
         )
     )
+    application.add_handler(CallbackQueryHandler(report_done, pattern=ReportRectified.pattern()))
     for handler, action in (
         (conforms, ConfirmConforming),
         (write_notice, IssueWrittenNotice),

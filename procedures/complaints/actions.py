@@ -187,4 +187,10 @@ class ApproveQuarterly(CallbackAction, prefix="rp:ok"):
 class OpenTicket(CallbackAction, prefix="tk:open"):
     """A complaint of the buyer's /mytickets list, shown as /ticket shows it."""
 
-    number: Annotated[str, Matches(r"[A-Z]{2}-\d{4}-\d{1,6}")]
+    number: Annotated[str, Matches(r"QC-\d{4}-\d{5,6}")]
+
+
+class AcknowledgeSuspension(CallbackAction, prefix="bn:ack"):
+    """Another buyer of a nonconforming product confirms it has suspended its sales."""
+
+    task_id: int

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints import rules
 from procedures.complaints.actions import (
+    AcknowledgeSuspension,
     BeginHandoff,
     BeginSupplierAnswer,
     ConfirmBuyerTold,
@@ -43,7 +44,15 @@ from procedures.complaints.rules import (
 from procedures.kernel import roles
 from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
-from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.outbox import (
+    as_text,
+    as_time,
+    button,
+    notify_roles,
+    notify_users,
+    settle_notice,
+    users_with_roles,
+)
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
@@ -63,6 +72,8 @@ HANDOFF_OUTCOMES: tuple[
     Literal["quarantined", "returned_to_supplier", "destroyed", "other"], ...
 ] = ("quarantined", "returned_to_supplier", "destroyed", "other")
 TOLD_HOW: tuple[Literal["phone", "email", "visit"], ...] = ("phone", "email", "visit")
+# how a buyer with a chat contact was told: it confirmed, with the notice's button
+ACKNOWLEDGED = "chat"
 
 
 @dataclass(frozen=True)
@@ -238,15 +249,26 @@ async def suspend_sales_elsewhere(
     params = subject_params(complaint)
     reached, unreachable = [], []
     for organisation, contacts in await other_buyers(session, complaint):
-        await notify_users(
-            session,
-            contacts,
-            "complaint.suspend_sales",
-            params,
-            now=now,
-            dedupe_prefix=f"complaint:{complaint.id}:suspend:o{organisation.id}",
-        )
         if contacts:
+            # the buyer confirms it suspended sales; not confirmed in time, after-sales is
+            # reminded, then alerted, to tell it another way (the task's deadline)
+            task = await _buyer_task(session, complaint, organisation, now, reached=True)
+            await notify_users(
+                session,
+                contacts,
+                "complaint.suspend_sales",
+                params,
+                now=now,
+                buttons=[
+                    [
+                        button(
+                            "complaint.button.sales_suspended",
+                            AcknowledgeSuspension(task_id=task.id),
+                        )
+                    ]
+                ],
+                dedupe_prefix=f"complaint:{complaint.id}:suspend:o{organisation.id}",
+            )
             reached.append(organisation.code)
         else:
             unreachable.append(organisation.code)
@@ -262,8 +284,15 @@ async def suspend_sales_elsewhere(
 
 
 async def _buyer_task(
-    session: AsyncSession, complaint: Complaint, organisation: Organisation, now: dt.datetime
-) -> None:
+    session: AsyncSession,
+    complaint: Complaint,
+    organisation: Organisation,
+    now: dt.datetime,
+    *,
+    reached: bool = False,
+) -> BuyerNoticeTask:
+    """The buyer's notice as a task with its deadline; one without a chat contact (not
+    `reached`) is at once after-sales', to tell another way."""
     due = rules.BUYER_NOTICE.due(now)
     deadline = open_complaint_deadline(
         session,
@@ -282,6 +311,8 @@ async def _buyer_task(
     )
     session.add(task)
     await session.flush()
+    if reached:
+        return task
     await notify_roles(
         session,
         [roles.AFTER_SALES],
@@ -304,6 +335,7 @@ async def _buyer_task(
         ],
         dedupe_prefix=f"complaint:{complaint.id}:task:o{organisation.id}",
     )
+    return task
 
 
 @dataclass(frozen=True)
@@ -340,6 +372,45 @@ async def confirm_buyer_told(uow: UnitOfWork, actor: User, task_id: int, how: st
     deadline = await session.get(Deadline, task.deadline_id)
     if deadline is not None and deadline.met_at is None:
         close_deadline(deadline, now, ClosedAs.MET, by=actor)
+    await close_if_done(session, complaint, now)
+    await uow.commit()
+    return BuyerTold(complaint, task)
+
+
+async def acknowledge_suspension(uow: UnitOfWork, actor: User, task_id: int) -> BuyerTold:
+    """A contact of another buyer confirms its sales of the product are suspended: who and
+    when are recorded, the buyer's notice deadline is met, and every copy of the notice its
+    colleagues got says so."""
+    session, now = uow.session, uow.clock.now()
+    roles.require_role(actor.role_names, frozenset({roles.CUSTOMER}))
+    task = await session.scalar(
+        select(BuyerNoticeTask).where(BuyerNoticeTask.id == task_id).with_for_update()
+    )
+    if task is None or task.organisation_id != actor.organisation_id:
+        raise NotFound("complaint.not_found")
+    complaint = await load_complaint(session, task.complaint_id)
+    await session.refresh(task, ["organisation"])
+    if task.told_at is not None:
+        raise WrongState("complaint.buyer_already_told", code=task.organisation.code)
+    task.told_at, task.told_by_id, task.told_how = now, actor.id, ACKNOWLEDGED
+    record_change(
+        session,
+        complaint,
+        "buyer_told",
+        now,
+        actor=actor,
+        after={"code": task.organisation.code, "how": ACKNOWLEDGED},
+    )
+    deadline = await session.get(Deadline, task.deadline_id)
+    if deadline is not None and deadline.met_at is None:
+        close_deadline(deadline, now, ClosedAs.MET, by=actor)
+    await settle_notice(
+        session,
+        [f"complaint:{complaint.id}:suspend:o{task.organisation_id}"],
+        "notice.done",
+        {"by": actor.full_name, "at": as_time(now), "step": as_text("notice.step.suspended")},
+        now=now,
+    )
     await close_if_done(session, complaint, now)
     await uow.commit()
     return BuyerTold(complaint, task)

@@ -6,7 +6,11 @@ import datetime as dt
 from enum import StrEnum
 from typing import Final
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from procedures.complaints.actions import (
+    ConfirmBuyerTold,
     ConfirmGoodsLabelled,
     ConfirmOutboundStopped,
     ConfirmSalesStopped,
@@ -14,7 +18,9 @@ from procedures.complaints.actions import (
 )
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
-from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
+from procedures.kernel.outbox import button, users_with_roles
+from procedures.kernel.rules import Audience, DeadlineRule, Lifecycle, Recipients, deadline_table
+from storage.models import BuyerNoticeTask, Deadline
 
 
 class ComplaintStatus(StrEnum):
@@ -119,8 +125,35 @@ SALES_STOP: Final = DeadlineRule(
     urgent=True,
 )
 # a buyer of the product with no chat contact: after-sales tells them to suspend sales
+
+
+async def untold_buyer(
+    session: AsyncSession, deadline: Deadline, overdue: bool
+) -> list[Recipients]:
+    """After-sales, while another buyer has not confirmed it suspended sales (nor was told
+    another way): with the buttons that record how it was told (phone, e-mail, visit)."""
+    task = await session.scalar(
+        select(BuyerNoticeTask).where(BuyerNoticeTask.deadline_id == deadline.id)
+    )
+    if task is None or task.told_at is not None:
+        return []
+    told = [
+        button(f"complaint.told_how.{how}", ConfirmBuyerTold(task_id=task.id, how=how))
+        for how in ("phone", "email", "visit")
+    ]
+    return [Recipients(await users_with_roles(session, [roles.AFTER_SALES]), buttons=[told])]
+
+
+# every other buyer of a nonconforming product is told to suspend sales (4.7): one with a chat
+# contact confirms with the notice's button, one without is told by after-sales; either way a
+# day, then after-sales is reminded and alerted, with the buttons that record how it told them
 BUYER_NOTICE: Final = DeadlineRule(
-    D.BUYER_NOTICE, roles.AFTER_SALES, window=dt.timedelta(hours=24), urgent=True
+    D.BUYER_NOTICE,
+    roles.AFTER_SALES,
+    window=dt.timedelta(hours=24),
+    reminded=Audience(owner=False, subject=untold_buyer),
+    alerted=Audience(owner=False, owner_head=True, subject=untold_buyer),
+    urgent=True,
 )
 SUPPLIER_ANSWER: Final = DeadlineRule(
     D.SUPPLIER_ANSWER,

@@ -81,3 +81,9 @@ class AddAssessmentFinding(CallbackAction, prefix="as:find"):
 
 class SignAssessment(CallbackAction, prefix="as:sign"):
     assessment_id: int
+
+
+class ReportRectified(CallbackAction, prefix="rn:done"):
+    """整改完成: the vendor reports the rectification done; the manager checks it."""
+
+    rectification_id: int

@@ -38,6 +38,7 @@ from procedures.vendors.actions import (
     ConfirmConforming,
     ForwardEvaluation,
     IssueWrittenNotice,
+    ReportRectified,
     ReturnEvaluation,
     SendEvaluationBack,
     StartEvaluation,
@@ -225,6 +226,7 @@ async def raise_rectification(
         "rectification.verbal",
         _params(rectification),
         now=now,
+        buttons=[[button("rectification.button.done", ReportRectified(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:verbal",
     )
     await uow.commit()
@@ -368,6 +370,7 @@ async def issue_written_notice(
         _params(rectification),
         now=now,
         attachment=notice,
+        buttons=[[button("rectification.button.done", ReportRectified(rectification.id))]],
         dedupe_prefix=f"rectification:{rectification.id}:written",
     )
     await notify_roles(

@@ -172,10 +172,14 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert stop_sales["text"].endswith(
         "Stop selling it and confirm with the button by 2026-11-27 09:00."
     )
+    suspend_notices = []
     for buyer in (other_local, other_far):
-        assert (await buyer.expect_text()).startswith(
+        (notice,) = await buyer.expect()
+        assert notice["text"].startswith(
             "Quality notice: please suspend sales of 一次性使用無菌注射器 5ml"
         )
+        assert [label for label, _ in buttons_of(notice)] == ["Sales suspended"]
+        suspend_notices.append(notice)
     (task,) = await after_sales.expect()
     assert task["text"].startswith("Task: 北方衛材經銷部 (C004) bought 一次性使用無菌注射器 5ml")
     assert "Contact on file: 趙立新 010-6650-7720" in task["text"]
@@ -229,6 +233,15 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert told == (
         f"北方衛材經銷部 (C004) was told by phone at 2026-11-26 09:00 to suspend sales ({number})."
     )
+    # each other buyer confirms it suspended sales: the notice says who and when
+    for buyer, notice in zip((other_local, other_far), suspend_notices, strict=True):
+        await press(buyer, notice, "Sales suspended")
+        await bot.emulator.wait_until(
+            lambda notice=notice: (
+                notice["text"].endswith(", 2026-11-26 09:00.") and not buttons_of(notice)
+            )
+        )
+        assert "\n\nSuspension of sales confirmed by " in notice["text"]
     await press(supplier, query, "Answer the query")
     assert (await supplier.expect_text()).startswith(f"{number}: send the supplier's answer")
     await supplier.send("Seal rings of March were undersized; replacement lot follows.")

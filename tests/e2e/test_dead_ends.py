@@ -1,10 +1,24 @@
 """People outside the company are never left at a dead end: a customer whose exchange was
-refused is told so once, with the way to ask for a special case, and can ask it."""
+refused is told so once, with the way to ask for a special case, and can ask it; a vendor
+reports a rectification done from the notice that asked it; another buyer of a nonconforming
+product confirms it suspended sales, and after-sales chases one that does not."""
 
 from __future__ import annotations
 
-from .conftest import BotHarness, buttons_of, register
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+
+from procedures.complaints import handling
+from storage.models import Rectification
+from tests.unit.helpers import file, verify
+
+from .conftest import BotHarness, Chat, buttons_of, register
+from .test_complaint_casework import act as act_as
+from .test_complaint_casework import user_of
 from .test_complaints import press
+from .test_patrols import jobs_of, last, registered_vendor
 from .test_returns import request_exchange, stored, text_with, with_button
 
 
@@ -52,3 +66,102 @@ async def test_a_refused_exchange_is_told_once_with_the_way_to_ask_for_a_special
         "Ask for a special case" not in [label for label, _ in buttons_of(m)]
         for m in customer.all_bot_messages()[-2:]
     )
+
+
+async def test_the_vendor_reports_a_rectification_done_from_its_notice(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import prompt_overdue_rectifications
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Wu Vendor", "V002")
+    colleague = await registered_vendor(bot, "Wang Vendor", "V002")
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    await manager.send("Pump room left dirty after each service.")
+    await press(manager, await last(manager, "By when?"), "3 days")
+    await last(manager, "Verbal rectification request #")
+    (verbal,) = await vendor.expect()
+    (copy,) = await colleague.expect()
+    assert verbal["text"].endswith("Press “Rectified” once it is done.")
+    assert [label for label, _ in buttons_of(verbal)] == ["Rectified"]
+
+    # overdue: the written notice (不合格項整改單) carries the button too
+    clock.advance(dt.timedelta(days=3, minutes=1))
+    await prompt_overdue_rectifications(jobs_of(bot))
+    await press(manager, await last(manager, "Rectification #"), "Issue written notice")
+    written = await with_document(bot, vendor)
+    assert [label for label, _ in buttons_of(written)] == ["Rectified"]
+
+    await press(vendor, written, "Rectified")
+    assert (await vendor.wait_for_callback_answer())["text"].startswith("Rectification RN-2026-")
+    done = "Reported rectified by Wu Vendor, 2026-11-29 09:01."
+    for chat, message in ((vendor, written), (colleague, copy), (vendor, verbal)):
+        await bot.emulator.wait_until(
+            lambda chat=chat, message=message: _shown(chat, message).endswith(done)
+        )
+    assert buttons_of(written) == [] and buttons_of(copy) == []
+    reported = await with_button(bot, manager, "Conforms")
+    assert reported["text"].startswith("清源水務工程公司 reports rectification RN-2026-")
+    await press(manager, reported, "Conforms")
+    await last(manager, "RN-2026-")
+    await bot.settled()
+    async with bot.services.session_factory() as session:
+        stored = await session.scalar(select(Rectification))
+    assert stored.status == "conforming"
+    await vendor.press(written, "rn:done:1", forge=True)  # a copy pressed anyway
+    assert "not possible now" in (await vendor.wait_for_callback_answer())["text"]
+
+
+def _shown(chat: Chat, message: dict[str, Any]) -> str:
+    return message.get("text") or message.get("caption") or ""
+
+
+async def with_document(bot: BotHarness, chat: Chat) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        return next((m for m in reversed(chat.all_bot_messages()) if m.get("document")), None)
+
+    return await bot.emulator.wait_until(found)
+
+
+async def test_other_buyers_confirm_the_suspension_and_those_who_do_not_are_chased(
+    bot: BotHarness, clock
+) -> None:
+    from scheduler.jobs import sweep_deadlines
+
+    buyer = await register(bot, "customer", "王志強", organisation="C002", language="zh-Hant")
+    colleague = await register(bot, "customer", "王同事", organisation="C002", language="zh-Hant")
+    silent = await register(bot, "customer", "Li Jiahao", organisation="C003")
+    after_sales = await register(bot, "after_sales", "安售後", language="zh-Hant")
+    qc = await register(bot, "quality", "邱質檢", language="zh-Hant")
+    complaint = await file(bot.services, "C001")
+    await act_as(bot, qc, handling.take_complaint, complaint.id)
+    await verify(bot.services, await user_of(bot, qc), complaint.id, "nonconforming")
+
+    notice = await with_button(bot, buyer, "已暫停銷售")
+    copy = await with_button(bot, colleague, "已暫停銷售")
+    await with_button(bot, silent, "Sales suspended")
+    before = copy["text"]
+    await press(buyer, notice, "已暫停銷售")
+    done = "已由王志強於2026-11-26 09:00確認暫停銷售。"
+    for message in (notice, copy):
+        await bot.emulator.wait_until(
+            lambda message=message: message["text"].endswith(done) and not buttons_of(message)
+        )
+    assert copy["text"] == f"{before}\n\n{done}"
+    print("\n" + copy["text"])
+
+    # C003 never confirms: after-sales is reminded at 18 h, with the buttons that record how
+    # it told them another way (C004, without a chat contact, is its task from the start)
+    clock.advance(dt.timedelta(hours=19))
+    await sweep_deadlines(jobs_of(bot))
+    reminder = await text_with(bot, after_sales, f"提醒：{complaint.number} C003")
+    assert reminder == (
+        f"提醒：{complaint.number} C003的通知其他購貨方暫停銷售期限為2026-11-27 09:00。"
+    )
+    reminded = await with_button(bot, after_sales, "電話")
+    assert [label for label, _ in buttons_of(reminded)] == ["電話", "電子郵件", "上門"]
+    reminders = [m.get("text") or "" for m in after_sales.all_bot_messages()]
+    assert not any(f"{complaint.number} C002" in text for text in reminders)  # confirmed

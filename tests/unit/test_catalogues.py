@@ -195,7 +195,7 @@ def expansions() -> dict[str, set[str]]:
         "complaint.locality.{}": localities,
         "report.locality.{}": localities,
         "complaint.channel.{}": {*CHANNELS, ComplaintDraft.channel},
-        "complaint.told_how.{}": set(nonconforming.TOLD_HOW),
+        "complaint.told_how.{}": {*nonconforming.TOLD_HOW, nonconforming.ACKNOWLEDGED},
         "complaint.handoff_outcome.{}": set(nonconforming.HANDOFF_OUTCOMES),
         "complaint.hold_step.{}": set(nonconforming.HOLD_STEPS),
         "complaint.hold_scope.{}": set(HOLD_SCOPES),

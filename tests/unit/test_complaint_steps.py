@@ -329,8 +329,7 @@ async def test_a_nonconforming_complaint_closes_only_when_every_step_is_done(
     warehouse = await make_user(services, "warehouse")
     business = await make_user(services, "business_head")
     after_sales = await make_user(services, "after_sales")
-    for reachable in ("C002", "C003"):
-        await customer_of(services, reachable)
+    buyers = [await customer_of(services, reachable) for reachable in ("C002", "C003")]
     complaint = await file(services, "C001")
     await act(services, handling.take_complaint, qc, complaint.id)
     await verify(services, qc, complaint.id, "nonconforming")
@@ -340,8 +339,15 @@ async def test_a_nonconforming_complaint_closes_only_when_every_step_is_done(
     await act(services, nonconforming.confirm_sales_stopped, business, complaint.id)
     assert (await stored(services, complaint.id)).status == "nonconforming"
     async with services.session_factory() as session:
-        (task,) = await nonconforming.buyer_tasks_of(session, complaint.id)
-    await act(services, nonconforming.confirm_buyer_told, after_sales, task.id, "phone")
+        tasks = {
+            t.organisation.code: t
+            for t in await nonconforming.buyer_tasks_of(session, complaint.id)
+        }
+    await act(services, nonconforming.confirm_buyer_told, after_sales, tasks["C004"].id, "phone")
+    # the buyers with a chat contact confirm with their notice's button, each its own
+    for buyer, code in zip(buyers, ("C002", "C003"), strict=True):
+        assert (await stored(services, complaint.id)).status == "nonconforming"
+        await act(services, nonconforming.acknowledge_suspension, buyer, tasks[code].id)
     assert (await stored(services, complaint.id)).status == "nonconforming"
     await act(
         services,
@@ -452,7 +458,8 @@ async def test_a_buyer_without_a_chat_contact_is_a_task_for_after_sales_with_a_d
         "趙立新 010-6650-7720",
     )
     async with services.session_factory() as session:
-        (task,) = await nonconforming.buyer_tasks_of(session, complaint.id)
+        tasks = await nonconforming.buyer_tasks_of(session, complaint.id)
+    (task,) = [t for t in tasks if t.organisation.code == "C004"]
     assert [b["data"] for b in task_notice.buttons[0]] == [
         f"as:told:{task.id}:phone",
         f"as:told:{task.id}:email",

@@ -10,6 +10,7 @@ import pytest
 from bot.documents import document_context
 from bot.runtime.outbox_sender import PHOTO_KIND
 from bot.services import Services
+from procedures.kernel.outbox import EDIT
 from procedures.kernel.photos import ALBUM
 from reports.documents import RENDERERS, UnknownDocument, render
 
@@ -60,8 +61,9 @@ def attachment_kinds() -> dict[str, str]:
 
 def test_every_attachment_kind_the_code_emits_has_a_renderer() -> None:
     kinds = attachment_kinds()
-    # evidence already on Telegram (or in the file store) is sent as it is, never rendered
-    sent_as_is = {PHOTO_KIND, ALBUM}
+    # evidence already on Telegram (or in the file store) is sent as it is, never rendered; an
+    # edit of a notice already sent renders its texts only
+    sent_as_is = {PHOTO_KIND, ALBUM, EDIT}
     assert {"complaint_quarterly", "rectification_notice", *sent_as_is} <= set(kinds)
     unrendered = {
         kind: where
