@@ -70,7 +70,9 @@ async def rectification_notice(
 ) -> RenderedDocument:
     rectification = await _rectification(session, params)
     content = vendor_reports.rectification_notice(rectification, context.label, context.timezone)
-    return RenderedDocument(f"{rectification.number}.xlsx", content)
+    return RenderedDocument(
+        context.label("file_name.rectification_notice", number=rectification.number), content
+    )
 
 
 @document("evaluation_form")
@@ -82,7 +84,12 @@ async def evaluation_form(
     content = vendor_reports.evaluation_form(
         rectification, engineer, context.label, context.timezone
     )
-    return RenderedDocument(f"{rectification.number or rectification.id}-evaluation.xlsx", content)
+    return RenderedDocument(
+        context.label(
+            "file_name.evaluation_form", number=rectification.number or str(rectification.id)
+        ),
+        content,
+    )
 
 
 @document("vendor_score")
@@ -96,7 +103,10 @@ async def vendor_score(
     content = vendor_reports.score_sheet(
         score, manager, context.label, context.timezone, context.pass_mark
     )
-    return RenderedDocument(f"vendor-score-{score.vendor.code}-{score.period}.xlsx", content)
+    return RenderedDocument(
+        context.label("file_name.vendor_score", vendor=score.vendor.code, period=score.period),
+        content,
+    )
 
 
 @document("return_slip")
@@ -107,7 +117,7 @@ async def return_slip(
     if request is None:
         raise UnknownDocument(f"return {params['id']} does not exist")
     content = return_reports.return_slip(request, context.label, context.timezone)
-    return RenderedDocument(f"{request.number}-slip.xlsx", content)
+    return RenderedDocument(context.label("file_name.return_slip", number=request.number), content)
 
 
 @document("transport_order")
@@ -119,7 +129,9 @@ async def transport_order(
         raise UnknownDocument(f"return {params['id']} has no transport order")
     issued_by = await _name_of(session, request.order_issued_by_id)
     content = return_reports.transport_order(request, issued_by, context.label, context.timezone)
-    return RenderedDocument(f"{request.number}-transport-order.xlsx", content)
+    return RenderedDocument(
+        context.label("file_name.transport_order", number=request.number), content
+    )
 
 
 @document("return_booking_in")
@@ -133,7 +145,9 @@ async def return_booking_in(
         session, [request.booked_in_by_id, *(s.signed_by_id for s in request.signatures)]
     )
     content = return_reports.booking_in_slip(request, names, context.label, context.timezone)
-    return RenderedDocument(f"{request.number}-booking-in.xlsx", content)
+    return RenderedDocument(
+        context.label("file_name.return_booking_in", number=request.number), content
+    )
 
 
 @document("return_statistics")
@@ -144,7 +158,7 @@ async def return_statistics(
     statistics = await monthly_statistics(session, period, context.timezone)
     title = context.printed(context.text("document.return_stats.title", period=period))
     content = return_reports.statistics_workbook(statistics, context.label, title)
-    return RenderedDocument(f"returns-{period}.xlsx", content)
+    return RenderedDocument(context.label("file_name.return_statistics", period=period), content)
 
 
 @document("personal_record")

@@ -47,7 +47,15 @@ def return_slip(request: ReturnRequest, label: Label, timezone: ZoneInfo) -> byt
         sheet,
         [
             label(f"document.return_slip.{column}")
-            for column in ("product", "lot", "quantity", "amount", "replacement")
+            for column in (
+                "product",
+                "lot",
+                "quantity",
+                "unit",
+                "unit_price",
+                "amount",
+                "replacement",
+            )
         ],
     )
     for line in request.lines:
@@ -62,17 +70,26 @@ def return_slip(request: ReturnRequest, label: Label, timezone: ZoneInfo) -> byt
                 f"{line.product.code} {line.product.name}",
                 line.batch.lot_number if line.batch else "",
                 line.quantity,
+                line.product.unit or label("complaint.unit_generic"),
+                float((line.amount / line.quantity).quantize(Decimal("0.01"))),
                 float(line.amount),
                 replacement,
             ],
         )
     quantity = sum(line.quantity for line in request.lines)
     amount = sum((line.amount for line in request.lines), Decimal("0.00"))
-    append_row(sheet, [label("document.return_slip.total"), "", quantity, float(amount), ""])
+    total = [label("document.return_slip.total"), "", quantity, "", "", float(amount), ""]
+    append_row(sheet, total)
     if request.credit_amount is not None:
-        append_row(
-            sheet, [label("document.return_slip.credit"), "", "", float(request.credit_amount)]
-        )
+        credit = [
+            label("document.return_slip.credit"),
+            "",
+            "",
+            "",
+            "",
+            float(request.credit_amount),
+        ]
+        append_row(sheet, credit)
     for column, width in zip("ABCDE", (34, 16, 12, 14, 22), strict=True):
         sheet.column_dimensions[column].width = width
     return workbook_bytes(workbook)

@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 from procedures.consumer_complaints import handling
 from procedures.consumer_complaints.actions import StartConsumerReturn
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.quantities import as_money
 from procedures.kernel.received import parse_received_at
 from procedures.masterdata.queries import customer_organisations, shipped_products
 from procedures.returns import intake, queries
@@ -285,7 +286,7 @@ async def enter_quantity(update: Update, context: BotContext, draft: ReturnDraft
         product=goods.product,
         lot=goods.lot,
         quantity=quantity,
-        amount=f"{amount:.2f}",
+        amount=as_money(amount),
         lines=len(draft.lines),
     )
     return MORE
@@ -320,7 +321,7 @@ async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) 
                     product=goods.product,
                     lot=goods.lot,
                     quantity=line["quantity"],
-                    amount=f"{amount:.2f}",
+                    amount=as_money(amount),
                 )
             )
     await DRAFTS.ask_summary(
@@ -333,7 +334,7 @@ async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) 
         reason=as_text(f"return.reason.{draft.reason}"),
         lines="\n".join(lines),
         quantity=total_quantity,
-        amount=f"{total_amount:.2f}",
+        amount=as_money(total_amount),
     )
     return CONFIRM
 
@@ -365,7 +366,7 @@ async def submit(update: Update, context: BotContext, draft: ReturnDraft) -> int
         "return_form.filed",
         number=request.number,
         quantity=request.total_quantity,
-        amount=f"{request.total_amount:.2f}",
+        amount=as_money(request.total_amount),
         linked=as_text("return_form.linked", number=filed.consumer_complaint)
         if filed.consumer_complaint
         else "",

@@ -10,7 +10,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
+from procedures.kernel.quantities import as_money
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
@@ -122,7 +123,7 @@ def render_return(
                 product=line.product.name,
                 lot=line.batch.lot_number if line.batch else "—",
                 quantity=line.quantity,
-                amount=f"{line.amount:.2f}",
+                amount=as_money(line.amount),
             )
         )
         if line.replacement_batch is not None:
@@ -133,7 +134,7 @@ def render_return(
                     quantity=line.replacement_quantity,
                 )
             )
-    lines.append(t("return_view.totals", quantity=quantity, amount=f"{amount:.2f}"))
+    lines.append(t("return_view.totals", quantity=quantity, amount=as_money(amount)))
     if request.ratio_inside is not None:
         exchanged = request.exchanged_amount
         assert exchanged is not None, "the ratio check keeps its amounts with its result"
@@ -145,8 +146,8 @@ def render_return(
         lines.append(
             t(
                 "return_view.ratio",
-                exchanged=f"{exchanged:.2f}",
-                purchased=f"{request.purchased_amount:.2f}",
+                exchanged=as_money(exchanged),
+                purchased=as_money(request.purchased_amount),
                 ratio=ratio,
                 limit="—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
                 window_days=request.window_days or "—",
@@ -203,7 +204,7 @@ def render_return(
                 t(
                     "return_view.tally",
                     quantity=request.tallied_quantity,
-                    amount=f"{request.tallied_amount or 0:.2f}",
+                    amount=as_money(request.tallied_amount or 0),
                 )
             )
         if step == "slip_sent" and request.slip_channel:
@@ -242,14 +243,14 @@ def render_return(
                 "return_view.action_done" if measure.done_at else "return_view.action_open",
                 action=corrective.action_name(measure),
                 person=measure.owner.full_name,
-                due_at=measure.due_at,
+                due_at=as_deadline(measure.due_at),
                 measure=measure.measure,
                 done_at=measure.done_at,
                 note=measure.done_note or "",
             )
         )
     if request.credit_amount is not None:
-        lines.append(t("return_view.credit", amount=f"{request.credit_amount:.2f}"))
+        lines.append(t("return_view.credit", amount=as_money(request.credit_amount)))
     if deadlines:
         lines += ["", t("return_view.deadlines")]
         now = context.now()
@@ -329,7 +330,7 @@ async def list_returns(update: Update, context: BotContext) -> None:
             organisation=request.organisation.name,
             reason=as_text(f"return.reason.{request.reason}"),
             quantity=quantity,
-            amount=f"{amount:.2f}",
+            amount=as_money(amount),
             status=as_text(status_key(request)),
         )
 

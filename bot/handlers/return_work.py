@@ -16,8 +16,8 @@ from telegram.ext import (
 )
 
 from procedures.kernel.errors import NotAllowed, NotFound, ProcedureError, WrongState
-from procedures.kernel.outbox import as_text, button
-from procedures.kernel.quantities import check_quantity
+from procedures.kernel.outbox import as_deadline, as_text, button
+from procedures.kernel.quantities import as_money, check_quantity
 from procedures.people.queries import User
 from procedures.returns import corrective, goods, queries, review, slips
 from procedures.returns.actions import (
@@ -123,7 +123,10 @@ async def _reply(
     """The pressed message becomes the step's confirmation (under `above`, what the message
     said that stays), with the presser's next buttons."""
     rows = buttons_for(request, member_of(context).roles)
-    confirmation = context.text(key, number=request.number, status=as_text(status_key(request)))
+    params: dict[str, Any] = {"number": request.number, "status": as_text(status_key(request))}
+    if key == "return.reply.tallied":  # says by when the slip goes out, not "tomorrow"
+        params["due_at"] = as_deadline(slips.slip_due(request, context.services.settings.timezone))
+    confirmation = context.text(key, **params)
     await edit_query_message(
         update,
         f"{above}\n\n{confirmation}" if above else confirmation,
@@ -551,8 +554,8 @@ def credit_conversation() -> ConversationHandler[Any]:
 
 def _credit_figures(request: ReturnRequest) -> dict[str, str]:
     return {
-        "amount": f"{request.total_amount or 0:.2f}",
-        "credit": f"{request.credit_amount or 0:.2f}",
+        "amount": as_money(request.total_amount or 0),
+        "credit": as_money(request.credit_amount or 0),
     }
 
 

@@ -43,7 +43,13 @@ from procedures.complaints.rules import (
 from procedures.kernel import roles
 from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
-from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.outbox import (
+    as_deadline,
+    button,
+    notify_roles,
+    notify_users,
+    users_with_roles,
+)
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
@@ -86,7 +92,7 @@ async def start_nonconforming_steps(
 ) -> None:
     """Tell the warehouse and the business head what to stop, each with the buttons that
     confirm it and a deadline; the goods' hand-off is due too."""
-    params = {**subject_params(complaint), "due_at": as_time(now + rules.CONFIRM_WINDOW)}
+    params = {**subject_params(complaint), "due_at": as_deadline(now + rules.CONFIRM_WINDOW)}
     warehouse_buttons = [
         [button("complaint.button.handoff", BeginHandoff(complaint_id=complaint.id))]
     ]
@@ -288,7 +294,7 @@ async def _buyer_task(
             "contact": " ".join(
                 filter(None, [organisation.contact_name, organisation.contact_phone])
             ),
-            "due_at": as_time(due),
+            "due_at": as_deadline(due),
         },
         now=now,
         buttons=[
@@ -372,7 +378,7 @@ async def query_supplier(
             session,
             suppliers,
             "complaint.supplier_query",
-            {**params, "due_at": as_time(due)},
+            {**params, "due_at": as_deadline(due)},
             now=now,
             buttons=[
                 [button("complaint.button.answer", BeginSupplierAnswer(complaint_id=complaint.id))]
@@ -384,7 +390,7 @@ async def query_supplier(
             session,
             [roles.QUALITY],
             "complaint.supplier_unreachable",
-            {**params, "due_at": as_time(due), "supplier": supplier.code if supplier else "—"},
+            {**params, "due_at": as_deadline(due), "supplier": supplier.code if supplier else "—"},
             now=now,
             dedupe_prefix=f"complaint:{complaint.id}:supplier-unreachable",
         )

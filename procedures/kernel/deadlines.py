@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
-from procedures.kernel.outbox import Notice, as_text, as_time, queue_notices, users_with_roles
+from procedures.kernel.outbox import Notice, as_deadline, as_text, queue_notices, users_with_roles
 from procedures.kernel.rules import (
     OWNER,
     OWNER_AND_HEAD,
@@ -156,7 +156,7 @@ def _params(deadline: Deadline) -> dict[str, object]:
     return {
         "subject": deadline.subject_label,
         "kind": as_text(f"deadline.kind.{deadline.kind}"),
-        "due_at": as_time(deadline.due_at),
+        "due_at": as_deadline(deadline.due_at),
     }
 
 

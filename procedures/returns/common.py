@@ -13,6 +13,7 @@ from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import as_text, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.quantities import as_money
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
@@ -198,7 +199,7 @@ def subject_params(request: ReturnRequest) -> dict[str, Any]:
         "reason": {"$text": f"return.reason.{request.reason}"},
         "lines": len(request.lines),
         "quantity": quantity,
-        "amount": f"{amount:.2f}",
+        "amount": as_money(amount),
     }
 
 

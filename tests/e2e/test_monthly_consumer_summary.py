@@ -39,8 +39,8 @@ async def test_the_heads_proposals_are_kept_passed_on_and_shown_in_next_months_s
     (sheet,) = await head.expect()
     assert sheet["caption"] == (
         "Consumer complaints of 2026-11: summary and analysis.\n"
-        "Please write the improvement proposals by 2026-12-08 08:00 and pass the summary on to "
-        "the business head by 2026-12-04 08:00.\n"
+        "Please write the improvement proposals by 08:00 on 8 December and pass the summary on to "
+        "the business head by 08:00 on 4 December.\n"
         "No improvement proposals were recorded for 2026-10."
     )
     assert sheet["document"]["file_name"] == "consumer-complaints-2026-11.xlsx"
@@ -98,7 +98,7 @@ async def test_a_head_who_does_not_answer_is_alerted_with_the_company_leader(
     await sweep_deadlines(jobs)
     assert await text_with(bot, head, "Reminder: improvement proposals") == (
         "Reminder: improvement proposals on the monthly consumer complaint summary "
-        "(改善辦法和方案) for 2026-11 is due at 2026-12-08 08:00."
+        "(改善辦法和方案) for 2026-11 is due by 08:00 on 8 December."
     )
     clock.set(dt.datetime(2026, 12, 8, 8, 1, tzinfo=SHANGHAI))
     await sweep_deadlines(jobs)
@@ -106,7 +106,7 @@ async def test_a_head_who_does_not_answer_is_alerted_with_the_company_leader(
         alert = await text_with(bot, chat, "OVERDUE: improvement proposals")
         assert alert.startswith(
             "OVERDUE: improvement proposals on the monthly consumer complaint summary "
-            "(改善辦法和方案) for 2026-11 was due at 2026-12-08 08:00"
+            "(改善辦法和方案) for 2026-11 was due by 08:00 on 8 December"
         )
 
 

@@ -118,7 +118,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     await press(technician, ask_severity, "Normal (24 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
-        "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
+        "Defect DF-2026-00001 opened (repair due by 09:00 on 27 November)" in recorded["text"]
         and "5 assets left today" in recorded["text"]
     )
     assert ask_note["text"].startswith("Any note")
@@ -128,7 +128,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
         "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
     )
     assert "平層準確（誤差）: 12 mm — Car stops 12 mm above the 3rd floor." in reported["caption"]
-    assert "Urgency: normal, repair by 2026-" in reported["caption"]
+    assert "Urgency: normal, repair by 09:00 on 27 November" in reported["caption"]
     (to_manager,) = await manager.expect()
     assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
 
@@ -466,7 +466,7 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
     clock.advance(dt.timedelta(hours=18))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician, manager):
-        assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due at")
+        assert await last(chat, "Reminder: repair for DF-2026-00001 EL-01 is due by")
 
     clock.advance(dt.timedelta(hours=6, minutes=1))
     await sweep_deadlines(jobs)
@@ -501,8 +501,8 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
     await sweep_deadlines(jobs)
     reminders = sorted(m["text"] for m in await manager.expect(3))
     assert reminders[0] == (
-        "Reminder: monthly vendor score (合格維保單位考核評分表) for V001 2026-11 is due at "
-        "2026-12-06 00:00."
+        "Reminder: monthly vendor score (合格維保單位考核評分表) for V001 2026-11 is due by the end "
+        "of 5 December."
     )
 
     await press(manager, v001, "Score 迅達電梯維保有限公司 (V001)")

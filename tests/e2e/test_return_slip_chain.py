@@ -108,7 +108,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
         )
     assert await text_with(bot, p.statistician, "please tally") == (
         f"Return {NUMBER} (華南醫藥貿易公司) is booked in: please tally quantity 2 and "
-        "amount 90.00 yuan by 2026-11-27 09:00."
+        "amount 90.00 yuan by 09:00 on 27 November."
     )
     clock.set(local(26, 16))
     await click(bot, p.statistician, "Tallied")
@@ -116,7 +116,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     assert await text_with(bot, p.clerk, "Please review it") == (
         f"Return slip (退貨單) {NUMBER} (華南醫藥貿易公司, quantity 2, amount 90.00 "
         "yuan) was tallied by Tong Statistician. Please review it and send it to the customer "
-        "in the chat by 2026-11-27 12:00."
+        "in the chat by 12:00 on 27 November."
     )
     await document_named(bot, p.clerk, f"{NUMBER}-slip.xlsx")
 
@@ -127,7 +127,7 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
     people = await People().register(bot)
     await to_the_tally(bot, clock, people)
     jobs = jobs_of(bot)
-    reminder = f"Reminder: return slip to the customer for {NUMBER} is due at 2026-11-27 12:00."
+    reminder = f"Reminder: return slip to the customer for {NUMBER} is due by 12:00 on 27 November."
 
     def reminded() -> bool:
         return any(m.get("text") == reminder for m in people.clerk.all_bot_messages())
@@ -147,7 +147,7 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
         f"The return slip of {NUMBER} was sent to the customer in the chat and archived: booked in."
     )
     slip = await document_named(bot, people.customer, f"{NUMBER}-slip.xlsx")
-    assert slip["caption"] == f"Return slip (退貨單) of {NUMBER}: quantity 2, amount 90.00."
+    assert slip["caption"] == f"Return slip (退貨單) of {NUMBER}: quantity 2, amount 90.00 yuan."
     clock.set(local(27, 12, 1))
     await sweep_deadlines(jobs)
     await bot.settled()
@@ -190,7 +190,7 @@ async def test_a_slip_not_sent_by_noon_alerts_the_clerk_and_the_business_head(
     await to_the_tally(bot, clock, people)
     jobs = jobs_of(bot)
     overdue = (
-        f"OVERDUE: return slip to the customer for {NUMBER} was due at 2026-11-27 12:00 "
+        f"OVERDUE: return slip to the customer for {NUMBER} was due by 12:00 on 27 November "
         "(0 full days late)."
     )
     clock.set(local(27, 11, 59))

@@ -36,7 +36,7 @@ async def test_a_territorys_market_sales_is_told_of_its_return_and_another_is_re
     filed = await text_with(bot, south, "Return RT-2026-00001 was filed")
     assert filed == (
         "Return RT-2026-00001 was filed for 華南醫藥貿易公司 of your territory 華南: unsalable"
-        " (不適銷), 1 line, quantity 2, amount 90.00. After-sales handles it; you may help."
+        " (不適銷), 1 line, quantity 2, amount 90.00 yuan. After-sales handles it; you may help."
     )
     await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await text_with(bot, finance, "finance agrees with the figures")

@@ -274,6 +274,8 @@ def expansions() -> dict[str, set[str]]:
             "product",
             "lot",
             "quantity",
+            "unit",
+            "unit_price",
             "amount",
             "replacement",
             "total",
@@ -406,9 +408,9 @@ def test_rendering_translates_nested_texts_times_and_lists() -> None:
         "deadline.reminder",
         subject="QC-2026-00001",
         kind={"$text": "deadline.kind.on_site_verification"},
-        due_at={"$time": due.isoformat()},
+        due_at={"$deadline": due.isoformat()},
     )
-    assert rendered == "提醒：QC-2026-00001的實地核實期限為2026-11-27 09:00。"
+    assert rendered == "提醒：QC-2026-00001的實地核實期限為11月27日09:00前。"
     assert texts.get(
         "en", "error.role_required", roles=[{"$text": "role.admin"}, {"$text": "role.quality_head"}]
     ) == ("This command is for administrator, quality head only. Nothing was changed.")

@@ -433,7 +433,7 @@ async def test_qc_has_two_days_to_inspect_delivered_goods_reminded_then_alerted_
     assert deadline.responsible_role == "quality"
     assert deadline.due_at == delivered_at + dt.timedelta(days=2)
     (notice,) = await outbox_rows(services, text_key="return.inspect")
-    assert notice.params["due_at"] == {"$time": deadline.due_at.isoformat()}
+    assert notice.params["due_at"] == {"$deadline": deadline.due_at.isoformat()}
 
     async def sweep() -> None:
         async with services.unit_of_work() as uow:
