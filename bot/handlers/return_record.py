@@ -10,15 +10,15 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from procedures.kernel.outbox import as_deadline, as_text, button
-from procedures.kernel.quantities import as_money
+from procedures.kernel.outbox import as_text, button
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import corrective, queries
 from procedures.returns import rules as return_rules
 from procedures.returns.actions import ReturnDocument
-from procedures.returns.common import SUBJECT, status_key, totals
+from procedures.returns.common import SUBJECT, quantity_shown, status_key, totals
 from procedures.returns.queries import ReturnRequest
 from procedures.returns.ratio import ratio_params
 from procedures.returns.rules import SIGNATURE_ORDER, ReturnReason, Slot
@@ -99,7 +99,7 @@ def render_return(
 ) -> str:
     """The detail sheet (調退貨明細表) and its handling, as the bot prints it."""
     t = context.text
-    quantity, amount = totals(request)
+    _, amount = totals(request)
     lines = [
         t("return_view.header", number=request.number, status=as_text(status_key(request))),
         t(
@@ -122,7 +122,7 @@ def render_return(
                 "return.line",
                 product=line.product.name,
                 lot=line.batch.lot_number if line.batch else "—",
-                quantity=line.quantity,
+                quantity=as_quantity(line.quantity, line.product.unit),
                 amount=as_money(line.amount),
             )
         )
@@ -134,7 +134,7 @@ def render_return(
                     quantity=line.replacement_quantity,
                 )
             )
-    lines.append(t("return_view.totals", quantity=quantity, amount=as_money(amount)))
+    lines.append(t("return_view.totals", quantity=quantity_shown(request), amount=as_money(amount)))
     if request.ratio_inside is not None:
         exchanged = request.exchanged_amount
         assert exchanged is not None, "the ratio check keeps its amounts with its result"
@@ -243,7 +243,7 @@ def render_return(
                 "return_view.action_done" if measure.done_at else "return_view.action_open",
                 action=corrective.action_name(measure),
                 person=measure.owner.full_name,
-                due_at=as_deadline(measure.due_at),
+                due_at=measure.due_at,
                 measure=measure.measure,
                 done_at=measure.done_at,
                 note=measure.done_note or "",

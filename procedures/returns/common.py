@@ -13,7 +13,7 @@ from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import as_text, button, notify_roles, notify_users, users_with_roles
-from procedures.kernel.quantities import as_money
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
@@ -191,8 +191,17 @@ async def step_done(
     )
 
 
+def quantity_shown(request: ReturnRequest) -> Any:
+    """The return's total quantity, in its unit when every line is counted in the same one
+    (a total of 盒 and 箱 has none)."""
+    quantity, _ = totals(request)
+    units = {line.product.unit or None for line in request.lines}
+    return as_quantity(quantity, units.pop()) if len(units) == 1 else quantity
+
+
 def subject_params(request: ReturnRequest) -> dict[str, Any]:
-    quantity, amount = totals(request)
+    _, amount = totals(request)
+    quantity = quantity_shown(request)
     return {
         "number": request.number,
         "organisation": request.organisation.name,

@@ -240,7 +240,7 @@ async def test_a_consumer_complaints_return_is_filed_from_the_answer_and_named_o
         *("?Line 1: 電子血壓計 BP-200", "Done", "?Return request (調退貨明細表)", "Submit"),
     )
     assert (await text_with(bot, after_sales, "Return RT-2026-00001 received")).startswith(
-        "Return RT-2026-00001 received: quantity 1, amount 390.00 yuan. "
+        "Return RT-2026-00001 received: quantity 1 台, amount 390.00 yuan. "
         f"It is recorded on consumer complaint {number}."
     )
     await bot.settled()

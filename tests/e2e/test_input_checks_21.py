@@ -229,5 +229,5 @@ async def test_a_lot_typed_full_width_and_a_quantity_in_the_products_unit_are_ta
     await text_with(bot, customer, "How many?")
     await customer.send("２台")
     added = await text_with(bot, customer, "Line 1:")
-    assert "BP2026A07" in added and "quantity 2," in added
+    assert "BP2026A07" in added and "quantity 2 台," in added
     assert not [t for t in texts_of(customer) if SOMETHING_WRONG in t]

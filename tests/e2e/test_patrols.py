@@ -219,10 +219,12 @@ async def test_a_failed_item_is_named_with_that_it_failed_to_everyone_told_of_th
     await press(technician, ask_photos, "完成")
     urgency = await last(technician, "維修有多緊急？")
     await press(technician, urgency, "一般（24小時）")
-    await last(technician, "EL-01巡視已記錄。")
+    recorded = await last(technician, "EL-01巡視已記錄。")
+    assert "已開立故障單DF-2026-00001（須於11月27日09:00前修復）" in recorded["text"]
 
     reported = await last(vendor, "故障DF-2026-00001：EL-01 1號客梯（A棟大堂）")
     assert reported["caption"].split("\n")[1] == found
+    assert "須於11月27日09:00前修復（按合同MC-2026-001：24小時）" in reported["caption"]
     to_manager = await last(manager, "故障DF-2026-00001")
     assert to_manager["caption"].split("\n")[1] == found
     to_staff = await last(supervisor, "您負責的系統有故障DF-2026-00001")

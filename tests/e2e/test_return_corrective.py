@@ -161,7 +161,7 @@ async def test_a_company_fault_opens_corrective_and_preventive_actions_each_clos
     # staff see both actions on the return; the customer sees neither
     await quality_head.send("/return RT-2026-00001")
     record = await text_with(bot, quality_head, "RT-2026-00001 — inspected")
-    assert "• corrective action (Wu Warehouse, due by 09:00 on 26 December): Re-inspect" in record
+    assert "• corrective action (Wu Warehouse, due 2026-12-26 09:00): Re-inspect" in record
     assert "done" in record and "Twelve cuffs set apart" in record
     await customer.send("/return RT-2026-00001")
     seen = await text_with(bot, customer, "RT-2026-00001 — inspected")

@@ -142,15 +142,15 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     await customer.send("2")
     added = await with_button(bot, customer, "Done")
     assert added["text"].startswith(
-        "Line 1: 血糖試紙 GL-50, lot GL2026B12, quantity 2, amount 90.00 yuan."
+        "Line 1: 血糖試紙 GL-50, lot GL2026B12, quantity 2 盒, amount 90.00 yuan."
     )
     await press(customer, added, "Done")
     summary = await with_button(bot, customer, "Submit")
-    assert "Total: quantity 2, amount 90.00 yuan" in summary["text"]
+    assert "Total: quantity 2 盒, amount 90.00 yuan" in summary["text"]
     await press(customer, summary, "Submit")
     filed = await text_with(bot, customer, "received")
     assert filed == (
-        "Return RT-2026-00001 received: quantity 2, amount 90.00 yuan.\n"
+        "Return RT-2026-00001 received: quantity 2 盒, amount 90.00 yuan.\n"
         "Exchange ratio 3.33% (limit 5.00%): inside the limit. After-sales and the business "
         "head review it."
     )
@@ -188,7 +188,8 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
         lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
     )
     assert (
-        slip["caption"] == "Return slip (退貨單) of RT-2026-00001: quantity 2, amount 90.00 yuan."
+        slip["caption"]
+        == "Return slip (退貨單) of RT-2026-00001: quantity 2 盒, amount 90.00 yuan."
     )
     assert slip["document"]["file_name"] == "RT-2026-00001-slip.xlsx"
     request = await stored(bot, "RT-2026-00001")
@@ -291,7 +292,7 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
         "in the last 90 days, over the contract's limit of 5.00%."
     )
     assert await text_with(bot, customer, "received") == (
-        f"Return RT-2026-00001 received: quantity 4, amount 180.00 yuan.\nIt cannot be accepted: {refusal}"
+        f"Return RT-2026-00001 received: quantity 4 盒, amount 180.00 yuan.\nIt cannot be accepted: {refusal}"
     )
     assert refusal in await text_with(bot, after_sales, "Refused:")
     assert (await stored(bot, "RT-2026-00001")).status == "refused"
@@ -363,7 +364,7 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     outcome = await verify(bot.services, verifier, complaint.id, "nonconforming")
     assert outcome.return_number == "RT-2026-00001"
     to_sign = await text_with(bot, head, "Quality return RT-2026-00001")
-    assert "quantity 12, amount 216.00 yuan" in to_sign
+    assert "quantity 12 盒, amount 216.00 yuan" in to_sign
     await click(bot, head, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")
