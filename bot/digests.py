@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from procedures.kernel.daily_lists import DAILY_LIST
 from procedures.kernel.deadlines import DIGEST_TEXT_KEYS, ShowWaiting, span
-from procedures.kernel.outbox import as_time, button
+from procedures.kernel.outbox import as_deadline, button
 
 from .texts import Texts
 
@@ -112,7 +112,7 @@ def render_list(
                     number=item.number,
                     about=item.about,
                     kind=item.kind,
-                    due_at=as_time(item.due),
+                    due_at=as_deadline(item.due),
                     span=span(now - item.due if item.overdue else item.due - now),
                 )
             )

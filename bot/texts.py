@@ -75,8 +75,9 @@ def is_chinese_language(language: str) -> bool:
 
 
 # How the items of a list are joined: `list` names things (EL-01、EL-02), `clauses` joins
-# findings that are each a phrase with its own comma or enumeration comma (A：異常；B：15mm).
-JOINERS = {"list": ("、", ", "), "clauses": ("；", "; ")}
+# findings that are each a phrase with its own comma or enumeration comma (A：異常；B：15mm),
+# `lines` puts each on a line of its own.
+JOINERS = {"list": ("、", ", "), "clauses": ("；", "; "), "lines": ("\n", "\n")}
 
 
 def join_list(language: str, items: Iterable[str], joiner: str = "list") -> str:

@@ -136,7 +136,7 @@ async def return_statistics(
     statistics = await monthly_statistics(session, period, context.timezone)
     title = context.printed(context.text("document.return_stats.title", period=period))
     content = return_reports.statistics_workbook(statistics, context.label, title, context.company)
-    return RenderedDocument(f"returns-{period}.xlsx", content)
+    return RenderedDocument(context.label("file_name.return_statistics", period=period), content)
 
 
 @document("personal_record")

@@ -460,6 +460,11 @@ class Complaint(Base):
     def lot_label(self) -> str:
         return self.batch.lot_number if self.batch is not None else self.lot_text or ""
 
+    @property
+    def unit(self) -> str | None:
+        """What the product is counted in (盒, 箱), when the master data has it."""
+        return self.product.unit if self.product is not None else None
+
 
 class BatchHold(Base):
     """暫停發貨: a shipment hold placed by a complaint, on the whole product (scope "product",

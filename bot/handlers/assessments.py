@@ -126,7 +126,7 @@ async def escalate(update: Update, context: BotContext) -> None:
     """/escalate VENDOR|RN-… text: reports a vendor matter to the client's competent department."""
     if not context.args or len(context.args) < 2:
         async with context.session() as session:
-            codes = ", ".join(v.code for v in await vendors(session))
+            codes = [v.code for v in await vendors(session)]
         await context.reply(update, "escalation.usage", vendors=codes)
         return
     text = text_of(update).split(maxsplit=2)[2]

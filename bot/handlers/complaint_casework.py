@@ -22,7 +22,7 @@ from procedures.complaints.actions import (
     BeginWaitingOnBuyer,
     ReassignTo,
 )
-from procedures.kernel.outbox import button
+from procedures.kernel.outbox import as_deadline, button
 
 from ..context import BotContext, drop_used_buttons, edit_query_message
 from ..conversations import STEP_GONE, dialogue, left_because
@@ -143,7 +143,7 @@ async def enter_reason(update: Update, context: BotContext, state: MutableMappin
         update,
         "casework.reopened",
         number=complaint.number,
-        due_at=due,
+        due_at=as_deadline(due),
         buttons=[[button("complaint.button.opinion", BeginOpinion(complaint.id))]],
     )
     origin = state.get("origin")

@@ -24,7 +24,8 @@ from procedures.complaints.actions import (
 )
 from procedures.complaints.intake import ComplaintDraft
 from procedures.kernel import quantities
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
+from procedures.kernel.quantities import as_quantity
 from procedures.kernel.received import parse_received_at
 from procedures.masterdata import queries as masterdata_queries
 
@@ -349,11 +350,12 @@ async def _summary(context: BotContext, draft: ComplaintDraft) -> dict[str, Any]
         names = await queries.intake_names(
             session, draft.organisation_id, draft.product_id, draft.batch_id
         )
+        unit = await masterdata_queries.product_unit(session, product_id=draft.product_id)
     return {
         "organisation": names.organisation,
         "product": names.product or draft.product_text,
         "lot": names.lot or draft.lot_text,
-        "quantity": draft.quantity,
+        "quantity": as_quantity(draft.quantity, unit),
         "description": draft.description,
         "photos": len(draft.photo_file_ids),
         "channel": as_text(f"complaint.channel.{draft.channel}"),
@@ -374,7 +376,7 @@ async def submit(update: Update, context: BotContext, draft: ComplaintDraft) -> 
         "number": complaint.number,
         "product": complaint.product_label,
         "lot": complaint.lot_label,
-        "quantity": complaint.quantity,
+        "quantity": as_quantity(complaint.quantity, complaint.unit),
         "received_at": complaint.received_at,
         "shipment_note": ""
         if complaint.shipment_on_file
@@ -382,14 +384,18 @@ async def submit(update: Update, context: BotContext, draft: ComplaintDraft) -> 
     }
     if filed.answer_due is not None:
         return await DRAFTS.finish(
-            update, context, "complaint.inquiry_filed", answer_due=filed.answer_due, **params
+            update,
+            context,
+            "complaint.inquiry_filed",
+            answer_due=as_deadline(filed.answer_due),
+            **params,
         )
     return await DRAFTS.finish(
         update,
         context,
         "complaint.filed",
-        verify_due=filed.verify_due,
-        opinion_due=filed.opinion_due,
+        verify_due=as_deadline(filed.verify_due),
+        opinion_due=as_deadline(filed.opinion_due),
         **params,
     )
 

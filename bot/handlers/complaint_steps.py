@@ -35,7 +35,7 @@ from procedures.complaints.actions import (
     ConfirmSalesStopped,
     JudgeQualityComplaint,
 )
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
 from procedures.kernel.unit_of_work import UnitOfWork
 
 from ..access import for_command
@@ -281,8 +281,8 @@ async def confirm_judgement(update: Update, context: BotContext) -> None:
             number=complaint.number,
             product=complaint.product_label,
             lot=complaint.lot_label,
-            verify_due=judged.verify_due,
-            opinion_due=judged.opinion_due,
+            verify_due=as_deadline(judged.verify_due),
+            opinion_due=as_deadline(judged.opinion_due),
         ),
     )
 

@@ -34,7 +34,8 @@ from procedures.complaints.actions import (
 )
 from procedures.complaints.queries import Complaint
 from procedures.complaints.rules import ComplaintStatus
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
+from procedures.kernel.quantities import as_quantity
 
 from ..access import for_command
 from ..context import BotContext, edit_query_message
@@ -102,7 +103,7 @@ async def take(update: Update, context: BotContext) -> None:
             number=complaint.number,
             product=complaint.product_label,
             lot=complaint.lot_label,
-            quantity=complaint.quantity,
+            quantity=as_quantity(complaint.quantity, complaint.unit),
             organisation=complaint.organisation.name,
             description=complaint.description,
         ),
@@ -191,7 +192,7 @@ async def keep_hold(update: Update, context: BotContext) -> None:
         context.text(
             "complaint.lift_hold",
             **_hold_params(complaint),
-            due_at=preview.due_at,
+            due_at=as_deadline(preview.due_at),
         ),
         context.keyboard([[button("complaint.button.hold_lifted", LiftHold(complaint.id))]]),
     )

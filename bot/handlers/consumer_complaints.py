@@ -36,7 +36,7 @@ from procedures.consumer_complaints.actions import (
 )
 from procedures.consumer_complaints.common import ConsumerComplaintDraft, Verdict
 from procedures.consumer_complaints.queries import ConsumerComplaint
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
 
 from .. import label_photos
 from ..access import for_command
@@ -217,7 +217,7 @@ async def submit(update: Update, context: BotContext, draft: ConsumerComplaintDr
         "consumer.filed" if draft.channel == "chat" else "consumer.filed_for",
         number=filed.complaint.number,
         product=common.product_param(filed.complaint),
-        due_at=filed.answer_due,
+        due_at=as_deadline(filed.answer_due),
     )
 
 
@@ -439,7 +439,7 @@ async def enter_words(update: Update, context: BotContext) -> int:
                 update,
                 "consumer.decided",
                 number=decided.complaint.number,
-                due_at=decided.answer_due,
+                due_at=as_deadline(decided.answer_due),
             )
             return ConversationHandler.END
         if work["mode"] == "answer":
@@ -457,7 +457,7 @@ async def enter_words(update: Update, context: BotContext) -> int:
                 update,
                 "consumer.escalated",
                 number=escalated.complaint.number,
-                due_at=escalated.decision_due,
+                due_at=as_deadline(escalated.decision_due),
                 phone_note=_phone_note(escalated.complaint, escalated.reached_consumer),
             )
             return ConversationHandler.END

@@ -245,7 +245,7 @@ async def choose_role(update: Update, context: BotContext) -> int | None:
             update,
             context.text(
                 "invite.ask_territory",
-                territories="、".join(known) if known else as_text("invite.no_territories"),
+                territories=list(known) if known else as_text("invite.no_territories"),
             ),
         )
         return CHOOSE_PARTY

@@ -39,7 +39,7 @@ from procedures.equipment.patrols import PatrolDraft
 from procedures.equipment.policy import EquipmentPolicy
 from procedures.equipment.queries import ChecklistItem, EquipmentAsset
 from procedures.kernel.calendar import local_day
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
 from procedures.kernel.photos import photos_of
 from procedures.kernel.timeline import events_of
 from procedures.masterdata import labels
@@ -386,7 +386,7 @@ async def _record(
             code=code,
             number=outcome.defect.number,
             remaining=remaining,
-            due_at=outcome.repair_due_at,
+            due_at=as_deadline(outcome.repair_due_at),
         )
     else:
         await context.reply(update, "patrol.recorded_ok", code=code, remaining=remaining)

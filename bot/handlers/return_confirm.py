@@ -9,8 +9,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from procedures.kernel.outbox import as_text, button
-from procedures.returns import goods, review
+from procedures.kernel.outbox import as_deadline, as_text, button
+from procedures.returns import goods, review, slips
 from procedures.returns.actions import (
     BookIn,
     ConfirmReturnStep,
@@ -40,7 +40,10 @@ async def reply_on_return(
     """The pressed message becomes the step's confirmation (under `above`, what the message
     said that stays), with the presser's next buttons."""
     rows = buttons_for(request, member_of(context).roles)
-    confirmation = context.text(key, number=request.number, status=as_text(status_key(request)))
+    params: dict[str, Any] = {"number": request.number, "status": as_text(status_key(request))}
+    if key == "return.reply.tallied":  # says by when the slip goes out, not "tomorrow"
+        params["due_at"] = as_deadline(slips.slip_due(request, context.services.settings.timezone))
+    confirmation = context.text(key, **params)
     await edit_query_message(
         update,
         f"{above}\n\n{confirmation}" if above else confirmation,

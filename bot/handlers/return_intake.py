@@ -13,6 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Conv
 from procedures.consumer_complaints import handling
 from procedures.consumer_complaints.actions import StartConsumerReturn
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.received import parse_received_at
 from procedures.masterdata.queries import customer_organisations, shipped_products
 from procedures.returns import intake, queries
@@ -28,6 +29,7 @@ from procedures.returns.actions import (
     ReceivedJustNow,
     SubmitReturn,
 )
+from procedures.returns.common import quantity_shown
 from procedures.returns.intake import ReturnDraft
 from procedures.returns.rules import CONSUMER_CHANNEL, KEYED_CHANNELS
 
@@ -284,8 +286,8 @@ async def enter_quantity(update: Update, context: BotContext, draft: ReturnDraft
         ],
         product=goods.product,
         lot=goods.lot,
-        quantity=quantity,
-        amount=f"{amount:.2f}",
+        quantity=as_quantity(quantity, goods.unit),
+        amount=as_money(amount),
         lines=len(draft.lines),
     )
     return MORE
@@ -304,7 +306,7 @@ async def add_line(update: Update, context: BotContext, draft: ReturnDraft) -> i
 async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) -> int:
     """Shows the summary with submit and cancel."""
     lines: list[str] = []
-    total_quantity, total_amount = 0, Decimal(0)
+    total_quantity, total_amount, units = 0, Decimal(0), set()
     async with context.session() as session:
         organisation = await queries.organisation_name(session, draft.organisation_id)
         for line in draft.lines:
@@ -314,13 +316,14 @@ async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) 
             )
             total_quantity += line["quantity"]
             total_amount += amount
+            units.add(goods.unit)
             lines.append(
                 context.text(
                     "return.line",
                     product=goods.product,
                     lot=goods.lot,
-                    quantity=line["quantity"],
-                    amount=f"{amount:.2f}",
+                    quantity=as_quantity(line["quantity"], goods.unit),
+                    amount=as_money(amount),
                 )
             )
     await DRAFTS.ask_summary(
@@ -332,8 +335,9 @@ async def finish_lines(update: Update, context: BotContext, draft: ReturnDraft) 
         organisation=organisation,
         reason=as_text(f"return.reason.{draft.reason}"),
         lines="\n".join(lines),
-        quantity=total_quantity,
-        amount=f"{total_amount:.2f}",
+        # in the lines' unit when they share one (a total of 盒 and 箱 has none)
+        quantity=as_quantity(total_quantity, units.pop()) if len(units) == 1 else total_quantity,
+        amount=as_money(total_amount),
     )
     return CONFIRM
 
@@ -365,8 +369,8 @@ async def submit(update: Update, context: BotContext, draft: ReturnDraft) -> int
         context,
         "return_form.filed",
         number=request.number,
-        quantity=request.total_quantity,
-        amount=f"{request.total_amount:.2f}",
+        quantity=quantity_shown(request),
+        amount=as_money(request.total_amount),
         linked=as_text("return_form.linked", number=filed.consumer_complaint)
         if filed.consumer_complaint
         else "",

@@ -11,13 +11,14 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from procedures.kernel.outbox import as_text, button
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
 from procedures.returns import corrective, queries
 from procedures.returns import rules as return_rules
 from procedures.returns.actions import ReturnDocument
-from procedures.returns.common import SUBJECT, status_key, totals
+from procedures.returns.common import SUBJECT, quantity_shown, status_key, totals
 from procedures.returns.queries import ReturnRequest
 from procedures.returns.ratio import ratio_params
 from procedures.returns.rules import SIGNATURE_ORDER, ReturnReason, Slot
@@ -98,7 +99,7 @@ def render_return(
 ) -> str:
     """The detail sheet (調退貨明細表) and its handling, as the bot prints it."""
     t = context.text
-    quantity, amount = totals(request)
+    _, amount = totals(request)
     lines = [
         t("return_view.header", number=request.number, status=as_text(status_key(request))),
         t(
@@ -121,8 +122,8 @@ def render_return(
                 "return.line",
                 product=line.product.name,
                 lot=line.batch.lot_number if line.batch else "—",
-                quantity=line.quantity,
-                amount=f"{line.amount:.2f}",
+                quantity=as_quantity(line.quantity, line.product.unit),
+                amount=as_money(line.amount),
             )
         )
         if line.replacement_batch is not None:
@@ -133,7 +134,7 @@ def render_return(
                     quantity=line.replacement_quantity,
                 )
             )
-    lines.append(t("return_view.totals", quantity=quantity, amount=f"{amount:.2f}"))
+    lines.append(t("return_view.totals", quantity=quantity_shown(request), amount=as_money(amount)))
     if request.ratio_inside is not None:
         exchanged = request.exchanged_amount
         assert exchanged is not None, "the ratio check keeps its amounts with its result"
@@ -145,8 +146,8 @@ def render_return(
         lines.append(
             t(
                 "return_view.ratio",
-                exchanged=f"{exchanged:.2f}",
-                purchased=f"{request.purchased_amount:.2f}",
+                exchanged=as_money(exchanged),
+                purchased=as_money(request.purchased_amount),
                 ratio=ratio,
                 limit="—" if request.ratio_limit is None else f"{request.ratio_limit * 100:.2f}%",
                 window_days=request.window_days or "—",
@@ -203,7 +204,7 @@ def render_return(
                 t(
                     "return_view.tally",
                     quantity=request.tallied_quantity,
-                    amount=f"{request.tallied_amount or 0:.2f}",
+                    amount=as_money(request.tallied_amount or 0),
                 )
             )
         if step == "slip_sent" and request.slip_channel:
@@ -249,7 +250,7 @@ def render_return(
             )
         )
     if request.credit_amount is not None:
-        lines.append(t("return_view.credit", amount=f"{request.credit_amount:.2f}"))
+        lines.append(t("return_view.credit", amount=as_money(request.credit_amount)))
     if deadlines:
         lines += ["", t("return_view.deadlines")]
         now = context.now()
@@ -329,7 +330,7 @@ async def list_returns(update: Update, context: BotContext) -> None:
             organisation=request.organisation.name,
             reason=as_text(f"return.reason.{request.reason}"),
             quantity=quantity,
-            amount=f"{amount:.2f}",
+            amount=as_money(amount),
             status=as_text(status_key(request)),
         )
 

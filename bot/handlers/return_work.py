@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from procedures.kernel.errors import NotAllowed, NotFound, ProcedureError, WrongState
 from procedures.kernel.outbox import as_text, button
-from procedures.kernel.quantities import check_quantity
+from procedures.kernel.quantities import as_money, check_quantity
 from procedures.people.queries import User
 from procedures.returns import corrective, goods, queries, review, slips
 from procedures.returns.actions import (
@@ -519,8 +519,8 @@ def credit_conversation() -> ConversationHandler[Any]:
 
 def _credit_figures(request: ReturnRequest) -> dict[str, str]:
     return {
-        "amount": f"{request.total_amount or 0:.2f}",
-        "credit": f"{request.credit_amount or 0:.2f}",
+        "amount": as_money(request.total_amount or 0),
+        "credit": as_money(request.credit_amount or 0),
     }
 
 

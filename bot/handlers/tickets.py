@@ -23,6 +23,7 @@ from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.calendar import parse_month, parse_quarter
 from procedures.kernel.outbox import as_text, button
 from procedures.kernel.photos import photos_of
+from procedures.kernel.quantities import as_quantity
 from procedures.kernel.queries import Deadline, Photo, TimelineEvent
 from procedures.kernel.timeline import events_of
 from procedures.people import users
@@ -148,7 +149,7 @@ def render_buyer_ticket(
             product=complaint.product_label,
             lot=complaint.lot_label,
             expiry=_expiry(context, complaint),
-            quantity=complaint.quantity,
+            quantity=as_quantity(complaint.quantity, complaint.unit),
             received_at=complaint.received_at,
             channel=as_text(f"complaint.channel.{complaint.channel}"),
             description=complaint.description,
@@ -235,7 +236,7 @@ def render_ticket(
             product=complaint.product_label,
             lot=complaint.lot_label,
             expiry=expiry,
-            quantity=complaint.quantity,
+            quantity=as_quantity(complaint.quantity, complaint.unit),
             received_at=complaint.received_at,
             channel=as_text(f"complaint.channel.{complaint.channel}"),
             complainant=" ".join(

@@ -20,7 +20,7 @@ from telegram.ext import (
 from procedures.equipment.actions import RectifyDefect
 from procedures.kernel import roles
 from procedures.kernel.calendar import parse_month, previous_month
-from procedures.kernel.outbox import as_text, button
+from procedures.kernel.outbox import as_deadline, as_text, button
 from procedures.vendors import completion, queries, rectifications
 from procedures.vendors import scores as vendor_scores
 from procedures.vendors.actions import (
@@ -168,7 +168,7 @@ async def choose_due(update: Update, context: BotContext, state: MutableMapping[
             "rectification.raised_reply",
             label=f"#{rectification.id}",
             vendor=rectification.vendor.name,
-            due_at=rectification.due_at,
+            due_at=as_deadline(rectification.due_at),
         ),
     )
     return ConversationHandler.END
@@ -222,7 +222,7 @@ async def list_rectifications(update: Update, context: BotContext) -> None:
             description=rectification.description,
             rung=as_text(f"rectification.rung.{rectification.rung}"),
             status=as_text(f"rectification.status.{rectification.status}"),
-            due_at=rectification.due_at,
+            due_at=as_deadline(rectification.due_at),
             buttons=manager_buttons(rectification) if is_manager else None,
         )
 
@@ -248,7 +248,7 @@ async def _step(
             reply_key,
             label=rectification.number or f"#{rectification.id}",
             vendor=rectification.vendor.name,
-            due_at=rectification.due_at,
+            due_at=as_deadline(rectification.due_at),
         ),
     )
 

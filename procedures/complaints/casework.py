@@ -22,7 +22,7 @@ from procedures.complaints.queries import work_buttons
 from procedures.complaints.rules import LIFECYCLE, REASSIGNERS, VERIFIERS, ComplaintStatus
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, WrongState
-from procedures.kernel.outbox import as_time, notify_users
+from procedures.kernel.outbox import as_deadline, notify_users
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -165,7 +165,7 @@ async def reopen_complaint(
         session,
         complaint,
         "complaint.reopened_to_buyer",
-        {**subject_params(complaint), "due_at": as_time(due)},
+        {**subject_params(complaint), "due_at": as_deadline(due)},
         now,
     )
     await uow.commit()

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.complaints.rules import ComplaintStatus
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import NotFound
+from procedures.kernel.quantities import as_quantity
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.timeline import SUBJECT_TYPES
 from storage.models import Complaint, Deadline
@@ -31,7 +32,7 @@ def subject_params(complaint: Complaint) -> dict[str, Any]:
         "number": complaint.number,
         "product": complaint.product_label,
         "lot": complaint.lot_label,
-        "quantity": complaint.quantity,
+        "quantity": as_quantity(complaint.quantity, complaint.unit),
         "organisation": complaint.organisation.name,
     }
 

@@ -39,7 +39,13 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.deadlines import meet_deadline, waive_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
-from procedures.kernel.outbox import as_time, button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.outbox import (
+    as_deadline,
+    button,
+    notify_roles,
+    notify_users,
+    users_with_roles,
+)
 from procedures.kernel.photos import add_photos
 from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.text_input import MAX_TEXT, check_text, optional_text
@@ -214,7 +220,7 @@ async def _after_conforming(
             session,
             [role],
             "complaint.lift_hold",
-            {**params, "due_at": as_time(due)},
+            {**params, "due_at": as_deadline(due)},
             now=now,
             buttons=buttons,
             dedupe_prefix=f"complaint:{complaint.id}:lift:{role}",
@@ -433,7 +439,7 @@ async def flag_adverse_event(uow: UnitOfWork, actor: User, complaint_id: int) ->
         session,
         [roles.QUALITY_HEAD],
         "complaint.adverse_event",
-        {**subject_params(complaint), "due_at": as_time(due)},
+        {**subject_params(complaint), "due_at": as_deadline(due)},
         now=now,
         dedupe_prefix=f"complaint:{complaint.id}:adverse",
     )

@@ -17,7 +17,7 @@ from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
 from procedures.kernel.numbering import next_number
-from procedures.kernel.outbox import as_text, as_time, button, notify_roles
+from procedures.kernel.outbox import as_deadline, as_text, as_time, button, notify_roles
 from procedures.kernel.photos import add_photos, keep_label, send_album_to_roles
 from procedures.kernel.quantities import check_quantity
 from procedures.kernel.received import ReceivedTexts, check_received_at
@@ -342,8 +342,8 @@ async def start_complaint(
             "locality": as_text(f"complaint.locality.{locality}"),
             "received_at": as_time(complaint.received_at),
             "channel": as_text(f"complaint.channel.{complaint.channel}"),
-            "verify_due": as_time(verify_due),
-            "opinion_due": as_time(opinion_due),
+            "verify_due": as_deadline(verify_due),
+            "opinion_due": as_deadline(opinion_due),
             **_intake_notes(complaint),
         },
         now=now,
@@ -381,7 +381,7 @@ async def _ask_for_answer(
         "description": complaint.description,
         "received_at": as_time(complaint.received_at),
         "channel": as_text(f"complaint.channel.{complaint.channel}"),
-        "answer_due": as_time(deadline.due_at),
+        "answer_due": as_deadline(deadline.due_at),
     }
     answer = button("complaint.button.answer_inquiry", AnswerInquiry(complaint_id=complaint.id))
     judge = button(

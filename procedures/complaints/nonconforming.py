@@ -45,6 +45,7 @@ from procedures.kernel import roles
 from procedures.kernel.deadlines import ClosedAs, close_deadline, meet_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
 from procedures.kernel.outbox import (
+    as_deadline,
     as_text,
     as_time,
     button,
@@ -100,8 +101,8 @@ async def start_nonconforming_steps(
     # each notice names the deadlines of the steps it starts: no reminder is the first word
     params = {
         **subject_params(complaint),
-        "due_at": as_time(now + rules.CONFIRM_WINDOW),
-        "handoff_due": as_time(rules.NONCONFORMING_HANDOFF.due(now)),
+        "due_at": as_deadline(now + rules.CONFIRM_WINDOW),
+        "handoff_due": as_deadline(rules.NONCONFORMING_HANDOFF.due(now)),
     }
     warehouse_buttons = [
         [button("complaint.button.handoff", BeginHandoff(complaint_id=complaint.id))]
@@ -324,7 +325,7 @@ async def _buyer_task(
             "contact": " ".join(
                 filter(None, [organisation.contact_name, organisation.contact_phone])
             ),
-            "due_at": as_time(due),
+            "due_at": as_deadline(due),
         },
         now=now,
         buttons=[
@@ -448,7 +449,7 @@ async def query_supplier(
             session,
             suppliers,
             "complaint.supplier_query",
-            {**params, "due_at": as_time(due)},
+            {**params, "due_at": as_deadline(due)},
             now=now,
             buttons=[
                 [button("complaint.button.answer", BeginSupplierAnswer(complaint_id=complaint.id))]
@@ -460,7 +461,7 @@ async def query_supplier(
             session,
             [roles.QUALITY],
             "complaint.supplier_unreachable",
-            {**params, "due_at": as_time(due), "supplier": supplier.code if supplier else "—"},
+            {**params, "due_at": as_deadline(due), "supplier": supplier.code if supplier else "—"},
             now=now,
             dedupe_prefix=f"complaint:{complaint.id}:supplier-unreachable",
         )

@@ -48,7 +48,7 @@ from procedures.consumer_complaints.rules import (
 from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
-from procedures.kernel.outbox import as_text, as_time, button, notify_roles, notify_users
+from procedures.kernel.outbox import as_deadline, as_text, button, notify_roles, notify_users
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from storage.models import ConsumerComplaint, User
@@ -203,7 +203,7 @@ async def escalate_to_business_head(
             "cause": as_text(f"consumer.cause.{cause}"),
             "note": note,
             "judge": actor.full_name,
-            "due_at": as_time(due),
+            "due_at": as_deadline(due),
         },
         now=now,
         buttons=[
@@ -289,7 +289,7 @@ async def decide(
             "remedy": _remedy_line(consumer_complaint),
             "decision": consumer_complaint.decision,
             "head": actor.full_name,
-            "due_at": as_time(due),
+            "due_at": as_deadline(due),
         },
         now=now,
         buttons=[

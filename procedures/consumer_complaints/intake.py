@@ -29,7 +29,7 @@ from procedures.kernel import roles
 from procedures.kernel.deadlines import open_deadline
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.numbering import next_number
-from procedures.kernel.outbox import as_time, button, notify_roles
+from procedures.kernel.outbox import as_deadline, button, notify_roles
 from procedures.kernel.photos import add_photos, keep_label
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.text_input import check_text, cut_text
@@ -138,7 +138,7 @@ async def file_consumer_complaint(
             **_params(consumer_complaint),
             "description": consumer_complaint.description,
             "photos": len(draft.photo_file_ids),
-            "due_at": as_time(due),
+            "due_at": as_deadline(due),
         },
         now=now,
         buttons=[[button("consumer.button.judge", JudgeConsumerComplaint(consumer_complaint.id))]],

@@ -31,7 +31,14 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import month_bounds, previous_month
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotFound, WrongState
-from procedures.kernel.outbox import as_text, as_time, button, notify_roles, users_with_roles
+from procedures.kernel.outbox import (
+    as_deadline,
+    as_text,
+    as_time,
+    button,
+    notify_roles,
+    users_with_roles,
+)
 from procedures.kernel.text_input import MAX_TEXT, check_text, cut_text
 from procedures.kernel.timeline import record_event
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -110,8 +117,8 @@ async def queue_monthly_summary(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
         "consumer.summary_ready",
         {
             "period": period,
-            "proposals_due": as_time(review.requested_at + policy.proposals_within),
-            "forward_due": as_time(review.requested_at + policy.forward_within),
+            "proposals_due": as_deadline(review.requested_at + policy.proposals_within),
+            "forward_due": as_deadline(review.requested_at + policy.forward_within),
             "earlier": await _earlier_proposals(session, period, timezone),
         },
         now=now,

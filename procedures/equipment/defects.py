@@ -41,6 +41,7 @@ from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import (
+    as_deadline,
     as_text,
     as_time,
     button,
@@ -219,7 +220,7 @@ async def open_defect(
         **_defect_params(defect, asset),
         "description": findings if findings is not None else description,
         "severity": as_text(f"defect.severity.{severity}"),
-        "due_at": as_time(due_at),
+        "due_at": as_deadline(due_at),
         "window": as_text("defect.window.contract", contract=terms.contract, hours=terms.hours)
         if terms.contract
         else as_text("defect.window.severity", hours=terms.hours),

@@ -33,7 +33,14 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, month_index, month_of
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
-from procedures.kernel.outbox import as_text, as_time, button, notify_users, users_with_roles
+from procedures.kernel.outbox import (
+    as_deadline,
+    as_text,
+    as_time,
+    button,
+    notify_users,
+    users_with_roles,
+)
 from procedures.kernel.photos import add_photos
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -99,7 +106,7 @@ async def schedule_inspections(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
                 {
                     "asset": f"{asset.code} {asset.name}",
                     "location": asset.location or "",
-                    "due_at": as_time(due),
+                    "due_at": as_deadline(due),
                 },
                 now=now,
                 buttons=[

@@ -28,7 +28,7 @@ from procedures.equipment.rules import TECHNICIANS
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.errors import InvalidInput, NotFound
-from procedures.kernel.outbox import notify_roles
+from procedures.kernel.outbox import as_list, as_text, notify_roles
 from procedures.kernel.photos import add_photos
 from procedures.kernel.text_input import is_chinese, number_and_unit, optional_text, same_unit
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
@@ -264,7 +264,7 @@ async def remind_unpatrolled(session: AsyncSession, *, now: dt.datetime, timezon
         session,
         [roles.TECHNICIAN],
         "patrol.reminder",
-        {"count": len(missing), "assets": ", ".join(a.code for a in missing)},
+        {"count": len(missing), "assets": [a.code for a in missing]},
         now=now,
         dedupe_prefix=f"patrol:reminder:{day.isoformat()}",
     )
@@ -286,7 +286,13 @@ async def report_missed_patrols(
         {
             "date": yesterday.isoformat(),
             "count": len(missing),
-            "assets": "\n".join(f"{a.code} {a.name} ({a.location or '-'})" for a in missing),
+            "assets": as_list(
+                [
+                    as_text("patrol.asset_at", code=a.code, name=a.name, location=a.location or "—")
+                    for a in missing
+                ],
+                "lines",
+            ),
         },
         now=now,
         dedupe_prefix=f"patrol:missed:{yesterday.isoformat()}",

@@ -29,8 +29,8 @@ from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction
 from procedures.kernel.outbox import (
     Notice,
+    as_deadline,
     as_text,
-    as_time,
     button,
     queue_notices,
     users_with_roles,
@@ -264,7 +264,7 @@ def _params(
         "number": subject.number or deadline.subject_label,
         "about": subject.about,
         "kind": as_text(f"deadline.kind.{deadline.kind}"),
-        "due_at": as_time(deadline.due_at),
+        "due_at": as_deadline(deadline.due_at),
         # how late, or how long is left
         "span": span(now - deadline.due_at if overdue else deadline.due_at - now),
         # what a digest of several deadlines lists of this one (bot.digests)

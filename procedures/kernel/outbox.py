@@ -48,9 +48,11 @@ def as_time(moment: dt.datetime) -> dict[str, str]:
     return {"$time": moment.astimezone(dt.UTC).isoformat()}
 
 
-def as_deadline(moment: dt.datetime) -> dict[str, str]:
+def as_deadline(moment: dt.datetime | None) -> dict[str, str]:
     """A parameter the renderer shows as a deadline a person would say, `by` included
-    (`1月2日12:00前`, `12月31日當天內`)."""
+    (`1月2日12:00前`, `12月31日當天內`); none shows as nothing."""
+    if moment is None:
+        return {"$text": "common.none_shown"}
     return {"$deadline": moment.astimezone(dt.UTC).isoformat()}
 
 

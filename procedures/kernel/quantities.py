@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,6 +19,19 @@ from procedures.kernel.text_input import (
 def quantity_unit(unit: str | None) -> Any:
     """The unit a quantity prompt names: the product's, else a generic one in the user's words."""
     return unit if unit else as_text("complaint.unit_generic")
+
+
+def as_quantity(quantity: int | None, unit: str | None) -> Any:
+    """A parameter showing a quantity in its product's unit (`12盒`, `12 盒`), the generic
+    counter when the unit is not on file."""
+    if quantity is None:
+        return as_text("common.none_shown")
+    return as_text("common.quantity", quantity=quantity, unit=quantity_unit(unit))
+
+
+def as_money(amount: Decimal | int | None) -> Any:
+    """A parameter showing an amount of money in the house's format: `216.00元`, `216.00 yuan`."""
+    return as_text("common.money", amount=f"{Decimal(amount or 0):.2f}")
 
 
 # What a quantity may be counted in when the product's unit is not on file
@@ -54,11 +68,16 @@ CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("999999999999.99")
 
 
+# a currency written before or after an amount: ¥216, 216元, 216.50 元, RMB 216, 216 yuan
+_CURRENCY = re.compile(r"^(?:¥|RMB|CNY)\s*|\s*(?:元|圓|yuan|RMB|CNY)$", re.IGNORECASE)
+
+
 def check_amount(text: str, *, invalid: str) -> Decimal:
     """A positive amount of money with at most two decimals that a money column holds, as people
-    type it (`136`, `１３６．００`, `1,360.50`); anything else (`1e999999999`, `NaN`, `0.001`)
-    is refused with text id `invalid`."""
+    type it (`136`, `１３６．００`, `1,360.50`, `216元`, `216.50 元`, `¥216`); anything else
+    (`1e999999999`, `NaN`, `0.001`, `216美元`) is refused with text id `invalid`."""
     cleaned = unicodedata.normalize("NFKC", clean_text(text)).strip().replace(",", "")
+    cleaned = _CURRENCY.sub("", cleaned).strip()
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:

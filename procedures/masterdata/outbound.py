@@ -26,7 +26,7 @@ async def why_lot_may_not_leave(
         return InvalidInput("outbound.nonconforming", lot=batch.lot_number)
     holds = await holds_covering(session, batch.product_id, batch.id)
     if holds:
-        return InvalidInput("outbound.held", lot=batch.lot_number, complaints="、".join(holds))
+        return InvalidInput("outbound.held", lot=batch.lot_number, complaints=list(holds))
     if batch.expiry_date is not None and batch.expiry_date < today:
         return InvalidInput(
             "outbound.expired", lot=batch.lot_number, expiry=batch.expiry_date.isoformat()

@@ -235,7 +235,7 @@ async def known_territory(session: AsyncSession, typed: str) -> str:
     raise InvalidInput(
         "invite.needs_territory" if not wanted else "invite.unknown_territory",
         territory=typed.strip(),
-        territories="、".join(known) if known else as_text("invite.no_territories"),
+        territories=list(known) if known else as_text("invite.no_territories"),
     )
 
 

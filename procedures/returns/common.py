@@ -22,6 +22,7 @@ from procedures.kernel.outbox import (
     settle_notice,
     users_with_roles,
 )
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.rules import DeadlineRule
 from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
@@ -235,15 +236,24 @@ async def settle_return_notices(
     )
 
 
+def quantity_shown(request: ReturnRequest) -> Any:
+    """The return's total quantity, in its unit when every line is counted in the same one
+    (a total of 盒 and 箱 has none)."""
+    quantity, _ = totals(request)
+    units = {line.product.unit or None for line in request.lines}
+    return as_quantity(quantity, units.pop()) if len(units) == 1 else quantity
+
+
 def subject_params(request: ReturnRequest) -> dict[str, Any]:
-    quantity, amount = totals(request)
+    _, amount = totals(request)
+    quantity = quantity_shown(request)
     return {
         "number": request.number,
         "organisation": request.organisation.name,
         "reason": {"$text": f"return.reason.{request.reason}"},
         "lines": len(request.lines),
         "quantity": quantity,
-        "amount": f"{amount:.2f}",
+        "amount": as_money(amount),
     }
 
 

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import (
+    as_deadline,
     as_text,
-    as_time,
     button,
     notify_roles,
     notify_users,
@@ -152,7 +152,7 @@ async def open_actions(
         "cause": cause,
         "department": as_text(f"role.{department}"),
         "person": owner.full_name,
-        "due_at": as_time(due),
+        "due_at": as_deadline(due),
     }
     for action in actions:
         await notify_users(

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day
 from procedures.kernel.errors import InvalidInput, WrongState
-from procedures.kernel.outbox import as_text, as_time, button, notify_roles
-from procedures.kernel.quantities import check_amount, check_quantity
+from procedures.kernel.outbox import as_deadline, as_text, as_time, button, notify_roles
+from procedures.kernel.quantities import as_money, check_amount, check_quantity
 from procedures.kernel.text_input import MAX_TEXT, check_text, column_length
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -225,7 +225,7 @@ async def confirm_delivery(uow: UnitOfWork, actor: User, return_id: int) -> Retu
         session,
         [roles.QUALITY],
         "return.inspect",
-        {**params, "due_at": as_time(inspect_by)},
+        {**params, "due_at": as_deadline(inspect_by)},
         now=now,
         buttons=[[button("return.button.inspect", BeginReturnInspection(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:inspect",
@@ -418,7 +418,7 @@ async def book_in(
         session,
         [roles.MARKETING_STATISTICIAN],
         "return.to_tally",
-        {**params, "due_at": as_time(rules.TALLY.due(now))},
+        {**params, "due_at": as_deadline(rules.TALLY.due(now))},
         now=now,
         buttons=[[button("return.button.tally", TallyReturn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:to-tally",
@@ -560,7 +560,7 @@ def check_credit(text: str, limit: Decimal) -> Decimal:
     """A positive amount with at most two decimals, no more than the return's amount."""
     amount = check_amount(text, invalid="return.bad_credit")
     if amount > limit:
-        raise InvalidInput("return.credit_over_amount", amount=f"{limit:.2f}")
+        raise InvalidInput("return.credit_over_amount", amount=as_money(limit))
     return amount
 
 
@@ -574,7 +574,7 @@ async def record_credit(uow: UnitOfWork, actor: User, return_id: int, text: str)
         session, request, "credited", now, actor=actor, after={"amount": str(request.credit_amount)}
     )
     await tell_customer(
-        session, request, "return.credited", {"credit": f"{request.credit_amount:.2f}"}, now
+        session, request, "return.credited", {"credit": as_money(request.credit_amount)}, now
     )
     await uow.commit()
     return request

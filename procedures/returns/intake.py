@@ -270,7 +270,8 @@ async def file_return(
         assert batch is not None
         lines.append(
             ReturnLine(
-                product_id=batch.product_id,
+                # the product itself, not only its id: the notices name its unit before a reload
+                product=await session.get(Product, batch.product_id),
                 batch_id=batch.id,
                 quantity=quantity,
                 amount=await line_amount(session, organisation.id, batch.id, quantity),
@@ -511,7 +512,7 @@ async def start_quality_return(
         created_at=now,
         lines=[
             ReturnLine(
-                product_id=complaint.product_id,
+                product=complaint.product,
                 batch_id=complaint.batch_id,
                 quantity=complaint.quantity,
                 amount=amount,

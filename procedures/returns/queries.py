@@ -406,10 +406,12 @@ async def queue_monthly_statistics(
 
 @dataclass(frozen=True)
 class LineGoods:
-    """A return line's goods as the form shows them: the product's name and the lot's number."""
+    """A return line's goods as the form shows them: the product's name, the lot's number and
+    what the product is counted in."""
 
     product: str
     lot: str
+    unit: str | None = None
 
 
 async def line_goods(session: AsyncSession, batch_id: int) -> LineGoods:
@@ -418,7 +420,7 @@ async def line_goods(session: AsyncSession, batch_id: int) -> LineGoods:
     product = await session.get(Product, batch.product_id) if batch else None
     if batch is None or product is None:
         raise NotFound("error.not_found")
-    return LineGoods(product=product.name, lot=batch.lot_number)
+    return LineGoods(product=product.name, lot=batch.lot_number, unit=product.unit or None)
 
 
 async def organisation_name(session: AsyncSession, organisation_id: int) -> str:

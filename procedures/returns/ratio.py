@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel.calendar import local_day
+from procedures.kernel.quantities import as_money
 from procedures.returns.common import NOT_COUNTED
 from procedures.returns.rules import ReturnReason
 from storage.models import Batch, Organisation, ReturnLine, ReturnRequest, Shipment
@@ -62,8 +63,8 @@ class RatioCheck:
     def as_params(self) -> dict[str, str]:
         ratio = self.ratio
         return {
-            "exchanged": f"{self.exchanged:.2f}",
-            "purchased": f"{self.purchased:.2f}",
+            "exchanged": as_money(self.exchanged),
+            "purchased": as_money(self.purchased),
             "ratio": "—" if ratio is None else f"{ratio * 100:.2f}%",
             "limit": "—" if self.limit is None else f"{self.limit * 100:.2f}%",
             "window_days": "—" if self.window_days is None else str(self.window_days),

@@ -6,6 +6,7 @@ whenever asked."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from procedures.kernel import roles
 from procedures.kernel.calendar import noon_next_day
 from procedures.kernel.errors import InvalidInput, WrongState
-from procedures.kernel.outbox import as_time, button, notify_roles, users_with_roles
+from procedures.kernel.outbox import as_deadline, button, notify_roles, users_with_roles
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.returns import rules
@@ -84,6 +85,13 @@ def slip_channels(has_chat: bool) -> tuple[SlipChannel, ...]:
     return ("chat",) if has_chat else tuple(c for c in SLIP_CHANNELS if c != "chat")
 
 
+def slip_due(request: ReturnRequest, timezone: ZoneInfo) -> dt.datetime | None:
+    """When the slip of a tallied return is due: 12:00 the local day after the tally (4.2.9)."""
+    if request.tallied_at is None:
+        return None
+    return noon_next_day(request.tallied_at, timezone)
+
+
 async def tally_return(
     uow: UnitOfWork, actor: User, return_id: int, *, timezone: ZoneInfo
 ) -> ReturnRequest:
@@ -114,7 +122,7 @@ async def tally_return(
         session,
         [roles.MARKETING_CLERK],
         "return.slip_to_send" if "chat" in channels else "return.slip_to_send_outside",
-        {**subject_params(request), "tallied_by": actor.full_name, "due_at": as_time(due)},
+        {**subject_params(request), "tallied_by": actor.full_name, "due_at": as_deadline(due)},
         now=now,
         buttons=[
             [

@@ -21,7 +21,7 @@ from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
 from procedures.kernel.numbering import next_number
 from procedures.kernel.outbox import (
-    as_time,
+    as_deadline,
     button,
     notify_roles,
     notify_users,
@@ -78,7 +78,7 @@ def _params(rectification: Rectification) -> dict[str, Any]:
         "label": _label(rectification),
         "vendor": rectification.vendor.name,
         "description": rectification.description,
-        "due_at": as_time(rectification.due_at),
+        "due_at": as_deadline(rectification.due_at),
     }
 
 

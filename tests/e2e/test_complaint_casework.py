@@ -246,11 +246,11 @@ async def test_a_buyer_reads_its_own_view_and_staff_the_whole_record(bot: BotHar
     )
 
     await customer.send(f"/ticket {complaint.number}")
-    view = await last_message(bot, customer, complaint.number + " — ")
+    view = await last_message(bot, customer, complaint.number + "——")
     assert view["text"] == (
-        f"{complaint.number} — 核實合格\n"
+        f"{complaint.number}——核實合格\n"
         "產品：一次性使用無菌注射器 5ml，批號L20260301（有效期至2029-02-28）\n"
-        "涉及數量：12\n"
+        "涉及數量：12盒\n"
         "收到：2026-11-26 09:00，途徑：聊天\n"
         "問題：針筒漏液\n"
         "購貨方照片：0張\n"
@@ -268,7 +268,7 @@ async def test_a_buyer_reads_its_own_view_and_staff_the_whole_record(bot: BotHar
     assert buttons_of(view) == []
 
     await qc.send(f"/ticket {complaint.number}")
-    staff = await last_message(bot, qc, complaint.number + " — ")
+    staff = await last_message(bot, qc, complaint.number + "——")
     for line in (
         "購貨方照片：0張",
         "核實照片：0張",
@@ -302,12 +302,12 @@ async def test_the_quality_head_reassigns_a_taken_complaint_to_a_qc_member_by_na
 
     # a QC member sees no Reassign, and a forged press is refused
     await qc.send(f"/ticket {complaint.number}")
-    own = await last_message(bot, qc, complaint.number + " — ")
+    own = await last_message(bot, qc, complaint.number + "——")
     assert [label for label, _ in buttons_of(own)] == ["等待購貨方"]
 
     clock.advance(dt.timedelta(hours=2))
     await head.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, head, complaint.number + " — ")
+    ticket = await last_message(bot, head, complaint.number + "——")
     assert [label for label, _ in buttons_of(ticket)] == ["等待購貨方", "改派"]
     await qc.press(own, data_of(ticket, "改派"), forge=True)
     assert (await qc.wait_for_callback_answer())[
@@ -349,7 +349,7 @@ async def test_the_quality_head_reassigns_a_taken_complaint_to_a_qc_member_by_na
         )
         assert due_after == due_before  # the seed's deadlines do not move
     await head.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, head, complaint.number + " — ")
+    ticket = await last_message(bot, head, complaint.number + "——")
     assert "2026-11-26 11:00 周負責：由邱質檢改派給全質檢" in ticket["text"]
 
 
@@ -363,7 +363,7 @@ async def test_the_quality_head_taking_a_case_over_names_the_qc_member_taken_off
     await act(bot, qc, handling.take_complaint, complaint.id)
 
     await head.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, head, complaint.number + " — ")
+    ticket = await last_message(bot, head, complaint.number + "——")
     await press(head, ticket, "改派")
     ask = await last_message(bot, head, "改派給哪位質量管理部人員？")
     await press(head, ask, "周負責")
@@ -392,7 +392,7 @@ async def test_quality_reopens_a_closed_complaint_with_a_reason_and_closes_it_ag
 
     clock.advance(dt.timedelta(days=2))
     await qc.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, qc, f"{complaint.number} — 已結案")
+    ticket = await last_message(bot, qc, f"{complaint.number}——已結案")
     assert [label for label, _ in buttons_of(ticket)] == ["重新開啟"]
     reopen_data = data_of(ticket, "重新開啟")
     await press(qc, ticket, "重新開啟")
@@ -402,13 +402,13 @@ async def test_quality_reopens_a_closed_complaint_with_a_reason_and_closes_it_ag
     await qc.send("購貨方對處置意見有異議：要求第三方檢測。")
     reopened = await last_message(bot, qc, f"{complaint.number}已重新開啟")
     assert reopened["text"] == (
-        f"{complaint.number}已重新開啟，購貨方已收到通知。新的處置意見期限：2026-12-01 09:00。"
+        f"{complaint.number}已重新開啟，購貨方已收到通知。新的處置意見期限：12月1日09:00前。"
     )
     await buttons_become(bot, qc, ticket, [])  # Reopen is used
     told = await last_message(bot, customer, f"投訴{complaint.number}")
     assert told["text"] == (
         f"投訴{complaint.number}（一次性使用無菌注射器 5ml，批號L20260301）已重新開啟，"
-        "我們將於2026-12-01 09:00前重新作出處置意見。"
+        "我們將於12月1日09:00前重新作出處置意見。"
     )
     async with bot.services.session_factory() as session:
         stored = await session.scalar(select(Complaint).where(Complaint.id == complaint.id))
@@ -449,7 +449,7 @@ async def test_quality_reopens_a_closed_complaint_with_a_reason_and_closes_it_ag
         )
         assert reason["reason"] == "購貨方對處置意見有異議：要求第三方檢測。"
     await qc.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, qc, f"{complaint.number} — 已結案")
+    ticket = await last_message(bot, qc, f"{complaint.number}——已結案")
     assert "邱質檢：重新開啟：購貨方對處置意見有異議：要求第三方檢測。" in ticket["text"]
 
 
@@ -463,7 +463,7 @@ async def test_qc_records_what_waits_on_the_buyer_on_the_timeline_and_the_ledger
 
     clock.advance(dt.timedelta(hours=5))
     await qc.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, qc, complaint.number + " — ")
+    ticket = await last_message(bot, qc, complaint.number + "——")
     await press(qc, ticket, "等待購貨方")
     ask = await last_message(bot, qc, f"{complaint.number}：在等待購貨方什麼？")
     assert ask["text"].endswith("期限不會暫停。")
@@ -475,9 +475,9 @@ async def test_qc_records_what_waits_on_the_buyer_on_the_timeline_and_the_ledger
 
     clock.advance(dt.timedelta(days=1))  # the on-site deadline passes all the same
     await qc.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, qc, complaint.number + " — ")
+    ticket = await last_message(bot, qc, complaint.number + "——")
     assert f"2026-11-26 14:00 邱質檢：等待購貨方：{reason}" in ticket["text"]
-    assert "• 實地核實：期限2026-11-27 09:00 — 已逾期" in ticket["text"]
+    assert "• 實地核實：期限2026-11-27 09:00——已逾期" in ticket["text"]
 
     async with bot.services.session_factory() as session:
         rows = await ledger_rows(session)
@@ -519,3 +519,4 @@ async def test_an_album_is_acknowledged_once_with_the_count_of_its_photos(
     await press(customer, ack, "完成")
     summary = await last_message(bot, customer, "請確認您的投訴")
     assert "照片：4" in summary["text"]
+    assert "涉及數量：12盒\n" in summary["text"]  # the unit of the product, 盒

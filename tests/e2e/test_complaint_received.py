@@ -68,12 +68,13 @@ async def test_a_phone_complaint_received_yesterday_counts_its_deadlines_from_th
     number = NUMBER.search(filed).group()
     # 本埠: 24 hours from the call, not from the keying in; the opinion 3 days from the call
     assert (
-        "On-site verification due 2026-11-27 09:00; disposition opinion due 2026-11-29 09:00."
+        "On-site verification due by 09:00 on 27 November; disposition opinion due by 09:00 on 29 November."
         in filed
     )
     notice = await text_with(bot, qc, f"New quality complaint {number}")
-    assert "received 2026-11-26 09:00 by phone.\nOn-site verification due 2026-11-27 09:00" in (
-        notice
+    assert (
+        "received 2026-11-26 09:00 by phone.\nOn-site verification due by 09:00 on 27 November"
+        in (notice)
     )
 
     await qc.send(f"/ticket {number}")
@@ -109,7 +110,7 @@ async def test_an_inquiry_is_answered_without_a_hold_then_judged_a_complaint_tha
     await click(bot, after_sales, "Submit")
     filed = await text_with(bot, after_sales, "Inquiry or feedback QC-")
     number = NUMBER.search(filed).group()
-    assert "Nothing is held; answer due 2026-11-29 09:00." in filed
+    assert "Nothing is held; answer due by 09:00 on 29 November." in filed
 
     inquiry = await with_button(bot, qc, "Judge a quality complaint")
     assert inquiry["text"].startswith(f"New inquiry or feedback {number} from 仁和醫療器械有限公司")
@@ -147,7 +148,7 @@ async def test_an_inquiry_is_answered_without_a_hold_then_judged_a_complaint_tha
     await click(bot, qc, "Confirm: quality complaint")
     judged = (await edited(bot, qc, inquiry, f"{number} is now a quality complaint"))["text"]
     assert buttons_of(await edited(bot, qc, inquiry, number)) == []
-    assert "On-site verification due 2026-11-27 11:00" in judged  # 24 h from the judgment
+    assert "On-site verification due by 11:00 on 27 November" in judged  # 24 h from the judgment
     hold = await text_with(bot, warehouse, "Shipment hold (暫停發貨)")
     assert number in hold
     await with_button(bot, qc, "Take")

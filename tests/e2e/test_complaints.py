@@ -89,7 +89,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     filed_text = customer.all_bot_messages()[-1]["text"]
     assert f"Complaint {number} received" in filed_text
     assert (
-        "On-site verification due 2026-11-27 09:00; disposition opinion due 2026-11-29 09:00."
+        "On-site verification due by 09:00 on 27 November; disposition opinion due by 09:00 on 29 November."
         in filed_text
     )
 
@@ -101,7 +101,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     assert [p["caption"] for p in photos] == [f"{number}: photo 1 of 2", f"{number}: photo 2 of 2"]
     assert all(p["photo"] for p in photos)
     assert photos[0]["media_group_id"] == photos[1]["media_group_id"]  # one album
-    assert "On-site verification due 2026-11-27 09:00" in new_complaint["text"]
+    assert "On-site verification due by 09:00 on 27 November" in new_complaint["text"]
     for staff in (warehouse, business):
         assert (await staff.expect_text()).startswith("Shipment hold (暫停發貨): do not ship")
 
@@ -170,7 +170,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     ]
     (stop_sales,) = await business.expect()
     assert stop_sales["text"].endswith(
-        "Stop selling it and confirm with the button by 2026-11-27 09:00."
+        "Stop selling it and confirm with the button by 09:00 on 27 November."
     )
     suspend_notices = []
     for buyer in (other_local, other_far):
@@ -186,7 +186,7 @@ async def test_a_customer_complaint_verified_nonconforming_suspends_sales_everyw
     (query,) = await supplier.expect()
     assert query["text"].startswith("Quality query: 一次性使用無菌注射器 5ml, lot L20260301")
     assert (await customer.expect_text()) == (
-        f"Complaint {number}: a return RT-2026-00001 has been started for 12 × 一次性使用無菌注射器 5ml, lot L20260301."
+        f"Complaint {number}: a return RT-2026-00001 has been started for 12 盒 of 一次性使用無菌注射器 5ml, lot L20260301."
     )
 
     # the disposition opinion goes to the buyer and closes the complaint
@@ -405,7 +405,8 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
     )
     number = filed.group()
     assert (
-        "On-site verification due 2026-12-03 09:00" in after_sales.all_bot_messages()[-1]["text"]
+        "On-site verification due by 09:00 on 3 December"
+        in after_sales.all_bot_messages()[-1]["text"]
     )  # 7 days
 
     (new_complaint,) = await qc.expect()
@@ -444,10 +445,10 @@ async def test_a_phoned_in_complaint_verified_conforming_ends_with_the_lifted_ho
     )
     await warehouse.expect()  # the hold notice from filing
     (lift,) = await warehouse.expect()
-    assert "Lift the shipment hold by 2026-11-27 12:00" in lift["text"]
+    assert "Lift the shipment hold by 12:00 on 27 November" in lift["text"]
     await business.expect()
     (business_lift,) = await business.expect()
-    assert "Lift the shipment hold by 2026-11-27 12:00" in business_lift["text"]
+    assert "Lift the shipment hold by 12:00 on 27 November" in business_lift["text"]
     assert buttons_of(business_lift) == []  # only the warehouse confirms the lift
     # a forged press of the warehouse's button is still refused
     await business.press(business_lift, data_of(lift, "Hold lifted"), forge=True)

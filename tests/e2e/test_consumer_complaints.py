@@ -58,7 +58,7 @@ async def test_a_consumer_complaint_is_escalated_decided_and_answered_through_af
     number = NUMBER.search(filed["text"]).group()
     assert filed["text"] == (
         f"Your complaint {number} about 電子血壓計 BP-200 is recorded. "
-        "After-sales will answer you by 2026-11-27 09:00."
+        "After-sales will answer you by 09:00 on 27 November."
     )
     await consumer.send("/mycomplaints")  # P2 4.3: the consumer reads their own
     assert await consumer.expect_text() == (
@@ -81,7 +81,7 @@ async def test_a_consumer_complaint_is_escalated_decided_and_answered_through_af
     await last(after_sales, "Write a note for the business head")
     await after_sales.send("Wants a refund in full after the warranty's end.")
     escalated = await last(after_sales, f"{number} is with the business head")
-    assert "decides by 2026-11-29 09:00" in escalated["text"]
+    assert "decides by 09:00 on 29 November" in escalated["text"]
     assert (await consumer.expect_text()).startswith(
         f"Your complaint {number} has been passed to our business department."
     )
@@ -240,7 +240,7 @@ async def test_a_consumer_complaints_return_is_filed_from_the_answer_and_named_o
         *("?Line 1: 電子血壓計 BP-200", "Done", "?Return request (調退貨明細表)", "Submit"),
     )
     assert (await text_with(bot, after_sales, "Return RT-2026-00001 received")).startswith(
-        "Return RT-2026-00001 received: quantity 1, amount 390.00. "
+        "Return RT-2026-00001 received: quantity 1 台, amount 390.00 yuan. "
         f"It is recorded on consumer complaint {number}."
     )
     await bot.settled()

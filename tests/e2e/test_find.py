@@ -163,7 +163,7 @@ async def test_results_are_capped_newest_first_and_odd_input_is_answered_safely(
         await file(bot.services, "C001", "L20260301", product="P-1001")
     head = await register(bot, "quality_head", "Zhou Head", language="zh-Hant")
     await head.send("/start")
-    assert "/find — 查找投訴、退貨和設備缺陷" in await head.expect_text()
+    assert "/find——查找投訴、退貨和設備缺陷" in await head.expect_text()
     assert "find" in bot.emulator.command_menu(bot.token, head.user_id)
 
     listed = await found(head, "C001")

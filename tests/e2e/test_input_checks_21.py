@@ -229,7 +229,7 @@ async def test_a_credit_of_no_real_amount_is_refused_and_a_real_one_recorded(
         await finance.send(typed)
         assert await finance.expect_text() == BAD_CREDIT
     await finance.send("２１６")
-    await text_with(bot, finance, "Credit 216.00 recorded for RT-2026-00001")
+    await text_with(bot, finance, "Credit 216.00 yuan recorded for RT-2026-00001")
     assert not [t for t in texts_of(finance) if SOMETHING_WRONG in t]
     assert (await stored(bot, "RT-2026-00001")).credit_amount == Decimal("216.00")
 
@@ -245,5 +245,5 @@ async def test_a_lot_typed_full_width_and_a_quantity_in_the_products_unit_are_ta
     await text_with(bot, customer, "How many?")
     await customer.send("２台")
     added = await text_with(bot, customer, "Line 1:")
-    assert "BP2026A07" in added and "quantity 2," in added
+    assert "BP2026A07" in added and "quantity 2 台," in added
     assert not [t for t in texts_of(customer) if SOMETHING_WRONG in t]

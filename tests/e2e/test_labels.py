@@ -179,7 +179,7 @@ async def test_a_customer_files_a_return_line_from_a_label_photo_without_typing_
     await customer.send("3")
     added = await with_button(bot, customer, "Done")
     assert added["text"].startswith(
-        "Line 1: 一次性使用無菌注射器 5ml, lot L20260301, quantity 3, amount 54.00."
+        "Line 1: 一次性使用無菌注射器 5ml, lot L20260301, quantity 3 盒, amount 54.00 yuan."
     )
     await press(customer, added, "Done")
     await click(bot, customer, "Submit")

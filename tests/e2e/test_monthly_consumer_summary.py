@@ -39,8 +39,8 @@ async def test_the_heads_proposals_are_kept_passed_on_and_shown_in_next_months_s
     (sheet,) = await head.expect()
     assert sheet["caption"] == (
         "Consumer complaints of 2026-11: summary and analysis.\n"
-        "Please write the improvement proposals by 2026-12-08 08:00 and pass the summary on to "
-        "the business head by 2026-12-04 08:00.\n"
+        "Please write the improvement proposals by 08:00 on 8 December and pass the summary on to "
+        "the business head by 08:00 on 4 December.\n"
         "No improvement proposals were recorded for 2026-10."
     )
     assert sheet["document"]["file_name"] == "consumer-complaints-2026-11.xlsx"
@@ -103,7 +103,7 @@ async def test_a_head_who_does_not_answer_is_alerted_with_the_company_leader(
         "consumer complaint summary (改善辦法和方案)"
     )
     digest = await text_with(bot, head, "2 deadlines waiting on you, 1 overdue")
-    assert digest.endswith(f"• {proposals}, due at 2026-12-08 08:00 (1 day 17 hours left)")
+    assert digest.endswith(f"• {proposals}, due by 08:00 on 8 December (1 day 17 hours left)")
     assert "passing the monthly consumer complaint summary to the business head, 2 days" in digest
     clock.set(dt.datetime(2026, 12, 8, 8, 1, tzinfo=SHANGHAI))
     await sweep_deadlines(jobs)

@@ -119,7 +119,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
     await press(technician, ask_severity, "Normal (24 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
     assert (
-        "Defect DF-2026-00001 opened (repair due 2026-" in recorded["text"]
+        "Defect DF-2026-00001 opened (repair due by 09:00 on 27 November)" in recorded["text"]
         and "5 assets left today" in recorded["text"]
     )
     assert ask_note["text"].startswith("Any note")
@@ -129,7 +129,7 @@ async def test_an_abnormal_patrol_is_repaired_rejected_repaired_again_and_accept
         "Defect DF-2026-00001 on EL-01 1號客梯 (A棟大堂):"
     )
     assert "平層準確（誤差）: 12 mm — Car stops 12 mm above the 3rd floor." in reported["caption"]
-    assert "Urgency: normal, repair by 2026-" in reported["caption"]
+    assert "Urgency: normal, repair by 09:00 on 27 November" in reported["caption"]
     (to_manager,) = await manager.expect()
     assert "vendor 迅達電梯維保有限公司" in to_manager["caption"]
 
@@ -220,10 +220,12 @@ async def test_a_failed_item_is_named_with_that_it_failed_to_everyone_told_of_th
     await press(technician, ask_photos, "完成")
     urgency = await last(technician, "維修有多緊急？")
     await press(technician, urgency, "一般（24小時）")
-    await last(technician, "EL-01巡視已記錄。")
+    recorded = await last(technician, "EL-01巡視已記錄。")
+    assert "已開立故障單DF-2026-00001（須於11月27日09:00前修復）" in recorded["text"]
 
     reported = await last(vendor, "故障DF-2026-00001：EL-01 1號客梯（A棟大堂）")
     assert reported["caption"].split("\n")[1] == found
+    assert "須於11月27日09:00前修復（按合同MC-2026-001：24小時）" in reported["caption"]
     to_manager = await last(manager, "故障DF-2026-00001")
     assert to_manager["caption"].split("\n")[1] == found
     to_staff = await last(supervisor, "您負責的系統有故障DF-2026-00001")
@@ -478,12 +480,16 @@ async def test_a_missed_repair_deadline_alerts_and_offers_the_manager_a_rectific
     subject = "DF-2026-00001 (asset EL-01 1號客梯, vendor 迅達電梯維保有限公司): repair"
     opens = ("Open DF-2026-00001", "find:open:DF-2026-00001")
     for chat in (vendor, technician, manager):
-        assert await last(chat, f"Reminder: {subject} is due at 2026-11-27 09:00 (6 hours left).")
+        assert await last(
+            chat, f"Reminder: {subject} is due by 09:00 on 27 November (6 hours left)."
+        )
 
     clock.advance(dt.timedelta(hours=6, minutes=1))
     await sweep_deadlines(jobs)
     for chat in (vendor, technician):
-        alert = await last(chat, f"OVERDUE: {subject} was due at 2026-11-27 09:00, 1 minute ago.")
+        alert = await last(
+            chat, f"OVERDUE: {subject} was due by 09:00 on 27 November, 1 minute ago."
+        )
         assert buttons_of(alert) == [opens]
     alert = await last(manager, f"OVERDUE: {subject}")
     assert buttons_of(alert) == [("Request rectification", f"df:rectify:{defect.id}"), opens]
@@ -517,11 +523,11 @@ async def test_a_vendor_left_unscored_is_chased_with_the_management_office(
     assert digest["text"] == (
         "3 deadlines waiting on you, 0 overdue, most urgent first:\n"
         "Monthly vendor scores\n"
-        f"• V001 2026-11 (vendor 迅達電梯維保有限公司): {score}, due at 2026-12-06 00:00 "
+        f"• V001 2026-11 (vendor 迅達電梯維保有限公司): {score}, due by the end of 5 December "
         "(15 hours left)\n"
-        f"• V002 2026-11 (vendor 清源水務工程公司): {score}, due at 2026-12-06 00:00 "
+        f"• V002 2026-11 (vendor 清源水務工程公司): {score}, due by the end of 5 December "
         "(15 hours left)\n"
-        f"• V003 2026-11 (vendor 恆溫空調機電服務): {score}, due at 2026-12-06 00:00 "
+        f"• V003 2026-11 (vendor 恆溫空調機電服務): {score}, due by the end of 5 December "
         "(15 hours left)"
     )
     assert [label for label, _ in buttons_of(digest)] == [

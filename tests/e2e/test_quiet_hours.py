@@ -55,7 +55,7 @@ async def test_a_routine_reminder_waits_for_the_working_day_and_an_urgent_one_go
     await sweep_deadlines(jobs)
     lift = await warehouse.expect_text()
     assert lift == (
-        "Reminder: QC-2026-00002: lifting the shipment hold is due at 2026-11-27 13:00 "
+        "Reminder: QC-2026-00002: lifting the shipment hold is due by 13:00 on 27 November "
         "(7 hours left)."
     )
     assert (await early.expect_text()).startswith("Reminder: QC-2026-00001: on-site")
@@ -67,7 +67,7 @@ async def test_a_routine_reminder_waits_for_the_working_day_and_an_urgent_one_go
     (reminder,) = await qc.expect(1)
     # how long is left, as of its delivery
     assert reminder["text"] == (
-        "Reminder: QC-2026-00001: on-site verification is due at 2026-11-27 13:00 (4 hours left)."
+        "Reminder: QC-2026-00001: on-site verification is due by 13:00 on 27 November (4 hours left)."
     )
     assert buttons_of(reminder) == []  # the complaint is not on file here: nothing to open
 

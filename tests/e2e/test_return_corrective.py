@@ -93,7 +93,7 @@ async def test_a_company_fault_opens_corrective_and_preventive_actions_each_clos
     corrective = await text_with(bot, owner, "corrective action of return RT-2026-00001")
     assert corrective == (
         "You are responsible for the corrective action of return RT-2026-00001"
-        " (仁和醫療器械有限公司), due 2026-12-26 09:00.\n"
+        " (仁和醫療器械有限公司), due by 09:00 on 26 December.\n"
         "Cause found by QC: Cuffs crushed in storage: stacked above the rack's limit.\n"
         "To do: Re-inspect the cuffs stored on rack B and set damaged ones apart.\n"
         "When it is done, press the button and write what was done."
@@ -132,7 +132,7 @@ async def test_a_company_fault_opens_corrective_and_preventive_actions_each_clos
         "(in time), 22 days overdue",
     ]
     assert lines[3].endswith(
-        "the correction (return found a company fault), due at 2026-12-26 09:00 (7 days left)"
+        "the correction (return found a company fault), due by 09:00 on 26 December (7 days left)"
     )
     assert buttons_of(reminder) == [("RT-2026-00001", "find:open:RT-2026-00001")]
     await press(owner, reminder, "RT-2026-00001")

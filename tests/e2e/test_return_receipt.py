@@ -52,14 +52,14 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
     await click(bot, keyer, "Done")
     await click(bot, keyer, "Submit")
     assert (await text_with(bot, keyer, "RT-2026-00001 received")).startswith(
-        "Return RT-2026-00001 received: quantity 2, amount 90.00."
+        "Return RT-2026-00001 received: quantity 2 盒, amount 90.00 yuan."
     )
 
     # after-sales are asked to confirm receipt; the person who keyed it in may not
     to_receive = await text_with(bot, after_sales, "Please confirm receipt")
     assert to_receive == (
         "Return request RT-2026-00001 from 華南醫藥貿易公司 (unsalable (不適銷)) was keyed in: "
-        "received by fax (傳真) at 2026-11-26 08:15; quantity 2, amount 90.00. "
+        "received by fax (傳真) at 2026-11-26 08:15; quantity 2 盒, amount 90.00 yuan. "
         "Please confirm receipt (確認簽收)."
     )
     await click(bot, keyer, RECEIVE)
@@ -74,8 +74,8 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
     # finance reviews with the figures: ratio and time limit, in finance's language
     review = await with_button(bot, finance, "同意")
     assert review["text"] == (
-        "調換貨RT-2026-00001，華南醫藥貿易公司（傳真，2026-11-26 08:15收到）：數量2，金額90.00。\n"
-        "調換率：已調換90.00（含本次）÷ 90天內進貨2700.00 = 3.33%；規定5.00%。\n"
+        "調換貨RT-2026-00001，華南醫藥貿易公司（傳真，2026-11-26 08:15收到）：數量2盒，金額90.00元。\n"
+        "調換率：已調換90.00元（含本次）÷ 90天內進貨2700.00元 = 3.33%；規定5.00%。\n"
         "限期：各批號均在近90天內發貨。\n"
         "請與售後服務科評審：同意，或說明不同意的理由。"
     )
@@ -92,7 +92,9 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
     assert "fax (傳真), received 2026-11-26 08:15" in to_sign["text"]
     await press(after_sales, to_sign, "Sign")
     await text_with(bot, after_sales, "RT-2026-00001 signed")
-    assert "Exchange ratio: exchanged 90.00" in await text_with(bot, business, "Please approve")
+    assert "Exchange ratio: exchanged 90.00 yuan" in await text_with(
+        bot, business, "Please approve"
+    )
     await click(bot, business, "Approve and sign")
     assert (await text_with(bot, customer, "is approved")).startswith(
         "Your return RT-2026-00001 is approved: please send the goods"

@@ -5,7 +5,10 @@ the marketing clerk's return slip by 12:00 the next day, reminded and alerted on
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
+
+from openpyxl import load_workbook
 
 from scheduler.jobs import sweep_deadlines
 from tests.conftest import SHANGHAI
@@ -48,9 +51,8 @@ class People:
         return self
 
 
-async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
-    """From the customer's request to the statistician's tally at 16:00 local."""
-    p = people
+async def to_the_booking_in(bot: BotHarness, p: People) -> None:
+    """From the customer's request to the goods booked in."""
     await request_exchange(bot, p.customer, 2)
     await text_with(bot, p.customer, "received")
     await click(bot, p.finance, "Agree")  # 4.2.3: finance reviews first
@@ -67,7 +69,7 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     await text_with(bot, p.after_sales, "notice for RT-2026-00001 is recorded")
     assert await text_with(bot, p.head, "The freight station reports") == (
         f"The freight station reports the goods of return {NUMBER} (華南醫藥貿易公司, "
-        "quantity 2), recorded by An After-sales. Please issue the transport order in time."
+        "quantity 2 盒), recorded by An After-sales. Please issue the transport order in time."
     )
     await click(bot, p.head, "Issue the transport order")
     await text_with(bot, p.head, "which station?")
@@ -99,25 +101,31 @@ async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
     await text_with(bot, p.warehouse, "all three signatures are given")
     await book_in(bot, p.warehouse)
     await text_with(bot, p.warehouse, f"{NUMBER} booked in.")
+
+
+async def to_the_tally(bot: BotHarness, clock: Any, people: People) -> None:
+    """From the customer's request to the statistician's tally at 16:00 local."""
+    p = people
+    await to_the_booking_in(bot, p)
     # 4.2.7-4.2.8: the booking-in slip to the warehouse and the statistician, who tallies it
     booking_in = f"Booking-in slip (退貨入庫單)-{NUMBER}.pdf"
     for chat in (p.warehouse, p.statistician):
         slip = await document_named(bot, chat, booking_in)
         assert slip["caption"] == (
             f"Return {NUMBER} (華南醫藥貿易公司) was booked in by the warehouse head "
-            "Wu Warehouse; booking-in slip (退貨入庫單): quantity 2, amount 90.00 yuan."
+            "Wu Warehouse; booking-in slip (退貨入庫單): quantity 2 盒, amount 90.00 yuan."
         )
     assert await text_with(bot, p.statistician, "please tally") == (
-        f"Return {NUMBER} (華南醫藥貿易公司) is booked in: please tally quantity 2 and "
-        "amount 90.00 yuan by 2026-11-27 09:00."
+        f"Return {NUMBER} (華南醫藥貿易公司) is booked in: please tally quantity 2 盒 and "
+        "amount 90.00 yuan by 09:00 on 27 November."
     )
     clock.set(local(26, 16))
     await click(bot, p.statistician, "Tallied")
     await text_with(bot, p.statistician, f"{NUMBER} tallied")
     assert await text_with(bot, p.clerk, "Please review it") == (
-        f"Return slip (退貨單) {NUMBER} (華南醫藥貿易公司, quantity 2, amount 90.00 "
+        f"Return slip (退貨單) {NUMBER} (華南醫藥貿易公司, quantity 2 盒, amount 90.00 "
         "yuan) was tallied by Tong Statistician. Please review it and send it to the customer "
-        "in the chat by 2026-11-27 12:00."
+        "in the chat by 12:00 on 27 November."
     )
     await document_named(bot, p.clerk, f"Return slip (退貨單)-{NUMBER}.pdf")
 
@@ -129,8 +137,8 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
     await to_the_tally(bot, clock, people)
     jobs = jobs_of(bot)
     reminder = (
-        f"Reminder: {NUMBER} (customer 華南醫藥貿易公司): return slip to the customer is due at "
-        "2026-11-27 12:00 (5 hours left)."
+        f"Reminder: {NUMBER} (customer 華南醫藥貿易公司): return slip to the customer is due by "
+        "12:00 on 27 November (5 hours left)."
     )
 
     def reminded() -> bool:
@@ -151,7 +159,7 @@ async def test_the_clerk_sends_the_slip_by_noon_after_the_tally_reminded_in_the_
         f"The return slip of {NUMBER} was sent to the customer in the chat and archived: booked in."
     )
     slip = await document_named(bot, people.customer, f"Return slip (退貨單)-{NUMBER}.pdf")
-    assert slip["caption"] == f"Return slip (退貨單) of {NUMBER}: quantity 2, amount 90.00."
+    assert slip["caption"] == f"Return slip (退貨單) of {NUMBER}: quantity 2 盒, amount 90.00 yuan."
     clock.set(local(27, 12, 1))
     await sweep_deadlines(jobs)
     await bot.settled()
@@ -212,8 +220,8 @@ async def test_a_slip_not_sent_by_noon_alerts_the_clerk_and_the_business_head(
     await to_the_tally(bot, clock, people)
     jobs = jobs_of(bot)
     overdue = (
-        f"OVERDUE: {NUMBER} (customer 華南醫藥貿易公司): return slip to the customer was due at "
-        "2026-11-27 12:00, 1 minute ago."
+        f"OVERDUE: {NUMBER} (customer 華南醫藥貿易公司): return slip to the customer was due by "
+        "12:00 on 27 November, 1 minute ago."
     )
     clock.set(local(27, 11, 59))
     await sweep_deadlines(jobs)
@@ -231,3 +239,40 @@ async def test_a_slip_not_sent_by_noon_alerts_the_clerk_and_the_business_head(
     assert "• return slip to the customer: due 2026-11-27 12:00, met 2026-11-27 12:01 — LATE" in (
         record
     )
+
+
+class PeopleInChinese(People):
+    async def register(self, bot: BotHarness) -> People:
+        await super().register(bot)
+        self.statistician = await register(
+            bot, "marketing_statistician", "童統計", language="zh-Hant"
+        )
+        self.clerk = await register(bot, "marketing_clerk", "溫文員", language="zh-Hant")
+        return self
+
+
+async def test_the_tally_names_the_slips_deadline_and_the_slip_its_unit_in_the_readers_words(
+    bot: BotHarness,
+) -> None:
+    p = await PeopleInChinese().register(bot)
+    await to_the_booking_in(bot, p)
+    slip = await document_named(bot, p.statistician, f"退貨入庫單-{NUMBER}.xlsx")
+    assert slip["caption"] == (
+        f"退貨{NUMBER}（華南醫藥貿易公司）已由倉庫主管Wu Warehouse辦理入庫，開具《退貨入庫單》："
+        "數量2盒，金額90.00元。"
+    )
+    assert await text_with(bot, p.statistician, "請於") == (
+        f"退貨{NUMBER}（華南醫藥貿易公司）已入庫：請於11月27日09:00前統計數量2盒和金額90.00元並錄入。"
+    )
+    await click(bot, p.statistician, "統計完畢")
+    tallied = await text_with(bot, p.statistician, f"{NUMBER}已統計完畢")
+    assert tallied.startswith(
+        f"{NUMBER}已統計完畢：營銷文員須於11月27日12:00前審核並發送《退貨單》。"
+    )
+    slip = await document_named(bot, p.clerk, f"退貨單-{NUMBER}.xlsx")
+    content = bot.emulator.files[slip["document"]["file_id"]].content
+    rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
+    header = next(row for row in rows if row and row[0] == "產品")
+    line = rows[rows.index(header) + 1]
+    assert header[:6] == ("產品", "批號", "數量", "單位", "單價（元）", "金額（元）")
+    assert line[2:6] == (2, "盒", 45.0, 90.0)

@@ -36,7 +36,7 @@ async def test_a_territorys_market_sales_is_told_of_its_return_and_another_is_re
     filed = await text_with(bot, south, "Return RT-2026-00001 was filed")
     assert filed == (
         "Return RT-2026-00001 was filed for 華南醫藥貿易公司 of your territory 華南: unsalable"
-        " (不適銷), 1 line, quantity 2, amount 90.00. After-sales handles it; you may help."
+        " (不適銷), 1 line, quantity 2 盒, amount 90.00 yuan. After-sales handles it; you may help."
     )
     await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await text_with(bot, finance, "finance agrees with the figures")
@@ -76,7 +76,7 @@ async def test_an_admin_invites_market_sales_for_a_territory_the_master_data_kno
     menu = await with_button(bot, admin, "market sales (市場銷售科)")
     await admin.press(menu, data_of(menu, "market sales (市場銷售科)"))
     asked = await shown(admin, menu, "Which territory")
-    assert asked["text"] == "Which territory (片區) will they work in? Type it: 華北、華南、華東."
+    assert asked["text"] == "Which territory (片區) will they work in? Type it: 華北, 華南, 華東."
     await admin.send("西北")
     assert "There is no territory named" in await text_with(bot, admin, "Known territories")
     await admin.send("/invite market_sales 華南")

@@ -152,15 +152,15 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     await customer.send("2")
     added = await with_button(bot, customer, "Done")
     assert added["text"].startswith(
-        "Line 1: 血糖試紙 GL-50, lot GL2026B12, quantity 2, amount 90.00."
+        "Line 1: 血糖試紙 GL-50, lot GL2026B12, quantity 2 盒, amount 90.00 yuan."
     )
     await press(customer, added, "Done")
     summary = await with_button(bot, customer, "Submit")
-    assert "Total: quantity 2, amount 90.00" in summary["text"]
+    assert "Total: quantity 2 盒, amount 90.00 yuan" in summary["text"]
     await press(customer, summary, "Submit")
     filed = await text_with(bot, customer, "received")
     assert filed == (
-        "Return RT-2026-00001 received: quantity 2, amount 90.00.\n"
+        "Return RT-2026-00001 received: quantity 2 盒, amount 90.00 yuan.\n"
         "Exchange ratio 3.33% (limit 5.00%): inside the limit. After-sales and the business "
         "head review it."
     )
@@ -170,7 +170,9 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
 
     await click(bot, finance, "Agree")  # 4.2.3: finance reviews first
     await click(bot, after_sales, "Sign")
-    assert "Exchange ratio: exchanged 90.00" in await text_with(bot, business, "Please approve")
+    assert "Exchange ratio: exchanged 90.00 yuan" in await text_with(
+        bot, business, "Please approve"
+    )
     await click(bot, business, "Approve and sign")
     assert (await text_with(bot, customer, "is approved")).startswith(
         "Your return RT-2026-00001 is approved: please send the goods"
@@ -195,7 +197,10 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     slip = await bot.emulator.wait_until(
         lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
     )
-    assert slip["caption"] == "Return slip (退貨單) of RT-2026-00001: quantity 2, amount 90.00."
+    assert (
+        slip["caption"]
+        == "Return slip (退貨單) of RT-2026-00001: quantity 2 盒, amount 90.00 yuan."
+    )
     assert slip["document"]["file_name"] == "Return slip (退貨單)-RT-2026-00001.pdf"
     request = await stored(bot, "RT-2026-00001")
     assert request.status == "closed" and request.lines[0].replacement_quantity == 2
@@ -293,11 +298,11 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
 
     await request_exchange(bot, customer, 4)
     refusal = (
-        "the exchanged amount 180.00 (this request included) is 6.67% of the purchases 2700.00 "
+        "the exchanged amount 180.00 yuan (this request included) is 6.67% of the purchases 2700.00 yuan "
         "in the last 90 days, over the contract's limit of 5.00%."
     )
     assert await text_with(bot, customer, "received") == (
-        f"Return RT-2026-00001 received: quantity 4, amount 180.00.\nIt cannot be accepted: {refusal}"
+        f"Return RT-2026-00001 received: quantity 4 盒, amount 180.00 yuan.\nIt cannot be accepted: {refusal}"
         "\nIf yours is a special case, send /returns and press “Ask for a special case” under "
         "RT-2026-00001 to explain it: after-sales may take it to the company leader."
     )
@@ -306,7 +311,10 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
 
     await click(bot, after_sales, "Send to the company leader")
     special = await text_with(bot, leader, "Special case")
-    assert "Exchange ratio: exchanged 180.00 (this request included) / purchased 2700.00" in special
+    assert (
+        "Exchange ratio: exchanged 180.00 yuan (this request included) / purchased 2700.00 yuan"
+        in special
+    )
     assert refusal in special  # the refusal with its figures, not "{exchanged}"
     # a refusal kept on the timeline before the figures went with the entry shows them too
     async with bot.services.unit_of_work() as uow:
@@ -330,8 +338,8 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     await text_with(bot, business, "approved exchange RT-2026-00001")
     passed = await text_with(bot, finance, "is now past its limit")
     assert passed.startswith(
-        "Exchange ratio of C003 華南醫藥貿易公司 is now past its limit: exchanged 180.00 / "
-        "purchased 2700.00 in 90 days = 6.67%; limit 5.00%"
+        "Exchange ratio of C003 華南醫藥貿易公司 is now past its limit: exchanged 180.00 yuan / "
+        "purchased 2700.00 yuan in 90 days = 6.67%; limit 5.00%"
     )
     await with_button(bot, head, "Goods at the station (貨已到站)")
     request = await stored(bot, "RT-2026-00001")
@@ -373,7 +381,7 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     outcome = await verify(bot.services, verifier, complaint.id, "nonconforming")
     assert outcome.return_number == "RT-2026-00001"
     to_sign = await text_with(bot, head, "Quality return RT-2026-00001")
-    assert "quantity 12, amount 216.00" in to_sign
+    assert "quantity 12 盒, amount 216.00 yuan" in to_sign
     await click(bot, head, "Sign")
     await click(bot, business, "Approve and sign")
     await text_with(bot, customer, "is approved")
@@ -390,12 +398,12 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     await text_with(bot, finance, "Credit amount for RT-2026-00001")
     await finance.send("300")
     assert await text_with(bot, finance, "cannot exceed") == (
-        "The credit cannot exceed the return's amount, 216.00."
+        "The credit cannot exceed the return's amount, 216.00 yuan."
     )
     await finance.send("216.00")
-    await text_with(bot, finance, "Credit 216.00 recorded for RT-2026-00001")
+    await text_with(bot, finance, "Credit 216.00 yuan recorded for RT-2026-00001")
     assert await text_with(bot, customer, "was refunded") == (
-        "Your return RT-2026-00001 was refunded: credit 216.00."
+        "Your return RT-2026-00001 was refunded: credit 216.00 yuan."
     )
     await tally_and_send_the_slip(bot, statistician, clerk)
     await bot.emulator.wait_until(

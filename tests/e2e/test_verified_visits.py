@@ -143,11 +143,11 @@ async def test_a_defect_on_a_contracted_asset_is_due_within_the_contracts_repair
     ]
     await press(technician, urgency, "Low (24 h)")
     recorded = await last(technician, "Patrol of EL-01 recorded.")
-    assert "(repair due 2026-11-27 09:00)" in recorded["text"]
+    assert "(repair due by 09:00 on 27 November)" in recorded["text"]
     reported = await last(vendor, "Defect DF-2026-00001 on EL-01")
     assert (
-        "Urgency: low, repair by 2026-11-27 09:00 (contract MC-2026-001: 24 h)."
+        "Urgency: low, repair by 09:00 on 27 November (contract MC-2026-001: 24 h)."
         in reported["caption"]
     )
     to_manager = await last(manager, "Defect DF-2026-00001 on EL-01")
-    assert "repair by 2026-11-27 09:00 (contract MC-2026-001: 24 h)." in to_manager["caption"]
+    assert "repair by 09:00 on 27 November (contract MC-2026-001: 24 h)." in to_manager["caption"]

@@ -281,6 +281,8 @@ def expansions() -> dict[str, set[str]]:
             "product",
             "lot",
             "quantity",
+            "unit",
+            "unit_price",
             "amount",
             "replacement",
             "total",
@@ -414,11 +416,11 @@ def test_rendering_translates_nested_texts_times_and_lists() -> None:
         number="QC-2026-00001",
         about={"$text": "deadline.about.return", "params": {"customer": "甲公司"}},
         kind={"$text": "deadline.kind.on_site_verification"},
-        due_at={"$time": due.isoformat()},
+        due_at={"$deadline": due.isoformat()},
         span={"$text": "deadline.span.days_hours", "params": {"days": 1, "hours": 2}},
     )
     assert rendered == (
-        "提醒：QC-2026-00001（客戶甲公司）待辦「實地核實」，期限2026-11-27 09:00（尚餘1天2小時）。"
+        "提醒：QC-2026-00001（客戶甲公司）待辦「實地核實」，須11月27日09:00前完成（尚餘1天2小時）。"
     )
     assert texts.get(
         "en", "error.role_required", roles=[{"$text": "role.admin"}, {"$text": "role.quality_head"}]

@@ -309,11 +309,11 @@ async def test_a_reminder_and_an_alert_as_a_person_reads_them(
     product = "一次性使用無菌注射器 5ml"
     assert texts.get("zh-Hant", reminder.text_key, **reminder.params) == (
         f"提醒：{complaint.number}（客戶{CUSTOMER}，產品{product}）待辦「處置意見」，"
-        "期限2026-11-29 09:00（尚餘18小時）。"
+        "須11月29日09:00前完成（尚餘18小時）。"
     )
     assert texts.get("zh-Hant", alert.text_key, **alert.params) == (
         f"已逾期：{complaint.number}（客戶{CUSTOMER}，產品{product}）的「處置意見」"
-        "期限為2026-11-29 09:00，已逾期30分鐘。"
+        "應11月29日09:00前完成，已逾期30分鐘。"
     )
     assert reminder.buttons == [
         [

@@ -65,5 +65,5 @@ async def test_an_expired_lot_a_held_lot_and_999999_are_refused_as_replacements(
     held = await refusal(services, product_id, lot["GL2026C03"], 2)
     assert (held.text_key, held.params) == (
         "outbound.held",
-        {"lot": "GL2026C03", "complaints": complaint.number},
+        {"lot": "GL2026C03", "complaints": [complaint.number]},
     )

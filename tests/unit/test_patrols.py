@@ -304,9 +304,12 @@ async def test_missed_patrols_follow_the_local_day_across_midnight(
             await uow.commit()
     (missed,) = await outbox_rows(services, text_key="patrol.missed")
     assert missed.user_id == manager.id
-    assert (
-        missed.params["date"] == "2026-11-26"
-        and missed.params["assets"] == "PW-01 低壓配電櫃 (地下一層配電房)"
+    texts = Texts(SHANGHAI, strict=True)
+    assert texts.get("zh-Hant", "patrol.missed", **missed.params) == (
+        "2026-11-26未巡視的設備（1台）：\nPW-01 低壓配電櫃（地下一層配電房）"
+    )
+    assert texts.get("en", "patrol.missed", **missed.params).endswith(
+        "PW-01 低壓配電櫃 (地下一層配電房)"
     )
 
     clock.set(dt.datetime(2026, 11, 27, 17, 0, tzinfo=SHANGHAI))
@@ -315,6 +318,8 @@ async def test_missed_patrols_follow_the_local_day_across_midnight(
         await uow.commit()
     (reminder,) = await outbox_rows(services, text_key="patrol.reminder")
     assert reminder.user_id == technician.id and reminder.params["count"] == 6
+    assert "：EL-01、EL-02、" in texts.get("zh-Hant", "patrol.reminder", **reminder.params)
+    assert ": EL-01, EL-02, " in texts.get("en", "patrol.reminder", **reminder.params)
 
 
 async def test_periodic_inspections_open_once_a_period_with_a_deadline_for_the_supervisor(

@@ -120,7 +120,7 @@ async def test_down_across_the_first_and_started_on_the_sixth_does_the_months_du
 
     # the after-sales head's time for the proposals runs from the 6th, when it was produced
     (summary,) = await outbox_rows(services, text_key="consumer.summary_ready")
-    proposals_due = dt.datetime.fromisoformat(summary.params["proposals_due"]["$time"])
+    proposals_due = dt.datetime.fromisoformat(summary.params["proposals_due"]["$deadline"])
     assert proposals_due > dt.datetime(2027, 1, 6, 9, 30, tzinfo=SHANGHAI)
 
     # the quarter's report says the day it was produced, the 6th, not the quarter's end

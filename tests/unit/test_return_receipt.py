@@ -173,8 +173,8 @@ async def test_another_after_sales_person_confirms_the_receipt_once_and_finance_
     # its review begins: finance is asked with the figures, a day to answer
     (to_review, *_) = await outbox_rows(services, text_key="return.finance_to_review")
     assert {k: to_review.params[k] for k in ("exchanged", "purchased", "ratio", "limit")} == {
-        "exchanged": "90.00",
-        "purchased": "2700.00",
+        "exchanged": {"$text": "common.money", "params": {"amount": "90.00"}},
+        "purchased": {"$text": "common.money", "params": {"amount": "2700.00"}},
         "ratio": "3.33%",
         "limit": "5.00%",
     }
@@ -285,8 +285,8 @@ async def test_finance_disagreeing_refuses_the_exchange_with_its_reason_and_leav
     assert told[0].params["refusal"] == {
         "$text": "return.refusal.finance_disagreed",
         "params": {
-            "exchanged": "90.00",
-            "purchased": "2700.00",
+            "exchanged": {"$text": "common.money", "params": {"amount": "90.00"}},
+            "purchased": {"$text": "common.money", "params": {"amount": "2700.00"}},
             "ratio": "3.33%",
             "limit": "5.00%",
             "window_days": "90",

@@ -140,8 +140,8 @@ async def test_goods_shipped_before_the_time_limit_are_refused_whatever_the_rati
     assert told.params["refusal"] == {
         "$text": "return.refusal.past_time_limit",
         "params": {
-            "exchanged": "18.00",
-            "purchased": "2700.00",
+            "exchanged": {"$text": "common.money", "params": {"amount": "18.00"}},
+            "purchased": {"$text": "common.money", "params": {"amount": "2700.00"}},
             "ratio": "0.67%",
             "limit": "5.00%",
             "window_days": "90",
@@ -433,7 +433,7 @@ async def test_qc_has_two_days_to_inspect_delivered_goods_reminded_then_alerted_
     assert deadline.responsible_role == "quality"
     assert deadline.due_at == delivered_at + dt.timedelta(days=2)
     (notice,) = await outbox_rows(services, text_key="return.inspect")
-    assert notice.params["due_at"] == {"$time": deadline.due_at.isoformat()}
+    assert notice.params["due_at"] == {"$deadline": deadline.due_at.isoformat()}
 
     async def sweep() -> None:
         async with services.unit_of_work() as uow:
@@ -524,7 +524,7 @@ async def test_an_exchange_sends_out_only_goods_that_may_leave_and_names_why_not
     held = await refused(lot_ids["GL2026C03"], 2)  # the hold covers every lot of the product
     assert (held.text_key, held.params) == (
         "outbound.held",
-        {"lot": "GL2026C03", "complaints": complaint.number},
+        {"lot": "GL2026C03", "complaints": [complaint.number]},
     )
     assert await replacements() == []
     kept = await stored(services, filed.id)

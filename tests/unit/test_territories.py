@@ -54,7 +54,7 @@ async def test_a_market_sales_invitation_names_a_known_territory_and_gives_it_to
         actor = await uow.session.get(User, admin.id)
         with pytest.raises(InvalidInput) as refused:
             await invitations.create_invitation(uow, actor, roles.MARKET_SALES, party_code="西北")
-        assert refused.value.params["territories"] == "華北、華南、華東"
+        assert refused.value.params["territories"] == ["華北", "華南", "華東"]
         with pytest.raises(InvalidInput):
             await invitations.create_invitation(uow, actor, roles.MARKET_SALES)
         issued = await invitations.create_invitation(

@@ -242,12 +242,12 @@ async def test_a_defects_repair_deadline_takes_the_repair_hours_of_the_vendors_c
         "location": "A棟大堂",
         "description": "門機異響",
         "severity": {"$text": "defect.severity.normal"},
-        "due_at": {"$time": "2026-11-27T01:00:00+00:00"},
+        "due_at": {"$deadline": "2026-11-27T01:00:00+00:00"},
         "window": window,
         "vendor": "迅達電梯維保有限公司",
     }
     rendered = texts.get("zh-Hant", "defect.reported_manager", **params)
-    assert "須於" in rendered and "前修復（按合同MC-2026-001：24小時）。" in rendered
+    assert "須於11月27日09:00前修復（按合同MC-2026-001：24小時）。" in rendered
 
 
 async def test_every_system_is_inspected_monthly_unless_the_setting_says_otherwise(
