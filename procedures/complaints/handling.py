@@ -41,9 +41,12 @@ from procedures.kernel.deadlines import meet_deadline, waive_deadline
 from procedures.kernel.errors import InvalidInput, WrongState
 from procedures.kernel.outbox import (
     as_deadline,
+    as_text,
+    as_time,
     button,
     notify_roles,
     notify_users,
+    settle_notice,
     users_with_roles,
 )
 from procedures.kernel.photos import add_photos
@@ -112,6 +115,9 @@ async def take_complaint(uow: UnitOfWork, actor: User, complaint_id: int) -> Com
         before={"status": ComplaintStatus.OPEN},
         after={"status": ComplaintStatus.INVESTIGATING},
     )
+    # quality's other members read on their copy of the new complaint who took it, and when
+    took = {"by": actor.full_name, "at": as_time(now), "step": as_text("notice.step.take")}
+    await settle_notice(session, [f"complaint:{complaint.id}:new"], "notice.done", took, now=now)
     await uow.commit()
     return complaint
 

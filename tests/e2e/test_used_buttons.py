@@ -153,3 +153,28 @@ async def test_a_vendors_acknowledgement_changes_every_copy_of_the_defect_notice
     await settled(bot, vendor, reported, f"Acknowledged by Sun Vendor, {AT}.")
     assert [label for label, _ in buttons_of(shown(vendor, reported))] == ["Repaired"]
     print("\n" + text)
+
+
+async def test_a_complaint_taken_by_one_qc_member_is_settled_on_the_others_copies(
+    bot: BotHarness,
+) -> None:
+    from .test_complaint_casework import file_for
+
+    customer = await register(bot, "customer", "陳美玲", organisation="C001")
+    qc = await register(bot, "quality", "邱質檢", language="zh-Hant")
+    colleague = await register(bot, "quality", "全質檢", language="zh-Hant")
+    complaint = await file_for(bot, customer)
+    notice = await with_button(bot, qc, "受理")
+    copy = await with_button(bot, colleague, "受理")
+    before = copy["text"]
+    await press(qc, notice, "受理")
+    done = f"已由邱質檢於{AT}受理。"
+    text = await settled(bot, colleague, copy, done)
+    assert text == f"{before}\n\n{done}" and buttons_of(shown(colleague, copy)) == []
+    assert complaint.number in text
+    # the taker's own message became the step's answer, with its next buttons
+    assert [label for label, _ in buttons_of(shown(qc, notice))] == [
+        "記錄核實",
+        "處置意見",
+        "可能的不良事件",
+    ]
