@@ -139,6 +139,8 @@ async def as_before_the_mode_was_recorded(url: str) -> None:
         async with engine.begin() as connection:
             for table in ("periodic_duties", "deployment_mode"):
                 await connection.execute(text(f"DROP TABLE {table}"))
+            for column in ("working_hours", "daily_list"):  # 0022's
+                await connection.execute(text(f"ALTER TABLE users DROP COLUMN {column}"))
             await connection.execute(
                 text("UPDATE alembic_version SET version_num = '0020_return_receipt'")
             )
