@@ -14,11 +14,12 @@ import procedures.equipment.queries
 import procedures.rules
 from bot.digests import render_digest
 from bot.services import Services
-from bot.texts import LANGUAGES, Texts
+from bot.texts import LANGUAGES, Texts, deadline_phrase
 from procedures.kernel import deadlines, roles
 from procedures.kernel.clock import ManualClock
 from storage.models import (
     Assessment,
+    BuyerNoticeTask,
     ConsumerComplaint,
     ConsumerMonthlyReview,
     Defect,
@@ -245,7 +246,7 @@ async def test_every_kind_s_reminder_and_alert_name_the_record_and_what_to_do(
     async with services.unit_of_work() as uow:
         for kind, rule in procedures.rules.DEADLINES.items():
             record = found[SUBJECT_OF_KIND[kind]]
-            deadlines.open_deadline(
+            deadline = deadlines.open_deadline(
                 uow.session,
                 rule=rule,
                 subject_type=SUBJECT_OF_KIND[kind],
@@ -255,6 +256,16 @@ async def test_every_kind_s_reminder_and_alert_name_the_record_and_what_to_do(
                 due_at=opened + 10 * HOUR,
                 system="elevator" if kind == "inspection" else None,
             )
+            if kind == "buyer_notice":  # after-sales is chased while another buyer is untold
+                await uow.session.flush()
+                uow.session.add(
+                    BuyerNoticeTask(
+                        complaint_id=record.subject_id,
+                        organisation_id=await uow.session.scalar(select(Organisation.id)),
+                        deadline_id=deadline.id,
+                        created_at=opened,
+                    )
+                )
         await uow.commit()
 
     clock.advance(8 * HOUR)  # past the reminder (7 h 30), 2 h left
@@ -275,7 +286,8 @@ async def test_every_kind_s_reminder_and_alert_name_the_record_and_what_to_do(
             for language in LANGUAGES:
                 text = texts.get(language, row.text_key, **row.params)
                 step = texts.get(language, f"deadline.kind.{kind}")
-                for shown in (*record.shows, step, "2026-11-26 19:00"):  # due at 11:00 UTC
+                due = deadline_phrase(language, opened + 10 * HOUR, SHANGHAI)  # 11:00 UTC
+                for shown in (*record.shows, step, due):
                     assert shown in text, f"{kind} ({language}): {shown!r} not in {text!r}"
                 late_or_left = "1" if row.text_key == "deadline.overdue" else "2"
                 assert late_or_left in text
