@@ -38,7 +38,7 @@ INVISIBLE = " \u200b\u2060\ufeff\u200b "
     "typed",
     [
         *("1e999999999", "1E+999999999", "-1e999999999", "1e-999999999", "NaN", "Infinity"),
-        *("0", "0.001", "1000000000000", "9" * 60, "", INVISIBLE, "12元"),
+        *("0", "0.001", "1000000000000", "9" * 60, "", INVISIBLE, "12美元", "$12"),
     ],
 )
 def test_a_credit_that_is_no_amount_of_money_is_refused_not_an_error(typed: str) -> None:
