@@ -86,13 +86,6 @@ def join_list(language: str, items: Iterable[str], joiner: str = "list") -> str:
     return (chinese if is_chinese_language(language) else other).join(items)
 
 
-def parenthesised(language: str, text: str, aside: str) -> str:
-    """`text（aside）` in Chinese, `text (aside)` otherwise; no parentheses around nothing."""
-    if not aside:
-        return text
-    return f"{text}（{aside}）" if is_chinese_language(language) else f"{text} ({aside})"
-
-
 # the deadline a person would say: a midnight deadline is the whole day before it
 _DEADLINE_DAY = {
     "zh-Hant": ("{month}月{day}日當天內", "{month}月{day}日{time}前"),

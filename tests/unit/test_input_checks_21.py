@@ -38,7 +38,7 @@ INVISIBLE = " \u200b\u2060\ufeff\u200b "
     "typed",
     [
         *("1e999999999", "1E+999999999", "-1e999999999", "1e-999999999", "NaN", "Infinity"),
-        *("0", "0.001", "1000000000000", "9" * 60, "", INVISIBLE, "12美元", "元"),
+        *("0", "0.001", "1000000000000", "9" * 60, "", INVISIBLE, "12美元", "$12"),
     ],
 )
 def test_a_credit_that_is_no_amount_of_money_is_refused_not_an_error(typed: str) -> None:
@@ -50,7 +50,6 @@ def test_a_credit_that_is_no_amount_of_money_is_refused_not_an_error(typed: str)
 def test_a_credit_is_read_as_people_type_it_with_two_places() -> None:
     assert goods.check_credit("１３６．５", Decimal(200)) == Decimal("136.50")
     assert goods.check_credit(" 1,360.00 ", Decimal(2000)) == Decimal("1360.00")
-    assert goods.check_credit("12元", Decimal(200)) == Decimal("12.00")  # money in 元 both ways
     assert check_amount("999999999999.99", invalid="return.bad_credit") == Decimal(
         "999999999999.99"
     )

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.texts import Texts, deadline_phrase, join_list, load_catalogues, parenthesised
+from bot.texts import Texts, deadline_phrase, join_list, load_catalogues
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.outbox import as_deadline, as_list, as_text
 from procedures.kernel.quantities import as_money, as_quantity, check_amount, check_quantity
@@ -20,11 +20,12 @@ def test_lists_and_asides_take_the_languages_marks() -> None:
     assert join_list("zh-Hant", ["EL-01", "EL-02"]) == "EL-01、EL-02"
     assert join_list("en", ["EL-01", "EL-02"]) == "EL-01, EL-02"
     assert join_list("zh-Hans", ["A：异常", "B：15mm"], "clauses") == "A：异常；B：15mm"
-    assert parenthesised("zh-Hant", "FP-01 消防噴淋泵", "地下一層消防泵房") == (
-        "FP-01 消防噴淋泵（地下一層消防泵房）"
+    asset = {"code": "FP-01", "name": "消防噴淋泵", "location": "地下一層消防泵房"}
+    texts = Texts(SHANGHAI, strict=True)
+    assert (
+        texts.get("zh-Hant", "patrol.asset_at", **asset) == "FP-01 消防噴淋泵（地下一層消防泵房）"
     )
-    assert parenthesised("en", "FP-01 pump", "basement") == "FP-01 pump (basement)"
-    assert parenthesised("zh-Hant", "FP-01 消防噴淋泵", "") == "FP-01 消防噴淋泵"
+    assert texts.get("en", "patrol.asset_at", **asset) == "FP-01 消防噴淋泵 (地下一層消防泵房)"
     texts = Texts(SHANGHAI, strict=True)
     listed = as_list([as_text("role.admin"), "EL-02"], "clauses")
     assert texts.get("zh-Hant", "casework.assignee", name=listed) == "管理員；EL-02"
