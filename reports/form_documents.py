@@ -524,6 +524,20 @@ async def evaluation(session: AsyncSession, record_id: int, context: DocumentCon
     )
 
 
+def _score_remarks(score: vendor_queries.VendorScore, context: DocumentContext) -> str:
+    """Late responses and repairs, and the highest rung of rectification the month reached."""
+    remarks = [
+        context.label(
+            "document.score.remark_late",
+            responses=score.measured.get("late_responses") or 0,
+            repairs=score.measured.get("late_repairs") or 0,
+        )
+    ]
+    if rung := score.measured.get("highest_rung"):
+        remarks.append(context.label(f"rectification.rung.{rung}"))
+    return "；".join(remarks)
+
+
 @builds("vendor_score")
 async def vendor_score(session: AsyncSession, record_id: int, context: DocumentContext) -> Form:
     """合格維保單位考核評分表: what was measured, each judged criterion with its weight and
@@ -567,6 +581,7 @@ async def vendor_score(session: AsyncSession, record_id: int, context: DocumentC
         (t("document.score.total"), str(score.total)),
         (t("document.score.pass_mark"), str(context.pass_mark)),
         (t("document.score.conclusion"), t(verdict)),
+        (t("document.score.remarks"), _score_remarks(score, context)),
     ]
     return _base(
         context,

@@ -185,6 +185,11 @@ async def test_the_vendors_three_forms_print_the_notice_evaluation_and_score(
         "Ma Manager",
         "Guan Office",
     )
+    # the seed: the engineer issues it, the equipment manager reviews it (審核), the management
+    # office approves it (審批)
+    assert "設備專業工程師 Geng Engineer" in evaluation.text
+    assert "審核（設備經理） Ma Manager" in evaluation.text
+    assert "審批（管理處） Guan Office" in evaluation.text
 
     judged = dict.fromkeys(vendor_scores.SCORE_CRITERIA, 4)
     score = await act(

@@ -5,12 +5,9 @@ every system; the vendor documents' signature lines as the seed names them."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import replace
-from functools import partial
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import select
 
 from bot.services import Services
@@ -20,15 +17,12 @@ from procedures.equipment import inspections, maintenance, patrols
 from procedures.equipment.queries import contract_figures
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import NotAllowed, WrongState
-from reports import vendors as vendor_reports
 from storage.models import (
     Deadline,
     EquipmentAsset,
     Inspection,
     MaintenanceVisit,
-    Rectification,
     Vendor,
-    VendorScore,
 )
 from tests.conftest import SHANGHAI
 
@@ -279,43 +273,3 @@ async def test_every_system_is_inspected_monthly_unless_the_setting_says_otherwi
         "power": 0,
         "lighting": 1,
     }
-
-
-def test_the_score_sheet_has_no_approval_and_the_evaluation_form_the_seeds_signatures(
-    services: Services,
-) -> None:
-    label = partial(services.texts.get, "zh-Hant")
-    vendor = Vendor(code="V001", name="迅達電梯維保有限公司")
-    score = VendorScore(
-        vendor=vendor,
-        period="2026-11",
-        measured={},
-        judged={"maintenance_quality": 4},
-        total=80,
-        scored_at=dt.datetime(2026, 12, 2, 1, tzinfo=dt.UTC),
-    )
-    sheet = load_workbook(
-        io.BytesIO(vendor_reports.score_sheet(score, "Ma Manager", label, SHANGHAI))
-    )
-    labels = [row[0] for row in sheet.active.iter_rows(values_only=True)]
-    assert "評分人" in labels
-    assert not [text for text in labels if text and ("審批" in text or "審核" in text)]
-
-    rectification = Rectification(
-        number="RN-2026-00001",
-        vendor=vendor,
-        description="保養記錄不全",
-        evaluation="整改無效",
-        evaluation_score=40,
-        evaluated_at=dt.datetime(2026, 12, 3, 2, tzinfo=dt.UTC),
-        reviewed_at=dt.datetime(2026, 12, 4, 2, tzinfo=dt.UTC),
-    )
-    form = load_workbook(
-        io.BytesIO(vendor_reports.evaluation_form(rectification, "Lin Engineer", label, SHANGHAI))
-    )
-    cells = {row[0]: row[1] for row in form.active.iter_rows(min_row=2, values_only=True)}
-    # the seed: the engineer issues it, the equipment manager reviews it, the management office
-    # approves it
-    assert cells["設備專業工程師"] == "Lin Engineer"
-    assert cells["審核日期"] == "2026-12-04 10:00" and "審核（設備經理）" in cells
-    assert "審批（管理處）" in cells and cells["審批日期"] is None

@@ -13,30 +13,19 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.complaints.queries import complaint_for_viewer
-from procedures.complaints.rules import STAFF_VIEWERS as COMPLAINT_STAFF
 from procedures.consumer_complaints.queries import consumer_complaint_for_viewer
-from procedures.consumer_complaints.rules import STAFF_VIEWERS as CONSUMER_STAFF
-from procedures.kernel import roles
 from procedures.kernel.errors import NotFound
 from procedures.kernel.text_input import record_number
 from procedures.returns.queries import documents_issued, return_for_viewer
 from procedures.returns.rules import STAFF_VIEWERS as RETURN_STAFF
-from procedures.returns.rules import TERRITORY_STAFF
 from procedures.vendors.queries import rectification_for_viewer
-from procedures.vendors.rules import RECTIFICATION_READERS
 from storage.models import User
 
+from .rules import FORM_READERS
+
+__all__ = ["FORM_KIND", "FORM_READERS", "FORM_TITLES", "FormRef", "forms_for_viewer"]
+
 FORM_KIND = "form"  # the document kind every form is rendered under
-# who may ask for a record's forms at all: whoever reads a record type that has forms (each
-# record is checked again against its own type's readers)
-FORM_READERS = frozenset(
-    {roles.CUSTOMER, roles.CONSUMER}
-    | COMPLAINT_STAFF
-    | RETURN_STAFF
-    | TERRITORY_STAFF
-    | CONSUMER_STAFF
-    | RECTIFICATION_READERS
-)
 # the forms' names: the text ids of the procedure's names for them
 FORM_TITLES = {
     "complaint_record": "form.name.complaint_record",
