@@ -259,9 +259,13 @@ def _params(
     rule = rule_of(deadline.kind)
     step = rule.step(deadline) if rule is not None and rule.step is not None else None
     opens = subject.opens or step
+    number = subject.number or deadline.subject_label
+    if deadline.subject_label.startswith(f"{number} "):
+        # one of several deadlines of a kind on the record (a buyer each): the label says which
+        number = deadline.subject_label
     return {
         "subject": deadline.subject_label,
-        "number": subject.number or deadline.subject_label,
+        "number": number,
         "about": subject.about,
         "kind": as_text(f"deadline.kind.{deadline.kind}"),
         "due_at": as_deadline(deadline.due_at),

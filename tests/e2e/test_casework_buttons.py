@@ -53,10 +53,9 @@ async def test_a_reopened_complaints_ticket_keeps_the_withdrawn_opinion(
     await act(bot, qc, casework.reopen_complaint, complaint.id, "購貨方要求第三方檢測。")
 
     await qc.send(f"/ticket {complaint.number}")
-    ticket = await last_message(bot, qc, f"{complaint.number} — ")
+    ticket = await last_message(bot, qc, f"{complaint.number}——")
     assert "原處置意見（2026-11-28 09:00重新開啟時撤回）：批號合格，可恢復銷售。" in ticket["text"]
     assert "\n處置意見（" not in ticket["text"]  # no opinion stands now
-    print("\n" + ticket["text"])
 
 
 async def test_mytickets_opens_each_complaint_with_a_tap(bot: BotHarness) -> None:
@@ -68,9 +67,8 @@ async def test_mytickets_opens_each_complaint_with_a_tap(bot: BotHarness) -> Non
     labels = [label for label, _ in buttons_of(listed)]
     assert sorted(labels) == sorted([f"開啟{first.number}", f"開啟{second.number}"])
     await press(customer, listed, f"開啟{second.number}")
-    opened = await last_message(bot, customer, f"{second.number} — ")
+    opened = await last_message(bot, customer, f"{second.number}——")
     assert "處理記錄" not in opened["text"]  # the buyer's own view, not the staff's timeline
-    print("\n" + listed["text"], labels)
 
 
 async def test_the_manager_scoring_a_vendor_reads_what_each_criterion_is_scored_by(

@@ -210,7 +210,6 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
 
     await after_sales.send("/return RT-2026-00001")
     record = await text_with(bot, after_sales, "RT-2026-00001 — closed")
-    print("\n" + record)
     assert "• after-sales review: An After-sales, 2026-11-26 09:00" in record
     assert "• the after-sales head: Shou Head, 2026-11-26 09:00" in record
     assert "• QC: Qiu QC, 2026-11-26 09:00" in record
@@ -330,7 +329,7 @@ async def test_an_exchange_over_the_limit_is_refused_then_approved_by_the_compan
     assert record.count(f"refused: {refusal}") == 2, record
     await click(bot, leader, "Approve (special case)")
     assert (await text_with(bot, leader, "as a special case? Once confirmed:")).startswith(
-        "Approve exchange RT-2026-00001 (華南醫藥貿易公司, quantity 4, amount 180.00 yuan) as a "
+        "Approve exchange RT-2026-00001 (華南醫藥貿易公司, quantity 4 盒, amount 180.00 yuan) as a "
         "special case? Once confirmed:\n• the company leader's approval is recorded"
     )
     await click(bot, leader, "Confirm approval")

@@ -84,7 +84,6 @@ async def test_booking_in_the_exchange_and_the_slip_settle_every_copy_of_their_n
     for copy, text_before in zip(copies, before, strict=True):
         text = await settled(bot, colleague, copy, done)
         assert text == f"{text_before}\n\n{done}" and buttons_of(shown(colleague, copy)) == []
-    print("\n" + text)
     # the presser's own copies (the one pressed, and the other) say so too, in English
     for copy in own:
         await settled(bot, warehouse, copy, f"Booked in by Wu Warehouse, {AT}.")
@@ -106,7 +105,6 @@ async def test_booking_in_the_exchange_and_the_slip_settle_every_copy_of_their_n
     await text_with(bot, clerk, "in the chat and archived")
     text = await settled(bot, other_clerk, to_send, f"已由Wen Clerk於{AT}發送退貨單。")
     assert buttons_of(shown(other_clerk, to_send)) == []
-    print(text)
 
 
 async def test_a_vendors_acknowledgement_changes_every_copy_of_the_defect_notice(
@@ -152,7 +150,6 @@ async def test_a_vendors_acknowledgement_changes_every_copy_of_the_defect_notice
     assert [label for label, _ in buttons_of(shown(colleague, copy))] == ["已維修"]
     await settled(bot, vendor, reported, f"Acknowledged by Sun Vendor, {AT}.")
     assert [label for label, _ in buttons_of(shown(vendor, reported))] == ["Repaired"]
-    print("\n" + text)
 
 
 async def test_a_complaint_taken_by_one_qc_member_is_settled_on_the_others_copies(
