@@ -15,6 +15,7 @@ message without the user waiting for a second round trip first.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import inspect
@@ -26,10 +27,30 @@ from contextvars import ContextVar
 from typing import Any
 
 from telegram import Chat, InlineKeyboardMarkup, Message
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
 logger = logging.getLogger(__name__)
+
+# A reply Telegram's gateway failed (a 5xx) is tried again: the update is kept, so its answer is
+# owed. Not one that timed out, which Telegram may have delivered.
+REPLY_RETRY_DELAYS = (0.5, 1.5)
+MAX_RETRY_AFTER_SECONDS = 5.0
+
+
+def _worth_retrying(error: TelegramError) -> float | None:
+    """How long to wait before sending again, or None when another try would not help."""
+    if isinstance(error, RetryAfter):
+        seconds = (
+            error.retry_after.total_seconds()
+            if isinstance(error.retry_after, dt.timedelta)
+            else float(error.retry_after)
+        )
+        return seconds if seconds <= MAX_RETRY_AFTER_SECONDS else None
+    if isinstance(error, NetworkError) and not isinstance(error, BadRequest | TimedOut):
+        return 0.0
+    return None
+
 
 # Far below any chat's or message's id (a group's id is about -10**12), so a placeholder is
 # never taken for one; an int64, as the scratch data's JSON and the Bot API both carry.
@@ -90,12 +111,20 @@ class ReplyBatch:
         self.open = False
         sends, self.sends = self.sends, []
         for what, send in sends:
-            try:
-                await send()
-            except TelegramError as error:
-                logger.info("a reply (%s) was not delivered: %s", what, error.message)
-            except Exception:  # the update is kept whatever its replies do
-                logger.exception("a reply (%s) could not be sent", what)
+            for attempt in range(len(REPLY_RETRY_DELAYS) + 1):
+                try:
+                    await send()
+                except TelegramError as error:
+                    wait = _worth_retrying(error)
+                    if wait is None or attempt == len(REPLY_RETRY_DELAYS):
+                        logger.info("a reply (%s) was not delivered: %s", what, error.message)
+                        break
+                    await asyncio.sleep(max(wait, REPLY_RETRY_DELAYS[attempt]))
+                except Exception:  # the update is kept whatever its replies do
+                    logger.exception("a reply (%s) could not be sent", what)
+                    break
+                else:
+                    break
 
     def drop(self) -> int:
         """The update was not kept: nothing it said goes out."""
