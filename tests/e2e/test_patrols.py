@@ -367,7 +367,10 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     await request_vendor_scores(jobs)
     requests = await manager.expect(3)
     v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
-    assert v001["text"] == "Please score 迅達電梯維保有限公司 for 2026-11 (合格維保單位考核評分表)."
+    assert v001["text"] == (
+        "Please score 迅達電梯維保有限公司 for 2026-11 (合格維保單位考核評分表) "
+        "by the end of 5 December."
+    )
 
     await press(manager, v001, "Score 迅達電梯維保有限公司 (V001)")
     measured = await last(manager, "1/5 Maintenance quality")
@@ -648,7 +651,11 @@ async def test_the_half_year_assessment_is_organised_signed_and_reported_to_the_
     await press(manager, opened, "Sign and report")
     assert "has no findings yet" in (await manager.wait_for_callback_answer())["text"]
 
-    asked = await last(engineer, "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open.")
+    asked = await last(engineer, "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open")
+    assert asked["text"] == (
+        "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open and is to be signed and "
+        "reported by 09:00 on 26 December. Please add what you found of each vendor's work soon."
+    )
     await press(engineer, asked, "Finding: V002")
     await last(engineer, "Assessment 2026 H1: what did you find of 清源水務工程公司's work?")
     await engineer.send("Pump room logs incomplete for three months.")
