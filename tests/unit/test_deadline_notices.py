@@ -99,9 +99,8 @@ SUBJECT_OF_KIND = {
     "score": "vendor",
     "assessment": "assessment",
 }
-# Steps taken through a command that asks which record (a rectification's rung, the
-# half-year's assessment): their messages have no button yet.
-WITHOUT_BUTTON = {"rectification", "assessment"}
+# every kind's reminder and alert carries a button: the step's own or one that opens the record
+WITHOUT_BUTTON: set[str] = set()
 
 
 @dataclass(frozen=True)
