@@ -830,3 +830,33 @@ async def test_a_rectification_request_takes_its_vendor_and_deadline_buttons_awa
     await last(manager, "Follow-up on #")
     async with bot.services.session_factory() as session:
         assert (await session.scalar(select(Rectification))).status == "open"
+
+
+async def test_a_rectifications_reminder_takes_the_manager_to_the_follow_up(
+    bot: BotHarness, clock
+) -> None:
+    """The manager's reminder of a vendor's rectification carries the follow-up check: pressing
+    it asks for the check's photos and note, and records it."""
+    from scheduler.jobs import sweep_deadlines
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Wu Vendor", "V002")
+    jobs = jobs_of(bot)
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    await manager.send("Pump room left dirty after each service.")
+    await press(manager, await last(manager, "By when?"), "7 days")
+    await last(manager, "Verbal rectification request #")
+    assert "by 09:00 on 3 December" in await vendor.expect_text()
+
+    clock.advance(dt.timedelta(days=5, hours=7))  # past 75 % of the week, on a working day
+    await sweep_deadlines(jobs)
+    reminder = await last(manager, "Reminder: #")
+    assert "清源水務工程公司" in reminder["text"] and "by 09:00 on 3 December" in reminder["text"]
+    assert [label for label, _ in buttons_of(reminder)] == ["Do it now"]
+    await press(manager, reminder, "Do it now")
+    await last(manager, "Send photos of the follow-up check")
+    await manager.send("Pump room clean at today's visit.")
+    await last(manager, "Follow-up on #")
