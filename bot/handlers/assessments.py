@@ -58,6 +58,7 @@ async def show_assessment(update: Update, context: BotContext) -> None:
         half=half,
         status=as_text(f"assessment.status.{assessment.status}"),
         findings=findings,
+        due_at=assessments.signing_due(assessment),
         buttons=assessments.manager_buttons(assessment, view.vendors) or None,
     )
 

@@ -14,6 +14,7 @@ from procedures.kernel import roles
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import NotAllowed, NotFound, WrongState
 from procedures.kernel.outbox import (
+    as_deadline,
     as_text,
     as_time,
     button,
@@ -28,6 +29,7 @@ from procedures.kernel.separation import Seat, require_other_person
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.returns.actions import BookIn
 from procedures.returns.rules import (
+    BOOKING_IN,
     FILING_STAFF,
     SIGNATURE_ORDER,
     SIGNERS,
@@ -37,7 +39,7 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import Organisation, ReturnRequest, ReturnSignature, User
+from storage.models import Deadline, Organisation, ReturnRequest, ReturnSignature, User
 
 SUBJECT = SUBJECT_TYPES[ReturnRequest]
 
@@ -132,11 +134,20 @@ async def tell_warehouse_when_signed(
     told at the inspection what was still missing, is told it may book the goods in now."""
     if request.status != ReturnStatus.INSPECTED or missing_signatures(signed_slots(request)):
         return
+    # the booking in's day has run since the inspection: the notice names its due time
+    due = await session.scalar(
+        select(Deadline.due_at).where(
+            Deadline.subject_type == SUBJECT,
+            Deadline.subject_id == request.id,
+            Deadline.kind == ReturnDeadline.BOOKING_IN,
+            Deadline.met_at.is_(None),
+        )
+    )
     await notify_roles(
         session,
         [roles.WAREHOUSE],
         "return.ready_to_book_in",
-        subject_params(request),
+        {**subject_params(request), "due_at": as_deadline(due or BOOKING_IN.due(now))},
         now=now,
         buttons=[[button("return.button.book_in", BookIn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:signed-for-warehouse",
@@ -172,9 +183,10 @@ def open_step(
     *,
     due: dt.datetime | None = None,
     responsible_role: str | None = None,
-) -> None:
-    """Open the request's deadline of `rule`: due after its window unless `due` says when."""
-    open_deadline(
+) -> Deadline:
+    """Open the request's deadline of `rule`: due after its window unless `due` says when. The
+    notice that starts the step names its due time, so a reminder is never the first word of it."""
+    return open_deadline(
         session,
         rule=rule,
         subject_type=SUBJECT,

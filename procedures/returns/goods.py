@@ -55,7 +55,7 @@ from procedures.returns.rules import (
     ReturnStatus,
     Slot,
 )
-from storage.models import Batch, ReturnRequest, User
+from storage.models import Batch, Deadline, ReturnRequest, User
 
 # QC's findings, by the reason of the return (4.2.6): the first of each pair signs, the
 # second refuses the return with a written explanation that goes back to the customer.
@@ -86,13 +86,17 @@ async def record_station_notice(uow: UnitOfWork, actor: User, return_id: int) ->
     LIFECYCLE.require(request, ReturnStatus.APPROVED)
     if request.station_notice_at is not None:
         raise WrongState("return.notice_already_recorded", number=request.number)
-    _station_notice(session, request, actor, now)
+    order = _station_notice(session, request, actor, now)
     if roles.AFTER_SALES_HEAD not in actor.role_names:
         await notify_roles(
             session,
             [roles.AFTER_SALES_HEAD],
             "return.goods_at_station",
-            {**subject_params(request), "noted_by": actor.full_name},
+            {
+                **subject_params(request),
+                "noted_by": actor.full_name,
+                "due_at": as_deadline(order.due_at),
+            },
             now=now,
             buttons=[[button("return.button.order", IssueTransportOrder(return_id=request.id))]],
             dedupe_prefix=f"return:{request.id}:at-station",
@@ -103,10 +107,10 @@ async def record_station_notice(uow: UnitOfWork, actor: User, return_id: int) ->
 
 def _station_notice(
     session: AsyncSession, request: ReturnRequest, actor: User, now: dt.datetime
-) -> None:
+) -> Deadline:
     request.station_notice_at, request.station_notice_by_id = now, actor.id
     record_change(session, request, "station_notice", now, actor=actor)
-    open_step(session, request, rules.TRANSPORT_ORDER, now)
+    return open_step(session, request, rules.TRANSPORT_ORDER, now)
 
 
 async def return_for_transport_order(
@@ -136,10 +140,11 @@ def order_lines(request: ReturnRequest) -> list[dict[str, Any]]:
 
 def transport_order_params(request: ReturnRequest, issued_by: str) -> dict[str, Any]:
     """What the transport order (退貨運輸單) says: the station, the customer, the goods, who
-    issued it and when."""
+    issued it and when, and by when the driver collects them (the pick-up's day)."""
     assert request.order_issued_at is not None, "only an issued order is shown"
     return {
         **subject_params(request),
+        "due_at": as_deadline(rules.PICK_UP.due(request.order_issued_at)),
         "station": request.transport_station or "—",
         "goods": order_lines(request),
         "issued_by": issued_by,
@@ -337,7 +342,7 @@ async def record_inspection(
         return request
     add_signature(session, request, Slot.QUALITY, actor, now)
     LIFECYCLE.move(request, ReturnStatus.INSPECTED)
-    open_step(session, request, rules.BOOKING_IN, now)
+    params["due_at"] = as_deadline(open_step(session, request, rules.BOOKING_IN, now).due_at)
     if inspection.responsibility is not None:
         within = uow.policy(ReturnPolicy).corrective_action_within
         await open_actions(
@@ -401,7 +406,7 @@ async def book_in(
         actor=actor,
         after={"held": bool(request.goods_on_hold)},
     )
-    open_step(session, request, rules.TALLY, now)
+    tally = open_step(session, request, rules.TALLY, now)
     record_change(session, request, "booking_in_slip_issued", now, actor=actor)
     booking_in_slip = {"kind": "return_booking_in", "params": {"id": request.id}}
     params = {**subject_params(request), "booked_by": actor.full_name}
@@ -418,7 +423,7 @@ async def book_in(
         session,
         [roles.MARKETING_STATISTICIAN],
         "return.to_tally",
-        {**params, "due_at": as_deadline(rules.TALLY.due(now))},
+        {**params, "due_at": as_deadline(tally.due_at)},
         now=now,
         buttons=[[button("return.button.tally", TallyReturn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:to-tally",

@@ -18,7 +18,7 @@ from procedures.consumer_complaints.handling import link_return
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound
 from procedures.kernel.numbering import next_number
-from procedures.kernel.outbox import as_text, button, notify_roles
+from procedures.kernel.outbox import as_deadline, as_text, button, notify_roles
 from procedures.kernel.photos import keep_label
 from procedures.kernel.quantities import check_quantity
 from procedures.kernel.received import ReceivedTexts, check_received_at
@@ -413,14 +413,14 @@ async def _ask_receipt(
             "received_at": {"$time": received.isoformat()},
         },
     )
-    open_step(
+    receipt = open_step(
         session, request, rules.RECEIPT, received, due=one_working_day_after(received, timezone)
     )
     await notify_roles(
         session,
         RECEIVERS,
         "return.to_receive",
-        {**received_params(request)},
+        {**received_params(request), "due_at": as_deadline(receipt.due_at)},
         now=now,
         buttons=[[button("return.button.receive", ConfirmReturnReceipt(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:receipt",
@@ -452,12 +452,16 @@ async def start_review(session: AsyncSession, request: ReturnRequest, now: dt.da
 async def ask_finance(session: AsyncSession, request: ReturnRequest, now: dt.datetime) -> None:
     """Finance reviews the figures of an exchange inside its ratio and time limit: agree, or
     disagree with a reason (協調財務部評審, 4.2.3)."""
-    open_step(session, request, rules.FINANCE_REVIEW, now)
+    review = open_step(session, request, rules.FINANCE_REVIEW, now)
     await notify_roles(
         session,
         [roles.FINANCE],
         "return.finance_to_review",
-        {**received_params(request), **ratio_params(request)},
+        {
+            **received_params(request),
+            **ratio_params(request),
+            "due_at": as_deadline(review.due_at),
+        },
         now=now,
         buttons=[
             [
@@ -473,12 +477,12 @@ async def ask_after_sales_head(
     session: AsyncSession, request: ReturnRequest, now: dt.datetime
 ) -> None:
     """A quality return waits for the after-sales head's signature (4.2.4)."""
-    open_step(session, request, rules.REVIEW, now, responsible_role=roles.AFTER_SALES_HEAD)
+    review = open_step(session, request, rules.REVIEW, now, responsible_role=roles.AFTER_SALES_HEAD)
     await notify_roles(
         session,
         [roles.AFTER_SALES_HEAD],
         "return.quality_to_sign",
-        subject_params(request),
+        {**subject_params(request), "due_at": as_deadline(review.due_at)},
         now=now,
         buttons=[[button("return.button.sign", SignReturn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:review",

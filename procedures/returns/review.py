@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
-from procedures.kernel.outbox import as_text, button, notify_roles
+from procedures.kernel.outbox import as_deadline, as_text, button, notify_roles
 from procedures.kernel.text_input import MAX_TEXT, check_text
 from procedures.kernel.timeline import record_change
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -111,12 +111,17 @@ async def finance_agrees(uow: UnitOfWork, actor: User, return_id: int) -> Return
     request.finance_reviewed_at, request.finance_reviewed_by_id = now, actor.id
     record_change(session, request, "finance_agreed", now, actor=actor)
     await step_done(session, request, ReturnDeadline.FINANCE_REVIEW, now, actor)
-    open_step(session, request, rules.REVIEW, now)
+    review = open_step(session, request, rules.REVIEW, now)
     await notify_roles(
         session,
         [roles.AFTER_SALES],
         "return.ratio_inside",
-        {**received_params(request), **ratio_params(request), "finance": actor.full_name},
+        {
+            **received_params(request),
+            **ratio_params(request),
+            "finance": actor.full_name,
+            "due_at": as_deadline(review.due_at),
+        },
         now=now,
         buttons=[[button("return.button.sign", SignReturn(return_id=request.id))]],
         dedupe_prefix=f"return:{request.id}:review",
@@ -205,7 +210,7 @@ async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReq
         add_signature(session, request, Slot.AFTER_SALES, actor, now)
     LIFECYCLE.move(request, ReturnStatus.AWAITING_BUSINESS)
     await step_done(session, request, ReturnDeadline.REVIEW, now, actor)
-    open_step(session, request, rules.APPROVAL, now)
+    approval = open_step(session, request, rules.APPROVAL, now)
     decisions = [button("return.button.approve", ApproveReturn(return_id=request.id))]
     if unsalable:  # 4.2.3: the business head approves, or does not
         decisions.append(button("return.button.refuse", RefuseReturn(return_id=request.id)))
@@ -213,7 +218,7 @@ async def sign_return(uow: UnitOfWork, actor: User, return_id: int) -> ReturnReq
         session,
         [roles.BUSINESS_HEAD],
         "return.unsalable_to_approve" if unsalable else "return.quality_to_business",
-        {**subject_params(request), **_figures(request)},
+        {**subject_params(request), **_figures(request), "due_at": as_deadline(approval.due_at)},
         now=now,
         buttons=[decisions],
         dedupe_prefix=f"return:{request.id}:business",

@@ -23,7 +23,13 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import half_year_before
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
-from procedures.kernel.outbox import button, notify_roles, notify_users, users_with_roles
+from procedures.kernel.outbox import (
+    as_deadline,
+    button,
+    notify_roles,
+    notify_users,
+    users_with_roles,
+)
 from procedures.kernel.text_input import MAX_TEXT, check_text, clean_text
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change, times_recorded
 from procedures.kernel.unit_of_work import UnitOfWork
@@ -87,6 +93,12 @@ def manager_buttons(assessment: Assessment, found: list[Vendor]) -> list[list[di
     return [*finding_buttons(assessment, found), [sign]]
 
 
+def signing_due(assessment: Assessment) -> dict[str, str]:
+    """By when the manager signs and reports the half-year's assessment (its deadline's due
+    time), as its texts name it."""
+    return as_deadline(rules.ASSESSMENT.due(assessment.opened_at))
+
+
 async def _open(
     session: AsyncSession, year: int, half: int, now: dt.datetime, opener: User | None
 ) -> tuple[Assessment, bool]:
@@ -119,7 +131,7 @@ async def _open(
         session,
         CONCERNED,
         "assessment.opened",
-        {"year": year, "half": half},
+        {"year": year, "half": half, "due_at": signing_due(assessment)},
         now=now,
         buttons=finding_buttons(assessment, found),
         dedupe_prefix=f"assessment:{assessment.id}:opened",
@@ -168,7 +180,7 @@ async def open_half_year_assessment(
         session,
         [roles.EQUIPMENT_MANAGER],
         "assessment.organise",
-        {"year": year, "half": half},
+        {"year": year, "half": half, "due_at": signing_due(assessment)},
         now=now,
         buttons=manager_buttons(assessment, await vendors(session)),
         dedupe_prefix=f"assessment:{assessment.id}:organise",

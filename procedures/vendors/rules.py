@@ -9,7 +9,7 @@ from typing import Final
 from procedures.kernel import roles
 from procedures.kernel.errors import WrongState
 from procedures.kernel.rules import DeadlineRule, Lifecycle, deadline_table
-from procedures.vendors.actions import BeginScore
+from procedures.vendors.actions import BeginFollowUp, BeginScore, SignAssessment
 from storage.models import Assessment, Rectification
 
 
@@ -71,9 +71,14 @@ class VendorDeadline(StrEnum):
     ASSESSMENT = "assessment"
 
 
-# the deadline the equipment manager gives the vendor, rung by rung of the ladder
+# the deadline the equipment manager gives the vendor, rung by rung of the ladder; its
+# reminder and alert go to the manager, whose step is the follow-up check (跟蹤檢查) of the
+# vendor's work (conforming or the next rung are decided on what it finds)
 RECTIFICATION: Final = DeadlineRule(
-    VendorDeadline.RECTIFICATION, roles.EQUIPMENT_MANAGER, window=None
+    VendorDeadline.RECTIFICATION,
+    roles.EQUIPMENT_MANAGER,
+    window=None,
+    step=lambda deadline: BeginFollowUp(rectification_id=deadline.subject_id),
 )
 # the month's score sheet, due by the end of the due day of the next month
 SCORE: Final = DeadlineRule(
@@ -88,7 +93,10 @@ SCORE: Final = DeadlineRule(
 )
 # the half-year assessment is signed within 30 days of its opening
 ASSESSMENT: Final = DeadlineRule(
-    VendorDeadline.ASSESSMENT, roles.EQUIPMENT_MANAGER, window=dt.timedelta(days=30)
+    VendorDeadline.ASSESSMENT,
+    roles.EQUIPMENT_MANAGER,
+    window=dt.timedelta(days=30),
+    step=lambda deadline: SignAssessment(assessment_id=deadline.subject_id),
 )
 
 DEADLINES: Final = deadline_table(RECTIFICATION, SCORE, ASSESSMENT)

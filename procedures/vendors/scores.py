@@ -18,7 +18,7 @@ from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, previous_month
 from procedures.kernel.deadlines import meet_deadline, open_deadline
 from procedures.kernel.errors import InvalidInput, NotFound, WrongState
-from procedures.kernel.outbox import button, notify_roles, notify_users
+from procedures.kernel.outbox import as_deadline, button, notify_roles, notify_users
 from procedures.kernel.timeline import SUBJECT_TYPES, record_change
 from procedures.kernel.unit_of_work import UnitOfWork
 from procedures.vendors import rules
@@ -100,6 +100,7 @@ async def request_monthly_scores(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
     session, now = uow.session, uow.clock.now()
     due_day = uow.policy(VendorPolicy).score_due_day
     period = previous_month(now, timezone)
+    due = score_due(now, timezone, due_day)
     queued = 0
     for vendor in await vendors(session):
         label = _score_label(vendor, period)
@@ -124,14 +125,14 @@ async def request_monthly_scores(uow: UnitOfWork, *, timezone: ZoneInfo) -> int:
                 subject_label=label,
                 rule=rules.SCORE,
                 opened_at=now,
-                due_at=score_due(now, timezone, due_day),
+                due_at=due,
             )
         queued += len(
             await notify_roles(
                 session,
                 [roles.EQUIPMENT_MANAGER],
                 "score.request",
-                {"vendor": vendor.name, "period": period},
+                {"vendor": vendor.name, "period": period, "due_at": as_deadline(due)},
                 now=now,
                 buttons=[
                     [

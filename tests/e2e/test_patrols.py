@@ -367,7 +367,10 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     await request_vendor_scores(jobs)
     requests = await manager.expect(3)
     v001 = next(m for m in requests if "迅達電梯維保有限公司" in m["text"])
-    assert v001["text"] == "Please score 迅達電梯維保有限公司 for 2026-11 (合格維保單位考核評分表)."
+    assert v001["text"] == (
+        "Please score 迅達電梯維保有限公司 for 2026-11 (合格維保單位考核評分表) "
+        "by the end of 5 December."
+    )
 
     await press(manager, v001, "Score 迅達電梯維保有限公司 (V001)")
     measured = await last(manager, "1/5 Maintenance quality")
@@ -648,7 +651,11 @@ async def test_the_half_year_assessment_is_organised_signed_and_reported_to_the_
     await press(manager, opened, "Sign and report")
     assert "has no findings yet" in (await manager.wait_for_callback_answer())["text"]
 
-    asked = await last(engineer, "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open.")
+    asked = await last(engineer, "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open")
+    assert asked["text"] == (
+        "The half-year vendor assessment 2026 H1 (綜合檢查考核) is open and is to be signed and "
+        "reported by 09:00 on 26 December. Please add what you found of each vendor's work soon."
+    )
     await press(engineer, asked, "Finding: V002")
     await last(engineer, "Assessment 2026 H1: what did you find of 清源水務工程公司's work?")
     await engineer.send("Pump room logs incomplete for three months.")
@@ -823,3 +830,33 @@ async def test_a_rectification_request_takes_its_vendor_and_deadline_buttons_awa
     await last(manager, "Follow-up on #")
     async with bot.services.session_factory() as session:
         assert (await session.scalar(select(Rectification))).status == "open"
+
+
+async def test_a_rectifications_reminder_takes_the_manager_to_the_follow_up(
+    bot: BotHarness, clock
+) -> None:
+    """The manager's reminder of a vendor's rectification carries the follow-up check: pressing
+    it asks for the check's photos and note, and records it."""
+    from scheduler.jobs import sweep_deadlines
+
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    vendor = await registered_vendor(bot, "Wu Vendor", "V002")
+    jobs = jobs_of(bot)
+    await manager.send("/rectify")
+    (ask_vendor,) = await manager.expect()
+    await press(manager, ask_vendor, "V002 清源水務工程公司")
+    await last(manager, "What must the vendor correct?")
+    await manager.send("Pump room left dirty after each service.")
+    await press(manager, await last(manager, "By when?"), "7 days")
+    await last(manager, "Verbal rectification request #")
+    assert "by 09:00 on 3 December" in await vendor.expect_text()
+
+    clock.advance(dt.timedelta(days=5, hours=7))  # past 75 % of the week, on a working day
+    await sweep_deadlines(jobs)
+    reminder = await last(manager, "Reminder: #")
+    assert "清源水務工程公司" in reminder["text"] and "by 09:00 on 3 December" in reminder["text"]
+    assert [label for label, _ in buttons_of(reminder)] == ["Do it now"]
+    await press(manager, reminder, "Do it now")
+    await last(manager, "Send photos of the follow-up check")
+    await manager.send("Pump room clean at today's visit.")
+    await last(manager, "Follow-up on #")

@@ -60,7 +60,7 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
     assert to_receive == (
         "Return request RT-2026-00001 from 華南醫藥貿易公司 (unsalable (不適銷)) was keyed in: "
         "received by fax (傳真) at 2026-11-26 08:15; quantity 2 盒, amount 90.00 yuan. "
-        "Please confirm receipt (確認簽收)."
+        "Please confirm receipt (確認簽收) by 08:15 on 27 November."
     )
     await click(bot, keyer, RECEIVE)
     assert (
@@ -77,7 +77,7 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
         "調換貨RT-2026-00001，華南醫藥貿易公司（傳真，2026-11-26 08:15收到）：數量2盒，金額90.00元。\n"
         "調換率：已調換90.00元（含本次）÷ 90天內進貨2700.00元 = 3.33%；規定5.00%。\n"
         "限期：各批號均在近90天內發貨。\n"
-        "請與售後服務科評審：同意，或說明不同意的理由。"
+        "請於11月27日09:00前與售後服務科評審：同意，或說明不同意的理由。"
     )
     assert [label for label, _ in buttons_of(review)] == ["同意", "不同意"]
     assert not [m for m in after_sales.all_bot_messages() if "please review and sign" in str(m)]
@@ -87,7 +87,7 @@ async def test_a_faxed_exchange_is_keyed_in_received_reviewed_by_finance_signed_
     # after-sales signs, told finance agreed; the business head approves
     to_sign = await with_button(bot, after_sales, "Sign")
     assert to_sign["text"].endswith(
-        "Inside the limit, and finance (范財務) agreed: please review and sign."
+        "Inside the limit, and finance (范財務) agreed: please review and sign by 09:00 on 27 November."
     )
     assert "fax (傳真), received 2026-11-26 08:15" in to_sign["text"]
     await press(after_sales, to_sign, "Sign")

@@ -66,7 +66,8 @@ async def to_the_booking_in(bot: BotHarness, p: People) -> None:
     await text_with(bot, p.after_sales, "notice for RT-2026-00001 is recorded")
     assert await text_with(bot, p.head, "The freight station reports") == (
         f"The freight station reports the goods of return {NUMBER} (華南醫藥貿易公司, "
-        "quantity 2 盒), recorded by An After-sales. Please issue the transport order in time."
+        "quantity 2 盒), recorded by An After-sales. Please issue the transport order "
+        "by 09:00 on 27 November."
     )
     await click(bot, p.head, "Issue the transport order")
     await text_with(bot, p.head, "which station?")
@@ -80,7 +81,7 @@ async def to_the_booking_in(bot: BotHarness, p: People) -> None:
         "Customer: 華南醫藥貿易公司\n"
         "Goods: 血糖試紙 GL-50, lot GL2026B12: 2 盒\n"
         "Issued by Shou Head, 2026-11-26 09:00.\n"
-        "Collect the goods at the station against this order."
+        "Collect the goods at the station against this order by 09:00 on 27 November."
     )
     assert await text_with(bot, p.driver, "Freight station:") == order
     await document_named(bot, p.driver, f"Transport order (退貨運輸單)-{NUMBER}.pdf")

@@ -664,7 +664,7 @@ async def test_booking_in_is_refused_until_the_after_sales_head_has_countersigne
     await text_with(bot, qc, "Inspection of RT-2026-00001 recorded: goods undamaged.")
     assert await text_with(bot, warehouse, "still missing") == (
         "QC signed return RT-2026-00001 (華南醫藥貿易公司); still missing the signature of "
-        "the after-sales head."
+        "the after-sales head. Once it is given, please book the goods in by 09:00 on 27 November."
     )
 
     await warehouse.send("/returns")

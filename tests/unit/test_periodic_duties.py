@@ -18,6 +18,7 @@ from bot.documents import document_context
 from bot.services import Services
 from procedures.kernel import roles
 from procedures.kernel.clock import ManualClock
+from procedures.kernel.outbox import as_deadline
 from procedures.kernel.unit_of_work import UnitOfWork
 from reports import documents
 from scheduler import jobs, periodic
@@ -199,7 +200,12 @@ async def test_a_quarter_and_a_half_year_crossed_while_down_are_each_done_once(
     }
     assert len(quarterly) == len({row.chat_id for row in quarterly})  # once per reader
     organise = await outbox_rows(services, text_key="assessment.organise")
-    assert len(organise) == 1 and organise[0].params == {"year": 2026, "half": 2}
+    # opened when the job ran, signed within 30 days of it
+    assert len(organise) == 1 and organise[0].params == {
+        "year": 2026,
+        "half": 2,
+        "due_at": as_deadline(dt.datetime(2027, 2, 19, 11, 0, tzinfo=SHANGHAI)),
+    }
 
 
 async def test_only_the_latest_month_is_made_up_after_months_down(

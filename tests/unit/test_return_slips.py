@@ -104,10 +104,11 @@ async def test_the_transport_order_names_station_customer_goods_and_issuer_for_t
         "Customer: 華南醫藥貿易公司\n"
         "Goods: 血糖試紙 GL-50, lot GL2026B12: 2 盒\n"
         f"Issued by {staff.head.full_name}, 2026-11-26 09:00.\n"
-        "Collect the goods at the station against this order."
+        "Collect the goods at the station against this order by 09:00 on 27 November."
     )
     rendered = texts.get("zh-Hant", order.text_key, **order.params)
     assert "貨運站：廣州貨運北站" in rendered and "血糖試紙 GL-50，批號GL2026B12，2盒" in rendered
+    assert rendered.endswith("請於11月27日09:00前憑此單到貨運站提貨。")
     (printable,) = await outbox_rows(services, text_key="return.transport_order_document")
     assert printable.attachment == {"kind": "transport_order", "params": {"id": filed.id}}
     async with services.session_factory() as session:

@@ -14,6 +14,7 @@ from core.services import load_policies
 from procedures.kernel import calendar
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput, NotAllowed, NotFound, WrongState
+from procedures.kernel.outbox import as_deadline
 from procedures.masterdata import importing, table
 from procedures.vendors import assessments, rectifications
 from procedures.vendors import scores as vendor_scores
@@ -317,7 +318,12 @@ async def test_the_half_year_assessment_gathers_findings_is_signed_and_goes_to_t
             )
             await uow.commit()
     (organise,) = await outbox_rows(services, text_key="assessment.organise")
-    assert organise.user_id == manager.id and organise.params == {"year": 2026, "half": 2}
+    assert organise.user_id == manager.id
+    assert organise.params == {
+        "year": 2026,
+        "half": 2,
+        "due_at": as_deadline(clock.now() + 30 * DAY),
+    }
     (asked,) = await outbox_rows(services, text_key="assessment.opened")
     assert asked.user_id == engineer.id and len(asked.buttons) == 3  # a button per vendor
     assert await outbox_rows(services, text_key="assessment.report") == []
