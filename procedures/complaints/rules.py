@@ -154,6 +154,7 @@ BUYER_NOTICE: Final = DeadlineRule(
     reminded=Audience(owner=False, subject=untold_buyer),
     alerted=Audience(owner=False, owner_head=True, subject=untold_buyer),
     urgent=True,
+    per_party=True,
 )
 SUPPLIER_ANSWER: Final = DeadlineRule(
     D.SUPPLIER_ANSWER,

@@ -260,9 +260,8 @@ def _params(
     step = rule.step(deadline) if rule is not None and rule.step is not None else None
     opens = subject.opens or step
     number = subject.number or deadline.subject_label
-    if deadline.subject_label.startswith(f"{number} "):
-        # one of several deadlines of a kind on the record (a buyer each): the label says which
-        number = deadline.subject_label
+    if rule is not None and rule.per_party:
+        number = deadline.subject_label  # which of the record's parties
     return {
         "subject": deadline.subject_label,
         "number": number,

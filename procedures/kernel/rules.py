@@ -80,6 +80,9 @@ class DeadlineRule:
     step: StepAction | None = None
     # its reminder cannot wait for working hours (goods on hold, sales to stop)
     urgent: bool = False
+    # one deadline of the kind for each party of the record (each other buyer told to stop
+    # selling): its messages name it by its own label, which says which party
+    per_party: bool = False
 
     registry: ClassVar[dict[str, DeadlineRule]] = {}
 
