@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# every record type's deadline rules and how its records are described, registered on import as
+# the bot and the scheduler register them (a test of one procedure sweeps them all)
+import procedures.rules  # noqa: F401
 from bot.services import Services, build_services
 from core.config import Settings
 from core.database import load_samples_if_empty
