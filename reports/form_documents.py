@@ -379,7 +379,9 @@ async def return_slip(session: AsyncSession, record_id: int, context: DocumentCo
         if line.replacement_batch is not None
     ]
     if replaced:
-        fields.append((t("document.return_slip.replacement"), "；".join(replaced)))
+        fields.append(
+            (t("document.return_slip.replacement"), t("report.clause_gap").join(replaced))
+        )
     if request.credit_amount is not None:
         fields.append((t("form.credit"), _money(request.credit_amount)))
     return _base(
@@ -539,7 +541,7 @@ def _score_remarks(score: vendor_queries.VendorScore, context: DocumentContext) 
     ]
     if rung := score.measured.get("highest_rung"):
         remarks.append(context.label(f"rectification.rung.{rung}"))
-    return "；".join(remarks)
+    return context.label("report.clause_gap").join(remarks)
 
 
 @builds("vendor_score")
