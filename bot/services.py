@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.config import Settings
 from core.services import Runtime
-from procedures.kernel.clock import Clock
+from procedures.kernel.clock import Clock, SystemClock
 from procedures.kernel.policy import Policies
 
 from .texts import Texts
@@ -27,10 +27,11 @@ def build_services(
 ) -> Services:
     """The services on `engine`, with the record types' policies as loaded (else their
     defaults)."""
+    clock = clock or SystemClock()
     return Services.on_engine(
         settings,
         engine,
         clock,
-        texts=Texts(settings.timezone, settings.default_language),
+        texts=Texts(settings.timezone, settings.default_language, clock=clock),
         policies=policies if policies is not None else Policies(),
     )

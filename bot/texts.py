@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from procedures.kernel.clock import Clock
 from procedures.people import users
 
 logger = logging.getLogger(__name__)
@@ -147,9 +148,10 @@ class Texts:
 
     A plural (`{count, plural, one {# photo} other {# photos}}`) is chosen by its number.
     A parameter `{"$time": iso}` is shown in the configured time zone, `{"$deadline": iso}` as
-    a deadline a person would say (`deadline_phrase`), `{"$text": id}` is translated (with its
-    own `"params"`, if any), and a list (or `{"$list": [...], "joiner": "clauses"}`) is joined
-    with the language's marks (`join_list`).
+    a deadline a person would say (`deadline_phrase`, naming the year when it is not the
+    `clock`'s: read in December, a deadline in January is 2027年1月2日12:00前), `{"$text": id}`
+    is translated (with its own `"params"`, if any), and a list (or `{"$list": [...],
+    "joiner": "clauses"}`) is joined with the language's marks (`join_list`).
 
     A text id a catalogue lacks is shown in English, else as the id itself, and logged once;
     with `strict` set (the tests set it) it raises MissingText instead. So does a parameter the
@@ -164,8 +166,10 @@ class Texts:
         catalogues: dict[str, dict[str, str]] | None = None,
         *,
         strict: bool = False,
+        clock: Clock | None = None,
     ) -> None:
         self.timezone = timezone
+        self.clock = clock
         self.default_language = default_language
         self.catalogues = catalogues if catalogues is not None else load_catalogues()
         self.strict = strict
@@ -234,8 +238,9 @@ class Texts:
         return self.catalogues["en"].get(key, key)
 
     def deadline(self, language: str, moment: dt.datetime) -> str:
-        """`deadline_phrase` in this renderer's time zone."""
-        return deadline_phrase(language, moment, self.timezone)
+        """`deadline_phrase` in this renderer's time zone, against its clock's year."""
+        now = self.clock.now() if self.clock is not None else None
+        return deadline_phrase(language, moment, self.timezone, now)
 
     def format_time(self, moment: dt.datetime) -> str:
         return moment.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")

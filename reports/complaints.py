@@ -268,18 +268,15 @@ class LedgerSheet:
 
 
 def title_row(label: Label, company: str, title: str, period: str, printed: dt.date) -> str:
-    """The first row of a printed ledger: whose it is, what, for when, printed when."""
-    return "　".join(
-        filter(
-            None,
-            [
-                company,
-                title,
-                f"{label('report.period')}：{period}" if period else "",
-                f"{label('report.printed_on')}：{printed.isoformat()}",
-            ],
-        )
+    """The first row of a printed ledger: whose it is, what, for when, printed when, with the
+    reader's language's marks (康華醫藥　顧客質量投訴臺帳　期間：2026-11, Kanghua · Complaint
+    ledger · Period: 2026-11)."""
+    period_part = label("report.labelled", label=label("report.period"), value=period)
+    printed_part = label(
+        "report.labelled", label=label("report.printed_on"), value=printed.isoformat()
     )
+    parts = [company, title, period_part if period else "", printed_part]
+    return label("report.title_gap").join(filter(None, parts))
 
 
 async def write_ledger(

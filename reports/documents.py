@@ -136,7 +136,8 @@ async def return_statistics(
     statistics = await monthly_statistics(session, period, context.timezone)
     title = context.printed(context.text("document.return_stats.title", period=period))
     content = return_reports.statistics_workbook(statistics, context.label, title, context.company)
-    return RenderedDocument(context.label("file_name.return_statistics", period=period), content)
+    name = context.file_name("file_name.return_statistics", "xlsx", period=period)
+    return RenderedDocument(name, content)
 
 
 @document("personal_record")
@@ -152,4 +153,7 @@ async def personal_record(
     content = consumer_reports.personal_record_workbook(
         steps, title, context.label, context.timezone
     )
-    return RenderedDocument(f"personal-record-{head}-{period}.xlsx", content)
+    name = context.file_name(
+        "file_name.personal_record", "xlsx", head={"$text": f"role.{head}"}, period=period
+    )
+    return RenderedDocument(name, content)

@@ -52,7 +52,8 @@ async def form_document(
     if builder is None:
         raise UnknownDocument(f"no form {params.get('form')!r}")
     form = await builder(session, int(params["id"]), context)
-    return RenderedDocument(f"{form.name}-{form.number}.pdf", form_pdf(form))
+    name = context.file_name("file_name.form", "pdf", name=form.name, number=form.number)
+    return RenderedDocument(name, form_pdf(form))
 
 
 # --- shared ----------------------------------------------------------------------------------
@@ -69,8 +70,9 @@ def _base(context: DocumentContext, form: str, number: str, **parts: Any) -> For
     return Form(
         company=context.company,
         name=form_name(form, context),
+        heading=t("form.heading", name=form_name(form, context)),
         number=number,
-        number_label=t("form.number"),
+        number_line=t("report.labelled", label=t("form.number"), value=number),
         footer=t("form.printed", date=day, page="{page}", pages="{pages}"),
         table_title=t("form.lines"),
         timeline_title=t("form.timeline"),
@@ -213,7 +215,9 @@ def _inspection(request: ReturnRequest, context: DocumentContext) -> str:
     if request.inspection_result is None:
         return ""
     result = context.label(f"return.result.{request.inspection_result}")
-    return "：".join(filter(None, [result, request.inspection_notes or ""]))
+    if not request.inspection_notes:
+        return result
+    return context.label("report.labelled", label=result, value=request.inspection_notes)
 
 
 def _customer(request: ReturnRequest) -> str:
@@ -375,7 +379,9 @@ async def return_slip(session: AsyncSession, record_id: int, context: DocumentCo
         if line.replacement_batch is not None
     ]
     if replaced:
-        fields.append((t("document.return_slip.replacement"), "；".join(replaced)))
+        fields.append(
+            (t("document.return_slip.replacement"), t("report.clause_gap").join(replaced))
+        )
     if request.credit_amount is not None:
         fields.append((t("form.credit"), _money(request.credit_amount)))
     return _base(
@@ -535,7 +541,7 @@ def _score_remarks(score: vendor_queries.VendorScore, context: DocumentContext) 
     ]
     if rung := score.measured.get("highest_rung"):
         remarks.append(context.label(f"rectification.rung.{rung}"))
-    return "；".join(remarks)
+    return context.label("report.clause_gap").join(remarks)
 
 
 @builds("vendor_score")

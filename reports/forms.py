@@ -59,8 +59,9 @@ class Signature:
 class Form:
     company: str
     name: str  # the form's name in the procedure, e.g. 退貨單
+    heading: str  # the name as the reader's language titles it: 《退貨單》
     number: str  # the record's number
-    number_label: str
+    number_line: str  # the number with its label, in the reader's marks (編號：RT-2026-00001)
     fields: Sequence[tuple[str, str]]
     footer: str  # printed date and page, e.g. 打印日期：2026-11-27　第1頁，共1頁 ({page}, {pages})
     table: Table | None = None
@@ -149,12 +150,12 @@ def form_pdf(form: Form) -> bytes:
     pdf.set_font(FONT, size=TEXT_SIZE + 1)
     pdf.cell(0, LINE + 1, form.company, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, size=TITLE_SIZE)
-    pdf.cell(0, LINE + 4, f"《{form.name}》", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, LINE + 4, form.heading, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, size=TEXT_SIZE)
     pdf.cell(
         0,
         LINE,
-        f"{form.number_label}：{form.number}",
+        form.number_line,
         align="R",
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -78,6 +79,16 @@ EQUIPMENT_READERS = frozenset(
 )
 
 
+# what a file name cannot hold on some system a reader saves it to (a record's number or a
+# product's name may bring one in), and control characters
+_UNSAFE_IN_FILE_NAMES = re.compile(r'[/\\:*?"<>|\x00-\x1f]')
+
+
+def safe_file_name(name: str) -> str:
+    """`name` with every character a file name cannot hold replaced by a dash."""
+    return _UNSAFE_IN_FILE_NAMES.sub("-", name).strip(" .") or "-"
+
+
 @dataclass(frozen=True)
 class DocumentContext:
     """The reader's side of a rendering: the configured zone, the time, the reader's texts."""
@@ -93,7 +104,13 @@ class DocumentContext:
 
     def headed(self, title: str) -> str:
         """A title row that says whose it is: the company's name before the title."""
-        return "　".join(filter(None, [self.company, title]))
+        return self.text("report.title_gap").join(filter(None, [self.company, title]))
+
+    def file_name(self, key: str, extension: str, /, **params: Any) -> str:
+        """A file's name in the reader's language (text `key`, a `file_name.*` text), with its
+        extension: 顧客質量投訴臺帳-2026-11.xlsx, complaint-ledger-2026-11.xlsx. The one way
+        every rendered file is named."""
+        return f"{safe_file_name(self.text(key, **params))}.{extension}"
 
     def printed(self, title: str) -> str:
         """A title that says the day it was produced: a month's duty made up after downtime
@@ -298,8 +315,8 @@ async def quarterly_report(
         title,
         approval,
     )
-    suffix = "" if approval else "-draft"
-    name = f"complaints-{year}-Q{quarter}{suffix}.xlsx"
+    key = "file_name.complaint_quarterly" if approval else "file_name.complaint_quarterly_draft"
+    name = context.file_name(key, "xlsx", period=f"{year}-Q{quarter}")
     return RenderedDocument(name, buffer.getvalue()), figures
 
 
@@ -326,7 +343,7 @@ async def complaint_ledger_document(
         context.timezone,
         title,
     )
-    name = f"complaint-ledger-{month}.xlsx" if month else f"complaint-ledger-{day}.xlsx"
+    name = context.file_name("file_name.complaint_ledger", "xlsx", period=month or day)
     return RenderedDocument(name, buffer.getvalue())
 
 
@@ -364,7 +381,10 @@ async def complaint_quarterly(
         series,
         context.label("chart.complaints"),
     )
-    return ReportFiles(workbook, RenderedDocument(f"complaints-{period}.png", png))
+    return ReportFiles(
+        workbook,
+        RenderedDocument(context.file_name("file_name.complaint_chart", "png", period=period), png),
+    )
 
 
 @report("deadline_on_time", "quarter", MANAGERS)
@@ -417,8 +437,12 @@ async def deadline_on_time(
         context.label("chart.percent"),
     )
     return ReportFiles(
-        RenderedDocument(f"deadlines-{period}.xlsx", content),
-        RenderedDocument(f"deadlines-{period}.png", png),
+        RenderedDocument(
+            context.file_name("file_name.deadline_on_time", "xlsx", period=period), content
+        ),
+        RenderedDocument(
+            context.file_name("file_name.deadline_on_time", "png", period=period), png
+        ),
     )
 
 
@@ -451,8 +475,10 @@ async def exchange_ratio(
         limit_label=context.label("chart.exchange_limit"),
     )
     return ReportFiles(
-        RenderedDocument(f"exchange-ratio-{period}.xlsx", content),
-        RenderedDocument(f"exchange-ratio-{period}.png", png),
+        RenderedDocument(
+            context.file_name("file_name.exchange_ratio", "xlsx", period=period), content
+        ),
+        RenderedDocument(context.file_name("file_name.exchange_ratio", "png", period=period), png),
     )
 
 
@@ -478,7 +504,9 @@ async def consumer_complaint_monthly_document(
         context.timezone,
         reviews,
     )
-    return RenderedDocument(f"consumer-complaints-{period}.xlsx", content)
+    return RenderedDocument(
+        context.file_name("file_name.consumer_complaint_monthly", "xlsx", period=period), content
+    )
 
 
 @report(consumer_monthly.DOCUMENT, "month", SUMMARY_READERS, running=True)
@@ -517,7 +545,9 @@ async def vendor_assessment(
         timezone=context.timezone,
         pass_mark=context.pass_mark,
     )
-    return RenderedDocument(f"vendor-assessment-{year}-H{half}.xlsx", content)
+    return RenderedDocument(
+        context.file_name("file_name.vendor_assessment", "xlsx", period=f"{year}-H{half}"), content
+    )
 
 
 @report("vendor_scores", "half", EQUIPMENT_READERS | {roles.MANAGEMENT_OFFICE})
@@ -543,7 +573,10 @@ async def vendor_scores(
         limit=context.pass_mark,
         limit_label=context.label("chart.pass_mark"),
     )
-    return ReportFiles(workbook, RenderedDocument(f"vendor-scores-{period}.png", png))
+    return ReportFiles(
+        workbook,
+        RenderedDocument(context.file_name("file_name.vendor_scores", "png", period=period), png),
+    )
 
 
 @report("patrol_completion", "month", EQUIPMENT_READERS)
@@ -585,6 +618,10 @@ async def patrol_completion(
         context.label("chart.percent"),
     )
     return ReportFiles(
-        RenderedDocument(f"patrols-{period}.xlsx", content),
-        RenderedDocument(f"patrols-{period}.png", png),
+        RenderedDocument(
+            context.file_name("file_name.patrol_completion", "xlsx", period=period), content
+        ),
+        RenderedDocument(
+            context.file_name("file_name.patrol_completion", "png", period=period), png
+        ),
     )

@@ -30,7 +30,7 @@ def statistics_workbook(
     workbook = Workbook()
     sheet = active_sheet(workbook)
     sheet.title = title[:31]
-    append_row(sheet, ["　".join(filter(None, [company, title]))])
+    append_row(sheet, [label("report.title_gap").join(filter(None, [company, title]))])
     sheet["A1"].font = Font(bold=True, size=14)
     append_row(
         sheet,

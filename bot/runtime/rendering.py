@@ -38,6 +38,7 @@ from telegram.error import TelegramError
 
 from core.config import Settings
 from core.database import engine_for
+from procedures.kernel.clock import SystemClock
 from reports import documents
 from reports.registry import REPORTS, ReportFiles
 from storage.db import make_session_factory, read_only_sessions
@@ -172,7 +173,7 @@ WORKER_NICENESS = 10
 
 def _start_worker(settings: Settings) -> None:
     global _worker
-    _worker = (settings, Texts(settings.timezone, settings.default_language))
+    _worker = (settings, Texts(settings.timezone, settings.default_language, clock=SystemClock()))
     with contextlib.suppress(OSError):  # a platform without priorities renders all the same
         os.nice(WORKER_NICENESS)
 

@@ -514,14 +514,14 @@ async def test_quality_downloads_the_ledger_and_a_quarters_report_and_a_customer
     preparing, ledger = await qc.expect(2)
     assert preparing["text"].startswith("正在準備文件")
     assert ledger["caption"] == "《顧客質量投訴臺帳》。"
-    assert ledger["document"]["file_name"] == "complaint-ledger-2026-11-26.xlsx"
+    assert ledger["document"]["file_name"] == "顧客質量投訴臺帳-2026-11-26.xlsx"
     await qc.send("/ledger 2026-11")  # a month, as users try it
     _, month = await qc.expect(2)
     assert month["caption"] == "《顧客質量投訴臺帳》2026-11。"
-    assert month["document"]["file_name"] == "complaint-ledger-2026-11.xlsx"
+    assert month["document"]["file_name"] == "顧客質量投訴臺帳-2026-11.xlsx"
     await qc.send("/ledger 2026-Q4")
     _, report = await qc.expect(2)
-    assert report["document"]["file_name"] == "complaints-2026-Q4-draft.xlsx"
+    assert report["document"]["file_name"] == "顧客投訴查詢商品質量記錄表-2026-Q4-草稿.xlsx"
     await qc.send("/ledger last-year")
     assert (await qc.expect_text()).startswith("用法：/ledger")
 

@@ -134,5 +134,5 @@ async def test_the_summary_of_the_running_month_comes_through_report_so_far(
     rows = summary_rows(bot, workbook)
     assert (
         rows[0][0]
-        == "售後服務部　Consumer complaints, 2026-12 (so far, to 2026-12-06): summary and analysis"
+        == "售後服務部 · Consumer complaints, 2026-12 (so far, to 2026-12-06): summary and analysis"
     )

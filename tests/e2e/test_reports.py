@@ -57,7 +57,7 @@ async def test_finance_gets_the_exchange_ratios_per_customer_with_their_chart(
     await press(finance, periods, "2026-10")
     preparing, workbook, chart = await finance.expect(3)
     assert preparing["text"].startswith("正在準備")
-    assert workbook["document"]["file_name"] == "exchange-ratio-2026-10.xlsx"
+    assert workbook["document"]["file_name"] == "各客戶調換率-2026-10.xlsx"
     content = bot.emulator.files[workbook["document"]["file_id"]].content
     rows = list(load_workbook(io.BytesIO(content)).active.iter_rows(values_only=True))
     assert rows[0][0] == "售後服務部　2026-10調退貨統計"

@@ -271,3 +271,5 @@ async def test_the_tally_names_the_slips_deadline_and_the_slip_its_unit_in_the_r
     printed = read_pdf(bot.emulator.files[slip["document"]["file_id"]].content).text
     for shown in ("《退貨單》", NUMBER, "單位", "單價", "盒", "45.00", "90.00"):
         assert shown in printed, shown
+    assert "單價（元）" in printed and "金額（元）" in printed
+    assert "P-2002 血糖試紙 GL-50 GL2026B12 2 盒 45.00 90.00" in printed

@@ -14,6 +14,7 @@ import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import openpyxl
@@ -290,10 +291,9 @@ async def test_the_ledger_downloads_as_a_workbook_with_its_name(demo: Demo) -> N
         )
     )
     download = await demo.client.get(f"/web/file/{ledger['document']['file_id']}")
-    assert (
-        "filename*=UTF-8''complaint-ledger-2026-11-26.xlsx"
-        in download.headers["Content-Disposition"]
-    )
+    # the demo person reads 繁體中文: the ledger is named in it
+    name = quote("顧客質量投訴臺帳-2026-11-26.xlsx")
+    assert f"filename*=UTF-8''{name}" in download.headers["Content-Disposition"]
     openpyxl.load_workbook(io.BytesIO(download.content))
 
 

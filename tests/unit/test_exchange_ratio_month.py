@@ -97,10 +97,12 @@ async def test_the_exchange_ratio_report_of_the_running_month_is_titled_so_far(
         files = await REPORTS["exchange_ratio"].render(session, "2026-12", context)
         past = await REPORTS["exchange_ratio"].render(session, "2026-11", context)
     sheet = load_workbook(io.BytesIO(files.workbook.content)).active
-    assert sheet["A1"].value == "售後服務部　Returns and exchanges, 2026-12 (so far, to 2026-12-06)"
+    assert (
+        sheet["A1"].value == "售後服務部 · Returns and exchanges, 2026-12 (so far, to 2026-12-06)"
+    )
     rows = {row[0]: row for row in sheet.iter_rows(values_only=True) if row[0]}
     c003 = next(row for name, row in rows.items() if str(name).startswith("C003"))
     assert c003[4] == 45.0  # exchanged within the window as it stands today
     assert load_workbook(io.BytesIO(past.workbook.content)).active["A1"].value == (
-        "售後服務部　Returns and exchanges, 2026-11"
+        "售後服務部 · Returns and exchanges, 2026-11"
     )

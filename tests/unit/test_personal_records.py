@@ -115,10 +115,10 @@ async def test_the_record_names_who_closed_each_step_in_time_or_late_and_what_st
         document = await render(
             session, to_quality_head.attachment, document_context(services, "en")
         )
-    assert document.file_name == "personal-record-quality_head-2026-11.xlsx"
+    assert document.file_name == "personal-record-quality head-2026-11.xlsx"
     workbook = load_workbook(io.BytesIO(document.content))
     people = list(workbook["People"].iter_rows(values_only=True))
-    title = "售後服務部　Each person's record, 2026-11 (quality head) (printed on 2026-12-01)"
+    title = "售後服務部 · Each person's record, 2026-11 (quality head) (printed on 2026-12-01)"
     assert people[0] == (title,) + (None,) * 4
     assert people[1:] == [
         ("Person", "in time", "late", "waived", "not done by the month's end"),

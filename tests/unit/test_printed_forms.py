@@ -83,6 +83,10 @@ async def test_the_complaint_record_prints_its_handling_and_who_handled_and_revi
     english, printed_en = await print_form(services, "complaint_record", complaint.id, "en")
     assert english.file_name.startswith("Customer quality complaint and handling record-QC-")
     assert printed_en.smallest >= 8
+    # the heading and the number line take the reader's marks
+    assert f"編號：{complaint.number}" in printed.text
+    assert f"Number: {complaint.number}" in printed_en.text
+    assert "《" not in printed_en.text and "《顧客質量投訴及處理記錄》" in printed.text
 
 
 async def test_the_returns_four_forms_print_units_prices_amounts_and_signatures(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import warnings
 from functools import partial
 
@@ -41,6 +42,92 @@ def reader(services: Services, language: str = "zh-Hant") -> DocumentContext:
         text=partial(services.texts.get, language),
         company="康華醫藥有限公司",
     )
+
+
+# each report's files as a reader of each language receives them: (workbook, chart)
+REPORT_FILE_NAMES = {
+    "zh-Hant": {
+        "complaint_ledger": ("顧客質量投訴臺帳-2026-11.xlsx", None),
+        "complaint_quarterly": (
+            "顧客投訴查詢商品質量記錄表-2026-Q4-草稿.xlsx",
+            "顧客投訴按月按產品-2026-Q4.png",
+        ),
+        "deadline_on_time": ("各類時限按時完成率-2026-Q4.xlsx", "各類時限按時完成率-2026-Q4.png"),
+        "vendor_scores": ("維保單位綜合檢查考核-2026-H2.xlsx", "維保單位月度評分-2026-H2.png"),
+        "patrol_completion": ("設備巡視完成率-2026-11.xlsx", "設備巡視完成率-2026-11.png"),
+        "exchange_ratio": ("各客戶調換率-2026-11.xlsx", "各客戶調換率-2026-11.png"),
+        "consumer_complaint_monthly": ("消費者投訴總結和分析-2026-11.xlsx", None),
+    },
+    "zh-Hans": {
+        "complaint_ledger": ("顾客质量投诉台账-2026-11.xlsx", None),
+        "complaint_quarterly": (
+            "顾客投诉查询商品质量记录表-2026-Q4-草稿.xlsx",
+            "顾客投诉按月按产品-2026-Q4.png",
+        ),
+        "deadline_on_time": ("各类时限按时完成率-2026-Q4.xlsx", "各类时限按时完成率-2026-Q4.png"),
+        "vendor_scores": ("维保单位综合检查考核-2026-H2.xlsx", "维保单位月度评分-2026-H2.png"),
+        "patrol_completion": ("设备巡视完成率-2026-11.xlsx", "设备巡视完成率-2026-11.png"),
+        "exchange_ratio": ("各客户调换率-2026-11.xlsx", "各客户调换率-2026-11.png"),
+        "consumer_complaint_monthly": ("消费者投诉总结和分析-2026-11.xlsx", None),
+    },
+    "en": {
+        "complaint_ledger": ("complaint-ledger-2026-11.xlsx", None),
+        "complaint_quarterly": (
+            "complaints-2026-Q4-draft.xlsx",
+            "complaints-by-product-2026-Q4.png",
+        ),
+        "deadline_on_time": ("deadlines-2026-Q4.xlsx", "deadlines-2026-Q4.png"),
+        "vendor_scores": ("vendor-assessment-2026-H2.xlsx", "vendor-scores-2026-H2.png"),
+        "patrol_completion": ("patrols-2026-11.xlsx", "patrols-2026-11.png"),
+        "exchange_ratio": ("exchange-ratio-2026-11.xlsx", "exchange-ratio-2026-11.png"),
+        "consumer_complaint_monthly": ("consumer-complaints-2026-11.xlsx", None),
+    },
+}
+REPORT_PERIODS = {
+    "complaint_ledger": "2026-11",
+    "complaint_quarterly": "2026-Q4",
+    "deadline_on_time": "2026-Q4",
+    "vendor_scores": "2026-H2",
+    "patrol_completion": "2026-11",
+    "exchange_ratio": "2026-11",
+    "consumer_complaint_monthly": "2026-11",
+}
+# a title row's marks: Chinese titles take full-width ones, English titles half-width ones
+CHINESE_TITLE_MARKS = re.compile(r"[：　]")
+ENGLISH_IN_CHINESE = re.compile(r": |[A-Za-z]+ ·")
+
+
+@pytest.mark.parametrize("language", ["zh-Hant", "zh-Hans", "en"])
+async def test_every_reports_files_are_named_and_titled_in_the_readers_language(
+    services: Services, samples: None, language: str
+) -> None:
+    assert set(REPORT_PERIODS) == set(REPORTS), "a new report needs its names here"
+    names, titles = {}, {}
+    async with services.session_factory() as session:
+        for kind, period in REPORT_PERIODS.items():
+            files = await REPORTS[kind].render(session, period, reader(services, language))
+            chart = files.chart.file_name if files.chart is not None else None
+            names[kind] = (files.workbook.file_name, chart)
+            sheet = load_workbook(io.BytesIO(files.workbook.content)).worksheets[0]
+            titles[kind] = str(sheet["A1"].value)
+    assert names == REPORT_FILE_NAMES[language]
+    for kind, title in titles.items():
+        assert title.startswith("康華醫藥有限公司"), (kind, title)
+        if language == "en":
+            assert not CHINESE_TITLE_MARKS.search(title), (kind, title)
+        else:
+            assert not ENGLISH_IN_CHINESE.search(title), (kind, title)
+
+
+def test_a_file_name_keeps_no_character_a_file_system_refuses() -> None:
+    assert (
+        report_registry.safe_file_name('退貨單-RT/2026:00*1?"<>|\\') == "退貨單-RT-2026-00-1------"
+    )
+    texts = partial(
+        DocumentContext, timezone=SHANGHAI, now=dt.datetime(2026, 11, 26, tzinfo=SHANGHAI)
+    )
+    context = texts(text=lambda key, **params: "{name}-{number}".format(**params))
+    assert context.file_name("file_name.form", "pdf", name="A/B", number="RT:1") == "A-B-RT-1.pdf"
 
 
 def test_periods_are_named_as_users_type_them() -> None:
@@ -171,7 +258,7 @@ async def test_the_quality_head_approves_the_quarter_with_a_conclusion_and_it_is
             {"kind": "complaint_quarterly", "params": {"year": 2026, "quarter": 4}},
             reader(services),
         )
-    assert document.file_name == "complaints-2026-Q4.xlsx"
+    assert document.file_name == "顧客投訴查詢商品質量記錄表-2026-Q4.xlsx"
     summary = load_workbook(io.BytesIO(document.content)).worksheets[0]
     values = [row[0].value for row in summary.iter_rows()]
     assert "本季度投訴均已按時處理，無需糾正措施。" in values
@@ -252,7 +339,7 @@ async def test_the_exchange_ratio_report_lists_every_customer_and_charts_each_ag
         "否",
     )  # nothing bought in its window
 
-    assert files.chart is not None and files.chart.file_name == "exchange-ratio-2026-11.png"
+    assert files.chart is not None and files.chart.file_name == "各客戶調換率-2026-11.png"
     assert files.chart.content.startswith(PNG_SIGNATURE)
     (figure,) = drawn
     axes = figure.axes[0]

@@ -66,7 +66,7 @@ async def test_the_ledger_has_the_columns_an_inspector_asks_for_with_real_dates_
     ]
 
     document = await render(services, {"kind": "complaint_ledger", "params": {"month": "2026-11"}})
-    assert document.file_name == "complaint-ledger-2026-11.xlsx"
+    assert document.file_name == "顧客質量投訴臺帳-2026-11.xlsx"
     sheet = load_workbook(io.BytesIO(document.content)).active
     assert sheet.title == "顧客質量投訴臺帳"
     assert (

@@ -658,4 +658,6 @@ async def test_the_months_statistics_go_to_business_and_finance_as_a_workbook(
         False,
     )
     sheet = load_workbook(io.BytesIO(rendered.content)).active
-    assert sheet["A1"].value == "售後服務部　Returns and exchanges, 2026-11 (printed on 2026-12-01)"
+    assert (
+        sheet["A1"].value == "售後服務部 · Returns and exchanges, 2026-11 (printed on 2026-12-01)"
+    )

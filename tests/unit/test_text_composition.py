@@ -9,7 +9,9 @@ from decimal import Decimal
 
 import pytest
 
+from bot.services import Services
 from bot.texts import Texts, deadline_phrase, join_list, load_catalogues
+from procedures.kernel.clock import ManualClock
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.outbox import as_deadline, as_list, as_text
 from procedures.kernel.quantities import as_money, as_quantity, check_amount, check_quantity
@@ -136,3 +138,22 @@ def test_chinese_has_one_dash_the_double_one(language: str) -> None:
     catalogue = load_catalogues()[language]
     other = {k: v for k, v in catalogue.items() if re.search(r"(?<!—)—(?!—)", v) and v != "—"}
     assert not other, other
+
+
+def test_a_notice_names_the_year_of_a_deadline_in_another_year_than_the_clocks(
+    services: Services, clock: ManualClock
+) -> None:
+    """The services' texts read the clock: a deadline written into a notice (`as_deadline`)
+    names its year only when the notice is read in another year."""
+    clock.set(dt.datetime(2026, 12, 30, 10, tzinfo=SHANGHAI))
+    next_year = as_deadline(dt.datetime(2027, 1, 2, 12, tzinfo=SHANGHAI))
+    this_year = as_deadline(dt.datetime(2026, 12, 31, 12, tzinfo=SHANGHAI))
+    texts = services.texts
+    assert texts.get("zh-Hant", "casework.assignee", name=next_year) == "2027年1月2日12:00前"
+    assert texts.get("zh-Hans", "casework.assignee", name=next_year) == "2027年1月2日12:00前"
+    assert texts.get("en", "casework.assignee", name=next_year) == "by 12:00 on 2 January 2027"
+    assert texts.get("zh-Hant", "casework.assignee", name=this_year) == "12月31日12:00前"
+    assert texts.get("en", "casework.assignee", name=this_year) == "by 12:00 on 31 December"
+    clock.set(dt.datetime(2027, 1, 1, 9, tzinfo=SHANGHAI))  # read again after new year
+    assert texts.get("zh-Hant", "casework.assignee", name=next_year) == "1月2日12:00前"
+    assert texts.get("zh-Hant", "casework.assignee", name=this_year) == "2026年12月31日12:00前"

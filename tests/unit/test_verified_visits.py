@@ -241,7 +241,8 @@ async def test_a_defects_repair_deadline_takes_the_repair_hours_of_the_vendors_c
         "vendor": "迅達電梯維保有限公司",
     }
     rendered = texts.get("zh-Hant", "defect.reported_manager", **params)
-    assert "須於11月27日09:00前修復（按合同MC-2026-001：24小時）。" in rendered
+    # read in 2028 (the clock above): a deadline of 2026 names its year
+    assert "須於2026年11月27日09:00前修復（按合同MC-2026-001：24小時）。" in rendered
 
 
 async def test_every_system_is_inspected_monthly_unless_the_setting_says_otherwise(
