@@ -361,18 +361,7 @@ async def confirm_buyer_told(uow: UnitOfWork, actor: User, task_id: int, how: st
     await session.refresh(task, ["organisation"])
     if task.told_at is not None:
         raise WrongState("complaint.buyer_already_told", code=task.organisation.code)
-    task.told_at, task.told_by_id, task.told_how = now, actor.id, how
-    record_change(
-        session,
-        complaint,
-        "buyer_told",
-        now,
-        actor=actor,
-        after={"code": task.organisation.code, "how": how},
-    )
-    deadline = await session.get(Deadline, task.deadline_id)
-    if deadline is not None and deadline.met_at is None:
-        close_deadline(deadline, now, ClosedAs.MET, by=actor)
+    await _record_told(session, complaint, task, actor, how, now)
     await close_if_done(session, complaint, now)
     await uow.commit()
     return BuyerTold(complaint, task)
@@ -393,18 +382,7 @@ async def acknowledge_suspension(uow: UnitOfWork, actor: User, task_id: int) -> 
     await session.refresh(task, ["organisation"])
     if task.told_at is not None:
         raise WrongState("complaint.buyer_already_told", code=task.organisation.code)
-    task.told_at, task.told_by_id, task.told_how = now, actor.id, ACKNOWLEDGED
-    record_change(
-        session,
-        complaint,
-        "buyer_told",
-        now,
-        actor=actor,
-        after={"code": task.organisation.code, "how": ACKNOWLEDGED},
-    )
-    deadline = await session.get(Deadline, task.deadline_id)
-    if deadline is not None and deadline.met_at is None:
-        close_deadline(deadline, now, ClosedAs.MET, by=actor)
+    await _record_told(session, complaint, task, actor, ACKNOWLEDGED, now)
     await settle_notice(
         session,
         [f"complaint:{complaint.id}:suspend:o{task.organisation_id}"],
@@ -595,3 +573,27 @@ async def record_handoff(
     await close_if_done(session, complaint, now)
     await uow.commit()
     return complaint
+
+
+async def _record_told(
+    session: AsyncSession,
+    complaint: Complaint,
+    task: BuyerNoticeTask,
+    actor: User,
+    how: str,
+    now: dt.datetime,
+) -> None:
+    """The buyer was told (or confirmed itself): who, how and when, on the record and its
+    deadline met."""
+    task.told_at, task.told_by_id, task.told_how = now, actor.id, how
+    record_change(
+        session,
+        complaint,
+        "buyer_told",
+        now,
+        actor=actor,
+        after={"code": task.organisation.code, "how": how},
+    )
+    deadline = await session.get(Deadline, task.deadline_id)
+    if deadline is not None and deadline.met_at is None:
+        close_deadline(deadline, now, ClosedAs.MET, by=actor)
