@@ -22,7 +22,7 @@ from procedures import personal_records
 from procedures.complaints import handling, nonconforming
 from procedures.complaints.common import SUBJECT as COMPLAINT_SUBJECT
 from procedures.complaints.intake import CHANNELS, HOLD_SCOPES, VERIFICATION_WINDOW, ComplaintDraft
-from procedures.complaints.queries import REMARK_ACTIONS
+from procedures.complaints.ledger import REMARK_ACTIONS
 from procedures.complaints.rules import ComplaintStatus
 from procedures.consumer_complaints import common
 from procedures.consumer_complaints.rules import ConsumerComplaintStatus
