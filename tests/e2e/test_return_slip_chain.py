@@ -19,6 +19,9 @@ from .test_returns import book_in, click, request_exchange, text_with, with_butt
 NUMBER = "RT-2026-00001"
 
 
+DOCUMENT_SECONDS = 30
+
+
 def local(day: int, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
 
@@ -30,7 +33,8 @@ async def document_named(bot: BotHarness, chat: Chat, file_name: str) -> dict[st
                 return message
         return None
 
-    return await bot.emulator.wait_until(found)
+    # a form is made in the rendering worker (a PDF with its fonts): seconds on a busy machine
+    return await bot.emulator.wait_until(found, timeout=DOCUMENT_SECONDS)
 
 
 class People:
