@@ -14,6 +14,9 @@ from tests.printing import read_pdf
 from .conftest import BotHarness, Chat, buttons_of, register
 from .test_complaints import data_of, press
 
+# a form is made in the rendering worker (a PDF with its fonts): seconds on a busy machine
+FORM_SECONDS = 30
+
 
 async def last(chat: Chat, starts: str) -> dict:
     """Wait until the chat's latest bot message starts with `starts`; return it (and read it)."""
@@ -264,7 +267,7 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     prompt = await last(manager, "Rectification #")
     await press(manager, prompt, "Issue written notice")
     await last(manager, "Written notice RN-2026-00001 sent to 清源水務工程公司")
-    (notice,) = await vendor.expect()
+    (notice,) = await vendor.expect(timeout=FORM_SECONDS)
     assert (
         notice["document"]["file_name"] == "Rectification notice (不合格項整改單)-RN-2026-00001.pdf"
     )
@@ -297,7 +300,7 @@ async def test_a_rectification_climbs_to_the_evaluation_form_and_is_approved(
     await manager.press(review, forward, forge=True)  # a double tap
     assert "that step is not possible now" in (await manager.wait_for_callback_answer())["text"]
 
-    (to_office,) = await office.expect()
+    (to_office,) = await office.expect(timeout=FORM_SECONDS)
     assert to_office["document"]["file_name"] == (
         "Subcontractor service quality evaluation (分承包方服務質量檢查評價表)-RN-2026-00001.pdf"
     )
@@ -387,7 +390,7 @@ async def test_the_manager_scores_a_vendor_with_buttons_and_receives_the_sheet(
     await manager.press(measured, last_button)
     await manager.press(measured, last_button, forge=True)  # a double tap on the last criterion
     await last(manager, "Score of 迅達電梯維保有限公司 for 2026-11 recorded: 84/100.")
-    (sheet,) = await manager.expect()
+    (sheet,) = await manager.expect(timeout=FORM_SECONDS)
     assert sheet["document"]["file_name"] == (
         "Qualified maintenance vendor score sheet (合格維保單位考核評分表)-V001-2026-11.pdf"
     )

@@ -195,7 +195,8 @@ async def test_an_exchange_inside_the_limit_goes_from_request_to_the_slip(bot: B
     await tally_and_send_the_slip(bot, statistician, clerk)
 
     slip = await bot.emulator.wait_until(
-        lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
+        lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None),
+        timeout=30,  # a form is made in the rendering worker: seconds on a busy machine
     )
     assert (
         slip["caption"]
