@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,41 +104,15 @@ async def ensure_admins(uow: UnitOfWork, telegram_ids: Iterable[int]) -> list[Us
 async def set_language(uow: UnitOfWork, user: User, language: str) -> User:
     if language not in LANGUAGES:
         raise InvalidInput("lang.unknown", language=language)
-    before = user.language
-    if before == language:
-        return user  # a repeated choice (a double tap) changes and records nothing
-    user.language = language
-    record_event(
-        uow.session,
-        subject_type="user",
-        subject_id=user.id,
-        action="language_changed",
-        actor_id=user.id,
-        at=uow.clock.now(),
-        before={"language": before},
-        after={"language": language},
-    )
-    await uow.commit()
+    # a repeated choice (a double tap) changes and records nothing
+    await _change_own_setting(uow, user, "language", language)
     return user
 
 
 async def set_daily_list(uow: UnitOfWork, user: User, on: bool) -> None:
     """Whether the person's list of what waits on them is the first message of each working
     day (procedures.kernel.daily_lists)."""
-    if user.daily_list == on:
-        return
-    user.daily_list = on
-    record_event(
-        uow.session,
-        subject_type="user",
-        subject_id=user.id,
-        action="daily_list_changed",
-        actor_id=user.id,
-        at=uow.clock.now(),
-        before={"daily_list": not on},
-        after={"daily_list": on},
-    )
-    await uow.commit()
+    await _change_own_setting(uow, user, "daily_list", on)
 
 
 DEPLOYMENT_HOURS = ("default", "reset", "預設", "预设", "默認", "默认")
@@ -149,19 +123,25 @@ async def set_working_hours(uow: UnitOfWork, user: User, typed: str) -> str | No
     deployment's ("default"); returns what is now stored. InvalidInput for anything else."""
     wanted = typed.strip()
     hours = None if wanted.lower() in DEPLOYMENT_HOURS else format_span(*parse_span(wanted))
-    before = user.working_hours
-    if before == hours:
-        return hours
-    user.working_hours = hours
+    await _change_own_setting(uow, user, "working_hours", hours)
+    return hours
+
+
+async def _change_own_setting(uow: UnitOfWork, user: User, name: str, value: Any) -> None:
+    """A person changes one of their own settings: recorded and committed, unless it already
+    has that value (nothing is changed or recorded)."""
+    before = getattr(user, name)
+    if before == value:
+        return
+    setattr(user, name, value)
     record_event(
         uow.session,
         subject_type="user",
         subject_id=user.id,
-        action="working_hours_changed",
+        action=f"{name}_changed",
         actor_id=user.id,
         at=uow.clock.now(),
-        before={"working_hours": before},
-        after={"working_hours": hours},
+        before={name: before},
+        after={name: value},
     )
     await uow.commit()
-    return hours
