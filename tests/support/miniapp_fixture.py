@@ -80,7 +80,7 @@ FORM_PDF = (
     b"trailer<</Root 1 0 R>>\n%%EOF\n"
 )
 
-ME = {
+ME: dict[str, Any] = {
     "name": "陳質量",
     "language": "zh-Hant",
     "roles": [{"key": "quality_head", "name": "質量負責人"}],
@@ -128,7 +128,9 @@ def _complaint(index: int) -> dict[str, Any]:
         "due_at": f"2026-12-{(index % 9) + 1:02d}T04:00:00+00:00" if step else None,
         "due_text": f"12月{(index % 9) + 1}日12:00前" if step else None,
         "late": late and step is not None,
-        "late_text": (f"已逾期{index % 4 + 1}天" if late else f"尚餘{index % 7 + 2}小時") if step else None,
+        "late_text": (f"已逾期{index % 4 + 1}天" if late else f"尚餘{index % 7 + 2}小時")
+        if step
+        else None,
         "received_at": f"2026-11-{max(day, 1):02d}T02:00:00+00:00",
         "received_text": f"11月{max(day, 1)}日10:00",
     }
@@ -154,7 +156,7 @@ DEFECTS = [
     }
 ]
 
-RECORD = {
+RECORD: dict[str, Any] = {
     "type": "complaint",
     "key": "QC-2026-00024",
     "number": "QC-2026-00024",
@@ -169,31 +171,95 @@ RECORD = {
         {"label": "途徑", "value": "電話"},
     ],
     "deadlines": [
-        {"name": "實地核實", "due_text": "11月27日當天內", "state": "met", "state_text": "已按時完成"},
-        {"name": "處置意見", "due_text": "12月1日12:00前", "state": "late", "state_text": "已逾期2天"},
-        {"name": "解除暫停發貨", "due_text": "12月9日12:00前", "state": "open", "state_text": "尚餘2天"},
-        {"name": "不良事件報告", "due_text": "12月3日當天內", "state": "waived", "state_text": "已免除"},
+        {
+            "name": "實地核實",
+            "due_text": "11月27日當天內",
+            "state": "met",
+            "state_text": "已按時完成",
+        },
+        {
+            "name": "處置意見",
+            "due_text": "12月1日12:00前",
+            "state": "late",
+            "state_text": "已逾期2天",
+        },
+        {
+            "name": "解除暫停發貨",
+            "due_text": "12月9日12:00前",
+            "state": "open",
+            "state_text": "尚餘2天",
+        },
+        {
+            "name": "不良事件報告",
+            "due_text": "12月3日當天內",
+            "state": "waived",
+            "state_text": "已免除",
+        },
     ],
     "timeline": [
-        {"at": "2026-11-26T01:05:00+00:00", "at_text": "11月26日09:05", "who": "仁和大藥房 張採購", "what": "登記投訴（途徑：電話，涉及3盒，照片2張）"},
-        {"at": "2026-11-26T01:06:00+00:00", "at_text": "11月26日09:06", "who": "系統", "what": "暫停發貨：本批號（批號20260815）"},
-        {"at": "2026-11-26T02:30:00+00:00", "at_text": "11月26日10:30", "who": "王品質", "what": "質量管理部受理"},
-        {"at": "2026-11-27T06:00:00+00:00", "at_text": "11月27日14:00", "who": "王品質", "what": "核實結果：核實不合格"},
-        {"at": "2026-12-01T04:00:00+00:00", "at_text": "12月1日12:00", "who": "系統", "what": "期限已過：處置意見"},
+        {
+            "at": "2026-11-26T01:05:00+00:00",
+            "at_text": "11月26日09:05",
+            "who": "仁和大藥房 張採購",
+            "what": "登記投訴（途徑：電話，涉及3盒，照片2張）",
+        },
+        {
+            "at": "2026-11-26T01:06:00+00:00",
+            "at_text": "11月26日09:06",
+            "who": "系統",
+            "what": "暫停發貨：本批號（批號20260815）",
+        },
+        {
+            "at": "2026-11-26T02:30:00+00:00",
+            "at_text": "11月26日10:30",
+            "who": "王品質",
+            "what": "質量管理部受理",
+        },
+        {
+            "at": "2026-11-27T06:00:00+00:00",
+            "at_text": "11月27日14:00",
+            "who": "王品質",
+            "what": "核實結果：核實不合格",
+        },
+        {
+            "at": "2026-12-01T04:00:00+00:00",
+            "at_text": "12月1日12:00",
+            "who": "系統",
+            "what": "期限已過：處置意見",
+        },
     ],
     "files": [
-        {"url": "api/files/complaint/QC-2026-00024/" + "a" * 64 + "?t=tok", "kind": "photo", "name": "photo-1.png", "caption": "外包裝破損"},
-        {"url": "api/files/complaint/QC-2026-00024/" + "b" * 64 + "?t=tok", "kind": "photo", "name": "photo-2.png", "caption": "針筒漏液"},
-        {"url": "api/files/complaint/QC-2026-00024/" + "c" * 64 + "?t=tok", "kind": "document", "name": "檢驗報告.pdf", "caption": "供貨單位檢驗報告"},
+        {
+            "url": "api/files/complaint/QC-2026-00024/" + "a" * 64 + "?t=tok",
+            "kind": "photo",
+            "name": "photo-1.png",
+            "caption": "外包裝破損",
+        },
+        {
+            "url": "api/files/complaint/QC-2026-00024/" + "b" * 64 + "?t=tok",
+            "kind": "photo",
+            "name": "photo-2.png",
+            "caption": "針筒漏液",
+        },
+        {
+            "url": "api/files/complaint/QC-2026-00024/" + "c" * 64 + "?t=tok",
+            "kind": "document",
+            "name": "檢驗報告.pdf",
+            "caption": "供貨單位檢驗報告",
+        },
     ],
     "forms": [
-        {"name": "《顧客質量投訴處理記錄》", "file_name": "QC-2026-00024.pdf", "url": "api/forms/complaint/QC-2026-00024/record?t=tok"}
+        {
+            "name": "《顧客質量投訴處理記錄》",
+            "file_name": "QC-2026-00024.pdf",
+            "url": "api/forms/complaint/QC-2026-00024/record?t=tok",
+        }
     ],
     "chat_link": "https://t.me/after_sales_demo_bot?start=QC-2026-00024",
 }
 
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
-CHARTS = {
+CHARTS: dict[str, Any] = {
     "charts": [
         {
             "key": "complaints_by_product",
@@ -284,7 +350,7 @@ def _records(query: dict[str, str]) -> dict[str, Any]:
 
 def _handler(fixture_requests: list[str]) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: the tests read `requests` instead
 
         def send(self, status: int, body: bytes, content_type: str, **headers: str) -> None:
@@ -310,7 +376,7 @@ def _handler(fixture_requests: list[str]) -> type[BaseHTTPRequestHandler]:
                 return False
             return bool(init_data) and user.get("id") not in (None, STRANGER_ID)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             url = urllib.parse.urlsplit(self.path)
             path = url.path
             if not path.startswith(PREFIX + "/"):
