@@ -376,6 +376,11 @@ def _handler(fixture_requests: list[str]) -> type[BaseHTTPRequestHandler]:
                 return False
             return bool(init_data) and user.get("id") not in (None, STRANGER_ID)
 
+        def language(self) -> str:
+            fields = dict(urllib.parse.parse_qsl(self.headers.get("X-Telegram-Init-Data", "")))
+            code = json.loads(fields.get("user", "{}")).get("language_code", "")
+            return {"en": "en", "zh-hans": "zh-Hans"}.get(code, "zh-Hant")
+
         def do_GET(self) -> None:
             url = urllib.parse.urlsplit(self.path)
             path = url.path
@@ -413,7 +418,8 @@ def _handler(fixture_requests: list[str]) -> type[BaseHTTPRequestHandler]:
                 self.send_json(401, {"error": "unauthorized"})
                 return
             if parts[1:] == ["me"]:
-                self.send_json(200, ME)
+                # the page's own words follow the person's language; the canned data stays Chinese
+                self.send_json(200, {**ME, "language": self.language()})
             elif parts[1:] == ["records"]:
                 if query.get("type") == "rectification":
                     self.send_json(403, {"error": "not_allowed"})
