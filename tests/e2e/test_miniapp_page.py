@@ -2,11 +2,13 @@
 browser tests run it) against the fixture server's canned answers (tests/support/miniapp_fixture.py),
 under a path prefix as behind the reverse proxy, at a phone's width.
 
-The lists render with their count and paging, the late filter asks for late=1, a record's page
-shows its timeline, its photos (large on a tap) and its form, and "open in the chat" posts the
-deep link to the web chat; a description with HTML in it shows as those characters; initData
-the server refuses shows the message in the three languages and nothing else; each chart is one
-SVG with its limit line. Screenshots are kept under test-output/miniapp/.
+The lists render with their count and paging, the late filter asks for late=1, search words and
+the type's own filters reach the request, a record's page shows its timeline, its photos (large
+on a tap) and its form (downloaded through Telegram.WebApp.downloadFile), and "open in the chat"
+posts the deep link to the web chat; a description with HTML in it shows as those characters;
+initData the server refuses shows the message in the three languages and nothing else; a type
+the person may not read says so; each chart is one SVG with its limit line. Screenshots are kept
+under test-output/miniapp/.
 
 Without Chromium and its driver these tests are skipped; with REQUIRE_BROWSER=1 they fail.
 """
@@ -290,3 +292,46 @@ def test_each_chart_is_one_svg_with_its_limit_line(mini_app: MiniApp) -> None:
     readout = mini_app.css('.chart[data-chart="exchange_ratio"] .readout')[0].text
     assert readout == "康寧醫藥有限公司·調換貨比例：6.8%"
     mini_app.shot("charts")
+
+
+def test_search_words_and_the_filter_panel_reach_the_request(mini_app: MiniApp) -> None:
+    mini_app.open()
+    mini_app.wait(lambda: len(mini_app.cards()) == 20, "the complaints")
+    mini_app.css("#q")[0].send_keys("口罩\n")
+    masks = [c["key"] for c in COMPLAINTS if "口罩" in c["title"]]
+    mini_app.wait(lambda: mini_app.cards() == masks, "the complaints about masks")
+    assert "q=%E5%8F%A3%E7%BD%A9" in mini_app.records_asked()[-1]
+
+    mini_app.css("#more-filters")[0].click()
+    # a complaint has no vendor or asset filter: the panel offers only the type's own
+    offered = [label.get_attribute("data-filter") for label in mini_app.css("#filters label")]
+    shown = [name for name in offered if mini_app.css(f'[data-filter="{name}"]')[0].is_displayed()]
+    assert shown == ["status", "customer", "product", "month"]
+    mini_app.css('#filters input[name="customer"]')[0].send_keys("仁和")
+    mini_app.css("#filters button.primary")[0].click()
+    mini_app.wait(lambda: "customer=" in mini_app.records_asked()[-1], "the customer filter")
+    assert mini_app.css("#more-filters")[0].text == "篩選（1）"
+
+
+def test_a_form_downloads_through_telegram_and_a_type_not_allowed_says_so(
+    mini_app: MiniApp,
+) -> None:
+    mini_app.open()
+    mini_app.wait(lambda: mini_app.cards(), "the complaints")
+    mini_app.open_record("QC-2026-00024")
+    mini_app.driver.execute_script(
+        "window.downloads = [];"
+        "Telegram.WebApp.downloadFile = (request) => window.downloads.push(request);"
+    )
+    mini_app.wait(lambda: mini_app.css(".forms-part a.download"), "the form")[0].click()
+    downloads = mini_app.driver.execute_script("return window.downloads")
+    assert downloads == [
+        {
+            "url": mini_app.fixture.address + "api/forms/complaint/QC-2026-00024/record?t=tok",
+            "file_name": "QC-2026-00024.pdf",
+        }
+    ]
+
+    mini_app.css("#back")[0].click()
+    mini_app.css('#tabs [data-tab="rectification"]')[0].click()
+    mini_app.wait(lambda: "你無權查看這類記錄。" in mini_app.text(), "the refusal")
