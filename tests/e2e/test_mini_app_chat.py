@@ -12,7 +12,8 @@ import pytest
 
 from core.config import Settings
 from emulator.server import BotApiEmulator
-from tests.unit.helpers import file
+from tests.unit.helpers import file, make_user
+from tests.unit.test_consumer_complaints import file_as_consumer
 
 from .conftest import BotHarness, Chat, register
 
@@ -103,3 +104,20 @@ async def test_an_invitation_still_redeems_and_brings_the_mini_app_to_a_head(
     assert "Welcome, Zhou Head!" in welcome["text"]
     assert web_apps_of(welcome) == [("Open the overview", MINI_APP)]
     assert (await menu_button(bot, newcomer))["type"] == "web_app"
+
+
+async def test_the_link_back_shows_a_consumer_complaint_to_after_sales_only(
+    bot: BotHarness,
+) -> None:
+    consumer = await make_user(bot.services, "consumer", language="en")
+    complaint = await file_as_consumer(bot.services, consumer)
+    staff = await register(bot, "after_sales", "Ann After-sales")
+    await staff.send(f"/start {complaint.number.lower()}")
+    shown = await staff.expect_text()
+    assert shown.startswith(complaint.number) and "The cuff tore on the second day." in shown
+    assert shown.endswith("Status: waiting for after-sales' judgement")
+
+    for role in ("consumer", "customer"):
+        other = await register(bot, role, f"Other {role}", organisation="C001")
+        await other.send(f"/start {complaint.number}")
+        assert await other.expect_text() == "There is no such consumer complaint."
