@@ -26,15 +26,19 @@ from emulator.web_app import init_data_hash
 from tests.unit.helpers import file
 
 from .conftest import register, running_bot
-from .test_web_chat_in_browser import Page, browser, browser_paths  # noqa: F401
+from .test_web_chat_in_browser import PHONE, Page, browser, browser_paths  # noqa: F401
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>Mini App</title>
 <pre id="fragment"></pre><button id="back" type="button">back to the chat</button>
+<button id="close" type="button">close</button>
 <script>
 document.getElementById("fragment").textContent = location.hash.slice(1);
 document.getElementById("back").onclick = () => window.parent.postMessage(JSON.stringify({
   eventType: "web_app_open_tg_link",
   eventData: {path_full: "/BOT?start=QC-2026-00001"},
+}), "*");
+document.getElementById("close").onclick = () => window.parent.postMessage(JSON.stringify({
+  eventType: "web_app_close", eventData: {},
 }), "*");
 </script>"""
 
@@ -97,7 +101,34 @@ def _walk(page: Page, address: str, head_id: int) -> dict[str, Any]:
     )
     shown = page.bot_message("QC-2026-00001 — open")
     page.shot("back-in-the-chat")
+
+    # the button under /help opens it too; the page's own close closes the panel
+    page.type("/help")
+    page.press("Open the overview", in_message="Commands you can use")
+    page.wait(lambda: page.css("#mini-app")[0].is_displayed(), "the panel from /help")
+    page.driver.switch_to.frame(page.css("#mini-app-frame")[0])
+    page.wait(lambda: page.driver.find_element(By.ID, "close").is_displayed(), "the page")
+    page.driver.find_element(By.ID, "close").click()
+    page.driver.switch_to.default_content()
+    page.wait(lambda: not page.css("#mini-app")[0].is_displayed(), "the panel to close")
     return {"fragment": fragment, "sent": sent, "shown": shown.text}
+
+
+def _on_a_phone(page: Page, address: str, head_id: int) -> bool:
+    """At a phone's width the panel covers the chat, its close button in reach."""
+    page.driver.get(f"{address}#{head_id}")
+    page.wait(lambda: page.css("#menu-button")[0].is_displayed(), "the menu button")
+    page.css("#menu-button")[0].click()
+    page.wait(lambda: page.on_screen("#mini-app"), "the panel")
+    page.shot("phone-panel")
+    covers: bool = page.driver.execute_script(
+        "const box = document.getElementById('mini-app').getBoundingClientRect();"
+        "return box.left === 0 && box.top === 0 && box.width === innerWidth"
+        " && box.height === innerHeight;"
+    )
+    page.css("#mini-app-close")[0].click()
+    page.wait(lambda: not page.css("#mini-app")[0].is_displayed(), "the panel to close")
+    return covers
 
 
 async def test_the_menu_button_opens_the_mini_app_signed_and_its_link_comes_back_to_the_chat(
@@ -123,7 +154,10 @@ async def test_the_menu_button_opens_the_mini_app_signed_and_its_link_comes_back
             await bot.settled()
 
             page = browser("mini-app")
-            seen = await asyncio.to_thread(_walk, page, f"http://127.0.0.1:{port}/", head.user_id)
+            address = f"http://127.0.0.1:{port}/"
+            seen = await asyncio.to_thread(_walk, page, address, head.user_id)
+            phone = browser("mini-app-phone", PHONE)
+            covers = await asyncio.to_thread(_on_a_phone, phone, address, head.user_id)
         finally:
             mini_app.stop()
     await emulator.stop()
@@ -135,3 +169,4 @@ async def test_the_menu_button_opens_the_mini_app_signed_and_its_link_comes_back
     assert fields["hash"] == init_data_hash(bot.token, fields)
     assert int(fields["auth_date"]) > 0 and fields["query_id"]
     assert seen["shown"].startswith("QC-2026-00001 — open")
+    assert covers
