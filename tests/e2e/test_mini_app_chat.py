@@ -8,10 +8,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from core.config import Settings
 from emulator.server import BotApiEmulator
+from emulator.web import WebChat
 from tests.unit.helpers import file, make_user
 from tests.unit.test_consumer_complaints import file_as_consumer
 
@@ -121,3 +123,25 @@ async def test_the_link_back_shows_a_consumer_complaint_to_after_sales_only(
         other = await register(bot, role, f"Other {role}", organisation="C001")
         await other.send(f"/start {complaint.number}")
         assert await other.expect_text() == "There is no such consumer complaint."
+
+
+async def test_the_web_chat_may_frame_a_mini_app_but_no_site_may_frame_the_web_chat() -> None:
+    emulator = BotApiEmulator()
+    web = WebChat(emulator, "970101:frames")
+    port = await emulator.start(extra_routes=web.routes())
+    emulator.add_user(970_102, "Lin")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            page = await client.get("/")
+            policy = page.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in policy and "frame-src" in policy
+            assert page.headers["X-Frame-Options"] == "DENY"
+            await emulator.call("970101:frames", "getMe", {})
+            refused = await client.post(
+                "/web/api/webapp",
+                json={"user": 970_102, "url": "http://127.0.0.1:8082/"},
+                headers={"X-Web-Chat-Token": web.page_token},
+            )
+            assert refused.status_code == 400 and "no web_app button" in refused.json()["error"]
+    finally:
+        await emulator.stop()
