@@ -3,7 +3,11 @@
 The page (`static/`, plain HTML, CSS and JavaScript, no build step) lists the emulated people
 with their unread counts and shows a chat with the bot as Telegram would: edits in place,
 inline and reply keyboards, photos, albums, files to download, the bot's command menu, and the
-answers to button presses as toasts. It is told of every change through server-sent events.
+answers to button presses as toasts, the chat's menu button. A web_app button (the menu button
+or an inline one) opens its Mini App in a panel, with initData signed by the bot's token as
+Telegram signs it (`web_app.py`); the panel hears the Mini App's postMessage events as Telegram's
+web clients do (a link back to this bot is sent as `/start …`, a close closes it). It is told of
+every change through server-sent events.
 
 The page's API answers only the page: each request carries the token the page was served with
 (in the `X-Web-Chat-Token` header; as `?token=` where a browser cannot set one, for the event
