@@ -16,6 +16,8 @@ from emulator.server import BotApiEmulator
 from emulator.web import WebChat
 from tests.unit.helpers import file, make_user
 from tests.unit.test_consumer_complaints import file_as_consumer
+from tests.unit.test_patrols import draft_for, patrol
+from tests.unit.test_returns import request
 
 from .conftest import BotHarness, Chat, register
 
@@ -145,3 +147,26 @@ async def test_the_web_chat_may_frame_a_mini_app_but_no_site_may_frame_the_web_c
             assert refused.status_code == 400 and "no web_app button" in refused.json()["error"]
     finally:
         await emulator.stop()
+
+
+async def test_the_link_back_opens_a_return_and_a_defect_for_their_readers_only(
+    bot: BotHarness,
+) -> None:
+    returned = await request(bot.services, 5)
+    technician = await make_user(bot.services, "technician")
+    draft = await draft_for(bot.services, "EL-01", abnormal="EL-DOOR")
+    draft.photo_file_ids = [bot.emulator.store_file(b"door", None, "image/jpeg").file_id]
+    await patrol(bot.services, technician, draft)
+
+    head = await register(bot, "after_sales_head", "Hu Head")
+    await head.send(f"/start {returned.number}")
+    assert (await head.expect_text()).startswith(returned.number)
+    manager = await register(bot, "equipment_manager", "Ma Manager")
+    await manager.send("/start DF-2026-00001")
+    assert "DF-2026-00001" in (await manager.expect_text()).split("\n")[0]
+
+    customer = await register(bot, "customer", "Chen Buyer", organisation="C001")
+    await customer.send(f"/start {returned.number}")
+    assert await customer.expect_text() == "No such return, or not one you may see."
+    await customer.send("/start DF-2026-00001")
+    assert await customer.expect_text() == "No defect with that number is visible to you."
