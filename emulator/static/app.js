@@ -483,6 +483,7 @@ async function openWebApp(url, title) {
 
 function closeWebApp() {
   page.webApp = null;
+  $("mini-app-back").hidden = true;
   $("mini-app").hidden = true;
   $("mini-app-frame").src = "about:blank";
 }
@@ -512,6 +513,9 @@ async function onWebAppEvent(event) {
     closeWebApp();
     if (page.current !== who) await openChat(who);
     await sendText(`/start ${link[2]}`);
+  } else if (message.eventType === "web_app_setup_back_button") {
+    // the Mini App's own back button, which Telegram shows in the panel's header
+    $("mini-app-back").hidden = !data.is_visible;
   } else if (message.eventType === "web_app_open_link") {
     const url = String(data.url || "");
     if (/^https?:\/\//.test(url)) window.open(url, "_blank", "noopener");
@@ -605,6 +609,10 @@ function wire() {
   });
   $("location-button").addEventListener("click", () => $("location").showModal());
   $("mini-app-close").addEventListener("click", closeWebApp);
+  $("mini-app-back").addEventListener("click", () => {
+    const frame = $("mini-app-frame").contentWindow;
+    if (frame) frame.postMessage(JSON.stringify({ eventType: "back_button_pressed" }), "*");
+  });
   window.addEventListener("message", onWebAppEvent);
   $("location").addEventListener("close", async () => {
     if ($("location").returnValue !== "send") return;

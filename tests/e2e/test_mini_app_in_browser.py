@@ -3,7 +3,8 @@ test_web_chat_in_browser.py): a quality head's menu button opens the configured 
 panel with initData signed by the bot's token, and the link the page posts back
 (web_app_open_tg_link) closes the panel and sends /start QC-… as the head, who then reads the
 complaint. The Mini App here is a tiny page served by the test that shows its own address's
-fragment and posts the link when its button is pressed."""
+fragment, asks for the back button and hears it pressed, and posts the link when its button is
+pressed."""
 
 from __future__ import annotations
 
@@ -30,8 +31,16 @@ from .test_web_chat_in_browser import PHONE, Page, browser, browser_paths  # noq
 
 PAGE = """<!doctype html><meta charset="utf-8"><title>Mini App</title>
 <pre id="fragment"></pre><button id="back" type="button">back to the chat</button>
-<button id="close" type="button">close</button>
+<button id="close" type="button">close</button><p id="pressed"></p>
 <script>
+window.parent.postMessage(JSON.stringify({
+  eventType: "web_app_setup_back_button", eventData: {is_visible: true},
+}), "*");
+window.addEventListener("message", (event) => {
+  if (JSON.parse(event.data).eventType === "back_button_pressed") {
+    document.getElementById("pressed").textContent = "back pressed";
+  }
+});
 document.getElementById("fragment").textContent = location.hash.slice(1);
 document.getElementById("back").onclick = () => window.parent.postMessage(JSON.stringify({
   eventType: "web_app_open_tg_link",
@@ -91,7 +100,11 @@ def _walk(page: Page, address: str, head_id: int) -> dict[str, Any]:
     )
     page.driver.switch_to.default_content()
     page.shot("panel")
+    # the page asked for Telegram's back button: the panel shows it and tells the page of a press
+    page.wait(lambda: page.css("#mini-app-back")[0].is_displayed(), "the panel's back button")
+    page.css("#mini-app-back")[0].click()
     page.driver.switch_to.frame(page.css("#mini-app-frame")[0])
+    page.wait(lambda: page.driver.find_element(By.ID, "pressed").text, "the back press heard")
     page.driver.find_element(By.ID, "back").click()
     page.driver.switch_to.default_content()
     page.wait(lambda: not page.css("#mini-app")[0].is_displayed(), "the panel to close")
