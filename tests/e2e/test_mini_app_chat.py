@@ -170,3 +170,17 @@ async def test_the_link_back_opens_a_return_and_a_defect_for_their_readers_only(
     assert await customer.expect_text() == "No such return, or not one you may see."
     await customer.send("/start DF-2026-00001")
     assert await customer.expect_text() == "No defect with that number is visible to you."
+
+
+async def test_a_menu_button_telegram_refuses_is_logged_and_the_greeting_still_comes(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    head = await register(bot, "quality_head", "Zhou Head")
+    bot.emulator.fail_next("setChatMenuButton", 400, description="Bad Request: try later")
+    await head.send("/start")
+    (greeting,) = await head.expect()
+    assert greeting["text"].startswith("Hello Zhou Head.")
+    assert web_apps_of(greeting) == [("Open the overview", MINI_APP)]
+    await bot.settled()
+    assert "could not set the menu button of chat" in caplog.text
+    assert await menu_button(bot, head) == {"type": "commands"}
