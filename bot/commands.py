@@ -17,6 +17,7 @@ from procedures.returns import rules as return_rules
 from procedures.vendors import rules as vendor_rules
 from reports import registry as report_registry
 
+from .mini_app import show_menu_button_of
 from .texts import Texts
 
 logger = logging.getLogger(__name__)
@@ -96,10 +97,17 @@ MENU_COMMANDS = ("start", "help", "lang", "cancel")
 
 
 async def show_menu_of(
-    bot: Bot, texts: Texts, chat_id: int, user_roles: frozenset[str], language: str
+    bot: Bot,
+    texts: Texts,
+    chat_id: int,
+    user_roles: frozenset[str],
+    language: str,
+    *,
+    mini_app_url: str | None = None,
 ) -> None:
     """Set the private chat's command menu to the commands of the user's roles, in their
-    language. The menu is a convenience: a failure is logged, never shown."""
+    language, and its menu button to the Mini App for the roles that open it (`mini_app_url`,
+    when one is configured). The menu is a convenience: a failure is logged, never shown."""
     commands = [
         BotCommand(c.name, texts.get(language, f"cmd.{c.name}")[:256])
         for c in commands_for(user_roles)
@@ -108,6 +116,7 @@ async def show_menu_of(
         await bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id))
     except TelegramError:
         logger.warning("could not set the command menu of chat %s", chat_id, exc_info=True)
+    await show_menu_button_of(bot, texts, chat_id, user_roles, language, mini_app_url)
 
 
 def command(name: str) -> Command:

@@ -103,6 +103,9 @@ class ChatClient:
             rows = message.get("reply_markup", {}).get("inline_keyboard", [])
             for row in rows:
                 for button in row:
+                    if "web_app" in button:  # a Mini App opens in the web chat's panel only
+                        print(f"   [{button['text']}: {button['web_app']['url']}]")
+                        continue
                     self.buttons.append((message["message_id"], button.get("callback_data", "")))
                     print(f"   [!{len(self.buttons)}] {button['text']}")
         if messages:

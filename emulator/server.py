@@ -58,6 +58,15 @@ def is_local_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and hostname in LOCAL_HOSTS
 
 
+def _web_app_url_allowed(url: str) -> bool:
+    """Telegram opens Mini Apps over HTTPS only; the emulator also opens this machine's http."""
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return False
+    return scheme == "https" or is_local_url(url)
+
+
 def bot_username_for(bot_id: int) -> str:
     """The username the emulator gives the bot with this id."""
     return f"after_sales_{bot_id}_bot"
@@ -165,6 +174,9 @@ class BotState:
     call_log: list[tuple[float, str, int]] = field(default_factory=list)
     # chat id -> the reply keyboard the bot last sent there (until it removes it)
     reply_keyboards: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # setChatMenuButton: the bot's default (None: never set) and each private chat's own
+    default_menu_button: dict[str, Any] | None = None
+    menu_buttons: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def as_user(self) -> dict[str, Any]:
         return {
@@ -339,6 +351,10 @@ class BotApiEmulator:
 
     def _now(self) -> int:
         return int(self._wall_clock())
+
+    def unix_time(self) -> int:
+        """The emulator's time, as it dates messages (a demo clock, where one is lent)."""
+        return self._now()
 
     async def _notify(self) -> None:
         self.version += 1
@@ -647,6 +663,36 @@ class BotApiEmulator:
         chat_scope = json.dumps({"chat_id": chat_id, "type": "chat"}, sort_keys=True)
         menu = next((m for (scope, _), m in menus.items() if scope == chat_scope), None)
         return [c["command"] for c in (menu if menu is not None else self.bot(token).commands)]
+
+    async def _api_setchatmenubutton(self, bot: BotState, params: dict[str, Any]) -> bool:
+        button = params.get("menu_button") or {"type": "default"}
+        if button["type"] == "web_app" and not _web_app_url_allowed(button["web_app"]["url"]):
+            raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+        if "chat_id" not in params:
+            bot.default_menu_button = None if button["type"] == "default" else button
+            return True
+        chat_id = _chat_id(params)
+        if chat_id not in self.users:
+            raise ApiError(400, "Bad Request: chat not found")
+        if button["type"] == "default":
+            bot.menu_buttons.pop(chat_id, None)
+        else:
+            bot.menu_buttons[chat_id] = button
+        return True
+
+    async def _api_getchatmenubutton(self, bot: BotState, params: dict[str, Any]) -> dict[str, Any]:
+        if "chat_id" not in params:
+            return bot.default_menu_button or {"type": "commands"}
+        chat_id = _chat_id(params)
+        if chat_id not in self.users:
+            raise ApiError(400, "Bad Request: chat not found")
+        return self.menu_button(bot.token, chat_id)
+
+    def menu_button(self, token: str, chat_id: int) -> dict[str, Any]:
+        """The menu button a user sees in their private chat: the chat's own, else the bot's
+        default, else the list of commands (Telegram's default)."""
+        bot = self.bot(token)
+        return bot.menu_buttons.get(chat_id) or bot.default_menu_button or {"type": "commands"}
 
     async def _api_close(self, bot: BotState, params: dict[str, Any]) -> bool:
         return True

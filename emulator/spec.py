@@ -12,6 +12,8 @@ MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 MEDIA_GROUP_SIZE = (2, 10)
+# what an inline button carries beside the one thing it does
+BUTTON_DECORATIONS = frozenset({"text", "icon_custom_emoji_id", "style"})
 SCALARS = {"Integer", "String", "Boolean", "Float", "True", "InputFile"}
 
 
@@ -109,6 +111,10 @@ class Spec:
                 raise SpecViolation(f"{where}: {type_name} lacks required field {name!r}")
         for name, item in value.items():
             self._check_value(f"{where}.{name}", item, fields[name]["types"])
+        if type_name == "InlineKeyboardButton":
+            actions = set(value) - BUTTON_DECORATIONS
+            if len(actions) != 1:
+                raise SpecViolation(f"{where}: one action per button, got {sorted(actions)}")
         if type_name == "InlineKeyboardButton" and "callback_data" in value:
             size = len(str(value["callback_data"]).encode("utf-8"))
             if not 1 <= size <= MAX_CALLBACK_DATA_BYTES:

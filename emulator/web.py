@@ -3,7 +3,11 @@
 The page (`static/`, plain HTML, CSS and JavaScript, no build step) lists the emulated people
 with their unread counts and shows a chat with the bot as Telegram would: edits in place,
 inline and reply keyboards, photos, albums, files to download, the bot's command menu, and the
-answers to button presses as toasts. It is told of every change through server-sent events.
+answers to button presses as toasts, the chat's menu button. A web_app button (the menu button
+or an inline one) opens its Mini App in a panel, with initData signed by the bot's token as
+Telegram signs it (`web_app.py`); the panel hears the Mini App's postMessage events as Telegram's
+web clients do (a link back to this bot is sent as `/start …`, a close closes it). It is told of
+every change through server-sent events.
 
 The page's API answers only the page: each request carries the token the page was served with
 (in the `X-Web-Chat-Token` header; as `?token=` where a browser cannot set one, for the event
@@ -36,6 +40,7 @@ import tornado.iostream
 import tornado.web
 
 from .server import ApiError, BotApiEmulator, BotState
+from .web_app import init_data, launch_url
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 # a new person added from the page gets an id above everyone the emulator knows, from here
@@ -122,7 +127,7 @@ class WebChat:
     def chat(self, user_id: int, *, mark_read: bool) -> dict[str, Any]:
         bot = self.bot()
         if bot is None:
-            return {"messages": [], "commands": [], "reply_keyboard": None}
+            return {"messages": [], "commands": [], "reply_keyboard": None, "menu_button": None}
         messages = bot.chats.get(user_id, [])
         if mark_read:
             self.read[user_id] = len(self.emulator.bot_messages(bot.token, user_id))
@@ -131,6 +136,7 @@ class WebChat:
             "messages": messages,
             "commands": self.commands(bot, user_id, user.language_code if user else None),
             "reply_keyboard": bot.reply_keyboards.get(user_id),
+            "menu_button": self.emulator.menu_button(bot.token, user_id),
         }
 
     @staticmethod
@@ -187,6 +193,36 @@ class WebChat:
             await self.clock.advance_to(target)
         return self.clock_state()
 
+    def open_web_app(self, user_id: int, url: str) -> str:
+        """The address the panel opens for a web_app button the bot gave this person (the menu
+        button or an inline one in their chat), with initData signed as Telegram signs it."""
+        bot = self._require_bot()
+        if url not in self.offered_web_apps(bot, user_id):
+            raise ApiError(400, "the bot offered this person no web_app button with that URL")
+        user = self.emulator.users[user_id]
+        person: dict[str, Any] = {"id": user.id, "first_name": user.first_name}
+        for name in ("last_name", "username", "language_code"):
+            if getattr(user, name):
+                person[name] = getattr(user, name)
+        person["allows_write_to_pm"] = True
+        signed = init_data(
+            bot.token,
+            person,
+            auth_date=self.emulator.unix_time(),
+            query_id=f"AAE{secrets.token_urlsafe(12)}",
+        )
+        return launch_url(url, signed)
+
+    def offered_web_apps(self, bot: BotState, user_id: int) -> set[str]:
+        offered = set()
+        menu = self.emulator.menu_button(bot.token, user_id)
+        if menu.get("type") == "web_app":
+            offered.add(menu["web_app"]["url"])
+        for message in bot.chats.get(user_id, []):
+            for row in message.get("reply_markup", {}).get("inline_keyboard", []):
+                offered.update(b["web_app"]["url"] for b in row if "web_app" in b)
+        return offered
+
     def _require_bot(self) -> BotState:
         bot = self.bot()
         if bot is None:
@@ -230,9 +266,13 @@ class _PageHandler(_WebHandler):
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
-        # no other site may frame the page (and so press on it)
+        # no other site may frame the page (and so press on it); the page frames the Mini Apps
+        # the bot's web_app buttons name, which it learns only after it is loaded (and the
+        # emulator signs initData only for an address the bot gave that person)
         self.set_header("X-Frame-Options", "DENY")
-        self.set_header("Content-Security-Policy", "frame-ancestors 'none'")
+        self.set_header(
+            "Content-Security-Policy", "frame-ancestors 'none'; frame-src 'self' http: https:"
+        )
         page = (STATIC_DIR / "index.html").read_bytes()
         self.finish(page.replace(TOKEN_PLACEHOLDER, self.web.page_token.encode()))
 
@@ -306,6 +346,8 @@ class _ApiHandler(_WebHandler):
         if name == "press":
             answer = await self.web.press(user_id, int(body["message_id"]), str(body["data"]))
             return {"answer": answer}
+        if name == "webapp":
+            return {"url": self.web.open_web_app(user_id, str(body["url"]))}
         raise KeyError(name)
 
     async def _upload(self) -> dict[str, Any]:

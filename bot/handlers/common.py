@@ -12,8 +12,10 @@ from procedures.people import invitations, users
 from procedures.people.actions import ChooseLanguage
 
 from ..commands import commands_for, show_menu_of
-from ..context import BotContext, edit_query_message
+from ..context import BotContext, edit_query_message, fit_message
 from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of, user_of
+from ..mini_app import mini_app_for, mini_app_url, open_button
+from . import deep_links
 
 
 def _commands_text(context: BotContext, roles: frozenset[str]) -> str:
@@ -32,25 +34,43 @@ def _role_names(roles: frozenset[str]) -> list[dict[str, str]]:
     return [as_text(f"role.{r}") for r in sorted(roles)] or [as_text("role.none")]
 
 
+async def _reply_with_mini_app(
+    update: Update, context: BotContext, role_names: frozenset[str], text: str
+) -> None:
+    """A reply that carries the Mini App's button for the roles that open it."""
+    url = mini_app_for(context.services.settings, role_names)
+    markup = open_button(context.services.texts, context.language, url) if url else None
+    await message_of(update).reply_text(fit_message(text), reply_markup=markup)
+
+
 async def start(update: Update, context: BotContext) -> None:
-    """Greets; with a code (`/start CODE` or the deep link) redeems the invitation."""
+    """Greets; with a record's number (the Mini App's link back) shows that record; with a
+    code (`/start CODE` or the deep link) redeems the invitation."""
     if context.args:
-        await _redeem(update, context, context.args[0])
+        if deep_links.is_record_number(context.args[0]):
+            await deep_links.show_record(update, context, context.args[0])
+        else:
+            await _redeem(update, context, context.args[0])
         return
     member = context.member
     if member is None:
         await context.reply(update, "start.greeting_unknown")
         return
     await show_menu_of(
-        context.bot, context.services.texts, member.telegram_id, member.roles, context.language
+        context.bot,
+        context.services.texts,
+        member.telegram_id,
+        member.roles,
+        context.language,
+        mini_app_url=mini_app_url(context.services.settings),
     )
-    await context.reply(
-        update,
+    text = context.text(
         "start.greeting",
         name=member.full_name or user_of(update).full_name,
         roles=_role_names(member.roles),
         commands=_commands_text(context, member.roles),
     )
+    await _reply_with_mini_app(update, context, member.roles, text)
 
 
 async def _redeem(update: Update, context: BotContext, code: str) -> None:
@@ -70,20 +90,21 @@ async def _redeem(update: Update, context: BotContext, code: str) -> None:
         telegram_user.id,
         redemption.user.role_names,
         context.language,
+        mini_app_url=mini_app_url(context.services.settings),
     )
-    await context.reply(
-        update,
+    text = context.text(
         "start.welcome_role",
         name=telegram_user.full_name,
         role=as_text(f"role.{redemption.role}"),
         commands=_commands_text(context, redemption.user.role_names),
     )
+    await _reply_with_mini_app(update, context, redemption.user.role_names, text)
 
 
 async def help_command(update: Update, context: BotContext) -> None:
     """Lists the commands of the user's roles only."""
     member = member_of(context)
-    await message_of(update).reply_text(_commands_text(context, member.roles))
+    await _reply_with_mini_app(update, context, member.roles, _commands_text(context, member.roles))
 
 
 async def choose_language(update: Update, context: BotContext) -> None:
@@ -105,7 +126,12 @@ async def set_language(update: Update, context: BotContext) -> None:
     context.language = language
     await edit_query_message(update, context.text("lang.changed"))
     await show_menu_of(
-        context.bot, context.services.texts, user.telegram_id, user.role_names, language
+        context.bot,
+        context.services.texts,
+        user.telegram_id,
+        user.role_names,
+        language,
+        mini_app_url=mini_app_url(context.services.settings),
     )
 
 

@@ -149,6 +149,7 @@ function renderTitle() {
 }
 
 async function openChat(id) {
+  if (page.webApp && page.webApp.user !== id) closeWebApp();
   page.current = id;
   history.replaceState(null, "", `#${id}`);
   renderTitle();
@@ -290,6 +291,9 @@ function renderMessage(message) {
         element.textContent = button.text;
         if (button.url) {
           element.addEventListener("click", () => window.open(button.url, "_blank"));
+        } else if (button.web_app) {
+          element.classList.add("web-app");
+          element.addEventListener("click", () => openWebApp(button.web_app.url, button.text));
         } else {
           element.addEventListener("click", () => press(message.message_id, button.callback_data, element));
         }
@@ -315,6 +319,7 @@ function renderChat() {
   if (atBottom || page.scrollDown) box.scrollTop = box.scrollHeight;
   page.scrollDown = false;
   renderReplyKeyboard();
+  renderMenuButton();
 }
 
 function renderReplyKeyboard() {
@@ -440,6 +445,83 @@ function renderCommands() {
   box.hidden = !matching.length;
 }
 
+// --- the menu button and the Mini App panel ---------------------------------------------------
+
+// Telegram shows the bot's menu button beside the input: a Mini App's, else the commands' list
+function renderMenuButton() {
+  const button = $("menu-button");
+  const menu = page.chat && page.chat.menu_button;
+  if (menu && menu.type === "web_app") {
+    button.hidden = false;
+    button.className = "web-app";
+    button.textContent = menu.text;
+    button.title = menu.text;
+    button.onclick = () => openWebApp(menu.web_app.url, menu.text);
+  } else if (page.chat && page.chat.commands.length) {
+    button.hidden = false;
+    button.className = "commands";
+    button.textContent = words("menu.commands");
+    button.title = words("menu.commands.title");
+    button.onclick = () => {
+      $("text").value = "/";
+      renderCommands();
+      $("text").focus();
+    };
+  } else {
+    button.hidden = true;
+  }
+}
+
+// The emulator signs the person's initData as Telegram would and appends the launch parameters.
+async function openWebApp(url, title) {
+  const reply = await api("webapp", { user: page.current, url });
+  page.webApp = { user: page.current };
+  $("mini-app-title").textContent = title;
+  $("mini-app-frame").src = reply.url;
+  $("mini-app").hidden = false;
+}
+
+function closeWebApp() {
+  page.webApp = null;
+  $("mini-app-back").hidden = true;
+  $("mini-app").hidden = true;
+  $("mini-app-frame").src = "about:blank";
+}
+
+// The Mini App talks to its parent as it does to Telegram's web clients: a JSON string of
+// {eventType, eventData} through postMessage.
+async function onWebAppEvent(event) {
+  if (!page.webApp || event.source !== $("mini-app-frame").contentWindow) return;
+  let message = event.data;
+  try {
+    if (typeof message === "string") message = JSON.parse(message);
+  } catch (error) {
+    return;
+  }
+  if (!message || typeof message.eventType !== "string") return;
+  const data = message.eventData || {};
+  if (message.eventType === "web_app_close") {
+    closeWebApp();
+  } else if (message.eventType === "web_app_open_tg_link") {
+    const bot = page.state && page.state.bot;
+    const link = /^\/([A-Za-z0-9_]+)\?start=([A-Za-z0-9_-]{1,64})$/.exec(String(data.path_full || ""));
+    if (!link || !bot || link[1].toLowerCase() !== bot.username.toLowerCase()) {
+      showToast(words("mini_app.foreign_link"));
+      return;
+    }
+    const who = page.webApp.user;
+    closeWebApp();
+    if (page.current !== who) await openChat(who);
+    await sendText(`/start ${link[2]}`);
+  } else if (message.eventType === "web_app_setup_back_button") {
+    // the Mini App's own back button, which Telegram shows in the panel's header
+    $("mini-app-back").hidden = !data.is_visible;
+  } else if (message.eventType === "web_app_open_link") {
+    const url = String(data.url || "");
+    if (/^https?:\/\//.test(url)) window.open(url, "_blank", "noopener");
+  }
+}
+
 // --- the clock ---------------------------------------------------------------------------------
 
 function renderClock() {
@@ -526,6 +608,12 @@ function wire() {
     event.target.value = "";
   });
   $("location-button").addEventListener("click", () => $("location").showModal());
+  $("mini-app-close").addEventListener("click", closeWebApp);
+  $("mini-app-back").addEventListener("click", () => {
+    const frame = $("mini-app-frame").contentWindow;
+    if (frame) frame.postMessage(JSON.stringify({ eventType: "back_button_pressed" }), "*");
+  });
+  window.addEventListener("message", onWebAppEvent);
   $("location").addEventListener("close", async () => {
     if ($("location").returnValue !== "send") return;
     $("location").returnValue = "";
