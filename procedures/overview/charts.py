@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
@@ -149,7 +149,6 @@ async def on_time_by_kind(session: AsyncSession, span: Span) -> ChartFigures:
                 [_percent(on_time_rate(counts[kind])) for kind in kinds],
             )
         ],
-        limit=None,
     )
 
 
@@ -207,7 +206,9 @@ async def defects_and_repairs(
     counts: Counter[int] = Counter()
     repairs: dict[int, list[int]] = {}
     for defect in defects:
-        vendor = defect.vendor_id or 0
+        vendor = defect.vendor_id
+        if vendor is None:  # none is read: every defect read is against a vendor
+            continue
         counts[vendor] += 1
         minutes = repair_minutes(defect)
         if minutes is not None:
@@ -255,29 +256,20 @@ async def chart_figures(
     pass_mark: int,
 ) -> list[ChartFigures]:
     """The figures of the charts named, in the overview's order, over the twelve months up to
-    `now`."""
+    `now`; a chart nobody asked for is not read."""
     wanted = set(keys)
     span = twelve_months(now, timezone)
-    readers: dict[str, Callable[[], Awaitable[list[ChartFigures]]]] = {
-        COMPLAINTS_BY_PRODUCT: lambda: _one(complaints_by_product(session, span)),
-        ON_TIME_BY_KIND: lambda: _one(on_time_by_kind(session, span)),
-        RETURNS_BY_REASON: lambda: _one(returns_by_reason(session, span)),
-        EXCHANGE_RATIO: lambda: _one(exchange_ratios(session, span)),
-        DEFECTS_BY_VENDOR: lambda: _both(defects_and_repairs(session, span)),
-        VENDOR_SCORES: lambda: _one(vendor_scores(session, span, pass_mark)),
-    }
-    found: dict[str, ChartFigures] = {}
-    for key, read in readers.items():
-        # the defects and their repair times are read together
-        asked = {key, REPAIR_TIME_BY_VENDOR} if key == DEFECTS_BY_VENDOR else {key}
-        if wanted & asked:
-            found |= {figures.key: figures for figures in await read()}
-    return [found[key] for key in CHARTS if key in wanted and key in found]
-
-
-async def _one(figures: Awaitable[ChartFigures]) -> list[ChartFigures]:
-    return [await figures]
-
-
-async def _both(figures: Awaitable[tuple[ChartFigures, ChartFigures]]) -> list[ChartFigures]:
-    return list(await figures)
+    found: list[ChartFigures] = []
+    if COMPLAINTS_BY_PRODUCT in wanted:
+        found.append(await complaints_by_product(session, span))
+    if ON_TIME_BY_KIND in wanted:
+        found.append(await on_time_by_kind(session, span))
+    if RETURNS_BY_REASON in wanted:
+        found.append(await returns_by_reason(session, span))
+    if EXCHANGE_RATIO in wanted:
+        found.append(await exchange_ratios(session, span))
+    if wanted & {DEFECTS_BY_VENDOR, REPAIR_TIME_BY_VENDOR}:  # read together
+        found.extend(await defects_and_repairs(session, span))
+    if VENDOR_SCORES in wanted:
+        found.append(await vendor_scores(session, span, pass_mark))
+    return [figures for figures in found if figures.key in wanted]

@@ -23,6 +23,7 @@ from reports.registry import REPORTS
 from storage.models import Vendor
 from tests.conftest import SHANGHAI, START
 from tests.unit.helpers import act, book_in_return, file, make_user, verify
+from tests.unit.test_complaint_steps import staff_file
 from tests.unit.test_patrols import draft_for, patrol, vendor_user
 from tests.unit.test_returns import request as return_request
 from webapp.charts import chart_payload
@@ -286,3 +287,18 @@ async def test_the_charts_speak_the_readers_language(
         "规定调换率：C002 康健藥房連鎖为3%、C003 華南醫藥貿易公司为5%"
     )
     assert _by_name(simplified["returns_by_reason"]).keys() == {"质量问题", "不适销"}
+
+
+async def test_products_past_the_first_five_are_counted_together_as_other(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    qc = await make_user(services, "quality")
+    typed = {"甲": 3, "乙": 2, "丙": 1, "丁": 1, "戊": 1, "己": 1, "庚": 1}
+    for product, count in typed.items():
+        for _ in range(count):
+            await staff_file(services, qc, product=None, product_text=product, lot_text="X1")
+    chart = (await _charts(services, clock, "quality_head"))["complaints_by_product"]
+    this_month = {series["name"]: series["values"][-1] for series in chart["series"]}
+    # the most first, then by name; the two left over as one
+    assert list(this_month) == ["甲", "乙", "丁", "丙", "己", "其他"]
+    assert this_month == {"甲": 3, "乙": 2, "丁": 1, "丙": 1, "己": 1, "其他": 2}
