@@ -331,9 +331,8 @@ class QuarterFigures:
     deadlines: dict[str, Counter[str]] = field(default_factory=dict)
     holds: Counter[str] = field(default_factory=Counter)
     returns: int = 0
-    by_month_product: Counter[tuple[str, str]] = field(default_factory=Counter)
 
-    def add(self, row: LedgerRow, timezone: ZoneInfo) -> None:
+    def add(self, row: LedgerRow) -> None:
         """A complaint counts in every figure; an inquiry (查詢, 情況反映) only as one."""
         if row.received_as == "inquiry":
             self.inquiries += 1
@@ -355,8 +354,6 @@ class QuarterFigures:
         if row.hold is not None:
             self.holds[row.hold] += 1
         self.returns += row.return_number is not None
-        month = row.received_at.astimezone(timezone).strftime("%Y-%m")
-        self.by_month_product[(month, row.product)] += 1
 
     def on_time_rate(self, kind: str) -> float | None:
         return on_time_rate(self.deadlines.get(kind, Counter()))
@@ -391,7 +388,7 @@ async def write_quarterly(
         figures = QuarterFigures()
         async for row in _aiter(rows):
             ledger.add(row)
-            figures.add(row, timezone)
+            figures.add(row)
         ledger.close()
 
         def on_time(kind: str) -> str:

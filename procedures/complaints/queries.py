@@ -1,8 +1,10 @@
-"""Reading complaints: who may see one, lists, the work queue, deadlines, the quarterly report."""
+"""Reading complaints: who may see one, lists, the work queue, deadlines, the quarterly report
+and its complaints per month by product."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -40,7 +42,7 @@ from procedures.complaints.rules import (
 )
 from procedures.kernel import roles
 from procedures.kernel.actions import CallbackAction
-from procedures.kernel.calendar import previous_quarter
+from procedures.kernel.calendar import month_bounds, previous_quarter
 from procedures.kernel.errors import NotFound
 from procedures.kernel.outbox import button, notify_roles
 from procedures.kernel.text_input import record_number
@@ -320,3 +322,30 @@ async def holds_covering(session: AsyncSession, product_id: int, batch_id: int |
         .order_by(Complaint.number)
     )
     return list(rows)
+
+
+async def complaints_by_month_and_product(
+    session: AsyncSession, months: Iterable[str], timezone: ZoneInfo
+) -> Counter[tuple[str, str]]:
+    """The complaints received in each month (YYYY-MM, its edges at local midnight) by product,
+    as the ledger names the product: (month, product) -> count. An inquiry counts once quality
+    judged it a quality complaint, as the quarterly report counts it; one still an inquiry
+    does not."""
+    product = func.coalesce(Product.name, Complaint.product_text, "")
+    counted: Counter[tuple[str, str]] = Counter()
+    for month in months:
+        start, end = month_bounds(month, timezone)
+        rows = await session.execute(
+            select(product, func.count())
+            .select_from(Complaint)
+            .outerjoin(Product, Product.id == Complaint.product_id)
+            .where(
+                Complaint.received_at >= start,
+                Complaint.received_at < end,
+                or_(Complaint.received_as != "inquiry", Complaint.judged_at.is_not(None)),
+            )
+            .group_by(product)
+        )
+        for name, count in rows.all():
+            counted[(month, name)] += count
+    return counted

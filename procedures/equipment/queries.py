@@ -9,7 +9,9 @@ for elevators, the equipment supervisors (the seed gives them the elevators' ins
 chasing of their maintenance); a system nobody answers for falls back to the equipment manager,
 so nothing goes unheard.
 
-Reading equipment records for reports: the assets, and the patrols of a span of days.
+Reading equipment records for reports: the assets, the patrols of a span of days, and the
+defects reported in a span of time with how long their repairs took (the vendors' monthly score
+sheets and the Mini App's charts read them alike).
 """
 
 from __future__ import annotations
@@ -288,3 +290,34 @@ async def assets_patrolled_by_day(
         .group_by(Patrol.patrol_date)
     )
     return dict(rows.all())
+
+
+async def defects_reported(
+    session: AsyncSession,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    vendor_id: int | None = None,
+) -> list[Defect]:
+    """The defects reported in [start, end) against a vendor (this one, with `vendor_id`),
+    oldest first."""
+    query = (
+        select(Defect)
+        .where(Defect.reported_at >= start, Defect.reported_at < end, Defect.vendor_id.is_not(None))
+        .order_by(Defect.reported_at, Defect.id)
+    )
+    if vendor_id is not None:
+        query = query.where(Defect.vendor_id == vendor_id)
+    return list(await session.scalars(query))
+
+
+def minutes_between(start: dt.datetime, end: dt.datetime) -> int:
+    return round((end - start).total_seconds() / 60)
+
+
+def repair_minutes(defect: Defect) -> int | None:
+    """How long the vendor took to repair the defect, from its report to the repair, in whole
+    minutes; None while it is not repaired."""
+    if defect.repaired_at is None:
+        return None
+    return minutes_between(defect.reported_at, defect.repaired_at)

@@ -308,6 +308,42 @@ class MonthlyStatistics:
     organisations: list[OrganisationFigures]
 
 
+async def _booked_in(
+    session: AsyncSession, start: dt.datetime, end: dt.datetime
+) -> list[ReturnRequest]:
+    """The returns whose goods were booked in during [start, end)."""
+    return list(
+        await session.scalars(
+            select(ReturnRequest)
+            .where(ReturnRequest.booked_in_at >= start, ReturnRequest.booked_in_at < end)
+            .order_by(ReturnRequest.id)
+        )
+    )
+
+
+def _by_reason(requests: list[ReturnRequest]) -> dict[str, tuple[int, int, Decimal]]:
+    by_reason: dict[str, tuple[int, int, Decimal]] = {}
+    for request in requests:
+        count, quantity, amount = by_reason.get(request.reason, (0, 0, Decimal("0.00")))
+        lines = request.lines
+        by_reason[request.reason] = (
+            count + 1,
+            quantity + sum(line.quantity for line in lines),
+            amount + sum((line.amount for line in lines), Decimal("0.00")),
+        )
+    return by_reason
+
+
+async def returns_by_reason(
+    session: AsyncSession, period: str, timezone: ZoneInfo
+) -> dict[str, tuple[int, int, Decimal]]:
+    """The month's returns by reason as its statistics count them (`monthly_statistics`'s
+    `by_reason`: the goods booked in during the month): reason -> returns, quantity, amount.
+    Without the customers' ratios, for a chart of many months."""
+    start, end = month_bounds(period, timezone)
+    return _by_reason(await _booked_in(session, start, end))
+
+
 async def monthly_statistics(
     session: AsyncSession, period: str, timezone: ZoneInfo, *, now: dt.datetime | None = None
 ) -> MonthlyStatistics:
@@ -318,13 +354,7 @@ async def monthly_statistics(
     3.8). With `now` inside the month (a month still running), the figures so far: the ratio
     as it stands at `now`."""
     start, end = month_bounds(period, timezone)
-    month = list(
-        await session.scalars(
-            select(ReturnRequest)
-            .where(ReturnRequest.booked_in_at >= start, ReturnRequest.booked_in_at < end)
-            .order_by(ReturnRequest.id)
-        )
-    )
+    month = await _booked_in(session, start, end)
     refused = await session.scalar(
         select(func.count())
         .select_from(ReturnRequest)
@@ -334,15 +364,7 @@ async def monthly_statistics(
             ReturnRequest.status.in_([S.REFUSED, S.REJECTED, S.SPECIAL_CASE]),
         )
     )
-    by_reason: dict[str, tuple[int, int, Decimal]] = {}
-    for request in month:
-        count, quantity, amount = by_reason.get(request.reason, (0, 0, Decimal("0.00")))
-        lines = request.lines
-        by_reason[request.reason] = (
-            count + 1,
-            quantity + sum(line.quantity for line in lines),
-            amount + sum((line.amount for line in lines), Decimal("0.00")),
-        )
+    by_reason = _by_reason(month)
     figures = []
     # the ratio's window ends with the month (or today, while it runs): exchanges asked for
     # after that belong to a later month's report

@@ -12,7 +12,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from procedures.equipment.queries import contract_figures
+from procedures.equipment.queries import (
+    contract_figures,
+    defects_reported,
+    minutes_between,
+    repair_minutes,
+)
 from procedures.equipment.rules import DefectStatus
 from procedures.kernel import roles
 from procedures.kernel.calendar import local_day, month_bounds, previous_month
@@ -27,14 +32,10 @@ from procedures.vendors.policy import VendorPolicy
 from procedures.vendors.queries import vendors
 from procedures.vendors.rectifications import RUNGS
 from procedures.vendors.rules import MANAGERS, VendorDeadline
-from storage.models import Deadline, Defect, Rectification, User, Vendor, VendorScore
+from storage.models import Deadline, Rectification, User, Vendor, VendorScore
 
 # the judged criteria of the monthly score sheet, 1 (poor) to 5 (excellent) each
 SCORE_CRITERIA = ("maintenance_quality", "response", "attitude", "records", "safety")
-
-
-def _minutes(delta: dt.timedelta) -> int:
-    return round(delta.total_seconds() / 60)
 
 
 async def measured_figures(
@@ -44,15 +45,11 @@ async def measured_figures(
     rejected repairs, rectifications and the highest rung they reached; and against the
     contracts, what was promised and how often it was missed (maintenance.contract_figures)."""
     start, end = month_bounds(period, timezone)
-    defects = list(
-        await session.scalars(
-            select(Defect).where(
-                Defect.vendor_id == vendor_id, Defect.reported_at >= start, Defect.reported_at < end
-            )
-        )
-    )
-    responses = [_minutes(d.acknowledged_at - d.reported_at) for d in defects if d.acknowledged_at]
-    repairs = [_minutes(d.repaired_at - d.reported_at) for d in defects if d.repaired_at]
+    defects = await defects_reported(session, start, end, vendor_id=vendor_id)
+    responses = [
+        minutes_between(d.reported_at, d.acknowledged_at) for d in defects if d.acknowledged_at
+    ]
+    repairs = [m for d in defects if (m := repair_minutes(d)) is not None]
     rectifications = list(
         await session.scalars(
             select(Rectification).where(
