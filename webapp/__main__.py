@@ -30,15 +30,14 @@ async def bot_username(settings: Settings, token: str) -> str | None:
 
 
 async def serve(settings: Settings, root_path: str) -> None:
-    import uvicorn
-
-    from bot.__main__ import EMULATOR_TOKEN
     from bot.texts import Texts
+    from core.demo import EMULATOR_TOKEN
     from procedures.kernel.clock import SystemClock
     from storage.db import make_engine, make_session_factory, read_only_sessions
     from storage.files import file_store_for
 
     from .app import MiniApp, create_app
+    from .server import server_for
 
     token = settings.bot_token or EMULATOR_TOKEN
     engine = make_engine(settings.webapp_database)
@@ -53,16 +52,14 @@ async def serve(settings: Settings, root_path: str) -> None:
         bot_token=token,
         bot_username=await bot_username(settings, token),
     )
-    config = uvicorn.Config(
+    server = server_for(
         create_app(mini_app),
-        host=settings.webapp_host,
-        port=settings.webapp_port or 8082,
+        settings.webapp_host,
+        settings.webapp_port or 8082,
         root_path=root_path,
-        proxy_headers=True,
-        log_level=settings.log_level.lower(),
     )
     try:
-        await uvicorn.Server(config).serve()
+        await server.serve()
     finally:
         await engine.dispose()
 

@@ -108,18 +108,20 @@ def _as_person(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     return endpoint
 
 
-def _by_link(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def _by_link(handler: Handler, route: str, last: str) -> Callable[[Request], Awaitable[Response]]:
     """The route for the person a link's token was made for (a file or a form): 401 for a
-    forged or expired one, or a person who no longer opens the Mini App."""
+    forged or expired one, or a person who no longer opens the Mini App. The token signs the
+    route and its parameters (`route`/type/key/`last`), wherever the app is served."""
 
     async def endpoint(request: Request) -> Response:
         app: MiniApp = request.app.state.mini_app
-        path = request.url.path.removeprefix(request.scope.get("root_path", "").rstrip("/"))
+        params = request.path_params
+        path = f"{route}/{params['type']}/{params['key']}/{params[last]}"
         try:
             telegram_id = check_link_token(
                 request.query_params.get("t"),
                 app.bot_token,
-                path.removeprefix("/api/"),
+                path,
                 now=app.now(),
             )
             async with app.sessions() as session:
@@ -290,8 +292,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response = await call_next(request)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
-        path = request.url.path.removeprefix(request.scope.get("root_path", "").rstrip("/"))
-        if path.startswith("/api/"):
+        if "/api/" in request.url.path:
             response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -305,8 +306,8 @@ def create_app(mini_app: MiniApp) -> Starlette:
             Route("/api/me", _as_person(me)),
             Route("/api/records", _as_person(records)),
             Route("/api/records/{type}/{key}", _as_person(record)),
-            Route("/api/files/{type}/{key}/{sha256}", _by_link(file)),
-            Route("/api/forms/{type}/{key}/{form}", _by_link(form)),
+            Route("/api/files/{type}/{key}/{sha256}", _by_link(file, "files", "sha256")),
+            Route("/api/forms/{type}/{key}/{form}", _by_link(form, "forms", "form")),
             Route("/api/charts", _as_person(charts)),
             Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
         ],
