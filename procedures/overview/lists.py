@@ -132,22 +132,30 @@ async def list_records(
     """Page `page` (from 1) of the records of `kind` that match, newest first. Who may list
     `kind` is the caller's to check (kind.readers)."""
     conditions, joined = _conditions(kind, filters, now, timezone)
-    counted = (
+    # the matches' ids alone (joined only when a text filter reads the joined rows), counted,
+    # then the page's twenty read with what their titles need
+    matching = (
         kind.statement().with_only_columns(kind.model.id, maintain_column_froms=True)
         if joined
         else select(kind.model.id)
     ).where(*conditions)
-    total = await session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    total = await session.scalar(select(func.count()).select_from(matching.subquery())) or 0
     pages = max(math.ceil(total / PAGE_SIZE), 1)
     page = min(max(page, 1), pages)
-    rows = list(
-        await session.execute(
-            kind.statement()
-            .where(*conditions)
-            .order_by(kind.received.desc(), kind.model.id.desc())
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE)
+    newest_first = (kind.received.desc(), kind.model.id.desc())
+    ids = list(
+        await session.scalars(
+            matching.order_by(*newest_first).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
         )
+    )
+    rows = (
+        list(
+            await session.execute(
+                kind.statement().where(kind.model.id.in_(ids)).order_by(*newest_first)
+            )
+        )
+        if ids
+        else []
     )
     records = [row[0] for row in rows]
     first_due = await next_deadlines(session, kind.type, [record.id for record in records])
