@@ -274,3 +274,20 @@ async def test_the_api_reads_through_a_select_only_role_on_postgresql(
             )
             await connection.execute(text(f'REVOKE USAGE ON SCHEMA "{schema}" FROM {role}'))
             await connection.execute(text(f"DROP ROLE {role}"))
+
+
+async def test_behind_a_proxy_under_a_path_the_links_keep_the_path(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    head = await make_user(services, "quality_head")
+    complaint = await file(services)
+    await keep_photo(services, complaint.id, head)
+    # uvicorn --root-path /app behind Caddy's handle_path /app/*
+    transport = httpx.ASGITransport(app=create_app(mini_app_on(services, clock)), root_path="/app")
+    async with httpx.AsyncClient(transport=transport, base_url="http://miniapp") as client:
+        opened = await client.get(
+            f"/app/api/records/complaint/{complaint.number}", headers=as_person(head, clock)
+        )
+        [photo] = opened.json()["files"]
+        assert photo["url"].startswith("/app/api/files/complaint/")
+        assert (await client.get(photo["url"])).content == JPEG
