@@ -425,6 +425,19 @@ class RunningMiniApp:
             await self.engine.dispose()
 
 
+async def _serve_beside_the_bot(server: Any) -> None:
+    """Serve until told to exit; a port already taken leaves the bot running without the Mini
+    App (uvicorn exits the process when it cannot listen)."""
+    try:
+        await server.serve()
+    except SystemExit:
+        logger.warning(
+            "the Mini App could not listen on %s:%s; the bot runs without it",
+            server.config.host,
+            server.config.port,
+        )
+
+
 async def start_mini_app(services: Services, token: str) -> RunningMiniApp:
     """The heads' Mini App on WEBAPP_HOST:WEBAPP_PORT beside the bot, on the bot's clock and
     texts, reading WEBAPP_DATABASE_URL when set (else the bot's database, read-only)."""
@@ -448,7 +461,7 @@ async def start_mini_app(services: Services, token: str) -> RunningMiniApp:
     server = server_for(
         create_app(mini_app), settings.webapp_host, settings.webapp_port, embedded=True
     )
-    serving = asyncio.get_running_loop().create_task(server.serve())
+    serving = asyncio.get_running_loop().create_task(_serve_beside_the_bot(server))
     logger.info("the Mini App at %s", settings.webapp_url or f"port {settings.webapp_port}")
     return RunningMiniApp(server, serving, engine)
 
