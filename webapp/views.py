@@ -120,7 +120,8 @@ class View:
         """What an entry says, as the chat's record views say it where the catalogue has the
         entry and every detail it names; else the entry's own words."""
         prefix = TIMELINE_TYPES.get(subject_type, subject_type)
-        key = f"timeline.{prefix}.{event.action}"
+        # looked up, not required: an entry the catalogue lacks is shown by its own name
+        key = ".".join(("timeline", prefix, event.action))
         template = self.texts.catalogues.get(self.language, {}).get(key)
         details: dict[str, Any] = {
             name: value

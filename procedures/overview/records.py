@@ -38,6 +38,39 @@ from .lists import record_key, title_of
 
 # a field's value: plain text, a time, or {"$text": id} for the caller to translate
 Value = str | dt.datetime | dict[str, Any]
+# every field a record page may have (its label is the text miniapp.field.NAME)
+FIELD_NAMES = (
+    "customer",
+    "product",
+    "lot",
+    "quantity",
+    "description",
+    "complainant",
+    "channel",
+    "received_at",
+    "verification",
+    "disposition",
+    "corrective_action",
+    "answer",
+    "closed_at",
+    "reason",
+    "goods",
+    "amount",
+    "inspection",
+    "consumer",
+    "judgement",
+    "decision",
+    "asset",
+    "location",
+    "vendor",
+    "severity",
+    "repair",
+    "rung",
+    "due_at",
+    "evaluation",
+    "finding",
+    "signed_at",
+)
 
 
 @dataclass
