@@ -291,3 +291,104 @@ async def test_behind_a_proxy_under_a_path_the_links_keep_the_path(
         [photo] = opened.json()["files"]
         assert photo["url"].startswith("/app/api/files/complaint/")
         assert (await client.get(photo["url"])).content == JPEG
+
+
+async def test_every_record_type_lists_and_opens_for_its_readers(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    reader = await make_user(
+        services,
+        "after_sales_head",
+        "quality_head",
+        "equipment_manager",
+        name="Reader",
+        language="en",
+    )
+    numbers = await one_of_each(services, reader)
+    headers = as_person(reader, clock)
+    me = (await client.get("/api/me", headers=headers)).json()
+    assert {t["type"] for t in me["types"]} == set(numbers)
+    assert me["language"] == "en"
+    for subject_type, key in numbers.items():
+        listed = await client.get(f"/api/records?type={subject_type}&status=all", headers=headers)
+        assert listed.status_code == 200, (subject_type, listed.text)
+        assert [item["key"] for item in listed.json()["items"]] == [key], subject_type
+        opened = await client.get(f"/api/records/{subject_type}/{key}", headers=headers)
+        assert opened.status_code == 200, (subject_type, opened.text)
+        page = opened.json()
+        assert page["title"] and page["fields"] and page["status"]["name"], subject_type
+        assert all(not field["label"].startswith("miniapp.") for field in page["fields"])
+
+
+async def one_of_each(services: Services, filer: User) -> dict[str, str]:
+    """One record of each type the overview lists, by its type: its key."""
+    from storage.models import (
+        Assessment,
+        Complaint,
+        ConsumerComplaint,
+        Organisation,
+        Rectification,
+        ReturnRequest,
+        Vendor,
+    )
+
+    await file_defect(services, filer)
+    async with services.unit_of_work() as uow:
+        session, now = uow.session, uow.clock.now()
+        organisation_id = await session.scalar(select(Organisation.id).limit(1))
+        vendor_id = await session.scalar(select(Vendor.id).limit(1))
+        assert organisation_id and vendor_id
+        session.add_all(
+            [
+                Complaint(
+                    number="QC-2026-00901",
+                    status="open",
+                    organisation_id=organisation_id,
+                    quantity=1,
+                    description="leaks",
+                    channel="chat",
+                    locality="local",
+                    complainant_name="Chen",
+                    filed_by_id=filer.id,
+                    received_at=now,
+                ),
+                ReturnRequest(
+                    number="RT-2026-00901",
+                    organisation_id=organisation_id,
+                    reason="quality",
+                    status="awaiting_after_sales",
+                    created_at=now,
+                ),
+                ConsumerComplaint(
+                    number="CC-2026-00901",
+                    status="open",
+                    channel="phone",
+                    consumer_name="Lin",
+                    contact="13800000000",
+                    product_text="a lid",
+                    description="the lid broke",
+                    filed_by_id=filer.id,
+                    received_at=now,
+                ),
+                Rectification(
+                    number="RN-2026-00901",
+                    vendor_id=vendor_id,
+                    description="late visits",
+                    rung="written",
+                    status="open",
+                    due_at=now + dt.timedelta(days=7),
+                    raised_by_id=filer.id,
+                    raised_at=now,
+                ),
+                Assessment(year=2026, half=2, status="open", opened_at=now),
+            ]
+        )
+        await uow.commit()
+    return {
+        "complaint": "QC-2026-00901",
+        "return": "RT-2026-00901",
+        "consumer_complaint": "CC-2026-00901",
+        "defect": "DF-2026-00001",
+        "rectification": "RN-2026-00901",
+        "assessment": "2026-H2",
+    }
