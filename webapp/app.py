@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -35,6 +35,7 @@ from procedures.people.queries import User
 from procedures.search import parse_query
 from reports.form_documents import BUILDERS
 from reports.forms import form_pdf
+from reports.registry import REPORTS
 from storage.files import FileStore
 
 from .auth import Unauthorized, check_init_data, check_link_token, link_token, person_of
@@ -145,7 +146,8 @@ async def me(request: Request, app: MiniApp, session: AsyncSession, person: User
                 {"type": kind.type, "name": view.text(f"miniapp.type.{kind.type}")}
                 for kind in kinds_for(person.role_names)
             ],
-            "charts": True,
+            # the charts follow the reports' reader sets: whoever may ask for a report
+            "charts": any(person.role_names & kind.recipients for kind in REPORTS.values()),
             "bot_username": app.bot_username,
         }
     )
@@ -184,7 +186,7 @@ async def records(request: Request, app: MiniApp, session: AsyncSession, person:
     except InvalidInput as refused:
         return _error(400, "bad_filter", message=view.text(refused.text_key, **refused.params))
     if filters.status not in (None, "all", *kind.statuses):
-        filters = ListFilters(**{**filters.__dict__, "status": None})
+        filters = replace(filters, status=None)  # a status T does not have: its open ones
     page = request.query_params.get("page", "1")
     found = await list_records(
         session,

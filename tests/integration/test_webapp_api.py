@@ -120,6 +120,7 @@ async def test_a_quality_head_lists_filters_searches_and_opens_complaints(
     assert me["name"] == "質量負責人王" and me["language"] == "zh-Hant"
     assert {"type": "complaint", "name": "顧客質量投訴"} in me["types"]
     assert "defect" not in {t["type"] for t in me["types"]}
+    assert me["charts"] is True and me["bot_username"] == "after_sales_bot"
 
     listed = await client.get("/api/records?type=complaint", headers=headers)
     assert listed.status_code == 200
