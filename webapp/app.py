@@ -181,21 +181,21 @@ async def records(request: Request, app: MiniApp, session: AsyncSession, person:
     if not person.role_names & kind.readers:
         return _error(403, "not_allowed")
     view = app.view(person)
+    page = request.query_params.get("page", "1")
     try:
         filters = _filters(request, app)
+        if filters.status not in (None, "all", *kind.statuses):
+            filters = replace(filters, status=None)  # a status T does not have: its open ones
+        found = await list_records(
+            session,
+            kind,
+            filters,
+            int(page) if page.isdigit() else 1,
+            now=app.now(),
+            timezone=app.settings.timezone,
+        )
     except InvalidInput as refused:
         return _error(400, "bad_filter", message=view.text(refused.text_key, **refused.params))
-    if filters.status not in (None, "all", *kind.statuses):
-        filters = replace(filters, status=None)  # a status T does not have: its open ones
-    page = request.query_params.get("page", "1")
-    found = await list_records(
-        session,
-        kind,
-        filters,
-        int(page) if page.isdigit() else 1,
-        now=app.now(),
-        timezone=app.settings.timezone,
-    )
     return JSONResponse(view.page(kind, found))
 
 

@@ -57,7 +57,7 @@ class View:
         return {"key": status, "name": self.text(kind.status_prefix + status)}
 
     def lateness(self, due_at: dt.datetime) -> str:
-        if due_at <= self.now:
+        if due_at < self.now:
             return self.text("miniapp.late", span=span(self.now - due_at))
         return self.text("miniapp.remaining", span=span(due_at - self.now))
 
@@ -76,7 +76,7 @@ class View:
             "holder": holder,
             "due_at": deadline.due_at.isoformat() if deadline else None,
             "due_text": self.texts.deadline(self.language, deadline.due_at) if deadline else None,
-            "late": bool(deadline and deadline.due_at <= self.now),
+            "late": bool(deadline and deadline.due_at < self.now),
             "late_text": self.lateness(deadline.due_at) if deadline else None,
             "received_at": listed.received_at.isoformat(),
             "received_text": self.texts.format_time(listed.received_at),

@@ -69,9 +69,9 @@ def month_span(month: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime
     try:
         year, number = (int(part) for part in month.split("-"))
         start = dt.date(year, number, 1)
+        end = dt.date(year + (number == 12), number % 12 + 1, 1)
     except ValueError:
         raise InvalidInput("find.bad_date", date=month) from None
-    end = dt.date(year + (number == 12), number % 12 + 1, 1)
 
     def utc(day: dt.date) -> dt.datetime:
         return dt.datetime.combine(day, dt.time(), timezone).astimezone(dt.UTC)

@@ -393,3 +393,19 @@ async def one_of_each(services: Services, filer: User) -> dict[str, str]:
         "rectification": "RN-2026-00901",
         "assessment": "2026-H2",
     }
+
+
+async def test_a_month_or_a_search_that_is_none_is_refused_naming_why(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    head = await make_user(services, "quality_head", language="zh-Hant")
+    complaint = await file(services)
+    headers = as_person(head, clock)
+    this_month = (await client.get("/api/records?month=2026-11", headers=headers)).json()
+    assert [item["number"] for item in this_month["items"]] == [complaint.number]
+    other_month = (await client.get("/api/records?month=2026-10", headers=headers)).json()
+    assert other_month["total"] == 0
+    for query in ("month=9999-12", "month=2026-13", "month=soon", "q=a+b+c+d+e+f"):
+        refused = await client.get(f"/api/records?type=complaint&{query}", headers=headers)
+        assert refused.status_code == 400, query
+        assert refused.json()["error"] == "bad_filter" and refused.json()["message"], query
