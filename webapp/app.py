@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
+import mimetypes
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,8 +41,6 @@ from storage.files import FileStore
 from .auth import Unauthorized, check_init_data, check_link_token, link_token, person_of
 from .charts import chart_payload
 from .views import View
-
-logger = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 INIT_DATA_HEADER = "X-Telegram-Init-Data"
@@ -213,7 +211,7 @@ async def record(request: Request, app: MiniApp, session: AsyncSession, person: 
         {
             "url": app.link(request, person, f"files/{subject_type}/{found.key}/{kept.sha256}"),
             "kind": kept.kind or "photo",
-            "name": f"{found.key}-{index}",
+            "name": _file_name(found.key, index, kept.mime_type),
             "caption": view.text("miniapp.file_caption", index=index, count=len(found.files)),
         }
         for index, kept in enumerate(found.files, start=1)
@@ -230,6 +228,12 @@ async def record(request: Request, app: MiniApp, session: AsyncSession, person: 
         for form in found.forms
     ]
     return JSONResponse(view.record(kind, found, files, forms, app.bot_username))
+
+
+def _file_name(key: str, index: int, mime_type: str | None) -> str:
+    """A stored file's name for a download: the record's key, its place, the type's extension."""
+    extension = mimetypes.guess_extension(mime_type or "") or ""
+    return f"{key.lstrip('#')}-{index}{extension}"
 
 
 async def file(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:

@@ -161,6 +161,7 @@ async def test_a_quality_head_lists_filters_searches_and_opens_complaints(
 
     [photo] = record["files"]
     assert photo["kind"] == "photo" and sha256 in photo["url"]
+    assert photo["name"] == f"{first.number}-1.jpg"
     served = await client.get(photo["url"])  # a link: no initData header needed
     assert served.status_code == 200 and served.content == JPEG
     assert served.headers["content-type"] == "image/jpeg"
