@@ -134,6 +134,10 @@ class View:
                 if translated in self.texts.catalogues.get(self.language, {}):
                     details[name] = {"$text": translated}
         if template is None or not placeholders(template) <= set(details):
+            # the record types whose chat views keep no timeline texts: the overview's names
+            named = ".".join(("miniapp", "action", event.action))
+            if named in self.texts.catalogues.get(self.language, {}):
+                return self.text(named)
             return self.text("miniapp.event", action=event.action.replace("_", " "))
         return self.text(key, **details)
 

@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.texts import Texts
 from procedures.kernel import photos
 from procedures.kernel.clock import ManualClock
+from procedures.kernel.timeline import record_event
 from storage.db import make_engine, make_session_factory, read_only_sessions
 from storage.models import Defect, EquipmentAsset, Photo, User
 from tests.conftest import SHANGHAI
@@ -320,6 +321,10 @@ async def test_every_record_type_lists_and_opens_for_its_readers(
         page = opened.json()
         assert page["title"] and page["fields"] and page["status"]["name"], subject_type
         assert all(not field["label"].startswith("miniapp.") for field in page["fields"])
+        if subject_type == "consumer_complaint":
+            assert [(e["who"], e["what"]) for e in page["timeline"]] == [
+                ("Reader", "passed to the business head")
+            ]
 
 
 async def one_of_each(services: Services, filer: User) -> dict[str, str]:
@@ -384,6 +389,17 @@ async def one_of_each(services: Services, filer: User) -> dict[str, str]:
                 ),
                 Assessment(year=2026, half=2, status="open", opened_at=now),
             ]
+        )
+        await session.flush()
+        consumer_complaint_id = await session.scalar(select(ConsumerComplaint.id))
+        assert consumer_complaint_id is not None
+        record_event(
+            session,
+            subject_type="consumer_complaint",
+            subject_id=consumer_complaint_id,
+            action="escalated",
+            at=now,
+            actor_id=filer.id,
         )
         await uow.commit()
     return {
