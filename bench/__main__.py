@@ -13,6 +13,7 @@ Subcommands, each runnable alone, with small sizes unless --full is given:
   quarterly the quarterly complaint report at 10,000 and 100,000 complaints (python -m
             bench.quarterly)
   fanout    a stop-sales notice to 3,000 buyers (python -m bench.fanout)
+  miniapp   the Mini App's lists with 10,000 (--full: 100,000) complaints on file
 BENCH_DATABASE_URL=postgresql+asyncpg://... adds PostgreSQL (a schema or database of its own).
 """
 
@@ -202,7 +203,7 @@ async def two_workers(full: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import closed_loop, fanout, intake, latency, sweep
+    from . import closed_loop, fanout, intake, latency, miniapp, sweep
 
     args = sys.argv[1:] if argv is None else argv
     full = "--full" in args
@@ -233,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                 asyncio.run(two_workers(full))
         elif name == "quarterly":
             quarterly.main()
+        elif name == "miniapp":
+            asyncio.run(miniapp.run(full))
         elif name == "fanout":
             sys.argv = [sys.argv[0]] + (["3000"] if full else ["300"])
             fanout.main()

@@ -19,6 +19,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from core.config import ConfigError, Settings, load_settings
 from core.database import DatabaseUnavailable, DemoRefused, engine_for, prepare_database
+from core.demo import EMULATOR_TOKEN
 from core.logging import configure_logging
 from core.services import load_policies
 from procedures.kernel import roles
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     from .services import Services
 
 logger = logging.getLogger("bot")
-EMULATOR_TOKEN = "1000001:local-emulator-token"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -384,17 +384,86 @@ def _run(settings: Settings, policies: Policies) -> int:
     application = build_application(
         services, token, base_url=base_url, background_jobs=background_jobs
     )
+    mini_app = (
+        loop.run_until_complete(start_mini_app(services, token)) if settings.webapp_port else None
+    )
     try:
         if settings.webhook_url and not settings.uses_emulator:
             application.run_webhook(**webhook_options(settings), close_loop=False)
         else:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     finally:
+        if mini_app is not None:
+            loop.run_until_complete(mini_app.stop())
         if emulator is not None:
             loop.run_until_complete(emulator.stop())
         loop.run_until_complete(engine.dispose())
         loop.close()
     return 0
+
+
+async def _mini_app_bot_username(settings: Settings) -> str | None:
+    """The username the Mini App's links back to the chat name; None (no links) while the Bot
+    API cannot be reached."""
+    try:
+        return await _bot_username(settings)
+    except NetworkError:
+        return None
+
+
+class RunningMiniApp:
+    """The Mini App served in the bot's event loop, until the bot stops."""
+
+    def __init__(self, server: Any, serving: asyncio.Task[None], engine: AsyncEngine | None):
+        self.server, self.serving, self.engine = server, serving, engine
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        with contextlib.suppress(Exception):  # it failed at start: said so in the log then
+            await self.serving
+        if self.engine is not None:
+            await self.engine.dispose()
+
+
+async def _serve_beside_the_bot(server: Any) -> None:
+    """Serve until told to exit; a port already taken leaves the bot running without the Mini
+    App (uvicorn exits the process when it cannot listen)."""
+    try:
+        await server.serve()
+    except SystemExit:
+        logger.warning(
+            "the Mini App could not listen on %s:%s; the bot runs without it",
+            server.config.host,
+            server.config.port,
+        )
+
+
+async def start_mini_app(services: Services, token: str) -> RunningMiniApp:
+    """The heads' Mini App on WEBAPP_HOST:WEBAPP_PORT beside the bot, on the bot's clock and
+    texts, reading WEBAPP_DATABASE_URL when set (else the bot's database, read-only)."""
+    from storage.db import make_engine, make_session_factory, read_only_sessions
+    from webapp.app import MiniApp, create_app
+    from webapp.server import server_for
+
+    settings = services.settings
+    engine = make_engine(settings.webapp_database_url) if settings.webapp_database_url else None
+    sessions = make_session_factory(engine) if engine is not None else services.session_factory
+    assert services.file_store is not None
+    mini_app = MiniApp(
+        settings=settings,
+        sessions=read_only_sessions(sessions),
+        clock=services.clock,
+        texts=services.texts,
+        file_store=services.file_store,
+        bot_token=token,
+        bot_username=await _mini_app_bot_username(settings),
+    )
+    server = server_for(
+        create_app(mini_app), settings.webapp_host, settings.webapp_port, embedded=True
+    )
+    serving = asyncio.get_running_loop().create_task(_serve_beside_the_bot(server))
+    logger.info("the Mini App at %s", settings.webapp_url or f"port {settings.webapp_port}")
+    return RunningMiniApp(server, serving, engine)
 
 
 async def start_demo(

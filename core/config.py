@@ -121,6 +121,17 @@ class Settings(BaseSettings):
     # running then is given up (its worker replaced) so that it holds nothing else up
     rendering_timeout_seconds: Annotated[float, Ge(0.01), Le(3600)] = 300.0
     log_level: LogLevel = "INFO"
+    # the heads' Mini App (python -m webapp, or beside the bot): the public address the bot's
+    # buttons open (unset without a token: the local one below), where it listens (port 0: not
+    # started beside the bot), how old a Telegram initData may be, how long a link to a file or
+    # a form opens it, and the database it reads (a SELECT-only role in deployment; unset: the
+    # bot's DATABASE_URL)
+    webapp_url: str | None = None
+    webapp_host: str = "127.0.0.1"
+    webapp_port: Annotated[int, Ge(0), Le(65535)] = 8082
+    webapp_init_data_max_age: Annotated[int, Ge(60), Le(30 * 86400)] = 86400
+    webapp_link_seconds: Annotated[int, Ge(10), Le(86400)] = 600
+    webapp_database_url: str | None = None
 
     @field_validator("working_hours")
     @classmethod
@@ -166,7 +177,7 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token (it has no ':')")
         return token
 
-    @field_validator("telegram_api_url", "s3_endpoint_url")
+    @field_validator("telegram_api_url", "s3_endpoint_url", "webapp_url")
     @classmethod
     def _http_url(cls, url: str | None) -> str | None:
         if url is not None:
@@ -175,9 +186,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"must be an http(s) URL, got {url!r}")
         return url
 
-    @field_validator("database_url")
+    @field_validator("database_url", "webapp_database_url")
     @classmethod
-    def _database_url(cls, url: str) -> str:
+    def _database_url(cls, url: str | None) -> str | None:
+        if url is None:
+            return None
         try:
             backend = make_url(url).get_backend_name()
         except ArgumentError:
@@ -254,7 +267,16 @@ class Settings(BaseSettings):
         for name in ("s3_endpoint_url", "s3_region"):
             if getattr(self, name) is not None and not self.file_store.startswith("s3://"):
                 raise ValueError(f"{name.upper()} is set, but FILE_STORE is not an s3:// bucket")
+        if self.webapp_url is None and self.uses_emulator and self.webapp_port:
+            # the demo's Mini App, beside the bot on this machine (the settings are frozen once
+            # made: this is their making)
+            object.__setattr__(self, "webapp_url", f"http://127.0.0.1:{self.webapp_port}/")
         return self
+
+    @property
+    def webapp_database(self) -> str:
+        """The database the Mini App reads."""
+        return self.webapp_database_url or self.database_url
 
 
 def _s3_location(rest: str) -> str:

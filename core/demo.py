@@ -17,6 +17,8 @@ from storage.models import User
 
 from .services import Runtime
 
+# the local emulator's bot: the demo's chat, and the Mini App's signatures, without a real token
+EMULATOR_TOKEN = "1000001:local-emulator-token"
 FIRST_DEMO_ID = 5_000_001
 
 

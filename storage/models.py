@@ -318,6 +318,14 @@ class Deadline(Base):
             postgresql_where=text("met_at IS NULL"),
         ),
         Index("ix_deadlines_subject", "subject_type", "subject_id"),
+        # the overview's late records of a type: its open deadlines already past
+        Index(
+            "ix_deadlines_open_subject_due",
+            "subject_type",
+            "due_at",
+            sqlite_where=text("met_at IS NULL"),
+            postgresql_where=text("met_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -392,6 +400,8 @@ class Complaint(Base):
     """顧客質量投訴及處理記錄: one quality complaint and everything done about it."""
 
     __tablename__ = "complaints"
+    # the overview lists them newest first, a page at a time
+    __table_args__ = (Index("ix_complaints_received_at_id", "received_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -516,6 +526,8 @@ class ReturnRequest(Base):
     in and the exchange or refund, and the return slip (退貨單). Each step is set once."""
 
     __tablename__ = "returns"
+    # the overview lists them newest first, a page at a time
+    __table_args__ = (Index("ix_returns_created_at_id", "created_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -673,6 +685,8 @@ class ConsumerComplaint(Base):
     after-sales cannot resolve is decided by the business head and answered by after-sales."""
 
     __tablename__ = "consumer_complaints"
+    # the overview lists them newest first, a page at a time
+    __table_args__ = (Index("ix_consumer_complaints_received_at_id", "received_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -779,6 +793,8 @@ class Defect(Base):
     """A fault found on patrol (DF-YYYY-NNNNN), repaired by the vendor, verified on site."""
 
     __tablename__ = "defects"
+    # the overview lists them newest first, a page at a time
+    __table_args__ = (Index("ix_defects_reported_at_id", "reported_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)
@@ -880,6 +896,8 @@ class Rectification(Base):
     written notice (RN-YYYY-NNNNN) to the service quality evaluation form."""
 
     __tablename__ = "rectifications"
+    # the overview lists them newest first, a page at a time
+    __table_args__ = (Index("ix_rectifications_raised_at_id", "raised_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str | None] = mapped_column(String(16), unique=True)  # from the written notice

@@ -93,6 +93,7 @@ class Bot:
             "TELEGRAM_MESSAGES_PER_SECOND": "0",
             "TELEGRAM_CHAT_MESSAGES_PER_SECOND": "0",
             "TELEGRAM_GROUP_MESSAGES_PER_MINUTE": "0",
+            "WEBAPP_PORT": "0",  # several bots at once: the Mini App is tested on its own
         }
         self.log = log
         self.process: asyncio.subprocess.Process | None = None

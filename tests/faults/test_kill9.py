@@ -135,6 +135,7 @@ class BotProcess:
             "LOAD_SAMPLES": "false",
             "RUN_SCHEDULER": "false",  # deadlines are a day away; the sweeps are tested elsewhere
             "TELEGRAM_CHAT_BURST": "20",  # as the emulator's: users here answer without pause
+            "WEBAPP_PORT": "0",  # several bots at once: the Mini App is tested on its own
         }
         self.log = log
         self.process: asyncio.subprocess.Process | None = None

@@ -14,7 +14,7 @@ from pathlib import Path
 # The architecture. Each package may import itself and the packages listed here, nothing else.
 # The entry points (`python -m bot`, `python -m scheduler`) wire the parts together and may
 # import anything; nothing imports them.
-ENTRY_POINTS = {"bot.__main__", "scheduler.__main__"}
+ENTRY_POINTS = {"bot.__main__", "scheduler.__main__", "webapp.__main__"}
 ALLOWED: dict[str, set[str]] = {
     "bot": {"core", "reports", "procedures", "storage"},  # Telegram front end
     "scheduler": {"core", "procedures", "storage"},  # the periodic jobs
@@ -329,6 +329,33 @@ def test_reports_read_through_the_queries_never_storage() -> None:
     assert not violations, "\n".join(violations)
     # an allowance no longer needed goes
     assert {edge.source for edge in found} == REPORTS_READING_STORAGE
+
+
+# The Mini App reads as the chat does: through the procedures' queries and the overview, never
+# the storage's models. Its storage imports are these, each with why:
+WEBAPP_READING_STORAGE = {
+    # the evidence files' bytes come out of the file store the bot keeps them in
+    ("webapp.app", "storage.files"),
+}
+
+
+def test_the_mini_app_reads_through_the_procedures_never_the_models() -> None:
+    found = [
+        edge
+        for edge in imports_of(ROOT, {"webapp", "storage"})
+        if edge.source.split(".")[0] == "webapp"
+        and edge.source not in ENTRY_POINTS
+        and edge.target.split(".")[0] == "storage"
+    ]
+    violations = [
+        f"{edge.where}: {edge.source} imports {edge.target} (read it through the procedures' "
+        "queries or procedures.overview)"
+        for edge in found
+        if (edge.source, edge.target) not in WEBAPP_READING_STORAGE
+    ]
+    assert not violations, "\n".join(violations)
+    # an allowance no longer needed goes
+    assert {(edge.source, edge.target) for edge in found} == WEBAPP_READING_STORAGE
 
 
 # A record type's module that grows past this is two modules: a reader finds a rule in a file

@@ -30,6 +30,8 @@ from procedures.equipment.defects import REPAIR_SEATS, SEVERITIES
 from procedures.equipment.rules import EQUIPMENT_SYSTEMS, DefectStatus
 from procedures.kernel import deadlines, roles
 from procedures.masterdata import kinds, table
+from procedures.overview import kinds as overview_kinds
+from procedures.overview import records as overview_records
 from procedures.returns import common as return_common
 from procedures.returns import goods as return_goods
 from procedures.returns import queries as return_queries
@@ -45,9 +47,10 @@ from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.registry import REPORTS
 from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
+from webapp import views as miniapp_views
 
 ROOT = Path(__file__).parents[2]
-SOURCE_FOLDERS = ("bot", "procedures", "reports", "scheduler")
+SOURCE_FOLDERS = ("bot", "procedures", "reports", "scheduler", "webapp")
 TEXT_ID = re.compile(r"^[a-z_]+(\.[a-z0-9_]+)+$")
 VALUE = "{}"  # stands for each interpolated value in an id built with an f-string
 # Functions that take a text id, and where: an f-string there is an id even without a section.
@@ -188,6 +191,9 @@ def expansions() -> dict[str, set[str]]:
     """For each id the code builds with an f-string, the values it can be built from."""
     localities = set(VERIFICATION_WINDOW)
     return {
+        "miniapp.type.{}": set(overview_kinds.KINDS),
+        "miniapp.field.{}": set(overview_records.FIELD_NAMES),
+        "miniapp.deadline_state.{}": set(miniapp_views.DEADLINE_STATES.values()),
         "cmd.{}": {c.name for c in COMMANDS} | set(MENU_COMMANDS),
         "role.{}": set(roles.ALL_ROLES),
         "language.name.{}": set(LANGUAGES),

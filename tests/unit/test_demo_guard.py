@@ -139,6 +139,15 @@ async def as_before_the_mode_was_recorded(url: str) -> None:
         async with engine.begin() as connection:
             for table in ("periodic_duties", "deployment_mode"):
                 await connection.execute(text(f"DROP TABLE {table}"))
+            for index in (  # 0023's
+                "ix_complaints_received_at_id",
+                "ix_returns_created_at_id",
+                "ix_consumer_complaints_received_at_id",
+                "ix_defects_reported_at_id",
+                "ix_rectifications_raised_at_id",
+                "ix_deadlines_open_subject_due",
+            ):
+                await connection.execute(text(f"DROP INDEX {index}"))
             for column in ("working_hours", "daily_list"):  # 0022's
                 await connection.execute(text(f"ALTER TABLE users DROP COLUMN {column}"))
             await connection.execute(

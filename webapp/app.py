@@ -1,0 +1,323 @@
+"""The Mini App's web application: the page's static files and the JSON API the page reads
+(routes and answers as the Mini App's contract says), built by `create_app` from the services
+it reads through, so that the bot's process and `python -m webapp` serve the same one."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import mimetypes
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.documents import reader_context
+from bot.texts import Texts
+from core.config import Settings
+from procedures.kernel.clock import Clock
+from procedures.kernel.errors import InvalidInput, NotFound
+from procedures.overview.kinds import KINDS, kinds_for
+from procedures.overview.lists import ListFilters, list_records
+from procedures.overview.records import evidence_file, record_form, record_page
+from procedures.overview.rules import MINI_APP_ROLES
+from procedures.people.queries import User
+from procedures.search import parse_query
+from reports.form_documents import BUILDERS
+from reports.forms import form_pdf
+from reports.registry import REPORTS
+from storage.files import FileStore
+
+from .auth import Unauthorized, check_init_data, check_link_token, link_token, person_of
+from .charts import chart_payload
+from .views import View
+
+STATIC_DIR = Path(__file__).parent / "static"
+INIT_DATA_HEADER = "X-Telegram-Init-Data"
+# pictures a browser shows as pictures; every other stored type is offered as a download, so
+# that an uploaded page or script is never rendered in the Mini App's origin
+SHOWN_INLINE = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+
+
+def _error(status: int, error: str, **more: Any) -> JSONResponse:
+    return JSONResponse({"error": error, **more}, status_code=status)
+
+
+@dataclass(frozen=True)
+class MiniApp:
+    """What the routes read through: the settings, the database, the clock, the texts, the file
+    store, and the bot's token (initData and links are signed with it) and username."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    texts: Texts
+    file_store: FileStore
+    bot_token: str
+    bot_username: str | None = None
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    def person_id(self, request: Request) -> int:
+        return check_init_data(
+            request.headers.get(INIT_DATA_HEADER),
+            self.bot_token,
+            now=self.now(),
+            max_age=dt.timedelta(seconds=self.settings.webapp_init_data_max_age),
+        )
+
+    def view(self, person: User) -> View:
+        return View(self.texts, self.texts.language_for(person.language), self.now())
+
+    def link(self, request: Request, person: User, path: str) -> str:
+        """The URL of `path` (under /api/) with a token that opens it for this person."""
+        expires = self.now() + dt.timedelta(seconds=self.settings.webapp_link_seconds)
+        token = link_token(self.bot_token, person.telegram_id, path, expires)
+        root = request.scope.get("root_path", "").rstrip("/")
+        return f"{root}/api/{quote(path)}?t={token}"
+
+
+Handler = Callable[[Request, MiniApp, AsyncSession, User], Awaitable[Response]]
+
+
+def _as_person(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """The route for the person the initData names: 401 for anyone else."""
+
+    async def endpoint(request: Request) -> Response:
+        app: MiniApp = request.app.state.mini_app
+        try:
+            telegram_id = app.person_id(request)
+            async with app.sessions() as session:
+                person = await person_of(session, telegram_id)
+                return await handler(request, app, session, person)
+        except Unauthorized:
+            return _error(401, "unauthorized")
+
+    return endpoint
+
+
+def _by_link(handler: Handler, route: str, last: str) -> Callable[[Request], Awaitable[Response]]:
+    """The route for the person a link's token was made for (a file or a form): 401 for a
+    forged or expired one, or a person who no longer opens the Mini App. The token signs the
+    route and its parameters (`route`/type/key/`last`), wherever the app is served."""
+
+    async def endpoint(request: Request) -> Response:
+        app: MiniApp = request.app.state.mini_app
+        params = request.path_params
+        path = f"{route}/{params['type']}/{params['key']}/{params[last]}"
+        try:
+            telegram_id = check_link_token(
+                request.query_params.get("t"),
+                app.bot_token,
+                path,
+                now=app.now(),
+            )
+            async with app.sessions() as session:
+                person = await person_of(session, telegram_id)
+                return await handler(request, app, session, person)
+        except Unauthorized:
+            return _error(401, "unauthorized")
+
+    return endpoint
+
+
+async def me(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
+    view = app.view(person)
+    roles = sorted(person.role_names & MINI_APP_ROLES)
+    return JSONResponse(
+        {
+            "name": person.full_name,
+            "language": view.language,
+            "roles": [{"key": role, "name": view.text(f"role.{role}")} for role in roles],
+            "types": [
+                {"type": kind.type, "name": view.text(f"miniapp.type.{kind.type}")}
+                for kind in kinds_for(person.role_names)
+            ],
+            # the charts follow the reports' reader sets: whoever may ask for a report
+            "charts": any(person.role_names & kind.recipients for kind in REPORTS.values()),
+            "bot_username": app.bot_username,
+        }
+    )
+
+
+def _filters(request: Request, app: MiniApp) -> ListFilters:
+    """The list's filters from the query string; InvalidInput for a search or a month that is
+    none (a filter the record type does not have is ignored by the list)."""
+    given = request.query_params
+
+    def typed(name: str) -> str | None:
+        return (given.get(name) or "").strip()[:100] or None
+
+    q = typed("q")
+    return ListFilters(
+        status=typed("status"),
+        late=given.get("late") in ("1", "true"),
+        customer=typed("customer"),
+        product=typed("product"),
+        vendor=typed("vendor"),
+        asset=typed("asset"),
+        month=typed("month"),
+        query=parse_query(q, app.settings.timezone) if q else None,
+    )
+
+
+async def records(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
+    kind = KINDS.get(request.query_params.get("type", "complaint"))
+    if kind is None:
+        return _error(404, "not_found")
+    if not person.role_names & kind.readers:
+        return _error(403, "not_allowed")
+    view = app.view(person)
+    page = request.query_params.get("page", "1")
+    try:
+        filters = _filters(request, app)
+        if filters.status not in (None, "all", *kind.statuses):
+            filters = replace(filters, status=None)  # a status T does not have: its open ones
+        found = await list_records(
+            session,
+            kind,
+            filters,
+            int(page) if page.isdigit() else 1,
+            now=app.now(),
+            timezone=app.settings.timezone,
+        )
+    except InvalidInput as refused:
+        return _error(400, "bad_filter", message=view.text(refused.text_key, **refused.params))
+    return JSONResponse(view.page(kind, found))
+
+
+async def record(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
+    subject_type, key = request.path_params["type"], request.path_params["key"]
+    kind = KINDS.get(subject_type)
+    if kind is None:
+        return _error(404, "not_found")
+    try:
+        found = await record_page(session, person, subject_type, key)
+    except NotFound:
+        return _error(404, "not_found")
+    view = app.view(person)
+    files = [
+        {
+            "url": app.link(request, person, f"files/{subject_type}/{found.key}/{kept.sha256}"),
+            "kind": kept.kind or "photo",
+            "name": _file_name(found.key, index, kept.mime_type),
+            "caption": view.text("miniapp.file_caption", index=index, count=len(found.files)),
+        }
+        for index, kept in enumerate(found.files, start=1)
+    ]
+    context = reader_context(app.settings, app.texts, view.language, app.now())
+    forms = [
+        {
+            "name": view.text(form.title_key),
+            "file_name": context.file_name(
+                "file_name.form", "pdf", name=view.text(form.title_key), number=form.number
+            ),
+            "url": app.link(request, person, f"forms/{subject_type}/{found.key}/{form.form}"),
+        }
+        for form in found.forms
+    ]
+    return JSONResponse(view.record(kind, found, files, forms, app.bot_username))
+
+
+def _file_name(key: str, index: int, mime_type: str | None) -> str:
+    """A stored file's name for a download: the record's key, its place, the type's extension."""
+    extension = mimetypes.guess_extension(mime_type or "") or ""
+    return f"{key.lstrip('#')}-{index}{extension}"
+
+
+async def file(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
+    params = request.path_params
+    try:
+        kept = await evidence_file(session, person, params["type"], params["key"], params["sha256"])
+    except NotFound:
+        return _error(404, "not_found")
+    assert kept.sha256 is not None  # only stored files are found
+    content = await asyncio.to_thread(app.file_store.get, kept.sha256)
+    media_type = kept.mime_type or "application/octet-stream"
+    disposition = "inline" if media_type in SHOWN_INLINE else "attachment"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{kept.sha256[:16]}"',
+            # even opened on its own, a stored file runs nothing and loads nothing
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
+
+
+async def form(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
+    params = request.path_params
+    try:
+        found = await record_form(session, person, params["type"], params["key"], params["form"])
+    except NotFound:
+        return _error(404, "not_found")
+    view = app.view(person)
+    context = reader_context(app.settings, app.texts, view.language, app.now())
+    filled = await BUILDERS[found.form](session, found.record_id, context)
+    # laying out the PDF takes a while: not on the event loop the bot shares
+    content = await asyncio.to_thread(form_pdf, filled)
+    name = context.file_name("file_name.form", "pdf", name=filled.name, number=filled.number)
+    return Response(
+        content,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
+    )
+
+
+async def charts(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
+    view = app.view(person)
+    payload = await chart_payload(
+        session, person.role_names, view.language, app.texts, now=app.now()
+    )
+    return JSONResponse(payload)
+
+
+async def index(request: Request) -> Response:
+    page = STATIC_DIR / "index.html"
+    if not page.is_file():
+        return Response(status_code=404)
+    return FileResponse(page, media_type="text/html; charset=utf-8")
+
+
+class SecurityHeaders(BaseHTTPMiddleware):
+    """No answer of the API is kept by a cache; no answer is sniffed into another type."""
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if "/api/" in request.url.path:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def create_app(mini_app: MiniApp) -> Starlette:
+    """The Mini App's ASGI application."""
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            Route("/api/me", _as_person(me)),
+            Route("/api/records", _as_person(records)),
+            Route("/api/records/{type}/{key}", _as_person(record)),
+            Route("/api/files/{type}/{key}/{sha256}", _by_link(file, "files", "sha256")),
+            Route("/api/forms/{type}/{key}/{form}", _by_link(form, "forms", "form")),
+            Route("/api/charts", _as_person(charts)),
+            Mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static"),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+    )
+    app.state.mini_app = mini_app
+    return app

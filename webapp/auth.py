@@ -1,0 +1,112 @@
+"""Who is asking: Telegram's initData checked as Telegram specifies, the person and their roles
+from the database, and the signed links that open a record's files and forms (an <img> or a
+download cannot carry the initData header)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from urllib.parse import parse_qsl, urlencode
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from procedures.overview.rules import opens_mini_app
+from procedures.people.queries import User
+from procedures.people.users import user_by_telegram_id
+
+# a client's clock a little ahead of ours is not a forgery
+FUTURE_LEEWAY = dt.timedelta(minutes=1)
+
+
+class Unauthorized(Exception):
+    """Missing, malformed, forged or stale credentials: answered 401 and nothing else."""
+
+
+def _hex_hmac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _init_data_secret(bot_token: str) -> bytes:
+    return hmac.new(b"WebAppData", bot_token.encode(), hashlib.sha256).digest()
+
+
+def _data_check_string(fields: dict[str, str]) -> str:
+    return "\n".join(f"{key}={value}" for key, value in sorted(fields.items()) if key != "hash")
+
+
+def sign_init_data(fields: dict[str, str], bot_token: str) -> str:
+    """initData as Telegram signs it (the emulator's and the tests' side of the check)."""
+    signed = dict(fields)
+    signed["hash"] = _hex_hmac(_init_data_secret(bot_token), _data_check_string(fields))
+    return urlencode(signed)
+
+
+def check_init_data(
+    init_data: str | None, bot_token: str, *, now: dt.datetime, max_age: dt.timedelta
+) -> int:
+    """The Telegram id of the user the initData was signed for; Unauthorized unless it is
+    signed with this bot's token, no older than `max_age` and not from the future."""
+    if not init_data:
+        raise Unauthorized("no initData")
+    try:
+        pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise Unauthorized("malformed initData") from None
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        raise Unauthorized("a field given twice")
+    given = fields.get("hash", "")
+    expected = _hex_hmac(_init_data_secret(bot_token), _data_check_string(fields))
+    if not hmac.compare_digest(expected.encode(), given.encode()):
+        raise Unauthorized("initData not signed with this bot's token")
+    try:
+        signed_at = dt.datetime.fromtimestamp(int(fields["auth_date"]), dt.UTC)
+        telegram_id = int(json.loads(fields["user"])["id"])
+    except (KeyError, ValueError, TypeError, OverflowError, OSError):
+        raise Unauthorized("initData without its date or user") from None
+    if now - signed_at > max_age:
+        raise Unauthorized("stale initData")
+    if signed_at - now > FUTURE_LEEWAY:
+        raise Unauthorized("initData from the future")
+    return telegram_id
+
+
+async def person_of(session: AsyncSession, telegram_id: int) -> User:
+    """The enrolled, active person with this Telegram id who holds a Mini App role, with their
+    roles; Unauthorized for anyone else."""
+    person = await user_by_telegram_id(session, telegram_id)
+    if person is None or not person.active or not opens_mini_app(person.role_names):
+        raise Unauthorized("not a person of the Mini App")
+    return person
+
+
+# --- links to a record's files and forms -------------------------------------------------------
+
+
+def _link_key(bot_token: str) -> bytes:
+    return hmac.new(b"MiniAppLinks", bot_token.encode(), hashlib.sha256).digest()
+
+
+def link_token(bot_token: str, telegram_id: int, path: str, expires_at: dt.datetime) -> str:
+    """A token that opens `path` for this Telegram user until `expires_at`."""
+    expiry = int(expires_at.timestamp())
+    mac = _hex_hmac(_link_key(bot_token), f"{telegram_id}\n{path}\n{expiry}")
+    return f"{telegram_id}.{expiry}.{mac}"
+
+
+def check_link_token(token: str | None, bot_token: str, path: str, *, now: dt.datetime) -> int:
+    """The Telegram id the token was made for, if it was made for `path` and has not expired;
+    else Unauthorized."""
+    try:
+        user, expiry, mac = (token or "").split(".")
+        telegram_id, expires = int(user), int(expiry)
+    except ValueError:
+        raise Unauthorized("malformed link") from None
+    expected = _hex_hmac(_link_key(bot_token), f"{telegram_id}\n{path}\n{expires}")
+    if not hmac.compare_digest(expected.encode(), mac.encode()):
+        raise Unauthorized("forged link")
+    if now.timestamp() >= expires:
+        raise Unauthorized("expired link")
+    return telegram_id

@@ -1,0 +1,170 @@
+"""The overview's lists and record pages as the API answers them: JSON, every word in the
+person's language from the catalogues, every text a user typed passed on as it is."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from bot.texts import Texts, placeholders
+from procedures.kernel.deadlines import span
+from procedures.kernel.queries import Deadline, TimelineEvent
+from procedures.kernel.rules import Outcome, outcome
+from procedures.overview.kinds import RecordKind
+from procedures.overview.lists import Listed, ListPage
+from procedures.overview.records import RecordPage
+
+# the deep link back to a record in the chat: /start QC-2026-00001 (the chat's deep links)
+CHAT_LINKED = frozenset({"complaint", "return", "consumer_complaint", "defect", "rectification"})
+# what a timeline entry's details name by a key of ours, translated before the entry is shown
+DETAIL_TEXTS = {
+    "kind": "deadline.kind.{}",
+    "channel": "{type}.channel.{}",
+    "reason": "return.reason.{}",
+}
+TIMELINE_TYPES = {"consumer_complaint": "consumer"}
+DEADLINE_STATES = {
+    Outcome.OPEN: "open",
+    Outcome.ON_TIME: "met",
+    Outcome.LATE: "late",
+    Outcome.WAIVED: "waived",
+}
+
+
+class View:
+    """Renders for one person: their language, the configured zone, the moment of asking."""
+
+    def __init__(self, texts: Texts, language: str, now: dt.datetime) -> None:
+        self.texts = texts
+        self.language = language
+        self.now = now
+
+    def text(self, key: str, **params: Any) -> str:
+        return self.texts.get(self.language, key, **params)
+
+    def part(self, value: Any) -> str:
+        """A title's or a field's part: a time, a text id (with its parameters), or text."""
+        if isinstance(value, dt.datetime):
+            return self.texts.format_time(value)
+        if isinstance(value, dict):
+            return self.text(value["$text"], **value.get("params", {}))
+        return str(value)
+
+    def title(self, parts: list[Any]) -> str:
+        return " · ".join(self.part(part) for part in parts)
+
+    def status(self, kind: RecordKind, status: str) -> dict[str, str]:
+        return {"key": status, "name": self.text(kind.status_prefix + status)}
+
+    def lateness(self, due_at: dt.datetime) -> str:
+        if due_at < self.now:
+            return self.text("miniapp.late", span=span(self.now - due_at))
+        return self.text("miniapp.remaining", span=span(due_at - self.now))
+
+    def item(self, kind: RecordKind, listed: Listed) -> dict[str, Any]:
+        deadline = listed.deadline
+        holder = listed.holder
+        if holder is None and deadline is not None:
+            holder = self.text(f"role.{deadline.responsible_role}")
+        return {
+            "type": listed.type,
+            "key": listed.key,
+            "number": listed.number,
+            "title": self.title(listed.title),
+            "status": self.status(kind, listed.status),
+            "step": self.text(f"deadline.kind.{deadline.kind}") if deadline else None,
+            "holder": holder,
+            "due_at": deadline.due_at.isoformat() if deadline else None,
+            "due_text": self.texts.deadline(self.language, deadline.due_at) if deadline else None,
+            "late": bool(deadline and deadline.due_at < self.now),
+            "late_text": self.lateness(deadline.due_at) if deadline else None,
+            "received_at": listed.received_at.isoformat(),
+            "received_text": self.texts.format_time(listed.received_at),
+        }
+
+    def page(self, kind: RecordKind, found: ListPage) -> dict[str, Any]:
+        return {
+            "type": kind.type,
+            "total": found.total,
+            "page": found.page,
+            "pages": found.pages,
+            "statuses": [self.status(kind, status) for status in kind.statuses],
+            "filters": kind.filters,
+            "items": [self.item(kind, listed) for listed in found.items],
+        }
+
+    def deadline(self, deadline: Deadline) -> dict[str, str]:
+        state = DEADLINE_STATES[outcome(deadline)]
+        if state == "open":
+            state_text = self.lateness(deadline.due_at)
+        else:
+            state_text = self.text(f"miniapp.deadline_state.{state}")
+        return {
+            "name": self.text(f"deadline.kind.{deadline.kind}"),
+            "due_text": self.texts.deadline(self.language, deadline.due_at),
+            "state": state,
+            "state_text": state_text,
+        }
+
+    def event(
+        self, subject_type: str, event: TimelineEvent, names: dict[int, str]
+    ) -> dict[str, str]:
+        return {
+            "at": event.at.isoformat(),
+            "at_text": self.texts.format_time(event.at),
+            "who": names.get(event.actor_id or 0) or self.text("timeline.system"),
+            "what": self.action(subject_type, event),
+        }
+
+    def action(self, subject_type: str, event: TimelineEvent) -> str:
+        """What an entry says, as the chat's record views say it where the catalogue has the
+        entry and every detail it names; else the entry's own words."""
+        prefix = TIMELINE_TYPES.get(subject_type, subject_type)
+        # looked up, not required: an entry the catalogue lacks is shown by its own name
+        key = ".".join(("timeline", prefix, event.action))
+        template = self.texts.catalogues.get(self.language, {}).get(key)
+        details: dict[str, Any] = {
+            name: value
+            for name, value in (event.after or {}).items()
+            if isinstance(value, str | int) and not isinstance(value, bool)
+        }
+        for name, pattern in DETAIL_TEXTS.items():
+            if isinstance(details.get(name), str):
+                translated = pattern.format(details[name], type=prefix)
+                if translated in self.texts.catalogues.get(self.language, {}):
+                    details[name] = {"$text": translated}
+        if template is None or not placeholders(template) <= set(details):
+            # the record types whose chat views keep no timeline texts: the overview's names
+            named = ".".join(("miniapp", "action", event.action))
+            if named in self.texts.catalogues.get(self.language, {}):
+                return self.text(named)
+            return self.text("miniapp.event", action=event.action.replace("_", " "))
+        return self.text(key, **details)
+
+    def record(
+        self,
+        kind: RecordKind,
+        found: RecordPage,
+        files: list[dict[str, str]],
+        forms: list[dict[str, str]],
+        bot_username: str | None,
+    ) -> dict[str, Any]:
+        chat_link = None
+        if bot_username and found.number and kind.type in CHAT_LINKED:
+            chat_link = f"https://t.me/{bot_username}?start={found.number}"
+        return {
+            "type": kind.type,
+            "key": found.key,
+            "number": found.number or found.key,
+            "title": self.title(found.title),
+            "status": self.status(kind, found.status),
+            "fields": [
+                {"label": self.text(f"miniapp.field.{name}"), "value": self.part(value)}
+                for name, value in found.fields
+            ],
+            "deadlines": [self.deadline(deadline) for deadline in found.deadlines],
+            "timeline": [self.event(kind.type, event, found.names) for event in found.events],
+            "files": files,
+            "forms": forms,
+            "chat_link": chat_link,
+        }
