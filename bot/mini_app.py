@@ -4,7 +4,6 @@ under /start and /help, for the roles that read across records."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from telegram import (
     Bot,
@@ -16,6 +15,7 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
+from core.config import Settings
 from procedures.overview.rules import opens_mini_app
 
 from .texts import Texts
@@ -23,13 +23,12 @@ from .texts import Texts
 logger = logging.getLogger(__name__)
 
 
-def mini_app_url(settings: Any) -> str | None:
-    """The address the Mini App's buttons open, or None where none is configured."""
-    url = getattr(settings, "webapp_url", None)
-    return str(url) if url else None
+def mini_app_url(settings: Settings) -> str | None:
+    """The address the Mini App's buttons open (WEBAPP_URL), or None where none is configured."""
+    return settings.webapp_url or None
 
 
-def mini_app_for(settings: Any, role_names: frozenset[str]) -> str | None:
+def mini_app_for(settings: Settings, role_names: frozenset[str]) -> str | None:
     """The Mini App's address if a person holding these roles opens it, else None."""
     url = mini_app_url(settings)
     return url if url and opens_mini_app(role_names) else None
