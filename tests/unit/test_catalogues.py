@@ -47,6 +47,7 @@ from reports.consumer_complaints import FIGURES, STEP_COLUMNS, SUMMARY_COLUMNS
 from reports.registry import REPORTS
 from reports.vendors import MEASURED
 from tests.conftest import SHANGHAI
+from webapp import charts as miniapp_charts
 from webapp import views as miniapp_views
 
 ROOT = Path(__file__).parents[2]
@@ -192,6 +193,15 @@ def expansions() -> dict[str, set[str]]:
     localities = set(VERIFICATION_WINDOW)
     return {
         "miniapp.type.{}": set(overview_kinds.KINDS),
+        # a chart's words: its period and months, its title and unit by its key, its notes
+        "miniapp.chart.{}": {"span", "other"}
+        | {f"month_{number}" for number in range(1, 13)}
+        | {f"title.{key}" for key in miniapp_charts.UNITS}
+        | {f"unit.{unit}" for unit in miniapp_charts.UNITS.values()}
+        | {
+            f"note.{note}"
+            for note in ("pass_mark", "exchange_limit", "exchange_limits", "limit_of")
+        },
         "miniapp.field.{}": set(overview_records.FIELD_NAMES),
         "miniapp.deadline_state.{}": set(miniapp_views.DEADLINE_STATES.values()),
         "cmd.{}": {c.name for c in COMMANDS} | set(MENU_COMMANDS),
