@@ -123,7 +123,8 @@ async def with_document(bot: BotHarness, chat: Chat) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
         return next((m for m in reversed(chat.all_bot_messages()) if m.get("document")), None)
 
-    return await bot.emulator.wait_until(found)
+    # a form is made in the rendering worker: seconds on a busy machine
+    return await bot.emulator.wait_until(found, timeout=30)
 
 
 async def test_other_buyers_confirm_the_suspension_and_those_who_do_not_are_chased(

@@ -407,7 +407,8 @@ async def test_a_nonconforming_complaints_return_is_carried_to_a_refund(bot: Bot
     )
     await tally_and_send_the_slip(bot, statistician, clerk)
     await bot.emulator.wait_until(
-        lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None)
+        lambda: next((m for m in customer.all_bot_messages() if m.get("document")), None),
+        timeout=30,  # a form is made in the rendering worker: seconds on a busy machine
     )
     request = await stored(bot, "RT-2026-00001")
     assert (request.status, request.settlement, request.credit_amount) == (
