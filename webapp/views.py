@@ -21,6 +21,12 @@ DETAIL_TEXTS = {
     "kind": "deadline.kind.{}",
     "channel": "{type}.channel.{}",
     "reason": "return.reason.{}",
+    # a complaint's entries, as its chat view (bot/handlers/tickets.py) names their details
+    "result": "{type}.status.{}",
+    "scope": "{type}.hold_scope.{}",
+    "how": "{type}.told_how.{}",
+    "outcome": "{type}.handoff_outcome.{}",
+    "step": "{type}.hold_step.{}",
 }
 TIMELINE_TYPES = {"consumer_complaint": "consumer"}
 DEADLINE_STATES = {

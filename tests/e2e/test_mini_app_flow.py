@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import re
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -235,18 +236,24 @@ def _quality_head_walk(page: Page, address: str, head_id: int, late: str, on_tim
     return seen
 
 
-def _manager_charts(page: Page, address: str, manager_id: int) -> list[str]:
-    """The equipment manager's defect chart: each bar's figure as the page says it."""
+def _manager_charts(page: Page, address: str, manager_id: int) -> dict[str, list[str]]:
+    """The equipment manager's charts: each defect bar's figure as the page says it, and the
+    month axis of the complaints' chart as it reads."""
     _open_mini_app(page, address, manager_id)
     page.wait(lambda: page.css('#tabs [data-tab="charts"]'), "the charts' tab")[0].click()
     bars = page.wait(
         lambda: page.css('.chart[data-chart="defects_by_vendor"] rect.bar'), "the defect chart"
     )
     page.shot("charts")
-    return [
-        page.driver.execute_script("return arguments[0].querySelector('title').textContent", bar)
-        for bar in bars
-    ]
+    script = "return arguments[0].querySelector('title').textContent"
+    axis = page.css('.chart[data-chart="complaints_by_product"] svg text.tick:has(title)')
+    return {
+        "bars": [page.driver.execute_script(script, bar) for bar in bars],
+        "months": [
+            page.driver.execute_script("return arguments[0].firstChild.textContent", label)
+            for label in axis
+        ],
+    }
 
 
 def _customer_menu(page: Page, address: str, customer_id: int) -> str:
@@ -301,7 +308,7 @@ async def test_a_quality_head_walks_from_the_late_list_to_the_form_and_back_to_t
             late.number,
             on_time.number,
         )
-        bars = await asyncio.to_thread(
+        charts = await asyncio.to_thread(
             _manager_charts, browser("mini-app-charts"), address, manager.user_id
         )
         customer_menu = await asyncio.to_thread(
@@ -313,12 +320,16 @@ async def test_a_quality_head_walks_from_the_late_list_to_the_form_and_back_to_t
     assert TYPED in seen["card"] and seen["card_late"] and "已逾期" in seen["card"]
     assert TYPED in seen["fields"] and not seen["made_from_text"]
     assert seen["timeline"] and all(seen["timeline"])
+    # every entry in the head's words: the hold's scope too, not its stored key
+    [hold] = [entry for entry in seen["timeline"] if "暫停發貨：" in entry]
+    assert "product" not in hold and "lot" not in hold
     assert seen["photos"] and all(width > 0 for width in seen["photos"])
     assert seen["form"].startswith(b"%PDF")
     assert late.number in seen["shown"]
-    assert f"{vendor}·" in " ".join(bars)
-    [vendor_bar] = [bar for bar in bars if bar.startswith(f"{vendor}·")]
+    [vendor_bar] = [bar for bar in charts["bars"] if bar.startswith(f"{vendor}·")]
     assert vendor_bar.endswith(f"：{DEFECTS_FILED}件")
+    # the months under the bars as a person reads them (the year is in the title)
+    assert charts["months"] and all(re.fullmatch(r"\d{1,2}月", m) for m in charts["months"])
     assert "web-app" not in customer_menu
     assert refusals == {"customer": 401, "forged": 401, "stale": 401, "missing": 401, "head": 200}
 

@@ -575,12 +575,13 @@ function formatValue(value, unit) {
   return spaced ? `${number} ${unit}` : `${number}${unit}`;
 }
 
-function niceScale(low, high) {
-  // round ticks (1, 2, 2.5, 5 × 10^n), about five of them
+function niceScale(low, high, whole) {
+  // round ticks (1, 2, 2.5, 5 × 10^n), about five of them; counts (`whole`) never in fractions
   if (high === low) high = low + 1;
   const rough = (high - low) / 5;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
+  const nice = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
+  const step = whole ? Math.max(1, Math.round(nice)) : nice;
   const start = Math.floor(low / step) * step;
   const end = Math.ceil(high / step) * step;
   const ticks = [];
@@ -588,9 +589,10 @@ function niceScale(low, high) {
   return { start, end, ticks };
 }
 
-function categoryLabel(category) {
-  // a month (YYYY-MM) as its short name, 8月 or Aug; the year is in the readout
-  const month = /^(\d{4})-(\d{2})$/.exec(category);
+function categoryLabel(category, yearMonth) {
+  // a month (YYYY-MM, as the chart's months give it) as its short name, 8月 or Aug; the year
+  // is in the chart's title and the readout
+  const month = /^(\d{4})-(\d{2})$/.exec(yearMonth || category);
   if (!month) return category;
   const moment = new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 15));
   return new Intl.DateTimeFormat(page.language, { month: "short", timeZone: "UTC" }).format(moment);
@@ -614,7 +616,8 @@ function drawChart(figure, chart) {
   const series = chart.series || [];
   const values = series.flatMap((s) => s.values).filter((v) => typeof v === "number");
   if (typeof chart.limit === "number") values.push(chart.limit);
-  const scale = niceScale(Math.min(0, ...values), Math.max(0, ...values));
+  const whole = values.every((value) => Number.isInteger(value));
+  const scale = niceScale(Math.min(0, ...values), Math.max(0, ...values), whole);
   const y = (value) => margin.top + plotHeight * (1 - (value - scale.start) / (scale.end - scale.start));
   const band = plotWidth / Math.max(categories.length, 1);
   const middle = (index) => margin.left + band * (index + 0.5);
@@ -640,7 +643,7 @@ function drawChart(figure, chart) {
   categories.forEach((category, index) => {
     if (index % every !== 0) return;
     const label = svg("text", { x: middle(index), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" },
-      shortLabel(categoryLabel(category), widest));
+      shortLabel(categoryLabel(category, (chart.months || [])[index]), widest));
     label.appendChild(svg("title", {}, category));
     picture.appendChild(label);
   });
