@@ -616,6 +616,8 @@ function drawChart(figure, chart) {
   const series = chart.series || [];
   const values = series.flatMap((s) => s.values).filter((v) => typeof v === "number");
   if (typeof chart.limit === "number") values.push(chart.limit);
+  // the vendor scores' line is the mark to reach; every other chart's a limit not to pass
+  const limitWords = chart.key === "vendor_scores" ? "charts.pass_mark" : "charts.limit";
   const whole = values.every((value) => Number.isInteger(value));
   const scale = niceScale(Math.min(0, ...values), Math.max(0, ...values), whole);
   const y = (value) => margin.top + plotHeight * (1 - (value - scale.start) / (scale.end - scale.start));
@@ -700,7 +702,7 @@ function drawChart(figure, chart) {
   }
 
   if (typeof chart.limit === "number") {
-    const limitText = t("charts.limit", { value: formatValue(chart.limit, chart.unit) });
+    const limitText = t(limitWords, { value: formatValue(chart.limit, chart.unit) });
     picture.appendChild(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(chart.limit), y2: y(chart.limit), class: "limit" }));
     picture.appendChild(svg("text", { x: width - margin.right, y: y(chart.limit) - 5, class: "limit-label", "text-anchor": "end" }, limitText));
   }
@@ -716,7 +718,7 @@ function drawChart(figure, chart) {
   if (typeof chart.limit === "number") {
     const entry = el("li");
     entry.appendChild(el("span", "swatch limit"));
-    entry.appendChild(document.createTextNode(t("charts.limit", { value: formatValue(chart.limit, chart.unit) })));
+    entry.appendChild(document.createTextNode(t(limitWords, { value: formatValue(chart.limit, chart.unit) })));
     legend.appendChild(entry);
   }
   figure.appendChild(legend);
