@@ -188,6 +188,18 @@ def _quality_head_walk(page: Page, address: str, head_id: int, late: str, on_tim
     _open_mini_app(page, address, head_id)
     page.wait(lambda: sorted(_cards(page)) == sorted([late, on_time]), "the open complaints")
     page.shot("list")
+    # the month filter offers months by name; November holds only the first complaint
+    from selenium.webdriver.support.select import Select
+
+    page.css("#more-filters")[0].click()
+    months = Select(page.css('#filters select[name="month"]')[0])
+    seen["november"] = next(o.text for o in months.options if o.get_attribute("value") == "2026-11")
+    months.select_by_value("2026-11")
+    page.css("#filters button.primary")[0].click()
+    page.wait(lambda: _cards(page) == [late], "the complaints of November")
+    page.css("#more-filters")[0].click()
+    page.css("#clear-filters")[0].click()
+    page.wait(lambda: len(_cards(page)) == 2, "every open complaint again")
     page.css("#late-chip")[0].click()
     page.wait(lambda: _cards(page) == [late], "the late complaint only")
     card = page.css(f'#cards .card[data-key="{late}"]')[0]
@@ -317,6 +329,7 @@ async def test_a_quality_head_walks_from_the_late_list_to_the_form_and_back_to_t
         refusals = await _refusals(mini_app, bot, customer.user_id, head.user_id, clock)
     await emulator.stop()
 
+    assert seen["november"] == "2026年11月"
     assert TYPED in seen["card"] and seen["card_late"] and "已逾期" in seen["card"]
     assert TYPED in seen["fields"] and not seen["made_from_text"]
     assert seen["timeline"] and all(seen["timeline"])

@@ -296,6 +296,30 @@ function showFilters(answer) {
     select.appendChild(option);
   }
   select.value = page.query.status;
+  showMonths();
+}
+
+// The month filter's choices: any month, then the last two years' months as a person names
+// them (2026年8月, August 2026); a month input would show the browser's own placeholder
+// (---------- ----) and its own language's words instead.
+const MONTHS_OFFERED = 24;
+
+function showMonths() {
+  const select = $("filters").elements.month;
+  select.replaceChildren(el("option", null, words("filter.month.any")));
+  select.firstChild.value = "";
+  const named = new Intl.DateTimeFormat(page.language, { year: "numeric", month: "long", timeZone: "UTC" });
+  // months up to when the Mini App was opened, as Telegram dates the opening (the demo's clock
+  // in the web chat), else the device's today
+  const opened = Number(((page.webApp && page.webApp.initDataUnsafe) || {}).auth_date);
+  const today = opened ? new Date(opened * 1000) : new Date();
+  for (let back = 0; back < MONTHS_OFFERED; back += 1) {
+    const moment = new Date(Date.UTC(today.getFullYear(), today.getMonth() - back, 15));
+    const option = el("option", null, named.format(moment));
+    option.value = `${moment.getUTCFullYear()}-${String(moment.getUTCMonth() + 1).padStart(2, "0")}`;
+    select.appendChild(option);
+  }
+  select.value = page.query.month;
 }
 
 function showCards(answer) {
