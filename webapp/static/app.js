@@ -747,6 +747,10 @@ function drawChart(figure, chart) {
   }
   figure.appendChild(legend);
   figure.appendChild(readout);
+  // a chart with no figure at all (no repair finished yet) says so under its empty axes
+  if (!series.some((one) => one.values.some((value) => typeof value === "number"))) {
+    figure.appendChild(el("p", "hint", words("charts.no_value")));
+  }
   if (chart.note) figure.appendChild(el("p", "hint note", chart.note));
 }
 
