@@ -105,6 +105,13 @@ def _chart(chart: figures.ChartFigures, words: _Words, period: str, day: str) ->
         "kind": chart.kind,
         "unit": words.get(f"unit.{UNITS[chart.key]}"),
         "categories": [words.of(word) for word in chart.categories],
+        # the months as YYYY-MM too: the page's axis names each by its short name (8月, Aug)
+        # where the whole "2026年8月" would not fit under its bar
+        "months": (
+            [word.value for word in chart.categories]
+            if chart.categories and all(word.kind == "month" for word in chart.categories)
+            else None
+        ),
         "series": [
             {"name": words.of(series.name), "values": list(series.values)}
             for series in chart.series

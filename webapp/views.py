@@ -21,6 +21,12 @@ DETAIL_TEXTS = {
     "kind": "deadline.kind.{}",
     "channel": "{type}.channel.{}",
     "reason": "return.reason.{}",
+    # a complaint's entries, as its chat view (bot/handlers/tickets.py) names their details
+    "result": "{type}.status.{}",
+    "scope": "{type}.hold_scope.{}",
+    "how": "{type}.told_how.{}",
+    "outcome": "{type}.handoff_outcome.{}",
+    "step": "{type}.hold_step.{}",
 }
 TIMELINE_TYPES = {"consumer_complaint": "consumer"}
 DEADLINE_STATES = {
@@ -133,6 +139,8 @@ class View:
                 translated = pattern.format(details[name], type=prefix)
                 if translated in self.texts.catalogues.get(self.language, {}):
                     details[name] = {"$text": translated}
+        if isinstance(details.get("text_key"), str):  # a reply: the chat names it by its text
+            details["what"] = {"$text": f"{details['text_key']}_name"}
         if template is None or not placeholders(template) <= set(details):
             # the record types whose chat views keep no timeline texts: the overview's names
             named = ".".join(("miniapp", "action", event.action))

@@ -217,7 +217,8 @@ def _first_line(text: str | None) -> str:
 
 
 def title_of(subject_type: str, row: tuple[Any, ...]) -> list[Any]:
-    """The parts of a record's title: who (customer, consumer, asset, vendor) and what."""
+    """The parts of a record's title: who (customer, consumer, asset, vendor) and what (a
+    complaint's or a defect's description's first line, so a list tells its records apart)."""
     record = row[0]
     parts: list[Any]
     if subject_type == "complaint":
@@ -226,12 +227,17 @@ def title_of(subject_type: str, row: tuple[Any, ...]) -> list[Any]:
             organisation.name,
             product.name if product else record.product_text,
             batch.lot_number if batch else record.lot_text,
+            _first_line(record.description),
         ]
     elif subject_type == "return":
         parts = [row[1].name, {"$text": f"return.reason.{record.reason}"}]
     elif subject_type == "consumer_complaint":
         product = row[1]
-        parts = [record.consumer_name, product.name if product else record.product_text]
+        parts = [
+            record.consumer_name,
+            product.name if product else record.product_text,
+            _first_line(record.description),
+        ]
     elif subject_type == "defect":
         _, asset, _vendor = row
         parts = [f"{asset.code} {asset.name}", _first_line(record.description)]

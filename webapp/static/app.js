@@ -296,6 +296,30 @@ function showFilters(answer) {
     select.appendChild(option);
   }
   select.value = page.query.status;
+  showMonths();
+}
+
+// The month filter's choices: any month, then the last two years' months as a person names
+// them (2026年8月, August 2026); a month input would show the browser's own placeholder
+// (---------- ----) and its own language's words instead.
+const MONTHS_OFFERED = 24;
+
+function showMonths() {
+  const select = $("filters").elements.month;
+  select.replaceChildren(el("option", null, words("filter.month.any")));
+  select.firstChild.value = "";
+  const named = new Intl.DateTimeFormat(page.language, { year: "numeric", month: "long", timeZone: "UTC" });
+  // months up to when the Mini App was opened, as Telegram dates the opening (the demo's clock
+  // in the web chat), else the device's today
+  const opened = Number(((page.webApp && page.webApp.initDataUnsafe) || {}).auth_date);
+  const today = opened ? new Date(opened * 1000) : new Date();
+  for (let back = 0; back < MONTHS_OFFERED; back += 1) {
+    const moment = new Date(Date.UTC(today.getFullYear(), today.getMonth() - back, 15));
+    const option = el("option", null, named.format(moment));
+    option.value = `${moment.getUTCFullYear()}-${String(moment.getUTCMonth() + 1).padStart(2, "0")}`;
+    select.appendChild(option);
+  }
+  select.value = page.query.month;
 }
 
 function showCards(answer) {
@@ -575,12 +599,13 @@ function formatValue(value, unit) {
   return spaced ? `${number} ${unit}` : `${number}${unit}`;
 }
 
-function niceScale(low, high) {
-  // round ticks (1, 2, 2.5, 5 × 10^n), about five of them
+function niceScale(low, high, whole) {
+  // round ticks (1, 2, 2.5, 5 × 10^n), about five of them; counts (`whole`) never in fractions
   if (high === low) high = low + 1;
   const rough = (high - low) / 5;
   const magnitude = 10 ** Math.floor(Math.log10(rough));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
+  const nice = [1, 2, 2.5, 5, 10].map((m) => m * magnitude).find((s) => s >= rough);
+  const step = whole ? Math.max(1, Math.round(nice)) : nice;
   const start = Math.floor(low / step) * step;
   const end = Math.ceil(high / step) * step;
   const ticks = [];
@@ -588,9 +613,10 @@ function niceScale(low, high) {
   return { start, end, ticks };
 }
 
-function categoryLabel(category) {
-  // a month (YYYY-MM) as its short name, 8月 or Aug; the year is in the readout
-  const month = /^(\d{4})-(\d{2})$/.exec(category);
+function categoryLabel(category, yearMonth) {
+  // a month (YYYY-MM, as the chart's months give it) as its short name, 8月 or Aug; the year
+  // is in the chart's title and the readout
+  const month = /^(\d{4})-(\d{2})$/.exec(yearMonth || category);
   if (!month) return category;
   const moment = new Date(Date.UTC(Number(month[1]), Number(month[2]) - 1, 15));
   return new Intl.DateTimeFormat(page.language, { month: "short", timeZone: "UTC" }).format(moment);
@@ -614,7 +640,10 @@ function drawChart(figure, chart) {
   const series = chart.series || [];
   const values = series.flatMap((s) => s.values).filter((v) => typeof v === "number");
   if (typeof chart.limit === "number") values.push(chart.limit);
-  const scale = niceScale(Math.min(0, ...values), Math.max(0, ...values));
+  // the vendor scores' line is the mark to reach; every other chart's a limit not to pass
+  const limitWords = chart.key === "vendor_scores" ? "charts.pass_mark" : "charts.limit";
+  const whole = values.every((value) => Number.isInteger(value));
+  const scale = niceScale(Math.min(0, ...values), Math.max(0, ...values), whole);
   const y = (value) => margin.top + plotHeight * (1 - (value - scale.start) / (scale.end - scale.start));
   const band = plotWidth / Math.max(categories.length, 1);
   const middle = (index) => margin.left + band * (index + 0.5);
@@ -640,7 +669,7 @@ function drawChart(figure, chart) {
   categories.forEach((category, index) => {
     if (index % every !== 0) return;
     const label = svg("text", { x: middle(index), y: height - margin.bottom + 16, class: "tick", "text-anchor": "middle" },
-      shortLabel(categoryLabel(category), widest));
+      shortLabel(categoryLabel(category, (chart.months || [])[index]), widest));
     label.appendChild(svg("title", {}, category));
     picture.appendChild(label);
   });
@@ -697,7 +726,7 @@ function drawChart(figure, chart) {
   }
 
   if (typeof chart.limit === "number") {
-    const limitText = t("charts.limit", { value: formatValue(chart.limit, chart.unit) });
+    const limitText = t(limitWords, { value: formatValue(chart.limit, chart.unit) });
     picture.appendChild(svg("line", { x1: margin.left, x2: width - margin.right, y1: y(chart.limit), y2: y(chart.limit), class: "limit" }));
     picture.appendChild(svg("text", { x: width - margin.right, y: y(chart.limit) - 5, class: "limit-label", "text-anchor": "end" }, limitText));
   }
@@ -713,11 +742,15 @@ function drawChart(figure, chart) {
   if (typeof chart.limit === "number") {
     const entry = el("li");
     entry.appendChild(el("span", "swatch limit"));
-    entry.appendChild(document.createTextNode(t("charts.limit", { value: formatValue(chart.limit, chart.unit) })));
+    entry.appendChild(document.createTextNode(t(limitWords, { value: formatValue(chart.limit, chart.unit) })));
     legend.appendChild(entry);
   }
   figure.appendChild(legend);
   figure.appendChild(readout);
+  // a chart with no figure at all (no repair finished yet) says so under its empty axes
+  if (!series.some((one) => one.values.some((value) => typeof value === "number"))) {
+    figure.appendChild(el("p", "hint", words("charts.no_value")));
+  }
   if (chart.note) figure.appendChild(el("p", "hint note", chart.note));
 }
 
