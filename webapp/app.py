@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 import mimetypes
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -22,24 +22,25 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.commands import command
 from bot.documents import reader_context
 from bot.texts import Texts
 from core.config import Settings
 from procedures.kernel.clock import Clock
 from procedures.kernel.errors import InvalidInput, NotFound
+from procedures.kernel.text_input import clean_text
 from procedures.overview.kinds import KINDS, kinds_for
 from procedures.overview.lists import ListFilters, list_records
 from procedures.overview.records import evidence_file, record_form, record_page
 from procedures.overview.rules import MINI_APP_ROLES
 from procedures.people.queries import User
-from procedures.search import parse_query
+from procedures.search import MAX_QUERY, MAX_WORDS, parse_query
 from reports.form_documents import BUILDERS
 from reports.forms import form_pdf
-from reports.registry import REPORTS
 from storage.files import FileStore
 
 from .auth import Unauthorized, check_init_data, check_link_token, link_token, person_of
-from .charts import chart_payload
+from .charts import chart_payload, charts_of
 from .views import View
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -47,6 +48,13 @@ INIT_DATA_HEADER = "X-Telegram-Init-Data"
 # pictures a browser shows as pictures; every other stored type is offered as a download, so
 # that an uploaded page or script is never rendered in the Mini App's origin
 SHOWN_INLINE = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+# The chat sends a complaint's and a defect's files with the record itself (/ticket, /defect) to
+# whoever reads it; another type's files only to those who may ask /files for them.
+FILES_WITH_THE_RECORD = frozenset({"complaint", "defect"})
+# Requests that read the database at once. The Mini App shares the bot's connection pool when
+# it runs beside the bot: a burst of list requests waits here, never takes every connection
+# the bot needs to write.
+READERS_AT_ONCE = 4
 
 
 def _error(status: int, error: str, **more: Any) -> JSONResponse:
@@ -65,6 +73,9 @@ class MiniApp:
     file_store: FileStore
     bot_token: str
     bot_username: str | None = None
+    readers: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(READERS_AT_ONCE), compare=False
+    )
 
     def now(self) -> dt.datetime:
         return self.clock.now()
@@ -98,7 +109,7 @@ def _as_person(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         app: MiniApp = request.app.state.mini_app
         try:
             telegram_id = app.person_id(request)
-            async with app.sessions() as session:
+            async with app.readers, app.sessions() as session:
                 person = await person_of(session, telegram_id)
                 return await handler(request, app, session, person)
         except Unauthorized:
@@ -123,13 +134,20 @@ def _by_link(handler: Handler, route: str, last: str) -> Callable[[Request], Awa
                 path,
                 now=app.now(),
             )
-            async with app.sessions() as session:
+            async with app.readers, app.sessions() as session:
                 person = await person_of(session, telegram_id)
                 return await handler(request, app, session, person)
         except Unauthorized:
             return _error(401, "unauthorized")
 
     return endpoint
+
+
+def reads_files(person: User, subject_type: str) -> bool:
+    """Whether the person is given a record's files where they may read the record, as the
+    chat gives them (FILES_WITH_THE_RECORD, else /files)."""
+    asks_files = command("files").roles or frozenset()
+    return subject_type in FILES_WITH_THE_RECORD or bool(person.role_names & asks_files)
 
 
 async def me(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
@@ -144,29 +162,48 @@ async def me(request: Request, app: MiniApp, session: AsyncSession, person: User
                 {"type": kind.type, "name": view.text(f"miniapp.type.{kind.type}")}
                 for kind in kinds_for(person.role_names)
             ],
-            # the charts follow the reports' reader sets: whoever may ask for a report
-            "charts": any(person.role_names & kind.recipients for kind in REPORTS.values()),
+            # whoever reads at least one chart (the charts' own reader sets): the page offers
+            # its charts exactly when GET /api/charts has some to give
+            "charts": bool(charts_of(person.role_names)),
             "bot_username": app.bot_username,
         }
     )
 
 
+def _page_number(given: str | None) -> int:
+    """The page asked for: a page number as digits; anything else (-1, abc, ², a thousand
+    digits) the first page. A page past the last is the last (the list clamps it)."""
+    if given is None or not given.isascii() or not given.isdigit() or len(given) > 9:
+        return 1
+    return int(given)
+
+
 def _filters(request: Request, app: MiniApp) -> ListFilters:
     """The list's filters from the query string; InvalidInput for a search or a month that is
-    none (a filter the record type does not have is ignored by the list)."""
+    none, or for more words than /find takes (a filter the record type does not have is
+    ignored by the list)."""
     given = request.query_params
 
     def typed(name: str) -> str | None:
-        return (given.get(name) or "").strip()[:100] or None
+        # what no database column holds (NUL and the other control characters) never reaches
+        # the query: PostgreSQL refuses a NUL in a text parameter
+        return clean_text(given.get(name) or "").strip()[:MAX_QUERY] or None
+
+    def words(name: str) -> str | None:
+        # each word is a condition of its own: as many as /find takes
+        found = typed(name)
+        if found is not None and len(found.split()) > MAX_WORDS:
+            raise InvalidInput("find.too_many_words", limit=MAX_WORDS)
+        return found
 
     q = typed("q")
     return ListFilters(
         status=typed("status"),
         late=given.get("late") in ("1", "true"),
-        customer=typed("customer"),
-        product=typed("product"),
-        vendor=typed("vendor"),
-        asset=typed("asset"),
+        customer=words("customer"),
+        product=words("product"),
+        vendor=words("vendor"),
+        asset=words("asset"),
         month=typed("month"),
         query=parse_query(q, app.settings.timezone) if q else None,
     )
@@ -179,7 +216,6 @@ async def records(request: Request, app: MiniApp, session: AsyncSession, person:
     if not person.role_names & kind.readers:
         return _error(403, "not_allowed")
     view = app.view(person)
-    page = request.query_params.get("page", "1")
     try:
         filters = _filters(request, app)
         if filters.status not in (None, "all", *kind.statuses):
@@ -188,7 +224,7 @@ async def records(request: Request, app: MiniApp, session: AsyncSession, person:
             session,
             kind,
             filters,
-            int(page) if page.isdigit() else 1,
+            _page_number(request.query_params.get("page")),
             now=app.now(),
             timezone=app.settings.timezone,
         )
@@ -215,6 +251,7 @@ async def record(request: Request, app: MiniApp, session: AsyncSession, person: 
             "caption": view.text("miniapp.file_caption", index=index, count=len(found.files)),
         }
         for index, kept in enumerate(found.files, start=1)
+        if reads_files(person, subject_type)
     ]
     context = reader_context(app.settings, app.texts, view.language, app.now())
     forms = [
@@ -238,19 +275,23 @@ def _file_name(key: str, index: int, mime_type: str | None) -> str:
 
 async def file(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
     params = request.path_params
+    if not reads_files(person, params["type"]):
+        return _error(404, "not_found")
     try:
         kept = await evidence_file(session, person, params["type"], params["key"], params["sha256"])
     except NotFound:
         return _error(404, "not_found")
     assert kept.sha256 is not None  # only stored files are found
     content = await asyncio.to_thread(app.file_store.get, kept.sha256)
-    media_type = kept.mime_type or "application/octet-stream"
-    disposition = "inline" if media_type in SHOWN_INLINE else "attachment"
+    inline = kept.mime_type in SHOWN_INLINE
     return Response(
         content,
-        media_type=media_type,
+        # any other type (text/html, image/svg+xml, a PDF) as bytes to save: no browser or
+        # web view renders it in the Mini App's origin, whatever it ignores of the headers
+        media_type=kept.mime_type if inline else "application/octet-stream",
         headers={
-            "Content-Disposition": f'{disposition}; filename="{kept.sha256[:16]}"',
+            "Content-Disposition": f"{'inline' if inline else 'attachment'}; "
+            f'filename="{kept.sha256[:16]}"',
             # even opened on its own, a stored file runs nothing and loads nothing
             "Content-Security-Policy": "default-src 'none'; sandbox",
         },

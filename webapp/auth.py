@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +19,11 @@ from procedures.people.users import user_by_telegram_id
 
 # a client's clock a little ahead of ours is not a forgery
 FUTURE_LEEWAY = dt.timedelta(minutes=1)
+# Telegram's initData is well under a kilobyte (a user with a photo URL, a signature); anything
+# much longer is refused before it is parsed or hashed
+MAX_INIT_DATA = 4096
+# a link's token as the server writes it: telegram id, expiry, hex HMAC-SHA256
+_LINK_TOKEN = re.compile(r"([1-9][0-9]{0,15})\.([1-9][0-9]{0,11})\.([0-9a-f]{64})")
 
 
 class Unauthorized(Exception):
@@ -50,6 +56,8 @@ def check_init_data(
     signed with this bot's token, no older than `max_age` and not from the future."""
     if not init_data:
         raise Unauthorized("no initData")
+    if len(init_data) > MAX_INIT_DATA:
+        raise Unauthorized("initData too long")
     try:
         pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
     except ValueError:
@@ -62,8 +70,14 @@ def check_init_data(
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise Unauthorized("initData not signed with this bot's token")
     try:
+        if not fields["auth_date"].isascii() or not fields["auth_date"].isdigit():
+            raise ValueError("auth_date is not a number of seconds")
         signed_at = dt.datetime.fromtimestamp(int(fields["auth_date"]), dt.UTC)
-        telegram_id = int(json.loads(fields["user"])["id"])
+        user = json.loads(fields["user"])
+        telegram_id = user["id"]
+        # a Telegram id is a positive whole number: not "5", 5.0, true or a list
+        if type(telegram_id) is not int or telegram_id <= 0:
+            raise ValueError("the user's id is not a Telegram id")
     except (KeyError, ValueError, TypeError, OverflowError, OSError):
         raise Unauthorized("initData without its date or user") from None
     if now - signed_at > max_age:
@@ -99,11 +113,12 @@ def link_token(bot_token: str, telegram_id: int, path: str, expires_at: dt.datet
 def check_link_token(token: str | None, bot_token: str, path: str, *, now: dt.datetime) -> int:
     """The Telegram id the token was made for, if it was made for `path` and has not expired;
     else Unauthorized."""
-    try:
-        user, expiry, mac = (token or "").split(".")
-        telegram_id, expires = int(user), int(expiry)
-    except ValueError:
-        raise Unauthorized("malformed link") from None
+    # only the token's one spelling: `+5`, `05` or ` 5` name the same numbers but were never
+    # written by the server
+    written = _LINK_TOKEN.fullmatch(token or "")
+    if written is None:
+        raise Unauthorized("malformed link")
+    telegram_id, expires, mac = int(written[1]), int(written[2]), written[3]
     expected = _hex_hmac(_link_key(bot_token), f"{telegram_id}\n{path}\n{expires}")
     if not hmac.compare_digest(expected.encode(), mac.encode()):
         raise Unauthorized("forged link")

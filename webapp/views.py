@@ -4,6 +4,7 @@ person's language from the catalogues, every text a user typed passed on as it i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from bot.texts import Texts, placeholders
@@ -37,6 +38,17 @@ DEADLINE_STATES = {
 }
 
 
+# the marks that turn the direction of the text after them (U+202A-U+202E embed and override,
+# U+2066-U+2069 isolate)
+DIRECTION_MARKS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def isolated(part: str) -> str:
+    """A title's part that carries direction marks, kept to itself (FSI…PDI): a customer's
+    name with a right-to-left override turns no other part of the title around."""
+    return f"\u2068{part}\u2069" if DIRECTION_MARKS.search(part) else part
+
+
 class View:
     """Renders for one person: their language, the configured zone, the moment of asking."""
 
@@ -57,7 +69,7 @@ class View:
         return str(value)
 
     def title(self, parts: list[Any]) -> str:
-        return " · ".join(self.part(part) for part in parts)
+        return " · ".join(isolated(self.part(part)) for part in parts)
 
     def status(self, kind: RecordKind, status: str) -> dict[str, str]:
         return {"key": status, "name": self.text(kind.status_prefix + status)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from procedures.kernel.calendar import QUARTER_YEARS
 from procedures.kernel.errors import InvalidInput
 from procedures.kernel.queries import Deadline
 from procedures.kernel.text_input import cut_text
@@ -25,6 +27,7 @@ from storage.models import Complaint
 from .kinds import RecordKind, like
 
 PAGE_SIZE = 20
+MONTH = re.compile(r"([0-9]{4})-([0-9]{1,2})")
 SHOWN = 60  # characters of a name or a description in a title
 
 
@@ -65,9 +68,13 @@ class ListPage:
 
 
 def month_span(month: str, timezone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
-    """YYYY-MM on the local calendar as [start, end) in UTC; InvalidInput if it is none."""
+    """YYYY-MM on the local calendar as [start, end) in UTC; InvalidInput if it is none, or of
+    a year no period may name (as /find refuses 9999 and 0001)."""
+    written = MONTH.fullmatch(month)
     try:
-        year, number = (int(part) for part in month.split("-"))
+        if written is None or int(written[1]) not in QUARTER_YEARS:
+            raise ValueError(month)
+        year, number = int(written[1]), int(written[2])
         start = dt.date(year, number, 1)
         end = dt.date(year + (number == 12), number % 12 + 1, 1)
     except ValueError:

@@ -7,6 +7,7 @@ tells nothing of a record one may not see."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,10 @@ from storage.models import (
 from .kinds import KINDS
 from .lists import record_key, title_of
 
+# an assessment's key (2026-H2) and an unnumbered rectification's (#12), as the addresses
+# write them; anything else names no record
+HALF_YEAR = re.compile(r"([0-9]{4})-H([12])")
+ROW = re.compile(r"#([1-9][0-9]{0,8})")
 # a field's value: plain text, a time, or {"$text": id} for the caller to translate
 Value = str | dt.datetime | dict[str, Any]
 # every field a record page may have (its label is the text miniapp.field.NAME)
@@ -104,11 +109,13 @@ async def readable(session: AsyncSession, viewer: User, subject_type: str, key: 
 
 
 async def _assessment(session: AsyncSession, viewer: User, key: str) -> Assessment:
-    year, _, half = key.upper().partition("-H")
-    if not (viewer.role_names & MANAGERS and year.isdigit() and half in ("1", "2")):
+    written = HALF_YEAR.fullmatch(record_number(key))
+    if not (viewer.role_names & MANAGERS and written):
         raise NotFound("miniapp.not_found")
     found = await session.scalar(
-        select(Assessment).where(Assessment.year == int(year), Assessment.half == int(half))
+        select(Assessment).where(
+            Assessment.year == int(written[1]), Assessment.half == int(written[2])
+        )
     )
     if found is None:
         raise NotFound("miniapp.not_found")
@@ -116,7 +123,9 @@ async def _assessment(session: AsyncSession, viewer: User, key: str) -> Assessme
 
 
 async def _unnumbered_rectification(session: AsyncSession, viewer: User, key: str) -> Rectification:
-    found = await session.get(Rectification, int(key[1:])) if key[1:].isdigit() else None
+    written = ROW.fullmatch(key)
+    # a row id the database's integers hold: a longer one names no row and must not reach it
+    found = await session.get(Rectification, int(written[1])) if written else None
     if found is None or found.number is not None or not viewer.role_names & RECTIFICATION_READERS:
         raise NotFound("miniapp.not_found")
     return found
