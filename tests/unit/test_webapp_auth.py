@@ -111,3 +111,67 @@ def test_a_link_opens_no_other_path() -> None:
     token = link_token(TOKEN, 5_000_123, "files/complaint/QC-2026-00001/abc", NOW + DAY)
     with pytest.raises(Unauthorized):
         check_link_token(token, TOKEN, "files/complaint/QC-2026-00002/abc", now=NOW)
+
+
+def _signed(**fields: str) -> str:
+    return sign_init_data(fields, TOKEN)
+
+
+WHEN = str(int(NOW.timestamp()))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(init_data() + "&x=" + "a" * 100_000, id="a 100 KB header"),
+        pytest.param(_signed(user=json.dumps({"id": 5}), auth_date="1e99"), id="auth_date 1e99"),
+        pytest.param(_signed(user=json.dumps({"id": 5}), auth_date="soon"), id="auth_date words"),
+        pytest.param(_signed(user=json.dumps({"id": 5}), auth_date="-1"), id="auth_date negative"),
+        pytest.param(_signed(user=json.dumps({"id": 5}), auth_date="9" * 30), id="auth_date 10^30"),
+        pytest.param(_signed(user=json.dumps({"id": 5}), auth_date="1_7"), id="auth_date 1_7"),
+        pytest.param(_signed(user=json.dumps({"id": "5"}), auth_date=WHEN), id="id as text"),
+        pytest.param(_signed(user=json.dumps({"id": True}), auth_date=WHEN), id="id true"),
+        pytest.param(_signed(user=json.dumps({"id": 5.0}), auth_date=WHEN), id="id 5.0"),
+        pytest.param(_signed(user=json.dumps({"id": -5}), auth_date=WHEN), id="id negative"),
+        pytest.param(_signed(user=json.dumps([5]), auth_date=WHEN), id="user a list"),
+        pytest.param(init_data(NOW + dt.timedelta(days=3650)), id="auth_date ten years ahead"),
+        pytest.param(
+            _changed(
+                init_data(), "user", json.dumps({"id": 5_000_123, "first_name": "Lin", "x": 1})
+            ),
+            id="a field added to the signed user",
+        ),
+        pytest.param(init_data() + "&hash=" + "0" * 64, id="hash twice"),
+        pytest.param(init_data().upper(), id="hash in upper case"),
+    ],
+)
+def test_initdata_bent_out_of_shape_is_refused(raw: str) -> None:
+    with pytest.raises(Unauthorized):
+        check(raw)
+
+
+def test_initdata_in_any_order_with_more_about_the_user_is_accepted() -> None:
+    user = json.dumps({"id": 5_000_123, "first_name": "Lin", "language_code": "zh", "x": "😀"})
+    fields = {"auth_date": WHEN, "user": user, "query_id": "AAE1", "signature": "abc"}
+    signed = dict(parse_qsl(sign_init_data(fields, TOKEN)))
+    reordered = urlencode(dict(reversed(list(signed.items()))))
+    assert check(reordered) == 5_000_123
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda token: "+" + token, id="a plus sign"),
+        pytest.param(lambda token: "0" + token, id="a leading zero"),
+        pytest.param(lambda token: " " + token, id="a space"),
+        pytest.param(lambda token: token.upper(), id="the hash in upper case"),
+        pytest.param(lambda token: token[:-1], id="truncated"),
+        pytest.param(lambda token: token + ".x", id="a fourth part"),
+        pytest.param(lambda token: "9" * 5000 + token[7:], id="five thousand digits"),
+    ],
+)
+def test_a_link_token_is_accepted_only_as_it_was_written(change) -> None:  # type: ignore[no-untyped-def]
+    path = "files/complaint/QC-2026-00001/abc"
+    token = link_token(TOKEN, 5_000_123, path, NOW + dt.timedelta(minutes=10))
+    with pytest.raises(Unauthorized):
+        check_link_token(change(token), TOKEN, path, now=NOW)
