@@ -328,7 +328,7 @@ async def test_other_methods_origins_and_paths_get_nothing(
 async def test_strange_names_and_an_unset_language_come_back_as_text(
     services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
 ) -> None:
-    name = "\u202eevil\u200f 🙂 \x07" + "名" * 300
+    name = "\u202eevil\u200f 🙂 \x07" + "名" * 189  # full_name holds 200 characters
     person = await make_user(services, "equipment_manager", name=name, language=None)
     me = await client.get("/api/me", headers=as_person(person, clock))
     assert me.status_code == 200
@@ -400,3 +400,15 @@ async def test_a_burst_of_reads_leaves_the_bot_connections_and_its_writes_go_on(
         async with services.unit_of_work() as uow:
             await uow.session.execute(update(User).where(User.id == head.id).values(language="en"))
             await asyncio.wait_for(uow.commit(), timeout=5)
+
+
+async def test_the_charts_are_offered_exactly_to_those_who_read_some(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    # a technician reads the defects' charts (every vendor's defects), though no report of theirs
+    technician = await make_user(services, "technician")
+    warehouse = await make_user(services, "warehouse")
+    for person, offered in ((technician, True), (warehouse, False)):
+        me = (await client.get("/api/me", headers=as_person(person, clock))).json()
+        charts = (await client.get("/api/charts", headers=as_person(person, clock))).json()
+        assert me["charts"] is offered and bool(charts["charts"]) is offered, person.role_names
