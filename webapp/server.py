@@ -33,5 +33,7 @@ def server_for(
         # would repeat every request's initData-free path at INFO
         log_config=None,
         access_log=False,
+        # a stranger learns nothing of what serves the Mini App
+        server_header=False,
     )
     return EmbeddedServer(config) if embedded else uvicorn.Server(config)

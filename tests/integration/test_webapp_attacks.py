@@ -34,8 +34,9 @@ from tests.integration.test_webapp_api import (
     one_of_each,
 )
 from tests.unit.helpers import file, make_user
-from webapp.app import READERS_AT_ONCE
+from webapp.app import READERS_AT_ONCE, create_app
 from webapp.auth import link_token
+from webapp.server import server_for
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
 HTML = b"<html><body><script>fetch('/api/me')</script></body></html>"
@@ -412,3 +413,8 @@ async def test_the_charts_are_offered_exactly_to_those_who_read_some(
         me = (await client.get("/api/me", headers=as_person(person, clock))).json()
         charts = (await client.get("/api/charts", headers=as_person(person, clock))).json()
         assert me["charts"] is offered and bool(charts["charts"]) is offered, person.role_names
+
+
+def test_the_server_does_not_name_itself(services: Services, clock: ManualClock) -> None:
+    server = server_for(create_app(mini_app_on(services, clock)), "127.0.0.1", 0)
+    assert server.config.server_header is False
