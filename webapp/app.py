@@ -39,7 +39,14 @@ from reports.form_documents import BUILDERS
 from reports.forms import form_pdf
 from storage.files import FileStore
 
-from .auth import Unauthorized, check_init_data, check_link_token, link_token, person_of
+from .auth import (
+    Unauthorized,
+    check_init_data,
+    check_link_token,
+    link_token,
+    person_of,
+    telegram_language,
+)
 from .charts import chart_payload, charts_of
 from .views import View
 
@@ -88,8 +95,15 @@ class MiniApp:
             max_age=dt.timedelta(seconds=self.settings.webapp_init_data_max_age),
         )
 
-    def view(self, person: User) -> View:
-        return View(self.texts, self.texts.language_for(person.language), self.now())
+    def view(self, person: User, request: Request) -> View:
+        """Renders in the person's language; one who never chose one reads their Telegram
+        app's, as in the chat (the initData's, or a form link's `lang`)."""
+        telegram_code = (
+            telegram_language(request.headers.get(INIT_DATA_HEADER))
+            if INIT_DATA_HEADER in request.headers
+            else request.query_params.get("lang")
+        )
+        return View(self.texts, self.texts.language_for(person.language, telegram_code), self.now())
 
     def link(self, request: Request, person: User, path: str) -> str:
         """The URL of `path` (under /api/) with a token that opens it for this person."""
@@ -151,7 +165,7 @@ def reads_files(person: User, subject_type: str) -> bool:
 
 
 async def me(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
-    view = app.view(person)
+    view = app.view(person, request)
     roles = sorted(person.role_names & MINI_APP_ROLES)
     return JSONResponse(
         {
@@ -215,7 +229,7 @@ async def records(request: Request, app: MiniApp, session: AsyncSession, person:
         return _error(404, "not_found")
     if not person.role_names & kind.readers:
         return _error(403, "not_allowed")
-    view = app.view(person)
+    view = app.view(person, request)
     try:
         filters = _filters(request, app)
         if filters.status not in (None, "all", *kind.statuses):
@@ -242,7 +256,7 @@ async def record(request: Request, app: MiniApp, session: AsyncSession, person: 
         found = await record_page(session, person, subject_type, key)
     except NotFound:
         return _error(404, "not_found")
-    view = app.view(person)
+    view = app.view(person, request)
     files = [
         {
             "url": app.link(request, person, f"files/{subject_type}/{found.key}/{kept.sha256}"),
@@ -260,7 +274,9 @@ async def record(request: Request, app: MiniApp, session: AsyncSession, person: 
             "file_name": context.file_name(
                 "file_name.form", "pdf", name=view.text(form.title_key), number=form.number
             ),
-            "url": app.link(request, person, f"forms/{subject_type}/{found.key}/{form.form}"),
+            # the PDF in the language of this page (the link cannot carry the initData)
+            "url": app.link(request, person, f"forms/{subject_type}/{found.key}/{form.form}")
+            + f"&lang={view.language}",
         }
         for form in found.forms
     ]
@@ -304,7 +320,7 @@ async def form(request: Request, app: MiniApp, session: AsyncSession, person: Us
         found = await record_form(session, person, params["type"], params["key"], params["form"])
     except NotFound:
         return _error(404, "not_found")
-    view = app.view(person)
+    view = app.view(person, request)
     context = reader_context(app.settings, app.texts, view.language, app.now())
     filled = await BUILDERS[found.form](session, found.record_id, context)
     # laying out the PDF takes a while: not on the event loop the bot shares
@@ -318,7 +334,7 @@ async def form(request: Request, app: MiniApp, session: AsyncSession, person: Us
 
 
 async def charts(request: Request, app: MiniApp, session: AsyncSession, person: User) -> Response:
-    view = app.view(person)
+    view = app.view(person, request)
     payload = await chart_payload(
         session, person.role_names, view.language, app.texts, now=app.now()
     )

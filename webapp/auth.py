@@ -87,6 +87,16 @@ def check_init_data(
     return telegram_id
 
 
+def telegram_language(init_data: str | None) -> str | None:
+    """The language code of the Telegram app the (checked) initData comes from, if it says."""
+    fields = dict(parse_qsl(init_data or "", keep_blank_values=True))
+    try:
+        code = json.loads(fields.get("user", "{}")).get("language_code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, str) else None
+
+
 async def person_of(session: AsyncSession, telegram_id: int) -> User:
     """The enrolled, active person with this Telegram id who holds a Mini App role, with their
     roles; Unauthorized for anyone else."""

@@ -10,7 +10,7 @@ import asyncio
 import datetime as dt
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 import pytest
@@ -35,7 +35,7 @@ from tests.integration.test_webapp_api import (
 )
 from tests.unit.helpers import file, make_user
 from webapp.app import READERS_AT_ONCE, create_app
-from webapp.auth import link_token
+from webapp.auth import link_token, sign_init_data
 from webapp.server import server_for
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>'
@@ -418,3 +418,29 @@ async def test_the_charts_are_offered_exactly_to_those_who_read_some(
 def test_the_server_does_not_name_itself(services: Services, clock: ManualClock) -> None:
     server = server_for(create_app(mini_app_on(services, clock)), "127.0.0.1", 0)
     assert server.config.server_header is False
+
+
+async def test_a_person_who_never_chose_a_language_reads_their_telegram_apps(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    """As the chat answers them: their Telegram app's language, else the default."""
+    person = await make_user(services, "quality_head", language=None)
+    complaint = await file(services)
+    fields = {
+        "user": json.dumps({"id": person.telegram_id, "first_name": "Lin", "language_code": "en"}),
+        "auth_date": str(int(clock.now().timestamp())),
+    }
+    headers = {"X-Telegram-Init-Data": sign_init_data(fields, TOKEN)}
+    assert (await client.get("/api/me", headers=headers)).json()["language"] == "en"
+    page = (await client.get(f"/api/records/complaint/{complaint.number}", headers=headers)).json()
+    assert page["status"]["name"].isascii() and page["fields"][0]["label"] == "Customer"
+    [form] = page["forms"]
+    assert form["url"].endswith("&lang=en")
+    pdf = await client.get(form["url"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert unquote(pdf.headers["content-disposition"].split("''", 1)[1]) == form["file_name"]
+    # a person who chose a language keeps it, whatever their Telegram app says
+    chose = await make_user(services, "quality_head", language="zh-Hans")
+    fields["user"] = json.dumps({"id": chose.telegram_id, "language_code": "en"})
+    headers = {"X-Telegram-Init-Data": sign_init_data(fields, TOKEN)}
+    assert (await client.get("/api/me", headers=headers)).json()["language"] == "zh-Hans"
