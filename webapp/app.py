@@ -341,11 +341,30 @@ async def charts(request: Request, app: MiniApp, session: AsyncSession, person: 
     return JSONResponse(payload)
 
 
+# What the page may load: its own files and API, and Telegram's script inside Telegram; no
+# plugin, no <base>. A text that slipped into the page as markup still could not run or send.
+PAGE_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' https://telegram.org",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+    )
+)
+
+
 async def index(request: Request) -> Response:
     page = STATIC_DIR / "index.html"
     if not page.is_file():
         return Response(status_code=404)
-    return FileResponse(page, media_type="text/html; charset=utf-8")
+    return FileResponse(
+        page,
+        media_type="text/html; charset=utf-8",
+        headers={"Content-Security-Policy": PAGE_POLICY},
+    )
 
 
 class SecurityHeaders(BaseHTTPMiddleware):

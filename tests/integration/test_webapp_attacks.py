@@ -444,3 +444,14 @@ async def test_a_person_who_never_chose_a_language_reads_their_telegram_apps(
     fields["user"] = json.dumps({"id": chose.telegram_id, "language_code": "en"})
     headers = {"X-Telegram-Init-Data": sign_init_data(fields, TOKEN)}
     assert (await client.get("/api/me", headers=headers)).json()["language"] == "zh-Hans"
+
+
+async def test_the_page_runs_only_its_own_scripts_and_telegrams(
+    client: httpx.AsyncClient,
+) -> None:
+    page = await client.get("/")
+    if page.status_code == 404:  # the page ships beside the server
+        return
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self' https://telegram.org" in policy
+    assert "object-src 'none'" in policy and "base-uri 'none'" in policy
