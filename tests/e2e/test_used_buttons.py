@@ -34,7 +34,9 @@ async def settled(bot: BotHarness, chat: Chat, message: dict[str, Any], line: st
         text = now.get("text") or now.get("caption") or ""
         return text if text.endswith(line) else None
 
-    return await bot.emulator.wait_until(edited)
+    # the edit goes through the outbox, which may be sending a form made in the rendering
+    # worker just before it: seconds on a busy machine
+    return await bot.emulator.wait_until(edited, timeout=30)
 
 
 def with_label(chat: Chat, label: str) -> list[dict[str, Any]]:
