@@ -18,6 +18,7 @@ from procedures.evidence import READERS
 from procedures.forms import FormRef, forms_for_viewer
 from procedures.kernel import photos
 from procedures.kernel.errors import NotAllowed, NotFound
+from procedures.kernel.quantities import as_quantity
 from procedures.kernel.queries import Deadline, Photo, TimelineEvent
 from procedures.kernel.text_input import record_number
 from procedures.kernel.timeline import events_of
@@ -228,7 +229,7 @@ async def _fields(session: AsyncSession, subject_type: str, record: Any) -> list
             ("customer", f"{organisation.code} {organisation.name}"),
             ("product", record.product.name if record.product else record.product_text),
             ("lot", record.batch.lot_number if record.batch else record.lot_text),
-            ("quantity", str(record.quantity)),
+            ("quantity", as_quantity(record.quantity, record.unit)),
             ("description", record.description),
             ("complainant", record.complainant_name),
             ("channel", _text(f"complaint.channel.{record.channel}")),
