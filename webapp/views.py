@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.texts import Texts, placeholders
+from bot.texts import Texts, join_list, placeholders
 from procedures.kernel.calendar import recent_periods
 from procedures.kernel.deadlines import span
-from procedures.kernel.quantities import as_quantity
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.queries import Deadline, TimelineEvent
 from procedures.kernel.rules import Outcome, outcome
 from procedures.overview.kinds import RecordKind
@@ -32,6 +33,8 @@ DETAIL_TEXTS = {
     "step": "{type}.hold_step.{}",
 }
 TIMELINE_TYPES = {"consumer_complaint": "consumer"}
+# an amount an entry's text already names the currency of (金額{amount}元)
+CURRENCY = re.compile(r"\{amount\}\s*(元|yuan)")
 # the months the list's month filter offers, the running one first (two years' worth)
 MONTHS_OFFERED = 24
 DEADLINE_STATES = {
@@ -68,6 +71,9 @@ class View:
         """A title's or a field's part: a time, a text id (with its parameters), or text."""
         if isinstance(value, dt.datetime):
             return self.moment(value)
+        if isinstance(value, dict) and "$list" in value:
+            items = (self.part(item) for item in value["$list"])
+            return join_list(self.language, items, value.get("joiner", "list"))
         if isinstance(value, dict):
             return self.text(value["$text"], **value.get("params", {}))
         return str(value)
@@ -141,7 +147,7 @@ class View:
             "months": self.months() if "month" in kind.filters else [],
         }
 
-    def deadline(self, deadline: Deadline) -> dict[str, str]:
+    def deadline(self, deadline: Deadline) -> dict[str, Any]:
         state = DEADLINE_STATES[outcome(deadline)]
         if state == "open":
             state_text = self.lateness(deadline.due_at)
@@ -152,6 +158,8 @@ class View:
             "due_text": self.texts.deadline(self.language, deadline.due_at),
             "state": state,
             "state_text": state_text,
+            # an open one already past reads as the list's late ones do (已逾期, in red)
+            "overdue": state == "open" and deadline.due_at < self.now,
         }
 
     def event(
@@ -186,9 +194,15 @@ class View:
                 translated = pattern.format(details[name], type=prefix)
                 if translated in self.texts.catalogues.get(self.language, {}):
                     details[name] = {"$text": translated}
-        # a complaint counts one product; a return's total may add up lines of several units
-        if subject_type == "complaint" and isinstance(details.get("quantity"), int):
+        # a complaint counts one product (the generic counter when its unit is unknown); a
+        # return's total is said in a unit only when all its lines share one
+        if isinstance(details.get("quantity"), int) and (subject_type == "complaint" or unit):
             details["quantity"] = as_quantity(details["quantity"], unit)
+        if isinstance(details.get("amount"), str) and not (template and CURRENCY.search(template)):
+            try:
+                details["amount"] = as_money(Decimal(details["amount"]))
+            except InvalidOperation:
+                pass
         if isinstance(details.get("text_key"), str):  # a reply: the chat names it by its text
             details["what"] = {"$text": f"{details['text_key']}_name"}
         if template is None or not placeholders(template) <= set(details):
@@ -222,8 +236,7 @@ class View:
             ],
             "deadlines": [self.deadline(deadline) for deadline in found.deadlines],
             "timeline": [
-                self.event(kind.type, event, found.names, getattr(found.record, "unit", None))
-                for event in found.events
+                self.event(kind.type, event, found.names, found.unit) for event in found.events
             ],
             "files": files,
             "forms": forms,

@@ -447,7 +447,7 @@ function recordParts(record) {
     text.appendChild(el("div", "name", deadline.name));
     text.appendChild(el("div", "hint", deadline.due_text));
     row.appendChild(text);
-    const state = el("span", `state ${deadline.state}`,
+    const state = el("span", `state ${deadline.state}${deadline.overdue ? " overdue" : ""}`,
       deadline.state_text || words(`deadline.state.${deadline.state}`));
     row.appendChild(state);
     deadlines.appendChild(row);
