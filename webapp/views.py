@@ -147,14 +147,20 @@ class View:
             "months": self.months() if "month" in kind.filters else [],
         }
 
-    def deadline(self, deadline: Deadline) -> dict[str, Any]:
+    def deadline(self, deadline: Deadline, number: str | None = None) -> dict[str, Any]:
         state = DEADLINE_STATES[outcome(deadline)]
+        name = self.text(f"deadline.kind.{deadline.kind}")
+        # one deadline per party (each other buyer to tell) is named by its party, as the
+        # chat's /ticket names it: the label after the record's number
+        party = deadline.subject_label.removeprefix(number or "").strip()
+        if number and party:
+            name = self.text("ticket.deadline_for", kind=name, who=party)
         if state == "open":
             state_text = self.lateness(deadline.due_at)
         else:
             state_text = self.text(f"miniapp.deadline_state.{state}")
         return {
-            "name": self.text(f"deadline.kind.{deadline.kind}"),
+            "name": name,
             "due_text": self.texts.deadline(self.language, deadline.due_at),
             "state": state,
             "state_text": state_text,
@@ -234,7 +240,7 @@ class View:
                 {"label": self.text(f"miniapp.field.{name}"), "value": self.part(value)}
                 for name, value in found.fields
             ],
-            "deadlines": [self.deadline(deadline) for deadline in found.deadlines],
+            "deadlines": [self.deadline(deadline, found.number) for deadline in found.deadlines],
             "timeline": [
                 self.event(kind.type, event, found.names, found.unit) for event in found.events
             ],

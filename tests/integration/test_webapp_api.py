@@ -538,3 +538,25 @@ async def test_a_returns_goods_read_line_by_line_in_their_units_and_yuan(
     assert fields["貨物"] == "• 一次性使用無菌注射器 5ml，批號L20260301：數量20盒，金額360.00元"
     assert fields["金額"] == "360.00元"
     assert record["timeline"][0]["what"] == "填寫（聊天）：質量問題，數量20盒，金額360.00元"
+
+
+async def test_each_other_buyers_deadline_is_named_by_the_buyer(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    from procedures.complaints import handling
+    from tests.unit.helpers import act, verify
+
+    head = await make_user(services, "quality_head", language="zh-Hant")
+    qc = await make_user(services, "quality")
+    complaint = await file(services, organisation="C001", product="P-1001", lot="L20260301")
+    await act(services, handling.take_complaint, qc, complaint.id)
+    await verify(services, qc, complaint.id, "nonconforming")
+    record = (
+        await client.get(
+            f"/api/records/complaint/{complaint.number}", headers=as_person(head, clock)
+        )
+    ).json()
+    told = [d["name"] for d in record["deadlines"] if d["name"].startswith("通知其他購貨方")]
+    # the lot went to C002 and C003 as well: a deadline each, told apart as /ticket tells them
+    assert len(told) >= 2 and len(set(told)) == len(told)
+    assert all(name.startswith("通知其他購貨方暫停銷售（") for name in told)
