@@ -152,8 +152,9 @@ class View:
         name = self.text(f"deadline.kind.{deadline.kind}")
         # one deadline per party (each other buyer to tell) is named by its party, as the
         # chat's /ticket names it: the label after the record's number
-        party = deadline.subject_label.removeprefix(number or "").strip()
-        if number and party:
+        label = deadline.subject_label
+        party = label.removeprefix(number).strip() if number and label.startswith(number) else ""
+        if party:
             name = self.text("ticket.deadline_for", kind=name, who=party)
         if state == "open":
             state_text = self.lateness(deadline.due_at)

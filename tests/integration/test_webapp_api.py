@@ -560,3 +560,33 @@ async def test_each_other_buyers_deadline_is_named_by_the_buyer(
     # the lot went to C002 and C003 as well: a deadline each, told apart as /ticket tells them
     assert len(told) >= 2 and len(set(told)) == len(told)
     assert all(name.startswith("通知其他購貨方暫停銷售（") for name in told)
+
+
+async def test_a_rectification_keeps_no_trace_of_its_row_number_once_it_has_its_own(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    from procedures.vendors import rectifications
+    from storage.models import Vendor
+    from tests.unit.helpers import act
+
+    manager = await make_user(services, "equipment_manager", language="zh-Hant")
+    async with services.session_factory() as session:
+        vendor_id = await session.scalar(select(Vendor.id).limit(1))
+    raised = await act(
+        services,
+        rectifications.raise_rectification,
+        manager,
+        vendor_id,
+        "門機異響未及時處理",
+        clock.now() + dt.timedelta(days=2),
+    )
+    clock.advance(dt.timedelta(days=3))
+    notice = await act(services, rectifications.issue_written_notice, manager, raised.id)
+    record = (
+        await client.get(
+            f"/api/records/rectification/{notice.number}", headers=as_person(manager, clock)
+        )
+    ).json()
+    # the verbal rung's deadline was opened as #N, before the notice gave it RN-…
+    assert [d["name"] for d in record["deadlines"]] == ["整改", "整改"]
+    assert [d["state"] for d in record["deadlines"]] == ["late", "open"]
