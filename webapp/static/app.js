@@ -640,8 +640,8 @@ function drawChart(figure, chart) {
   const series = chart.series || [];
   const values = series.flatMap((s) => s.values).filter((v) => typeof v === "number");
   if (typeof chart.limit === "number") values.push(chart.limit);
-  // a rate with no figure yet spans 0-100%, not a meaningless 0-1%
-  if (!values.length && chart.unit === "%") values.push(100);
+  // a rate with no figure above 0% yet spans 0-100%, not a meaningless 0-1%
+  if (chart.unit === "%" && Math.max(0, ...values) === 0) values.push(100);
   // the vendor scores' line is the mark to reach; every other chart's a limit not to pass
   const limitWords = chart.key === "vendor_scores" ? "charts.pass_mark" : "charts.limit";
   const whole = values.every((value) => Number.isInteger(value));
