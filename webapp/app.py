@@ -260,7 +260,8 @@ async def record(request: Request, app: MiniApp, session: AsyncSession, person: 
     files = [
         {
             "url": app.link(request, person, f"files/{subject_type}/{found.key}/{kept.sha256}"),
-            "kind": kept.kind or "photo",
+            # a picture the page can show; any other file (a PDF sent as a document) to save
+            "kind": "photo" if kept.mime_type in SHOWN_INLINE else "document",
             "name": _file_name(found.key, index, kept.mime_type),
             "caption": view.text("miniapp.file_caption", index=index, count=len(found.files)),
         }

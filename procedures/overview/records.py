@@ -18,6 +18,8 @@ from procedures.evidence import READERS
 from procedures.forms import FormRef, forms_for_viewer
 from procedures.kernel import photos
 from procedures.kernel.errors import NotAllowed, NotFound
+from procedures.kernel.outbox import as_text
+from procedures.kernel.quantities import as_money, as_quantity
 from procedures.kernel.queries import Deadline, Photo, TimelineEvent
 from procedures.kernel.text_input import record_number
 from procedures.kernel.timeline import events_of
@@ -92,6 +94,9 @@ class RecordPage:
     names: dict[int, str] = field(default_factory=dict)  # who acted, by user id
     files: list[Photo] = field(default_factory=list)  # the evidence kept in the file store
     forms: list[FormRef] = field(default_factory=list)
+    # what its quantities are counted in: a complaint's product's unit, the one unit all of a
+    # return's lines share (None: the generic counter for a complaint, none for a return)
+    unit: str | None = None
 
 
 async def readable(session: AsyncSession, viewer: User, subject_type: str, key: str) -> Any:
@@ -145,6 +150,7 @@ async def record_page(
         status=record.status,
         record=record,
         fields=await _fields(session, subject_type, record),
+        unit=_unit(record),
     )
     page.deadlines = list(
         await session.scalars(
@@ -214,6 +220,15 @@ async def _title_row(session: AsyncSession, subject_type: str, record: Any) -> t
     return (record,)
 
 
+def _unit(record: Any) -> str | None:
+    if isinstance(record, Complaint):
+        return record.unit
+    if isinstance(record, ReturnRequest):
+        units = {line.product.unit or None for line in record.lines}
+        return units.pop() if len(units) == 1 else None
+    return None
+
+
 def _text(key: str) -> dict[str, Any]:
     return {"$text": key}
 
@@ -228,7 +243,7 @@ async def _fields(session: AsyncSession, subject_type: str, record: Any) -> list
             ("customer", f"{organisation.code} {organisation.name}"),
             ("product", record.product.name if record.product else record.product_text),
             ("lot", record.batch.lot_number if record.batch else record.lot_text),
-            ("quantity", str(record.quantity)),
+            ("quantity", as_quantity(record.quantity, record.unit)),
             ("description", record.description),
             ("complainant", record.complainant_name),
             ("channel", _text(f"complaint.channel.{record.channel}")),
@@ -240,18 +255,22 @@ async def _fields(session: AsyncSession, subject_type: str, record: Any) -> list
             ("closed_at", record.closed_at),
         ]
     elif isinstance(record, ReturnRequest):
-        lines = "、".join(
-            " ".join(
-                filter(None, [line.product.name, line.batch.lot_number if line.batch else None])
+        # each line as the chat's return view says it, one a line
+        lines = [
+            as_text(
+                "return.line",
+                product=line.product.name,
+                lot=line.batch.lot_number if line.batch else as_text("common.none_shown"),
+                quantity=as_quantity(line.quantity, line.product.unit),
+                amount=as_money(line.amount),
             )
-            + f" ×{line.quantity}"
             for line in record.lines
-        )
+        ]
         found = [
             ("customer", f"{record.organisation.code} {record.organisation.name}"),
             ("reason", _text(f"return.reason.{record.reason}")),
-            ("goods", lines),
-            ("amount", str(record.total_amount) if record.total_amount is not None else None),
+            ("goods", {"$list": lines, "joiner": "lines"} if lines else None),
+            ("amount", as_money(record.total_amount) if record.total_amount is not None else None),
             ("received_at", record.created_at),
             ("inspection", record.inspection_notes),
         ]

@@ -209,6 +209,9 @@ def _quality_head_walk(page: Page, address: str, head_id: int, late: str, on_tim
 
     page.css(f'#cards .card[data-key="{late}"] button')[0].click()
     page.wait(lambda: page.css(".record-head h1"), "the record's page")
+    # the web chat shows its back button above the panel: the page shows none of its own
+    seen["own_back"] = page.css("#back")[0].is_displayed()
+    page.shot("record-top")
     seen["timeline"] = page.wait(
         lambda: [li.text for li in page.css(".timeline li")], "the timeline"
     )
@@ -333,6 +336,7 @@ async def test_a_quality_head_walks_from_the_late_list_to_the_form_and_back_to_t
     assert TYPED in seen["card"] and seen["card_late"] and "已逾期" in seen["card"]
     assert TYPED in seen["fields"] and not seen["made_from_text"]
     assert seen["timeline"] and all(seen["timeline"])
+    assert seen["own_back"] is False
     # every entry in the head's words: the hold's scope too, not its stored key
     [hold] = [entry for entry in seen["timeline"] if "暫停發貨：" in entry]
     assert "product" not in hold and "lot" not in hold

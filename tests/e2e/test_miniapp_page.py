@@ -29,6 +29,7 @@ from tests.support.miniapp_fixture import (
     CHARTS,
     COMPLAINTS,
     HTML_DESCRIPTION,
+    MONTH_CHOICES,
     STRANGER_ID,
     MiniAppFixture,
     launch_hash,
@@ -335,3 +336,65 @@ def test_a_form_downloads_through_telegram_and_a_type_not_allowed_says_so(
     mini_app.css("#back")[0].click()
     mini_app.css('#tabs [data-tab="rectification"]')[0].click()
     mini_app.wait(lambda: "你無權查看這類記錄。" in mini_app.text(), "the refusal")
+
+
+def test_a_document_downloads_by_its_name_and_the_months_are_the_servers(
+    mini_app: MiniApp,
+) -> None:
+    mini_app.open()
+    mini_app.wait(lambda: mini_app.cards(), "the complaints")
+    mini_app.css("#more-filters")[0].click()
+    offered = [
+        (option.get_attribute("value"), option.text)
+        for option in mini_app.css('#filters select[name="month"] option')
+    ]
+    # the months the server named on the configured zone's calendar, not the device's
+    assert offered == [("", "不限月份")] + [
+        (month["key"], month["name"]) for month in MONTH_CHOICES
+    ]
+    mini_app.css("#more-filters")[0].click()
+
+    mini_app.open_record("QC-2026-00024")
+    link = mini_app.wait(lambda: mini_app.css(".files-part a.download"), "the document")[0]
+    assert (link.text, link.get_attribute("download")) == ("檢驗報告.pdf", "檢驗報告.pdf")
+    assert "供貨單位檢驗報告" in mini_app.css(".files-part")[0].text
+    # the report is no broken picture among the photos
+    assert len(mini_app.css(".photos img")) == 2
+    # opened alone in a browser, nobody else shows a back button: the page does
+    assert mini_app.css("#back")[0].is_displayed()
+    mini_app.shot("document")
+
+
+def test_in_the_web_chats_panel_only_the_panels_back_button_shows(mini_app: MiniApp) -> None:
+    driver = mini_app.driver
+    driver.get(mini_app.fixture.address + "static/words.json")  # a page of the same origin
+    driver.execute_script(
+        "window.posted = [];"
+        "window.addEventListener('message', (event) => window.posted.push(event.data));"
+        "const frame = document.createElement('iframe');"
+        "frame.id = 'panel'; frame.style.width = '390px'; frame.style.height = '800px';"
+        "frame.src = arguments[0];"
+        "document.body.replaceChildren(frame);",
+        mini_app.fixture.address + launch_hash(),
+    )
+    driver.switch_to.frame(driver.find_element("css selector", "#panel"))
+    mini_app.wait(lambda: mini_app.cards(), "the complaints in the panel")
+    mini_app.open_record("QC-2026-00024")
+    assert not mini_app.css("#back")[0].is_displayed()
+    driver.switch_to.default_content()
+    shown = mini_app.wait(
+        lambda: [
+            json.loads(message)["eventData"]
+            for message in driver.execute_script("return window.posted")
+            if "web_app_setup_back_button" in message
+        ],
+        "the panel's back button",
+    )
+    assert shown[-1] == {"is_visible": True}
+    # the web chat's back button takes the page back to the list
+    driver.execute_script(
+        "document.getElementById('panel').contentWindow.postMessage("
+        "JSON.stringify({eventType: 'back_button_pressed'}), '*')"
+    )
+    driver.switch_to.frame(driver.find_element("css selector", "#panel"))
+    mini_app.wait(lambda: mini_app.css("#list-view")[0].is_displayed(), "the list again")

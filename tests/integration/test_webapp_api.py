@@ -21,10 +21,11 @@ from bot.texts import Texts
 from procedures.kernel import photos
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.timeline import record_event
+from procedures.returns import intake as return_intake
 from storage.db import make_engine, make_session_factory, read_only_sessions
 from storage.models import Defect, EquipmentAsset, Photo, User
 from tests.conftest import SHANGHAI
-from tests.unit.helpers import file, make_user
+from tests.unit.helpers import customer_of, file, ids, make_user
 from webapp.app import STATIC_DIR, MiniApp, create_app
 from webapp.auth import sign_init_data
 
@@ -426,3 +427,166 @@ async def test_a_month_or_a_search_that_is_none_is_refused_naming_why(
         refused = await client.get(f"/api/records?type=complaint&{query}", headers=headers)
         assert refused.status_code == 400, query
         assert refused.json()["error"] == "bad_filter" and refused.json()["message"], query
+
+
+async def keep_file(
+    services: Services, complaint_id: int, filer: User, ref: str, content: bytes, mime_type: str
+) -> None:
+    """A file kept on the complaint (a photo by its file id, a document by its reference) and
+    stored with the type the evidence fetcher found."""
+    assert services.file_store is not None
+    stored = services.file_store.put(content)
+    async with services.unit_of_work() as uow:
+        actor = await uow.session.get(User, filer.id)
+        assert actor is not None
+        photos.add_photos(
+            uow.session, "complaint", complaint_id, "filing", [ref], actor, uow.clock.now()
+        )
+        await uow.session.flush()
+        kept = await uow.session.scalar(
+            select(Photo).where(Photo.subject_id == complaint_id, Photo.sha256.is_(None))
+        )
+        assert kept is not None
+        photos.record_stored(kept, stored.sha256, len(content), mime_type, uow.clock.now())
+        await uow.commit()
+
+
+async def test_a_complaint_reads_as_people_say_it_and_offers_a_report_to_download(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    head = await make_user(services, "quality_head", language="zh-Hant")
+    complaint = await file(services, organisation="C001", product="P-1001", quantity=30)
+    filer = await customer_of(services, "C001")
+    await keep_file(services, complaint.id, filer, "f-photo", JPEG, "image/jpeg")
+    # a report sent as a photo's file but stored as a PDF: no picture to show
+    await keep_file(services, complaint.id, filer, "f-scan", b"%PDF-1.4 report", "application/pdf")
+    await keep_file(
+        services, complaint.id, filer, photos.document_ref("f-doc"), b"%PDF-1.7", "application/pdf"
+    )
+    clock.advance(dt.timedelta(days=3))  # the verification's deadline is past
+    record = (
+        await client.get(
+            f"/api/records/complaint/{complaint.number}", headers=as_person(head, clock)
+        )
+    ).json()
+
+    fields = {field["label"]: field["value"] for field in record["fields"]}
+    # the product P-1001 is counted in 盒
+    assert fields["數量"] == "30盒"
+    assert fields["收到時間"] == "11月26日09:00"
+    filed = record["timeline"][0]
+    assert filed["at_text"] == "11月26日09:00"
+    assert "涉及30盒" in filed["what"]
+    assert [(f["kind"], f["name"]) for f in record["files"]] == [
+        ("photo", f"{complaint.number}-1.jpg"),
+        ("document", f"{complaint.number}-2.pdf"),
+        ("document", f"{complaint.number}-3.pdf"),
+    ]
+    verification = record["deadlines"][0]
+    assert verification["state"] == "open" and verification["overdue"] is True
+    assert verification["state_text"].startswith("已逾期")
+    assert record["deadlines"][-1]["overdue"] is False
+
+    # a year on, the year is named
+    clock.advance(dt.timedelta(days=365))
+    later = (
+        await client.get(
+            f"/api/records/complaint/{complaint.number}", headers=as_person(head, clock)
+        )
+    ).json()
+    assert later["timeline"][0]["at_text"] == "2026年11月26日09:00"
+
+
+async def test_the_month_filter_offers_the_configured_zones_months(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    head = await make_user(services, "quality_head", language="zh-Hant")
+    # 1 December, 01:00 in Shanghai: still 30 November in UTC
+    clock.set(dt.datetime(2026, 12, 1, 1, 0, tzinfo=SHANGHAI))
+    page = (await client.get("/api/records?type=complaint", headers=as_person(head, clock))).json()
+    assert page["months"][:2] == [
+        {"key": "2026-12", "name": "2026年12月"},
+        {"key": "2026-11", "name": "2026年11月"},
+    ]
+    assert len(page["months"]) == 24
+    # a type without a month filter is offered none
+    assessments = (
+        await client.get("/api/records?type=assessment", headers=as_person(head, clock))
+    ).json()
+    assert assessments.get("months", []) == []
+
+
+async def test_a_returns_goods_read_line_by_line_in_their_units_and_yuan(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    head = await make_user(services, "business_head", language="zh-Hant")
+    organisation_id, _, batch_id = await ids(services, "C003", "P-1001", "L20260301")
+    buyer = await customer_of(services, "C003")
+    draft = return_intake.ReturnDraft(
+        organisation_id, "quality", lines=[{"batch_id": batch_id, "quantity": 20}]
+    )
+    async with services.unit_of_work() as uow:
+        actor = await uow.session.get(User, buyer.id)
+        assert actor is not None
+        filed = await return_intake.file_return(uow, actor, draft, timezone=SHANGHAI)
+    record = (
+        await client.get(
+            f"/api/records/return/{filed.request.number}", headers=as_person(head, clock)
+        )
+    ).json()
+    fields = {field["label"]: field["value"] for field in record["fields"]}
+    assert fields["貨物"] == "• 一次性使用無菌注射器 5ml，批號L20260301：數量20盒，金額360.00元"
+    assert fields["金額"] == "360.00元"
+    assert record["timeline"][0]["what"] == "填寫（聊天）：質量問題，數量20盒，金額360.00元"
+
+
+async def test_each_other_buyers_deadline_is_named_by_the_buyer(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    from procedures.complaints import handling
+    from tests.unit.helpers import act, verify
+
+    head = await make_user(services, "quality_head", language="zh-Hant")
+    qc = await make_user(services, "quality")
+    complaint = await file(services, organisation="C001", product="P-1001", lot="L20260301")
+    await act(services, handling.take_complaint, qc, complaint.id)
+    await verify(services, qc, complaint.id, "nonconforming")
+    record = (
+        await client.get(
+            f"/api/records/complaint/{complaint.number}", headers=as_person(head, clock)
+        )
+    ).json()
+    told = [d["name"] for d in record["deadlines"] if d["name"].startswith("通知其他購貨方")]
+    # the lot went to C002 and C003 as well: a deadline each, told apart as /ticket tells them
+    assert len(told) >= 2 and len(set(told)) == len(told)
+    assert all(name.startswith("通知其他購貨方暫停銷售（") for name in told)
+
+
+async def test_a_rectification_keeps_no_trace_of_its_row_number_once_it_has_its_own(
+    services: Services, samples: None, clock: ManualClock, client: httpx.AsyncClient
+) -> None:
+    from procedures.vendors import rectifications
+    from storage.models import Vendor
+    from tests.unit.helpers import act
+
+    manager = await make_user(services, "equipment_manager", language="zh-Hant")
+    async with services.session_factory() as session:
+        vendor_id = await session.scalar(select(Vendor.id).limit(1))
+    raised = await act(
+        services,
+        rectifications.raise_rectification,
+        manager,
+        vendor_id,
+        "門機異響未及時處理",
+        clock.now() + dt.timedelta(days=2),
+    )
+    clock.advance(dt.timedelta(days=3))
+    notice = await act(services, rectifications.issue_written_notice, manager, raised.id)
+    record = (
+        await client.get(
+            f"/api/records/rectification/{notice.number}", headers=as_person(manager, clock)
+        )
+    ).json()
+    # the verbal rung's deadline was opened as #N, before the notice gave it RN-…
+    assert [d["name"] for d in record["deadlines"]] == ["整改", "整改"]
+    assert [d["state"] for d in record["deadlines"]] == ["late", "open"]

@@ -96,6 +96,8 @@ ME: dict[str, Any] = {
     "bot_username": "after_sales_demo_bot",
 }
 
+# the month filter's choices, as the server names them on the configured zone's calendar
+MONTH_CHOICES = [{"key": "2026-12", "name": "2026年12月"}, {"key": "2026-11", "name": "2026年11月"}]
 COMPLAINT_STATUSES = [
     {"key": "open", "name": "待質量管理部受理"},
     {"key": "investigating", "name": "調查中"},
@@ -345,6 +347,7 @@ def _records(query: dict[str, str]) -> dict[str, Any]:
         "statuses": COMPLAINT_STATUSES if kind == "complaint" else [],
         "filters": filters,
         "items": items[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "months": MONTH_CHOICES if "month" in filters else [],
     }
 
 

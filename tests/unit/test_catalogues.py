@@ -193,6 +193,7 @@ def expansions() -> dict[str, set[str]]:
     localities = set(VERIFICATION_WINDOW)
     return {
         "miniapp.type.{}": set(overview_kinds.KINDS),
+        "miniapp.when.{}": {f"month_{number}" for number in range(1, 13)},
         # a chart's words: its period and months, its title and unit by its key, its notes
         "miniapp.chart.{}": {"span", "other"}
         | {f"month_{number}" for number in range(1, 13)}

@@ -296,27 +296,19 @@ function showFilters(answer) {
     select.appendChild(option);
   }
   select.value = page.query.status;
-  showMonths();
+  showMonths(answer.months);
 }
 
-// The month filter's choices: any month, then the last two years' months as a person names
-// them (2026年8月, August 2026); a month input would show the browser's own placeholder
-// (---------- ----) and its own language's words instead.
-const MONTHS_OFFERED = 24;
-
-function showMonths() {
+// The month filter's choices: any month, then the months the server names on the configured
+// zone's calendar, as the charts name them (2026年8月, Aug 2026); a month input would show the
+// browser's own placeholder (---------- ----) and its own language's words instead.
+function showMonths(months) {
   const select = $("filters").elements.month;
   select.replaceChildren(el("option", null, words("filter.month.any")));
   select.firstChild.value = "";
-  const named = new Intl.DateTimeFormat(page.language, { year: "numeric", month: "long", timeZone: "UTC" });
-  // months up to when the Mini App was opened, as Telegram dates the opening (the demo's clock
-  // in the web chat), else the device's today
-  const opened = Number(((page.webApp && page.webApp.initDataUnsafe) || {}).auth_date);
-  const today = opened ? new Date(opened * 1000) : new Date();
-  for (let back = 0; back < MONTHS_OFFERED; back += 1) {
-    const moment = new Date(Date.UTC(today.getFullYear(), today.getMonth() - back, 15));
-    const option = el("option", null, named.format(moment));
-    option.value = `${moment.getUTCFullYear()}-${String(moment.getUTCMonth() + 1).padStart(2, "0")}`;
+  for (const month of months || []) {
+    const option = el("option", null, month.name);
+    option.value = month.key;
     select.appendChild(option);
   }
   select.value = page.query.month;
@@ -455,7 +447,7 @@ function recordParts(record) {
     text.appendChild(el("div", "name", deadline.name));
     text.appendChild(el("div", "hint", deadline.due_text));
     row.appendChild(text);
-    const state = el("span", `state ${deadline.state}`,
+    const state = el("span", `state ${deadline.state}${deadline.overdue ? " overdue" : ""}`,
       deadline.state_text || words(`deadline.state.${deadline.state}`));
     row.appendChild(state);
     deadlines.appendChild(row);
@@ -486,7 +478,10 @@ function recordParts(record) {
   if (documents.length) {
     const list = el("ul", "downloads");
     for (const file of documents) {
-      list.appendChild(el("li")).appendChild(downloadLink(file.url, file.name, file.caption || file.name));
+      const row = el("li");
+      row.appendChild(el("span", "name", file.caption));
+      row.appendChild(downloadLink(file.url, file.name, file.name));
+      list.appendChild(row);
     }
     parts.push(section("record.files", list, "files-part"));
   }
@@ -548,6 +543,11 @@ function downloadLink(url, fileName, label) {
     }
   });
   return link;
+}
+
+function hasOwnBackButton(webApp) {
+  if (!webApp || !webApp.BackButton || webApp.platform === "unknown") return false;
+  return webApp.platform !== "emulator" || window.parent !== window;
 }
 
 function openInChat(link) {
@@ -640,6 +640,8 @@ function drawChart(figure, chart) {
   const series = chart.series || [];
   const values = series.flatMap((s) => s.values).filter((v) => typeof v === "number");
   if (typeof chart.limit === "number") values.push(chart.limit);
+  // a rate with no figure above 0% yet spans 0-100%, not a meaningless 0-1%
+  if (chart.unit === "%" && Math.max(0, ...values) === 0) values.push(100);
   // the vendor scores' line is the mark to reach; every other chart's a limit not to pass
   const limitWords = chart.key === "vendor_scores" ? "charts.pass_mark" : "charts.limit";
   const whole = values.every((value) => Number.isInteger(value));
@@ -818,8 +820,9 @@ async function start() {
     if (typeof webApp.expand === "function") webApp.expand();
     if (webApp.BackButton) webApp.BackButton.onClick(backToList);
   }
-  // Telegram shows its own back button; elsewhere (the web chat, a laptop) the page shows one
-  $("back").hidden = Boolean(webApp && webApp.BackButton && !["emulator", "unknown"].includes(webApp.platform));
+  // Telegram, and the web chat around its panel, show their own back button; the page shows
+  // one only where nobody else does (opened alone in a browser)
+  $("back").hidden = hasOwnBackButton(webApp);
   if (!page.initData) { showUnauthorized(); return; }
 
   let me;
