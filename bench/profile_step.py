@@ -45,6 +45,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def api_calls(calls: list[tuple[float, str, int]], updates: int) -> str:
+    """The bot's Bot API calls an update, by method."""
+    methods = Counter(method for _, method, _ in calls)
+    listed = ", ".join(f"{m} {n / updates:.2f}" for m, n in methods.most_common())
+    return f"Bot API calls an update: {listed}"
+
+
 def written(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 0
 
@@ -199,12 +206,7 @@ async def profile(backend: str, out: Path) -> None:
                 for user in users[:SEQUENTIAL]:
                     await dialogues(emulator, "810001:bench", [user], 1)
                 used = cpu_seconds(bot.pid) - began
-                methods = Counter(method for _, method, _ in calls[called_before:])
-                print(
-                    f"[{backend}] Bot API calls an update: "
-                    + ", ".join(f"{m} {n / updates:.2f}" for m, n in methods.most_common()),
-                    flush=True,
-                )
+                print(f"[{backend}] {api_calls(calls[called_before:], updates)}", flush=True)
                 print(
                     f"[{backend}] {updates} updates one at a time: bot CPU {used:.2f} s, "
                     f"{used / updates * 1000:.2f} ms an update ({load()})",
@@ -212,6 +214,7 @@ async def profile(backend: str, out: Path) -> None:
                 )
                 # all users at once, as `bench intake` sends them
                 sampler = await sample(bot.pid, out)
+                called_before = len(calls)
                 began = cpu_seconds(bot.pid)
                 elapsed, timings = await dialogues(emulator, "810001:bench", users, 1)
                 used = cpu_seconds(bot.pid) - began
@@ -224,6 +227,7 @@ async def profile(backend: str, out: Path) -> None:
                     f"{elapsed:.1f} s, failed {timings.errors} ({load()})",
                     flush=True,
                 )
+                print(f"[{backend}] {api_calls(calls[called_before:], USERS * STEPS)}", flush=True)
                 await asyncio.to_thread(out.unlink, missing_ok=True)
                 os.kill(bot.pid, signal.SIGUSR1)
                 for user in users[:SEQUENTIAL]:
