@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import collections
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.aiosqlite import (
+    AsyncAdapt_aiosqlite_connection,
+    AsyncAdapt_aiosqlite_cursor,
+    AsyncAdapt_aiosqlite_dbapi,
+)
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,10 +24,102 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import EMPTY_DICT
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 READ_ONLY = "after_sales_read_only"
+
+
+_Outcome = tuple[Any, list[Any] | None, int, int | None]
+
+
+def _run_statement(
+    connection: sqlite3.Connection, operation: str, parameters: Any, many: bool
+) -> _Outcome:
+    """On aiosqlite's thread: a statement from cursor to closed cursor, rows and all."""
+    cursor = connection.cursor()
+    try:
+        if many:
+            cursor.executemany(operation, parameters)
+        elif parameters is None:
+            cursor.execute(operation)
+        else:
+            cursor.execute(operation, parameters)
+        description = cursor.description
+        rows = cursor.fetchall() if description else None
+        return description, rows, cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
+    """A statement in one trip to aiosqlite's thread instead of four (open a cursor, execute,
+    fetch, close): each trip is a hand-off between threads and a wake-up of the event loop,
+    and the four were most of what a dialogue step spent on SQLite besides SQLAlchemy."""
+
+    __slots__ = ("_outcome",)
+
+    def __init__(self, adapt_connection: AsyncAdapt_aiosqlite_connection) -> None:
+        self._adapt_connection = adapt_connection
+        self._connection = adapt_connection._connection
+        self._soft_closed_memoized = EMPTY_DICT
+        self._rows = collections.deque()
+        self._outcome: _Outcome = (None, None, -1, None)
+
+    @property
+    def description(self) -> Any:
+        return self._outcome[0]
+
+    @property
+    def rowcount(self) -> int:
+        return self._outcome[2]
+
+    @property
+    def lastrowid(self) -> Any:
+        return self._outcome[3]
+
+    @property
+    def arraysize(self) -> int:
+        return 1
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        pass
+
+    async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
+        connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
+        async with self._adapt_connection._execute_mutex:
+            self._outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                _run_statement, connection._conn, operation, parameters, many
+            )
+        rows = self._outcome[1]
+        self._rows = collections.deque(rows) if rows is not None else collections.deque()
+
+    async def _execute_async(self, operation: Any, parameters: Any) -> None:
+        await self._run(operation, parameters, many=False)
+
+    async def _executemany_async(self, operation: Any, seq_of_parameters: Sequence[Any]) -> None:
+        await self._run(operation, seq_of_parameters, many=True)
+
+    async def _async_soft_close(self) -> None:
+        return None  # the cursor was closed on aiosqlite's thread
+
+    def close(self) -> None:
+        self._rows.clear()
+
+
+class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
+    __slots__ = ()
+    _cursor_cls = _OneHopCursor  # type: ignore[assignment]
+
+
+class _OneHopDBAPI(AsyncAdapt_aiosqlite_dbapi):
+    """aiosqlite as SQLAlchemy adapts it, but with statements in one trip each."""
+
+    def connect(self, *arg: Any, **kw: Any) -> _OneHopConnection:
+        adapted = super().connect(*arg, **kw)
+        return _OneHopConnection(self, adapted._connection)
 
 
 def make_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
@@ -29,6 +130,8 @@ def make_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_driver_name() == "aiosqlite":
+        engine_kwargs.setdefault("module", _OneHopDBAPI(aiosqlite, sqlite3))
     engine = create_async_engine(url, **engine_kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

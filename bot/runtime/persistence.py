@@ -14,11 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy import String, and_, cast, delete, false, literal, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    false,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import make_transient_to_detached
 from telegram.ext import BasePersistence, PersistenceInput
@@ -39,6 +52,37 @@ def _rows(session: AsyncSession) -> dict[RowKey, ChatScratchpad | ConversationSt
     rows: dict[RowKey, ChatScratchpad | ConversationState | None]
     rows = session.info.setdefault(_ROWS, {})
     return rows
+
+
+@functools.cache
+def _dialogue_state_query(scratchpads: int) -> CompoundSelect[*tuple[Any, ...]]:
+    """The conversation states of some handlers and keys and `scratchpads` scratch pads in one
+    statement, built once for each number of pads: every update runs it, and a statement used
+    again keeps its cache key, which SQLAlchemy would otherwise work out (as it would build the
+    statement) anew each time."""
+    conversations = select(
+        literal("conversation").label("kind"),
+        ConversationState.handler_name.label("name"),
+        ConversationState.conversation_key.label("key"),
+        ConversationState.state.label("value"),
+    ).where(
+        ConversationState.handler_name.in_(bindparam("names", expanding=True)),
+        ConversationState.conversation_key.in_(bindparam("keys", expanding=True)),
+    )
+    wanted = [
+        and_(
+            ChatScratchpad.scope == bindparam(f"scope_{i}"),
+            ChatScratchpad.owner_id == bindparam(f"owner_{i}"),
+        )
+        for i in range(scratchpads)
+    ]
+    pads = select(
+        literal("scratch"),
+        ChatScratchpad.scope,
+        cast(ChatScratchpad.owner_id, String),
+        ChatScratchpad.data,
+    ).where(or_(*wanted) if wanted else false())
+    return union_all(conversations, pads)
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -176,30 +220,14 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             for name in names:
                 for encoded_key in encoded:
                     rows[("conversation", name, encoded_key)] = None
-            wanted = []
-            for scope, owner_id in scratchpads:
+            wanted: dict[str, object] = {"names": names, "keys": list(encoded)}
+            for i, (scope, owner_id) in enumerate(scratchpads):
                 rows[("scratch", scope, owner_id)] = None
-                wanted.append(
-                    and_(ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id)
-                )
+                wanted[f"scope_{i}"], wanted[f"owner_{i}"] = scope, owner_id
             # one statement for both tables; the rows become the session's own, as if loaded,
             # so that the writes at the end change them in place
-            conversations = select(
-                literal("conversation").label("kind"),
-                ConversationState.handler_name.label("name"),
-                ConversationState.conversation_key.label("key"),
-                ConversationState.state.label("value"),
-            ).where(
-                ConversationState.handler_name.in_(names),
-                ConversationState.conversation_key.in_(list(encoded)),
-            )
-            pads = select(
-                literal("scratch"),
-                ChatScratchpad.scope,
-                cast(ChatScratchpad.owner_id, String),
-                ChatScratchpad.data,
-            ).where(or_(*wanted) if wanted else false())
-            for kind, name, key, value in await session.execute(union_all(conversations, pads)):
+            query = _dialogue_state_query(len(scratchpads))
+            for kind, name, key, value in await session.execute(query, wanted):
                 row: ConversationState | ChatScratchpad
                 if kind == "conversation":
                     row = ConversationState(handler_name=name, conversation_key=key, state=value)

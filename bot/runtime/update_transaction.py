@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import typing
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -111,19 +112,24 @@ async def claim_update(
     if session.get_bind().dialect.name == "postgresql":
         turns = sorted({identifier for _, identifier in keys})
         claimed = await session.execute(
-            text(
-                "INSERT INTO processed_updates (update_id, processed_at) "
-                "SELECT :update_id, :now FROM (SELECT count(pg_advisory_xact_lock(key)) "
-                "FROM (SELECT unnest(CAST(:keys AS BIGINT[])) AS key ORDER BY 1) AS ordered) "
-                "AS turn ON CONFLICT DO NOTHING RETURNING update_id"
-            ).bindparams(bindparam("now", type_=ProcessedUpdate.__table__.c.processed_at.type)),
-            {"update_id": update_id, "now": now, "keys": turns},
+            _CLAIM_ON_POSTGRESQL, {"update_id": update_id, "now": now, "keys": turns}
         )
         return claimed.first() is not None
-    claimed = await session.execute(
-        sqlite.insert(ProcessedUpdate)
-        .values(update_id=update_id, processed_at=now)
-        .on_conflict_do_nothing()
-        .returning(ProcessedUpdate.update_id)
-    )
+    claimed = await session.execute(_CLAIM_ON_SQLITE, {"update_id": update_id, "now": now})
     return claimed.first() is not None
+
+
+# Built once: every update runs one of them, and a statement used again keeps its cache key.
+_processed = typing.cast(Table, ProcessedUpdate.__table__)
+_CLAIM_ON_POSTGRESQL = text(
+    "INSERT INTO processed_updates (update_id, processed_at) "
+    "SELECT :update_id, :now FROM (SELECT count(pg_advisory_xact_lock(key)) "
+    "FROM (SELECT unnest(CAST(:keys AS BIGINT[])) AS key ORDER BY 1) AS ordered) "
+    "AS turn ON CONFLICT DO NOTHING RETURNING update_id"
+).bindparams(bindparam("now", type_=_processed.c.processed_at.type))
+_CLAIM_ON_SQLITE = (
+    sqlite.insert(_processed)
+    .values(update_id=bindparam("update_id"), processed_at=bindparam("now"))
+    .on_conflict_do_nothing()
+    .returning(_processed.c.update_id)
+)

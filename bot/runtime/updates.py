@@ -30,9 +30,9 @@ WEBHOOK_PATH = "telegram"
 
 # how long polling waits when a fetch brings back only updates still being handled
 STALE_FETCH_PAUSE_SECONDS = 0.2
-# and before the next fetch when one brought back new updates with some still being handled:
-# Telegram answers at once while any update is unconfirmed, so without a pause the polling
-# would fetch (and decode) the same unconfirmed updates after every commit
+# and, at most, before a fetch for the updates fetched before to be committed: Telegram answers
+# at once while any update is unconfirmed, so a fetch meanwhile would bring them back (to be
+# decoded and left out) and, with one user at a time, cost a second getUpdates a step
 BUSY_FETCH_PAUSE_SECONDS = 0.05
 
 
@@ -136,7 +136,6 @@ class AfterSalesBot(RepliesAfterCommit):
         )
         # a Bot's attributes are frozen after its __init__, all but those named with "_"
         self._confirmation = confirmation
-        self._pause_before_fetch = 0.0
 
     async def get_updates(
         self, offset: int | None = None, *args: Any, **kwargs: Any
@@ -147,9 +146,8 @@ class AfterSalesBot(RepliesAfterCommit):
         if queue is None:
             return await super().get_updates(offset, *args, **kwargs)
         queue.confirm_by_offset = True
-        if self._pause_before_fetch:
-            await asyncio.sleep(self._pause_before_fetch)
-            self._pause_before_fetch = 0.0
+        if offset is not None:
+            await queue.wait_until_confirmable(offset, BUSY_FETCH_PAUSE_SECONDS)
         fetch = _Fetch(fresh_from=offset or 0)
         token = _fetching.set(fetch)
         try:
@@ -160,8 +158,6 @@ class AfterSalesBot(RepliesAfterCommit):
             # only unconfirmed ones came back at once: wait a moment for one to be committed
             # rather than asking again and again
             await queue.wait_for_progress(STALE_FETCH_PAUSE_SECONDS)
-        elif fetch.stale:
-            self._pause_before_fetch = BUSY_FETCH_PAUSE_SECONDS  # after these are handed over
         return fresh
 
     async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
@@ -248,6 +244,16 @@ class ConfirmedAfterCommit(asyncio.Queue[object]):
             return offset
         oldest = min(self._unfinished)
         return oldest if offset is None else min(offset, oldest)
+
+    async def wait_until_confirmable(self, offset: int, timeout: float) -> None:
+        """Until every update before `offset` is committed (or given up), `timeout` at most."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._unfinished and min(self._unfinished) < offset:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            await self.wait_for_progress(remaining)
 
     async def wait_for_progress(self, timeout: float) -> None:
         self._progress.clear()
