@@ -9,6 +9,7 @@ and tried again with backoff (procedures.kernel.photos), so nothing is lost sile
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import mimetypes
 
@@ -106,7 +107,7 @@ class EvidenceFetcher:
                     )
                 else:
                     logger.exception("evidence download round failed; retrying on the next round")
-            try:
-                await asyncio.wait_for(self.ready.wait(), POLL_INTERVAL_SECONDS)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the stop's cancel
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(POLL_INTERVAL_SECONDS):
+                    await self.ready.wait()

@@ -16,6 +16,7 @@ other row of the chat written between them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -579,7 +580,7 @@ class OutboxSender:
                 logger.exception("outbox delivery round failed; retrying on the next round")
             # a chat that had its share is due again in under a second: look again then
             pause = min(POLL_INTERVAL_SECONDS, self.next_chat_ready_in() or POLL_INTERVAL_SECONDS)
-            try:
-                await asyncio.wait_for(ready.wait(), pause)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the stop's cancel
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await ready.wait()

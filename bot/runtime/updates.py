@@ -257,5 +257,8 @@ class ConfirmedAfterCommit(asyncio.Queue[object]):
 
     async def wait_for_progress(self, timeout: float) -> None:
         self._progress.clear()
+        # not asyncio.wait_for: on Python 3.11 it swallows a cancel that comes as the event is
+        # set, and the polling, told to stop, would go on to a long getUpdates of its own
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._progress.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._progress.wait()

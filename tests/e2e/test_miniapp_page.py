@@ -311,7 +311,10 @@ def test_search_words_and_the_filter_panel_reach_the_request(mini_app: MiniApp) 
     mini_app.css('#filters input[name="customer"]')[0].send_keys("仁和")
     mini_app.css("#filters button.primary")[0].click()
     mini_app.wait(lambda: "customer=" in mini_app.records_asked()[-1], "the customer filter")
-    assert mini_app.css("#more-filters")[0].text == "篩選（1）"
+    # the count is the answer's: it shows once the filtered list has come back
+    mini_app.wait(
+        lambda: mini_app.css("#more-filters")[0].text == "篩選（1）", "the count of filters on"
+    )
 
 
 def test_a_form_downloads_through_telegram_and_a_type_not_allowed_says_so(

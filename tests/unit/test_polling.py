@@ -133,3 +133,27 @@ async def test_a_fetch_waits_no_longer_than_a_moment_for_a_long_update(
 
     assert [u.update_id for u in await bot.get_updates(offset=6)] == [6]
     assert polling["sent"][-1]["offset"] == 5
+
+
+async def test_a_fetch_told_to_stop_as_an_update_is_committed_stops(
+    polling: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The polling is stopped by cancelling its fetch; when that cancel comes in the same turn
+    as the commit it waits for, the fetch must still stop, not go on to a getUpdates that the
+    bot's shutdown then cuts (a traceback in the log at every such stop)."""
+    from bot.runtime import updates
+
+    monkeypatch.setattr(updates, "BUSY_FETCH_PAUSE_SECONDS", 60)
+    bot, queue = polling["bot"], polling["queue"]
+    polling["answer"] = [_raw(5)]
+    (first,) = await bot.get_updates(offset=5)
+    await queue.put(first)  # being handled
+    fetch = asyncio.create_task(bot.get_updates(offset=6))
+    await asyncio.sleep(0)  # the fetch waits for update 5's commit
+
+    queue.finished(first)
+    fetch.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await fetch
+    assert len(polling["sent"]) == 1  # Telegram was not asked again
