@@ -17,13 +17,13 @@ from typing import Any, Protocol
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
-from telegram.request import HTTPXRequest
 
 from procedures.kernel import outbox, photos
 
 from ..context import BotContext
 from ..services import Services
 from . import ptb_internals, replies
+from .bot_api_client import AiohttpRequest
 from .evidence_fetcher import EvidenceFetcher, telegram_downloader
 from .outbox_sender import OutboxSender
 from .persistence import DatabasePersistence
@@ -326,8 +326,8 @@ def build_runtime(
         confirmation=queue,
         base_url=base_url,
         base_file_url=file_url_for(base_url),
-        request=HTTPXRequest(connection_pool_size=256),  # the builder's default
-        get_updates_request=HTTPXRequest(read_timeout=poll_timeout + 5),
+        request=AiohttpRequest(connection_pool_size=256),  # the builder's default pool
+        get_updates_request=AiohttpRequest(connection_pool_size=1, read_timeout=poll_timeout + 5),
         # Replies and the outbox alike, at Telegram's pace (messages only); a 429 is retried
         # after its retry_after.
         rate_limiter=MessageRateLimiter.from_settings(services.settings),

@@ -17,10 +17,11 @@ from typing import Any
 from telegram import Update
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from core.config import Settings
 
+from .bot_api_client import AiohttpRequest
 from .replies import RepliesAfterCommit
 
 logger = logging.getLogger(__name__)
@@ -128,9 +129,9 @@ class AfterSalesBot(RepliesAfterCommit):
     ) -> None:
         super().__init__(
             token,
-            # python-telegram-bot's default connection for getUpdates, when none is given
+            # one connection for getUpdates, as python-telegram-bot's default, when none is given
             get_updates_request=FetchedOnce(
-                get_updates_request or HTTPXRequest(connection_pool_size=1)
+                get_updates_request or AiohttpRequest(connection_pool_size=1)
             ),
             **kwargs,
         )

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
+from bot.runtime.bot_api_client import AiohttpRequest
 from bot.runtime.outbox_sender import OutboxSender, backoff
 from bot.services import Services
 from emulator.server import BotApiEmulator, FloodLimits
@@ -40,7 +40,7 @@ async def sender_for(
     services: Services, emulator: BotApiEmulator, *, read_timeout: float = 5.0
 ) -> tuple[OutboxSender, str]:
     token = f"{next(_bot_ids)}:faults-token"
-    request = HTTPXRequest(read_timeout=read_timeout, connect_timeout=1.0)
+    request = AiohttpRequest(read_timeout=read_timeout, connect_timeout=1.0)
     bot = Bot(token, base_url=emulator.base_url, request=request)
     await bot.initialize()
     return OutboxSender(services, bot), token
