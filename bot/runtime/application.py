@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from copy import deepcopy
 from typing import Any, Protocol
 
 from telegram import Update
@@ -214,17 +213,14 @@ class AfterSalesApplication(BotApplication):
             if pending == "drop":
                 writes.append(persistence.drop_chat_data(chat_id))
             elif pending == "update":
-                writes.append(
-                    persistence.update_chat_data(chat_id, deepcopy(self.chat_data[chat_id]))
-                )
+                writes.append(persistence.update_chat_data(chat_id, self.chat_data[chat_id]))
         if user_id is not None:
             pending = ptb_internals.take_data_write(self, "user", user_id)
             if pending == "drop":
                 writes.append(persistence.drop_user_data(user_id))
             elif pending == "update":
-                writes.append(
-                    persistence.update_user_data(user_id, deepcopy(self.user_data[user_id]))
-                )
+                writes.append(persistence.update_user_data(user_id, self.user_data[user_id]))
+        # no copies here: the persistence keeps a JSON snapshot of what it is given
         own_ids = {own for own in (chat_id, user_id) if own is not None}
         for name, key, state in ptb_internals.take_conversation_writes(self, own_ids):
             writes.append(persistence.update_conversation(name=name, key=key, new_state=state))

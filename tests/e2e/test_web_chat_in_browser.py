@@ -383,7 +383,8 @@ def test_a_complaint_from_intake_to_overdue_opinion_and_ledger_in_the_browser(
 ) -> None:
     page = browser("main")
     page.driver.get(demo)
-    assert "Local emulator, not Telegram" in page.css("#banner")[0].text
+    # the page's words come from words.json, fetched once the page has loaded
+    page.wait(lambda: "Local emulator, not Telegram" in page.css("#banner")[0].text, "the banner")
     page.wait(lambda: len(page.css("#people li")) >= 20, "the demo people")
     clock_text = page.wait(lambda: page.css("#clock-now")[0].text, "the demo time")
     filed_at = dt.datetime.strptime(clock_text.split(" (")[0][4:], "%Y-%m-%d %H:%M")
