@@ -64,6 +64,8 @@ class Process:
 
     async def kill(self) -> None:
         assert self.process is not None
+        # a process that ended by itself is a failure of its own, with its log to show
+        assert self.process.returncode is None, self.log.read_text()[-3000:]
         self.process.send_signal(signal.SIGKILL)
         await self.process.wait()
         self.kills += 1
@@ -168,6 +170,11 @@ async def test_two_workers_and_two_schedulers_deliver_every_notification_once(
         # two workers send for one bot: each takes half of Telegram's 30 a second
         "OUTBOX_MESSAGES_PER_SECOND": "15",
         "TELEGRAM_MESSAGES_PER_SECOND": "15",
+        # the run is on the wall clock: reminders, which wait for the recipient's working
+        # hours, must reach them whenever the suite runs (it failed after 18:00 in the zone)
+        "WORKING_HOURS": "00:00-24:00",
+        "WORKING_DAYS": "1-7",
+        "WEBAPP_PORT": "0",  # several bots at once: the Mini App is tested on its own
     }
     workers = [Process("bot", env, tmp_path / f"worker{i}.log") for i in range(2)]
     schedulers = [Process("scheduler", env, tmp_path / f"scheduler{i}.log") for i in range(2)]
