@@ -114,3 +114,20 @@ async def test_after_shutdown_it_opens_again(server: dict[str, Any]) -> None:
     await bot.initialize()
     assert (await bot.send_message(7, "again")).message_id == 5
     await bot.shutdown()
+
+
+def test_the_environment_s_proxy_is_used_except_for_hosts_no_proxy_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert AiohttpRequest().proxy_for("https://api.telegram.org/bot1:t/getMe") is None
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    request = AiohttpRequest()
+    assert request.proxy_for("https://api.telegram.org/bot1:t/getMe") == (
+        "http://proxy.internal:3128"
+    )
+    assert request.proxy_for("https://127.0.0.1:8443/bot1:t/getMe") is None
+    assert request.proxy_for("http://api.telegram.org/bot1:t/getMe") is None  # no HTTP_PROXY
