@@ -234,7 +234,9 @@ async def copy_complaints(url: str, count: int) -> float:
         await connection.execute(
             text(
                 f"INSERT INTO complaints (number, {names}) "
-                f"SELECT 'BQ-' || CAST(n.i AS TEXT), {copied} "
+                # record numbers as the bot's own (their buttons and /find take no other), in
+                # 2025 so that the bot's numbering of 2026 goes on from its own
+                f"SELECT 'QC-2025-' || CAST(100000 + n.i AS TEXT), {copied} "
                 f"FROM complaints AS c, {numbers} WHERE c.id = :template"
             ),
             {"count": count, "template": template},
@@ -260,7 +262,8 @@ async def overdue_deadlines(url: str, count: int) -> None:
             text(
                 "INSERT INTO deadlines (subject_type, subject_id, subject_label, kind, "
                 "responsible_role, opened_at, due_at, remind_at, next_check_at, alert_count) "
-                "SELECT 'complaint', n.i, 'BQ-' || CAST(n.i AS TEXT), 'on_site_verification', "
+                "SELECT 'complaint', n.i, 'QC-2025-' || CAST(100000 + n.i AS TEXT), "
+                "'on_site_verification', "
                 f"'quality', :opened, :due, :remind, :remind, 0 FROM {numbers}"
             ).bindparams(
                 bindparam("opened", type_=moment),

@@ -17,12 +17,14 @@ is current, not one message per missed minute.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from procedures.kernel import roles
@@ -48,6 +50,11 @@ from storage.models import Deadline, User
 
 OVERDUE_REPEAT = dt.timedelta(days=1)
 REMINDER, OVERDUE = "deadline.reminder", "deadline.overdue"
+# a deadline whose notice cannot be made (its record's data refused by a text or a button) is
+# passed over for this long, so that it neither stops the sweep nor fills the log every sweep
+UNANNOUNCEABLE_RETRY = dt.timedelta(hours=1)
+
+logger = logging.getLogger(__name__)
 # the messages the sender folds into one digest when several wait for one chat (bot.digests)
 DIGEST_TEXT_KEYS = frozenset({REMINDER, OVERDUE})
 
@@ -409,23 +416,39 @@ async def sweep_deadlines(
     subjects = await subjects_of(session, found)
     for deadline in found:
         checked += 1
-        if now < deadline.due_at:
-            if deadline.reminded_at is None and still_worth_reminding(deadline, now):
-                await notify(deadline, False, REMINDER, "reminder")
-                deadline.reminded_at = now
-                reminders += 1
-            deadline.next_check_at = deadline.due_at
-            continue
-
-        ordinal = int((now - deadline.due_at) / OVERDUE_REPEAT)
-        if deadline.alert_count <= ordinal:
-            await notify(
-                deadline,
-                True,
-                OVERDUE,
-                f"overdue:{ordinal}",
-                days_overdue=ordinal,
+        queued = len(notices)
+        try:
+            if now < deadline.due_at:
+                if deadline.reminded_at is None and still_worth_reminding(deadline, now):
+                    await notify(deadline, False, REMINDER, "reminder")
+                    deadline.reminded_at = now
+                    reminders += 1
+                deadline.next_check_at = deadline.due_at
+                continue
+            ordinal = int((now - deadline.due_at) / OVERDUE_REPEAT)
+            if deadline.alert_count <= ordinal:
+                await notify(
+                    deadline,
+                    True,
+                    OVERDUE,
+                    f"overdue:{ordinal}",
+                    days_overdue=ordinal,
+                )
+        except SQLAlchemyError:
+            raise  # the transaction failed: the whole sweep is rolled back and tried again
+        except Exception:
+            # one bad row never stops the rows behind it
+            del notices[queued:]
+            logger.exception(
+                "deadline %s (%s %s) could not be announced; passed over for %s",
+                deadline.id,
+                deadline.subject_type,
+                deadline.subject_label,
+                UNANNOUNCEABLE_RETRY,
             )
+            deadline.next_check_at = now + UNANNOUNCEABLE_RETRY
+            continue
+        if deadline.alert_count <= ordinal:
             record_event(
                 session,
                 subject_type=deadline.subject_type,

@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from enum import StrEnum
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from bot.services import Services
 from procedures.complaints.rules import ON_SITE_VERIFICATION
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.rules import DeadlineRule
-from storage.models import Deadline, TimelineEvent
+from storage.models import Complaint, Deadline, TimelineEvent
 
-from .helpers import make_user, outbox_rows
+from .helpers import file, make_user, outbox_rows
 
 HOUR = dt.timedelta(hours=1)
 
@@ -232,3 +232,50 @@ async def test_a_rule_sets_its_own_share_of_the_window_for_the_reminder(
 def test_a_rule_refuses_a_reminder_share_outside_the_window() -> None:
     with pytest.raises(ValueError, match="inside the window"):
         DeadlineRule(ShareKind.SHARE, "quality", window=HOUR, remind_share=1.0)
+
+
+async def test_a_deadline_whose_notice_cannot_be_made_holds_back_no_other(
+    services: Services, samples: None, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A record number the buttons refuse (one imported by hand, say) fails its own deadlines'
+    notices, which are passed over for an hour and logged; every other deadline is alerted."""
+    await make_user(services, "quality")
+    good = await file(services)
+    async with services.unit_of_work() as uow:
+        source = await uow.session.get(Complaint, good.id)
+        fields = {a.key: getattr(source, a.key) for a in inspect(Complaint).column_attrs}
+        bad = Complaint(**{**fields, "id": None, "number": "BQ-1"})
+        uow.session.add(bad)
+        await uow.session.flush()
+        now = uow.clock.now()
+        deadlines.open_deadline(
+            uow.session,
+            subject_type="complaint",
+            subject_id=bad.id,
+            subject_label="BQ-1",
+            rule=ON_SITE_VERIFICATION,
+            opened_at=now,
+            due_at=now + 24 * HOUR,
+        )
+        await uow.commit()
+
+    clock.advance(30 * 24 * HOUR)
+    result = await sweep(services)
+
+    overdue = await outbox_rows(services, text_key="deadline.overdue")
+    alerted = {row.params["subject"] for row in overdue}
+    assert good.number in alerted and "BQ-1" not in alerted
+    assert result.overdue_alerts >= 1
+    assert "could not be announced" in caplog.text
+    async with services.session_factory() as session:
+        held = list(
+            await session.scalars(
+                select(Deadline).where(
+                    Deadline.subject_type == "complaint",
+                    Deadline.subject_id == bad.id,
+                    Deadline.met_at.is_(None),
+                )
+            )
+        )
+    assert held and all(d.alert_count == 0 for d in held)
+    assert {d.next_check_at for d in held} == {clock.now() + deadlines.UNANNOUNCEABLE_RETRY}
