@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 
 import pytest
 
+from tests.support.browsers import chromium_paths
 from tests.support.miniapp_fixture import (
     CHARTS,
     COMPLAINTS,
@@ -43,27 +43,9 @@ WAIT = 15.0
 T = TypeVar("T")
 
 
-def _browser_paths() -> tuple[str, str] | str:
-    """(chromium, chromedriver), or why they cannot be used."""
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (make test installs it)"
-    browser = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
-    )
-    driver = shutil.which("chromedriver")
-    if browser is None or driver is None:
-        return (
-            "no system Chromium and chromedriver "
-            "(apt-get install chromium chromium-driver to run the browser tests)"
-        )
-    return browser, driver
-
-
 @pytest.fixture(scope="module")
 def fixture_server() -> Iterator[MiniAppFixture]:
-    found = _browser_paths()
+    found = chromium_paths()
     if isinstance(found, str):
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {found}")
@@ -135,7 +117,7 @@ def mini_app(fixture_server: MiniAppFixture, request: pytest.FixtureRequest) -> 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    found = _browser_paths()
+    found = chromium_paths()
     assert not isinstance(found, str)
     binary, driver_path = found
     options = webdriver.ChromeOptions()

@@ -24,7 +24,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -37,6 +36,8 @@ from typing import Any, TypeVar
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 
+from tests.support.browsers import chromium_paths
+
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "web-chat"
 NUMBER = re.compile(r"QC-\d{4}-\d{5}")
@@ -48,27 +49,9 @@ PHONE = (390, 844)
 in_english = pytest.mark.parametrize("demo_language", ["en"])
 
 
-def _browser_paths() -> tuple[str, str] | str:
-    """(chromium, chromedriver), or why they cannot be used."""
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (make test installs it)"
-    browser = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser") if shutil.which(n)), None
-    )
-    driver = shutil.which("chromedriver")
-    if browser is None or driver is None:
-        return (
-            "no system Chromium and chromedriver "
-            "(apt-get install chromium chromium-driver to run the browser tests)"
-        )
-    return browser, driver
-
-
 @pytest.fixture(scope="module")
 def browser_paths() -> tuple[str, str]:
-    found = _browser_paths()
+    found = chromium_paths()
     if isinstance(found, str):
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {found}")
