@@ -138,6 +138,16 @@ class AfterSalesBot(RepliesAfterCommit):
         # a Bot's attributes are frozen after its __init__, all but those named with "_"
         self._confirmation = confirmation
 
+    async def initialize(self) -> None:
+        """Open the connections and ask getMe; when that fails (Telegram unreachable, a token
+        refused), close the connections again: the application will not shut this bot down,
+        and an open aiohttp session would end the log with a warning after the error."""
+        try:
+            await super().initialize()
+        except BaseException:
+            await self.shutdown()
+            raise
+
     async def get_updates(
         self, offset: int | None = None, *args: Any, **kwargs: Any
     ) -> tuple[Update, ...]:
