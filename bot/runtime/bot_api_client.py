@@ -11,6 +11,7 @@ system's certificates (the image's ca-certificates).
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +26,8 @@ READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
+
+_JSON = {"Content-Type": "application/json"}
 
 
 def _timeout(value: Any, default: float | None) -> float | None:
@@ -100,15 +103,21 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
-        body: aiohttp.FormData | dict[str, str] | None = fields or None
+        body: aiohttp.FormData | bytes | None = None
+        headers = None
         if files:
+            assert request_data is not None
             form = aiohttp.FormData(quote_fields=False)
-            for name, value in (fields or {}).items():
+            for name, value in request_data.json_parameters.items():
                 form.add_field(name, value)
             for name, (filename, content, mimetype) in files.items():
                 form.add_field(name, content, filename=filename, content_type=mimetype)
             body = form
+        elif request_data is not None and request_data.parameters:
+            # a JSON body, which the Bot API takes as well as a form: one json.dumps, where a
+            # form encodes each field and then the whole (a fifth of a request's work)
+            body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            headers = _JSON
         read = _timeout(read_timeout, self._read_timeout)
         write = _timeout(write_timeout, self._media_write_timeout if files else self._write_timeout)
         connect = _timeout(connect_timeout, self._connect_timeout)
@@ -124,7 +133,7 @@ class AiohttpRequest(BaseRequest):
         )
         try:
             async with self._open_session().request(
-                method, url, data=body, timeout=timeout, proxy=self.proxy_for(url)
+                method, url, data=body, headers=headers, timeout=timeout, proxy=self.proxy_for(url)
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as error:

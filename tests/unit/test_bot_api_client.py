@@ -1,5 +1,6 @@
-"""The Bot API client sends what python-telegram-bot gives it, as httpx did: form fields, files
-as multipart parts with their names and types, and its errors as python-telegram-bot's."""
+"""The Bot API client sends what python-telegram-bot gives it: its fields as a JSON body (which
+the Bot API takes as it takes a form), files as multipart parts with their names and types, and
+its errors as python-telegram-bot's."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from telegram import Bot, InputFile
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import NetworkError, TimedOut
 
 from bot.runtime.bot_api_client import AiohttpRequest
@@ -31,6 +32,8 @@ async def server() -> AsyncIterator[dict[str, Any]]:
                     part.headers.get("Content-Type"),
                     body,
                 )
+        elif request.content_type == "application/json":
+            fields = {"json": await request.json()}
         else:
             fields = dict(await request.post())
         seen["requests"].append((request.match_info["name"], request.headers, fields))
@@ -58,18 +61,32 @@ async def bot_on(server: dict[str, Any], request: AiohttpRequest) -> Bot:
     return bot
 
 
-async def test_a_message_goes_as_form_fields_with_the_library_s_user_agent(
+async def test_a_message_goes_as_one_json_body_with_the_library_s_user_agent(
     server: dict[str, Any],
 ) -> None:
     bot = await bot_on(server, AiohttpRequest())
-    message = await bot.send_message(7, "收到，謝謝 🙂", reply_markup=None)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("提交", callback_data="submit")]])
+    message = await bot.send_message(7, "收到，謝謝 🙂", reply_markup=keyboard)
     await bot.shutdown()
 
     assert message.message_id == 5
     name, headers, fields = server["requests"][-1]
     assert name == "sendMessage"
-    assert fields == {"chat_id": "7", "text": "收到，謝謝 🙂"}
+    assert fields["json"] == {
+        "chat_id": 7,
+        "text": "收到，謝謝 🙂",
+        "reply_markup": {"inline_keyboard": [[{"text": "提交", "callback_data": "submit"}]]},
+    }
     assert headers["User-Agent"] == AiohttpRequest.USER_AGENT
+
+
+async def test_a_call_without_fields_has_no_body(server: dict[str, Any]) -> None:
+    bot = await bot_on(server, AiohttpRequest())
+    await bot.get_me()
+    await bot.shutdown()
+
+    name, headers, fields = server["requests"][-1]
+    assert (name, fields, headers.get("Content-Length", "0")) == ("getMe", {}, "0")
 
 
 async def test_a_document_goes_as_a_multipart_part_with_its_name_and_type(
