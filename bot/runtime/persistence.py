@@ -6,8 +6,11 @@ record it wrote are committed together; two processes can share them. bot_data a
 data are not kept: the records are the truth.
 
 An update reads its chat's and user's rows once, at its start (`load_for_update`: one statement
-for the conversation states and the scratch data), and keeps them in its session; the refresh
-hooks and the writes at its end use those rows instead of asking again.
+for the conversation states and the scratch data), and keeps what they hold in its session; the
+refresh hooks and the writes at its end use that instead of asking again. The writes are plain
+statements built once (an INSERT, UPDATE or DELETE of one row by its key), and a value that is
+as stored is not written at all: the ORM's unit of work cost a tenth of a dialogue step to
+write one or two rows.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ import contextlib
 import copy
 import functools
 import json
+import typing
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
     String,
+    Table,
     and_,
     bindparam,
     cast,
-    delete,
     false,
     literal,
     or_,
@@ -33,7 +37,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import make_transient_to_detached
 from telegram.ext import BasePersistence, PersistenceInput
 
 from storage.models import ChatScratchpad, ConversationState
@@ -42,16 +45,59 @@ from .update_transaction import session_in_update
 
 ConversationDict = dict[tuple[str | int, ...], object]
 
-# In a session's `info`: the rows this update read, by key, None where there was none. Holding
-# them also keeps them in the session's identity map, which drops unreferenced rows.
+# In a session's `info`: what the rows this update read or wrote hold, by key (a scratch pad's
+# data, a conversation's state), _ABSENT where there is no row.
 _ROWS = "persistence_rows"
 RowKey = tuple[str, str, str | int]
+_ABSENT = object()
 
 
-def _rows(session: AsyncSession) -> dict[RowKey, ChatScratchpad | ConversationState | None]:
-    rows: dict[RowKey, ChatScratchpad | ConversationState | None]
-    rows = session.info.setdefault(_ROWS, {})
+def _rows(session: AsyncSession) -> dict[RowKey, Any]:
+    rows: dict[RowKey, Any] = session.info.setdefault(_ROWS, {})
     return rows
+
+
+class _RowStatements:
+    """A table's row by its two-column key, read, inserted, updated and deleted by statements
+    built once (a statement used again keeps its cache key)."""
+
+    def __init__(self, table: Table, first: str, second: str, value: str) -> None:
+        key = and_(
+            table.c[first] == bindparam("key_first"), table.c[second] == bindparam("key_second")
+        )
+        self.names = (first, second, value)
+        self.read = select(table.c[value]).where(key)
+        self.insert = table.insert()
+        self.update = table.update().where(key).values({value: bindparam("value")})
+        self.delete = table.delete().where(key)
+
+    async def fetch(self, session: AsyncSession, first: object, second: object) -> Any:
+        found = await session.execute(self.read, {"key_first": first, "key_second": second})
+        row = found.first()
+        return _ABSENT if row is None else row[0]
+
+    async def write(
+        self, session: AsyncSession, first: object, second: object, stored: Any, new: Any
+    ) -> None:
+        """Make the row hold `new` (_ABSENT: no row), given that it holds `stored`."""
+        key = {"key_first": first, "key_second": second}
+        if new is _ABSENT:
+            if stored is not _ABSENT:
+                await session.execute(self.delete, key)
+        elif stored is _ABSENT:
+            first_name, second_name, value_name = self.names
+            row = {first_name: first, second_name: second, value_name: new}
+            await session.execute(self.insert, row)
+        elif new != stored:
+            await session.execute(self.update, {**key, "value": new})
+
+
+_CONVERSATIONS = _RowStatements(
+    typing.cast(Table, ConversationState.__table__), "handler_name", "conversation_key", "state"
+)
+_SCRATCHPADS = _RowStatements(
+    typing.cast(Table, ChatScratchpad.__table__), "scope", "owner_id", "data"
+)
 
 
 @functools.cache
@@ -130,22 +176,12 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         async with self._writing() as session:
             rows = _rows(session)
             cache_key: RowKey = ("conversation", name, encoded_key)
-            if cache_key in rows:
-                row = rows[cache_key]
-            else:
-                row = await session.get(ConversationState, (name, encoded_key))
-            if new_state is None:
-                if row is not None:
-                    await session.delete(row)
-                rows[cache_key] = None
-            elif row is None:
-                rows[cache_key] = ConversationState(
-                    handler_name=name, conversation_key=encoded_key, state=new_state
-                )
-                session.add(rows[cache_key])
-            else:
-                assert isinstance(row, ConversationState)
-                row.state = new_state
+            stored = rows.get(cache_key)
+            if cache_key not in rows:
+                stored = await _CONVERSATIONS.fetch(session, name, encoded_key)
+            new = _ABSENT if new_state is None else new_state
+            await _CONVERSATIONS.write(session, name, encoded_key, stored, new)
+            rows[cache_key] = new
 
     # --- user and chat scratch data ---
 
@@ -156,53 +192,37 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             )
             return {row.owner_id: dict(row.data) for row in rows}
 
-    async def _scratchpad(
-        self, session: AsyncSession, scope: str, owner_id: int
-    ) -> ChatScratchpad | None:
-        """The row as this update read it, else as stored now."""
+    async def _stored_data(self, session: AsyncSession, scope: str, owner_id: int) -> Any:
+        """The scratch pad's data as this update read it, else as stored now; _ABSENT if none."""
         rows = _rows(session)
         key: RowKey = ("scratch", scope, owner_id)
         if key not in rows:
-            rows[key] = await session.get(ChatScratchpad, (scope, owner_id), populate_existing=True)
-        row = rows[key]
-        assert row is None or isinstance(row, ChatScratchpad)
-        return row
+            rows[key] = await _SCRATCHPADS.fetch(session, scope, owner_id)
+        return rows[key]
 
     async def _put(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
-        snapshot = json.loads(json.dumps(data))  # as stored, detached from the live dict
+        # as stored, detached from the live dict; an empty pad is no row
+        snapshot = json.loads(json.dumps(data)) if data else _ABSENT
         async with self._writing() as session:
-            row = await self._scratchpad(session, scope, owner_id)
-            key: RowKey = ("scratch", scope, owner_id)
-            if not snapshot:
-                if row is not None:
-                    await session.delete(row)
-                _rows(session)[key] = None
-            elif row is None:
-                row = ChatScratchpad(scope=scope, owner_id=owner_id, data=snapshot)
-                session.add(row)
-                _rows(session)[key] = row
-            else:
-                row.data = snapshot
+            stored = await self._stored_data(session, scope, owner_id)
+            await _SCRATCHPADS.write(session, scope, owner_id, stored, snapshot)
+            _rows(session)[("scratch", scope, owner_id)] = snapshot
 
     async def _drop(self, scope: str, owner_id: int) -> None:
         async with self._writing() as session:
-            await session.execute(
-                delete(ChatScratchpad).where(
-                    ChatScratchpad.scope == scope, ChatScratchpad.owner_id == owner_id
-                )
-            )
-            _rows(session)[("scratch", scope, owner_id)] = None
+            await session.execute(_SCRATCHPADS.delete, {"key_first": scope, "key_second": owner_id})
+            _rows(session)[("scratch", scope, owner_id)] = _ABSENT
 
     async def _refresh(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
         """Another process may have handled this chat's last update: read what it stored."""
         async with session_in_update(self._session_factory) as (session, _own):
-            row = await self._scratchpad(session, scope, owner_id)
-            # a deep copy: the handlers change nested dicts in place, and the row must keep
-            # what is stored, or the write at the update's end would find nothing changed
-            stored = self._resolve(copy.deepcopy(row.data)) if row is not None else {}
-        if stored != data:
+            stored = await self._stored_data(session, scope, owner_id)
+            # a deep copy: the handlers change nested dicts in place, and what is kept here
+            # must stay what is stored, or the write at the update's end would find no change
+            fresh = self._resolve(copy.deepcopy(stored)) if stored is not _ABSENT else {}
+        if fresh != data:
             data.clear()
-            data.update(stored)
+            data.update(fresh)
 
     async def load_for_update(
         self,
@@ -211,33 +231,27 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         scratchpads: list[tuple[str, int]],
     ) -> dict[tuple[str, tuple[int, ...]], object]:
         """Read, in the update's session, the stored states of these conversation keys and
-        these scratch pads ((scope, owner id)); returns the states, and keeps every row (or
-        its absence) for the refresh hooks and the writes at the update's end."""
+        these scratch pads ((scope, owner id)); returns the states, and keeps what every row
+        holds (or its absence) for the refresh hooks and the writes at the update's end."""
         encoded = {json.dumps(list(key)): key for key in conversation_keys}
         async with session_in_update(self._session_factory) as (session, _own):
             rows = _rows(session)
             states: dict[tuple[str, tuple[int, ...]], object] = {}
             for name in names:
                 for encoded_key in encoded:
-                    rows[("conversation", name, encoded_key)] = None
+                    rows[("conversation", name, encoded_key)] = _ABSENT
             wanted: dict[str, object] = {"names": names, "keys": list(encoded)}
             for i, (scope, owner_id) in enumerate(scratchpads):
-                rows[("scratch", scope, owner_id)] = None
+                rows[("scratch", scope, owner_id)] = _ABSENT
                 wanted[f"scope_{i}"], wanted[f"owner_{i}"] = scope, owner_id
-            # one statement for both tables; the rows become the session's own, as if loaded,
-            # so that the writes at the end change them in place
+            # one statement for both tables
             query = _dialogue_state_query(len(scratchpads))
             for kind, name, key, value in await session.execute(query, wanted):
-                row: ConversationState | ChatScratchpad
                 if kind == "conversation":
-                    row = ConversationState(handler_name=name, conversation_key=key, state=value)
-                    rows[("conversation", name, key)] = row
+                    rows[("conversation", name, key)] = value
                     states[(name, encoded[key])] = value
                 else:
-                    row = ChatScratchpad(scope=name, owner_id=int(key), data=value)
-                    rows[("scratch", name, int(key))] = row
-                make_transient_to_detached(row)  # as stored: a change is written, no more
-                session.add(row)
+                    rows[("scratch", name, int(key))] = value
             return states
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
