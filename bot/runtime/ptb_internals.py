@@ -14,7 +14,9 @@ other module of ours uses a private name of the library.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Literal
 
 from telegram.ext import Application
@@ -43,6 +45,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("telegram.ext", "Application._chat_ids_to_be_deleted_in_persistence"),
     ("telegram.ext", "Application._user_ids_to_be_updated_in_persistence"),
     ("telegram.ext", "Application._user_ids_to_be_deleted_in_persistence"),
+    ("telegram", "Bot._post"),
 )
 
 
@@ -131,3 +134,38 @@ def take_data_write(
         to_update.discard(owner_id)
         return "update"
     return None
+
+
+# while set, the ids of the messages Telegram's answers describe, in order (`MessageIdAnswers`)
+_answer_ids: ContextVar[list[int] | None] = ContextVar("answer_ids", default=None)
+
+
+@contextmanager
+def message_ids_only() -> Iterator[list[int]]:
+    """Within the block, a Bot API call that answers with a message returns True and adds the
+    message's id to the list given here, instead of parsing the answer into a `Message`."""
+    ids: list[int] = []
+    token = _answer_ids.set(ids)
+    try:
+        yield ids
+    finally:
+        _answer_ids.reset(token)
+
+
+class MessageIdAnswers:
+    """A mixin for the Bot: the replies sent after an update's commit keep only the id of the
+    message Telegram made (`message_ids_only`); parsing each answer into a `Message` was a
+    twentieth of a dialogue step.
+
+    Private: `Bot._post` is where every call's answer comes back as JSON, and the methods that
+    send or edit a message (through `Bot._send_message`) return an answer of True as it is,
+    without parsing it, as they do for an edit of an inline message.
+    """
+
+    async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
+        result = await super()._post(endpoint, data, **kwargs)  # type: ignore[misc]
+        ids = _answer_ids.get()
+        if ids is not None and isinstance(result, dict) and "message_id" in result:
+            ids.append(result["message_id"])
+            return True
+        return result

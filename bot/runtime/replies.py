@@ -30,6 +30,8 @@ from telegram import Chat, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import ExtBot
 
+from . import ptb_internals
+
 logger = logging.getLogger(__name__)
 
 # A reply Telegram's gateway failed (a 5xx) is tried again: the update is kept, so its answer is
@@ -186,7 +188,7 @@ def stand_in(
     return message
 
 
-class RepliesAfterCommit(ExtBot[None]):
+class RepliesAfterCommit(ptb_internals.MessageIdAnswers, ExtBot[None]):
     """A Bot API client whose messages, within an update, wait for the update's commit."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -217,11 +219,14 @@ class RepliesAfterCommit(ExtBot[None]):
                 if key in bound.arguments:
                     bound.arguments[key] = self._placeholders.real(bound.arguments[key])
             method = getattr(super(RepliesAfterCommit, self), name)
-            result = await method(*bound.args[1:], **bound.kwargs)
-            sent = result if isinstance(result, tuple) else (result,)
-            for placeholder, message in zip(placeholders, sent, strict=False):
-                if isinstance(message, Message):
-                    self._placeholders.sent(placeholder, message.message_id)
+            if name == "send_media_group":  # its answer is a list of messages
+                result = await method(*bound.args[1:], **bound.kwargs)
+                sent = [message.message_id for message in result]
+            else:  # the handler has its stand-in: only the new message's id is wanted
+                with ptb_internals.message_ids_only() as sent:
+                    await method(*bound.args[1:], **bound.kwargs)
+            for placeholder, message_id in zip(placeholders, sent, strict=False):
+                self._placeholders.sent(placeholder, message_id)
 
         batch.add(name, send)
 
