@@ -166,12 +166,20 @@ def defer(what: str, send: Send) -> bool:
 
 
 _SIGNATURES: dict[str, inspect.Signature] = {}
+Arguments = dict[str, Any]
 
 
-def bind(method: Callable[..., Any], name: str, args: Any, kwargs: Any) -> inspect.BoundArguments:
+def by_name(method: Callable[..., Any], name: str, args: Any, kwargs: Any) -> Arguments:
+    """A Bot method's call as its arguments by name (the Bot's methods take no *args or
+    **kwargs, so every argument can be passed by its name). python-telegram-bot's shortcuts
+    (`reply_text`, `edit_reply_markup`) pass only keywords, which need no binding."""
+    if not args:
+        return dict(kwargs)
     if name not in _SIGNATURES:
         _SIGNATURES[name] = inspect.signature(method)
-    return _SIGNATURES[name].bind(*args, **kwargs)
+    arguments = dict(_SIGNATURES[name].bind(None, *args, **kwargs).arguments)
+    del arguments["self"]
+    return arguments
 
 
 def stand_in(
@@ -200,62 +208,60 @@ class RepliesAfterCommit(ptb_internals.MessageIdAnswers, ExtBot[None]):
     def placeholders(self) -> PlaceholderIds:
         return self._placeholders
 
-    def _collect(
-        self, name: str, args: Any, kwargs: Any
-    ) -> tuple[ReplyBatch, inspect.BoundArguments] | None:
+    def _collect(self, name: str, args: Any, kwargs: Any) -> tuple[ReplyBatch, Arguments] | None:
         batch = open_batch()
         if batch is None:
             return None
-        bound = bind(getattr(ExtBot, name), name, (self, *args), kwargs)
-        if not isinstance(bound.arguments.get("chat_id"), int):
+        arguments = by_name(getattr(ExtBot, name), name, args, kwargs)
+        if not isinstance(arguments.get("chat_id"), int):
             return None  # an inline message, or a chat by its @name: not a reply of ours
-        return batch, bound
+        return batch, arguments
 
     def _later(
-        self, batch: ReplyBatch, name: str, bound: inspect.BoundArguments, placeholders: list[int]
+        self, batch: ReplyBatch, name: str, arguments: Arguments, placeholders: list[int]
     ) -> None:
         async def send() -> None:
             for key in ("message_id", "reply_to_message_id"):
-                if key in bound.arguments:
-                    bound.arguments[key] = self._placeholders.real(bound.arguments[key])
+                if key in arguments:
+                    arguments[key] = self._placeholders.real(arguments[key])
             method = getattr(super(RepliesAfterCommit, self), name)
             if name == "send_media_group":  # its answer is a list of messages
-                result = await method(*bound.args[1:], **bound.kwargs)
+                result = await method(**arguments)
                 sent = [message.message_id for message in result]
             else:  # the handler has its stand-in: only the new message's id is wanted
                 with ptb_internals.message_ids_only() as sent:
-                    await method(*bound.args[1:], **bound.kwargs)
+                    await method(**arguments)
             for placeholder, message_id in zip(placeholders, sent, strict=False):
                 self._placeholders.sent(placeholder, message_id)
 
         batch.add(name, send)
 
-    def _stand_in(self, bound: inspect.BoundArguments, message_id: int, **fields: Any) -> Message:
-        markup = bound.arguments.get("reply_markup")
+    def _stand_in(self, arguments: Arguments, message_id: int, **fields: Any) -> Message:
+        markup = arguments.get("reply_markup")
         if isinstance(markup, InlineKeyboardMarkup):
             fields["reply_markup"] = markup
-        return stand_in(message_id, bound.arguments["chat_id"], self, **fields)
+        return stand_in(message_id, arguments["chat_id"], self, **fields)
 
     async def _new_message(self, name: str, args: Any, kwargs: Any, **fields: str) -> Message:
         later = self._collect(name, args, kwargs)
         if later is None:
             message: Message = await getattr(super(), name)(*args, **kwargs)
             return message
-        batch, bound = later
+        batch, arguments = later
         placeholder = self._placeholders.new()
-        self._later(batch, name, bound, [placeholder])
-        shown = {key: bound.arguments.get(value) for key, value in fields.items()}
-        return self._stand_in(bound, placeholder, **shown)
+        self._later(batch, name, arguments, [placeholder])
+        shown = {key: arguments.get(value) for key, value in fields.items()}
+        return self._stand_in(arguments, placeholder, **shown)
 
     async def _edit(self, name: str, args: Any, kwargs: Any, **fields: str) -> Message | bool:
         later = self._collect(name, args, kwargs)
         if later is None:
             edited: Message | bool = await getattr(super(), name)(*args, **kwargs)
             return edited
-        batch, bound = later
-        self._later(batch, name, bound, [])
-        shown = {key: bound.arguments.get(value) for key, value in fields.items()}
-        return self._stand_in(bound, bound.arguments["message_id"], **shown)
+        batch, arguments = later
+        self._later(batch, name, arguments, [])
+        shown = {key: arguments.get(value) for key, value in fields.items()}
+        return self._stand_in(arguments, arguments["message_id"], **shown)
 
     async def send_message(self, *args: Any, **kwargs: Any) -> Message:
         return await self._new_message("send_message", args, kwargs, text="text")
@@ -270,12 +276,12 @@ class RepliesAfterCommit(ptb_internals.MessageIdAnswers, ExtBot[None]):
         later = self._collect("send_media_group", args, kwargs)
         if later is None:
             return await super().send_media_group(*args, **kwargs)
-        batch, bound = later
-        media = list(bound.arguments["media"])
+        batch, arguments = later
+        media = list(arguments["media"])
         placeholders = [self._placeholders.new() for _ in media]
-        self._later(batch, "send_media_group", bound, placeholders)
+        self._later(batch, "send_media_group", arguments, placeholders)
         return tuple(
-            self._stand_in(bound, placeholder, caption=getattr(item, "caption", None))
+            self._stand_in(arguments, placeholder, caption=getattr(item, "caption", None))
             for placeholder, item in zip(placeholders, media, strict=True)
         )
 
@@ -292,6 +298,6 @@ class RepliesAfterCommit(ptb_internals.MessageIdAnswers, ExtBot[None]):
         later = self._collect("delete_message", args, kwargs)
         if later is None:
             return await super().delete_message(*args, **kwargs)
-        batch, bound = later
-        self._later(batch, "delete_message", bound, [])
+        batch, arguments = later
+        self._later(batch, "delete_message", arguments, [])
         return True
