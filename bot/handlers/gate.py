@@ -16,6 +16,7 @@ from procedures.people.queries import User
 from ..context import BotContext, Member
 
 GATE_GROUP = -1
+CALLER = "caller"  # in the update session's info: the caller's row, kept for the update
 logger = logging.getLogger(__name__)
 
 
@@ -50,6 +51,10 @@ async def gate(update: Update, context: BotContext) -> None:
 async def identify(session: AsyncSession, context: BotContext, user: TelegramUser) -> User | None:
     """Look the sender up; set the context's member (if registered) and language."""
     stored = await users.user_by_telegram_id(session, user.id)
+    # the session's identity map holds rows only while something else does: held here for
+    # the update, a use case's `context.actor` finds the caller, roles and all, without
+    # reading them again
+    session.info[CALLER] = stored
     texts = context.services.texts
     context.language = texts.language_for(stored.language if stored else None, user.language_code)
     context.member = Member.of(stored, context.language) if stored else None

@@ -245,9 +245,11 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
         number=await next_number(session, "QC", now.year),
         status=ComplaintStatus.INQUIRY if inquiry else ComplaintStatus.OPEN,
         received_as=draft.kind,
-        organisation_id=organisation.id,
-        product_id=goods.product.id if goods.product else None,
-        batch_id=goods.batch.id if goods.batch else None,
+        # the rows themselves, as read above: the complaint's labels need them, and a refresh
+        # after the flush would read them again
+        organisation=organisation,
+        product=goods.product,
+        batch=goods.batch,
         product_text=goods.product_text,
         lot_text=goods.lot_text,
         shipment_on_file=goods.shipment_on_file,
@@ -262,7 +264,6 @@ async def file_complaint(uow: UnitOfWork, actor: User, draft: ComplaintDraft) ->
     )
     session.add(complaint)
     await session.flush()
-    await session.refresh(complaint, ["organisation", "product", "batch"])
     add_photos(session, SUBJECT, complaint.id, "intake", draft.photo_file_ids, actor, now)
     keep_label(session, complaint, draft.label, actor, now, batch_id=complaint.batch_id)
     record_change(
