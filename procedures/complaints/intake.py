@@ -116,8 +116,12 @@ async def parse_quantity(
     session: AsyncSession, organisation_id: int, batch_id: int, text: str
 ) -> int:
     """A positive whole number, no more than the buyer was shipped of the batch."""
-    quantity = check_quantity(text, await product_unit(session, batch_id=batch_id))
     shipped = await shipped_quantity(session, organisation_id, batch_id)
+    return await _within_shipped(session, batch_id, shipped, text)
+
+
+async def _within_shipped(session: AsyncSession, batch_id: int, shipped: int, text: str) -> int:
+    quantity = check_quantity(text, await product_unit(session, batch_id=batch_id))
     if quantity > shipped:
         raise InvalidInput("complaint.quantity_over_shipped", shipped=shipped)
     return quantity
@@ -127,8 +131,9 @@ async def parse_draft_quantity(session: AsyncSession, draft: ComplaintDraft, tex
     """The quantity affected: within what was shipped of the lot when a shipment is on file;
     staff recording goods no shipment shows are held only to a positive whole number."""
     if draft.batch_id is not None:
-        if await shipped_quantity(session, draft.organisation_id, draft.batch_id):
-            return await parse_quantity(session, draft.organisation_id, draft.batch_id, text)
+        shipped = await shipped_quantity(session, draft.organisation_id, draft.batch_id)
+        if shipped:
+            return await _within_shipped(session, draft.batch_id, shipped, text)
     return check_quantity(text, await product_unit(session, product_id=draft.product_id))
 
 
