@@ -116,7 +116,8 @@ class AiohttpRequest(BaseRequest):
         elif request_data is not None and request_data.parameters:
             # a JSON body, which the Bot API takes as well as a form: one json.dumps, where a
             # form encodes each field and then the whole (a fifth of a request's work)
-            body = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            # (non-ASCII escaped: any text, even a lone surrogate, makes valid JSON)
+            body = json.dumps(request_data.parameters).encode()
             headers = _JSON
         read = _timeout(read_timeout, self._read_timeout)
         write = _timeout(write_timeout, self._media_write_timeout if files else self._write_timeout)
