@@ -4,7 +4,8 @@ customers file complaints, quality takes and verifies them and the outbox tells 
 Users behave like people: they wait for the bot's answer, and when none comes after the bot
 is back (or the bot says something went wrong) they send the message or press the button again.
 At the end the database and the emulator are compared: nothing the users were told is lost,
-every notification reached its recipient, and a kill costs at most one duplicate message.
+every notification reached its recipient, and a kill costs at most one duplicate message (a
+dialogue a confused person starts again repeats its first question, as they asked).
 The kill moments come from fixed seeds; the bot's own speed still varies from run to run.
 """
 
@@ -480,7 +481,9 @@ async def test_kill_nine_at_random_moments_loses_nothing_and_duplicates_little(
     assert records_lost == 0
     assert filed_twice == 0
     assert notifications_lost == 0
-    assert duplicates <= bot.kills
+    # a person who starts the dialogue again is asked its first question again: asked for, not
+    # a message the bot sent twice by itself
+    assert duplicates - restarts <= bot.kills
 
 
 async def test_a_press_answered_before_a_kill_is_not_undone_by_its_redelivery(
