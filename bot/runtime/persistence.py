@@ -71,25 +71,36 @@ class _RowStatements:
         self.update = table.update().where(key).values({value: bindparam("value")})
         self.delete = table.delete().where(key)
 
-    async def fetch(self, session: AsyncSession, first: object, second: object) -> Any:
-        found = await session.execute(self.read, {"key_first": first, "key_second": second})
-        row = found.first()
-        return _ABSENT if row is None else row[0]
+    async def stored(
+        self, session: AsyncSession, cache_key: RowKey, first: object, second: object
+    ) -> Any:
+        """What the row holds as this update read or wrote it (`cache_key` in the session's
+        rows), else as stored now; _ABSENT if there is none."""
+        rows = _rows(session)
+        if cache_key not in rows:
+            found = await session.execute(self.read, {"key_first": first, "key_second": second})
+            row = found.first()
+            rows[cache_key] = _ABSENT if row is None else row[0]
+        return rows[cache_key]
+
+    async def erase(self, session: AsyncSession, first: object, second: object) -> None:
+        await session.execute(self.delete, {"key_first": first, "key_second": second})
 
     async def write(
         self, session: AsyncSession, first: object, second: object, stored: Any, new: Any
     ) -> None:
         """Make the row hold `new` (_ABSENT: no row), given that it holds `stored`."""
-        key = {"key_first": first, "key_second": second}
         if new is _ABSENT:
             if stored is not _ABSENT:
-                await session.execute(self.delete, key)
+                await self.erase(session, first, second)
         elif stored is _ABSENT:
             first_name, second_name, value_name = self.names
             row = {first_name: first, second_name: second, value_name: new}
             await session.execute(self.insert, row)
         elif new != stored:
-            await session.execute(self.update, {**key, "value": new})
+            await session.execute(
+                self.update, {"key_first": first, "key_second": second, "value": new}
+            )
 
 
 _CONVERSATIONS = _RowStatements(
@@ -174,14 +185,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
     ) -> None:
         encoded_key = json.dumps(list(key))
         async with self._writing() as session:
-            rows = _rows(session)
             cache_key: RowKey = ("conversation", name, encoded_key)
-            stored = rows.get(cache_key)
-            if cache_key not in rows:
-                stored = await _CONVERSATIONS.fetch(session, name, encoded_key)
+            stored = await _CONVERSATIONS.stored(session, cache_key, name, encoded_key)
             new = _ABSENT if new_state is None else new_state
             await _CONVERSATIONS.write(session, name, encoded_key, stored, new)
-            rows[cache_key] = new
+            _rows(session)[cache_key] = new
 
     # --- user and chat scratch data ---
 
@@ -194,11 +202,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     async def _stored_data(self, session: AsyncSession, scope: str, owner_id: int) -> Any:
         """The scratch pad's data as this update read it, else as stored now; _ABSENT if none."""
-        rows = _rows(session)
-        key: RowKey = ("scratch", scope, owner_id)
-        if key not in rows:
-            rows[key] = await _SCRATCHPADS.fetch(session, scope, owner_id)
-        return rows[key]
+        return await _SCRATCHPADS.stored(session, ("scratch", scope, owner_id), scope, owner_id)
 
     async def _put(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
         # as stored, detached from the live dict; an empty pad is no row
@@ -210,7 +214,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     async def _drop(self, scope: str, owner_id: int) -> None:
         async with self._writing() as session:
-            await session.execute(_SCRATCHPADS.delete, {"key_first": scope, "key_second": owner_id})
+            await _SCRATCHPADS.erase(session, scope, owner_id)
             _rows(session)[("scratch", scope, owner_id)] = _ABSENT
 
     async def _refresh(self, scope: str, owner_id: int, data: dict[Any, Any]) -> None:
