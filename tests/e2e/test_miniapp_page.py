@@ -16,7 +16,6 @@ Without Chromium and its driver these tests are skipped; with REQUIRE_BROWSER=1 
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.support.browsers import chromium_paths
+from tests.support.browsers import chromium_or_skip
 from tests.support.miniapp_fixture import (
     CHARTS,
     COMPLAINTS,
@@ -45,11 +44,7 @@ T = TypeVar("T")
 
 @pytest.fixture(scope="module")
 def fixture_server() -> Iterator[MiniAppFixture]:
-    found = chromium_paths()
-    if isinstance(found, str):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but {found}")
-        pytest.skip(found)
+    chromium_or_skip()
     server = start_fixture()
     yield server
     server.stop()
@@ -117,9 +112,7 @@ def mini_app(fixture_server: MiniAppFixture, request: pytest.FixtureRequest) -> 
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    found = chromium_paths()
-    assert not isinstance(found, str)
-    binary, driver_path = found
+    binary, driver_path = chromium_or_skip()
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for argument in (

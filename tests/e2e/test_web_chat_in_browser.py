@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 
-from tests.support.browsers import chromium_paths
+from tests.support.browsers import chromium_or_skip
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "web-chat"
@@ -51,12 +51,7 @@ in_english = pytest.mark.parametrize("demo_language", ["en"])
 
 @pytest.fixture(scope="module")
 def browser_paths() -> tuple[str, str]:
-    found = chromium_paths()
-    if isinstance(found, str):
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"REQUIRE_BROWSER=1 but {found}")
-        pytest.skip(found)
-    return found
+    return chromium_or_skip()
 
 
 def _free_port() -> int:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+
+import pytest
 
 
 def chromium_paths() -> tuple[str, str] | str:
@@ -21,3 +24,14 @@ def chromium_paths() -> tuple[str, str] | str:
             "(apt-get install chromium chromium-driver to run the browser tests)"
         )
     return browser, driver
+
+
+def chromium_or_skip() -> tuple[str, str]:
+    """(chromium, chromedriver); without them the test is skipped, or fails where
+    REQUIRE_BROWSER=1 (CI) says a browser must be there."""
+    found = chromium_paths()
+    if isinstance(found, str):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {found}")
+        pytest.skip(found)
+    return found
