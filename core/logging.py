@@ -23,4 +23,7 @@ def configure_logging(level: str, secrets: Iterable[str | None] = ()) -> Redacto
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # the emulator's request log
     # SQLAlchemy logs every statement's parameters (names, phones, codes) from INFO down
     logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    # aiosqlite logs each operation of its thread at DEBUG, the engine's closing included,
+    # which could land after the process's last word ("the Bot API cannot be reached")
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     return redact
