@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -39,22 +40,33 @@ async def _in_one_transaction(
 # transaction holds the one write lock, and 500 overdue deadlines in one held every user's step
 # for a few hundred milliseconds; a larger backlog is worked off over the following sweeps. The
 # messages of all the chunks go to the sender together at the end, folded into one digest per
-# person, so the limit is what a sweep may take in time (10,000: about 15 s on SQLite), no
+# person, so the limit is what a sweep may take in time (10,000: about 15 s of work on SQLite, and as long
+# again resting between chunks), no
 # longer what people can read.
 SWEEP_LIMIT = 10_000
 SWEEP_CHUNK = 100
+# Between two chunks the sweep rests as long as the chunk took: chunks back to back kept the
+# writer and the event loop busy for seconds, and the steps of people who wrote in then waited
+# behind one chunk after another (p99 of a step beside a 2,000-deadline sweep 2.6 times that
+# alone; bench/README.md). Resting, the sweep takes at most half of them while a backlog lasts.
+SWEEP_REST_PER_WORK = 1.0
 
 
 async def sweep_deadlines(services: JobServices) -> deadlines.SweepResult:
     """Queue due reminders and overdue alerts; the database decides what is due."""
     result = deadlines.SweepResult(reminders=0, overdue_alerts=0, messages=0)
-    for _ in range(SWEEP_LIMIT // SWEEP_CHUNK):
+    worked = 0.0
+    for number in range(SWEEP_LIMIT // SWEEP_CHUNK):
+        if number:
+            await services.rest(worked * SWEEP_REST_PER_WORK)
+        began = time.monotonic()
         chunk = await _in_one_transaction(
             services,
             lambda session, now: deadlines.sweep_deadlines(
                 session, now=now, limit=SWEEP_CHUNK, gather=True, hours=services.working_hours
             ),
         )
+        worked = time.monotonic() - began
         result += chunk
         if chunk.checked < SWEEP_CHUNK:
             break

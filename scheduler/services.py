@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,8 @@ class JobServices:
     working_hours: WorkingHours | None = None
     # the record types' policies as the process loaded them (else their defaults)
     policies: Policies = field(default_factory=Policies)
+    # how a long job rests between two of its transactions (tests record the rests instead)
+    rest: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> JobServices:

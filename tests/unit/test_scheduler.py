@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -93,7 +94,8 @@ async def test_a_sweep_works_off_a_backlog_in_short_transactions_up_to_its_limit
     """Each transaction takes at most SWEEP_CHUNK deadlines (on SQLite it holds the one write
     lock meanwhile); one sweep takes at most SWEEP_LIMIT (here 500, to keep the test short),
     and the next one the rest; the messages of a sweep go to the sender together at its end,
-    in one more short transaction."""
+    in one more short transaction. Between two chunks the sweep rests as long as the chunk
+    took, so that people's steps get the writer and the event loop in between."""
     monkeypatch.setattr(jobs, "SWEEP_LIMIT", 500)
     qc = await make_user(services, "quality")
     async with services.unit_of_work() as uow:
@@ -117,12 +119,19 @@ async def test_a_sweep_works_off_a_backlog_in_short_transactions_up_to_its_limit
         nonlocal commits
         commits += 1
 
+    rests: list[tuple[int, float]] = []  # (commits so far, seconds)
+
+    async def rest(seconds: float) -> None:
+        rests.append((commits, seconds))
+
+    resting = dataclasses.replace(job_services(services), rest=rest)
     engine = services.session_factory.kw["bind"].sync_engine
     event.listen(engine, "commit", count)
     try:
-        first = await jobs.sweep_deadlines(job_services(services))
+        first = await jobs.sweep_deadlines(resting)
         first_commits, commits = commits, 0
-        second = await jobs.sweep_deadlines(job_services(services))
+        first_rests, rests = rests, []
+        second = await jobs.sweep_deadlines(resting)
     finally:
         event.remove(engine, "commit", count)
 
@@ -131,6 +140,10 @@ async def test_a_sweep_works_off_a_backlog_in_short_transactions_up_to_its_limit
         jobs.SWEEP_LIMIT // jobs.SWEEP_CHUNK + 1,
     )
     assert (second.overdue_alerts, commits) == (130, 2 + 1)
+    # a rest after each chunk that another follows, as long as the chunk took
+    assert [after for after, _ in first_rests] == [1, 2, 3, 4]
+    assert [after for after, _ in rests] == [1]
+    assert all(seconds > 0 for _, seconds in first_rests + rests)
     rows = await outbox_rows(services, user_id=qc.id)
     assert len(rows) == jobs.SWEEP_LIMIT + 130
     assert {row.status for row in rows} == {"pending"}  # none held back once the sweep is over
