@@ -3,12 +3,12 @@ export and a sweep of many overdue deadlines run in the same bot process.
 
 `python -m bench latency [--full]`: 10,000 complaints in the ledger and 2,000 overdue
 deadlines (--full: 100,000 and 10,000). The bot is `python -m bot` polling the emulator, with
-its scheduler sweeping every second (500 deadlines a sweep, as in production, so 10,000 take
-twenty sweeps). The emulator's flood limits and the bot's own rate limiter are lifted, so the
+its scheduler sweeping every second (chunks of 100 deadlines, resting between them, as in
+production). The emulator's flood limits and the bot's own rate limiter are lifted, so the
 figures are the bot's work, not Telegram's pace. Prints p50/p99 alone (a), beside the ledger
-alone (b1), beside the sweep alone (b2: then waits until all are alerted) and beside
-both (b3), each p99 against (a) (the aim: no more than 1.5 times); also the memory of the bot and of its rendering worker after
-the exports. BENCH_DATABASE_URL adds PostgreSQL.
+alone (b1), beside the sweep alone (b2: then waits until all are alerted) and beside both
+(b3), each p99 against (a) (the aim: no more than 1.5 times); also the memory of the bot and
+of its rendering worker after the exports. BENCH_DATABASE_URL adds PostgreSQL.
 """
 
 from __future__ import annotations
