@@ -40,9 +40,8 @@ async def _in_one_transaction(
 # transaction holds the one write lock, and 500 overdue deadlines in one held every user's step
 # for a few hundred milliseconds; a larger backlog is worked off over the following sweeps. The
 # messages of all the chunks go to the sender together at the end, folded into one digest per
-# person, so the limit is what a sweep may take in time (10,000: about 15 s of work on SQLite, and as long
-# again resting between chunks), no
-# longer what people can read.
+# person, so the limit is what a sweep may take in time (10,000: about 15 s of work on SQLite,
+# and as long again resting between chunks), no longer what people can read.
 SWEEP_LIMIT = 10_000
 SWEEP_CHUNK = 100
 # Between two chunks the sweep rests as long as the chunk took: chunks back to back kept the
