@@ -4,7 +4,8 @@
 `python -m bot`, and send as many updates to a python-telegram-bot echo bot on the same
 emulator, in the same run; once with the flood limits lifted (the bot's own cost) and once
 with Telegram's (30 a second, 1 a second per chat). Prints updates a second, the ratio to the
-echo bot's and p50/p99 of the replies. BENCH_DATABASE_URL adds PostgreSQL.
+echo bot's (limits lifted: the fastest of three runs of each) and p50/p99 of the replies.
+BENCH_DATABASE_URL adds PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from .common import backends, database, load, percentile
 from .live import LIFTED, LIFTED_ENV, STEPS, Process, bot_env, dialogues, emulator_with, register
 
 USERS = 50
+# On a small shared machine a process runs the same work at one of two paces, the CPU of an
+# update doubling at the slower (the echo bot's rate moved by two to one between runs:
+# bench/README.md, issue 25's third round): each bot runs this many times and the ratio is
+# taken between their fastest runs.
+RUNS = 3
 
 
 def line(label: str, users: int, each: int, elapsed: float, timings, load_now: str) -> float:
@@ -71,10 +77,20 @@ async def intake(
                 await dialogues(emulator, "810001:bench", users, 1)
                 await dialogues(emulator, "810002:echo", users, 1, echo=True)
                 print(f"[{backend}] intake, {pace}, {workers} worker(s):", flush=True)
-                elapsed, timings = await dialogues(emulator, "810001:bench", users, each)
-                bot_rate = line("after-sales bot", USERS, each, elapsed, timings, load())
-                elapsed, timings = await dialogues(emulator, "810002:echo", users, each, echo=True)
-                echo_rate = line("echo bot       ", USERS, each, elapsed, timings, load())
+                # with the limits lifted each bot runs RUNS times and its fastest counts;
+                # at Telegram's pace the pace is the limit, and once is enough
+                runs = RUNS if limits is LIFTED else 1
+                bot_rate = echo_rate = 0.0
+                for _ in range(runs):
+                    elapsed, timings = await dialogues(emulator, "810001:bench", users, each)
+                    rate = line("after-sales bot", USERS, each, elapsed, timings, load())
+                    bot_rate = max(bot_rate, rate)
+                for _ in range(runs):
+                    elapsed, timings = await dialogues(
+                        emulator, "810002:echo", users, each, echo=True
+                    )
+                    rate = line("echo bot       ", USERS, each, elapsed, timings, load())
+                    echo_rate = max(echo_rate, rate)
             finally:
                 for process in [*bots, echo]:
                     await process.stop()
