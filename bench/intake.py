@@ -80,17 +80,16 @@ async def intake(
                 # with the limits lifted each bot runs RUNS times and its fastest counts;
                 # at Telegram's pace the pace is the limit, and once is enough
                 runs = RUNS if limits is LIFTED else 1
-                bot_rate = echo_rate = 0.0
-                for _ in range(runs):
-                    elapsed, timings = await dialogues(emulator, "810001:bench", users, each)
-                    rate = line("after-sales bot", USERS, each, elapsed, timings, load())
-                    bot_rate = max(bot_rate, rate)
-                for _ in range(runs):
-                    elapsed, timings = await dialogues(
-                        emulator, "810002:echo", users, each, echo=True
-                    )
-                    rate = line("echo bot       ", USERS, each, elapsed, timings, load())
-                    echo_rate = max(echo_rate, rate)
+
+                async def fastest(label: str, token: str, echo: bool) -> float:
+                    best = 0.0
+                    for _ in range(runs):
+                        elapsed, timings = await dialogues(emulator, token, users, each, echo=echo)
+                        best = max(best, line(label, USERS, each, elapsed, timings, load()))
+                    return best
+
+                bot_rate = await fastest("after-sales bot", "810001:bench", False)
+                echo_rate = await fastest("echo bot       ", "810002:echo", True)
             finally:
                 for process in [*bots, echo]:
                     await process.stop()
