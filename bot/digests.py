@@ -58,6 +58,14 @@ def digestible(row: OutboxMessage) -> bool:
     return row.text_key in DIGEST_TEXT_KEYS and isinstance(row.params.get("item"), dict)
 
 
+def overtaken(row: OutboxMessage, now: dt.datetime) -> bool:
+    """A deadline's reminder that did not go before its deadline (procedures.kernel.outbox
+    OVERTAKEN): the overdue alert, not the reminder, is what the person should read now."""
+    if not digestible(row) or row.params["item"]["overdue"]:
+        return False
+    return dt.datetime.fromisoformat(row.params["item"]["due"]) <= now
+
+
 def _deadline_id(row: OutboxMessage) -> int:
     # the dedupe key names the deadline: deadline:<id>:<step>:u<user>
     parts = (row.dedupe_key or "").split(":")

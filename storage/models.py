@@ -291,7 +291,8 @@ class OutboxMessage(Base):
     attachment: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # unique when set, so that re-running the code that enqueues cannot duplicate a message
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|parked
+    # pending|sent|parked, and gathering|held|overtaken (procedures.kernel.outbox)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     # higher goes first: urgent notices (stop-sales, overdue alerts) before routine ones
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

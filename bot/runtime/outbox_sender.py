@@ -33,7 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from procedures.kernel import roles
 from procedures.kernel.daily_lists import DAILY_LIST
 from procedures.kernel.deadlines import DIGEST_TEXT_KEYS
-from procedures.kernel.outbox import EDIT, URGENT, notify_roles
+from procedures.kernel.outbox import EDIT, OVERTAKEN, URGENT, notify_roles
 from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
 from reports.registry import RenderedDocument, ReportFiles
@@ -42,7 +42,7 @@ from storage.models import OutboxMessage, Photo, User
 
 from ..albums import send_group, sendable
 from ..context import fit_caption, fit_message, render_keyboard
-from ..digests import as_of, digestible, render_daily, render_digest
+from ..digests import as_of, digestible, overtaken, render_daily, render_digest
 from ..services import Services
 from .rendering import Renderer, Rendering, RenderingTimedOut, RenderOnLoop, render_within
 
@@ -64,6 +64,8 @@ class DeliveryReport:
     parked: int = 0
     # rows whose document is being rendered: they go once it is ready
     rendering: int = 0
+    # reminders whose deadline passed before they could go: passed over, not sent
+    overtaken: int = 0
 
 
 class DocumentNotReady(Exception):
@@ -261,7 +263,17 @@ class OutboxSender:
                 if claimed is None:
                     return report
                 row, language = claimed
-                companions = await self._digest_companions(session, row, now)
+                live: list[OutboxMessage] = []
+                for each in [row, *await self._digest_companions(session, row, now)]:
+                    if overtaken(each, now):
+                        each.status = OVERTAKEN
+                        report.overtaken += 1
+                    else:
+                        live.append(each)
+                if not live:
+                    await session.commit()
+                    continue
+                row, companions = live[0], live[1:]
                 if not self._holds_rows:
                     await session.commit()  # SQLite: no write lock held while sending
                 outcome = await self._deliver(session, row, language, companions)

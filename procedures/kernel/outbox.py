@@ -171,6 +171,10 @@ GATHERING = "gathering"
 # next start of them (its next_attempt_at): held rather than pending, so that it holds up none
 # of the chat's later messages meanwhile (a chat's pending rows go in order).
 HELD = "held"
+# A deadline's reminder whose deadline passed before the sender came to it (the process was
+# down, or a demo clock jumped): it is not sent, for "0 minutes left" after the time would be
+# wrong and its overdue alert follows; the row stays to show it was written and passed over.
+OVERTAKEN = "overtaken"
 
 
 async def release_held(session: AsyncSession, *, now: dt.datetime) -> int:
@@ -320,7 +324,7 @@ async def settle_notice(
                         for prefix in prefixes
                     )
                 ),
-                OutboxMessage.status != "parked",
+                OutboxMessage.status.not_in(("parked", OVERTAKEN)),
             )
             .order_by(OutboxMessage.id)
         )

@@ -13,12 +13,13 @@ from telegram import Bot
 from bot.runtime.outbox_sender import MAX_ATTEMPTS, DeliveryReport, OutboxSender, backoff
 from bot.services import Services
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
+from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
-from procedures.kernel.outbox import as_text, button, notify_users
+from procedures.kernel.outbox import OVERTAKEN, as_text, button, notify_users
 from procedures.people.actions import ChooseLanguage
 from storage.models import User
 
-from ..unit.helpers import make_user, outbox_rows
+from ..unit.helpers import file, make_user, outbox_rows
 
 _bot_ids = itertools.count(800_001)
 
@@ -266,3 +267,44 @@ async def test_a_row_that_cannot_be_rendered_is_parked_and_the_rows_behind_it_go
     assert alert.text_key == "outbox.parked" and alert.status == "sent"
     (told,) = emulator.bot_messages(token, admin.telegram_id)
     assert "ValueError" in told["text"]
+
+
+async def sweep(services: Services) -> None:
+    async with services.unit_of_work() as uow:
+        await deadlines.sweep_deadlines(uow.session, now=uow.clock.now(), gather=False)
+        await uow.commit()
+
+
+@pytest.mark.usefixtures("samples")
+async def test_a_reminder_its_deadline_overtook_is_passed_over_and_the_alert_goes(
+    services: Services, emulator: BotApiEmulator, clock: ManualClock
+) -> None:
+    """The sender did not come to a reminder before its deadline (the process was down, or a
+    demo clock jumped): it is not sent, for "0 minutes left" after the time would be wrong;
+    the overdue alert the next sweep writes is."""
+    sender, token = await sender_for(services, emulator)
+    qc = await make_user(services, "quality", language="en")
+    emulator.add_user(qc.telegram_id, "QC")
+    complaint = await file(services)  # the disposition opinion's three days begin
+    await sender.deliver_due()  # the new complaint's notice
+    before = len(emulator.bot_messages(token, qc.telegram_id))
+    clock.advance(dt.timedelta(hours=54))  # three quarters of them: its reminder is written
+    await sweep(services)
+    reminders = await outbox_rows(services, user_id=qc.id, text_key="deadline.reminder")
+    assert reminders and {row.status for row in reminders} == {"pending"}
+
+    clock.advance(dt.timedelta(hours=19))  # an hour past the deadline, nothing sent meanwhile
+    passed_over = await sender.deliver_due()
+    await sweep(services)
+    await sender.deliver_due()
+
+    assert passed_over.overtaken == len(reminders)
+    assert {row.status for row in await outbox_rows(services, text_key="deadline.reminder")} == {
+        OVERTAKEN
+    }
+    # what the person read since: the verification's alert (overdue since the day after
+    # filing), then both deadlines overdue; no word of time left
+    read = [message["text"] for message in emulator.bot_messages(token, qc.telegram_id)[before:]]
+    assert len(read) == passed_over.sent + 1
+    assert not any(" left" in text for text in read)
+    assert complaint.number in read[-1] and "disposition opinion, 1 hour overdue" in read[-1]
