@@ -130,6 +130,26 @@ class Steps:
         await keyboards.replace(update, context, state, before, state.get("ack"))
 
 
+# The user's last filed record: the summary it was filed from and the answer that replaced it.
+FILED = "filed"
+
+
+async def answer_filed_again(update: Update, context: BotContext) -> bool:
+    """A button of the summary a record was filed from, pressed after the filing: the answer
+    the filing gave, again. The bot may have stopped between committing the record and editing
+    the summary; the person, told nothing, presses Submit again, and a "no longer in use" would
+    send them to file it a second time. False when the press is not on that summary."""
+    filed = context.user_data.get(FILED)
+    query = update.callback_query
+    if not filed or query is None or query.message is None:
+        return False
+    if query.message.message_id != filed["message"]:
+        return False
+    await query.answer()
+    await edit_query_message(update, filed["answer"])
+    return True
+
+
 @dataclass(frozen=True)
 class Intake(DialogueDraft[Draft], Steps):
     """An intake dialogue: its draft (see DialogueDraft) and the steps every intake takes."""
@@ -189,9 +209,14 @@ class Intake(DialogueDraft[Draft], Steps):
         await self.ask(update, context, key, buttons=[[submit, cancel]], **params)
 
     async def finish(self, update: Update, context: BotContext, key: str, **params: Any) -> int:
-        """The record is filed: the draft goes, and the answer replaces the summary pressed."""
+        """The record is filed: the draft goes, and the answer replaces the summary pressed. The
+        answer is kept with the summary's id (see `answer_filed_again`)."""
         context.user_data.pop(self.key, None)
-        await edit_query_message(update, context.text(key, **params))
+        answer = context.text(key, **params)
+        query = update.callback_query
+        if query is not None and query.message is not None:
+            context.user_data[FILED] = {"message": query.message.message_id, "answer": answer}
+        await edit_query_message(update, answer)
         return ConversationHandler.END
 
     async def drop(self, update: Update, context: BotContext, key: str) -> int:

@@ -13,6 +13,7 @@ from procedures.people.actions import ChooseLanguage
 
 from ..commands import commands_for, show_menu_of
 from ..context import BotContext, edit_query_message, fit_message
+from ..dialogue.steps import answer_filed_again
 from ..dialogue.updates import member_of, message_of, pressed, query_of, text_of, user_of
 from ..mini_app import mini_app_for, mini_app_url, open_button
 from . import deep_links
@@ -152,7 +153,10 @@ async def unknown_message(update: Update, context: BotContext) -> None:
 
 
 async def stale_button(update: Update, context: BotContext) -> None:
-    """A button whose data no handler recognises: a forged or outdated callback."""
+    """A button whose data no handler recognises: a forged or outdated callback (unless it is
+    on the summary of a record just filed, whose answer it shows again)."""
+    if await answer_filed_again(update, context):
+        return
     await query_of(update).answer(context.text("error.stale_button"), show_alert=True)
 
 

@@ -206,3 +206,31 @@ async def test_an_error_after_a_button_press_arrives_as_a_message(bot: BotHarnes
         assert await qc.expect_text() == "QC-2026-00009 has already been verified."
     finally:
         bot.application.remove_handler(handler, group=-2)
+
+
+async def test_a_submit_whose_answer_never_came_shows_it_when_pressed_again(
+    bot: BotHarness,
+) -> None:
+    """The complaint is committed, but its answer (the summary edited into "received") never
+    reaches the chat, as when the bot is killed between the two: the person presses Submit
+    again and is shown the answer, not "no longer in use", which would send them to file the
+    complaint a second time."""
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    summary = await to_the_summary(bot, customer)
+    await bot.settled()
+    bot.emulator.fail_next("editMessageText", 400, description="Bad Request: lost", times=1)
+    await customer.press(summary, "cp:submit")
+    await customer.wait_for_callback_answer()
+    await bot.settled()
+    assert await complaints(bot) == 1
+    assert "received" not in summary["text"] and ("Submit", "cp:submit") in buttons_of(summary)
+
+    before = len(customer.all_bot_messages())
+    await customer.press(summary, "cp:submit")
+    answer = await customer.wait_for_callback_answer()
+    await bot.emulator.wait_until(lambda: "received" in summary["text"])
+    await bot.settled()
+    assert not answer.get("show_alert")  # no "this button is no longer in use"
+    assert summary["text"].startswith("Complaint QC-") and buttons_of(summary) == []
+    assert len(customer.all_bot_messages()) == before  # the summary edited, nothing more
+    assert await complaints(bot) == 1
