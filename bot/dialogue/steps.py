@@ -130,7 +130,8 @@ class Steps:
         await keyboards.replace(update, context, state, before, state.get("ack"))
 
 
-# The user's last filed record: the summary it was filed from and the answer that replaced it.
+# The user's last filed record: the summary it was filed from ([chat, message], as the JSON of
+# the dialogue data keeps it) and the answer that replaced it.
 FILED = "filed"
 
 
@@ -143,7 +144,7 @@ async def answer_filed_again(update: Update, context: BotContext) -> bool:
     query = update.callback_query
     if not filed or query is None or query.message is None:
         return False
-    if query.message.message_id != filed["message"]:
+    if [query.message.chat.id, query.message.message_id] != filed["message"]:
         return False
     await query.answer()
     await edit_query_message(update, filed["answer"])
@@ -215,7 +216,8 @@ class Intake(DialogueDraft[Draft], Steps):
         answer = context.text(key, **params)
         query = update.callback_query
         if query is not None and query.message is not None:
-            context.user_data[FILED] = {"message": query.message.message_id, "answer": answer}
+            summary = [query.message.chat.id, query.message.message_id]
+            context.user_data[FILED] = {"message": summary, "answer": answer}
         await edit_query_message(update, answer)
         return ConversationHandler.END
 
