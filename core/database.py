@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from procedures.masterdata import importing, table
@@ -167,6 +167,15 @@ async def record_deployment_mode(runtime: Runtime) -> None:
     database older than the record), holding no one but the demo's people. The demo would
     otherwise write its accounts into a real database and hand its people's pending messages to
     the local emulator, where no one ever reads them."""
+    try:
+        await _record_deployment_mode(runtime)
+    except IntegrityError:
+        # several workers starting on a new database at once: another recorded the mode
+        # between this one's look and its write; checked again against theirs
+        await _record_deployment_mode(runtime)
+
+
+async def _record_deployment_mode(runtime: Runtime) -> None:
     mode = DEMO if runtime.settings.uses_emulator else TELEGRAM
     async with runtime.unit_of_work() as uow:
         session = uow.session

@@ -5,14 +5,17 @@ sending nobody's pending messages to the emulator."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select, text
 
 from bot.__main__ import main
-from bot.services import build_services
+from bot.services import Services, build_services
 from core.config import Settings
 from core.database import (
     DEMO,
@@ -222,3 +225,41 @@ async def test_the_demo_keeps_its_own_database_until_it_is_run_with_a_token(
     with pytest.raises(DemoRefused, match="run with a BOT_TOKEN"):
         await start(url, token=None)
     assert (await contents(url))[2] == [TELEGRAM]
+
+
+async def test_workers_starting_together_on_a_new_database_each_find_the_mode_recorded(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers start on a new PostgreSQL database at once: the second to write finds the
+    first's record under its own (a unique key) and checks against it, instead of failing its
+    start. (On SQLite a transaction begins with the one write lock: the race cannot happen.)"""
+    async with services.session_factory() as session:
+        if session.bind.dialect.name != "postgresql":
+            pytest.skip("PostgreSQL only")
+    mode = DEMO if services.settings.uses_emulator else TELEGRAM
+    looked = services.unit_of_work
+    raced = False
+
+    @contextlib.asynccontextmanager
+    async def the_other_worker_writes_first() -> AsyncIterator[Any]:
+        nonlocal raced
+        async with looked() as uow:
+            if not raced:
+                raced = True
+                commit = uow.commit
+
+                async def commit_after_the_other() -> None:
+                    async with services.session_factory() as other:
+                        other.add(DeploymentMode(id=1, mode=mode, recorded_at=NOW))
+                        await other.commit()
+                    await commit()
+
+                uow.commit = commit_after_the_other
+            yield uow
+
+    monkeypatch.setattr(services, "unit_of_work", the_other_worker_writes_first)
+    await record_deployment_mode(services)
+
+    assert raced
+    async with services.session_factory() as session:
+        assert list(await session.scalars(select(DeploymentMode.mode))) == [mode]
