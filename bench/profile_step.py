@@ -247,9 +247,52 @@ async def profile(backend: str, out: Path) -> None:
     stats.sort_stats("cumulative").print_stats(45)
 
 
+async def compare_instructions(backend: str, out: Path) -> None:
+    """`CALLGRIND=echo`: the after-sales bot and the echo bot under callgrind, the same users
+    all at once (as `bench intake` sends them): their instructions an update and the ratio, the
+    yardstick of intake's aim without the pace a shared machine happens to run at."""
+    users_counted = int(os.environ.get("CALLGRIND_USERS", "20"))
+    counted: dict[str, float] = {}
+    async with database(backend, "callgrind") as url, emulator_with(LIFTED) as emulator:
+        users = list(range(6_000_000, 6_000_000 + users_counted))
+        for label, module, token, echo in [
+            ("after-sales bot", "bot", "810001:bench", False),
+            ("echo bot", "bench.echo_bot", "810002:echo", True),
+        ]:
+            with tempfile.TemporaryDirectory() as folder:
+                env = {"RUN_SCHEDULER": "false", **LIFTED_ENV}
+                if not echo:
+                    env["LOAD_SAMPLES"] = "true"
+                bot = UnderCallgrind(
+                    module, bot_env(emulator, token, url, **env), Path(folder) / "bot.log"
+                )
+                bot.out = out.with_suffix(f".{module}.callgrind")
+                try:
+                    await bot.start()
+                    if not echo:  # once the bot has seeded the customers' organisation
+                        await register(url, emulator, users, "customer")
+                    await dialogues(emulator, token, users, 1, echo=echo)  # warm-up
+                    await bot.instrument(True)
+                    _, timings = await dialogues(emulator, token, users, 1, echo=echo)
+                    await bot.instrument(False)
+                finally:
+                    await bot.stop()
+            updates = users_counted * STEPS
+            counted[label] = instructions(bot.out) / updates
+            print(
+                f"[{backend}] callgrind, {label}, {updates} updates from {users_counted} users "
+                f"at once: {counted[label] / 1e6:.1f} million instructions an update, "
+                f"failed {timings.errors}",
+                flush=True,
+            )
+    ratio = counted["echo bot"] / counted["after-sales bot"]
+    print(f"[{backend}] echo/after-sales instructions an update: {ratio:.2f} (intake's aim 0.5)")
+
+
 def main() -> None:
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "step.prof").resolve()
-    measure = count_instructions if os.environ.get("CALLGRIND") else profile
+    mode = os.environ.get("CALLGRIND")
+    measure = compare_instructions if mode == "echo" else count_instructions if mode else profile
     for backend in backends():
         asyncio.run(measure(backend, out.with_suffix(f".{backend}.prof")))
 
