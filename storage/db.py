@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,28 @@ READ_ONLY = "after_sales_read_only"
 
 
 _Outcome = tuple[Any, list[Any] | None, int, int | None]
+
+# Within the block of `statements_on_the_loop`, a statement of a transaction that holds
+# SQLite's write lock already runs on the event loop's thread, not aiosqlite's.
+_on_the_loop: ContextVar[bool] = ContextVar("sqlite_statements_on_the_loop", default=False)
+
+
+@contextlib.contextmanager
+def statements_on_the_loop() -> Iterator[None]:
+    """Run the block's SQLite statements on the event loop once their transaction has begun.
+
+    A trip to aiosqlite's thread and back is a hand-off of the interpreter's lock and two
+    wake-ups, dearer than the short statement it carries, and a dialogue step makes a dozen.
+    Once BEGIN IMMEDIATE holds the write lock (BEGIN itself still goes to the thread, as it may
+    wait for another process's writer), a statement has nothing left to wait for: readers never
+    block in WAL mode, and no other writer can start. COMMIT still goes to the thread, since it
+    writes the log to disk. The block is one update's transaction, whose statements are small;
+    a long report reads in its own sessions, outside it, and keeps the thread."""
+    token = _on_the_loop.set(True)
+    try:
+        yield
+    finally:
+        _on_the_loop.reset(token)
 
 
 def _run_statement(
@@ -89,10 +113,15 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _run(self, operation: Any, parameters: Any, many: bool) -> None:
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
-        async with self._adapt_connection._execute_mutex:
-            self._outcome = await connection._execute(  # type: ignore[no-untyped-call]
-                _run_statement, connection._conn, operation, parameters, many
-            )
+        mutex = self._adapt_connection._execute_mutex
+        driver: sqlite3.Connection = connection._conn
+        if _on_the_loop.get() and not mutex.locked() and driver.in_transaction:
+            self._outcome = _run_statement(driver, operation, parameters, many)
+        else:
+            async with mutex:
+                self._outcome = await connection._execute(  # type: ignore[no-untyped-call]
+                    _run_statement, driver, operation, parameters, many
+                )
         rows = self._outcome[1]
         self._rows = collections.deque(rows) if rows is not None else collections.deque()
 
@@ -132,6 +161,9 @@ def make_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     if parsed.get_driver_name() == "aiosqlite":
         engine_kwargs.setdefault("module", _OneHopDBAPI(aiosqlite, sqlite3))
+        # `statements_on_the_loop` uses a connection from the event loop's thread as well as
+        # from aiosqlite's, never both at once (the adapter's mutex, one session a connection)
+        engine_kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
     engine = create_async_engine(url, **engine_kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -20,6 +20,7 @@ from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.db import statements_on_the_loop
 from storage.models import ProcessedUpdate
 
 _current: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
@@ -57,7 +58,8 @@ async def update_session(
         async with session_factory() as session:
             token = _current.set(session)
             try:
-                yield session
+                with statements_on_the_loop():
+                    yield session
             finally:
                 _current.reset(token)
 
