@@ -138,6 +138,7 @@ class AfterSalesApplication(BotApplication):
             # a restart, so the user is asked to repeat it.
             batch.drop()
             logger.exception("update %s could not be committed", update.update_id)
+            await batch.answered()  # the spinner stopped, then the "try again"
             await self._tell_try_again(update)
         finally:
             self._before_commit.discard(task)

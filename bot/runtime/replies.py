@@ -5,7 +5,8 @@ While an update is handled, the messages its handlers send, edit or delete are c
 sent, whose id is a placeholder (`PlaceholderIds`). Once the update's transaction has committed,
 the batch goes out in order, each placeholder in it replaced by the id Telegram gave; when the
 commit fails the batch is dropped and only the "try again" is sent. Button answers are not
-collected: they only stop a button's spinner and say nothing was kept.
+collected: a bare one, which only stops a button's spinner, goes at once, without the update
+waiting for Telegram's reply; one that shows a text waits for the commit like a message.
 
 A placeholder that a dialogue keeps in its scratch data (the photo count's acknowledgement, a
 question's keyboard) is replaced by the real id where the bot reads that data again
@@ -97,20 +98,51 @@ class PlaceholderIds:
         return self.real(data)
 
 
+# the requests sent while their update goes on, until each is answered (the event loop keeps
+# only a weak reference to a task)
+_under_way: set[asyncio.Future[None]] = set()
+
+
 class ReplyBatch:
-    """The requests an update made of Telegram, in order, to be sent after its commit."""
+    """The requests an update made of Telegram, in order, to be sent after its commit; and
+    those sent at once, which its replies wait for."""
 
     def __init__(self) -> None:
         self.sends: list[tuple[str, Send]] = []
+        self.at_once: list[asyncio.Future[None]] = []
         self.open = True
 
     def add(self, what: str, send: Send) -> None:
         self.sends.append((what, send))
 
+    def start(self, what: str, request: Awaitable[Any]) -> None:
+        """Send `request` now; the update goes on without waiting for Telegram's answer."""
+
+        async def sent() -> None:
+            try:
+                await request
+            except TelegramError as error:
+                logger.info("a request (%s) was refused: %s", what, error.message)
+            except Exception:
+                logger.exception("a request (%s) could not be sent", what)
+
+        task = asyncio.ensure_future(sent())
+        _under_way.add(task)
+        task.add_done_callback(_under_way.discard)
+        self.at_once.append(task)
+
+    async def answered(self) -> None:
+        """Wait for what was sent at once (its errors were logged)."""
+        at_once, self.at_once = self.at_once, []
+        for task in at_once:
+            await task
+
     async def deliver(self) -> None:
-        """Send everything, one after another; a request Telegram refuses (a message gone,
-        an edit that changes nothing) is logged and the others still go."""
+        """Send everything, one after another, once what went at once is answered; a request
+        Telegram refuses (a message gone, an edit that changes nothing) is logged and the
+        others still go."""
         self.open = False
+        await self.answered()
         sends, self.sends = self.sends, []
         for what, send in sends:
             for attempt in range(len(REPLY_RETRY_DELAYS) + 1):
@@ -262,6 +294,22 @@ class RepliesAfterCommit(ptb_internals.MessageIdAnswers, ExtBot[None]):
         self._later(batch, name, arguments, [])
         shown = {key: arguments.get(value) for key, value in fields.items()}
         return self._stand_in(arguments, arguments["message_id"], **shown)
+
+    async def answer_callback_query(self, *args: Any, **kwargs: Any) -> bool:
+        """Within an update, a bare answer, which only stops the button's spinner, goes at once
+        and the update does not wait for Telegram's reply to it (on SQLite it holds the one
+        writer meanwhile); an answer that says something waits for the commit like a message."""
+        batch = open_batch()
+        if batch is None:
+            return await super().answer_callback_query(*args, **kwargs)
+        name = "answer_callback_query"
+        arguments = by_name(ExtBot.answer_callback_query, name, args, kwargs)
+        answer = super().answer_callback_query
+        if arguments.get("text") or arguments.get("url"):
+            batch.add(name, lambda: answer(**arguments))
+        else:
+            batch.start(name, answer(**arguments))
+        return True
 
     async def send_message(self, *args: Any, **kwargs: Any) -> Message:
         return await self._new_message("send_message", args, kwargs, text="text")

@@ -234,3 +234,61 @@ async def test_a_submit_whose_answer_never_came_shows_it_when_pressed_again(
     assert summary["text"].startswith("Complaint QC-") and buttons_of(summary) == []
     assert len(customer.all_bot_messages()) == before  # the summary edited, nothing more
     assert await complaints(bot) == 1
+
+
+async def test_a_slow_button_answer_holds_up_no_one_else(bot: BotHarness) -> None:
+    first = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    second = await register(bot, "customer", "Lin Yating", organisation="C001")
+    await first.send("/complain")
+    (ask_product,) = await first.expect()
+    await to_the_quantity(second)
+    await bot.settled()
+
+    # Telegram takes a second to answer the first person's press (the spinner): their step is
+    # kept meanwhile, and the second person's step, which comes after it, is not held up
+    bot.emulator.delay_next("answerCallbackQuery", 1.0)
+
+    def answers_asked() -> int:
+        return sum(method == "answerCallbackQuery" for method, _ in bot.emulator.calls)
+
+    asked = answers_asked()
+    await first.press(ask_product, buttons_of(ask_product)[0][1])
+    # the press is being answered before the text is sent
+    await bot.emulator.wait_until(lambda: answers_asked() > asked)
+    shown_to_first = len(first.all_bot_messages())
+    await second.send("12")
+    assert (await second.expect_text()).startswith("What is wrong?")
+    assert len(first.all_bot_messages()) == shown_to_first  # still waiting for its answer
+    # then the first person's next question, after the answer (its order kept)
+    assert "lot" in (await first.expect_text()).lower()
+    await bot.settled()
+
+
+async def test_an_answer_that_says_something_waits_for_the_commit(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    customer = await register(bot, "customer", "Chen Meiling", organisation="C001")
+    summary = await to_the_summary(bot, customer)
+    await bot.settled()
+
+    async def failing_commit(session, update_id, now, keys):
+        async def commit() -> None:
+            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+        session.commit = commit
+        return await claim_update(session, update_id, now, keys)
+
+    # a stale button's alert ("no longer in use") is said only of what was kept
+    monkeypatch.setattr(application_module, "claim_update", failing_commit)
+    answers = bot.emulator.bot(bot.token).callback_answers
+    before = len(answers)
+    await customer.press(summary, "cp:no-such-step", forge=True)
+    assert (await customer.expect_text()).startswith("Something went wrong on our side")
+    await bot.settled()
+    assert [a.get("text") for a in list(answers.values())[before:]] == []
+
+    monkeypatch.undo()
+    await customer.press(summary, "cp:no-such-step", forge=True)
+    answer = await customer.wait_for_callback_answer()
+    assert answer.get("text")  # said once the step was kept
+    await bot.settled()
