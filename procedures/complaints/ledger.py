@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -294,12 +294,9 @@ async def iter_ledger_rows(
         if end is not None:
             query = query.where(Complaint.received_at < end)
         if after is not None:
-            query = query.where(
-                or_(
-                    Complaint.received_at > after[0],
-                    and_(Complaint.received_at == after[0], Complaint.id > after[1]),
-                )
-            )
+            # as a row value the index on (received_at, id) seeks to the page's first row; the
+            # same test spelled with OR was a filter, and each page scanned every row before it
+            query = query.where(tuple_(Complaint.received_at, Complaint.id) > tuple_(*after))
         found = list(await session.scalars(query))
         if not found:
             return

@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.services import Services
 from procedures import reporting as report_approvals
-from procedures.complaints import handling, queries
+from procedures.complaints import handling, ledger, queries
 from procedures.kernel.calendar import parse_quarter, previous_quarter, quarter_bounds
 from procedures.kernel.clock import ManualClock
 from reports import documents
@@ -236,3 +236,18 @@ async def test_the_ledgers_reviewer_is_the_quality_head_never_the_handler_again(
         dict(zip(header, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=3)
     ]
     assert [(r["經辦人"], r["審核人"]) for r in printed] == [("Qiu Quality", "Hu Head")] * 2
+
+
+async def test_the_ledger_reads_page_after_page_each_complaint_once_in_the_order_received(
+    services: Services, samples: None, clock: ManualClock
+) -> None:
+    # five complaints in the same instant, so pages of two split a run of equal times
+    for _ in range(5):
+        await file(services, "C001", quantity=1)
+    clock.advance(dt.timedelta(minutes=1))
+    for _ in range(2):
+        await file(services, "C003", quantity=1)
+
+    async with services.session_factory() as session:
+        numbers = [row.number async for row in ledger.iter_ledger_rows(session, page=2)]
+    assert numbers == [f"QC-2026-{n:05d}" for n in range(1, 8)]
