@@ -132,10 +132,12 @@ class RenderInWorkerProcess:
                 # not fork: the bot's process has threads (the database driver's, httpx's)
                 mp_context=get_context("spawn"),
                 initializer=_start_worker,
-                initargs=(self.settings,),
+                initargs=(self.settings, _worker_priority()),
             )
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+            done = asyncio.get_running_loop().run_in_executor(self._pool, function, *args)
+            _lower_priority(self._pool)  # its worker exists once it has work
+            return await done
         except BrokenProcessPool:
             self._pool = None  # the worker died (killed, out of memory): the next starts anew
             raise
@@ -167,15 +169,31 @@ _worker: tuple[Settings, Texts] | None = None
 
 
 # How much lower the worker's CPU priority is than the bot's (os.nice): a ledger is a minute of
-# CPU, and on a small machine the users' steps, not the ledger, should have the cores first.
-WORKER_NICENESS = 10
+# CPU, and on a small machine the users' steps, not the ledger, should have the cores first
+# (the lowest there is: at 10, a ledger still took a tenth of a core the bot was waiting for).
+WORKER_NICENESS = 19
 
 
-def _start_worker(settings: Settings) -> None:
+def _worker_priority() -> int:
+    return min(os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICENESS, 19)
+
+
+def _lower_priority(pool: ProcessPoolExecutor) -> None:
+    """Lower the worker's priority from here as soon as it exists: a spawned worker imports the
+    bot's modules, a second and more of CPU at the bot's priority, before its initializer runs."""
+    wanted = _worker_priority()
+    for pid in list(getattr(pool, "_processes", None) or {}):
+        with contextlib.suppress(OSError):  # gone already, or a platform without priorities
+            if os.getpriority(os.PRIO_PROCESS, pid) < wanted:
+                os.setpriority(os.PRIO_PROCESS, pid, wanted)
+
+
+def _start_worker(settings: Settings, priority: int) -> None:
     global _worker
     _worker = (settings, Texts(settings.timezone, settings.default_language, clock=SystemClock()))
     with contextlib.suppress(OSError):  # a platform without priorities renders all the same
-        os.nice(WORKER_NICENESS)
+        if os.getpriority(os.PRIO_PROCESS, 0) < priority:
+            os.setpriority(os.PRIO_PROCESS, 0, priority)
 
 
 def _render_in_worker(rendering: Rendering) -> ReportFiles:
