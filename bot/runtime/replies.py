@@ -110,6 +110,8 @@ class ReplyBatch:
     def __init__(self) -> None:
         self.sends: list[tuple[str, Send]] = []
         self.at_once: list[asyncio.Future[None]] = []
+        # the button presses answered (Telegram takes one answer a press)
+        self.answered_presses: set[str] = set()
         self.open = True
 
     def add(self, what: str, send: Send) -> None:
@@ -304,6 +306,12 @@ class RepliesAfterCommit(ptb_internals.MessageIdAnswers, ExtBot[None]):
             return await super().answer_callback_query(*args, **kwargs)
         name = "answer_callback_query"
         arguments = by_name(ExtBot.answer_callback_query, name, args, kwargs)
+        press = str(arguments.get("callback_query_id"))
+        if press in batch.answered_presses:
+            # Telegram would refuse it: False, as for a refused answer, so that a caller with
+            # something to say (an error after the press was answered) says it as a message
+            return False
+        batch.answered_presses.add(press)
         answer = super().answer_callback_query
         if arguments.get("text") or arguments.get("url"):
             batch.add(name, lambda: answer(**arguments))
