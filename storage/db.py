@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import contextlib
 import sqlite3
+import weakref
 from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
@@ -34,6 +36,26 @@ READ_ONLY = "after_sales_read_only"
 
 
 _Outcome = tuple[Any, list[Any] | None, int, int | None]
+
+# SQLite has one writer, and every transaction here takes the write lock at BEGIN (IMMEDIATE).
+# The writers of one process (each update's transaction, each job's unit of work) queue for it
+# here, first come first served, rather than in SQLite's busy handler, which polls with growing
+# sleeps: a step waiting there for a sweep's chunk slept on for tens of milliseconds after the
+# chunk had committed, and gave up after its timeout when many waited at once.
+_writer_turns: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def writer_turn(session_factory: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
+    """The lock this process's writers of the factory's SQLite database take turns on (held for
+    a whole transaction; not reentrant); None on PostgreSQL, where writers run side by side."""
+    engine = session_factory.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    key = engine.sync_engine
+    if key not in _writer_turns:
+        _writer_turns[key] = asyncio.Lock()
+    return _writer_turns[key]
+
 
 # Within the block of `statements_on_the_loop`, a statement of a transaction that holds
 # SQLite's write lock already runs on the event loop's thread, not aiosqlite's.

@@ -8,11 +8,9 @@ either all of it or none of it; an update delivered again finds its id and chang
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import datetime as dt
 import typing
-import weakref
 from collections.abc import AsyncIterator, Callable
 from contextvars import ContextVar
 
@@ -20,7 +18,7 @@ from sqlalchemy import Table, bindparam, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import statements_on_the_loop
+from storage.db import statements_on_the_loop, writer_turn
 from storage.models import ProcessedUpdate
 
 _current: ContextVar[AsyncSession | None] = ContextVar("update_session", default=None)
@@ -31,29 +29,12 @@ def current_session() -> AsyncSession | None:
     return _current.get()
 
 
-# SQLite has one writer, and every transaction here takes the write lock at BEGIN (IMMEDIATE):
-# an update's transaction holds it from its first read to its commit. Updates of one process
-# queue for it here, first come first served, rather than in SQLite's busy handler, which polls
-# and would give up after its timeout when many users wait at once.
-_sqlite_turns: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
-
-
-def _sqlite_turn(session_factory: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
-    engine = session_factory.kw.get("bind")
-    if engine is None or engine.dialect.name != "sqlite":
-        return None
-    key = engine.sync_engine
-    if key not in _sqlite_turns:
-        _sqlite_turns[key] = asyncio.Lock()
-    return _sqlite_turns[key]
-
-
 @contextlib.asynccontextmanager
 async def update_session(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
     """Open the update's session and make it the current one until the block ends."""
-    turn = _sqlite_turn(session_factory)
+    turn = writer_turn(session_factory)
     async with turn or contextlib.nullcontext():
         async with session_factory() as session:
             token = _current.set(session)

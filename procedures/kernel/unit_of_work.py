@@ -12,6 +12,7 @@ rules, read by the use case as `uow.policy(ReturnPolicy)` (its defaults when non
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 
 from procedures.kernel.clock import Clock
 from procedures.kernel.policy import Policies, PolicySection
+from storage.db import writer_turn
 
 Section = TypeVar("Section", bound=PolicySection)
 
@@ -40,6 +42,7 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._within = within
         self._savepoint: AsyncSessionTransaction | None = None
+        self._turn: asyncio.Lock | None = None
         self.policies = policies if policies is not None else Policies()
         self.session: AsyncSession
 
@@ -52,6 +55,10 @@ class UnitOfWork:
             self.session = self._within
             self._savepoint = await self.session.begin_nested()
         else:
+            # on SQLite, in turn with the process's other writers (the updates' transactions)
+            self._turn = writer_turn(self._session_factory)
+            if self._turn is not None:
+                await self._turn.acquire()
             self.session = self._session_factory()
         return self
 
@@ -67,7 +74,12 @@ class UnitOfWork:
             return
         # Closing rolls back whatever was not committed. (An explicit rollback would also expire
         # the objects the use case returns, which callers still read after the block.)
-        await self.session.close()
+        try:
+            await self.session.close()
+        finally:
+            if self._turn is not None:
+                self._turn.release()
+                self._turn = None
 
     async def commit(self) -> None:
         if self._savepoint is not None:
