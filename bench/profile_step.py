@@ -9,6 +9,10 @@ to OUT.<backend>.prof and whose top functions are printed. One user at a time do
 a step whatever the load (no fetch brings back updates still being handled), so its CPU time and
 its calls compare before and after a change on a shared machine; at once, a slower bot has more
 updates in flight, each fetch decodes them again, and the CPU an update grows with the load.
+
+`CALLGRIND=1` counts the bot's instructions (valgrind's callgrind, all threads) over 5 users
+one after another instead; `CALLGRIND=echo` counts both the bot's and the echo bot's over the
+same 20 users at once, as `bench intake` sends them, and prints their ratio.
 """
 
 from __future__ import annotations
