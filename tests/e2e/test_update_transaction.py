@@ -47,6 +47,19 @@ async def to_the_summary(bot: BotHarness, customer: Chat) -> dict:
     return summary
 
 
+def commits_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every update's step runs and writes as ever; the COMMIT itself fails, as on a full disk."""
+
+    async def failing_commit(session, update_id, now, keys):
+        async def commit() -> None:
+            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
+
+        session.commit = commit
+        return await claim_update(session, update_id, now, keys)
+
+    monkeypatch.setattr(application_module, "claim_update", failing_commit)
+
+
 async def complaints(bot: BotHarness) -> int:
     async with bot.services.session_factory() as session:
         return await session.scalar(select(func.count()).select_from(Complaint))
@@ -114,15 +127,7 @@ async def test_a_submit_whose_commit_fails_says_only_try_again_and_can_be_repeat
     submit_buttons = buttons_of(summary)
     assert ("Submit", "cp:submit") in submit_buttons
 
-    async def failing_commit(session, update_id, now, keys):
-        # the step runs and writes as ever; the COMMIT itself fails, as a full disk does
-        async def commit() -> None:
-            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
-
-        session.commit = commit
-        return await claim_update(session, update_id, now, keys)
-
-    monkeypatch.setattr(application_module, "claim_update", failing_commit)
+    commits_fail(monkeypatch)
     before = len(customer.all_bot_messages())
     await customer.press(summary, "cp:submit")
     await customer.wait_for_callback_answer()  # the button's spinner stops at once
@@ -271,15 +276,8 @@ async def test_an_answer_that_says_something_waits_for_the_commit(
     summary = await to_the_summary(bot, customer)
     await bot.settled()
 
-    async def failing_commit(session, update_id, now, keys):
-        async def commit() -> None:
-            raise OperationalError("COMMIT", {}, Exception("database or disk is full"))
-
-        session.commit = commit
-        return await claim_update(session, update_id, now, keys)
-
     # a stale button's alert ("no longer in use") is said only of what was kept
-    monkeypatch.setattr(application_module, "claim_update", failing_commit)
+    commits_fail(monkeypatch)
     answers = bot.emulator.bot(bot.token).callback_answers
     before = len(answers)
     await customer.press(summary, "cp:no-such-step", forge=True)
