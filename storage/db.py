@@ -57,9 +57,12 @@ def writer_turn(session_factory: async_sessionmaker[AsyncSession]) -> asyncio.Lo
     return _writer_turns[key]
 
 
-# Within the block of `statements_on_the_loop`, a statement of a transaction that holds
-# SQLite's write lock already runs on the event loop's thread, not aiosqlite's.
-_on_the_loop: ContextVar[bool] = ContextVar("sqlite_statements_on_the_loop", default=False)
+# The task in whose `statements_on_the_loop` block the code runs: there, a statement of a
+# transaction that holds SQLite's write lock already runs on the event loop's thread, not
+# aiosqlite's. A task, not a flag, as a task started inside the block inherits the variable.
+_on_the_loop: ContextVar[asyncio.Task[Any] | None] = ContextVar(
+    "sqlite_statements_on_the_loop", default=None
+)
 
 
 @contextlib.contextmanager
@@ -71,13 +74,22 @@ def statements_on_the_loop() -> Iterator[None]:
     Once BEGIN IMMEDIATE holds the write lock (BEGIN itself still goes to the thread, as it may
     wait for another process's writer), a statement has nothing left to wait for: readers never
     block in WAL mode, and no other writer can start. COMMIT still goes to the thread, since it
-    writes the log to disk. The block is one update's transaction, whose statements are small;
-    a long report reads in its own sessions, outside it, and keeps the thread."""
-    token = _on_the_loop.set(True)
+    writes the log to disk. The block is one update's transaction, which holds the process's
+    writer turn: a long statement in it (a search over many records) holds up the loop's other
+    work while it runs, as the other updates wait for the writer anyway; reports render in
+    sessions of their own, outside it, and keep the thread."""
+    token = _on_the_loop.set(asyncio.current_task())
     try:
         yield
     finally:
         _on_the_loop.reset(token)
+
+
+def in_writer_turn() -> bool:
+    """Whether the running code is inside an update's transaction, which holds the process's
+    writer turn (taking it again there would wait for itself)."""
+    task = _on_the_loop.get()
+    return task is not None and task is asyncio.current_task()
 
 
 def _run_statement(
@@ -137,7 +149,7 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         connection: aiosqlite.Connection = self._connection  # type: ignore[assignment]
         mutex = self._adapt_connection._execute_mutex
         driver: sqlite3.Connection = connection._conn
-        if _on_the_loop.get() and not mutex.locked() and driver.in_transaction:
+        if in_writer_turn() and not mutex.locked() and driver.in_transaction:
             self._outcome = _run_statement(driver, operation, parameters, many)
         else:
             async with mutex:

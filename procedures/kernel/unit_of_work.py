@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 
 from procedures.kernel.clock import Clock
 from procedures.kernel.policy import Policies, PolicySection
-from storage.db import writer_turn
+from storage.db import in_writer_turn, writer_turn
 
 Section = TypeVar("Section", bound=PolicySection)
 
@@ -55,11 +55,18 @@ class UnitOfWork:
             self.session = self._within
             self._savepoint = await self.session.begin_nested()
         else:
-            # on SQLite, in turn with the process's other writers (the updates' transactions)
-            self._turn = writer_turn(self._session_factory)
+            # on SQLite, in turn with the process's other writers (the updates' transactions);
+            # inside an update's transaction the turn is held already, and SQLite's busy
+            # timeout ends the wait as it did before there were turns
+            if not in_writer_turn():
+                self._turn = writer_turn(self._session_factory)
             if self._turn is not None:
                 await self._turn.acquire()
-            self.session = self._session_factory()
+            try:
+                self.session = self._session_factory()
+            except BaseException:
+                self._release_turn()
+                raise
         return self
 
     async def __aexit__(
@@ -77,9 +84,12 @@ class UnitOfWork:
         try:
             await self.session.close()
         finally:
-            if self._turn is not None:
-                self._turn.release()
-                self._turn = None
+            self._release_turn()
+
+    def _release_turn(self) -> None:
+        if self._turn is not None:
+            self._turn.release()
+            self._turn = None
 
     async def commit(self) -> None:
         if self._savepoint is not None:

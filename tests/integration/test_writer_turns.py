@@ -43,3 +43,14 @@ async def test_a_jobs_transaction_waits_its_turn_behind_an_updates_and_both_are_
     async with services.session_factory() as session:
         kept = await session.scalars(select(ProcessedUpdate.update_id).order_by("update_id"))
         assert list(kept) == [1, 2]
+
+
+async def test_a_unit_of_work_opened_inside_an_update_does_not_wait_for_the_updates_own_turn(
+    services: Services,
+) -> None:
+    async with update_session(services.session_factory):
+        # a use case that opened a transaction of its own here would wait for ever for the
+        # turn its own update holds; it is let through (SQLite's busy timeout bounds it)
+        async with asyncio.timeout(5):
+            async with UnitOfWork(services.session_factory, services.clock) as uow:
+                assert uow.session is not None
