@@ -24,6 +24,8 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -188,12 +190,34 @@ def _lower_priority(pool: ProcessPoolExecutor) -> None:
                 os.setpriority(os.PRIO_PROCESS, pid, wanted)
 
 
+# how often a worker looks whether the bot that started it is still there
+ORPHAN_CHECK_SECONDS = 2.0
+
+
+def exit_when_orphaned(
+    parent: int,
+    *,
+    parent_now: Callable[[], int] = os.getppid,
+    wait: Callable[[float], None] = time.sleep,
+    leave: Callable[[int], None] = os._exit,
+) -> None:
+    """Leave once the process that started this one is gone. A worker waits for its next
+    rendering on a queue whose writing end it holds itself, so it never sees the bot go: a bot
+    killed (kill -9, out of memory) left its worker behind, a couple of hundred MiB, for ever."""
+    while parent_now() == parent:
+        wait(ORPHAN_CHECK_SECONDS)
+    leave(0)
+
+
 def _start_worker(settings: Settings, priority: int) -> None:
     global _worker
     _worker = (settings, Texts(settings.timezone, settings.default_language, clock=SystemClock()))
     with contextlib.suppress(OSError):  # a platform without priorities renders all the same
         if os.getpriority(os.PRIO_PROCESS, 0) < priority:
             os.setpriority(os.PRIO_PROCESS, 0, priority)
+    threading.Thread(
+        target=exit_when_orphaned, args=(os.getppid(),), name="orphan-watch", daemon=True
+    ).start()
 
 
 def _render_in_worker(rendering: Rendering) -> ReportFiles:

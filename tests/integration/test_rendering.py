@@ -7,6 +7,11 @@ import asyncio
 import dataclasses
 import io
 import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -17,6 +22,7 @@ from bot.runtime.rendering import (
     Rendering,
     RenderInWorkerProcess,
     RenderOnLoop,
+    exit_when_orphaned,
     renderer_for,
 )
 from bot.services import Services
@@ -62,3 +68,51 @@ async def test_a_worker_process_renders_the_ledger_as_the_loop_would(
     assert rows_of(there.workbook.content) == rows_of(here.workbook.content)
     assert report.workbook.file_name == "complaints-2026-Q3-draft.xlsx"
     assert report.chart is not None
+
+
+def test_a_worker_leaves_once_the_bot_that_started_it_is_gone() -> None:
+    parents = iter([4242, 4242, 4242, 1])  # the bot killed: the worker is re-parented to init
+    waited: list[float] = []
+    left: list[int] = []
+    exit_when_orphaned(
+        4242, parent_now=lambda: next(parents), wait=waited.append, leave=left.append
+    )
+    assert left == [0]
+    assert len(waited) == 3 and all(0 < seconds <= 5 for seconds in waited)
+
+
+def test_a_bot_killed_does_not_leave_its_rendering_worker_behind(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, sys, time\n"
+        "from bot.runtime.rendering import RenderInWorkerProcess\n"
+        "from core.config import Settings\n"
+        "worker = RenderInWorkerProcess(Settings(database_url=sys.argv[1]))\n"
+        "print(asyncio.run(worker.worker_pid()), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    bot = subprocess.Popen(
+        [sys.executable, "-c", script, f"sqlite+aiosqlite:///{tmp_path}/bot.db"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert bot.stdout is not None
+        worker = int(bot.stdout.readline())
+        os.kill(bot.pid, signal.SIGKILL)
+        bot.wait()
+        for _ in range(100):  # it looks every ORPHAN_CHECK_SECONDS
+            if not Path(f"/proc/{worker}").exists() or _zombie(worker):
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(worker, signal.SIGKILL)
+            raise AssertionError("the worker outlived its bot")
+    finally:
+        bot.kill()
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
