@@ -12,7 +12,6 @@ rules, read by the use case as `uow.policy(ReturnPolicy)` (its defaults when non
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from types import TracebackType
 from typing import TypeVar
@@ -21,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_
 
 from procedures.kernel.clock import Clock
 from procedures.kernel.policy import Policies, PolicySection
-from storage.db import in_writer_turn, writer_turn
 
 Section = TypeVar("Section", bound=PolicySection)
 
@@ -42,7 +40,6 @@ class UnitOfWork:
         self._on_commit = on_commit
         self._within = within
         self._savepoint: AsyncSessionTransaction | None = None
-        self._turn: asyncio.Lock | None = None
         self.policies = policies if policies is not None else Policies()
         self.session: AsyncSession
 
@@ -55,18 +52,7 @@ class UnitOfWork:
             self.session = self._within
             self._savepoint = await self.session.begin_nested()
         else:
-            # on SQLite, in turn with the process's other writers (the updates' transactions);
-            # inside an update's transaction the turn is held already, and SQLite's busy
-            # timeout ends the wait as it did before there were turns
-            if not in_writer_turn():
-                self._turn = writer_turn(self._session_factory)
-            if self._turn is not None:
-                await self._turn.acquire()
-            try:
-                self.session = self._session_factory()
-            except BaseException:
-                self._release_turn()
-                raise
+            self.session = self._session_factory()
         return self
 
     async def __aexit__(
@@ -81,15 +67,7 @@ class UnitOfWork:
             return
         # Closing rolls back whatever was not committed. (An explicit rollback would also expire
         # the objects the use case returns, which callers still read after the block.)
-        try:
-            await self.session.close()
-        finally:
-            self._release_turn()
-
-    def _release_turn(self) -> None:
-        if self._turn is not None:
-            self._turn.release()
-            self._turn = None
+        await self.session.close()
 
     async def commit(self) -> None:
         if self._savepoint is not None:
