@@ -38,15 +38,15 @@ READ_ONLY = "after_sales_read_only"
 _Outcome = tuple[Any, list[Any] | None, int, int | None]
 
 # SQLite has one writer, and every transaction here takes the write lock at BEGIN (IMMEDIATE).
-# The writers of one process (each update's transaction, each job's unit of work) queue for it
-# here, first come first served, rather than in SQLite's busy handler, which polls with growing
-# sleeps: a step waiting there for a sweep's chunk slept on for tens of milliseconds after the
-# chunk had committed, and gave up after its timeout when many waited at once.
+# The updates of one process queue for it here, first come first served, rather than in
+# SQLite's busy handler, which polls with growing sleeps and gives up after its timeout when
+# many wait at once. (Jobs still take the lock in the busy handler: bench/README.md, issue 25's
+# fourth round, says why.)
 _writer_turns: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 def writer_turn(session_factory: async_sessionmaker[AsyncSession]) -> asyncio.Lock | None:
-    """The lock this process's writers of the factory's SQLite database take turns on (held for
+    """The lock this process's updates take turns on for the factory's SQLite database (held for
     a whole transaction; not reentrant); None on PostgreSQL, where writers run side by side."""
     engine = session_factory.kw.get("bind")
     if engine is None or engine.dialect.name != "sqlite":
