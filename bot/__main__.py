@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -366,6 +367,16 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
+def keep_startup_out_of_collections() -> None:
+    """What the bot built to start (modules, mappers, handlers, catalogues: most of its objects)
+    lives as long as the process. Frozen out of the cyclic collector's reach, a full collection
+    looks only at what came since: a few milliseconds instead of 120–180 ms of a stopped event
+    loop, which every step in flight waited out (bench/README.md). Collected first, so no garbage
+    is kept for ever."""
+    gc.collect()
+    gc.freeze()
+
+
 def _run(settings: Settings, policies: Policies) -> int:
     from .app import build_application
     from .runtime.updates import ALLOWED_UPDATES, webhook_options
@@ -398,12 +409,14 @@ def _run(settings: Settings, policies: Policies) -> int:
     mini_app = (
         loop.run_until_complete(start_mini_app(services, token)) if settings.webapp_port else None
     )
+    keep_startup_out_of_collections()
     try:
         if settings.webhook_url and not settings.uses_emulator:
             application.run_webhook(**webhook_options(settings), close_loop=False)
         else:
             application.run_polling(allowed_updates=ALLOWED_UPDATES, close_loop=False)
     finally:
+        gc.unfreeze()  # the interpreter's last collection at exit is to see everything again
         if mini_app is not None:
             loop.run_until_complete(mini_app.stop())
         if emulator is not None:

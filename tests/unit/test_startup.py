@@ -48,3 +48,23 @@ async def test_a_database_that_comes_up_is_used_after_a_retry(tmp_path) -> None:
     await migrate_when_reachable(engine, backoff=(1, 2), sleep=sleep)
     await engine.dispose()
     assert attempts == [1] and (missing_dir / "bot.db").is_file()
+
+
+def test_what_start_up_built_is_left_out_of_the_collections_that_follow() -> None:
+    """A full collection stops the event loop for as long as it walks every tracked object;
+    once the bot has started, it walks only what was made since."""
+    import gc
+
+    from bot.__main__ import keep_startup_out_of_collections
+
+    built = [[n] for n in range(50_000)]  # as start-up's modules, mappers and catalogues
+    walked_before = len(gc.get_objects())
+    keep_startup_out_of_collections()
+    try:
+        made_since = [[n] for n in range(100)]
+        walked_after = len(gc.get_objects())
+        assert gc.get_freeze_count() >= len(built)
+        assert walked_after < walked_before - len(built)
+        assert any(item is made_since[0] for item in gc.get_objects())  # still collected
+    finally:
+        gc.unfreeze()
