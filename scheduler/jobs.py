@@ -41,14 +41,17 @@ async def _in_one_transaction(
 # for a few hundred milliseconds; a larger backlog is worked off over the following sweeps. The
 # messages of all the chunks go to the sender together at the end, folded into one digest per
 # person, so the limit is what a sweep may take in time (10,000: about 15 s of work on SQLite,
-# and as long again resting between chunks), no longer what people can read.
+# and twice as long again resting between chunks), no longer what people can read. A step that
+# comes while a chunk holds SQLite's writer waits for the chunk: 50 hold it 25–45 ms, 100 twice
+# as long.
 SWEEP_LIMIT = 10_000
-SWEEP_CHUNK = 100
-# Between two chunks the sweep rests as long as the chunk took: chunks back to back kept the
-# writer and the event loop busy for seconds, and the steps of people who wrote in then waited
-# behind one chunk after another (p99 of a step beside a 2,000-deadline sweep 2.6 times that
-# alone; bench/README.md). Resting, the sweep takes at most half of them while a backlog lasts.
-SWEEP_REST_PER_WORK = 1.0
+SWEEP_CHUNK = 50
+# Between two chunks the sweep rests twice as long as the chunk took: chunks back to back kept
+# the writer and the event loop busy for seconds, and the steps of people who wrote in then
+# waited behind one chunk after another (p99 of a step beside a 2,000-deadline sweep 2.6 times
+# that alone; bench/README.md). Resting, the sweep takes at most a third of them while a backlog
+# lasts (half, resting as long as it worked, left the steps 1.4–1.9 times as slow on SQLite).
+SWEEP_REST_PER_WORK = 2.0
 # A chunk that waited long for a lock has not kept anyone out meanwhile: its rest is capped.
 SWEEP_REST_MAX_SECONDS = 1.0
 
