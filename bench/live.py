@@ -138,6 +138,9 @@ async def register(url: str, emulator: BotApiEmulator, ids: list[int], role: str
 class Timings:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    # the Submit step's own (among `latencies` too): a complaint's heaviest, whose reply is an
+    # edit of the summary into the receipt
+    submits: list[float] = field(default_factory=list)
 
 
 def _buttons(message: dict[str, Any]) -> list[str]:
@@ -190,6 +193,7 @@ class Stepper:
         # the summary becomes the receipt: an edit, not a new message
         await self.emulator.wait_until(lambda: "received" in summary.get("text", ""), timeout=60)
         self.timings.latencies.append(time.perf_counter() - began)
+        self.timings.submits.append(self.timings.latencies[-1])
 
     async def echoes(self, count: int) -> None:
         for i in range(count):
