@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Interval, Select, exists, func, literal, select
+from sqlalchemy import Interval, Select, bindparam, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
@@ -131,6 +131,7 @@ class OutboxSender:
         self.renderer = renderer or RenderOnLoop(services)
         # renderings under way or done, by outbox row id, until their row is sent or deferred
         self._renderings: dict[int, asyncio.Task[ReportFiles]] = {}
+        self._claim_queries: dict[tuple[bool, bool], Select[*tuple[Any, ...]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         # Telegram's retry_after holds the whole bot, not only the message that got the 429:
@@ -198,14 +199,22 @@ class OutboxSender:
         chat.wait(self._monotonic())
         chat.take()
 
-    def _claim_query(self, now: dt.datetime, paced: list[int]) -> Select[*tuple[Any, ...]]:
+    def _claim_query(self, paced: bool, rendering: bool) -> Select[*tuple[Any, ...]]:
+        """The oldest due row of a chat, urgent first; `paced` and `rendering` leave out the
+        rows of the chats bound "paced" and the rows bound "rendering". Built once for each of
+        the four shapes (an aliased subquery is dear to build, and a round runs it per row),
+        executed with `now` and those lists bound."""
+        key = (paced, rendering)
+        cached = self._claim_queries.get(key)
+        if cached is not None:
+            return cached
         earlier = aliased(OutboxMessage)
         query = (
             select(OutboxMessage, User.language)
             .outerjoin(User, User.id == OutboxMessage.user_id)
             .where(
                 OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
+                OutboxMessage.next_attempt_at <= bindparam("now"),
                 # a chat's messages in the order written: only its oldest pending row goes
                 ~exists().where(
                     earlier.chat_id == OutboxMessage.chat_id,
@@ -218,15 +227,30 @@ class OutboxSender:
             .limit(1)
         )
         if paced:
-            query = query.where(OutboxMessage.chat_id.not_in(paced))
-        rendering = [row_id for row_id, task in self._renderings.items() if not task.done()]
+            query = query.where(OutboxMessage.chat_id.not_in(bindparam("paced", expanding=True)))
         if rendering:
-            query = query.where(OutboxMessage.id.not_in(rendering))
+            query = query.where(OutboxMessage.id.not_in(bindparam("rendering", expanding=True)))
         if self._holds_rows:
             query = query.with_for_update(skip_locked=True, of=OutboxMessage)
             if self.shares_chat_pace:
                 query = query.where(self._chat_window_has_room())
+        self._claim_queries[key] = query
         return query
+
+    async def _claim(
+        self, session: AsyncSession, now: dt.datetime
+    ) -> tuple[OutboxMessage, str | None] | None:
+        """The next row to send and its recipient's language, if any may go now."""
+        paced = self._paced_chats(self._monotonic())
+        rendering = [row_id for row_id, task in self._renderings.items() if not task.done()]
+        query = self._claim_query(bool(paced), bool(rendering))
+        params: dict[str, Any] = {"now": now}
+        if paced:
+            params["paced"] = paced
+        if rendering:
+            params["rendering"] = rendering
+        claimed = (await session.execute(query, params)).first()
+        return None if claimed is None else (claimed[0], claimed[1])
 
     def _chat_window_has_room(self) -> Any:
         """Several processes send for one bot: a chat's pace is kept across all of them by the
@@ -259,8 +283,7 @@ class OutboxSender:
                 return report
             async with self.services.session_factory() as session:
                 async with holding_writer_turn(self.services.session_factory):
-                    query = self._claim_query(now, self._paced_chats(self._monotonic()))
-                    claimed = (await session.execute(query)).first()
+                    claimed = await self._claim(session, now)
                     if claimed is None:
                         await session.rollback()  # SQLite's lock let go before the turn is
                         return report
