@@ -7,7 +7,7 @@ import collections
 import contextlib
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,10 @@ READ_ONLY = "after_sales_read_only"
 _Outcome = tuple[Any, list[Any] | None, int, int | None]
 
 # SQLite has one writer, and every transaction here takes the write lock at BEGIN (IMMEDIATE).
-# The updates and the outbox sender of one process queue for it here, first come first served,
-# rather than in SQLite's busy handler, which polls with growing sleeps (an update that met the
-# sender's short transaction slept 1, 2, 5 ms… past its end, and every update behind it too)
-# and gives up after its timeout when many wait at once. (Jobs still take the lock in the busy
-# handler: bench/README.md, issue 25's fourth round, says why.)
+# The updates of one process queue for it here, first come first served, rather than in
+# SQLite's busy handler, which polls with growing sleeps and gives up after its timeout when
+# many wait at once. (Jobs still take the lock in the busy handler: bench/README.md, issue 25's
+# fourth round, says why.)
 _writer_turns: weakref.WeakKeyDictionary[object, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
@@ -84,22 +83,6 @@ def statements_on_the_loop() -> Iterator[None]:
         yield
     finally:
         _on_the_loop.reset(token)
-
-
-@contextlib.asynccontextmanager
-async def holding_writer_turn(
-    session_factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[None]:
-    """On SQLite, the block's transactions in this process's writer turn, their statements on
-    the event loop; as it is on PostgreSQL. A transaction begun before the block holds SQLite's
-    lock already: it must not wait for the turn, which an update waiting for that lock holds."""
-    turn = writer_turn(session_factory)
-    if turn is None:
-        yield
-        return
-    async with turn:
-        with statements_on_the_loop():
-            yield
 
 
 def in_writer_turn() -> bool:

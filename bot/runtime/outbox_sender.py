@@ -37,7 +37,7 @@ from procedures.kernel.outbox import EDIT, OVERTAKEN, URGENT, notify_roles
 from procedures.kernel.photos import ALBUM, DOCUMENT, split_ref
 from reports.documents import UnknownDocument
 from reports.registry import RenderedDocument, ReportFiles
-from storage.db import holding_writer_turn, read_only_sessions
+from storage.db import read_only_sessions
 from storage.models import OutboxMessage, Photo, User
 
 from ..albums import send_group, sendable
@@ -282,31 +282,25 @@ class OutboxSender:
             if self._quiet_until is not None and now < self._quiet_until:
                 return report
             async with self.services.session_factory() as session:
-                async with holding_writer_turn(self.services.session_factory):
-                    claimed = await self._claim(session, now)
-                    if claimed is None:
-                        await session.rollback()  # SQLite's lock let go before the turn is
-                        return report
-                    row, language = claimed
-                    live: list[OutboxMessage] = []
-                    for each in [row, *await self._digest_companions(session, row, now)]:
-                        if overtaken(each, now):
-                            each.status = OVERTAKEN
-                            report.overtaken += 1
-                        else:
-                            live.append(each)
-                    if not live:
-                        await session.commit()
-                        continue
-                    row, companions = live[0], live[1:]
-                    if not self._holds_rows:
-                        await session.commit()  # SQLite: no write lock held while sending
-                outcome = await self._deliver(session, row, language, companions)
-                if session.in_transaction():  # PostgreSQL's claim, or what sending read
+                claimed = await self._claim(session, now)
+                if claimed is None:
+                    return report
+                row, language = claimed
+                live: list[OutboxMessage] = []
+                for each in [row, *await self._digest_companions(session, row, now)]:
+                    if overtaken(each, now):
+                        each.status = OVERTAKEN
+                        report.overtaken += 1
+                    else:
+                        live.append(each)
+                if not live:
                     await session.commit()
-                else:
-                    async with holding_writer_turn(self.services.session_factory):
-                        await session.commit()
+                    continue
+                row, companions = live[0], live[1:]
+                if not self._holds_rows:
+                    await session.commit()  # SQLite: no write lock held while sending
+                outcome = await self._deliver(session, row, language, companions)
+                await session.commit()
             if outcome == "deferred_row":
                 report.deferred += 1  # this row's document only: the others go on
                 continue

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from telegram import Bot
 
 from bot.runtime.outbox_sender import MAX_ATTEMPTS, DeliveryReport, OutboxSender, backoff
-from bot.runtime.update_transaction import update_session
 from bot.services import Services
 from emulator.server import ApiError, BotApiEmulator, FloodLimits
 from procedures.kernel import deadlines
 from procedures.kernel.clock import ManualClock
 from procedures.kernel.outbox import OVERTAKEN, as_text, button, notify_users
 from procedures.people.actions import ChooseLanguage
-from storage.db import writer_turn
 from storage.models import User
 
 from ..unit.helpers import file, make_user, outbox_rows
@@ -105,37 +101,6 @@ async def test_delivers_in_the_recipients_language_with_buttons_and_marks_sent_o
     ]
     (row,) = await outbox_rows(services)
     assert row.status == "sent" and row.telegram_message_id == message["message_id"]
-
-
-async def test_the_sender_waits_its_turn_behind_an_update_that_holds_the_writer(
-    services: Services, emulator: BotApiEmulator
-) -> None:
-    """On SQLite the sender queues for the one writer in the process as updates do, instead of
-    taking the lock between two updates' transactions (where the next update then slept in
-    SQLite's busy handler); on PostgreSQL nothing waits."""
-    sender, token = await sender_for(services, emulator)
-    user = await make_user(services, "admin")
-    emulator.add_user(user.telegram_id, "Admin")
-    await queue(services, user)
-
-    turn = writer_turn(services.session_factory)
-    async with update_session(services.session_factory) as session:
-        await session.execute(select(1))  # an update's transaction, under way
-        delivering = asyncio.create_task(sender.deliver_due())
-        for _ in range(20):
-            await asyncio.sleep(0)
-        if turn is not None:
-            assert not delivering.done()
-            assert emulator.bot_messages(token, user.telegram_id) == []
-            # waiting in line, not in SQLite's busy handler on a connection of its own
-            assert services.session_factory.kw["bind"].pool.checkedout() == 1
-        await session.commit()
-    report = await delivering
-
-    assert report.sent == 1
-    assert len(emulator.bot_messages(token, user.telegram_id)) == 1
-    (row,) = await outbox_rows(services)
-    assert row.status == "sent"
 
 
 async def test_a_429_defers_the_row_by_retry_after_without_counting_an_attempt(
