@@ -200,10 +200,10 @@ class OutboxSender:
         chat.take()
 
     def _claim_query(self, paced: bool, rendering: bool) -> Select[*tuple[Any, ...]]:
-        """The oldest due row of a chat, urgent first; `paced` and `rendering` leave out the
-        rows of the chats bound "paced" and the rows bound "rendering". Built once for each of
-        the four shapes (an aliased subquery is dear to build, and a round runs it per row),
-        executed with `now` and those lists bound."""
+        """The next due row, urgent first, a chat's oldest only. With `paced`, the chats of the
+        list bound as "paced" are left out; with `rendering`, the rows of the list bound as
+        "rendering". Built once for each of the four shapes (an aliased subquery is dear to
+        build, and a round runs it per row); `_claim` binds `now` and the lists."""
         key = (paced, rendering)
         cached = self._claim_queries.get(key)
         if cached is not None:
